@@ -1,0 +1,75 @@
+// Frame codec for the Pacemaker Remote TLS channel (protocol.md section 2).
+//
+// A message is a 40-byte header followed by a NUL-terminated XML payload. We write the
+// header in native byte order and accept both orders; we accept bzip2-compressed
+// payloads and never send them. FrameDecoder is incremental: feed it bytes split at any
+// point (one byte at a time or many messages at once) and take whole payloads out.
+// Every size in a header is checked against the decoder's limit before any allocation.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/result.hpp"
+
+namespace outpost::wire {
+
+inline constexpr std::size_t kHeaderSize = 40;
+inline constexpr std::uint32_t kEndianMagic = 0xBADADBBD;
+inline constexpr std::uint32_t kFrameVersion = 1;
+// Largest message (header + uncompressed payload) a decoder accepts unless told otherwise.
+inline constexpr std::size_t kDefaultMaxMessageSize = 16 * 1024 * 1024;
+
+struct FrameHeader {
+    std::uint32_t endian = kEndianMagic;
+    std::uint32_t version = kFrameVersion;
+    std::uint64_t id = 0;
+    std::uint64_t flags = 0;
+    std::uint32_t size_total = 0;
+    std::uint32_t payload_offset = kHeaderSize;
+    std::uint32_t payload_compressed = 0;
+    std::uint32_t payload_uncompressed = 0;
+};
+
+// Serializes a header in native byte order.
+std::array<std::uint8_t, kHeaderSize> encode_header(const FrameHeader& header);
+// Parses a header in either byte order; rejects a bad magic or inconsistent sizes.
+Result<FrameHeader> decode_header(const std::uint8_t* bytes, std::size_t max_message_size = kDefaultMaxMessageSize);
+
+// One outgoing message, ready to be written as two TLS records: header, then payload
+// (protocol.md 2.3: never coalesce the two, never coalesce messages).
+struct EncodedFrame {
+    std::array<std::uint8_t, kHeaderSize> header{};
+    std::string payload;  // the XML text plus its terminating NUL byte
+};
+
+// Frames `xml` (which must not contain NUL) with the next process-wide message id.
+EncodedFrame encode_frame(std::string_view xml);
+
+// Incremental decoder. After an error the stream is dead: every later next() returns the
+// same error, and the connection must be dropped.
+class FrameDecoder {
+public:
+    explicit FrameDecoder(std::size_t max_message_size = kDefaultMaxMessageSize);
+
+    void feed(const void* data, std::size_t size);
+    // Next complete payload (XML text without the trailing NUL), nullopt if more bytes are
+    // needed, or an Error (domain "wire") naming what was wrong with the stream.
+    Result<std::optional<std::string>> next();
+
+    [[nodiscard]] std::size_t buffered() const;
+    [[nodiscard]] bool failed() const;
+
+private:
+    std::size_t max_message_size_;
+    std::string buffer_;
+    std::size_t consumed_ = 0;
+    std::optional<Error> error_;
+};
+
+}  // namespace outpost::wire

@@ -1,0 +1,39 @@
+// Element: a small owned XML tree (name, ordered attributes, children), the form in
+// which every wire message is built and inspected. parse_xml() goes through libxml2 with
+// bounds (size, depth, attribute count); serialize() writes one line without an XML
+// declaration, escaping as standard XML (which 2.1.5 peers parse; protocol.md 2.4).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace outpost::wire {
+
+inline constexpr int kMaxXmlDepth = 64;
+inline constexpr std::size_t kMaxXmlAttributes = 4096;  // per element
+
+struct Element {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> attributes;
+    std::vector<Element> children;
+
+    [[nodiscard]] const std::string* attr(std::string_view key) const;
+    // Adds or replaces, keeping the original position of an existing attribute.
+    void set(std::string_view key, std::string value);
+    void remove(std::string_view key);
+    // First direct child with this name, or nullptr.
+    [[nodiscard]] const Element* child(std::string_view child_name) const;
+    Element* child(std::string_view child_name);
+    // First element with this name anywhere below (depth-first), or nullptr.
+    [[nodiscard]] const Element* find_descendant(std::string_view descendant_name) const;
+    Element& add_child(std::string child_name);
+};
+
+Result<Element> parse_xml(std::string_view text);
+std::string serialize(const Element& element);
+
+}  // namespace outpost::wire
