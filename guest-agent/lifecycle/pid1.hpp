@@ -1,0 +1,17 @@
+// Container init mode: when outpost-agent is PID 1 of a container (or PCMK_remote_pid1=full
+// for testing), it loads /etc/pacemaker/pcmk-init.env, then forks. The parent stays PID 1 as a
+// minimal init: it reaps every zombie, ignores the signals an init must survive, exits 0 on
+// SIGINT and otherwise exits with the daemon's own status. The child returns and runs as the
+// daemon in a new session. PCMK_remote_pid1=vars only loads the environment file.
+#pragma once
+
+namespace outpost::agent::lifecycle {
+
+inline constexpr const char* kInitEnvFile = "/etc/pacemaker/pcmk-init.env";
+inline constexpr const char* kInitLogFile = "/var/log/pcmk-init.log";
+
+// Returns in the daemon process (the only process when init mode is off). In init mode
+// the init process never returns: it exits with the daemon's status.
+void run_init_if_pid1();
+
+}  // namespace outpost::agent::lifecycle
