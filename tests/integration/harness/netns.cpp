@@ -1,0 +1,263 @@
+#include "harness/netns.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <thread>
+
+#include "harness/command.hpp"
+
+namespace outpost::test {
+namespace {
+
+constexpr std::uint32_t kTestNetworkBase = (10U << 24) | (213U << 16);
+
+// Spreads first choices so that neighbouring PIDs do not start on the same subnet.
+constexpr unsigned kPidSpread = 64;
+
+std::atomic<unsigned> instance_counter{0};
+
+std::string format_ipv4(std::uint32_t address)
+{
+    in_addr addr{htonl(address)};
+    char text[INET_ADDRSTRLEN];
+    ::inet_ntop(AF_INET, &addr, text, sizeof text);
+    return text;
+}
+
+std::string hex_index(unsigned index)
+{
+    char text[8];
+    std::snprintf(text, sizeof text, "%04x", index);
+    return text;
+}
+
+Status ip(const std::vector<std::string>& args)
+{
+    std::vector<std::string> argv{"ip"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto result = run_checked(argv);
+    if (!result) return result.error();
+    return {};
+}
+
+}  // namespace
+
+bool netns_exists(const std::string& name)
+{
+    struct stat st {};
+    return ::stat(("/run/netns/" + name).c_str(), &st) == 0;
+}
+
+bool host_link_exists(const std::string& name)
+{
+    return ::if_nametoindex(name.c_str()) != 0;
+}
+
+Result<Netns> Netns::create()
+{
+    if (::mkdir(kLockDir, 0755) != 0 && errno != EEXIST) {
+        return make_error("harness", -errno, std::string("mkdir ") + kLockDir + ": " + strerror(errno));
+    }
+    unsigned start = (static_cast<unsigned>(::getpid()) * kPidSpread + instance_counter++) % kSubnetCount;
+    Netns ns;
+    for (unsigned attempt = 0; attempt < kSubnetCount && !ns.lock_.valid(); ++attempt) {
+        unsigned index = (start + attempt) % kSubnetCount;
+        std::string lock_path = std::string(kLockDir) + "/net-" + hex_index(index) + ".lock";
+        Fd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+        if (!fd.valid()) return make_error("harness", -errno, "open " + lock_path + ": " + strerror(errno));
+        // flock conflicts between open file descriptions, so this also separates two
+        // instances inside one process.
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+        ns.index_ = index;
+        ns.lock_ = std::move(fd);
+    }
+    if (!ns.lock_.valid()) {
+        return make_error("harness", -EADDRINUSE, std::string("no free test subnet left in ") + kTestNetwork);
+    }
+    std::string id = hex_index(ns.index_);
+    ns.name_ = kNetnsPrefix + id;
+    ns.host_if_ = ns.name_ + "-h";
+    ns.guest_if_ = ns.name_ + "-g";
+    std::uint32_t base = kTestNetworkBase + ns.index_ * 4;
+    ns.host_address_ = format_ipv4(base + 1);
+    ns.guest_address_ = format_ipv4(base + 2);
+
+    auto status = ns.set_up();
+    if (!status)
+        return make_error("harness", status.error().code,
+                          "creating namespace " + ns.name_ + ": " + status.error().message);
+    return ns;
+}
+
+Status Netns::set_up()
+{
+    // We hold the lock for this index, so anything carrying its names is a leftover of a
+    // test process that died: ours to remove.
+    if (host_link_exists(host_if_)) (void)ip({"link", "del", host_if_});
+    if (netns_exists(name_)) (void)ip({"netns", "del", name_});
+
+    if (auto s = ip({"netns", "add", name_}); !s) return s;
+    live_ = true;
+    std::string prefix = "/" + std::to_string(kSubnetPrefix);
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"link", "add", host_if_, "type", "veth", "peer", "name", guest_if_, "netns", name_},
+             {"addr", "add", host_address_ + prefix, "dev", host_if_},
+             {"link", "set", host_if_, "up"},
+             {"-n", name_, "addr", "add", guest_address_ + prefix, "dev", guest_if_},
+             {"-n", name_, "link", "set", guest_if_, "up"},
+             {"-n", name_, "link", "set", "lo", "up"},
+         }) {
+        if (auto s = ip(args); !s) return s;
+    }
+    return {};
+}
+
+Netns::Netns(Netns&& other) noexcept
+    : index_(other.index_),
+      name_(std::move(other.name_)),
+      host_if_(std::move(other.host_if_)),
+      guest_if_(std::move(other.guest_if_)),
+      host_address_(std::move(other.host_address_)),
+      guest_address_(std::move(other.guest_address_)),
+      lock_(std::move(other.lock_)),
+      live_(std::exchange(other.live_, false))
+{
+}
+
+Netns& Netns::operator=(Netns&& other) noexcept
+{
+    if (this != &other) {
+        (void)destroy();
+        index_ = other.index_;
+        name_ = std::move(other.name_);
+        host_if_ = std::move(other.host_if_);
+        guest_if_ = std::move(other.guest_if_);
+        host_address_ = std::move(other.host_address_);
+        guest_address_ = std::move(other.guest_address_);
+        lock_ = std::move(other.lock_);
+        live_ = std::exchange(other.live_, false);
+    }
+    return *this;
+}
+
+Netns::~Netns()
+{
+    auto status = destroy();
+    if (!status) std::fprintf(stderr, "harness: %s\n", status.error().describe().c_str());
+}
+
+std::string Netns::subnet() const
+{
+    return format_ipv4(kTestNetworkBase + index_ * 4) + "/" + std::to_string(kSubnetPrefix);
+}
+
+std::vector<std::string> Netns::exec_prefix() const
+{
+    return {"ip", "netns", "exec", name_};
+}
+
+std::vector<std::string> Netns::wrap(const std::vector<std::string>& argv) const
+{
+    auto full = exec_prefix();
+    full.insert(full.end(), argv.begin(), argv.end());
+    return full;
+}
+
+Status Netns::destroy()
+{
+    if (!live_) {
+        lock_.reset();
+        return {};
+    }
+    live_ = false;
+    std::string problems;
+
+    // Only processes the test started can be inside; a daemon still running here would
+    // keep the namespace alive after its name is gone.
+    if (auto pids = run_command({"ip", "netns", "pids", name_}); pids && pids->succeeded()) {
+        std::istringstream lines(pids->output);
+        long pid = 0;
+        while (lines >> pid) {
+            if (pid <= 1) continue;
+            std::fprintf(stderr, "harness: killing PID %ld still running in namespace %s\n", pid,
+                         name_.c_str());
+            ::kill(static_cast<pid_t>(pid), SIGKILL);
+        }
+    }
+    // Deleting the host end removes the pair at once; the namespace's own cleanup would
+    // remove it only later, asynchronously.
+    if (host_link_exists(host_if_)) {
+        if (auto s = ip({"link", "del", host_if_}); !s) problems += s.error().message + "; ";
+    }
+    if (auto s = ip({"netns", "del", name_}); !s) problems += s.error().message + "; ";
+    if (netns_exists(name_)) problems += "namespace " + name_ + " still exists; ";
+    lock_.reset();
+    if (!problems.empty()) {
+        return make_error("harness", -EBUSY, "deleting namespace " + name_ + ": " + problems);
+    }
+    return {};
+}
+
+Result<ScopedNetns> ScopedNetns::enter(const Netns& netns)
+{
+    Fd original(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!original.valid()) {
+        return make_error("harness", -errno,
+                          std::string("open /proc/thread-self/ns/net: ") + strerror(errno));
+    }
+    Fd target(::open(netns.path().c_str(), O_RDONLY | O_CLOEXEC));
+    if (!target.valid())
+        return make_error("harness", -errno, "open " + netns.path() + ": " + strerror(errno));
+    if (::setns(target.get(), CLONE_NEWNET) != 0) {
+        return make_error("harness", -errno, "setns into " + netns.name() + ": " + strerror(errno));
+    }
+    return ScopedNetns(std::move(original));
+}
+
+ScopedNetns::~ScopedNetns()
+{
+    if (!original_.valid()) return;
+    if (::setns(original_.get(), CLONE_NEWNET) != 0) {
+        // Carrying on in the wrong namespace would make every later result meaningless.
+        std::fprintf(stderr, "harness: cannot return to the original network namespace: %s\n",
+                     strerror(errno));
+        std::abort();
+    }
+}
+
+Result<Fd> socket_in(const Netns& netns, int domain, int type, int protocol)
+{
+    // A short-lived thread enters the namespace, so the caller's thread never moves.
+    Result<Fd> result = make_error("harness", -EINVAL, "socket_in: not run");
+    std::thread worker([&] {
+        auto scope = ScopedNetns::enter(netns);
+        if (!scope) {
+            result = scope.error();
+            return;
+        }
+        int fd = ::socket(domain, type | SOCK_CLOEXEC, protocol);
+        if (fd < 0) {
+            result = make_error("harness", -errno, "socket in " + netns.name() + ": " + strerror(errno));
+        } else {
+            result = Fd(fd);
+        }
+    });
+    worker.join();
+    return result;
+}
+
+}  // namespace outpost::test
