@@ -58,7 +58,9 @@ Result<std::string> find_program(const std::string& name)
     std::string dir;
     while (std::getline(dirs, dir, ':')) {
         if (dir.empty()) continue;
-        std::string candidate = dir + "/" + name;
+        std::string candidate = dir;
+        candidate += '/';
+        candidate += name;
         if (is_executable_file(candidate)) return candidate;
     }
     return make_error("harness", -ENOENT, "program '" + name + "' not found in PATH or sbin directories");

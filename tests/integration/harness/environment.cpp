@@ -45,14 +45,14 @@ std::optional<std::string> root_and_netns_unavailable()
 
 void report_skip(const std::string& what, const std::string& why)
 {
-    std::fprintf(stderr, "SKIP: %s: %s\n", what.c_str(), why.c_str());
-    std::fflush(stderr);
+    (void)std::fprintf(stderr, "SKIP: %s: %s\n", what.c_str(), why.c_str());
+    (void)std::fflush(stderr);
 }
 
 void skip_executable(const std::string& what, const std::string& why)
 {
     report_skip(what, why);
-    std::fflush(stdout);
+    (void)std::fflush(stdout);
     std::exit(kSkipExitCode);
 }
 

@@ -63,7 +63,7 @@ TempDir::~TempDir()
 void TempDir::keep()
 {
     if (path_.empty()) return;
-    std::fprintf(stderr, "harness: keeping %s\n", path_.c_str());
+    (void)std::fprintf(stderr, "harness: keeping %s\n", path_.c_str());
     path_.clear();
 }
 
@@ -72,7 +72,7 @@ void TempDir::remove()
     if (path_.empty()) return;
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
-    if (ec) std::fprintf(stderr, "harness: removing %s: %s\n", path_.c_str(), ec.message().c_str());
+    if (ec) (void)std::fprintf(stderr, "harness: removing %s: %s\n", path_.c_str(), ec.message().c_str());
     path_.clear();
 }
 

@@ -41,7 +41,7 @@ std::string format_ipv4(std::uint32_t address)
 std::string hex_index(unsigned index)
 {
     char text[8];
-    std::snprintf(text, sizeof text, "%04x", index);
+    (void)std::snprintf(text, sizeof text, "%04x", index);
     return text;
 }
 
@@ -157,7 +157,7 @@ Netns& Netns::operator=(Netns&& other) noexcept
 Netns::~Netns()
 {
     auto status = destroy();
-    if (!status) std::fprintf(stderr, "harness: %s\n", status.error().describe().c_str());
+    if (!status) (void)std::fprintf(stderr, "harness: %s\n", status.error().describe().c_str());
 }
 
 std::string Netns::subnet() const
@@ -193,8 +193,8 @@ Status Netns::destroy()
         long pid = 0;
         while (lines >> pid) {
             if (pid <= 1) continue;
-            std::fprintf(stderr, "harness: killing PID %ld still running in namespace %s\n", pid,
-                         name_.c_str());
+            (void)std::fprintf(stderr, "harness: killing PID %ld still running in namespace %s\n", pid,
+                               name_.c_str());
             ::kill(static_cast<pid_t>(pid), SIGKILL);
         }
     }
@@ -233,8 +233,8 @@ ScopedNetns::~ScopedNetns()
     if (!original_.valid()) return;
     if (::setns(original_.get(), CLONE_NEWNET) != 0) {
         // Carrying on in the wrong namespace would make every later result meaningless.
-        std::fprintf(stderr, "harness: cannot return to the original network namespace: %s\n",
-                     strerror(errno));
+        (void)std::fprintf(stderr, "harness: cannot return to the original network namespace: %s\n",
+                           strerror(errno));
         std::abort();
     }
 }

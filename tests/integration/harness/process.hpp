@@ -5,6 +5,8 @@
 // stdout and stderr appended to a log file, stdin from /dev/null, all other descriptors
 // closed, its own process group, and PR_SET_PDEATHSIG so a crashed test leaves no daemon
 // behind. Exec failures are reported by spawn() itself, not as a mysterious exit 127.
+// PR_SET_PDEATHSIG fires when the spawning *thread* exits: spawn from a thread that
+// outlives the child (normally the test's main thread).
 //
 // The destructor stops a still-running child: SIGTERM, then SIGKILL after a grace period,
 // always by PID, and reaps it. Signals go to the PID only, never to a name or a group.

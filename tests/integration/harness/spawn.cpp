@@ -77,7 +77,7 @@ const char* stage_name(int stage)
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);
     for (int sig = 1; sig < NSIG; ++sig)
-        ::signal(sig, SIG_DFL);  // ignored ones survive exec
+        (void)::signal(sig, SIG_DFL);  // ignored ones survive exec
 
     if (spec.netns_fd >= 0 && ::setns(spec.netns_fd, CLONE_NEWNET) != 0) child_fail(pipe_fd, kStageSetns);
     if (::dup2(devnull, STDIN_FILENO) < 0) child_fail(pipe_fd, kStageStdio);
@@ -117,8 +117,12 @@ Result<pid_t> spawn_child(const ChildSpec& spec)
         for (const auto& [name, value] : spec.env)
             merged[name] = value;
         env_strings.reserve(merged.size());
-        for (const auto& [name, value] : merged)
-            env_strings.push_back(name + "=" + value);
+        for (const auto& [name, value] : merged) {
+            std::string entry = name;
+            entry += '=';
+            entry += value;
+            env_strings.push_back(std::move(entry));
+        }
     }
     std::vector<char*> envp;
     envp.reserve(env_strings.size() + 1);

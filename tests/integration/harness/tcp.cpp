@@ -75,9 +75,11 @@ Status wait_for_tcp(const Netns* from, const std::string& address, std::uint16_t
     for (;;) {
         if (watch != nullptr && !watch->is_running()) {
             std::string how = watch->wait_status() ? describe_wait_status(*watch->wait_status()) : "is gone";
-            return make_error("harness", -ECHILD,
-                              watch->describe() + " " + how + " before " + address + " port " +
-                                  std::to_string(port) + " accepted connections");
+            std::string message = watch->describe();
+            message += " " + how;
+            message += " before " + address;
+            message += " port " + std::to_string(port) + " accepted connections";
+            return make_error("harness", -ECHILD, std::move(message));
         }
         auto attempt = tcp_connect(from, address, port, std::min(remaining(deadline), kDefaultReadyTimeout));
         if (attempt) return {};
