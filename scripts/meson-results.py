@@ -16,6 +16,13 @@ SKIPPED = {"SKIP"}
 # Everything else (FAIL, TIMEOUT, UNEXPECTEDPASS, ERROR, ...) counts as failed.
 
 
+def skip_lines(entry, limit=5):
+    """The "SKIP: ..." lines a test printed (the harness prints one per skip)."""
+    text = (entry.get("stdout") or "") + "\n" + (entry.get("stderr") or "")
+    found = [line.strip() for line in text.splitlines() if line.lstrip().startswith("SKIP")]
+    return found[:limit]
+
+
 def count(builddir):
     path = os.path.join(builddir, "meson-logs", "testlog.json")
     passed = failed = skipped = 0
@@ -27,10 +34,17 @@ def count(builddir):
                     continue
                 entry = json.loads(line)
                 result = entry.get("result", "ERROR")
+                name = entry.get("name", "?")
+                reasons = skip_lines(entry)
                 if result in PASSED:
                     passed += 1
+                    # Test cases skipped inside a passing executable: say so too.
+                    for reason in reasons:
+                        print(f"  partly skipped: {name}: {reason}", file=sys.stderr)
                 elif result in SKIPPED:
                     skipped += 1
+                    for reason in reasons or ["(the test printed no reason)"]:
+                        print(f"  skipped: {name}: {reason}", file=sys.stderr)
                 else:
                     failed += 1
                     print(f"  failed: {entry.get('name', '?')} ({result})", file=sys.stderr)

@@ -45,11 +45,13 @@ std::string hex_index(unsigned index)
     return text;
 }
 
-Status ip(const std::vector<std::string>& args)
+// `ip` in the test's namespace, or inside `netns` through setns() in the child: unlike
+// `ip -n`, that needs no private mount namespace (which fails e.g. in a chroot).
+Status ip(const std::vector<std::string>& args, const Netns* netns = nullptr)
 {
     std::vector<std::string> argv{"ip"};
     argv.insert(argv.end(), args.begin(), args.end());
-    auto result = run_checked(argv);
+    auto result = run_checked(argv, netns);
     if (!result) return result.error();
     return {};
 }
@@ -117,11 +119,15 @@ Status Netns::set_up()
              {"link", "add", host_if_, "type", "veth", "peer", "name", guest_if_, "netns", name_},
              {"addr", "add", host_address_ + prefix, "dev", host_if_},
              {"link", "set", host_if_, "up"},
-             {"-n", name_, "addr", "add", guest_address_ + prefix, "dev", guest_if_},
-             {"-n", name_, "link", "set", guest_if_, "up"},
-             {"-n", name_, "link", "set", "lo", "up"},
          }) {
         if (auto s = ip(args); !s) return s;
+    }
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"addr", "add", guest_address_ + prefix, "dev", guest_if_},
+             {"link", "set", guest_if_, "up"},
+             {"link", "set", "lo", "up"},
+         }) {
+        if (auto s = ip(args, this); !s) return s;
     }
     return {};
 }
