@@ -8,8 +8,8 @@
 // compatible) requires a client certificate on the server, and both sides verify the peer's
 // chain against the configured CA without a hostname check. TlsSettings::from_environment()
 // reads the PCMK_* variables and picks X.509 only when cert, key and CA are all set.
-// TlsSessions made from a context share its credentials, so the credentials outlive every
-// session even if the TlsContext object itself is destroyed first.
+// TlsContext is a handle: copies and the TlsSessions made from it share the same immutable
+// credentials, which live until the last of them is gone.
 #pragma once
 
 #include <gnutls/gnutls.h>
@@ -99,10 +99,11 @@ public:
     static Result<TlsContext> server(const TlsSettings& settings, std::shared_ptr<AuthkeyStore> keys);
     static Result<TlsContext> client(const TlsSettings& settings, std::shared_ptr<AuthkeyStore> keys);
 
+    // Copies are cheap handles to the same credentials (e.g. kept by a pending connect).
+    TlsContext(const TlsContext&) = default;
+    TlsContext& operator=(const TlsContext&) = default;
     TlsContext(TlsContext&&) noexcept = default;
     TlsContext& operator=(TlsContext&&) noexcept = default;
-    TlsContext(const TlsContext&) = delete;
-    TlsContext& operator=(const TlsContext&) = delete;
     ~TlsContext() = default;
 
     [[nodiscard]] Role role() const;

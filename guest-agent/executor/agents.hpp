@@ -1,0 +1,125 @@
+// Agent classes: how one resource action becomes a process (or a systemd D-Bus call) and
+// how the agent's raw outcome becomes an OCF exit status, an execution status and an exit
+// reason, as Pacemaker 2.1.5's services layer does (protocol.md 5.5 - 5.10).
+//
+// Everything here is pure (file-system lookups aside): plan_action() decides what to run,
+// result_from_child() and exec_error_result() interpret what happened, uniform_rc() maps
+// raw codes. The executor owns the sequencing and the timing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "executor/spawner.hpp"
+#include "executor/types.hpp"
+#include "wire/params.hpp"
+
+namespace outpost::agent::executor::agents {
+
+inline constexpr const char* kExitReasonPrefix = "ocf-exit-reason:";
+inline constexpr std::size_t kMaxExitReason = 128;  // characters kept of an OCF exit reason
+
+// Where agents live. Defaults are Debian's Pacemaker 2.1.5 paths.
+struct Paths {
+    std::string ocf_root = "/usr/lib/ocf";
+    std::vector<std::string> ocf_ra_path = {"/usr/lib/ocf/resource.d"};
+    std::string lsb_dir = "/etc/init.d";
+    std::string nagios_dir = "/usr/lib/nagios/plugins";
+    std::string secrets_dir = "/var/lib/pacemaker/lrm/secrets";
+    std::string working_dir = "/var/lib/pacemaker/cores";
+    std::size_t max_output = kMaxCapturedOutput;
+};
+
+// The class an action actually runs under ("service" is resolved per action).
+enum class Standard { ocf, lsb, systemd, nagios, stonith, unknown };
+
+[[nodiscard]] bool iequals(std::string_view a, std::string_view b);
+[[nodiscard]] bool is_service_class(std::string_view rsc_class);
+[[nodiscard]] Standard parse_standard(std::string_view rsc_class);  // "service" -> unknown
+[[nodiscard]] const char* standard_name(Standard standard);
+
+// The action name given to the agent: monitor -> status for lsb and systemd.
+[[nodiscard]] std::string agent_action(Standard standard, std::string_view action);
+
+// A raw result before OCF mapping: `raw_rc` is what the agent (or the services layer on
+// its behalf) returned, `prepared` marks failures found before anything was attempted,
+// which 2.1.5 reports without going through its completion path (see executor.cpp,
+// rcchange_time).
+struct RawResult {
+    int raw_rc = ocf::ok;
+    ExecStatus status = ExecStatus::done;
+    std::string reason;
+    std::string out;
+    std::string err;
+    bool prepared = false;
+};
+
+// OCF exit status for a raw code (protocol.md 5.10).
+[[nodiscard]] int uniform_rc(Standard standard, std::string_view action, int raw_rc);
+// Raw codes the services layer uses for its own failures (LSB status has its own set).
+[[nodiscard]] int generic_error(Standard standard, std::string_view action);
+[[nodiscard]] int not_installed_error(Standard standard, std::string_view action);
+[[nodiscard]] int authorization_error(Standard standard, std::string_view action);
+
+// Result for an errno met while preparing or starting the agent; `name` is the path (or
+// the agent name when no path was found) shown in the reason.
+[[nodiscard]] RawResult exec_error_result(Standard standard, std::string_view action, std::string_view name,
+                                          int error);
+
+// Interprets a child's end. `what` is "Resource agent" or "Alert agent".
+[[nodiscard]] RawResult result_from_child(Standard standard, std::string_view action, const char* what,
+                                          std::uint32_t timeout_ms, ChildOutcome outcome);
+
+// Text after the last "ocf-exit-reason:" up to the end of its line, at most 128 chars.
+[[nodiscard]] std::string parse_exit_reason(std::string_view stderr_text);
+
+// Pacemaker's human-readable duration ("1.500s", "2m", "1000ms", "1m1.500s").
+[[nodiscard]] std::string readable_interval(std::uint32_t ms);
+
+// systemd unit name for an agent type: ".service" appended unless it already ends in
+// .service, .socket, .mount, .timer or .path.
+[[nodiscard]] std::string systemd_unit_name(std::string_view type);
+
+// First existing "<dir>/<provider>/<type>" over the OCF RA path; empty if none.
+[[nodiscard]] std::string find_ocf_agent(const std::vector<std::string>& ra_path, std::string_view provider,
+                                         std::string_view type);
+
+// The daemon's environment with `name` set (replacing an inherited value).
+class Environment {
+public:
+    static Environment from_process();
+    void set(std::string_view name, std::string_view value);
+    [[nodiscard]] std::vector<std::string> take() && { return std::move(vars_); }
+    [[nodiscard]] const std::vector<std::string>& vars() const { return vars_; }
+
+private:
+    std::vector<std::string> vars_;
+};
+
+// A valid environment variable name for a parameter (no '=', no NUL, not empty).
+[[nodiscard]] bool usable_env_name(std::string_view name);
+
+// What to do for one action.
+struct Plan {
+    enum class Kind { spawn, systemd, result } kind = Kind::result;
+    Standard standard = Standard::unknown;
+    std::string agent_action;  // the action as the agent sees it
+    SpawnRequest spawn;        // Kind::spawn
+    std::string unit;          // Kind::systemd
+    RawResult result;          // Kind::result: known without running anything
+};
+
+struct ActionInput {
+    const ResourceDefinition* rsc = nullptr;
+    Standard standard = Standard::unknown;  // already resolved for "service"
+    std::string_view action;
+    std::uint32_t interval_ms = 0;
+    std::uint32_t timeout_ms = 0;
+    const wire::ParamMap* params = nullptr;
+};
+
+[[nodiscard]] Plan plan_action(const Paths& paths, const ActionInput& input);
+
+}  // namespace outpost::agent::executor::agents

@@ -1,0 +1,402 @@
+#include "executor/process_spawner.hpp"
+
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
+#include "executor/handles.hpp"
+#include "util/log.hpp"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace outpost::agent::executor {
+
+namespace {
+
+const outpost::log::Category log_cat{"agent.exec.spawn"};
+
+// Bytes read per read(2) call from a child's pipe.
+constexpr std::size_t kReadChunk = 64 * 1024;
+// Upper bound for the close loop when close_range(2) is unavailable.
+constexpr int kMaxFallbackFd = 65536;
+
+// Keeps the first `cap` bytes and the last kCapturedTail bytes of a stream.
+class Capture {
+public:
+    explicit Capture(std::size_t cap) : cap_(cap) {}
+
+    void append(const char* data, std::size_t n)
+    {
+        if (head_.size() < cap_) {
+            std::size_t take = std::min(n, cap_ - head_.size());
+            head_.append(data, take);
+            data += take;
+            n -= take;
+        }
+        if (n == 0) return;
+        tail_.append(data, n);
+        dropped_ += n;
+        if (tail_.size() > 2 * kCapturedTail) tail_.erase(0, tail_.size() - kCapturedTail);
+    }
+
+    std::string finish()
+    {
+        if (dropped_ == 0) return std::move(head_);
+        if (tail_.size() > kCapturedTail) tail_.erase(0, tail_.size() - kCapturedTail);
+        std::size_t lost = dropped_ - tail_.size();
+        if (lost == 0) return head_ + tail_;
+        std::string note = "\n[outpost: output truncated, " + std::to_string(lost) +
+                           " bytes not captured (limit " + std::to_string(cap_) + " bytes)]\n";
+        return head_ + note + tail_;
+    }
+
+private:
+    std::size_t cap_;
+    std::string head_;
+    std::string tail_;
+    std::size_t dropped_ = 0;
+};
+
+// Moves a descriptor above 2 so the child's dup2() onto 0..2 never clobbers it.
+int ensure_high(int fd)
+{
+    if (fd > 2) return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    ::close(fd);
+    return high;
+}
+
+bool make_pipe(UniqueFd& read_end, UniqueFd& write_end)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return false;
+    read_end.reset(ensure_high(fds[0]));
+    write_end.reset(ensure_high(fds[1]));
+    return read_end.valid() && write_end.valid();
+}
+
+// Runs in the forked child: only async-signal-safe calls from here on.
+[[noreturn]] void child_main(const char* path, char* const* argv, char* const* envp, int null_fd, int out_fd,
+                             int err_fd, int report_fd, const char* working_dir, const RunAs* run_as)
+{
+    setpgid(0, 0);
+
+    struct sigaction dfl;
+    std::memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        sigaction(sig, &dfl, nullptr);
+    }
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigprocmask(SIG_SETMASK, &empty, nullptr);
+
+    struct sched_param param;
+    std::memset(&param, 0, sizeof(param));
+    sched_setscheduler(0, SCHED_OTHER, &param);
+    setpriority(PRIO_PROCESS, 0, 0);
+
+    if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0) {
+        int e = errno;
+        (void)!write(report_fd, &e, sizeof(e));
+        _exit(127);
+    }
+    for (int fd = 0; fd <= 2; ++fd) fcntl(fd, F_SETFD, 0);
+
+    if (run_as != nullptr) {
+        if (setgroups(run_as->groups.size(), run_as->groups.data()) != 0 || setgid(run_as->gid) != 0 ||
+            setuid(run_as->uid) != 0) {
+            int e = errno;
+            (void)!write(report_fd, &e, sizeof(e));
+            _exit(127);
+        }
+    }
+    if (working_dir != nullptr) (void)!chdir(working_dir);
+
+    // Every fd above 2 goes at exec; the report pipe must survive until then.
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+        for (int fd = 3; fd < kMaxFallbackFd; ++fd) {
+            if (fd != report_fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+    }
+
+    execve(path, argv, envp);
+    int e = errno;
+    (void)!write(report_fd, &e, sizeof(e));
+    _exit(127);
+}
+
+}  // namespace
+
+struct ProcessSpawner::Child {
+    ChildId id = 0;
+    pid_t pid = 0;
+    std::string label;
+    bool kill_group = true;
+    Callback done;
+    Capture out;
+    Capture err;
+    UniqueFd out_fd;
+    UniqueFd err_fd;
+    SourcePtr out_source;
+    SourcePtr err_source;
+    SourcePtr watch_source;
+    SourcePtr timeout_source;
+    SourcePtr rekill_source;
+    SourcePtr failure_source;
+    bool timed_out = false;
+    bool reaped = false;
+
+    Child(std::size_t cap) : out(cap), err(cap) {}
+
+    void send_kill() const
+    {
+        pid_t target = kill_group ? -pid : pid;
+        if (::kill(target, SIGKILL) != 0 && errno == ESRCH && kill_group) ::kill(pid, SIGKILL);
+    }
+
+    // Reads what is available; returns false at EOF or on a hard error.
+    static bool drain(int fd, Capture& capture)
+    {
+        char buf[kReadChunk];
+        for (;;) {
+            ssize_t n = ::read(fd, buf, sizeof(buf));
+            if (n > 0) {
+                capture.append(buf, static_cast<std::size_t>(n));
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+            return false;
+        }
+    }
+};
+
+namespace {
+
+struct FdWatch {
+    ProcessSpawner::Child* child;
+    bool is_err;
+};
+
+}  // namespace
+
+ProcessSpawner::ProcessSpawner(GMainContext* context)
+    : context_(context != nullptr ? context : g_main_context_get_thread_default())
+{
+}
+
+ProcessSpawner::~ProcessSpawner()
+{
+    for (auto& [id, child] : children_) {
+        if (child->reaped || child->pid <= 0) continue;
+        child->watch_source.reset();
+        child->send_kill();
+        int status = 0;
+        while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+}
+
+Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
+{
+    ChildId id = next_id_++;
+    auto child = std::make_unique<Child>(request.output_cap);
+    child->id = id;
+    child->label = request.label;
+    child->kill_group = request.kill_group;
+    child->done = std::move(done);
+    Child* raw = child.get();
+    children_.emplace(id, std::move(child));
+
+    auto fail_later = [this, raw, id](int error) {
+        log_debug(log_cat, "%s: could not start: %s", raw->label.c_str(), g_strerror(error));
+        raw->failure_source = add_idle(context_, [this, id, error]() {
+            ChildOutcome outcome;
+            outcome.end = ChildEnd::spawn_failed;
+            outcome.error = error;
+            finish(id, std::move(outcome));
+            return G_SOURCE_REMOVE;
+        });
+        return id;
+    };
+
+    // Everything the child needs is prepared here: it may not allocate after fork().
+    std::vector<char*> argv;
+    argv.reserve(request.argv.size() + 1);
+    for (auto& arg : request.argv) argv.push_back(arg.data());
+    if (argv.empty()) argv.push_back(request.path.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    envp.reserve(request.env.size() + 1);
+    for (auto& var : request.env) envp.push_back(var.data());
+    envp.push_back(nullptr);
+
+    const char* working_dir = nullptr;
+    struct stat st;
+    if (!request.working_dir.empty() && stat(request.working_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        working_dir = request.working_dir.c_str();
+    }
+
+    UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (null_fd.valid()) null_fd.reset(ensure_high(null_fd.release()));
+    UniqueFd out_r, out_w, err_r, err_w, report_r, report_w;
+    if (!null_fd.valid() || !make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) || !make_pipe(report_r, report_w)) {
+        return fail_later(errno != 0 ? errno : EMFILE);
+    }
+
+    pid_t pid = fork();
+    if (pid < 0) return fail_later(errno);
+    if (pid == 0) {
+        child_main(request.path.c_str(), argv.data(), envp.data(), null_fd.get(), out_w.get(), err_w.get(),
+                   report_w.get(), working_dir, request.run_as ? &*request.run_as : nullptr);
+    }
+
+    // Also set the group from this side, so a kill of -pid can never race the child's own
+    // setpgid(). EACCES after the child's exec is harmless.
+    setpgid(pid, pid);
+    raw->pid = pid;
+    out_w.reset();
+    err_w.reset();
+    report_w.reset();
+
+    int exec_error = 0;
+    for (;;) {
+        ssize_t n = ::read(report_r.get(), &exec_error, sizeof(exec_error));
+        if (n < 0 && errno == EINTR) continue;
+        if (n != static_cast<ssize_t>(sizeof(exec_error))) exec_error = 0;
+        break;
+    }
+    if (exec_error != 0) {
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        raw->reaped = true;
+        return fail_later(exec_error);
+    }
+
+    log_debug(log_cat, "%s: started pid %d", raw->label.c_str(), static_cast<int>(pid));
+    g_unix_set_fd_nonblocking(out_r.get(), TRUE, nullptr);
+    g_unix_set_fd_nonblocking(err_r.get(), TRUE, nullptr);
+    raw->out_fd = std::move(out_r);
+    raw->err_fd = std::move(err_r);
+
+    auto watch_fd = [this](Child* c, bool is_err) {
+        GSource* source = g_unix_fd_source_new(is_err ? c->err_fd.get() : c->out_fd.get(),
+                                               static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR));
+        auto* data = new FdWatch{c, is_err};
+        g_source_set_callback(
+            source,
+            reinterpret_cast<GSourceFunc>(+[](gint fd, GIOCondition, gpointer user) -> gboolean {
+                auto* w = static_cast<FdWatch*>(user);
+                Capture& cap = w->is_err ? w->child->err : w->child->out;
+                if (Child::drain(fd, cap)) return G_SOURCE_CONTINUE;
+                // EOF: stop watching; the descriptor closes with the child record.
+                (w->is_err ? w->child->err_fd : w->child->out_fd).reset();
+                (w->is_err ? w->child->err_source : w->child->out_source).reset();
+                return G_SOURCE_REMOVE;
+            }),
+            data, [](gpointer user) { delete static_cast<FdWatch*>(user); });
+        g_source_attach(source, context_);
+        return SourcePtr(source);
+    };
+    raw->out_source = watch_fd(raw, false);
+    raw->err_source = watch_fd(raw, true);
+
+    struct WatchData {
+        ProcessSpawner* self;
+        ChildId id;
+    };
+    GSource* watch = g_child_watch_source_new(pid);
+    g_source_set_callback(
+        watch, reinterpret_cast<GSourceFunc>(+[](GPid, gint status, gpointer user) {
+            auto* w = static_cast<WatchData*>(user);
+            auto it = w->self->children_.find(w->id);
+            if (it == w->self->children_.end()) return;
+            Child& c = *it->second;
+            c.reaped = true;
+            if (c.out_fd.valid()) Child::drain(c.out_fd.get(), c.out);
+            if (c.err_fd.valid()) Child::drain(c.err_fd.get(), c.err);
+            ChildOutcome outcome;
+            outcome.pid = c.pid;
+            if (c.timed_out) {
+                outcome.end = ChildEnd::timed_out;
+                outcome.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+            } else if (WIFSIGNALED(status)) {
+                outcome.end = ChildEnd::signaled;
+                outcome.signal = WTERMSIG(status);
+            } else {
+                outcome.end = ChildEnd::exited;
+                outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+            }
+            w->self->finish(w->id, std::move(outcome));
+        }),
+        new WatchData{this, id}, [](gpointer user) { delete static_cast<WatchData*>(user); });
+    // Reaping runs ahead of pipe reads so a result goes out as soon as the child is gone.
+    g_source_set_priority(watch, G_PRIORITY_HIGH);
+    g_source_attach(watch, context_);
+    raw->watch_source = SourcePtr(watch);
+
+    if (request.timeout_ms > 0) {
+        raw->timeout_source = add_timeout(context_, request.timeout_ms, [this, raw]() {
+            raw->timed_out = true;
+            log_debug(log_cat, "%s: pid %d timed out, sending SIGKILL to %s", raw->label.c_str(),
+                      static_cast<int>(raw->pid), raw->kill_group ? "its process group" : "the process only");
+            raw->send_kill();
+            raw->rekill_source = add_timeout(context_, kRekillIntervalMs, [raw]() {
+                log_warning(log_cat, "%s: pid %d will not die, sending SIGKILL again", raw->label.c_str(),
+                            static_cast<int>(raw->pid));
+                raw->send_kill();
+                return G_SOURCE_CONTINUE;
+            });
+            return G_SOURCE_REMOVE;
+        });
+    }
+    return id;
+}
+
+bool ProcessSpawner::kill(ChildId id)
+{
+    auto it = children_.find(id);
+    if (it == children_.end() || it->second->reaped || it->second->pid <= 0) return false;
+    it->second->send_kill();
+    return true;
+}
+
+void ProcessSpawner::finish(ChildId id, ChildOutcome outcome)
+{
+    auto it = children_.find(id);
+    if (it == children_.end()) return;
+    std::unique_ptr<Child> child = std::move(it->second);
+    children_.erase(it);
+    outcome.out = child->out.finish();
+    outcome.err = child->err.finish();
+    Callback done = std::move(child->done);
+    // The child record owns the sources that may be dispatching right now: destroying a
+    // dispatching GSource is safe in GLib (its callback data is ref-held during dispatch).
+    child.reset();
+    if (!done) return;
+    try {
+        done(std::move(outcome));
+    } catch (const std::exception& e) {
+        log_error(log_cat, "child completion handler failed: %s", e.what());
+    } catch (...) {
+        log_error(log_cat, "child completion handler failed");
+    }
+}
+
+}  // namespace outpost::agent::executor

@@ -1,0 +1,45 @@
+// ProcessSpawner: the real Spawner. Forks and execs agents with the hygiene Pacemaker's
+// executor applies (protocol.md 5.5, 5.6): SIGPIPE and every other signal back to default,
+// an empty signal mask, SCHED_OTHER at nice 0, its own process group, stdin on /dev/null,
+// stdout and stderr on pipes, every other fd closed, optional credentials and working
+// directory. Output is read non-blockingly on the GLib main loop, capped per stream; a
+// child watch reports the exit, and the result is delivered as soon as the child is
+// reaped and its pipes drained. A timeout SIGKILLs the process group (or only the pid)
+// and re-kills every kRekillInterval until the child dies.
+#pragma once
+
+#include <glib.h>
+
+#include <map>
+#include <memory>
+
+#include "executor/spawner.hpp"
+
+namespace outpost::agent::executor {
+
+inline constexpr unsigned kRekillIntervalMs = 5000;
+
+class ProcessSpawner final : public Spawner {
+public:
+    // Sources attach to `context` (nullptr = the thread-default context at construction).
+    explicit ProcessSpawner(GMainContext* context = nullptr);
+    ProcessSpawner(const ProcessSpawner&) = delete;
+    ProcessSpawner& operator=(const ProcessSpawner&) = delete;
+    // Kills and reaps any child still running; their callbacks are not called.
+    ~ProcessSpawner() override;
+
+    ChildId spawn(SpawnRequest request, Callback done) override;
+    bool kill(ChildId id) override;
+    [[nodiscard]] std::size_t running() const override { return children_.size(); }
+
+    struct Child;  // one started process; defined in the .cpp
+
+private:
+    void finish(ChildId id, ChildOutcome outcome);
+
+    GMainContext* context_;
+    ChildId next_id_ = 1;
+    std::map<ChildId, std::unique_ptr<Child>> children_;
+};
+
+}  // namespace outpost::agent::executor
