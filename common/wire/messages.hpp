@@ -1,0 +1,239 @@
+// Typed Pacemaker Remote messages (protocol.md section 3 and 4.3) and their XML form.
+//
+// The protocol is described once, here: kOps is the table of executor operations (wire
+// name, whether the server answers, what data element the request carries) that both the
+// agent's dispatcher and the cluster client use. Each message kind is a plain struct;
+// encode() turns one into the XML text of a frame payload (envelope attributes included),
+// decode_message() turns a payload back into the right struct. Decoding checks only form
+// (well-formed XML, known root element, numbers that are numbers); what a request means
+// (missing resource id -> -22, unknown op -> -95, ...) is the dispatcher's business, so
+// every field a peer may omit is optional here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "util/result.hpp"
+#include "wire/params.hpp"
+#include "wire/xml.hpp"
+
+namespace outpost::wire {
+
+// lrmd_remote_msg_type
+enum class MsgType { request, reply, notify };
+
+// Executor operations (lrmd_op). `unknown` keeps the name as sent in Request::op_name.
+enum class Op {
+    register_client,  // "register"
+    rsc_register,
+    rsc_unregister,
+    rsc_info,
+    rsc_exec,
+    rsc_cancel,
+    get_recurring,
+    poke,
+    check,
+    alert_exec,
+    ipc_fwd,
+    rsc_metadata,
+    new_client,  // only ever in notifications ("lrmd_rsc_new_client")
+    unknown,
+};
+
+// What a request's data element is (protocol.md 3.2).
+enum class OpData { none, rsc, alert, check };
+
+struct OpInfo {
+    Op op;
+    std::string_view name;  // lrmd_op on the wire
+    bool has_reply;         // false only for lrmd_check
+    OpData data;
+};
+
+// One row per operation; the single description both sides dispatch from.
+std::span<const OpInfo> op_table();
+const OpInfo* find_op(std::string_view name);  // exact, case-sensitive, as 2.1.5 compares
+const OpInfo& op_info(Op op);                  // op != unknown
+
+// lrmd_origin values the 2.1.5 server writes (informational; peers do not check them).
+namespace origin {
+inline constexpr std::string_view message = "process_lrmd_message";
+inline constexpr std::string_view signon = "process_lrmd_signon";
+inline constexpr std::string_view rsc_info = "process_lrmd_get_rsc_info";
+inline constexpr std::string_view get_recurring = "process_lrmd_get_recurring";
+inline constexpr std::string_view exec_notify = "send_cmd_complete_notify";
+inline constexpr std::string_view generic_notify = "send_generic_notify";
+inline constexpr std::string_view new_client = "notify_of_new_client";
+}  // namespace origin
+
+// The protocol version we speak and announce (2.1.5 compatible).
+inline constexpr std::string_view kProtocolVersion = "1.1";
+
+// The data element of resource operations: lrmd_rsc inside lrmd_calldata.
+struct RscData {
+    std::optional<std::string> id;  // lrmd_rsc_id
+    std::optional<std::string> rsc_class;
+    std::optional<std::string> provider;
+    std::optional<std::string> type;
+    std::optional<std::string> action;  // lrmd_rsc_action
+    std::optional<std::string> userdata;
+    std::optional<std::uint32_t> interval_ms;
+    std::optional<std::uint32_t> timeout_ms;  // inner lrmd_timeout (the one that counts)
+    std::optional<std::uint32_t> start_delay_ms;
+    std::string origin;  // lrmd_origin (caller's API function; informational)
+    ParamMap params;     // child <attributes> (both encodings, protocol.md 3.7)
+    bool operator==(const RscData&) const = default;
+};
+
+// The data element of lrmd_alert_exec.
+struct AlertData {
+    std::optional<std::string> id;    // lrmd_alert_id
+    std::optional<std::string> path;  // lrmd_alert_path
+    std::optional<std::uint32_t> timeout_ms;
+    std::string origin;
+    ParamMap params;  // the environment for the alert agent
+    bool operator==(const AlertData&) const = default;
+};
+
+// Client -> server executor request (root lrmd_command). Register ("hello") uses only
+// client_name, protocol_version and ipc_provider.
+struct Request {
+    std::uint64_t msg_id = 0;
+    Op op = Op::unknown;
+    std::string op_name;  // lrmd_op exactly as sent (kept for logs and unknown ops)
+    std::optional<unsigned> callopts;
+    std::optional<std::uint32_t> timeout_ms;  // outer lrmd_timeout (informational)
+    std::optional<std::string> client_name;   // lrmd_clientname
+    std::optional<std::string> protocol_version;
+    bool ipc_provider = false;  // lrmd_is_ipc_provider="true"
+    std::string async_id;       // lrmd_async_id (ignored by servers)
+    std::optional<RscData> rsc;
+    std::optional<AlertData> alert;
+    std::optional<std::string> watchdog;  // lrmd_check: lrmd_watchdog
+    bool operator==(const Request&) const = default;
+};
+
+// lrmd_rsc_info reply data.
+struct RscInfo {
+    std::string id;
+    std::string rsc_class;
+    std::string provider;  // empty = not sent
+    std::string type;
+    bool operator==(const RscInfo&) const = default;
+};
+
+// lrmd_get_recurring reply data: one entry per resource.
+struct RecurringOp {
+    std::string action;
+    std::uint32_t interval_ms = 0;
+    std::uint32_t timeout_ms = 0;
+    bool operator==(const RecurringOp&) const = default;
+};
+struct RecurringList {
+    std::string rsc_id;
+    std::vector<RecurringOp> ops;
+    bool operator==(const RecurringList&) const = default;
+};
+
+// Server -> client answer (root lrmd_reply), msg_id = the request's.
+struct Reply {
+    std::uint64_t msg_id = 0;
+    std::string origin{origin::message};
+    int rc = 0;
+    int call_id = 0;
+    // register
+    std::optional<std::string> op;  // "register"
+    std::optional<std::string> client_id;
+    std::optional<std::string> protocol_version;
+    std::optional<std::int64_t> uptime;             // seconds (2.1.6+)
+    std::optional<std::string> node_start_state;  // 2.1.7+
+    // lrmd_rsc_info
+    std::optional<RscInfo> rsc_info;
+    // lrmd_get_recurring
+    std::vector<RecurringList> recurring;
+    bool operator==(const Reply&) const = default;
+};
+
+// Operation completion (protocol.md 3.5.1).
+struct ExecNotify {
+    std::uint32_t timeout_ms = 0;
+    std::uint32_t interval_ms = 0;
+    std::uint32_t start_delay_ms = 0;
+    int exec_rc = 0;
+    int op_status = 0;
+    int call_id = 0;
+    bool rsc_deleted = false;
+    std::int64_t run_time = 0;
+    std::int64_t rcchange_time = 0;
+    std::uint32_t exec_time_ms = 0;
+    std::uint32_t queue_time_ms = 0;
+    std::string rsc_id;
+    std::string action;
+    std::string userdata;
+    std::optional<std::string> exit_reason;
+    std::optional<std::string> output;
+    ParamMap params;
+    bool operator==(const ExecNotify&) const = default;
+};
+
+// Register/unregister/poke broadcast (protocol.md 3.5.2).
+struct GenericNotify {
+    int rc = 0;
+    int call_id = 0;
+    std::string op;  // the request's lrmd_op
+    std::optional<std::string> rsc_id;
+    bool operator==(const GenericNotify&) const = default;
+};
+
+// A new client finished its TLS handshake (protocol.md 3.5.3).
+struct NewClientNotify {
+    bool operator==(const NewClientNotify&) const = default;
+};
+
+// IPC proxy traffic (root lrmd_ipc_proxy, protocol.md 4.3), both directions: server ->
+// provider as notify (msg id 0), provider -> server as request with lrmd_op="ipc_fwd".
+struct ProxyMessage {
+    MsgType type = MsgType::notify;
+    std::uint64_t msg_id = 0;
+    std::string op;  // lrmd_ipc_op: new, request, response, event, destroy, shutdown_*
+    std::optional<std::string> server;   // lrmd_ipc_server (new)
+    std::optional<std::string> session;  // lrmd_ipc_session
+    std::optional<std::string> client;   // lrmd_ipc_client (request)
+    std::optional<std::string> user;     // lrmd_ipc_user (request)
+    std::optional<std::uint32_t> ipc_msg_id;
+    std::optional<std::uint32_t> ipc_msg_flags;
+    std::optional<Element> msg;  // the single child of <lrmd_ipc_msg>
+    bool operator==(const ProxyMessage&) const = default;
+};
+
+using Notify = std::variant<ExecNotify, GenericNotify, NewClientNotify>;
+using Message = std::variant<Request, Reply, ExecNotify, GenericNotify, NewClientNotify, ProxyMessage>;
+
+// XML payload text (no NUL) with the envelope attributes. Requests get __name__, t and
+// lrmd_async_id as liblrmd writes them; register gets only what 2.1.5 sends.
+std::string encode(const Request& request);
+std::string encode(const Reply& reply);
+std::string encode(const ExecNotify& notify);
+std::string encode(const GenericNotify& notify);
+std::string encode(const NewClientNotify& notify);
+std::string encode(const ProxyMessage& message);
+std::string encode(const Message& message);
+
+// Element forms, for callers that add attributes (tests, unusual peers).
+Element to_element(const Message& message);
+Result<Message> from_element(const Element& root);
+
+// Parses a payload. Errors (domain "wire", -EPROTO/-EBADMSG) name what was wrong: not XML,
+// unknown root element, missing or mistyped envelope, a numeric attribute that is not one.
+Result<Message> decode_message(std::string_view xml);
+
+// Parameter maps (protocol.md 3.7): names that start with a digit become <param> children.
+void params_to_element(const ParamMap& params, Element& attributes);
+ParamMap params_from_element(const Element& attributes);
+
+}  // namespace outpost::wire
