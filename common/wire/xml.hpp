@@ -31,6 +31,8 @@ struct Element {
     // First element with this name anywhere below (depth-first), or nullptr.
     [[nodiscard]] const Element* find_descendant(std::string_view descendant_name) const;
     Element& add_child(std::string child_name);
+
+    bool operator==(const Element&) const = default;
 };
 
 Result<Element> parse_xml(std::string_view text);
