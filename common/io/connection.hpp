@@ -135,6 +135,7 @@ private:
     void update_events();
     void fail(Error reason);
     void fail_later(Error reason);
+    void report_failure();
     void release_socket();
 
     GMainContext* context_;
@@ -160,6 +161,8 @@ private:
     bool started_ = false;
     bool closed_ = false;          // no more I/O
     bool close_reported_ = false;  // on_close called (or close() requested)
+    bool hup_seen_ = false;        // hang-up before start(): stop watching until then
+    bool read_wants_write_ = false;  // GnuTLS needs to write to go on reading
     std::optional<Error> failure_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

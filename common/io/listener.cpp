@@ -44,7 +44,7 @@ int bind_one(const addrinfo& ai, UniqueFd& out)
 
 }  // namespace
 
-std::string numeric_address(const struct sockaddr* address, unsigned int length)
+std::string numeric_address(const sockaddr* address, socklen_t length)
 {
     char host[NI_MAXHOST];
     if (getnameinfo(address, length, host, sizeof(host), nullptr, 0, NI_NUMERICHOST) != 0) return "unknown";

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <glib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdint>
@@ -78,6 +79,6 @@ private:
 };
 
 // Numeric "address" of a socket address (IPv6 without brackets), for logs and callbacks.
-std::string numeric_address(const struct sockaddr* address, unsigned int length);
+std::string numeric_address(const sockaddr* address, socklen_t length);
 
 }  // namespace outpost::io
