@@ -68,14 +68,16 @@ struct RawResult {
 [[nodiscard]] RawResult exec_error_result(Standard standard, std::string_view action, std::string_view name,
                                           int error);
 
-// Interprets a child's end. `what` is "Resource agent" or "Alert agent".
+// Interprets a child's end. `what` is "Resource agent" or "Alert agent"; `path` names the
+// executable in the reason of a failed start.
 [[nodiscard]] RawResult result_from_child(Standard standard, std::string_view action, const char* what,
-                                          std::uint32_t timeout_ms, ChildOutcome outcome);
+                                          std::string_view path, std::uint32_t timeout_ms,
+                                          ChildOutcome outcome);
 
 // Text after the last "ocf-exit-reason:" up to the end of its line, at most 128 chars.
 [[nodiscard]] std::string parse_exit_reason(std::string_view stderr_text);
 
-// Pacemaker's human-readable duration ("1.500s", "2m", "1000ms", "1m1.500s").
+// Pacemaker's human-readable duration ("1.500s", "2m", "500ms", "1m1.500s", "1h", "0s").
 [[nodiscard]] std::string readable_interval(std::uint32_t ms);
 
 // systemd unit name for an agent type: ".service" appended unless it already ends in

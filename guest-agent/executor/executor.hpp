@@ -21,6 +21,7 @@
 #include <glib.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -41,6 +42,11 @@ struct AlertRequest {
     std::uint32_t timeout_ms = 0;
     wire::ParamMap env;  // exported as-is, plus CRM_alert_node_sequence
 };
+
+// Credentials of `user` (uid, primary gid, supplementary groups), resolved in the daemon so
+// the child does not need name look-ups; nullopt if the user does not exist. The daemon
+// passes lookup_run_as("hacluster") as Options::alert_user.
+[[nodiscard]] std::optional<RunAs> lookup_run_as(const std::string& user);
 
 class Executor {
 public:

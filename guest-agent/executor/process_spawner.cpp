@@ -12,10 +12,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <exception>
+#include <string>
 
-#include "executor/handles.hpp"
+#include "io/fd.hpp"
+#include "io/source.hpp"
 #include "util/log.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -79,7 +82,7 @@ int ensure_high(int fd)
     return high;
 }
 
-bool make_pipe(UniqueFd& read_end, UniqueFd& write_end)
+bool make_pipe(io::UniqueFd& read_end, io::UniqueFd& write_end)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return false;
@@ -110,12 +113,14 @@ bool make_pipe(UniqueFd& read_end, UniqueFd& write_end)
     sched_setscheduler(0, SCHED_OTHER, &param);
     setpriority(PRIO_PROCESS, 0, 0);
 
-    if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0) {
+    if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+        dup2(err_fd, STDERR_FILENO) < 0) {
         int e = errno;
         (void)!write(report_fd, &e, sizeof(e));
         _exit(127);
     }
-    for (int fd = 0; fd <= 2; ++fd) fcntl(fd, F_SETFD, 0);
+    for (int fd = 0; fd <= 2; ++fd)
+        fcntl(fd, F_SETFD, 0);
 
     if (run_as != nullptr) {
         if (setgroups(run_as->groups.size(), run_as->groups.data()) != 0 || setgid(run_as->gid) != 0 ||
@@ -150,18 +155,18 @@ struct ProcessSpawner::Child {
     Callback done;
     Capture out;
     Capture err;
-    UniqueFd out_fd;
-    UniqueFd err_fd;
-    SourcePtr out_source;
-    SourcePtr err_source;
-    SourcePtr watch_source;
-    SourcePtr timeout_source;
-    SourcePtr rekill_source;
-    SourcePtr failure_source;
+    io::UniqueFd out_fd;
+    io::UniqueFd err_fd;
+    io::FdWatch out_watch;
+    io::FdWatch err_watch;
+    io::Source watch_source;
+    io::Source timeout_source;
+    io::Source rekill_source;
+    io::Source failure_source;
     bool timed_out = false;
     bool reaped = false;
 
-    Child(std::size_t cap) : out(cap), err(cap) {}
+    explicit Child(std::size_t cap) : out(cap), err(cap) {}
 
     void send_kill() const
     {
@@ -186,15 +191,6 @@ struct ProcessSpawner::Child {
     }
 };
 
-namespace {
-
-struct FdWatch {
-    ProcessSpawner::Child* child;
-    bool is_err;
-};
-
-}  // namespace
-
 ProcessSpawner::ProcessSpawner(GMainContext* context)
     : context_(context != nullptr ? context : g_main_context_get_thread_default())
 {
@@ -212,6 +208,43 @@ ProcessSpawner::~ProcessSpawner()
     }
 }
 
+void ProcessSpawner::schedule_rekill(Child* child)
+{
+    child->rekill_source =
+        io::add_timeout(context_, std::chrono::milliseconds(kRekillIntervalMs), [this, child]() {
+            log_warning(log_cat, "%s: pid %d will not die, sending SIGKILL again", child->label.c_str(),
+                        static_cast<int>(child->pid));
+            child->send_kill();
+            schedule_rekill(child);
+        });
+}
+
+void ProcessSpawner::on_reaped(ChildId id, int status)
+{
+    auto it = children_.find(id);
+    if (it == children_.end()) return;
+    Child& c = *it->second;
+    c.reaped = true;
+    // Whatever the child wrote before it exited is in the pipes now. Descendants may keep
+    // the pipes open for much longer (a daemon started by a start action), so the result
+    // does not wait for end-of-file.
+    if (c.out_fd.valid()) Child::drain(c.out_fd.get(), c.out);
+    if (c.err_fd.valid()) Child::drain(c.err_fd.get(), c.err);
+    ChildOutcome outcome;
+    outcome.pid = c.pid;
+    if (c.timed_out) {
+        outcome.end = ChildEnd::timed_out;
+        outcome.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    } else if (WIFSIGNALED(status)) {
+        outcome.end = ChildEnd::signaled;
+        outcome.signal = WTERMSIG(status);
+    } else {
+        outcome.end = ChildEnd::exited;
+        outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    }
+    finish(id, std::move(outcome));
+}
+
 Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
 {
     ChildId id = next_id_++;
@@ -223,39 +256,43 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
     Child* raw = child.get();
     children_.emplace(id, std::move(child));
 
+    // Failures are reported from the loop like any other end: never from inside spawn().
     auto fail_later = [this, raw, id](int error) {
         log_debug(log_cat, "%s: could not start: %s", raw->label.c_str(), g_strerror(error));
-        raw->failure_source = add_idle(context_, [this, id, error]() {
+        raw->failure_source = io::add_idle(context_, [this, id, error]() {
             ChildOutcome outcome;
             outcome.end = ChildEnd::spawn_failed;
             outcome.error = error;
             finish(id, std::move(outcome));
-            return G_SOURCE_REMOVE;
         });
         return id;
     };
 
     // Everything the child needs is prepared here: it may not allocate after fork().
     std::vector<char*> argv;
-    argv.reserve(request.argv.size() + 1);
-    for (auto& arg : request.argv) argv.push_back(arg.data());
+    argv.reserve(request.argv.size() + 2);
+    for (auto& arg : request.argv)
+        argv.push_back(arg.data());
     if (argv.empty()) argv.push_back(request.path.data());
     argv.push_back(nullptr);
     std::vector<char*> envp;
     envp.reserve(request.env.size() + 1);
-    for (auto& var : request.env) envp.push_back(var.data());
+    for (auto& var : request.env)
+        envp.push_back(var.data());
     envp.push_back(nullptr);
 
     const char* working_dir = nullptr;
-    struct stat st;
+    struct stat st {};
     if (!request.working_dir.empty() && stat(request.working_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
         working_dir = request.working_dir.c_str();
     }
 
-    UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    errno = 0;
+    io::UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (null_fd.valid()) null_fd.reset(ensure_high(null_fd.release()));
-    UniqueFd out_r, out_w, err_r, err_w, report_r, report_w;
-    if (!null_fd.valid() || !make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) || !make_pipe(report_r, report_w)) {
+    io::UniqueFd out_r, out_w, err_r, err_w, report_r, report_w;
+    if (!null_fd.valid() || !make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) ||
+        !make_pipe(report_r, report_w)) {
         return fail_later(errno != 0 ? errno : EMFILE);
     }
 
@@ -274,6 +311,7 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
     err_w.reset();
     report_w.reset();
 
+    // The report pipe is close-on-exec: EOF means exec succeeded, an int is exec's errno.
     int exec_error = 0;
     for (;;) {
         ssize_t n = ::read(report_r.get(), &exec_error, sizeof(exec_error));
@@ -296,26 +334,18 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
     raw->err_fd = std::move(err_r);
 
     auto watch_fd = [this](Child* c, bool is_err) {
-        GSource* source = g_unix_fd_source_new(is_err ? c->err_fd.get() : c->out_fd.get(),
-                                               static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR));
-        auto* data = new FdWatch{c, is_err};
-        g_source_set_callback(
-            source,
-            reinterpret_cast<GSourceFunc>(+[](gint fd, GIOCondition, gpointer user) -> gboolean {
-                auto* w = static_cast<FdWatch*>(user);
-                Capture& cap = w->is_err ? w->child->err : w->child->out;
-                if (Child::drain(fd, cap)) return G_SOURCE_CONTINUE;
-                // EOF: stop watching; the descriptor closes with the child record.
-                (w->is_err ? w->child->err_fd : w->child->out_fd).reset();
-                (w->is_err ? w->child->err_source : w->child->out_source).reset();
-                return G_SOURCE_REMOVE;
-            }),
-            data, [](gpointer user) { delete static_cast<FdWatch*>(user); });
-        g_source_attach(source, context_);
-        return SourcePtr(source);
+        io::UniqueFd& fd = is_err ? c->err_fd : c->out_fd;
+        return io::FdWatch(context_, fd.get(), G_IO_IN, [c, is_err](GIOCondition) {
+            io::UniqueFd& own_fd = is_err ? c->err_fd : c->out_fd;
+            if (!own_fd.valid()) return;
+            if (Child::drain(own_fd.get(), is_err ? c->err : c->out)) return;
+            // End of file: stop watching before the descriptor closes.
+            (is_err ? c->err_watch : c->out_watch).reset();
+            own_fd.reset();
+        });
     };
-    raw->out_source = watch_fd(raw, false);
-    raw->err_source = watch_fd(raw, true);
+    raw->out_watch = watch_fd(raw, false);
+    raw->err_watch = watch_fd(raw, true);
 
     struct WatchData {
         ProcessSpawner* self;
@@ -323,48 +353,31 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
     };
     GSource* watch = g_child_watch_source_new(pid);
     g_source_set_callback(
-        watch, reinterpret_cast<GSourceFunc>(+[](GPid, gint status, gpointer user) {
+        watch,
+        reinterpret_cast<GSourceFunc>(reinterpret_cast<void (*)()>(+[](GPid, gint status, gpointer user) {
             auto* w = static_cast<WatchData*>(user);
-            auto it = w->self->children_.find(w->id);
-            if (it == w->self->children_.end()) return;
-            Child& c = *it->second;
-            c.reaped = true;
-            if (c.out_fd.valid()) Child::drain(c.out_fd.get(), c.out);
-            if (c.err_fd.valid()) Child::drain(c.err_fd.get(), c.err);
-            ChildOutcome outcome;
-            outcome.pid = c.pid;
-            if (c.timed_out) {
-                outcome.end = ChildEnd::timed_out;
-                outcome.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-            } else if (WIFSIGNALED(status)) {
-                outcome.end = ChildEnd::signaled;
-                outcome.signal = WTERMSIG(status);
-            } else {
-                outcome.end = ChildEnd::exited;
-                outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+            try {
+                w->self->on_reaped(w->id, status);
+            } catch (...) {
+                log_error(log_cat, "exception while reaping a child");
             }
-            w->self->finish(w->id, std::move(outcome));
-        }),
+        })),
         new WatchData{this, id}, [](gpointer user) { delete static_cast<WatchData*>(user); });
     // Reaping runs ahead of pipe reads so a result goes out as soon as the child is gone.
     g_source_set_priority(watch, G_PRIORITY_HIGH);
     g_source_attach(watch, context_);
-    raw->watch_source = SourcePtr(watch);
+    raw->watch_source = io::Source(watch);
 
     if (request.timeout_ms > 0) {
-        raw->timeout_source = add_timeout(context_, request.timeout_ms, [this, raw]() {
-            raw->timed_out = true;
-            log_debug(log_cat, "%s: pid %d timed out, sending SIGKILL to %s", raw->label.c_str(),
-                      static_cast<int>(raw->pid), raw->kill_group ? "its process group" : "the process only");
-            raw->send_kill();
-            raw->rekill_source = add_timeout(context_, kRekillIntervalMs, [raw]() {
-                log_warning(log_cat, "%s: pid %d will not die, sending SIGKILL again", raw->label.c_str(),
-                            static_cast<int>(raw->pid));
+        raw->timeout_source =
+            io::add_timeout(context_, std::chrono::milliseconds(request.timeout_ms), [this, raw]() {
+                raw->timed_out = true;
+                log_debug(log_cat, "%s: pid %d timed out, sending SIGKILL to %s", raw->label.c_str(),
+                          static_cast<int>(raw->pid),
+                          raw->kill_group ? "its process group" : "the process only");
                 raw->send_kill();
-                return G_SOURCE_CONTINUE;
+                schedule_rekill(raw);
             });
-            return G_SOURCE_REMOVE;
-        });
     }
     return id;
 }
@@ -374,6 +387,7 @@ bool ProcessSpawner::kill(ChildId id)
     auto it = children_.find(id);
     if (it == children_.end() || it->second->reaped || it->second->pid <= 0) return false;
     it->second->send_kill();
+    if (!it->second->rekill_source.active()) schedule_rekill(it->second.get());
     return true;
 }
 

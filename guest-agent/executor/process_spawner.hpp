@@ -36,6 +36,8 @@ public:
 
 private:
     void finish(ChildId id, ChildOutcome outcome);
+    void on_reaped(ChildId id, int status);
+    void schedule_rekill(Child* child);
 
     GMainContext* context_;
     ChildId next_id_ = 1;

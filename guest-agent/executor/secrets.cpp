@@ -28,7 +28,8 @@ Result<std::string> first_line(const std::string& path)
     if (data.size() > kMaxSecretFileSize) return make_error("executor", -EFBIG, path + ": file too large");
     auto eol = data.find('\n');
     if (eol != std::string::npos) data.resize(eol);
-    while (!data.empty() && g_ascii_isspace(data.back())) data.pop_back();
+    while (!data.empty() && g_ascii_isspace(data.back()))
+        data.pop_back();
     return data;
 }
 
@@ -42,9 +43,11 @@ bool has_secrets(const wire::ParamMap& params)
     return false;
 }
 
-Status load(const std::string& dir, std::string_view rsc_id, std::vector<std::pair<std::string, std::string>>& params)
+Status load(const std::string& dir, std::string_view rsc_id,
+            std::vector<std::pair<std::string, std::string>>& params)
 {
-    if (!safe_component(rsc_id)) return make_error("executor", -EINVAL, "unusable resource id for CIB secrets");
+    if (!safe_component(rsc_id))
+        return make_error("executor", -EINVAL, "unusable resource id for CIB secrets");
     for (auto& [name, value] : params) {
         if (value != kMarker) continue;
         if (!safe_component(name)) {
@@ -61,7 +64,8 @@ Status load(const std::string& dir, std::string_view rsc_id, std::vector<std::pa
                                         secret->size()),
             g_free);
         if (g_ascii_strcasecmp(digest.get(), sign->c_str()) != 0) {
-            return make_error("executor", -EINVAL, "CIB secret for parameter " + name + " does not match its checksum");
+            return make_error("executor", -EINVAL,
+                              "CIB secret for parameter " + name + " does not match its checksum");
         }
         value = std::move(*secret);
     }

@@ -58,7 +58,10 @@ inline constexpr unsigned drop_recurring_2_1 = 0x3;
 inline constexpr unsigned drop_recurring_3_0 = 0x1;
 inline constexpr unsigned notify_changes_only = 0x4;
 
-inline constexpr bool has_drop_recurring(unsigned options) { return (options & drop_recurring_3_0) != 0; }
+inline constexpr bool has_drop_recurring(unsigned options)
+{
+    return (options & drop_recurring_3_0) != 0;
+}
 }  // namespace callopt
 
 // A registered resource (lrmd_rsc_register). `provider` is kept only for the ocf class.

@@ -1,0 +1,740 @@
+#include "executor/executor.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <exception>
+#include <map>
+#include <utility>
+
+#include "executor/systemd.hpp"
+#include "io/source.hpp"
+#include "util/log.hpp"
+
+namespace outpost::agent::executor {
+
+namespace {
+
+const outpost::log::Category log_cat{"agent.exec"};
+
+// drain_alerts() gives up this long after the longest running alert's timeout.
+constexpr std::uint32_t kAlertDrainMarginMs = 5000;
+// Buffer for getpwnam_r() when sysconf() has no hint.
+constexpr std::size_t kPasswdBufferSize = 16384;
+constexpr int kMaxSupplementaryGroups = 256;
+
+gint64 mono_ms()
+{
+    return g_get_monotonic_time() / 1000;
+}
+std::int64_t epoch_s()
+{
+    return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+std::uint32_t elapsed_ms(gint64 from, gint64 to)
+{
+    if (from <= 0 || to < from) return 0;
+    return static_cast<std::uint32_t>(std::min<gint64>(to - from, G_MAXUINT32));
+}
+
+bool is_stop(std::string_view action)
+{
+    return agents::iequals(action, "stop");
+}
+
+}  // namespace
+
+std::optional<RunAs> lookup_run_as(const std::string& user)
+{
+    long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::vector<char> buf(hint > 0 ? static_cast<std::size_t>(hint) : kPasswdBufferSize);
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    while (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found) == ERANGE &&
+           buf.size() < (1U << 20)) {
+        buf.resize(buf.size() * 2);
+    }
+    if (found == nullptr) return std::nullopt;
+    RunAs run_as;
+    run_as.uid = pw.pw_uid;
+    run_as.gid = pw.pw_gid;
+    int count = kMaxSupplementaryGroups;
+    run_as.groups.resize(static_cast<std::size_t>(count));
+    if (getgrouplist(user.c_str(), pw.pw_gid, run_as.groups.data(), &count) < 0) {
+        run_as.groups.resize(static_cast<std::size_t>(count));
+        if (getgrouplist(user.c_str(), pw.pw_gid, run_as.groups.data(), &count) < 0) count = 0;
+    }
+    run_as.groups.resize(static_cast<std::size_t>(std::max(count, 0)));
+    if (run_as.groups.empty()) run_as.groups.push_back(pw.pw_gid);
+    return run_as;
+}
+
+namespace {
+
+// One requested operation. Owned by Impl::ops; resources refer to it by pointer.
+struct Op {
+    std::uint64_t key = 0;
+    int call_id = 0;
+    ExecRequest req;
+
+    enum class State { queued, running, waiting } state = State::queued;
+    bool delay_pending = false;  // start delay not yet elapsed: blocks its resource's queue
+    io::Source delay_timer;
+    io::Source interval_timer;
+    gint64 queued_ms = 0;  // monotonic ms when (re)queued
+    gint64 started_ms = 0;
+    std::int64_t run_time = 0;
+
+    enum class Runner { none, child, systemd } runner = Runner::none;
+    std::uint64_t runner_id = 0;
+    agents::Standard standard = agents::Standard::unknown;
+    std::string agent_action;
+    std::string path;
+
+    bool cancelled = false;    // result already reported; the process's outcome is dropped
+    bool detached = false;     // resource unregistered or replaced: never rescheduled
+    bool rsc_deleted = false;  // reported in the result
+
+    bool notified = false;  // first notification sent (notify-changes-only)
+    int notified_rc = 0;
+    ExecStatus notified_status = ExecStatus::unknown;
+    int last_rc = ocf::ok;  // previous exit status, for rcchange_time
+    std::int64_t rcchange_time = 0;
+
+    [[nodiscard]] bool recurring() const { return req.interval_ms > 0; }
+    [[nodiscard]] bool matches(std::string_view action, std::uint32_t interval) const
+    {
+        return req.interval_ms == interval && agents::iequals(req.action, action);
+    }
+};
+
+struct Resource {
+    ResourceDefinition def;
+    std::deque<Op*> queue;
+    Op* active = nullptr;  // running, or cancelled and not yet reaped
+    std::vector<Op*> waiting;
+    io::Source dispatch_idle;
+};
+
+struct Alert {
+    std::string id;
+    std::uint32_t timeout_ms = 0;
+};
+
+}  // namespace
+
+struct Executor::Impl {
+    GMainContext* context;
+    Spawner& spawner;
+    Options options;
+    Callbacks callbacks;
+
+    std::map<std::string, Resource, std::less<>> resources;
+    std::map<std::uint64_t, std::unique_ptr<Op>> ops;
+    std::uint64_t next_key = 1;
+    std::unique_ptr<systemd::Manager> systemd_manager;
+    // Callbacks from the spawner and systemd hold a weak reference: a late child outcome
+    // after the executor is gone is dropped.
+    std::shared_ptr<Impl*> self = std::make_shared<Impl*>(this);
+
+    std::uint64_t alert_sequence = 0;
+    bool draining = false;
+    std::map<Spawner::ChildId, Alert> alerts;
+    std::function<void()> drain_done;
+    io::Source drain_timer;
+    io::Source drain_idle;
+
+    Impl(GMainContext* ctx, Spawner& sp, Options opts, Callbacks cbs)
+        : context(ctx), spawner(sp), options(std::move(opts)), callbacks(std::move(cbs))
+    {
+    }
+
+    systemd::Manager& systemd()
+    {
+        if (!systemd_manager) systemd_manager = std::make_unique<systemd::Manager>(context);
+        return *systemd_manager;
+    }
+
+    Resource* find_resource(std::string_view id)
+    {
+        auto it = resources.find(id);
+        return it == resources.end() ? nullptr : &it->second;
+    }
+
+    Op* find_op(std::uint64_t key)
+    {
+        auto it = ops.find(key);
+        return it == ops.end() ? nullptr : it->second.get();
+    }
+
+    void deliver(std::vector<OpResult>& results)
+    {
+        for (auto& result : results)
+            deliver_one(result);
+        results.clear();
+    }
+
+    void deliver_one(const OpResult& result)
+    {
+        if (!callbacks.on_result) return;
+        try {
+            callbacks.on_result(result);
+        } catch (const std::exception& e) {
+            log_error(log_cat, "result handler failed for call %d: %s", result.call_id, e.what());
+        } catch (...) {
+            log_error(log_cat, "result handler failed for call %d", result.call_id);
+        }
+    }
+
+    static OpResult base_result(const Op& op)
+    {
+        OpResult r;
+        r.call_id = op.call_id;
+        r.rsc_id = op.req.rsc_id;
+        r.action = op.req.action;
+        r.interval_ms = op.req.interval_ms;
+        r.timeout_ms = op.req.timeout_ms;
+        r.start_delay_ms = op.req.start_delay_ms;
+        r.rsc_deleted = op.rsc_deleted;
+        r.rcchange_time = op.rcchange_time;
+        r.userdata = op.req.userdata;
+        r.params = op.req.params;
+        r.client_id = op.req.client_id;
+        r.callopts = op.req.callopts;
+        return r;
+    }
+
+    void schedule_dispatch(Resource& rsc)
+    {
+        if (rsc.dispatch_idle.active()) return;
+        rsc.dispatch_idle = io::add_idle(context, [this, id = rsc.def.id]() { dispatch(id); });
+    }
+
+    // Starts the head of the resource's queue if nothing runs for it.
+    void dispatch(const std::string& id)
+    {
+        Resource* rsc = find_resource(id);
+        if (rsc == nullptr || rsc->active != nullptr || rsc->queue.empty()) return;
+        Op* op = rsc->queue.front();
+        if (op->delay_pending) return;  // a delayed op blocks those behind it
+        rsc->queue.pop_front();
+        start(*rsc, *op);
+    }
+
+    agents::Standard resolve_standard(const ResourceDefinition& def)
+    {
+        if (!agents::is_service_class(def.rsc_class)) return agents::parse_standard(def.rsc_class);
+        // "service" is resolved per action: an init script wins, then a systemd unit, else
+        // LSB (which then reports the missing script).
+        if (!def.type.empty()) {
+            std::string script = def.type.front() == '/' ? def.type : options.paths.lsb_dir + "/" + def.type;
+            if (g_file_test(script.c_str(), G_FILE_TEST_EXISTS)) return agents::Standard::lsb;
+            if (systemd().unit_exists(agents::systemd_unit_name(def.type))) return agents::Standard::systemd;
+        }
+        return agents::Standard::lsb;
+    }
+
+    void start(Resource& rsc, Op& op)
+    {
+        op.state = Op::State::running;
+        op.started_ms = mono_ms();
+        op.run_time = epoch_s();
+        rsc.active = &op;
+        op.standard = resolve_standard(rsc.def);
+
+        agents::ActionInput input;
+        input.rsc = &rsc.def;
+        input.standard = op.standard;
+        input.action = op.req.action;
+        input.interval_ms = op.req.interval_ms;
+        input.timeout_ms = op.req.timeout_ms;
+        input.params = &op.req.params;
+        agents::Plan plan = agents::plan_action(options.paths, input);
+        op.agent_action = plan.agent_action.empty() ? op.req.action : plan.agent_action;
+        log_debug(log_cat, "%s: running %s (call %d) as %s", log::quote(rsc.def.id).c_str(),
+                  log::quote(op.req.action).c_str(), op.call_id, agents::standard_name(op.standard));
+
+        std::weak_ptr<Impl*> weak = self;
+        std::uint64_t key = op.key;
+        switch (plan.kind) {
+            case agents::Plan::Kind::result:
+                complete(op, std::move(plan.result));
+                return;
+            case agents::Plan::Kind::spawn:
+                op.runner = Op::Runner::child;
+                op.path = plan.spawn.path;
+                op.runner_id = spawner.spawn(std::move(plan.spawn), [weak, key](ChildOutcome outcome) {
+                    if (auto alive = weak.lock()) (*alive)->on_child(key, std::move(outcome));
+                });
+                return;
+            case agents::Plan::Kind::systemd:
+                op.runner = Op::Runner::systemd;
+                op.path = plan.unit;
+                op.runner_id = systemd().run(plan.unit, op.agent_action, op.req.timeout_ms,
+                                             [weak, key](agents::RawResult result) {
+                                                 if (auto alive = weak.lock())
+                                                     (*alive)->on_systemd(key, std::move(result));
+                                             });
+                return;
+        }
+    }
+
+    // The op's process is gone; true if the outcome should be interpreted.
+    bool release_runner(Op& op)
+    {
+        op.runner = Op::Runner::none;
+        op.runner_id = 0;
+        if (!op.cancelled) return true;
+        // Its cancellation was reported when it was killed: only unblock the resource.
+        Resource* rsc = find_resource(op.req.rsc_id);
+        if (rsc != nullptr && rsc->active == &op) {
+            rsc->active = nullptr;
+            schedule_dispatch(*rsc);
+        }
+        ops.erase(op.key);
+        return false;
+    }
+
+    void on_child(std::uint64_t key, ChildOutcome outcome)
+    {
+        Op* op = find_op(key);
+        if (op == nullptr || !release_runner(*op)) return;
+        agents::RawResult raw = agents::result_from_child(op->standard, op->agent_action, "Resource agent",
+                                                          op->path, op->req.timeout_ms, std::move(outcome));
+        complete(*op, std::move(raw));
+    }
+
+    void on_systemd(std::uint64_t key, agents::RawResult result)
+    {
+        Op* op = find_op(key);
+        if (op == nullptr || !release_runner(*op)) return;
+        complete(*op, std::move(result));
+    }
+
+    // A run finished: report it (unless suppressed), then reschedule or forget the op.
+    void complete(Op& op, agents::RawResult raw)
+    {
+        gint64 now = mono_ms();
+        int rc = agents::uniform_rc(op.standard, op.agent_action, raw.raw_rc);
+        ExecStatus status = raw.status;
+        // 2.1.5 updates the change time only on its completion path, which failures found
+        // before anything ran (agent not installed, unknown class) do not take.
+        if (rc != op.last_rc && !raw.prepared) op.rcchange_time = epoch_s();
+        op.last_rc = rc;
+
+        OpResult result = base_result(op);
+        result.exec_rc = rc;
+        result.status = status;
+        result.run_time = op.run_time;
+        result.exec_time_ms = elapsed_ms(op.started_ms, now);
+        result.queue_time_ms = elapsed_ms(op.queued_ms, op.started_ms);
+        result.exit_reason = std::move(raw.reason);
+        result.output = !raw.err.empty() ? std::move(raw.err) : std::move(raw.out);
+
+        bool suppressed = op.recurring() && (op.req.callopts & callopt::notify_changes_only) != 0 &&
+                          op.notified && rc == op.notified_rc && status == op.notified_status;
+        if (!suppressed) {
+            op.notified = true;
+            op.notified_rc = rc;
+            op.notified_status = status;
+        }
+        log_debug(log_cat, "%s %s (call %d): rc %d status %d%s", log::quote(op.req.rsc_id).c_str(),
+                  log::quote(op.req.action).c_str(), op.call_id, rc, static_cast<int>(status),
+                  suppressed ? " (unchanged, not notified)" : "");
+
+        Resource* rsc = find_resource(op.req.rsc_id);
+        if (rsc != nullptr && rsc->active == &op) {
+            rsc->active = nullptr;
+            schedule_dispatch(*rsc);
+        }
+        if (op.recurring() && !op.detached && rsc != nullptr) {
+            op.state = Op::State::waiting;
+            rsc->waiting.push_back(&op);
+            std::uint64_t key = op.key;
+            op.interval_timer = io::add_timeout(context, std::chrono::milliseconds(op.req.interval_ms),
+                                                [this, key]() { requeue(key); });
+        } else {
+            ops.erase(op.key);
+        }
+        if (!suppressed) deliver_one(result);
+    }
+
+    // A recurring op's interval elapsed: it joins the back of its resource's queue.
+    void requeue(std::uint64_t key)
+    {
+        Op* op = find_op(key);
+        if (op == nullptr || op->state != Op::State::waiting) return;
+        Resource* rsc = find_resource(op->req.rsc_id);
+        if (rsc == nullptr) {
+            ops.erase(key);
+            return;
+        }
+        std::erase(rsc->waiting, op);
+        op->state = Op::State::queued;
+        op->queued_ms = mono_ms();
+        rsc->queue.push_back(op);
+        schedule_dispatch(*rsc);
+    }
+
+    // Takes `op` out of its resource and records its cancellation result in `out`. A running
+    // op's process is killed; its record lives until the outcome comes back (dropped then).
+    void cancel_op(Resource& rsc, Op& op, bool rsc_deleted, std::vector<OpResult>& out)
+    {
+        op.rsc_deleted = op.rsc_deleted || rsc_deleted;
+        OpResult result = base_result(op);
+        result.status = ExecStatus::cancelled;
+        // 2.1.5 reports a cancellation with zero times; a killed run reports exit status 0,
+        // a queued or waiting op its last exit status.
+        result.exec_rc = op.last_rc;
+        switch (op.state) {
+            case Op::State::queued:
+                std::erase(rsc.queue, &op);
+                ops.erase(op.key);
+                break;
+            case Op::State::waiting:
+                std::erase(rsc.waiting, &op);
+                ops.erase(op.key);
+                break;
+            case Op::State::running:
+                result.exec_rc = ocf::ok;
+                op.cancelled = true;
+                op.detached = true;
+                if (op.runner == Op::Runner::child) {
+                    spawner.kill(op.runner_id);
+                } else if (op.runner == Op::Runner::systemd) {
+                    systemd().cancel(op.runner_id);
+                    op.runner = Op::Runner::none;
+                    if (rsc.active == &op) {
+                        rsc.active = nullptr;
+                        schedule_dispatch(rsc);
+                    }
+                    ops.erase(op.key);
+                }
+                break;
+        }
+        out.push_back(std::move(result));
+    }
+
+    void cancel_recurring(Resource& rsc, std::vector<OpResult>& out)
+    {
+        std::vector<Op*> victims;
+        for (Op* op : rsc.queue) {
+            if (op->recurring()) victims.push_back(op);
+        }
+        for (Op* op : rsc.waiting)
+            victims.push_back(op);
+        if (rsc.active != nullptr && rsc.active->recurring() && !rsc.active->cancelled)
+            victims.push_back(rsc.active);
+        std::sort(victims.begin(), victims.end(), [](const Op* a, const Op* b) { return a->key < b->key; });
+        for (Op* op : victims)
+            cancel_op(rsc, *op, false, out);
+    }
+
+    // Cancels everything queued or waiting; the running op (if any) is left to finish but
+    // will not run again. Returns whether an op was executing.
+    bool retire(Resource& rsc, bool rsc_deleted, std::vector<OpResult>& out)
+    {
+        std::vector<Op*> victims(rsc.queue.begin(), rsc.queue.end());
+        victims.insert(victims.end(), rsc.waiting.begin(), rsc.waiting.end());
+        std::sort(victims.begin(), victims.end(), [](const Op* a, const Op* b) { return a->key < b->key; });
+        for (Op* op : victims)
+            cancel_op(rsc, *op, rsc_deleted, out);
+        bool executing = false;
+        if (rsc.active != nullptr) {
+            rsc.active->detached = true;
+            if (!rsc.active->cancelled) {
+                executing = true;
+                rsc.active->rsc_deleted = rsc.active->rsc_deleted || rsc_deleted;
+            }
+        }
+        return executing;
+    }
+
+    void on_alert_done(Spawner::ChildId id, const std::string& path, ChildOutcome outcome)
+    {
+        auto it = alerts.find(id);
+        if (it == alerts.end()) return;
+        Alert alert = std::move(it->second);
+        alerts.erase(it);
+        agents::RawResult raw = agents::result_from_child(agents::Standard::unknown, "alert", "Alert agent",
+                                                          path, alert.timeout_ms, std::move(outcome));
+        if (raw.status == ExecStatus::done && raw.raw_rc == 0) {
+            log_info(log_cat, "alert %s (%s) completed", log::quote(alert.id).c_str(),
+                     log::quote(path).c_str());
+        } else {
+            log_warning(log_cat, "alert %s (%s) failed: exit %d, status %d%s%s", log::quote(alert.id).c_str(),
+                        log::quote(path).c_str(), raw.raw_rc, static_cast<int>(raw.status),
+                        raw.reason.empty() ? "" : ": ", raw.reason.c_str());
+        }
+        if (!raw.err.empty())
+            log_debug(log_cat, "alert %s stderr: %s", alert.id.c_str(), log::quote(raw.err).c_str());
+        if (draining && alerts.empty()) finish_drain();
+    }
+
+    void finish_drain()
+    {
+        drain_timer.reset();
+        auto done = std::move(drain_done);
+        drain_done = nullptr;
+        if (done) {
+            try {
+                done();
+            } catch (const std::exception& e) {
+                log_error(log_cat, "alert drain handler failed: %s", e.what());
+            }
+        }
+    }
+};
+
+Executor::Executor(GMainContext* context, Spawner& spawner, Options options, Callbacks callbacks)
+    : impl_(std::make_unique<Impl>(context != nullptr ? context : g_main_context_get_thread_default(),
+                                   spawner, std::move(options), std::move(callbacks)))
+{
+}
+
+Executor::~Executor() = default;
+
+int Executor::register_resource(ResourceDefinition definition)
+{
+    Impl& im = *impl_;
+    Resource* existing = im.find_resource(definition.id);
+    if (existing != nullptr) {
+        const ResourceDefinition& old = existing->def;
+        if (agents::iequals(old.rsc_class, definition.rsc_class) && old.provider == definition.provider &&
+            old.type == definition.type) {
+            return rc::ok;
+        }
+        std::vector<OpResult> results;
+        im.retire(*existing, false, results);
+        // The running op (if any) keeps blocking the resource under its new definition.
+        existing->def = std::move(definition);
+        im.deliver(results);
+        return rc::ok;
+    }
+    std::string id = definition.id;
+    Resource rsc;
+    rsc.def = std::move(definition);
+    im.resources.emplace(std::move(id), std::move(rsc));
+    return rc::ok;
+}
+
+int Executor::unregister_resource(std::string_view rsc_id)
+{
+    Impl& im = *impl_;
+    auto it = im.resources.find(rsc_id);
+    if (it == im.resources.end()) return rc::ok;
+    std::vector<OpResult> results;
+    bool executing = im.retire(it->second, true, results);
+    im.resources.erase(it);
+    im.deliver(results);
+    return executing ? rc::in_progress : rc::ok;
+}
+
+const ResourceDefinition* Executor::find(std::string_view rsc_id) const
+{
+    auto it = impl_->resources.find(rsc_id);
+    return it == impl_->resources.end() ? nullptr : &it->second.def;
+}
+
+int Executor::exec(int call_id, ExecRequest request)
+{
+    Impl& im = *impl_;
+    Resource* rsc = im.find_resource(request.rsc_id);
+    if (rsc == nullptr) return rc::no_device;
+    std::vector<OpResult> results;
+    if (is_stop(request.action)) im.cancel_recurring(*rsc, results);
+
+    if (request.interval_ms > 0) {
+        Op* dup = nullptr;
+        for (Op* op : rsc->queue) {
+            if (op->matches(request.action, request.interval_ms)) dup = op;
+        }
+        for (Op* op : rsc->waiting) {
+            if (op->matches(request.action, request.interval_ms)) dup = op;
+        }
+        if (rsc->active != nullptr && !rsc->active->cancelled &&
+            rsc->active->matches(request.action, request.interval_ms)) {
+            dup = rsc->active;
+        }
+        if (dup != nullptr) {
+            log_debug(log_cat, "%s: merging duplicate recurring %s (call %d into %d)",
+                      log::quote(request.rsc_id).c_str(), log::quote(request.action).c_str(), call_id,
+                      dup->call_id);
+            dup->call_id = call_id;
+            dup->req.userdata = std::move(request.userdata);
+            dup->req.client_id = std::move(request.client_id);
+            dup->notified = false;
+            if (dup->state == Op::State::waiting) {
+                dup->interval_timer.reset();
+                std::erase(rsc->waiting, dup);
+                dup->state = Op::State::queued;
+                dup->queued_ms = mono_ms();
+                rsc->queue.push_back(dup);
+                im.schedule_dispatch(*rsc);
+            }
+            im.deliver(results);
+            return call_id;
+        }
+    }
+
+    auto owned = std::make_unique<Op>();
+    Op& op = *owned;
+    op.key = im.next_key++;
+    op.call_id = call_id;
+    op.req = std::move(request);
+    op.queued_ms = mono_ms();
+    if (op.req.start_delay_ms > 0) {
+        op.delay_pending = true;
+        std::uint64_t key = op.key;
+        op.delay_timer =
+            io::add_timeout(im.context, std::chrono::milliseconds(op.req.start_delay_ms), [&im, key]() {
+                Op* delayed = im.find_op(key);
+                if (delayed == nullptr) return;
+                delayed->delay_pending = false;
+                if (Resource* r = im.find_resource(delayed->req.rsc_id)) im.schedule_dispatch(*r);
+            });
+    }
+    rsc->queue.push_back(&op);
+    im.ops.emplace(op.key, std::move(owned));
+    im.schedule_dispatch(*rsc);
+    im.deliver(results);
+    return call_id;
+}
+
+int Executor::cancel(std::string_view rsc_id, std::string_view action, std::uint32_t interval_ms)
+{
+    Impl& im = *impl_;
+    Resource* rsc = im.find_resource(rsc_id);
+    if (rsc == nullptr) return rc::no_device;
+    Op* target = nullptr;
+    for (Op* op : rsc->queue) {
+        if (target == nullptr && op->matches(action, interval_ms)) target = op;
+    }
+    for (Op* op : rsc->waiting) {
+        if (target == nullptr && op->matches(action, interval_ms)) target = op;
+    }
+    if (target == nullptr && rsc->active != nullptr && !rsc->active->cancelled &&
+        rsc->active->matches(action, interval_ms)) {
+        // A one-shot op that already runs cannot be cancelled (protocol.md 5.4).
+        if (!rsc->active->recurring()) return rc::not_supported;
+        target = rsc->active;
+    }
+    if (target == nullptr) return rc::not_supported;
+    std::vector<OpResult> results;
+    im.cancel_op(*rsc, *target, false, results);
+    im.deliver(results);
+    return rc::ok;
+}
+
+std::optional<std::vector<ResourceRecurring>> Executor::recurring(std::string_view rsc_id) const
+{
+    const Impl& im = *impl_;
+    auto describe = [](const Resource& rsc) {
+        ResourceRecurring entry;
+        entry.rsc_id = rsc.def.id;
+        std::vector<const Op*> list;
+        for (const Op* op : rsc.queue) {
+            if (op->recurring()) list.push_back(op);
+        }
+        if (rsc.active != nullptr && rsc.active->recurring() && !rsc.active->cancelled)
+            list.push_back(rsc.active);
+        for (const Op* op : rsc.waiting)
+            list.push_back(op);
+        std::sort(list.begin(), list.end(), [](const Op* a, const Op* b) { return a->key < b->key; });
+        for (const Op* op : list)
+            entry.ops.push_back({op->req.action, op->req.interval_ms, op->req.timeout_ms});
+        return entry;
+    };
+    std::vector<ResourceRecurring> out;
+    if (rsc_id.empty()) {
+        for (const auto& [id, rsc] : im.resources)
+            out.push_back(describe(rsc));
+        return out;
+    }
+    auto it = im.resources.find(rsc_id);
+    if (it == im.resources.end()) return std::nullopt;
+    out.push_back(describe(it->second));
+    return out;
+}
+
+void Executor::drop_recurring()
+{
+    Impl& im = *impl_;
+    std::vector<OpResult> results;
+    for (auto& [id, rsc] : im.resources) {
+        if (callopt::has_drop_recurring(rsc.def.callopts)) im.cancel_recurring(rsc, results);
+    }
+    im.deliver(results);
+}
+
+void Executor::run_alert(AlertRequest request)
+{
+    Impl& im = *impl_;
+    if (im.draining) {
+        log_info(log_cat, "not running alert %s: shutting down", log::quote(request.id).c_str());
+        return;
+    }
+    agents::Environment env = agents::Environment::from_process();
+    for (const auto& [name, value] : request.env) {
+        if (agents::usable_env_name(name)) env.set(name, value);
+    }
+    env.set("CRM_alert_node_sequence", std::to_string(++im.alert_sequence));
+
+    SpawnRequest spawn;
+    spawn.path = request.path;
+    spawn.argv = {request.path};
+    spawn.env = std::move(env).take();
+    spawn.timeout_ms = request.timeout_ms;
+    spawn.working_dir = im.options.paths.working_dir;
+    spawn.run_as = im.options.alert_user;
+    spawn.output_cap = im.options.paths.max_output;
+    spawn.label = "alert_" + request.id;
+
+    std::weak_ptr<Impl*> weak = im.self;
+    auto id = std::make_shared<Spawner::ChildId>(0);
+    std::string path = request.path;
+    *id = im.spawner.spawn(std::move(spawn), [weak, id, path](ChildOutcome outcome) {
+        if (auto alive = weak.lock()) (*alive)->on_alert_done(*id, path, std::move(outcome));
+    });
+    im.alerts.emplace(*id, Alert{std::move(request.id), request.timeout_ms});
+}
+
+void Executor::drain_alerts(std::function<void()> done)
+{
+    Impl& im = *impl_;
+    im.draining = true;
+    im.drain_done = std::move(done);
+    if (im.alerts.empty()) {
+        im.drain_idle = io::add_idle(im.context, [&im]() { im.finish_drain(); });
+        return;
+    }
+    std::uint32_t longest = 0;
+    for (const auto& [id, alert] : im.alerts)
+        longest = std::max(longest, alert.timeout_ms);
+    im.drain_timer = io::add_timeout(
+        im.context, std::chrono::milliseconds(std::uint64_t{longest} + kAlertDrainMarginMs), [&im]() {
+            log_warning(log_cat, "%zu alert(s) still running at shutdown", im.alerts.size());
+            im.finish_drain();
+        });
+}
+
+std::size_t Executor::resource_count() const
+{
+    return impl_->resources.size();
+}
+
+std::size_t Executor::running_count() const
+{
+    std::size_t n = 0;
+    for (const auto& [key, op] : impl_->ops) {
+        if (op->state == Op::State::running && op->runner != Op::Runner::none) ++n;
+    }
+    return n;
+}
+
+}  // namespace outpost::agent::executor
