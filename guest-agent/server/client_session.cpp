@@ -1,0 +1,42 @@
+#include "server/client_session.hpp"
+
+#include <glib.h>
+
+#include "util/log.hpp"
+
+namespace outpost::agent::server {
+
+std::string generate_client_id()
+{
+    gchar* uuid = g_uuid_string_random();
+    std::string id(uuid);
+    g_free(uuid);
+    return id;
+}
+
+ClientSession::ClientSession(std::string id, std::string peer_address, Sink sink)
+    : id_(std::move(id)), peer_address_(std::move(peer_address)), sink_(std::move(sink))
+{
+}
+
+bool ClientSession::note_name(std::string_view name)
+{
+    if (name_) return false;
+    name_ = std::string(name);
+    return true;
+}
+
+Status ClientSession::send(std::string_view xml)
+{
+    if (!sink_) return {};
+    return sink_(xml);
+}
+
+std::string ClientSession::describe() const
+{
+    std::string text = name_ ? log::quote(*name_) : id_;
+    if (!peer_address_.empty()) text += " at " + peer_address_;
+    return text;
+}
+
+}  // namespace outpost::agent::server

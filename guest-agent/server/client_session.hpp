@@ -1,0 +1,63 @@
+// ClientSession: what the server knows about one connected executor client.
+//
+// A session exists from the moment the client's TLS handshake completed until its
+// connection closes. It has a server-generated id (a random UUID, returned as
+// lrmd_clientid by register), an optional name (lrmd_clientname of the FIRST message that
+// carried one; only named clients receive notifications, protocol.md 3.3), and the IPC
+// provider flag with an ordering stamp so the server can find the newest provider. The
+// session does not own the socket: it sends through a sink the server gives it (the TLS
+// connection; a recorder in tests), and once detached it silently drops what is sent,
+// which is how notifications for a client that is gone are dropped rather than queued.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "util/result.hpp"
+
+namespace outpost::agent::server {
+
+// A new random UUID string (GLib's g_uuid_string_random), like 2.1.5's client ids.
+std::string generate_client_id();
+
+class ClientSession {
+public:
+    using Sink = std::function<Status(std::string_view xml)>;
+
+    ClientSession(std::string id, std::string peer_address, Sink sink);
+    ClientSession(const ClientSession&) = delete;
+    ClientSession& operator=(const ClientSession&) = delete;
+    ~ClientSession() = default;
+
+    [[nodiscard]] const std::string& id() const { return id_; }
+    [[nodiscard]] const std::string& peer_address() const { return peer_address_; }
+    [[nodiscard]] const std::optional<std::string>& name() const { return name_; }
+    [[nodiscard]] bool named() const { return name_.has_value(); }
+    // Keeps the first name only. Returns true if this call named the session.
+    bool note_name(std::string_view name);
+
+    [[nodiscard]] bool is_provider() const { return provider_order_ != 0; }
+    // Order among providers: larger = registered as provider more recently.
+    [[nodiscard]] std::uint64_t provider_order() const { return provider_order_; }
+    void make_provider(std::uint64_t order) { provider_order_ = order; }
+
+    // Sends one message (XML text). After detach() it is dropped and ok is returned.
+    Status send(std::string_view xml);
+    void detach() { sink_ = nullptr; }
+    [[nodiscard]] bool attached() const { return static_cast<bool>(sink_); }
+
+    // For log lines: the quoted name if there is one, else the id, plus the peer address.
+    [[nodiscard]] std::string describe() const;
+
+private:
+    std::string id_;
+    std::string peer_address_;
+    std::optional<std::string> name_;
+    std::uint64_t provider_order_ = 0;
+    Sink sink_;
+};
+
+}  // namespace outpost::agent::server

@@ -1,0 +1,414 @@
+#include "server/dispatcher.hpp"
+
+#include <cctype>
+#include <climits>
+#include <utility>
+
+#include "server/watchdog.hpp"
+#include "util/log.hpp"
+
+namespace outpost::agent::server {
+namespace {
+
+const log::Category log_cat{"agent.dispatch"};
+
+// Leading digits of one version component, saturating instead of overflowing.
+long component_value(std::string_view component)
+{
+    long value = 0;
+    for (char c : component) {
+        if (std::isdigit(static_cast<unsigned char>(c)) == 0) break;
+        if (value > (LONG_MAX - 9) / 10) return LONG_MAX;
+        value = value * 10 + (c - '0');
+    }
+    return value;
+}
+
+std::string_view next_component(std::string_view& rest)
+{
+    auto dot = rest.find('.');
+    std::string_view component = rest.substr(0, dot);
+    rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+    return component;
+}
+
+wire::ExecNotify to_notify(const executor::OpResult& result)
+{
+    wire::ExecNotify notify;
+    notify.timeout_ms = result.timeout_ms;
+    notify.interval_ms = result.interval_ms;
+    notify.start_delay_ms = result.start_delay_ms;
+    notify.exec_rc = result.exec_rc;
+    notify.op_status = static_cast<int>(result.status);
+    notify.call_id = result.call_id;
+    notify.rsc_deleted = result.rsc_deleted;
+    notify.run_time = result.run_time;
+    notify.rcchange_time = result.rcchange_time;
+    notify.exec_time_ms = result.exec_time_ms;
+    notify.queue_time_ms = result.queue_time_ms;
+    notify.rsc_id = result.rsc_id;
+    notify.action = result.action;
+    notify.userdata = result.userdata;
+    if (!result.exit_reason.empty()) notify.exit_reason = result.exit_reason;
+    if (!result.output.empty()) notify.output = result.output;
+    notify.params = result.params;
+    return notify;
+}
+
+}  // namespace
+
+int compare_versions(std::string_view a, std::string_view b)
+{
+    while (!a.empty() || !b.empty()) {
+        long left = component_value(next_component(a));
+        long right = component_value(next_component(b));
+        if (left != right) return left < right ? -1 : 1;
+    }
+    return 0;
+}
+
+Dispatcher::Dispatcher(executor::Executor& executor, Outbox& outbox, Control& control,
+                       DispatcherConfig config)
+    : executor_(executor), outbox_(outbox), control_(control), config_(std::move(config))
+{
+}
+
+int Dispatcher::next_call_id()
+{
+    call_id_ = call_id_ >= INT_MAX || call_id_ < 0 ? 1 : call_id_ + 1;
+    return call_id_;
+}
+
+wire::Reply Dispatcher::make_reply(const wire::Request& request, int call_id, int rc) const
+{
+    wire::Reply reply;
+    reply.msg_id = request.msg_id;
+    reply.origin = std::string(wire::origin::message);
+    reply.rc = rc;
+    reply.call_id = call_id;
+    return reply;
+}
+
+void Dispatcher::handle(ClientSession& client, const wire::Request& request)
+{
+    int call_id = next_call_id();
+    if (request.client_name && client.note_name(*request.client_name)) {
+        log_info(log_cat, "Client %s is named %s", client.id().c_str(),
+                 log::quote(*request.client_name).c_str());
+    }
+    log_trace(log_cat, "Request %s (msg %llu) from %s gets call id %d", log::quote(request.op_name).c_str(),
+              static_cast<unsigned long long>(request.msg_id), client.describe().c_str(), call_id);
+
+    switch (request.op) {
+        case wire::Op::register_client:
+            do_register(client, request, call_id);
+            return;
+        case wire::Op::rsc_register:
+            do_rsc_register(client, request, call_id);
+            return;
+        case wire::Op::rsc_unregister:
+            do_rsc_unregister(client, request, call_id);
+            return;
+        case wire::Op::rsc_info:
+            do_rsc_info(client, request, call_id);
+            return;
+        case wire::Op::rsc_exec:
+            do_rsc_exec(client, request, call_id);
+            return;
+        case wire::Op::rsc_cancel:
+            do_rsc_cancel(client, request, call_id);
+            return;
+        case wire::Op::get_recurring:
+            do_get_recurring(client, request, call_id);
+            return;
+        case wire::Op::poke:
+            do_poke(client, request, call_id);
+            return;
+        case wire::Op::check:
+            do_check(client, request, call_id);
+            return;
+        case wire::Op::alert_exec:
+            do_alert_exec(client, request, call_id);
+            return;
+        case wire::Op::ipc_fwd:
+            // ipc_fwd on an lrmd_command root carries no proxy operation; 2.1.5 finds
+            // nothing to forward and still answers 0.
+            log_warning(log_cat, "Ignoring ipc_fwd without proxy data from %s", client.describe().c_str());
+            outbox_.reply(client, make_reply(request, call_id, rc::ok));
+            return;
+        case wire::Op::rsc_metadata:
+        case wire::Op::new_client:
+        case wire::Op::unknown:
+            do_unsupported(client, request, call_id);
+            return;
+    }
+    do_unsupported(client, request, call_id);
+}
+
+void Dispatcher::do_register(ClientSession& client, const wire::Request& request, int call_id)
+{
+    int rc = rc::ok;
+    if (!request.protocol_version || compare_versions(*request.protocol_version, kMinProtocolVersion) < 0) {
+        // The reply is still complete and we do not disconnect: the client decides (2.1.5).
+        log_warning(log_cat, "Client %s speaks protocol version %s, older than the %.*s we require",
+                    client.describe().c_str(),
+                    request.protocol_version ? log::quote(*request.protocol_version).c_str() : "(none)",
+                    static_cast<int>(kMinProtocolVersion.size()), kMinProtocolVersion.data());
+        rc = rc::protocol;
+    }
+    if (request.ipc_provider) {
+        // Even with a protocol error, as 2.1.5 does; the newest provider serves new sessions.
+        client.make_provider(++provider_order_);
+        log_info(log_cat, "Client %s is an IPC proxy provider", client.describe().c_str());
+    }
+
+    wire::Reply reply = make_reply(request, call_id, rc);
+    reply.origin = std::string(wire::origin::signon);
+    reply.op = std::string(op_info(wire::Op::register_client).name);
+    reply.client_id = client.id();
+    reply.protocol_version = std::string(wire::kProtocolVersion);
+    reply.uptime =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - config_.started)
+            .count();
+    if (!config_.node_start_state.empty()) reply.node_start_state = config_.node_start_state;
+    outbox_.reply(client, reply);
+}
+
+void Dispatcher::do_rsc_register(ClientSession& client, const wire::Request& request, int call_id)
+{
+    const auto& rsc = request.rsc;
+    if (!rsc || !rsc->id || !rsc->rsc_class || !rsc->type) {
+        log_warning(log_cat, "Rejecting resource registration without id, class or type from %s",
+                    client.describe().c_str());
+        outbox_.reply(client, make_reply(request, call_id, rc::invalid));
+        return;
+    }
+    executor::ResourceDefinition definition;
+    definition.id = *rsc->id;
+    definition.rsc_class = *rsc->rsc_class;
+    definition.provider = rsc->provider.value_or("");
+    definition.type = *rsc->type;
+    definition.callopts = request.callopts.value_or(0);
+    int rc = executor_.register_resource(std::move(definition));
+
+    outbox_.reply(client, make_reply(request, call_id, rc));
+    outbox_.generic_notify(wire::GenericNotify{rc, call_id, request.op_name, rsc->id});
+}
+
+void Dispatcher::do_rsc_unregister(ClientSession& client, const wire::Request& request, int call_id)
+{
+    const auto& rsc = request.rsc;
+    if (!rsc || !rsc->id) {
+        outbox_.reply(client, make_reply(request, call_id, rc::no_device));
+        return;
+    }
+    int rc = executor_.unregister_resource(*rsc->id);
+    outbox_.reply(client, make_reply(request, call_id, rc));
+    if (rc == rc::ok || rc == rc::in_progress) {
+        outbox_.generic_notify(wire::GenericNotify{rc, call_id, request.op_name, rsc->id});
+    }
+}
+
+void Dispatcher::do_rsc_info(ClientSession& client, const wire::Request& request, int call_id)
+{
+    const executor::ResourceDefinition* definition = nullptr;
+    if (request.rsc && request.rsc->id) definition = executor_.find(*request.rsc->id);
+
+    wire::Reply reply = make_reply(request, call_id, definition != nullptr ? rc::ok : rc::no_device);
+    reply.origin = std::string(wire::origin::rsc_info);
+    if (definition != nullptr) {
+        reply.rsc_info =
+            wire::RscInfo{definition->id, definition->rsc_class, definition->provider, definition->type};
+    }
+    outbox_.reply(client, reply);
+}
+
+void Dispatcher::do_rsc_exec(ClientSession& client, const wire::Request& request, int call_id)
+{
+    const auto& rsc = request.rsc;
+    if (!rsc || !rsc->id || !rsc->action) {
+        outbox_.reply(client, make_reply(request, call_id, rc::invalid));
+        return;
+    }
+    executor::ExecRequest exec;
+    exec.rsc_id = *rsc->id;
+    exec.action = *rsc->action;
+    exec.userdata = rsc->userdata.value_or("");
+    exec.interval_ms = rsc->interval_ms.value_or(0);
+    exec.timeout_ms = rsc->timeout_ms.value_or(0);
+    exec.start_delay_ms = rsc->start_delay_ms.value_or(0);
+    exec.callopts = request.callopts.value_or(0);
+    exec.params = rsc->params;
+    exec.client_id = client.id();
+    // A stop reports the recurring ops it cancels from inside exec(), so those notifies
+    // precede this reply; the exec's own result always comes later, from the loop.
+    int rc = executor_.exec(call_id, std::move(exec));
+    outbox_.reply(client, make_reply(request, call_id, rc));
+}
+
+void Dispatcher::do_rsc_cancel(ClientSession& client, const wire::Request& request, int call_id)
+{
+    const auto& rsc = request.rsc;
+    if (!rsc || !rsc->id || !rsc->action) {
+        outbox_.reply(client, make_reply(request, call_id, rc::invalid));
+        return;
+    }
+    int rc = executor_.cancel(*rsc->id, *rsc->action, rsc->interval_ms.value_or(0));
+    outbox_.reply(client, make_reply(request, call_id, rc));
+}
+
+void Dispatcher::do_get_recurring(ClientSession& client, const wire::Request& request, int call_id)
+{
+    std::string rsc_id = request.rsc && request.rsc->id ? *request.rsc->id : std::string();
+    auto found = executor_.recurring(rsc_id);
+
+    wire::Reply reply = make_reply(request, call_id, found ? rc::ok : rc::no_device);
+    reply.origin = std::string(wire::origin::get_recurring);
+    if (found) {
+        for (auto& resource : *found) {
+            wire::RecurringList list;
+            list.rsc_id = std::move(resource.rsc_id);
+            for (const auto& op : resource.ops)
+                list.ops.push_back({op.action, op.interval_ms, op.timeout_ms});
+            reply.recurring.push_back(std::move(list));
+        }
+    }
+    outbox_.reply(client, reply);
+}
+
+void Dispatcher::do_poke(ClientSession& client, const wire::Request& request, int call_id)
+{
+    // The controller treats the poke NOTIFY (not the reply) as its connection monitor.
+    outbox_.reply(client, make_reply(request, call_id, rc::ok));
+    std::optional<std::string> rsc_id;
+    if (request.rsc && request.rsc->id) rsc_id = request.rsc->id;
+    outbox_.generic_notify(wire::GenericNotify{rc::ok, call_id, request.op_name, std::move(rsc_id)});
+}
+
+void Dispatcher::do_check(ClientSession& client, const wire::Request& request, int /*call_id*/)
+{
+    // lrmd_check never gets a reply (protocol.md 3.3).
+    std::optional<std::string_view> value;
+    if (request.watchdog) value = *request.watchdog;
+    WatchdogVerdict verdict = check_watchdog(value, config_.sbd_timeout_ms);
+    if (verdict.fatal) {
+        log_error(log_cat, "%s (check from %s)", verdict.message.c_str(), client.describe().c_str());
+        control_.fatal_exit(kWatchdogFatalExit, verdict.message);
+    } else if (!verdict.message.empty()) {
+        log_info(log_cat, "%s", verdict.message.c_str());
+    }
+}
+
+void Dispatcher::do_alert_exec(ClientSession& client, const wire::Request& request, int call_id)
+{
+    const auto& alert = request.alert;
+    if (!alert || !alert->id || !alert->path) {
+        outbox_.reply(client, make_reply(request, call_id, rc::invalid));
+        return;
+    }
+    executor::AlertRequest run;
+    run.id = *alert->id;
+    run.path = *alert->path;
+    run.timeout_ms = alert->timeout_ms.value_or(0);
+    run.env = alert->params;
+    executor_.run_alert(std::move(run));
+    outbox_.reply(client, make_reply(request, call_id, rc::ok));
+}
+
+void Dispatcher::do_unsupported(ClientSession& client, const wire::Request& request, int call_id)
+{
+    if (request.op == wire::Op::rsc_metadata) {
+        // Metadata is fetched on the cluster node, never over this channel.
+        log_debug(log_cat, "lrmd_rsc_metadata from %s is not supported", client.describe().c_str());
+    } else {
+        log_warning(log_cat, "Unknown IPC request %s from %s", log::quote(request.op_name).c_str(),
+                    client.describe().c_str());
+    }
+    outbox_.reply(client, make_reply(request, call_id, rc::not_supported));
+}
+
+void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message)
+{
+    int call_id = next_call_id();
+    const std::string& op = message.op;
+
+    if (op == "response" || op == "event") {
+        if (!message.session) {
+            log_warning(log_cat, "Ignoring proxy %s without a session from %s", op.c_str(),
+                        client.describe().c_str());
+        } else {
+            bool delivered = false;
+            if (proxy_ != nullptr && message.msg) {
+                delivered = op == "response"
+                                ? proxy_->deliver_response(*message.session, message.ipc_msg_id.value_or(0),
+                                                           *message.msg)
+                                : proxy_->deliver_event(*message.session, *message.msg);
+            }
+            if (!delivered) {
+                // The session is unknown here (or there is no proxy at all): tell the
+                // provider to forget it, as 2.1.5 does.
+                log_debug(log_cat, "Proxy %s for unknown session %s from %s", op.c_str(),
+                          log::quote(*message.session).c_str(), client.describe().c_str());
+                wire::ProxyMessage destroy;
+                destroy.type = wire::MsgType::notify;
+                destroy.op = "destroy";
+                destroy.session = *message.session;
+                outbox_.proxy_notify(client.id(), destroy);
+            }
+        }
+    } else if (op == "destroy") {
+        if (proxy_ != nullptr && message.session) proxy_->destroy_session(*message.session);
+    } else if (op == "shutdown_ack") {
+        log_info(log_cat, "Cluster acknowledged our shutdown request (%s)", client.describe().c_str());
+        control_.shutdown_acknowledged();
+    } else if (op == "shutdown_nack") {
+        log_notice(log_cat, "Cluster refused our shutdown request (%s): exiting now",
+                   client.describe().c_str());
+        control_.shutdown_refused();
+    } else {
+        log_warning(log_cat, "Ignoring unknown proxy operation %s from %s", log::quote(op).c_str(),
+                    client.describe().c_str());
+    }
+
+    wire::Reply reply;
+    reply.msg_id = message.msg_id;
+    reply.origin = std::string(wire::origin::message);
+    reply.rc = rc::ok;
+    reply.call_id = call_id;
+    outbox_.reply(client, reply);
+}
+
+bool Dispatcher::should_notify(const executor::OpResult& result)
+{
+    bool changes_only = (result.callopts & executor::callopt::notify_changes_only) != 0;
+    bool final = result.status == executor::ExecStatus::cancelled || result.rsc_deleted;
+    if (!changes_only || result.interval_ms == 0) return true;
+    if (final) {
+        // A cancellation always changes the status, so it is always notified.
+        last_notified_.erase(result.call_id);
+        return true;
+    }
+    Notified now{result.exec_rc, static_cast<int>(result.status)};
+    auto it = last_notified_.find(result.call_id);
+    if (it != last_notified_.end()) {
+        if (it->second.exec_rc == now.exec_rc && it->second.status == now.status) return false;
+        it->second = now;
+        return true;
+    }
+    if (last_notified_.size() >= kMaxTrackedRecurring) last_notified_.clear();
+    last_notified_.emplace(result.call_id, now);
+    return true;
+}
+
+void Dispatcher::on_result(const executor::OpResult& result)
+{
+    if (!should_notify(result)) {
+        log_trace(log_cat, "Unchanged result of %s_%s_%u (call %d) not notified", result.rsc_id.c_str(),
+                  result.action.c_str(), result.interval_ms, result.call_id);
+        return;
+    }
+    bool requester_only = (result.callopts & executor::callopt::notify_orig_only) != 0;
+    outbox_.exec_notify(to_notify(result), result.client_id, requester_only);
+}
+
+}  // namespace outpost::agent::server

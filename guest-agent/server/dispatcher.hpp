@@ -1,0 +1,146 @@
+// Dispatcher: turns each decoded client request into the reply and notifications that
+// pacemaker-remoted 2.1.5 would produce (protocol.md 3.3, 3.4, 3.5, 4.3).
+//
+// It is pure with respect to I/O: it gets a decoded wire::Request (or an ipc_fwd
+// wire::ProxyMessage) and the ClientSession it came from, calls the Executor, and emits
+// everything it has to say through an Outbox, in wire order: exec notifications the
+// executor reports synchronously (cancellations) first, then the reply, then the generic
+// notify (register, unregister, poke). Daemon-level consequences (shutdown ack/nack, the
+// fatal watchdog exit) go to a Control. The server wires the Outbox to the live sessions;
+// tests and the fuzz target wire it to recorders.
+//
+// Call ids come from one counter for the whole daemon, incremented for EVERY request
+// (any op, ipc_fwd and unknown ops included) and wrapping to 1; an exec's reply rc and its
+// completion notify carry that id.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "executor/executor.hpp"
+#include "server/client_session.hpp"
+#include "server/proxy_endpoint.hpp"
+#include "wire/messages.hpp"
+
+namespace outpost::agent::server {
+
+// Negated errno values the dispatcher answers with (protocol.md 3.9).
+namespace rc {
+inline constexpr int ok = 0;
+inline constexpr int no_device = -19;      // ENODEV: unknown resource, info without id
+inline constexpr int invalid = -22;        // EINVAL: missing id, action, alert fields
+inline constexpr int protocol = -71;       // EPROTO: client protocol version below 1.0
+inline constexpr int not_supported = -95;  // EOPNOTSUPP: unknown op, nothing to cancel
+inline constexpr int in_progress = -115;   // EINPROGRESS: unregister while an op runs
+}  // namespace rc
+
+// Oldest client protocol version accepted by register.
+inline constexpr std::string_view kMinProtocolVersion = "1.0";
+
+// Compares dotted versions numerically per component ("1.10" > "1.9"; a missing component
+// counts as 0, a non-numeric one by its leading digits). <0, 0, >0 like strcmp.
+int compare_versions(std::string_view a, std::string_view b);
+
+// Where replies and notifications go.
+class Outbox {
+public:
+    virtual ~Outbox() = default;
+    // The answer to a request of `client`.
+    virtual void reply(ClientSession& client, const wire::Reply& reply) = 0;
+    // Exec completion: to every named client, or only to `requester_id` (if it is still
+    // connected and named) when `requester_only` (call option notify_orig_only).
+    virtual void exec_notify(const wire::ExecNotify& notify, std::string_view requester_id,
+                             bool requester_only) = 0;
+    // Register/unregister/poke: to every named client.
+    virtual void generic_notify(const wire::GenericNotify& notify) = 0;
+    // IPC proxy traffic for one provider.
+    virtual void proxy_notify(std::string_view provider_id, const wire::ProxyMessage& message) = 0;
+};
+
+// Daemon-level effects of requests.
+class Control {
+public:
+    virtual ~Control() = default;
+    virtual void shutdown_acknowledged() = 0;  // ipc_fwd shutdown_ack
+    virtual void shutdown_refused() = 0;       // ipc_fwd shutdown_nack
+    // lrmd_check found a watchdog configuration this node cannot honour.
+    virtual void fatal_exit(int exit_code, const std::string& reason) = 0;
+};
+
+struct DispatcherConfig {
+    std::string node_start_state;     // PCMK_node_start_state; empty = not announced
+    std::int64_t sbd_timeout_ms = 0;  // SBD_WATCHDOG_TIMEOUT; 0 = SBD not configured
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+// Bookkeeping of notify-changes-only recurring ops is bounded by this many entries; the
+// executor never holds more recurring ops than resources times actions, so reaching it
+// means ops were never cancelled, and the oldest knowledge is simply forgotten (the worst
+// outcome is one extra, harmless notification).
+inline constexpr std::size_t kMaxTrackedRecurring = 65536;
+
+class Dispatcher {
+public:
+    Dispatcher(executor::Executor& executor, Outbox& outbox, Control& control, DispatcherConfig config = {});
+    Dispatcher(const Dispatcher&) = delete;
+    Dispatcher& operator=(const Dispatcher&) = delete;
+    ~Dispatcher() = default;
+
+    // One executor request (root lrmd_command) from `client`.
+    void handle(ClientSession& client, const wire::Request& request);
+    // One ipc_fwd request (root lrmd_ipc_proxy, type request) from `client`.
+    void handle(ClientSession& client, const wire::ProxyMessage& message);
+
+    // The executor's result callback: turns a result into an exec notify.
+    void on_result(const executor::OpResult& result);
+
+    // The local IPC proxy, once it exists (nullptr detaches). Borrowed.
+    void attach_proxy(ProxyEndpoint* endpoint) { proxy_ = endpoint; }
+
+    // The call id given to the most recent request (0 before the first).
+    [[nodiscard]] int last_call_id() const { return call_id_; }
+    // For tests of the wrap-around: the next request gets `value + 1` (or 1 past INT_MAX).
+    void set_last_call_id(int value) { call_id_ = value; }
+
+    [[nodiscard]] std::size_t tracked_recurring() const { return last_notified_.size(); }
+
+private:
+    int next_call_id();
+    wire::Reply make_reply(const wire::Request& request, int call_id, int rc) const;
+
+    void do_register(ClientSession& client, const wire::Request& request, int call_id);
+    void do_rsc_register(ClientSession& client, const wire::Request& request, int call_id);
+    void do_rsc_unregister(ClientSession& client, const wire::Request& request, int call_id);
+    void do_rsc_info(ClientSession& client, const wire::Request& request, int call_id);
+    void do_rsc_exec(ClientSession& client, const wire::Request& request, int call_id);
+    void do_rsc_cancel(ClientSession& client, const wire::Request& request, int call_id);
+    void do_get_recurring(ClientSession& client, const wire::Request& request, int call_id);
+    void do_poke(ClientSession& client, const wire::Request& request, int call_id);
+    void do_check(ClientSession& client, const wire::Request& request, int call_id);
+    void do_alert_exec(ClientSession& client, const wire::Request& request, int call_id);
+    void do_unsupported(ClientSession& client, const wire::Request& request, int call_id);
+
+    // notify-changes-only (protocol.md 3.5.1): whether this result must be notified.
+    bool should_notify(const executor::OpResult& result);
+
+    executor::Executor& executor_;
+    Outbox& outbox_;
+    Control& control_;
+    DispatcherConfig config_;
+    ProxyEndpoint* proxy_ = nullptr;
+    int call_id_ = 0;
+    std::uint64_t provider_order_ = 0;
+
+    struct Notified {
+        int exec_rc = 0;
+        int status = 0;
+    };
+    std::unordered_map<int, Notified> last_notified_;  // by call id
+};
+
+}  // namespace outpost::agent::server

@@ -1,0 +1,373 @@
+#include "server/server.hpp"
+
+#include <glib-unix.h>
+
+#include <csignal>
+#include <exception>
+#include <utility>
+#include <variant>
+
+#include "util/log.hpp"
+#include "wire/messages.hpp"
+
+namespace outpost::agent::server {
+namespace {
+
+const log::Category log_cat{"agent.server"};
+
+const char* message_kind(const wire::Message& message)
+{
+    struct Visitor {
+        const char* operator()(const wire::Request&) const { return "request"; }
+        const char* operator()(const wire::Reply&) const { return "reply"; }
+        const char* operator()(const wire::ExecNotify&) const { return "exec notification"; }
+        const char* operator()(const wire::GenericNotify&) const { return "notification"; }
+        const char* operator()(const wire::NewClientNotify&) const { return "new-client notification"; }
+        const char* operator()(const wire::ProxyMessage&) const { return "proxy notification"; }
+    };
+    return std::visit(Visitor{}, message);
+}
+
+gboolean on_signal(gpointer data)
+{
+    try {
+        static_cast<Server*>(data)->request_shutdown();
+    } catch (const std::exception& e) {
+        log_error(log_cat, "Shutdown request failed: %s", e.what());
+    } catch (...) {
+        log_error(log_cat, "Shutdown request failed");
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+io::Source add_signal(GMainContext* context, int signal_number, Server* server)
+{
+    GSource* source = g_unix_signal_source_new(signal_number);
+    g_source_set_callback(source, on_signal, server, nullptr);
+    g_source_attach(source, context);
+    return io::Source(source);
+}
+
+}  // namespace
+
+Server::Server(GMainContext* context, tls::TlsContext tls, ServerConfig config, ExitHandler on_exit)
+    : context_(context),
+      tls_(std::move(tls)),
+      config_(std::move(config)),
+      on_exit_(std::move(on_exit)),
+      notifier_([this](ClientSession& session, const Error&) { drop_later(session.id()); })
+{
+}
+
+Result<std::unique_ptr<Server>> Server::create(GMainContext* context, tls::TlsContext tls,
+                                               executor::Spawner& spawner, ServerConfig config,
+                                               ExitHandler on_exit)
+{
+    std::unique_ptr<Server> server(
+        new Server(context, std::move(tls), std::move(config), std::move(on_exit)));
+    Server* self = server.get();
+
+    executor::Executor::Callbacks callbacks;
+    callbacks.on_result = [self](const executor::OpResult& result) {
+        if (self->dispatcher_) self->dispatcher_->on_result(result);
+    };
+    self->executor_ =
+        std::make_unique<executor::Executor>(context, spawner, self->config_.executor, callbacks);
+    self->dispatcher_ = std::make_unique<Dispatcher>(*self->executor_, self->notifier_,
+                                                     static_cast<Control&>(*self), self->config_.dispatcher);
+
+    io::ListenerOptions listen_options;
+    listen_options.tcp_user_timeout = self->config_.tcp_user_timeout;
+    auto listener = io::Listener::create(
+        self->config_.address, self->config_.port, context,
+        [self](io::UniqueFd fd, std::string peer) { self->on_accept(std::move(fd), std::move(peer)); },
+        listen_options);
+    if (!listener) return listener.error();
+    self->listener_ = std::move(listener).value();
+    log_notice(log_cat, "Listening on %s port %u", self->listener_->bound_address().c_str(),
+               static_cast<unsigned>(self->listener_->port()));
+
+    if (self->config_.handle_signals) {
+        self->sigterm_ = add_signal(context, SIGTERM, self);
+        self->sigint_ = add_signal(context, SIGINT, self);
+    }
+    return server;
+}
+
+Server::~Server()
+{
+    // Sessions first (they hold senders into their connections), then the executor, whose
+    // late results must not reach a dispatcher that is gone.
+    sigterm_.reset();
+    sigint_.reset();
+    reaper_.reset();
+    shutdown_timer_.reset();
+    exit_source_.reset();
+    for (auto& [id, client] : clients_)
+        client.session->detach();
+    clients_.clear();
+    pending_.clear();
+    listener_.reset();
+    auto dispatcher = std::move(dispatcher_);
+    executor_.reset();
+}
+
+std::uint16_t Server::port() const
+{
+    return listener_ ? listener_->port() : 0;
+}
+
+bool Server::listening() const
+{
+    return listener_ && listener_->listening();
+}
+
+void Server::attach_proxy(ProxyEndpoint* endpoint)
+{
+    proxy_ = endpoint;
+    dispatcher_->attach_proxy(endpoint);
+}
+
+void Server::on_accept(io::UniqueFd fd, std::string peer_address)
+{
+    if (phase_ == Phase::exiting) return;
+    std::size_t in_use = pending_.size() + clients_.size();
+    if (in_use >= config_.max_clients) {
+        log_warning(log_cat, "Refusing connection from %s: already serving %zu clients (limit %zu)",
+                    peer_address.c_str(), in_use, config_.max_clients);
+        return;  // fd closes here
+    }
+    log_debug(log_cat, "Accepted TCP connection from %s", peer_address.c_str());
+    std::uint64_t key = next_pending_++;
+    auto pending = io::Connection::accept_async(std::move(fd), peer_address, tls_, context_, config_.accept,
+                                                [this, key](Result<std::unique_ptr<io::Connection>> result) {
+                                                    on_handshake(key, std::move(result));
+                                                });
+    pending_.emplace(key, std::move(pending));
+}
+
+void Server::on_handshake(std::uint64_t key, Result<std::unique_ptr<io::Connection>> result)
+{
+    auto node = pending_.extract(key);  // destroyed at the end of this call (allowed by io)
+    if (!result) {
+        log_warning(log_cat, "Remote client %s not accepted: %s",
+                    node.empty() ? "(unknown)" : node.mapped()->describe().c_str(),
+                    result.error().message.c_str());
+        return;
+    }
+    std::unique_ptr<io::Connection> connection = std::move(result).value();
+    io::Connection* raw = connection.get();
+
+    std::string id = generate_client_id();
+    auto session = std::make_unique<ClientSession>(id, raw->peer_address(),
+                                                   [raw](std::string_view xml) { return raw->send(xml); });
+    log_notice(log_cat, "New remote client %s from %s (%s)", id.c_str(), raw->peer_address().c_str(),
+               raw->tls_description().c_str());
+
+    ClientSession& added = *session;
+    clients_.emplace(id, Client{std::move(connection), std::move(session)});
+    notifier_.add(added);
+    // Before the newcomer registers, every other named client hears of it (the 2.1.5
+    // controller uses this to notice a takeover).
+    notifier_.new_client(added);
+
+    raw->start([this, id](std::string xml) { on_message(id, std::move(xml)); },
+               [this, id](const Error& reason) { on_closed(id, reason); });
+}
+
+void Server::on_message(const std::string& id, std::string xml)
+{
+    auto it = clients_.find(id);
+    if (it == clients_.end()) return;
+    ClientSession& session = *it->second.session;
+    try {
+        auto decoded = wire::decode_message(xml);
+        if (!decoded) {
+            drop_client(id, "undecodable message: " + decoded.error().message);
+            return;
+        }
+        wire::Message& message = *decoded;
+        if (auto* request = std::get_if<wire::Request>(&message)) {
+            dispatcher_->handle(session, *request);
+            return;
+        }
+        if (auto* proxy = std::get_if<wire::ProxyMessage>(&message);
+            proxy && proxy->type == wire::MsgType::request) {
+            dispatcher_->handle(session, *proxy);
+            return;
+        }
+        drop_client(id, std::string("unexpected ") + message_kind(message) + " from a client");
+    } catch (const std::exception& e) {
+        log_error(log_cat, "Failed to process a message from %s: %s", session.describe().c_str(), e.what());
+        drop_later(id);
+    }
+}
+
+void Server::on_closed(const std::string& id, const Error& reason)
+{
+    auto it = clients_.find(id);
+    if (it == clients_.end()) return;
+    log_notice(log_cat, "Remote client %s disconnected (%s)", it->second.session->describe().c_str(),
+               reason.message.c_str());
+    client_gone(id);
+}
+
+void Server::drop_client(const std::string& id, const std::string& why)
+{
+    auto it = clients_.find(id);
+    if (it == clients_.end()) return;
+    log_warning(log_cat, "Dropping remote client %s: %s", it->second.session->describe().c_str(),
+                log::quote(why).c_str());
+    it->second.connection->close();
+    client_gone(id);
+}
+
+void Server::drop_later(const std::string& id)
+{
+    doomed_.push_back(id);
+    if (reaper_.active()) return;
+    reaper_ = io::add_idle(context_, [this] {
+        auto doomed = std::move(doomed_);
+        doomed_.clear();
+        for (const auto& id : doomed)
+            drop_client(id, "connection is not keeping up");
+    });
+}
+
+void Server::client_gone(const std::string& id)
+{
+    auto node = clients_.extract(id);
+    if (node.empty()) return;
+    Client& client = node.mapped();
+    notifier_.remove(id);
+    client.session->detach();
+    bool was_provider = client.session->is_provider();
+    // `node` (the session and the connection) goes at the end of this function; the io
+    // contract allows destroying a Connection from inside its own callbacks.
+
+    if (was_provider && proxy_ != nullptr) proxy_->provider_gone(id);
+    if (was_provider && phase_ != Phase::running && phase_ != Phase::exiting &&
+        notifier_.provider_count() == 0) {
+        exit_daemon(0, "the last IPC provider disconnected during shutdown");
+        return;
+    }
+    check_last_client();
+}
+
+void Server::check_last_client()
+{
+    if (!clients_.empty()) return;
+    if (proxy_ != nullptr && proxy_->local_client_count() > 0) return;
+    // Only recurring ops of resources registered with drop-recurring stop; everything
+    // else keeps running and stays registered (protocol.md 5.12).
+    log_info(log_cat, "No clients left: cancelling recurring operations registered with drop-recurring");
+    executor_->drop_recurring();
+}
+
+std::optional<std::string> Server::newest_provider() const
+{
+    ClientSession* provider = notifier_.newest_provider();
+    if (provider == nullptr) return std::nullopt;
+    return provider->id();
+}
+
+bool Server::send_to_provider(std::string_view provider_client_id, const wire::ProxyMessage& message)
+{
+    ClientSession* provider = notifier_.find(provider_client_id);
+    if (provider == nullptr) return false;
+    return notifier_.send(*provider, wire::encode(message), "proxy message");
+}
+
+void Server::local_client_gone()
+{
+    check_last_client();
+}
+
+void Server::request_shutdown()
+{
+    switch (phase_) {
+        case Phase::exiting:
+            return;
+        case Phase::awaiting_ack:
+        case Phase::awaiting_disconnect:
+            log_notice(log_cat, "Waiting for cluster to stop resources before exiting");
+            return;
+        case Phase::running:
+            break;
+    }
+
+    ClientSession* provider = notifier_.newest_provider();
+    if (provider == nullptr) {
+        exit_daemon(0, "shutdown requested and no cluster connection is active");
+        return;
+    }
+    log_notice(log_cat, "Shutdown requested: asking the cluster (%s) to stop resources here first",
+               provider->describe().c_str());
+    wire::ProxyMessage request;
+    request.type = wire::MsgType::notify;
+    request.op = "shutdown_req";
+    request.session = "0";  // a dummy the 2.1.5 client needs to route it as proxy traffic
+    notifier_.send(*provider, wire::encode(request), "shutdown request");
+
+    // No new clients while we wait (2.1.6+ behaviour; 2.1.5 exited here by accident).
+    if (listener_) listener_->close();
+    phase_ = Phase::awaiting_ack;
+    shutdown_timer_ = io::add_timeout(context_, config_.shutdown_ack_timeout, [this] {
+        exit_daemon(0, "the cluster did not answer our shutdown request in time");
+    });
+}
+
+void Server::shutdown_acknowledged()
+{
+    if (phase_ != Phase::awaiting_ack) {
+        log_info(log_cat, "Ignoring shutdown acknowledgement: no shutdown was requested");
+        return;
+    }
+    shutdown_timer_.reset();
+    phase_ = Phase::awaiting_disconnect;
+    log_notice(log_cat, "Waiting for the cluster to stop resources and disconnect");
+    if (notifier_.provider_count() == 0) exit_daemon(0, "no IPC provider is left");
+}
+
+void Server::shutdown_refused()
+{
+    if (phase_ != Phase::awaiting_ack && phase_ != Phase::awaiting_disconnect) {
+        log_info(log_cat, "Ignoring shutdown refusal: no shutdown was requested");
+        return;
+    }
+    exit_daemon(0, "the cluster refused to stop resources here (unmanaged or maintenance)");
+}
+
+void Server::fatal_exit(int exit_code, const std::string& reason)
+{
+    if (phase_ == Phase::exiting) return;
+    phase_ = Phase::exiting;
+    log_error(log_cat, "Exiting with status %d: %s", exit_code, reason.c_str());
+    if (listener_) listener_->close();
+    shutdown_timer_.reset();
+    // Deferred: we are inside the dispatcher; the handler may tear the server down.
+    exit_source_ = io::add_idle(context_, [this, exit_code] {
+        if (exit_reported_) return;
+        exit_reported_ = true;
+        if (on_exit_) on_exit_(exit_code);
+    });
+}
+
+void Server::exit_daemon(int exit_code, const char* why)
+{
+    if (phase_ == Phase::exiting) return;
+    phase_ = Phase::exiting;
+    log_notice(log_cat, "Exiting: %s", why);
+    if (listener_) listener_->close();
+    shutdown_timer_.reset();
+    // Alerts already running are waited for; resources are left as they are.
+    executor_->drain_alerts([this, exit_code] {
+        exit_source_ = io::add_idle(context_, [this, exit_code] {
+            if (exit_reported_) return;
+            exit_reported_ = true;
+            if (on_exit_) on_exit_(exit_code);
+        });
+    });
+}
+
+}  // namespace outpost::agent::server
