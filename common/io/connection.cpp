@@ -20,7 +20,10 @@ namespace {
 const log::Category log_cat{"io.connection"};
 constexpr const char* kDomain = "io";
 
-std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
+std::string errno_text(int err)
+{
+    return std::strerror(err < 0 ? -err : err);
+}
 
 std::string endpoint(const std::string& host, std::uint16_t port)
 {
@@ -37,7 +40,7 @@ using AddrinfoList = std::unique_ptr<addrinfo, AddrinfoDeleter>;
 // getaddrinfo for a TCP connection. With numeric_only it never touches DNS or files, so it
 // may run on the loop; otherwise it may block and must run on the resolver thread.
 Result<std::vector<PendingConnection::Address>> resolve(const std::string& host, std::uint16_t port,
-                                                         bool numeric_only)
+                                                        bool numeric_only)
 {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
@@ -144,7 +147,8 @@ Status Connection::send(std::string_view xml)
         return make_error(kDomain, -ENOTCONN, "cannot send to " + peer_address_ + ": connection is closed");
     }
     if (xml.find('\0') != std::string_view::npos) {
-        return make_error(kDomain, -EINVAL, "cannot send to " + peer_address_ + ": message text contains a NUL byte");
+        return make_error(kDomain, -EINVAL,
+                          "cannot send to " + peer_address_ + ": message text contains a NUL byte");
     }
     const std::size_t size = wire::kHeaderSize + xml.size() + 1;
     if (size > limits_.max_message_size || size > UINT32_MAX) {
@@ -155,7 +159,8 @@ Status Connection::send(std::string_view xml)
     if (queued_bytes_ + size > limits_.max_queued_bytes) {
         return make_error(kDomain, -ENOBUFS,
                           "cannot send to " + peer_address_ + ": " + std::to_string(queued_bytes_) +
-                              " bytes already queued (limit " + std::to_string(limits_.max_queued_bytes) + ")");
+                              " bytes already queued (limit " + std::to_string(limits_.max_queued_bytes) +
+                              ")");
     }
     queue_.push_back(Outgoing{wire::encode_frame(xml)});
     queued_bytes_ += size;
@@ -179,8 +184,9 @@ Status Connection::flush()
             if (*sent != out.frame.header.size()) {
                 // Only a record size limit below 40 bytes could split it, and TLS forbids
                 // limits below 64; a peer claiming one is broken.
-                return make_error(kDomain, -EPROTO,
-                                  "peer " + peer_address_ + " accepts TLS records too small for a frame header");
+                return make_error(
+                    kDomain, -EPROTO,
+                    "peer " + peer_address_ + " accepts TLS records too small for a frame header");
             }
             out.header_sent = true;
         }
@@ -213,12 +219,15 @@ void Connection::update_events()
     if (!started_ && hup_seen_ && (events & G_IO_OUT) == 0) events = 0;
     if (events == 0) {
         // G_IO_HUP and G_IO_ERR are reported even for an empty mask: no watch at all.
-        if (!started_) watch_.reset();
-        else watch_.set_events(GIOCondition(0));
+        if (!started_)
+            watch_.reset();
+        else
+            watch_.set_events(GIOCondition(0));
         return;
     }
     if (!watch_.active()) {
-        watch_ = FdWatch(context_, fd_.get(), GIOCondition(events), [this](GIOCondition happened) { on_io(happened); });
+        watch_ = FdWatch(context_, fd_.get(), GIOCondition(events),
+                         [this](GIOCondition happened) { on_io(happened); });
     } else {
         watch_.set_events(GIOCondition(events));
     }
@@ -360,7 +369,10 @@ void Connection::close()
     on_close_ = nullptr;
 }
 
-std::string Connection::tls_description() const { return session_ ? session_->description() : std::string(); }
+std::string Connection::tls_description() const
+{
+    return session_ ? session_->description() : std::string();
+}
 
 // ---------------------------------------------------------------------------------------------
 // PendingConnection
@@ -382,8 +394,9 @@ std::unique_ptr<PendingConnection> Connection::accept_async(UniqueFd fd, std::st
 }
 
 std::unique_ptr<PendingConnection> Connection::connect_async(std::string host, std::uint16_t port,
-                                                             const tls::TlsContext& tls, GMainContext* context,
-                                                             ConnectOptions options, ReadyCallback on_ready)
+                                                             const tls::TlsContext& tls,
+                                                             GMainContext* context, ConnectOptions options,
+                                                             ReadyCallback on_ready)
 {
     std::unique_ptr<PendingConnection> pending(new PendingConnection(tls));
     PendingConnection* self = pending.get();
@@ -425,7 +438,8 @@ std::unique_ptr<PendingConnection> Connection::connect_async(std::string host, s
         }).detach();
     } catch (const std::system_error& e) {
         g_main_context_unref(target);
-        Error error = make_error(kDomain, -EAGAIN, std::string("cannot start a resolver thread: ") + e.what());
+        Error error =
+            make_error(kDomain, -EAGAIN, std::string("cannot start a resolver thread: ") + e.what());
         self->kick_ = add_idle(context, [self, error] { self->finish(error); });
     }
     return pending;
@@ -468,7 +482,8 @@ void PendingConnection::try_next_address()
         UniqueFd fd(::socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!fd) {
             const int err = errno;
-            last_error_ = make_error(kDomain, -err, "cannot create a socket for " + where + ": " + errno_text(err));
+            last_error_ =
+                make_error(kDomain, -err, "cannot create a socket for " + where + ": " + errno_text(err));
             continue;
         }
         int rc;
@@ -499,8 +514,8 @@ void PendingConnection::try_next_address()
     if (last_error_) {
         Error error = *last_error_;
         if (addresses_.size() > 1) {
-            error.message += " (tried " + std::to_string(addresses_.size()) + " addresses of " +
-                             log::quote(host_) + ")";
+            error.message +=
+                " (tried " + std::to_string(addresses_.size()) + " addresses of " + log::quote(host_) + ")";
         }
         finish(error);
     } else {
@@ -515,8 +530,8 @@ void PendingConnection::on_connect_ready()
     if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &length) != 0) err = errno;
     if (err == EINPROGRESS) return;  // spurious wake-up
     if (err != 0) {
-        attempt_failed(make_error(kDomain, -err, "connecting to " + endpoint(peer_address_, port_) + ": " +
-                                                     errno_text(err)));
+        attempt_failed(make_error(
+            kDomain, -err, "connecting to " + endpoint(peer_address_, port_) + ": " + errno_text(err)));
         return;
     }
     watch_.reset();

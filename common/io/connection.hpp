@@ -83,18 +83,14 @@ public:
 
     // Server side: TLS handshake on an accepted socket. The callback never runs from inside
     // this call. An unauthenticated client is dropped after options.handshake_timeout.
-    [[nodiscard]] static std::unique_ptr<PendingConnection> accept_async(UniqueFd fd, std::string peer_address,
-                                                                         const tls::TlsContext& tls,
-                                                                         GMainContext* context,
-                                                                         AcceptOptions options,
-                                                                         ReadyCallback on_ready);
+    [[nodiscard]] static std::unique_ptr<PendingConnection> accept_async(
+        UniqueFd fd, std::string peer_address, const tls::TlsContext& tls, GMainContext* context,
+        AcceptOptions options, ReadyCallback on_ready);
     // Client side: resolve `host` (numeric addresses directly; names on a short-lived
     // resolver thread, never on the loop), connect to each address in turn, then handshake.
-    [[nodiscard]] static std::unique_ptr<PendingConnection> connect_async(std::string host, std::uint16_t port,
-                                                                          const tls::TlsContext& tls,
-                                                                          GMainContext* context,
-                                                                          ConnectOptions options,
-                                                                          ReadyCallback on_ready);
+    [[nodiscard]] static std::unique_ptr<PendingConnection> connect_async(
+        std::string host, std::uint16_t port, const tls::TlsContext& tls, GMainContext* context,
+        ConnectOptions options, ReadyCallback on_ready);
 
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -159,9 +155,9 @@ private:
     MessageHandler on_message_;
     CloseHandler on_close_;
     bool started_ = false;
-    bool closed_ = false;          // no more I/O
-    bool close_reported_ = false;  // on_close called (or close() requested)
-    bool hup_seen_ = false;        // hang-up before start(): stop watching until then
+    bool closed_ = false;            // no more I/O
+    bool close_reported_ = false;    // on_close called (or close() requested)
+    bool hup_seen_ = false;          // hang-up before start(): stop watching until then
     bool read_wants_write_ = false;  // GnuTLS needs to write to go on reading
     std::optional<Error> failure_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -88,7 +88,8 @@ Result<std::unique_ptr<Listener>> Listener::create(const std::string& address, s
         if (chosen) break;
     }
     if (!chosen) {
-        return make_error(kDomain, last_error, "cannot bind listening socket " + where + ": " + std::strerror(-last_error));
+        return make_error(kDomain, last_error,
+                          "cannot bind listening socket " + where + ": " + std::strerror(-last_error));
     }
     if (::listen(fd.get(), options.backlog) != 0) {
         int err = errno;
@@ -104,17 +105,22 @@ Result<std::unique_ptr<Listener>> Listener::create(const std::string& address, s
     socklen_t bound_length = sizeof(bound);
     if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &bound_length) == 0) {
         listener->bound_address_ = numeric_address(reinterpret_cast<sockaddr*>(&bound), bound_length);
-        listener->port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+        listener->port_ =
+            ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
     }
     listener->fd_ = std::move(fd);
     Listener* self = listener.get();
-    listener->watch_ = FdWatch(context, listener->fd_.get(), G_IO_IN, [self](GIOCondition) { self->on_readable(); });
+    listener->watch_ =
+        FdWatch(context, listener->fd_.get(), G_IO_IN, [self](GIOCondition) { self->on_readable(); });
     log_debug(log_cat, "listening on %s port %u", listener->bound_address_.c_str(), listener->port_);
     return listener;
 }
 
-Listener::~Listener() { *alive_ = false; }
+Listener::~Listener()
+{
+    *alive_ = false;
+}
 
 void Listener::close()
 {
@@ -134,7 +140,8 @@ void Listener::on_readable()
     for (int i = 0; i < kMaxAcceptsPerWakeup && fd_; ++i) {
         sockaddr_storage peer{};
         socklen_t length = sizeof(peer);
-        int client = ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int client =
+            ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (client < 0) {
             int err = errno;
             if (err == EAGAIN || err == EWOULDBLOCK) return;

@@ -33,7 +33,10 @@ gboolean run_once(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-void delete_thunk(gpointer data) { delete static_cast<Thunk*>(data); }
+void delete_thunk(gpointer data)
+{
+    delete static_cast<Thunk*>(data);
+}
 
 Source attach_once(GSource* source, GMainContext* context, Thunk callback)
 {
@@ -87,7 +90,10 @@ void Source::reset() noexcept
     source_ = nullptr;
 }
 
-bool Source::active() const { return source_ != nullptr && !g_source_is_destroyed(source_); }
+bool Source::active() const
+{
+    return source_ != nullptr && !g_source_is_destroyed(source_);
+}
 
 Source add_timeout(GMainContext* context, std::chrono::milliseconds delay, std::function<void()> callback)
 {
