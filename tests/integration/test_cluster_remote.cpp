@@ -1,0 +1,480 @@
+// Real-cluster scenarios: a throw-away single-node Pacemaker 2.1.5 cluster (ClusterHarness)
+// manages remote nodes in network namespaces, each run twice: with the real
+// pacemaker-remoted 2.1.5 (the reference; tag [remoted]) and with outpost-agent (tag
+// [agent]; the executable skips with exit code 77 when OUTPOST_AGENT is unset).
+//
+//   1 remote node online, a Dummy constrained to it starts and is monitored
+//   2 two remote nodes: a Dummy moves between them (move, ban); a promotable Stateful clone
+//   3 a monitor failure inside the guest is recovered, counted and cleaned up
+//   4 connection loss (SIGKILL): node offline, resources keep running, reconnect + re-probe,
+//     and with reconnect_interval the reconnect waits
+//   5 SIGTERM: 2.1.5 exits at once (the T361 regression); outpost-agent waits for the
+//     cluster to stop its resources and the connection, then exits 0
+//
+// Monitor intervals are short (2-3 s) and cluster-recheck-interval small to keep the whole
+// file at a few minutes per daemon.
+#define CATCH_CONFIG_RUNNER
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness/catch_support.hpp"
+#include "harness/cluster.hpp"
+#include "harness/harness.hpp"
+
+using namespace outpost::test;
+using namespace std::chrono_literals;
+using outpost::Status;
+namespace fs = std::filesystem;
+
+namespace {
+
+enum class Peer { remoted, agent };
+
+constexpr const char* kDummyMonitor = "2s";
+constexpr unsigned kDummyMonitorMs = 2000;
+constexpr auto kStartTimeout = 60s;
+
+const char* label(Peer peer)
+{
+    return peer == Peer::remoted ? "pacemaker-remoted 2.1.5" : "outpost-agent";
+}
+
+template <typename R>
+void require_ok(const R& result)
+{
+    INFO((result.ok() ? std::string() : result.error().describe()));
+    REQUIRE(result.ok());
+}
+
+bool contains(const std::string& text, const std::string& part)
+{
+    return text.find(part) != std::string::npos;
+}
+
+std::optional<std::string> binary_for(Peer peer, std::string& why)
+{
+    if (peer == Peer::remoted) {
+        auto path = remoted_path();
+        if (!path) {
+            why = path.error().describe();
+            return std::nullopt;
+        }
+        return *path;
+    }
+    auto path = agent_path();
+    if (!path) why = "OUTPOST_AGENT is not set (outpost-agent is not built yet)";
+    return path;
+}
+
+// A running cluster with `count` guests g1..gN running `peer`, each attached as a remote
+// node with pcs.
+struct Setup {
+    std::unique_ptr<ClusterHarness> cluster;
+    std::vector<ClusterGuest*> guests;
+
+    ClusterHarness& c() { return *cluster; }
+    ~Setup()
+    {
+        if (!cluster) return;
+        if (Catch::getResultCapture().lastAssertionPassed() == false) {
+            // Keep enough for a post-mortem in the test log.
+            std::fprintf(stderr, "--- crm_mon ---\n%s\n--- pacemaker.log (this run) ---\n%s\n",
+                         cluster->crm_mon_text().c_str(), cluster->pacemaker_log_tail(4000).c_str());
+            for (auto* g : guests)
+                std::fprintf(stderr, "--- guest %s log ---\n%s\n", g->name().c_str(),
+                             g->log_tail(3000).c_str());
+        }
+        auto s = cluster->stop();
+        if (!s) std::fprintf(stderr, "%s\n", s.error().message.c_str());
+    }
+};
+
+std::unique_ptr<Setup> bring_up(Peer peer, int count, const std::vector<std::string>& remote_extra = {},
+                                ClusterOptions options = {})
+{
+    std::string why;
+    auto binary = binary_for(peer, why);
+    if (!binary) {
+        FAIL("no " << label(peer) << ": " << why);
+        return nullptr;
+    }
+    auto begin = std::chrono::steady_clock::now();
+    auto cluster = ClusterHarness::start(std::move(options));
+    require_ok(cluster);
+    auto owned = std::make_unique<Setup>();
+    Setup& setup = *owned;
+    setup.cluster = std::move(*cluster);
+    for (int i = 1; i <= count; ++i) {
+        GuestOptions guest;
+        guest.name = "g" + std::to_string(i);
+        guest.binary = *binary;
+        auto added = setup.cluster->add_guest(std::move(guest));
+        require_ok(added);
+        setup.guests.push_back(*added);
+        auto online = setup.cluster->add_remote_node(**added, remote_extra);
+        INFO("guest log:\n" << (*added)->log_tail());
+        require_ok(online);
+    }
+    auto took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin);
+    WARN("timing: cluster + " << count << " remote node(s) with " << label(peer) << " up in " << took.count()
+                              << " ms");
+    return owned;
+}
+
+// ocf:pacemaker:Dummy `id` with a short monitor, kept off node1 (so it never runs on the
+// cluster node while a guest is away) and, if `prefer` is given, on that guest.
+void create_dummy(ClusterHarness& c, const std::string& id, const std::string& prefer = "")
+{
+    require_ok(c.pcs({"resource", "create", id, "ocf:pacemaker:Dummy", "op", "monitor",
+                      std::string("interval=") + kDummyMonitor, "--disabled"}));
+    require_ok(c.pcs({"constraint", "location", id, "avoids", kClusterNode}));
+    if (!prefer.empty()) require_ok(c.pcs({"constraint", "location", id, "prefers", prefer + "=INFINITY"}));
+    require_ok(c.pcs({"resource", "enable", id}));
+}
+
+Status wait_running_on(ClusterHarness& c, const std::string& id, const std::string& node,
+                       std::chrono::milliseconds timeout = kStartTimeout)
+{
+    return c.wait_for(
+        [&](const CrmMon& mon) {
+            auto nodes = mon.resource_nodes(id);
+            return nodes.size() == 1 && nodes[0] == node;
+        },
+        timeout, id + " to run on " + node);
+}
+
+std::optional<struct timespec> mtime_of(const fs::path& path)
+{
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return st.st_mtim;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// --- scenario 1 --------------------------------------------------------------------------
+void remote_node_runs_a_dummy(Peer peer)
+{
+    auto setup = bring_up(peer, 1);
+    auto& c = setup->c();
+    auto* g1 = setup->guests[0];
+
+    std::string text = c.crm_mon_text();
+    INFO(text);
+    CHECK(contains(text, "RemoteOnline: [ g1 ]"));
+
+    auto begin = std::chrono::steady_clock::now();
+    create_dummy(c, "d1", "g1");
+    require_ok(wait_running_on(c, "d1", "g1"));
+    WARN("timing: Dummy started on the remote node " << seconds_since(begin)
+                                                     << " s after pcs resource create");
+    // It really ran inside the guest: the state file is in the guest's HA_VARRUN, not the
+    // host's.
+    CHECK(fs::exists(g1->state_file("Dummy", "d1")));
+    CHECK_FALSE(fs::exists("/var/run/Dummy-d1.state"));
+    // The recurring monitor runs on the remote node (recorded with rc 0).
+    require_ok(c.wait_for(
+        [](const CrmMon& mon) { return mon.has_operation("d1", "g1", "monitor", kDummyMonitorMs); }, 20s,
+        "d1's 2 s monitor to be recorded on g1"));
+    auto mon = c.crm_mon();
+    require_ok(mon);
+    CHECK(mon->failed_actions() == 0);
+    CHECK(mon->resource_role("g1") == "Started");
+}
+
+// --- scenario 2 --------------------------------------------------------------------------
+void resources_move_between_remote_nodes(Peer peer)
+{
+    auto setup = bring_up(peer, 2);
+    auto& c = setup->c();
+    auto* g1 = setup->guests[0];
+    auto* g2 = setup->guests[1];
+
+    create_dummy(c, "d1");
+    std::string first;
+    require_ok(c.wait_for(
+        [&](const CrmMon& mon) {
+            auto nodes = mon.resource_nodes("d1");
+            if (nodes.size() == 1 && (nodes[0] == "g1" || nodes[0] == "g2")) first = nodes[0];
+            return !first.empty();
+        },
+        kStartTimeout, "d1 to start on a remote node"));
+    std::string other = first == "g1" ? "g2" : "g1";
+    ClusterGuest* from = first == "g1" ? g1 : g2;
+    ClusterGuest* to = first == "g1" ? g2 : g1;
+
+    // --move: away to the other guest; the state file follows.
+    auto begin = std::chrono::steady_clock::now();
+    require_ok(c.tool_checked({"crm_resource", "--move", "-r", "d1", "-N", other}));
+    require_ok(wait_running_on(c, "d1", other));
+    WARN("timing: move " << first << " -> " << other << " took " << seconds_since(begin) << " s");
+    CHECK(fs::exists(to->state_file("Dummy", "d1")));
+    CHECK_FALSE(fs::exists(from->state_file("Dummy", "d1")));
+    require_ok(c.tool_checked({"crm_resource", "--clear", "-r", "d1"}));
+
+    // --ban from where it runs now: back to the first guest.
+    require_ok(c.tool_checked({"crm_resource", "--ban", "-r", "d1", "-N", other}));
+    require_ok(wait_running_on(c, "d1", first));
+    CHECK(fs::exists(from->state_file("Dummy", "d1")));
+    CHECK_FALSE(fs::exists(to->state_file("Dummy", "d1")));
+    require_ok(c.tool_checked({"crm_resource", "--clear", "-r", "d1"}));
+    auto mon = c.crm_mon();
+    require_ok(mon);
+    CHECK(mon->failed_actions("d1") == 0);
+
+    // A promotable clone on both guests. Stateful sets its promotion score with
+    // crm_attribute, which on a remote node goes through the daemon's IPC proxy.
+    require_ok(c.pcs({"resource", "create", "st", "ocf:pacemaker:Stateful", "op", "monitor", "interval=3s",
+                      "role=Promoted", "op", "monitor", "interval=4s", "role=Unpromoted", "promotable",
+                      "--disabled"}));
+    require_ok(c.pcs({"constraint", "location", "st-clone", "avoids", kClusterNode}));
+    require_ok(c.pcs({"resource", "enable", "st-clone"}));
+    begin = std::chrono::steady_clock::now();
+    auto promoted = c.wait_for(
+        [](const CrmMon& m) {
+            auto p = m.nodes_in_role("st", "Promoted");
+            auto u = m.nodes_in_role("st", "Unpromoted");
+            return p.size() == 1 && u.size() == 1 && p[0] != u[0] && (p[0] == "g1" || p[0] == "g2") &&
+                   (u[0] == "g1" || u[0] == "g2");
+        },
+        60s, "one Promoted and one Unpromoted instance of st-clone on g1/g2");
+    if (peer == Peer::agent && !promoted) {
+        WARN(
+            "EXPECTED FAILURE (outpost-agent has no IPC proxy yet, a later issue; Stateful's crm_attribute "
+            "cannot reach the cluster): "
+            << promoted.error().message);
+        return;
+    }
+    if (peer == Peer::agent)
+        WARN("the Stateful clone now works with outpost-agent: drop the expected failure");
+    require_ok(promoted);
+    WARN("timing: promotable clone up in " << seconds_since(begin) << " s");
+    mon = c.crm_mon();
+    require_ok(mon);
+    CHECK(mon->failed_actions() == 0);
+}
+
+// --- scenario 3 --------------------------------------------------------------------------
+void monitor_failure_is_recovered(Peer peer)
+{
+    auto setup = bring_up(peer, 1);
+    auto& c = setup->c();
+    auto* g1 = setup->guests[0];
+    create_dummy(c, "d1", "g1");
+    require_ok(wait_running_on(c, "d1", "g1"));
+    fs::path state = g1->state_file("Dummy", "d1");
+    REQUIRE(fs::exists(state));
+
+    // The resource "dies" inside the guest: the next monitor reports not running.
+    auto begin = std::chrono::steady_clock::now();
+    fs::remove(state);
+    require_ok(c.wait_for(
+        [](const CrmMon& mon) {
+            auto nodes = mon.resource_nodes("d1");
+            return mon.fail_count("d1", "g1") >= 1 && nodes.size() == 1 && nodes[0] == "g1" &&
+                   mon.resource_role("d1") == "Started";
+        },
+        30s, "d1's failure on g1 to be counted and d1 restarted there"));
+    WARN("timing: failure detected and recovered in " << seconds_since(begin) << " s");
+    CHECK(fs::exists(state));  // restarted in place
+    auto mon = c.crm_mon();
+    require_ok(mon);
+    CHECK(mon->failed_actions("d1") >= 1);
+    CHECK(
+        mon->xml().boolean("/pacemaker-result/failures/failure[starts-with(@op_key, 'd1_monitor_') and "
+                           "@node='g1' and @exitcode='7']"));
+    auto failcount = c.tool_checked({"crm_failcount", "--query", "-r", "d1", "-N", "g1"});
+    require_ok(failcount);
+    INFO(*failcount);
+    CHECK(contains(*failcount, "value=1"));
+
+    require_ok(c.tool_checked({"crm_resource", "--cleanup", "-r", "d1", "-N", "g1"}));
+    require_ok(c.wait_for(
+        [](const CrmMon& m) {
+            auto nodes = m.resource_nodes("d1");
+            return m.fail_count("d1", "g1") == 0 && m.failed_actions("d1") == 0 && nodes.size() == 1 &&
+                   nodes[0] == "g1";
+        },
+        30s, "crm_resource --cleanup to clear d1's fail count"));
+    failcount = c.tool_checked({"crm_failcount", "--query", "-r", "d1", "-N", "g1"});
+    require_ok(failcount);
+    INFO(*failcount);
+    CHECK(contains(*failcount, "value=0"));
+}
+
+// --- scenario 4 --------------------------------------------------------------------------
+void connection_loss_and_reconnect(Peer peer)
+{
+    auto setup = bring_up(peer, 1);
+    auto& c = setup->c();
+    auto* g1 = setup->guests[0];
+    create_dummy(c, "d1", "g1");
+    require_ok(wait_running_on(c, "d1", "g1"));
+    fs::path state = g1->state_file("Dummy", "d1");
+    auto started_at = mtime_of(state);
+    REQUIRE(started_at);
+
+    // reconnect_interval=0 (the default): the cluster reconnects as soon as it can.
+    // The daemon dies; only the connection is lost, not the resources in the guest.
+    require_ok(g1->signal(SIGKILL));
+    require_ok(g1->wait_exit(5s));
+    auto lost_at = std::chrono::steady_clock::now();
+    require_ok(c.wait_for([](const CrmMon& m) { return !m.node_online("g1"); }, 30s, "g1 to be offline"));
+    WARN("timing: connection loss noticed in " << seconds_since(lost_at) << " s");
+    CHECK(fs::exists(state));
+    {
+        auto mon = c.crm_mon();
+        require_ok(mon);
+        CHECK(mon->resource_nodes("d1").empty());  // nowhere else to go: not on node1
+    }
+
+    require_ok(g1->start());
+    auto back_at = std::chrono::steady_clock::now();
+    require_ok(c.wait_for(
+        [](const CrmMon& m) {
+            auto nodes = m.resource_nodes("d1");
+            return m.node_online("g1") && nodes.size() == 1 && nodes[0] == "g1";
+        },
+        60s, "g1 to reconnect and d1 to be found running on it"));
+    WARN("timing: reconnected and re-probed " << seconds_since(back_at) << " s after the restart");
+    // Found running by the re-probe, not restarted: the state file was never touched again.
+    auto after = mtime_of(state);
+    REQUIRE(after);
+    CHECK(after->tv_sec == started_at->tv_sec);
+    CHECK(after->tv_nsec == started_at->tv_nsec);
+    require_ok(c.wait_for([](const CrmMon& m) { return m.has_operation("d1", "g1", "monitor", 0); }, 20s,
+                          "the probe of d1 on g1 (rc 0) in the history"));
+
+    // With reconnect_interval the cluster waits that long before it reconnects, even though
+    // the daemon is back at once.
+    constexpr int kReconnectSeconds = 8;
+    require_ok(
+        c.pcs({"resource", "update", "g1", "reconnect_interval=" + std::to_string(kReconnectSeconds) + "s"}));
+    require_ok(
+        c.wait_for([](const CrmMon& m) { return m.node_online("g1"); }, 20s, "g1 online after the update"));
+    require_ok(g1->signal(SIGKILL));
+    require_ok(g1->wait_exit(5s));
+    lost_at = std::chrono::steady_clock::now();
+    require_ok(
+        c.wait_for([](const CrmMon& m) { return !m.node_online("g1"); }, 30s, "g1 to be offline again"));
+    require_ok(g1->start());
+    require_ok(c.wait_for([](const CrmMon& m) { return m.node_online("g1"); }, 60s,
+                          "g1 to reconnect after reconnect_interval"));
+    double waited = seconds_since(lost_at);
+    WARN("timing: with reconnect_interval=" << kReconnectSeconds << "s the reconnect came " << waited
+                                            << " s after the loss");
+    CHECK(waited >= kReconnectSeconds - 1.0);
+    require_ok(wait_running_on(c, "d1", "g1"));
+    CHECK(fs::exists(state));
+}
+
+// --- scenario 5 --------------------------------------------------------------------------
+void graceful_shutdown(Peer peer)
+{
+    auto setup = bring_up(peer, 1);
+    auto& c = setup->c();
+    auto* g1 = setup->guests[0];
+    create_dummy(c, "d1", "g1");
+    require_ok(wait_running_on(c, "d1", "g1"));
+    fs::path state = g1->state_file("Dummy", "d1");
+    REQUIRE(fs::exists(state));
+
+    auto begin = std::chrono::steady_clock::now();
+    require_ok(g1->signal(SIGTERM));
+    if (peer == Peer::remoted) {
+        // 2.1.5 (upstream T361): it sends shutdown_req and exits in the same moment, when
+        // closing its listener, before the cluster can answer or stop anything.
+        auto status = g1->wait_exit(5s);
+        require_ok(status);
+        double took = seconds_since(begin);
+        WARN("timing: pacemaker-remoted 2.1.5 exited " << took << " s after SIGTERM");
+        CHECK(took < 3.0);
+        CHECK(WIFEXITED(*status));
+        CHECK(fs::exists(state));  // left running: the cluster never got to stop it
+        auto log = read_file(g1->log_file());
+        require_ok(log);
+        CHECK(contains(*log, "shutting_down"));
+        return;
+    }
+    // The intended behaviour (2.1.6+): the cluster acks, stops d1 and then the connection;
+    // the agent exits 0 afterwards.
+    auto status = g1->wait_exit(120s);
+    require_ok(status);
+    double took = seconds_since(begin);
+    WARN("timing: outpost-agent exited " << took << " s after SIGTERM");
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 0);
+    CHECK_FALSE(fs::exists(state));  // stopped by the cluster before the agent exited
+    require_ok(c.wait_for([](const CrmMon& m) { return !m.node_online("g1"); }, 30s, "g1 to be offline"));
+    auto mon = c.crm_mon();
+    require_ok(mon);
+    INFO(mon->xml().text());
+    CHECK(mon->failed_actions() == 0);
+    CHECK(mon->resource_nodes("d1").empty());
+    CHECK_FALSE(mon->resource_failed("g1"));
+    CHECK(mon->resource_role("g1") == "Stopped");
+    CHECK(mon->xml().number("count(/pacemaker-result/fence_history/fence_event)") == 0);
+}
+
+}  // namespace
+
+#define OUTPOST_CLUSTER_SCENARIO(title, tag, fn)                                                     \
+    TEST_CASE(title " [pacemaker-remoted]", "[remoted]" tag)                                         \
+    {                                                                                                \
+        fn(Peer::remoted);                                                                           \
+    }                                                                                                \
+    TEST_CASE(title " [outpost-agent]", "[agent]" tag)                                               \
+    {                                                                                                \
+        if (!agent_path()) OUTPOST_SKIP("OUTPOST_AGENT is not set: outpost-agent is not built yet"); \
+        fn(Peer::agent);                                                                             \
+    }
+
+OUTPOST_CLUSTER_SCENARIO("1: a remote node comes online and runs a monitored Dummy", "[scenario1]",
+                         remote_node_runs_a_dummy)
+OUTPOST_CLUSTER_SCENARIO("2: resources move between two remote nodes; a promotable clone spans both",
+                         "[scenario2]", resources_move_between_remote_nodes)
+OUTPOST_CLUSTER_SCENARIO("3: a monitor failure in the guest is recovered, counted and cleaned up",
+                         "[scenario3]", monitor_failure_is_recovered)
+OUTPOST_CLUSTER_SCENARIO("4: connection loss, resources keep running, reconnect and re-probe", "[scenario4]",
+                         connection_loss_and_reconnect)
+OUTPOST_CLUSTER_SCENARIO("5: graceful shutdown on SIGTERM", "[scenario5]", graceful_shutdown)
+
+// Whole-executable skips, with the reason: no root/netns, a real cluster on this machine,
+// or the [agent] half asked for while outpost-agent is not built.
+int main(int argc, char* argv[])
+{
+    bool listing = false;
+    bool agent_only = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg.rfind("--list", 0) == 0 || arg == "-l" || arg == "-h" || arg == "--help") listing = true;
+        if (arg.rfind("[agent]", 0) == 0) agent_only = true;
+    }
+    if (!listing) {
+        const char* what = argc > 0 ? argv[0] : "cluster scenarios";
+        if (auto reason = root_and_netns_unavailable()) skip_executable(what, *reason);
+        if (agent_only && !agent_path()) {
+            skip_executable(what,
+                            "OUTPOST_AGENT is not set: outpost-agent is not built yet, so the "
+                            "[agent] half of the cluster scenarios cannot run");
+        }
+        if (auto s = refuse_if_real_cluster(); !s) skip_executable(what, s.error().message);
+        if (auto s = check_pacemaker_daemons(); !s) skip_executable(what, s.error().message);
+    }
+    int failures = Catch::Session().run(argc, argv);
+    return failures == kSkipExitCode ? 1 : failures;
+}
