@@ -378,35 +378,8 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
     outbox_.reply(client, reply);
 }
 
-bool Dispatcher::should_notify(const executor::OpResult& result)
-{
-    bool changes_only = (result.callopts & executor::callopt::notify_changes_only) != 0;
-    bool final = result.status == executor::ExecStatus::cancelled || result.rsc_deleted;
-    if (!changes_only || result.interval_ms == 0) return true;
-    if (final) {
-        // A cancellation always changes the status, so it is always notified.
-        last_notified_.erase(result.call_id);
-        return true;
-    }
-    Notified now{result.exec_rc, static_cast<int>(result.status)};
-    auto it = last_notified_.find(result.call_id);
-    if (it != last_notified_.end()) {
-        if (it->second.exec_rc == now.exec_rc && it->second.status == now.status) return false;
-        it->second = now;
-        return true;
-    }
-    if (last_notified_.size() >= kMaxTrackedRecurring) last_notified_.clear();
-    last_notified_.emplace(result.call_id, now);
-    return true;
-}
-
 void Dispatcher::on_result(const executor::OpResult& result)
 {
-    if (!should_notify(result)) {
-        log_trace(log_cat, "Unchanged result of %s_%s_%u (call %d) not notified", result.rsc_id.c_str(),
-                  result.action.c_str(), result.interval_ms, result.call_id);
-        return;
-    }
     bool requester_only = (result.callopts & executor::callopt::notify_orig_only) != 0;
     outbox_.exec_notify(to_notify(result), result.client_id, requester_only);
 }

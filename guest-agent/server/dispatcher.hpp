@@ -20,7 +20,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "executor/executor.hpp"
 #include "server/client_session.hpp"
@@ -78,12 +77,6 @@ struct DispatcherConfig {
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
-// Bookkeeping of notify-changes-only recurring ops is bounded by this many entries; the
-// executor never holds more recurring ops than resources times actions, so reaching it
-// means ops were never cancelled, and the oldest knowledge is simply forgotten (the worst
-// outcome is one extra, harmless notification).
-inline constexpr std::size_t kMaxTrackedRecurring = 65536;
-
 class Dispatcher {
 public:
     Dispatcher(executor::Executor& executor, Outbox& outbox, Control& control, DispatcherConfig config = {});
@@ -96,7 +89,8 @@ public:
     // One ipc_fwd request (root lrmd_ipc_proxy, type request) from `client`.
     void handle(ClientSession& client, const wire::ProxyMessage& message);
 
-    // The executor's result callback: turns a result into an exec notify.
+    // The executor's result callback: turns a result into an exec notify. (The executor
+    // already withholds unchanged results of notify-changes-only recurring ops.)
     void on_result(const executor::OpResult& result);
 
     // The local IPC proxy, once it exists (nullptr detaches). Borrowed.
@@ -106,8 +100,6 @@ public:
     [[nodiscard]] int last_call_id() const { return call_id_; }
     // For tests of the wrap-around: the next request gets `value + 1` (or 1 past INT_MAX).
     void set_last_call_id(int value) { call_id_ = value; }
-
-    [[nodiscard]] std::size_t tracked_recurring() const { return last_notified_.size(); }
 
 private:
     int next_call_id();
@@ -125,9 +117,6 @@ private:
     void do_alert_exec(ClientSession& client, const wire::Request& request, int call_id);
     void do_unsupported(ClientSession& client, const wire::Request& request, int call_id);
 
-    // notify-changes-only (protocol.md 3.5.1): whether this result must be notified.
-    bool should_notify(const executor::OpResult& result);
-
     executor::Executor& executor_;
     Outbox& outbox_;
     Control& control_;
@@ -135,12 +124,6 @@ private:
     ProxyEndpoint* proxy_ = nullptr;
     int call_id_ = 0;
     std::uint64_t provider_order_ = 0;
-
-    struct Notified {
-        int exec_rc = 0;
-        int status = 0;
-    };
-    std::unordered_map<int, Notified> last_notified_;  // by call id
 };
 
 }  // namespace outpost::agent::server

@@ -1,0 +1,202 @@
+// outpost-agent: a drop-in replacement for Pacemaker 2.1.5's pacemaker-remoted.
+//
+// This file only turns the command line and the environment into a running Server:
+// container init mode, logging, the TLS credentials, the listener, the main loop. Exit
+// statuses follow Pacemaker: 0 after a clean shutdown, 64 for a bad command line or
+// environment value, 100 ("fatal, do not respawn") when the daemon cannot serve.
+#include <glib.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "executor/process_spawner.hpp"
+#include "lifecycle/pid1.hpp"
+#include "server/options.hpp"
+#include "server/server.hpp"
+#include "tls/authkey.hpp"
+#include "tls/context.hpp"
+#include "util/log.hpp"
+
+namespace {
+
+using namespace outpost;
+
+const log::Category log_cat{"agent.main"};
+
+constexpr int kExitUsage = 64;  // Pacemaker's CRM_EX_USAGE
+constexpr const char* kResourceAgentsRunDir = "/run/resource-agents";
+constexpr const char* kCoresDir = "/var/lib/pacemaker/cores";
+constexpr const char* kAlertUser = "hacluster";
+constexpr int kMaxGroups = 256;
+
+void configure_logging(const agent::AgentOptions& options)
+{
+    log::Config config = log::config_from_environment("outpost-agent");
+    if (!options.log_file.empty()) config.file = options.log_file;
+    int level = static_cast<int>(config.default_level);
+    level = std::max(level, static_cast<int>(log::Level::notice) + options.verbosity);
+    config.default_level = static_cast<log::Level>(std::min(level, static_cast<int>(log::Level::trace)));
+    log::configure(config);
+}
+
+// Debian's pacemaker-remoted creates it for agents that keep state there.
+void make_resource_agents_dir()
+{
+    if (::mkdir(kResourceAgentsRunDir, 0755) != 0 && errno != EEXIST) {
+        log_warning(log_cat, "Cannot create %s: %s", kResourceAgentsRunDir, std::strerror(errno));
+    }
+}
+
+// Alerts run as hacluster; resolved here because name lookups are not for forked children.
+std::optional<agent::executor::RunAs> alert_user()
+{
+    struct passwd* pw = ::getpwnam(kAlertUser);
+    if (pw == nullptr) {
+        log_warning(log_cat, "User %s not found: alert agents will run as this daemon's user", kAlertUser);
+        return std::nullopt;
+    }
+    agent::executor::RunAs run_as;
+    run_as.uid = pw->pw_uid;
+    run_as.gid = pw->pw_gid;
+    std::vector<gid_t> groups(kMaxGroups);
+    int count = kMaxGroups;
+    if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &count) >= 0) {
+        groups.resize(static_cast<std::size_t>(count));
+        run_as.groups = std::move(groups);
+    } else {
+        run_as.groups = {pw->pw_gid};
+    }
+    return run_as;
+}
+
+void check_key_at_startup(tls::AuthkeyStore& keys)
+{
+    auto key = keys.get();
+    if (!key) {
+        // Not fatal: the key is read again at each handshake, so it can be installed later.
+        log_warning(log_cat,
+                    "No usable authentication key yet (%s); clients will be refused until one exists",
+                    key.error().message.c_str());
+        return;
+    }
+    log_info(log_cat, "Using authentication key %s", keys.cached_path().c_str());
+}
+
+int run(int argc, char** argv)
+{
+    // Before anything else: in a container the init part must own PID 1.
+    agent::lifecycle::run_init_if_pid1();
+
+    std::vector<std::string> args(argv, argv + argc);
+    auto parsed = agent::parse_options(args);
+    if (!parsed) {
+        std::fprintf(stderr, "outpost-agent: %s\n", parsed.error().message.c_str());
+        return kExitUsage;
+    }
+    agent::AgentOptions& options = *parsed;
+    if (options.show_help) {
+        std::fputs(agent::usage_text("outpost-agent").c_str(), stdout);
+        return 0;
+    }
+    if (options.show_version) {
+        std::fputs(agent::version_text().c_str(), stdout);
+        return 0;
+    }
+    // Children (agents) and the key lookup see what the command line chose.
+    if (!options.authkey_path.empty()) ::setenv(tls::kAuthkeyLocationEnv, options.authkey_path.c_str(), 1);
+    // We are not a notify-type service, and agents must not talk to systemd in our name.
+    ::unsetenv("NOTIFY_SOCKET");
+
+    configure_logging(options);
+    std::string version = agent::version_text();
+    if (!version.empty() && version.back() == '\n') version.pop_back();
+    log_notice(log_cat, "Starting %s", version.c_str());
+    if (!options.env_file_loaded.empty())
+        log_info(log_cat, "Read defaults from %s", options.env_file_loaded.c_str());
+
+    std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error value, not a signal
+    make_resource_agents_dir();
+
+    auto keys = std::make_shared<tls::AuthkeyStore>();
+    check_key_at_startup(*keys);
+    auto settings = tls::TlsSettings::from_environment();
+    if (!settings) {
+        log_error(log_cat, "Invalid TLS settings: %s", settings.error().message.c_str());
+        return agent::server::kExitFatal;
+    }
+    for (const auto& note : settings->notes)
+        log_warning(log_cat, "%s", note.c_str());
+    auto tls = tls::TlsContext::server(*settings, keys);
+    if (!tls) {
+        log_error(log_cat, "Cannot set up TLS: %s", tls.error().message.c_str());
+        return agent::server::kExitFatal;
+    }
+    for (const auto& warning : tls->warnings())
+        log_warning(log_cat, "%s", warning.c_str());
+
+    GMainContext* context = g_main_context_default();
+    // Never destroyed: run() ends with exit(), because exiting must not kill agents that
+    // are still running (pacemaker-remoted leaves them be) and ProcessSpawner's
+    // destructor would.
+    agent::executor::ProcessSpawner spawner(context);
+
+    agent::server::ServerConfig config;
+    config.address = options.address;
+    config.port = options.port;
+    if (options.sbd_timeout_ms > 0) {
+        // Lets TCP notice a dead cluster node well within the watchdog's reach.
+        config.tcp_user_timeout = std::chrono::milliseconds(options.sbd_timeout_ms / 2);
+    }
+    config.dispatcher.node_start_state = options.node_start_state;
+    config.dispatcher.sbd_timeout_ms = options.sbd_timeout_ms;
+    config.executor.alert_user = alert_user();
+
+    GMainLoop* loop = g_main_loop_new(context, FALSE);
+    int exit_code = 0;
+    auto server = agent::server::Server::create(context, *tls, spawner, config, [&](int code) {
+        exit_code = code;
+        g_main_loop_quit(loop);
+    });
+    if (!server) {
+        log_error(log_cat, "Cannot listen for cluster connections: %s", server.error().message.c_str());
+        return agent::server::kExitFatal;
+    }
+
+    if (::access(kCoresDir, F_OK) == 0 && ::chdir(kCoresDir) != 0) {
+        log_warning(log_cat, "Cannot change to %s: %s", kCoresDir, std::strerror(errno));
+    }
+
+    g_main_loop_run(loop);
+    log_notice(log_cat, "Exiting with status %d", exit_code);
+    // exit() runs no destructors of these locals: the spawner stays alive (see above).
+    std::fflush(nullptr);
+    std::exit(exit_code);
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "outpost-agent: fatal error: %s\n", e.what());
+        return outpost::agent::server::kExitFatal;
+    } catch (...) {
+        std::fprintf(stderr, "outpost-agent: fatal error\n");
+        return outpost::agent::server::kExitFatal;
+    }
+}
