@@ -3,6 +3,7 @@
 
 #include <bzlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <cerrno>
@@ -31,7 +32,7 @@ constexpr std::size_t kOffUncompressed = 36;
 
 // Consumed bytes are dropped from the front of the buffer only once they are at least
 // this many and at least half the buffer, so compaction stays amortized O(1) per byte.
-constexpr std::size_t kCompactThreshold = 64 * 1024;
+constexpr std::size_t kCompactThreshold = std::size_t{64} * 1024;
 
 template <typename T>
 T load(const std::uint8_t* bytes, std::size_t offset)
@@ -60,11 +61,60 @@ Error too_big(std::string message)
 std::string format(const char* fmt, auto... args)
 {
     char text[256];
-    std::snprintf(text, sizeof text, fmt, args...);
+    (void)std::snprintf(text, sizeof text, fmt, args...);  // truncation is acceptable in a message
     return text;
 }
 
 std::atomic<std::uint64_t> next_message_id{1};
+
+// Inflates a bzip2 payload that must come to exactly `expected` bytes. The output grows
+// with what the stream really produces, so a small message announcing a large size
+// cannot make us allocate that size up front.
+Result<std::string> inflate_bzip2(const char* data, std::uint32_t size, std::uint32_t expected)
+{
+    bz_stream stream{};
+    if (BZ2_bzDecompressInit(&stream, 0, 0) != BZ_OK) {
+        return make_error("wire", -ENOMEM, "frame payload: cannot initialize bzip2 decompression");
+    }
+    struct End {
+        bz_stream* s;
+        ~End() { BZ2_bzDecompressEnd(s); }
+    } end{&stream};
+
+    std::string out;
+    // One spare byte past `expected` so that a stream longer than announced is detected.
+    const std::size_t cap = std::size_t{expected} + 1;
+    out.resize(std::min<std::size_t>(cap, std::max<std::size_t>(std::size_t{size} * 4, 4096)));
+    stream.next_in = const_cast<char*>(data);  // libbz2 does not write its input
+    stream.avail_in = size;
+    std::size_t produced = 0;
+    for (;;) {
+        stream.next_out = out.data() + produced;
+        stream.avail_out = static_cast<unsigned int>(out.size() - produced);
+        const int rc = BZ2_bzDecompress(&stream);
+        produced = out.size() - stream.avail_out;
+        if (rc == BZ_STREAM_END) break;
+        if (rc != BZ_OK) {
+            return bad_message(format("frame payload: bzip2 data (payload_compressed %" PRIu32
+                                      ") is corrupt (libbz2 error %d)",
+                                      size, rc));
+        }
+        if (produced == cap) break;  // more than announced; reported below
+        if (stream.avail_out == 0) {
+            out.resize(std::min(cap, out.size() * 2));
+        } else if (stream.avail_in == 0) {
+            return bad_message(
+                format("frame payload: bzip2 data (payload_compressed %" PRIu32 ") ends early", size));
+        }
+    }
+    if (produced != expected) {
+        return bad_message(
+            format("frame payload: bzip2 data inflates to %s%zu bytes, not payload_uncompressed %" PRIu32,
+                   produced == cap ? "more than " : "", produced == cap ? produced - 1 : produced, expected));
+    }
+    out.resize(produced);
+    return out;
+}
 
 }  // namespace
 
@@ -197,25 +247,12 @@ Result<std::optional<std::string>> FrameDecoder::next()
     if (h.payload_compressed == 0) {
         text.assign(payload, h.payload_uncompressed);
     } else {
-        text.resize(h.payload_uncompressed);
-        unsigned int out_len = h.payload_uncompressed;
-        // libbz2's API takes non-const pointers but does not write the source.
-        const int rc = BZ2_bzBuffToBuffDecompress(text.data(), &out_len, const_cast<char*>(payload),
-                                                  h.payload_compressed, 0, 0);
-        if (rc != BZ_OK) {
-            error_ = bad_message(format("frame payload: bzip2 data (payload_compressed %" PRIu32
-                                        ") does not inflate to payload_uncompressed %" PRIu32
-                                        " bytes (libbz2 error %d%s)",
-                                        h.payload_compressed, h.payload_uncompressed, rc,
-                                        rc == BZ_OUTBUFF_FULL ? ": larger than announced" : ""));
+        auto inflated = inflate_bzip2(payload, h.payload_compressed, h.payload_uncompressed);
+        if (!inflated) {
+            error_ = inflated.error();
             return *error_;
         }
-        if (out_len != h.payload_uncompressed) {
-            error_ = bad_message(
-                format("frame payload: bzip2 data inflates to %u bytes, not payload_uncompressed %" PRIu32,
-                       out_len, h.payload_uncompressed));
-            return *error_;
-        }
+        text = std::move(*inflated);
     }
     if (text.back() != '\0') {
         error_ = bad_message(format("frame payload: last of payload_uncompressed %" PRIu32

@@ -23,7 +23,7 @@ inline constexpr std::size_t kHeaderSize = 40;
 inline constexpr std::uint32_t kEndianMagic = 0xBADADBBD;
 inline constexpr std::uint32_t kFrameVersion = 1;
 // Largest message (header + uncompressed payload) a decoder accepts unless told otherwise.
-inline constexpr std::size_t kDefaultMaxMessageSize = 16 * 1024 * 1024;
+inline constexpr std::size_t kDefaultMaxMessageSize = std::size_t{16} * 1024 * 1024;
 
 struct FrameHeader {
     std::uint32_t endian = kEndianMagic;
