@@ -1,1 +1,243 @@
+// agents: planning an action and interpreting its outcome (protocol.md 5.5 - 5.10).
+#include <signal.h>
 #include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "executor/agents.hpp"
+#include "executor/secrets.hpp"
+#include "executor_test_support.hpp"
+
+using namespace outpost::agent::executor;
+using namespace outpost::agent::executor::agents;
+using outpost::agent::executor::test::OcfTree;
+using outpost::agent::executor::test::write_file;
+
+namespace {
+
+std::string env_value(const std::vector<std::string>& env, const std::string& name)
+{
+    for (const auto& var : env) {
+        if (var.starts_with(name + "=")) return var.substr(name.size() + 1);
+    }
+    return "<unset>";
+}
+
+}  // namespace
+
+TEST_CASE("OCF exit codes: 0-9, 190, 191 kept, others generic error", "[agents]")
+{
+    for (int rc : {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 190, 191})
+        CHECK(uniform_rc(Standard::ocf, "monitor", rc) == rc);
+    for (int rc : {-1, 10, 99, 189, 192, 193, 255})
+        CHECK(uniform_rc(Standard::ocf, "start", rc) == 1);
+}
+
+TEST_CASE("LSB exit codes: non-status 0-7 kept; status mapped", "[agents]")
+{
+    for (int rc = 0; rc <= 7; ++rc)
+        CHECK(uniform_rc(Standard::lsb, "start", rc) == rc);
+    CHECK(uniform_rc(Standard::lsb, "stop", 8) == 1);
+    CHECK(uniform_rc(Standard::lsb, "status", 0) == 0);
+    CHECK(uniform_rc(Standard::lsb, "status", 1) == 7);
+    CHECK(uniform_rc(Standard::lsb, "status", 2) == 7);
+    CHECK(uniform_rc(Standard::lsb, "status", 3) == 7);
+    CHECK(uniform_rc(Standard::lsb, "status", 4) == 1);
+    CHECK(uniform_rc(Standard::lsb, "status", 5) == 1);
+    CHECK(uniform_rc(Standard::lsb, "status", 150) == 5);
+    CHECK(uniform_rc(Standard::lsb, "status", 151) == 4);
+    CHECK(uniform_rc(Standard::lsb, "status", 7) == 1);
+    CHECK(uniform_rc(Standard::systemd, "start", 193) == 193);
+}
+
+TEST_CASE("exit reason: last ocf-exit-reason line wins, 128 chars", "[agents]")
+{
+    CHECK(parse_exit_reason("") == "");
+    CHECK(parse_exit_reason("no reason here\n") == "");
+    CHECK(
+        parse_exit_reason("ocf-exit-reason:first\nnoise\nocf-exit-reason:hyperdrive quota reached\nmore\n") ==
+        "hyperdrive quota reached");
+    CHECK(parse_exit_reason("x ocf-exit-reason:tail without newline") == "tail without newline");
+    std::string long_reason(300, 'r');
+    CHECK(parse_exit_reason("ocf-exit-reason:" + long_reason + "\n") == std::string(128, 'r'));
+}
+
+TEST_CASE("readable interval as Pacemaker prints it", "[agents]")
+{
+    CHECK(readable_interval(0) == "0s");
+    CHECK(readable_interval(1500) == "1.500s");
+    CHECK(readable_interval(500) == "500ms");
+    CHECK(readable_interval(1000) == "1s");
+    CHECK(readable_interval(20000) == "20s");
+    CHECK(readable_interval(120000) == "2m");
+    CHECK(readable_interval(61500) == "1m1.500s");
+    CHECK(readable_interval(3600000) == "1h");
+    CHECK(readable_interval(90061001) == "1d1h1m1.001s");
+}
+
+TEST_CASE("systemd unit names and class names", "[agents]")
+{
+    CHECK(systemd_unit_name("httpd") == "httpd.service");
+    CHECK(systemd_unit_name("httpd.service") == "httpd.service");
+    CHECK(systemd_unit_name("x.socket") == "x.socket");
+    CHECK(systemd_unit_name("x.mount") == "x.mount");
+    CHECK(systemd_unit_name("x.timer") == "x.timer");
+    CHECK(systemd_unit_name("x.path") == "x.path");
+    CHECK(systemd_unit_name("x.target") == "x.target.service");
+    CHECK(parse_standard("OCF") == Standard::ocf);
+    CHECK(parse_standard("Lsb") == Standard::lsb);
+    CHECK(parse_standard("service") == Standard::unknown);
+    CHECK(is_service_class("SERVICE"));
+    CHECK(agent_action(Standard::lsb, "monitor") == "status");
+    CHECK(agent_action(Standard::systemd, "monitor") == "status");
+    CHECK(agent_action(Standard::ocf, "monitor") == "monitor");
+}
+
+TEST_CASE("exec errors: reasons and codes", "[agents]")
+{
+    auto r = exec_error_result(Standard::ocf, "start", "Dummy", ENOENT);
+    CHECK(r.raw_rc == 5);
+    CHECK(r.status == ExecStatus::not_installed);
+    CHECK(r.reason == "Dummy: No such file or directory");
+    auto s = exec_error_result(Standard::lsb, "status", "/etc/init.d/x", ENOENT);
+    CHECK(s.raw_rc == 150);
+    CHECK(uniform_rc(Standard::lsb, "status", s.raw_rc) == 5);
+    auto p = exec_error_result(Standard::ocf, "start", "/a", EACCES);
+    CHECK(p.raw_rc == 4);
+    CHECK(p.status == ExecStatus::error);
+    auto o = exec_error_result(Standard::ocf, "start", "/a", ENOMEM);
+    CHECK(o.raw_rc == 1);
+    CHECK(o.status == ExecStatus::error);
+}
+
+TEST_CASE("child outcomes: timeout and signal reasons", "[agents]")
+{
+    ChildOutcome timed;
+    timed.end = ChildEnd::timed_out;
+    auto t = result_from_child(Standard::ocf, "start", "Resource agent", "/a", 1500, timed);
+    CHECK(t.raw_rc == 1);
+    CHECK(t.status == ExecStatus::timeout);
+    CHECK(t.reason == "Resource agent did not complete within 1.500s");
+    auto lt = result_from_child(Standard::lsb, "status", "Resource agent", "/a", 1500, timed);
+    CHECK(lt.raw_rc == 4);
+    CHECK(uniform_rc(Standard::lsb, "status", lt.raw_rc) == 1);
+
+    ChildOutcome sig;
+    sig.end = ChildEnd::signaled;
+    sig.signal = SIGSEGV;
+    auto s = result_from_child(Standard::ocf, "start", "Resource agent", "/a", 0, sig);
+    CHECK(s.raw_rc == 1);
+    CHECK(s.status == ExecStatus::error);
+    CHECK(s.reason == std::string("Resource agent interrupted by ") + strsignal(SIGSEGV) + " signal");
+
+    ChildOutcome exited;
+    exited.exit_code = 7;
+    exited.err = "ocf-exit-reason:gone\n";
+    CHECK(result_from_child(Standard::ocf, "monitor", "Resource agent", "/a", 0, exited).reason == "gone");
+    CHECK(result_from_child(Standard::lsb, "start", "Resource agent", "/a", 0, exited).reason.empty());
+}
+
+TEST_CASE("OCF plan: path, argv and environment", "[agents]")
+{
+    OcfTree tree;
+    tree.agent("test", "Dummy", "exit 0\n");
+    ResourceDefinition rsc{"r1", "ocf", "test", "Dummy", 0};
+    outpost::wire::ParamMap params;
+    (void)params.insert("state", "/tmp/x");
+    (void)params.insert("CRM_meta_timeout", "20000");
+    (void)params.insert("OCF_CHECK_LEVEL", "10");
+    (void)params.insert("crm_feature_set", "3.16.2");
+    ActionInput in{&rsc, Standard::ocf, "monitor", 10000, 20000, &params};
+    Plan plan = plan_action(tree.paths, in);
+    REQUIRE(plan.kind == Plan::Kind::spawn);
+    std::string path = tree.paths.ocf_ra_path[0] + "/test/Dummy";
+    CHECK(plan.spawn.path == path);
+    CHECK(plan.spawn.argv == std::vector<std::string>{path, "monitor"});
+    CHECK(plan.spawn.timeout_ms == 20000);
+    CHECK(plan.spawn.kill_group);
+    CHECK(plan.spawn.working_dir == tree.paths.working_dir);
+    const auto& env = plan.spawn.env;
+    CHECK(env_value(env, "OCF_ROOT") == tree.paths.ocf_root);
+    CHECK(env_value(env, "OCF_RA_VERSION_MAJOR") == "1");
+    CHECK(env_value(env, "OCF_RA_VERSION_MINOR") == "1");
+    CHECK(env_value(env, "OCF_EXIT_REASON_PREFIX") == "ocf-exit-reason:");
+    CHECK(env_value(env, "OCF_RESOURCE_INSTANCE") == "r1");
+    CHECK(env_value(env, "OCF_RESOURCE_TYPE") == "Dummy");
+    CHECK(env_value(env, "OCF_RESOURCE_PROVIDER") == "test");
+    CHECK(env_value(env, "OCF_RESKEY_state") == "/tmp/x");
+    CHECK(env_value(env, "OCF_RESKEY_CRM_meta_timeout") == "20000");
+    CHECK(env_value(env, "OCF_RESKEY_crm_feature_set") == "3.16.2");
+    CHECK(env_value(env, "OCF_CHECK_LEVEL") == "10");
+    CHECK(env_value(env, "OCF_RESKEY_OCF_CHECK_LEVEL") == "<unset>");
+    // The daemon's own environment is inherited.
+    CHECK(env_value(env, "PATH") == g_getenv("PATH"));
+}
+
+TEST_CASE("OCF plan: on-fail=block kills only the pid; missing agent is not installed", "[agents]")
+{
+    OcfTree tree;
+    tree.agent("test", "Dummy", "exit 0\n");
+    ResourceDefinition rsc{"r1", "ocf", "test", "Dummy", 0};
+    outpost::wire::ParamMap params;
+    (void)params.insert("CRM_meta_on_fail", "block");
+    Plan plan = plan_action(tree.paths, ActionInput{&rsc, Standard::ocf, "start", 0, 0, &params});
+    REQUIRE(plan.kind == Plan::Kind::spawn);
+    CHECK_FALSE(plan.spawn.kill_group);
+
+    ResourceDefinition missing{"r2", "ocf", "test", "Nope", 0};
+    Plan none = plan_action(tree.paths, ActionInput{&missing, Standard::ocf, "start", 0, 0, &params});
+    CHECK(none.kind == Plan::Kind::result);
+    CHECK(none.result.raw_rc == 5);
+    CHECK(none.result.status == ExecStatus::not_installed);
+    CHECK(none.result.reason == "Nope: No such file or directory");
+
+    ResourceDefinition escape{"r3", "ocf", "..", "Dummy", 0};
+    CHECK(plan_action(tree.paths, ActionInput{&escape, Standard::ocf, "start", 0, 0, &params}).kind ==
+          Plan::Kind::result);
+}
+
+TEST_CASE("LSB plan: monitor becomes status, no parameters", "[agents]")
+{
+    OcfTree tree;
+    tree.lsb("svc", "exit 0\n");
+    ResourceDefinition rsc{"r1", "lsb", "", "svc", 0};
+    outpost::wire::ParamMap params;
+    (void)params.insert("foo", "bar");
+    Plan plan = plan_action(tree.paths, ActionInput{&rsc, Standard::lsb, "monitor", 0, 0, &params});
+    REQUIRE(plan.kind == Plan::Kind::spawn);
+    CHECK(plan.spawn.argv == std::vector<std::string>{tree.paths.lsb_dir + "/svc", "status"});
+    CHECK(env_value(plan.spawn.env, "OCF_RESKEY_foo") == "<unset>");
+    CHECK(env_value(plan.spawn.env, "foo") == "<unset>");
+
+    ResourceDefinition missing{"r2", "lsb", "", "gone", 0};
+    Plan none = plan_action(tree.paths, ActionInput{&missing, Standard::lsb, "monitor", 0, 0, &params});
+    CHECK(none.result.reason == tree.paths.lsb_dir + "/gone: No such file or directory");
+    CHECK(uniform_rc(Standard::lsb, none.agent_action, none.result.raw_rc) == 5);
+    CHECK(none.result.status == ExecStatus::not_installed);
+}
+
+TEST_CASE("CIB secrets: substituted in the agent's environment only, verified by MD5", "[agents][secrets]")
+{
+    OcfTree tree;
+    tree.agent("test", "Dummy", "exit 0\n");
+    ResourceDefinition rsc{"r1", "ocf", "test", "Dummy", 0};
+    write_file(tree.paths.secrets_dir + "/r1/passwd", "s3cret  \nsecond line\n");
+    gchar* md5 = g_compute_checksum_for_string(G_CHECKSUM_MD5, "s3cret", -1);
+    write_file(tree.paths.secrets_dir + "/r1/passwd.sign", std::string(md5) + "\n");
+    g_free(md5);
+    outpost::wire::ParamMap params;
+    (void)params.insert("passwd", "lrm://");
+    Plan plan = plan_action(tree.paths, ActionInput{&rsc, Standard::ocf, "start", 0, 0, &params});
+    REQUIRE(plan.kind == Plan::Kind::spawn);
+    CHECK(env_value(plan.spawn.env, "OCF_RESKEY_passwd") == "s3cret");
+    CHECK(*params.find("passwd") == "lrm://");
+
+    write_file(tree.paths.secrets_dir + "/r1/passwd.sign", "00000000000000000000000000000000\n");
+    Plan bad = plan_action(tree.paths, ActionInput{&rsc, Standard::ocf, "start", 0, 0, &params});
+    CHECK(bad.kind == Plan::Kind::result);
+    CHECK(bad.result.raw_rc == 2);
+    CHECK(bad.result.reason == "Unable to load CIB secrets");
+    // stop proceeds without the secret.
+    Plan stop = plan_action(tree.paths, ActionInput{&rsc, Standard::ocf, "stop", 0, 0, &params});
+    CHECK(stop.kind == Plan::Kind::spawn);
+}

@@ -1,1 +1,307 @@
+// Executor with real agents: shell scripts written into a temp OCF root and LSB dir, run by
+// the real ProcessSpawner on the GLib main loop.
+#include <signal.h>
 #include <catch2/catch.hpp>
+
+#include "executor/process_spawner.hpp"
+#include "executor_test_support.hpp"
+
+using namespace outpost::agent::executor;
+using namespace outpost::agent::executor::test;
+
+namespace {
+
+// A Dummy-like agent keeping its state in a file named by the "state" parameter.
+const char* kDummy = R"(
+case "$1" in
+start) touch "$OCF_RESKEY_state"; exit 0;;
+stop) rm -f "$OCF_RESKEY_state"; exit 0;;
+monitor) [ -e "$OCF_RESKEY_state" ] && exit 0; exit 7;;
+*) exit 3;;
+esac
+)";
+
+struct Real {
+    OcfTree tree;
+    ProcessSpawner spawner;
+    Collected got;
+    Executor exec{nullptr, spawner, Executor::Options{tree.paths, std::nullopt}, got.callbacks()};
+
+    ExecRequest with_state(const std::string& rsc, const std::string& action, std::uint32_t interval = 0)
+    {
+        ExecRequest r = req(rsc, action, interval);
+        (void)r.params.insert("state", tree.dir / (rsc + ".state"));
+        return r;
+    }
+    // Runs one op to completion and returns its result.
+    OpResult run(int call_id, ExecRequest r, int timeout_ms = 10000)
+    {
+        REQUIRE(exec.exec(call_id, std::move(r)) == call_id);
+        REQUIRE(got.wait(call_id, 1, timeout_ms));
+        return *got.last(call_id);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("real: start, monitor running and stopped, stop", "[real]")
+{
+    Real t;
+    t.tree.agent("test", "Dummy", kDummy);
+    t.exec.register_resource(ocf_rsc("d1", "Dummy"));
+    OpResult probe = t.run(1, t.with_state("d1", "monitor"));
+    CHECK(probe.exec_rc == 7);
+    CHECK(probe.status == ExecStatus::done);
+    CHECK(probe.rcchange_time > 0);
+    CHECK(t.run(2, t.with_state("d1", "start")).exec_rc == 0);
+    OpResult mon = t.run(3, t.with_state("d1", "monitor"));
+    CHECK(mon.exec_rc == 0);
+    CHECK(mon.params == t.with_state("d1", "monitor").params);  // echoed unchanged
+    CHECK(t.run(4, t.with_state("d1", "stop")).exec_rc == 0);
+    CHECK(t.run(5, t.with_state("d1", "monitor")).exec_rc == 7);
+    CHECK(t.run(6, t.with_state("d1", "promote")).exec_rc == 3);
+}
+
+TEST_CASE("real: OCF environment and OCF_CHECK_LEVEL", "[real]")
+{
+    Real t;
+    std::string dump = t.tree.dir / "env.dump";
+    t.tree.agent("prov", "EnvDump", "env > '" + dump + "'; echo \"argv=$0 $1\" >> '" + dump + "'; exit 0\n");
+    t.exec.register_resource(ResourceDefinition{"e1", "ocf", "prov", "EnvDump", 0});
+    ExecRequest r = req("e1", "monitor", 0);
+    (void)r.params.insert("ip", "192.0.2.1");
+    (void)r.params.insert("CRM_meta_interval", "0");
+    (void)r.params.insert("OCF_CHECK_LEVEL", "20");
+    (void)r.params.insert("crm_feature_set", "3.16.2");
+    CHECK(t.run(1, r).exec_rc == 0);
+    std::string env = read_file(dump);
+    for (const char* line : {"OCF_ROOT=", "OCF_RA_VERSION_MAJOR=1\n", "OCF_RA_VERSION_MINOR=1\n",
+                             "OCF_EXIT_REASON_PREFIX=ocf-exit-reason:\n", "OCF_RESOURCE_INSTANCE=e1\n",
+                             "OCF_RESOURCE_TYPE=EnvDump\n", "OCF_RESOURCE_PROVIDER=prov\n",
+                             "OCF_RESKEY_ip=192.0.2.1\n", "OCF_RESKEY_CRM_meta_interval=0\n",
+                             "OCF_RESKEY_crm_feature_set=3.16.2\n", "OCF_CHECK_LEVEL=20\n"}) {
+        INFO(line);
+        CHECK(env.find(line) != std::string::npos);
+    }
+    CHECK(env.find("OCF_ROOT=" + t.tree.paths.ocf_root + "\n") != std::string::npos);
+    CHECK(env.find("OCF_RESKEY_OCF_CHECK_LEVEL") == std::string::npos);
+    CHECK(env.find("argv=" + t.tree.paths.ocf_ra_path[0] + "/prov/EnvDump monitor") != std::string::npos);
+    CHECK(env.find("PWD=" + t.tree.paths.working_dir) != std::string::npos);
+}
+
+TEST_CASE("real: exit reason and output", "[real]")
+{
+    Real t;
+    t.tree.agent("test", "Reasons", R"(
+echo "some stdout"
+echo "ocf-exit-reason:first reason" >&2
+echo "ocf-exit-reason:hyperdrive quota reached" >&2
+exit 1
+)");
+    t.tree.agent("test", "LongReason", "printf 'ocf-exit-reason:%0200d\\n' 0 >&2; exit 6\n");
+    t.tree.agent("test", "StdoutOnly", "echo only stdout; exit 0\n");
+    t.exec.register_resource(ocf_rsc("a", "Reasons"));
+    t.exec.register_resource(ocf_rsc("b", "LongReason"));
+    t.exec.register_resource(ocf_rsc("c", "StdoutOnly"));
+    OpResult a = t.run(1, req("a", "start"));
+    CHECK(a.exec_rc == 1);
+    CHECK(a.status == ExecStatus::done);
+    CHECK(a.exit_reason == "hyperdrive quota reached");
+    CHECK(a.output == "ocf-exit-reason:first reason\nocf-exit-reason:hyperdrive quota reached\n");
+    OpResult b = t.run(2, req("b", "start"));
+    CHECK(b.exec_rc == 6);
+    CHECK(b.exit_reason == std::string(128, '0'));
+    OpResult c = t.run(3, req("c", "start"));
+    CHECK(c.output == "only stdout\n");
+    CHECK(c.exit_reason.empty());
+}
+
+TEST_CASE("real: not installed (OCF and LSB) with exact reasons", "[real]")
+{
+    Real t;
+    t.exec.register_resource(ocf_rsc("o", "NoSuchAgent"));
+    t.exec.register_resource(ResourceDefinition{"l", "lsb", "", "nosuchscript", 0});
+    OpResult o = t.run(1, req("o", "start"));
+    CHECK(o.exec_rc == 5);
+    CHECK(o.status == ExecStatus::not_installed);
+    CHECK(o.exit_reason == "NoSuchAgent: No such file or directory");
+    OpResult l = t.run(2, req("l", "monitor"));
+    CHECK(l.exec_rc == 5);
+    CHECK(l.status == ExecStatus::not_installed);
+    CHECK(l.exit_reason == t.tree.paths.lsb_dir + "/nosuchscript: No such file or directory");
+
+    // Present but not executable: insufficient privileges.
+    write_file(t.tree.paths.ocf_ra_path[0] + "/test/NoExec", "#!/bin/sh\nexit 0\n", 0644);
+    t.exec.register_resource(ocf_rsc("n", "NoExec"));
+    OpResult n = t.run(3, req("n", "start"));
+    CHECK(n.exec_rc == 4);
+    CHECK(n.status == ExecStatus::error);
+}
+
+TEST_CASE("real: LSB status mapping, monitor runs status, no parameters", "[real]")
+{
+    Real t;
+    std::string log = t.tree.dir / "lsb.log";
+    t.tree.lsb("svc", "echo \"$1 reskey=${OCF_RESKEY_p:-none}\" >> '" + log + "'; exit ${RC:-0}\n");
+    t.tree.lsb("st3", "exit 3\n");
+    t.tree.lsb("st4", "exit 4\n");
+    t.tree.lsb("st150", "exit 150\n");
+    t.tree.lsb("start6", "exit 6\n");
+    t.exec.register_resource(ResourceDefinition{"s", "lsb", "", "svc", 0});
+    ExecRequest r = req("s", "monitor");
+    (void)r.params.insert("p", "v");
+    CHECK(t.run(1, r).exec_rc == 0);
+    CHECK(read_file(log) == "status reskey=none\n");
+    int call = 10;
+    for (auto [type, action, rc] :
+         std::vector<std::tuple<std::string, std::string, int>>{{"st3", "monitor", 7},
+                                                                {"st4", "status", 1},
+                                                                {"st150", "monitor", 5},
+                                                                {"start6", "start", 6},
+                                                                {"st3", "start", 3}}) {
+        t.exec.register_resource(ResourceDefinition{type, "LSB", "", type, 0});
+        INFO(type << " " << action);
+        CHECK(t.run(++call, req(type, action)).exec_rc == rc);
+    }
+}
+
+TEST_CASE("real: service class resolves to LSB when the init script exists", "[real]")
+{
+    Real t;
+    t.tree.lsb("svc", "[ \"$1\" = status ] && exit 3; exit 0\n");
+    t.exec.register_resource(ResourceDefinition{"s", "service", "", "svc", 0});
+    CHECK(t.run(1, req("s", "monitor")).exec_rc == 7);
+    CHECK(t.run(2, req("s", "start")).exec_rc == 0);
+}
+
+TEST_CASE("real: timeout kills the whole process group", "[real]")
+{
+    Real t;
+    std::string pidfile = t.tree.dir / "grandchild.pid";
+    t.tree.agent("test", "Hang", "sleep 60 & echo $! > '" + pidfile + "'; wait\n");
+    t.exec.register_resource(ocf_rsc("h", "Hang"));
+    ExecRequest r = req("h", "start", 0, 1500);
+    gint64 t0 = g_get_monotonic_time();
+    OpResult res = t.run(1, r);
+    CHECK((g_get_monotonic_time() - t0) / 1000 >= 1500);
+    CHECK(res.exec_rc == 1);
+    CHECK(res.status == ExecStatus::timeout);
+    CHECK(res.exit_reason == "Resource agent did not complete within 1.500s");
+    CHECK(res.timeout_ms == 1500);
+    CHECK(res.exec_time_ms >= 1500);
+    pid_t grandchild = std::stoi(read_file(pidfile));
+    CHECK(run_until([&] { return kill(grandchild, 0) != 0; }, 3000));
+
+    // An agent killed by another signal.
+    t.tree.agent("test", "Segv", "kill -SEGV $$\n");
+    t.exec.register_resource(ocf_rsc("s", "Segv"));
+    OpResult segv = t.run(2, req("s", "start"));
+    CHECK(segv.exec_rc == 1);
+    CHECK(segv.status == ExecStatus::error);
+    CHECK(segv.exit_reason == std::string("Resource agent interrupted by ") + strsignal(SIGSEGV) + " signal");
+}
+
+TEST_CASE("real: serial per resource, parallel across resources", "[real]")
+{
+    Real t;
+    std::string log = t.tree.dir / "times.log";
+    t.tree.agent("test", "Slow",
+                 "echo \"$OCF_RESOURCE_INSTANCE $1 start $(date +%s%N)\" >> '" + log +
+                     "'; sleep 0.4; echo \"$OCF_RESOURCE_INSTANCE $1 end $(date +%s%N)\" >> '" + log +
+                     "'; exit 0\n");
+    t.exec.register_resource(ocf_rsc("p1", "Slow"));
+    t.exec.register_resource(ocf_rsc("p2", "Slow"));
+    gint64 t0 = g_get_monotonic_time();
+    t.exec.exec(1, req("p1", "start"));
+    t.exec.exec(2, req("p1", "monitor"));
+    t.exec.exec(3, req("p2", "start"));
+    REQUIRE(t.got.wait(2, 1, 10000));
+    REQUIRE(t.got.wait(3, 1, 10000));
+    gint64 elapsed = (g_get_monotonic_time() - t0) / 1000;
+    CHECK(elapsed >= 800);  // p1's two ops one after the other
+    CHECK(elapsed < 1400);  // p2 alongside them
+    CHECK(t.got.results.at(0).call_id != 2);
+    // p1's monitor started after p1's start ended, from the agents' own timestamps.
+    std::string text = read_file(log);
+    auto stamp = [&](const std::string& key) {
+        auto at = text.find(key);
+        REQUIRE(at != std::string::npos);
+        return std::stoll(text.substr(at + key.size()));
+    };
+    CHECK(stamp("p1 monitor start ") >= stamp("p1 start end "));
+    CHECK(stamp("p2 start start ") < stamp("p1 start end "));
+}
+
+TEST_CASE("real: recurring monitor with notify-changes-only and cancel while running", "[real]")
+{
+    Real t;
+    t.tree.agent("test", "Dummy", kDummy);
+    t.exec.register_resource(ocf_rsc("d1", "Dummy"));
+    ExecRequest mon = t.with_state("d1", "monitor", 100);
+    mon.callopts = callopt::notify_changes_only;
+    t.exec.exec(1, mon);
+    REQUIRE(t.got.wait(1));
+    CHECK(t.got.last(1)->exec_rc == 7);
+    run_for(600);  // several runs, all 7: suppressed
+    CHECK(t.got.count(1) == 1);
+    write_file(t.tree.dir / "d1.state", "");
+    REQUIRE(t.got.wait(1, 2, 3000));
+    CHECK(t.got.last(1)->exec_rc == 0);
+    CHECK(t.got.last(1)->rcchange_time > 0);
+
+    // A monitor that is running when cancelled: killed, reported cancelled (rc 0).
+    t.tree.agent("test", "SlowMon", "sleep 5; exit 0\n");
+    t.exec.register_resource(ocf_rsc("m", "SlowMon"));
+    t.exec.exec(2, req("m", "monitor", 1000));
+    REQUIRE(run_until([&] { return t.exec.running_count() == 1 || t.spawner.running() >= 1; }));
+    run_for(100);
+    std::size_t before = t.got.results.size();
+    CHECK(t.exec.cancel("m", "monitor", 1000) == rc::ok);
+    REQUIRE(t.got.results.size() == before + 1);
+    CHECK(t.got.results.back().call_id == 2);
+    CHECK(t.got.results.back().status == ExecStatus::cancelled);
+    CHECK(t.got.results.back().exec_rc == 0);
+    REQUIRE(run_until([&] { return t.spawner.running() <= 1; }, 3000));  // only d1's monitor may run
+    run_for(200);
+    CHECK(t.got.count(2) == 1);
+}
+
+TEST_CASE("real: unregister while running", "[real]")
+{
+    Real t;
+    t.tree.agent("test", "Slow", "sleep 0.5; exit 0\n");
+    t.exec.register_resource(ocf_rsc("u", "Slow"));
+    t.exec.exec(1, req("u", "start"));
+    REQUIRE(run_until([&] { return t.spawner.running() == 1; }));
+    CHECK(t.exec.unregister_resource("u") == rc::in_progress);
+    REQUIRE(t.got.wait(1));
+    CHECK(t.got.last(1)->rsc_deleted);
+    CHECK(t.got.last(1)->exec_rc == 0);
+}
+
+TEST_CASE("real: alerts run with the given environment and their own timeout", "[real][alerts]")
+{
+    Real t;
+    std::string out = t.tree.dir / "alert.out";
+    std::string agent = t.tree.dir / "alert.sh";
+    write_script(agent, "echo \"kind=$CRM_alert_kind seq=$CRM_alert_node_sequence\" >> '" + out + "'\n");
+    outpost::wire::ParamMap env;
+    (void)env.insert("CRM_alert_kind", "resource");
+    t.exec.run_alert(AlertRequest{"al", agent, 5000, env});
+    t.exec.run_alert(AlertRequest{"al", agent, 5000, env});
+    REQUIRE(
+        run_until([&] { return read_file(out).size() >= 2 * std::string("kind=resource seq=1\n").size(); }));
+    REQUIRE(run_until([&] { return t.spawner.running() == 0; }));
+    CHECK(read_file(out) == "kind=resource seq=1\nkind=resource seq=2\n");
+
+    std::string pidfile = t.tree.dir / "alert.pid";
+    std::string hang = t.tree.dir / "hang.sh";
+    write_script(hang, "sleep 60 & echo $! > '" + pidfile + "'; wait\n");
+    t.exec.run_alert(AlertRequest{"slow", hang, 300, env});
+    bool drained = false;
+    t.exec.drain_alerts([&] { drained = true; });
+    REQUIRE(run_until([&] { return drained; }, 5000));
+    pid_t grandchild = std::stoi(read_file(pidfile));
+    CHECK(run_until([&] { return kill(grandchild, 0) != 0; }, 3000));
+    CHECK(t.got.results.empty());
+}
