@@ -120,7 +120,11 @@ Connection::Connection(GMainContext* context, UniqueFd fd, std::unique_ptr<tls::
 Connection::~Connection()
 {
     *alive_ = false;
-    close();
+    try {
+        close();
+    } catch (...) {
+        // Only allocation failures can get here; the socket is closed by its owner anyway.
+    }
 }
 
 void Connection::start(MessageHandler on_message, CloseHandler on_close)
@@ -244,9 +248,9 @@ void Connection::on_io(GIOCondition happened)
             return;
         }
     }
-    if (started_ && (happened & (G_IO_IN | G_IO_HUP | G_IO_ERR)) != 0) {
-        if (!read_available()) return;
-    } else if (started_ && read_wants_write_ && (happened & G_IO_OUT) != 0) {
+    const bool readable = (happened & (G_IO_IN | G_IO_HUP | G_IO_ERR)) != 0;
+    const bool read_unblocked = read_wants_write_ && (happened & G_IO_OUT) != 0;
+    if (started_ && (readable || read_unblocked)) {
         if (!read_available()) return;
     }
     if (*alive && !closed_) update_events();
@@ -555,7 +559,7 @@ void PendingConnection::start_handshake()
     handshaking_ = true;
     auto session = tls::TlsSession::create(tls_, fd_.get());
     if (!session) {
-        Error error = session.error();
+        const Error& error = session.error();
         kick_ = add_idle(context_, [this, error] { finish(error); });
         return;
     }

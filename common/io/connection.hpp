@@ -48,9 +48,9 @@ inline constexpr std::chrono::milliseconds kClientHandshakeTimeout{5000};
 inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{10000};
 // Unsent data one connection may hold before send() refuses more (a stuck peer must not
 // exhaust our memory).
-inline constexpr std::size_t kDefaultMaxQueuedBytes = 64 * 1024 * 1024;
+inline constexpr std::size_t kDefaultMaxQueuedBytes = std::size_t{64} * 1024 * 1024;
 // Bytes read per wake-up before yielding to the rest of the loop.
-inline constexpr std::size_t kReadBudgetPerWakeup = 1024 * 1024;
+inline constexpr std::size_t kReadBudgetPerWakeup = std::size_t{1024} * 1024;
 
 struct ConnectionLimits {
     std::size_t max_message_size = wire::kDefaultMaxMessageSize;  // header + payload, both ways
