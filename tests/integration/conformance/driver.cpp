@@ -1,0 +1,313 @@
+// Conformance driver: see driver.hpp.
+#include "conformance/driver.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "tls/authkey.hpp"
+#include "tls/context.hpp"
+#include "tls/session.hpp"
+
+namespace outpost::test::conformance {
+
+namespace {
+
+constexpr const char* kDomain = "conformance";
+
+gboolean keep_ticking(gpointer /*unused*/)
+{
+    return G_SOURCE_CONTINUE;
+}
+
+Result<tls::TlsContext> client_tls(const GuestDaemon& daemon)
+{
+    return tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------- Received
+
+std::string Received::attr(std::string_view name) const
+{
+    if (!element) return {};
+    const std::string* value = element->attr(name);
+    return value != nullptr ? *value : std::string();
+}
+
+bool Received::is_reply_to(std::uint64_t msg_id) const
+{
+    return element && element->name == "lrmd_reply" && attr("lrmd_remote_msg_type") == "reply" &&
+           attr("lrmd_remote_msg_id") == std::to_string(msg_id);
+}
+
+bool Received::is_notify() const
+{
+    return element && attr("lrmd_remote_msg_type") == "notify";
+}
+
+// ---------------------------------------------------------------------------- Client
+
+Client::Client(Driver& driver, std::string label, std::unique_ptr<io::Connection> connection)
+    : driver_(driver), label_(std::move(label)), connection_(std::move(connection))
+{
+}
+
+Client::~Client()
+{
+    if (connection_) connection_->close();
+}
+
+std::uint64_t Client::send(wire::Element request)
+{
+    std::uint64_t id = next_msg_id_++;
+    request.set("lrmd_remote_msg_id", std::to_string(id));
+    request.set("lrmd_remote_msg_type", "request");
+    const std::string* op = request.attr("lrmd_op");
+    sent_ops_[id] = op != nullptr ? *op : std::string();
+    if (!send_xml(wire::serialize(request)).ok()) return 0;
+    return id;
+}
+
+Status Client::send_xml(std::string_view xml)
+{
+    if (!connection_) return make_error(kDomain, -ENOTCONN, label_ + ": not connected");
+    return connection_->send(xml);
+}
+
+Result<wire::Element> Client::request(wire::Element request, Millis timeout)
+{
+    std::string op = request.attr("lrmd_op") != nullptr ? *request.attr("lrmd_op") : std::string("?");
+    std::uint64_t id = send(std::move(request));
+    if (id == 0) return make_error(kDomain, -ENOTCONN, label_ + ": could not send " + op);
+    const Received* found = nullptr;
+    auto seen = [&] {
+        for (const auto& r : received_) {
+            if (r.is_reply_to(id)) {
+                found = &r;
+                return true;
+            }
+        }
+        return peer_closed_;
+    };
+    driver_.wait_for(seen, timeout);
+    if (found == nullptr) {
+        return make_error(kDomain, -ETIMEDOUT,
+                          label_ + ": no reply to " + op + " (msg id " + std::to_string(id) + ") within " +
+                              std::to_string(timeout.count()) + " ms" +
+                              (peer_closed_ ? " (connection closed)" : ""));
+    }
+    wire::Element reply = *found->element;
+    if (const std::string* token = reply.attr("lrmd_clientid"); token != nullptr) token_ = *token;
+    return reply;
+}
+
+std::size_t Client::count(const std::function<bool(const Received&)>& match) const
+{
+    return static_cast<std::size_t>(std::count_if(received_.begin(), received_.end(), match));
+}
+
+std::string Client::op_of(std::uint64_t id) const
+{
+    auto it = sent_ops_.find(id);
+    return it != sent_ops_.end() ? it->second : std::string();
+}
+
+void Client::close()
+{
+    if (connection_) connection_->close();
+}
+
+void Client::on_message(std::string xml)
+{
+    Received r;
+    r.at = Clock::now();
+    auto parsed = wire::parse_xml(xml);
+    if (parsed) r.element = std::move(*parsed);
+    r.xml = std::move(xml);
+    received_.push_back(std::move(r));
+}
+
+void Client::on_close(const Error& /*reason*/)
+{
+    // The reason's wording is ours, not the daemon's: only the fact goes in the transcript.
+    peer_closed_ = true;
+    Received r;
+    r.at = Clock::now();
+    r.close_event = true;
+    r.element = wire::Element{"connection_closed", {}, {}};
+    received_.push_back(std::move(r));
+}
+
+// ---------------------------------------------------------------------------- Driver
+
+Driver::Driver(const GuestDaemon& daemon)
+    : daemon_(daemon), context_(g_main_context_new()), tick_(g_timeout_source_new(kPumpSlice.count()))
+{
+    g_source_set_callback(tick_, keep_ticking, nullptr, nullptr);
+    g_source_attach(tick_, context_);
+}
+
+Driver::~Driver()
+{
+    clients_.clear();
+    // Let closed connections release their sources before the context goes.
+    while (g_main_context_iteration(context_, FALSE)) {
+    }
+    g_source_destroy(tick_);
+    g_source_unref(tick_);
+    g_main_context_unref(context_);
+}
+
+Result<Client*> Driver::connect(std::string label, Millis timeout)
+{
+    auto tls = client_tls(daemon_);
+    if (!tls) return tls.error();
+    // Kept apart rather than as one Result: g++ 12 misreads the variant's destructor here
+    // (-Wfree-nonheap-object).
+    bool done = false;
+    std::unique_ptr<io::Connection> ready;
+    std::optional<Error> failure;
+    io::ConnectOptions options;
+    options.connect_timeout = timeout;
+    options.handshake_timeout = timeout;
+    auto pending = io::Connection::connect_async(daemon_.address(), daemon_.port(), *tls, context_, options,
+                                                 [&](Result<std::unique_ptr<io::Connection>> result) {
+                                                     done = true;
+                                                     if (result.ok()) {
+                                                         ready = std::move(result.value());
+                                                     } else {
+                                                         failure = result.error();
+                                                     }
+                                                 });
+    wait_for([&] { return done; }, timeout + Millis{1000});
+    if (!done) return make_error(kDomain, -ETIMEDOUT, label + ": connect did not finish");
+    if (!ready) return failure.value_or(make_error(kDomain, -ENOTCONN, label + ": no connection"));
+    std::unique_ptr<Client> client(new Client(*this, std::move(label), std::move(ready)));
+    Client* raw = client.get();
+    raw->connection_->start([raw](std::string xml) { raw->on_message(std::move(xml)); },
+                            [raw](const Error& reason) { raw->on_close(reason); });
+    clients_.push_back(std::move(client));
+    return raw;
+}
+
+void Driver::iterate_until(Clock::time_point deadline, const std::function<bool()>& done)
+{
+    while (!(done && done()) && Clock::now() < deadline)
+        g_main_context_iteration(context_, TRUE);
+}
+
+bool Driver::wait_for(const std::function<bool()>& done, Millis timeout)
+{
+    iterate_until(Clock::now() + timeout, done);
+    return done();
+}
+
+void Driver::pump(Millis duration)
+{
+    iterate_until(Clock::now() + duration, nullptr);
+}
+
+void Driver::drain(Millis quiet_for, Millis max)
+{
+    auto total = [this] {
+        std::size_t n = 0;
+        for (const auto& c : clients_)
+            n += c->received().size();
+        return n;
+    };
+    auto hard_deadline = Clock::now() + max;
+    std::size_t last = total();
+    auto quiet_deadline = Clock::now() + quiet_for;
+    while (Clock::now() < hard_deadline && Clock::now() < quiet_deadline) {
+        g_main_context_iteration(context_, TRUE);
+        if (std::size_t now = total(); now != last) {
+            last = now;
+            quiet_deadline = Clock::now() + quiet_for;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------- raw TLS
+
+namespace {
+
+// Waits for `events` on fd until `deadline`; false on timeout.
+bool wait_fd(int fd, short events, Clock::time_point deadline)
+{
+    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    return ::poll(&p, 1, static_cast<int>(left)) > 0;
+}
+
+}  // namespace
+
+Result<RawOutcome> send_raw_tls(const GuestDaemon& daemon, const std::vector<std::string>& records,
+                                Millis wait)
+{
+    auto tls = client_tls(daemon);
+    if (!tls) return tls.error();
+    io::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) return make_error(kDomain, -errno, std::string("socket: ") + std::strerror(errno));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(daemon.port());
+    if (::inet_pton(AF_INET, daemon.address().c_str(), &addr.sin_addr) != 1)
+        return make_error(kDomain, -EINVAL, "bad daemon address " + daemon.address());
+    auto deadline = Clock::now() + kConnectTimeout;
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS)
+        return make_error(kDomain, -errno, std::string("connect: ") + std::strerror(errno));
+    if (!wait_fd(fd.get(), POLLOUT, deadline))
+        return make_error(kDomain, -ETIMEDOUT, "raw connect timed out");
+    int so_error = 0;
+    socklen_t len = sizeof so_error;
+    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &len);
+    if (so_error != 0)
+        return make_error(kDomain, -so_error, std::string("connect: ") + std::strerror(so_error));
+
+    auto session = tls::TlsSession::create(*tls, fd.get());
+    if (!session) return session.error();
+    for (;;) {
+        auto step = (*session)->handshake_step();
+        if (!step) return step.error();
+        if (*step == tls::TlsSession::Progress::done) break;
+        short events = *step == tls::TlsSession::Progress::want_read ? POLLIN : POLLOUT;
+        if (!wait_fd(fd.get(), events, deadline))
+            return make_error(kDomain, -ETIMEDOUT, "raw handshake timed out");
+    }
+    for (const std::string& record : records) {
+        std::size_t offset = 0;
+        while (offset < record.size()) {
+            std::size_t chunk = std::min(record.size() - offset, tls::kMaxRecordSize);
+            auto sent = (*session)->send_record(record.data() + offset, chunk);
+            if (!sent) return RawOutcome::dropped;  // the daemon already hung up
+            if (*sent == 0) {
+                if (!wait_fd(fd.get(), POLLOUT, deadline))
+                    return make_error(kDomain, -ETIMEDOUT, "raw send blocked");
+                continue;
+            }
+            offset += *sent;
+        }
+    }
+    auto until = Clock::now() + wait;
+    char buffer[4096];
+    for (;;) {
+        auto got = (*session)->recv(buffer, sizeof buffer);
+        if (!got) return RawOutcome::dropped;
+        if (got->kind == tls::TlsSession::Received::Kind::closed) return RawOutcome::dropped;
+        if (got->kind == tls::TlsSession::Received::Kind::data) continue;  // whatever it says, keep reading
+        if (!wait_fd(fd.get(), POLLIN, until)) return RawOutcome::still_open;
+    }
+}
+
+}  // namespace outpost::test::conformance

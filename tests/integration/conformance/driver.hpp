@@ -1,0 +1,135 @@
+// A small synchronous client for the conformance suite: it speaks the Pacemaker Remote
+// wire protocol to one GuestDaemon (the real pacemaker-remoted or outpost-agent) through
+// io::Connection on a private GMainContext and records everything it receives, in order,
+// with arrival times.
+//
+// Driver owns the GMainContext and the Clients connected through it; every wait pumps the
+// context, so all clients of a scenario keep receiving while any one of them waits.
+// Client::send() adds the envelope (lrmd_remote_msg_id, lrmd_remote_msg_type) to a request
+// element and remembers which op each msg id carried (the transcript needs it to recognise
+// exec replies, whose lrmd_rc is a call id). send_xml() sends any text as one framed
+// message (malformed XML included); send_raw_tls() below bypasses framing altogether.
+// It is a test harness, not a product client: no reconnects, no late-reply bookkeeping.
+#pragma once
+
+#include <glib.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness/guest_daemon.hpp"
+#include "io/connection.hpp"
+#include "util/result.hpp"
+#include "wire/xml.hpp"
+
+namespace outpost::test::conformance {
+
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+// How long a request waits for its reply (2.1.5 controllers give up after 10 s; a
+// conforming daemon answers within milliseconds, so a short wait keeps failures quick).
+inline constexpr Millis kReplyTimeout{3000};
+inline constexpr Millis kConnectTimeout{5000};
+// How often a blocked wait wakes up to check its deadline.
+inline constexpr Millis kPumpSlice{10};
+
+struct Received {
+    Clock::time_point at;
+    std::string xml;                       // the payload as received ("" for a close event)
+    std::optional<wire::Element> element;  // nullopt if the payload is not XML
+    bool close_event = false;              // the daemon closed the connection
+
+    // Attribute of the root element, "" if absent.
+    [[nodiscard]] std::string attr(std::string_view name) const;
+    [[nodiscard]] bool is_reply_to(std::uint64_t msg_id) const;
+    [[nodiscard]] bool is_notify() const;
+};
+
+class Driver;
+
+class Client {
+public:
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+    ~Client();
+
+    [[nodiscard]] const std::string& label() const { return label_; }
+    // Sends `request` with the next msg id; returns that id (0 if the send failed).
+    std::uint64_t send(wire::Element request);
+    // One framed message carrying exactly `xml` (no envelope added).
+    Status send_xml(std::string_view xml);
+    // send() and wait for the reply with the same msg id.
+    Result<wire::Element> request(wire::Element request, Millis timeout = kReplyTimeout);
+
+    // The session token from the last register reply (used as lrmd_async_id).
+    [[nodiscard]] const std::string& token() const { return token_; }
+    [[nodiscard]] const std::vector<Received>& received() const { return received_; }
+    [[nodiscard]] std::size_t count(const std::function<bool(const Received&)>& match) const;
+    // The op sent with msg id `id` ("" if unknown).
+    [[nodiscard]] std::string op_of(std::uint64_t id) const;
+    [[nodiscard]] bool is_open() const { return connection_ && connection_->is_open() && !peer_closed_; }
+    // Orderly close from our side (no close event is recorded).
+    void close();
+
+private:
+    friend class Driver;
+    Client(Driver& driver, std::string label, std::unique_ptr<io::Connection> connection);
+    void on_message(std::string xml);
+    void on_close(const Error& reason);
+
+    Driver& driver_;
+    std::string label_;
+    std::unique_ptr<io::Connection> connection_;
+    std::vector<Received> received_;
+    std::map<std::uint64_t, std::string> sent_ops_;
+    std::uint64_t next_msg_id_ = 1;
+    std::string token_;
+    bool peer_closed_ = false;
+};
+
+class Driver {
+public:
+    explicit Driver(const GuestDaemon& daemon);
+    Driver(const Driver&) = delete;
+    Driver& operator=(const Driver&) = delete;
+    ~Driver();
+
+    // TLS-connects a new client (not registered). Owned by the Driver.
+    Result<Client*> connect(std::string label, Millis timeout = kConnectTimeout);
+    [[nodiscard]] const std::vector<std::unique_ptr<Client>>& clients() const { return clients_; }
+
+    // Pumps the loop until done() is true (returns true) or the timeout passes (false).
+    bool wait_for(const std::function<bool()>& done, Millis timeout);
+    // Pumps until no client has received anything for `quiet_for` (at most `max`).
+    void drain(Millis quiet_for, Millis max = Millis{5000});
+    // Pumps for exactly `duration`.
+    void pump(Millis duration);
+
+    [[nodiscard]] GMainContext* context() const { return context_; }
+    [[nodiscard]] const GuestDaemon& daemon() const { return daemon_; }
+
+private:
+    void iterate_until(Clock::time_point deadline, const std::function<bool()>& done);
+
+    const GuestDaemon& daemon_;
+    GMainContext* context_;
+    GSource* tick_;  // bounds each blocking iteration to kPumpSlice
+    std::vector<std::unique_ptr<Client>> clients_;
+};
+
+// What became of a raw TLS session after bytes were written into it (malformed input).
+enum class RawOutcome { dropped, still_open };
+// Connects with its own TLS session (no framing), writes each of `records` as one TLS
+// record, then waits up to `wait` for the daemon to close the connection.
+Result<RawOutcome> send_raw_tls(const GuestDaemon& daemon, const std::vector<std::string>& records,
+                                Millis wait);
+
+}  // namespace outpost::test::conformance

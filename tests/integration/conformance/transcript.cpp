@@ -1,0 +1,329 @@
+// Transcript normalization and comparison: see transcript.hpp.
+#include "conformance/transcript.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace outpost::test::conformance {
+
+namespace {
+
+std::optional<std::int64_t> to_int(const std::string& text)
+{
+    std::int64_t value = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+    return value;
+}
+
+bool looks_like_uuid(const std::string& text)
+{
+    static const std::regex uuid("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+    return std::regex_match(text, uuid);
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to)
+{
+    if (from.empty()) return text;
+    for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
+        text.replace(pos, from.size(), to);
+    return text;
+}
+
+std::string duration_class(std::int64_t ms)
+{
+    if (ms == 0) return "0";
+    if (ms < 0) return "<negative:" + std::to_string(ms) + ">";
+    if (ms < kFastLimitMs) return "<fast>";
+    double halves = std::round(static_cast<double>(ms) / 500.0);
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "<~%.1fs>", halves / 2.0);
+    return buffer;
+}
+
+class Normalizer {
+public:
+    Normalizer(const NormalizeContext& context, std::optional<std::int64_t> base)
+        : context_(context), base_(base), now_(static_cast<std::int64_t>(std::time(nullptr)))
+    {
+    }
+
+    void element(wire::Element& e, const std::string& answers) const
+    {
+        for (auto& [name, value] : e.attributes)
+            value = attribute(e.name, name, value, answers);
+        for (auto& child : e.children)
+            element(child, "");
+    }
+
+private:
+    [[nodiscard]] std::string call_id(const std::string& value) const
+    {
+        auto v = to_int(value);
+        if (!v || *v <= 0 || !base_) return value;
+        std::int64_t offset = *v - *base_;
+        return offset == 0 ? "#0" : (offset > 0 ? "#+" : "#") + std::to_string(offset);
+    }
+
+    [[nodiscard]] std::string attribute(const std::string& element_name, const std::string& name,
+                                        const std::string& raw, const std::string& answers) const
+    {
+        std::string value = raw;
+        for (const auto& path : context_.private_paths)
+            value = replace_all(value, path, "<dir>");
+        if (element_name == "attributes" || element_name == "param") return value;  // agent parameters
+        if (name == "lrmd_clientid") return looks_like_uuid(value) ? "<uuid>" : "<not-a-uuid:" + value + ">";
+        if (name == "lrmd_callid") return call_id(value);
+        if (name == "lrmd_rc" && element_name == "lrmd_reply" && answers == "lrmd_rsc_exec") {
+            auto v = to_int(value);
+            if (v && *v > 0) return call_id(value);
+            return value;
+        }
+        if (name == "lrmd_run_time" || name == "lrmd_rcchange_time") {
+            auto v = to_int(value);
+            if (!v) return "<not-a-number:" + value + ">";
+            if (*v == 0) return "0";
+            if (*v >= context_.epoch_start - 2 && *v <= now_ + 2) return "<now>";
+            return "<out-of-range:" + value + ">";
+        }
+        if (name == "lrmd_exec_time" || name == "lrmd_queue_time") {
+            auto v = to_int(value);
+            return v ? duration_class(*v) : "<not-a-number:" + value + ">";
+        }
+        if (name == "uptime") {
+            auto v = to_int(value);
+            return v && *v >= 0 ? "<uptime>" : "<bad-uptime:" + value + ">";
+        }
+        return value;
+    }
+
+    const NormalizeContext& context_;
+    std::optional<std::int64_t> base_;
+    std::int64_t now_;
+};
+
+// ---------------------------------------------------------------------------- known differences
+
+// Deliberate, documented differences (docs/conformance.md, "Known differences"). Each
+// applies to one attribute that is present or different on the outpost side.
+struct Tolerance {
+    const char* name;
+    bool (*applies)(const Line& real, const wire::Element& real_element, const std::string& attribute,
+                    const std::string* real_value, const std::string* outpost_value);
+};
+
+bool is_register_reply(const Line& line, const wire::Element& e)
+{
+    return &e == &line.element && e.name == "lrmd_reply" && e.attr("lrmd_op") != nullptr &&
+           *e.attr("lrmd_op") == "register";
+}
+
+const Tolerance kTolerances[] = {
+    {"register reply carries `uptime` (2.1.6+)",
+     [](const Line& line, const wire::Element& e, const std::string& attribute, const std::string* rv,
+        const std::string* ov) {
+         return attribute == "uptime" && rv == nullptr && ov != nullptr && is_register_reply(line, e);
+     }},
+    {"register reply carries `node_start_state` (2.1.7+)",
+     [](const Line& line, const wire::Element& e, const std::string& attribute, const std::string* rv,
+        const std::string* ov) {
+         return attribute == "node_start_state" && rv == nullptr && ov != nullptr &&
+                is_register_reply(line, e);
+     }},
+    {"real times on recurring-op notifies where 2.1.5 sends 0",
+     [](const Line& line, const wire::Element& e, const std::string& attribute, const std::string* rv,
+        const std::string* ov) {
+         if (&e != &line.element || e.name != "lrmd_notify") return false;
+         if (attribute != "lrmd_run_time" && attribute != "lrmd_exec_time" && attribute != "lrmd_queue_time")
+             return false;
+         const std::string* interval = e.attr("lrmd_rsc_interval");
+         return interval != nullptr && *interval != "0" && rv != nullptr && *rv == "0" && ov != nullptr &&
+                *ov != "0";
+     }},
+};
+
+std::string show(const std::string* value)
+{
+    return value != nullptr ? "\"" + *value + "\"" : "(absent)";
+}
+
+void compare_elements(const Line& real_line, const wire::Element& real, const wire::Element& outpost,
+                      const std::string& where, Comparison& result, bool& differs)
+{
+    if (real.name != outpost.name) {
+        result.differences.push_back(where + ": element <" + real.name + "> vs <" + outpost.name + ">");
+        differs = true;
+        return;
+    }
+    std::set<std::string> names;
+    for (const auto& [name, value] : real.attributes)
+        names.insert(name);
+    for (const auto& [name, value] : outpost.attributes)
+        names.insert(name);
+    for (const std::string& name : names) {
+        const std::string* rv = real.attr(name);
+        const std::string* ov = outpost.attr(name);
+        if (rv != nullptr && ov != nullptr && *rv == *ov) continue;
+        const Tolerance* tolerance = nullptr;
+        for (const auto& t : kTolerances) {
+            if (t.applies(real_line, real, name, rv, ov)) tolerance = &t;
+        }
+        std::string text = where + "/@" + name + ": real " + show(rv) + ", outpost " + show(ov);
+        if (tolerance != nullptr) {
+            result.tolerated.push_back(text + "  [known: " + tolerance->name + "]");
+        } else {
+            result.differences.push_back(text);
+            differs = true;
+        }
+    }
+    if (real.children.size() != outpost.children.size()) {
+        result.differences.push_back(where + ": " + std::to_string(real.children.size()) + " children vs " +
+                                     std::to_string(outpost.children.size()));
+        differs = true;
+    }
+    for (std::size_t i = 0; i < std::min(real.children.size(), outpost.children.size()); ++i) {
+        compare_elements(real_line, real.children[i], outpost.children[i],
+                         where + "/" + real.children[i].name + "[" + std::to_string(i) + "]", result,
+                         differs);
+    }
+}
+
+std::string line_text(const Line& line, std::size_t index)
+{
+    return "[" + std::to_string(index) + "] " + line.source + ": " + wire::serialize(line.element);
+}
+
+std::vector<std::string> wrap(const std::string& text, std::size_t width)
+{
+    std::vector<std::string> rows;
+    std::string row;
+    std::istringstream words(text);
+    std::string word;
+    while (words >> word) {
+        while (word.size() > width) {
+            if (!row.empty()) rows.push_back(std::exchange(row, {}));
+            rows.push_back(word.substr(0, width));
+            word.erase(0, width);
+        }
+        if (!row.empty() && row.size() + 1 + word.size() > width) rows.push_back(std::exchange(row, {}));
+        row += (row.empty() ? "" : " ") + word;
+    }
+    if (!row.empty()) rows.push_back(row);
+    return rows;
+}
+
+}  // namespace
+
+Transcript normalize(const Driver& driver, const std::vector<wire::Element>& observations,
+                     const NormalizeContext& context)
+{
+    Transcript out;
+    std::vector<std::string> answers;  // per line: the op of the request a reply answers
+    for (const auto& client : driver.clients()) {
+        for (const Received& r : client->received()) {
+            Line line;
+            line.source = client->label();
+            if (r.element) {
+                line.element = *r.element;
+            } else {
+                line.element = wire::Element{"unparseable", {{"text", r.xml}}, {}};
+            }
+            std::string op;
+            if (line.element.name == "lrmd_reply") {
+                if (auto id = to_int(r.attr("lrmd_remote_msg_id")); id && *id > 0)
+                    op = client->op_of(static_cast<std::uint64_t>(*id));
+            }
+            answers.push_back(op);
+            out.push_back(std::move(line));
+        }
+    }
+    // Call ids count from the first one the scenario saw (daemons number them globally).
+    std::optional<std::int64_t> base;
+    for (const Line& line : out) {
+        if (const std::string* id = line.element.attr("lrmd_callid"); id != nullptr) {
+            if (auto v = to_int(*id); v && *v > 0) {
+                base = *v;
+                break;
+            }
+        }
+    }
+    Normalizer normalizer(context, base);
+    for (std::size_t i = 0; i < out.size(); ++i)
+        normalizer.element(out[i].element, answers[i]);
+    for (const auto& observation : observations) {
+        Line line{"observe", observation};
+        normalizer.element(line.element, "");
+        out.push_back(std::move(line));
+    }
+    return out;
+}
+
+Comparison compare(const Transcript& real, const Transcript& outpost)
+{
+    Comparison result;
+    std::size_t n = std::max(real.size(), outpost.size());
+    result.line_differs.assign(n, false);
+    if (real.size() != outpost.size()) {
+        result.differences.push_back("real has " + std::to_string(real.size()) + " lines, outpost " +
+                                     std::to_string(outpost.size()));
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i >= real.size() || i >= outpost.size()) {
+            result.line_differs[i] = true;
+            continue;
+        }
+        std::string where = "[" + std::to_string(i) + "] " + real[i].source + " " + real[i].element.name;
+        bool differs = false;
+        if (real[i].source != outpost[i].source) {
+            result.differences.push_back(where + ": received by " + real[i].source + " vs " +
+                                         outpost[i].source);
+            differs = true;
+        }
+        compare_elements(real[i], real[i].element, outpost[i].element, where, result, differs);
+        result.line_differs[i] = differs;
+    }
+    return result;
+}
+
+std::string format_transcript(const Transcript& transcript)
+{
+    std::string out;
+    for (std::size_t i = 0; i < transcript.size(); ++i)
+        out += line_text(transcript[i], i) + "\n";
+    return out;
+}
+
+std::string format_side_by_side(const Transcript& real, const Transcript& outpost,
+                                const Comparison& comparison)
+{
+    constexpr std::size_t kWidth = 86;
+    std::string out;
+    std::string left_title = "pacemaker-remoted 2.1.5";
+    out += "   " + left_title + std::string(kWidth - left_title.size(), ' ') + " | outpost-agent\n";
+    out += "   " + std::string(kWidth, '-') + "-+-" + std::string(kWidth, '-') + "\n";
+    std::size_t n = std::max(real.size(), outpost.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        auto left =
+            i < real.size() ? wrap(line_text(real[i], i), kWidth) : std::vector<std::string>{"(none)"};
+        auto right =
+            i < outpost.size() ? wrap(line_text(outpost[i], i), kWidth) : std::vector<std::string>{"(none)"};
+        bool differs = i < comparison.line_differs.size() && comparison.line_differs[i];
+        for (std::size_t row = 0; row < std::max(left.size(), right.size()); ++row) {
+            std::string l = row < left.size() ? left[row] : "";
+            std::string r = row < right.size() ? right[row] : "";
+            out += (row == 0 && differs ? "!! " : "   ") + l +
+                   std::string(kWidth - std::min(kWidth, l.size()), ' ') + " | " + r + "\n";
+        }
+    }
+    return out;
+}
+
+}  // namespace outpost::test::conformance
