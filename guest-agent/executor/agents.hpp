@@ -29,6 +29,7 @@ struct Paths {
     std::string nagios_dir = "/usr/lib/nagios/plugins";
     std::string secrets_dir = "/var/lib/pacemaker/lrm/secrets";
     std::string working_dir = "/var/lib/pacemaker/cores";
+    std::string systemd_run_dir = "/run/systemd/system";  // where the 50-pacemaker.conf drop-ins go
     std::size_t max_output = kMaxCapturedOutput;
 };
 

@@ -156,7 +156,8 @@ struct Executor::Impl {
 
     systemd::Manager& systemd()
     {
-        if (!systemd_manager) systemd_manager = std::make_unique<systemd::Manager>(context);
+        if (!systemd_manager)
+            systemd_manager = std::make_unique<systemd::Manager>(context, options.paths.systemd_run_dir);
         return *systemd_manager;
     }
 
