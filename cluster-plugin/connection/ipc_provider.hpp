@@ -1,0 +1,98 @@
+// The IPC provider face (protocol.md 4.3-4.5): answering the cluster tools that run on a
+// remote node (cibadmin, crm_mon, attrd_updater, ...) and talk to "cluster daemons" through
+// the remote daemon's libqb proxy.
+//
+// The remote daemon forwards each local tool session to the client that registered as IPC
+// provider: `new` (a tool connected to a channel such as cib_rw or attrd), `request` (the
+// tool's XML request, with its libqb message id and flags), `destroy` (the tool left) and
+// `shutdown_req` (the daemon wants to stop). The host implements IpcProvider to decide what
+// each request means and answers through IpcChannel: respond (the synchronous answer to a
+// request id), event (an asynchronous message), destroy (close the tool's session), and the
+// shutdown ack or nack. IpcProxyBridge connects one RemoteClient to one IpcProvider: it
+// keeps the session table (bounded), routes proxy notifies to the provider and turns the
+// provider's answers into ipc_fwd requests; a request for a session it does not know is
+// answered with `destroy`, as the 2.1.5 controller does.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "connection/remote_client.hpp"
+#include "util/result.hpp"
+#include "wire/messages.hpp"
+#include "wire/xml.hpp"
+
+namespace outpost::cluster::connection {
+
+// IPC flag bits (protocol.md 4.4).
+inline constexpr std::uint32_t kIpcCompressed = 0x1;
+inline constexpr std::uint32_t kIpcProxied = 0x100;
+inline constexpr std::uint32_t kIpcClientResponse = 0x200;  // the tool waits for a response
+// Tool sessions one remote node may hold open at once; more means a runaway peer.
+inline constexpr std::size_t kMaxProxySessions = 1024;
+
+struct ProxySession {
+    std::string id;      // lrmd_ipc_session
+    std::string server;  // channel name: cib_ro, cib_rw, attrd, stonith-ng, crmd, ...
+};
+
+struct ProxyRequest {
+    ProxySession session;
+    std::string client;  // lrmd_ipc_client
+    std::string user;    // the tool's local user name
+    std::uint32_t msg_id = 0;
+    std::uint32_t flags = 0;
+    wire::Element msg;  // the tool's XML request
+    [[nodiscard]] bool wants_response() const { return (flags & kIpcClientResponse) != 0; }
+};
+
+// How the provider answers; valid only during the provider callback that got it (and for
+// as long as the bridge lives, for asynchronous answers).
+class IpcChannel {
+public:
+    virtual ~IpcChannel() = default;
+    virtual Status respond(const std::string& session, std::uint32_t msg_id, wire::Element msg) = 0;
+    virtual Status event(const std::string& session, wire::Element msg) = 0;
+    virtual Status destroy(const std::string& session) = 0;
+};
+
+enum class ShutdownAnswer { ack, nack };
+
+class IpcProvider {
+public:
+    virtual ~IpcProvider() = default;
+    // Return false to refuse the session (the bridge then destroys it).
+    virtual bool session_opened(const ProxySession& session, IpcChannel& channel) = 0;
+    virtual void request(const ProxyRequest& request, IpcChannel& channel) = 0;
+    virtual void session_closed(const ProxySession& session) = 0;
+    // The remote daemon got SIGTERM: ack lets it wait for us to disconnect, nack makes it exit.
+    virtual ShutdownAnswer shutdown_requested() = 0;
+};
+
+class IpcProxyBridge : public IpcChannel {
+public:
+    // Subscribes to `client`'s proxy notifies. Both must outlive the bridge.
+    IpcProxyBridge(RemoteClient& client, IpcProvider& provider);
+    IpcProxyBridge(const IpcProxyBridge&) = delete;
+    IpcProxyBridge& operator=(const IpcProxyBridge&) = delete;
+    ~IpcProxyBridge() override;
+
+    Status respond(const std::string& session, std::uint32_t msg_id, wire::Element msg) override;
+    Status event(const std::string& session, wire::Element msg) override;
+    Status destroy(const std::string& session) override;
+
+    [[nodiscard]] std::size_t session_count() const { return sessions_.size(); }
+
+private:
+    void on_proxy(const wire::ProxyMessage& message);
+    void on_closed();
+
+    RemoteClient& client_;
+    IpcProvider& provider_;
+    Subscription subscription_;
+    std::map<std::string, ProxySession> sessions_;
+};
+
+}  // namespace outpost::cluster::connection

@@ -1,0 +1,219 @@
+// RemoteClient: the cluster side of one Pacemaker Remote executor connection (protocol.md
+// sections 1, 3, 5.12), as the 2.1.5 controller's executor client behaves on the wire.
+//
+// connect() resolves the server, tries each address in turn with a per-attempt timeout,
+// completes the TLS handshake (PSK or X.509, from the TlsContext) and registers (client
+// name, optionally as IPC provider), checking the reply's rc and protocol version; the
+// remote protocol version, uptime, node_start_state and client id are then available.
+// Requests carry message ids that start at 1 and grow by one (wrapping to 1); each reply
+// is matched to its request by id. A request not answered within the reply timeout fails
+// with -ETIMEDOUT and, as with the 2.1.5 client, the connection is dropped.
+// Notifications (exec completion, generic register/unregister/poke, new client, IPC proxy)
+// go to every subscriber. When the connection drops, every request still waiting fails
+// (-ENOTCONN) and every exec whose completion has not arrived gets a synthesized one (rc 1,
+// status 8 "Action was pending when executor connection was dropped").
+// Nothing blocks: all results arrive through callbacks on the GMainContext, never from
+// inside the call that started the work. Any callback may destroy the RemoteClient.
+#pragma once
+
+#include <glib.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/connection.hpp"
+#include "io/source.hpp"
+#include "tls/context.hpp"
+#include "util/result.hpp"
+#include "wire/messages.hpp"
+
+namespace outpost::cluster::connection {
+
+inline constexpr std::uint16_t kDefaultPort = 3121;
+// The 2.1.5 client waits at most 10 s for any reply, then disconnects.
+inline constexpr std::chrono::milliseconds kDefaultReplyTimeout{10000};
+inline constexpr std::chrono::milliseconds kDefaultHandshakeTimeout{5000};
+inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{10000};
+// 2.1.5 keeps message ids in an int; after INT_MAX they start at 1 again.
+inline constexpr std::uint64_t kDefaultMaxMsgId = 2147483647;
+// Fire-and-forget requests (poke, ipc_fwd) whose late replies we still recognise; beyond
+// this the oldest are forgotten (a peer that never replies must not grow our memory).
+inline constexpr std::size_t kMaxLateReplyIds = 4096;
+// Executions awaiting their completion notify; more is a runaway caller.
+inline constexpr std::size_t kMaxPendingExecs = 100000;
+
+inline constexpr const char* kDroppedExitReason = "Action was pending when executor connection was dropped";
+inline constexpr int kSynthesizedRc = 1;      // PCMK_OCF_UNKNOWN_ERROR
+inline constexpr int kSynthesizedStatus = 8;  // PCMK_EXEC_NOT_CONNECTED
+
+// Call option bits (protocol.md 3.6).
+inline constexpr unsigned kCallNotifyOrigOnly = 2;
+inline constexpr unsigned kCallDropRecurring = 3;
+inline constexpr unsigned kCallNotifyChangesOnly = 4;
+
+struct ClientOptions {
+    std::string host;
+    std::uint16_t port = kDefaultPort;
+    std::string client_name = "outpost-cluster";
+    bool ipc_provider = false;
+    std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;  // per address
+    std::chrono::milliseconds handshake_timeout = kDefaultHandshakeTimeout;
+    std::chrono::milliseconds reply_timeout = kDefaultReplyTimeout;
+    // Largest message id before wrapping to 1 (small values only in tests).
+    std::uint64_t max_msg_id = kDefaultMaxMsgId;
+    io::ConnectionLimits limits;
+};
+
+// What register told us about the server.
+struct ServerInfo {
+    std::string client_id;         // lrmd_clientid (the session token)
+    std::string protocol_version;  // e.g. "1.1"
+    std::optional<std::int64_t> uptime_s;
+    std::optional<std::string> node_start_state;
+};
+
+struct ExecRequest {
+    std::string rsc_id;
+    std::string action;
+    std::uint32_t interval_ms = 0;
+    std::uint32_t timeout_ms = 20000;
+    std::uint32_t start_delay_ms = 0;
+    std::string userdata;
+    wire::ParamMap params;
+    unsigned callopts = 0;
+};
+
+struct AlertRequest {
+    std::string id;
+    std::string path;
+    std::uint32_t timeout_ms = 30000;
+    wire::ParamMap params;  // the environment for the alert agent
+};
+
+// An operation completion as the server reported it, or as we synthesized it on a drop.
+struct ExecEvent {
+    wire::ExecNotify notify;
+    bool synthesized = false;
+};
+
+// A subscriber's handlers; any may be empty.
+struct Handlers {
+    std::function<void(const ExecEvent&)> exec;
+    std::function<void(const wire::GenericNotify&)> generic;  // register/unregister/poke
+    std::function<void()> new_client;
+    std::function<void(const wire::ProxyMessage&)> proxy;
+    // The connection dropped (not called for disconnect()).
+    std::function<void(const Error&)> closed;
+};
+using Subscription = std::uint64_t;
+
+class RemoteClient {
+public:
+    using DoneCallback = std::function<void(Status)>;
+    using ReplyCallback = std::function<void(Result<wire::Reply>)>;
+
+    RemoteClient(GMainContext* context, tls::TlsContext tls, ClientOptions options);
+    RemoteClient(const RemoteClient&) = delete;
+    RemoteClient& operator=(const RemoteClient&) = delete;
+    ~RemoteClient();
+
+    // Connect, handshake, register. `done` gets Status ok or the error: io's codes
+    // (-ETIMEDOUT, -ECONNREFUSED, -EKEYREJECTED, -ENOKEY, -EADDRNOTAVAIL, ...), the
+    // register reply's negative rc, or -EPROTO for an unusable register reply.
+    void connect(DoneCallback done);
+    // Orderly close. Pending requests fail (-ENOTCONN) and pending execs get synthesized
+    // completions, delivered from the loop shortly after; `closed` handlers are not called.
+    void disconnect();
+    [[nodiscard]] bool connected() const { return registered_ && connection_ && connection_->is_open(); }
+    [[nodiscard]] const ServerInfo& server() const { return server_; }
+    [[nodiscard]] const ClientOptions& options() const { return options_; }
+    [[nodiscard]] std::string tls_description() const;
+
+    Subscription subscribe(Handlers handlers);
+    void unsubscribe(Subscription id);
+
+    // Requests answered by a reply. The callback always runs from the loop.
+    void register_rsc(const std::string& rsc_id, const std::string& rsc_class, const std::string& provider,
+                      const std::string& type, DoneCallback done, unsigned callopts = kCallDropRecurring);
+    // Ok for rc 0 and for -115 (removed while an op runs); -19 etc. as errors.
+    void unregister_rsc(const std::string& rsc_id, DoneCallback done);
+    // nullopt for an unknown resource (-19).
+    void rsc_info(const std::string& rsc_id, std::function<void(Result<std::optional<wire::RscInfo>>)> done);
+    // The call id; the completion arrives later as an ExecEvent.
+    void exec(const ExecRequest& request, std::function<void(Result<int>)> done);
+    // -95 when there is no such operation to cancel.
+    void cancel(const std::string& rsc_id, const std::string& action, std::uint32_t interval_ms,
+                DoneCallback done);
+    // rsc_id empty = every resource.
+    void get_recurring(const std::string& rsc_id,
+                       std::function<void(Result<std::vector<wire::RecurringList>>)> done);
+    void alert_exec(const AlertRequest& request, DoneCallback done);
+    // Any request with its raw reply (for tools and tests).
+    void request(wire::Request request, ReplyCallback done);
+
+    // Fire-and-forget: the reply is expected but not awaited (its arrival is ignored).
+    // The poke's generic notify is the liveness answer.
+    Status poke();
+    // lrmd_check: the server never replies. watchdog = the cluster's stonith-watchdog-timeout.
+    Status check(const std::optional<std::string>& watchdog = std::nullopt);
+    // IPC proxy traffic to the server (response, event, destroy, shutdown_ack/nack).
+    Status ipc_fwd(wire::ProxyMessage message);
+
+    // Test hooks.
+    [[nodiscard]] std::uint64_t last_msg_id() const { return last_msg_id_; }
+    [[nodiscard]] std::size_t pending_requests() const { return pending_.size(); }
+    [[nodiscard]] std::size_t pending_execs() const { return execs_.size(); }
+
+private:
+    struct Pending {
+        ReplyCallback done;
+        io::Source timer;
+        wire::Op op = wire::Op::unknown;
+        std::optional<ExecRequest> exec;  // for rsc_exec: remembered until the notify
+    };
+
+    std::uint64_t next_msg_id();
+    // Sends and remembers the request; failures are reported through `done` from the loop.
+    void send_request(wire::Request request, ReplyCallback done, std::optional<ExecRequest> exec = {});
+    Status send_untracked(wire::Request request, bool expect_late_reply);
+    void fail_soon(ReplyCallback done, Error error);
+    void on_ready(Result<std::unique_ptr<io::Connection>> result);
+    void on_register_reply(Result<wire::Reply> reply);
+    void on_message(std::string xml);
+    void on_reply(wire::Reply reply);
+    void on_exec_notify(wire::ExecNotify notify);
+    void on_reply_timeout(std::uint64_t msg_id);
+    // Tears the connection down: fails requests, synthesizes completions; `reason` goes to
+    // the closed handlers when `notify_closed`.
+    void drop(const Error& reason, bool notify_closed);
+    void finish_connect(Status status);
+    wire::Request make_request(wire::Op op) const;
+
+    GMainContext* context_;
+    tls::TlsContext tls_;
+    ClientOptions options_;
+    std::unique_ptr<io::PendingConnection> pending_connection_;
+    std::unique_ptr<io::Connection> connection_;
+    DoneCallback connect_done_;
+    io::Source connect_report_;
+    bool registered_ = false;
+    ServerInfo server_;
+
+    std::uint64_t last_msg_id_ = 0;
+    std::map<std::uint64_t, Pending> pending_;
+    std::vector<std::uint64_t> late_ids_;  // fire-and-forget ids, oldest first
+    std::map<int, ExecRequest> execs_;     // call id -> request, until the notify
+    std::vector<io::Source> deferred_;     // reports scheduled out of a call stack
+
+    std::map<Subscription, Handlers> subscribers_;
+    Subscription next_subscription_ = 1;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace outpost::cluster::connection

@@ -1,0 +1,510 @@
+#include "connection/remote_connection.hpp"
+
+#include <cerrno>
+#include <exception>
+#include <utility>
+
+#include "util/log.hpp"
+
+namespace outpost::cluster::connection {
+
+namespace {
+
+const log::Category log_cat{"cluster.conn"};
+
+Effect make(Effect::Kind kind)
+{
+    Effect effect;
+    effect.kind = kind;
+    return effect;
+}
+
+Effect arm(Timer timer, Millis delay)
+{
+    Effect effect = make(Effect::Kind::arm_timer);
+    effect.timer = timer;
+    effect.timeout = delay;
+    return effect;
+}
+
+Effect disarm(Timer timer)
+{
+    Effect effect = make(Effect::Kind::cancel_timer);
+    effect.timer = timer;
+    return effect;
+}
+
+Effect report(RaAction action, int rc, int status, std::string reason = {})
+{
+    Effect effect = make(Effect::Kind::result);
+    effect.result = RaResult{action, rc, status, std::move(reason)};
+    return effect;
+}
+
+Effect disconnect(std::string reason)
+{
+    Effect effect = make(Effect::Kind::disconnect);
+    effect.reason = std::move(reason);
+    return effect;
+}
+
+Millis remaining(Clock::time_point now, Clock::time_point deadline)
+{
+    if (now >= deadline) return Millis{0};
+    return std::chrono::duration_cast<Millis>(deadline - now);
+}
+
+void append(Effects& to, Effects more)
+{
+    for (auto& effect : more)
+        to.push_back(std::move(effect));
+}
+
+}  // namespace
+
+const char* ra_action_name(RaAction action)
+{
+    switch (action) {
+        case RaAction::start:
+            return "start";
+        case RaAction::stop:
+            return "stop";
+        case RaAction::monitor:
+            return "monitor";
+        case RaAction::migrate_to:
+            return "migrate_to";
+        case RaAction::migrate_from:
+            return "migrate_from";
+        case RaAction::reload:
+            return "reload";
+    }
+    return "unknown";
+}
+
+const char* timer_name(Timer timer)
+{
+    switch (timer) {
+        case Timer::start_retry:
+            return "start-retry";
+        case Timer::start_deadline:
+            return "start-deadline";
+        case Timer::monitor_timeout:
+            return "monitor-timeout";
+        case Timer::monitor_interval:
+            return "monitor-interval";
+        case Timer::takeover_wait:
+            return "takeover-wait";
+    }
+    return "unknown";
+}
+
+// ---- operations -------------------------------------------------------------------------
+
+Effects RemoteConnectionMachine::start(Clock::time_point now, Millis timeout, RaAction as)
+{
+    if (state_ == State::started && connected_) return {report(as, kOcfOk, kExecDone)};
+    if (state_ == State::starting || state_ == State::stopping) {
+        return {report(as, kOcfUnknownError, kExecError, "Another connection operation is in progress")};
+    }
+    state_ = State::starting;
+    start_action_ = as;
+    start_deadline_ = now + timeout;
+    expect_takeover_ = false;
+    takeover_complete_ = false;
+    Effects effects{arm(Timer::start_deadline, timeout)};
+    append(effects, begin_attempt(now));
+    return effects;
+}
+
+Effects RemoteConnectionMachine::begin_attempt(Clock::time_point now)
+{
+    Millis left = remaining(now, start_deadline_);
+    Effect connect = make(Effect::Kind::connect);
+    connect.timeout = std::min(left, kMaxConnectAttempt);
+    connecting_ = true;
+    return {connect};
+}
+
+Effects RemoteConnectionMachine::stop(Clock::time_point now, Millis timeout)
+{
+    (void)now;
+    Effects effects = cancel_monitor();
+    if (state_ == State::starting) {
+        // A stop overrides a start still trying: the start reports failure first.
+        if (connecting_) effects.push_back(make(Effect::Kind::cancel_connect));
+        connecting_ = false;
+        append(effects, finish_start(RaResult{start_action_, kOcfUnknownError, kExecCancelled,
+                                              "Connection start cancelled by stop"}));
+    }
+    if (expect_takeover_ && !takeover_complete_ && connected_) {
+        // migrate_to announced that the target will take over: give it half the stop
+        // timeout before closing, so the remote node is not marked down in between.
+        state_ = State::stopping;
+        effects.push_back(arm(Timer::takeover_wait, timeout / 2));
+        return effects;
+    }
+    append(effects, finish_stop());
+    return effects;
+}
+
+Effects RemoteConnectionMachine::finish_stop()
+{
+    Effects effects;
+    if (connected_) effects.push_back(disconnect("stop"));
+    connected_ = false;
+    bool taken_over = takeover_complete_;
+    state_ = State::stopped;
+    expect_takeover_ = false;
+    takeover_complete_ = false;
+    effects.push_back(disarm(Timer::takeover_wait));
+    if (!taken_over) effects.push_back(make(Effect::Kind::node_down));
+    effects.push_back(report(RaAction::stop, kOcfOk, kExecDone));
+    return effects;
+}
+
+Effects RemoteConnectionMachine::monitor(Clock::time_point now, Millis timeout, Millis interval)
+{
+    (void)now;
+    if (!connected_ || state_ != State::started) {
+        return {report(RaAction::monitor, kOcfNotRunning, kExecDone, "Remote connection inactive")};
+    }
+    Effects effects;
+    if (interval > Millis{0}) {
+        recurring_interval_ = interval;
+        recurring_reported_success_ = false;
+    }
+    monitor_timeout_ = timeout;
+    if (monitor_pending_) return effects;  // one poke in flight answers both
+    monitor_pending_ = true;
+    effects.push_back(make(Effect::Kind::poke));
+    effects.push_back(arm(Timer::monitor_timeout, timeout));
+    return effects;
+}
+
+Effects RemoteConnectionMachine::cancel_monitor()
+{
+    Effects effects;
+    if (recurring_interval_ > Millis{0}) {
+        recurring_interval_ = Millis{0};
+        effects.push_back(disarm(Timer::monitor_interval));
+        if (monitor_pending_) {
+            monitor_pending_ = false;
+            effects.push_back(disarm(Timer::monitor_timeout));
+        }
+        effects.push_back(report(RaAction::monitor, kOcfOk, kExecCancelled));
+    }
+    return effects;
+}
+
+Effects RemoteConnectionMachine::migrate_to()
+{
+    if (!connected_) {
+        return {report(RaAction::migrate_to, kOcfUnknownError, kExecError, "Remote connection inactive")};
+    }
+    expect_takeover_ = true;
+    takeover_complete_ = false;
+    return {report(RaAction::migrate_to, kOcfOk, kExecDone)};
+}
+
+Effects RemoteConnectionMachine::reload(std::optional<Millis> reconnect_interval)
+{
+    // Only reconnect_interval is reloadable, and the scheduler is what uses it.
+    if (reconnect_interval) reconnect_interval_ = *reconnect_interval;
+    return {report(RaAction::reload, kOcfOk, kExecDone)};
+}
+
+// ---- connection events ------------------------------------------------------------------
+
+Effects RemoteConnectionMachine::connect_succeeded(Clock::time_point now)
+{
+    (void)now;
+    if (state_ != State::starting || !connecting_) {
+        // A late success after the start gave up: the adapter must not keep it.
+        return {disconnect("connection no longer wanted")};
+    }
+    connecting_ = false;
+    connected_ = true;
+    Effects effects{make(Effect::Kind::node_up)};
+    append(effects, finish_start(RaResult{start_action_, kOcfOk, kExecDone, {}}));
+    return effects;
+}
+
+Effects RemoteConnectionMachine::connect_failed(Clock::time_point now, const Error& error)
+{
+    if (state_ != State::starting || !connecting_) return {};
+    connecting_ = false;
+    if (error.code == -ENOKEY || error.code == -EKEYREJECTED) {
+        // A key or TLS problem does not go away by retrying: hard failure, no retry.
+        return finish_start(RaResult{start_action_, kOcfInvalidParam, kExecError, error.message});
+    }
+    if (remaining(now, start_deadline_) > kStartRetryMinRemaining) {
+        log_debug(log_cat, "connect failed (%s), retrying in %lld ms", error.message.c_str(),
+                  static_cast<long long>(kStartRetryDelay.count()));
+        return {arm(Timer::start_retry, kStartRetryDelay)};
+    }
+    return finish_start(RaResult{start_action_, kOcfUnknownError, kExecTimeout, error.message});
+}
+
+Effects RemoteConnectionMachine::finish_start(RaResult result)
+{
+    Effects effects{disarm(Timer::start_retry), disarm(Timer::start_deadline)};
+    state_ = result.rc == kOcfOk ? State::started : State::stopped;
+    effects.push_back(report(result.action, result.rc, result.status, std::move(result.exit_reason)));
+    return effects;
+}
+
+Effects RemoteConnectionMachine::poke_answered(Clock::time_point now)
+{
+    (void)now;
+    if (!monitor_pending_) return {};
+    monitor_pending_ = false;
+    Effects effects{disarm(Timer::monitor_timeout)};
+    if (recurring_interval_ > Millis{0}) {
+        effects.push_back(arm(Timer::monitor_interval, recurring_interval_));
+        if (recurring_reported_success_) return effects;
+        recurring_reported_success_ = true;
+    }
+    effects.push_back(report(RaAction::monitor, kOcfOk, kExecDone));
+    return effects;
+}
+
+Effects RemoteConnectionMachine::finish_monitor(int rc, int status, std::string reason, Effects effects)
+{
+    monitor_pending_ = false;
+    effects.push_back(disarm(Timer::monitor_timeout));
+    if (recurring_interval_ > Millis{0}) {
+        // A failed recurring monitor ends; the host decides about recovery.
+        recurring_interval_ = Millis{0};
+        effects.push_back(disarm(Timer::monitor_interval));
+    }
+    effects.push_back(report(RaAction::monitor, rc, status, std::move(reason)));
+    return effects;
+}
+
+Effects RemoteConnectionMachine::drop(std::string reason, Effects effects)
+{
+    if (connected_) effects.push_back(disconnect(std::move(reason)));
+    connected_ = false;
+    if (state_ == State::started) state_ = State::stopped;
+    return effects;
+}
+
+Effects RemoteConnectionMachine::connection_lost(Clock::time_point now, const Error& reason)
+{
+    (void)now;
+    if (!connected_) return {};
+    connected_ = false;
+    Effects effects;
+    if (state_ == State::stopping) {
+        // Closed while we waited for a takeover: the stop is done.
+        append(effects, finish_stop());
+        return effects;
+    }
+    if (state_ == State::started) state_ = State::stopped;
+    if (monitor_pending_) {
+        return finish_monitor(kOcfUnknownError, kExecError,
+                              "Remote connection unexpectedly dropped during monitor", std::move(effects));
+    }
+    if (recurring_interval_ > Millis{0}) {
+        return finish_monitor(kOcfUnknownError, kExecError, "Lost connection to remote executor",
+                              std::move(effects));
+    }
+    log_debug(log_cat, "connection lost with no monitor active: %s", reason.message.c_str());
+    return effects;
+}
+
+Effects RemoteConnectionMachine::new_client(Clock::time_point now)
+{
+    (void)now;
+    if (!connected_) return {};
+    if (expect_takeover_) {
+        takeover_complete_ = true;
+        if (state_ == State::stopping) {
+            // The stop was only waiting for this.
+            return finish_stop();
+        }
+        return {};
+    }
+    // Two clusters (or two nodes) must not share one remote daemon.
+    Effects effects;
+    std::string reason = "unexpected client takeover";
+    if (monitor_pending_ || recurring_interval_ > Millis{0}) {
+        effects = finish_monitor(kOcfUnknownError, kExecError, "Lost connection to remote executor", {});
+    }
+    return drop(reason, std::move(effects));
+}
+
+Effects RemoteConnectionMachine::timer_fired(Clock::time_point now, Timer timer)
+{
+    switch (timer) {
+        case Timer::start_retry:
+            if (state_ != State::starting || connecting_) return {};
+            return begin_attempt(now);
+        case Timer::start_deadline: {
+            if (state_ != State::starting) return {};
+            Effects effects;
+            if (connecting_) effects.push_back(make(Effect::Kind::cancel_connect));
+            connecting_ = false;
+            append(effects, finish_start(RaResult{start_action_, kOcfUnknownError, kExecTimeout,
+                                                  "Remote connection did not start within the timeout"}));
+            return effects;
+        }
+        case Timer::monitor_timeout:
+            if (!monitor_pending_) return {};
+            return drop(
+                "Remote executor did not respond",
+                finish_monitor(kOcfUnknownError, kExecTimeout, "Remote executor did not respond", {}));
+        case Timer::monitor_interval:
+            if (recurring_interval_ <= Millis{0} || !connected_ || monitor_pending_) return {};
+            monitor_pending_ = true;
+            return {make(Effect::Kind::poke), arm(Timer::monitor_timeout, monitor_timeout_)};
+        case Timer::takeover_wait:
+            if (state_ != State::stopping) return {};
+            return finish_stop();
+    }
+    return {};
+}
+
+// ---- adapter ----------------------------------------------------------------------------
+
+RemoteConnection::RemoteConnection(GMainContext* context, tls::TlsContext tls, RemoteConnectionConfig config)
+    : context_(context), tls_(std::move(tls)), config_(std::move(config))
+{
+    if (config_.client_name.empty()) {
+        config_.client_name = "pacemaker-remote-" + config_.server + ":" + std::to_string(config_.port);
+    }
+    machine_.set_reconnect_interval(config_.reconnect_interval);
+}
+
+RemoteConnection::~RemoteConnection()
+{
+    *alive_ = false;
+}
+
+void RemoteConnection::start(Millis timeout)
+{
+    apply(machine_.start(Clock::now(), timeout));
+}
+void RemoteConnection::stop(Millis timeout)
+{
+    apply(machine_.stop(Clock::now(), timeout));
+}
+void RemoteConnection::monitor(Millis timeout, Millis interval)
+{
+    apply(machine_.monitor(Clock::now(), timeout, interval));
+}
+void RemoteConnection::cancel_monitor()
+{
+    apply(machine_.cancel_monitor());
+}
+void RemoteConnection::migrate_to()
+{
+    apply(machine_.migrate_to());
+}
+void RemoteConnection::migrate_from(Millis timeout)
+{
+    apply(machine_.migrate_from(Clock::now(), timeout));
+}
+void RemoteConnection::reload(std::optional<Millis> reconnect_interval)
+{
+    apply(machine_.reload(reconnect_interval));
+}
+
+void RemoteConnection::arm(Timer timer, Millis delay)
+{
+    auto index = static_cast<std::size_t>(timer);
+    std::weak_ptr<bool> alive = alive_;
+    timers_[index] = io::add_timeout(context_, delay, [this, alive, timer] {
+        if (alive.expired()) return;
+        apply(machine_.timer_fired(Clock::now(), timer));
+    });
+}
+
+void RemoteConnection::disarm(Timer timer)
+{
+    timers_[static_cast<std::size_t>(timer)].reset();
+}
+
+void RemoteConnection::apply(Effects effects)
+{
+    std::weak_ptr<bool> alive = alive_;
+    for (auto& effect : effects) {
+        if (alive.expired()) return;
+        switch (effect.kind) {
+            case Effect::Kind::connect: {
+                ClientOptions options;
+                options.host = config_.server;
+                options.port = config_.port;
+                options.client_name = config_.client_name;
+                options.ipc_provider = config_.ipc_provider;
+                options.connect_timeout = std::max(effect.timeout, Millis{1});
+                options.handshake_timeout = config_.handshake_timeout;
+                options.reply_timeout = config_.reply_timeout;
+                subscription_.reset();
+                client_ = std::make_unique<RemoteClient>(context_, tls_, options);
+                RemoteClient* client = client_.get();
+                client->connect([this, alive, client](Status status) {
+                    if (alive.expired() || client != client_.get()) return;
+                    if (!status.ok()) {
+                        log_info(log_cat, "connection to %s failed: %s", config_.server.c_str(),
+                                 status.error().message.c_str());
+                        apply(machine_.connect_failed(Clock::now(), status.error()));
+                        return;
+                    }
+                    Handlers handlers;
+                    handlers.generic = [this, alive](const wire::GenericNotify& notify) {
+                        if (alive.expired()) return;
+                        if (notify.op == wire::op_info(wire::Op::poke).name) {
+                            apply(machine_.poke_answered(Clock::now()));
+                        }
+                    };
+                    handlers.new_client = [this, alive] {
+                        if (alive.expired()) return;
+                        apply(machine_.new_client(Clock::now()));
+                    };
+                    handlers.closed = [this, alive](const Error& reason) {
+                        if (alive.expired()) return;
+                        log_notice(log_cat, "lost connection to %s: %s", config_.server.c_str(),
+                                   reason.message.c_str());
+                        apply(machine_.connection_lost(Clock::now(), reason));
+                    };
+                    subscription_ = client_->subscribe(std::move(handlers));
+                    if (on_client_) on_client_(*client_);
+                    if (alive.expired()) return;
+                    apply(machine_.connect_succeeded(Clock::now()));
+                });
+                break;
+            }
+            case Effect::Kind::cancel_connect:
+                client_.reset();
+                break;
+            case Effect::Kind::disconnect:
+                log_info(log_cat, "disconnecting from %s: %s", config_.server.c_str(), effect.reason.c_str());
+                if (client_) client_->disconnect();
+                break;
+            case Effect::Kind::poke:
+                if (client_) {
+                    Status sent = client_->poke();
+                    if (!sent.ok()) log_debug(log_cat, "poke not sent: %s", sent.error().message.c_str());
+                }
+                break;
+            case Effect::Kind::arm_timer:
+                arm(effect.timer, effect.timeout);
+                break;
+            case Effect::Kind::cancel_timer:
+                disarm(effect.timer);
+                break;
+            case Effect::Kind::result:
+                if (on_result_) on_result_(effect.result);
+                break;
+            case Effect::Kind::node_up:
+                if (on_node_) on_node_(true);
+                break;
+            case Effect::Kind::node_down:
+                if (on_node_) on_node_(false);
+                break;
+        }
+    }
+}
+
+}  // namespace outpost::cluster::connection
