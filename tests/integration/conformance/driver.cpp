@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "tls/authkey.hpp"
@@ -99,7 +101,13 @@ Result<wire::Element> Client::request(wire::Element request, Millis timeout)
         }
         return peer_closed_;
     };
+    auto sent_at = Clock::now();
     driver_.wait_for(seen, timeout);
+    if (std::getenv("OUTPOST_CONFORMANCE_TRACE") != nullptr) {
+        std::fprintf(
+            stderr, "trace: %s %s took %lld ms\n", label_.c_str(), op.c_str(),
+            static_cast<long long>(std::chrono::duration_cast<Millis>(Clock::now() - sent_at).count()));
+    }
     if (found == nullptr) {
         return make_error(kDomain, -ETIMEDOUT,
                           label_ + ": no reply to " + op + " (msg id " + std::to_string(id) + ") within " +

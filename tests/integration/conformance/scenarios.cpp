@@ -450,7 +450,7 @@ void scenario_changes_only(ScenarioContext& s)
                                             .callopt = kNotifyChangesOnly})));
     s.wait_count(c, exec_notify(id), 1, 3000ms, "first result");
     s.driver().pump(1000ms);
-    s.observe("runs while unchanged", line_count(s.dir() / "runs") >= 3 ? ">=3" : "<3");
+    s.observe("runs while unchanged", line_count(s.dir() / "runs") >= 3 ? "3 or more" : "fewer than 3");
     (void)write_file(s.dir() / "state", "7\n");
     s.wait_count(c, exec_notify(id), 2, 3000ms, "changed result");
     s.driver().pump(600ms);
@@ -532,7 +532,7 @@ void scenario_timeout(ScenarioContext& s)
                              .action = "monitor",
                              .timeout_ms = 0,
                              .userdata = "no timeout",
-                             .params = {{"sleep", "0.6"}}},
+                             .params = {{"sleep", "0.5"}}},
                     4000ms);
     s.driver().drain(200ms);
 }

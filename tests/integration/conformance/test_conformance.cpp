@@ -6,6 +6,7 @@
 // visibly (a WARN per scenario and a count at the end), never passed silently.
 //
 // OUTPOST_CONFORMANCE_DUMP=DIR writes every normalized transcript to DIR/<scenario>.<side>.
+// OUTPOST_CONFORMANCE_SECOND=remoted runs pacemaker-remoted on both sides (suite self-test).
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -44,6 +45,11 @@ void run_differential(const std::string& name)
     ++scenarios_run;
 
     std::optional<std::string> agent = agent_path();
+    // Self-test of the suite: OUTPOST_CONFORMANCE_SECOND=remoted compares pacemaker-remoted
+    // with itself, which must always pass (flushes out racy scenarios and weak normalization).
+    if (const char* second = std::getenv("OUTPOST_CONFORMANCE_SECOND");
+        second != nullptr && std::string(second) == "remoted")
+        agent = *remoted;
     // Both daemons at once: each side has its own namespace, key and files.
     auto real_future = std::async(std::launch::async, [&] { return run_scenario(*scenario, *remoted); });
     std::optional<std::future<outpost::Result<SideRun>>> outpost_future;

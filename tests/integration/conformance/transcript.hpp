@@ -4,10 +4,10 @@
 // received, client by client and in arrival order (ordering across clients depends on
 // socket scheduling, so it is not compared), followed by the scenario's own observations
 // (files an agent wrote, whether a connection was dropped). Values that legitimately
-// differ between two runs are normalized: session tokens become "<uuid>", call ids become
-// offsets from the scenario's first call id ("#0", "#+3"), epoch times become "<now>",
-// durations become coarse classes ("<fast>", "<~1.5s>"), the run's own directories
-// become "<dir>". compare() then checks element names, attributes (order-insensitive, as
+// differ between two runs are normalized: session tokens become "{uuid}", call ids become
+// offsets from the scenario's first call id ("#0", "#+3"), epoch times become "{now}",
+// durations become coarse classes ("{fast}", "{~1.5s}"), the run's own directories
+// become "{dir}". compare() then checks element names, attributes (order-insensitive, as
 // XML parsers read them) and children, and applies the documented known differences
 // (docs/conformance.md) so that a deliberate deviation does not fail the suite but is
 // still reported. format_side_by_side() renders both transcripts in two columns.
@@ -31,11 +31,11 @@ using Transcript = std::vector<Line>;
 
 struct NormalizeContext {
     std::int64_t epoch_start = 0;            // seconds, when the scenario began (minus slack)
-    std::vector<std::string> private_paths;  // replaced by "<dir>" in every value
+    std::vector<std::string> private_paths;  // replaced by "{dir}" in every value
 };
 
 // Durations at or above this are classed to the nearest half second; below it they are
-// "<fast>" (a trivial shell agent takes 10-50 ms, much more on a loaded machine).
+// "{fast}" (a trivial shell agent takes 10-50 ms, much more on a loaded machine).
 inline constexpr std::int64_t kFastLimitMs = 400;
 
 // Builds the normalized transcript of a finished scenario.
