@@ -141,8 +141,8 @@ void start_element(void* ctx, const xmlChar* local, const xmlChar* prefix, const
     // Namespace declarations are kept as xmlns attributes so that a tree relayed as-is
     // (IPC proxy payloads) serializes back to a document with the same meaning.
     for (int i = 0; i < nb_namespaces; ++i) {
-        const xmlChar* ns_prefix = namespaces[2 * i];
-        const xmlChar* ns_uri = namespaces[2 * i + 1];
+        const xmlChar* ns_prefix = namespaces[static_cast<std::ptrdiff_t>(2) * i];
+        const xmlChar* ns_uri = namespaces[static_cast<std::ptrdiff_t>(2) * i + 1];
         element->attributes.emplace_back(
             ns_prefix != nullptr ? "xmlns:" + std::string(reinterpret_cast<const char*>(ns_prefix)) : "xmlns",
             ns_uri != nullptr ? reinterpret_cast<const char*>(ns_uri) : "");
