@@ -148,8 +148,10 @@ Status wait_running_on(ClusterHarness& c, const std::string& id, const std::stri
 {
     return c.wait_for(
         [&](const CrmMon& mon) {
+            // role Started, not "Starting": with record-pending the target is listed while
+            // the start still runs.
             auto nodes = mon.resource_nodes(id);
-            return nodes.size() == 1 && nodes[0] == node;
+            return nodes.size() == 1 && nodes[0] == node && mon.resource_role(id) == "Started";
         },
         timeout, id + " to run on " + node);
 }
@@ -209,7 +211,10 @@ void resources_move_between_remote_nodes(Peer peer)
     require_ok(c.wait_for(
         [&](const CrmMon& mon) {
             auto nodes = mon.resource_nodes("d1");
-            if (nodes.size() == 1 && (nodes[0] == "g1" || nodes[0] == "g2")) first = nodes[0];
+            if (nodes.size() == 1 && (nodes[0] == "g1" || nodes[0] == "g2") &&
+                mon.resource_role("d1") == "Started") {
+                first = nodes[0];
+            }
             return !first.empty();
         },
         kStartTimeout, "d1 to start on a remote node"));
@@ -265,6 +270,12 @@ void resources_move_between_remote_nodes(Peer peer)
     WARN("timing: promotable clone up in " << seconds_since(begin) << " s");
     mon = c.crm_mon();
     require_ok(mon);
+    INFO(c.crm_mon_text());
+    // The promotion score was set from inside the guests (crm_attribute through the proxy).
+    CHECK(mon->xml().boolean(
+        "/pacemaker-result/node_attributes/node[@name='g1']/attribute[@name='master-st']"));
+    CHECK(mon->xml().boolean(
+        "/pacemaker-result/node_attributes/node[@name='g2']/attribute[@name='master-st']"));
     CHECK(mon->failed_actions() == 0);
 }
 
@@ -285,8 +296,9 @@ void monitor_failure_is_recovered(Peer peer)
     require_ok(c.wait_for(
         [](const CrmMon& mon) {
             auto nodes = mon.resource_nodes("d1");
+            // "FAILED g1" is role Started too: wait for the restart (failed="false").
             return mon.fail_count("d1", "g1") >= 1 && nodes.size() == 1 && nodes[0] == "g1" &&
-                   mon.resource_role("d1") == "Started";
+                   mon.resource_role("d1") == "Started" && !mon.resource_failed("d1");
         },
         30s, "d1's failure on g1 to be counted and d1 restarted there"));
     WARN("timing: failure detected and recovered in " << seconds_since(begin) << " s");
@@ -356,7 +368,7 @@ void connection_loss_and_reconnect(Peer peer)
     REQUIRE(after);
     CHECK(after->tv_sec == started_at->tv_sec);
     CHECK(after->tv_nsec == started_at->tv_nsec);
-    require_ok(c.wait_for([](const CrmMon& m) { return m.has_operation("d1", "g1", "monitor", 0); }, 20s,
+    require_ok(c.wait_for([](const CrmMon& m) { return m.has_operation("d1", "g1", "probe", 0); }, 20s,
                           "the probe of d1 on g1 (rc 0) in the history"));
 
     // With reconnect_interval the cluster waits that long before it reconnects, even though

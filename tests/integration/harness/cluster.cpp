@@ -406,10 +406,12 @@ int CrmMon::failed_actions(const std::string& id) const
 bool CrmMon::has_operation(const std::string& id, const std::string& node, const std::string& task,
                            unsigned interval_ms) const
 {
-    return xml_.boolean(
-        "/pacemaker-result/node_history/node[@name=" + quote_xpath(node) +
-        "]/resource_history[@id=" + quote_xpath(id) + "]/operation_history[@task=" + quote_xpath(task) +
-        " and @interval=" + quote_xpath(std::to_string(interval_ms) + "ms") + " and @rc='0']");
+    // Probes are listed as task "probe" without an interval attribute.
+    std::string interval =
+        interval_ms == 0 ? "" : " and @interval=" + quote_xpath(std::to_string(interval_ms) + "ms");
+    return xml_.boolean("/pacemaker-result/node_history/node[@name=" + quote_xpath(node) +
+                        "]/resource_history[@id=" + quote_xpath(id) +
+                        "]/operation_history[@task=" + quote_xpath(task) + interval + " and @rc='0']");
 }
 
 // --- ClusterGuest ------------------------------------------------------------------------

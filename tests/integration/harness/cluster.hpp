@@ -114,7 +114,8 @@ public:
     // Number of entries in the "failures" (failed resource actions) section, optionally
     // only those of one resource.
     [[nodiscard]] int failed_actions(const std::string& id = "") const;
-    // True if an operation of `task` with `interval_ms` ran on `node` for `id` with rc 0.
+    // True if an operation of `task` with `interval_ms` ran on `node` for `id` with rc 0
+    // (a probe: task "probe", interval 0).
     [[nodiscard]] bool has_operation(const std::string& id, const std::string& node, const std::string& task,
                                      unsigned interval_ms) const;
 
