@@ -5,8 +5,6 @@
 // statuses follow Pacemaker: 0 after a clean shutdown, 64 for a bad command line or
 // environment value, 100 ("fatal, do not respawn") when the daemon cannot serve.
 #include <glib.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,8 +20,10 @@
 #include <string>
 #include <vector>
 
+#include "executor/executor.hpp"
 #include "executor/process_spawner.hpp"
 #include "lifecycle/pid1.hpp"
+#include "proxy/proxy.hpp"
 #include "server/options.hpp"
 #include "server/server.hpp"
 #include "tls/authkey.hpp"
@@ -40,7 +40,6 @@ constexpr int kExitUsage = 64;  // Pacemaker's CRM_EX_USAGE
 constexpr const char* kResourceAgentsRunDir = "/run/resource-agents";
 constexpr const char* kCoresDir = "/var/lib/pacemaker/cores";
 constexpr const char* kAlertUser = "hacluster";
-constexpr int kMaxGroups = 256;
 
 void configure_logging(const agent::AgentOptions& options)
 {
@@ -60,25 +59,12 @@ void make_resource_agents_dir()
     }
 }
 
-// Alerts run as hacluster; resolved here because name lookups are not for forked children.
+// Alerts run as hacluster (protocol.md 5.13); resolved before any child is forked.
 std::optional<agent::executor::RunAs> alert_user()
 {
-    struct passwd* pw = ::getpwnam(kAlertUser);
-    if (pw == nullptr) {
+    auto run_as = agent::executor::lookup_run_as(kAlertUser);
+    if (!run_as)
         log_warning(log_cat, "User %s not found: alert agents will run as this daemon's user", kAlertUser);
-        return std::nullopt;
-    }
-    agent::executor::RunAs run_as;
-    run_as.uid = pw->pw_uid;
-    run_as.gid = pw->pw_gid;
-    std::vector<gid_t> groups(kMaxGroups);
-    int count = kMaxGroups;
-    if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &count) >= 0) {
-        groups.resize(static_cast<std::size_t>(count));
-        run_as.groups = std::move(groups);
-    } else {
-        run_as.groups = {pw->pw_gid};
-    }
     return run_as;
 }
 
@@ -164,6 +150,14 @@ int run(int argc, char** argv)
     config.dispatcher.sbd_timeout_ms = options.sbd_timeout_ms;
     config.executor.alert_user = alert_user();
 
+    // Local IPC names first, as pacemaker-remoted does: if another cluster stack owns them
+    // here, exit before the cluster can connect.
+    auto proxy = agent::proxy::IpcProxy::create(context);
+    if (!proxy) {
+        log_error(log_cat, "Cannot create local IPC servers: %s", proxy.error().message.c_str());
+        return agent::server::kExitFatal;
+    }
+
     GMainLoop* loop = g_main_loop_new(context, FALSE);
     int exit_code = 0;
     auto server = agent::server::Server::create(context, *tls, spawner, config, [&](int code) {
@@ -174,6 +168,8 @@ int run(int argc, char** argv)
         log_error(log_cat, "Cannot listen for cluster connections: %s", server.error().message.c_str());
         return agent::server::kExitFatal;
     }
+    (*proxy)->attach_host(server->get());
+    (*server)->attach_proxy(proxy->get());
 
     if (::access(kCoresDir, F_OK) == 0 && ::chdir(kCoresDir) != 0) {
         log_warning(log_cat, "Cannot change to %s: %s", kCoresDir, std::strerror(errno));

@@ -359,7 +359,7 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
     } else if (op == "destroy") {
         if (proxy_ != nullptr && message.session) proxy_->destroy_session(*message.session);
     } else if (op == "shutdown_ack") {
-        log_info(log_cat, "Cluster acknowledged our shutdown request (%s)", client.describe().c_str());
+        log_debug(log_cat, "shutdown_ack from %s", client.describe().c_str());
         control_.shutdown_acknowledged();
     } else if (op == "shutdown_nack") {
         log_notice(log_cat, "Cluster refused our shutdown request (%s): exiting now",

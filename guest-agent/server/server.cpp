@@ -323,6 +323,7 @@ void Server::shutdown_acknowledged()
         log_info(log_cat, "Ignoring shutdown acknowledgement: no shutdown was requested");
         return;
     }
+    log_notice(log_cat, "The cluster acknowledged our shutdown request");
     shutdown_timer_.reset();
     phase_ = Phase::awaiting_disconnect;
     log_notice(log_cat, "Waiting for the cluster to stop resources and disconnect");

@@ -1,0 +1,255 @@
+// Smoke test of the outpost-agent binary: started in its own network namespace by the
+// harness, driven by our own client (io::Connection + wire messages) through a normal
+// session with the real ocf:pacemaker:Dummy agent, then stopped with SIGTERM. The full
+// differential comparison with pacemaker-remoted lives in the conformance suite.
+#include <csignal>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "harness/catch_support.hpp"
+#include "harness/harness.hpp"
+#include "io/connection.hpp"
+#include "io/source.hpp"
+#include "tls/authkey.hpp"
+#include "tls/context.hpp"
+#include "wire/messages.hpp"
+
+using namespace outpost;
+using namespace outpost::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kDummyAgent = "/usr/lib/ocf/resource.d/pacemaker/Dummy";
+
+template <typename R>
+void require_ok(const R& result)
+{
+    INFO((result.ok() ? std::string() : result.error().describe()));
+    REQUIRE(result.ok());
+}
+
+bool run_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit)
+{
+    io::Source tick;
+    std::function<void()> rearm;
+    rearm = [&] { tick = io::add_timeout(context, 10ms, rearm); };
+    rearm();
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        g_main_context_iteration(context, TRUE);
+    }
+    return true;
+}
+
+// A minimal synchronous executor client over our io and wire modules.
+class TestClient {
+public:
+    TestClient(GMainContext* context, const GuestDaemon& daemon) : context_(context)
+    {
+        auto tls = tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
+        require_ok(tls);
+        bool done = false;
+        std::string failure;
+        auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), *tls, context, {},
+                                                     [&](Result<std::unique_ptr<io::Connection>> r) {
+                                                         done = true;
+                                                         if (r.ok()) {
+                                                             connection_ = std::move(r).value();
+                                                         } else {
+                                                             failure = r.error().describe();
+                                                         }
+                                                     });
+        REQUIRE(run_until(
+            context, [&] { return done; }, 15s));
+        INFO(failure);
+        REQUIRE(connection_ != nullptr);
+        connection_->start([this](std::string xml) { inbox_.push_back(std::move(xml)); },
+                           [this](const Error&) { closed_ = true; });
+    }
+
+    std::uint64_t send(wire::Request request)
+    {
+        request.msg_id = ++last_msg_id_;
+        require_ok(connection_->send(wire::encode(request)));
+        return request.msg_id;
+    }
+
+    wire::Message next(std::chrono::milliseconds limit = 10s)
+    {
+        INFO("waiting for a message from the agent");
+        REQUIRE(run_until(
+            context_, [&] { return !inbox_.empty() || closed_; }, limit));
+        REQUIRE_FALSE(inbox_.empty());
+        std::string xml = std::move(inbox_.front());
+        inbox_.pop_front();
+        auto decoded = wire::decode_message(xml);
+        INFO(xml);
+        require_ok(decoded);
+        return std::move(decoded).value();
+    }
+
+    wire::Reply reply(std::uint64_t msg_id)
+    {
+        wire::Message message = next();
+        REQUIRE(std::holds_alternative<wire::Reply>(message));
+        auto reply = std::get<wire::Reply>(message);
+        CHECK(reply.msg_id == msg_id);
+        return reply;
+    }
+
+    template <typename T>
+    T expect()
+    {
+        wire::Message message = next();
+        REQUIRE(std::holds_alternative<T>(message));
+        return std::get<T>(message);
+    }
+
+    [[nodiscard]] bool quiet_for(std::chrono::milliseconds period)
+    {
+        (void)run_until(
+            context_, [&] { return !inbox_.empty(); }, period);
+        return inbox_.empty();
+    }
+
+    void close() { connection_->close(); }
+
+private:
+    GMainContext* context_;
+    std::unique_ptr<io::Connection> connection_;
+    std::deque<std::string> inbox_;
+    bool closed_ = false;
+    std::uint64_t last_msg_id_ = 0;
+};
+
+wire::Request request(const std::string& op)
+{
+    wire::Request r;
+    const wire::OpInfo* info = wire::find_op(op);
+    REQUIRE(info != nullptr);
+    r.op = info->op;
+    r.op_name = op;
+    r.callopts = 0;
+    r.timeout_ms = 0;
+    return r;
+}
+
+wire::Request exec(const std::string& rsc, const std::string& action, const std::string& state)
+{
+    wire::Request r = request("lrmd_rsc_exec");
+    r.callopts = 4;
+    r.timeout_ms = 20000;
+    r.rsc.emplace();
+    r.rsc->id = rsc;
+    r.rsc->action = action;
+    r.rsc->userdata = "smoke:" + action;
+    r.rsc->interval_ms = 0;
+    r.rsc->timeout_ms = 20000;
+    r.rsc->start_delay_ms = 0;
+    r.rsc->params.insert("state", state);
+    r.rsc->params.insert("CRM_meta_timeout", "20000");
+    r.rsc->params.insert("crm_feature_set", "3.16.2");
+    return r;
+}
+
+struct ContextDeleter {
+    void operator()(GMainContext* context) const { g_main_context_unref(context); }
+};
+
+}  // namespace
+
+TEST_CASE("outpost-agent serves a normal session and exits on SIGTERM")
+{
+    auto agent = agent_path();
+    if (!agent) OUTPOST_SKIP("outpost-agent is not built (OUTPOST_AGENT unset)");
+    if (::access(kDummyAgent, X_OK) != 0) OUTPOST_SKIP(std::string(kDummyAgent) + " is not installed");
+
+    GuestDaemonOptions options;
+    options.binary = *agent;
+    auto daemon = GuestDaemon::start(options);
+    require_ok(daemon);
+    std::unique_ptr<GMainContext, ContextDeleter> context(g_main_context_new());
+
+    {
+        TestClient client(context.get(), **daemon);
+
+        auto hello = request("register");
+        hello.client_name = "smoke-client";
+        hello.protocol_version = "1.1";
+        auto registered = client.reply(client.send(hello));
+        CHECK(registered.rc == 0);
+        CHECK(registered.origin == "process_lrmd_signon");
+        CHECK(registered.protocol_version == std::optional<std::string>("1.1"));
+        REQUIRE(registered.client_id.has_value());
+        CHECK(registered.client_id->size() == 36);
+        int last_call = registered.call_id;
+
+        auto reg = request("lrmd_rsc_register");
+        reg.callopts = 3;
+        reg.rsc.emplace();
+        reg.rsc->id = "dummy1";
+        reg.rsc->rsc_class = "ocf";
+        reg.rsc->provider = "pacemaker";
+        reg.rsc->type = "Dummy";
+        auto reg_reply = client.reply(client.send(reg));
+        CHECK(reg_reply.rc == 0);
+        CHECK(reg_reply.call_id == last_call + 1);
+        auto reg_notify = client.expect<wire::GenericNotify>();
+        CHECK(reg_notify.op == "lrmd_rsc_register");
+        CHECK(reg_notify.rsc_id == std::optional<std::string>("dummy1"));
+        CHECK(reg_notify.call_id == reg_reply.call_id);
+
+        std::string state = ((*daemon)->dir() / "dummy1.state").string();
+        struct Step {
+            const char* action;
+            int expected_rc;
+        };
+        for (Step step : {Step{"monitor", 7}, Step{"start", 0}, Step{"monitor", 0}, Step{"stop", 0}}) {
+            INFO("action " << step.action);
+            auto r = exec("dummy1", step.action, state);
+            auto reply = client.reply(client.send(r));
+            CHECK(reply.rc > 0);
+            CHECK(reply.rc == reply.call_id);
+            auto done = client.expect<wire::ExecNotify>();
+            CHECK(done.call_id == reply.call_id);
+            CHECK(done.exec_rc == step.expected_rc);
+            CHECK(done.op_status == 0);
+            CHECK(done.action == step.action);
+            CHECK(done.userdata == *r.rsc->userdata);
+            CHECK(done.params == r.rsc->params);
+        }
+
+        auto poke_reply = client.reply(client.send(request("lrmd_rsc_poke")));
+        CHECK(poke_reply.rc == 0);
+        auto poke = client.expect<wire::GenericNotify>();
+        CHECK(poke.op == "lrmd_rsc_poke");
+        CHECK(poke.call_id == poke_reply.call_id);
+
+        // lrmd_check gets no reply; the next request's reply comes first.
+        client.send(request("lrmd_check"));
+        auto unknown = request("lrmd_rsc_metadata");
+        auto unsupported = client.reply(client.send(unknown));
+        CHECK(unsupported.rc == -95);
+
+        // A second client's handshake is announced to the first (named) one.
+        TestClient second(context.get(), **daemon);
+        auto announced = client.expect<wire::NewClientNotify>();
+        (void)announced;
+        CHECK(second.quiet_for(200ms));
+        second.close();
+        client.close();
+    }
+
+    // No provider connected: SIGTERM means a clean, immediate exit.
+    auto begin = std::chrono::steady_clock::now();
+    auto stopped = (*daemon)->stop(5s);
+    INFO((stopped.ok() ? std::string() : stopped.error().describe()));
+    CHECK(stopped.ok());
+    CHECK(std::chrono::steady_clock::now() - begin < 3s);
+}
