@@ -1,0 +1,201 @@
+#include "proxy/ipc_header.hpp"
+
+#include <bzlib.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+namespace outpost::agent::proxy {
+
+namespace {
+
+constexpr const char* kDomain = "proxy";
+
+// Field offsets of the 2.1.5 header (see the header file).
+constexpr std::size_t kOffId = 0;
+constexpr std::size_t kOffSize = 8;
+constexpr std::size_t kOffError = 16;
+constexpr std::size_t kOffUncompressed = 24;
+constexpr std::size_t kOffCompressed = 28;
+constexpr std::size_t kOffFlags = 32;
+constexpr std::size_t kOffVersion = 36;
+
+// bzip2 settings: small blocks keep the memory a tool needs to inflate low (Pacemaker uses
+// the same trade-off); the output bound is the one bzip2's manual gives for any input.
+constexpr int kBzBlockSize100k = 4;
+constexpr int kBzWorkFactor = 20;
+std::size_t bz_bound(std::size_t n)
+{
+    return n + n / 100 + 600;
+}
+
+template <typename T>
+void put(std::uint8_t* out, std::size_t offset, T value)
+{
+    std::memcpy(out + offset, &value, sizeof value);
+}
+
+template <typename T>
+T get(const std::uint8_t* in, std::size_t offset)
+{
+    T value;
+    std::memcpy(&value, in + offset, sizeof value);
+    return value;
+}
+
+}  // namespace
+
+std::array<std::uint8_t, kIpcHeaderSize> encode_ipc_header(const IpcHeader& header)
+{
+    std::array<std::uint8_t, kIpcHeaderSize> out{};
+    put(out.data(), kOffId, header.id);
+    put(out.data(), kOffSize, header.size);
+    put(out.data(), kOffError, header.error);
+    put(out.data(), kOffUncompressed, header.size_uncompressed);
+    put(out.data(), kOffCompressed, header.size_compressed);
+    put(out.data(), kOffFlags, header.flags);
+    out[kOffVersion] = header.version;
+    return out;
+}
+
+Result<IpcHeader> decode_ipc_header(const void* data, std::size_t size)
+{
+    if (data == nullptr || size < kIpcHeaderSize) {
+        return make_error(kDomain, -EBADMSG,
+                          "IPC message of " + std::to_string(size) + " bytes is shorter than its " +
+                              std::to_string(kIpcHeaderSize) + "-byte header");
+    }
+    const auto* bytes = static_cast<const std::uint8_t*>(data);
+    IpcHeader header;
+    header.id = get<std::int32_t>(bytes, kOffId);
+    header.size = get<std::int32_t>(bytes, kOffSize);
+    header.error = get<std::int32_t>(bytes, kOffError);
+    header.size_uncompressed = get<std::uint32_t>(bytes, kOffUncompressed);
+    header.size_compressed = get<std::uint32_t>(bytes, kOffCompressed);
+    header.flags = get<std::uint32_t>(bytes, kOffFlags);
+    header.version = bytes[kOffVersion];
+    if (header.version != kIpcHeaderVersion) {
+        // 2.1.5 filters these too: a tool of another Pacemaker version speaks another layout.
+        return make_error(kDomain, -EPROTO,
+                          "IPC message has header version " + std::to_string(header.version) + " (expected " +
+                              std::to_string(kIpcHeaderVersion) + "; tool from another Pacemaker version?)");
+    }
+    const std::size_t payload_room = size - kIpcHeaderSize;
+    const std::size_t carried =
+        (header.flags & kIpcFlagCompressed) != 0 ? header.size_compressed : header.size_uncompressed;
+    if (carried > payload_room) {
+        return make_error(kDomain, -EBADMSG,
+                          "IPC header announces " + std::to_string(carried) + " payload bytes but only " +
+                              std::to_string(payload_room) + " follow");
+    }
+    return header;
+}
+
+Result<IpcMessage> decode_ipc_message(const void* data, std::size_t size, std::size_t max_payload)
+{
+    auto header = decode_ipc_header(data, size);
+    if (!header) return header.error();
+    const char* payload = static_cast<const char*>(data) + kIpcHeaderSize;
+    IpcMessage message;
+    message.header = *header;
+
+    if (header->size_uncompressed == 0)
+        return make_error(kDomain, -EBADMSG, "IPC message has an empty payload");
+    if (header->size_uncompressed > max_payload) {
+        return make_error(kDomain, -EMSGSIZE,
+                          "IPC payload of " + std::to_string(header->size_uncompressed) +
+                              " bytes exceeds the limit of " + std::to_string(max_payload));
+    }
+
+    if ((header->flags & kIpcFlagCompressed) != 0) {
+        if (header->size_compressed == 0)
+            return make_error(kDomain, -EBADMSG, "compressed IPC payload is empty");
+        std::string inflated(header->size_uncompressed, '\0');
+        auto out_len = static_cast<unsigned int>(inflated.size());
+        int rc = BZ2_bzBuffToBuffDecompress(inflated.data(), &out_len, const_cast<char*>(payload),
+                                            header->size_compressed, 0, 0);
+        if (rc != BZ_OK) {
+            return make_error(kDomain, -EBADMSG,
+                              "cannot inflate bzip2 IPC payload (bzip2 error " + std::to_string(rc) +
+                                  (rc == BZ_OUTBUFF_FULL ? ", larger than the announced size)" : ")"));
+        }
+        inflated.resize(out_len);
+        message.xml = std::move(inflated);
+    } else {
+        message.xml.assign(payload, header->size_uncompressed);
+    }
+    // The text ends at the first NUL (normally the last byte).
+    if (auto nul = message.xml.find('\0'); nul != std::string::npos) message.xml.resize(nul);
+    if (message.xml.empty()) return make_error(kDomain, -EBADMSG, "IPC payload holds no text");
+    return message;
+}
+
+Result<std::string> encode_ipc_message(std::int32_t id, std::string_view xml, std::uint32_t flags,
+                                       std::size_t compress_above, std::size_t max_size)
+{
+    if (xml.find('\0') != std::string_view::npos)
+        return make_error(kDomain, -EINVAL, "IPC payload contains a NUL byte");
+    const std::size_t text_size = xml.size() + 1;  // the NUL travels and is counted
+    if (text_size > kMaxIpcPayloadSize || text_size > std::numeric_limits<std::uint32_t>::max()) {
+        return make_error(kDomain, -EMSGSIZE,
+                          "IPC payload of " + std::to_string(text_size) + " bytes exceeds the limit of " +
+                              std::to_string(kMaxIpcPayloadSize));
+    }
+
+    IpcHeader header;
+    header.id = id;
+    header.flags = flags & ~kIpcFlagCompressed;
+    header.size_uncompressed = static_cast<std::uint32_t>(text_size);
+
+    std::string out;
+    if (kIpcHeaderSize + text_size <= compress_above) {
+        out.resize(kIpcHeaderSize + text_size);
+        std::memcpy(out.data() + kIpcHeaderSize, xml.data(), xml.size());
+        out.back() = '\0';
+    } else {
+        std::string text(xml);  // bzip2 wants a mutable source that includes the NUL
+        text.push_back('\0');
+        out.resize(kIpcHeaderSize + bz_bound(text_size));
+        auto compressed_len = static_cast<unsigned int>(out.size() - kIpcHeaderSize);
+        int rc = BZ2_bzBuffToBuffCompress(out.data() + kIpcHeaderSize, &compressed_len, text.data(),
+                                          static_cast<unsigned int>(text.size()), kBzBlockSize100k, 0,
+                                          kBzWorkFactor);
+        if (rc != BZ_OK)
+            return make_error(kDomain, -ENOMEM,
+                              "cannot compress IPC payload (bzip2 error " + std::to_string(rc) + ")");
+        out.resize(kIpcHeaderSize + compressed_len);
+        header.flags |= kIpcFlagCompressed;
+        header.size_compressed = compressed_len;
+    }
+    if (out.size() > max_size) {
+        return make_error(kDomain, -EMSGSIZE,
+                          "IPC message of " + std::to_string(out.size()) + " bytes (payload " +
+                              std::to_string(text_size) + " bytes) does not fit the client's buffer of " +
+                              std::to_string(max_size) + " bytes");
+    }
+    header.size = static_cast<std::int32_t>(out.size());
+    auto encoded = encode_ipc_header(header);
+    std::memcpy(out.data(), encoded.data(), encoded.size());
+    return out;
+}
+
+std::size_t ipc_buffer_size_from(const char* value)
+{
+    if (value == nullptr || *value == '\0') return kDefaultIpcBufferSize;
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long parsed = std::strtoull(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || parsed < kMinIpcBufferSize ||
+        parsed > kMaxIpcPayloadSize)
+        return kDefaultIpcBufferSize;
+    return static_cast<std::size_t>(parsed);
+}
+
+std::size_t ipc_buffer_size_from_environment()
+{
+    return ipc_buffer_size_from(std::getenv("PCMK_ipc_buffer"));
+}
+
+}  // namespace outpost::agent::proxy
