@@ -32,7 +32,7 @@ namespace {
 const outpost::log::Category log_cat{"agent.exec.spawn"};
 
 // Bytes read per read(2) call from a child's pipe.
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
 // Upper bound for the close loop when close_range(2) is unavailable.
 constexpr int kMaxFallbackFd = 65536;
 

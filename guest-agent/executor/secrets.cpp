@@ -53,7 +53,8 @@ Status load(const std::string& dir, std::string_view rsc_id,
         if (!safe_component(name)) {
             return make_error("executor", -EINVAL, "unusable parameter name for a CIB secret");
         }
-        std::string base = dir + "/" + std::string(rsc_id) + "/" + name;
+        std::string base = dir;
+        base.append("/").append(rsc_id).append("/").append(name);
         auto secret = first_line(base);
         if (!secret) return secret.error();
         if (secret->size() > kMaxSecretLength) secret->resize(kMaxSecretLength);

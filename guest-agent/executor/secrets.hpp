@@ -18,7 +18,7 @@ namespace outpost::agent::executor::secrets {
 inline constexpr std::string_view kMarker = "lrm://";
 inline constexpr std::size_t kMaxSecretLength = 255;
 // Secret and signature files are small; anything bigger is refused unread.
-inline constexpr std::size_t kMaxSecretFileSize = 64 * 1024;
+inline constexpr std::size_t kMaxSecretFileSize = std::size_t{64} * 1024;
 
 [[nodiscard]] bool has_secrets(const wire::ParamMap& params);
 

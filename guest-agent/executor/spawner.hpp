@@ -21,7 +21,7 @@ namespace outpost::agent::executor {
 // Each of stdout and stderr is captured up to this many bytes; the rest is read and
 // dropped (so the child never blocks on a full pipe) except for a short tail, which
 // keeps the agent's last lines (and its last exit reason) visible.
-inline constexpr std::size_t kMaxCapturedOutput = 1024 * 1024;
+inline constexpr std::size_t kMaxCapturedOutput = std::size_t{1024} * 1024;
 inline constexpr std::size_t kCapturedTail = 4096;
 
 // Credentials to switch to in the child (alerts run as hacluster). Resolved before fork:

@@ -178,7 +178,7 @@ struct Manager::Impl {
         }
     }
 
-    void finish_later(std::uint64_t id, agents::RawResult result)
+    void finish_later(std::uint64_t id, const agents::RawResult& result)
     {
         Job* job = find(id);
         if (job == nullptr) return;
@@ -278,7 +278,7 @@ struct Manager::Impl {
 
     void check_loaded(std::uint64_t id)
     {
-        get_property(id, "LoadState", [this, id](std::string state) {
+        get_property(id, "LoadState", [this, id](const std::string& state) {
             Job* job = find(id);
             if (state == "not-found") {
                 finish(id, make_result(ocf::not_installed, ExecStatus::not_installed,
@@ -354,7 +354,7 @@ struct Manager::Impl {
 
     void poll(std::uint64_t id)
     {
-        get_property(id, "ActiveState", [this, id](std::string state) {
+        get_property(id, "ActiveState", [this, id](const std::string& state) {
             Job* job = find(id);
             int rc = rc_for_active_state(state);
             if (job->action == "status") {
