@@ -89,16 +89,16 @@ int run(int argc, char** argv)
     std::vector<std::string> args(argv, argv + argc);
     auto parsed = agent::parse_options(args);
     if (!parsed) {
-        std::fprintf(stderr, "outpost-agent: %s\n", parsed.error().message.c_str());
+        (void)std::fprintf(stderr, "outpost-agent: %s\n", parsed.error().message.c_str());
         return kExitUsage;
     }
     agent::AgentOptions& options = *parsed;
     if (options.show_help) {
-        std::fputs(agent::usage_text("outpost-agent").c_str(), stdout);
+        (void)std::fputs(agent::usage_text("outpost-agent").c_str(), stdout);
         return 0;
     }
     if (options.show_version) {
-        std::fputs(agent::version_text().c_str(), stdout);
+        (void)std::fputs(agent::version_text().c_str(), stdout);
         return 0;
     }
     // Children (agents) and the key lookup see what the command line chose.
@@ -113,7 +113,7 @@ int run(int argc, char** argv)
     if (!options.env_file_loaded.empty())
         log_info(log_cat, "Read defaults from %s", options.env_file_loaded.c_str());
 
-    std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error value, not a signal
+    (void)std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error value, not a signal
     make_resource_agents_dir();
 
     auto keys = std::make_shared<tls::AuthkeyStore>();
@@ -178,7 +178,7 @@ int run(int argc, char** argv)
     g_main_loop_run(loop);
     log_notice(log_cat, "Exiting with status %d", exit_code);
     // exit() runs no destructors of these locals: the spawner stays alive (see above).
-    std::fflush(nullptr);
+    (void)std::fflush(nullptr);
     std::exit(exit_code);
 }
 
@@ -189,10 +189,10 @@ int main(int argc, char** argv)
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "outpost-agent: fatal error: %s\n", e.what());
+        (void)std::fprintf(stderr, "outpost-agent: fatal error: %s\n", e.what());
         return outpost::agent::server::kExitFatal;
     } catch (...) {
-        std::fprintf(stderr, "outpost-agent: fatal error\n");
+        (void)std::fprintf(stderr, "outpost-agent: fatal error\n");
         return outpost::agent::server::kExitFatal;
     }
 }

@@ -362,8 +362,7 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
         log_debug(log_cat, "shutdown_ack from %s", client.describe().c_str());
         control_.shutdown_acknowledged();
     } else if (op == "shutdown_nack") {
-        log_notice(log_cat, "Cluster refused our shutdown request (%s): exiting now",
-                   client.describe().c_str());
+        log_debug(log_cat, "shutdown_nack from %s", client.describe().c_str());
         control_.shutdown_refused();
     } else {
         log_warning(log_cat, "Ignoring unknown proxy operation %s from %s", log::quote(op).c_str(),

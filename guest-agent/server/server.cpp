@@ -80,7 +80,7 @@ Result<std::unique_ptr<Server>> Server::create(GMainContext* context, tls::TlsCo
     listen_options.tcp_user_timeout = self->config_.tcp_user_timeout;
     auto listener = io::Listener::create(
         self->config_.address, self->config_.port, context,
-        [self](io::UniqueFd fd, std::string peer) { self->on_accept(std::move(fd), std::move(peer)); },
+        [self](io::UniqueFd fd, const std::string& peer) { self->on_accept(std::move(fd), peer); },
         listen_options);
     if (!listener) return listener.error();
     self->listener_ = std::move(listener).value();
@@ -128,7 +128,7 @@ void Server::attach_proxy(ProxyEndpoint* endpoint)
     dispatcher_->attach_proxy(endpoint);
 }
 
-void Server::on_accept(io::UniqueFd fd, std::string peer_address)
+void Server::on_accept(io::UniqueFd fd, const std::string& peer_address)
 {
     if (phase_ == Phase::exiting) return;
     std::size_t in_use = pending_.size() + clients_.size();
@@ -171,11 +171,11 @@ void Server::on_handshake(std::uint64_t key, Result<std::unique_ptr<io::Connecti
     // controller uses this to notice a takeover).
     notifier_.new_client(added);
 
-    raw->start([this, id](std::string xml) { on_message(id, std::move(xml)); },
+    raw->start([this, id](const std::string& xml) { on_message(id, xml); },
                [this, id](const Error& reason) { on_closed(id, reason); });
 }
 
-void Server::on_message(const std::string& id, std::string xml)
+void Server::on_message(const std::string& id, const std::string& xml)
 {
     auto it = clients_.find(id);
     if (it == clients_.end()) return;

@@ -1,0 +1,324 @@
+// Server unit tests: the real Server over loopback TCP with real GnuTLS PSK sessions, our
+// io::Connection as the client, and a real Executor running a shell OCF agent. Covers what
+// the dispatcher alone cannot: the new-client notice on handshake, dropping a client that
+// sends garbage, the client limit, the shutdown handshake with an IPC provider (ack, nack,
+// timeout, second SIGTERM) and the last-client rule for recurring operations.
+#include <deque>
+
+#include "io/connection.hpp"
+#include "server/server.hpp"
+#include "server_test_support.hpp"
+#include "tls/authkey.hpp"
+#include "tls/context.hpp"
+
+using namespace outpost;
+using namespace outpost::test;
+
+namespace {
+
+class ServerBench {
+public:
+    explicit ServerBench(std::size_t max_clients = agent::server::kMaxClients)
+        : context_(g_main_context_new()), spawner_(context_.get())
+    {
+        key_ = "server-test-key-" + std::to_string(::getpid());
+        dir_.write("authkey", key_, 0600);
+        dir_.write("resource.d/test/Dummy", kTestAgent, 0755);
+        tls::AuthkeySearch search;
+        search.configured = dir_.file("authkey");
+        search.default_path = dir_.file("none");
+        search.legacy_path = dir_.file("none");
+        auto server_tls = tls::TlsContext::psk_server(std::make_shared<tls::AuthkeyStore>(search));
+        REQUIRE(server_tls.ok());
+
+        agent::server::ServerConfig config;
+        config.address = "127.0.0.1";
+        config.port = 0;
+        config.max_clients = max_clients;
+        config.handle_signals = false;
+        config.shutdown_ack_timeout = 300ms;
+        config.executor.paths.ocf_root = dir_.path().string();
+        config.executor.paths.ocf_ra_path = {dir_.file("resource.d")};
+        config.executor.paths.working_dir = dir_.path().string();
+        auto server = agent::server::Server::create(context_.get(), *server_tls, spawner_, config,
+                                                    [this](int code) { exit_code_ = code; });
+        INFO((server.ok() ? std::string() : server.error().describe()));
+        REQUIRE(server.ok());
+        server_ = std::move(server).value();
+    }
+
+    [[nodiscard]] GMainContext* context() const { return context_.get(); }
+    agent::server::Server& server() { return *server_; }
+    [[nodiscard]] const std::optional<int>& exit_code() const { return exit_code_; }
+    [[nodiscard]] const std::string& key() const { return key_; }
+    [[nodiscard]] std::string state_file(const std::string& name) const { return dir_.file(name); }
+
+    bool wait_exit(std::chrono::milliseconds limit = 5s)
+    {
+        return run_until(
+            context(), [&] { return exit_code_.has_value(); }, limit);
+    }
+
+private:
+    ScratchDir dir_;
+    std::string key_;
+    ContextPtr context_;
+    agent::executor::ProcessSpawner spawner_;
+    std::unique_ptr<agent::server::Server> server_;
+    std::optional<int> exit_code_;
+};
+
+class Client {
+public:
+    Client(ServerBench& bench, bool expect_success = true) : bench_(bench)
+    {
+        auto tls = tls::TlsContext::psk_client(tls::Authkey(bench.key()));
+        REQUIRE(tls.ok());
+        bool done = false;
+        pending_ = io::Connection::connect_async("127.0.0.1", bench.server().port(), *tls, bench.context(),
+                                                 {}, [&](Result<std::unique_ptr<io::Connection>> r) {
+                                                     done = true;
+                                                     if (r.ok()) connection_ = std::move(r).value();
+                                                 });
+        REQUIRE(run_until(
+            bench.context(), [&] { return done; }, 10s));
+        if (!expect_success) return;
+        REQUIRE(connection_ != nullptr);
+        connection_->start([this](std::string xml) { inbox_.push_back(std::move(xml)); },
+                           [this](const Error&) { closed_ = true; });
+        // Let the server see the finished handshake too.
+        REQUIRE(run_until(
+            bench.context(), [&] { return bench.server().client_count() > clients_before_; }, 5s));
+    }
+
+    [[nodiscard]] bool connected() const { return connection_ != nullptr; }
+
+    std::uint64_t send(wire::Request request)
+    {
+        request.msg_id = ++msg_id_;
+        REQUIRE(connection_->send(wire::encode(request)).ok());
+        return request.msg_id;
+    }
+    void send_raw(const std::string& xml) { REQUIRE(connection_->send(xml).ok()); }
+    void send_proxy(const std::string& op)
+    {
+        wire::ProxyMessage message;
+        message.type = wire::MsgType::request;
+        message.msg_id = ++msg_id_;
+        message.op = op;
+        REQUIRE(connection_->send(wire::encode(message)).ok());
+    }
+
+    wire::Message next(std::chrono::milliseconds limit = 5s)
+    {
+        REQUIRE(run_until(
+            bench_.context(), [&] { return !inbox_.empty(); }, limit));
+        auto decoded = wire::decode_message(inbox_.front());
+        inbox_.pop_front();
+        REQUIRE(decoded.ok());
+        return std::move(decoded).value();
+    }
+    bool quiet_for(std::chrono::milliseconds period)
+    {
+        (void)run_until(
+            bench_.context(), [&] { return !inbox_.empty(); }, period);
+        return inbox_.empty();
+    }
+    bool wait_closed(std::chrono::milliseconds limit = 5s)
+    {
+        return run_until(
+            bench_.context(), [&] { return closed_; }, limit);
+    }
+    void close() { connection_->close(); }
+
+    void do_register(const std::string& name, bool provider = false)
+    {
+        auto hello = make_register(0, name, "1.1", provider);
+        auto id = send(hello);
+        auto reply = as<wire::Reply>(next());
+        REQUIRE(reply.msg_id == id);
+        REQUIRE(reply.rc == 0);
+    }
+
+private:
+    ServerBench& bench_;
+    std::size_t clients_before_ = bench_.server().client_count();
+    std::unique_ptr<io::PendingConnection> pending_;
+    std::unique_ptr<io::Connection> connection_;
+    std::deque<std::string> inbox_;
+    bool closed_ = false;
+    std::uint64_t msg_id_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("a finished handshake is announced to the other named clients")
+{
+    ServerBench bench;
+    Client first(bench);
+    first.do_register("first");
+    Client quiet(bench);  // never named
+
+    Client second(bench);
+    CHECK(std::holds_alternative<wire::NewClientNotify>(first.next()));
+    CHECK(quiet.quiet_for(200ms));
+    CHECK(second.quiet_for(50ms));
+    CHECK(bench.server().client_count() == 3);
+}
+
+TEST_CASE("a client sending something that is not a request is dropped, others carry on")
+{
+    ServerBench bench;
+    Client good(bench);
+    good.do_register("good");
+    Client bad(bench);
+
+    SECTION("not XML")
+    {
+        bad.send_raw("<lrmd_command");
+    }
+    SECTION("unknown root element")
+    {
+        bad.send_raw("<hello lrmd_remote_msg_type=\"request\" lrmd_remote_msg_id=\"1\"/>");
+    }
+    SECTION("a reply from a client")
+    {
+        wire::Reply reply;
+        reply.msg_id = 1;
+        bad.send_raw(wire::encode(reply));
+    }
+    (void)good.next();  // new-client notice about `bad`
+    CHECK(bad.wait_closed());
+    REQUIRE(run_until(
+        bench.context(), [&] { return bench.server().client_count() == 1; }, 5s));
+
+    auto id = good.send(make_request("lrmd_rsc_poke", 0));
+    CHECK(as<wire::Reply>(good.next()).msg_id == id);
+    CHECK(as<wire::GenericNotify>(good.next()).op == "lrmd_rsc_poke");
+}
+
+TEST_CASE("connections beyond the client limit are closed")
+{
+    ServerBench bench(1);
+    Client first(bench);
+    Client refused(bench, false);
+    CHECK_FALSE(refused.connected());
+    CHECK(bench.server().client_count() == 1);
+}
+
+TEST_CASE("shutdown without an IPC provider exits 0 at once")
+{
+    ServerBench bench;
+    Client plain(bench);
+    plain.do_register("not-a-provider");
+    bench.server().request_shutdown();
+    REQUIRE(bench.wait_exit(1s));
+    CHECK(*bench.exit_code() == 0);
+}
+
+TEST_CASE("shutdown with an IPC provider asks the cluster first")
+{
+    ServerBench bench;
+    Client old_provider(bench);
+    old_provider.do_register("old", true);
+    Client provider(bench);
+    provider.do_register("newest", true);
+    (void)old_provider.next();  // new-client notice
+
+    bench.server().request_shutdown();
+    auto request = as<wire::ProxyMessage>(provider.next());
+    CHECK(request.op == "shutdown_req");
+    CHECK(request.session == std::optional<std::string>("0"));
+    CHECK(request.type == wire::MsgType::notify);
+    CHECK(old_provider.quiet_for(100ms));  // only the newest provider is asked
+    CHECK_FALSE(bench.server().listening());
+    CHECK_FALSE(bench.exit_code().has_value());
+
+    SECTION("ack: wait for every provider to disconnect, the 20 s timer no longer counts")
+    {
+        provider.send_proxy("shutdown_ack");
+        CHECK(as<wire::Reply>(provider.next()).rc == 0);
+        bench.server().request_shutdown();  // a second SIGTERM only logs
+        run_for(bench.context(), 600ms);    // longer than the (shortened) ack timeout
+        CHECK_FALSE(bench.exit_code().has_value());
+
+        // The cluster keeps working with us meanwhile.
+        auto id = provider.send(make_request("lrmd_rsc_poke", 0));
+        CHECK(as<wire::Reply>(provider.next()).msg_id == id);
+
+        provider.close();
+        run_for(bench.context(), 100ms);
+        CHECK_FALSE(bench.exit_code().has_value());
+        old_provider.close();
+        REQUIRE(bench.wait_exit());
+        CHECK(*bench.exit_code() == 0);
+    }
+    SECTION("nack: exit now")
+    {
+        provider.send_proxy("shutdown_nack");
+        REQUIRE(bench.wait_exit(1s));
+        CHECK(*bench.exit_code() == 0);
+    }
+    SECTION("no answer: exit when the timer expires")
+    {
+        REQUIRE(bench.wait_exit(2s));
+        CHECK(*bench.exit_code() == 0);
+    }
+}
+
+TEST_CASE("an unsolicited shutdown_ack or shutdown_nack changes nothing")
+{
+    ServerBench bench;
+    Client provider(bench);
+    provider.do_register("ctl", true);
+    provider.send_proxy("shutdown_nack");
+    CHECK(as<wire::Reply>(provider.next()).rc == 0);
+    provider.send_proxy("shutdown_ack");
+    CHECK(as<wire::Reply>(provider.next()).rc == 0);
+    run_for(bench.context(), 100ms);
+    CHECK_FALSE(bench.exit_code().has_value());
+    CHECK(bench.server().listening());
+}
+
+TEST_CASE("when the last client leaves, drop-recurring ops stop and resources stay")
+{
+    ServerBench bench;
+    std::string state = bench.state_file("r.state");
+    {
+        Client a(bench);
+        a.do_register("a");
+        Client b(bench);
+        (void)a.next();  // new-client notice
+
+        a.send(make_rsc_register(0, "r1"));
+        (void)a.next();
+        (void)a.next();
+        auto start = make_exec(0, "r1", "start", state);
+        a.send(start);
+        (void)a.next();
+        REQUIRE(as<wire::ExecNotify>(a.next()).exec_rc == 0);
+        a.send(make_exec(0, "r1", "monitor", state, 4, 100));
+        (void)a.next();
+        REQUIRE(as<wire::ExecNotify>(a.next()).exec_rc == 0);
+
+        auto recurring = bench.server().executor().recurring("r1");
+        REQUIRE(recurring.has_value());
+        REQUIRE(recurring->size() == 1);
+        CHECK((*recurring)[0].ops.size() == 1);
+
+        a.close();
+        run_for(bench.context(), 300ms);
+        // One client remains: the monitor keeps running.
+        recurring = bench.server().executor().recurring("r1");
+        CHECK((*recurring)[0].ops.size() == 1);
+        b.close();
+    }
+    REQUIRE(run_until(
+        bench.context(), [&] { return bench.server().client_count() == 0; }, 5s));
+    auto recurring = bench.server().executor().recurring("r1");
+    REQUIRE(recurring.has_value());
+    REQUIRE(recurring->size() == 1);
+    CHECK((*recurring)[0].ops.empty());
+    CHECK(bench.server().executor().find("r1") != nullptr);
+    CHECK(std::filesystem::exists(state));  // never stopped
+}
