@@ -486,19 +486,20 @@ void scenario_stop_cancels_recurring(ScenarioContext& s)
     Client& c = s.registered("c1");
     register_conf(s, c, "r1");
     s.exec_and_wait(c, ExecSpec{.rsc = "r1", .action = "start", .userdata = "start"});
-    int mon = rc_of(s.call(c, request::exec(c, ExecSpec{.rsc = "r1",
-                                                        .action = "monitor",
-                                                        .interval_ms = 300,
-                                                        .timeout_ms = 10000,
-                                                        .userdata = "mon"})));
-    int mon2 = rc_of(s.call(c, request::exec(c, ExecSpec{.rsc = "r1",
-                                                         .action = "status",
-                                                         .interval_ms = 350,
-                                                         .timeout_ms = 10000,
-                                                         .userdata = "mon2"})));
-    s.wait_count(c, exec_notify(mon), 1, 3000ms, "monitor run");
-    s.wait_count(c, exec_notify(mon2), 1, 3000ms, "second monitor run");
-    s.driver().drain(50ms, 250ms);
+    // Notify-changes-only keeps repeat runs quiet, so no run result can race the stop.
+    s.exec_and_wait(c, ExecSpec{.rsc = "r1",
+                                .action = "monitor",
+                                .interval_ms = 300,
+                                .timeout_ms = 10000,
+                                .userdata = "mon",
+                                .callopt = kNotifyChangesOnly});
+    s.exec_and_wait(c, ExecSpec{.rsc = "r1",
+                                .action = "status",
+                                .interval_ms = 350,
+                                .timeout_ms = 10000,
+                                .userdata = "mon2",
+                                .callopt = kNotifyChangesOnly});
+    s.driver().pump(400ms);
     s.exec_and_wait(c, ExecSpec{.rsc = "r1", .action = "stop", .userdata = "stop"});
     s.driver().drain(500ms);
     s.call(c, request::get_recurring(c, std::string("r1")));
@@ -710,7 +711,9 @@ void disconnect_case(ScenarioContext& s, unsigned callopt)
     s.driver().pump(1000ms);
     std::size_t after = line_count(s.dir() / "runs");
     s.observe("monitor runs while nobody is connected", after > before ? "continue" : "stopped");
-    Client& d = s.registered("c2");
+    // An unregistered client: it gets replies only, so a still-running monitor's results
+    // cannot interleave with them.
+    Client& d = s.connect("c2");
     s.call(d, request::get_recurring(d, std::string("r1")));
     s.call(d, request::rsc_info(d, "r1"));
     s.call(d, request::cancel(d, "r1", "monitor", 300));

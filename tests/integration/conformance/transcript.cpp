@@ -40,7 +40,7 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 
 std::string duration_class(std::int64_t ms)
 {
-    if (ms == 0) return "0";
+    // 0 is not kept apart: a queue time of 0 or 1 ms is scheduling noise.
     if (ms < 0) return "{negative}";  // 2.1.5: ops cancelled before they ever started
     if (ms < kFastLimitMs) return "{fast}";
     double halves = std::round(static_cast<double>(ms) / 500.0);
@@ -148,6 +148,12 @@ const Tolerance kTolerances[] = {
          return interval != nullptr && *interval != "0" && rv != nullptr && *rv == "0" && ov != nullptr &&
                 *ov != "0";
      }},
+    {"0 instead of 2.1.5's garbage negative queue time for ops cancelled before they started",
+     [](const Line& line, const wire::Element& e, const std::string& attribute, const std::string* rv,
+        const std::string* ov) {
+         return &e == &line.element && e.name == "lrmd_notify" && attribute == "lrmd_queue_time" &&
+                rv != nullptr && *rv == "{negative}" && ov != nullptr && *ov == "{fast}";
+     }},
     {"a corrupt stream is dropped where 2.1.5 leaves the connection open (dead)",
      [](const Line& line, const wire::Element& e, const std::string& attribute, const std::string* rv,
         const std::string* ov) {
@@ -187,6 +193,7 @@ void compare_elements(const Line& real_line, const wire::Element& real, const wi
         std::string text = where + "/@" + name + ": real " + show(rv) + ", outpost " + show(ov);
         if (tolerance != nullptr) {
             result.tolerated.push_back(text + "  [known: " + tolerance->name + "]");
+            result.tolerated_kinds.emplace_back(tolerance->name);
         } else {
             result.differences.push_back(text);
             differs = true;
@@ -276,27 +283,51 @@ Transcript normalize(const Driver& driver, const std::vector<wire::Element>& obs
 
 Comparison compare(const Transcript& real, const Transcript& outpost)
 {
+    // Lines are compared source by source (each client's messages in order, then the
+    // observations), so one missing message does not misalign everything after it.
     Comparison result;
-    std::size_t n = std::max(real.size(), outpost.size());
-    result.line_differs.assign(n, false);
-    if (real.size() != outpost.size()) {
-        result.differences.push_back("real has " + std::to_string(real.size()) + " lines, outpost " +
-                                     std::to_string(outpost.size()));
+    result.real_differs.assign(real.size(), false);
+    result.outpost_differs.assign(outpost.size(), false);
+    std::vector<std::string> sources;
+    for (const auto* t : {&real, &outpost}) {
+        for (const Line& line : *t) {
+            if (std::find(sources.begin(), sources.end(), line.source) == sources.end())
+                sources.push_back(line.source);
+        }
     }
-    for (std::size_t i = 0; i < n; ++i) {
-        if (i >= real.size() || i >= outpost.size()) {
-            result.line_differs[i] = true;
-            continue;
+    auto indices = [](const Transcript& t, const std::string& source) {
+        std::vector<std::size_t> out;
+        for (std::size_t i = 0; i < t.size(); ++i) {
+            if (t[i].source == source) out.push_back(i);
         }
-        std::string where = "[" + std::to_string(i) + "] " + real[i].source + " " + real[i].element.name;
-        bool differs = false;
-        if (real[i].source != outpost[i].source) {
-            result.differences.push_back(where + ": received by " + real[i].source + " vs " +
-                                         outpost[i].source);
-            differs = true;
+        return out;
+    };
+
+    for (const std::string& source : sources) {
+        auto r = indices(real, source);
+        auto o = indices(outpost, source);
+        if (r.size() != o.size()) {
+            result.differences.push_back(source + ": real has " + std::to_string(r.size()) +
+                                         " lines, outpost " + std::to_string(o.size()));
         }
-        compare_elements(real[i], real[i].element, outpost[i].element, where, result, differs);
-        result.line_differs[i] = differs;
+        for (std::size_t k = 0; k < std::max(r.size(), o.size()); ++k) {
+            if (k >= r.size() || k >= o.size()) {
+                const Line& extra = k < r.size() ? real[r[k]] : outpost[o[k]];
+                result.differences.push_back(source + " line " + std::to_string(k) + " only in " +
+                                             (k < r.size() ? "real" : "outpost") + ": " +
+                                             wire::serialize(extra.element));
+                if (k < r.size()) result.real_differs[r[k]] = true;
+                if (k < o.size()) result.outpost_differs[o[k]] = true;
+                continue;
+            }
+            std::string where = "[" + std::to_string(r[k]) + "] " + source + " " + real[r[k]].element.name;
+            bool differs = false;
+            compare_elements(real[r[k]], real[r[k]].element, outpost[o[k]].element, where, result, differs);
+            if (differs) {
+                result.real_differs[r[k]] = true;
+                result.outpost_differs[o[k]] = true;
+            }
+        }
     }
     return result;
 }
@@ -317,18 +348,36 @@ std::string format_side_by_side(const Transcript& real, const Transcript& outpos
     std::string left_title = "pacemaker-remoted 2.1.5";
     out += "   " + left_title + std::string(kWidth - left_title.size(), ' ') + " | outpost-agent\n";
     out += "   " + std::string(kWidth, '-') + "-+-" + std::string(kWidth, '-') + "\n";
-    std::size_t n = std::max(real.size(), outpost.size());
-    for (std::size_t i = 0; i < n; ++i) {
-        auto left =
-            i < real.size() ? wrap(line_text(real[i], i), kWidth) : std::vector<std::string>{"(none)"};
-        auto right =
-            i < outpost.size() ? wrap(line_text(outpost[i], i), kWidth) : std::vector<std::string>{"(none)"};
-        bool differs = i < comparison.line_differs.size() && comparison.line_differs[i];
-        for (std::size_t row = 0; row < std::max(left.size(), right.size()); ++row) {
-            std::string l = row < left.size() ? left[row] : "";
-            std::string r = row < right.size() ? right[row] : "";
-            out += (row == 0 && differs ? "!! " : "   ") + l +
-                   std::string(kWidth - std::min(kWidth, l.size()), ' ') + " | " + r + "\n";
+    // Rows pair each source's lines in order, the way compare() matched them.
+    std::vector<std::string> sources;
+    for (const auto* t : {&real, &outpost}) {
+        for (const Line& line : *t) {
+            if (std::find(sources.begin(), sources.end(), line.source) == sources.end())
+                sources.push_back(line.source);
+        }
+    }
+    for (const std::string& source : sources) {
+        std::vector<std::size_t> r;
+        std::vector<std::size_t> o;
+        for (std::size_t i = 0; i < real.size(); ++i) {
+            if (real[i].source == source) r.push_back(i);
+        }
+        for (std::size_t i = 0; i < outpost.size(); ++i) {
+            if (outpost[i].source == source) o.push_back(i);
+        }
+        for (std::size_t k = 0; k < std::max(r.size(), o.size()); ++k) {
+            auto left =
+                k < r.size() ? wrap(line_text(real[r[k]], r[k]), kWidth) : std::vector<std::string>{"(none)"};
+            auto right = k < o.size() ? wrap(line_text(outpost[o[k]], o[k]), kWidth)
+                                      : std::vector<std::string>{"(none)"};
+            bool bad = (k < r.size() && comparison.real_differs[r[k]]) ||
+                       (k < o.size() && comparison.outpost_differs[o[k]]) || k >= r.size() || k >= o.size();
+            for (std::size_t row = 0; row < std::max(left.size(), right.size()); ++row) {
+                std::string l = row < left.size() ? left[row] : "";
+                std::string rr = row < right.size() ? right[row] : "";
+                out += (row == 0 && bad ? "!! " : "   ") + l +
+                       std::string(kWidth - std::min(kWidth, l.size()), ' ') + " | " + rr + "\n";
+            }
         }
     }
     return out;

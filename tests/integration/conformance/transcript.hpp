@@ -34,8 +34,8 @@ struct NormalizeContext {
     std::vector<std::string> private_paths;  // replaced by "{dir}" in every value
 };
 
-// Durations at or above this are classed to the nearest half second; below it they are
-// "{fast}" (a trivial shell agent takes 10-50 ms, much more on a loaded machine).
+// Durations at or above this are classed to the nearest half second; below it (0 included)
+// they are "{fast}" (a trivial shell agent takes 10-50 ms, much more on a loaded machine).
 inline constexpr std::int64_t kFastLimitMs = 400;
 
 // Builds the normalized transcript of a finished scenario.
@@ -43,9 +43,11 @@ Transcript normalize(const Driver& driver, const std::vector<wire::Element>& obs
                      const NormalizeContext& context);
 
 struct Comparison {
-    std::vector<std::string> differences;  // empty = conforming
-    std::vector<std::string> tolerated;    // known, documented differences that were seen
-    std::vector<bool> line_differs;        // per line index, for the side-by-side view
+    std::vector<std::string> differences;      // empty = conforming
+    std::vector<std::string> tolerated;        // known, documented differences that were seen
+    std::vector<std::string> tolerated_kinds;  // the name of the known difference, per entry
+    std::vector<bool> real_differs;            // per line of each side, for the side-by-side view
+    std::vector<bool> outpost_differs;
 };
 
 Comparison compare(const Transcript& real, const Transcript& outpost);
