@@ -212,7 +212,9 @@ void RemoteClient::send_request(wire::Request request, ReplyCallback done, std::
     }
     wire::Op op = request.op;
     std::uint64_t id = request.msg_id;
-    Status sent = connection_->send(wire::encode(request));
+    std::string xml = wire::encode(request);
+    log_trace(log_cat, "to %s: %s", options_.host.c_str(), log::quote(xml, 2000).c_str());
+    Status sent = connection_->send(xml);
     if (!sent.ok()) {
         fail_soon(std::move(done), sent.error());
         return;
@@ -441,6 +443,7 @@ Status RemoteClient::ipc_fwd(wire::ProxyMessage message)
 
 void RemoteClient::on_message(std::string xml)
 {
+    log_trace(log_cat, "from %s: %s", options_.host.c_str(), log::quote(xml, 2000).c_str());
     auto decoded = wire::decode_message(xml);
     if (!decoded.ok()) {
         // A peer that sends garbage cannot be trusted with the rest of the session either.
