@@ -600,3 +600,89 @@ TEST_CASE("IPC provider: cibadmin -Q and attrd_updater inside the guest reach th
     CHECK(WEXITSTATUS(attrd_status) == 0);
     CHECK(s.client->connected());
 }
+
+TEST_CASE("outpost CLI: check, exec (one-shot and recurring), keygen, exit codes")
+{
+    PICK_DAEMON(daemon_kind);
+    const std::string cli = (build_root() / "cluster-plugin/tools/outpost").string();
+    if (::access(cli.c_str(), X_OK) != 0) OUTPOST_SKIP("outpost CLI not built at " + cli);
+    auto daemon = GuestDaemon::start(daemon_kind->binary);
+    require_ok(daemon);
+    InstalledAgent agent;
+    const std::string key = (*daemon)->authkey().path().string();
+    const std::string host = (*daemon)->address();
+    const std::string port = std::to_string((*daemon)->port());
+    auto exit_code = [](const CommandResult& r) {
+        return WIFEXITED(r.wait_status) ? WEXITSTATUS(r.wait_status) : -1;
+    };
+
+    auto check = run_command({cli, "check", host + ":" + port, "--authkey", key});
+    require_ok(check);
+    INFO(check->output);
+    CHECK(exit_code(*check) == 0);
+    CHECK(check->output.find("remote protocol version: 1.1") != std::string::npos);
+    CHECK(check->output.find("poke answered in") != std::string::npos);
+
+    auto check_xml = run_command({cli, "check", host, "--port", port, "--authkey", key, "--output-as=xml"});
+    require_ok(check_xml);
+    CHECK(exit_code(*check_xml) == 0);
+    CHECK(check_xml->output.find("protocol-version=\"1.1\"") != std::string::npos);
+
+    // Unreachable port: 69; wrong key: 77; no key at all: 77; usage: 64.
+    auto refused = run_command({cli, "check", host + ":1", "--authkey", key});
+    require_ok(refused);
+    CHECK(exit_code(*refused) == 69);
+    auto dir = TempDir::create("outpost-cli");
+    require_ok(dir);
+    require_ok(write_file(*dir / "wrong", std::string(4096, 'x'), 0600));
+    auto wrong = run_command({cli, "check", host + ":" + port, "--authkey", (*dir / "wrong").string()});
+    require_ok(wrong);
+    CHECK(exit_code(*wrong) == 77);
+    auto missing = run_command({cli, "check", host + ":" + port, "--authkey", (*dir / "missing").string()});
+    require_ok(missing);
+    CHECK(exit_code(*missing) == 77);
+    auto usage = run_command({cli, "check"});
+    require_ok(usage);
+    CHECK(exit_code(*usage) == 64);
+
+    const std::string state = (*dir / "state").string();
+    const std::string agent_spec = "ocf:outposttest:" + agent.type();
+    auto probe = run_command({cli, "exec", host + ":" + port, "r1", agent_spec, "monitor", "--param",
+                              "state=" + state, "--authkey", key});
+    require_ok(probe);
+    INFO(probe->output);
+    CHECK(exit_code(*probe) == 7);
+    CHECK(probe->output.find("exit reason: not running here") != std::string::npos);
+    auto start = run_command({cli, "exec", host + ":" + port, "r1", agent_spec, "start", "--param",
+                              "state=" + state, "--authkey", key});
+    require_ok(start);
+    CHECK(exit_code(*start) == 0);
+    CHECK(start->output.find("started") != std::string::npos);
+    auto recurring =
+        run_command({cli, "exec", host + ":" + port, "r1", agent_spec, "monitor", "--param", "state=" + state,
+                     "--interval", "2000", "--authkey", key, "--output-as=xml"});
+    require_ok(recurring);
+    INFO(recurring->output);
+    CHECK(exit_code(*recurring) == 0);
+    CHECK(recurring->output.find("interval-ms=\"2000\"") != std::string::npos);
+
+    // keygen: 4096 bytes, mode 0640, group haclient; refuses to overwrite without --force.
+    const std::string new_key = (*dir / "authkey").string();
+    auto keygen = run_command({cli, "keygen", new_key});
+    require_ok(keygen);
+    CHECK(exit_code(*keygen) == 0);
+    struct stat st {};
+    REQUIRE(::stat(new_key.c_str(), &st) == 0);
+    CHECK(st.st_size == 4096);
+    CHECK((st.st_mode & 07777) == 0640);
+    CHECK(st.st_uid == 0);
+    auto again = run_command({cli, "keygen", new_key});
+    require_ok(again);
+    CHECK(exit_code(*again) != 0);
+    auto forced = run_command({cli, "keygen", new_key, "--force"});
+    require_ok(forced);
+    CHECK(exit_code(*forced) == 0);
+    auto help = run_command({cli, "exec", "--help"});
+    require_ok(help);
+    CHECK(exit_code(*help) == 0);
+}
