@@ -83,6 +83,8 @@ IpcProxy::~IpcProxy()
     quiet_close_ = true;
     while (!sessions_.empty())
         close_session(*sessions_.begin()->second, false, "the agent is exiting");
+    reaper_.reset();
+    reap();
     for (auto& service : services_) {
         if (service->handle != nullptr) qb_ipcs_destroy(service->handle);
         service->handle = nullptr;
@@ -350,9 +352,24 @@ void IpcProxy::close_session(Session& session, bool notify_provider, const char*
     session_by_connection_.erase(c);
     sessions_.erase(id);  // `session` is gone from here on
     if (notify_provider && announced && host_ != nullptr) host_->send_to_provider(provider, make_destroy(id));
-    // The closed callback this triggers finds no session any more, so it reports nothing.
-    qb_ipcs_disconnect(c);
+    // Disconnecting from inside a libqb callback (a request, a connection being set up)
+    // makes libqb use the freed connection afterwards, so the disconnect waits for the
+    // loop; a reference keeps the connection valid until then. The closed callback it
+    // triggers finds no session any more, so it reports nothing.
+    qb_ipcs_connection_ref(c);
+    doomed_.push_back(c);
+    if (!reaper_.active()) reaper_ = io::add_idle(context_, [this] { reap(); });
     if (!quiet_close_ && host_ != nullptr) host_->local_client_gone();
+}
+
+void IpcProxy::reap()
+{
+    auto doomed = std::move(doomed_);
+    doomed_.clear();
+    for (qb_ipcs_connection_t* c : doomed) {
+        qb_ipcs_disconnect(c);
+        qb_ipcs_connection_unref(c);
+    }
 }
 
 // ---- provider side -----------------------------------------------------------------

@@ -129,6 +129,8 @@ private:
     void flush(Session& session);
     // Closes the local connection; `notify_provider` says whether `destroy` goes out.
     void close_session(Session& session, bool notify_provider, const char* why);
+    // Disconnects the connections close_session() left behind (see there).
+    void reap();
 
     GMainContext* context_;
     ProxyOptions options_;
@@ -138,7 +140,9 @@ private:
     std::map<std::string, std::unique_ptr<Session>, std::less<>> sessions_;
     std::map<qb_ipcs_connection_t*, std::string> session_by_connection_;
     server::ProxyHost* host_ = nullptr;
-    bool quiet_close_ = false;  // closing sessions ourselves: no destroy, no client-gone report
+    bool quiet_close_ = false;
+    std::vector<qb_ipcs_connection_t*> doomed_;  // each holds a connection reference
+    io::Source reaper_;  // closing sessions ourselves: no destroy, no client-gone report
 };
 
 }  // namespace outpost::agent::proxy
