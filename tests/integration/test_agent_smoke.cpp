@@ -2,6 +2,8 @@
 // harness, driven by our own client (io::Connection + wire messages) through a normal
 // session with the real ocf:pacemaker:Dummy agent, then stopped with SIGTERM. The full
 // differential comparison with pacemaker-remoted lives in the conformance suite.
+#include <sys/wait.h>
+
 #include <csignal>
 #include <deque>
 #include <functional>
@@ -116,6 +118,15 @@ public:
         (void)run_until(
             context_, [&] { return !inbox_.empty(); }, period);
         return inbox_.empty();
+    }
+
+    void send_proxy(const std::string& op)
+    {
+        wire::ProxyMessage message;
+        message.type = wire::MsgType::request;
+        message.msg_id = ++last_msg_id_;
+        message.op = op;
+        require_ok(connection_->send(wire::encode(message)));
     }
 
     void close() { connection_->close(); }
@@ -252,4 +263,41 @@ TEST_CASE("outpost-agent serves a normal session and exits on SIGTERM")
     INFO((stopped.ok() ? std::string() : stopped.error().describe()));
     CHECK(stopped.ok());
     CHECK(std::chrono::steady_clock::now() - begin < 3s);
+}
+
+TEST_CASE("outpost-agent asks its IPC provider before exiting on SIGTERM")
+{
+    auto agent = agent_path();
+    if (!agent) OUTPOST_SKIP("outpost-agent is not built (OUTPOST_AGENT unset)");
+
+    GuestDaemonOptions options;
+    options.binary = *agent;
+    auto daemon = GuestDaemon::start(options);
+    require_ok(daemon);
+    std::unique_ptr<GMainContext, ContextDeleter> context(g_main_context_new());
+
+    TestClient provider(context.get(), **daemon);
+    auto hello = request("register");
+    hello.client_name = "smoke-provider";
+    hello.protocol_version = "1.1";
+    hello.ipc_provider = true;
+    CHECK(provider.reply(provider.send(hello)).rc == 0);
+
+    require_ok((*daemon)->process().signal(SIGTERM));
+    auto shutdown = provider.expect<wire::ProxyMessage>();
+    CHECK(shutdown.op == "shutdown_req");
+    CHECK(shutdown.session == std::optional<std::string>("0"));
+
+    provider.send_proxy("shutdown_ack");
+    CHECK(provider.reply(2).rc == 0);
+    // A second SIGTERM only logs; the daemon waits for the cluster to disconnect.
+    require_ok((*daemon)->process().signal(SIGTERM));
+    CHECK(provider.quiet_for(500ms));
+    CHECK((*daemon)->process().is_running());
+
+    provider.close();
+    auto status = (*daemon)->process().wait(5s);
+    require_ok(status);
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 0);
 }
