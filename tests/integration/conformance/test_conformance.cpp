@@ -13,6 +13,7 @@
 #include <deque>
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -189,13 +190,18 @@ void run_differential(const std::string& name)
     for (const auto& [kind, count] : kinds)
         WARN("scenario " << name << ": known difference x" << count << ": " << kind);
     if (!comparison.differences.empty()) {
-        std::string report = "scenario '" + name + "' (" + scenario->summary + ") differs:\n";
+        // The two-column view goes straight to stderr: Catch2 would re-wrap it at 80
+        // columns. The failure message itself lists the differing fields.
+        std::string report = "\n===== conformance scenario '" + name + "' (" + scenario->summary +
+                             "): pacemaker-remoted 2.1.5 vs outpost-agent =====\n" +
+                             format_side_by_side(real->transcript, (*ours)->transcript, comparison) +
+                             "--- pacemaker-remoted log tail ---\n" + real->log_tail +
+                             "\n--- outpost-agent log tail ---\n" + (*ours)->log_tail + "\n";
+        std::cerr << report << std::flush;
+        std::string summary = "scenario '" + name + "' differs (side-by-side view on stderr):\n";
         for (const auto& d : comparison.differences)
-            report += "  - " + d + "\n";
-        report += "\n" + format_side_by_side(real->transcript, (*ours)->transcript, comparison);
-        report += "\n--- pacemaker-remoted log tail ---\n" + real->log_tail;
-        report += "\n--- outpost-agent log tail ---\n" + (*ours)->log_tail;
-        FAIL_CHECK(report);
+            summary += "  - " + d + "\n";
+        FAIL_CHECK(summary);
     }
     CHECK(comparison.differences.empty());
 }
