@@ -548,9 +548,6 @@ TEST_CASE(
 TEST_CASE("IPC provider: cibadmin -Q and attrd_updater inside the guest reach the test provider")
 {
     PICK_DAEMON(daemon_kind);
-    if (daemon_kind->label != "pacemaker-remoted") {
-        OUTPOST_SKIP("outpost-agent's libqb proxy is another session's work; run against remoted only");
-    }
     ::unsetenv("CIB_file");
     auto daemon = GuestDaemon::start(daemon_kind->binary);
     require_ok(daemon);
