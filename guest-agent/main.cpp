@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -83,6 +84,8 @@ void check_key_at_startup(tls::AuthkeyStore& keys)
 
 int run(int argc, char** argv)
 {
+    // The register reply's uptime counts from here (2.1.6+ controllers read it).
+    const auto started = std::chrono::steady_clock::now();
     // Before anything else: in a container the init part must own PID 1.
     agent::lifecycle::run_init_if_pid1();
 
@@ -146,6 +149,7 @@ int run(int argc, char** argv)
         // Lets TCP notice a dead cluster node well within the watchdog's reach.
         config.tcp_user_timeout = std::chrono::milliseconds(options.sbd_timeout_ms / 2);
     }
+    config.dispatcher.started = started;
     config.dispatcher.node_start_state = options.node_start_state;
     config.dispatcher.sbd_timeout_ms = options.sbd_timeout_ms;
     config.executor.alert_user = alert_user();

@@ -40,7 +40,7 @@ constexpr std::size_t kMaxMessagesPerInput = 32;
 constexpr int kLoopIterationsPerMessage = 8;
 // What a peer can make the sessions accumulate within one input stays small anyway; this
 // bounds the recorded bytes so a pathological input cannot balloon memory.
-constexpr std::size_t kMaxRecordedBytes = 8 * 1024 * 1024;
+constexpr std::size_t kMaxRecordedBytes = std::size_t{8} * 1024 * 1024;
 
 class NullControl final : public server::Control {
 public:
@@ -63,7 +63,7 @@ const std::filesystem::path& agent_root()
             std::ofstream(file) << "#!/bin/sh\nexit 0\n";
             ::chmod(file.c_str(), 0755);
         }
-        std::atexit([] {
+        (void)std::atexit([] {
             std::error_code ignored;
             std::filesystem::remove_all(agent_root(), ignored);
         });
