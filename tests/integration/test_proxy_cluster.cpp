@@ -1,0 +1,174 @@
+// Cluster tools inside a guest attached to a real Pacemaker cluster (ClusterHarness), run
+// once with the real pacemaker-remoted 2.1.5 and once with outpost-agent: the controller is
+// the IPC provider, so every tool below goes guest -> local libqb IPC -> the daemon's proxy
+// -> TLS -> pacemaker-controld -> the cluster daemon and back.
+//   crm_mon -1 (text and XML), cibadmin -Q, crm_attribute -N g1 -n foo -v bar -l reboot
+//   (seen on the cluster node), attrd_updater -U (seen on the cluster node),
+//   crm_resource --list, crm_node -n (the controller names the remote node).
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/catch_support.hpp"
+#include "harness/cluster.hpp"
+#include "harness/harness.hpp"
+
+using namespace outpost;
+using namespace outpost::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kGuestToolTimeout = 30s;
+constexpr auto kAttributeTimeout = 20s;
+
+template <typename R>
+void require_ok(const R& result)
+{
+    INFO((result.ok() ? std::string() : result.error().describe()));
+    REQUIRE(result.ok());
+}
+
+bool contains(const std::string& text, const std::string& part)
+{
+    return text.find(part) != std::string::npos;
+}
+
+struct Setup {
+    std::unique_ptr<ClusterHarness> cluster;
+    ClusterGuest* guest = nullptr;
+    ~Setup()
+    {
+        if (!cluster) return;
+        if (!Catch::getResultCapture().lastAssertionPassed()) {
+            std::fprintf(stderr, "--- crm_mon ---\n%s\n--- pacemaker.log ---\n%s\n",
+                         cluster->crm_mon_text().c_str(), cluster->pacemaker_log_tail(4000).c_str());
+            if (guest != nullptr)
+                std::fprintf(stderr, "--- guest log ---\n%s\n", guest->log_tail(4000).c_str());
+        }
+        auto stopped = cluster->stop();
+        if (!stopped) std::fprintf(stderr, "%s\n", stopped.error().message.c_str());
+    }
+};
+
+CommandResult in_guest(ClusterGuest& guest, const std::vector<std::string>& argv)
+{
+    auto result = run_command(argv, &guest.netns(), kGuestToolTimeout);
+    require_ok(result);
+    return std::move(result).value();
+}
+
+void run_tools(const std::string& binary)
+{
+    Setup setup;
+    auto cluster = ClusterHarness::start();
+    require_ok(cluster);
+    setup.cluster = std::move(cluster).value();
+    GuestOptions options;
+    options.name = "g1";
+    options.binary = binary;
+    auto guest = setup.cluster->add_guest(std::move(options));
+    require_ok(guest);
+    setup.guest = *guest;
+    ClusterGuest& g = **guest;
+    ClusterHarness& c = *setup.cluster;
+    require_ok(c.add_remote_node(g));
+    // crm_mon may list the node before the controller's connection has registered as IPC
+    // provider; until then the daemon refuses local sessions (as it must).
+    std::string last;
+    auto proxied = wait_until(
+        [&] {
+            auto r = run_command({"cibadmin", "-Q"}, &g.netns(), kGuestToolTimeout);
+            last = r ? r->describe().substr(0, 300) : r.error().message;
+            return r && r->succeeded();
+        },
+        30s, "cibadmin -Q to work inside the guest");
+    INFO("last cibadmin -Q: " << last << "\nguest log:\n" << g.log_tail(6000));
+    REQUIRE(proxied.ok());
+
+    {
+        auto r = in_guest(g, {"crm_mon", "-1"});
+        INFO("crm_mon -1: " << r.describe());
+        CHECK(r.succeeded());
+        CHECK(contains(r.output, "g1"));
+        CHECK(contains(r.output, kClusterNode));
+    }
+    {
+        auto r = in_guest(g, {"crm_mon", "-1", "--output-as=xml"});
+        INFO("crm_mon -1 --output-as=xml: " << r.describe());
+        CHECK(r.succeeded());
+        // The tool prints XML on stdout; stderr is interleaved only on errors.
+        auto xml = XmlQuery::parse(r.output);
+        require_ok(xml);
+        CHECK(xml->boolean("//nodes/node[@name='g1' and @type='remote' and @online='true']"));
+        CHECK(xml->string("//current_dc/@name") == kClusterNode);
+    }
+    {
+        auto r = in_guest(g, {"cibadmin", "-Q"});
+        INFO("cibadmin -Q: " << r.describe().substr(0, 3000));
+        CHECK(r.succeeded());
+        CHECK(contains(r.output, "<cib "));
+        CHECK(contains(r.output, "id=\"g1\""));
+    }
+    {
+        auto r = in_guest(g, {"crm_attribute", "-N", "g1", "-n", "foo", "-v", "bar", "-l", "reboot"});
+        INFO("crm_attribute: " << r.describe());
+        CHECK(r.succeeded());
+        std::string last;
+        auto seen = wait_until(
+            [&] {
+                auto q = c.tool({"crm_attribute", "-N", "g1", "-n", "foo", "-G", "-l", "reboot", "-q"});
+                last = q ? q->output : q.error().message;
+                return q && q->succeeded() && contains(q->output, "bar");
+            },
+            kAttributeTimeout, "foo=bar on g1 seen from the cluster node");
+        INFO("last crm_attribute -G: " << last);
+        CHECK(seen.ok());
+    }
+    {
+        auto r = in_guest(g, {"attrd_updater", "-n", "outpost_proxy", "-U", "baz"});
+        INFO("attrd_updater: " << r.describe());
+        CHECK(r.succeeded());
+        std::string last;
+        auto seen = wait_until(
+            [&] {
+                auto q = c.tool({"attrd_updater", "-n", "outpost_proxy", "-Q", "-N", "g1"});
+                last = q ? q->output : q.error().message;
+                return q && q->succeeded() && contains(q->output, "baz");
+            },
+            kAttributeTimeout, "outpost_proxy=baz on g1 seen from the cluster node");
+        INFO("last attrd_updater -Q: " << last);
+        CHECK(seen.ok());
+    }
+    {
+        auto r = in_guest(g, {"crm_resource", "--list"});
+        INFO("crm_resource --list: " << r.describe());
+        CHECK(r.succeeded());
+    }
+    {
+        auto r = in_guest(g, {"crm_node", "-n"});
+        INFO("crm_node -n: " << r.describe());
+        CHECK(r.succeeded());
+        CHECK(contains(r.output, "g1"));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("Cluster tools in a guest with the real pacemaker-remoted 2.1.5", "[proxy][cluster][remoted]")
+{
+    OUTPOST_REQUIRE_ROOT_AND_NETNS();
+    auto remoted = remoted_path();
+    require_ok(remoted);
+    run_tools(*remoted);
+}
+
+TEST_CASE("Cluster tools in a guest with outpost-agent", "[proxy][cluster][agent]")
+{
+    OUTPOST_REQUIRE_ROOT_AND_NETNS();
+    auto agent = agent_path();
+    if (!agent) OUTPOST_SKIP("OUTPOST_AGENT is not set: outpost-agent is not built");
+    run_tools(*agent);
+}
