@@ -181,7 +181,10 @@ int run(int argc, char** argv)
 
     g_main_loop_run(loop);
     log_notice(log_cat, "Exiting with status %d", exit_code);
-    // exit() runs no destructors of these locals: the spawner stays alive (see above).
+    // The local IPC servers go properly (libqb removes its sockets and shared memory);
+    // exit() runs no destructors of the other locals: the spawner stays alive (see above).
+    (*server)->attach_proxy(nullptr);
+    proxy->reset();
     (void)std::fflush(nullptr);
     std::exit(exit_code);
 }
