@@ -138,7 +138,8 @@ Result<std::string> encode_ipc_message(std::int32_t id, std::string_view xml, st
     if (xml.find('\0') != std::string_view::npos)
         return make_error(kDomain, -EINVAL, "IPC payload contains a NUL byte");
     const std::size_t text_size = xml.size() + 1;  // the NUL travels and is counted
-    if (text_size > kMaxIpcPayloadSize || text_size > std::numeric_limits<std::uint32_t>::max()) {
+    static_assert(kMaxIpcPayloadSize <= std::numeric_limits<std::uint32_t>::max(), "sizes travel as uint32");
+    if (text_size > kMaxIpcPayloadSize) {
         return make_error(kDomain, -EMSGSIZE,
                           "IPC payload of " + std::to_string(text_size) + " bytes exceeds the limit of " +
                               std::to_string(kMaxIpcPayloadSize));
