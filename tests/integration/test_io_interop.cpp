@@ -141,14 +141,14 @@ TEST_CASE("io::Connection talks to the real pacemaker-remoted 2.1.5 without stal
 
     // A burst: many messages queued back to back must still travel one at a time (two
     // requests sharing a record would corrupt the 2.1.5 reader's stream).
-    constexpr int kBurst = 50;
-    for (int i = 0; i < kBurst; ++i)
-        require_ok(connection->send(poke(3 + i)));
+    constexpr std::size_t kBurst = 50;
+    for (std::size_t i = 0; i < kBurst; ++i)
+        require_ok(connection->send(poke(3 + static_cast<int>(i))));
     REQUIRE(run_until(
         context.get(), [&] { return received.size() >= 2 * kBurst || !closes.empty(); }, 10s));
     REQUIRE(closes.empty());
     CHECK(received.size() == 2 * kBurst);
-    int burst_replies = 0;
+    std::size_t burst_replies = 0;
     for (const std::string& xml : received) {
         if (contains(xml, "lrmd_remote_msg_type=\"reply\"")) ++burst_replies;
     }

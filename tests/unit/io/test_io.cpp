@@ -331,7 +331,7 @@ TEST_CASE("a 100 KB message crosses in several records", "[io]")
     server_inbox.start(served);
     client_inbox.start(*client);
 
-    const std::string big = message_of_size(100 * 1000, 'b');
+    const std::string big = message_of_size(std::size_t{100} * 1000, 'b');
     require_ok(client->send(big));
     require_ok(client->send("<after/>"));
     require_ok(served.send(big));
@@ -390,6 +390,25 @@ TEST_CASE("a wrong key is -EKEYREJECTED on both sides", "[io]")
     CHECK(outcome.error->message.find("127.0.0.1") != std::string::npos);
     CHECK(server.errors.front().code == -EKEYREJECTED);
     CHECK(server.connections.empty());
+}
+
+TEST_CASE("a client without an authkey gets -ENOKEY", "[io]")
+{
+    ContextPtr context(g_main_context_new());
+    TempDir dir;
+    Server server(context.get(), psk_server(dir, outpost::test::random_bytes(64)));
+    tls::AuthkeySearch nowhere;
+    nowhere.configured = dir.file("missing");
+    nowhere.default_path = dir.file("missing-default");
+    nowhere.legacy_path = dir.file("missing-legacy");
+    auto client_tls = tls::TlsContext::psk_client(std::make_shared<tls::AuthkeyStore>(nowhere));
+    require_ok(client_tls);
+    Outcome outcome;
+    auto pending = start_connect(context.get(), "127.0.0.1", server.port(), *client_tls, outcome);
+    REQUIRE(run_until(context.get(), [&] { return outcome.done; }));
+    REQUIRE(outcome.error.has_value());
+    INFO(outcome.error->describe());
+    CHECK(outcome.error->code == -ENOKEY);
 }
 
 TEST_CASE("connecting to a closed port is -ECONNREFUSED", "[io]")
@@ -551,7 +570,7 @@ TEST_CASE("callbacks may destroy their Connection", "[io]")
             require_ok(served.send("<m/>"));
         run_for(context.get(), 100ms);  // all five now sit in the client's socket
         client->start(
-            [&](std::string) {
+            [&](const std::string&) {
                 ++delivered;
                 client.reset();
             },
@@ -566,7 +585,7 @@ TEST_CASE("callbacks may destroy their Connection", "[io]")
     SECTION("from on_close")
     {
         int closes = 0;
-        client->start([](std::string) {},
+        client->start([](const std::string&) {},
                       [&](const Error&) {
                           ++closes;
                           client.reset();
@@ -674,7 +693,7 @@ TEST_CASE("each message is a header record, then payload records, never coalesce
     if (connection_is_client) {
         // A plain listener: the accepted socket gets a raw server TlsSession.
         auto listener = Listener::create("127.0.0.1", 0, context.get(),
-                                         [&](UniqueFd fd, std::string) { raw_fd = std::move(fd); });
+                                         [&](UniqueFd fd, const std::string&) { raw_fd = std::move(fd); });
         require_ok(listener);
         plain_listener = std::move(listener).value();
         Outcome outcome;
@@ -757,8 +776,8 @@ TEST_CASE("Listener binds the wildcard dual-stack and reports its port", "[io][l
     }
 
     // The port is taken now: a second listener on it fails with a clear error.
-    auto second =
-        Listener::create("127.0.0.1", (*listener)->port(), context.get(), [](UniqueFd, std::string) {});
+    auto second = Listener::create("127.0.0.1", (*listener)->port(), context.get(),
+                                   [](UniqueFd, const std::string&) {});
     REQUIRE_FALSE(second.ok());
     CHECK(second.error().code == -EADDRINUSE);
     CHECK(second.error().message.find(std::to_string((*listener)->port())) != std::string::npos);
