@@ -104,7 +104,7 @@ Result<wire::Element> Client::request(wire::Element request, Millis timeout)
     auto sent_at = Clock::now();
     driver_.wait_for(seen, timeout);
     if (std::getenv("OUTPOST_CONFORMANCE_TRACE") != nullptr) {
-        std::fprintf(
+        (void)std::fprintf(
             stderr, "trace: %s %s took %lld ms\n", label_.c_str(), op.c_str(),
             static_cast<long long>(std::chrono::duration_cast<Millis>(Clock::now() - sent_at).count()));
     }

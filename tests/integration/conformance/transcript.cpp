@@ -45,7 +45,7 @@ std::string duration_class(std::int64_t ms)
     if (ms < kFastLimitMs) return "{fast}";
     double halves = std::round(static_cast<double>(ms) / 500.0);
     char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "{~%.1fs}", halves / 2.0);
+    (void)std::snprintf(buffer, sizeof buffer, "{~%.1fs}", halves / 2.0);
     return buffer;
 }
 
@@ -200,7 +200,10 @@ void compare_elements(const Line& real_line, const wire::Element& real, const wi
         for (const auto& t : kTolerances) {
             if (t.applies(real_line, real, name, rv, ov)) tolerance = &t;
         }
-        std::string text = where + "/@" + name + ": real " + show(rv) + ", outpost " + show(ov);
+        std::string text = where;
+        text += "/@" + name;
+        text += ": real " + show(rv);
+        text += ", outpost " + show(ov);
         if (tolerance != nullptr) {
             result.tolerated.push_back(text + "  [known: " + tolerance->name + "]");
             result.tolerated_kinds.emplace_back(tolerance->name);
@@ -385,8 +388,12 @@ std::string format_side_by_side(const Transcript& real, const Transcript& outpos
             for (std::size_t row = 0; row < std::max(left.size(), right.size()); ++row) {
                 std::string l = row < left.size() ? left[row] : "";
                 std::string rr = row < right.size() ? right[row] : "";
-                out += (row == 0 && bad ? "!! " : "   ") + l +
-                       std::string(kWidth - std::min(kWidth, l.size()), ' ') + " | " + rr + "\n";
+                out += row == 0 && bad ? "!! " : "   ";
+                out += l;
+                out.append(kWidth - std::min(kWidth, l.size()), ' ');
+                out += " | ";
+                out += rr;
+                out += "\n";
             }
         }
     }
