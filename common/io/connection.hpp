@@ -55,6 +55,9 @@ inline constexpr std::size_t kReadBudgetPerWakeup = std::size_t{1024} * 1024;
 struct ConnectionLimits {
     std::size_t max_message_size = wire::kDefaultMaxMessageSize;  // header + payload, both ways
     std::size_t max_queued_bytes = kDefaultMaxQueuedBytes;
+    // Bytes read in one wake-up before yielding to the rest of the loop (at least one
+    // record is always read).
+    std::size_t read_budget_per_wakeup = kReadBudgetPerWakeup;
 };
 
 struct AcceptOptions {

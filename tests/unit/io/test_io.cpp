@@ -343,6 +343,34 @@ TEST_CASE("a 100 KB message crosses in several records", "[io]")
     CHECK(client_inbox.messages[0] == big);
 }
 
+TEST_CASE("megabytes arrive complete across read-budget pauses", "[io]")
+{
+    ContextPtr context(g_main_context_new());
+    TempDir dir;
+    const std::string key = outpost::test::random_bytes(4096);
+    Server server(context.get(), psk_server(dir, key));
+    // A small budget, so that reading yields and resumes many times.
+    ConnectOptions options;
+    options.limits.read_budget_per_wakeup = 1000;
+    auto client = connect_pair(context.get(), server, psk_client(key), options);
+    Connection& served = *server.connections.front();
+
+    // Much more than the budget sits in the client's socket before it starts reading.
+    constexpr int kCount = 40;
+    for (int i = 0; i < kCount; ++i) {
+        require_ok(served.send(message_of_size(std::size_t{100} * 1000, static_cast<char>('a' + i % 26))));
+    }
+    run_for(context.get(), 200ms);
+    Inbox inbox;
+    inbox.start(*client);
+    REQUIRE(run_until(context.get(), [&] { return inbox.messages.size() == kCount; }));
+    for (int i = 0; i < kCount; ++i) {
+        CHECK(inbox.messages[i] == message_of_size(std::size_t{100} * 1000, static_cast<char>('a' + i % 26)));
+    }
+    CHECK(inbox.closes.empty());
+    CHECK(served.queued_bytes() == 0);
+}
+
 TEST_CASE("a message over the receiver's limit closes the connection with a clear error", "[io]")
 {
     ContextPtr context(g_main_context_new());
