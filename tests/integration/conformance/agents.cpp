@@ -1,6 +1,10 @@
 // Installation of the conformance test agents: see agents.hpp.
 #include "conformance/agents.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <mutex>
 #include <optional>

@@ -5,7 +5,8 @@
 // The agents keep no state of their own: what they do is driven by their parameters (OCF)
 // or by their name (LSB: outpostconf-rcN exits N for every action), so the real daemon
 // and outpost-agent can run the same scenario at the same time. install_test_agents()
-// installs them once per process; they are removed when the process exits.
+// installs them once per process; they are removed when the last test process using them
+// exits.
 #pragma once
 
 #include <string>

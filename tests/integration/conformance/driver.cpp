@@ -80,6 +80,20 @@ std::uint64_t Client::send(wire::Element request)
     return id;
 }
 
+std::uint64_t Client::send(const wire::Request& request)
+{
+    wire::Request copy = request;
+    if (copy.async_id.empty()) copy.async_id = token_;
+    return send(wire::to_element(wire::Message{copy}));
+}
+
+Result<wire::Element> Client::request(const wire::Request& request, Millis timeout)
+{
+    wire::Request copy = request;
+    if (copy.async_id.empty()) copy.async_id = token_;
+    return this->request(wire::to_element(wire::Message{copy}), timeout);
+}
+
 Status Client::send_xml(std::string_view xml)
 {
     if (!connection_) return make_error(kDomain, -ENOTCONN, label_ + ": not connected");

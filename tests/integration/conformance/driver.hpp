@@ -5,11 +5,12 @@
 //
 // Driver owns the GMainContext and the Clients connected through it; every wait pumps the
 // context, so all clients of a scenario keep receiving while any one of them waits.
-// Client::send() adds the envelope (lrmd_remote_msg_id, lrmd_remote_msg_type) to a request
-// element and remembers which op each msg id carried (the transcript needs it to recognise
-// exec replies, whose lrmd_rc is a call id). send_xml() sends any text as one framed
-// message (malformed XML included); send_raw_tls() below bypasses framing altogether.
-// It is a test harness, not a product client: no reconnects, no late-reply bookkeeping.
+// Requests are built as elements (scenarios.hpp mirrors liblrmd's exact layout) or typed
+// (wire::Request, encoded by the wire module). Client::send() adds the envelope (lrmd_remote_msg_id,
+// lrmd_remote_msg_type) to a request element and remembers which op each msg id carried (the transcript needs
+// it to recognise exec replies, whose lrmd_rc is a call id). send_xml() sends any text as one framed message
+// (malformed XML included); send_raw_tls() below bypasses framing altogether. It is a test harness, not a
+// product client: no reconnects, no late-reply bookkeeping.
 #pragma once
 
 #include <glib.h>
@@ -27,6 +28,7 @@
 #include "harness/guest_daemon.hpp"
 #include "io/connection.hpp"
 #include "util/result.hpp"
+#include "wire/messages.hpp"
 #include "wire/xml.hpp"
 
 namespace outpost::test::conformance {
@@ -64,6 +66,9 @@ public:
     [[nodiscard]] const std::string& label() const { return label_; }
     // Sends `request` with the next msg id; returns that id (0 if the send failed).
     std::uint64_t send(wire::Element request);
+    // A typed request (wire/messages.hpp), encoded by the wire module; msg id as above.
+    std::uint64_t send(const wire::Request& request);
+    Result<wire::Element> request(const wire::Request& request, Millis timeout = kReplyTimeout);
     // One framed message carrying exactly `xml` (no envelope added).
     Status send_xml(std::string_view xml);
     // send() and wait for the reply with the same msg id.

@@ -650,7 +650,15 @@ void scenario_unregistered_client(ScenarioContext& s)
 void scenario_poke_and_check(ScenarioContext& s)
 {
     Client& c = s.registered("c1");
-    s.call(c, request::poke(c));
+    // The first poke goes through the typed encoder of common/wire, the rest as elements.
+    wire::Request poke;
+    poke.op = wire::Op::poke;
+    poke.op_name = "lrmd_rsc_poke";
+    poke.callopts = 0;
+    poke.timeout_ms = 0;
+    poke.rsc = wire::RscData{};
+    poke.rsc->origin = "lrmd_api_poke_connection";
+    if (auto reply = c.request(poke); !reply) throw ScenarioAbort(reply.error().message);
     s.wait_count(c, notify_op("lrmd_rsc_poke"), 1, 2000ms, "poke notify");
     c.send(request::check(c, std::nullopt));
     c.send(request::check(c, std::string("0")));
