@@ -774,6 +774,7 @@ void scenario_malformed(ScenarioContext& s)
                                       : (*outcome == RawOutcome::dropped ? "dropped" : "still open"));
         Client& probe = s.registered(std::string("after ") + test.name);
         s.call(probe, request::poke(probe));
+        s.wait_count(probe, notify_op("lrmd_rsc_poke"), 1, 2000ms, "poke notify");
         probe.close();
     }
     // Well-formed frames with odd XML content, on a registered client.
