@@ -65,7 +65,7 @@ void RemoteClient::unsubscribe(Subscription id)
 void RemoteClient::connect(DoneCallback done)
 {
     if (connection_ || pending_connection_) {
-        fail_soon([done = std::move(done)](Result<wire::Reply> r) { done(Status(r.error())); },
+        fail_soon([done = std::move(done)](const Result<wire::Reply>& r) { done(Status(r.error())); },
                   client_error(-EISCONN, "connection to " + options_.host + " already open or opening"));
         return;
     }
@@ -325,7 +325,7 @@ void RemoteClient::rsc_info(const std::string& rsc_id,
 void RemoteClient::exec(const ExecRequest& exec_request, std::function<void(Result<int>)> done)
 {
     if (execs_.size() >= kMaxPendingExecs) {
-        fail_soon([done = std::move(done)](Result<wire::Reply> r) { done(Result<int>(r.error())); },
+        fail_soon([done = std::move(done)](const Result<wire::Reply>& r) { done(Result<int>(r.error())); },
                   client_error(-ENOBUFS, "too many operations awaiting completion"));
         return;
     }
@@ -441,7 +441,7 @@ Status RemoteClient::ipc_fwd(wire::ProxyMessage message)
 
 // ---- receiving --------------------------------------------------------------------------
 
-void RemoteClient::on_message(std::string xml)
+void RemoteClient::on_message(const std::string& xml)
 {
     log_trace(log_cat, "from %s: %s", options_.host.c_str(), log::quote(xml, 2000).c_str());
     auto decoded = wire::decode_message(xml);
@@ -472,9 +472,9 @@ void RemoteClient::on_message(std::string xml)
         [&](auto&& message) {
             using T = std::decay_t<decltype(message)>;
             if constexpr (std::is_same_v<T, wire::Reply>) {
-                on_reply(std::move(message));
+                on_reply(std::forward<decltype(message)>(message));
             } else if constexpr (std::is_same_v<T, wire::ExecNotify>) {
-                on_exec_notify(std::move(message));
+                on_exec_notify(std::forward<decltype(message)>(message));
             } else if constexpr (std::is_same_v<T, wire::GenericNotify>) {
                 each_subscriber([&](Handlers& h) {
                     if (h.generic) h.generic(message);
@@ -555,8 +555,9 @@ void RemoteClient::disconnect()
 {
     pending_connection_.reset();
     if (connect_done_) {
-        fail_soon([done = std::move(connect_done_)](Result<wire::Reply> r) { done(Status(r.error())); },
-                  client_error(-ECANCELED, "connection to " + options_.host + " cancelled"));
+        fail_soon(
+            [done = std::move(connect_done_)](const Result<wire::Reply>& r) { done(Status(r.error())); },
+            client_error(-ECANCELED, "connection to " + options_.host + " cancelled"));
         connect_done_ = nullptr;
     }
     drop(client_error(-ENOTCONN, "disconnected from " + options_.host), false);

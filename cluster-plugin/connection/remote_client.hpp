@@ -185,7 +185,7 @@ private:
     void fail_soon(ReplyCallback done, Error error);
     void on_ready(Result<std::unique_ptr<io::Connection>> result);
     void on_register_reply(Result<wire::Reply> reply);
-    void on_message(std::string xml);
+    void on_message(const std::string& xml);
     void on_reply(wire::Reply reply);
     void on_exec_notify(wire::ExecNotify notify);
     void on_reply_timeout(std::uint64_t msg_id);

@@ -425,10 +425,10 @@ void RemoteConnection::disarm(Timer timer)
     timers_[static_cast<std::size_t>(timer)].reset();
 }
 
-void RemoteConnection::apply(Effects effects)
+void RemoteConnection::apply(const Effects& effects)
 {
     std::weak_ptr<bool> alive = alive_;
-    for (auto& effect : effects) {
+    for (const auto& effect : effects) {
         if (alive.expired()) return;
         switch (effect.kind) {
             case Effect::Kind::connect: {
@@ -443,7 +443,7 @@ void RemoteConnection::apply(Effects effects)
                 subscription_.reset();
                 client_ = std::make_unique<RemoteClient>(context_, tls_, options);
                 RemoteClient* client = client_.get();
-                client->connect([this, alive, client](Status status) {
+                client->connect([this, alive, client](const Status& status) {
                     if (alive.expired() || client != client_.get()) return;
                     if (!status.ok()) {
                         log_info(log_cat, "connection to %s failed: %s", config_.server.c_str(),

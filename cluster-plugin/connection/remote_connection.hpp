@@ -191,7 +191,7 @@ public:
     [[nodiscard]] RemoteClient* client() { return client_ && client_->connected() ? client_.get() : nullptr; }
 
 private:
-    void apply(Effects effects);
+    void apply(const Effects& effects);
     void arm(Timer timer, Millis delay);
     void disarm(Timer timer);
 

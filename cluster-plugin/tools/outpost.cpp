@@ -271,12 +271,12 @@ std::optional<tls::TlsContext> make_tls(const Options& options, int& exit_code)
 {
     auto settings = tls::TlsSettings::from_environment();
     if (!settings.ok()) {
-        std::fprintf(stderr, "outpost: %s\n", settings.error().describe().c_str());
+        (void)std::fprintf(stderr, "outpost: %s\n", settings.error().describe().c_str());
         exit_code = kExitUsage;
         return std::nullopt;
     }
     for (const auto& note : settings->notes)
-        std::fprintf(stderr, "outpost: warning: %s\n", note.c_str());
+        (void)std::fprintf(stderr, "outpost: warning: %s\n", note.c_str());
     tls::AuthkeySearch search = tls::AuthkeySearch::from_environment();
     if (options.authkey) search.configured = *options.authkey;
     auto store = std::make_shared<tls::AuthkeyStore>(search);
@@ -285,21 +285,21 @@ std::optional<tls::TlsContext> make_tls(const Options& options, int& exit_code)
             // An explicit key file must be that file, not a fallback.
             auto key = tls::read_authkey_file(*options.authkey);
             if (!key.ok()) {
-                std::fprintf(stderr, "outpost: %s\n", key.error().describe().c_str());
+                (void)std::fprintf(stderr, "outpost: %s\n", key.error().describe().c_str());
                 exit_code = kExitNoPerm;
                 return std::nullopt;
             }
         }
         auto key = store->get();
         if (!key.ok()) {
-            std::fprintf(stderr, "outpost: %s\n", key.error().describe().c_str());
+            (void)std::fprintf(stderr, "outpost: %s\n", key.error().describe().c_str());
             exit_code = kExitNoPerm;
             return std::nullopt;
         }
     }
     auto tls = tls::TlsContext::client(*settings, store);
     if (!tls.ok()) {
-        std::fprintf(stderr, "outpost: %s\n", tls.error().describe().c_str());
+        (void)std::fprintf(stderr, "outpost: %s\n", tls.error().describe().c_str());
         exit_code = kExitNoPerm;
         return std::nullopt;
     }
@@ -319,12 +319,12 @@ std::optional<ClientOptions> client_options(const Options& options, const std::s
 int cmd_check(const Options& options)
 {
     if (options.args.size() != 1) {
-        std::fputs(kCheckUsage, stderr);
+        (void)std::fputs(kCheckUsage, stderr);
         return kExitUsage;
     }
     auto client_opts = client_options(options, options.args[0]);
     if (!client_opts) {
-        std::fprintf(stderr, "outpost: invalid HOST[:PORT] %s\n", options.args[0].c_str());
+        (void)std::fprintf(stderr, "outpost: invalid HOST[:PORT] %s\n", options.args[0].c_str());
         return kExitUsage;
     }
     int exit_code = kExitOk;
@@ -350,13 +350,13 @@ int cmd_check(const Options& options)
     if (!connected->ok()) {
         const Error& error = connected->error();
         if (options.xml) {
-            std::printf(
+            (void)std::printf(
                 "<outpost-check host=\"%s\" port=\"%u\" result=\"unreachable\" rc=\"%d\" error=\"%s\"/>\n",
                 xml_escape(client_opts->host).c_str(), client_opts->port, error.code,
                 xml_escape(error.message).c_str());
         } else {
-            std::printf("%s:%u: cannot connect: %s\n", client_opts->host.c_str(), client_opts->port,
-                        error.message.c_str());
+            (void)std::printf("%s:%u: cannot connect: %s\n", client_opts->host.c_str(), client_opts->port,
+                              error.message.c_str());
         }
         return connect_exit_code(error);
     }
@@ -367,7 +367,7 @@ int cmd_check(const Options& options)
     const ServerInfo& server = client.server();
     std::string uptime = server.uptime_s ? std::to_string(*server.uptime_s) : std::string();
     if (options.xml) {
-        std::printf(
+        (void)std::printf(
             "<outpost-check host=\"%s\" port=\"%u\" result=\"%s\" connect-ms=\"%lld\" poke-ms=\"%lld\" "
             "protocol-version=\"%s\" client-id=\"%s\" tls=\"%s\"%s%s%s/>\n",
             xml_escape(client_opts->host).c_str(), client_opts->port, answered ? "ok" : "no-poke-answer",
@@ -375,17 +375,18 @@ int cmd_check(const Options& options)
             xml_escape(server.client_id).c_str(), xml_escape(client.tls_description()).c_str(),
             uptime.empty() ? "" : " uptime-s=\"", uptime.c_str(), uptime.empty() ? "" : "\"");
     } else {
-        std::printf("%s:%u: connected, TLS handshake and register in %lld ms (%s)\n",
-                    client_opts->host.c_str(), client_opts->port, connect_ms,
-                    client.tls_description().c_str());
-        std::printf("remote protocol version: %s\n", server.protocol_version.c_str());
-        std::printf("remote uptime: %s\n",
-                    uptime.empty() ? "not reported (Pacemaker before 2.1.6)" : (uptime + " s").c_str());
+        (void)std::printf("%s:%u: connected, TLS handshake and register in %lld ms (%s)\n",
+                          client_opts->host.c_str(), client_opts->port, connect_ms,
+                          client.tls_description().c_str());
+        (void)std::printf("remote protocol version: %s\n", server.protocol_version.c_str());
+        (void)std::printf("remote uptime: %s\n",
+                          uptime.empty() ? "not reported (Pacemaker before 2.1.6)" : (uptime + " s").c_str());
         if (server.node_start_state) std::printf("node start state: %s\n", server.node_start_state->c_str());
         if (answered) {
-            std::printf("poke answered in %lld ms\n", poke_ms);
+            (void)std::printf("poke answered in %lld ms\n", poke_ms);
         } else {
-            std::printf("poke not answered: %s\n", sent.ok() ? "timeout" : sent.error().message.c_str());
+            (void)std::printf("poke not answered: %s\n",
+                              sent.ok() ? "timeout" : sent.error().message.c_str());
         }
     }
     client.disconnect();
@@ -404,12 +405,12 @@ const char* status_name(int status)
 int cmd_exec(const Options& options)
 {
     if (options.args.size() != 4) {
-        std::fputs(kExecUsage, stderr);
+        (void)std::fputs(kExecUsage, stderr);
         return kExitUsage;
     }
     auto client_opts = client_options(options, options.args[0]);
     if (!client_opts) {
-        std::fprintf(stderr, "outpost: invalid HOST[:PORT] %s\n", options.args[0].c_str());
+        (void)std::fprintf(stderr, "outpost: invalid HOST[:PORT] %s\n", options.args[0].c_str());
         return kExitUsage;
     }
     const std::string& rsc = options.args[1];
@@ -433,8 +434,8 @@ int cmd_exec(const Options& options)
         type = parts[1];
     }
     if (rsc_class.empty() || type.empty() || (rsc_class == "ocf" && provider.empty())) {
-        std::fprintf(stderr, "outpost: invalid agent %s (want ocf:PROVIDER:TYPE or CLASS:TYPE)\n",
-                     agent.c_str());
+        (void)std::fprintf(stderr, "outpost: invalid agent %s (want ocf:PROVIDER:TYPE or CLASS:TYPE)\n",
+                           agent.c_str());
         return kExitUsage;
     }
     int exit_code = kExitOk;
@@ -453,8 +454,8 @@ int cmd_exec(const Options& options)
         connected = Status(make_error("client", -ETIMEDOUT, "no answer within 30 s"));
     }
     if (!connected->ok()) {
-        std::fprintf(stderr, "outpost: %s:%u: cannot connect: %s\n", client_opts->host.c_str(),
-                     client_opts->port, connected->error().message.c_str());
+        (void)std::fprintf(stderr, "outpost: %s:%u: cannot connect: %s\n", client_opts->host.c_str(),
+                           client_opts->port, connected->error().message.c_str());
         return connect_exit_code(connected->error());
     }
     std::optional<Status> registered;
@@ -463,8 +464,8 @@ int cmd_exec(const Options& options)
     (void)loop.run_until([&] { return registered.has_value(); },
                          kDefaultReplyTimeout + std::chrono::seconds(1));
     if (!registered || !registered->ok()) {
-        std::fprintf(stderr, "outpost: registering %s: %s\n", rsc.c_str(),
-                     registered ? registered->error().message.c_str() : "no answer");
+        (void)std::fprintf(stderr, "outpost: registering %s: %s\n", rsc.c_str(),
+                           registered ? registered->error().message.c_str() : "no answer");
         return kExitUnavailable;
     }
     ExecRequest request;
@@ -482,8 +483,8 @@ int cmd_exec(const Options& options)
     client.exec(request, [&](Result<int> result) { call.emplace(std::move(result)); });
     (void)loop.run_until([&] { return call.has_value(); }, kDefaultReplyTimeout + std::chrono::seconds(1));
     if (!call || !call->ok()) {
-        std::fprintf(stderr, "outpost: exec %s %s: %s\n", rsc.c_str(), request.action.c_str(),
-                     call ? call->error().message.c_str() : "no answer");
+        (void)std::fprintf(stderr, "outpost: exec %s %s: %s\n", rsc.c_str(), request.action.c_str(),
+                           call ? call->error().message.c_str() : "no answer");
         return kExitUnavailable;
     }
     int call_id = call->value();
@@ -500,8 +501,8 @@ int cmd_exec(const Options& options)
         return false;
     };
     if (!loop.run_until(arrived, limit)) {
-        std::fprintf(stderr, "outpost: no result for %s %s within %lld ms\n", rsc.c_str(),
-                     request.action.c_str(), static_cast<long long>(limit.count()));
+        (void)std::fprintf(stderr, "outpost: no result for %s %s within %lld ms\n", rsc.c_str(),
+                           request.action.c_str(), static_cast<long long>(limit.count()));
         return kExitUnavailable;
     }
     ExecEvent first = *result;
@@ -512,29 +513,29 @@ int cmd_exec(const Options& options)
         (void)loop.run_until([&] { return cancelled.has_value(); },
                              kDefaultReplyTimeout + std::chrono::seconds(1));
         if (!cancelled || !cancelled->ok()) {
-            std::fprintf(stderr, "outpost: warning: cancelling %s %s: %s\n", rsc.c_str(),
-                         request.action.c_str(),
-                         cancelled ? cancelled->error().message.c_str() : "no answer");
+            (void)std::fprintf(stderr, "outpost: warning: cancelling %s %s: %s\n", rsc.c_str(),
+                               request.action.c_str(),
+                               cancelled ? cancelled->error().message.c_str() : "no answer");
         }
     }
     const wire::ExecNotify& n = first.notify;
     if (options.xml) {
-        std::printf(
+        (void)std::printf(
             "<outpost-exec host=\"%s\" rsc=\"%s\" action=\"%s\" interval-ms=\"%u\" call-id=\"%d\" rc=\"%d\" "
             "status=\"%d\" status-text=\"%s\" exec-ms=\"%u\" queue-ms=\"%u\"%s%s%s>",
             xml_escape(client_opts->host).c_str(), xml_escape(rsc).c_str(), xml_escape(n.action).c_str(),
             n.interval_ms, n.call_id, n.exec_rc, n.op_status, status_name(n.op_status), n.exec_time_ms,
             n.queue_time_ms, n.exit_reason ? " exit-reason=\"" : "",
             n.exit_reason ? xml_escape(*n.exit_reason).c_str() : "", n.exit_reason ? "\"" : "");
-        std::printf("<output>%s</output></outpost-exec>\n", xml_escape(n.output.value_or("")).c_str());
+        (void)std::printf("<output>%s</output></outpost-exec>\n", xml_escape(n.output.value_or("")).c_str());
     } else {
-        std::printf("%s %s on %s: rc=%d status=%d (%s) call-id=%d exec=%u ms queue=%u ms\n", rsc.c_str(),
-                    n.action.c_str(), client_opts->host.c_str(), n.exec_rc, n.op_status,
-                    status_name(n.op_status), n.call_id, n.exec_time_ms, n.queue_time_ms);
+        (void)std::printf("%s %s on %s: rc=%d status=%d (%s) call-id=%d exec=%u ms queue=%u ms\n",
+                          rsc.c_str(), n.action.c_str(), client_opts->host.c_str(), n.exec_rc, n.op_status,
+                          status_name(n.op_status), n.call_id, n.exec_time_ms, n.queue_time_ms);
         if (n.exit_reason && !n.exit_reason->empty())
-            std::printf("exit reason: %s\n", n.exit_reason->c_str());
+            (void)std::printf("exit reason: %s\n", n.exit_reason->c_str());
         if (n.output && !n.output->empty()) {
-            std::printf("output:\n%s", n.output->c_str());
+            (void)std::printf("output:\n%s", n.output->c_str());
             if (n.output->back() != '\n') std::printf("\n");
         }
     }
@@ -545,7 +546,7 @@ int cmd_exec(const Options& options)
 int cmd_keygen(const Options& options)
 {
     if (options.args.size() != 1) {
-        std::fputs(kKeygenUsage, stderr);
+        (void)std::fputs(kKeygenUsage, stderr);
         return kExitUsage;
     }
     const std::string& file = options.args[0];
@@ -554,7 +555,7 @@ int cmd_keygen(const Options& options)
         ssize_t n = ::getrandom(key.data() + done, key.size() - done, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
-            std::fprintf(stderr, "outpost: getrandom: %s\n", std::strerror(errno));
+            (void)std::fprintf(stderr, "outpost: getrandom: %s\n", std::strerror(errno));
             return kExitFailed;
         }
         done += static_cast<std::size_t>(n);
@@ -567,15 +568,15 @@ int cmd_keygen(const Options& options)
     if (fd < 0) {
         int err = errno;
         if (err == EEXIST) {
-            std::fprintf(stderr, "outpost: %s exists; use --force to replace it\n", file.c_str());
+            (void)std::fprintf(stderr, "outpost: %s exists; use --force to replace it\n", file.c_str());
             return kExitCantCreate;
         }
-        std::fprintf(stderr, "outpost: cannot create %s: %s\n", target.c_str(), std::strerror(err));
+        (void)std::fprintf(stderr, "outpost: cannot create %s: %s\n", target.c_str(), std::strerror(err));
         return err == EACCES || err == EPERM ? kExitNoPerm : kExitCantCreate;
     }
     auto fail = [&](const char* what) {
         int err = errno;
-        std::fprintf(stderr, "outpost: %s %s: %s\n", what, target.c_str(), std::strerror(err));
+        (void)std::fprintf(stderr, "outpost: %s %s: %s\n", what, target.c_str(), std::strerror(err));
         ::close(fd);
         ::unlink(target.c_str());
         return err == EACCES || err == EPERM ? kExitNoPerm : kExitFailed;
@@ -600,16 +601,16 @@ int cmd_keygen(const Options& options)
     ::close(fd);
     if (options.force && ::rename(target.c_str(), file.c_str()) != 0) {
         int err = errno;
-        std::fprintf(stderr, "outpost: replacing %s: %s\n", file.c_str(), std::strerror(err));
+        (void)std::fprintf(stderr, "outpost: replacing %s: %s\n", file.c_str(), std::strerror(err));
         ::unlink(target.c_str());
         return err == EACCES || err == EPERM ? kExitNoPerm : kExitFailed;
     }
     if (options.xml) {
-        std::printf("<outpost-keygen file=\"%s\" bytes=\"%zu\" mode=\"0640\" group=\"%s\"/>\n",
-                    xml_escape(file).c_str(), key.size(), xml_escape(group_name).c_str());
+        (void)std::printf("<outpost-keygen file=\"%s\" bytes=\"%zu\" mode=\"0640\" group=\"%s\"/>\n",
+                          xml_escape(file).c_str(), key.size(), xml_escape(group_name).c_str());
     } else {
-        std::printf("wrote %zu random bytes to %s (mode 0640%s)\n", key.size(), file.c_str(),
-                    group_name.empty() ? "" : ", group haclient");
+        (void)std::printf("wrote %zu random bytes to %s (mode 0640%s)\n", key.size(), file.c_str(),
+                          group_name.empty() ? "" : ", group haclient");
     }
     std::fill(key.begin(), key.end(), '\0');
     return kExitOk;
@@ -622,7 +623,7 @@ int main(int argc, char** argv)
     log::configure(log::config_from_environment("outpost"));
     Options options;
     if (auto error = parse_args(argc, argv, options)) {
-        std::fprintf(stderr, "outpost: %s\n%s", error->c_str(), kUsage);
+        (void)std::fprintf(stderr, "outpost: %s\n%s", error->c_str(), kUsage);
         return kExitUsage;
     }
     try {
@@ -640,10 +641,10 @@ int main(int argc, char** argv)
         }
         if (options.command.empty() && options.help) return std::fputs(kUsage, stdout), kExitOk;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "outpost: internal error: %s\n", e.what());
+        (void)std::fprintf(stderr, "outpost: internal error: %s\n", e.what());
         return kExitFailed;
     }
-    std::fprintf(
+    (void)std::fprintf(
         stderr, "outpost: %s\n%s",
         options.command.empty() ? "no command given" : ("unknown command " + options.command).c_str(),
         kUsage);
