@@ -53,11 +53,11 @@ int fail(const std::string& what, const outpost::Error& error)
 
 void usage(std::FILE* out)
 {
-    std::fprintf(out,
-                 "Usage: outpost-demo --agent PATH | --remoted PATH [--hold]\n"
-                 "  --agent PATH    run PATH (outpost-agent) in the guests\n"
-                 "  --remoted PATH  run the real pacemaker-remoted at PATH in the guests instead\n"
-                 "  --hold          before tearing down, wait for Enter (explore with crm_mon, pcs)\n");
+    (void)std::fprintf(out,
+                       "Usage: outpost-demo --agent PATH | --remoted PATH [--hold]\n"
+                       "  --agent PATH    run PATH (outpost-agent) in the guests\n"
+                       "  --remoted PATH  run the real pacemaker-remoted at PATH in the guests instead\n"
+                       "  --hold          before tearing down, wait for Enter (explore with crm_mon, pcs)\n");
 }
 
 }  // namespace
@@ -97,7 +97,7 @@ int main(int argc, char* argv[])
     }
 
     step("checking that this machine is not part of a real cluster");
-    for (auto check : {refuse_if_real_cluster(), check_pacemaker_daemons()}) {
+    for (const auto& check : {refuse_if_real_cluster(), check_pacemaker_daemons()}) {
         if (!check) {
             std::cerr << "\noutpost-demo: " << check.error().message << std::endl
                       << "The demo only runs on a machine without a cluster of its own; nothing was changed."
@@ -163,7 +163,7 @@ int main(int argc, char* argv[])
                 auto nodes = mon.resource_nodes(id);
                 return nodes.size() == 1 && nodes[0] == node && mon.resource_role(id) == "Started";
             },
-            60s, id + " to start on " + node);
+            60s, id + std::string(" to start on ").append(node));
         if (!running) return fail("starting " + id, running.error());
     }
 

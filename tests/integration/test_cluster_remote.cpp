@@ -88,19 +88,19 @@ struct Setup {
         if (!cluster) return;
         if (Catch::getResultCapture().lastAssertionPassed() == false) {
             // Keep enough for a post-mortem in the test log.
-            std::fprintf(stderr, "--- crm_mon ---\n%s\n--- pacemaker.log (this run) ---\n%s\n",
-                         cluster->crm_mon_text().c_str(), cluster->pacemaker_log_tail(4000).c_str());
+            (void)std::fprintf(stderr, "--- crm_mon ---\n%s\n--- pacemaker.log (this run) ---\n%s\n",
+                               cluster->crm_mon_text().c_str(), cluster->pacemaker_log_tail(4000).c_str());
             for (auto* g : guests)
-                std::fprintf(stderr, "--- guest %s log ---\n%s\n", g->name().c_str(),
-                             g->log_tail(3000).c_str());
+                (void)std::fprintf(stderr, "--- guest %s log ---\n%s\n", g->name().c_str(),
+                                   g->log_tail(3000).c_str());
         }
         auto s = cluster->stop();
-        if (!s) std::fprintf(stderr, "%s\n", s.error().message.c_str());
+        if (!s) (void)std::fprintf(stderr, "%s\n", s.error().message.c_str());
     }
 };
 
 std::unique_ptr<Setup> bring_up(Peer peer, int count, const std::vector<std::string>& remote_extra = {},
-                                ClusterOptions options = {})
+                                const ClusterOptions& options = {})
 {
     std::string why;
     auto binary = binary_for(peer, why);
@@ -109,7 +109,7 @@ std::unique_ptr<Setup> bring_up(Peer peer, int count, const std::vector<std::str
         return nullptr;
     }
     auto begin = std::chrono::steady_clock::now();
-    auto cluster = ClusterHarness::start(std::move(options));
+    auto cluster = ClusterHarness::start(options);
     require_ok(cluster);
     auto owned = std::make_unique<Setup>();
     Setup& setup = *owned;

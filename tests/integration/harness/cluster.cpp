@@ -513,7 +513,7 @@ Status check_pacemaker_daemons()
     return {};
 }
 
-Result<std::unique_ptr<ClusterHarness>> ClusterHarness::start(ClusterOptions options)
+Result<std::unique_ptr<ClusterHarness>> ClusterHarness::start(const ClusterOptions& options)
 {
     if (::geteuid() != 0) return harness_error(-EPERM, "a test cluster needs root");
     if (auto s = refuse_if_real_cluster(); !s) return s.error();
@@ -648,8 +648,13 @@ pid_t ClusterHarness::pacemakerd_pid() const
 
 ClusterHarness::~ClusterHarness()
 {
-    auto s = stop();
-    if (!s) (void)std::fprintf(stderr, "cluster teardown: %s\n", s.error().message.c_str());
+    // A destructor runs while a failed REQUIRE unwinds: nothing may escape it.
+    try {
+        auto s = stop();
+        if (!s) (void)std::fprintf(stderr, "cluster teardown: %s\n", s.error().message.c_str());
+    } catch (...) {
+        (void)std::fprintf(stderr, "cluster teardown: unexpected exception\n");
+    }
 }
 
 Status ClusterHarness::stop()

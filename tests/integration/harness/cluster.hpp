@@ -177,7 +177,7 @@ struct ClusterOptions {
 
 class ClusterHarness {
 public:
-    static Result<std::unique_ptr<ClusterHarness>> start(ClusterOptions options = {});
+    static Result<std::unique_ptr<ClusterHarness>> start(const ClusterOptions& options = {});
 
     ClusterHarness(const ClusterHarness&) = delete;
     ClusterHarness& operator=(const ClusterHarness&) = delete;
