@@ -104,16 +104,26 @@ void post_to_context(GMainContext* context, std::function<void()> callback)
 
 // Every message is two or more TLS records written back to back (protocol.md 2.3), and
 // the handshake is a few small flights. With Nagle's algorithm the second record waits
-// for the peer's ACK of the first, which the peer delays (40 ms on Linux) because it
-// has nothing to answer until the whole message is there: about 40 ms per message and
-// direction (88 ms per exec round trip measured against both daemons). Each record is
-// complete when written, so nothing is gained by holding it back.
-void disable_nagle(int fd)
+// for the peer's ACK of the first; a Linux peer delays that ACK (at least 40 ms) because
+// it has nothing to answer until the whole message is there. Measured: 88 ms per exec
+// round trip (request and reply each stalled once) against both daemons, the same
+// figure testenv.md records for Pacemaker's own client. TCP_NODELAY removes our side of
+// it (each record is complete when written, nothing is gained by holding it back).
+void set_no_delay(int fd)
 {
     int on = 1;
     if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0) {
         log_debug(log_cat, "TCP_NODELAY: %s", std::strerror(errno));  // not TCP (tests use socketpairs)
     }
+}
+
+// The other side of it: a Pacemaker 2.1.5 peer keeps Nagle on, so its second record
+// waits for our ACK of the first. TCP_QUICKACK sends a pending ACK at once and leaves
+// delayed-ACK mode, which the kernel re-enters on its own, hence re-armed after each read.
+void ack_now(int fd)
+{
+    int on = 1;
+    (void)::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof(on));
 }
 
 }  // namespace
@@ -122,12 +132,13 @@ void disable_nagle(int fd)
 // Connection
 
 Connection::Connection(GMainContext* context, UniqueFd fd, std::unique_ptr<tls::TlsSession> session,
-                       std::string peer_address, const ConnectionLimits& limits)
+                       std::string peer_address, const ConnectionLimits& limits, bool low_latency_tcp)
     : context_(context),
       fd_(std::move(fd)),
       session_(std::move(session)),
       peer_address_(std::move(peer_address)),
       limits_(limits),
+      low_latency_tcp_(low_latency_tcp),
       decoder_(limits.max_message_size)
 {
 }
@@ -306,6 +317,7 @@ bool Connection::read_available()
                 return false;
             }
             case tls::TlsSession::Received::Kind::would_block:
+                if (low_latency_tcp_ && total > 0) ack_now(fd_.get());
                 read_wants_write_ = session_->wants_write();
                 update_events();
                 return true;
@@ -409,6 +421,7 @@ std::unique_ptr<PendingConnection> Connection::accept_async(UniqueFd fd, std::st
     pending->peer_address_ = std::move(peer_address);
     pending->host_ = pending->peer_address_;
     pending->limits_ = options.limits;
+    pending->low_latency_tcp_ = options.low_latency_tcp;
     pending->handshake_timeout_ = options.handshake_timeout;
     pending->on_ready_ = std::move(on_ready);
     pending->start_handshake();
@@ -426,6 +439,7 @@ std::unique_ptr<PendingConnection> Connection::connect_async(std::string host, s
     self->host_ = std::move(host);
     self->port_ = port;
     self->limits_ = options.limits;
+    self->low_latency_tcp_ = options.low_latency_tcp;
     self->connect_timeout_ = options.connect_timeout;
     self->handshake_timeout_ = options.handshake_timeout;
     self->on_ready_ = std::move(on_ready);
@@ -575,7 +589,7 @@ void PendingConnection::attempt_failed(Error error)
 void PendingConnection::start_handshake()
 {
     handshaking_ = true;
-    disable_nagle(fd_.get());
+    if (low_latency_tcp_) set_no_delay(fd_.get());
     auto session = tls::TlsSession::create(tls_, fd_.get());
     if (!session) {
         const Error& error = session.error();
@@ -601,6 +615,8 @@ void PendingConnection::handshake_step()
 {
     if (finished_ || !session_) return;
     auto progress = session_->handshake_step();
+    // A 2.1.5 client's first request otherwise waits for our delayed ACK of its Finished.
+    if (low_latency_tcp_ && fd_) ack_now(fd_.get());
     if (!progress) {
         Error error = progress.error();
         error.message = "TLS handshake with " + peer_address_ + ": " + error.message;
@@ -611,8 +627,8 @@ void PendingConnection::handshake_step()
         case tls::TlsSession::Progress::done: {
             log_debug(log_cat, "TLS session with %s established: %s", peer_address_.c_str(),
                       session_->description().c_str());
-            std::unique_ptr<Connection> connection(
-                new Connection(context_, std::move(fd_), std::move(session_), peer_address_, limits_));
+            std::unique_ptr<Connection> connection(new Connection(
+                context_, std::move(fd_), std::move(session_), peer_address_, limits_, low_latency_tcp_));
             finish(std::move(connection));
             return;
         }

@@ -60,15 +60,23 @@ struct ConnectionLimits {
     std::size_t read_budget_per_wakeup = kReadBudgetPerWakeup;
 };
 
+// TCP_NODELAY on the socket and TCP_QUICKACK after every read (see connection.cpp,
+// set_low_latency): a message is several records written back to back, and without
+// these each one can wait about 40 ms for a delayed ACK. Off only to imitate a
+// Pacemaker 2.1.5 peer, which leaves both alone (bench-agent).
+inline constexpr bool kDefaultLowLatencyTcp = true;
+
 struct AcceptOptions {
     std::chrono::milliseconds handshake_timeout = kServerHandshakeTimeout;
     ConnectionLimits limits;
+    bool low_latency_tcp = kDefaultLowLatencyTcp;
 };
 
 struct ConnectOptions {
     std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;  // per address
     std::chrono::milliseconds handshake_timeout = kClientHandshakeTimeout;
     ConnectionLimits limits;
+    bool low_latency_tcp = kDefaultLowLatencyTcp;
 };
 
 class Connection;
@@ -124,7 +132,7 @@ public:
 private:
     friend class PendingConnection;
     Connection(GMainContext* context, UniqueFd fd, std::unique_ptr<tls::TlsSession> session,
-               std::string peer_address, const ConnectionLimits& limits);
+               std::string peer_address, const ConnectionLimits& limits, bool low_latency_tcp);
 
     void on_io(GIOCondition happened);
     // Each returns false if the connection was closed or destroyed meanwhile.
@@ -142,6 +150,7 @@ private:
     std::unique_ptr<tls::TlsSession> session_;
     std::string peer_address_;
     ConnectionLimits limits_;
+    bool low_latency_tcp_;
     wire::FrameDecoder decoder_;
     FdWatch watch_;
     Source resume_;  // continues reading when the budget ran out or after start()
@@ -204,6 +213,7 @@ private:
     std::uint16_t port_ = 0;
     std::string peer_address_;
     ConnectionLimits limits_;
+    bool low_latency_tcp_ = kDefaultLowLatencyTcp;
     std::chrono::milliseconds connect_timeout_{};
     std::chrono::milliseconds handshake_timeout_{};
     Connection::ReadyCallback on_ready_;
