@@ -35,6 +35,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -68,6 +69,8 @@ constexpr int kMaxInFlight = 32;
 // Default throughput window per daemon and level; pacemaker-remoted completes about
 // 110 operations in 10 s, enough for a stable rate and a p99 at 1 in flight.
 constexpr int kDefaultWindowSeconds = 10;
+// The pipelined client drives both daemons at hundreds of ops/s: 5 s is plenty.
+constexpr int kDefaultPipelinedWindowSeconds = 5;
 constexpr int kDefaultMemoryOps = 10000;
 constexpr int kConnectSamples = 10;
 constexpr int kDirectRunSamples = 100;
@@ -259,11 +262,26 @@ bool run_until(GMainContext* context, const std::function<bool()>& done, Clock::
     return true;
 }
 
+// How the client talks (both daemons get the same one).
+enum class ClientMode {
+    // As Pacemaker 2.1.5's controller does through liblrmd: Nagle left on, no quick ACKs,
+    // and each request waits for its reply before the next one is sent (exec calls are
+    // synchronous there; the results still come back asynchronously as notifies).
+    controller,
+    // Our own client at full speed: TCP_NODELAY + quick ACKs, requests pipelined.
+    pipelined,
+};
+
+const char* mode_name(ClientMode mode)
+{
+    return mode == ClientMode::controller ? "controller-like" : "pipelined";
+}
+
 // One executor client on one daemon: register, resources, execs kept in flight.
 class BenchClient {
 public:
-    BenchClient(GMainContext* context, const test::GuestDaemon& daemon, std::string name)
-        : context_(context), daemon_(daemon), name_(std::move(name))
+    BenchClient(GMainContext* context, const test::GuestDaemon& daemon, std::string name, ClientMode mode)
+        : context_(context), daemon_(daemon), name_(std::move(name)), mode_(mode)
     {
         auto tls = tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
         if (!tls) die(tls.error().describe());
@@ -276,8 +294,10 @@ public:
         auto begin = Clock::now();
         bool ready = false;
         std::string failure;
-        auto pending = io::Connection::connect_async(daemon_.address(), daemon_.port(), *tls_, context_, {},
-                                                     [&](Result<std::unique_ptr<io::Connection>> r) {
+        io::ConnectOptions options;
+        options.low_latency_tcp = mode_ == ClientMode::pipelined;
+        auto pending = io::Connection::connect_async(daemon_.address(), daemon_.port(), *tls_, context_,
+                                                     options, [&](Result<std::unique_ptr<io::Connection>> r) {
                                                          ready = true;
                                                          if (r.ok()) {
                                                              connection_ = std::move(r).value();
@@ -303,27 +323,33 @@ public:
     {
         if (connection_) connection_->close();
         connection_.reset();
+        waiting_for_reply_ = false;
+        send_queue_.clear();
     }
 
-    // Registers resources rsc-0 .. rsc-(n-1) (those not yet registered).
+    // Registers resources rsc-0 .. rsc-(n-1) (re-registering an identical definition
+    // is a no-op for both daemons).
     void ensure_resources(int n, const std::string& provider)
     {
         while (static_cast<int>(resources_.size()) < n) {
             Resource rsc;
             rsc.id = "rsc-" + std::to_string(resources_.size());
+            rsc.exec = exec_request(rsc.id);
+            resources_.push_back(std::move(rsc));
+        }
+        for (int i = registered_; i < n; ++i) {
             wire::Request reg = request(wire::Op::rsc_register);
             reg.rsc.emplace();
-            reg.rsc->id = rsc.id;
+            reg.rsc->id = resources_[static_cast<std::size_t>(i)].id;
             reg.rsc->rsc_class = "ocf";
             reg.rsc->provider = provider;
             reg.rsc->type = kAgentType;
             reg.rsc->origin = "lrmd_api_register_rsc";
             wire::Reply reply = call(std::move(reg));
             if (reply.rc != 0)
-                die(name_ + ": registering " + rsc.id + " failed with rc " + std::to_string(reply.rc));
-            rsc.exec = exec_request(rsc.id);
-            resources_.push_back(std::move(rsc));
+                die(name_ + ": registering " + *reg.rsc->id + " failed with rc " + std::to_string(reply.rc));
         }
+        registered_ = std::max(registered_, n);
     }
 
     struct Window {
@@ -333,6 +359,10 @@ public:
         double ops_per_second = 0;
         std::vector<double> latencies_ms;
         double daemon_cpu_ms = 0;  // the daemon's own CPU time during the window
+        [[nodiscard]] double cpu_per_op() const
+        {
+            return completed > 0 ? daemon_cpu_ms / static_cast<double>(completed) : 0.0;
+        }
     };
 
     // Keeps `n` execs in flight for `window`, counting completions that arrive within it,
@@ -417,6 +447,7 @@ private:
     static wire::Request exec_request(const std::string& rsc_id)
     {
         wire::Request r = request(wire::Op::rsc_exec);
+        r.callopts = 4;
         r.timeout_ms = kExecTimeoutMs;
         r.rsc.emplace();
         r.rsc->id = rsc_id;
@@ -455,8 +486,21 @@ private:
     {
         rsc.busy = true;
         ++outstanding_;
-        rsc.sent = Clock::now();
-        send(rsc.exec);
+        send_queue_.push_back(&rsc);
+        pump();
+    }
+
+    // Sends queued execs: all at once when pipelining, else the next one only after the
+    // previous one's reply.
+    void pump()
+    {
+        while (!send_queue_.empty() && !waiting_for_reply_) {
+            Resource* rsc = send_queue_.front();
+            send_queue_.pop_front();
+            rsc->sent = Clock::now();
+            send(rsc->exec);
+            waiting_for_reply_ = mode_ == ClientMode::controller;
+        }
     }
 
     void on_message(const std::string& xml)
@@ -467,10 +511,12 @@ private:
         if (auto* reply = std::get_if<wire::Reply>(&*decoded)) {
             if (awaited_.erase(reply->msg_id) != 0) {
                 replies_[reply->msg_id] = std::move(*reply);
-            } else if (reply->rc <= 0) {
-                // Exec replies (not waited for) carry the call id; anything else is a refusal.
-                die(name_ + ": exec refused with rc " + std::to_string(reply->rc));
+                return;
             }
+            // Exec replies (not waited for by call()) carry the call id; <= 0 is a refusal.
+            if (reply->rc <= 0) die(name_ + ": exec refused with rc " + std::to_string(reply->rc));
+            waiting_for_reply_ = false;
+            pump();
             return;
         }
         auto* done = std::get_if<wire::ExecNotify>(&*decoded);
@@ -514,12 +560,16 @@ private:
     GMainContext* context_;
     const test::GuestDaemon& daemon_;
     std::string name_;
+    ClientMode mode_;
     std::optional<tls::TlsContext> tls_;
     std::unique_ptr<io::Connection> connection_;
     std::uint64_t last_msg_id_ = 0;
     std::set<std::uint64_t> awaited_;  // msg ids call() waits for
     std::map<std::uint64_t, wire::Reply> replies_;
     std::vector<Resource> resources_;
+    int registered_ = 0;
+    std::deque<Resource*> send_queue_;
+    bool waiting_for_reply_ = false;
     int outstanding_ = 0;
     long total_completed_ = 0;
     long completed_ = 0;
@@ -532,12 +582,12 @@ private:
     std::vector<double> latencies_;
 };
 
-struct DaemonResults {
-    std::string name;
+// What one client mode measured on one daemon.
+struct ModeResults {
     std::vector<double> connect_ms;
     std::map<int, BenchClient::Window> windows;
-    long rss_after_windows_kb = 0;
-    long ops_before_rss = 0;
+    [[nodiscard]] double p50() const { return median(windows.at(1).latencies_ms); }
+    [[nodiscard]] double p99() const { return percentile(windows.at(1).latencies_ms, 0.99); }
 };
 
 std::string fmt(const char* format, double value)
@@ -572,9 +622,14 @@ int main()
     auto remoted_binary = test::remoted_path();
     if (!remoted_binary)
         test::skip_executable("bench-agent", "no pacemaker-remoted: " + remoted_binary.error().describe());
-    const bool enforce = std::getenv("OUTPOST_BENCH_ENFORCE") != nullptr &&
-                         std::string(std::getenv("OUTPOST_BENCH_ENFORCE")) == "1";
-    const auto window = std::chrono::seconds(env_int("OUTPOST_BENCH_WINDOW", kDefaultWindowSeconds));
+    const char* enforce_env = std::getenv("OUTPOST_BENCH_ENFORCE");
+    const bool enforce = enforce_env != nullptr && std::string(enforce_env) == "1";
+    const std::map<ClientMode, std::chrono::seconds> windows{
+        {ClientMode::controller,
+         std::chrono::seconds(env_int("OUTPOST_BENCH_WINDOW", kDefaultWindowSeconds))},
+        {ClientMode::pipelined,
+         std::chrono::seconds(env_int("OUTPOST_BENCH_PIPELINED_WINDOW", kDefaultPipelinedWindowSeconds))},
+    };
     const long memory_ops = env_int("OUTPOST_BENCH_MEMORY_OPS", kDefaultMemoryOps);
     const auto run_begin = Clock::now();
 
@@ -591,135 +646,151 @@ int main()
     if (!remoted) die("pacemaker-remoted: " + remoted.error().describe());
     auto outpost = test::GuestDaemon::start(*agent_binary);
     if (!outpost) die("outpost-agent: " + outpost.error().describe());
+    const pid_t remoted_pid = (*remoted)->process().pid();
+    const pid_t outpost_pid = (*outpost)->process().pid();
 
     std::unique_ptr<GMainContext, ContextDeleter> context(g_main_context_new());
     g_main_context_push_thread_default(context.get());
 
-    DaemonResults r_res{"pacemaker-remoted", {}, {}, 0, 0};
-    DaemonResults o_res{"outpost-agent", {}, {}, 0, 0};
-    BenchClient r_client(context.get(), **remoted, r_res.name);
-    BenchClient o_client(context.get(), **outpost, o_res.name);
+    const std::array<ClientMode, 2> modes{ClientMode::controller, ClientMode::pipelined};
+    const std::array<const char*, 2> names{"pacemaker-remoted", "outpost-agent"};
+    std::map<ClientMode, std::array<ModeResults, 2>> results;  // [mode][0 = remoted, 1 = outpost]
+    std::array<std::unique_ptr<BenchClient>, 2> last_clients;  // the pipelined ones, kept for the memory run
 
-    // Connect-to-registered, alternating between the daemons.
-    for (int i = 0; i < kConnectSamples; ++i) {
-        for (auto [client, res] : {std::pair{&r_client, &r_res}, std::pair{&o_client, &o_res}}) {
-            res->connect_ms.push_back(client->connect_and_register());
-            client->disconnect();
+    for (ClientMode mode : modes) {
+        std::array<std::unique_ptr<BenchClient>, 2> clients{
+            std::make_unique<BenchClient>(context.get(), **remoted, names[0], mode),
+            std::make_unique<BenchClient>(context.get(), **outpost, names[1], mode),
+        };
+        auto& res = results[mode];
+        // Connect-to-registered, alternating between the daemons.
+        for (int i = 0; i < kConnectSamples; ++i) {
+            for (std::size_t d = 0; d < 2; ++d) {
+                res[d].connect_ms.push_back(clients[d]->connect_and_register());
+                clients[d]->disconnect();
+            }
+        }
+        for (auto& client : clients)
+            client->connect_and_register();
+        std::printf(
+            "bench-agent: [%s client] connect+TLS+register medians: remoted %.2f ms, outpost %.2f ms\n",
+            mode_name(mode), median(res[0].connect_ms), median(res[1].connect_ms));
+        std::fflush(stdout);
+        // Throughput windows, alternating daemons at each level.
+        for (int n : kInFlight) {
+            for (std::size_t d = 0; d < 2; ++d) {
+                auto w = clients[d]->measure(n, windows.at(mode), agent.provider());
+                std::printf(
+                    "bench-agent: [%s client] %-17s %2d in flight: %6ld ops in %.0f s = %7.1f ops/s, "
+                    "p50 %.2f ms (daemon CPU %.3f ms/op)\n",
+                    mode_name(mode), names[d], n, w.completed, w.seconds, w.ops_per_second,
+                    median(w.latencies_ms), w.cpu_per_op());
+                std::fflush(stdout);
+                res[d].windows[n] = std::move(w);
+            }
+        }
+        if (mode == ClientMode::pipelined) {
+            last_clients = std::move(clients);
+        } else {
+            for (auto& client : clients)
+                client->disconnect();
         }
     }
-    r_client.connect_and_register();
-    o_client.connect_and_register();
-    std::printf("bench-agent: connect+TLS+register medians: remoted %.1f ms, outpost %.1f ms\n",
-                median(r_res.connect_ms), median(o_res.connect_ms));
-    std::fflush(stdout);
-
-    // Throughput windows, alternating daemons at each level.
-    for (int n : kInFlight) {
-        for (auto [client, res] : {std::pair{&r_client, &r_res}, std::pair{&o_client, &o_res}}) {
-            auto w = client->measure(n, window, agent.provider());
-            std::printf(
-                "bench-agent: %-17s %2d in flight: %6ld ops in %.0f s = %8.1f ops/s (daemon CPU %.2f "
-                "ms/op)\n",
-                res->name.c_str(), n, w.completed, w.seconds, w.ops_per_second,
-                w.completed > 0 ? w.daemon_cpu_ms / static_cast<double>(w.completed) : 0.0);
-            std::fflush(stdout);
-            res->windows[n] = std::move(w);
-        }
-    }
-    r_res.rss_after_windows_kb = rss_kb(r_client.daemon_pid());
-    r_res.ops_before_rss = r_client.total_completed();
-    o_res.rss_after_windows_kb = rss_kb(o_client.daemon_pid());
-    o_res.ops_before_rss = o_client.total_completed();
+    const long remoted_ops = last_clients[0]->total_completed();
+    const long outpost_ops_before = last_clients[1]->total_completed();
+    const long remoted_rss = rss_kb(remoted_pid);
+    const long outpost_rss_windows = rss_kb(outpost_pid);
+    last_clients[0]->disconnect();
 
     // outpost-agent only: memory over `memory_ops` more operations at 32 in flight.
-    long rss_start = rss_kb(o_client.daemon_pid());
     long rss_half = 0;
     auto mem_begin = Clock::now();
-    o_client.run_ops(kMaxInFlight, memory_ops, {memory_ops / 2},
-                     [&](long) { rss_half = rss_kb(o_client.daemon_pid()); });
-    double mem_seconds = std::chrono::duration<double>(Clock::now() - mem_begin).count();
-    long rss_end = rss_kb(o_client.daemon_pid());
+    last_clients[1]->run_ops(kMaxInFlight, memory_ops, {memory_ops / 2},
+                             [&](long) { rss_half = rss_kb(outpost_pid); });
+    const double mem_seconds = std::chrono::duration<double>(Clock::now() - mem_begin).count();
+    const long rss_end = rss_kb(outpost_pid);
     std::printf("bench-agent: outpost-agent memory run: %ld ops at %d in flight in %.1f s (%.1f ops/s)\n",
                 memory_ops, kMaxInFlight, mem_seconds, static_cast<double>(memory_ops) / mem_seconds);
-
-    r_client.disconnect();
-    o_client.disconnect();
+    last_clients[1]->disconnect();
     g_main_context_pop_thread_default(context.get());
 
     // ---- Report ----
-    const auto& r1 = r_res.windows[1];
-    const auto& o1 = o_res.windows[1];
-    const double r_p50 = median(r1.latencies_ms), o_p50 = median(o1.latencies_ms);
-    const double r_p99 = percentile(r1.latencies_ms, 0.99), o_p99 = percentile(o1.latencies_ms, 0.99);
-    const double r_conn = median(r_res.connect_ms), o_conn = median(o_res.connect_ms);
-
-    std::printf(
-        "\n== outpost-agent vs pacemaker-remoted (window %lld s per level; agent run directly: %.2f ms) ==\n",
-        static_cast<long long>(window.count()), direct_ms);
-    std::printf("  remoted: %s\n  outpost: %s\n", version_of(*remoted_binary).c_str(),
+    std::printf("\n== outpost-agent vs pacemaker-remoted ==\n");
+    std::printf("  remoted: %s; outpost: %s\n", version_of(*remoted_binary).c_str(),
                 version_of(*agent_binary).c_str());
+    std::printf("  agent: /bin/sh script exiting 0, run directly (fork+exec+wait): median %.2f ms\n",
+                direct_ms);
+    std::printf(
+        "  controller-like client: Nagle on, one request at a time (as Pacemaker 2.1.5's liblrmd); "
+        "window %lld s\n",
+        static_cast<long long>(windows.at(ClientMode::controller).count()));
+    std::printf("  pipelined client: TCP_NODELAY + quick ACKs, requests pipelined; window %lld s\n\n",
+                static_cast<long long>(windows.at(ClientMode::pipelined).count()));
     row("", "remoted", "outpost", "outpost/remoted");
-    for (int n : kInFlight) {
-        const auto& rw = r_res.windows[n];
-        const auto& ow = o_res.windows[n];
-        row("ops/s, " + std::to_string(n) + " in flight", fmt("%.1f", rw.ops_per_second),
-            fmt("%.1f", ow.ops_per_second), fmt("%.2fx", ow.ops_per_second / rw.ops_per_second));
+    for (ClientMode mode : modes) {
+        const auto& rr = results[mode][0];
+        const auto& oo = results[mode][1];
+        std::printf("  [%s client]\n", mode_name(mode));
+        for (int n : kInFlight) {
+            const auto& rw = rr.windows.at(n);
+            const auto& ow = oo.windows.at(n);
+            row("ops/s, " + std::to_string(n) + " in flight", fmt("%.1f", rw.ops_per_second),
+                fmt("%.1f", ow.ops_per_second), fmt("%.2fx", ow.ops_per_second / rw.ops_per_second));
+        }
+        row("latency p50 ms, 1 in flight", fmt("%.2f", rr.p50()), fmt("%.2f", oo.p50()),
+            fmt("%.3fx", oo.p50() / rr.p50()));
+        row("latency p99 ms, 1 in flight", fmt("%.2f", rr.p99()), fmt("%.2f", oo.p99()),
+            fmt("%.3fx", oo.p99() / rr.p99()));
+        row("  (latency samples)", fmt("%.0f", static_cast<double>(rr.windows.at(1).latencies_ms.size())),
+            fmt("%.0f", static_cast<double>(oo.windows.at(1).latencies_ms.size())), "");
+        const double rc = median(rr.connect_ms), oc = median(oo.connect_ms);
+        row("connect+TLS+register ms (median)", fmt("%.2f", rc), fmt("%.2f", oc), fmt("%.3fx", oc / rc));
+        for (int n : kInFlight) {
+            const auto& rw = rr.windows.at(n);
+            const auto& ow = oo.windows.at(n);
+            row("daemon CPU ms/op, " + std::to_string(n) + " in flight", fmt("%.3f", rw.cpu_per_op()),
+                fmt("%.3f", ow.cpu_per_op()), fmt("%.2fx", ow.cpu_per_op() / rw.cpu_per_op()));
+        }
     }
-    for (int n : kInFlight) {
-        const auto& rw = r_res.windows[n];
-        const auto& ow = o_res.windows[n];
-        auto per_op = [](const BenchClient::Window& w) {
-            return w.completed > 0 ? w.daemon_cpu_ms / static_cast<double>(w.completed) : 0.0;
-        };
-        row("daemon CPU ms/op, " + std::to_string(n) + " in flight", fmt("%.3f", per_op(rw)),
-            fmt("%.3f", per_op(ow)), fmt("%.2fx", per_op(ow) / per_op(rw)));
-    }
-    row("latency p50 ms, 1 in flight", fmt("%.2f", r_p50), fmt("%.2f", o_p50), fmt("%.3fx", o_p50 / r_p50));
-    row("latency p99 ms, 1 in flight", fmt("%.2f", r_p99), fmt("%.2f", o_p99), fmt("%.3fx", o_p99 / r_p99));
-    row("  (samples)", fmt("%.0f", static_cast<double>(r1.latencies_ms.size())),
-        fmt("%.0f", static_cast<double>(o1.latencies_ms.size())), "");
-    row("connect+TLS+register ms (median/10)", fmt("%.2f", r_conn), fmt("%.2f", o_conn),
-        fmt("%.3fx", o_conn / r_conn));
-    row("VmRSS kB after the windows", fmt("%.0f", static_cast<double>(r_res.rss_after_windows_kb)),
-        fmt("%.0f", static_cast<double>(o_res.rss_after_windows_kb)),
-        fmt("%.3fx", static_cast<double>(o_res.rss_after_windows_kb) /
-                         static_cast<double>(r_res.rss_after_windows_kb)));
-    row("  (ops run by then)", fmt("%.0f", static_cast<double>(r_res.ops_before_rss)),
-        fmt("%.0f", static_cast<double>(o_res.ops_before_rss)), "");
+    std::printf("  [memory]\n");
+    row("VmRSS kB after all windows", fmt("%.0f", static_cast<double>(remoted_rss)),
+        fmt("%.0f", static_cast<double>(outpost_rss_windows)),
+        fmt("%.3fx", static_cast<double>(outpost_rss_windows) / static_cast<double>(remoted_rss)));
+    row("  (ops run by then)", fmt("%.0f", static_cast<double>(remoted_ops)),
+        fmt("%.0f", static_cast<double>(outpost_ops_before)), "");
     row("VmRSS kB, outpost, +" + std::to_string(memory_ops / 2) + " ops", "-",
         fmt("%.0f", static_cast<double>(rss_half)), "");
     row("VmRSS kB, outpost, +" + std::to_string(memory_ops) + " ops", "-",
         fmt("%.0f", static_cast<double>(rss_end)),
-        fmt("%.3fx", static_cast<double>(rss_end) / static_cast<double>(r_res.rss_after_windows_kb)));
-    std::printf("  outpost RSS at the start of the memory run: %ld kB; growth %+ld kB from %ld to %ld ops\n",
-                rss_start, rss_end - rss_half, memory_ops / 2, memory_ops);
+        fmt("%.3fx", static_cast<double>(rss_end) / static_cast<double>(remoted_rss)));
 
-    // ---- Targets ----
+    // ---- Targets (judged with the controller-like client: what a real cluster sees) ----
+    const auto& ctl = results[ClientMode::controller];
     const double tp_ratio =
-        o_res.windows[kTargetLevel].ops_per_second / r_res.windows[kTargetLevel].ops_per_second;
-    const double lat_ratio = o_p50 / direct_ms;
-    const double mem_ratio = static_cast<double>(rss_end) / static_cast<double>(r_res.rss_after_windows_kb);
-    const bool grew = rss_end > rss_half;
+        ctl[1].windows.at(kTargetLevel).ops_per_second / ctl[0].windows.at(kTargetLevel).ops_per_second;
+    const double lat_ratio = ctl[1].p50() / direct_ms;
+    const double mem_ratio = static_cast<double>(rss_end) / static_cast<double>(remoted_rss);
+    const long growth = rss_end - rss_half;
     struct Check {
         std::string what;
         bool ok;
     };
-    std::vector<Check> checks{
-        {fmt("throughput at 8 in flight: %.2fx remoted", tp_ratio) +
+    const std::vector<Check> checks{
+        {fmt("throughput at 8 in flight: %.2fx remoted's", tp_ratio) +
              fmt(" (target >= %.0fx)", kThroughputTarget),
          tp_ratio >= kThroughputTarget},
         {fmt("p50 latency at 1 in flight: %.2fx the direct run", lat_ratio) +
              fmt(" (target <= %.1fx)", kLatencyTarget),
          lat_ratio <= kLatencyTarget},
-        {fmt("RSS after %.0f ops: ", static_cast<double>(memory_ops)) + fmt("%.2fx remoted's", mem_ratio) +
+        {fmt("RSS after +%.0f ops: ", static_cast<double>(memory_ops)) + fmt("%.2fx remoted's", mem_ratio) +
              fmt(" (target <= %.1fx)", kMemoryTarget),
          mem_ratio <= kMemoryTarget},
-        {fmt("RSS growth from %.0f", static_cast<double>(memory_ops / 2)) +
-             fmt(" to %.0f ops: ", static_cast<double>(memory_ops)) +
-             fmt("%+.0f kB (target: none)", static_cast<double>(rss_end - rss_half)),
-         !grew},
+        {fmt("RSS growth from +%.0f", static_cast<double>(memory_ops / 2)) +
+             fmt(" to +%.0f ops: ", static_cast<double>(memory_ops)) +
+             fmt("%+.0f kB (target: none)", static_cast<double>(growth)),
+         growth <= 0},
     };
-    std::printf("\n== targets ==\n");
+    std::printf("\n== targets (controller-like client) ==\n");
     bool all_ok = true;
     for (const auto& c : checks) {
         std::printf("  %-4s %s\n", c.ok ? "MET" : "MISS", c.what.c_str());
