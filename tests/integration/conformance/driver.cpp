@@ -18,6 +18,7 @@
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "tls/session.hpp"
+#include "wire/frame.hpp"
 
 namespace outpost::test::conformance {
 
@@ -274,8 +275,8 @@ bool wait_fd(int fd, short events, Clock::time_point deadline)
 
 }  // namespace
 
-Result<RawOutcome> send_raw_tls(const GuestDaemon& daemon, const std::vector<std::string>& records,
-                                Millis wait)
+Result<RawResult> send_raw_tls(const GuestDaemon& daemon, const std::vector<std::string>& records,
+                               Millis wait, std::size_t expect_messages)
 {
     auto tls = client_tls(daemon);
     if (!tls) return tls.error();
@@ -307,12 +308,16 @@ Result<RawOutcome> send_raw_tls(const GuestDaemon& daemon, const std::vector<std
         if (!wait_fd(fd.get(), events, deadline))
             return make_error(kDomain, -ETIMEDOUT, "raw handshake timed out");
     }
+    RawResult result;
     for (const std::string& record : records) {
         std::size_t offset = 0;
         while (offset < record.size()) {
             std::size_t chunk = std::min(record.size() - offset, tls::kMaxRecordSize);
             auto sent = (*session)->send_record(record.data() + offset, chunk);
-            if (!sent) return RawOutcome::dropped;  // the daemon already hung up
+            if (!sent) {  // the daemon already hung up
+                result.outcome = RawOutcome::dropped;
+                return result;
+            }
             if (*sent == 0) {
                 if (!wait_fd(fd.get(), POLLOUT, deadline))
                     return make_error(kDomain, -ETIMEDOUT, "raw send blocked");
@@ -321,14 +326,23 @@ Result<RawOutcome> send_raw_tls(const GuestDaemon& daemon, const std::vector<std
             offset += *sent;
         }
     }
+    wire::FrameDecoder decoder;
     auto until = Clock::now() + wait;
     char buffer[4096];
     for (;;) {
         auto got = (*session)->recv(buffer, sizeof buffer);
-        if (!got) return RawOutcome::dropped;
-        if (got->kind == tls::TlsSession::Received::Kind::closed) return RawOutcome::dropped;
-        if (got->kind == tls::TlsSession::Received::Kind::data) continue;  // whatever it says, keep reading
-        if (!wait_fd(fd.get(), POLLIN, until)) return RawOutcome::still_open;
+        if (!got || got->kind == tls::TlsSession::Received::Kind::closed) {
+            result.outcome = RawOutcome::dropped;
+            return result;
+        }
+        if (got->kind == tls::TlsSession::Received::Kind::data) {
+            decoder.feed(buffer, got->size);
+            for (auto next = decoder.next(); next && next->has_value(); next = decoder.next())
+                result.messages.push_back(std::move(**next));
+            if (expect_messages != 0 && result.messages.size() >= expect_messages) return result;
+            continue;
+        }
+        if (!wait_fd(fd.get(), POLLIN, until)) return result;
     }
 }
 

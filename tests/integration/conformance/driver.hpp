@@ -130,11 +130,17 @@ private:
     std::vector<std::unique_ptr<Client>> clients_;
 };
 
-// What became of a raw TLS session after bytes were written into it (malformed input).
+// What became of a raw TLS session after bytes were written into it (malformed input,
+// unusual but valid framings).
 enum class RawOutcome { dropped, still_open };
+struct RawResult {
+    RawOutcome outcome = RawOutcome::still_open;
+    std::vector<std::string> messages;  // payloads the daemon sent back, decoded
+};
 // Connects with its own TLS session (no framing), writes each of `records` as one TLS
-// record, then waits up to `wait` for the daemon to close the connection.
-Result<RawOutcome> send_raw_tls(const GuestDaemon& daemon, const std::vector<std::string>& records,
-                                Millis wait);
+// record, then reads until the daemon closes the connection, `expect_messages` messages
+// have arrived (0 = do not stop early), or `wait` has passed.
+Result<RawResult> send_raw_tls(const GuestDaemon& daemon, const std::vector<std::string>& records,
+                               Millis wait, std::size_t expect_messages = 0);
 
 }  // namespace outpost::test::conformance

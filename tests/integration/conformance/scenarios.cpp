@@ -3,6 +3,7 @@
 // so the whole suite stays quick, and every wait is bounded.
 #include "conformance/scenarios.hpp"
 
+#include <bzlib.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -771,7 +772,9 @@ void scenario_malformed(ScenarioContext& s)
     for (const auto& test : cases) {
         auto outcome = send_raw_tls(daemon, test.records, 1500ms);
         s.observe(test.name, !outcome ? "error: " + std::to_string(outcome.error().code)
-                                      : (*outcome == RawOutcome::dropped ? "dropped" : "still open"));
+                                      : (outcome->outcome == RawOutcome::dropped ? "dropped" : "still open"));
+        if (outcome && !outcome->messages.empty())
+            s.observe(test.name + std::string(" answers"), std::to_string(outcome->messages.size()));
         Client& probe = s.registered(std::string("after ") + test.name);
         s.call(probe, request::poke(probe));
         s.wait_count(probe, notify_op("lrmd_rsc_poke"), 1, 2000ms, "poke notify");
@@ -786,6 +789,90 @@ void scenario_malformed(ScenarioContext& s)
     s.observe("odd open", odd.is_open() ? "yes" : "no");
     s.driver().drain(200ms);
     s.observe("watcher open", watcher.is_open() ? "yes" : "no");
+}
+
+// 2.2: valid framings a 2.1.5 peer accepts although nobody sends them (a big-endian
+// header, a bzip2 payload) and a message far larger than one TLS record.
+void scenario_wire_variants(ScenarioContext& s)
+{
+    const GuestDaemon& daemon = s.driver().daemon();
+    auto hello = [](const std::string& name) {
+        std::string xml = "<lrmd_command t=\"lrmd\" lrmd_op=\"register\" lrmd_clientname=\"" + name +
+                          "\" lrmd_protocol_version=\"1.1\" lrmd_remote_msg_id=\"1\" "
+                          "lrmd_remote_msg_type=\"request\"/>";
+        xml.push_back('\0');
+        return xml;
+    };
+    auto header_bytes = [](const wire::FrameHeader& h, bool swap) {
+        auto bytes = wire::encode_header(h);
+        std::string out(bytes.begin(), bytes.end());
+        if (swap) {  // every field in the other byte order (the magic included)
+            auto reverse = [&](std::size_t at, std::size_t n) {
+                std::reverse(out.begin() + at, out.begin() + at + n);
+            };
+            reverse(0, 4);
+            reverse(4, 4);
+            reverse(8, 8);
+            reverse(16, 8);
+            for (std::size_t at = 24; at < wire::kHeaderSize; at += 4)
+                reverse(at, 4);
+        }
+        return out;
+    };
+    auto record_answers = [&](const std::string& name, const Result<RawResult>& result) {
+        if (!result) {
+            s.observe(name, "error: " + std::to_string(result.error().code));
+            return;
+        }
+        s.observe(name, result->outcome == RawOutcome::dropped ? "dropped" : "still open");
+        for (const auto& xml : result->messages) {
+            auto parsed = wire::parse_xml(xml);
+            Element answer{"answer", {{"case", name}}, {}};
+            if (parsed) {
+                answer.children.push_back(*parsed);
+            } else {
+                answer.set("unparseable", xml);
+            }
+            s.observe(answer);
+        }
+    };
+
+    // Big-endian header.
+    {
+        std::string payload = hello("big-endian");
+        wire::FrameHeader h;
+        h.size_total = static_cast<std::uint32_t>(wire::kHeaderSize + payload.size());
+        h.payload_uncompressed = static_cast<std::uint32_t>(payload.size());
+        record_answers("big-endian header",
+                       send_raw_tls(daemon, {header_bytes(h, true), payload}, 2000ms, 1));
+    }
+    // bzip2-compressed payload.
+    {
+        std::string payload = hello("bzip2");
+        std::string compressed(payload.size() + payload.size() / 100 + 600, '\0');
+        auto length = static_cast<unsigned>(compressed.size());
+        if (BZ2_bzBuffToBuffCompress(compressed.data(), &length, payload.data(),
+                                     static_cast<unsigned>(payload.size()), 9, 0, 0) != BZ_OK)
+            throw ScenarioAbort("bzip2 compression failed");
+        compressed.resize(length);
+        wire::FrameHeader h;
+        h.size_total = static_cast<std::uint32_t>(wire::kHeaderSize + compressed.size());
+        h.payload_compressed = length;
+        h.payload_uncompressed = static_cast<std::uint32_t>(payload.size());
+        record_answers("bzip2 payload",
+                       send_raw_tls(daemon, {header_bytes(h, false), compressed}, 2000ms, 1));
+    }
+    // A ~100 KB request and its echo (the payload spans several TLS records both ways).
+    Client& c = s.registered("c1");
+    register_conf(s, c, "r1");
+    std::string big;
+    for (int i = 0; big.size() < 100000; ++i)
+        big += "chunk-" + std::to_string(i) + ";";
+    s.exec_and_wait(c, ExecSpec{.rsc = "r1",
+                                .action = "monitor",
+                                .userdata = "large",
+                                .params = {{"big", big}, {"stdout", big.substr(0, 70000)}}});
+    s.driver().drain(200ms);
 }
 
 const std::vector<Scenario> kScenarios{
@@ -813,6 +900,7 @@ const std::vector<Scenario> kScenarios{
      scenario_disconnect_drop_recurring},
     {"disconnect_keep_recurring", "recurring ops kept without callopt 3", scenario_disconnect_keep_recurring},
     {"malformed", "malformed input drops the connection only", scenario_malformed},
+    {"wire_variants", "big-endian header, bzip2 payload, 100 KB messages", scenario_wire_variants},
 };
 
 }  // namespace

@@ -236,10 +236,11 @@ CONFORMANCE_SCENARIO("alert")
 CONFORMANCE_SCENARIO("disconnect_drop_recurring")
 CONFORMANCE_SCENARIO("disconnect_keep_recurring")
 CONFORMANCE_SCENARIO("malformed")
+CONFORMANCE_SCENARIO("wire_variants")
 
 TEST_CASE("conformance: every scenario has a test case", "[conformance]")
 {
-    CHECK(scenarios().size() == 22);
+    CHECK(scenarios().size() == 23);
 }
 
 // Declared last, so it runs last: the count of skipped outpost sides, visibly.

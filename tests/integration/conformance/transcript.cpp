@@ -49,6 +49,20 @@ std::string duration_class(std::int64_t ms)
     return buffer;
 }
 
+// Values longer than this are shown as length and hash (they are compared all the same).
+constexpr std::size_t kLongValue = 2000;
+
+std::string summarize(const std::string& value)
+{
+    std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a: stable across runs and builds
+    for (unsigned char byte : value)
+        hash = (hash ^ byte) * 1099511628211ULL;
+    char buffer[64];
+    (void)std::snprintf(buffer, sizeof buffer, "{%zu bytes, fnv %016llx}", value.size(),
+                        static_cast<unsigned long long>(hash));
+    return buffer;
+}
+
 class Normalizer {
 public:
     Normalizer(const NormalizeContext& context, std::optional<std::int64_t> base)
@@ -79,6 +93,7 @@ private:
         std::string value = raw;
         for (const auto& path : context_.private_paths)
             value = replace_all(value, path, "{dir}");
+        if (value.size() > kLongValue) return summarize(value);
         if (element_name == "attributes" || element_name == "param") return value;  // agent parameters
         if (name == "lrmd_clientid") return looks_like_uuid(value) ? "{uuid}" : "{not-a-uuid:" + value + "}";
         if (name == "lrmd_callid") return call_id(value);
@@ -120,10 +135,10 @@ struct Tolerance {
                     const std::string* real_value, const std::string* outpost_value);
 };
 
-bool is_register_reply(const Line& line, const wire::Element& e)
+// A register reply: the root of a line, or one a raw session received (an observation).
+bool is_register_reply(const Line& /*line*/, const wire::Element& e)
 {
-    return &e == &line.element && e.name == "lrmd_reply" && e.attr("lrmd_op") != nullptr &&
-           *e.attr("lrmd_op") == "register";
+    return e.name == "lrmd_reply" && e.attr("lrmd_op") != nullptr && *e.attr("lrmd_op") == "register";
 }
 
 // Why each is accepted (docs/conformance.md, "Known differences", has the details):
