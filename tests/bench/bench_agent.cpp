@@ -228,6 +228,7 @@ std::vector<double> direct_run_samples(const AgentInstall& agent)
         "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
     };
     std::vector<char*> envp;
+    envp.reserve(env_strings.size() + 1);
     for (auto& s : env_strings)
         envp.push_back(s.data());
     envp.push_back(nullptr);
@@ -363,7 +364,8 @@ public:
             reg.rsc->origin = "lrmd_api_register_rsc";
             wire::Reply reply = call(std::move(reg));
             if (reply.rc != 0)
-                die(name_ + ": registering " + *reg.rsc->id + " failed with rc " + std::to_string(reply.rc));
+                die(name_ + ": registering " + resources_[static_cast<std::size_t>(i)].id +
+                    " failed with rc " + std::to_string(reply.rc));
         }
         registered_ = std::max(registered_, n);
     }
