@@ -161,11 +161,13 @@ void end_element(void* ctx, const xmlChar* /*local*/, const xmlChar* /*prefix*/,
     if (!builder.open.empty()) builder.open.pop_back();
 }
 
-// Escapes one attribute value. Tab, LF and CR become character references so that they
-// survive attribute-value normalization on the other side. Bytes that cannot appear in
-// an XML 1.0 document at all (other control characters, invalid UTF-8, U+FFFE/U+FFFF)
-// are written as a backslash and three octal digits, as the 2.1.5 serializer does for
-// such bytes: the document stays well-formed and the byte stays visible.
+// Escapes one attribute value the way the 2.1.5 serializer does (protocol.md 2.4), since
+// a peer must see exactly what pacemaker-remoted or liblrmd would have sent: LF becomes
+// the two characters backslash+n, CR backslash+r, TAB four spaces (so none of them
+// survives a round trip: the receiver gets the text, not the control character), and
+// every other control character as well as invalid UTF-8 and U+FFFE/U+FFFF (which XML
+// cannot carry at all) a backslash and three octal digits. Valid multi-byte UTF-8 is
+// copied as is.
 void append_escaped(std::string& out, std::string_view value)
 {
     const auto* p = reinterpret_cast<const unsigned char*>(value.data());
@@ -232,13 +234,13 @@ void append_escaped(std::string& out, std::string_view value)
                 out.append("&quot;");
                 break;
             case '\t':
-                out.append("&#9;");
+                out.append("    ");
                 break;
             case '\n':
-                out.append("&#10;");
+                out.append("\\n");
                 break;
             case '\r':
-                out.append("&#13;");
+                out.append("\\r");
                 break;
             default:
                 octal(c);
