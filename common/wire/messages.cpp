@@ -624,17 +624,19 @@ void params_to_element(const ParamMap& params, Element& attributes)
     }
 }
 
+// Duplicates: the last one wins (attributes first, then <param> children in order), as
+// in 2.1.5, which fills a hash table in that order (docs/conformance.md).
 ParamMap params_from_element(const Element& attributes)
 {
     ParamMap params;
     for (const auto& [name, value] : attributes.attributes)
-        params.insert(name, value);
+        params.set(name, value);
     for (const Element& child : attributes.children) {
         if (child.name != el::param) continue;
         const std::string* name = child.attr(at::param_name);
         if (name == nullptr) continue;
         const std::string* value = child.attr(at::param_value);
-        params.insert(*name, value != nullptr ? *value : std::string());
+        params.set(*name, value != nullptr ? *value : std::string());
     }
     return params;
 }

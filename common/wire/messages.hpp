@@ -233,6 +233,7 @@ Result<Message> from_element(const Element& root);
 Result<Message> decode_message(std::string_view xml);
 
 // Parameter maps (protocol.md 3.7): names that start with a digit become <param> children.
+// Decoding collects attributes, then <param> children; of duplicate names the last wins.
 void params_to_element(const ParamMap& params, Element& attributes);
 ParamMap params_from_element(const Element& attributes);
 

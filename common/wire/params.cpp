@@ -1,5 +1,5 @@
-// ParamMap: ordered, first-wins string map (protocol.md 3.7). Maps are small (a dozen
-// entries is typical), so a linear search over a vector beats any hashing here.
+// ParamMap: ordered string map (protocol.md 3.7). Maps are small (a dozen entries is
+// typical), so a linear search over a vector beats any hashing here.
 #include "wire/params.hpp"
 
 namespace outpost::wire {

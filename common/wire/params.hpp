@@ -1,6 +1,9 @@
 // ParamMap: a resource operation's parameters (protocol.md 3.7), a flat string map that
-// keeps the order the peer sent and lets the first of duplicate names win. Parameters are
-// echoed back in exec notifications, where the controller computes digests from them.
+// keeps the order in which names first appeared. Decoding (params_from_element) lets the
+// LAST of duplicate names win, as the real pacemaker-remoted 2.1.5 does in the echo and in
+// the agent's environment (protocol.md 3.7 says first wins; the daemon wins, see
+// docs/conformance.md). Parameters are echoed back in exec notifications, where the
+// controller computes digests from them.
 #pragma once
 
 #include <string>
@@ -14,9 +17,10 @@ class ParamMap {
 public:
     using Entry = std::pair<std::string, std::string>;
 
-    // Adds name=value unless `name` is already present (first wins). Returns whether added.
+    // Adds name=value unless `name` is already present. Returns whether added. For callers
+    // building a map whose earlier entries must not be overridden (defaults added last).
     bool insert(std::string name, std::string value);
-    // Adds or replaces.
+    // Adds or replaces (keeping the position of an existing entry): last wins.
     void set(std::string_view name, std::string value);
     [[nodiscard]] const std::string* find(std::string_view name) const;
     [[nodiscard]] bool contains(std::string_view name) const { return find(name) != nullptr; }

@@ -176,7 +176,7 @@ TEST_CASE("namespaced elements survive a round trip", "[xml]")
     CHECK(*again == *parsed);
 }
 
-TEST_CASE("ParamMap: first wins on insert, set replaces, order kept", "[params]")
+TEST_CASE("ParamMap: insert keeps an existing entry, set replaces, order kept", "[params]")
 {
     ParamMap params;
     CHECK(params.insert("b", "1"));
