@@ -684,7 +684,10 @@ void Executor::run_alert(AlertRequest request)
     for (const auto& [name, value] : request.env) {
         if (agents::usable_env_name(name)) env.set(name, value);
     }
-    env.set("CRM_alert_node_sequence", std::to_string(++im.alert_sequence));
+    // 2.1.5 also exports the legacy name, with the same value (docs/conformance.md).
+    const std::string sequence = std::to_string(++im.alert_sequence);
+    env.set("CRM_alert_node_sequence", sequence);
+    env.set("CRM_notify_node_sequence", sequence);
 
     SpawnRequest spawn;
     spawn.path = request.path;

@@ -40,7 +40,7 @@ struct AlertRequest {
     std::string id;
     std::string path;
     std::uint32_t timeout_ms = 0;
-    wire::ParamMap env;  // exported as-is, plus CRM_alert_node_sequence
+    wire::ParamMap env;  // exported as-is, plus CRM_alert_node_sequence and CRM_notify_node_sequence
 };
 
 // Credentials of `user` (uid, primary gid, supplementary groups), resolved in the daemon so

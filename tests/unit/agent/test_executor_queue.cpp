@@ -348,6 +348,9 @@ TEST_CASE("queue: alerts get the map plus a per-daemon sequence", "[queue][alert
     CHECK(has(0, "CRM_alert_recipient=/tmp/log"));
     CHECK(has(0, "CRM_alert_node_sequence=1"));
     CHECK(has(1, "CRM_alert_node_sequence=2"));
+    // The legacy name too, as 2.1.5 exports it.
+    CHECK(has(0, "CRM_notify_node_sequence=1"));
+    CHECK(has(1, "CRM_notify_node_sequence=2"));
     CHECK(f.spawner.records()[0].request.argv == std::vector<std::string>{"/usr/bin/true"});
     CHECK(f.spawner.records()[0].request.timeout_ms == 1000);
 
