@@ -113,7 +113,8 @@ Status IpcProxy::start_services()
         qb_ipcs_enforce_buffer_size(handle, static_cast<std::uint32_t>(options_.ipc_buffer_size));
         int32_t rc = qb_ipcs_run(handle);
         if (rc != 0) {
-            qb_ipcs_destroy(handle);
+            // A failed qb_ipcs_run() has already released the service (libqb drops its own
+            // reference on that path); destroying it again trips libqb's ref-count assert.
             return make_error(
                 "proxy", rc < 0 ? rc : -EIO,
                 "cannot start local IPC server " + log::quote(service->name) + ": " +

@@ -301,3 +301,26 @@ TEST_CASE("outpost-agent asks its IPC provider before exiting on SIGTERM")
     CHECK(WIFEXITED(*status));
     CHECK(WEXITSTATUS(*status) == 0);
 }
+
+TEST_CASE("A second outpost-agent in the same namespace exits 100 with a clear error")
+{
+    auto agent = agent_path();
+    if (!agent) OUTPOST_SKIP("outpost-agent is not built (OUTPOST_AGENT unset)");
+
+    GuestDaemonOptions options;
+    options.binary = *agent;
+    auto daemon = GuestDaemon::start(options);
+    require_ok(daemon);
+
+    // Another port, so only the local IPC names (cib_ro, ...) collide, as they would with
+    // a cluster stack running in the same namespace.
+    auto second = run_command({*agent, "--port", "3199"}, &(*daemon)->netns(), std::chrono::seconds(20),
+                              {{"PCMK_authkey_location", (*daemon)->authkey().path().string()}});
+    require_ok(second);
+    INFO(second->output);
+    CHECK(WIFEXITED(second->wait_status));
+    CHECK(WEXITSTATUS(second->wait_status) == 100);
+    CHECK(second->output.find("Address already in use") != std::string::npos);
+    // The first daemon is unharmed.
+    CHECK((*daemon)->process().is_running());
+}
