@@ -154,6 +154,9 @@ Plan plan_lsb(const Paths& paths, const ActionInput& input)
     std::string path = type.front() == '/' ? type : paths.lsb_dir + "/" + type;
     if (!path_exists(path)) {
         plan.result = exec_error_result(Standard::lsb, plan.agent_action, path, ENOENT);
+        // 2.1.5 finds a missing init script only when it tries to run it, so the result
+        // takes its completion path and sets rcchange_time (a missing OCF agent does not).
+        plan.result.prepared = false;
         return plan;
     }
     plan.kind = Plan::Kind::spawn;
@@ -495,8 +498,13 @@ Plan plan_action(const Paths& paths, const ActionInput& input)
         case Standard::unknown:
             break;
     }
+    // An unknown class is reported as 2.1.5 does: as if the agent were not installed,
+    // named by its type (and, found before anything ran, without rcchange_time).
+    log_warning(log_cat, "%s: unknown resource class %s", log::quote(input.rsc->id).c_str(),
+                log::quote(input.rsc->rsc_class).c_str());
     Plan plan;
-    plan.result = fatal("Unknown resource class " + log::quote(input.rsc->rsc_class));
+    plan.agent_action = std::string(input.action);
+    plan.result = exec_error_result(Standard::unknown, input.action, input.rsc->type, ENOENT);
     return plan;
 }
 

@@ -116,7 +116,7 @@ exit 1
     CHECK(c.exit_reason.empty());
 }
 
-TEST_CASE("real: not installed (OCF and LSB) with exact reasons", "[real]")
+TEST_CASE("real: not installed (OCF, LSB, unknown class) with exact reasons and change times", "[real]")
 {
     Real t;
     t.exec.register_resource(ocf_rsc("o", "NoSuchAgent"));
@@ -125,10 +125,23 @@ TEST_CASE("real: not installed (OCF and LSB) with exact reasons", "[real]")
     CHECK(o.exec_rc == 5);
     CHECK(o.status == ExecStatus::not_installed);
     CHECK(o.exit_reason == "NoSuchAgent: No such file or directory");
+    // As 2.1.5: a missing OCF agent leaves rcchange_time 0, a missing init script sets it.
+    CHECK(o.rcchange_time == 0);
     OpResult l = t.run(2, req("l", "monitor"));
     CHECK(l.exec_rc == 5);
     CHECK(l.status == ExecStatus::not_installed);
     CHECK(l.exit_reason == t.tree.paths.lsb_dir + "/nosuchscript: No such file or directory");
+    CHECK(l.rcchange_time > 0);
+
+    // An unknown class: not installed, named by the type, no rcchange_time (2.1.5).
+    t.exec.register_resource(ResourceDefinition{"b", "bogus", "", "whatever", 0});
+    for (const char* action : {"monitor", "start"}) {
+        OpResult b = t.run(action[0] == 'm' ? 4 : 5, req("b", action));
+        CHECK(b.exec_rc == 5);
+        CHECK(b.status == ExecStatus::not_installed);
+        CHECK(b.exit_reason == "whatever: No such file or directory");
+        CHECK(b.rcchange_time == 0);
+    }
 
     // Present but not executable: insufficient privileges.
     write_file(t.tree.paths.ocf_ra_path[0] + "/test/NoExec", "#!/bin/sh\nexit 0\n", 0644);
