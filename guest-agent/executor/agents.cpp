@@ -44,12 +44,24 @@ std::string label_for(const ActionInput& input)
     return input.rsc->id + "_" + std::string(input.action) + "_" + std::to_string(input.interval_ms);
 }
 
-RawResult fatal(std::string reason)
+// 2.1.5 registers resources without checking them; an action on one that lacks its class,
+// its type (or, for OCF, its provider) fails fatally, whatever the class, before anything
+// runs. The raw code is the class's generic error (LSB status has its own).
+constexpr const char* kMissingAgentInfo = "Required agent or action information missing";
+
+bool agent_info_missing(const ActionInput& input)
+{
+    const ResourceDefinition& rsc = *input.rsc;
+    return input.action.empty() || rsc.rsc_class.empty() || rsc.type.empty() ||
+           (input.standard == Standard::ocf && rsc.provider.empty());
+}
+
+RawResult missing_agent_info(Standard standard, std::string_view action)
 {
     RawResult r;
-    r.raw_rc = ocf::unknown_error;
+    r.raw_rc = generic_error(standard, action);
     r.status = ExecStatus::error_fatal;
-    r.reason = std::move(reason);
+    r.reason = kMissingAgentInfo;
     r.prepared = true;
     return r;
 }
@@ -102,10 +114,6 @@ Plan plan_ocf(const Paths& paths, const ActionInput& input)
     plan.standard = Standard::ocf;
     plan.agent_action = std::string(input.action);
     const ResourceDefinition& rsc = *input.rsc;
-    if (rsc.provider.empty() || rsc.type.empty()) {
-        plan.result = fatal("Resource agent provider or type missing");
-        return plan;
-    }
     std::string path = find_ocf_agent(paths.ocf_ra_path, rsc.provider, rsc.type);
     if (path.empty()) {
         plan.result = exec_error_result(Standard::ocf, input.action, rsc.type, ENOENT);
@@ -147,10 +155,6 @@ Plan plan_lsb(const Paths& paths, const ActionInput& input)
     plan.standard = Standard::lsb;
     plan.agent_action = agent_action(Standard::lsb, input.action);
     const std::string& type = input.rsc->type;
-    if (type.empty()) {
-        plan.result = fatal("Init script name missing");
-        return plan;
-    }
     std::string path = type.front() == '/' ? type : paths.lsb_dir + "/" + type;
     if (!path_exists(path)) {
         plan.result = exec_error_result(Standard::lsb, plan.agent_action, path, ENOENT);
@@ -459,11 +463,14 @@ bool usable_env_name(std::string_view name)
 
 Plan plan_action(const Paths& paths, const ActionInput& input)
 {
-    if (input.rsc == nullptr || input.action.empty()) {
+    if (input.rsc == nullptr || agent_info_missing(input)) {
         Plan plan;
-        plan.result = fatal("Resource or action missing");
+        plan.standard = input.standard;
+        plan.agent_action = agent_action(input.standard, input.action);
+        plan.result = missing_agent_info(input.standard, plan.agent_action);
         return plan;
     }
+    // From here on the class, the type and an OCF provider are not empty.
     switch (input.standard) {
         case Standard::ocf:
             return plan_ocf(paths, input);
@@ -475,10 +482,6 @@ Plan plan_action(const Paths& paths, const ActionInput& input)
             Plan plan;
             plan.standard = Standard::systemd;
             plan.agent_action = agent_action(Standard::systemd, input.action);
-            if (input.rsc->type.empty()) {
-                plan.result = fatal("systemd unit name missing");
-                return plan;
-            }
             plan.kind = Plan::Kind::systemd;
             plan.unit = systemd_unit_name(input.rsc->type);
             return plan;

@@ -241,3 +241,50 @@ TEST_CASE("CIB secrets: substituted in the agent's environment only, verified by
     Plan stop = plan_action(tree.paths, ActionInput{&rsc, Standard::ocf, "stop", 0, 0, &params});
     CHECK(stop.kind == Plan::Kind::spawn);
 }
+
+TEST_CASE("incomplete resources: every class fails fatally, unknown class is not installed", "[agents]")
+{
+    // 2.1.5 accepts any registration; actions on a resource without class, type or (OCF)
+    // provider fail with rc 1, status 6, this reason, before anything runs. Observed
+    // against pacemaker-remoted 2.1.5 for ocf, lsb, service, systemd, nagios and an
+    // unknown class, with the attribute absent or empty.
+    OcfTree tree;
+    tree.agent("test", "Dummy", "exit 0\n");
+    tree.lsb("svc", "exit 0\n");
+    struct Case {
+        ResourceDefinition rsc;
+        Standard standard;
+    };
+    const Case cases[] = {
+        {{"no-type", "ocf", "test", "", 0}, Standard::ocf},
+        {{"no-provider", "ocf", "", "Dummy", 0}, Standard::ocf},
+        {{"no-class", "", "test", "Dummy", 0}, Standard::unknown},
+        {{"lsb-no-type", "lsb", "", "", 0}, Standard::lsb},
+        {{"systemd-no-type", "systemd", "", "", 0}, Standard::systemd},
+        {{"nagios-no-type", "nagios", "", "", 0}, Standard::nagios},
+        {{"bogus-no-type", "bogus", "", "", 0}, Standard::unknown},
+    };
+    for (const auto& c : cases) {
+        for (const char* action : {"monitor", "start", "stop"}) {
+            INFO(c.rsc.id << " " << action);
+            Plan plan = plan_action(tree.paths, ActionInput{&c.rsc, c.standard, action, 0, 0, nullptr});
+            REQUIRE(plan.kind == Plan::Kind::result);
+            CHECK(uniform_rc(c.standard, plan.agent_action, plan.result.raw_rc) == 1);
+            CHECK(plan.result.status == ExecStatus::error_fatal);
+            CHECK(plan.result.reason == "Required agent or action information missing");
+            CHECK(plan.result.prepared);  // no rcchange_time
+        }
+    }
+    // LSB needs no provider.
+    ResourceDefinition lsb{"lsb", "lsb", "", "svc", 0};
+    CHECK(plan_action(tree.paths, ActionInput{&lsb, Standard::lsb, "monitor", 0, 0, nullptr}).kind ==
+          Plan::Kind::spawn);
+    // An unknown class with a type: not installed, named by the type.
+    ResourceDefinition bogus{"bogus", "bogus", "", "whatever", 0};
+    Plan plan = plan_action(tree.paths, ActionInput{&bogus, Standard::unknown, "monitor", 0, 0, nullptr});
+    REQUIRE(plan.kind == Plan::Kind::result);
+    CHECK(uniform_rc(Standard::unknown, plan.agent_action, plan.result.raw_rc) == 5);
+    CHECK(plan.result.status == ExecStatus::not_installed);
+    CHECK(plan.result.reason == "whatever: No such file or directory");
+    CHECK(plan.result.prepared);
+}
