@@ -60,7 +60,8 @@ void make_resource_agents_dir()
     }
 }
 
-// Alerts run as hacluster (protocol.md 5.13); resolved before any child is forked.
+// Alerts run as hacluster (protocol.md 5.13); resolved before the first alert's child is
+// forked (Executor::Options::alert_user says why not at start).
 std::optional<agent::executor::RunAs> alert_user()
 {
     auto run_as = agent::executor::lookup_run_as(kAlertUser);
@@ -152,7 +153,7 @@ int run(int argc, char** argv)
     config.dispatcher.started = started;
     config.dispatcher.node_start_state = options.node_start_state;
     config.dispatcher.sbd_timeout_ms = options.sbd_timeout_ms;
-    config.executor.alert_user = alert_user();
+    config.executor.alert_user = alert_user;
 
     // Local IPC names first, as pacemaker-remoted does: if another cluster stack owns them
     // here, exit before the cluster can connect.

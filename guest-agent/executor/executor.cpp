@@ -143,6 +143,8 @@ struct Executor::Impl {
     std::shared_ptr<Impl*> self = std::make_shared<Impl*>(this);
 
     std::uint64_t alert_sequence = 0;
+    // options.alert_user's answer, once the first alert asked for it.
+    std::optional<std::optional<RunAs>> alert_run_as;
     bool draining = false;
     std::map<Spawner::ChildId, Alert> alerts;
     std::function<void()> drain_done;
@@ -695,7 +697,10 @@ void Executor::run_alert(AlertRequest request)
     spawn.env = std::move(env).take();
     spawn.timeout_ms = request.timeout_ms;
     spawn.working_dir = im.options.paths.working_dir;
-    spawn.run_as = im.options.alert_user;
+    if (!im.alert_run_as) {
+        im.alert_run_as = im.options.alert_user ? im.options.alert_user() : std::optional<RunAs>{};
+    }
+    spawn.run_as = *im.alert_run_as;
     spawn.output_cap = im.options.paths.max_output;
     spawn.label = "alert_" + request.id;
 

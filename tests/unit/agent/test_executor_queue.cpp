@@ -14,7 +14,7 @@ struct Fixture {
     OcfTree tree;
     RecordingSpawner spawner;
     Collected got;
-    Executor exec{nullptr, spawner, Executor::Options{tree.paths, std::nullopt}, got.callbacks()};
+    Executor exec{nullptr, spawner, Executor::Options{tree.paths, {}}, got.callbacks()};
 
     Fixture()
     {
@@ -364,4 +364,57 @@ TEST_CASE("queue: alerts get the map plus a per-daemon sequence", "[queue][alert
     f.spawner.exit(2, 1);
     CHECK(drained);
     CHECK(f.got.results.empty());  // alerts never produce op results
+}
+
+TEST_CASE("queue: the alert user is resolved at the first alert, once", "[queue][alerts]")
+{
+    OcfTree tree;
+    RecordingSpawner spawner;
+    Collected got;
+    int lookups = 0;
+    Executor::Options options{tree.paths, [&lookups]() -> std::optional<RunAs> {
+                                  ++lookups;
+                                  RunAs run_as;
+                                  run_as.uid = 4242;
+                                  run_as.gid = 4343;
+                                  run_as.groups = {4343, 4444};
+                                  return run_as;
+                              }};
+    Executor exec{nullptr, spawner, std::move(options), got.callbacks()};
+    CHECK(lookups == 0);  // not at start: the look-up may load NSS modules
+
+    exec.run_alert(AlertRequest{"a1", "/usr/bin/true", 1000, {}});
+    exec.run_alert(AlertRequest{"a2", "/usr/bin/true", 1000, {}});
+    CHECK(lookups == 1);
+    REQUIRE(spawner.records().size() == 2);
+    for (const auto& record : spawner.records()) {
+        REQUIRE(record.request.run_as.has_value());
+        CHECK(record.request.run_as->uid == 4242);
+        CHECK(record.request.run_as->gid == 4343);
+        CHECK(record.request.run_as->groups == std::vector<gid_t>{4343, 4444});
+    }
+    spawner.exit(1, 0);
+    spawner.exit(2, 0);
+}
+
+TEST_CASE("queue: no alert user (none configured or not found) runs alerts as the daemon", "[queue][alerts]")
+{
+    OcfTree tree;
+    RecordingSpawner spawner;
+    Collected got;
+    int lookups = 0;
+    Executor exec{nullptr, spawner,
+                  Executor::Options{tree.paths,
+                                    [&lookups]() -> std::optional<RunAs> {
+                                        ++lookups;
+                                        return std::nullopt;
+                                    }},
+                  got.callbacks()};
+    exec.run_alert(AlertRequest{"a1", "/usr/bin/true", 1000, {}});
+    exec.run_alert(AlertRequest{"a2", "/usr/bin/true", 1000, {}});
+    CHECK(lookups == 1);  // a missing user is not looked up again for every alert
+    REQUIRE(spawner.records().size() == 2);
+    CHECK_FALSE(spawner.records()[0].request.run_as.has_value());
+    spawner.exit(1, 0);
+    spawner.exit(2, 0);
 }

@@ -25,7 +25,7 @@ struct Real {
     OcfTree tree;
     ProcessSpawner spawner;
     Collected got;
-    Executor exec{nullptr, spawner, Executor::Options{tree.paths, std::nullopt}, got.callbacks()};
+    Executor exec{nullptr, spawner, Executor::Options{tree.paths, {}}, got.callbacks()};
 
     ExecRequest with_state(const std::string& rsc, const std::string& action, std::uint32_t interval = 0)
     {

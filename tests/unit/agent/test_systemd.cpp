@@ -257,7 +257,7 @@ TEST_CASE("systemd: unavailable bus, no systemd on the bus, and a fake systemd",
         tree.paths.systemd_run_dir = dir / "run";
         ProcessSpawner spawner;
         Collected got;
-        Executor exec(nullptr, spawner, Executor::Options{tree.paths, std::nullopt}, got.callbacks());
+        Executor exec(nullptr, spawner, Executor::Options{tree.paths, {}}, got.callbacks());
         exec.register_resource(ResourceDefinition{"s", "systemd", "", "web", 0});
         exec.register_resource(ResourceDefinition{"v", "service", "", "web", 0});
         CHECK(exec.exec(1, req("s", "monitor")) == 1);
@@ -320,7 +320,7 @@ TEST_CASE("systemd: unavailable bus, no systemd on the bus, and a fake systemd",
         tree.paths.systemd_run_dir = dir / "run";
         ProcessSpawner spawner;
         Collected got;
-        Executor exec(nullptr, spawner, Executor::Options{tree.paths, std::nullopt}, got.callbacks());
+        Executor exec(nullptr, spawner, Executor::Options{tree.paths, {}}, got.callbacks());
         exec.register_resource(ResourceDefinition{"w", "service", "", "web", 0});
         exec.exec(1, req("w", "start", 0, 5000));
         REQUIRE(got.wait(1, 1, 20000));
