@@ -389,7 +389,9 @@ void connection_loss_and_reconnect(Peer peer)
 // --- scenario 5 --------------------------------------------------------------------------
 void graceful_shutdown(Peer peer)
 {
-    auto setup = bring_up(peer, 1);
+    ClusterOptions options;
+    options.properties.emplace_back("cluster-delay", "5s");
+    auto setup = bring_up(peer, 1, {}, options);
     auto& c = setup->c();
     auto* g1 = setup->guests[0];
     create_dummy(c, "d1", "g1");
@@ -412,6 +414,11 @@ void graceful_shutdown(Peer peer)
         auto log = read_file(g1->log_file());
         require_ok(log);
         CHECK(contains(*log, "shutting_down"));
+        // To the cluster this was a lost connection of a node that had asked to shut down:
+        // without fencing it cannot stop d1 there and the transition waits for the
+        // in-flight monitor (action timeout + cluster-delay, shortened in bring_up below)
+        // before the teardown can proceed.
+        require_ok(c.wait_for([](const CrmMon& m) { return !m.node_online("g1"); }, 30s, "g1 to be offline"));
         return;
     }
     // The intended behaviour (2.1.6+): the cluster acks, stops d1 and then the connection;
