@@ -214,6 +214,15 @@ void add_envelope(Element& element, std::uint64_t msg_id, MsgType type)
     add(element, at::msg_type, std::string(type_name(type)));
 }
 
+// The local executor API has no envelope (protocol.md 4.2); the builders add it last, so
+// removing it keeps every other attribute where 2.1.5 writes it.
+void strip_envelope(Element& element)
+{
+    std::erase_if(element.attributes, [](const auto& attribute) {
+        return attribute.first == at::msg_id || attribute.first == at::msg_type;
+    });
+}
+
 Element make_root(std::string_view name, std::size_t attributes)
 {
     Element root;
@@ -691,6 +700,56 @@ Result<Message> decode_message(std::string_view xml)
     auto root = parse_xml(xml);
     if (!root) return root.error();
     return from_element(*root);
+}
+
+Result<Message> decode_local_request(std::string_view xml, std::uint64_t msg_id)
+{
+    auto root = parse_xml(xml);
+    if (!root) return root.error();
+    if (root->name == el::proxy) return proxy_from_element(*root, MsgType::request, msg_id);
+    return request_from_element(*root, msg_id);
+}
+
+std::string encode_local(const Reply& reply)
+{
+    Element root = reply_to_element(reply);
+    strip_envelope(root);
+    return serialize(root);
+}
+
+std::string encode_local(const ExecNotify& notify)
+{
+    Element root = exec_notify_to_element(notify);
+    strip_envelope(root);
+    return serialize(root);
+}
+
+std::string encode_local(const GenericNotify& notify)
+{
+    Element root = generic_notify_to_element(notify);
+    strip_envelope(root);
+    return serialize(root);
+}
+
+std::string encode_local(const NewClientNotify& notify)
+{
+    Element root = new_client_notify_to_element(notify);
+    strip_envelope(root);
+    return serialize(root);
+}
+
+std::string encode_local(const ProxyMessage& message)
+{
+    Element root = proxy_to_element(message);
+    strip_envelope(root);
+    return serialize(root);
+}
+
+std::string encode_local(const Message& message)
+{
+    Element root = to_element(message);
+    strip_envelope(root);
+    return serialize(root);
 }
 
 std::string encode(const Request& request)

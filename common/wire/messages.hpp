@@ -224,6 +224,24 @@ std::string encode(const NewClientNotify& notify);
 std::string encode(const ProxyMessage& message);
 std::string encode(const Message& message);
 
+// The local executor API (the `lrmd` libqb service, protocol.md 4.2) carries the same
+// messages without the TLS envelope: the IPC header's request id takes the place of
+// lrmd_remote_msg_id, and responses and events take the place of reply and notify.
+// encode_local() writes a message as 2.1.5 sends it there (no envelope attributes).
+std::string encode_local(const Reply& reply);
+std::string encode_local(const ExecNotify& notify);
+std::string encode_local(const GenericNotify& notify);
+std::string encode_local(const NewClientNotify& notify);
+std::string encode_local(const ProxyMessage& message);
+std::string encode_local(const Message& message);
+
+// Parses a local client's request: a ProxyMessage (type request) for root lrmd_ipc_proxy,
+// otherwise a Request whatever the root is called (2.1.5 looks only at lrmd_op on this
+// path and serves `<foo lrmd_op="lrmd_rsc_poke"/>` as a poke). `msg_id` (the IPC request
+// id) becomes the message's msg_id; envelope attributes a client sends anyway are ignored.
+// Errors (domain "wire", -EBADMSG/-EPROTO) as decode_message's: not XML, a number that is not.
+Result<Message> decode_local_request(std::string_view xml, std::uint64_t msg_id = 0);
+
 // Element forms, for callers that add attributes (tests, unusual peers).
 Element to_element(const Message& message);
 Result<Message> from_element(const Element& root);

@@ -23,7 +23,7 @@ namespace outpost::agent::proxy {
 enum class ChannelPolicy {
     proxy,           // tunnel each session to the newest IPC provider
     refuse,          // always refuse (-EREMOTEIO): pacemakerd does not run on a remote node
-    local_executor,  // lrmd: the executor API served locally (not implemented: refused)
+    local_executor,  // lrmd: the executor API served by this daemon (ProxyHost's local executor)
 };
 
 struct ChannelSpec {

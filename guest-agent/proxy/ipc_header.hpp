@@ -30,6 +30,9 @@ inline constexpr std::uint32_t kIpcFlagCompressed = 0x1;
 inline constexpr std::uint32_t kIpcFlagProxied = 0x100;
 inline constexpr std::uint32_t kIpcFlagClientResponse = 0x200;  // the tool waits for a response
 inline constexpr std::uint32_t kIpcFlagServerEvent = 0x10000;   // 2.1.5 servers mark events so
+// Set by the 2.1.5 executor on everything it sends its local clients (observed: responses
+// 0x20000, events 0x30000); clients ignore it.
+inline constexpr std::uint32_t kIpcFlagServerFree = 0x20000;
 
 // PCMK_ipc_buffer's default: messages whose header + payload exceed it are compressed.
 inline constexpr std::size_t kDefaultIpcBufferSize = std::size_t{128} * 1024;

@@ -236,13 +236,7 @@ int32_t IpcProxy::accept(Service& service, qb_ipcs_connection_t* c, uid_t uid, g
                     options_.cluster_group.c_str());
         return -EACCES;
     }
-    if (spec.policy == ChannelPolicy::local_executor) {
-        log_warning(log_cat,
-                    "Refusing local %s connection (uid %u): the executor API over local IPC is not "
-                    "supported by outpost-agent yet",
-                    service.name.c_str(), static_cast<unsigned>(uid));
-        return -EPROTONOSUPPORT;
-    }
+    if (spec.policy == ChannelPolicy::local_executor) return accept_local_executor(service, c, uid);
     std::optional<std::string> provider = host_ != nullptr ? host_->newest_provider() : std::nullopt;
     if (!provider) {
         log_info(log_cat,
@@ -266,12 +260,45 @@ int32_t IpcProxy::accept(Service& service, qb_ipcs_connection_t* c, uid_t uid, g
     return 0;
 }
 
+int32_t IpcProxy::accept_local_executor(Service& service, qb_ipcs_connection_t* c, uid_t uid)
+{
+    auto session = std::make_unique<Session>();
+    session->id = new_session_id();
+    session->spec = service.spec;
+    session->connection = c;
+    session->uid = uid;
+    session->user = user_name(uid);
+    session->client_name = "local " + service.name + " client of " + log::quote(session->user);
+    Status opened =
+        host_ != nullptr
+            ? host_->local_executor_open(session->id, session->client_name)
+            : Status(make_error("proxy", -EPROTONOSUPPORT, "the agent has no executor attached yet"));
+    if (!opened) {
+        log_warning(log_cat, "Refusing local %s connection (uid %u): %s", service.name.c_str(),
+                    static_cast<unsigned>(uid), opened.error().message.c_str());
+        return opened.error().code < 0 ? opened.error().code : -EPROTONOSUPPORT;
+    }
+    if (cluster_gid_) qb_ipcs_connection_auth_set(c, static_cast<uid_t>(-1), *cluster_gid_, kIpcMode);
+    session_by_connection_[c] = session->id;
+    log_debug(log_cat, "Accepted local %s connection of %s as executor client %s", service.name.c_str(),
+              log::quote(session->user).c_str(), session->id.c_str());
+    sessions_.emplace(session->id, std::move(session));
+    return 0;
+}
+
 void IpcProxy::created(qb_ipcs_connection_t* c)
 {
     Session* session = session_of(c);
     if (session == nullptr) return;
+    session->ready = true;
     qb_ipcs_connection_stats stats{};
     if (qb_ipcs_connection_stats_get(c, &stats, 0) == 0) session->pid = stats.client_pid;
+    if (session->spec->policy == ChannelPolicy::local_executor) {
+        log_info(log_cat, "New local executor client %s (pid %d, %s)", session->id.c_str(),
+                 static_cast<int>(session->pid), log::quote(session->user).c_str());
+        flush(*session);  // notifications that came before libqb finished the setup
+        return;
+    }
     session->client_name = proxy_client_name(session->spec->proxied_as, session->pid, session->id);
     if (host_ == nullptr ||
         !host_->send_to_provider(session->provider, make_new(session->id, session->spec->proxied_as))) {
@@ -289,6 +316,10 @@ void IpcProxy::message(qb_ipcs_connection_t* c, const void* data, std::size_t si
     Session* session = session_of(c);
     if (session == nullptr) {
         log_warning(log_cat, "Dropping a local IPC request on a connection without a session");
+        return;
+    }
+    if (session->spec->policy == ChannelPolicy::local_executor) {
+        local_request(*session, data, size);
         return;
     }
     auto request = decode_tool_request(data, size);
@@ -323,10 +354,72 @@ void IpcProxy::closed(qb_ipcs_connection_t* c)
     bool announced = session->announced;
     log_info(log_cat, "Local %s client %s disconnected (session %s)", session->spec->name.data(),
              session->client_name.c_str(), id.c_str());
+    const bool local_executor = session->spec->policy == ChannelPolicy::local_executor;
     session_by_connection_.erase(c);
     sessions_.erase(id);
+    if (local_executor && host_ != nullptr) host_->local_executor_closed(id);
     if (announced && host_ != nullptr) host_->send_to_provider(provider, make_destroy(id));
     if (host_ != nullptr) host_->local_client_gone();
+}
+
+void IpcProxy::local_request(Session& session, const void* data, std::size_t size)
+{
+    auto message = decode_ipc_message(data, size);
+    if (!message) {
+        log_warning(log_cat, "Closing local executor client %s: %s", session.id.c_str(),
+                    message.error().message.c_str());
+        close_session(session, false, "it sent an invalid message");
+        return;
+    }
+    const auto request_id = static_cast<std::uint32_t>(message->header.id);
+    if ((message->header.flags & kIpcFlagClientResponse) == 0) {
+        // 2.1.5 serves only requests that wait for a response; the rest are logged and dropped.
+        log_warning(log_cat,
+                    "Ignoring request %u of local executor client %s: it does not ask for a response",
+                    request_id, session.id.c_str());
+        return;
+    }
+    if (host_ == nullptr) return;
+    session.awaiting = request_id;
+    session.last_request_id = request_id;
+    std::string id = session.id;
+    host_->local_executor_request(id, request_id, message->xml);
+    // The reply (if the request has one: lrmd_check has none) went out during the call.
+    if (Session* again = find_session(id)) again->awaiting.reset();
+}
+
+IpcProxy::Session* IpcProxy::find_local_executor(std::string_view id)
+{
+    Session* session = find_session(id);
+    if (session == nullptr || session->spec->policy != ChannelPolicy::local_executor) return nullptr;
+    return session;
+}
+
+Status IpcProxy::send_local_reply(std::string_view client_id, std::string_view xml)
+{
+    Session* session = find_local_executor(client_id);
+    if (session == nullptr) return make_error("proxy", -ENOTCONN, "local executor client is gone");
+    if (!session->awaiting) {
+        log_warning(log_cat, "Dropping a reply for local executor client %s: no request awaits one",
+                    session->id.c_str());
+        return {};
+    }
+    Framing framing{static_cast<std::int32_t>(*session->awaiting), kIpcFlagServerFree, true};
+    session->awaiting.reset();
+    if (!deliver_text(*session, xml, framing))
+        return make_error("proxy", -ENOTCONN, "local executor client was disconnected");
+    return {};
+}
+
+Status IpcProxy::send_local_event(std::string_view client_id, std::string_view xml)
+{
+    Session* session = find_local_executor(client_id);
+    if (session == nullptr) return make_error("proxy", -ENOTCONN, "local executor client is gone");
+    last_event_id_ = last_event_id_ >= INT32_MAX || last_event_id_ < 0 ? 1 : last_event_id_ + 1;
+    Framing framing{last_event_id_, kIpcFlagServerEvent | kIpcFlagServerFree, false};
+    if (!deliver_text(*session, xml, framing))
+        return make_error("proxy", -ENOTCONN, "local executor client was disconnected");
+    return {};
 }
 
 IpcProxy::Session* IpcProxy::session_of(qb_ipcs_connection_t* c)
@@ -347,11 +440,13 @@ void IpcProxy::close_session(Session& session, bool notify_provider, const char*
     std::string id = session.id;
     std::string provider = session.provider;
     bool announced = session.announced;
+    const bool local_executor = session.spec->policy == ChannelPolicy::local_executor;
     qb_ipcs_connection_t* c = session.connection;
     log_info(log_cat, "Closing local %s session %s (%s): %s", session.spec->name.data(), id.c_str(),
              session.client_name.empty() ? "not set up" : session.client_name.c_str(), why);
     session_by_connection_.erase(c);
     sessions_.erase(id);  // `session` is gone from here on
+    if (local_executor && host_ != nullptr) host_->local_executor_closed(id);
     if (notify_provider && announced && host_ != nullptr) host_->send_to_provider(provider, make_destroy(id));
     // Disconnecting from inside a libqb callback (a request, a connection being set up)
     // makes libqb use the freed connection afterwards, so the disconnect waits for the
@@ -379,7 +474,7 @@ bool IpcProxy::deliver_response(std::string_view session_id, std::uint32_t ipc_m
                                 const wire::Element& msg)
 {
     Session* session = find_session(session_id);
-    if (session == nullptr) return false;
+    if (session == nullptr || session->spec->policy != ChannelPolicy::proxy) return false;
     if (session->awaiting && *session->awaiting != ipc_msg_id) {
         log_info(log_cat, "Response %u for session %s while request %u awaits its response", ipc_msg_id,
                  session->id.c_str(), *session->awaiting);
@@ -392,7 +487,7 @@ bool IpcProxy::deliver_response(std::string_view session_id, std::uint32_t ipc_m
 bool IpcProxy::deliver_event(std::string_view session_id, const wire::Element& msg)
 {
     Session* session = find_session(session_id);
-    if (session == nullptr) return false;
+    if (session == nullptr || session->spec->policy != ChannelPolicy::proxy) return false;
     deliver(*session, msg, std::nullopt);
     return true;
 }
@@ -400,7 +495,7 @@ bool IpcProxy::deliver_event(std::string_view session_id, const wire::Element& m
 void IpcProxy::destroy_session(std::string_view session_id)
 {
     Session* session = find_session(session_id);
-    if (session == nullptr) {
+    if (session == nullptr || session->spec->policy != ChannelPolicy::proxy) {
         log_debug(log_cat, "Provider destroyed unknown session %s", std::string(session_id).c_str());
         return;
     }
@@ -424,14 +519,19 @@ void IpcProxy::provider_gone(std::string_view provider_client_id)
 
 bool IpcProxy::deliver(Session& session, const wire::Element& msg, std::optional<std::uint32_t> response_id)
 {
-    int32_t buffer = qb_ipcs_connection_get_buffer_size(session.connection);
+    Framing framing{static_cast<std::int32_t>(response_id.value_or(0)),
+                    response_id ? 0U : kIpcFlagServerEvent, response_id.has_value()};
+    return deliver_text(session, wire::serialize(msg), framing);
+}
+
+bool IpcProxy::deliver_text(Session& session, std::string_view xml, Framing framing)
+{
+    int32_t buffer = session.ready ? qb_ipcs_connection_get_buffer_size(session.connection) : 0;
     std::size_t max_size = buffer > 0 ? static_cast<std::size_t>(buffer) : options_.ipc_buffer_size;
-    auto bytes =
-        encode_ipc_message(static_cast<std::int32_t>(response_id.value_or(0)), wire::serialize(msg),
-                           response_id ? 0U : kIpcFlagServerEvent, options_.ipc_buffer_size, max_size);
+    auto bytes = encode_ipc_message(framing.id, xml, framing.flags, options_.ipc_buffer_size, max_size);
     if (!bytes) {
-        log_error(log_cat, "Cannot pass a %s to local session %s: %s", response_id ? "response" : "event",
-                  session.id.c_str(), bytes.error().message.c_str());
+        log_error(log_cat, "Cannot pass a %s to local session %s: %s",
+                  framing.response ? "response" : "event", session.id.c_str(), bytes.error().message.c_str());
         close_session(session, true, "a message for it could not be delivered");
         return false;
     }
@@ -441,13 +541,14 @@ bool IpcProxy::deliver(Session& session, const wire::Element& msg, std::optional
         close_session(session, true, "it stopped reading its messages");
         return false;
     }
-    session.queue.push_back(Outgoing{std::move(bytes).value(), response_id.has_value()});
+    session.queue.push_back(Outgoing{std::move(bytes).value(), framing.response});
     flush(session);
     return true;
 }
 
 void IpcProxy::flush(Session& session)
 {
+    if (!session.ready) return;  // created() flushes
     while (!session.queue.empty()) {
         Outgoing& next = session.queue.front();
         ssize_t rc = next.response

@@ -12,8 +12,15 @@
 // newest at that moment: `new` goes to it, each request travels as `request`, and the
 // provider's `response`/`event`/`destroy` come back through the ProxyEndpoint methods the
 // server calls. A local disconnect sends `destroy`; a provider that goes away closes its
-// sessions. The lrmd name (the local executor API) is held but its connections are refused
-// for now. The proxy only talks to the server through ProxyHost, attached after creation.
+// sessions. The proxy only talks to the server through ProxyHost, attached after creation.
+//
+// The lrmd name serves the local executor API instead (protocol.md 4.2): an lrmd connection
+// is not proxied but becomes an executor client of this daemon (ProxyHost::
+// local_executor_open, refused if the host says no); each request must ask for a response
+// (flag 0x200, as 2.1.5 requires; others are logged and dropped), its XML goes to the host,
+// and the host's reply is sent as the IPC response to that request id, its notifications as
+// IPC events, numbered daemon-wide as 2.1.5 numbers them. Providers cannot touch lrmd
+// sessions (response/event/destroy for one are refused).
 #pragma once
 
 #include <glib.h>
@@ -75,6 +82,8 @@ public:
     void destroy_session(std::string_view session) override;
     void provider_gone(std::string_view provider_client_id) override;
     [[nodiscard]] std::size_t local_client_count() const override { return sessions_.size(); }
+    Status send_local_reply(std::string_view client_id, std::string_view xml) override;
+    Status send_local_event(std::string_view client_id, std::string_view xml) override;
 
     // For tests and logs: the session ids currently open.
     [[nodiscard]] std::vector<std::string> session_ids() const;
@@ -90,6 +99,12 @@ private:
         std::string bytes;
         bool response = false;
     };
+    // Header flags and id of one message for a tool.
+    struct Framing {
+        std::int32_t id = 0;
+        std::uint32_t flags = 0;
+        bool response = false;
+    };
     struct Session {
         std::string id;
         const ChannelSpec* spec = nullptr;
@@ -100,6 +115,7 @@ private:
         std::string user;
         std::string client_name;
         bool announced = false;                 // `new` was sent
+        bool ready = false;                     // libqb finished setting the connection up
         std::optional<std::uint32_t> awaiting;  // request id a response is owed for
         std::uint32_t last_request_id = 0;
         std::deque<Outgoing> queue;
@@ -119,6 +135,7 @@ private:
     static void on_destroyed(qb_ipcs_connection_t* c);
 
     int32_t accept(Service& service, qb_ipcs_connection_t* c, uid_t uid, gid_t gid);
+    int32_t accept_local_executor(Service& service, qb_ipcs_connection_t* c, uid_t uid);
     void created(qb_ipcs_connection_t* c);
     void message(qb_ipcs_connection_t* c, const void* data, std::size_t size);
     void closed(qb_ipcs_connection_t* c);
@@ -126,6 +143,9 @@ private:
     Session* session_of(qb_ipcs_connection_t* c);
     Session* find_session(std::string_view id);
     bool deliver(Session& session, const wire::Element& msg, std::optional<std::uint32_t> response_id);
+    bool deliver_text(Session& session, std::string_view xml, Framing framing);
+    void local_request(Session& session, const void* data, std::size_t size);
+    Session* find_local_executor(std::string_view id);
     void flush(Session& session);
     // Closes the local connection; `notify_provider` says whether `destroy` goes out.
     void close_session(Session& session, bool notify_provider, const char* why);
@@ -142,7 +162,8 @@ private:
     server::ProxyHost* host_ = nullptr;
     bool quiet_close_ = false;
     std::vector<qb_ipcs_connection_t*> doomed_;  // each holds a connection reference
-    io::Source reaper_;  // closing sessions ourselves: no destroy, no client-gone report
+    io::Source reaper_;               // closing sessions ourselves: no destroy, no client-gone report
+    std::int32_t last_event_id_ = 0;  // lrmd events, numbered over all sessions
 };
 
 }  // namespace outpost::agent::proxy

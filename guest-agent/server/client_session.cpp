@@ -19,6 +19,15 @@ ClientSession::ClientSession(std::string id, std::string peer_address, Sink sink
 {
 }
 
+ClientSession::ClientSession(std::string id, std::string peer_address, Sink event_sink, Sink reply_sink)
+    : id_(std::move(id)),
+      peer_address_(std::move(peer_address)),
+      sink_(std::move(event_sink)),
+      reply_sink_(std::move(reply_sink)),
+      local_(true)
+{
+}
+
 bool ClientSession::note_name(std::string_view name)
 {
     if (name_) return false;
@@ -30,6 +39,12 @@ Status ClientSession::send(std::string_view xml)
 {
     if (!sink_) return {};
     return sink_(xml);
+}
+
+Status ClientSession::send_reply(std::string_view xml)
+{
+    if (reply_sink_) return reply_sink_(xml);
+    return send(xml);
 }
 
 std::string ClientSession::describe() const

@@ -8,6 +8,11 @@
 // session does not own the socket: it sends through a sink the server gives it (the TLS
 // connection; a recorder in tests), and once detached it silently drops what is sent,
 // which is how notifications for a client that is gone are dropped rather than queued.
+//
+// A local session is a client of the `lrmd` local IPC service (protocol.md 4.2): its
+// messages carry no TLS envelope, replies travel as IPC responses (a second sink) and
+// everything else as IPC events; 2.1.5 sends notifications to every local client, named
+// or not.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +33,8 @@ public:
     using Sink = std::function<Status(std::string_view xml)>;
 
     ClientSession(std::string id, std::string peer_address, Sink sink);
+    // A local executor client: `event_sink` for notifications, `reply_sink` for replies.
+    ClientSession(std::string id, std::string peer_address, Sink event_sink, Sink reply_sink);
     ClientSession(const ClientSession&) = delete;
     ClientSession& operator=(const ClientSession&) = delete;
     ~ClientSession() = default;
@@ -36,6 +43,10 @@ public:
     [[nodiscard]] const std::string& peer_address() const { return peer_address_; }
     [[nodiscard]] const std::optional<std::string>& name() const { return name_; }
     [[nodiscard]] bool named() const { return name_.has_value(); }
+    // A client of the lrmd local IPC service (no envelope; replies are IPC responses).
+    [[nodiscard]] bool local() const { return local_; }
+    // Whether notifications go to it: named TLS clients and every local client.
+    [[nodiscard]] bool notifiable() const { return named() || local(); }
     // Keeps the first name only. Returns true if this call named the session.
     bool note_name(std::string_view name);
 
@@ -46,7 +57,13 @@ public:
 
     // Sends one message (XML text). After detach() it is dropped and ok is returned.
     Status send(std::string_view xml);
-    void detach() { sink_ = nullptr; }
+    // Sends the reply to a request: as send() for TLS clients, the IPC response for local ones.
+    Status send_reply(std::string_view xml);
+    void detach()
+    {
+        sink_ = nullptr;
+        reply_sink_ = nullptr;
+    }
     [[nodiscard]] bool attached() const { return static_cast<bool>(sink_); }
 
     // For log lines: the quoted name if there is one, else the id, plus the peer address.
@@ -58,6 +75,8 @@ private:
     std::optional<std::string> name_;
     std::uint64_t provider_order_ = 0;
     Sink sink_;
+    Sink reply_sink_;  // local sessions only
+    bool local_ = false;
 };
 
 }  // namespace outpost::agent::server

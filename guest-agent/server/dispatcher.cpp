@@ -156,7 +156,13 @@ void Dispatcher::do_register(ClientSession& client, const wire::Request& request
                     static_cast<int>(kMinProtocolVersion.size()), kMinProtocolVersion.data());
         rc = rc::protocol;
     }
-    if (request.ipc_provider) {
+    if (request.ipc_provider && client.local()) {
+        // Only a cluster node (over TLS) can relay IPC; 2.1.5 answers a local client that
+        // asks with a complete reply carrying -13 and keeps it as an ordinary client.
+        log_warning(log_cat, "Rejecting IPC provider registration from local client %s",
+                    client.describe().c_str());
+        rc = rc::access_denied;
+    } else if (request.ipc_provider) {
         // Even with a protocol error, as 2.1.5 does; the newest provider serves new sessions.
         client.make_provider(++provider_order_);
         log_info(log_cat, "Client %s is an IPC proxy provider", client.describe().c_str());

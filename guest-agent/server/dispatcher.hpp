@@ -31,6 +31,7 @@ namespace outpost::agent::server {
 // Negated errno values the dispatcher answers with (protocol.md 3.9).
 namespace rc {
 inline constexpr int ok = 0;
+inline constexpr int access_denied = -13;  // EACCES: provider flag from a local IPC client
 inline constexpr int no_device = -19;      // ENODEV: unknown resource, info without id
 inline constexpr int invalid = -22;        // EINVAL: missing id, action, alert fields
 inline constexpr int protocol = -71;       // EPROTO: client protocol version below 1.0

@@ -10,6 +10,26 @@ namespace {
 
 const log::Category log_cat{"agent.notify"};
 
+// One message, encoded at most once per transport: with the TLS envelope for remote
+// clients, without it for local executor clients.
+template <typename M>
+class Encoded {
+public:
+    explicit Encoded(const M& message) : message_(message) {}
+    const std::string& for_session(const ClientSession& session)
+    {
+        std::string& slot = session.local() ? local_ : remote_;
+        if (slot.empty()) slot = session.local() ? wire::encode_local(message_) : wire::encode(message_);
+        return slot;
+    }
+    [[nodiscard]] bool used() const { return !remote_.empty() || !local_.empty(); }
+
+private:
+    const M& message_;
+    std::string remote_;
+    std::string local_;
+};
+
 }  // namespace
 
 void Notifier::add(ClientSession& session)
@@ -49,14 +69,19 @@ std::vector<ClientSession*> Notifier::named_sessions() const
 {
     std::vector<ClientSession*> named;
     for (ClientSession* s : sessions_) {
-        if (s->named()) named.push_back(s);
+        if (s->notifiable()) named.push_back(s);
     }
     return named;
 }
 
 bool Notifier::send(ClientSession& session, std::string_view xml, const char* what)
 {
-    Status sent = session.send(xml);
+    return deliver(session, xml, what, false);
+}
+
+bool Notifier::deliver(ClientSession& session, std::string_view xml, const char* what, bool reply)
+{
+    Status sent = reply ? session.send_reply(xml) : session.send(xml);
     if (sent) return true;
     if (sent.error().code == -ENOTCONN) {
         // The client is going away; what it did not get is dropped, never queued.
@@ -71,28 +96,27 @@ bool Notifier::send(ClientSession& session, std::string_view xml, const char* wh
 
 void Notifier::new_client(const ClientSession& newcomer)
 {
-    std::string xml;
+    const wire::NewClientNotify notify;
+    Encoded encoded(notify);
     for (ClientSession* s : named_sessions()) {
         if (s->id() == newcomer.id()) continue;
-        if (xml.empty()) xml = wire::encode(wire::NewClientNotify{});
-        send(*s, xml, "new-client notification");
+        send(*s, encoded.for_session(*s), "new-client notification");
     }
 }
 
 void Notifier::reply(ClientSession& client, const wire::Reply& reply)
 {
-    send(client, wire::encode(reply), "reply");
+    deliver(client, client.local() ? wire::encode_local(reply) : wire::encode(reply), "reply", true);
 }
 
 void Notifier::exec_notify(const wire::ExecNotify& notify, std::string_view requester_id, bool requester_only)
 {
-    std::string xml;
+    Encoded encoded(notify);
     for (ClientSession* s : named_sessions()) {
         if (requester_only && s->id() != requester_id) continue;
-        if (xml.empty()) xml = wire::encode(notify);
-        send(*s, xml, "exec notification");
+        send(*s, encoded.for_session(*s), "exec notification");
     }
-    if (xml.empty()) {
+    if (!encoded.used()) {
         log_trace(log_cat, "Result of call %d (%s %s) had nobody to notify", notify.call_id,
                   log::quote(notify.rsc_id).c_str(), log::quote(notify.action).c_str());
     }
@@ -100,11 +124,9 @@ void Notifier::exec_notify(const wire::ExecNotify& notify, std::string_view requ
 
 void Notifier::generic_notify(const wire::GenericNotify& notify)
 {
-    std::string xml;
-    for (ClientSession* s : named_sessions()) {
-        if (xml.empty()) xml = wire::encode(notify);
-        send(*s, xml, "notification");
-    }
+    Encoded encoded(notify);
+    for (ClientSession* s : named_sessions())
+        send(*s, encoded.for_session(*s), "notification");
 }
 
 void Notifier::proxy_notify(std::string_view provider_id, const wire::ProxyMessage& message)
@@ -115,7 +137,7 @@ void Notifier::proxy_notify(std::string_view provider_id, const wire::ProxyMessa
                   static_cast<int>(provider_id.size()), provider_id.data());
         return;
     }
-    send(*provider, wire::encode(message), "proxy message");
+    send(*provider, provider->local() ? wire::encode_local(message) : wire::encode(message), "proxy message");
 }
 
 }  // namespace outpost::agent::server

@@ -8,6 +8,9 @@
 // sent a name get replies but no notifications. Each message is encoded once. A message
 // for a client that is gone is dropped, never queued; a send failure is logged and left
 // to the server's on_send_failure hook (the connection's queue overflowed: drop the client).
+// Local executor sessions (ClientSession::local()) get every message without the TLS
+// envelope (encoded once per transport), replies as IPC responses, and notifications
+// whether or not they sent a name, as 2.1.5 does for its local IPC clients.
 #pragma once
 
 #include <cstddef>
@@ -54,8 +57,10 @@ public:
     bool send(ClientSession& session, std::string_view xml, const char* what);
 
 private:
-    // Named sessions at the time of the call (a failure hook must not disturb the loop).
+    // Sessions that get notifications, at the time of the call (a failure hook must not
+    // disturb the loop).
     [[nodiscard]] std::vector<ClientSession*> named_sessions() const;
+    bool deliver(ClientSession& session, std::string_view xml, const char* what, bool reply);
 
     std::vector<ClientSession*> sessions_;
     SendFailure on_send_failure_;

@@ -8,6 +8,14 @@
 // local client went away, so the "last client gone" rule of protocol.md 5.12 can count
 // local clients too. Until an endpoint is attached the server answers response/event for
 // any session with a destroy notify, as 2.1.5 does for a session it does not know.
+//
+// The same seam carries the local executor API (the `lrmd` service, protocol.md 4.2): the
+// proxy accepts an lrmd connection only if the host opens a local executor client for it
+// (local_executor_open), hands over each request's XML (local_executor_request) and reports
+// the disconnect (local_executor_closed, then local_client_gone as for any local client);
+// the server answers through send_local_reply / send_local_event, which the proxy turns
+// into the IPC response to the request being handled and into IPC events. Both default to
+// "not supported", which makes the proxy refuse lrmd connections.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +24,9 @@
 #include <string>
 #include <string_view>
 
+#include <cerrno>
+
+#include "util/result.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
 
@@ -37,6 +48,22 @@ public:
     virtual void provider_gone(std::string_view provider_client_id) = 0;
     // Local IPC clients and proxied sessions still open (protocol.md 5.12 counts them).
     [[nodiscard]] virtual std::size_t local_client_count() const = 0;
+
+    // For local executor client `client_id`: the reply to the request it is being served
+    // (the IPC response to that request's id), or a notification (an IPC event). Both are
+    // queued if the client's buffer is full; -ENOTCONN if the client is gone.
+    virtual Status send_local_reply(std::string_view client_id, std::string_view xml)
+    {
+        (void)client_id;
+        (void)xml;
+        return make_error("proxy", -ENOTCONN, "no local executor clients here");
+    }
+    virtual Status send_local_event(std::string_view client_id, std::string_view xml)
+    {
+        (void)client_id;
+        (void)xml;
+        return make_error("proxy", -ENOTCONN, "no local executor clients here");
+    }
 };
 
 class ProxyHost {
@@ -52,6 +79,27 @@ public:
     // A local client or proxied session closed: the server checks whether any client of any
     // kind remains and, if none, drops recurring operations.
     virtual void local_client_gone() = 0;
+
+    // A local client connected to the lrmd service: make it an executor client with id
+    // `client_id` (its lrmd_clientid); `description` names it in logs (pid and user). An
+    // Error (its code goes back to the connecting client) refuses the connection.
+    virtual Status local_executor_open(std::string_view client_id, std::string_view description)
+    {
+        (void)client_id;
+        (void)description;
+        return make_error("proxy", -EPROTONOSUPPORT, "the local executor API is not served here");
+    }
+    // One request of that client: the XML payload and the IPC request id. Any reply comes
+    // back through ProxyEndpoint::send_local_reply before this returns.
+    virtual void local_executor_request(std::string_view client_id, std::uint32_t ipc_msg_id,
+                                        std::string_view xml)
+    {
+        (void)client_id;
+        (void)ipc_msg_id;
+        (void)xml;
+    }
+    // The client disconnected (or the proxy closed it); local_client_gone() follows.
+    virtual void local_executor_closed(std::string_view client_id) { (void)client_id; }
 };
 
 }  // namespace outpost::agent::server

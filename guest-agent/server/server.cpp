@@ -2,6 +2,7 @@
 
 #include <glib-unix.h>
 
+#include <cerrno>
 #include <csignal>
 #include <exception>
 #include <utility>
@@ -101,11 +102,17 @@ Server::~Server()
     sigterm_.reset();
     sigint_.reset();
     reaper_.reset();
+    retire_.reset();
     shutdown_timer_.reset();
     exit_source_.reset();
     for (auto& [id, client] : clients_)
         client.session->detach();
     clients_.clear();
+    for (auto& [id, session] : local_clients_) {
+        notifier_.remove(id);
+        session->detach();
+    }
+    local_clients_.clear();
     pending_.clear();
     listener_.reset();
     auto dispatcher = std::move(dispatcher_);
@@ -124,6 +131,14 @@ bool Server::listening() const
 
 void Server::attach_proxy(ProxyEndpoint* endpoint)
 {
+    if (endpoint != proxy_) {
+        // Local executor clients send through the endpoint they were opened on.
+        for (auto& [id, session] : local_clients_) {
+            notifier_.remove(id);
+            session->detach();
+        }
+        local_clients_.clear();
+    }
     proxy_ = endpoint;
     dispatcher_->attach_proxy(endpoint);
 }
@@ -281,6 +296,68 @@ bool Server::send_to_provider(std::string_view provider_client_id, const wire::P
 void Server::local_client_gone()
 {
     check_last_client();
+}
+
+Status Server::local_executor_open(std::string_view client_id, std::string_view description)
+{
+    if (proxy_ == nullptr) return make_error("server", -EPROTONOSUPPORT, "no local IPC endpoint is attached");
+    if (phase_ == Phase::exiting) return make_error("server", -ESHUTDOWN, "the agent is exiting");
+    std::string id(client_id);
+    if (clients_.count(id) != 0 || local_clients_.count(id) != 0)
+        return make_error("server", -EEXIST, "client id " + id + " is already in use");
+    ProxyEndpoint* proxy = proxy_;
+    auto session = std::make_unique<ClientSession>(
+        id, std::string(description),
+        [proxy, id](std::string_view xml) { return proxy->send_local_event(id, xml); },
+        [proxy, id](std::string_view xml) { return proxy->send_local_reply(id, xml); });
+    log_notice(log_cat, "New local executor client %s (%.*s)", id.c_str(),
+               static_cast<int>(description.size()), description.data());
+    ClientSession& added = *session;
+    local_clients_.emplace(id, std::move(session));
+    notifier_.add(added);
+    // 2.1.5 announces a local client to the others exactly like a TLS one.
+    notifier_.new_client(added);
+    return {};
+}
+
+void Server::local_executor_request(std::string_view client_id, std::uint32_t ipc_msg_id,
+                                    std::string_view xml)
+{
+    auto it = local_clients_.find(client_id);
+    if (it == local_clients_.end()) return;
+    ClientSession& session = *it->second;
+    try {
+        auto decoded = wire::decode_local_request(xml, ipc_msg_id);
+        if (!decoded) {
+            // 2.1.5 answers nothing and keeps the connection; the client's own timeout
+            // ends its wait.
+            log_warning(log_cat, "Ignoring undecodable request %u from local client %s: %s", ipc_msg_id,
+                        session.describe().c_str(), decoded.error().message.c_str());
+            return;
+        }
+        if (auto* request = std::get_if<wire::Request>(&*decoded)) {
+            dispatcher_->handle(session, *request);
+        } else if (auto* proxy = std::get_if<wire::ProxyMessage>(&*decoded)) {
+            dispatcher_->handle(session, *proxy);
+        }
+    } catch (const std::exception& e) {
+        log_error(log_cat, "Failed to process a request from local client %s: %s", session.describe().c_str(),
+                  e.what());
+    }
+}
+
+void Server::local_executor_closed(std::string_view client_id)
+{
+    auto it = local_clients_.find(client_id);
+    if (it == local_clients_.end()) return;
+    auto node = local_clients_.extract(it);
+    log_notice(log_cat, "Local executor client %s disconnected", node.mapped()->describe().c_str());
+    notifier_.remove(client_id);
+    node.mapped()->detach();
+    // The proxy may report this from inside a send to that very client, with the
+    // dispatcher still holding it: the session object goes at the next idle.
+    retired_.push_back(std::move(node.mapped()));
+    if (!retire_.active()) retire_ = io::add_idle(context_, [this] { retired_.clear(); });
 }
 
 void Server::request_shutdown()

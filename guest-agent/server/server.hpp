@@ -10,6 +10,9 @@
 // ops registered with drop-recurring, and exit waits for running alerts. Resources are
 // never stopped or unregistered by connection loss or by exit. The server never exits the
 // process itself: it calls the exit handler with the status, and main quits the loop.
+// Clients of the lrmd local IPC service (protocol.md 4.2) are executor clients too: the
+// proxy opens them through ProxyHost, their requests (no envelope) go to the same
+// Dispatcher, and they count for the last-client rule.
 #pragma once
 
 #include <glib.h>
@@ -89,6 +92,11 @@ public:
     [[nodiscard]] std::optional<std::string> newest_provider() const override;
     bool send_to_provider(std::string_view provider_client_id, const wire::ProxyMessage& message) override;
     void local_client_gone() override;
+    Status local_executor_open(std::string_view client_id, std::string_view description) override;
+    void local_executor_request(std::string_view client_id, std::uint32_t ipc_msg_id,
+                                std::string_view xml) override;
+    void local_executor_closed(std::string_view client_id) override;
+    [[nodiscard]] std::size_t local_executor_count() const { return local_clients_.size(); }
 
 private:
     enum class Phase { running, awaiting_ack, awaiting_disconnect, exiting };
@@ -128,6 +136,10 @@ private:
     std::uint64_t next_pending_ = 1;
     std::map<std::uint64_t, std::unique_ptr<io::PendingConnection>> pending_;
     std::map<std::string, Client, std::less<>> clients_;
+    // Clients of the lrmd local IPC service (their connections belong to the proxy).
+    std::map<std::string, std::unique_ptr<ClientSession>, std::less<>> local_clients_;
+    std::vector<std::unique_ptr<ClientSession>> retired_;  // closed local clients (see .cpp)
+    io::Source retire_;
     std::vector<std::string> doomed_;  // clients to drop once the current dispatch is over
     io::Source reaper_;
 
