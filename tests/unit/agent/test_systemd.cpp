@@ -3,6 +3,7 @@
 // private dbus-daemon (this machine runs no systemd).
 #include <gio/gio.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <catch2/catch.hpp>
 
@@ -219,11 +220,18 @@ struct PrivateBus {
         address = buf;
         REQUIRE_FALSE(address.empty());
     }
-    ~PrivateBus()
+    PrivateBus(const PrivateBus&) = delete;
+    PrivateBus& operator=(const PrivateBus&) = delete;
+    ~PrivateBus() { stop(); }
+
+    // Ends the bus daemon (as a crashed or restarted dbus-daemon would go).
+    void stop()
     {
+        if (pid == 0) return;
         kill(pid, SIGTERM);
         waitpid(pid, nullptr, 0);
         g_spawn_close_pid(pid);
+        pid = 0;
     }
 };
 
@@ -330,6 +338,51 @@ TEST_CASE("systemd: unavailable bus, no systemd on the bus, and a fake systemd",
         exec.exec(2, req("w", "monitor"));
         REQUIRE(got.wait(2, 1, 20000));
         CHECK(got.last(2)->exec_rc == 0);
+    }
+    g_unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+}
+
+TEST_CASE("systemd: the bus going away fails the action as unavailable, without spinning", "[systemd]")
+{
+    TempDir dir;
+    PrivateBus bus;
+    g_setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address.c_str(), TRUE);
+    {
+        FakeSystemd fake(bus.address);
+        systemd::Manager manager(nullptr, dir / "run");
+        REQUIRE(run_action(manager, "web.service", "status").raw_rc == 7);  // connected
+
+        // A start polls every 200 ms until "active" (300 ms): the bus dies in between.
+        std::optional<agents::RawResult> result;
+        manager.run("web.service", "start", 2000, [&](agents::RawResult r) { result = std::move(r); });
+        run_until([&] {
+            std::lock_guard lock(fake.mu);
+            return std::find(fake.calls.begin(), fake.calls.end(), "StartUnit") != fake.calls.end();
+        });
+        bus.stop();
+        REQUIRE(run_until([&] { return result.has_value(); }, 10000));
+        CHECK(result->raw_rc == 5);
+        CHECK(result->status == ExecStatus::not_installed);
+        CHECK(result->reason.starts_with("systemd is not available"));
+
+        // The dead connection is not polled in a loop: the process stays idle.
+        struct rusage before {};
+        struct rusage after {};
+        getrusage(RUSAGE_SELF, &before);
+        run_for(500);
+        getrusage(RUSAGE_SELF, &after);
+        auto cpu_us = [](const struct rusage& u) {
+            return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000L + u.ru_utime.tv_usec +
+                   u.ru_stime.tv_usec;
+        };
+        // The fake's thread shares the process; 500 ms of a spinning loop would be ~500000.
+        CHECK(cpu_us(after) - cpu_us(before) < 100000);
+
+        // The next action opens a new connection, which fails now.
+        agents::RawResult again = run_action(manager, "web.service", "status");
+        CHECK(again.raw_rc == 5);
+        CHECK(again.reason.starts_with("systemd is not available: cannot connect to the system bus"));
+        CHECK_FALSE(manager.unit_exists("web.service"));
     }
     g_unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
 }
