@@ -268,7 +268,7 @@ int32_t IpcProxy::accept_local_executor(Service& service, qb_ipcs_connection_t* 
     session->connection = c;
     session->uid = uid;
     session->user = user_name(uid);
-    session->client_name = "local " + service.name + " client of " + log::quote(session->user);
+    session->client_name = "local IPC (" + service.name + ", user " + log::quote(session->user) + ")";
     Status opened =
         host_ != nullptr
             ? host_->local_executor_open(session->id, session->client_name)
