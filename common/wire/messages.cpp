@@ -336,9 +336,10 @@ Element reply_to_element(const Reply& reply)
     add_optional(root, at::node_start_state, reply.node_start_state);
     if (reply.rsc_info) {
         add(root, at::rsc_id, reply.rsc_info->id);
-        add(root, at::rsc_class, reply.rsc_info->rsc_class);
+        // 2.1.5 registers resources without class or type too, and then leaves them out.
+        if (!reply.rsc_info->rsc_class.empty()) add(root, at::rsc_class, reply.rsc_info->rsc_class);
         if (!reply.rsc_info->provider.empty()) add(root, at::provider, reply.rsc_info->provider);
-        add(root, at::type, reply.rsc_info->type);
+        if (!reply.rsc_info->type.empty()) add(root, at::type, reply.rsc_info->type);
     }
     add_envelope(root, reply.msg_id, MsgType::reply);
     for (const RecurringList& list : reply.recurring) {

@@ -121,9 +121,9 @@ struct Request {
 // lrmd_rsc_info reply data.
 struct RscInfo {
     std::string id;
-    std::string rsc_class;
-    std::string provider;  // empty = not sent
-    std::string type;
+    std::string rsc_class;  // empty = not sent (2.1.5 registers resources without one)
+    std::string provider;   // empty = not sent
+    std::string type;       // empty = not sent
     bool operator==(const RscInfo&) const = default;
 };
 

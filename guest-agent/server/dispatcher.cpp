@@ -183,17 +183,24 @@ void Dispatcher::do_register(ClientSession& client, const wire::Request& request
 void Dispatcher::do_rsc_register(ClientSession& client, const wire::Request& request, int call_id)
 {
     const auto& rsc = request.rsc;
-    if (!rsc || !rsc->id || !rsc->rsc_class || !rsc->type) {
-        log_warning(log_cat, "Rejecting resource registration without id, class or type from %s",
-                    client.describe().c_str());
+    if (!rsc || !rsc->id) {
+        // 2.1.5 crashes on this one (observed); refusing it is the only sane answer.
+        log_warning(log_cat, "Rejecting resource registration without id from %s", client.describe().c_str());
         outbox_.reply(client, make_reply(request, call_id, rc::invalid));
         return;
     }
+    // Nothing else is checked, as in 2.1.5: a resource without class, provider or type is
+    // registered (rc 0, notify), and its actions fail later with "Required agent or action
+    // information missing" (executor/agents.cpp).
+    if (!rsc->rsc_class || !rsc->type) {
+        log_warning(log_cat, "Resource %s registered by %s without %s", log::quote(*rsc->id).c_str(),
+                    client.describe().c_str(), !rsc->rsc_class ? "a class" : "a type");
+    }
     executor::ResourceDefinition definition;
     definition.id = *rsc->id;
-    definition.rsc_class = *rsc->rsc_class;
+    definition.rsc_class = rsc->rsc_class.value_or("");
     definition.provider = rsc->provider.value_or("");
-    definition.type = *rsc->type;
+    definition.type = rsc->type.value_or("");
     definition.callopts = request.callopts.value_or(0);
     int rc = executor_.register_resource(std::move(definition));
 

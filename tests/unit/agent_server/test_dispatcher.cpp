@@ -177,9 +177,26 @@ TEST_CASE("replies follow the 2.1.5 rc table")
 
     // Resource registration and info
     CHECK(rc_of(make_rsc_register(msg++, "r1")) == 0);
+    // 2.1.5 does not validate a registration (observed): without type and provider it
+    // is rc 0 (with the register notify for named clients; "c" has no name); only a
+    // missing id is refused (2.1.5 crashes there).
     auto incomplete = make_rsc_register(msg++, "r2");
     incomplete.rsc->type.reset();
-    CHECK(rc_of(incomplete) == -22);
+    incomplete.rsc->provider.reset();
+    CHECK(rc_of(incomplete) == 0);
+    {
+        bench.send("c", make_rsc_request("lrmd_rsc_info", msg++, "r2"));
+        auto info = only_reply(bench.take("c"));
+        CHECK(info.rc == 0);
+        // Absent attributes stay absent in the reply, as 2.1.5 sends it.
+        const std::string xml = wire::encode(info);
+        CHECK(xml.find("lrmd_class=\"ocf\"") != std::string::npos);
+        CHECK(xml.find("lrmd_type") == std::string::npos);
+        CHECK(xml.find("lrmd_provider") == std::string::npos);
+    }
+    auto no_id = make_rsc_register(msg++, "x");
+    no_id.rsc->id.reset();
+    CHECK(rc_of(no_id) == -22);
     CHECK(rc_of(make_rsc_request("lrmd_rsc_info", msg++, "nope")) == -19);
     CHECK(rc_of(make_rsc_request("lrmd_rsc_info", msg++, std::nullopt)) == -19);
     CHECK(rc_of(make_request("lrmd_rsc_info", msg++)) == -19);
@@ -222,9 +239,10 @@ TEST_CASE("replies follow the 2.1.5 rc table")
         bench.send("c", make_request("lrmd_get_recurring", msg++));
         auto all = only_reply(bench.take("c"));
         CHECK(all.rc == 0);
-        REQUIRE(all.recurring.size() == 1);
+        REQUIRE(all.recurring.size() == 2);
         CHECK(all.recurring[0].rsc_id == "r1");
         CHECK(all.recurring[0].ops.empty());
+        CHECK(all.recurring[1].rsc_id == "r2");
     }
 
     // Alerts
