@@ -170,8 +170,12 @@ private:
 
 struct ClusterOptions {
     // Extra cluster properties seeded into cib-bootstrap-options. A small recheck interval
-    // keeps time-based decisions (failure timeouts, reconnect_interval) quick in tests.
-    std::vector<std::pair<std::string, std::string>> properties{{"cluster-recheck-interval", "5s"}};
+    // keeps time-based decisions (failure timeouts, reconnect_interval) quick in tests. A
+    // small cluster-delay (default 60 s; one node on loopback needs none) bounds how long a
+    // transition waits for an operation that was in flight on a remote node whose
+    // connection was lost: without fencing, recovery of that node waits for it.
+    std::vector<std::pair<std::string, std::string>> properties{{"cluster-recheck-interval", "5s"},
+                                                                {"cluster-delay", "5s"}};
     std::chrono::milliseconds dc_timeout = kDcTimeout;
 };
 
