@@ -711,6 +711,20 @@ Result<Message> decode_local_request(std::string_view xml, std::uint64_t msg_id)
     return request_from_element(*root, msg_id);
 }
 
+Result<Message> decode_remote_request(std::string_view xml)
+{
+    auto root = parse_xml(xml);
+    if (!root) return root.error();
+    // 2.1.5 reads the msg id as a number when present (0 when absent) and never looks at
+    // the root's name or lrmd_remote_msg_type: lrmd_op alone decides what is done.
+    std::uint64_t msg_id = 0;
+    if (auto read = read_number(*root, at::msg_id, msg_id); !read) return read.error();
+    const std::string* op = root->attr(at::op);
+    if (root->name == el::proxy && op != nullptr && *op == kIpcFwdOpName)
+        return proxy_from_element(*root, MsgType::request, msg_id);
+    return request_from_element(*root, msg_id);
+}
+
 std::string encode_local(const Reply& reply)
 {
     Element root = reply_to_element(reply);

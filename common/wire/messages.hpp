@@ -242,6 +242,15 @@ std::string encode_local(const Message& message);
 // Errors (domain "wire", -EBADMSG/-EPROTO) as decode_message's: not XML, a number that is not.
 Result<Message> decode_local_request(std::string_view xml, std::uint64_t msg_id = 0);
 
+// Parses what a remote (TLS) client sent, as pacemaker-remoted 2.1.5 reads it: the root
+// element's name and lrmd_remote_msg_type are not looked at, lrmd_op alone decides. Root
+// lrmd_ipc_proxy with lrmd_op="ipc_fwd" gives a ProxyMessage (type request), anything else
+// a Request: `<foo lrmd_remote_msg_id="7"/>` or a command without lrmd_op is an unknown op
+// (answered -95), a client's `<lrmd_notify lrmd_op="lrmd_rsc_poke" .../>` a poke. An absent
+// lrmd_remote_msg_id is 0. Errors as decode_message's: not XML, or a number that is not a
+// non-negative decimal (2.1.5 carries on with -1 there; such a peer is refused instead).
+Result<Message> decode_remote_request(std::string_view xml);
+
 // Element forms, for callers that add attributes (tests, unusual peers).
 Element to_element(const Message& message);
 Result<Message> from_element(const Element& root);

@@ -1,8 +1,9 @@
 // Server unit tests: the real Server over loopback TCP with real GnuTLS PSK sessions, our
 // io::Connection as the client, and a real Executor running a shell OCF agent. Covers what
 // the dispatcher alone cannot: the new-client notice on handshake, dropping a client that
-// sends garbage, the client limit, the shutdown handshake with an IPC provider (ack, nack,
-// timeout, second SIGTERM) and the last-client rule for recurring operations.
+// sends garbage (and serving odd but well-formed messages as 2.1.5 does), the client
+// limit, the shutdown handshake with an IPC provider (ack, nack, timeout, second SIGTERM)
+// and the last-client rule for recurring operations.
 #include <deque>
 
 #include "io/connection.hpp"
@@ -166,7 +167,7 @@ TEST_CASE("a finished handshake is announced to the other named clients")
     CHECK(bench.server().client_count() == 3);
 }
 
-TEST_CASE("a client sending something that is not a request is dropped, others carry on")
+TEST_CASE("a client sending something that cannot be read is dropped, others carry on")
 {
     ServerBench bench;
     Client good(bench);
@@ -177,15 +178,9 @@ TEST_CASE("a client sending something that is not a request is dropped, others c
     {
         bad.send_raw("<lrmd_command");
     }
-    SECTION("unknown root element")
+    SECTION("a msg id that is not a number")
     {
-        bad.send_raw("<hello lrmd_remote_msg_type=\"request\" lrmd_remote_msg_id=\"1\"/>");
-    }
-    SECTION("a reply from a client")
-    {
-        wire::Reply reply;
-        reply.msg_id = 1;
-        bad.send_raw(wire::encode(reply));
+        bad.send_raw("<lrmd_command lrmd_op=\"lrmd_rsc_poke\" lrmd_remote_msg_id=\"abc\"/>");
     }
     (void)good.next();  // new-client notice about `bad`
     CHECK(bad.wait_closed());
@@ -195,6 +190,49 @@ TEST_CASE("a client sending something that is not a request is dropped, others c
     auto id = good.send(make_request("lrmd_rsc_poke", 0));
     CHECK(as<wire::Reply>(good.next()).msg_id == id);
     CHECK(as<wire::GenericNotify>(good.next()).op == "lrmd_rsc_poke");
+}
+
+TEST_CASE("any well-formed message is served by its lrmd_op, whatever its root or type (2.1.5)")
+{
+    // Observed against pacemaker-remoted 2.1.5: the root element's name and
+    // lrmd_remote_msg_type are never looked at; an absent msg id is 0.
+    ServerBench bench;
+    Client c(bench);
+    c.do_register("c");
+    auto expect_reply = [&](std::uint64_t msg_id, int rc) {
+        auto reply = as<wire::Reply>(c.next());
+        CHECK(reply.msg_id == msg_id);
+        CHECK(reply.rc == rc);
+        CHECK(reply.origin == "process_lrmd_message");
+    };
+
+    // An unknown root element: an unknown op.
+    c.send_raw(R"(<foo lrmd_remote_msg_id="7" lrmd_remote_msg_type="request"/>)");
+    expect_reply(7, -95);
+    c.send_raw("<foo/>");
+    expect_reply(0, -95);
+    // A command without lrmd_op, a reply from a client: unknown ops too.
+    c.send_raw(R"(<lrmd_command t="lrmd" lrmd_remote_msg_id="2" lrmd_remote_msg_type="request"/>)");
+    expect_reply(2, -95);
+    wire::Reply reply;
+    reply.msg_id = 9;
+    c.send_raw(wire::encode(reply));
+    expect_reply(9, -95);
+    // A notify that names an op is that op (here a poke: reply, then its notify).
+    c.send_raw(
+        R"(<lrmd_notify lrmd_op="lrmd_rsc_poke" lrmd_remote_msg_id="21" lrmd_remote_msg_type="notify"/>)");
+    expect_reply(21, 0);
+    CHECK(as<wire::GenericNotify>(c.next()).op == "lrmd_rsc_poke");
+    // lrmd_ipc_proxy without lrmd_op="ipc_fwd" is no proxy message.
+    c.send_raw(
+        R"(<lrmd_ipc_proxy lrmd_ipc_op="bogus" lrmd_remote_msg_id="28" lrmd_remote_msg_type="request"/>)");
+    expect_reply(28, -95);
+
+    // Still connected and served.
+    auto id = c.send(make_request("lrmd_rsc_poke", 0));
+    expect_reply(id, 0);
+    CHECK(as<wire::GenericNotify>(c.next()).op == "lrmd_rsc_poke");
+    CHECK(bench.server().client_count() == 1);
 }
 
 TEST_CASE("connections beyond the client limit are closed")
