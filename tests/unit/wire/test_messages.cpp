@@ -682,3 +682,39 @@ TEST_CASE("malformed messages give errors that name the problem", "[messages]")
         decode_as<Reply>(R"(<lrmd_reply lrmd_rc="-71" lrmd_remote_msg_id="1" lrmd_remote_msg_type="reply"/>)")
             .rc == -71);
 }
+
+TEST_CASE("decode_remote_request reads any root by its lrmd_op, as 2.1.5 does", "[messages]")
+{
+    auto request_of = [](std::string_view xml) {
+        auto decoded = decode_remote_request(xml);
+        REQUIRE(decoded.ok());
+        REQUIRE(std::holds_alternative<Request>(*decoded));
+        return std::get<Request>(*decoded);
+    };
+    Request foo = request_of(R"(<foo lrmd_remote_msg_id="7" lrmd_remote_msg_type="request"/>)");
+    CHECK(foo.msg_id == 7);
+    CHECK(foo.op == Op::unknown);
+    CHECK(foo.op_name.empty());
+    CHECK(request_of("<foo/>").msg_id == 0);
+    Request notify = request_of(
+        R"(<lrmd_notify lrmd_op="lrmd_rsc_poke" lrmd_remote_msg_id="21" lrmd_remote_msg_type="notify"/>)");
+    CHECK(notify.op == Op::poke);
+    CHECK(notify.msg_id == 21);
+    Request info = request_of(
+        R"(<lrmd_command lrmd_op="lrmd_rsc_info" lrmd_remote_msg_id="3" lrmd_remote_msg_type="BOGUS"><lrmd_calldata><lrmd_rsc lrmd_rsc_id="x"/></lrmd_calldata></lrmd_command>)");
+    CHECK(info.op == Op::rsc_info);
+    REQUIRE(info.rsc);
+    CHECK(info.rsc->id == "x");
+    CHECK(request_of(R"(<lrmd_ipc_proxy lrmd_ipc_op="destroy" lrmd_remote_msg_id="4"/>)").op == Op::unknown);
+
+    auto proxy = decode_remote_request(
+        R"(<lrmd_ipc_proxy lrmd_op="ipc_fwd" lrmd_ipc_op="destroy" lrmd_ipc_session="s" lrmd_remote_msg_id="5" lrmd_remote_msg_type="request"/>)");
+    REQUIRE(proxy.ok());
+    REQUIRE(std::holds_alternative<ProxyMessage>(*proxy));
+    CHECK(std::get<ProxyMessage>(*proxy).op == "destroy");
+    CHECK(std::get<ProxyMessage>(*proxy).msg_id == 5);
+
+    CHECK_FALSE(decode_remote_request("<foo").ok());
+    CHECK_FALSE(decode_remote_request(R"(<foo lrmd_remote_msg_id="abc"/>)").ok());
+    CHECK_FALSE(decode_remote_request(R"(<foo lrmd_remote_msg_id="-5"/>)").ok());
+}
