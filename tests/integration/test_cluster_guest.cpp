@@ -1,0 +1,467 @@
+// Guest nodes with real libvirt guests under a real single-node Pacemaker 2.1.5 cluster
+// (ClusterHarness + LibvirtHarness). The guest is an ocf:heartbeat:VirtualDomain
+// resource with meta remote-node/remote-addr; the cluster starts the domain, then the
+// implicit connection to the daemon inside it, then an ocf:pacemaker:Dummy placed on
+// the guest node.
+//
+//   [lxc][agent]    LXC application container running outpost-agent
+//   [lxc][remoted]  the same with the real pacemaker-remoted 2.1.5 (the reference)
+//   [qemu][agent]   QEMU/TCG VM booting Debian's kernel and an initramfs holding
+//                   outpost-agent and its library closure
+//
+// Each checks: start order (domain, connection, Dummy) in the controller's log;
+// `GuestOnline: [ NAME ]` in crm_mon's text (2.1.5; `GuestNode NAME@node1: online` with
+// --show-detail) and the guest in its XML; recovery
+// after `virsh destroy` behind the cluster's back (the domain is restarted, then the
+// connection, then the Dummy inside); and that disabling the VirtualDomain resource stops
+// the Dummy, then the connection, then the domain. Timings are printed as WARN lines.
+#define CATCH_CONFIG_RUNNER
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness/catch_support.hpp"
+#include "harness/cluster.hpp"
+#include "harness/harness.hpp"
+#include "harness/libvirt.hpp"
+
+using namespace outpost::test;
+using namespace std::chrono_literals;
+using outpost::Status;
+namespace fs = std::filesystem;
+
+namespace {
+
+enum class Peer { remoted, agent };
+
+constexpr const char* kGuestNode = "guest1";
+constexpr const char* kContainer = "vm-guest1";
+constexpr unsigned kGuestHost = 2;  // 192.168.170.2
+constexpr const char* kDummyMonitor = "3s";
+// Another helper's real-cluster test may be running: wait for it rather than collide.
+constexpr auto kForeignClusterWait = 20min;
+
+const char* label(Peer peer)
+{
+    return peer == Peer::remoted ? "pacemaker-remoted 2.1.5" : "outpost-agent";
+}
+
+template <typename R>
+void require_ok(const R& result)
+{
+    INFO((result.ok() ? std::string() : result.error().describe()));
+    REQUIRE(result.ok());
+}
+
+bool contains(const std::string& text, const std::string& part)
+{
+    return text.find(part) != std::string::npos;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+std::optional<std::string> binary_for(Peer peer, std::string& why)
+{
+    if (peer == Peer::remoted) {
+        auto path = remoted_path();
+        if (!path) {
+            why = path.error().describe();
+            return std::nullopt;
+        }
+        return *path;
+    }
+    auto path = agent_path();
+    if (!path) why = "OUTPOST_AGENT is not set (outpost-agent is not built yet)";
+    return path;
+}
+
+// Where each of `needles` first occurs in `log` at or after `from` (npos if absent).
+std::vector<std::size_t> positions(const std::string& log, const std::vector<std::string>& needles,
+                                   std::size_t from = 0)
+{
+    std::vector<std::size_t> out;
+    out.reserve(needles.size());
+    for (const auto& n : needles)
+        out.push_back(log.find(n, from));
+    return out;
+}
+
+bool in_order(const std::vector<std::size_t>& pos)
+{
+    for (std::size_t i = 0; i < pos.size(); ++i) {
+        if (pos[i] == std::string::npos) return false;
+        if (i > 0 && pos[i] <= pos[i - 1]) return false;
+    }
+    return true;
+}
+
+// The controller's line for a finished operation (Pacemaker 2.1.5 wording).
+std::string result_line(const std::string& op, const std::string& rsc, const std::string& node)
+{
+    return "Result of " + op + " operation for " + rsc + " on " + node + ": ok";
+}
+
+// Everything a scenario owns; the cluster goes before libvirt (its shutdown stops the
+// VirtualDomain resource through libvirtd).
+struct Setup {
+    std::unique_ptr<LibvirtHarness> libvirt;
+    std::unique_ptr<ClusterHarness> cluster;
+    std::optional<TempDir> dir;
+    std::vector<fs::path> guest_logs;
+
+    ~Setup()
+    {
+        if (cluster) {
+            if (!Catch::getResultCapture().lastAssertionPassed()) {
+                (void)std::fprintf(stderr, "--- crm_mon ---\n%s\n--- pacemaker.log (this run) ---\n%s\n",
+                                   cluster->crm_mon_text().c_str(),
+                                   cluster->pacemaker_log_tail(6000).c_str());
+                for (const auto& log : guest_logs)
+                    (void)std::fprintf(stderr, "--- %s ---\n%s\n", log.c_str(), file_tail(log, 3000).c_str());
+            }
+            auto s = cluster->stop();
+            if (!s) (void)std::fprintf(stderr, "%s\n", s.error().message.c_str());
+        }
+        if (libvirt) {
+            auto s = libvirt->stop();
+            if (!s) (void)std::fprintf(stderr, "%s\n", s.error().message.c_str());
+        }
+    }
+};
+
+void create_guest_resource(ClusterHarness& c, const std::string& uri, const fs::path& xml,
+                           const std::vector<std::string>& extra)
+{
+    // pcs refuses meta remote-node without --force ("use 'pcs cluster node add-guest'"),
+    // and add-guest wants pcsd in the guest to install the key; with --force it writes the
+    // same CIB that add-guest would.
+    std::vector<std::string> args{"resource",
+                                  "create",
+                                  kContainer,
+                                  "ocf:heartbeat:VirtualDomain",
+                                  "hypervisor=" + uri,
+                                  "config=" + xml.string(),
+                                  "autoset_utilization_cpu=false",
+                                  "autoset_utilization_hv_memory=false",
+                                  "autoset_utilization_host_memory=false"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    for (const char* a : {"meta", "remote-node=", "remote-addr="}) {
+        std::string s = a;
+        if (s == "remote-node=") s += kGuestNode;
+        if (s == "remote-addr=") s += bridge_address(kGuestHost);
+        args.push_back(s);
+    }
+    args.insert(args.end(), {"op", "monitor", "interval=3s", "timeout=30s", "--force"});
+    require_ok(c.pcs(args));
+}
+
+Status wait_guest_online(ClusterHarness& c, std::chrono::milliseconds timeout)
+{
+    return c.wait_for(
+        [](const CrmMon& mon) {
+            // The node is listed online while its connection is still "Starting".
+            return mon.node_online(kGuestNode) && mon.resource_role(kContainer) == "Started" &&
+                   mon.resource_role(kGuestNode) == "Started";
+        },
+        timeout, std::string("guest node ") + kGuestNode + " to be online");
+}
+
+Status wait_dummy_on_guest(ClusterHarness& c, std::chrono::milliseconds timeout, const std::string& what)
+{
+    return c.wait_for(
+        [](const CrmMon& mon) {
+            auto nodes = mon.resource_nodes("d1");
+            return nodes.size() == 1 && nodes[0] == kGuestNode && mon.resource_role("d1") == "Started" &&
+                   !mon.resource_failed("d1");
+        },
+        timeout, what);
+}
+
+// The common part of both guest kinds, from "resource created" to "stopped".
+void run_guest_scenario(Setup& setup, const std::string& uri, const std::string& domain, const char* kind,
+                        std::chrono::milliseconds boot_timeout,
+                        const std::function<void()>& check_dummy_inside = {})
+{
+    auto& c = *setup.cluster;
+    auto& lv = *setup.libvirt;
+
+    // 1. Start: domain, connection, then the Dummy inside.
+    auto begin = std::chrono::steady_clock::now();
+    require_ok(wait_guest_online(c, boot_timeout));
+    double online_s = seconds_since(begin);
+    std::string text = c.crm_mon_text();
+    INFO(text);
+    // 2.1.5's default text lists the bare name; the NAME@HOST form is in the detailed view.
+    CHECK(contains(text, std::string("GuestOnline: [ ") + kGuestNode + " ]"));
+    auto detail = c.tool_checked({"crm_mon", "-1", "--show-detail"});
+    require_ok(detail);
+    INFO(*detail);
+    CHECK(contains(*detail, std::string("GuestNode ") + kGuestNode + "@" + kClusterNode + ": online"));
+    auto mon = c.crm_mon();
+    require_ok(mon);
+    // XML: the guest is a node of type remote whose resource is the implicit connection.
+    CHECK(mon->xml().boolean(std::string("/pacemaker-result/nodes/node[@name='") + kGuestNode +
+                             "' and @online='true' and @type='remote' and @id_as_resource='" + kContainer +
+                             "']"));
+    CHECK(mon->resource_nodes(kContainer) == std::vector<std::string>{kClusterNode});
+    CHECK(mon->resource_nodes(kGuestNode) == std::vector<std::string>{kClusterNode});
+    WARN("timing (" << kind << "): guest node online " << online_s << " s after pcs resource create");
+
+    begin = std::chrono::steady_clock::now();
+    require_ok(c.pcs({"resource", "create", "d1", "ocf:pacemaker:Dummy", "op", "monitor",
+                      std::string("interval=") + kDummyMonitor, "--disabled"}));
+    require_ok(c.pcs({"constraint", "location", "d1", "prefers", std::string(kGuestNode) + "=INFINITY"}));
+    require_ok(c.pcs({"constraint", "location", "d1", "avoids", kClusterNode}));
+    require_ok(c.pcs({"resource", "enable", "d1"}));
+    require_ok(wait_dummy_on_guest(c, 60s, "d1 to start on the guest node"));
+    WARN("timing (" << kind << "): Dummy started inside the guest " << seconds_since(begin)
+                    << " s after create");
+    if (check_dummy_inside) check_dummy_inside();
+    CHECK_FALSE(fs::exists("/run/Dummy-d1.state"));  // not on the cluster node
+
+    std::string log = c.pacemaker_log_tail(64U << 20);
+    auto start_order = positions(
+        log, {result_line("start", kContainer, kClusterNode), result_line("start", kGuestNode, kClusterNode),
+              result_line("start", "d1", kGuestNode)});
+    INFO("start order positions: " << start_order[0] << " " << start_order[1] << " " << start_order[2]);
+    CHECK(in_order(start_order));
+
+    // 2. The domain dies behind the cluster's back.
+    std::size_t before_destroy = log.size();
+    begin = std::chrono::steady_clock::now();
+    require_ok(lv.virsh_checked(uri, {"destroy", domain}));
+    require_ok(c.wait_for(
+        [](const CrmMon& m) { return m.fail_count(kContainer, kClusterNode) >= 1 || m.failed_actions() > 0; },
+        60s, "the cluster to notice the destroyed domain"));
+    double noticed_s = seconds_since(begin);
+    require_ok(c.wait_for(
+        [&](const CrmMon& m) {
+            auto nodes = m.resource_nodes("d1");
+            return m.node_online(kGuestNode) && nodes.size() == 1 && nodes[0] == kGuestNode &&
+                   m.resource_role("d1") == "Started" && !m.resource_failed("d1") &&
+                   m.resource_role(kContainer) == "Started" && !m.resource_failed(kContainer);
+        },
+        boot_timeout + 60s, "the guest and d1 to be recovered after virsh destroy"));
+    WARN("timing (" << kind << "): destroyed domain noticed after " << noticed_s
+                    << " s, guest and Dummy back after " << seconds_since(begin) << " s");
+    CHECK(lv.domain_running(uri, domain));
+    if (check_dummy_inside) check_dummy_inside();
+    log = c.pacemaker_log_tail(64U << 20);
+    auto recovery_order =
+        positions(log,
+                  {result_line("start", kContainer, kClusterNode),
+                   result_line("start", kGuestNode, kClusterNode), result_line("start", "d1", kGuestNode)},
+                  before_destroy);
+    INFO("recovery order positions: " << recovery_order[0] << " " << recovery_order[1] << " "
+                                      << recovery_order[2]);
+    CHECK(in_order(recovery_order));
+    // Whichever fails first (the domain's monitor, or the connection's when the daemon's
+    // TCP connection dies with it), the scheduler "fences" the guest by recovering its
+    // container.
+    CHECK(log.find(std::string("Guest node ") + kGuestNode +
+                       " will be fenced (by recovering its guest resource " + kContainer + ")",
+                   before_destroy) != std::string::npos);
+
+    // 3. Stopping the guest resource stops what runs inside first.
+    std::size_t before_stop = log.size();
+    begin = std::chrono::steady_clock::now();
+    require_ok(c.pcs({"resource", "disable", kContainer}));
+    require_ok(c.wait_for(
+        [](const CrmMon& m) {
+            return m.resource_role(kContainer) == "Stopped" && m.resource_nodes(kContainer).empty() &&
+                   m.resource_nodes("d1").empty() && !m.node_online(kGuestNode);
+        },
+        90s, "the guest resource and d1 to stop"));
+    WARN("timing (" << kind << "): pcs resource disable -> all stopped in " << seconds_since(begin) << " s");
+    CHECK(lv.domain_state(uri, domain).empty());  // transient domain is gone
+    log = c.pacemaker_log_tail(64U << 20);
+    auto stop_order =
+        positions(log,
+                  {result_line("stop", "d1", kGuestNode), result_line("stop", kGuestNode, kClusterNode),
+                   result_line("stop", kContainer, kClusterNode)},
+                  before_stop);
+    INFO("stop order positions: " << stop_order[0] << " " << stop_order[1] << " " << stop_order[2]);
+    CHECK(in_order(stop_order));
+}
+
+std::unique_ptr<Setup> bring_up(bool qemu)
+{
+    auto setup = std::make_unique<Setup>();
+    auto begin = std::chrono::steady_clock::now();
+    LibvirtOptions options;
+    options.lxc = !qemu;
+    options.qemu = qemu;
+    auto lv = LibvirtHarness::start(options);
+    require_ok(lv);
+    setup->libvirt = std::move(*lv);
+    WARN("libvirt set-up: " << setup->libvirt->describe_setup());
+    auto cluster = ClusterHarness::start();
+    require_ok(cluster);
+    setup->cluster = std::move(*cluster);
+    auto dir = TempDir::create("outpost-guest");
+    require_ok(dir);
+    setup->dir.emplace(std::move(*dir));
+    WARN("timing: libvirt + cluster up in " << seconds_since(begin) << " s");
+    return setup;
+}
+
+// --- LXC ---------------------------------------------------------------------------------
+void lxc_guest_node(Peer peer)
+{
+    std::string why;
+    auto binary = binary_for(peer, why);
+    if (!binary) FAIL("no " << label(peer) << ": " << why);
+    auto setup = bring_up(false);
+    auto& dir = *setup->dir;
+    std::string domain = std::string(kDomainPrefix) + "lxc1";
+
+    LxcGuestSpec spec;
+    spec.name = domain;
+    spec.command = {*binary};
+    spec.address = bridge_address(kGuestHost);
+    spec.state_dir = dir / "state";
+    spec.log_file = dir / "daemon.out";
+    // Each daemon logs to its own file, not the cluster's pacemaker.log.
+    spec.env = {{"PCMK_logfile", (dir / "daemon.log").string()}};
+    fs::create_directories(spec.state_dir);
+    setup->guest_logs = {spec.log_file, dir / "daemon.log"};
+    fs::path xml = dir / "lxc1.xml";
+    require_ok(write_file(xml, lxc_domain_xml(spec)));
+    setup->libvirt->track_domain(kLxcUri, domain);
+
+    // VirtualDomain 4.12.0 reads OCF_RESKEY_CRM_shutdown_mode instead of its own
+    // shutdown_mode parameter: an instance attribute of that name reaches it, and
+    // `virsh shutdown --mode signal` stops the container in well under a second
+    // instead of waiting (stop timeout - 5 s) and destroying it.
+    create_guest_resource(*setup->cluster, kLxcUri, xml,
+                          {"CRM_shutdown_mode=signal", "op", "stop", "timeout=20s"});
+
+    auto dummy_inside = [&] {
+        // The Dummy's state file is in the container's private /run.
+        auto init = setup->libvirt->lxc_init_pid(domain);
+        REQUIRE(init.has_value());
+        CHECK(fs::exists("/proc/" + std::to_string(*init) + "/root/run/Dummy-d1.state"));
+    };
+    run_guest_scenario(*setup, kLxcUri, domain,
+                       peer == Peer::remoted ? "LXC, pacemaker-remoted" : "LXC, outpost-agent", 60s,
+                       dummy_inside);
+}
+
+TEST_CASE("LXC guest node runs outpost-agent", "[lxc][agent]")
+{
+    lxc_guest_node(Peer::agent);
+}
+
+TEST_CASE("LXC guest node runs pacemaker-remoted 2.1.5 (reference)", "[lxc][remoted]")
+{
+    lxc_guest_node(Peer::remoted);
+}
+
+// --- QEMU --------------------------------------------------------------------------------
+TEST_CASE("QEMU/TCG guest node runs outpost-agent", "[qemu][agent]")
+{
+    std::string why;
+    auto binary = binary_for(Peer::agent, why);
+    if (!binary) FAIL("no outpost-agent: " << why);
+    auto k = kernel();
+    require_ok(k);
+    auto setup = bring_up(true);
+    auto& dir = *setup->dir;
+    std::string domain = std::string(kDomainPrefix) + "vm1";
+
+    InitramfsSpec spec;
+    spec.kernel = *k;
+    spec.daemon = *binary;
+    spec.env = {{"PCMK_logfile", "none"}};  // stderr: the serial console file
+    spec.address = bridge_address(kGuestHost);
+    spec.authkey = kSharedAuthkeyPath;  // the cluster's fresh key
+    spec.trees = {"/usr/lib/ocf"};      // Dummy and ocf-shellfuncs
+    spec.work_dir = dir.path();
+    spec.output = dir / "initrd-agent.gz";
+    auto begin = std::chrono::steady_clock::now();
+    auto initrd = build_initramfs(spec);
+    require_ok(initrd);
+    WARN("initramfs with outpost-agent: "
+         << initrd->compressed_bytes / 1024 << " KiB gzip, " << initrd->content_bytes / 1024
+         << " KiB unpacked, of which agent + " << initrd->libraries.size() << " libraries "
+         << initrd->daemon_bytes / 1024 << " KiB; built in " << seconds_since(begin) << " s");
+    // The same image around the real pacemaker-remoted, for its size only.
+    auto remoted = remoted_path();
+    if (remoted) {
+        InitramfsSpec r = spec;
+        r.daemon = *remoted;
+        r.output = dir / "initrd-remoted.gz";
+        auto ri = build_initramfs(r);
+        require_ok(ri);
+        WARN("initramfs with pacemaker-remoted 2.1.5: "
+             << ri->compressed_bytes / 1024 << " KiB gzip, " << ri->content_bytes / 1024
+             << " KiB unpacked, of which remoted + " << ri->libraries.size() << " libraries "
+             << ri->daemon_bytes / 1024 << " KiB");
+        fs::remove(r.output);
+    }
+
+    VmGuestSpec vm;
+    vm.name = domain;
+    vm.kernel = k->boot_image();
+    vm.initrd = initrd->path;
+    vm.console_log = dir / "console.log";
+    setup->guest_logs = {vm.console_log};
+    WARN("booting " << vm.kernel.string());
+    fs::path xml = dir / "vm1.xml";
+    require_ok(write_file(xml, qemu_domain_xml(vm)));
+    setup->libvirt->track_domain(kQemuUri, domain);
+    // TCG boot to a listening daemon takes 6-13 s: a generous start timeout (the
+    // connection's start waits for the daemon, the domain's start only for QEMU).
+    create_guest_resource(*setup->cluster, kQemuUri, xml,
+                          {"op", "start", "timeout=90s", "op", "stop", "timeout=60s"});
+    run_guest_scenario(*setup, kQemuUri, domain, "QEMU/TCG, outpost-agent", 120s);
+    // The stop went through ACPI: the power button reached the init and the agent.
+    std::string console = file_tail(vm.console_log, 1 << 20);
+    CHECK(contains(console, "power button: SIGTERM to the daemon"));
+}
+
+}  // namespace
+
+// Waits while another test's real cluster (corosync/pacemakerd not started by us) runs.
+void wait_for_foreign_cluster()
+{
+    auto deadline = std::chrono::steady_clock::now() + kForeignClusterWait;
+    bool said = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (find_processes_named("corosync").empty() && find_processes_named("pacemakerd").empty()) return;
+        if (!said)
+            (void)std::fprintf(stderr,
+                               "waiting for another test's cluster (corosync/pacemakerd) to finish\n");
+        said = true;
+        std::this_thread::sleep_for(2s);
+    }
+}
+
+int main(int argc, char* argv[])
+{
+    bool listing = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg.rfind("--list", 0) == 0 || arg == "-l" || arg == "-h" || arg == "--help") listing = true;
+    }
+    if (!listing) {
+        const char* what = argc > 0 ? argv[0] : "guest-node scenarios";
+        if (auto reason = root_and_netns_unavailable()) skip_executable(what, *reason);
+        wait_for_foreign_cluster();
+        if (auto s = refuse_if_real_cluster(); !s) skip_executable(what, s.error().message);
+        if (auto s = check_pacemaker_daemons(); !s) skip_executable(what, s.error().message);
+    }
+    int failures = Catch::Session().run(argc, argv);
+    return failures == kSkipExitCode ? 1 : failures;
+}
