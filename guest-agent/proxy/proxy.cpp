@@ -446,7 +446,10 @@ void IpcProxy::close_session(Session& session, bool notify_provider, const char*
              session.client_name.empty() ? "not set up" : session.client_name.c_str(), why);
     session_by_connection_.erase(c);
     sessions_.erase(id);  // `session` is gone from here on
-    if (local_executor && host_ != nullptr) host_->local_executor_closed(id);
+    // A local executor client is mostly closed from inside a send to it, which the
+    // executor may be making while it reports a result: telling the server now could make
+    // it drop recurring ops under the executor's feet, so it hears of it from the loop.
+    if (local_executor && !quiet_close_) closed_local_.push_back(id);
     if (notify_provider && announced && host_ != nullptr) host_->send_to_provider(provider, make_destroy(id));
     // Disconnecting from inside a libqb callback (a request, a connection being set up)
     // makes libqb use the freed connection afterwards, so the disconnect waits for the
@@ -455,7 +458,7 @@ void IpcProxy::close_session(Session& session, bool notify_provider, const char*
     qb_ipcs_connection_ref(c);
     doomed_.push_back(c);
     if (!reaper_.active()) reaper_ = io::add_idle(context_, [this] { reap(); });
-    if (!quiet_close_ && host_ != nullptr) host_->local_client_gone();
+    if (!quiet_close_ && !local_executor && host_ != nullptr) host_->local_client_gone();
 }
 
 void IpcProxy::reap()
@@ -466,6 +469,12 @@ void IpcProxy::reap()
         qb_ipcs_disconnect(c);
         qb_ipcs_connection_unref(c);
     }
+    auto closed = std::move(closed_local_);
+    closed_local_.clear();
+    if (host_ == nullptr) return;
+    for (const auto& id : closed)
+        host_->local_executor_closed(id);
+    if (!closed.empty()) host_->local_client_gone();
 }
 
 // ---- provider side -----------------------------------------------------------------
@@ -526,6 +535,7 @@ bool IpcProxy::deliver(Session& session, const wire::Element& msg, std::optional
 
 bool IpcProxy::deliver_text(Session& session, std::string_view xml, Framing framing)
 {
+    if (session.gone) return false;
     int32_t buffer = session.ready ? qb_ipcs_connection_get_buffer_size(session.connection) : 0;
     std::size_t max_size = buffer > 0 ? static_cast<std::size_t>(buffer) : options_.ipc_buffer_size;
     auto bytes = encode_ipc_message(framing.id, xml, framing.flags, options_.ipc_buffer_size, max_size);
@@ -565,6 +575,16 @@ void IpcProxy::flush(Session& session)
                     if (Session* again = find_session(id)) flush(*again);
                 });
             }
+            return;
+        }
+        if (rc == -EPIPE || rc == -ENOTCONN || rc == -ECONNRESET || rc == -ESHUTDOWN) {
+            // The tool has gone and libqb reports its disconnect next (closed()), which
+            // cleans up; disconnecting it ourselves as well made libqb release the
+            // connection twice (an assertion in qb_ipcs_connection_unref).
+            log_debug(log_cat, "Local client %s has gone: %s", session.client_name.c_str(),
+                      std::strerror(static_cast<int>(-rc)));
+            session.queue.clear();
+            session.gone = true;
             return;
         }
         log_warning(log_cat, "Cannot send to local client %s: %s", session.client_name.c_str(),

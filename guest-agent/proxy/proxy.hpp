@@ -116,6 +116,7 @@ private:
         std::string client_name;
         bool announced = false;                 // `new` was sent
         bool ready = false;                     // libqb finished setting the connection up
+        bool gone = false;                      // sending failed: the tool left, libqb will say so
         std::optional<std::uint32_t> awaiting;  // request id a response is owed for
         std::uint32_t last_request_id = 0;
         std::deque<Outgoing> queue;
@@ -162,8 +163,9 @@ private:
     server::ProxyHost* host_ = nullptr;
     bool quiet_close_ = false;
     std::vector<qb_ipcs_connection_t*> doomed_;  // each holds a connection reference
-    io::Source reaper_;               // closing sessions ourselves: no destroy, no client-gone report
-    std::int32_t last_event_id_ = 0;  // lrmd events, numbered over all sessions
+    io::Source reaper_;                      // closing sessions ourselves: no destroy, no client-gone report
+    std::int32_t last_event_id_ = 0;         // lrmd events, numbered over all sessions
+    std::vector<std::string> closed_local_;  // local executor clients to report from reap()
 };
 
 }  // namespace outpost::agent::proxy

@@ -466,6 +466,10 @@ TEST_CASE("lrmd local IPC: a local client counts for the last-client rule (5.12)
         INFO("outpost-agent");
         check_last_client_rule(ours);
     }
+    // 2.1.5 announces a local client to TLS clients (a 2.1.5 controller that is not
+    // expecting a takeover disconnects on it) and a TLS client to local ones.
+    CHECK(reference.tls_heard_local_client);
+    CHECK(reference.local_heard_tls_client);
     CHECK(ours.tls_heard_local_client == reference.tls_heard_local_client);
     CHECK(ours.local_heard_tls_client == reference.local_heard_tls_client);
 }
