@@ -124,7 +124,7 @@ int number(const std::string& text)
 
 int usage(const char* what)
 {
-    std::fprintf(stderr, "lrmd-local-client: %s\n", what);
+    (void)std::fprintf(stderr, "lrmd-local-client: %s\n", what);
     return 1;
 }
 
@@ -201,7 +201,7 @@ int run(lrmd_t* lrmd, const std::string& command)
     } else if (verb == "until" && f.size() >= 2 && f.size() <= 3) {
         int timeout = f.size() == 3 ? number(f[2]) : kDefaultUntilMs;
         std::printf("waiting %s\n", f[1].c_str());
-        std::fflush(stdout);
+        (void)std::fflush(stdout);
         guint poll = g_timeout_add(kPollMs, wake_up, nullptr);
         bool ok = run_until([&] { return ::access(f[1].c_str(), F_OK) == 0; }, timeout);
         g_source_remove(poll);
@@ -212,7 +212,7 @@ int run(lrmd_t* lrmd, const std::string& command)
         std::string what = "unknown or malformed command '" + command + "'";
         return usage(what.c_str());
     }
-    std::fflush(stdout);
+    (void)std::fflush(stdout);
     return 0;
 }
 
@@ -220,7 +220,7 @@ int run(lrmd_t* lrmd, const std::string& command)
 
 int main(int argc, char** argv)
 {
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    (void)std::setvbuf(stdout, nullptr, _IOLBF, 0);
     std::string name = "lrmd-local-client";
     int first = 1;
     if (argc > 2 && std::strcmp(argv[1], "--name") == 0) {

@@ -41,7 +41,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::size_t kClientBuffer = 128 * 1024;
+constexpr std::size_t kClientBuffer = std::size_t{128} * 1024;
 constexpr std::uint32_t kWantsResponse = kIpcFlagClientResponse;
 
 constexpr const char* kAgent = R"(#!/bin/sh
