@@ -55,6 +55,18 @@ wire::ExecNotify to_notify(const executor::OpResult& result)
     return notify;
 }
 
+// 2.1.5 looks up the session of every ipc_fwd first (shutdown_ack/nack aside) and answers
+// one it does not know, or none at all, with a destroy notify before the rc 0 reply
+// (observed: also for destroy, unknown operations and an ipc_fwd without proxy data).
+void send_destroy(Outbox& outbox, const ClientSession& client, const std::optional<std::string>& session)
+{
+    wire::ProxyMessage destroy;
+    destroy.type = wire::MsgType::notify;
+    destroy.op = "destroy";
+    destroy.session = session;
+    outbox.proxy_notify(client.id(), destroy);
+}
+
 }  // namespace
 
 int compare_versions(std::string_view a, std::string_view b)
@@ -131,9 +143,10 @@ void Dispatcher::handle(ClientSession& client, const wire::Request& request)
             do_alert_exec(client, request, call_id);
             return;
         case wire::Op::ipc_fwd:
-            // ipc_fwd on an lrmd_command root carries no proxy operation; 2.1.5 finds
-            // nothing to forward and still answers 0.
+            // ipc_fwd on an lrmd_command root carries no proxy operation nor session; 2.1.5
+            // finds no session to forward to, says destroy and still answers 0.
             log_warning(log_cat, "Ignoring ipc_fwd without proxy data from %s", client.describe().c_str());
+            send_destroy(outbox_, client, std::nullopt);
             outbox_.reply(client, make_reply(request, call_id, rc::ok));
             return;
         case wire::Op::rsc_metadata:
@@ -349,6 +362,7 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
         if (!message.session) {
             log_warning(log_cat, "Ignoring proxy %s without a session from %s", op.c_str(),
                         client.describe().c_str());
+            send_destroy(outbox_, client, std::nullopt);
         } else {
             bool delivered = false;
             if (proxy_ != nullptr && message.msg) {
@@ -362,15 +376,17 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
                 // provider to forget it, as 2.1.5 does.
                 log_debug(log_cat, "Proxy %s for unknown session %s from %s", op.c_str(),
                           log::quote(*message.session).c_str(), client.describe().c_str());
-                wire::ProxyMessage destroy;
-                destroy.type = wire::MsgType::notify;
-                destroy.op = "destroy";
-                destroy.session = *message.session;
-                outbox_.proxy_notify(client.id(), destroy);
+                send_destroy(outbox_, client, message.session);
             }
         }
     } else if (op == "destroy") {
-        if (proxy_ != nullptr && message.session) proxy_->destroy_session(*message.session);
+        if (!message.session) {
+            send_destroy(outbox_, client, std::nullopt);
+        } else if (proxy_ != nullptr) {
+            // (2.1.5 also answers destroy for a named session it does not know; the
+            // endpoint does not tell us, so that one goes unanswered.)
+            proxy_->destroy_session(*message.session);
+        }
     } else if (op == "shutdown_ack") {
         log_debug(log_cat, "shutdown_ack from %s", client.describe().c_str());
         control_.shutdown_acknowledged();
@@ -380,6 +396,9 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
     } else {
         log_warning(log_cat, "Ignoring unknown proxy operation %s from %s", log::quote(op).c_str(),
                     client.describe().c_str());
+        // Only the session-less case is answered: whether a named one exists, the
+        // endpoint does not tell (2.1.5 answers an unknown one with destroy too).
+        if (!message.session) send_destroy(outbox_, client, std::nullopt);
     }
 
     wire::Reply reply;

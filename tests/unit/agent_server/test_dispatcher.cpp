@@ -498,7 +498,7 @@ TEST_CASE("new-client notify reaches the other named clients only")
     CHECK(bench.pending("new") == 0);
 }
 
-TEST_CASE("ipc_fwd: rc 0 always, destroy for unknown sessions, shutdown ack and nack")
+TEST_CASE("ipc_fwd: rc 0 always, destroy for unknown or absent sessions, shutdown ack and nack")
 {
     DispatchBench bench;
     bench.connect("provider");
@@ -564,8 +564,38 @@ TEST_CASE("ipc_fwd: rc 0 always, destroy for unknown sessions, shutdown ack and 
         CHECK(bench.control().acks == 1);
         CHECK(bench.control().nacks == 1);
         auto messages = bench.take("provider");
-        REQUIRE(messages.size() == 3);
-        for (const auto& m : messages)
-            CHECK(as<wire::Reply>(m).rc == 0);
+        REQUIRE(messages.size() == 4);
+        CHECK(as<wire::Reply>(messages[0]).rc == 0);
+        CHECK(as<wire::Reply>(messages[1]).rc == 0);
+        // The unknown operation without a session: destroy first, as 2.1.5.
+        CHECK(as<wire::ProxyMessage>(messages[2]).op == "destroy");
+        CHECK(as<wire::Reply>(messages[3]).rc == 0);
+    }
+    SECTION("no session at all: destroy without a session, then the reply (2.1.5)")
+    {
+        FakeProxy proxy;
+        bench.dispatcher().attach_proxy(&proxy);
+        for (const char* op : {"response", "event", "destroy", "bogus"}) {
+            INFO(op);
+            auto fwd = response;
+            fwd.op = op;
+            fwd.session.reset();
+            bench.send("provider", fwd);
+            auto messages = bench.take("provider");
+            REQUIRE(messages.size() == 2);
+            const auto& destroy = as<wire::ProxyMessage>(messages[0]);
+            CHECK(destroy.op == "destroy");
+            CHECK_FALSE(destroy.session.has_value());
+            CHECK(as<wire::Reply>(messages[1]).rc == 0);
+        }
+        CHECK(proxy.responses.empty());
+        CHECK(proxy.destroyed.empty());
+        // ipc_fwd on a command root: no proxy data, no session.
+        bench.send("provider", make_request("ipc_fwd", 9));
+        auto messages = bench.take("provider");
+        REQUIRE(messages.size() == 2);
+        CHECK(as<wire::ProxyMessage>(messages[0]).op == "destroy");
+        CHECK(as<wire::Reply>(messages[1]).rc == 0);
+        bench.dispatcher().attach_proxy(nullptr);
     }
 }
