@@ -50,12 +50,17 @@ std::string errno_text(int err)
     return std::strerror(err);
 }
 
+bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 std::string trim(std::string s)
 {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r'))
+    while (!s.empty() && is_blank(s.back()))
         s.pop_back();
     std::size_t start = 0;
-    while (start < s.size() && (s[start] == ' ' || s[start] == '\n'))
+    while (start < s.size() && is_blank(s[start]))
         ++start;
     return s.substr(start);
 }
