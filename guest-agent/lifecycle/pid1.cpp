@@ -1,5 +1,6 @@
 #include "lifecycle/pid1.hpp"
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +53,9 @@ void run_init_if_pid1()
     }
     if (!init_mode) return;
     setenv("PCMK_logfile", kInitLogFile, 0);
+    // Tested as a non-PID-1 (PCMK_remote_pid1=full), orphans would go to the real init;
+    // a child subreaper gets them like PID 1 does, so the reaping is the same code path.
+    if (getpid() != 1) (void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
     // Block SIGCHLD before forking so a daemon that dies at once is still noticed.
     sigset_t chld;

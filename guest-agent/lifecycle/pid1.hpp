@@ -2,7 +2,9 @@
 // for testing), it loads /etc/pacemaker/pcmk-init.env, then forks. The parent stays PID 1 as a
 // minimal init: it reaps every zombie, ignores the signals an init must survive, exits 0 on
 // SIGINT and otherwise exits with the daemon's own status. The child returns and runs as the
-// daemon in a new session. PCMK_remote_pid1=vars only loads the environment file.
+// daemon in a new session. PCMK_remote_pid1=vars only loads the environment file. Under
+// PCMK_remote_pid1=full without being PID 1 the init makes itself a child subreaper, so
+// orphans come to it as they would to PID 1 (tests/integration/test_container_mode.cpp).
 #pragma once
 
 namespace outpost::agent::lifecycle {
