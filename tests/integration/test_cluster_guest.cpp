@@ -283,8 +283,7 @@ void run_guest_scenario(Setup& setup, const std::string& uri, const std::string&
     // Whichever fails first (the domain's monitor, or the connection's when the daemon's
     // TCP connection dies with it), the scheduler "fences" the guest by recovering its
     // container.
-    CHECK(log.find(std::string("Guest node ") + kGuestNode +
-                       " will be fenced (by recovering its guest resource " + kContainer + ")",
+    CHECK(log.find(std::string("Fence (reboot) ") + kGuestNode + " (resource: " + kContainer + ")",
                    before_destroy) != std::string::npos);
 
     // 3. Stopping the guest resource stops what runs inside first.
