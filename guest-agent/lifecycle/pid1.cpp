@@ -49,7 +49,7 @@ void run_init_if_pid1()
     if (!init_mode && mode != "vars") return;
 
     if (auto loaded = env::load_env_file_defaults(kInitEnvFile); !loaded) {
-        std::fprintf(stderr, "outpost-agent: %s\n", loaded.error().describe().c_str());
+        (void)std::fprintf(stderr, "outpost-agent: %s\n", loaded.error().describe().c_str());
     }
     if (!init_mode) return;
     setenv("PCMK_logfile", kInitLogFile, 0);
@@ -65,7 +65,8 @@ void run_init_if_pid1()
 
     pid_t pid = fork();
     if (pid < 0) {
-        std::fprintf(stderr, "outpost-agent: cannot fork the daemon from init: %s\n", std::strerror(errno));
+        (void)std::fprintf(stderr, "outpost-agent: cannot fork the daemon from init: %s\n",
+                           std::strerror(errno));
         std::exit(100);
     }
     if (pid == 0) {

@@ -97,6 +97,13 @@ std::string comm_of(pid_t pid)
     return comm;
 }
 
+std::string children_file(const std::string& pid)
+{
+    std::string path = "/proc/";
+    path.append(pid).append("/task/").append(pid).append("/children");
+    return path;
+}
+
 // One daemon started as PID 1 of fresh PID + mount namespaces inside a Netns.
 struct Pid1Run {
     Netns netns;
@@ -150,7 +157,7 @@ std::unique_ptr<Pid1Run> start_pid1(const RunOptions& options)
     auto deadline = std::chrono::steady_clock::now() + 5s;
     std::string task = std::to_string(run->process->pid());
     while (std::chrono::steady_clock::now() < deadline) {
-        std::ifstream in("/proc/" + task + "/task/" + task + "/children");
+        std::ifstream in(children_file(task));
         pid_t child = 0;
         if (in >> child && child > 0) {
             run->init = child;
@@ -167,7 +174,7 @@ pid_t daemon_child(pid_t init)
 {
     for (int i = 0; i < 100; ++i) {
         std::string task = std::to_string(init);
-        std::ifstream in("/proc/" + task + "/task/" + task + "/children");
+        std::ifstream in(children_file(task));
         pid_t child = 0;
         if (in >> child && child > 0) return child;
         std::this_thread::sleep_for(20ms);

@@ -173,7 +173,7 @@ std::string init_script(const InitramfsSpec& spec, const std::string& daemon_in_
         modules += std::string(modules.empty() ? "" : " ") + m;
     std::string command = "env";
     for (const auto& [name, value] : spec.env)
-        command += " " + shell_quote(name + "=" + value);
+        command.append(" ").append(shell_quote(std::string(name).append("=").append(value)));
     command += " " + shell_quote(daemon_in_guest);
     for (const auto& arg : spec.daemon_args)
         command += " " + shell_quote(arg);
