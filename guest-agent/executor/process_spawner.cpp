@@ -167,6 +167,21 @@ int clone_entry(void* arg)
                nullptr);
 }
 
+// AddressSanitizer keeps shadow memory for our stack: a child running instrumented code on
+// memory it shares with us leaves that shadow poisoned (false stack-buffer-overflow
+// reports, failed internal checks), so sanitized builds spawn with fork().
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSpawnSharingMemory = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSpawnSharingMemory = false;
+#else
+constexpr bool kSpawnSharingMemory = true;
+#endif
+#else
+constexpr bool kSpawnSharingMemory = true;
+#endif
+
 // Stack of a vfork-style child: it only runs child_main up to execve().
 constexpr std::size_t kCloneStackSize = std::size_t{64} * 1024;
 
@@ -351,11 +366,11 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
     }
 
     pid_t pid;
-    if (request.run_as) {
+    if (request.run_as || !kSpawnSharingMemory) {
         pid = fork();
         if (pid == 0) {
             child_main(request.path.c_str(), argv.data(), envp.data(), null_fd.get(), out_w.get(),
-                       err_w.get(), report_w.get(), working_dir, &*request.run_as);
+                       err_w.get(), report_w.get(), working_dir, request.run_as ? &*request.run_as : nullptr);
         }
     } else {
         ChildArgs args{request.path.c_str(), argv.data(), envp.data(),    null_fd.get(),
