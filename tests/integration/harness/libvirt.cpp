@@ -529,8 +529,13 @@ Status LibvirtHarness::bring_up(const LibvirtOptions& options)
         fs::create_directories(dir, ec);
 
     if (options.lxc) {
+        // Also when cgroup2 looks empty: a v1 hugetlb hierarchy unmounted a moment ago
+        // (by our own stop()) lingers until its last child cgroup goes, then the
+        // controller falls back to cgroup2, possibly while libvirt starts a container.
         auto controllers = read_file(kUnifiedControllers, 4096);
-        if (controllers && !trim(*controllers).empty() && !is_mount_point(kHugetlbMount)) {
+        auto known = read_file("/proc/cgroups", 1 << 16);
+        bool has_hugetlb = known && known->find("\nhugetlb\t") != std::string::npos;
+        if (controllers && (!trim(*controllers).empty() || has_hugetlb) && !is_mount_point(kHugetlbMount)) {
             if (!fs::exists(kHugetlbMount)) {
                 if (!fs::create_directory(kHugetlbMount, ec))
                     return lv_error(-ec.value(), std::string("mkdir ") + kHugetlbMount + ": " + ec.message());
@@ -543,7 +548,7 @@ Status LibvirtHarness::bring_up(const LibvirtOptions& options)
             }
             hugetlb_mounted_ = true;
             notes_.push_back(std::string("mounted the v1 hugetlb cgroup at ") + kHugetlbMount +
-                             " (cgroup2 held '" + trim(*controllers) + "')");
+                             " (cgroup2 holds '" + trim(*controllers) + "')");
         }
     }
 

@@ -8,7 +8,8 @@
 //   - creates /var/log/libvirt and /var/lib/libvirt if missing;
 //   - LXC on a hybrid cgroup layout whose cgroup2 mount still holds the hugetlb controller
 //     (libvirt then fails with "Unable to create directory /sys/fs/cgroup/unified"):
-//     mounts a v1 hugetlb hierarchy at /sys/fs/cgroup/hugetlb while that is the case;
+//     mounts a v1 hugetlb hierarchy at /sys/fs/cgroup/hugetlb while the harness runs (also
+//     when a just-unmounted one still lingers and is about to fall back to cgroup2);
 //   - QEMU with a /dev/kvm its qemu user cannot open (no udev here to set root:kvm 0660):
 //     libvirt's capability cache then disagrees with its probe (the probe sees KVM, the
 //     check as the qemu user does not) and re-probes QEMU on every lookup, about 50 s per
