@@ -4,7 +4,8 @@
 // -> TLS -> pacemaker-controld -> the cluster daemon and back.
 //   crm_mon -1 (text and XML), cibadmin -Q, crm_attribute -N g1 -n foo -v bar -l reboot
 //   (seen on the cluster node), attrd_updater -U (seen on the cluster node),
-//   crm_resource --list, crm_node -n (the controller names the remote node).
+//   crm_resource --list, crm_node -n (the controller names the remote node); then, with the
+//   connection stopped by the cluster, the same tools fail fast with a clear message.
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -152,6 +153,42 @@ void run_tools(const std::string& binary)
         INFO("crm_node -n: " << r.describe());
         CHECK(r.succeeded());
         CHECK(contains(r.output, "g1"));
+    }
+    {
+        // The cluster stops the connection: the daemon has no provider any more, and the
+        // same tools must fail fast with a clear message instead of hanging.
+        require_ok(c.tool_checked({"crm_resource", "--resource", "g1", "--meta", "--set-parameter",
+                                   "target-role", "--parameter-value", "Stopped"}));
+        auto offline = wait_until(
+            [&] {
+                auto mon = c.crm_mon();
+                return mon && !mon->node_online("g1");
+            },
+            30s, "g1 offline after its connection was stopped");
+        REQUIRE(offline.ok());
+        // Give the controller's TLS close a moment to reach the guest.
+        auto refused = wait_until(
+            [&] {
+                auto r = run_command({"cibadmin", "-Q"}, &g.netns(), kGuestToolTimeout);
+                return r && !r->succeeded();
+            },
+            10s, "cibadmin -Q to be refused inside the guest");
+        REQUIRE(refused.ok());
+        for (const std::vector<std::string>& argv :
+             {std::vector<std::string>{"cibadmin", "-Q"}, std::vector<std::string>{"crm_mon", "-1"},
+              std::vector<std::string>{"attrd_updater", "-n", "outpost_proxy", "-U", "qux"}}) {
+            const auto started = std::chrono::steady_clock::now();
+            auto r = in_guest(g, argv);
+            const auto took = std::chrono::steady_clock::now() - started;
+            INFO(join_argv(argv) << " with the connection stopped: " << r.describe());
+            // crm_mon 2.1.5 prints "Could not connect to the CIB" but exits 0, with the real
+            // pacemaker-remoted too; the others exit non-zero.
+            if (argv.front() != "crm_mon") CHECK_FALSE(r.succeeded());
+            CHECK(took < 5s);
+            // Each tool says it could not reach the daemon (wording is the tool's own).
+            CHECK((contains(r.output, "onnect") || contains(r.output, "not available") ||
+                   contains(r.output, "Remote I/O") || contains(r.output, "not running")));
+        }
     }
 }
 
