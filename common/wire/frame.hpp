@@ -39,7 +39,8 @@ struct FrameHeader {
 // Serializes a header in native byte order.
 std::array<std::uint8_t, kHeaderSize> encode_header(const FrameHeader& header);
 // Parses a header in either byte order; rejects a bad magic or inconsistent sizes.
-Result<FrameHeader> decode_header(const std::uint8_t* bytes, std::size_t max_message_size = kDefaultMaxMessageSize);
+Result<FrameHeader> decode_header(const std::uint8_t* bytes,
+                                  std::size_t max_message_size = kDefaultMaxMessageSize);
 
 // One outgoing message, ready to be written as two TLS records: header, then payload
 // (protocol.md 2.3: never coalesce the two, never coalesce messages).

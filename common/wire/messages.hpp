@@ -150,7 +150,7 @@ struct Reply {
     std::optional<std::string> op;  // "register"
     std::optional<std::string> client_id;
     std::optional<std::string> protocol_version;
-    std::optional<std::int64_t> uptime;             // seconds (2.1.6+)
+    std::optional<std::int64_t> uptime;           // seconds (2.1.6+)
     std::optional<std::string> node_start_state;  // 2.1.7+
     // lrmd_rsc_info
     std::optional<RscInfo> rsc_info;
@@ -200,7 +200,7 @@ struct NewClientNotify {
 struct ProxyMessage {
     MsgType type = MsgType::notify;
     std::uint64_t msg_id = 0;
-    std::string op;  // lrmd_ipc_op: new, request, response, event, destroy, shutdown_*
+    std::string op;                      // lrmd_ipc_op: new, request, response, event, destroy, shutdown_*
     std::optional<std::string> server;   // lrmd_ipc_server (new)
     std::optional<std::string> session;  // lrmd_ipc_session
     std::optional<std::string> client;   // lrmd_ipc_client (request)

@@ -28,13 +28,6 @@ namespace {
 
 constexpr const char* kDummyAgent = "/usr/lib/ocf/resource.d/pacemaker/Dummy";
 
-template <typename R>
-void require_ok(const R& result)
-{
-    INFO((result.ok() ? std::string() : result.error().describe()));
-    REQUIRE(result.ok());
-}
-
 bool run_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit)
 {
     io::Source tick;

@@ -35,13 +35,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <typename R>
-void require_ok(const R& result)
-{
-    INFO((result.ok() ? std::string() : result.error().describe()));
-    REQUIRE(result.ok());
-}
-
 struct ContextDeleter {
     void operator()(GMainContext* context) const { g_main_context_unref(context); }
 };

@@ -49,18 +49,6 @@ const char* label(Peer peer)
     return peer == Peer::remoted ? "pacemaker-remoted 2.1.5" : "outpost-agent";
 }
 
-template <typename R>
-void require_ok(const R& result)
-{
-    INFO((result.ok() ? std::string() : result.error().describe()));
-    REQUIRE(result.ok());
-}
-
-bool contains(const std::string& text, const std::string& part)
-{
-    return text.find(part) != std::string::npos;
-}
-
 std::optional<std::string> binary_for(Peer peer, std::string& why)
 {
     if (peer == Peer::remoted) {

@@ -40,13 +40,6 @@ constexpr const char* kBadOption = "--no-such-option-outpost";
 
 enum class Peer { remoted, agent };
 
-template <typename R>
-void require_ok(const R& result)
-{
-    INFO((result.ok() ? std::string() : result.error().describe()));
-    REQUIRE(result.ok());
-}
-
 std::optional<std::string> binary_for(Peer peer)
 {
     if (peer == Peer::agent) return agent_path();

@@ -24,18 +24,6 @@ using namespace std::chrono_literals;
 namespace {
 
 // REQUIRE on a Result with the error's message in the failure report.
-template <typename R>
-void require_ok(const R& result)
-{
-    INFO((result.ok() ? std::string() : result.error().describe()));
-    REQUIRE(result.ok());
-}
-
-bool contains(const std::string& text, const std::string& part)
-{
-    return text.find(part) != std::string::npos;
-}
-
 std::uint32_t parse_ipv4(const std::string& text)
 {
     in_addr addr{};

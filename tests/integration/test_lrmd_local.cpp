@@ -65,13 +65,6 @@ monitor)
 esac
 )SH";
 
-template <typename R>
-void require_ok(const R& result)
-{
-    INFO((result.ok() ? std::string() : result.error().describe()));
-    REQUIRE(result.ok());
-}
-
 struct ContextDeleter {
     void operator()(GMainContext* context) const { g_main_context_unref(context); }
 };
@@ -156,11 +149,6 @@ std::size_t count_lines(const std::filesystem::path& path, const std::string& li
 {
     auto lines = lines_of(read_text(path));
     return static_cast<std::size_t>(std::count(lines.begin(), lines.end(), line));
-}
-
-bool contains(const std::string& text, const std::string& part)
-{
-    return text.find(part) != std::string::npos;
 }
 
 // What one run of lrmd-local-client printed: the steps in order (each command's result)

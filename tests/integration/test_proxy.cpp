@@ -31,6 +31,8 @@
 
 using namespace outpost;
 using namespace std::chrono_literals;
+using outpost::test::contains;
+using outpost::test::require_ok;
 
 namespace {
 
@@ -54,18 +56,6 @@ bool run_until(GMainContext* context, const std::function<bool()>& done, std::ch
         g_main_context_iteration(context, TRUE);
     }
     return true;
-}
-
-template <typename R>
-void require_ok(const R& result)
-{
-    INFO((result.ok() ? std::string() : result.error().describe()));
-    REQUIRE(result.ok());
-}
-
-bool contains(const std::string& text, const std::string& part)
-{
-    return text.find(part) != std::string::npos;
 }
 
 std::string fixed_cib(int nodes)

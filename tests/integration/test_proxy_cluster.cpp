@@ -25,18 +25,6 @@ namespace {
 constexpr auto kGuestToolTimeout = 30s;
 constexpr auto kAttributeTimeout = 20s;
 
-template <typename R>
-void require_ok(const R& result)
-{
-    INFO((result.ok() ? std::string() : result.error().describe()));
-    REQUIRE(result.ok());
-}
-
-bool contains(const std::string& text, const std::string& part)
-{
-    return text.find(part) != std::string::npos;
-}
-
 struct Setup {
     std::unique_ptr<ClusterHarness> cluster;
     ClusterGuest* guest = nullptr;

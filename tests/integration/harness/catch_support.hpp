@@ -1,4 +1,5 @@
-// Catch2 glue for integration tests: skipping one test case visibly.
+// Catch2 glue for integration tests: skipping one test case visibly, and the two checks
+// every test uses (require_ok on a Result, contains on text).
 //
 //     TEST_CASE("...") {
 //         OUTPOST_REQUIRE_ROOT_AND_NETNS();
@@ -11,7 +12,26 @@
 
 #include <catch.hpp>
 
+#include <string>
+
 #include "harness/environment.hpp"
+
+namespace outpost::test {
+
+// REQUIRE that a Result (or Status) is ok, showing its error otherwise.
+template <typename R>
+void require_ok(const R& result)
+{
+    INFO((result.ok() ? std::string() : result.error().describe()));
+    REQUIRE(result.ok());
+}
+
+inline bool contains(const std::string& text, const std::string& part)
+{
+    return text.find(part) != std::string::npos;
+}
+
+}  // namespace outpost::test
 
 #define OUTPOST_SKIP(why_)                                                                               \
     do {                                                                                                 \
