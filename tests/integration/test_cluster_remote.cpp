@@ -316,9 +316,12 @@ void connection_loss_and_reconnect(Peer peer)
     auto& c = setup->c();
     auto* g1 = setup->guests[0];
     // A monitor in flight when the daemon is killed is lost with the connection and counts
-    // as failed, so the cluster would restart d1 after the reconnect. A 10 s interval makes
-    // that race rare (a Dummy monitor takes about 10-70 ms); the 2 s default makes it likely.
-    create_dummy(c, "d1", "g1", "10s");
+    // as failed: the cluster then marks g1 unclean and, without fencing, does not bring d1
+    // back within the test's time (seen once in CI with pacemaker-remoted 2.1.5, whose
+    // controller round trips take about 90 ms). The scenario never waits for a monitor, so
+    // a 60 s interval makes that race very rare (a kill falls in a ~0.1-0.2 s window once a
+    // minute) at no cost in run time; the 2 s default makes it likely.
+    create_dummy(c, "d1", "g1", "60s");
     require_ok(wait_running_on(c, "d1", "g1"));
     fs::path state = g1->state_file("Dummy", "d1");
     auto started_at = mtime_of(state);
