@@ -725,46 +725,43 @@ Result<Message> decode_remote_request(std::string_view xml)
     return request_from_element(*root, msg_id);
 }
 
-std::string encode_local(const Reply& reply)
+namespace {
+// The local IPC form of a message: the same element without the TLS envelope.
+std::string local_text(Element root)
 {
-    Element root = reply_to_element(reply);
     strip_envelope(root);
     return serialize(root);
+}
+}  // namespace
+
+std::string encode_local(const Reply& reply)
+{
+    return local_text(reply_to_element(reply));
 }
 
 std::string encode_local(const ExecNotify& notify)
 {
-    Element root = exec_notify_to_element(notify);
-    strip_envelope(root);
-    return serialize(root);
+    return local_text(exec_notify_to_element(notify));
 }
 
 std::string encode_local(const GenericNotify& notify)
 {
-    Element root = generic_notify_to_element(notify);
-    strip_envelope(root);
-    return serialize(root);
+    return local_text(generic_notify_to_element(notify));
 }
 
 std::string encode_local(const NewClientNotify& notify)
 {
-    Element root = new_client_notify_to_element(notify);
-    strip_envelope(root);
-    return serialize(root);
+    return local_text(new_client_notify_to_element(notify));
 }
 
 std::string encode_local(const ProxyMessage& message)
 {
-    Element root = proxy_to_element(message);
-    strip_envelope(root);
-    return serialize(root);
+    return local_text(proxy_to_element(message));
 }
 
 std::string encode_local(const Message& message)
 {
-    Element root = to_element(message);
-    strip_envelope(root);
-    return serialize(root);
+    return local_text(to_element(message));
 }
 
 std::string encode(const Request& request)
