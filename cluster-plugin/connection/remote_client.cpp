@@ -441,6 +441,24 @@ Status RemoteClient::ipc_fwd(wire::ProxyMessage message)
 
 // ---- receiving --------------------------------------------------------------------------
 
+template <typename Call>
+bool RemoteClient::each_subscriber(const Call& call)
+{
+    std::weak_ptr<bool> alive = alive_;
+    std::vector<Subscription> ids;
+    ids.reserve(subscribers_.size());
+    for (const auto& entry : subscribers_)
+        ids.push_back(entry.first);
+    for (Subscription id : ids) {
+        if (alive.expired()) return false;
+        auto found = subscribers_.find(id);
+        if (found == subscribers_.end()) continue;
+        Handlers handlers = found->second;  // a copy: the handler may unsubscribe
+        call(handlers);
+    }
+    return !alive.expired();
+}
+
 void RemoteClient::on_message(const std::string& xml)
 {
     log_trace(log_cat, "from %s: %s", options_.host.c_str(), log::quote(xml, 2000).c_str());
@@ -454,20 +472,6 @@ void RemoteClient::on_message(const std::string& xml)
             true);
         return;
     }
-    std::weak_ptr<bool> alive = alive_;
-    auto each_subscriber = [this, &alive](auto&& call) {
-        std::vector<Subscription> ids;
-        ids.reserve(subscribers_.size());
-        for (const auto& entry : subscribers_)
-            ids.push_back(entry.first);
-        for (Subscription id : ids) {
-            if (alive.expired()) return;
-            auto found = subscribers_.find(id);
-            if (found == subscribers_.end()) continue;
-            Handlers handlers = found->second;  // a copy: the handler may unsubscribe
-            call(handlers);
-        }
-    };
     std::visit(
         [&](auto&& message) {
             using T = std::decay_t<decltype(message)>;
@@ -476,15 +480,15 @@ void RemoteClient::on_message(const std::string& xml)
             } else if constexpr (std::is_same_v<T, wire::ExecNotify>) {
                 on_exec_notify(std::forward<decltype(message)>(message));
             } else if constexpr (std::is_same_v<T, wire::GenericNotify>) {
-                each_subscriber([&](Handlers& h) {
+                each_subscriber([&](const Handlers& h) {
                     if (h.generic) h.generic(message);
                 });
             } else if constexpr (std::is_same_v<T, wire::NewClientNotify>) {
-                each_subscriber([&](Handlers& h) {
+                each_subscriber([&](const Handlers& h) {
                     if (h.new_client) h.new_client();
                 });
             } else if constexpr (std::is_same_v<T, wire::ProxyMessage>) {
-                each_subscriber([&](Handlers& h) {
+                each_subscriber([&](const Handlers& h) {
                     if (h.proxy) h.proxy(message);
                 });
             } else {
@@ -518,17 +522,9 @@ void RemoteClient::on_exec_notify(wire::ExecNotify notify)
 {
     execs_.erase(notify.call_id);
     ExecEvent event{std::move(notify), false};
-    std::weak_ptr<bool> alive = alive_;
-    std::vector<Subscription> ids;
-    for (const auto& entry : subscribers_)
-        ids.push_back(entry.first);
-    for (Subscription id : ids) {
-        if (alive.expired()) return;
-        auto found = subscribers_.find(id);
-        if (found == subscribers_.end() || !found->second.exec) continue;
-        auto handler = found->second.exec;
-        handler(event);
-    }
+    each_subscriber([&](const Handlers& h) {
+        if (h.exec) h.exec(event);
+    });
 }
 
 void RemoteClient::on_reply_timeout(std::uint64_t msg_id)
@@ -609,29 +605,17 @@ void RemoteClient::drop(const Error& reason, bool notify_closed)
             entry.timer.reset();
             entry.done(Result<wire::Reply>(lost));
         }
+        if (alive.expired()) return;
         for (const auto& event : synthesized) {
-            std::vector<Subscription> ids;
-            for (const auto& entry : subscribers_)
-                ids.push_back(entry.first);
-            for (Subscription id : ids) {
-                if (alive.expired()) return;
-                auto found = subscribers_.find(id);
-                if (found == subscribers_.end() || !found->second.exec) continue;
-                auto handler = found->second.exec;
-                handler(event);
-            }
+            bool still_here = each_subscriber([&](const Handlers& h) {
+                if (h.exec) h.exec(event);
+            });
+            if (!still_here) return;
         }
         if (!notify_closed || !was_registered) return;
-        std::vector<Subscription> ids;
-        for (const auto& entry : subscribers_)
-            ids.push_back(entry.first);
-        for (Subscription id : ids) {
-            if (alive.expired()) return;
-            auto found = subscribers_.find(id);
-            if (found == subscribers_.end() || !found->second.closed) continue;
-            auto handler = found->second.closed;
-            handler(reason);
-        }
+        each_subscriber([&](const Handlers& h) {
+            if (h.closed) h.closed(reason);
+        });
     };
     if (notify_closed) {
         deliver();  // we are already on the loop, called from it

@@ -211,6 +211,11 @@ private:
     std::map<int, ExecRequest> execs_;     // call id -> request, until the notify
     std::vector<io::Source> deferred_;     // reports scheduled out of a call stack
 
+    // Calls `call(handlers)` with a copy of each subscriber's handlers (a handler may
+    // unsubscribe, or destroy this client); false once this client was destroyed.
+    template <typename Call>
+    bool each_subscriber(const Call& call);
+
     std::map<Subscription, Handlers> subscribers_;
     Subscription next_subscription_ = 1;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
