@@ -145,7 +145,7 @@ std::string usage_text(const std::string& program)
            "  PCMK_remote_port, PCMK_remote_address, PCMK_authkey_location, PCMK_logfile,\n"
            "  PCMK_debug, PCMK_node_start_state, PCMK_tls_priorities, PCMK_dh_min_bits,\n"
            "  PCMK_dh_max_bits, PCMK_cert_file, PCMK_key_file, PCMK_ca_file, PCMK_crl_file,\n"
-           "  SBD_WATCHDOG_TIMEOUT, PCMK_remote_pid1, OUTPOST_LOG (category:level,...)\n";
+           "  PCMK_ipc_buffer, SBD_WATCHDOG_TIMEOUT, PCMK_remote_pid1, OUTPOST_LOG (category:level,...)\n";
 }
 
 std::string version_text()
