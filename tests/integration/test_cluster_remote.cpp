@@ -316,13 +316,16 @@ void connection_loss_and_reconnect(Peer peer)
     auto& c = setup->c();
     auto* g1 = setup->guests[0];
     // A monitor in flight when the daemon is killed is lost with the connection and counts
-    // as failed: the cluster then marks g1 unclean and, without fencing, does not bring d1
-    // back within the test's time (seen once in CI with pacemaker-remoted 2.1.5, whose
-    // controller round trips take about 90 ms). The scenario never waits for a monitor, so
-    // a 60 s interval makes that race very rare (a kill falls in a ~0.1-0.2 s window once a
-    // minute) at no cost in run time; the 2 s default makes it likely.
+    // as failed: the cluster then marks g1 unclean and, without fencing, leaves d1 FAILED
+    // ("Node g1 is unclean but cannot be fenced"). The first run of a recurring monitor
+    // follows the start at once, and with pacemaker-remoted 2.1.5 it is still in flight
+    // ~100 ms later (its round trips stall on delayed ACKs): CI killed it there twice. So
+    // each kill below waits until the monitor's result is in the history, and the 60 s
+    // interval keeps the next run far away.
     create_dummy(c, "d1", "g1", "60s");
     require_ok(wait_running_on(c, "d1", "g1"));
+    auto monitor_recorded = [](const CrmMon& m) { return m.has_operation("d1", "g1", "monitor", 60000); };
+    require_ok(c.wait_for(monitor_recorded, 30s, "d1's first recurring monitor on g1 in the history"));
     fs::path state = g1->state_file("Dummy", "d1");
     auto started_at = mtime_of(state);
     REQUIRE(started_at);
@@ -368,6 +371,7 @@ void connection_loss_and_reconnect(Peer peer)
         c.pcs({"resource", "update", "g1", "reconnect_interval=" + std::to_string(kReconnectSeconds) + "s"}));
     require_ok(
         c.wait_for([](const CrmMon& m) { return m.node_online("g1"); }, 20s, "g1 online after the update"));
+    require_ok(c.wait_for(monitor_recorded, 30s, "d1's recurring monitor on g1 before the second kill"));
     require_ok(g1->signal(SIGKILL));
     require_ok(g1->wait_exit(5s));
     lost_at = std::chrono::steady_clock::now();
