@@ -1,11 +1,13 @@
 #include "harness/cluster.hpp"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -513,9 +515,49 @@ Status check_pacemaker_daemons()
     return {};
 }
 
+namespace {
+
+// Waits (polling, so a stuck holder turns into a clear error, not a hang) for the
+// machine-wide cluster lock; see kClusterLockPath.
+Result<Fd> take_cluster_lock()
+{
+    if (::mkdir(kLockDir, 0755) != 0 && errno != EEXIST) {
+        int err = errno;
+        return harness_error(-err, std::string("mkdir ") + kLockDir + ": " + errno_text(err));
+    }
+    Fd fd(::open(kClusterLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd.valid()) {
+        int err = errno;
+        return harness_error(-err, std::string("open ") + kClusterLockPath + ": " + errno_text(err));
+    }
+    auto deadline = std::chrono::steady_clock::now() + kClusterLockWait;
+    bool told = false;
+    while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            int err = errno;
+            return harness_error(-err, std::string("flock ") + kClusterLockPath + ": " + errno_text(err));
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return harness_error(
+                -EBUSY, std::string("another test's cluster held ") + kClusterLockPath + " for too long");
+        }
+        if (!told) {
+            (void)std::fprintf(stderr, "waiting for another test process's cluster to finish (%s)\n",
+                               kClusterLockPath);
+            told = true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    return fd;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ClusterHarness>> ClusterHarness::start(const ClusterOptions& options)
 {
     if (::geteuid() != 0) return harness_error(-EPERM, "a test cluster needs root");
+    auto lock = take_cluster_lock();
+    if (!lock) return lock.error();
     if (auto s = refuse_if_real_cluster(); !s) return s.error();
     if (auto s = check_pacemaker_daemons(); !s) return s.error();
     for (const char* tool : {"corosync", "pacemakerd", "crm_mon", "cibadmin"}) {
@@ -525,7 +567,7 @@ Result<std::unique_ptr<ClusterHarness>> ClusterHarness::start(const ClusterOptio
     }
     auto dir = TempDir::create("outpost-cluster");
     if (!dir) return dir.error();
-    std::unique_ptr<ClusterHarness> cluster(new ClusterHarness(std::move(*dir)));
+    std::unique_ptr<ClusterHarness> cluster(new ClusterHarness(std::move(*lock), std::move(*dir)));
     if (auto s = cluster->bring_up(options); !s) {
         std::string tail = cluster->pacemaker_log_tail(3000);
         auto stopped = cluster->stop();

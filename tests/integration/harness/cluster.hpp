@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "harness/command.hpp"
+#include "harness/fd.hpp"
 #include "harness/files.hpp"
 #include "harness/netns.hpp"
 #include "harness/process.hpp"
@@ -60,6 +61,12 @@ inline constexpr std::chrono::seconds kPacemakerStopTimeout{90};
 inline constexpr std::chrono::seconds kCorosyncStopTimeout{30};
 inline constexpr std::chrono::milliseconds kPollInterval{200};
 inline constexpr std::chrono::seconds kToolTimeout{60};
+// One test cluster per machine: /etc/corosync, the CIB directory and libvirtd are
+// machine-wide, so start() takes an exclusive flock on this file (in the netns lock
+// directory) and waits up to kClusterLockWait for a cluster of another test process (a
+// parallel build directory, a helper's run) to finish. The kernel drops a crashed run's lock.
+inline constexpr const char* kClusterLockPath = "/run/outpost-harness/cluster.lock";
+inline constexpr std::chrono::minutes kClusterLockWait{30};
 
 // Polls `predicate` every `interval` until it is true (Ok) or `timeout` passes (an Error
 // naming `what` and the time waited).
@@ -227,7 +234,10 @@ public:
     [[nodiscard]] pid_t pacemakerd_pid() const;
 
 private:
-    explicit ClusterHarness(TempDir dir) : dir_(std::move(dir)) {}
+    ClusterHarness(Fd machine_lock, TempDir dir)
+        : machine_lock_(std::move(machine_lock)), dir_(std::move(dir))
+    {
+    }
     Status bring_up(const ClusterOptions& options);
     Status install_files(const ClusterOptions& options);
     void remember_pacemaker_children();
@@ -238,6 +248,7 @@ private:
         std::string comm;
     };
 
+    Fd machine_lock_;  // kClusterLockPath, held from start() until this object is gone
     TempDir dir_;
     std::optional<Process> corosync_;
     std::optional<Process> pacemakerd_;
