@@ -6,7 +6,7 @@
 // (files an agent wrote, whether a connection was dropped). Values that legitimately
 // differ between two runs are normalized: session tokens become "{uuid}", call ids become
 // offsets from the scenario's first call id ("#0", "#+3"), epoch times become "{now}",
-// durations become coarse classes ("{fast}", "{~1.5s}"), the run's own directories
+// durations become coarse classes ("{fast}", "{1s+}"), the run's own directories
 // become "{dir}". compare() then checks element names, attributes (order-insensitive, as
 // XML parsers read them) and children, and applies the documented known differences
 // (docs/conformance.md) so that a deliberate deviation does not fail the suite but is
