@@ -34,9 +34,10 @@ struct NormalizeContext {
     std::vector<std::string> private_paths;  // replaced by "{dir}" in every value
 };
 
-// Durations at or above this are classed to the nearest half second; below it (0 included)
-// they are "{fast}" (a trivial shell agent takes 10-50 ms, much more on a loaded machine).
-inline constexpr std::int64_t kFastLimitMs = 400;
+// Durations below this (0 included) are "{fast}", longer ones are classed in whole seconds
+// ("{1s+}"): a trivial shell agent takes 10-50 ms, but 400-900 ms was seen on a loaded
+// 2-core machine, so no scenario relies on anything finer than a second.
+inline constexpr std::int64_t kFastLimitMs = 1000;
 
 // Builds the normalized transcript of a finished scenario.
 Transcript normalize(const Driver& driver, const std::vector<wire::Element>& observations,
