@@ -411,6 +411,27 @@ std::string Connection::tls_description() const
 // ---------------------------------------------------------------------------------------------
 // PendingConnection
 
+const char* phase_domain(ConnectPhase phase)
+{
+    switch (phase) {
+        case ConnectPhase::resolve:
+            return kResolveDomain;
+        case ConnectPhase::connect:
+            return kConnectDomain;
+        case ConnectPhase::handshake:
+            return kHandshakeDomain;
+    }
+    return kDomain;
+}
+
+std::optional<ConnectPhase> failed_phase(const Error& error)
+{
+    for (ConnectPhase phase : {ConnectPhase::resolve, ConnectPhase::connect, ConnectPhase::handshake}) {
+        if (error.domain == phase_domain(phase)) return phase;
+    }
+    return std::nullopt;
+}
+
 std::unique_ptr<PendingConnection> Connection::accept_async(UniqueFd fd, std::string peer_address,
                                                             const tls::TlsContext& tls, GMainContext* context,
                                                             AcceptOptions options, ReadyCallback on_ready)
@@ -492,7 +513,7 @@ PendingConnection::~PendingConnection()
 
 std::string PendingConnection::describe() const
 {
-    if (handshaking_) return "TLS handshake with " + peer_address_;
+    if (phase_ == ConnectPhase::handshake) return "TLS handshake with " + peer_address_;
     return "connecting to " + endpoint(host_, port_);
 }
 
@@ -505,6 +526,7 @@ void PendingConnection::on_resolved(Result<std::vector<Address>> addresses)
     }
     addresses_ = std::move(addresses).value();
     next_address_ = 0;
+    phase_ = ConnectPhase::connect;
     try_next_address();
 }
 
@@ -588,7 +610,7 @@ void PendingConnection::attempt_failed(Error error)
 
 void PendingConnection::start_handshake()
 {
-    handshaking_ = true;
+    phase_ = ConnectPhase::handshake;
     if (low_latency_tcp_) set_no_delay(fd_.get());
     auto session = tls::TlsSession::create(tls_, fd_.get());
     if (!session) {
@@ -650,6 +672,13 @@ void PendingConnection::finish(Result<std::unique_ptr<Connection>> result)
     kick_.reset();
     session_.reset();
     fd_.reset();
+    // The domain says which step failed (the code alone cannot: both a TCP connect and a
+    // TLS handshake time out with -ETIMEDOUT).
+    if (!result.ok()) {
+        Error error = result.error();
+        error.domain = phase_domain(phase_);
+        result = std::move(error);
+    }
     // A local copy: the callback may destroy this PendingConnection.
     Connection::ReadyCallback callback = std::move(on_ready_);
     if (callback) callback(std::move(result));

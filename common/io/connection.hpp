@@ -52,6 +52,22 @@ inline constexpr std::size_t kDefaultMaxQueuedBytes = std::size_t{64} * 1024 * 1
 // Bytes read per wake-up before yielding to the rest of the loop.
 inline constexpr std::size_t kReadBudgetPerWakeup = std::size_t{1024} * 1024;
 
+// The step of Connection::connect_async() / accept_async() that failed. Every error they
+// report carries it as its domain, so a caller can tell a TCP connect timeout from a TLS
+// handshake timeout (both -ETIMEDOUT) without reading messages; what a phase means to the
+// caller (retry or give up) is the caller's business.
+enum class ConnectPhase {
+    resolve,    // no usable address for the host name
+    connect,    // TCP: refused, unreachable, per-address timeout (the last address's error)
+    handshake,  // TLS: rejected key or certificate, peer closed, handshake timeout
+};
+inline constexpr const char* kResolveDomain = "io.resolve";
+inline constexpr const char* kConnectDomain = "io.connect";
+inline constexpr const char* kHandshakeDomain = "io.handshake";
+const char* phase_domain(ConnectPhase phase);
+// The phase of an error from connect_async()/accept_async(); nullopt for any other error.
+std::optional<ConnectPhase> failed_phase(const Error& error);
+
 struct ConnectionLimits {
     std::size_t max_message_size = wire::kDefaultMaxMessageSize;  // header + payload, both ways
     std::size_t max_queued_bytes = kDefaultMaxQueuedBytes;
@@ -84,10 +100,11 @@ class PendingConnection;
 
 class Connection {
 public:
-    // Called once with the ready Connection or the reason there is none. Error codes
-    // (negative errno): -ETIMEDOUT (connect or handshake timeout), -ECONNREFUSED and other
-    // socket errors, -EKEYREJECTED (TLS handshake failed: wrong key, bad certificate, peer
-    // closed during the handshake), -ENOKEY (no authkey), -EADDRNOTAVAIL (cannot resolve).
+    // Called once with the ready Connection or the reason there is none. The error's domain
+    // is the phase that failed (ConnectPhase, failed_phase()); its code a negative errno:
+    // -ETIMEDOUT (connect or handshake timeout), -ECONNREFUSED and other socket errors,
+    // -EKEYREJECTED (TLS handshake failed: wrong key, bad certificate, peer closed during
+    // the handshake), -ENOKEY (no authkey), -EADDRNOTAVAIL (cannot resolve).
     using ReadyCallback = std::function<void(Result<std::unique_ptr<Connection>>)>;
     using MessageHandler = std::function<void(std::string xml)>;
     using CloseHandler = std::function<void(const Error& reason)>;
@@ -206,7 +223,8 @@ private:
     void finish(Result<std::unique_ptr<Connection>> result);
 
     GMainContext* context_ = nullptr;
-    tls::TlsContext tls_;  // a handle sharing the service's credentials
+    tls::TlsContext tls_;                         // a handle sharing the service's credentials
+    ConnectPhase phase_ = ConnectPhase::resolve;  // what a failure now would be
     std::unique_ptr<tls::TlsSession> session_;
     UniqueFd fd_;
     std::string host_;
@@ -224,7 +242,6 @@ private:
     std::size_t next_address_ = 0;
     std::optional<Error> last_error_;
     bool finished_ = false;
-    bool handshaking_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

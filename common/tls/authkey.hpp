@@ -25,7 +25,7 @@
 namespace outpost::tls {
 
 // Real keys are 4096 bytes; anything much larger is a mistake (a wrong path, a log file).
-inline constexpr std::size_t kMaxAuthkeySize = 64 * 1024;
+inline constexpr std::size_t kMaxAuthkeySize = std::size_t{64} * 1024;
 inline constexpr const char* kAuthkeyLocationEnv = "PCMK_authkey_location";
 inline constexpr const char* kDefaultAuthkeyPath = "/etc/pacemaker/authkey";
 inline constexpr const char* kLegacyAuthkeyPath = "/etc/corosync/authkey";

@@ -21,6 +21,7 @@
 #include "../tls/tls_test_support.hpp"
 #include "io/connection.hpp"
 #include "io/listener.hpp"
+#include "raw_peers.hpp"
 #include "tls/context.hpp"
 #include "tls/session.hpp"
 #include "wire/frame.hpp"
@@ -28,6 +29,9 @@
 using namespace outpost;
 using namespace outpost::io;
 using namespace std::chrono_literals;
+using outpost::test::FullBacklog;
+using outpost::test::raw_tcp_connect;
+using outpost::test::SilentPeer;
 using outpost::test::TempDir;
 
 namespace {
@@ -175,38 +179,6 @@ std::unique_ptr<Connection> connect_pair(GMainContext* context, Server& server,
     REQUIRE(run_until(context, [&] { return outcome.done && server.connections.size() > before; }));
     outcome.require_connected();
     return std::move(outcome.connection);
-}
-
-// A listening TCP socket that never accepts nor speaks (the kernel completes the TCP
-// handshake through the backlog).
-struct SilentPeer {
-    UniqueFd fd;
-    std::uint16_t port = 0;
-    SilentPeer()
-    {
-        fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        REQUIRE(fd.valid());
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-        REQUIRE(::listen(fd.get(), 4) == 0);
-        socklen_t length = sizeof(address);
-        REQUIRE(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) == 0);
-        port = ntohs(address.sin_port);
-    }
-};
-
-UniqueFd raw_tcp_connect(std::uint16_t port)
-{
-    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    REQUIRE(fd.valid());
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(port);
-    REQUIRE(::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-    return fd;
 }
 
 std::string message_of_size(std::size_t payload_chars, char fill = 'x')
@@ -415,8 +387,10 @@ TEST_CASE("a wrong key is -EKEYREJECTED on both sides", "[io]")
     REQUIRE(outcome.error.has_value());
     INFO(outcome.error->describe());
     CHECK(outcome.error->code == -EKEYREJECTED);
+    CHECK(failed_phase(*outcome.error) == ConnectPhase::handshake);
     CHECK(outcome.error->message.find("127.0.0.1") != std::string::npos);
     CHECK(server.errors.front().code == -EKEYREJECTED);
+    CHECK(failed_phase(server.errors.front()) == ConnectPhase::handshake);
     CHECK(server.connections.empty());
 }
 
@@ -437,6 +411,7 @@ TEST_CASE("a client without an authkey gets -ENOKEY", "[io]")
     REQUIRE(outcome.error.has_value());
     INFO(outcome.error->describe());
     CHECK(outcome.error->code == -ENOKEY);
+    CHECK(failed_phase(*outcome.error) == ConnectPhase::handshake);
 }
 
 TEST_CASE("connecting to a closed port is -ECONNREFUSED", "[io]")
@@ -453,6 +428,8 @@ TEST_CASE("connecting to a closed port is -ECONNREFUSED", "[io]")
     REQUIRE(outcome.error.has_value());
     INFO(outcome.error->describe());
     CHECK(outcome.error->code == -ECONNREFUSED);
+    CHECK(outcome.error->domain == kConnectDomain);
+    CHECK(failed_phase(*outcome.error) == ConnectPhase::connect);
     CHECK(outcome.error->message.find(std::to_string(port)) != std::string::npos);
 }
 
@@ -465,7 +442,30 @@ TEST_CASE("an unresolvable name is -EADDRNOTAVAIL", "[io]")
         context.get(), [&] { return outcome.done; }, 30s));
     REQUIRE(outcome.error.has_value());
     CHECK(outcome.error->code == -EADDRNOTAVAIL);
+    CHECK(failed_phase(*outcome.error) == ConnectPhase::resolve);
     CHECK(outcome.error->message.find("no-such-host.invalid") != std::string::npos);
+}
+
+TEST_CASE("the per-address connect timeout fires against a listener whose backlog is full", "[io]")
+{
+    ContextPtr context(g_main_context_new());
+    FullBacklog full;
+    ConnectOptions options;
+    options.connect_timeout = 300ms;
+    options.handshake_timeout = 5s;
+    Outcome outcome;
+    const auto started = std::chrono::steady_clock::now();
+    auto pending = start_connect(context.get(), "127.0.0.1", full.port, psk_client("k"), outcome, options);
+    REQUIRE(run_until(context.get(), [&] { return outcome.done; }));
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    REQUIRE(outcome.error.has_value());
+    INFO(outcome.error->describe());
+    CHECK(outcome.error->code == -ETIMEDOUT);
+    // Same code as a handshake timeout; the phase tells them apart.
+    CHECK(failed_phase(*outcome.error) == ConnectPhase::connect);
+    CHECK(outcome.error->message.find("no answer within 300 ms") != std::string::npos);
+    CHECK(elapsed >= 290ms);
+    CHECK(elapsed < 3s);
 }
 
 TEST_CASE("handshake timeouts: a silent server, a client that never speaks", "[io]")
@@ -486,6 +486,7 @@ TEST_CASE("handshake timeouts: a silent server, a client that never speaks", "[i
         REQUIRE(outcome.error.has_value());
         INFO(outcome.error->describe());
         CHECK(outcome.error->code == -ETIMEDOUT);
+        CHECK(failed_phase(*outcome.error) == ConnectPhase::handshake);
         CHECK(elapsed >= 290ms);
         CHECK(elapsed < 3s);
     }
@@ -499,6 +500,7 @@ TEST_CASE("handshake timeouts: a silent server, a client that never speaks", "[i
         UniqueFd raw = raw_tcp_connect(server.port());
         REQUIRE(run_until(context.get(), [&] { return !server.errors.empty(); }));
         CHECK(server.errors.front().code == -ETIMEDOUT);
+        CHECK(failed_phase(server.errors.front()) == ConnectPhase::handshake);
         CHECK(server.connections.empty());
         // The socket is closed: the raw client reads end-of-file.
         pollfd pfd{raw.get(), POLLIN, 0};
