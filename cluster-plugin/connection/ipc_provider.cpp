@@ -28,6 +28,8 @@ IpcProxyBridge::IpcProxyBridge(RemoteClient& client, IpcProvider& provider)
     Handlers handlers;
     handlers.proxy = [this](const wire::ProxyMessage& message) { on_proxy(message); };
     handlers.closed = [this](const Error&) { on_closed(); };
+    // Our own disconnect() ends the sessions just as much as a drop does.
+    handlers.disconnected = [this] { on_closed(); };
     subscription_ = client_.subscribe(std::move(handlers));
 }
 

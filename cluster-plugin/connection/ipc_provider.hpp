@@ -11,7 +11,9 @@
 // shutdown ack or nack. IpcProxyBridge connects one RemoteClient to one IpcProvider: it
 // keeps the session table (bounded), routes proxy notifies to the provider and turns the
 // provider's answers into ipc_fwd requests; a request for a session it does not know is
-// answered with `destroy`, as the 2.1.5 controller does.
+// answered with `destroy`, as the 2.1.5 controller does. When the connection ends (dropped,
+// or closed with RemoteClient::disconnect()) every open session is reported closed to the
+// provider and forgotten: the remote daemon closes them when its provider goes away.
 #pragma once
 
 #include <cstdint>

@@ -291,14 +291,18 @@ void RemoteClient::unregister_rsc(const std::string& rsc_id, DoneCallback done)
     data.origin = "lrmd_api_unregister_rsc";
     data.id = rsc_id;
     request.rsc = std::move(data);
-    send_request(std::move(request), [done = std::move(done), rsc_id](Result<wire::Reply> reply) {
-        if (!reply.ok()) return done(Status(reply.error()));
-        // -EINPROGRESS: removed all the same; the running op's result comes later.
-        if (reply->rc != 0 && reply->rc != -EINPROGRESS) {
-            return done(Status(rc_error("unregistering resource " + log::quote(rsc_id), reply->rc)));
-        }
-        done(Status());
-    });
+    std::weak_ptr<bool> alive = alive_;
+    send_request(
+        std::move(request), [this, alive, done = std::move(done), rsc_id](Result<wire::Reply> reply) {
+            if (!reply.ok()) return done(Status(reply.error()));
+            // -EINPROGRESS: removed all the same; the running op's result comes later.
+            if (reply->rc != 0 && reply->rc != -EINPROGRESS) {
+                return done(Status(rc_error("unregistering resource " + log::quote(rsc_id), reply->rc)));
+            }
+            // Nothing recurring runs for a resource that is gone.
+            if (!alive.expired()) forget_recurring(rsc_id);
+            done(Status());
+        });
 }
 
 void RemoteClient::rsc_info(const std::string& rsc_id,
@@ -366,9 +370,14 @@ void RemoteClient::cancel(const std::string& rsc_id, const std::string& action, 
     data.interval_ms = interval_ms;
     request.rsc = std::move(data);
     std::string what = rsc_id + "_" + action + "_" + std::to_string(interval_ms);
-    send_request(std::move(request), [done = std::move(done), what](Result<wire::Reply> reply) {
+    std::weak_ptr<bool> alive = alive_;
+    send_request(std::move(request), [this, alive, done = std::move(done), what, rsc_id, action,
+                                      interval_ms](Result<wire::Reply> reply) {
         if (!reply.ok()) return done(Status(reply.error()));
         if (reply->rc != 0) return done(Status(rc_error("cancelling " + log::quote(what), reply->rc)));
+        // Its cancel notify normally came first; if it did not, a later drop must not
+        // report the cancelled operation as failed.
+        if (interval_ms > 0 && !alive.expired()) forget_recurring(rsc_id, action, interval_ms);
         done(Status());
     });
 }
@@ -520,10 +529,26 @@ void RemoteClient::on_reply(wire::Reply reply)
 
 void RemoteClient::on_exec_notify(wire::ExecNotify notify)
 {
-    execs_.erase(notify.call_id);
+    auto tracked = execs_.find(notify.call_id);
+    if (tracked != execs_.end()) {
+        // A recurring exec notifies after every run (or every change); only the notify that
+        // ends it ends the tracking, so a drop until then still fails it.
+        const bool recurring = tracked->second.interval_ms > 0;
+        if (!recurring || notify.op_status == kExecCancelled || notify.rsc_deleted) execs_.erase(tracked);
+    }
     ExecEvent event{std::move(notify), false};
     each_subscriber([&](const Handlers& h) {
         if (h.exec) h.exec(event);
+    });
+}
+
+void RemoteClient::forget_recurring(const std::string& rsc_id, const std::string& action,
+                                    std::uint32_t interval_ms)
+{
+    std::erase_if(execs_, [&](const auto& entry) {
+        const ExecRequest& request = entry.second;
+        if (request.interval_ms == 0 || request.rsc_id != rsc_id) return false;
+        return action.empty() || (request.action == action && request.interval_ms == interval_ms);
     });
 }
 
@@ -594,7 +619,7 @@ void RemoteClient::drop(const Error& reason, bool notify_closed)
         event.notify.exit_reason = kDroppedExitReason;
         synthesized.push_back(std::move(event));
     }
-    if (pending.empty() && synthesized.empty() && !(notify_closed && was_registered)) return;
+    if (pending.empty() && synthesized.empty() && !was_registered) return;
 
     std::weak_ptr<bool> alive = alive_;
     auto deliver = [this, alive, pending = std::make_shared<decltype(pending)>(std::move(pending)),
@@ -612,9 +637,13 @@ void RemoteClient::drop(const Error& reason, bool notify_closed)
             });
             if (!still_here) return;
         }
-        if (!notify_closed || !was_registered) return;
+        if (!was_registered) return;
         each_subscriber([&](const Handlers& h) {
-            if (h.closed) h.closed(reason);
+            if (notify_closed) {
+                if (h.closed) h.closed(reason);
+            } else if (h.disconnected) {
+                h.disconnected();
+            }
         });
     };
     if (notify_closed) {

@@ -9,9 +9,14 @@
 // is matched to its request by id. A request not answered within the reply timeout fails
 // with -ETIMEDOUT and, as with the 2.1.5 client, the connection is dropped.
 // Notifications (exec completion, generic register/unregister/poke, new client, IPC proxy)
-// go to every subscriber. When the connection drops, every request still waiting fails
-// (-ENOTCONN) and every exec whose completion has not arrived gets a synthesized one (rc 1,
-// status 8 "Action was pending when executor connection was dropped").
+// go to every subscriber. Every exec is tracked from its reply until its last notify: a
+// one-shot until its completion, a recurring one (interval > 0) until the notify that ends
+// it (status cancelled, by cancel or by the resource's stop, or the resource deleted), or
+// until a cancel or unregister of it succeeds. When the connection drops (or disconnect()
+// closes it), every request still waiting fails (-ENOTCONN) and every tracked exec gets a
+// synthesized completion (rc 1, status 8 "Action was pending when executor connection was
+// dropped"), recurring ones included: in-flight operations fail when the connection drops
+// (protocol.md 5.12, 6).
 // Nothing blocks: all results arrive through callbacks on the GMainContext, never from
 // inside the call that started the work. Any callback may destroy the RemoteClient.
 #pragma once
@@ -36,10 +41,9 @@
 namespace outpost::cluster::connection {
 
 inline constexpr std::uint16_t kDefaultPort = 3121;
-// The 2.1.5 client waits at most 10 s for any reply, then disconnects.
+// The 2.1.5 client waits at most 10 s for any reply, then disconnects. (The connect and
+// handshake defaults are io's: io::kDefaultConnectTimeout, io::kClientHandshakeTimeout.)
 inline constexpr std::chrono::milliseconds kDefaultReplyTimeout{10000};
-inline constexpr std::chrono::milliseconds kDefaultHandshakeTimeout{5000};
-inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{10000};
 // 2.1.5 keeps message ids in an int; after INT_MAX they start at 1 again.
 inline constexpr std::uint64_t kDefaultMaxMsgId = 2147483647;
 // Fire-and-forget requests (poke, ipc_fwd) whose late replies we still recognise; beyond
@@ -48,9 +52,16 @@ inline constexpr std::size_t kMaxLateReplyIds = 4096;
 // Executions awaiting their completion notify; more is a runaway caller.
 inline constexpr std::size_t kMaxPendingExecs = 100000;
 
+// Execution statuses (lrmd_exec_op_status) this module and its users act on.
+inline constexpr int kExecDone = 0;
+inline constexpr int kExecCancelled = 1;
+inline constexpr int kExecTimeout = 2;
+inline constexpr int kExecError = 4;
+inline constexpr int kExecNotConnected = 8;
+
 inline constexpr const char* kDroppedExitReason = "Action was pending when executor connection was dropped";
-inline constexpr int kSynthesizedRc = 1;      // PCMK_OCF_UNKNOWN_ERROR
-inline constexpr int kSynthesizedStatus = 8;  // PCMK_EXEC_NOT_CONNECTED
+inline constexpr int kSynthesizedRc = 1;  // PCMK_OCF_UNKNOWN_ERROR
+inline constexpr int kSynthesizedStatus = kExecNotConnected;
 
 // Call option bits (protocol.md 3.6).
 inline constexpr unsigned kCallNotifyOrigOnly = 2;
@@ -62,8 +73,8 @@ struct ClientOptions {
     std::uint16_t port = kDefaultPort;
     std::string client_name = "outpost-cluster";
     bool ipc_provider = false;
-    std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;  // per address
-    std::chrono::milliseconds handshake_timeout = kDefaultHandshakeTimeout;
+    std::chrono::milliseconds connect_timeout = io::kDefaultConnectTimeout;  // per address
+    std::chrono::milliseconds handshake_timeout = io::kClientHandshakeTimeout;
     std::chrono::milliseconds reply_timeout = kDefaultReplyTimeout;
     // Largest message id before wrapping to 1 (small values only in tests).
     std::uint64_t max_msg_id = kDefaultMaxMsgId;
@@ -110,6 +121,9 @@ struct Handlers {
     std::function<void(const wire::ProxyMessage&)> proxy;
     // The connection dropped (not called for disconnect()).
     std::function<void(const Error&)> closed;
+    // disconnect() closed a registered connection; called from the loop afterwards, after
+    // the failed requests and synthesized completions (never together with `closed`).
+    std::function<void()> disconnected;
 };
 using Subscription = std::uint64_t;
 
@@ -123,12 +137,14 @@ public:
     RemoteClient& operator=(const RemoteClient&) = delete;
     ~RemoteClient();
 
-    // Connect, handshake, register. `done` gets Status ok or the error: io's codes
-    // (-ETIMEDOUT, -ECONNREFUSED, -EKEYREJECTED, -ENOKEY, -EADDRNOTAVAIL, ...), the
-    // register reply's negative rc, or -EPROTO for an unusable register reply.
+    // Connect, handshake, register. `done` gets Status ok or the error: io's (-ETIMEDOUT,
+    // -ECONNREFUSED, -EKEYREJECTED, -ENOKEY, -EADDRNOTAVAIL, ..., with the failed phase as
+    // domain, see io::failed_phase()), the register reply's negative rc, or -EPROTO for an
+    // unusable register reply.
     void connect(DoneCallback done);
-    // Orderly close. Pending requests fail (-ENOTCONN) and pending execs get synthesized
-    // completions, delivered from the loop shortly after; `closed` handlers are not called.
+    // Orderly close. Pending requests fail (-ENOTCONN) and tracked execs get synthesized
+    // completions, delivered from the loop shortly after, then `disconnected` handlers run
+    // (`closed` handlers are not called).
     void disconnect();
     [[nodiscard]] bool connected() const { return registered_ && connection_ && connection_->is_open(); }
     [[nodiscard]] const ServerInfo& server() const { return server_; }
@@ -141,13 +157,15 @@ public:
     // Requests answered by a reply. The callback always runs from the loop.
     void register_rsc(const std::string& rsc_id, const std::string& rsc_class, const std::string& provider,
                       const std::string& type, DoneCallback done, unsigned callopts = kCallDropRecurring);
-    // Ok for rc 0 and for -115 (removed while an op runs); -19 etc. as errors.
+    // Ok for rc 0 and for -115 (removed while an op runs); -19 etc. as errors. Recurring
+    // execs of the resource are no longer tracked once it succeeded.
     void unregister_rsc(const std::string& rsc_id, DoneCallback done);
     // nullopt for an unknown resource (-19).
     void rsc_info(const std::string& rsc_id, std::function<void(Result<std::optional<wire::RscInfo>>)> done);
     // The call id; the completion arrives later as an ExecEvent.
     void exec(const ExecRequest& request, std::function<void(Result<int>)> done);
-    // -95 when there is no such operation to cancel.
+    // -95 when there is no such operation to cancel. A recurring exec it cancels is no
+    // longer tracked once it succeeded.
     void cancel(const std::string& rsc_id, const std::string& action, std::uint32_t interval_ms,
                 DoneCallback done);
     // rsc_id empty = every resource.
@@ -188,6 +206,9 @@ private:
     void on_message(const std::string& xml);
     void on_reply(wire::Reply reply);
     void on_exec_notify(wire::ExecNotify notify);
+    // Stops tracking the recurring execs of `rsc_id` (all of them when `action` is empty).
+    void forget_recurring(const std::string& rsc_id, const std::string& action = {},
+                          std::uint32_t interval_ms = 0);
     void on_reply_timeout(std::uint64_t msg_id);
     // Tears the connection down: fails requests, synthesizes completions; `reason` goes to
     // the closed handlers when `notify_closed`.
@@ -208,7 +229,7 @@ private:
     std::uint64_t last_msg_id_ = 0;
     std::map<std::uint64_t, Pending> pending_;
     std::vector<std::uint64_t> late_ids_;  // fire-and-forget ids, oldest first
-    std::map<int, ExecRequest> execs_;     // call id -> request, until the notify
+    std::map<int, ExecRequest> execs_;     // call id -> request, until its last notify
     std::vector<io::Source> deferred_;     // reports scheduled out of a call stack
 
     // Calls `call(handlers)` with a copy of each subscriber's handlers (a handler may

@@ -34,10 +34,10 @@ Effect disarm(Timer timer)
     return effect;
 }
 
-Effect report(RaAction action, int rc, int status, std::string reason = {})
+Effect report(RaAction action, int rc, int status, std::string reason = {}, Millis interval = Millis{0})
 {
     Effect effect = make(Effect::Kind::result);
-    effect.result = RaResult{action, rc, status, std::move(reason)};
+    effect.result = RaResult{action, rc, status, std::move(reason), interval};
     return effect;
 }
 
@@ -100,11 +100,24 @@ const char* timer_name(Timer timer)
 
 // ---- operations -------------------------------------------------------------------------
 
+std::optional<Clock::time_point> RemoteConnectionMachine::reconnect_allowed_at() const
+{
+    if (!failed_at_ || reconnect_interval_ <= Millis{0}) return std::nullopt;
+    return *failed_at_ + reconnect_interval_;
+}
+
 Effects RemoteConnectionMachine::start(Clock::time_point now, Millis timeout, RaAction as)
 {
     if (state_ == State::started && connected_) return {report(as, kOcfOk, kExecDone)};
     if (state_ == State::starting || state_ == State::stopping) {
-        return {report(as, kOcfUnknownError, kExecError, "Another connection operation is in progress")};
+        return {report(as, kOcfUnknownError, kExecError, kReasonInProgress)};
+    }
+    if (auto allowed = reconnect_allowed_at(); enforce_reconnect_interval_ && allowed && now < *allowed) {
+        auto left = std::chrono::duration_cast<Millis>(*allowed - now);
+        return {report(as, kOcfUnknownError, kExecError,
+                       "reconnect_interval (" + std::to_string(reconnect_interval_.count()) +
+                           " ms) since the connection failed has not passed: next start allowed in " +
+                           std::to_string(left.count()) + " ms")};
     }
     state_ = State::starting;
     start_action_ = as;
@@ -128,13 +141,21 @@ Effects RemoteConnectionMachine::begin_attempt(Clock::time_point now)
 Effects RemoteConnectionMachine::stop(Clock::time_point now, Millis timeout)
 {
     (void)now;
-    Effects effects = cancel_monitor();
+    if (state_ == State::stopping)
+        return {report(RaAction::stop, kOcfUnknownError, kExecError, kReasonInProgress)};
+    // Nothing may outlive the stop: a monitor timer firing later would fail a monitor that
+    // no longer exists, and drop whatever connection a new start made meanwhile.
+    Effects effects =
+        end_monitors(kExecCancelled, kReasonCancelledByStop, kExecCancelled, kReasonCancelledByStop);
     if (state_ == State::starting) {
         // A stop overrides a start still trying: the start reports failure first.
         if (connecting_) effects.push_back(make(Effect::Kind::cancel_connect));
         connecting_ = false;
-        append(effects, finish_start(RaResult{start_action_, kOcfUnknownError, kExecCancelled,
-                                              "Connection start cancelled by stop"}));
+        effects.push_back(disarm(Timer::start_retry));
+        effects.push_back(disarm(Timer::start_deadline));
+        effects.push_back(
+            report(start_action_, kOcfUnknownError, kExecCancelled, "Connection start cancelled by stop"));
+        state_ = State::stopped;
     }
     if (expect_takeover_ && !takeover_complete_ && connected_) {
         // migrate_to announced that the target will take over: give it half the stop
@@ -162,45 +183,86 @@ Effects RemoteConnectionMachine::finish_stop()
     return effects;
 }
 
+Effects RemoteConnectionMachine::send_poke(Millis timeout)
+{
+    if (poke_in_flight_) return {};  // the poke in flight answers every monitor waiting
+    poke_in_flight_ = true;
+    return {make(Effect::Kind::poke), arm(Timer::monitor_timeout, timeout)};
+}
+
 Effects RemoteConnectionMachine::monitor(Clock::time_point now, Millis timeout, Millis interval)
 {
     (void)now;
     if (!connected_ || state_ != State::started) {
-        return {report(RaAction::monitor, kOcfNotRunning, kExecDone, "Remote connection inactive")};
+        return {report(RaAction::monitor, kOcfNotRunning, kExecDone, kReasonInactive, interval)};
     }
     Effects effects;
     if (interval > Millis{0}) {
+        // One recurring monitor at a time: a new one replaces it.
+        effects = cancel_recurring();
         recurring_interval_ = interval;
+        recurring_timeout_ = timeout;
         recurring_reported_success_ = false;
+        recurring_in_flight_ = true;
+    } else {
+        ++oneshot_waiting_;
     }
-    monitor_timeout_ = timeout;
-    if (monitor_pending_) return effects;  // one poke in flight answers both
-    monitor_pending_ = true;
-    effects.push_back(make(Effect::Kind::poke));
-    effects.push_back(arm(Timer::monitor_timeout, timeout));
+    append(effects, send_poke(timeout));
+    return effects;
+}
+
+Effects RemoteConnectionMachine::cancel_recurring()
+{
+    Effects effects;
+    if (recurring_interval_ <= Millis{0}) return effects;
+    Millis interval = recurring_interval_;
+    recurring_interval_ = Millis{0};
+    recurring_in_flight_ = false;
+    effects.push_back(disarm(Timer::monitor_interval));
+    if (poke_in_flight_ && oneshot_waiting_ == 0) {
+        // Nobody else waits for that poke: forget it (a late notify is then a stray one).
+        poke_in_flight_ = false;
+        effects.push_back(disarm(Timer::monitor_timeout));
+    }
+    effects.push_back(report(RaAction::monitor, kOcfOk, kExecCancelled, {}, interval));
     return effects;
 }
 
 Effects RemoteConnectionMachine::cancel_monitor()
 {
+    return cancel_recurring();
+}
+
+Effects RemoteConnectionMachine::end_monitors(int status, const std::string& reason, int idle_status,
+                                              const std::string& idle_reason)
+{
     Effects effects;
+    const int rc = status == kExecCancelled ? kOcfOk : kOcfUnknownError;
+    const int idle_rc = idle_status == kExecCancelled ? kOcfOk : kOcfUnknownError;
+    if (poke_in_flight_) {
+        poke_in_flight_ = false;
+        effects.push_back(disarm(Timer::monitor_timeout));
+    }
+    for (; oneshot_waiting_ > 0; --oneshot_waiting_)
+        effects.push_back(report(RaAction::monitor, rc, status, reason));
     if (recurring_interval_ > Millis{0}) {
+        Millis interval = recurring_interval_;
+        const bool waiting = recurring_in_flight_;
         recurring_interval_ = Millis{0};
+        recurring_in_flight_ = false;
         effects.push_back(disarm(Timer::monitor_interval));
-        if (monitor_pending_) {
-            monitor_pending_ = false;
-            effects.push_back(disarm(Timer::monitor_timeout));
-        }
-        effects.push_back(report(RaAction::monitor, kOcfOk, kExecCancelled));
+        effects.push_back(waiting ? report(RaAction::monitor, rc, status, reason, interval)
+                                  : report(RaAction::monitor, idle_rc, idle_status, idle_reason, interval));
     }
     return effects;
 }
 
 Effects RemoteConnectionMachine::migrate_to()
 {
-    if (!connected_) {
-        return {report(RaAction::migrate_to, kOcfUnknownError, kExecError, "Remote connection inactive")};
+    if (state_ == State::stopping) {
+        return {report(RaAction::migrate_to, kOcfUnknownError, kExecError, kReasonInProgress)};
     }
+    if (!connected_) return {report(RaAction::migrate_to, kOcfUnknownError, kExecError, kReasonInactive)};
     expect_takeover_ = true;
     takeover_complete_ = false;
     return {report(RaAction::migrate_to, kOcfOk, kExecDone)};
@@ -217,7 +279,6 @@ Effects RemoteConnectionMachine::reload(std::optional<Millis> reconnect_interval
 
 Effects RemoteConnectionMachine::connect_succeeded(Clock::time_point now)
 {
-    (void)now;
     if (state_ != State::starting || !connecting_) {
         // A late success after the start gave up: the adapter must not keep it.
         return {disconnect("connection no longer wanted")};
@@ -225,7 +286,7 @@ Effects RemoteConnectionMachine::connect_succeeded(Clock::time_point now)
     connecting_ = false;
     connected_ = true;
     Effects effects{make(Effect::Kind::node_up)};
-    append(effects, finish_start(RaResult{start_action_, kOcfOk, kExecDone, {}}));
+    append(effects, finish_start(now, RaResult{start_action_, kOcfOk, kExecDone, {}}));
     return effects;
 }
 
@@ -233,22 +294,30 @@ Effects RemoteConnectionMachine::connect_failed(Clock::time_point now, const Err
 {
     if (state_ != State::starting || !connecting_) return {};
     connecting_ = false;
-    if (error.code == -ENOKEY || error.code == -EKEYREJECTED) {
-        // A key or TLS problem does not go away by retrying: hard failure, no retry.
-        return finish_start(RaResult{start_action_, kOcfInvalidParam, kExecError, error.message});
+    const bool handshake = io::failed_phase(error) == io::ConnectPhase::handshake;
+    if (error.code == -ENOKEY || error.code == -EKEYREJECTED || handshake) {
+        // A key or TLS problem does not go away by retrying: hard failure, no retry. 2.1.5
+        // reports every handshake failure, its timeout included, as -EKEYREJECTED.
+        return finish_start(now, RaResult{start_action_, kOcfInvalidParam, kExecError, error.message});
     }
     if (remaining(now, start_deadline_) > kStartRetryMinRemaining) {
         log_debug(log_cat, "connect failed (%s), retrying in %lld ms", error.message.c_str(),
                   static_cast<long long>(kStartRetryDelay.count()));
         return {arm(Timer::start_retry, kStartRetryDelay)};
     }
-    return finish_start(RaResult{start_action_, kOcfUnknownError, kExecTimeout, error.message});
+    return finish_start(now, RaResult{start_action_, kOcfUnknownError, kExecTimeout, error.message});
 }
 
-Effects RemoteConnectionMachine::finish_start(RaResult result)
+Effects RemoteConnectionMachine::finish_start(Clock::time_point now, RaResult result)
 {
     Effects effects{disarm(Timer::start_retry), disarm(Timer::start_deadline)};
-    state_ = result.rc == kOcfOk ? State::started : State::stopped;
+    const bool ok = result.rc == kOcfOk;
+    state_ = ok ? State::started : State::stopped;
+    if (ok) {
+        failed_at_.reset();
+    } else {
+        failed_at_ = now;
+    }
     effects.push_back(report(result.action, result.rc, result.status, std::move(result.exit_reason)));
     return effects;
 }
@@ -256,66 +325,47 @@ Effects RemoteConnectionMachine::finish_start(RaResult result)
 Effects RemoteConnectionMachine::poke_answered(Clock::time_point now)
 {
     (void)now;
-    if (!monitor_pending_) return {};
-    monitor_pending_ = false;
+    if (!poke_in_flight_) return {};
+    poke_in_flight_ = false;
     Effects effects{disarm(Timer::monitor_timeout)};
-    if (recurring_interval_ > Millis{0}) {
+    for (; oneshot_waiting_ > 0; --oneshot_waiting_)
+        effects.push_back(report(RaAction::monitor, kOcfOk, kExecDone));
+    if (recurring_in_flight_) {
+        recurring_in_flight_ = false;
         effects.push_back(arm(Timer::monitor_interval, recurring_interval_));
-        if (recurring_reported_success_) return effects;
-        recurring_reported_success_ = true;
+        if (!recurring_reported_success_) {
+            recurring_reported_success_ = true;
+            effects.push_back(report(RaAction::monitor, kOcfOk, kExecDone, {}, recurring_interval_));
+        }
     }
-    effects.push_back(report(RaAction::monitor, kOcfOk, kExecDone));
     return effects;
 }
 
-Effects RemoteConnectionMachine::finish_monitor(int rc, int status, std::string reason, Effects effects)
-{
-    monitor_pending_ = false;
-    effects.push_back(disarm(Timer::monitor_timeout));
-    if (recurring_interval_ > Millis{0}) {
-        // A failed recurring monitor ends; the host decides about recovery.
-        recurring_interval_ = Millis{0};
-        effects.push_back(disarm(Timer::monitor_interval));
-    }
-    effects.push_back(report(RaAction::monitor, rc, status, std::move(reason)));
-    return effects;
-}
-
-Effects RemoteConnectionMachine::drop(std::string reason, Effects effects)
+Effects RemoteConnectionMachine::drop(Clock::time_point now, std::string reason, Effects effects)
 {
     if (connected_) effects.push_back(disconnect(std::move(reason)));
     connected_ = false;
     if (state_ == State::started) state_ = State::stopped;
+    failed_at_ = now;
     return effects;
 }
 
 Effects RemoteConnectionMachine::connection_lost(Clock::time_point now, const Error& reason)
 {
-    (void)now;
     if (!connected_) return {};
     connected_ = false;
-    Effects effects;
     if (state_ == State::stopping) {
         // Closed while we waited for a takeover: the stop is done.
-        append(effects, finish_stop());
-        return effects;
+        return finish_stop();
     }
+    log_debug(log_cat, "connection lost: %s", reason.message.c_str());
     if (state_ == State::started) state_ = State::stopped;
-    if (monitor_pending_) {
-        return finish_monitor(kOcfUnknownError, kExecError,
-                              "Remote connection unexpectedly dropped during monitor", std::move(effects));
-    }
-    if (recurring_interval_ > Millis{0}) {
-        return finish_monitor(kOcfUnknownError, kExecError, "Lost connection to remote executor",
-                              std::move(effects));
-    }
-    log_debug(log_cat, "connection lost with no monitor active: %s", reason.message.c_str());
-    return effects;
+    failed_at_ = now;
+    return end_monitors(kExecError, kReasonDroppedDuringMonitor, kExecError, kReasonLost);
 }
 
 Effects RemoteConnectionMachine::new_client(Clock::time_point now)
 {
-    (void)now;
     if (!connected_) return {};
     if (expect_takeover_) {
         takeover_complete_ = true;
@@ -326,12 +376,8 @@ Effects RemoteConnectionMachine::new_client(Clock::time_point now)
         return {};
     }
     // Two clusters (or two nodes) must not share one remote daemon.
-    Effects effects;
-    std::string reason = "unexpected client takeover";
-    if (monitor_pending_ || recurring_interval_ > Millis{0}) {
-        effects = finish_monitor(kOcfUnknownError, kExecError, "Lost connection to remote executor", {});
-    }
-    return drop(reason, std::move(effects));
+    return drop(now, "unexpected client takeover",
+                end_monitors(kExecError, kReasonLost, kExecError, kReasonLost));
 }
 
 Effects RemoteConnectionMachine::timer_fired(Clock::time_point now, Timer timer)
@@ -345,19 +391,22 @@ Effects RemoteConnectionMachine::timer_fired(Clock::time_point now, Timer timer)
             Effects effects;
             if (connecting_) effects.push_back(make(Effect::Kind::cancel_connect));
             connecting_ = false;
-            append(effects, finish_start(RaResult{start_action_, kOcfUnknownError, kExecTimeout,
-                                                  "Remote connection did not start within the timeout"}));
+            append(effects,
+                   finish_start(now, RaResult{start_action_, kOcfUnknownError, kExecTimeout,
+                                              "Remote connection did not start within the timeout"}));
             return effects;
         }
         case Timer::monitor_timeout:
-            if (!monitor_pending_) return {};
-            return drop(
-                "Remote executor did not respond",
-                finish_monitor(kOcfUnknownError, kExecTimeout, "Remote executor did not respond", {}));
+            if (!poke_in_flight_) return {};
+            return drop(now, kReasonNoResponse,
+                        end_monitors(kExecTimeout, kReasonNoResponse, kExecError, kReasonLost));
         case Timer::monitor_interval:
-            if (recurring_interval_ <= Millis{0} || !connected_ || monitor_pending_) return {};
-            monitor_pending_ = true;
-            return {make(Effect::Kind::poke), arm(Timer::monitor_timeout, monitor_timeout_)};
+            if (recurring_interval_ <= Millis{0} || !connected_ || state_ != State::started ||
+                recurring_in_flight_) {
+                return {};
+            }
+            recurring_in_flight_ = true;
+            return send_poke(recurring_timeout_);
         case Timer::takeover_wait:
             if (state_ != State::stopping) return {};
             return finish_stop();
@@ -374,6 +423,7 @@ RemoteConnection::RemoteConnection(GMainContext* context, tls::TlsContext tls, R
         config_.client_name = "pacemaker-remote-" + config_.server + ":" + std::to_string(config_.port);
     }
     machine_.set_reconnect_interval(config_.reconnect_interval);
+    machine_.set_enforce_reconnect_interval(config_.enforce_reconnect_interval);
 }
 
 RemoteConnection::~RemoteConnection()

@@ -1,10 +1,13 @@
 // Every transition of the ocf:pacemaker:remote state machine (protocol.md 6), driven by
-// events with explicit times: no sockets, no timers, just effects to check.
+// events with explicit times: no sockets, no timers, just effects to check. One TEST_CASE
+// per row of the transition table in connection/remote_connection.hpp, named
+// "<state>: <event> ..." in the table's order.
 #include <catch.hpp>
 
 #include <cerrno>
 
 #include "connection/remote_connection.hpp"
+#include "io/connection.hpp"
 
 using namespace outpost;
 using namespace outpost::cluster::connection;
@@ -37,16 +40,44 @@ bool arms(const Effects& effects, Timer timer, Millis delay)
     return false;
 }
 
+bool arms_any(const Effects& effects)
+{
+    return has(effects, Kind::arm_timer);
+}
+
+bool disarms(const Effects& effects, Timer timer)
+{
+    for (const auto& effect : effects) {
+        if (effect.kind == Kind::cancel_timer && effect.timer == timer) return true;
+    }
+    return false;
+}
+
+std::vector<RaResult> results_of(const Effects& effects)
+{
+    std::vector<RaResult> results;
+    for (const auto& effect : effects) {
+        if (effect.kind == Kind::result) results.push_back(effect.result);
+    }
+    return results;
+}
+
 RaResult result_of(const Effects& effects)
 {
-    const Effect* effect = find(effects, Kind::result);
-    REQUIRE(effect != nullptr);
-    return effect->result;
+    auto results = results_of(effects);
+    REQUIRE(results.size() == 1);
+    return results[0];
 }
 
 Error err(int code)
 {
     return make_error("test", code, "failure " + std::to_string(code));
+}
+
+// An error as io reports it from a given phase of connect_async().
+Error io_err(io::ConnectPhase phase, int code)
+{
+    return make_error(io::phase_domain(phase), code, "io failure " + std::to_string(code));
 }
 
 RemoteConnectionMachine started_machine()
@@ -59,15 +90,29 @@ RemoteConnectionMachine started_machine()
     return m;
 }
 
+// Started, with migrate_to done and a stop waiting for the takeover.
+RemoteConnectionMachine stopping_machine()
+{
+    auto m = started_machine();
+    (void)m.migrate_to();
+    auto effects = m.stop(t0 + 2s, 20s);
+    REQUIRE(m.state() == State::stopping);
+    REQUIRE(results_of(effects).empty());
+    return m;
+}
+
 }  // namespace
 
-TEST_CASE("start connects with a per-attempt timeout of min(remaining, 10 s)")
+// ---- stopped ----------------------------------------------------------------------------
+
+TEST_CASE("stopped: start connects with a per-attempt timeout of min(remaining, 10 s)")
 {
     RemoteConnectionMachine m;
     auto effects = m.start(t0, 60s);
     const Effect* connect = find(effects, Kind::connect);
     REQUIRE(connect != nullptr);
     CHECK(connect->timeout == 10s);
+    CHECK(kMaxConnectAttempt == io::kDefaultConnectTimeout);
     CHECK(arms(effects, Timer::start_deadline, 60s));
     CHECK(m.state() == State::starting);
     CHECK_FALSE(has(effects, Kind::result));
@@ -78,106 +123,72 @@ TEST_CASE("start connects with a per-attempt timeout of min(remaining, 10 s)")
     CHECK(find(effects, Kind::connect)->timeout == 4s);
 }
 
-TEST_CASE("start succeeds when connect+register succeeds: node up, rc 0")
-{
-    RemoteConnectionMachine m;
-    (void)m.start(t0, 20s);
-    auto effects = m.connect_succeeded(t0 + 50ms);
-    CHECK(has(effects, Kind::node_up));
-    auto result = result_of(effects);
-    CHECK(result == RaResult{RaAction::start, kOcfOk, kExecDone, ""});
-    CHECK(m.state() == State::started);
-    CHECK(m.connected());
-
-    // Starting what is started is a success without a new connection.
-    effects = m.start(t0 + 1s, 20s);
-    CHECK_FALSE(has(effects, Kind::connect));
-    CHECK(result_of(effects).rc == kOcfOk);
-}
-
-TEST_CASE("start retries a connection error every 1 s while more than 3 s remain")
-{
-    RemoteConnectionMachine m;
-    (void)m.start(t0, 10s);
-    auto effects = m.connect_failed(t0 + 1s, err(-ECONNREFUSED));
-    CHECK(arms(effects, Timer::start_retry, 1s));
-    CHECK_FALSE(has(effects, Kind::result));
-
-    effects = m.timer_fired(t0 + 2s, Timer::start_retry);
-    const Effect* connect = find(effects, Kind::connect);
-    REQUIRE(connect != nullptr);
-    CHECK(connect->timeout == 8s);  // remaining time of the op
-
-    // At 7.5 s only 2.5 s remain: no more retries, rc 1 status 2 (timeout).
-    effects = m.connect_failed(t0 + 7500ms, err(-ECONNREFUSED));
-    auto result = result_of(effects);
-    CHECK(result.rc == kOcfUnknownError);
-    CHECK(result.status == kExecTimeout);
-    CHECK(m.state() == State::stopped);
-    CHECK_FALSE(m.connected());
-}
-
-TEST_CASE("start: ENOKEY and EKEYREJECTED are hard errors (rc 2, status 4), no retry")
-{
-    for (int code : {-ENOKEY, -EKEYREJECTED}) {
-        RemoteConnectionMachine m;
-        (void)m.start(t0, 60s);
-        auto effects = m.connect_failed(t0 + 100ms, err(code));
-        auto result = result_of(effects);
-        CHECK(result.rc == kOcfInvalidParam);
-        CHECK(result.status == kExecError);
-        CHECK_FALSE(arms(effects, Timer::start_retry, 1s));
-        CHECK(m.state() == State::stopped);
-    }
-}
-
-TEST_CASE("start: the deadline timer fails the start and cancels the attempt")
-{
-    RemoteConnectionMachine m;
-    (void)m.start(t0, 5s);
-    auto effects = m.timer_fired(t0 + 5s, Timer::start_deadline);
-    CHECK(has(effects, Kind::cancel_connect));
-    CHECK(result_of(effects).status == kExecTimeout);
-    // A late success is refused: the adapter disconnects it.
-    effects = m.connect_succeeded(t0 + 6s);
-    CHECK(has(effects, Kind::disconnect));
-    CHECK_FALSE(has(effects, Kind::result));
-    CHECK(m.state() == State::stopped);
-}
-
-TEST_CASE("start while starting is refused; stop during start cancels it")
-{
-    RemoteConnectionMachine m;
-    (void)m.start(t0, 20s);
-    auto effects = m.start(t0 + 10ms, 20s);
-    CHECK(result_of(effects).rc == kOcfUnknownError);
-    CHECK(m.state() == State::starting);
-
-    effects = m.stop(t0 + 20ms, 20s);
-    CHECK(has(effects, Kind::cancel_connect));
-    int results = 0;
-    for (const auto& e : effects) {
-        if (e.kind == Kind::result) {
-            ++results;
-            if (e.result.action == RaAction::start) CHECK(e.result.rc == kOcfUnknownError);
-            if (e.result.action == RaAction::stop) CHECK(e.result.rc == kOcfOk);
-        }
-    }
-    CHECK(results == 2);
-    CHECK(m.state() == State::stopped);
-}
-
-TEST_CASE("migrate_from is a start")
+TEST_CASE("stopped: migrate_from is a start")
 {
     RemoteConnectionMachine m;
     auto effects = m.migrate_from(t0, 20s);
     CHECK(has(effects, Kind::connect));
+    CHECK(m.state() == State::starting);
     effects = m.connect_succeeded(t0 + 1s);
     CHECK(result_of(effects).action == RaAction::migrate_from);
     CHECK(result_of(effects).rc == kOcfOk);
 }
 
-TEST_CASE("monitor when not connected: rc 7 Remote connection inactive")
+TEST_CASE("stopped: start before reconnect_allowed_at() is refused only with enforcement on")
+{
+    auto failed = [] {
+        auto m = started_machine();
+        m.set_reconnect_interval(30s);
+        (void)m.connection_lost(t0 + 5s, err(-ECONNRESET));
+        REQUIRE(m.failed_at() == t0 + 5s);
+        REQUIRE(m.reconnect_allowed_at() == t0 + 35s);
+        return m;
+    };
+    SECTION("not enforced (the default, as in Pacemaker): the start connects")
+    {
+        auto m = failed();
+        CHECK_FALSE(m.enforces_reconnect_interval());
+        auto effects = m.start(t0 + 6s, 20s);
+        CHECK(has(effects, Kind::connect));
+        CHECK(m.state() == State::starting);
+    }
+    SECTION("enforced, too early: rc 1 status 4 with the time left, nothing else")
+    {
+        auto m = failed();
+        m.set_enforce_reconnect_interval(true);
+        auto effects = m.start(t0 + 6s, 20s);
+        auto result = result_of(effects);
+        CHECK(result.action == RaAction::start);
+        CHECK(result.rc == kOcfUnknownError);
+        CHECK(result.status == kExecError);
+        CHECK(result.exit_reason.find("reconnect_interval") != std::string::npos);
+        CHECK(result.exit_reason.find("29000 ms") != std::string::npos);
+        CHECK_FALSE(has(effects, Kind::connect));
+        CHECK_FALSE(arms_any(effects));
+        CHECK(m.state() == State::stopped);
+        CHECK(m.failed_at() == t0 + 5s);  // a refused start is not a new failure
+        CHECK(result_of(m.migrate_from(t0 + 6s, 20s)).rc == kOcfUnknownError);
+    }
+    SECTION("enforced, once the interval passed: the start connects")
+    {
+        auto m = failed();
+        m.set_enforce_reconnect_interval(true);
+        auto effects = m.start(t0 + 35s, 20s);
+        CHECK(has(effects, Kind::connect));
+    }
+}
+
+TEST_CASE("stopped: stop marks the node down and succeeds")
+{
+    RemoteConnectionMachine m;
+    auto effects = m.stop(t0, 20s);
+    CHECK_FALSE(has(effects, Kind::disconnect));
+    CHECK(has(effects, Kind::node_down));
+    CHECK(result_of(effects) == RaResult{RaAction::stop, kOcfOk, kExecDone, ""});
+    CHECK(m.state() == State::stopped);
+}
+
+TEST_CASE("stopped: monitor answers rc 7 Remote connection inactive")
 {
     RemoteConnectionMachine m;
     auto effects = m.monitor(t0, 20s);
@@ -185,9 +196,335 @@ TEST_CASE("monitor when not connected: rc 7 Remote connection inactive")
     CHECK(result.rc == kOcfNotRunning);
     CHECK(result.exit_reason == "Remote connection inactive");
     CHECK_FALSE(has(effects, Kind::poke));
+    // A recurring one too (the probe of a stopped connection), with its interval.
+    result = result_of(m.monitor(t0, 20s, 30s));
+    CHECK(result.rc == kOcfNotRunning);
+    CHECK(result.interval == 30s);
+    CHECK_FALSE(m.recurring_monitor_active());
 }
 
-TEST_CASE("monitor when connected pokes and succeeds on the poke notify")
+TEST_CASE("stopped: migrate_to fails (Remote connection inactive)")
+{
+    RemoteConnectionMachine m;
+    auto result = result_of(m.migrate_to());
+    CHECK(result.rc == kOcfUnknownError);
+    CHECK(result.status == kExecError);
+    CHECK(result.exit_reason == "Remote connection inactive");
+    CHECK_FALSE(m.expecting_takeover());
+}
+
+TEST_CASE("stopped: reload is a no-op success that may update reconnect_interval")
+{
+    RemoteConnectionMachine m;
+    auto effects = m.reload(std::nullopt);
+    CHECK(result_of(effects) == RaResult{RaAction::reload, kOcfOk, kExecDone, ""});
+    CHECK(m.reconnect_interval() == 0ms);
+    (void)m.reload(Millis{30000});
+    CHECK(m.reconnect_interval() == 30s);
+    CHECK(m.state() == State::stopped);
+    // Reloading a started connection leaves it alone.
+    auto started = started_machine();
+    effects = started.reload(Millis{5000});
+    CHECK(result_of(effects).rc == kOcfOk);
+    CHECK_FALSE(has(effects, Kind::disconnect));
+    CHECK(started.connected());
+}
+
+TEST_CASE("stopped: a late connect success is disconnected")
+{
+    RemoteConnectionMachine m;
+    (void)m.start(t0, 5s);
+    (void)m.timer_fired(t0 + 5s, Timer::start_deadline);
+    auto effects = m.connect_succeeded(t0 + 6s);
+    CHECK(has(effects, Kind::disconnect));
+    CHECK_FALSE(has(effects, Kind::result));
+    CHECK_FALSE(has(effects, Kind::node_up));
+    CHECK(m.state() == State::stopped);
+    CHECK_FALSE(m.connected());
+}
+
+TEST_CASE("stopped: events and stale timers change nothing")
+{
+    RemoteConnectionMachine m;
+    CHECK(m.timer_fired(t0, Timer::start_retry).empty());
+    CHECK(m.timer_fired(t0, Timer::start_deadline).empty());
+    CHECK(m.timer_fired(t0, Timer::monitor_timeout).empty());
+    CHECK(m.timer_fired(t0, Timer::monitor_interval).empty());
+    CHECK(m.timer_fired(t0, Timer::takeover_wait).empty());
+    CHECK(m.connect_failed(t0, err(-ECONNREFUSED)).empty());
+    CHECK(m.poke_answered(t0).empty());
+    CHECK(m.connection_lost(t0, err(-ECONNRESET)).empty());
+    CHECK(m.new_client(t0).empty());
+    CHECK(m.cancel_monitor().empty());
+    CHECK(m.state() == State::stopped);
+    CHECK_FALSE(m.failed_at().has_value());
+}
+
+// ---- starting ---------------------------------------------------------------------------
+
+TEST_CASE("starting: start, migrate_from and migrate_to are refused while the start runs")
+{
+    RemoteConnectionMachine m;
+    (void)m.start(t0, 20s);
+    for (auto effects : {m.start(t0 + 10ms, 20s), m.migrate_from(t0 + 10ms, 20s)}) {
+        auto result = result_of(effects);
+        CHECK(result.rc == kOcfUnknownError);
+        CHECK(result.status == kExecError);
+        CHECK(result.exit_reason == kReasonInProgress);
+        CHECK_FALSE(has(effects, Kind::connect));
+    }
+    auto result = result_of(m.migrate_to());
+    CHECK(result.action == RaAction::migrate_to);
+    CHECK(result.rc == kOcfUnknownError);
+    CHECK_FALSE(m.expecting_takeover());
+    CHECK(m.state() == State::starting);
+    // The start itself goes on.
+    CHECK(result_of(m.connect_succeeded(t0 + 1s)).action == RaAction::start);
+}
+
+TEST_CASE("starting: stop cancels the start, which reports first")
+{
+    RemoteConnectionMachine m;
+    (void)m.start(t0, 20s);
+    auto effects = m.stop(t0 + 20ms, 20s);
+    CHECK(has(effects, Kind::cancel_connect));
+    CHECK(disarms(effects, Timer::start_retry));
+    CHECK(disarms(effects, Timer::start_deadline));
+    auto results = results_of(effects);
+    REQUIRE(results.size() == 2);
+    CHECK(results[0] ==
+          RaResult{RaAction::start, kOcfUnknownError, kExecCancelled, "Connection start cancelled by stop"});
+    CHECK(results[1] == RaResult{RaAction::stop, kOcfOk, kExecDone, ""});
+    CHECK(has(effects, Kind::node_down));
+    CHECK(m.state() == State::stopped);
+    CHECK_FALSE(m.failed_at().has_value());  // cancelled, not failed
+    // The cancelled attempt's late events are nothing to us.
+    CHECK(m.connect_failed(t0 + 1s, err(-ECONNREFUSED)).empty());
+    CHECK(m.timer_fired(t0 + 1s, Timer::start_retry).empty());
+}
+
+TEST_CASE("starting: monitor answers rc 7 (not connected yet)")
+{
+    RemoteConnectionMachine m;
+    (void)m.start(t0, 20s);
+    auto effects = m.monitor(t0 + 10ms, 5s);
+    CHECK(result_of(effects).rc == kOcfNotRunning);
+    CHECK_FALSE(has(effects, Kind::poke));
+    CHECK(m.state() == State::starting);
+}
+
+TEST_CASE("starting: connect success is a started node (node up, rc 0)")
+{
+    RemoteConnectionMachine m;
+    (void)m.start(t0, 20s);
+    auto effects = m.connect_succeeded(t0 + 50ms);
+    CHECK(has(effects, Kind::node_up));
+    CHECK(disarms(effects, Timer::start_deadline));
+    CHECK(result_of(effects) == RaResult{RaAction::start, kOcfOk, kExecDone, ""});
+    CHECK(m.state() == State::started);
+    CHECK(m.connected());
+}
+
+TEST_CASE("starting: ENOKEY, EKEYREJECTED and any TLS handshake failure are hard errors (rc 2, status 4)")
+{
+    std::vector<Error> hard = {
+        err(-ENOKEY), err(-EKEYREJECTED), io_err(io::ConnectPhase::handshake, -EKEYREJECTED),
+        // The handshake timeout: 2.1.5 reports it as -EKEYREJECTED too (protocol.md 1.3).
+        io_err(io::ConnectPhase::handshake, -ETIMEDOUT),
+        io_err(io::ConnectPhase::handshake, -ENOTCONN),  // peer closed during the handshake
+    };
+    for (const auto& error : hard) {
+        INFO(error.describe());
+        RemoteConnectionMachine m;
+        (void)m.start(t0, 60s);
+        auto effects = m.connect_failed(t0 + 100ms, error);
+        auto result = result_of(effects);
+        CHECK(result.rc == kOcfInvalidParam);
+        CHECK(result.status == kExecError);
+        CHECK(result.exit_reason == error.message);
+        CHECK_FALSE(arms(effects, Timer::start_retry, 1s));
+        CHECK(disarms(effects, Timer::start_deadline));
+        CHECK(m.state() == State::stopped);
+        CHECK(m.failed_at() == t0 + 100ms);
+    }
+}
+
+TEST_CASE("starting: other connect errors retry every 1 s while more than 3 s remain")
+{
+    for (const auto& error : {err(-ECONNREFUSED), io_err(io::ConnectPhase::connect, -ETIMEDOUT),
+                              io_err(io::ConnectPhase::connect, -EHOSTUNREACH),
+                              io_err(io::ConnectPhase::resolve, -EADDRNOTAVAIL)}) {
+        INFO(error.describe());
+        RemoteConnectionMachine m;
+        (void)m.start(t0, 10s);
+        auto effects = m.connect_failed(t0 + 1s, error);
+        CHECK(arms(effects, Timer::start_retry, 1s));
+        CHECK_FALSE(has(effects, Kind::result));
+        CHECK(m.state() == State::starting);
+    }
+}
+
+TEST_CASE("starting: a connect error with 3 s or less left fails the start (rc 1, status 2)")
+{
+    RemoteConnectionMachine m;
+    (void)m.start(t0, 10s);
+    (void)m.connect_failed(t0 + 1s, err(-ECONNREFUSED));
+    (void)m.timer_fired(t0 + 2s, Timer::start_retry);
+    // At 7.5 s only 2.5 s remain: no more retries.
+    auto effects = m.connect_failed(t0 + 7500ms, io_err(io::ConnectPhase::connect, -ETIMEDOUT));
+    auto result = result_of(effects);
+    CHECK(result.rc == kOcfUnknownError);
+    CHECK(result.status == kExecTimeout);
+    CHECK_FALSE(arms(effects, Timer::start_retry, 1s));
+    CHECK(m.state() == State::stopped);
+    CHECK_FALSE(m.connected());
+    CHECK(m.failed_at() == t0 + 7500ms);
+}
+
+TEST_CASE("starting: the retry timer starts the next attempt with the time left")
+{
+    RemoteConnectionMachine m;
+    (void)m.start(t0, 10s);
+    (void)m.connect_failed(t0 + 1s, err(-ECONNREFUSED));
+    auto effects = m.timer_fired(t0 + 2s, Timer::start_retry);
+    const Effect* connect = find(effects, Kind::connect);
+    REQUIRE(connect != nullptr);
+    CHECK(connect->timeout == 8s);
+    // While that attempt runs, a second retry timer is stale.
+    CHECK(m.timer_fired(t0 + 2500ms, Timer::start_retry).empty());
+}
+
+TEST_CASE("starting: the deadline timer fails the start and cancels the attempt")
+{
+    RemoteConnectionMachine m;
+    (void)m.start(t0, 5s);
+    auto effects = m.timer_fired(t0 + 5s, Timer::start_deadline);
+    CHECK(has(effects, Kind::cancel_connect));
+    auto result = result_of(effects);
+    CHECK(result.rc == kOcfUnknownError);
+    CHECK(result.status == kExecTimeout);
+    CHECK(m.state() == State::stopped);
+    CHECK(m.failed_at() == t0 + 5s);
+    // Between attempts (retry armed) there is no attempt to cancel.
+    RemoteConnectionMachine waiting;
+    (void)waiting.start(t0, 5s);
+    (void)waiting.connect_failed(t0 + 1s, err(-ECONNREFUSED));
+    effects = waiting.timer_fired(t0 + 5s, Timer::start_deadline);
+    CHECK_FALSE(has(effects, Kind::cancel_connect));
+    CHECK(result_of(effects).status == kExecTimeout);
+}
+
+TEST_CASE("starting: new_client, connection_lost and poke notifies change nothing")
+{
+    RemoteConnectionMachine m;
+    (void)m.start(t0, 20s);
+    CHECK(m.new_client(t0 + 10ms).empty());
+    CHECK(m.connection_lost(t0 + 10ms, err(-ECONNRESET)).empty());
+    CHECK(m.poke_answered(t0 + 10ms).empty());
+    CHECK(m.state() == State::starting);
+    CHECK_FALSE(m.failed_at().has_value());
+    CHECK(result_of(m.connect_succeeded(t0 + 1s)).rc == kOcfOk);
+}
+
+// ---- started ----------------------------------------------------------------------------
+
+TEST_CASE("started: start is a success without a new connection")
+{
+    auto m = started_machine();
+    auto effects = m.start(t0 + 1s, 20s);
+    CHECK_FALSE(has(effects, Kind::connect));
+    CHECK(result_of(effects) == RaResult{RaAction::start, kOcfOk, kExecDone, ""});
+    CHECK(m.connected());
+}
+
+TEST_CASE("started: a successful start clears a recorded failure")
+{
+    RemoteConnectionMachine m;
+    m.set_reconnect_interval(10s);
+    (void)m.start(t0, 20s);
+    (void)m.connect_failed(t0 + 1s, err(-ENOKEY));
+    REQUIRE(m.failed_at() == t0 + 1s);
+    (void)m.start(t0 + 20s, 20s);
+    (void)m.connect_succeeded(t0 + 21s);
+    CHECK_FALSE(m.failed_at().has_value());
+    CHECK_FALSE(m.reconnect_allowed_at().has_value());
+}
+
+TEST_CASE("started: stop disconnects and marks the node down")
+{
+    auto m = started_machine();
+    auto effects = m.stop(t0 + 1s, 20s);
+    CHECK(has(effects, Kind::disconnect));
+    CHECK(has(effects, Kind::node_down));
+    CHECK(result_of(effects) == RaResult{RaAction::stop, kOcfOk, kExecDone, ""});
+    CHECK(m.state() == State::stopped);
+    CHECK_FALSE(m.connected());
+    CHECK_FALSE(m.failed_at().has_value());  // a stop is no failure
+    // Stopping what is stopped succeeds.
+    CHECK(result_of(m.stop(t0 + 2s, 20s)).rc == kOcfOk);
+}
+
+TEST_CASE("started: stop during a one-shot monitor cancels it; its timer can no longer fire")
+{
+    auto m = started_machine();
+    (void)m.monitor(t0 + 1s, 5s);
+    REQUIRE(m.monitor_pending());
+    auto effects = m.stop(t0 + 2s, 20s);
+    auto results = results_of(effects);
+    REQUIRE(results.size() == 2);
+    CHECK(results[0] == RaResult{RaAction::monitor, kOcfOk, kExecCancelled, kReasonCancelledByStop});
+    CHECK(results[1].action == RaAction::stop);
+    CHECK(results[1].rc == kOcfOk);
+    CHECK(disarms(effects, Timer::monitor_timeout));
+    CHECK_FALSE(m.monitor_pending());
+    CHECK(m.oneshot_monitors_waiting() == 0);
+
+    // The monitor timer fires anyway (the host had not disarmed it yet): nothing, no
+    // spurious failure.
+    CHECK(m.timer_fired(t0 + 6s, Timer::monitor_timeout).empty());
+
+    // A new start connects; the old monitor's timer must not tear the new connection down,
+    // and a monitor pokes again (it would not while a stale poke counted as in flight).
+    (void)m.start(t0 + 7s, 20s);
+    (void)m.connect_succeeded(t0 + 7100ms);
+    CHECK(m.timer_fired(t0 + 7200ms, Timer::monitor_timeout).empty());
+    CHECK(m.connected());
+    effects = m.monitor(t0 + 8s, 5s);
+    CHECK(has(effects, Kind::poke));
+    CHECK(result_of(m.poke_answered(t0 + 8100ms)).rc == kOcfOk);
+}
+
+TEST_CASE("started: stop ends a recurring monitor (reported cancelled with its interval)")
+{
+    auto m = started_machine();
+    (void)m.monitor(t0 + 1s, 5s, 10s);
+    (void)m.poke_answered(t0 + 1100ms);
+    auto effects = m.stop(t0 + 2s, 20s);
+    CHECK_FALSE(m.recurring_monitor_active());
+    CHECK(disarms(effects, Timer::monitor_interval));
+    auto results = results_of(effects);
+    REQUIRE(results.size() == 2);
+    CHECK(results[0] == RaResult{RaAction::monitor, kOcfOk, kExecCancelled, kReasonCancelledByStop, 10s});
+    CHECK(results[1].action == RaAction::stop);
+    CHECK(m.timer_fired(t0 + 12s, Timer::monitor_interval).empty());
+}
+
+TEST_CASE("started: stop with an expected takeover waits up to timeout/2 (stopping)")
+{
+    auto m = started_machine();
+    (void)m.monitor(t0 + 1s, 5s);
+    (void)m.migrate_to();
+    auto effects = m.stop(t0 + 2s, 20s);
+    CHECK(arms(effects, Timer::takeover_wait, 10s));
+    CHECK_FALSE(has(effects, Kind::disconnect));
+    auto results = results_of(effects);
+    REQUIRE(results.size() == 1);  // only the cancelled monitor: the stop is not done yet
+    CHECK(results[0].status == kExecCancelled);
+    CHECK(m.state() == State::stopping);
+    CHECK(m.connected());
+}
+
+TEST_CASE("started: monitor pokes and succeeds on the poke notify")
 {
     auto m = started_machine();
     auto effects = m.monitor(t0 + 1s, 20s);
@@ -197,30 +534,38 @@ TEST_CASE("monitor when connected pokes and succeeds on the poke notify")
     CHECK(m.monitor_pending());
 
     effects = m.poke_answered(t0 + 1100ms);
-    CHECK(result_of(effects).rc == kOcfOk);
+    CHECK(result_of(effects) == RaResult{RaAction::monitor, kOcfOk, kExecDone, ""});
+    CHECK(disarms(effects, Timer::monitor_timeout));
     CHECK_FALSE(m.monitor_pending());
     // A stray poke notify (someone else's poke) changes nothing.
     CHECK(m.poke_answered(t0 + 1200ms).empty());
 }
 
-TEST_CASE("monitor without a poke notify in time: rc 1 status 2 and the connection is dropped")
+TEST_CASE("started: a monitor while a poke is in flight waits for it; each gets its result")
 {
     auto m = started_machine();
     (void)m.monitor(t0 + 1s, 5s);
-    auto effects = m.timer_fired(t0 + 6s, Timer::monitor_timeout);
-    auto result = result_of(effects);
-    CHECK(result.rc == kOcfUnknownError);
-    CHECK(result.status == kExecTimeout);
-    CHECK(result.exit_reason == "Remote executor did not respond");
-    const Effect* drop = find(effects, Kind::disconnect);
-    REQUIRE(drop != nullptr);
-    CHECK_FALSE(m.connected());
-    CHECK(m.state() == State::stopped);
-    // Afterwards monitor says inactive.
-    CHECK(result_of(m.monitor(t0 + 7s, 5s)).rc == kOcfNotRunning);
+    auto effects = m.monitor(t0 + 1100ms, 5s);
+    CHECK_FALSE(has(effects, Kind::poke));
+    CHECK_FALSE(arms_any(effects));
+    CHECK(m.oneshot_monitors_waiting() == 2);
+    auto results = results_of(m.poke_answered(t0 + 1200ms));
+    REQUIRE(results.size() == 2);
+    CHECK(results[0].rc == kOcfOk);
+    CHECK(results[1].rc == kOcfOk);
+
+    SECTION("and both fail together on the poke's timeout")
+    {
+        (void)m.monitor(t0 + 2s, 5s);
+        (void)m.monitor(t0 + 3s, 5s);
+        results = results_of(m.timer_fired(t0 + 7s, Timer::monitor_timeout));
+        REQUIRE(results.size() == 2);
+        CHECK(results[0].status == kExecTimeout);
+        CHECK(results[1].status == kExecTimeout);
+    }
 }
 
-TEST_CASE("a recurring monitor reports its first success, then only failures")
+TEST_CASE("started: a recurring monitor reports its first success, then only failures")
 {
     auto m = started_machine();
     auto effects = m.monitor(t0 + 1s, 5s, 10s);
@@ -228,7 +573,7 @@ TEST_CASE("a recurring monitor reports its first success, then only failures")
     CHECK(m.recurring_monitor_active());
 
     effects = m.poke_answered(t0 + 1100ms);
-    CHECK(result_of(effects).rc == kOcfOk);
+    CHECK(result_of(effects) == RaResult{RaAction::monitor, kOcfOk, kExecDone, "", 10s});
     CHECK(arms(effects, Timer::monitor_interval, 10s));
 
     effects = m.timer_fired(t0 + 11100ms, Timer::monitor_interval);
@@ -240,35 +585,145 @@ TEST_CASE("a recurring monitor reports its first success, then only failures")
 
     (void)m.timer_fired(t0 + 21200ms, Timer::monitor_interval);
     effects = m.timer_fired(t0 + 26200ms, Timer::monitor_timeout);
-    CHECK(result_of(effects).status == kExecTimeout);
+    CHECK(result_of(effects) ==
+          RaResult{RaAction::monitor, kOcfUnknownError, kExecTimeout, kReasonNoResponse, 10s});
     CHECK(has(effects, Kind::disconnect));
     CHECK_FALSE(m.recurring_monitor_active());
 }
 
-TEST_CASE("cancelling a recurring monitor reports status cancelled and stops poking")
+TEST_CASE("started: a one-shot monitor while a recurring one runs gets its own result")
+{
+    auto m = started_machine();
+    (void)m.monitor(t0 + 1s, 5s, 10s);
+    (void)m.poke_answered(t0 + 1100ms);  // the recurring one's first success is reported
+
+    SECTION("between recurring runs: its own poke")
+    {
+        auto effects = m.monitor(t0 + 2s, 5s);
+        CHECK(has(effects, Kind::poke));
+        CHECK(result_of(m.poke_answered(t0 + 2100ms)) == RaResult{RaAction::monitor, kOcfOk, kExecDone, ""});
+        CHECK(m.recurring_monitor_active());
+    }
+    SECTION("during a recurring run: shares the poke, only the one-shot reports")
+    {
+        (void)m.timer_fired(t0 + 11100ms, Timer::monitor_interval);
+        auto effects = m.monitor(t0 + 11150ms, 5s);
+        CHECK_FALSE(has(effects, Kind::poke));
+        effects = m.poke_answered(t0 + 11200ms);
+        CHECK(result_of(effects) == RaResult{RaAction::monitor, kOcfOk, kExecDone, ""});
+        CHECK(arms(effects, Timer::monitor_interval, 10s));
+    }
+    SECTION("the recurring run due while a one-shot waits joins its poke")
+    {
+        (void)m.monitor(t0 + 11000ms, 5s);
+        auto effects = m.timer_fired(t0 + 11100ms, Timer::monitor_interval);
+        CHECK(effects.empty());  // no second poke, no second timer
+        effects = m.poke_answered(t0 + 11200ms);
+        CHECK(result_of(effects).interval == 0ms);
+        CHECK(arms(effects, Timer::monitor_interval, 10s));
+    }
+}
+
+TEST_CASE("started: a new recurring monitor replaces the old one (reported cancelled)")
+{
+    auto m = started_machine();
+    (void)m.monitor(t0 + 1s, 5s, 10s);
+    (void)m.poke_answered(t0 + 1100ms);
+    auto effects = m.monitor(t0 + 2s, 5s, 30s);
+    CHECK(result_of(effects) == RaResult{RaAction::monitor, kOcfOk, kExecCancelled, "", 10s});
+    CHECK(has(effects, Kind::poke));
+    CHECK(result_of(m.poke_answered(t0 + 2100ms)).interval == 30s);
+}
+
+TEST_CASE("started: cancel_monitor reports the recurring monitor cancelled and stops poking")
 {
     auto m = started_machine();
     (void)m.monitor(t0 + 1s, 5s, 10s);
     (void)m.poke_answered(t0 + 1100ms);
     auto effects = m.cancel_monitor();
-    CHECK(result_of(effects).status == kExecCancelled);
+    CHECK(result_of(effects) == RaResult{RaAction::monitor, kOcfOk, kExecCancelled, "", 10s});
+    CHECK(disarms(effects, Timer::monitor_interval));
     CHECK_FALSE(m.recurring_monitor_active());
     CHECK(m.timer_fired(t0 + 11100ms, Timer::monitor_interval).empty());
     // Nothing recurring: cancel is a no-op.
     CHECK(m.cancel_monitor().empty());
+
+    SECTION("during a run: its poke is forgotten, a late notify and timer are stale")
+    {
+        (void)m.monitor(t0 + 12s, 5s, 10s);
+        effects = m.cancel_monitor();
+        CHECK(disarms(effects, Timer::monitor_timeout));
+        CHECK_FALSE(m.monitor_pending());
+        CHECK(m.poke_answered(t0 + 12100ms).empty());
+        CHECK(m.timer_fired(t0 + 17s, Timer::monitor_timeout).empty());
+        CHECK(m.connected());
+    }
+    SECTION("a one-shot sharing the run's poke keeps waiting for it")
+    {
+        (void)m.monitor(t0 + 12s, 5s, 10s);
+        (void)m.monitor(t0 + 12050ms, 5s);
+        effects = m.cancel_monitor();
+        CHECK_FALSE(disarms(effects, Timer::monitor_timeout));
+        CHECK(m.monitor_pending());
+        CHECK(result_of(m.poke_answered(t0 + 12100ms)).interval == 0ms);
+    }
 }
 
-TEST_CASE("connection drop: pending monitor fails, recurring monitor fails, plain drop just stops")
+TEST_CASE("started: migrate_to expects the takeover and succeeds")
 {
-    SECTION("during a monitor")
+    auto m = started_machine();
+    auto effects = m.migrate_to();
+    CHECK(result_of(effects) == RaResult{RaAction::migrate_to, kOcfOk, kExecDone, ""});
+    CHECK(m.expecting_takeover());
+    CHECK_FALSE(m.takeover_complete());
+    CHECK(m.connected());
+}
+
+TEST_CASE("started: the monitor timeout fails rc 1 status 2 and drops the connection")
+{
+    auto m = started_machine();
+    (void)m.monitor(t0 + 1s, 5s);
+    auto effects = m.timer_fired(t0 + 6s, Timer::monitor_timeout);
+    CHECK(result_of(effects) ==
+          RaResult{RaAction::monitor, kOcfUnknownError, kExecTimeout, "Remote executor did not respond"});
+    const Effect* drop = find(effects, Kind::disconnect);
+    REQUIRE(drop != nullptr);
+    CHECK(drop->reason == kReasonNoResponse);
+    CHECK_FALSE(m.connected());
+    CHECK(m.state() == State::stopped);
+    CHECK(m.failed_at() == t0 + 6s);
+    // Afterwards monitor says inactive.
+    CHECK(result_of(m.monitor(t0 + 7s, 5s)).rc == kOcfNotRunning);
+
+    SECTION("a recurring monitor between runs fails too: the connection is gone")
+    {
+        auto r = started_machine();
+        (void)r.monitor(t0 + 1s, 5s, 60s);
+        (void)r.poke_answered(t0 + 1100ms);
+        (void)r.monitor(t0 + 2s, 5s);
+        auto results = results_of(r.timer_fired(t0 + 7s, Timer::monitor_timeout));
+        REQUIRE(results.size() == 2);
+        CHECK(results[0] == RaResult{RaAction::monitor, kOcfUnknownError, kExecTimeout, kReasonNoResponse});
+        CHECK(results[1] == RaResult{RaAction::monitor, kOcfUnknownError, kExecError, kReasonLost, 60s});
+        CHECK_FALSE(r.recurring_monitor_active());
+    }
+}
+
+TEST_CASE("started: connection loss fails the monitors and stops")
+{
+    SECTION("during a one-shot monitor")
     {
         auto m = started_machine();
         (void)m.monitor(t0 + 1s, 5s);
         auto effects = m.connection_lost(t0 + 1100ms, err(-ECONNRESET));
-        auto result = result_of(effects);
-        CHECK(result.rc == kOcfUnknownError);
-        CHECK(result.exit_reason == "Remote connection unexpectedly dropped during monitor");
+        CHECK(result_of(effects) ==
+              RaResult{RaAction::monitor, kOcfUnknownError, kExecError, kReasonDroppedDuringMonitor});
+        CHECK(disarms(effects, Timer::monitor_timeout));
+        CHECK_FALSE(has(effects, Kind::disconnect));  // already closed
         CHECK_FALSE(m.connected());
+        CHECK(m.state() == State::stopped);
+        CHECK(m.failed_at() == t0 + 1100ms);
+        CHECK(m.timer_fired(t0 + 6s, Timer::monitor_timeout).empty());
     }
     SECTION("between runs of a recurring monitor")
     {
@@ -276,95 +731,51 @@ TEST_CASE("connection drop: pending monitor fails, recurring monitor fails, plai
         (void)m.monitor(t0 + 1s, 5s, 10s);
         (void)m.poke_answered(t0 + 1100ms);
         auto effects = m.connection_lost(t0 + 3s, err(-ECONNRESET));
-        CHECK(result_of(effects).exit_reason == "Lost connection to remote executor");
+        CHECK(result_of(effects) ==
+              RaResult{RaAction::monitor, kOcfUnknownError, kExecError, kReasonLost, 10s});
+        CHECK(disarms(effects, Timer::monitor_interval));
         CHECK_FALSE(m.recurring_monitor_active());
     }
-    SECTION("no monitor")
+    SECTION("no monitor: just stopped (the host learns it from its next monitor, rc 7)")
     {
         auto m = started_machine();
         auto effects = m.connection_lost(t0 + 3s, err(-ECONNRESET));
         CHECK_FALSE(has(effects, Kind::result));
         CHECK(m.state() == State::stopped);
+        CHECK(m.failed_at() == t0 + 3s);
         // Only the first loss counts.
         CHECK(m.connection_lost(t0 + 4s, err(-ECONNRESET)).empty());
+        CHECK(result_of(m.monitor(t0 + 5s, 5s)).rc == kOcfNotRunning);
     }
 }
 
-TEST_CASE("stop disconnects and marks the node down")
+TEST_CASE("started: reconnect_allowed_at() is failed_at() + reconnect_interval")
 {
     auto m = started_machine();
-    auto effects = m.stop(t0 + 1s, 20s);
+    CHECK_FALSE(m.reconnect_allowed_at().has_value());
+    (void)m.connection_lost(t0 + 3s, err(-ECONNRESET));
+    CHECK(m.failed_at() == t0 + 3s);
+    CHECK_FALSE(m.reconnect_allowed_at().has_value());  // interval 0: nothing holds a start back
+    (void)m.reload(Millis{60000});
+    CHECK(m.reconnect_allowed_at() == t0 + 63s);
+}
+
+TEST_CASE("started: an expected new client completes the takeover, node stays up")
+{
+    auto m = started_machine();
+    (void)m.migrate_to();
+    auto effects = m.new_client(t0 + 2s);
+    CHECK(effects.empty());  // expected: no drop
+    CHECK(m.takeover_complete());
+    CHECK(m.connected());
+    effects = m.stop(t0 + 3s, 20s);
     CHECK(has(effects, Kind::disconnect));
-    CHECK(has(effects, Kind::node_down));
-    CHECK(result_of(effects) == RaResult{RaAction::stop, kOcfOk, kExecDone, ""});
+    CHECK_FALSE(has(effects, Kind::node_down));
+    CHECK(result_of(effects).rc == kOcfOk);
     CHECK(m.state() == State::stopped);
-    // Stopping what is stopped succeeds.
-    CHECK(result_of(m.stop(t0 + 2s, 20s)).rc == kOcfOk);
 }
 
-TEST_CASE("stop also ends a recurring monitor")
-{
-    auto m = started_machine();
-    (void)m.monitor(t0 + 1s, 5s, 10s);
-    auto effects = m.stop(t0 + 2s, 20s);
-    CHECK_FALSE(m.recurring_monitor_active());
-    CHECK(has(effects, Kind::cancel_timer));
-}
-
-TEST_CASE("migration: migrate_to expects a takeover, the new client completes it, stop keeps the node up")
-{
-    auto m = started_machine();
-    auto effects = m.migrate_to();
-    CHECK(result_of(effects) == RaResult{RaAction::migrate_to, kOcfOk, kExecDone, ""});
-    CHECK(m.expecting_takeover());
-
-    SECTION("takeover before stop")
-    {
-        effects = m.new_client(t0 + 2s);
-        CHECK(effects.empty());  // expected: no drop
-        CHECK(m.takeover_complete());
-        CHECK(m.connected());
-        effects = m.stop(t0 + 3s, 20s);
-        CHECK(has(effects, Kind::disconnect));
-        CHECK_FALSE(has(effects, Kind::node_down));
-        CHECK(result_of(effects).rc == kOcfOk);
-    }
-    SECTION("stop waits up to timeout/2 for the takeover")
-    {
-        effects = m.stop(t0 + 2s, 20s);
-        CHECK(arms(effects, Timer::takeover_wait, 10s));
-        CHECK_FALSE(has(effects, Kind::result));
-        CHECK(m.state() == State::stopping);
-        effects = m.new_client(t0 + 3s);
-        CHECK(has(effects, Kind::disconnect));
-        CHECK_FALSE(has(effects, Kind::node_down));
-        CHECK(result_of(effects).action == RaAction::stop);
-        CHECK(m.state() == State::stopped);
-    }
-    SECTION("no takeover within timeout/2: stop anyway, node down")
-    {
-        (void)m.stop(t0 + 2s, 20s);
-        effects = m.timer_fired(t0 + 12s, Timer::takeover_wait);
-        CHECK(has(effects, Kind::disconnect));
-        CHECK(has(effects, Kind::node_down));
-        CHECK(result_of(effects).rc == kOcfOk);
-    }
-    SECTION("connection closes while waiting: stop completes")
-    {
-        (void)m.stop(t0 + 2s, 20s);
-        effects = m.connection_lost(t0 + 3s, err(-ECONNRESET));
-        CHECK(result_of(effects).action == RaAction::stop);
-        CHECK(m.state() == State::stopped);
-    }
-}
-
-TEST_CASE("migrate_to when not connected fails")
-{
-    RemoteConnectionMachine m;
-    CHECK(result_of(m.migrate_to()).rc == kOcfUnknownError);
-}
-
-TEST_CASE("an unexpected new client drops the connection (unexpected client takeover)")
+TEST_CASE("started: an unexpected new client drops the connection (unexpected client takeover)")
 {
     auto m = started_machine();
     (void)m.monitor(t0 + 1s, 5s, 10s);
@@ -373,31 +784,79 @@ TEST_CASE("an unexpected new client drops the connection (unexpected client take
     const Effect* drop = find(effects, Kind::disconnect);
     REQUIRE(drop != nullptr);
     CHECK(drop->reason == "unexpected client takeover");
-    CHECK(result_of(effects).rc == kOcfUnknownError);
+    CHECK(result_of(effects) == RaResult{RaAction::monitor, kOcfUnknownError, kExecError, kReasonLost, 10s});
     CHECK_FALSE(m.connected());
     CHECK(m.state() == State::stopped);
+    CHECK(m.failed_at() == t0 + 2s);
     // Not connected: another new client is nothing to us.
     CHECK(m.new_client(t0 + 3s).empty());
 }
 
-TEST_CASE("reload is a no-op success that may update reconnect_interval")
+// ---- stopping ---------------------------------------------------------------------------
+
+TEST_CASE("stopping: start, stop and migrate_to are refused while the stop waits")
 {
-    RemoteConnectionMachine m;
-    auto effects = m.reload(std::nullopt);
-    CHECK(result_of(effects) == RaResult{RaAction::reload, kOcfOk, kExecDone, ""});
-    CHECK(m.reconnect_interval() == 0ms);
-    (void)m.reload(Millis{30000});
-    CHECK(m.reconnect_interval() == 30s);
-    CHECK(m.state() == State::stopped);
+    auto m = stopping_machine();
+    for (auto effects : {m.start(t0 + 3s, 20s), m.stop(t0 + 3s, 20s), m.migrate_to()}) {
+        auto result = result_of(effects);
+        CHECK(result.rc == kOcfUnknownError);
+        CHECK(result.status == kExecError);
+        CHECK(result.exit_reason == kReasonInProgress);
+        CHECK_FALSE(has(effects, Kind::disconnect));
+        CHECK_FALSE(has(effects, Kind::connect));
+        CHECK_FALSE(arms_any(effects));
+    }
+    CHECK(m.state() == State::stopping);
+    CHECK(m.connected());
+    // The waiting stop still completes, once.
+    auto results = results_of(m.new_client(t0 + 4s));
+    REQUIRE(results.size() == 1);
+    CHECK(results[0].action == RaAction::stop);
 }
 
-TEST_CASE("stale timers are ignored")
+TEST_CASE("stopping: monitor answers rc 7 without poking")
 {
-    RemoteConnectionMachine m;
-    CHECK(m.timer_fired(t0, Timer::start_retry).empty());
-    CHECK(m.timer_fired(t0, Timer::start_deadline).empty());
-    CHECK(m.timer_fired(t0, Timer::monitor_timeout).empty());
-    CHECK(m.timer_fired(t0, Timer::monitor_interval).empty());
-    CHECK(m.timer_fired(t0, Timer::takeover_wait).empty());
-    CHECK(m.connect_failed(t0, err(-ECONNREFUSED)).empty());
+    auto m = stopping_machine();
+    auto effects = m.monitor(t0 + 3s, 5s);
+    CHECK(result_of(effects).rc == kOcfNotRunning);
+    CHECK_FALSE(has(effects, Kind::poke));
+    effects = m.monitor(t0 + 3s, 5s, 10s);
+    CHECK(result_of(effects).rc == kOcfNotRunning);
+    CHECK_FALSE(m.recurring_monitor_active());
+    CHECK(m.timer_fired(t0 + 13s, Timer::monitor_interval).empty());
+}
+
+TEST_CASE("stopping: the takeover completes the stop without marking the node down")
+{
+    auto m = stopping_machine();
+    auto effects = m.new_client(t0 + 3s);
+    CHECK(has(effects, Kind::disconnect));
+    CHECK(disarms(effects, Timer::takeover_wait));
+    CHECK_FALSE(has(effects, Kind::node_down));
+    CHECK(result_of(effects) == RaResult{RaAction::stop, kOcfOk, kExecDone, ""});
+    CHECK(m.state() == State::stopped);
+    CHECK_FALSE(m.failed_at().has_value());
+}
+
+TEST_CASE("stopping: the connection closing completes the stop")
+{
+    auto m = stopping_machine();
+    auto effects = m.connection_lost(t0 + 3s, err(-ECONNRESET));
+    CHECK(result_of(effects).action == RaAction::stop);
+    CHECK(result_of(effects).rc == kOcfOk);
+    CHECK_FALSE(has(effects, Kind::disconnect));
+    CHECK(m.state() == State::stopped);
+    CHECK_FALSE(m.failed_at().has_value());  // the stop was going to close it anyway
+}
+
+TEST_CASE("stopping: no takeover within timeout/2: stop anyway, node down")
+{
+    auto m = stopping_machine();
+    auto effects = m.timer_fired(t0 + 12s, Timer::takeover_wait);
+    CHECK(has(effects, Kind::disconnect));
+    CHECK(has(effects, Kind::node_down));
+    CHECK(result_of(effects) == RaResult{RaAction::stop, kOcfOk, kExecDone, ""});
+    CHECK(m.state() == State::stopped);
+    // Now stale.
+    CHECK(m.timer_fired(t0 + 13s, Timer::takeover_wait).empty());
 }

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "../io/raw_peers.hpp"
 #include "connection/ipc_provider.hpp"
 #include "connection/remote_client.hpp"
 #include "connection/remote_connection.hpp"
@@ -284,7 +285,8 @@ TEST_CASE("typed operations: rsc_info unknown, exec call id, cancel -95, unregis
         ++done;
     });
     REQUIRE(run_until(f.context.get(), [&] { return done == 5; }));
-    CHECK(f.client->pending_execs() == 1);
+    // The recurring exec was tracked until the unregister of its resource succeeded.
+    CHECK(f.client->pending_execs() == 0);
     const auto& sent = f.server.requests[2];
     CHECK(sent.op == wire::Op::rsc_exec);
     REQUIRE(sent.rsc);
@@ -658,4 +660,352 @@ TEST_CASE("RemoteConnection adapter: start retries until the server listens, har
         CHECK(results[0].rc == kOcfUnknownError);
         CHECK(results[0].status == kExecTimeout);
     }
+}
+
+namespace {
+
+wire::ExecNotify notify_for(int call_id, const ExecRequest& exec, int rc = 0, int status = kExecDone)
+{
+    wire::ExecNotify notify;
+    notify.call_id = call_id;
+    notify.rsc_id = exec.rsc_id;
+    notify.action = exec.action;
+    notify.interval_ms = exec.interval_ms;
+    notify.exec_rc = rc;
+    notify.op_status = status;
+    return notify;
+}
+
+// A connected client with a recording subscriber.
+struct Recorder {
+    std::vector<ExecEvent> execs;
+    std::optional<Error> closed;
+    int disconnected = 0;
+    Handlers handlers()
+    {
+        Handlers h;
+        h.exec = [this](const ExecEvent& e) { execs.push_back(e); };
+        h.closed = [this](const Error& e) { closed = e; };
+        h.disconnected = [this] { ++disconnected; };
+        return h;
+    }
+    [[nodiscard]] std::vector<ExecEvent> synthesized() const
+    {
+        std::vector<ExecEvent> out;
+        for (const auto& e : execs) {
+            if (e.synthesized) out.push_back(e);
+        }
+        return out;
+    }
+};
+
+int exec_now(Fixture& f, const ExecRequest& exec)
+{
+    std::optional<int> call_id;
+    f.client->exec(exec, [&](Result<int> r) {
+        require_ok(r);
+        call_id = *r;
+    });
+    REQUIRE(run_until(f.context.get(), [&] { return call_id.has_value(); }));
+    return *call_id;
+}
+
+ExecRequest recurring_monitor(const std::string& rsc = "r1", std::uint32_t interval_ms = 10000)
+{
+    ExecRequest exec;
+    exec.rsc_id = rsc;
+    exec.action = "monitor";
+    exec.interval_ms = interval_ms;
+    exec.userdata = "recurring-" + rsc;
+    exec.params.insert("CRM_meta_interval", std::to_string(interval_ms));
+    return exec;
+}
+
+}  // namespace
+
+TEST_CASE("a recurring exec stays tracked across its results and fails on a drop like a one-shot")
+{
+    Fixture f;
+    require_ok(f.connect());
+    Recorder rec;
+    f.client->subscribe(rec.handlers());
+    ExecRequest monitor = recurring_monitor();
+    int monitor_id = exec_now(f, monitor);
+    ExecRequest start;
+    start.rsc_id = "r2";
+    start.action = "start";
+    int start_id = exec_now(f, start);
+    CHECK(f.client->pending_execs() == 2);
+
+    // Two runs of the recurring monitor: still tracked after each.
+    f.server.send(wire::encode(notify_for(monitor_id, monitor)));
+    f.server.send(wire::encode(notify_for(monitor_id, monitor, 7)));
+    REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 2; }));
+    CHECK(f.client->pending_execs() == 2);
+
+    f.server.close_all();
+    REQUIRE(run_until(f.context.get(), [&] { return rec.closed.has_value(); }));
+    auto synthesized = rec.synthesized();
+    REQUIRE(synthesized.size() == 2);
+    std::map<int, ExecEvent> by_id;
+    for (const auto& e : synthesized)
+        by_id.emplace(e.notify.call_id, e);
+    REQUIRE(by_id.count(monitor_id) == 1);
+    REQUIRE(by_id.count(start_id) == 1);
+    const auto& failed = by_id.at(monitor_id).notify;
+    CHECK(failed.exec_rc == kSynthesizedRc);
+    CHECK(failed.op_status == kSynthesizedStatus);
+    CHECK(failed.exit_reason == std::string(kDroppedExitReason));
+    CHECK(failed.interval_ms == 10000u);
+    CHECK(failed.userdata == "recurring-r1");
+    CHECK(failed.params == monitor.params);
+    CHECK(f.client->pending_execs() == 0);
+}
+
+TEST_CASE("a recurring exec is forgotten by its cancel notify, a cancel that succeeded, its resource deleted")
+{
+    Fixture f;
+    require_ok(f.connect());
+    Recorder rec;
+    f.client->subscribe(rec.handlers());
+
+    SECTION("the cancel notify (status cancelled)")
+    {
+        ExecRequest monitor = recurring_monitor();
+        int id = exec_now(f, monitor);
+        f.server.send(wire::encode(notify_for(id, monitor, 0, kExecCancelled)));
+        REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 1; }));
+        CHECK(f.client->pending_execs() == 0);
+    }
+    SECTION("a notify for a deleted resource")
+    {
+        ExecRequest monitor = recurring_monitor();
+        int id = exec_now(f, monitor);
+        auto notify = notify_for(id, monitor);
+        notify.rsc_deleted = true;
+        f.server.send(wire::encode(notify));
+        REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 1; }));
+        CHECK(f.client->pending_execs() == 0);
+    }
+    SECTION("a successful cancel of that op (rsc, action, interval) even before its notify")
+    {
+        ExecRequest monitor = recurring_monitor("r1", 10000);
+        ExecRequest other_interval = recurring_monitor("r1", 20000);
+        ExecRequest other_rsc = recurring_monitor("r2", 10000);
+        (void)exec_now(f, monitor);
+        (void)exec_now(f, other_interval);
+        (void)exec_now(f, other_rsc);
+        std::optional<Status> cancelled;
+        f.client->cancel("r1", "monitor", 10000, [&](Status s) { cancelled = s; });
+        REQUIRE(run_until(f.context.get(), [&] { return cancelled.has_value(); }));
+        require_ok(*cancelled);
+        CHECK(f.client->pending_execs() == 2);
+    }
+    SECTION("a one-shot is forgotten by its first notify, whatever the status")
+    {
+        ExecRequest start;
+        start.rsc_id = "r1";
+        start.action = "start";
+        int id = exec_now(f, start);
+        f.server.send(wire::encode(notify_for(id, start, 1, kExecTimeout)));
+        REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 1; }));
+        CHECK(f.client->pending_execs() == 0);
+    }
+    // Whatever was forgotten is not failed by a drop.
+    const std::size_t tracked = f.client->pending_execs();
+    f.server.close_all();
+    REQUIRE(run_until(f.context.get(), [&] { return rec.closed.has_value(); }));
+    CHECK(rec.synthesized().size() == tracked);
+}
+
+TEST_CASE("disconnect(): tracked execs (recurring too) get synthesized completions, then disconnected")
+{
+    Fixture f;
+    require_ok(f.connect());
+    Recorder rec;
+    f.client->subscribe(rec.handlers());
+    ExecRequest monitor = recurring_monitor();
+    int id = exec_now(f, monitor);
+    f.server.send(wire::encode(notify_for(id, monitor)));
+    REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 1; }));
+
+    f.client->disconnect();
+    CHECK(rec.disconnected == 0);  // never from inside the call
+    REQUIRE(run_until(f.context.get(), [&] { return rec.disconnected == 1; }));
+    REQUIRE(rec.synthesized().size() == 1);
+    CHECK(rec.synthesized()[0].notify.call_id == id);
+    CHECK(rec.execs.back().synthesized);  // the completions came before `disconnected`
+    CHECK_FALSE(rec.closed.has_value());
+    // Once only.
+    f.client->disconnect();
+    run_for(f.context.get(), 50ms);
+    CHECK(rec.disconnected == 1);
+}
+
+TEST_CASE("disconnect() before registration reports no disconnected event")
+{
+    Fixture f([](const wire::Request&, ScriptedServer&) -> std::vector<std::string> { return {}; });
+    Recorder rec;
+    f.client->subscribe(rec.handlers());
+    std::optional<Status> outcome;
+    f.client->connect([&](Status s) { outcome = s; });
+    run_for(f.context.get(), 100ms);
+    f.client->disconnect();
+    REQUIRE(run_until(f.context.get(), [&] { return outcome.has_value(); }));
+    CHECK(outcome->error().code == -ECANCELED);
+    run_for(f.context.get(), 50ms);
+    CHECK(rec.disconnected == 0);
+    CHECK_FALSE(rec.closed.has_value());
+}
+
+TEST_CASE("IPC proxy bridge: disconnect() closes the open sessions towards the provider")
+{
+    Fixture f;
+    require_ok(f.connect());
+    TestProvider provider;
+    IpcProxyBridge bridge(*f.client, provider);
+    for (const char* session : {"s1", "s2"}) {
+        wire::ProxyMessage opened;
+        opened.op = "new";
+        opened.server = "cib_ro";
+        opened.session = session;
+        f.server.send(wire::encode(opened));
+    }
+    REQUIRE(run_until(f.context.get(), [&] { return bridge.session_count() == 2; }));
+    f.client->disconnect();
+    REQUIRE(run_until(f.context.get(), [&] { return bridge.session_count() == 0; }));
+    CHECK(provider.closed.size() == 2);
+}
+
+TEST_CASE("IPC proxy bridge: a dropped connection closes the open sessions towards the provider")
+{
+    Fixture f;
+    require_ok(f.connect());
+    TestProvider provider;
+    IpcProxyBridge bridge(*f.client, provider);
+    wire::ProxyMessage opened;
+    opened.op = "new";
+    opened.server = "attrd";
+    opened.session = "s1";
+    f.server.send(wire::encode(opened));
+    REQUIRE(run_until(f.context.get(), [&] { return bridge.session_count() == 1; }));
+    f.server.close_all();
+    REQUIRE(run_until(f.context.get(), [&] { return bridge.session_count() == 0; }));
+    CHECK(provider.closed == std::vector<std::string>{"s1"});
+}
+
+TEST_CASE("connect: a TCP connect timeout and a TLS handshake timeout are told apart by their phase")
+{
+    ContextPtr context(g_main_context_new());
+    auto tls = tls::TlsContext::psk_client(tls::Authkey(random_bytes(32)));
+    require_ok(tls);
+    ClientOptions options;
+    options.host = "127.0.0.1";
+    options.connect_timeout = 300ms;
+    options.handshake_timeout = 300ms;
+    auto connect = [&](std::uint16_t port) {
+        options.port = port;
+        RemoteClient client(context.get(), *tls, options);
+        std::optional<Status> outcome;
+        client.connect([&](Status s) { outcome = s; });
+        REQUIRE(run_until(context.get(), [&] { return outcome.has_value(); }));
+        REQUIRE_FALSE(outcome->ok());
+        return outcome->error();
+    };
+    FullBacklog full;
+    Error tcp = connect(full.port);
+    INFO(tcp.describe());
+    CHECK(tcp.code == -ETIMEDOUT);
+    CHECK(io::failed_phase(tcp) == io::ConnectPhase::connect);
+    SilentPeer silent;
+    Error tls_timeout = connect(silent.port);
+    INFO(tls_timeout.describe());
+    CHECK(tls_timeout.code == -ETIMEDOUT);
+    CHECK(io::failed_phase(tls_timeout) == io::ConnectPhase::handshake);
+}
+
+TEST_CASE(
+    "RemoteConnection adapter: a TLS handshake timeout is a hard start failure, a connect timeout is retried")
+{
+    ContextPtr context(g_main_context_new());
+    auto tls = tls::TlsContext::psk_client(tls::Authkey(random_bytes(32)));
+    require_ok(tls);
+    RemoteConnectionConfig config;
+    config.server = "127.0.0.1";
+    config.handshake_timeout = 300ms;
+    std::vector<RaResult> results;
+
+    SECTION("silent TCP peer: rc 2 status 4 after one handshake timeout, no retry")
+    {
+        SilentPeer silent;
+        config.port = silent.port;
+        RemoteConnection connection(context.get(), *tls, config);
+        connection.on_result([&](const RaResult& r) { results.push_back(r); });
+        auto begin = std::chrono::steady_clock::now();
+        connection.start(20s);
+        REQUIRE(run_until(context.get(), [&] { return !results.empty(); }));
+        auto took = std::chrono::steady_clock::now() - begin;
+        CHECK(took >= 290ms);
+        CHECK(took < 1000ms);  // no 1 s retry happened
+        CHECK(results[0].rc == kOcfInvalidParam);
+        CHECK(results[0].status == kExecError);
+        CHECK(results[0].exit_reason.find("TLS handshake") != std::string::npos);
+        CHECK(connection.machine().state() == RemoteConnectionMachine::State::stopped);
+        CHECK(connection.machine().failed_at().has_value());
+    }
+    SECTION("full backlog: a TCP connect timeout is not a hard error (rc 1 status 2 at the deadline)")
+    {
+        FullBacklog full;
+        config.port = full.port;
+        RemoteConnection connection(context.get(), *tls, config);
+        connection.on_result([&](const RaResult& r) { results.push_back(r); });
+        auto begin = std::chrono::steady_clock::now();
+        // The attempt gets the op's 3.5 s (under the 10 s cap) and times out with it.
+        connection.start(3500ms);
+        REQUIRE(run_until(
+            context.get(), [&] { return !results.empty(); }, 10s));
+        auto took = std::chrono::steady_clock::now() - begin;
+        CHECK(took >= 3400ms);
+        CHECK(results[0].rc == kOcfUnknownError);
+        CHECK(results[0].status == kExecTimeout);
+    }
+}
+
+TEST_CASE(
+    "RemoteConnection adapter: stop during a one-shot monitor; the restarted connection survives its timer")
+{
+    ContextPtr context(g_main_context_new());
+    bool answer_pokes = false;
+    ScriptedServer server(context.get(), [&](const wire::Request& request, ScriptedServer& s) {
+        if (request.op == wire::Op::poke && !answer_pokes) return std::vector<std::string>{};
+        return default_script(request, s);
+    });
+    RemoteConnectionConfig config;
+    config.server = "127.0.0.1";
+    config.port = server.port();
+    RemoteConnection connection(context.get(), server.client_tls(), config);
+    std::vector<RaResult> results;
+    connection.on_result([&](const RaResult& r) { results.push_back(r); });
+
+    connection.start(20s);
+    REQUIRE(run_until(context.get(), [&] { return results.size() == 1; }));
+    connection.monitor(400ms);  // its poke is never answered
+    run_for(context.get(), 50ms);
+    connection.stop(5s);
+    REQUIRE(results.size() == 3);
+    CHECK(results[1] == RaResult{RaAction::monitor, kOcfOk, kExecCancelled, kReasonCancelledByStop});
+    CHECK(results[2].action == RaAction::stop);
+
+    answer_pokes = true;
+    connection.start(20s);
+    REQUIRE(run_until(context.get(), [&] { return results.size() == 4; }));
+    CHECK(results[3].rc == kOcfOk);
+    run_for(context.get(), 600ms);  // past the old monitor's timeout
+    CHECK(results.size() == 4);     // no spurious monitor failure
+    CHECK(connection.machine().connected());
+    REQUIRE(connection.client() != nullptr);
+    connection.monitor(2s);
+    REQUIRE(run_until(context.get(), [&] { return results.size() == 5; }));
+    CHECK(results[4] == RaResult{RaAction::monitor, kOcfOk, kExecDone, ""});
+    connection.stop(5s);
 }
