@@ -6,24 +6,36 @@
 //
 // Common options: --port N, --authkey PATH (else PCMK_authkey_location and the default
 // lookup), --output-as=xml|text, --help. Exit codes: exec returns the operation's OCF rc;
-// check returns 0 or 1; 69 (EX_UNAVAILABLE) when the node cannot be reached, 77
-// (EX_NOPERM) for key and permission problems, 64 (EX_USAGE) for usage errors.
+// check returns 0 or 1; 69 (EX_UNAVAILABLE) when the node cannot be reached, 77 (EX_NOPERM)
+// for key and certificate problems, 78 (EX_CONFIG) for invalid TLS settings in the
+// environment, 73 (EX_CANTCREAT) when keygen cannot write, 64 (EX_USAGE) for usage errors.
+//
+// --output-as=xml prints what Pacemaker's own tools print (crm_resource, crm_mon of 2.1.5,
+// observed on Debian 12): a <pacemaker-result api-version="2.25" request="COMMAND LINE">
+// root, the command's data as child elements, and a closing <status code="EXIT CODE"
+// message="..."/> that holds <errors><error>...</error></errors> when there were any. Every
+// outcome, usage errors included, is one such document on stdout; nothing goes to stderr
+// but warnings.
 #include <fcntl.h>
 #include <glib.h>
 #include <grp.h>
+#include <pwd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "connection/remote_client.hpp"
@@ -41,13 +53,22 @@ using Clock = std::chrono::steady_clock;
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 64;
-constexpr int kExitCantCreate = 73;
 constexpr int kExitUnavailable = 69;
+constexpr int kExitCantCreate = 73;
 constexpr int kExitNoPerm = 77;
+constexpr int kExitConfig = 78;
 constexpr std::size_t kKeySize = 4096;
+constexpr mode_t kKeyMode = 0640;
+constexpr const char* kKeyGroup = "haclient";
 // Time given to a completion notify beyond the operation's own timeout.
 constexpr std::chrono::milliseconds kNotifyGrace{10000};
 constexpr std::chrono::milliseconds kCheckTimeout{30000};
+// A timeout of 0 means "no limit" to the executor; we still stop waiting after a day.
+constexpr std::chrono::milliseconds kUnlimitedWait{24LL * 3600 * 1000};
+constexpr std::uint32_t kDefaultExecTimeoutMs = 20000;
+// The version of Pacemaker's API result schema that 2.1.5's tools print (crm_resource
+// --output-as=xml); our documents use the same envelope.
+constexpr const char* kApiVersion = "2.25";
 
 const char* const kUsage =
     "Usage: outpost [OPTIONS] COMMAND ARGS\n"
@@ -65,28 +86,278 @@ const char* const kUsage =
     "Options:\n"
     "  --port N                     remote port (default PCMK_remote_port or 3121)\n"
     "  --authkey PATH               key file (default PCMK_authkey_location, then\n"
-    "                               /etc/pacemaker/authkey, then /etc/corosync/authkey)\n"
-    "  --output-as=xml|text         output format (default text)\n"
+    "                               /etc/pacemaker/authkey, then /etc/corosync/authkey);\n"
+    "                               with PCMK_cert_file, PCMK_key_file and PCMK_ca_file all\n"
+    "                               set, X.509 certificates are used instead of a key\n"
+    "  --output-as=xml|text         output format (default text); xml is Pacemaker's tool\n"
+    "                               format: <pacemaker-result> with the data, then\n"
+    "                               <status code=\"EXIT CODE\" message=\"...\"/> (errors inside)\n"
     "  --help                       this text (also after a command)\n"
     "\n"
-    "Exit codes: exec: the OCF rc; check: 0 ok, 1 failed; 69 node unreachable,\n"
-    "77 key or permission problem, 64 usage error.\n";
+    "Exit codes: exec: the OCF rc; check: 0 ok, 1 poke not answered; 69 node unreachable,\n"
+    "77 key or certificate problem (missing, unreadable, rejected), 78 invalid TLS setting\n"
+    "in the environment (PCMK_dh_min_bits, ...), 73 keygen cannot write, 64 usage error.\n";
 
 const char* const kCheckUsage =
     "Usage: outpost check HOST[:PORT] [--port N] [--authkey PATH] [--output-as=xml|text]\n"
-    "Connects to the Pacemaker Remote daemon on HOST, completes the TLS handshake, registers\n"
-    "and pokes it. Exit 0 if the poke was answered, 1 if not, 69 if unreachable, 77 for a\n"
-    "key problem.\n";
+    "Connects to the Pacemaker Remote daemon on HOST (each address of a name in turn),\n"
+    "completes the TLS handshake, registers and pokes it; prints the connect and poke times,\n"
+    "the TLS session, the remote protocol version and the daemon's uptime (reported by\n"
+    "Pacemaker 2.1.6 and later and by outpost-agent). Exit 0 if the poke was answered, 1 if\n"
+    "not, 69 if unreachable, 77 for a key or certificate problem, 78 for an invalid TLS\n"
+    "setting.\n";
 const char* const kExecUsage =
     "Usage: outpost exec HOST RSC CLASS:PROVIDER:TYPE ACTION [--param NAME=VALUE ...]\n"
     "                    [--interval MS] [--timeout MS] [--port N] [--authkey PATH]\n"
     "                    [--output-as=xml|text]\n"
     "Registers resource RSC (e.g. ocf:heartbeat:Dummy, lsb:foo, systemd:foo) on HOST and runs\n"
-    "ACTION once (interval > 0: prints the first result, then cancels). Exits with the OCF rc.\n";
+    "ACTION once (interval > 0: prints the first result, then cancels). --timeout is the\n"
+    "operation's timeout (default 20000 ms; 0 = none): the remote daemon kills the agent when\n"
+    "it passes and reports rc 1, status Timed Out. Exits with the OCF rc (1 when the\n"
+    "operation could not run), 69 if the node is unreachable, 77/78 as for check.\n";
 const char* const kKeygenUsage =
     "Usage: outpost keygen FILE [--force] [--output-as=xml|text]\n"
     "Writes 4096 random bytes (getrandom) to FILE with mode 0640, owner root and group\n"
-    "haclient if that group exists. Refuses to replace an existing file without --force.\n";
+    "haclient if that group exists (else the caller's group). Refuses to replace an existing\n"
+    "file without --force (exit 73); with --force the file is replaced atomically.\n";
+
+// What `crm_error -X CODE` says for each exit code we use (Pacemaker 2.1.5), so the XML
+// status reads like Pacemaker's.
+const char* exit_message(int code)
+{
+    switch (code) {
+        case 0:
+            return "OK";
+        case 1:
+            return "Error occurred";
+        case 2:
+            return "Invalid parameter";
+        case 3:
+            return "Unimplemented";
+        case 4:
+            return "Insufficient privileges";
+        case 5:
+            return "Not installed";
+        case 6:
+            return "Not configured";
+        case 7:
+            return "Not running";
+        case 8:
+            return "Promoted";
+        case 9:
+            return "Failed in promoted role";
+        case kExitUsage:
+            return "Incorrect usage";
+        case kExitUnavailable:
+            return "Necessary service unavailable";
+        case kExitCantCreate:
+            return "Cannot create output file";
+        case kExitNoPerm:
+            return "Insufficient privileges";
+        case kExitConfig:
+            return "Invalid configuration";
+        default:
+            return "Error occurred";
+    }
+}
+
+// OCF rc as crm_resource names it in <agent-status message="...">.
+const char* ocf_rc_name(int rc)
+{
+    static const char* const names[] = {"ok",
+                                        "error",
+                                        "invalid parameter",
+                                        "unimplemented feature",
+                                        "insufficient privileges",
+                                        "not installed",
+                                        "not configured",
+                                        "not running",
+                                        "promoted",
+                                        "promoted (failed)"};
+    if (rc >= 0 && rc < static_cast<int>(std::size(names))) return names[rc];
+    return "error";
+}
+
+// Execution status (lrmd_exec_op_status); "complete" and "Timed Out" as crm_resource
+// prints them.
+const char* exec_status_name(int status)
+{
+    static const char* const names[] = {"complete",      "Cancelled",  "Timed Out",       "Not supported",
+                                        "Error",         "Hard error", "Fatal error",     "Not installed",
+                                        "Not connected", "Invalid",    "No fence device", "No secrets"};
+    if (status >= 0 && status < static_cast<int>(std::size(names))) return names[status];
+    return "Unknown";
+}
+
+// ---- output -----------------------------------------------------------------------------
+
+std::string xml_escape(const std::string& text, bool attribute)
+{
+    std::string out;
+    for (char c : text) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += attribute ? "&quot;" : "\"";
+                break;
+            case '\n':
+                out += attribute ? "&#10;" : "\n";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+// A small element tree for the XML output (pretty-printed as Pacemaker's tools do).
+struct Node {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> attrs;
+    std::vector<Node> children;
+    std::optional<std::string> text;
+
+    Node& attr(const std::string& key, const std::string& value)
+    {
+        attrs.emplace_back(key, value);
+        return *this;
+    }
+    Node& attr(const std::string& key, long long value) { return attr(key, std::to_string(value)); }
+    Node& child(Node node)
+    {
+        children.push_back(std::move(node));
+        return children.back();
+    }
+
+    void render(std::string& out, int depth) const
+    {
+        const std::string indent(static_cast<std::size_t>(depth) * 2, ' ');
+        out += indent + "<" + name;
+        for (const auto& [key, value] : attrs)
+            out += " " + key + "=\"" + xml_escape(value, true) + "\"";
+        if (text) {
+            out += ">" + xml_escape(*text, false) + "</" + name + ">\n";
+        } else if (children.empty()) {
+            out += "/>\n";
+        } else {
+            out += ">\n";
+            for (const auto& c : children)
+                c.render(out, depth + 1);
+            out += indent + "</" + name + ">\n";
+        }
+    }
+};
+
+Node element(std::string name)
+{
+    return Node{std::move(name), {}, {}, std::nullopt};
+}
+
+// The command line as Pacemaker's tools echo it in request="...": arguments with characters
+// a shell would treat specially are single-quoted.
+std::string quote_argument(const std::string& arg)
+{
+    const bool plain = !arg.empty() && arg.find_first_not_of(
+                                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789_@%+=:,./-[]") == std::string::npos;
+    if (plain) return arg;
+    std::string out = "'";
+    for (char c : arg) {
+        if (c == '\'') {
+            out += "'\\''";
+        } else {
+            out += c;
+        }
+    }
+    return out + "'";
+}
+
+std::string command_line(int argc, char** argv)
+{
+    std::string line;
+    for (int i = 0; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (i == 0) {
+            auto slash = arg.rfind('/');
+            if (slash != std::string::npos) arg = arg.substr(slash + 1);
+        }
+        if (!line.empty()) line += ' ';
+        line += quote_argument(arg);
+    }
+    return line;
+}
+
+// Where every command's results and errors go. Text: data lines to stdout, errors to
+// stderr as they come. XML: collected, printed as one document by finish().
+class Output {
+public:
+    Output(bool xml, std::string request) : xml_(xml), request_(std::move(request)) {}
+
+    [[nodiscard]] bool xml() const { return xml_; }
+    void line(const std::string& text)
+    {
+        if (!xml_) (void)std::printf("%s\n", text.c_str());
+    }
+    void data(Node node)
+    {
+        if (xml_) data_.push_back(std::move(node));
+    }
+    void error(const std::string& message)
+    {
+        if (xml_) {
+            errors_.push_back("outpost: " + message);
+        } else {
+            (void)std::fprintf(stderr, "outpost: %s\n", message.c_str());
+        }
+    }
+    // Text as is (e.g. a usage text after an error): stderr in text mode, dropped in XML.
+    void usage(const char* text)
+    {
+        if (!xml_) (void)std::fputs(text, stderr);
+    }
+    static void warning(const std::string& message)
+    {
+        (void)std::fprintf(stderr, "outpost: warning: %s\n", message.c_str());
+    }
+
+    int finish(int code)
+    {
+        if (!xml_) return code;
+        Node root = element("pacemaker-result");
+        root.attr("api-version", kApiVersion).attr("request", request_);
+        for (auto& node : data_)
+            root.child(std::move(node));
+        Node& status = root.child(element("status"));
+        status.attr("code", code).attr("message", exit_message(code));
+        if (!errors_.empty()) {
+            Node& errors = status.child(element("errors"));
+            for (const auto& e : errors_) {
+                Node& one = errors.child(element("error"));
+                one.text = e;
+            }
+        }
+        std::string out;
+        root.render(out, 0);
+        (void)std::fputs(out.c_str(), stdout);
+        return code;
+    }
+
+private:
+    bool xml_;
+    std::string request_;
+    std::vector<Node> data_;
+    std::vector<std::string> errors_;
+};
+
+// ---- options ----------------------------------------------------------------------------
 
 struct Options {
     std::string command;
@@ -98,7 +369,7 @@ struct Options {
     bool force = false;
     std::vector<std::pair<std::string, std::string>> params;
     std::uint32_t interval_ms = 0;
-    std::uint32_t timeout_ms = 20000;
+    std::uint32_t timeout_ms = kDefaultExecTimeoutMs;
 };
 
 bool parse_number(const std::string& text, unsigned long max, unsigned long& out)
@@ -107,6 +378,18 @@ bool parse_number(const std::string& text, unsigned long max, unsigned long& out
     errno = 0;
     out = std::strtoul(text.c_str(), nullptr, 10);
     return errno == 0 && out <= max;
+}
+
+// Before anything else can fail: does the command line ask for XML? (Then even a usage
+// error is reported as an XML document.)
+bool wants_xml(int argc, char** argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--output-as=xml") return true;
+        if (arg == "--output-as" && i + 1 < argc && std::string(argv[i + 1]) == "xml") return true;
+    }
+    return false;
 }
 
 // Returns an error text for usage errors.
@@ -160,33 +443,6 @@ std::optional<std::string> parse_args(int argc, char** argv, Options& options)
         }
     }
     return std::nullopt;
-}
-
-std::string xml_escape(const std::string& text)
-{
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\n':
-                out += "&#10;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
 }
 
 long long ms_since(Clock::time_point begin)
@@ -266,17 +522,19 @@ std::uint16_t default_port()
     return kDefaultPort;
 }
 
-// The client TLS context, with the key checked up front so a key problem is reported as one.
-std::optional<tls::TlsContext> make_tls(const Options& options, int& exit_code)
+// The client TLS context, with the key checked up front so a key problem is reported as
+// one: 78 for an invalid TLS setting in the environment, 77 for a key or certificate that
+// is missing, unreadable or unusable.
+std::optional<tls::TlsContext> make_tls(const Options& options, Output& out, int& exit_code)
 {
     auto settings = tls::TlsSettings::from_environment();
     if (!settings.ok()) {
-        (void)std::fprintf(stderr, "outpost: %s\n", settings.error().describe().c_str());
-        exit_code = kExitUsage;
+        out.error(settings.error().describe());
+        exit_code = kExitConfig;
         return std::nullopt;
     }
     for (const auto& note : settings->notes)
-        (void)std::fprintf(stderr, "outpost: warning: %s\n", note.c_str());
+        Output::warning(note);
     tls::AuthkeySearch search = tls::AuthkeySearch::from_environment();
     if (options.authkey) search.configured = *options.authkey;
     auto store = std::make_shared<tls::AuthkeyStore>(search);
@@ -285,24 +543,27 @@ std::optional<tls::TlsContext> make_tls(const Options& options, int& exit_code)
             // An explicit key file must be that file, not a fallback.
             auto key = tls::read_authkey_file(*options.authkey);
             if (!key.ok()) {
-                (void)std::fprintf(stderr, "outpost: %s\n", key.error().describe().c_str());
+                out.error(key.error().describe());
                 exit_code = kExitNoPerm;
                 return std::nullopt;
             }
         }
         auto key = store->get();
         if (!key.ok()) {
-            (void)std::fprintf(stderr, "outpost: %s\n", key.error().describe().c_str());
+            out.error(key.error().describe());
             exit_code = kExitNoPerm;
             return std::nullopt;
         }
     }
     auto tls = tls::TlsContext::client(*settings, store);
     if (!tls.ok()) {
-        (void)std::fprintf(stderr, "outpost: %s\n", tls.error().describe().c_str());
+        // Certificate, key, CA or CRL file missing or unusable (or a bad priority string).
+        out.error(tls.error().describe());
         exit_code = kExitNoPerm;
         return std::nullopt;
     }
+    for (const auto& warning : tls->warnings())
+        Output::warning(warning);
     return std::move(tls).value();
 }
 
@@ -316,19 +577,38 @@ std::optional<ClientOptions> client_options(const Options& options, const std::s
     return client;
 }
 
-int cmd_check(const Options& options)
+// Connects `client`; on failure reports it and returns the exit code.
+std::optional<int> connect_client(RemoteClient& client, Loop& loop, Output& out)
+{
+    std::optional<Status> connected;
+    client.connect([&](Status status) { connected = std::move(status); });
+    if (!loop.run_until([&] { return connected.has_value(); }, kCheckTimeout)) {
+        connected = Status(make_error("client", -ETIMEDOUT,
+                                      "no answer within " + std::to_string(kCheckTimeout.count()) + " ms"));
+    }
+    if (connected->ok()) return std::nullopt;
+    const Error& error = connected->error();
+    const ClientOptions& o = client.options();
+    out.error(o.host + ":" + std::to_string(o.port) + ": cannot connect: " + error.message);
+    return connect_exit_code(error);
+}
+
+// ---- commands ---------------------------------------------------------------------------
+
+int cmd_check(const Options& options, Output& out)
 {
     if (options.args.size() != 1) {
-        (void)std::fputs(kCheckUsage, stderr);
+        out.error(options.args.empty() ? "check needs HOST[:PORT]" : "check takes one HOST[:PORT]");
+        out.usage(kCheckUsage);
         return kExitUsage;
     }
     auto client_opts = client_options(options, options.args[0]);
     if (!client_opts) {
-        (void)std::fprintf(stderr, "outpost: invalid HOST[:PORT] %s\n", options.args[0].c_str());
+        out.error("invalid HOST[:PORT] " + options.args[0]);
         return kExitUsage;
     }
     int exit_code = kExitOk;
-    auto tls = make_tls(options, exit_code);
+    auto tls = make_tls(options, out, exit_code);
     if (!tls) return exit_code;
 
     Loop loop;
@@ -341,80 +621,54 @@ int cmd_check(const Options& options)
     client.subscribe(handlers);
 
     auto begin = Clock::now();
-    std::optional<Status> connected;
-    client.connect([&](Status status) { connected = std::move(status); });
-    if (!loop.run_until([&] { return connected.has_value(); }, kCheckTimeout)) {
-        connected = Status(make_error("client", -ETIMEDOUT, "no answer within 30 s"));
-    }
+    if (auto failed = connect_client(client, loop, out)) return *failed;
     long long connect_ms = ms_since(begin);
-    if (!connected->ok()) {
-        const Error& error = connected->error();
-        if (options.xml) {
-            (void)std::printf(
-                "<outpost-check host=\"%s\" port=\"%u\" result=\"unreachable\" rc=\"%d\" error=\"%s\"/>\n",
-                xml_escape(client_opts->host).c_str(), client_opts->port, error.code,
-                xml_escape(error.message).c_str());
-        } else {
-            (void)std::printf("%s:%u: cannot connect: %s\n", client_opts->host.c_str(), client_opts->port,
-                              error.message.c_str());
-        }
-        return connect_exit_code(error);
-    }
     auto poke_begin = Clock::now();
     Status sent = client.poke();
     bool answered = sent.ok() && loop.run_until([&] { return poked; }, kDefaultReplyTimeout);
     long long poke_ms = ms_since(poke_begin);
     const ServerInfo& server = client.server();
-    std::string uptime = server.uptime_s ? std::to_string(*server.uptime_s) : std::string();
-    if (options.xml) {
-        (void)std::printf(
-            "<outpost-check host=\"%s\" port=\"%u\" result=\"%s\" connect-ms=\"%lld\" poke-ms=\"%lld\" "
-            "protocol-version=\"%s\" client-id=\"%s\" tls=\"%s\"%s%s%s/>\n",
-            xml_escape(client_opts->host).c_str(), client_opts->port, answered ? "ok" : "no-poke-answer",
-            connect_ms, poke_ms, xml_escape(server.protocol_version).c_str(),
-            xml_escape(server.client_id).c_str(), xml_escape(client.tls_description()).c_str(),
-            uptime.empty() ? "" : " uptime-s=\"", uptime.c_str(), uptime.empty() ? "" : "\"");
-    } else {
-        (void)std::printf("%s:%u: connected, TLS handshake and register in %lld ms (%s)\n",
-                          client_opts->host.c_str(), client_opts->port, connect_ms,
-                          client.tls_description().c_str());
-        (void)std::printf("remote protocol version: %s\n", server.protocol_version.c_str());
-        (void)std::printf("remote uptime: %s\n",
-                          uptime.empty() ? "not reported (Pacemaker before 2.1.6)" : (uptime + " s").c_str());
-        if (server.node_start_state) std::printf("node start state: %s\n", server.node_start_state->c_str());
-        if (answered) {
-            (void)std::printf("poke answered in %lld ms\n", poke_ms);
-        } else {
-            (void)std::printf("poke not answered: %s\n",
-                              sent.ok() ? "timeout" : sent.error().message.c_str());
-        }
-    }
+    const std::string endpoint = client_opts->host + ":" + std::to_string(client_opts->port);
+
+    Node node = element("remote-executor");
+    node.attr("host", client_opts->host)
+        .attr("port", client_opts->port)
+        .attr("protocol-version", server.protocol_version)
+        .attr("client-id", server.client_id)
+        .attr("tls", client.tls_description())
+        .attr("connect-ms", connect_ms);
+    if (server.uptime_s) node.attr("uptime", *server.uptime_s);
+    if (server.node_start_state) node.attr("node-start-state", *server.node_start_state);
+    node.attr("poke", answered ? "answered" : "not answered");
+    if (answered) node.attr("poke-ms", poke_ms);
+    out.data(std::move(node));
+
+    out.line(endpoint + ": connected, TLS handshake and register in " + std::to_string(connect_ms) + " ms (" +
+             client.tls_description() + ")");
+    out.line("remote protocol version: " + server.protocol_version);
+    out.line("remote uptime: " + (server.uptime_s ? std::to_string(*server.uptime_s) + " s"
+                                                  : std::string("not reported (Pacemaker before 2.1.6)")));
+    if (server.node_start_state) out.line("node start state: " + *server.node_start_state);
+    if (answered) out.line("poke answered in " + std::to_string(poke_ms) + " ms");
     client.disconnect();
-    return answered ? kExitOk : kExitFailed;
+    if (!answered) {
+        out.error(endpoint + ": poke not answered: " +
+                  (sent.ok() ? "no notify within " + std::to_string(kDefaultReplyTimeout.count()) + " ms"
+                             : sent.error().message));
+        return kExitFailed;
+    }
+    return kExitOk;
 }
 
-const char* status_name(int status)
-{
-    static const char* const names[] = {"done",          "cancelled",  "timeout",         "not supported",
-                                        "error",         "hard error", "fatal error",     "not installed",
-                                        "not connected", "invalid",    "no fence device", "no secrets"};
-    if (status >= 0 && status < static_cast<int>(sizeof names / sizeof names[0])) return names[status];
-    return "unknown";
-}
+struct AgentSpec {
+    std::string rsc_class;
+    std::string provider;
+    std::string type;
+};
 
-int cmd_exec(const Options& options)
+// ocf:PROVIDER:TYPE or CLASS:TYPE.
+std::optional<AgentSpec> parse_agent(const std::string& agent)
 {
-    if (options.args.size() != 4) {
-        (void)std::fputs(kExecUsage, stderr);
-        return kExitUsage;
-    }
-    auto client_opts = client_options(options, options.args[0]);
-    if (!client_opts) {
-        (void)std::fprintf(stderr, "outpost: invalid HOST[:PORT] %s\n", options.args[0].c_str());
-        return kExitUsage;
-    }
-    const std::string& rsc = options.args[1];
-    std::string agent = options.args[2];
     std::vector<std::string> parts;
     for (std::size_t start = 0;;) {
         auto colon = agent.find(':', start);
@@ -422,24 +676,38 @@ int cmd_exec(const Options& options)
         if (colon == std::string::npos) break;
         start = colon + 1;
     }
-    std::string rsc_class;
-    std::string provider;
-    std::string type;
+    AgentSpec spec;
     if (parts.size() == 3 && parts[0] == "ocf") {
-        rsc_class = parts[0];
-        provider = parts[1];
-        type = parts[2];
+        spec = AgentSpec{parts[0], parts[1], parts[2]};
     } else if (parts.size() == 2 && parts[0] != "ocf") {
-        rsc_class = parts[0];
-        type = parts[1];
+        spec = AgentSpec{parts[0], {}, parts[1]};
     }
-    if (rsc_class.empty() || type.empty() || (rsc_class == "ocf" && provider.empty())) {
-        (void)std::fprintf(stderr, "outpost: invalid agent %s (want ocf:PROVIDER:TYPE or CLASS:TYPE)\n",
-                           agent.c_str());
+    if (spec.rsc_class.empty() || spec.type.empty() || (spec.rsc_class == "ocf" && spec.provider.empty())) {
+        return std::nullopt;
+    }
+    return spec;
+}
+
+int cmd_exec(const Options& options, Output& out)
+{
+    if (options.args.size() != 4) {
+        out.error("exec needs HOST RSC CLASS:PROVIDER:TYPE ACTION");
+        out.usage(kExecUsage);
+        return kExitUsage;
+    }
+    auto client_opts = client_options(options, options.args[0]);
+    if (!client_opts) {
+        out.error("invalid HOST[:PORT] " + options.args[0]);
+        return kExitUsage;
+    }
+    const std::string& rsc = options.args[1];
+    auto agent = parse_agent(options.args[2]);
+    if (!agent) {
+        out.error("invalid agent " + options.args[2] + " (want ocf:PROVIDER:TYPE or CLASS:TYPE)");
         return kExitUsage;
     }
     int exit_code = kExitOk;
-    auto tls = make_tls(options, exit_code);
+    auto tls = make_tls(options, out, exit_code);
     if (!tls) return exit_code;
 
     Loop loop;
@@ -448,24 +716,15 @@ int cmd_exec(const Options& options)
     Handlers handlers;
     handlers.exec = [&](const ExecEvent& event) { events.push_back(event); };
     client.subscribe(handlers);
-    std::optional<Status> connected;
-    client.connect([&](Status status) { connected = std::move(status); });
-    if (!loop.run_until([&] { return connected.has_value(); }, kCheckTimeout)) {
-        connected = Status(make_error("client", -ETIMEDOUT, "no answer within 30 s"));
-    }
-    if (!connected->ok()) {
-        (void)std::fprintf(stderr, "outpost: %s:%u: cannot connect: %s\n", client_opts->host.c_str(),
-                           client_opts->port, connected->error().message.c_str());
-        return connect_exit_code(connected->error());
-    }
+    if (auto failed = connect_client(client, loop, out)) return *failed;
+
+    const auto request_limit = kDefaultReplyTimeout + std::chrono::seconds(1);
     std::optional<Status> registered;
-    client.register_rsc(rsc, rsc_class, provider, type,
+    client.register_rsc(rsc, agent->rsc_class, agent->provider, agent->type,
                         [&](Status status) { registered = std::move(status); });
-    (void)loop.run_until([&] { return registered.has_value(); },
-                         kDefaultReplyTimeout + std::chrono::seconds(1));
+    (void)loop.run_until([&] { return registered.has_value(); }, request_limit);
     if (!registered || !registered->ok()) {
-        (void)std::fprintf(stderr, "outpost: registering %s: %s\n", rsc.c_str(),
-                           registered ? registered->error().message.c_str() : "no answer");
+        out.error("registering " + rsc + ": " + (registered ? registered->error().message : "no answer"));
         return kExitUnavailable;
     }
     ExecRequest request;
@@ -481,72 +740,98 @@ int cmd_exec(const Options& options)
         request.params.insert("CRM_meta_interval", std::to_string(options.interval_ms));
     std::optional<Result<int>> call;
     client.exec(request, [&](Result<int> result) { call.emplace(std::move(result)); });
-    (void)loop.run_until([&] { return call.has_value(); }, kDefaultReplyTimeout + std::chrono::seconds(1));
+    (void)loop.run_until([&] { return call.has_value(); }, request_limit);
     if (!call || !call->ok()) {
-        (void)std::fprintf(stderr, "outpost: exec %s %s: %s\n", rsc.c_str(), request.action.c_str(),
-                           call ? call->error().message.c_str() : "no answer");
+        out.error("exec " + rsc + " " + request.action + ": " + (call ? call->error().message : "no answer"));
         return kExitUnavailable;
     }
     int call_id = call->value();
-    auto limit = std::chrono::milliseconds(options.timeout_ms == 0 ? 24 * 3600 * 1000 : options.timeout_ms) +
+    auto limit = (options.timeout_ms == 0 ? kUnlimitedWait : std::chrono::milliseconds(options.timeout_ms)) +
                  kNotifyGrace;
-    const ExecEvent* result = nullptr;
+    std::optional<ExecEvent> result;
     auto arrived = [&] {
         for (const auto& event : events) {
             if (event.notify.call_id == call_id) {
-                result = &event;
+                result = event;
                 return true;
             }
         }
         return false;
     };
     if (!loop.run_until(arrived, limit)) {
-        (void)std::fprintf(stderr, "outpost: no result for %s %s within %lld ms\n", rsc.c_str(),
-                           request.action.c_str(), static_cast<long long>(limit.count()));
+        out.error("no result for " + rsc + " " + request.action + " within " + std::to_string(limit.count()) +
+                  " ms");
         return kExitUnavailable;
     }
-    ExecEvent first = *result;
     if (options.interval_ms > 0) {
         std::optional<Status> cancelled;
         client.cancel(rsc, request.action, options.interval_ms,
                       [&](Status status) { cancelled = std::move(status); });
-        (void)loop.run_until([&] { return cancelled.has_value(); },
-                             kDefaultReplyTimeout + std::chrono::seconds(1));
+        (void)loop.run_until([&] { return cancelled.has_value(); }, request_limit);
         if (!cancelled || !cancelled->ok()) {
-            (void)std::fprintf(stderr, "outpost: warning: cancelling %s %s: %s\n", rsc.c_str(),
-                               request.action.c_str(),
-                               cancelled ? cancelled->error().message.c_str() : "no answer");
-        }
-    }
-    const wire::ExecNotify& n = first.notify;
-    if (options.xml) {
-        (void)std::printf(
-            "<outpost-exec host=\"%s\" rsc=\"%s\" action=\"%s\" interval-ms=\"%u\" call-id=\"%d\" rc=\"%d\" "
-            "status=\"%d\" status-text=\"%s\" exec-ms=\"%u\" queue-ms=\"%u\"%s%s%s>",
-            xml_escape(client_opts->host).c_str(), xml_escape(rsc).c_str(), xml_escape(n.action).c_str(),
-            n.interval_ms, n.call_id, n.exec_rc, n.op_status, status_name(n.op_status), n.exec_time_ms,
-            n.queue_time_ms, n.exit_reason ? " exit-reason=\"" : "",
-            n.exit_reason ? xml_escape(*n.exit_reason).c_str() : "", n.exit_reason ? "\"" : "");
-        (void)std::printf("<output>%s</output></outpost-exec>\n", xml_escape(n.output.value_or("")).c_str());
-    } else {
-        (void)std::printf("%s %s on %s: rc=%d status=%d (%s) call-id=%d exec=%u ms queue=%u ms\n",
-                          rsc.c_str(), n.action.c_str(), client_opts->host.c_str(), n.exec_rc, n.op_status,
-                          status_name(n.op_status), n.call_id, n.exec_time_ms, n.queue_time_ms);
-        if (n.exit_reason && !n.exit_reason->empty())
-            (void)std::printf("exit reason: %s\n", n.exit_reason->c_str());
-        if (n.output && !n.output->empty()) {
-            (void)std::printf("output:\n%s", n.output->c_str());
-            if (n.output->back() != '\n') std::printf("\n");
+            Output::warning("cancelling " + rsc + " " + request.action + ": " +
+                            (cancelled ? cancelled->error().message : "no answer"));
         }
     }
     client.disconnect();
-    return n.exec_rc >= 0 && n.exec_rc < 256 ? n.exec_rc : kExitFailed;
+
+    const wire::ExecNotify& n = result->notify;
+    const std::string agent_name = options.args[2];
+    const std::string reason = n.exit_reason.value_or("");
+    Node action = element("resource-agent-action");
+    action.attr("action", n.action).attr("rsc", rsc).attr("class", agent->rsc_class);
+    if (!agent->provider.empty()) action.attr("provider", agent->provider);
+    action.attr("type", agent->type)
+        .attr("node", client_opts->host)
+        .attr("interval", n.interval_ms)
+        .attr("call-id", n.call_id);
+    Node& status = action.child(element("agent-status"));
+    status.attr("code", n.exec_rc)
+        .attr("message", ocf_rc_name(n.exec_rc))
+        .attr("execution_code", n.op_status)
+        .attr("execution_message", exec_status_name(n.op_status));
+    if (!reason.empty()) status.attr("reason", reason);
+    status.attr("exec-time", n.exec_time_ms).attr("queue-time", n.queue_time_ms);
+    if (n.output && !n.output->empty()) {
+        Node& command = action.child(element("command"));
+        command.attr("code", n.exec_rc);
+        Node& output = command.child(element("output"));
+        output.text = *n.output;
+    }
+    out.data(std::move(action));
+
+    const std::string what = rsc + " " + n.action + " (" + agent_name + ") on " + client_opts->host;
+    out.line(what + ": rc=" + std::to_string(n.exec_rc) + " (" + ocf_rc_name(n.exec_rc) +
+             ") status=" + std::to_string(n.op_status) + " (" + exec_status_name(n.op_status) +
+             ") call-id=" + std::to_string(n.call_id) + " exec=" + std::to_string(n.exec_time_ms) +
+             " ms queue=" + std::to_string(n.queue_time_ms) + " ms");
+    if (!reason.empty()) out.line("exit reason: " + reason);
+    if (n.output && !n.output->empty()) {
+        std::string text = *n.output;
+        if (text.back() == '\n') text.pop_back();
+        out.line("output:\n" + text);
+    }
+    const int code = n.exec_rc >= 0 && n.exec_rc < 256 ? n.exec_rc : kExitFailed;
+    if (n.op_status != kExecDone) {
+        out.error(what + " could not be executed (" + exec_status_name(n.op_status) +
+                  (reason.empty() ? "" : ": " + reason) + ")");
+    } else if (code != kExitOk) {
+        out.error(what + " returned " + std::to_string(n.exec_rc) + " (" + ocf_rc_name(n.exec_rc) + ")");
+    }
+    return code;
 }
 
-int cmd_keygen(const Options& options)
+std::string group_name(gid_t gid)
+{
+    if (const struct group* group = ::getgrgid(gid)) return group->gr_name;
+    return std::to_string(gid);
+}
+
+int cmd_keygen(const Options& options, Output& out)
 {
     if (options.args.size() != 1) {
-        (void)std::fputs(kKeygenUsage, stderr);
+        out.error("keygen needs one FILE");
+        out.usage(kKeygenUsage);
         return kExitUsage;
     }
     const std::string& file = options.args[0];
@@ -555,7 +840,7 @@ int cmd_keygen(const Options& options)
         ssize_t n = ::getrandom(key.data() + done, key.size() - done, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
-            (void)std::fprintf(stderr, "outpost: getrandom: %s\n", std::strerror(errno));
+            out.error(std::string("getrandom: ") + std::strerror(errno));
             return kExitFailed;
         }
         done += static_cast<std::size_t>(n);
@@ -568,15 +853,15 @@ int cmd_keygen(const Options& options)
     if (fd < 0) {
         int err = errno;
         if (err == EEXIST) {
-            (void)std::fprintf(stderr, "outpost: %s exists; use --force to replace it\n", file.c_str());
+            out.error(file + " exists; use --force to replace it");
             return kExitCantCreate;
         }
-        (void)std::fprintf(stderr, "outpost: cannot create %s: %s\n", target.c_str(), std::strerror(err));
+        out.error("cannot create " + target + ": " + std::strerror(err));
         return err == EACCES || err == EPERM ? kExitNoPerm : kExitCantCreate;
     }
     auto fail = [&](const char* what) {
         int err = errno;
-        (void)std::fprintf(stderr, "outpost: %s %s: %s\n", what, target.c_str(), std::strerror(err));
+        out.error(std::string(what) + " " + target + ": " + std::strerror(err));
         ::close(fd);
         ::unlink(target.c_str());
         return err == EACCES || err == EPERM ? kExitNoPerm : kExitFailed;
@@ -589,31 +874,53 @@ int cmd_keygen(const Options& options)
         }
         done += static_cast<std::size_t>(n);
     }
-    std::string group_name;
+    std::fill(key.begin(), key.end(), '\0');
     gid_t gid = ::getegid();
-    if (struct group* group = ::getgrnam("haclient")) {
-        gid = group->gr_gid;
-        group_name = "haclient";
-    }
+    if (const struct group* group = ::getgrnam(kKeyGroup)) gid = group->gr_gid;
+    // Only root can give the file away; anyone else keeps it as their own.
     if (::fchown(fd, 0, gid) != 0 && ::geteuid() == 0) return fail("chown");
-    if (::fchmod(fd, 0640) != 0) return fail("chmod");
+    if (::fchmod(fd, kKeyMode) != 0) return fail("chmod");
     if (::fsync(fd) != 0) return fail("fsync");
+    struct stat written {};
+    if (::fstat(fd, &written) != 0) return fail("stat");
     ::close(fd);
     if (options.force && ::rename(target.c_str(), file.c_str()) != 0) {
         int err = errno;
-        (void)std::fprintf(stderr, "outpost: replacing %s: %s\n", file.c_str(), std::strerror(err));
+        out.error("replacing " + file + ": " + std::strerror(err));
         ::unlink(target.c_str());
         return err == EACCES || err == EPERM ? kExitNoPerm : kExitFailed;
     }
-    if (options.xml) {
-        (void)std::printf("<outpost-keygen file=\"%s\" bytes=\"%zu\" mode=\"0640\" group=\"%s\"/>\n",
-                          xml_escape(file).c_str(), key.size(), xml_escape(group_name).c_str());
-    } else {
-        (void)std::printf("wrote %zu random bytes to %s (mode 0640%s)\n", key.size(), file.c_str(),
-                          group_name.empty() ? "" : ", group haclient");
-    }
-    std::fill(key.begin(), key.end(), '\0');
+    const struct passwd* owner = ::getpwuid(written.st_uid);
+    const std::string owner_name = owner ? owner->pw_name : std::to_string(written.st_uid);
+    const std::string group = group_name(written.st_gid);
+    Node node = element("authkey");
+    node.attr("file", file)
+        .attr("bytes", static_cast<long long>(kKeySize))
+        .attr("mode", "0640")
+        .attr("owner", owner_name)
+        .attr("group", group);
+    out.data(std::move(node));
+    out.line("wrote " + std::to_string(kKeySize) + " random bytes to " + file + " (mode 0640, owner " +
+             owner_name + ", group " + group + ")");
     return kExitOk;
+}
+
+int run(const Options& options, Output& out)
+{
+    if (options.command == "check") return cmd_check(options, out);
+    if (options.command == "exec") return cmd_exec(options, out);
+    if (options.command == "keygen") return cmd_keygen(options, out);
+    out.error(options.command.empty() ? "no command given" : "unknown command " + options.command);
+    out.usage(kUsage);
+    return kExitUsage;
+}
+
+const char* help_for(const std::string& command)
+{
+    if (command == "check") return kCheckUsage;
+    if (command == "exec") return kExecUsage;
+    if (command == "keygen") return kKeygenUsage;
+    return kUsage;
 }
 
 }  // namespace
@@ -621,32 +928,21 @@ int cmd_keygen(const Options& options)
 int main(int argc, char** argv)
 {
     log::configure(log::config_from_environment("outpost"));
+    Output out(wants_xml(argc, argv), command_line(argc, argv));
     Options options;
     if (auto error = parse_args(argc, argv, options)) {
-        (void)std::fprintf(stderr, "outpost: %s\n%s", error->c_str(), kUsage);
-        return kExitUsage;
+        out.error(*error);
+        out.usage(kUsage);
+        return out.finish(kExitUsage);
     }
+    // Help is text, as with Pacemaker's tools (also with --output-as=xml).
+    if (options.help) return std::fputs(help_for(options.command), stdout), kExitOk;
+    int code = kExitFailed;
     try {
-        if (options.command == "check") {
-            if (options.help) return std::fputs(kCheckUsage, stdout), kExitOk;
-            return cmd_check(options);
-        }
-        if (options.command == "exec") {
-            if (options.help) return std::fputs(kExecUsage, stdout), kExitOk;
-            return cmd_exec(options);
-        }
-        if (options.command == "keygen") {
-            if (options.help) return std::fputs(kKeygenUsage, stdout), kExitOk;
-            return cmd_keygen(options);
-        }
-        if (options.command.empty() && options.help) return std::fputs(kUsage, stdout), kExitOk;
+        code = run(options, out);
     } catch (const std::exception& e) {
-        (void)std::fprintf(stderr, "outpost: internal error: %s\n", e.what());
-        return kExitFailed;
+        out.error(std::string("internal error: ") + e.what());
+        code = kExitFailed;
     }
-    (void)std::fprintf(
-        stderr, "outpost: %s\n%s",
-        options.command.empty() ? "no command given" : ("unknown command " + options.command).c_str(),
-        kUsage);
-    return kExitUsage;
+    return out.finish(code);
 }
