@@ -36,6 +36,7 @@ Result<std::unique_ptr<GuestDaemon>> GuestDaemon::start(GuestDaemonOptions optio
         {"PCMK_remote_port", std::to_string(options.port)},
         {"PCMK_logfile", (*dir / "daemon.log").string()},
     };
+    if (options.bind_guest_address) spawn.env.emplace_back("PCMK_remote_address", netns->guest_address());
     spawn.env.insert(spawn.env.end(), options.env.begin(), options.env.end());
     auto process = Process::spawn(std::move(spawn));
     if (!process) return process.error();

@@ -38,6 +38,9 @@ struct GuestDaemonOptions {
     std::vector<std::string> args;  // after the binary
     std::uint16_t port = kRemotePort;
     EnvList env;  // extra environment (e.g. PCMK_debug=yes)
+    // Listen on the namespace's guest address only (PCMK_remote_address), not the
+    // wildcard: inside the namespace, 127.0.0.1 then refuses connections.
+    bool bind_guest_address = false;
     std::chrono::milliseconds ready_timeout = kDefaultReadyTimeout;
 };
 
