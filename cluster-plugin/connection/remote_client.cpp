@@ -97,9 +97,9 @@ void RemoteClient::on_ready(Result<std::unique_ptr<io::Connection>> result)
               connection_->tls_description().c_str());
     std::weak_ptr<bool> alive = alive_;
     connection_->start(
-        [this, alive](std::string xml) {
+        [this, alive](const std::string& xml) {
             if (alive.expired()) return;
-            on_message(std::move(xml));
+            on_message(xml);
         },
         [this, alive](const Error& reason) {
             if (alive.expired()) return;

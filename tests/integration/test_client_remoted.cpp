@@ -83,6 +83,8 @@ std::optional<Daemon> pick_daemon(const std::string& which, std::string& why_not
     return Daemon{which, *path};
 }
 
+// var_ names the variable the macro declares, so it cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define PICK_DAEMON(var_)                                                                         \
     OUTPOST_REQUIRE_ROOT_AND_NETNS();                                                             \
     const std::string which_ = GENERATE(as<std::string>{}, "pacemaker-remoted", "outpost-agent"); \
@@ -90,6 +92,7 @@ std::optional<Daemon> pick_daemon(const std::string& which, std::string& why_not
     auto var_ = pick_daemon(which_, why_not_);                                                    \
     if (!var_) OUTPOST_SKIP(which_ + ": " + why_not_);                                            \
     INFO("daemon: " << var_->label)
+// NOLINTEND(bugprone-macro-parentheses)
 
 // A tiny OCF agent installed for the test under /usr/lib/ocf/resource.d/outposttest/
 // (the daemon shares our filesystem) and removed at the end.
@@ -169,7 +172,7 @@ struct Session {
     Status connect()
     {
         std::optional<Status> outcome;
-        client->connect([&](Status s) { outcome = std::move(s); });
+        client->connect([&](const Status& s) { outcome = s; });
         REQUIRE(run_until(context.get(), [&] { return outcome.has_value(); }));
         return *outcome;
     }
@@ -496,7 +499,7 @@ TEST_CASE("link down: the poke monitor times out (rc 1, status 2) and drops; sta
     REQUIRE(connection.client() != nullptr);
     std::optional<Status> registered;
     connection.client()->register_rsc("sleeper", "ocf", "outposttest", agent.type(),
-                                      [&](Status st) { registered = st; });
+                                      [&](const Status& st) { registered = st; });
     REQUIRE(run_until(context.get(), [&] { return registered.has_value(); }));
     require_ok(*registered);
     ExecRequest sleep;
@@ -736,9 +739,12 @@ Certificates make_certificates(const TempDir& dir)
     certtool({"--generate-self-signed", "--load-privkey", path("ca-key.pem"), "--template", path("ca.tmpl"),
               "--outfile", path("ca.pem")});
     for (const std::string leaf : {"server", "client"}) {
-        require_ok(
-            write_file(dir / (leaf + ".tmpl"), "cn = \"outpost test " + leaf + "\"\ntls_www_" + leaf +
-                                                   "\nsigning_key\nencryption_key\nexpiration_days = 30\n"));
+        std::string tmpl = "cn = \"outpost test ";
+        tmpl += leaf;
+        tmpl += "\"\ntls_www_";
+        tmpl += leaf;
+        tmpl += "\nsigning_key\nencryption_key\nexpiration_days = 30\n";
+        require_ok(write_file(dir / (leaf + ".tmpl"), tmpl));
         certtool({"--generate-privkey", "--key-type=ecdsa", "--outfile", path(leaf + "-key.pem")});
         certtool({"--generate-certificate", "--load-privkey", path(leaf + "-key.pem"),
                   "--load-ca-certificate", path("ca.pem"), "--load-ca-privkey", path("ca-key.pem"),
@@ -789,7 +795,7 @@ TEST_CASE(
     handlers.generic = [&](const wire::GenericNotify& n) { generics.push_back(n); };
     client.subscribe(handlers);
     std::optional<Status> connected;
-    client.connect([&](Status st) { connected = st; });
+    client.connect([&](const Status& st) { connected = st; });
     REQUIRE(run_until(context.get(), [&] { return connected.has_value(); }));
     INFO((*daemon)->log_tail());
     require_ok(*connected);
@@ -798,7 +804,7 @@ TEST_CASE(
     CHECK(client.server().protocol_version == "1.1");
 
     std::optional<Status> registered;
-    client.register_rsc("x1", "ocf", "outposttest", agent.type(), [&](Status st) { registered = st; });
+    client.register_rsc("x1", "ocf", "outposttest", agent.type(), [&](const Status& st) { registered = st; });
     REQUIRE(run_until(context.get(), [&] { return registered.has_value(); }));
     require_ok(*registered);
     ExecRequest probe;

@@ -266,7 +266,7 @@ TEST_CASE("starting: start, migrate_from and migrate_to are refused while the st
 {
     RemoteConnectionMachine m;
     (void)m.start(t0, 20s);
-    for (auto effects : {m.start(t0 + 10ms, 20s), m.migrate_from(t0 + 10ms, 20s)}) {
+    for (const auto& effects : {m.start(t0 + 10ms, 20s), m.migrate_from(t0 + 10ms, 20s)}) {
         auto result = result_of(effects);
         CHECK(result.rc == kOcfUnknownError);
         CHECK(result.status == kExecError);
@@ -797,7 +797,7 @@ TEST_CASE("started: an unexpected new client drops the connection (unexpected cl
 TEST_CASE("stopping: start, stop and migrate_to are refused while the stop waits")
 {
     auto m = stopping_machine();
-    for (auto effects : {m.start(t0 + 3s, 20s), m.stop(t0 + 3s, 20s), m.migrate_to()}) {
+    for (const auto& effects : {m.start(t0 + 3s, 20s), m.stop(t0 + 3s, 20s), m.migrate_to()}) {
         auto result = result_of(effects);
         CHECK(result.rc == kOcfUnknownError);
         CHECK(result.status == kExecError);

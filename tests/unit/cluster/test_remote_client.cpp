@@ -57,7 +57,7 @@ struct Fixture {
     Status connect()
     {
         std::optional<Status> outcome;
-        client->connect([&](Status s) { outcome = std::move(s); });
+        client->connect([&](const Status& s) { outcome = s; });
         REQUIRE(run_until(context.get(), [&] { return outcome.has_value(); }));
         return *outcome;
     }
@@ -152,7 +152,7 @@ TEST_CASE("connect failures come from io: refused port, wrong key")
         options.port = 1;  // privileged and unused here
         RemoteClient client(context.get(), server.client_tls(), options);
         std::optional<Status> outcome;
-        client.connect([&](Status s) { outcome = std::move(s); });
+        client.connect([&](const Status& s) { outcome = s; });
         REQUIRE(run_until(context.get(), [&] { return outcome.has_value(); }));
         REQUIRE_FALSE(outcome->ok());
         CHECK(outcome->error().code == -ECONNREFUSED);
@@ -166,7 +166,7 @@ TEST_CASE("connect failures come from io: refused port, wrong key")
         require_ok(tls);
         RemoteClient client(context.get(), *tls, options);
         std::optional<Status> outcome;
-        client.connect([&](Status s) { outcome = std::move(s); });
+        client.connect([&](const Status& s) { outcome = s; });
         REQUIRE(run_until(context.get(), [&] { return outcome.has_value(); }));
         REQUIRE_FALSE(outcome->ok());
         CHECK(outcome->error().code == -EKEYREJECTED);
@@ -181,7 +181,7 @@ TEST_CASE("message ids start at 1, grow by one and wrap to 1")
     require_ok(f.connect());
     for (int i = 0; i < 4; ++i) {
         bool done = false;
-        f.client->register_rsc("r" + std::to_string(i), "ocf", "heartbeat", "Dummy", [&](Status s) {
+        f.client->register_rsc("r" + std::to_string(i), "ocf", "heartbeat", "Dummy", [&](const Status& s) {
             CHECK(s.ok());
             done = true;
         });
@@ -217,11 +217,11 @@ TEST_CASE("replies are matched by message id, whatever their order")
     require_ok(f.connect());
     std::optional<wire::RscInfo> a;
     std::optional<wire::RscInfo> b;
-    f.client->rsc_info("a", [&](Result<std::optional<wire::RscInfo>> r) {
+    f.client->rsc_info("a", [&](const Result<std::optional<wire::RscInfo>>& r) {
         require_ok(r);
         a = **r;
     });
-    f.client->rsc_info("b", [&](Result<std::optional<wire::RscInfo>> r) {
+    f.client->rsc_info("b", [&](const Result<std::optional<wire::RscInfo>>& r) {
         require_ok(r);
         b = **r;
     });
@@ -254,7 +254,7 @@ TEST_CASE("typed operations: rsc_info unknown, exec call id, cancel -95, unregis
     });
     require_ok(f.connect());
     int done = 0;
-    f.client->rsc_info("nope", [&](Result<std::optional<wire::RscInfo>> r) {
+    f.client->rsc_info("nope", [&](const Result<std::optional<wire::RscInfo>>& r) {
         require_ok(r);
         CHECK_FALSE(r->has_value());
         ++done;
@@ -269,12 +269,12 @@ TEST_CASE("typed operations: rsc_info unknown, exec call id, cancel -95, unregis
         CHECK(*r > 100);
         ++done;
     });
-    f.client->cancel("r1", "monitor", 5, [&](Status s) {
+    f.client->cancel("r1", "monitor", 5, [&](const Status& s) {
         REQUIRE_FALSE(s.ok());
         CHECK(s.error().code == -EOPNOTSUPP);
         ++done;
     });
-    f.client->unregister_rsc("r1", [&](Status s) {
+    f.client->unregister_rsc("r1", [&](const Status& s) {
         CHECK(s.ok());
         ++done;
     });
@@ -363,7 +363,7 @@ TEST_CASE("a dropped connection fails pending requests and synthesizes pending e
     f.client->exec(exec, [&](Result<int> r) { call_id = *r; });
     REQUIRE(run_until(f.context.get(), [&] { return call_id.has_value(); }));
     std::optional<Error> info_error;
-    f.client->rsc_info("r1", [&](Result<std::optional<wire::RscInfo>> r) {
+    f.client->rsc_info("r1", [&](const Result<std::optional<wire::RscInfo>>& r) {
         REQUIRE_FALSE(r.ok());
         info_error = r.error();
     });
@@ -388,7 +388,7 @@ TEST_CASE("a dropped connection fails pending requests and synthesizes pending e
 
     // Requests after the drop fail from the loop, not from inside the call.
     bool failed = false;
-    f.client->cancel("r1", "start", 0, [&](Status s) {
+    f.client->cancel("r1", "start", 0, [&](const Status& s) {
         CHECK(s.error().code == -ENOTCONN);
         failed = true;
     });
@@ -422,7 +422,7 @@ TEST_CASE("a reply timeout fails the request with -ETIMEDOUT and drops the conne
 
     std::optional<Status> outcome;
     auto begin = std::chrono::steady_clock::now();
-    f.client->register_rsc("r2", "ocf", "heartbeat", "Dummy", [&](Status s) { outcome = s; });
+    f.client->register_rsc("r2", "ocf", "heartbeat", "Dummy", [&](const Status& s) { outcome = s; });
     REQUIRE(run_until(f.context.get(), [&] { return outcome.has_value(); }));
     CHECK(std::chrono::steady_clock::now() - begin >= 290ms);
     REQUIRE_FALSE(outcome->ok());
@@ -463,7 +463,7 @@ TEST_CASE("alert_exec sends the alert data with notify-orig-only")
     alert.path = "/bin/true";
     alert.params.insert("CRM_alert_kind", "node");
     std::optional<Status> outcome;
-    f.client->alert_exec(alert, [&](Status s) { outcome = s; });
+    f.client->alert_exec(alert, [&](const Status& s) { outcome = s; });
     REQUIRE(run_until(f.context.get(), [&] { return outcome.has_value(); }));
     require_ok(*outcome);
     const auto& sent = f.server.requests.back();
@@ -486,7 +486,7 @@ TEST_CASE("disconnect fails pending work from the loop and does not report a clo
     handlers.closed = [&](const Error&) { closed = true; };
     f.client->subscribe(handlers);
     std::optional<Error> failure;
-    f.client->rsc_info("x", [&](Result<std::optional<wire::RscInfo>> r) { failure = r.error(); });
+    f.client->rsc_info("x", [&](const Result<std::optional<wire::RscInfo>>& r) { failure = r.error(); });
     run_for(f.context.get(), 50ms);
     f.client->disconnect();
     CHECK_FALSE(failure.has_value());
@@ -509,7 +509,7 @@ TEST_CASE("a second client's handshake sends new_client to the first")
     options.port = f.server.port();
     RemoteClient second(f.context.get(), f.server.client_tls(), options);
     std::optional<Status> outcome;
-    second.connect([&](Status s) { outcome = s; });
+    second.connect([&](const Status& s) { outcome = s; });
     REQUIRE(run_until(f.context.get(), [&] { return outcome.has_value() && new_clients == 1; }));
     require_ok(*outcome);
 }
@@ -522,11 +522,11 @@ TEST_CASE("a callback may destroy the client")
     });
     require_ok(f.connect());
     int calls = 0;
-    f.client->rsc_info("a", [&](Result<std::optional<wire::RscInfo>>) {
+    f.client->rsc_info("a", [&](const Result<std::optional<wire::RscInfo>>&) {
         ++calls;
         f.client.reset();
     });
-    f.client->rsc_info("b", [&](Result<std::optional<wire::RscInfo>>) { ++calls; });
+    f.client->rsc_info("b", [&](const Result<std::optional<wire::RscInfo>>&) { ++calls; });
     run_for(f.context.get(), 50ms);
     f.server.close_all();
     REQUIRE(run_until(f.context.get(), [&] { return calls >= 1; }));
@@ -796,7 +796,7 @@ TEST_CASE("a recurring exec is forgotten by its cancel notify, a cancel that suc
         (void)exec_now(f, other_interval);
         (void)exec_now(f, other_rsc);
         std::optional<Status> cancelled;
-        f.client->cancel("r1", "monitor", 10000, [&](Status s) { cancelled = s; });
+        f.client->cancel("r1", "monitor", 10000, [&](const Status& s) { cancelled = s; });
         REQUIRE(run_until(f.context.get(), [&] { return cancelled.has_value(); }));
         require_ok(*cancelled);
         CHECK(f.client->pending_execs() == 2);
@@ -848,7 +848,7 @@ TEST_CASE("disconnect() before registration reports no disconnected event")
     Recorder rec;
     f.client->subscribe(rec.handlers());
     std::optional<Status> outcome;
-    f.client->connect([&](Status s) { outcome = s; });
+    f.client->connect([&](const Status& s) { outcome = s; });
     run_for(f.context.get(), 100ms);
     f.client->disconnect();
     REQUIRE(run_until(f.context.get(), [&] { return outcome.has_value(); }));
@@ -907,7 +907,7 @@ TEST_CASE("connect: a TCP connect timeout and a TLS handshake timeout are told a
         options.port = port;
         RemoteClient client(context.get(), *tls, options);
         std::optional<Status> outcome;
-        client.connect([&](Status s) { outcome = s; });
+        client.connect([&](const Status& s) { outcome = s; });
         REQUIRE(run_until(context.get(), [&] { return outcome.has_value(); }));
         REQUIRE_FALSE(outcome->ok());
         return outcome->error();
