@@ -431,6 +431,14 @@ RemoteConnection::~RemoteConnection()
     *alive_ = false;
 }
 
+void RemoteConnection::release_client()
+{
+    // Bridge and subscription refer to the client: they go first.
+    bridge_.reset();
+    subscription_.reset();
+    client_.reset();
+}
+
 void RemoteConnection::start(Millis timeout)
 {
     apply(machine_.start(Clock::now(), timeout));
@@ -490,7 +498,7 @@ void RemoteConnection::apply(const Effects& effects)
                 options.connect_timeout = std::max(effect.timeout, Millis{1});
                 options.handshake_timeout = config_.handshake_timeout;
                 options.reply_timeout = config_.reply_timeout;
-                subscription_.reset();
+                release_client();
                 client_ = std::make_unique<RemoteClient>(context_, tls_, options);
                 RemoteClient* client = client_.get();
                 client->connect([this, alive, client](const Status& status) {
@@ -519,6 +527,9 @@ void RemoteConnection::apply(const Effects& effects)
                         apply(machine_.connection_lost(Clock::now(), reason));
                     };
                     subscription_ = client_->subscribe(std::move(handlers));
+                    if (config_.provider != nullptr) {
+                        bridge_ = std::make_unique<IpcProxyBridge>(*client_, *config_.provider);
+                    }
                     if (on_client_) on_client_(*client_);
                     if (alive.expired()) return;
                     apply(machine_.connect_succeeded(Clock::now()));
@@ -526,11 +537,12 @@ void RemoteConnection::apply(const Effects& effects)
                 break;
             }
             case Effect::Kind::cancel_connect:
-                client_.reset();
+                release_client();
                 break;
             case Effect::Kind::disconnect:
                 log_info(log_cat, "disconnecting from %s: %s", config_.server.c_str(), effect.reason.c_str());
-                if (client_) client_->disconnect();
+                if (client_) client_->disconnect();  // the bridge closes its sessions here
+                bridge_.reset();
                 break;
             case Effect::Kind::poke:
                 if (client_) {

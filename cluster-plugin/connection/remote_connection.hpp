@@ -106,6 +106,7 @@
 #include <string>
 #include <vector>
 
+#include "connection/ipc_provider.hpp"
 #include "connection/remote_client.hpp"
 #include "io/connection.hpp"
 #include "io/source.hpp"
@@ -259,6 +260,11 @@ struct RemoteConnectionConfig {
     std::uint16_t port = 3121;
     std::string client_name;  // default "pacemaker-remote-<server>:<port>"
     bool ipc_provider = true;
+    // Answers the guest's proxied tool sessions (borrowed; must outlive the connection). The
+    // connection keeps one IpcProxyBridge per registered client and destroys it before the
+    // client, so a new start never leaves a bridge on a dead client. nullptr: sessions are
+    // not served (register with ipc_provider = false then, or the guest's tools hang).
+    IpcProvider* provider = nullptr;
     Millis reconnect_interval{0};
     // Refuse a start before machine().reconnect_allowed_at() (see above); off as in Pacemaker.
     bool enforce_reconnect_interval = false;
@@ -277,7 +283,8 @@ public:
     // subscribed to): once an expected takeover completed (machine().takeover_complete()
     // after migrate_to), exec events still arriving on the old connection are ignored; the
     // resources' results come from the new connection. A client is replaced (destroyed) by
-    // the next start, so a host's IpcProxyBridge must go before that.
+    // the next start: keep no reference to it beyond that (RemoteConnectionConfig::provider
+    // is how to serve IPC sessions; the connection owns that bridge).
     using ClientHandler = std::function<void(RemoteClient&)>;
 
     RemoteConnection(GMainContext* context, tls::TlsContext tls, RemoteConnectionConfig config);
@@ -300,9 +307,12 @@ public:
     [[nodiscard]] const RemoteConnectionMachine& machine() const { return machine_; }
     // The live client while connected (nullptr otherwise).
     [[nodiscard]] RemoteClient* client() { return client_ && client_->connected() ? client_.get() : nullptr; }
+    // The bridge serving the live client's proxied sessions (nullptr without a provider).
+    [[nodiscard]] const IpcProxyBridge* bridge() const { return bridge_.get(); }
 
 private:
     void apply(const Effects& effects);
+    void release_client();
     void arm(Timer timer, Millis delay);
     void disarm(Timer timer);
 
@@ -310,8 +320,10 @@ private:
     tls::TlsContext tls_;
     RemoteConnectionConfig config_;
     RemoteConnectionMachine machine_;
+    // Declared after client_ so that they go first: both refer to it.
     std::unique_ptr<RemoteClient> client_;
     std::optional<Subscription> subscription_;
+    std::unique_ptr<IpcProxyBridge> bridge_;
     io::Source timers_[5];
     ResultHandler on_result_;
     NodeHandler on_node_;

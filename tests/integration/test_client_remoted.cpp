@@ -671,6 +671,57 @@ TEST_CASE("IPC provider: cibadmin -Q and attrd_updater inside the guest reach th
     CHECK(s.client->connected());
 }
 
+TEST_CASE(
+    "connection resource: its own IPC bridge serves cibadmin -Q in the guest across a stop and a new start")
+{
+    PICK_DAEMON(daemon_kind);
+    ::unsetenv("CIB_file");
+    auto daemon = GuestDaemon::start(daemon_kind->binary);
+    require_ok(daemon);
+    ContextPtr context(g_main_context_new());
+    TestProvider provider;
+    provider.answer_async_query_as_event = true;  // as the CIB manager answers cibadmin -Q
+    RemoteConnectionConfig config;
+    config.server = (*daemon)->address();
+    config.port = (*daemon)->port();
+    config.provider = &provider;
+    RemoteConnection connection(context.get(), client_tls(**daemon), config);
+    std::vector<RaResult> results;
+    connection.on_result([&](const RaResult& r) { results.push_back(r); });
+
+    auto cibadmin = [&](const std::string& log) {
+        SpawnOptions spawn;
+        spawn.argv = {"cibadmin", "-Q"};
+        spawn.netns = &(*daemon)->netns();
+        spawn.log_file = (*daemon)->dir() / log;
+        auto tool = Process::spawn(spawn);
+        REQUIRE(tool.ok());
+        REQUIRE(run_until(
+            context.get(), [&] { return !tool->is_running(); }, 30s));
+        auto output = read_file((*daemon)->dir() / log);
+        INFO("cibadmin: " << describe_wait_status(*tool->wait_status()) << ": "
+                          << (output.ok() ? *output : std::string()));
+        CHECK(WIFEXITED(*tool->wait_status()));
+        CHECK(WEXITSTATUS(*tool->wait_status()) == 0);
+        CHECK((output.ok() && output->find("epoch=\"7\"") != std::string::npos));
+    };
+
+    for (int round = 1; round <= 2; ++round) {
+        INFO("start number " << round);
+        connection.start(20s);
+        REQUIRE(run_until(context.get(), [&] { return results.size() == 2U * round - 1; }));
+        REQUIRE(results.back().rc == kOcfOk);
+        REQUIRE(connection.bridge() != nullptr);
+        std::size_t opened = provider.opened.size();
+        cibadmin("cibadmin-" + std::to_string(round) + ".out");
+        CHECK(provider.opened.size() > opened);
+        connection.stop(10s);
+        REQUIRE(run_until(context.get(), [&] { return results.size() == 2U * round; }));
+        CHECK(results.back().action == RaAction::stop);
+        CHECK(connection.bridge() == nullptr);
+    }
+}
+
 TEST_CASE("connection resource: start retries until a daemon that comes up late answers")
 {
     PICK_DAEMON(daemon_kind);
