@@ -8,15 +8,27 @@
 //   - a CIB larger than the IPC buffer arrives compressed and cibadmin still prints it
 //   - attrd_updater -n foo -U bar arrives at the provider as an attrd update request
 //   - a provider that disconnects while a tool waits makes the tool fail fast
+//   - local IPC is only for root and the haclient group: a tool run as `nobody` is refused
+//     fast with a clear error (and the provider never hears of it); run as a user whose
+//     supplementary group is haclient (created with useradd for the run, removed with
+//     userdel after) or as hacluster (primary group haclient) it is served, and the
+//     provider sees that user's name in lrmd_ipc_user
 #include <glib.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -38,6 +50,15 @@ namespace {
 
 constexpr auto kFastFailLimit = 2s;
 constexpr auto kToolTimeout = 20s;
+// The group Pacemaker's local IPC is restricted to, and the users the permission checks
+// run tools as: `nobody` (never in haclient), hacluster (primary group haclient, created by
+// the pacemaker package) and a user created for the run whose only link to haclient is a
+// supplementary membership.
+constexpr const char* kClusterGroup = "haclient";
+constexpr const char* kOutsider = "nobody";
+constexpr const char* kClusterUser = "hacluster";
+constexpr const char* kTempUserPrefix = "outpost-ipc-";
+constexpr auto kUserToolTimeout = 30s;
 
 struct ContextDeleter {
     void operator()(GMainContext* context) const { g_main_context_unref(context); }
@@ -99,7 +120,7 @@ public:
         INFO((failure ? failure->describe() : std::string()));
         REQUIRE(provider->connection_);
         FakeProvider* self = provider.get();
-        provider->connection_->start([self](std::string xml) { self->on_message(std::move(xml)); },
+        provider->connection_->start([self](const std::string& xml) { self->on_message(xml); },
                                      [self](const Error& reason) { self->closed = reason; });
         require_ok(provider->connection_->send(
             "<lrmd_command t=\"lrmd\" lrmd_op=\"register\" lrmd_clientname=\"outpost-proxy-test\" "
@@ -123,7 +144,7 @@ public:
     }
 
 private:
-    void on_message(std::string xml)
+    void on_message(const std::string& xml)
     {
         auto decoded = wire::decode_message(xml);
         if (!decoded) return;
@@ -202,6 +223,92 @@ ToolRun run_tool(test::GuestDaemon& daemon, GMainContext* context, const std::ve
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     return run;
 }
+
+// argv run as `user` (its primary group and its supplementary groups from /etc/group),
+// through util-linux setpriv: no PAM session, nothing but the credentials change.
+std::vector<std::string> as_user(const std::string& user, const std::vector<std::string>& argv)
+{
+    const struct passwd* pw = ::getpwnam(user.c_str());
+    REQUIRE(pw != nullptr);
+    std::vector<std::string> out{"setpriv", "--reuid=" + user, "--regid=" + std::to_string(pw->pw_gid),
+                                 "--init-groups", "--"};
+    out.insert(out.end(), argv.begin(), argv.end());
+    return out;
+}
+
+// Whether `user` is a member of `group`, by primary group or /etc/group membership.
+bool user_in_group(const std::string& user, const std::string& group)
+{
+    const struct passwd* pw = ::getpwnam(user.c_str());
+    const struct group* gr = ::getgrnam(group.c_str());
+    if (pw == nullptr || gr == nullptr) return false;
+    const gid_t wanted = gr->gr_gid;
+    int count = 64;
+    std::vector<gid_t> groups(static_cast<std::size_t>(count));
+    if (::getgrouplist(user.c_str(), pw->pw_gid, groups.data(), &count) < 0) {
+        groups.resize(static_cast<std::size_t>(count));
+        if (::getgrouplist(user.c_str(), pw->pw_gid, groups.data(), &count) < 0) return false;
+    }
+    groups.resize(static_cast<std::size_t>(count));
+    return std::find(groups.begin(), groups.end(), wanted) != groups.end();
+}
+
+// A system user for one test run, in haclient only through a supplementary membership,
+// with no home and no login shell; removed (with its user group) by the destructor. The
+// name carries this process's PID so parallel runs from other build directories never
+// share one; users left by a crashed run (their PID gone) are removed first.
+class TempUser {
+public:
+    static std::unique_ptr<TempUser> create()
+    {
+        remove_stale();
+        auto user = std::unique_ptr<TempUser>(new TempUser(kTempUserPrefix + std::to_string(::getpid())));
+        auto added =
+            test::run_command({"useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                               "--user-group", "--groups", kClusterGroup, user->name_});
+        test::require_ok(added);
+        INFO("useradd " << user->name_ << ": " << added->describe());
+        REQUIRE(added->succeeded());
+        user->created_ = true;
+        return user;
+    }
+
+    TempUser(const TempUser&) = delete;
+    TempUser& operator=(const TempUser&) = delete;
+    ~TempUser()
+    {
+        if (!created_) return;
+        auto removed = test::run_command({"userdel", name_});
+        if (!removed || !removed->succeeded())
+            (void)std::fprintf(stderr, "userdel %s: %s\n", name_.c_str(),
+                               removed ? removed->describe().c_str() : removed.error().message.c_str());
+    }
+
+    [[nodiscard]] const std::string& name() const { return name_; }
+
+private:
+    explicit TempUser(std::string name) : name_(std::move(name)) {}
+
+    static void remove_stale()
+    {
+        std::vector<std::string> stale;
+        ::setpwent();
+        while (const struct passwd* pw = ::getpwent()) {
+            const std::string name = pw->pw_name;
+            if (name.rfind(kTempUserPrefix, 0) != 0) continue;
+            const std::string pid = name.substr(std::string(kTempUserPrefix).size());
+            if (!pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos &&
+                !std::filesystem::exists("/proc/" + pid))
+                stale.push_back(name);
+        }
+        ::endpwent();
+        for (const auto& name : stale)
+            (void)test::run_command({"userdel", name});
+    }
+
+    std::string name_;
+    bool created_ = false;
+};
 
 std::unique_ptr<test::GuestDaemon> start_daemon(const std::string& binary)
 {
@@ -291,7 +398,7 @@ void check_attrd(test::GuestDaemon& daemon, GMainContext* context, FakeProvider&
     REQUIRE(news.size() == 1);
     CHECK(news[0]->server == std::optional<std::string>("attrd"));
     auto requests = provider.with_op("request");
-    REQUIRE(requests.size() >= 1);
+    REQUIRE_FALSE(requests.empty());
     const wire::ProxyMessage& request = *requests[0];
     REQUIRE(request.msg);
     CHECK(request.msg->name == "create_attrd_op");
@@ -334,6 +441,81 @@ void check_provider_loss(test::GuestDaemon& daemon, GMainContext* context,
     provider.reset();
 }
 
+// Local IPC is for root and the haclient group only (as pacemaker-remoted's): with a
+// provider connected, `nobody` is refused at connection time, fast, with the tool's own
+// error, and the provider never sees a session; a haclient member (supplementary or
+// primary group) is served and named in lrmd_ipc_user.
+void check_permissions(test::GuestDaemon& daemon, GMainContext* context, FakeProvider& provider)
+{
+    REQUIRE(::getgrnam(kClusterGroup) != nullptr);
+    INFO(kOutsider << " must exist and not be in " << kClusterGroup);
+    REQUIRE(::getpwnam(kOutsider) != nullptr);
+    REQUIRE_FALSE(user_in_group(kOutsider, kClusterGroup));
+
+    // What each 2.1.5 tool prints when the daemon refuses its connection (the same with
+    // both daemons): cibadmin reports the failed connection, attrd_updater the errno.
+    const std::vector<std::pair<std::vector<std::string>, std::string>> tools{
+        {{"cibadmin", "-Q"}, "Could not connect to the CIB"},
+        {{"attrd_updater", "-n", "foo", "-U", "bar"}, "Permission denied"}};
+    for (const auto& [argv, error] : tools) {
+        provider.seen.clear();
+        auto run = run_tool(daemon, context, as_user(kOutsider, argv));
+        REQUIRE(run.result);
+        require_ok(*run.result);
+        INFO(test::join_argv(argv) << " as " << kOutsider << ": " << (*run.result)->describe() << " ("
+                                   << run.elapsed.count() << " ms)");
+        CHECK_FALSE((*run.result)->succeeded());
+        CHECK(run.elapsed < kFastFailLimit);
+        CHECK(contains((*run.result)->output, error));
+        // The tool's request never reaches the provider. pacemaker-remoted 2.1.5 still
+        // announces the refused connection (a `new`, then at once its `destroy`);
+        // outpost-agent refuses before opening a session, so the provider hears nothing
+        // (an open difference, docs/conformance.md). Let a late destroy arrive first.
+        run_until(
+            context, [&] { return provider.with_op("destroy").size() >= provider.with_op("new").size(); },
+            2s);
+        CHECK(provider.with_op("request").empty());
+        for (const auto* opened : provider.with_op("new")) {
+            WARN("the refused " << test::join_argv(argv) << " was announced to the provider: new "
+                                << opened->server.value_or("?") << " session "
+                                << opened->session.value_or("?"));
+            bool destroyed = false;
+            for (const auto* d : provider.with_op("destroy"))
+                destroyed = destroyed || d->session == opened->session;
+            CHECK(destroyed);
+        }
+    }
+
+    auto temp = TempUser::create();
+    REQUIRE(user_in_group(temp->name(), kClusterGroup));
+    const std::vector<std::string> members{temp->name(), kClusterUser};
+    for (const auto& user : members) {
+        INFO("user " << user);
+        REQUIRE(user_in_group(user, kClusterGroup));
+        provider.seen.clear();
+        auto run = run_tool(daemon, context, as_user(user, {"cibadmin", "-Q"}));
+        REQUIRE(run.result);
+        require_ok(*run.result);
+        INFO("cibadmin -Q as " << user << ": " << (*run.result)->describe());
+        CHECK((*run.result)->succeeded());
+        CHECK(contains((*run.result)->output, "outpost-proxy-node-2"));
+        auto requests = provider.with_op("request");
+        REQUIRE_FALSE(requests.empty());
+        for (const auto* request : requests)
+            CHECK(request->user == std::optional<std::string>(user));
+
+        provider.seen.clear();
+        run = run_tool(daemon, context, as_user(user, {"attrd_updater", "-n", "foo", "-U", "bar"}));
+        REQUIRE(run.result);
+        require_ok(*run.result);
+        INFO("attrd_updater as " << user << ": " << (*run.result)->describe());
+        CHECK((*run.result)->succeeded());
+        requests = provider.with_op("request");
+        REQUIRE_FALSE(requests.empty());
+        CHECK(requests[0]->user == std::optional<std::string>(user));
+    }
+}
+
 void run_all_checks(const std::string& binary)
 {
     auto daemon = start_daemon(binary);
@@ -345,6 +527,7 @@ void run_all_checks(const std::string& binary)
     check_cib_query(*daemon, context.get(), *provider);
     check_big_cib(*daemon, context.get(), *provider);
     check_attrd(*daemon, context.get(), *provider);
+    check_permissions(*daemon, context.get(), *provider);
     check_provider_loss(*daemon, context.get(), provider);
     CHECK(daemon->process().is_running());
 }
