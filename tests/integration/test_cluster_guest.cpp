@@ -17,7 +17,6 @@
 // after `virsh destroy` behind the cluster's back (the domain is restarted, then the
 // connection, then the Dummy inside); and that disabling the VirtualDomain resource stops
 // the Dummy, then the connection, then the domain. Timings are printed as WARN lines.
-#define CATCH_CONFIG_RUNNER
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -29,7 +28,6 @@
 #include <fstream>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "harness/catch_support.hpp"
@@ -50,8 +48,6 @@ constexpr const char* kGuestNode = "guest1";
 constexpr const char* kContainer = "vm-guest1";
 constexpr unsigned kGuestHost = 2;  // 192.168.170.2
 constexpr const char* kDummyMonitor = "3s";
-// Another helper's real-cluster test may be running: wait for it rather than collide.
-constexpr auto kForeignClusterWait = 20min;
 
 const char* label(Peer peer)
 {
@@ -485,36 +481,3 @@ TEST_CASE("QEMU/TCG guest node runs outpost-agent", "[qemu][agent]")
 }
 
 }  // namespace
-
-// Waits while another test's real cluster (corosync/pacemakerd not started by us) runs.
-void wait_for_foreign_cluster()
-{
-    auto deadline = std::chrono::steady_clock::now() + kForeignClusterWait;
-    bool said = false;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (find_processes_named("corosync").empty() && find_processes_named("pacemakerd").empty()) return;
-        if (!said)
-            (void)std::fprintf(stderr,
-                               "waiting for another test's cluster (corosync/pacemakerd) to finish\n");
-        said = true;
-        std::this_thread::sleep_for(2s);
-    }
-}
-
-int main(int argc, char* argv[])
-{
-    bool listing = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string arg = argv[i];
-        if (arg.rfind("--list", 0) == 0 || arg == "-l" || arg == "-h" || arg == "--help") listing = true;
-    }
-    if (!listing) {
-        const char* what = argc > 0 ? argv[0] : "guest-node scenarios";
-        if (auto reason = root_and_netns_unavailable()) skip_executable(what, *reason);
-        wait_for_foreign_cluster();
-        if (auto s = refuse_if_real_cluster(); !s) skip_executable(what, s.error().message);
-        if (auto s = check_pacemaker_daemons(); !s) skip_executable(what, s.error().message);
-    }
-    int failures = Catch::Session().run(argc, argv);
-    return failures == kSkipExitCode ? 1 : failures;
-}

@@ -13,7 +13,6 @@
 //
 // Monitor intervals are short (2-3 s) and cluster-recheck-interval small to keep the whole
 // file at a few minutes per daemon.
-#define CATCH_CONFIG_RUNNER
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -463,29 +462,3 @@ OUTPOST_CLUSTER_SCENARIO("3: a monitor failure in the guest is recovered, counte
 OUTPOST_CLUSTER_SCENARIO("4: connection loss, resources keep running, reconnect and re-probe", "[scenario4]",
                          connection_loss_and_reconnect)
 OUTPOST_CLUSTER_SCENARIO("5: graceful shutdown on SIGTERM", "[scenario5]", graceful_shutdown)
-
-// Whole-executable skips, with the reason: no root/netns, a real cluster on this machine,
-// or the [agent] half asked for while outpost-agent is not built.
-int main(int argc, char* argv[])
-{
-    bool listing = false;
-    bool agent_only = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string arg = argv[i];
-        if (arg.rfind("--list", 0) == 0 || arg == "-l" || arg == "-h" || arg == "--help") listing = true;
-        if (arg.rfind("[agent]", 0) == 0) agent_only = true;
-    }
-    if (!listing) {
-        const char* what = argc > 0 ? argv[0] : "cluster scenarios";
-        if (auto reason = root_and_netns_unavailable()) skip_executable(what, *reason);
-        if (agent_only && !agent_path()) {
-            skip_executable(what,
-                            "OUTPOST_AGENT is not set: outpost-agent is not built yet, so the "
-                            "[agent] half of the cluster scenarios cannot run");
-        }
-        if (auto s = refuse_if_real_cluster(); !s) skip_executable(what, s.error().message);
-        if (auto s = check_pacemaker_daemons(); !s) skip_executable(what, s.error().message);
-    }
-    int failures = Catch::Session().run(argc, argv);
-    return failures == kSkipExitCode ? 1 : failures;
-}

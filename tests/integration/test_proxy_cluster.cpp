@@ -4,11 +4,15 @@
 // -> TLS -> pacemaker-controld -> the cluster daemon and back.
 //   crm_mon -1 (text and XML), cibadmin -Q, crm_attribute -N g1 -n foo -v bar -l reboot
 //   (seen on the cluster node), attrd_updater -U (seen on the cluster node),
-//   crm_resource --list, crm_node -n (the controller names the remote node); then, with the
-//   connection stopped by the cluster, the same tools fail fast with a clear message.
+//   crm_resource --list (lists the cluster's resources), crm_node -n (the controller names
+//   the remote node); then, with the connection stopped by the cluster, every one of these
+//   tools fails fast with a clear message.
+// The executable's main (harness_cluster_main_dep) skips, with the reason, on a machine
+// that looks like part of a real cluster, as every cluster test does.
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -32,13 +36,13 @@ struct Setup {
     {
         if (!cluster) return;
         if (!Catch::getResultCapture().lastAssertionPassed()) {
-            std::fprintf(stderr, "--- crm_mon ---\n%s\n--- pacemaker.log ---\n%s\n",
-                         cluster->crm_mon_text().c_str(), cluster->pacemaker_log_tail(4000).c_str());
+            (void)std::fprintf(stderr, "--- crm_mon ---\n%s\n--- pacemaker.log ---\n%s\n",
+                               cluster->crm_mon_text().c_str(), cluster->pacemaker_log_tail(4000).c_str());
             if (guest != nullptr)
-                std::fprintf(stderr, "--- guest log ---\n%s\n", guest->log_tail(4000).c_str());
+                (void)std::fprintf(stderr, "--- guest log ---\n%s\n", guest->log_tail(4000).c_str());
         }
         auto stopped = cluster->stop();
-        if (!stopped) std::fprintf(stderr, "%s\n", stopped.error().message.c_str());
+        if (!stopped) (void)std::fprintf(stderr, "%s\n", stopped.error().message.c_str());
     }
 };
 
@@ -64,6 +68,8 @@ void run_tools(const std::string& binary)
     ClusterGuest& g = **guest;
     ClusterHarness& c = *setup.cluster;
     require_ok(c.add_remote_node(g));
+    // Something for crm_resource --list to show besides the connection (never started).
+    require_ok(c.pcs({"resource", "create", "listed-dummy", "ocf:pacemaker:Dummy", "--disabled"}));
     // crm_mon may list the node before the controller's connection has registered as IPC
     // provider; until then the daemon refuses local sessions (as it must).
     std::string last;
@@ -135,6 +141,13 @@ void run_tools(const std::string& binary)
         auto r = in_guest(g, {"crm_resource", "--list"});
         INFO("crm_resource --list: " << r.describe());
         CHECK(r.succeeded());
+        // 2.1.5 lists every resource with its agent and role (no node):
+        //   * g1\t(ocf:pacemaker:remote):\t Started
+        //   * listed-dummy\t(ocf:pacemaker:Dummy):\t Stopped (disabled)
+        CHECK(contains(r.output, "Full List of Resources:"));
+        CHECK(std::regex_search(r.output, std::regex(R"(\* g1\s+\(ocf:pacemaker:remote\):\s+Started)")));
+        CHECK(std::regex_search(
+            r.output, std::regex(R"(\* listed-dummy\s+\(ocf:pacemaker:Dummy\):\s+Stopped \(disabled\))")));
     }
     {
         auto r = in_guest(g, {"crm_node", "-n"});
@@ -162,9 +175,15 @@ void run_tools(const std::string& binary)
             },
             10s, "cibadmin -Q to be refused inside the guest");
         REQUIRE(refused.ok());
-        for (const std::vector<std::string>& argv :
-             {std::vector<std::string>{"cibadmin", "-Q"}, std::vector<std::string>{"crm_mon", "-1"},
-              std::vector<std::string>{"attrd_updater", "-n", "outpost_proxy", "-U", "qux"}}) {
+        const std::vector<std::vector<std::string>> tools{
+            {"cibadmin", "-Q"},
+            {"crm_mon", "-1"},
+            {"crm_mon", "-1", "--output-as=xml"},
+            {"attrd_updater", "-n", "outpost_proxy", "-U", "qux"},
+            {"crm_attribute", "-N", "g1", "-n", "foo", "-v", "qux", "-l", "reboot"},
+            {"crm_resource", "--list"},
+            {"crm_node", "-n"}};
+        for (const auto& argv : tools) {
             const auto started = std::chrono::steady_clock::now();
             auto r = in_guest(g, argv);
             const auto took = std::chrono::steady_clock::now() - started;

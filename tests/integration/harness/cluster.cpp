@@ -553,6 +553,14 @@ Result<Fd> take_cluster_lock()
 
 }  // namespace
 
+Status check_machine_for_test_cluster()
+{
+    auto lock = take_cluster_lock();
+    if (!lock) return lock.error();
+    if (auto s = refuse_if_real_cluster(); !s) return s;
+    return check_pacemaker_daemons();
+}
+
 Result<std::unique_ptr<ClusterHarness>> ClusterHarness::start(const ClusterOptions& options)
 {
     if (::geteuid() != 0) return harness_error(-EPERM, "a test cluster needs root");

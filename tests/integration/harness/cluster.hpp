@@ -264,4 +264,11 @@ private:
 // cluster): an Error naming them. refuse_if_real_cluster() checks corosync and pacemakerd.
 Status check_pacemaker_daemons();
 
+// For the main() of a cluster test executable (harness_cluster_main_dep) and the demo:
+// waits for the machine-wide cluster lock, so that another test process's cluster is
+// waited for instead of being taken for a real one, then, holding the lock, runs
+// refuse_if_real_cluster() and check_pacemaker_daemons(). The lock is released on return;
+// ClusterHarness::start() takes it again and repeats the checks.
+Status check_machine_for_test_cluster();
+
 }  // namespace outpost::test
