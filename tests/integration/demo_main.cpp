@@ -5,9 +5,14 @@
 // Dummy inside its guest and shows the cluster recovering it, then tears everything down.
 //
 // Exit status: 0 demo ran, 1 something failed (with the reason), 2 usage, 3 refused
-// because this machine looks like part of a real cluster.
+// because this machine looks like part of a real cluster. tests/integration/test_demo.cpp
+// runs it (through scripts/demo) and checks what it prints, so keep the lines it looks for
+// ("RemoteOnline", "cluster daemons: corosync[PID] pacemakerd[PID]", "Demo finished") in
+// step with that test.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -49,6 +54,26 @@ int fail(const std::string& what, const outpost::Error& error)
 {
     std::cerr << "\noutpost-demo: " << what << " failed: " << error.message << std::endl;
     return kExitFailed;
+}
+
+// Runs a read-only cluster tool, shows the command and what it printed; an Error when it
+// could not be run or exited non-zero (its output is shown either way).
+outpost::Status show_tool(const ClusterHarness& cluster, const std::vector<std::string>& argv)
+{
+    show_command(argv);
+    auto result = cluster.tool(argv);
+    if (!result) return result.error();
+    std::cout << result->output;
+    if (!result->succeeded())
+        return outpost::make_error("demo", -EIO,
+                                   join_argv(argv) + " " + describe_wait_status(result->wait_status));
+    return {};
+}
+
+bool alive_as(pid_t pid, const std::string& comm)
+{
+    auto found = find_processes_named(comm);
+    return std::find(found.begin(), found.end(), pid) != found.end();
 }
 
 void usage(std::FILE* out)
@@ -97,13 +122,12 @@ int main(int argc, char* argv[])
     }
 
     step("checking that this machine is not part of a real cluster");
-    for (const auto& check : {refuse_if_real_cluster(), check_pacemaker_daemons()}) {
-        if (!check) {
-            std::cerr << "\noutpost-demo: " << check.error().message << std::endl
-                      << "The demo only runs on a machine without a cluster of its own; nothing was changed."
-                      << std::endl;
-            return kExitRefused;
-        }
+    // Waits first if a test run's throw-away cluster holds the machine (its lock).
+    if (auto check = check_machine_for_test_cluster(); !check) {
+        std::cerr << "\noutpost-demo: " << check.error().message << std::endl
+                  << "The demo only runs on a machine without a cluster of its own; nothing was changed."
+                  << std::endl;
+        return kExitRefused;
     }
     detail("no corosync.conf of a real cluster, no cluster daemons running: ok");
 
@@ -117,6 +141,10 @@ int main(int argc, char* argv[])
     auto& cluster = **started;
     auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     detail("cluster up, node1 is DC after " + std::to_string(secs).substr(0, 4) + " s");
+    const pid_t corosync = cluster.corosync_pid();
+    const pid_t pacemakerd = cluster.pacemakerd_pid();
+    detail("cluster daemons: corosync[" + std::to_string(corosync) + "] pacemakerd[" +
+           std::to_string(pacemakerd) + "]");
 
     std::vector<ClusterGuest*> guests;
     for (const char* name : {"g1", "g2"}) {
@@ -168,8 +196,7 @@ int main(int argc, char* argv[])
     }
 
     step("the cluster as Pacemaker sees it");
-    show_command({"crm_mon", "-1"});
-    std::cout << cluster.tool({"crm_mon", "-1"}).value().output;
+    if (auto s = show_tool(cluster, {"crm_mon", "-1"}); !s) return fail("crm_mon -1", s.error());
 
     auto* g1 = guests[0];
     fs::path state = g1->state_file("Dummy", "dummy-g1");
@@ -186,10 +213,10 @@ int main(int argc, char* argv[])
     if (!recovered) return fail("recovering dummy-g1", recovered.error());
     detail(std::string("the monitor failed, the cluster restarted dummy-g1 on g1; state file back: ") +
            (fs::exists(state) ? "yes" : "no"));
-    show_command({"crm_mon", "-1", "--include=failcounts"});
-    std::cout << cluster.tool({"crm_mon", "-1", "--include=failcounts"}).value().output;
-    show_command({"crm_failcount", "--query", "-r", "dummy-g1", "-N", "g1"});
-    std::cout << cluster.tool({"crm_failcount", "--query", "-r", "dummy-g1", "-N", "g1"}).value().output;
+    if (auto s = show_tool(cluster, {"crm_mon", "-1", "--include=failcounts"}); !s)
+        return fail("crm_mon -1 --include=failcounts", s.error());
+    if (auto s = show_tool(cluster, {"crm_failcount", "--query", "-r", "dummy-g1", "-N", "g1"}); !s)
+        return fail("crm_failcount --query", s.error());
 
     step("clearing the failure");
     show_command({"crm_resource", "--cleanup", "-r", "dummy-g1", "-N", "g1"});
@@ -211,6 +238,14 @@ int main(int argc, char* argv[])
 
     step("tearing down: pacemakerd (stops the Dummies and the connections), corosync, guests");
     if (auto s = cluster.stop(); !s) return fail("teardown", s.error());
+    if (alive_as(corosync, "corosync") || alive_as(pacemakerd, "pacemakerd")) {
+        return fail("teardown",
+                    outpost::make_error("demo", -EBUSY,
+                                        "corosync[" + std::to_string(corosync) + "] or pacemakerd[" +
+                                            std::to_string(pacemakerd) + "] still runs"));
+    }
+    detail("corosync[" + std::to_string(corosync) + "] and pacemakerd[" + std::to_string(pacemakerd) +
+           "] are gone");
     secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     detail("restored " + std::string(kCorosyncConfPath) + " and " + kSharedAuthkeyPath +
            ", removed the cluster state and the namespaces");

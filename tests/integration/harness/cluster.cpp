@@ -696,6 +696,11 @@ pid_t ClusterHarness::pacemakerd_pid() const
     return pacemakerd_ ? pacemakerd_->pid() : -1;
 }
 
+pid_t ClusterHarness::corosync_pid() const
+{
+    return corosync_ ? corosync_->pid() : -1;
+}
+
 ClusterHarness::~ClusterHarness()
 {
     // A destructor runs while a failed REQUIRE unwinds: nothing may escape it.

@@ -231,7 +231,9 @@ public:
     // What pacemaker.log gained since start() (last `max_bytes`), for failure messages.
     [[nodiscard]] std::string pacemaker_log_tail(std::size_t max_bytes = 6000) const;
     [[nodiscard]] const TempDir& dir() const { return dir_; }
+    // PIDs of the daemons start() launched (-1 once stopped).
     [[nodiscard]] pid_t pacemakerd_pid() const;
+    [[nodiscard]] pid_t corosync_pid() const;
 
 private:
     ClusterHarness(Fd machine_lock, TempDir dir)
