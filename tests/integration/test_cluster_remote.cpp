@@ -5,11 +5,18 @@
 //
 //   1 remote node online, a Dummy constrained to it starts and is monitored
 //   2 two remote nodes: a Dummy moves between them (move, ban); a promotable Stateful clone
+//     on both: the monitors of both roles run, the Promoted role moves (pcs resource move
+//     --promoted), a ban stops one instance and promotes the other, the clone stops;
+//     then SIGTERM to the daemon of the Dummy's node: outpost-agent's shutdown makes the
+//     cluster set the node's `shutdown` attribute and move the Dummy to the other node
+//     (2.1.5 exits at once instead)
 //   3 a monitor failure inside the guest is recovered, counted and cleaned up
-//   4 connection loss (SIGKILL): node offline, resources keep running, reconnect + re-probe,
-//     and with reconnect_interval the reconnect waits
-//   5 SIGTERM: 2.1.5 exits at once (the T361 regression); outpost-agent waits for the
-//     cluster to stop its resources and the connection, then exits 0
+//   4 connection loss (SIGKILL): node offline with the connection's failure recorded,
+//     resources keep running, reconnect + re-probe, and with reconnect_interval the
+//     reconnect waits the interval (and not much more)
+//   5 SIGTERM with nowhere to move: 2.1.5 exits at once (the T361 regression);
+//     outpost-agent waits for the cluster to stop its resources and the connection, then
+//     exits 0
 //
 // Monitor intervals are short (2-3 s) and cluster-recheck-interval small to keep the whole
 // file at a few minutes per daemon.
@@ -22,6 +29,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -187,6 +195,166 @@ void remote_node_runs_a_dummy(Peer peer)
 }
 
 // --- scenario 2 --------------------------------------------------------------------------
+constexpr unsigned kPromotedMonitorMs = 3000;
+constexpr unsigned kUnpromotedMonitorMs = 4000;
+
+// The Stateful clone's recurring monitor for `role` has run on `node` with the rc that role
+// reports (8 "promoted" for the Promoted monitor, 0 for the Unpromoted one). Clone
+// instances appear in the history as "st" or "st:N".
+bool role_monitor_ran(const CrmMon& mon, const std::string& node, bool promoted)
+{
+    const std::string interval = std::to_string(promoted ? kPromotedMonitorMs : kUnpromotedMonitorMs) + "ms";
+    return mon.xml().boolean("/pacemaker-result/node_history/node[@name='" + node +
+                             "']/resource_history[@id='st' or starts-with(@id, 'st:')]/operation_history["
+                             "@task='monitor' and @interval='" +
+                             interval + "' and @rc='" + (promoted ? "8" : "0") + "']");
+}
+
+// Exactly one Promoted instance, on `promoted`, and one Unpromoted, on `unpromoted` (or none
+// when `unpromoted` is empty).
+bool clone_roles(const CrmMon& m, const std::string& promoted, const std::string& unpromoted)
+{
+    auto p = m.nodes_in_role("st", "Promoted");
+    auto u = m.nodes_in_role("st", "Unpromoted");
+    return p == std::vector<std::string>{promoted} &&
+           (unpromoted.empty() ? u.empty() : u == std::vector<std::string>{unpromoted});
+}
+
+// The promotable clone st-clone on g1/g2 (one Promoted, one Unpromoted): recurring monitors
+// of both roles, the Promoted role moved to the other node (pcs resource move --promoted),
+// the clone banned from a node (its instance there stops, the other is promoted) and
+// cleared, then the clone stopped (disabled). Leaves st-clone disabled.
+void promotable_clone_moves(ClusterHarness& c)
+{
+    auto mon = c.crm_mon();
+    require_ok(mon);
+    const std::string p0 = mon->nodes_in_role("st", "Promoted").at(0);
+    const std::string u0 = mon->nodes_in_role("st", "Unpromoted").at(0);
+
+    // Monitors of both roles run where the roles are.
+    require_ok(c.wait_for(
+        [&](const CrmMon& m) { return role_monitor_ran(m, p0, true) && role_monitor_ran(m, u0, false); }, 30s,
+        "the Promoted (3 s, rc 8) and Unpromoted (4 s, rc 0) monitors of st in the history"));
+
+    // Move the Promoted role. pcs 0.11 removes its constraint once the move is done.
+    auto begin = std::chrono::steady_clock::now();
+    auto moved = c.pcs({"resource", "move", "st-clone", u0, "--promoted"});
+    INFO("pcs resource move st-clone " << u0 << " --promoted: " << (moved ? *moved : moved.error().message));
+    require_ok(moved);
+    require_ok(c.wait_for([&](const CrmMon& m) { return clone_roles(m, u0, p0); }, 60s,
+                          "st's Promoted role to move to " + u0));
+    WARN("timing: Promoted role moved " << p0 << " -> " << u0 << " in " << seconds_since(begin) << " s");
+    require_ok(c.wait_for(
+        [&](const CrmMon& m) { return role_monitor_ran(m, u0, true) && role_monitor_ran(m, p0, false); }, 30s,
+        "the role monitors on the swapped nodes"));
+    {
+        // pcs removed the constraint it created for the move (crm_resource's cli-prefer-*).
+        auto constraints = c.cibadmin({"-Q", "-o", "constraints"});
+        require_ok(constraints);
+        INFO(*constraints);
+        CHECK_FALSE(contains(*constraints, "cli-prefer-st-clone"));
+        CHECK_FALSE(contains(*constraints, "cli-ban-st-clone"));
+    }
+
+    // Ban the clone from the node with the Promoted instance: that instance stops and the
+    // one left is promoted; clearing the ban brings the second instance back.
+    begin = std::chrono::steady_clock::now();
+    require_ok(c.pcs({"resource", "ban", "st-clone", u0}));
+    require_ok(c.wait_for(
+        [&](const CrmMon& m) {
+            auto nodes = m.resource_nodes("st");
+            return clone_roles(m, p0, "") && nodes == std::vector<std::string>{p0};
+        },
+        60s, "st-clone banned from " + u0 + ": only a Promoted instance on " + p0));
+    WARN("timing: ban of st-clone from " << u0 << " took " << seconds_since(begin) << " s");
+    require_ok(c.pcs({"resource", "clear", "st-clone"}));
+    require_ok(c.wait_for(
+        [&](const CrmMon& m) {
+            auto p = m.nodes_in_role("st", "Promoted");
+            auto u = m.nodes_in_role("st", "Unpromoted");
+            return p.size() == 1 && u.size() == 1 && p[0] != u[0];
+        },
+        60s, "both instances of st-clone back after the ban is cleared"));
+
+    // Stop the clone: both instances, whatever their role.
+    begin = std::chrono::steady_clock::now();
+    require_ok(c.pcs({"resource", "disable", "st-clone"}));
+    require_ok(c.wait_for([](const CrmMon& m) { return m.resource_nodes("st").empty(); }, 60s,
+                          "st-clone to stop on both nodes"));
+    WARN("timing: st-clone stopped in " << seconds_since(begin) << " s");
+    mon = c.crm_mon();
+    require_ok(mon);
+    INFO(c.crm_mon_text());
+    CHECK(mon->failed_actions() == 0);
+    CHECK(
+        mon->xml().boolean("/pacemaker-result/node_history/node/resource_history[@id='st' or "
+                           "starts-with(@id, 'st:')]/operation_history[@task='stop' and @rc='0']"));
+}
+
+// SIGTERM to the daemon of the node where d1 runs, with a second remote node to take it.
+// outpost-agent (2.1.6 flow): it asks the cluster to shut it down, the cluster sets the
+// node's `shutdown` attribute, moves d1 to the other node, stops the connection, and the
+// agent exits 0: nothing failed, nothing fenced. pacemaker-remoted 2.1.5 exits at once
+// (T361), as in scenario 5, so the cluster sees a lost connection instead.
+void shutdown_moves_resources(Peer peer, ClusterHarness& c, ClusterGuest& g1, ClusterGuest& g2)
+{
+    auto mon = c.crm_mon();
+    require_ok(mon);
+    auto where = mon->resource_nodes("d1");
+    REQUIRE(where.size() == 1);
+    ClusterGuest& from = where[0] == "g1" ? g1 : g2;
+    ClusterGuest& to = where[0] == "g1" ? g2 : g1;
+    require_ok(c.wait_for(
+        [&](const CrmMon& m) { return m.has_operation("d1", from.name(), "monitor", kDummyMonitorMs); }, 20s,
+        "d1's monitor on " + from.name() + " in the history before the SIGTERM"));
+    const std::size_t log_before = c.pacemaker_log_tail(64U << 20).size();
+
+    auto begin = std::chrono::steady_clock::now();
+    require_ok(from.signal(SIGTERM));
+    if (peer == Peer::remoted) {
+        auto status = from.wait_exit(5s);
+        require_ok(status);
+        double took = seconds_since(begin);
+        WARN("timing: pacemaker-remoted 2.1.5 on " << from.name() << " exited " << took
+                                                   << " s after SIGTERM (two remote nodes)");
+        CHECK(took < 3.0);
+        CHECK(WIFEXITED(*status));
+        auto log = read_file(from.log_file());
+        require_ok(log);
+        CHECK(contains(*log, "shutting_down"));
+        require_ok(c.wait_for([&](const CrmMon& m) { return !m.node_online(from.name()); }, 30s,
+                              from.name() + " to be offline"));
+        return;
+    }
+    require_ok(wait_running_on(c, "d1", to.name()));
+    WARN("timing: d1 moved " << from.name() << " -> " << to.name() << " " << seconds_since(begin)
+                             << " s after SIGTERM to outpost-agent");
+    auto status = from.wait_exit(60s);
+    require_ok(status);
+    WARN("timing: outpost-agent on " << from.name() << " exited " << seconds_since(begin)
+                                     << " s after SIGTERM");
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 0);
+    CHECK_FALSE(fs::exists(from.state_file("Dummy", "d1")));
+    CHECK(fs::exists(to.state_file("Dummy", "d1")));
+    require_ok(c.wait_for([&](const CrmMon& m) { return !m.node_online(from.name()); }, 30s,
+                          from.name() + " to be offline"));
+    // The cluster recorded the shutdown request as the node's `shutdown` attribute (attrd
+    // logs every change of it; the attribute goes with the node's transient state).
+    const std::string log = c.pacemaker_log_tail(64U << 20).substr(log_before);
+    INFO("pacemaker.log since the SIGTERM:\n" << log.substr(log.size() > 6000 ? log.size() - 6000 : 0));
+    CHECK(std::regex_search(log,
+                            std::regex("Setting shutdown\\[" + from.name() + "\\]: \\(unset\\) -> [0-9]+")));
+    mon = c.crm_mon();
+    require_ok(mon);
+    INFO(mon->xml().text());
+    CHECK(mon->failed_actions() == 0);
+    CHECK_FALSE(mon->resource_failed(from.name()));
+    CHECK(mon->resource_role(from.name()) == "Stopped");
+    CHECK(mon->node_online(to.name()));
+    CHECK(mon->xml().number("count(/pacemaker-result/fence_history/fence_event)") == 0);
+}
+
 void resources_move_between_remote_nodes(Peer peer)
 {
     auto setup = bring_up(peer, 2);
@@ -257,6 +425,11 @@ void resources_move_between_remote_nodes(Peer peer)
     CHECK(mon->xml().boolean(
         "/pacemaker-result/node_attributes/node[@name='g2']/attribute[@name='master-st']"));
     CHECK(mon->failed_actions() == 0);
+    promotable_clone_moves(c);
+
+    // Graceful shutdown with somewhere to go (scenario 5 has one node, where d1 can only
+    // stop): SIGTERM to the daemon of d1's node.
+    shutdown_moves_resources(peer, setup->c(), *g1, *g2);
 }
 
 // --- scenario 3 --------------------------------------------------------------------------
@@ -329,6 +502,13 @@ void connection_loss_and_reconnect(Peer peer)
     auto started_at = mtime_of(state);
     REQUIRE(started_at);
 
+    // The connection resource g1's failure, as crm_mon lists it: a failed action on node1.
+    auto connection_failed = [](const CrmMon& m) {
+        return !m.node_online("g1") &&
+               m.xml().boolean("/pacemaker-result/failures/failure[starts-with(@op_key, 'g1_') and @node='" +
+                               std::string(kClusterNode) + "']");
+    };
+
     // reconnect_interval=0 (the default): the cluster reconnects as soon as it can.
     // The daemon dies; only the connection is lost, not the resources in the guest.
     require_ok(g1->signal(SIGKILL));
@@ -337,6 +517,27 @@ void connection_loss_and_reconnect(Peer peer)
     require_ok(c.wait_for([](const CrmMon& m) { return !m.node_online("g1"); }, 30s, "g1 to be offline"));
     WARN("timing: connection loss noticed in " << seconds_since(lost_at) << " s");
     CHECK(fs::exists(state));
+    // Not merely "offline": the cluster records the loss as a failure of the connection
+    // resource g1 (a failed action on node1, its fail count) while the node is listed
+    // with online=false.
+    require_ok(c.wait_for(connection_failed, 30s, "the failure of connection g1 to be recorded"));
+    {
+        auto mon = c.crm_mon();
+        require_ok(mon);
+        INFO(mon->xml().text());
+        CHECK(mon->xml().boolean("/pacemaker-result/nodes/node[@name='g1' and @type='remote']"));
+        CHECK(mon->fail_count("g1", kClusterNode) >= 1);
+        // The failed operation of g1 (its monitor, or the start of a reconnect attempt) in
+        // node1's operation history.
+        CHECK(mon->xml().boolean("/pacemaker-result/node_history/node[@name='" + std::string(kClusterNode) +
+                                 "']/resource_history[@id='g1']/operation_history[@rc!='0']"));
+        WARN("after the kill: " << mon->xml().strings("/pacemaker-result/failures/failure/@op_key").size()
+                                << " failed action(s): "
+                                << mon->xml().string("/pacemaker-result/failures/failure[1]/@op_key") << " "
+                                << mon->xml().string("/pacemaker-result/failures/failure[1]/@status")
+                                << "; g1 unclean="
+                                << mon->xml().string("/pacemaker-result/nodes/node[@name='g1']/@unclean"));
+    }
     {
         auto mon = c.crm_mon();
         require_ok(mon);
@@ -366,6 +567,11 @@ void connection_loss_and_reconnect(Peer peer)
     // With reconnect_interval the cluster waits that long before it reconnects, even though
     // the daemon is back at once.
     constexpr int kReconnectSeconds = 8;
+    constexpr int kRecheckSeconds = 5;            // ClusterOptions' cluster-recheck-interval
+    constexpr int kConnectionMonitorSeconds = 3;  // add_remote_node's monitor interval
+    constexpr int kSlackSeconds = 10;
+    constexpr double kReconnectUpperBoundSeconds =
+        kReconnectSeconds + kRecheckSeconds + kConnectionMonitorSeconds + kSlackSeconds;
     require_ok(
         c.pcs({"resource", "update", "g1", "reconnect_interval=" + std::to_string(kReconnectSeconds) + "s"}));
     require_ok(
@@ -376,13 +582,19 @@ void connection_loss_and_reconnect(Peer peer)
     lost_at = std::chrono::steady_clock::now();
     require_ok(
         c.wait_for([](const CrmMon& m) { return !m.node_online("g1"); }, 30s, "g1 to be offline again"));
+    require_ok(c.wait_for(connection_failed, 30s, "the second failure of connection g1 to be recorded"));
     require_ok(g1->start());
     require_ok(c.wait_for([](const CrmMon& m) { return m.node_online("g1"); }, 60s,
                           "g1 to reconnect after reconnect_interval"));
     double waited = seconds_since(lost_at);
     WARN("timing: with reconnect_interval=" << kReconnectSeconds << "s the reconnect came " << waited
                                             << " s after the loss");
+    // Not before the interval (less a second of polling granularity), and not much later:
+    // the scheduler notices the interval has passed at its next run, which
+    // cluster-recheck-interval (5 s here) bounds, plus a monitor interval to notice the
+    // loss and slack for a slow (ASan) machine.
     CHECK(waited >= kReconnectSeconds - 1.0);
+    CHECK(waited <= kReconnectUpperBoundSeconds);
     require_ok(wait_running_on(c, "d1", "g1"));
     CHECK(fs::exists(state));
 }
