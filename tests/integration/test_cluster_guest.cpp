@@ -50,6 +50,9 @@ constexpr const char* kGuestNode = "guest1";
 constexpr const char* kContainer = "vm-guest1";
 constexpr unsigned kGuestHost = 2;  // 192.168.170.2
 constexpr const char* kDummyMonitor = "3s";
+// How long the cluster waits for the daemon in a booting QEMU/TCG VM to accept the
+// connection (the guest's remote-connect-timeout).
+constexpr std::chrono::seconds kQemuConnectTimeout{150};
 
 const char* label(Peer peer)
 {
@@ -134,8 +137,11 @@ struct Setup {
 // VirtualDomain resource first and `pcs cluster node add-guest` after it.
 enum class Declare { meta, add_guest };
 
+// `meta` adds meta attributes (name=value) next to remote-node/remote-addr (Declare::meta
+// only).
 void create_guest_resource(ClusterHarness& c, const std::string& uri, const fs::path& xml,
-                           const std::vector<std::string>& extra, Declare how = Declare::meta)
+                           const std::vector<std::string>& extra, Declare how = Declare::meta,
+                           const std::vector<std::string>& meta = {})
 {
     std::vector<std::string> args{"resource",
                                   "create",
@@ -153,10 +159,13 @@ void create_guest_resource(ClusterHarness& c, const std::string& uri, const fs::
     if (how == Declare::meta) {
         // pcs refuses meta remote-node without --force ("use 'pcs cluster node
         // add-guest'"); --force writes the same CIB that add-guest would.
-        args.insert(args.end(), {"meta", remote_node, remote_addr, "--force"});
+        args.insert(args.end(), {"meta", remote_node, remote_addr});
+        args.insert(args.end(), meta.begin(), meta.end());
+        args.emplace_back("--force");
         require_ok(c.pcs(args));
         return;
     }
+    REQUIRE(meta.empty());
     args.insert(args.end(), {"--disabled", "--force"});
     require_ok(c.pcs(args));
     // add-guest also wants pcsd in the guest (to push the authkey and start
@@ -462,13 +471,18 @@ void qemu_guest_node(Peer peer)
     // implicit monitor's 30 s lets the stop outwait it (Pacemaker 2.1.5 cluster side; the
     // same with any daemon in the VM).
     require_ok(setup->cluster->pcs({"resource", "op", "defaults", "update", "timeout=45s"}));
-    // TCG boot to a listening daemon takes 6-13 s: a generous start timeout (the
-    // connection's start waits for the daemon, the domain's start only for QEMU).
+    // TCG boot to a listening daemon takes 6-13 s on an idle machine, but over a minute on
+    // a loaded one (seen: network up after 18 s, then pacemaker-remoted 2.1.5 still
+    // generating its 2048-bit DH parameters 40 s later, so the implicit connection's start
+    // failed at the default remote-connect-timeout of 60 s and the guest was banned).
+    // Generous timeouts for both: the domain's start (it only waits for QEMU) and the
+    // connection's start (remote-connect-timeout: it waits for the daemon).
     create_guest_resource(*setup->cluster, kQemuUri, xml,
-                          {"op", "start", "timeout=90s", "op", "stop", "timeout=60s"});
+                          {"op", "start", "timeout=90s", "op", "stop", "timeout=60s"}, Declare::meta,
+                          {"remote-connect-timeout=" + std::to_string(kQemuConnectTimeout.count()) + "s"});
     run_guest_scenario(*setup, kQemuUri, domain,
                        peer == Peer::remoted ? "QEMU/TCG, pacemaker-remoted" : "QEMU/TCG, outpost-agent",
-                       120s);
+                       kQemuConnectTimeout + 30s);
     // The stop went through ACPI: the power button reached the init and the daemon.
     std::string console = file_tail(vm.console_log, 1 << 20);
     CHECK(contains(console, "power button: SIGTERM to the daemon"));
