@@ -385,10 +385,10 @@ std::string parse_exit_reason(std::string_view stderr_text)
 
 std::string readable_interval(std::uint32_t ms)
 {
-    if (ms == 0) return "0s";
     std::string text;
+    // Strictly larger, as observed: exactly one unit is written in the next smaller unit.
     auto part = [&](std::uint32_t unit, const char* suffix) {
-        if (ms >= unit) {
+        if (ms > unit) {
             text += std::to_string(ms / unit) + suffix;
             ms %= unit;
         }
@@ -396,7 +396,7 @@ std::string readable_interval(std::uint32_t ms)
     part(kMsPerDay, "d");
     part(kMsPerHour, "h");
     part(kMsPerMinute, "m");
-    if (ms >= kMsPerSecond) {
+    if (ms > kMsPerSecond) {
         text += std::to_string(ms / kMsPerSecond);
         ms %= kMsPerSecond;
         if (ms > 0) {
@@ -407,6 +407,8 @@ std::string readable_interval(std::uint32_t ms)
         text += "s";
     } else if (ms > 0) {
         text += std::to_string(ms) + "ms";
+    } else if (text.empty()) {
+        text = "0s";
     }
     return text;
 }

@@ -78,7 +78,11 @@ struct RawResult {
 // Text after the last "ocf-exit-reason:" up to the end of its line, at most 128 chars.
 [[nodiscard]] std::string parse_exit_reason(std::string_view stderr_text);
 
-// Pacemaker's human-readable duration ("1.500s", "2m", "500ms", "1m1.500s", "1h", "0s").
+// A duration as pacemaker-remoted 2.1.5 writes it in "did not complete within ..." (observed
+// with timeouts from 500 ms to 121 s): a unit is used only when the rest is strictly larger
+// than one of it, so 1000 is "1000ms", 2000 "2s", 60000 "60s", 61000 "1m1000ms", 120000
+// "2m", 1500 "1.500s", 0 "0s". Hours and days follow the same rule (3600000 is "60m");
+// those were not observed (a timeout of an hour).
 [[nodiscard]] std::string readable_interval(std::uint32_t ms);
 
 // systemd unit name for an agent type: ".service" appended unless it already ends in

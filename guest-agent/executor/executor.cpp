@@ -391,8 +391,9 @@ struct Executor::Impl {
         op.rsc_deleted = op.rsc_deleted || rsc_deleted;
         OpResult result = base_result(op);
         result.status = ExecStatus::cancelled;
-        // 2.1.5 reports a cancellation with zero times; a killed run reports exit status 0,
-        // a queued or waiting op its last exit status.
+        // 2.1.5 reports a queued or waiting op's cancellation with zero times and its last
+        // exit status; a run it kills with exit status 0 and the times of that run so far
+        // (observed: run time set, exec time = time until the cancel).
         result.exec_rc = op.last_rc;
         switch (op.state) {
             case Op::State::queued:
@@ -403,8 +404,12 @@ struct Executor::Impl {
                 std::erase(rsc.waiting, &op);
                 ops.erase(op.key);
                 break;
-            case Op::State::running:
+            case Op::State::running: {
                 result.exec_rc = ocf::ok;
+                const gint64 now = mono_ms();
+                result.run_time = op.run_time;
+                result.exec_time_ms = elapsed_ms(op.started_ms, now);
+                result.queue_time_ms = elapsed_ms(op.queued_ms, op.started_ms);
                 op.cancelled = true;
                 op.detached = true;
                 if (op.runner == Op::Runner::child) {
@@ -419,6 +424,7 @@ struct Executor::Impl {
                     ops.erase(op.key);
                 }
                 break;
+            }
         }
         out.push_back(std::move(result));
     }
@@ -438,21 +444,24 @@ struct Executor::Impl {
             cancel_op(rsc, *op, false, out);
     }
 
-    // Cancels everything queued or waiting; the running op (if any) is left to finish but
-    // will not run again. Returns whether an op was executing.
-    bool retire(Resource& rsc, bool rsc_deleted, std::vector<OpResult>& out)
+    // Cancels everything queued or waiting (reported with the deleted flag: 2.1.5 sets it
+    // for unregistration and for a replaced definition alike); the running op (if any) is
+    // left to finish but will not run again, and carries the flag only if
+    // `running_deleted` (unregistration; a replaced definition's running op reports 0).
+    // Returns whether an op was executing.
+    bool retire(Resource& rsc, bool running_deleted, std::vector<OpResult>& out)
     {
         std::vector<Op*> victims(rsc.queue.begin(), rsc.queue.end());
         victims.insert(victims.end(), rsc.waiting.begin(), rsc.waiting.end());
         std::sort(victims.begin(), victims.end(), [](const Op* a, const Op* b) { return a->key < b->key; });
         for (Op* op : victims)
-            cancel_op(rsc, *op, rsc_deleted, out);
+            cancel_op(rsc, *op, true, out);
         bool executing = false;
         if (rsc.active != nullptr) {
             rsc.active->detached = true;
             if (!rsc.active->cancelled) {
                 executing = true;
-                rsc.active->rsc_deleted = rsc.active->rsc_deleted || rsc_deleted;
+                rsc.active->rsc_deleted = rsc.active->rsc_deleted || running_deleted;
             }
         }
         return executing;

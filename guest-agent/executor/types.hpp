@@ -52,15 +52,18 @@ enum class ExecStatus : int {
 // lrmd_callopt bits (protocol.md 3.6).
 namespace callopt {
 inline constexpr unsigned notify_orig_only = 0x2;
-// 2.1.x defines drop-recurring as 3 (overlapping notify_orig_only); 3.0 redefined it as 1.
-// Both values have bit 0 set, so the executor tests that bit (see has_drop_recurring()).
+// 2.1.x defines drop-recurring as 3 (overlapping notify_orig_only) and tests it as "both
+// bits set"; 3.0 redefined it as 1. We follow 2.1.5, observed in the conformance scenario
+// disconnect_callopt_1: a resource registered with 1 keeps its recurring ops when the
+// last client leaves, so a 3.0 controller's drop-recurring is not honoured here, exactly
+// as by a 2.1.5 pacemaker-remoted (docs/conformance.md).
 inline constexpr unsigned drop_recurring_2_1 = 0x3;
 inline constexpr unsigned drop_recurring_3_0 = 0x1;
 inline constexpr unsigned notify_changes_only = 0x4;
 
 inline constexpr bool has_drop_recurring(unsigned options)
 {
-    return (options & drop_recurring_3_0) != 0;
+    return (options & drop_recurring_2_1) == drop_recurring_2_1;
 }
 }  // namespace callopt
 

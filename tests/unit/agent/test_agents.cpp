@@ -62,16 +62,23 @@ TEST_CASE("exit reason: last ocf-exit-reason line wins, 128 chars", "[agents]")
     CHECK(parse_exit_reason("ocf-exit-reason:" + long_reason + "\n") == std::string(128, 'r'));
 }
 
-TEST_CASE("readable interval as Pacemaker prints it", "[agents]")
+TEST_CASE("readable interval as pacemaker-remoted 2.1.5 prints it", "[agents]")
 {
+    // Each pair observed in 2.1.5's "Resource agent did not complete within ..." reasons.
+    const std::pair<std::uint32_t, const char*> observed[] = {
+        {500, "500ms"},      {999, "999ms"},        {1000, "1000ms"}, {1001, "1.001s"},
+        {1999, "1.999s"},    {2000, "2s"},          {2001, "2.001s"}, {2500, "2.500s"},
+        {59999, "59.999s"},  {60000, "60s"},        {60001, "1m1ms"}, {61000, "1m1000ms"},
+        {61500, "1m1.500s"}, {119999, "1m59.999s"}, {120000, "2m"},   {121000, "2m1000ms"},
+    };
+    for (const auto& [ms, text] : observed) {
+        INFO(ms);
+        CHECK(readable_interval(ms) == text);
+    }
+    // The same rule extrapolated (not observed: hour-long timeouts).
     CHECK(readable_interval(0) == "0s");
-    CHECK(readable_interval(1500) == "1.500s");
-    CHECK(readable_interval(500) == "500ms");
-    CHECK(readable_interval(1000) == "1s");
-    CHECK(readable_interval(20000) == "20s");
-    CHECK(readable_interval(120000) == "2m");
-    CHECK(readable_interval(61500) == "1m1.500s");
-    CHECK(readable_interval(3600000) == "1h");
+    CHECK(readable_interval(3600000) == "60m");
+    CHECK(readable_interval(3600001) == "1h1ms");
     CHECK(readable_interval(90061001) == "1d1h1m1.001s");
 }
 

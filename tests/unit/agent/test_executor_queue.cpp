@@ -306,10 +306,13 @@ TEST_CASE("queue: re-registration", "[queue][registry]")
     CHECK(f.exec.register_resource(ocf_rsc("r1", "Other")) == rc::ok);
     REQUIRE(f.got.count(2) == 1);
     CHECK(f.got.last(2)->status == ExecStatus::cancelled);
-    CHECK_FALSE(f.got.last(2)->rsc_deleted);
+    // 2.1.5 (conformance scenario rc_paths): the queued op of the replaced definition is
+    // reported deleted, the running one finishes without the flag.
+    CHECK(f.got.last(2)->rsc_deleted);
     CHECK(f.exec.find("r1")->type == "Other");
     f.spawner.exit(f.pending()[0], 0);
     CHECK(f.got.last(1)->status == ExecStatus::done);
+    CHECK_FALSE(f.got.last(1)->rsc_deleted);
 }
 
 TEST_CASE("queue: drop_recurring only for resources registered with the option", "[queue][registry]")
@@ -329,6 +332,28 @@ TEST_CASE("queue: drop_recurring only for resources registered with the option",
     CHECK(f.got.last(2)->status == ExecStatus::cancelled);
     CHECK(f.exec.recurring("r1")->at(0).ops.size() == 1);
     CHECK(f.exec.recurring("r3")->at(0).ops.empty());
+}
+
+TEST_CASE("queue: callopt 1 alone (3.0's drop-recurring) keeps recurring ops, as 2.1.5 does",
+          "[queue][registry]")
+{
+    CHECK(callopt::has_drop_recurring(3));
+    CHECK(callopt::has_drop_recurring(7));
+    CHECK_FALSE(callopt::has_drop_recurring(1));
+    CHECK_FALSE(callopt::has_drop_recurring(2));
+    CHECK_FALSE(callopt::has_drop_recurring(5));
+
+    Fixture f;
+    ResourceDefinition three_oh = ocf_rsc("r3", "Dummy");
+    three_oh.callopts = callopt::drop_recurring_3_0;
+    f.exec.register_resource(three_oh);
+    f.exec.exec(2, req("r3", "monitor", 10000));
+    Fixture::settle();
+    for (auto id : f.pending())
+        f.spawner.exit(id, 0);
+    f.exec.drop_recurring();
+    CHECK(f.got.count(2) == 1);
+    CHECK(f.exec.recurring("r3")->at(0).ops.size() == 1);
 }
 
 TEST_CASE("queue: alerts get the map plus a per-daemon sequence", "[queue][alerts]")
