@@ -511,6 +511,12 @@ void IpcProxy::destroy_session(std::string_view session_id)
     close_session(*session, false, "the cluster closed it");
 }
 
+bool IpcProxy::has_session(std::string_view session_id) const
+{
+    auto it = sessions_.find(session_id);
+    return it != sessions_.end() && it->second->spec->policy == ChannelPolicy::proxy;
+}
+
 void IpcProxy::provider_gone(std::string_view provider_client_id)
 {
     std::vector<std::string> doomed;

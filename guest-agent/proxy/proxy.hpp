@@ -80,6 +80,7 @@ public:
                           const wire::Element& msg) override;
     bool deliver_event(std::string_view session, const wire::Element& msg) override;
     void destroy_session(std::string_view session) override;
+    [[nodiscard]] bool has_session(std::string_view session) const override;
     void provider_gone(std::string_view provider_client_id) override;
     [[nodiscard]] std::size_t local_client_count() const override { return sessions_.size(); }
     Status send_local_reply(std::string_view client_id, std::string_view xml) override;

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <climits>
 #include <utility>
+#include <variant>
 
 #include "server/watchdog.hpp"
 #include "util/log.hpp"
@@ -353,6 +354,36 @@ void Dispatcher::do_unsupported(ClientSession& client, const wire::Request& requ
     outbox_.reply(client, make_reply(request, call_id, rc::not_supported));
 }
 
+namespace {
+
+void dispatch_decoded(Dispatcher& dispatcher, ClientSession& client, const wire::Message& message)
+{
+    if (const auto* request = std::get_if<wire::Request>(&message)) {
+        dispatcher.handle(client, *request);
+    } else if (const auto* proxy = std::get_if<wire::ProxyMessage>(&message)) {
+        dispatcher.handle(client, *proxy);
+    }
+    // The request decoders give nothing else.
+}
+
+}  // namespace
+
+Status Dispatcher::handle_remote_payload(ClientSession& client, std::string_view xml)
+{
+    auto decoded = wire::decode_remote_request(xml);
+    if (!decoded) return decoded.error();
+    dispatch_decoded(*this, client, *decoded);
+    return {};
+}
+
+Status Dispatcher::handle_local_payload(ClientSession& client, std::uint32_t ipc_msg_id, std::string_view xml)
+{
+    auto decoded = wire::decode_local_request(xml, ipc_msg_id);
+    if (!decoded) return decoded.error();
+    dispatch_decoded(*this, client, *decoded);
+    return {};
+}
+
 void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message)
 {
     int call_id = next_call_id();
@@ -380,11 +411,10 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
             }
         }
     } else if (op == "destroy") {
-        if (!message.session) {
-            send_destroy(outbox_, client, std::nullopt);
-        } else if (proxy_ != nullptr) {
-            // (2.1.5 also answers destroy for a named session it does not know; the
-            // endpoint does not tell us, so that one goes unanswered.)
+        if (!message.session || proxy_ == nullptr || !proxy_->has_session(*message.session)) {
+            log_debug(log_cat, "Proxy destroy for an unknown session from %s", client.describe().c_str());
+            send_destroy(outbox_, client, message.session);
+        } else {
             proxy_->destroy_session(*message.session);
         }
     } else if (op == "shutdown_ack") {
@@ -396,9 +426,9 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
     } else {
         log_warning(log_cat, "Ignoring unknown proxy operation %s from %s", log::quote(op).c_str(),
                     client.describe().c_str());
-        // Only the session-less case is answered: whether a named one exists, the
-        // endpoint does not tell (2.1.5 answers an unknown one with destroy too).
-        if (!message.session) send_destroy(outbox_, client, std::nullopt);
+        // As 2.1.5: the session is looked up first, and one it does not have gets destroy.
+        if (!message.session || proxy_ == nullptr || !proxy_->has_session(*message.session))
+            send_destroy(outbox_, client, message.session);
     }
 
     wire::Reply reply;

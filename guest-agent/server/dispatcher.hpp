@@ -90,6 +90,17 @@ public:
     // One ipc_fwd request (root lrmd_ipc_proxy, type request) from `client`.
     void handle(ClientSession& client, const wire::ProxyMessage& message);
 
+    // The two ways a payload enters the daemon; the Server calls these and the fuzz
+    // targets call the same functions, so what is fuzzed is what is served.
+    // A TLS client's payload, read as 2.1.5 reads it (wire::decode_remote_request: any
+    // root, lrmd_op decides; ipc_fwd on lrmd_ipc_proxy is proxy traffic) and handled.
+    // An Error means it could not be read at all: the server drops that client.
+    Status handle_remote_payload(ClientSession& client, std::string_view xml);
+    // A request of a local lrmd IPC client (wire::decode_local_request; `ipc_msg_id` is
+    // its IPC request id). An Error means it could not be read; 2.1.5 answers nothing
+    // then and keeps the client.
+    Status handle_local_payload(ClientSession& client, std::uint32_t ipc_msg_id, std::string_view xml);
+
     // The executor's result callback: turns a result into an exec notify. (The executor
     // already withholds unchanged results of notify-changes-only recurring ops.)
     void on_result(const executor::OpResult& result);

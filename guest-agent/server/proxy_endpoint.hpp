@@ -44,6 +44,10 @@ public:
     virtual bool deliver_event(std::string_view session, const wire::Element& msg) = 0;
     // `destroy` from a provider: close that local session (unknown sessions are ignored).
     virtual void destroy_session(std::string_view session) = 0;
+    // Whether `session` is a proxied session a provider may address (lrmd local executor
+    // clients are not). 2.1.5 answers any ipc_fwd naming a session it does not have with a
+    // destroy notify, whatever its operation.
+    [[nodiscard]] virtual bool has_session(std::string_view session) const = 0;
     // The provider with this client id disconnected: close the local sessions it served.
     virtual void provider_gone(std::string_view provider_client_id) = 0;
     // Local IPC clients and proxied sessions still open (protocol.md 5.12 counts them).

@@ -6,7 +6,6 @@
 #include <csignal>
 #include <exception>
 #include <utility>
-#include <variant>
 
 #include "util/log.hpp"
 #include "wire/messages.hpp"
@@ -188,15 +187,8 @@ void Server::on_message(const std::string& id, const std::string& xml)
         // notify a client sends, gets the -95 of an unknown op; the connection stays).
         // Only what cannot be read at all (not XML, a msg id or number that is not one) ends
         // the connection: 2.1.5 would leave it open but useless (docs/conformance.md).
-        auto decoded = wire::decode_remote_request(xml);
-        if (!decoded) {
-            drop_client(id, "undecodable message: " + decoded.error().message);
-            return;
-        }
-        if (auto* request = std::get_if<wire::Request>(&*decoded)) {
-            dispatcher_->handle(session, *request);
-        } else if (auto* proxy = std::get_if<wire::ProxyMessage>(&*decoded)) {
-            dispatcher_->handle(session, *proxy);
+        if (auto served = dispatcher_->handle_remote_payload(session, xml); !served) {
+            drop_client(id, "undecodable message: " + served.error().message);
         }
     } catch (const std::exception& e) {
         log_error(log_cat, "Failed to process a message from %s: %s", session.describe().c_str(), e.what());
@@ -313,18 +305,11 @@ void Server::local_executor_request(std::string_view client_id, std::uint32_t ip
     if (it == local_clients_.end()) return;
     ClientSession& session = *it->second;
     try {
-        auto decoded = wire::decode_local_request(xml, ipc_msg_id);
-        if (!decoded) {
+        if (auto served = dispatcher_->handle_local_payload(session, ipc_msg_id, xml); !served) {
             // 2.1.5 answers nothing and keeps the connection; the client's own timeout
             // ends its wait.
             log_warning(log_cat, "Ignoring undecodable request %u from local client %s: %s", ipc_msg_id,
-                        session.describe().c_str(), decoded.error().message.c_str());
-            return;
-        }
-        if (auto* request = std::get_if<wire::Request>(&*decoded)) {
-            dispatcher_->handle(session, *request);
-        } else if (auto* proxy = std::get_if<wire::ProxyMessage>(&*decoded)) {
-            dispatcher_->handle(session, *proxy);
+                        session.describe().c_str(), served.error().message.c_str());
         }
     } catch (const std::exception& e) {
         log_error(log_cat, "Failed to process a request from local client %s: %s", session.describe().c_str(),

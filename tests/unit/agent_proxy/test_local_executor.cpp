@@ -362,6 +362,7 @@ TEST_CASE("lrmd: a local client asking to be an IPC provider gets -13", "[proxy]
     // Provider traffic cannot reach a local executor session either.
     auto sessions = bench.proxy().session_ids();
     REQUIRE(sessions.size() == 1);
+    CHECK_FALSE(bench.proxy().has_session(sessions[0]));  // not a proxied session
     CHECK_FALSE(bench.proxy().deliver_event(sessions[0], wire::Element{"x", {}, {}}));
     CHECK_FALSE(bench.proxy().deliver_response(sessions[0], 1, wire::Element{"x", {}, {}}));
     bench.proxy().destroy_session(sessions[0]);

@@ -292,6 +292,8 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
     {
         auto answer = wire::parse_xml("<x/>");
         REQUIRE(answer);
+        CHECK(f.proxy->has_session(session));
+        CHECK_FALSE(f.proxy->has_session("no-such-session"));
         CHECK_FALSE(f.proxy->deliver_response("no-such-session", 1, *answer));
         CHECK_FALSE(f.proxy->deliver_event("no-such-session", *answer));
         f.proxy->destroy_session("no-such-session");

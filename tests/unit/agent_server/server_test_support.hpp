@@ -136,6 +136,7 @@ public:
         return true;
     }
     void destroy_session(std::string_view session) override { destroyed.emplace_back(session); }
+    [[nodiscard]] bool has_session(std::string_view session) const override { return session == known; }
     void provider_gone(std::string_view id) override { gone.emplace_back(id); }
     [[nodiscard]] std::size_t local_client_count() const override { return local_clients; }
 

@@ -144,11 +144,12 @@ TEST_CASE("every request advances the global call id, wrapping to 1")
     CHECK(as<wire::Reply>(a[1]).call_id == 5);
     CHECK(as<wire::Reply>(a[1]).msg_id == 3);
     auto b = bench.take("b");
-    REQUIRE(b.size() == 3);
+    REQUIRE(b.size() == 4);  // the destroy of an unknown session is answered with destroy
     CHECK(as<wire::Reply>(b[0]).call_id == 2);
-    CHECK(as<wire::Reply>(b[1]).call_id == 3);
-    CHECK(as<wire::Reply>(b[1]).msg_id == 2);
-    CHECK(as<wire::Reply>(b[2]).call_id == 6);
+    CHECK(as<wire::ProxyMessage>(b[1]).op == "destroy");
+    CHECK(as<wire::Reply>(b[2]).call_id == 3);
+    CHECK(as<wire::Reply>(b[2]).msg_id == 2);
+    CHECK(as<wire::Reply>(b[3]).call_id == 6);
     CHECK(bench.dispatcher().last_call_id() == 6);
 
     bench.dispatcher().set_last_call_id(INT_MAX - 1);
@@ -546,6 +547,27 @@ TEST_CASE("ipc_fwd: rc 0 always, destroy for unknown or absent sessions, shutdow
         auto destroy = response;
         destroy.op = "destroy";
         bench.send("provider", destroy);
+        CHECK(only_reply(bench.take("provider")).rc == 0);
+        CHECK(proxy.destroyed == std::vector<std::string>{"known-session"});
+
+        // A destroy or an unknown operation naming a session the proxy does not have:
+        // destroy back, then the reply (2.1.5, conformance scenario rc_paths).
+        for (const char* op : {"destroy", "bogus"}) {
+            INFO(op);
+            auto unknown = response;
+            unknown.op = op;
+            unknown.session = "other";
+            bench.send("provider", unknown);
+            auto answers = bench.take("provider");
+            REQUIRE(answers.size() == 2);
+            CHECK(as<wire::ProxyMessage>(answers[0]).op == "destroy");
+            CHECK(as<wire::ProxyMessage>(answers[0]).session == std::optional<std::string>("other"));
+            CHECK(as<wire::Reply>(answers[1]).rc == 0);
+        }
+        // An unknown operation for a live session: nothing but the reply.
+        auto odd = response;
+        odd.op = "bogus";
+        bench.send("provider", odd);
         CHECK(only_reply(bench.take("provider")).rc == 0);
         CHECK(proxy.destroyed == std::vector<std::string>{"known-session"});
         bench.dispatcher().attach_proxy(nullptr);
