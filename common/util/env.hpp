@@ -1,5 +1,7 @@
-// Validated parsing of configuration values from the environment and from
-// shell-style environment files (/etc/default/pacemaker, /etc/pacemaker/pcmk-init.env).
+// Validated parsing of configuration values from the environment and from environment
+// files: the systemd EnvironmentFile= format of the files Pacemaker's unit reads
+// (/etc/default/pacemaker, /etc/sysconfig/sbd, ...) and the shell-like
+// /etc/pacemaker/pcmk-init.env of container mode.
 //
 // Every value from outside is checked here; a bad value becomes an Error whose message
 // names the variable and quotes the value, e.g.
@@ -11,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/result.hpp"
 
@@ -29,10 +32,49 @@ Result<bool> parse_boolean(std::string_view name, std::string_view value);
 Result<std::int64_t> parse_duration_ms(std::string_view name, std::string_view value,
                                        bool default_unit_ms = false);
 
-// Shell-like NAME=value lines: '#' comments, optional "export ", single or double quotes.
-// Lines that are not assignments are ignored, as the shell sourcing them would mostly do.
-// Limits: at most kMaxEnvFileBytes read.
+// Environment files are read up to this size (both formats below); larger ones are an Error.
 inline constexpr std::size_t kMaxEnvFileBytes = 1 << 20;
+
+// systemd's EnvironmentFile= format, as systemd.exec(5) describes it:
+// - blank lines, lines without '=', and lines whose first non-blank character is '#' or
+//   ';' are ignored; there are no comments after a value ("A=x # y" sets "x # y");
+// - NAME=value: blanks around NAME and before the value are dropped; an assignment whose
+//   NAME is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*, so also "export NAME") is
+//   ignored and reported in `ignored`;
+// - unquoted text: a backslash keeps the next character ("\\" is one backslash), a
+//   backslash at the end of a line joins the next line; blanks inside are kept, trailing
+//   blanks (space, tab, CR) dropped, quotes after the first character kept;
+// - '...' is verbatim and may span lines; "..." may span lines, takes \" \\ \` \$ as the
+//   character, backslash-newline as nothing and keeps any other backslash; pieces join
+//   ("a"'b'c is abc; blanks between pieces are dropped);
+// - the last assignment of a name wins. No variable expansion, no "export".
+// Invalid UTF-8 or a NUL byte makes the file an Error (systemd refuses to start the unit).
+// (systemd before 254 also continued a comment line that ends in a backslash; the man
+// page, and this parser, end a comment at its newline.)
+struct EnvironmentFile {
+    std::map<std::string, std::string> vars;
+    std::vector<std::string> ignored;  // "<origin>:<line>: ..." for each assignment dropped
+};
+Result<EnvironmentFile> parse_environment_file(std::string_view text, std::string_view origin);
+// Reads and parses one file (at most kMaxEnvFileBytes). A missing file is -ENOENT.
+Result<EnvironmentFile> read_environment_file(const std::string& path);
+
+// Several files in the order a unit lists them (EnvironmentFile=-path lines): missing
+// files are skipped, a later file overrides an earlier one.
+struct EnvironmentFiles {
+    std::map<std::string, std::string> vars;
+    std::vector<std::string> read;     // the files that existed, in order
+    std::vector<std::string> ignored;  // as EnvironmentFile::ignored, all files
+};
+Result<EnvironmentFiles> read_environment_files(const std::vector<std::string>& paths);
+
+// Sets each variable that is not in the process environment yet (set but empty counts as
+// set); returns the names it set.
+std::vector<std::string> apply_environment_defaults(const std::map<std::string, std::string>& vars);
+
+// Shell-like NAME=value lines (pcmk-init.env, which Pacemaker reads with its own simple
+// parser): '#' comments, optional "export ", single or double quotes. Lines that are not
+// assignments are ignored, as the shell sourcing them would mostly do.
 Result<std::map<std::string, std::string>> read_env_file(const std::string& path);
 
 // Sets every variable of the file that is not already set in the environment (existing

@@ -1,9 +1,16 @@
 #include <catch.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "util/env.hpp"
 
@@ -62,9 +69,163 @@ TEST_CASE("environment files are read like the shell would", "[env]")
     setenv("PCMK_logfile", "/keep", 1);
     unsetenv("PLAIN");
     REQUIRE(env::load_env_file_defaults(path).ok());
-    CHECK(std::string(std::getenv("PCMK_logfile")) == "/keep");
-    CHECK(std::string(std::getenv("PLAIN")) == "value");
-    std::remove(path);
+    CHECK(env::get("PCMK_logfile") == std::optional<std::string>("/keep"));
+    CHECK(env::get("PLAIN") == std::optional<std::string>("value"));
+    (void)std::remove(path);
 
     CHECK(env::load_env_file_defaults("/nonexistent/outpost.env").ok());
+}
+
+// systemd's EnvironmentFile= rules (systemd.exec(5)), one by one.
+namespace {
+
+std::map<std::string, std::string> parsed(std::string_view text)
+{
+    auto file = env::parse_environment_file(text, "test.env");
+    INFO((file ? std::string() : file.error().describe()));
+    REQUIRE(file.ok());
+    return file->vars;
+}
+
+std::string value_of(std::string_view text, const std::string& name = "A")
+{
+    auto vars = parsed(text);
+    INFO("text: " << text);
+    REQUIRE(vars.count(name) == 1);
+    return vars.at(name);
+}
+
+// A private directory for environment files, removed afterwards.
+struct EnvDir {
+    std::string path;
+    EnvDir()
+    {
+        char pattern[] = "/tmp/outpost-envdir-XXXXXX";
+        REQUIRE(mkdtemp(pattern) != nullptr);
+        path = pattern;
+    }
+    ~EnvDir() { std::filesystem::remove_all(path); }
+    EnvDir(const EnvDir&) = delete;
+    EnvDir& operator=(const EnvDir&) = delete;
+    std::string write(const std::string& name, const std::string& text) const
+    {
+        std::string file = path + "/" + name;
+        std::ofstream(file, std::ios::binary) << text;
+        return file;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("EnvironmentFile: comments, blank lines and lines without '='", "[env][envfile]")
+{
+    auto vars = parsed(
+        "# a comment\n"
+        "; also a comment\n"
+        "   # indented comment\n"
+        "\n"
+        "   \n"
+        "NOT AN ASSIGNMENT\n"
+        "A=1\n");
+    CHECK(vars == std::map<std::string, std::string>{{"A", "1"}});
+    // A '#' after a value is part of it: EnvironmentFile= has no trailing comments.
+    CHECK(value_of("A=value # not a comment\n") == "value # not a comment");
+    CHECK(value_of("A=x;y\n") == "x;y");
+}
+
+TEST_CASE("EnvironmentFile: blanks around names and values", "[env][envfile]")
+{
+    CHECK(value_of("  A = padded  \n") == "padded");
+    CHECK(value_of("A=two  inner   blanks\t\r\n") == "two  inner   blanks");
+    CHECK(value_of("A=\n").empty());
+    CHECK(value_of("A=last line without newline") == "last line without newline");
+    CHECK(value_of("A=dos line\r\nB=2\r\n") == "dos line");
+    CHECK(value_of("A=dos line\r\nB=2\r\n", "B") == "2");
+}
+
+TEST_CASE("EnvironmentFile: invalid names are ignored and reported, 'export' included", "[env][envfile]")
+{
+    auto file = env::parse_environment_file("export A=1\n1B=2\nC-D=3\nOK_1=4\n", "f.env");
+    REQUIRE(file.ok());
+    CHECK(file->vars == std::map<std::string, std::string>{{"OK_1", "4"}});
+    REQUIRE(file->ignored.size() == 3);
+    CHECK(file->ignored[0] == "f.env:1: \"export A\" is not a valid variable name; assignment ignored");
+    CHECK(file->ignored[1].rfind("f.env:2: \"1B\"", 0) == 0);
+}
+
+TEST_CASE("EnvironmentFile: the last duplicate wins", "[env][envfile]")
+{
+    CHECK(value_of("A=first\nA=second\nA=third\n") == "third");
+}
+
+TEST_CASE("EnvironmentFile: backslashes in unquoted values", "[env][envfile]")
+{
+    CHECK(value_of("A=one\\\ntwo\n") == "onetwo");  // continuation, the newline dropped
+    CHECK(value_of("A=a\\\\b\n") == "a\\b");        // "\\" is one backslash
+    CHECK(value_of("A=a\\qb\n") == "aqb");          // any other character is kept as itself
+    CHECK(value_of("A=keep\\ \n") == "keep ");      // an escaped trailing blank stays
+    CHECK(value_of("A=x\\#y\n") == "x#y");
+}
+
+TEST_CASE("EnvironmentFile: quotes", "[env][envfile]")
+{
+    CHECK(value_of("A='single $HOME \\n \"x\"'\n") == "single $HOME \\n \"x\"");
+    CHECK(value_of("A=\"double \\\" \\\\ \\` \\$ \\n\"\n") == "double \" \\ ` $ \\n");
+    CHECK(value_of("A='spans\nlines'\n") == "spans\nlines");
+    CHECK(value_of("A=\"spans\nlines\"\n") == "spans\nlines");
+    CHECK(value_of("A=\"joined\\\nline\"\n") == "joinedline");
+    CHECK(value_of("A=\"  kept  \"   \n") == "  kept  ");
+    CHECK(value_of("A=\"a\" 'b'c\n") == "abc");  // pieces join, blanks between them dropped
+    // Quotes after the first character of an unquoted value are ordinary characters.
+    CHECK(value_of("A=x\"y\" 'z'\n") == "x\"y\" 'z'");
+    // An unclosed quote runs to the end of the file.
+    CHECK(value_of("A='open\nB=1\n") == "open\nB=1\n");
+}
+
+TEST_CASE("EnvironmentFile: NUL bytes and invalid UTF-8 make the file unusable", "[env][envfile]")
+{
+    auto nul = env::parse_environment_file(std::string("A=1\0\n", 5), "f.env");
+    REQUIRE_FALSE(nul.ok());
+    CHECK(nul.error().message == "f.env contains a NUL byte");
+    auto latin1 = env::parse_environment_file("A=1\nB=caf\xe9\n", "f.env");
+    REQUIRE_FALSE(latin1.ok());
+    CHECK(latin1.error().message == "f.env:2: invalid UTF-8 in the assignment of \"B\"");
+    CHECK(value_of("A=gr\xc3\xbc\xc3\x9f \xe2\x9c\x93\n") == "gr\xc3\xbc\xc3\x9f \xe2\x9c\x93");
+    CHECK_FALSE(env::parse_environment_file("A=\xc0\xaf\n", "f").ok());      // overlong '/'
+    CHECK_FALSE(env::parse_environment_file("A=\xed\xa0\x80\n", "f").ok());  // a surrogate
+    CHECK_FALSE(env::parse_environment_file("A=\xe2\x9c\n", "f").ok());      // cut short
+}
+
+TEST_CASE("EnvironmentFile: files in the unit's order, later files win, missing ones skipped",
+          "[env][envfile]")
+{
+    EnvDir dir;
+    std::string first = dir.write("pacemaker", "A=from-pacemaker\nB=from-pacemaker\n");
+    std::string second = dir.write("sbd", "B=from-sbd\nC=from-sbd\n");
+    auto files = env::read_environment_files({first, dir.path + "/missing", second});
+    REQUIRE(files.ok());
+    CHECK(files->read == std::vector<std::string>{first, second});
+    CHECK(files->vars ==
+          std::map<std::string, std::string>{{"A", "from-pacemaker"}, {"B", "from-sbd"}, {"C", "from-sbd"}});
+
+    // A file that exists but cannot be parsed is an error naming it.
+    std::string bad = dir.write("bad", "A=\xff\n");
+    auto broken = env::read_environment_files({first, bad});
+    REQUIRE_FALSE(broken.ok());
+    CHECK(broken.error().message == bad + ":1: invalid UTF-8 in the assignment of \"A\"");
+}
+
+TEST_CASE("EnvironmentFile: the process environment wins over the files", "[env][envfile]")
+{
+    setenv("OUTPOST_TEST_SET", "from-process", 1);
+    setenv("OUTPOST_TEST_EMPTY", "", 1);
+    unsetenv("OUTPOST_TEST_UNSET");
+    auto set = env::apply_environment_defaults(
+        {{"OUTPOST_TEST_SET", "file"}, {"OUTPOST_TEST_EMPTY", "file"}, {"OUTPOST_TEST_UNSET", "file"}});
+    CHECK(set == std::vector<std::string>{"OUTPOST_TEST_UNSET"});
+    CHECK(env::get("OUTPOST_TEST_SET") == std::optional<std::string>("from-process"));
+    CHECK(env::get("OUTPOST_TEST_EMPTY") == std::optional<std::string>(""));
+    CHECK(env::get("OUTPOST_TEST_UNSET") == std::optional<std::string>("file"));
+    for (const char* name : {"OUTPOST_TEST_SET", "OUTPOST_TEST_EMPTY", "OUTPOST_TEST_UNSET"})
+        unsetenv(name);
 }
