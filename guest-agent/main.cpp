@@ -2,8 +2,10 @@
 //
 // This file only turns the command line and the environment into a running Server:
 // container init mode, logging, the TLS credentials, the listener, the main loop. Exit
-// statuses follow Pacemaker: 0 after a clean shutdown, 64 for a bad command line or
-// environment value, 100 ("fatal, do not respawn") when the daemon cannot serve.
+// statuses follow Pacemaker (and --help lists them): 0 after a clean shutdown, 64
+// (kExitUsage) when the command line, an environment value, an environment file or a TLS
+// setting cannot be used, 100 (kExitFatal, "do not respawn") when a sound configuration
+// still cannot be served (listener, local IPC names, the watchdog check).
 #include <glib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,15 +39,18 @@ using namespace outpost;
 
 const log::Category log_cat{"agent.main"};
 
-constexpr int kExitUsage = 64;  // Pacemaker's CRM_EX_USAGE
+using agent::kExitUsage;
 constexpr const char* kResourceAgentsRunDir = "/run/resource-agents";
 constexpr const char* kCoresDir = "/var/lib/pacemaker/cores";
 constexpr const char* kAlertUser = "hacluster";
 
 void configure_logging(const agent::AgentOptions& options)
 {
-    log::Config config = log::config_from_environment("outpost-agent");
+    log::Config config = log::config_from_environment("outpost-agent", agent::kDebugNames);
     if (!options.log_file.empty()) config.file = options.log_file;
+    // The same rule as config_from_environment's (log::debug_requested), kept in options
+    // for tests and the start-up log.
+    if (options.debug) config.default_level = std::max(config.default_level, log::Level::debug);
     int level = static_cast<int>(config.default_level);
     level = std::max(level, static_cast<int>(log::Level::notice) + options.verbosity);
     config.default_level = static_cast<log::Level>(std::min(level, static_cast<int>(log::Level::trace)));
@@ -114,8 +119,12 @@ int run(int argc, char** argv)
     std::string version = agent::version_text();
     if (!version.empty() && version.back() == '\n') version.pop_back();
     log_notice(log_cat, "Starting %s", version.c_str());
-    if (!options.env_file_loaded.empty())
-        log_info(log_cat, "Read defaults from %s", options.env_file_loaded.c_str());
+    for (const auto& file : options.env_files_read)
+        log_info(log_cat, "Read environment file %s", file.c_str());
+    for (const auto& name : options.env_vars_set)
+        log_debug(log_cat, "%s taken from an environment file", name.c_str());
+    for (const auto& warning : options.warnings)
+        log_warning(log_cat, "%s", warning.c_str());
 
     (void)std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error value, not a signal
     make_resource_agents_dir();
@@ -125,14 +134,16 @@ int run(int argc, char** argv)
     auto settings = tls::TlsSettings::from_environment();
     if (!settings) {
         log_error(log_cat, "Invalid TLS settings: %s", settings.error().message.c_str());
-        return agent::server::kExitFatal;
+        return kExitUsage;
     }
     for (const auto& note : settings->notes)
         log_warning(log_cat, "%s", note.c_str());
     auto tls = tls::TlsContext::server(*settings, keys);
     if (!tls) {
+        // Priorities GnuTLS rejects, certificate, key or CA files that cannot be used: all
+        // configuration (exit 64, as for any other bad setting).
         log_error(log_cat, "Cannot set up TLS: %s", tls.error().message.c_str());
-        return agent::server::kExitFatal;
+        return kExitUsage;
     }
     for (const auto& warning : tls->warnings())
         log_warning(log_cat, "%s", warning.c_str());
@@ -157,7 +168,9 @@ int run(int argc, char** argv)
 
     // Local IPC names first, as pacemaker-remoted does: if another cluster stack owns them
     // here, exit before the cluster can connect.
-    auto proxy = agent::proxy::IpcProxy::create(context);
+    agent::proxy::ProxyOptions proxy_options;
+    if (options.ipc_buffer_size != 0) proxy_options.ipc_buffer_size = options.ipc_buffer_size;
+    auto proxy = agent::proxy::IpcProxy::create(context, proxy_options);
     if (!proxy) {
         log_error(log_cat, "Cannot create local IPC servers: %s", proxy.error().message.c_str());
         return agent::server::kExitFatal;

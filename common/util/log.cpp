@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
 #include <string>
@@ -127,16 +129,16 @@ void configure(const Config& config)
     State& s = state();
     std::lock_guard lock(s.mutex);
     if (s.file != nullptr) {
-        std::fclose(s.file);
+        (void)std::fclose(s.file);
         s.file = nullptr;
     }
     if (!config.file.empty() && config.file != "/dev/stderr" && config.file != "stderr") {
         s.file = std::fopen(config.file.c_str(), "ae");
         if (s.file == nullptr) {
-            std::fprintf(stderr, "%s: cannot open log file %s, logging to stderr\n", config.program.c_str(),
-                         quote(config.file).c_str());
+            (void)std::fprintf(stderr, "%s: cannot open log file %s, logging to stderr\n",
+                               config.program.c_str(), quote(config.file).c_str());
         } else {
-            std::setvbuf(s.file, nullptr, _IOLBF, 0);
+            (void)std::setvbuf(s.file, nullptr, _IOLBF, 0);
         }
     }
     s.program = config.program;
@@ -146,18 +148,39 @@ void configure(const Config& config)
     ++s.generation;
 }
 
-Config config_from_environment(std::string program)
+namespace {
+
+bool true_boolean(std::string_view value)
+{
+    std::string lower;
+    for (char c : value)
+        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return lower == "yes" || lower == "y" || lower == "true" || lower == "on" || lower == "1";
+}
+
+}  // namespace
+
+bool debug_requested(std::string_view value, std::span<const std::string_view> names)
+{
+    if (true_boolean(value)) return true;
+    return std::any_of(names.begin(), names.end(), [&](std::string_view name) {
+        return !name.empty() && value.find(name) != std::string_view::npos;
+    });
+}
+
+Config config_from_environment(std::string program, std::span<const std::string_view> debug_names)
 {
     Config config;
     config.program = std::move(program);
+    const std::string_view own_name[] = {config.program};
+    if (debug_names.empty()) debug_names = own_name;
     if (const char* file = std::getenv("PCMK_logfile"); file != nullptr && *file != '\0') {
         std::string_view f(file);
         if (f != "none" && f != "/dev/null") config.file = file;
     }
-    if (const char* debug = std::getenv("PCMK_debug"); debug != nullptr) {
-        std::string_view d(debug);
-        if (d == "yes" || d == "true" || d == "1" || d == "on") config.default_level = Level::debug;
-    }
+    if (const char* debug = std::getenv("PCMK_debug");
+        debug != nullptr && debug_requested(debug, debug_names))
+        config.default_level = Level::debug;
     if (const char* spec = std::getenv("OUTPOST_LOG"); spec != nullptr) config.spec = spec;
     return config;
 }
@@ -165,19 +188,19 @@ Config config_from_environment(std::string program)
 void vwrite(const Category& category, Level level, const char* format, va_list args)
 {
     char message[4096];
-    std::vsnprintf(message, sizeof message, format, args);
+    (void)std::vsnprintf(message, sizeof message, format, args);
 
     char stamp[32];
     std::time_t now = std::time(nullptr);
     struct tm tm_now {};
     localtime_r(&now, &tm_now);
-    std::strftime(stamp, sizeof stamp, "%b %d %H:%M:%S", &tm_now);
+    (void)std::strftime(stamp, sizeof stamp, "%b %d %H:%M:%S", &tm_now);
 
     State& s = state();
     std::lock_guard lock(s.mutex);
     auto emit = [&](FILE* out) {
-        std::fprintf(out, "%s %s [%d] (%s) %s: %s\n", stamp, s.program.c_str(), static_cast<int>(getpid()),
-                     category.name(), level_name(level), message);
+        (void)std::fprintf(out, "%s %s [%d] (%s) %s: %s\n", stamp, s.program.c_str(),
+                           static_cast<int>(getpid()), category.name(), level_name(level), message);
     };
     if (s.file != nullptr) {
         emit(s.file);
@@ -210,7 +233,7 @@ std::string quote(std::string_view text, std::size_t limit)
             out += c;
         } else if (u < 0x20 || u == 0x7f) {
             char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", u);
+            (void)std::snprintf(buf, sizeof buf, "\\x%02x", u);
             out += buf;
         } else {
             out += c;

@@ -6,12 +6,13 @@
 // and logs with printf-style formatting:
 //     log_debug(log_cat, "decoded message of %zu bytes", n);
 // Levels per category come from OUTPOST_LOG ("wire:debug,agent.exec:trace", prefix
-// match on dotted names, the longest prefix wins) or from PCMK_debug (yes/1 = debug for
-// everything). Library code in common/ logs only at debug or trace: the caller that
-// decides what a failure means logs it once.
+// match on dotted names, the longest prefix wins) or from PCMK_debug (debug for everything
+// when it is a true boolean or names the program, see debug_requested()). Library code in common/ logs only
+// at debug or trace: the caller that decides what a failure means logs it once.
 #pragma once
 
 #include <cstdarg>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -42,8 +43,16 @@ struct Config {
 };
 void configure(const Config& config);
 
-// Reads PCMK_logfile, PCMK_debug and OUTPOST_LOG into a Config for `program`.
-Config config_from_environment(std::string program);
+// PCMK_debug as Pacemaker 2.1.5 reads it: debug logging when the value is a true boolean
+// (yes, y, true, on, 1; any case) or contains one of `names`. 2.1.5 tests for its daemon
+// name as a plain substring (observed: "pacemakerd,pacemaker-remoted",
+// "pacemakerd pacemaker-remoted" and "a:pacemaker-remoted" all enable it, a different case
+// does not), so any list separator works and names are case-sensitive.
+bool debug_requested(std::string_view value, std::span<const std::string_view> names);
+
+// Reads PCMK_logfile, PCMK_debug and OUTPOST_LOG into a Config for `program`; PCMK_debug
+// enables debug when it names one of `debug_names` (empty: the program's own name).
+Config config_from_environment(std::string program, std::span<const std::string_view> debug_names = {});
 
 // Parses "error|warning|notice|info|debug|trace" (case-insensitive).
 bool parse_level(std::string_view text, Level& level);

@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string>
+
+#include "util/log.hpp"
 
 namespace outpost::agent::proxy {
 
@@ -182,16 +185,29 @@ Result<std::string> encode_ipc_message(std::int32_t id, std::string_view xml, st
     return out;
 }
 
+Result<std::size_t> parse_ipc_buffer_size(std::string_view value)
+{
+    const std::string text(value);
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long parsed = std::strtoull(text.c_str(), &end, 10);
+    const bool number = !text.empty() && text.front() >= '0' && text.front() <= '9' && errno == 0 &&
+                        end != nullptr && *end == '\0';
+    if (!number || parsed < kMinIpcBufferSize || parsed > kMaxIpcPayloadSize) {
+        return make_error(kDomain, -EINVAL,
+                          "PCMK_ipc_buffer: " + log::quote(text) + " is not a byte count from " +
+                              std::to_string(kMinIpcBufferSize) + " to " +
+                              std::to_string(kMaxIpcPayloadSize) + "; using " +
+                              std::to_string(kDefaultIpcBufferSize));
+    }
+    return static_cast<std::size_t>(parsed);
+}
+
 std::size_t ipc_buffer_size_from(const char* value)
 {
     if (value == nullptr || *value == '\0') return kDefaultIpcBufferSize;
-    char* end = nullptr;
-    errno = 0;
-    unsigned long long parsed = std::strtoull(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || parsed < kMinIpcBufferSize ||
-        parsed > kMaxIpcPayloadSize)
-        return kDefaultIpcBufferSize;
-    return static_cast<std::size_t>(parsed);
+    auto parsed = parse_ipc_buffer_size(value);
+    return parsed ? *parsed : kDefaultIpcBufferSize;
 }
 
 std::size_t ipc_buffer_size_from_environment()

@@ -77,8 +77,11 @@ Result<std::string> encode_ipc_message(std::int32_t id, std::string_view xml, st
                                        std::size_t compress_above = kDefaultIpcBufferSize,
                                        std::size_t max_size = kMaxIpcPayloadSize);
 
-// PCMK_ipc_buffer as Pacemaker reads it: bytes; unset, unparsable or below the minimum
-// gives the default.
+// PCMK_ipc_buffer: a byte count from kMinIpcBufferSize to kMaxIpcPayloadSize. An Error
+// names the variable and quotes the value; the daemon logs it as a warning and uses
+// kDefaultIpcBufferSize (pacemaker-remoted 2.1.5 also warns and carries on).
+Result<std::size_t> parse_ipc_buffer_size(std::string_view value);
+// The same without the message: unset, empty or unusable gives the default.
 std::size_t ipc_buffer_size_from(const char* value);
 std::size_t ipc_buffer_size_from_environment();
 

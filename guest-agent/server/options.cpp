@@ -2,10 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <iterator>
+#include <span>
 
 #include "outpost-config.h"
+// PCMK_ipc_buffer's limits belong to the proxy that uses it; options only validates.
+#include "proxy/ipc_header.hpp"
 #include "util/env.hpp"
 
 namespace outpost::agent {
@@ -29,45 +34,85 @@ struct Cursor {
     }
 };
 
+// PCMK_remote_port and -p as pacemaker-remoted 2.1.5 reads them (observed): the leading
+// decimal number after optional blanks and sign ("3125abc" -> 3125, "3.5" -> 3); no number,
+// or one outside 1-65535, is a warning and port 3121.
+std::uint16_t remote_port(const std::string& name, const std::string& value,
+                          std::vector<std::string>& warnings)
+{
+    char* end = nullptr;
+    errno = 0;
+    long long parsed = std::strtoll(value.c_str(), &end, 10);
+    if (end == value.c_str() || errno != 0 || parsed < 1 || parsed > 65535) {
+        warnings.push_back(name + ": " + log::quote(value) + " is not a port number (1-65535); using " +
+                           std::to_string(kDefaultPort) + " as pacemaker-remoted does");
+        return kDefaultPort;
+    }
+    if (*end != '\0') {
+        warnings.push_back(name + ": " + log::quote(value) + " has trailing characters; using port " +
+                           std::to_string(parsed) + " as pacemaker-remoted does");
+    }
+    return static_cast<std::uint16_t>(parsed);
+}
+
+bool one_of(std::string_view value, std::span<const std::string_view> allowed)
+{
+    return std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
 }  // namespace
 
 Result<AgentOptions> parse_options(const std::vector<std::string>& argv)
 {
+    return parse_options(argv,
+                         std::vector<std::string>(std::begin(kDefaultEnvFiles), std::end(kDefaultEnvFiles)));
+}
+
+Result<AgentOptions> parse_options(const std::vector<std::string>& argv,
+                                   const std::vector<std::string>& env_files)
+{
     AgentOptions options;
 
-    // Defaults file first: only fills variables that are still unset.
-    for (const char* file : kDefaultEnvFiles) {
-        if (access(file, R_OK) != 0) continue;
-        if (auto loaded = env::load_env_file_defaults(file); !loaded) return loaded.error();
-        options.env_file_loaded = file;
-        break;
-    }
+    // The unit's environment files first: they only fill variables that are still unset.
+    auto files = env::read_environment_files(env_files);
+    if (!files) return files.error();
+    options.env_files_read = files->read;
+    options.env_vars_set = env::apply_environment_defaults(files->vars);
+    options.warnings = files->ignored;
 
-    if (auto port = env::get("PCMK_remote_port"); port && !port->empty()) {
-        auto parsed = env::parse_port("PCMK_remote_port", *port);
-        if (!parsed) return parsed.error();
-        options.port = *parsed;
-    }
+    if (auto port = env::get("PCMK_remote_port"))
+        options.port = remote_port("PCMK_remote_port", *port, options.warnings);
     if (auto address = env::get("PCMK_remote_address")) options.address = *address;
     if (auto key = env::get("PCMK_authkey_location")) options.authkey_path = *key;
     if (auto file = env::get("PCMK_logfile"); file && *file != "none" && *file != "/dev/null")
         options.log_file = *file;
-    if (auto debug = env::get("PCMK_debug"); debug && !debug->empty()) {
-        // PCMK_debug may also be a list of daemon names; any non-boolean value enables debug.
-        auto flag = env::parse_boolean("PCMK_debug", *debug);
-        if (!flag || *flag) options.verbosity = 1;
-    }
+    if (auto debug = env::get("PCMK_debug")) options.debug = log::debug_requested(*debug, kDebugNames);
     if (auto state = env::get("PCMK_node_start_state"); state && !state->empty()) {
-        if (*state != "default" && *state != "online" && *state != "standby") {
-            return option_error("PCMK_node_start_state: \"" + *state +
-                                "\" is not one of default, online, standby");
+        // A 2.1.7 addition that 2.1.5 ignores altogether: a bad value must not stop the node.
+        if (*state == "default" || *state == "online" || *state == "standby") {
+            options.node_start_state = *state;
+        } else {
+            options.warnings.push_back("PCMK_node_start_state: " + log::quote(*state) +
+                                       " is not one of default, online, standby; not announced");
         }
-        options.node_start_state = *state;
     }
     if (auto sbd = env::get("SBD_WATCHDOG_TIMEOUT"); sbd && !sbd->empty()) {
+        // Fatal, unlike in 2.1.5: lrmd_check's watchdog decision depends on it.
         auto ms = env::parse_duration_ms("SBD_WATCHDOG_TIMEOUT", *sbd);
         if (!ms) return ms.error();
         options.sbd_timeout_ms = *ms;
+    }
+    if (auto buffer = env::get("PCMK_ipc_buffer"); buffer && !buffer->empty()) {
+        auto size = proxy::parse_ipc_buffer_size(*buffer);
+        if (size) {
+            options.ipc_buffer_size = *size;
+        } else {
+            options.warnings.push_back(size.error().message);
+        }
+    }
+    if (auto mode = env::get("PCMK_remote_pid1"); mode && !mode->empty() && !one_of(*mode, kPid1Modes)) {
+        options.warnings.push_back("PCMK_remote_pid1: " + log::quote(*mode) +
+                                   " is not one of full, vars; ignored");
     }
 
     Cursor cursor{argv};
@@ -102,9 +147,7 @@ Result<AgentOptions> parse_options(const std::vector<std::string>& argv)
         } else if (name == "-p" || name == "--port") {
             auto value = cursor.value_for(name, inline_value, has_inline);
             if (!value) return value.error();
-            auto port = env::parse_port(name, *value);
-            if (!port) return port.error();
-            options.port = *port;
+            options.port = remote_port(name, *value, options.warnings);
         } else if (name == "-a" || name == "--address") {
             auto value = cursor.value_for(name, inline_value, has_inline);
             if (!value) return value.error();
@@ -141,11 +184,25 @@ std::string usage_text(const std::string& program)
            "  -k, --authkey=FILE       Pre-shared key file (default PCMK_authkey_location,\n"
            "                           then /etc/pacemaker/authkey, then /etc/corosync/authkey)\n"
            "  -f, --foreground         Stay in the foreground (always the case; for compatibility)\n\n"
-           "Environment (also read from /etc/default/pacemaker or /etc/sysconfig/pacemaker):\n"
-           "  PCMK_remote_port, PCMK_remote_address, PCMK_authkey_location, PCMK_logfile,\n"
-           "  PCMK_debug, PCMK_node_start_state, PCMK_tls_priorities, PCMK_dh_min_bits,\n"
-           "  PCMK_dh_max_bits, PCMK_cert_file, PCMK_key_file, PCMK_ca_file, PCMK_crl_file,\n"
-           "  PCMK_ipc_buffer, SBD_WATCHDOG_TIMEOUT, PCMK_remote_pid1, OUTPOST_LOG (category:level,...)\n";
+           "Environment: PCMK_remote_port, PCMK_remote_address, PCMK_authkey_location,\n"
+           "  PCMK_logfile, PCMK_debug (yes, or a list naming pacemaker-remoted or outpost-agent),\n"
+           "  PCMK_node_start_state, PCMK_tls_priorities, PCMK_dh_min_bits, PCMK_dh_max_bits,\n"
+           "  PCMK_cert_file, PCMK_key_file, PCMK_ca_file, PCMK_crl_file, PCMK_ipc_buffer,\n"
+           "  SBD_WATCHDOG_TIMEOUT, PCMK_remote_pid1, OUTPOST_LOG (category:level,...).\n"
+           "Variables not set in the environment are taken from these files, read in this\n"
+           "order as systemd reads EnvironmentFile= (a later file wins; missing ones skipped):\n"
+           "  /etc/default/pacemaker, /etc/sysconfig/pacemaker, /etc/default/sbd,\n"
+           "  /etc/sysconfig/sbd, /etc/default/outpost-agent, /etc/sysconfig/outpost-agent\n"
+           "An invalid PCMK_remote_port or -p means 3121, as with pacemaker-remoted; unusable\n"
+           "PCMK_ipc_buffer, PCMK_remote_pid1 or PCMK_node_start_state values are ignored with a\n"
+           "warning.\n\n"
+           "Exit status:\n"
+           "  0    clean shutdown; --help, --version\n"
+           "  64   unusable command line, environment value, environment file or TLS setting\n"
+           "       (unknown option, missing value, SBD_WATCHDOG_TIMEOUT, PCMK_tls_priorities,\n"
+           "       PCMK_dh_*_bits, certificate files): fix the configuration, do not respawn\n"
+           "  100  cannot serve (the address cannot be listened on, another cluster stack owns\n"
+           "       the local IPC names, an unsafe watchdog configuration): do not respawn\n";
 }
 
 std::string version_text()

@@ -2,15 +2,28 @@
 //
 // The daemon is a drop-in for pacemaker-remoted, so it honours the same PCMK_* variables
 // and the real daemon's short options (-p, -l, -V, -?, -$). Command-line options win over
-// the environment; the environment wins over /etc/default/pacemaker (or
-// /etc/sysconfig/pacemaker), which is read only for variables not already set, the way a
-// shell or systemd's EnvironmentFile= would have provided them. A bad value is an Error that
-// names the variable (or option) and quotes the value.
+// the environment. The environment files of the agent's systemd unit (kDefaultEnvFiles,
+// the unit's EnvironmentFile= lines in the same order, parsed as systemd parses them) are
+// read too, and fill only variables the process environment does not have: under the unit
+// systemd has already put exactly their contents into the environment (plus any
+// Environment= override, which must win), and a daemon started any other way (by hand, by
+// another supervisor, in a container) gets the same defaults the unit would have given it.
+//
+// Values follow pacemaker-remoted 2.1.5 where it tolerates them: an invalid
+// PCMK_remote_port (or -p) is a warning and port 3121, as in 2.1.5, which reads the leading
+// number ("3125abc" is 3125); an unusable PCMK_ipc_buffer, an unknown PCMK_remote_pid1 or
+// PCMK_node_start_state value is a warning and ignored. Those warnings come back in
+// AgentOptions::warnings (logging is not set up yet). Everything else that is wrong - an
+// unknown option, a missing option value, an unreadable SBD_WATCHDOG_TIMEOUT, an
+// environment file that cannot be read or has invalid UTF-8 - is an Error that names the
+// variable (or option, or file) and quotes the value; main exits kExitUsage for it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/log.hpp"
@@ -19,27 +32,48 @@
 namespace outpost::agent {
 
 inline constexpr std::uint16_t kDefaultPort = 3121;
-// Files Pacemaker's own unit reads (Debian path first, then the RPM one).
-inline constexpr const char* kDefaultEnvFiles[] = {"/etc/default/pacemaker", "/etc/sysconfig/pacemaker"};
+// The EnvironmentFile= lines of packaging/systemd/outpost-agent.service.in, in its order:
+// Pacemaker's own unit reads pacemaker then sbd (Debian: /etc/default, RPM: /etc/sysconfig);
+// our own file comes last so that what is set there wins.
+inline constexpr const char* kDefaultEnvFiles[] = {
+    "/etc/default/pacemaker", "/etc/sysconfig/pacemaker",   "/etc/default/sbd",
+    "/etc/sysconfig/sbd",     "/etc/default/outpost-agent", "/etc/sysconfig/outpost-agent",
+};
+// The names PCMK_debug may use for this daemon (see log::debug_requested).
+inline constexpr std::string_view kDebugNames[] = {"pacemaker-remoted", "outpost-agent"};
+// Exit statuses (documented in --help). Pacemaker's CRM_EX_USAGE: the command line, the
+// environment or an environment file says something we cannot use; respawning does not help.
+inline constexpr int kExitUsage = 64;
+// PCMK_remote_pid1 values (lifecycle/pid1.hpp).
+inline constexpr std::string_view kPid1Modes[] = {"full", "vars"};
 
 enum class StartState { unset, default_state, online, standby };
 
 struct AgentOptions {
     std::uint16_t port = kDefaultPort;
-    std::string address;              // empty = wildcard (IPv6 accepting IPv4)
-    std::string authkey_path;         // empty = standard lookup order
-    std::string log_file;             // empty = stderr
-    int verbosity = 0;                // each -V raises the log level by one
-    bool foreground = true;           // we never daemonize by ourselves (systemd Type=simple)
-    std::string node_start_state;     // PCMK_node_start_state, sent in the register reply
-    std::int64_t sbd_timeout_ms = 0;  // SBD_WATCHDOG_TIMEOUT, 0 = none
-    std::string env_file_loaded;      // which defaults file was read, for the start-up log
+    std::string address;                      // empty = wildcard (IPv6 accepting IPv4)
+    std::string authkey_path;                 // empty = standard lookup order
+    std::string log_file;                     // empty = stderr
+    int verbosity = 0;                        // each -V raises the log level by one
+    bool debug = false;                       // PCMK_debug names this daemon (or is a true boolean)
+    bool foreground = true;                   // we never daemonize by ourselves (systemd Type=simple)
+    std::string node_start_state;             // PCMK_node_start_state, sent in the register reply
+    std::int64_t sbd_timeout_ms = 0;          // SBD_WATCHDOG_TIMEOUT, 0 = none
+    std::size_t ipc_buffer_size = 0;          // PCMK_ipc_buffer in bytes; 0 = the proxy's default
+    std::vector<std::string> env_files_read;  // environment files found, in the order read
+    std::vector<std::string> env_vars_set;    // variables those files provided
+    // Non-fatal findings (a value 2.1.5 also tolerates, an ignored file line), one line
+    // each naming the variable and the value; main logs them once logging is set up.
+    std::vector<std::string> warnings;
 
     bool show_help = false;
     bool show_version = false;
 };
 
-// Parses argv and the environment. `argv[0]` is the program name.
+// Parses argv and the environment, after loading `env_files` (kDefaultEnvFiles in the
+// daemon; tests pass their own). `argv[0]` is the program name.
+Result<AgentOptions> parse_options(const std::vector<std::string>& argv,
+                                   const std::vector<std::string>& env_files);
 Result<AgentOptions> parse_options(const std::vector<std::string>& argv);
 
 std::string usage_text(const std::string& program);

@@ -80,7 +80,7 @@ TEST_CASE("IPC header encode/decode round trip", "[proxy][ipc]")
 
 TEST_CASE("Payloads above the IPC buffer are bzip2-compressed with the NUL included", "[proxy][ipc]")
 {
-    const std::string xml = big_xml(200 * 1024);
+    const std::string xml = big_xml(std::size_t{200} * 1024);
     auto encoded = encode_ipc_message(3, xml, kIpcFlagServerEvent);
     REQUIRE(encoded);
     CHECK(encoded->size() < xml.size() / 4);
@@ -169,7 +169,7 @@ TEST_CASE("Malformed IPC messages give errors, not crashes", "[proxy][ipc]")
     }
     SECTION("compressed payload inflating beyond its announced size")
     {
-        auto big = encode_ipc_message(1, big_xml(300 * 1024), 0);
+        auto big = encode_ipc_message(1, big_xml(std::size_t{300} * 1024), 0);
         REQUIRE(big);
         std::string bad = *big;
         std::uint32_t smaller = 1000;
@@ -178,7 +178,7 @@ TEST_CASE("Malformed IPC messages give errors, not crashes", "[proxy][ipc]")
     }
     SECTION("announced size above the limit is refused before allocating")
     {
-        auto big = encode_ipc_message(1, big_xml(300 * 1024), 0);
+        auto big = encode_ipc_message(1, big_xml(std::size_t{300} * 1024), 0);
         REQUIRE(big);
         auto r = decode_ipc_message(big->data(), big->size(), 1024);
         REQUIRE_FALSE(r);
@@ -207,4 +207,12 @@ TEST_CASE("PCMK_ipc_buffer parsing", "[proxy][ipc]")
     CHECK(ipc_buffer_size_from("1000") == kDefaultIpcBufferSize);
     CHECK(ipc_buffer_size_from("-5") == kDefaultIpcBufferSize);
     CHECK(ipc_buffer_size_from("131072k") == kDefaultIpcBufferSize);
+
+    auto bad = parse_ipc_buffer_size("131072k");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message ==
+          "PCMK_ipc_buffer: \"131072k\" is not a byte count from 16384 to 15728640; using 131072");
+    CHECK(*parse_ipc_buffer_size("16384") == 16384);
+    CHECK_FALSE(parse_ipc_buffer_size("+20000"));
+    CHECK_FALSE(parse_ipc_buffer_size("15728641"));
 }
