@@ -5,19 +5,13 @@
 #include <sys/wait.h>
 
 #include <csignal>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <variant>
 
+#include "agent_client.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
-#include "io/connection.hpp"
-#include "io/source.hpp"
-#include "tls/authkey.hpp"
-#include "tls/context.hpp"
 #include "wire/messages.hpp"
 
 using namespace outpost;
@@ -28,120 +22,11 @@ namespace {
 
 constexpr const char* kDummyAgent = "/usr/lib/ocf/resource.d/pacemaker/Dummy";
 
-bool run_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit)
-{
-    io::Source tick;
-    std::function<void()> rearm;
-    rearm = [&] { tick = io::add_timeout(context, 10ms, rearm); };
-    rearm();
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        g_main_context_iteration(context, TRUE);
-    }
-    return true;
-}
-
-// A minimal synchronous executor client over our io and wire modules.
-class TestClient {
-public:
-    TestClient(GMainContext* context, const GuestDaemon& daemon) : context_(context)
-    {
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
-        require_ok(tls);
-        bool done = false;
-        std::string failure;
-        auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), *tls, context, {},
-                                                     [&](Result<std::unique_ptr<io::Connection>> r) {
-                                                         done = true;
-                                                         if (r.ok()) {
-                                                             connection_ = std::move(r).value();
-                                                         } else {
-                                                             failure = r.error().describe();
-                                                         }
-                                                     });
-        REQUIRE(run_until(
-            context, [&] { return done; }, 15s));
-        INFO(failure);
-        REQUIRE(connection_ != nullptr);
-        connection_->start([this](std::string xml) { inbox_.push_back(std::move(xml)); },
-                           [this](const Error&) { closed_ = true; });
-    }
-
-    std::uint64_t send(wire::Request request)
-    {
-        request.msg_id = ++last_msg_id_;
-        require_ok(connection_->send(wire::encode(request)));
-        return request.msg_id;
-    }
-
-    wire::Message next(std::chrono::milliseconds limit = 10s)
-    {
-        INFO("waiting for a message from the agent");
-        REQUIRE(run_until(
-            context_, [&] { return !inbox_.empty() || closed_; }, limit));
-        REQUIRE_FALSE(inbox_.empty());
-        std::string xml = std::move(inbox_.front());
-        inbox_.pop_front();
-        auto decoded = wire::decode_message(xml);
-        INFO(xml);
-        require_ok(decoded);
-        return std::move(decoded).value();
-    }
-
-    wire::Reply reply(std::uint64_t msg_id)
-    {
-        wire::Message message = next();
-        REQUIRE(std::holds_alternative<wire::Reply>(message));
-        auto reply = std::get<wire::Reply>(message);
-        CHECK(reply.msg_id == msg_id);
-        return reply;
-    }
-
-    template <typename T>
-    T expect()
-    {
-        wire::Message message = next();
-        REQUIRE(std::holds_alternative<T>(message));
-        return std::get<T>(message);
-    }
-
-    [[nodiscard]] bool quiet_for(std::chrono::milliseconds period)
-    {
-        (void)run_until(
-            context_, [&] { return !inbox_.empty(); }, period);
-        return inbox_.empty();
-    }
-
-    void send_proxy(const std::string& op)
-    {
-        wire::ProxyMessage message;
-        message.type = wire::MsgType::request;
-        message.msg_id = ++last_msg_id_;
-        message.op = op;
-        require_ok(connection_->send(wire::encode(message)));
-    }
-
-    void close() { connection_->close(); }
-
-private:
-    GMainContext* context_;
-    std::unique_ptr<io::Connection> connection_;
-    std::deque<std::string> inbox_;
-    bool closed_ = false;
-    std::uint64_t last_msg_id_ = 0;
-};
+using TestClient = AgentTestClient;
 
 wire::Request request(const std::string& op)
 {
-    wire::Request r;
-    const wire::OpInfo* info = wire::find_op(op);
-    REQUIRE(info != nullptr);
-    r.op = info->op;
-    r.op_name = op;
-    r.callopts = 0;
-    r.timeout_ms = 0;
-    return r;
+    return make_request(op);
 }
 
 wire::Request exec(const std::string& rsc, const std::string& action, const std::string& state)
@@ -161,10 +46,6 @@ wire::Request exec(const std::string& rsc, const std::string& action, const std:
     r.rsc->params.insert("crm_feature_set", "3.16.2");
     return r;
 }
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
 
 }  // namespace
 

@@ -4,6 +4,12 @@
 // sends garbage (and serving odd but well-formed messages as 2.1.5 does), the client
 // limit, the shutdown handshake with an IPC provider (ack, nack, timeout, second SIGTERM)
 // and the last-client rule for recurring operations.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <deque>
 
 #include "io/connection.hpp"
@@ -19,7 +25,8 @@ namespace {
 
 class ServerBench {
 public:
-    explicit ServerBench(std::size_t max_clients = agent::server::kMaxClients)
+    explicit ServerBench(std::size_t max_clients = agent::server::kMaxClients,
+                         std::optional<std::chrono::milliseconds> handshake_timeout = std::nullopt)
         : context_(g_main_context_new()), spawner_(context_.get())
     {
         key_ = "server-test-key-" + std::to_string(::getpid());
@@ -38,6 +45,7 @@ public:
         config.max_clients = max_clients;
         config.handle_signals = false;
         config.shutdown_ack_timeout = 300ms;
+        if (handshake_timeout) config.accept.handshake_timeout = *handshake_timeout;
         config.executor.paths.ocf_root = dir_.path().string();
         config.executor.paths.ocf_ra_path = {dir_.file("resource.d")};
         config.executor.paths.working_dir = dir_.path().string();
@@ -242,6 +250,44 @@ TEST_CASE("connections beyond the client limit are closed")
     Client refused(bench, false);
     CHECK_FALSE(refused.connected());
     CHECK(bench.server().client_count() == 1);
+}
+
+TEST_CASE("a connection that does not finish its TLS handshake is dropped; 10 s by default")
+{
+    // protocol.md 1.3: 2.1.5 drops an unauthenticated client after 10 s ("Remote client
+    // authentication timed out"), and so does the Server unless told otherwise.
+    CHECK(io::kServerHandshakeTimeout == 10s);
+    CHECK(agent::server::ServerConfig{}.accept.handshake_timeout == io::kServerHandshakeTimeout);
+
+    // The Server uses what its configuration says (here shortened to keep the test quick).
+    ServerBench bench(agent::server::kMaxClients, 300ms);
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(bench.server().port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+    const auto connected = std::chrono::steady_clock::now();
+    REQUIRE(run_until(
+        bench.context(), [&] { return bench.server().pending_count() == 1; }, 2s));
+    REQUIRE(run_until(
+        bench.context(), [&] { return bench.server().pending_count() == 0; }, 3s));
+    const auto waited = std::chrono::steady_clock::now() - connected;
+    CHECK(waited >= 250ms);
+    CHECK(bench.server().client_count() == 0);
+    // The peer sees the connection end (a TLS alert, if anything, then EOF).
+    bool ended = false;
+    for (int i = 0; i < 20 && !ended; ++i) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) > 0) {
+            char buffer[256];
+            ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+            ended = n <= 0;
+        }
+    }
+    CHECK(ended);
+    ::close(fd);
 }
 
 TEST_CASE("shutdown without an IPC provider exits 0 at once")
