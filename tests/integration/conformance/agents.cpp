@@ -80,7 +80,9 @@ if [ -n "$OCF_RESKEY_envdump" ]; then
     { echo "cwd=$(pwd)"; echo "uid=$(id -u)"; env | grep -E '^OCF_' | LC_ALL=C sort; } > "$OCF_RESKEY_envdump.tmp"
     mv "$OCF_RESKEY_envdump.tmp" "$OCF_RESKEY_envdump"
 fi
+if [ -n "$OCF_RESKEY_stdout_bytes" ]; then head -c "$OCF_RESKEY_stdout_bytes" /dev/zero | tr '\000' o; fi
 if [ -n "$OCF_RESKEY_stdout" ]; then printf '%b' "$OCF_RESKEY_stdout"; fi
+if [ -n "$OCF_RESKEY_stderr_bytes" ]; then head -c "$OCF_RESKEY_stderr_bytes" /dev/zero | tr '\000' e >&2; fi
 if [ -n "$OCF_RESKEY_stderr" ]; then printf '%b' "$OCF_RESKEY_stderr" >&2; fi
 if [ -n "$OCF_RESKEY_childpid" ]; then
     sleep 30 &

@@ -27,6 +27,8 @@ Status install_test_agents();
 // The OCF agent's parameters (all optional):
 //   log=FILE        append "<action>" to FILE on every run
 //   stdout=TEXT     printf %b TEXT to stdout;  stderr=TEXT: the same to stderr
+//   stdout_bytes=N  N bytes of 'o' to stdout (more than a parameter can carry);
+//                   stderr_bytes=N: N bytes of 'e' to stderr, then stderr=TEXT if given
 //   sleep=SECONDS   sleep before exiting (only for action sleep_action if that is set)
 //   childpid=FILE   start a background `sleep 30` in the agent's process group, PID to FILE
 //   state=FILE      monitor exits with the number in FILE (7 if FILE is missing)

@@ -237,6 +237,19 @@ std::size_t line_count(const std::filesystem::path& path)
     return static_cast<std::size_t>(std::count(text->begin(), text->end(), '\n'));
 }
 
+// "alive", "killed" or "no pid" for the background child an agent started with
+// childpid=FILE; a child still alive is killed here (our own leftover).
+std::string background_child_state(const std::filesystem::path& pid_file)
+{
+    std::string child = file_or_missing(pid_file);
+    int pid = std::atoi(child.c_str());
+    if (pid <= 0) return "no pid";
+    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    bool alive = stat && stat->find(") Z ") == std::string::npos;
+    if (alive) ::kill(pid, SIGKILL);
+    return alive ? "alive" : "killed";
+}
+
 // ---------------------------------------------------------------------------- scenarios
 
 // 3.3 register: reply fields; old or missing protocol version -> -71 with a complete
@@ -520,15 +533,7 @@ void scenario_timeout(ScenarioContext& s)
                              .params = {{"sleep", "10"}, {"childpid", s.path("child")}}},
                     6000ms);
     s.driver().pump(200ms);
-    std::string child = file_or_missing(s.dir() / "child");
-    std::string state = "no pid";
-    if (int pid = std::atoi(child.c_str()); pid > 0) {
-        auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-        bool alive = stat && stat->find(") Z ") == std::string::npos;
-        state = alive ? "alive" : "killed";
-        if (alive) ::kill(pid, SIGKILL);  // our own leftover; do not leave it behind
-    }
-    s.observe("background child of the timed-out agent", state);
+    s.observe("background child of the timed-out agent", background_child_state(s.dir() / "child"));
     s.exec_and_wait(c,
                     ExecSpec{.rsc = "r1",
                              .action = "monitor",
@@ -540,7 +545,7 @@ void scenario_timeout(ScenarioContext& s)
 }
 
 // 5.7 not-installed agents: exact reasons for OCF, OCF with an unknown provider, LSB,
-// and an unknown class.
+// and an unknown class, for probe, start and stop.
 void scenario_not_installed(ScenarioContext& s)
 {
     Client& c = s.registered("c1");
@@ -552,6 +557,8 @@ void scenario_not_installed(ScenarioContext& s)
     for (const char* id : {"bad-ocf", "bad-provider", "bad-lsb", "bad-class"}) {
         s.exec_and_wait(c, ExecSpec{.rsc = id, .action = "monitor", .userdata = std::string("probe ") + id});
         s.exec_and_wait(c, ExecSpec{.rsc = id, .action = "start", .userdata = std::string("start ") + id});
+        // The cluster stops what failed to start; the executor reports stop like any action.
+        s.exec_and_wait(c, ExecSpec{.rsc = id, .action = "stop", .userdata = std::string("stop ") + id});
     }
     s.driver().drain(200ms);
 }
@@ -737,6 +744,165 @@ void scenario_disconnect_keep_recurring(ScenarioContext& s)
     disconnect_case(s, 0);
 }
 
+// 3.6 / 5.12 call option 1 on register: drop-recurring in Pacemaker 3.0 (0x1), only half
+// of 2.1.5's drop-recurring (0x3, both bits required).
+void scenario_disconnect_callopt_1(ScenarioContext& s)
+{
+    disconnect_case(s, 1);
+}
+
+// 5.4 cancel of a recurring op while its process runs: killed (with its process group),
+// reported cancelled before the cancel's reply; the resource is free at once.
+void scenario_cancel_running_recurring(ScenarioContext& s)
+{
+    Client& c = s.registered("c1");
+    register_conf(s, c, "r1");
+    s.call(c, request::exec(c, ExecSpec{.rsc = "r1",
+                                        .action = "monitor",
+                                        .interval_ms = 400,
+                                        .timeout_ms = 10000,
+                                        .userdata = "long recurring",
+                                        .params = {{"sleep", "3"},
+                                                   {"sleep_action", "monitor"},
+                                                   {"childpid", s.path("child")},
+                                                   {"log", s.path("runs")}}}));
+    // The first run is in its 3 s sleep when the cancel arrives, about 0.9 s after it
+    // started: the middle of the {~1.0s} bucket of the exec time the cancel reports.
+    s.driver().wait_for([&] { return std::filesystem::exists(s.dir() / "child"); }, 3000ms);
+    s.driver().pump(900ms);
+    s.call(c, request::cancel(c, "r1", "monitor", 400));
+    s.driver().drain(300ms);
+    s.observe("background child of the cancelled run", background_child_state(s.dir() / "child"));
+    s.call(c, request::get_recurring(c, std::string("r1")));
+    s.exec_and_wait(c, ExecSpec{.rsc = "r1", .action = "start", .userdata = "right after the cancel"});
+    s.driver().drain(300ms);
+    s.observe("runs", std::to_string(line_count(s.dir() / "runs")));
+}
+
+// 5.5 a timeout with CRM_meta_on_fail=block kills only the agent's PID: the rest of its
+// process group (here a background child) is left alone.
+void scenario_on_fail_block_timeout(ScenarioContext& s)
+{
+    Client& c = s.registered("c1");
+    register_conf(s, c, "r1");
+    s.exec_and_wait(
+        c,
+        ExecSpec{.rsc = "r1",
+                 .action = "start",
+                 .timeout_ms = 1000,
+                 .userdata = "blocked",
+                 .params = {{"sleep", "2"}, {"childpid", s.path("child")}, {"CRM_meta_on_fail", "block"}}},
+        8000ms);
+    s.driver().pump(200ms);
+    s.observe("background child of the timed-out agent", background_child_state(s.dir() / "child"));
+    s.driver().drain(300ms);
+}
+
+// 3.3 the remaining reply and notify paths: cancel of a running one-shot (-95) and of a
+// queued one (0, cancelled first); replacing a definition cancels ops queued under the
+// old one; actions of incomplete definitions; ipc_fwd for sessions the daemon does not
+// have (no IPC tool runs in these namespaces).
+void scenario_rc_paths(ScenarioContext& s)
+{
+    Client& c = s.registered("c1");
+    register_conf(s, c, "r1");
+    int running = rc_of(s.call(c, request::exec(c, ExecSpec{.rsc = "r1",
+                                                            .action = "start",
+                                                            .timeout_ms = 10000,
+                                                            .userdata = "slow start",
+                                                            .params = {{"sleep", "1.4"}}})));
+    s.call(c, request::exec(c, ExecSpec{.rsc = "r1", .action = "monitor", .userdata = "queued probe"}));
+    s.call(c, request::exec(c, ExecSpec{.rsc = "r1", .action = "reload", .userdata = "queued reload"}));
+    s.driver().pump(200ms);
+    s.call(c, request::cancel(c, "r1", "start", 0));                                // running one-shot
+    s.call(c, request::cancel(c, "r1", "monitor", 0));                              // queued one-shot
+    s.call(c, request::rsc_register(c, "r1", "ocf", kOcfProvider, "ConfRenamed"));  // replaced
+    s.wait_count(c, exec_notify(running), 1, 3000ms, "the slow start");
+    s.driver().drain(300ms);
+    s.call(c, request::rsc_info(c, "r1"));
+
+    // Definitions the daemon registers but cannot run (docs/conformance.md item 13). Only
+    // the info replies: starting any of them (ocf without type, ocf without provider, no
+    // class) crashes 2.1.5, observed while this scenario was written.
+    s.call(c, request::rsc_command(
+                  c, "lrmd_rsc_register", "lrmd_api_register_rsc",
+                  {{"lrmd_rsc_id", "no-type"}, {"lrmd_class", "ocf"}, {"lrmd_provider", kOcfProvider}}));
+    s.call(c, request::rsc_info(c, "no-type"));
+    s.call(c, request::rsc_register(c, "no-provider", "ocf", "", kOcfAgent));
+    s.call(c, request::rsc_info(c, "no-provider"));
+    s.call(c, request::rsc_command(c, "lrmd_rsc_register", "lrmd_api_register_rsc",
+                                   {{"lrmd_rsc_id", "no-class"}, {"lrmd_type", "outpostconf-rc0"}}));
+    s.call(c, request::rsc_info(c, "no-class"));
+
+    // ipc_fwd (protocol.md 4.3): rc 0 always; destroy for a session the daemon does not know.
+    auto fwd = [&](const std::string& op, const std::optional<std::string>& session) {
+        Element e{"lrmd_ipc_proxy", {{"lrmd_ipc_op", op}}, {}};
+        if (session) e.set("lrmd_ipc_session", *session);
+        if (op == "response") e.set("lrmd_ipc_msg_id", "1");
+        if (op == "response" || op == "event")
+            e.add_child("lrmd_ipc_msg").children.push_back(Element{"cib_command", {{"t", "cib"}}, {}});
+        e.set("lrmd_op", "ipc_fwd");
+        return e;
+    };
+    for (const char* op : {"response", "event", "destroy", "bogus"})
+        s.call(c, fwd(op, std::string("no-such-session")));
+    s.call(c, fwd("response", std::nullopt));
+    s.call(c, fwd("shutdown_ack", std::nullopt));  // unsolicited: changes nothing
+    s.driver().drain(300ms);
+    s.call(c, request::poke(c));
+    s.driver().drain(200ms);
+}
+
+// 5.6 notify actions get their data as CRM_meta_notify_* parameters, exported like any
+// other parameter (OCF_RESKEY_CRM_meta_notify_*); the executor adds nothing.
+void scenario_notify_action(ScenarioContext& s)
+{
+    Client& c = s.registered("c1");
+    register_conf(s, c, "r1");
+    s.exec_and_wait(c, ExecSpec{.rsc = "r1",
+                                .action = "notify",
+                                .userdata = "pre-start notify",
+                                .params = {{"CRM_meta_notify_type", "pre"},
+                                           {"CRM_meta_notify_operation", "start"},
+                                           {"CRM_meta_notify_key_type", "pre"},
+                                           {"CRM_meta_notify_key_operation", "start"},
+                                           {"CRM_meta_notify_start_resource", "r1:0 r1:1 "},
+                                           {"CRM_meta_notify_start_uname", "guest1 guest2 "},
+                                           {"CRM_meta_notify_active_resource", " "},
+                                           {"CRM_meta_notify_inactive_resource", "r1:0 r1:1 "},
+                                           {"CRM_meta_notify_stop_resource", ""},
+                                           {"CRM_meta_notify_promoted_uname", ""},
+                                           {"CRM_meta_notify", "true"},
+                                           {"CRM_meta_clone_max", "2"},
+                                           {"envdump", s.path("env.txt")}}});
+    s.observe(Element{
+        "file", {{"name", "agent environment"}, {"content", file_or_missing(s.dir() / "env.txt")}}, {}});
+    s.driver().drain(200ms);
+}
+
+// 5.8 output larger than outpost-agent's capture limit (1 MiB per stream): what each
+// daemon passes on, and the exit reason after the cap.
+void scenario_large_output(ScenarioContext& s)
+{
+    Client& c = s.registered("c1");
+    register_conf(s, c, "r1");
+    s.exec_and_wait(c,
+                    ExecSpec{.rsc = "r1",
+                             .action = "monitor",
+                             .userdata = "2 MiB stdout",
+                             .params = {{"stdout_bytes", "2097152"}}},
+                    15000ms);
+    s.exec_and_wait(c,
+                    ExecSpec{.rsc = "r1",
+                             .action = "start",
+                             .userdata = "1.5 MiB stderr, reason at the end",
+                             .params = {{"stderr_bytes", "1572864"},
+                                        {"stderr", "\\nocf-exit-reason:after the flood\\n"},
+                                        {"rc", "1"}}},
+                    15000ms);
+    s.driver().drain(300ms);
+}
+
 // 2.2: malformed input drops that connection; the daemon keeps serving others.
 void scenario_malformed(ScenarioContext& s)
 {
@@ -899,6 +1065,15 @@ const std::vector<Scenario> kScenarios{
     {"disconnect_drop_recurring", "recurring ops dropped with the last client (callopt 3)",
      scenario_disconnect_drop_recurring},
     {"disconnect_keep_recurring", "recurring ops kept without callopt 3", scenario_disconnect_keep_recurring},
+    {"disconnect_callopt_1", "callopt 1 (3.0's drop-recurring) on register, last client leaves",
+     scenario_disconnect_callopt_1},
+    {"cancel_running_recurring", "cancel of a recurring op while it runs", scenario_cancel_running_recurring},
+    {"on_fail_block_timeout", "timeout with CRM_meta_on_fail=block kills only the PID",
+     scenario_on_fail_block_timeout},
+    {"rc_paths", "cancel running/queued one-shots, replaced definition, incomplete definitions, ipc_fwd",
+     scenario_rc_paths},
+    {"notify_action", "notify actions: CRM_meta_notify_* reach the agent", scenario_notify_action},
+    {"large_output", "agent output beyond 1 MiB per stream", scenario_large_output},
     {"malformed", "malformed input drops the connection only", scenario_malformed},
     {"wire_variants", "big-endian header, bzip2 payload, 100 KB messages", scenario_wire_variants},
 };

@@ -235,12 +235,18 @@ CONFORMANCE_SCENARIO("poke_and_check")
 CONFORMANCE_SCENARIO("alert")
 CONFORMANCE_SCENARIO("disconnect_drop_recurring")
 CONFORMANCE_SCENARIO("disconnect_keep_recurring")
+CONFORMANCE_SCENARIO("disconnect_callopt_1")
+CONFORMANCE_SCENARIO("cancel_running_recurring")
+CONFORMANCE_SCENARIO("on_fail_block_timeout")
+CONFORMANCE_SCENARIO("rc_paths")
+CONFORMANCE_SCENARIO("notify_action")
+CONFORMANCE_SCENARIO("large_output")
 CONFORMANCE_SCENARIO("malformed")
 CONFORMANCE_SCENARIO("wire_variants")
 
 TEST_CASE("conformance: every scenario has a test case", "[conformance]")
 {
-    CHECK(scenarios().size() == 23);
+    CHECK(scenarios().size() == 29);
 }
 
 // Declared last, so it runs last: the count of skipped outpost sides, visibly.

@@ -143,6 +143,23 @@ bool is_register_reply(const Line& /*line*/, const wire::Element& e)
     return e.name == "lrmd_reply" && e.attr("lrmd_op") != nullptr && *e.attr("lrmd_op") == "register";
 }
 
+// The byte count of a value normalized to "{N bytes, fnv H}" (see summarize()).
+std::optional<std::size_t> summarized_size(const std::string* value)
+{
+    if (value == nullptr || value->size() < 2 || value->front() != '{') return std::nullopt;
+    std::size_t end = value->find(" bytes, fnv ");
+    if (end == std::string::npos) return std::nullopt;
+    auto number = to_int(value->substr(1, end - 1));
+    if (!number || *number < 0) return std::nullopt;
+    return static_cast<std::size_t>(*number);
+}
+
+// outpost-agent's capture limit (guest-agent/executor/spawner.hpp: kMaxCapturedOutput,
+// kCapturedTail) plus room for the truncation note between the head and the tail.
+constexpr std::size_t kOutputCap = std::size_t{1024} * 1024;
+constexpr std::size_t kOutputTail = 4096;
+constexpr std::size_t kTruncationNote = 256;
+
 // Why each is accepted (docs/conformance.md, "Known differences", has the details):
 //  - uptime / node_start_state: later Pacemaker versions add them to the register reply;
 //    2.1.5 controllers ignore unknown attributes, newer ones use them.
@@ -153,6 +170,9 @@ bool is_register_reply(const Line& /*line*/, const wire::Element& e)
 //    op is cancelled before it started; 0 is the sane value.
 //  - corrupt stream: after garbage bytes, a bad magic or a non-XML payload the 2.1.5 reader
 //    is out of step and the connection is useless; it leaves it open, outpost closes it.
+//  - output cap: 2.1.5 passes on everything an agent writes (2 MiB observed); outpost
+//    keeps the first 1 MiB and the last 4 KiB of each stream (with a note in between), so
+//    a runaway agent cannot make the daemon, and every client, hold its flood.
 const Tolerance kTolerances[] = {
     {"register reply carries `uptime` (2.1.6+)",
      [](const Line& line, const wire::Element& e, const std::string& attribute, const std::string* rv,
@@ -188,6 +208,15 @@ const Tolerance kTolerances[] = {
          return &e == &line.element && e.name == "observe" && attribute == "value" && what != nullptr &&
                 (*what == "garbage bytes" || *what == "bad magic" || *what == "non-XML payload") &&
                 rv != nullptr && *rv == "still open" && ov != nullptr && *ov == "dropped";
+     }},
+    {"agent output beyond 1 MiB per stream is cut to its first 1 MiB and last 4 KiB",
+     [](const Line& line, const wire::Element& e, const std::string& attribute, const std::string* rv,
+        const std::string* ov) {
+         if (&e != &line.element || e.name != "lrmd_notify" || attribute != "lrmd_rsc_output") return false;
+         auto real = summarized_size(rv);
+         auto ours = summarized_size(ov);
+         return real && ours && *real > kOutputCap && *ours > kOutputCap &&
+                *ours <= kOutputCap + kOutputTail + kTruncationNote;
      }},
 };
 
