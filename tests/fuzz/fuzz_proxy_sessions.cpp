@@ -57,11 +57,11 @@ namespace {
 
 constexpr std::size_t kMaxTools = 4;
 constexpr std::size_t kMaxSteps = 48;
-constexpr std::size_t kToolBuffer = 64 * 1024;
+constexpr std::size_t kToolBuffer = std::size_t{64} * 1024;
 // Bigger than the proxy's compression threshold below, so these events travel compressed.
-constexpr std::size_t kLargeMessage = 24 * 1024;
+constexpr std::size_t kLargeMessage = std::size_t{24} * 1024;
 // Small, so the compression path is taken by the large messages above.
-constexpr std::size_t kIpcBuffer = 16 * 1024;
+constexpr std::size_t kIpcBuffer = std::size_t{16} * 1024;
 constexpr auto kSettleLimit = 3s;
 constexpr auto kTick = 2ms;
 

@@ -37,11 +37,7 @@ namespace {
 constexpr int kExitUsage = 64;
 constexpr auto kQuickCommand = 20s;
 
-// Declares `name` as the outpost-agent binary, or skips the test case visibly.
-#define AGENT_OR_SKIP(name)                                                              \
-    const auto name##_found = agent_path();                                              \
-    if (!name##_found) OUTPOST_SKIP("outpost-agent is not built (OUTPOST_AGENT unset)"); \
-    const std::string name = *name##_found
+constexpr const char* kNoAgent = "outpost-agent is not built (OUTPOST_AGENT unset)";
 
 // Runs the agent inside `netns` with `env`, expecting it to end by itself.
 CommandResult run_agent(const std::string& agent, const Netns& netns, const std::vector<std::string>& args,
@@ -70,7 +66,9 @@ std::string log_of(const GuestDaemon& daemon)
 
 TEST_CASE("--help and --version print and exit 0", "[agent][options]")
 {
-    AGENT_OR_SKIP(agent);
+    const auto agent_found = agent_path();
+    if (!agent_found) OUTPOST_SKIP(kNoAgent);
+    const std::string& agent = *agent_found;
     for (const char* flag : {"--help", "-?", "-h"}) {
         INFO(flag);
         auto result = run_command({agent, flag}, nullptr, kQuickCommand);
@@ -95,7 +93,9 @@ TEST_CASE("--help and --version print and exit 0", "[agent][options]")
 
 TEST_CASE("unusable settings exit 64 with a line naming them", "[agent][options]")
 {
-    AGENT_OR_SKIP(agent);
+    const auto agent_found = agent_path();
+    if (!agent_found) OUTPOST_SKIP(kNoAgent);
+    const std::string& agent = *agent_found;
     auto netns = Netns::create();
     require_ok(netns);
     auto dir = TempDir::create("outpost-agent-options");
@@ -148,7 +148,9 @@ TEST_CASE("values 2.1.5 tolerates: a bad port means 3121, the others are one war
         INFO((daemon ? std::string() : daemon.error().describe()));
         CHECK(daemon);
     }
-    AGENT_OR_SKIP(agent);
+    const auto agent_found = agent_path();
+    if (!agent_found) OUTPOST_SKIP(kNoAgent);
+    const std::string& agent = *agent_found;
     GuestDaemonOptions options;
     options.binary = agent;
     options.args = {"-p", "abc"};
@@ -180,7 +182,9 @@ TEST_CASE("values 2.1.5 tolerates: a bad port means 3121, the others are one war
 
 TEST_CASE("-k/--authkey and --foreground", "[agent][options]")
 {
-    AGENT_OR_SKIP(agent);
+    const auto agent_found = agent_path();
+    if (!agent_found) OUTPOST_SKIP(kNoAgent);
+    const std::string& agent = *agent_found;
     auto dir = TempDir::create("outpost-agent-key");
     require_ok(dir);
     auto key = Authkey::create(*dir / "given-on-the-command-line");
@@ -207,7 +211,9 @@ TEST_CASE("-k/--authkey and --foreground", "[agent][options]")
 
 TEST_CASE("PCMK_node_start_state is announced in the register reply", "[agent][options]")
 {
-    AGENT_OR_SKIP(agent);
+    const auto agent_found = agent_path();
+    if (!agent_found) OUTPOST_SKIP(kNoAgent);
+    const std::string& agent = *agent_found;
     for (const char* state : {"standby", "online", "default"}) {
         INFO(state);
         GuestDaemonOptions options;
@@ -310,7 +316,9 @@ bool refused(GMainContext* context, const GuestDaemon& daemon, const tls::TlsCon
 
 TEST_CASE("X.509 through the outpost-agent binary", "[agent][options][x509]")
 {
-    AGENT_OR_SKIP(agent);
+    const auto agent_found = agent_path();
+    if (!agent_found) OUTPOST_SKIP(kNoAgent);
+    const std::string& agent = *agent_found;
     if (!find_program("certtool")) OUTPOST_SKIP("certtool (gnutls-bin) is not installed");
     auto dir = TempDir::create("outpost-agent-x509");
     require_ok(dir);
@@ -451,8 +459,12 @@ TEST_CASE("SIGTERM waits for a running alert to finish", "[agent][alert]")
         const std::string started = (*dir / "started").string();
         const std::string marker = (*dir / "finished").string();
         const std::string script = (*dir / "slow-alert.sh").string();
-        require_ok(write_file(script, "#!/bin/sh\ntouch '" + started + "'\nsleep 2\ntouch '" + marker + "'\n",
-                              0755));
+        std::string text = "#!/bin/sh\ntouch '";
+        text += started;
+        text += "'\nsleep 2\ntouch '";
+        text += marker;
+        text += "'\n";
+        require_ok(write_file(script, text, 0755));
 
         auto daemon = GuestDaemon::start(binary);
         require_ok(daemon);

@@ -52,8 +52,8 @@ TEST_CASE("LSB exit codes: non-status 0-7 kept; status mapped", "[agents]")
 
 TEST_CASE("exit reason: last ocf-exit-reason line wins, 128 chars", "[agents]")
 {
-    CHECK(parse_exit_reason("") == "");
-    CHECK(parse_exit_reason("no reason here\n") == "");
+    CHECK(parse_exit_reason("").empty());
+    CHECK(parse_exit_reason("no reason here\n").empty());
     CHECK(
         parse_exit_reason("ocf-exit-reason:first\nnoise\nocf-exit-reason:hyperdrive quota reached\nmore\n") ==
         "hyperdrive quota reached");

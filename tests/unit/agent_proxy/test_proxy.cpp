@@ -33,7 +33,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr std::size_t kClientBuffer = 128 * 1024;
+constexpr std::size_t kClientBuffer = std::size_t{128} * 1024;
 constexpr int32_t kRecvTimeoutMs = 2000;
 
 class RecordingHost : public server::ProxyHost {
@@ -263,7 +263,7 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
         CHECK((event.message->header.flags & kIpcFlagServerEvent) != 0);
         CHECK(event.message->xml == wire::serialize(*answer));
 
-        auto big = wire::parse_xml(big_xml(300 * 1024));
+        auto big = wire::parse_xml(big_xml(std::size_t{300} * 1024));
         REQUIRE(big);
         CHECK(f.proxy->deliver_event(session, *big));
         Received big_event = f.receive(c, true);
