@@ -881,7 +881,9 @@ void scenario_notify_action(ScenarioContext& s)
 }
 
 // 5.8 output larger than outpost-agent's capture limit (1 MiB per stream): what each
-// daemon passes on, and the exit reason after the cap.
+// daemon passes on, and the exit reason after the cap. The agent sleeps 1.4 s after
+// writing, so the exec time is that sleep (2.1.5 needs up to a second to read 2 MiB on a
+// loaded machine, which would otherwise decide the time bucket).
 void scenario_large_output(ScenarioContext& s)
 {
     Client& c = s.registered("c1");
@@ -890,13 +892,14 @@ void scenario_large_output(ScenarioContext& s)
                     ExecSpec{.rsc = "r1",
                              .action = "monitor",
                              .userdata = "2 MiB stdout",
-                             .params = {{"stdout_bytes", "2097152"}}},
+                             .params = {{"stdout_bytes", "2097152"}, {"sleep", "1.4"}}},
                     15000ms);
     s.exec_and_wait(c,
                     ExecSpec{.rsc = "r1",
                              .action = "start",
                              .userdata = "1.5 MiB stderr, reason at the end",
-                             .params = {{"stderr_bytes", "1572864"},
+                             .params = {{"sleep", "1.4"},
+                                        {"stderr_bytes", "1572864"},
                                         {"stderr", "\\nocf-exit-reason:after the flood\\n"},
                                         {"rc", "1"}}},
                     15000ms);
