@@ -3,8 +3,10 @@
 #include <glib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "executor/secrets.hpp"
 #include "util/log.hpp"
@@ -27,6 +29,12 @@ constexpr std::uint32_t kMsPerDay = 24 * kMsPerHour;
 constexpr int kLsbStatusUnknown = 4;
 constexpr int kLsbStatusNotInstalled = 150;
 constexpr int kLsbStatusInsufficientPriv = 151;
+// Nagios plugin exit codes that mean something to 2.1.5 (uniform_rc()).
+constexpr int kNagiosOk = 0;
+constexpr int kNagiosWarning = 1;
+// The services layer's own failures (a plugin killed, incomplete resource information) are
+// "unknown" for a nagios resource, which 2.1.5 reports as rc 1 (not the 190 of WARNING).
+constexpr int kNagiosUnknown = 3;
 
 bool path_exists(const std::string& path)
 {
@@ -176,22 +184,14 @@ Plan plan_nagios(const Paths& paths, const ActionInput& input)
     plan.standard = Standard::nagios;
     plan.agent_action = std::string(input.action);
     if (input.action == "stop") {
-        plan.result.prepared = true;  // nothing to stop: plugins are run per monitor
-        return plan;
-    }
-    if (input.action == "monitor" && input.interval_ms == 0) {
-        plan.result.raw_rc = ocf::not_running;  // a probe: the plugin "runs" only when started
-        plan.result.prepared = true;
-        return plan;
-    }
-    if (input.action == "start") {
-        plan.result.prepared = true;
+        plan.result.prepared = true;  // nothing to stop: plugins only check
         return plan;
     }
     const std::string& type = input.rsc->type;
     std::string path = type.front() == '/' ? type : paths.nagios_dir + "/" + type;
     if (!path_exists(path)) {
         plan.result = exec_error_result(Standard::nagios, input.action, path, ENOENT);
+        plan.result.prepared = false;  // 2.1.5 learns it when it tries to run the plugin
         return plan;
     }
     auto params = param_list(input.params);
@@ -199,15 +199,32 @@ Plan plan_nagios(const Paths& paths, const ActionInput& input)
     plan.kind = Plan::Kind::spawn;
     plan.spawn = base_spawn(paths, input, path);
     plan.spawn.argv = {path};
-    // Plugins take their parameters as "--name value" options; cluster metadata is not theirs.
-    for (const auto& [name, value] : params) {
-        if (name.starts_with("CRM_meta_") || name == "crm_feature_set") continue;
-        plan.spawn.argv.push_back("--" + name);
-        plan.spawn.argv.push_back(value);
+    if (is_probe(input.action, input.interval_ms)) {
+        // A probe only asks the plugin for its version: a plugin that answers is "not
+        // running" (uniform_rc()), the check itself runs once started.
+        plan.spawn.argv.emplace_back("--version");
+    } else {
+        for (auto& option : nagios_options(params))
+            plan.spawn.argv.push_back(std::move(option));
     }
     plan.spawn.env = Environment::from_process().take();
     return plan;
 }
+
+// The hash of 2.1.5's parameter tables, h = h * 31 + c over the name's (signed) chars: with
+// it, GLib's hash tables reproduce the order in which 2.1.5 passes nagios options.
+guint params_hash(gconstpointer key)
+{
+    guint32 h = 0;
+    for (const auto* p = static_cast<const signed char*>(key); *p != '\0'; ++p)
+        h = (h << 5) - h + static_cast<guint32>(static_cast<int>(*p));
+    return h;
+}
+
+struct HashTableUnref {
+    void operator()(GHashTable* table) const { g_hash_table_unref(table); }
+};
+using HashTablePtr = std::unique_ptr<GHashTable, HashTableUnref>;
 
 }  // namespace
 
@@ -260,9 +277,17 @@ std::string agent_action(Standard standard, std::string_view action)
     return std::string(action);
 }
 
-int uniform_rc(Standard standard, std::string_view action, int raw_rc)
+int uniform_rc(Standard standard, std::string_view action, int raw_rc, bool probe)
 {
     switch (standard) {
+        case Standard::nagios: {
+            // Nagios states: OK, WARNING (degraded), then CRITICAL, UNKNOWN and anything
+            // else (the services layer's own codes included) are errors.
+            int rc = raw_rc == kNagiosOk        ? ocf::ok
+                     : raw_rc == kNagiosWarning ? ocf::degraded
+                                                : ocf::unknown_error;
+            return probe && rc == ocf::ok ? ocf::not_running : rc;
+        }
         case Standard::lsb:
             if (is_lsb_status(standard, action)) {
                 switch (raw_rc) {
@@ -284,7 +309,6 @@ int uniform_rc(Standard standard, std::string_view action, int raw_rc)
         case Standard::systemd:
             return raw_rc;
         case Standard::ocf:
-        case Standard::nagios:
         case Standard::stonith:
         case Standard::unknown:
             break;
@@ -298,6 +322,7 @@ int uniform_rc(Standard standard, std::string_view action, int raw_rc)
 
 int generic_error(Standard standard, std::string_view action)
 {
+    if (standard == Standard::nagios) return kNagiosUnknown;
     return is_lsb_status(standard, action) ? kLsbStatusUnknown : ocf::unknown_error;
 }
 
@@ -370,6 +395,48 @@ RawResult result_from_child(Standard standard, std::string_view action, const ch
     r.out = std::move(outcome.out);
     r.err = std::move(outcome.err);
     return r;
+}
+
+std::vector<std::string> nagios_options(const std::vector<std::pair<std::string, std::string>>& params)
+{
+    // 2.1.5 keeps the request's parameters in a hash table (in request order, the last of
+    // duplicate names winning in the first one's place), copies it, and walks the copy:
+    // the same GLib tables with the same hash give the same order.
+    HashTablePtr request_table(g_hash_table_new(params_hash, g_str_equal));
+    for (const auto& [name, value] : params) {
+        // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): GLib's keys are gpointer; never written
+        g_hash_table_insert(request_table.get(), const_cast<char*>(name.c_str()),
+                            const_cast<std::string*>(&value));
+    }
+    HashTablePtr copy(g_hash_table_new(params_hash, g_str_equal));
+    GHashTableIter it;
+    gpointer key = nullptr;
+    gpointer value = nullptr;
+    g_hash_table_iter_init(&it, request_table.get());
+    while (g_hash_table_iter_next(&it, &key, &value) != FALSE)
+        g_hash_table_insert(copy.get(), key, value);
+    std::vector<std::string> options;
+    g_hash_table_iter_init(&it, copy.get());
+    while (g_hash_table_iter_next(&it, &key, &value) != FALSE) {
+        std::string_view name(static_cast<const char*>(key));
+        // Cluster metadata is not the plugin's (exactly these names: CRM_other is passed on).
+        if (name.starts_with("CRM_meta_") || name == "crm_feature_set") continue;
+        options.push_back("--" + std::string(name));
+        options.push_back(*static_cast<const std::string*>(value));
+    }
+    return options;
+}
+
+bool is_probe(std::string_view action, std::uint32_t interval_ms)
+{
+    return interval_ms == 0 && action == "monitor";
+}
+
+std::uint32_t follow_up_delay_ms(std::uint32_t timeout_ms, std::uint32_t elapsed_ms)
+{
+    if (timeout_ms == 0 || elapsed_ms >= timeout_ms) return 0;
+    std::uint32_t delay = std::min({kMaxFollowUpDelayMs, timeout_ms / 10, (timeout_ms - elapsed_ms) / 2});
+    return delay < kMinFollowUpDelayMs ? 0 : delay;
 }
 
 std::string parse_exit_reason(std::string_view stderr_text)

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "executor/spawner.hpp"
@@ -47,7 +48,8 @@ enum class Standard { ocf, lsb, systemd, nagios, stonith, unknown };
 // A raw result before OCF mapping: `raw_rc` is what the agent (or the services layer on
 // its behalf) returned, `prepared` marks failures found before anything was attempted,
 // which 2.1.5 reports without going through its completion path (see executor.cpp,
-// rcchange_time).
+// rcchange_time). `follow_up` marks an action that was only set going (a systemd job
+// queued): its outcome comes from follow-up status runs (executor.cpp).
 struct RawResult {
     int raw_rc = ocf::ok;
     ExecStatus status = ExecStatus::done;
@@ -55,10 +57,31 @@ struct RawResult {
     std::string out;
     std::string err;
     bool prepared = false;
+    bool follow_up = false;
 };
 
-// OCF exit status for a raw code (protocol.md 5.10).
-[[nodiscard]] int uniform_rc(Standard standard, std::string_view action, int raw_rc);
+// Follow-ups: a systemd start or stop returns once the job is queued, a nagios start whose
+// plugin fails is simply run again; 2.1.5 then re-checks (a status run, or the start again)
+// until the action settles or its timeout is used up (docs/conformance.md). The next check
+// comes after min(2 s, timeout/10, half the time left); below 10 ms it gives up with rc 1,
+// status timeout and this reason.
+inline constexpr std::uint32_t kMaxFollowUpDelayMs = 2000;
+inline constexpr std::uint32_t kMinFollowUpDelayMs = 10;
+inline constexpr const char* kFollowUpTimeoutReason =
+    "Investigate reason for timeout, and adjust configured operation timeout if necessary";
+// The delay before the next check of an action that started `elapsed_ms` ago; 0: give up
+// (also when there is no timeout: 2.1.5 then never re-checks).
+[[nodiscard]] std::uint32_t follow_up_delay_ms(std::uint32_t timeout_ms, std::uint32_t elapsed_ms);
+
+// OCF exit status for a raw code (protocol.md 5.10). Nagios: 0 -> 0, 1 -> 190 (degraded),
+// anything else -> 1; a probe (is_probe()) that succeeds is "not running" (7).
+[[nodiscard]] int uniform_rc(Standard standard, std::string_view action, int raw_rc, bool probe = false);
+// A monitor with interval 0.
+[[nodiscard]] bool is_probe(std::string_view action, std::uint32_t interval_ms);
+// A nagios plugin's options for `params` (after secrets): "--name", "value" pairs in the
+// order 2.1.5 passes them (its hash-table order), without CRM_meta_* and crm_feature_set.
+[[nodiscard]] std::vector<std::string> nagios_options(
+    const std::vector<std::pair<std::string, std::string>>& params);
 // Raw codes the services layer uses for its own failures (LSB status has its own set).
 [[nodiscard]] int generic_error(Standard standard, std::string_view action);
 [[nodiscard]] int not_installed_error(Standard standard, std::string_view action);

@@ -96,6 +96,11 @@ struct Op {
     std::string agent_action;
     std::string path;
 
+    // Follow-ups (agents.hpp): a systemd start/stop whose job is queued, a nagios start that
+    // failed, is checked again after a delay, as 2.1.5 does, until it settles or times out.
+    // Between checks the op waits in its resource's queue like an op with a start delay.
+    bool following = false;
+
     bool cancelled = false;    // result already reported; the process's outcome is dropped
     bool detached = false;     // resource unregistered or replaced: never rescheduled
     bool rsc_deleted = false;  // reported in the result
@@ -245,8 +250,10 @@ struct Executor::Impl {
     void start(Resource& rsc, Op& op)
     {
         op.state = Op::State::running;
-        op.started_ms = mono_ms();
-        op.run_time = epoch_s();
+        if (!op.following) {
+            op.started_ms = mono_ms();
+            op.run_time = epoch_s();
+        }
         rsc.active = &op;
         op.standard = resolve_standard(rsc.def);
 
@@ -257,6 +264,13 @@ struct Executor::Impl {
         input.interval_ms = op.req.interval_ms;
         input.timeout_ms = op.req.timeout_ms;
         input.params = &op.req.params;
+        if (op.following) {
+            // The check: a status run for systemd, the start again for nagios; it may use
+            // what is left of the action's timeout.
+            if (op.standard == agents::Standard::systemd) input.action = "monitor";
+            input.timeout_ms = std::max<std::uint32_t>(
+                1, op.req.timeout_ms - std::min(op.req.timeout_ms, elapsed_ms(op.started_ms, mono_ms())));
+        }
         agents::Plan plan = agents::plan_action(options.paths, input);
         op.agent_action = plan.agent_action.empty() ? op.req.action : plan.agent_action;
         log_debug(log_cat, "%s: running %s (call %d) as %s", log::quote(rsc.def.id).c_str(),
@@ -278,7 +292,7 @@ struct Executor::Impl {
             case agents::Plan::Kind::systemd:
                 op.runner = Op::Runner::systemd;
                 op.path = plan.unit;
-                op.runner_id = systemd().run(plan.unit, op.agent_action, op.req.timeout_ms,
+                op.runner_id = systemd().run(plan.unit, rsc.def.type, op.agent_action, input.timeout_ms,
                                              [weak, key](agents::RawResult result) {
                                                  if (auto alive = weak.lock())
                                                      (*alive)->on_systemd(key, std::move(result));
@@ -319,16 +333,96 @@ struct Executor::Impl {
         complete(*op, std::move(result));
     }
 
+    // 2.1.5 updates the change time only on its completion path, which failures found
+    // before anything ran (agent not installed, unknown class) do not take.
+    static void note_rc(Op& op, int rc, const agents::RawResult& raw)
+    {
+        if (rc != op.last_rc && !raw.prepared) op.rcchange_time = epoch_s();
+        op.last_rc = rc;
+    }
+
+    // Whether the first run of `op` leaves its outcome to follow-ups (agents.hpp).
+    static bool needs_follow_up(const Op& op, int rc, const agents::RawResult& raw)
+    {
+        if (op.recurring() || op.detached) return false;
+        if (raw.follow_up) return true;
+        return op.standard == agents::Standard::nagios && op.req.action == "start" && rc != ocf::ok;
+    }
+
+    // A follow-up check's verdict on a start or stop: settled (`raw` becomes the final
+    // result) or not yet.
+    static bool settled(const Op& op, int& rc, agents::RawResult& raw)
+    {
+        if (op.req.action == "start") {
+            if (rc == ocf::ok && raw.status == ExecStatus::done) return true;
+            if (rc == ocf::not_running) {
+                rc = ocf::unknown_error;  // it stopped again: the start failed, the state says how
+                return true;
+            }
+            return false;
+        }
+        if (rc == ocf::not_running) {  // stop
+            rc = ocf::ok;
+            raw.status = ExecStatus::done;
+            return true;
+        }
+        return false;
+    }
+
+    // Checks `op` again after a delay, or gives up (false) once its timeout is used up.
+    bool follow_up(Op& op)
+    {
+        Resource* rsc = find_resource(op.req.rsc_id);
+        std::uint32_t delay =
+            agents::follow_up_delay_ms(op.req.timeout_ms, elapsed_ms(op.started_ms, mono_ms()));
+        if (rsc == nullptr || op.detached || delay == 0) return false;
+        log_debug(log_cat, "%s %s (call %d) not settled: checking again in %u ms",
+                  log::quote(op.req.rsc_id).c_str(), log::quote(op.req.action).c_str(), op.call_id, delay);
+        if (rsc->active == &op) rsc->active = nullptr;
+        op.following = true;
+        op.req.start_delay_ms = delay;  // reported so (lrmd_rsc_start_delay), as 2.1.5 does
+        op.state = Op::State::queued;
+        op.delay_pending = true;
+        std::uint64_t key = op.key;
+        op.delay_timer = io::add_timeout(context, std::chrono::milliseconds(delay), [this, key]() {
+            Op* waiting = find_op(key);
+            if (waiting == nullptr) return;
+            waiting->delay_pending = false;
+            if (Resource* r = find_resource(waiting->req.rsc_id)) schedule_dispatch(*r);
+        });
+        rsc->queue.push_back(&op);
+        schedule_dispatch(*rsc);
+        return true;
+    }
+
     // A run finished: report it (unless suppressed), then reschedule or forget the op.
     void complete(Op& op, agents::RawResult raw)
     {
         gint64 now = mono_ms();
-        int rc = agents::uniform_rc(op.standard, op.agent_action, raw.raw_rc);
+        bool probe = !op.following && agents::is_probe(op.req.action, op.req.interval_ms);
+        int rc = agents::uniform_rc(op.standard, op.agent_action, raw.raw_rc, probe);
+        // A nagios probe's "not running" is made from the plugin's success after 2.1.5 has
+        // noted the change time: that sees the success.
+        int change_rc = probe ? agents::uniform_rc(op.standard, op.agent_action, raw.raw_rc) : rc;
+        if (Resource* owner = find_resource(op.req.rsc_id);
+            owner != nullptr && agents::is_service_class(owner->def.rsc_class)) {
+            // 2.1.5 resolves "service" again once a run is over (the answer is not used).
+            (void)resolve_standard(owner->def);
+        }
+        bool first = !op.following;
+        int checked_rc = rc;  // what this run saw, before settled() turns it into the result
+        if (first ? needs_follow_up(op, rc, raw) : !settled(op, rc, raw)) {
+            if (raw.status != ExecStatus::pending) note_rc(op, rc, raw);
+            // A check killed at the deadline ends it as well.
+            if (raw.status != ExecStatus::timeout && follow_up(op)) return;
+            rc = ocf::unknown_error;
+            raw.status = ExecStatus::timeout;
+            raw.reason = agents::kFollowUpTimeoutReason;
+        } else if (!first) {
+            note_rc(op, checked_rc, raw);
+        }
         ExecStatus status = raw.status;
-        // 2.1.5 updates the change time only on its completion path, which failures found
-        // before anything ran (agent not installed, unknown class) do not take.
-        if (rc != op.last_rc && !raw.prepared) op.rcchange_time = epoch_s();
-        op.last_rc = rc;
+        note_rc(op, probe ? change_rc : rc, raw);
 
         OpResult result = base_result(op);
         result.exec_rc = rc;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "io/source.hpp"
@@ -34,10 +35,7 @@ constexpr const char* kManagerPath = "/org/freedesktop/systemd1";
 constexpr const char* kManagerIface = "org.freedesktop.systemd1.Manager";
 constexpr const char* kUnitIface = "org.freedesktop.systemd1.Unit";
 constexpr const char* kPropertiesIface = "org.freedesktop.DBus.Properties";
-constexpr const char* kTimeoutReason =
-    "Investigate reason for timeout, and adjust configured operation timeout if necessary";
-// Poll delay when the action has no timeout (timeout/10 would be 0).
-constexpr std::uint32_t kUnboundedPollDelayMs = kMaxPollDelayMs;
+constexpr const char* kTimeoutReason = agents::kFollowUpTimeoutReason;
 // D-Bus call timeout of an action without a timeout: sd-bus has no "never", so the longest
 // a GLib timer can express (about 24 days), as GDBus's G_MAXINT did.
 constexpr std::uint64_t kUnboundedCallTimeoutUs = static_cast<std::uint64_t>(INT_MAX) * 1000;
@@ -80,24 +78,41 @@ agents::RawResult make_result(int rc, ExecStatus status, std::string reason)
     return r;
 }
 
-// systemd unreachable: the class is unusable here, which the cluster should see as the
-// agent not being installed on this node (it then avoids the node instead of retrying).
-agents::RawResult unavailable(const std::string& why)
+// The results 2.1.5 reports, with its exit reasons (docs/conformance.md, "systemd").
+agents::RawResult no_connection()
 {
-    return make_result(ocf::not_installed, ExecStatus::not_installed, "systemd is not available: " + why);
+    return make_result(ocf::unknown_error, ExecStatus::error, "No DBus connection");
+}
+agents::RawResult no_object(const std::string& type)
+{
+    return make_result(ocf::unknown_error, ExecStatus::error,
+                       "No DBus object found for systemd unit " + type);
+}
+agents::RawResult invoke_failed()
+{
+    return make_result(ocf::unknown_error, ExecStatus::error, "Unable to invoke systemd DBus method");
+}
+agents::RawResult unit_not_found(const std::string& type)
+{
+    return make_result(ocf::not_installed, ExecStatus::not_installed, "systemd unit " + type + " not found");
+}
+agents::RawResult queued()
+{
+    agents::RawResult r = make_result(ocf::pending, ExecStatus::pending, "");
+    r.follow_up = true;
+    return r;
+}
+agents::RawResult call_timed_out()
+{
+    return make_result(ocf::unknown_error, ExecStatus::timeout, kTimeoutReason);
 }
 
-// Whether an error means "nobody answers on the bus" rather than "systemd said no". sd-bus
-// reports a call timeout and a connection lost with a pending call as NoReply.
-bool is_unreachable(const sd_bus_error* error)
+// A LoadUnit reply without an object path is treated like an error reply.
+const sd_bus_error kNoObjectPath{SD_BUS_ERROR_INVALID_ARGS, "LoadUnit returned no object path", 0};
+
+bool is_no_such_unit(const sd_bus_error* error)
 {
-    if (error == nullptr || error->name == nullptr) return false;
-    return sd_bus_error_has_name(error, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
-           sd_bus_error_has_name(error, SD_BUS_ERROR_NO_REPLY) ||
-           sd_bus_error_has_name(error, SD_BUS_ERROR_NAME_HAS_NO_OWNER) ||
-           sd_bus_error_has_name(error, SD_BUS_ERROR_DISCONNECTED) ||
-           sd_bus_error_has_name(error, SD_BUS_ERROR_TIMEOUT) ||
-           sd_bus_error_has_name(error, SD_BUS_ERROR_NO_SERVER);
+    return error != nullptr && sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit") != 0;
 }
 
 // The string inside a "(v)" Properties.Get reply; empty if it holds another type.
@@ -198,23 +213,57 @@ int rc_for_active_state(std::string_view state)
     return ocf::not_running;
 }
 
-std::uint32_t poll_delay_ms(std::uint32_t timeout_ms)
+bool load_state_exists(std::string_view load_state)
 {
-    if (timeout_ms == 0) return kUnboundedPollDelayMs;
-    return std::max<std::uint32_t>(1, std::min(kMaxPollDelayMs, timeout_ms / 10));
+    return load_state == "loaded" || load_state == "masked";
 }
 
-std::string drop_in_path(std::string_view run_dir, std::string_view unit)
+std::string drop_in_path(std::string_view run_dir, std::string_view type)
 {
-    return std::string(run_dir) + "/" + std::string(unit) + ".d/" + kDropInName;
+    return std::string(run_dir) + "/" + std::string(type) + ".service.d/" + kDropInName;
 }
 
-std::string drop_in_text(std::string_view unit)
+std::string drop_in_text(std::string_view type)
 {
-    std::string_view type = unit;
-    if (type.ends_with(".service")) type.remove_suffix(std::string_view(".service").size());
+    // The blank line at the end is 2.1.5's.
     return "[Unit]\nDescription=Cluster Controlled " + std::string(type) +
-           "\nBefore=pacemaker.service pacemaker_remote.service\n\n[Service]\nRestart=no\n";
+           "\nBefore=pacemaker.service pacemaker_remote.service\n\n[Service]\nRestart=no\n\n";
+}
+
+std::string metadata(std::string_view type, std::string_view description)
+{
+    auto escape = [](std::string_view text) {
+        gchar* escaped = g_markup_escape_text(text.data(), static_cast<gssize>(text.size()));
+        std::string out = escaped;
+        g_free(escaped);
+        return out;
+    };
+    std::string name = escape(type);
+    std::string longdesc = description.empty() ? "Systemd unit file for " + name : escape(description);
+    return "<?xml version=\"1.0\"?>\n"
+           "<!DOCTYPE resource-agent SYSTEM \"ra-api-1.dtd\">\n"
+           "<resource-agent name=\"" +
+           name +
+           "\" version=\"0.1\">\n"
+           "  <version>1.1</version>\n"
+           "  <longdesc lang=\"en\">\n"
+           "    " +
+           longdesc +
+           "\n"
+           "  </longdesc>\n"
+           "  <shortdesc lang=\"en\">systemd unit file for " +
+           name +
+           "</shortdesc>\n"
+           "  <parameters/>\n"
+           "  <actions>\n"
+           "    <action name=\"start\"     timeout=\"100\" />\n"
+           "    <action name=\"stop\"      timeout=\"100\" />\n"
+           "    <action name=\"status\"    timeout=\"100\" />\n"
+           "    <action name=\"monitor\"   timeout=\"100\" interval=\"60\"/>\n"
+           "    <action name=\"meta-data\" timeout=\"5\"   />\n"
+           "  </actions>\n"
+           "  <special tag=\"systemd\"/>\n"
+           "</resource-agent>\n";
 }
 
 namespace {
@@ -236,18 +285,25 @@ struct Call {
     ~Call() { sd_bus_slot_unref(slot); }
 };
 
+agents::RawResult metadata_result(const std::string& type, const std::string& description)
+{
+    agents::RawResult r;
+    r.out = metadata(type, description);
+    return r;
+}
+
 }  // namespace
 
 struct Job {
     std::uint64_t id = 0;
     std::string unit;
+    std::string type;
     std::string action;
     std::uint32_t timeout_ms = 0;
-    gint64 deadline_ms = 0;  // monotonic; 0 = none
     Manager::Done done;
     std::string unit_path;
     std::unique_ptr<Call> call;  // at most one D-Bus call at a time
-    io::Source timer;            // poll delay or deferred finish
+    io::Source idle;             // the deferred first step or finish
     io::Source safety;           // fails a silent systemd after timeout + margin
 };
 
@@ -256,7 +312,6 @@ struct Manager::Impl {
     std::string run_dir;
     sd_bus* bus = nullptr;
     GSource* bus_source = nullptr;
-    std::string bus_error;
     std::map<std::uint64_t, std::unique_ptr<Job>> jobs;
     std::uint64_t next_id = 1;
 
@@ -279,17 +334,17 @@ struct Manager::Impl {
         if (bus != nullptr) bus = sd_bus_close_unref(bus);
     }
 
+    // The bus connection, made on first use and again after it was lost.
     bool connect()
     {
         if (bus != nullptr && sd_bus_is_open(bus) > 0) return true;
         disconnect();
-        // Honours DBUS_SYSTEM_BUS_ADDRESS, as GDBus did; the Hello exchange completes in
-        // the background, calls made meanwhile are queued.
+        // Honours DBUS_SYSTEM_BUS_ADDRESS, as libdbus (2.1.5) does; the Hello exchange
+        // completes in the background, calls made meanwhile are queued.
         int r = sd_bus_open_system(&bus);
         if (r < 0) {
             bus = nullptr;
-            bus_error = "cannot connect to the system bus: " + errno_text(r);
-            log_debug(log_cat, "%s", bus_error.c_str());
+            log_debug(log_cat, "cannot connect to the system bus: %s", errno_text(r).c_str());
             return false;
         }
         bus_source = BusSource::attach(bus, context);
@@ -324,7 +379,7 @@ struct Manager::Impl {
     {
         Job* job = find(id);
         if (job == nullptr) return;
-        job->timer = io::add_idle(context, [this, id, result]() { finish(id, result); });
+        job->idle = io::add_idle(context, [this, id, result]() { finish(id, result); });
     }
 
     static int on_reply(sd_bus_message* message, void* userdata, sd_bus_error*) noexcept
@@ -348,14 +403,17 @@ struct Manager::Impl {
         return 0;
     }
 
+    [[nodiscard]] static std::uint64_t call_timeout_us(const Job& job)
+    {
+        return job.timeout_ms > 0 ? (static_cast<std::uint64_t>(job.timeout_ms) + kCallSafetyMarginMs) * 1000
+                                  : kUnboundedCallTimeoutUs;
+    }
+
     // One asynchronous D-Bus method call whose reply runs `reply` from the main loop.
     // `append` adds the arguments (may be empty).
     void call(Job& job, const char* path, const char* iface, const char* method,
               const std::function<int(sd_bus_message*)>& append, Reply reply)
     {
-        std::uint64_t timeout_us =
-            job.timeout_ms > 0 ? (static_cast<std::uint64_t>(job.timeout_ms) + kCallSafetyMarginMs) * 1000
-                               : kUnboundedCallTimeoutUs;
         auto pending = std::make_unique<Call>();
         pending->self = this;
         pending->id = job.id;
@@ -364,28 +422,30 @@ struct Manager::Impl {
         int r = sd_bus_message_new_method_call(bus, &request.m, kBusName, path, iface, method);
         if (r >= 0 && append) r = append(request.m);
         if (r >= 0)
-            r = sd_bus_call_async(bus, &pending->slot, request.m, &Impl::on_reply, pending.get(), timeout_us);
+            r = sd_bus_call_async(bus, &pending->slot, request.m, &Impl::on_reply, pending.get(),
+                                  call_timeout_us(job));
         if (r < 0) {
             // Not sent at all (connection gone, out of memory): report it from the loop.
-            finish_later(job.id, unavailable(std::string(method) + ": " + errno_text(r)));
+            log_debug(log_cat, "%s: %s", method, errno_text(r).c_str());
+            finish_later(job.id, invoke_failed());
             return;
         }
         job.call = std::move(pending);
     }
 
-    void fail_call(std::uint64_t id, const char* what, const sd_bus_error* error)
+    // A call whose reply nobody waits for (2.1.5 sends Reload and goes straight on to
+    // StartUnit/StopUnit); the bus delivers the two in order.
+    void send_no_reply(const char* method)
     {
-        Job* job = find(id);
-        if (job == nullptr) return;
-        if (is_unreachable(error)) {
-            finish(id, unavailable(std::string(what) + ": " + error_text(error)));
-            return;
-        }
-        finish(id, make_result(ocf::unknown_error, ExecStatus::error,
-                               std::string(what) + " of " + job->unit + " failed: " + error_text(error)));
+        MessagePtr request;
+        int r =
+            sd_bus_message_new_method_call(bus, &request.m, kBusName, kManagerPath, kManagerIface, method);
+        if (r >= 0) r = sd_bus_message_set_expect_reply(request.m, 0);
+        if (r >= 0) r = sd_bus_send(bus, request.m, nullptr);
+        if (r < 0) log_warning(log_cat, "cannot send %s to systemd: %s", method, errno_text(r).c_str());
     }
 
-    void start_job(std::uint64_t id)
+    void load(std::uint64_t id)
     {
         Job* job = find(id);
         std::string unit = job->unit;
@@ -393,68 +453,108 @@ struct Manager::Impl {
             *job, kManagerPath, kManagerIface, "LoadUnit",
             [unit](sd_bus_message* m) { return sd_bus_message_append(m, "s", unit.c_str()); },
             [this, id](sd_bus_message* reply, const sd_bus_error* error) {
-                if (error != nullptr) {
-                    if (sd_bus_error_has_name(error, "org.freedesktop.systemd1.NoSuchUnit")) {
-                        Job* j = find(id);
-                        finish(id, make_result(ocf::not_installed, ExecStatus::not_installed,
-                                               j->unit + ": unit not found"));
-                        return;
-                    }
-                    fail_call(id, "LoadUnit", error);
-                    return;
-                }
+                Job* j = find(id);
                 const char* path = nullptr;
-                if (sd_bus_message_read(reply, "o", &path) < 0 || path == nullptr) {
-                    finish(id, make_result(ocf::unknown_error, ExecStatus::error,
-                                           "LoadUnit of " + find(id)->unit + " returned no object path"));
+                if (error == nullptr && (sd_bus_message_read(reply, "o", &path) < 0 || path == nullptr))
+                    error = &kNoObjectPath;
+                if (error != nullptr) {
+                    log_debug(log_cat, "LoadUnit %s: %s", j->unit.c_str(), error_text(error).c_str());
+                    // Without the unit's object, meta-data still describes the agent.
+                    finish(id, j->action == "meta-data" ? metadata_result(j->type, "") : no_object(j->type));
                     return;
                 }
-                find(id)->unit_path = path;
-                check_loaded(id);
+                j->unit_path = path;
+                perform(id);
             });
     }
 
-    void get_property(std::uint64_t id, const char* property, std::function<void(std::string)> then)
+    void get_property(std::uint64_t id, const char* property,
+                      std::function<void(std::optional<std::string>)> then)
     {
         Job* job = find(id);
         call(
             *job, job->unit_path.c_str(), kPropertiesIface, "Get",
             [property](sd_bus_message* m) { return sd_bus_message_append(m, "ss", kUnitIface, property); },
-            [this, id, then = std::move(then)](sd_bus_message* reply, const sd_bus_error* error) {
+            [then = std::move(then)](sd_bus_message* reply, const sd_bus_error* error) {
                 if (error != nullptr) {
-                    fail_call(id, "Get", error);
+                    log_debug(log_cat, "Get: %s", error_text(error).c_str());
+                    then(std::nullopt);
                     return;
                 }
                 then(variant_string(reply));
             });
     }
 
-    void check_loaded(std::uint64_t id)
+    // A job method (StartUnit, StopUnit, RestartUnit) with mode "replace".
+    void job_call(std::uint64_t id, const char* method, std::function<void(const sd_bus_error*)> then)
     {
-        get_property(id, "LoadState", [this, id](const std::string& state) {
-            Job* job = find(id);
-            if (state == "not-found") {
-                finish(id, make_result(ocf::not_installed, ExecStatus::not_installed,
-                                       job->unit + ": unit not found"));
-                return;
-            }
-            if (job->action == "status") {
-                poll(id);
-            } else if (job->action == "start") {
-                write_drop_in(*job);
-                reload_then(id, "StartUnit");
-            } else {
-                remove_drop_in(*job);
-                reload_then(id, "StopUnit");
-            }
-        });
+        Job* job = find(id);
+        std::string unit = job->unit;
+        call(
+            *job, kManagerPath, kManagerIface, method,
+            [unit](sd_bus_message* m) { return sd_bus_message_append(m, "ss", unit.c_str(), "replace"); },
+            [method, then = std::move(then)](sd_bus_message*, const sd_bus_error* error) {
+                if (error != nullptr) log_debug(log_cat, "%s: %s", method, error_text(error).c_str());
+                then(error);
+            });
+    }
+
+    void perform(std::uint64_t id)
+    {
+        Job* job = find(id);
+        const std::string& action = job->action;
+        if (action == "status" || action == "monitor") {
+            get_property(id, "ActiveState", [this, id](const std::optional<std::string>& state) {
+                if (!state) {
+                    finish(id, invoke_failed());
+                    return;
+                }
+                int rc = rc_for_active_state(*state);
+                if (rc == ocf::pending) {
+                    finish(id, make_result(ocf::pending, ExecStatus::pending, ""));
+                } else {
+                    finish(id, make_result(rc, ExecStatus::done, rc == ocf::ok ? "" : *state));
+                }
+            });
+        } else if (action == "meta-data") {
+            get_property(id, "Description", [this, id](const std::optional<std::string>& description) {
+                finish(id, metadata_result(find(id)->type, description.value_or("")));
+            });
+        } else if (action == "start") {
+            write_drop_in(*job);
+            send_no_reply("Reload");
+            job_call(id, "StartUnit", [this, id](const sd_bus_error* error) {
+                if (error == nullptr) {
+                    finish(id, queued());
+                } else {
+                    finish(id, is_no_such_unit(error) ? unit_not_found(find(id)->type) : invoke_failed());
+                }
+            });
+        } else if (action == "stop") {
+            if (remove_drop_in(*job)) send_no_reply("Reload");
+            job_call(id, "StopUnit", [this, id](const sd_bus_error* error) {
+                // A unit systemd does not know is "stopped" by the status follow-up.
+                finish(id, error == nullptr || is_no_such_unit(error) ? queued() : invoke_failed());
+            });
+        } else if (action == "restart") {
+            job_call(id, "RestartUnit", [this, id](const sd_bus_error* error) {
+                if (error == nullptr) {
+                    finish(id, make_result(ocf::ok, ExecStatus::done, ""));
+                } else {
+                    finish(id, is_no_such_unit(error) ? unit_not_found(find(id)->type) : invoke_failed());
+                }
+            });
+        } else {
+            finish(id, make_result(ocf::unimplemented, ExecStatus::error,
+                                   "Action " + action + " not implemented for systemd resources"));
+        }
     }
 
     void write_drop_in(const Job& job)
     {
-        std::string path = drop_in_path(run_dir, job.unit);
-        std::string dir = run_dir + "/" + job.unit + ".d";
-        std::string text = drop_in_text(job.unit);
+        std::string path = drop_in_path(run_dir, job.type);
+        std::string dir = path.substr(0, path.rfind('/'));
+        std::string text = drop_in_text(job.type);
         GError* err = nullptr;
         if (g_mkdir_with_parents(dir.c_str(), 0755) != 0 ||
             !g_file_set_contents(path.c_str(), text.c_str(), static_cast<gssize>(text.size()), &err)) {
@@ -464,79 +564,13 @@ struct Manager::Impl {
         g_clear_error(&err);
     }
 
-    void remove_drop_in(const Job& job)
+    // True if there was a drop-in to remove (and systemd must reload to forget it).
+    bool remove_drop_in(const Job& job)
     {
-        std::string path = drop_in_path(run_dir, job.unit);
-        if (g_unlink(path.c_str()) != 0 && errno != ENOENT) {
-            log_warning(log_cat, "cannot remove %s: %s", path.c_str(), g_strerror(errno));
-        }
-    }
-
-    void reload_then(std::uint64_t id, const char* method)
-    {
-        Job* job = find(id);
-        call(*job, kManagerPath, kManagerIface, "Reload", {},
-             [this, id, method](sd_bus_message*, const sd_bus_error* error) {
-                 if (error != nullptr) {
-                     fail_call(id, "Reload", error);
-                     return;
-                 }
-                 Job* j = find(id);
-                 std::string unit = j->unit;
-                 call(
-                     *j, kManagerPath, kManagerIface, method,
-                     [unit](sd_bus_message* m) {
-                         return sd_bus_message_append(m, "ss", unit.c_str(), "replace");
-                     },
-                     [this, id, method](sd_bus_message*, const sd_bus_error* err) {
-                         if (err != nullptr) {
-                             fail_call(id, method, err);
-                             return;
-                         }
-                         // The job is only queued: follow its progress.
-                         schedule_poll(id);
-                     });
-             });
-    }
-
-    void schedule_poll(std::uint64_t id)
-    {
-        Job* job = find(id);
-        std::uint32_t delay = poll_delay_ms(job->timeout_ms);
-        if (job->deadline_ms > 0 && g_get_monotonic_time() / 1000 + delay > job->deadline_ms) {
-            finish(id, make_result(ocf::unknown_error, ExecStatus::timeout, kTimeoutReason));
-            return;
-        }
-        job->timer = io::add_timeout(context, std::chrono::milliseconds(delay), [this, id]() { poll(id); });
-    }
-
-    void poll(std::uint64_t id)
-    {
-        get_property(id, "ActiveState", [this, id](const std::string& state) {
-            Job* job = find(id);
-            int rc = rc_for_active_state(state);
-            if (job->action == "status") {
-                if (rc == ocf::pending) {
-                    finish(id, make_result(ocf::pending, ExecStatus::pending, state));
-                } else {
-                    finish(id, make_result(rc, ExecStatus::done, rc == ocf::ok ? "" : state));
-                }
-            } else if (job->action == "start") {
-                if (rc == ocf::ok) {
-                    finish(id, make_result(ocf::ok, ExecStatus::done, ""));
-                } else if (rc == ocf::pending) {
-                    schedule_poll(id);
-                } else {
-                    finish(id, make_result(ocf::unknown_error, ExecStatus::done, state));
-                }
-            } else {  // stop
-                if (rc == ocf::not_running) {
-                    finish(id, make_result(ocf::ok, ExecStatus::done, ""));
-                } else {
-                    schedule_poll(id);
-                }
-            }
-        });
+        std::string path = drop_in_path(run_dir, job.type);
+        if (g_unlink(path.c_str()) == 0) return true;
+        if (errno != ENOENT) log_warning(log_cat, "cannot remove %s: %s", path.c_str(), g_strerror(errno));
+        return false;
     }
 
     // A blocking method call (kSyncCallTimeoutMs); the reply, or nullptr on any error.
@@ -582,42 +616,32 @@ bool Manager::unit_exists(const std::string& unit)
     state.m = impl_->call_sync(path, kPropertiesIface, "Get", [](sd_bus_message* m) {
         return sd_bus_message_append(m, "ss", kUnitIface, "LoadState");
     });
-    if (state.m == nullptr) return false;
-    // As before: a LoadState that is not a string does not count as "not-found".
-    return variant_string(state.m) != "not-found";
+    return state.m != nullptr && load_state_exists(variant_string(state.m));
 }
 
-std::uint64_t Manager::run(const std::string& unit, const std::string& action, std::uint32_t timeout_ms,
-                           Done done)
+std::uint64_t Manager::run(const std::string& unit, const std::string& type, const std::string& action,
+                           std::uint32_t timeout_ms, Done done)
 {
     Impl& im = *impl_;
     auto job = std::make_unique<Job>();
     std::uint64_t id = im.next_id++;
     job->id = id;
     job->unit = unit;
+    job->type = type;
     job->action = action;
     job->timeout_ms = timeout_ms;
     job->done = std::move(done);
     if (timeout_ms > 0) {
-        job->deadline_ms = g_get_monotonic_time() / 1000 + timeout_ms;
-        job->safety = io::add_timeout(
-            im.context, std::chrono::milliseconds(timeout_ms + kCallSafetyMarginMs), [&im, id]() {
-                im.finish(id, make_result(ocf::unknown_error, ExecStatus::timeout, kTimeoutReason));
-            });
+        job->safety = io::add_timeout(im.context, std::chrono::milliseconds(timeout_ms + kCallSafetyMarginMs),
+                                      [&im, id]() { im.finish(id, call_timed_out()); });
     }
     im.jobs.emplace(id, std::move(job));
-
-    if (action != "start" && action != "stop" && action != "status") {
-        im.finish_later(id, make_result(ocf::unimplemented, ExecStatus::not_supported,
-                                        "systemd units do not support the " + action + " action here"));
-        return id;
-    }
     if (!im.connect()) {
-        im.finish_later(id, unavailable(im.bus_error));
+        im.finish_later(id, no_connection());
         return id;
     }
     // Deferred so that even an immediate D-Bus failure is reported from the loop.
-    im.find(id)->timer = io::add_idle(im.context, [&im, id]() { im.start_job(id); });
+    im.find(id)->idle = io::add_idle(im.context, [&im, id]() { im.load(id); });
     return id;
 }
 

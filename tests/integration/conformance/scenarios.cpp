@@ -554,7 +554,7 @@ void scenario_not_installed(ScenarioContext& s)
     s.call(c, request::rsc_register(c, "bad-lsb", "lsb", "", "outpostconf-nosuchinit"));
     s.call(c, request::rsc_register(c, "bad-class", "bogus", "", "whatever"));
     s.call(c, request::rsc_register(c, "bad-svc", "service", "", "outpostconf-nosuchinit"));
-    for (const char* id : {"bad-ocf", "bad-provider", "bad-lsb", "bad-class"}) {
+    for (const char* id : {"bad-ocf", "bad-provider", "bad-lsb", "bad-class", "bad-svc"}) {
         s.exec_and_wait(c, ExecSpec{.rsc = id, .action = "monitor", .userdata = std::string("probe ") + id});
         s.exec_and_wait(c, ExecSpec{.rsc = id, .action = "start", .userdata = std::string("start ") + id});
         // The cluster stops what failed to start; the executor reports stop like any action.
@@ -1085,12 +1085,17 @@ const std::vector<Scenario> kScenarios{
 
 const std::vector<Scenario>& scenarios()
 {
-    return kScenarios;
+    static const std::vector<Scenario> all = [] {
+        std::vector<Scenario> list = kScenarios;
+        list.insert(list.end(), class_scenarios().begin(), class_scenarios().end());
+        return list;
+    }();
+    return all;
 }
 
 const Scenario* find_scenario(const std::string& name)
 {
-    for (const auto& s : kScenarios) {
+    for (const auto& s : scenarios()) {
         if (name == s.name) return &s;
     }
     return nullptr;
@@ -1101,14 +1106,23 @@ const Scenario* find_scenario(const std::string& name)
 Result<SideRun> run_scenario(const Scenario& scenario, const std::string& binary)
 {
     auto start = Clock::now();
-    auto daemon = GuestDaemon::start(binary);
-    if (!daemon) return daemon.error();
     auto dir = TempDir::create(std::string("outpost-conformance-") + scenario.name);
     if (!dir) return dir.error();
     // Alerts run as hacluster: the directory must be traversable, shared/ writable.
     ::chmod(dir->path().c_str(), 0755);
     std::filesystem::create_directory(dir->path() / "shared");
     ::chmod((dir->path() / "shared").c_str(), 0777);
+    GuestDaemonOptions options;
+    options.binary = binary;
+    std::unique_ptr<Fixture> fixture;
+    if (scenario.fixture != nullptr) {
+        auto made = scenario.fixture(dir->path());
+        if (!made) return made.error();
+        fixture = std::move(*made);
+        fixture->adjust(options);
+    }
+    auto daemon = GuestDaemon::start(std::move(options));
+    if (!daemon) return daemon.error();
 
     NormalizeContext context;
     context.epoch_start = static_cast<std::int64_t>(std::time(nullptr));
@@ -1118,8 +1132,10 @@ Result<SideRun> run_scenario(const Scenario& scenario, const std::string& binary
     {
         Driver driver(**daemon);
         ScenarioContext ctx(driver, dir->path());
+        ctx.set_fixture(fixture.get());
         try {
             scenario.run(ctx);
+            if (fixture) fixture->observe(ctx);
         } catch (const ScenarioAbort& abort) {
             ctx.observe("scenario aborted", abort.what());
         }

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -14,6 +15,7 @@
 
 #include "conformance/driver.hpp"
 #include "conformance/transcript.hpp"
+#include "harness/guest_daemon.hpp"
 #include "util/result.hpp"
 #include "wire/xml.hpp"
 
@@ -38,6 +40,24 @@ struct ExecSpec {
 struct ScenarioAbort : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+
+class ScenarioContext;
+
+// What a scenario needs around its daemon beyond the shared agents (a private system bus
+// with a fake systemd, a nagios plugin directory): made for one side of one run before the
+// daemon starts, in the run's private directory, and gone after it (fixtures.hpp).
+class Fixture {
+public:
+    Fixture() = default;
+    Fixture(const Fixture&) = delete;
+    Fixture& operator=(const Fixture&) = delete;
+    virtual ~Fixture() = default;
+    // How the daemon is started (environment, private mounts).
+    virtual void adjust(GuestDaemonOptions& options) const = 0;
+    // What the fixture saw (calls, files), added to the transcript once the scenario ran.
+    virtual void observe(ScenarioContext& s) = 0;
+};
+using FixtureFactory = Result<std::unique_ptr<Fixture>> (*)(const std::filesystem::path& dir);
 
 class ScenarioContext {
 public:
@@ -67,9 +87,20 @@ public:
     }
     [[nodiscard]] const std::vector<wire::Element>& observations() const { return observations_; }
 
+    // The scenario's fixture (nullptr if it has none); F is the fixture's own type.
+    template <typename F>
+    F& fixture()
+    {
+        auto* f = dynamic_cast<F*>(fixture_);
+        if (f == nullptr) throw ScenarioAbort("scenario runs without its fixture");
+        return *f;
+    }
+    void set_fixture(Fixture* fixture) { fixture_ = fixture; }
+
 private:
     Driver& driver_;
     std::filesystem::path dir_;
+    Fixture* fixture_ = nullptr;
     std::vector<wire::Element> observations_;
 };
 
@@ -77,9 +108,13 @@ struct Scenario {
     const char* name;
     const char* summary;
     void (*run)(ScenarioContext&);
+    FixtureFactory fixture = nullptr;
 };
 
 const std::vector<Scenario>& scenarios();
+// The agent-class scenarios (systemd, service, nagios; scenarios_classes.cpp), part of
+// scenarios().
+const std::vector<Scenario>& class_scenarios();
 const Scenario* find_scenario(const std::string& name);
 
 struct SideRun {

@@ -243,10 +243,19 @@ CONFORMANCE_SCENARIO("notify_action")
 CONFORMANCE_SCENARIO("large_output")
 CONFORMANCE_SCENARIO("malformed")
 CONFORMANCE_SCENARIO("wire_variants")
+// Agent classes (scenarios_classes.cpp).
+CONFORMANCE_SCENARIO("systemd")
+CONFORMANCE_SCENARIO("systemd_missing")
+CONFORMANCE_SCENARIO("systemd_no_bus")
+CONFORMANCE_SCENARIO("systemd_no_manager")
+CONFORMANCE_SCENARIO("service")
+CONFORMANCE_SCENARIO("nagios")
+CONFORMANCE_SCENARIO("nagios_no_dir")
 
 TEST_CASE("conformance: every scenario has a test case", "[conformance]")
 {
-    CHECK(scenarios().size() == 29);
+    CHECK(scenarios().size() == 29 + class_scenarios().size());
+    CHECK(class_scenarios().size() == 7);
 }
 
 // Declared last, so it runs last: the count of skipped outpost sides, visibly.

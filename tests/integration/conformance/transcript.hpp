@@ -7,10 +7,12 @@
 // differ between two runs are normalized: session tokens become "{uuid}", call ids become
 // offsets from the scenario's first call id ("#0", "#+3"), epoch times become "{now}",
 // durations become coarse classes ("{fast}", "{1s+}"), the run's own directories
-// become "{dir}". compare() then checks element names, attributes (order-insensitive, as
-// XML parsers read them) and children, and applies the documented known differences
-// (docs/conformance.md) so that a deliberate deviation does not fail the suite but is
-// still reported. format_side_by_side() renders both transcripts in two columns.
+// become "{dir}", and a start or stop given up after follow-up checks keeps only "a delay"
+// and no output (both depend on how long each check took). compare() then checks element
+// names, attributes (order-insensitive, as XML parsers read them) and children, and applies
+// the documented known differences (docs/conformance.md) so that a deliberate deviation
+// does not fail the suite but is still reported. format_side_by_side() renders both
+// transcripts in two columns.
 #pragma once
 
 #include <chrono>

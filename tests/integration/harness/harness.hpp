@@ -1,8 +1,9 @@
 // The Outpost integration-test harness in one include: throw-away network namespaces
 // (netns.hpp), child processes owned by PID (process.hpp), short commands (command.hpp),
 // temporary files and authkeys (files.hpp), TCP readiness (tcp.hpp), the daemons under
-// test (peers.hpp), a daemon-in-a-namespace fixture (guest_daemon.hpp) and the machine
-// checks every test needs (environment.hpp). Namespace outpost::test.
+// test (peers.hpp), a daemon-in-a-namespace fixture (guest_daemon.hpp), private bind mounts
+// for daemons (mounts.hpp) and the machine checks every test needs (environment.hpp).
+// Namespace outpost::test.
 #pragma once
 
 #include "harness/command.hpp"
@@ -10,6 +11,7 @@
 #include "harness/fd.hpp"
 #include "harness/files.hpp"
 #include "harness/guest_daemon.hpp"
+#include "harness/mounts.hpp"
 #include "harness/netns.hpp"
 #include "harness/peers.hpp"
 #include "harness/process.hpp"

@@ -86,4 +86,10 @@ std::optional<std::string> agent_path()
     return std::nullopt;
 }
 
+std::string fake_systemd_path()
+{
+    if (auto env = non_empty_env("OUTPOST_FAKE_SYSTEMD")) return *env;
+    return (build_root() / "tests/integration/fake_systemd/outpost-fake-systemd").string();
+}
+
 }  // namespace outpost::test

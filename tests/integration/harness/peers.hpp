@@ -5,6 +5,7 @@
 // pacemaker-remote matching the installed pacemaker and unpacks it; never installs it).
 // agent_path(): $OUTPOST_AGENT, which tests/integration/meson.build sets when the
 // outpost-agent target exists; nullopt before then, so tests can skip visibly.
+// fake_systemd_path(): outpost-fake-systemd, the stand-in for systemd's D-Bus API.
 #pragma once
 
 #include <filesystem>
@@ -22,5 +23,8 @@ std::filesystem::path build_root();
 
 Result<std::string> remoted_path();
 std::optional<std::string> agent_path();
+// The fake systemd manager for agent-class tests (tests/integration/fake_systemd/):
+// $OUTPOST_FAKE_SYSTEMD, else where the build puts it.
+std::string fake_systemd_path();
 
 }  // namespace outpost::test

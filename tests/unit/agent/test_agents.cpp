@@ -15,6 +15,15 @@ using outpost::agent::executor::test::write_file;
 
 namespace {
 
+// argv pieces joined with '|' (an empty argument stays visible).
+std::string joined(const std::vector<std::string>& args)
+{
+    std::string out;
+    for (std::size_t i = 0; i < args.size(); ++i)
+        out += (i > 0 ? "|" : "") + args[i];
+    return out;
+}
+
 std::string env_value(const std::vector<std::string>& env, const std::string& name)
 {
     for (const auto& var : env) {
@@ -294,4 +303,120 @@ TEST_CASE("incomplete resources: every class fails fatally, unknown class is not
     CHECK(plan.result.status == ExecStatus::not_installed);
     CHECK(plan.result.reason == "whatever: No such file or directory");
     CHECK(plan.result.prepared);
+}
+
+TEST_CASE("nagios exit codes: OK, WARNING degraded, the rest errors; a probe's OK is not running", "[agents]")
+{
+    // Observed against pacemaker-remoted 2.1.5 (conformance scenario "nagios").
+    CHECK(uniform_rc(Standard::nagios, "monitor", 0) == 0);
+    CHECK(uniform_rc(Standard::nagios, "monitor", 1) == 190);
+    for (int rc : {2, 3, 4, 5, 7, 255, -1})
+        CHECK(uniform_rc(Standard::nagios, "monitor", rc) == 1);
+    CHECK(uniform_rc(Standard::nagios, "monitor", 0, true) == 7);
+    CHECK(uniform_rc(Standard::nagios, "monitor", 1, true) == 190);
+    CHECK(uniform_rc(Standard::nagios, "monitor", 2, true) == 1);
+    CHECK(uniform_rc(Standard::ocf, "monitor", 0, true) == 0);  // only nagios probes are special
+    // The services layer's own failures: rc 1 (a killed plugin, incomplete information).
+    CHECK(uniform_rc(Standard::nagios, "start", generic_error(Standard::nagios, "start")) == 1);
+    CHECK(is_probe("monitor", 0));
+    CHECK_FALSE(is_probe("monitor", 1000));
+    CHECK_FALSE(is_probe("start", 0));
+}
+
+TEST_CASE("nagios options: --name value in 2.1.5's hash-table order, cluster metadata left out", "[agents]")
+{
+    using Params = std::vector<std::pair<std::string, std::string>>;
+    // The orders pacemaker-remoted 2.1.5 ran check_outpostconf-rc0 with, for these requests
+    // (parameters in this order on the wire, "1st" as a <param> child, so last).
+    Params first{{"zeta", "z"},
+                 {"alpha", "y"},
+                 {"b", "2"},
+                 {"a", "1"},
+                 {"CRM_meta_timeout", "12000"},
+                 {"crm_feature_set", "3.16.2"},
+                 {"OCF_CHECK_LEVEL", "10"},
+                 {"empty", ""},
+                 {"spaced", "two words"},
+                 {"CRM_other", "c"},
+                 {"crm_meta_lower", "l"},
+                 {"CRM_metaless", "m"},
+                 {"1st", "digit-leading"}};
+    CHECK(joined(nagios_options(first)) ==
+          "--CRM_other|c|--a|1|--zeta|z|--1st|digit-leading|--alpha|y|--spaced|two words|"
+          "--OCF_CHECK_LEVEL|10|--empty||--crm_meta_lower|l|--CRM_metaless|m|--b|2");
+    Params second{{"user", "u"},
+                  {"CRM_meta_on_node_uuid", "1"},
+                  {"CRM_meta_interval", "0"},
+                  {"beta", "b"},
+                  {"crm_feature_set", "3.16.2"},
+                  {"alpha", "a"},
+                  {"warning", "5"},
+                  {"delta", "d"},
+                  {"timeout", "10"},
+                  {"critical", "9"},
+                  {"CRM_meta_on_node", "guest1"},
+                  {"host", "h"},
+                  {"z", "26"},
+                  {"gamma", "g"},
+                  {"w", "23"}};
+    CHECK(joined(nagios_options(second)) ==
+          "--host|h|--critical|9|--z|26|--alpha|a|--user|u|--timeout|10|--warning|5|--gamma|g|--delta|d|"
+          "--beta|b|--w|23");
+    CHECK(nagios_options({{"CRM_meta_timeout", "1"}, {"crm_feature_set", "3"}}).empty());
+}
+
+TEST_CASE("nagios plans: probe asks for the version, others pass options, stop runs nothing", "[agents]")
+{
+    OcfTree tree;
+    write_file(tree.paths.nagios_dir + "/check_x", "#!/bin/sh\nexit 0\n", 0755);
+    ResourceDefinition rsc{"n1", "nagios", "", "check_x", 0};
+    outpost::wire::ParamMap params;
+    params.set("warning", "5");
+    params.set("CRM_meta_timeout", "20000");
+    const std::string path = tree.paths.nagios_dir + "/check_x";
+
+    Plan probe = plan_action(tree.paths, ActionInput{&rsc, Standard::nagios, "monitor", 0, 20000, &params});
+    REQUIRE(probe.kind == Plan::Kind::spawn);
+    CHECK(probe.spawn.argv == std::vector<std::string>{path, "--version"});
+    CHECK(env_value(probe.spawn.env, "OCF_RESKEY_warning") == "<unset>");
+
+    for (const auto& [action, interval] : {std::pair{"start", 0U}, {"monitor", 10000U}, {"reload", 0U}}) {
+        INFO(action);
+        Plan plan =
+            plan_action(tree.paths, ActionInput{&rsc, Standard::nagios, action, interval, 20000, &params});
+        REQUIRE(plan.kind == Plan::Kind::spawn);
+        CHECK(plan.spawn.argv == std::vector<std::string>{path, "--warning", "5"});
+        CHECK(plan.spawn.working_dir == tree.paths.working_dir);
+    }
+
+    Plan stop = plan_action(tree.paths, ActionInput{&rsc, Standard::nagios, "stop", 0, 20000, &params});
+    REQUIRE(stop.kind == Plan::Kind::result);
+    CHECK(stop.result.raw_rc == 0);
+    CHECK(stop.result.status == ExecStatus::done);
+
+    // A missing plugin (or plugin directory): not installed, mapped like any nagios code.
+    ResourceDefinition missing{"n2", "nagios", "", "check_nosuch", 0};
+    Plan none =
+        plan_action(tree.paths, ActionInput{&missing, Standard::nagios, "monitor", 0, 20000, &params});
+    REQUIRE(none.kind == Plan::Kind::result);
+    CHECK(none.result.status == ExecStatus::not_installed);
+    CHECK(uniform_rc(Standard::nagios, "monitor", none.result.raw_rc, true) == 1);
+    CHECK(none.result.reason == tree.paths.nagios_dir + "/check_nosuch: No such file or directory");
+    CHECK_FALSE(none.result.prepared);  // 2.1.5 sets the change time
+    Plan none_stop =
+        plan_action(tree.paths, ActionInput{&missing, Standard::nagios, "stop", 0, 20000, &params});
+    REQUIRE(none_stop.kind == Plan::Kind::result);
+    CHECK(none_stop.result.raw_rc == 0);
+}
+
+TEST_CASE("follow-up delay: min(2 s, timeout/10, half the time left); gives up below 10 ms", "[agents]")
+{
+    CHECK(follow_up_delay_ms(20000, 3) == 2000);
+    CHECK(follow_up_delay_ms(60000, 0) == 2000);
+    CHECK(follow_up_delay_ms(3000, 2) == 300);
+    CHECK(follow_up_delay_ms(3000, 2736) == 132);
+    CHECK(follow_up_delay_ms(3000, 2972) == 14);
+    CHECK(follow_up_delay_ms(3000, 2988) == 0);  // 12 ms left: 2.1.5 gives up
+    CHECK(follow_up_delay_ms(3000, 3153) == 0);
+    CHECK(follow_up_delay_ms(0, 410) == 0);  // no timeout: no second check
 }

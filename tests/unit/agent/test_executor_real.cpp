@@ -321,3 +321,69 @@ TEST_CASE("real: alerts run with the given environment and their own timeout", "
     CHECK(run_until([&] { return kill(grandchild, 0) != 0; }, 3000));
     CHECK(t.got.results.empty());
 }
+
+TEST_CASE("real: nagios probe, start checked again until it succeeds or times out, stop", "[real][nagios]")
+{
+    Real t;
+    const std::string runs = t.tree.dir / "runs";
+    // Fails twice, then succeeds; every run is counted.
+    write_script(
+        t.tree.paths.nagios_dir + "/check_third",
+        "echo run >> '" + runs + "'\n[ $(wc -l < '" + runs + "') -ge 3 ] && exit 0\necho not yet\nexit 2\n");
+    write_script(t.tree.paths.nagios_dir + "/check_never", "echo critical\nexit 2\n");
+    write_script(t.tree.paths.nagios_dir + "/check_version",
+                 "[ \"$1\" = --version ] && echo v1.0 && exit 0\nexit 2\n");
+    t.exec.register_resource(ResourceDefinition{"third", "nagios", "", "check_third", 0});
+    t.exec.register_resource(ResourceDefinition{"never", "nagios", "", "check_never", 0});
+    t.exec.register_resource(ResourceDefinition{"version", "nagios", "", "check_version", 0});
+
+    // A probe: the plugin answers --version, so "not running"; the change time is that of
+    // the plugin's success (none). A plugin failing even that is an error.
+    OpResult probe = t.run(1, req("version", "monitor", 0, 5000));
+    CHECK(probe.exec_rc == 7);
+    CHECK(probe.rcchange_time == 0);
+    CHECK(probe.output == "v1.0\n");
+    OpResult failing = t.run(10, req("never", "monitor", 0, 5000));
+    CHECK(failing.exec_rc == 1);
+    CHECK(failing.rcchange_time > 0);
+
+    gint64 t0 = g_get_monotonic_time();
+    OpResult started = t.run(2, req("third", "start", 0, 3000));
+    CHECK(started.exec_rc == 0);
+    CHECK(started.status == ExecStatus::done);
+    CHECK(started.action == "start");
+    CHECK(started.start_delay_ms == 300);  // timeout/10, reported as 2.1.5 does
+    CHECK(started.exec_time_ms >= 600);
+    CHECK((g_get_monotonic_time() - t0) / 1000 >= 600);
+    CHECK(read_file(runs) == "run\nrun\nrun\n");
+    CHECK(started.rcchange_time > 0);  // the failed runs changed it
+
+    OpResult gave_up = t.run(3, req("never", "start", 0, 1000), 5000);
+    CHECK(gave_up.exec_rc == 1);
+    CHECK(gave_up.status == ExecStatus::timeout);
+    CHECK(gave_up.exit_reason == agents::kFollowUpTimeoutReason);
+    CHECK(gave_up.exec_time_ms >= 900);
+    CHECK(gave_up.start_delay_ms > 0);
+
+    OpResult stopped = t.run(4, req("never", "stop"));
+    CHECK(stopped.exec_rc == 0);
+    CHECK(stopped.output.empty());
+
+    // Recurring monitors run the check itself, every time.
+    OpResult mon = t.run(5, req("never", "monitor", 60000, 5000));
+    CHECK(mon.exec_rc == 1);
+    CHECK(t.exec.cancel("never", "monitor", 60000) == 0);
+}
+
+TEST_CASE("real: an op queued behind a start being checked again runs first, as in 2.1.5", "[real][nagios]")
+{
+    Real t;
+    write_script(t.tree.paths.nagios_dir + "/check_never", "exit 2\n");
+    t.exec.register_resource(ResourceDefinition{"never", "nagios", "", "check_never", 0});
+    REQUIRE(t.exec.exec(1, req("never", "start", 0, 1000)) == 1);
+    REQUIRE(t.exec.exec(2, req("never", "reload", 0, 1000)) == 2);
+    REQUIRE(t.got.wait(1, 1, 5000));
+    REQUIRE(t.got.wait(2, 1, 5000));
+    // The start's second check waits in the queue behind the reload (queued meanwhile).
+    CHECK(t.got.results.front().call_id == 2);
+}

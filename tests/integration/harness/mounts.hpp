@@ -1,0 +1,36 @@
+// Private mounts for daemons under test: the daemon runs in its own mount namespace with
+// directories of the test bound over system paths (/run/systemd, /usr/lib/nagios), so two
+// daemons tested side by side each see their own copy and nothing machine-wide changes.
+//
+//     auto ready = ensure_mount_point("/usr/lib/nagios");   // the target must exist
+//     options.args = ...; options.binary = ...;
+//     auto argv = with_private_mounts({{dir / "nagios", "/usr/lib/nagios"}}, {binary});
+//
+// with_private_mounts() returns `unshare --mount` + `sh -c 'mount --bind ...; exec "$@"'`
+// around the command: both exec, so the PID a Process or GuestDaemon holds is the daemon's.
+// The namespace's propagation is private (unshare's default): nothing leaks back to the host.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "util/result.hpp"
+
+namespace outpost::test {
+
+struct BindMount {
+    std::filesystem::path source;  // a directory of the test
+    std::filesystem::path target;  // where the daemon sees it; must exist on the host
+};
+
+std::vector<std::string> with_private_mounts(const std::vector<BindMount>& binds,
+                                             const std::vector<std::string>& command);
+
+// Makes sure `dir` exists so it can be a bind-mount target. If the harness has to create
+// it, it is removed again (if still empty) when the last test process using it exits:
+// every user holds a shared lock on /run/outpost-harness/mountpoint-<name>.lock until it
+// exits, and a marker file there records that the harness created the directory.
+Status ensure_mount_point(const std::filesystem::path& dir);
+
+}  // namespace outpost::test
