@@ -471,7 +471,7 @@ bool RemoteClient::each_subscriber(const Call& call)
 void RemoteClient::on_message(const std::string& xml)
 {
     log_trace(log_cat, "from %s: %s", options_.host.c_str(), log::quote(xml, 2000).c_str());
-    auto decoded = wire::decode_message(xml);
+    auto decoded = wire::decode_message(xml, options_.limits.max_message_size);
     if (!decoded.ok()) {
         // A peer that sends garbage cannot be trusted with the rest of the session either.
         log_warning(log_cat, "malformed message from %s: %s", options_.host.c_str(),

@@ -696,9 +696,9 @@ Result<Message> from_element(const Element& root)
     return notify_from_element(root);
 }
 
-Result<Message> decode_message(std::string_view xml)
+Result<Message> decode_message(std::string_view xml, std::size_t max_size)
 {
-    auto root = parse_xml(xml);
+    auto root = parse_xml(xml, max_size);
     if (!root) return root.error();
     return from_element(*root);
 }
@@ -711,9 +711,9 @@ Result<Message> decode_local_request(std::string_view xml, std::uint64_t msg_id)
     return request_from_element(*root, msg_id);
 }
 
-Result<Message> decode_remote_request(std::string_view xml)
+Result<Message> decode_remote_request(std::string_view xml, std::size_t max_size)
 {
-    auto root = parse_xml(xml);
+    auto root = parse_xml(xml, max_size);
     if (!root) return root.error();
     // 2.1.5 reads the msg id as a number when present (0 when absent) and never looks at
     // the root's name or lrmd_remote_msg_type: lrmd_op alone decides what is done.

@@ -10,6 +10,7 @@
 // every field a peer may omit is optional here.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -249,15 +250,18 @@ Result<Message> decode_local_request(std::string_view xml, std::uint64_t msg_id 
 // (answered -95), a client's `<lrmd_notify lrmd_op="lrmd_rsc_poke" .../>` a poke. An absent
 // lrmd_remote_msg_id is 0. Errors as decode_message's: not XML, or a number that is not a
 // non-negative decimal (2.1.5 carries on with -1 there; such a peer is refused instead).
-Result<Message> decode_remote_request(std::string_view xml);
+// `max_size` as decode_message's.
+Result<Message> decode_remote_request(std::string_view xml, std::size_t max_size = kDefaultMaxMessageSize);
 
 // Element forms, for callers that add attributes (tests, unusual peers).
 Element to_element(const Message& message);
 Result<Message> from_element(const Element& root);
 
 // Parses a payload. Errors (domain "wire", -EPROTO/-EBADMSG) name what was wrong: not XML,
-// unknown root element, missing or mistyped envelope, a numeric attribute that is not one.
-Result<Message> decode_message(std::string_view xml);
+// unknown root element, missing or mistyped envelope, a numeric attribute that is not one,
+// or a payload longer than `max_size` (-EMSGSIZE; a receiver passes the message limit of
+// its connection, io::ConnectionLimits::max_message_size, so a raised limit holds).
+Result<Message> decode_message(std::string_view xml, std::size_t max_size = kDefaultMaxMessageSize);
 
 // Parameter maps (protocol.md 3.7): names that start with a digit become <param> children.
 // Decoding collects attributes, then <param> children; of duplicate names the last wins.

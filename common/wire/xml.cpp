@@ -1,6 +1,7 @@
 // Element tree <-> XML text. Parsing goes through libxml2 (the reference parser the peers
 // use; its SAX2 interface, building Elements directly) with network access, entity
-// substitution, DTD loading and "huge" mode off, and a document type declaration refused
+// substitution and DTD loading off, "huge" mode off unless the caller raised the size
+// limit above the default, and a document type declaration refused
 // outright: wire messages never carry one, and refusing it before its declarations are
 // read rules out entity expansion tricks. Serializing is
 // done by hand straight into a std::string: it is on the hot path of every message sent.
@@ -14,6 +15,7 @@
 #include <libxml/dict.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -28,8 +30,6 @@ namespace {
 
 const log::Category log_cat{"wire.xml"};
 
-// The largest XML text parse_xml() accepts: a payload never exceeds the frame limit.
-constexpr std::size_t kMaxXmlText = kDefaultMaxMessageSize;
 // The reused parser context interns every name it sees in its dictionary; a peer sending
 // ever new names would grow it without bound, so the context is replaced past this size.
 constexpr std::size_t kMaxDictEntries = 20000;
@@ -343,14 +343,36 @@ Element& Element::add_child(std::string child_name)
     return added;
 }
 
-Result<Element> parse_xml(std::string_view text)
+Result<Element> parse_xml(std::string_view text, std::size_t max_size)
 {
-    if (text.size() > kMaxXmlText) {
+    if (text.size() > max_size) {
         return xml_error(-EMSGSIZE, "XML: document of " + std::to_string(text.size()) +
-                                        " bytes exceeds the limit of " + std::to_string(kMaxXmlText));
+                                        " bytes exceeds the limit of " + std::to_string(max_size));
     }
+    // xmlCtxtReadMemory() takes an int.
+    if (text.size() > static_cast<std::size_t>(INT_MAX)) {
+        return xml_error(-EMSGSIZE, "XML: document of " + std::to_string(text.size()) +
+                                        " bytes is more than libxml2 can parse at once");
+    }
+    // NONET: never fetch anything; no NOENT or DTDLOAD; NOERROR/NOWARNING: failures are
+    // returned, not printed. HUGE only for a caller that raised its limit above the
+    // default: without it libxml2 refuses any single attribute value or text node over
+    // 10,000,000 bytes, so a message the caller agreed to accept could still be refused
+    // for one long value. Our depth and attribute-count limits apply either way, and a DTD
+    // (hence entity expansion) is refused outright. No encoding is forced: payloads are
+    // UTF-8, which is what libxml2 assumes without a declaration, and forcing it costs a
+    // converter switch per document.
+    constexpr int kOptions = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+    const bool huge = max_size > kDefaultMaxMessageSize;
+    const int options = huge ? kOptions | XML_PARSE_HUGE : kOptions;
+
     // One parser context per thread: creating one costs more than parsing a small message.
-    thread_local ParserCtxtPtr ctxt;
+    // Huge mode gets its own, because libxml2 keeps XML_PARSE_HUGE (and lifts the
+    // dictionary's limit) on a context once used with it: a later default-limit parse
+    // must not inherit that.
+    thread_local ParserCtxtPtr normal_ctxt;
+    thread_local ParserCtxtPtr huge_ctxt;
+    ParserCtxtPtr& ctxt = huge ? huge_ctxt : normal_ctxt;
     if (!ctxt ||
         (ctxt->dict != nullptr && static_cast<std::size_t>(xmlDictSize(ctxt->dict)) > kMaxDictEntries)) {
         ctxt.reset(xmlNewParserCtxt());
@@ -374,14 +396,9 @@ Result<Element> parse_xml(std::string_view text)
     sax->processingInstruction = nullptr;
     sax->reference = nullptr;
 
-    // NONET: never fetch anything; no NOENT, DTDLOAD or HUGE (libxml2's own size and
-    // depth limits stay on); NOERROR/NOWARNING: failures are returned, not printed. No
-    // encoding is forced: payloads are UTF-8, which is what libxml2 assumes without a
-    // declaration, and forcing it costs a converter switch per document.
-    constexpr int kOptions = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
     // With the tree handlers replaced no document is built; own whatever comes back anyway.
-    const DocPtr doc{xmlCtxtReadMemory(ctxt.get(), text.data(), static_cast<int>(text.size()), nullptr,
-                                       nullptr, kOptions)};
+    const DocPtr doc{
+        xmlCtxtReadMemory(ctxt.get(), text.data(), static_cast<int>(text.size()), nullptr, nullptr, options)};
     ctxt->_private = nullptr;
     if (builder.error) return *builder.error;
     if (ctxt->wellFormed == 0) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "util/result.hpp"
+#include "wire/frame.hpp"
 
 namespace outpost::wire {
 
@@ -37,7 +38,10 @@ struct Element {
     bool operator==(const Element&) const = default;
 };
 
-Result<Element> parse_xml(std::string_view text);
+// Parses one document of at most `max_size` bytes (-EMSGSIZE otherwise): a payload never
+// exceeds its frame, so a receiver passes the message limit it enforces on frames
+// (io::ConnectionLimits::max_message_size), and a raised limit is honoured here too.
+Result<Element> parse_xml(std::string_view text, std::size_t max_size = kDefaultMaxMessageSize);
 std::string serialize(const Element& element);
 
 }  // namespace outpost::wire

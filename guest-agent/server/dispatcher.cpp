@@ -368,9 +368,9 @@ void dispatch_decoded(Dispatcher& dispatcher, ClientSession& client, const wire:
 
 }  // namespace
 
-Status Dispatcher::handle_remote_payload(ClientSession& client, std::string_view xml)
+Status Dispatcher::handle_remote_payload(ClientSession& client, std::string_view xml, std::size_t max_size)
 {
-    auto decoded = wire::decode_remote_request(xml);
+    auto decoded = wire::decode_remote_request(xml, max_size);
     if (!decoded) return decoded.error();
     dispatch_decoded(*this, client, *decoded);
     return {};

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -95,7 +96,9 @@ public:
     // A TLS client's payload, read as 2.1.5 reads it (wire::decode_remote_request: any
     // root, lrmd_op decides; ipc_fwd on lrmd_ipc_proxy is proxy traffic) and handled.
     // An Error means it could not be read at all: the server drops that client.
-    Status handle_remote_payload(ClientSession& client, std::string_view xml);
+    // `max_size` is the connection's message limit, which the XML parser enforces too.
+    Status handle_remote_payload(ClientSession& client, std::string_view xml,
+                                 std::size_t max_size = wire::kDefaultMaxMessageSize);
     // A request of a local lrmd IPC client (wire::decode_local_request; `ipc_msg_id` is
     // its IPC request id). An Error means it could not be read; 2.1.5 answers nothing
     // then and keeps the client.

@@ -187,7 +187,9 @@ void Server::on_message(const std::string& id, const std::string& xml)
         // notify a client sends, gets the -95 of an unknown op; the connection stays).
         // Only what cannot be read at all (not XML, a msg id or number that is not one) ends
         // the connection: 2.1.5 would leave it open but useless (docs/conformance.md).
-        if (auto served = dispatcher_->handle_remote_payload(session, xml); !served) {
+        if (auto served =
+                dispatcher_->handle_remote_payload(session, xml, config_.accept.limits.max_message_size);
+            !served) {
             drop_client(id, "undecodable message: " + served.error().message);
         }
     } catch (const std::exception& e) {

@@ -718,3 +718,28 @@ TEST_CASE("decode_remote_request reads any root by its lrmd_op, as 2.1.5 does", 
     CHECK_FALSE(decode_remote_request(R"(<foo lrmd_remote_msg_id="abc"/>)").ok());
     CHECK_FALSE(decode_remote_request(R"(<foo lrmd_remote_msg_id="-5"/>)").ok());
 }
+
+TEST_CASE("decoding a message above 16 MiB needs a raised limit", "[messages][limits]")
+{
+    ExecNotify notify;
+    notify.rsc_id = "big";
+    notify.action = "monitor";
+    notify.call_id = 9;
+    // Agent output of 17 MiB in one attribute (a value beyond libxml2's default limit too).
+    notify.output = std::string(std::size_t{17} * 1024 * 1024, 'o');
+    const std::string xml = encode(notify);
+    REQUIRE(xml.size() > kDefaultMaxMessageSize);
+
+    auto refused = decode_message(xml);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == -EMSGSIZE);
+    CHECK(decode_remote_request(xml).error().code == -EMSGSIZE);
+
+    const std::size_t raised = std::size_t{64} * 1024 * 1024;
+    auto accepted = decode_message(xml, raised);
+    INFO((accepted.ok() ? "" : accepted.error().describe()));
+    REQUIRE(accepted.ok());
+    REQUIRE(std::holds_alternative<ExecNotify>(*accepted));
+    CHECK(std::get<ExecNotify>(*accepted) == notify);
+    CHECK(decode_remote_request(xml, raised).ok());
+}

@@ -194,3 +194,39 @@ TEST_CASE("ParamMap: insert keeps an existing entry, set replaces, order kept", 
         order += name;
     CHECK(order == "bac");
 }
+
+TEST_CASE("parse_xml honours the size limit it is given, above the default too", "[xml][limits]")
+{
+    // 17 MiB of children: more than the default limit (16 MiB), each value short.
+    const std::string child = "<c v=\"" + std::string(1000, 'x') + "\"/>";
+    std::string many = "<m>";
+    while (many.size() < kDefaultMaxMessageSize + std::size_t{1024} * 1024)
+        many += child;
+    many += "</m>";
+    const std::size_t children = (many.size() - 7) / child.size();
+    const std::size_t raised = std::size_t{32} * 1024 * 1024;
+
+    auto refused = parse_xml(many);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == -EMSGSIZE);
+    CHECK_THAT(refused.error().message, Catch::Contains(std::to_string(kDefaultMaxMessageSize)));
+    CHECK(parse_xml(many, many.size() - 1).error().code == -EMSGSIZE);
+
+    auto accepted = parse_xml(many, raised);
+    INFO((accepted.ok() ? "" : accepted.error().describe()));
+    REQUIRE(accepted.ok());
+    CHECK(accepted->children.size() == children);
+    CHECK(accepted->children.back().attributes.front().second == std::string(1000, 'x'));
+
+    // One value longer than libxml2's own 10,000,000-byte limit: refused at the default
+    // limit even though the document fits, accepted once the caller raised its limit.
+    const std::string long_value = "<m v=\"" + std::string(std::size_t{12} * 1000 * 1000, 'y') + "\"/>";
+    CHECK_FALSE(parse_xml(long_value).ok());
+    auto long_accepted = parse_xml(long_value, raised);
+    INFO((long_accepted.ok() ? "" : long_accepted.error().describe()));
+    REQUIRE(long_accepted.ok());
+    CHECK(long_accepted->attr("v")->size() == std::size_t{12} * 1000 * 1000);
+    // A default-limit parse afterwards on the same thread is not in huge mode.
+    CHECK_FALSE(parse_xml(long_value).ok());
+    CHECK(parse_xml("<ok/>").ok());
+}
