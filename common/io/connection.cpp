@@ -300,8 +300,10 @@ bool Connection::read_available()
         }
         auto received = session_->recv(buffer.data(), buffer.size());
         if (!received) {
-            fail(make_error(received.error().domain, received.error().code,
-                            "receiving from " + peer_address_ + ": " + received.error().message));
+            std::string message = "receiving from " + peer_address_ + ": " + received.error().message;
+            // As for a clean close below: a peer that died mid-message is worth telling apart.
+            if (decoder_.buffered() > 0) message += " (in the middle of a message)";
+            fail(make_error(received.error().domain, received.error().code, message));
             return false;
         }
         switch (received->kind) {

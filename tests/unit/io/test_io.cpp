@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -16,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "../tls/tls_test_support.hpp"
@@ -25,6 +28,7 @@
 #include "tls/context.hpp"
 #include "tls/session.hpp"
 #include "wire/frame.hpp"
+#include "wire/messages.hpp"
 
 using namespace outpost;
 using namespace outpost::io;
@@ -813,4 +817,213 @@ TEST_CASE("Listener binds the wildcard dual-stack and reports its port", "[io][l
     CHECK(second.error().message.find(std::to_string((*listener)->port())) != std::string::npos);
     (*listener)->close();
     CHECK_FALSE((*listener)->listening());
+}
+
+// The limits the rest of the code relies on, by their real names: the 2.1.5 server drops a
+// client that has not finished TLS within 10 s, the 2.1.5 controller gives the server 5 s
+// (protocol.md 1.3), and a message may be 16 MiB unless configured otherwise.
+TEST_CASE("default handshake timeouts and message size match protocol.md", "[io][limits]")
+{
+    CHECK(wire::kDefaultMaxMessageSize == std::size_t{16} * 1024 * 1024);
+    const AcceptOptions accept{};
+    CHECK(accept.handshake_timeout == 10s);
+    CHECK(accept.limits.max_message_size == wire::kDefaultMaxMessageSize);
+    const ConnectOptions connect{};
+    CHECK(connect.handshake_timeout == 5s);
+    CHECK(connect.limits.max_message_size == wire::kDefaultMaxMessageSize);
+    CHECK(connect.connect_timeout == kDefaultConnectTimeout);
+    CHECK(kDefaultConnectTimeout <= 10s);  // the controller's longest attempt per address
+}
+
+// A listener whose accept queue is full makes the kernel drop further SYNs (the client
+// keeps retransmitting), so a connect to it stays in progress: only our per-address
+// timeout can end the attempt.
+TEST_CASE("the per-address connect timeout fires with a clear error", "[io][limits]")
+{
+    ContextPtr context(g_main_context_new());
+    UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(listener.valid());
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+    REQUIRE(::listen(listener.get(), 0) == 0);  // the queue holds one connection
+    socklen_t length = sizeof(address);
+    REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    const std::uint16_t port = ntohs(address.sin_port);
+
+    // Fill the queue (never accepted), then prove that a further connect does hang.
+    UniqueFd filler = raw_tcp_connect(port);
+    UniqueFd probe(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    REQUIRE(probe.valid());
+    const int rc = ::connect(probe.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    REQUIRE((rc == -1 && errno == EINPROGRESS));
+    pollfd pfd{probe.get(), POLLOUT, 0};
+    REQUIRE(::poll(&pfd, 1, 300) == 0);  // no SYN-ACK: the queue is full
+
+    ConnectOptions options;
+    options.connect_timeout = 400ms;
+    options.handshake_timeout = 5s;  // must not be what ends it
+    Outcome outcome;
+    const auto started = std::chrono::steady_clock::now();
+    auto pending = start_connect(context.get(), "127.0.0.1", port, psk_client("k"), outcome, options);
+    run_for(context.get(), 100ms);
+    CHECK(pending->describe() == "connecting to 127.0.0.1:" + std::to_string(port));
+    REQUIRE(run_until(context.get(), [&] { return outcome.done; }));
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    REQUIRE(outcome.error.has_value());
+    INFO(outcome.error->describe());
+    CHECK(outcome.error->code == -ETIMEDOUT);
+    CHECK(outcome.error->message.find("connecting to 127.0.0.1:" + std::to_string(port)) !=
+          std::string::npos);
+    CHECK(outcome.error->message.find("no answer within 400 ms") != std::string::npos);
+    CHECK(elapsed >= 390ms);
+    CHECK(elapsed < 3s);
+    CHECK(outcome.calls == 1);
+}
+
+namespace {
+
+// A raw TLS client (a TlsSession, no Connection) connected to `server`, handshake done.
+struct RawClient {
+    UniqueFd fd;
+    std::unique_ptr<tls::TlsSession> session;
+
+    RawClient(GMainContext* context, Server& server, const tls::TlsContext& tls)
+    {
+        fd = raw_tcp_connect(server.port());
+        REQUIRE(::fcntl(fd.get(), F_SETFL, O_NONBLOCK) == 0);
+        auto created = tls::TlsSession::create(tls, fd.get());
+        require_ok(created);
+        session = std::move(created).value();
+        const std::size_t before = server.connections.size();
+        REQUIRE(run_until(context, [&] {
+            auto step = session->handshake_step();
+            REQUIRE(step.ok());
+            return session->handshake_done() && server.connections.size() > before;
+        }));
+    }
+
+    void send(const void* data, std::size_t size)
+    {
+        const auto* bytes = static_cast<const char*>(data);
+        while (size > 0) {
+            auto sent = session->send_record(bytes, std::min(size, tls::kMaxRecordSize));
+            require_ok(sent);
+            if (*sent == 0) {
+                pollfd pfd{fd.get(), POLLOUT, 0};
+                ::poll(&pfd, 1, 20);
+                continue;
+            }
+            bytes += *sent;
+            size -= *sent;
+        }
+    }
+};
+
+}  // namespace
+
+// protocol.md 2.3: a 2.1.5 peer sends the header, then the payload. One that dies in
+// between leaves a partial message; the close reason must say so, whether the peer said
+// goodbye (TLS close_notify) or just vanished.
+TEST_CASE("a peer closing in the middle of a message is reported as such", "[io]")
+{
+    ContextPtr context(g_main_context_new());
+    TempDir dir;
+    const std::string key = outpost::test::random_bytes(4096);
+    Server server(context.get(), psk_server(dir, key));
+    RawClient raw(context.get(), server, psk_client(key));
+    Inbox inbox;
+    inbox.start(*server.connections.front());
+
+    // One whole message first: the partial one is what is cut off, not the stream itself.
+    const wire::EncodedFrame whole = wire::encode_frame("<whole/>");
+    raw.send(whole.header.data(), whole.header.size());
+    raw.send(whole.payload.data(), whole.payload.size());
+    const wire::EncodedFrame frame = wire::encode_frame(message_of_size(1000));
+    raw.send(frame.header.data(), frame.header.size());
+    raw.send(frame.payload.data(), frame.payload.size() / 2);
+    REQUIRE(run_until(context.get(), [&] { return !inbox.messages.empty(); }));
+    run_for(context.get(), 100ms);
+
+    const bool with_close_notify = GENERATE(true, false);
+    INFO((with_close_notify ? "TLS close_notify, then close" : "socket closed without close_notify"));
+    if (with_close_notify) {
+        auto bye = raw.session->bye();
+        require_ok(bye);
+        CHECK(*bye);
+    }
+    raw.session.reset();
+    raw.fd.reset();
+    REQUIRE(run_until(context.get(), [&] { return !inbox.closes.empty(); }));
+    run_for(context.get(), 100ms);
+    CHECK(inbox.messages == std::vector<std::string>{"<whole/>"});
+    REQUIRE(inbox.closes.size() == 1);
+    const Error& reason = inbox.closes.front();
+    INFO(reason.describe());
+    CHECK(reason.message.find("in the middle of a message") != std::string::npos);
+    CHECK(reason.message.find("127.0.0.1") != std::string::npos);
+    CHECK(reason.code == (with_close_notify ? -ENOTCONN : -ECONNRESET));
+}
+
+// The message limit is configurable (ConnectionLimits::max_message_size) and must hold
+// end to end: framing, then the XML parser behind decode_message.
+TEST_CASE("a message over 16 MiB passes with a raised limit and is refused by default", "[io][limits]")
+{
+    ContextPtr context(g_main_context_new());
+    TempDir dir;
+    const std::string key = outpost::test::random_bytes(4096);
+    const std::size_t raised = std::size_t{32} * 1024 * 1024;
+    // A real message kind: an operation result whose output is 17 MiB.
+    wire::ExecNotify notify;
+    notify.rsc_id = "big";
+    notify.action = "monitor";
+    notify.output = std::string(std::size_t{17} * 1024 * 1024, 'o');
+    const std::string xml = wire::encode(notify);
+    REQUIRE(xml.size() > wire::kDefaultMaxMessageSize);
+
+    ConnectOptions sender_options;
+    sender_options.limits.max_message_size = raised;
+
+    SECTION("raised on the receiver: delivered and decoded")
+    {
+        AcceptOptions accept;
+        accept.limits.max_message_size = raised;
+        Server server(context.get(), psk_server(dir, key), accept);
+        auto client = connect_pair(context.get(), server, psk_client(key), sender_options);
+        Inbox inbox;
+        inbox.start(*server.connections.front());
+        require_ok(client->send(xml));
+        REQUIRE(run_until(
+            context.get(), [&] { return !inbox.messages.empty() || !inbox.closes.empty(); }, 60s));
+        REQUIRE(inbox.closes.empty());
+        REQUIRE(inbox.messages.size() == 1);
+        CHECK(inbox.messages.front().size() == xml.size());
+        auto decoded = wire::decode_message(inbox.messages.front(), accept.limits.max_message_size);
+        INFO((decoded.ok() ? "" : decoded.error().describe()));
+        REQUIRE(decoded.ok());
+        REQUIRE(std::holds_alternative<wire::ExecNotify>(*decoded));
+        CHECK(std::get<wire::ExecNotify>(*decoded) == notify);
+        // The same text with the default limit: the parser refuses it.
+        CHECK(wire::decode_message(inbox.messages.front()).error().code == -EMSGSIZE);
+    }
+    SECTION("default on the receiver: the connection is closed with -EMSGSIZE")
+    {
+        Server server(context.get(), psk_server(dir, key));
+        auto client = connect_pair(context.get(), server, psk_client(key), sender_options);
+        Inbox inbox;
+        inbox.start(*server.connections.front());
+        require_ok(client->send(xml));
+        REQUIRE(run_until(
+            context.get(), [&] { return !inbox.closes.empty(); }, 60s));
+        CHECK(inbox.messages.empty());
+        INFO(inbox.closes.front().describe());
+        CHECK(inbox.closes.front().code == -EMSGSIZE);
+    }
+    SECTION("default on the sender: send() refuses it")
+    {
+        Server server(context.get(), psk_server(dir, key));
+        auto client = connect_pair(context.get(), server, psk_client(key));
+        CHECK(client->send(xml).error().code == -EMSGSIZE);
+    }
 }
