@@ -54,7 +54,7 @@ namespace {
 const log::Category log_cat{"tls.context"};
 constexpr const char* kDomain = "tls";
 // Certificates, keys, CA bundles and CRLs are small; a bigger file is a wrong path.
-constexpr std::size_t kMaxPemFileSize = 4 * 1024 * 1024;
+constexpr std::size_t kMaxPemFileSize = std::size_t{4} * 1024 * 1024;
 
 using detail::ContextState;
 using detail::SessionLink;

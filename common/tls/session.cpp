@@ -69,7 +69,9 @@ Result<std::unique_ptr<TlsSession>> TlsSession::create(const TlsContext& context
     if (auto prepared = context.prepare_session(session->session_, session->link_); !prepared) {
         return prepared.error();
     }
-    gnutls_transport_set_ptr(session->session_, reinterpret_cast<gnutls_transport_ptr_t>(std::intptr_t{fd}));
+    // The fd travels as the transport pointer (fd_of() reads it back); GnuTLS's own
+    // int setter stores it that way without a cast here.
+    gnutls_transport_set_int(session->session_, fd);
     gnutls_transport_set_push_function(session->session_, push);
     gnutls_transport_set_vec_push_function(session->session_, vec_push);
     gnutls_transport_set_pull_function(session->session_, pull);

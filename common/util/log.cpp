@@ -129,6 +129,7 @@ void configure(const Config& config)
     State& s = state();
     std::lock_guard lock(s.mutex);
     if (s.file != nullptr) {
+        // Nothing to do about a failed close of the old log but to open the new one.
         (void)std::fclose(s.file);
         s.file = nullptr;
     }
@@ -138,6 +139,7 @@ void configure(const Config& config)
             (void)std::fprintf(stderr, "%s: cannot open log file %s, logging to stderr\n",
                                config.program.c_str(), quote(config.file).c_str());
         } else {
+            // Line buffering is a nicety (whole lines for tail -f); without it we still log.
             (void)std::setvbuf(s.file, nullptr, _IOLBF, 0);
         }
     }
@@ -188,17 +190,20 @@ Config config_from_environment(std::string program, std::span<const std::string_
 void vwrite(const Category& category, Level level, const char* format, va_list args)
 {
     char message[4096];
+    // A longer message is cut at the buffer's size, on purpose.
     (void)std::vsnprintf(message, sizeof message, format, args);
 
     char stamp[32];
     std::time_t now = std::time(nullptr);
     struct tm tm_now {};
     localtime_r(&now, &tm_now);
-    (void)std::strftime(stamp, sizeof stamp, "%b %d %H:%M:%S", &tm_now);
+    // "Mmm dd hh:mm:ss" always fits; on failure the stamp would be empty, not garbage.
+    if (std::strftime(stamp, sizeof stamp, "%b %d %H:%M:%S", &tm_now) == 0) stamp[0] = '\0';
 
     State& s = state();
     std::lock_guard lock(s.mutex);
     auto emit = [&](FILE* out) {
+        // A logger has nowhere to report its own write failure.
         (void)std::fprintf(out, "%s %s [%d] (%s) %s: %s\n", stamp, s.program.c_str(),
                            static_cast<int>(getpid()), category.name(), level_name(level), message);
     };
@@ -233,7 +238,7 @@ std::string quote(std::string_view text, std::size_t limit)
             out += c;
         } else if (u < 0x20 || u == 0x7f) {
             char buf[8];
-            (void)std::snprintf(buf, sizeof buf, "\\x%02x", u);
+            (void)std::snprintf(buf, sizeof buf, "\\x%02x", u);  // 4 characters and NUL: fits
             out += buf;
         } else {
             out += c;

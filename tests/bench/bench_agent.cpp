@@ -111,7 +111,7 @@ const char* const kOcfResourceDir = "/usr/lib/ocf/resource.d";
 
 [[noreturn]] void die(const std::string& what)
 {
-    std::fprintf(stderr, "bench-agent: %s\n", what.c_str());
+    (void)std::fprintf(stderr, "bench-agent: %s\n", what.c_str());
     std::exit(1);
 }
 
@@ -232,8 +232,8 @@ extern "C" void on_fatal_signal(int sig)
     // Not async-signal-safe in theory; good enough to avoid littering
     // /usr/lib/ocf/resource.d when someone presses ^C on a benchmark.
     remove_provider_dir();
-    signal(sig, SIG_DFL);
-    raise(sig);
+    (void)signal(sig, SIG_DFL);
+    (void)raise(sig);
 }
 
 class AgentInstall {
@@ -244,8 +244,8 @@ public:
         dir_ = std::string(kOcfResourceDir) + "/" + provider_;
         std::filesystem::create_directories(dir_);
         g_provider_dir = dir_;
-        signal(SIGINT, on_fatal_signal);
-        signal(SIGTERM, on_fatal_signal);
+        (void)signal(SIGINT, on_fatal_signal);
+        (void)signal(SIGTERM, on_fatal_signal);
         auto written = test::write_file(path(), kAgentScript, 0755);
         if (!written) die(written.error().describe());
     }
@@ -376,7 +376,7 @@ public:
                 context_, [&] { return ready; }, kReplyTimeout))
             die(name_ + ": connect timed out");
         if (!connection_) die(name_ + ": connect failed: " + failure);
-        connection_->start([this](std::string xml) { on_message(xml); },
+        connection_->start([this](const std::string& xml) { on_message(xml); },
                            [this](const Error& e) { die(name_ + ": connection lost: " + e.describe()); });
         wire::Request hello = request(wire::Op::register_client);
         hello.client_name = "outpost-bench-agent";
@@ -661,7 +661,8 @@ struct ModeResults {
 std::string fmt(const char* format, double value)
 {
     std::array<char, 64> buf{};
-    std::snprintf(buf.data(), buf.size(), format, value);
+    // A figure longer than the buffer is cut short, which is fine for a table cell.
+    (void)std::snprintf(buf.data(), buf.size(), format, value);
     return buf.data();
 }
 
@@ -709,7 +710,7 @@ int main()
     std::vector<double> direct_samples = direct_run_samples(agent);
     std::printf("bench-agent: direct fork+exec+wait of the agent: median %.2f ms over %d runs\n",
                 median(direct_samples), kDirectRunSamples);
-    std::fflush(stdout);
+    (void)std::fflush(stdout);
 
     // Both daemons up side by side; only the one being measured has work at any moment.
     auto remoted = test::GuestDaemon::start(*remoted_binary);
@@ -745,7 +746,7 @@ int main()
         std::printf(
             "bench-agent: [%s client] connect+TLS+register medians: remoted %.2f ms, outpost %.2f ms\n",
             mode_name(mode), median(res[0].connect_ms), median(res[1].connect_ms));
-        std::fflush(stdout);
+        (void)std::fflush(stdout);
         // Throughput windows, alternating daemons at each level.
         for (int n : kInFlight) {
             for (std::size_t d = 0; d < 2; ++d) {
@@ -755,7 +756,7 @@ int main()
                     "p50 %.2f ms (daemon CPU %.3f ms/op)\n",
                     mode_name(mode), names[d], n, w.completed, w.seconds, w.ops_per_second,
                     median(w.latencies_ms), w.cpu_per_op());
-                std::fflush(stdout);
+                (void)std::fflush(stdout);
                 res[d].windows[n] = std::move(w);
             }
             if (n == 1 && mode == ClientMode::controller) {

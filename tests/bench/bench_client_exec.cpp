@@ -92,17 +92,18 @@ Figures run_exec_benchmark(const std::string& binary, const std::string& agent_t
     options.client_name = "outpost-bench";
     RemoteClient client(context.get(), *tls, options);
     std::optional<Status> connected;
-    client.connect([&](Status s) { connected = s; });
+    client.connect([&](const Status& s) { connected = s; });
     REQUIRE(run_until(
         context.get(), [&] { return connected.has_value(); }, 20s));
     REQUIRE(connected->ok());
 
     int registered = 0;
     for (int lane = 0; lane < lanes; ++lane) {
-        client.register_rsc("bench" + std::to_string(lane), "ocf", "outposttest", agent_type, [&](Status s) {
-            REQUIRE(s.ok());
-            ++registered;
-        });
+        client.register_rsc("bench" + std::to_string(lane), "ocf", "outposttest", agent_type,
+                            [&](const Status& s) {
+                                REQUIRE(s.ok());
+                                ++registered;
+                            });
     }
     REQUIRE(run_until(
         context.get(), [&] { return registered == lanes; }, 20s));
@@ -191,7 +192,7 @@ TEST_CASE("bench: exec round trips through RemoteClient, pacemaker-remoted vs ou
             std::printf("%-18s %5d %10.1f %9.1f %9.1f %8d\n", "outpost-agent", lanes, ours->ops_per_s,
                         ours->p50_ms, ours->p95_ms, ours->failures);
         }
-        std::fflush(stdout);
+        (void)std::fflush(stdout);
         CHECK(theirs.failures == 0);
         if (ours) CHECK(ours->failures == 0);
         results[lanes] = {theirs, ours};

@@ -17,7 +17,7 @@ namespace {
 
 // Small enough that a header announcing a large message is refused quickly, large enough
 // for every seed.
-constexpr std::size_t kFuzzMaxMessage = 1024 * 1024;
+constexpr std::size_t kFuzzMaxMessage = std::size_t{1024} * 1024;
 // Byte-at-a-time decoding is quadratic in the worst case; keep it to modest inputs.
 constexpr std::size_t kMaxBytewiseInput = std::size_t{4} * 1024;
 

@@ -19,7 +19,7 @@ bool run_file(const std::filesystem::path& path)
 {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        std::fprintf(stderr, "replay: cannot read %s\n", path.c_str());
+        (void)std::fprintf(stderr, "replay: cannot read %s\n", path.c_str());
         return false;
     }
     const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -55,7 +55,7 @@ int main(int argc, char** argv)
     }
     std::printf("replayed %zu inputs\n", count);
     if (count == 0) {
-        std::fprintf(stderr, "replay: no inputs found\n");
+        (void)std::fprintf(stderr, "replay: no inputs found\n");
         return 1;
     }
     return ok ? 0 : 1;

@@ -36,7 +36,10 @@ struct Real {
     // Runs one op to completion and returns its result.
     OpResult run(int call_id, ExecRequest r, int timeout_ms = 10000)
     {
-        REQUIRE(exec.exec(call_id, std::move(r)) == call_id);
+        // Outside REQUIRE: Catch's macro names its expression twice (once unevaluated),
+        // which reads as a use after the move.
+        const int queued = exec.exec(call_id, std::move(r));
+        REQUIRE(queued == call_id);
         REQUIRE(got.wait(call_id, 1, timeout_ms));
         return *got.last(call_id);
     }

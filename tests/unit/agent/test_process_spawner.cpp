@@ -66,10 +66,10 @@ TEST_CASE("spawner: child hygiene (group, stdin, fds, signals, cwd, env)", "[spa
         "echo sigpipe=$(grep SigIgn /proc/$$/status | cut -f2);"
         "echo blocked=$(grep SigBlk /proc/$$/status | cut -f2);"
         "echo cwd=$(pwd); echo env=$FOO");
-    r.env.push_back("FOO=bar");
+    r.env.emplace_back("FOO=bar");
     r.working_dir = dir.path();
     // SIGPIPE ignored and SIGUSR1 blocked in the daemon must not reach the child.
-    signal(SIGPIPE, SIG_IGN);
+    (void)signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);

@@ -71,7 +71,7 @@ TEST_CASE("environment files are read like the shell would", "[env]")
     REQUIRE(env::load_env_file_defaults(path).ok());
     CHECK(env::get("PCMK_logfile") == std::optional<std::string>("/keep"));
     CHECK(env::get("PLAIN") == std::optional<std::string>("value"));
-    (void)std::remove(path);
+    (void)std::remove(path);  // a leftover temp file is harmless
 
     CHECK(env::load_env_file_defaults("/nonexistent/outpost.env").ok());
 }

@@ -337,7 +337,7 @@ TEST_CASE("malformed streams are refused and the stream stays dead", "[frame]")
         FrameHeader h = good;
         h.payload_compressed = 4;
         h.payload_uncompressed = 2 * 1024 * 1024;
-        auto err = decode_error(header_bytes(h) + "BZh9", 1024 * 1024);
+        auto err = decode_error(header_bytes(h) + "BZh9", std::size_t{1024} * 1024);
         CHECK(err.code == -EMSGSIZE);
         CHECK_THAT(err.message, Catch::Contains("payload_uncompressed") && Catch::Contains("2097152"));
     }
