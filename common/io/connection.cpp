@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <thread>
 #include <utility>
 
 #include "io/listener.hpp"
@@ -39,7 +38,7 @@ struct AddrinfoDeleter {
 using AddrinfoList = std::unique_ptr<addrinfo, AddrinfoDeleter>;
 
 // getaddrinfo for a TCP connection. With numeric_only it never touches DNS or files, so it
-// may run on the loop; otherwise it may block and must run on the resolver thread.
+// may run on the loop; otherwise it may block and must run on the lookup pool (below).
 Result<std::vector<PendingConnection::Address>> resolve(const std::string& host, std::uint16_t port,
                                                         bool numeric_only)
 {
@@ -81,7 +80,7 @@ bool is_numeric_host(const std::string& host)
 
 // A one-shot idle callback attached from another thread. g_main_context_invoke() is not
 // used on purpose: when nobody owns the context at that moment it would run the callback
-// on the calling (resolver) thread.
+// on the calling (lookup pool) thread.
 void post_to_context(GMainContext* context, std::function<void()> callback)
 {
     GSource* source = g_idle_source_new();
@@ -100,6 +99,57 @@ void post_to_context(GMainContext* context, std::function<void()> callback)
         [](gpointer data) { delete static_cast<std::function<void()>*>(data); });
     g_source_attach(source, context);
     g_source_unref(source);
+}
+
+// Name lookups can block for seconds (DNS), so they never run on a loop. They share one
+// small pool of worker threads for the whole process instead of a thread per connection:
+// a controller reconnecting to dozens of guests at once queues its lookups there.
+constexpr gint kMaxResolverThreads = 2;
+
+struct LookupJob {
+    std::string host;
+    std::uint16_t port = 0;
+    GMainContext* target = nullptr;  // a reference, dropped once the result is posted
+    std::function<void(Result<std::vector<PendingConnection::Address>>)> done;
+};
+
+void run_lookup(gpointer data, gpointer /*pool_data*/)
+{
+    std::unique_ptr<LookupJob> job(static_cast<LookupJob*>(data));
+    auto addresses = resolve(job->host, job->port, false);
+    post_to_context(job->target, [done = std::move(job->done), addresses = std::move(addresses)]() mutable {
+        done(std::move(addresses));
+    });
+    g_main_context_unref(job->target);
+}
+
+// The process-wide lookup pool, made on first use (a function-local static: thread-safe).
+GThreadPool* lookup_pool(GError** error)
+{
+    static GThreadPool* pool = g_thread_pool_new(run_lookup, nullptr, kMaxResolverThreads, FALSE, error);
+    return pool;
+}
+
+// Queues a lookup of `host`; `done` runs later on `context`'s loop. An Error if the pool
+// cannot take it (no thread could be made).
+Status queue_lookup(GMainContext* context, const std::string& host, std::uint16_t port,
+                    std::function<void(Result<std::vector<PendingConnection::Address>>)> done)
+{
+    GError* error = nullptr;
+    GThreadPool* pool = lookup_pool(&error);
+    auto job = std::make_unique<LookupJob>();
+    job->host = host;
+    job->port = port;
+    job->target = g_main_context_ref(context != nullptr ? context : g_main_context_default());
+    job->done = std::move(done);
+    if (pool != nullptr && g_thread_pool_push(pool, job.get(), &error) != FALSE) {
+        (void)job.release();  // run_lookup owns it now
+        return {};
+    }
+    std::string why = error != nullptr ? error->message : "no lookup pool";
+    if (error != nullptr) g_error_free(error);
+    g_main_context_unref(job->target);
+    return make_error(kDomain, -EAGAIN, "cannot queue the lookup of " + log::quote(host) + ": " + why);
 }
 
 // Every message is two or more TLS records written back to back (protocol.md 2.3), and
@@ -480,25 +530,16 @@ std::unique_ptr<PendingConnection> Connection::connect_async(std::string host, s
         return pending;
     }
 
-    // Name lookups can block for seconds (DNS): on a short-lived thread, never on the loop.
-    // The thread only touches its own copies; the result goes back through the context and
-    // is dropped there if the PendingConnection was destroyed meanwhile.
+    // A name: looked up on the shared lookup pool. The result comes back through the
+    // context and is dropped there if the PendingConnection was destroyed meanwhile.
     std::weak_ptr<bool> alive = self->alive_;
-    GMainContext* target = g_main_context_ref(context != nullptr ? context : g_main_context_default());
-    log_debug(log_cat, "resolving %s on a resolver thread", log::quote(self->host_).c_str());
-    try {
-        std::thread([host = self->host_, port, target, alive, self]() mutable {
-            auto addresses = resolve(host, port, false);
-            post_to_context(target, [alive, self, addresses = std::move(addresses)]() mutable {
-                auto living = alive.lock();
-                if (living && *living) self->on_resolved(std::move(addresses));
-            });
-            g_main_context_unref(target);
-        }).detach();
-    } catch (const std::system_error& e) {
-        g_main_context_unref(target);
-        Error error =
-            make_error(kDomain, -EAGAIN, std::string("cannot start a resolver thread: ") + e.what());
+    log_debug(log_cat, "resolving %s on the lookup pool", log::quote(self->host_).c_str());
+    Status queued = queue_lookup(context, self->host_, port, [alive, self](auto addresses) {
+        auto living = alive.lock();
+        if (living && *living) self->on_resolved(std::move(addresses));
+    });
+    if (!queued) {
+        Error error = queued.error();
         self->kick_ = add_idle(context, [self, error] { self->finish(error); });
     }
     return pending;

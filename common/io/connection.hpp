@@ -1,12 +1,13 @@
 // A TLS connection carrying Pacemaker Remote messages, driven by a GMainContext.
 //
-// No thread per connection and no blocking call on the loop: the handshake, sending and
-// receiving all advance when the socket is ready. A Connection only exists once the TLS
-// handshake has completed; it is obtained from Connection::accept_async() (server side,
-// an fd from Listener) or Connection::connect_async() (client side: each address of the
-// host in turn, non-blocking connect with a per-attempt timeout), both of which enforce a
-// handshake timeout and report exactly once through a callback. The returned
-// PendingConnection handle cancels the attempt when destroyed.
+// No thread per connection (host name lookups share one small pool) and no blocking call on
+// the loop: the handshake, sending and receiving all advance when the socket is ready. A
+// Connection only exists once the TLS handshake has completed; it is obtained from
+// Connection::accept_async() (server side, an fd from Listener) or
+// Connection::connect_async() (client side: each address of the host in turn, non-blocking
+// connect with a per-attempt timeout), both of which enforce a handshake timeout and report
+// exactly once through a callback. The returned PendingConnection handle cancels the
+// attempt when destroyed.
 //
 // Sending: send(xml) frames the message (wire::encode_frame) and writes the 40-byte header
 // as its own TLS record, then the payload in records of at most 16 KiB, one message at a
@@ -114,8 +115,9 @@ public:
     [[nodiscard]] static std::unique_ptr<PendingConnection> accept_async(
         UniqueFd fd, std::string peer_address, const tls::TlsContext& tls, GMainContext* context,
         AcceptOptions options, ReadyCallback on_ready);
-    // Client side: resolve `host` (numeric addresses directly; names on a short-lived
-    // resolver thread, never on the loop), connect to each address in turn, then handshake.
+    // Client side: resolve `host` (numeric addresses directly; names on a lookup pool of
+    // at most two threads shared by the process, never on the loop), connect to each
+    // address in turn, then handshake.
     [[nodiscard]] static std::unique_ptr<PendingConnection> connect_async(
         std::string host, std::uint16_t port, const tls::TlsContext& tls, GMainContext* context,
         ConnectOptions options, ReadyCallback on_ready);

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -534,6 +535,44 @@ TEST_CASE("a host name is resolved off the loop, the result comes back on it", "
     require_ok(client->send("<via-name/>"));
     REQUIRE(run_until(context.get(), [&] { return !inbox.messages.empty(); }));
     CHECK(inbox.messages.front() == "<via-name/>");
+}
+
+namespace {
+
+// Threads of this process right now (/proc/self/task has one entry per thread).
+std::size_t thread_count()
+{
+    std::size_t count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+        (void)entry;
+        ++count;
+    }
+    return count;
+}
+
+}  // namespace
+
+TEST_CASE("many name lookups at once share the lookup pool, not a thread each", "[io]")
+{
+    ContextPtr context(g_main_context_new());
+    TempDir dir;
+    const std::string key = outpost::test::random_bytes(4096);
+    Server server(context.get(), psk_server(dir, key), AcceptOptions{}, "");
+    constexpr int kConnections = 16;
+    const std::size_t before = thread_count();
+    std::vector<Outcome> outcomes(kConnections);
+    std::vector<std::unique_ptr<PendingConnection>> pending;
+    for (auto& outcome : outcomes)
+        pending.push_back(start_connect(context.get(), "localhost", server.port(), psk_client(key), outcome));
+    std::size_t most = before;
+    REQUIRE(run_until(context.get(), [&] {
+        most = std::max(most, thread_count());
+        return std::all_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.done; });
+    }));
+    for (auto& outcome : outcomes)
+        outcome.require_connected();
+    // At most two lookup threads, however many connections were waiting for a name.
+    CHECK(most <= before + 2);
 }
 
 TEST_CASE("destroying a PendingConnection cancels it without a callback", "[io]")
