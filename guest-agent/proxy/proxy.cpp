@@ -234,6 +234,7 @@ int32_t IpcProxy::accept(Service& service, qb_ipcs_connection_t* c, uid_t uid, g
         log_warning(log_cat, "Refusing local %s connection from uid %u gid %u: not root and not in group %s",
                     service.name.c_str(), static_cast<unsigned>(uid), static_cast<unsigned>(gid),
                     options_.cluster_group.c_str());
+        if (spec.policy != ChannelPolicy::local_executor) announce_refused(spec);
         return -EACCES;
     }
     if (spec.policy == ChannelPolicy::local_executor) return accept_local_executor(service, c, uid);
@@ -258,6 +259,18 @@ int32_t IpcProxy::accept(Service& service, qb_ipcs_connection_t* c, uid_t uid, g
               log::quote(session->user).c_str(), session->id.c_str());
     sessions_.emplace(session->id, std::move(session));
     return 0;
+}
+
+void IpcProxy::announce_refused(const ChannelSpec& spec)
+{
+    // 2.1.5 tells the provider about a proxied connection it refuses for its permissions:
+    // a `new` for a session that is at once destroyed, nothing forwarded. A controller
+    // answers a `new` on a remote node with a CIB query, so do the same for a drop-in.
+    std::optional<std::string> provider = host_ != nullptr ? host_->newest_provider() : std::nullopt;
+    if (!provider) return;
+    std::string id = new_session_id();
+    if (host_->send_to_provider(*provider, make_new(id, spec.proxied_as)))
+        host_->send_to_provider(*provider, make_destroy(id));
 }
 
 int32_t IpcProxy::accept_local_executor(Service& service, qb_ipcs_connection_t* c, uid_t uid)

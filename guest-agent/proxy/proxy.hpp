@@ -138,6 +138,8 @@ private:
 
     int32_t accept(Service& service, qb_ipcs_connection_t* c, uid_t uid, gid_t gid);
     int32_t accept_local_executor(Service& service, qb_ipcs_connection_t* c, uid_t uid);
+    // Tells the newest provider about a connection refused for its permissions, as 2.1.5.
+    void announce_refused(const ChannelSpec& spec);
     void created(qb_ipcs_connection_t* c);
     void message(qb_ipcs_connection_t* c, const void* data, std::size_t size);
     void closed(qb_ipcs_connection_t* c);
