@@ -539,8 +539,7 @@ std::unique_ptr<PendingConnection> Connection::connect_async(std::string host, s
         if (living && *living) self->on_resolved(std::move(addresses));
     });
     if (!queued) {
-        Error error = queued.error();
-        self->kick_ = add_idle(context, [self, error] { self->finish(error); });
+        self->kick_ = add_idle(context, [self, error = queued.error()] { self->finish(error); });
     }
     return pending;
 }

@@ -716,7 +716,8 @@ TEST_CASE(
         cibadmin("cibadmin-" + std::to_string(round) + ".out");
         CHECK(provider.opened.size() > opened);
         connection.stop(10s);
-        REQUIRE(run_until(context.get(), [&] { return results.size() == 2U * round; }));
+        REQUIRE(
+            run_until(context.get(), [&] { return results.size() == static_cast<std::size_t>(2 * round); }));
         CHECK(results.back().action == RaAction::stop);
         CHECK(connection.bridge() == nullptr);
     }

@@ -169,7 +169,8 @@ Status SystemdFixture::start_systemd()
                   kJobDelayMs};
     for (const auto& [name, kind] : units_) {
         spawn.argv.emplace_back("--unit");
-        spawn.argv.push_back(name + "=" + kind);
+        spawn.argv.push_back(name);
+        spawn.argv.back().append("=").append(kind);
     }
     spawn.log_file = dir_ / "fake.out";
     auto process = Process::spawn(std::move(spawn));

@@ -115,7 +115,7 @@ struct FakeSystemd {
         GError* error = nullptr;
         REQUIRE(g_spawn_async(nullptr, const_cast<gchar**>(argv), nullptr, G_SPAWN_DO_NOT_REAP_CHILD, nullptr,
                               nullptr, &pid, &error));
-        gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+        gint64 deadline = g_get_monotonic_time() + gint64{10} * G_USEC_PER_SEC;
         while (!file_exists(ready) && g_get_monotonic_time() < deadline)
             g_usleep(10000);
         REQUIRE(file_exists(ready));
@@ -198,7 +198,8 @@ struct ExecutorWith {
     }
     OpResult run(int call_id, ExecRequest r, int timeout_ms = 20000)
     {
-        REQUIRE(exec.exec(call_id, std::move(r)) == call_id);
+        const int accepted = exec.exec(call_id, std::move(r));
+        REQUIRE(accepted == call_id);
         REQUIRE(got.wait(call_id, 1, timeout_ms));
         return *got.last(call_id);
     }

@@ -562,6 +562,7 @@ TEST_CASE("many name lookups at once share the lookup pool, not a thread each", 
     const std::size_t before = thread_count();
     std::vector<Outcome> outcomes(kConnections);
     std::vector<std::unique_ptr<PendingConnection>> pending;
+    pending.reserve(outcomes.size());
     for (auto& outcome : outcomes)
         pending.push_back(start_connect(context.get(), "localhost", server.port(), psk_client(key), outcome));
     std::size_t most = before;
