@@ -40,6 +40,7 @@
 #include <variant>
 #include <vector>
 
+#include "../support/main_loop.hpp"
 #include "io/source.hpp"
 #include "proxy/channels.hpp"
 #include "proxy/ipc_header.hpp"
@@ -197,16 +198,7 @@ struct State {
     // Turns the loop until `done` or the limit; a tick keeps each blocking iteration short.
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit)
     {
-        io::Source tick;
-        std::function<void()> rearm;
-        rearm = [&] { tick = io::add_timeout(context, kTick, rearm); };
-        rearm();
-        const auto deadline = std::chrono::steady_clock::now() + limit;
-        while (!done()) {
-            if (std::chrono::steady_clock::now() >= deadline) return false;
-            g_main_context_iteration(context, TRUE);
-        }
-        return true;
+        return ::outpost::test::loop_until(context, done, limit, kTick);
     }
 
     // Runs `work` on a worker thread (a libqb client blocks on the server, which runs here).

@@ -16,6 +16,7 @@
 #include <utility>
 #include <variant>
 
+#include "../support/main_loop.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "io/connection.hpp"
@@ -31,16 +32,7 @@ using namespace std::chrono_literals;
 inline bool run_until(GMainContext* context, const std::function<bool()>& done,
                       std::chrono::milliseconds limit)
 {
-    io::Source tick;
-    std::function<void()> rearm;
-    rearm = [&] { tick = io::add_timeout(context, 10ms, rearm); };
-    rearm();
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        g_main_context_iteration(context, TRUE);
-    }
-    return true;
+    return ::outpost::test::loop_until(context, done, limit, 10ms);
 }
 
 struct ContextDeleter {

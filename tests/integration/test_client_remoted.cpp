@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/main_loop.hpp"
 #include "../unit/cluster/test_provider.hpp"
 #include "connection/ipc_provider.hpp"
 #include "connection/remote_client.hpp"
@@ -47,16 +48,7 @@ using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
 bool run_until(GMainContext* context, const std::function<bool()>& done,
                std::chrono::milliseconds limit = 15s)
 {
-    io::Source tick;
-    std::function<void()> rearm;
-    rearm = [&] { tick = io::add_timeout(context, 10ms, rearm); };
-    rearm();
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        g_main_context_iteration(context, TRUE);
-    }
-    return true;
+    return ::outpost::test::loop_until(context, done, limit, 10ms);
 }
 
 // The daemon a test case runs against, or why it cannot.

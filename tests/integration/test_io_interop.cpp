@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/main_loop.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "io/connection.hpp"
@@ -35,16 +36,7 @@ using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
 // Iterates `context` until `done()` or `limit` passes; true if done() became true.
 bool run_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit)
 {
-    io::Source tick;
-    std::function<void()> rearm;
-    rearm = [&] { tick = io::add_timeout(context, 5ms, rearm); };
-    rearm();
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        g_main_context_iteration(context, TRUE);
-    }
-    return true;
+    return ::outpost::test::loop_until(context, done, limit);
 }
 
 std::string poke(int id)

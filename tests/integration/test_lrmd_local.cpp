@@ -27,6 +27,7 @@
 #include <variant>
 #include <vector>
 
+#include "../support/main_loop.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "io/connection.hpp"
@@ -72,16 +73,7 @@ using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
 
 bool run_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit)
 {
-    io::Source tick;
-    std::function<void()> rearm;
-    rearm = [&] { tick = io::add_timeout(context, 10ms, rearm); };
-    rearm();
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        g_main_context_iteration(context, TRUE);
-    }
-    return true;
+    return ::outpost::test::loop_until(context, done, limit, 10ms);
 }
 
 void run_for(GMainContext* context, std::chrono::milliseconds period)

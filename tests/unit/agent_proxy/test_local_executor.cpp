@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../support/main_loop.hpp"
 #include "executor/process_spawner.hpp"
 #include "io/connection.hpp"
 #include "io/source.hpp"
@@ -136,16 +137,7 @@ public:
 
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 5s)
     {
-        io::Source tick;
-        std::function<void()> rearm;
-        rearm = [&] { tick = io::add_timeout(context(), 5ms, rearm); };
-        rearm();
-        const auto deadline = std::chrono::steady_clock::now() + limit;
-        while (!done()) {
-            if (std::chrono::steady_clock::now() >= deadline) return false;
-            g_main_context_iteration(context(), TRUE);
-        }
-        return true;
+        return ::outpost::test::loop_until(context(), done, limit);
     }
     void run_for(std::chrono::milliseconds period)
     {

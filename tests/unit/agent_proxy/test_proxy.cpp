@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../support/main_loop.hpp"
 #include "io/source.hpp"
 #include "proxy/channels.hpp"
 #include "proxy/ipc_header.hpp"
@@ -111,16 +112,7 @@ public:
 
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 3s)
     {
-        io::Source tick;
-        std::function<void()> rearm;
-        rearm = [&] { tick = io::add_timeout(context(), 5ms, rearm); };
-        rearm();
-        const auto deadline = std::chrono::steady_clock::now() + limit;
-        while (!done()) {
-            if (std::chrono::steady_clock::now() >= deadline) return false;
-            g_main_context_iteration(context(), TRUE);
-        }
-        return true;
+        return ::outpost::test::loop_until(context(), done, limit);
     }
 
     // Runs `work` on a client thread while the proxy's loop turns here.

@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "../../support/main_loop.hpp"
 #include "executor/executor.hpp"
 #include "executor/process_spawner.hpp"
 #include "io/source.hpp"
@@ -43,16 +44,7 @@ using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
 inline bool run_until(GMainContext* context, const std::function<bool()>& done,
                       std::chrono::milliseconds limit = 10s)
 {
-    io::Source tick;
-    std::function<void()> rearm;
-    rearm = [&] { tick = io::add_timeout(context, 5ms, rearm); };
-    rearm();
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        g_main_context_iteration(context, TRUE);
-    }
-    return true;
+    return ::outpost::test::loop_until(context, done, limit);
 }
 
 inline void run_for(GMainContext* context, std::chrono::milliseconds duration)

@@ -13,6 +13,7 @@
 
 #include <catch.hpp>
 
+#include "../../support/main_loop.hpp"
 #include "../tls/tls_test_support.hpp"
 #include "io/connection.hpp"
 #include "io/listener.hpp"
@@ -30,16 +31,7 @@ using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
 inline bool run_until(GMainContext* context, const std::function<bool()>& done,
                       std::chrono::milliseconds limit = std::chrono::seconds(10))
 {
-    io::Source tick;
-    std::function<void()> rearm;
-    rearm = [&] { tick = io::add_timeout(context, std::chrono::milliseconds(5), rearm); };
-    rearm();
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        g_main_context_iteration(context, TRUE);
-    }
-    return true;
+    return ::outpost::test::loop_until(context, done, limit);
 }
 
 inline void run_for(GMainContext* context, std::chrono::milliseconds duration)

@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "../../support/main_loop.hpp"
 #include "../tls/tls_test_support.hpp"
 #include "io/connection.hpp"
 #include "io/listener.hpp"
@@ -50,17 +51,7 @@ using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
 bool run_until(GMainContext* context, const std::function<bool()>& done,
                std::chrono::milliseconds limit = 10s)
 {
-    // A ticking timer bounds each blocking iteration, so the deadline is checked.
-    Source tick;
-    std::function<void()> rearm;
-    rearm = [&] { tick = add_timeout(context, 5ms, rearm); };
-    rearm();
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        g_main_context_iteration(context, TRUE);
-    }
-    return true;
+    return ::outpost::test::loop_until(context, done, limit);
 }
 
 void run_for(GMainContext* context, std::chrono::milliseconds duration)
