@@ -34,7 +34,7 @@ inline bool loop_until(GMainContext* context, const std::function<bool()>& done,
 // Turns `context` for `duration`, whatever happens.
 inline void loop_for(GMainContext* context, std::chrono::milliseconds duration)
 {
-    (void)run_until(
+    (void)loop_until(
         context, [] { return false; }, duration);
 }
 
