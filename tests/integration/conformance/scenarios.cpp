@@ -431,20 +431,21 @@ void scenario_recurring(ScenarioContext& s)
     register_conf(s, c, "r-idle");
     int id = rc_of(s.call(c, request::exec(c, ExecSpec{.rsc = "r1",
                                                        .action = "monitor",
-                                                       .interval_ms = 300,
+                                                       .interval_ms = 1000,
                                                        .timeout_ms = 10000,
                                                        .userdata = "recurring",
                                                        .params = {{"log", s.path("runs")}}})));
-    s.wait_count(c, exec_notify(id), 3, 3000ms, "three monitor runs");
-    // Right after a run: the next one is 300 ms away, so these replies cannot interleave.
+    s.wait_count(c, exec_notify(id), 3, 5000ms, "three monitor runs");
+    // Right after a run: the next one is 1 s away, so these replies cannot interleave (with
+    // 300 ms, three round trips to an ASan build on a loaded machine let a fourth run in).
     s.call(c, request::get_recurring(c, std::string("r1")));
     s.call(c, request::get_recurring(c, std::nullopt));
-    s.call(c, request::cancel(c, "r1", "monitor", 300));
+    s.call(c, request::cancel(c, "r1", "monitor", 1000));
     std::size_t runs = line_count(s.dir() / "runs");
-    s.driver().drain(700ms);
+    s.driver().drain(1200ms);
     s.observe("runs after cancel", line_count(s.dir() / "runs") == runs ? "none" : "some");
     s.call(c, request::get_recurring(c, std::string("r1")));
-    s.call(c, request::cancel(c, "r1", "MONITOR", 300));  // already gone
+    s.call(c, request::cancel(c, "r1", "MONITOR", 1000));  // already gone
 }
 
 // 3.5.1 notify-changes-only: repeats of an unchanged result are suppressed; changes and
@@ -482,15 +483,16 @@ void scenario_duplicate_recurring(ScenarioContext& s)
     Client& c = s.registered("c1");
     register_conf(s, c, "r1");
     ExecSpec spec{
-        .rsc = "r1", .action = "monitor", .interval_ms = 400, .timeout_ms = 10000, .userdata = "first"};
+        .rsc = "r1", .action = "monitor", .interval_ms = 1000, .timeout_ms = 10000, .userdata = "first"};
     int first = rc_of(s.call(c, request::exec(c, spec)));
     s.wait_count(c, exec_notify(first), 1, 3000ms, "first monitor run");
     spec.userdata = "second";
     int second = rc_of(s.call(c, request::exec(c, spec)));
     s.wait_count(c, exec_notify(second), 1, 3000ms, "merged monitor run");
+    // The next run is 1 s away: get_recurring and cancel cannot race it.
     s.call(c, request::get_recurring(c, std::string("r1")));
-    s.call(c, request::cancel(c, "r1", "monitor", 400));
-    s.driver().drain(600ms);
+    s.call(c, request::cancel(c, "r1", "monitor", 1000));
+    s.driver().drain(1200ms);
 }
 
 // 5.2 a stop cancels the resource's recurring ops first (their notifies precede the
@@ -767,10 +769,11 @@ void scenario_cancel_running_recurring(ScenarioContext& s)
                                                    {"sleep_action", "monitor"},
                                                    {"childpid", s.path("child")},
                                                    {"log", s.path("runs")}}}));
-    // The first run is in its 3 s sleep when the cancel arrives, about 0.9 s after it
-    // started: the middle of the {~1.0s} bucket of the exec time the cancel reports.
+    // The first run is in its 3 s sleep when the cancel arrives, about 0.5 s after it
+    // started: well inside {fast} (< 1 s) for the exec time the cancel reports, on both
+    // sides, even with a slow round trip.
     s.driver().wait_for([&] { return std::filesystem::exists(s.dir() / "child"); }, 3000ms);
-    s.driver().pump(900ms);
+    s.driver().pump(400ms);
     s.call(c, request::cancel(c, "r1", "monitor", 400));
     s.driver().drain(300ms);
     s.observe("background child of the cancelled run", background_child_state(s.dir() / "child"));
