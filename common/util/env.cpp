@@ -71,6 +71,15 @@ bool valid_utf8(std::string_view text)
     return true;
 }
 
+std::string lowercase(std::string_view text)
+{
+    std::string lower;
+    lower.reserve(text.size());
+    for (char c : text)
+        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return lower;
+}
+
 std::string_view trim(std::string_view s)
 {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
@@ -112,12 +121,16 @@ Result<std::uint16_t> parse_port(std::string_view name, std::string_view value)
     return static_cast<std::uint16_t>(*number);
 }
 
+bool is_true_word(std::string_view value)
+{
+    const std::string lower = lowercase(value);
+    return lower == "1" || lower == "yes" || lower == "y" || lower == "true" || lower == "on";
+}
+
 Result<bool> parse_boolean(std::string_view name, std::string_view value)
 {
-    std::string lower;
-    for (char c : trim(value))
-        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower == "1" || lower == "yes" || lower == "y" || lower == "true" || lower == "on") return true;
+    const std::string lower = lowercase(trim(value));
+    if (is_true_word(lower)) return true;
     if (lower == "0" || lower == "no" || lower == "n" || lower == "false" || lower == "off") return false;
     return bad_value(name, value, "is not a boolean (yes/no, true/false, on/off, 1/0)");
 }
@@ -131,9 +144,7 @@ Result<std::int64_t> parse_duration_ms(std::string_view name, std::string_view v
     if (digits == 0 || digits > 15)
         return bad_value(name, value, "is not a duration (e.g. 500ms, 10s, 2min)");
     std::int64_t number = std::strtoll(std::string(text.substr(0, digits)).c_str(), nullptr, 10);
-    std::string unit(trim(text.substr(digits)));
-    for (char& c : unit)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string unit = lowercase(trim(text.substr(digits)));
     std::int64_t factor = 0;
     if (unit.empty())
         factor = default_unit_ms ? 1 : 1000;
@@ -362,17 +373,11 @@ std::vector<std::string> apply_environment_defaults(const std::map<std::string, 
 
 Result<std::map<std::string, std::string>> read_env_file(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error("config", -errno, "cannot read " + log::quote(path));
-    std::string content(kMaxEnvFileBytes + 1, '\0');
-    in.read(content.data(), static_cast<std::streamsize>(content.size()));
-    content.resize(static_cast<std::size_t>(in.gcount()));
-    if (content.size() > kMaxEnvFileBytes) {
-        return make_error("config", -EFBIG, log::quote(path) + " is larger than 1 MiB");
-    }
+    auto content = read_capped(path);
+    if (!content) return content.error();
 
     std::map<std::string, std::string> vars;
-    std::istringstream lines(content);
+    std::istringstream lines(*content);
     std::string raw;
     while (std::getline(lines, raw)) {
         std::string_view line = trim(raw);
@@ -381,10 +386,7 @@ Result<std::map<std::string, std::string>> read_env_file(const std::string& path
         auto eq = line.find('=');
         if (eq == std::string_view::npos || eq == 0) continue;
         std::string_view key = line.substr(0, eq);
-        bool valid = true;
-        for (std::size_t i = 0; i < key.size(); ++i)
-            valid = valid && is_name_char(key[i], i == 0);
-        if (!valid) continue;
+        if (!valid_name(key)) continue;
         std::string_view rest = line.substr(eq + 1);
         std::string value;
         if (!rest.empty() && (rest.front() == '"' || rest.front() == '\'')) {
@@ -408,8 +410,7 @@ Status load_env_file_defaults(const std::string& path)
         if (vars.error().code == -ENOENT) return {};
         return vars.error();
     }
-    for (const auto& [key, value] : *vars)
-        setenv(key.c_str(), value.c_str(), 0);
+    (void)apply_environment_defaults(*vars);
     return {};
 }
 

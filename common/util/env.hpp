@@ -26,6 +26,9 @@ Result<std::uint16_t> parse_port(std::string_view name, std::string_view value);
 Result<std::int64_t> parse_integer(std::string_view name, std::string_view value, std::int64_t min,
                                    std::int64_t max);
 Result<bool> parse_boolean(std::string_view name, std::string_view value);
+// Whether `value` is exactly one of the true words of parse_boolean (any case, no blanks
+// trimmed), the test Pacemaker applies to PCMK_debug.
+bool is_true_word(std::string_view value);
 
 // Pacemaker-style interval: "10", "10s", "500ms", "2min", "1h" (plain numbers are seconds
 // unless `default_unit_ms` is set). Result in milliseconds.

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/env.hpp"
+
 namespace outpost::log {
 namespace {
 
@@ -150,21 +152,9 @@ void configure(const Config& config)
     ++s.generation;
 }
 
-namespace {
-
-bool true_boolean(std::string_view value)
-{
-    std::string lower;
-    for (char c : value)
-        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return lower == "yes" || lower == "y" || lower == "true" || lower == "on" || lower == "1";
-}
-
-}  // namespace
-
 bool debug_requested(std::string_view value, std::span<const std::string_view> names)
 {
-    if (true_boolean(value)) return true;
+    if (env::is_true_word(value)) return true;
     return std::any_of(names.begin(), names.end(), [&](std::string_view name) {
         return !name.empty() && value.find(name) != std::string_view::npos;
     });
