@@ -48,9 +48,6 @@ void configure_logging(const agent::AgentOptions& options)
 {
     log::Config config = log::config_from_environment("outpost-agent", agent::kDebugNames);
     if (!options.log_file.empty()) config.file = options.log_file;
-    // The same rule as config_from_environment's (log::debug_requested), kept in options
-    // for tests and the start-up log.
-    if (options.debug) config.default_level = std::max(config.default_level, log::Level::debug);
     int level = static_cast<int>(config.default_level);
     level = std::max(level, static_cast<int>(log::Level::notice) + options.verbosity);
     config.default_level = static_cast<log::Level>(std::min(level, static_cast<int>(log::Level::trace)));

@@ -203,16 +203,4 @@ Result<std::size_t> parse_ipc_buffer_size(std::string_view value)
     return static_cast<std::size_t>(parsed);
 }
 
-std::size_t ipc_buffer_size_from(const char* value)
-{
-    if (value == nullptr || *value == '\0') return kDefaultIpcBufferSize;
-    auto parsed = parse_ipc_buffer_size(value);
-    return parsed ? *parsed : kDefaultIpcBufferSize;
-}
-
-std::size_t ipc_buffer_size_from_environment()
-{
-    return ipc_buffer_size_from(std::getenv("PCMK_ipc_buffer"));
-}
-
 }  // namespace outpost::agent::proxy

@@ -81,8 +81,5 @@ Result<std::string> encode_ipc_message(std::int32_t id, std::string_view xml, st
 // names the variable and quotes the value; the daemon logs it as a warning and uses
 // kDefaultIpcBufferSize (pacemaker-remoted 2.1.5 also warns and carries on).
 Result<std::size_t> parse_ipc_buffer_size(std::string_view value);
-// The same without the message: unset, empty or unusable gives the default.
-std::size_t ipc_buffer_size_from(const char* value);
-std::size_t ipc_buffer_size_from_environment();
 
 }  // namespace outpost::agent::proxy

@@ -58,7 +58,8 @@ inline constexpr std::size_t kMaxQueuedPerSession = 500;
 inline constexpr std::chrono::milliseconds kResendDelay{100};
 
 struct ProxyOptions {
-    std::size_t ipc_buffer_size = ipc_buffer_size_from_environment();  // PCMK_ipc_buffer
+    // PCMK_ipc_buffer, read once with the daemon's other settings (server/options.cpp).
+    std::size_t ipc_buffer_size = kDefaultIpcBufferSize;
     std::string cluster_group = kClusterGroup;
     // Prepended to every service name; empty in the daemon. Lets tests run services that
     // cannot clash with a cluster stack in the same network namespace.

@@ -86,7 +86,6 @@ Result<AgentOptions> parse_options(const std::vector<std::string>& argv,
     if (auto key = env::get("PCMK_authkey_location")) options.authkey_path = *key;
     if (auto file = env::get("PCMK_logfile"); file && *file != "none" && *file != "/dev/null")
         options.log_file = *file;
-    if (auto debug = env::get("PCMK_debug")) options.debug = log::debug_requested(*debug, kDebugNames);
     if (auto state = env::get("PCMK_node_start_state"); state && !state->empty()) {
         // A 2.1.7 addition that 2.1.5 ignores altogether: a bad value must not stop the node.
         if (*state == "default" || *state == "online" || *state == "standby") {

@@ -55,7 +55,6 @@ struct AgentOptions {
     std::string authkey_path;                 // empty = standard lookup order
     std::string log_file;                     // empty = stderr
     int verbosity = 0;                        // each -V raises the log level by one
-    bool debug = false;                       // PCMK_debug names this daemon (or is a true boolean)
     bool foreground = true;                   // we never daemonize by ourselves (systemd Type=simple)
     std::string node_start_state;             // PCMK_node_start_state, sent in the register reply
     std::int64_t sbd_timeout_ms = 0;          // SBD_WATCHDOG_TIMEOUT, 0 = none

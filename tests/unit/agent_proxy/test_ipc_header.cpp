@@ -200,13 +200,11 @@ TEST_CASE("Malformed IPC messages give errors, not crashes", "[proxy][ipc]")
 
 TEST_CASE("PCMK_ipc_buffer parsing", "[proxy][ipc]")
 {
-    CHECK(ipc_buffer_size_from(nullptr) == kDefaultIpcBufferSize);
-    CHECK(ipc_buffer_size_from("") == kDefaultIpcBufferSize);
-    CHECK(ipc_buffer_size_from("262144") == 262144);
-    CHECK(ipc_buffer_size_from("abc") == kDefaultIpcBufferSize);
-    CHECK(ipc_buffer_size_from("1000") == kDefaultIpcBufferSize);
-    CHECK(ipc_buffer_size_from("-5") == kDefaultIpcBufferSize);
-    CHECK(ipc_buffer_size_from("131072k") == kDefaultIpcBufferSize);
+    CHECK(*parse_ipc_buffer_size("262144") == 262144);
+    CHECK_FALSE(parse_ipc_buffer_size(""));
+    CHECK_FALSE(parse_ipc_buffer_size("abc"));
+    CHECK_FALSE(parse_ipc_buffer_size("1000"));
+    CHECK_FALSE(parse_ipc_buffer_size("-5"));
 
     auto bad = parse_ipc_buffer_size("131072k");
     REQUIRE_FALSE(bad);

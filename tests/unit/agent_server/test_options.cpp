@@ -5,11 +5,15 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "../../support/env_dir.hpp"
 #include "server/options.hpp"
 
 using namespace outpost::agent;
+
+using outpost::test::EnvDir;
 
 namespace {
 
@@ -41,25 +45,6 @@ outpost::Result<AgentOptions> parse_with(const char* name, const char* value)
     unsetenv(name);
     return options;
 }
-
-struct EnvDir {
-    std::string path;
-    EnvDir()
-    {
-        char pattern[] = "/tmp/outpost-options-XXXXXX";
-        REQUIRE(mkdtemp(pattern) != nullptr);
-        path = pattern;
-    }
-    ~EnvDir() { std::filesystem::remove_all(path); }
-    EnvDir(const EnvDir&) = delete;
-    EnvDir& operator=(const EnvDir&) = delete;
-    std::string write(const std::string& name, const std::string& text) const
-    {
-        std::string file = path + "/" + name;
-        std::ofstream(file) << text;
-        return file;
-    }
-};
 
 }  // namespace
 
@@ -187,14 +172,16 @@ TEST_CASE("PCMK_ipc_buffer, PCMK_remote_pid1 and PCMK_node_start_state: one warn
           "PCMK_node_start_state: \"sideways\" is not one of default, online, standby; not announced");
 }
 
-TEST_CASE("PCMK_debug follows log::debug_requested: yes, or a list naming this daemon", "[options]")
+TEST_CASE("PCMK_debug: yes, or a list naming this daemon (log::debug_requested with kDebugNames)",
+          "[options]")
 {
-    CHECK_FALSE(parse({})->debug);
-    CHECK(parse_with("PCMK_debug", "yes")->debug);
-    CHECK(parse_with("PCMK_debug", "pacemakerd,pacemaker-remoted")->debug);
-    CHECK(parse_with("PCMK_debug", "outpost-agent")->debug);
-    CHECK_FALSE(parse_with("PCMK_debug", "pacemaker-based,pacemaker-controld")->debug);
-    CHECK_FALSE(parse_with("PCMK_debug", "no")->debug);
+    auto debug = [](std::string_view value) { return outpost::log::debug_requested(value, kDebugNames); };
+    CHECK(debug("yes"));
+    CHECK(debug("pacemakerd,pacemaker-remoted"));
+    CHECK(debug("outpost-agent"));
+    CHECK_FALSE(debug("pacemaker-based,pacemaker-controld"));
+    CHECK_FALSE(debug("no"));
+    CHECK_FALSE(debug(""));
     CHECK(parse({"-V"})->verbosity == 1);
 }
 
@@ -218,7 +205,7 @@ TEST_CASE("parse_options loads the environment files: unit order, later wins, en
     CHECK(options->log_file == "/var/log/from-process.log");  // the environment wins
     CHECK(options->node_start_state == "standby");
     CHECK(options->sbd_timeout_ms == 5000);
-    CHECK_FALSE(options->debug);  // "export NAME=" is not an assignment for systemd
+    CHECK(std::getenv("PCMK_debug") == nullptr);  // "export NAME=" is not an assignment for systemd
     REQUIRE(options->warnings.size() == 1);
     CHECK(options->warnings[0] == pacemaker +
                                       ":5: \"export PCMK_debug\" is not a valid variable name; "
