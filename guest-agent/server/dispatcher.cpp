@@ -388,6 +388,10 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
 {
     int call_id = next_call_id();
     const std::string& op = message.op;
+    // 2.1.5 looks the session up first for every operation but shutdown_ack/nack.
+    auto known_session = [&] {
+        return message.session && proxy_ != nullptr && proxy_->has_session(*message.session);
+    };
 
     if (op == "response" || op == "event") {
         if (!message.session) {
@@ -411,7 +415,7 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
             }
         }
     } else if (op == "destroy") {
-        if (!message.session || proxy_ == nullptr || !proxy_->has_session(*message.session)) {
+        if (!known_session()) {
             log_debug(log_cat, "Proxy destroy for an unknown session from %s", client.describe().c_str());
             send_destroy(outbox_, client, message.session);
         } else {
@@ -426,9 +430,7 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
     } else {
         log_warning(log_cat, "Ignoring unknown proxy operation %s from %s", log::quote(op).c_str(),
                     client.describe().c_str());
-        // As 2.1.5: the session is looked up first, and one it does not have gets destroy.
-        if (!message.session || proxy_ == nullptr || !proxy_->has_session(*message.session))
-            send_destroy(outbox_, client, message.session);
+        if (!known_session()) send_destroy(outbox_, client, message.session);
     }
 
     wire::Reply reply;
