@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../../support/env_dir.hpp"
 #include "util/env.hpp"
 
 using namespace outpost;
@@ -77,6 +78,8 @@ TEST_CASE("environment files are read like the shell would", "[env]")
 }
 
 // systemd's EnvironmentFile= rules (systemd.exec(5)), one by one.
+using outpost::test::EnvDir;
+
 namespace {
 
 std::map<std::string, std::string> parsed(std::string_view text)
@@ -94,26 +97,6 @@ std::string value_of(std::string_view text, const std::string& name = "A")
     REQUIRE(vars.count(name) == 1);
     return vars.at(name);
 }
-
-// A private directory for environment files, removed afterwards.
-struct EnvDir {
-    std::string path;
-    EnvDir()
-    {
-        char pattern[] = "/tmp/outpost-envdir-XXXXXX";
-        REQUIRE(mkdtemp(pattern) != nullptr);
-        path = pattern;
-    }
-    ~EnvDir() { std::filesystem::remove_all(path); }
-    EnvDir(const EnvDir&) = delete;
-    EnvDir& operator=(const EnvDir&) = delete;
-    std::string write(const std::string& name, const std::string& text) const
-    {
-        std::string file = path + "/" + name;
-        std::ofstream(file, std::ios::binary) << text;
-        return file;
-    }
-};
 
 }  // namespace
 
