@@ -515,44 +515,6 @@ Status check_pacemaker_daemons()
     return {};
 }
 
-namespace {
-
-// Waits (polling, so a stuck holder turns into a clear error, not a hang) for the
-// machine-wide cluster lock; see kClusterLockPath.
-Result<Fd> take_cluster_lock()
-{
-    if (::mkdir(kLockDir, 0755) != 0 && errno != EEXIST) {
-        int err = errno;
-        return harness_error(-err, std::string("mkdir ") + kLockDir + ": " + errno_text(err));
-    }
-    Fd fd(::open(kClusterLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd.valid()) {
-        int err = errno;
-        return harness_error(-err, std::string("open ") + kClusterLockPath + ": " + errno_text(err));
-    }
-    auto deadline = std::chrono::steady_clock::now() + kClusterLockWait;
-    bool told = false;
-    while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            int err = errno;
-            return harness_error(-err, std::string("flock ") + kClusterLockPath + ": " + errno_text(err));
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            return harness_error(
-                -EBUSY, std::string("another test's cluster held ") + kClusterLockPath + " for too long");
-        }
-        if (!told) {
-            (void)std::fprintf(stderr, "waiting for another test process's cluster to finish (%s)\n",
-                               kClusterLockPath);
-            told = true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    return fd;
-}
-
-}  // namespace
-
 Status check_machine_for_test_cluster()
 {
     auto lock = take_cluster_lock();

@@ -61,12 +61,6 @@ inline constexpr std::chrono::seconds kPacemakerStopTimeout{90};
 inline constexpr std::chrono::seconds kCorosyncStopTimeout{30};
 inline constexpr std::chrono::milliseconds kPollInterval{200};
 inline constexpr std::chrono::seconds kToolTimeout{60};
-// One test cluster per machine: /etc/corosync, the CIB directory and libvirtd are
-// machine-wide, so start() takes an exclusive flock on this file (in the netns lock
-// directory) and waits up to kClusterLockWait for a cluster of another test process (a
-// parallel build directory, a helper's run) to finish. The kernel drops a crashed run's lock.
-inline constexpr const char* kClusterLockPath = "/run/outpost-harness/cluster.lock";
-inline constexpr std::chrono::minutes kClusterLockWait{30};
 
 // Polls `predicate` every `interval` until it is true (Ok) or `timeout` passes (an Error
 // naming `what` and the time waited).
