@@ -181,7 +181,7 @@ std::unique_ptr<GuestDaemon> start_daemon(const std::string& binary)
 // A named executor client over TLS (our io and wire modules) that records what it gets.
 class TlsClient {
 public:
-    TlsClient(GMainContext* context, const GuestDaemon& daemon, const std::string& name) : context_(context)
+    TlsClient(GMainContext* context, const GuestDaemon& daemon, const std::string& name)
     {
         auto tls = tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
         require_ok(tls);
@@ -234,7 +234,6 @@ private:
         });
     }
 
-    GMainContext* context_;
     std::unique_ptr<io::Connection> connection_;
     bool closed_ = false;
 };

@@ -59,7 +59,6 @@ constexpr const char* kClusterGroup = "haclient";
 constexpr const char* kOutsider = "nobody";
 constexpr const char* kClusterUser = "hacluster";
 constexpr const char* kTempUserPrefix = "outpost-ipc-";
-constexpr auto kUserToolTimeout = 30s;
 
 struct ContextDeleter {
     void operator()(GMainContext* context) const { g_main_context_unref(context); }
