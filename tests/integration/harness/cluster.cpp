@@ -188,26 +188,6 @@ std::string seed_cib(const ClusterOptions& options)
     return out.str();
 }
 
-std::optional<std::pair<pid_t, unsigned long long>> parent_and_start_time(pid_t pid)
-{
-    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
-    if (!stat) return std::nullopt;
-    auto paren = stat->rfind(')');
-    if (paren == std::string::npos) return std::nullopt;
-    std::istringstream fields(stat->substr(paren + 2));
-    std::string field;
-    std::vector<std::string> values;
-    while (fields >> field)
-        values.push_back(field);
-    // After "(comm)": state is field 3, ppid 4, starttime 22 (1-based over the whole line).
-    if (values.size() < 20) return std::nullopt;
-    try {
-        return std::make_pair(static_cast<pid_t>(std::stol(values[1])), std::stoull(values[19]));
-    } catch (...) {
-        return std::nullopt;
-    }
-}
-
 std::string comm_of(pid_t pid)
 {
     auto comm = read_file("/proc/" + std::to_string(pid) + "/comm", 256);
@@ -647,8 +627,8 @@ void ClusterHarness::remember_pacemaker_children()
     pid_t parent = pacemakerd_->pid();
     for (const char* comm : kPacemakerDaemons) {
         for (pid_t pid : find_processes_named(comm)) {
-            auto info = parent_and_start_time(pid);
-            if (info && info->first == parent) children_.push_back({pid, info->second, comm});
+            auto info = read_process_stat(pid);
+            if (info && info->parent == parent) children_.push_back({pid, info->start_time, comm});
         }
     }
 }
@@ -696,8 +676,8 @@ Status ClusterHarness::stop()
     auto deadline = std::chrono::steady_clock::now() + kChildKillWait;
     for (const auto& child : children_) {
         for (;;) {
-            auto info = parent_and_start_time(child.pid);
-            if (!info || info->second != child.start_time || comm_of(child.pid) != child.comm) break;
+            auto info = read_process_stat(child.pid);
+            if (!info || info->start_time != child.start_time || comm_of(child.pid) != child.comm) break;
             if (std::chrono::steady_clock::now() >= deadline) {
                 ::kill(child.pid, SIGKILL);
                 problems.push_back(child.comm + "[" + std::to_string(child.pid) +

@@ -12,9 +12,13 @@
 #include <cstring>
 #include <map>
 #include <mutex>
-#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "harness/fd.hpp"
+#include "harness/files.hpp"
+#include "harness/process.hpp"
 
 extern char** environ;
 
@@ -22,9 +26,10 @@ namespace outpost::test::detail {
 namespace {
 
 std::mutex pids_mutex;
-std::set<pid_t>& pids()
+// PID -> start time of each process spawned here.
+std::map<pid_t, unsigned long long>& pids()
 {
-    static std::set<pid_t> started;
+    static std::map<pid_t, unsigned long long> started;
     return started;
 }
 
@@ -174,8 +179,10 @@ Result<pid_t> spawn_child(const ChildSpec& spec)
 
 void remember_pid(pid_t pid)
 {
+    // The child exists (it may not have exec'd yet): its start time is fixed at fork.
+    auto stat = read_process_stat(pid);
     std::lock_guard lock(pids_mutex);
-    pids().insert(pid);
+    pids()[pid] = stat ? stat->start_time : 0;
 }
 
 }  // namespace outpost::test::detail
@@ -184,8 +191,32 @@ namespace outpost::test {
 
 bool started_by_harness(pid_t pid)
 {
+    auto stat = read_process_stat(pid);
+    if (!stat) return false;
     std::lock_guard lock(detail::pids_mutex);
-    return detail::pids().count(pid) != 0;
+    auto it = detail::pids().find(pid);
+    return it != detail::pids().end() && it->second == stat->start_time;
+}
+
+std::optional<ProcessStat> read_process_stat(pid_t pid)
+{
+    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+    if (!stat) return std::nullopt;
+    // After "(comm)", which may hold spaces: state is field 3, ppid 4, starttime 22
+    // (1-based over the whole line).
+    auto paren = stat->rfind(')');
+    if (paren == std::string::npos) return std::nullopt;
+    std::istringstream fields(stat->substr(paren + 2));
+    std::vector<std::string> values;
+    std::string field;
+    while (fields >> field)
+        values.push_back(field);
+    if (values.size() < 20) return std::nullopt;
+    try {
+        return ProcessStat{static_cast<pid_t>(std::stol(values[1])), std::stoull(values[19])};
+    } catch (...) {
+        return std::nullopt;
+    }
 }
 
 }  // namespace outpost::test
