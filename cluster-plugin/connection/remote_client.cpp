@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <utility>
 
 #include "util/log.hpp"
+#include "util/version.hpp"
+#include "wire/codes.hpp"
 
 namespace outpost::cluster::connection {
 
@@ -16,17 +17,6 @@ const log::Category log_cat{"cluster.client"};
 Error client_error(int code, std::string message)
 {
     return make_error("client", code, std::move(message));
-}
-
-// "1.1" -> {1, 1}; false if it is not two dotted numbers (a third component is ignored).
-bool parse_version(const std::string& text, int& major, int& minor)
-{
-    minor = 0;
-    int consumed = 0;
-    if (std::sscanf(text.c_str(), "%d%n", &major, &consumed) != 1) return false;
-    if (text[consumed] == '\0') return true;
-    if (text[consumed] != '.') return false;
-    return std::sscanf(text.c_str() + consumed + 1, "%d", &minor) == 1;
 }
 
 }  // namespace
@@ -128,15 +118,15 @@ void RemoteClient::on_register_reply(Result<wire::Reply> result)
     }
     const wire::Reply& reply = *result;
     std::optional<Error> refusal;
-    int major = 0;
-    int minor = 0;
+    const std::optional<long> major =
+        reply.protocol_version ? version::major(*reply.protocol_version) : std::nullopt;
     if (reply.rc != 0) {
         refusal = client_error(reply.rc, "server " + options_.host + " refused registration (rc " +
                                              std::to_string(reply.rc) + ")");
-    } else if (!reply.protocol_version || !parse_version(*reply.protocol_version, major, minor)) {
+    } else if (!major) {
         refusal =
             client_error(-EPROTO, "register reply from " + options_.host + " has no usable protocol version");
-    } else if (major != 1) {
+    } else if (*major != wire::kProtocolMajor) {
         // 1.x is the only family there is; the server must speak it.
         refusal = client_error(-EPROTO, "server " + options_.host + " speaks protocol version " +
                                             *reply.protocol_version + ", not 1.x");
@@ -181,9 +171,14 @@ wire::Request RemoteClient::make_request(wire::Op op) const
 {
     wire::Request request;
     request.op = op;
-    request.op_name = std::string(wire::op_info(op).name);
-    request.async_id = server_.client_id;
     request.callopts = 0;
+    return addressed(std::move(request));
+}
+
+wire::Request RemoteClient::addressed(wire::Request request) const
+{
+    request.op_name = std::string(wire::op_info(request.op).name);
+    request.async_id = server_.client_id;
     return request;
 }
 
@@ -296,7 +291,7 @@ void RemoteClient::unregister_rsc(const std::string& rsc_id, DoneCallback done)
         std::move(request), [this, alive, done = std::move(done), rsc_id](Result<wire::Reply> reply) {
             if (!reply.ok()) return done(Status(reply.error()));
             // -EINPROGRESS: removed all the same; the running op's result comes later.
-            if (reply->rc != 0 && reply->rc != -EINPROGRESS) {
+            if (reply->rc != wire::rc::ok && reply->rc != wire::rc::in_progress) {
                 return done(Status(rc_error("unregistering resource " + log::quote(rsc_id), reply->rc)));
             }
             // Nothing recurring runs for a resource that is gone.
@@ -316,7 +311,7 @@ void RemoteClient::rsc_info(const std::string& rsc_id,
     send_request(std::move(request), [done = std::move(done), rsc_id](Result<wire::Reply> reply) {
         using R = Result<std::optional<wire::RscInfo>>;
         if (!reply.ok()) return done(R(reply.error()));
-        if (reply->rc == -ENODEV) return done(R(std::optional<wire::RscInfo>()));
+        if (reply->rc == wire::rc::no_device) return done(R(std::optional<wire::RscInfo>()));
         if (reply->rc != 0) return done(R(rc_error("resource info of " + log::quote(rsc_id), reply->rc)));
         if (!reply->rsc_info) {
             return done(
@@ -333,19 +328,7 @@ void RemoteClient::exec(const ExecRequest& exec_request, std::function<void(Resu
                   client_error(-ENOBUFS, "too many operations awaiting completion"));
         return;
     }
-    wire::Request request = make_request(wire::Op::rsc_exec);
-    request.callopts = exec_request.callopts;
-    request.timeout_ms = exec_request.timeout_ms;
-    wire::RscData data;
-    data.origin = "lrmd_api_exec";
-    data.id = exec_request.rsc_id;
-    data.action = exec_request.action;
-    data.userdata = exec_request.userdata;
-    data.interval_ms = exec_request.interval_ms;
-    data.timeout_ms = exec_request.timeout_ms;
-    data.start_delay_ms = exec_request.start_delay_ms;
-    data.params = exec_request.params;
-    request.rsc = std::move(data);
+    wire::Request request = addressed(wire::to_request(exec_request));
     std::string what =
         exec_request.rsc_id + "_" + exec_request.action + "_" + std::to_string(exec_request.interval_ms);
     send_request(
@@ -402,16 +385,7 @@ void RemoteClient::get_recurring(const std::string& rsc_id,
 
 void RemoteClient::alert_exec(const AlertRequest& alert, DoneCallback done)
 {
-    wire::Request request = make_request(wire::Op::alert_exec);
-    request.callopts = kCallNotifyOrigOnly;
-    request.timeout_ms = alert.timeout_ms;
-    wire::AlertData data;
-    data.origin = "lrmd_api_exec_alert";
-    data.id = alert.id;
-    data.path = alert.path;
-    data.timeout_ms = alert.timeout_ms;
-    data.params = alert.params;
-    request.alert = std::move(data);
+    wire::Request request = addressed(wire::to_request(alert));
     std::string id = alert.id;
     send_request(std::move(request), [done = std::move(done), id](Result<wire::Reply> reply) {
         if (!reply.ok()) return done(Status(reply.error()));
@@ -534,7 +508,8 @@ void RemoteClient::on_exec_notify(wire::ExecNotify notify)
         // A recurring exec notifies after every run (or every change); only the notify that
         // ends it ends the tracking, so a drop until then still fails it.
         const bool recurring = tracked->second.interval_ms > 0;
-        if (!recurring || notify.op_status == kExecCancelled || notify.rsc_deleted) execs_.erase(tracked);
+        if (!recurring || notify.op_status == wire::ExecStatus::cancelled || notify.rsc_deleted)
+            execs_.erase(tracked);
     }
     ExecEvent event{std::move(notify), false};
     each_subscriber([&](const Handlers& h) {
@@ -606,14 +581,7 @@ void RemoteClient::drop(const Error& reason, bool notify_closed)
     for (auto& [call_id, request] : execs) {
         ExecEvent event;
         event.synthesized = true;
-        event.notify.call_id = call_id;
-        event.notify.rsc_id = request.rsc_id;
-        event.notify.action = request.action;
-        event.notify.interval_ms = request.interval_ms;
-        event.notify.timeout_ms = request.timeout_ms;
-        event.notify.start_delay_ms = request.start_delay_ms;
-        event.notify.userdata = request.userdata;
-        event.notify.params = request.params;
+        event.notify = wire::notify_for(request, call_id);
         event.notify.exec_rc = kSynthesizedRc;
         event.notify.op_status = kSynthesizedStatus;
         event.notify.exit_reason = kDroppedExitReason;

@@ -52,21 +52,10 @@ inline constexpr std::size_t kMaxLateReplyIds = 4096;
 // Executions awaiting their completion notify; more is a runaway caller.
 inline constexpr std::size_t kMaxPendingExecs = 100000;
 
-// Execution statuses (lrmd_exec_op_status) this module and its users act on.
-inline constexpr int kExecDone = 0;
-inline constexpr int kExecCancelled = 1;
-inline constexpr int kExecTimeout = 2;
-inline constexpr int kExecError = 4;
-inline constexpr int kExecNotConnected = 8;
-
+// What a tracked exec reports when its connection drops (as the 2.1.5 client does).
 inline constexpr const char* kDroppedExitReason = "Action was pending when executor connection was dropped";
-inline constexpr int kSynthesizedRc = 1;  // PCMK_OCF_UNKNOWN_ERROR
-inline constexpr int kSynthesizedStatus = kExecNotConnected;
-
-// Call option bits (protocol.md 3.6).
-inline constexpr unsigned kCallNotifyOrigOnly = 2;
-inline constexpr unsigned kCallDropRecurring = 3;
-inline constexpr unsigned kCallNotifyChangesOnly = 4;
+inline constexpr int kSynthesizedRc = wire::ocf::unknown_error;
+inline constexpr wire::ExecStatus kSynthesizedStatus = wire::ExecStatus::not_connected;
 
 struct ClientOptions {
     std::string host;
@@ -89,23 +78,8 @@ struct ServerInfo {
     std::optional<std::string> node_start_state;
 };
 
-struct ExecRequest {
-    std::string rsc_id;
-    std::string action;
-    std::uint32_t interval_ms = 0;
-    std::uint32_t timeout_ms = 20000;
-    std::uint32_t start_delay_ms = 0;
-    std::string userdata;
-    wire::ParamMap params;
-    unsigned callopts = 0;
-};
-
-struct AlertRequest {
-    std::string id;
-    std::string path;
-    std::uint32_t timeout_ms = 30000;
-    wire::ParamMap params;  // the environment for the alert agent
-};
+using wire::AlertRequest;
+using wire::ExecRequest;
 
 // An operation completion as the server reported it, or as we synthesized it on a drop.
 struct ExecEvent {
@@ -156,7 +130,8 @@ public:
 
     // Requests answered by a reply. The callback always runs from the loop.
     void register_rsc(const std::string& rsc_id, const std::string& rsc_class, const std::string& provider,
-                      const std::string& type, DoneCallback done, unsigned callopts = kCallDropRecurring);
+                      const std::string& type, DoneCallback done,
+                      unsigned callopts = wire::callopt::drop_recurring);
     // Ok for rc 0 and for -115 (removed while an op runs); -19 etc. as errors. Recurring
     // execs of the resource are no longer tracked once it succeeded.
     void unregister_rsc(const std::string& rsc_id, DoneCallback done);
@@ -214,7 +189,10 @@ private:
     // the closed handlers when `notify_closed`.
     void drop(const Error& reason, bool notify_closed);
     void finish_connect(Status status);
+    // A request for `op` as liblrmd sends it: callopts 0, lrmd_async_id our session token.
     wire::Request make_request(wire::Op op) const;
+    // `request` with its op name and our session token filled in.
+    wire::Request addressed(wire::Request request) const;
 
     GMainContext* context_;
     tls::TlsContext tls_;

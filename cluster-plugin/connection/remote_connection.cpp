@@ -12,6 +12,9 @@ namespace {
 
 const log::Category log_cat{"cluster.conn"};
 
+using wire::ExecStatus;
+namespace ocf = wire::ocf;
+
 Effect make(Effect::Kind kind)
 {
     Effect effect;
@@ -34,7 +37,8 @@ Effect disarm(Timer timer)
     return effect;
 }
 
-Effect report(RaAction action, int rc, int status, std::string reason = {}, Millis interval = Millis{0})
+Effect report(RaAction action, int rc, ExecStatus status, std::string reason = {},
+              Millis interval = Millis{0})
 {
     Effect effect = make(Effect::Kind::result);
     effect.result = RaResult{action, rc, status, std::move(reason), interval};
@@ -108,13 +112,13 @@ std::optional<Clock::time_point> RemoteConnectionMachine::reconnect_allowed_at()
 
 Effects RemoteConnectionMachine::start(Clock::time_point now, Millis timeout, RaAction as)
 {
-    if (state_ == State::started && connected_) return {report(as, kOcfOk, kExecDone)};
+    if (state_ == State::started && connected_) return {report(as, ocf::ok, ExecStatus::done)};
     if (state_ == State::starting || state_ == State::stopping) {
-        return {report(as, kOcfUnknownError, kExecError, kReasonInProgress)};
+        return {report(as, ocf::unknown_error, ExecStatus::error, kReasonInProgress)};
     }
     if (auto allowed = reconnect_allowed_at(); enforce_reconnect_interval_ && allowed && now < *allowed) {
         auto left = std::chrono::duration_cast<Millis>(*allowed - now);
-        return {report(as, kOcfUnknownError, kExecError,
+        return {report(as, ocf::unknown_error, ExecStatus::error,
                        "reconnect_interval (" + std::to_string(reconnect_interval_.count()) +
                            " ms) since the connection failed has not passed: next start allowed in " +
                            std::to_string(left.count()) + " ms")};
@@ -142,19 +146,19 @@ Effects RemoteConnectionMachine::stop(Clock::time_point now, Millis timeout)
 {
     (void)now;
     if (state_ == State::stopping)
-        return {report(RaAction::stop, kOcfUnknownError, kExecError, kReasonInProgress)};
+        return {report(RaAction::stop, ocf::unknown_error, ExecStatus::error, kReasonInProgress)};
     // Nothing may outlive the stop: a monitor timer firing later would fail a monitor that
     // no longer exists, and drop whatever connection a new start made meanwhile.
-    Effects effects =
-        end_monitors(kExecCancelled, kReasonCancelledByStop, kExecCancelled, kReasonCancelledByStop);
+    Effects effects = end_monitors(ExecStatus::cancelled, kReasonCancelledByStop, ExecStatus::cancelled,
+                                   kReasonCancelledByStop);
     if (state_ == State::starting) {
         // A stop overrides a start still trying: the start reports failure first.
         if (connecting_) effects.push_back(make(Effect::Kind::cancel_connect));
         connecting_ = false;
         effects.push_back(disarm(Timer::start_retry));
         effects.push_back(disarm(Timer::start_deadline));
-        effects.push_back(
-            report(start_action_, kOcfUnknownError, kExecCancelled, "Connection start cancelled by stop"));
+        effects.push_back(report(start_action_, ocf::unknown_error, ExecStatus::cancelled,
+                                 "Connection start cancelled by stop"));
         state_ = State::stopped;
     }
     if (expect_takeover_ && !takeover_complete_ && connected_) {
@@ -179,7 +183,7 @@ Effects RemoteConnectionMachine::finish_stop()
     takeover_complete_ = false;
     effects.push_back(disarm(Timer::takeover_wait));
     if (!taken_over) effects.push_back(make(Effect::Kind::node_down));
-    effects.push_back(report(RaAction::stop, kOcfOk, kExecDone));
+    effects.push_back(report(RaAction::stop, ocf::ok, ExecStatus::done));
     return effects;
 }
 
@@ -194,7 +198,7 @@ Effects RemoteConnectionMachine::monitor(Clock::time_point now, Millis timeout, 
 {
     (void)now;
     if (!connected_ || state_ != State::started) {
-        return {report(RaAction::monitor, kOcfNotRunning, kExecDone, kReasonInactive, interval)};
+        return {report(RaAction::monitor, ocf::not_running, ExecStatus::done, kReasonInactive, interval)};
     }
     Effects effects;
     if (interval > Millis{0}) {
@@ -224,7 +228,7 @@ Effects RemoteConnectionMachine::cancel_recurring()
         poke_in_flight_ = false;
         effects.push_back(disarm(Timer::monitor_timeout));
     }
-    effects.push_back(report(RaAction::monitor, kOcfOk, kExecCancelled, {}, interval));
+    effects.push_back(report(RaAction::monitor, ocf::ok, ExecStatus::cancelled, {}, interval));
     return effects;
 }
 
@@ -233,12 +237,12 @@ Effects RemoteConnectionMachine::cancel_monitor()
     return cancel_recurring();
 }
 
-Effects RemoteConnectionMachine::end_monitors(int status, const std::string& reason, int idle_status,
-                                              const std::string& idle_reason)
+Effects RemoteConnectionMachine::end_monitors(ExecStatus status, const std::string& reason,
+                                              ExecStatus idle_status, const std::string& idle_reason)
 {
     Effects effects;
-    const int rc = status == kExecCancelled ? kOcfOk : kOcfUnknownError;
-    const int idle_rc = idle_status == kExecCancelled ? kOcfOk : kOcfUnknownError;
+    const int rc = status == ExecStatus::cancelled ? ocf::ok : ocf::unknown_error;
+    const int idle_rc = idle_status == ExecStatus::cancelled ? ocf::ok : ocf::unknown_error;
     if (poke_in_flight_) {
         poke_in_flight_ = false;
         effects.push_back(disarm(Timer::monitor_timeout));
@@ -260,19 +264,20 @@ Effects RemoteConnectionMachine::end_monitors(int status, const std::string& rea
 Effects RemoteConnectionMachine::migrate_to()
 {
     if (state_ == State::stopping) {
-        return {report(RaAction::migrate_to, kOcfUnknownError, kExecError, kReasonInProgress)};
+        return {report(RaAction::migrate_to, ocf::unknown_error, ExecStatus::error, kReasonInProgress)};
     }
-    if (!connected_) return {report(RaAction::migrate_to, kOcfUnknownError, kExecError, kReasonInactive)};
+    if (!connected_)
+        return {report(RaAction::migrate_to, ocf::unknown_error, ExecStatus::error, kReasonInactive)};
     expect_takeover_ = true;
     takeover_complete_ = false;
-    return {report(RaAction::migrate_to, kOcfOk, kExecDone)};
+    return {report(RaAction::migrate_to, ocf::ok, ExecStatus::done)};
 }
 
 Effects RemoteConnectionMachine::reload(std::optional<Millis> reconnect_interval)
 {
     // Only reconnect_interval is reloadable, and the scheduler is what uses it.
     if (reconnect_interval) reconnect_interval_ = *reconnect_interval;
-    return {report(RaAction::reload, kOcfOk, kExecDone)};
+    return {report(RaAction::reload, ocf::ok, ExecStatus::done)};
 }
 
 // ---- connection events ------------------------------------------------------------------
@@ -286,7 +291,7 @@ Effects RemoteConnectionMachine::connect_succeeded(Clock::time_point now)
     connecting_ = false;
     connected_ = true;
     Effects effects{make(Effect::Kind::node_up)};
-    append(effects, finish_start(now, RaResult{start_action_, kOcfOk, kExecDone, {}}));
+    append(effects, finish_start(now, RaResult{start_action_, ocf::ok, ExecStatus::done, {}}));
     return effects;
 }
 
@@ -298,20 +303,21 @@ Effects RemoteConnectionMachine::connect_failed(Clock::time_point now, const Err
     if (error.code == -ENOKEY || error.code == -EKEYREJECTED || handshake) {
         // A key or TLS problem does not go away by retrying: hard failure, no retry. 2.1.5
         // reports every handshake failure, its timeout included, as -EKEYREJECTED.
-        return finish_start(now, RaResult{start_action_, kOcfInvalidParam, kExecError, error.message});
+        return finish_start(now,
+                            RaResult{start_action_, ocf::invalid_param, ExecStatus::error, error.message});
     }
     if (remaining(now, start_deadline_) > kStartRetryMinRemaining) {
         log_debug(log_cat, "connect failed (%s), retrying in %lld ms", error.message.c_str(),
                   static_cast<long long>(kStartRetryDelay.count()));
         return {arm(Timer::start_retry, kStartRetryDelay)};
     }
-    return finish_start(now, RaResult{start_action_, kOcfUnknownError, kExecTimeout, error.message});
+    return finish_start(now, RaResult{start_action_, ocf::unknown_error, ExecStatus::timeout, error.message});
 }
 
 Effects RemoteConnectionMachine::finish_start(Clock::time_point now, RaResult result)
 {
     Effects effects{disarm(Timer::start_retry), disarm(Timer::start_deadline)};
-    const bool ok = result.rc == kOcfOk;
+    const bool ok = result.rc == ocf::ok;
     state_ = ok ? State::started : State::stopped;
     if (ok) {
         failed_at_.reset();
@@ -329,13 +335,13 @@ Effects RemoteConnectionMachine::poke_answered(Clock::time_point now)
     poke_in_flight_ = false;
     Effects effects{disarm(Timer::monitor_timeout)};
     for (; oneshot_waiting_ > 0; --oneshot_waiting_)
-        effects.push_back(report(RaAction::monitor, kOcfOk, kExecDone));
+        effects.push_back(report(RaAction::monitor, ocf::ok, ExecStatus::done));
     if (recurring_in_flight_) {
         recurring_in_flight_ = false;
         effects.push_back(arm(Timer::monitor_interval, recurring_interval_));
         if (!recurring_reported_success_) {
             recurring_reported_success_ = true;
-            effects.push_back(report(RaAction::monitor, kOcfOk, kExecDone, {}, recurring_interval_));
+            effects.push_back(report(RaAction::monitor, ocf::ok, ExecStatus::done, {}, recurring_interval_));
         }
     }
     return effects;
@@ -361,7 +367,7 @@ Effects RemoteConnectionMachine::connection_lost(Clock::time_point now, const Er
     log_debug(log_cat, "connection lost: %s", reason.message.c_str());
     if (state_ == State::started) state_ = State::stopped;
     failed_at_ = now;
-    return end_monitors(kExecError, kReasonDroppedDuringMonitor, kExecError, kReasonLost);
+    return end_monitors(ExecStatus::error, kReasonDroppedDuringMonitor, ExecStatus::error, kReasonLost);
 }
 
 Effects RemoteConnectionMachine::new_client(Clock::time_point now)
@@ -377,7 +383,7 @@ Effects RemoteConnectionMachine::new_client(Clock::time_point now)
     }
     // Two clusters (or two nodes) must not share one remote daemon.
     return drop(now, "unexpected client takeover",
-                end_monitors(kExecError, kReasonLost, kExecError, kReasonLost));
+                end_monitors(ExecStatus::error, kReasonLost, ExecStatus::error, kReasonLost));
 }
 
 Effects RemoteConnectionMachine::timer_fired(Clock::time_point now, Timer timer)
@@ -392,14 +398,14 @@ Effects RemoteConnectionMachine::timer_fired(Clock::time_point now, Timer timer)
             if (connecting_) effects.push_back(make(Effect::Kind::cancel_connect));
             connecting_ = false;
             append(effects,
-                   finish_start(now, RaResult{start_action_, kOcfUnknownError, kExecTimeout,
+                   finish_start(now, RaResult{start_action_, ocf::unknown_error, ExecStatus::timeout,
                                               "Remote connection did not start within the timeout"}));
             return effects;
         }
         case Timer::monitor_timeout:
             if (!poke_in_flight_) return {};
             return drop(now, kReasonNoResponse,
-                        end_monitors(kExecTimeout, kReasonNoResponse, kExecError, kReasonLost));
+                        end_monitors(ExecStatus::timeout, kReasonNoResponse, ExecStatus::error, kReasonLost));
         case Timer::monitor_interval:
             if (recurring_interval_ <= Millis{0} || !connected_ || state_ != State::started ||
                 recurring_in_flight_) {

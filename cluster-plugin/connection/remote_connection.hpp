@@ -112,17 +112,12 @@
 #include "io/source.hpp"
 #include "tls/context.hpp"
 #include "util/result.hpp"
+#include "wire/codes.hpp"
 
 namespace outpost::cluster::connection {
 
 using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
-
-// OCF exit codes used by the connection resource (execution statuses: remote_client.hpp).
-inline constexpr int kOcfOk = 0;
-inline constexpr int kOcfUnknownError = 1;
-inline constexpr int kOcfInvalidParam = 2;
-inline constexpr int kOcfNotRunning = 7;
 
 // The controller's start retry rules (protocol.md 6): each attempt gets at most io's
 // per-address connect timeout (10 s).
@@ -143,8 +138,8 @@ const char* ra_action_name(RaAction action);
 
 struct RaResult {
     RaAction action = RaAction::start;
-    int rc = kOcfOk;
-    int status = kExecDone;
+    int rc = wire::ocf::ok;
+    wire::ExecStatus status = wire::ExecStatus::done;
     std::string exit_reason;
     Millis interval{0};  // monitor: the interval of the monitor answered (0 = one-shot)
     bool operator==(const RaResult&) const = default;
@@ -229,7 +224,7 @@ private:
     // recurring run waiting on the poke are reported with `status`/`reason`, a recurring
     // monitor between runs with `idle_status`/`idle_reason`. rc is 0 (ok) for a cancelled
     // status, 1 otherwise.
-    Effects end_monitors(int status, const std::string& reason, int idle_status,
+    Effects end_monitors(wire::ExecStatus status, const std::string& reason, wire::ExecStatus idle_status,
                          const std::string& idle_reason);
     Effects cancel_recurring();
     Effects drop(Clock::time_point now, std::string reason, Effects effects);

@@ -43,6 +43,7 @@
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "util/log.hpp"
+#include "wire/codes.hpp"
 
 namespace {
 
@@ -161,32 +162,14 @@ const char* exit_message(int code)
     }
 }
 
-// OCF rc as crm_resource names it in <agent-status message="...">.
-const char* ocf_rc_name(int rc)
+std::string rc_text(int rc)
 {
-    static const char* const names[] = {"ok",
-                                        "error",
-                                        "invalid parameter",
-                                        "unimplemented feature",
-                                        "insufficient privileges",
-                                        "not installed",
-                                        "not configured",
-                                        "not running",
-                                        "promoted",
-                                        "promoted (failed)"};
-    if (rc >= 0 && rc < static_cast<int>(std::size(names))) return names[rc];
-    return "error";
+    return std::string(wire::ocf_rc_name(rc));
 }
 
-// Execution status (lrmd_exec_op_status); "complete" and "Timed Out" as crm_resource
-// prints them.
-const char* exec_status_name(int status)
+std::string status_text(wire::ExecStatus status)
 {
-    static const char* const names[] = {"complete",      "Cancelled",  "Timed Out",       "Not supported",
-                                        "Error",         "Hard error", "Fatal error",     "Not installed",
-                                        "Not connected", "Invalid",    "No fence device", "No secrets"};
-    if (status >= 0 && status < static_cast<int>(std::size(names))) return names[status];
-    return "Unknown";
+    return std::string(wire::exec_status_name(status));
 }
 
 // ---- output -----------------------------------------------------------------------------
@@ -787,9 +770,9 @@ int cmd_exec(const Options& options, Output& out)
         .attr("call-id", n.call_id);
     Node& status = action.child(element("agent-status"));
     status.attr("code", n.exec_rc)
-        .attr("message", ocf_rc_name(n.exec_rc))
-        .attr("execution_code", n.op_status)
-        .attr("execution_message", exec_status_name(n.op_status));
+        .attr("message", rc_text(n.exec_rc))
+        .attr("execution_code", static_cast<int>(n.op_status))
+        .attr("execution_message", status_text(n.op_status));
     if (!reason.empty()) status.attr("reason", reason);
     status.attr("exec-time", n.exec_time_ms).attr("queue-time", n.queue_time_ms);
     if (n.output && !n.output->empty()) {
@@ -801,8 +784,8 @@ int cmd_exec(const Options& options, Output& out)
     out.data(std::move(action));
 
     const std::string what = rsc + " " + n.action + " (" + agent_name + ") on " + client_opts->host;
-    out.line(what + ": rc=" + std::to_string(n.exec_rc) + " (" + ocf_rc_name(n.exec_rc) +
-             ") status=" + std::to_string(n.op_status) + " (" + exec_status_name(n.op_status) +
+    out.line(what + ": rc=" + std::to_string(n.exec_rc) + " (" + rc_text(n.exec_rc) +
+             ") status=" + std::to_string(static_cast<int>(n.op_status)) + " (" + status_text(n.op_status) +
              ") call-id=" + std::to_string(n.call_id) + " exec=" + std::to_string(n.exec_time_ms) +
              " ms queue=" + std::to_string(n.queue_time_ms) + " ms");
     if (!reason.empty()) out.line("exit reason: " + reason);
@@ -812,11 +795,11 @@ int cmd_exec(const Options& options, Output& out)
         out.line("output:\n" + text);
     }
     const int code = n.exec_rc >= 0 && n.exec_rc < 256 ? n.exec_rc : kExitFailed;
-    if (n.op_status != kExecDone) {
-        out.error(what + " could not be executed (" + exec_status_name(n.op_status) +
+    if (n.op_status != wire::ExecStatus::done) {
+        out.error(what + " could not be executed (" + status_text(n.op_status) +
                   (reason.empty() ? "" : ": " + reason) + ")");
     } else if (code != kExitOk) {
-        out.error(what + " returned " + std::to_string(n.exec_rc) + " (" + ocf_rc_name(n.exec_rc) + ")");
+        out.error(what + " returned " + std::to_string(n.exec_rc) + " (" + rc_text(n.exec_rc) + ")");
     }
     return code;
 }

@@ -5,8 +5,10 @@
 
 #include <strings.h>
 #include <array>
+#include <cassert>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <limits>
 #include <type_traits>
 
@@ -363,7 +365,7 @@ Element exec_notify_to_element(const ExecNotify& notify)
     add(root, at::interval, number(notify.interval_ms));
     add(root, at::start_delay, number(notify.start_delay_ms));
     add(root, at::exec_rc, number(notify.exec_rc));
-    add(root, at::op_status, number(notify.op_status));
+    add(root, at::op_status, number(static_cast<int>(notify.op_status)));
     add(root, at::callid, number(notify.call_id));
     add(root, at::rsc_deleted, notify.rsc_deleted ? "1" : "0");
     add(root, at::run_time, number(notify.run_time));
@@ -553,7 +555,9 @@ Result<Message> notify_from_element(const Element& root)
         TRY(read_number(root, at::interval, notify.interval_ms));
         TRY(read_number(root, at::start_delay, notify.start_delay_ms));
         TRY(read_number(root, at::exec_rc, notify.exec_rc));
-        TRY(read_number(root, at::op_status, notify.op_status));
+        int op_status = 0;
+        TRY(read_number(root, at::op_status, op_status));
+        notify.op_status = static_cast<ExecStatus>(op_status);
         TRY(read_number(root, at::callid, notify.call_id));
         int deleted = 0;
         TRY(read_number(root, at::rsc_deleted, deleted));
@@ -617,7 +621,88 @@ const OpInfo* find_op(std::string_view name)
 const OpInfo& op_info(Op op)
 {
     const auto index = static_cast<std::size_t>(op);
-    return kOps[index < kOps.size() ? index : 0];
+    if (index >= kOps.size()) {
+        assert(!"op_info() of an operation outside the table (Op::unknown)");
+        std::abort();
+    }
+    return kOps[index];
+}
+
+Request to_request(const ExecRequest& exec)
+{
+    Request request;
+    request.op = Op::rsc_exec;
+    request.callopts = exec.callopts;
+    request.timeout_ms = exec.timeout_ms;
+    RscData data;
+    data.origin = "lrmd_api_exec";
+    data.id = exec.rsc_id;
+    data.action = exec.action;
+    data.userdata = exec.userdata;
+    data.interval_ms = exec.interval_ms;
+    data.timeout_ms = exec.timeout_ms;
+    data.start_delay_ms = exec.start_delay_ms;
+    data.params = exec.params;
+    request.rsc = std::move(data);
+    return request;
+}
+
+std::optional<ExecRequest> exec_request(const Request& request)
+{
+    const auto& rsc = request.rsc;
+    if (!rsc || !rsc->id || !rsc->action) return std::nullopt;
+    ExecRequest exec;
+    exec.rsc_id = *rsc->id;
+    exec.action = *rsc->action;
+    exec.userdata = rsc->userdata.value_or("");
+    exec.interval_ms = rsc->interval_ms.value_or(0);
+    exec.timeout_ms = rsc->timeout_ms.value_or(0);
+    exec.start_delay_ms = rsc->start_delay_ms.value_or(0);
+    exec.callopts = request.callopts.value_or(0);
+    exec.params = rsc->params;
+    return exec;
+}
+
+ExecNotify notify_for(const ExecRequest& request, int call_id)
+{
+    ExecNotify notify;
+    notify.call_id = call_id;
+    notify.rsc_id = request.rsc_id;
+    notify.action = request.action;
+    notify.interval_ms = request.interval_ms;
+    notify.timeout_ms = request.timeout_ms;
+    notify.start_delay_ms = request.start_delay_ms;
+    notify.userdata = request.userdata;
+    notify.params = request.params;
+    return notify;
+}
+
+Request to_request(const AlertRequest& alert)
+{
+    Request request;
+    request.op = Op::alert_exec;
+    request.callopts = callopt::notify_orig_only;
+    request.timeout_ms = alert.timeout_ms;
+    AlertData data;
+    data.origin = "lrmd_api_exec_alert";
+    data.id = alert.id;
+    data.path = alert.path;
+    data.timeout_ms = alert.timeout_ms;
+    data.params = alert.params;
+    request.alert = std::move(data);
+    return request;
+}
+
+std::optional<AlertRequest> alert_request(const Request& request)
+{
+    const auto& alert = request.alert;
+    if (!alert || !alert->id || !alert->path) return std::nullopt;
+    AlertRequest run;
+    run.id = *alert->id;
+    run.path = *alert->path;
+    run.timeout_ms = alert->timeout_ms.value_or(0);
+    run.params = alert->params;
+    return run;
 }
 
 void params_to_element(const ParamMap& params, Element& attributes)

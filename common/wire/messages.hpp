@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "util/result.hpp"
+#include "wire/codes.hpp"
 #include "wire/params.hpp"
 #include "wire/xml.hpp"
 
@@ -59,7 +60,8 @@ struct OpInfo {
 // One row per operation; the single description both sides dispatch from.
 std::span<const OpInfo> op_table();
 const OpInfo* find_op(std::string_view name);  // exact, case-sensitive, as 2.1.5 compares
-const OpInfo& op_info(Op op);                  // op != unknown
+// The row of `op`; asking for Op::unknown (no row) is a programming error and aborts.
+const OpInfo& op_info(Op op);
 
 // lrmd_origin values the 2.1.5 server writes (informational; peers do not check them).
 namespace origin {
@@ -71,9 +73,6 @@ inline constexpr std::string_view exec_notify = "send_cmd_complete_notify";
 inline constexpr std::string_view generic_notify = "send_generic_notify";
 inline constexpr std::string_view new_client = "notify_of_new_client";
 }  // namespace origin
-
-// The protocol version we speak and announce (2.1.5 compatible).
-inline constexpr std::string_view kProtocolVersion = "1.1";
 
 // The data element of resource operations: lrmd_rsc inside lrmd_calldata.
 struct RscData {
@@ -165,8 +164,8 @@ struct ExecNotify {
     std::uint32_t timeout_ms = 0;
     std::uint32_t interval_ms = 0;
     std::uint32_t start_delay_ms = 0;
-    int exec_rc = 0;
-    int op_status = 0;
+    int exec_rc = ocf::ok;
+    ExecStatus op_status = ExecStatus::done;
     int call_id = 0;
     bool rsc_deleted = false;
     std::int64_t run_time = 0;
@@ -181,6 +180,43 @@ struct ExecNotify {
     ParamMap params;
     bool operator==(const ExecNotify&) const = default;
 };
+
+// An lrmd_rsc_exec once it is complete, as both ends handle it: what RemoteClient::exec()
+// sends and what the agent's executor runs. to_request() gives its wire form (as liblrmd
+// writes it), exec_request() takes it back out of one.
+struct ExecRequest {
+    std::string rsc_id;
+    std::string action;
+    std::uint32_t interval_ms = 0;
+    // A default-constructed request carries the cluster's default operation timeout; 0 = none.
+    std::uint32_t timeout_ms = 20000;
+    std::uint32_t start_delay_ms = 0;
+    std::string userdata;  // opaque, echoed verbatim in the result
+    ParamMap params;
+    unsigned callopts = 0;
+    bool operator==(const ExecRequest&) const = default;
+};
+Request to_request(const ExecRequest& exec);
+// nullopt without a resource id or action (the server answers -EINVAL); absent numbers are 0.
+std::optional<ExecRequest> exec_request(const Request& request);
+
+// The completion notify of `request` with call id `call_id` before anything ran: the
+// request's fields echoed, rc ok, status done, no times. The executor fills in the rest; a
+// client synthesizes failures from it when the connection drops.
+ExecNotify notify_for(const ExecRequest& request, int call_id);
+
+// An lrmd_alert_exec once it is complete (docs/protocol.md 5.13): sent by
+// RemoteClient::alert_exec(), run by the agent's executor.
+struct AlertRequest {
+    std::string id;
+    std::string path;
+    std::uint32_t timeout_ms = 30000;
+    ParamMap params;  // the environment for the alert agent
+    bool operator==(const AlertRequest&) const = default;
+};
+Request to_request(const AlertRequest& alert);
+// nullopt without an alert id or path (the server answers -EINVAL); an absent timeout is 0.
+std::optional<AlertRequest> alert_request(const Request& request);
 
 // Register/unregister/poke broadcast (protocol.md 3.5.2).
 struct GenericNotify {

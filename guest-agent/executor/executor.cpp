@@ -80,7 +80,8 @@ namespace {
 struct Op {
     std::uint64_t key = 0;
     int call_id = 0;
-    ExecRequest req;
+    wire::ExecRequest req;
+    std::string client_id;  // echoed in the result for the server
 
     enum class State { queued, running, waiting } state = State::queued;
     bool delay_pending = false;  // start delay not yet elapsed: blocks its resource's queue
@@ -193,26 +194,19 @@ struct Executor::Impl {
         try {
             callbacks.on_result(result);
         } catch (const std::exception& e) {
-            log_error(log_cat, "result handler failed for call %d: %s", result.call_id, e.what());
+            log_error(log_cat, "result handler failed for call %d: %s", result.notify.call_id, e.what());
         } catch (...) {
-            log_error(log_cat, "result handler failed for call %d", result.call_id);
+            log_error(log_cat, "result handler failed for call %d", result.notify.call_id);
         }
     }
 
     static OpResult base_result(const Op& op)
     {
         OpResult r;
-        r.call_id = op.call_id;
-        r.rsc_id = op.req.rsc_id;
-        r.action = op.req.action;
-        r.interval_ms = op.req.interval_ms;
-        r.timeout_ms = op.req.timeout_ms;
-        r.start_delay_ms = op.req.start_delay_ms;
-        r.rsc_deleted = op.rsc_deleted;
-        r.rcchange_time = op.rcchange_time;
-        r.userdata = op.req.userdata;
-        r.params = op.req.params;
-        r.client_id = op.req.client_id;
+        r.notify = wire::notify_for(op.req, op.call_id);
+        r.notify.rsc_deleted = op.rsc_deleted;
+        r.notify.rcchange_time = op.rcchange_time;
+        r.client_id = op.client_id;
         r.callopts = op.req.callopts;
         return r;
     }
@@ -425,13 +419,15 @@ struct Executor::Impl {
         note_rc(op, probe ? change_rc : rc, raw);
 
         OpResult result = base_result(op);
-        result.exec_rc = rc;
-        result.status = status;
-        result.run_time = op.run_time;
-        result.exec_time_ms = elapsed_ms(op.started_ms, now);
-        result.queue_time_ms = elapsed_ms(op.queued_ms, op.started_ms);
-        result.exit_reason = std::move(raw.reason);
-        result.output = !raw.err.empty() ? std::move(raw.err) : std::move(raw.out);
+        wire::ExecNotify& notify = result.notify;
+        notify.exec_rc = rc;
+        notify.op_status = status;
+        notify.run_time = op.run_time;
+        notify.exec_time_ms = elapsed_ms(op.started_ms, now);
+        notify.queue_time_ms = elapsed_ms(op.queued_ms, op.started_ms);
+        if (!raw.reason.empty()) notify.exit_reason = std::move(raw.reason);
+        std::string& output = !raw.err.empty() ? raw.err : raw.out;
+        if (!output.empty()) notify.output = std::move(output);
 
         bool suppressed = op.recurring() && (op.req.callopts & callopt::notify_changes_only) != 0 &&
                           op.notified && rc == op.notified_rc && status == op.notified_status;
@@ -484,11 +480,11 @@ struct Executor::Impl {
     {
         op.rsc_deleted = op.rsc_deleted || rsc_deleted;
         OpResult result = base_result(op);
-        result.status = ExecStatus::cancelled;
+        result.notify.op_status = ExecStatus::cancelled;
         // 2.1.5 reports a queued or waiting op's cancellation with zero times and its last
         // exit status; a run it kills with exit status 0 and the times of that run so far
         // (observed: run time set, exec time = time until the cancel).
-        result.exec_rc = op.last_rc;
+        result.notify.exec_rc = op.last_rc;
         switch (op.state) {
             case Op::State::queued:
                 std::erase(rsc.queue, &op);
@@ -499,11 +495,11 @@ struct Executor::Impl {
                 ops.erase(op.key);
                 break;
             case Op::State::running: {
-                result.exec_rc = ocf::ok;
+                result.notify.exec_rc = ocf::ok;
                 const gint64 now = mono_ms();
-                result.run_time = op.run_time;
-                result.exec_time_ms = elapsed_ms(op.started_ms, now);
-                result.queue_time_ms = elapsed_ms(op.queued_ms, op.started_ms);
+                result.notify.run_time = op.run_time;
+                result.notify.exec_time_ms = elapsed_ms(op.started_ms, now);
+                result.notify.queue_time_ms = elapsed_ms(op.queued_ms, op.started_ms);
                 op.cancelled = true;
                 op.detached = true;
                 if (op.runner == Op::Runner::child) {
@@ -647,7 +643,7 @@ const ResourceDefinition* Executor::find(std::string_view rsc_id) const
     return it == impl_->resources.end() ? nullptr : &it->second.def;
 }
 
-int Executor::exec(int call_id, ExecRequest request)
+int Executor::exec(int call_id, wire::ExecRequest request, std::string client_id)
 {
     Impl& im = *impl_;
     Resource* rsc = im.find_resource(request.rsc_id);
@@ -673,7 +669,7 @@ int Executor::exec(int call_id, ExecRequest request)
                       dup->call_id);
             dup->call_id = call_id;
             dup->req.userdata = std::move(request.userdata);
-            dup->req.client_id = std::move(request.client_id);
+            dup->client_id = std::move(client_id);
             dup->notified = false;
             if (dup->state == Op::State::waiting) {
                 dup->interval_timer.reset();
@@ -693,6 +689,7 @@ int Executor::exec(int call_id, ExecRequest request)
     op.key = im.next_key++;
     op.call_id = call_id;
     op.req = std::move(request);
+    op.client_id = std::move(client_id);
     op.queued_ms = mono_ms();
     if (op.req.start_delay_ms > 0) {
         op.delay_pending = true;
@@ -737,11 +734,11 @@ int Executor::cancel(std::string_view rsc_id, std::string_view action, std::uint
     return rc::ok;
 }
 
-std::optional<std::vector<ResourceRecurring>> Executor::recurring(std::string_view rsc_id) const
+std::optional<std::vector<wire::RecurringList>> Executor::recurring(std::string_view rsc_id) const
 {
     const Impl& im = *impl_;
     auto describe = [](const Resource& rsc) {
-        ResourceRecurring entry;
+        wire::RecurringList entry;
         entry.rsc_id = rsc.def.id;
         std::vector<const Op*> list;
         for (const Op* op : rsc.queue) {
@@ -756,7 +753,7 @@ std::optional<std::vector<ResourceRecurring>> Executor::recurring(std::string_vi
             entry.ops.push_back({op->req.action, op->req.interval_ms, op->req.timeout_ms});
         return entry;
     };
-    std::vector<ResourceRecurring> out;
+    std::vector<wire::RecurringList> out;
     if (rsc_id.empty()) {
         for (const auto& [id, rsc] : im.resources)
             out.push_back(describe(rsc));
@@ -778,7 +775,7 @@ void Executor::drop_recurring()
     im.deliver(results);
 }
 
-void Executor::run_alert(AlertRequest request)
+void Executor::run_alert(wire::AlertRequest request)
 {
     Impl& im = *impl_;
     if (im.draining) {
@@ -786,7 +783,7 @@ void Executor::run_alert(AlertRequest request)
         return;
     }
     agents::Environment env = agents::Environment::from_process();
-    for (const auto& [name, value] : request.env) {
+    for (const auto& [name, value] : request.params) {
         if (agents::usable_env_name(name)) env.set(name, value);
     }
     // 2.1.5 also exports the legacy name, with the same value (docs/conformance.md).

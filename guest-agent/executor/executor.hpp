@@ -35,14 +35,6 @@
 
 namespace outpost::agent::executor {
 
-// An lrmd_alert_exec request (protocol.md 5.13).
-struct AlertRequest {
-    std::string id;
-    std::string path;
-    std::uint32_t timeout_ms = 0;
-    wire::ParamMap env;  // exported as-is, plus CRM_alert_node_sequence and CRM_notify_node_sequence
-};
-
 // Credentials of `user` (uid, primary gid, supplementary groups), resolved in the daemon so
 // the child does not need name look-ups; nullopt if the user does not exist. The daemon
 // resolves "hacluster" with it through Options::alert_user.
@@ -80,21 +72,22 @@ public:
     int unregister_resource(std::string_view rsc_id);
     [[nodiscard]] const ResourceDefinition* find(std::string_view rsc_id) const;
 
-    // lrmd_rsc_exec with the server-assigned call id. Returns call_id, or rc::no_device for
-    // an unknown resource.
-    int exec(int call_id, ExecRequest request);
+    // lrmd_rsc_exec with the server-assigned call id, for client `client_id` (echoed in
+    // its results; empty: none). Returns call_id, or rc::no_device for an unknown resource.
+    int exec(int call_id, wire::ExecRequest request, std::string client_id = {});
     // lrmd_rsc_cancel: rc::ok, rc::no_device (unknown resource) or rc::not_supported.
     int cancel(std::string_view rsc_id, std::string_view action, std::uint32_t interval_ms);
     // lrmd_get_recurring: every resource (rsc_id empty) or one; nullopt if it is unknown.
-    [[nodiscard]] std::optional<std::vector<ResourceRecurring>> recurring(std::string_view rsc_id) const;
+    [[nodiscard]] std::optional<std::vector<wire::RecurringList>> recurring(std::string_view rsc_id) const;
 
     // The last client went away: cancel the recurring ops of resources registered with
     // the drop-recurring call option (protocol.md 5.12).
     void drop_recurring();
 
-    // lrmd_alert_exec: runs asynchronously; the outcome is only logged. Ignored (but
-    // accepted) once draining has begun.
-    void run_alert(AlertRequest request);
+    // lrmd_alert_exec: runs asynchronously; the outcome is only logged. The parameters are
+    // exported as they are, plus CRM_alert_node_sequence and CRM_notify_node_sequence.
+    // Ignored (but accepted) once draining has begun.
+    void run_alert(wire::AlertRequest request);
     // Stops accepting alerts and calls `done` when the running ones have finished (or after
     // the longest alert timeout + 5 s). Resources are left as they are.
     void drain_alerts(std::function<void()> done);

@@ -58,7 +58,7 @@ std::string proxy_client_name(std::string_view proxied_channel, pid_t pid, std::
 
 std::uint32_t forwarded_flags(std::uint32_t tool_flags)
 {
-    return (tool_flags & ~kIpcFlagCompressed) | kIpcFlagProxied;
+    return (tool_flags & ~wire::ipc_flag::compressed) | wire::ipc_flag::proxied;
 }
 
 wire::ProxyMessage make_new(std::string_view session, std::string_view proxied_channel)
@@ -66,7 +66,7 @@ wire::ProxyMessage make_new(std::string_view session, std::string_view proxied_c
     wire::ProxyMessage message;
     message.type = wire::MsgType::notify;
     message.msg_id = 0;
-    message.op = "new";
+    message.op = std::string(wire::ipc_op::new_session);
     message.server = std::string(proxied_channel);
     message.session = std::string(session);
     return message;
@@ -78,7 +78,7 @@ wire::ProxyMessage make_request(std::string_view session, std::string client, st
     wire::ProxyMessage message;
     message.type = wire::MsgType::notify;
     message.msg_id = 0;
-    message.op = "request";
+    message.op = std::string(wire::ipc_op::request);
     message.session = std::string(session);
     message.client = std::move(client);
     message.user = std::move(user);
@@ -93,7 +93,7 @@ wire::ProxyMessage make_destroy(std::string_view session)
     wire::ProxyMessage message;
     message.type = wire::MsgType::notify;
     message.msg_id = 0;
-    message.op = "destroy";
+    message.op = std::string(wire::ipc_op::destroy);
     message.session = std::string(session);
     return message;
 }

@@ -87,7 +87,7 @@ Result<IpcHeader> decode_ipc_header(const void* data, std::size_t size)
     }
     const std::size_t payload_room = size - kIpcHeaderSize;
     const std::size_t carried =
-        (header.flags & kIpcFlagCompressed) != 0 ? header.size_compressed : header.size_uncompressed;
+        (header.flags & wire::ipc_flag::compressed) != 0 ? header.size_compressed : header.size_uncompressed;
     if (carried > payload_room) {
         return make_error(kDomain, -EBADMSG,
                           "IPC header announces " + std::to_string(carried) + " payload bytes but only " +
@@ -112,7 +112,7 @@ Result<IpcMessage> decode_ipc_message(const void* data, std::size_t size, std::s
                               " bytes exceeds the limit of " + std::to_string(max_payload));
     }
 
-    if ((header->flags & kIpcFlagCompressed) != 0) {
+    if ((header->flags & wire::ipc_flag::compressed) != 0) {
         if (header->size_compressed == 0)
             return make_error(kDomain, -EBADMSG, "compressed IPC payload is empty");
         std::string inflated(header->size_uncompressed, '\0');
@@ -150,7 +150,7 @@ Result<std::string> encode_ipc_message(std::int32_t id, std::string_view xml, st
 
     IpcHeader header;
     header.id = id;
-    header.flags = flags & ~kIpcFlagCompressed;
+    header.flags = flags & ~wire::ipc_flag::compressed;
     header.size_uncompressed = static_cast<std::uint32_t>(text_size);
 
     std::string out;
@@ -170,7 +170,7 @@ Result<std::string> encode_ipc_message(std::int32_t id, std::string_view xml, st
             return make_error(kDomain, -ENOMEM,
                               "cannot compress IPC payload (bzip2 error " + std::to_string(rc) + ")");
         out.resize(kIpcHeaderSize + compressed_len);
-        header.flags |= kIpcFlagCompressed;
+        header.flags |= wire::ipc_flag::compressed;
         header.size_compressed = compressed_len;
     }
     if (out.size() > max_size) {

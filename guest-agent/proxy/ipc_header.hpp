@@ -19,20 +19,12 @@
 #include <string_view>
 
 #include "util/result.hpp"
+#include "wire/codes.hpp"
 
 namespace outpost::agent::proxy {
 
 inline constexpr std::size_t kIpcHeaderSize = 40;
 inline constexpr std::uint8_t kIpcHeaderVersion = 1;
-
-// IPC flags (protocol.md 4.4).
-inline constexpr std::uint32_t kIpcFlagCompressed = 0x1;
-inline constexpr std::uint32_t kIpcFlagProxied = 0x100;
-inline constexpr std::uint32_t kIpcFlagClientResponse = 0x200;  // the tool waits for a response
-inline constexpr std::uint32_t kIpcFlagServerEvent = 0x10000;   // 2.1.5 servers mark events so
-// Set by the 2.1.5 executor on everything it sends its local clients (observed: responses
-// 0x20000, events 0x30000); clients ignore it.
-inline constexpr std::uint32_t kIpcFlagServerFree = 0x20000;
 
 // PCMK_ipc_buffer's default: messages whose header + payload exceed it are compressed.
 inline constexpr std::size_t kDefaultIpcBufferSize = std::size_t{128} * 1024;
@@ -71,7 +63,7 @@ Result<IpcMessage> decode_ipc_message(const void* data, std::size_t size,
 
 // Builds one message (header + payload) carrying `xml` (which must not contain NUL) with
 // request id `id` and `flags`. If header + payload would exceed `compress_above`, the
-// payload is bzip2-compressed and kIpcFlagCompressed set; if the result still exceeds
+// payload is bzip2-compressed and wire::ipc_flag::compressed set; if the result still exceeds
 // `max_size` the error is -EMSGSIZE (a tool could not receive it).
 Result<std::string> encode_ipc_message(std::int32_t id, std::string_view xml, std::uint32_t flags,
                                        std::size_t compress_above = kDefaultIpcBufferSize,

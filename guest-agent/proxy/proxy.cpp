@@ -347,7 +347,7 @@ void IpcProxy::message(qb_ipcs_connection_t* c, const void* data, std::size_t si
         log_info(log_cat, "Session %s sent request %u while request %u still awaits its response",
                  session->id.c_str(), request->id, *session->awaiting);
     }
-    if ((request->flags & kIpcFlagClientResponse) != 0) session->awaiting = request->id;
+    if ((request->flags & wire::ipc_flag::client_response) != 0) session->awaiting = request->id;
     session->last_request_id = request->id;
     log_trace(log_cat, "Request %u (flags 0x%x) of session %s to provider %s", request->id, request->flags,
               session->id.c_str(), session->provider.c_str());
@@ -385,7 +385,7 @@ void IpcProxy::local_request(Session& session, const void* data, std::size_t siz
         return;
     }
     const auto request_id = static_cast<std::uint32_t>(message->header.id);
-    if ((message->header.flags & kIpcFlagClientResponse) == 0) {
+    if ((message->header.flags & wire::ipc_flag::client_response) == 0) {
         // 2.1.5 serves only requests that wait for a response; the rest are logged and dropped.
         log_warning(log_cat,
                     "Ignoring request %u of local executor client %s: it does not ask for a response",
@@ -417,7 +417,7 @@ Status IpcProxy::send_local_reply(std::string_view client_id, std::string_view x
                     session->id.c_str());
         return {};
     }
-    Framing framing{static_cast<std::int32_t>(*session->awaiting), kIpcFlagServerFree, true};
+    Framing framing{static_cast<std::int32_t>(*session->awaiting), wire::ipc_flag::server_free, true};
     session->awaiting.reset();
     if (!deliver_text(*session, xml, framing))
         return make_error("proxy", -ENOTCONN, "local executor client was disconnected");
@@ -429,7 +429,7 @@ Status IpcProxy::send_local_event(std::string_view client_id, std::string_view x
     Session* session = find_local_executor(client_id);
     if (session == nullptr) return make_error("proxy", -ENOTCONN, "local executor client is gone");
     last_event_id_ = last_event_id_ >= INT32_MAX || last_event_id_ < 0 ? 1 : last_event_id_ + 1;
-    Framing framing{last_event_id_, kIpcFlagServerEvent | kIpcFlagServerFree, false};
+    Framing framing{last_event_id_, wire::ipc_flag::server_event | wire::ipc_flag::server_free, false};
     if (!deliver_text(*session, xml, framing))
         return make_error("proxy", -ENOTCONN, "local executor client was disconnected");
     return {};
@@ -548,7 +548,7 @@ void IpcProxy::provider_gone(std::string_view provider_client_id)
 bool IpcProxy::deliver(Session& session, const wire::Element& msg, std::optional<std::uint32_t> response_id)
 {
     Framing framing{static_cast<std::int32_t>(response_id.value_or(0)),
-                    response_id ? 0U : kIpcFlagServerEvent, response_id.has_value()};
+                    response_id ? 0U : wire::ipc_flag::server_event, response_id.has_value()};
     return deliver_text(session, wire::serialize(msg), framing);
 }
 

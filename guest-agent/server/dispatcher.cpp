@@ -7,54 +7,15 @@
 
 #include "server/watchdog.hpp"
 #include "util/log.hpp"
+#include "util/version.hpp"
+#include "wire/codes.hpp"
 
 namespace outpost::agent::server {
 namespace {
 
+namespace rc = wire::rc;
+
 const log::Category log_cat{"agent.dispatch"};
-
-// Leading digits of one version component, saturating instead of overflowing.
-long component_value(std::string_view component)
-{
-    long value = 0;
-    for (char c : component) {
-        if (std::isdigit(static_cast<unsigned char>(c)) == 0) break;
-        if (value > (LONG_MAX - 9) / 10) return LONG_MAX;
-        value = value * 10 + (c - '0');
-    }
-    return value;
-}
-
-std::string_view next_component(std::string_view& rest)
-{
-    auto dot = rest.find('.');
-    std::string_view component = rest.substr(0, dot);
-    rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
-    return component;
-}
-
-wire::ExecNotify to_notify(const executor::OpResult& result)
-{
-    wire::ExecNotify notify;
-    notify.timeout_ms = result.timeout_ms;
-    notify.interval_ms = result.interval_ms;
-    notify.start_delay_ms = result.start_delay_ms;
-    notify.exec_rc = result.exec_rc;
-    notify.op_status = static_cast<int>(result.status);
-    notify.call_id = result.call_id;
-    notify.rsc_deleted = result.rsc_deleted;
-    notify.run_time = result.run_time;
-    notify.rcchange_time = result.rcchange_time;
-    notify.exec_time_ms = result.exec_time_ms;
-    notify.queue_time_ms = result.queue_time_ms;
-    notify.rsc_id = result.rsc_id;
-    notify.action = result.action;
-    notify.userdata = result.userdata;
-    if (!result.exit_reason.empty()) notify.exit_reason = result.exit_reason;
-    if (!result.output.empty()) notify.output = result.output;
-    notify.params = result.params;
-    return notify;
-}
 
 // 2.1.5 looks up the session of every ipc_fwd first (shutdown_ack/nack aside) and answers
 // one it does not know, or none at all, with a destroy notify before the rc 0 reply
@@ -63,22 +24,12 @@ void send_destroy(Outbox& outbox, const ClientSession& client, const std::option
 {
     wire::ProxyMessage destroy;
     destroy.type = wire::MsgType::notify;
-    destroy.op = "destroy";
+    destroy.op = std::string(wire::ipc_op::destroy);
     destroy.session = session;
     outbox.proxy_notify(client.id(), destroy);
 }
 
 }  // namespace
-
-int compare_versions(std::string_view a, std::string_view b)
-{
-    while (!a.empty() || !b.empty()) {
-        long left = component_value(next_component(a));
-        long right = component_value(next_component(b));
-        if (left != right) return left < right ? -1 : 1;
-    }
-    return 0;
-}
 
 Dispatcher::Dispatcher(executor::Executor& executor, Outbox& outbox, Control& control,
                        DispatcherConfig config)
@@ -162,12 +113,13 @@ void Dispatcher::handle(ClientSession& client, const wire::Request& request)
 void Dispatcher::do_register(ClientSession& client, const wire::Request& request, int call_id)
 {
     int rc = rc::ok;
-    if (!request.protocol_version || compare_versions(*request.protocol_version, kMinProtocolVersion) < 0) {
+    if (!request.protocol_version ||
+        version::compare(*request.protocol_version, wire::kMinProtocolVersion) < 0) {
         // The reply is still complete and we do not disconnect: the client decides (2.1.5).
         log_warning(log_cat, "Client %s speaks protocol version %s, older than the %.*s we require",
                     client.describe().c_str(),
                     request.protocol_version ? log::quote(*request.protocol_version).c_str() : "(none)",
-                    static_cast<int>(kMinProtocolVersion.size()), kMinProtocolVersion.data());
+                    static_cast<int>(wire::kMinProtocolVersion.size()), wire::kMinProtocolVersion.data());
         rc = rc::protocol;
     }
     if (request.ipc_provider && client.local()) {
@@ -252,24 +204,14 @@ void Dispatcher::do_rsc_info(ClientSession& client, const wire::Request& request
 
 void Dispatcher::do_rsc_exec(ClientSession& client, const wire::Request& request, int call_id)
 {
-    const auto& rsc = request.rsc;
-    if (!rsc || !rsc->id || !rsc->action) {
+    auto exec = wire::exec_request(request);
+    if (!exec) {
         outbox_.reply(client, make_reply(request, call_id, rc::invalid));
         return;
     }
-    executor::ExecRequest exec;
-    exec.rsc_id = *rsc->id;
-    exec.action = *rsc->action;
-    exec.userdata = rsc->userdata.value_or("");
-    exec.interval_ms = rsc->interval_ms.value_or(0);
-    exec.timeout_ms = rsc->timeout_ms.value_or(0);
-    exec.start_delay_ms = rsc->start_delay_ms.value_or(0);
-    exec.callopts = request.callopts.value_or(0);
-    exec.params = rsc->params;
-    exec.client_id = client.id();
     // A stop reports the recurring ops it cancels from inside exec(), so those notifies
     // precede this reply; the exec's own result always comes later, from the loop.
-    int rc = executor_.exec(call_id, std::move(exec));
+    int rc = executor_.exec(call_id, std::move(*exec), client.id());
     outbox_.reply(client, make_reply(request, call_id, rc));
 }
 
@@ -291,15 +233,7 @@ void Dispatcher::do_get_recurring(ClientSession& client, const wire::Request& re
 
     wire::Reply reply = make_reply(request, call_id, found ? rc::ok : rc::no_device);
     reply.origin = std::string(wire::origin::get_recurring);
-    if (found) {
-        for (auto& resource : *found) {
-            wire::RecurringList list;
-            list.rsc_id = std::move(resource.rsc_id);
-            for (const auto& op : resource.ops)
-                list.ops.push_back({op.action, op.interval_ms, op.timeout_ms});
-            reply.recurring.push_back(std::move(list));
-        }
-    }
+    if (found) reply.recurring = std::move(*found);
     outbox_.reply(client, reply);
 }
 
@@ -328,17 +262,12 @@ void Dispatcher::do_check(ClientSession& client, const wire::Request& request, i
 
 void Dispatcher::do_alert_exec(ClientSession& client, const wire::Request& request, int call_id)
 {
-    const auto& alert = request.alert;
-    if (!alert || !alert->id || !alert->path) {
+    auto alert = wire::alert_request(request);
+    if (!alert) {
         outbox_.reply(client, make_reply(request, call_id, rc::invalid));
         return;
     }
-    executor::AlertRequest run;
-    run.id = *alert->id;
-    run.path = *alert->path;
-    run.timeout_ms = alert->timeout_ms.value_or(0);
-    run.env = alert->params;
-    executor_.run_alert(std::move(run));
+    executor_.run_alert(std::move(*alert));
     outbox_.reply(client, make_reply(request, call_id, rc::ok));
 }
 
@@ -393,7 +322,7 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
         return message.session && proxy_ != nullptr && proxy_->has_session(*message.session);
     };
 
-    if (op == "response" || op == "event") {
+    if (op == wire::ipc_op::response || op == wire::ipc_op::event) {
         if (!message.session) {
             log_warning(log_cat, "Ignoring proxy %s without a session from %s", op.c_str(),
                         client.describe().c_str());
@@ -401,7 +330,7 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
         } else {
             bool delivered = false;
             if (proxy_ != nullptr && message.msg) {
-                delivered = op == "response"
+                delivered = op == wire::ipc_op::response
                                 ? proxy_->deliver_response(*message.session, message.ipc_msg_id.value_or(0),
                                                            *message.msg)
                                 : proxy_->deliver_event(*message.session, *message.msg);
@@ -414,17 +343,17 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
                 send_destroy(outbox_, client, message.session);
             }
         }
-    } else if (op == "destroy") {
+    } else if (op == wire::ipc_op::destroy) {
         if (!known_session()) {
             log_debug(log_cat, "Proxy destroy for an unknown session from %s", client.describe().c_str());
             send_destroy(outbox_, client, message.session);
         } else {
             proxy_->destroy_session(*message.session);
         }
-    } else if (op == "shutdown_ack") {
+    } else if (op == wire::ipc_op::shutdown_ack) {
         log_debug(log_cat, "shutdown_ack from %s", client.describe().c_str());
         control_.shutdown_acknowledged();
-    } else if (op == "shutdown_nack") {
+    } else if (op == wire::ipc_op::shutdown_nack) {
         log_debug(log_cat, "shutdown_nack from %s", client.describe().c_str());
         control_.shutdown_refused();
     } else {
@@ -443,8 +372,8 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
 
 void Dispatcher::on_result(const executor::OpResult& result)
 {
-    bool requester_only = (result.callopts & executor::callopt::notify_orig_only) != 0;
-    outbox_.exec_notify(to_notify(result), result.client_id, requester_only);
+    bool requester_only = (result.callopts & wire::callopt::notify_orig_only) != 0;
+    outbox_.exec_notify(result.notify, result.client_id, requester_only);
 }
 
 }  // namespace outpost::agent::server

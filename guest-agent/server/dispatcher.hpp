@@ -29,24 +29,6 @@
 
 namespace outpost::agent::server {
 
-// Negated errno values the dispatcher answers with (protocol.md 3.9).
-namespace rc {
-inline constexpr int ok = 0;
-inline constexpr int access_denied = -13;  // EACCES: provider flag from a local IPC client
-inline constexpr int no_device = -19;      // ENODEV: unknown resource, info without id
-inline constexpr int invalid = -22;        // EINVAL: missing id, action, alert fields
-inline constexpr int protocol = -71;       // EPROTO: client protocol version below 1.0
-inline constexpr int not_supported = -95;  // EOPNOTSUPP: unknown op, nothing to cancel
-inline constexpr int in_progress = -115;   // EINPROGRESS: unregister while an op runs
-}  // namespace rc
-
-// Oldest client protocol version accepted by register.
-inline constexpr std::string_view kMinProtocolVersion = "1.0";
-
-// Compares dotted versions numerically per component ("1.10" > "1.9"; a missing component
-// counts as 0, a non-numeric one by its leading digits). <0, 0, >0 like strcmp.
-int compare_versions(std::string_view a, std::string_view b);
-
 // Where replies and notifications go.
 class Outbox {
 public:

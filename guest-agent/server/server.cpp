@@ -355,7 +355,7 @@ void Server::request_shutdown()
                provider->describe().c_str());
     wire::ProxyMessage request;
     request.type = wire::MsgType::notify;
-    request.op = "shutdown_req";
+    request.op = std::string(wire::ipc_op::shutdown_req);
     request.session = "0";  // a dummy the 2.1.5 client needs to route it as proxy traffic
     notifier_.send(*provider, wire::encode(request), "shutdown request");
 

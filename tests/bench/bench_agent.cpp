@@ -589,9 +589,10 @@ private:
         }
         auto* done = std::get_if<wire::ExecNotify>(&*decoded);
         if (done == nullptr) return;  // generic notifies (register)
-        if (done->exec_rc != 0 || done->op_status != 0)
+        if (done->exec_rc != 0 || done->op_status != wire::ExecStatus::done)
             die(name_ + ": " + done->rsc_id + " monitor ended with rc " + std::to_string(done->exec_rc) +
-                " status " + std::to_string(done->op_status) + " (" + done->exit_reason.value_or("") + ")");
+                " status " + std::to_string(static_cast<int>(done->op_status)) + " (" +
+                done->exit_reason.value_or("") + ")");
         Resource* rsc = find(done->rsc_id);
         if (rsc == nullptr || !rsc->busy) die(name_ + ": unexpected notify for " + done->rsc_id);
         rsc->busy = false;

@@ -139,7 +139,7 @@ Figures run_exec_benchmark(const std::string& binary, const std::string& agent_t
         auto [lane, begin] = found->second;
         in_flight.erase(found);
         latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
-        if (event.notify.exec_rc != 0 || event.notify.op_status != 0) ++failures;
+        if (event.notify.exec_rc != 0 || event.notify.op_status != wire::ExecStatus::done) ++failures;
         ++finished;
         launch(lane);
     };

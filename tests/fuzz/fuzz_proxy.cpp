@@ -33,8 +33,8 @@ void tool_side(const std::uint8_t* data, std::size_t size)
     if (!request) return;
     auto proxied = make_request("00000000-1111-2222-3333-444444444444", "proxy-cib_rw-1-00000000", "root",
                                 request->id, request->flags, request->xml);
-    if ((*proxied.ipc_msg_flags & kIpcFlagCompressed) != 0) std::abort();
-    if ((*proxied.ipc_msg_flags & kIpcFlagProxied) == 0) std::abort();
+    if ((*proxied.ipc_msg_flags & wire::ipc_flag::compressed) != 0) std::abort();
+    if ((*proxied.ipc_msg_flags & wire::ipc_flag::proxied) == 0) std::abort();
     auto again = wire::decode_message(wire::encode(proxied));
     if (!again) std::abort();
     auto* message = std::get_if<wire::ProxyMessage>(&*again);
@@ -50,7 +50,7 @@ void provider_side(const std::uint8_t* data, std::size_t size)
     const std::string xml = wire::serialize(*message->msg);
     const bool response = message->op == "response";
     auto bytes = encode_ipc_message(static_cast<std::int32_t>(message->ipc_msg_id.value_or(0)), xml,
-                                    response ? 0U : kIpcFlagServerEvent, kSmallBuffer, kFuzzMaxSize);
+                                    response ? 0U : wire::ipc_flag::server_event, kSmallBuffer, kFuzzMaxSize);
     if (!bytes) return;  // too large for a tool: the proxy closes the session
     auto back = decode_ipc_message(bytes->data(), bytes->size());
     if (!back || back->xml != xml) std::abort();

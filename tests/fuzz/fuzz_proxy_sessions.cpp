@@ -307,7 +307,7 @@ void tool_sends(State& s, Input& in)
             xml = "<raw>" + std::string(in.bytes(in.byte())) + "</raw>";
             break;
     }
-    const std::uint32_t flags = (kind & 0x10U) != 0 ? proxy::kIpcFlagClientResponse : 0U;
+    const std::uint32_t flags = (kind & 0x10U) != 0 ? wire::ipc_flag::client_response : 0U;
     auto bytes = proxy::encode_ipc_message(id, xml, flags, kIpcBuffer);
     if (!bytes) return;
     if ((kind & 0x20U) != 0 && bytes->size() > proxy::kIpcHeaderSize) {

@@ -104,7 +104,7 @@ TEST_CASE("outpost-agent serves a normal session and exits on SIGTERM")
             auto done = client.expect<wire::ExecNotify>();
             CHECK(done.call_id == reply.call_id);
             CHECK(done.exec_rc == step.expected_rc);
-            CHECK(done.op_status == 0);
+            CHECK(done.op_status == wire::ExecStatus::done);
             CHECK(done.action == step.action);
             CHECK(done.userdata == *r.rsc->userdata);
             CHECK(done.params == r.rsc->params);

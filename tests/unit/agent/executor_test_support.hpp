@@ -16,6 +16,10 @@
 
 namespace outpost::agent::executor::test {
 
+using wire::AlertRequest;
+using wire::ExecNotify;
+using wire::ExecRequest;
+
 class TempDir {
 public:
     TempDir()
@@ -94,13 +98,13 @@ inline void run_for(int ms)
 }
 
 struct Collected {
-    std::vector<OpResult> results;
+    std::vector<ExecNotify> results;
     std::vector<gint64> at_us;  // monotonic time each result arrived
 
     Executor::Callbacks callbacks()
     {
         return Executor::Callbacks{[this](const OpResult& r) {
-            results.push_back(r);
+            results.push_back(r.notify);
             at_us.push_back(g_get_monotonic_time());
         }};
     }
@@ -111,7 +115,7 @@ struct Collected {
             n += r.call_id == call_id ? 1 : 0;
         return n;
     }
-    [[nodiscard]] const OpResult* last(int call_id) const
+    [[nodiscard]] const ExecNotify* last(int call_id) const
     {
         for (auto it = results.rbegin(); it != results.rend(); ++it) {
             if (it->call_id == call_id) return &*it;

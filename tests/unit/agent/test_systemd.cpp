@@ -196,7 +196,7 @@ struct ExecutorWith {
         t.paths.systemd_run_dir = run_dir;
         return t.paths;
     }
-    OpResult run(int call_id, ExecRequest r, int timeout_ms = 20000)
+    ExecNotify run(int call_id, ExecRequest r, int timeout_ms = 20000)
     {
         const int accepted = exec.exec(call_id, std::move(r));
         REQUIRE(accepted == call_id);
@@ -257,12 +257,12 @@ TEST_CASE("systemd: no system bus: every action fails with No DBus connection", 
     ExecutorWith t(dir / "run");
     t.exec.register_resource(ResourceDefinition{"s", "systemd", "", "web", 0});
     t.exec.register_resource(ResourceDefinition{"v", "service", "", "web", 0});
-    OpResult s = t.run(1, req("s", "monitor"));
+    ExecNotify s = t.run(1, req("s", "monitor"));
     CHECK(s.exec_rc == 1);
-    CHECK(s.status == ExecStatus::error);
+    CHECK(s.op_status == ExecStatus::error);
     CHECK(s.exit_reason == kNoConnection);
     CHECK(s.action == "monitor");
-    OpResult v = t.run(2, req("v", "monitor"));
+    ExecNotify v = t.run(2, req("v", "monitor"));
     CHECK(v.exec_rc == 5);
     CHECK(v.exit_reason == t.tree.paths.lsb_dir + "/web: No such file or directory");
 }
@@ -362,35 +362,35 @@ TEST_CASE("systemd: the executor follows starts and stops up until they settle o
     t.exec.register_resource(ResourceDefinition{"missing", "systemd", "", "missing", 0});
     t.exec.register_resource(ResourceDefinition{"svc", "service", "", "web", 0});
 
-    OpResult started = t.run(1, req("web", "start", 0, 5000));
+    ExecNotify started = t.run(1, req("web", "start", 0, 5000));
     CHECK(started.action == "start");
     CHECK(started.exec_rc == 0);
-    CHECK(started.status == ExecStatus::done);
+    CHECK(started.op_status == ExecStatus::done);
     CHECK(started.start_delay_ms == 500);  // the delay before the status check, as 2.1.5 reports it
     CHECK(started.exec_time_ms >= 500);
     CHECK(started.rcchange_time == 0);  // the check saw it running
     CHECK(t.run(2, req("web", "monitor")).exec_rc == 0);
 
-    OpResult stopped = t.run(3, req("web", "stop", 0, 5000));
+    ExecNotify stopped = t.run(3, req("web", "stop", 0, 5000));
     CHECK(stopped.exec_rc == 0);
     CHECK(stopped.exit_reason == "inactive");
     CHECK(stopped.rcchange_time > 0);  // the check saw "not running"
 
-    OpResult failed = t.run(4, req("broken", "start", 0, 5000));
+    ExecNotify failed = t.run(4, req("broken", "start", 0, 5000));
     CHECK(failed.exec_rc == 1);
-    CHECK(failed.status == ExecStatus::done);
+    CHECK(failed.op_status == ExecStatus::done);
     CHECK(failed.exit_reason == "failed");
 
-    OpResult gave_up = t.run(5, req("stuck", "start", 0, 1000));
+    ExecNotify gave_up = t.run(5, req("stuck", "start", 0, 1000));
     CHECK(gave_up.exec_rc == 1);
-    CHECK(gave_up.status == ExecStatus::timeout);
+    CHECK(gave_up.op_status == ExecStatus::timeout);
     CHECK(gave_up.exit_reason == agents::kFollowUpTimeoutReason);
     CHECK(gave_up.exec_time_ms >= 900);
-    OpResult pending = t.run(6, req("stuck", "monitor"));
+    ExecNotify pending = t.run(6, req("stuck", "monitor"));
     CHECK(pending.exec_rc == 193);
-    CHECK(pending.status == ExecStatus::pending);
+    CHECK(pending.op_status == ExecStatus::pending);
 
-    OpResult gone = t.run(7, req("missing", "stop", 0, 5000));
+    ExecNotify gone = t.run(7, req("missing", "stop", 0, 5000));
     CHECK(gone.exec_rc == 0);
     CHECK(gone.exit_reason == "inactive");
 
@@ -399,7 +399,7 @@ TEST_CASE("systemd: the executor follows starts and stops up until they settle o
     std::size_t lookups = fake.count(
         "Properties.Get /org/freedesktop/systemd1/unit/web_2eservice ('org.freedesktop.systemd1.Unit', "
         "'LoadState')");
-    OpResult svc = t.run(8, req("svc", "monitor"));
+    ExecNotify svc = t.run(8, req("svc", "monitor"));
     CHECK(svc.exec_rc == 7);
     CHECK(svc.exit_reason == "inactive");
     CHECK(fake.count("Properties.Get /org/freedesktop/systemd1/unit/web_2eservice "

@@ -9,6 +9,7 @@
 
 #include "proxy/ipc_header.hpp"
 
+using namespace outpost;
 using namespace outpost::agent::proxy;
 
 namespace {
@@ -38,7 +39,7 @@ TEST_CASE("IPC header bytes match what the 2.1.5 cibadmin sends", "[proxy][ipc]"
     // Observed: register from cibadmin, 126 bytes, id 1, flags 0x200, version byte 1.
     const std::string xml =
         R"(<cib_command t="cib" cib_op="register" cib_clientname="cibadmin" cib_callopt="4096"/>)";
-    auto encoded = encode_ipc_message(1, xml, kIpcFlagClientResponse);
+    auto encoded = encode_ipc_message(1, xml, wire::ipc_flag::client_response);
     REQUIRE(encoded);
     const std::string& bytes = *encoded;
     REQUIRE(bytes.size() == 126);
@@ -81,10 +82,10 @@ TEST_CASE("IPC header encode/decode round trip", "[proxy][ipc]")
 TEST_CASE("Payloads above the IPC buffer are bzip2-compressed with the NUL included", "[proxy][ipc]")
 {
     const std::string xml = big_xml(std::size_t{200} * 1024);
-    auto encoded = encode_ipc_message(3, xml, kIpcFlagServerEvent);
+    auto encoded = encode_ipc_message(3, xml, wire::ipc_flag::server_event);
     REQUIRE(encoded);
     CHECK(encoded->size() < xml.size() / 4);
-    CHECK(field<std::uint32_t>(*encoded, 32) == (kIpcFlagServerEvent | kIpcFlagCompressed));
+    CHECK(field<std::uint32_t>(*encoded, 32) == (wire::ipc_flag::server_event | wire::ipc_flag::compressed));
     CHECK(field<std::uint32_t>(*encoded, 24) == xml.size() + 1);
     CHECK(field<std::uint32_t>(*encoded, 28) == encoded->size() - kIpcHeaderSize);
     CHECK(field<std::int32_t>(*encoded, 8) == static_cast<std::int32_t>(encoded->size()));
@@ -98,10 +99,10 @@ TEST_CASE("Payloads above the IPC buffer are bzip2-compressed with the NUL inclu
         const std::string small = big_xml(1000);
         auto at_limit = encode_ipc_message(1, small, 0, kIpcHeaderSize + small.size() + 1);
         REQUIRE(at_limit);
-        CHECK((field<std::uint32_t>(*at_limit, 32) & kIpcFlagCompressed) == 0);
+        CHECK((field<std::uint32_t>(*at_limit, 32) & wire::ipc_flag::compressed) == 0);
         auto above = encode_ipc_message(1, small, 0, kIpcHeaderSize + small.size());
         REQUIRE(above);
-        CHECK((field<std::uint32_t>(*above, 32) & kIpcFlagCompressed) != 0);
+        CHECK((field<std::uint32_t>(*above, 32) & wire::ipc_flag::compressed) != 0);
     }
     SECTION("a message that does not fit even compressed is refused")
     {
@@ -111,7 +112,7 @@ TEST_CASE("Payloads above the IPC buffer are bzip2-compressed with the NUL inclu
     }
     SECTION("a caller's compressed flag is not trusted")
     {
-        auto plain = encode_ipc_message(1, "<x/>", kIpcFlagCompressed);
+        auto plain = encode_ipc_message(1, "<x/>", wire::ipc_flag::compressed);
         REQUIRE(plain);
         CHECK(field<std::uint32_t>(*plain, 32) == 0);
     }
@@ -159,7 +160,7 @@ TEST_CASE("Malformed IPC messages give errors, not crashes", "[proxy][ipc]")
     SECTION("compressed flag on bytes that are not bzip2")
     {
         std::string bad = *good;
-        std::uint32_t flags = kIpcFlagCompressed;
+        std::uint32_t flags = wire::ipc_flag::compressed;
         std::uint32_t csize = static_cast<std::uint32_t>(bad.size() - kIpcHeaderSize);
         std::memcpy(bad.data() + 32, &flags, 4);
         std::memcpy(bad.data() + 28, &csize, 4);

@@ -43,7 +43,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::size_t kClientBuffer = std::size_t{128} * 1024;
-constexpr std::uint32_t kWantsResponse = kIpcFlagClientResponse;
+constexpr std::uint32_t kWantsResponse = wire::ipc_flag::client_response;
 
 constexpr const char* kAgent = R"(#!/bin/sh
 case "$1" in
@@ -271,7 +271,7 @@ TEST_CASE("lrmd: a local client is an executor client, answered as 2.1.5 answers
     auto hello = bench.request(
         c, 1,
         R"(<lrmd_command t="lrmd" lrmd_op="register" lrmd_clientname="ut" lrmd_protocol_version="1.1"/>)");
-    CHECK(hello.header.flags == kIpcFlagServerFree);
+    CHECK(hello.header.flags == wire::ipc_flag::server_free);
     CHECK_FALSE(contains(hello.xml, "lrmd_remote_msg"));
     CHECK(attribute(hello.xml, "lrmd_op") == "register");
     CHECK(attribute(hello.xml, "lrmd_rc") == "0");
@@ -283,7 +283,7 @@ TEST_CASE("lrmd: a local client is an executor client, answered as 2.1.5 answers
     CHECK(attribute(registered.xml, "lrmd_rc") == "0");
     auto notify = bench.event_with(c, "lrmd_rsc_register");
     REQUIRE(notify);
-    CHECK(notify->header.flags == (kIpcFlagServerEvent | kIpcFlagServerFree));
+    CHECK(notify->header.flags == (wire::ipc_flag::server_event | wire::ipc_flag::server_free));
     CHECK_FALSE(contains(notify->xml, "lrmd_remote_msg"));
 
     auto queued = bench.request(c, 3, exec("r1", "monitor", bench.file("r1.state")));

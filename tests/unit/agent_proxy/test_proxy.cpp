@@ -224,7 +224,7 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
     CHECK(f.proxy->local_client_count() == 1);
 
     const std::string reg = R"(<cib_command t="cib" cib_op="register" cib_clientname="unit"/>)";
-    REQUIRE(f.send(c, 1, reg, kIpcFlagClientResponse) > 0);
+    REQUIRE(f.send(c, 1, reg, wire::ipc_flag::client_response) > 0);
     REQUIRE(f.run_until([&] { return f.host.sent.size() == 2; }));
     const wire::ProxyMessage request = f.host.sent[1].second;
     CHECK(request.op == "request");
@@ -246,13 +246,13 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
         Received response = f.receive(c, false);
         REQUIRE(response.message);
         CHECK(response.message->header.id == 1);
-        CHECK((response.message->header.flags & kIpcFlagServerEvent) == 0);
+        CHECK((response.message->header.flags & wire::ipc_flag::server_event) == 0);
         CHECK(response.message->xml == wire::serialize(*answer));
 
         CHECK(f.proxy->deliver_event(session, *answer));
         Received event = f.receive(c, true);
         REQUIRE(event.message);
-        CHECK((event.message->header.flags & kIpcFlagServerEvent) != 0);
+        CHECK((event.message->header.flags & wire::ipc_flag::server_event) != 0);
         CHECK(event.message->xml == wire::serialize(*answer));
 
         auto big = wire::parse_xml(big_xml(std::size_t{300} * 1024));
@@ -261,7 +261,7 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
         Received big_event = f.receive(c, true);
         INFO("rc " << big_event.rc);
         REQUIRE(big_event.message);
-        CHECK((big_event.message->header.flags & kIpcFlagCompressed) != 0);
+        CHECK((big_event.message->header.flags & wire::ipc_flag::compressed) != 0);
         CHECK(big_event.message->xml == wire::serialize(*big));
 
         // A tool compresses requests above its buffer; the provider gets them inflated.

@@ -1,7 +1,7 @@
 // Dispatcher unit tests: the rc table of every op, call-id sequencing, the register reply,
-// the protocol version check, notification targeting and ordering, lrmd_check, ipc_fwd.
-// A real Executor runs a real shell OCF agent written into a temporary directory; what
-// the dispatcher sends goes through the real Notifier and is decoded back from XML.
+// the protocol version check (versions compare as util/version.hpp says, tested there), notification
+// targeting and ordering, lrmd_check, ipc_fwd. A real Executor runs a real shell OCF agent written into a
+// temporary directory; what the dispatcher sends goes through the real Notifier and is decoded back from XML.
 #include <climits>
 
 #include "server/watchdog.hpp"
@@ -9,7 +9,6 @@
 
 using namespace outpost;
 using namespace outpost::test;
-using agent::server::compare_versions;
 
 namespace {
 
@@ -21,19 +20,6 @@ wire::Reply only_reply(const std::vector<wire::Message>& messages)
 }
 
 }  // namespace
-
-TEST_CASE("compare_versions compares dotted components numerically")
-{
-    CHECK(compare_versions("1.1", "1.0") > 0);
-    CHECK(compare_versions("1.0", "1.0") == 0);
-    CHECK(compare_versions("1", "1.0") == 0);
-    CHECK(compare_versions("0.9", "1.0") < 0);
-    CHECK(compare_versions("1.10", "1.9") > 0);
-    CHECK(compare_versions("2", "1.9.9") > 0);
-    CHECK(compare_versions("", "1.0") < 0);
-    CHECK(compare_versions("abc", "1.0") < 0);
-    CHECK(compare_versions("99999999999999999999999.0", "1.0") > 0);
-}
 
 TEST_CASE("check_watchdog follows the stonith-watchdog-timeout rules")
 {
@@ -315,7 +301,7 @@ TEST_CASE("exec: reply rc is the call id; the notify carries it with params and 
     const auto& notify = as<wire::ExecNotify>(messages[0]);
     CHECK(notify.call_id == 3);
     CHECK(notify.exec_rc == 7);
-    CHECK(notify.op_status == 0);
+    CHECK(notify.op_status == wire::ExecStatus::done);
     CHECK(notify.rsc_id == "r1");
     CHECK(notify.action == "monitor");
     CHECK(notify.userdata == *probe.rsc->userdata);
@@ -361,7 +347,7 @@ TEST_CASE("a stop's cancel notifies precede its reply; recurring ops notify chan
     REQUIRE(messages.size() == 2);
     const auto& cancelled = as<wire::ExecNotify>(messages[0]);
     CHECK(cancelled.call_id == 4);
-    CHECK(cancelled.op_status == 1);
+    CHECK(cancelled.op_status == wire::ExecStatus::cancelled);
     CHECK(as<wire::Reply>(messages[1]).rc == 5);
 }
 

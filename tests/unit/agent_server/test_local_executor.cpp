@@ -207,7 +207,7 @@ TEST_CASE("a local session gets replies as replies and notifications as events, 
         REQUIRE(local.replies.size() == 1);
         const wire::Message reply_message = decode_local(local.replies[0]);
         const auto& reply = as<wire::Reply>(reply_message);
-        CHECK(reply.rc == agent::server::rc::access_denied);
+        CHECK(reply.rc == wire::rc::access_denied);
         CHECK(reply.op == "register");
         CHECK(reply.client_id == "local-1");
         CHECK_FALSE(session.is_provider());

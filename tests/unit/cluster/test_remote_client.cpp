@@ -378,7 +378,7 @@ TEST_CASE("a dropped connection fails pending requests and synthesizes pending e
     CHECK(event.synthesized);
     CHECK(event.notify.call_id == *call_id);
     CHECK(event.notify.exec_rc == 1);
-    CHECK(event.notify.op_status == 8);
+    CHECK(event.notify.op_status == wire::ExecStatus::not_connected);
     CHECK(event.notify.exit_reason == std::string(kDroppedExitReason));
     CHECK(event.notify.userdata == "transition-key");
     CHECK(event.notify.timeout_ms == 1234u);
@@ -468,7 +468,7 @@ TEST_CASE("alert_exec sends the alert data with notify-orig-only")
     require_ok(*outcome);
     const auto& sent = f.server.requests.back();
     CHECK(sent.op == wire::Op::alert_exec);
-    CHECK(sent.callopts == kCallNotifyOrigOnly);
+    CHECK(sent.callopts == wire::callopt::notify_orig_only);
     REQUIRE(sent.alert);
     CHECK(sent.alert->path == "/bin/true");
     CHECK(sent.alert->params == alert.params);
@@ -601,11 +601,11 @@ TEST_CASE("RemoteConnection adapter: start, monitor via poke, stop against the l
 
     connection.monitor(5s);
     REQUIRE(results.size() == 1);
-    CHECK(results[0].rc == kOcfNotRunning);
+    CHECK(results[0].rc == wire::ocf::not_running);
 
     connection.start(20s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 2; }));
-    CHECK(results[1] == RaResult{RaAction::start, kOcfOk, kExecDone, ""});
+    CHECK(results[1] == RaResult{RaAction::start, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(node == std::vector<bool>{true});
     REQUIRE(server.requests.size() == 1);
     CHECK(server.requests[0].client_name == "pacemaker-remote-127.0.0.1:" + std::to_string(server.port()));
@@ -614,7 +614,7 @@ TEST_CASE("RemoteConnection adapter: start, monitor via poke, stop against the l
     connection.monitor(5s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 3; }));
     CHECK(results[2].action == RaAction::monitor);
-    CHECK(results[2].rc == kOcfOk);
+    CHECK(results[2].rc == wire::ocf::ok);
 
     connection.stop(20s);
     REQUIRE(results.size() == 4);
@@ -639,8 +639,8 @@ TEST_CASE("RemoteConnection adapter: start retries until the server listens, har
         connection.on_result([&](const RaResult& r) { results.push_back(r); });
         connection.start(20s);
         REQUIRE(run_until(context.get(), [&] { return !results.empty(); }));
-        CHECK(results[0].rc == kOcfInvalidParam);
-        CHECK(results[0].status == kExecError);
+        CHECK(results[0].rc == wire::ocf::invalid_param);
+        CHECK(results[0].status == wire::ExecStatus::error);
     }
     SECTION("refused: retried, then rc 1 status 2 when under 3 s remain")
     {
@@ -657,20 +657,17 @@ TEST_CASE("RemoteConnection adapter: start retries until the server listens, har
         auto took = std::chrono::steady_clock::now() - begin;
         CHECK(took >= 1000ms);  // at least one retry after 1 s
         CHECK(took < 4000ms);
-        CHECK(results[0].rc == kOcfUnknownError);
-        CHECK(results[0].status == kExecTimeout);
+        CHECK(results[0].rc == wire::ocf::unknown_error);
+        CHECK(results[0].status == wire::ExecStatus::timeout);
     }
 }
 
 namespace {
 
-wire::ExecNotify notify_for(int call_id, const ExecRequest& exec, int rc = 0, int status = kExecDone)
+wire::ExecNotify completion(int call_id, const ExecRequest& exec, int rc = 0,
+                            wire::ExecStatus status = wire::ExecStatus::done)
 {
-    wire::ExecNotify notify;
-    notify.call_id = call_id;
-    notify.rsc_id = exec.rsc_id;
-    notify.action = exec.action;
-    notify.interval_ms = exec.interval_ms;
+    wire::ExecNotify notify = wire::notify_for(exec, call_id);
     notify.exec_rc = rc;
     notify.op_status = status;
     return notify;
@@ -738,8 +735,8 @@ TEST_CASE("a recurring exec stays tracked across its results and fails on a drop
     CHECK(f.client->pending_execs() == 2);
 
     // Two runs of the recurring monitor: still tracked after each.
-    f.server.send(wire::encode(notify_for(monitor_id, monitor)));
-    f.server.send(wire::encode(notify_for(monitor_id, monitor, 7)));
+    f.server.send(wire::encode(completion(monitor_id, monitor)));
+    f.server.send(wire::encode(completion(monitor_id, monitor, 7)));
     REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 2; }));
     CHECK(f.client->pending_execs() == 2);
 
@@ -773,7 +770,7 @@ TEST_CASE("a recurring exec is forgotten by its cancel notify, a cancel that suc
     {
         ExecRequest monitor = recurring_monitor();
         int id = exec_now(f, monitor);
-        f.server.send(wire::encode(notify_for(id, monitor, 0, kExecCancelled)));
+        f.server.send(wire::encode(completion(id, monitor, 0, wire::ExecStatus::cancelled)));
         REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 1; }));
         CHECK(f.client->pending_execs() == 0);
     }
@@ -781,7 +778,7 @@ TEST_CASE("a recurring exec is forgotten by its cancel notify, a cancel that suc
     {
         ExecRequest monitor = recurring_monitor();
         int id = exec_now(f, monitor);
-        auto notify = notify_for(id, monitor);
+        auto notify = completion(id, monitor);
         notify.rsc_deleted = true;
         f.server.send(wire::encode(notify));
         REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 1; }));
@@ -807,7 +804,7 @@ TEST_CASE("a recurring exec is forgotten by its cancel notify, a cancel that suc
         start.rsc_id = "r1";
         start.action = "start";
         int id = exec_now(f, start);
-        f.server.send(wire::encode(notify_for(id, start, 1, kExecTimeout)));
+        f.server.send(wire::encode(completion(id, start, 1, wire::ExecStatus::timeout)));
         REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 1; }));
         CHECK(f.client->pending_execs() == 0);
     }
@@ -826,7 +823,7 @@ TEST_CASE("disconnect(): tracked execs (recurring too) get synthesized completio
     f.client->subscribe(rec.handlers());
     ExecRequest monitor = recurring_monitor();
     int id = exec_now(f, monitor);
-    f.server.send(wire::encode(notify_for(id, monitor)));
+    f.server.send(wire::encode(completion(id, monitor)));
     REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 1; }));
 
     f.client->disconnect();
@@ -947,8 +944,8 @@ TEST_CASE(
         auto took = std::chrono::steady_clock::now() - begin;
         CHECK(took >= 290ms);
         CHECK(took < 1000ms);  // no 1 s retry happened
-        CHECK(results[0].rc == kOcfInvalidParam);
-        CHECK(results[0].status == kExecError);
+        CHECK(results[0].rc == wire::ocf::invalid_param);
+        CHECK(results[0].status == wire::ExecStatus::error);
         CHECK(results[0].exit_reason.find("TLS handshake") != std::string::npos);
         CHECK(connection.machine().state() == RemoteConnectionMachine::State::stopped);
         CHECK(connection.machine().failed_at().has_value());
@@ -966,8 +963,8 @@ TEST_CASE(
             context.get(), [&] { return !results.empty(); }, 10s));
         auto took = std::chrono::steady_clock::now() - begin;
         CHECK(took >= 3400ms);
-        CHECK(results[0].rc == kOcfUnknownError);
-        CHECK(results[0].status == kExecTimeout);
+        CHECK(results[0].rc == wire::ocf::unknown_error);
+        CHECK(results[0].status == wire::ExecStatus::timeout);
     }
 }
 
@@ -993,19 +990,20 @@ TEST_CASE(
     run_for(context.get(), 50ms);
     connection.stop(5s);
     REQUIRE(results.size() == 3);
-    CHECK(results[1] == RaResult{RaAction::monitor, kOcfOk, kExecCancelled, kReasonCancelledByStop});
+    CHECK(results[1] ==
+          RaResult{RaAction::monitor, wire::ocf::ok, wire::ExecStatus::cancelled, kReasonCancelledByStop});
     CHECK(results[2].action == RaAction::stop);
 
     answer_pokes = true;
     connection.start(20s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 4; }));
-    CHECK(results[3].rc == kOcfOk);
+    CHECK(results[3].rc == wire::ocf::ok);
     run_for(context.get(), 600ms);  // past the old monitor's timeout
     CHECK(results.size() == 4);     // no spurious monitor failure
     CHECK(connection.machine().connected());
     REQUIRE(connection.client() != nullptr);
     connection.monitor(2s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 5; }));
-    CHECK(results[4] == RaResult{RaAction::monitor, kOcfOk, kExecDone, ""});
+    CHECK(results[4] == RaResult{RaAction::monitor, wire::ocf::ok, wire::ExecStatus::done, ""});
     connection.stop(5s);
 }

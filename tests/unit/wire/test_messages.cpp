@@ -330,7 +330,7 @@ TEST_CASE("real 2.1.5 replies and notifies decode", "[messages][transcript]")
     {
         auto n = decode_as<ExecNotify>(kEmptyParamsNotify);
         CHECK(n.params.empty());
-        CHECK(n.op_status == 7);
+        CHECK(n.op_status == ExecStatus::not_installed);
         CHECK(encode(n) == kEmptyParamsNotify);
     }
     SECTION("new client")
@@ -528,7 +528,7 @@ TEST_CASE("every message kind round-trips", "[messages]")
         exec.interval_ms = 2;
         exec.start_delay_ms = 3;
         exec.exec_rc = 4;
-        exec.op_status = -1;
+        exec.op_status = ExecStatus::pending;
         exec.call_id = 6;
         exec.rsc_deleted = true;
         exec.run_time = -8;
