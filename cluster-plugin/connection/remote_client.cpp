@@ -1,6 +1,7 @@
 #include "connection/remote_client.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <utility>
 
@@ -195,6 +196,7 @@ void RemoteClient::fail_soon(ReplyCallback done, Error error)
 
 void RemoteClient::send_request(wire::Request request, ReplyCallback done, std::optional<ExecRequest> exec)
 {
+    assert(request.op == wire::Op::unknown || wire::op_info(request.op).has_reply);
     if (!connection_ || !connection_->is_open()) {
         fail_soon(std::move(done), client_error(-ENOTCONN, "not connected to " + options_.host));
         return;
@@ -226,14 +228,20 @@ void RemoteClient::send_request(wire::Request request, ReplyCallback done, std::
     pending_.insert_or_assign(id, std::move(pending));
 }
 
-Status RemoteClient::send_untracked(wire::Request request, bool expect_late_reply)
+Status RemoteClient::send_untracked(wire::Request request)
 {
     if (!connected()) return client_error(-ENOTCONN, "not connected to " + options_.host);
     request.msg_id = next_msg_id();
-    Status sent = connection_->send(wire::encode(request));
+    return send_unawaited(wire::encode(request), request.msg_id, request.op);
+}
+
+Status RemoteClient::send_unawaited(const std::string& xml, std::uint64_t msg_id, wire::Op op)
+{
+    Status sent = connection_->send(xml);
     if (!sent.ok()) return sent;
-    if (expect_late_reply) {
-        late_ids_.push_back(request.msg_id);
+    // The table says whether a reply will come; one that does is recognised and ignored.
+    if (wire::op_info(op).has_reply) {
+        late_ids_.push_back(msg_id);
         if (late_ids_.size() > kMaxLateReplyIds) late_ids_.erase(late_ids_.begin());
     }
     return {};
@@ -241,6 +249,11 @@ Status RemoteClient::send_untracked(wire::Request request, bool expect_late_repl
 
 void RemoteClient::request(wire::Request request, ReplyCallback done)
 {
+    if (request.op != wire::Op::unknown && !wire::op_info(request.op).has_reply) {
+        fail_soon(std::move(done), client_error(-EINVAL, std::string(wire::op_info(request.op).name) +
+                                                             " is never answered: send it with check()"));
+        return;
+    }
     if (request.async_id.empty()) request.async_id = server_.client_id;
     if (request.op_name.empty() && request.op != wire::Op::unknown) {
         request.op_name = std::string(wire::op_info(request.op).name);
@@ -400,14 +413,14 @@ Status RemoteClient::poke()
     wire::RscData data;
     data.origin = "lrmd_api_poke_connection";
     request.rsc = std::move(data);
-    return send_untracked(std::move(request), true);
+    return send_untracked(std::move(request));
 }
 
 Status RemoteClient::check(const std::optional<std::string>& watchdog)
 {
     wire::Request request = make_request(wire::Op::check);
     request.watchdog = watchdog;
-    return send_untracked(std::move(request), false);
+    return send_untracked(std::move(request));
 }
 
 Status RemoteClient::ipc_fwd(wire::ProxyMessage message)
@@ -415,11 +428,7 @@ Status RemoteClient::ipc_fwd(wire::ProxyMessage message)
     if (!connected()) return client_error(-ENOTCONN, "not connected to " + options_.host);
     message.type = wire::MsgType::request;
     message.msg_id = next_msg_id();
-    Status sent = connection_->send(wire::encode(message));
-    if (!sent.ok()) return sent;
-    late_ids_.push_back(message.msg_id);
-    if (late_ids_.size() > kMaxLateReplyIds) late_ids_.erase(late_ids_.begin());
-    return {};
+    return send_unawaited(wire::encode(message), message.msg_id, wire::Op::ipc_fwd);
 }
 
 // ---- receiving --------------------------------------------------------------------------

@@ -147,7 +147,8 @@ public:
     void get_recurring(const std::string& rsc_id,
                        std::function<void(Result<std::vector<wire::RecurringList>>)> done);
     void alert_exec(const AlertRequest& request, DoneCallback done);
-    // Any request with its raw reply (for tools and tests).
+    // Any request with its raw reply (for tools and tests). An operation the server never
+    // answers (lrmd_check, per the operation table) is not sent: -EINVAL, use check().
     void request(wire::Request request, ReplyCallback done);
 
     // Fire-and-forget: the reply is expected but not awaited (its arrival is ignored).
@@ -172,9 +173,13 @@ private:
     };
 
     std::uint64_t next_msg_id();
-    // Sends and remembers the request; failures are reported through `done` from the loop.
+    // Sends and remembers a request the server answers (the table's has_reply); failures are
+    // reported through `done` from the loop.
     void send_request(wire::Request request, ReplyCallback done, std::optional<ExecRequest> exec = {});
-    Status send_untracked(wire::Request request, bool expect_late_reply);
+    // Sends without waiting for an answer; a reply the table says will come is recognised
+    // when it arrives and ignored.
+    Status send_untracked(wire::Request request);
+    Status send_unawaited(const std::string& xml, std::uint64_t msg_id, wire::Op op);
     void fail_soon(ReplyCallback done, Error error);
     void on_ready(Result<std::unique_ptr<io::Connection>> result);
     void on_register_reply(Result<wire::Reply> reply);

@@ -100,14 +100,15 @@ constexpr std::array kOps = {
     OpInfo{Op::alert_exec, "lrmd_alert_exec", true, OpData::alert},
     OpInfo{Op::ipc_fwd, kIpcFwdOpName, true, OpData::none},
     OpInfo{Op::rsc_metadata, "lrmd_rsc_metadata", true, OpData::rsc},
-    OpInfo{Op::new_client, kNewClientOpName, false, OpData::none},
+    // Only ever a notification; a client sending it as a request gets the -95 of an unknown op.
+    OpInfo{Op::new_client, kNewClientOpName, true, OpData::none},
 };
 // op_info() indexes the table by the enum value.
 static_assert([] {
     for (std::size_t i = 0; i < kOps.size(); ++i) {
         if (static_cast<std::size_t>(kOps[i].op) != i) return false;
     }
-    return kOps.size() == static_cast<std::size_t>(Op::unknown);
+    return kOps.size() == kOpCount;
 }());
 
 Error form_error(std::string message)
@@ -277,6 +278,13 @@ void rsc_to_element(const RscData& rsc, Op op, bool always_params, Element& call
     if (always_params || !rsc.params.empty()) add_params(data, rsc.params);
 }
 
+// Whether `request` carries no data element other than `data`'s.
+bool carries_only(const Request& request, OpData data)
+{
+    return (!request.rsc || data == OpData::rsc) && (!request.alert || data == OpData::alert) &&
+           (!request.watchdog || data == OpData::check);
+}
+
 Element request_to_element(const Request& request)
 {
     const std::string op_name = !request.op_name.empty() || request.op == Op::unknown
@@ -304,7 +312,11 @@ Element request_to_element(const Request& request)
     if (request.ipc_provider) add(root, at::is_ipc_provider, "true");
     add_envelope(root, request.msg_id, MsgType::request);
 
-    const bool check = request.op == Op::check || request.watchdog.has_value();
+    // The table says which data element an operation carries; a request built with another
+    // is a programming error. An unknown op (tests, unusual peers) carries what it was given.
+    const bool known = request.op != Op::unknown;
+    assert(!known || carries_only(request, op_info(request.op).data));
+    const bool check = known ? op_info(request.op).data == OpData::check : request.watchdog.has_value();
     if (request.rsc || request.alert || check) {
         Element& calldata = root.add_child(std::string(el::calldata));
         if (request.rsc) rsc_to_element(*request.rsc, request.op, request.op == Op::rsc_exec, calldata);

@@ -53,12 +53,17 @@ enum class OpData { none, rsc, alert, check };
 struct OpInfo {
     Op op;
     std::string_view name;  // lrmd_op on the wire
-    bool has_reply;         // false only for lrmd_check
+    // Whether the server answers with a reply (false only for lrmd_check): the agent's
+    // dispatcher sends one exactly then, the client waits for one exactly then.
+    bool has_reply;
+    // The one data element a request carries; the encoder refuses (asserts) any other.
     OpData data;
 };
 
-// One row per operation; the single description both sides dispatch from.
+// One row per operation, in the order of Op: the single description both sides dispatch
+// from (the dispatcher's handlers are indexed by it).
 std::span<const OpInfo> op_table();
+inline constexpr std::size_t kOpCount = static_cast<std::size_t>(Op::unknown);
 const OpInfo* find_op(std::string_view name);  // exact, case-sensitive, as 2.1.5 compares
 // The row of `op`; asking for Op::unknown (no row) is a programming error and aborts.
 const OpInfo& op_info(Op op);

@@ -1,6 +1,6 @@
 #include "server/dispatcher.hpp"
 
-#include <cctype>
+#include <cassert>
 #include <climits>
 #include <utility>
 #include <variant>
@@ -63,54 +63,46 @@ void Dispatcher::handle(ClientSession& client, const wire::Request& request)
     log_trace(log_cat, "Request %s (msg %llu) from %s gets call id %d", log::quote(request.op_name).c_str(),
               static_cast<unsigned long long>(request.msg_id), client.describe().c_str(), call_id);
 
-    switch (request.op) {
-        case wire::Op::register_client:
-            do_register(client, request, call_id);
-            return;
-        case wire::Op::rsc_register:
-            do_rsc_register(client, request, call_id);
-            return;
-        case wire::Op::rsc_unregister:
-            do_rsc_unregister(client, request, call_id);
-            return;
-        case wire::Op::rsc_info:
-            do_rsc_info(client, request, call_id);
-            return;
-        case wire::Op::rsc_exec:
-            do_rsc_exec(client, request, call_id);
-            return;
-        case wire::Op::rsc_cancel:
-            do_rsc_cancel(client, request, call_id);
-            return;
-        case wire::Op::get_recurring:
-            do_get_recurring(client, request, call_id);
-            return;
-        case wire::Op::poke:
-            do_poke(client, request, call_id);
-            return;
-        case wire::Op::check:
-            do_check(client, request, call_id);
-            return;
-        case wire::Op::alert_exec:
-            do_alert_exec(client, request, call_id);
-            return;
-        case wire::Op::ipc_fwd:
-            // ipc_fwd on an lrmd_command root carries no proxy operation nor session; 2.1.5
-            // finds no session to forward to, says destroy and still answers 0.
-            log_warning(log_cat, "Ignoring ipc_fwd without proxy data from %s", client.describe().c_str());
-            send_destroy(outbox_, client, std::nullopt);
-            outbox_.reply(client, make_reply(request, call_id, rc::ok));
-            return;
-        case wire::Op::rsc_metadata:
-        case wire::Op::new_client:
-        case wire::Op::unknown:
-            do_unsupported(client, request, call_id);
-            return;
-    }
-    do_unsupported(client, request, call_id);
+    // Unknown ops are answered like the unsupported ones (-95).
+    const bool known = request.op != wire::Op::unknown;
+    const Handler handler =
+        known ? kHandlers[static_cast<std::size_t>(request.op)] : &Dispatcher::do_unsupported;
+    Answer answer = (this->*handler)(client, request, call_id);
+    // Exec notifies the handler caused (cancellations) are out already; then the reply,
+    // then the generic notify, as 2.1.5 orders them.
+    const bool replies = !known || wire::op_info(request.op).has_reply;
+    assert(replies == answer.reply.has_value());
+    if (replies && answer.reply) outbox_.reply(client, *answer.reply);
+    if (answer.notify) outbox_.generic_notify(*answer.notify);
 }
 
-void Dispatcher::do_register(ClientSession& client, const wire::Request& request, int call_id)
+// In the order of wire::op_table().
+const std::array<Dispatcher::Handler, wire::kOpCount> Dispatcher::kHandlers = [] {
+    constexpr std::pair<wire::Op, Handler> kRows[] = {
+        {wire::Op::register_client, &Dispatcher::do_register},
+        {wire::Op::rsc_register, &Dispatcher::do_rsc_register},
+        {wire::Op::rsc_unregister, &Dispatcher::do_rsc_unregister},
+        {wire::Op::rsc_info, &Dispatcher::do_rsc_info},
+        {wire::Op::rsc_exec, &Dispatcher::do_rsc_exec},
+        {wire::Op::rsc_cancel, &Dispatcher::do_rsc_cancel},
+        {wire::Op::get_recurring, &Dispatcher::do_get_recurring},
+        {wire::Op::poke, &Dispatcher::do_poke},
+        {wire::Op::check, &Dispatcher::do_check},
+        {wire::Op::alert_exec, &Dispatcher::do_alert_exec},
+        {wire::Op::ipc_fwd, &Dispatcher::do_ipc_fwd_without_data},
+        {wire::Op::rsc_metadata, &Dispatcher::do_unsupported},
+        {wire::Op::new_client, &Dispatcher::do_unsupported},
+    };
+    static_assert(std::size(kRows) == wire::kOpCount, "one handler per operation of the table");
+    std::array<Handler, wire::kOpCount> handlers{};
+    for (std::size_t i = 0; i < std::size(kRows); ++i) {
+        assert(static_cast<std::size_t>(kRows[i].first) == i);  // in the table's order
+        handlers[i] = kRows[i].second;
+    }
+    return handlers;
+}();
+
+Dispatcher::Answer Dispatcher::do_register(ClientSession& client, const wire::Request& request, int call_id)
 {
     int rc = rc::ok;
     if (!request.protocol_version ||
@@ -143,17 +135,17 @@ void Dispatcher::do_register(ClientSession& client, const wire::Request& request
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - config_.started)
             .count();
     if (!config_.node_start_state.empty()) reply.node_start_state = config_.node_start_state;
-    outbox_.reply(client, reply);
+    return {reply, std::nullopt};
 }
 
-void Dispatcher::do_rsc_register(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_rsc_register(ClientSession& client, const wire::Request& request,
+                                               int call_id)
 {
     const auto& rsc = request.rsc;
     if (!rsc || !rsc->id) {
-        // 2.1.5 crashes on this one (observed); refusing it is the only sane answer.
+        // 2.1.5 crashes on this one (docs/conformance.md); refusing it is the only sane answer.
         log_warning(log_cat, "Rejecting resource registration without id from %s", client.describe().c_str());
-        outbox_.reply(client, make_reply(request, call_id, rc::invalid));
-        return;
+        return {make_reply(request, call_id, rc::invalid), std::nullopt};
     }
     // Nothing else is checked, as in 2.1.5: a resource without class, provider or type is
     // registered (rc 0, notify), and its actions fail later with "Required agent or action
@@ -169,26 +161,23 @@ void Dispatcher::do_rsc_register(ClientSession& client, const wire::Request& req
     definition.type = rsc->type.value_or("");
     definition.callopts = request.callopts.value_or(0);
     int rc = executor_.register_resource(std::move(definition));
-
-    outbox_.reply(client, make_reply(request, call_id, rc));
-    outbox_.generic_notify(wire::GenericNotify{rc, call_id, request.op_name, rsc->id});
+    return {make_reply(request, call_id, rc), wire::GenericNotify{rc, call_id, request.op_name, rsc->id}};
 }
 
-void Dispatcher::do_rsc_unregister(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_rsc_unregister(ClientSession& /*client*/, const wire::Request& request,
+                                                 int call_id)
 {
     const auto& rsc = request.rsc;
-    if (!rsc || !rsc->id) {
-        outbox_.reply(client, make_reply(request, call_id, rc::no_device));
-        return;
-    }
+    if (!rsc || !rsc->id) return {make_reply(request, call_id, rc::no_device), std::nullopt};
     int rc = executor_.unregister_resource(*rsc->id);
-    outbox_.reply(client, make_reply(request, call_id, rc));
-    if (rc == rc::ok || rc == rc::in_progress) {
-        outbox_.generic_notify(wire::GenericNotify{rc, call_id, request.op_name, rsc->id});
-    }
+    Answer answer{make_reply(request, call_id, rc), std::nullopt};
+    if (rc == rc::ok || rc == rc::in_progress)
+        answer.notify = wire::GenericNotify{rc, call_id, request.op_name, rsc->id};
+    return answer;
 }
 
-void Dispatcher::do_rsc_info(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_rsc_info(ClientSession& /*client*/, const wire::Request& request,
+                                           int call_id)
 {
     const executor::ResourceDefinition* definition = nullptr;
     if (request.rsc && request.rsc->id) definition = executor_.find(*request.rsc->id);
@@ -199,34 +188,30 @@ void Dispatcher::do_rsc_info(ClientSession& client, const wire::Request& request
         reply.rsc_info =
             wire::RscInfo{definition->id, definition->rsc_class, definition->provider, definition->type};
     }
-    outbox_.reply(client, reply);
+    return {reply, std::nullopt};
 }
 
-void Dispatcher::do_rsc_exec(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_rsc_exec(ClientSession& client, const wire::Request& request, int call_id)
 {
     auto exec = wire::exec_request(request);
-    if (!exec) {
-        outbox_.reply(client, make_reply(request, call_id, rc::invalid));
-        return;
-    }
+    if (!exec) return {make_reply(request, call_id, rc::invalid), std::nullopt};
     // A stop reports the recurring ops it cancels from inside exec(), so those notifies
     // precede this reply; the exec's own result always comes later, from the loop.
     int rc = executor_.exec(call_id, std::move(*exec), client.id());
-    outbox_.reply(client, make_reply(request, call_id, rc));
+    return {make_reply(request, call_id, rc), std::nullopt};
 }
 
-void Dispatcher::do_rsc_cancel(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_rsc_cancel(ClientSession& /*client*/, const wire::Request& request,
+                                             int call_id)
 {
     const auto& rsc = request.rsc;
-    if (!rsc || !rsc->id || !rsc->action) {
-        outbox_.reply(client, make_reply(request, call_id, rc::invalid));
-        return;
-    }
+    if (!rsc || !rsc->id || !rsc->action) return {make_reply(request, call_id, rc::invalid), std::nullopt};
     int rc = executor_.cancel(*rsc->id, *rsc->action, rsc->interval_ms.value_or(0));
-    outbox_.reply(client, make_reply(request, call_id, rc));
+    return {make_reply(request, call_id, rc), std::nullopt};
 }
 
-void Dispatcher::do_get_recurring(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_get_recurring(ClientSession& /*client*/, const wire::Request& request,
+                                                int call_id)
 {
     std::string rsc_id = request.rsc && request.rsc->id ? *request.rsc->id : std::string();
     auto found = executor_.recurring(rsc_id);
@@ -234,21 +219,21 @@ void Dispatcher::do_get_recurring(ClientSession& client, const wire::Request& re
     wire::Reply reply = make_reply(request, call_id, found ? rc::ok : rc::no_device);
     reply.origin = std::string(wire::origin::get_recurring);
     if (found) reply.recurring = std::move(*found);
-    outbox_.reply(client, reply);
+    return {reply, std::nullopt};
 }
 
-void Dispatcher::do_poke(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_poke(ClientSession& /*client*/, const wire::Request& request, int call_id)
 {
     // The controller treats the poke NOTIFY (not the reply) as its connection monitor.
-    outbox_.reply(client, make_reply(request, call_id, rc::ok));
     std::optional<std::string> rsc_id;
     if (request.rsc && request.rsc->id) rsc_id = request.rsc->id;
-    outbox_.generic_notify(wire::GenericNotify{rc::ok, call_id, request.op_name, std::move(rsc_id)});
+    return {make_reply(request, call_id, rc::ok),
+            wire::GenericNotify{rc::ok, call_id, request.op_name, std::move(rsc_id)}};
 }
 
-void Dispatcher::do_check(ClientSession& client, const wire::Request& request, int /*call_id*/)
+Dispatcher::Answer Dispatcher::do_check(ClientSession& client, const wire::Request& request, int /*call_id*/)
 {
-    // lrmd_check never gets a reply (protocol.md 3.3).
+    // lrmd_check never gets a reply (protocol.md 3.3; the table says so).
     std::optional<std::string_view> value;
     if (request.watchdog) value = *request.watchdog;
     WatchdogVerdict verdict = check_watchdog(value, config_.sbd_timeout_ms);
@@ -258,20 +243,30 @@ void Dispatcher::do_check(ClientSession& client, const wire::Request& request, i
     } else if (!verdict.message.empty()) {
         log_info(log_cat, "%s", verdict.message.c_str());
     }
+    return {};
 }
 
-void Dispatcher::do_alert_exec(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_alert_exec(ClientSession& /*client*/, const wire::Request& request,
+                                             int call_id)
 {
     auto alert = wire::alert_request(request);
-    if (!alert) {
-        outbox_.reply(client, make_reply(request, call_id, rc::invalid));
-        return;
-    }
+    if (!alert) return {make_reply(request, call_id, rc::invalid), std::nullopt};
     executor_.run_alert(std::move(*alert));
-    outbox_.reply(client, make_reply(request, call_id, rc::ok));
+    return {make_reply(request, call_id, rc::ok), std::nullopt};
 }
 
-void Dispatcher::do_unsupported(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_ipc_fwd_without_data(ClientSession& client, const wire::Request& request,
+                                                       int call_id)
+{
+    // ipc_fwd on an lrmd_command root carries no proxy operation nor session; 2.1.5 finds no
+    // session to forward to, says destroy and still answers 0.
+    log_warning(log_cat, "Ignoring ipc_fwd without proxy data from %s", client.describe().c_str());
+    send_destroy(outbox_, client, std::nullopt);
+    return {make_reply(request, call_id, rc::ok), std::nullopt};
+}
+
+Dispatcher::Answer Dispatcher::do_unsupported(ClientSession& client, const wire::Request& request,
+                                              int call_id)
 {
     if (request.op == wire::Op::rsc_metadata) {
         // Metadata is fetched on the cluster node, never over this channel.
@@ -280,7 +275,7 @@ void Dispatcher::do_unsupported(ClientSession& client, const wire::Request& requ
         log_warning(log_cat, "Unknown IPC request %s from %s", log::quote(request.op_name).c_str(),
                     client.describe().c_str());
     }
-    outbox_.reply(client, make_reply(request, call_id, rc::not_supported));
+    return {make_reply(request, call_id, rc::not_supported), std::nullopt};
 }
 
 namespace {
@@ -362,6 +357,7 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
         if (!known_session()) send_destroy(outbox_, client, message.session);
     }
 
+    if (!wire::op_info(wire::Op::ipc_fwd).has_reply) return;
     wire::Reply reply;
     reply.msg_id = message.msg_id;
     reply.origin = std::string(wire::origin::message);

@@ -14,6 +14,7 @@
 // completion notify carry that id.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -102,17 +103,29 @@ private:
     int next_call_id();
     wire::Reply make_reply(const wire::Request& request, int call_id, int rc) const;
 
-    void do_register(ClientSession& client, const wire::Request& request, int call_id);
-    void do_rsc_register(ClientSession& client, const wire::Request& request, int call_id);
-    void do_rsc_unregister(ClientSession& client, const wire::Request& request, int call_id);
-    void do_rsc_info(ClientSession& client, const wire::Request& request, int call_id);
-    void do_rsc_exec(ClientSession& client, const wire::Request& request, int call_id);
-    void do_rsc_cancel(ClientSession& client, const wire::Request& request, int call_id);
-    void do_get_recurring(ClientSession& client, const wire::Request& request, int call_id);
-    void do_poke(ClientSession& client, const wire::Request& request, int call_id);
-    void do_check(ClientSession& client, const wire::Request& request, int call_id);
-    void do_alert_exec(ClientSession& client, const wire::Request& request, int call_id);
-    void do_unsupported(ClientSession& client, const wire::Request& request, int call_id);
+    // What a handler has to say once its effects are done: the reply (sent when the
+    // operation table says the op has one; a handler of an op without one gives none) and
+    // the generic notify that follows it.
+    struct Answer {
+        std::optional<wire::Reply> reply;
+        std::optional<wire::GenericNotify> notify;
+    };
+    using Handler = Answer (Dispatcher::*)(ClientSession& client, const wire::Request& request, int call_id);
+    // One handler per row of wire::op_table(), indexed by wire::Op.
+    static const std::array<Handler, wire::kOpCount> kHandlers;
+
+    Answer do_register(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_rsc_register(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_rsc_unregister(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_rsc_info(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_rsc_exec(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_rsc_cancel(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_get_recurring(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_poke(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_check(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_alert_exec(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_ipc_fwd_without_data(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_unsupported(ClientSession& client, const wire::Request& request, int call_id);
 
     executor::Executor& executor_;
     Outbox& outbox_;

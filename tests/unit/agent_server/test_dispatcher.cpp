@@ -35,6 +35,29 @@ TEST_CASE("check_watchdog follows the stonith-watchdog-timeout rules")
     CHECK_FALSE(check_watchdog("junk", 0).fatal);  // unparsable: logged, not fatal
 }
 
+TEST_CASE("every operation of the table gets a reply exactly when the table says so")
+{
+    DispatchBench bench;
+    bench.connect("c1");
+    std::uint64_t msg_id = 0;
+    for (const wire::OpInfo& info : wire::op_table()) {
+        INFO(info.name);
+        wire::Request request = make_request(std::string(info.name), ++msg_id);
+        if (info.data == wire::OpData::rsc) request.rsc.emplace();
+        bench.send("c1", request);
+        std::size_t replies = 0;
+        for (const auto& message : bench.take("c1")) {
+            if (const auto* reply = std::get_if<wire::Reply>(&message)) {
+                ++replies;
+                CHECK(reply->msg_id == msg_id);
+            }
+        }
+        CHECK(replies == (info.has_reply ? 1U : 0U));
+    }
+    bench.send("c1", make_request("lrmd_no_such_op", ++msg_id));
+    CHECK(only_reply(bench.take("c1")).rc == wire::rc::not_supported);
+}
+
 TEST_CASE("register reply carries the session token, protocol 1.1, uptime and start state")
 {
     agent::server::DispatcherConfig config;

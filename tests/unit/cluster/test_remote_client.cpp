@@ -454,6 +454,23 @@ TEST_CASE("poke and check are fire-and-forget; the poke notify reaches subscribe
     CHECK(f.client->connected());
 }
 
+TEST_CASE("request() of an operation the table says is never answered is refused; check() sends it")
+{
+    Fixture f;
+    require_ok(f.connect());
+    wire::Request check;
+    check.op = wire::Op::check;
+    std::optional<Result<wire::Reply>> answer;
+    f.client->request(check, [&](Result<wire::Reply> reply) { answer.emplace(std::move(reply)); });
+    REQUIRE(run_until(f.context.get(), [&] { return answer.has_value(); }));
+    REQUIRE_FALSE(answer->ok());
+    CHECK(answer->error().code == -EINVAL);
+    CHECK(f.client->pending_requests() == 0);
+    run_for(f.context.get(), 50ms);
+    CHECK(f.server.requests.size() == 1);  // register only
+    CHECK(f.client->connected());
+}
+
 TEST_CASE("alert_exec sends the alert data with notify-orig-only")
 {
     Fixture f;
