@@ -39,7 +39,7 @@
 #include <vector>
 
 #include "connection/remote_client.hpp"
-#include "io/source.hpp"
+#include "io/context.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "util/log.hpp"
@@ -447,26 +447,17 @@ int connect_exit_code(const Error& error)
     }
 }
 
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-
 class Loop {
 public:
-    Loop() : context_(g_main_context_new()) {}
     GMainContext* get() { return context_.get(); }
     // Runs until done() or the deadline; false on timeout.
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit)
     {
-        bool expired = false;
-        io::Source deadline = io::add_timeout(get(), limit, [&] { expired = true; });
-        while (!done() && !expired)
-            g_main_context_iteration(get(), TRUE);
-        return done();
+        return io::iterate_until(get(), done, limit);
     }
 
 private:
-    std::unique_ptr<GMainContext, ContextDeleter> context_;
+    io::ContextPtr context_ = io::new_context();
 };
 
 // HOST, HOST:PORT, [V6]:PORT, bare V6.

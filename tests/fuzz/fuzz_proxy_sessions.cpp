@@ -40,12 +40,12 @@
 #include <variant>
 #include <vector>
 
-#include "../support/main_loop.hpp"
 #include "io/source.hpp"
 #include "proxy/channels.hpp"
 #include "proxy/ipc_header.hpp"
 #include "proxy/proxy.hpp"
 #include "server/proxy_endpoint.hpp"
+#include "support/main_loop.hpp"
 #include "util/log.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
@@ -53,6 +53,9 @@
 using namespace outpost;
 using namespace outpost::agent;
 using namespace std::chrono_literals;
+using outpost::test::ContextPtr;
+using outpost::test::loop_for;
+using outpost::test::run_until;
 
 namespace {
 
@@ -162,7 +165,8 @@ public:
 };
 
 struct State {
-    GMainContext* context = g_main_context_new();
+    test::ContextPtr owned_context = test::new_context();
+    GMainContext* context = owned_context.get();
     std::string prefix = "outpost-fz-" + std::to_string(::getpid()) + "-";
     Host host;
     std::unique_ptr<proxy::IpcProxy> proxy;
@@ -192,13 +196,6 @@ struct State {
         for (auto* tool : tools)
             qb_ipcc_disconnect(tool);
         proxy.reset();
-        g_main_context_unref(context);
-    }
-
-    // Turns the loop until `done` or the limit; a tick keeps each blocking iteration short.
-    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit)
-    {
-        return ::outpost::test::loop_until(context, done, limit, kTick);
     }
 
     // Runs `work` on a worker thread (a libqb client blocks on the server, which runs here).
@@ -211,7 +208,8 @@ struct State {
             result = work();
             finished = true;
         });
-        (void)run_until([&] { return finished.load(); }, kSettleLimit * 3);
+        (void)run_until(
+            context, [&] { return finished.load(); }, kSettleLimit * 3, kTick);
         worker.join();
         return std::move(*result);
     }
@@ -432,14 +430,18 @@ void finish_input(State& s)
         });
     }
     const std::size_t count = s.tools.size();
-    (void)s.run_until([&] { return left.load() == count; }, kSettleLimit * 3);
+    (void)run_until(
+        s.context, [&] { return left.load() == count; }, kSettleLimit * 3, kTick);
     for (auto& thread : leaving)
         thread.join();
     s.tools.clear();
-    if (!s.run_until([&] { return s.proxy->local_client_count() == 0; }, kSettleLimit))
+    if (!run_until(
+            s.context, [&] { return s.proxy->local_client_count() == 0; }, kSettleLimit, kTick))
         violated("sessions left after every tool disconnected");
     // Reports of closed local executor clients come from the proxy's idle reaper.
-    if (!s.run_until([&] { return s.host.local_closed.size() == s.host.local_open.size(); }, kSettleLimit))
+    if (!run_until(
+            s.context, [&] { return s.host.local_closed.size() == s.host.local_open.size(); }, kSettleLimit,
+            kTick))
         violated("a local executor client was never reported closed");
     s.pump(8);
     s.host.reset();

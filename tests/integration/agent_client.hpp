@@ -16,11 +16,11 @@
 #include <utility>
 #include <variant>
 
-#include "../support/main_loop.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "io/connection.hpp"
 #include "io/source.hpp"
+#include "support/main_loop.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "wire/messages.hpp"
@@ -28,17 +28,6 @@
 namespace outpost::test {
 
 using namespace std::chrono_literals;
-
-inline bool run_until(GMainContext* context, const std::function<bool()>& done,
-                      std::chrono::milliseconds limit)
-{
-    return ::outpost::test::loop_until(context, done, limit, 10ms);
-}
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using UniqueContext = std::unique_ptr<GMainContext, ContextDeleter>;
 
 class AgentTestClient {
 public:

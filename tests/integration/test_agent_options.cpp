@@ -173,7 +173,7 @@ TEST_CASE("values 2.1.5 tolerates: a bad port means 3121, the others are one war
     CHECK(contains(log, " debug: "));  // PCMK_debug named this daemon
 
     // Not announced: the register reply has no node_start_state.
-    UniqueContext context(g_main_context_new());
+    ContextPtr context(g_main_context_new());
     AgentTestClient client(context.get(), **daemon);
     auto reply = client.reply(client.send(make_hello("options-test")));
     CHECK(reply.rc == 0);
@@ -198,7 +198,7 @@ TEST_CASE("-k/--authkey and --foreground", "[agent][options]")
         options.env = {{"PCMK_authkey_location", (*dir / "no-such-key").string()}};
         auto daemon = GuestDaemon::start(options);
         require_ok(daemon);
-        UniqueContext context(g_main_context_new());
+        ContextPtr context(g_main_context_new());
         AgentTestClient client(context.get(), (*daemon)->address(), (*daemon)->port(),
                                AgentTestClient::psk(key->bytes()));
         CHECK(client.reply(client.send(make_hello("key-test"))).rc == 0);
@@ -221,7 +221,7 @@ TEST_CASE("PCMK_node_start_state is announced in the register reply", "[agent][o
         options.env = {{"PCMK_node_start_state", state}};
         auto daemon = GuestDaemon::start(options);
         require_ok(daemon);
-        UniqueContext context(g_main_context_new());
+        ContextPtr context(g_main_context_new());
         AgentTestClient client(context.get(), **daemon);
         auto reply = client.reply(client.send(make_hello("start-state")));
         CHECK(reply.rc == 0);
@@ -332,7 +332,7 @@ TEST_CASE("X.509 through the outpost-agent binary", "[agent][options][x509]")
                    {"PCMK_ca_file", certs.ca}};
     auto daemon = GuestDaemon::start(options);
     require_ok(daemon);
-    UniqueContext context(g_main_context_new());
+    ContextPtr context(g_main_context_new());
 
     {
         // A client with a certificate from the same CA is served.
@@ -436,7 +436,7 @@ TEST_CASE("nothing is served before the TLS handshake completes", "[agent][tls]"
         CHECK_FALSE(std::filesystem::exists(marker));
         CHECK((*daemon)->process().is_running());
         // And the daemon still serves a proper client.
-        UniqueContext context(g_main_context_new());
+        ContextPtr context(g_main_context_new());
         AgentTestClient client(context.get(), **daemon);
         CHECK(client.reply(client.send(make_hello("after-plaintext"))).rc == 0);
     }
@@ -468,7 +468,7 @@ TEST_CASE("SIGTERM waits for a running alert to finish", "[agent][alert]")
 
         auto daemon = GuestDaemon::start(binary);
         require_ok(daemon);
-        UniqueContext context(g_main_context_new());
+        ContextPtr context(g_main_context_new());
         AgentTestClient client(context.get(), **daemon);
         CHECK(client.reply(client.send(make_hello("alert-drain"))).rc == 0);
         wire::Request alert = make_request("lrmd_alert_exec");

@@ -59,7 +59,7 @@ TEST_CASE("outpost-agent serves a normal session and exits on SIGTERM")
     options.binary = *agent;
     auto daemon = GuestDaemon::start(options);
     require_ok(daemon);
-    std::unique_ptr<GMainContext, ContextDeleter> context(g_main_context_new());
+    ContextPtr context(g_main_context_new());
 
     {
         TestClient client(context.get(), **daemon);
@@ -148,7 +148,7 @@ TEST_CASE("outpost-agent asks its IPC provider before exiting on SIGTERM")
     options.binary = *agent;
     auto daemon = GuestDaemon::start(options);
     require_ok(daemon);
-    std::unique_ptr<GMainContext, ContextDeleter> context(g_main_context_new());
+    ContextPtr context(g_main_context_new());
 
     TestClient provider(context.get(), **daemon);
     auto hello = request("register");

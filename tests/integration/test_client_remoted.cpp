@@ -21,7 +21,6 @@
 #include <string>
 #include <vector>
 
-#include "../support/main_loop.hpp"
 #include "../unit/cluster/test_provider.hpp"
 #include "connection/ipc_provider.hpp"
 #include "connection/remote_client.hpp"
@@ -29,6 +28,7 @@
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "io/source.hpp"
+#include "support/main_loop.hpp"
 #include "tls/context.hpp"
 #include "util/log.hpp"
 #include "wire/xml.hpp"
@@ -39,17 +39,6 @@ using namespace outpost::cluster::connection;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-bool run_until(GMainContext* context, const std::function<bool()>& done,
-               std::chrono::milliseconds limit = 15s)
-{
-    return ::outpost::test::loop_until(context, done, limit, 10ms);
-}
 
 // The daemon a test case runs against, or why it cannot.
 struct Daemon {

@@ -13,31 +13,23 @@
 #include <string>
 #include <vector>
 
-#include "../support/main_loop.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "io/connection.hpp"
 #include "io/source.hpp"
+#include "support/main_loop.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 
 using namespace outpost;
 using namespace std::chrono_literals;
 using outpost::test::contains;
+using outpost::test::ContextPtr;
+using outpost::test::loop_for;
 using outpost::test::require_ok;
+using outpost::test::run_until;
 
 namespace {
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-// Iterates `context` until `done()` or `limit` passes; true if done() became true.
-bool run_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit)
-{
-    return ::outpost::test::loop_until(context, done, limit);
-}
 
 std::string poke(int id)
 {

@@ -27,11 +27,11 @@
 #include <variant>
 #include <vector>
 
-#include "../support/main_loop.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "io/connection.hpp"
 #include "io/source.hpp"
+#include "support/main_loop.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "wire/messages.hpp"
@@ -65,22 +65,6 @@ monitor)
 *) exit 3 ;;
 esac
 )SH";
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-bool run_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit)
-{
-    return ::outpost::test::loop_until(context, done, limit, 10ms);
-}
-
-void run_for(GMainContext* context, std::chrono::milliseconds period)
-{
-    (void)run_until(
-        context, [] { return false; }, period);
-}
 
 // The agent is installed once per process and removed when the process exits.
 class InstalledAgent {
@@ -369,9 +353,9 @@ Observed last_client_rule(const std::string& binary)
     }
     first.disconnect();
     // No TLS client is left; the local one keeps the monitor alive.
-    run_for(context.get(), 500ms);
+    loop_for(context.get(), 500ms);
     std::size_t before = count_lines(runs, "monitor");
-    run_for(context.get(), 2500ms);
+    loop_for(context.get(), 2500ms);
     seen.monitors_with_local_only = count_lines(runs, "monitor") - before;
 
     require_ok(write_file(release, "go\n"));
@@ -380,9 +364,9 @@ Observed last_client_rule(const std::string& binary)
     seen.holder_status = WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
     INFO("holder output:\n" << read_text(holder_out));
     // The last client is gone: drop-recurring stops the monitor.
-    run_for(context.get(), 1500ms);
+    loop_for(context.get(), 1500ms);
     before = count_lines(runs, "monitor");
-    run_for(context.get(), 2500ms);
+    loop_for(context.get(), 2500ms);
     seen.monitors_after_all_left = count_lines(runs, "monitor") - before;
 
     auto info = run_client(*daemon, "outpost-lrmd-check", {"info,r2"});

@@ -32,11 +32,11 @@
 #include <variant>
 #include <vector>
 
-#include "../support/main_loop.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "io/connection.hpp"
 #include "io/source.hpp"
+#include "support/main_loop.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "wire/messages.hpp"
@@ -45,7 +45,10 @@
 using namespace outpost;
 using namespace std::chrono_literals;
 using outpost::test::contains;
+using outpost::test::ContextPtr;
+using outpost::test::loop_for;
 using outpost::test::require_ok;
+using outpost::test::run_until;
 
 namespace {
 
@@ -60,16 +63,6 @@ constexpr const char* kOutsider = "nobody";
 constexpr const char* kClusterUser = "hacluster";
 constexpr const char* kTempUserPrefix = "outpost-ipc-";
 constexpr auto kUserToolTimeout = 30s;
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-bool run_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit)
-{
-    return ::outpost::test::loop_until(context, done, limit);
-}
 
 std::string fixed_cib(int nodes)
 {

@@ -23,7 +23,7 @@ struct Fixture {
         CHECK(exec.register_resource(ocf_rsc("r2", "Dummy")) == rc::ok);
     }
     // Lets idle dispatches run.
-    static void settle() { run_for(20); }
+    static void settle() { loop_for(nullptr, 20ms); }
     [[nodiscard]] std::vector<Spawner::ChildId> pending() const { return spawner.pending(); }
     [[nodiscard]] std::string action_of(Spawner::ChildId id) const
     {
@@ -106,10 +106,11 @@ TEST_CASE("queue: start delay holds the op and those behind it", "[queue]")
     }());
     f.exec.exec(2, req("r1", "monitor"));
     f.exec.exec(3, req("r2", "monitor"));
-    run_for(150);
+    loop_for(nullptr, 150ms);
     REQUIRE(f.pending().size() == 1);  // only r2's
     CHECK(f.rsc_of(f.pending()[0]) == "r2");
-    REQUIRE(run_until([&] { return f.pending().size() == 2; }, 2000));
+    REQUIRE(run_until(
+        nullptr, [&] { return f.pending().size() == 2; }, 2000ms));
     auto first = f.pending()[1];
     CHECK(f.action_of(first) == "start");
     CHECK((f.spawner.find(first)->started_us - t0) / 1000 >= 300);
@@ -131,11 +132,12 @@ TEST_CASE("queue: recurring runs at once, then interval after completion", "[que
     Fixture::settle();
     REQUIRE(f.pending().size() == 1);
     CHECK((f.spawner.find(f.pending()[0])->started_us - t0) / 1000 < 100);
-    run_for(300);  // the first run takes 300 ms
+    loop_for(nullptr, 300ms);  // the first run takes 300 ms
     gint64 done_at = g_get_monotonic_time();
     f.spawner.exit(f.pending()[0], 0);
     REQUIRE(f.got.count(4) == 1);
-    REQUIRE(run_until([&] { return f.pending().size() == 1; }, 2000));
+    REQUIRE(run_until(
+        nullptr, [&] { return f.pending().size() == 1; }, 2000ms));
     gint64 second_start = f.spawner.find(f.pending()[0])->started_us;
     CHECK((second_start - done_at) / 1000 >= 195);
     f.spawner.exit(f.pending()[0], 0);
@@ -159,7 +161,8 @@ TEST_CASE("queue: notify-changes-only suppresses unchanged recurring results", "
     f.exec.exec(9, r);
     std::vector<int> codes = {0, 0, 7, 7, 7, 0};
     for (int code : codes) {
-        REQUIRE(run_until([&] { return f.pending().size() == 1; }, 2000));
+        REQUIRE(run_until(
+            nullptr, [&] { return f.pending().size() == 1; }, 2000ms));
         f.spawner.exit(f.pending()[0], code);
     }
     REQUIRE(f.got.results.size() == 3);
@@ -259,7 +262,7 @@ TEST_CASE("queue: stop cancels the resource's recurring ops first", "[queue][can
     CHECK(f.got.results[before + 1].call_id == 2);
     CHECK(f.got.results[before + 1].op_status == ExecStatus::cancelled);
     CHECK(f.got.count(3) == 0);
-    REQUIRE(run_until([&] {
+    REQUIRE(run_until(nullptr, [&] {
         for (auto id : f.pending()) {
             if (f.action_of(id) == "stop") return true;
         }

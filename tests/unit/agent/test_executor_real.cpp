@@ -206,7 +206,8 @@ TEST_CASE("real: timeout kills the whole process group", "[real]")
     CHECK(res.timeout_ms == 1500);
     CHECK(res.exec_time_ms >= 1500);
     pid_t grandchild = std::stoi(read_file(pidfile));
-    CHECK(run_until([&] { return kill(grandchild, 0) != 0; }, 3000));
+    CHECK(run_until(
+        nullptr, [&] { return kill(grandchild, 0) != 0; }, 3000ms));
 
     // An agent killed by another signal.
     t.tree.agent("test", "Segv", "kill -SEGV $$\n");
@@ -258,7 +259,7 @@ TEST_CASE("real: recurring monitor with notify-changes-only and cancel while run
     t.exec.exec(1, mon);
     REQUIRE(t.got.wait(1));
     CHECK(t.got.last(1)->exec_rc == 7);
-    run_for(600);  // several runs, all 7: suppressed
+    loop_for(nullptr, 600ms);  // several runs, all 7: suppressed
     CHECK(t.got.count(1) == 1);
     write_file(t.tree.dir / "d1.state", "");
     REQUIRE(t.got.wait(1, 2, 3000));
@@ -269,16 +270,17 @@ TEST_CASE("real: recurring monitor with notify-changes-only and cancel while run
     t.tree.agent("test", "SlowMon", "sleep 5; exit 0\n");
     t.exec.register_resource(ocf_rsc("m", "SlowMon"));
     t.exec.exec(2, req("m", "monitor", 1000));
-    REQUIRE(run_until([&] { return t.exec.running_count() == 1 || t.spawner.running() >= 1; }));
-    run_for(100);
+    REQUIRE(run_until(nullptr, [&] { return t.exec.running_count() == 1 || t.spawner.running() >= 1; }));
+    loop_for(nullptr, 100ms);
     std::size_t before = t.got.results.size();
     CHECK(t.exec.cancel("m", "monitor", 1000) == rc::ok);
     REQUIRE(t.got.results.size() == before + 1);
     CHECK(t.got.results.back().call_id == 2);
     CHECK(t.got.results.back().op_status == ExecStatus::cancelled);
     CHECK(t.got.results.back().exec_rc == 0);
-    REQUIRE(run_until([&] { return t.spawner.running() <= 1; }, 3000));  // only d1's monitor may run
-    run_for(200);
+    REQUIRE(run_until(
+        nullptr, [&] { return t.spawner.running() <= 1; }, 3000ms));  // only d1's monitor may run
+    loop_for(nullptr, 200ms);
     CHECK(t.got.count(2) == 1);
 }
 
@@ -288,7 +290,7 @@ TEST_CASE("real: unregister while running", "[real]")
     t.tree.agent("test", "Slow", "sleep 0.5; exit 0\n");
     t.exec.register_resource(ocf_rsc("u", "Slow"));
     t.exec.exec(1, req("u", "start"));
-    REQUIRE(run_until([&] { return t.spawner.running() == 1; }));
+    REQUIRE(run_until(nullptr, [&] { return t.spawner.running() == 1; }));
     CHECK(t.exec.unregister_resource("u") == rc::in_progress);
     REQUIRE(t.got.wait(1));
     CHECK(t.got.last(1)->rsc_deleted);
@@ -305,9 +307,9 @@ TEST_CASE("real: alerts run with the given environment and their own timeout", "
     (void)env.insert("CRM_alert_kind", "resource");
     t.exec.run_alert(AlertRequest{"al", agent, 5000, env});
     t.exec.run_alert(AlertRequest{"al", agent, 5000, env});
-    REQUIRE(
-        run_until([&] { return read_file(out).size() >= 2 * std::string("kind=resource seq=1\n").size(); }));
-    REQUIRE(run_until([&] { return t.spawner.running() == 0; }));
+    REQUIRE(run_until(
+        nullptr, [&] { return read_file(out).size() >= 2 * std::string("kind=resource seq=1\n").size(); }));
+    REQUIRE(run_until(nullptr, [&] { return t.spawner.running() == 0; }));
     // The two alerts run at the same time: either may append first.
     const std::string both = read_file(out);
     CHECK((both == "kind=resource seq=1\nkind=resource seq=2\n" ||
@@ -319,9 +321,11 @@ TEST_CASE("real: alerts run with the given environment and their own timeout", "
     t.exec.run_alert(AlertRequest{"slow", hang, 300, env});
     bool drained = false;
     t.exec.drain_alerts([&] { drained = true; });
-    REQUIRE(run_until([&] { return drained; }, 5000));
+    REQUIRE(run_until(
+        nullptr, [&] { return drained; }, 5000ms));
     pid_t grandchild = std::stoi(read_file(pidfile));
-    CHECK(run_until([&] { return kill(grandchild, 0) != 0; }, 3000));
+    CHECK(run_until(
+        nullptr, [&] { return kill(grandchild, 0) != 0; }, 3000ms));
     CHECK(t.got.results.empty());
 }
 

@@ -170,7 +170,8 @@ agents::RawResult run_action(systemd::Manager& manager, const std::string& type,
     manager.run(agents::systemd_unit_name(type), type, action, timeout_ms,
                 [&](agents::RawResult r) { result = std::move(r); });
     CHECK_FALSE(result.has_value());  // always from the loop
-    REQUIRE(run_until([&] { return result.has_value(); }, 20000));
+    REQUIRE(run_until(
+        nullptr, [&] { return result.has_value(); }, 20000ms));
     return *result;
 }
 
@@ -311,14 +312,14 @@ TEST_CASE("systemd: one attempt per action against a fake systemd", "[systemd]")
     CHECK(start->ends_with("('web.service', 'replace')"));
     CHECK((start - 1)->starts_with("Manager.Reload"));
     CHECK((start - 2)->starts_with("Manager.LoadUnit"));
-    run_for(kJobDelayMs + 200);
+    loop_for(nullptr, std::chrono::milliseconds(kJobDelayMs + 200));
     check_result(run_action(manager, "web", "monitor"), 0, ExecStatus::done, "");
 
     // restart: done once the job is queued.
     check_result(run_action(manager, "web", "restart"), 0, ExecStatus::done, "");
     CHECK(fake.count("Manager.RestartUnit") == 1);
     check_result(run_action(manager, "web", "status"), 193, ExecStatus::pending, "");  // still activating
-    run_for(kJobDelayMs + 200);
+    loop_for(nullptr, std::chrono::milliseconds(kJobDelayMs + 200));
 
     check_result(run_action(manager, "web", "reload"), 3, ExecStatus::error,
                  "Action reload not implemented for systemd resources");
@@ -332,7 +333,7 @@ TEST_CASE("systemd: one attempt per action against a fake systemd", "[systemd]")
     CHECK(stopped.follow_up);
     CHECK_FALSE(file_exists(dropin));
     CHECK(fake.count("Manager.Reload") == reloads + 1);
-    run_for(kJobDelayMs + 200);
+    loop_for(nullptr, std::chrono::milliseconds(kJobDelayMs + 200));
     CHECK(run_action(manager, "web", "stop").follow_up);
     CHECK(fake.count("Manager.Reload") == reloads + 1);
     check_result(run_action(manager, "web", "status"), 7, ExecStatus::done, "inactive");
@@ -424,7 +425,7 @@ TEST_CASE("systemd: the bus going away fails the action, without spinning", "[sy
     struct rusage before {};
     struct rusage after {};
     getrusage(RUSAGE_SELF, &before);
-    run_for(500);
+    loop_for(nullptr, 500ms);
     getrusage(RUSAGE_SELF, &after);
     auto cpu_us = [](const struct rusage& u) {
         return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000L + u.ru_utime.tv_usec + u.ru_stime.tv_usec;

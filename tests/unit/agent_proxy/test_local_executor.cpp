@@ -23,13 +23,13 @@
 #include <utility>
 #include <vector>
 
-#include "../../support/main_loop.hpp"
 #include "executor/process_spawner.hpp"
 #include "io/connection.hpp"
 #include "io/source.hpp"
 #include "proxy/ipc_header.hpp"
 #include "proxy/proxy.hpp"
 #include "server/server.hpp"
+#include "support/main_loop.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "wire/messages.hpp"
@@ -39,6 +39,9 @@ using namespace outpost;
 using namespace outpost::agent;
 using namespace outpost::agent::proxy;
 using namespace std::chrono_literals;
+using outpost::test::ContextPtr;
+using outpost::test::loop_for;
+using outpost::test::run_until;
 
 namespace {
 
@@ -54,10 +57,6 @@ meta-data) echo '<resource-agent name="Dummy"/>'; exit 0 ;;
 *) exit 3 ;;
 esac
 )";
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
 
 std::string make_temp_dir()
 {
@@ -135,15 +134,6 @@ public:
     [[nodiscard]] const std::string& key() const { return key_; }
     [[nodiscard]] std::string file(const std::string& name) const { return dir_ + "/" + name; }
 
-    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 5s)
-    {
-        return ::outpost::test::loop_until(context(), done, limit);
-    }
-    void run_for(std::chrono::milliseconds period)
-    {
-        (void)run_until([] { return false; }, period);
-    }
-
     template <typename T>
     T client(std::function<T()> work)
     {
@@ -153,7 +143,8 @@ public:
             result = work();
             done = true;
         });
-        run_until([&] { return done.load(); }, 10s);
+        run_until(
+            context(), [&] { return done.load(); }, 10s);
         worker.join();
         return std::move(*result);
     }
@@ -216,7 +207,7 @@ public:
     }
 
 private:
-    std::unique_ptr<GMainContext, ContextDeleter> context_{g_main_context_new()};
+    ContextPtr context_{g_main_context_new()};
     std::string dir_;
     std::string prefix_;
     std::string key_;
@@ -265,7 +256,7 @@ TEST_CASE("lrmd: a local client is an executor client, answered as 2.1.5 answers
     Bench bench;
     auto* c = bench.connect();
     REQUIRE(c != nullptr);
-    REQUIRE(bench.run_until([&] { return bench.server().local_executor_count() == 1; }));
+    REQUIRE(run_until(bench.context(), [&] { return bench.server().local_executor_count() == 1; }));
     CHECK(bench.proxy().local_client_count() == 1);
 
     auto hello = bench.request(
@@ -306,7 +297,7 @@ TEST_CASE("lrmd: a local client is an executor client, answered as 2.1.5 answers
     CHECK(bench.event_with(c, "lrmd_rsc_poke"));
 
     bench.disconnect(other);
-    REQUIRE(bench.run_until([&] { return bench.server().local_executor_count() == 1; }));
+    REQUIRE(run_until(bench.context(), [&] { return bench.server().local_executor_count() == 1; }));
     CHECK(bench.proxy().local_client_count() == 1);
 }
 
@@ -315,13 +306,13 @@ TEST_CASE("lrmd: what 2.1.5 does not answer gets no answer, and the client stays
     Bench bench;
     auto* c = bench.connect();
     REQUIRE(c != nullptr);
-    REQUIRE(bench.run_until([&] { return bench.server().local_executor_count() == 1; }));
+    REQUIRE(run_until(bench.context(), [&] { return bench.server().local_executor_count() == 1; }));
     const int calls = bench.server().dispatcher().last_call_id();
 
     SECTION("a request that does not ask for a response is dropped (no call id)")
     {
         REQUIRE(bench.send(c, 1, kPoke, 0) > 0);
-        bench.run_for(200ms);
+        loop_for(bench.context(), 200ms);
         CHECK(bench.receive(c, true, 300).rc < 0);
         CHECK(bench.server().dispatcher().last_call_id() == calls);
     }
@@ -374,10 +365,11 @@ TEST_CASE("lrmd: a local client counts for the last-client rule (protocol.md 5.1
                                                      done = true;
                                                      if (r.ok()) remote = std::move(r).value();
                                                  });
-    REQUIRE(bench.run_until([&] { return done; }, 10s));
+    REQUIRE(run_until(
+        bench.context(), [&] { return done; }, 10s));
     REQUIRE(remote != nullptr);
     remote->start([](const std::string&) {}, [](const Error&) {});
-    REQUIRE(bench.run_until([&] { return bench.server().client_count() == 1; }));
+    REQUIRE(run_until(bench.context(), [&] { return bench.server().client_count() == 1; }));
 
     auto* c = bench.connect();
     REQUIRE(c != nullptr);
@@ -395,13 +387,13 @@ TEST_CASE("lrmd: a local client counts for the last-client rule (protocol.md 5.1
         return (*recurring)[0].ops.size();
     };
     remote.reset();
-    REQUIRE(bench.run_until([&] { return bench.server().client_count() == 0; }));
-    bench.run_for(300ms);
+    REQUIRE(run_until(bench.context(), [&] { return bench.server().client_count() == 0; }));
+    loop_for(bench.context(), 300ms);
     CHECK(monitors() == 1);  // the local client is still there
 
     bench.disconnect(c);
-    REQUIRE(bench.run_until([&] { return bench.proxy().local_client_count() == 0; }));
-    bench.run_for(100ms);
+    REQUIRE(run_until(bench.context(), [&] { return bench.proxy().local_client_count() == 0; }));
+    loop_for(bench.context(), 100ms);
     CHECK(monitors() == 0);
     CHECK(bench.server().executor().find("r2") != nullptr);
     CHECK(std::filesystem::exists(state));

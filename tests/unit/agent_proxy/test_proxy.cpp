@@ -18,12 +18,12 @@
 #include <utility>
 #include <vector>
 
-#include "../../support/main_loop.hpp"
 #include "io/source.hpp"
 #include "proxy/channels.hpp"
 #include "proxy/ipc_header.hpp"
 #include "proxy/proxy.hpp"
 #include "server/proxy_endpoint.hpp"
+#include "support/main_loop.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
 
@@ -31,6 +31,9 @@ using namespace outpost;
 using namespace outpost::agent;
 using namespace outpost::agent::proxy;
 using namespace std::chrono_literals;
+using outpost::test::ContextPtr;
+using outpost::test::loop_for;
+using outpost::test::run_until;
 
 namespace {
 
@@ -61,10 +64,6 @@ public:
         }
         return out;
     }
-};
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
 };
 
 std::string big_xml(std::size_t approx)
@@ -110,11 +109,6 @@ public:
 
     GMainContext* context() { return context_.get(); }
 
-    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 3s)
-    {
-        return ::outpost::test::loop_until(context(), done, limit);
-    }
-
     // Runs `work` on a client thread while the proxy's loop turns here.
     template <typename T>
     T client(std::function<T()> work)
@@ -125,7 +119,8 @@ public:
             result = work();
             done = true;
         });
-        run_until([&] { return done.load(); }, 10s);
+        run_until(
+            context(), [&] { return done.load(); }, 10s);
         worker.join();
         return std::move(*result);
     }
@@ -185,7 +180,7 @@ public:
     }
 
 private:
-    std::unique_ptr<GMainContext, ContextDeleter> context_{g_main_context_new()};
+    ContextPtr context_{g_main_context_new()};
     std::string prefix_;
     std::vector<qb_ipcc_connection_t*> clients_;
 };
@@ -203,7 +198,7 @@ TEST_CASE("Local connections are refused without provider, on pacemakerd and on 
     CHECK(f.connect("lrmd") == nullptr);
     CHECK(f.host.sent.empty());
     CHECK(f.connect("cib_ro") != nullptr);
-    REQUIRE(f.run_until([&] { return !f.host.sent.empty(); }));
+    REQUIRE(run_until(f.context(), [&] { return !f.host.sent.empty(); }));
     CHECK(f.host.sent[0].second.server == std::optional<std::string>("cib_ro"));
 }
 
@@ -213,7 +208,7 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
     f.host.provider = "provider-1";
     auto* c = f.connect("cib_shm");
     REQUIRE(c != nullptr);
-    REQUIRE(f.run_until([&] { return f.host.sent.size() == 1; }));
+    REQUIRE(run_until(f.context(), [&] { return f.host.sent.size() == 1; }));
     const auto& [to, announced] = f.host.sent[0];
     CHECK(to == "provider-1");
     CHECK(announced.op == "new");
@@ -225,7 +220,7 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
 
     const std::string reg = R"(<cib_command t="cib" cib_op="register" cib_clientname="unit"/>)";
     REQUIRE(f.send(c, 1, reg, wire::ipc_flag::client_response) > 0);
-    REQUIRE(f.run_until([&] { return f.host.sent.size() == 2; }));
+    REQUIRE(run_until(f.context(), [&] { return f.host.sent.size() == 2; }));
     const wire::ProxyMessage request = f.host.sent[1].second;
     CHECK(request.op == "request");
     CHECK(request.type == wire::MsgType::notify);
@@ -266,14 +261,14 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
 
         // A tool compresses requests above its buffer; the provider gets them inflated.
         REQUIRE(f.send(c, 2, wire::serialize(*big), 0) > 0);
-        REQUIRE(f.run_until([&] { return f.host.with_op("request").size() == 2; }));
+        REQUIRE(run_until(f.context(), [&] { return f.host.with_op("request").size() == 2; }));
         auto forwarded = f.host.with_op("request")[1];
         CHECK(forwarded.ipc_msg_flags == std::optional<std::uint32_t>(0x100));
         REQUIRE(forwarded.msg);
         CHECK(*forwarded.msg == *big);
 
         f.forget(c);
-        REQUIRE(f.run_until([&] { return !f.host.with_op("destroy").empty(); }));
+        REQUIRE(run_until(f.context(), [&] { return !f.host.with_op("destroy").empty(); }));
         CHECK(f.host.with_op("destroy")[0].session == std::optional<std::string>(session));
         CHECK(f.proxy->local_client_count() == 0);
         CHECK(f.host.gone == 1);
@@ -306,7 +301,7 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
         REQUIRE(bytes);
         (*bytes)[36] = 2;  // another header version
         f.send_raw(c, *bytes);
-        REQUIRE(f.run_until([&] { return !f.host.with_op("destroy").empty(); }));
+        REQUIRE(run_until(f.context(), [&] { return !f.host.with_op("destroy").empty(); }));
         CHECK(f.proxy->local_client_count() == 0);
         CHECK(f.disconnected(c));
     }
@@ -321,7 +316,7 @@ TEST_CASE("A provider that goes away takes only its own sessions", "[proxy][ipc]
     f.host.provider = "new";
     auto* b = f.connect("stonith-ng");
     REQUIRE(b != nullptr);
-    REQUIRE(f.run_until([&] { return f.host.sent.size() == 2; }));
+    REQUIRE(run_until(f.context(), [&] { return f.host.sent.size() == 2; }));
     CHECK(f.host.sent[0].first == "old");
     CHECK(f.host.sent[1].first == "new");
     CHECK(f.host.sent[1].second.server == std::optional<std::string>("stonith-ng"));
@@ -349,8 +344,7 @@ TEST_CASE("A session whose provider cannot be reached is closed at once", "[prox
 TEST_CASE("Only one proxy (libqb loop adapter) per process", "[proxy][ipc]")
 {
     Fixture f;
-    GMainContext* other = g_main_context_new();
-    auto second = IpcProxy::create(other);
+    ContextPtr other = outpost::test::new_context();
+    auto second = IpcProxy::create(other.get());
     CHECK_FALSE(second);
-    g_main_context_unref(other);
 }

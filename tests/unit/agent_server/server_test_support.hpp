@@ -22,36 +22,18 @@
 #include <variant>
 #include <vector>
 
-#include "../../support/main_loop.hpp"
 #include "executor/executor.hpp"
 #include "executor/process_spawner.hpp"
 #include "io/source.hpp"
 #include "server/client_session.hpp"
 #include "server/dispatcher.hpp"
 #include "server/notifier.hpp"
+#include "support/main_loop.hpp"
 #include "wire/messages.hpp"
 
 namespace outpost::test {
 
 using namespace std::chrono_literals;
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-// Iterates `context` until `done()` or `limit`; true if done() became true.
-inline bool run_until(GMainContext* context, const std::function<bool()>& done,
-                      std::chrono::milliseconds limit = 10s)
-{
-    return ::outpost::test::loop_until(context, done, limit);
-}
-
-inline void run_for(GMainContext* context, std::chrono::milliseconds duration)
-{
-    (void)run_until(
-        context, [] { return false; }, duration);
-}
 
 class ScratchDir {
 public:

@@ -362,7 +362,7 @@ TEST_CASE("a stop's cancel notifies precede its reply; recurring ops notify chan
     REQUIRE(bench.wait_for("c", 1));
     CHECK(as<wire::ExecNotify>(bench.take("c")[0]).exec_rc == 0);
     // Several more runs, all rc 0: nothing more is notified.
-    run_for(bench.context(), 500ms);
+    loop_for(bench.context(), 500ms);
     CHECK(bench.pending("c") == 0);
 
     bench.send("c", make_exec(5, "r1", "stop", state));
@@ -395,7 +395,7 @@ TEST_CASE("exec notifies go to named clients only, or only the requester with ca
         REQUIRE(bench.wait_for("named2", 1));
         CHECK(as<wire::ExecNotify>(bench.take("named1")[0]).exec_rc == 7);
         CHECK(as<wire::ExecNotify>(bench.take("named2")[0]).exec_rc == 7);
-        run_for(bench.context(), 100ms);
+        loop_for(bench.context(), 100ms);
         CHECK(bench.pending("anonymous") == 0);  // replies, never notifications
     }
     SECTION("requester only")
@@ -404,7 +404,7 @@ TEST_CASE("exec notifies go to named clients only, or only the requester with ca
         CHECK(only_reply(bench.take("named2")).rc > 0);
         REQUIRE(bench.wait_for("named2", 1));
         CHECK(as<wire::ExecNotify>(bench.take("named2")[0]).exec_rc == 7);
-        run_for(bench.context(), 100ms);
+        loop_for(bench.context(), 100ms);
         CHECK(bench.pending("named1") == 0);
     }
     SECTION("requester only, but it is gone: dropped")
@@ -412,14 +412,14 @@ TEST_CASE("exec notifies go to named clients only, or only the requester with ca
         bench.send("named2", make_exec(5, "r1", "monitor", state, 2));
         bench.disconnect("named2");
         REQUIRE(run_until(bench.context(), [&] { return bench.executor().running_count() == 0; }));
-        run_for(bench.context(), 100ms);
+        loop_for(bench.context(), 100ms);
         CHECK(bench.pending("named1") == 0);
     }
     SECTION("requester only, unnamed requester gets nothing")
     {
         bench.send("anonymous", make_exec(5, "r1", "monitor", state, 2));
         (void)bench.take("anonymous");
-        run_for(bench.context(), 300ms);
+        loop_for(bench.context(), 300ms);
         CHECK(bench.pending("anonymous") == 0);
         CHECK(bench.pending("named1") == 0);
     }

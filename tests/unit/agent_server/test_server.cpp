@@ -323,7 +323,7 @@ TEST_CASE("shutdown with an IPC provider asks the cluster first")
         provider.send_proxy("shutdown_ack");
         CHECK(as<wire::Reply>(provider.next()).rc == 0);
         bench.server().request_shutdown();  // a second SIGTERM only logs
-        run_for(bench.context(), 600ms);    // longer than the (shortened) ack timeout
+        loop_for(bench.context(), 600ms);   // longer than the (shortened) ack timeout
         CHECK_FALSE(bench.exit_code().has_value());
 
         // The cluster keeps working with us meanwhile.
@@ -331,7 +331,7 @@ TEST_CASE("shutdown with an IPC provider asks the cluster first")
         CHECK(as<wire::Reply>(provider.next()).msg_id == id);
 
         provider.close();
-        run_for(bench.context(), 100ms);
+        loop_for(bench.context(), 100ms);
         CHECK_FALSE(bench.exit_code().has_value());
         old_provider.close();
         REQUIRE(bench.wait_exit());
@@ -359,7 +359,7 @@ TEST_CASE("an unsolicited shutdown_ack or shutdown_nack changes nothing")
     CHECK(as<wire::Reply>(provider.next()).rc == 0);
     provider.send_proxy("shutdown_ack");
     CHECK(as<wire::Reply>(provider.next()).rc == 0);
-    run_for(bench.context(), 100ms);
+    loop_for(bench.context(), 100ms);
     CHECK_FALSE(bench.exit_code().has_value());
     CHECK(bench.server().listening());
 }
@@ -391,7 +391,7 @@ TEST_CASE("when the last client leaves, drop-recurring ops stop and resources st
         CHECK((*recurring)[0].ops.size() == 1);
 
         a.close();
-        run_for(bench.context(), 300ms);
+        loop_for(bench.context(), 300ms);
         // One client remains: the monitor keeps running.
         recurring = bench.server().executor().recurring("r1");
         CHECK((*recurring)[0].ops.size() == 1);

@@ -13,32 +13,14 @@
 
 #include <catch.hpp>
 
-#include "../../support/main_loop.hpp"
 #include "../tls/tls_test_support.hpp"
 #include "io/connection.hpp"
 #include "io/listener.hpp"
+#include "support/main_loop.hpp"
 #include "tls/context.hpp"
 #include "wire/messages.hpp"
 
 namespace outpost::test {
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-// Iterates `context` until `done()` or `limit` passes; true if done() became true.
-inline bool run_until(GMainContext* context, const std::function<bool()>& done,
-                      std::chrono::milliseconds limit = std::chrono::seconds(10))
-{
-    return ::outpost::test::loop_until(context, done, limit);
-}
-
-inline void run_for(GMainContext* context, std::chrono::milliseconds duration)
-{
-    (void)run_until(
-        context, [] { return false; }, duration);
-}
 
 class ScriptedServer {
 public:

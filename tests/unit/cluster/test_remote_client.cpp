@@ -335,7 +335,7 @@ TEST_CASE("exec completion notifies reach every subscriber with every field")
     f.client->unsubscribe(id2);
     f.server.send(wire::encode(notify));
     REQUIRE(run_until(f.context.get(), [&] { return first.size() == 2; }));
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     CHECK(second.size() == 1);
 }
 
@@ -450,7 +450,7 @@ TEST_CASE("poke and check are fire-and-forget; the poke notify reaches subscribe
     CHECK(f.server.requests[2].op == wire::Op::check);
     CHECK(f.server.requests[2].watchdog == "10");
     CHECK(f.client->pending_requests() == 0);
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     CHECK(f.client->connected());
 }
 
@@ -466,7 +466,7 @@ TEST_CASE("request() of an operation the table says is never answered is refused
     REQUIRE_FALSE(answer->ok());
     CHECK(answer->error().code == -EINVAL);
     CHECK(f.client->pending_requests() == 0);
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     CHECK(f.server.requests.size() == 1);  // register only
     CHECK(f.client->connected());
 }
@@ -504,7 +504,7 @@ TEST_CASE("disconnect fails pending work from the loop and does not report a clo
     f.client->subscribe(handlers);
     std::optional<Error> failure;
     f.client->rsc_info("x", [&](const Result<std::optional<wire::RscInfo>>& r) { failure = r.error(); });
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     f.client->disconnect();
     CHECK_FALSE(failure.has_value());
     REQUIRE(run_until(f.context.get(), [&] { return failure.has_value(); }));
@@ -544,10 +544,10 @@ TEST_CASE("a callback may destroy the client")
         f.client.reset();
     });
     f.client->rsc_info("b", [&](const Result<std::optional<wire::RscInfo>>&) { ++calls; });
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     f.server.close_all();
     REQUIRE(run_until(f.context.get(), [&] { return calls >= 1; }));
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     CHECK(calls == 1);
 }
 
@@ -852,7 +852,7 @@ TEST_CASE("disconnect(): tracked execs (recurring too) get synthesized completio
     CHECK_FALSE(rec.closed.has_value());
     // Once only.
     f.client->disconnect();
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     CHECK(rec.disconnected == 1);
 }
 
@@ -863,11 +863,11 @@ TEST_CASE("disconnect() before registration reports no disconnected event")
     f.client->subscribe(rec.handlers());
     std::optional<Status> outcome;
     f.client->connect([&](const Status& s) { outcome = s; });
-    run_for(f.context.get(), 100ms);
+    loop_for(f.context.get(), 100ms);
     f.client->disconnect();
     REQUIRE(run_until(f.context.get(), [&] { return outcome.has_value(); }));
     CHECK(outcome->error().code == -ECANCELED);
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     CHECK(rec.disconnected == 0);
     CHECK_FALSE(rec.closed.has_value());
 }
@@ -1004,7 +1004,7 @@ TEST_CASE(
     connection.start(20s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 1; }));
     connection.monitor(400ms);  // its poke is never answered
-    run_for(context.get(), 50ms);
+    loop_for(context.get(), 50ms);
     connection.stop(5s);
     REQUIRE(results.size() == 3);
     CHECK(results[1] ==
@@ -1015,8 +1015,8 @@ TEST_CASE(
     connection.start(20s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 4; }));
     CHECK(results[3].rc == wire::ocf::ok);
-    run_for(context.get(), 600ms);  // past the old monitor's timeout
-    CHECK(results.size() == 4);     // no spurious monitor failure
+    loop_for(context.get(), 600ms);  // past the old monitor's timeout
+    CHECK(results.size() == 4);      // no spurious monitor failure
     CHECK(connection.machine().connected());
     REQUIRE(connection.client() != nullptr);
     connection.monitor(2s);

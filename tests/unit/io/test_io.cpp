@@ -22,11 +22,11 @@
 #include <variant>
 #include <vector>
 
-#include "../../support/main_loop.hpp"
 #include "../tls/tls_test_support.hpp"
 #include "io/connection.hpp"
 #include "io/listener.hpp"
 #include "raw_peers.hpp"
+#include "support/main_loop.hpp"
 #include "tls/context.hpp"
 #include "tls/session.hpp"
 #include "wire/frame.hpp"
@@ -35,30 +35,15 @@
 using namespace outpost;
 using namespace outpost::io;
 using namespace std::chrono_literals;
+using outpost::test::ContextPtr;
 using outpost::test::FullBacklog;
+using outpost::test::loop_for;
 using outpost::test::raw_tcp_connect;
+using outpost::test::run_until;
 using outpost::test::SilentPeer;
 using outpost::test::TempDir;
 
 namespace {
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-// Iterates `context` until `done()` or `limit` passes; true if done() became true.
-bool run_until(GMainContext* context, const std::function<bool()>& done,
-               std::chrono::milliseconds limit = 10s)
-{
-    return ::outpost::test::loop_until(context, done, limit);
-}
-
-void run_for(GMainContext* context, std::chrono::milliseconds duration)
-{
-    (void)run_until(
-        context, [] { return false; }, duration);
-}
 
 template <typename R>
 void require_ok(const R& result)
@@ -219,7 +204,7 @@ TEST_CASE("PSK handshake and messages both ways", "[io]")
 
     // Sent before the server started reading: it waits, nothing is lost.
     require_ok(client->send("<hello from=\"client\"/>"));
-    run_for(context.get(), 50ms);
+    loop_for(context.get(), 50ms);
     Inbox server_inbox, client_inbox;
     server_inbox.start(served);
     client_inbox.start(*client);
@@ -328,7 +313,7 @@ TEST_CASE("megabytes arrive complete across read-budget pauses", "[io]")
     for (int i = 0; i < kCount; ++i) {
         require_ok(served.send(message_of_size(std::size_t{100} * 1000, static_cast<char>('a' + i % 26))));
     }
-    run_for(context.get(), 200ms);
+    loop_for(context.get(), 200ms);
     Inbox inbox;
     inbox.start(*client);
     REQUIRE(run_until(context.get(), [&] { return inbox.messages.size() == kCount; }));
@@ -366,7 +351,7 @@ TEST_CASE("a message over the receiver's limit closes the connection with a clea
     CHECK_FALSE(served.is_open());
     // The client sees the server go away.
     REQUIRE(run_until(context.get(), [&] { return !client_inbox.closes.empty(); }));
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
     CHECK(server_inbox.closes.size() == 1);
     CHECK(client_inbox.closes.size() == 1);
 }
@@ -578,22 +563,22 @@ TEST_CASE("destroying a PendingConnection cancels it without a callback", "[io]"
         SilentPeer silent;
         auto pending =
             Connection::connect_async("127.0.0.1", silent.port, psk_client("k"), context.get(), {}, count);
-        run_for(context.get(), 100ms);
+        loop_for(context.get(), 100ms);
         CHECK(pending->describe() == "TLS handshake with 127.0.0.1");
         pending.reset();
-        run_for(context.get(), 300ms);
+        loop_for(context.get(), 300ms);
     }
     SECTION("while the name is being resolved")
     {
         auto pending = Connection::connect_async("localhost", 9, psk_client("k"), context.get(), {}, count);
         pending.reset();
-        run_for(context.get(), 500ms);
+        loop_for(context.get(), 500ms);
     }
     SECTION("before the first step ran")
     {
         auto pending = Connection::connect_async("127.0.0.1", 9, psk_client("k"), context.get(), {}, count);
         pending.reset();
-        run_for(context.get(), 200ms);
+        loop_for(context.get(), 200ms);
     }
     SECTION("server side")
     {
@@ -607,7 +592,7 @@ TEST_CASE("destroying a PendingConnection cancels it without a callback", "[io]"
         UniqueFd raw = raw_tcp_connect((*listener)->port());
         REQUIRE(run_until(context.get(), [&] { return !accepting.empty(); }));
         accepting.clear();
-        run_for(context.get(), 200ms);
+        loop_for(context.get(), 200ms);
         pollfd pfd{raw.get(), POLLIN, 0};
         REQUIRE(::poll(&pfd, 1, 2000) == 1);
         char byte;
@@ -633,7 +618,7 @@ TEST_CASE("callbacks may destroy their Connection", "[io]")
         int closes = 0;
         for (int i = 0; i < 5; ++i)
             require_ok(served.send("<m/>"));
-        run_for(context.get(), 100ms);  // all five now sit in the client's socket
+        loop_for(context.get(), 100ms);  // all five now sit in the client's socket
         client->start(
             [&](const std::string&) {
                 ++delivered;
@@ -641,7 +626,7 @@ TEST_CASE("callbacks may destroy their Connection", "[io]")
             },
             [&](const Error&) { ++closes; });
         REQUIRE(run_until(context.get(), [&] { return client == nullptr; }));
-        run_for(context.get(), 100ms);
+        loop_for(context.get(), 100ms);
         CHECK(delivered == 1);
         CHECK(closes == 0);
         // The server sees its peer go away.
@@ -657,7 +642,7 @@ TEST_CASE("callbacks may destroy their Connection", "[io]")
                       });
         served.close();
         REQUIRE(run_until(context.get(), [&] { return client == nullptr; }));
-        run_for(context.get(), 100ms);
+        loop_for(context.get(), 100ms);
         CHECK(closes == 1);
         CHECK(server_inbox.closes.empty());  // close() does not report
     }
@@ -680,7 +665,7 @@ TEST_CASE("the peer closing is reported once; close() reports nothing", "[io]")
     CHECK_FALSE(served.is_open());
     CHECK(served.tls_description().empty());
     REQUIRE(run_until(context.get(), [&] { return !client_inbox.closes.empty(); }));
-    run_for(context.get(), 200ms);
+    loop_for(context.get(), 200ms);
     CHECK(client_inbox.messages == std::vector<std::string>{"<last-words/>"});
     REQUIRE(client_inbox.closes.size() == 1);
     INFO(client_inbox.closes.front().describe());
@@ -698,12 +683,12 @@ TEST_CASE("a failure before start() is reported after start(), not inside it", "
     Server server(context.get(), psk_server(dir, key));
     auto client = connect_pair(context.get(), server, psk_client(key));
     server.connections.clear();  // the server goes away (close_notify) before the client started
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
     Inbox inbox;
     inbox.start(*client);
     CHECK(inbox.closes.empty());
     REQUIRE(run_until(context.get(), [&] { return !inbox.closes.empty(); }));
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
     CHECK(inbox.closes.size() == 1);
 }
 
@@ -794,7 +779,7 @@ TEST_CASE("each message is a header record, then payload records, never coalesce
     const std::string second = message_of_size(20000, 's');  // two payload records
     require_ok(sender->send(first));
     require_ok(sender->send(second));
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
 
     std::vector<std::string> records;
     std::vector<char> buffer(65536);
@@ -898,7 +883,7 @@ TEST_CASE("the per-address connect timeout fires with a clear error", "[io][limi
     Outcome outcome;
     const auto started = std::chrono::steady_clock::now();
     auto pending = start_connect(context.get(), "127.0.0.1", port, psk_client("k"), outcome, options);
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
     CHECK(pending->describe() == "connecting to 127.0.0.1:" + std::to_string(port));
     REQUIRE(run_until(context.get(), [&] { return outcome.done; }));
     const auto elapsed = std::chrono::steady_clock::now() - started;
@@ -975,7 +960,7 @@ TEST_CASE("a peer closing in the middle of a message is reported as such", "[io]
     raw.send(frame.header.data(), frame.header.size());
     raw.send(frame.payload.data(), frame.payload.size() / 2);
     REQUIRE(run_until(context.get(), [&] { return !inbox.messages.empty(); }));
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
 
     const bool with_close_notify = GENERATE(true, false);
     INFO((with_close_notify ? "TLS close_notify, then close" : "socket closed without close_notify"));
@@ -987,7 +972,7 @@ TEST_CASE("a peer closing in the middle of a message is reported as such", "[io]
     raw.session.reset();
     raw.fd.reset();
     REQUIRE(run_until(context.get(), [&] { return !inbox.closes.empty(); }));
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
     CHECK(inbox.messages == std::vector<std::string>{"<whole/>"});
     REQUIRE(inbox.closes.size() == 1);
     const Error& reason = inbox.closes.front();
