@@ -8,7 +8,6 @@
 
 #include "harness/command.hpp"
 #include "harness/environment.hpp"
-#include "harness/fd.hpp"
 #include "harness/files.hpp"
 #include "harness/guest_daemon.hpp"
 #include "harness/mounts.hpp"
@@ -16,3 +15,4 @@
 #include "harness/peers.hpp"
 #include "harness/process.hpp"
 #include "harness/tcp.hpp"
+#include "io/fd.hpp"

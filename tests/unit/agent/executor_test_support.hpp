@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "executor/executor.hpp"
+#include "support/files.hpp"
 #include "support/main_loop.hpp"
 
 namespace outpost::agent::executor::test {
@@ -20,37 +21,10 @@ namespace outpost::agent::executor::test {
 using namespace std::chrono_literals;
 using outpost::test::loop_for;
 using outpost::test::run_until;
+using outpost::test::TempDir;
 using wire::AlertRequest;
 using wire::ExecNotify;
 using wire::ExecRequest;
-
-class TempDir {
-public:
-    TempDir()
-    {
-        GError* error = nullptr;
-        gchar* dir = g_dir_make_tmp("outpost-exec-XXXXXX", &error);
-        if (dir == nullptr) {
-            std::string msg = error->message;
-            g_error_free(error);
-            throw std::runtime_error("cannot create temp dir: " + msg);
-        }
-        path_ = dir;
-        g_free(dir);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir()
-    {
-        std::string cmd = "rm -rf '" + path_ + "'";
-        (void)!system(cmd.c_str());
-    }
-    [[nodiscard]] const std::string& path() const { return path_; }
-    [[nodiscard]] std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
 
 inline void write_file(const std::string& path, const std::string& text, mode_t mode = 0644)
 {

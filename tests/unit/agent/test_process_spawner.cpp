@@ -87,7 +87,7 @@ TEST_CASE("spawner: child hygiene (group, stdin, fds, signals, cwd, env)", "[spa
     CHECK(o->out.find("stdin=/dev/null") != std::string::npos);
     CHECK(o->out.find("sigpipe=0000000000000000") != std::string::npos);
     CHECK(o->out.find("blocked=0000000000000000") != std::string::npos);
-    CHECK(o->out.find("cwd=" + dir.path()) != std::string::npos);
+    CHECK(o->out.find("cwd=" + dir.path().string()) != std::string::npos);
     CHECK(o->out.find("env=bar") != std::string::npos);
 }
 

@@ -37,7 +37,7 @@ struct PrivateBus {
         // No service directories: nothing is bus-activated (the host's session config would
         // try to activate systemd).
         std::string config = dir / "bus.conf";
-        write_file(config, "<busconfig><type>session</type><listen>unix:dir=" + dir.path() +
+        write_file(config, "<busconfig><type>session</type><listen>unix:dir=" + dir.path().string() +
                                "</listen><auth>EXTERNAL</auth><policy context='default'>"
                                "<allow send_destination='*' eavesdrop='true'/><allow eavesdrop='true'/>"
                                "<allow own='*'/></policy></busconfig>\n");
@@ -245,14 +245,14 @@ TEST_CASE("systemd: ActiveState mapping, drop-in, metadata, which units the serv
 TEST_CASE("systemd: no system bus: every action fails with No DBus connection", "[systemd]")
 {
     TempDir dir;
-    BusAddress address("unix:path=" + (dir / "no-such-socket"));
+    BusAddress address("unix:path=" + dir.file("no-such-socket"));
     systemd::Manager manager(nullptr, dir / "run");
     CHECK_FALSE(manager.unit_exists("web.service"));
     for (const char* action : {"status", "start", "stop", "restart", "reload", "meta-data"}) {
         INFO(action);
         check_result(run_action(manager, "web", action), 1, ExecStatus::error, kNoConnection);
     }
-    CHECK_FALSE(file_exists(systemd::drop_in_path(dir / "run", "web")));
+    CHECK_FALSE(file_exists(systemd::drop_in_path(dir.file("run"), "web")));
 
     // Through the executor: the systemd class, and "service" falling back to LSB.
     ExecutorWith t(dir / "run");
@@ -283,7 +283,7 @@ TEST_CASE("systemd: a bus without systemd: No DBus object found, meta-data still
     agents::RawResult meta = run_action(manager, "web", "meta-data");
     check_result(meta, 0, ExecStatus::done, "");
     CHECK(meta.out == systemd::metadata("web", ""));
-    CHECK_FALSE(file_exists(systemd::drop_in_path(dir / "run", "web")));  // nothing was started
+    CHECK_FALSE(file_exists(systemd::drop_in_path(dir.file("run"), "web")));  // nothing was started
 }
 
 TEST_CASE("systemd: one attempt per action against a fake systemd", "[systemd]")

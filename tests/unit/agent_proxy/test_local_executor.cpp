@@ -29,6 +29,7 @@
 #include "proxy/ipc_header.hpp"
 #include "proxy/proxy.hpp"
 #include "server/server.hpp"
+#include "support/files.hpp"
 #include "support/main_loop.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
@@ -42,6 +43,7 @@ using namespace std::chrono_literals;
 using outpost::test::ContextPtr;
 using outpost::test::loop_for;
 using outpost::test::run_until;
+using outpost::test::TempDir;
 
 namespace {
 
@@ -58,20 +60,6 @@ meta-data) echo '<resource-agent name="Dummy"/>'; exit 0 ;;
 esac
 )";
 
-std::string make_temp_dir()
-{
-    std::string pattern = (std::filesystem::temp_directory_path() / "outpost-lrmd-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    return pattern;
-}
-
-void write_file(const std::string& path, const std::string& content, mode_t mode)
-{
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
-    ::chmod(path.c_str(), mode);
-}
-
 struct Received {
     ssize_t rc = 0;
     std::optional<IpcMessage> message;
@@ -79,17 +67,17 @@ struct Received {
 
 class Bench {
 public:
-    Bench() : dir_(make_temp_dir()), spawner_(context())
+    Bench() : spawner_(context())
     {
         static int counter = 0;
         prefix_ = "outpost-lrmd-ut-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-";
         key_ = "lrmd-test-key-" + std::to_string(::getpid());
-        write_file(dir_ + "/authkey", key_, 0600);
-        write_file(dir_ + "/resource.d/test/Dummy", kAgent, 0755);
+        dir_.write("authkey", key_, 0600);
+        dir_.write("resource.d/test/Dummy", kAgent, 0755);
         tls::AuthkeySearch search;
-        search.configured = dir_ + "/authkey";
-        search.default_path = dir_ + "/none";
-        search.legacy_path = dir_ + "/none";
+        search.configured = dir_.file("authkey");
+        search.default_path = dir_.file("none");
+        search.legacy_path = dir_.file("none");
         auto server_tls = tls::TlsContext::psk_server(std::make_shared<tls::AuthkeyStore>(search));
         REQUIRE(server_tls.ok());
 
@@ -97,9 +85,9 @@ public:
         config.address = "127.0.0.1";
         config.port = 0;
         config.handle_signals = false;
-        config.executor.paths.ocf_root = dir_;
-        config.executor.paths.ocf_ra_path = {dir_ + "/resource.d"};
-        config.executor.paths.working_dir = dir_;
+        config.executor.paths.ocf_root = dir_.path();
+        config.executor.paths.ocf_ra_path = {dir_.file("resource.d")};
+        config.executor.paths.working_dir = dir_.path();
         auto created = server::Server::create(context(), *server_tls, spawner_, config, [](int) {});
         INFO((created.ok() ? std::string() : created.error().describe()));
         REQUIRE(created.ok());
@@ -122,8 +110,6 @@ public:
         proxy_->attach_host(nullptr);
         proxy_.reset();
         server_.reset();
-        std::error_code ignored;
-        std::filesystem::remove_all(dir_, ignored);
     }
     Bench(const Bench&) = delete;
     Bench& operator=(const Bench&) = delete;
@@ -132,7 +118,7 @@ public:
     server::Server& server() { return *server_; }
     IpcProxy& proxy() { return *proxy_; }
     [[nodiscard]] const std::string& key() const { return key_; }
-    [[nodiscard]] std::string file(const std::string& name) const { return dir_ + "/" + name; }
+    [[nodiscard]] std::string file(const std::string& name) const { return dir_.file(name); }
 
     template <typename T>
     T client(std::function<T()> work)
@@ -208,7 +194,7 @@ public:
 
 private:
     ContextPtr context_{g_main_context_new()};
-    std::string dir_;
+    TempDir dir_{"outpost-lrmd"};
     std::string prefix_;
     std::string key_;
     executor::ProcessSpawner spawner_;

@@ -28,43 +28,13 @@
 #include "server/client_session.hpp"
 #include "server/dispatcher.hpp"
 #include "server/notifier.hpp"
+#include "support/files.hpp"
 #include "support/main_loop.hpp"
 #include "wire/messages.hpp"
 
 namespace outpost::test {
 
 using namespace std::chrono_literals;
-
-class ScratchDir {
-public:
-    ScratchDir()
-    {
-        std::string pattern = (std::filesystem::temp_directory_path() / "outpost-server-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    ~ScratchDir()
-    {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-    void write(const std::string& name, const std::string& content, mode_t mode = 0644) const
-    {
-        std::filesystem::create_directories((path_ / name).parent_path());
-        std::ofstream out(file(name), std::ios::binary | std::ios::trunc);
-        out << content;
-        out.close();
-        ::chmod(file(name).c_str(), mode);
-    }
-
-private:
-    std::filesystem::path path_;
-};
 
 // A minimal OCF agent: state kept in the file named by the `state` parameter.
 inline constexpr const char* kTestAgent = R"(#!/bin/sh
@@ -149,7 +119,7 @@ public:
     agent::server::Dispatcher& dispatcher() { return *dispatcher_; }
     agent::server::Notifier& notifier() { return notifier_; }
     RecordingControl& control() { return control_; }
-    const ScratchDir& dir() const { return dir_; }
+    const TempDir& dir() const { return dir_; }
 
     // A connected client; `name` empty = it never says who it is.
     agent::server::ClientSession& connect(const std::string& id)
@@ -216,7 +186,7 @@ private:
         return options;
     }
 
-    ScratchDir dir_;
+    TempDir dir_;
     ContextPtr context_;
     agent::executor::ProcessSpawner spawner_;
     agent::server::Notifier notifier_;

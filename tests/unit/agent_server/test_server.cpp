@@ -69,7 +69,7 @@ public:
     }
 
 private:
-    ScratchDir dir_;
+    TempDir dir_;
     std::string key_;
     ContextPtr context_;
     agent::executor::ProcessSpawner spawner_;

@@ -30,7 +30,7 @@ public:
     ScriptedServer(GMainContext* context, Script script) : context_(context), script_(std::move(script))
     {
         key_ = random_bytes(256);
-        write_file(dir_.file("authkey"), key_);
+        dir_.write("authkey", key_);
         tls::AuthkeySearch search;
         search.configured = dir_.file("authkey");
         search.default_path = dir_.file("none");

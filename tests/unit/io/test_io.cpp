@@ -54,7 +54,7 @@ void require_ok(const R& result)
 
 std::shared_ptr<tls::AuthkeyStore> store_with_key(const TempDir& dir, const std::string& bytes)
 {
-    outpost::test::write_file(dir.file("authkey"), bytes);
+    dir.write("authkey", bytes);
     tls::AuthkeySearch search;
     search.configured = dir.file("authkey");
     search.default_path = dir.file("no-default");

@@ -19,7 +19,6 @@
 using namespace outpost;
 using namespace outpost::tls;
 using outpost::test::TempDir;
-using outpost::test::write_file;
 
 namespace {
 
@@ -105,7 +104,7 @@ void send_all(TlsSession& session, int fd, const std::string& data)
 
 std::shared_ptr<AuthkeyStore> store_with_key(const TempDir& dir, const std::string& bytes)
 {
-    write_file(dir.file("authkey"), bytes);
+    dir.write("authkey", bytes);
     AuthkeySearch search;
     search.configured = dir.file("authkey");
     search.default_path = dir.file("no-default");
@@ -761,7 +760,7 @@ TEST_CASE("X.509 files are checked at creation", "[tls][x509]")
     CHECK(missing.error().message.find("PCMK_cert_file") != std::string::npos);
     CHECK(missing.error().message.find("does not exist") != std::string::npos);
 
-    write_file(dir.file("garbage.pem"), "not a certificate\n");
+    dir.write("garbage.pem", "not a certificate\n");
     auto bad_ca =
         TlsContext::x509_server(x509_settings(certs.server_cert, certs.server_key, dir.file("garbage.pem")));
     REQUIRE_FALSE(bad_ca.ok());
@@ -772,7 +771,7 @@ TEST_CASE("X.509 files are checked at creation", "[tls][x509]")
     REQUIRE_FALSE(mismatch.ok());
     CHECK(mismatch.error().message.find("PCMK_key_file") != std::string::npos);
 
-    write_file(dir.file("empty.pem"), "");
+    dir.write("empty.pem", "");
     auto empty =
         TlsContext::x509_client(x509_settings(certs.client_cert, dir.file("empty.pem"), certs.ca_cert));
     REQUIRE_FALSE(empty.ok());
@@ -792,7 +791,7 @@ TEST_CASE("a revoked client certificate is rejected when a CRL is configured", "
 {
     TempDir dir;
     auto certs = outpost::test::make_certificates(dir, "v");
-    write_file(dir.file("crl.tmpl"), "crl_next_update = 30\ncrl_number = 1\n");
+    dir.write("crl.tmpl", "crl_next_update = 30\ncrl_number = 1\n");
     outpost::test::run_or_throw("certtool --generate-crl --load-ca-privkey " + certs.ca_key +
                                 " --load-ca-certificate " + certs.ca_cert + " --load-certificate " +
                                 certs.client_cert + " --template " + dir.file("crl.tmpl") + " --outfile " +
