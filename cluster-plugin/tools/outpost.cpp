@@ -16,11 +16,9 @@
 // message="..."/> that holds <errors><error>...</error></errors> when there were any. Every
 // outcome, usage errors included, is one such document on stdout; nothing goes to stderr
 // but warnings.
-#include <fcntl.h>
 #include <glib.h>
 #include <grp.h>
 #include <pwd.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,7 +56,6 @@ constexpr int kExitUnavailable = 69;
 constexpr int kExitCantCreate = 73;
 constexpr int kExitNoPerm = 77;
 constexpr int kExitConfig = 78;
-constexpr std::size_t kKeySize = 4096;
 constexpr mode_t kKeyMode = 0640;
 constexpr const char* kKeyGroup = "haclient";
 // Time given to a completion notify beyond the operation's own timeout.
@@ -809,73 +806,40 @@ int cmd_keygen(const Options& options, Output& out)
         return kExitUsage;
     }
     const std::string& file = options.args[0];
-    std::string key(kKeySize, '\0');
-    for (std::size_t done = 0; done < key.size();) {
-        ssize_t n = ::getrandom(key.data() + done, key.size() - done, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            out.error(std::string("getrandom: ") + std::strerror(errno));
-            return kExitFailed;
-        }
-        done += static_cast<std::size_t>(n);
+    auto key = tls::generate_authkey(tls::kAuthkeySize);
+    if (!key) {
+        out.error(key.error().message);
+        return kExitFailed;
     }
-    // Without --force the file must not exist (O_EXCL); with it, write a sibling and rename
-    // over, so a reader never sees half a key.
-    std::string target = options.force ? file + ".outpost-new" : file;
-    if (options.force) ::unlink(target.c_str());
-    int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        int err = errno;
+    tls::AuthkeyFileOptions file_options;
+    file_options.mode = kKeyMode;
+    file_options.replace = options.force;
+    file_options.group = ::getegid();
+    if (const struct group* group = ::getgrnam(kKeyGroup)) file_options.group = group->gr_gid;
+    auto written = tls::write_authkey_file(file, *key, file_options);
+    if (!written) {
+        const Error& error = written.error();
+        const int err = -error.code;
         if (err == EEXIST) {
             out.error(file + " exists; use --force to replace it");
             return kExitCantCreate;
         }
-        out.error("cannot create " + target + ": " + std::strerror(err));
-        return err == EACCES || err == EPERM ? kExitNoPerm : kExitCantCreate;
+        out.error(error.message);
+        if (err == EACCES || err == EPERM) return kExitNoPerm;
+        return error.domain == tls::kAuthkeyCreateDomain ? kExitCantCreate : kExitFailed;
     }
-    auto fail = [&](const char* what) {
-        int err = errno;
-        out.error(std::string(what) + " " + target + ": " + std::strerror(err));
-        ::close(fd);
-        ::unlink(target.c_str());
-        return err == EACCES || err == EPERM ? kExitNoPerm : kExitFailed;
-    };
-    for (std::size_t done = 0; done < key.size();) {
-        ssize_t n = ::write(fd, key.data() + done, key.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail("writing");
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    std::fill(key.begin(), key.end(), '\0');
-    gid_t gid = ::getegid();
-    if (const struct group* group = ::getgrnam(kKeyGroup)) gid = group->gr_gid;
-    // Only root can give the file away; anyone else keeps it as their own.
-    if (::fchown(fd, 0, gid) != 0 && ::geteuid() == 0) return fail("chown");
-    if (::fchmod(fd, kKeyMode) != 0) return fail("chmod");
-    if (::fsync(fd) != 0) return fail("fsync");
-    struct stat written {};
-    if (::fstat(fd, &written) != 0) return fail("stat");
-    ::close(fd);
-    if (options.force && ::rename(target.c_str(), file.c_str()) != 0) {
-        int err = errno;
-        out.error("replacing " + file + ": " + std::strerror(err));
-        ::unlink(target.c_str());
-        return err == EACCES || err == EPERM ? kExitNoPerm : kExitFailed;
-    }
-    const struct passwd* owner = ::getpwuid(written.st_uid);
-    const std::string owner_name = owner ? owner->pw_name : std::to_string(written.st_uid);
-    const std::string group = group_name(written.st_gid);
+    const struct passwd* owner = ::getpwuid(written->owner);
+    const std::string owner_name = owner ? owner->pw_name : std::to_string(written->owner);
+    const std::string group = group_name(written->group);
     Node node = element("authkey");
     node.attr("file", file)
-        .attr("bytes", static_cast<long long>(kKeySize))
+        .attr("bytes", static_cast<long long>(tls::kAuthkeySize))
         .attr("mode", "0640")
         .attr("owner", owner_name)
         .attr("group", group);
     out.data(std::move(node));
-    out.line("wrote " + std::to_string(kKeySize) + " random bytes to " + file + " (mode 0640, owner " +
-             owner_name + ", group " + group + ")");
+    out.line("wrote " + std::to_string(tls::kAuthkeySize) + " random bytes to " + file +
+             " (mode 0640, owner " + owner_name + ", group " + group + ")");
     return kExitOk;
 }
 

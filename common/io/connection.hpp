@@ -32,10 +32,10 @@
 #include <string_view>
 #include <vector>
 
-#include "io/fd.hpp"
 #include "io/source.hpp"
 #include "tls/context.hpp"
 #include "tls/session.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 #include "wire/frame.hpp"
 

@@ -19,8 +19,8 @@
 #include <optional>
 #include <string>
 
-#include "io/fd.hpp"
 #include "io/source.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 namespace outpost::io {

@@ -20,8 +20,8 @@
 #include <exception>
 #include <string>
 
-#include "io/fd.hpp"
 #include "io/source.hpp"
+#include "util/fd.hpp"
 #include "util/log.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -85,7 +85,7 @@ int ensure_high(int fd)
     return high;
 }
 
-bool make_pipe(io::UniqueFd& read_end, io::UniqueFd& write_end)
+bool make_pipe(UniqueFd& read_end, UniqueFd& write_end)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return false;
@@ -224,8 +224,8 @@ struct ProcessSpawner::Child {
     Callback done;
     Capture out;
     Capture err;
-    io::UniqueFd out_fd;
-    io::UniqueFd err_fd;
+    UniqueFd out_fd;
+    UniqueFd err_fd;
     io::FdWatch out_watch;
     io::FdWatch err_watch;
     io::Source watch_source;
@@ -357,9 +357,9 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
     }
 
     errno = 0;
-    io::UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (null_fd.valid()) null_fd.reset(ensure_high(null_fd.release()));
-    io::UniqueFd out_r, out_w, err_r, err_w, report_r, report_w;
+    UniqueFd out_r, out_w, err_r, err_w, report_r, report_w;
     if (!null_fd.valid() || !make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) ||
         !make_pipe(report_r, report_w)) {
         return fail_later(errno != 0 ? errno : EMFILE);
@@ -410,9 +410,9 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
     raw->err_fd = std::move(err_r);
 
     auto watch_fd = [this](Child* c, bool is_err) {
-        io::UniqueFd& fd = is_err ? c->err_fd : c->out_fd;
+        UniqueFd& fd = is_err ? c->err_fd : c->out_fd;
         return io::FdWatch(context_, fd.get(), G_IO_IN, [c, is_err](GIOCondition) {
-            io::UniqueFd& own_fd = is_err ? c->err_fd : c->out_fd;
+            UniqueFd& own_fd = is_err ? c->err_fd : c->out_fd;
             if (!own_fd.valid()) return;
             if (Child::drain(own_fd.get(), is_err ? c->err : c->out)) return;
             // End of file: stop watching before the descriptor closes.

@@ -67,7 +67,7 @@ Result<std::unique_ptr<Server>> Server::create(GMainContext* context, tls::TlsCo
     listen_options.tcp_user_timeout = self->config_.tcp_user_timeout;
     auto listener = io::Listener::create(
         self->config_.address, self->config_.port, context,
-        [self](io::UniqueFd fd, const std::string& peer) { self->on_accept(std::move(fd), peer); },
+        [self](UniqueFd fd, const std::string& peer) { self->on_accept(std::move(fd), peer); },
         listen_options);
     if (!listener) return listener.error();
     self->listener_ = std::move(listener).value();
@@ -129,7 +129,7 @@ void Server::attach_proxy(ProxyEndpoint* endpoint)
     dispatcher_->attach_proxy(endpoint);
 }
 
-void Server::on_accept(io::UniqueFd fd, const std::string& peer_address)
+void Server::on_accept(UniqueFd fd, const std::string& peer_address)
 {
     if (phase_ == Phase::exiting) return;
     std::size_t in_use = pending_.size() + clients_.size();

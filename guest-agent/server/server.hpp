@@ -108,7 +108,7 @@ private:
 
     Server(GMainContext* context, tls::TlsContext tls, ServerConfig config, ExitHandler on_exit);
 
-    void on_accept(io::UniqueFd fd, const std::string& peer_address);
+    void on_accept(UniqueFd fd, const std::string& peer_address);
     void on_handshake(std::uint64_t key, Result<std::unique_ptr<io::Connection>> result);
     void on_message(const std::string& id, const std::string& xml);
     void on_closed(const std::string& id, const Error& reason);

@@ -72,13 +72,12 @@ Figures run_exec_benchmark(const std::string& binary, const std::string& agent_t
     auto daemon = GuestDaemon::start(binary);
     REQUIRE(daemon.ok());
     ContextPtr context(g_main_context_new());
-    auto tls = tls::TlsContext::psk_client(tls::Authkey((*daemon)->authkey().bytes()));
-    REQUIRE(tls.ok());
+    auto tls = test::psk_client((*daemon)->authkey().bytes());
     ClientOptions options;
     options.host = (*daemon)->address();
     options.port = (*daemon)->port();
     options.client_name = "outpost-bench";
-    RemoteClient client(context.get(), *tls, options);
+    RemoteClient client(context.get(), tls, options);
     std::optional<Status> connected;
     client.connect([&](const Status& s) { connected = s; });
     REQUIRE(run_until(

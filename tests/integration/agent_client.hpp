@@ -64,12 +64,7 @@ public:
         return std::move(*outcome);
     }
 
-    static tls::TlsContext psk(const std::string& key)
-    {
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(key));
-        require_ok(tls);
-        return *tls;
-    }
+    static tls::TlsContext psk(const std::string& key) { return test::psk_client(key); }
 
     std::uint64_t send(wire::Request request)
     {

@@ -52,13 +52,12 @@ TEST_CASE("io::Connection talks to the real pacemaker-remoted 2.1.5 without stal
     auto& daemon = **guest;
     INFO("daemon log tail:\n" << daemon.log_tail());
 
-    auto tls = tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
-    require_ok(tls);
+    auto tls = test::psk_client(daemon.authkey().bytes());
     ContextPtr context(g_main_context_new());
 
     std::unique_ptr<io::Connection> connection;
     std::optional<Error> failure;
-    auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), *tls, context.get(), {},
+    auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), tls, context.get(), {},
                                                  [&](Result<std::unique_ptr<io::Connection>> result) {
                                                      if (result.ok()) {
                                                          connection = std::move(result).value();

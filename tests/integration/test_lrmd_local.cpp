@@ -167,10 +167,9 @@ class TlsClient {
 public:
     TlsClient(GMainContext* context, const GuestDaemon& daemon, const std::string& name) : context_(context)
     {
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
-        require_ok(tls);
+        auto tls = test::psk_client(daemon.authkey().bytes());
         std::optional<Error> failure;
-        auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), *tls, context, {},
+        auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), tls, context, {},
                                                      [&](Result<std::unique_ptr<io::Connection>> result) {
                                                          if (result.ok()) {
                                                              connection_ = std::move(result).value();

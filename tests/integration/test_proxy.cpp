@@ -87,11 +87,10 @@ public:
 
     static std::unique_ptr<FakeProvider> connect(test::GuestDaemon& daemon, GMainContext* context)
     {
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
-        require_ok(tls);
+        auto tls = test::psk_client(daemon.authkey().bytes());
         auto provider = std::make_unique<FakeProvider>();
         std::optional<Error> failure;
-        auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), *tls, context, {},
+        auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), tls, context, {},
                                                      [&](Result<std::unique_ptr<io::Connection>> result) {
                                                          if (result.ok()) {
                                                              provider->connection_ =

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "io/fd.hpp"
+#include "util/fd.hpp"
 
 namespace outpost::test {
 namespace {
@@ -95,7 +95,7 @@ void TempDir::remove()
 
 Result<std::string> read_file(const std::filesystem::path& path, std::size_t limit)
 {
-    io::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return make_error(kDomain, -errno, "open " + path.string() + ": " + strerror(errno));
     std::string content;
     std::vector<char> buffer(65536);
@@ -115,7 +115,7 @@ Result<std::string> read_file(const std::filesystem::path& path, std::size_t lim
 
 std::string file_tail(const std::filesystem::path& path, std::size_t max_bytes)
 {
-    io::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return "";
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return "";
@@ -136,7 +136,7 @@ Status write_file(const std::filesystem::path& path, const std::string& content,
             return make_error(kDomain, -ec.value(),
                               "create " + path.parent_path().string() + ": " + ec.message());
     }
-    io::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (!fd.valid()) return make_error(kDomain, -errno, "create " + path.string() + ": " + strerror(errno));
     if (::fchmod(fd.get(), mode) != 0) {
         return make_error(kDomain, -errno, "chmod " + path.string() + ": " + strerror(errno));

@@ -280,7 +280,7 @@ Result<RawResult> send_raw_tls(const GuestDaemon& daemon, const std::vector<std:
 {
     auto tls = client_tls(daemon);
     if (!tls) return tls.error();
-    io::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) return make_error(kDomain, -errno, std::string("socket: ") + std::strerror(errno));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;

@@ -519,13 +519,13 @@ namespace {
 
 // Waits (polling, so a stuck holder turns into a clear error, not a hang) for the
 // machine-wide cluster lock; see kClusterLockPath.
-Result<io::UniqueFd> take_cluster_lock()
+Result<UniqueFd> take_cluster_lock()
 {
     if (::mkdir(kLockDir, 0755) != 0 && errno != EEXIST) {
         int err = errno;
         return harness_error(-err, std::string("mkdir ") + kLockDir + ": " + errno_text(err));
     }
-    io::UniqueFd fd(::open(kClusterLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    UniqueFd fd(::open(kClusterLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (!fd.valid()) {
         int err = errno;
         return harness_error(-err, std::string("open ") + kClusterLockPath + ": " + errno_text(err));

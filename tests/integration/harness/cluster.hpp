@@ -44,7 +44,7 @@
 #include "harness/files.hpp"
 #include "harness/netns.hpp"
 #include "harness/process.hpp"
-#include "io/fd.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 namespace outpost::test {
@@ -236,7 +236,7 @@ public:
     [[nodiscard]] pid_t corosync_pid() const;
 
 private:
-    ClusterHarness(io::UniqueFd machine_lock, TempDir dir)
+    ClusterHarness(UniqueFd machine_lock, TempDir dir)
         : machine_lock_(std::move(machine_lock)), dir_(std::move(dir))
     {
     }
@@ -250,7 +250,7 @@ private:
         std::string comm;
     };
 
-    io::UniqueFd machine_lock_;  // kClusterLockPath, held from start() until this object is gone
+    UniqueFd machine_lock_;  // kClusterLockPath, held from start() until this object is gone
     TempDir dir_;
     std::optional<Process> corosync_;
     std::optional<Process> pacemakerd_;

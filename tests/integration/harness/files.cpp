@@ -1,8 +1,6 @@
 #include "harness/files.hpp"
 
-#include <fcntl.h>
 #include <grp.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,24 +10,9 @@
 #include <cstring>
 #include <vector>
 
-#include "io/fd.hpp"
+#include "tls/authkey.hpp"
 
 namespace outpost::test {
-namespace {
-
-Status write_all(int fd, const std::string& data, const std::string& what)
-{
-    std::size_t done = 0;
-    while (done < data.size()) {
-        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error("harness", -errno, "write " + what + ": " + strerror(errno));
-        done += static_cast<std::size_t>(n);
-    }
-    return {};
-}
-
-}  // namespace
 
 Authkey::Authkey(std::filesystem::path path, std::string bytes, std::optional<TempDir> dir)
     : path_(std::move(path)), bytes_(std::move(bytes)), dir_(std::move(dir))
@@ -38,18 +21,11 @@ Authkey::Authkey(std::filesystem::path path, std::string bytes, std::optional<Te
 
 Result<Authkey> Authkey::create(const std::filesystem::path& file, std::size_t size)
 {
-    std::string bytes(size, '\0');
-    std::size_t filled = 0;
-    while (filled < size) {
-        ssize_t n = ::getrandom(bytes.data() + filled, size - filled, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error("harness", -errno, std::string("getrandom: ") + strerror(errno));
-        filled += static_cast<std::size_t>(n);
-    }
-    io::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd.valid()) return make_error("harness", -errno, "create " + file.string() + ": " + strerror(errno));
-    if (auto s = write_all(fd.get(), bytes, file.string()); !s) return s.error();
-    return Authkey(file, std::move(bytes), std::nullopt);
+    auto key = tls::generate_authkey(size);
+    if (!key) return key.error();
+    auto written = tls::write_authkey_file(file.string(), *key);
+    if (!written) return written.error();
+    return Authkey(file, std::string(key->view()), std::nullopt);
 }
 
 Result<Authkey> Authkey::create_temporary(std::size_t size)

@@ -31,6 +31,7 @@
 #include "server/server.hpp"
 #include "support/files.hpp"
 #include "support/main_loop.hpp"
+#include "support/psk.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "wire/messages.hpp"
@@ -42,6 +43,7 @@ using namespace outpost::agent::proxy;
 using namespace std::chrono_literals;
 using outpost::test::ContextPtr;
 using outpost::test::loop_for;
+using outpost::test::PskKey;
 using outpost::test::run_until;
 using outpost::test::TempDir;
 
@@ -71,15 +73,7 @@ public:
     {
         static int counter = 0;
         prefix_ = "outpost-lrmd-ut-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-";
-        key_ = "lrmd-test-key-" + std::to_string(::getpid());
-        dir_.write("authkey", key_, 0600);
         dir_.write("resource.d/test/Dummy", kAgent, 0755);
-        tls::AuthkeySearch search;
-        search.configured = dir_.file("authkey");
-        search.default_path = dir_.file("none");
-        search.legacy_path = dir_.file("none");
-        auto server_tls = tls::TlsContext::psk_server(std::make_shared<tls::AuthkeyStore>(search));
-        REQUIRE(server_tls.ok());
 
         server::ServerConfig config;
         config.address = "127.0.0.1";
@@ -88,7 +82,7 @@ public:
         config.executor.paths.ocf_root = dir_.path();
         config.executor.paths.ocf_ra_path = {dir_.file("resource.d")};
         config.executor.paths.working_dir = dir_.path();
-        auto created = server::Server::create(context(), *server_tls, spawner_, config, [](int) {});
+        auto created = server::Server::create(context(), key_.server_tls(), spawner_, config, [](int) {});
         INFO((created.ok() ? std::string() : created.error().describe()));
         REQUIRE(created.ok());
         server_ = std::move(created).value();
@@ -117,7 +111,7 @@ public:
     GMainContext* context() { return context_.get(); }
     server::Server& server() { return *server_; }
     IpcProxy& proxy() { return *proxy_; }
-    [[nodiscard]] const std::string& key() const { return key_; }
+    [[nodiscard]] const std::string& key() const { return key_.bytes(); }
     [[nodiscard]] std::string file(const std::string& name) const { return dir_.file(name); }
 
     template <typename T>
@@ -196,7 +190,7 @@ private:
     ContextPtr context_{g_main_context_new()};
     TempDir dir_{"outpost-lrmd"};
     std::string prefix_;
-    std::string key_;
+    PskKey key_;
     executor::ProcessSpawner spawner_;
     std::unique_ptr<server::Server> server_;
     std::unique_ptr<IpcProxy> proxy_;
@@ -342,12 +336,11 @@ TEST_CASE("lrmd: a local client counts for the last-client rule (protocol.md 5.1
 {
     Bench bench;
     // A TLS client comes and goes while the local client holds a drop-recurring monitor.
-    auto tls = tls::TlsContext::psk_client(tls::Authkey(bench.key()));
-    REQUIRE(tls.ok());
+    auto tls = test::psk_client(bench.key());
     std::unique_ptr<io::Connection> remote;
     bool done = false;
-    auto pending = io::Connection::connect_async("127.0.0.1", bench.server().port(), *tls, bench.context(),
-                                                 {}, [&](Result<std::unique_ptr<io::Connection>> r) {
+    auto pending = io::Connection::connect_async("127.0.0.1", bench.server().port(), tls, bench.context(), {},
+                                                 [&](Result<std::unique_ptr<io::Connection>> r) {
                                                      done = true;
                                                      if (r.ok()) remote = std::move(r).value();
                                                  });

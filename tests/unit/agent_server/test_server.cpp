@@ -15,6 +15,7 @@
 #include "io/connection.hpp"
 #include "server/server.hpp"
 #include "server_test_support.hpp"
+#include "support/psk.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 
@@ -29,15 +30,7 @@ public:
                          std::optional<std::chrono::milliseconds> handshake_timeout = std::nullopt)
         : context_(g_main_context_new()), spawner_(context_.get())
     {
-        key_ = "server-test-key-" + std::to_string(::getpid());
-        dir_.write("authkey", key_, 0600);
         dir_.write("resource.d/test/Dummy", kTestAgent, 0755);
-        tls::AuthkeySearch search;
-        search.configured = dir_.file("authkey");
-        search.default_path = dir_.file("none");
-        search.legacy_path = dir_.file("none");
-        auto server_tls = tls::TlsContext::psk_server(std::make_shared<tls::AuthkeyStore>(search));
-        REQUIRE(server_tls.ok());
 
         agent::server::ServerConfig config;
         config.address = "127.0.0.1";
@@ -49,7 +42,7 @@ public:
         config.executor.paths.ocf_root = dir_.path().string();
         config.executor.paths.ocf_ra_path = {dir_.file("resource.d")};
         config.executor.paths.working_dir = dir_.path().string();
-        auto server = agent::server::Server::create(context_.get(), *server_tls, spawner_, config,
+        auto server = agent::server::Server::create(context_.get(), key_.server_tls(), spawner_, config,
                                                     [this](int code) { exit_code_ = code; });
         INFO((server.ok() ? std::string() : server.error().describe()));
         REQUIRE(server.ok());
@@ -59,7 +52,7 @@ public:
     [[nodiscard]] GMainContext* context() const { return context_.get(); }
     agent::server::Server& server() { return *server_; }
     [[nodiscard]] const std::optional<int>& exit_code() const { return exit_code_; }
-    [[nodiscard]] const std::string& key() const { return key_; }
+    [[nodiscard]] const std::string& key() const { return key_.bytes(); }
     [[nodiscard]] std::string state_file(const std::string& name) const { return dir_.file(name); }
 
     bool wait_exit(std::chrono::milliseconds limit = 5s)
@@ -70,7 +63,7 @@ public:
 
 private:
     TempDir dir_;
-    std::string key_;
+    PskKey key_;
     ContextPtr context_;
     agent::executor::ProcessSpawner spawner_;
     std::unique_ptr<agent::server::Server> server_;
@@ -81,11 +74,10 @@ class Client {
 public:
     Client(ServerBench& bench, bool expect_success = true) : bench_(bench)
     {
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(bench.key()));
-        REQUIRE(tls.ok());
+        auto tls = test::psk_client(bench.key());
         bool done = false;
-        pending_ = io::Connection::connect_async("127.0.0.1", bench.server().port(), *tls, bench.context(),
-                                                 {}, [&](Result<std::unique_ptr<io::Connection>> r) {
+        pending_ = io::Connection::connect_async("127.0.0.1", bench.server().port(), tls, bench.context(), {},
+                                                 [&](Result<std::unique_ptr<io::Connection>> r) {
                                                      done = true;
                                                      if (r.ok()) connection_ = std::move(r).value();
                                                  });

@@ -162,9 +162,8 @@ TEST_CASE("connect failures come from io: refused port, wrong key")
         ClientOptions options;
         options.host = "127.0.0.1";
         options.port = server.port();
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(random_bytes(256)));
-        require_ok(tls);
-        RemoteClient client(context.get(), *tls, options);
+        auto tls = test::psk_client(random_bytes(256));
+        RemoteClient client(context.get(), tls, options);
         std::optional<Status> outcome;
         client.connect([&](const Status& s) { outcome = s; });
         REQUIRE(run_until(context.get(), [&] { return outcome.has_value(); }));
@@ -649,9 +648,8 @@ TEST_CASE("RemoteConnection adapter: start retries until the server listens, har
         RemoteConnectionConfig config;
         config.server = "127.0.0.1";
         config.port = server.port();
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(random_bytes(64)));
-        require_ok(tls);
-        RemoteConnection connection(context.get(), *tls, config);
+        auto tls = test::psk_client(random_bytes(64));
+        RemoteConnection connection(context.get(), tls, config);
         std::vector<RaResult> results;
         connection.on_result([&](const RaResult& r) { results.push_back(r); });
         connection.start(20s);
@@ -911,15 +909,14 @@ TEST_CASE("IPC proxy bridge: a dropped connection closes the open sessions towar
 TEST_CASE("connect: a TCP connect timeout and a TLS handshake timeout are told apart by their phase")
 {
     ContextPtr context(g_main_context_new());
-    auto tls = tls::TlsContext::psk_client(tls::Authkey(random_bytes(32)));
-    require_ok(tls);
+    auto tls = test::psk_client(random_bytes(32));
     ClientOptions options;
     options.host = "127.0.0.1";
     options.connect_timeout = 300ms;
     options.handshake_timeout = 300ms;
     auto connect = [&](std::uint16_t port) {
         options.port = port;
-        RemoteClient client(context.get(), *tls, options);
+        RemoteClient client(context.get(), tls, options);
         std::optional<Status> outcome;
         client.connect([&](const Status& s) { outcome = s; });
         REQUIRE(run_until(context.get(), [&] { return outcome.has_value(); }));
@@ -942,8 +939,7 @@ TEST_CASE(
     "RemoteConnection adapter: a TLS handshake timeout is a hard start failure, a connect timeout is retried")
 {
     ContextPtr context(g_main_context_new());
-    auto tls = tls::TlsContext::psk_client(tls::Authkey(random_bytes(32)));
-    require_ok(tls);
+    auto tls = test::psk_client(random_bytes(32));
     RemoteConnectionConfig config;
     config.server = "127.0.0.1";
     config.handshake_timeout = 300ms;
@@ -953,7 +949,7 @@ TEST_CASE(
     {
         SilentPeer silent;
         config.port = silent.port;
-        RemoteConnection connection(context.get(), *tls, config);
+        RemoteConnection connection(context.get(), tls, config);
         connection.on_result([&](const RaResult& r) { results.push_back(r); });
         auto begin = std::chrono::steady_clock::now();
         connection.start(20s);
@@ -971,7 +967,7 @@ TEST_CASE(
     {
         FullBacklog full;
         config.port = full.port;
-        RemoteConnection connection(context.get(), *tls, config);
+        RemoteConnection connection(context.get(), tls, config);
         connection.on_result([&](const RaResult& r) { results.push_back(r); });
         auto begin = std::chrono::steady_clock::now();
         // The attempt gets the op's 3.5 s (under the 10 s cap) and times out with it.

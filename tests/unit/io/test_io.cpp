@@ -38,6 +38,9 @@ using namespace std::chrono_literals;
 using outpost::test::ContextPtr;
 using outpost::test::FullBacklog;
 using outpost::test::loop_for;
+using outpost::test::psk_client;
+using outpost::test::psk_server;
+using outpost::test::random_bytes;
 using outpost::test::raw_tcp_connect;
 using outpost::test::run_until;
 using outpost::test::SilentPeer;
@@ -50,30 +53,6 @@ void require_ok(const R& result)
 {
     INFO((result.ok() ? std::string() : result.error().describe()));
     REQUIRE(result.ok());
-}
-
-std::shared_ptr<tls::AuthkeyStore> store_with_key(const TempDir& dir, const std::string& bytes)
-{
-    dir.write("authkey", bytes);
-    tls::AuthkeySearch search;
-    search.configured = dir.file("authkey");
-    search.default_path = dir.file("no-default");
-    search.legacy_path = dir.file("no-legacy");
-    return std::make_shared<tls::AuthkeyStore>(search);
-}
-
-tls::TlsContext psk_server(const TempDir& dir, const std::string& key)
-{
-    auto context = tls::TlsContext::psk_server(store_with_key(dir, key));
-    require_ok(context);
-    return *context;
-}
-
-tls::TlsContext psk_client(const std::string& key)
-{
-    auto context = tls::TlsContext::psk_client(tls::Authkey(key));
-    require_ok(context);
-    return *context;
 }
 
 // A Listener whose accepted sockets go through accept_async(); what comes out is kept.
@@ -182,7 +161,7 @@ TEST_CASE("PSK handshake and messages both ways", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     auto client_tls = psk_client(key);
 
@@ -225,7 +204,7 @@ TEST_CASE("send() refuses what it cannot queue", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(64);
+    const std::string key = random_bytes(64);
     Server server(context.get(), psk_server(dir, key));
     ConnectOptions options;
     options.limits.max_message_size = 1000;
@@ -246,7 +225,7 @@ TEST_CASE("1000 messages in a burst arrive complete and in order, both ways", "[
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     auto client = connect_pair(context.get(), server, psk_client(key));
     Connection& served = *server.connections.front();
@@ -276,7 +255,7 @@ TEST_CASE("a 100 KB message crosses in several records", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     auto client = connect_pair(context.get(), server, psk_client(key));
     Connection& served = *server.connections.front();
@@ -300,7 +279,7 @@ TEST_CASE("megabytes arrive complete across read-budget pauses", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     // A small budget, so that reading yields and resumes many times.
     ConnectOptions options;
@@ -328,7 +307,7 @@ TEST_CASE("a message over the receiver's limit closes the connection with a clea
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     AcceptOptions strict;
     strict.limits.max_message_size = 4096;
     Server server(context.get(), psk_server(dir, key), strict);
@@ -360,8 +339,8 @@ TEST_CASE("a wrong key is -EKEYREJECTED on both sides", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    Server server(context.get(), psk_server(dir, outpost::test::random_bytes(4096)));
-    auto client_tls = psk_client(outpost::test::random_bytes(4096));
+    Server server(context.get(), psk_server(dir, random_bytes(4096)));
+    auto client_tls = psk_client(random_bytes(4096));
     Outcome outcome;
     auto pending = start_connect(context.get(), "127.0.0.1", server.port(), client_tls, outcome);
     REQUIRE(run_until(context.get(), [&] { return outcome.done && !server.errors.empty(); }));
@@ -379,7 +358,7 @@ TEST_CASE("a client without an authkey gets -ENOKEY", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    Server server(context.get(), psk_server(dir, outpost::test::random_bytes(64)));
+    Server server(context.get(), psk_server(dir, random_bytes(64)));
     tls::AuthkeySearch nowhere;
     nowhere.configured = dir.file("missing");
     nowhere.default_path = dir.file("missing-default");
@@ -495,7 +474,7 @@ TEST_CASE("a host name is resolved off the loop, the result comes back on it", "
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key), AcceptOptions{}, "");
     Outcome outcome;
     auto pending = start_connect(context.get(), "localhost", server.port(), psk_client(key), outcome);
@@ -532,7 +511,7 @@ TEST_CASE("many name lookups at once share the lookup pool, not a thread each", 
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key), AcceptOptions{}, "");
     constexpr int kConnections = 16;
     const std::size_t before = thread_count();
@@ -605,7 +584,7 @@ TEST_CASE("callbacks may destroy their Connection", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     auto client = connect_pair(context.get(), server, psk_client(key));
     Connection& served = *server.connections.front();
@@ -652,7 +631,7 @@ TEST_CASE("the peer closing is reported once; close() reports nothing", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     auto client = connect_pair(context.get(), server, psk_client(key));
     Connection& served = *server.connections.front();
@@ -679,7 +658,7 @@ TEST_CASE("a failure before start() is reported after start(), not inside it", "
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     auto client = connect_pair(context.get(), server, psk_client(key));
     server.connections.clear();  // the server goes away (close_notify) before the client started
@@ -725,7 +704,7 @@ TEST_CASE("each message is a header record, then payload records, never coalesce
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     auto server_tls = psk_server(dir, key);
     auto client_tls = psk_client(key);
 
@@ -946,7 +925,7 @@ TEST_CASE("a peer closing in the middle of a message is reported as such", "[io]
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     RawClient raw(context.get(), server, psk_client(key));
     Inbox inbox;
@@ -988,7 +967,7 @@ TEST_CASE("a message over 16 MiB passes with a raised limit and is refused by de
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     const std::size_t raised = std::size_t{32} * 1024 * 1024;
     // A real message kind: an operation result whose output is 17 MiB.
     wire::ExecNotify notify;

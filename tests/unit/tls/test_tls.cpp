@@ -18,6 +18,7 @@
 
 using namespace outpost;
 using namespace outpost::tls;
+using outpost::test::random_bytes;
 using outpost::test::TempDir;
 
 namespace {
@@ -102,16 +103,6 @@ void send_all(TlsSession& session, int fd, const std::string& data)
     }
 }
 
-std::shared_ptr<AuthkeyStore> store_with_key(const TempDir& dir, const std::string& bytes)
-{
-    dir.write("authkey", bytes);
-    AuthkeySearch search;
-    search.configured = dir.file("authkey");
-    search.default_path = dir.file("no-default");
-    search.legacy_path = dir.file("no-legacy");
-    return std::make_shared<AuthkeyStore>(search);
-}
-
 // After a handshake the client believed complete: false if the server dropped it.
 bool client_can_read(TlsSession& client, int fd)
 {
@@ -140,8 +131,8 @@ void check_round_trip(TlsSession& server, TlsSession& client, SocketPair& pair)
 TEST_CASE("PSK loopback with a 4096-byte random key", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
-    auto server_ctx = TlsContext::psk_server(store_with_key(dir, key));
+    const std::string key = random_bytes(4096);
+    auto server_ctx = TlsContext::psk_server(outpost::test::key_store(dir.write("authkey", key)));
     REQUIRE(server_ctx.ok());
     CHECK(server_ctx->priority_string() == "NORMAL:+DHE-PSK:+PSK");
     CHECK(server_ctx->role() == Role::server);
@@ -167,7 +158,7 @@ TEST_CASE("PSK loopback with a 4096-byte random key", "[tls][psk]")
     check_round_trip(**server, **client, pair);
 
     // Large data in 16 KiB records.
-    const std::string big = outpost::test::random_bytes(200000);
+    const std::string big = random_bytes(200000);
     send_all(**client, pair.fds[1], big);
     CHECK(receive_exactly(**server, pair.fds[0], big.size()) == big);
 
@@ -189,8 +180,8 @@ TEST_CASE("PSK loopback with a 4096-byte random key", "[tls][psk]")
 TEST_CASE("PSK client with a key store", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
-    auto store = store_with_key(dir, key);
+    const std::string key = random_bytes(4096);
+    auto store = outpost::test::key_store(dir.write("authkey", key));
     auto server_ctx = TlsContext::psk_server(store);
     auto client_ctx = TlsContext::psk_client(store);
     REQUIRE(server_ctx.ok());
@@ -207,8 +198,9 @@ TEST_CASE("PSK client with a key store", "[tls][psk]")
 TEST_CASE("a wrong PSK is rejected on both sides", "[tls][psk]")
 {
     TempDir dir;
-    auto server_ctx = TlsContext::psk_server(store_with_key(dir, outpost::test::random_bytes(4096)));
-    auto client_ctx = TlsContext::psk_client(Authkey(outpost::test::random_bytes(4096)));
+    auto server_ctx =
+        TlsContext::psk_server(outpost::test::key_store(dir.write("authkey", random_bytes(4096))));
+    auto client_ctx = TlsContext::psk_client(Authkey(random_bytes(4096)));
     REQUIRE(server_ctx.ok());
     REQUIRE(client_ctx.ok());
     SocketPair pair;
@@ -249,8 +241,8 @@ TEST_CASE("a PSK server without a key fails the handshake with ENOKEY", "[tls][p
 TEST_CASE("the PSK server accepts any identity", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
-    auto server_ctx = TlsContext::psk_server(store_with_key(dir, key));
+    const std::string key = random_bytes(4096);
+    auto server_ctx = TlsContext::psk_server(outpost::test::key_store(dir.write("authkey", key)));
     REQUIRE(server_ctx.ok());
 
     // A raw GnuTLS client presenting identity "somebody" rather than "lrmd".
@@ -292,10 +284,11 @@ TEST_CASE("the PSK server accepts any identity", "[tls][psk]")
 TEST_CASE("TLS 1.2 only: DHE-PSK with a 2048-bit group, client minimum DH size honoured", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     TlsSettings tls12;
     tls12.priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+DHE-PSK";
-    auto server_ctx = TlsContext::psk_server(store_with_key(dir, key), TlsSettings{});
+    auto server_ctx =
+        TlsContext::psk_server(outpost::test::key_store(dir.write("authkey", key)), TlsSettings{});
     auto client_ctx = TlsContext::psk_client(Authkey(key), tls12);
     REQUIRE(server_ctx.ok());
     REQUIRE(client_ctx.ok());
@@ -327,7 +320,7 @@ TEST_CASE("TLS 1.2 only: DHE-PSK with a 2048-bit group, client minimum DH size h
     TlsSettings bigger;
     bigger.dh_min_bits = 3072;
     CHECK(bigger.server_dh_bits() == 3072);
-    auto server3072 = TlsContext::psk_server(store_with_key(dir, key), bigger);
+    auto server3072 = TlsContext::psk_server(outpost::test::key_store(dir.write("authkey", key)), bigger);
     REQUIRE(server3072.ok());
     {
         SocketPair p3;
@@ -343,8 +336,8 @@ TEST_CASE("TLS 1.2 only: DHE-PSK with a 2048-bit group, client minimum DH size h
 TEST_CASE("TLS 1.2 plain PSK also works", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(256);
-    auto server_ctx = TlsContext::psk_server(store_with_key(dir, key));
+    const std::string key = random_bytes(256);
+    auto server_ctx = TlsContext::psk_server(outpost::test::key_store(dir.write("authkey", key)));
     REQUIRE(server_ctx.ok());
     TlsSettings plain;
     plain.priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+PSK";
@@ -432,8 +425,8 @@ private:
 TEST_CASE("a TLS 1.2 client offering only ECDHE-PSK is refused, as by 2.1.5", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(256);
-    auto keys = store_with_key(dir, key);
+    const std::string key = random_bytes(256);
+    auto keys = outpost::test::key_store(dir.write("authkey", key));
     constexpr const char* kEcdhePskOnly = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+ECDHE-PSK";
 
     // The control: the same client completes against a server that enables ECDHE-PSK, so
@@ -551,15 +544,16 @@ private:
 TEST_CASE("our PSK client presents the identity lrmd", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     const bool from_store = GENERATE(false, true);
     const bool tls12 = GENERATE(false, true);
     INFO((from_store ? "key from an AuthkeyStore" : "key given directly")
          << ", " << (tls12 ? "TLS 1.2" : "TLS 1.3"));
     TlsSettings settings;
     if (tls12) settings.priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.2";
-    auto client_ctx = from_store ? TlsContext::psk_client(store_with_key(dir, key), settings)
-                                 : TlsContext::psk_client(Authkey(key), settings);
+    auto client_ctx =
+        from_store ? TlsContext::psk_client(outpost::test::key_store(dir.write("authkey", key)), settings)
+                   : TlsContext::psk_client(Authkey(key), settings);
     REQUIRE(client_ctx.ok());
 
     IdentityRecordingServer server(key);

@@ -15,20 +15,9 @@
 #include <string>
 
 #include "support/files.hpp"
+#include "support/psk.hpp"
 
 namespace outpost::test {
-
-inline std::string random_bytes(std::size_t size)
-{
-    std::string bytes(size, '\0');
-    std::size_t done = 0;
-    while (done < size) {
-        ssize_t n = ::getrandom(bytes.data() + done, size - done, 0);
-        if (n < 0) throw std::runtime_error("getrandom failed");
-        done += static_cast<std::size_t>(n);
-    }
-    return bytes;
-}
 
 inline void run_or_throw(const std::string& command)
 {
