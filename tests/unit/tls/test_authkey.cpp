@@ -227,3 +227,41 @@ TEST_CASE("Authkey copies and moves keep the bytes", "[authkey]")
     b = c;
     CHECK(b == a);
 }
+
+TEST_CASE("generate_authkey and write_authkey_file make a new key file, replacing only when asked")
+{
+    TempDir dir;
+    auto key = generate_authkey();
+    REQUIRE(key.ok());
+    CHECK(key->size() == kAuthkeySize);
+    const std::string path = dir.file("authkey");
+
+    auto written = write_authkey_file(path, *key);
+    REQUIRE(written.ok());
+    CHECK(written->mode == 0600);
+    auto read = read_authkey_file(path);
+    REQUIRE(read.ok());
+    CHECK(*read == *key);
+
+    auto other = generate_authkey(32);
+    REQUIRE(other.ok());
+    auto refused = write_authkey_file(path, *other);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == -EEXIST);
+    CHECK(refused.error().domain == kAuthkeyCreateDomain);
+    CHECK(*read_authkey_file(path) == *key);
+
+    AuthkeyFileOptions replace;
+    replace.replace = true;
+    replace.mode = 0640;
+    auto replaced = write_authkey_file(path, *other, replace);
+    REQUIRE(replaced.ok());
+    CHECK(replaced->mode == 0640);
+    CHECK(*read_authkey_file(path) == *other);
+    CHECK_FALSE(std::filesystem::exists(path + ".outpost-new"));
+
+    auto nowhere = write_authkey_file(dir.file("no/such/dir/key"), *key);
+    REQUIRE_FALSE(nowhere.ok());
+    CHECK(nowhere.error().code == -ENOENT);
+    CHECK(nowhere.error().domain == kAuthkeyCreateDomain);
+}
