@@ -2,11 +2,12 @@
 // reported in which order (protocol.md 5.1 - 5.4, 3.5.1).
 #include <catch2/catch.hpp>
 
-#include "executor/recording_spawner.hpp"
 #include "executor_test_support.hpp"
+#include "support/recording_spawner.hpp"
 
 using namespace outpost::agent::executor;
 using namespace outpost::agent::executor::test;
+using outpost::test::RecordingSpawner;
 
 namespace {
 

@@ -1,34 +1,18 @@
-// Shared pieces of the agent server unit tests: a GMainContext runner, a temporary OCF
-// tree with a real shell agent, and a DispatchBench that wires a real Executor (running
-// real processes), the real Notifier and a Dispatcher to sessions whose sent messages are
-// decoded back for inspection.
+// Shared pieces of the agent server unit tests: a real shell agent for the shared
+// DispatchBench (tests/support), a stand-in for the IPC proxy, and request builders.
 #pragma once
 
 #include <catch2/catch.hpp>
 
-#include <glib.h>
-#include <sys/stat.h>
-
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <functional>
-#include <map>
-#include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
 
-#include "executor/executor.hpp"
-#include "executor/process_spawner.hpp"
-#include "io/source.hpp"
-#include "server/client_session.hpp"
 #include "server/dispatcher.hpp"
-#include "server/notifier.hpp"
-#include "support/files.hpp"
+#include "server/proxy_endpoint.hpp"
+#include "support/dispatch_bench.hpp"
 #include "support/main_loop.hpp"
 #include "wire/messages.hpp"
 
@@ -48,21 +32,6 @@ meta-data) echo '<resource-agent name="Dummy"/>'; exit 0 ;;
 *) exit 3 ;;
 esac
 )";
-
-class RecordingControl final : public agent::server::Control {
-public:
-    void shutdown_acknowledged() override { ++acks; }
-    void shutdown_refused() override { ++nacks; }
-    void fatal_exit(int exit_code, const std::string& reason) override
-    {
-        fatal_code = exit_code;
-        fatal_reason = reason;
-    }
-    int acks = 0;
-    int nacks = 0;
-    std::optional<int> fatal_code;
-    std::string fatal_reason;
-};
 
 class FakeProxy final : public agent::server::ProxyEndpoint {
 public:
@@ -92,110 +61,15 @@ public:
     std::size_t local_clients = 0;
 };
 
-class DispatchBench {
-public:
-    explicit DispatchBench(agent::server::DispatcherConfig config = {})
-        : context_(g_main_context_new()),
-          spawner_(context_.get()),
-          executor_(std::make_unique<agent::executor::Executor>(
-              context_.get(), spawner_, executor_options(),
-              agent::executor::Executor::Callbacks{[this](const agent::executor::OpResult& r) {
-                  if (dispatcher_) dispatcher_->on_result(r);
-              }})),
-          dispatcher_(std::make_unique<agent::server::Dispatcher>(*executor_, notifier_, control_, config))
-    {
-    }
-    DispatchBench(const DispatchBench&) = delete;
-    DispatchBench& operator=(const DispatchBench&) = delete;
-    ~DispatchBench()
-    {
-        // The executor may still report while it goes; the dispatcher must outlive it.
-        executor_.reset();
-        dispatcher_.reset();
-    }
-
-    [[nodiscard]] GMainContext* context() const { return context_.get(); }
-    agent::executor::Executor& executor() { return *executor_; }
-    agent::server::Dispatcher& dispatcher() { return *dispatcher_; }
-    agent::server::Notifier& notifier() { return notifier_; }
-    RecordingControl& control() { return control_; }
-    const TempDir& dir() const { return dir_; }
-
-    // A connected client; `name` empty = it never says who it is.
-    agent::server::ClientSession& connect(const std::string& id)
-    {
-        auto session =
-            std::make_unique<agent::server::ClientSession>(id, "test", [this, id](std::string_view xml) {
-                inbox_[id].emplace_back(xml);
-                return Status{};
-            });
-        auto& ref = *session;
-        sessions_[id] = std::move(session);
-        notifier_.add(ref);
-        return ref;
-    }
-    void disconnect(const std::string& id)
-    {
-        notifier_.remove(id);
-        sessions_.erase(id);
-    }
-    agent::server::ClientSession& session(const std::string& id) { return *sessions_.at(id); }
-
-    // Everything sent to `id` so far, decoded; clears the inbox.
-    std::vector<wire::Message> take(const std::string& id)
-    {
-        std::vector<wire::Message> out;
-        for (const auto& xml : inbox_[id]) {
-            auto decoded = wire::decode_message(xml);
-            INFO(xml);
-            REQUIRE(decoded.ok());
-            out.push_back(std::move(decoded).value());
-        }
-        inbox_[id].clear();
-        return out;
-    }
-    [[nodiscard]] std::size_t pending(const std::string& id) { return inbox_[id].size(); }
-
-    void send(const std::string& id, const wire::Request& request)
-    {
-        dispatcher_->handle(session(id), request);
-    }
-    void send(const std::string& id, const wire::ProxyMessage& message)
-    {
-        dispatcher_->handle(session(id), message);
-    }
-
-    // Runs the loop until `id` has at least `count` unread messages.
-    bool wait_for(const std::string& id, std::size_t count, std::chrono::milliseconds limit = 10s)
-    {
-        return run_until(
-            context(), [&] { return inbox_[id].size() >= count; }, limit);
-    }
-
-    std::string agent_dir() const { return dir_.file("resource.d"); }
-
-private:
-    agent::executor::Executor::Options executor_options()
-    {
-        dir_.write("resource.d/test/Dummy", kTestAgent, 0755);
-        agent::executor::Executor::Options options;
-        options.paths.ocf_root = dir_.path().string();
-        options.paths.ocf_ra_path = {dir_.file("resource.d")};
-        options.paths.working_dir = dir_.path().string();
-        options.paths.secrets_dir = dir_.file("secrets");
-        return options;
-    }
-
-    TempDir dir_;
-    ContextPtr context_;
-    agent::executor::ProcessSpawner spawner_;
-    agent::server::Notifier notifier_;
-    RecordingControl control_;
-    std::unique_ptr<agent::executor::Executor> executor_;
-    std::unique_ptr<agent::server::Dispatcher> dispatcher_;
-    std::map<std::string, std::unique_ptr<agent::server::ClientSession>> sessions_;
-    std::map<std::string, std::vector<std::string>> inbox_;
-};
+// The shared DispatchBench (support/dispatch_bench.hpp) running the test agent above as
+// ocf:test:Dummy with real processes.
+inline DispatchBenchSetup agent_setup(agent::server::DispatcherConfig config = {})
+{
+    DispatchBenchSetup setup;
+    setup.dispatcher = std::move(config);
+    setup.scripts = {{"resource.d/test/Dummy", kTestAgent}};
+    return setup;
+}
 
 // Request builders (the struct form decode_message produces).
 inline wire::Request make_request(const std::string& op, std::uint64_t msg_id)

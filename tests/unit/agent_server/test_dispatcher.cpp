@@ -37,7 +37,7 @@ TEST_CASE("check_watchdog follows the stonith-watchdog-timeout rules")
 
 TEST_CASE("every operation of the table gets a reply exactly when the table says so")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("c1");
     std::uint64_t msg_id = 0;
     for (const wire::OpInfo& info : wire::op_table()) {
@@ -63,7 +63,7 @@ TEST_CASE("register reply carries the session token, protocol 1.1, uptime and st
     agent::server::DispatcherConfig config;
     config.node_start_state = "standby";
     config.started = std::chrono::steady_clock::now() - std::chrono::seconds(42);
-    DispatchBench bench(config);
+    DispatchBench bench(agent_setup(config));
     auto& client = bench.connect("c1");
 
     bench.send("c1", make_register(7, "controller-1"));
@@ -84,7 +84,7 @@ TEST_CASE("register reply carries the session token, protocol 1.1, uptime and st
 
     SECTION("no start state when PCMK_node_start_state is unset")
     {
-        DispatchBench plain;
+        DispatchBench plain(agent_setup());
         plain.connect("c2");
         plain.send("c2", make_register(1, "x"));
         CHECK_FALSE(only_reply(plain.take("c2")).node_start_state.has_value());
@@ -93,7 +93,7 @@ TEST_CASE("register reply carries the session token, protocol 1.1, uptime and st
 
 TEST_CASE("register rejects protocol versions below 1.0 with a complete reply")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     auto& client = bench.connect("c1");
 
     for (auto [version, expected] :
@@ -118,7 +118,7 @@ TEST_CASE("register rejects protocol versions below 1.0 with a complete reply")
 
 TEST_CASE("the first message carrying a client name names the session")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     auto& client = bench.connect("c1");
     bench.send("c1", make_request("lrmd_rsc_poke", 1));
     CHECK_FALSE(client.named());
@@ -131,7 +131,7 @@ TEST_CASE("the first message carrying a client name names the session")
 
 TEST_CASE("every request advances the global call id, wrapping to 1")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("a");
     bench.connect("b");
 
@@ -173,7 +173,7 @@ TEST_CASE("every request advances the global call id, wrapping to 1")
 
 TEST_CASE("replies follow the 2.1.5 rc table")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("c");
     std::uint64_t msg = 1;
     auto rc_of = [&](const wire::Request& request) {
@@ -277,7 +277,7 @@ TEST_CASE("replies follow the 2.1.5 rc table")
 
 TEST_CASE("unregister while an op executes answers -115 and still notifies")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("c");
     bench.send("c", make_register(1, "ctl"));
     bench.send("c", make_rsc_register(2, "r1"));
@@ -303,7 +303,7 @@ TEST_CASE("unregister while an op executes answers -115 and still notifies")
 
 TEST_CASE("exec: reply rc is the call id; the notify carries it with params and userdata echoed")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("c");
     bench.send("c", make_register(1, "ctl"));
     bench.send("c", make_rsc_register(2, "r1"));
@@ -347,7 +347,7 @@ TEST_CASE("exec: reply rc is the call id; the notify carries it with params and 
 
 TEST_CASE("a stop's cancel notifies precede its reply; recurring ops notify changes only")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("c");
     bench.send("c", make_register(1, "ctl"));
     bench.send("c", make_rsc_register(2, "r1"));
@@ -376,7 +376,7 @@ TEST_CASE("a stop's cancel notifies precede its reply; recurring ops notify chan
 
 TEST_CASE("exec notifies go to named clients only, or only the requester with call option 2")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("named1");
     bench.connect("named2");
     bench.connect("anonymous");
@@ -427,7 +427,7 @@ TEST_CASE("exec notifies go to named clients only, or only the requester with ca
 
 TEST_CASE("generic notifies follow the reply and reach every named client")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("a");
     bench.connect("b");
     bench.connect("anonymous");
@@ -473,7 +473,7 @@ TEST_CASE("lrmd_check gets no reply; an unsafe watchdog setting asks for exit 10
 {
     agent::server::DispatcherConfig config;
     config.sbd_timeout_ms = 20000;
-    DispatchBench bench(config);
+    DispatchBench bench(agent_setup(config));
     bench.connect("c");
 
     auto check = make_request("lrmd_check", 1);
@@ -491,7 +491,7 @@ TEST_CASE("lrmd_check gets no reply; an unsafe watchdog setting asks for exit 10
 
 TEST_CASE("new-client notify reaches the other named clients only")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("old");
     bench.connect("quiet");
     bench.send("old", make_register(1, "old"));
@@ -510,7 +510,7 @@ TEST_CASE("new-client notify reaches the other named clients only")
 
 TEST_CASE("ipc_fwd: rc 0 always, destroy for unknown or absent sessions, shutdown ack and nack")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("provider");
     bench.send("provider", make_register(1, "ctl", "1.1", true));
     (void)bench.take("provider");

@@ -40,17 +40,11 @@ agent::server::ClientSession& add_local(DispatchBench& bench, const std::string&
     return *owner.back();
 }
 
+// What arrives on the lrmd IPC has no envelope: DispatchBench checks that and reads it.
 wire::Message decode_local(const std::string& xml)
 {
-    // What arrives on the lrmd IPC has no envelope; decode_message needs one, so check
-    // that it is absent and read the element form.
     INFO(xml);
-    CHECK_FALSE(contains(xml, "lrmd_remote_msg_"));
-    auto root = wire::parse_xml(xml);
-    REQUIRE(root.ok());
-    root->set("lrmd_remote_msg_id", "0");
-    root->set("lrmd_remote_msg_type", root->name == "lrmd_reply" ? "reply" : "notify");
-    auto message = wire::from_element(*root);
+    auto message = DispatchBench::decode_local(xml);
     REQUIRE(message.ok());
     return std::move(message).value();
 }
@@ -144,7 +138,7 @@ TEST_CASE("a local session gets replies as replies and notifications as events, 
     // Declared before the bench so the bench (and its notifier) goes first.
     LocalInbox local;
     std::vector<std::unique_ptr<agent::server::ClientSession>> owner;
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     auto& session = add_local(bench, "local-1", local, owner);
     bench.connect("tls-unnamed");  // never registers: no notifications (TLS rule)
     bench.connect("tls-named");

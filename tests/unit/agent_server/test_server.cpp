@@ -12,6 +12,7 @@
 
 #include <deque>
 
+#include "executor/process_spawner.hpp"
 #include "io/connection.hpp"
 #include "server/server.hpp"
 #include "server_test_support.hpp"
