@@ -348,25 +348,14 @@ public:
     double connect_and_register()
     {
         auto begin = Clock::now();
-        bool ready = false;
-        std::string failure;
         io::ConnectOptions options;
         options.low_latency_tcp = mode_ == ClientMode::pipelined;
-        auto pending = io::Connection::connect_async(daemon_.address(), daemon_.port(), *tls_, context_,
-                                                     options, [&](Result<std::unique_ptr<io::Connection>> r) {
-                                                         ready = true;
-                                                         if (r.ok()) {
-                                                             connection_ = std::move(r).value();
-                                                         } else {
-                                                             failure = r.error().describe();
-                                                         }
-                                                     });
-        if (!test::run_until(
-                context_, [&] { return ready; }, kReplyTimeout, kWaitTick))
-            die(name_ + ": connect timed out");
-        if (!connection_) die(name_ + ": connect failed: " + failure);
-        connection_->start([this](const std::string& xml) { on_message(xml); },
-                           [this](const Error& e) { die(name_ + ": connection lost: " + e.describe()); });
+        auto connected = test::RawClient::connect(context_, daemon_.address(), daemon_.port(), *tls_, options,
+                                                  kReplyTimeout);
+        if (!connected) die(name_ + ": connect failed: " + connected.error().describe());
+        connection_ = std::move(connected).value();
+        connection_->on_message([this](const std::string& xml) { on_message(xml); });
+        connection_->on_close([this](const Error& e) { die(name_ + ": connection lost: " + e.describe()); });
         wire::Request hello = request(wire::Op::register_client);
         hello.client_name = "outpost-bench-agent";
         hello.protocol_version = std::string(wire::kProtocolVersion);
@@ -523,7 +512,7 @@ private:
     std::uint64_t send(wire::Request& r)
     {
         r.msg_id = ++last_msg_id_;
-        auto sent = connection_->send(wire::encode(r));
+        auto sent = connection_->send_xml(wire::encode(r));
         if (!sent) die(name_ + ": send failed: " + sent.error().describe());
         return r.msg_id;
     }
@@ -621,7 +610,7 @@ private:
     std::string name_;
     ClientMode mode_;
     std::optional<tls::TlsContext> tls_;
-    std::unique_ptr<io::Connection> connection_;
+    std::unique_ptr<test::RawClient> connection_;
     std::uint64_t last_msg_id_ = 0;
     std::set<std::uint64_t> awaited_;  // msg ids call() waits for
     std::map<std::uint64_t, wire::Reply> replies_;

@@ -29,8 +29,6 @@
 
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
-#include "io/connection.hpp"
-#include "io/source.hpp"
 #include "support/main_loop.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
@@ -162,40 +160,18 @@ std::unique_ptr<GuestDaemon> start_daemon(const std::string& binary)
     return std::move(daemon).value();
 }
 
-// A named executor client over TLS (our io and wire modules) that records what it gets.
+// A named executor client over TLS (the shared RawClient) that records what it gets.
 class TlsClient {
 public:
-    TlsClient(GMainContext* context, const GuestDaemon& daemon, const std::string& name) : context_(context)
+    TlsClient(GMainContext* context, const GuestDaemon& daemon, const std::string& name)
+        : client_(raw_client(context, daemon))
     {
-        auto tls = test::psk_client(daemon.authkey().bytes());
-        std::optional<Error> failure;
-        auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), tls, context, {},
-                                                     [&](Result<std::unique_ptr<io::Connection>> result) {
-                                                         if (result.ok()) {
-                                                             connection_ = std::move(result).value();
-                                                         } else {
-                                                             failure = result.error();
-                                                         }
-                                                     });
-        REQUIRE(run_until(
-            context, [&] { return connection_ || failure; }, 15s));
-        INFO((failure ? failure->describe() : std::string()));
-        REQUIRE(connection_);
-        connection_->start(
-            [this](const std::string& xml) {
-                auto decoded = wire::decode_message(xml);
-                if (decoded) received.push_back(std::move(decoded).value());
-            },
-            [this](const Error&) { closed_ = true; });
-        wire::Request hello;
-        hello.op = wire::Op::register_client;
-        hello.msg_id = 1;
-        hello.client_name = name;
-        hello.protocol_version = "1.1";
-        require_ok(connection_->send(wire::encode(hello)));
-        REQUIRE(run_until(
-            context, [&] { return registered() || closed_; }, 10s));
-        REQUIRE(registered());
+        client_->on_message([this](const std::string& xml) {
+            auto decoded = wire::decode_message(xml);
+            if (decoded) received.push_back(std::move(decoded).value());
+        });
+        client_->send(make_register(1, name));
+        REQUIRE(client_->wait([&] { return registered(); }, 10s));
     }
 
     [[nodiscard]] std::size_t count_new_client() const
@@ -204,7 +180,7 @@ public:
             received.begin(), received.end(),
             [](const wire::Message& m) { return std::holds_alternative<wire::NewClientNotify>(m); }));
     }
-    void disconnect() { connection_.reset(); }
+    void disconnect() { client_.reset(); }
 
     std::vector<wire::Message> received;
 
@@ -217,9 +193,7 @@ private:
         });
     }
 
-    GMainContext* context_;
-    std::unique_ptr<io::Connection> connection_;
-    bool closed_ = false;
+    std::unique_ptr<RawClient> client_;
 };
 
 // ---- scenario 1: one session, compared line by line ---------------------------------

@@ -87,26 +87,12 @@ public:
 
     static std::unique_ptr<FakeProvider> connect(test::GuestDaemon& daemon, GMainContext* context)
     {
-        auto tls = test::psk_client(daemon.authkey().bytes());
         auto provider = std::make_unique<FakeProvider>();
-        std::optional<Error> failure;
-        auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), tls, context, {},
-                                                     [&](Result<std::unique_ptr<io::Connection>> result) {
-                                                         if (result.ok()) {
-                                                             provider->connection_ =
-                                                                 std::move(result).value();
-                                                         } else {
-                                                             failure = result.error();
-                                                         }
-                                                     });
-        REQUIRE(run_until(
-            context, [&] { return provider->connection_ || failure; }, 10s));
-        INFO((failure ? failure->describe() : std::string()));
-        REQUIRE(provider->connection_);
         FakeProvider* self = provider.get();
-        provider->connection_->start([self](const std::string& xml) { self->on_message(xml); },
-                                     [self](const Error& reason) { self->closed = reason; });
-        require_ok(provider->connection_->send(
+        provider->connection_ = test::raw_client(context, daemon);
+        provider->connection_->on_message([self](const std::string& xml) { self->on_message(xml); });
+        provider->connection_->on_close([self](const Error& reason) { self->closed = reason; });
+        require_ok(provider->connection_->send_xml(
             "<lrmd_command t=\"lrmd\" lrmd_op=\"register\" lrmd_clientname=\"outpost-proxy-test\" "
             "lrmd_protocol_version=\"1.1\" lrmd_is_ipc_provider=\"true\" lrmd_remote_msg_id=\"1\" "
             "lrmd_remote_msg_type=\"request\"/>"));
@@ -176,10 +162,10 @@ private:
         out.op = sync ? "response" : "event";
         if (sync) out.ipc_msg_id = request.ipc_msg_id;
         out.msg = std::move(answer);
-        require_ok(connection_->send(wire::encode(out)));
+        require_ok(connection_->send_xml(wire::encode(out)));
     }
 
-    std::unique_ptr<io::Connection> connection_;
+    std::unique_ptr<test::RawClient> connection_;
     bool registered_ = false;
     std::uint64_t next_msg_id_ = 2;
 };

@@ -32,6 +32,7 @@
 #include "support/files.hpp"
 #include "support/main_loop.hpp"
 #include "support/psk.hpp"
+#include "support/raw_client.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "wire/messages.hpp"
@@ -336,18 +337,8 @@ TEST_CASE("lrmd: a local client counts for the last-client rule (protocol.md 5.1
 {
     Bench bench;
     // A TLS client comes and goes while the local client holds a drop-recurring monitor.
-    auto tls = test::psk_client(bench.key());
-    std::unique_ptr<io::Connection> remote;
-    bool done = false;
-    auto pending = io::Connection::connect_async("127.0.0.1", bench.server().port(), tls, bench.context(), {},
-                                                 [&](Result<std::unique_ptr<io::Connection>> r) {
-                                                     done = true;
-                                                     if (r.ok()) remote = std::move(r).value();
-                                                 });
-    REQUIRE(run_until(
-        bench.context(), [&] { return done; }, 10s));
-    REQUIRE(remote != nullptr);
-    remote->start([](const std::string&) {}, [](const Error&) {});
+    auto remote = test::RawClient::open(bench.context(), "127.0.0.1", bench.server().port(),
+                                        test::psk_client(bench.key()));
     REQUIRE(run_until(bench.context(), [&] { return bench.server().client_count() == 1; }));
 
     auto* c = bench.connect();

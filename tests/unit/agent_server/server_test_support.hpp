@@ -14,6 +14,7 @@
 #include "server/proxy_endpoint.hpp"
 #include "support/dispatch_bench.hpp"
 #include "support/main_loop.hpp"
+#include "support/raw_client.hpp"
 #include "wire/messages.hpp"
 
 namespace outpost::test {
@@ -71,27 +72,8 @@ inline DispatchBenchSetup agent_setup(agent::server::DispatcherConfig config = {
     return setup;
 }
 
-// Request builders (the struct form decode_message produces).
-inline wire::Request make_request(const std::string& op, std::uint64_t msg_id)
-{
-    wire::Request request;
-    request.msg_id = msg_id;
-    const wire::OpInfo* info = wire::find_op(op);
-    request.op = info != nullptr ? info->op : wire::Op::unknown;
-    request.op_name = op;
-    return request;
-}
-
-inline wire::Request make_register(std::uint64_t msg_id, const std::string& name,
-                                   std::optional<std::string> version = "1.1", bool provider = false)
-{
-    wire::Request request = make_request("register", msg_id);
-    request.client_name = name;
-    request.protocol_version = std::move(version);
-    request.ipc_provider = provider;
-    return request;
-}
-
+// Request builders beyond support/raw_client.hpp's make_request and make_register (the
+// struct form decode_message produces).
 inline wire::Request make_rsc_request(const std::string& op, std::uint64_t msg_id,
                                       std::optional<std::string> rsc_id)
 {
