@@ -30,15 +30,11 @@
 #include <vector>
 
 #include "executor/agents.hpp"
+#include "executor/alerts.hpp"
 #include "executor/spawner.hpp"
 #include "executor/types.hpp"
 
 namespace outpost::agent::executor {
-
-// Credentials of `user` (uid, primary gid, supplementary groups), resolved in the daemon so
-// the child does not need name look-ups; nullopt if the user does not exist. The daemon
-// resolves "hacluster" with it through Options::alert_user.
-[[nodiscard]] std::optional<RunAs> lookup_run_as(const std::string& user);
 
 class Executor {
 public:
@@ -50,11 +46,7 @@ public:
 
     struct Options {
         agents::Paths paths;
-        // Alerts run as the user this returns (hacluster); no function, or nullopt from it,
-        // = as the daemon. Called once, before the first alert is spawned, and its answer
-        // kept: the supplementary-group look-up (getgrouplist) consults every NSS source and
-        // so loads modules such as libnss_systemd (0.4 MB more resident memory, measured),
-        // which a daemon that never runs an alert should not carry.
+        // Who alerts run as (Alerts::Options::run_as): hacluster in the daemon.
         std::function<std::optional<RunAs>()> alert_user;
     };
 
@@ -95,9 +87,8 @@ public:
     [[nodiscard]] std::size_t resource_count() const;
     [[nodiscard]] std::size_t running_count() const;  // operations with a live process
 
-    struct Impl;  // defined in executor.cpp
-
 private:
+    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 

@@ -1,8 +1,5 @@
 #include "proxy/channels.hpp"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <vector>
@@ -15,8 +12,6 @@ namespace {
 
 // Session ids are UUIDs; the client name carries their first 8 characters as 2.1.5 does.
 constexpr std::size_t kSessionPrefixLength = 8;
-// getpwuid_r's buffer when sysconf has no suggestion.
-constexpr std::size_t kPasswdBufferSize = 16384;
 
 // QB_IPC_NATIVE and QB_IPC_SHM as Pacemaker 2.1.5 creates its servers.
 constexpr std::array<ChannelSpec, 8> kChannels{{
@@ -110,21 +105,6 @@ Result<ToolRequest> decode_tool_request(const void* data, std::size_t size)
     request.flags = message->header.flags;
     request.xml = std::move(xml).value();
     return request;
-}
-
-std::string user_name(uid_t uid)
-{
-    long suggested = ::sysconf(_SC_GETPW_R_SIZE_MAX);
-    std::vector<char> buffer(suggested > 0 ? static_cast<std::size_t>(suggested) : kPasswdBufferSize);
-    struct passwd entry {};
-    struct passwd* found = nullptr;
-    int rc = ::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found);
-    if (rc == ERANGE) {
-        buffer.resize(buffer.size() * 4);
-        rc = ::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found);
-    }
-    if (rc != 0 || found == nullptr || found->pw_name == nullptr) return std::to_string(uid);
-    return found->pw_name;
 }
 
 }  // namespace outpost::agent::proxy

@@ -59,7 +59,4 @@ struct ToolRequest {
 };
 Result<ToolRequest> decode_tool_request(const void* data, std::size_t size);
 
-// Local user name of `uid` (getpwuid_r); the decimal uid if it has no entry.
-std::string user_name(uid_t uid);
-
 }  // namespace outpost::agent::proxy

@@ -1,7 +1,5 @@
 #include "proxy/proxy.hpp"
 
-#include <grp.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +9,7 @@
 #include <utility>
 
 #include "util/log.hpp"
+#include "util/users.hpp"
 #include "wire/xml.hpp"
 
 namespace outpost::agent::proxy {
@@ -18,35 +17,6 @@ namespace outpost::agent::proxy {
 namespace {
 
 const log::Category log_cat{"agent.proxy"};
-
-// getpwuid_r/getgrnam_r buffer when sysconf has no suggestion; group lists of a user.
-constexpr std::size_t kLookupBufferSize = 16384;
-constexpr int kMaxSupplementaryGroups = 256;
-
-std::optional<gid_t> lookup_group(const std::string& name)
-{
-    std::vector<char> buffer(kLookupBufferSize);
-    struct group entry {};
-    struct group* found = nullptr;
-    if (::getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr)
-        return std::nullopt;
-    return found->gr_gid;
-}
-
-bool user_in_group(uid_t uid, gid_t group)
-{
-    std::vector<char> buffer(kLookupBufferSize);
-    struct passwd entry {};
-    struct passwd* found = nullptr;
-    if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr)
-        return false;
-    if (found->pw_gid == group) return true;
-    std::vector<gid_t> groups(kMaxSupplementaryGroups);
-    int count = kMaxSupplementaryGroups;
-    if (::getgrouplist(found->pw_name, found->pw_gid, groups.data(), &count) < 0) return false;
-    groups.resize(static_cast<std::size_t>(count));
-    return std::find(groups.begin(), groups.end(), group) != groups.end();
-}
 
 std::string new_session_id()
 {
@@ -70,7 +40,7 @@ Result<std::unique_ptr<IpcProxy>> IpcProxy::create(GMainContext* context, ProxyO
 IpcProxy::IpcProxy(GMainContext* context, ProxyOptions options, std::unique_ptr<QbGlibLoop> loop)
     : context_(context), options_(std::move(options)), loop_(std::move(loop))
 {
-    cluster_gid_ = lookup_group(options_.cluster_group);
+    cluster_gid_ = users::find_group(options_.cluster_group);
     if (!cluster_gid_) {
         log_warning(log_cat, "Group %s not found: only root may use the cluster tools",
                     log::quote(options_.cluster_group).c_str());
@@ -135,7 +105,7 @@ bool IpcProxy::authorized(uid_t uid, gid_t gid) const
 {
     if (uid == 0 || uid == ::geteuid()) return true;
     if (!cluster_gid_) return false;
-    return gid == *cluster_gid_ || user_in_group(uid, *cluster_gid_);
+    return gid == *cluster_gid_ || users::in_group(uid, *cluster_gid_);
 }
 
 std::vector<std::string> IpcProxy::session_ids() const
@@ -252,7 +222,7 @@ int32_t IpcProxy::accept(Service& service, qb_ipcs_connection_t* c, uid_t uid, g
     session->connection = c;
     session->provider = std::move(*provider);
     session->uid = uid;
-    session->user = user_name(uid);
+    session->user = users::user_name(uid);
     if (cluster_gid_) qb_ipcs_connection_auth_set(c, static_cast<uid_t>(-1), *cluster_gid_, kIpcMode);
     session_by_connection_[c] = session->id;
     log_debug(log_cat, "Accepted local %s connection of %s as session %s", service.name.c_str(),
@@ -280,7 +250,7 @@ int32_t IpcProxy::accept_local_executor(Service& service, qb_ipcs_connection_t* 
     session->spec = service.spec;
     session->connection = c;
     session->uid = uid;
-    session->user = user_name(uid);
+    session->user = users::user_name(uid);
     session->client_name = "local IPC (" + service.name + ", user " + log::quote(session->user) + ")";
     Status opened =
         host_ != nullptr

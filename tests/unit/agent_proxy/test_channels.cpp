@@ -89,9 +89,3 @@ TEST_CASE("A tool's request decodes into the element to forward", "[proxy][chann
     REQUIRE(not_xml);
     CHECK_FALSE(decode_tool_request(not_xml->data(), not_xml->size()));
 }
-
-TEST_CASE("User names of uids", "[proxy][channels]")
-{
-    CHECK(user_name(0) == "root");
-    CHECK(user_name(static_cast<uid_t>(4000000)) == "4000000");
-}

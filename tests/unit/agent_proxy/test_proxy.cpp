@@ -24,6 +24,7 @@
 #include "proxy/proxy.hpp"
 #include "server/proxy_endpoint.hpp"
 #include "support/main_loop.hpp"
+#include "util/users.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
 
@@ -227,7 +228,7 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
     CHECK(request.session == std::optional<std::string>(session));
     CHECK(request.client == std::optional<std::string>("proxy-cib_rw-" + std::to_string(::getpid()) + "-" +
                                                        session.substr(0, 8)));
-    CHECK(request.user == std::optional<std::string>(user_name(::getuid())));
+    CHECK(request.user == std::optional<std::string>(users::user_name(::getuid())));
     CHECK(request.ipc_msg_id == std::optional<std::uint32_t>(1));
     CHECK(request.ipc_msg_flags == std::optional<std::uint32_t>(0x300));
     REQUIRE(request.msg);
