@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <vector>
 
-#include "proxy/ipc_header.hpp"
+#include "ipc/header.hpp"
 
 namespace outpost::agent::proxy {
 
@@ -95,7 +95,7 @@ wire::ProxyMessage make_destroy(std::string_view session)
 
 Result<ToolRequest> decode_tool_request(const void* data, std::size_t size)
 {
-    auto message = decode_ipc_message(data, size);
+    auto message = ipc::decode_message(data, size);
     if (!message) return message.error();
     auto xml = wire::parse_xml(message->xml);
     if (!xml)

@@ -24,8 +24,8 @@
 #include <string_view>
 
 #include "executor/executor.hpp"
+#include "proxy/endpoint.hpp"
 #include "server/client_session.hpp"
-#include "server/proxy_endpoint.hpp"
 #include "wire/messages.hpp"
 
 namespace outpost::agent::server {
@@ -92,7 +92,7 @@ public:
     void on_result(const executor::OpResult& result);
 
     // The local IPC proxy, once it exists (nullptr detaches). Borrowed.
-    void attach_proxy(ProxyEndpoint* endpoint) { proxy_ = endpoint; }
+    void attach_proxy(proxy::ProxyEndpoint* endpoint) { proxy_ = endpoint; }
 
     // The call id given to the most recent request (0 before the first).
     [[nodiscard]] int last_call_id() const { return call_id_; }
@@ -131,7 +131,7 @@ private:
     Outbox& outbox_;
     Control& control_;
     DispatcherConfig config_;
-    ProxyEndpoint* proxy_ = nullptr;
+    proxy::ProxyEndpoint* proxy_ = nullptr;
     int call_id_ = 0;
     std::uint64_t provider_order_ = 0;
 };

@@ -115,7 +115,7 @@ bool Server::listening() const
     return listener_ && listener_->listening();
 }
 
-void Server::attach_proxy(ProxyEndpoint* endpoint)
+void Server::attach_proxy(proxy::ProxyEndpoint* endpoint)
 {
     if (endpoint != proxy_) {
         // Local executor clients send through the endpoint they were opened on.
@@ -285,11 +285,11 @@ Status Server::local_executor_open(std::string_view client_id, std::string_view 
     std::string id(client_id);
     if (clients_.count(id) != 0 || local_clients_.count(id) != 0)
         return make_error("server", -EEXIST, "client id " + id + " is already in use");
-    ProxyEndpoint* proxy = proxy_;
+    proxy::ProxyEndpoint* endpoint = proxy_;
     auto session = std::make_unique<ClientSession>(
         id, std::string(description),
-        [proxy, id](std::string_view xml) { return proxy->send_local_event(id, xml); },
-        [proxy, id](std::string_view xml) { return proxy->send_local_reply(id, xml); });
+        [endpoint, id](std::string_view xml) { return endpoint->send_local_event(id, xml); },
+        [endpoint, id](std::string_view xml) { return endpoint->send_local_reply(id, xml); });
     log_notice(log_cat, "New local executor client %s (%.*s)", id.c_str(),
                static_cast<int>(description.size()), description.data());
     ClientSession& added = *session;

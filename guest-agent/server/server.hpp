@@ -11,7 +11,7 @@
 // never stopped or unregistered by connection loss or by exit. The server never exits the
 // process itself: it calls the exit handler with the status, and main quits the loop.
 // Clients of the lrmd local IPC service (protocol.md 4.2) are executor clients too: the
-// proxy opens them through ProxyHost, their requests (no envelope) go to the same
+// proxy opens them through proxy::ProxyHost, their requests (no envelope) go to the same
 // Dispatcher, and they count for the last-client rule.
 #pragma once
 
@@ -32,10 +32,10 @@
 #include "io/connection.hpp"
 #include "io/listener.hpp"
 #include "io/source.hpp"
+#include "proxy/endpoint.hpp"
 #include "server/client_session.hpp"
 #include "server/dispatcher.hpp"
 #include "server/notifier.hpp"
-#include "server/proxy_endpoint.hpp"
 #include "tls/context.hpp"
 #include "util/result.hpp"
 
@@ -62,7 +62,7 @@ struct ServerConfig {
     bool handle_signals = true;  // install SIGTERM/SIGINT handlers on the context
 };
 
-class Server final : public ProxyHost, private Control {
+class Server final : public proxy::ProxyHost, private Control {
 public:
     using ExitHandler = std::function<void(int exit_code)>;
 
@@ -78,7 +78,7 @@ public:
     // What SIGTERM and SIGINT do (protocol.md 4.6).
     void request_shutdown();
     // The local IPC proxy, once there is one (nullptr detaches). Borrowed.
-    void attach_proxy(ProxyEndpoint* endpoint);
+    void attach_proxy(proxy::ProxyEndpoint* endpoint);
 
     [[nodiscard]] std::uint16_t port() const;
     [[nodiscard]] bool listening() const;
@@ -88,7 +88,7 @@ public:
     [[nodiscard]] executor::Executor& executor() { return *executor_; }
     [[nodiscard]] Dispatcher& dispatcher() { return *dispatcher_; }
 
-    // ProxyHost
+    // proxy::ProxyHost
     [[nodiscard]] std::optional<std::string> newest_provider() const override;
     bool send_to_provider(std::string_view provider_client_id, const wire::ProxyMessage& message) override;
     void local_client_gone() override;
@@ -131,7 +131,7 @@ private:
     std::unique_ptr<executor::Executor> executor_;
     std::unique_ptr<Dispatcher> dispatcher_;
     std::unique_ptr<io::Listener> listener_;
-    ProxyEndpoint* proxy_ = nullptr;
+    proxy::ProxyEndpoint* proxy_ = nullptr;
 
     std::uint64_t next_pending_ = 1;
     std::map<std::uint64_t, std::unique_ptr<io::PendingConnection>> pending_;

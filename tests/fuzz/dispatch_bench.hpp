@@ -24,7 +24,7 @@
 #include <string>
 #include <string_view>
 
-#include "server/proxy_endpoint.hpp"
+#include "proxy/endpoint.hpp"
 #include "support/dispatch_bench.hpp"
 #include "util/log.hpp"
 #include "wire/messages.hpp"
@@ -62,7 +62,7 @@ inline void prepare_process()
 
 // Stands in for the IPC proxy: a set of live session ids; what it is handed must be
 // something the proxy could serialize for a tool.
-class KnownSessions final : public agent::server::ProxyEndpoint {
+class KnownSessions final : public agent::proxy::ProxyEndpoint {
 public:
     KnownSessions() : live_(std::begin(kKnownProxySessions), std::end(kKnownProxySessions)) {}
 

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <variant>
 
+#include "ipc/header.hpp"
 #include "proxy/channels.hpp"
-#include "proxy/ipc_header.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
 
@@ -49,10 +49,11 @@ void provider_side(const std::uint8_t* data, std::size_t size)
     if (message == nullptr || !message->msg) return;
     const std::string xml = wire::serialize(*message->msg);
     const bool response = message->op == "response";
-    auto bytes = encode_ipc_message(static_cast<std::int32_t>(message->ipc_msg_id.value_or(0)), xml,
-                                    response ? 0U : wire::ipc_flag::server_event, kSmallBuffer, kFuzzMaxSize);
+    auto bytes =
+        ipc::encode_message(static_cast<std::int32_t>(message->ipc_msg_id.value_or(0)), xml,
+                            response ? 0U : wire::ipc_flag::server_event, kSmallBuffer, kFuzzMaxSize);
     if (!bytes) return;  // too large for a tool: the proxy closes the session
-    auto back = decode_ipc_message(bytes->data(), bytes->size());
+    auto back = ipc::decode_message(bytes->data(), bytes->size());
     if (!back || back->xml != xml) std::abort();
 }
 

@@ -41,10 +41,10 @@
 #include <vector>
 
 #include "io/source.hpp"
+#include "ipc/header.hpp"
 #include "proxy/channels.hpp"
-#include "proxy/ipc_header.hpp"
+#include "proxy/endpoint.hpp"
 #include "proxy/proxy.hpp"
-#include "server/proxy_endpoint.hpp"
 #include "support/main_loop.hpp"
 #include "util/log.hpp"
 #include "wire/messages.hpp"
@@ -78,7 +78,7 @@ const char* const kProviders[] = {"p1", "p2", "p3"};
 }
 
 // The server side of the seam, recording what the proxy does and checking it.
-class Host final : public server::ProxyHost {
+class Host final : public proxy::ProxyHost {
 public:
     std::optional<std::string> provider;
     bool accept_sends = true;
@@ -306,10 +306,10 @@ void tool_sends(State& s, Input& in)
             break;
     }
     const std::uint32_t flags = (kind & 0x10U) != 0 ? wire::ipc_flag::client_response : 0U;
-    auto bytes = proxy::encode_ipc_message(id, xml, flags, kIpcBuffer);
+    auto bytes = ipc::encode_message(id, xml, flags, kIpcBuffer);
     if (!bytes) return;
-    if ((kind & 0x20U) != 0 && bytes->size() > proxy::kIpcHeaderSize) {
-        (*bytes)[in.byte() % proxy::kIpcHeaderSize] = static_cast<char>(in.byte());  // a bad header
+    if ((kind & 0x20U) != 0 && bytes->size() > ipc::kHeaderSize) {
+        (*bytes)[in.byte() % ipc::kHeaderSize] = static_cast<char>(in.byte());  // a bad header
     }
     (void)s.on_tool_thread<ssize_t>([&] { return qb_ipcc_send(tool, bytes->data(), bytes->size()); });
     s.pump(4);
@@ -323,11 +323,11 @@ void tool_reads(State& s, Input& in)
     for (int i = 0; i < 8; ++i) {
         ssize_t got = qb_ipcc_event_recv(tool, buffer.data(), buffer.size(), 0);
         if (got <= 0) break;
-        auto decoded = proxy::decode_ipc_message(buffer.data(), static_cast<std::size_t>(got));
+        auto decoded = ipc::decode_message(buffer.data(), static_cast<std::size_t>(got));
         if (!decoded) violated("an event for a tool does not decode");
     }
     ssize_t got = qb_ipcc_recv(tool, buffer.data(), buffer.size(), 0);
-    if (got > 0 && !proxy::decode_ipc_message(buffer.data(), static_cast<std::size_t>(got)))
+    if (got > 0 && !ipc::decode_message(buffer.data(), static_cast<std::size_t>(got)))
         violated("a response for a tool does not decode");
 }
 

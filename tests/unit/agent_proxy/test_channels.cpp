@@ -4,8 +4,8 @@
 
 #include <string>
 
+#include "ipc/header.hpp"
 #include "proxy/channels.hpp"
-#include "proxy/ipc_header.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
 
@@ -77,7 +77,7 @@ TEST_CASE("A tool's request decodes into the element to forward", "[proxy][chann
 {
     const std::string xml =
         R"(<create_attrd_op t="attrd" src="attrd_updater" attr_name="prototest" task="update" attr_value="val1"/>)";
-    auto bytes = encode_ipc_message(4, xml, wire::ipc_flag::client_response);
+    auto bytes = ipc::encode_message(4, xml, wire::ipc_flag::client_response);
     REQUIRE(bytes);
     auto request = decode_tool_request(bytes->data(), bytes->size());
     REQUIRE(request);
@@ -85,7 +85,7 @@ TEST_CASE("A tool's request decodes into the element to forward", "[proxy][chann
     CHECK(request->flags == wire::ipc_flag::client_response);
     CHECK(wire::serialize(request->xml) == xml);
 
-    auto not_xml = encode_ipc_message(5, "this is not xml", 0);
+    auto not_xml = ipc::encode_message(5, "this is not xml", 0);
     REQUIRE(not_xml);
     CHECK_FALSE(decode_tool_request(not_xml->data(), not_xml->size()));
 }

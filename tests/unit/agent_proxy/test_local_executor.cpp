@@ -26,7 +26,7 @@
 #include "executor/process_spawner.hpp"
 #include "io/connection.hpp"
 #include "io/source.hpp"
-#include "proxy/ipc_header.hpp"
+#include "ipc/header.hpp"
 #include "proxy/proxy.hpp"
 #include "server/server.hpp"
 #include "support/files.hpp"
@@ -65,7 +65,7 @@ esac
 
 struct Received {
     ssize_t rc = 0;
-    std::optional<IpcMessage> message;
+    std::optional<ipc::Message> message;
 };
 
 class Bench {
@@ -149,7 +149,7 @@ public:
     ssize_t send(qb_ipcc_connection_t* c, std::int32_t id, const std::string& xml,
                  std::uint32_t flags = kWantsResponse)
     {
-        auto bytes = encode_ipc_message(id, xml, flags);
+        auto bytes = ipc::encode_message(id, xml, flags);
         REQUIRE(bytes.ok());
         return client<ssize_t>([&] { return qb_ipcc_send(c, bytes->data(), bytes->size()); });
     }
@@ -161,14 +161,14 @@ public:
             received.rc = event ? qb_ipcc_event_recv(c, buffer.data(), buffer.size(), timeout_ms)
                                 : qb_ipcc_recv(c, buffer.data(), buffer.size(), timeout_ms);
             if (received.rc > 0) {
-                auto decoded = decode_ipc_message(buffer.data(), static_cast<std::size_t>(received.rc));
+                auto decoded = ipc::decode_message(buffer.data(), static_cast<std::size_t>(received.rc));
                 if (decoded.ok()) received.message = std::move(decoded).value();
             }
             return received;
         });
     }
     // Sends a request and returns its response (REQUIREd to come, with the request's id).
-    IpcMessage request(qb_ipcc_connection_t* c, std::int32_t id, const std::string& xml)
+    ipc::Message request(qb_ipcc_connection_t* c, std::int32_t id, const std::string& xml)
     {
         REQUIRE(send(c, id, xml) > 0);
         auto response = receive(c, false);
@@ -178,7 +178,7 @@ public:
         return *response.message;
     }
     // The next event whose XML contains `part`, skipping others; nullopt on timeout.
-    std::optional<IpcMessage> event_with(qb_ipcc_connection_t* c, const std::string& part, int tries = 10)
+    std::optional<ipc::Message> event_with(qb_ipcc_connection_t* c, const std::string& part, int tries = 10)
     {
         for (int i = 0; i < tries; ++i) {
             auto event = receive(c, true, 1000);

@@ -19,10 +19,10 @@
 #include <vector>
 
 #include "io/source.hpp"
+#include "ipc/header.hpp"
 #include "proxy/channels.hpp"
-#include "proxy/ipc_header.hpp"
+#include "proxy/endpoint.hpp"
 #include "proxy/proxy.hpp"
-#include "server/proxy_endpoint.hpp"
 #include "support/main_loop.hpp"
 #include "util/users.hpp"
 #include "wire/messages.hpp"
@@ -41,7 +41,7 @@ namespace {
 constexpr std::size_t kClientBuffer = std::size_t{128} * 1024;
 constexpr int32_t kRecvTimeoutMs = 2000;
 
-class RecordingHost : public server::ProxyHost {
+class RecordingHost : public proxy::ProxyHost {
 public:
     std::optional<std::string> provider;
     bool accept_sends = true;
@@ -79,7 +79,7 @@ std::string big_xml(std::size_t approx)
 
 struct Received {
     ssize_t rc = 0;
-    std::optional<IpcMessage> message;
+    std::optional<ipc::Message> message;
 };
 
 class Fixture {
@@ -136,7 +136,7 @@ public:
 
     ssize_t send(qb_ipcc_connection_t* c, std::int32_t id, const std::string& xml, std::uint32_t flags)
     {
-        auto bytes = encode_ipc_message(id, xml, flags);
+        auto bytes = ipc::encode_message(id, xml, flags);
         REQUIRE(bytes);
         return send_raw(c, *bytes);
     }
@@ -153,7 +153,7 @@ public:
             received.rc = event ? qb_ipcc_event_recv(c, buffer.data(), buffer.size(), kRecvTimeoutMs)
                                 : qb_ipcc_recv(c, buffer.data(), buffer.size(), kRecvTimeoutMs);
             if (received.rc > 0) {
-                auto decoded = decode_ipc_message(buffer.data(), static_cast<std::size_t>(received.rc));
+                auto decoded = ipc::decode_message(buffer.data(), static_cast<std::size_t>(received.rc));
                 if (decoded) received.message = std::move(decoded).value();
             }
             return received;
@@ -298,7 +298,7 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
 
     SECTION("an invalid request closes the session and tells the provider")
     {
-        auto bytes = encode_ipc_message(2, "<ok/>", 0);
+        auto bytes = ipc::encode_message(2, "<ok/>", 0);
         REQUIRE(bytes);
         (*bytes)[36] = 2;  // another header version
         f.send_raw(c, *bytes);

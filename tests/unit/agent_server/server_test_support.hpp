@@ -10,8 +10,8 @@
 #include <variant>
 #include <vector>
 
+#include "proxy/endpoint.hpp"
 #include "server/dispatcher.hpp"
-#include "server/proxy_endpoint.hpp"
 #include "support/dispatch_bench.hpp"
 #include "support/main_loop.hpp"
 #include "support/raw_client.hpp"
@@ -34,7 +34,7 @@ meta-data) echo '<resource-agent name="Dummy"/>'; exit 0 ;;
 esac
 )";
 
-class FakeProxy final : public agent::server::ProxyEndpoint {
+class FakeProxy final : public agent::proxy::ProxyEndpoint {
 public:
     bool deliver_response(std::string_view session, std::uint32_t ipc_msg_id,
                           const wire::Element& msg) override

@@ -16,7 +16,7 @@
 
 #include "util/result.hpp"
 
-namespace outpost::agent::proxy {
+namespace outpost::ipc {
 
 class QbGlibLoop {
 public:
@@ -58,4 +58,4 @@ private:
     static GSourceFuncs fd_funcs_;
 };
 
-}  // namespace outpost::agent::proxy
+}  // namespace outpost::ipc

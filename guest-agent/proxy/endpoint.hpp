@@ -30,7 +30,7 @@
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
 
-namespace outpost::agent::server {
+namespace outpost::agent::proxy {
 
 class ProxyEndpoint {
 public:
@@ -106,4 +106,4 @@ public:
     virtual void local_executor_closed(std::string_view client_id) { (void)client_id; }
 };
 
-}  // namespace outpost::agent::server
+}  // namespace outpost::agent::proxy

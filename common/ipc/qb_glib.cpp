@@ -1,4 +1,4 @@
-#include "proxy/qb_glib.hpp"
+#include "ipc/qb_glib.hpp"
 
 #include <poll.h>
 
@@ -6,11 +6,11 @@
 
 #include "util/log.hpp"
 
-namespace outpost::agent::proxy {
+namespace outpost::ipc {
 
 namespace {
 
-const log::Category log_cat{"agent.proxy.loop"};
+const log::Category log_cat{"ipc.loop"};
 
 gint glib_priority(enum qb_loop_priority p)
 {
@@ -73,7 +73,7 @@ GSourceFuncs QbGlibLoop::fd_funcs_ = {nullptr, nullptr, &QbGlibLoop::dispatch_fd
 Result<std::unique_ptr<QbGlibLoop>> QbGlibLoop::create(GMainContext* context)
 {
     if (current_ != nullptr)
-        return make_error("proxy", -EBUSY, "a libqb main-loop adapter already exists in this process");
+        return make_error("ipc", -EBUSY, "a libqb main-loop adapter already exists in this process");
     std::unique_ptr<QbGlibLoop> loop(new QbGlibLoop(context));
     current_ = loop.get();
     return loop;
@@ -199,4 +199,4 @@ int32_t QbGlibLoop::job_add(enum qb_loop_priority p, void* data, qb_loop_job_dis
     return 0;
 }
 
-}  // namespace outpost::agent::proxy
+}  // namespace outpost::ipc
