@@ -52,9 +52,6 @@ Server::~Server()
     while (!connections_.empty())
         close(connections_.begin()->first);
     deferred_.flush();  // the disconnects, before the services and the loop go
-    for (auto& service : services_) {
-        if (service->handle != nullptr) qb_ipcs_destroy(service->handle);
-    }
     services_.clear();
     loop_.reset();
 }
@@ -88,7 +85,7 @@ Status Server::start(std::vector<ServiceSpec> specs)
         }
         // libqb maps FAST to its high poll priority, which the adapter maps to GLib's.
         if (spec.high_priority) qb_ipcs_request_rate_limit(handle, QB_IPCS_RATE_FAST);
-        service->handle = handle;
+        service->handle.reset(handle);
         log_debug(log_cat, "Serving local IPC %s", service->name.c_str());
         services_.push_back(std::move(service));
     }
@@ -319,11 +316,7 @@ void Server::close(ConnectionId id)
     // makes libqb use the freed connection afterwards, so the disconnect waits for the
     // loop; a reference keeps the connection valid until then. The closed callback it
     // triggers finds no connection any more, so it reports nothing.
-    qb_ipcs_connection_ref(c);
-    deferred_.later([c] {
-        qb_ipcs_disconnect(c);
-        qb_ipcs_connection_unref(c);
-    });
+    deferred_.later([held = ConnectionRef(c)] { qb_ipcs_disconnect(held.get()); });
 }
 
 }  // namespace outpost::ipc

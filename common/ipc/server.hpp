@@ -63,6 +63,28 @@ struct ServerOptions {
 
 using ConnectionId = std::uint64_t;
 
+// Owners of libqb handles: a running service (qb_ipcs_destroy), and one reference to a
+// connection (qb_ipcs_connection_ref/unref), copyable.
+struct ServiceDestroy {
+    void operator()(qb_ipcs_service_t* service) const { qb_ipcs_destroy(service); }
+};
+using ServiceHandle = std::unique_ptr<qb_ipcs_service_t, ServiceDestroy>;
+
+class ConnectionRef {
+public:
+    explicit ConnectionRef(qb_ipcs_connection_t* connection) : connection_(connection)
+    {
+        qb_ipcs_connection_ref(connection_);
+    }
+    ConnectionRef(const ConnectionRef& other) : ConnectionRef(other.connection_) {}
+    ConnectionRef& operator=(const ConnectionRef&) = delete;
+    ~ConnectionRef() { qb_ipcs_connection_unref(connection_); }
+    [[nodiscard]] qb_ipcs_connection_t* get() const { return connection_; }
+
+private:
+    qb_ipcs_connection_t* connection_;
+};
+
 // Who is on the other end of a connection.
 struct Peer {
     uid_t uid = 0;
@@ -131,7 +153,7 @@ private:
         std::string name;
         int refuse = 0;
         std::string refusal;
-        qb_ipcs_service_t* handle = nullptr;
+        ServiceHandle handle;
     };
     struct Outgoing {
         std::string bytes;
