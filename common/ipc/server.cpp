@@ -226,6 +226,12 @@ int32_t Server::accept(Service& service, qb_ipcs_connection_t* c, uid_t uid, gid
 
 void Server::client_left(qb_ipcs_connection_t* c)
 {
+    if (auto closing = closing_.find(c); closing != closing_.end()) {
+        // We closed it and the client left before our disconnect came due: libqb has ended
+        // it, and disconnecting it again would make libqb drop a reference it does not own.
+        closing->second->ended = true;
+        return;
+    }
     Connection* connection = find(c);
     if (connection == nullptr) return;  // closed from our side: nothing more to say
     const ConnectionId id = connection->id;
@@ -316,7 +322,12 @@ void Server::close(ConnectionId id)
     // makes libqb use the freed connection afterwards, so the disconnect waits for the
     // loop; a reference keeps the connection valid until then. The closed callback it
     // triggers finds no connection any more, so it reports nothing.
-    deferred_.later([held = ConnectionRef(c)] { qb_ipcs_disconnect(held.get()); });
+    auto closing = std::make_shared<Closing>(Closing{ConnectionRef(c)});
+    closing_[c] = closing;
+    deferred_.later([this, closing] {
+        closing_.erase(closing->held.get());
+        if (!closing->ended) qb_ipcs_disconnect(closing->held.get());
+    });
 }
 
 }  // namespace outpost::ipc

@@ -198,6 +198,13 @@ private:
     ConnectionId next_id_ = 1;
     std::map<ConnectionId, std::unique_ptr<Connection>> connections_;
     std::map<qb_ipcs_connection_t*, ConnectionId> by_handle_;
+    // Connections closed from our side whose disconnect is still due: the reference that
+    // keeps each valid, and whether libqb has ended it meanwhile (the client left first).
+    struct Closing {
+        ConnectionRef held;
+        bool ended = false;
+    };
+    std::map<qb_ipcs_connection_t*, std::shared_ptr<Closing>> closing_;
     io::Deferred deferred_;  // disconnects out of libqb's call stack
 };
 

@@ -349,3 +349,24 @@ TEST_CASE("Only one proxy (libqb loop adapter) per process", "[proxy][ipc]")
     auto second = IpcProxy::create(other.get());
     CHECK_FALSE(second);
 }
+
+TEST_CASE("A tool that leaves while the proxy closes its session is released once", "[proxy][ipc]")
+{
+    Fixture f;
+    f.host.provider = "provider-1";
+    auto* c = f.connect("cib_rw");
+    REQUIRE(c != nullptr);
+    REQUIRE(run_until(f.context(), [&] { return f.host.sent.size() == 1; }));  // `new`
+    // The tool leaves, and before the loop sees its hang-up the proxy closes the session
+    // itself (its provider went away): libqb reports the disconnect first, then the
+    // proxy's own disconnect comes due. The connection must be released exactly once.
+    f.forget(c);
+    f.proxy->provider_gone("provider-1");
+    loop_for(f.context(), 300ms);
+    CHECK(f.proxy->local_client_count() == 0);
+    // The proxy still serves new tools afterwards.
+    f.host.provider = "provider-2";
+    auto* again = f.connect("cib_rw");
+    REQUIRE(again != nullptr);
+    CHECK(run_until(f.context(), [&] { return f.host.sent.size() == 2; }));
+}
