@@ -30,7 +30,7 @@ RemoteClient::RemoteClient(GMainContext* context, tls::TlsContext tls, ClientOpt
 
 RemoteClient::~RemoteClient()
 {
-    *alive_ = false;
+    lifetime_.end();
     if (connection_) connection_->close();
 }
 
@@ -65,11 +65,11 @@ void RemoteClient::connect(DoneCallback done)
     connect_options.connect_timeout = options_.connect_timeout;
     connect_options.handshake_timeout = options_.handshake_timeout;
     connect_options.limits = options_.limits;
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     pending_connection_ =
         io::Connection::connect_async(options_.host, options_.port, tls_, context_, connect_options,
                                       [this, alive](Result<std::unique_ptr<io::Connection>> result) {
-                                          if (alive.expired()) return;
+                                          if (!alive) return;
                                           on_ready(std::move(result));
                                       });
 }
@@ -86,14 +86,14 @@ void RemoteClient::on_ready(Result<std::unique_ptr<io::Connection>> result)
     connection_ = std::move(result).value();
     log_debug(log_cat, "connected to %s:%u (%s)", options_.host.c_str(), options_.port,
               connection_->tls_description().c_str());
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     connection_->start(
         [this, alive](const std::string& xml) {
-            if (alive.expired()) return;
+            if (!alive) return;
             on_message(xml);
         },
         [this, alive](const Error& reason) {
-            if (alive.expired()) return;
+            if (!alive) return;
             drop(reason, true);
         });
 
@@ -104,7 +104,7 @@ void RemoteClient::on_ready(Result<std::unique_ptr<io::Connection>> result)
     hello.protocol_version = std::string(wire::kProtocolVersion);
     hello.ipc_provider = options_.ipc_provider;
     send_request(std::move(hello), [this, alive](Result<wire::Reply> reply) {
-        if (alive.expired()) return;
+        if (!alive) return;
         on_register_reply(std::move(reply));
     });
 }
@@ -185,13 +185,7 @@ wire::Request RemoteClient::addressed(wire::Request request) const
 
 void RemoteClient::fail_soon(ReplyCallback done, Error error)
 {
-    std::weak_ptr<bool> alive = alive_;
-    // Drop finished one-shot sources so the list stays short.
-    std::erase_if(deferred_, [](const io::Source& source) { return !source.active(); });
-    deferred_.push_back(io::add_idle(context_, [alive, done = std::move(done), error = std::move(error)] {
-        if (alive.expired()) return;
-        done(Result<wire::Reply>(error));
-    }));
+    deferred_.later([done = std::move(done), error = std::move(error)] { done(Result<wire::Reply>(error)); });
 }
 
 void RemoteClient::send_request(wire::Request request, ReplyCallback done, std::optional<ExecRequest> exec)
@@ -220,9 +214,9 @@ void RemoteClient::send_request(wire::Request request, ReplyCallback done, std::
     pending.done = std::move(done);
     pending.op = op;
     pending.exec = std::move(exec);
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     pending.timer = io::add_timeout(context_, options_.reply_timeout, [this, alive, id] {
-        if (alive.expired()) return;
+        if (!alive) return;
         on_reply_timeout(id);
     });
     pending_.insert_or_assign(id, std::move(pending));
@@ -299,7 +293,7 @@ void RemoteClient::unregister_rsc(const std::string& rsc_id, DoneCallback done)
     data.origin = "lrmd_api_unregister_rsc";
     data.id = rsc_id;
     request.rsc = std::move(data);
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     send_request(
         std::move(request), [this, alive, done = std::move(done), rsc_id](Result<wire::Reply> reply) {
             if (!reply.ok()) return done(Status(reply.error()));
@@ -308,7 +302,7 @@ void RemoteClient::unregister_rsc(const std::string& rsc_id, DoneCallback done)
                 return done(Status(rc_error("unregistering resource " + log::quote(rsc_id), reply->rc)));
             }
             // Nothing recurring runs for a resource that is gone.
-            if (!alive.expired()) forget_recurring(rsc_id);
+            if (alive.alive()) forget_recurring(rsc_id);
             done(Status());
         });
 }
@@ -366,14 +360,14 @@ void RemoteClient::cancel(const std::string& rsc_id, const std::string& action, 
     data.interval_ms = interval_ms;
     request.rsc = std::move(data);
     std::string what = rsc_id + "_" + action + "_" + std::to_string(interval_ms);
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     send_request(std::move(request), [this, alive, done = std::move(done), what, rsc_id, action,
                                       interval_ms](Result<wire::Reply> reply) {
         if (!reply.ok()) return done(Status(reply.error()));
         if (reply->rc != 0) return done(Status(rc_error("cancelling " + log::quote(what), reply->rc)));
         // Its cancel notify normally came first; if it did not, a later drop must not
         // report the cancelled operation as failed.
-        if (interval_ms > 0 && !alive.expired()) forget_recurring(rsc_id, action, interval_ms);
+        if (interval_ms > 0 && alive.alive()) forget_recurring(rsc_id, action, interval_ms);
         done(Status());
     });
 }
@@ -436,19 +430,19 @@ Status RemoteClient::ipc_fwd(wire::ProxyMessage message)
 template <typename Call>
 bool RemoteClient::each_subscriber(const Call& call)
 {
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     std::vector<Subscription> ids;
     ids.reserve(subscribers_.size());
     for (const auto& entry : subscribers_)
         ids.push_back(entry.first);
     for (Subscription id : ids) {
-        if (alive.expired()) return false;
+        if (!alive) return false;
         auto found = subscribers_.find(id);
         if (found == subscribers_.end()) continue;
         Handlers handlers = found->second;  // a copy: the handler may unsubscribe
         call(handlers);
     }
-    return !alive.expired();
+    return alive.alive();
 }
 
 void RemoteClient::on_message(const std::string& xml)
@@ -547,9 +541,9 @@ void RemoteClient::on_reply_timeout(std::uint64_t msg_id)
                                                " (message id " + std::to_string(msg_id) + ") within " +
                                                std::to_string(options_.reply_timeout.count()) + " ms");
     log_warning(log_cat, "%s; disconnecting", error.message.c_str());
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     pending.done(Result<wire::Reply>(error));
-    if (alive.expired()) return;
+    if (!alive) return;
     // The 2.1.5 client gives up on a server that does not answer.
     drop(error, true);
 }
@@ -575,9 +569,7 @@ void RemoteClient::drop(const Error& reason, bool notify_closed)
     if (connection_) {
         connection_->close();
         // Keep the object until the loop is back: we may be inside its own callback.
-        std::shared_ptr<io::Connection> closing(std::move(connection_));
-        std::erase_if(deferred_, [](const io::Source& source) { return !source.active(); });
-        deferred_.push_back(io::add_idle(context_, [closing] {}));
+        deferred_.release(std::move(connection_));
     }
     late_ids_.clear();
     auto pending = std::move(pending_);
@@ -598,16 +590,16 @@ void RemoteClient::drop(const Error& reason, bool notify_closed)
     }
     if (pending.empty() && synthesized.empty() && !was_registered) return;
 
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     auto deliver = [this, alive, pending = std::make_shared<decltype(pending)>(std::move(pending)),
                     synthesized = std::move(synthesized), lost, reason, notify_closed,
                     was_registered]() mutable {
         for (auto& [id, entry] : *pending) {
-            if (alive.expired()) return;
+            if (!alive) return;
             entry.timer.reset();
             entry.done(Result<wire::Reply>(lost));
         }
-        if (alive.expired()) return;
+        if (!alive) return;
         for (const auto& event : synthesized) {
             bool still_here = each_subscriber([&](const Handlers& h) {
                 if (h.exec) h.exec(event);
@@ -626,8 +618,7 @@ void RemoteClient::drop(const Error& reason, bool notify_closed)
     if (notify_closed) {
         deliver();  // we are already on the loop, called from it
     } else {
-        std::erase_if(deferred_, [](const io::Source& source) { return !source.active(); });
-        deferred_.push_back(io::add_idle(context_, std::move(deliver)));
+        deferred_.later(std::move(deliver));
     }
 }
 

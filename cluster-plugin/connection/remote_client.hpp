@@ -33,8 +33,10 @@
 #include <vector>
 
 #include "io/connection.hpp"
+#include "io/deferred.hpp"
 #include "io/source.hpp"
 #include "tls/context.hpp"
+#include "util/lifetime.hpp"
 #include "util/result.hpp"
 #include "wire/messages.hpp"
 
@@ -213,7 +215,7 @@ private:
     std::map<std::uint64_t, Pending> pending_;
     std::vector<std::uint64_t> late_ids_;  // fire-and-forget ids, oldest first
     std::map<int, ExecRequest> execs_;     // call id -> request, until its last notify
-    std::vector<io::Source> deferred_;     // reports scheduled out of a call stack
+    io::Deferred deferred_{context_};      // reports and releases out of a call stack
 
     // Calls `call(handlers)` with a copy of each subscriber's handlers (a handler may
     // unsubscribe, or destroy this client); false once this client was destroyed.
@@ -222,7 +224,7 @@ private:
 
     std::map<Subscription, Handlers> subscribers_;
     Subscription next_subscription_ = 1;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Lifetime lifetime_;
 };
 
 }  // namespace outpost::cluster::connection

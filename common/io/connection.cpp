@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "io/listener.hpp"
+#include "util/guard.hpp"
 #include "util/log.hpp"
 
 namespace outpost::io {
@@ -88,11 +89,8 @@ void post_to_context(GMainContext* context, std::function<void()> callback)
     g_source_set_callback(
         source,
         [](gpointer data) -> gboolean {
-            try {
-                (*static_cast<std::function<void()>*>(data))();
-            } catch (...) {
-                log_error(log_cat, "exception escaped a resolver completion");
-            }
+            guarded(log_cat, "a name lookup's completion",
+                    [data] { (*static_cast<std::function<void()>*>(data))(); });
             return G_SOURCE_REMOVE;
         },
         new std::function<void()>(std::move(callback)),
@@ -195,7 +193,7 @@ Connection::Connection(GMainContext* context, UniqueFd fd, std::unique_ptr<tls::
 
 Connection::~Connection()
 {
-    *alive_ = false;
+    lifetime_.end();
     try {
         close();
     } catch (...) {
@@ -315,7 +313,7 @@ void Connection::update_events()
 
 void Connection::on_io(GIOCondition happened)
 {
-    const std::shared_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     if (closed_) return;
     if ((happened & (G_IO_HUP | G_IO_ERR)) != 0 && !started_) hup_seen_ = true;
     if ((happened & (G_IO_OUT | G_IO_ERR | G_IO_HUP)) != 0 && (!queue_.empty() || session_->send_blocked())) {
@@ -329,7 +327,7 @@ void Connection::on_io(GIOCondition happened)
     if (started_ && (readable || read_unblocked)) {
         if (!read_available()) return;
     }
-    if (*alive && !closed_) update_events();
+    if (alive && !closed_) update_events();
 }
 
 bool Connection::read_available()
@@ -379,7 +377,7 @@ bool Connection::read_available()
 
 bool Connection::deliver_messages()
 {
-    const std::shared_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     // A copy: the handler may destroy this Connection, and with it on_message_.
     MessageHandler handler = on_message_;
     while (!closed_) {
@@ -391,7 +389,7 @@ bool Connection::deliver_messages()
         }
         if (!next->has_value()) return true;
         if (handler) handler(std::move(**next));
-        if (!*alive) return false;
+        if (!alive) return false;
     }
     return false;
 }
@@ -532,11 +530,10 @@ std::unique_ptr<PendingConnection> Connection::connect_async(std::string host, s
 
     // A name: looked up on the shared lookup pool. The result comes back through the
     // context and is dropped there if the PendingConnection was destroyed meanwhile.
-    std::weak_ptr<bool> alive = self->alive_;
+    const Lifetime::Watch alive = self->lifetime_.watch();
     log_debug(log_cat, "resolving %s on the lookup pool", log::quote(self->host_).c_str());
     Status queued = queue_lookup(context, self->host_, port, [alive, self](auto addresses) {
-        auto living = alive.lock();
-        if (living && *living) self->on_resolved(std::move(addresses));
+        if (alive) self->on_resolved(std::move(addresses));
     });
     if (!queued) {
         self->kick_ = add_idle(context, [self, error = queued.error()] { self->finish(error); });
@@ -546,7 +543,7 @@ std::unique_ptr<PendingConnection> Connection::connect_async(std::string host, s
 
 PendingConnection::~PendingConnection()
 {
-    *alive_ = false;
+    lifetime_.end();
     watch_.reset();
     timer_.reset();
     kick_.reset();

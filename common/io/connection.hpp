@@ -36,6 +36,7 @@
 #include "tls/context.hpp"
 #include "tls/session.hpp"
 #include "util/fd.hpp"
+#include "util/lifetime.hpp"
 #include "util/result.hpp"
 #include "wire/frame.hpp"
 
@@ -191,7 +192,7 @@ private:
     bool hup_seen_ = false;          // hang-up before start(): stop watching until then
     bool read_wants_write_ = false;  // GnuTLS needs to write to go on reading
     std::optional<Error> failure_;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Lifetime lifetime_;
 };
 
 // A connection attempt in progress (accept_async / connect_async). Destroying it cancels
@@ -244,7 +245,7 @@ private:
     std::size_t next_address_ = 0;
     std::optional<Error> last_error_;
     bool finished_ = false;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Lifetime lifetime_;
 };
 
 }  // namespace outpost::io

@@ -12,11 +12,15 @@ void Deferred::later(std::function<void()> action)
 
 void Deferred::flush()
 {
-    // What the actions queue in turn waits for an idle of its own.
+    // What the actions queue in turn waits for an idle of its own. An action may destroy
+    // this object (and its owner): the rest are then dropped, not run.
     idle_.reset();
     auto actions = std::exchange(queue_, {});
-    for (auto& action : actions)
+    const Lifetime::Watch alive = lifetime_.watch();
+    for (auto& action : actions) {
+        if (!alive) return;
         action();
+    }
 }
 
 }  // namespace outpost::io

@@ -3,7 +3,8 @@
 // message handler, a session dropped while the dispatcher still holds it, a libqb
 // connection libqb is still using): later() queues the action, release() the object, and
 // everything queued runs, in order, at the next idle of the context. Destroying a Deferred
-// drops what is still queued without running it (what the actions captured is destroyed).
+// (also from one of its own actions) drops what is still queued without running it: what
+// the actions captured is destroyed, and an action never runs after its owner is gone.
 #pragma once
 
 #include <glib.h>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "io/source.hpp"
+#include "util/lifetime.hpp"
 
 namespace outpost::io {
 
@@ -44,6 +46,7 @@ private:
     GMainContext* context_;
     std::vector<std::function<void()>> queue_;
     Source idle_;
+    Lifetime lifetime_;
 };
 
 }  // namespace outpost::io

@@ -22,6 +22,7 @@
 
 #include "io/source.hpp"
 #include "util/fd.hpp"
+#include "util/guard.hpp"
 #include "util/log.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -432,11 +433,7 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
         watch,
         reinterpret_cast<GSourceFunc>(reinterpret_cast<void (*)()>(+[](GPid, gint status, gpointer user) {
             auto* w = static_cast<WatchData*>(user);
-            try {
-                w->self->on_reaped(w->id, status);
-            } catch (...) {
-                log_error(log_cat, "exception while reaping a child");
-            }
+            guarded(log_cat, "reaping a child", [&] { w->self->on_reaped(w->id, status); });
         })),
         new WatchData{this, id}, [](gpointer user) { delete static_cast<WatchData*>(user); });
     // Reaping runs ahead of pipe reads so a result goes out as soon as the child is gone.
@@ -479,14 +476,7 @@ void ProcessSpawner::finish(ChildId id, ChildOutcome outcome)
     // The child record owns the sources that may be dispatching right now: destroying a
     // dispatching GSource is safe in GLib (its callback data is ref-held during dispatch).
     child.reset();
-    if (!done) return;
-    try {
-        done(std::move(outcome));
-    } catch (const std::exception& e) {
-        log_error(log_cat, "child completion handler failed: %s", e.what());
-    } catch (...) {
-        log_error(log_cat, "child completion handler failed");
-    }
+    if (done) guarded(log_cat, "the child completion handler", [&] { done(std::move(outcome)); });
 }
 
 }  // namespace outpost::agent::executor

@@ -7,6 +7,7 @@
 #include <exception>
 #include <utility>
 
+#include "util/guard.hpp"
 #include "util/log.hpp"
 #include "wire/messages.hpp"
 
@@ -17,13 +18,7 @@ const log::Category log_cat{"agent.server"};
 
 gboolean on_signal(gpointer data)
 {
-    try {
-        static_cast<Server*>(data)->request_shutdown();
-    } catch (const std::exception& e) {
-        log_error(log_cat, "Shutdown request failed: %s", e.what());
-    } catch (...) {
-        log_error(log_cat, "Shutdown request failed");
-    }
+    guarded(log_cat, "the shutdown request", [data] { static_cast<Server*>(data)->request_shutdown(); });
     return G_SOURCE_CONTINUE;
 }
 
@@ -42,7 +37,9 @@ Server::Server(GMainContext* context, tls::TlsContext tls, ServerConfig config, 
       tls_(std::move(tls)),
       config_(std::move(config)),
       on_exit_(std::move(on_exit)),
-      notifier_([this](ClientSession& session, const Error&) { drop_later(session.id()); })
+      notifier_([this](ClientSession& session, const Error&) {
+          drop_later(session.id(), "connection is not keeping up");
+      })
 {
 }
 
@@ -87,10 +84,7 @@ Server::~Server()
     // late results must not reach a dispatcher that is gone.
     sigterm_.reset();
     sigint_.reset();
-    reaper_.reset();
-    retire_.reset();
     shutdown_timer_.reset();
-    exit_source_.reset();
     for (auto& [id, client] : clients_)
         client.session->detach();
     clients_.clear();
@@ -181,20 +175,21 @@ void Server::on_message(const std::string& id, const std::string& xml)
     auto it = clients_.find(id);
     if (it == clients_.end()) return;
     ClientSession& session = *it->second.session;
-    try {
-        // Any well-formed message is served as 2.1.5 serves it: by its lrmd_op, whatever its
-        // root element or type (an unknown one, a command without lrmd_op, even a reply or
-        // notify a client sends, gets the -95 of an unknown op; the connection stays).
-        // Only what cannot be read at all (not XML, a msg id or number that is not one) ends
-        // the connection: 2.1.5 would leave it open but useless (docs/conformance.md).
-        if (auto served =
-                dispatcher_->handle_remote_payload(session, xml, config_.accept.limits.max_message_size);
-            !served) {
-            drop_client(id, "undecodable message: " + served.error().message);
-        }
-    } catch (const std::exception& e) {
-        log_error(log_cat, "Failed to process a message from %s: %s", session.describe().c_str(), e.what());
-        drop_later(id);
+    // Any well-formed message is served as 2.1.5 serves it: by its lrmd_op, whatever its
+    // root element or type (an unknown one, a command without lrmd_op, even a reply or
+    // notify a client sends, gets the -95 of an unknown op; the connection stays). Only
+    // what cannot be read at all (not XML, a msg id or number that is not one) ends the
+    // connection: 2.1.5 would leave it open but useless (docs/conformance.md).
+    auto served = guarded(
+        log_cat, "a remote client's message",
+        [&]() -> std::optional<Status> {
+            return dispatcher_->handle_remote_payload(session, xml, config_.accept.limits.max_message_size);
+        },
+        std::optional<Status>());
+    if (!served) {
+        drop_later(id, "processing its message failed");
+    } else if (!*served) {
+        drop_client(id, "undecodable message: " + served->error().message);
     }
 }
 
@@ -217,16 +212,9 @@ void Server::drop_client(const std::string& id, const std::string& why)
     client_gone(id);
 }
 
-void Server::drop_later(const std::string& id)
+void Server::drop_later(const std::string& id, const std::string& why)
 {
-    doomed_.push_back(id);
-    if (reaper_.active()) return;
-    reaper_ = io::add_idle(context_, [this] {
-        auto doomed = std::move(doomed_);
-        doomed_.clear();
-        for (const auto& id : doomed)
-            drop_client(id, "connection is not keeping up");
-    });
+    deferred_.later([this, id, why] { drop_client(id, why); });
 }
 
 void Server::client_gone(const std::string& id)
@@ -306,16 +294,15 @@ void Server::local_executor_request(std::string_view client_id, std::uint32_t ip
     auto it = local_clients_.find(client_id);
     if (it == local_clients_.end()) return;
     ClientSession& session = *it->second;
-    try {
-        if (auto served = dispatcher_->handle_local_payload(session, ipc_msg_id, xml); !served) {
-            // 2.1.5 answers nothing and keeps the connection; the client's own timeout
-            // ends its wait.
-            log_warning(log_cat, "Ignoring undecodable request %u from local client %s: %s", ipc_msg_id,
-                        session.describe().c_str(), served.error().message.c_str());
-        }
-    } catch (const std::exception& e) {
-        log_error(log_cat, "Failed to process a request from local client %s: %s", session.describe().c_str(),
-                  e.what());
+    auto served = guarded(
+        log_cat, "a local client's request",
+        [&]() -> Status { return dispatcher_->handle_local_payload(session, ipc_msg_id, xml); },
+        Status(make_error("server", -EIO, "processing it failed")));
+    if (!served) {
+        // 2.1.5 answers nothing and keeps the connection; the client's own timeout ends
+        // its wait.
+        log_warning(log_cat, "Ignoring undecodable request %u from local client %s: %s", ipc_msg_id,
+                    session.describe().c_str(), served.error().message.c_str());
     }
 }
 
@@ -329,8 +316,7 @@ void Server::local_executor_closed(std::string_view client_id)
     node.mapped()->detach();
     // The proxy may report this from inside a send to that very client, with the
     // dispatcher still holding it: the session object goes at the next idle.
-    retired_.push_back(std::move(node.mapped()));
-    if (!retire_.active()) retire_ = io::add_idle(context_, [this] { retired_.clear(); });
+    deferred_.release(std::move(node.mapped()));
 }
 
 void Server::request_shutdown()
@@ -397,11 +383,7 @@ void Server::fatal_exit(int exit_code, const std::string& reason)
     if (listener_) listener_->close();
     shutdown_timer_.reset();
     // Deferred: we are inside the dispatcher; the handler may tear the server down.
-    exit_source_ = io::add_idle(context_, [this, exit_code] {
-        if (exit_reported_) return;
-        exit_reported_ = true;
-        if (on_exit_) on_exit_(exit_code);
-    });
+    report_exit_later(exit_code);
 }
 
 void Server::exit_daemon(int exit_code, const char* why)
@@ -412,12 +394,15 @@ void Server::exit_daemon(int exit_code, const char* why)
     if (listener_) listener_->close();
     shutdown_timer_.reset();
     // Alerts already running are waited for; resources are left as they are.
-    executor_->drain_alerts([this, exit_code] {
-        exit_source_ = io::add_idle(context_, [this, exit_code] {
-            if (exit_reported_) return;
-            exit_reported_ = true;
-            if (on_exit_) on_exit_(exit_code);
-        });
+    executor_->drain_alerts([this, exit_code] { report_exit_later(exit_code); });
+}
+
+void Server::report_exit_later(int exit_code)
+{
+    deferred_.later([this, exit_code] {
+        if (exit_reported_) return;
+        exit_reported_ = true;
+        if (on_exit_) on_exit_(exit_code);
     });
 }
 

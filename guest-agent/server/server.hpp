@@ -30,6 +30,7 @@
 
 #include "executor/executor.hpp"
 #include "io/connection.hpp"
+#include "io/deferred.hpp"
 #include "io/listener.hpp"
 #include "io/source.hpp"
 #include "proxy/endpoint.hpp"
@@ -113,10 +114,12 @@ private:
     void on_message(const std::string& id, const std::string& xml);
     void on_closed(const std::string& id, const Error& reason);
     void drop_client(const std::string& id, const std::string& why);
-    void drop_later(const std::string& id);
+    // Drops the client once the current dispatch is over.
+    void drop_later(const std::string& id, const std::string& why);
     void client_gone(const std::string& id);
     void check_last_client();
     void exit_daemon(int exit_code, const char* why);
+    void report_exit_later(int exit_code);
 
     // Control
     void shutdown_acknowledged() override;
@@ -138,14 +141,12 @@ private:
     std::map<std::string, Client, std::less<>> clients_;
     // Clients of the lrmd local IPC service (their connections belong to the proxy).
     std::map<std::string, std::unique_ptr<ClientSession>, std::less<>> local_clients_;
-    std::vector<std::unique_ptr<ClientSession>> retired_;  // closed local clients (see .cpp)
-    io::Source retire_;
-    std::vector<std::string> doomed_;  // clients to drop once the current dispatch is over
-    io::Source reaper_;
+    // What must wait until the current dispatch is over: closed local sessions, clients to
+    // drop, the exit report.
+    io::Deferred deferred_{context_};
 
     Phase phase_ = Phase::running;
     io::Source shutdown_timer_;
-    io::Source exit_source_;
     bool exit_reported_ = false;
     io::Source sigterm_;
     io::Source sigint_;

@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "connection/remote_connection.hpp"
+#include "connection/connection_machine.hpp"
 #include "io/connection.hpp"
 
 using namespace outpost;
