@@ -194,11 +194,8 @@ Connection::Connection(GMainContext* context, UniqueFd fd, std::unique_ptr<tls::
 Connection::~Connection()
 {
     lifetime_.end();
-    try {
-        close();
-    } catch (...) {
-        // Only allocation failures can get here; the socket is closed by its owner anyway.
-    }
+    // Only an allocation failure can escape close(); the socket is closed by its owner anyway.
+    guarded(log_cat, "closing a connection", [this] { close(); });
 }
 
 void Connection::start(MessageHandler on_message, CloseHandler on_close)
