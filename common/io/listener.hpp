@@ -21,6 +21,7 @@
 
 #include "io/source.hpp"
 #include "util/fd.hpp"
+#include "util/lifetime.hpp"
 #include "util/result.hpp"
 
 namespace outpost::io {
@@ -75,10 +76,7 @@ private:
     std::uint16_t port_ = 0;
     std::string bound_address_;
     int family_ = 0;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Lifetime lifetime_;
 };
-
-// Numeric "address" of a socket address (IPv6 without brackets), for logs and callbacks.
-std::string numeric_address(const sockaddr* address, socklen_t length);
 
 }  // namespace outpost::io

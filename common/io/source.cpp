@@ -3,7 +3,6 @@
 #include <exception>
 #include <utility>
 
-#include "io/context.hpp"
 #include "util/guard.hpp"
 #include "util/log.hpp"
 
@@ -111,21 +110,6 @@ void FdWatch::set_events(GIOCondition events)
     if (!source_.active() || events == events_) return;
     events_ = events;
     g_source_modify_unix_fd(source_.get(), tag_, events);
-}
-
-bool iterate_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit,
-                   std::chrono::milliseconds tick)
-{
-    Source wake_up;
-    std::function<void()> rearm;
-    rearm = [&] { wake_up = add_timeout(context, tick, rearm); };
-    rearm();
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        g_main_context_iteration(context, TRUE);
-    }
-    return true;
 }
 
 }  // namespace outpost::io
