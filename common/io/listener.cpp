@@ -17,11 +17,6 @@ namespace {
 const log::Category log_cat{"io.listener"};
 constexpr const char* kDomain = "io";
 
-struct AddrinfoDeleter {
-    void operator()(addrinfo* list) const { freeaddrinfo(list); }
-};
-using AddrinfoList = std::unique_ptr<addrinfo, AddrinfoDeleter>;
-
 std::string describe_endpoint(const std::string& address, std::uint16_t port)
 {
     return (address.empty() ? std::string("*") : address) + ":" + std::to_string(port);

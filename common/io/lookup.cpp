@@ -17,11 +17,6 @@ namespace {
 const log::Category log_cat{"io.lookup"};
 constexpr const char* kDomain = "io";
 
-struct AddrinfoDeleter {
-    void operator()(addrinfo* list) const { freeaddrinfo(list); }
-};
-using AddrinfoList = std::unique_ptr<addrinfo, AddrinfoDeleter>;
-
 // getaddrinfo for a TCP connection. With numeric_only it never touches DNS or files, so it
 // may run on the loop; otherwise it may block and must run on the pool.
 Result<AddressList> resolve(const std::string& host, std::uint16_t port, bool numeric_only)

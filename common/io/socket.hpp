@@ -1,14 +1,23 @@
-// Small socket helpers shared by the listener, the connector and the connection: numeric
-// address text, "host:port" text, errno text, and the two TCP options that keep a
-// message's back-to-back TLS records from waiting for delayed ACKs.
+// Small socket helpers shared by the listener, the lookups, the connector and the
+// connection: getaddrinfo() results owned, numeric address text, "host:port" text, errno
+// text, and the two TCP options that keep a message's back-to-back TLS records from
+// waiting for delayed ACKs.
 #pragma once
 
+#include <netdb.h>
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace outpost::io {
+
+// What getaddrinfo() returns, owned.
+struct AddrinfoFree {
+    void operator()(addrinfo* list) const { freeaddrinfo(list); }
+};
+using AddrinfoList = std::unique_ptr<addrinfo, AddrinfoFree>;
 
 // Numeric "address" of a socket address (IPv6 without brackets), for logs and callbacks.
 std::string numeric_address(const sockaddr* address, socklen_t length);

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 
+#include "util/bytes.hpp"
 #include "util/log.hpp"
 
 namespace outpost::ipc {
@@ -34,31 +35,17 @@ std::size_t bz_bound(std::size_t n)
     return n + n / 100 + 600;
 }
 
-template <typename T>
-void put(std::uint8_t* out, std::size_t offset, T value)
-{
-    std::memcpy(out + offset, &value, sizeof value);
-}
-
-template <typename T>
-T get(const std::uint8_t* in, std::size_t offset)
-{
-    T value;
-    std::memcpy(&value, in + offset, sizeof value);
-    return value;
-}
-
 }  // namespace
 
 std::array<std::uint8_t, kHeaderSize> encode_header(const Header& header)
 {
     std::array<std::uint8_t, kHeaderSize> out{};
-    put(out.data(), kOffId, header.id);
-    put(out.data(), kOffSize, header.size);
-    put(out.data(), kOffError, header.error);
-    put(out.data(), kOffUncompressed, header.size_uncompressed);
-    put(out.data(), kOffCompressed, header.size_compressed);
-    put(out.data(), kOffFlags, header.flags);
+    store_field(out.data(), kOffId, header.id);
+    store_field(out.data(), kOffSize, header.size);
+    store_field(out.data(), kOffError, header.error);
+    store_field(out.data(), kOffUncompressed, header.size_uncompressed);
+    store_field(out.data(), kOffCompressed, header.size_compressed);
+    store_field(out.data(), kOffFlags, header.flags);
     out[kOffVersion] = header.version;
     return out;
 }
@@ -72,12 +59,12 @@ Result<Header> decode_header(const void* data, std::size_t size)
     }
     const auto* bytes = static_cast<const std::uint8_t*>(data);
     Header header;
-    header.id = get<std::int32_t>(bytes, kOffId);
-    header.size = get<std::int32_t>(bytes, kOffSize);
-    header.error = get<std::int32_t>(bytes, kOffError);
-    header.size_uncompressed = get<std::uint32_t>(bytes, kOffUncompressed);
-    header.size_compressed = get<std::uint32_t>(bytes, kOffCompressed);
-    header.flags = get<std::uint32_t>(bytes, kOffFlags);
+    header.id = load_field<std::int32_t>(bytes, kOffId);
+    header.size = load_field<std::int32_t>(bytes, kOffSize);
+    header.error = load_field<std::int32_t>(bytes, kOffError);
+    header.size_uncompressed = load_field<std::uint32_t>(bytes, kOffUncompressed);
+    header.size_compressed = load_field<std::uint32_t>(bytes, kOffCompressed);
+    header.flags = load_field<std::uint32_t>(bytes, kOffFlags);
     header.version = bytes[kOffVersion];
     if (header.version != kHeaderVersion) {
         // 2.1.5 filters these too: a tool of another Pacemaker version speaks another layout.

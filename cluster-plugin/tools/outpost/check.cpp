@@ -27,15 +27,12 @@ const char* const kCheckUsage =
 int check(const Options& options, Output& out)
 {
     if (options.args.size() != 1) {
-        out.error(options.args.empty() ? "check needs HOST[:PORT]" : "check takes one HOST[:PORT]");
-        out.usage(kCheckUsage);
-        return kExitUsage;
+        return usage_error(out,
+                           options.args.empty() ? "check needs HOST[:PORT]" : "check takes one HOST[:PORT]",
+                           kCheckUsage);
     }
-    auto client_opts = client_options(options, options.args[0]);
-    if (!client_opts) {
-        out.error("invalid HOST[:PORT] " + options.args[0]);
-        return kExitUsage;
-    }
+    auto client_opts = client_options(options, out);
+    if (!client_opts) return kExitUsage;
     int exit_code = kExitOk;
     auto tls = make_tls(options, out, exit_code);
     if (!tls) return exit_code;

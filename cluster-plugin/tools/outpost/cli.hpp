@@ -107,15 +107,19 @@ private:
 // one; nullopt after reporting it, with `exit_code` set (kExitConfig for an invalid TLS
 // setting in the environment, kExitNoPerm for a key or certificate that cannot be used).
 std::optional<tls::TlsContext> make_tls(const Options& options, Output& out, int& exit_code);
-// HOST, HOST:PORT, [V6]:PORT or a bare V6 address, with the port from the options or the
-// environment; nullopt if it is none of those.
-std::optional<connection::ClientOptions> client_options(const Options& options, const std::string& spec);
+// The daemon the command's first argument names: HOST, HOST:PORT, [V6]:PORT or a bare V6
+// address, with the port from the options or the environment; nullopt after reporting an
+// argument that is none of those.
+std::optional<connection::ClientOptions> client_options(const Options& options, Output& out);
 // Turns `context` until done() or `limit`; false on timeout.
 bool wait(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit);
 // Connects `client`; on failure reports it and returns the exit code.
 std::optional<int> connect_client(connection::RemoteClient& client, GMainContext* context, Output& out);
 
 // ---- commands ---------------------------------------------------------------------------
+
+// Reports a usage error followed by the command's usage text; returns kExitUsage.
+int usage_error(Output& out, const std::string& message, const char* usage);
 
 extern const char* const kCheckUsage;
 extern const char* const kExecUsage;

@@ -64,16 +64,10 @@ const char* const kExecUsage =
 
 int exec(const Options& options, Output& out)
 {
-    if (options.args.size() != 4) {
-        out.error("exec needs HOST RSC CLASS:PROVIDER:TYPE ACTION");
-        out.usage(kExecUsage);
-        return kExitUsage;
-    }
-    auto client_opts = client_options(options, options.args[0]);
-    if (!client_opts) {
-        out.error("invalid HOST[:PORT] " + options.args[0]);
-        return kExitUsage;
-    }
+    if (options.args.size() != 4)
+        return usage_error(out, "exec needs HOST RSC CLASS:PROVIDER:TYPE ACTION", kExecUsage);
+    auto client_opts = client_options(options, out);
+    if (!client_opts) return kExitUsage;
     const std::string& rsc = options.args[1];
     auto agent = parse_agent(options.args[2]);
     if (!agent) {

@@ -24,11 +24,7 @@ const char* const kKeygenUsage =
 
 int keygen(const Options& options, Output& out)
 {
-    if (options.args.size() != 1) {
-        out.error("keygen needs one FILE");
-        out.usage(kKeygenUsage);
-        return kExitUsage;
-    }
+    if (options.args.size() != 1) return usage_error(out, "keygen needs one FILE", kKeygenUsage);
     const std::string& file = options.args[0];
     auto key = tls::generate_authkey(tls::kAuthkeySize);
     if (!key) {

@@ -9,6 +9,7 @@
 // the environment, 73 when keygen cannot write, 64 for usage errors. With --output-as=xml
 // every outcome, usage errors included, is one document in Pacemaker's tool format on
 // stdout (cli.hpp, Output); nothing goes to stderr but warnings.
+#include <array>
 #include <cstdio>
 #include <exception>
 
@@ -48,22 +49,36 @@ const char* const kUsage =
     "77 key or certificate problem (missing, unreadable, rejected), 78 invalid TLS setting\n"
     "in the environment (PCMK_dh_min_bits, ...), 73 keygen cannot write, 64 usage error.\n";
 
+struct Command {
+    std::string_view name;
+    int (*run)(const Options&, Output&);
+    const char* const* usage;
+};
+const std::array<Command, 3> kCommands{{
+    {"check", check, &kCheckUsage},
+    {"exec", exec, &kExecUsage},
+    {"keygen", keygen, &kKeygenUsage},
+}};
+
+const Command* find_command(std::string_view name)
+{
+    for (const Command& command : kCommands) {
+        if (command.name == name) return &command;
+    }
+    return nullptr;
+}
+
 int run(const Options& options, Output& out)
 {
-    if (options.command == "check") return check(options, out);
-    if (options.command == "exec") return exec(options, out);
-    if (options.command == "keygen") return keygen(options, out);
-    out.error(options.command.empty() ? "no command given" : "unknown command " + options.command);
-    out.usage(kUsage);
-    return kExitUsage;
+    if (const Command* command = find_command(options.command)) return command->run(options, out);
+    return usage_error(
+        out, options.command.empty() ? "no command given" : "unknown command " + options.command, kUsage);
 }
 
 const char* help_for(const std::string& command)
 {
-    if (command == "check") return kCheckUsage;
-    if (command == "exec") return kExecUsage;
-    if (command == "keygen") return kKeygenUsage;
-    return kUsage;
+    const Command* found = find_command(command);
+    return found != nullptr ? *found->usage : kUsage;
 }
 
 }  // namespace
@@ -74,9 +89,7 @@ int main(int argc, char** argv)
     Output out(wants_xml(argc, argv), command_line(argc, argv));
     Options options;
     if (auto error = parse_args(argc, argv, options)) {
-        out.error(*error);
-        out.usage(kUsage);
-        return out.finish(kExitUsage);
+        return out.finish(usage_error(out, *error, kUsage));
     }
     // Help is text, as with Pacemaker's tools (also with --output-as=xml).
     if (options.help) return std::fputs(help_for(options.command), stdout), kExitOk;

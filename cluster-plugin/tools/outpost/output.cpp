@@ -149,4 +149,11 @@ int Output::finish(int code)
     return code;
 }
 
+int usage_error(Output& out, const std::string& message, const char* usage)
+{
+    out.error(message);
+    out.usage(usage);
+    return kExitUsage;
+}
+
 }  // namespace outpost::cluster::tools

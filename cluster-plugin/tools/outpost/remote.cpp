@@ -107,11 +107,15 @@ std::optional<tls::TlsContext> make_tls(const Options& options, Output& out, int
     return std::move(tls).value();
 }
 
-std::optional<connection::ClientOptions> client_options(const Options& options, const std::string& spec)
+std::optional<connection::ClientOptions> client_options(const Options& options, Output& out)
 {
+    const std::string& spec = options.args.front();
     connection::ClientOptions client;
     std::optional<std::uint16_t> port;
-    if (!split_host(spec, client.host, port)) return std::nullopt;
+    if (!split_host(spec, client.host, port)) {
+        out.error("invalid HOST[:PORT] " + spec);
+        return std::nullopt;
+    }
     client.port = port ? *port : options.port ? *options.port : default_port();
     client.client_name = "outpost-cli";
     return client;
