@@ -1,11 +1,10 @@
 #include "proxy/local_executor.hpp"
 
-#include <glib.h>
-
 #include <climits>
 #include <utility>
 
 #include "util/log.hpp"
+#include "util/uuid.hpp"
 #include "wire/codes.hpp"
 
 namespace outpost::agent::proxy {
@@ -13,39 +12,18 @@ namespace {
 
 const log::Category log_cat{"agent.proxy.lrmd"};
 
-std::string new_client_id()
-{
-    gchar* uuid = g_uuid_string_random();
-    std::string id(uuid);
-    g_free(uuid);
-    return id;
-}
-
 }  // namespace
 
-LocalExecutorSessions::Session* LocalExecutorSessions::find(std::string_view id)
+std::vector<std::string> LocalExecutorSessions::ids() const
 {
-    auto it = sessions_.find(id);
-    return it == sessions_.end() ? nullptr : it->second.get();
-}
-
-LocalExecutorSessions::Session* LocalExecutorSessions::find(ipc::ConnectionId connection)
-{
-    auto it = by_connection_.find(connection);
-    return it == by_connection_.end() ? nullptr : find(it->second);
-}
-
-void LocalExecutorSessions::add_ids(std::vector<std::string>& ids) const
-{
-    for (const auto& [id, session] : sessions_)
-        ids.push_back(id);
+    return sessions_.ids();
 }
 
 int LocalExecutorSessions::accept(ipc::ConnectionId connection, const std::string& service_name,
                                   const ipc::Peer& peer)
 {
     auto session = std::make_unique<Session>();
-    session->id = new_client_id();
+    session->id = random_uuid();
     session->connection = connection;
     session->user = peer.user;
     session->description = "local IPC (" + service_name + ", user " + log::quote(peer.user) + ")";
@@ -60,14 +38,13 @@ int LocalExecutorSessions::accept(ipc::ConnectionId connection, const std::strin
     }
     log_debug(log_cat, "Accepted local %s connection of %s as executor client %s", service_name.c_str(),
               log::quote(session->user).c_str(), session->id.c_str());
-    by_connection_[connection] = session->id;
-    sessions_.emplace(session->id, std::move(session));
+    sessions_.add(std::move(session));
     return 0;
 }
 
 void LocalExecutorSessions::created(ipc::ConnectionId connection)
 {
-    Session* session = find(connection);
+    Session* session = sessions_.find(connection);
     if (session == nullptr) return;
     const ipc::Peer* peer = links_.server->peer(connection);
     log_info(log_cat, "New local executor client %s (pid %d, %s)", session->id.c_str(),
@@ -76,7 +53,7 @@ void LocalExecutorSessions::created(ipc::ConnectionId connection)
 
 void LocalExecutorSessions::message(ipc::ConnectionId connection, const void* data, std::size_t size)
 {
-    Session* session = find(connection);
+    Session* session = sessions_.find(connection);
     if (session == nullptr) return;
     auto message = ipc::decode_message(data, size);
     if (!message) {
@@ -98,17 +75,17 @@ void LocalExecutorSessions::message(ipc::ConnectionId connection, const void* da
     const std::string id = session->id;
     links_.host->local_executor_request(id, request_id, message->xml);
     // The reply (if the request has one: lrmd_check has none) went out during the call.
-    if (Session* again = find(id)) again->awaiting.reset();
+    if (Session* again = sessions_.find(id)) again->awaiting.reset();
 }
 
 void LocalExecutorSessions::closed(ipc::ConnectionId connection)
 {
-    if (Session* session = find(connection)) end(*session, Ending::client_left, "it disconnected");
+    if (Session* session = sessions_.find(connection)) end(*session, Ending::client_left, "it disconnected");
 }
 
 Status LocalExecutorSessions::send_reply(std::string_view client_id, std::string_view xml)
 {
-    Session* session = find(client_id);
+    Session* session = sessions_.find(client_id);
     if (session == nullptr) return make_error("proxy", -ENOTCONN, "local executor client is gone");
     if (!session->awaiting) {
         log_warning(log_cat, "Dropping a reply for local executor client %s: no request awaits one",
@@ -122,7 +99,7 @@ Status LocalExecutorSessions::send_reply(std::string_view client_id, std::string
 
 Status LocalExecutorSessions::send_event(std::string_view client_id, std::string_view xml)
 {
-    Session* session = find(client_id);
+    Session* session = sessions_.find(client_id);
     if (session == nullptr) return make_error("proxy", -ENOTCONN, "local executor client is gone");
     last_event_id_ = last_event_id_ >= INT32_MAX || last_event_id_ < 0 ? 1 : last_event_id_ + 1;
     return send(*session, ipc::Kind::event, last_event_id_,
@@ -145,8 +122,8 @@ Status LocalExecutorSessions::send(Session& session, ipc::Kind kind, std::int32_
 
 void LocalExecutorSessions::close_all()
 {
-    while (!sessions_.empty())
-        end(*sessions_.begin()->second, Ending::quietly, "the agent is exiting");
+    while (Session* session = sessions_.any())
+        end(*session, Ending::quietly, "the agent is exiting");
 }
 
 void LocalExecutorSessions::end(Session& session, Ending how, const char* why)
@@ -159,8 +136,7 @@ void LocalExecutorSessions::end(Session& session, Ending how, const char* why)
         log_info(log_cat, "Closing local executor client %s (%s): %s", id.c_str(),
                  session.description.c_str(), why);
     }
-    by_connection_.erase(connection);
-    sessions_.erase(id);  // `session` is gone from here on
+    sessions_.erase(session);  // `session` is gone from here on
     if (how != Ending::client_left) links_.server->close(connection);
     switch (how) {
         case Ending::client_left:

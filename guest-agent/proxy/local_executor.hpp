@@ -19,6 +19,7 @@
 
 #include "io/deferred.hpp"
 #include "ipc/server.hpp"
+#include "proxy/session_index.hpp"
 #include "proxy/tool_sessions.hpp"
 #include "util/result.hpp"
 
@@ -36,17 +37,14 @@ public:
     void created(ipc::ConnectionId connection);
     void message(ipc::ConnectionId connection, const void* data, std::size_t size);
     void closed(ipc::ConnectionId connection);
-    [[nodiscard]] bool owns(ipc::ConnectionId connection) const
-    {
-        return by_connection_.count(connection) != 0;
-    }
+    [[nodiscard]] bool owns(ipc::ConnectionId connection) const { return sessions_.owns(connection); }
 
     // The host's answers (ProxyEndpoint::send_local_reply / send_local_event).
     Status send_reply(std::string_view client_id, std::string_view xml);
     Status send_event(std::string_view client_id, std::string_view xml);
 
     [[nodiscard]] std::size_t size() const { return sessions_.size(); }
-    void add_ids(std::vector<std::string>& ids) const;
+    [[nodiscard]] std::vector<std::string> ids() const;
     // Closes every session without telling anyone (the agent is exiting).
     void close_all();
 
@@ -64,16 +62,13 @@ private:
         quietly,      // we close it; nobody hears of it
     };
 
-    Session* find(std::string_view id);
-    Session* find(ipc::ConnectionId connection);
     Status send(Session& session, ipc::Kind kind, std::int32_t msg_id, std::uint32_t flags,
                 std::string_view xml);
     // The one teardown path.
     void end(Session& session, Ending how, const char* why);
 
     Links& links_;
-    std::map<std::string, std::unique_ptr<Session>, std::less<>> sessions_;
-    std::map<ipc::ConnectionId, std::string> by_connection_;
+    SessionIndex<Session> sessions_;
     std::int32_t last_event_id_ = 0;  // events are numbered over all sessions
     io::Deferred reports_;
 };

@@ -50,9 +50,9 @@ IpcProxy::~IpcProxy()
 
 std::vector<std::string> IpcProxy::session_ids() const
 {
-    std::vector<std::string> ids;
-    tools_.add_ids(ids);
-    executors_.add_ids(ids);
+    std::vector<std::string> ids = tools_.ids();
+    const std::vector<std::string> executors = executors_.ids();
+    ids.insert(ids.end(), executors.begin(), executors.end());
     return ids;
 }
 

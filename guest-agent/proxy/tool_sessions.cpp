@@ -1,42 +1,20 @@
 #include "proxy/tool_sessions.hpp"
 
-#include <glib.h>
-
 #include <utility>
 
 #include "util/log.hpp"
+#include "util/uuid.hpp"
 
 namespace outpost::agent::proxy {
 namespace {
 
 const log::Category log_cat{"agent.proxy.tools"};
 
-std::string new_session_id()
-{
-    gchar* uuid = g_uuid_string_random();
-    std::string id(uuid);
-    g_free(uuid);
-    return id;
-}
-
 }  // namespace
 
-ToolSessions::Session* ToolSessions::find(std::string_view id)
+std::vector<std::string> ToolSessions::ids() const
 {
-    auto it = sessions_.find(id);
-    return it == sessions_.end() ? nullptr : it->second.get();
-}
-
-ToolSessions::Session* ToolSessions::find(ipc::ConnectionId connection)
-{
-    auto it = by_connection_.find(connection);
-    return it == by_connection_.end() ? nullptr : find(it->second);
-}
-
-void ToolSessions::add_ids(std::vector<std::string>& ids) const
-{
-    for (const auto& [id, session] : sessions_)
-        ids.push_back(id);
+    return sessions_.ids();
 }
 
 // ---- the tool's side ----------------------------------------------------------------------
@@ -52,15 +30,14 @@ int ToolSessions::accept(ipc::ConnectionId connection, const ChannelSpec& spec, 
         return -EREMOTEIO;
     }
     auto session = std::make_unique<Session>();
-    session->id = new_session_id();
+    session->id = random_uuid();
     session->connection = connection;
     session->spec = &spec;
     session->provider = std::move(*provider);
     session->user = peer.user;
     log_debug(log_cat, "Accepted local %s connection of %s as session %s", spec.name.data(),
               log::quote(session->user).c_str(), session->id.c_str());
-    by_connection_[connection] = session->id;
-    sessions_.emplace(session->id, std::move(session));
+    sessions_.add(std::move(session));
     return 0;
 }
 
@@ -72,14 +49,14 @@ void ToolSessions::refused(const ChannelSpec& spec)
     ProxyHost* host = links_.host;
     std::optional<std::string> provider = host != nullptr ? host->newest_provider() : std::nullopt;
     if (!provider) return;
-    const std::string id = new_session_id();
+    const std::string id = random_uuid();
     if (host->send_to_provider(*provider, make_new(id, spec.proxied_as)))
         host->send_to_provider(*provider, make_destroy(id));
 }
 
 void ToolSessions::created(ipc::ConnectionId connection)
 {
-    Session* session = find(connection);
+    Session* session = sessions_.find(connection);
     if (session == nullptr) return;
     const ipc::Peer* peer = links_.server->peer(connection);
     const pid_t pid = peer != nullptr ? peer->pid : 0;
@@ -98,7 +75,7 @@ void ToolSessions::created(ipc::ConnectionId connection)
 
 void ToolSessions::message(ipc::ConnectionId connection, const void* data, std::size_t size)
 {
-    Session* session = find(connection);
+    Session* session = sessions_.find(connection);
     if (session == nullptr) return;
     auto request = decode_tool_request(data, size);
     if (!request) {
@@ -124,14 +101,14 @@ void ToolSessions::message(ipc::ConnectionId connection, const void* data, std::
 
 void ToolSessions::closed(ipc::ConnectionId connection)
 {
-    if (Session* session = find(connection)) end(*session, kToolLeft, "the tool disconnected");
+    if (Session* session = sessions_.find(connection)) end(*session, kToolLeft, "the tool disconnected");
 }
 
 // ---- the provider's side ------------------------------------------------------------------
 
 bool ToolSessions::deliver_response(std::string_view id, std::uint32_t ipc_msg_id, const wire::Element& msg)
 {
-    Session* session = find(id);
+    Session* session = sessions_.find(id);
     if (session == nullptr) return false;
     if (session->awaiting && *session->awaiting != ipc_msg_id) {
         log_info(log_cat, "Response %u for session %s while request %u awaits its response", ipc_msg_id,
@@ -144,7 +121,7 @@ bool ToolSessions::deliver_response(std::string_view id, std::uint32_t ipc_msg_i
 
 bool ToolSessions::deliver_event(std::string_view id, const wire::Element& msg)
 {
-    Session* session = find(id);
+    Session* session = sessions_.find(id);
     if (session == nullptr) return false;
     deliver(*session, msg, std::nullopt);
     return true;
@@ -152,7 +129,7 @@ bool ToolSessions::deliver_event(std::string_view id, const wire::Element& msg)
 
 void ToolSessions::destroy(std::string_view id)
 {
-    Session* session = find(id);
+    Session* session = sessions_.find(id);
     if (session == nullptr) {
         log_debug(log_cat, "Provider destroyed unknown session %s", std::string(id).c_str());
         return;
@@ -162,20 +139,18 @@ void ToolSessions::destroy(std::string_view id)
 
 void ToolSessions::provider_gone(std::string_view provider_client_id)
 {
-    std::vector<std::string> doomed;
-    for (const auto& [id, session] : sessions_) {
-        if (session->provider == provider_client_id) doomed.push_back(id);
-    }
+    const std::vector<std::string> doomed =
+        sessions_.ids([&](const Session& session) { return session.provider == provider_client_id; });
     // The server counts the remaining clients itself once the provider is gone.
     for (const auto& id : doomed) {
-        if (Session* session = find(id)) end(*session, kQuietly, "its IPC provider disconnected");
+        if (Session* session = sessions_.find(id)) end(*session, kQuietly, "its IPC provider disconnected");
     }
 }
 
 void ToolSessions::close_all()
 {
-    while (!sessions_.empty())
-        end(*sessions_.begin()->second, kQuietly, "the agent is exiting");
+    while (Session* session = sessions_.any())
+        end(*session, kQuietly, "the agent is exiting");
 }
 
 bool ToolSessions::deliver(Session& session, const wire::Element& msg,
@@ -207,8 +182,7 @@ void ToolSessions::end(Session& session, Ending how, const char* why)
         log_info(log_cat, "Local %s client %s disconnected (session %s)", session.spec->name.data(),
                  session.client_name.c_str(), id.c_str());
     }
-    by_connection_.erase(connection);
-    sessions_.erase(id);  // `session` is gone from here on
+    sessions_.erase(session);  // `session` is gone from here on
     if (how.by_us) links_.server->close(connection);
     ProxyHost* host = links_.host;
     if (host == nullptr) return;

@@ -21,6 +21,7 @@
 #include "ipc/server.hpp"
 #include "proxy/channels.hpp"
 #include "proxy/endpoint.hpp"
+#include "proxy/session_index.hpp"
 #include "wire/xml.hpp"
 
 namespace outpost::agent::proxy {
@@ -45,20 +46,17 @@ public:
     void created(ipc::ConnectionId connection);
     void message(ipc::ConnectionId connection, const void* data, std::size_t size);
     void closed(ipc::ConnectionId connection);
-    [[nodiscard]] bool owns(ipc::ConnectionId connection) const
-    {
-        return by_connection_.count(connection) != 0;
-    }
+    [[nodiscard]] bool owns(ipc::ConnectionId connection) const { return sessions_.owns(connection); }
 
     // The provider's answers (ProxyEndpoint); false if the session is unknown.
     bool deliver_response(std::string_view session, std::uint32_t ipc_msg_id, const wire::Element& msg);
     bool deliver_event(std::string_view session, const wire::Element& msg);
     void destroy(std::string_view session);
-    [[nodiscard]] bool has(std::string_view session) const { return sessions_.count(session) != 0; }
+    [[nodiscard]] bool has(std::string_view session) const { return sessions_.has(session); }
     void provider_gone(std::string_view provider_client_id);
 
     [[nodiscard]] std::size_t size() const { return sessions_.size(); }
-    void add_ids(std::vector<std::string>& ids) const;
+    [[nodiscard]] std::vector<std::string> ids() const;
     // Closes every session without telling anyone (the agent is exiting).
     void close_all();
 
@@ -84,15 +82,12 @@ private:
     static constexpr Ending kProviderClosed{true, false, true};
     static constexpr Ending kQuietly{true, false, false};
 
-    Session* find(std::string_view id);
-    Session* find(ipc::ConnectionId connection);
     bool deliver(Session& session, const wire::Element& msg, std::optional<std::uint32_t> response_id);
     // The one teardown path.
     void end(Session& session, Ending how, const char* why);
 
     Links& links_;
-    std::map<std::string, std::unique_ptr<Session>, std::less<>> sessions_;
-    std::map<ipc::ConnectionId, std::string> by_connection_;
+    SessionIndex<Session> sessions_;
 };
 
 }  // namespace outpost::agent::proxy

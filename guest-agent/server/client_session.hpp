@@ -25,9 +25,6 @@
 
 namespace outpost::agent::server {
 
-// A new random UUID string (GLib's g_uuid_string_random), like 2.1.5's client ids.
-std::string generate_client_id();
-
 class ClientSession {
 public:
     using Sink = std::function<Status(std::string_view xml)>;

@@ -9,6 +9,7 @@
 
 #include "util/guard.hpp"
 #include "util/log.hpp"
+#include "util/uuid.hpp"
 #include "wire/messages.hpp"
 
 namespace outpost::agent::server {
@@ -153,7 +154,7 @@ void Server::on_handshake(std::uint64_t key, Result<std::unique_ptr<io::Connecti
     std::unique_ptr<io::Connection> connection = std::move(result).value();
     io::Connection* raw = connection.get();
 
-    std::string id = generate_client_id();
+    std::string id = random_uuid();
     auto session = std::make_unique<ClientSession>(id, raw->peer_address(),
                                                    [raw](std::string_view xml) { return raw->send(xml); });
     log_notice(log_cat, "New remote client %s from %s (%s)", id.c_str(), raw->peer_address().c_str(),
