@@ -80,7 +80,7 @@
 //
 // A timer that fires in a state where it is not armed (stale) changes nothing.
 //
-// reconnect_interval (protocol.md 6): in Pacemaker the scheduler, not the connection
+// reconnect_interval (docs/protocol.md 6): in Pacemaker the scheduler, not the connection
 // resource, consumes it: after the connection failed it keeps the resource stopped and uses
 // the interval as the failure-timeout. The machine records when the connection was last
 // lost or its start failed (failed_at(); cleared by a successful start) and offers
@@ -104,7 +104,7 @@ namespace outpost::cluster::connection {
 using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
-// The controller's start retry rules (protocol.md 6): each attempt gets at most io's
+// The controller's start retry rules (docs/protocol.md 6): each attempt gets at most io's
 // per-address connect timeout (10 s).
 inline constexpr Millis kStartRetryDelay{1000};
 inline constexpr Millis kStartRetryMinRemaining{3000};

@@ -1,4 +1,4 @@
-// The IPC provider face (protocol.md 4.3-4.5): answering the cluster tools that run on a
+// The IPC provider face (docs/protocol.md 4.3-4.5): answering the cluster tools that run on a
 // remote node (cibadmin, crm_mon, attrd_updater, ...) and talk to "cluster daemons" through
 // the remote daemon's libqb proxy.
 //

@@ -1,4 +1,4 @@
-// RemoteClient: the cluster side of one Pacemaker Remote executor connection (protocol.md
+// RemoteClient: the cluster side of one Pacemaker Remote executor connection (docs/protocol.md
 // sections 1, 3, 5.12), as the 2.1.5 controller's executor client behaves on the wire.
 //
 // connect() resolves the server, tries each address in turn with a per-attempt timeout,
@@ -16,7 +16,7 @@
 // closes it), every request still waiting fails (-ENOTCONN) and every tracked exec gets a
 // synthesized completion (rc 1, status 8 "Action was pending when executor connection was
 // dropped"), recurring ones included: in-flight operations fail when the connection drops
-// (protocol.md 5.12, 6).
+// (docs/protocol.md 5.12, 6).
 // Nothing blocks: all results arrive through callbacks on the GMainContext, never from
 // inside the call that started the work. Any callback may destroy the RemoteClient.
 #pragma once

@@ -89,7 +89,7 @@ Status Connection::flush()
     while (!queue_.empty()) {
         Outgoing& out = queue_.front();
         if (!out.header_sent) {
-            // The header travels alone in its record (protocol.md 2.3).
+            // The header travels alone in its record (docs/protocol.md 2.3).
             auto sent = session_->send_record(out.frame.header.data(), out.frame.header.size());
             if (!sent) return sent.error();
             if (*sent == 0) return {};

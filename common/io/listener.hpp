@@ -1,4 +1,4 @@
-// The listening TCP socket of a Pacemaker Remote server (protocol.md 1.1).
+// The listening TCP socket of a Pacemaker Remote server (docs/protocol.md 1.1).
 //
 // Listener::create() resolves the address with getaddrinfo(AI_PASSIVE, AF_UNSPEC) and binds
 // exactly one socket, as pacemaker-remoted does: the first IPv6 result that binds (with

@@ -1,5 +1,5 @@
 // Local IPC message codec: the header Pacemaker 2.1.5 tools put in front of every libqb
-// message (protocol.md 4.2), and the bzip2 compression of payloads that exceed the IPC
+// message (docs/protocol.md 4.2), and the bzip2 compression of payloads that exceed the IPC
 // buffer.
 //
 // Layout (native byte order, 40 bytes, observed from the installed 2.1.5 cibadmin): libqb's

@@ -1,4 +1,4 @@
-// Frame codec: 40-byte header + NUL-terminated payload (protocol.md 2.1, 2.2).
+// Frame codec: 40-byte header + NUL-terminated payload (docs/protocol.md 2.1, 2.2).
 #include "wire/frame.hpp"
 
 #include <bzlib.h>
@@ -21,7 +21,7 @@ namespace {
 
 const log::Category log_cat{"wire.frame"};
 
-// Field offsets inside the packed 40-byte header (protocol.md 2.1).
+// Field offsets inside the packed 40-byte header (docs/protocol.md 2.1).
 constexpr std::size_t kOffEndian = 0;
 constexpr std::size_t kOffVersion = 4;
 constexpr std::size_t kOffId = 8;

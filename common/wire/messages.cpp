@@ -1,6 +1,7 @@
-// Typed messages <-> Element trees (protocol.md 3 and 4.3). Attribute names and their
-// order follow what the 2.1.5 peers write (transcript1.txt / transcript2.txt), so that a
-// capture of our traffic reads like one of theirs; parsers do not depend on the order.
+// Typed messages <-> Element trees (docs/protocol.md 3 and 4.3). Attribute names and their
+// order follow what the 2.1.5 peers write (docs/transcripts/transcript1.txt /
+// docs/transcripts/transcript2.txt), so that a capture of our traffic reads like one of theirs; parsers do
+// not depend on the order.
 #include "wire/messages.hpp"
 
 #include <strings.h>
@@ -217,7 +218,7 @@ void add_envelope(Element& element, std::uint64_t msg_id, MsgType type)
     add(element, at::msg_type, std::string(type_name(type)));
 }
 
-// The local executor API has no envelope (protocol.md 4.2); the builders add it last, so
+// The local executor API has no envelope (docs/protocol.md 4.2); the builders add it last, so
 // removing it keeps every other attribute where 2.1.5 writes it.
 void strip_envelope(Element& element)
 {
@@ -236,7 +237,7 @@ Element make_root(std::string_view name, std::size_t attributes)
 
 // A parameter name goes in as an attribute only if it is a plain XML name that cannot be
 // mistaken for a namespace declaration; anything else (names starting with a digit, the
-// case protocol.md 3.7 names, but also names with spaces or colons that a <param> child
+// case docs/protocol.md 3.7 names, but also names with spaces or colons that a <param> child
 // may carry) uses the <param name= value=/> form, which every receiver collects too.
 bool attribute_safe(std::string_view name)
 {
@@ -261,7 +262,7 @@ void rsc_to_element(const RscData& rsc, Op op, bool always_params, Element& call
     data.attributes.reserve(10);
     if (!rsc.origin.empty()) add(data, at::origin, rsc.origin);
     if (op == Op::rsc_cancel) {
-        // liblrmd's cancel writes the action before the id (transcript1.txt).
+        // liblrmd's cancel writes the action before the id (docs/transcripts/transcript1.txt).
         add_optional(data, at::action, rsc.action);
         add_optional(data, at::rsc_id, rsc.id);
     } else {
@@ -292,7 +293,7 @@ Element request_to_element(const Request& request)
                                     : std::string(op_info(request.op).name);
     Element root = make_root(el::command, 12);
     if (request.op == Op::register_client) {
-        // The hello carries only what 2.1.5 sends (protocol.md 3.2).
+        // The hello carries only what 2.1.5 sends (docs/protocol.md 3.2).
         add(root, at::t, "lrmd");
         add(root, at::op, op_name);
         add_optional(root, at::clientname, request.client_name);

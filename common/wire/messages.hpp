@@ -1,4 +1,4 @@
-// Typed Pacemaker Remote messages (protocol.md section 3 and 4.3) and their XML form.
+// Typed Pacemaker Remote messages (docs/protocol.md section 3 and 4.3) and their XML form.
 //
 // The protocol is described once, here: kOps is the table of executor operations (wire
 // name, whether the server answers, what data element the request carries) that both the
@@ -47,7 +47,7 @@ enum class Op {
     unknown,
 };
 
-// What a request's data element is (protocol.md 3.2).
+// What a request's data element is (docs/protocol.md 3.2).
 enum class OpData { none, rsc, alert, check };
 
 struct OpInfo {
@@ -91,7 +91,7 @@ struct RscData {
     std::optional<std::uint32_t> timeout_ms;  // inner lrmd_timeout (the one that counts)
     std::optional<std::uint32_t> start_delay_ms;
     std::string origin;  // lrmd_origin (caller's API function; informational)
-    ParamMap params;     // child <attributes> (both encodings, protocol.md 3.7)
+    ParamMap params;     // child <attributes> (both encodings, docs/protocol.md 3.7)
     bool operator==(const RscData&) const = default;
 };
 
@@ -164,7 +164,7 @@ struct Reply {
     bool operator==(const Reply&) const = default;
 };
 
-// Operation completion (protocol.md 3.5.1).
+// Operation completion (docs/protocol.md 3.5.1).
 struct ExecNotify {
     std::uint32_t timeout_ms = 0;
     std::uint32_t interval_ms = 0;
@@ -223,7 +223,7 @@ Request to_request(const AlertRequest& alert);
 // nullopt without an alert id or path (the server answers -EINVAL); an absent timeout is 0.
 std::optional<AlertRequest> alert_request(const Request& request);
 
-// Register/unregister/poke broadcast (protocol.md 3.5.2).
+// Register/unregister/poke broadcast (docs/protocol.md 3.5.2).
 struct GenericNotify {
     int rc = 0;
     int call_id = 0;
@@ -232,12 +232,12 @@ struct GenericNotify {
     bool operator==(const GenericNotify&) const = default;
 };
 
-// A new client finished its TLS handshake (protocol.md 3.5.3).
+// A new client finished its TLS handshake (docs/protocol.md 3.5.3).
 struct NewClientNotify {
     bool operator==(const NewClientNotify&) const = default;
 };
 
-// IPC proxy traffic (root lrmd_ipc_proxy, protocol.md 4.3), both directions: server ->
+// IPC proxy traffic (root lrmd_ipc_proxy, docs/protocol.md 4.3), both directions: server ->
 // provider as notify (msg id 0), provider -> server as request with lrmd_op="ipc_fwd".
 struct ProxyMessage {
     MsgType type = MsgType::notify;
@@ -266,7 +266,7 @@ std::string encode(const NewClientNotify& notify);
 std::string encode(const ProxyMessage& message);
 std::string encode(const Message& message);
 
-// The local executor API (the `lrmd` libqb service, protocol.md 4.2) carries the same
+// The local executor API (the `lrmd` libqb service, docs/protocol.md 4.2) carries the same
 // messages without the TLS envelope: the IPC header's request id takes the place of
 // lrmd_remote_msg_id, and responses and events take the place of reply and notify.
 // encode_local() writes a message as 2.1.5 sends it there (no envelope attributes).
@@ -304,7 +304,7 @@ Result<Message> from_element(const Element& root);
 // its connection, io::ConnectionLimits::max_message_size, so a raised limit holds).
 Result<Message> decode_message(std::string_view xml, std::size_t max_size = kDefaultMaxMessageSize);
 
-// Parameter maps (protocol.md 3.7): names that start with a digit become <param> children.
+// Parameter maps (docs/protocol.md 3.7): names that start with a digit become <param> children.
 // Decoding collects attributes, then <param> children; of duplicate names the last wins.
 void params_to_element(const ParamMap& params, Element& attributes);
 ParamMap params_from_element(const Element& attributes);

@@ -187,7 +187,7 @@ void end_element(void* ctx, const xmlChar* /*local*/, const xmlChar* /*prefix*/,
     if (!builder.open.empty()) builder.open.pop_back();
 }
 
-// Escapes one attribute value the way the 2.1.5 serializer does (protocol.md 2.4), since
+// Escapes one attribute value the way the 2.1.5 serializer does (docs/protocol.md 2.4), since
 // a peer must see exactly what pacemaker-remoted or liblrmd would have sent: LF becomes
 // the two characters backslash+n, CR backslash+r, TAB four spaces (so none of them
 // survives a round trip: the receiver gets the text, not the control character), and

@@ -644,7 +644,7 @@ int Executor::cancel(std::string_view rsc_id, std::string_view action, std::uint
     }
     if (target == nullptr && rsc->active != nullptr && !rsc->active->cancelled &&
         rsc->active->matches(action, interval_ms)) {
-        // A one-shot op that already runs cannot be cancelled (protocol.md 5.4).
+        // A one-shot op that already runs cannot be cancelled (docs/protocol.md 5.4).
         if (!rsc->active->recurring()) return rc::not_supported;
         target = rsc->active;
     }

@@ -1,4 +1,4 @@
-// Executor: the resource registry and the operations run on it (protocol.md section 5).
+// Executor: the resource registry and the operations run on it (docs/protocol.md section 5).
 //
 // Resources are registered by id; each has a FIFO of operations of which at most one runs
 // at a time, while operations on different resources run in parallel. Recurring operations
@@ -73,7 +73,7 @@ public:
     [[nodiscard]] std::optional<std::vector<wire::RecurringList>> recurring(std::string_view rsc_id) const;
 
     // The last client went away: cancel the recurring ops of resources registered with
-    // the drop-recurring call option (protocol.md 5.12).
+    // the drop-recurring call option (docs/protocol.md 5.12).
     void drop_recurring();
 
     // lrmd_alert_exec: runs asynchronously; the outcome is only logged. The parameters are

@@ -233,7 +233,7 @@ Dispatcher::Answer Dispatcher::do_poke(ClientSession& /*client*/, const wire::Re
 
 Dispatcher::Answer Dispatcher::do_check(ClientSession& client, const wire::Request& request, int /*call_id*/)
 {
-    // lrmd_check never gets a reply (protocol.md 3.3; the table says so).
+    // lrmd_check never gets a reply (docs/protocol.md 3.3; the table says so).
     std::optional<std::string_view> value;
     if (request.watchdog) value = *request.watchdog;
     WatchdogVerdict verdict = check_watchdog(value, config_.sbd_timeout_ms);

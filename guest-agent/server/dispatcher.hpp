@@ -1,5 +1,5 @@
 // Dispatcher: turns each decoded client request into the reply and notifications that
-// pacemaker-remoted 2.1.5 would produce (protocol.md 3.3, 3.4, 3.5, 4.3).
+// pacemaker-remoted 2.1.5 would produce (docs/protocol.md 3.3, 3.4, 3.5, 4.3).
 //
 // It is pure with respect to I/O: it gets a decoded wire::Request (or an ipc_fwd
 // wire::ProxyMessage) and the ClientSession it came from, calls the Executor, and emits

@@ -243,7 +243,7 @@ void Server::check_last_client()
     if (!clients_.empty()) return;
     if (proxy_ != nullptr && proxy_->local_client_count() > 0) return;
     // Only recurring ops of resources registered with drop-recurring stop; everything
-    // else keeps running and stays registered (protocol.md 5.12).
+    // else keeps running and stays registered (docs/protocol.md 5.12).
     log_info(log_cat, "No clients left: cancelling recurring operations registered with drop-recurring");
     executor_->drop_recurring();
 }

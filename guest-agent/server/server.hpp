@@ -1,4 +1,4 @@
-// Server: the network face of outpost-agent (protocol.md 1, 3, 4.6, 5.12).
+// Server: the network face of outpost-agent (docs/protocol.md 1, 3, 4.6, 5.12).
 //
 // It owns the TLS listener, the connections still in their handshake, the client
 // sessions, the Executor (on a Spawner the caller provides), the Dispatcher and the
@@ -10,7 +10,7 @@
 // ops registered with drop-recurring, and exit waits for running alerts. Resources are
 // never stopped or unregistered by connection loss or by exit. The server never exits the
 // process itself: it calls the exit handler with the status, and main quits the loop.
-// Clients of the lrmd local IPC service (protocol.md 4.2) are executor clients too: the
+// Clients of the lrmd local IPC service (docs/protocol.md 4.2) are executor clients too: the
 // proxy opens them through proxy::ProxyHost, their requests (no envelope) go to the same
 // Dispatcher, and they count for the last-client rule.
 #pragma once
@@ -76,7 +76,7 @@ public:
     Server& operator=(const Server&) = delete;
     ~Server() override;
 
-    // What SIGTERM and SIGINT do (protocol.md 4.6).
+    // What SIGTERM and SIGINT do (docs/protocol.md 4.6).
     void request_shutdown();
     // The local IPC proxy, once there is one (nullptr detaches). Borrowed.
     void attach_proxy(proxy::ProxyEndpoint* endpoint);

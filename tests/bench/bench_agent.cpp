@@ -490,7 +490,7 @@ private:
         return r;
     }
 
-    // A probe-style monitor as the 2.1.5 controller sends it (protocol.md 3.8).
+    // A probe-style monitor as the 2.1.5 controller sends it (docs/protocol.md 3.8).
     static wire::Request exec_request(const std::string& rsc_id)
     {
         wire::Request r = request(wire::Op::rsc_exec);

@@ -39,7 +39,7 @@ inline constexpr int kLoopIterationsPerMessage = 8;
 // bounds the recorded bytes so a pathological input cannot balloon memory unnoticed.
 inline constexpr std::size_t kMaxRecordedBytes = std::size_t{8} * 1024 * 1024;
 // Proxy sessions the stand-in endpoint knows at the start of each input (the first is the
-// session of protocol-transcripts/transcript2.txt, so its seeds hit a live session).
+// session of docs/transcripts/transcript2.txt, so its seeds hit a live session).
 inline constexpr const char* kKnownProxySessions[] = {"ae10c28f-4329-4f03-b502-13074ab0ca98",
                                                       "fuzz-session-2"};
 inline constexpr const char* kClientId = "fuzz-client";

@@ -1,4 +1,4 @@
-// fuzz-local-dispatch: the local executor API (the `lrmd` libqb service, protocol.md 4.2).
+// fuzz-local-dispatch: the local executor API (the `lrmd` libqb service, docs/protocol.md 4.2).
 // Any process in the guest that runs as root or in the haclient group can connect to it and
 // send requests, so its decoder and everything behind it take input from outside the
 // daemon. Arbitrary bytes are a sequence of request payloads (split at NUL bytes, as the

@@ -1,4 +1,4 @@
-// fuzz-proxy: the IPC proxy's handling of peer input, both sides (protocol.md 4).
+// fuzz-proxy: the IPC proxy's handling of peer input, both sides (docs/protocol.md 4).
 //
 // The first byte chooses the side; the rest is the input:
 //   even: a local tool's message as libqb hands it over (40-byte 2.1.5 header + payload,

@@ -438,7 +438,7 @@ TEST_CASE("nothing is served before the TLS handshake completes", "[agent][tls]"
 
 TEST_CASE("SIGTERM waits for a running alert to finish", "[agent][alert]")
 {
-    // protocol.md 5.13: in-flight alerts are waited for (longest timeout + 5 s). The alert
+    // docs/protocol.md 5.13: in-flight alerts are waited for (longest timeout + 5 s). The alert
     // sleeps, then writes its marker; the daemon's exit must come after the marker.
     std::vector<std::string> binaries;
     auto remoted = remoted_path();

@@ -276,7 +276,7 @@ TEST_CASE("a full session: register, resources, exec with exact parameter echo, 
     CHECK(probed.notify.timeout_ms == 20000u);
     INFO("sent: " << dump(probe.params) << "\nechoed: " << dump(probed.notify.params));
     // 2.1.5's serializer writes a newline in an attribute value as the two characters
-    // backslash and n (protocol.md 2.4), so the real daemon echoes that; anything else
+    // backslash and n (docs/protocol.md 2.4), so the real daemon echoes that; anything else
     // must come back byte for byte.
     auto expected = as_map(probe.params);
     auto echoed = as_map(probed.notify.params);
@@ -380,7 +380,7 @@ TEST_CASE(
     require_ok(s.register_rsc("watched", agent.type()));
 
     // A recurring monitor whose first result is in: still in flight as far as the
-    // cluster is concerned (protocol.md 5.12: its failure is synthesized on a drop).
+    // cluster is concerned (docs/protocol.md 5.12: its failure is synthesized on a drop).
     ExecRequest start;
     start.rsc_id = "watched";
     start.action = "start";
@@ -791,7 +791,7 @@ TEST_CASE(
     "RemoteClient over X.509 certificates against outpost-agent (PCMK_cert_file, PCMK_key_file, "
     "PCMK_ca_file)")
 {
-    // pacemaker-remoted 2.1.5 has no X.509 mode (it came with 3.0, protocol.md 8): ours only.
+    // pacemaker-remoted 2.1.5 has no X.509 mode (it came with 3.0, docs/protocol.md 8): ours only.
     OUTPOST_REQUIRE_ROOT_AND_NETNS();
     auto agent_binary = agent_path();
     if (!agent_binary) OUTPOST_SKIP("OUTPOST_AGENT not set: outpost-agent not built");

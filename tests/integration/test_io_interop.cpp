@@ -1,4 +1,4 @@
-// io::Connection against the real pacemaker-remoted 2.1.5 (protocol.md 2.3).
+// io::Connection against the real pacemaker-remoted 2.1.5 (docs/protocol.md 2.3).
 //
 // The 2.1.5 reader needs each message as a header record followed by payload record(s):
 // with a coalesced record it stalls (up to 60 s) until more bytes arrive, and with two

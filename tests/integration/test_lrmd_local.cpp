@@ -1,4 +1,4 @@
-// The local executor API (protocol.md 4.2: the `lrmd` libqb service in the guest) with a
+// The local executor API (docs/protocol.md 4.2: the `lrmd` libqb service in the guest) with a
 // real client: lrmd-local-client links Pacemaker 2.1.5's own liblrmd (pacemaker-dev) and
 // runs inside the guest's network namespace, where lrmd_api_new() connects over local IPC.
 // Every scenario runs against the real pacemaker-remoted 2.1.5 (the reference) and against
@@ -8,7 +8,7 @@
 //   - register, info, probe (rc 7 + exit reason), start, monitor, recurring list, poke,
 //     unregister: same replies, same events (rc, status, call ids, exit reasons)
 //   - a local client announces itself to TLS clients (new_client) and hears of new ones
-//   - protocol.md 5.12: a local client counts as a client, so recurring ops of a resource
+//   - docs/protocol.md 5.12: a local client counts as a client, so recurring ops of a resource
 //     registered with drop-recurring keep running when the last TLS client leaves, and stop
 //     when the local client leaves too (the resource stays started and registered)
 #include <glib.h>
@@ -270,7 +270,7 @@ void check_basic_expectations(const ClientRun& run)
     CHECK(has_event("event unregister rsc=r1"));
 }
 
-// ---- scenario 2: local and TLS clients together (protocol.md 5.12) ------------------
+// ---- scenario 2: local and TLS clients together (docs/protocol.md 5.12) ------------------
 
 struct Observed {
     bool tls_heard_local_client = false;  // TLS client got new_client when the local one came

@@ -1,4 +1,4 @@
-// The local IPC proxy against real tools (protocol.md 4): the installed Pacemaker 2.1.5
+// The local IPC proxy against real tools (docs/protocol.md 4): the installed Pacemaker 2.1.5
 // cibadmin and attrd_updater run inside a guest's network namespace and talk to the guest
 // daemon's libqb servers; this test is the cluster side, an IPC provider on io::Connection
 // that answers proxied sessions with a fixed CIB. The same checks run against outpost-agent

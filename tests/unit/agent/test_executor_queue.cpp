@@ -1,5 +1,5 @@
 // Executor queueing semantics with a RecordingSpawner: which child starts when, and what is
-// reported in which order (protocol.md 5.1 - 5.4, 3.5.1).
+// reported in which order (docs/protocol.md 5.1 - 5.4, 3.5.1).
 #include <catch2/catch.hpp>
 
 #include "executor_test_support.hpp"

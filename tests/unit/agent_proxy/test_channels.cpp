@@ -1,5 +1,5 @@
-// Message translation between local IPC and the proxy sub-protocol (protocol.md 4.2, 4.3),
-// checked byte for byte against the real 2.1.5 session in transcript2.txt.
+// Message translation between local IPC and the proxy sub-protocol (docs/protocol.md 4.2, 4.3),
+// checked byte for byte against the real 2.1.5 session in docs/transcripts/transcript2.txt.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -12,7 +12,7 @@
 using namespace outpost;
 using namespace outpost::agent::proxy;
 
-TEST_CASE("The local IPC services of protocol.md 4.2", "[proxy][channels]")
+TEST_CASE("The local IPC services of docs/protocol.md 4.2", "[proxy][channels]")
 {
     REQUIRE(channels().size() == 8);
     struct Expect {

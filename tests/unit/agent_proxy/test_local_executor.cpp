@@ -333,7 +333,7 @@ TEST_CASE("lrmd: a local client asking to be an IPC provider gets -13", "[proxy]
     CHECK(bench.proxy().local_client_count() == 1);
 }
 
-TEST_CASE("lrmd: a local client counts for the last-client rule (protocol.md 5.12)", "[proxy][lrmd]")
+TEST_CASE("lrmd: a local client counts for the last-client rule (docs/protocol.md 5.12)", "[proxy][lrmd]")
 {
     Bench bench;
     // A TLS client comes and goes while the local client holds a drop-recurring monitor.

@@ -1,4 +1,4 @@
-// The local-session path of the server side (protocol.md 4.2): wire's envelope-less
+// The local-session path of the server side (docs/protocol.md 4.2): wire's envelope-less
 // decoding and encoding, and local ClientSessions in the real Notifier and Dispatcher with
 // a real Executor (DispatchBench), next to TLS sessions. What 2.1.5 does on its lrmd IPC
 // (observed with a raw libqb client): replies and notifications without the envelope,

@@ -203,7 +203,7 @@ TEST_CASE("connections beyond the client limit are closed")
 
 TEST_CASE("a connection that does not finish its TLS handshake is dropped; 10 s by default")
 {
-    // protocol.md 1.3: 2.1.5 drops an unauthenticated client after 10 s ("Remote client
+    // docs/protocol.md 1.3: 2.1.5 drops an unauthenticated client after 10 s ("Remote client
     // authentication timed out"), and so does the Server unless told otherwise.
     CHECK(io::kServerHandshakeTimeout == 10s);
     CHECK(agent::server::ServerConfig{}.accept.handshake_timeout == io::kServerHandshakeTimeout);

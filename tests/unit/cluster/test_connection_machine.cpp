@@ -1,4 +1,4 @@
-// Every transition of the ocf:pacemaker:remote state machine (protocol.md 6), driven by
+// Every transition of the ocf:pacemaker:remote state machine (docs/protocol.md 6), driven by
 // events with explicit times: no sockets, no timers, just effects to check. One TEST_CASE
 // per row of the transition table in connection/remote_connection.hpp, named
 // "<state>: <event> ..." in the table's order.
@@ -329,7 +329,7 @@ TEST_CASE("starting: ENOKEY, EKEYREJECTED and any TLS handshake failure are hard
 {
     std::vector<Error> hard = {
         err(-ENOKEY), err(-EKEYREJECTED), io_err(io::ConnectPhase::handshake, -EKEYREJECTED),
-        // The handshake timeout: 2.1.5 reports it as -EKEYREJECTED too (protocol.md 1.3).
+        // The handshake timeout: 2.1.5 reports it as -EKEYREJECTED too (docs/protocol.md 1.3).
         io_err(io::ConnectPhase::handshake, -ETIMEDOUT),
         io_err(io::ConnectPhase::handshake, -ENOTCONN),  // peer closed during the handshake
     };

@@ -323,7 +323,7 @@ TEST_CASE("exec completion notifies reach every subscriber with every field")
     notify.exit_reason = "fine";
     notify.output = "out";
     notify.run_time = 1700000000;
-    // A newline travels as backslash+n (protocol.md 2.4), so the value a 2.1.5 peer sends.
+    // A newline travels as backslash+n (docs/protocol.md 2.4), so the value a 2.1.5 peer sends.
     notify.params.insert("a", "quote\" and\\nnewline");
     f.server.send(wire::encode(notify));
     REQUIRE(run_until(f.context.get(), [&] { return first.size() == 1 && second.size() == 1; }));

@@ -696,7 +696,7 @@ TEST_CASE("X.509 connection", "[io][x509]")
     CHECK(client->tls_description().find("TLS1.") != std::string::npos);
 }
 
-// protocol.md 2.3: the 2.1.5 reader needs the 40-byte header alone in a TLS record, then
+// docs/protocol.md 2.3: the 2.1.5 reader needs the 40-byte header alone in a TLS record, then
 // the payload in its own record(s), and never two messages in one record. A raw TlsSession
 // on the receiving side sees record boundaries: gnutls_record_recv() returns one record at
 // a time when the buffer is large enough.
@@ -816,8 +816,8 @@ TEST_CASE("Listener binds the wildcard dual-stack and reports its port", "[io][l
 
 // The limits the rest of the code relies on, by their real names: the 2.1.5 server drops a
 // client that has not finished TLS within 10 s, the 2.1.5 controller gives the server 5 s
-// (protocol.md 1.3), and a message may be 16 MiB unless configured otherwise.
-TEST_CASE("default handshake timeouts and message size match protocol.md", "[io][limits]")
+// (docs/protocol.md 1.3), and a message may be 16 MiB unless configured otherwise.
+TEST_CASE("default handshake timeouts and message size match docs/protocol.md", "[io][limits]")
 {
     CHECK(wire::kDefaultMaxMessageSize == std::size_t{16} * 1024 * 1024);
     const AcceptOptions accept{};
@@ -918,7 +918,7 @@ struct RawClient {
 
 }  // namespace
 
-// protocol.md 2.3: a 2.1.5 peer sends the header, then the payload. One that dies in
+// docs/protocol.md 2.3: a 2.1.5 peer sends the header, then the payload. One that dies in
 // between leaves a partial message; the close reason must say so, whether the peer said
 // goodbye (TLS close_notify) or just vanished.
 TEST_CASE("a peer closing in the middle of a message is reported as such", "[io]")

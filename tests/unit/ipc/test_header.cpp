@@ -1,4 +1,4 @@
-// The local IPC header codec (protocol.md 4.2), checked against the byte layout the
+// The local IPC header codec (docs/protocol.md 4.2), checked against the byte layout the
 // installed 2.1.5 cibadmin was observed to send.
 #include <catch2/catch.hpp>
 

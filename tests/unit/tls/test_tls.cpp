@@ -419,7 +419,7 @@ private:
 
 }  // namespace
 
-// protocol.md 1.3 and 9: the 2.1.5 server's priorities ("NORMAL:+DHE-PSK:+PSK") hold no
+// docs/protocol.md 1.3 and 9: the 2.1.5 server's priorities ("NORMAL:+DHE-PSK:+PSK") hold no
 // ECDHE-PSK, so a TLS 1.2 client offering only ECDHE-PSK fails the handshake. Ours uses
 // the same string and must refuse it the same way.
 TEST_CASE("a TLS 1.2 client offering only ECDHE-PSK is refused, as by 2.1.5", "[tls][psk]")
@@ -538,7 +538,7 @@ private:
 
 }  // namespace
 
-// protocol.md 1.2: the 2.1.5 client always presents PSK identity "lrmd" (seen on the wire);
+// docs/protocol.md 1.2: the 2.1.5 client always presents PSK identity "lrmd" (seen on the wire);
 // a server may look at it, so ours must present exactly that, whichever way it got its key
 // and whichever TLS version is negotiated.
 TEST_CASE("our PSK client presents the identity lrmd", "[tls][psk]")

@@ -1,5 +1,5 @@
 // Typed messages: every kind round-trips through XML, real 2.1.5 messages (copied from
-// protocol-transcripts/transcript{1,2}.txt) decode to the expected structs, our encoding
+// docs/transcripts/transcript{1,2}.txt) decode to the expected structs, our encoding
 // matches theirs attribute for attribute, and malformed input gives clear errors.
 #include <catch2/catch.hpp>
 #include <cerrno>
@@ -12,7 +12,8 @@ using namespace outpost::wire;
 
 namespace {
 
-// --- literal lines from transcript1.txt / transcript2.txt ---------------------------------
+// --- literal lines from docs/transcripts/transcript1.txt / docs/transcripts/transcript2.txt
+// ---------------------------------
 const char* const kRegister =
     R"(<lrmd_command t="lrmd" lrmd_op="register" lrmd_clientname="realclient" lrmd_protocol_version="1.1" lrmd_remote_msg_id="1" lrmd_remote_msg_type="request"/>)";
 const char* const kRegisterProvider =
