@@ -1,9 +1,7 @@
-// The protocol's vocabulary, defined once for every side: OCF exit statuses and execution
-// statuses (with the names Pacemaker's tools print), call-option bits, the negated-errno
-// return codes of requests, the IPC proxy's operations and flags, and the protocol
-// version (docs/protocol.md 3.6, 3.9, 4.3, 4.4, 5.10). The agent, the cluster client, the
-// CLI and the policy face (which reads the same codes from CIB operation history) use
-// these names; none of them spells a number of its own.
+// The protocol's vocabulary, defined once for every side (docs/protocol.md 3.6, 3.9, 4.3,
+// 4.4, 5.10): OCF exit statuses and execution statuses (with the names Pacemaker's tools
+// print), call-option bits, request return codes, the IPC proxy's operations and flags, and
+// the protocol version. No other file spells one of these numbers.
 #pragma once
 
 #include <cerrno>
