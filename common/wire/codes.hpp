@@ -1,7 +1,8 @@
 // The protocol's vocabulary, defined once for every side (docs/protocol.md 3.6, 3.9, 4.3,
 // 4.4, 5.10): OCF exit statuses and execution statuses (with the names Pacemaker's tools
 // print), call-option bits, request return codes, the IPC proxy's operations and flags, and
-// the protocol version. No other file spells one of these numbers.
+// the protocol version. The agent, the cluster client and the CLI use these names and spell
+// no number of their own.
 #pragma once
 
 #include <cerrno>
