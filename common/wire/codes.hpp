@@ -108,7 +108,7 @@ inline constexpr unsigned proxied = 0x100;
 inline constexpr unsigned client_response = 0x200;  // the tool waits for a response
 inline constexpr unsigned server_event = 0x10000;
 // Set by the 2.1.5 executor on everything it sends its local clients (responses 0x20000,
-// events 0x30000, docs/conformance.md); clients ignore it.
+// events 0x30000, docs/conformance.md, "Local IPC"); clients ignore it.
 inline constexpr unsigned server_free = 0x20000;
 }  // namespace ipc_flag
 

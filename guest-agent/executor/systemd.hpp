@@ -28,7 +28,7 @@ inline constexpr const char* kRunDir = "/run/systemd/system";
 [[nodiscard]] int rc_for_active_state(std::string_view state);
 // "<run_dir>/<type>.service.d/50-pacemaker.conf" for an agent type. Always ".service.d",
 // also for a type that names its unit with a suffix ("x.service", "x.socket"), whose
-// drop-in systemd then never reads: 2.1.5 writes it there (docs/conformance.md).
+// drop-in systemd then never reads: 2.1.5 writes it there (docs/conformance.md, item 22).
 [[nodiscard]] std::string drop_in_path(std::string_view run_dir, std::string_view type);
 // The drop-in's text: description, ordering before Pacemaker, no restarts by systemd.
 [[nodiscard]] std::string drop_in_text(std::string_view type);
@@ -36,7 +36,8 @@ inline constexpr const char* kRunDir = "/run/systemd/system";
 // could be read).
 [[nodiscard]] std::string metadata(std::string_view type, std::string_view description);
 // Whether a LoadState makes the "service" class choose systemd: "loaded" and "masked"
-// (2.1.5 falls back to LSB for "not-found", "bad-setting" and "error").
+// (2.1.5 falls back to LSB for "not-found", "bad-setting" and "error": docs/conformance.md,
+// item 23).
 [[nodiscard]] bool load_state_exists(std::string_view load_state);
 
 // What run() does, per action:

@@ -143,7 +143,8 @@ Dispatcher::Answer Dispatcher::do_rsc_register(ClientSession& client, const wire
 {
     const auto& rsc = request.rsc;
     if (!rsc || !rsc->id) {
-        // 2.1.5 crashes on this one (docs/conformance.md); refusing it is the only sane answer.
+        // 2.1.5 crashes on this one (docs/conformance.md, item 13); refusing it is the only sane
+        // answer.
         log_warning(log_cat, "Rejecting resource registration without id from %s", client.describe().c_str());
         return {make_reply(request, call_id, rc::invalid), std::nullopt};
     }
