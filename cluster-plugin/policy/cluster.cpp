@@ -255,9 +255,10 @@ bool Cluster::order(ActIdx first, ActIdx then, std::uint32_t flags)
 {
     if (first == kNone || then == kNone || first == then) return false;
     if (!edge_set.insert(EdgeKey{first, then, flags}).second) return false;
-    actions[first].after.push_back({then, flags});
-    actions[then].before.push_back({first, flags});
-    ++edge_count;
+    const auto e = static_cast<EdgeIdx>(edges.size());
+    edges.push_back({first, then, flags});
+    actions[first].after.push_back(e);
+    actions[then].before.push_back(e);
     return true;
 }
 

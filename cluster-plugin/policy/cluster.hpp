@@ -45,9 +45,11 @@ enum ActionFlag : std::uint32_t {
     kActDangling = 1U << 15,
 };
 
-struct ActionEdge {
-    ActIdx other = kNone;
-    std::uint32_t flags = 0;
+using EdgeIdx = std::uint32_t;
+struct Edge {
+    ActIdx first = kNone;
+    ActIdx then = kNone;
+    std::uint32_t flags = 0;  // OrderFlag; 0 = disabled
 };
 
 struct Action {
@@ -62,8 +64,8 @@ struct Action {
     int priority = 0;
     const Op* op = nullptr;  // configured op, if any
     std::vector<std::pair<std::string, std::string>> meta;  // CRM_meta_* without the prefix
-    std::vector<ActionEdge> before;  // actions that must come first
-    std::vector<ActionEdge> after;
+    std::vector<EdgeIdx> before;  // edges whose `then` is this action
+    std::vector<EdgeIdx> after;   // edges whose `first` is this action
     std::vector<NodeIdx> downed;     // nodes this action takes down (graph <downed>)
     std::string fence_action;        // stonith: reboot, off, on
     NodeIdx router = kNone;          // set when the graph is built
@@ -107,15 +109,18 @@ struct Cluster {
     std::vector<Ordering> orderings;
     std::unordered_map<std::string, Ticket> tickets;
     std::vector<std::string> config_warnings;
+    bool show_scores = false;            // collect allocation score lines (-s)
+    std::vector<std::string> score_lines;
+    bool have_fence_device = false;
     int disabled_count = 0;  // for "N of M resource instances DISABLED"
     int blocked_count = 0;
 
     // Actions
     std::vector<Action> actions;
     std::unordered_map<std::string, std::vector<ActIdx>> actions_by_key;  // key -> actions (any node)
+    std::vector<Edge> edges;
     std::unordered_set<EdgeKey, EdgeKeyHash> edge_set;  // orderings already made
     std::vector<ActIdx> fence_actions;
-    std::uint64_t edge_count = 0;
 
     // A node created after resources were unpacked (an orphaned connection's): kept in name
     // order and, as in Pacemaker, not in any resource's allowed nodes.
@@ -162,6 +167,15 @@ std::string op_key(std::string_view rsc, std::string_view task, std::int64_t int
 std::string notify_key(std::string_view rsc, std::string_view type, std::string_view op);
 
 // Stage entry points (one file each).
-Status unpack_cib(Cluster& c);  // unpack.cpp (calls the unpack_* parts)
+Status unpack_cib(Cluster& c);          // unpack.cpp (calls the unpack_* parts)
+void apply_node_criteria(Cluster& c);   // placement.cpp: locations, stickiness, failures
+void add_internal_colocations(Cluster& c);  // placement.cpp: groups, containers (rule 34)
+void assign_resources(Cluster& c);      // placement.cpp (rules 33, 35, 36)
+// Rule 29, used while unpacking and scheduling.
+void fence_node(Cluster& c, NodeIdx n, const std::string& reason, bool priority_delay);
+// Adds `score` to the resource (and its descendants) on `node`, or on every node.
+void resource_location(Cluster& c, RscIdx r, NodeIdx node, Score score);
+// The node a resource is active on (first of several), or kNone.
+NodeIdx current_node(const Cluster& c, RscIdx r);
 
 }  // namespace outpost::cluster::policy

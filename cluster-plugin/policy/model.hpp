@@ -262,6 +262,13 @@ struct Resource {
     std::vector<NodeIdx> demote_required;
     std::vector<std::pair<NodeIdx, std::string>> bans;  // -INFINITY from unpacking (reason)
     Role target_role = Role::unknown;  // meta target-role (unknown = no limit)
+    // resource-discovery from location constraints: per node, 0 always, 1 never, 2 exclusive
+    std::vector<std::pair<NodeIdx, std::uint8_t>> discover;
+    bool exclusive_discover = false;
+    std::vector<std::uint32_t> promoted_locations;  // role-filtered location constraints
+    int sort_index = 0;                // promotion order
+    Score promotion_score = 0;
+    NodeIdx prefer_node = kNone;
     bool failed_on_node_fence = false;
 
     // Configuration-derived
@@ -367,10 +374,12 @@ enum OrderFlag : std::uint32_t {
 struct Ordering {
     std::uint32_t id = 0;
     RscIdx first_rsc = kNone;
-    std::string first_key;
+    std::string first_task;  // with first_rsc: every action of it with this task/interval
+    std::int64_t first_interval = 0;
     ActIdx first_action = kNone;
     RscIdx then_rsc = kNone;
-    std::string then_key;
+    std::string then_task;
+    std::int64_t then_interval = 0;
     ActIdx then_action = kNone;
     std::uint32_t flags = 0;
 };

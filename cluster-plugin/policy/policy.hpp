@@ -26,11 +26,15 @@ struct ScheduleOptions {
     // execution-date, else `clock_now` (the caller's clock).
     std::optional<EpochSeconds> set_now;
     EpochSeconds clock_now = 0;
-    // Stop after unpacking (status display of a CIB without deciding anything).
-    bool unpack_only = false;
+    // Collect allocation score lines (crm_simulate -s).
+    bool show_scores = false;
 };
 
-// Unpacks and schedules. The returned Cluster owns the document.
-Result<std::unique_ptr<Cluster>> schedule(xml::Document cib, const ScheduleOptions& options);
+// Unpacks a CIB. The returned Cluster owns the document.
+Result<std::unique_ptr<Cluster>> unpack(xml::Document cib, const ScheduleOptions& options);
+// Decides the transition of an unpacked cluster (once): placement, actions, orderings.
+Status schedule(Cluster& c);
+// Unpacks and schedules.
+Result<std::unique_ptr<Cluster>> unpack_and_schedule(xml::Document cib, const ScheduleOptions& options);
 
 }  // namespace outpost::cluster::policy

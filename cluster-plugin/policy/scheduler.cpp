@@ -1,25 +1,34 @@
+// The pipeline: unpack, then the scheduling stages in Pacemaker's order.
 #include <cerrno>
+#include <cstdlib>
 
+#include "policy/actions.hpp"
 #include "policy/policy.hpp"
 #include "policy/unpack.hpp"
 
 namespace outpost::cluster::policy {
+
+void order_probes(Cluster& c);  // probes.cpp
 
 Status unpack_cib(Cluster& c)
 {
     if (auto st = unpack_config(c); !st) return st;
     if (auto st = unpack_nodes(c); !st) return st;
     if (auto st = unpack_resources(c); !st) return st;
+    for (const Resource& r : c.resources) {
+        if (r.flags.fence_device) c.have_fence_device = true;
+    }
     if (auto st = unpack_constraints(c); !st) return st;
     if (auto st = unpack_status(c); !st) return st;
     return {};
 }
 
-Result<std::unique_ptr<Cluster>> schedule(xml::Document cib, const ScheduleOptions& options)
+Result<std::unique_ptr<Cluster>> unpack(xml::Document cib, const ScheduleOptions& options)
 {
     auto c = std::make_unique<Cluster>();
     c->cib = std::move(cib);
     c->root = c->cib.root();
+    c->show_scores = options.show_scores;
     if (!c->root) return make_error("cib", -EINVAL, "empty document");
     if (options.set_now) {
         c->now = *options.set_now;
@@ -30,7 +39,34 @@ Result<std::unique_ptr<Cluster>> schedule(xml::Document cib, const ScheduleOptio
         c->now = options.clock_now;
     }
     if (auto st = unpack_cib(*c); !st) return st.error();
-    if (options.unpack_only) return c;
+    return c;
+}
+
+Status schedule(Cluster& c)
+{
+    for (const Resource& r : c.resources) {
+        if (r.is_clone() && r.flags.notify)
+            return make_error("cib", -ENOTSUP, "unsupported: clone notifications (notify=true) of " + r.id);
+    }
+    apply_node_criteria(c);
+    add_internal_colocations(c);
+    create_internal_orderings(c);
+    assign_resources(c);
+    create_probes(c);
+    create_actions(c);
+    order_remote_actions(c);
+    schedule_fencing(c);
+    apply_orderings(c);
+    order_probes(c);
+    update_actions(c);
+    return {};
+}
+
+Result<std::unique_ptr<Cluster>> unpack_and_schedule(xml::Document cib, const ScheduleOptions& options)
+{
+    auto c = unpack(std::move(cib), options);
+    if (!c) return c.error();
+    if (auto st = schedule(**c); !st) return st.error();
     return c;
 }
 

@@ -12,6 +12,8 @@ namespace outpost::cluster::policy {
 
 // "  * Node List:" ... "  * Full List of Resources:" ... (no heading line).
 std::string render_status(const Cluster& c);
+// "Transition Summary:" lines (without the heading).
+std::string render_summary(const Cluster& c);
 // "N of M resource instances DISABLED and K BLOCKED from further action due to failure",
 // or empty when nothing is disabled or blocked.
 std::string render_disabled_line(const Cluster& c);

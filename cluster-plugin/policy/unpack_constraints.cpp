@@ -257,9 +257,9 @@ void add_order(Cluster& c, RscIdx first, std::string_view first_task, RscIdx the
     Ordering o;
     o.id = static_cast<std::uint32_t>(c.orderings.size());
     o.first_rsc = first;
-    o.first_key = op_key(c.resources[first].id, first_task, 0);
+    o.first_task = std::string(first_task);
     o.then_rsc = then;
-    o.then_key = op_key(c.resources[then].id, then_task, 0);
+    o.then_task = std::string(then_task);
     o.flags = flags | kOrderUser;
     c.orderings.push_back(std::move(o));
 }

@@ -928,6 +928,8 @@ void StatusUnpacker::unpack_lrm(NodeIdx n, xmlNode* ns)
 
 }  // namespace
 
+ActIdx fence_op(Cluster& c, NodeIdx n, std::string_view op, bool optional, std::string_view reason);
+
 void fence_node(Cluster& c, NodeIdx n, const std::string& reason, bool priority_delay)
 {
     Node& node = c.nodes[n];
@@ -958,6 +960,7 @@ void fence_node(Cluster& c, NodeIdx n, const std::string& reason, bool priority_
         if (!node.remote_requires_reset) {
             node.remote_requires_reset = true;
             if (node.fence_reason.empty()) node.fence_reason = reason;
+            fence_op(c, n, {}, true, reason);
         }
         node.unclean = true;
         return;
@@ -968,6 +971,7 @@ void fence_node(Cluster& c, NodeIdx n, const std::string& reason, bool priority_
     }
     node.unclean = true;
     if (node.fence_reason.empty()) node.fence_reason = reason;
+    fence_op(c, n, {}, true, reason);
 }
 
 Status unpack_status(Cluster& c)

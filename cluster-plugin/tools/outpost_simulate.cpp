@@ -16,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "policy/graph.hpp"
 #include "policy/policy.hpp"
+#include "policy/simulate.hpp"
 #include "policy/text.hpp"
 
 namespace {
@@ -118,7 +120,8 @@ int main(int argc, char** argv)
             }
             so.set_now = *t;
         }
-        auto c = schedule(std::move(*doc), so);
+        so.show_scores = a.scores;
+        auto c = unpack(std::move(*doc), so);
         if (!c) {
             std::fprintf(stderr, "outpost-simulate: %s\n", c.error().describe().c_str());
             return kExitDataErr;
@@ -131,6 +134,53 @@ int main(int argc, char** argv)
             if (!dis.empty()) out += dis + "\n";
             out += "Current cluster status:\n";
             out += render_status(cl);
+        }
+        const bool run = a.run || a.simulate || !a.graph_file.empty() || !a.dot_file.empty() || a.scores;
+        if (run) {
+            if (auto st = schedule(cl); !st) {
+                std::fwrite(out.data(), 1, out.size(), stdout);
+                std::fprintf(stderr, "outpost-simulate: %s\n", st.error().describe().c_str());
+                return kExitDataErr;
+            }
+            Graph g = build_graph(cl);
+            if (a.scores) {
+                std::vector<std::string> lines = cl.score_lines;
+                out += "Allocation scores:\n";
+                for (const auto& l : lines) out += l + "\n";
+            }
+            if (!a.quiet || a.run || a.simulate) {
+                out += "\nTransition Summary:\n";
+                out += render_summary(cl);
+            }
+            if (!a.graph_file.empty()) {
+                std::ofstream f(a.graph_file);
+                f << graph_xml(cl, g);
+            }
+            if (!a.dot_file.empty()) {
+                std::ofstream f(a.dot_file);
+                f << graph_dot(cl, g);
+            }
+            if (a.simulate) {
+                SimulationResult sim = simulate_transition(cl, g, {});
+                if (!sim.executed.empty()) {
+                    out += "\nExecuting Cluster Transition:\n";
+                    for (const auto& l : sim.executed) out += l + "\n";
+                }
+                ScheduleOptions ro;
+                ro.set_now = cl.now;
+                std::string saved = sim.cib.serialize();
+                auto revised = unpack(std::move(sim.cib), ro);
+                if (!revised) {
+                    std::fprintf(stderr, "outpost-simulate: revised CIB: %s\n", revised.error().describe().c_str());
+                    return kExitError;
+                }
+                out += "\nRevised Cluster Status:\n";
+                out += render_status(**revised);
+                if (!a.output_file.empty()) {
+                    std::ofstream f(a.output_file);
+                    f << saved;
+                }
+            }
         }
         std::fwrite(out.data(), 1, out.size(), stdout);
         return kExitOk;

@@ -1,0 +1,360 @@
+// Requirement and runnability travel along orderings until nothing changes: a required
+// "first" may make "then" required (implies-then), a required "then" may make "first"
+// required (implies-first), an unrunnable "first" makes "then" unrunnable (runnable-left),
+// a required start of an active resource makes its stop required (restart). Orderings that
+// involve a collective act on its instances (interleaved clones pair instances by node).
+//
+// A worklist replaces Pacemaker's recursion (which re-walks every successor after every
+// change): each action is re-examined only when something it depends on changed.
+#include <algorithm>
+#include <deque>
+
+#include "policy/actions.hpp"
+
+namespace outpost::cluster::policy {
+
+namespace {
+
+struct Propagator {
+    Cluster& c;
+    std::deque<ActIdx> queue;
+    std::vector<char> queued;
+
+    void push(ActIdx a)
+    {
+        if (!queued[a]) {
+            queued[a] = 1;
+            queue.push_back(a);
+        }
+    }
+    void push_after(ActIdx a)
+    {
+        for (EdgeIdx e : c.actions[a].after) push(c.edges[e].then);
+        push(a);
+    }
+
+    std::uint32_t flags_for(ActIdx a, NodeIdx node);
+    void update(ActIdx then);
+    // Returns {then changed, first changed}.
+    std::pair<bool, bool> update_pair(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t first_flags,
+                                      std::uint32_t type);
+    std::pair<bool, bool> native_update(ActIdx first, ActIdx then, std::uint32_t first_flags, std::uint32_t type);
+    bool interleave(ActIdx first, ActIdx then);
+    std::pair<bool, bool> interleave_update(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t type);
+    void set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t flag, bool clear);
+};
+
+const char* child_task(std::string_view task)
+{
+    if (task == "stopped" || task == "stop") return "stop";
+    if (task == "running" || task == "start") return "start";
+    if (task == "promoted" || task == "promote") return "promote";
+    if (task == "demoted" || task == "demote") return "demote";
+    if (task == "notified" || task == "notify") return "notify";
+    return nullptr;
+}
+
+ActIdx first_child_action(const Cluster& c, RscIdx child, std::string_view task, NodeIdx node)
+{
+    const Resource& r = c.resources[child];
+    for (ActIdx a : r.actions) {
+        const Action& act = c.actions[a];
+        if (act.task != task) continue;
+        if (node != kNone && act.node != node) continue;
+        return a;
+    }
+    return kNone;
+}
+
+// Pacemaker's "required/unrunnable <rsc> <task>" reason for a flag changed by another action.
+void Propagator::set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t flag, bool clear)
+{
+    Action& a = c.actions[action];
+    bool changed = false;
+    if (clear) {
+        if (a.flags & flag) {
+            a.flags &= ~flag;
+            changed = true;
+        }
+    } else if (!(a.flags & flag)) {
+        a.flags |= flag;
+        changed = true;
+    }
+    (void)changed;
+    const char* change = nullptr;
+    bool overwrite = false;
+    if (flag == kActRunnable) change = "unrunnable";
+    else if (flag == kActOptional) change = "required";
+    else if (flag == kActMigrateRunnable) {
+        change = "unrunnable";
+        overwrite = true;
+    }
+    if (!change || reason == kNone) return;
+    const Action& r = c.actions[reason];
+    if (r.rsc == kNone || a.rsc == r.rsc) return;
+    if (!a.reason.empty() && !overwrite) return;
+    a.reason = std::string(change) + " " + c.resources[r.rsc].id + " " + r.task;
+}
+
+std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
+{
+    Action& act = c.actions[a];
+    if (act.rsc == kNone) return act.flags;
+    const Resource& rsc = c.resources[act.rsc];
+    if (rsc.is_primitive()) return act.flags;
+    const char* task = child_task(act.task);
+    if (!task) return act.flags;
+    std::uint32_t flags = kActOptional | kActRunnable | kActPseudo;
+    if (rsc.is_group()) {
+        for (RscIdx ch : rsc.children) {
+            ActIdx ca = first_child_action(c, ch, task, node);
+            if (ca != kNone) {
+                const std::uint32_t cf = flags_for(ca, node);
+                if ((flags & kActOptional) && !(cf & kActOptional)) {
+                    flags &= ~kActOptional;
+                    if (act.flags & kActOptional) {
+                        act.flags &= ~kActOptional;
+                        push_after(a);
+                    }
+                }
+                if (act.task != task && (flags & kActRunnable) && !(cf & kActRunnable)) {
+                    flags &= ~kActRunnable;
+                    if (act.flags & kActRunnable) {
+                        act.flags &= ~kActRunnable;
+                        push_after(a);
+                    }
+                }
+            } else if (std::string_view(task) != "stop" && std::string_view(task) != "demote") {
+                flags &= ~kActRunnable;
+            }
+        }
+        return flags;
+    }
+    // Clone: required if any instance's is; runnable if any instance's is.
+    bool any_runnable = false;
+    for (RscIdx ch : rsc.children) {
+        ActIdx ca = first_child_action(c, ch, task, c.resources[ch].children.empty() ? node : kNone);
+        if (ca == kNone) continue;
+        const std::uint32_t cf = flags_for(ca, node);
+        if ((flags & kActOptional) && !(cf & kActOptional)) {
+            flags &= ~kActOptional;
+            if (act.flags & kActOptional) {
+                act.flags &= ~kActOptional;
+                push_after(a);
+            }
+        }
+        if (cf & kActRunnable) any_runnable = true;
+    }
+    if (!any_runnable) {
+        flags &= ~kActRunnable;
+        if (node == kNone && (act.flags & kActRunnable)) {
+            act.flags &= ~kActRunnable;
+            push_after(a);
+        }
+    }
+    return flags;
+}
+
+std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::uint32_t flags, std::uint32_t type)
+{
+    Action& f = c.actions[first];
+    Action& t = c.actions[then];
+    const std::uint32_t then_before = t.flags;
+    const std::uint32_t first_before = f.flags;
+    if (type & kOrderAsymmetrical) {
+        if (t.rsc != kNone) {
+            const Resource& tr = c.resources[t.rsc];
+            Role state = tr.role;
+            if (!tr.is_primitive()) {
+                state = Role::stopped;
+                std::vector<RscIdx> leaves;
+                c.leaves(t.rsc, leaves);
+                for (RscIdx l : leaves) state = std::max(state, c.resources[l].role);
+            }
+            if (state == Role::stopped && t.task == "stop") {
+            } else if (state >= Role::started && t.task == "start" && t.optional() && t.node != kNone &&
+                       tr.running_on.size() == 1 && tr.running_on[0] == t.node) {
+            } else if (!(f.flags & kActRunnable)) {
+                t.flags &= ~(kActRunnable | kActOptional);
+            }
+        }
+    }
+    if ((type & kOrderImpliesFirst) && !(t.flags & kActOptional)) {
+        set_flag_reason(first, then, kActOptional, true);
+        if ((f.flags & kActMigrateRunnable) && !(t.flags & kActMigrateRunnable))
+            set_flag_reason(first, then, kActMigrateRunnable, true);
+    }
+    if ((type & kOrderPromotedImpliesFirst) && !(t.flags & kActOptional) && t.rsc != kNone &&
+        c.resources[t.rsc].role == Role::promoted) {
+        set_flag_reason(first, then, kActOptional, true);
+        if ((f.flags & kActMigrateRunnable) && !(t.flags & kActMigrateRunnable))
+            set_flag_reason(first, then, kActMigrateRunnable, true);
+    }
+    if (type & kOrderImpliesFirstMigratable) {
+        if (!(t.flags & kActMigrateRunnable) || !(t.flags & kActRunnable))
+            set_flag_reason(first, then, kActRunnable, true);
+        if (!(t.flags & kActOptional)) set_flag_reason(first, then, kActOptional, true);
+    }
+    if ((type & kOrderPseudoLeft) && !(f.flags & kActRunnable)) {
+        set_flag_reason(then, first, kActMigrateRunnable, true);
+        t.flags &= ~kActPseudo;
+    }
+    if ((type & kOrderRunnableLeft) && (t.flags & kActRunnable) && !(flags & kActRunnable)) {
+        set_flag_reason(then, first, kActRunnable, true);
+        set_flag_reason(then, first, kActMigrateRunnable, true);
+    }
+    if ((type & kOrderImpliesThen) && (t.flags & kActOptional) && !(flags & kActOptional) &&
+        !(f.flags & kActMigrateRunnable)) {
+        set_flag_reason(then, first, kActOptional, true);
+    }
+    if (type & kOrderRestart) {
+        // A resource that must restart but cannot start still stops.
+        const char* reason = nullptr;
+        if (!(t.flags & kActOptional)) reason = "restart";
+        if (!(t.flags & kActRunnable) && t.rsc != kNone && c.resources[t.rsc].flags.managed && f.rsc == t.rsc)
+            reason = "stop";
+        if (reason) {
+            if (f.flags & kActRunnable) set_flag_reason(first, then, kActOptional, true);
+            if (!(t.flags & kActOptional)) set_flag_reason(first, then, kActOptional, true);
+            if (!(t.flags & kActMigrateRunnable)) set_flag_reason(first, then, kActMigrateRunnable, true);
+            if (!(f.flags & kActOptional) && !(f.flags & kActRunnable)) set_flag_reason(then, first, kActRunnable, true);
+        }
+    }
+    return {t.flags != then_before, f.flags != first_before};
+}
+
+bool Propagator::interleave(ActIdx first, ActIdx then)
+{
+    const Action& f = c.actions[first];
+    const Action& t = c.actions[then];
+    if (f.rsc == kNone || t.rsc == kNone || f.rsc == t.rsc) return false;
+    if (!c.resources[f.rsc].is_clone() || !c.resources[t.rsc].is_clone()) return false;
+    const bool use_first = t.key.size() >= 7 && (t.task == "stop" || t.task == "demote");
+    const Resource& r = c.resources[use_first ? f.rsc : t.rsc];
+    return r.flags.interleave;
+}
+
+// The instance of clone `clone` paired with `inst` (same node; current or assigned).
+RscIdx compatible_instance(const Cluster& c, RscIdx inst, RscIdx clone, bool current)
+{
+    NodeIdx where = kNone;
+    const Resource& ir = c.resources[inst];
+    if (current) {
+        where = ir.running_on.empty() ? kNone : ir.running_on.front();
+    } else {
+        std::vector<RscIdx> leaves;
+        c.leaves(inst, leaves);
+        for (RscIdx l : leaves) {
+            if (c.resources[l].assigned != kNone) {
+                where = c.resources[l].assigned;
+                break;
+            }
+        }
+    }
+    if (where == kNone) return kNone;
+    for (RscIdx other : c.resources[clone].children) {
+        std::vector<RscIdx> leaves;
+        c.leaves(other, leaves);
+        for (RscIdx l : leaves) {
+            const Resource& lr = c.resources[l];
+            const NodeIdx n = current ? (lr.running_on.empty() ? kNone : lr.running_on.front()) : lr.assigned;
+            if (n == where) return other;
+        }
+    }
+    return kNone;
+}
+
+std::pair<bool, bool> Propagator::interleave_update(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t type)
+{
+    bool tc = false, fc = false;
+    const Action fa = c.actions[first];
+    const Action ta = c.actions[then];
+    const bool current = fa.task == "stopped" || fa.task == "demoted";
+    const char* ftask = child_task(fa.task);
+    if (!ftask) return {false, false};
+    for (RscIdx then_child : std::vector<RscIdx>(c.resources[ta.rsc].children)) {
+        RscIdx first_child = compatible_instance(c, then_child, fa.rsc, current);
+        if (first_child == kNone) {
+            if (current) continue;
+            continue;
+        }
+        // The instance actions (a group instance uses its own pseudo actions).
+        ActIdx fact = first_child_action(c, first_child, ftask, node);
+        ActIdx tact = first_child_action(c, then_child, ta.task, node);
+        if (fact == kNone || tact == kNone) continue;
+        if (c.order(fact, tact, type)) {
+            tc = fc = true;
+            push(tact);
+            push(fact);
+        }
+        auto [t2, f2] = native_update(fact, tact, flags_for(fact, node), type);
+        if (t2) push_after(tact);
+        if (f2) push_after(fact);
+    }
+    return {tc, fc};
+}
+
+std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t first_flags,
+                                              std::uint32_t type)
+{
+    const Action& t = c.actions[then];
+    if (t.rsc == kNone || c.resources[t.rsc].is_primitive()) return native_update(first, then, first_flags, type);
+    const Resource& tr = c.resources[t.rsc];
+    if (tr.is_clone() && interleave(first, then)) return interleave_update(first, then, node, type);
+    auto result = native_update(first, then, first_flags, type);
+    for (RscIdx ch : std::vector<RscIdx>(tr.children)) {
+        ActIdx ca = first_child_action(c, ch, c.actions[then].task, node);
+        if (ca == kNone) continue;
+        if (tr.is_clone() && !(flags_for(ca, node) & kActRunnable)) continue;
+        auto [tc, fc] = update_pair(first, ca, node, first_flags, type);
+        if (tc) push_after(ca);
+        if (fc) result.second = true;
+    }
+    return result;
+}
+
+void Propagator::update(ActIdx then)
+{
+    const std::vector<EdgeIdx> inputs = c.actions[then].before;
+    for (EdgeIdx e : inputs) {
+        Edge edge = c.edges[e];
+        if (edge.flags == kOrderNone) continue;
+        const ActIdx first = edge.first;
+        NodeIdx then_node = c.actions[then].node;
+        NodeIdx first_node = c.actions[first].node;
+        if ((edge.flags & kOrderSameNode) && first_node != kNone && then_node != kNone && first_node != then_node) {
+            c.edges[e].flags = kOrderNone;
+            continue;
+        }
+        if ((edge.flags & kOrderThenCancelsFirst) && !c.actions[then].optional()) {
+            if (!(c.actions[first].flags & kActOptional)) {
+                c.actions[first].flags |= kActOptional;
+                push_after(first);
+            }
+        }
+        const std::uint32_t first_flags = flags_for(first, then_node);
+        auto [tc, fc] = update_pair(first, then, first_node, first_flags, edge.flags);
+        if (fc) push_after(first);
+        if (tc) push_after(then);
+    }
+}
+
+}  // namespace
+
+void update_actions(Cluster& c)
+{
+    Propagator p{c, {}, std::vector<char>(c.actions.size(), 0)};
+    for (ActIdx a = 0; a < c.actions.size(); ++a) p.push(a);
+    std::size_t steps = 0;
+    const std::size_t limit = 200 * (c.actions.size() + c.edges.size()) + 1000;
+    while (!p.queue.empty() && steps++ < limit) {
+        ActIdx a = p.queue.front();
+        p.queue.pop_front();
+        if (p.queued.size() < c.actions.size()) p.queued.resize(c.actions.size(), 0);
+        p.queued[a] = 0;
+        p.update(a);
+        if (p.queued.size() < c.actions.size()) p.queued.resize(c.actions.size(), 0);
+    }
+}
+
+}  // namespace outpost::cluster::policy

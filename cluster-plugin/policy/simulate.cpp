@@ -1,0 +1,398 @@
+#include "policy/simulate.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+#include "policy/actions.hpp"
+#include "policy/op_codes.hpp"
+
+namespace outpost::cluster::policy {
+
+namespace {
+
+using xml::attr;
+
+constexpr const char* kFeatureSet = "3.16.1";
+
+xmlNode* status_section(xmlDoc* doc)
+{
+    xmlNode* root = xmlDocGetRootElement(doc);
+    xmlNode* st = xml::first_child(root, "status");
+    if (!st) st = xml::add_child(root, "status");
+    return st;
+}
+
+xmlNode* find_node_state(xmlDoc* doc, std::string_view name, bool create, bool remote)
+{
+    xmlNode* st = status_section(doc);
+    for (xmlNode* ns : xml::elements(st, "node_state")) {
+        if (attr(ns, "uname") == name) return ns;
+    }
+    // By id: cluster nodes are named in <nodes>.
+    if (!create) return nullptr;
+    std::string id(name);
+    xmlNode* nodes = xml::first_child(xml::first_child(xmlDocGetRootElement(doc), "configuration"), "nodes");
+    for (xmlNode* n : xml::elements(nodes, "node")) {
+        if (attr(n, "uname") == name && xml::has_attr(n, "id")) id = std::string(attr(n, "id"));
+    }
+    for (xmlNode* ns : xml::elements(st, "node_state")) {
+        if (attr(ns, "id") == id) return ns;
+    }
+    xmlNode* ns = xml::add_child(st, "node_state");
+    xml::set_attr(ns, "id", id);
+    xml::set_attr(ns, "uname", name);
+    if (remote) xml::set_attr(ns, "remote_node", "true");
+    xml::set_attr(ns, "crm-debug-origin", "crm_simulate");
+    return ns;
+}
+
+xmlNode* ensure_child(xmlNode* parent, const char* name, std::string_view id)
+{
+    xmlNode* c = xml::first_child(parent, name);
+    if (!c) {
+        c = xml::add_child(parent, name);
+        if (!id.empty()) xml::set_attr(c, "id", id);
+    }
+    return c;
+}
+
+xmlNode* find_lrm_resource(xmlNode* ns, std::string_view id, const Resource* r, bool create)
+{
+    xmlNode* lrm = create ? ensure_child(ns, "lrm", attr(ns, "id")) : xml::first_child(ns, "lrm");
+    if (!lrm) return nullptr;
+    xmlNode* lrs = create ? ensure_child(lrm, "lrm_resources", {}) : xml::first_child(lrm, "lrm_resources");
+    if (!lrs) return nullptr;
+    for (xmlNode* lr : xml::elements(lrs, "lrm_resource")) {
+        if (attr(lr, "id") == id) return lr;
+    }
+    if (!create) return nullptr;
+    xmlNode* lr = xml::add_child(lrs, "lrm_resource");
+    xml::set_attr(lr, "id", id);
+    if (r) {
+        xml::set_attr(lr, "type", r->type);
+        xml::set_attr(lr, "class", r->cls);
+        if (!r->provider.empty()) xml::set_attr(lr, "provider", r->provider);
+        if (r->container != kNone) {
+            (void)0;
+        }
+    }
+    return lr;
+}
+
+int max_call_id(xmlNode* lr)
+{
+    int m = 0;
+    for (xmlNode* op : xml::elements(lr, "lrm_rsc_op")) m = std::max(m, std::atoi(std::string(attr(op, "call-id")).c_str()));
+    return m;
+}
+
+void record_op(xmlNode* lr, const std::string& rsc_id, std::string_view task, std::int64_t interval, int rc,
+               int target_rc, EpochSeconds now, const std::vector<std::pair<std::string, std::string>>& extra)
+{
+    const int call_id = max_call_id(lr) + 1;
+    const std::string key = op_key(rsc_id, task, interval);
+    std::string op_id = interval > 0 ? key : rsc_id + "_last_0";
+    auto write = [&](const std::string& id) {
+        xmlNode* op = nullptr;
+        for (xmlNode* o : xml::elements(lr, "lrm_rsc_op")) {
+            if (attr(o, "id") == id) op = o;
+        }
+        if (!op) op = xml::add_child(lr, "lrm_rsc_op");
+        // Replace every attribute.
+        while (op->properties) xmlRemoveProp(op->properties);
+        xml::set_attr(op, "id", id);
+        xml::set_attr(op, "operation_key", key);
+        xml::set_attr(op, "operation", task);
+        xml::set_attr(op, "crm-debug-origin", "crm_simulate");
+        xml::set_attr(op, "crm_feature_set", kFeatureSet);
+        const std::string tkey = std::to_string(call_id) + ":-1:" + std::to_string(target_rc) +
+                                 ":xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+        xml::set_attr(op, "transition-key", tkey);
+        xml::set_attr(op, "transition-magic", "0:" + std::to_string(rc) + ";" + tkey);
+        xml::set_attr(op, "exit-reason", "");
+        xml::set_attr(op, "call-id", std::to_string(call_id));
+        xml::set_attr(op, "rc-code", std::to_string(rc));
+        xml::set_attr(op, "op-status", "0");
+        xml::set_attr(op, "interval", std::to_string(interval));
+        xml::set_attr(op, "last-rc-change", std::to_string(now));
+        xml::set_attr(op, "exec-time", "0");
+        xml::set_attr(op, "queue-time", "0");
+        for (const auto& [k, v] : extra) xml::set_attr(op, k.c_str(), v);
+    };
+    write(op_id);
+    if (rc != target_rc) write(rsc_id + "_last_failure_0");
+}
+
+void fence_in_cib(xmlDoc* doc, const Cluster& c, NodeIdx n)
+{
+    const Node& node = c.nodes[n];
+    xmlNode* ns = find_node_state(doc, node.name, true, node.is_remote_class());
+    if (node.kind == NodeKind::member) {
+        xml::set_attr(ns, "in_ccm", "false");
+        xml::set_attr(ns, "crmd", "offline");
+        xml::set_attr(ns, "join", "down");
+        xml::set_attr(ns, "expected", "down");
+    } else {
+        xml::set_attr(ns, "node_fenced", "1");
+    }
+    if (xmlNode* lrm = xml::first_child(ns, "lrm")) xml::remove_node(lrm);
+    if (xmlNode* ta = xml::first_child(ns, "transient_attributes")) xml::remove_node(ta);
+}
+
+std::string history_id(const Cluster& c, RscIdx r)
+{
+    const Resource& rsc = c.resources[r];
+    return c.in_anonymous_clone(r) ? rsc.base_id : rsc.id;
+}
+
+}  // namespace
+
+Result<OpSpec> parse_op_spec(std::string_view text)
+{
+    OpSpec s;
+    auto at = text.rfind('@');
+    auto eq = text.rfind('=');
+    if (at == std::string_view::npos || eq == std::string_view::npos || eq < at)
+        return make_error("simulate", -EINVAL, "invalid operation spec \"" + std::string(text) + "\"");
+    std::string_view key = text.substr(0, at);
+    s.node = std::string(text.substr(at + 1, eq - at - 1));
+    s.rc = std::atoi(std::string(text.substr(eq + 1)).c_str());
+    auto last = key.rfind('_');
+    if (last == std::string_view::npos) return make_error("simulate", -EINVAL, "invalid operation key in \"" + std::string(text) + "\"");
+    s.interval_ms = std::atoll(std::string(key.substr(last + 1)).c_str());
+    key = key.substr(0, last);
+    // The task: the last "_word" (or migrate_to/migrate_from).
+    for (const char* t : {"migrate_to", "migrate_from"}) {
+        std::string suffix = std::string("_") + t;
+        if (key.size() > suffix.size() && key.substr(key.size() - suffix.size()) == suffix) {
+            s.task = t;
+            s.rsc = std::string(key.substr(0, key.size() - suffix.size()));
+            return s;
+        }
+    }
+    auto us = key.rfind('_');
+    if (us == std::string_view::npos) return make_error("simulate", -EINVAL, "invalid operation key in \"" + std::string(text) + "\"");
+    s.task = std::string(key.substr(us + 1));
+    s.rsc = std::string(key.substr(0, us));
+    return s;
+}
+
+SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std::vector<OpSpec>& failures)
+{
+    SimulationResult out;
+    out.cib = c.cib.copy();
+    xmlDoc* doc = out.cib.get();
+    const std::size_t n = g.actions.size();
+    std::vector<char> done(n, 0);
+    std::vector<char> failed_action(c.actions.size(), 0);
+    std::size_t remaining = n;
+    bool progress = true;
+    while (remaining > 0 && progress) {
+        progress = false;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (done[i]) continue;
+            bool ready = true;
+            for (ActIdx in : g.inputs[i]) {
+                const int s = g.synapse_of[in];
+                if (s < 0 || !done[static_cast<std::size_t>(s)] || failed_action[in]) {
+                    ready = false;
+                    break;
+                }
+            }
+            if (!ready) continue;
+            done[i] = 1;
+            --remaining;
+            progress = true;
+            const ActIdx ai = g.actions[i];
+            const Action& a = c.actions[ai];
+            if (a.pseudo()) {
+                std::string line = "  * Pseudo action:   " + a.key;
+                if (a.task == "stonith" && a.node != kNone) line += " on " + c.nodes[a.node].name;
+                out.executed.push_back(line);
+                continue;
+            }
+            if (a.task == "stonith") {
+                out.executed.push_back("  * Fencing " + c.nodes[a.node].name + " (" + a.fence_action + ")");
+                fence_in_cib(doc, c, a.node);
+                continue;
+            }
+            if (a.task == "do_shutdown") {
+                out.executed.push_back("  * Cluster action:  do_shutdown on " + c.nodes[a.node].name);
+                xmlNode* ns = find_node_state(doc, c.nodes[a.node].name, true, false);
+                xml::set_attr(ns, "in_ccm", "false");
+                xml::set_attr(ns, "crmd", "offline");
+                xml::set_attr(ns, "join", "down");
+                xml::set_attr(ns, "expected", "down");
+                continue;
+            }
+            if (a.task == "clear_failcount") {
+                const std::string id = history_id(c, a.rsc);
+                out.executed.push_back("  * Cluster action:  clear_failcount for " + id + " on " + c.nodes[a.node].name);
+                xmlNode* ns = find_node_state(doc, c.nodes[a.node].name, false, false);
+                xmlNode* ta = ns ? xml::first_child(ns, "transient_attributes") : nullptr;
+                for (xmlNode* ia : xml::elements(ta, "instance_attributes")) {
+                    std::vector<xmlNode*> dead;
+                    for (xmlNode* nv : xml::elements(ia, "nvpair")) {
+                        std::string_view name = attr(nv, "name");
+                        for (const char* p : {"fail-count-", "last-failure-"}) {
+                            const std::string pre = p + id;
+                            if (name.substr(0, pre.size()) == pre && (name.size() == pre.size() || name[pre.size()] == '#'))
+                                dead.push_back(nv);
+                        }
+                    }
+                    for (xmlNode* d : dead) xml::remove_node(d);
+                }
+                continue;
+            }
+            if (a.rsc == kNone || a.node == kNone) continue;
+            const Resource& r = c.resources[a.rsc];
+            const std::string id = history_id(c, a.rsc);
+            std::string task_text = a.task;
+            if (a.interval_ms > 0 && a.task != "cancel") task_text += "=" + std::to_string(a.interval_ms);
+            std::string padded = id;
+            if (padded.size() < 15) padded.resize(15, ' ');
+            out.executed.push_back("  * Resource action: " + padded + " " + task_text + " on " + c.nodes[a.node].name);
+            const Node& node = c.nodes[a.node];
+            xmlNode* ns = find_node_state(doc, node.name, true, node.is_remote_class());
+            if (a.task == "cancel") {
+                if (xmlNode* lr = find_lrm_resource(ns, id, &r, false)) {
+                    const std::string rid = a.key;
+                    std::vector<xmlNode*> dead;
+                    for (xmlNode* op : xml::elements(lr, "lrm_rsc_op")) {
+                        if (attr(op, "id") == rid) dead.push_back(op);
+                    }
+                    for (xmlNode* d : dead) xml::remove_node(d);
+                }
+                continue;
+            }
+            if (a.task == "lrm_delete") {
+                if (xmlNode* lr = find_lrm_resource(ns, id, &r, false)) xml::remove_node(lr);
+                continue;
+            }
+            int target = kOcfOk;
+            if (const std::string* t = a.meta_value("op_target_rc")) target = std::atoi(t->c_str());
+            int rc = target;
+            for (const OpSpec& f : failures) {
+                if ((f.rsc == id || f.rsc == r.id) && f.task == a.task && f.interval_ms == a.interval_ms &&
+                    f.node == node.name) {
+                    rc = f.rc;
+                    failed_action[ai] = 1;
+                }
+            }
+            xmlNode* lr = find_lrm_resource(ns, id, &r, true);
+            std::vector<std::pair<std::string, std::string>> extra;
+            if (const std::string* s = a.meta_value("migrate_source")) extra.emplace_back("migrate_source", *s);
+            if (const std::string* t = a.meta_value("migrate_target")) extra.emplace_back("migrate_target", *t);
+            record_op(lr, id, a.task, a.interval_ms, rc, target, c.now, extra);
+            if (a.task == "stop" && rc == kOcfOk) {
+                // A stopped resource keeps no recurring operations.
+                std::vector<xmlNode*> dead;
+                for (xmlNode* op : xml::elements(lr, "lrm_rsc_op")) {
+                    if (std::atoll(std::string(attr(op, "interval")).c_str()) > 0) dead.push_back(op);
+                }
+                for (xmlNode* d : dead) xml::remove_node(d);
+            }
+        }
+    }
+    return out;
+}
+
+void inject_node_up(xml::Document& cib, std::string_view node)
+{
+    xmlNode* ns = find_node_state(cib.get(), node, true, false);
+    xml::set_attr(ns, "in_ccm", "true");
+    xml::set_attr(ns, "crmd", "online");
+    xml::set_attr(ns, "join", "member");
+    xml::set_attr(ns, "expected", "member");
+}
+
+void inject_node_down(xml::Document& cib, std::string_view node)
+{
+    xmlNode* ns = find_node_state(cib.get(), node, true, false);
+    xml::set_attr(ns, "in_ccm", "false");
+    xml::set_attr(ns, "crmd", "offline");
+    xml::set_attr(ns, "join", "down");
+    xml::set_attr(ns, "expected", "down");
+    if (xmlNode* lrm = xml::first_child(ns, "lrm")) xml::remove_node(lrm);
+    if (xmlNode* ta = xml::first_child(ns, "transient_attributes")) xml::remove_node(ta);
+}
+
+void inject_node_fail(xml::Document& cib, std::string_view node)
+{
+    xmlNode* ns = find_node_state(cib.get(), node, true, false);
+    xml::set_attr(ns, "in_ccm", "false");
+    xml::set_attr(ns, "crmd", "offline");
+    xml::set_attr(ns, "join", "down");
+    xml::set_attr(ns, "expected", "member");
+}
+
+Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now)
+{
+    xmlNode* root = cib.root();
+    xmlNode* resources = xml::first_child(xml::first_child(root, "configuration"), "resources");
+    // Find the primitive (by id, or the primitive inside a clone named by base id).
+    std::vector<xmlNode*> stack{resources};
+    xmlNode* prim = nullptr;
+    const std::string base = spec.rsc.substr(0, spec.rsc.find(':'));
+    while (!stack.empty() && !prim) {
+        xmlNode* n = stack.back();
+        stack.pop_back();
+        for (xmlNode* ch : xml::elements(n)) {
+            if (xml::is(ch, "primitive") && (attr(ch, "id") == spec.rsc || attr(ch, "id") == base)) {
+                prim = ch;
+                break;
+            }
+            stack.push_back(ch);
+        }
+    }
+    xmlNode* ns = find_node_state(cib.get(), spec.node, true, false);
+    xmlNode* lrm = ensure_child(ns, "lrm", attr(ns, "id"));
+    xmlNode* lrs = ensure_child(lrm, "lrm_resources", {});
+    xmlNode* lr = nullptr;
+    for (xmlNode* x : xml::elements(lrs, "lrm_resource")) {
+        if (attr(x, "id") == spec.rsc) lr = x;
+    }
+    if (!lr) {
+        if (!prim) return make_error("simulate", -ENOENT, "resource " + spec.rsc + " not found");
+        lr = xml::add_child(lrs, "lrm_resource");
+        xml::set_attr(lr, "id", spec.rsc);
+        xml::set_attr(lr, "class", attr(prim, "class"));
+        if (xml::has_attr(prim, "provider")) xml::set_attr(lr, "provider", attr(prim, "provider"));
+        xml::set_attr(lr, "type", attr(prim, "type"));
+    }
+    const int target = spec.task == "monitor" && spec.interval_ms == 0 ? kOcfNotRunning : kOcfOk;
+    record_op(lr, spec.rsc, spec.task, spec.interval_ms, spec.rc, target, now, {});
+    if (spec.rc != target) {
+        xmlNode* ta = ensure_child(ns, "transient_attributes", attr(ns, "id"));
+        xmlNode* ia = ensure_child(ta, "instance_attributes", "status-" + std::string(attr(ns, "id")));
+        const std::string fc = "fail-count-" + spec.rsc + "#" + spec.task + "_" + std::to_string(spec.interval_ms);
+        xmlNode* nv = nullptr;
+        for (xmlNode* x : xml::elements(ia, "nvpair")) {
+            if (attr(x, "name") == fc) nv = x;
+        }
+        int count = 0;
+        if (nv) {
+            count = std::atoi(std::string(attr(nv, "value")).c_str());
+        } else {
+            nv = xml::add_child(ia, "nvpair");
+            xml::set_attr(nv, "id", "status-" + std::string(attr(ns, "id")) + "-" + fc);
+            xml::set_attr(nv, "name", fc);
+        }
+        xml::set_attr(nv, "value", std::to_string(count + 1));
+        const std::string lf = "last-failure-" + spec.rsc + "#" + spec.task + "_" + std::to_string(spec.interval_ms);
+        xmlNode* lv = nullptr;
+        for (xmlNode* x : xml::elements(ia, "nvpair")) {
+            if (attr(x, "name") == lf) lv = x;
+        }
+        if (!lv) {
+            lv = xml::add_child(ia, "nvpair");
+            xml::set_attr(lv, "id", "status-" + std::string(attr(ns, "id")) + "-" + lf);
+            xml::set_attr(lv, "name", lf);
+        }
+        xml::set_attr(lv, "value", std::to_string(now));
+    }
+    return {};
+}
+
+}  // namespace outpost::cluster::policy
