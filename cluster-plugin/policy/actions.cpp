@@ -255,14 +255,15 @@ bool ActionMaker::demote_rsc(RscIdx r, NodeIdx next, bool optional)
 void ActionMaker::recurring(RscIdx r, ActIdx start, NodeIdx node)
 {
     Resource& rsc = c.resources[r];
-    for (const Op& op : std::vector<Op>(rsc.ops)) {
+    const std::vector<Op> ops = rsc.ops;
+    for (std::size_t oi = 0; oi < ops.size(); ++oi) {
+        const Op& op = ops[oi];
         if (op.interval_ms <= 0 || !op.enabled) continue;
         if (op.role && *op.role == Role::stopped) continue;
         // The first op of a name and interval counts (duplicates are ignored).
         bool dup = false;
-        for (const Op& other : rsc.ops) {
-            if (&other == &op) break;
-            if (other.name == op.name && other.interval_ms == op.interval_ms) dup = true;
+        for (std::size_t j = 0; j < oi; ++j) {
+            if (ops[j].name == op.name && ops[j].interval_ms == op.interval_ms) dup = true;
         }
         if (dup) continue;
         const std::string key = op_key(rsc.id, op.name, op.interval_ms);

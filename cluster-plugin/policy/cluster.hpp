@@ -43,6 +43,7 @@ enum ActionFlag : std::uint32_t {
     kActNotify = 1U << 13,
     kActAlwaysRunnableInput = 1U << 14,
     kActDangling = 1U << 15,
+    kActPrintAlways = 1U << 16,  // in the graph even though optional
 };
 
 using EdgeIdx = std::uint32_t;

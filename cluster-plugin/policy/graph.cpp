@@ -12,7 +12,7 @@ namespace {
 bool should_dump(const Cluster& c, const Action& a)
 {
     if (!a.runnable()) return false;
-    if (a.optional()) return false;
+    if (a.optional() && !(a.flags & kActPrintAlways)) return false;
     if (a.rsc != kNone && !c.resources[a.rsc].flags.managed && a.task != "monitor" && a.interval_ms == 0 &&
         a.task != "cancel")
         return false;

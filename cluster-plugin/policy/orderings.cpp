@@ -13,6 +13,9 @@ void order_spec(Cluster& c, RscIdx first_rsc, std::string_view first_task, std::
                 ActIdx first, RscIdx then_rsc, std::string_view then_task, std::int64_t then_interval, ActIdx then,
                 std::uint32_t flags)
 {
+    // A side given as an action belongs to that action's resource.
+    if (first_rsc == kNone && first != kNone) first_rsc = c.actions[first].rsc;
+    if (then_rsc == kNone && then != kNone) then_rsc = c.actions[then].rsc;
     Ordering o;
     o.id = static_cast<std::uint32_t>(c.orderings.size());
     o.first_rsc = first_rsc;
@@ -166,7 +169,6 @@ void clone_orderings(Cluster& c, RscIdx cl)
         }
         // Clone-level: demotions before starts and promotions, stops before promotions.
         order_tasks(c, cl, "demote", cl, "demoted", kOrderRunnableLeft);
-        order_tasks(c, cl, "promote", cl, "promoted", kOrderRunnableLeft);
         order_tasks(c, cl, "demoted", cl, "promote", kOrderOptional);
         order_tasks(c, cl, "demoted", cl, "start", kOrderOptional);
         order_tasks(c, cl, "stopped", cl, "promote", kOrderOptional);

@@ -4,10 +4,10 @@
 // a required start of an active resource makes its stop required (restart). Orderings that
 // involve a collective act on its instances (interleaved clones pair instances by node).
 //
-// A worklist replaces Pacemaker's recursion (which re-walks every successor after every
-// change): each action is re-examined only when something it depends on changed.
+// The order in which actions and their inputs are examined is Pacemaker's (newest first,
+// depth first on every change): which change happens first decides the reason a summary
+// line gives ("due to required X start").
 #include <algorithm>
-#include <deque>
 
 #include "policy/actions.hpp"
 
@@ -17,20 +17,19 @@ namespace {
 
 struct Propagator {
     Cluster& c;
-    std::deque<ActIdx> queue;
-    std::vector<char> queued;
+    int depth = 0;
 
-    void push(ActIdx a)
+    // Re-examine a changed action's successors (and the action itself).
+    void after_changed(ActIdx a)
     {
-        if (!queued[a]) {
-            queued[a] = 1;
-            queue.push_back(a);
-        }
+        const std::vector<EdgeIdx> after = c.actions[a].after;
+        for (auto it = after.rbegin(); it != after.rend(); ++it) update(c.edges[*it].then);
     }
+    void push(ActIdx a) { update(a); }
     void push_after(ActIdx a)
     {
-        for (EdgeIdx e : c.actions[a].after) push(c.edges[e].then);
-        push(a);
+        after_changed(a);
+        update(a);
     }
 
     std::uint32_t flags_for(ActIdx a, NodeIdx node);
@@ -80,7 +79,7 @@ void Propagator::set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t fla
         a.flags |= flag;
         changed = true;
     }
-    (void)changed;
+    if (!changed) return;  // a reason is recorded only when the flag changes
     const char* change = nullptr;
     bool overwrite = false;
     if (flag == kActRunnable) change = "unrunnable";
@@ -112,17 +111,11 @@ std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
                 const std::uint32_t cf = flags_for(ca, node);
                 if ((flags & kActOptional) && !(cf & kActOptional)) {
                     flags &= ~kActOptional;
-                    if (act.flags & kActOptional) {
-                        act.flags &= ~kActOptional;
-                        push_after(a);
-                    }
+                    act.flags &= ~kActOptional;
                 }
                 if (act.task != task && (flags & kActRunnable) && !(cf & kActRunnable)) {
                     flags &= ~kActRunnable;
-                    if (act.flags & kActRunnable) {
-                        act.flags &= ~kActRunnable;
-                        push_after(a);
-                    }
+                    act.flags &= ~kActRunnable;
                 }
             } else if (std::string_view(task) != "stop" && std::string_view(task) != "demote") {
                 flags &= ~kActRunnable;
@@ -138,19 +131,13 @@ std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
         const std::uint32_t cf = flags_for(ca, node);
         if ((flags & kActOptional) && !(cf & kActOptional)) {
             flags &= ~kActOptional;
-            if (act.flags & kActOptional) {
-                act.flags &= ~kActOptional;
-                push_after(a);
-            }
+            act.flags &= ~kActOptional;
         }
         if (cf & kActRunnable) any_runnable = true;
     }
     if (!any_runnable) {
         flags &= ~kActRunnable;
-        if (node == kNone && (act.flags & kActRunnable)) {
-            act.flags &= ~kActRunnable;
-            push_after(a);
-        }
+        if (node == kNone) act.flags &= ~kActRunnable;
     }
     return flags;
 }
@@ -220,7 +207,10 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
             if (!(f.flags & kActOptional) && !(f.flags & kActRunnable)) set_flag_reason(then, first, kActRunnable, true);
         }
     }
-    return {t.flags != then_before, f.flags != first_before};
+    const bool then_changed = c.actions[then].flags != then_before;
+    const bool first_changed = c.actions[first].flags != first_before;
+    if (then_changed && c.actions[then].rsc != kNone && c.resources[c.actions[then].rsc].parent != kNone) update(then);
+    return {then_changed, first_changed};
 }
 
 bool Propagator::interleave(ActIdx first, ActIdx then)
@@ -282,14 +272,10 @@ std::pair<bool, bool> Propagator::interleave_update(ActIdx first, ActIdx then, N
         ActIdx fact = first_child_action(c, first_child, ftask, node);
         ActIdx tact = first_child_action(c, then_child, ta.task, node);
         if (fact == kNone || tact == kNone) continue;
-        if (c.order(fact, tact, type)) {
-            tc = fc = true;
-            push(tact);
-            push(fact);
-        }
+        if (c.order(fact, tact, type)) tc = fc = true;
         auto [t2, f2] = native_update(fact, tact, flags_for(fact, node), type);
-        if (t2) push_after(tact);
-        if (f2) push_after(fact);
+        tc = tc || t2;
+        fc = fc || f2;
     }
     return {tc, fc};
 }
@@ -307,7 +293,7 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
         if (ca == kNone) continue;
         if (tr.is_clone() && !(flags_for(ca, node) & kActRunnable)) continue;
         auto [tc, fc] = update_pair(first, ca, node, first_flags, type);
-        if (tc) push_after(ca);
+        if (tc) after_changed(ca);
         if (fc) result.second = true;
     }
     return result;
@@ -315,9 +301,15 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
 
 void Propagator::update(ActIdx then)
 {
+    if (++depth > 100000) {
+        --depth;
+        return;
+    }
+    bool then_changed = false;
     const std::vector<EdgeIdx> inputs = c.actions[then].before;
-    for (EdgeIdx e : inputs) {
-        Edge edge = c.edges[e];
+    for (auto it = inputs.rbegin(); it != inputs.rend(); ++it) {
+        const EdgeIdx e = *it;
+        const Edge edge = c.edges[e];
         if (edge.flags == kOrderNone) continue;
         const ActIdx first = edge.first;
         NodeIdx then_node = c.actions[then].node;
@@ -326,35 +318,35 @@ void Propagator::update(ActIdx then)
             c.edges[e].flags = kOrderNone;
             continue;
         }
-        if ((edge.flags & kOrderThenCancelsFirst) && !c.actions[then].optional()) {
-            if (!(c.actions[first].flags & kActOptional)) {
-                c.actions[first].flags |= kActOptional;
-                push_after(first);
-            }
-        }
+        if ((edge.flags & kOrderThenCancelsFirst) && !c.actions[then].optional()) c.actions[first].flags |= kActOptional;
         const std::uint32_t first_flags = flags_for(first, then_node);
+        const std::uint32_t then_flags = flags_for(then, first_node);
+        // Collective pseudo actions show in the graph when an instance's action is required.
+        if ((edge.flags & kOrderImpliesThenPrinted) && !(first_flags & kActOptional))
+            c.actions[then].flags |= kActPrintAlways;
+        if ((edge.flags & kOrderImpliesFirstPrinted) && !(then_flags & kActOptional))
+            c.actions[first].flags |= kActPrintAlways;
         auto [tc, fc] = update_pair(first, then, first_node, first_flags, edge.flags);
-        if (fc) push_after(first);
-        if (tc) push_after(then);
+        then_changed = then_changed || tc;
+        if (fc) {
+            after_changed(first);
+            update(first);
+        }
     }
+    if (then_changed) {
+        update(then);
+        after_changed(then);
+    }
+    --depth;
 }
 
 }  // namespace
 
 void update_actions(Cluster& c)
 {
-    Propagator p{c, {}, std::vector<char>(c.actions.size(), 0)};
-    for (ActIdx a = 0; a < c.actions.size(); ++a) p.push(a);
-    std::size_t steps = 0;
-    const std::size_t limit = 200 * (c.actions.size() + c.edges.size()) + 1000;
-    while (!p.queue.empty() && steps++ < limit) {
-        ActIdx a = p.queue.front();
-        p.queue.pop_front();
-        if (p.queued.size() < c.actions.size()) p.queued.resize(c.actions.size(), 0);
-        p.queued[a] = 0;
-        p.update(a);
-        if (p.queued.size() < c.actions.size()) p.queued.resize(c.actions.size(), 0);
-    }
+    Propagator p{c};
+    // Pacemaker's action list is newest first.
+    for (std::size_t i = c.actions.size(); i-- > 0;) p.update(static_cast<ActIdx>(i));
 }
 
 }  // namespace outpost::cluster::policy

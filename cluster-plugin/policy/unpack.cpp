@@ -495,33 +495,29 @@ void Unpacker::apply_common(RscIdx idx)
         }
         r.container_attribute_target = std::string(m("container-attribute-target"));
     }
-    // requires: rule 12 for connections; quorum for fence devices; fencing or quorum.
+    // requires (rule 12 for connections): an explicit valid value, else quorum for fence
+    // devices and connections, fencing with fencing enabled, nothing when quorum is
+    // ignored, quorum otherwise.
     std::string_view req = m("requires");
-    bool valid = false;
     if (req == "nothing") {
         r.requires_ = Requires::nothing;
-        valid = true;
     } else if (req == "quorum") {
         r.requires_ = Requires::quorum;
-        valid = true;
-    } else if (req == "fencing" && c.options.stonith_enabled) {
+    } else if (req == "fencing") {
         r.requires_ = Requires::fencing;
-        valid = true;
-    } else if (req == "unfencing" && c.options.stonith_enabled) {
+    } else if (req == "unfencing" && !r.flags.fence_device && c.options.stonith_enabled) {
         r.requires_ = Requires::unfencing;
         r.flags.needs_unfencing = true;
-        valid = true;
-    }
-    if (!valid) {
-        if (r.flags.fence_device) {
-            r.requires_ = Requires::quorum;
-        } else if (r.flags.is_remote_connection) {
-            r.requires_ = Requires::quorum;
-        } else if (c.options.stonith_enabled) {
-            r.requires_ = Requires::fencing;
-        } else {
-            r.requires_ = Requires::quorum;
-        }
+    } else if (req == "unfencing") {
+        r.requires_ = Requires::quorum;
+    } else if (r.flags.fence_device || r.flags.is_remote_connection) {
+        r.requires_ = Requires::quorum;
+    } else if (c.options.stonith_enabled) {
+        r.requires_ = Requires::fencing;
+    } else if (c.options.no_quorum_policy == NoQuorumPolicy::ignore) {
+        r.requires_ = Requires::nothing;
+    } else {
+        r.requires_ = Requires::quorum;
     }
     // Rule 12: reconnect_interval of explicit connections overrides failure-timeout.
     if (r.flags.is_remote_connection && !r.has_meta("container")) {

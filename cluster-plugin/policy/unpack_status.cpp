@@ -309,9 +309,15 @@ RscIdx StatusUnpacker::create_orphan(std::string_view id, xmlNode* lr)
     r.flags.is_remote_connection = r.cls == "ocf" && r.provider == "pacemaker" && r.type == "remote";
     if (!c.options.stop_orphan_resources) r.flags.managed = false;
     if (c.options.maintenance_mode) r.flags.managed = false;
-    r.requires_ = c.options.stonith_enabled && !r.flags.fence_device && !r.flags.is_remote_connection
-                      ? Requires::fencing
-                      : Requires::quorum;
+    if (r.flags.fence_device || r.flags.is_remote_connection) {
+        r.requires_ = Requires::quorum;
+    } else if (c.options.stonith_enabled) {
+        r.requires_ = Requires::fencing;
+    } else if (c.options.no_quorum_policy == NoQuorumPolicy::ignore) {
+        r.requires_ = Requires::nothing;
+    } else {
+        r.requires_ = Requires::quorum;
+    }
     RscIdx idx = add_resource(c, std::move(r));
     c.top.push_back(idx);
     // Rule 21: an orphaned connection creates (or finds) its node, which shuts down.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -143,6 +144,19 @@ int main(int argc, char** argv)
                 return kExitDataErr;
             }
             Graph g = build_graph(cl);
+            if (std::getenv("OUTPOST_DEBUG_ACTIONS")) {
+                for (const Action& act : cl.actions) {
+                    std::fprintf(stderr, "%4u %-40s %-12s %s%s%s%s reason=%s\n", act.id, act.key.c_str(),
+                                 act.node == kNone ? "-" : cl.nodes[act.node].name.c_str(),
+                                 act.optional() ? "opt " : "req ", act.runnable() ? "run " : "unrun ",
+                                 act.pseudo() ? "pseudo " : "", (act.flags & kActInGraph) ? "GRAPH" : "",
+                                 act.reason.c_str());
+                    for (EdgeIdx e : act.before) {
+                        const Edge& ed = cl.edges[e];
+                        std::fprintf(stderr, "       <- %u %s flags=%x\n", ed.first, cl.actions[ed.first].key.c_str(), ed.flags);
+                    }
+                }
+            }
             if (a.scores) {
                 std::vector<std::string> lines = cl.score_lines;
                 out += "Allocation scores:\n";
