@@ -212,6 +212,14 @@ ActIdx Cluster::make_action(RscIdx r, std::string key, std::string task, NodeIdx
                             std::int64_t interval_ms)
 {
     ActIdx existing = find_action(r, key, node);
+    if (existing == kNone && node != kNone) {
+        // An action created without a node is the same action once a node asks for it.
+        ActIdx unassigned = find_action(r, key, kNone);
+        if (unassigned != kNone) {
+            actions[unassigned].node = node;
+            existing = unassigned;
+        }
+    }
     if (existing != kNone) {
         if (!optional) set_required(existing);
         return existing;

@@ -123,14 +123,14 @@ const char* element_of(const Action& a)
     return "rsc_op";
 }
 
-// "M_start_0" for an anonymous clone instance M:4 (internal key "M:4_start_0").
+// An anonymous clone instance known from history under a name ("M" for M:4) shows that
+// name in operation keys (the internal key keeps the instance).
 std::string display_key(const Cluster& c, const Action& a)
 {
     if (a.rsc == kNone) return a.key;
     const Resource& r = c.resources[a.rsc];
-    if (r.is_primitive() && c.in_anonymous_clone(a.rsc) && r.id != r.base_id &&
-        a.key.compare(0, r.id.size(), r.id) == 0)
-        return r.base_id + a.key.substr(r.id.size());
+    if (r.is_primitive() && !r.clone_name.empty() && r.clone_name != r.id && a.key.compare(0, r.id.size(), r.id) == 0)
+        return r.clone_name + a.key.substr(r.id.size());
     return a.key;
 }
 
@@ -184,8 +184,15 @@ std::string graph_xml(const Cluster& c, const Graph& g)
         if (a.rsc != kNone && !a.pseudo()) {
             const Resource& r = c.resources[a.rsc];
             o.s += "        <primitive";
-            o.attr("id", c.in_anonymous_clone(a.rsc) ? r.base_id : r.id);
-            if (c.in_anonymous_clone(a.rsc) && r.base_id != r.id) o.attr("long-id", r.id);
+            if (!r.clone_name.empty()) {
+                o.attr("id", r.clone_name);
+                o.attr("long-id", r.id);
+            } else if (c.in_anonymous_clone(a.rsc)) {
+                o.attr("id", r.base_id);
+                o.attr("long-id", r.id);
+            } else {
+                o.attr("id", r.id);
+            }
             o.attr("class", r.cls);
             if (!r.provider.empty()) o.attr("provider", r.provider);
             o.attr("type", r.type);

@@ -222,6 +222,8 @@ struct HistoryOp {
 // A resource's history on one node (one lrm_resource), ops sorted by call-id.
 struct NodeHistory {
     NodeIdx node = kNone;
+    std::string lrm_id;  // the lrm_resource id the history is recorded under
+    xmlNode* xml = nullptr;
     std::vector<HistoryOp> ops;
     Role role = Role::unknown;
     OnFail on_fail = OnFail::ignore;
@@ -233,6 +235,7 @@ struct NodeHistory {
 struct Resource {
     std::string id;       // instance id for clone children ("M:4")
     std::string base_id;  // configured id ("M")
+    std::string clone_name;  // anonymous instance: the id its history is recorded under
     RscKind kind = RscKind::primitive;
     RscIdx parent = kNone;
     std::vector<RscIdx> children;

@@ -8,7 +8,8 @@
 
 namespace outpost::cluster::policy {
 
-void order_probes(Cluster& c);  // probes.cpp
+void order_probes(Cluster& c);           // probes.cpp
+void check_config_changes(Cluster& c);  // config_changes.cpp
 
 Status unpack_cib(Cluster& c)
 {
@@ -51,6 +52,7 @@ Status schedule(Cluster& c)
     apply_node_criteria(c);
     add_internal_colocations(c);
     create_internal_orderings(c);
+    check_config_changes(c);
     assign_resources(c);
     create_probes(c);
     create_actions(c);

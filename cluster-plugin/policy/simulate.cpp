@@ -143,6 +143,7 @@ void fence_in_cib(xmlDoc* doc, const Cluster& c, NodeIdx n)
 std::string history_id(const Cluster& c, RscIdx r)
 {
     const Resource& rsc = c.resources[r];
+    if (!rsc.clone_name.empty()) return rsc.clone_name;
     return c.in_anonymous_clone(r) ? rsc.base_id : rsc.id;
 }
 

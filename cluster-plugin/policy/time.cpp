@@ -101,6 +101,8 @@ std::optional<Duration> parse_duration(std::string_view s)
                 case 'M': d.months += static_cast<int>(v); break;
                 case 'W': d.days += v * 7; break;
                 case 'D': d.days += v; break;
+                case 'H': d.seconds += v * 3600; break;  // accepted without 'T', as Pacemaker does
+                case 'S': d.seconds += v; break;
                 default: return std::nullopt;
             }
         } else {

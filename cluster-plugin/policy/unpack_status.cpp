@@ -320,6 +320,7 @@ RscIdx StatusUnpacker::create_orphan(std::string_view id, xmlNode* lr)
     }
     RscIdx idx = add_resource(c, std::move(r));
     c.top.push_back(idx);
+    if (c.resources[idx].flags.managed) c.resources[idx].bans.emplace_back(kNone, "__orphan_do_not_run__");
     // Rule 21: an orphaned connection creates (or finds) its node, which shuts down.
     if (c.resources[idx].flags.is_remote_connection) {
         NodeIdx rn = c.find_node(id);
@@ -404,7 +405,11 @@ RscIdx StatusUnpacker::find_history_rsc(NodeIdx n, std::string_view id, xmlNode*
     }
     std::string_view base = strip_instance(id);
     auto it = anon_base.find(std::string(base));
-    if (it != anon_base.end()) return find_anonymous_instance(it->second, n, base);
+    if (it != anon_base.end()) {
+        RscIdx inst = find_anonymous_instance(it->second, n, base);
+        if (inst != kNone) c.resources[inst].clone_name = std::string(id);
+        return inst;
+    }
     if (exact != kNone && c.resources[exact].is_primitive()) return exact;
     return create_orphan(id, lr);
 }
@@ -866,6 +871,8 @@ void StatusUnpacker::process_state(RscIdx r, NodeIdx n, NodeHistory& h)
         }
     }
     (void)saved;
+    if ((rsc.role == Role::stopped || rsc.role == Role::unknown) && rsc.clone_name.find(':') != std::string::npos)
+        rsc.clone_name.clear();  // older status sections named instances
     // A stop after migrate_to on the source keeps a partially migrated resource active on
     // the target.
     if (rsc.role == Role::stopped && rsc.partial_migration_source == n && rsc.partial_migration_target != kNone &&
@@ -879,6 +886,8 @@ void StatusUnpacker::unpack_lrm_resource(NodeIdx n, xmlNode* lr)
     if (id.empty()) return;
     NodeHistory h;
     h.node = n;
+    h.lrm_id = std::string(id);
+    h.xml = lr;
     std::size_t order = 0;
     for (xmlNode* op : xml::elements(lr, "lrm_rsc_op")) h.ops.push_back(parse_op(op, order++));
     if (h.ops.empty()) return;
