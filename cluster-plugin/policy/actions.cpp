@@ -559,43 +559,10 @@ void ActionMaker::create(RscIdx r)
     }
 }
 
-// Recurring operations active now (after the last start), as optional actions; required
-// stops and demotes found while unpacking failures.
+// Resources without a node: stops required, starts and recurring monitors unrunnable
+// (what assignment does to the actions that exist by then).
 void ActionMaker::history_actions()
 {
-    for (RscIdx r = 0; r < c.resources.size(); ++r) {
-        Resource& rsc = c.resources[r];
-        if (!rsc.is_primitive()) continue;
-        for (const NodeHistory& h : rsc.history) {
-            if (!c.nodes[h.node].online) continue;
-            int start_index = -1, stop_index = -1;
-            for (std::size_t i = 0; i < h.ops.size(); ++i) {
-                const HistoryOp& op = h.ops[i];
-                if (op.status == kExecPending || op.interval_ms > 0) continue;
-                if ((op.task == "start" || op.task == "migrate_from" || op.task == "promote" ||
-                     (op.task == "monitor" && (op.rc == 0 || op.rc == 8))) &&
-                    (op.rc == 0 || op.rc == 8)) {
-                    if (op.task != "monitor" || start_index < 0 || true) start_index = static_cast<int>(i);
-                } else if (op.task == "stop" && op.rc == 0) {
-                    stop_index = static_cast<int>(i);
-                } else if (op.task == "monitor" && op.rc == 7) {
-                    stop_index = static_cast<int>(i);
-                }
-            }
-            for (std::size_t i = 0; i < h.ops.size(); ++i) {
-                const HistoryOp& op = h.ops[i];
-                if (start_index < stop_index && static_cast<int>(i) <= stop_index) continue;
-                if (static_cast<int>(i) < start_index) continue;
-                if (op.interval_ms == 0 || op.status == kExecPending) continue;
-                rsc_action(c, r, op.task, h.node, true, op.interval_ms);
-            }
-        }
-    }
-    for (RscIdx r = 0; r < c.resources.size(); ++r) {
-        for (NodeIdx n : std::vector<NodeIdx>(c.resources[r].stop_required)) rsc_action(c, r, "stop", n, false);
-        for (NodeIdx n : std::vector<NodeIdx>(c.resources[r].demote_required)) rsc_action(c, r, "demote", n, false);
-    }
-    // Resources without a node: stops required, starts and recurring monitors unrunnable.
     for (RscIdx r = 0; r < c.resources.size(); ++r) {
         Resource& rsc = c.resources[r];
         if (!rsc.is_primitive() || rsc.assigned != kNone || rsc.flags.provisional) continue;

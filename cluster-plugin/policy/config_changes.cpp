@@ -16,6 +16,7 @@ namespace outpost::cluster::policy {
 
 ActIdx fence_op(Cluster& c, NodeIdx n, std::string_view op, bool optional, std::string_view reason);
 int effective_failcount(const Cluster& c, RscIdx r, NodeIdx n, EpochSeconds* last_failure);
+int own_failcount(const Cluster& c, RscIdx r, NodeIdx n);
 
 namespace {
 
@@ -40,6 +41,8 @@ bool delete_rsc(Cluster& c, RscIdx r, NodeIdx n, bool optional)
     return true;
 }
 
+}  // namespace
+
 ActIdx clear_failcount(Cluster& c, RscIdx r, NodeIdx n, std::string_view reason)
 {
     ActIdx a = c.make_action(r, op_key(c.resources[r].id, "clear_failcount", 0), "clear_failcount", n, false);
@@ -48,6 +51,8 @@ ActIdx clear_failcount(Cluster& c, RscIdx r, NodeIdx n, std::string_view reason)
     if (act.reason.empty()) act.reason = std::string(reason);
     return a;
 }
+
+namespace {
 
 bool agent_changed(Cluster& c, RscIdx r, NodeIdx n, const NodeHistory& h, bool active_here)
 {
@@ -238,6 +243,25 @@ void check_config_changes(Cluster& c)
                         clear_failcount(c, r, n, "action definition changed");
                 }
             }
+        }
+    }
+}
+
+}  // namespace outpost::cluster::policy
+
+namespace outpost::cluster::policy {
+
+// Orphans lose their fail counts (before they stop).
+void clear_orphan_failcounts(Cluster& c)
+{
+    if (!c.options.stop_orphan_resources) return;
+    for (RscIdx t : std::vector<RscIdx>(c.top)) {
+        if (!c.resources[t].flags.orphan) continue;
+        for (NodeIdx n : c.node_order) {
+            if (!c.nodes[n].online) continue;
+            if (own_failcount(c, t, n) == 0) continue;
+            ActIdx clear = clear_failcount(c, t, n, "it is orphaned");
+            order_action_then_task(c, clear, t, "stop", kOrderOptional);
         }
     }
 }

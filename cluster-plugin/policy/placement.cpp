@@ -194,6 +194,14 @@ int effective_failcount(const Cluster& c, RscIdx r, NodeIdx n, EpochSeconds* las
     return total;
 }
 
+int own_failcount(const Cluster& c, RscIdx r, NodeIdx n)
+{
+    const Resource& rsc = c.resources[r];
+    FailCount fc = failcount_attr(c.nodes[n], rsc.base_id);
+    if (rsc.failure_timeout_s > 0 && fc.last_failure > 0 && c.now > fc.last_failure + rsc.failure_timeout_s) return 0;
+    return fc.count;
+}
+
 void apply_node_criteria(Cluster& c)
 {
     // Bans found while unpacking history (failed stops, hard errors, on-fail=migrate).

@@ -109,10 +109,8 @@ std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
             ActIdx ca = first_child_action(c, ch, task, node);
             if (ca != kNone) {
                 const std::uint32_t cf = flags_for(ca, node);
-                if ((flags & kActOptional) && !(cf & kActOptional)) {
-                    flags &= ~kActOptional;
-                    act.flags &= ~kActOptional;
-                }
+                // (A required member action does not make the group's action required
+                // here: that would credit the wrong action in summary reasons.)
                 if (act.task != task && (flags & kActRunnable) && !(cf & kActRunnable)) {
                     flags &= ~kActRunnable;
                     act.flags &= ~kActRunnable;

@@ -10,6 +10,7 @@ namespace outpost::cluster::policy {
 
 void order_probes(Cluster& c);           // probes.cpp
 void check_config_changes(Cluster& c);  // config_changes.cpp
+void clear_orphan_failcounts(Cluster& c);  // config_changes.cpp
 
 Status unpack_cib(Cluster& c)
 {
@@ -55,6 +56,7 @@ Status schedule(Cluster& c)
     check_config_changes(c);
     assign_resources(c);
     create_probes(c);
+    clear_orphan_failcounts(c);
     create_actions(c);
     order_remote_actions(c);
     schedule_fencing(c);

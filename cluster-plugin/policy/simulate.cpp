@@ -267,7 +267,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
                 }
                 continue;
             }
-            if (a.task == "lrm_delete") {
+            if (a.task == "lrm_delete" || a.task == "delete") {
                 if (xmlNode* lr = find_lrm_resource(ns, id, &r, false)) xml::remove_node(lr);
                 continue;
             }

@@ -5,10 +5,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "policy/actions.hpp"
 #include "policy/op_codes.hpp"
 #include "policy/unpack.hpp"
 
 namespace outpost::cluster::policy {
+
+void active_op_range(const NodeHistory& h, int& start_index, int& stop_index);  // config_changes.cpp
 
 namespace {
 
@@ -803,7 +806,7 @@ void StatusUnpacker::process_state(RscIdx r, NodeIdx n, NodeHistory& h)
             break;
         case OnFail::demote:
             rsc.flags.failed = true;
-            rsc.demote_required.push_back(n);
+            rsc_action(c, r, "demote", n, false);
             break;
         case OnFail::fence:
             fence_node(c, n, rsc.id + " failed there", false);
@@ -826,16 +829,16 @@ void StatusUnpacker::process_state(RscIdx r, NodeIdx n, NodeHistory& h)
             if (rsc.role != Role::stopped && rsc.role != Role::unknown) {
                 rsc.flags.failed = true;
                 rsc.flags.stop_needed = true;
-                rsc.stop_required.push_back(n);
+                rsc_action(c, r, "stop", n, false);
             }
             break;
         case OnFail::restart_container:
             rsc.flags.failed = true;
             rsc.flags.stop_needed = true;
             if (rsc.container != kNone) {
-                c.resources[rsc.container].stop_required.push_back(n);
+                rsc_action(c, rsc.container, "stop", n, false);
             } else if (rsc.role != Role::stopped && rsc.role != Role::unknown) {
-                rsc.stop_required.push_back(n);
+                rsc_action(c, r, "stop", n, false);
             }
             break;
         case OnFail::reset_remote:
@@ -846,7 +849,7 @@ void StatusUnpacker::process_state(RscIdx r, NodeIdx n, NodeHistory& h)
                 if (rn.kind == NodeKind::remote && !rn.remote_was_fenced)
                     fence_node(c, rsc.remote_node, "remote connection is unrecoverable", false);
             }
-            if (rsc.role > Role::stopped) rsc.stop_required.push_back(n);
+            if (rsc.role > Role::stopped) rsc_action(c, r, "stop", n, false);
             if (rsc.remote_reconnect_ms > 0) rsc.next_role = Role::stopped;
             break;
     }
@@ -899,6 +902,19 @@ void StatusUnpacker::unpack_lrm_resource(NodeIdx n, xmlNode* lr)
     const Role saved_role = rsc.role;
     rsc.role = Role::unknown;
     for (std::size_t i = 0; i < h.ops.size(); ++i) unpack_op(r, n, h, i);
+    // Recurring operations active now (after the last start) exist as optional actions.
+    if (c.nodes[n].online) {
+        int start_index = -1, stop_index = -1;
+        active_op_range(h, start_index, stop_index);
+        for (std::size_t i = 0; i < h.ops.size(); ++i) {
+            const int counter = static_cast<int>(i);
+            if (start_index < stop_index && counter <= stop_index) continue;
+            if (counter < start_index) continue;
+            const HistoryOp& op = h.ops[i];
+            if (op.interval_ms == 0 || op.status == kExecPending) continue;
+            rsc_action(c, r, op.task, n, true, op.interval_ms);
+        }
+    }
     process_state(r, n, h);
     Resource& rr = c.resources[r];
     // Instances of promotable clones are Unpromoted when merely started.
@@ -1004,20 +1020,24 @@ Status unpack_status(Cluster& c)
         if (n == kNone) n = c.find_node(attr(ns, "uname"));
         return n;
     };
-    auto try_unpack = [&](xmlNode* ns, bool final_pass) {
+    auto try_unpack = [&](xmlNode* ns, bool fence) {
         NodeIdx n = node_of(ns);
         if (n == kNone) return false;
         if (c.nodes[n].state_xml == nullptr) u.node_state_pass(ns);  // node created while unpacking
         Node& node = c.nodes[n];
         if (node.history_unpacked || node.state_xml != ns) return false;
-        if (node.is_remote_class()) {
-            if (!final_pass) {
-                if (node.remote_rsc == kNone) return false;
-                const Resource& conn = c.resources[node.remote_rsc];
-                if (conn.role != Role::started) return false;
-                if (conn.container != kNone && c.resources[conn.container].role != Role::started) return false;
-            }
-        } else if (!final_pass && !node.online) {
+        if (fence) {
+            // every remaining node
+        } else if (node.kind == NodeKind::guest) {
+            if (node.remote_rsc == kNone) return false;
+            const Resource& conn = c.resources[node.remote_rsc];
+            if (conn.role != Role::started) return false;
+            if (conn.container == kNone || c.resources[conn.container].role != Role::started) return false;
+        } else if (node.kind == NodeKind::remote) {
+            if (node.remote_rsc == kNone) return false;
+            if (!c.options.shutdown_lock && c.resources[node.remote_rsc].role != Role::started) return false;
+        } else if (!c.options.stonith_enabled && !c.options.shutdown_lock && !node.online) {
+            // Offline cluster nodes wait so that active clone instances are numbered first.
             return false;
         }
         node.history_unpacked = true;
@@ -1037,9 +1057,7 @@ Status unpack_status(Cluster& c)
         progress = false;
         for (xmlNode* ns : states) progress = try_unpack(ns, false) || progress;
     }
-    if (c.options.stonith_enabled || c.options.shutdown_lock) {
-        for (xmlNode* ns : states) try_unpack(ns, true);
-    }
+    for (xmlNode* ns : states) try_unpack(ns, c.options.stonith_enabled);
     // Rule 15 for remote nodes whose history was never unpacked.
     for (NodeIdx n = 0; n < c.nodes.size(); ++n) {
         Node& node = c.nodes[n];
