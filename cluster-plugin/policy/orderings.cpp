@@ -287,6 +287,50 @@ ActIdx expand_action(const Cluster& c, ActIdx a)
     return found == kNone ? a : found;
 }
 
+namespace {
+
+std::string_view spec_task(const Cluster& c, ActIdx action, const std::string& task)
+{
+    return action != kNone ? std::string_view(c.actions[action].task) : std::string_view(task);
+}
+
+// Orderings between a migrating resource and another one also order the migration
+// actions ("A start then B start" -> "A migrate_from then B migrate_to", ...).
+void migration_equivalents(Cluster& c, const Ordering& o)
+{
+    if (o.first_rsc == kNone || o.then_rsc == kNone || o.first_rsc == o.then_rsc) return;
+    if (is_ancestor(c, o.first_rsc, o.then_rsc) || is_ancestor(c, o.then_rsc, o.first_rsc)) return;
+    const bool first_migratable = c.resources[o.first_rsc].flags.allow_migrate;
+    const bool then_migratable = c.resources[o.then_rsc].flags.allow_migrate;
+    if (!first_migratable && !then_migratable) return;
+    const std::string_view lh = spec_task(c, o.first_action, o.first_task);
+    const std::string_view rh = spec_task(c, o.then_action, o.then_task);
+    const RscIdx a = o.first_rsc, b = o.then_rsc;
+    if (lh == "start" && rh == "start") {
+        std::uint32_t flags = kOrderOptional;
+        if (first_migratable && then_migratable) order_tasks(c, a, "migrate_from", b, "migrate_to", flags);
+        if (then_migratable) {
+            if (first_migratable) flags |= kOrderApplyFirstNonMigratable;
+            order_tasks(c, a, "start", b, "migrate_to", flags);
+        }
+    } else if (then_migratable && lh == "stop" && rh == "stop") {
+        std::uint32_t flags = kOrderOptional;
+        if (first_migratable) flags |= kOrderApplyFirstNonMigratable;
+        order_tasks(c, a, "stop", b, "migrate_to", flags);
+        if (c.resources[b].partial_migration_target != kNone) order_tasks(c, a, "stop", b, "migrate_from", flags);
+    } else if (lh == "promote" && rh == "start") {
+        if (then_migratable) order_tasks(c, a, "promote", b, "migrate_to", kOrderOptional);
+    } else if (lh == "demote" && rh == "stop") {
+        if (then_migratable) {
+            order_tasks(c, a, "demote", b, "migrate_to", kOrderOptional);
+            if (c.resources[b].partial_migration_target != kNone)
+                order_tasks(c, a, "demote", b, "migrate_from", kOrderOptional);
+        }
+    }
+}
+
+}  // namespace
+
 void create_internal_orderings(Cluster& c)
 {
     for (RscIdx r : std::vector<RscIdx>(c.top)) resource_orderings(c, r);
@@ -296,6 +340,7 @@ void apply_orderings(Cluster& c)
 {
     for (std::size_t i = 0; i < c.orderings.size(); ++i) {
         const Ordering o = c.orderings[i];
+        migration_equivalents(c, o);
         if (o.first_rsc != kNone) {
             order_first(c, o);
         } else if (o.then_rsc != kNone) {

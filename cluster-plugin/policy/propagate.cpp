@@ -164,7 +164,8 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
             }
         }
     }
-    if ((type & kOrderImpliesFirst) && !(t.flags & kActOptional)) {
+    // (A stop replaced by a migration does not make what must precede it required.)
+    if ((type & kOrderImpliesFirst) && !(t.flags & kActOptional) && !(t.flags & kActMigrateRunnable)) {
         set_flag_reason(first, then, kActOptional, true);
         if ((f.flags & kActMigrateRunnable) && !(t.flags & kActMigrateRunnable))
             set_flag_reason(first, then, kActMigrateRunnable, true);
