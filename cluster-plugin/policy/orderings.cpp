@@ -352,3 +352,22 @@ void apply_orderings(Cluster& c)
 }
 
 }  // namespace outpost::cluster::policy
+
+namespace outpost::cluster::policy {
+
+// Rule 48: an ordering from an action on a guest node to that guest's own container,
+// unless generated internally, is invalid and dropped.
+void disable_invalid_orderings(Cluster& c)
+{
+    for (Edge& e : c.edges) {
+        if (e.flags == kOrderNone || (e.flags & kOrderPreserve)) continue;
+        const Action& first = c.actions[e.first];
+        const Action& then = c.actions[e.then];
+        if (first.rsc == kNone || then.rsc == kNone || first.node == kNone) continue;
+        const Node& node = c.nodes[first.node];
+        if (node.kind != NodeKind::guest || node.remote_rsc == kNone) continue;
+        if (c.resources[node.remote_rsc].container == then.rsc) e.flags = kOrderNone;
+    }
+}
+
+}  // namespace outpost::cluster::policy

@@ -11,6 +11,7 @@ namespace outpost::cluster::policy {
 void order_probes(Cluster& c);           // probes.cpp
 void check_config_changes(Cluster& c);  // config_changes.cpp
 void clear_orphan_failcounts(Cluster& c);  // config_changes.cpp
+void disable_invalid_orderings(Cluster& c);  // orderings.cpp
 
 Status unpack_cib(Cluster& c)
 {
@@ -63,6 +64,7 @@ Status schedule(Cluster& c)
     apply_orderings(c);
     order_probes(c);
     update_actions(c);
+    disable_invalid_orderings(c);
     return {};
 }
 

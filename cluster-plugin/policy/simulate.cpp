@@ -267,10 +267,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
                 }
                 continue;
             }
-            if (a.task == "lrm_delete" || a.task == "delete") {
-                if (xmlNode* lr = find_lrm_resource(ns, id, &r, false)) xml::remove_node(lr);
-                continue;
-            }
+            if (a.task == "delete" || a.task == "meta-data") continue;  // shown, no history (as crm_simulate)
             int target = kOcfOk;
             if (const std::string* t = a.meta_value("op_target_rc")) target = std::atoi(t->c_str());
             int rc = target;
@@ -286,14 +283,6 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             if (const std::string* s = a.meta_value("migrate_source")) extra.emplace_back("migrate_source", *s);
             if (const std::string* t = a.meta_value("migrate_target")) extra.emplace_back("migrate_target", *t);
             record_op(lr, id, a.task, a.interval_ms, rc, target, c.now, extra);
-            if (a.task == "stop" && rc == kOcfOk) {
-                // A stopped resource keeps no recurring operations.
-                std::vector<xmlNode*> dead;
-                for (xmlNode* op : xml::elements(lr, "lrm_rsc_op")) {
-                    if (std::atoll(std::string(attr(op, "interval")).c_str()) > 0) dead.push_back(op);
-                }
-                for (xmlNode* d : dead) xml::remove_node(d);
-            }
         }
     }
     return out;
