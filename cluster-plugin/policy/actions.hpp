@@ -43,6 +43,14 @@ inline void order_task_then_action(Cluster& c, RscIdx first, std::string_view fi
     order_spec(c, first, first_task, 0, kNone, kNone, {}, 0, then, flags);
 }
 
+enum class DigestResult { match, restart, all, unknown };
+DigestResult compare_digest(const Cluster& c, RscIdx r, const HistoryOp& op);  // config_changes.cpp
+ActIdx clear_failcount(Cluster& c, RscIdx r, NodeIdx n, std::string_view reason);  // config_changes.cpp
+ActIdx fence_op(Cluster& c, NodeIdx n, std::string_view op, bool optional, std::string_view reason);  // fencing.cpp
+// Fail count of r on node n from the node's attributes (failure-timeout applied when
+// `effective`), only that operation's when op is given.
+int failcount(const Cluster& c, RscIdx r, NodeIdx n, bool effective, const HistoryOp* op, EpochSeconds* last_failure);
+
 void create_internal_orderings(Cluster& c);  // orderings.cpp
 void create_actions(Cluster& c);             // actions.cpp
 void create_clone_notifications(Cluster& c, RscIdx clone);  // notify.cpp

@@ -90,6 +90,35 @@ std::map<std::string, std::string> digest_params(const Resource& rsc, std::strin
     return params;
 }
 
+}  // namespace
+
+// How an operation's recorded digests compare with the current definition.
+DigestResult compare_digest(const Cluster& c, RscIdx r, const HistoryOp& op)
+{
+    const Resource& rsc = c.resources[r];
+    std::string task(op.task);
+    const std::int64_t interval = op.interval_ms;
+    if (interval == 0 && (task == "monitor" || task == "migrate_from" || task == "promote")) task = "start";
+    const auto params = digest_params(rsc, task, interval);
+    const std::string all = parameters_digest(params);
+    std::string restart_calc;
+    if (xml::has_attr(op.xml, "op-force-restart")) {
+        std::map<std::string, std::string> restart;
+        const std::string list(op.op_restart);
+        for (const auto& [k, v] : params) {
+            if (list.find(" " + k + " ") != std::string::npos) restart[k] = v;
+        }
+        restart_calc = parameters_digest(restart);
+    }
+    const bool has_restart_digest = xml::has_attr(op.xml, "op-restart-digest");
+    if (has_restart_digest && !restart_calc.empty() && restart_calc != op.restart_digest) return DigestResult::restart;
+    if (op.digest.empty()) return DigestResult::unknown;
+    if (all != op.digest) return DigestResult::all;
+    return DigestResult::match;
+}
+
+namespace {
+
 // Returns true when the operation's definition changed.
 bool check_definition(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op)
 {
@@ -108,22 +137,12 @@ bool check_definition(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op)
         }
     }
     if (interval == 0 && (task == "monitor" || task == "migrate_from" || task == "promote")) task = "start";
-    const auto params = digest_params(rsc, task, interval);
-    const std::string all = parameters_digest(params);
-    std::string restart_calc;
-    if (op.op_restart.data() != nullptr && xml::has_attr(op.xml, "op-force-restart")) {
-        std::map<std::string, std::string> restart;
-        const std::string list(op.op_restart);
-        for (const auto& [k, v] : params) {
-            if (list.find(" " + k + " ") != std::string::npos) restart[k] = v;
-        }
-        restart_calc = parameters_digest(restart);
-    }
+    const DigestResult d = compare_digest(c, r, op);
     const bool has_restart_digest = xml::has_attr(op.xml, "op-restart-digest");
     enum { match, restart_changed, all_changed } rc = match;
-    if (has_restart_digest && !restart_calc.empty() && restart_calc != op.restart_digest) {
+    if (d == DigestResult::restart) {
         rc = restart_changed;
-    } else if (op.digest.empty() || all != op.digest) {
+    } else if (d == DigestResult::all || d == DigestResult::unknown) {
         rc = all_changed;
     }
     if (rc == match) return false;
@@ -173,22 +192,6 @@ void active_op_range(const NodeHistory& h, int& start_index, int& stop_index)
 
 void check_config_changes(Cluster& c)
 {
-    // Fail counts of expired failures are cleared (rule 25: for a connection with a
-    // reconnect interval, after its node is fenced).
-    for (RscIdx r = 0; r < c.resources.size(); ++r) {
-        for (const NodeHistory& h : std::vector<NodeHistory>(c.resources[r].history)) {
-            if (!h.expired_failure) continue;
-            const Resource& rsc = c.resources[r];
-            ActIdx clear = clear_failcount(c, r, h.node, "it expired");
-            if (c.options.stonith_enabled && rsc.remote_reconnect_ms > 0 && rsc.remote_node != kNone) {
-                const Node& rn = c.nodes[rsc.remote_node];
-                if (rn.kind == NodeKind::remote && !rn.remote_was_fenced) {
-                    ActIdx fence = fence_op(c, rsc.remote_node, {}, true, {});
-                    c.order(fence, clear, kOrderOptional);
-                }
-            }
-        }
-    }
     // History entry (lrm_resource element) -> resource and index.
     std::unordered_map<const xmlNode*, std::pair<RscIdx, std::size_t>> by_xml;
     for (RscIdx r = 0; r < c.resources.size(); ++r) {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <functional>
 
+#include "policy/actions.hpp"
 #include "policy/rules.hpp"
 #include "policy/unpack.hpp"
 
@@ -194,6 +195,33 @@ int effective_failcount(const Cluster& c, RscIdx r, NodeIdx n, EpochSeconds* las
     return total;
 }
 
+int failcount(const Cluster& c, RscIdx r, NodeIdx n, bool effective, const HistoryOp* op, EpochSeconds* last_failure)
+{
+    const Resource& rsc = c.resources[r];
+    const Node& node = c.nodes[n];
+    const std::string name = c.in_anonymous_clone(r) ? rsc.base_id : rsc.id;
+    std::string suffix;
+    if (op) suffix = "#" + std::string(op->task) + "_" + std::to_string(op->interval_ms);
+    int count = 0;
+    EpochSeconds last = 0;
+    auto scan = [&](const std::string& prefix, bool is_count) {
+        for (auto it = node.attrs.lower_bound(prefix); it != node.attrs.end(); ++it) {
+            const std::string& k = it->first;
+            if (k.compare(0, prefix.size(), prefix) != 0) break;
+            const std::string rest = k.substr(prefix.size());
+            const bool legacy = rest.empty();
+            if (!legacy && (rest[0] != '#' || (!suffix.empty() && rest != suffix))) continue;
+            if (is_count) count = add_scores(count, parse_score(it->second));
+            else last = std::max<EpochSeconds>(last, std::atoll(it->second.c_str()));
+        }
+    };
+    scan("fail-count-" + name, true);
+    scan("last-failure-" + name, false);
+    if (effective && rsc.failure_timeout_s > 0 && last > 0 && c.now > last + rsc.failure_timeout_s) count = 0;
+    if (last_failure) *last_failure = last;
+    return count;
+}
+
 int own_failcount(const Cluster& c, RscIdx r, NodeIdx n)
 {
     const Resource& rsc = c.resources[r];
@@ -234,6 +262,7 @@ void apply_node_criteria(Cluster& c)
         std::sort(candidates.begin(), candidates.end());
         candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
         for (NodeIdx n : candidates) {
+            if (c.find_action(r, op_key(rsc.id, "clear_failcount", 0), n) != kNone) continue;
             const int fc = effective_failcount(c, r, n, nullptr);
             if (fc <= 0) continue;
             RscIdx failed = c.in_anonymous_clone(r) ? c.top_of(r) : r;

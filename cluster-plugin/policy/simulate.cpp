@@ -219,12 +219,8 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
                 continue;
             }
             if (a.task == "do_shutdown") {
+                // Shown only: crm_simulate leaves the node as it is.
                 out.executed.push_back("  * Cluster action:  do_shutdown on " + c.nodes[a.node].name);
-                xmlNode* ns = find_node_state(doc, c.nodes[a.node].name, true, false);
-                xml::set_attr(ns, "in_ccm", "false");
-                xml::set_attr(ns, "crmd", "offline");
-                xml::set_attr(ns, "join", "down");
-                xml::set_attr(ns, "expected", "down");
                 continue;
             }
             if (a.task == "clear_failcount") {

@@ -160,9 +160,8 @@ std::string render_summary(const Cluster& c)
         const Action& a = *it;
         if (a.rsc != kNone || a.optional()) continue;
         std::string task;
-        if (a.task == "do_shutdown") {
-            task = "Shutdown";
-        } else if (a.task == "stonith") {
+        // (crm_simulate 2.1.5 never lists shutdowns here.)
+        if (a.task == "stonith") {
             task = "Fence (" + a.fence_action + ")";
         } else {
             continue;

@@ -447,20 +447,61 @@ OnFail action_on_fail(const Cluster& c, const Resource& r, std::string_view task
     return OnFail::restart;
 }
 
+// Failure expiry (failure-timeout, rule 25) and fail counts to clear, for every operation
+// in the history; true if the operation is an expired one.
 bool StatusUnpacker::check_expiry(RscIdx r, NodeIdx n, NodeHistory& h, const HistoryOp& op)
 {
     Resource& rsc = c.resources[r];
-    if (rsc.failure_timeout_s <= 0) return false;
-    EpochSeconds last = op.last_rc_change ? op.last_rc_change : op.last_run;
-    bool expired = c.now > last + rsc.failure_timeout_s;
-    // Rule 25: a connection with reconnect_interval keeps recurring failures until its
-    // node has been fenced.
-    if (expired && rsc.remote_reconnect_ms > 0 && op.interval_ms > 0 && rsc.remote_node != kNone &&
-        !c.nodes[rsc.remote_node].remote_was_fenced && c.options.stonith_enabled) {
-        expired = false;
+    const bool is_last_failure = op.id.size() >= 15 && op.id.substr(op.id.size() - 15) == "_last_failure_0";
+    bool expired = false;
+    int unexpired = 0;
+    if (rsc.failure_timeout_s > 0 && xml::has_attr(op.xml, "last-rc-change")) {
+        bool ignore_timeout = false;
+        // Rule 25: recurring failures of a connection with a reconnect interval wait for
+        // the node's fencing.
+        if (rsc.remote_reconnect_ms > 0 && c.options.stonith_enabled && op.interval_ms != 0 && op.task == "monitor" &&
+            rsc.remote_node != kNone && !c.nodes[rsc.remote_node].remote_was_fenced)
+            ignore_timeout = true;
+        if (c.now >= op.last_rc_change + rsc.failure_timeout_s && !ignore_timeout) expired = true;
+        unexpired = failcount(c, r, n, true, &op, nullptr);
+    }
+    const char* clear_reason = nullptr;
+    if (expired) {
+        if (failcount(c, r, n, false, &op, nullptr) != 0) {
+            if (unexpired == 0) {
+                clear_reason = "it expired";
+            } else {
+                expired = false;
+            }
+        } else if (is_last_failure && rsc.remote_reconnect_ms > 0) {
+            clear_reason = "reconnect interval is set";
+        }
+    }
+    if (!expired && is_last_failure && (op.task == "start" || op.task == "monitor")) {
+        const DigestResult d = compare_digest(c, r, op);
+        if (d != DigestResult::match && d != DigestResult::unknown) clear_reason = "resource parameters have changed";
+    }
+    if (clear_reason) {
+        ActIdx clear = clear_failcount(c, r, n, clear_reason);
+        if (c.options.stonith_enabled && rsc.remote_reconnect_ms > 0) {
+            NodeIdx rn = c.find_node(rsc.id);
+            if (rn != kNone) c.order(fence_op(c, rn, {}, true, {}), clear, kOrderImpliesThen);
+        }
+    }
+    if (expired && op.interval_ms == 0 && op.task == "monitor") {
+        switch (op.rc) {
+            case kOcfOk:
+            case kOcfNotRunning:
+            case kOcfRunningPromoted:
+            case kOcfDegraded:
+            case kOcfDegradedPromoted:
+                expired = false;  // probes with these results do not expire
+                break;
+            default:
+                break;
+        }
     }
     if (expired) h.expired_failure = true;
-    (void)n;
     return expired;
 }
 
@@ -666,15 +707,7 @@ void StatusUnpacker::unpack_op(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t 
     }
     if (status == kExecCancelled) return;
 
-    const bool failed_rc_expected = target >= 0 ? op.rc != target : op.rc != kOcfOk;
-    if (status != kExecDone || failed_rc_expected) {
-        if (check_expiry(r, n, h, op)) {
-            // An expired failure is forgotten (its fail count gets cleared later), but a
-            // probe or monitor that found the resource stopped still says so.
-            if (!(task == "monitor" && op.rc == kOcfNotRunning)) return;
-        }
-    }
-
+    const bool expired = status != kExecNotInstalled && check_expiry(r, n, h, op);
     // Map the rc against the expected one (remap).
     if (status == kExecDone) {
         switch (op.rc) {
@@ -718,6 +751,10 @@ void StatusUnpacker::unpack_op(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t 
                 break;
         }
     }
+
+    // An expired failure is forgotten.
+    const int expected = target >= 0 ? target : kOcfOk;
+    if (expired && op.rc != expected) return;
 
     switch (status) {
         case kExecDone:
