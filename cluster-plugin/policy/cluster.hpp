@@ -176,6 +176,9 @@ void assign_resources(Cluster& c);      // placement.cpp (rules 33, 35, 36)
 void fence_node(Cluster& c, NodeIdx n, const std::string& reason, bool priority_delay);
 // Adds `score` to the resource (and its descendants) on `node`, or on every node.
 void resource_location(Cluster& c, RscIdx r, NodeIdx node, Score score);
+// Pacemaker's find_compatible_child: the instance of `clone` paired with instance `local`
+// (same node, current or assigned; else the best of local's allowed nodes), or kNone.
+RscIdx find_compatible_instance(const Cluster& c, RscIdx local, RscIdx clone, std::optional<Role> filter, bool current);
 // The node a resource is active on (first of several), or kNone.
 NodeIdx current_node(const Cluster& c, RscIdx r);
 

@@ -60,6 +60,7 @@ void add_all(NodeScores& s, Score score)
     for (auto& e : s.entries()) e.score = e.score == NodeScores::kDisallowed ? score : add_scores(e.score, score);
 }
 
+// crm_simulate -s lines: the table of a resource (and of each of its descendants).
 void log_scores(Cluster& c, const char* fn, RscIdx r, const NodeScores& s)
 {
     if (!c.show_scores) return;
@@ -67,6 +68,7 @@ void log_scores(Cluster& c, const char* fn, RscIdx r, const NodeScores& s)
         c.score_lines.push_back(std::string(fn) + ": " + c.resources[r].id + " allocation score on " + c.nodes[n].name +
                                 ": " + score_text(v));
     });
+    for (RscIdx ch : c.resources[r].children) log_scores(c, fn, ch, c.resources[ch].allowed);
 }
 
 }  // namespace
@@ -82,6 +84,65 @@ void resource_location(Cluster& c, RscIdx r, NodeIdx node, Score score)
     for (RscIdx ch : rsc.children) resource_location(c, ch, node, score);
 }
 
+namespace {
+
+NodeIdx instance_node(const Cluster& c, RscIdx inst, bool current)
+{
+    const Resource& r = c.resources[inst];
+    if (current) return r.running_on.size() == 1 ? r.running_on.front() : (r.running_on.empty() ? kNone : kNone);
+    if (r.is_primitive()) return r.assigned;
+    NodeIdx where = kNone;
+    for (RscIdx ch : r.children) {
+        NodeIdx n = instance_node(c, ch, false);
+        if (n == kNone) continue;
+        if (where == kNone) where = n;
+        else if (where != n) return kNone;
+    }
+    return where;
+}
+
+Role instance_role(const Cluster& c, RscIdx inst, bool current)
+{
+    const Resource& r = c.resources[inst];
+    if (r.is_primitive()) return current ? r.role : r.next_role;
+    Role role = Role::unknown;
+    for (RscIdx ch : r.children) role = std::max(role, instance_role(c, ch, current));
+    return role;
+}
+
+}  // namespace
+
+RscIdx find_compatible_instance(const Cluster& c, RscIdx local, RscIdx clone, std::optional<Role> filter, bool current)
+{
+    auto by_node = [&](NodeIdx node) -> RscIdx {
+        for (RscIdx child : c.resources[clone].children) {
+            if (filter && instance_role(c, child, current) != *filter) continue;
+            if (instance_node(c, child, current) == node) return child;
+        }
+        return kNone;
+    };
+    const NodeIdx local_node = instance_node(c, local, current);
+    if (local_node != kNone) return by_node(local_node);
+    // Otherwise the best of the instance's allowed nodes that has a partner.
+    std::vector<std::pair<NodeIdx, Score>> nodes;
+    const Resource& lr = c.resources[local];
+    for (NodeIdx n : c.node_order) {
+        auto sc = lr.allowed.get(n, c.nodes[n].is_remote_class());
+        if (sc) nodes.emplace_back(n, can_run(c, n) ? *sc : -kInfinity);
+    }
+    std::stable_sort(nodes.begin(), nodes.end(), [&](const auto& a, const auto& b) {
+        if (a.second != b.second) return a.second > b.second;
+        if (c.nodes[a.first].assigned_count != c.nodes[b.first].assigned_count)
+            return c.nodes[a.first].assigned_count < c.nodes[b.first].assigned_count;
+        return c.nodes[a.first].name < c.nodes[b.first].name;
+    });
+    for (const auto& [n, sc] : nodes) {
+        RscIdx pair = by_node(n);
+        if (pair != kNone) return pair;
+    }
+    return kNone;
+}
+
 NodeIdx current_node(const Cluster& c, RscIdx r)
 {
     const Resource& rsc = c.resources[r];
@@ -94,19 +155,34 @@ NodeIdx current_node(const Cluster& c, RscIdx r)
 
 namespace {
 
-void set_discover(Cluster& c, RscIdx r, NodeIdx n, std::uint8_t mode)
+// A location constraint on a resource: primitives and clones take the score (clones for
+// every instance too); a group takes it, its first member takes it, and the other members
+// of a collocated group only become allowed there (score 0).
+void location_apply(Cluster& c, RscIdx r, NodeIdx n, Score score, bool set_mode, std::uint8_t mode)
 {
     Resource& rsc = c.resources[r];
-    bool found = false;
-    for (auto& [node, m] : rsc.discover) {
-        if (node == n) {
-            m = mode;
-            found = true;
+    rsc.allowed.add(n, c.nodes[n].is_remote_class(), score);
+    if (set_mode) {
+        bool found = false;
+        for (auto& [node, m] : rsc.discover) {
+            if (node == n) {
+                m = mode;
+                found = true;
+            }
         }
+        if (!found) rsc.discover.emplace_back(n, mode);
+        if (mode == 2) rsc.exclusive_discover = true;
     }
-    if (!found) rsc.discover.emplace_back(n, mode);
-    if (mode == 2) rsc.exclusive_discover = true;
-    for (RscIdx ch : rsc.children) set_discover(c, ch, n, mode);
+    if (rsc.is_group()) {
+        const bool collocated = !(rsc.has_meta("collocated") && !is_true(rsc.meta_value("collocated")));
+        bool first = true;
+        for (RscIdx ch : rsc.children) {
+            location_apply(c, ch, n, first || !collocated ? score : 0, set_mode, mode);
+            first = false;
+        }
+        return;
+    }
+    for (RscIdx ch : rsc.children) location_apply(c, ch, n, score, set_mode, mode);
 }
 
 void apply_location(Cluster& c, std::uint32_t li)
@@ -117,10 +193,7 @@ void apply_location(Cluster& c, std::uint32_t li)
         return;
     }
     std::uint8_t mode = loc.discovery == "never" ? 1 : (loc.discovery == "exclusive" ? 2 : 0);
-    auto apply = [&](NodeIdx n, Score score) {
-        resource_location(c, loc.rsc, n, score);
-        if (!loc.discovery.empty()) set_discover(c, loc.rsc, n, mode);
-    };
+    auto apply = [&](NodeIdx n, Score score) { location_apply(c, loc.rsc, n, score, !loc.discovery.empty(), mode); };
     if (loc.has_node) {
         NodeIdx n = c.find_node(loc.node);
         if (n != kNone) apply(n, loc.score);
@@ -277,6 +350,29 @@ void apply_node_criteria(Cluster& c)
 
 namespace {
 
+// Every allowed node that is a Pacemaker Remote node (has a connection) gets -INFINITY.
+void avoid_remote_nodes(Cluster& c, RscIdx r)
+{
+    Resource& rsc = c.resources[r];
+    bool all_connected = true;
+    for (const Node& node : c.nodes) {
+        if (node.is_remote_class() && node.remote_rsc == kNone) all_connected = false;
+    }
+    if (all_connected) {
+        // One class-wide score instead of an entry per node.
+        if (rsc.allowed.class_default(true)) rsc.allowed.set_class_default(true, -kInfinity);
+        for (auto& e : rsc.allowed.entries()) {
+            if (c.nodes[e.node].is_remote_class() && e.score != NodeScores::kDisallowed) e.score = -kInfinity;
+        }
+        return;
+    }
+    for (NodeIdx n : c.node_order) {
+        const Node& node = c.nodes[n];
+        if (node.remote_rsc == kNone) continue;
+        if (rsc.allowed.allowed(n, node.is_remote_class())) rsc.allowed.set(n, node.is_remote_class(), -kInfinity);
+    }
+}
+
 void add_coloc(Cluster& c, const std::string& id, RscIdx dep, RscIdx primary, Score score, bool influence)
 {
     Colocation col;
@@ -303,27 +399,34 @@ void add_internal_colocations(Cluster& c)
                 add_coloc(c, "group:internal_colocation", rsc.children[i], rsc.children[i - 1], kInfinity, critical);
             }
         }
-        if (!rsc.is_primitive()) continue;
-        // Rule 34: connections and fence devices never run on Pacemaker Remote nodes; a
-        // guest's container may not either.
-        if (rsc.flags.is_remote_connection || rsc.flags.fence_device) {
-            for (NodeIdx n : c.node_order) {
-                if (c.nodes[n].is_remote_class() && c.nodes[n].remote_rsc != kNone)
-                    rsc.allowed.add(n, true, -kInfinity);
-            }
-        }
-        if (rsc.container != kNone && rsc.flags.managed) {
+        if (!rsc.is_primitive() || !rsc.flags.managed) continue;
+        // Rule 34: resources with a container.
+        if (rsc.container != kNone) {
+            const RscIdx cont = rsc.container;
+            RscIdx remote_rsc = kNone;
             if (rsc.flags.is_remote_connection) {
-                RscIdx cont = rsc.container;
-                for (NodeIdx n : c.node_order) {
-                    if (c.nodes[n].is_remote_class() && c.nodes[n].remote_rsc != kNone)
-                        resource_location(c, cont, n, -kInfinity);
+                // A guest's container may not run on a Pacemaker Remote node.
+                avoid_remote_nodes(c, cont);
+            } else if (c.resources[cont].flags.is_remote_connection) {
+                remote_rsc = cont;
+            } else {
+                for (RscIdx f : c.resources[cont].fillers) {
+                    if (c.resources[f].flags.is_remote_connection) remote_rsc = f;
                 }
             }
-            add_coloc(c, "resource-with-container", r, rsc.container, kInfinity, true);
+            if (remote_rsc != kNone) {
+                // Forced onto that Pacemaker Remote node instead of following the container.
+                std::vector<std::pair<NodeIdx, Score>> all;
+                for_each_allowed(c, c.resources[r].allowed, [&](NodeIdx n, Score sc) { all.emplace_back(n, sc); });
+                for (auto& [n, sc] : all) {
+                    if (c.nodes[n].remote_rsc != remote_rsc) c.resources[r].allowed.set(n, cls(c, n), -kInfinity);
+                }
+            } else {
+                add_coloc(c, "resource-with-container", r, cont, kInfinity, true);
+            }
         }
-        // Rule 34: resources inside a guest (a filler whose container is a connection, or
-        // the container of a guest) are forced onto that node.
+        // Connections and fence devices never run on Pacemaker Remote nodes.
+        if (c.resources[r].flags.is_remote_connection || c.resources[r].flags.fence_device) avoid_remote_nodes(c, r);
     }
     // Keep colocation lists in Pacemaker's processing order.
     auto prio_key = [&](RscIdx x) {
@@ -671,16 +774,11 @@ void Assigner::apply_colocation(RscIdx dep, RscIdx primary, const Colocation& co
         const bool interleave = cons_dep.is_clone() && cons_dep.flags.interleave;
         if (interleave) {
             // Pair with the primary instance on the same node.
-            NodeIdx want = d.assigned != kNone ? d.assigned : kNone;
-            RscIdx match = kNone;
-            for (RscIdx inst : p.children) {
-                NodeIdx n = location(inst);
-                if (n == kNone) continue;
-                if (want == kNone || n == want) {
-                    match = inst;
-                    break;
-                }
+            RscIdx dep_inst = dep;
+            for (RscIdx x = dep; x != kNone; x = c.resources[x].parent) {
+                if (c.resources[x].parent == col.dependent) dep_inst = x;
             }
+            RscIdx match = find_compatible_instance(c, dep_inst, primary, std::nullopt, false);
             if (match != kNone) {
                 apply_colocation(dep, match, col);
             } else if (col.score >= kInfinity) {

@@ -223,36 +223,6 @@ bool Propagator::interleave(ActIdx first, ActIdx then)
     return r.flags.interleave;
 }
 
-// The instance of clone `clone` paired with `inst` (same node; current or assigned).
-RscIdx compatible_instance(const Cluster& c, RscIdx inst, RscIdx clone, bool current)
-{
-    NodeIdx where = kNone;
-    const Resource& ir = c.resources[inst];
-    if (current) {
-        where = ir.running_on.empty() ? kNone : ir.running_on.front();
-    } else {
-        std::vector<RscIdx> leaves;
-        c.leaves(inst, leaves);
-        for (RscIdx l : leaves) {
-            if (c.resources[l].assigned != kNone) {
-                where = c.resources[l].assigned;
-                break;
-            }
-        }
-    }
-    if (where == kNone) return kNone;
-    for (RscIdx other : c.resources[clone].children) {
-        std::vector<RscIdx> leaves;
-        c.leaves(other, leaves);
-        for (RscIdx l : leaves) {
-            const Resource& lr = c.resources[l];
-            const NodeIdx n = current ? (lr.running_on.empty() ? kNone : lr.running_on.front()) : lr.assigned;
-            if (n == where) return other;
-        }
-    }
-    return kNone;
-}
-
 std::pair<bool, bool> Propagator::interleave_update(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t type)
 {
     bool tc = false, fc = false;
@@ -262,7 +232,7 @@ std::pair<bool, bool> Propagator::interleave_update(ActIdx first, ActIdx then, N
     const char* ftask = child_task(fa.task);
     if (!ftask) return {false, false};
     for (RscIdx then_child : std::vector<RscIdx>(c.resources[ta.rsc].children)) {
-        RscIdx first_child = compatible_instance(c, then_child, fa.rsc, current);
+        RscIdx first_child = find_compatible_instance(c, then_child, fa.rsc, std::nullopt, current);
         if (first_child == kNone) {
             if (current) continue;
             continue;
