@@ -33,10 +33,17 @@ std::optional<Role> parse_role(std::string_view t)
 
 int NodeScores::find(NodeIdx node) const
 {
-    for (std::size_t i = 0; i < entries_.size(); ++i) {
-        if (entries_[i].node == node) return static_cast<int>(i);
-    }
-    return -1;
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), node,
+                               [](const Entry& e, NodeIdx n) { return e.node < n; });
+    if (it == entries_.end() || it->node != node) return -1;
+    return static_cast<int>(it - entries_.begin());
+}
+
+void NodeScores::insert(NodeIdx node, Score score)
+{
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), node,
+                               [](const Entry& e, NodeIdx n) { return e.node < n; });
+    entries_.insert(it, Entry{node, score});
 }
 
 bool NodeScores::allowed(NodeIdx node, bool remote_class) const { return get(node, remote_class).has_value(); }
@@ -61,7 +68,7 @@ void NodeScores::add(NodeIdx node, bool remote_class, Score score)
         return;
     }
     const Score base = default_[remote_class].value_or(0);
-    entries_.push_back({node, add_scores(base, score)});
+    insert(node, add_scores(base, score));
 }
 
 void NodeScores::set(NodeIdx node, bool remote_class, Score score)
@@ -72,7 +79,7 @@ void NodeScores::set(NodeIdx node, bool remote_class, Score score)
         entries_[static_cast<std::size_t>(i)].score = score;
         return;
     }
-    entries_.push_back({node, score});
+    insert(node, score);
 }
 
 void NodeScores::disallow(NodeIdx node, bool remote_class)
@@ -85,7 +92,7 @@ void NodeScores::disallow(NodeIdx node, bool remote_class)
     if (i >= 0) {
         entries_[static_cast<std::size_t>(i)].score = kDisallowed;
     } else {
-        entries_.push_back({node, kDisallowed});
+        insert(node, kDisallowed);
     }
 }
 

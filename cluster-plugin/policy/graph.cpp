@@ -7,6 +7,17 @@
 
 namespace outpost::cluster::policy {
 
+// An anonymous clone instance known from history under a name ("M" for M:4) shows that
+// name in operation keys (the internal key keeps the instance).
+std::string display_key(const Cluster& c, const Action& a)
+{
+    if (a.rsc == kNone) return a.key;
+    const Resource& r = c.resources[a.rsc];
+    if (r.is_primitive() && !r.clone_name.empty() && r.clone_name != r.id && a.key.compare(0, r.id.size(), r.id) == 0)
+        return r.clone_name + a.key.substr(r.id.size());
+    return a.key;
+}
+
 namespace {
 
 bool should_dump(const Cluster& c, const Action& a)
@@ -43,8 +54,15 @@ bool should_add_input(const Cluster& c, const std::vector<char>& dumped, const A
 void expand(const Cluster& c, RscIdx r, std::vector<ActIdx>& out)
 {
     const Resource& rsc = c.resources[r];
-    for (RscIdx ch : rsc.children) expand(c, ch, out);
-    for (ActIdx a : rsc.actions) out.push_back(a);
+    // Newest first, as Pacemaker lists a resource's actions; a group before its members,
+    // a clone after its instances.
+    if (!rsc.is_group()) {
+        for (RscIdx ch : rsc.children) expand(c, ch, out);
+    }
+    for (auto it = rsc.actions.rbegin(); it != rsc.actions.rend(); ++it) out.push_back(*it);
+    if (rsc.is_group()) {
+        for (RscIdx ch : rsc.children) expand(c, ch, out);
+    }
 }
 
 }  // namespace
@@ -79,7 +97,7 @@ Graph build_graph(Cluster& c)
     std::vector<ActIdx> order;
     order.reserve(c.actions.size());
     for (RscIdx r : c.top) expand(c, r, order);
-    for (ActIdx a = 0; a < c.actions.size(); ++a) {
+    for (ActIdx a = static_cast<ActIdx>(c.actions.size()); a-- > 0;) {
         if (c.actions[a].rsc == kNone) order.push_back(a);
     }
     g.synapse_of.assign(c.actions.size(), -1);
@@ -123,22 +141,11 @@ const char* element_of(const Action& a)
     return "rsc_op";
 }
 
-// An anonymous clone instance known from history under a name ("M" for M:4) shows that
-// name in operation keys (the internal key keeps the instance).
-std::string display_key(const Cluster& c, const Action& a)
-{
-    if (a.rsc == kNone) return a.key;
-    const Resource& r = c.resources[a.rsc];
-    if (r.is_primitive() && !r.clone_name.empty() && r.clone_name != r.id && a.key.compare(0, r.id.size(), r.id) == 0)
-        return r.clone_name + a.key.substr(r.id.size());
-    return a.key;
-}
-
 void action_head(const Cluster& c, XmlOut& o, const Action& a, bool with_ids)
 {
     o.s += '<';
     o.s += element_of(a);
-    o.attr("id", std::to_string(a.id));
+    o.attr("id", std::to_string(a.id + 1));  // Pacemaker numbers actions from 1
     std::string_view operation = a.task;
     if (a.task == "cancel") operation = "cancel";
     o.attr("operation", operation);

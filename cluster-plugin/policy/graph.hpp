@@ -21,5 +21,8 @@ std::string graph_dot(const Cluster& c, const Graph& g);
 // Rule 56: the cluster node that carries an action for a remote or guest node (kNone when
 // the action runs on a cluster node or is not a resource action).
 NodeIdx router_node(const Cluster& c, const Action& a);
+// The operation key the graph shows (an anonymous instance known from history by its
+// base name shows that name).
+std::string display_key(const Cluster& c, const Action& a);
 
 }  // namespace outpost::cluster::policy

@@ -77,11 +77,12 @@ public:
     void set_class_default(bool remote_class, std::optional<Score> score) { default_[remote_class] = score; }
     [[nodiscard]] const std::vector<Entry>& entries() const { return entries_; }
     [[nodiscard]] std::vector<Entry>& entries() { return entries_; }
-    // Entry index or -1.
+    // Entry index or -1 (binary search).
     [[nodiscard]] int find(NodeIdx node) const;
 
 private:
-    std::vector<Entry> entries_;  // unordered, few per resource in large clusters
+    void insert(NodeIdx node, Score score);
+    std::vector<Entry> entries_;  // sorted by node, few per resource in large clusters
     std::optional<Score> default_[2];
 };
 

@@ -310,6 +310,15 @@ void apply_node_criteria(Cluster& c)
         for (const auto& [n, reason] : c.resources[r].bans) resource_location(c, r, n, -kInfinity);
     }
     for (std::uint32_t i = 0; i < c.locations.size(); ++i) apply_location(c, i);
+    // Nodes by the fail-count attributes they hold ("fail-count-<rsc>#<op>_<interval>"),
+    // sorted by name so a resource finds its own with one binary search.
+    std::vector<std::pair<std::string_view, NodeIdx>> fail_attrs;
+    for (NodeIdx n : c.node_order) {
+        const auto& attrs = c.nodes[n].attrs;
+        for (auto it = attrs.lower_bound("fail-count-"); it != attrs.end() && it->first.starts_with("fail-count-"); ++it)
+            fail_attrs.emplace_back(std::string_view(it->first).substr(11), n);
+    }
+    std::sort(fail_attrs.begin(), fail_attrs.end());
     // Stickiness and migration-threshold (primitives only, on the nodes that matter).
     for (RscIdx r = 0; r < c.resources.size(); ++r) {
         Resource& rsc = c.resources[r];
@@ -325,13 +334,11 @@ void apply_node_criteria(Cluster& c)
         };
         consider(r);
         for (RscIdx f : rsc.fillers) consider(f);
-        for (NodeIdx n : c.node_order) {
-            // Fail counts may exist without history (cleared history, remote nodes).
-            const Node& node = c.nodes[n];
-            auto it = node.attrs.lower_bound("fail-count-" + rsc.base_id);
-            if (it != node.attrs.end() && it->first.compare(0, 11 + rsc.base_id.size(), "fail-count-" + rsc.base_id) == 0)
-                candidates.push_back(n);
-        }
+        // Fail counts may exist without history (cleared history, remote nodes).
+        const std::string_view base = rsc.base_id;
+        for (auto it = std::lower_bound(fail_attrs.begin(), fail_attrs.end(), std::pair{base, NodeIdx{0}});
+             it != fail_attrs.end() && it->first.starts_with(base); ++it)
+            candidates.push_back(it->second);
         std::sort(candidates.begin(), candidates.end());
         candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
         for (NodeIdx n : candidates) {
@@ -415,12 +422,18 @@ void add_internal_colocations(Cluster& c)
                 }
             }
             if (remote_rsc != kNone) {
-                // Forced onto that Pacemaker Remote node instead of following the container.
-                std::vector<std::pair<NodeIdx, Score>> all;
-                for_each_allowed(c, c.resources[r].allowed, [&](NodeIdx n, Score sc) { all.emplace_back(n, sc); });
-                for (auto& [n, sc] : all) {
-                    if (c.nodes[n].remote_rsc != remote_rsc) c.resources[r].allowed.set(n, cls(c, n), -kInfinity);
+                // Forced onto that Pacemaker Remote node instead of following the container:
+                // every other node gets -INFINITY (class-wide, not an entry per node).
+                NodeScores& a = c.resources[r].allowed;
+                const NodeIdx guest = c.resources[remote_rsc].remote_node;
+                const auto keep = guest != kNone ? a.get(guest, true) : std::nullopt;
+                for (int k = 0; k < 2; ++k) {
+                    if (a.class_default(k == 1)) a.set_class_default(k == 1, -kInfinity);
                 }
+                for (auto& e : a.entries()) {
+                    if (e.score != NodeScores::kDisallowed) e.score = -kInfinity;
+                }
+                if (keep) a.set(guest, true, *keep);
             } else {
                 add_coloc(c, "resource-with-container", r, cont, kInfinity, true);
             }
@@ -648,10 +661,8 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
     Resource& rsc = c.resources[from];
     if (rsc.flags.merging || depth > 64) return;
     rsc.flags.merging = true;
-    NodeScores work = into;
-    auto update = [&](NodeIdx n, Score& w) {
-        const std::string& a = attr.empty() ? std::string("#uname") : attr;
-        const Score score = best_score_matching(from, a, c.nodes[n].attr(a));
+    const NodeScores& work = into;
+    auto combine = [&](Score score, Score& w) {
         if (factor < 0 && score < 0) return;
         if (w == kUnusable) return;
         const float wf = factor * static_cast<float>(score);
@@ -665,14 +676,40 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         if (only_positive && ns < 0 && w == 0) return;
         w = ns;
     };
-    // Materialise every allowed node (defaults may differ per node in `from`).
-    std::vector<std::pair<NodeIdx, Score>> all;
-    for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
     NodeScores result;
-    for (auto& [n, s] : all) {
-        Score w = s;
-        update(n, w);
-        result.set(n, cls(c, n), w);
+    if (attr.empty() || attr == "#uname") {
+        // Per node: `from`'s own score there. Nodes with an entry in neither table share
+        // their class's defaults, so the work is linear in the entries, not in the nodes.
+        const NodeScores& fs = rsc.allowed;
+        result = work;
+        for (auto& e : result.entries()) {
+            if (e.score == NodeScores::kDisallowed) continue;
+            combine(fs.get(e.node, cls(c, e.node)).value_or(-kInfinity), e.score);
+        }
+        for (const auto& e : fs.entries()) {
+            if (work.find(e.node) >= 0) continue;
+            auto v = work.get(e.node, cls(c, e.node));
+            if (!v) continue;
+            Score w = *v;
+            combine(e.score == NodeScores::kDisallowed ? -kInfinity : e.score, w);
+            result.set(e.node, cls(c, e.node), w);
+        }
+        for (int k = 0; k < 2; ++k) {
+            const auto& d = work.class_default(k == 1);
+            if (!d) continue;
+            Score w = *d;
+            combine(fs.class_default(k == 1).value_or(-kInfinity), w);
+            result.set_class_default(k == 1, w);
+        }
+    } else {
+        // Materialise every allowed node (defaults may differ per node in `from`).
+        std::vector<std::pair<NodeIdx, Score>> all;
+        for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
+        for (auto& [n, s] : all) {
+            Score w = s;
+            combine(best_score_matching(from, attr, c.nodes[n].attr(attr)), w);
+            result.set(n, cls(c, n), w);
+        }
     }
     if (any_available(c, result)) {
         for (std::uint32_t ci : with_this_of(from)) {
@@ -687,6 +724,9 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
     }
     for (auto& e : result.entries()) {
         if (e.score == kUnusable) e.score = 1;
+    }
+    for (int k = 0; k < 2; ++k) {
+        if (result.class_default(k == 1) == kUnusable) result.set_class_default(k == 1, 1);
     }
     into = std::move(result);
     rsc.flags.merging = false;

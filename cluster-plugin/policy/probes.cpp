@@ -145,9 +145,72 @@ bool Prober::probe_primitive(RscIdx r, NodeIdx n)
 
 }  // namespace
 
+namespace {
+
+// Which top-level resources can be probed where, so that the work is proportional to the
+// probes rather than to nodes x resources: a resource with exclusive discovery only on its
+// exclusive nodes; guest containers, connections and fence devices never on Pacemaker
+// Remote nodes.
+struct ProbeCandidates {
+    std::vector<RscIdx> on_members;  // top resources in order
+    std::vector<RscIdx> on_remote;   // probed on remote nodes
+    std::vector<RscIdx> on_guests;   // probed on guest nodes
+    std::vector<std::vector<std::uint32_t>> exclusive;  // per node: positions in c.top
+    std::vector<std::uint32_t> position;                // per resource: position in c.top
+
+    explicit ProbeCandidates(const Cluster& c) : exclusive(c.nodes.size()), position(c.resources.size())
+    {
+        for (std::uint32_t pos = 0; pos < c.top.size(); ++pos) {
+            const RscIdx r = c.top[pos];
+            position[r] = pos;
+            const Resource& rsc = c.resources[r];
+            if (rsc.exclusive_discover) {
+                std::vector<NodeIdx> nodes;
+                collect_exclusive(c, r, nodes);
+                std::sort(nodes.begin(), nodes.end());
+                nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+                for (NodeIdx n : nodes) exclusive[n].push_back(pos);
+                continue;
+            }
+            on_members.push_back(r);
+            const bool primitive = rsc.is_primitive();
+            if (primitive && (rsc.flags.fence_device || rsc.flags.is_remote_connection)) continue;
+            on_remote.push_back(r);
+            if (!contains_guest_node(c, r)) on_guests.push_back(r);
+        }
+    }
+
+    static void collect_exclusive(const Cluster& c, RscIdx r, std::vector<NodeIdx>& out)
+    {
+        for (const auto& [n, mode] : c.resources[r].discover) {
+            if (mode == 2) out.push_back(n);
+        }
+        for (RscIdx ch : c.resources[r].children) collect_exclusive(c, ch, out);
+    }
+
+    // The candidates for one node, in c.top order (a merge of two ordered lists).
+    void for_node(const Cluster& c, NodeIdx n, std::vector<RscIdx>& out) const
+    {
+        const Node& node = c.nodes[n];
+        const std::vector<RscIdx>& general =
+            !node.is_remote_class() ? on_members : (node.kind == NodeKind::guest ? on_guests : on_remote);
+        out.clear();
+        std::size_t e = 0;
+        for (RscIdx r : general) {
+            while (e < exclusive[n].size() && exclusive[n][e] < position[r]) out.push_back(c.top[exclusive[n][e++]]);
+            out.push_back(r);
+        }
+        while (e < exclusive[n].size()) out.push_back(c.top[exclusive[n][e++]]);
+    }
+};
+
+}  // namespace
+
 void create_probes(Cluster& c)
 {
     Prober p{c};
+    const ProbeCandidates candidates(c);
+    std::vector<RscIdx> tops;
     for (NodeIdx n : c.node_order) {
         Node& node = c.nodes[n];
         if (!node.online) {
@@ -160,7 +223,8 @@ void create_probes(Cluster& c)
         std::string_view probed = node.attr("probe_complete");
         if (!probed.empty() && !(probed == "true" || probed == "yes" || probed == "1" || probed == "on")) continue;
         if (!c.options.startup_probes) continue;
-        for (RscIdx r : c.top) p.probe(r, n);
+        candidates.for_node(c, n, tops);
+        for (RscIdx r : tops) p.probe(r, n);
     }
 }
 

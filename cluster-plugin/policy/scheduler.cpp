@@ -1,5 +1,6 @@
 // The pipeline: unpack, then the scheduling stages in Pacemaker's order.
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 
 #include "policy/actions.hpp"
@@ -45,8 +46,21 @@ Result<std::unique_ptr<Cluster>> unpack(xml::Document cib, const ScheduleOptions
     return c;
 }
 
+static void debug_rsc(const Cluster& c, const char* stage)
+{
+    const char* id = std::getenv("OUTPOST_DEBUG_RSC");
+    if (!id) return;
+    RscIdx r = c.find_rsc(id);
+    if (r == kNone) return;
+    const Resource& x = c.resources[r];
+    std::fprintf(stderr, "[%s] %s role=%s next=%s assigned=%s failed=%d managed=%d\n", stage, id, role_name(x.role),
+                 role_name(x.next_role), x.assigned == kNone ? "-" : c.nodes[x.assigned].name.c_str(), x.flags.failed,
+                 x.flags.managed);
+}
+
 Status schedule(Cluster& c)
 {
+    debug_rsc(c, "unpacked");
     for (const Resource& r : c.resources) {
         if (r.is_clone() && r.flags.notify)
             return make_error("cib", -ENOTSUP, "unsupported: clone notifications (notify=true) of " + r.id);
@@ -55,7 +69,9 @@ Status schedule(Cluster& c)
     add_internal_colocations(c);
     create_internal_orderings(c);
     check_config_changes(c);
+    debug_rsc(c, "config");
     assign_resources(c);
+    debug_rsc(c, "assigned");
     create_probes(c);
     clear_orphan_failcounts(c);
     create_actions(c);

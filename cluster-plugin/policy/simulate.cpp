@@ -140,6 +140,17 @@ void fence_in_cib(xmlDoc* doc, const Cluster& c, NodeIdx n)
     if (xmlNode* ta = xml::first_child(ns, "transient_attributes")) xml::remove_node(ta);
 }
 
+bool clone_has_history(const Cluster& c, RscIdx r)
+{
+    const RscIdx top = c.top_of(r);
+    std::vector<RscIdx> leaves;
+    c.leaves(top, leaves);
+    for (RscIdx l : leaves) {
+        if (c.resources[l].base_id == c.resources[r].base_id && !c.resources[l].history.empty()) return true;
+    }
+    return false;
+}
+
 std::string history_id(const Cluster& c, RscIdx r)
 {
     const Resource& rsc = c.resources[r];
@@ -208,7 +219,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             const ActIdx ai = g.actions[i];
             const Action& a = c.actions[ai];
             if (a.pseudo()) {
-                std::string line = "  * Pseudo action:   " + a.key;
+                std::string line = "  * Pseudo action:   " + display_key(c, a);
                 if (a.task == "stonith" && a.node != kNone) line += " on " + c.nodes[a.node].name;
                 out.executed.push_back(line);
                 continue;
@@ -247,7 +258,10 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             const std::string id = history_id(c, a.rsc);
             std::string task_text = a.task;
             if (a.interval_ms > 0 && a.task != "cancel") task_text += "=" + std::to_string(a.interval_ms);
-            std::string padded = id;
+            // An anonymous instance shows its instance name unless the clone has history
+            // somewhere (then crm_simulate shows the name history knows it by).
+            std::string padded = !r.clone_name.empty() ? r.clone_name : r.id;
+            if (r.clone_name.empty() && c.in_anonymous_clone(a.rsc) && clone_has_history(c, a.rsc)) padded = r.base_id;
             if (padded.size() < 15) padded.resize(15, ' ');
             out.executed.push_back("  * Resource action: " + padded + " " + task_text + " on " + c.nodes[a.node].name);
             const Node& node = c.nodes[a.node];

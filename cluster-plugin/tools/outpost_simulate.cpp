@@ -129,7 +129,9 @@ int main(int argc, char** argv)
         }
         Cluster& cl = **c;
         std::string out;
-        if (cl.now_from_cib) out += "Using the original execution date of: " + format_datetime(cl.now) + "\n";
+        const std::string date_line =
+            cl.now_from_cib ? "Using the original execution date of: " + format_datetime(cl.now) + "\n" : "";
+        if (!a.quiet) out += date_line;
         if (!a.quiet) {
             std::string dis = render_disabled_line(cl);
             if (!dis.empty()) out += dis + "\n";
@@ -162,7 +164,7 @@ int main(int argc, char** argv)
                 out += "Allocation scores:\n";
                 for (const auto& l : lines) out += l + "\n";
             }
-            if (!a.quiet || a.run || a.simulate) {
+            if (!a.quiet) {
                 out += "\nTransition Summary:\n";
                 out += render_summary(cl);
             }
@@ -176,7 +178,7 @@ int main(int argc, char** argv)
             }
             if (a.simulate) {
                 SimulationResult sim = simulate_transition(cl, g, {});
-                if (!sim.executed.empty()) {
+                if (!sim.executed.empty() && !a.quiet) {
                     out += "\nExecuting Cluster Transition:\n";
                     for (const auto& l : sim.executed) out += l + "\n";
                 }
@@ -188,8 +190,11 @@ int main(int argc, char** argv)
                     std::fprintf(stderr, "outpost-simulate: revised CIB: %s\n", revised.error().describe().c_str());
                     return kExitError;
                 }
-                out += "\nRevised Cluster Status:\n";
-                out += render_status(**revised);
+                if (!a.quiet) {
+                    out += date_line;
+                    out += "\nRevised Cluster Status:\n";
+                    out += render_status(**revised);
+                }
                 if (!a.output_file.empty()) {
                     std::ofstream f(a.output_file);
                     f << saved;
