@@ -284,6 +284,7 @@ void ActionMaker::recurring(RscIdx r, ActIdx start, NodeIdx node)
             if (optional && existing != kNone) {
                 // Running with the wrong role: cancel it.
                 ActIdx cancel = c.make_action(r, key, "cancel", node, false, op.interval_ms);
+                c.actions[cancel].task = "cancel";  // the monitor it was becomes its cancellation
                 c.actions[cancel].set_meta("interval", std::to_string(op.interval_ms));
                 c.actions[cancel].set_meta("operation", op.name);
                 c.actions[cancel].set_meta("timeout", std::to_string(op.timeout_ms));
@@ -517,10 +518,12 @@ void ActionMaker::clone(RscIdx r)
     c.actions[running].priority = kInfinity;
     if (active || starting) c.actions[running].flags |= kActRunnable;
     (void)start;
+    create_clone_notifications(c, r, "start");
     ActIdx stop = pseudo_action(c, r, "stop", !stopping);
     ActIdx stopped = pseudo_action(c, r, "stopped", !stopping);
     c.actions[stopped].priority = kInfinity;
     c.actions[stop].flags |= kActMigrateRunnable;
+    create_clone_notifications(c, r, "stop");
     if (c.resources[r].flags.ordered) {
         std::vector<RscIdx> kids = c.resources[r].children;
         ActIdx last_stop = kNone, last_start = kNone;
@@ -541,13 +544,14 @@ void ActionMaker::clone(RscIdx r)
         ActIdx promote = pseudo_action(c, r, "promote", !promoting);
         ActIdx promoted = pseudo_action(c, r, "promoted", !promoting);
         c.actions[promoted].priority = kInfinity;
+        create_clone_notifications(c, r, "promote");
         ActIdx demote = pseudo_action(c, r, "demote", !demoting);
         ActIdx demoted = pseudo_action(c, r, "demoted", !demoting);
         c.actions[demoted].priority = kInfinity;
+        create_clone_notifications(c, r, "demote");
         (void)promote;
         (void)demote;
     }
-    create_clone_notifications(c, r);
 }
 
 void ActionMaker::create(RscIdx r)

@@ -53,7 +53,10 @@ int failcount(const Cluster& c, RscIdx r, NodeIdx n, bool effective, const Histo
 
 void create_internal_orderings(Cluster& c);  // orderings.cpp
 void create_actions(Cluster& c);             // actions.cpp
-void create_clone_notifications(Cluster& c, RscIdx clone);  // notify.cpp
+// notify.cpp: clone notifications (N1-N5 there)
+void create_clone_notifications(Cluster& c, RscIdx clone, std::string_view task);
+void finish_clone_notifications(Cluster& c);
+void notify_fenced_stop(Cluster& c, RscIdx r, ActIdx fence);
 void create_probes(Cluster& c);              // probes.cpp (rules 39-42)
 void order_remote_actions(Cluster& c);       // remote.cpp (rules 43-48)
 void schedule_fencing(Cluster& c);           // fencing.cpp (rules 49-53)

@@ -111,6 +111,7 @@ struct Cluster {
     std::unordered_map<std::string, Ticket> tickets;
     std::vector<std::string> config_warnings;
     bool show_scores = false;            // collect allocation score lines (-s)
+    bool sanitized = false;  // ScheduleOptions::sanitized
     std::vector<std::string> score_lines;
     bool have_fence_device = false;
     int disabled_count = 0;  // for "N of M resource instances DISABLED"

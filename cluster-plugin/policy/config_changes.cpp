@@ -113,7 +113,21 @@ DigestResult compare_digest(const Cluster& c, RscIdx r, const HistoryOp& op)
     const bool has_restart_digest = xml::has_attr(op.xml, "op-restart-digest");
     if (has_restart_digest && !restart_calc.empty() && restart_calc != op.restart_digest) return DigestResult::restart;
     if (op.digest.empty()) return DigestResult::unknown;
-    if (all != op.digest) return DigestResult::all;
+    if (all != op.digest) {
+        const char* secure = xml::attr_c(op.xml, "op-secure-digest");
+        if (c.sanitized && secure && rsc.flags.fence_device) {
+            // Secure parameters (and the fencer's own pcmk_* ones) left out.
+            const std::string listed = " " + std::string(xml::attr(op.xml, "op-secure-params")) + " ";
+            std::map<std::string, std::string> kept;
+            for (const auto& [k, v] : params) {
+                if (k.starts_with("pcmk_") || k.starts_with("CRM_meta_") || listed.find(" " + k + " ") != std::string::npos)
+                    continue;
+                kept[k] = v;
+            }
+            if (parameters_digest(kept) == secure) return DigestResult::match;
+        }
+        return DigestResult::all;
+    }
     return DigestResult::match;
 }
 

@@ -76,6 +76,7 @@ void stonith_ordering(Cluster& c, RscIdx r, ActIdx fence)
         auto ps = rsc_actions(c, top, "stop", kNone, true);
         if (!ps.empty()) parent_stop = ps.front();
     }
+    if (!stops.empty()) notify_fenced_stop(c, r, fence);
     for (ActIdx a : stops) {
         c.actions[a].flags |= kActPseudo | kActRunnable | kActFenced;
         if (order_implicit) {

@@ -13,8 +13,17 @@ std::string display_key(const Cluster& c, const Action& a)
 {
     if (a.rsc == kNone) return a.key;
     const Resource& r = c.resources[a.rsc];
-    if (r.is_primitive() && !r.clone_name.empty() && r.clone_name != r.id && a.key.compare(0, r.id.size(), r.id) == 0)
-        return r.clone_name + a.key.substr(r.id.size());
+    if (!r.is_primitive()) return a.key;
+    const std::string& name = !r.clone_name.empty() ? r.clone_name : r.id;
+    // Notifications show the operation they are about ("post_notify_stop" for a stop
+    // implied by fencing too) and confirmations are "<rsc>_notified_0".
+    if (a.task == "notified") return op_key(name, "notified", 0);
+    if (a.task == "notify") {
+        const std::string* type = a.meta_value("notify_type");
+        const std::string* op = a.meta_value("notify_operation");
+        if (type && op) return notify_key(name, *type, *op);
+    }
+    if (name != r.id && a.key.compare(0, r.id.size(), r.id) == 0) return name + a.key.substr(r.id.size());
     return a.key;
 }
 

@@ -310,6 +310,22 @@ void apply_node_criteria(Cluster& c)
         for (const auto& [n, reason] : c.resources[r].bans) resource_location(c, r, n, -kInfinity);
     }
     for (std::uint32_t i = 0; i < c.locations.size(); ++i) apply_location(c, i);
+    // A resource discovered exclusively on some nodes may only run there.
+    for (Resource& rsc : c.resources) {
+        if (!rsc.exclusive_discover) continue;
+        std::vector<std::pair<NodeIdx, Score>> keep;
+        for (const auto& [n, mode] : rsc.discover) {
+            auto v = rsc.allowed.get(n, c.nodes[n].is_remote_class());
+            if (mode == 2 && v) keep.emplace_back(n, *v);
+        }
+        for (int k = 0; k < 2; ++k) {
+            if (rsc.allowed.class_default(k == 1)) rsc.allowed.set_class_default(k == 1, -kInfinity);
+        }
+        for (auto& e : rsc.allowed.entries()) {
+            if (e.score != NodeScores::kDisallowed) e.score = -kInfinity;
+        }
+        for (const auto& [n, v] : keep) rsc.allowed.set(n, c.nodes[n].is_remote_class(), v);
+    }
     // Nodes by the fail-count attributes they hold ("fail-count-<rsc>#<op>_<interval>"),
     // sorted by name so a resource finds its own with one binary search.
     std::vector<std::pair<std::string_view, NodeIdx>> fail_attrs;
@@ -326,6 +342,19 @@ void apply_node_criteria(Cluster& c)
         if (rsc.flags.managed && rsc.stickiness != 0 && rsc.running_on.size() == 1) {
             NodeIdx n = rsc.running_on[0];
             if (rsc.allowed.allowed(n, cls(c, n)) || c.options.symmetric) resource_location(c, r, n, rsc.stickiness);
+        }
+        // An active promotable instance also prefers its node by a positive promotion score.
+        if (rsc.flags.managed && rsc.flags.promotable && rsc.running_on.size() == 1) {
+            const NodeIdx n = rsc.running_on[0];
+            const Node& node = c.nodes[n];
+            std::string_view v;
+            if (node.has_attr("master-" + rsc.id)) {
+                v = node.attr("master-" + rsc.id);
+            } else if (!rsc.flags.unique && node.has_attr("master-" + rsc.base_id)) {
+                v = node.attr("master-" + rsc.base_id);
+            }
+            const Score p = v.empty() ? 0 : parse_score(v);
+            if (p > 0 && (rsc.allowed.allowed(n, cls(c, n)) || c.options.symmetric)) resource_location(c, r, n, p);
         }
         if (rsc.migration_threshold == 0) continue;
         std::vector<NodeIdx> candidates;
@@ -1087,8 +1116,15 @@ NodeIdx Assigner::assign_clone(RscIdx r, NodeIdx prefer)
         if (na > 0 && nb > 0 && na != nb) return na < nb;
         if ((na > 0) != (nb > 0)) return na > 0;
         if (na > 0) {
-            const bool ca = can_run(c, first_running(c, a));
-            const bool cb = can_run(c, first_running(c, b));
+            // Where it runs is usable: the node can host it and its score there is not negative.
+            auto usable = [&](RscIdx inst) {
+                const NodeIdx cur = first_running(c, inst);
+                if (!can_run(c, cur)) return false;
+                auto s = c.resources[inst].allowed.get(cur, cls(c, cur));
+                return s && *s >= 0;
+            };
+            const bool ca = usable(a);
+            const bool cb = usable(b);
             if (ca != cb) return ca;
         }
         const bool fa = failed(a), fb = failed(b);

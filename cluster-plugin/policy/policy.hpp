@@ -28,6 +28,9 @@ struct ScheduleOptions {
     EpochSeconds clock_now = 0;
     // Collect allocation score lines (crm_simulate -s).
     bool show_scores = false;
+    // The CIB may hold sanitized secrets (crm_simulate's view): a fencing device whose
+    // op-digest differs only by its secure parameters is unchanged.
+    bool sanitized = false;
 };
 
 // Unpacks a CIB. The returned Cluster owns the document.

@@ -102,7 +102,8 @@ std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
     const Resource& rsc = c.resources[act.rsc];
     if (rsc.is_primitive()) return act.flags;
     const char* task = child_task(act.task);
-    if (!task) return act.flags;
+    // (Notification pseudo actions keep their own flags: notify.cpp decides them.)
+    if (!task || act.task == "notify" || act.task == "notified") return act.flags;
     std::uint32_t flags = kActOptional | kActRunnable | kActPseudo;
     if (rsc.is_group()) {
         for (RscIdx ch : rsc.children) {
@@ -275,6 +276,9 @@ void Propagator::update(ActIdx then)
         return;
     }
     bool then_changed = false;
+    // An action that needs any one of its one-or-more inputs (require-all=false).
+    const bool requires_any = (c.actions[then].flags & kActRequiresAny) != 0;
+    bool any_runnable = false;
     const std::vector<EdgeIdx> inputs = c.actions[then].before;
     for (auto it = inputs.rbegin(); it != inputs.rend(); ++it) {
         const EdgeIdx e = *it;
@@ -290,6 +294,7 @@ void Propagator::update(ActIdx then)
         if ((edge.flags & kOrderThenCancelsFirst) && !c.actions[then].optional()) c.actions[first].flags |= kActOptional;
         const std::uint32_t first_flags = flags_for(first, then_node);
         const std::uint32_t then_flags = flags_for(then, first_node);
+        if (requires_any && (edge.flags & kOrderOneOrMore) && (first_flags & kActRunnable)) any_runnable = true;
         // Collective pseudo actions show in the graph when an instance's action is required.
         if ((edge.flags & kOrderImpliesThenPrinted) && !(first_flags & kActOptional))
             c.actions[then].flags |= kActPrintAlways;
@@ -301,6 +306,10 @@ void Propagator::update(ActIdx then)
             after_changed(first);
             update(first);
         }
+    }
+    if (requires_any && !any_runnable && c.actions[then].runnable()) {
+        c.actions[then].flags &= ~kActRunnable;
+        then_changed = true;
     }
     if (then_changed) {
         update(then);

@@ -33,6 +33,7 @@ Result<std::unique_ptr<Cluster>> unpack(xml::Document cib, const ScheduleOptions
     c->cib = std::move(cib);
     c->root = c->cib.root();
     c->show_scores = options.show_scores;
+    c->sanitized = options.sanitized;
     if (!c->root) return make_error("cib", -EINVAL, "empty document");
     if (options.set_now) {
         c->now = *options.set_now;
@@ -48,6 +49,13 @@ Result<std::unique_ptr<Cluster>> unpack(xml::Document cib, const ScheduleOptions
 
 static void debug_rsc(const Cluster& c, const char* stage)
 {
+    if (const char* key = std::getenv("OUTPOST_DEBUG_KEY")) {
+        auto it = c.actions_by_key.find(key);
+        if (it != c.actions_by_key.end()) {
+            for (ActIdx a : it->second)
+                std::fprintf(stderr, "[%s] %s flags=%x\n", stage, key, c.actions[a].flags);
+        }
+    }
     const char* id = std::getenv("OUTPOST_DEBUG_RSC");
     if (!id) return;
     RscIdx r = c.find_rsc(id);
@@ -61,10 +69,6 @@ static void debug_rsc(const Cluster& c, const char* stage)
 Status schedule(Cluster& c)
 {
     debug_rsc(c, "unpacked");
-    for (const Resource& r : c.resources) {
-        if (r.is_clone() && r.flags.notify)
-            return make_error("cib", -ENOTSUP, "unsupported: clone notifications (notify=true) of " + r.id);
-    }
     apply_node_criteria(c);
     add_internal_colocations(c);
     create_internal_orderings(c);
@@ -75,11 +79,17 @@ Status schedule(Cluster& c)
     create_probes(c);
     clear_orphan_failcounts(c);
     create_actions(c);
+    debug_rsc(c, "actions");
     order_remote_actions(c);
     schedule_fencing(c);
+    debug_rsc(c, "fencing");
     apply_orderings(c);
     order_probes(c);
+    debug_rsc(c, "orderings");
     update_actions(c);
+    debug_rsc(c, "updated");
+    finish_clone_notifications(c);
+    debug_rsc(c, "notified");
     disable_invalid_orderings(c);
     return {};
 }

@@ -88,11 +88,12 @@ int max_call_id(xmlNode* lr)
 }
 
 void record_op(xmlNode* lr, const std::string& rsc_id, std::string_view task, std::int64_t interval, int rc,
-               int target_rc, EpochSeconds now, const std::vector<std::pair<std::string, std::string>>& extra)
+               int target_rc, EpochSeconds now, const std::vector<std::pair<std::string, std::string>>& extra,
+               const std::string& id_override)
 {
     const int call_id = max_call_id(lr) + 1;
     const std::string key = op_key(rsc_id, task, interval);
-    std::string op_id = interval > 0 ? key : rsc_id + "_last_0";
+    std::string op_id = !id_override.empty() ? id_override : (interval > 0 ? key : rsc_id + "_last_0");
     auto write = [&](const std::string& id) {
         xmlNode* op = nullptr;
         for (xmlNode* o : xml::elements(lr, "lrm_rsc_op")) {
@@ -257,7 +258,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             const Resource& r = c.resources[a.rsc];
             const std::string id = history_id(c, a.rsc);
             std::string task_text = a.task;
-            if (a.interval_ms > 0 && a.task != "cancel") task_text += "=" + std::to_string(a.interval_ms);
+            if (a.interval_ms > 0) task_text += "=" + std::to_string(a.interval_ms);
             // An anonymous instance shows its instance name unless the clone has history
             // somewhere (then crm_simulate shows the name history knows it by).
             std::string padded = !r.clone_name.empty() ? r.clone_name : r.id;
@@ -266,17 +267,6 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             out.executed.push_back("  * Resource action: " + padded + " " + task_text + " on " + c.nodes[a.node].name);
             const Node& node = c.nodes[a.node];
             xmlNode* ns = find_node_state(doc, node.name, true, node.is_remote_class());
-            if (a.task == "cancel") {
-                if (xmlNode* lr = find_lrm_resource(ns, id, &r, false)) {
-                    const std::string rid = a.key;
-                    std::vector<xmlNode*> dead;
-                    for (xmlNode* op : xml::elements(lr, "lrm_rsc_op")) {
-                        if (attr(op, "id") == rid) dead.push_back(op);
-                    }
-                    for (xmlNode* d : dead) xml::remove_node(d);
-                }
-                continue;
-            }
             if (a.task == "delete" || a.task == "meta-data") continue;  // shown, no history (as crm_simulate)
             int target = kOcfOk;
             if (const std::string* t = a.meta_value("op_target_rc")) target = std::atoi(t->c_str());
@@ -292,7 +282,15 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             std::vector<std::pair<std::string, std::string>> extra;
             if (const std::string* s = a.meta_value("migrate_source")) extra.emplace_back("migrate_source", *s);
             if (const std::string* t = a.meta_value("migrate_target")) extra.emplace_back("migrate_target", *t);
-            record_op(lr, id, a.task, a.interval_ms, rc, target, c.now, extra);
+            // A notification is recorded under the notification's name, a cancellation as a
+            // "cancel" operation beside the monitor it cancels (as crm_simulate does).
+            std::string op_id;
+            if (a.task == "notify") {
+                const std::string* type = a.meta_value("notify_type");
+                const std::string* op = a.meta_value("notify_operation");
+                if (type && op) op_id = notify_key(id, *type, *op);
+            }
+            record_op(lr, id, a.task, a.interval_ms, rc, target, c.now, extra, op_id);
         }
     }
     return out;
@@ -362,7 +360,7 @@ Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now)
         xml::set_attr(lr, "type", attr(prim, "type"));
     }
     const int target = spec.task == "monitor" && spec.interval_ms == 0 ? kOcfNotRunning : kOcfOk;
-    record_op(lr, spec.rsc, spec.task, spec.interval_ms, spec.rc, target, now, {});
+    record_op(lr, spec.rsc, spec.task, spec.interval_ms, spec.rc, target, now, {}, {});
     if (spec.rc != target) {
         xmlNode* ta = ensure_child(ns, "transient_attributes", attr(ns, "id"));
         xmlNode* ia = ensure_child(ta, "instance_attributes", "status-" + std::string(attr(ns, "id")));

@@ -399,6 +399,8 @@ Result<RscIdx> Unpacker::unpack_clone(const xmlNode* x, RscIdx parent)
     cl.parent = parent;
     cl.xml = const_cast<xmlNode*>(x);
     common_meta(cl, x, parent);
+    // Clones are sticky by default (1), for their instances too.
+    cl.meta.emplace("resource-stickiness", "1");
     const xmlNode* child = nullptr;
     for (const xmlNode* ch : xml::elements(x)) {
         std::string_view n = xml::name(ch);

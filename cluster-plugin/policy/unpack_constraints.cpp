@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "policy/actions.hpp"
 #include "policy/unpack.hpp"
 
 namespace outpost::cluster::policy {
@@ -298,8 +299,21 @@ Status unpack_order(Cluster& c, const xmlNode* x)
         std::string then_task(attr(x, "then-action"));
         if (then_task.empty()) then_task = first_task;
         if (*f == *t) return {};
-        add_order(c, *f, first_task, *t, then_task,
-                  order_flags(kind, first_task, symmetrical ? Symmetry::symmetric : Symmetry::asymmetric));
+        const std::uint32_t flags =
+            order_flags(kind, first_task, symmetrical ? Symmetry::symmetric : Symmetry::asymmetric);
+        const char* require_all = attr_c(x, "require-all");
+        if (require_all && !is_true(require_all) && c.resources[*f].is_clone()) {
+            // Any one instance of the clone is enough: the instances' actions feed a
+            // "clone-one-or-more:<id>" pseudo action that is runnable if any of them is.
+            const std::string key = "clone-one-or-more:" + std::string(id);
+            ActIdx any = c.make_action(kNone, key, key, kNone, false);
+            c.actions[any].flags |= kActPseudo | kActRunnable | kActRequiresAny;
+            for (RscIdx ch : c.resources[*f].children)
+                order_spec(c, ch, first_task, 0, kNone, kNone, {}, 0, any, kOrderOneOrMore | kOrderImpliesThenPrinted);
+            order_spec(c, kNone, {}, 0, any, *t, then_task, 0, kNone, flags);
+        } else {
+            add_order(c, *f, first_task, *t, then_task, flags);
+        }
         if (symmetrical) {
             std::string_view inv_first = invert_task(then_task);
             std::string_view inv_then = invert_task(first_task);

@@ -122,6 +122,7 @@ int main(int argc, char** argv)
             so.set_now = *t;
         }
         so.show_scores = a.scores;
+        so.sanitized = true;  // as crm_simulate: CIBs may carry masked secrets
         auto c = unpack(std::move(*doc), so);
         if (!c) {
             std::fprintf(stderr, "outpost-simulate: %s\n", c.error().describe().c_str());
@@ -184,6 +185,7 @@ int main(int argc, char** argv)
                 }
                 ScheduleOptions ro;
                 ro.set_now = cl.now;
+                ro.sanitized = true;
                 std::string saved = sim.cib.serialize();
                 auto revised = unpack(std::move(sim.cib), ro);
                 if (!revised) {

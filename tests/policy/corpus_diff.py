@@ -155,7 +155,7 @@ def main():
     ap.add_argument("--markdown", help="write a per-test table (docs/policy.md)")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("tests", nargs="*")
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()
     if not os.path.isdir(os.path.join(args.corpus, "xml")):
         print("corpus not found at %s: skipped" % args.corpus)
         return 77
