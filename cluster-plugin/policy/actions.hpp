@@ -59,6 +59,8 @@ void finish_clone_notifications(Cluster& c);
 void notify_fenced_stop(Cluster& c, RscIdx r, ActIdx fence);
 void create_probes(Cluster& c);              // probes.cpp (rules 39-42)
 void order_remote_actions(Cluster& c);       // remote.cpp (rules 43-48)
+// Rule 45: the connection of remote node n is in the failed state.
+bool connection_failed(const Cluster& c, NodeIdx n);  // remote.cpp
 void schedule_fencing(Cluster& c);           // fencing.cpp (rules 49-53)
 void apply_orderings(Cluster& c);            // orderings.cpp
 void update_actions(Cluster& c);             // propagate.cpp

@@ -186,6 +186,7 @@ struct RscFlags {
     bool blocked = false;
     bool unique = false;
     bool notify = false;
+    bool reconnect_hold = false;  // rule 24: reset by a failure, reconnect_interval pending
     bool promotable = false;
     bool interleave = false;
     bool ordered = false;

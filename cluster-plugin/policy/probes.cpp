@@ -215,7 +215,7 @@ void create_probes(Cluster& c)
         Node& node = c.nodes[n];
         if (!node.online) {
             // Rule 39: an offline remote node with a failed connection is fenced.
-            if (node.kind == NodeKind::remote && node.remote_rsc != kNone && c.resources[node.remote_rsc].flags.failed)
+            if (node.kind == NodeKind::remote && connection_failed(c, n))
                 fence_node(c, n, "the connection is unrecoverable", false);
             continue;
         }

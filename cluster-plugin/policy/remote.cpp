@@ -44,6 +44,15 @@ ConnState remote_state(const Cluster& c, NodeIdx n)
     return ConnState::alive;
 }
 
+}  // namespace
+
+bool connection_failed(const Cluster& c, NodeIdx n)
+{
+    return c.nodes[n].remote_rsc != kNone && remote_state(c, n) == ConnState::failed;
+}
+
+namespace {
+
 // Rule 47.
 void container_ordering(Cluster& c, ActIdx a)
 {

@@ -129,14 +129,12 @@ void fence_in_cib(xmlDoc* doc, const Cluster& c, NodeIdx n)
 {
     const Node& node = c.nodes[n];
     xmlNode* ns = find_node_state(doc, node.name, true, node.is_remote_class());
-    if (node.kind == NodeKind::member) {
-        xml::set_attr(ns, "in_ccm", "false");
-        xml::set_attr(ns, "crmd", "offline");
-        xml::set_attr(ns, "join", "down");
-        xml::set_attr(ns, "expected", "down");
-    } else {
-        xml::set_attr(ns, "node_fenced", "1");
-    }
+    // As crm_simulate records fencing, for cluster and remote nodes alike.
+    xml::set_attr(ns, "crm-debug-origin", "simulate_fencing_action");
+    xml::set_attr(ns, "in_ccm", "false");
+    xml::set_attr(ns, "crmd", "offline");
+    xml::set_attr(ns, "join", "down");
+    xml::set_attr(ns, "expected", "down");
     if (xmlNode* lrm = xml::first_child(ns, "lrm")) xml::remove_node(lrm);
     if (xmlNode* ta = xml::first_child(ns, "transient_attributes")) xml::remove_node(ta);
 }

@@ -887,7 +887,10 @@ void StatusUnpacker::process_state(RscIdx r, NodeIdx n, NodeHistory& h)
                     fence_node(c, rsc.remote_node, "remote connection is unrecoverable", false);
             }
             if (rsc.role > Role::stopped) rsc_action(c, r, "stop", n, false);
-            if (rsc.remote_reconnect_ms > 0) rsc.next_role = Role::stopped;
+            if (rsc.remote_reconnect_ms > 0) {
+                rsc.next_role = Role::stopped;
+                rsc.flags.reconnect_hold = true;
+            }
             break;
     }
     // Rule 28: a failed connection whose node is unclean is fenced for sure.
@@ -1101,6 +1104,11 @@ Status unpack_status(Cluster& c)
         if (!node.is_remote_class() || node.history_unpacked) continue;
         u.determine_remote_online(n);
         u.apply_remote_attrs(n);
+    }
+    // Rule 24: a connection reset by a failure waits for its reconnect interval, whatever
+    // history on other nodes says.
+    for (Resource& r : c.resources) {
+        if (r.flags.reconnect_hold) r.next_role = Role::stopped;
     }
     // Rule 19: a remote node shutting down stops its connection.
     for (Node& node : c.nodes) {
