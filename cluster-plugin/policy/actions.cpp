@@ -90,7 +90,13 @@ void init_runnable(Cluster& c, ActIdx ai, bool save)
         }
         return;
     }
-    if (!c.options.have_quorum && c.options.no_quorum_policy == NoQuorumPolicy::stop) {
+    // no-quorum-policy=demote: promotable instances keep running unpromoted, the rest stops.
+    const bool demote_policy = c.options.no_quorum_policy == NoQuorumPolicy::demote;
+    if (!c.options.have_quorum && demote_policy && r.flags.promotable && a.task != "promote") {
+        a.flags |= kActRunnable;
+        return;
+    }
+    if (!c.options.have_quorum && (c.options.no_quorum_policy == NoQuorumPolicy::stop || demote_policy)) {
         if (a.reason.empty()) a.reason = "no quorum";
         a.flags &= ~kActRunnable;
         return;

@@ -1427,8 +1427,9 @@ void Assigner::set_instance_roles(RscIdx clone)
             set_unpromoted(c, inst, false);
             continue;
         }
-        if (inst_role(c, inst) < Role::promoted && !c.options.have_quorum &&
-            c.options.no_quorum_policy == NoQuorumPolicy::freeze) {
+        if (!c.options.have_quorum && ((inst_role(c, inst) < Role::promoted &&
+                                        c.options.no_quorum_policy == NoQuorumPolicy::freeze) ||
+                                       c.options.no_quorum_policy == NoQuorumPolicy::demote)) {
             set_unpromoted(c, inst, false);
             continue;
         }
