@@ -375,6 +375,10 @@ void ActionMaker::primitive(RscIdx r)
         if (!c.nodes[n].unclean && c.nodes[n].online) ++clean_active;
         if (current == kNone) current = n;
     }
+    // A partial migration runs from its source (the target was added while unpacking).
+    if (rsc0.partial_migration_source != kNone &&
+        std::find(rsc0.running_on.begin(), rsc0.running_on.end(), rsc0.partial_migration_source) != rsc0.running_on.end())
+        current = rsc0.partial_migration_source;
     for (NodeIdx src : std::vector<NodeIdx>(rsc0.dangling_migrations)) {
         ActIdx stop = rsc_action(c, r, "stop", src, false);
         c.actions[stop].flags |= kActDangling;
