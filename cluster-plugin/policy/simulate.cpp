@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <unordered_map>
 
 #include "policy/actions.hpp"
 #include "policy/op_codes.hpp"
@@ -80,6 +81,47 @@ xmlNode* find_lrm_resource(xmlNode* ns, std::string_view id, const Resource* r, 
     return lr;
 }
 
+// Node states and their resource histories by name, built once per simulation: a
+// transition touches every history, and a scan per action would be quadratic.
+class StatusIndex {
+public:
+    explicit StatusIndex(xmlDoc* doc) : doc_(doc) {}
+    xmlNode* node_state(std::string_view name, bool create, bool remote)
+    {
+        if (!built_) {
+            for (xmlNode* ns : xml::elements(status_section(doc_), "node_state"))
+                states_.emplace(std::string(attr(ns, "uname")), ns);
+            built_ = true;
+        }
+        auto it = states_.find(std::string(name));
+        if (it != states_.end()) return it->second;
+        xmlNode* ns = find_node_state(doc_, name, create, remote);
+        if (ns) states_.emplace(std::string(name), ns);
+        return ns;
+    }
+    xmlNode* lrm_resource(xmlNode* ns, std::string_view id, const Resource* r, bool create)
+    {
+        auto [it, fresh] = lrms_.try_emplace(ns);
+        if (fresh) {
+            xmlNode* lrs = xml::first_child(xml::first_child(ns, "lrm"), "lrm_resources");
+            for (xmlNode* lr : xml::elements(lrs, "lrm_resource")) it->second.emplace(std::string(attr(lr, "id")), lr);
+        }
+        auto found = it->second.find(std::string(id));
+        if (found != it->second.end()) return found->second;
+        xmlNode* lr = find_lrm_resource(ns, id, r, create);
+        if (lr) it->second.emplace(std::string(id), lr);
+        return lr;
+    }
+    // The node's history was removed (fencing).
+    void forget_history(xmlNode* ns) { lrms_.erase(ns); }
+
+private:
+    xmlDoc* doc_;
+    bool built_ = false;
+    std::unordered_map<std::string, xmlNode*> states_;
+    std::unordered_map<const xmlNode*, std::unordered_map<std::string, xmlNode*>> lrms_;
+};
+
 int max_call_id(xmlNode* lr)
 {
     int m = 0;
@@ -100,35 +142,37 @@ void record_op(xmlNode* lr, const std::string& rsc_id, std::string_view task, st
             if (attr(o, "id") == id) op = o;
         }
         if (!op) op = xml::add_child(lr, "lrm_rsc_op");
-        // Replace every attribute.
+        // Replace every attribute (appended: the element has none left to search).
         while (op->properties) xmlRemoveProp(op->properties);
-        xml::set_attr(op, "id", id);
-        xml::set_attr(op, "operation_key", key);
-        xml::set_attr(op, "operation", task);
-        xml::set_attr(op, "crm-debug-origin", "crm_simulate");
-        xml::set_attr(op, "crm_feature_set", kFeatureSet);
+        auto add = [op](const char* k, const std::string& v) { xmlNewProp(op, BAD_CAST k, BAD_CAST v.c_str()); };
         const std::string tkey = std::to_string(call_id) + ":-1:" + std::to_string(target_rc) +
                                  ":xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-        xml::set_attr(op, "transition-key", tkey);
-        xml::set_attr(op, "transition-magic", "0:" + std::to_string(rc) + ";" + tkey);
-        xml::set_attr(op, "exit-reason", "");
-        xml::set_attr(op, "call-id", std::to_string(call_id));
-        xml::set_attr(op, "rc-code", std::to_string(rc));
-        xml::set_attr(op, "op-status", "0");
-        xml::set_attr(op, "interval", std::to_string(interval));
-        xml::set_attr(op, "last-rc-change", std::to_string(now));
-        xml::set_attr(op, "exec-time", "0");
-        xml::set_attr(op, "queue-time", "0");
+        add("id", id);
+        add("operation_key", key);
+        add("operation", std::string(task));
+        add("crm-debug-origin", "crm_simulate");
+        add("crm_feature_set", kFeatureSet);
+        add("transition-key", tkey);
+        add("transition-magic", "0:" + std::to_string(rc) + ";" + tkey);
+        add("exit-reason", "");
+        add("call-id", std::to_string(call_id));
+        add("rc-code", std::to_string(rc));
+        add("op-status", "0");
+        add("interval", std::to_string(interval));
+        add("last-rc-change", std::to_string(now));
+        add("exec-time", "0");
+        add("queue-time", "0");
         for (const auto& [k, v] : extra) xml::set_attr(op, k.c_str(), v);
     };
     write(op_id);
     if (rc != target_rc) write(rsc_id + "_last_failure_0");
 }
 
-void fence_in_cib(xmlDoc* doc, const Cluster& c, NodeIdx n)
+void fence_in_cib(StatusIndex& index, const Cluster& c, NodeIdx n)
 {
     const Node& node = c.nodes[n];
-    xmlNode* ns = find_node_state(doc, node.name, true, node.is_remote_class());
+    xmlNode* ns = index.node_state(node.name, true, node.is_remote_class());
+    index.forget_history(ns);
     // As crm_simulate records fencing, for cluster and remote nodes alike.
     xml::set_attr(ns, "crm-debug-origin", "simulate_fencing_action");
     xml::set_attr(ns, "in_ccm", "false");
@@ -194,6 +238,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
     SimulationResult out;
     out.cib = c.cib.copy();
     xmlDoc* doc = out.cib.get();
+    StatusIndex index(doc);
     const std::size_t n = g.actions.size();
     std::vector<char> done(n, 0);
     std::vector<char> failed_action(c.actions.size(), 0);
@@ -225,7 +270,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             }
             if (a.task == "stonith") {
                 out.executed.push_back("  * Fencing " + c.nodes[a.node].name + " (" + a.fence_action + ")");
-                fence_in_cib(doc, c, a.node);
+                fence_in_cib(index, c, a.node);
                 continue;
             }
             if (a.task == "do_shutdown") {
@@ -236,7 +281,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             if (a.task == "clear_failcount") {
                 const std::string id = history_id(c, a.rsc);
                 out.executed.push_back("  * Cluster action:  clear_failcount for " + id + " on " + c.nodes[a.node].name);
-                xmlNode* ns = find_node_state(doc, c.nodes[a.node].name, false, false);
+                xmlNode* ns = index.node_state(c.nodes[a.node].name, false, false);
                 xmlNode* ta = ns ? xml::first_child(ns, "transient_attributes") : nullptr;
                 for (xmlNode* ia : xml::elements(ta, "instance_attributes")) {
                     std::vector<xmlNode*> dead;
@@ -264,7 +309,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             if (padded.size() < 15) padded.resize(15, ' ');
             out.executed.push_back("  * Resource action: " + padded + " " + task_text + " on " + c.nodes[a.node].name);
             const Node& node = c.nodes[a.node];
-            xmlNode* ns = find_node_state(doc, node.name, true, node.is_remote_class());
+            xmlNode* ns = index.node_state(node.name, true, node.is_remote_class());
             if (a.task == "delete" || a.task == "meta-data") continue;  // shown, no history (as crm_simulate)
             int target = kOcfOk;
             if (const std::string* t = a.meta_value("op_target_rc")) target = std::atoi(t->c_str());
@@ -276,7 +321,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
                     failed_action[ai] = 1;
                 }
             }
-            xmlNode* lr = find_lrm_resource(ns, id, &r, true);
+            xmlNode* lr = index.lrm_resource(ns, id, &r, true);
             std::vector<std::pair<std::string, std::string>> extra;
             if (const std::string* s = a.meta_value("migrate_source")) extra.emplace_back("migrate_source", *s);
             if (const std::string* t = a.meta_value("migrate_target")) extra.emplace_back("migrate_target", *t);

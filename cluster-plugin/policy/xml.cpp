@@ -1,5 +1,7 @@
 #include "policy/xml.hpp"
 
+#include <cstring>
+
 #include <libxml/parser.h>
 #include <libxml/xmlsave.h>
 
@@ -105,7 +107,8 @@ const char* attr_c(const xmlNode* node, std::string_view key)
 {
     if (!node) return nullptr;
     for (xmlAttr* a = node->properties; a; a = a->next) {
-        if (std::string_view(reinterpret_cast<const char*>(a->name)) == key) {
+        const char* name = reinterpret_cast<const char*>(a->name);
+        if (std::strncmp(name, key.data(), key.size()) == 0 && name[key.size()] == '\0') {
             if (!a->children || !a->children->content) return "";
             return reinterpret_cast<const char*>(a->children->content);
         }

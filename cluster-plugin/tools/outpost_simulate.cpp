@@ -186,7 +186,7 @@ int main(int argc, char** argv)
                 ScheduleOptions ro;
                 ro.set_now = cl.now;
                 ro.sanitized = true;
-                std::string saved = sim.cib.serialize();
+                const std::string saved = a.output_file.empty() ? std::string() : sim.cib.serialize();
                 auto revised = unpack(std::move(sim.cib), ro);
                 if (!revised) {
                     std::fprintf(stderr, "outpost-simulate: revised CIB: %s\n", revised.error().describe().c_str());
