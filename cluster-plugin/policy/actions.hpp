@@ -45,6 +45,8 @@ inline void order_task_then_action(Cluster& c, RscIdx first, std::string_view fi
 
 enum class DigestResult { match, restart, all, unknown };
 DigestResult compare_digest(const Cluster& c, RscIdx r, const HistoryOp& op);  // config_changes.cpp
+// The op-digest an operation records (one-shot operations digest as the start does).
+std::string op_digest(const Resource& rsc, std::string_view task, std::int64_t interval);  // config_changes.cpp
 ActIdx clear_failcount(Cluster& c, RscIdx r, NodeIdx n, std::string_view reason);  // config_changes.cpp
 ActIdx fence_op(Cluster& c, NodeIdx n, std::string_view op, bool optional, std::string_view reason);  // fencing.cpp
 // Fail count of r on node n from the node's attributes (failure-timeout applied when

@@ -92,6 +92,11 @@ std::map<std::string, std::string> digest_params(const Resource& rsc, std::strin
 
 }  // namespace
 
+std::string op_digest(const Resource& rsc, std::string_view task, std::int64_t interval)
+{
+    return parameters_digest(digest_params(rsc, interval > 0 ? task : std::string_view("start"), interval));
+}
+
 // How an operation's recorded digests compare with the current definition.
 DigestResult compare_digest(const Cluster& c, RscIdx r, const HistoryOp& op)
 {

@@ -127,6 +127,7 @@ ActIdx instance_notify(Cluster& c, RscIdx r, NodeIdx node, std::string_view type
         act.set_meta("notify_operation", std::string(op));
         act.set_meta("notify_key_type", std::string(type));
         act.set_meta("notify_key_operation", std::string(key_op));
+        if (type == "post") act.priority = kInfinity;  // still sent when the transition aborts
         init_runnable(c, a, true);
     }
     c.order(before, a, kOrderOptional);
@@ -267,6 +268,8 @@ void notify_fenced_stop(Cluster& c, RscIdx r, ActIdx fence)
                                 "stonith");
     ActIdx confirmed = notify_pseudo(c, r, notify_key(rsc.id, "confirmed-post", "stonith"), "notified", false,
                                      "post", "confirmed-post", "stop", "stonith");
+    c.actions[post].priority = kInfinity;
+    c.actions[confirmed].priority = kInfinity;
     c.order(fence, post, kOrderOptional);
     c.order(post, confirmed, kOrderOptional);
     std::vector<RscIdx> siblings;
@@ -282,6 +285,7 @@ void notify_fenced_stop(Cluster& c, RscIdx r, ActIdx fence)
         act.set_meta("notify_operation", "stop");
         act.set_meta("notify_key_type", "post");
         act.set_meta("notify_key_operation", "stonith");
+        act.priority = kInfinity;
         init_runnable(c, a, true);
         c.order(post, a, kOrderOptional);
         c.order(a, confirmed, kOrderOptional);

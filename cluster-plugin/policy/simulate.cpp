@@ -131,7 +131,7 @@ int max_call_id(xmlNode* lr)
 
 void record_op(xmlNode* lr, const std::string& rsc_id, std::string_view task, std::int64_t interval, int rc,
                int target_rc, EpochSeconds now, const std::vector<std::pair<std::string, std::string>>& extra,
-               const std::string& id_override)
+               const std::string& id_override, const std::string& exit_reason = {}, const std::string& digest = {})
 {
     const int call_id = max_call_id(lr) + 1;
     const std::string key = op_key(rsc_id, task, interval);
@@ -154,7 +154,7 @@ void record_op(xmlNode* lr, const std::string& rsc_id, std::string_view task, st
         add("crm_feature_set", kFeatureSet);
         add("transition-key", tkey);
         add("transition-magic", "0:" + std::to_string(rc) + ";" + tkey);
-        add("exit-reason", "");
+        add("exit-reason", exit_reason);
         add("call-id", std::to_string(call_id));
         add("rc-code", std::to_string(rc));
         add("op-status", "0");
@@ -162,6 +162,7 @@ void record_op(xmlNode* lr, const std::string& rsc_id, std::string_view task, st
         add("last-rc-change", std::to_string(now));
         add("exec-time", "0");
         add("queue-time", "0");
+        if (!digest.empty()) add("op-digest", digest);
         for (const auto& [k, v] : extra) xml::set_attr(op, k.c_str(), v);
     };
     write(op_id);
@@ -201,6 +202,37 @@ std::string history_id(const Cluster& c, RscIdx r)
     return c.in_anonymous_clone(r) ? rsc.base_id : rsc.id;
 }
 
+// The fail-count and last-failure attributes crm_simulate adds for a failed operation.
+void inject_failure_attrs(xmlNode* ns, const std::string& rsc, std::string_view task, std::int64_t interval,
+                          EpochSeconds wall_clock, std::vector<std::string>& lines)
+{
+    const std::string node_id(attr(ns, "id"));
+    xmlNode* ta = ensure_child(ns, "transient_attributes", node_id);
+    xmlNode* ia = ensure_child(ta, "instance_attributes", node_id);
+    const std::string suffix = rsc + "#" + std::string(task) + "_" + std::to_string(interval);
+    auto set = [&](const std::string& name, const std::string& value, bool increment) {
+        xmlNode* nv = nullptr;
+        for (xmlNode* x : xml::elements(ia, "nvpair")) {
+            if (attr(x, "name") == name) nv = x;
+        }
+        std::string id = node_id + "-" + name;
+        std::replace(id.begin(), id.end(), '#', '.');
+        int count = 0;
+        if (nv) {
+            count = std::atoi(std::string(attr(nv, "value")).c_str());
+        } else {
+            nv = xml::add_child(ia, "nvpair");
+            xml::set_attr(nv, "id", id);
+            xml::set_attr(nv, "name", name);
+        }
+        xml::set_attr(nv, "value", increment ? std::to_string(count + 1) : value);
+        lines.push_back("  * Injecting attribute " + name + "=" + (increment ? std::string("value++") : value) +
+                        " into /node_state '" + node_id + "'");
+    };
+    set("fail-count-" + suffix, {}, true);
+    set("last-failure-" + suffix, std::to_string(wall_clock), false);
+}
+
 }  // namespace
 
 Result<OpSpec> parse_op_spec(std::string_view text)
@@ -233,9 +265,11 @@ Result<OpSpec> parse_op_spec(std::string_view text)
     return s;
 }
 
-SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std::vector<OpSpec>& failures)
+SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std::vector<OpSpec>& failures,
+                                     EpochSeconds wall_clock)
 {
     SimulationResult out;
+    bool aborted = false;  // after a failure only INFINITY-priority and pseudo actions start
     out.cib = c.cib.copy();
     xmlDoc* doc = out.cib.get();
     StatusIndex index(doc);
@@ -251,12 +285,13 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             bool ready = true;
             for (ActIdx in : g.inputs[i]) {
                 const int s = g.synapse_of[in];
-                if (s < 0 || !done[static_cast<std::size_t>(s)] || failed_action[in]) {
+                if (s < 0 || !done[static_cast<std::size_t>(s)]) {
                     ready = false;
                     break;
                 }
             }
             if (!ready) continue;
+            if (aborted && !c.actions[g.actions[i]].pseudo() && c.actions[g.actions[i]].priority < kInfinity) continue;
             done[i] = 1;
             --remaining;
             progress = true;
@@ -265,22 +300,27 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             if (a.pseudo()) {
                 std::string line = "  * Pseudo action:   " + display_key(c, a);
                 if (a.task == "stonith" && a.node != kNone) line += " on " + c.nodes[a.node].name;
-                out.executed.push_back(line);
+                out.executed.push_back({ExecutedAction::Kind::pseudo, {}, display_key(c, a),
+                                        a.task == "stonith" && a.node != kNone ? c.nodes[a.node].name : std::string(),
+                                        0, line});
                 continue;
             }
             if (a.task == "stonith") {
-                out.executed.push_back("  * Fencing " + c.nodes[a.node].name + " (" + a.fence_action + ")");
+                out.executed.push_back({ExecutedAction::Kind::fencing, {}, a.fence_action, c.nodes[a.node].name, 0,
+                                        "  * Fencing " + c.nodes[a.node].name + " (" + a.fence_action + ")"});
                 fence_in_cib(index, c, a.node);
                 continue;
             }
             if (a.task == "do_shutdown") {
                 // Shown only: crm_simulate leaves the node as it is.
-                out.executed.push_back("  * Cluster action:  do_shutdown on " + c.nodes[a.node].name);
+                out.executed.push_back({ExecutedAction::Kind::cluster, {}, "do_shutdown", c.nodes[a.node].name, 0,
+                                        "  * Cluster action:  do_shutdown on " + c.nodes[a.node].name});
                 continue;
             }
             if (a.task == "clear_failcount") {
                 const std::string id = history_id(c, a.rsc);
-                out.executed.push_back("  * Cluster action:  clear_failcount for " + id + " on " + c.nodes[a.node].name);
+                out.executed.push_back({ExecutedAction::Kind::cluster, id, "clear_failcount", c.nodes[a.node].name, 0,
+                                        "  * Cluster action:  clear_failcount for " + id + " on " + c.nodes[a.node].name});
                 xmlNode* ns = index.node_state(c.nodes[a.node].name, false, false);
                 xmlNode* ta = ns ? xml::first_child(ns, "transient_attributes") : nullptr;
                 for (xmlNode* ia : xml::elements(ta, "instance_attributes")) {
@@ -306,8 +346,10 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             // somewhere (then crm_simulate shows the name history knows it by).
             std::string padded = !r.clone_name.empty() ? r.clone_name : r.id;
             if (r.clone_name.empty() && c.in_anonymous_clone(a.rsc) && clone_has_history(c, a.rsc)) padded = r.base_id;
+            const std::string shown = padded;
             if (padded.size() < 15) padded.resize(15, ' ');
-            out.executed.push_back("  * Resource action: " + padded + " " + task_text + " on " + c.nodes[a.node].name);
+            out.executed.push_back({ExecutedAction::Kind::resource, shown, a.task, c.nodes[a.node].name, a.interval_ms,
+                                    "  * Resource action: " + padded + " " + task_text + " on " + c.nodes[a.node].name});
             const Node& node = c.nodes[a.node];
             xmlNode* ns = index.node_state(node.name, true, node.is_remote_class());
             if (a.task == "delete" || a.task == "meta-data") continue;  // shown, no history (as crm_simulate)
@@ -315,8 +357,8 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             if (const std::string* t = a.meta_value("op_target_rc")) target = std::atoi(t->c_str());
             int rc = target;
             for (const OpSpec& f : failures) {
-                if ((f.rsc == id || f.rsc == r.id) && f.task == a.task && f.interval_ms == a.interval_ms &&
-                    f.node == node.name) {
+                if ((f.rsc == id || f.rsc == r.id || f.rsc == r.base_id) && f.task == a.task &&
+                    f.interval_ms == a.interval_ms && f.node == node.name) {
                     rc = f.rc;
                     failed_action[ai] = 1;
                 }
@@ -333,7 +375,18 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
                 const std::string* op = a.meta_value("notify_operation");
                 if (type && op) op_id = notify_key(id, *type, *op);
             }
-            record_op(lr, id, a.task, a.interval_ms, rc, target, c.now, extra, op_id);
+            record_op(lr, id, a.task, a.interval_ms, rc, target, c.now, extra, op_id,
+                      failed_action[ai] ? "User-injected result" : "", op_digest(r, a.task, a.interval_ms));
+            if (failed_action[ai]) {
+                // As crm_simulate: the transition aborts, the failure is counted.
+                out.executed.push_back({ExecutedAction::Kind::message, {}, {}, {}, 0,
+                                        "Pretending action " + std::to_string(a.id + 1) + " failed with rc=" +
+                                            std::to_string(rc)});
+                std::vector<std::string> lines;
+                inject_failure_attrs(ns, id, a.task, a.interval_ms, wall_clock, lines);
+                for (auto& l : lines) out.executed.push_back({ExecutedAction::Kind::message, {}, {}, {}, 0, std::move(l)});
+                aborted = true;
+            }
         }
     }
     return out;
@@ -341,11 +394,23 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
 
 void inject_node_up(xml::Document& cib, std::string_view node)
 {
+    // A node new to the configuration joins it too (its id is its name).
+    xmlNode* conf = xml::first_child(cib.root(), "configuration");
+    xmlNode* nodes = conf ? xml::first_child(conf, "nodes") : nullptr;
+    if (conf && !nodes) nodes = xml::add_child(conf, "nodes");
+    bool known = false;
+    for (xmlNode* n : xml::elements(nodes, "node")) known = known || attr(n, "uname") == node;
+    if (nodes && !known) {
+        xmlNode* n = xml::add_child(nodes, "node");
+        xml::set_attr(n, "id", node);
+        xml::set_attr(n, "uname", node);
+    }
     xmlNode* ns = find_node_state(cib.get(), node, true, false);
     xml::set_attr(ns, "in_ccm", "true");
     xml::set_attr(ns, "crmd", "online");
     xml::set_attr(ns, "join", "member");
     xml::set_attr(ns, "expected", "member");
+    xml::set_attr(ns, "crm-debug-origin", "crm_simulate");
 }
 
 void inject_node_down(xml::Document& cib, std::string_view node)
@@ -355,20 +420,23 @@ void inject_node_down(xml::Document& cib, std::string_view node)
     xml::set_attr(ns, "crmd", "offline");
     xml::set_attr(ns, "join", "down");
     xml::set_attr(ns, "expected", "down");
+    xml::set_attr(ns, "crm-debug-origin", "crm_simulate");
     if (xmlNode* lrm = xml::first_child(ns, "lrm")) xml::remove_node(lrm);
     if (xmlNode* ta = xml::first_child(ns, "transient_attributes")) xml::remove_node(ta);
 }
 
+// A node that left the membership without saying goodbye (its controller still "online").
 void inject_node_fail(xml::Document& cib, std::string_view node)
 {
     xmlNode* ns = find_node_state(cib.get(), node, true, false);
     xml::set_attr(ns, "in_ccm", "false");
-    xml::set_attr(ns, "crmd", "offline");
-    xml::set_attr(ns, "join", "down");
+    xml::set_attr(ns, "crmd", "online");
+    xml::set_attr(ns, "join", "member");
     xml::set_attr(ns, "expected", "member");
+    xml::set_attr(ns, "crm-debug-origin", "crm_simulate");
 }
 
-Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now)
+Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now, std::vector<std::string>& lines)
 {
     xmlNode* root = cib.root();
     xmlNode* resources = xml::first_child(xml::first_child(root, "configuration"), "resources");
@@ -403,36 +471,9 @@ Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now)
         xml::set_attr(lr, "type", attr(prim, "type"));
     }
     const int target = spec.task == "monitor" && spec.interval_ms == 0 ? kOcfNotRunning : kOcfOk;
-    record_op(lr, spec.rsc, spec.task, spec.interval_ms, spec.rc, target, now, {}, {});
-    if (spec.rc != target) {
-        xmlNode* ta = ensure_child(ns, "transient_attributes", attr(ns, "id"));
-        xmlNode* ia = ensure_child(ta, "instance_attributes", "status-" + std::string(attr(ns, "id")));
-        const std::string fc = "fail-count-" + spec.rsc + "#" + spec.task + "_" + std::to_string(spec.interval_ms);
-        xmlNode* nv = nullptr;
-        for (xmlNode* x : xml::elements(ia, "nvpair")) {
-            if (attr(x, "name") == fc) nv = x;
-        }
-        int count = 0;
-        if (nv) {
-            count = std::atoi(std::string(attr(nv, "value")).c_str());
-        } else {
-            nv = xml::add_child(ia, "nvpair");
-            xml::set_attr(nv, "id", "status-" + std::string(attr(ns, "id")) + "-" + fc);
-            xml::set_attr(nv, "name", fc);
-        }
-        xml::set_attr(nv, "value", std::to_string(count + 1));
-        const std::string lf = "last-failure-" + spec.rsc + "#" + spec.task + "_" + std::to_string(spec.interval_ms);
-        xmlNode* lv = nullptr;
-        for (xmlNode* x : xml::elements(ia, "nvpair")) {
-            if (attr(x, "name") == lf) lv = x;
-        }
-        if (!lv) {
-            lv = xml::add_child(ia, "nvpair");
-            xml::set_attr(lv, "id", "status-" + std::string(attr(ns, "id")) + "-" + lf);
-            xml::set_attr(lv, "name", lf);
-        }
-        xml::set_attr(lv, "value", std::to_string(now));
-    }
+    record_op(lr, spec.rsc, spec.task, spec.interval_ms, spec.rc, target, now, {}, {},
+              spec.rc != target ? "Simulated action result" : "");
+    if (spec.rc != target) inject_failure_attrs(ns, spec.rsc, spec.task, spec.interval_ms, now, lines);
     return {};
 }
 

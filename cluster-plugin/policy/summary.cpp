@@ -10,16 +10,10 @@ namespace outpost::cluster::policy {
 
 namespace {
 
-struct Item {
-    std::string change;
-    std::string rsc;
-    std::string details;
-    std::string reason;
-};
+using Item = SummaryEntry;
 
 struct Summary {
     const Cluster& c;
-    std::vector<std::string> node_lines;
     std::vector<Item> items;
 
     ActIdx first_of(RscIdx r, std::string_view task, NodeIdx node, bool any_node) const
@@ -75,7 +69,16 @@ void Summary::add(const char* change, RscIdx r, NodeIdx origin, NodeIdx dest, Ac
     } else if (!runnable) {
         reason = "blocked";
     }
-    items.push_back({change, rsc.id, details, reason});
+    Item item;
+    item.change = change;
+    item.rsc = rsc.id;
+    item.details = details;
+    item.reason = reason;
+    item.role = rsc.role;
+    item.next_role = rsc.next_role;
+    item.origin = origin;
+    item.dest = dest;
+    items.push_back(std::move(item));
 }
 
 void Summary::log(RscIdx r)
@@ -156,42 +159,54 @@ void Summary::log(RscIdx r)
 
 }  // namespace
 
-std::string render_summary(const Cluster& c)
+std::vector<SummaryEntry> summarize(const Cluster& c)
 {
-    Summary s{c, {}, {}};
-    std::string out;
+    Summary s{c, {}};
     for (auto it = c.actions.rbegin(); it != c.actions.rend(); ++it) {
         const Action& a = *it;
         if (a.rsc != kNone || a.optional()) continue;
-        std::string task;
         // (crm_simulate 2.1.5 never lists shutdowns here.)
-        if (a.task == "stonith") {
-            task = "Fence (" + a.fence_action + ")";
-        } else {
-            continue;
-        }
-        std::string node;
+        if (a.task != "stonith") continue;
+        SummaryEntry e;
+        e.change = "Fence (" + a.fence_action + ")";
+        e.fence = true;
+        e.dest = a.node;
         if (a.node != kNone) {
             const Node& n = c.nodes[a.node];
-            node = n.name;
+            e.details = n.name;
             if (n.kind == NodeKind::guest) {
                 const Resource& conn = c.resources[n.remote_rsc];
-                node += " (resource: " + c.resources[conn.container].id + ")";
+                e.details += " (resource: " + c.resources[conn.container].id + ")";
             }
         }
-        out += "  * " + task + " " + node;
-        if (!a.reason.empty()) out += " '" + a.reason + "'";
-        out += "\n";
+        e.reason = a.reason;
+        s.items.push_back(std::move(e));
     }
     for (RscIdx r : c.top) s.log(r);
+    return std::move(s.items);
+}
+
+std::string render_summary(const Cluster& c) { return render_summary(summarize(c)); }
+
+std::string render_summary(const std::vector<SummaryEntry>& entries)
+{
+    std::string out;
+    for (const SummaryEntry& e : entries) {
+        if (!e.fence) continue;
+        out += "  * " + e.change + " " + e.details;
+        if (!e.reason.empty()) out += " '" + e.reason + "'";
+        out += "\n";
+    }
     // crm_simulate's column widths grow as lines are formatted (once for the log, then
     // for the screen): ids wider than the width so far make it id + 2.
     int rsc_width = 5, detail_width = 5;
-    for (const Item& i : s.items) {
+    for (const Item& i : entries) {
+        if (i.fence) continue;
         if (static_cast<int>(i.rsc.size()) > rsc_width) rsc_width = static_cast<int>(i.rsc.size()) + 2;
         if (static_cast<int>(i.details.size()) > detail_width) detail_width = static_cast<int>(i.details.size());
     }
-    for (const Item& i : s.items) {
+    for (const Item& i : entries) {
+        if (i.fence) continue;
         std::string line = "  * ";
         std::string change = i.change;
         change.resize(std::max<std::size_t>(8, change.size()), ' ');

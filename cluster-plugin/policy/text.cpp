@@ -86,7 +86,8 @@ std::string primitive_text(const Cluster& c, RscIdx ri, const std::string& name)
     if (r.running_on.size() == 1 && c.nodes[r.running_on[0]].unclean && !c.nodes[r.running_on[0]].online)
         flags.emplace_back("UNCLEAN");
     if (is_disabled(r)) flags.emplace_back("disabled");
-    if (!r.flags.managed) flags.emplace_back(r.flags.maintenance ? "maintenance" : "unmanaged");
+    // (A blocked resource is unmanaged too; crm_mon says "blocked" only.)
+    if (!r.flags.managed && !r.flags.blocked) flags.emplace_back(r.flags.maintenance ? "maintenance" : "unmanaged");
     if (r.flags.blocked) flags.emplace_back("blocked");
     if (r.flags.failure_ignored) flags.emplace_back("failure ignored");
     for (const auto& f : flags) s += " (" + f + ")";
