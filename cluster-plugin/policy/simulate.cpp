@@ -89,14 +89,34 @@ public:
     xmlNode* node_state(std::string_view name, bool create, bool remote)
     {
         if (!built_) {
-            for (xmlNode* ns : xml::elements(status_section(doc_), "node_state"))
+            for (xmlNode* ns : xml::elements(status_section(doc_), "node_state")) {
                 states_.emplace(std::string(attr(ns, "uname")), ns);
+                by_id_.emplace(std::string(attr(ns, "id")), ns);
+            }
+            xmlNode* nodes = xml::first_child(xml::first_child(xmlDocGetRootElement(doc_), "configuration"), "nodes");
+            for (xmlNode* n : xml::elements(nodes, "node")) {
+                if (xml::has_attr(n, "id")) ids_.emplace(std::string(attr(n, "uname")), std::string(attr(n, "id")));
+            }
             built_ = true;
         }
         auto it = states_.find(std::string(name));
         if (it != states_.end()) return it->second;
-        xmlNode* ns = find_node_state(doc_, name, create, remote);
-        if (ns) states_.emplace(std::string(name), ns);
+        if (!create) return nullptr;
+        // As find_node_state: by the configured id, else a new node_state.
+        auto idit = ids_.find(std::string(name));
+        const std::string id = idit != ids_.end() ? idit->second : std::string(name);
+        xmlNode* ns = nullptr;
+        if (auto bi = by_id_.find(id); bi != by_id_.end()) {
+            ns = bi->second;
+        } else {
+            ns = xml::add_child(status_section(doc_), "node_state");
+            xml::set_attr(ns, "id", id);
+            xml::set_attr(ns, "uname", name);
+            if (remote) xml::set_attr(ns, "remote_node", "true");
+            xml::set_attr(ns, "crm-debug-origin", "crm_simulate");
+            by_id_.emplace(id, ns);
+        }
+        states_.emplace(std::string(name), ns);
         return ns;
     }
     xmlNode* lrm_resource(xmlNode* ns, std::string_view id, const Resource* r, bool create)
@@ -118,7 +138,9 @@ public:
 private:
     xmlDoc* doc_;
     bool built_ = false;
-    std::unordered_map<std::string, xmlNode*> states_;
+    std::unordered_map<std::string, xmlNode*> states_;  // by uname
+    std::unordered_map<std::string, xmlNode*> by_id_;
+    std::unordered_map<std::string, std::string> ids_;  // configured node ids by uname
     std::unordered_map<const xmlNode*, std::unordered_map<std::string, xmlNode*>> lrms_;
 };
 

@@ -169,14 +169,14 @@ struct Run {
     std::optional<EpochSeconds> set_now;
 
     // Unpacks the CIB; prints the time line as crm_simulate does at each unpack.
-    Result<std::unique_ptr<Cluster>> load(const xml::Document& cib, bool sanitized = true)
+    Result<std::unique_ptr<Cluster>> load(xml::Document cib, bool sanitized = true)
     {
         ScheduleOptions so;
         so.clock_now = wall_clock;
         so.set_now = set_now;
         so.show_scores = a.scores;
         so.sanitized = sanitized;  // as crm_simulate: CIBs may carry masked secrets
-        auto c = unpack(cib.copy(), so);
+        auto c = unpack(std::move(cib), so);
         if (c && !a.quiet && !out.xml()) {
             if (set_now) {
                 out.append("Setting effective cluster time: " + iso_time(*set_now) + "\n");
@@ -228,8 +228,12 @@ int run_main(const Args& a, int argc, char** argv)
         xml::append_escaped(out.text(), request_line(argc, argv));
         out.append("\">\n");
     }
-    // Current status.
-    auto current = run.load(*doc);
+    // Current status. The document is kept (copied) only when it is still needed: for the
+    // requested modifications, or to be saved as it is.
+    const bool modified = a.quorum || !a.node_up.empty() || !a.node_down.empty() || !a.node_fail.empty() ||
+                          !injections.empty();
+    const bool keep_doc = modified || (!a.output_file.empty() && !a.simulate);
+    auto current = run.load(keep_doc ? doc->copy() : std::move(*doc));
     if (!current) return fail(kExitDataErr, current.error().describe());
     if (!a.quiet) {
         if (out.xml()) {
@@ -242,8 +246,6 @@ int run_main(const Args& a, int argc, char** argv)
         }
     }
     // Synthetic events.
-    const bool modified = a.quorum || !a.node_up.empty() || !a.node_down.empty() || !a.node_fail.empty() ||
-                          !injections.empty();
     std::unique_ptr<Cluster> cluster;
     if (modified) {
         std::vector<std::string> lines;
@@ -272,7 +274,7 @@ int run_main(const Args& a, int argc, char** argv)
             out.append("\nPerforming Requested Modifications:\n");
             for (const auto& l : lines) out.append(l + "\n");
         }
-        auto c = run.load(*doc);
+        auto c = run.load(doc->copy());
         if (!c) return fail(kExitDataErr, c.error().describe());
         cluster = std::move(*c);
     } else {
@@ -305,6 +307,10 @@ int run_main(const Args& a, int argc, char** argv)
             return fail(kExitCantCreate, "cannot write " + a.dot_file);
         if (a.simulate) {
             SimulationResult sim = simulate_transition(cl, g, failures, run.wall_clock);
+            const std::string result = (!a.output_file.empty() || a.in_place) ? sim.cib.serialize() : std::string();
+            if (!a.output_file.empty() && !write_file(a.output_file, result))
+                return fail(kExitCantCreate, "cannot write " + a.output_file);
+            if (a.in_place && !write_file(a.xml_file, result)) return fail(kExitCantCreate, "cannot write " + a.xml_file);
             if (!a.quiet) {
                 if (out.xml()) {
                     out.append(executed_xml(sim.executed, 2));
@@ -313,7 +319,7 @@ int run_main(const Args& a, int argc, char** argv)
                     for (const auto& e : sim.executed) out.append(e.text + "\n");
                 }
                 // The revised status is shown, not needed otherwise.
-                auto revised = run.load(sim.cib);
+                auto revised = run.load(std::move(sim.cib));
                 if (!revised) return fail(kExitError, "revised CIB: " + revised.error().describe());
                 if (out.xml()) {
                     out.append(status_xml(**revised, "revised_cluster_status", 2));
@@ -322,10 +328,6 @@ int run_main(const Args& a, int argc, char** argv)
                     out.append(render_status(**revised));
                 }
             }
-            const std::string result = (!a.output_file.empty() || a.in_place) ? sim.cib.serialize() : std::string();
-            if (!a.output_file.empty() && !write_file(a.output_file, result))
-                return fail(kExitCantCreate, "cannot write " + a.output_file);
-            if (a.in_place && !write_file(a.xml_file, result)) return fail(kExitCantCreate, "cannot write " + a.xml_file);
         } else if (!a.output_file.empty() && !write_file(a.output_file, doc->serialize())) {
             return fail(kExitCantCreate, "cannot write " + a.output_file);
         }
