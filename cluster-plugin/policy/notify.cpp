@@ -102,8 +102,11 @@ InstanceState instance_state(const Cluster& c, RscIdx r)
     if (!rsc.running_on.empty()) {
         const NodeIdx n = rsc.running_on.front();
         const Node& node = c.nodes[n];
-        if (node.online && !node.unclean) s.now = n;
-        s.stopping = live_action(c, r, "stop", n) != kNone;
+        const ActIdx stop = live_action(c, r, "stop", n);
+        s.stopping = stop != kNone;
+        // Not on a node being fenced (its stop is implied, nothing runs there).
+        if (node.online && !node.unclean && !node.remote_requires_reset && !(stop != kNone && c.actions[stop].pseudo()))
+            s.now = n;
     }
     if (rsc.assigned != kNone && rsc.next_role != Role::stopped) {
         if (s.now == rsc.assigned && !s.stopping) {

@@ -517,7 +517,23 @@ struct Assigner {
     void colocation_match(RscIdx dep, RscIdx primary, const Colocation& col);
     void merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor, bool only_positive,
                       bool rollback, int depth);
-    Score best_score_matching(RscIdx r, const std::string& attr, std::string_view value);
+    // The best score of r on the nodes whose attribute `attr` equals `value` (nullopt: on
+    // the nodes without that attribute, as Pacemaker compares two missing values equal).
+    Score best_score_matching(RscIdx r, const std::string& attr, std::optional<std::string_view> value);
+    std::optional<std::string_view> node_value(NodeIdx n, const std::string& attr) const
+    {
+        const Node& node = c.nodes[n];
+        if (!node.has_attr(attr)) return std::nullopt;
+        return node.attr(attr);
+    }
+    // Every node has #uname (Pacemaker Remote nodes get it with their node_state).
+    bool uname_everywhere() const
+    {
+        for (const Node& node : c.nodes) {
+            if (!node.has_attr("#uname")) return false;
+        }
+        return true;
+    }
 
     // Clones
     bool instance_can_run(RscIdx inst, NodeIdx n, int limit, std::vector<int>& counts);
@@ -662,19 +678,19 @@ bool Assigner::choose_node(RscIdx r, NodeIdx prefer)
     return finalize(r, chosen, false);
 }
 
-Score Assigner::best_score_matching(RscIdx r, const std::string& attr, std::string_view value)
+Score Assigner::best_score_matching(RscIdx r, const std::string& attr, std::optional<std::string_view> value)
 {
     const Resource& rsc = c.resources[r];
     Score best = -kInfinity;
     bool found = false;
-    if (attr == "#uname" || attr == "#id") {
-        NodeIdx n = attr == "#uname" ? c.find_node(value) : c.find_node_by_id(value);
-        if (n == kNone) return -kInfinity;
+    if (value && (attr == "#uname" || attr == "#id")) {
+        NodeIdx n = attr == "#uname" ? c.find_node(*value) : c.find_node_by_id(*value);
+        if (n == kNone || !c.nodes[n].has_attr(attr)) return -kInfinity;
         auto s = rsc.allowed.get(n, cls(c, n));
         return s ? *s : -kInfinity;
     }
     for_each_allowed(c, rsc.allowed, [&](NodeIdx n, Score s) {
-        if (c.nodes[n].attr(attr) == value && (!found || s > best)) {
+        if (node_value(n, attr) == value && (!found || s > best)) {
             best = s;
             found = true;
         }
@@ -706,7 +722,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         w = ns;
     };
     NodeScores result;
-    if (attr.empty() || attr == "#uname") {
+    if ((attr.empty() || attr == "#uname") && uname_everywhere()) {
         // Per node: `from`'s own score there. Nodes with an entry in neither table share
         // their class's defaults, so the work is linear in the entries, not in the nodes.
         const NodeScores& fs = rsc.allowed;
@@ -736,7 +752,8 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
         for (auto& [n, s] : all) {
             Score w = s;
-            combine(best_score_matching(from, attr, c.nodes[n].attr(attr)), w);
+            const std::string& a = attr.empty() ? std::string("#uname") : attr;
+            combine(best_score_matching(from, a, node_value(n, a)), w);
             result.set(n, cls(c, n), w);
         }
     }
@@ -767,9 +784,10 @@ void Assigner::colocation_match(RscIdx dep, RscIdx primary, const Colocation& co
     const NodeIdx pnode = location(primary);
     const std::string attr = col.node_attribute.empty() ? "#uname" : col.node_attribute;
     if (pnode == kNone && col.score < 0) return;
-    const std::string value = pnode != kNone ? std::string(c.nodes[pnode].attr(attr == "#uname" ? "#uname" : attr)) : "";
+    const std::optional<std::string_view> value = pnode != kNone ? node_value(pnode, attr) : std::nullopt;
     NodeScores work = d.allowed;
-    const bool unique_attr = attr == "#uname" || attr == "#id";
+    // (A node without the attribute matches every other node without it.)
+    const bool unique_attr = (attr == "#uname" || attr == "#id") && value;
     if (pnode == kNone) {
         add_all(work, -col.score);
     } else if (unique_attr) {
@@ -790,7 +808,7 @@ void Assigner::colocation_match(RscIdx dep, RscIdx primary, const Colocation& co
         std::vector<std::pair<NodeIdx, Score>> all;
         for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
         for (auto& [n, s] : all) {
-            if (c.nodes[n].attr(attr) == value) {
+            if (node_value(n, attr) == value) {
                 if (col.score < kInfinity) work.set(n, cls(c, n), add_scores(col.score, s));
             } else if (col.score >= kInfinity) {
                 work.set(n, cls(c, n), -kInfinity);
@@ -1373,7 +1391,7 @@ void Assigner::set_instance_roles(RscIdx clone)
             for_each_allowed(c, weights, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
             const float factor = static_cast<float>(col.score) / static_cast<float>(kInfinity);
             for (auto& [n, s] : all) {
-                Score ps = best_score_matching(col.primary, "#uname", c.nodes[n].name);
+                Score ps = best_score_matching(col.primary, "#uname", node_value(n, "#uname"));
                 if (factor < 0 && ps < 0) continue;
                 const float wf = factor * static_cast<float>(ps);
                 int w = static_cast<int>(wf < 0 ? wf - 0.5F : wf + 0.5F);

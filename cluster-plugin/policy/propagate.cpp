@@ -106,8 +106,9 @@ std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
     if (!task || act.task == "notify" || act.task == "notified") return act.flags;
     std::uint32_t flags = kActOptional | kActRunnable | kActPseudo;
     if (rsc.is_group()) {
+        // (A group's flags do not depend on the node asking: only a clone's do.)
         for (RscIdx ch : rsc.children) {
-            ActIdx ca = first_child_action(c, ch, task, node);
+            ActIdx ca = first_child_action(c, ch, task, kNone);
             if (ca != kNone) {
                 const std::uint32_t cf = flags_for(ca, node);
                 // (A required member action does not make the group's action required
@@ -258,11 +259,21 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
     const Resource& tr = c.resources[t.rsc];
     if (tr.is_clone() && interleave(first, then)) return interleave_update(first, then, node, type);
     auto result = native_update(first, then, first_flags, type);
+    // Every instance of a (non-interleaved) clone follows the first; only those on the
+    // first's node also make the first required (or restart it). Group members follow on
+    // the first's node.
+    constexpr std::uint32_t kAffectsFirst = kOrderImpliesFirst | kOrderImpliesFirstMigratable |
+                                            kOrderPromotedImpliesFirst | kOrderImpliesFirstPrinted | kOrderRestart;
     for (RscIdx ch : std::vector<RscIdx>(tr.children)) {
-        ActIdx ca = first_child_action(c, ch, c.actions[then].task, node);
+        ActIdx ca = first_child_action(c, ch, c.actions[then].task, tr.is_clone() ? kNone : node);
         if (ca == kNone) continue;
+        const bool same_node = node == kNone || c.actions[ca].node == kNone || c.actions[ca].node == node;
+        if (!same_node) {
+            const ActIdx on_node = first_child_action(c, ch, c.actions[then].task, node);
+            if (on_node != kNone) continue;  // that one is handled instead
+        }
         if (tr.is_clone() && !(flags_for(ca, node) & kActRunnable)) continue;
-        auto [tc, fc] = update_pair(first, ca, node, first_flags, type);
+        auto [tc, fc] = update_pair(first, ca, node, first_flags, same_node ? type : (type & ~kAffectsFirst));
         if (tc) after_changed(ca);
         if (fc) result.second = true;
     }

@@ -200,6 +200,14 @@ Status unpack_config(Cluster& c)
     return {};
 }
 
+void set_builtin_node_attrs(const Cluster& c, Node& n)
+{
+    n.attrs["#uname"] = n.name;
+    n.attrs["#id"] = n.id;
+    n.attrs["#is_dc"] = "false";
+    if (!c.options.cluster_name.empty()) n.attrs["#cluster-name"] = c.options.cluster_name;
+}
+
 namespace {
 
 NodeIdx add_node(Cluster& c, std::string id, std::string name, NodeKind kind)
@@ -215,11 +223,10 @@ NodeIdx add_node(Cluster& c, std::string id, std::string name, NodeKind kind)
     } else {
         n.unclean = true;
     }
-    n.attrs["#uname"] = n.name;
-    n.attrs["#id"] = n.id;
     n.attrs["#kind"] = kind == NodeKind::member ? "cluster" : (kind == NodeKind::remote ? "remote" : "container");
-    n.attrs["#is_dc"] = "false";
-    if (!c.options.cluster_name.empty()) n.attrs["#cluster-name"] = c.options.cluster_name;
+    // A Pacemaker Remote node has its other built-in attributes only once its node_state
+    // is read (unpack_status.cpp): until then colocations see no #uname there.
+    if (kind == NodeKind::member) set_builtin_node_attrs(c, n);
     const NodeIdx idx = static_cast<NodeIdx>(c.nodes.size());
     c.node_by_name.emplace(n.name, idx);
     c.node_by_id.emplace(n.id, idx);

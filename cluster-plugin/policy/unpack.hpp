@@ -18,6 +18,8 @@ Status unpack_status(Cluster& c);       // unpack_status.cpp
 // Natural, case-insensitive order of node names ("node2" < "node10"), as Pacemaker sorts
 // its node list.
 int compare_node_names(std::string_view a, std::string_view b);
+// #uname, #id, #is_dc, #cluster-name (cluster nodes at once, remote nodes with their node_state).
+void set_builtin_node_attrs(const Cluster& c, Node& n);
 bool is_true(std::string_view value);
 // A resource created while unpacking the status section (orphans, orphan clone instances).
 RscIdx add_resource(Cluster& c, Resource r);

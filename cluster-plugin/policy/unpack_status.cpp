@@ -157,6 +157,7 @@ void StatusUnpacker::node_state_pass(xmlNode* ns)
     unpack_nvpair_sets(ta, "instance_attributes", ctx, attrs, true);
     node.attrs = std::move(attrs);
     if (node.is_remote_class()) {
+        set_builtin_node_attrs(c, node);
         // Rule 13: only node_fenced matters here for remote and guest nodes.
         node.remote_was_fenced = is_true(attr(ns, "node_fenced")) || to_int(attr(ns, "node_fenced")) != 0;
         node.remote_maintenance = is_true(attr(ns, "node_in_maintenance"));

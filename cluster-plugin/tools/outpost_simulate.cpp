@@ -150,6 +150,21 @@ std::string request_line(int argc, char** argv)
     return s;
 }
 
+// Developer aid (OUTPOST_DEBUG_ACTIONS=1): every action with its flags and inputs.
+void dump_actions(const Cluster& cl)
+{
+    for (const Action& act : cl.actions) {
+        std::fprintf(stderr, "%4u %-40s %-12s %s%s%s%s reason=%s\n", act.id, act.key.c_str(),
+                     act.node == kNone ? "-" : cl.nodes[act.node].name.c_str(), act.optional() ? "opt " : "req ",
+                     act.runnable() ? "run " : "unrun ", act.pseudo() ? "pseudo " : "",
+                     (act.flags & kActInGraph) ? "GRAPH" : "", act.reason.c_str());
+        for (EdgeIdx e : act.before) {
+            const Edge& ed = cl.edges[e];
+            std::fprintf(stderr, "       <- %u %s flags=%x\n", ed.first, cl.actions[ed.first].key.c_str(), ed.flags);
+        }
+    }
+}
+
 class Output {
 public:
     explicit Output(bool xml) : xml_(xml) {}
@@ -289,6 +304,7 @@ int run_main(const Args& a, int argc, char** argv)
             return fail(kExitDataErr, st.error().describe());
         }
         Graph g = build_graph(cl);
+        if (std::getenv("OUTPOST_DEBUG_ACTIONS")) dump_actions(cl);
         if (a.scores && !out.xml()) {
             for (const auto& l : cl.score_lines) out.append(l + "\n");
         }
