@@ -72,7 +72,7 @@ void stonith_ordering(Cluster& c, RscIdx r, ActIdx fence)
     const RscIdx top = c.top_of(r);
     ActIdx parent_stop = kNone;
     auto stops = rsc_actions(c, r, "stop", target, false);
-    if (!stops.empty() && order_implicit) {
+    if (!stops.empty() && order_implicit && top != r) {
         auto ps = rsc_actions(c, top, "stop", kNone, true);
         if (!ps.empty()) parent_stop = ps.front();
     }

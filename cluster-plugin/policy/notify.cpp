@@ -168,9 +168,10 @@ void create_clone_notifications(Cluster& c, RscIdx clone, std::string_view task)
     c.actions[cpost].priority = kInfinity;
     c.order(pre, cpre, kOrderOptional);
     c.order(cpre, action, kOrderOptional);
-    c.order(complete, post, kOrderOptional);
+    // (An unrunnable completion leaves its post-notification unrunnable.)
+    c.order(complete, post, kOrderOptional | kOrderRunnableLeft);
     c.order(cpre, post, kOrderOptional);
-    c.order(post, cpost, kOrderOptional);
+    c.order(post, cpost, kOrderOptional | kOrderRunnableLeft);
     // N2: with the notifications of the tasks created before this one.
     static constexpr std::pair<const char*, const char*> kBefore[] = {
         {"stop", "start"}, {"demote", "start"}, {"demote", "stop"},

@@ -9,6 +9,9 @@
 // line gives ("due to required X start").
 #include <algorithm>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "policy/actions.hpp"
 
 namespace outpost::cluster::policy {
@@ -80,6 +83,9 @@ void Propagator::set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t fla
         changed = true;
     }
     if (!changed) return;  // a reason is recorded only when the flag changes
+    if (const char* watch = std::getenv("OUTPOST_DEBUG_FLAG"); watch && a.key == watch)
+        std::fprintf(stderr, "[flag] %s %s%x by %s\n", a.key.c_str(), clear ? "-" : "+", flag,
+                     reason == kNone ? "-" : c.actions[reason].key.c_str());
     const char* change = nullptr;
     bool overwrite = false;
     if (flag == kActRunnable) change = "unrunnable";
@@ -106,6 +112,7 @@ std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
     if (!task || act.task == "notify" || act.task == "notified") return act.flags;
     std::uint32_t flags = kActOptional | kActRunnable | kActPseudo;
     if (rsc.is_group()) {
+        if (!(act.flags & kActOptional)) flags &= ~kActOptional;  // required itself
         // (A group's flags do not depend on the node asking: only a clone's do.)
         for (RscIdx ch : rsc.children) {
             ActIdx ca = first_child_action(c, ch, task, kNone);
@@ -273,7 +280,9 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
             if (on_node != kNone) continue;  // that one is handled instead
         }
         if (tr.is_clone() && !(flags_for(ca, node) & kActRunnable)) continue;
-        auto [tc, fc] = update_pair(first, ca, node, first_flags, same_node ? type : (type & ~kAffectsFirst));
+        // (A group's members never make the first required: the group's own action does.)
+        const bool affects_first = tr.is_clone() && same_node;
+        auto [tc, fc] = update_pair(first, ca, node, first_flags, affects_first ? type : (type & ~kAffectsFirst));
         if (tc) after_changed(ca);
         if (fc) result.second = true;
     }
@@ -323,8 +332,8 @@ void Propagator::update(ActIdx then)
         then_changed = true;
     }
     if (then_changed) {
-        update(then);
         after_changed(then);
+        update(then);
     }
     --depth;
 }
