@@ -166,12 +166,14 @@ void create_clone_notifications(Cluster& c, RscIdx clone, std::string_view task)
                                  "confirmed-post", t, done);
     c.actions[post].priority = kInfinity;
     c.actions[cpost].priority = kInfinity;
+    // The post-notifications are required with the completion (so what is ordered after
+    // the confirmation follows) and unrunnable with it; the pre-notifications are decided
+    // with the transition (finish_clone_notifications).
     c.order(pre, cpre, kOrderOptional);
     c.order(cpre, action, kOrderOptional);
-    // (An unrunnable completion leaves its post-notification unrunnable.)
-    c.order(complete, post, kOrderOptional | kOrderRunnableLeft);
+    c.order(complete, post, kOrderOptional | kOrderImpliesThen | kOrderRunnableLeft);
     c.order(cpre, post, kOrderOptional);
-    c.order(post, cpost, kOrderOptional | kOrderRunnableLeft);
+    c.order(post, cpost, kOrderOptional | kOrderImpliesThen | kOrderRunnableLeft);
     // N2: with the notifications of the tasks created before this one.
     static constexpr std::pair<const char*, const char*> kBefore[] = {
         {"stop", "start"}, {"demote", "start"}, {"demote", "stop"},

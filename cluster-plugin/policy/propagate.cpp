@@ -130,7 +130,8 @@ std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
         }
         return flags;
     }
-    // Clone: required if any instance's is; runnable if any instance's is.
+    // Clone: required if it is itself or any instance's is; runnable if any instance's is.
+    if (!(act.flags & kActOptional)) flags &= ~kActOptional;
     bool any_runnable = false;
     for (RscIdx ch : rsc.children) {
         ActIdx ca = first_child_action(c, ch, task, c.resources[ch].children.empty() ? node : kNone);
@@ -263,6 +264,9 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
 {
     const Action& t = c.actions[then];
     if (t.rsc == kNone || c.resources[t.rsc].is_primitive()) return native_update(first, then, first_flags, type);
+    // (A collective's notification pseudo actions are ordered with the instances' own
+    // notifications explicitly: notify.cpp.)
+    if (t.task == "notify" || t.task == "notified") return native_update(first, then, first_flags, type);
     const Resource& tr = c.resources[t.rsc];
     if (tr.is_clone() && interleave(first, then)) return interleave_update(first, then, node, type);
     auto result = native_update(first, then, first_flags, type);
@@ -344,6 +348,9 @@ void update_actions(Cluster& c)
 {
     Propagator p{c};
     // Pacemaker's action list is newest first.
+    for (std::size_t i = c.actions.size(); i-- > 0;) p.update(static_cast<ActIdx>(i));
+    // A collective's summary flags can change while its instances are examined, after its
+    // successors were: a second pass carries those changes on.
     for (std::size_t i = c.actions.size(); i-- > 0;) p.update(static_cast<ActIdx>(i));
 }
 
