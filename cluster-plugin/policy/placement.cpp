@@ -526,14 +526,20 @@ struct Assigner {
         if (!node.has_attr(attr)) return std::nullopt;
         return node.attr(attr);
     }
-    // Every node has #uname (Pacemaker Remote nodes get it with their node_state).
-    bool uname_everywhere() const
+    // The nodes without #uname (Pacemaker Remote nodes get it with their node_state),
+    // computed once: placement does not change node attributes.
+    const std::vector<NodeIdx>& without_uname()
     {
-        for (const Node& node : c.nodes) {
-            if (!node.has_attr("#uname")) return false;
+        if (!without_uname_known_) {
+            for (NodeIdx n = 0; n < c.nodes.size(); ++n) {
+                if (!c.nodes[n].has_attr("#uname")) without_uname_.push_back(n);
+            }
+            without_uname_known_ = true;
         }
-        return true;
+        return without_uname_;
     }
+    std::vector<NodeIdx> without_uname_;
+    bool without_uname_known_ = false;
 
     // Clones
     bool instance_can_run(RscIdx inst, NodeIdx n, int limit, std::vector<int>& counts);
@@ -722,7 +728,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         w = ns;
     };
     NodeScores result;
-    if ((attr.empty() || attr == "#uname") && uname_everywhere()) {
+    if ((attr.empty() || attr == "#uname") && without_uname().empty()) {
         // Per node: `from`'s own score there. Nodes with an entry in neither table share
         // their class's defaults, so the work is linear in the entries, not in the nodes.
         const NodeScores& fs = rsc.allowed;
@@ -746,14 +752,27 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
             combine(fs.class_default(k == 1).value_or(-kInfinity), w);
             result.set_class_default(k == 1, w);
         }
+    } else if (attr.empty() || attr == "#uname") {
+        // Nodes with #uname match themselves; those without all match each other.
+        const NodeScores& fs = rsc.allowed;
+        Score best_missing = -kInfinity;
+        for (NodeIdx n : without_uname()) {
+            if (auto v = fs.get(n, cls(c, n)); v && *v > best_missing) best_missing = *v;
+        }
+        std::vector<std::pair<NodeIdx, Score>> all;
+        for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
+        for (auto& [n, s] : all) {
+            Score w = s;
+            combine(c.nodes[n].has_attr("#uname") ? fs.get(n, cls(c, n)).value_or(-kInfinity) : best_missing, w);
+            result.set(n, cls(c, n), w);
+        }
     } else {
         // Materialise every allowed node (defaults may differ per node in `from`).
         std::vector<std::pair<NodeIdx, Score>> all;
         for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
         for (auto& [n, s] : all) {
             Score w = s;
-            const std::string& a = attr.empty() ? std::string("#uname") : attr;
-            combine(best_score_matching(from, a, node_value(n, a)), w);
+            combine(best_score_matching(from, attr, node_value(n, attr)), w);
             result.set(n, cls(c, n), w);
         }
     }
@@ -1462,7 +1481,7 @@ void assign_resources(Cluster& c)
     for (const Resource& r : c.resources) {
         if (r.flags.fence_device) c.have_fence_device = true;
     }
-    Assigner a{c, {}, {}};
+    Assigner a{c, {}, false, {}, {}};
     // Target roles.
     for (Resource& r : c.resources) {
         if (r.target_role == Role::stopped) {
