@@ -237,6 +237,37 @@ namespace outpost::cluster::policy {
 void order_probes(Cluster& c)
 {
     const std::size_t count = c.orderings.size();
+    // "A stop then B stop" where B's stop forces A's (implies-first, or a restart link as
+    // between a group's members): B's probes come before A's stop too.
+    for (std::size_t i = 0; i < count; ++i) {
+        const Ordering o = c.orderings[i];
+        if (o.first_rsc == kNone || o.then_rsc == kNone || o.first_rsc == o.then_rsc) continue;
+        if (o.first_action != kNone || o.then_action != kNone) continue;
+        if (o.first_task != "stop" || o.then_task != "stop" || o.first_interval != 0 || o.then_interval != 0) continue;
+        if (!(o.flags & (kOrderImpliesFirst | kOrderRestart))) continue;
+        if (!c.resources[o.first_rsc].is_primitive() || !c.resources[o.then_rsc].is_primitive()) continue;
+        auto probes = rsc_actions(c, o.then_rsc, "monitor", kNone, true);
+        auto stops = rsc_actions(c, o.first_rsc, "stop", kNone, true);
+        for (ActIdx p : probes) {
+            for (ActIdx s : stops) {
+                if (!c.actions[s].pseudo()) c.order(p, s, kOrderOptional);
+            }
+        }
+    }
+    // In a group, every member's probes come before the stops of the members after it.
+    for (const Resource& g : c.resources) {
+        if (!g.is_group()) continue;
+        for (std::size_t i = 0; i < g.children.size(); ++i) {
+            auto probes = rsc_actions(c, g.children[i], "monitor", kNone, true);
+            if (probes.empty()) continue;
+            for (std::size_t j = i + 1; j < g.children.size(); ++j) {
+                for (ActIdx s : rsc_actions(c, g.children[j], "stop", kNone, true)) {
+                    if (c.actions[s].pseudo()) continue;
+                    for (ActIdx p : probes) c.order(p, s, kOrderOptional);
+                }
+            }
+        }
+    }
     for (std::size_t i = 0; i < count; ++i) {
         const Ordering o = c.orderings[i];
         if (o.flags == kOrderNone) continue;

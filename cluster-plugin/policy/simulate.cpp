@@ -305,14 +305,18 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
         for (std::size_t i = 0; i < n; ++i) {
             if (done[i]) continue;
             bool ready = true;
+            bool after_failure = false;
             for (ActIdx in : g.inputs[i]) {
                 const int s = g.synapse_of[in];
                 if (s < 0 || !done[static_cast<std::size_t>(s)]) {
                     ready = false;
                     break;
                 }
+                if (failed_action[in]) after_failure = true;
             }
             if (!ready) continue;
+            // What follows a failed action runs only if it must (INFINITY priority).
+            if (after_failure && c.actions[g.actions[i]].priority < kInfinity) continue;
             if (aborted && !c.actions[g.actions[i]].pseudo() && c.actions[g.actions[i]].priority < kInfinity) continue;
             done[i] = 1;
             --remaining;
