@@ -36,6 +36,7 @@ struct Propagator {
     }
 
     std::uint32_t flags_for(ActIdx a, NodeIdx node);
+    std::uint32_t ordering_flags(ActIdx a, NodeIdx node);
     void update(ActIdx then);
     // Returns {then changed, first changed}.
     std::pair<bool, bool> update_pair(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t first_flags,
@@ -99,6 +100,31 @@ void Propagator::set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t fla
     if (r.rsc == kNone || a.rsc == r.rsc) return;
     if (!a.reason.empty() && !overwrite) return;
     a.reason = std::string(change) + " " + c.resources[r.rsc].id + " " + r.task;
+}
+
+// A clone's flags as seen from a node: requirement is node-specific, but an action that is
+// runnable anywhere counts as runnable.
+std::uint32_t Propagator::ordering_flags(ActIdx a, NodeIdx node)
+{
+    const Action& act = c.actions[a];
+    if (node == kNone || act.rsc == kNone || !c.resources[act.rsc].is_clone()) return flags_for(a, kNone);
+    if (act.task == "notify" || act.task == "notified") {
+        // A clone's notification stands for its operation: required on this node only if
+        // an instance's operation there is.
+        std::uint32_t flags = act.flags | kActOptional;
+        const std::string* op = act.meta_value("notify_operation");
+        if (op) {
+            for (RscIdx ch : c.resources[act.rsc].children) {
+                ActIdx ca = first_child_action(c, ch, *op, c.resources[ch].children.empty() ? node : kNone);
+                if (ca != kNone && !(flags_for(ca, node) & kActOptional)) flags &= ~kActOptional;
+            }
+        }
+        return flags;
+    }
+    const bool runnable = (flags_for(a, kNone) & kActRunnable) != 0;
+    std::uint32_t flags = flags_for(a, node);
+    if (runnable) flags |= kActRunnable;
+    return flags;
 }
 
 std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
@@ -316,8 +342,8 @@ void Propagator::update(ActIdx then)
             continue;
         }
         if ((edge.flags & kOrderThenCancelsFirst) && !c.actions[then].optional()) c.actions[first].flags |= kActOptional;
-        const std::uint32_t first_flags = flags_for(first, then_node);
-        const std::uint32_t then_flags = flags_for(then, first_node);
+        const std::uint32_t first_flags = ordering_flags(first, then_node);
+        const std::uint32_t then_flags = ordering_flags(then, first_node);
         if (requires_any && (edge.flags & kOrderOneOrMore) && (first_flags & kActRunnable)) any_runnable = true;
         // Collective pseudo actions show in the graph when an instance's action is required.
         if ((edge.flags & kOrderImpliesThenPrinted) && !(first_flags & kActOptional))
