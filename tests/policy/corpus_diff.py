@@ -21,7 +21,7 @@ Gate: every test named in the pass list must match on current, summary, revised 
 the others are reported, not failed. The corpus is not part of the repository (it is
 Pacemaker's test data); without it the test is skipped (exit 77).
 
-Usage: corpus_diff.py SIMULATE CORPUS_DIR PASS_LIST [--markdown FILE] [-v] [TEST...]
+Usage: corpus_diff.py SIMULATE CORPUS_DIR PASS_LIST|ALL [--markdown FILE] [-v] [TEST...]
 """
 import argparse
 import os
@@ -98,8 +98,14 @@ def run_test(simulate, corpus, name, verbose):
         bundle = re.search(r'<bundle\s[^>]*id="([^"]+)"', f.read())
     with tempfile.TemporaryDirectory() as tmp:
         gpath = os.path.join(tmp, "graph.xml")
+        # Regression inputs of the random tester may carry crm_simulate arguments (-i, -F, ...).
+        args_path = os.path.join(corpus, "xml", name + ".args")
+        extra = []
+        if os.path.exists(args_path):
+            with open(args_path, encoding="utf-8") as f:
+                extra = f.read().split()
         try:
-            proc = subprocess.run([simulate, "-x", xml_path, "-S", "-G", gpath], capture_output=True,
+            proc = subprocess.run([simulate, "-x", xml_path, "-S", "-G", gpath] + extra, capture_output=True,
                                   text=True, timeout=60, check=False)
         except subprocess.TimeoutExpired:
             return {"error": "timeout"}
@@ -161,9 +167,12 @@ def main():
     if not os.path.isdir(os.path.join(args.corpus, "xml")):
         print("corpus not found at %s: skipped" % args.corpus)
         return 77
-    with open(args.pass_list, encoding="utf-8") as f:
-        must_pass = {line.split("#")[0].strip() for line in f} - {""}
     names = args.tests or sorted(n[:-4] for n in os.listdir(os.path.join(args.corpus, "xml")) if n.endswith(".xml"))
+    if args.pass_list == "ALL":
+        must_pass = set(names)  # a regression directory: everything must match
+    else:
+        with open(args.pass_list, encoding="utf-8") as f:
+            must_pass = {line.split("#")[0].strip() for line in f} - {""}
     # bundle-order-partial's expected files predate 2.1 (scheduler.md 3): not an oracle.
     names = [n for n in names if n != "bundle-order-partial"]
     results, failures = {}, []
