@@ -92,6 +92,52 @@ struct EdgeKeyHash {
     }
 };
 
+// The orderings made so far, for O(1) deduplication: an open-addressing table (a
+// transition with N x M probes has that many orderings; a node-based set would allocate
+// once per ordering).
+class EdgeSet {
+public:
+    // True if the key was not there yet.
+    bool insert(const EdgeKey& key)
+    {
+        if ((count_ + 1) * 2 > slots_.size()) grow();
+        if (place(slots_, key)) {
+            ++count_;
+            return true;
+        }
+        return false;
+    }
+
+private:
+    struct Slot {
+        EdgeKey key{};
+        bool used = false;
+    };
+    static bool place(std::vector<Slot>& slots, const EdgeKey& key)
+    {
+        const std::size_t mask = slots.size() - 1;
+        for (std::size_t i = EdgeKeyHash{}(key) & mask;; i = (i + 1) & mask) {
+            Slot& s = slots[i];
+            if (!s.used) {
+                s.key = key;
+                s.used = true;
+                return true;
+            }
+            if (s.key == key) return false;
+        }
+    }
+    void grow()
+    {
+        std::vector<Slot> bigger(slots_.empty() ? 1024 : slots_.size() * 2);
+        for (const Slot& s : slots_) {
+            if (s.used) place(bigger, s.key);
+        }
+        slots_ = std::move(bigger);
+    }
+    std::vector<Slot> slots_;
+    std::size_t count_ = 0;
+};
+
 struct Cluster {
     xml::Document cib;
     xmlNode* root = nullptr;
@@ -121,7 +167,7 @@ struct Cluster {
     std::vector<Action> actions;
     std::unordered_map<std::string, std::vector<ActIdx>> actions_by_key;  // key -> actions (any node)
     std::vector<Edge> edges;
-    std::unordered_set<EdgeKey, EdgeKeyHash> edge_set;  // orderings already made
+    EdgeSet edge_set;  // orderings already made
     std::vector<ActIdx> fence_actions;
 
     // A node created after resources were unpacked (an orphaned connection's): kept in name
