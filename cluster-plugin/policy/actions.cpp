@@ -53,7 +53,8 @@ bool can_fence(const Cluster& c, NodeIdx n, int depth)
 
 bool action_needs_quorum(const Action& a, const Resource& r)
 {
-    if (a.task != "start" && a.task != "promote" && a.task != "migrate_to" && a.task != "migrate_from") return false;
+    if (a.task != "start" && a.task != "promote" && a.task != "migrate_to" && a.task != "migrate_from")
+        return false;
     return r.requires_ != Requires::nothing;
 }
 
@@ -111,7 +112,8 @@ void init_runnable(Cluster& c, ActIdx ai, bool save)
     a.flags |= kActRunnable;
 }
 
-ActIdx rsc_action(Cluster& c, RscIdx r, std::string_view task, NodeIdx node, bool optional, std::int64_t interval_ms)
+ActIdx rsc_action(Cluster& c, RscIdx r, std::string_view task, NodeIdx node, bool optional,
+                  std::int64_t interval_ms)
 {
     Resource& rsc = c.resources[r];
     std::string key = op_key(rsc.id, task, interval_ms);
@@ -142,12 +144,14 @@ ActIdx pseudo_action(Cluster& c, RscIdx r, std::string_view task, bool optional)
     return a;
 }
 
-ActIdx find_rsc_action(const Cluster& c, RscIdx r, std::string_view task, NodeIdx node, std::int64_t interval_ms)
+ActIdx find_rsc_action(const Cluster& c, RscIdx r, std::string_view task, NodeIdx node,
+                       std::int64_t interval_ms)
 {
     return c.find_action(r, op_key(c.resources[r].id, task, interval_ms), node);
 }
 
-std::vector<ActIdx> rsc_actions(const Cluster& c, RscIdx r, std::string_view task, NodeIdx node, bool any_node)
+std::vector<ActIdx> rsc_actions(const Cluster& c, RscIdx r, std::string_view task, NodeIdx node,
+                                bool any_node)
 {
     std::vector<ActIdx> out;
     auto it = c.resources[r].actions_by_key.find(op_key(c.resources[r].id, task, 0));
@@ -182,11 +186,12 @@ Role next_step(Role from, Role to)
 {
     static const Role kMatrix[5][5] = {
         // to:  unknown         stopped         started         unpromoted        promoted
-        {Role::unknown, Role::stopped, Role::stopped, Role::stopped, Role::stopped},            // from unknown
-        {Role::stopped, Role::stopped, Role::started, Role::unpromoted, Role::unpromoted},      // from stopped
-        {Role::stopped, Role::stopped, Role::started, Role::unpromoted, Role::promoted},        // from started
-        {Role::stopped, Role::stopped, Role::stopped, Role::unpromoted, Role::promoted},        // from unpromoted
-        {Role::stopped, Role::unpromoted, Role::unpromoted, Role::unpromoted, Role::promoted},  // from promoted
+        {Role::unknown, Role::stopped, Role::stopped, Role::stopped, Role::stopped},        // from unknown
+        {Role::stopped, Role::stopped, Role::started, Role::unpromoted, Role::unpromoted},  // from stopped
+        {Role::stopped, Role::stopped, Role::started, Role::unpromoted, Role::promoted},    // from started
+        {Role::stopped, Role::stopped, Role::stopped, Role::unpromoted, Role::promoted},    // from unpromoted
+        {Role::stopped, Role::unpromoted, Role::unpromoted, Role::unpromoted,
+         Role::promoted},  // from promoted
     };
     return kMatrix[static_cast<int>(from)][static_cast<int>(to)];
 }
@@ -199,8 +204,10 @@ bool ActionMaker::role_step(Role from, Role to, RscIdx r, NodeIdx node, bool opt
         if (from == Role::promoted) return demote_rsc(r, node, optional);
         return stop_rsc(r, node, optional);
     }
-    if (from == Role::stopped && (to == Role::started || to == Role::unpromoted)) return start_rsc(r, node, optional);
-    if (to == Role::promoted && (from == Role::started || from == Role::unpromoted)) return promote_rsc(r, node, optional);
+    if (from == Role::stopped && (to == Role::started || to == Role::unpromoted))
+        return start_rsc(r, node, optional);
+    if (to == Role::promoted && (from == Role::started || from == Role::unpromoted))
+        return promote_rsc(r, node, optional);
     if (from == Role::promoted) return demote_rsc(r, node, optional);
     if (from == Role::unpromoted && to == Role::started) return stop_rsc(r, node, optional);
     if (from == Role::started && to == Role::unpromoted) return true;
@@ -246,7 +253,8 @@ bool ActionMaker::promote_rsc(RscIdx r, NodeIdx next, bool optional)
         rsc_action(c, r, "promote", next, optional);
         return true;
     }
-    for (ActIdx p : rsc_actions(c, r, "promote", next, false)) c.actions[p].flags &= ~kActRunnable;
+    for (ActIdx p : rsc_actions(c, r, "promote", next, false))
+        c.actions[p].flags &= ~kActRunnable;
     return true;
 }
 
@@ -254,7 +262,8 @@ bool ActionMaker::demote_rsc(RscIdx r, NodeIdx next, bool optional)
 {
     (void)next;
     Resource& rsc = c.resources[r];
-    for (NodeIdx cur : std::vector<NodeIdx>(rsc.running_on)) rsc_action(c, r, "demote", cur, optional);
+    for (NodeIdx cur : std::vector<NodeIdx>(rsc.running_on))
+        rsc_action(c, r, "demote", cur, optional);
     return true;
 }
 
@@ -283,9 +292,9 @@ void ActionMaker::recurring(RscIdx r, ActIdx start, NodeIdx node)
         Role op_role = op.role ? *op.role : Role::unknown;
         if (op_role == Role::started) op_role = Role::unknown;
         const Role nr = c.resources[r].next_role;
-        const bool role_mismatch =
-            (nr == Role::promoted && op_role == Role::unknown) || (op_role != Role::unknown && op_role != nr &&
-                                                                     !(op_role == Role::unpromoted && nr == Role::started));
+        const bool role_mismatch = (nr == Role::promoted && op_role == Role::unknown) ||
+                                   (op_role != Role::unknown && op_role != nr &&
+                                    !(op_role == Role::unpromoted && nr == Role::started));
         if (role_mismatch) {
             if (optional && existing != kNone) {
                 // Running with the wrong role: cancel it.
@@ -299,8 +308,10 @@ void ActionMaker::recurring(RscIdx r, ActIdx start, NodeIdx node)
                 std::string after;
                 const Role cr = c.resources[r].role;
                 if (cr == Role::unpromoted || cr == Role::started) {
-                    if (nr == Role::promoted) after = "promote";
-                    else if (nr == Role::stopped) after = "stop";
+                    if (nr == Role::promoted)
+                        after = "promote";
+                    else if (nr == Role::stopped)
+                        after = "stop";
                 } else if (cr == Role::promoted) {
                     after = "demote";
                 }
@@ -351,7 +362,8 @@ void ActionMaker::migration(RscIdx r, NodeIdx current, NodeIdx chosen)
         order_tasks(c, r, "migrate_to", r, "migrate_from", kOrderOptional | kOrderImpliesFirstMigratable);
     }
     order_tasks(c, r, "migrate_from", r, "stop", kOrderOptional | kOrderImpliesFirstMigratable);
-    order_tasks(c, r, "migrate_from", r, "start", kOrderOptional | kOrderImpliesFirstMigratable | kOrderPseudoLeft);
+    order_tasks(c, r, "migrate_from", r, "start",
+                kOrderOptional | kOrderImpliesFirstMigratable | kOrderPseudoLeft);
     if (migrate_to != kNone) {
         c.actions[migrate_to].set_meta("migrate_source", c.nodes[current].name);
         c.actions[migrate_to].set_meta("migrate_target", c.nodes[chosen].name);
@@ -377,7 +389,8 @@ void ActionMaker::primitive(RscIdx r)
     }
     // A partial migration runs from its source (the target was added while unpacking).
     if (rsc0.partial_migration_source != kNone &&
-        std::find(rsc0.running_on.begin(), rsc0.running_on.end(), rsc0.partial_migration_source) != rsc0.running_on.end())
+        std::find(rsc0.running_on.begin(), rsc0.running_on.end(), rsc0.partial_migration_source) !=
+            rsc0.running_on.end())
         current = rsc0.partial_migration_source;
     for (NodeIdx src : std::vector<NodeIdx>(rsc0.dangling_migrations)) {
         ActIdx stop = rsc_action(c, r, "stop", src, false);
@@ -398,8 +411,10 @@ void ActionMaker::primitive(RscIdx r)
         multiply_active = all_active > 1;
     }
     if (multiply_active) {
-        if (rsc.partial_migration_target != kNone && rsc.partial_migration_source != kNone) multiply_active = false;
-        if (rsc.multiple_active == MultipleActive::stop_start || rsc.multiple_active == MultipleActive::stop_unexpected)
+        if (rsc.partial_migration_target != kNone && rsc.partial_migration_source != kNone)
+            multiply_active = false;
+        if (rsc.multiple_active == MultipleActive::stop_start ||
+            rsc.multiple_active == MultipleActive::stop_unexpected)
             need_stop = true;
         rsc.partial_migration_source = rsc.partial_migration_target = kNone;
         allow_migrate = false;
@@ -452,7 +467,8 @@ void ActionMaker::primitive(RscIdx r)
         recurring(r, start, chosen);
     }
     Resource& fin = c.resources[r];
-    if (fin.partial_migration_target != kNone && (chosen == kNone || fin.partial_migration_target != chosen)) {
+    if (fin.partial_migration_target != kNone &&
+        (chosen == kNone || fin.partial_migration_target != chosen)) {
         allow_migrate = false;
     } else if (!is_moving || !fin.flags.managed || fin.flags.failed || fin.flags.start_pending ||
                (current != kNone && c.nodes[current].unclean) || fin.next_role < Role::started) {
@@ -463,7 +479,8 @@ void ActionMaker::primitive(RscIdx r)
 
 void ActionMaker::group(RscIdx r)
 {
-    for (RscIdx ch : std::vector<RscIdx>(c.resources[r].children)) create(ch);
+    for (RscIdx ch : std::vector<RscIdx>(c.resources[r].children))
+        create(ch);
     pseudo_action(c, r, "start", true);
     pseudo_action(c, r, "running", true);
     pseudo_action(c, r, "stop", true);
@@ -481,7 +498,8 @@ void instance_status(const Cluster& c, RscIdx r, bool& stopping, bool& starting,
 {
     const Resource& rsc = c.resources[r];
     if (!rsc.children.empty()) {
-        for (RscIdx ch : rsc.children) instance_status(c, ch, stopping, starting, active);
+        for (RscIdx ch : rsc.children)
+            instance_status(c, ch, stopping, starting, active);
         return;
     }
     if (!rsc.running_on.empty()) active = true;
@@ -490,8 +508,10 @@ void instance_status(const Cluster& c, RscIdx r, bool& stopping, bool& starting,
         if (starting && stopping) return;
         if (act.optional()) continue;
         if (!(act.flags & (kActPseudo | kActRunnable))) continue;
-        if (act.task == "stop") stopping = true;
-        else if (act.task == "start" && act.runnable()) starting = true;
+        if (act.task == "stop")
+            stopping = true;
+        else if (act.task == "start" && act.runnable())
+            starting = true;
     }
 }
 
@@ -499,15 +519,18 @@ void promotable_status(const Cluster& c, RscIdx r, bool& demoting, bool& promoti
 {
     const Resource& rsc = c.resources[r];
     if (!rsc.children.empty()) {
-        for (RscIdx ch : rsc.children) promotable_status(c, ch, demoting, promoting);
+        for (RscIdx ch : rsc.children)
+            promotable_status(c, ch, demoting, promoting);
         return;
     }
     for (ActIdx a : rsc.actions) {
         const Action& act = c.actions[a];
         if (act.optional()) continue;
         if (!(act.flags & (kActPseudo | kActRunnable))) continue;
-        if (act.task == "demote") demoting = true;
-        else if (act.task == "promote") promoting = true;
+        if (act.task == "demote")
+            demoting = true;
+        else if (act.task == "promote")
+            promoting = true;
     }
 }
 
@@ -550,7 +573,8 @@ void ActionMaker::clone(RscIdx r)
     }
     if (c.resources[r].flags.promotable) {
         bool demoting = false, promoting = false;
-        for (RscIdx ch : c.resources[r].children) promotable_status(c, ch, demoting, promoting);
+        for (RscIdx ch : c.resources[r].children)
+            promotable_status(c, ch, demoting, promoting);
         ActIdx promote = pseudo_action(c, r, "promote", !promoting);
         ActIdx promoted = pseudo_action(c, r, "promoted", !promoting);
         c.actions[promoted].priority = kInfinity;
@@ -567,9 +591,15 @@ void ActionMaker::clone(RscIdx r)
 void ActionMaker::create(RscIdx r)
 {
     switch (c.resources[r].kind) {
-        case RscKind::primitive: primitive(r); break;
-        case RscKind::group: group(r); break;
-        case RscKind::clone: clone(r); break;
+        case RscKind::primitive:
+            primitive(r);
+            break;
+        case RscKind::group:
+            group(r);
+            break;
+        case RscKind::clone:
+            clone(r);
+            break;
     }
 }
 
@@ -599,7 +629,8 @@ void create_actions(Cluster& c)
 {
     ActionMaker m{c};
     m.history_actions();
-    for (RscIdx r : std::vector<RscIdx>(c.top)) m.create(r);
+    for (RscIdx r : std::vector<RscIdx>(c.top))
+        m.create(r);
 }
 
 }  // namespace outpost::cluster::policy

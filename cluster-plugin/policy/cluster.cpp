@@ -2,27 +2,34 @@
 
 #include "policy/unpack.hpp"
 
+#include <strings.h>
 #include <algorithm>
 #include <cstring>
-#include <strings.h>
 
 namespace outpost::cluster::policy {
 
 const char* role_name(Role role)
 {
     switch (role) {
-        case Role::unknown: return "Unknown";
-        case Role::stopped: return "Stopped";
-        case Role::started: return "Started";
-        case Role::unpromoted: return "Unpromoted";
-        case Role::promoted: return "Promoted";
+        case Role::unknown:
+            return "Unknown";
+        case Role::stopped:
+            return "Stopped";
+        case Role::started:
+            return "Started";
+        case Role::unpromoted:
+            return "Unpromoted";
+        case Role::promoted:
+            return "Promoted";
     }
     return "Unknown";
 }
 
 std::optional<Role> parse_role(std::string_view t)
 {
-    auto eq = [&](const char* s) { return t.size() == std::strlen(s) && strncasecmp(t.data(), s, t.size()) == 0; };
+    auto eq = [&](const char* s) {
+        return t.size() == std::strlen(s) && strncasecmp(t.data(), s, t.size()) == 0;
+    };
     if (eq("Stopped")) return Role::stopped;
     if (eq("Started")) return Role::started;
     if (eq("Unpromoted") || eq("Slave")) return Role::unpromoted;
@@ -46,7 +53,10 @@ void NodeScores::insert(NodeIdx node, Score score)
     entries_.insert(it, Entry{node, score});
 }
 
-bool NodeScores::allowed(NodeIdx node, bool remote_class) const { return get(node, remote_class).has_value(); }
+bool NodeScores::allowed(NodeIdx node, bool remote_class) const
+{
+    return get(node, remote_class).has_value();
+}
 
 std::optional<Score> NodeScores::get(NodeIdx node, bool remote_class) const
 {
@@ -126,7 +136,8 @@ NodeIdx Cluster::add_late_node(Node node)
         return compare_node_names(nodes[a].name, nodes[b].name) < 0;
     });
     node_order.insert(pos, idx);
-    for (Resource& r : resources) r.allowed.disallow(idx, remote_class);
+    for (Resource& r : resources)
+        r.allowed.disallow(idx, remote_class);
     return idx;
 }
 
@@ -150,7 +161,8 @@ RscIdx Cluster::find_rsc(std::string_view id) const
 
 RscIdx Cluster::top_of(RscIdx r) const
 {
-    while (resources[r].parent != kNone) r = resources[r].parent;
+    while (resources[r].parent != kNone)
+        r = resources[r].parent;
     return r;
 }
 
@@ -175,7 +187,8 @@ void Cluster::leaves(RscIdx r, std::vector<RscIdx>& out) const
         out.push_back(r);
         return;
     }
-    for (RscIdx ch : rsc.children) leaves(ch, out);
+    for (RscIdx ch : rsc.children)
+        leaves(ch, out);
 }
 
 std::optional<Score> Cluster::score_on(RscIdx r, NodeIdx n) const
@@ -187,7 +200,8 @@ bool Cluster::node_available(NodeIdx n, bool consider_guest_pending) const
 {
     const Node& node = nodes[n];
     (void)consider_guest_pending;
-    return node.online && !node.shutdown && !node.unclean && !node.standby && !node.maintenance && !node.pending;
+    return node.online && !node.shutdown && !node.unclean && !node.standby && !node.maintenance &&
+           !node.pending;
 }
 
 std::string op_key(std::string_view rsc, std::string_view task, std::int64_t interval_ms)

@@ -32,12 +32,12 @@ enum ActionFlag : std::uint32_t {
     kActPseudo = 1U << 2,
     kActMigrateRunnable = 1U << 3,
     kActInGraph = 1U << 4,
-    kActRequiresAny = 1U << 5,   // runnable if any input with one-or-more is
+    kActRequiresAny = 1U << 5,  // runnable if any input with one-or-more is
     kActReschedule = 1U << 6,
-    kActClone = 1U << 7,         // action of a clone's own (pseudo) op
+    kActClone = 1U << 7,  // action of a clone's own (pseudo) op
     kActPrinted = 1U << 8,
     kActHaveNodeAttrs = 1U << 9,
-    kActFenced = 1U << 10,       // implied by fencing
+    kActFenced = 1U << 10,  // implied by fencing
     kActDedup = 1U << 11,
     kActMigrationImplied = 1U << 12,
     kActNotify = 1U << 13,
@@ -63,13 +63,13 @@ struct Action {
     std::uint32_t flags = kActOptional | kActRunnable;
     std::string reason;
     int priority = 0;
-    const Op* op = nullptr;  // configured op, if any
+    const Op* op = nullptr;                                 // configured op, if any
     std::vector<std::pair<std::string, std::string>> meta;  // CRM_meta_* without the prefix
-    std::vector<EdgeIdx> before;  // edges whose `then` is this action
-    std::vector<EdgeIdx> after;   // edges whose `first` is this action
-    std::vector<NodeIdx> downed;     // nodes this action takes down (graph <downed>)
-    std::string fence_action;        // stonith: reboot, off, on
-    NodeIdx router = kNone;          // set when the graph is built
+    std::vector<EdgeIdx> before;                            // edges whose `then` is this action
+    std::vector<EdgeIdx> after;                             // edges whose `first` is this action
+    std::vector<NodeIdx> downed;                            // nodes this action takes down (graph <downed>)
+    std::string fence_action;                               // stonith: reboot, off, on
+    NodeIdx router = kNone;                                 // set when the graph is built
 
     [[nodiscard]] bool optional() const { return (flags & kActOptional) != 0; }
     [[nodiscard]] bool runnable() const { return (flags & kActRunnable) != 0; }
@@ -88,7 +88,8 @@ struct EdgeKeyHash {
     std::size_t operator()(const EdgeKey& k) const
     {
         std::uint64_t h = (static_cast<std::uint64_t>(k.first) << 32 | k.then) * 0x9E3779B97F4A7C15ULL;
-        return static_cast<std::size_t>(h ^ (h >> 29) ^ (static_cast<std::uint64_t>(k.flags) * 0xC2B2AE3D27D4EB4FULL));
+        return static_cast<std::size_t>(h ^ (h >> 29) ^
+                                        (static_cast<std::uint64_t>(k.flags) * 0xC2B2AE3D27D4EB4FULL));
     }
 };
 
@@ -116,7 +117,7 @@ private:
     static bool place(std::vector<Slot>& slots, const EdgeKey& key)
     {
         const std::size_t mask = slots.size() - 1;
-        for (std::size_t i = EdgeKeyHash{}(key) & mask;; i = (i + 1) & mask) {
+        for (std::size_t i = EdgeKeyHash{}(key)&mask;; i = (i + 1) & mask) {
             Slot& s = slots[i];
             if (!s.used) {
                 s.key = key;
@@ -156,8 +157,8 @@ struct Cluster {
     std::vector<Ordering> orderings;
     std::unordered_map<std::string, Ticket> tickets;
     std::vector<std::string> config_warnings;
-    bool show_scores = false;            // collect allocation score lines (-s)
-    bool sanitized = false;  // ScheduleOptions::sanitized
+    bool show_scores = false;  // collect allocation score lines (-s)
+    bool sanitized = false;    // ScheduleOptions::sanitized
     std::vector<std::string> score_lines;
     bool have_fence_device = false;
     int disabled_count = 0;  // for "N of M resource instances DISABLED"
@@ -215,17 +216,18 @@ std::string op_key(std::string_view rsc, std::string_view task, std::int64_t int
 std::string notify_key(std::string_view rsc, std::string_view type, std::string_view op);
 
 // Stage entry points (one file each).
-Status unpack_cib(Cluster& c);          // unpack.cpp (calls the unpack_* parts)
-void apply_node_criteria(Cluster& c);   // placement.cpp: locations, stickiness, failures
+Status unpack_cib(Cluster& c);              // unpack.cpp (calls the unpack_* parts)
+void apply_node_criteria(Cluster& c);       // placement.cpp: locations, stickiness, failures
 void add_internal_colocations(Cluster& c);  // placement.cpp: groups, containers (rule 34)
-void assign_resources(Cluster& c);      // placement.cpp (rules 33, 35, 36)
+void assign_resources(Cluster& c);          // placement.cpp (rules 33, 35, 36)
 // Rule 29, used while unpacking and scheduling.
 void fence_node(Cluster& c, NodeIdx n, const std::string& reason, bool priority_delay);
 // Adds `score` to the resource (and its descendants) on `node`, or on every node.
 void resource_location(Cluster& c, RscIdx r, NodeIdx node, Score score);
 // Pacemaker's find_compatible_child: the instance of `clone` paired with instance `local`
 // (same node, current or assigned; else the best of local's allowed nodes), or kNone.
-RscIdx find_compatible_instance(const Cluster& c, RscIdx local, RscIdx clone, std::optional<Role> filter, bool current);
+RscIdx find_compatible_instance(const Cluster& c, RscIdx local, RscIdx clone, std::optional<Role> filter,
+                                bool current);
 // The node a resource is active on (first of several), or kNone.
 NodeIdx current_node(const Cluster& c, RscIdx r);
 

@@ -74,13 +74,16 @@ bool agent_changed(Cluster& c, RscIdx r, NodeIdx n, const NodeHistory& h, bool a
 }
 
 // The parameters an operation runs with, as digested.
-std::map<std::string, std::string> digest_params(const Resource& rsc, std::string_view task, std::int64_t interval)
+std::map<std::string, std::string> digest_params(const Resource& rsc, std::string_view task,
+                                                 std::int64_t interval)
 {
     std::map<std::string, std::string> params;
-    for (const auto& [k, v] : rsc.params) params[k] = v;
+    for (const auto& [k, v] : rsc.params)
+        params[k] = v;
     const Op* op = configured_op(rsc, task, interval);
     if (op) {
-        for (const auto& [k, v] : op->params) params[k] = v;
+        for (const auto& [k, v] : op->params)
+            params[k] = v;
     }
     if (interval > 0) {
         std::int64_t timeout = 20000;
@@ -116,7 +119,8 @@ DigestResult compare_digest(const Cluster& c, RscIdx r, const HistoryOp& op)
         restart_calc = parameters_digest(restart);
     }
     const bool has_restart_digest = xml::has_attr(op.xml, "op-restart-digest");
-    if (has_restart_digest && !restart_calc.empty() && restart_calc != op.restart_digest) return DigestResult::restart;
+    if (has_restart_digest && !restart_calc.empty() && restart_calc != op.restart_digest)
+        return DigestResult::restart;
     if (op.digest.empty()) return DigestResult::unknown;
     if (all != op.digest) {
         const char* secure = xml::attr_c(op.xml, "op-secure-digest");
@@ -125,7 +129,8 @@ DigestResult compare_digest(const Cluster& c, RscIdx r, const HistoryOp& op)
             const std::string listed = " " + std::string(xml::attr(op.xml, "op-secure-params")) + " ";
             std::map<std::string, std::string> kept;
             for (const auto& [k, v] : params) {
-                if (k.starts_with("pcmk_") || k.starts_with("CRM_meta_") || listed.find(" " + k + " ") != std::string::npos)
+                if (k.starts_with("pcmk_") || k.starts_with("CRM_meta_") ||
+                    listed.find(" " + k + " ") != std::string::npos)
                     continue;
                 kept[k] = v;
             }
@@ -147,7 +152,8 @@ bool check_definition(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op)
     if (interval > 0) {
         if (!configured_op(rsc, task, interval)) {
             if (c.options.stop_orphan_actions) {
-                ActIdx cancel = c.make_action(r, op_key(rsc.id, task, interval), "cancel", n, false, interval);
+                ActIdx cancel =
+                    c.make_action(r, op_key(rsc.id, task, interval), "cancel", n, false, interval);
                 c.actions[cancel].flags |= kActRunnable;
                 c.actions[cancel].set_meta("interval", std::to_string(interval));
                 c.actions[cancel].set_meta("operation", task);
@@ -204,8 +210,10 @@ void active_op_range(const NodeHistory& h, int& start_index, int& stop_index)
         }
     }
     if (start_index == -1) {
-        if (implied_clone_start != -1) start_index = implied_clone_start;
-        else if (implied_monitor_start != -1) start_index = implied_monitor_start;
+        if (implied_clone_start != -1)
+            start_index = implied_clone_start;
+        else if (implied_monitor_start != -1)
+            start_index = implied_monitor_start;
     }
 }
 
@@ -215,7 +223,8 @@ void check_config_changes(Cluster& c)
     std::unordered_map<const xmlNode*, std::pair<RscIdx, std::size_t>> by_xml;
     for (RscIdx r = 0; r < c.resources.size(); ++r) {
         const auto& hist = c.resources[r].history;
-        for (std::size_t i = 0; i < hist.size(); ++i) by_xml[hist[i].xml] = {r, i};
+        for (std::size_t i = 0; i < hist.size(); ++i)
+            by_xml[hist[i].xml] = {r, i};
     }
     for (NodeIdx n : c.node_order) {
         const Node& node = c.nodes[n];
@@ -240,7 +249,8 @@ void check_config_changes(Cluster& c)
                 if (cl == kNone || c.resources[cl].flags.unique) delete_rsc(c, r, n, false);
                 continue;
             }
-            const bool running = std::find(rsc.running_on.begin(), rsc.running_on.end(), n) != rsc.running_on.end();
+            const bool running =
+                std::find(rsc.running_on.begin(), rsc.running_on.end(), n) != rsc.running_on.end();
             if (!running) {
                 if (agent_changed(c, r, n, h, false)) delete_rsc(c, r, n, false);
                 continue;
@@ -254,13 +264,13 @@ void check_config_changes(Cluster& c)
                 if (offset < start_index) continue;
                 const HistoryOp& op = h.ops[i];
                 if (op.interval_ms > 0 && (rsc.flags.maintenance || node.maintenance)) {
-                    ActIdx cancel = c.make_action(r, op_key(rsc.id, op.task, op.interval_ms), "cancel", n, false,
-                                                  op.interval_ms);
+                    ActIdx cancel = c.make_action(r, op_key(rsc.id, op.task, op.interval_ms), "cancel", n,
+                                                  false, op.interval_ms);
                     c.actions[cancel].flags |= kActRunnable;
                     continue;
                 }
-                if (op.interval_ms > 0 || op.task == "monitor" || op.task == "start" || op.task == "promote" ||
-                    op.task == "migrate_from") {
+                if (op.interval_ms > 0 || op.task == "monitor" || op.task == "start" ||
+                    op.task == "promote" || op.task == "migrate_from") {
                     if (check_definition(c, r, n, op) && effective_failcount(c, r, n, nullptr) > 0)
                         clear_failcount(c, r, n, "action definition changed");
                 }

@@ -32,7 +32,10 @@ ActIdx fence_op(Cluster& c, NodeIdx n, std::string_view op, bool optional, std::
 
 namespace {
 
-bool needs_fencing_requires(const Resource& r) { return r.requires_ == Requires::fencing || r.requires_ == Requires::unfencing; }
+bool needs_fencing_requires(const Resource& r)
+{
+    return r.requires_ == Requires::fencing || r.requires_ == Requires::unfencing;
+}
 
 bool action_requires(const Cluster& c, const Action& a, Requires& out)
 {
@@ -50,7 +53,8 @@ void stonith_ordering(Cluster& c, RscIdx r, ActIdx fence)
 {
     const Resource& rsc = c.resources[r];
     if (!rsc.children.empty()) {
-        for (RscIdx ch : std::vector<RscIdx>(rsc.children)) stonith_ordering(c, ch, fence);
+        for (RscIdx ch : std::vector<RscIdx>(rsc.children))
+            stonith_ordering(c, ch, fence);
         return;
     }
     if (!rsc.flags.managed) return;
@@ -95,7 +99,8 @@ void stonith_ordering(Cluster& c, RscIdx r, ActIdx fence)
 
 void order_vs_fence(Cluster& c, ActIdx fence)
 {
-    for (RscIdx r : std::vector<RscIdx>(c.top)) stonith_ordering(c, r, fence);
+    for (RscIdx r : std::vector<RscIdx>(c.top))
+        stonith_ordering(c, r, fence);
 }
 
 // Rule 50.
@@ -157,7 +162,8 @@ void schedule_fencing(Cluster& c)
             c.actions[down].downed.push_back(n);
             // Everything running there stops first.
             for (RscIdx r : node.running) {
-                for (ActIdx s : rsc_actions(c, r, "stop", n, false)) c.order(s, down, kOrderOptional);
+                for (ActIdx s : rsc_actions(c, r, "stop", n, false))
+                    c.order(s, down, kOrderOptional);
             }
             if (node.is_dc) {
                 dc_down = down;
@@ -168,10 +174,12 @@ void schedule_fencing(Cluster& c)
     }
     if (dc_down != kNone) {
         if (c.actions[dc_down].task == "do_shutdown") {
-            for (ActIdx s : shutdown_ops) c.order(s, dc_down, kOrderOptional);
+            for (ActIdx s : shutdown_ops)
+                c.order(s, dc_down, kOrderOptional);
         }
         if (c.options.concurrent_fencing) {
-            for (ActIdx f : fencing_ops) c.order(f, dc_down, kOrderOptional);
+            for (ActIdx f : fencing_ops)
+                c.order(f, dc_down, kOrderOptional);
         } else if (!fencing_ops.empty()) {
             c.order(fencing_ops.front(), dc_down, kOrderOptional);
         }

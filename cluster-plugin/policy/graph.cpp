@@ -53,8 +53,9 @@ bool should_add_input(const Cluster& c, const std::vector<char>& dumped, const A
     if ((e.flags & kOrderImpliesFirstMigratable) && !in.runnable()) return false;
     if ((e.flags & kOrderApplyFirstNonMigratable) && (in.flags & kActMigrateRunnable)) return false;
     if (e.flags == kOrderOptional && (in.flags & kActMigrateRunnable) && in.task == "stop") return false;
-    if (in.rsc != kNone && in.rsc != a.rsc && c.resources[in.rsc].flags.failed && !c.resources[in.rsc].flags.managed &&
-        in.task == "stop" && a.rsc != kNone && c.clone_of(a.rsc) != kNone)
+    if (in.rsc != kNone && in.rsc != a.rsc && c.resources[in.rsc].flags.failed &&
+        !c.resources[in.rsc].flags.managed && in.task == "stop" && a.rsc != kNone &&
+        c.clone_of(a.rsc) != kNone)
         return false;
     if (!dumped[e.first]) return false;
     return true;
@@ -66,11 +67,14 @@ void expand(const Cluster& c, RscIdx r, std::vector<ActIdx>& out)
     // Newest first, as Pacemaker lists a resource's actions; a group before its members,
     // a clone after its instances.
     if (!rsc.is_group()) {
-        for (RscIdx ch : rsc.children) expand(c, ch, out);
+        for (RscIdx ch : rsc.children)
+            expand(c, ch, out);
     }
-    for (auto it = rsc.actions.rbegin(); it != rsc.actions.rend(); ++it) out.push_back(*it);
+    for (auto it = rsc.actions.rbegin(); it != rsc.actions.rend(); ++it)
+        out.push_back(*it);
     if (rsc.is_group()) {
-        for (RscIdx ch : rsc.children) expand(c, ch, out);
+        for (RscIdx ch : rsc.children)
+            expand(c, ch, out);
     }
 }
 
@@ -92,7 +96,8 @@ NodeIdx router_node(const Cluster& c, const Action& a)
     if (task == "notify") {
         if (const std::string* op = a.meta_value("notify_operation")) task = *op;
     }
-    if ((task == "cancel" || task == "stop" || task == "demote" || task == "migrate_from" || task == "migrate_to") &&
+    if ((task == "cancel" || task == "stop" || task == "demote" || task == "migrate_from" ||
+         task == "migrate_to") &&
         !partial)
         return began;
     return ended;
@@ -102,10 +107,12 @@ Graph build_graph(Cluster& c)
 {
     Graph g;
     std::vector<char> dumped(c.actions.size(), 0);
-    for (ActIdx a = 0; a < c.actions.size(); ++a) dumped[a] = should_dump(c, c.actions[a]) ? 1 : 0;
+    for (ActIdx a = 0; a < c.actions.size(); ++a)
+        dumped[a] = should_dump(c, c.actions[a]) ? 1 : 0;
     std::vector<ActIdx> order;
     order.reserve(c.actions.size());
-    for (RscIdx r : c.top) expand(c, r, order);
+    for (RscIdx r : c.top)
+        expand(c, r, order);
     for (ActIdx a = static_cast<ActIdx>(c.actions.size()); a-- > 0;) {
         if (c.actions[a].rsc == kNone) order.push_back(a);
     }
@@ -124,7 +131,8 @@ Graph build_graph(Cluster& c)
         in.erase(std::unique(in.begin(), in.end()), in.end());
         g.inputs.push_back(std::move(in));
     }
-    for (ActIdx a : g.actions) c.actions[a].flags |= kActInGraph;
+    for (ActIdx a : g.actions)
+        c.actions[a].flags |= kActInGraph;
     return g;
 }
 
@@ -145,7 +153,8 @@ struct XmlOut {
 const char* element_of(const Action& a)
 {
     if (a.pseudo()) return "pseudo_event";
-    if (a.task == "stonith" || a.task == "do_shutdown" || a.task == "clear_failcount" || a.task == "lrm_delete")
+    if (a.task == "stonith" || a.task == "do_shutdown" || a.task == "clear_failcount" ||
+        a.task == "lrm_delete")
         return "crm_event";
     return "rsc_op";
 }
@@ -216,16 +225,19 @@ std::string graph_xml(const Cluster& c, const Graph& g)
         }
         // Attributes: CRM_meta_* and the resource's parameters, sorted by name.
         std::map<std::string, std::string> attrs;
-        for (const auto& [k, v] : a.meta) attrs["CRM_meta_" + k] = v;
+        for (const auto& [k, v] : a.meta)
+            attrs["CRM_meta_" + k] = v;
         if (a.node != kNone) {
             attrs["CRM_meta_on_node"] = c.nodes[a.node].name;
             attrs["CRM_meta_on_node_uuid"] = c.nodes[a.node].id;
         }
         if (a.rsc != kNone && !a.pseudo() && c.resources[a.rsc].is_primitive()) {
-            for (const auto& [k, v] : c.resources[a.rsc].params) attrs[k] = v;
+            for (const auto& [k, v] : c.resources[a.rsc].params)
+                attrs[k] = v;
         }
         o.s += "        <attributes";
-        for (const auto& [k, v] : attrs) o.attr(k.c_str(), v);
+        for (const auto& [k, v] : attrs)
+            o.attr(k.c_str(), v);
         o.s += "/>\n";
         if (!a.downed.empty()) {
             o.s += "        <downed>\n";
@@ -271,7 +283,8 @@ std::string graph_dot(const Cluster& c, const Graph& g)
     }
     for (std::size_t i = 0; i < g.actions.size(); ++i) {
         for (ActIdx in : g.inputs[i])
-            s += "\"" + label(c.actions[in]) + "\" -> \"" + label(c.actions[g.actions[i]]) + "\" [ style = bold]\n";
+            s += "\"" + label(c.actions[in]) + "\" -> \"" + label(c.actions[g.actions[i]]) +
+                 "\" [ style = bold]\n";
     }
     s += "}\n";
     return s;

@@ -10,9 +10,9 @@
 namespace outpost::cluster::policy {
 
 struct Graph {
-    std::vector<ActIdx> actions;               // in synapse order
-    std::vector<std::vector<ActIdx>> inputs;   // per synapse
-    std::vector<int> synapse_of;               // action -> synapse index or -1
+    std::vector<ActIdx> actions;              // in synapse order
+    std::vector<std::vector<ActIdx>> inputs;  // per synapse
+    std::vector<int> synapse_of;              // action -> synapse index or -1
 };
 
 Graph build_graph(Cluster& c);

@@ -73,7 +73,10 @@ public:
     void add(NodeIdx node, bool remote_class, Score score);
     void set(NodeIdx node, bool remote_class, Score score);
     void disallow(NodeIdx node, bool remote_class);
-    [[nodiscard]] const std::optional<Score>& class_default(bool remote_class) const { return default_[remote_class]; }
+    [[nodiscard]] const std::optional<Score>& class_default(bool remote_class) const
+    {
+        return default_[remote_class];
+    }
     void set_class_default(bool remote_class, std::optional<Score> score) { default_[remote_class] = score; }
     [[nodiscard]] const std::vector<Entry>& entries() const { return entries_; }
     [[nodiscard]] std::vector<Entry>& entries() { return entries_; }
@@ -135,16 +138,16 @@ struct Node {
     bool remote_maintenance = false;
     bool rsc_discovery_enabled = true;
     bool history_unpacked = false;
-    bool has_node_entry = false;     // <node> in the configuration
-    std::string fence_reason;         // why it is unclean, for the fence action
-    RscIdx remote_rsc = kNone;        // the connection resource (remote and guest nodes)
-    Score weight = 0;                 // node-level score (health)
+    bool has_node_entry = false;  // <node> in the configuration
+    std::string fence_reason;     // why it is unclean, for the fence action
+    RscIdx remote_rsc = kNone;    // the connection resource (remote and guest nodes)
+    Score weight = 0;             // node-level score (health)
     std::map<std::string, std::string, std::less<>> attrs;  // permanent, transient and built-in
     std::map<std::string, std::string, std::less<>> utilization;
-    std::vector<RscIdx> running;      // primitives active here
-    int assigned_count = 0;           // resources assigned here (assignment tie-break)
-    int priority = 0;                 // priority-fencing-delay
-    xmlNode* state_xml = nullptr;     // node_state element, if any
+    std::vector<RscIdx> running;   // primitives active here
+    int assigned_count = 0;        // resources assigned here (assignment tie-break)
+    int priority = 0;              // priority-fencing-delay
+    xmlNode* state_xml = nullptr;  // node_state element, if any
 
     [[nodiscard]] bool is_remote_class() const { return kind != NodeKind::member; }
     [[nodiscard]] std::string_view attr(std::string_view key) const
@@ -163,7 +166,7 @@ struct Op {
     std::string name;  // start, stop, monitor, promote, ...
     std::int64_t interval_ms = 0;
     std::optional<Role> role;
-    std::string timeout;          // as written, after op_defaults
+    std::string timeout;  // as written, after op_defaults
     std::int64_t timeout_ms = 20000;
     std::optional<OnFail> on_fail;
     bool enabled = true;
@@ -229,14 +232,14 @@ struct NodeHistory {
     std::vector<HistoryOp> ops;
     Role role = Role::unknown;
     OnFail on_fail = OnFail::ignore;
-    int last_failure = -1;    // index into ops
+    int last_failure = -1;         // index into ops
     bool expired_failure = false;  // a failure expired (fail count to clear)
     bool pending = false;
 };
 
 struct Resource {
-    std::string id;       // instance id for clone children ("M:4")
-    std::string base_id;  // configured id ("M")
+    std::string id;          // instance id for clone children ("M:4")
+    std::string base_id;     // configured id ("M")
     std::string clone_name;  // anonymous instance: the id its history is recorded under
     RscKind kind = RscKind::primitive;
     RscIdx parent = kNone;
@@ -261,17 +264,17 @@ struct Resource {
     NodeIdx dangling_migration = kNone;
     std::vector<NodeIdx> dangling_migrations;
     NodeIdx lock_node = kNone;
-    std::vector<NodeHistory> history;  // one per node with an lrm_resource entry
-    std::vector<NodeIdx> known_on;     // nodes with history (this resource or, for parents, any child)
+    std::vector<NodeHistory> history;    // one per node with an lrm_resource entry
+    std::vector<NodeIdx> known_on;       // nodes with history (this resource or, for parents, any child)
     std::vector<NodeIdx> stop_required;  // stops forced by failures while unpacking
     std::vector<NodeIdx> demote_required;
     std::vector<std::pair<NodeIdx, std::string>> bans;  // -INFINITY from unpacking (reason)
-    Role target_role = Role::unknown;  // meta target-role (unknown = no limit)
+    Role target_role = Role::unknown;                   // meta target-role (unknown = no limit)
     // resource-discovery from location constraints: per node, 0 always, 1 never, 2 exclusive
     std::vector<std::pair<NodeIdx, std::uint8_t>> discover;
     bool exclusive_discover = false;
     std::vector<std::uint32_t> promoted_locations;  // role-filtered location constraints
-    int sort_index = 0;                // promotion order
+    int sort_index = 0;                             // promotion order
     Score promotion_score = 0;
     NodeIdx prefer_node = kNone;
     bool failed_on_node_fence = false;
@@ -295,8 +298,8 @@ struct Resource {
     NodeScores allowed;
     NodeIdx assigned = kNone;
     std::vector<std::pair<std::string, Score>> location_log;  // (unused for decisions)
-    std::vector<std::uint32_t> this_with;  // colocations where this is the dependent
-    std::vector<std::uint32_t> with_this;  // colocations where this is the primary
+    std::vector<std::uint32_t> this_with;                     // colocations where this is the dependent
+    std::vector<std::uint32_t> with_this;                     // colocations where this is the primary
     std::unordered_map<std::string, std::vector<ActIdx>> actions_by_key;
     std::vector<ActIdx> actions;
 
@@ -317,7 +320,6 @@ struct Resource {
         return nullptr;
     }
 };
-
 
 struct LocationRule;  // parsed rule kept by reference
 
@@ -350,19 +352,19 @@ enum class OrderKind : std::uint8_t { optional, mandatory, serialize };
 enum OrderFlag : std::uint32_t {
     kOrderNone = 0,
     kOrderOptional = 1U << 0,
-    kOrderImpliesThen = 1U << 1,      // first required -> then required
-    kOrderImpliesFirst = 1U << 2,     // then required -> first required
-    kOrderRunnableLeft = 1U << 3,     // first unrunnable -> then unrunnable
-    kOrderRestart = 1U << 4,          // then (start) required and resource active -> first (stop) required
-    kOrderOneOrMore = 1U << 5,        // then runnable if any first is
-    kOrderSerialize = 1U << 6,        // not at the same time, no ordering of runnability
+    kOrderImpliesThen = 1U << 1,   // first required -> then required
+    kOrderImpliesFirst = 1U << 2,  // then required -> first required
+    kOrderRunnableLeft = 1U << 3,  // first unrunnable -> then unrunnable
+    kOrderRestart = 1U << 4,       // then (start) required and resource active -> first (stop) required
+    kOrderOneOrMore = 1U << 5,     // then runnable if any first is
+    kOrderSerialize = 1U << 6,     // not at the same time, no ordering of runnability
     kOrderImpliesThenOnNode = 1U << 7,
     kOrderImpliesFirstMigratable = 1U << 8,
     kOrderImpliesFirstPromoted = 1U << 9,
     kOrderPromotedImpliesFirst = 1U << 10,
     kOrderApplyFirstNonMigratable = 1U << 11,
     kOrderPseudoLeft = 1U << 12,
-    kOrderPreserve = 1U << 13,        // exempt from loop breaking (rule 43)
+    kOrderPreserve = 1U << 13,  // exempt from loop breaking (rule 43)
     kOrderSameNode = 1U << 14,
     kOrderThenCancelsFirst = 1U << 15,
     kOrderAsymmetrical = 1U << 16,

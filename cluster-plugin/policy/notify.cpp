@@ -38,7 +38,8 @@ const char* done_of(std::string_view task)
 }
 
 ActIdx notify_pseudo(Cluster& c, RscIdx clone, const std::string& key, const char* task, bool optional,
-                     std::string_view type, std::string_view key_type, std::string_view op, std::string_view key_op)
+                     std::string_view type, std::string_view key_type, std::string_view op,
+                     std::string_view key_op)
 {
     ActIdx a = c.make_action(clone, key, task, kNone, optional);
     Action& act = c.actions[a];
@@ -105,7 +106,8 @@ InstanceState instance_state(const Cluster& c, RscIdx r)
         const ActIdx stop = live_action(c, r, "stop", n);
         s.stopping = stop != kNone;
         // Not on a node being fenced (its stop is implied, nothing runs there).
-        if (node.online && !node.unclean && !node.remote_requires_reset && !(stop != kNone && c.actions[stop].pseudo()))
+        if (node.online && !node.unclean && !node.remote_requires_reset &&
+            !(stop != kNone && c.actions[stop].pseudo()))
             s.now = n;
     }
     if (rsc.assigned != kNone && rsc.next_role != Role::stopped) {
@@ -140,7 +142,8 @@ ActIdx instance_notify(Cluster& c, RscIdx r, NodeIdx node, std::string_view type
 
 void leaves_of_instances(const Cluster& c, RscIdx clone, std::vector<RscIdx>& out)
 {
-    for (RscIdx ch : c.resources[clone].children) c.leaves(ch, out);
+    for (RscIdx ch : c.resources[clone].children)
+        c.leaves(ch, out);
 }
 
 }  // namespace
@@ -158,12 +161,14 @@ void create_clone_notifications(Cluster& c, RscIdx clone, std::string_view task)
     const std::string id = rsc.id;
     const std::string t(task);
     // N1
-    ActIdx pre = notify_pseudo(c, clone, id + "_pre_notify_" + t + "_0", "notify", optional, "pre", "pre", t, t);
-    ActIdx cpre = notify_pseudo(c, clone, id + "_confirmed-pre_notify_" + t + "_0", "notified", optional, "pre",
-                                "confirmed-pre", t, t);
-    ActIdx post = notify_pseudo(c, clone, id + "_post_notify_" + done + "_0", "notify", optional, "post", "post", t, done);
-    ActIdx cpost = notify_pseudo(c, clone, id + "_confirmed-post_notify_" + done + "_0", "notified", optional, "post",
-                                 "confirmed-post", t, done);
+    ActIdx pre =
+        notify_pseudo(c, clone, id + "_pre_notify_" + t + "_0", "notify", optional, "pre", "pre", t, t);
+    ActIdx cpre = notify_pseudo(c, clone, id + "_confirmed-pre_notify_" + t + "_0", "notified", optional,
+                                "pre", "confirmed-pre", t, t);
+    ActIdx post = notify_pseudo(c, clone, id + "_post_notify_" + done + "_0", "notify", optional, "post",
+                                "post", t, done);
+    ActIdx cpost = notify_pseudo(c, clone, id + "_confirmed-post_notify_" + done + "_0", "notified", optional,
+                                 "post", "confirmed-post", t, done);
     c.actions[post].priority = kInfinity;
     c.actions[cpost].priority = kInfinity;
     // The post-notifications are required with the completion (so what is ordered after
@@ -176,7 +181,7 @@ void create_clone_notifications(Cluster& c, RscIdx clone, std::string_view task)
     c.order(post, cpost, kOrderOptional | kOrderImpliesThen | kOrderRunnableLeft);
     // N2: with the notifications of the tasks created before this one.
     static constexpr std::pair<const char*, const char*> kBefore[] = {
-        {"stop", "start"}, {"demote", "start"}, {"demote", "stop"},
+        {"stop", "start"},    {"demote", "start"}, {"demote", "stop"},
         {"start", "promote"}, {"stop", "promote"}, {"demote", "promote"},
     };
     for (const auto& [first, then] : kBefore) {
@@ -207,7 +212,8 @@ void order_monitors_after_fenced_stop_notifications(Cluster& c)
             const NodeIdx node = c.actions[n].node;
             for (ActIdx a : std::vector<ActIdx>(c.resources[j].actions)) {
                 const Action& act = c.actions[a];
-                if (act.task == "monitor" && act.interval_ms > 0 && act.node == node && required_runnable(c, a))
+                if (act.task == "monitor" && act.interval_ms > 0 && act.node == node &&
+                    required_runnable(c, a))
                     c.order(confirmed, a, kOrderOptional);
             }
         }
@@ -226,11 +232,13 @@ void finish_clone_notifications(Cluster& c)
         leaves_of_instances(c, clone, instances);
         std::vector<InstanceState> states;
         states.reserve(instances.size());
-        for (RscIdx r : instances) states.push_back(instance_state(c, r));
+        for (RscIdx r : instances)
+            states.push_back(instance_state(c, r));
         for (const char* task : {"start", "stop", "promote", "demote"}) {
             NotifyOps n = find_notify_ops(c, clone, task);
             if (n.pre == kNone || !required_runnable(c, n.action)) continue;
-            for (ActIdx a : {n.pre, n.confirmed_pre, n.post, n.confirmed_post}) c.set_required(a);
+            for (ActIdx a : {n.pre, n.confirmed_pre, n.post, n.confirmed_post})
+                c.set_required(a);
             const std::string_view t = task;
             for (std::size_t i = 0; i < instances.size(); ++i) {
                 const RscIdx r = instances[i];
@@ -255,7 +263,8 @@ void finish_clone_notifications(Cluster& c)
                 // N4
                 for (ActIdx a : std::vector<ActIdx>(c.resources[r].actions)) {
                     const Action& act = c.actions[a];
-                    if (act.task == "monitor" && act.interval_ms > 0 && act.node == post_node && required_runnable(c, a))
+                    if (act.task == "monitor" && act.interval_ms > 0 && act.node == post_node &&
+                        required_runnable(c, a))
                         c.order(n.confirmed_post, a, kOrderOptional);
                 }
             }
@@ -270,8 +279,8 @@ void notify_fenced_stop(Cluster& c, RscIdx r, ActIdx fence)
     if (!rsc.is_primitive() || !rsc.flags.notify || clone == kNone) return;
     const NodeIdx target = c.actions[fence].node;
     // N5
-    ActIdx post = notify_pseudo(c, r, notify_key(rsc.id, "post", "stonith"), "notify", false, "post", "post", "stop",
-                                "stonith");
+    ActIdx post = notify_pseudo(c, r, notify_key(rsc.id, "post", "stonith"), "notify", false, "post", "post",
+                                "stop", "stonith");
     ActIdx confirmed = notify_pseudo(c, r, notify_key(rsc.id, "confirmed-post", "stonith"), "notified", false,
                                      "post", "confirmed-post", "stop", "stonith");
     c.actions[post].priority = kInfinity;

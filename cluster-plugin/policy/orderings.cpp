@@ -10,8 +10,8 @@
 namespace outpost::cluster::policy {
 
 void order_spec(Cluster& c, RscIdx first_rsc, std::string_view first_task, std::int64_t first_interval,
-                ActIdx first, RscIdx then_rsc, std::string_view then_task, std::int64_t then_interval, ActIdx then,
-                std::uint32_t flags)
+                ActIdx first, RscIdx then_rsc, std::string_view then_task, std::int64_t then_interval,
+                ActIdx then, std::uint32_t flags)
 {
     // A side given as an action belongs to that action's resource.
     if (first_rsc == kNone && first != kNone) first_rsc = c.actions[first].rsc;
@@ -142,7 +142,8 @@ void clone_orderings(Cluster& c, RscIdx cl)
     std::vector<RscIdx> kids = clone.children;
     const bool ordered = clone.flags.ordered;
     if (ordered) {
-        std::sort(kids.begin(), kids.end(), [&](RscIdx a, RscIdx b) { return c.resources[a].id < c.resources[b].id; });
+        std::sort(kids.begin(), kids.end(),
+                  [&](RscIdx a, RscIdx b) { return c.resources[a].id < c.resources[b].id; });
     }
     RscIdx last = kNone;
     for (RscIdx ch : kids) {
@@ -178,9 +179,15 @@ void clone_orderings(Cluster& c, RscIdx cl)
 void resource_orderings(Cluster& c, RscIdx r)
 {
     switch (c.resources[r].kind) {
-        case RscKind::primitive: primitive_orderings(c, r); break;
-        case RscKind::group: group_orderings(c, r); break;
-        case RscKind::clone: clone_orderings(c, r); break;
+        case RscKind::primitive:
+            primitive_orderings(c, r);
+            break;
+        case RscKind::group:
+            group_orderings(c, r);
+            break;
+        case RscKind::clone:
+            clone_orderings(c, r);
+            break;
     }
 }
 
@@ -197,7 +204,8 @@ Role current_state(const Cluster& c, RscIdx r)
     const Resource& rsc = c.resources[r];
     if (rsc.is_primitive()) return rsc.role;
     Role role = Role::stopped;
-    for (RscIdx ch : rsc.children) role = std::max(role, current_state(c, ch));
+    for (RscIdx ch : rsc.children)
+        role = std::max(role, current_state(c, ch));
     return role;
 }
 
@@ -214,7 +222,8 @@ void edge(Cluster& c, ActIdx first, ActIdx then, std::uint32_t flags)
 {
     const Action& f = c.actions[first];
     const Action& t = c.actions[then];
-    if (f.rsc != kNone && t.rsc != kNone && f.rsc != t.rsc && !is_ancestor(c, f.rsc, t.rsc)) first = expand_action(c, first);
+    if (f.rsc != kNone && t.rsc != kNone && f.rsc != t.rsc && !is_ancestor(c, f.rsc, t.rsc))
+        first = expand_action(c, first);
     c.order(first, then, flags);
 }
 
@@ -228,7 +237,8 @@ void order_then(Cluster& c, ActIdx lh, RscIdx then_rsc, const Ordering& o)
     }
     if (rh.empty()) return;
     std::uint32_t flags = o.flags;
-    if (lh != kNone && c.actions[lh].rsc == then_rsc && (c.actions[lh].flags & kActDangling)) flags &= ~kOrderImpliesThen;
+    if (lh != kNone && c.actions[lh].rsc == then_rsc && (c.actions[lh].flags & kActDangling))
+        flags &= ~kOrderImpliesThen;
     for (ActIdx a : rh) {
         if (lh != kNone) {
             edge(c, lh, a, flags);
@@ -272,10 +282,14 @@ ActIdx expand_action(const Cluster& c, ActIdx a)
     const Resource& rsc = c.resources[act.rsc];
     if (rsc.is_primitive()) return a;
     const char* done = nullptr;
-    if (act.task == "start") done = "running";
-    else if (act.task == "stop") done = "stopped";
-    else if (act.task == "promote") done = "promoted";
-    else if (act.task == "demote") done = "demoted";
+    if (act.task == "start")
+        done = "running";
+    else if (act.task == "stop")
+        done = "stopped";
+    else if (act.task == "promote")
+        done = "promoted";
+    else if (act.task == "demote")
+        done = "demoted";
     if (!done) return a;
     std::string key;
     if (rsc.parent == kNone && rsc.flags.notify && rsc.is_clone()) {
@@ -317,7 +331,8 @@ void migration_equivalents(Cluster& c, const Ordering& o)
         std::uint32_t flags = kOrderOptional;
         if (first_migratable) flags |= kOrderApplyFirstNonMigratable;
         order_tasks(c, a, "stop", b, "migrate_to", flags);
-        if (c.resources[b].partial_migration_target != kNone) order_tasks(c, a, "stop", b, "migrate_from", flags);
+        if (c.resources[b].partial_migration_target != kNone)
+            order_tasks(c, a, "stop", b, "migrate_from", flags);
     } else if (lh == "promote" && rh == "start") {
         if (then_migratable) order_tasks(c, a, "promote", b, "migrate_to", kOrderOptional);
     } else if (lh == "demote" && rh == "stop") {
@@ -333,7 +348,8 @@ void migration_equivalents(Cluster& c, const Ordering& o)
 
 void create_internal_orderings(Cluster& c)
 {
-    for (RscIdx r : std::vector<RscIdx>(c.top)) resource_orderings(c, r);
+    for (RscIdx r : std::vector<RscIdx>(c.top))
+        resource_orderings(c, r);
 }
 
 void apply_orderings(Cluster& c)

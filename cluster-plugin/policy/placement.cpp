@@ -17,7 +17,10 @@ namespace {
 // Marks a node that merging found unusable (Pacemaker's INFINITY_HACK).
 constexpr Score kUnusable = -100000000;
 
-bool cls(const Cluster& c, NodeIdx n) { return c.nodes[n].is_remote_class(); }
+bool cls(const Cluster& c, NodeIdx n)
+{
+    return c.nodes[n].is_remote_class();
+}
 
 template <typename F>
 void for_each_allowed(const Cluster& c, const NodeScores& s, F&& f)
@@ -57,7 +60,8 @@ void add_all(NodeScores& s, Score score)
         const auto& d = s.class_default(k == 1);
         s.set_class_default(k == 1, add_scores(d.value_or(0), score));
     }
-    for (auto& e : s.entries()) e.score = e.score == NodeScores::kDisallowed ? score : add_scores(e.score, score);
+    for (auto& e : s.entries())
+        e.score = e.score == NodeScores::kDisallowed ? score : add_scores(e.score, score);
 }
 
 // crm_simulate -s lines: the table of a resource (and of each of its descendants).
@@ -65,10 +69,11 @@ void log_scores(Cluster& c, const char* fn, RscIdx r, const NodeScores& s)
 {
     if (!c.show_scores) return;
     for_each_allowed(c, s, [&](NodeIdx n, Score v) {
-        c.score_lines.push_back(std::string(fn) + ": " + c.resources[r].id + " allocation score on " + c.nodes[n].name +
-                                ": " + score_text(v));
+        c.score_lines.push_back(std::string(fn) + ": " + c.resources[r].id + " allocation score on " +
+                                c.nodes[n].name + ": " + score_text(v));
     });
-    for (RscIdx ch : c.resources[r].children) log_scores(c, fn, ch, c.resources[ch].allowed);
+    for (RscIdx ch : c.resources[r].children)
+        log_scores(c, fn, ch, c.resources[ch].allowed);
 }
 
 }  // namespace
@@ -81,7 +86,8 @@ void resource_location(Cluster& c, RscIdx r, NodeIdx node, Score score)
     } else {
         rsc.allowed.add(node, cls(c, node), score);
     }
-    for (RscIdx ch : rsc.children) resource_location(c, ch, node, score);
+    for (RscIdx ch : rsc.children)
+        resource_location(c, ch, node, score);
 }
 
 namespace {
@@ -89,14 +95,17 @@ namespace {
 NodeIdx instance_node(const Cluster& c, RscIdx inst, bool current)
 {
     const Resource& r = c.resources[inst];
-    if (current) return r.running_on.size() == 1 ? r.running_on.front() : (r.running_on.empty() ? kNone : kNone);
+    if (current)
+        return r.running_on.size() == 1 ? r.running_on.front() : (r.running_on.empty() ? kNone : kNone);
     if (r.is_primitive()) return r.assigned;
     NodeIdx where = kNone;
     for (RscIdx ch : r.children) {
         NodeIdx n = instance_node(c, ch, false);
         if (n == kNone) continue;
-        if (where == kNone) where = n;
-        else if (where != n) return kNone;
+        if (where == kNone)
+            where = n;
+        else if (where != n)
+            return kNone;
     }
     return where;
 }
@@ -106,13 +115,15 @@ Role instance_role(const Cluster& c, RscIdx inst, bool current)
     const Resource& r = c.resources[inst];
     if (r.is_primitive()) return current ? r.role : r.next_role;
     Role role = Role::unknown;
-    for (RscIdx ch : r.children) role = std::max(role, instance_role(c, ch, current));
+    for (RscIdx ch : r.children)
+        role = std::max(role, instance_role(c, ch, current));
     return role;
 }
 
 }  // namespace
 
-RscIdx find_compatible_instance(const Cluster& c, RscIdx local, RscIdx clone, std::optional<Role> filter, bool current)
+RscIdx find_compatible_instance(const Cluster& c, RscIdx local, RscIdx clone, std::optional<Role> filter,
+                                bool current)
 {
     auto by_node = [&](NodeIdx node) -> RscIdx {
         for (RscIdx child : c.resources[clone].children) {
@@ -182,7 +193,8 @@ void location_apply(Cluster& c, RscIdx r, NodeIdx n, Score score, bool set_mode,
         }
         return;
     }
-    for (RscIdx ch : rsc.children) location_apply(c, ch, n, score, set_mode, mode);
+    for (RscIdx ch : rsc.children)
+        location_apply(c, ch, n, score, set_mode, mode);
 }
 
 void apply_location(Cluster& c, std::uint32_t li)
@@ -193,7 +205,9 @@ void apply_location(Cluster& c, std::uint32_t li)
         return;
     }
     std::uint8_t mode = loc.discovery == "never" ? 1 : (loc.discovery == "exclusive" ? 2 : 0);
-    auto apply = [&](NodeIdx n, Score score) { location_apply(c, loc.rsc, n, score, !loc.discovery.empty(), mode); };
+    auto apply = [&](NodeIdx n, Score score) {
+        location_apply(c, loc.rsc, n, score, !loc.discovery.empty(), mode);
+    };
     if (loc.has_node) {
         NodeIdx n = c.find_node(loc.node);
         if (n != kNone) apply(n, loc.score);
@@ -236,7 +250,8 @@ FailCount failcount_attr(const Node& node, std::string_view base)
     for (auto it = node.attrs.lower_bound(prefix); it != node.attrs.end(); ++it) {
         const std::string& k = it->first;
         if (k.compare(0, prefix.size(), prefix) != 0) break;
-        if (k.size() == prefix.size() || k[prefix.size()] == '#') fc.count = add_scores(fc.count, parse_score(it->second));
+        if (k.size() == prefix.size() || k[prefix.size()] == '#')
+            fc.count = add_scores(fc.count, parse_score(it->second));
     }
     const std::string lprefix = "last-failure-" + std::string(base);
     for (auto it = node.attrs.lower_bound(lprefix); it != node.attrs.end(); ++it) {
@@ -256,19 +271,22 @@ int effective_failcount(const Cluster& c, RscIdx r, NodeIdx n, EpochSeconds* las
 {
     const Resource& rsc = c.resources[r];
     FailCount fc = failcount_attr(c.nodes[n], rsc.base_id);
-    if (rsc.failure_timeout_s > 0 && fc.last_failure > 0 && c.now > fc.last_failure + rsc.failure_timeout_s) fc.count = 0;
+    if (rsc.failure_timeout_s > 0 && fc.last_failure > 0 && c.now > fc.last_failure + rsc.failure_timeout_s)
+        fc.count = 0;
     if (last_failure) *last_failure = fc.last_failure;
     int total = fc.count;
     for (RscIdx f : rsc.fillers) {
         const Resource& fr = c.resources[f];
         FailCount ff = failcount_attr(c.nodes[n], fr.base_id);
-        if (fr.failure_timeout_s > 0 && ff.last_failure > 0 && c.now > ff.last_failure + fr.failure_timeout_s) ff.count = 0;
+        if (fr.failure_timeout_s > 0 && ff.last_failure > 0 && c.now > ff.last_failure + fr.failure_timeout_s)
+            ff.count = 0;
         total = add_scores(total, ff.count);
     }
     return total;
 }
 
-int failcount(const Cluster& c, RscIdx r, NodeIdx n, bool effective, const HistoryOp* op, EpochSeconds* last_failure)
+int failcount(const Cluster& c, RscIdx r, NodeIdx n, bool effective, const HistoryOp* op,
+              EpochSeconds* last_failure)
 {
     const Resource& rsc = c.resources[r];
     const Node& node = c.nodes[n];
@@ -284,8 +302,10 @@ int failcount(const Cluster& c, RscIdx r, NodeIdx n, bool effective, const Histo
             const std::string rest = k.substr(prefix.size());
             const bool legacy = rest.empty();
             if (!legacy && (rest[0] != '#' || (!suffix.empty() && rest != suffix))) continue;
-            if (is_count) count = add_scores(count, parse_score(it->second));
-            else last = std::max<EpochSeconds>(last, std::atoll(it->second.c_str()));
+            if (is_count)
+                count = add_scores(count, parse_score(it->second));
+            else
+                last = std::max<EpochSeconds>(last, std::atoll(it->second.c_str()));
         }
     };
     scan("fail-count-" + name, true);
@@ -299,7 +319,8 @@ int own_failcount(const Cluster& c, RscIdx r, NodeIdx n)
 {
     const Resource& rsc = c.resources[r];
     FailCount fc = failcount_attr(c.nodes[n], rsc.base_id);
-    if (rsc.failure_timeout_s > 0 && fc.last_failure > 0 && c.now > fc.last_failure + rsc.failure_timeout_s) return 0;
+    if (rsc.failure_timeout_s > 0 && fc.last_failure > 0 && c.now > fc.last_failure + rsc.failure_timeout_s)
+        return 0;
     return fc.count;
 }
 
@@ -307,9 +328,11 @@ void apply_node_criteria(Cluster& c)
 {
     // Bans found while unpacking history (failed stops, hard errors, on-fail=migrate).
     for (RscIdx r = 0; r < c.resources.size(); ++r) {
-        for (const auto& [n, reason] : c.resources[r].bans) resource_location(c, r, n, -kInfinity);
+        for (const auto& [n, reason] : c.resources[r].bans)
+            resource_location(c, r, n, -kInfinity);
     }
-    for (std::uint32_t i = 0; i < c.locations.size(); ++i) apply_location(c, i);
+    for (std::uint32_t i = 0; i < c.locations.size(); ++i)
+        apply_location(c, i);
     // A resource discovered exclusively on some nodes may only run there.
     for (Resource& rsc : c.resources) {
         if (!rsc.exclusive_discover) continue;
@@ -324,14 +347,16 @@ void apply_node_criteria(Cluster& c)
         for (auto& e : rsc.allowed.entries()) {
             if (e.score != NodeScores::kDisallowed) e.score = -kInfinity;
         }
-        for (const auto& [n, v] : keep) rsc.allowed.set(n, c.nodes[n].is_remote_class(), v);
+        for (const auto& [n, v] : keep)
+            rsc.allowed.set(n, c.nodes[n].is_remote_class(), v);
     }
     // Nodes by the fail-count attributes they hold ("fail-count-<rsc>#<op>_<interval>"),
     // sorted by name so a resource finds its own with one binary search.
     std::vector<std::pair<std::string_view, NodeIdx>> fail_attrs;
     for (NodeIdx n : c.node_order) {
         const auto& attrs = c.nodes[n].attrs;
-        for (auto it = attrs.lower_bound("fail-count-"); it != attrs.end() && it->first.starts_with("fail-count-"); ++it)
+        for (auto it = attrs.lower_bound("fail-count-");
+             it != attrs.end() && it->first.starts_with("fail-count-"); ++it)
             fail_attrs.emplace_back(std::string_view(it->first).substr(11), n);
     }
     std::sort(fail_attrs.begin(), fail_attrs.end());
@@ -341,7 +366,8 @@ void apply_node_criteria(Cluster& c)
         if (!rsc.is_primitive()) continue;
         if (rsc.flags.managed && rsc.stickiness != 0 && rsc.running_on.size() == 1) {
             NodeIdx n = rsc.running_on[0];
-            if (rsc.allowed.allowed(n, cls(c, n)) || c.options.symmetric) resource_location(c, r, n, rsc.stickiness);
+            if (rsc.allowed.allowed(n, cls(c, n)) || c.options.symmetric)
+                resource_location(c, r, n, rsc.stickiness);
         }
         // An active promotable instance also prefers its node by a positive promotion score.
         if (rsc.flags.managed && rsc.flags.promotable && rsc.running_on.size() == 1) {
@@ -354,15 +380,18 @@ void apply_node_criteria(Cluster& c)
                 v = node.attr("master-" + rsc.base_id);
             }
             const Score p = v.empty() ? 0 : parse_score(v);
-            if (p > 0 && (rsc.allowed.allowed(n, cls(c, n)) || c.options.symmetric)) resource_location(c, r, n, p);
+            if (p > 0 && (rsc.allowed.allowed(n, cls(c, n)) || c.options.symmetric))
+                resource_location(c, r, n, p);
         }
         if (rsc.migration_threshold == 0) continue;
         std::vector<NodeIdx> candidates;
         auto consider = [&](RscIdx x) {
-            for (const NodeHistory& h : c.resources[x].history) candidates.push_back(h.node);
+            for (const NodeHistory& h : c.resources[x].history)
+                candidates.push_back(h.node);
         };
         consider(r);
-        for (RscIdx f : rsc.fillers) consider(f);
+        for (RscIdx f : rsc.fillers)
+            consider(f);
         // Fail counts may exist without history (cleared history, remote nodes).
         const std::string_view base = rsc.base_id;
         for (auto it = std::lower_bound(fail_attrs.begin(), fail_attrs.end(), std::pair{base, NodeIdx{0}});
@@ -405,7 +434,8 @@ void avoid_remote_nodes(Cluster& c, RscIdx r)
     for (NodeIdx n : c.node_order) {
         const Node& node = c.nodes[n];
         if (node.remote_rsc == kNone) continue;
-        if (rsc.allowed.allowed(n, node.is_remote_class())) rsc.allowed.set(n, node.is_remote_class(), -kInfinity);
+        if (rsc.allowed.allowed(n, node.is_remote_class()))
+            rsc.allowed.set(n, node.is_remote_class(), -kInfinity);
     }
 }
 
@@ -432,7 +462,8 @@ void add_internal_colocations(Cluster& c)
         if (rsc.is_group() && !(rsc.has_meta("collocated") && !is_true(rsc.meta_value("collocated")))) {
             for (std::size_t i = 1; i < rsc.children.size(); ++i) {
                 const bool critical = c.resources[rsc.children[i]].flags.critical;
-                add_coloc(c, "group:internal_colocation", rsc.children[i], rsc.children[i - 1], kInfinity, critical);
+                add_coloc(c, "group:internal_colocation", rsc.children[i], rsc.children[i - 1], kInfinity,
+                          critical);
             }
         }
         if (!rsc.is_primitive() || !rsc.flags.managed) continue;
@@ -468,7 +499,8 @@ void add_internal_colocations(Cluster& c)
             }
         }
         // Connections and fence devices never run on Pacemaker Remote nodes.
-        if (c.resources[r].flags.is_remote_connection || c.resources[r].flags.fence_device) avoid_remote_nodes(c, r);
+        if (c.resources[r].flags.is_remote_connection || c.resources[r].flags.fence_device)
+            avoid_remote_nodes(c, r);
     }
     // Keep colocation lists in Pacemaker's processing order.
     auto prio_key = [&](RscIdx x) {
@@ -515,8 +547,8 @@ struct Assigner {
     // Colocation of dependent r (a primitive) with `primary` (any kind).
     void apply_colocation(RscIdx dep, RscIdx primary, const Colocation& col);
     void colocation_match(RscIdx dep, RscIdx primary, const Colocation& col);
-    void merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor, bool only_positive,
-                      bool rollback, int depth);
+    void merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor,
+                      bool only_positive, bool rollback, int depth);
     // The best score of r on the nodes whose attribute `attr` equals `value` (nullopt: on
     // the nodes without that attribute, as Pacemaker compares two missing values equal).
     Score best_score_matching(RscIdx r, const std::string& attr, std::optional<std::string_view> value);
@@ -579,8 +611,10 @@ NodeIdx Assigner::location(RscIdx r) const
         for (RscIdx ch : rsc.children) {
             NodeIdx n = c.resources[ch].assigned;
             if (n == kNone) continue;
-            if (where == kNone) where = n;
-            else if (where != n) return kNone;
+            if (where == kNone)
+                where = n;
+            else if (where != n)
+                return kNone;
         }
         return where;
     }
@@ -590,9 +624,12 @@ NodeIdx Assigner::location(RscIdx r) const
 NodeIdx Assigner::assign(RscIdx r, NodeIdx prefer)
 {
     switch (c.resources[r].kind) {
-        case RscKind::primitive: return assign_primitive(r, prefer);
-        case RscKind::group: return assign_group(r, prefer);
-        case RscKind::clone: return assign_clone(r, prefer);
+        case RscKind::primitive:
+            return assign_primitive(r, prefer);
+        case RscKind::group:
+            return assign_group(r, prefer);
+        case RscKind::clone:
+            return assign_clone(r, prefer);
     }
     return kNone;
 }
@@ -706,8 +743,8 @@ Score Assigner::best_score_matching(RscIdx r, const std::string& attr, std::opti
 
 // Adds `factor` times the scores of `from` (and, transitively, of what is colocated with
 // it) to `into` (Pacemaker's colocated node score merge).
-void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor, bool only_positive,
-                            bool rollback, int depth)
+void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor,
+                            bool only_positive, bool rollback, int depth)
 {
     Resource& rsc = c.resources[from];
     if (rsc.flags.merging || depth > 64) return;
@@ -763,7 +800,8 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
         for (auto& [n, s] : all) {
             Score w = s;
-            combine(c.nodes[n].has_attr("#uname") ? fs.get(n, cls(c, n)).value_or(-kInfinity) : best_missing, w);
+            combine(c.nodes[n].has_attr("#uname") ? fs.get(n, cls(c, n)).value_or(-kInfinity) : best_missing,
+                    w);
             result.set(n, cls(c, n), w);
         }
     } else {
@@ -781,7 +819,8 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
             const Colocation& col = c.colocations[ci];
             if (!col.influence) continue;
             const float other_factor = factor * static_cast<float>(col.score) / static_cast<float>(kInfinity);
-            merge_scores(col.dependent, result, col.node_attribute, other_factor, only_positive, true, depth + 1);
+            merge_scores(col.dependent, result, col.node_attribute, other_factor, only_positive, true,
+                         depth + 1);
         }
     } else if (rollback) {
         rsc.flags.merging = false;
@@ -834,7 +873,8 @@ void Assigner::colocation_match(RscIdx dep, RscIdx primary, const Colocation& co
             }
         }
     }
-    if (col.score <= -kInfinity || col.score >= kInfinity || any_available(c, work)) d.allowed = std::move(work);
+    if (col.score <= -kInfinity || col.score >= kInfinity || any_available(c, work))
+        d.allowed = std::move(work);
 }
 
 // Rule-filtered colocation of a primitive dependent with any primary.
@@ -860,14 +900,16 @@ void Assigner::apply_colocation(RscIdx dep, RscIdx primary, const Colocation& co
                 std::vector<RscIdx> leaves;
                 c.leaves(inst, leaves);
                 Role role = Role::unknown;
-                for (RscIdx l : leaves) role = std::max(role, c.resources[l].next_role);
+                for (RscIdx l : leaves)
+                    role = std::max(role, c.resources[l].next_role);
                 if (role == *col.primary_role) nodes.push_back(n);
             }
             if (col.score >= kInfinity) {
                 std::vector<std::pair<NodeIdx, Score>> all;
                 for_each_allowed(c, d.allowed, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
                 for (auto& [n, s] : all) {
-                    if (std::find(nodes.begin(), nodes.end(), n) == nodes.end()) d.allowed.set(n, cls(c, n), -kInfinity);
+                    if (std::find(nodes.begin(), nodes.end(), n) == nodes.end())
+                        d.allowed.set(n, cls(c, n), -kInfinity);
                 }
             } else {
                 for (NodeIdx n : nodes) {
@@ -899,7 +941,8 @@ void Assigner::apply_colocation(RscIdx dep, RscIdx primary, const Colocation& co
                 std::vector<RscIdx> leaves;
                 c.leaves(inst, leaves);
                 bool blocked = false;
-                for (RscIdx l : leaves) blocked = blocked || c.resources[l].flags.blocked;
+                for (RscIdx l : leaves)
+                    blocked = blocked || c.resources[l].flags.blocked;
                 if (n != kNone && !blocked) nodes.push_back(n);
             }
             std::vector<std::pair<NodeIdx, Score>> all;
@@ -913,7 +956,8 @@ void Assigner::apply_colocation(RscIdx dep, RscIdx primary, const Colocation& co
             }
             return;
         }
-        for (RscIdx inst : p.children) apply_colocation(dep, inst, col);
+        for (RscIdx inst : p.children)
+            apply_colocation(dep, inst, col);
         return;
     }
     // Primitive primary: filter by roles and provisional state.
@@ -953,7 +997,8 @@ NodeIdx Assigner::assign_primitive(RscIdx r, NodeIdx prefer)
         if (keep_archive) archive = rsc.allowed;
         assign(col.primary, kNone);
         apply_colocation(r, col.primary, col);
-        if (keep_archive && !any_available(c, c.resources[r].allowed)) c.resources[r].allowed = std::move(archive);
+        if (keep_archive && !any_available(c, c.resources[r].allowed))
+            c.resources[r].allowed = std::move(archive);
     }
     for (std::uint32_t ci : with_this_of(r)) {
         const Colocation& col = c.colocations[ci];
@@ -964,7 +1009,8 @@ NodeIdx Assigner::assign_primitive(RscIdx r, NodeIdx prefer)
     Resource& rr = c.resources[r];
     if (rr.next_role == Role::stopped) {
         resource_location(c, r, kNone, -kInfinity);
-    } else if (rr.next_role > rr.role && !c.options.have_quorum && c.options.no_quorum_policy == NoQuorumPolicy::freeze) {
+    } else if (rr.next_role > rr.role && !c.options.have_quorum &&
+               c.options.no_quorum_policy == NoQuorumPolicy::freeze) {
         rr.next_role = rr.role;
     }
     log_scores(c, "pcmk__primitive_assign", r, rr.allowed);
@@ -1003,7 +1049,8 @@ NodeIdx Assigner::assign_group(RscIdx r, NodeIdx prefer)
     g.flags.assigning = true;
     g.role = c.resources[g.children.front()].role;
     // "Group with X" is "first member with X"; "X with group" is handled where X is.
-    for (std::uint32_t ci : g.this_with) inst_this_with[g.children.front()].push_back(ci);
+    for (std::uint32_t ci : g.this_with)
+        inst_this_with[g.children.front()].push_back(ci);
     log_scores(c, "pcmk__group_assign", r, g.allowed);
     NodeIdx first = kNone;
     bool have_first = false;
@@ -1040,7 +1087,8 @@ bool Assigner::instance_can_run(RscIdx inst, NodeIdx n, int limit, std::vector<i
             if (cur) {
                 std::function<void(RscIdx)> upd = [&](RscIdx x) {
                     c.resources[x].allowed.set(n, cls(c, n), *ps);
-                    for (RscIdx ch : c.resources[x].children) upd(ch);
+                    for (RscIdx ch : c.resources[x].children)
+                        upd(ch);
                 };
                 upd(inst);
             }
@@ -1051,8 +1099,10 @@ bool Assigner::instance_can_run(RscIdx inst, NodeIdx n, int limit, std::vector<i
     }
     (void)ok;
     std::function<void(RscIdx)> ban = [&](RscIdx x) {
-        if (c.resources[x].allowed.allowed(n, cls(c, n))) c.resources[x].allowed.set(n, cls(c, n), -kInfinity);
-        for (RscIdx ch : c.resources[x].children) ban(ch);
+        if (c.resources[x].allowed.allowed(n, cls(c, n)))
+            c.resources[x].allowed.set(n, cls(c, n), -kInfinity);
+        for (RscIdx ch : c.resources[x].children)
+            ban(ch);
     };
     ban(inst);
     return false;
@@ -1086,26 +1136,31 @@ bool Assigner::assign_instance(RscIdx clone, RscIdx inst, NodeIdx prefer, bool a
     // Ban nodes this instance cannot run on (node full, not allowed, ...).
     std::vector<std::pair<NodeIdx, Score>> all;
     for_each_allowed(c, ir.allowed, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
-    for (auto& [n, s] : all) instance_can_run(inst, n, limit, counts);
+    for (auto& [n, s] : all)
+        instance_can_run(inst, n, limit, counts);
     // Assign, and undo when a preferred node was not the result.
     std::vector<std::pair<RscIdx, NodeScores>> backup;
     std::function<void(RscIdx)> save = [&](RscIdx x) {
         backup.emplace_back(x, c.resources[x].allowed);
-        for (RscIdx ch : c.resources[x].children) save(ch);
+        for (RscIdx ch : c.resources[x].children)
+            save(ch);
     };
     save(inst);
     c.resources[inst].flags.assigning = false;
     // Instances are assigned with their parent "assigning" so that they do not escalate.
-    NodeIdx chosen = c.resources[inst].is_primitive() ? assign_primitive(inst, prefer) : assign_group(inst, prefer);
+    NodeIdx chosen =
+        c.resources[inst].is_primitive() ? assign_primitive(inst, prefer) : assign_group(inst, prefer);
     if (chosen != kNone && prefer != kNone && chosen != prefer) {
-        for (auto& [x, s] : backup) c.resources[x].allowed = std::move(s);
+        for (auto& [x, s] : backup)
+            c.resources[x].allowed = std::move(s);
         std::function<void(RscIdx)> reset = [&](RscIdx x) {
             unassign(x);
             Resource& rx = c.resources[x];
             rx.flags.provisional = true;
             rx.next_role = Role::unknown;
             rx.next_role_reason.clear();
-            for (RscIdx ch : rx.children) reset(ch);
+            for (RscIdx ch : rx.children)
+                reset(ch);
         };
         reset(inst);
         chosen = kNone;
@@ -1121,7 +1176,8 @@ NodeIdx Assigner::assign_clone(RscIdx r, NodeIdx prefer)
     if (!cl.flags.provisional) return kNone;
     if (cl.flags.assigning) return kNone;
     cl.flags.assigning = true;
-    for (std::uint32_t ci : std::vector<std::uint32_t>(cl.this_with)) assign(c.colocations[ci].primary, kNone);
+    for (std::uint32_t ci : std::vector<std::uint32_t>(cl.this_with))
+        assign(c.colocations[ci].primary, kNone);
     for (std::uint32_t ci : std::vector<std::uint32_t>(c.resources[r].with_this)) {
         const Colocation& col = c.colocations[ci];
         if (!col.influence) continue;
@@ -1137,7 +1193,8 @@ NodeIdx Assigner::assign_clone(RscIdx r, NodeIdx prefer)
         std::vector<RscIdx> leaves;
         c.leaves(inst, leaves);
         std::size_t n = 0;
-        for (RscIdx l : leaves) n = std::max(n, c.resources[l].running_on.size());
+        for (RscIdx l : leaves)
+            n = std::max(n, c.resources[l].running_on.size());
         return n;
     };
     auto failed = [&](RscIdx inst) {
@@ -1221,7 +1278,8 @@ void set_next_role_recursive(Cluster& c, RscIdx r, Role role)
 {
     Resource& rsc = c.resources[r];
     rsc.next_role = role;
-    for (RscIdx ch : rsc.children) set_next_role_recursive(c, ch, role);
+    for (RscIdx ch : rsc.children)
+        set_next_role_recursive(c, ch, role);
 }
 
 // Unpromoted if assigned, else stopped (next role); or, for the current role, Started
@@ -1237,11 +1295,13 @@ void set_unpromoted(Cluster& c, RscIdx r, bool current)
             std::vector<RscIdx> leaves;
             c.leaves(r, leaves);
             assigned = false;
-            for (RscIdx l : leaves) assigned = assigned || c.resources[l].assigned != kNone;
+            for (RscIdx l : leaves)
+                assigned = assigned || c.resources[l].assigned != kNone;
         }
         rsc.next_role = assigned ? Role::unpromoted : Role::stopped;
     }
-    for (RscIdx ch : rsc.children) set_unpromoted(c, ch, current);
+    for (RscIdx ch : rsc.children)
+        set_unpromoted(c, ch, current);
 }
 
 Role inst_next_role(const Cluster& c, RscIdx inst)
@@ -1249,7 +1309,8 @@ Role inst_next_role(const Cluster& c, RscIdx inst)
     const Resource& r = c.resources[inst];
     if (r.is_primitive()) return r.next_role;
     Role role = Role::unknown;
-    for (RscIdx ch : r.children) role = std::max(role, inst_next_role(c, ch));
+    for (RscIdx ch : r.children)
+        role = std::max(role, inst_next_role(c, ch));
     return role;
 }
 
@@ -1258,7 +1319,8 @@ Role inst_role(const Cluster& c, RscIdx inst)
     const Resource& r = c.resources[inst];
     if (r.is_primitive()) return r.role;
     Role role = Role::unknown;
-    for (RscIdx ch : r.children) role = std::max(role, inst_role(c, ch));
+    for (RscIdx ch : r.children)
+        role = std::max(role, inst_role(c, ch));
     return role;
 }
 
@@ -1267,7 +1329,8 @@ bool anonymous_instance_owns(const Cluster& c, RscIdx inst, NodeIdx n)
     const Resource& leaf = c.resources[inst];
     RscIdx clone = c.clone_of(inst);
     std::vector<RscIdx> all;
-    for (RscIdx i : c.resources[clone].children) c.leaves(i, all);
+    for (RscIdx i : c.resources[clone].children)
+        c.leaves(i, all);
     for (RscIdx l : all) {
         if (c.resources[l].base_id != leaf.base_id) continue;
         const auto& ro = c.resources[l].running_on;
@@ -1297,7 +1360,8 @@ Score promotion_score(const Cluster& c, RscIdx r, NodeIdx n, Score not_set)
         // this instance speaks for the node
     } else if (!rsc.running_on.empty() || !rsc.known_on.empty()) {
         const bool known = std::find(rsc.known_on.begin(), rsc.known_on.end(), n) != rsc.known_on.end();
-        const bool running = std::find(rsc.running_on.begin(), rsc.running_on.end(), n) != rsc.running_on.end();
+        const bool running =
+            std::find(rsc.running_on.begin(), rsc.running_on.end(), n) != rsc.running_on.end();
         if (!known && !running) return not_set;
     }
     auto w = rsc.allowed.get(n, c.nodes[n].is_remote_class());
@@ -1378,7 +1442,8 @@ void Assigner::set_instance_roles(RscIdx clone)
             NodeIdx pn = location(col.primary);
             if (p.is_clone()) {
                 for (RscIdx pi : p.children) {
-                    if (location(pi) == chosen && chosen != kNone && inst_next_role(c, pi) == *col.primary_role) {
+                    if (location(pi) == chosen && chosen != kNone &&
+                        inst_next_role(c, pi) == *col.primary_role) {
                         pn = chosen;
                         break;
                     }
@@ -1464,9 +1529,9 @@ void Assigner::set_instance_roles(RscIdx clone)
             set_unpromoted(c, inst, false);
             continue;
         }
-        if (!c.options.have_quorum && ((inst_role(c, inst) < Role::promoted &&
-                                        c.options.no_quorum_policy == NoQuorumPolicy::freeze) ||
-                                       c.options.no_quorum_policy == NoQuorumPolicy::demote)) {
+        if (!c.options.have_quorum &&
+            ((inst_role(c, inst) < Role::promoted && c.options.no_quorum_policy == NoQuorumPolicy::freeze) ||
+             c.options.no_quorum_policy == NoQuorumPolicy::demote)) {
             set_unpromoted(c, inst, false);
             continue;
         }

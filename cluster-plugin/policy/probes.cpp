@@ -53,7 +53,8 @@ bool Prober::probe(RscIdx r, NodeIdx n)
         if (rsc.children.empty()) return false;
         if (rsc.flags.unique) {
             bool any = false;
-            for (RscIdx ch : rsc.children) any = probe(ch, n) || any;
+            for (RscIdx ch : rsc.children)
+                any = probe(ch, n) || any;
             return any;
         }
         // Anonymous: probe one instance (the one known there, or to run there, or the first).
@@ -84,14 +85,16 @@ bool Prober::probe(RscIdx r, NodeIdx n)
         }
         if (child == kNone) {
             std::vector<RscIdx> kids = rsc.children;
-            std::sort(kids.begin(), kids.end(), [&](RscIdx a, RscIdx b) { return c.resources[a].id < c.resources[b].id; });
+            std::sort(kids.begin(), kids.end(),
+                      [&](RscIdx a, RscIdx b) { return c.resources[a].id < c.resources[b].id; });
             child = kids.front();
         }
         return probe(child, n);
     }
     if (rsc.is_group()) {
         bool any = false;
-        for (RscIdx ch : rsc.children) any = probe(ch, n) || any;
+        for (RscIdx ch : rsc.children)
+            any = probe(ch, n) || any;
         return any;
     }
     return probe_primitive(r, n);
@@ -120,9 +123,10 @@ bool Prober::probe_primitive(RscIdx r, NodeIdx n)
                 order_tasks(c, remote, "monitor", top, "start", kOrderOptional);
             return false;
         }
-        if (node.remote_requires_reset || node.unclean || cont.flags.failed || cont.next_role == Role::stopped ||
-            (cont.assigned != kNone &&
-             std::find(cont.running_on.begin(), cont.running_on.end(), cont.assigned) == cont.running_on.end())) {
+        if (node.remote_requires_reset || node.unclean || cont.flags.failed ||
+            cont.next_role == Role::stopped ||
+            (cont.assigned != kNone && std::find(cont.running_on.begin(), cont.running_on.end(),
+                                                 cont.assigned) == cont.running_on.end())) {
             order_tasks(c, remote, "stop", top, "start", kOrderOptional);
             return false;
         }
@@ -152,9 +156,9 @@ namespace {
 // exclusive nodes; guest containers, connections and fence devices never on Pacemaker
 // Remote nodes.
 struct ProbeCandidates {
-    std::vector<RscIdx> on_members;  // top resources in order
-    std::vector<RscIdx> on_remote;   // probed on remote nodes
-    std::vector<RscIdx> on_guests;   // probed on guest nodes
+    std::vector<RscIdx> on_members;                     // top resources in order
+    std::vector<RscIdx> on_remote;                      // probed on remote nodes
+    std::vector<RscIdx> on_guests;                      // probed on guest nodes
     std::vector<std::vector<std::uint32_t>> exclusive;  // per node: positions in c.top
     std::vector<std::uint32_t> position;                // per resource: position in c.top
 
@@ -169,7 +173,8 @@ struct ProbeCandidates {
                 collect_exclusive(c, r, nodes);
                 std::sort(nodes.begin(), nodes.end());
                 nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
-                for (NodeIdx n : nodes) exclusive[n].push_back(pos);
+                for (NodeIdx n : nodes)
+                    exclusive[n].push_back(pos);
                 continue;
             }
             on_members.push_back(r);
@@ -185,7 +190,8 @@ struct ProbeCandidates {
         for (const auto& [n, mode] : c.resources[r].discover) {
             if (mode == 2) out.push_back(n);
         }
-        for (RscIdx ch : c.resources[r].children) collect_exclusive(c, ch, out);
+        for (RscIdx ch : c.resources[r].children)
+            collect_exclusive(c, ch, out);
     }
 
     // The candidates for one node, in c.top order (a merge of two ordered lists).
@@ -197,10 +203,12 @@ struct ProbeCandidates {
         out.clear();
         std::size_t e = 0;
         for (RscIdx r : general) {
-            while (e < exclusive[n].size() && exclusive[n][e] < position[r]) out.push_back(c.top[exclusive[n][e++]]);
+            while (e < exclusive[n].size() && exclusive[n][e] < position[r])
+                out.push_back(c.top[exclusive[n][e++]]);
             out.push_back(r);
         }
-        while (e < exclusive[n].size()) out.push_back(c.top[exclusive[n][e++]]);
+        while (e < exclusive[n].size())
+            out.push_back(c.top[exclusive[n][e++]]);
     }
 };
 
@@ -221,10 +229,12 @@ void create_probes(Cluster& c)
         }
         if (node.unclean || !node.rsc_discovery_enabled) continue;
         std::string_view probed = node.attr("probe_complete");
-        if (!probed.empty() && !(probed == "true" || probed == "yes" || probed == "1" || probed == "on")) continue;
+        if (!probed.empty() && !(probed == "true" || probed == "yes" || probed == "1" || probed == "on"))
+            continue;
         if (!c.options.startup_probes) continue;
         candidates.for_node(c, n, tops);
-        for (RscIdx r : tops) p.probe(r, n);
+        for (RscIdx r : tops)
+            p.probe(r, n);
     }
 }
 
@@ -243,7 +253,8 @@ void order_probes(Cluster& c)
         const Ordering o = c.orderings[i];
         if (o.first_rsc == kNone || o.then_rsc == kNone || o.first_rsc == o.then_rsc) continue;
         if (o.first_action != kNone || o.then_action != kNone) continue;
-        if (o.first_task != "stop" || o.then_task != "stop" || o.first_interval != 0 || o.then_interval != 0) continue;
+        if (o.first_task != "stop" || o.then_task != "stop" || o.first_interval != 0 || o.then_interval != 0)
+            continue;
         if (!(o.flags & (kOrderImpliesFirst | kOrderRestart))) continue;
         if (!c.resources[o.first_rsc].is_primitive() || !c.resources[o.then_rsc].is_primitive()) continue;
         auto probes = rsc_actions(c, o.then_rsc, "monitor", kNone, true);
@@ -263,7 +274,8 @@ void order_probes(Cluster& c)
             for (std::size_t j = i + 1; j < g.children.size(); ++j) {
                 for (ActIdx s : rsc_actions(c, g.children[j], "stop", kNone, true)) {
                     if (c.actions[s].pseudo()) continue;
-                    for (ActIdx p : probes) c.order(p, s, kOrderOptional);
+                    for (ActIdx p : probes)
+                        c.order(p, s, kOrderOptional);
                 }
             }
         }
@@ -278,7 +290,8 @@ void order_probes(Cluster& c)
             continue;
         }
         if (o.then_rsc != kNone && c.resources[o.first_rsc].container == o.then_rsc) {
-            if (o.then_action != kNone ? c.actions[o.then_action].task == "stop" : o.then_task == "stop") continue;
+            if (o.then_action != kNone ? c.actions[o.then_action].task == "stop" : o.then_task == "stop")
+                continue;
         }
         std::uint32_t type = kOrderOptional;
         if (o.flags & kOrderApplyFirstNonMigratable) type |= kOrderApplyFirstNonMigratable;
@@ -298,7 +311,8 @@ void order_probes(Cluster& c)
             for (ActIdx t : thens) {
                 const Action& ta = c.actions[t];
                 const Action& pa = c.actions[p];
-                if (ta.task == "do_shutdown" && pa.node != kNone && ta.node != kNone && pa.node != ta.node) continue;
+                if (ta.task == "do_shutdown" && pa.node != kNone && ta.node != kNone && pa.node != ta.node)
+                    continue;
                 c.order(p, t, type);
             }
         }

@@ -26,7 +26,8 @@ struct Propagator {
     void after_changed(ActIdx a)
     {
         const std::vector<EdgeIdx> after = c.actions[a].after;
-        for (auto it = after.rbegin(); it != after.rend(); ++it) update(c.edges[*it].then);
+        for (auto it = after.rbegin(); it != after.rend(); ++it)
+            update(c.edges[*it].then);
     }
     void push(ActIdx a) { update(a); }
     void push_after(ActIdx a)
@@ -41,7 +42,8 @@ struct Propagator {
     // Returns {then changed, first changed}.
     std::pair<bool, bool> update_pair(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t first_flags,
                                       std::uint32_t type);
-    std::pair<bool, bool> native_update(ActIdx first, ActIdx then, std::uint32_t first_flags, std::uint32_t type);
+    std::pair<bool, bool> native_update(ActIdx first, ActIdx then, std::uint32_t first_flags,
+                                        std::uint32_t type);
     bool interleave(ActIdx first, ActIdx then);
     std::pair<bool, bool> interleave_update(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t type);
     void set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t flag, bool clear);
@@ -89,8 +91,10 @@ void Propagator::set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t fla
                      reason == kNone ? "-" : c.actions[reason].key.c_str());
     const char* change = nullptr;
     bool overwrite = false;
-    if (flag == kActRunnable) change = "unrunnable";
-    else if (flag == kActOptional) change = "required";
+    if (flag == kActRunnable)
+        change = "unrunnable";
+    else if (flag == kActOptional)
+        change = "required";
     else if (flag == kActMigrateRunnable) {
         change = "unrunnable";
         overwrite = true;
@@ -176,7 +180,8 @@ std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
     return flags;
 }
 
-std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::uint32_t flags, std::uint32_t type)
+std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::uint32_t flags,
+                                                std::uint32_t type)
 {
     Action& f = c.actions[first];
     Action& t = c.actions[then];
@@ -190,7 +195,8 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
                 state = Role::stopped;
                 std::vector<RscIdx> leaves;
                 c.leaves(t.rsc, leaves);
-                for (RscIdx l : leaves) state = std::max(state, c.resources[l].role);
+                for (RscIdx l : leaves)
+                    state = std::max(state, c.resources[l].role);
             }
             if (state == Role::stopped && t.task == "stop") {
             } else if (state >= Role::started && t.task == "start" && t.optional() && t.node != kNone &&
@@ -239,12 +245,14 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
             if (f.flags & kActRunnable) set_flag_reason(first, then, kActOptional, true);
             if (!(t.flags & kActOptional)) set_flag_reason(first, then, kActOptional, true);
             if (!(t.flags & kActMigrateRunnable)) set_flag_reason(first, then, kActMigrateRunnable, true);
-            if (!(f.flags & kActOptional) && !(f.flags & kActRunnable)) set_flag_reason(then, first, kActRunnable, true);
+            if (!(f.flags & kActOptional) && !(f.flags & kActRunnable))
+                set_flag_reason(then, first, kActRunnable, true);
         }
     }
     const bool then_changed = c.actions[then].flags != then_before;
     const bool first_changed = c.actions[first].flags != first_before;
-    if (then_changed && c.actions[then].rsc != kNone && c.resources[c.actions[then].rsc].parent != kNone) update(then);
+    if (then_changed && c.actions[then].rsc != kNone && c.resources[c.actions[then].rsc].parent != kNone)
+        update(then);
     return {then_changed, first_changed};
 }
 
@@ -259,7 +267,8 @@ bool Propagator::interleave(ActIdx first, ActIdx then)
     return r.flags.interleave;
 }
 
-std::pair<bool, bool> Propagator::interleave_update(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t type)
+std::pair<bool, bool> Propagator::interleave_update(ActIdx first, ActIdx then, NodeIdx node,
+                                                    std::uint32_t type)
 {
     bool tc = false, fc = false;
     const Action fa = c.actions[first];
@@ -285,11 +294,12 @@ std::pair<bool, bool> Propagator::interleave_update(ActIdx first, ActIdx then, N
     return {tc, fc};
 }
 
-std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t first_flags,
-                                              std::uint32_t type)
+std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx node,
+                                              std::uint32_t first_flags, std::uint32_t type)
 {
     const Action& t = c.actions[then];
-    if (t.rsc == kNone || c.resources[t.rsc].is_primitive()) return native_update(first, then, first_flags, type);
+    if (t.rsc == kNone || c.resources[t.rsc].is_primitive())
+        return native_update(first, then, first_flags, type);
     // (A collective's notification pseudo actions are ordered with the instances' own
     // notifications explicitly: notify.cpp.)
     if (t.task == "notify" || t.task == "notified") return native_update(first, then, first_flags, type);
@@ -300,7 +310,8 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
     // first's node also make the first required (or restart it). Group members follow on
     // the first's node.
     constexpr std::uint32_t kAffectsFirst = kOrderImpliesFirst | kOrderImpliesFirstMigratable |
-                                            kOrderPromotedImpliesFirst | kOrderImpliesFirstPrinted | kOrderRestart;
+                                            kOrderPromotedImpliesFirst | kOrderImpliesFirstPrinted |
+                                            kOrderRestart;
     for (RscIdx ch : std::vector<RscIdx>(tr.children)) {
         ActIdx ca = first_child_action(c, ch, c.actions[then].task, tr.is_clone() ? kNone : node);
         if (ca == kNone) continue;
@@ -312,7 +323,8 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
         if (tr.is_clone() && !(flags_for(ca, node) & kActRunnable)) continue;
         // (A group's members never make the first required: the group's own action does.)
         const bool affects_first = tr.is_clone() && same_node;
-        auto [tc, fc] = update_pair(first, ca, node, first_flags, affects_first ? type : (type & ~kAffectsFirst));
+        auto [tc, fc] =
+            update_pair(first, ca, node, first_flags, affects_first ? type : (type & ~kAffectsFirst));
         if (tc) after_changed(ca);
         if (fc) result.second = true;
     }
@@ -337,14 +349,17 @@ void Propagator::update(ActIdx then)
         const ActIdx first = edge.first;
         NodeIdx then_node = c.actions[then].node;
         NodeIdx first_node = c.actions[first].node;
-        if ((edge.flags & kOrderSameNode) && first_node != kNone && then_node != kNone && first_node != then_node) {
+        if ((edge.flags & kOrderSameNode) && first_node != kNone && then_node != kNone &&
+            first_node != then_node) {
             c.edges[e].flags = kOrderNone;
             continue;
         }
-        if ((edge.flags & kOrderThenCancelsFirst) && !c.actions[then].optional()) c.actions[first].flags |= kActOptional;
+        if ((edge.flags & kOrderThenCancelsFirst) && !c.actions[then].optional())
+            c.actions[first].flags |= kActOptional;
         const std::uint32_t first_flags = ordering_flags(first, then_node);
         const std::uint32_t then_flags = ordering_flags(then, first_node);
-        if (requires_any && (edge.flags & kOrderOneOrMore) && (first_flags & kActRunnable)) any_runnable = true;
+        if (requires_any && (edge.flags & kOrderOneOrMore) && (first_flags & kActRunnable))
+            any_runnable = true;
         // Collective pseudo actions show in the graph when an instance's action is required.
         if ((edge.flags & kOrderImpliesThenPrinted) && !(first_flags & kActOptional))
             c.actions[then].flags |= kActPrintAlways;
@@ -374,10 +389,12 @@ void update_actions(Cluster& c)
 {
     Propagator p{c};
     // Pacemaker's action list is newest first.
-    for (std::size_t i = c.actions.size(); i-- > 0;) p.update(static_cast<ActIdx>(i));
+    for (std::size_t i = c.actions.size(); i-- > 0;)
+        p.update(static_cast<ActIdx>(i));
     // A collective's summary flags can change while its instances are examined, after its
     // successors were: a second pass carries those changes on.
-    for (std::size_t i = c.actions.size(); i-- > 0;) p.update(static_cast<ActIdx>(i));
+    for (std::size_t i = c.actions.size(); i-- > 0;)
+        p.update(static_cast<ActIdx>(i));
 }
 
 }  // namespace outpost::cluster::policy

@@ -9,7 +9,10 @@ namespace {
 
 enum class ConnState { alive, resting, failed, unknown, stopped };
 
-bool is_recurring(const Action& a) { return a.interval_ms > 0; }
+bool is_recurring(const Action& a)
+{
+    return a.interval_ms > 0;
+}
 
 void start_then_action(Cluster& c, RscIdx first, ActIdx then, std::uint32_t extra)
 {
@@ -39,7 +42,8 @@ ConnState remote_state(const Cluster& c, NodeIdx n)
     }
     if (host == kNone) return ConnState::unknown;
     if (c.nodes[host].unclean || !c.nodes[host].online) return ConnState::resting;
-    if (conn.running_on.size() > 1 && conn.partial_migration_source != kNone && conn.partial_migration_target != kNone)
+    if (conn.running_on.size() > 1 && conn.partial_migration_source != kNone &&
+        conn.partial_migration_target != kNone)
         return ConnState::resting;
     return ConnState::alive;
 }
@@ -97,7 +101,8 @@ void remote_ordering(Cluster& c, ActIdx a)
             start_then_action(c, conn, a, kOrderNone);
         }
     } else if (task == "demote") {
-        if (state == ConnState::resting || state == ConnState::unknown) start_then_action(c, conn, a, kOrderNone);
+        if (state == ConnState::resting || state == ConnState::unknown)
+            start_then_action(c, conn, a, kOrderNone);
     } else if (is_recurring(act)) {
         start_then_action(c, conn, a, kOrderImpliesThen);
     } else {
@@ -118,7 +123,8 @@ void remote_ordering(Cluster& c, ActIdx a)
 void order_remote_actions(Cluster& c)
 {
     bool have_remote = false;
-    for (const Node& n : c.nodes) have_remote = have_remote || n.is_remote_class();
+    for (const Node& n : c.nodes)
+        have_remote = have_remote || n.is_remote_class();
     if (!have_remote) return;
     // Pacemaker walks its action list newest first.
     const std::size_t count = c.actions.size();

@@ -2,10 +2,10 @@
 
 #include <libxml/tree.h>
 
+#include <strings.h>
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <strings.h>
 
 #include "policy/scores.hpp"
 
@@ -51,8 +51,10 @@ int compare_versions(std::string_view a, std::string_view b)
     std::size_t i = 0, j = 0;
     while (i < a.size() || j < b.size()) {
         long x = 0, y = 0;
-        while (i < a.size() && std::isdigit(static_cast<unsigned char>(a[i]))) x = x * 10 + (a[i++] - '0');
-        while (j < b.size() && std::isdigit(static_cast<unsigned char>(b[j]))) y = y * 10 + (b[j++] - '0');
+        while (i < a.size() && std::isdigit(static_cast<unsigned char>(a[i])))
+            x = x * 10 + (a[i++] - '0');
+        while (j < b.size() && std::isdigit(static_cast<unsigned char>(b[j])))
+            y = y * 10 + (b[j++] - '0');
         if (x != y) return x < y ? -1 : 1;
         if (i < a.size()) ++i;
         if (j < b.size()) ++j;
@@ -162,8 +164,8 @@ bool eval_date_spec(const xmlNode* spec, EpochSeconds now)
         long value;
     };
     const Field fields[] = {
-        {"years", c.year},       {"months", c.month},  {"monthdays", c.day},   {"weekdays", c.weekday},
-        {"yeardays", c.yearday}, {"hours", c.hour},    {"minutes", c.minute},  {"seconds", c.second},
+        {"years", c.year},         {"months", c.month}, {"monthdays", c.day},  {"weekdays", c.weekday},
+        {"yeardays", c.yearday},   {"hours", c.hour},   {"minutes", c.minute}, {"seconds", c.second},
         {"weekyears", c.weekyear}, {"weeks", c.week},
     };
     for (const auto& f : fields) {
@@ -279,7 +281,10 @@ const xmlNode* resolve_ref(const xmlNode* node)
     return find_by_id(node, ref);
 }
 
-bool evaluate_rule(const xmlNode* rule, const RuleContext& ctx) { return eval_rule(rule, ctx, 0); }
+bool evaluate_rule(const xmlNode* rule, const RuleContext& ctx)
+{
+    return eval_rule(rule, ctx, 0);
+}
 
 bool block_applies(const xmlNode* block, const RuleContext& ctx)
 {
@@ -303,7 +308,8 @@ void unpack_nvpair_blocks(const std::vector<const xmlNode*>& blocks_in, const Ru
         if (!b) continue;
         blocks.push_back({b, parse_score(attr(b, "score")), i});
     }
-    std::stable_sort(blocks.begin(), blocks.end(), [](const Block& a, const Block& b) { return a.score > b.score; });
+    std::stable_sort(blocks.begin(), blocks.end(),
+                     [](const Block& a, const Block& b) { return a.score > b.score; });
     for (const Block& b : blocks) {
         if (!block_applies(b.node, ctx)) continue;
         for (const xmlNode* nv : xml::elements(b.node, "nvpair")) {
@@ -328,7 +334,8 @@ void unpack_nvpair_sets(const xmlNode* parent, std::string_view element, const R
                         std::map<std::string, std::string, std::less<>>& out, bool overwrite)
 {
     std::vector<const xmlNode*> blocks;
-    for (const xmlNode* b : xml::elements(parent, element)) blocks.push_back(b);
+    for (const xmlNode* b : xml::elements(parent, element))
+        blocks.push_back(b);
     unpack_nvpair_blocks(blocks, ctx, out, overwrite);
 }
 

@@ -9,9 +9,9 @@
 
 namespace outpost::cluster::policy {
 
-void order_probes(Cluster& c);           // probes.cpp
-void check_config_changes(Cluster& c);  // config_changes.cpp
-void clear_orphan_failcounts(Cluster& c);  // config_changes.cpp
+void order_probes(Cluster& c);               // probes.cpp
+void check_config_changes(Cluster& c);       // config_changes.cpp
+void clear_orphan_failcounts(Cluster& c);    // config_changes.cpp
 void disable_invalid_orderings(Cluster& c);  // orderings.cpp
 
 Status unpack_cib(Cluster& c)
@@ -66,8 +66,9 @@ static void debug_rsc(const Cluster& c, const char* stage)
     RscIdx r = c.find_rsc(id);
     if (r == kNone) return;
     const Resource& x = c.resources[r];
-    std::fprintf(stderr, "[%s] %s role=%s next=%s assigned=%s failed=%d managed=%d\n", stage, id, role_name(x.role),
-                 role_name(x.next_role), x.assigned == kNone ? "-" : c.nodes[x.assigned].name.c_str(), x.flags.failed,
+    std::fprintf(stderr, "[%s] %s role=%s next=%s assigned=%s failed=%d managed=%d\n", stage, id,
+                 role_name(x.role), role_name(x.next_role),
+                 x.assigned == kNone ? "-" : c.nodes[x.assigned].name.c_str(), x.flags.failed,
                  x.flags.managed);
 }
 

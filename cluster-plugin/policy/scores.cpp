@@ -26,7 +26,8 @@ Score parse_score(std::string_view text)
     if (iequals(text, "red")) return -kInfinity;
     if (iequals(text, "yellow") || iequals(text, "green")) return 0;
     std::size_t i = 0;
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
+        ++i;
     bool negative = false;
     if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
         negative = text[i] == '-';

@@ -93,9 +93,11 @@ public:
                 states_.emplace(std::string(attr(ns, "uname")), ns);
                 by_id_.emplace(std::string(attr(ns, "id")), ns);
             }
-            xmlNode* nodes = xml::first_child(xml::first_child(xmlDocGetRootElement(doc_), "configuration"), "nodes");
+            xmlNode* nodes =
+                xml::first_child(xml::first_child(xmlDocGetRootElement(doc_), "configuration"), "nodes");
             for (xmlNode* n : xml::elements(nodes, "node")) {
-                if (xml::has_attr(n, "id")) ids_.emplace(std::string(attr(n, "uname")), std::string(attr(n, "id")));
+                if (xml::has_attr(n, "id"))
+                    ids_.emplace(std::string(attr(n, "uname")), std::string(attr(n, "id")));
             }
             built_ = true;
         }
@@ -124,7 +126,8 @@ public:
         auto [it, fresh] = lrms_.try_emplace(ns);
         if (fresh) {
             xmlNode* lrs = xml::first_child(xml::first_child(ns, "lrm"), "lrm_resources");
-            for (xmlNode* lr : xml::elements(lrs, "lrm_resource")) it->second.emplace(std::string(attr(lr, "id")), lr);
+            for (xmlNode* lr : xml::elements(lrs, "lrm_resource"))
+                it->second.emplace(std::string(attr(lr, "id")), lr);
         }
         auto found = it->second.find(std::string(id));
         if (found != it->second.end()) return found->second;
@@ -147,13 +150,15 @@ private:
 int max_call_id(xmlNode* lr)
 {
     int m = 0;
-    for (xmlNode* op : xml::elements(lr, "lrm_rsc_op")) m = std::max(m, std::atoi(std::string(attr(op, "call-id")).c_str()));
+    for (xmlNode* op : xml::elements(lr, "lrm_rsc_op"))
+        m = std::max(m, std::atoi(std::string(attr(op, "call-id")).c_str()));
     return m;
 }
 
 void record_op(xmlNode* lr, const std::string& rsc_id, std::string_view task, std::int64_t interval, int rc,
                int target_rc, EpochSeconds now, const std::vector<std::pair<std::string, std::string>>& extra,
-               const std::string& id_override, const std::string& exit_reason = {}, const std::string& digest = {})
+               const std::string& id_override, const std::string& exit_reason = {},
+               const std::string& digest = {})
 {
     const int call_id = max_call_id(lr) + 1;
     const std::string key = op_key(rsc_id, task, interval);
@@ -165,8 +170,11 @@ void record_op(xmlNode* lr, const std::string& rsc_id, std::string_view task, st
         }
         if (!op) op = xml::add_child(lr, "lrm_rsc_op");
         // Replace every attribute (appended: the element has none left to search).
-        while (op->properties) xmlRemoveProp(op->properties);
-        auto add = [op](const char* k, const std::string& v) { xmlNewProp(op, BAD_CAST k, BAD_CAST v.c_str()); };
+        while (op->properties)
+            xmlRemoveProp(op->properties);
+        auto add = [op](const char* k, const std::string& v) {
+            xmlNewProp(op, BAD_CAST k, BAD_CAST v.c_str());
+        };
         const std::string tkey = std::to_string(call_id) + ":-1:" + std::to_string(target_rc) +
                                  ":xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
         add("id", id);
@@ -185,7 +193,8 @@ void record_op(xmlNode* lr, const std::string& rsc_id, std::string_view task, st
         add("exec-time", "0");
         add("queue-time", "0");
         if (!digest.empty()) add("op-digest", digest);
-        for (const auto& [k, v] : extra) xml::set_attr(op, k.c_str(), v);
+        for (const auto& [k, v] : extra)
+            xml::set_attr(op, k.c_str(), v);
     };
     write(op_id);
     if (rc != target_rc) write(rsc_id + "_last_failure_0");
@@ -248,8 +257,8 @@ void inject_failure_attrs(xmlNode* ns, const std::string& rsc, std::string_view 
             xml::set_attr(nv, "name", name);
         }
         xml::set_attr(nv, "value", increment ? std::to_string(count + 1) : value);
-        lines.push_back("  * Injecting attribute " + name + "=" + (increment ? std::string("value++") : value) +
-                        " into /node_state '" + node_id + "'");
+        lines.push_back("  * Injecting attribute " + name + "=" +
+                        (increment ? std::string("value++") : value) + " into /node_state '" + node_id + "'");
     };
     set("fail-count-" + suffix, {}, true);
     set("last-failure-" + suffix, std::to_string(wall_clock), false);
@@ -268,7 +277,8 @@ Result<OpSpec> parse_op_spec(std::string_view text)
     s.node = std::string(text.substr(at + 1, eq - at - 1));
     s.rc = std::atoi(std::string(text.substr(eq + 1)).c_str());
     auto last = key.rfind('_');
-    if (last == std::string_view::npos) return make_error("simulate", -EINVAL, "invalid operation key in \"" + std::string(text) + "\"");
+    if (last == std::string_view::npos)
+        return make_error("simulate", -EINVAL, "invalid operation key in \"" + std::string(text) + "\"");
     s.interval_ms = std::atoll(std::string(key.substr(last + 1)).c_str());
     key = key.substr(0, last);
     // The task: the last "_word" (or migrate_to/migrate_from).
@@ -281,7 +291,8 @@ Result<OpSpec> parse_op_spec(std::string_view text)
         }
     }
     auto us = key.rfind('_');
-    if (us == std::string_view::npos) return make_error("simulate", -EINVAL, "invalid operation key in \"" + std::string(text) + "\"");
+    if (us == std::string_view::npos)
+        return make_error("simulate", -EINVAL, "invalid operation key in \"" + std::string(text) + "\"");
     s.task = std::string(key.substr(us + 1));
     s.rsc = std::string(key.substr(0, us));
     return s;
@@ -317,7 +328,8 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             if (!ready) continue;
             // What follows a failed action runs only if it must (INFINITY priority).
             if (after_failure && c.actions[g.actions[i]].priority < kInfinity) continue;
-            if (aborted && !c.actions[g.actions[i]].pseudo() && c.actions[g.actions[i]].priority < kInfinity) continue;
+            if (aborted && !c.actions[g.actions[i]].pseudo() && c.actions[g.actions[i]].priority < kInfinity)
+                continue;
             done[i] = 1;
             --remaining;
             progress = true;
@@ -326,27 +338,40 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             if (a.pseudo()) {
                 std::string line = "  * Pseudo action:   " + display_key(c, a);
                 if (a.task == "stonith" && a.node != kNone) line += " on " + c.nodes[a.node].name;
-                out.executed.push_back({ExecutedAction::Kind::pseudo, {}, display_key(c, a),
-                                        a.task == "stonith" && a.node != kNone ? c.nodes[a.node].name : std::string(),
-                                        0, line});
+                out.executed.push_back(
+                    {ExecutedAction::Kind::pseudo,
+                     {},
+                     display_key(c, a),
+                     a.task == "stonith" && a.node != kNone ? c.nodes[a.node].name : std::string(),
+                     0,
+                     line});
                 continue;
             }
             if (a.task == "stonith") {
-                out.executed.push_back({ExecutedAction::Kind::fencing, {}, a.fence_action, c.nodes[a.node].name, 0,
+                out.executed.push_back({ExecutedAction::Kind::fencing,
+                                        {},
+                                        a.fence_action,
+                                        c.nodes[a.node].name,
+                                        0,
                                         "  * Fencing " + c.nodes[a.node].name + " (" + a.fence_action + ")"});
                 fence_in_cib(index, c, a.node);
                 continue;
             }
             if (a.task == "do_shutdown") {
                 // Shown only: crm_simulate leaves the node as it is.
-                out.executed.push_back({ExecutedAction::Kind::cluster, {}, "do_shutdown", c.nodes[a.node].name, 0,
+                out.executed.push_back({ExecutedAction::Kind::cluster,
+                                        {},
+                                        "do_shutdown",
+                                        c.nodes[a.node].name,
+                                        0,
                                         "  * Cluster action:  do_shutdown on " + c.nodes[a.node].name});
                 continue;
             }
             if (a.task == "clear_failcount") {
                 const std::string id = history_id(c, a.rsc);
-                out.executed.push_back({ExecutedAction::Kind::cluster, id, "clear_failcount", c.nodes[a.node].name, 0,
-                                        "  * Cluster action:  clear_failcount for " + id + " on " + c.nodes[a.node].name});
+                out.executed.push_back(
+                    {ExecutedAction::Kind::cluster, id, "clear_failcount", c.nodes[a.node].name, 0,
+                     "  * Cluster action:  clear_failcount for " + id + " on " + c.nodes[a.node].name});
                 xmlNode* ns = index.node_state(c.nodes[a.node].name, false, false);
                 xmlNode* ta = ns ? xml::first_child(ns, "transient_attributes") : nullptr;
                 for (xmlNode* ia : xml::elements(ta, "instance_attributes")) {
@@ -355,11 +380,13 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
                         std::string_view name = attr(nv, "name");
                         for (const char* p : {"fail-count-", "last-failure-"}) {
                             const std::string pre = p + id;
-                            if (name.substr(0, pre.size()) == pre && (name.size() == pre.size() || name[pre.size()] == '#'))
+                            if (name.substr(0, pre.size()) == pre &&
+                                (name.size() == pre.size() || name[pre.size()] == '#'))
                                 dead.push_back(nv);
                         }
                     }
-                    for (xmlNode* d : dead) xml::remove_node(d);
+                    for (xmlNode* d : dead)
+                        xml::remove_node(d);
                 }
                 continue;
             }
@@ -371,11 +398,13 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             // An anonymous instance shows its instance name unless the clone has history
             // somewhere (then crm_simulate shows the name history knows it by).
             std::string padded = !r.clone_name.empty() ? r.clone_name : r.id;
-            if (r.clone_name.empty() && c.in_anonymous_clone(a.rsc) && clone_has_history(c, a.rsc)) padded = r.base_id;
+            if (r.clone_name.empty() && c.in_anonymous_clone(a.rsc) && clone_has_history(c, a.rsc))
+                padded = r.base_id;
             const std::string shown = padded;
             if (padded.size() < 15) padded.resize(15, ' ');
-            out.executed.push_back({ExecutedAction::Kind::resource, shown, a.task, c.nodes[a.node].name, a.interval_ms,
-                                    "  * Resource action: " + padded + " " + task_text + " on " + c.nodes[a.node].name});
+            out.executed.push_back(
+                {ExecutedAction::Kind::resource, shown, a.task, c.nodes[a.node].name, a.interval_ms,
+                 "  * Resource action: " + padded + " " + task_text + " on " + c.nodes[a.node].name});
             const Node& node = c.nodes[a.node];
             xmlNode* ns = index.node_state(node.name, true, node.is_remote_class());
             if (a.task == "delete" || a.task == "meta-data") continue;  // shown, no history (as crm_simulate)
@@ -391,8 +420,10 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             }
             xmlNode* lr = index.lrm_resource(ns, id, &r, true);
             std::vector<std::pair<std::string, std::string>> extra;
-            if (const std::string* s = a.meta_value("migrate_source")) extra.emplace_back("migrate_source", *s);
-            if (const std::string* t = a.meta_value("migrate_target")) extra.emplace_back("migrate_target", *t);
+            if (const std::string* s = a.meta_value("migrate_source"))
+                extra.emplace_back("migrate_source", *s);
+            if (const std::string* t = a.meta_value("migrate_target"))
+                extra.emplace_back("migrate_target", *t);
             // A notification is recorded under the notification's name, a cancellation as a
             // "cancel" operation beside the monitor it cancels (as crm_simulate does).
             std::string op_id;
@@ -405,12 +436,17 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
                       failed_action[ai] ? "User-injected result" : "", op_digest(r, a.task, a.interval_ms));
             if (failed_action[ai]) {
                 // As crm_simulate: the transition aborts, the failure is counted.
-                out.executed.push_back({ExecutedAction::Kind::message, {}, {}, {}, 0,
-                                        "Pretending action " + std::to_string(a.id + 1) + " failed with rc=" +
-                                            std::to_string(rc)});
+                out.executed.push_back({ExecutedAction::Kind::message,
+                                        {},
+                                        {},
+                                        {},
+                                        0,
+                                        "Pretending action " + std::to_string(a.id + 1) +
+                                            " failed with rc=" + std::to_string(rc)});
                 std::vector<std::string> lines;
                 inject_failure_attrs(ns, id, a.task, a.interval_ms, wall_clock, lines);
-                for (auto& l : lines) out.executed.push_back({ExecutedAction::Kind::message, {}, {}, {}, 0, std::move(l)});
+                for (auto& l : lines)
+                    out.executed.push_back({ExecutedAction::Kind::message, {}, {}, {}, 0, std::move(l)});
                 aborted = true;
             }
         }
@@ -425,7 +461,8 @@ void inject_node_up(xml::Document& cib, std::string_view node)
     xmlNode* nodes = conf ? xml::first_child(conf, "nodes") : nullptr;
     if (conf && !nodes) nodes = xml::add_child(conf, "nodes");
     bool known = false;
-    for (xmlNode* n : xml::elements(nodes, "node")) known = known || attr(n, "uname") == node;
+    for (xmlNode* n : xml::elements(nodes, "node"))
+        known = known || attr(n, "uname") == node;
     if (nodes && !known) {
         xmlNode* n = xml::add_child(nodes, "node");
         xml::set_attr(n, "id", node);

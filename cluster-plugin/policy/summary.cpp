@@ -25,7 +25,10 @@ struct Summary {
     void log(RscIdx r);
 };
 
-std::string node_name(const Cluster& c, NodeIdx n) { return n == kNone ? std::string() : c.nodes[n].name; }
+std::string node_name(const Cluster& c, NodeIdx n)
+{
+    return n == kNone ? std::string() : c.nodes[n].name;
+}
 
 void Summary::add(const char* change, RscIdx r, NodeIdx origin, NodeIdx dest, ActIdx action, ActIdx source)
 {
@@ -85,7 +88,8 @@ void Summary::log(RscIdx r)
 {
     const Resource& rsc0 = c.resources[r];
     if (!rsc0.children.empty()) {
-        for (RscIdx ch : rsc0.children) log(ch);
+        for (RscIdx ch : rsc0.children)
+            log(ch);
         return;
     }
     Resource rsc = rsc0;  // roles are adjusted for display only
@@ -95,7 +99,8 @@ void Summary::log(RscIdx r)
         current = rsc.running_on.front();
         // A partial migration is shown from its source.
         if (rsc.partial_migration_source != kNone &&
-            std::find(rsc.running_on.begin(), rsc.running_on.end(), rsc.partial_migration_source) != rsc.running_on.end())
+            std::find(rsc.running_on.begin(), rsc.running_on.end(), rsc.partial_migration_source) !=
+                rsc.running_on.end())
             current = rsc.partial_migration_source;
         if (rsc.role == Role::stopped) rsc.role = Role::started;
     }
@@ -134,7 +139,8 @@ void Summary::log(RscIdx r)
         cc.resources[r].role = saved_role;
         return;
     }
-    if (stop != kNone && (rsc.next_role == Role::stopped || (start != kNone && !c.actions[start].runnable()))) {
+    if (stop != kNone &&
+        (rsc.next_role == Role::stopped || (start != kNone && !c.actions[start].runnable()))) {
         for (NodeIdx n : rsc.running_on) {
             ActIdx reason_op = start;
             ActIdx stop_op = first_of(r, "stop", n, false);
@@ -182,11 +188,15 @@ std::vector<SummaryEntry> summarize(const Cluster& c)
         e.reason = a.reason;
         s.items.push_back(std::move(e));
     }
-    for (RscIdx r : c.top) s.log(r);
+    for (RscIdx r : c.top)
+        s.log(r);
     return std::move(s.items);
 }
 
-std::string render_summary(const Cluster& c) { return render_summary(summarize(c)); }
+std::string render_summary(const Cluster& c)
+{
+    return render_summary(summarize(c));
+}
 
 std::string render_summary(const std::vector<SummaryEntry>& entries)
 {
@@ -203,7 +213,8 @@ std::string render_summary(const std::vector<SummaryEntry>& entries)
     for (const Item& i : entries) {
         if (i.fence) continue;
         if (static_cast<int>(i.rsc.size()) > rsc_width) rsc_width = static_cast<int>(i.rsc.size()) + 2;
-        if (static_cast<int>(i.details.size()) > detail_width) detail_width = static_cast<int>(i.details.size());
+        if (static_cast<int>(i.details.size()) > detail_width)
+            detail_width = static_cast<int>(i.details.size());
     }
     for (const Item& i : entries) {
         if (i.fence) continue;

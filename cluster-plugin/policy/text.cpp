@@ -41,12 +41,16 @@ Role display_role(const Cluster& c, RscIdx r)
     return role;
 }
 
-bool is_disabled(const Resource& r) { return r.target_role == Role::stopped; }
+bool is_disabled(const Resource& r)
+{
+    return r.target_role == Role::stopped;
+}
 
 std::string node_list(const Cluster& c, std::vector<NodeIdx> nodes)
 {
     std::string s = "[";
-    for (NodeIdx n : nodes) s += " " + c.nodes[n].name;
+    for (NodeIdx n : nodes)
+        s += " " + c.nodes[n].name;
     s += " ]";
     return s;
 }
@@ -87,10 +91,12 @@ std::string primitive_text(const Cluster& c, RscIdx ri, const std::string& name)
         flags.emplace_back("UNCLEAN");
     if (is_disabled(r)) flags.emplace_back("disabled");
     // (A blocked resource is unmanaged too; crm_mon says "blocked" only.)
-    if (!r.flags.managed && !r.flags.blocked) flags.emplace_back(r.flags.maintenance ? "maintenance" : "unmanaged");
+    if (!r.flags.managed && !r.flags.blocked)
+        flags.emplace_back(r.flags.maintenance ? "maintenance" : "unmanaged");
     if (r.flags.blocked) flags.emplace_back("blocked");
     if (r.flags.failure_ignored) flags.emplace_back("failure ignored");
-    for (const auto& f : flags) s += " (" + f + ")";
+    for (const auto& f : flags)
+        s += " (" + f + ")";
     return s;
 }
 
@@ -173,7 +179,8 @@ void render_clone(const Cluster& c, Out& out, RscIdx ci, int indent)
     if (is_disabled(cl)) head += " (disabled)";
     out.line(indent, head + ":");
     if (cl.flags.unique) {
-        for (RscIdx inst : cl.children) render_resource(c, out, inst, indent + 2);
+        for (RscIdx inst : cl.children)
+            render_resource(c, out, inst, indent + 2);
         return;
     }
     std::vector<NodeIdx> promoted, unpromoted, started;
@@ -197,7 +204,8 @@ void render_clone(const Cluster& c, Out& out, RscIdx ci, int indent)
                 std::vector<RscIdx> leaves;
                 c.leaves(inst, leaves);
                 role = Role::unknown;
-                for (RscIdx l : leaves) role = std::max(role, display_role(c, l));
+                for (RscIdx l : leaves)
+                    role = std::max(role, display_role(c, l));
                 if (!c.nodes[where].online && c.nodes[where].unclean) full = true;
             }
         } else {
@@ -277,7 +285,9 @@ std::string render_status(const Cluster& c)
     std::vector<NodeIdx> online, offline, remote_online, remote_offline, guest_online;
     for (NodeIdx n : c.node_order) {
         const Node& node = c.nodes[n];
-        std::string prefix = node.kind == NodeKind::member ? "Node " : (node.kind == NodeKind::remote ? "RemoteNode " : "GuestNode ");
+        std::string prefix = node.kind == NodeKind::member
+                                 ? "Node "
+                                 : (node.kind == NodeKind::remote ? "RemoteNode " : "GuestNode ");
         if (node.kind != NodeKind::member && node.remote_rsc == kNone && !node.has_node_entry) continue;
         if (node.unclean) {
             out.line(4, prefix + node.name + ": UNCLEAN (" +
@@ -288,12 +298,15 @@ std::string render_status(const Cluster& c)
             out.line(4, prefix + node.name + ": standby (on-fail)");
         } else if (node.standby) {
             out.line(4, prefix + node.name +
-                            (node.online ? (node.running.empty() ? ": standby" : ": standby (with active resources)")
-                                         : ": OFFLINE (standby)"));
+                            (node.online
+                                 ? (node.running.empty() ? ": standby" : ": standby (with active resources)")
+                                 : ": OFFLINE (standby)"));
         } else if (node.maintenance) {
             out.line(4, prefix + node.name + (node.online ? ": maintenance" : ": OFFLINE (maintenance)"));
         } else if (node.online) {
-            (node.kind == NodeKind::member ? online : node.kind == NodeKind::remote ? remote_online : guest_online)
+            (node.kind == NodeKind::member   ? online
+             : node.kind == NodeKind::remote ? remote_online
+                                             : guest_online)
                 .push_back(n);
         } else if (node.kind != NodeKind::guest) {
             (node.kind == NodeKind::member ? offline : remote_offline).push_back(n);

@@ -31,7 +31,10 @@ void civil_from_days(std::int64_t z, int& y, int& m, int& d)
     y = static_cast<int>(yy + (m <= 2));
 }
 
-bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int days_in_month(int y, int m)
 {
@@ -55,8 +58,10 @@ bool read_int(std::string_view s, std::size_t& i, std::int64_t& out, std::size_t
 
 std::optional<std::int64_t> parse_interval_ms(std::string_view text)
 {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+        text.remove_prefix(1);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+        text.remove_suffix(1);
     if (text.empty()) return std::nullopt;
     if (text.front() == 'P') {
         auto d = parse_duration(text);
@@ -68,7 +73,8 @@ std::optional<std::int64_t> parse_interval_ms(std::string_view text)
     std::size_t i = 0;
     std::int64_t value = 0;
     if (!read_int(text, i, value)) return std::nullopt;
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
+        ++i;
     std::string_view unit = text.substr(i);
     if (unit.empty() || unit == "s" || unit == "sec") return value * 1000;
     if (unit == "ms" || unit == "msec") return value;
@@ -97,20 +103,40 @@ std::optional<Duration> parse_duration(std::string_view s)
         any = true;
         if (!in_time) {
             switch (unit) {
-                case 'Y': d.years += static_cast<int>(v); break;
-                case 'M': d.months += static_cast<int>(v); break;
-                case 'W': d.days += v * 7; break;
-                case 'D': d.days += v; break;
-                case 'H': d.seconds += v * 3600; break;  // accepted without 'T', as Pacemaker does
-                case 'S': d.seconds += v; break;
-                default: return std::nullopt;
+                case 'Y':
+                    d.years += static_cast<int>(v);
+                    break;
+                case 'M':
+                    d.months += static_cast<int>(v);
+                    break;
+                case 'W':
+                    d.days += v * 7;
+                    break;
+                case 'D':
+                    d.days += v;
+                    break;
+                case 'H':
+                    d.seconds += v * 3600;
+                    break;  // accepted without 'T', as Pacemaker does
+                case 'S':
+                    d.seconds += v;
+                    break;
+                default:
+                    return std::nullopt;
             }
         } else {
             switch (unit) {
-                case 'H': d.seconds += v * 3600; break;
-                case 'M': d.seconds += v * 60; break;
-                case 'S': d.seconds += v; break;
-                default: return std::nullopt;
+                case 'H':
+                    d.seconds += v * 3600;
+                    break;
+                case 'M':
+                    d.seconds += v * 60;
+                    break;
+                case 'S':
+                    d.seconds += v;
+                    break;
+                default:
+                    return std::nullopt;
             }
         }
     }
@@ -133,8 +159,8 @@ EpochSeconds add_duration(EpochSeconds when, const Duration& d)
 
 EpochSeconds epoch_from_civil(int year, int month, int day, int hour, int minute, int second)
 {
-    return days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 + hour * 3600LL +
-           minute * 60LL + second;
+    return days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+           hour * 3600LL + minute * 60LL + second;
 }
 
 CivilTime civil_from_epoch(EpochSeconds when)
@@ -160,8 +186,10 @@ CivilTime civil_from_epoch(EpochSeconds when)
 
 std::optional<EpochSeconds> parse_datetime(std::string_view s)
 {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+        s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+        s.remove_suffix(1);
     std::size_t i = 0;
     std::int64_t year = 0, month = 1, day = 1;
     if (!read_int(s, i, year, 4)) return std::nullopt;
@@ -183,7 +211,8 @@ std::optional<EpochSeconds> parse_datetime(std::string_view s)
             }
         }
     }
-    if (month < 1 || month > 12 || day < 1 || day > days_in_month(static_cast<int>(year), static_cast<int>(month)))
+    if (month < 1 || month > 12 || day < 1 ||
+        day > days_in_month(static_cast<int>(year), static_cast<int>(month)))
         return std::nullopt;
     std::int64_t hour = 0, minute = 0, second = 0, offset = 0;
     if (i < s.size() && (s[i] == ' ' || s[i] == 'T')) {
@@ -202,7 +231,8 @@ std::optional<EpochSeconds> parse_datetime(std::string_view s)
             std::int64_t frac = 0;
             read_int(s, i, frac);
         }
-        while (i < s.size() && s[i] == ' ') ++i;
+        while (i < s.size() && s[i] == ' ')
+            ++i;
         if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
             ++i;
         } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {

@@ -36,10 +36,10 @@ EpochSeconds add_duration(EpochSeconds when, const Duration& duration);
 struct CivilTime {
     int year = 1970, month = 1, day = 1;  // month 1..12, day 1..31
     int hour = 0, minute = 0, second = 0;
-    int yearday = 1;   // 1..366
-    int weekday = 4;   // ISO: 1 = Monday .. 7 = Sunday
+    int yearday = 1;  // 1..366
+    int weekday = 4;  // ISO: 1 = Monday .. 7 = Sunday
     int weekyear = 1970;
-    int week = 1;      // ISO week 1..53
+    int week = 1;  // ISO week 1..53
 };
 CivilTime civil_from_epoch(EpochSeconds when);
 EpochSeconds epoch_from_civil(int year, int month, int day, int hour, int minute, int second);

@@ -2,10 +2,10 @@
 // implicit connection resources (rules 7-12), and resources.
 #include "policy/unpack.hpp"
 
+#include <strings.h>
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <strings.h>
 
 #include "policy/op_codes.hpp"
 
@@ -16,8 +16,14 @@ namespace {
 using xml::attr;
 using xml::attr_c;
 
-Error cib_error(std::string message) { return make_error("cib", -EINVAL, std::move(message)); }
-Error unsupported(std::string what) { return make_error("cib", -ENOTSUP, "unsupported: " + std::move(what)); }
+Error cib_error(std::string message)
+{
+    return make_error("cib", -EINVAL, std::move(message));
+}
+Error unsupported(std::string what)
+{
+    return make_error("cib", -ENOTSUP, "unsupported: " + std::move(what));
+}
 
 bool iequals(std::string_view a, std::string_view b)
 {
@@ -29,8 +35,8 @@ Status check_id(const xmlNode* node)
     const char* id = attr_c(node, "id");
     if (!id || !*id) return cib_error("<" + std::string(xml::name(node)) + "> without an id");
     if (std::string_view(id).size() > kMaxIdLength)
-        return cib_error("<" + std::string(xml::name(node)) + "> id longer than " + std::to_string(kMaxIdLength) +
-                         " bytes");
+        return cib_error("<" + std::string(xml::name(node)) + "> id longer than " +
+                         std::to_string(kMaxIdLength) + " bytes");
     return {};
 }
 
@@ -110,11 +116,15 @@ int compare_node_names(std::string_view a, std::string_view b)
         const unsigned char cb = static_cast<unsigned char>(b[j]);
         if (std::isdigit(ca) && std::isdigit(cb)) {
             std::size_t si = i, sj = j;
-            while (si < a.size() && a[si] == '0') ++si;
-            while (sj < b.size() && b[sj] == '0') ++sj;
+            while (si < a.size() && a[si] == '0')
+                ++si;
+            while (sj < b.size() && b[sj] == '0')
+                ++sj;
             std::size_t ei = si, ej = sj;
-            while (ei < a.size() && std::isdigit(static_cast<unsigned char>(a[ei]))) ++ei;
-            while (ej < b.size() && std::isdigit(static_cast<unsigned char>(b[ej]))) ++ej;
+            while (ei < a.size() && std::isdigit(static_cast<unsigned char>(a[ei])))
+                ++ei;
+            while (ej < b.size() && std::isdigit(static_cast<unsigned char>(b[ej])))
+                ++ej;
             if (ei - si != ej - sj) return ei - si < ej - sj ? -1 : 1;
             int cmp = a.substr(si, ei - si).compare(b.substr(sj, ej - sj));
             if (cmp != 0) return cmp < 0 ? -1 : 1;
@@ -148,7 +158,8 @@ RuleContext node_context(const Cluster& c, NodeIdx node)
 Status unpack_config(Cluster& c)
 {
     const xmlNode* root = c.root;
-    if (!xml::is(root, "cib")) return cib_error("the root element is <" + std::string(xml::name(root)) + ">, not <cib>");
+    if (!xml::is(root, "cib"))
+        return cib_error("the root element is <" + std::string(xml::name(root)) + ">, not <cib>");
     c.options.have_quorum = is_true(attr(root, "have-quorum"));
     c.options.dc_uuid = std::string(attr(root, "dc-uuid"));
 
@@ -167,11 +178,16 @@ Status unpack_config(Cluster& c)
     if (auto* v = get("stonith-enabled")) o.stonith_enabled = is_true(*v);
     if (auto* v = get("stonith-action")) o.stonith_action = *v == "poweroff" ? "off" : *v;
     if (auto* v = get("no-quorum-policy")) {
-        if (*v == "freeze") o.no_quorum_policy = NoQuorumPolicy::freeze;
-        else if (*v == "ignore") o.no_quorum_policy = NoQuorumPolicy::ignore;
-        else if (*v == "demote") o.no_quorum_policy = NoQuorumPolicy::demote;
-        else if (*v == "suicide") o.no_quorum_policy = NoQuorumPolicy::suicide;
-        else o.no_quorum_policy = NoQuorumPolicy::stop;
+        if (*v == "freeze")
+            o.no_quorum_policy = NoQuorumPolicy::freeze;
+        else if (*v == "ignore")
+            o.no_quorum_policy = NoQuorumPolicy::ignore;
+        else if (*v == "demote")
+            o.no_quorum_policy = NoQuorumPolicy::demote;
+        else if (*v == "suicide")
+            o.no_quorum_policy = NoQuorumPolicy::suicide;
+        else
+            o.no_quorum_policy = NoQuorumPolicy::stop;
     }
     if (auto* v = get("placement-strategy")) o.placement_strategy = *v;
     if (auto* v = get("start-failure-is-fatal")) o.start_failure_is_fatal = is_true(*v);
@@ -223,7 +239,8 @@ NodeIdx add_node(Cluster& c, std::string id, std::string name, NodeKind kind)
     } else {
         n.unclean = true;
     }
-    n.attrs["#kind"] = kind == NodeKind::member ? "cluster" : (kind == NodeKind::remote ? "remote" : "container");
+    n.attrs["#kind"] =
+        kind == NodeKind::member ? "cluster" : (kind == NodeKind::remote ? "remote" : "container");
     // A Pacemaker Remote node has its other built-in attributes only once its node_state
     // is read (unpack_status.cpp): until then colocations see no #uname there.
     if (kind == NodeKind::member) set_builtin_node_attrs(c, n);
@@ -274,13 +291,15 @@ namespace {
 void Unpacker::common_meta(Resource& r, const xmlNode* x, RscIdx parent)
 {
     for (xmlAttr* a = x->properties; a; a = a->next) {
-        const char* v = a->children && a->children->content ? reinterpret_cast<const char*>(a->children->content) : "";
+        const char* v =
+            a->children && a->children->content ? reinterpret_cast<const char*>(a->children->content) : "";
         r.meta.emplace(reinterpret_cast<const char*>(a->name), v);
     }
     RuleContext ctx = rsc_context(c, x);
     unpack_nvpair_sets(x, "meta_attributes", ctx, r.meta);
     if (parent != kNone) {
-        for (const auto& [k, v] : c.resources[parent].meta) r.meta.emplace(k, v);
+        for (const auto& [k, v] : c.resources[parent].meta)
+            r.meta.emplace(k, v);
     }
     if (rsc_defaults) unpack_nvpair_sets(rsc_defaults, "meta_attributes", ctx, r.meta);
 }
@@ -300,8 +319,9 @@ void Unpacker::unpack_ops(Resource& r, const xmlNode* x)
         // Attributes of the op element, then its meta_attributes, then op_defaults.
         std::map<std::string, std::string, std::less<>> meta;
         for (xmlAttr* a = opx->properties; a; a = a->next) {
-            const char* v =
-                a->children && a->children->content ? reinterpret_cast<const char*>(a->children->content) : "";
+            const char* v = a->children && a->children->content
+                                ? reinterpret_cast<const char*>(a->children->content)
+                                : "";
             meta.emplace(reinterpret_cast<const char*>(a->name), v);
         }
         RuleContext ctx;
@@ -317,7 +337,8 @@ void Unpacker::unpack_ops(Resource& r, const xmlNode* x)
         if (op_defaults) unpack_nvpair_sets(op_defaults, "meta_attributes", ctx, meta);
         std::map<std::string, std::string, std::less<>> params;
         unpack_nvpair_sets(opx, "instance_attributes", ctx, params);
-        for (auto& [k, v] : params) op.params.emplace_back(k, v);
+        for (auto& [k, v] : params)
+            op.params.emplace_back(k, v);
         if (auto it = meta.find("role"); it != meta.end()) op.role = parse_role(it->second);
         if (auto it = meta.find("timeout"); it != meta.end()) op.timeout = it->second;
         if (auto it = meta.find("on-fail"); it != meta.end()) op.on_fail = parse_on_fail(it->second);
@@ -325,8 +346,9 @@ void Unpacker::unpack_ops(Resource& r, const xmlNode* x)
         if (auto it = meta.find("start-delay"); it != meta.end()) op.start_delay = it->second;
         if (auto it = meta.find("record-pending"); it != meta.end()) op.record_pending = is_true(it->second);
         for (auto& [k, v] : meta) {
-            if (k == "id" || k == "name" || k == "interval" || k == "role" || k == "timeout" || k == "on-fail" ||
-                k == "enabled" || k == "start-delay" || k == "record-pending" || k == "description")
+            if (k == "id" || k == "name" || k == "interval" || k == "role" || k == "timeout" ||
+                k == "on-fail" || k == "enabled" || k == "start-delay" || k == "record-pending" ||
+                k == "description")
                 continue;
             op.meta.emplace_back(k, v);
         }
@@ -338,7 +360,8 @@ void Unpacker::unpack_ops(Resource& r, const xmlNode* x)
 Result<RscIdx> Unpacker::unpack_primitive(const xmlNode* x, RscIdx parent, const std::string& suffix)
 {
     if (auto st = check_id(x); !st) return st.error();
-    if (xml::has_attr(x, "template")) return unsupported("resource template reference in primitive " + std::string(attr(x, "id")));
+    if (xml::has_attr(x, "template"))
+        return unsupported("resource template reference in primitive " + std::string(attr(x, "id")));
     Resource r;
     r.base_id = std::string(attr(x, "id"));
     r.id = r.base_id + suffix;
@@ -359,7 +382,8 @@ Result<RscIdx> Unpacker::unpack_primitive(const xmlNode* x, RscIdx parent, const
     for (RscIdx p = parent; p != kNone; p = c.resources[p].parent) {
         if (c.resources[p].xml) unpack_nvpair_sets(c.resources[p].xml, "instance_attributes", ctx, params);
     }
-    for (auto& [k, v] : params) r.params.emplace_back(k, v);
+    for (auto& [k, v] : params)
+        r.params.emplace_back(k, v);
     unpack_ops(r, x);
     RscIdx idx = add_resource(c, std::move(r));
     apply_common(idx);
@@ -385,7 +409,8 @@ Result<RscIdx> Unpacker::unpack_group(const xmlNode* x, RscIdx parent, const std
             auto r = unpack_primitive(child, idx, suffix);
             if (!r) return r.error();
             c.resources[idx].children.push_back(*r);
-        } else if (n == "meta_attributes" || n == "instance_attributes" || n == "utilization" || n == "description") {
+        } else if (n == "meta_attributes" || n == "instance_attributes" || n == "utilization" ||
+                   n == "description") {
             continue;
         } else {
             return unsupported("<" + std::string(n) + "> inside group " + c.resources[idx].id);
@@ -414,7 +439,8 @@ Result<RscIdx> Unpacker::unpack_clone(const xmlNode* x, RscIdx parent)
         if (n == "primitive" || n == "group") {
             if (child) return cib_error("clone " + cl.id + " has more than one child");
             child = ch;
-        } else if (n == "meta_attributes" || n == "instance_attributes" || n == "utilization" || n == "description") {
+        } else if (n == "meta_attributes" || n == "instance_attributes" || n == "utilization" ||
+                   n == "description") {
             continue;
         } else {
             return unsupported("<" + std::string(n) + "> inside clone " + cl.id);
@@ -442,7 +468,8 @@ Result<RscIdx> Unpacker::unpack_clone(const xmlNode* x, RscIdx parent)
     apply_common(idx);
     for (int i = 0; i < c.resources[idx].clone_max; ++i) {
         if (create_clone_instance(c, idx, i, false) == kNone)
-            return cib_error("cannot create instance " + std::to_string(i) + " of clone " + c.resources[idx].id);
+            return cib_error("cannot create instance " + std::to_string(i) + " of clone " +
+                             c.resources[idx].id);
     }
     return idx;
 }
@@ -471,7 +498,8 @@ void Unpacker::apply_common(RscIdx idx)
         if (p.flags.interleave) r.flags.interleave = true;
     }
     if (r.has_meta("notify") && is_true(m("notify"))) r.flags.notify = true;
-    r.migration_threshold = r.has_meta("migration-threshold") ? parse_score(m("migration-threshold")) : kInfinity;
+    r.migration_threshold =
+        r.has_meta("migration-threshold") ? parse_score(m("migration-threshold")) : kInfinity;
     if (r.migration_threshold < 0) r.migration_threshold = 0;
     if (r.has_meta("resource-stickiness")) {
         r.stickiness = parse_score(m("resource-stickiness"));
@@ -486,10 +514,14 @@ void Unpacker::apply_common(RscIdx idx)
     }
     if (r.has_meta("multiple-active")) {
         std::string_view v = m("multiple-active");
-        if (v == "stop_only") r.multiple_active = MultipleActive::stop_only;
-        else if (v == "block") r.multiple_active = MultipleActive::block;
-        else if (v == "stop_unexpected") r.multiple_active = MultipleActive::stop_unexpected;
-        else r.multiple_active = MultipleActive::stop_start;
+        if (v == "stop_only")
+            r.multiple_active = MultipleActive::stop_only;
+        else if (v == "block")
+            r.multiple_active = MultipleActive::block;
+        else if (v == "stop_unexpected")
+            r.multiple_active = MultipleActive::stop_unexpected;
+        else
+            r.multiple_active = MultipleActive::stop_start;
     }
     if (r.is_primitive()) {
         r.flags.fence_device = r.cls == "stonith";
@@ -603,14 +635,15 @@ RscIdx create_clone_instance(Cluster& c, RscIdx clone, int n, bool orphan)
     u.op_defaults = xml::first_child(u.configuration, "op_defaults");
     const std::string suffix = ":" + std::to_string(n);
     Result<RscIdx> r = xml::is(child, "group") ? u.unpack_group(child, clone, suffix)
-                                              : u.unpack_primitive(child, clone, suffix);
+                                               : u.unpack_primitive(child, clone, suffix);
     if (!r) return kNone;
     c.resources[clone].children.push_back(*r);
     if (orphan) {
         std::vector<RscIdx> leaves;
         c.leaves(*r, leaves);
         c.resources[*r].flags.orphan = true;
-        for (RscIdx l : leaves) c.resources[l].flags.orphan = true;
+        for (RscIdx l : leaves)
+            c.resources[l].flags.orphan = true;
     }
     return *r;
 }
@@ -664,13 +697,15 @@ Status unpack_resources(Cluster& c)
     // Pacemaker keeps its node list sorted by name.
     {
         std::vector<NodeIdx> order(c.nodes.size());
-        for (NodeIdx i = 0; i < order.size(); ++i) order[i] = i;
+        for (NodeIdx i = 0; i < order.size(); ++i)
+            order[i] = i;
         std::stable_sort(order.begin(), order.end(), [&](NodeIdx a, NodeIdx b) {
             return compare_node_names(c.nodes[a].name, c.nodes[b].name) < 0;
         });
         std::vector<Node> sorted;
         sorted.reserve(order.size());
-        for (NodeIdx i : order) sorted.push_back(std::move(c.nodes[i]));
+        for (NodeIdx i : order)
+            sorted.push_back(std::move(c.nodes[i]));
         c.nodes = std::move(sorted);
         c.node_by_name.clear();
         c.node_by_id.clear();

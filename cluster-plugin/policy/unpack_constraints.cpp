@@ -15,8 +15,14 @@ namespace {
 using xml::attr;
 using xml::attr_c;
 
-Error cib_error(std::string message) { return make_error("cib", -EINVAL, std::move(message)); }
-Error unsupported(std::string what) { return make_error("cib", -ENOTSUP, "unsupported: " + std::move(what)); }
+Error cib_error(std::string message)
+{
+    return make_error("cib", -EINVAL, std::move(message));
+}
+Error unsupported(std::string what)
+{
+    return make_error("cib", -ENOTSUP, "unsupported: " + std::move(what));
+}
 
 // A resource id in a constraint: a configured resource (a group member too), or the
 // primitive inside a clone, which means the clone. Unknown ids make the constraint be
@@ -39,9 +45,11 @@ Result<RscIdx> constraint_rsc(Cluster& c, std::string_view id, std::string_view 
     }
     const xmlNode* tags = xml::first_child(xml::first_child(c.root, "configuration"), "tags");
     for (const xmlNode* t : xml::elements(tags, "tag")) {
-        if (attr(t, "id") == id) return unsupported("tag " + std::string(id) + " referenced by constraint " + std::string(cons));
+        if (attr(t, "id") == id)
+            return unsupported("tag " + std::string(id) + " referenced by constraint " + std::string(cons));
     }
-    c.config_warnings.push_back("constraint " + std::string(cons) + " refers to unknown resource " + std::string(id));
+    c.config_warnings.push_back("constraint " + std::string(cons) + " refers to unknown resource " +
+                                std::string(id));
     return kNone;
 }
 
@@ -71,7 +79,8 @@ Status unpack_location_one(Cluster& c, const xmlNode* x, RscIdx rsc, std::string
         if (!score) return cib_error("location " + loc.id + " has a node but no score");
         loc.score = parse_score(score);
     } else {
-        for (const xmlNode* rule : xml::elements(x, "rule")) loc.rules.push_back(const_cast<xmlNode*>(rule));
+        for (const xmlNode* rule : xml::elements(x, "rule"))
+            loc.rules.push_back(const_cast<xmlNode*>(rule));
         if (loc.rules.empty()) return cib_error("location " + loc.id + " has neither a node nor a rule");
     }
     c.locations.push_back(std::move(loc));
@@ -119,8 +128,8 @@ Status unpack_location(Cluster& c, const xmlNode* x)
 }
 
 Status add_colocation(Cluster& c, std::string_view id, RscIdx dep, RscIdx primary, Score score,
-                      std::optional<Role> dep_role, std::optional<Role> primary_role, std::string_view node_attr,
-                      bool influence)
+                      std::optional<Role> dep_role, std::optional<Role> primary_role,
+                      std::string_view node_attr, bool influence)
 {
     if (dep == primary) return {};
     Colocation col;
@@ -180,8 +189,8 @@ Status unpack_colocation(Cluster& c, const xmlNode* x)
         auto role = role_attr(set, "role");
         if (sequential) {
             for (std::size_t i = 1; i < members.size(); ++i) {
-                if (auto st = add_colocation(c, id, members[i], members[i - 1], set_score, role, role, node_attr,
-                                             influence_default);
+                if (auto st = add_colocation(c, id, members[i], members[i - 1], set_score, role, role,
+                                             node_attr, influence_default);
                     !st)
                     return st;
             }
@@ -191,8 +200,10 @@ Status unpack_colocation(Cluster& c, const xmlNode* x)
         auto& prev = sets[s - 1];
         auto& cur = sets[s];
         if (prev.first.empty() || cur.first.empty()) continue;
-        const bool seq_cur = !xml::has_attr(cur.second, "sequential") || is_true(attr(cur.second, "sequential"));
-        const bool seq_prev = !xml::has_attr(prev.second, "sequential") || is_true(attr(prev.second, "sequential"));
+        const bool seq_cur =
+            !xml::has_attr(cur.second, "sequential") || is_true(attr(cur.second, "sequential"));
+        const bool seq_prev =
+            !xml::has_attr(prev.second, "sequential") || is_true(attr(prev.second, "sequential"));
         auto role_cur = role_attr(cur.second, "role");
         auto role_prev = role_attr(prev.second, "role");
         // The first member of this set with the last member of the previous one (or every
@@ -201,7 +212,8 @@ Status unpack_colocation(Cluster& c, const xmlNode* x)
         std::vector<RscIdx> prims = seq_prev ? std::vector<RscIdx>{prev.first.back()} : prev.first;
         for (RscIdx d : deps) {
             for (RscIdx p : prims) {
-                if (auto st = add_colocation(c, id, d, p, score, role_cur, role_prev, node_attr, influence_default);
+                if (auto st =
+                        add_colocation(c, id, d, p, score, role_cur, role_prev, node_attr, influence_default);
                     !st)
                     return st;
             }
@@ -309,7 +321,8 @@ Status unpack_order(Cluster& c, const xmlNode* x)
             ActIdx any = c.make_action(kNone, key, key, kNone, false);
             c.actions[any].flags |= kActPseudo | kActRunnable | kActRequiresAny;
             for (RscIdx ch : c.resources[*f].children)
-                order_spec(c, ch, first_task, 0, kNone, kNone, {}, 0, any, kOrderOneOrMore | kOrderImpliesThenPrinted);
+                order_spec(c, ch, first_task, 0, kNone, kNone, {}, 0, any,
+                           kOrderOneOrMore | kOrderImpliesThenPrinted);
             order_spec(c, kNone, {}, 0, any, *t, then_task, 0, kNone, flags);
         } else {
             add_order(c, *f, first_task, *t, then_task, flags);
@@ -351,12 +364,14 @@ Status unpack_order(Cluster& c, const xmlNode* x)
     for (const Set& s : sets) {
         if (!s.sequential) continue;
         for (std::size_t i = 1; i < s.members.size(); ++i) {
-            add_order(c, s.members[i - 1], s.action, s.members[i], s.action,
-                      order_flags(s.kind, s.action, symmetrical ? Symmetry::symmetric : Symmetry::asymmetric));
+            add_order(
+                c, s.members[i - 1], s.action, s.members[i], s.action,
+                order_flags(s.kind, s.action, symmetrical ? Symmetry::symmetric : Symmetry::asymmetric));
             if (symmetrical) {
                 std::string_view inv = invert_task(s.action);
                 if (!inv.empty())
-                    add_order(c, s.members[i], inv, s.members[i - 1], inv, order_flags(s.kind, inv, Symmetry::inverse));
+                    add_order(c, s.members[i], inv, s.members[i - 1], inv,
+                              order_flags(s.kind, inv, Symmetry::inverse));
             }
         }
     }
@@ -368,13 +383,15 @@ Status unpack_order(Cluster& c, const xmlNode* x)
         std::vector<RscIdx> thens = b.sequential ? std::vector<RscIdx>{b.members.front()} : b.members;
         for (RscIdx f : firsts) {
             for (RscIdx t : thens) {
-                add_order(c, f, a.action, t, b.action,
-                          order_flags(kind, a.action, symmetrical ? Symmetry::symmetric : Symmetry::asymmetric));
+                add_order(
+                    c, f, a.action, t, b.action,
+                    order_flags(kind, a.action, symmetrical ? Symmetry::symmetric : Symmetry::asymmetric));
                 if (symmetrical) {
                     std::string_view inv_first = invert_task(b.action);
                     std::string_view inv_then = invert_task(a.action);
                     if (!inv_first.empty() && !inv_then.empty())
-                        add_order(c, t, inv_first, f, inv_then, order_flags(kind, inv_first, Symmetry::inverse));
+                        add_order(c, t, inv_first, f, inv_then,
+                                  order_flags(kind, inv_first, Symmetry::inverse));
                 }
             }
         }

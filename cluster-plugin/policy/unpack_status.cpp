@@ -135,7 +135,8 @@ void StatusUnpacker::build_anon_index()
         for (RscIdx inst : r.children) {
             std::vector<RscIdx> leaves;
             c.leaves(inst, leaves);
-            for (RscIdx l : leaves) anon_base.emplace(c.resources[l].base_id, i);
+            for (RscIdx l : leaves)
+                anon_base.emplace(c.resources[l].base_id, i);
         }
     }
 }
@@ -172,7 +173,8 @@ void StatusUnpacker::node_state_pass(xmlNode* ns)
     if (is_true(node.attr("standby"))) node.standby = true;
     if (is_true(node.attr("maintenance"))) node.maintenance = true;
     node.expected_up = attr(ns, "expected") == "member";
-    node.online = c.options.stonith_enabled ? determine_online_fencing(n, ns) : determine_online_nofencing(n, ns);
+    node.online =
+        c.options.stonith_enabled ? determine_online_fencing(n, ns) : determine_online_nofencing(n, ns);
     if (node.online && node.unclean) {
         // online but unclean stays as it is: fenced later
     }
@@ -205,8 +207,8 @@ bool StatusUnpacker::determine_online_fencing(NodeIdx n, xmlNode* ns)
     std::string_view expected = attr(ns, "expected");
     if (expected.empty()) expected = "down";
     std::string_view terminate = node.attr("terminate");
-    const bool do_terminate =
-        is_true(terminate) || (!terminate.empty() && terminate[0] != '0' && terminate[0] >= '0' && terminate[0] <= '9');
+    const bool do_terminate = is_true(terminate) || (!terminate.empty() && terminate[0] != '0' &&
+                                                     terminate[0] >= '0' && terminate[0] <= '9');
 
     if (node.shutdown) return peer;
     if (!in_ccm) {
@@ -460,8 +462,8 @@ bool StatusUnpacker::check_expiry(RscIdx r, NodeIdx n, NodeHistory& h, const His
         bool ignore_timeout = false;
         // Rule 25: recurring failures of a connection with a reconnect interval wait for
         // the node's fencing.
-        if (rsc.remote_reconnect_ms > 0 && c.options.stonith_enabled && op.interval_ms != 0 && op.task == "monitor" &&
-            rsc.remote_node != kNone && !c.nodes[rsc.remote_node].remote_was_fenced)
+        if (rsc.remote_reconnect_ms > 0 && c.options.stonith_enabled && op.interval_ms != 0 &&
+            op.task == "monitor" && rsc.remote_node != kNone && !c.nodes[rsc.remote_node].remote_was_fenced)
             ignore_timeout = true;
         if (c.now >= op.last_rc_change + rsc.failure_timeout_s && !ignore_timeout) expired = true;
         unexpired = failcount(c, r, n, true, &op, nullptr);
@@ -480,7 +482,8 @@ bool StatusUnpacker::check_expiry(RscIdx r, NodeIdx n, NodeHistory& h, const His
     }
     if (!expired && is_last_failure && (op.task == "start" || op.task == "monitor")) {
         const DigestResult d = compare_digest(c, r, op);
-        if (d != DigestResult::match && d != DigestResult::unknown) clear_reason = "resource parameters have changed";
+        if (d != DigestResult::match && d != DigestResult::unknown)
+            clear_reason = "resource parameters have changed";
     }
     if (clear_reason) {
         ActIdx clear = clear_failcount(c, r, n, clear_reason);
@@ -519,7 +522,8 @@ void StatusUnpacker::op_success(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t
     if (op.rc == kOcfNotRunning) {
         clear_past = true;
     } else if (task == "monitor") {
-        if (h.last_failure >= 0 && h.ops[static_cast<std::size_t>(h.last_failure)].key == op.key) clear_past = true;
+        if (h.last_failure >= 0 && h.ops[static_cast<std::size_t>(h.last_failure)].key == op.key)
+            clear_past = true;
         if (op.rc == kOcfRunningPromoted || op.rc == kOcfDegradedPromoted) {
             rsc.role = Role::promoted;
         } else if (rsc.role < Role::started) {
@@ -681,7 +685,8 @@ void StatusUnpacker::unpack_op(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t 
     Resource& rsc = c.resources[r];
     const HistoryOp& op = h.ops[i];
     std::string_view task = op.task;
-    if (task.empty() || task == "notify" || task == "cancel" || task == "meta-data" || task == "reload-agent") return;
+    if (task.empty() || task == "notify" || task == "cancel" || task == "meta-data" || task == "reload-agent")
+        return;
     if (task == "reload" && op.rc == kOcfOk) return;
     const bool is_probe = task == "monitor" && op.interval_ms == 0;
     int status = op.status;
@@ -915,12 +920,13 @@ void StatusUnpacker::process_state(RscIdx r, NodeIdx n, NodeHistory& h)
         }
     }
     (void)saved;
-    if ((rsc.role == Role::stopped || rsc.role == Role::unknown) && rsc.clone_name.find(':') != std::string::npos)
+    if ((rsc.role == Role::stopped || rsc.role == Role::unknown) &&
+        rsc.clone_name.find(':') != std::string::npos)
         rsc.clone_name.clear();  // older status sections named instances
     // A stop after migrate_to on the source keeps a partially migrated resource active on
     // the target.
-    if (rsc.role == Role::stopped && rsc.partial_migration_source == n && rsc.partial_migration_target != kNone &&
-        !rsc.running_on.empty())
+    if (rsc.role == Role::stopped && rsc.partial_migration_source == n &&
+        rsc.partial_migration_target != kNone && !rsc.running_on.empty())
         rsc.role = Role::started;
 }
 
@@ -933,7 +939,8 @@ void StatusUnpacker::unpack_lrm_resource(NodeIdx n, xmlNode* lr)
     h.lrm_id = std::string(id);
     h.xml = lr;
     std::size_t order = 0;
-    for (xmlNode* op : xml::elements(lr, "lrm_rsc_op")) h.ops.push_back(parse_op(op, order++));
+    for (xmlNode* op : xml::elements(lr, "lrm_rsc_op"))
+        h.ops.push_back(parse_op(op, order++));
     if (h.ops.empty()) return;
     RscIdx r = find_history_rsc(n, id, lr);
     if (r == kNone) return;
@@ -942,7 +949,8 @@ void StatusUnpacker::unpack_lrm_resource(NodeIdx n, xmlNode* lr)
     Resource& rsc = c.resources[r];
     const Role saved_role = rsc.role;
     rsc.role = Role::unknown;
-    for (std::size_t i = 0; i < h.ops.size(); ++i) unpack_op(r, n, h, i);
+    for (std::size_t i = 0; i < h.ops.size(); ++i)
+        unpack_op(r, n, h, i);
     // Recurring operations active now (after the last start) exist as optional actions.
     if (c.nodes[n].online) {
         int start_index = -1, stop_index = -1;
@@ -974,7 +982,8 @@ void StatusUnpacker::unpack_lrm(NodeIdx n, xmlNode* ns)
 {
     const xmlNode* lrm = xml::first_child(ns, "lrm");
     const xmlNode* lrs = xml::first_child(lrm, "lrm_resources");
-    for (xmlNode* lr : xml::elements(lrs, "lrm_resource")) unpack_lrm_resource(n, lr);
+    for (xmlNode* lr : xml::elements(lrs, "lrm_resource"))
+        unpack_lrm_resource(n, lr);
     // Rule 21: orphans whose history names a container are re-attached to it, once every
     // resource of this node is known.
     for (xmlNode* lr : xml::elements(lrs, "lrm_resource")) {
@@ -1052,8 +1061,10 @@ Status unpack_status(Cluster& c)
     u.build_anon_index();
     xmlNode* status = xml::first_child(c.root, "status");
     std::vector<xmlNode*> states;
-    for (xmlNode* ns : xml::elements(status, "node_state")) states.push_back(ns);
-    for (xmlNode* ns : states) u.node_state_pass(ns);
+    for (xmlNode* ns : xml::elements(status, "node_state"))
+        states.push_back(ns);
+    for (xmlNode* ns : states)
+        u.node_state_pass(ns);
 
     // Rule 14: history in passes.
     auto node_of = [&](xmlNode* ns) {
@@ -1096,9 +1107,11 @@ Status unpack_status(Cluster& c)
     bool progress = true;
     while (progress) {
         progress = false;
-        for (xmlNode* ns : states) progress = try_unpack(ns, false) || progress;
+        for (xmlNode* ns : states)
+            progress = try_unpack(ns, false) || progress;
     }
-    for (xmlNode* ns : states) try_unpack(ns, c.options.stonith_enabled);
+    for (xmlNode* ns : states)
+        try_unpack(ns, c.options.stonith_enabled);
     // Rule 15 for remote nodes whose history was never unpacked.
     for (NodeIdx n = 0; n < c.nodes.size(); ++n) {
         Node& node = c.nodes[n];

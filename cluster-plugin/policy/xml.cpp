@@ -13,7 +13,10 @@ namespace outpost::cluster::policy::xml {
 
 namespace {
 
-Error xml_error(int code, std::string message) { return make_error("cib", code, std::move(message)); }
+Error xml_error(int code, std::string message)
+{
+    return make_error("cib", code, std::move(message));
+}
 
 // Depth, attribute count and attribute length, checked iteratively (no recursion on input).
 Status check_limits(xmlNode* root)
@@ -52,20 +55,22 @@ Status check_limits(xmlNode* root)
 Result<Document> parse(std::string_view text, std::size_t max_size)
 {
     if (text.size() > max_size)
-        return xml_error(-EMSGSIZE, "document of " + std::to_string(text.size()) + " bytes exceeds the limit of " +
-                                        std::to_string(max_size));
+        return xml_error(-EMSGSIZE, "document of " + std::to_string(text.size()) +
+                                        " bytes exceeds the limit of " + std::to_string(max_size));
     // No network, no entity substitution, no DTD loading; libxml2's own depth and text-size
     // limits stay on (no XML_PARSE_HUGE).
     const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS;
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     if (!ctxt) return xml_error(-ENOMEM, "cannot create an XML parser");
-    DocPtr doc(xmlCtxtReadMemory(ctxt, text.data(), static_cast<int>(text.size()), "cib.xml", nullptr, options));
+    DocPtr doc(
+        xmlCtxtReadMemory(ctxt, text.data(), static_cast<int>(text.size()), "cib.xml", nullptr, options));
     std::string detail;
     if (!doc) {
         const xmlError* err = xmlCtxtGetLastError(ctxt);
         if (err && err->message) {
             detail = err->message;
-            while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+            while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' '))
+                detail.pop_back();
             detail = " (line " + std::to_string(err->line) + ": " + detail + ")";
         }
     }
@@ -146,7 +151,8 @@ xmlNode* next_element(const xmlNode* node)
 
 xmlNode* first_child(const xmlNode* parent, std::string_view element)
 {
-    for (xmlNode* c : elements(parent, element)) return c;
+    for (xmlNode* c : elements(parent, element))
+        return c;
     return nullptr;
 }
 
@@ -165,14 +171,29 @@ void append_escaped(std::string& out, std::string_view value)
 {
     for (char ch : value) {
         switch (ch) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\n': out += "&#10;"; break;
-            case '\r': out += "&#13;"; break;
-            case '\t': out += "&#9;"; break;
-            default: out += ch;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\n':
+                out += "&#10;";
+                break;
+            case '\r':
+                out += "&#13;";
+                break;
+            case '\t':
+                out += "&#9;";
+                break;
+            default:
+                out += ch;
         }
     }
 }

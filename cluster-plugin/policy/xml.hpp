@@ -55,7 +55,10 @@ inline std::string_view name(const xmlNode* node)
 {
     return node ? std::string_view(reinterpret_cast<const char*>(node->name)) : std::string_view();
 }
-inline bool is(const xmlNode* node, std::string_view element) { return name(node) == element; }
+inline bool is(const xmlNode* node, std::string_view element)
+{
+    return name(node) == element;
+}
 // nullptr when absent.
 const char* attr_c(const xmlNode* node, std::string_view key);
 inline std::string_view attr(const xmlNode* node, std::string_view key)
@@ -63,7 +66,10 @@ inline std::string_view attr(const xmlNode* node, std::string_view key)
     const char* value = attr_c(node, key);
     return value ? std::string_view(value) : std::string_view();
 }
-inline bool has_attr(const xmlNode* node, std::string_view key) { return attr_c(node, key) != nullptr; }
+inline bool has_attr(const xmlNode* node, std::string_view key)
+{
+    return attr_c(node, key) != nullptr;
+}
 void set_attr(xmlNode* node, const char* key, std::string_view value);
 void remove_attr(xmlNode* node, const char* key);
 
@@ -108,7 +114,10 @@ private:
     xmlNode* first_;
     std::string_view filter_;
 };
-inline ElementRange elements(const xmlNode* parent, std::string_view filter = {}) { return {parent, filter}; }
+inline ElementRange elements(const xmlNode* parent, std::string_view filter = {})
+{
+    return {parent, filter};
+}
 
 // XML attribute escaping as Pacemaker writes its own output (& < > " and control bytes).
 void append_escaped(std::string& out, std::string_view value);

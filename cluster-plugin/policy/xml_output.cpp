@@ -92,11 +92,13 @@ void write_node(const Cluster& c, Writer& w, NodeIdx n)
     }
     w.attr("shutdown", node.shutdown);
     const char* expected = node.state_xml ? xml::attr_c(node.state_xml, "expected") : nullptr;
-    w.attr("expected_up", node.kind == NodeKind::member && expected && std::string_view(expected) == "member");
+    w.attr("expected_up",
+           node.kind == NodeKind::member && expected && std::string_view(expected) == "member");
     w.attr("is_dc", node.is_dc);
     w.attr("resources_running", std::to_string(resources_running(c, n)));
     w.attr("type", node.kind == NodeKind::member ? "member" : "remote");
-    if (node.kind == NodeKind::guest && node.remote_rsc != kNone && c.resources[node.remote_rsc].container != kNone)
+    if (node.kind == NodeKind::guest && node.remote_rsc != kNone &&
+        c.resources[node.remote_rsc].container != kNone)
         w.attr("id_as_resource", c.resources[c.resources[node.remote_rsc].container].id);
     w.end_empty();
 }
@@ -164,7 +166,8 @@ void write_resource(const Cluster& c, Writer& w, RscIdx r)
         if (rsc.has_meta("target-role")) w.attr("target_role", rsc.meta_value("target-role"));
     }
     w.end_open();
-    for (RscIdx ch : rsc.children) write_resource(c, w, ch);
+    for (RscIdx ch : rsc.children)
+        write_resource(c, w, ch);
     w.close(rsc.is_group() ? "group" : "clone");
 }
 
@@ -178,7 +181,8 @@ std::string status_xml(const Cluster& c, std::string_view element, int indent)
     w.end_open();
     w.open("nodes");
     w.end_open();
-    for (NodeIdx n : c.node_order) write_node(c, w, n);
+    for (NodeIdx n : c.node_order)
+        write_node(c, w, n);
     w.close("nodes");
     w.open("resources");
     w.end_open();
@@ -208,7 +212,8 @@ std::string summary_xml(const Cluster& c, const std::vector<SummaryEntry>& entri
             continue;
         }
         std::string action = e.change;
-        std::transform(action.begin(), action.end(), action.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        std::transform(action.begin(), action.end(), action.begin(),
+                       [](unsigned char ch) { return std::tolower(ch); });
         w.open("rsc_action");
         w.attr("action", action);
         w.attr("resource", e.rsc);

@@ -155,12 +155,14 @@ void dump_actions(const Cluster& cl)
 {
     for (const Action& act : cl.actions) {
         std::fprintf(stderr, "%4u %-40s %-12s %s%s%s%s reason=%s\n", act.id, act.key.c_str(),
-                     act.node == kNone ? "-" : cl.nodes[act.node].name.c_str(), act.optional() ? "opt " : "req ",
-                     act.runnable() ? "run " : "unrun ", act.pseudo() ? "pseudo " : "",
-                     (act.flags & kActInGraph) ? "GRAPH" : "", act.reason.c_str());
+                     act.node == kNone ? "-" : cl.nodes[act.node].name.c_str(),
+                     act.optional() ? "opt " : "req ", act.runnable() ? "run " : "unrun ",
+                     act.pseudo() ? "pseudo " : "", (act.flags & kActInGraph) ? "GRAPH" : "",
+                     act.reason.c_str());
         for (EdgeIdx e : act.before) {
             const Edge& ed = cl.edges[e];
-            std::fprintf(stderr, "       <- %u %s flags=%x\n", ed.first, cl.actions[ed.first].key.c_str(), ed.flags);
+            std::fprintf(stderr, "       <- %u %s flags=%x\n", ed.first, cl.actions[ed.first].key.c_str(),
+                         ed.flags);
         }
     }
 }
@@ -245,8 +247,8 @@ int run_main(const Args& a, int argc, char** argv)
     }
     // Current status. The document is kept (copied) only when it is still needed: for the
     // requested modifications, or to be saved as it is.
-    const bool modified = a.quorum || !a.node_up.empty() || !a.node_down.empty() || !a.node_fail.empty() ||
-                          !injections.empty();
+    const bool modified =
+        a.quorum || !a.node_up.empty() || !a.node_down.empty() || !a.node_fail.empty() || !injections.empty();
     const bool keep_doc = modified || (!a.output_file.empty() && !a.simulate);
     auto current = run.load(keep_doc ? doc->copy() : std::move(*doc));
     if (!current) return fail(kExitDataErr, current.error().describe());
@@ -287,7 +289,8 @@ int run_main(const Args& a, int argc, char** argv)
         }
         if (!a.quiet && !out.xml()) {
             out.append("\nPerforming Requested Modifications:\n");
-            for (const auto& l : lines) out.append(l + "\n");
+            for (const auto& l : lines)
+                out.append(l + "\n");
         }
         auto c = run.load(doc->copy());
         if (!c) return fail(kExitDataErr, c.error().describe());
@@ -295,8 +298,8 @@ int run_main(const Args& a, int argc, char** argv)
     } else {
         cluster = std::move(*current);
     }
-    const bool schedule_it =
-        a.run || a.simulate || a.scores || !a.graph_file.empty() || !a.dot_file.empty() || !a.output_file.empty();
+    const bool schedule_it = a.run || a.simulate || a.scores || !a.graph_file.empty() ||
+                             !a.dot_file.empty() || !a.output_file.empty();
     if (schedule_it) {
         Cluster& cl = *cluster;
         if (auto st = schedule(cl); !st) {
@@ -306,7 +309,8 @@ int run_main(const Args& a, int argc, char** argv)
         Graph g = build_graph(cl);
         if (std::getenv("OUTPOST_DEBUG_ACTIONS")) dump_actions(cl);
         if (a.scores && !out.xml()) {
-            for (const auto& l : cl.score_lines) out.append(l + "\n");
+            for (const auto& l : cl.score_lines)
+                out.append(l + "\n");
         }
         const auto summary = summarize(cl);
         if (!a.quiet) {
@@ -323,16 +327,19 @@ int run_main(const Args& a, int argc, char** argv)
             return fail(kExitCantCreate, "cannot write " + a.dot_file);
         if (a.simulate) {
             SimulationResult sim = simulate_transition(cl, g, failures, run.wall_clock);
-            const std::string result = (!a.output_file.empty() || a.in_place) ? sim.cib.serialize() : std::string();
+            const std::string result =
+                (!a.output_file.empty() || a.in_place) ? sim.cib.serialize() : std::string();
             if (!a.output_file.empty() && !write_file(a.output_file, result))
                 return fail(kExitCantCreate, "cannot write " + a.output_file);
-            if (a.in_place && !write_file(a.xml_file, result)) return fail(kExitCantCreate, "cannot write " + a.xml_file);
+            if (a.in_place && !write_file(a.xml_file, result))
+                return fail(kExitCantCreate, "cannot write " + a.xml_file);
             if (!a.quiet) {
                 if (out.xml()) {
                     out.append(executed_xml(sim.executed, 2));
                 } else {
                     out.append("\nExecuting Cluster Transition:\n");
-                    for (const auto& e : sim.executed) out.append(e.text + "\n");
+                    for (const auto& e : sim.executed)
+                        out.append(e.text + "\n");
                 }
                 // The revised status is shown, not needed otherwise.
                 auto revised = run.load(std::move(sim.cib));
@@ -407,44 +414,89 @@ int main(int argc, char** argv)
             {nullptr, 0, nullptr, 0},
         };
         int opt = 0;
-        while ((opt = getopt_long(argc, argv, "x:pLRSXAcsUP:N:u:d:f:i:F:t:q:w:g:r:b:e:I:O:G:D:aQV$h", longopts,
-                                  nullptr)) != -1) {
+        while ((opt = getopt_long(argc, argv, "x:pLRSXAcsUP:N:u:d:f:i:F:t:q:w:g:r:b:e:I:O:G:D:aQV$h",
+                                  longopts, nullptr)) != -1) {
             switch (opt) {
-                case 'x': a.xml_file = optarg; break;
-                case 'p': a.xml_pipe = true; break;
-                case 'L': return unsupported("--live-check", "it needs outpost-controld's CIB IPC");
-                case 'R': a.run = true; break;
-                case 'S': a.simulate = true; break;
+                case 'x':
+                    a.xml_file = optarg;
+                    break;
+                case 'p':
+                    a.xml_pipe = true;
+                    break;
+                case 'L':
+                    return unsupported("--live-check", "it needs outpost-controld's CIB IPC");
+                case 'R':
+                    a.run = true;
+                    break;
+                case 'S':
+                    a.simulate = true;
+                    break;
                 case 'X':
                     a.simulate = true;
                     a.in_place = true;
                     break;
-                case 'A': return unsupported("--show-attrs", "node attributes are not shown");
-                case 'c': return unsupported("--show-failcounts", "fail counts are not shown");
-                case 's': a.scores = true; break;
-                case 'U': return unsupported("--show-utilization", "placement-strategy is not modelled");
+                case 'A':
+                    return unsupported("--show-attrs", "node attributes are not shown");
+                case 'c':
+                    return unsupported("--show-failcounts", "fail counts are not shown");
+                case 's':
+                    a.scores = true;
+                    break;
+                case 'U':
+                    return unsupported("--show-utilization", "placement-strategy is not modelled");
                 case 'P':
-                case 'N': return unsupported("--profile/--repeat", "use tests/bench");
-                case 'u': a.node_up.emplace_back(optarg); break;
-                case 'd': a.node_down.emplace_back(optarg); break;
-                case 'f': a.node_fail.emplace_back(optarg); break;
-                case 'i': a.op_inject.emplace_back(optarg); break;
-                case 'F': a.op_fail.emplace_back(optarg); break;
-                case 't': a.datetime = optarg; break;
-                case 'q': a.quorum = optarg; break;
-                case 'w': return unsupported("--watchdog", "watchdog fencing is not modelled");
+                case 'N':
+                    return unsupported("--profile/--repeat", "use tests/bench");
+                case 'u':
+                    a.node_up.emplace_back(optarg);
+                    break;
+                case 'd':
+                    a.node_down.emplace_back(optarg);
+                    break;
+                case 'f':
+                    a.node_fail.emplace_back(optarg);
+                    break;
+                case 'i':
+                    a.op_inject.emplace_back(optarg);
+                    break;
+                case 'F':
+                    a.op_fail.emplace_back(optarg);
+                    break;
+                case 't':
+                    a.datetime = optarg;
+                    break;
+                case 'q':
+                    a.quorum = optarg;
+                    break;
+                case 'w':
+                    return unsupported("--watchdog", "watchdog fencing is not modelled");
                 case 'g':
                 case 'r':
                 case 'b':
-                case 'e': return unsupported("ticket options", "rsc_ticket is not modelled");
-                case 'I': a.input_file = optarg; break;
-                case 'O': a.output_file = optarg; break;
-                case 'G': a.graph_file = optarg; break;
-                case 'D': a.dot_file = optarg; break;
-                case 'a': return unsupported("--all-actions", "the dot file shows the transition only");
-                case 'Q': a.quiet = true; break;
-                case 'V': break;
-                case '$': std::puts("outpost-simulate (Outpost) " OUTPOST_VERSION); return kExitOk;
+                case 'e':
+                    return unsupported("ticket options", "rsc_ticket is not modelled");
+                case 'I':
+                    a.input_file = optarg;
+                    break;
+                case 'O':
+                    a.output_file = optarg;
+                    break;
+                case 'G':
+                    a.graph_file = optarg;
+                    break;
+                case 'D':
+                    a.dot_file = optarg;
+                    break;
+                case 'a':
+                    return unsupported("--all-actions", "the dot file shows the transition only");
+                case 'Q':
+                    a.quiet = true;
+                    break;
+                case 'V':
+                    break;
+                case '$':
+                    std::puts("outpost-simulate (Outpost) " OUTPOST_VERSION);
+                    return kExitOk;
                 case kOutputAs:
                     if (std::strcmp(optarg, "xml") == 0) {
                         a.xml_output = true;
@@ -452,14 +504,22 @@ int main(int argc, char** argv)
                         return fail(kExitUsage, std::string("unknown output format \"") + optarg + "\"");
                     }
                     break;
-                case kOutputTo: a.output_to = optarg; break;
-                case kTextFancy: break;
+                case kOutputTo:
+                    a.output_to = optarg;
+                    break;
+                case kTextFancy:
+                    break;
                 case 'h':
-                case kHelpAll: std::fputs(kUsage, stdout); return kExitOk;
-                default: std::fputs(kUsage, stderr); return kExitUsage;
+                case kHelpAll:
+                    std::fputs(kUsage, stdout);
+                    return kExitOk;
+                default:
+                    std::fputs(kUsage, stderr);
+                    return kExitUsage;
             }
         }
-        if (optind < argc) return fail(kExitUsage, std::string("unexpected argument \"") + argv[optind] + "\"");
+        if (optind < argc)
+            return fail(kExitUsage, std::string("unexpected argument \"") + argv[optind] + "\"");
         if (a.xml_file.empty() && !a.xml_pipe)
             return fail(kExitUnavailable, "no input: give -x FILE or -p (--live-check is not supported yet)");
         if (a.in_place && a.xml_file.empty()) return fail(kExitUsage, "--in-place needs --xml-file");

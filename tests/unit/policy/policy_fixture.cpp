@@ -6,25 +6,27 @@
 
 namespace policy_test {
 
-std::string cib(int nodes, const std::string& resources, const std::string& constraints, const std::string& status,
-                const std::string& options)
+std::string cib(int nodes, const std::string& resources, const std::string& constraints,
+                const std::string& status, const std::string& options)
 {
     std::string node_list, states;
     for (int i = 1; i <= nodes; ++i) {
         node_list += "<node id=\"" + std::to_string(i) + "\" uname=\"node" + std::to_string(i) + "\"/>";
-        if (status.find("<node_state id=\"" + std::to_string(i) + "\"") == std::string::npos) states += node_state(i, {});
+        if (status.find("<node_state id=\"" + std::to_string(i) + "\"") == std::string::npos)
+            states += node_state(i, {});
     }
     return "<cib crm_feature_set=\"3.16.1\" validate-with=\"pacemaker-3.9\" epoch=\"1\" num_updates=\"0\" "
            "admin_epoch=\"0\" have-quorum=\"1\" dc-uuid=\"1\" execution-date=\"1700000000\"><configuration>"
            "<crm_config><cluster_property_set id=\"opts\">"
            "<nvpair id=\"opt-stonith\" name=\"stonith-enabled\" value=\"false\"/>" +
-           options + "</cluster_property_set></crm_config><nodes>" + node_list + "</nodes><resources>" + resources +
-           "</resources><constraints>" + constraints + "</constraints></configuration><status>" + states + status +
-           "</status></cib>";
+           options + "</cluster_property_set></crm_config><nodes>" + node_list + "</nodes><resources>" +
+           resources + "</resources><constraints>" + constraints + "</constraints></configuration><status>" +
+           states + status + "</status></cib>";
 }
 
-std::string history(const std::string& rsc, const std::string& task, int rc, int interval_ms, const std::string& type,
-                    const std::string& cls, const std::string& provider, int call, const std::string& digest)
+std::string history(const std::string& rsc, const std::string& task, int rc, int interval_ms,
+                    const std::string& type, const std::string& cls, const std::string& provider, int call,
+                    const std::string& digest)
 {
     const std::string key = rsc + "_" + task + "_" + std::to_string(interval_ms);
     const std::string id = interval_ms > 0 ? key : rsc + "_last_0";
@@ -33,10 +35,12 @@ std::string history(const std::string& rsc, const std::string& task, int rc, int
            "\"><lrm_rsc_op id=\"" + id + "\" operation_key=\"" + key + "\" operation=\"" + task +
            "\" crm-debug-origin=\"test\" crm_feature_set=\"3.16.1\" transition-key=\"1:1:0:test\" "
            "transition-magic=\"0:" +
-           std::to_string(rc) + ";1:1:0:test\" exit-reason=\"\" call-id=\"" + std::to_string(call) + "\" rc-code=\"" +
-           std::to_string(rc) + "\" op-status=\"0\" interval=\"" + std::to_string(interval_ms) +
+           std::to_string(rc) + ";1:1:0:test\" exit-reason=\"\" call-id=\"" + std::to_string(call) +
+           "\" rc-code=\"" + std::to_string(rc) + "\" op-status=\"0\" interval=\"" +
+           std::to_string(interval_ms) +
            "\" last-rc-change=\"1699999990\" exec-time=\"1\" queue-time=\"0\" "
-           "op-digest=\"" + (digest.empty() ? std::string("f2317cad3d54cec5d7d7aa7d0bf35cf8") : digest) +
+           "op-digest=\"" +
+           (digest.empty() ? std::string("f2317cad3d54cec5d7d7aa7d0bf35cf8") : digest) +
            "\"/></lrm_resource>";
 }
 
@@ -46,15 +50,16 @@ std::string history_ops(const std::string& rsc, const std::vector<OpRecord>& ops
     std::string body;
     int call = 10;
     for (const OpRecord& op : ops) {
-        const std::string one = history(rsc, op.task, op.rc, op.interval_ms, type, cls, provider, call++, digest);
+        const std::string one =
+            history(rsc, op.task, op.rc, op.interval_ms, type, cls, provider, call++, digest);
         // The lrm_rsc_op element of that single-operation history.
         const auto begin = one.find("<lrm_rsc_op");
         const auto end = one.find("/>", begin) + 2;
         body += one.substr(begin, end - begin);
     }
     return "<lrm_resource id=\"" + rsc + "\" class=\"" + cls + "\"" +
-           (provider.empty() ? std::string() : " provider=\"" + provider + "\"") + " type=\"" + type + "\">" + body +
-           "</lrm_resource>";
+           (provider.empty() ? std::string() : " provider=\"" + provider + "\"") + " type=\"" + type + "\">" +
+           body + "</lrm_resource>";
 }
 
 std::string node_state(int id, const std::string& lrm)
@@ -101,7 +106,8 @@ bool Scheduled::ordered(const std::string& first, const std::string& first_node,
         for (ActIdx in : graph.inputs[s]) {
             const Action& f = cluster->actions[in];
             if (f.key != first) continue;
-            if (!first_node.empty() && (f.node == kNone || cluster->nodes[f.node].name != first_node)) continue;
+            if (!first_node.empty() && (f.node == kNone || cluster->nodes[f.node].name != first_node))
+                continue;
             return true;
         }
     }
@@ -122,7 +128,8 @@ std::vector<std::string> Scheduled::summary() const
 std::string Scheduled::summary_text() const
 {
     std::string s;
-    for (const auto& l : summary()) s += l + "\n";
+    for (const auto& l : summary())
+        s += l + "\n";
     return s;
 }
 

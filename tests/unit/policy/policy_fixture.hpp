@@ -31,9 +31,9 @@ struct OpRecord {
     int rc = 0;
     int interval_ms = 0;
 };
-std::string history_ops(const std::string& rsc, const std::vector<OpRecord>& ops, const std::string& type = "Dummy",
-                        const std::string& cls = "ocf", const std::string& provider = "pacemaker",
-                        const std::string& digest = {});
+std::string history_ops(const std::string& rsc, const std::vector<OpRecord>& ops,
+                        const std::string& type = "Dummy", const std::string& cls = "ocf",
+                        const std::string& provider = "pacemaker", const std::string& digest = {});
 // A cluster node's node_state with lrm history.
 std::string node_state(int id, const std::string& lrm);
 // A remote or guest node's node_state with lrm history.
@@ -48,8 +48,8 @@ struct Scheduled {
     // In the graph (required, runnable, dumped).
     [[nodiscard]] bool in_graph(const std::string& key, const std::string& node = {}) const;
     // The graph orders first before then.
-    [[nodiscard]] bool ordered(const std::string& first, const std::string& first_node, const std::string& then,
-                               const std::string& then_node) const;
+    [[nodiscard]] bool ordered(const std::string& first, const std::string& first_node,
+                               const std::string& then, const std::string& then_node) const;
     [[nodiscard]] std::vector<std::string> summary() const;
     [[nodiscard]] std::string summary_text() const;
 };

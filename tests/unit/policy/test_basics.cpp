@@ -52,7 +52,7 @@ TEST_CASE("digest: the MD5 of Pacemaker's <parameters/> serialisation")
 TEST_CASE("node scores: sparse entries over per-class defaults")
 {
     NodeScores s;
-    s.set_class_default(false, 0);   // cluster nodes allowed at 0
+    s.set_class_default(false, 0);            // cluster nodes allowed at 0
     s.set_class_default(true, std::nullopt);  // remote nodes not allowed
     CHECK(s.get(3, false) == 0);
     CHECK_FALSE(s.get(4, true).has_value());
@@ -70,8 +70,10 @@ TEST_CASE("node scores: sparse entries over per-class defaults")
 TEST_CASE("xml limits: too deep, DOCTYPE, malformed input are errors")
 {
     std::string deep;
-    for (int i = 0; i < xml::kMaxDepth + 5; ++i) deep += "<a>";
-    for (int i = 0; i < xml::kMaxDepth + 5; ++i) deep += "</a>";
+    for (int i = 0; i < xml::kMaxDepth + 5; ++i)
+        deep += "<a>";
+    for (int i = 0; i < xml::kMaxDepth + 5; ++i)
+        deep += "</a>";
     CHECK_FALSE(xml::parse(deep));
     CHECK_FALSE(xml::parse("<!DOCTYPE cib [<!ENTITY x \"y\">]><cib/>"));
     CHECK_FALSE(xml::parse("<cib><configuration>"));
@@ -82,31 +84,36 @@ TEST_CASE("xml limits: too deep, DOCTYPE, malformed input are errors")
 TEST_CASE("refusals: bundles, templates, tickets, unknown elements, placement strategies")
 {
     const std::string dummy = "<primitive id=\"d\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
-    CHECK(error_of(cib(1, "<bundle id=\"b1\"><docker image=\"x\"/></bundle>")).find("unsupported: bundle b1") !=
-          std::string::npos);
+    CHECK(
+        error_of(cib(1, "<bundle id=\"b1\"><docker image=\"x\"/></bundle>")).find("unsupported: bundle b1") !=
+        std::string::npos);
     CHECK(error_of(cib(1, "<template id=\"t1\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"))
               .find("unsupported: template t1") != std::string::npos);
-    CHECK(error_of(cib(1, dummy, "<rsc_ticket id=\"tk\" rsc=\"d\" ticket=\"T\"/>")).find("unsupported: rsc_ticket tk") !=
-          std::string::npos);
+    CHECK(error_of(cib(1, dummy, "<rsc_ticket id=\"tk\" rsc=\"d\" ticket=\"T\"/>"))
+              .find("unsupported: rsc_ticket tk") != std::string::npos);
     CHECK(error_of(cib(1, dummy + "<gizmo id=\"g1\"/>")).find("unsupported") != std::string::npos);
-    CHECK(error_of(cib(1, dummy, {}, {}, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"balanced\"/>"))
-              .find("unsupported: placement-strategy=balanced") != std::string::npos);
+    CHECK(
+        error_of(cib(1, dummy, {}, {}, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"balanced\"/>"))
+            .find("unsupported: placement-strategy=balanced") != std::string::npos);
     CHECK(error_of(cib(1, dummy)).empty());
 }
 
 TEST_CASE("refusals: an id longer than the limit is an error")
 {
     const std::string id(kMaxIdLength + 1, 'x');
-    CHECK_FALSE(error_of(cib(1, "<primitive id=\"" + id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"))
-                    .empty());
+    CHECK_FALSE(
+        error_of(cib(1, "<primitive id=\"" + id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"))
+            .empty());
 }
 
 TEST_CASE("orderings and colocations with cycles do not hang")
 {
-    const std::string rsc = "<primitive id=\"a\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
-                            "<primitive id=\"b\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
-    const std::string cons = "<rsc_order id=\"o1\" first=\"a\" then=\"b\"/><rsc_order id=\"o2\" first=\"b\" then=\"a\"/>"
-                             "<rsc_colocation id=\"c1\" rsc=\"a\" with-rsc=\"b\" score=\"INFINITY\"/>"
-                             "<rsc_colocation id=\"c2\" rsc=\"b\" with-rsc=\"a\" score=\"INFINITY\"/>";
+    const std::string rsc =
+        "<primitive id=\"a\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+        "<primitive id=\"b\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string cons =
+        "<rsc_order id=\"o1\" first=\"a\" then=\"b\"/><rsc_order id=\"o2\" first=\"b\" then=\"a\"/>"
+        "<rsc_colocation id=\"c1\" rsc=\"a\" with-rsc=\"b\" score=\"INFINITY\"/>"
+        "<rsc_colocation id=\"c2\" rsc=\"b\" with-rsc=\"a\" score=\"INFINITY\"/>";
     CHECK(error_of(cib(2, rsc, cons)).empty());
 }

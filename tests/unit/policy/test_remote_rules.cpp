@@ -27,8 +27,9 @@ std::string nv(const std::string& id, const std::string& name, const std::string
 
 std::string remote(const std::string& id, const std::string& extra_params = {})
 {
-    return "<primitive id=\"" + id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"remote\"><instance_attributes id=\"" +
-           id + "-params\">" + nv(id + "-server", "server", "192.0.2.1") + extra_params +
+    return "<primitive id=\"" + id +
+           "\" class=\"ocf\" provider=\"pacemaker\" type=\"remote\"><instance_attributes id=\"" + id +
+           "-params\">" + nv(id + "-server", "server", "192.0.2.1") + extra_params +
            "</instance_attributes><operations><op id=\"" + id +
            "-mon\" name=\"monitor\" interval=\"30s\"/></operations></primitive>";
 }
@@ -40,7 +41,8 @@ std::string guest_vm(const std::string& vm, const std::string& guest)
 
 std::string pin(const std::string& rsc, const std::string& node)
 {
-    return "<rsc_location id=\"pin-" + rsc + "\" rsc=\"" + rsc + "\" node=\"" + node + "\" score=\"INFINITY\"/>";
+    return "<rsc_location id=\"pin-" + rsc + "\" rsc=\"" + rsc + "\" node=\"" + node +
+           "\" score=\"INFINITY\"/>";
 }
 
 }  // namespace
@@ -62,9 +64,8 @@ TEST_CASE("rule 40: fence devices and connections are never probed on Pacemaker 
 {
     const std::string fencer = "<primitive id=\"f\" class=\"stonith\" type=\"fence_dummy\"/>";
     const std::string status = remote_state("remote1", {}) +
-                               node_state(1, history("remote1", "start", 0, 0, "remote") + history("f", "start", 0, 0,
-                                                                                                   "fence_dummy",
-                                                                                                   "stonith", ""));
+                               node_state(1, history("remote1", "start", 0, 0, "remote") +
+                                                 history("f", "start", 0, 0, "fence_dummy", "stonith", ""));
     auto s = schedule_cib(cib(1, remote("remote1") + fencer + primitive("r1"), {}, status));
     CHECK(s.in_graph("r1_monitor_0", "remote1"));
     CHECK(s.find("f_monitor_0", "remote1") == kNone);
@@ -73,10 +74,9 @@ TEST_CASE("rule 40: fence devices and connections are never probed on Pacemaker 
 
 TEST_CASE("rule 50: fencing a guest node whose container failed is a pseudo action")
 {
-    const std::string status =
-        node_state(1, history_ops("vm1", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
-                          history("guest1", "start", 0, 0, "remote")) +
-        remote_state("guest1", history("r1", "start"));
+    const std::string status = node_state(1, history_ops("vm1", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
+                                                 history("guest1", "start", 0, 0, "remote")) +
+                               remote_state("guest1", history("r1", "start"));
     auto s = schedule_cib(cib(1, guest_vm("vm1", "guest1") + primitive("r1"), pin("r1", "guest1"), status));
     const ActIdx fence = s.find("stonith-guest1-reboot");
     REQUIRE(fence != kNone);
@@ -93,8 +93,8 @@ TEST_CASE("rule 50: fencing a guest node whose container failed is a pseudo acti
 
 TEST_CASE("rule 56: actions on a remote node are routed through its connection's host")
 {
-    const std::string status = remote_state("remote1", {}) +
-                               node_state(1, history("remote1", "start", 0, 0, "remote"));
+    const std::string status =
+        remote_state("remote1", {}) + node_state(1, history("remote1", "start", 0, 0, "remote"));
     auto s = schedule_cib(cib(2, remote("remote1") + primitive("r1"), pin("r1", "remote1"), status));
     const ActIdx start = s.find("r1_start_0", "remote1");
     REQUIRE(start != kNone);
@@ -107,8 +107,8 @@ TEST_CASE("rule 24: a connection reset by a failure stays stopped for its reconn
     const std::string digest = parameters_digest({{"server", "192.0.2.1"}, {"reconnect_interval", "60s"}});
     const std::string status =
         remote_state("remote1", {}) +
-        node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}}, "remote", "ocf", "pacemaker",
-                                  digest)) +
+        node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}}, "remote", "ocf",
+                                  "pacemaker", digest)) +
         node_state(2, history("remote1", "monitor", 7, 0, "remote", "ocf", "pacemaker", 5, digest));
     auto s = schedule_cib(cib(2, remote("remote1", params) + primitive("r1"), {}, status));
     CHECK(s.in_graph("remote1_stop_0", "node1"));
@@ -117,8 +117,8 @@ TEST_CASE("rule 24: a connection reset by a failure stays stopped for its reconn
 
 TEST_CASE("rule 33: connections are assigned first; a guest container may not run on a remote node")
 {
-    const std::string status = remote_state("remote1", {}) +
-                               node_state(1, history("remote1", "start", 0, 0, "remote"));
+    const std::string status =
+        remote_state("remote1", {}) + node_state(1, history("remote1", "start", 0, 0, "remote"));
     auto s = schedule_cib(cib(1, remote("remote1") + guest_vm("vm1", "guest1"), {}, status));
     const Cluster& c = *s.cluster;
     const RscIdx vm = c.find_rsc("vm1");

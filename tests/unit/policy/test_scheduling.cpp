@@ -10,14 +10,20 @@ using namespace policy_test;
 
 namespace {
 
-std::string clone(const std::string& id, const std::string& meta, const std::string& prim_id, bool stateful = false)
+std::string clone(const std::string& id, const std::string& meta, const std::string& prim_id,
+                  bool stateful = false)
 {
-    std::string m = meta.empty() ? std::string() : "<meta_attributes id=\"" + id + "-meta\">" + meta + "</meta_attributes>";
-    const std::string ops = stateful ? "<op id=\"" + prim_id + "-m1\" name=\"monitor\" interval=\"10s\" role=\"Unpromoted\"/>"
-                                       "<op id=\"" + prim_id + "-m2\" name=\"monitor\" interval=\"11s\" role=\"Promoted\"/>"
-                                     : "<op id=\"" + prim_id + "-m\" name=\"monitor\" interval=\"10s\"/>";
-    return "<clone id=\"" + id + "\">" + m + "<primitive id=\"" + prim_id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"" +
-           (stateful ? "Stateful" : "Dummy") + "\"><operations>" + ops + "</operations></primitive></clone>";
+    std::string m = meta.empty() ? std::string()
+                                 : "<meta_attributes id=\"" + id + "-meta\">" + meta + "</meta_attributes>";
+    const std::string ops = stateful
+                                ? "<op id=\"" + prim_id +
+                                      "-m1\" name=\"monitor\" interval=\"10s\" role=\"Unpromoted\"/>"
+                                      "<op id=\"" +
+                                      prim_id + "-m2\" name=\"monitor\" interval=\"11s\" role=\"Promoted\"/>"
+                                : "<op id=\"" + prim_id + "-m\" name=\"monitor\" interval=\"10s\"/>";
+    return "<clone id=\"" + id + "\">" + m + "<primitive id=\"" + prim_id +
+           "\" class=\"ocf\" provider=\"pacemaker\" type=\"" + (stateful ? "Stateful" : "Dummy") +
+           "\"><operations>" + ops + "</operations></primitive></clone>";
 }
 
 std::string nv(const std::string& id, const std::string& name, const std::string& value)
@@ -28,7 +34,8 @@ std::string nv(const std::string& id, const std::string& name, const std::string
 std::string running_everywhere(const std::string& rsc, int nodes)
 {
     std::string s;
-    for (int i = 1; i <= nodes; ++i) s += node_state(i, history_ops(rsc, {{"start", 0, 0}, {"monitor", 0, 10000}}));
+    for (int i = 1; i <= nodes; ++i)
+        s += node_state(i, history_ops(rsc, {{"start", 0, 0}, {"monitor", 0, 10000}}));
     return s;
 }
 
@@ -66,7 +73,8 @@ TEST_CASE("N3: a failed instance recovering: stop notified to all, start notifie
 
 TEST_CASE("clones are sticky by default (resource-stickiness 1)")
 {
-    auto s = schedule_cib(cib(3, clone("C", nv("cm", "clone-max", "2"), "D"), {}, running_everywhere("D", 2)));
+    auto s =
+        schedule_cib(cib(3, clone("C", nv("cm", "clone-max", "2"), "D"), {}, running_everywhere("D", 2)));
     CHECK(s.summary().empty());
     const Cluster& c = *s.cluster;
     const RscIdx d0 = c.find_rsc("D:0");
@@ -99,8 +107,9 @@ TEST_CASE("no-quorum-policy=demote: promotable instances demote, everything else
     std::string status;
     status += node_state(1, history("S", "promote", 0, 0, "Stateful") + history("p", "start"));
     status += node_state(2, history("S", "start", 0, 0, "Stateful"));
-    std::string text = cib(2, clone("M", nv("mp", "promotable", "true"), "S", true) +
-                                  "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>",
+    std::string text = cib(2,
+                           clone("M", nv("mp", "promotable", "true"), "S", true) +
+                               "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>",
                            {}, status, nv("nq", "no-quorum-policy", "demote"));
     text.replace(text.find("have-quorum=\"1\""), 15, "have-quorum=\"0\"");
     auto s = schedule_cib(text);
@@ -111,7 +120,8 @@ TEST_CASE("no-quorum-policy=demote: promotable instances demote, everything else
 
 TEST_CASE("graph: synapses numbered from 1, a resource's actions newest first")
 {
-    auto s = schedule_cib(cib(1, "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"));
+    auto s =
+        schedule_cib(cib(1, "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"));
     const std::string xml = graph_xml(*s.cluster, s.graph);
     CHECK(xml.find("<transition_graph") == 0);
     CHECK(xml.find("operation_key=\"p_start_0\"") < xml.find("operation_key=\"p_monitor_0\""));
@@ -120,7 +130,8 @@ TEST_CASE("graph: synapses numbered from 1, a resource's actions newest first")
 
 TEST_CASE("simulation: every action succeeds and the revised status shows the result")
 {
-    auto s = schedule_cib(cib(1, "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"));
+    auto s =
+        schedule_cib(cib(1, "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"));
     SimulationResult sim = simulate_transition(*s.cluster, s.graph, {}, 0);
     REQUIRE(sim.executed.size() == 2);
     CHECK(sim.executed[0].text == "  * Resource action: p               monitor on node1");
@@ -133,8 +144,10 @@ TEST_CASE("simulation: every action succeeds and the revised status shows the re
 
 TEST_CASE("simulation: a failed action aborts the transition and is counted")
 {
-    auto s = schedule_cib(cib(1, "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
-                                 "<operations><op id=\"pm\" name=\"monitor\" interval=\"10s\"/></operations></primitive>"));
+    auto s = schedule_cib(
+        cib(1,
+            "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+            "<operations><op id=\"pm\" name=\"monitor\" interval=\"10s\"/></operations></primitive>"));
     auto failure = parse_op_spec("p_start_0@node1=1");
     REQUIRE(failure);
     SimulationResult sim = simulate_transition(*s.cluster, s.graph, {*failure}, 1700000100);
