@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Small queries on a meson build directory for scripts/test.
 
-  meson-results.py count BUILDDIR      -> "PASSED FAILED SKIPPED" from meson-logs/testlog.json
-                                          (failed tests are listed on stderr)
-  meson-results.py targets BUILDDIR SUITE
-                                       -> ninja output paths the tests of SUITE need
+  meson-results.py count BUILDDIR [LOGBASE]
+                                       -> "PASSED FAILED SKIPPED" from meson-logs/LOGBASE.json
+                                          (default testlog; failed tests are listed on stderr)
+  meson-results.py targets BUILDDIR SUITE [SUITE...]
+                                       -> ninja output paths the tests of the SUITEs need
   meson-results.py compiler BUILDDIR   -> "gcc", "clang" or "unknown" (C++ compiler in use)
 """
 import json
@@ -23,8 +24,8 @@ def skip_lines(entry, limit=5):
     return found[:limit]
 
 
-def count(builddir):
-    path = os.path.join(builddir, "meson-logs", "testlog.json")
+def count(builddir, logbase="testlog"):
+    path = os.path.join(builddir, "meson-logs", logbase + ".json")
     passed = failed = skipped = 0
     if os.path.exists(path):
         with open(path, encoding="utf-8", errors="replace") as log:
@@ -56,7 +57,7 @@ def suite_matches(test_suites, wanted):
     return any(s == wanted or s.split(":", 1)[-1] == wanted for s in test_suites)
 
 
-def targets(builddir, suite):
+def targets(builddir, suites):
     info = os.path.join(builddir, "meson-info")
     with open(os.path.join(info, "intro-tests.json")) as f:
         tests = json.load(f)
@@ -65,7 +66,7 @@ def targets(builddir, suite):
     root = os.path.realpath(builddir)
     outputs = []
     for test in tests:
-        if not suite_matches(test.get("suite", []), suite):
+        if not any(suite_matches(test.get("suite", []), suite) for suite in suites):
             continue
         for dep in test.get("depends", []):
             target = by_id.get(dep)
@@ -99,10 +100,10 @@ def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     command, builddir = sys.argv[1], sys.argv[2]
-    if command == "count":
-        count(builddir)
-    elif command == "targets" and len(sys.argv) == 4:
-        targets(builddir, sys.argv[3])
+    if command == "count" and len(sys.argv) <= 4:
+        count(builddir, *sys.argv[3:])
+    elif command == "targets" and len(sys.argv) >= 4:
+        targets(builddir, sys.argv[3:])
     elif command == "compiler":
         compiler(builddir)
     else:

@@ -4,7 +4,6 @@
 #include <algorithm>
 
 #include "policy/actions.hpp"
-#include "policy/op_codes.hpp"
 #include "policy/unpack.hpp"
 
 namespace outpost::cluster::policy {

@@ -9,7 +9,6 @@
 
 #include "policy/actions.hpp"
 #include "policy/digest.hpp"
-#include "policy/op_codes.hpp"
 #include "policy/unpack.hpp"
 
 namespace outpost::cluster::policy {
@@ -199,12 +198,12 @@ void active_op_range(const NodeHistory& h, int& start_index, int& stop_index)
     for (std::size_t i = 0; i < h.ops.size(); ++i) {
         const HistoryOp& op = h.ops[i];
         const int counter = static_cast<int>(i);
-        if (op.task == "stop" && op.status == kExecDone) {
+        if (op.task == "stop" && op.status == ExecStatus::done) {
             stop_index = counter;
         } else if (op.task == "start" || op.task == "migrate_from") {
             start_index = counter;
         } else if (implied_monitor_start <= stop_index && op.task == "monitor") {
-            if (op.rc == kOcfOk || op.rc == kOcfRunningPromoted) implied_monitor_start = counter;
+            if (op.rc == ocf::ok || op.rc == ocf::running_promoted) implied_monitor_start = counter;
         } else if (op.task == "promote" || op.task == "demote") {
             implied_clone_start = counter;
         }

@@ -23,8 +23,14 @@
 #include "policy/scores.hpp"
 #include "policy/time.hpp"
 #include "policy/xml.hpp"
+#include "wire/codes.hpp"
 
 namespace outpost::cluster::policy {
+
+// Operation history speaks the protocol's vocabulary (common/wire/codes.hpp): rc-code is an
+// OCF exit status, op-status an execution status.
+namespace ocf = outpost::wire::ocf;
+using outpost::wire::ExecStatus;
 
 using NodeIdx = std::uint32_t;
 using RscIdx = std::uint32_t;
@@ -214,8 +220,8 @@ struct HistoryOp {
     std::string_view key;  // operation_key
     std::int64_t interval_ms = 0;
     int call_id = 0;
-    int rc = 0;
-    int status = 0;
+    int rc = ocf::ok;
+    ExecStatus status = ExecStatus::done;
     int target_rc = -1;
     EpochSeconds last_rc_change = 0;
     EpochSeconds last_run = 0;

@@ -6,7 +6,6 @@
 #include <unordered_map>
 
 #include "policy/actions.hpp"
-#include "policy/op_codes.hpp"
 
 namespace outpost::cluster::policy {
 
@@ -408,7 +407,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             const Node& node = c.nodes[a.node];
             xmlNode* ns = index.node_state(node.name, true, node.is_remote_class());
             if (a.task == "delete" || a.task == "meta-data") continue;  // shown, no history (as crm_simulate)
-            int target = kOcfOk;
+            int target = ocf::ok;
             if (const std::string* t = a.meta_value("op_target_rc")) target = std::atoi(t->c_str());
             int rc = target;
             for (const OpSpec& f : failures) {
@@ -533,7 +532,7 @@ Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now, std::
         if (xml::has_attr(prim, "provider")) xml::set_attr(lr, "provider", attr(prim, "provider"));
         xml::set_attr(lr, "type", attr(prim, "type"));
     }
-    const int target = spec.task == "monitor" && spec.interval_ms == 0 ? kOcfNotRunning : kOcfOk;
+    const int target = spec.task == "monitor" && spec.interval_ms == 0 ? ocf::not_running : ocf::ok;
     record_op(lr, spec.rsc, spec.task, spec.interval_ms, spec.rc, target, now, {}, {},
               spec.rc != target ? "Simulated action result" : "");
     if (spec.rc != target) inject_failure_attrs(ns, spec.rsc, spec.task, spec.interval_ms, now, lines);

@@ -7,8 +7,6 @@
 #include <cctype>
 #include <cerrno>
 
-#include "policy/op_codes.hpp"
-
 namespace outpost::cluster::policy {
 
 namespace {

@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "policy/actions.hpp"
-#include "policy/op_codes.hpp"
 #include "policy/unpack.hpp"
 
 namespace outpost::cluster::policy {
@@ -37,6 +36,13 @@ std::int64_t to_int64(std::string_view v)
     return std::strtoll(s.c_str(), nullptr, 10);
 }
 
+// op-status: an execution status; "done" when absent or not a number (any other value is
+// kept as it is and treated as a failure).
+ExecStatus exec_status_of(std::string_view v)
+{
+    return static_cast<ExecStatus>(to_int(v, static_cast<int>(ExecStatus::done)));
+}
+
 // transition-key "action:transition:target_rc:uuid" -> target_rc
 int target_rc_of(std::string_view key)
 {
@@ -58,8 +64,8 @@ HistoryOp parse_op(xmlNode* x, std::size_t order)
     op.key = attr(x, "operation_key");
     op.interval_ms = to_int64(attr(x, "interval"));
     op.call_id = to_int(attr(x, "call-id"), -1);
-    op.rc = to_int(attr(x, "rc-code"), kOcfUnknownError);
-    op.status = to_int(attr(x, "op-status"), kExecDone);
+    op.rc = to_int(attr(x, "rc-code"), ocf::unknown_error);
+    op.status = exec_status_of(attr(x, "op-status"));
     op.target_rc = target_rc_of(attr(x, "transition-key"));
     op.last_rc_change = to_int64(attr(x, "last-rc-change"));
     op.last_run = to_int64(attr(x, "last-run"));
@@ -111,7 +117,7 @@ struct StatusUnpacker {
     RscIdx find_anonymous_instance(RscIdx clone, NodeIdx n, std::string_view base);
     RscIdx create_orphan(std::string_view id, xmlNode* lr);
     void unpack_op(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t i);
-    void op_failure(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t i, int status);
+    void op_failure(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t i, ExecStatus status);
     void op_success(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t i);
     void process_state(RscIdx r, NodeIdx n, NodeHistory& h);
     bool check_expiry(RscIdx r, NodeIdx n, NodeHistory& h, const HistoryOp& op);
@@ -494,11 +500,11 @@ bool StatusUnpacker::check_expiry(RscIdx r, NodeIdx n, NodeHistory& h, const His
     }
     if (expired && op.interval_ms == 0 && op.task == "monitor") {
         switch (op.rc) {
-            case kOcfOk:
-            case kOcfNotRunning:
-            case kOcfRunningPromoted:
-            case kOcfDegraded:
-            case kOcfDegradedPromoted:
+            case ocf::ok:
+            case ocf::not_running:
+            case ocf::running_promoted:
+            case ocf::degraded:
+            case ocf::degraded_promoted:
                 expired = false;  // probes with these results do not expire
                 break;
             default:
@@ -519,12 +525,12 @@ void StatusUnpacker::op_success(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t
         RscIdx top = c.top_of(r);
         rsc.role = c.resources[top].flags.promotable ? Role::unpromoted : Role::started;
     };
-    if (op.rc == kOcfNotRunning) {
+    if (op.rc == ocf::not_running) {
         clear_past = true;
     } else if (task == "monitor") {
         if (h.last_failure >= 0 && h.ops[static_cast<std::size_t>(h.last_failure)].key == op.key)
             clear_past = true;
-        if (op.rc == kOcfRunningPromoted || op.rc == kOcfDegradedPromoted) {
+        if (op.rc == ocf::running_promoted || op.rc == ocf::degraded_promoted) {
             rsc.role = Role::promoted;
         } else if (rsc.role < Role::started) {
             set_active();
@@ -602,22 +608,22 @@ void StatusUnpacker::migrate_to_success(RscIdx r, NodeIdx n, NodeHistory& h, std
     Resource& rsc = c.resources[r];
     const HistoryOp& op = h.ops[i];
     for (std::size_t j = i + 1; j < h.ops.size(); ++j) {
-        if (h.ops[j].task == "stop" && h.ops[j].rc == kOcfOk && h.ops[j].status == kExecDone) return;
+        if (h.ops[j].task == "stop" && h.ops[j].rc == ocf::ok && h.ops[j].status == ExecStatus::done) return;
     }
     rsc.role = Role::started;
     NodeIdx target = c.find_node(op.migrate_target);
     if (target == kNone || target == n) return;
     const xmlNode* from = find_op_on(target, cur_lrm_id, "migrate_from");
     if (from) {
-        const int rc = to_int(attr(from, "rc-code"), kOcfUnknownError);
-        const int status = to_int(attr(from, "op-status"), kExecDone);
-        if (rc == kOcfOk && status == kExecDone) {
+        const int rc = to_int(attr(from, "rc-code"), ocf::unknown_error);
+        const ExecStatus status = exec_status_of(attr(from, "op-status"));
+        if (rc == ocf::ok && status == ExecStatus::done) {
             // Migrated: only the stop on the source is left to do.
             rsc.role = Role::stopped;
             rsc.dangling_migrations.push_back(n);
             return;
         }
-        if (status == kExecPending) {
+        if (status == ExecStatus::pending) {
             rsc.partial_migration_source = n;
             rsc.partial_migration_target = target;
         }
@@ -632,7 +638,7 @@ void StatusUnpacker::migrate_to_success(RscIdx r, NodeIdx n, NodeHistory& h, std
     }
 }
 
-void StatusUnpacker::op_failure(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t i, int status)
+void StatusUnpacker::op_failure(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t i, ExecStatus status)
 {
     Resource& rsc = c.resources[r];
     const HistoryOp& op = h.ops[i];
@@ -660,22 +666,22 @@ void StatusUnpacker::op_failure(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t
         if (strategy == OnFail::block) {
             rsc.role = Role::promoted;
             rsc.next_role = Role::stopped;
-        } else if (op.rc == kOcfNotRunning) {
+        } else if (op.rc == ocf::not_running) {
             rsc.role = Role::stopped;
         } else {
             rsc.role = Role::unpromoted;
         }
     }
-    if (op.rc == kOcfFailedPromoted || op.rc == kOcfRunningPromoted) rsc.role = Role::promoted;
-    if (is_probe && op.rc == kOcfNotInstalled) {
+    if (op.rc == ocf::failed_promoted || op.rc == ocf::running_promoted) rsc.role = Role::promoted;
+    if (is_probe && op.rc == ocf::not_installed) {
         rsc.role = Role::stopped;
         h.on_fail = OnFail::ignore;
     } else if (rsc.role < Role::started) {
         rsc.role = Role::started;
     }
-    if (status == kExecErrorHard) {
+    if (status == ExecStatus::error_hard) {
         rsc.bans.emplace_back(n, "hard-error");
-    } else if (status == kExecErrorFatal) {
+    } else if (status == ExecStatus::error_fatal) {
         rsc.bans.emplace_back(kNone, "fatal-error");
     }
 }
@@ -687,12 +693,12 @@ void StatusUnpacker::unpack_op(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t 
     std::string_view task = op.task;
     if (task.empty() || task == "notify" || task == "cancel" || task == "meta-data" || task == "reload-agent")
         return;
-    if (task == "reload" && op.rc == kOcfOk) return;
+    if (task == "reload" && op.rc == ocf::ok) return;
     const bool is_probe = task == "monitor" && op.interval_ms == 0;
-    int status = op.status;
+    ExecStatus status = op.status;
     int target = op.target_rc;
 
-    if (status == kExecPending) {
+    if (status == ExecStatus::pending) {
         h.pending = true;
         if (task == "start" || task == "migrate_from") {
             rsc.role = Role::started;
@@ -711,69 +717,69 @@ void StatusUnpacker::unpack_op(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t 
         rsc.pending_node = n;
         return;
     }
-    if (status == kExecCancelled) return;
+    if (status == ExecStatus::cancelled) return;
 
-    const bool expired = status != kExecNotInstalled && check_expiry(r, n, h, op);
+    const bool expired = status != ExecStatus::not_installed && check_expiry(r, n, h, op);
     // Map the rc against the expected one (remap).
-    if (status == kExecDone) {
+    if (status == ExecStatus::done) {
         switch (op.rc) {
-            case kOcfOk:
-                if (!is_probe && target >= 0 && target != kOcfOk) status = kExecError;
+            case ocf::ok:
+                if (!is_probe && target >= 0 && target != ocf::ok) status = ExecStatus::error;
                 break;
-            case kOcfNotRunning:
-                if (is_probe || target == kOcfNotRunning || !rsc.flags.managed) {
+            case ocf::not_running:
+                if (is_probe || target == ocf::not_running || !rsc.flags.managed) {
                     rsc.role = Role::stopped;
                     h.on_fail = OnFail::ignore;
                     rsc.next_role = Role::unknown;
                 } else if (rsc.role != Role::stopped) {
-                    status = kExecError;
+                    status = ExecStatus::error;
                 }
                 break;
-            case kOcfRunningPromoted:
-                if (!is_probe && target >= 0 && target != kOcfRunningPromoted) status = kExecError;
+            case ocf::running_promoted:
+                if (!is_probe && target >= 0 && target != ocf::running_promoted) status = ExecStatus::error;
                 rsc.role = Role::promoted;
                 break;
-            case kOcfFailedPromoted:
+            case ocf::failed_promoted:
                 rsc.role = Role::promoted;
-                status = kExecError;
+                status = ExecStatus::error;
                 break;
-            case kOcfDegraded:
-            case kOcfDegradedPromoted:
-                if (op.rc == kOcfDegradedPromoted) rsc.role = Role::promoted;
+            case ocf::degraded:
+            case ocf::degraded_promoted:
+                if (op.rc == ocf::degraded_promoted) rsc.role = Role::promoted;
                 break;
-            case kOcfUnimplementFeature:
-                status = op.interval_ms > 0 ? kExecNotSupported : kExecErrorHard;
+            case ocf::unimplemented:
+                status = op.interval_ms > 0 ? ExecStatus::not_supported : ExecStatus::error_hard;
                 break;
-            case kOcfNotInstalled:
-            case kOcfInvalidParam:
-            case kOcfInsufficientPriv:
-                status = kExecErrorHard;
+            case ocf::not_installed:
+            case ocf::invalid_param:
+            case ocf::insufficient_priv:
+                status = ExecStatus::error_hard;
                 break;
-            case kOcfNotConfigured:
-                status = kExecErrorFatal;
+            case ocf::not_configured:
+                status = ExecStatus::error_fatal;
                 break;
             default:
-                status = kExecError;
+                status = ExecStatus::error;
                 break;
         }
     }
 
     // An expired failure is forgotten.
-    const int expected = target >= 0 ? target : kOcfOk;
+    const int expected = target >= 0 ? target : ocf::ok;
     if (expired && op.rc != expected) return;
 
     switch (status) {
-        case kExecDone:
+        case ExecStatus::done:
             op_success(r, n, h, i);
             break;
-        case kExecNotInstalled:
+        case ExecStatus::not_installed:
             if (is_probe) {
                 rsc.role = Role::stopped;
             } else {
-                op_failure(r, n, h, i, kExecErrorHard);
+                op_failure(r, n, h, i, ExecStatus::error_hard);
             }
             break;
-        case kExecNotConnected:
+        case ExecStatus::not_connected:
             // Rule 26: an action behind a managed connection failed: the connection did.
             if (c.nodes[n].remote_rsc != kNone && c.resources[c.nodes[n].remote_rsc].flags.managed) {
                 c.resources[c.nodes[n].remote_rsc].flags.failed = true;
@@ -781,14 +787,14 @@ void StatusUnpacker::unpack_op(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t 
             }
             op_failure(r, n, h, i, status);
             break;
-        case kExecError:
-        case kExecErrorHard:
-        case kExecErrorFatal:
-        case kExecTimeout:
-        case kExecNotSupported:
-        case kExecNoFencing:
-        case kExecNoSecrets:
-        case kExecInvalid:
+        case ExecStatus::error:
+        case ExecStatus::error_hard:
+        case ExecStatus::error_fatal:
+        case ExecStatus::timeout:
+        case ExecStatus::not_supported:
+        case ExecStatus::no_fence_device:
+        case ExecStatus::no_secrets:
+        case ExecStatus::invalid:
         default:
             op_failure(r, n, h, i, status);
             break;
@@ -960,7 +966,7 @@ void StatusUnpacker::unpack_lrm_resource(NodeIdx n, xmlNode* lr)
             if (start_index < stop_index && counter <= stop_index) continue;
             if (counter < start_index) continue;
             const HistoryOp& op = h.ops[i];
-            if (op.interval_ms == 0 || op.status == kExecPending) continue;
+            if (op.interval_ms == 0 || op.status == ExecStatus::pending) continue;
             rsc_action(c, r, op.task, n, true, op.interval_ms);
         }
     }

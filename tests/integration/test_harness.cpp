@@ -262,6 +262,10 @@ TEST_CASE("refuse_if_real_cluster recognises foreign configuration and processes
     REQUIRE(write_file(*dir / "corosync.conf", "# edited\n").ok());
     CHECK_FALSE(is_unmodified_conffile(*dir / "corosync.conf", "corosync"));
 
+    // A test cluster of another test process (scripts/test runs the real-cluster tests
+    // beside this one) is waited for, not taken for a real one.
+    auto cluster_lock = take_cluster_lock();
+    REQUIRE(cluster_lock.ok());
     for (pid_t pid : find_processes_named("corosync")) {
         if (!started_by_harness(pid)) OUTPOST_SKIP("a corosync process not started by this test is running");
     }

@@ -1,8 +1,7 @@
 // Catch2 main for integration test executables that need root and network namespaces:
 // when they are unavailable the executable exits with 77 (meson: SKIP) and says why,
 // instead of every test case failing or, worse, passing without testing anything.
-#define CATCH_CONFIG_RUNNER
-#include <catch.hpp>
+#include "catch_session.hpp"
 
 #include "harness/environment.hpp"
 
@@ -20,7 +19,7 @@ int main(int argc, char* argv[])
             outpost::test::skip_executable(argc > 0 ? argv[0] : "integration test", *reason);
         }
     }
-    int failures = Catch::Session().run(argc, argv);
+    int failures = outpost::test::run_catch_session(argc, argv);
     // Catch2 returns the failure count; 77 failures must not read as "skipped".
     return failures == outpost::test::kSkipExitCode ? 1 : failures;
 }

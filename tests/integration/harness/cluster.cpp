@@ -188,26 +188,6 @@ std::string seed_cib(const ClusterOptions& options)
     return out.str();
 }
 
-std::optional<std::pair<pid_t, unsigned long long>> parent_and_start_time(pid_t pid)
-{
-    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
-    if (!stat) return std::nullopt;
-    auto paren = stat->rfind(')');
-    if (paren == std::string::npos) return std::nullopt;
-    std::istringstream fields(stat->substr(paren + 2));
-    std::string field;
-    std::vector<std::string> values;
-    while (fields >> field)
-        values.push_back(field);
-    // After "(comm)": state is field 3, ppid 4, starttime 22 (1-based over the whole line).
-    if (values.size() < 20) return std::nullopt;
-    try {
-        return std::make_pair(static_cast<pid_t>(std::stol(values[1])), std::stoull(values[19]));
-    } catch (...) {
-        return std::nullopt;
-    }
-}
-
 std::string comm_of(pid_t pid)
 {
     auto comm = read_file("/proc/" + std::to_string(pid) + "/comm", 256);
@@ -515,44 +495,6 @@ Status check_pacemaker_daemons()
     return {};
 }
 
-namespace {
-
-// Waits (polling, so a stuck holder turns into a clear error, not a hang) for the
-// machine-wide cluster lock; see kClusterLockPath.
-Result<Fd> take_cluster_lock()
-{
-    if (::mkdir(kLockDir, 0755) != 0 && errno != EEXIST) {
-        int err = errno;
-        return harness_error(-err, std::string("mkdir ") + kLockDir + ": " + errno_text(err));
-    }
-    Fd fd(::open(kClusterLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd.valid()) {
-        int err = errno;
-        return harness_error(-err, std::string("open ") + kClusterLockPath + ": " + errno_text(err));
-    }
-    auto deadline = std::chrono::steady_clock::now() + kClusterLockWait;
-    bool told = false;
-    while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-        if (errno != EWOULDBLOCK && errno != EINTR) {
-            int err = errno;
-            return harness_error(-err, std::string("flock ") + kClusterLockPath + ": " + errno_text(err));
-        }
-        if (std::chrono::steady_clock::now() >= deadline) {
-            return harness_error(
-                -EBUSY, std::string("another test's cluster held ") + kClusterLockPath + " for too long");
-        }
-        if (!told) {
-            (void)std::fprintf(stderr, "waiting for another test process's cluster to finish (%s)\n",
-                               kClusterLockPath);
-            told = true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
-    return fd;
-}
-
-}  // namespace
-
 Status check_machine_for_test_cluster()
 {
     auto lock = take_cluster_lock();
@@ -685,8 +627,8 @@ void ClusterHarness::remember_pacemaker_children()
     pid_t parent = pacemakerd_->pid();
     for (const char* comm : kPacemakerDaemons) {
         for (pid_t pid : find_processes_named(comm)) {
-            auto info = parent_and_start_time(pid);
-            if (info && info->first == parent) children_.push_back({pid, info->second, comm});
+            auto info = read_process_stat(pid);
+            if (info && info->parent == parent) children_.push_back({pid, info->start_time, comm});
         }
     }
 }
@@ -734,8 +676,8 @@ Status ClusterHarness::stop()
     auto deadline = std::chrono::steady_clock::now() + kChildKillWait;
     for (const auto& child : children_) {
         for (;;) {
-            auto info = parent_and_start_time(child.pid);
-            if (!info || info->second != child.start_time || comm_of(child.pid) != child.comm) break;
+            auto info = read_process_stat(child.pid);
+            if (!info || info->start_time != child.start_time || comm_of(child.pid) != child.comm) break;
             if (std::chrono::steady_clock::now() >= deadline) {
                 ::kill(child.pid, SIGKILL);
                 problems.push_back(child.comm + "[" + std::to_string(child.pid) +

@@ -41,10 +41,10 @@
 #include <vector>
 
 #include "harness/command.hpp"
-#include "harness/fd.hpp"
 #include "harness/files.hpp"
 #include "harness/netns.hpp"
 #include "harness/process.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 namespace outpost::test {
@@ -61,12 +61,6 @@ inline constexpr std::chrono::seconds kPacemakerStopTimeout{90};
 inline constexpr std::chrono::seconds kCorosyncStopTimeout{30};
 inline constexpr std::chrono::milliseconds kPollInterval{200};
 inline constexpr std::chrono::seconds kToolTimeout{60};
-// One test cluster per machine: /etc/corosync, the CIB directory and libvirtd are
-// machine-wide, so start() takes an exclusive flock on this file (in the netns lock
-// directory) and waits up to kClusterLockWait for a cluster of another test process (a
-// parallel build directory, a helper's run) to finish. The kernel drops a crashed run's lock.
-inline constexpr const char* kClusterLockPath = "/run/outpost-harness/cluster.lock";
-inline constexpr std::chrono::minutes kClusterLockWait{30};
 
 // Polls `predicate` every `interval` until it is true (Ok) or `timeout` passes (an Error
 // naming `what` and the time waited).
@@ -236,7 +230,7 @@ public:
     [[nodiscard]] pid_t corosync_pid() const;
 
 private:
-    ClusterHarness(Fd machine_lock, TempDir dir)
+    ClusterHarness(UniqueFd machine_lock, TempDir dir)
         : machine_lock_(std::move(machine_lock)), dir_(std::move(dir))
     {
     }
@@ -250,7 +244,7 @@ private:
         std::string comm;
     };
 
-    Fd machine_lock_;  // kClusterLockPath, held from start() until this object is gone
+    UniqueFd machine_lock_;  // kClusterLockPath, held from start() until this object is gone
     TempDir dir_;
     std::optional<Process> corosync_;
     std::optional<Process> pacemakerd_;

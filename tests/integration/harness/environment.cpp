@@ -1,6 +1,9 @@
 #include "harness/environment.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +12,7 @@
 #include <cstring>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "harness/command.hpp"
 #include "harness/files.hpp"
@@ -146,6 +150,34 @@ std::vector<pid_t> find_processes_named(std::string_view comm)
     }
     ::closedir(proc);
     return found;
+}
+
+Result<UniqueFd> take_cluster_lock()
+{
+    auto failed = [](const std::string& what) {
+        int err = errno;
+        return make_error("harness", -err, what + ": " + std::strerror(err));
+    };
+    if (::mkdir(kLockDir, 0755) != 0 && errno != EEXIST) return failed(std::string("mkdir ") + kLockDir);
+    UniqueFd fd(::open(kClusterLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd.valid()) return failed(std::string("open ") + kClusterLockPath);
+    auto deadline = std::chrono::steady_clock::now() + kClusterLockWait;
+    bool told = false;
+    while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) return failed(std::string("flock ") + kClusterLockPath);
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return make_error(
+                "harness", -EBUSY,
+                std::string("another test's cluster held ") + kClusterLockPath + " for too long");
+        }
+        if (!told) {
+            (void)std::fprintf(stderr, "waiting for another test process's cluster to finish (%s)\n",
+                               kClusterLockPath);
+            told = true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    return fd;
 }
 
 }  // namespace outpost::test

@@ -16,12 +16,14 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 namespace outpost::test {
@@ -43,6 +45,19 @@ std::optional<std::string> root_and_netns_unavailable();
 void report_skip(const std::string& what, const std::string& why);
 
 Status refuse_if_real_cluster();
+
+// One test cluster per machine: /etc/corosync, the CIB directory and libvirtd are
+// machine-wide, so ClusterHarness::start() takes an exclusive flock on this file (in the
+// netns lock directory) and waits up to kClusterLockWait for a cluster of another test
+// process (the other stream of scripts/test, a parallel build directory) to finish. A test
+// that must see no test cluster while it looks at the machine's processes holds it too.
+// The kernel drops a crashed run's lock.
+inline constexpr const char* kClusterLockPath = "/run/outpost-harness/cluster.lock";
+inline constexpr std::chrono::minutes kClusterLockWait{30};
+
+// Waits (polling, so a stuck holder turns into a clear error, not a hang) for the
+// machine-wide cluster lock; it is held as long as the returned descriptor is open.
+Result<UniqueFd> take_cluster_lock();
 
 // The two checks of refuse_if_real_cluster(), for tests of the harness itself.
 Status check_corosync_conf(const std::filesystem::path& path);

@@ -75,7 +75,18 @@ private:
     std::optional<int> status_;
 };
 
-// True if `pid` was spawned by this test process through Process or run_command().
+// True if `pid` was spawned by this test process through Process or run_command(), and
+// is still that process: a PID is recorded with the process's start time, because the
+// kernel reuses PIDs (pid_max is 32768 on many machines, and a long test run beside a
+// cluster goes through that many).
 bool started_by_harness(pid_t pid);
+
+// From /proc/PID/stat: the parent's PID and the start time (clock ticks since boot), which
+// with the PID names one process for good; nullopt once it is gone.
+struct ProcessStat {
+    pid_t parent = 0;
+    unsigned long long start_time = 0;
+};
+std::optional<ProcessStat> read_process_stat(pid_t pid);
 
 }  // namespace outpost::test

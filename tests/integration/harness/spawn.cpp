@@ -12,9 +12,13 @@
 #include <cstring>
 #include <map>
 #include <mutex>
-#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
 
-#include "harness/fd.hpp"
+#include "support/files.hpp"
+#include "harness/process.hpp"
+#include "util/fd.hpp"
 
 extern char** environ;
 
@@ -22,9 +26,10 @@ namespace outpost::test::detail {
 namespace {
 
 std::mutex pids_mutex;
-std::set<pid_t>& pids()
+// PID -> start time of each process spawned here.
+std::map<pid_t, unsigned long long>& pids()
 {
-    static std::set<pid_t> started;
+    static std::map<pid_t, unsigned long long> started;
     return started;
 }
 
@@ -137,15 +142,15 @@ Result<pid_t> spawn_child(const ChildSpec& spec)
         argv.push_back(s.data());
     argv.push_back(nullptr);
 
-    Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!devnull.valid())
         return make_error("harness", -errno, std::string("open /dev/null: ") + strerror(errno));
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
         return make_error("harness", -errno, std::string("pipe2: ") + strerror(errno));
     }
-    Fd pipe_read(pipe_fds[0]);
-    Fd pipe_write(pipe_fds[1]);
+    UniqueFd pipe_read(pipe_fds[0]);
+    UniqueFd pipe_write(pipe_fds[1]);
 
     pid_t parent = ::getpid();
     pid_t pid = ::fork();
@@ -174,8 +179,10 @@ Result<pid_t> spawn_child(const ChildSpec& spec)
 
 void remember_pid(pid_t pid)
 {
+    // The child exists (it may not have exec'd yet): its start time is fixed at fork.
+    auto stat = read_process_stat(pid);
     std::lock_guard lock(pids_mutex);
-    pids().insert(pid);
+    pids()[pid] = stat ? stat->start_time : 0;
 }
 
 }  // namespace outpost::test::detail
@@ -184,8 +191,32 @@ namespace outpost::test {
 
 bool started_by_harness(pid_t pid)
 {
+    auto stat = read_process_stat(pid);
+    if (!stat) return false;
     std::lock_guard lock(detail::pids_mutex);
-    return detail::pids().count(pid) != 0;
+    auto it = detail::pids().find(pid);
+    return it != detail::pids().end() && it->second == stat->start_time;
+}
+
+std::optional<ProcessStat> read_process_stat(pid_t pid)
+{
+    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+    if (!stat) return std::nullopt;
+    // After "(comm)", which may hold spaces: state is field 3, ppid 4, starttime 22
+    // (1-based over the whole line).
+    auto paren = stat->rfind(')');
+    if (paren == std::string::npos) return std::nullopt;
+    std::istringstream fields(stat->substr(paren + 2));
+    std::vector<std::string> values;
+    std::string field;
+    while (fields >> field)
+        values.push_back(field);
+    if (values.size() < 20) return std::nullopt;
+    try {
+        return ProcessStat{static_cast<pid_t>(std::stol(values[1])), std::stoull(values[19])};
+    } catch (...) {
+        return std::nullopt;
+    }
 }
 
 }  // namespace outpost::test

@@ -1,0 +1,109 @@
+// The seam between the server and the local IPC proxy (docs/protocol.md 4).
+//
+// The proxy module (guest-agent/proxy/, libqb servers for cib_ro, attrd, ...) implements
+// ProxyEndpoint: the server hands it what an IPC provider sends back through ipc_fwd
+// (response, event, destroy) and tells it when a provider disconnects. The server offers
+// ProxyHost in return: which provider is the newest (the one new local sessions go to), a
+// way to send it proxy notifications (new, request, destroy), and a hook to report that a
+// local client went away, so the "last client gone" rule of docs/protocol.md 5.12 can count
+// local clients too. Until an endpoint is attached the server answers response/event for
+// any session with a destroy notify, as 2.1.5 does for a session it does not know.
+//
+// The same seam carries the local executor API (the `lrmd` service, docs/protocol.md 4.2): the
+// proxy accepts an lrmd connection only if the host opens a local executor client for it
+// (local_executor_open), hands over each request's XML (local_executor_request) and reports
+// the disconnect (local_executor_closed, then local_client_gone as for any local client);
+// the server answers through send_local_reply / send_local_event, which the proxy turns
+// into the IPC response to the request being handled and into IPC events. Both default to
+// "not supported", which makes the proxy refuse lrmd connections.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <cerrno>
+
+#include "util/result.hpp"
+#include "wire/messages.hpp"
+#include "wire/xml.hpp"
+
+namespace outpost::agent::proxy {
+
+class ProxyEndpoint {
+public:
+    virtual ~ProxyEndpoint() = default;
+
+    // `response` from a provider: the synchronous answer to local request `ipc_msg_id` of
+    // `session`. Returns false if the session is unknown (the server then sends destroy).
+    virtual bool deliver_response(std::string_view session, std::uint32_t ipc_msg_id,
+                                  const wire::Element& msg) = 0;
+    // `event` from a provider: an asynchronous message for `session`. False if unknown.
+    virtual bool deliver_event(std::string_view session, const wire::Element& msg) = 0;
+    // `destroy` from a provider: close that local session (unknown sessions are ignored).
+    virtual void destroy_session(std::string_view session) = 0;
+    // Whether `session` is a proxied session a provider may address (lrmd local executor
+    // clients are not). 2.1.5 answers any ipc_fwd naming a session it does not have with a
+    // destroy notify, whatever its operation.
+    [[nodiscard]] virtual bool has_session(std::string_view session) const = 0;
+    // The provider with this client id disconnected: close the local sessions it served.
+    virtual void provider_gone(std::string_view provider_client_id) = 0;
+    // Local IPC clients and proxied sessions still open (docs/protocol.md 5.12 counts them).
+    [[nodiscard]] virtual std::size_t local_client_count() const = 0;
+
+    // For local executor client `client_id`: the reply to the request it is being served
+    // (the IPC response to that request's id), or a notification (an IPC event). Both are
+    // queued if the client's buffer is full; -ENOTCONN if the client is gone.
+    virtual Status send_local_reply(std::string_view client_id, std::string_view xml)
+    {
+        (void)client_id;
+        (void)xml;
+        return make_error("proxy", -ENOTCONN, "no local executor clients here");
+    }
+    virtual Status send_local_event(std::string_view client_id, std::string_view xml)
+    {
+        (void)client_id;
+        (void)xml;
+        return make_error("proxy", -ENOTCONN, "no local executor clients here");
+    }
+};
+
+class ProxyHost {
+public:
+    virtual ~ProxyHost() = default;
+
+    // Client id of the newest connected IPC provider; nullopt if none (the proxy refuses
+    // local sessions then).
+    [[nodiscard]] virtual std::optional<std::string> newest_provider() const = 0;
+    // Sends a proxy notification (new, request, destroy) to a provider. False if that
+    // provider is gone or the message could not be queued.
+    virtual bool send_to_provider(std::string_view provider_client_id, const wire::ProxyMessage& message) = 0;
+    // A local client or proxied session closed: the server checks whether any client of any
+    // kind remains and, if none, drops recurring operations.
+    virtual void local_client_gone() = 0;
+
+    // A local client connected to the lrmd service: make it an executor client with id
+    // `client_id` (its lrmd_clientid); `description` names it in logs (pid and user). An
+    // Error (its code goes back to the connecting client) refuses the connection.
+    virtual Status local_executor_open(std::string_view client_id, std::string_view description)
+    {
+        (void)client_id;
+        (void)description;
+        return make_error("proxy", -EPROTONOSUPPORT, "the local executor API is not served here");
+    }
+    // One request of that client: the XML payload and the IPC request id. Any reply comes
+    // back through ProxyEndpoint::send_local_reply before this returns.
+    virtual void local_executor_request(std::string_view client_id, std::uint32_t ipc_msg_id,
+                                        std::string_view xml)
+    {
+        (void)client_id;
+        (void)ipc_msg_id;
+        (void)xml;
+    }
+    // The client disconnected (or the proxy closed it); local_client_gone() follows.
+    virtual void local_executor_closed(std::string_view client_id) { (void)client_id; }
+};
+
+}  // namespace outpost::agent::proxy

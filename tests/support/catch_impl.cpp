@@ -1,0 +1,19 @@
+// Catch2's implementation, compiled once for every test executable (unit tests, the
+// integration harness's two mains). Each executable's main() calls run_catch_session()
+// (catch_session.hpp): Catch2 declares its Session class only inside the implementation.
+// The implementation is not code under test: tests/meson.build builds this file without
+// optimisation and without sanitizers, about ten times cheaper than an instrumented -O2
+// copy (docs/testing.md, "Build cost").
+#define CATCH_CONFIG_RUNNER
+#include <catch.hpp>
+
+#include "catch_session.hpp"
+
+namespace outpost::test {
+
+int run_catch_session(int argc, char* argv[])
+{
+    return Catch::Session().run(argc, argv);
+}
+
+}  // namespace outpost::test
