@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -136,12 +137,19 @@ Status write_file(const std::filesystem::path& path, const std::string& content,
             return make_error(kDomain, -ec.value(),
                               "create " + path.parent_path().string() + ": " + ec.message());
     }
+    std::unique_lock<std::shared_mutex> no_fork(fork_lock());
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
     if (!fd.valid()) return make_error(kDomain, -errno, "create " + path.string() + ": " + strerror(errno));
     if (::fchmod(fd.get(), mode) != 0) {
         return make_error(kDomain, -errno, "chmod " + path.string() + ": " + strerror(errno));
     }
     return write_all(fd.get(), content, path.string());
+}
+
+std::shared_mutex& fork_lock()
+{
+    static std::shared_mutex lock;
+    return lock;
 }
 
 }  // namespace outpost::test

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <shared_mutex>
 #include <string>
 
 #include "util/result.hpp"
@@ -46,7 +47,15 @@ private:
 Result<std::string> read_file(const std::filesystem::path& path, std::size_t limit = 64U << 20);
 // The last `max_bytes` of a file ("" if it does not exist): for failure messages.
 std::string file_tail(const std::filesystem::path& path, std::size_t max_bytes = 4000);
-// Writes (replacing) a file with `mode`; the directories on the way are made.
+// Writes (replacing) a file with `mode`; the directories on the way are made. The file is
+// open for writing only under fork_lock() held exclusively.
 Status write_file(const std::filesystem::path& path, const std::string& content, mode_t mode = 0644);
+
+// A child forked while another thread has a file open for writing keeps that descriptor
+// until its exec, and executing the file meanwhile fails with ETXTBSY ("Text file busy"):
+// seen when a test wrote an agent script while a concurrent scenario started a daemon.
+// write_file() holds this lock exclusively while its descriptor is open; the harness's
+// spawn holds it shared from fork until the child has exec'd.
+std::shared_mutex& fork_lock();
 
 }  // namespace outpost::test

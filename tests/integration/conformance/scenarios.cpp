@@ -702,7 +702,8 @@ void scenario_alert(ScenarioContext& s)
                                   {"CRM_alert_desc", "member with spaces & <markup>"},
                                   {"CRM_alert_timestamp", "2026-11-25 09:00:00.000000"},
                                   {"CRM_notify_kind", "node"}}));
-        s.driver().wait_for([&] { return std::filesystem::exists(out(n)); }, 3000ms);
+        // The agent runs as hacluster through a new process: seconds on loaded cores.
+        s.driver().wait_for([&] { return std::filesystem::exists(out(n)); }, 15000ms);
         s.observe(Element{
             "file", {{"name", "alert " + std::to_string(n)}, {"content", file_or_missing(out(n))}}, {}});
     }

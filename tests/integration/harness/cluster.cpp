@@ -36,7 +36,7 @@ constexpr const char* kCorosyncLogDir = "/var/log/corosync";
 // The daemons pacemakerd runs, as /proc/PID/comm shows them (cut at 15 bytes).
 constexpr const char* kPacemakerDaemons[] = {"pacemaker-based", "pacemaker-fence", "pacemaker-execd",
                                              "pacemaker-attrd", "pacemaker-sched", "pacemaker-contr"};
-constexpr std::chrono::milliseconds kGuestReadyTimeout{15000};
+constexpr std::chrono::milliseconds kGuestReadyTimeout{60000};  // see kDefaultReadyTimeout
 constexpr std::chrono::milliseconds kChildKillWait{5000};
 
 Error harness_error(int code, std::string message)

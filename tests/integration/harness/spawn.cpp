@@ -12,12 +12,13 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "support/files.hpp"
 #include "harness/process.hpp"
+#include "support/files.hpp"
 #include "util/fd.hpp"
 
 extern char** environ;
@@ -153,6 +154,7 @@ Result<pid_t> spawn_child(const ChildSpec& spec)
     UniqueFd pipe_write(pipe_fds[1]);
 
     pid_t parent = ::getpid();
+    std::shared_lock<std::shared_mutex> forking(fork_lock());  // until the child has exec'd
     pid_t pid = ::fork();
     if (pid < 0) return make_error("harness", -errno, std::string("fork: ") + strerror(errno));
     if (pid == 0) run_child(spec, argv.data(), envp.data(), devnull.get(), pipe_write.get(), parent);

@@ -19,7 +19,9 @@ namespace outpost::test {
 class Netns;
 class Process;
 
-inline constexpr std::chrono::milliseconds kDefaultReadyTimeout{15000};
+// Generous: pacemaker-remoted 2.1.5 generates 2048-bit Diffie-Hellman parameters before it
+// listens, which took over 15 s on 2 loaded cores; a ready daemon ends the wait at once.
+inline constexpr std::chrono::milliseconds kDefaultReadyTimeout{60000};
 // Pause between two connection attempts of wait_for_tcp().
 inline constexpr std::chrono::milliseconds kTcpRetryInterval{50};
 
