@@ -1,0 +1,300 @@
+// Changed definitions of resources that have history: a different agent deletes the
+// history (and restarts the resource where it runs), a changed parameter digest restarts
+// the resource or re-runs a recurring operation, orphans lose their history, operations no
+// longer configured are cancelled, and a failure whose operation changed has its fail
+// count cleared. Also the fail counts of expired failures.
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "policy/actions.hpp"
+#include "policy/digest.hpp"
+#include "policy/unpack.hpp"
+
+namespace outpost::cluster::policy {
+
+ActIdx fence_op(Cluster& c, NodeIdx n, std::string_view op, bool optional, std::string_view reason);
+int effective_failcount(const Cluster& c, RscIdx r, NodeIdx n, EpochSeconds* last_failure);
+int own_failcount(const Cluster& c, RscIdx r, NodeIdx n);
+
+namespace {
+
+const Op* configured_op(const Resource& r, std::string_view task, std::int64_t interval)
+{
+    for (const Op& op : r.ops) {
+        if (op.name == task && op.interval_ms == interval) return &op;
+    }
+    return nullptr;
+}
+
+bool delete_rsc(Cluster& c, RscIdx r, NodeIdx n, bool optional)
+{
+    const Resource& rsc = c.resources[r];
+    if (rsc.flags.failed) return false;
+    const Node& node = c.nodes[n];
+    if (node.unclean || !node.online) return false;
+    rsc_action(c, r, "delete", n, optional);
+    const std::uint32_t f = optional ? kOrderImpliesThen : kOrderOptional;
+    order_tasks(c, r, "stop", r, "delete", f);
+    order_tasks(c, r, "delete", r, "start", f);
+    return true;
+}
+
+}  // namespace
+
+ActIdx clear_failcount(Cluster& c, RscIdx r, NodeIdx n, std::string_view reason)
+{
+    ActIdx a = c.make_action(r, op_key(c.resources[r].id, "clear_failcount", 0), "clear_failcount", n, false);
+    Action& act = c.actions[a];
+    act.flags |= kActRunnable;
+    if (act.reason.empty()) act.reason = std::string(reason);
+    return a;
+}
+
+namespace {
+
+bool agent_changed(Cluster& c, RscIdx r, NodeIdx n, const NodeHistory& h, bool active_here)
+{
+    const Resource& rsc = c.resources[r];
+    bool changed = false;
+    const std::pair<const char*, const std::string*> fields[] = {
+        {"type", &rsc.type}, {"class", &rsc.cls}, {"provider", &rsc.provider}};
+    for (const auto& [name, value] : fields) {
+        const char* old = xml::attr_c(h.xml, name);
+        if (!old && value->empty()) continue;
+        if (old && *value == old) continue;
+        changed = true;
+    }
+    if (changed && active_here) {
+        rsc_action(c, r, "stop", n, false);
+        c.resources[r].flags.start_pending = true;
+    }
+    return changed;
+}
+
+// The parameters an operation runs with, as digested.
+std::map<std::string, std::string> digest_params(const Resource& rsc, std::string_view task,
+                                                 std::int64_t interval)
+{
+    std::map<std::string, std::string> params;
+    for (const auto& [k, v] : rsc.params)
+        params[k] = v;
+    const Op* op = configured_op(rsc, task, interval);
+    if (op) {
+        for (const auto& [k, v] : op->params)
+            params[k] = v;
+    }
+    if (interval > 0) {
+        std::int64_t timeout = 20000;
+        if (op && !op->timeout.empty()) timeout = op->timeout_ms;
+        params["CRM_meta_timeout"] = std::to_string(timeout);
+    }
+    return params;
+}
+
+}  // namespace
+
+std::string op_digest(const Resource& rsc, std::string_view task, std::int64_t interval)
+{
+    return parameters_digest(digest_params(rsc, interval > 0 ? task : std::string_view("start"), interval));
+}
+
+// How an operation's recorded digests compare with the current definition.
+DigestResult compare_digest(const Cluster& c, RscIdx r, const HistoryOp& op)
+{
+    const Resource& rsc = c.resources[r];
+    std::string task(op.task);
+    const std::int64_t interval = op.interval_ms;
+    if (interval == 0 && (task == "monitor" || task == "migrate_from" || task == "promote")) task = "start";
+    const auto params = digest_params(rsc, task, interval);
+    const std::string all = parameters_digest(params);
+    std::string restart_calc;
+    if (xml::has_attr(op.xml, "op-force-restart")) {
+        std::map<std::string, std::string> restart;
+        const std::string list(op.op_restart);
+        for (const auto& [k, v] : params) {
+            if (list.find(" " + k + " ") != std::string::npos) restart[k] = v;
+        }
+        restart_calc = parameters_digest(restart);
+    }
+    const bool has_restart_digest = xml::has_attr(op.xml, "op-restart-digest");
+    if (has_restart_digest && !restart_calc.empty() && restart_calc != op.restart_digest)
+        return DigestResult::restart;
+    if (op.digest.empty()) return DigestResult::unknown;
+    if (all != op.digest) {
+        const char* secure = xml::attr_c(op.xml, "op-secure-digest");
+        if (c.sanitized && secure && rsc.flags.fence_device) {
+            // Secure parameters (and the fencer's own pcmk_* ones) left out.
+            const std::string listed = " " + std::string(xml::attr(op.xml, "op-secure-params")) + " ";
+            std::map<std::string, std::string> kept;
+            for (const auto& [k, v] : params) {
+                if (k.starts_with("pcmk_") || k.starts_with("CRM_meta_") ||
+                    listed.find(" " + k + " ") != std::string::npos)
+                    continue;
+                kept[k] = v;
+            }
+            if (parameters_digest(kept) == secure) return DigestResult::match;
+        }
+        return DigestResult::all;
+    }
+    return DigestResult::match;
+}
+
+namespace {
+
+// Returns true when the operation's definition changed.
+bool check_definition(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op)
+{
+    const Resource& rsc = c.resources[r];
+    std::string task(op.task);
+    const std::int64_t interval = op.interval_ms;
+    if (interval > 0) {
+        if (!configured_op(rsc, task, interval)) {
+            if (c.options.stop_orphan_actions) {
+                ActIdx cancel =
+                    c.make_action(r, op_key(rsc.id, task, interval), "cancel", n, false, interval);
+                c.actions[cancel].flags |= kActRunnable;
+                c.actions[cancel].set_meta("interval", std::to_string(interval));
+                c.actions[cancel].set_meta("operation", task);
+            }
+            return true;
+        }
+    }
+    if (interval == 0 && (task == "monitor" || task == "migrate_from" || task == "promote")) task = "start";
+    const DigestResult d = compare_digest(c, r, op);
+    const bool has_restart_digest = xml::has_attr(op.xml, "op-restart-digest");
+    enum { match, restart_changed, all_changed } rc = match;
+    if (d == DigestResult::restart) {
+        rc = restart_changed;
+    } else if (d == DigestResult::all || d == DigestResult::unknown) {
+        rc = all_changed;
+    }
+    if (rc == match) return false;
+    const std::string key = op_key(rsc.id, task, interval);
+    if (rc == restart_changed) {
+        ActIdx req = c.make_action(r, key, task, kNone, false, interval);
+        c.actions[req].reason = "resource definition change";
+        return true;
+    }
+    if (interval > 0) {
+        ActIdx a = rsc_action(c, r, task, n, true, interval);
+        c.actions[a].flags |= kActReschedule;
+    } else if (has_restart_digest) {
+        c.resources[r].flags.reload = true;
+    } else {
+        ActIdx req = c.make_action(r, key, task, kNone, false, interval);
+        c.actions[req].reason = "resource definition change";
+    }
+    return true;
+}
+
+}  // namespace
+
+// Pacemaker's calculate_active_ops over ops sorted by call-id.
+void active_op_range(const NodeHistory& h, int& start_index, int& stop_index)
+{
+    int implied_monitor_start = -1, implied_clone_start = -1;
+    start_index = stop_index = -1;
+    for (std::size_t i = 0; i < h.ops.size(); ++i) {
+        const HistoryOp& op = h.ops[i];
+        const int counter = static_cast<int>(i);
+        if (op.task == "stop" && op.status == ExecStatus::done) {
+            stop_index = counter;
+        } else if (op.task == "start" || op.task == "migrate_from") {
+            start_index = counter;
+        } else if (implied_monitor_start <= stop_index && op.task == "monitor") {
+            if (op.rc == ocf::ok || op.rc == ocf::running_promoted) implied_monitor_start = counter;
+        } else if (op.task == "promote" || op.task == "demote") {
+            implied_clone_start = counter;
+        }
+    }
+    if (start_index == -1) {
+        if (implied_clone_start != -1)
+            start_index = implied_clone_start;
+        else if (implied_monitor_start != -1)
+            start_index = implied_monitor_start;
+    }
+}
+
+void check_config_changes(Cluster& c)
+{
+    // History entry (lrm_resource element) -> resource and index.
+    std::unordered_map<const xmlNode*, std::pair<RscIdx, std::size_t>> by_xml;
+    for (RscIdx r = 0; r < c.resources.size(); ++r) {
+        const auto& hist = c.resources[r].history;
+        for (std::size_t i = 0; i < hist.size(); ++i)
+            by_xml[hist[i].xml] = {r, i};
+    }
+    for (NodeIdx n : c.node_order) {
+        const Node& node = c.nodes[n];
+        const bool available =
+            node.online && !node.shutdown && !node.unclean && !node.standby && !node.maintenance;
+        if (!node.maintenance && !available) continue;
+        // Histories recorded on this node, in the order of the status section.
+        std::vector<std::pair<const xmlNode*, std::pair<RscIdx, std::size_t>>> entries;
+        const xmlNode* lrs = xml::first_child(xml::first_child(node.state_xml, "lrm"), "lrm_resources");
+        for (const xmlNode* lr : xml::elements(lrs, "lrm_resource")) {
+            auto it = by_xml.find(lr);
+            if (it != by_xml.end() && c.resources[it->second.first].history[it->second.second].node == n)
+                entries.emplace_back(lr, it->second);
+        }
+        for (const auto& [x, ref] : entries) {
+            const RscIdx r = ref.first;
+            const NodeHistory h = c.resources[r].history[ref.second];
+            const Resource& rsc = c.resources[r];
+            if (!rsc.is_primitive()) continue;
+            if (rsc.flags.orphan) {
+                const RscIdx cl = c.clone_of(r);
+                if (cl == kNone || c.resources[cl].flags.unique) delete_rsc(c, r, n, false);
+                continue;
+            }
+            const bool running =
+                std::find(rsc.running_on.begin(), rsc.running_on.end(), n) != rsc.running_on.end();
+            if (!running) {
+                if (agent_changed(c, r, n, h, false)) delete_rsc(c, r, n, false);
+                continue;
+            }
+            if (agent_changed(c, r, n, h, true)) delete_rsc(c, r, n, false);
+            int start_index = -1, stop_index = -1;
+            active_op_range(h, start_index, stop_index);
+            for (std::size_t i = 0; i < h.ops.size(); ++i) {
+                const int offset = static_cast<int>(i);
+                if (start_index < stop_index) continue;
+                if (offset < start_index) continue;
+                const HistoryOp& op = h.ops[i];
+                if (op.interval_ms > 0 && (rsc.flags.maintenance || node.maintenance)) {
+                    ActIdx cancel = c.make_action(r, op_key(rsc.id, op.task, op.interval_ms), "cancel", n,
+                                                  false, op.interval_ms);
+                    c.actions[cancel].flags |= kActRunnable;
+                    continue;
+                }
+                if (op.interval_ms > 0 || op.task == "monitor" || op.task == "start" ||
+                    op.task == "promote" || op.task == "migrate_from") {
+                    if (check_definition(c, r, n, op) && effective_failcount(c, r, n, nullptr) > 0)
+                        clear_failcount(c, r, n, "action definition changed");
+                }
+            }
+        }
+    }
+}
+
+}  // namespace outpost::cluster::policy
+
+namespace outpost::cluster::policy {
+
+// Orphans lose their fail counts (before they stop).
+void clear_orphan_failcounts(Cluster& c)
+{
+    if (!c.options.stop_orphan_resources) return;
+    for (RscIdx t : std::vector<RscIdx>(c.top)) {
+        if (!c.resources[t].flags.orphan) continue;
+        for (NodeIdx n : c.node_order) {
+            if (!c.nodes[n].online) continue;
+            if (own_failcount(c, t, n) == 0) continue;
+            ActIdx clear = clear_failcount(c, t, n, "it is orphaned");
+            order_action_then_task(c, clear, t, "stop", kOrderOptional);
+        }
+    }
+}
+
+}  // namespace outpost::cluster::policy

@@ -1,0 +1,293 @@
+#include "policy/graph.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "policy/actions.hpp"
+
+namespace outpost::cluster::policy {
+
+// An anonymous clone instance known from history under a name ("M" for M:4) shows that
+// name in operation keys (the internal key keeps the instance).
+std::string display_key(const Cluster& c, const Action& a)
+{
+    if (a.rsc == kNone) return a.key;
+    const Resource& r = c.resources[a.rsc];
+    if (!r.is_primitive()) return a.key;
+    const std::string& name = !r.clone_name.empty() ? r.clone_name : r.id;
+    // Notifications show the operation they are about ("post_notify_stop" for a stop
+    // implied by fencing too) and confirmations are "<rsc>_notified_0".
+    if (a.task == "notified") return op_key(name, "notified", 0);
+    if (a.task == "notify") {
+        const std::string* type = a.meta_value("notify_type");
+        const std::string* op = a.meta_value("notify_operation");
+        if (type && op) return notify_key(name, *type, *op);
+    }
+    if (name != r.id && a.key.compare(0, r.id.size(), r.id) == 0) return name + a.key.substr(r.id.size());
+    return a.key;
+}
+
+namespace {
+
+bool should_dump(const Cluster& c, const Action& a)
+{
+    if (!a.runnable()) return false;
+    if (a.optional() && !(a.flags & kActPrintAlways)) return false;
+    if (a.rsc != kNone && !c.resources[a.rsc].flags.managed && a.task != "monitor" && a.interval_ms == 0 &&
+        a.task != "cancel")
+        return false;
+    if (a.pseudo() || a.task == "stonith" || a.task == "do_shutdown") return true;
+    if (a.node == kNone) return false;
+    const Node& node = c.nodes[a.node];
+    if (node.kind == NodeKind::guest && !node.remote_requires_reset) return true;
+    if (!node.online) return false;
+    return true;
+}
+
+bool should_add_input(const Cluster& c, const std::vector<char>& dumped, const Action& a, const Edge& e)
+{
+    const Action& in = c.actions[e.first];
+    (void)a;
+    if (e.flags == kOrderNone) return false;
+    if (!in.runnable() && (e.flags & kOrderOneOrMore)) return false;
+    if ((e.flags & kOrderImpliesFirstMigratable) && !in.runnable()) return false;
+    if ((e.flags & kOrderApplyFirstNonMigratable) && (in.flags & kActMigrateRunnable)) return false;
+    if (e.flags == kOrderOptional && (in.flags & kActMigrateRunnable) && in.task == "stop") return false;
+    if (in.rsc != kNone && in.rsc != a.rsc && c.resources[in.rsc].flags.failed &&
+        !c.resources[in.rsc].flags.managed && in.task == "stop" && a.rsc != kNone &&
+        c.clone_of(a.rsc) != kNone)
+        return false;
+    if (!dumped[e.first]) return false;
+    return true;
+}
+
+void expand(const Cluster& c, RscIdx r, std::vector<ActIdx>& out)
+{
+    const Resource& rsc = c.resources[r];
+    // Newest first, as Pacemaker lists a resource's actions; a group before its members,
+    // a clone after its instances.
+    if (!rsc.is_group()) {
+        for (RscIdx ch : rsc.children)
+            expand(c, ch, out);
+    }
+    for (auto it = rsc.actions.rbegin(); it != rsc.actions.rend(); ++it)
+        out.push_back(*it);
+    if (rsc.is_group()) {
+        for (RscIdx ch : rsc.children)
+            expand(c, ch, out);
+    }
+}
+
+}  // namespace
+
+NodeIdx router_node(const Cluster& c, const Action& a)
+{
+    if (a.node == kNone || a.task == "stonith") return kNone;
+    const Node& node = c.nodes[a.node];
+    if (node.kind == NodeKind::member || node.remote_rsc == kNone) return kNone;
+    const Resource& conn = c.resources[node.remote_rsc];
+    const NodeIdx began = conn.running_on.empty() ? kNone : conn.running_on.front();
+    const NodeIdx ended = conn.assigned;
+    const bool partial = conn.container == kNone && conn.partial_migration_target != kNone;
+    if (began == kNone) return ended;
+    if (ended == kNone) return began;
+    if (began == ended) return began;
+    std::string_view task = a.task;
+    if (task == "notify") {
+        if (const std::string* op = a.meta_value("notify_operation")) task = *op;
+    }
+    if ((task == "cancel" || task == "stop" || task == "demote" || task == "migrate_from" ||
+         task == "migrate_to") &&
+        !partial)
+        return began;
+    return ended;
+}
+
+Graph build_graph(Cluster& c)
+{
+    Graph g;
+    std::vector<char> dumped(c.actions.size(), 0);
+    for (ActIdx a = 0; a < c.actions.size(); ++a)
+        dumped[a] = should_dump(c, c.actions[a]) ? 1 : 0;
+    std::vector<ActIdx> order;
+    order.reserve(c.actions.size());
+    for (RscIdx r : c.top)
+        expand(c, r, order);
+    for (ActIdx a = static_cast<ActIdx>(c.actions.size()); a-- > 0;) {
+        if (c.actions[a].rsc == kNone) order.push_back(a);
+    }
+    g.synapse_of.assign(c.actions.size(), -1);
+    std::vector<char> seen(c.actions.size(), 0);
+    for (ActIdx a : order) {
+        if (seen[a] || !dumped[a]) continue;
+        seen[a] = 1;
+        g.synapse_of[a] = static_cast<int>(g.actions.size());
+        g.actions.push_back(a);
+        std::vector<ActIdx> in;
+        for (EdgeIdx e : c.actions[a].before) {
+            if (should_add_input(c, dumped, c.actions[a], c.edges[e])) in.push_back(c.edges[e].first);
+        }
+        std::sort(in.begin(), in.end());
+        in.erase(std::unique(in.begin(), in.end()), in.end());
+        g.inputs.push_back(std::move(in));
+    }
+    for (ActIdx a : g.actions)
+        c.actions[a].flags |= kActInGraph;
+    return g;
+}
+
+namespace {
+
+struct XmlOut {
+    std::string s;
+    void attr(const char* k, std::string_view v)
+    {
+        s += ' ';
+        s += k;
+        s += "=\"";
+        xml::append_escaped(s, v);
+        s += '"';
+    }
+};
+
+const char* element_of(const Action& a)
+{
+    if (a.pseudo()) return "pseudo_event";
+    if (a.task == "stonith" || a.task == "do_shutdown" || a.task == "clear_failcount" ||
+        a.task == "lrm_delete")
+        return "crm_event";
+    return "rsc_op";
+}
+
+void action_head(const Cluster& c, XmlOut& o, const Action& a, bool with_ids)
+{
+    o.s += '<';
+    o.s += element_of(a);
+    o.attr("id", std::to_string(a.id + 1));  // Pacemaker numbers actions from 1
+    std::string_view operation = a.task;
+    if (a.task == "cancel") operation = "cancel";
+    o.attr("operation", operation);
+    const std::string key = display_key(c, a);
+    o.attr("operation_key", key);
+    if (key != a.key) o.attr("internal_operation_key", a.key);
+    if (a.node != kNone && !a.pseudo()) {
+        const Node& n = c.nodes[a.node];
+        o.attr("on_node", n.name);
+        o.attr("on_node_uuid", n.id);
+        const NodeIdx router = router_node(c, a);
+        if (router != kNone) o.attr("router_node", c.nodes[router].name);
+    } else if (a.node != kNone && a.task == "stonith") {
+        const Node& n = c.nodes[a.node];
+        o.attr("on_node", n.name);
+        o.attr("on_node_uuid", n.id);
+    }
+    (void)with_ids;
+}
+
+}  // namespace
+
+std::string graph_xml(const Cluster& c, const Graph& g)
+{
+    XmlOut o;
+    o.s += "<transition_graph";
+    o.attr("cluster-delay", c.options.cluster_delay);
+    o.attr("stonith-timeout", c.options.stonith_timeout);
+    o.attr("failed-stop-offset", "INFINITY");
+    o.attr("failed-start-offset", "INFINITY");
+    o.attr("batch-limit", std::to_string(c.options.batch_limit));
+    if (c.options.migration_limit >= 0) o.attr("migration-limit", std::to_string(c.options.migration_limit));
+    o.attr("transition_id", "0");
+    o.s += ">\n";
+    for (std::size_t i = 0; i < g.actions.size(); ++i) {
+        const Action& a = c.actions[g.actions[i]];
+        o.s += "  <synapse";
+        o.attr("id", std::to_string(i));
+        if (a.priority != 0) o.attr("priority", std::to_string(a.priority));
+        o.s += ">\n    <action_set>\n      ";
+        action_head(c, o, a, true);
+        o.s += ">\n";
+        if (a.rsc != kNone && !a.pseudo()) {
+            const Resource& r = c.resources[a.rsc];
+            o.s += "        <primitive";
+            if (!r.clone_name.empty()) {
+                o.attr("id", r.clone_name);
+                o.attr("long-id", r.id);
+            } else if (c.in_anonymous_clone(a.rsc)) {
+                o.attr("id", r.base_id);
+                o.attr("long-id", r.id);
+            } else {
+                o.attr("id", r.id);
+            }
+            o.attr("class", r.cls);
+            if (!r.provider.empty()) o.attr("provider", r.provider);
+            o.attr("type", r.type);
+            o.s += "/>\n";
+        }
+        // Attributes: CRM_meta_* and the resource's parameters, sorted by name.
+        std::map<std::string, std::string> attrs;
+        for (const auto& [k, v] : a.meta)
+            attrs["CRM_meta_" + k] = v;
+        if (a.node != kNone) {
+            attrs["CRM_meta_on_node"] = c.nodes[a.node].name;
+            attrs["CRM_meta_on_node_uuid"] = c.nodes[a.node].id;
+        }
+        if (a.rsc != kNone && !a.pseudo() && c.resources[a.rsc].is_primitive()) {
+            for (const auto& [k, v] : c.resources[a.rsc].params)
+                attrs[k] = v;
+        }
+        o.s += "        <attributes";
+        for (const auto& [k, v] : attrs)
+            o.attr(k.c_str(), v);
+        o.s += "/>\n";
+        if (!a.downed.empty()) {
+            o.s += "        <downed>\n";
+            for (NodeIdx n : a.downed) {
+                o.s += "          <node";
+                o.attr("id", c.nodes[n].id);
+                o.s += "/>\n";
+            }
+            o.s += "        </downed>\n";
+        }
+        o.s += "      </";
+        o.s += element_of(a);
+        o.s += ">\n    </action_set>\n";
+        if (g.inputs[i].empty()) {
+            o.s += "    <inputs/>\n";
+        } else {
+            o.s += "    <inputs>\n";
+            for (ActIdx in : g.inputs[i]) {
+                o.s += "      <trigger>\n        ";
+                action_head(c, o, c.actions[in], false);
+                o.s += "/>\n      </trigger>\n";
+            }
+            o.s += "    </inputs>\n";
+        }
+        o.s += "  </synapse>\n";
+    }
+    o.s += "</transition_graph>\n";
+    return o.s;
+}
+
+std::string graph_dot(const Cluster& c, const Graph& g)
+{
+    auto label = [&](const Action& a) {
+        std::string l = display_key(c, a);
+        if (a.node != kNone && !a.pseudo()) l += " " + c.nodes[a.node].name;
+        return l;
+    };
+    std::string s = " digraph \"g\" {\n";
+    for (ActIdx a : g.actions) {
+        const Action& act = c.actions[a];
+        s += "\"" + label(act) + "\" [ style=bold color=\"green\" fontcolor=\"" +
+             (act.pseudo() ? std::string("orange") : std::string("black")) + "\"]\n";
+    }
+    for (std::size_t i = 0; i < g.actions.size(); ++i) {
+        for (ActIdx in : g.inputs[i])
+            s += "\"" + label(c.actions[in]) + "\" -> \"" + label(c.actions[g.actions[i]]) +
+                 "\" [ style = bold]\n";
+    }
+    s += "}\n";
+    return s;
+}
+
+}  // namespace outpost::cluster::policy

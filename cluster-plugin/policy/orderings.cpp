@@ -1,0 +1,389 @@
+// Orderings: the internal ones every primitive, group, clone and promotable clone implies
+// (stop before start, members in sequence, instances inside their clone's pseudo actions,
+// containers and their fillers; rule 34), and the resolution of every ordering
+// specification (internal or from rsc_order) into edges between actions.
+#include <algorithm>
+
+#include "policy/actions.hpp"
+#include "policy/unpack.hpp"
+
+namespace outpost::cluster::policy {
+
+void order_spec(Cluster& c, RscIdx first_rsc, std::string_view first_task, std::int64_t first_interval,
+                ActIdx first, RscIdx then_rsc, std::string_view then_task, std::int64_t then_interval,
+                ActIdx then, std::uint32_t flags)
+{
+    // A side given as an action belongs to that action's resource.
+    if (first_rsc == kNone && first != kNone) first_rsc = c.actions[first].rsc;
+    if (then_rsc == kNone && then != kNone) then_rsc = c.actions[then].rsc;
+    Ordering o;
+    o.id = static_cast<std::uint32_t>(c.orderings.size());
+    o.first_rsc = first_rsc;
+    o.first_task = std::string(first_task);
+    o.first_interval = first_interval;
+    o.first_action = first;
+    o.then_rsc = then_rsc;
+    o.then_task = std::string(then_task);
+    o.then_interval = then_interval;
+    o.then_action = then;
+    o.flags = flags;
+    c.orderings.push_back(std::move(o));
+}
+
+namespace {
+
+bool promotable_top(const Cluster& c, RscIdx r)
+{
+    return c.resources[c.top_of(r)].flags.promotable;
+}
+
+void primitive_orderings(Cluster& c, RscIdx r)
+{
+    const Resource& rsc = c.resources[r];
+    if (!rsc.flags.managed) return;
+    order_tasks(c, r, "stop", r, "start", kOrderOptional | kOrderImpliesThen | kOrderRestart);
+    if (promotable_top(c, r) || rsc.role > Role::unpromoted) {
+        order_tasks(c, r, "demote", r, "stop", kOrderPromotedImpliesFirst);
+        order_tasks(c, r, "start", r, "promote", kOrderRunnableLeft);
+    }
+    order_tasks(c, r, "lrm_delete", r, "monitor", kOrderSameNode | kOrderThenCancelsFirst);
+    if (rsc.container == kNone) return;
+    const RscIdx cont = rsc.container;
+    if (rsc.flags.is_remote_connection) {
+        // Rule 34: a cleaned-up container found running triggers a new transition instead
+        // of a needless recovery of its connection.
+        order_tasks(c, cont, "monitor", r, "stop", kOrderOptional);
+    } else {
+        const Resource& cr = c.resources[cont];
+        if (cr.flags.is_remote_connection) return;
+        for (RscIdx f : cr.fillers) {
+            if (c.resources[f].flags.is_remote_connection) return;  // forced onto the guest instead
+        }
+    }
+    order_tasks(c, cont, "start", r, "start", kOrderImpliesThen | kOrderRunnableLeft);
+    order_tasks(c, r, "stop", cont, "stop", kOrderImpliesFirst);
+}
+
+void group_orderings(Cluster& c, RscIdx g)
+{
+    const Resource& grp = c.resources[g];
+    const bool ordered = !(grp.has_meta("ordered") && !is_true(grp.meta_value("ordered")));
+    const bool promotable = promotable_top(c, g);
+    order_tasks(c, g, "stopped", g, "start", kOrderOptional);
+    order_tasks(c, g, "start", g, "running", kOrderRunnableLeft);
+    order_tasks(c, g, "stop", g, "stopped", kOrderRunnableLeft);
+    RscIdx last = kNone, last_active = kNone;
+    const std::vector<RscIdx> kids = grp.children;
+    for (RscIdx ch : kids) {
+        std::uint32_t stop = kOrderNone;
+        std::uint32_t stopped = kOrderImpliesThenPrinted;
+        const std::uint32_t start = kOrderImpliesThen | kOrderRunnableLeft;
+        const std::uint32_t started = kOrderRunnableLeft | kOrderImpliesThen | kOrderImpliesThenPrinted;
+        primitive_orderings(c, ch);
+        if (last == kNone && ordered) {
+            stop |= kOrderOptional;
+            stopped = kOrderImpliesThen;
+        }
+        if (promotable) {
+            order_tasks(c, g, "demote", ch, "demote", stop | kOrderImpliesFirstPrinted);
+            order_tasks(c, ch, "demote", g, "demoted", stopped);
+            order_tasks(c, ch, "promote", g, "promoted", started);
+            order_tasks(c, g, "promote", ch, "promote", kOrderImpliesFirstPrinted);
+        }
+        order_tasks(c, g, "stop", ch, "stop", stop | kOrderImpliesFirstPrinted);
+        order_tasks(c, ch, "stop", g, "stopped", stopped);
+        order_tasks(c, ch, "start", g, "running", started);
+        order_tasks(c, g, "start", ch, "start", start | kOrderImpliesFirstPrinted);
+        if (!ordered) {
+            order_tasks(c, g, "start", ch, "start", start | kOrderImpliesFirstPrinted);
+            if (promotable) order_tasks(c, g, "promote", ch, "promote", start | kOrderImpliesFirstPrinted);
+        } else if (last != kNone) {
+            order_tasks(c, last, "start", ch, "start", start);
+            order_tasks(c, ch, "stop", last, "stop", kOrderOptional | kOrderRestart);
+            if (promotable) {
+                order_tasks(c, last, "promote", ch, "promote", start);
+                order_tasks(c, ch, "demote", last, "demote", kOrderOptional);
+            }
+        } else {
+            order_tasks(c, g, "start", ch, "start", kOrderNone);
+            if (promotable) order_tasks(c, g, "promote", ch, "promote", kOrderNone);
+        }
+        // Partially active groups still stop in sequence.
+        if (!c.resources[ch].running_on.empty()) {
+            if (ordered && last != kNone && c.resources[last].running_on.empty() && last_active != kNone &&
+                !c.resources[last_active].running_on.empty())
+                order_tasks(c, ch, "stop", last_active, "stop", kOrderOptional);
+            last_active = ch;
+        }
+        last = ch;
+    }
+    if (ordered && last != kNone) {
+        order_tasks(c, g, "stop", last, "stop", kOrderImpliesThen);
+        order_tasks(c, last, "stop", g, "stopped", kOrderOptional);
+        if (promotable) {
+            order_tasks(c, g, "demote", last, "demote", kOrderImpliesThen);
+            order_tasks(c, last, "demote", g, "demoted", kOrderOptional);
+        }
+    }
+}
+
+void resource_orderings(Cluster& c, RscIdx r);
+
+void clone_orderings(Cluster& c, RscIdx cl)
+{
+    const Resource& clone = c.resources[cl];
+    order_tasks(c, cl, "stopped", cl, "start", kOrderOptional);
+    order_tasks(c, cl, "start", cl, "running", kOrderRunnableLeft);
+    order_tasks(c, cl, "stop", cl, "stopped", kOrderRunnableLeft);
+    if (clone.flags.promotable) {
+        order_tasks(c, cl, "demoted", cl, "stop", kOrderOptional);
+        order_tasks(c, cl, "running", cl, "promote", kOrderRunnableLeft);
+    }
+    std::vector<RscIdx> kids = clone.children;
+    const bool ordered = clone.flags.ordered;
+    if (ordered) {
+        std::sort(kids.begin(), kids.end(),
+                  [&](RscIdx a, RscIdx b) { return c.resources[a].id < c.resources[b].id; });
+    }
+    RscIdx last = kNone;
+    for (RscIdx ch : kids) {
+        resource_orderings(c, ch);
+        order_tasks(c, cl, "start", ch, "start", kOrderRunnableLeft | kOrderImpliesFirstPrinted);
+        order_tasks(c, ch, "start", cl, "running", kOrderImpliesThenPrinted);
+        if (ordered && last != kNone) order_tasks(c, last, "start", ch, "start", kOrderOptional);
+        order_tasks(c, cl, "stop", ch, "stop", kOrderImpliesFirstPrinted);
+        order_tasks(c, ch, "stop", cl, "stopped", kOrderImpliesThenPrinted);
+        if (ordered && last != kNone) order_tasks(c, ch, "stop", last, "stop", kOrderOptional);
+        last = ch;
+    }
+    if (clone.flags.promotable) {
+        last = kNone;
+        for (RscIdx ch : kids) {
+            order_tasks(c, ch, "demote", ch, "promote", kOrderOptional);
+            order_tasks(c, cl, "promote", ch, "promote", kOrderOptional);
+            order_tasks(c, ch, "promote", cl, "promoted", kOrderOptional);
+            if (last != kNone && ordered) order_tasks(c, last, "promote", ch, "promote", kOrderOptional);
+            order_tasks(c, cl, "demote", ch, "demote", kOrderImpliesFirstPrinted);
+            order_tasks(c, ch, "demote", cl, "demoted", kOrderImpliesThenPrinted);
+            if (last != kNone && ordered) order_tasks(c, ch, "demote", last, "demote", kOrderOptional);
+            last = ch;
+        }
+        // Clone-level: demotions before starts and promotions, stops before promotions.
+        order_tasks(c, cl, "demote", cl, "demoted", kOrderRunnableLeft);
+        order_tasks(c, cl, "demoted", cl, "promote", kOrderOptional);
+        order_tasks(c, cl, "demoted", cl, "start", kOrderOptional);
+        order_tasks(c, cl, "stopped", cl, "promote", kOrderOptional);
+    }
+}
+
+void resource_orderings(Cluster& c, RscIdx r)
+{
+    switch (c.resources[r].kind) {
+        case RscKind::primitive:
+            primitive_orderings(c, r);
+            break;
+        case RscKind::group:
+            group_orderings(c, r);
+            break;
+        case RscKind::clone:
+            clone_orderings(c, r);
+            break;
+    }
+}
+
+bool is_ancestor(const Cluster& c, RscIdx ancestor, RscIdx r)
+{
+    for (RscIdx p = c.resources[r].parent; p != kNone; p = c.resources[p].parent) {
+        if (p == ancestor) return true;
+    }
+    return false;
+}
+
+Role current_state(const Cluster& c, RscIdx r)
+{
+    const Resource& rsc = c.resources[r];
+    if (rsc.is_primitive()) return rsc.role;
+    Role role = Role::stopped;
+    for (RscIdx ch : rsc.children)
+        role = std::max(role, current_state(c, ch));
+    return role;
+}
+
+std::vector<ActIdx> find_by_task(const Cluster& c, RscIdx r, std::string_view task, std::int64_t interval)
+{
+    std::vector<ActIdx> out;
+    const Resource& rsc = c.resources[r];
+    auto it = rsc.actions_by_key.find(op_key(rsc.id, task, interval));
+    if (it != rsc.actions_by_key.end()) out = it->second;
+    return out;
+}
+
+void edge(Cluster& c, ActIdx first, ActIdx then, std::uint32_t flags)
+{
+    const Action& f = c.actions[first];
+    const Action& t = c.actions[then];
+    if (f.rsc != kNone && t.rsc != kNone && f.rsc != t.rsc && !is_ancestor(c, f.rsc, t.rsc))
+        first = expand_action(c, first);
+    c.order(first, then, flags);
+}
+
+void order_then(Cluster& c, ActIdx lh, RscIdx then_rsc, const Ordering& o)
+{
+    std::vector<ActIdx> rh;
+    if (o.then_action != kNone) {
+        rh.push_back(o.then_action);
+    } else {
+        rh = find_by_task(c, then_rsc, o.then_task, o.then_interval);
+    }
+    if (rh.empty()) return;
+    std::uint32_t flags = o.flags;
+    if (lh != kNone && c.actions[lh].rsc == then_rsc && (c.actions[lh].flags & kActDangling))
+        flags &= ~kOrderImpliesThen;
+    for (ActIdx a : rh) {
+        if (lh != kNone) {
+            edge(c, lh, a, flags);
+        } else if (flags & kOrderImpliesThen) {
+            c.actions[a].flags &= ~kActRunnable;
+        }
+    }
+}
+
+void order_first(Cluster& c, const Ordering& o)
+{
+    std::vector<ActIdx> lh;
+    if (o.first_action != kNone) {
+        lh.push_back(o.first_action);
+    } else {
+        lh = find_by_task(c, o.first_rsc, o.first_task, o.first_interval);
+    }
+    if (lh.empty() && o.first_rsc != o.then_rsc) {
+        const Role state = current_state(c, o.first_rsc);
+        if (state == Role::stopped && o.first_task == "stop") return;
+        if (state == Role::unpromoted && o.first_task == "demote") return;
+        lh.push_back(rsc_action(c, o.first_rsc, o.first_task, kNone, true, o.first_interval));
+    }
+    RscIdx then_rsc = o.then_rsc;
+    if (then_rsc == kNone && o.then_action != kNone) then_rsc = c.actions[o.then_action].rsc;
+    for (ActIdx a : lh) {
+        if (then_rsc != kNone) {
+            order_then(c, a, then_rsc, o);
+        } else if (o.then_action != kNone) {
+            edge(c, a, o.then_action, o.flags);
+        }
+    }
+}
+
+}  // namespace
+
+ActIdx expand_action(const Cluster& c, ActIdx a)
+{
+    const Action& act = c.actions[a];
+    if (act.rsc == kNone) return a;
+    const Resource& rsc = c.resources[act.rsc];
+    if (rsc.is_primitive()) return a;
+    const char* done = nullptr;
+    if (act.task == "start")
+        done = "running";
+    else if (act.task == "stop")
+        done = "stopped";
+    else if (act.task == "promote")
+        done = "promoted";
+    else if (act.task == "demote")
+        done = "demoted";
+    if (!done) return a;
+    std::string key;
+    if (rsc.parent == kNone && rsc.flags.notify && rsc.is_clone()) {
+        key = rsc.id + "_confirmed-post_notify_" + done + "_0";
+    } else {
+        key = op_key(rsc.id, done, 0);
+    }
+    ActIdx found = c.find_action(act.rsc, key, kNone);
+    return found == kNone ? a : found;
+}
+
+namespace {
+
+std::string_view spec_task(const Cluster& c, ActIdx action, const std::string& task)
+{
+    return action != kNone ? std::string_view(c.actions[action].task) : std::string_view(task);
+}
+
+// Orderings between a migrating resource and another one also order the migration
+// actions ("A start then B start" -> "A migrate_from then B migrate_to", ...).
+void migration_equivalents(Cluster& c, const Ordering& o)
+{
+    if (o.first_rsc == kNone || o.then_rsc == kNone || o.first_rsc == o.then_rsc) return;
+    if (is_ancestor(c, o.first_rsc, o.then_rsc) || is_ancestor(c, o.then_rsc, o.first_rsc)) return;
+    const bool first_migratable = c.resources[o.first_rsc].flags.allow_migrate;
+    const bool then_migratable = c.resources[o.then_rsc].flags.allow_migrate;
+    if (!first_migratable && !then_migratable) return;
+    const std::string_view lh = spec_task(c, o.first_action, o.first_task);
+    const std::string_view rh = spec_task(c, o.then_action, o.then_task);
+    const RscIdx a = o.first_rsc, b = o.then_rsc;
+    if (lh == "start" && rh == "start") {
+        std::uint32_t flags = kOrderOptional;
+        if (first_migratable && then_migratable) order_tasks(c, a, "migrate_from", b, "migrate_to", flags);
+        if (then_migratable) {
+            if (first_migratable) flags |= kOrderApplyFirstNonMigratable;
+            order_tasks(c, a, "start", b, "migrate_to", flags);
+        }
+    } else if (then_migratable && lh == "stop" && rh == "stop") {
+        std::uint32_t flags = kOrderOptional;
+        if (first_migratable) flags |= kOrderApplyFirstNonMigratable;
+        order_tasks(c, a, "stop", b, "migrate_to", flags);
+        if (c.resources[b].partial_migration_target != kNone)
+            order_tasks(c, a, "stop", b, "migrate_from", flags);
+    } else if (lh == "promote" && rh == "start") {
+        if (then_migratable) order_tasks(c, a, "promote", b, "migrate_to", kOrderOptional);
+    } else if (lh == "demote" && rh == "stop") {
+        if (then_migratable) {
+            order_tasks(c, a, "demote", b, "migrate_to", kOrderOptional);
+            if (c.resources[b].partial_migration_target != kNone)
+                order_tasks(c, a, "demote", b, "migrate_from", kOrderOptional);
+        }
+    }
+}
+
+}  // namespace
+
+void create_internal_orderings(Cluster& c)
+{
+    for (RscIdx r : std::vector<RscIdx>(c.top))
+        resource_orderings(c, r);
+}
+
+void apply_orderings(Cluster& c)
+{
+    for (std::size_t i = 0; i < c.orderings.size(); ++i) {
+        const Ordering o = c.orderings[i];
+        migration_equivalents(c, o);
+        if (o.first_rsc != kNone) {
+            order_first(c, o);
+        } else if (o.then_rsc != kNone) {
+            order_then(c, o.first_action, o.then_rsc, o);
+        } else if (o.first_action != kNone && o.then_action != kNone) {
+            edge(c, o.first_action, o.then_action, o.flags);
+        }
+    }
+}
+
+}  // namespace outpost::cluster::policy
+
+namespace outpost::cluster::policy {
+
+// Rule 48: an ordering from an action on a guest node to that guest's own container,
+// unless generated internally, is invalid and dropped.
+void disable_invalid_orderings(Cluster& c)
+{
+    for (Edge& e : c.edges) {
+        if (e.flags == kOrderNone || (e.flags & kOrderPreserve)) continue;
+        const Action& first = c.actions[e.first];
+        const Action& then = c.actions[e.then];
+        if (first.rsc == kNone || then.rsc == kNone || first.node == kNone) continue;
+        const Node& node = c.nodes[first.node];
+        if (node.kind != NodeKind::guest || node.remote_rsc == kNone) continue;
+        if (c.resources[node.remote_rsc].container == then.rsc) e.flags = kOrderNone;
+    }
+}
+
+}  // namespace outpost::cluster::policy

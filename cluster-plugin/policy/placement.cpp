@@ -1,0 +1,1569 @@
+// Placement: node scores from location constraints, stickiness and failures, colocations
+// (with score merging along colocation chains), and assignment of primitives, groups,
+// clones and promotable clones to nodes. Connections are assigned first (rule 33).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+
+#include "policy/actions.hpp"
+#include "policy/rules.hpp"
+#include "policy/unpack.hpp"
+
+namespace outpost::cluster::policy {
+
+namespace {
+
+// Marks a node that merging found unusable (Pacemaker's INFINITY_HACK).
+constexpr Score kUnusable = -100000000;
+
+bool cls(const Cluster& c, NodeIdx n)
+{
+    return c.nodes[n].is_remote_class();
+}
+
+template <typename F>
+void for_each_allowed(const Cluster& c, const NodeScores& s, F&& f)
+{
+    for (NodeIdx n : c.node_order) {
+        auto v = s.get(n, cls(c, n));
+        if (v) f(n, *v);
+    }
+}
+
+// Node able to host resources at all (pcmk__node_available without score).
+bool can_run(const Cluster& c, NodeIdx n)
+{
+    const Node& node = c.nodes[n];
+    return node.online && !node.shutdown && !node.unclean && !node.standby && !node.maintenance;
+}
+
+bool any_available(const Cluster& c, const NodeScores& s)
+{
+    for (const auto& e : s.entries()) {
+        if (e.score != NodeScores::kDisallowed && e.score >= 0 && can_run(c, e.node)) return true;
+    }
+    for (int k = 0; k < 2; ++k) {
+        const auto& d = s.class_default(k == 1);
+        if (!d || *d < 0) continue;
+        for (NodeIdx n : c.node_order) {
+            if (cls(c, n) != (k == 1) || s.find(n) >= 0) continue;
+            if (can_run(c, n)) return true;
+        }
+    }
+    return false;
+}
+
+void add_all(NodeScores& s, Score score)
+{
+    for (int k = 0; k < 2; ++k) {
+        const auto& d = s.class_default(k == 1);
+        s.set_class_default(k == 1, add_scores(d.value_or(0), score));
+    }
+    for (auto& e : s.entries())
+        e.score = e.score == NodeScores::kDisallowed ? score : add_scores(e.score, score);
+}
+
+// crm_simulate -s lines: the table of a resource (and of each of its descendants).
+void log_scores(Cluster& c, const char* fn, RscIdx r, const NodeScores& s)
+{
+    if (!c.show_scores) return;
+    for_each_allowed(c, s, [&](NodeIdx n, Score v) {
+        c.score_lines.push_back(std::string(fn) + ": " + c.resources[r].id + " allocation score on " +
+                                c.nodes[n].name + ": " + score_text(v));
+    });
+    for (RscIdx ch : c.resources[r].children)
+        log_scores(c, fn, ch, c.resources[ch].allowed);
+}
+
+}  // namespace
+
+void resource_location(Cluster& c, RscIdx r, NodeIdx node, Score score)
+{
+    Resource& rsc = c.resources[r];
+    if (node == kNone) {
+        add_all(rsc.allowed, score);
+    } else {
+        rsc.allowed.add(node, cls(c, node), score);
+    }
+    for (RscIdx ch : rsc.children)
+        resource_location(c, ch, node, score);
+}
+
+namespace {
+
+NodeIdx instance_node(const Cluster& c, RscIdx inst, bool current)
+{
+    const Resource& r = c.resources[inst];
+    if (current)
+        return r.running_on.size() == 1 ? r.running_on.front() : (r.running_on.empty() ? kNone : kNone);
+    if (r.is_primitive()) return r.assigned;
+    NodeIdx where = kNone;
+    for (RscIdx ch : r.children) {
+        NodeIdx n = instance_node(c, ch, false);
+        if (n == kNone) continue;
+        if (where == kNone)
+            where = n;
+        else if (where != n)
+            return kNone;
+    }
+    return where;
+}
+
+Role instance_role(const Cluster& c, RscIdx inst, bool current)
+{
+    const Resource& r = c.resources[inst];
+    if (r.is_primitive()) return current ? r.role : r.next_role;
+    Role role = Role::unknown;
+    for (RscIdx ch : r.children)
+        role = std::max(role, instance_role(c, ch, current));
+    return role;
+}
+
+}  // namespace
+
+RscIdx find_compatible_instance(const Cluster& c, RscIdx local, RscIdx clone, std::optional<Role> filter,
+                                bool current)
+{
+    auto by_node = [&](NodeIdx node) -> RscIdx {
+        for (RscIdx child : c.resources[clone].children) {
+            if (filter && instance_role(c, child, current) != *filter) continue;
+            if (instance_node(c, child, current) == node) return child;
+        }
+        return kNone;
+    };
+    const NodeIdx local_node = instance_node(c, local, current);
+    if (local_node != kNone) return by_node(local_node);
+    // Otherwise the best of the instance's allowed nodes that has a partner.
+    std::vector<std::pair<NodeIdx, Score>> nodes;
+    const Resource& lr = c.resources[local];
+    for (NodeIdx n : c.node_order) {
+        auto sc = lr.allowed.get(n, c.nodes[n].is_remote_class());
+        if (sc) nodes.emplace_back(n, can_run(c, n) ? *sc : -kInfinity);
+    }
+    std::stable_sort(nodes.begin(), nodes.end(), [&](const auto& a, const auto& b) {
+        if (a.second != b.second) return a.second > b.second;
+        if (c.nodes[a.first].assigned_count != c.nodes[b.first].assigned_count)
+            return c.nodes[a.first].assigned_count < c.nodes[b.first].assigned_count;
+        return c.nodes[a.first].name < c.nodes[b.first].name;
+    });
+    for (const auto& [n, sc] : nodes) {
+        RscIdx pair = by_node(n);
+        if (pair != kNone) return pair;
+    }
+    return kNone;
+}
+
+NodeIdx current_node(const Cluster& c, RscIdx r)
+{
+    const Resource& rsc = c.resources[r];
+    return rsc.running_on.empty() ? kNone : rsc.running_on.front();
+}
+
+// ---------------------------------------------------------------------------------------
+// Node criteria
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+// A location constraint on a resource: primitives and clones take the score (clones for
+// every instance too); a group takes it, its first member takes it, and the other members
+// of a collocated group only become allowed there (score 0).
+void location_apply(Cluster& c, RscIdx r, NodeIdx n, Score score, bool set_mode, std::uint8_t mode)
+{
+    Resource& rsc = c.resources[r];
+    rsc.allowed.add(n, c.nodes[n].is_remote_class(), score);
+    if (set_mode) {
+        bool found = false;
+        for (auto& [node, m] : rsc.discover) {
+            if (node == n) {
+                m = mode;
+                found = true;
+            }
+        }
+        if (!found) rsc.discover.emplace_back(n, mode);
+        if (mode == 2) rsc.exclusive_discover = true;
+    }
+    if (rsc.is_group()) {
+        const bool collocated = !(rsc.has_meta("collocated") && !is_true(rsc.meta_value("collocated")));
+        bool first = true;
+        for (RscIdx ch : rsc.children) {
+            location_apply(c, ch, n, first || !collocated ? score : 0, set_mode, mode);
+            first = false;
+        }
+        return;
+    }
+    for (RscIdx ch : rsc.children)
+        location_apply(c, ch, n, score, set_mode, mode);
+}
+
+void apply_location(Cluster& c, std::uint32_t li)
+{
+    const Location& loc = c.locations[li];
+    if (loc.role) {
+        c.resources[loc.rsc].promoted_locations.push_back(li);
+        return;
+    }
+    std::uint8_t mode = loc.discovery == "never" ? 1 : (loc.discovery == "exclusive" ? 2 : 0);
+    auto apply = [&](NodeIdx n, Score score) {
+        location_apply(c, loc.rsc, n, score, !loc.discovery.empty(), mode);
+    };
+    if (loc.has_node) {
+        NodeIdx n = c.find_node(loc.node);
+        if (n != kNone) apply(n, loc.score);
+        return;
+    }
+    for (const xmlNode* rule : loc.rules) {
+        const char* role = xml::attr_c(rule, "role");
+        if (role && *role) {
+            c.resources[loc.rsc].promoted_locations.push_back(li);
+            continue;
+        }
+        const char* score_attr = xml::attr_c(rule, "score-attribute");
+        const Score score = parse_score(xml::attr(rule, "score"));
+        for (NodeIdx n : c.node_order) {
+            RuleContext ctx = node_context(c, n);
+            const Resource& rr = c.resources[loc.rsc];
+            ctx.rsc_params = &rr.params;
+            ctx.rsc_meta = &rr.meta;
+            if (!evaluate_rule(rule, ctx)) continue;
+            Score s = score;
+            if (score_attr) {
+                std::string_view v = c.nodes[n].attr(score_attr);
+                s = v.empty() ? 0 : parse_score(v);
+            }
+            apply(n, s);
+        }
+    }
+}
+
+struct FailCount {
+    int count = 0;
+    EpochSeconds last_failure = 0;
+};
+
+// Fail count of resource `base` (configured id) on node n, from fail-count-* attributes.
+FailCount failcount_attr(const Node& node, std::string_view base)
+{
+    FailCount fc;
+    const std::string prefix = "fail-count-" + std::string(base);
+    for (auto it = node.attrs.lower_bound(prefix); it != node.attrs.end(); ++it) {
+        const std::string& k = it->first;
+        if (k.compare(0, prefix.size(), prefix) != 0) break;
+        if (k.size() == prefix.size() || k[prefix.size()] == '#')
+            fc.count = add_scores(fc.count, parse_score(it->second));
+    }
+    const std::string lprefix = "last-failure-" + std::string(base);
+    for (auto it = node.attrs.lower_bound(lprefix); it != node.attrs.end(); ++it) {
+        const std::string& k = it->first;
+        if (k.compare(0, lprefix.size(), lprefix) != 0) break;
+        if (k.size() == lprefix.size() || k[lprefix.size()] == '#') {
+            fc.last_failure = std::max<EpochSeconds>(fc.last_failure, std::atoll(it->second.c_str()));
+        }
+    }
+    return fc;
+}
+
+}  // namespace
+
+// Effective fail count (failure-timeout applied; a container counts its fillers, rule 32).
+int effective_failcount(const Cluster& c, RscIdx r, NodeIdx n, EpochSeconds* last_failure)
+{
+    const Resource& rsc = c.resources[r];
+    FailCount fc = failcount_attr(c.nodes[n], rsc.base_id);
+    if (rsc.failure_timeout_s > 0 && fc.last_failure > 0 && c.now > fc.last_failure + rsc.failure_timeout_s)
+        fc.count = 0;
+    if (last_failure) *last_failure = fc.last_failure;
+    int total = fc.count;
+    for (RscIdx f : rsc.fillers) {
+        const Resource& fr = c.resources[f];
+        FailCount ff = failcount_attr(c.nodes[n], fr.base_id);
+        if (fr.failure_timeout_s > 0 && ff.last_failure > 0 && c.now > ff.last_failure + fr.failure_timeout_s)
+            ff.count = 0;
+        total = add_scores(total, ff.count);
+    }
+    return total;
+}
+
+int failcount(const Cluster& c, RscIdx r, NodeIdx n, bool effective, const HistoryOp* op,
+              EpochSeconds* last_failure)
+{
+    const Resource& rsc = c.resources[r];
+    const Node& node = c.nodes[n];
+    const std::string name = c.in_anonymous_clone(r) ? rsc.base_id : rsc.id;
+    std::string suffix;
+    if (op) suffix = "#" + std::string(op->task) + "_" + std::to_string(op->interval_ms);
+    int count = 0;
+    EpochSeconds last = 0;
+    auto scan = [&](const std::string& prefix, bool is_count) {
+        for (auto it = node.attrs.lower_bound(prefix); it != node.attrs.end(); ++it) {
+            const std::string& k = it->first;
+            if (k.compare(0, prefix.size(), prefix) != 0) break;
+            const std::string rest = k.substr(prefix.size());
+            const bool legacy = rest.empty();
+            if (!legacy && (rest[0] != '#' || (!suffix.empty() && rest != suffix))) continue;
+            if (is_count)
+                count = add_scores(count, parse_score(it->second));
+            else
+                last = std::max<EpochSeconds>(last, std::atoll(it->second.c_str()));
+        }
+    };
+    scan("fail-count-" + name, true);
+    scan("last-failure-" + name, false);
+    if (effective && rsc.failure_timeout_s > 0 && last > 0 && c.now > last + rsc.failure_timeout_s) count = 0;
+    if (last_failure) *last_failure = last;
+    return count;
+}
+
+int own_failcount(const Cluster& c, RscIdx r, NodeIdx n)
+{
+    const Resource& rsc = c.resources[r];
+    FailCount fc = failcount_attr(c.nodes[n], rsc.base_id);
+    if (rsc.failure_timeout_s > 0 && fc.last_failure > 0 && c.now > fc.last_failure + rsc.failure_timeout_s)
+        return 0;
+    return fc.count;
+}
+
+void apply_node_criteria(Cluster& c)
+{
+    // Bans found while unpacking history (failed stops, hard errors, on-fail=migrate).
+    for (RscIdx r = 0; r < c.resources.size(); ++r) {
+        for (const auto& [n, reason] : c.resources[r].bans)
+            resource_location(c, r, n, -kInfinity);
+    }
+    for (std::uint32_t i = 0; i < c.locations.size(); ++i)
+        apply_location(c, i);
+    // A resource discovered exclusively on some nodes may only run there.
+    for (Resource& rsc : c.resources) {
+        if (!rsc.exclusive_discover) continue;
+        std::vector<std::pair<NodeIdx, Score>> keep;
+        for (const auto& [n, mode] : rsc.discover) {
+            auto v = rsc.allowed.get(n, c.nodes[n].is_remote_class());
+            if (mode == 2 && v) keep.emplace_back(n, *v);
+        }
+        for (int k = 0; k < 2; ++k) {
+            if (rsc.allowed.class_default(k == 1)) rsc.allowed.set_class_default(k == 1, -kInfinity);
+        }
+        for (auto& e : rsc.allowed.entries()) {
+            if (e.score != NodeScores::kDisallowed) e.score = -kInfinity;
+        }
+        for (const auto& [n, v] : keep)
+            rsc.allowed.set(n, c.nodes[n].is_remote_class(), v);
+    }
+    // Nodes by the fail-count attributes they hold ("fail-count-<rsc>#<op>_<interval>"),
+    // sorted by name so a resource finds its own with one binary search.
+    std::vector<std::pair<std::string_view, NodeIdx>> fail_attrs;
+    for (NodeIdx n : c.node_order) {
+        const auto& attrs = c.nodes[n].attrs;
+        for (auto it = attrs.lower_bound("fail-count-");
+             it != attrs.end() && it->first.starts_with("fail-count-"); ++it)
+            fail_attrs.emplace_back(std::string_view(it->first).substr(11), n);
+    }
+    std::sort(fail_attrs.begin(), fail_attrs.end());
+    // Stickiness and migration-threshold (primitives only, on the nodes that matter).
+    for (RscIdx r = 0; r < c.resources.size(); ++r) {
+        Resource& rsc = c.resources[r];
+        if (!rsc.is_primitive()) continue;
+        if (rsc.flags.managed && rsc.stickiness != 0 && rsc.running_on.size() == 1) {
+            NodeIdx n = rsc.running_on[0];
+            if (rsc.allowed.allowed(n, cls(c, n)) || c.options.symmetric)
+                resource_location(c, r, n, rsc.stickiness);
+        }
+        // An active promotable instance also prefers its node by a positive promotion score.
+        if (rsc.flags.managed && rsc.flags.promotable && rsc.running_on.size() == 1) {
+            const NodeIdx n = rsc.running_on[0];
+            const Node& node = c.nodes[n];
+            std::string_view v;
+            if (node.has_attr("master-" + rsc.id)) {
+                v = node.attr("master-" + rsc.id);
+            } else if (!rsc.flags.unique && node.has_attr("master-" + rsc.base_id)) {
+                v = node.attr("master-" + rsc.base_id);
+            }
+            const Score p = v.empty() ? 0 : parse_score(v);
+            if (p > 0 && (rsc.allowed.allowed(n, cls(c, n)) || c.options.symmetric))
+                resource_location(c, r, n, p);
+        }
+        if (rsc.migration_threshold == 0) continue;
+        std::vector<NodeIdx> candidates;
+        auto consider = [&](RscIdx x) {
+            for (const NodeHistory& h : c.resources[x].history)
+                candidates.push_back(h.node);
+        };
+        consider(r);
+        for (RscIdx f : rsc.fillers)
+            consider(f);
+        // Fail counts may exist without history (cleared history, remote nodes).
+        const std::string_view base = rsc.base_id;
+        for (auto it = std::lower_bound(fail_attrs.begin(), fail_attrs.end(), std::pair{base, NodeIdx{0}});
+             it != fail_attrs.end() && it->first.starts_with(base); ++it)
+            candidates.push_back(it->second);
+        std::sort(candidates.begin(), candidates.end());
+        candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+        for (NodeIdx n : candidates) {
+            if (c.find_action(r, op_key(rsc.id, "clear_failcount", 0), n) != kNone) continue;
+            const int fc = effective_failcount(c, r, n, nullptr);
+            if (fc <= 0) continue;
+            RscIdx failed = c.in_anonymous_clone(r) ? c.top_of(r) : r;
+            if (fc >= rsc.migration_threshold) resource_location(c, failed, n, -kInfinity);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Internal colocations (groups, containers and connections; rule 34)
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+// Every allowed node that is a Pacemaker Remote node (has a connection) gets -INFINITY.
+void avoid_remote_nodes(Cluster& c, RscIdx r)
+{
+    Resource& rsc = c.resources[r];
+    bool all_connected = true;
+    for (const Node& node : c.nodes) {
+        if (node.is_remote_class() && node.remote_rsc == kNone) all_connected = false;
+    }
+    if (all_connected) {
+        // One class-wide score instead of an entry per node.
+        if (rsc.allowed.class_default(true)) rsc.allowed.set_class_default(true, -kInfinity);
+        for (auto& e : rsc.allowed.entries()) {
+            if (c.nodes[e.node].is_remote_class() && e.score != NodeScores::kDisallowed) e.score = -kInfinity;
+        }
+        return;
+    }
+    for (NodeIdx n : c.node_order) {
+        const Node& node = c.nodes[n];
+        if (node.remote_rsc == kNone) continue;
+        if (rsc.allowed.allowed(n, node.is_remote_class()))
+            rsc.allowed.set(n, node.is_remote_class(), -kInfinity);
+    }
+}
+
+void add_coloc(Cluster& c, const std::string& id, RscIdx dep, RscIdx primary, Score score, bool influence)
+{
+    Colocation col;
+    col.id = id;
+    col.dependent = dep;
+    col.primary = primary;
+    col.score = score;
+    col.influence = influence;
+    const auto idx = static_cast<std::uint32_t>(c.colocations.size());
+    c.colocations.push_back(std::move(col));
+    c.resources[dep].this_with.push_back(idx);
+    c.resources[primary].with_this.push_back(idx);
+}
+
+}  // namespace
+
+void add_internal_colocations(Cluster& c)
+{
+    for (RscIdx r = 0; r < c.resources.size(); ++r) {
+        Resource& rsc = c.resources[r];
+        if (rsc.is_group() && !(rsc.has_meta("collocated") && !is_true(rsc.meta_value("collocated")))) {
+            for (std::size_t i = 1; i < rsc.children.size(); ++i) {
+                const bool critical = c.resources[rsc.children[i]].flags.critical;
+                add_coloc(c, "group:internal_colocation", rsc.children[i], rsc.children[i - 1], kInfinity,
+                          critical);
+            }
+        }
+        if (!rsc.is_primitive() || !rsc.flags.managed) continue;
+        // Rule 34: resources with a container.
+        if (rsc.container != kNone) {
+            const RscIdx cont = rsc.container;
+            RscIdx remote_rsc = kNone;
+            if (rsc.flags.is_remote_connection) {
+                // A guest's container may not run on a Pacemaker Remote node.
+                avoid_remote_nodes(c, cont);
+            } else if (c.resources[cont].flags.is_remote_connection) {
+                remote_rsc = cont;
+            } else {
+                for (RscIdx f : c.resources[cont].fillers) {
+                    if (c.resources[f].flags.is_remote_connection) remote_rsc = f;
+                }
+            }
+            if (remote_rsc != kNone) {
+                // Forced onto that Pacemaker Remote node instead of following the container:
+                // every other node gets -INFINITY (class-wide, not an entry per node).
+                NodeScores& a = c.resources[r].allowed;
+                const NodeIdx guest = c.resources[remote_rsc].remote_node;
+                const auto keep = guest != kNone ? a.get(guest, true) : std::nullopt;
+                for (int k = 0; k < 2; ++k) {
+                    if (a.class_default(k == 1)) a.set_class_default(k == 1, -kInfinity);
+                }
+                for (auto& e : a.entries()) {
+                    if (e.score != NodeScores::kDisallowed) e.score = -kInfinity;
+                }
+                if (keep) a.set(guest, true, *keep);
+            } else {
+                add_coloc(c, "resource-with-container", r, cont, kInfinity, true);
+            }
+        }
+        // Connections and fence devices never run on Pacemaker Remote nodes.
+        if (c.resources[r].flags.is_remote_connection || c.resources[r].flags.fence_device)
+            avoid_remote_nodes(c, r);
+    }
+    // Keep colocation lists in Pacemaker's processing order.
+    auto prio_key = [&](RscIdx x) {
+        const Resource& rr = c.resources[x];
+        return std::make_tuple(-rr.priority, -static_cast<int>(rr.kind), rr.flags.promotable ? 0 : 1);
+    };
+    for (Resource& rsc : c.resources) {
+        std::stable_sort(rsc.this_with.begin(), rsc.this_with.end(), [&](std::uint32_t a, std::uint32_t b) {
+            const auto ka = prio_key(c.colocations[a].primary), kb = prio_key(c.colocations[b].primary);
+            if (ka != kb) return ka < kb;
+            return c.resources[c.colocations[a].primary].id < c.resources[c.colocations[b].primary].id;
+        });
+        std::stable_sort(rsc.with_this.begin(), rsc.with_this.end(), [&](std::uint32_t a, std::uint32_t b) {
+            const auto ka = prio_key(c.colocations[a].dependent), kb = prio_key(c.colocations[b].dependent);
+            if (ka != kb) return ka < kb;
+            return c.resources[c.colocations[a].dependent].id < c.resources[c.colocations[b].dependent].id;
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Assignment
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+NodeIdx first_running(const Cluster& c, RscIdx r)
+{
+    const Resource& rsc = c.resources[r];
+    return rsc.running_on.empty() ? kNone : rsc.running_on.front();
+}
+
+struct Assigner {
+    Cluster& c;
+
+    NodeIdx assign(RscIdx r, NodeIdx prefer);
+    NodeIdx assign_primitive(RscIdx r, NodeIdx prefer);
+    NodeIdx assign_group(RscIdx r, NodeIdx prefer);
+    NodeIdx assign_clone(RscIdx r, NodeIdx prefer);
+    bool choose_node(RscIdx r, NodeIdx prefer);
+    bool finalize(RscIdx r, NodeIdx chosen, bool force);
+    void unassign(RscIdx r);
+
+    // Colocation of dependent r (a primitive) with `primary` (any kind).
+    void apply_colocation(RscIdx dep, RscIdx primary, const Colocation& col);
+    void colocation_match(RscIdx dep, RscIdx primary, const Colocation& col);
+    void merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor,
+                      bool only_positive, bool rollback, int depth);
+    // The best score of r on the nodes whose attribute `attr` equals `value` (nullopt: on
+    // the nodes without that attribute, as Pacemaker compares two missing values equal).
+    Score best_score_matching(RscIdx r, const std::string& attr, std::optional<std::string_view> value);
+    std::optional<std::string_view> node_value(NodeIdx n, const std::string& attr) const
+    {
+        const Node& node = c.nodes[n];
+        if (!node.has_attr(attr)) return std::nullopt;
+        return node.attr(attr);
+    }
+    // The nodes without #uname (Pacemaker Remote nodes get it with their node_state),
+    // computed once: placement does not change node attributes.
+    const std::vector<NodeIdx>& without_uname()
+    {
+        if (!without_uname_known_) {
+            for (NodeIdx n = 0; n < c.nodes.size(); ++n) {
+                if (!c.nodes[n].has_attr("#uname")) without_uname_.push_back(n);
+            }
+            without_uname_known_ = true;
+        }
+        return without_uname_;
+    }
+    std::vector<NodeIdx> without_uname_;
+    bool without_uname_known_ = false;
+
+    // Clones
+    bool instance_can_run(RscIdx inst, NodeIdx n, int limit, std::vector<int>& counts);
+    bool assign_instance(RscIdx clone, RscIdx inst, NodeIdx prefer, bool all_coloc, int limit,
+                         std::vector<int>& counts);
+    void set_instance_roles(RscIdx clone);
+    NodeIdx location(RscIdx r) const;  // assigned node of any resource kind
+    std::vector<std::uint32_t> extra_this_with(RscIdx r) const;
+    std::unordered_map<RscIdx, std::vector<std::uint32_t>> inst_this_with, inst_with_this;
+    std::vector<std::uint32_t> this_with_of(RscIdx r) const;
+    std::vector<std::uint32_t> with_this_of(RscIdx r) const;
+};
+
+std::vector<std::uint32_t> Assigner::this_with_of(RscIdx r) const
+{
+    std::vector<std::uint32_t> v = c.resources[r].this_with;
+    auto it = inst_this_with.find(r);
+    if (it != inst_this_with.end()) v.insert(v.end(), it->second.begin(), it->second.end());
+    return v;
+}
+
+std::vector<std::uint32_t> Assigner::with_this_of(RscIdx r) const
+{
+    std::vector<std::uint32_t> v = c.resources[r].with_this;
+    auto it = inst_with_this.find(r);
+    if (it != inst_with_this.end()) v.insert(v.end(), it->second.begin(), it->second.end());
+    return v;
+}
+
+NodeIdx Assigner::location(RscIdx r) const
+{
+    const Resource& rsc = c.resources[r];
+    if (rsc.is_primitive()) return rsc.assigned;
+    if (rsc.is_group()) {
+        // All assigned members on one node.
+        NodeIdx where = kNone;
+        for (RscIdx ch : rsc.children) {
+            NodeIdx n = c.resources[ch].assigned;
+            if (n == kNone) continue;
+            if (where == kNone)
+                where = n;
+            else if (where != n)
+                return kNone;
+        }
+        return where;
+    }
+    return kNone;
+}
+
+NodeIdx Assigner::assign(RscIdx r, NodeIdx prefer)
+{
+    switch (c.resources[r].kind) {
+        case RscKind::primitive:
+            return assign_primitive(r, prefer);
+        case RscKind::group:
+            return assign_group(r, prefer);
+        case RscKind::clone:
+            return assign_clone(r, prefer);
+    }
+    return kNone;
+}
+
+void Assigner::unassign(RscIdx r)
+{
+    Resource& rsc = c.resources[r];
+    if (rsc.assigned != kNone) {
+        Node& n = c.nodes[rsc.assigned];
+        --n.assigned_count;
+        rsc.assigned = kNone;
+    }
+}
+
+bool Assigner::finalize(RscIdx r, NodeIdx chosen, bool force)
+{
+    Resource& rsc = c.resources[r];
+    if (!force && chosen != kNone) {
+        const Score w = c.score_on(r, chosen).value_or(-kInfinity);
+        // Rule 36: an unavailable guest node is accepted (its connection will come up).
+        if (w < 0 || (!can_run(c, chosen) && c.nodes[chosen].kind != NodeKind::guest)) {
+            rsc.next_role = Role::stopped;
+            rsc.next_role_reason = "node availability";
+            chosen = kNone;
+        }
+    }
+    unassign(r);
+    rsc.flags.provisional = false;
+    if (chosen == kNone) {
+        rsc.next_role = Role::stopped;
+        if (rsc.next_role_reason.empty()) rsc.next_role_reason = "unable to allocate";
+        return false;
+    }
+    rsc.assigned = chosen;
+    ++c.nodes[chosen].assigned_count;
+    return true;
+}
+
+bool Assigner::choose_node(RscIdx r, NodeIdx prefer)
+{
+    Resource& rsc = c.resources[r];
+    if (!rsc.flags.provisional) return rsc.assigned != kNone;
+    const NodeIdx current = current_node(c, r);
+    // Sort order: available score (unavailable = -INFINITY) high first, fewer assigned
+    // resources, the current node, the name.
+    struct Cand {
+        NodeIdx n;
+        Score key;
+    };
+    auto better = [&](const Cand& a, const Cand& b) {
+        if (a.key != b.key) return a.key > b.key;
+        if (c.nodes[a.n].assigned_count != c.nodes[b.n].assigned_count)
+            return c.nodes[a.n].assigned_count < c.nodes[b.n].assigned_count;
+        if (current != kNone) {
+            if (a.n == current) return b.n != current;
+            if (b.n == current) return false;
+        }
+        return std::strcmp(c.nodes[a.n].name.c_str(), c.nodes[b.n].name.c_str()) < 0;
+    };
+    bool have = false;
+    Cand best{kNone, 0};
+    auto consider = [&](NodeIdx n, Score s) {
+        Cand cand{n, can_run(c, n) ? s : -kInfinity};
+        if (!have || better(cand, best)) {
+            best = cand;
+            have = true;
+        }
+    };
+    for (const auto& e : rsc.allowed.entries()) {
+        if (e.score != NodeScores::kDisallowed) consider(e.node, e.score);
+    }
+    for (int k = 0; k < 2; ++k) {
+        const auto& d = rsc.allowed.class_default(k == 1);
+        if (!d) continue;
+        // A default-scored node can only win if its key can beat the best so far.
+        if (have && best.key > *d) continue;
+        for (NodeIdx n : c.node_order) {
+            if (cls(c, n) != (k == 1) || rsc.allowed.find(n) >= 0) continue;
+            consider(n, *d);
+        }
+    }
+    NodeIdx chosen = kNone;
+    if (prefer != kNone && have) {
+        auto ps = rsc.allowed.get(prefer, cls(c, prefer));
+        const Score best_w = c.score_on(r, best.n).value_or(-kInfinity);
+        if (ps && *ps >= best_w && can_run(c, prefer) && *ps >= 0) chosen = prefer;
+    }
+    if (chosen == kNone && have) chosen = best.n;
+    return finalize(r, chosen, false);
+}
+
+Score Assigner::best_score_matching(RscIdx r, const std::string& attr, std::optional<std::string_view> value)
+{
+    const Resource& rsc = c.resources[r];
+    Score best = -kInfinity;
+    bool found = false;
+    if (value && (attr == "#uname" || attr == "#id")) {
+        NodeIdx n = attr == "#uname" ? c.find_node(*value) : c.find_node_by_id(*value);
+        if (n == kNone || !c.nodes[n].has_attr(attr)) return -kInfinity;
+        auto s = rsc.allowed.get(n, cls(c, n));
+        return s ? *s : -kInfinity;
+    }
+    for_each_allowed(c, rsc.allowed, [&](NodeIdx n, Score s) {
+        if (node_value(n, attr) == value && (!found || s > best)) {
+            best = s;
+            found = true;
+        }
+    });
+    return found ? best : -kInfinity;
+}
+
+// Adds `factor` times the scores of `from` (and, transitively, of what is colocated with
+// it) to `into` (Pacemaker's colocated node score merge).
+void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor,
+                            bool only_positive, bool rollback, int depth)
+{
+    Resource& rsc = c.resources[from];
+    if (rsc.flags.merging || depth > 64) return;
+    rsc.flags.merging = true;
+    const NodeScores& work = into;
+    auto combine = [&](Score score, Score& w) {
+        if (factor < 0 && score < 0) return;
+        if (w == kUnusable) return;
+        const float wf = factor * static_cast<float>(score);
+        int weight = static_cast<int>(wf < 0 ? wf - 0.5F : wf + 0.5F);
+        if (weight == 0 && score != 0) weight = factor > 0 ? 1 : (factor < 0 ? -1 : 0);
+        const Score ns = add_scores(weight, w);
+        if (only_positive && ns < 0 && w > 0) {
+            w = kUnusable;
+            return;
+        }
+        if (only_positive && ns < 0 && w == 0) return;
+        w = ns;
+    };
+    NodeScores result;
+    if ((attr.empty() || attr == "#uname") && without_uname().empty()) {
+        // Per node: `from`'s own score there. Nodes with an entry in neither table share
+        // their class's defaults, so the work is linear in the entries, not in the nodes.
+        const NodeScores& fs = rsc.allowed;
+        result = work;
+        for (auto& e : result.entries()) {
+            if (e.score == NodeScores::kDisallowed) continue;
+            combine(fs.get(e.node, cls(c, e.node)).value_or(-kInfinity), e.score);
+        }
+        for (const auto& e : fs.entries()) {
+            if (work.find(e.node) >= 0) continue;
+            auto v = work.get(e.node, cls(c, e.node));
+            if (!v) continue;
+            Score w = *v;
+            combine(e.score == NodeScores::kDisallowed ? -kInfinity : e.score, w);
+            result.set(e.node, cls(c, e.node), w);
+        }
+        for (int k = 0; k < 2; ++k) {
+            const auto& d = work.class_default(k == 1);
+            if (!d) continue;
+            Score w = *d;
+            combine(fs.class_default(k == 1).value_or(-kInfinity), w);
+            result.set_class_default(k == 1, w);
+        }
+    } else if (attr.empty() || attr == "#uname") {
+        // Nodes with #uname match themselves; those without all match each other.
+        const NodeScores& fs = rsc.allowed;
+        Score best_missing = -kInfinity;
+        for (NodeIdx n : without_uname()) {
+            if (auto v = fs.get(n, cls(c, n)); v && *v > best_missing) best_missing = *v;
+        }
+        std::vector<std::pair<NodeIdx, Score>> all;
+        for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
+        for (auto& [n, s] : all) {
+            Score w = s;
+            combine(c.nodes[n].has_attr("#uname") ? fs.get(n, cls(c, n)).value_or(-kInfinity) : best_missing,
+                    w);
+            result.set(n, cls(c, n), w);
+        }
+    } else {
+        // Materialise every allowed node (defaults may differ per node in `from`).
+        std::vector<std::pair<NodeIdx, Score>> all;
+        for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
+        for (auto& [n, s] : all) {
+            Score w = s;
+            combine(best_score_matching(from, attr, node_value(n, attr)), w);
+            result.set(n, cls(c, n), w);
+        }
+    }
+    if (any_available(c, result)) {
+        for (std::uint32_t ci : with_this_of(from)) {
+            const Colocation& col = c.colocations[ci];
+            if (!col.influence) continue;
+            const float other_factor = factor * static_cast<float>(col.score) / static_cast<float>(kInfinity);
+            merge_scores(col.dependent, result, col.node_attribute, other_factor, only_positive, true,
+                         depth + 1);
+        }
+    } else if (rollback) {
+        rsc.flags.merging = false;
+        return;
+    }
+    for (auto& e : result.entries()) {
+        if (e.score == kUnusable) e.score = 1;
+    }
+    for (int k = 0; k < 2; ++k) {
+        if (result.class_default(k == 1) == kUnusable) result.set_class_default(k == 1, 1);
+    }
+    into = std::move(result);
+    rsc.flags.merging = false;
+}
+
+void Assigner::colocation_match(RscIdx dep, RscIdx primary, const Colocation& col)
+{
+    Resource& d = c.resources[dep];
+    const NodeIdx pnode = location(primary);
+    const std::string attr = col.node_attribute.empty() ? "#uname" : col.node_attribute;
+    if (pnode == kNone && col.score < 0) return;
+    const std::optional<std::string_view> value = pnode != kNone ? node_value(pnode, attr) : std::nullopt;
+    NodeScores work = d.allowed;
+    // (A node without the attribute matches every other node without it.)
+    const bool unique_attr = (attr == "#uname" || attr == "#id") && value;
+    if (pnode == kNone) {
+        add_all(work, -col.score);
+    } else if (unique_attr) {
+        if (col.score >= kInfinity) {
+            // Everything but the primary's node is banned.
+            auto keep = work.get(pnode, cls(c, pnode));
+            for (int k = 0; k < 2; ++k) {
+                if (work.class_default(k == 1)) work.set_class_default(k == 1, -kInfinity);
+            }
+            for (auto& e : work.entries()) {
+                if (e.score != NodeScores::kDisallowed) e.score = -kInfinity;
+            }
+            if (keep) work.set(pnode, cls(c, pnode), *keep);
+        } else if (work.allowed(pnode, cls(c, pnode))) {
+            work.add(pnode, cls(c, pnode), col.score);
+        }
+    } else {
+        std::vector<std::pair<NodeIdx, Score>> all;
+        for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
+        for (auto& [n, s] : all) {
+            if (node_value(n, attr) == value) {
+                if (col.score < kInfinity) work.set(n, cls(c, n), add_scores(col.score, s));
+            } else if (col.score >= kInfinity) {
+                work.set(n, cls(c, n), -kInfinity);
+            }
+        }
+    }
+    if (col.score <= -kInfinity || col.score >= kInfinity || any_available(c, work))
+        d.allowed = std::move(work);
+}
+
+// Rule-filtered colocation of a primitive dependent with any primary.
+void Assigner::apply_colocation(RscIdx dep, RscIdx primary, const Colocation& col)
+{
+    Resource& p = c.resources[primary];
+    Resource& d = c.resources[dep];
+    if (p.is_group()) {
+        if (p.children.empty()) return;
+        if (p.flags.provisional) return;
+        apply_colocation(dep, col.score >= kInfinity ? p.children.back() : p.children.front(), col);
+        return;
+    }
+    if (p.is_clone()) {
+        if (p.flags.provisional) return;
+        if (p.flags.promotable && col.primary_role) {
+            // Colocation with a role of a promotable clone: nodes where instances will
+            // have that role.
+            std::vector<NodeIdx> nodes;
+            for (RscIdx inst : p.children) {
+                NodeIdx n = location(inst);
+                if (n == kNone) continue;
+                std::vector<RscIdx> leaves;
+                c.leaves(inst, leaves);
+                Role role = Role::unknown;
+                for (RscIdx l : leaves)
+                    role = std::max(role, c.resources[l].next_role);
+                if (role == *col.primary_role) nodes.push_back(n);
+            }
+            if (col.score >= kInfinity) {
+                std::vector<std::pair<NodeIdx, Score>> all;
+                for_each_allowed(c, d.allowed, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
+                for (auto& [n, s] : all) {
+                    if (std::find(nodes.begin(), nodes.end(), n) == nodes.end())
+                        d.allowed.set(n, cls(c, n), -kInfinity);
+                }
+            } else {
+                for (NodeIdx n : nodes) {
+                    if (d.allowed.allowed(n, cls(c, n))) d.allowed.add(n, cls(c, n), col.score);
+                }
+            }
+            return;
+        }
+        const Resource& cons_dep = c.resources[col.dependent];
+        const bool interleave = cons_dep.is_clone() && cons_dep.flags.interleave;
+        if (interleave) {
+            // Pair with the primary instance on the same node.
+            RscIdx dep_inst = dep;
+            for (RscIdx x = dep; x != kNone; x = c.resources[x].parent) {
+                if (c.resources[x].parent == col.dependent) dep_inst = x;
+            }
+            RscIdx match = find_compatible_instance(c, dep_inst, primary, std::nullopt, false);
+            if (match != kNone) {
+                apply_colocation(dep, match, col);
+            } else if (col.score >= kInfinity) {
+                finalize(dep, kNone, true);
+            }
+            return;
+        }
+        if (col.score >= kInfinity) {
+            std::vector<NodeIdx> nodes;
+            for (RscIdx inst : p.children) {
+                NodeIdx n = location(inst);
+                std::vector<RscIdx> leaves;
+                c.leaves(inst, leaves);
+                bool blocked = false;
+                for (RscIdx l : leaves)
+                    blocked = blocked || c.resources[l].flags.blocked;
+                if (n != kNone && !blocked) nodes.push_back(n);
+            }
+            std::vector<std::pair<NodeIdx, Score>> all;
+            for_each_allowed(c, d.allowed, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
+            for (int k = 0; k < 2; ++k) {
+                if (d.allowed.class_default(k == 1)) d.allowed.set_class_default(k == 1, -kInfinity);
+            }
+            for (auto& [n, s] : all) {
+                const bool keep = std::find(nodes.begin(), nodes.end(), n) != nodes.end();
+                d.allowed.set(n, cls(c, n), keep ? s : -kInfinity);
+            }
+            return;
+        }
+        for (RscIdx inst : p.children)
+            apply_colocation(dep, inst, col);
+        return;
+    }
+    // Primitive primary: filter by roles and provisional state.
+    if (p.flags.provisional) return;
+    RscIdx dclone = c.clone_of(dep);
+    if (col.dependent_role && col.primary_role && dclone != kNone && c.resources[dclone].flags.promotable &&
+        !d.flags.provisional) {
+        // Affects promotion only.
+        NodeIdx pn = p.assigned;
+        if (pn != kNone && d.assigned == pn) {
+            if (col.score >= kInfinity || col.score <= -kInfinity || true) {
+                d.promotion_score = add_scores(d.promotion_score, col.score);
+            }
+        }
+        return;
+    }
+    if (!d.flags.provisional) return;
+    if (col.dependent_role && *col.dependent_role != d.next_role) return;
+    if (col.primary_role && *col.primary_role != p.next_role) return;
+    colocation_match(dep, primary, col);
+}
+
+NodeIdx Assigner::assign_primitive(RscIdx r, NodeIdx prefer)
+{
+    Resource& rsc = c.resources[r];
+    if (rsc.parent != kNone && !c.resources[rsc.parent].flags.assigning) {
+        assign(rsc.parent, prefer);
+    }
+    if (!rsc.flags.provisional) return rsc.assigned;
+    if (rsc.flags.assigning) return kNone;
+    rsc.flags.assigning = true;
+    for (std::uint32_t ci : this_with_of(r)) {
+        const Colocation& col = c.colocations[ci];
+        const bool keep_archive = (col.dependent_role && *col.dependent_role >= Role::promoted) ||
+                                  (col.score < 0 && col.score > -kInfinity);
+        NodeScores archive;
+        if (keep_archive) archive = rsc.allowed;
+        assign(col.primary, kNone);
+        apply_colocation(r, col.primary, col);
+        if (keep_archive && !any_available(c, c.resources[r].allowed))
+            c.resources[r].allowed = std::move(archive);
+    }
+    for (std::uint32_t ci : with_this_of(r)) {
+        const Colocation& col = c.colocations[ci];
+        if (!col.influence) continue;
+        merge_scores(col.dependent, c.resources[r].allowed, col.node_attribute,
+                     static_cast<float>(col.score) / static_cast<float>(kInfinity), true, false, 0);
+    }
+    Resource& rr = c.resources[r];
+    if (rr.next_role == Role::stopped) {
+        resource_location(c, r, kNone, -kInfinity);
+    } else if (rr.next_role > rr.role && !c.options.have_quorum &&
+               c.options.no_quorum_policy == NoQuorumPolicy::freeze) {
+        rr.next_role = rr.role;
+    }
+    log_scores(c, "pcmk__primitive_assign", r, rr.allowed);
+    if (c.options.stonith_enabled && !c.have_fence_device) rr.flags.managed = false;
+    if (!rr.flags.managed) {
+        rr.next_role = rr.role;
+        finalize(r, current_node(c, r), true);
+    } else if (c.options.stop_all_resources) {
+        finalize(r, kNone, true);
+    } else if (rr.flags.provisional) {
+        choose_node(r, prefer);
+    }
+    Resource& done = c.resources[r];
+    done.flags.assigning = false;
+    if (done.flags.is_remote_connection && done.remote_node != kNone) {
+        Node& rn = c.nodes[done.remote_node];
+        if (done.assigned != kNone && done.next_role != Role::stopped) {
+            rn.online = true;
+            if (rn.unseen) rn.unclean = false;
+        } else {
+            rn.shutdown = true;
+        }
+    }
+    return done.assigned;
+}
+
+NodeIdx Assigner::assign_group(RscIdx r, NodeIdx prefer)
+{
+    Resource& g = c.resources[r];
+    if (!g.flags.provisional) return location(r);
+    if (g.flags.assigning) return kNone;
+    if (g.children.empty()) {
+        g.flags.provisional = false;
+        return kNone;
+    }
+    g.flags.assigning = true;
+    g.role = c.resources[g.children.front()].role;
+    // "Group with X" is "first member with X"; "X with group" is handled where X is.
+    for (std::uint32_t ci : g.this_with)
+        inst_this_with[g.children.front()].push_back(ci);
+    log_scores(c, "pcmk__group_assign", r, g.allowed);
+    NodeIdx first = kNone;
+    bool have_first = false;
+    for (RscIdx ch : std::vector<RscIdx>(g.children)) {
+        NodeIdx n = assign(ch, prefer);
+        if (!have_first) {
+            first = n;
+            have_first = true;
+        }
+    }
+    Resource& gg = c.resources[r];
+    gg.next_role = c.resources[gg.children.front()].next_role;
+    gg.flags.assigning = false;
+    gg.flags.provisional = false;
+    const bool collocated = !(gg.has_meta("collocated") && !is_true(gg.meta_value("collocated")));
+    return collocated ? first : kNone;
+}
+
+// ----- clones ---------------------------------------------------------------------------
+
+bool Assigner::instance_can_run(RscIdx inst, NodeIdx n, int limit, std::vector<int>& counts)
+{
+    Resource& ir = c.resources[inst];
+    RscIdx clone = ir.parent;
+    bool ok = false;
+    if (can_run(c, n) && !ir.flags.orphan) {
+        auto ps = c.resources[clone].allowed.get(n, cls(c, n));
+        if (!ps) {
+            ok = false;
+        } else if (*ps < 0) {
+            // keep the parent's negative score
+            resource_location(c, inst, n, 0);
+            auto cur = ir.allowed.get(n, cls(c, n));
+            if (cur) {
+                std::function<void(RscIdx)> upd = [&](RscIdx x) {
+                    c.resources[x].allowed.set(n, cls(c, n), *ps);
+                    for (RscIdx ch : c.resources[x].children)
+                        upd(ch);
+                };
+                upd(inst);
+            }
+            return false;
+        } else if (counts[n] < limit) {
+            return true;
+        }
+    }
+    (void)ok;
+    std::function<void(RscIdx)> ban = [&](RscIdx x) {
+        if (c.resources[x].allowed.allowed(n, cls(c, n)))
+            c.resources[x].allowed.set(n, cls(c, n), -kInfinity);
+        for (RscIdx ch : c.resources[x].children)
+            ban(ch);
+    };
+    ban(inst);
+    return false;
+}
+
+bool Assigner::assign_instance(RscIdx clone, RscIdx inst, NodeIdx prefer, bool all_coloc, int limit,
+                               std::vector<int>& counts)
+{
+    Resource& ir = c.resources[inst];
+    if (!ir.flags.provisional) return location(inst) != kNone;
+    if (ir.flags.assigning) return false;
+    // The clone's colocations, as far as they apply to each instance.
+    const Resource& cl = c.resources[clone];
+    auto& tw = inst_this_with[inst];
+    for (std::uint32_t ci : cl.this_with) {
+        const Colocation& col = c.colocations[ci];
+        if ((all_coloc || col.score < 0 || col.score == kInfinity) &&
+            std::find(tw.begin(), tw.end(), ci) == tw.end())
+            tw.push_back(ci);
+    }
+    auto& wt = inst_with_this[inst];
+    for (std::uint32_t ci : cl.with_this) {
+        const Colocation& col = c.colocations[ci];
+        if (!col.influence) continue;
+        if ((all_coloc || col.score < 0) && std::find(wt.begin(), wt.end(), ci) == wt.end()) wt.push_back(ci);
+    }
+    if (prefer != kNone) {
+        auto lp = ir.allowed.get(prefer, cls(c, prefer));
+        if (!lp || *lp < 0) return false;
+    }
+    // Ban nodes this instance cannot run on (node full, not allowed, ...).
+    std::vector<std::pair<NodeIdx, Score>> all;
+    for_each_allowed(c, ir.allowed, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
+    for (auto& [n, s] : all)
+        instance_can_run(inst, n, limit, counts);
+    // Assign, and undo when a preferred node was not the result.
+    std::vector<std::pair<RscIdx, NodeScores>> backup;
+    std::function<void(RscIdx)> save = [&](RscIdx x) {
+        backup.emplace_back(x, c.resources[x].allowed);
+        for (RscIdx ch : c.resources[x].children)
+            save(ch);
+    };
+    save(inst);
+    c.resources[inst].flags.assigning = false;
+    // Instances are assigned with their parent "assigning" so that they do not escalate.
+    NodeIdx chosen =
+        c.resources[inst].is_primitive() ? assign_primitive(inst, prefer) : assign_group(inst, prefer);
+    if (chosen != kNone && prefer != kNone && chosen != prefer) {
+        for (auto& [x, s] : backup)
+            c.resources[x].allowed = std::move(s);
+        std::function<void(RscIdx)> reset = [&](RscIdx x) {
+            unassign(x);
+            Resource& rx = c.resources[x];
+            rx.flags.provisional = true;
+            rx.next_role = Role::unknown;
+            rx.next_role_reason.clear();
+            for (RscIdx ch : rx.children)
+                reset(ch);
+        };
+        reset(inst);
+        chosen = kNone;
+    }
+    if (chosen != kNone) ++counts[chosen];
+    return chosen != kNone;
+}
+
+NodeIdx Assigner::assign_clone(RscIdx r, NodeIdx prefer)
+{
+    (void)prefer;
+    Resource& cl = c.resources[r];
+    if (!cl.flags.provisional) return kNone;
+    if (cl.flags.assigning) return kNone;
+    cl.flags.assigning = true;
+    for (std::uint32_t ci : std::vector<std::uint32_t>(cl.this_with))
+        assign(c.colocations[ci].primary, kNone);
+    for (std::uint32_t ci : std::vector<std::uint32_t>(c.resources[r].with_this)) {
+        const Colocation& col = c.colocations[ci];
+        if (!col.influence) continue;
+        merge_scores(col.dependent, c.resources[r].allowed, col.node_attribute,
+                     static_cast<float>(col.score) / static_cast<float>(kInfinity), true, true, 0);
+    }
+    log_scores(c, "pcmk__clone_allocate", r, c.resources[r].allowed);
+    Resource& clr = c.resources[r];
+    // Instance order: active instances first (on fewer nodes first), available current
+    // location first, non-failed first, then priority; stable otherwise.
+    std::vector<RscIdx> order = clr.children;
+    auto active_count = [&](RscIdx inst) {
+        std::vector<RscIdx> leaves;
+        c.leaves(inst, leaves);
+        std::size_t n = 0;
+        for (RscIdx l : leaves)
+            n = std::max(n, c.resources[l].running_on.size());
+        return n;
+    };
+    auto failed = [&](RscIdx inst) {
+        std::vector<RscIdx> leaves;
+        c.leaves(inst, leaves);
+        for (RscIdx l : leaves) {
+            if (c.resources[l].flags.failed) return true;
+        }
+        return false;
+    };
+    std::stable_sort(order.begin(), order.end(), [&](RscIdx a, RscIdx b) {
+        const std::size_t na = active_count(a), nb = active_count(b);
+        if (na > 0 && nb > 0 && na != nb) return na < nb;
+        if ((na > 0) != (nb > 0)) return na > 0;
+        if (na > 0) {
+            // Where it runs is usable: the node can host it and its score there is not negative.
+            auto usable = [&](RscIdx inst) {
+                const NodeIdx cur = first_running(c, inst);
+                if (!can_run(c, cur)) return false;
+                auto s = c.resources[inst].allowed.get(cur, cls(c, cur));
+                return s && *s >= 0;
+            };
+            const bool ca = usable(a);
+            const bool cb = usable(b);
+            if (ca != cb) return ca;
+        }
+        const bool fa = failed(a), fb = failed(b);
+        if (fa != fb) return !fa;
+        return false;
+    });
+    (void)order;
+    std::vector<int> counts(c.nodes.size(), 0);
+    int available = 0;
+    for (NodeIdx n : c.node_order) {
+        if (can_run(c, n) && clr.allowed.allowed(n, cls(c, n))) ++available;
+    }
+    const int max = clr.clone_max;
+    const int per_node = clr.clone_node_max;
+    const bool all_coloc = max < available;
+    int loop_max = available > 0 ? max / available : 1;
+    if (loop_max < 1) loop_max = 1;
+    int allocated = 0;
+    // Pre-assign active instances to where they are.
+    for (RscIdx inst : order) {
+        if (allocated >= max) break;
+        const Resource& ir = c.resources[inst];
+        NodeIdx cur = first_running(c, inst);
+        if (cur == kNone || !ir.flags.provisional || failed(inst)) continue;
+        if (!c.resources[r].allowed.allowed(cur, cls(c, cur))) continue;
+        if (counts[cur] < loop_max && can_run(c, cur)) {
+            auto ps = c.resources[r].allowed.get(cur, cls(c, cur));
+            if (ps && *ps >= 0 && counts[cur] < per_node) {
+                if (assign_instance(r, inst, cur, all_coloc, per_node, counts)) ++allocated;
+            }
+        }
+    }
+    for (RscIdx inst : order) {
+        const Resource& ir = c.resources[inst];
+        if (!ir.flags.provisional) continue;
+        if (allocated >= max) {
+            // Limit reached: the instance stays unassigned.
+            resource_location(c, inst, kNone, -kInfinity);
+            continue;
+        }
+        if (assign_instance(r, inst, kNone, all_coloc, per_node, counts)) ++allocated;
+    }
+    if (c.resources[r].flags.promotable) set_instance_roles(r);
+    Resource& done = c.resources[r];
+    done.flags.provisional = false;
+    done.flags.assigning = false;
+    return kNone;
+}
+
+}  // namespace
+
+// ----- promotion ------------------------------------------------------------------------
+
+namespace {
+
+void set_next_role_recursive(Cluster& c, RscIdx r, Role role)
+{
+    Resource& rsc = c.resources[r];
+    rsc.next_role = role;
+    for (RscIdx ch : rsc.children)
+        set_next_role_recursive(c, ch, role);
+}
+
+// Unpromoted if assigned, else stopped (next role); or, for the current role, Started
+// becomes Unpromoted.
+void set_unpromoted(Cluster& c, RscIdx r, bool current)
+{
+    Resource& rsc = c.resources[r];
+    if (current) {
+        if (rsc.role == Role::started) rsc.role = Role::unpromoted;
+    } else {
+        bool assigned = rsc.assigned != kNone;
+        if (!rsc.is_primitive()) {
+            std::vector<RscIdx> leaves;
+            c.leaves(r, leaves);
+            assigned = false;
+            for (RscIdx l : leaves)
+                assigned = assigned || c.resources[l].assigned != kNone;
+        }
+        rsc.next_role = assigned ? Role::unpromoted : Role::stopped;
+    }
+    for (RscIdx ch : rsc.children)
+        set_unpromoted(c, ch, current);
+}
+
+Role inst_next_role(const Cluster& c, RscIdx inst)
+{
+    const Resource& r = c.resources[inst];
+    if (r.is_primitive()) return r.next_role;
+    Role role = Role::unknown;
+    for (RscIdx ch : r.children)
+        role = std::max(role, inst_next_role(c, ch));
+    return role;
+}
+
+Role inst_role(const Cluster& c, RscIdx inst)
+{
+    const Resource& r = c.resources[inst];
+    if (r.is_primitive()) return r.role;
+    Role role = Role::unknown;
+    for (RscIdx ch : r.children)
+        role = std::max(role, inst_role(c, ch));
+    return role;
+}
+
+bool anonymous_instance_owns(const Cluster& c, RscIdx inst, NodeIdx n)
+{
+    const Resource& leaf = c.resources[inst];
+    RscIdx clone = c.clone_of(inst);
+    std::vector<RscIdx> all;
+    for (RscIdx i : c.resources[clone].children)
+        c.leaves(i, all);
+    for (RscIdx l : all) {
+        if (c.resources[l].base_id != leaf.base_id) continue;
+        const auto& ro = c.resources[l].running_on;
+        if (std::find(ro.begin(), ro.end(), n) != ro.end()) return l == inst;
+    }
+    for (RscIdx l : all) {
+        if (c.resources[l].base_id != leaf.base_id) continue;
+        const auto& ko = c.resources[l].known_on;
+        if (std::find(ko.begin(), ko.end(), n) != ko.end()) return true;
+    }
+    return false;
+}
+
+Score promotion_score(const Cluster& c, RscIdx r, NodeIdx n, Score not_set)
+{
+    const Resource& rsc = c.resources[r];
+    if (n == kNone) return not_set;
+    if (!rsc.children.empty()) {
+        Score score = not_set;
+        for (RscIdx ch : rsc.children) {
+            const Score s = promotion_score(c, ch, n, not_set);
+            score = score == not_set ? s : score + s;
+        }
+        return score;
+    }
+    if (!rsc.flags.unique && anonymous_instance_owns(c, r, n)) {
+        // this instance speaks for the node
+    } else if (!rsc.running_on.empty() || !rsc.known_on.empty()) {
+        const bool known = std::find(rsc.known_on.begin(), rsc.known_on.end(), n) != rsc.known_on.end();
+        const bool running =
+            std::find(rsc.running_on.begin(), rsc.running_on.end(), n) != rsc.running_on.end();
+        if (!known && !running) return not_set;
+    }
+    auto w = rsc.allowed.get(n, c.nodes[n].is_remote_class());
+    if (!w || *w < 0) return not_set;
+    NodeIdx attr_node = n;
+    if (rsc.container_attribute_target == "host" && c.nodes[n].kind == NodeKind::guest) {
+        const Resource& conn = c.resources[c.nodes[n].remote_rsc];
+        if (conn.container != kNone && !c.resources[conn.container].running_on.empty())
+            attr_node = c.resources[conn.container].running_on.front();
+    }
+    const Node& node = c.nodes[attr_node];
+    std::string_view v = node.attr("master-" + rsc.id);
+    if (!node.has_attr("master-" + rsc.id) && !rsc.flags.unique) {
+        v = node.attr("master-" + rsc.base_id);
+        if (!node.has_attr("master-" + rsc.base_id)) return not_set;
+    } else if (!node.has_attr("master-" + rsc.id)) {
+        return not_set;
+    }
+    return parse_score(v);
+}
+
+}  // namespace
+
+void Assigner::set_instance_roles(RscIdx clone)
+{
+    Resource& cl = c.resources[clone];
+    std::vector<int> promoted_count(c.nodes.size(), 0);
+    for (RscIdx inst : cl.children) {
+        Resource& ir = c.resources[inst];
+        if (inst_role(c, inst) == Role::started) set_unpromoted(c, inst, true);
+        const NodeIdx chosen = location(inst);
+        const Role next = inst_next_role(c, inst);
+        Score priority = 0;
+        switch (next) {
+            case Role::started:
+            case Role::unknown:
+                priority = promotion_score(c, inst, chosen, -1);
+                break;
+            case Role::unpromoted:
+            case Role::stopped:
+                priority = -kInfinity;
+                break;
+            case Role::promoted:
+                priority = kInfinity;
+                break;
+        }
+        // rsc_location with role=Promoted (on the instance or the clone).
+        auto apply_promoted = [&](const std::vector<std::uint32_t>& locs) {
+            for (std::uint32_t li : locs) {
+                const Location& loc = c.locations[li];
+                if (chosen == kNone) continue;
+                if (loc.has_node) {
+                    if (loc.role && *loc.role == Role::promoted && c.find_node(loc.node) == chosen)
+                        priority = add_scores(priority, loc.score);
+                    continue;
+                }
+                for (const xmlNode* rule : loc.rules) {
+                    auto rule_role = parse_role(xml::attr(rule, "role"));
+                    Role role = loc.role ? *loc.role : (rule_role ? *rule_role : Role::unknown);
+                    if (role != Role::promoted) continue;
+                    RuleContext ctx = node_context(c, chosen);
+                    if (!evaluate_rule(rule, ctx)) continue;
+                    const char* score_attr = xml::attr_c(rule, "score-attribute");
+                    Score sc = parse_score(xml::attr(rule, "score"));
+                    if (score_attr) sc = parse_score(c.nodes[chosen].attr(score_attr));
+                    priority = add_scores(priority, sc);
+                }
+            }
+        };
+        apply_promoted(ir.promoted_locations);
+        apply_promoted(cl.promoted_locations);
+        ir.promotion_score = priority;
+        // Colocations of this instance that concern roles.
+        for (std::uint32_t ci : this_with_of(inst)) {
+            const Colocation& col = c.colocations[ci];
+            if (!col.dependent_role || !col.primary_role) continue;
+            const Resource& p = c.resources[col.primary];
+            NodeIdx pn = location(col.primary);
+            if (p.is_clone()) {
+                for (RscIdx pi : p.children) {
+                    if (location(pi) == chosen && chosen != kNone &&
+                        inst_next_role(c, pi) == *col.primary_role) {
+                        pn = chosen;
+                        break;
+                    }
+                }
+            }
+            if (pn != kNone && pn == chosen && *col.dependent_role == Role::promoted)
+                ir.promotion_score = add_scores(ir.promotion_score, col.score);
+        }
+        ir.sort_index = next == Role::promoted ? kInfinity : ir.promotion_score;
+        if (c.show_scores && chosen != kNone) {
+            c.score_lines.push_back(ir.id + " promotion score on " + c.nodes[chosen].name + ": " +
+                                    score_text(ir.promotion_score));
+        }
+    }
+    // Promotion order: instance scores added to the clone's scores of their nodes, plus
+    // the colocations with the promoted role, written back as the sort order.
+    NodeScores weights = cl.allowed;
+    for (RscIdx inst : cl.children) {
+        const NodeIdx chosen = location(inst);
+        if (chosen == kNone || c.resources[inst].sort_index < 0) continue;
+        weights.add(chosen, cls(c, chosen), c.resources[inst].sort_index);
+    }
+    for (std::uint32_t ci : cl.this_with) {
+        const Colocation& col = c.colocations[ci];
+        if (col.dependent_role && *col.dependent_role == Role::promoted) {
+            // primary's scores (rollback unless mandatory)
+            NodeScores backup = weights;
+            std::vector<std::pair<NodeIdx, Score>> all;
+            for_each_allowed(c, weights, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
+            const float factor = static_cast<float>(col.score) / static_cast<float>(kInfinity);
+            for (auto& [n, s] : all) {
+                Score ps = best_score_matching(col.primary, "#uname", node_value(n, "#uname"));
+                if (factor < 0 && ps < 0) continue;
+                const float wf = factor * static_cast<float>(ps);
+                int w = static_cast<int>(wf < 0 ? wf - 0.5F : wf + 0.5F);
+                if (w == 0 && ps != 0) w = factor > 0 ? 1 : -1;
+                weights.set(n, cls(c, n), add_scores(w, s));
+            }
+            if (col.score < kInfinity && !any_available(c, weights)) weights = std::move(backup);
+        }
+    }
+    for (std::uint32_t ci : cl.with_this) {
+        const Colocation& col = c.colocations[ci];
+        if (!col.influence) continue;
+        if (col.primary_role && *col.primary_role == Role::promoted) {
+            merge_scores(col.dependent, weights, col.node_attribute,
+                         static_cast<float>(col.score) / static_cast<float>(kInfinity), true, true, 0);
+        }
+    }
+    for (RscIdx inst : cl.children) {
+        Resource& ir = c.resources[inst];
+        const NodeIdx chosen = location(inst);
+        if (!ir.flags.managed && inst_next_role(c, inst) == Role::promoted) {
+            ir.sort_index = kInfinity;
+        } else if (chosen != kNone && ir.sort_index >= 0) {
+            ir.sort_index = weights.get(chosen, cls(c, chosen)).value_or(ir.sort_index);
+        }
+    }
+    std::vector<RscIdx> order = cl.children;
+    std::stable_sort(order.begin(), order.end(), [&](RscIdx a, RscIdx b) {
+        if (c.resources[a].sort_index != c.resources[b].sort_index)
+            return c.resources[a].sort_index > c.resources[b].sort_index;
+        return inst_role(c, a) > inst_role(c, b);
+    });
+    int promoted = 0;
+    for (RscIdx inst : order) {
+        Resource& ir = c.resources[inst];
+        NodeIdx chosen = kNone;
+        if (ir.sort_index >= 0 && (promoted < cl.promoted_max || !cl.flags.managed)) {
+            const NodeIdx n = location(inst);
+            bool ok = n != kNone && ir.promotion_score >= 0;
+            if (ok && !ir.flags.managed && inst_role(c, inst) != Role::promoted) ok = false;
+            if (ok && !can_run(c, n)) ok = false;
+            if (ok && c.nodes[n].kind == NodeKind::guest) {
+                const Resource& conn = c.resources[c.nodes[n].remote_rsc];
+                if (conn.container == kNone || location(conn.container) == kNone) ok = false;
+            }
+            if (ok && !cl.allowed.allowed(n, cls(c, n))) ok = false;
+            if (ok && promoted_count[n] >= cl.promoted_node_max && ir.flags.managed) ok = false;
+            if (ok) chosen = n;
+        }
+        if (chosen == kNone) {
+            set_unpromoted(c, inst, false);
+            continue;
+        }
+        if (!c.options.have_quorum &&
+            ((inst_role(c, inst) < Role::promoted && c.options.no_quorum_policy == NoQuorumPolicy::freeze) ||
+             c.options.no_quorum_policy == NoQuorumPolicy::demote)) {
+            set_unpromoted(c, inst, false);
+            continue;
+        }
+        ++promoted_count[chosen];
+        set_next_role_recursive(c, inst, Role::promoted);
+        ++promoted;
+    }
+}
+
+void assign_resources(Cluster& c)
+{
+    for (const Resource& r : c.resources) {
+        if (r.flags.fence_device) c.have_fence_device = true;
+    }
+    Assigner a{c, {}, false, {}, {}};
+    // Target roles.
+    for (Resource& r : c.resources) {
+        if (r.target_role == Role::stopped) {
+            r.next_role = Role::stopped;
+            r.next_role_reason = "target-role";
+        }
+    }
+    // Resources are assigned in Pacemaker's list order (by priority, then as configured).
+    const std::vector<RscIdx> order = c.top;
+    for (RscIdx r : order) {
+        const Resource& rsc = c.resources[r];
+        if (rsc.is_primitive() && rsc.flags.is_remote_connection) a.assign(r, rsc.partial_migration_target);
+    }
+    for (RscIdx r : order) {
+        const Resource& rsc = c.resources[r];
+        if (!(rsc.is_primitive() && rsc.flags.is_remote_connection)) a.assign(r, kNone);
+    }
+}
+
+}  // namespace outpost::cluster::policy

@@ -1,0 +1,400 @@
+// Requirement and runnability travel along orderings until nothing changes: a required
+// "first" may make "then" required (implies-then), a required "then" may make "first"
+// required (implies-first), an unrunnable "first" makes "then" unrunnable (runnable-left),
+// a required start of an active resource makes its stop required (restart). Orderings that
+// involve a collective act on its instances (interleaved clones pair instances by node).
+//
+// The order in which actions and their inputs are examined is Pacemaker's (newest first,
+// depth first on every change): which change happens first decides the reason a summary
+// line gives ("due to required X start").
+#include <algorithm>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "policy/actions.hpp"
+
+namespace outpost::cluster::policy {
+
+namespace {
+
+struct Propagator {
+    Cluster& c;
+    int depth = 0;
+
+    // Re-examine a changed action's successors (and the action itself).
+    void after_changed(ActIdx a)
+    {
+        const std::vector<EdgeIdx> after = c.actions[a].after;
+        for (auto it = after.rbegin(); it != after.rend(); ++it)
+            update(c.edges[*it].then);
+    }
+    void push(ActIdx a) { update(a); }
+    void push_after(ActIdx a)
+    {
+        after_changed(a);
+        update(a);
+    }
+
+    std::uint32_t flags_for(ActIdx a, NodeIdx node);
+    std::uint32_t ordering_flags(ActIdx a, NodeIdx node);
+    void update(ActIdx then);
+    // Returns {then changed, first changed}.
+    std::pair<bool, bool> update_pair(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t first_flags,
+                                      std::uint32_t type);
+    std::pair<bool, bool> native_update(ActIdx first, ActIdx then, std::uint32_t first_flags,
+                                        std::uint32_t type);
+    bool interleave(ActIdx first, ActIdx then);
+    std::pair<bool, bool> interleave_update(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t type);
+    void set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t flag, bool clear);
+};
+
+const char* child_task(std::string_view task)
+{
+    if (task == "stopped" || task == "stop") return "stop";
+    if (task == "running" || task == "start") return "start";
+    if (task == "promoted" || task == "promote") return "promote";
+    if (task == "demoted" || task == "demote") return "demote";
+    if (task == "notified" || task == "notify") return "notify";
+    return nullptr;
+}
+
+ActIdx first_child_action(const Cluster& c, RscIdx child, std::string_view task, NodeIdx node)
+{
+    const Resource& r = c.resources[child];
+    for (ActIdx a : r.actions) {
+        const Action& act = c.actions[a];
+        if (act.task != task) continue;
+        if (node != kNone && act.node != node) continue;
+        return a;
+    }
+    return kNone;
+}
+
+// Pacemaker's "required/unrunnable <rsc> <task>" reason for a flag changed by another action.
+void Propagator::set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t flag, bool clear)
+{
+    Action& a = c.actions[action];
+    bool changed = false;
+    if (clear) {
+        if (a.flags & flag) {
+            a.flags &= ~flag;
+            changed = true;
+        }
+    } else if (!(a.flags & flag)) {
+        a.flags |= flag;
+        changed = true;
+    }
+    if (!changed) return;  // a reason is recorded only when the flag changes
+    if (const char* watch = std::getenv("OUTPOST_DEBUG_FLAG"); watch && a.key == watch)
+        std::fprintf(stderr, "[flag] %s %s%x by %s\n", a.key.c_str(), clear ? "-" : "+", flag,
+                     reason == kNone ? "-" : c.actions[reason].key.c_str());
+    const char* change = nullptr;
+    bool overwrite = false;
+    if (flag == kActRunnable)
+        change = "unrunnable";
+    else if (flag == kActOptional)
+        change = "required";
+    else if (flag == kActMigrateRunnable) {
+        change = "unrunnable";
+        overwrite = true;
+    }
+    if (!change || reason == kNone) return;
+    const Action& r = c.actions[reason];
+    if (r.rsc == kNone || a.rsc == r.rsc) return;
+    if (!a.reason.empty() && !overwrite) return;
+    a.reason = std::string(change) + " " + c.resources[r.rsc].id + " " + r.task;
+}
+
+// A clone's flags as seen from a node: requirement is node-specific, but an action that is
+// runnable anywhere counts as runnable.
+std::uint32_t Propagator::ordering_flags(ActIdx a, NodeIdx node)
+{
+    const Action& act = c.actions[a];
+    if (node == kNone || act.rsc == kNone || !c.resources[act.rsc].is_clone()) return flags_for(a, kNone);
+    if (act.task == "notify" || act.task == "notified") {
+        // A clone's notification stands for its operation: required on this node only if
+        // an instance's operation there is.
+        std::uint32_t flags = act.flags | kActOptional;
+        const std::string* op = act.meta_value("notify_operation");
+        if (op) {
+            for (RscIdx ch : c.resources[act.rsc].children) {
+                ActIdx ca = first_child_action(c, ch, *op, c.resources[ch].children.empty() ? node : kNone);
+                if (ca != kNone && !(flags_for(ca, node) & kActOptional)) flags &= ~kActOptional;
+            }
+        }
+        return flags;
+    }
+    const bool runnable = (flags_for(a, kNone) & kActRunnable) != 0;
+    std::uint32_t flags = flags_for(a, node);
+    if (runnable) flags |= kActRunnable;
+    return flags;
+}
+
+std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
+{
+    Action& act = c.actions[a];
+    if (act.rsc == kNone) return act.flags;
+    const Resource& rsc = c.resources[act.rsc];
+    if (rsc.is_primitive()) return act.flags;
+    const char* task = child_task(act.task);
+    // (Notification pseudo actions keep their own flags: notify.cpp decides them.)
+    if (!task || act.task == "notify" || act.task == "notified") return act.flags;
+    std::uint32_t flags = kActOptional | kActRunnable | kActPseudo;
+    if (rsc.is_group()) {
+        if (!(act.flags & kActOptional)) flags &= ~kActOptional;  // required itself
+        // (A group's flags do not depend on the node asking: only a clone's do.)
+        for (RscIdx ch : rsc.children) {
+            ActIdx ca = first_child_action(c, ch, task, kNone);
+            if (ca != kNone) {
+                const std::uint32_t cf = flags_for(ca, node);
+                // (A required member action does not make the group's action required
+                // here: that would credit the wrong action in summary reasons.)
+                if (act.task != task && (flags & kActRunnable) && !(cf & kActRunnable)) {
+                    flags &= ~kActRunnable;
+                    act.flags &= ~kActRunnable;
+                }
+            } else if (std::string_view(task) != "stop" && std::string_view(task) != "demote") {
+                flags &= ~kActRunnable;
+            }
+        }
+        return flags;
+    }
+    // Clone: required if it is itself or any instance's is; runnable if any instance's is.
+    if (!(act.flags & kActOptional)) flags &= ~kActOptional;
+    bool any_runnable = false;
+    for (RscIdx ch : rsc.children) {
+        ActIdx ca = first_child_action(c, ch, task, c.resources[ch].children.empty() ? node : kNone);
+        if (ca == kNone) continue;
+        const std::uint32_t cf = flags_for(ca, node);
+        if ((flags & kActOptional) && !(cf & kActOptional)) {
+            flags &= ~kActOptional;
+            act.flags &= ~kActOptional;
+        }
+        if (cf & kActRunnable) any_runnable = true;
+    }
+    if (!any_runnable) {
+        flags &= ~kActRunnable;
+        if (node == kNone) act.flags &= ~kActRunnable;
+    }
+    return flags;
+}
+
+std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::uint32_t flags,
+                                                std::uint32_t type)
+{
+    Action& f = c.actions[first];
+    Action& t = c.actions[then];
+    const std::uint32_t then_before = t.flags;
+    const std::uint32_t first_before = f.flags;
+    if (type & kOrderAsymmetrical) {
+        if (t.rsc != kNone) {
+            const Resource& tr = c.resources[t.rsc];
+            Role state = tr.role;
+            if (!tr.is_primitive()) {
+                state = Role::stopped;
+                std::vector<RscIdx> leaves;
+                c.leaves(t.rsc, leaves);
+                for (RscIdx l : leaves)
+                    state = std::max(state, c.resources[l].role);
+            }
+            if (state == Role::stopped && t.task == "stop") {
+            } else if (state >= Role::started && t.task == "start" && t.optional() && t.node != kNone &&
+                       tr.running_on.size() == 1 && tr.running_on[0] == t.node) {
+            } else if (!(f.flags & kActRunnable)) {
+                t.flags &= ~(kActRunnable | kActOptional);
+            }
+        }
+    }
+    // (A stop replaced by a migration does not make what must precede it required.)
+    if ((type & kOrderImpliesFirst) && !(t.flags & kActOptional) && !(t.flags & kActMigrateRunnable)) {
+        set_flag_reason(first, then, kActOptional, true);
+        if ((f.flags & kActMigrateRunnable) && !(t.flags & kActMigrateRunnable))
+            set_flag_reason(first, then, kActMigrateRunnable, true);
+    }
+    if ((type & kOrderPromotedImpliesFirst) && !(t.flags & kActOptional) && t.rsc != kNone &&
+        c.resources[t.rsc].role == Role::promoted) {
+        set_flag_reason(first, then, kActOptional, true);
+        if ((f.flags & kActMigrateRunnable) && !(t.flags & kActMigrateRunnable))
+            set_flag_reason(first, then, kActMigrateRunnable, true);
+    }
+    if (type & kOrderImpliesFirstMigratable) {
+        if (!(t.flags & kActMigrateRunnable) || !(t.flags & kActRunnable))
+            set_flag_reason(first, then, kActRunnable, true);
+        if (!(t.flags & kActOptional)) set_flag_reason(first, then, kActOptional, true);
+    }
+    if ((type & kOrderPseudoLeft) && !(f.flags & kActRunnable)) {
+        set_flag_reason(then, first, kActMigrateRunnable, true);
+        t.flags &= ~kActPseudo;
+    }
+    if ((type & kOrderRunnableLeft) && (t.flags & kActRunnable) && !(flags & kActRunnable)) {
+        set_flag_reason(then, first, kActRunnable, true);
+        set_flag_reason(then, first, kActMigrateRunnable, true);
+    }
+    if ((type & kOrderImpliesThen) && (t.flags & kActOptional) && !(flags & kActOptional) &&
+        !(f.flags & kActMigrateRunnable)) {
+        set_flag_reason(then, first, kActOptional, true);
+    }
+    if (type & kOrderRestart) {
+        // A resource that must restart but cannot start still stops.
+        const char* reason = nullptr;
+        if (!(t.flags & kActOptional)) reason = "restart";
+        if (!(t.flags & kActRunnable) && t.rsc != kNone && c.resources[t.rsc].flags.managed && f.rsc == t.rsc)
+            reason = "stop";
+        if (reason) {
+            if (f.flags & kActRunnable) set_flag_reason(first, then, kActOptional, true);
+            if (!(t.flags & kActOptional)) set_flag_reason(first, then, kActOptional, true);
+            if (!(t.flags & kActMigrateRunnable)) set_flag_reason(first, then, kActMigrateRunnable, true);
+            if (!(f.flags & kActOptional) && !(f.flags & kActRunnable))
+                set_flag_reason(then, first, kActRunnable, true);
+        }
+    }
+    const bool then_changed = c.actions[then].flags != then_before;
+    const bool first_changed = c.actions[first].flags != first_before;
+    if (then_changed && c.actions[then].rsc != kNone && c.resources[c.actions[then].rsc].parent != kNone)
+        update(then);
+    return {then_changed, first_changed};
+}
+
+bool Propagator::interleave(ActIdx first, ActIdx then)
+{
+    const Action& f = c.actions[first];
+    const Action& t = c.actions[then];
+    if (f.rsc == kNone || t.rsc == kNone || f.rsc == t.rsc) return false;
+    if (!c.resources[f.rsc].is_clone() || !c.resources[t.rsc].is_clone()) return false;
+    const bool use_first = t.key.size() >= 7 && (t.task == "stop" || t.task == "demote");
+    const Resource& r = c.resources[use_first ? f.rsc : t.rsc];
+    return r.flags.interleave;
+}
+
+std::pair<bool, bool> Propagator::interleave_update(ActIdx first, ActIdx then, NodeIdx node,
+                                                    std::uint32_t type)
+{
+    bool tc = false, fc = false;
+    const Action fa = c.actions[first];
+    const Action ta = c.actions[then];
+    const bool current = fa.task == "stopped" || fa.task == "demoted";
+    const char* ftask = child_task(fa.task);
+    if (!ftask) return {false, false};
+    for (RscIdx then_child : std::vector<RscIdx>(c.resources[ta.rsc].children)) {
+        RscIdx first_child = find_compatible_instance(c, then_child, fa.rsc, std::nullopt, current);
+        if (first_child == kNone) {
+            if (current) continue;
+            continue;
+        }
+        // The instance actions (a group instance uses its own pseudo actions).
+        ActIdx fact = first_child_action(c, first_child, ftask, node);
+        ActIdx tact = first_child_action(c, then_child, ta.task, node);
+        if (fact == kNone || tact == kNone) continue;
+        if (c.order(fact, tact, type)) tc = fc = true;
+        auto [t2, f2] = native_update(fact, tact, flags_for(fact, node), type);
+        tc = tc || t2;
+        fc = fc || f2;
+    }
+    return {tc, fc};
+}
+
+std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx node,
+                                              std::uint32_t first_flags, std::uint32_t type)
+{
+    const Action& t = c.actions[then];
+    if (t.rsc == kNone || c.resources[t.rsc].is_primitive())
+        return native_update(first, then, first_flags, type);
+    // (A collective's notification pseudo actions are ordered with the instances' own
+    // notifications explicitly: notify.cpp.)
+    if (t.task == "notify" || t.task == "notified") return native_update(first, then, first_flags, type);
+    const Resource& tr = c.resources[t.rsc];
+    if (tr.is_clone() && interleave(first, then)) return interleave_update(first, then, node, type);
+    auto result = native_update(first, then, first_flags, type);
+    // Every instance of a (non-interleaved) clone follows the first; only those on the
+    // first's node also make the first required (or restart it). Group members follow on
+    // the first's node.
+    constexpr std::uint32_t kAffectsFirst = kOrderImpliesFirst | kOrderImpliesFirstMigratable |
+                                            kOrderPromotedImpliesFirst | kOrderImpliesFirstPrinted |
+                                            kOrderRestart;
+    for (RscIdx ch : std::vector<RscIdx>(tr.children)) {
+        ActIdx ca = first_child_action(c, ch, c.actions[then].task, tr.is_clone() ? kNone : node);
+        if (ca == kNone) continue;
+        const bool same_node = node == kNone || c.actions[ca].node == kNone || c.actions[ca].node == node;
+        if (!same_node) {
+            const ActIdx on_node = first_child_action(c, ch, c.actions[then].task, node);
+            if (on_node != kNone) continue;  // that one is handled instead
+        }
+        if (tr.is_clone() && !(flags_for(ca, node) & kActRunnable)) continue;
+        // (A group's members never make the first required: the group's own action does.)
+        const bool affects_first = tr.is_clone() && same_node;
+        auto [tc, fc] =
+            update_pair(first, ca, node, first_flags, affects_first ? type : (type & ~kAffectsFirst));
+        if (tc) after_changed(ca);
+        if (fc) result.second = true;
+    }
+    return result;
+}
+
+void Propagator::update(ActIdx then)
+{
+    if (++depth > 100000) {
+        --depth;
+        return;
+    }
+    bool then_changed = false;
+    // An action that needs any one of its one-or-more inputs (require-all=false).
+    const bool requires_any = (c.actions[then].flags & kActRequiresAny) != 0;
+    bool any_runnable = false;
+    const std::vector<EdgeIdx> inputs = c.actions[then].before;
+    for (auto it = inputs.rbegin(); it != inputs.rend(); ++it) {
+        const EdgeIdx e = *it;
+        const Edge edge = c.edges[e];
+        if (edge.flags == kOrderNone) continue;
+        const ActIdx first = edge.first;
+        NodeIdx then_node = c.actions[then].node;
+        NodeIdx first_node = c.actions[first].node;
+        if ((edge.flags & kOrderSameNode) && first_node != kNone && then_node != kNone &&
+            first_node != then_node) {
+            c.edges[e].flags = kOrderNone;
+            continue;
+        }
+        if ((edge.flags & kOrderThenCancelsFirst) && !c.actions[then].optional())
+            c.actions[first].flags |= kActOptional;
+        const std::uint32_t first_flags = ordering_flags(first, then_node);
+        const std::uint32_t then_flags = ordering_flags(then, first_node);
+        if (requires_any && (edge.flags & kOrderOneOrMore) && (first_flags & kActRunnable))
+            any_runnable = true;
+        // Collective pseudo actions show in the graph when an instance's action is required.
+        if ((edge.flags & kOrderImpliesThenPrinted) && !(first_flags & kActOptional))
+            c.actions[then].flags |= kActPrintAlways;
+        if ((edge.flags & kOrderImpliesFirstPrinted) && !(then_flags & kActOptional))
+            c.actions[first].flags |= kActPrintAlways;
+        auto [tc, fc] = update_pair(first, then, first_node, first_flags, edge.flags);
+        then_changed = then_changed || tc;
+        if (fc) {
+            after_changed(first);
+            update(first);
+        }
+    }
+    if (requires_any && !any_runnable && c.actions[then].runnable()) {
+        c.actions[then].flags &= ~kActRunnable;
+        then_changed = true;
+    }
+    if (then_changed) {
+        after_changed(then);
+        update(then);
+    }
+    --depth;
+}
+
+}  // namespace
+
+void update_actions(Cluster& c)
+{
+    Propagator p{c};
+    // Pacemaker's action list is newest first.
+    for (std::size_t i = c.actions.size(); i-- > 0;)
+        p.update(static_cast<ActIdx>(i));
+    // A collective's summary flags can change while its instances are examined, after its
+    // successors were: a second pass carries those changes on.
+    for (std::size_t i = c.actions.size(); i-- > 0;)
+        p.update(static_cast<ActIdx>(i));
+}
+
+}  // namespace outpost::cluster::policy

@@ -1,0 +1,57 @@
+// Virtual execution of a transition, as crm_simulate -S does it: every action in the graph
+// "runs" in dependency order and succeeds (unless an injected failure says otherwise), and
+// its result is recorded in a copy of the CIB's status section, which then describes the
+// cluster after the transition (crm_simulate -O writes it; its status is the "Revised
+// Cluster Status").
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "policy/cluster.hpp"
+#include "policy/graph.hpp"
+#include "util/result.hpp"
+
+namespace outpost::cluster::policy {
+
+// crm_simulate's OPSPEC: ${resource}_${task}_${interval_in_ms}@${node}=${rc}
+struct OpSpec {
+    std::string rsc;
+    std::string task;
+    std::int64_t interval_ms = 0;
+    std::string node;
+    int rc = 0;
+};
+Result<OpSpec> parse_op_spec(std::string_view text);
+
+// One line of "Executing Cluster Transition:", with what it says as fields.
+struct ExecutedAction {
+    enum class Kind { resource, pseudo, fencing, cluster, message };
+    Kind kind = Kind::message;
+    std::string rsc;   // resource: as shown; cluster: clear_failcount's resource
+    std::string task;  // operation; pseudo: the action key; fencing: reboot/off/on
+    std::string node;
+    std::int64_t interval_ms = 0;
+    std::string text;  // the line as crm_simulate prints it
+};
+
+struct SimulationResult {
+    std::vector<ExecutedAction> executed;
+    xml::Document cib;  // the CIB after the transition
+};
+
+// `failures` (crm_simulate -F) make the matching actions fail: the transition then aborts
+// (only INFINITY-priority and pseudo actions still start) and the failure is counted, with
+// `wall_clock` as its last-failure time (crm_simulate uses the real clock there).
+SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std::vector<OpSpec>& failures,
+                                     EpochSeconds wall_clock);
+
+// Synthetic events before scheduling (crm_simulate -u/-d/-f/-i): edit the CIB in place.
+void inject_node_up(xml::Document& cib, std::string_view node);
+void inject_node_down(xml::Document& cib, std::string_view node);
+void inject_node_fail(xml::Document& cib, std::string_view node);
+// Records the operation result; a failure also counts (fail-count, last-failure), one
+// "  * Injecting attribute ..." line each in `lines`.
+Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now, std::vector<std::string>& lines);
+
+}  // namespace outpost::cluster::policy

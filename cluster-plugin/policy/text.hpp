@@ -1,0 +1,36 @@
+// crm_simulate's text (Pacemaker 2.1.5): the cluster status as crm_mon prints it, the
+// transition summary lines, and the executed-actions list, so the two tools' outputs can
+// be compared line by line.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "policy/cluster.hpp"
+
+namespace outpost::cluster::policy {
+
+// "  * Node List:" ... "  * Full List of Resources:" ... (no heading line).
+std::string render_status(const Cluster& c);
+// One "Transition Summary:" line: a fencing (change "Fence (reboot)", details the node) or
+// a resource change with its roles and nodes.
+struct SummaryEntry {
+    std::string change;   // Start, Stop, Move, ..., or "Fence (<action>)"
+    std::string rsc;      // resource id (empty for fencing)
+    std::string details;  // the parenthesised part as crm_simulate prints it
+    std::string reason;   // "due to ..." (fencing: the reason without quotes)
+    Role role = Role::unknown;
+    Role next_role = Role::unknown;
+    NodeIdx origin = kNone;
+    NodeIdx dest = kNone;  // fencing: the fenced node
+    bool fence = false;
+};
+std::vector<SummaryEntry> summarize(const Cluster& c);
+// "Transition Summary:" lines (without the heading).
+std::string render_summary(const Cluster& c);
+std::string render_summary(const std::vector<SummaryEntry>& entries);
+// "N of M resource instances DISABLED and K BLOCKED from further action due to failure",
+// or empty when nothing is disabled or blocked.
+std::string render_disabled_line(const Cluster& c);
+
+}  // namespace outpost::cluster::policy

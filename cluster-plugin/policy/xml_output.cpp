@@ -1,0 +1,300 @@
+// crm_simulate --output-as=xml: the cluster status (crm_mon's <nodes> and <resources>), the
+// transition summary (<actions>) and the executed actions (<transition>).
+#include "policy/xml_output.hpp"
+
+#include <algorithm>
+
+#include "policy/unpack.hpp"
+
+namespace outpost::cluster::policy {
+
+namespace {
+
+struct Writer {
+    std::string s;
+    int indent = 0;
+
+    void open(std::string_view element)
+    {
+        s.append(static_cast<std::size_t>(indent), ' ');
+        s += '<';
+        s += element;
+    }
+    void attr(std::string_view key, std::string_view value)
+    {
+        s += ' ';
+        s += key;
+        s += "=\"";
+        xml::append_escaped(s, value);
+        s += '"';
+    }
+    // (Without this, a string literal would pick the bool overload.)
+    void attr(std::string_view key, const char* value) { attr(key, std::string_view(value)); }
+    void attr(std::string_view key, bool value) { attr(key, value ? std::string_view("true") : "false"); }
+    void end_empty() { s += "/>\n"; }
+    void end_open()
+    {
+        s += ">\n";
+        indent += 2;
+    }
+    void close(std::string_view element)
+    {
+        indent -= 2;
+        s.append(static_cast<std::size_t>(indent), ' ');
+        s += "</";
+        s += element;
+        s += ">\n";
+    }
+};
+
+std::string agent(const Resource& r)
+{
+    std::string t = r.cls;
+    if (!r.provider.empty()) t += ":" + r.provider;
+    return t + ":" + r.type;
+}
+
+Role shown_role(const Cluster& c, RscIdx r)
+{
+    Role role = c.resources[r].role;
+    const RscIdx cl = c.clone_of(r);
+    if (role == Role::started && cl != kNone && c.resources[cl].flags.promotable) return Role::unpromoted;
+    if (role == Role::unknown) return Role::stopped;
+    return role;
+}
+
+int resources_running(const Cluster& c, NodeIdx n)
+{
+    int count = 0;
+    for (const Resource& r : c.resources) {
+        if (!r.is_primitive()) continue;
+        if (std::find(r.running_on.begin(), r.running_on.end(), n) != r.running_on.end()) ++count;
+    }
+    return count;
+}
+
+void write_node(const Cluster& c, Writer& w, NodeIdx n)
+{
+    const Node& node = c.nodes[n];
+    w.open("node");
+    w.attr("name", node.name);
+    w.attr("id", node.id);
+    w.attr("online", node.online);
+    w.attr("standby", node.standby);
+    w.attr("standby_onfail", node.standby_onfail);
+    w.attr("maintenance", node.maintenance);
+    w.attr("pending", node.pending);
+    w.attr("unclean", node.unclean);
+    w.attr("health", "green");
+    if (node.kind == NodeKind::member && node.online) {
+        const char* fs = node.state_xml ? xml::attr_c(node.state_xml, "crm_feature_set") : nullptr;
+        w.attr("feature_set", fs ? std::string(fs) : std::string("<3.15.1"));
+    }
+    w.attr("shutdown", node.shutdown);
+    const char* expected = node.state_xml ? xml::attr_c(node.state_xml, "expected") : nullptr;
+    w.attr("expected_up",
+           node.kind == NodeKind::member && expected && std::string_view(expected) == "member");
+    w.attr("is_dc", node.is_dc);
+    w.attr("resources_running", std::to_string(resources_running(c, n)));
+    w.attr("type", node.kind == NodeKind::member ? "member" : "remote");
+    if (node.kind == NodeKind::guest && node.remote_rsc != kNone &&
+        c.resources[node.remote_rsc].container != kNone)
+        w.attr("id_as_resource", c.resources[c.resources[node.remote_rsc].container].id);
+    w.end_empty();
+}
+
+void write_resource(const Cluster& c, Writer& w, RscIdx r);
+
+void write_primitive(const Cluster& c, Writer& w, RscIdx r)
+{
+    const Resource& rsc = c.resources[r];
+    bool active = false;
+    for (NodeIdx n : rsc.running_on) {
+        if (c.nodes[n].online || c.nodes[n].unclean) active = true;
+    }
+    w.open("resource");
+    w.attr("id", c.in_anonymous_clone(r) ? rsc.base_id : rsc.id);
+    w.attr("resource_agent", agent(rsc));
+    w.attr("role", role_name(shown_role(c, r)));
+    if (rsc.has_meta("target-role")) w.attr("target_role", rsc.meta_value("target-role"));
+    w.attr("active", active);
+    w.attr("orphaned", rsc.flags.orphan);
+    w.attr("blocked", rsc.flags.blocked);
+    w.attr("managed", rsc.flags.managed);
+    w.attr("failed", rsc.flags.failed);
+    w.attr("failure_ignored", rsc.flags.failure_ignored);
+    w.attr("nodes_running_on", std::to_string(rsc.running_on.size()));
+    if (rsc.running_on.empty()) {
+        w.end_empty();
+        return;
+    }
+    w.end_open();
+    for (NodeIdx n : rsc.running_on) {
+        w.open("node");
+        w.attr("name", c.nodes[n].name);
+        w.attr("id", c.nodes[n].id);
+        w.attr("cached", c.nodes[n].online);
+        w.end_empty();
+    }
+    w.close("resource");
+}
+
+void write_resource(const Cluster& c, Writer& w, RscIdx r)
+{
+    const Resource& rsc = c.resources[r];
+    if (rsc.is_primitive()) {
+        write_primitive(c, w, r);
+        return;
+    }
+    const bool disabled = rsc.target_role == Role::stopped;
+    if (rsc.is_group()) {
+        w.open("group");
+        w.attr("id", c.in_anonymous_clone(r) ? rsc.base_id : rsc.id);
+        w.attr("number_resources", std::to_string(rsc.children.size()));
+        w.attr("managed", rsc.flags.managed);
+        w.attr("disabled", disabled);
+    } else {
+        const bool failed = rsc.flags.failed;  // (not because an instance failed)
+        w.open("clone");
+        w.attr("id", rsc.id);
+        w.attr("multi_state", rsc.flags.promotable);
+        w.attr("unique", rsc.flags.unique);
+        w.attr("managed", rsc.flags.managed);
+        w.attr("disabled", disabled);
+        w.attr("failed", failed);
+        w.attr("failure_ignored", false);
+        if (rsc.has_meta("target-role")) w.attr("target_role", rsc.meta_value("target-role"));
+    }
+    w.end_open();
+    for (RscIdx ch : rsc.children)
+        write_resource(c, w, ch);
+    w.close(rsc.is_group() ? "group" : "clone");
+}
+
+}  // namespace
+
+std::string status_xml(const Cluster& c, std::string_view element, int indent)
+{
+    Writer w;
+    w.indent = indent;
+    w.open(element);
+    w.end_open();
+    w.open("nodes");
+    w.end_open();
+    for (NodeIdx n : c.node_order)
+        write_node(c, w, n);
+    w.close("nodes");
+    w.open("resources");
+    w.end_open();
+    for (RscIdx r : c.top) {
+        if (c.resources[r].flags.orphan && c.resources[r].running_on.empty()) continue;
+        write_resource(c, w, r);
+    }
+    w.close("resources");
+    w.close(element);
+    return std::move(w.s);
+}
+
+std::string summary_xml(const Cluster& c, const std::vector<SummaryEntry>& entries, int indent)
+{
+    Writer w;
+    w.indent = indent;
+    w.open("actions");
+    w.end_open();
+    auto name = [&](NodeIdx n) { return n == kNone ? std::string() : c.nodes[n].name; };
+    for (const SummaryEntry& e : entries) {
+        if (e.fence) {
+            w.open("node_action");
+            w.attr("task", e.change);
+            w.attr("node", e.details);
+            if (!e.reason.empty()) w.attr("reason", e.reason);
+            w.end_empty();
+            continue;
+        }
+        std::string action = e.change;
+        std::transform(action.begin(), action.end(), action.begin(),
+                       [](unsigned char ch) { return std::tolower(ch); });
+        w.open("rsc_action");
+        w.attr("action", action);
+        w.attr("resource", e.rsc);
+        const bool need_role = e.role > Role::started || e.next_role > Role::unpromoted;
+        const bool same_host = e.origin != kNone && e.dest != kNone && e.origin == e.dest;
+        const bool same_role = e.role == e.next_role;
+        if (e.origin == kNone) {
+            if (need_role) {
+                w.attr("role", role_name(e.role));
+                w.attr("next-role", role_name(e.next_role));
+            }
+            w.attr("node", name(e.dest));
+        } else if (e.dest == kNone || (same_host && same_role)) {
+            if (need_role) w.attr("role", role_name(e.role));
+            w.attr(e.change == "Restart" ? "source" : "node", name(e.origin));
+        } else if (same_role) {
+            if (need_role) w.attr("role", role_name(e.role));
+            w.attr("source", name(e.origin));
+            w.attr("dest", name(e.dest));
+        } else if (same_host) {
+            w.attr("role", role_name(e.role));
+            w.attr("next-role", role_name(e.next_role));
+            w.attr("source", name(e.origin));
+        } else {
+            w.attr("role", role_name(e.role));
+            w.attr("source", name(e.origin));
+            w.attr("next-role", role_name(e.next_role));
+            w.attr("dest", name(e.dest));
+        }
+        if (!e.reason.empty()) {
+            std::string reason = e.reason;
+            if (reason.starts_with("due to ")) reason = reason.substr(7);
+            w.attr("reason", reason);
+        }
+        w.end_empty();
+    }
+    w.close("actions");
+    return std::move(w.s);
+}
+
+std::string executed_xml(const std::vector<ExecutedAction>& executed, int indent)
+{
+    Writer w;
+    w.indent = indent;
+    w.open("transition");
+    w.end_open();
+    for (const ExecutedAction& e : executed) {
+        switch (e.kind) {
+            case ExecutedAction::Kind::resource:
+                w.open("rsc_action");
+                w.attr("resource", e.rsc);
+                w.attr("op", e.task);
+                w.attr("node", e.node);
+                if (e.interval_ms > 0) w.attr("interval", std::to_string(e.interval_ms));
+                w.end_empty();
+                break;
+            case ExecutedAction::Kind::pseudo:
+                w.open("pseudo_action");
+                w.attr("task", e.task);
+                if (!e.node.empty()) w.attr("node", e.node);
+                w.end_empty();
+                break;
+            case ExecutedAction::Kind::fencing:
+                w.open("fencing_action");
+                w.attr("target", e.node);
+                w.attr("op", e.task);
+                w.end_empty();
+                break;
+            case ExecutedAction::Kind::cluster:
+                w.open("cluster_action");
+                w.attr("task", e.task);
+                w.attr("node", e.node);
+                if (!e.rsc.empty()) w.attr("id", e.rsc);
+                w.end_empty();
+                break;
+            case ExecutedAction::Kind::message:
+                break;
+        }
+    }
+    w.close("transition");
+    return std::move(w.s);
+}
+
+}  // namespace outpost::cluster::policy

@@ -1,0 +1,530 @@
+// outpost-simulate: crm_simulate's command line over Outpost's policy engine.
+//
+// Reads a CIB (-x FILE, -p for stdin), applies the requested synthetic events (-u, -d, -f,
+// -i, -q), schedules it with the time of -t (else the CIB's execution-date, else now), and
+// prints crm_simulate's sections ("Current cluster status:", "Performing Requested
+// Modifications:", "Transition Summary:", "Executing Cluster Transition:", "Revised Cluster
+// Status:") so the two tools can be compared line by line; --output-as=xml gives them as
+// crm_simulate's <pacemaker-result>. What is not supported is refused with a clear error.
+#include <getopt.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "outpost-config.h"
+#include "policy/graph.hpp"
+#include "policy/policy.hpp"
+#include "policy/simulate.hpp"
+#include "policy/text.hpp"
+#include "policy/xml_output.hpp"
+
+namespace {
+
+using namespace outpost;
+using namespace outpost::cluster::policy;
+
+// sysexits.h values, as the other Outpost tools use them.
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitUsage = 64;
+constexpr int kExitDataErr = 65;
+constexpr int kExitNoInput = 66;
+constexpr int kExitUnavailable = 69;
+constexpr int kExitCantCreate = 73;
+
+constexpr const char* kUsage = R"(Usage: outpost-simulate [OPTION...]
+
+Simulate a Pacemaker cluster's response to events with Outpost's policy engine
+(crm_simulate's options and output).
+
+Operations:
+  -R, --run                 Show what actions the cluster will take
+  -S, --simulate            Like --run, and simulate taking those actions
+  -X, --in-place            Like --simulate, and store the result in the input file
+  -s, --show-scores         Show allocation scores
+  -U, --show-utilization    Show utilization information (not supported yet)
+
+Synthetic cluster events:
+  -u, --node-up=NODE        Bring a node online
+  -d, --node-down=NODE      Take a node offline
+  -f, --node-fail=NODE      Fail a node
+  -i, --op-inject=OPSPEC    Inject an operation result before scheduling
+  -F, --op-fail=OPSPEC      Fail this action if the simulation runs it
+  -t, --set-datetime=TIME   Schedule at this time (ISO 8601)
+  -q, --quorum=QUORUM       1 or true: the cluster has quorum
+
+Artifacts:
+  -I, --save-input=FILE     Save the input CIB
+  -O, --save-output=FILE    Save the CIB after the simulation
+  -G, --save-graph=FILE     Save the transition graph (XML)
+  -D, --save-dotfile=FILE   Save the transition graph (DOT)
+
+Data source:
+  -x, --xml-file=FILE       Read the CIB from FILE
+  -p, --xml-pipe            Read the CIB from standard input
+  -L, --live-check          Use the live CIB (not supported yet)
+
+Output:
+  --output-as=FORMAT        text (default) or xml
+  --output-to=DEST          Write the output to DEST ("-" is standard output)
+  -Q, --quiet               Display only essential output
+  -V, --verbose             Accepted, ignored
+  -$, --version             Show the version
+  -h, --help                Show this help
+
+OPSPEC is ${resource}_${task}_${interval_in_ms}@${node}=${rc}, e.g.
+memcached_monitor_20000@node1=7.
+)";
+
+struct Args {
+    std::string xml_file;
+    bool xml_pipe = false;
+    bool run = false;
+    bool simulate = false;
+    bool in_place = false;
+    bool quiet = false;
+    bool scores = false;
+    std::string graph_file, dot_file, output_file, input_file;
+    std::optional<std::string> datetime;
+    std::optional<std::string> quorum;
+    std::vector<std::string> node_up, node_down, node_fail, op_inject, op_fail;
+    bool xml_output = false;
+    std::string output_to;
+};
+
+Result<std::string> read_all(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return make_error("simulate", -errno, "cannot read " + path + ": " + std::strerror(errno));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+bool write_file(const std::string& path, const std::string& data)
+{
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << data;
+    return static_cast<bool>(f);
+}
+
+int fail(int code, const std::string& message)
+{
+    std::fprintf(stderr, "outpost-simulate: %s\n", message.c_str());
+    return code;
+}
+
+int unsupported(const char* option, const char* why)
+{
+    return fail(kExitUsage, std::string(option) + " is not supported yet: " + why);
+}
+
+std::string iso_time(EpochSeconds t)
+{
+    const std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// The request as crm_simulate echoes it in <pacemaker-result request="...">.
+std::string request_line(int argc, char** argv)
+{
+    std::string s = "crm_simulate";
+    for (int i = 1; i < argc; ++i) {
+        s += ' ';
+        s += argv[i];
+    }
+    return s;
+}
+
+// Developer aid (OUTPOST_DEBUG_ACTIONS=1): every action with its flags and inputs.
+void dump_actions(const Cluster& cl)
+{
+    for (const Action& act : cl.actions) {
+        std::fprintf(stderr, "%4u %-40s %-12s %s%s%s%s reason=%s\n", act.id, act.key.c_str(),
+                     act.node == kNone ? "-" : cl.nodes[act.node].name.c_str(),
+                     act.optional() ? "opt " : "req ", act.runnable() ? "run " : "unrun ",
+                     act.pseudo() ? "pseudo " : "", (act.flags & kActInGraph) ? "GRAPH" : "",
+                     act.reason.c_str());
+        for (EdgeIdx e : act.before) {
+            const Edge& ed = cl.edges[e];
+            std::fprintf(stderr, "       <- %u %s flags=%x\n", ed.first, cl.actions[ed.first].key.c_str(),
+                         ed.flags);
+        }
+    }
+}
+
+class Output {
+public:
+    explicit Output(bool xml) : xml_(xml) {}
+    [[nodiscard]] bool xml() const { return xml_; }
+    std::string& text() { return s_; }
+    void append(const std::string& t) { s_ += t; }
+
+private:
+    bool xml_;
+    std::string s_;
+};
+
+struct Run {
+    const Args& a;
+    Output out;
+    EpochSeconds wall_clock = static_cast<EpochSeconds>(std::time(nullptr));
+    std::optional<EpochSeconds> set_now;
+
+    // Unpacks the CIB; prints the time line as crm_simulate does at each unpack.
+    Result<std::unique_ptr<Cluster>> load(xml::Document cib, bool sanitized = true)
+    {
+        ScheduleOptions so;
+        so.clock_now = wall_clock;
+        so.set_now = set_now;
+        so.show_scores = a.scores;
+        so.sanitized = sanitized;  // as crm_simulate: CIBs may carry masked secrets
+        auto c = unpack(std::move(cib), so);
+        if (c && !a.quiet && !out.xml()) {
+            if (set_now) {
+                out.append("Setting effective cluster time: " + iso_time(*set_now) + "\n");
+            } else if ((*c)->now_from_cib) {
+                out.append("Using the original execution date of: " + format_datetime((*c)->now) + "\n");
+            }
+        }
+        return c;
+    }
+};
+
+int run_main(const Args& a, int argc, char** argv)
+{
+    Run run{a, Output(a.xml_output), static_cast<EpochSeconds>(std::time(nullptr)), std::nullopt};
+    // Input.
+    std::string text;
+    if (!a.xml_file.empty()) {
+        auto r = read_all(a.xml_file);
+        if (!r) return fail(kExitNoInput, r.error().message);
+        text = std::move(*r);
+    } else {
+        std::ostringstream ss;
+        ss << std::cin.rdbuf();
+        text = ss.str();
+    }
+    if (!a.input_file.empty() && !write_file(a.input_file, text))
+        return fail(kExitCantCreate, "cannot write " + a.input_file);
+    auto doc = xml::parse(text);
+    if (!doc) return fail(kExitDataErr, doc.error().describe());
+    if (a.datetime) {
+        auto t = parse_datetime(*a.datetime);
+        if (!t) return fail(kExitUsage, "invalid date/time \"" + *a.datetime + "\"");
+        run.set_now = *t;
+    }
+    std::vector<OpSpec> injections, failures;
+    for (const std::string& spec : a.op_inject) {
+        auto s = parse_op_spec(spec);
+        if (!s) return fail(kExitUsage, s.error().message);
+        injections.push_back(*s);
+    }
+    for (const std::string& spec : a.op_fail) {
+        auto s = parse_op_spec(spec);
+        if (!s) return fail(kExitUsage, s.error().message);
+        failures.push_back(*s);
+    }
+    Output& out = run.out;
+    if (out.xml()) {
+        out.append("<pacemaker-result api-version=\"2.25\" request=\"");
+        xml::append_escaped(out.text(), request_line(argc, argv));
+        out.append("\">\n");
+    }
+    // Current status. The document is kept (copied) only when it is still needed: for the
+    // requested modifications, or to be saved as it is.
+    const bool modified =
+        a.quorum || !a.node_up.empty() || !a.node_down.empty() || !a.node_fail.empty() || !injections.empty();
+    const bool keep_doc = modified || (!a.output_file.empty() && !a.simulate);
+    auto current = run.load(keep_doc ? doc->copy() : std::move(*doc));
+    if (!current) return fail(kExitDataErr, current.error().describe());
+    if (!a.quiet) {
+        if (out.xml()) {
+            out.append(status_xml(**current, "cluster_status", 2));
+        } else {
+            std::string dis = render_disabled_line(**current);
+            if (!dis.empty()) out.append(dis + "\n");
+            out.append("Current cluster status:\n");
+            out.append(render_status(**current));
+        }
+    }
+    // Synthetic events.
+    std::unique_ptr<Cluster> cluster;
+    if (modified) {
+        std::vector<std::string> lines;
+        if (a.quorum) {
+            xml::set_attr(doc->root(), "have-quorum", *a.quorum);
+            lines.push_back("  * Setting quorum: " + *a.quorum);
+        }
+        for (const std::string& n : a.node_up) {
+            inject_node_up(*doc, n);
+            lines.push_back("  * Bringing node " + n + " online");
+        }
+        for (const std::string& n : a.node_down) {
+            inject_node_down(*doc, n);
+            lines.push_back("  * Taking node " + n + " offline");
+        }
+        for (const std::string& n : a.node_fail) {
+            inject_node_fail(*doc, n);
+            lines.push_back("  * Failing node " + n);
+        }
+        for (std::size_t i = 0; i < injections.size(); ++i) {
+            lines.push_back("  * Injecting " + a.op_inject[i] + " into the configuration");
+            if (auto st = inject_op(*doc, injections[i], run.wall_clock, lines); !st)
+                return fail(kExitDataErr, st.error().describe());
+        }
+        if (!a.quiet && !out.xml()) {
+            out.append("\nPerforming Requested Modifications:\n");
+            for (const auto& l : lines)
+                out.append(l + "\n");
+        }
+        auto c = run.load(doc->copy());
+        if (!c) return fail(kExitDataErr, c.error().describe());
+        cluster = std::move(*c);
+    } else {
+        cluster = std::move(*current);
+    }
+    const bool schedule_it = a.run || a.simulate || a.scores || !a.graph_file.empty() ||
+                             !a.dot_file.empty() || !a.output_file.empty();
+    if (schedule_it) {
+        Cluster& cl = *cluster;
+        if (auto st = schedule(cl); !st) {
+            std::fwrite(out.text().data(), 1, out.text().size(), stdout);
+            return fail(kExitDataErr, st.error().describe());
+        }
+        Graph g = build_graph(cl);
+        if (std::getenv("OUTPOST_DEBUG_ACTIONS")) dump_actions(cl);
+        if (a.scores && !out.xml()) {
+            for (const auto& l : cl.score_lines)
+                out.append(l + "\n");
+        }
+        const auto summary = summarize(cl);
+        if (!a.quiet) {
+            if (out.xml()) {
+                out.append(summary_xml(cl, summary, 2));
+            } else {
+                out.append("\nTransition Summary:\n");
+                out.append(render_summary(summary));
+            }
+        }
+        if (!a.graph_file.empty() && !write_file(a.graph_file, graph_xml(cl, g)))
+            return fail(kExitCantCreate, "cannot write " + a.graph_file);
+        if (!a.dot_file.empty() && !write_file(a.dot_file, graph_dot(cl, g)))
+            return fail(kExitCantCreate, "cannot write " + a.dot_file);
+        if (a.simulate) {
+            SimulationResult sim = simulate_transition(cl, g, failures, run.wall_clock);
+            const std::string result =
+                (!a.output_file.empty() || a.in_place) ? sim.cib.serialize() : std::string();
+            if (!a.output_file.empty() && !write_file(a.output_file, result))
+                return fail(kExitCantCreate, "cannot write " + a.output_file);
+            if (a.in_place && !write_file(a.xml_file, result))
+                return fail(kExitCantCreate, "cannot write " + a.xml_file);
+            if (!a.quiet) {
+                if (out.xml()) {
+                    out.append(executed_xml(sim.executed, 2));
+                } else {
+                    out.append("\nExecuting Cluster Transition:\n");
+                    for (const auto& e : sim.executed)
+                        out.append(e.text + "\n");
+                }
+                // The revised status is shown, not needed otherwise.
+                auto revised = run.load(std::move(sim.cib));
+                if (!revised) return fail(kExitError, "revised CIB: " + revised.error().describe());
+                if (out.xml()) {
+                    out.append(status_xml(**revised, "revised_cluster_status", 2));
+                } else {
+                    out.append("\nRevised Cluster Status:\n");
+                    out.append(render_status(**revised));
+                }
+            }
+        } else if (!a.output_file.empty() && !write_file(a.output_file, doc->serialize())) {
+            return fail(kExitCantCreate, "cannot write " + a.output_file);
+        }
+    } else if (!a.output_file.empty() && !write_file(a.output_file, doc->serialize())) {
+        return fail(kExitCantCreate, "cannot write " + a.output_file);
+    }
+    if (out.xml()) out.append("  <status code=\"0\" message=\"OK\"/>\n</pacemaker-result>\n");
+    if (!a.output_to.empty() && a.output_to != "-") {
+        if (!write_file(a.output_to, out.text())) return fail(kExitCantCreate, "cannot write " + a.output_to);
+    } else {
+        std::fwrite(out.text().data(), 1, out.text().size(), stdout);
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        Args a;
+        enum { kOutputAs = 1000, kOutputTo, kTextFancy, kHelpAll };
+        static const option longopts[] = {
+            {"xml-file", required_argument, nullptr, 'x'},
+            {"xml-pipe", no_argument, nullptr, 'p'},
+            {"live-check", no_argument, nullptr, 'L'},
+            {"run", no_argument, nullptr, 'R'},
+            {"simulate", no_argument, nullptr, 'S'},
+            {"in-place", no_argument, nullptr, 'X'},
+            {"show-attrs", no_argument, nullptr, 'A'},
+            {"show-failcounts", no_argument, nullptr, 'c'},
+            {"show-scores", no_argument, nullptr, 's'},
+            {"show-utilization", no_argument, nullptr, 'U'},
+            {"profile", required_argument, nullptr, 'P'},
+            {"repeat", required_argument, nullptr, 'N'},
+            {"node-up", required_argument, nullptr, 'u'},
+            {"node-down", required_argument, nullptr, 'd'},
+            {"node-fail", required_argument, nullptr, 'f'},
+            {"op-inject", required_argument, nullptr, 'i'},
+            {"op-fail", required_argument, nullptr, 'F'},
+            {"set-datetime", required_argument, nullptr, 't'},
+            {"quorum", required_argument, nullptr, 'q'},
+            {"watchdog", required_argument, nullptr, 'w'},
+            {"ticket-grant", required_argument, nullptr, 'g'},
+            {"ticket-revoke", required_argument, nullptr, 'r'},
+            {"ticket-standby", required_argument, nullptr, 'b'},
+            {"ticket-activate", required_argument, nullptr, 'e'},
+            {"save-input", required_argument, nullptr, 'I'},
+            {"save-output", required_argument, nullptr, 'O'},
+            {"save-graph", required_argument, nullptr, 'G'},
+            {"save-dotfile", required_argument, nullptr, 'D'},
+            {"all-actions", no_argument, nullptr, 'a'},
+            {"quiet", no_argument, nullptr, 'Q'},
+            {"verbose", no_argument, nullptr, 'V'},
+            {"version", no_argument, nullptr, '$'},
+            {"output-as", required_argument, nullptr, kOutputAs},
+            {"output-to", required_argument, nullptr, kOutputTo},
+            {"text-fancy", no_argument, nullptr, kTextFancy},
+            {"help", no_argument, nullptr, 'h'},
+            {"help-all", no_argument, nullptr, kHelpAll},
+            {nullptr, 0, nullptr, 0},
+        };
+        int opt = 0;
+        while ((opt = getopt_long(argc, argv, "x:pLRSXAcsUP:N:u:d:f:i:F:t:q:w:g:r:b:e:I:O:G:D:aQV$h",
+                                  longopts, nullptr)) != -1) {
+            switch (opt) {
+                case 'x':
+                    a.xml_file = optarg;
+                    break;
+                case 'p':
+                    a.xml_pipe = true;
+                    break;
+                case 'L':
+                    return unsupported("--live-check", "it needs outpost-controld's CIB IPC");
+                case 'R':
+                    a.run = true;
+                    break;
+                case 'S':
+                    a.simulate = true;
+                    break;
+                case 'X':
+                    a.simulate = true;
+                    a.in_place = true;
+                    break;
+                case 'A':
+                    return unsupported("--show-attrs", "node attributes are not shown");
+                case 'c':
+                    return unsupported("--show-failcounts", "fail counts are not shown");
+                case 's':
+                    a.scores = true;
+                    break;
+                case 'U':
+                    return unsupported("--show-utilization", "placement-strategy is not modelled");
+                case 'P':
+                case 'N':
+                    return unsupported("--profile/--repeat", "use tests/bench");
+                case 'u':
+                    a.node_up.emplace_back(optarg);
+                    break;
+                case 'd':
+                    a.node_down.emplace_back(optarg);
+                    break;
+                case 'f':
+                    a.node_fail.emplace_back(optarg);
+                    break;
+                case 'i':
+                    a.op_inject.emplace_back(optarg);
+                    break;
+                case 'F':
+                    a.op_fail.emplace_back(optarg);
+                    break;
+                case 't':
+                    a.datetime = optarg;
+                    break;
+                case 'q':
+                    a.quorum = optarg;
+                    break;
+                case 'w':
+                    return unsupported("--watchdog", "watchdog fencing is not modelled");
+                case 'g':
+                case 'r':
+                case 'b':
+                case 'e':
+                    return unsupported("ticket options", "rsc_ticket is not modelled");
+                case 'I':
+                    a.input_file = optarg;
+                    break;
+                case 'O':
+                    a.output_file = optarg;
+                    break;
+                case 'G':
+                    a.graph_file = optarg;
+                    break;
+                case 'D':
+                    a.dot_file = optarg;
+                    break;
+                case 'a':
+                    return unsupported("--all-actions", "the dot file shows the transition only");
+                case 'Q':
+                    a.quiet = true;
+                    break;
+                case 'V':
+                    break;
+                case '$':
+                    std::puts("outpost-simulate (Outpost) " OUTPOST_VERSION);
+                    return kExitOk;
+                case kOutputAs:
+                    if (std::strcmp(optarg, "xml") == 0) {
+                        a.xml_output = true;
+                    } else if (std::strcmp(optarg, "text") != 0) {
+                        return fail(kExitUsage, std::string("unknown output format \"") + optarg + "\"");
+                    }
+                    break;
+                case kOutputTo:
+                    a.output_to = optarg;
+                    break;
+                case kTextFancy:
+                    break;
+                case 'h':
+                case kHelpAll:
+                    std::fputs(kUsage, stdout);
+                    return kExitOk;
+                default:
+                    std::fputs(kUsage, stderr);
+                    return kExitUsage;
+            }
+        }
+        if (optind < argc)
+            return fail(kExitUsage, std::string("unexpected argument \"") + argv[optind] + "\"");
+        if (a.xml_file.empty() && !a.xml_pipe)
+            return fail(kExitUnavailable, "no input: give -x FILE or -p (--live-check is not supported yet)");
+        if (a.in_place && a.xml_file.empty()) return fail(kExitUsage, "--in-place needs --xml-file");
+        return run_main(a, argc, argv);
+    } catch (const std::exception& e) {
+        return fail(kExitError, e.what());
+    }
+}

@@ -1,0 +1,119 @@
+// The policy engine's building blocks: scores, times, digests, sparse node scores, and the
+// CIB limits and refusals (a CIB the engine does not support is an error naming the element,
+// never a different transition).
+#include <catch.hpp>
+
+#include "policy/digest.hpp"
+#include "policy/scores.hpp"
+#include "policy/time.hpp"
+#include "policy/unpack.hpp"
+#include "policy/xml.hpp"
+#include "policy_fixture.hpp"
+
+using namespace outpost::cluster::policy;
+using policy_test::cib;
+using policy_test::error_of;
+
+TEST_CASE("scores: INFINITY spellings, saturation, +INFINITY + -INFINITY = -INFINITY")
+{
+    CHECK(parse_score("INFINITY") == kInfinity);
+    CHECK(parse_score("+INFINITY") == kInfinity);
+    CHECK(parse_score("-INFINITY") == -kInfinity);
+    CHECK(parse_score("2000000") == kInfinity);
+    CHECK(parse_score("-42") == -42);
+    CHECK(add_scores(kInfinity, 5) == kInfinity);
+    CHECK(add_scores(kInfinity, -kInfinity) == -kInfinity);
+    CHECK(add_scores(999999, 5) == kInfinity);
+    CHECK(score_text(-kInfinity) == "-INFINITY");
+    CHECK(score_text(7) == "7");
+}
+
+TEST_CASE("time: intervals, ISO 8601 date-times and durations")
+{
+    CHECK(parse_interval_ms("10s") == 10000);
+    CHECK(parse_interval_ms("10") == 10000);
+    CHECK(parse_interval_ms("1m") == 60000);
+    CHECK(parse_interval_ms("500ms") == 500);
+    CHECK(parse_interval_ms("PT1M30S") == 90000);
+    CHECK_FALSE(parse_interval_ms("soon").has_value());
+    auto t = parse_datetime("2023-11-14T22:13:20Z");
+    REQUIRE(t);
+    CHECK(*t == 1700000000);
+    CHECK(format_datetime(1700000000) == "2023-11-14 22:13:20Z");
+}
+
+TEST_CASE("digest: the MD5 of Pacemaker's <parameters/> serialisation")
+{
+    // What crm_simulate records for an operation of a resource without parameters.
+    CHECK(parameters_digest({}) == "f2317cad3d54cec5d7d7aa7d0bf35cf8");
+    CHECK(parameters_digest({{"a", "1"}}) != parameters_digest({{"a", "2"}}));
+}
+
+TEST_CASE("node scores: sparse entries over per-class defaults")
+{
+    NodeScores s;
+    s.set_class_default(false, 0);            // cluster nodes allowed at 0
+    s.set_class_default(true, std::nullopt);  // remote nodes not allowed
+    CHECK(s.get(3, false) == 0);
+    CHECK_FALSE(s.get(4, true).has_value());
+    s.add(3, false, 100);
+    CHECK(s.get(3, false) == 100);
+    s.add(4, true, 5);  // allowed by the addition
+    CHECK(s.get(4, true) == 5);
+    s.disallow(3, false);
+    CHECK_FALSE(s.allowed(3, false));
+    CHECK(s.get(2, false) == 0);
+    s.add(3, false, 7);  // a disallowed node is allowed again by an addition
+    CHECK(s.get(3, false) == 7);
+}
+
+TEST_CASE("xml limits: too deep, DOCTYPE, malformed input are errors")
+{
+    std::string deep;
+    for (int i = 0; i < xml::kMaxDepth + 5; ++i)
+        deep += "<a>";
+    for (int i = 0; i < xml::kMaxDepth + 5; ++i)
+        deep += "</a>";
+    CHECK_FALSE(xml::parse(deep));
+    CHECK_FALSE(xml::parse("<!DOCTYPE cib [<!ENTITY x \"y\">]><cib/>"));
+    CHECK_FALSE(xml::parse("<cib><configuration>"));
+    CHECK_FALSE(xml::parse(""));
+    CHECK(xml::parse("<cib/>"));
+}
+
+TEST_CASE("refusals: bundles, templates, tickets, unknown elements, placement strategies")
+{
+    const std::string dummy = "<primitive id=\"d\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    CHECK(
+        error_of(cib(1, "<bundle id=\"b1\"><docker image=\"x\"/></bundle>")).find("unsupported: bundle b1") !=
+        std::string::npos);
+    CHECK(error_of(cib(1, "<template id=\"t1\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"))
+              .find("unsupported: template t1") != std::string::npos);
+    CHECK(error_of(cib(1, dummy, "<rsc_ticket id=\"tk\" rsc=\"d\" ticket=\"T\"/>"))
+              .find("unsupported: rsc_ticket tk") != std::string::npos);
+    CHECK(error_of(cib(1, dummy + "<gizmo id=\"g1\"/>")).find("unsupported") != std::string::npos);
+    CHECK(
+        error_of(cib(1, dummy, {}, {}, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"balanced\"/>"))
+            .find("unsupported: placement-strategy=balanced") != std::string::npos);
+    CHECK(error_of(cib(1, dummy)).empty());
+}
+
+TEST_CASE("refusals: an id longer than the limit is an error")
+{
+    const std::string id(kMaxIdLength + 1, 'x');
+    CHECK_FALSE(
+        error_of(cib(1, "<primitive id=\"" + id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"))
+            .empty());
+}
+
+TEST_CASE("orderings and colocations with cycles do not hang")
+{
+    const std::string rsc =
+        "<primitive id=\"a\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+        "<primitive id=\"b\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string cons =
+        "<rsc_order id=\"o1\" first=\"a\" then=\"b\"/><rsc_order id=\"o2\" first=\"b\" then=\"a\"/>"
+        "<rsc_colocation id=\"c1\" rsc=\"a\" with-rsc=\"b\" score=\"INFINITY\"/>"
+        "<rsc_colocation id=\"c2\" rsc=\"b\" with-rsc=\"a\" score=\"INFINITY\"/>";
+    CHECK(error_of(cib(2, rsc, cons)).empty());
+}

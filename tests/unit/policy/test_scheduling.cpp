@@ -1,0 +1,162 @@
+// Scheduling rules beyond remote nodes: clone notifications (notify.cpp N1-N5), clone
+// stickiness, require-all=false, exclusive discovery, no-quorum-policy=demote, and the
+// graph and simulation outputs. Each expectation was checked against crm_simulate 2.1.5.
+#include <catch.hpp>
+
+#include "policy/simulate.hpp"
+#include "policy_fixture.hpp"
+
+using namespace policy_test;
+
+namespace {
+
+std::string clone(const std::string& id, const std::string& meta, const std::string& prim_id,
+                  bool stateful = false)
+{
+    std::string m = meta.empty() ? std::string()
+                                 : "<meta_attributes id=\"" + id + "-meta\">" + meta + "</meta_attributes>";
+    const std::string ops = stateful
+                                ? "<op id=\"" + prim_id +
+                                      "-m1\" name=\"monitor\" interval=\"10s\" role=\"Unpromoted\"/>"
+                                      "<op id=\"" +
+                                      prim_id + "-m2\" name=\"monitor\" interval=\"11s\" role=\"Promoted\"/>"
+                                : "<op id=\"" + prim_id + "-m\" name=\"monitor\" interval=\"10s\"/>";
+    return "<clone id=\"" + id + "\">" + m + "<primitive id=\"" + prim_id +
+           "\" class=\"ocf\" provider=\"pacemaker\" type=\"" + (stateful ? "Stateful" : "Dummy") +
+           "\"><operations>" + ops + "</operations></primitive></clone>";
+}
+
+std::string nv(const std::string& id, const std::string& name, const std::string& value)
+{
+    return "<nvpair id=\"" + id + "\" name=\"" + name + "\" value=\"" + value + "\"/>";
+}
+
+std::string running_everywhere(const std::string& rsc, int nodes)
+{
+    std::string s;
+    for (int i = 1; i <= nodes; ++i)
+        s += node_state(i, history_ops(rsc, {{"start", 0, 0}, {"monitor", 0, 10000}}));
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("N1/N3: a notify clone starting: pre and post pseudo actions, post-notifications to new instances")
+{
+    auto s = schedule_cib(cib(2, clone("C", nv("cn", "notify", "true"), "D")));
+    CHECK(s.in_graph("C_pre_notify_start_0"));
+    CHECK(s.in_graph("C_confirmed-pre_notify_start_0"));
+    CHECK(s.in_graph("C_post_notify_running_0"));
+    CHECK(s.in_graph("C_confirmed-post_notify_running_0"));
+    CHECK(s.in_graph("D:0_post_notify_start_0", "node1"));
+    CHECK(s.in_graph("D:1_post_notify_start_0", "node2"));
+    CHECK_FALSE(s.in_graph("D:0_pre_notify_start_0"));  // nothing was active before
+    CHECK(s.ordered("C_confirmed-pre_notify_start_0", "", "C_start_0", ""));
+    CHECK(s.ordered("C_running_0", "", "C_post_notify_running_0", ""));
+    // N4: the new monitors wait for the confirmation.
+    CHECK(s.ordered("C_confirmed-post_notify_running_0", "", "D:0_monitor_10000", "node1"));
+}
+
+TEST_CASE("N3: a failed instance recovering: stop notified to all, start notified to the survivors")
+{
+    const std::string status = node_state(1, history_ops("D", {{"start", 0, 0}, {"monitor", 0, 10000}})) +
+                               node_state(2, history_ops("D", {{"start", 0, 0}, {"monitor", 7, 10000}}));
+    auto s = schedule_cib(cib(2, clone("C", nv("cn", "notify", "true"), "D"), {}, status));
+    CHECK(s.in_graph("D:0_pre_notify_stop_0", "node1"));
+    CHECK(s.in_graph("D:1_pre_notify_stop_0", "node2"));
+    CHECK(s.in_graph("D:0_post_notify_stop_0", "node1"));
+    CHECK_FALSE(s.in_graph("D:1_post_notify_stop_0", "node2"));  // stopping
+    CHECK(s.in_graph("D:0_pre_notify_start_0", "node1"));
+    CHECK(s.in_graph("D:1_post_notify_start_0", "node2"));
+    CHECK(s.ordered("C_confirmed-post_notify_stopped_0", "", "C_pre_notify_start_0", ""));
+}
+
+TEST_CASE("clones are sticky by default (resource-stickiness 1)")
+{
+    auto s =
+        schedule_cib(cib(3, clone("C", nv("cm", "clone-max", "2"), "D"), {}, running_everywhere("D", 2)));
+    CHECK(s.summary().empty());
+    const Cluster& c = *s.cluster;
+    const RscIdx d0 = c.find_rsc("D:0");
+    REQUIRE(d0 != kNone);
+    CHECK(c.resources[d0].stickiness == 1);
+}
+
+TEST_CASE("require-all=false: a clone-one-or-more pseudo action between the clones")
+{
+    const std::string rsc = clone("A", {}, "a") + clone("B", {}, "b");
+    auto s = schedule_cib(cib(2, rsc, "<rsc_order id=\"o\" first=\"A\" then=\"B\" require-all=\"false\"/>"));
+    CHECK(s.in_graph("clone-one-or-more:o"));
+    CHECK(s.ordered("clone-one-or-more:o", "", "B_start_0", ""));
+    CHECK(s.ordered("a:0_start_0", "node1", "clone-one-or-more:o", ""));
+}
+
+TEST_CASE("resource-discovery=exclusive: probed and placed only on the listed nodes")
+{
+    const std::string rsc = "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    auto s = schedule_cib(cib(3, rsc,
+                              "<rsc_location id=\"l\" rsc=\"p\" node=\"node3\" score=\"0\" "
+                              "resource-discovery=\"exclusive\"/>"));
+    CHECK(s.in_graph("p_monitor_0", "node3"));
+    CHECK_FALSE(s.in_graph("p_monitor_0", "node1"));
+    CHECK(s.in_graph("p_start_0", "node3"));
+}
+
+TEST_CASE("no-quorum-policy=demote: promotable instances demote, everything else stops")
+{
+    std::string status;
+    status += node_state(1, history("S", "promote", 0, 0, "Stateful") + history("p", "start"));
+    status += node_state(2, history("S", "start", 0, 0, "Stateful"));
+    std::string text = cib(2,
+                           clone("M", nv("mp", "promotable", "true"), "S", true) +
+                               "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>",
+                           {}, status, nv("nq", "no-quorum-policy", "demote"));
+    text.replace(text.find("have-quorum=\"1\""), 15, "have-quorum=\"0\"");
+    auto s = schedule_cib(text);
+    const std::string summary = s.summary_text();
+    CHECK(summary.find("Demote S:0") != std::string::npos);
+    CHECK(summary.find("Stop p (node1) due to no quorum") != std::string::npos);
+}
+
+TEST_CASE("graph: synapses numbered from 1, a resource's actions newest first")
+{
+    auto s =
+        schedule_cib(cib(1, "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"));
+    const std::string xml = graph_xml(*s.cluster, s.graph);
+    CHECK(xml.find("<transition_graph") == 0);
+    CHECK(xml.find("operation_key=\"p_start_0\"") < xml.find("operation_key=\"p_monitor_0\""));
+    CHECK(xml.find("id=\"1\" operation=\"monitor\"") != std::string::npos);
+}
+
+TEST_CASE("simulation: every action succeeds and the revised status shows the result")
+{
+    auto s =
+        schedule_cib(cib(1, "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"));
+    SimulationResult sim = simulate_transition(*s.cluster, s.graph, {}, 0);
+    REQUIRE(sim.executed.size() == 2);
+    CHECK(sim.executed[0].text == "  * Resource action: p               monitor on node1");
+    CHECK(sim.executed[1].text == "  * Resource action: p               start on node1");
+    ScheduleOptions so;
+    auto revised = unpack(std::move(sim.cib), so);
+    REQUIRE(revised);
+    CHECK(render_status(**revised).find("p\t(ocf:pacemaker:Dummy):\t Started node1") != std::string::npos);
+}
+
+TEST_CASE("simulation: a failed action aborts the transition and is counted")
+{
+    auto s = schedule_cib(
+        cib(1,
+            "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+            "<operations><op id=\"pm\" name=\"monitor\" interval=\"10s\"/></operations></primitive>"));
+    auto failure = parse_op_spec("p_start_0@node1=1");
+    REQUIRE(failure);
+    SimulationResult sim = simulate_transition(*s.cluster, s.graph, {*failure}, 1700000100);
+    bool pretended = false, monitored = false;
+    for (const auto& e : sim.executed) {
+        if (e.text.find("Pretending action") != std::string::npos) pretended = true;
+        if (e.task == "monitor" && e.interval_ms == 10000) monitored = true;
+    }
+    CHECK(pretended);
+    CHECK_FALSE(monitored);  // the monitor after the failed start never runs
+    CHECK(sim.cib.serialize().find("fail-count-p#start_0") != std::string::npos);
+}
