@@ -81,7 +81,8 @@ ALLOWED = {
     "guest-agent/lifecycle": {"util", "lifecycle"},
     "guest-agent": COMMON | {"executor", "proxy", "server", "lifecycle"},
     "cluster-plugin/connection": {"util", "wire", "tls", "io", "connection"},
-    "cluster-plugin/tools": {"util", "wire", "tls", "io", "connection", "tools"},
+    "cluster-plugin/controller": {"util", "wire", "io", "ipc", "controller"},
+    "cluster-plugin/tools": {"util", "wire", "tls", "io", "ipc", "connection", "controller", "tools"},
 }
 # Generated headers without a folder (config/outpost-config.h).
 GENERATED = {"outpost-config.h"}
