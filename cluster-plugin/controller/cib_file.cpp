@@ -1,11 +1,13 @@
 #include "controller/cib_file.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "controller/cib_document.hpp"
@@ -77,6 +79,26 @@ Status make_directory(const std::string& dir)
     return file_error(dir, errno, "cannot create directory");
 }
 
+// The temporary files save_cib_file() makes are named "<file>.XXXXXX" (mkostemp): any
+// left beside the CIB come from a save a crash interrupted before its rename.
+std::vector<std::string> remove_temporaries(const std::string& path)
+{
+    std::vector<std::string> removed;
+    const std::string dir = directory_of(path);
+    const std::string base = path.substr(path.rfind('/') + 1) + ".";
+    std::unique_ptr<DIR, int (*)(DIR*)> listing(::opendir(dir.c_str()), ::closedir);
+    if (!listing) return removed;
+    while (const dirent* entry = ::readdir(listing.get())) {
+        const std::string name = entry->d_name;
+        if (name.size() != base.size() + 6 || name.compare(0, base.size(), base) != 0) continue;
+        const std::string full = dir + "/" + name;
+        struct stat st {};
+        if (::lstat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::unlink(full.c_str()) == 0)
+            removed.push_back(full);
+    }
+    return removed;
+}
+
 }  // namespace
 
 Status save_cib_file(const std::string& path, const xmlDoc* doc)
@@ -116,6 +138,7 @@ Status save_cib_file(const std::string& path, const xmlDoc* doc)
 Result<LoadedCib> load_cib_file(const std::string& path, Schemas& schemas)
 {
     LoadedCib loaded;
+    loaded.removed_temporaries = remove_temporaries(path);
     auto text = read_bounded(path);
     if (!text && text.error().code == -ENOENT) {
         if (auto dir = make_directory(directory_of(path)); !dir) return dir.error();

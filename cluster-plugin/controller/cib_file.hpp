@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "controller/cib_schema.hpp"
 #include "controller/xml.hpp"
@@ -22,11 +23,13 @@ inline constexpr std::size_t kMaxCibBytes = std::size_t{15} * 1024 * 1024;
 struct LoadedCib {
     XmlDoc doc;
     bool created = false;  // the file did not exist and was written with the empty CIB
+    // Temporary files of saves a crash interrupted ("cib.xml.XXXXXX"), removed.
+    std::vector<std::string> removed_temporaries;
 };
 
-// Reads `path`, or writes the empty CIB there (creating the directory, mode 0750) when it
-// does not exist. The document must be a CIB (cib_document.hpp's shape) that `schemas`
-// accepts; an Error names the file and the reason.
+// Reads `path` (after removing what interrupted saves left beside it), or writes the empty CIB there
+// (creating the directory, mode 0750) when it does not exist. The document must be a CIB (cib_document.hpp's
+// shape) that `schemas` accepts; an Error names the file and the reason.
 Result<LoadedCib> load_cib_file(const std::string& path, Schemas& schemas);
 
 // Replaces `path` with `doc` atomically (see above).

@@ -2,6 +2,8 @@
 
 #include <libxml/xpath.h>
 
+#include "controller/cib_patch.hpp"
+
 #include <array>
 #include <vector>
 
@@ -308,6 +310,15 @@ Applied replace(xmlDoc* work, const CibOperation& operation)
     xmlNode* section = find_section(work, operation.section);
     if (section == nullptr) section = ensure_section(work, operation.section);
     if (section == nullptr) return applied_error(cib_rc::not_found, "no section " + operation.section);
+    if (section != root_of(work) && is_named(operation.data, "cib")) {
+        // A whole CIB for one section (pcs does this): its copy of that section counts.
+        XmlDoc given = copy_to_document(operation.data);
+        const xmlNode* inner = find_section(given.get(), operation.section);
+        if (inner == nullptr)
+            return applied_error(cib_rc::not_found, "the given CIB has no " + operation.section);
+        replace_node(section, inner);
+        return {};
+    }
     if (section == root_of(work) && !is_named(operation.data, "cib")) {
         xmlNode* target = find_like(section, operation.data);
         if (target == nullptr || target == section)
@@ -403,6 +414,10 @@ Applied apply_write(xmlDoc* work, const xmlDoc* current, const CibOperation& ope
     if (op == "cib_modify") return modify(work, operation);
     if (op == "cib_replace") return replace(work, operation);
     if (op == "cib_delete") return remove(work, operation);
+    if (op == "cib_apply_diff") {
+        PatchResult patched = apply_patchset(work, operation.data);
+        return patched.rc == 0 ? Applied{} : applied_error(patched.rc, std::move(patched.message));
+    }
     return applied_error(cib_rc::not_supported, "operation " + op + " is not supported");
 }
 
@@ -459,7 +474,7 @@ OpKind kind_of(std::string_view op)
 {
     if (op == "cib_query" || op == "cib_ismaster" || op == "noop" || op == "cib_ping") return OpKind::read;
     if (op == "cib_create" || op == "cib_modify" || op == "cib_replace" || op == "cib_delete" ||
-        op == "cib_erase" || op == "cib_bump" || op == "cib_upgrade")
+        op == "cib_erase" || op == "cib_bump" || op == "cib_upgrade" || op == "cib_apply_diff")
         return OpKind::write;
     return OpKind::unknown;
 }

@@ -19,6 +19,8 @@
 //   and id, or the XPath match; delete: the first element matching name and every given
 //   attribute, or the XPath matches (all of them with cib_multiple); nothing found is not
 //   an error.
+//   A <cib> given for a section replaces it with that CIB's copy of the section.
+// - apply_diff: a format 2 patchset (cib_patch.hpp).
 // - erase (empty configuration and status), bump (epoch + 1); upgrade is not offered.
 // Every change is all or nothing: the work is done on a copy, then checked: a version
 // lower than the current one is -205 (pcmk_err_old_data), a CIB its schema rejects -203

@@ -93,7 +93,9 @@ Result<CibRequest> parse_cib_request(std::string_view xml, std::size_t max_size)
 
 std::string register_reply(const std::string& client_id)
 {
-    XmlDoc doc = reply_base("cib_command", "register");
+    // The element name 2.1.5's CIB manager uses (observed); tools read only cib_clientid.
+    XmlDoc doc = new_document("cib_common_callback_worker");
+    set_attr(root_of(doc.get()), "cib_op", "register");
     set_attr(root_of(doc.get()), "cib_clientid", client_id);
     return serialize(root_of(doc.get()));
 }
@@ -138,7 +140,15 @@ std::string diff_notification(const CibRequest& request, const std::string& clie
     set_attr(root, "cib_callid", std::to_string(request.call_id));
     set_attr(root, "cib_clientid", client_id);
     if (!request.client_name.empty()) set_attr(root, "cib_clientname", request.client_name);
+    if (request.data != nullptr) set_attr(root, "cib_object_type", name_of(request.data));
     if (!request.section.empty()) set_attr(root, "cib_section", request.section);
+    // The new CIB's <cib> attributes, as 2.1.5 sends them (observed with crm_mon -VVVVVV).
+    xmlNode* generation = xmlNewChild(root, nullptr, to_xml("cib_generation"), nullptr);
+    if (generation == nullptr) throw std::bad_alloc();
+    xmlNode* tuple = xmlDocCopyNode(root_of(after), doc.get(), 2);
+    if (tuple == nullptr) throw std::bad_alloc();
+    xmlNodeSetName(tuple, to_xml("generation_tuple"));
+    xmlAddChild(generation, tuple);
     xmlNode* result = xmlNewChild(root, nullptr, to_xml("cib_update_result"), nullptr);
     if (result == nullptr) throw std::bad_alloc();
     XmlDoc patch = make_patchset(before, after);

@@ -1,10 +1,13 @@
 // CIB IPC messages (Pacemaker 2.1.x): what a tool sends (<cib_command>, parsed and checked
 // here) and what the CIB manager sends back (the register reply, <cib-reply>, and the
 // <notify> of a change). Observed with 2.1.5's cibadmin, crm_mon, crm_attribute and
-// crm_resource against this service and through the agent's IPC proxy
-// (docs/transcripts/transcript2.txt):
+// crm_resource against this service, against a real 2.1.5 cluster (the tools' -VVVVVV
+// traces show every message they send and receive) and through the agent's IPC proxy
+// (docs/transcripts/transcript2.txt). Our <notify> carries a coarser patchset than
+// 2.1.5's (whole sections instead of single attributes) and no <cib_update> copy of the
+// request; crm_mon applies it all the same:
 //   <cib_command t="cib" cib_op="register" cib_clientname="cibadmin" cib_callopt="4096"/>
-//   -> <cib_command t="cib" cib_op="register" cib_clientid="UUID"/>
+//   -> <cib_common_callback_worker cib_op="register" cib_clientid="UUID"/>
 //   <cib_command t="cib" cib_op="cib_query" cib_callid="2" cib_callopt="4352"
 //                cib_section="nodes" ...><cib_calldata>DATA</cib_calldata></cib_command>
 //   -> <cib-reply t="cib" cib_op="cib_query" cib_callid="2" cib_clientid=... cib_rc="0">

@@ -15,8 +15,10 @@ Result<std::unique_ptr<CibStore>> CibStore::open(std::string path, std::string s
     auto schemas = std::make_unique<Schemas>(std::move(schema_directory));
     auto loaded = load_cib_file(path, *schemas);
     if (!loaded) return loaded.error();
-    return std::unique_ptr<CibStore>(
+    std::unique_ptr<CibStore> store(
         new CibStore(std::move(path), std::move(loaded->doc), std::move(schemas), loaded->created));
+    store->removed_ = std::move(loaded->removed_temporaries);
+    return store;
 }
 
 CibOutcome CibStore::apply(const CibOperation& operation, const UpdateOrigin& origin, XmlDoc* previous)

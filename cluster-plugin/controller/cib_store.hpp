@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "controller/cib_ops.hpp"
 #include "controller/cib_schema.hpp"
@@ -23,6 +24,8 @@ public:
     [[nodiscard]] const xmlDoc* current() const { return current_.get(); }
     [[nodiscard]] const std::string& path() const { return path_; }
     [[nodiscard]] bool created() const { return created_; }
+    // Leftovers of interrupted saves that open() removed (for the log).
+    [[nodiscard]] const std::vector<std::string>& removed_temporaries() const { return removed_; }
 
     // Performs `operation`. When the CIB changed, `previous` (if given) receives the CIB
     // as it was, and outcome.updated is empty: the new CIB is current().
@@ -35,6 +38,7 @@ private:
     XmlDoc current_;
     std::unique_ptr<Schemas> schemas_;
     bool created_ = false;
+    std::vector<std::string> removed_;
 };
 
 }  // namespace outpost::cluster::controller

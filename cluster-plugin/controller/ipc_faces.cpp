@@ -201,7 +201,16 @@ void IpcFaces::handle_pacemakerd(ipc::ConnectionId id, const ipc::Message& messa
         server_->close(id);
         return;
     }
-    reply(id, message, *answer);
+    // A tool waiting for a response gets the ack as that response and the answer as an
+    // event; one that sent the ping asynchronously (crm_mon with a main loop) gets only
+    // the answer, which an ack arriving first would be mistaken for.
+    if (wants_response(message) || answer->event.empty()) reply(id, message, answer->ack);
+    if (answer->event.empty() || clients_.count(id) == 0) return;
+    Status sent = server_->send(id, ipc::Kind::event, 0, 0, answer->event);
+    if (!sent && sent.error().code != -ENOTCONN) {
+        log_warning(log_cat, "Cannot answer pacemakerd client: %s", sent.error().message.c_str());
+        clients_.erase(id);
+    }
 }
 
 }  // namespace outpost::cluster::controller

@@ -6,7 +6,20 @@
 
 namespace outpost::cluster::controller {
 
-Result<std::string> pacemakerd_reply(std::string_view request, std::time_t now)
+namespace {
+
+std::string ack(const char* status)
+{
+    XmlDoc doc = new_document("ack");
+    set_attr(root_of(doc.get()), "function", "pacemakerd");
+    set_attr(root_of(doc.get()), "line", "0");
+    set_attr(root_of(doc.get()), "status", status);
+    return serialize(root_of(doc.get()));
+}
+
+}  // namespace
+
+Result<PacemakerdAnswer> pacemakerd_reply(std::string_view request, std::time_t now)
 {
     auto doc = parse_document(request, kMaxPacemakerdRequest, "pacemakerd request");
     if (!doc) return doc.error();
@@ -16,13 +29,7 @@ Result<std::string> pacemakerd_reply(std::string_view request, std::time_t now)
                           "pacemakerd request: <" + name_of(root) + "> is not a request");
     }
     const std::string task = attr(root, "crm_task").value_or("");
-    if (task != "ping") {
-        XmlDoc ack = new_document("ack");
-        set_attr(root_of(ack.get()), "function", "pacemakerd");
-        set_attr(root_of(ack.get()), "line", "0");
-        set_attr(root_of(ack.get()), "status", "3");
-        return serialize(root_of(ack.get()));
-    }
+    if (task != "ping") return PacemakerdAnswer{ack("3"), {}};
     XmlDoc reply = new_document("create_reply_adv");
     xmlNode* top = root_of(reply.get());
     set_attr(top, "origin", "outpost-controld");
@@ -41,7 +48,7 @@ Result<std::string> pacemakerd_reply(std::string_view request, std::time_t now)
     set_attr(ping, "crm-timestamp", std::to_string(static_cast<long long>(now)));
     set_attr(ping, "pacemakerd_state", "running");
     set_attr(ping, "result", "ok");
-    return serialize(top);
+    return PacemakerdAnswer{ack("112"), serialize(top)};
 }
 
 }  // namespace outpost::cluster::controller

@@ -71,6 +71,8 @@ int run(int argc, char** argv)
         log_error(log_cat, "Cannot use the CIB: %s", store.error().message.c_str());
         return controld::kExitConfig;
     }
+    for (const auto& file : (*store)->removed_temporaries())
+        log_notice(log_cat, "Removed %s, left by a save that did not finish", file.c_str());
     auto version = cluster::controller::read_version(cluster::controller::root_of((*store)->current()));
     log_notice(log_cat, "%s CIB %s, version %s", (*store)->created() ? "Created an empty" : "Loaded",
                options.cib_file.c_str(), version ? version->describe().c_str() : "?");

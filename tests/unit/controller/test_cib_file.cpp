@@ -110,3 +110,21 @@ TEST_CASE("the store saves before a change counts, and keeps the old CIB when sa
     CHECK(failed.rc == cib_rc::save_failed);
     CHECK(read_version(root_of((*store)->current())).value().epoch == 2);
 }
+
+TEST_CASE("temporary files of an interrupted save are removed at load, nothing else")
+{
+    TempDir dir("outpost-cib");
+    Schemas schemas;
+    const std::string path = dir.file("cib.xml");
+    REQUIRE(save_cib_file(path, empty_cib().get()).ok());
+    dir.write("cib.xml.AbC123", "<cib");
+    dir.write("cib.xml.sig", "keep");
+    dir.write("other.xml.AbC123", "keep");
+    auto loaded = load_cib_file(path, schemas);
+    REQUIRE(loaded.ok());
+    REQUIRE(loaded->removed_temporaries.size() == 1);
+    CHECK(loaded->removed_temporaries.front() == dir.file("cib.xml.AbC123"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("cib.xml.AbC123")));
+    CHECK(std::filesystem::exists(dir.file("cib.xml.sig")));
+    CHECK(std::filesystem::exists(dir.file("other.xml.AbC123")));
+}

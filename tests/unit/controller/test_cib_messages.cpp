@@ -80,7 +80,7 @@ TEST_CASE("replies carry rc and data; register and notify replies")
     CHECK(
         operation_reply(*request, "id-1", -6, nullptr) ==
         R"(<cib-reply t="cib" cib_op="cib_query" cib_callid="7" cib_clientid="id-1" cib_callopt="4352" cib_rc="-6"/>)");
-    CHECK(register_reply("abc") == R"(<cib_command t="cib" cib_op="register" cib_clientid="abc"/>)");
+    CHECK(register_reply("abc") == R"(<cib_common_callback_worker cib_op="register" cib_clientid="abc"/>)");
 }
 
 TEST_CASE("a change's patchset names both versions and replaces what differs")
@@ -109,6 +109,8 @@ TEST_CASE("a change's patchset names both versions and replaces what differs")
     CHECK(notification.rfind(
               R"(<notify t="cib_notify" subt="cib_diff_notify" cib_op="cib_create" cib_rc="0")", 0) == 0);
     CHECK(notification.find("<cib_update_result><diff format=\"2\">") != std::string::npos);
+    CHECK(notification.find(R"(<cib_generation><generation_tuple crm_feature_set="3.16.1" )") !=
+          std::string::npos);
 }
 
 TEST_CASE("pacemakerd: ping answered as running, other tasks not implemented")
@@ -118,15 +120,17 @@ TEST_CASE("pacemakerd: ping answered as running, other tasks not implemented")
         R"(reference="ping-crm_mon-1-0" crm_task="ping" crm_sys_to="pacemakerd" crm_sys_from="21624_crm_mon"/>)",
         1796553602);
     REQUIRE(reply.ok());
+    CHECK(reply->ack == R"(<ack function="pacemakerd" line="0" status="112"/>)");
     CHECK(
-        *reply ==
+        reply->event ==
         R"(<create_reply_adv origin="outpost-controld" t="crmd" version="3.16.1" subt="response" )"
         R"(reference="ping-crm_mon-1-0" crm_task="ping" crm_sys_to="21624_crm_mon" crm_sys_from="pacemakerd">)"
         R"(<crm_xml><ping_response crm_subsystem="pacemakerd" crm-timestamp="1796553602" )"
         R"(pacemakerd_state="running" result="ok"/></crm_xml></create_reply_adv>)");
     auto other = pacemakerd_reply(R"(<create_request_adv subt="request" crm_task="shutdown"/>)", 0);
     REQUIRE(other.ok());
-    CHECK(other->find(R"(status="3")") != std::string::npos);
+    CHECK(other->ack.find(R"(status="3")") != std::string::npos);
+    CHECK(other->event.empty());
     CHECK_FALSE(pacemakerd_reply("<ping/>", 0).ok());
     CHECK_FALSE(pacemakerd_reply(std::string(kMaxPacemakerdRequest + 1, ' '), 0).ok());
 }

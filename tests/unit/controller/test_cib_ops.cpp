@@ -276,3 +276,79 @@ TEST_CASE("erase, bump, dry runs, unknown and read-only operations")
     CHECK(kind_of("cib_query") == OpKind::read);
     CHECK(kind_of("cib_replace") == OpKind::write);
 }
+
+TEST_CASE("apply_diff: format 2 patchsets as pcs sends them, with cibadmin's version rules")
+{
+    XmlDoc cib = with_node();  // 0.2.0
+    // What pcs sent for `pcs resource create` (no version), then a group around it.
+    CHECK(
+        run(cib, "cib_apply_diff", "",
+            R"(<diff format="2"><change operation="create" path="/cib/configuration/resources" position="0">)"
+            R"(<primitive id="d2" class="ocf" type="Dummy" provider="pacemaker"/></change></diff>)")
+            .rc == 0);
+    CHECK(version_of(cib) == CibVersion{0, 3, 0});
+    CHECK(
+        run(cib, "cib_apply_diff", "",
+            R"(<diff format="2"><change operation="delete" path="/cib/configuration/resources/primitive[@id='d2']"/>)"
+            R"(<change operation="create" path="/cib/configuration/resources" position="1"><group id="g1">)"
+            R"(<primitive id="d2" class="ocf" type="Dummy" provider="pacemaker"/></group></change></diff>)")
+            .rc == 0);
+    CHECK(
+        text_of(run(cib, "cib_query", "resources", "").output) ==
+        R"(<resources><group id="g1"><primitive id="d2" class="ocf" type="Dummy" provider="pacemaker"/></group></resources>)");
+    // modify: the attributes become those of change-result; without it, -ENOMSG.
+    CHECK(run(cib, "cib_apply_diff", "",
+              R"(<diff format="2"><change operation="modify" path="/cib/configuration/nodes/node[@id='1']">)"
+              R"(<change-list><change-attr name="uname" operation="set" value="six"/></change-list>)"
+              R"(<change-result><node id="1" uname="six"/></change-result></change></diff>)")
+              .rc == 0);
+    CHECK(attr(root_of(run(cib, "cib_query", "//node[@id='1']", "", call_option::xpath).output.get()),
+               "uname") == "six");
+    const std::string before = text_of(cib);
+    CHECK(
+        run(cib, "cib_apply_diff", "",
+            R"(<diff format="2"><change operation="modify" path="/cib/configuration/nodes/node[@id='1']">)"
+            R"(<change-list><change-attr name="type" operation="set" value="member"/></change-list></change></diff>)")
+            .rc == -ENOMSG);
+    // A change with nothing at its path fails the whole patch; the first change is undone.
+    CHECK(
+        run(cib, "cib_apply_diff", "",
+            R"(<diff format="2"><change operation="create" path="/cib/configuration/nodes" position="0">)"
+            R"(<node id="8" uname="n8"/></change><change operation="create" path="/cib/configuration/nodesX">)"
+            R"(<node id="9" uname="n9"/></change></diff>)")
+            .rc == -206);
+    // Versions: the source must be the CIB's (older -205, newer -207).
+    CHECK(
+        run(cib, "cib_apply_diff", "",
+            R"(<diff format="2"><version><source admin_epoch="0" epoch="1" num_updates="0"/><target admin_epoch="0" )"
+            R"(epoch="2" num_updates="0"/></version></diff>)")
+            .rc == cib_rc::old_data);
+    CHECK(
+        run(cib, "cib_apply_diff", "",
+            R"(<diff format="2"><version><source admin_epoch="0" epoch="99" num_updates="0"/><target admin_epoch="0" )"
+            R"(epoch="100" num_updates="0"/></version></diff>)")
+            .rc == -207);
+    CHECK(run(cib, "cib_apply_diff", "", R"(<diff format="1"/>)").rc == cib_rc::not_supported);
+    CHECK(text_of(cib) == before);
+    const CibVersion now = version_of(cib);
+    CHECK(run(cib, "cib_apply_diff", "",
+              R"(<diff format="2"><version><source admin_epoch="0" epoch=")" + std::to_string(now.epoch) +
+                  R"(" num_updates="0"/><target admin_epoch="0" epoch="50" num_updates="0"/></version>)"
+                  R"(<change operation="delete" path="/cib/configuration/nodes/node[@id='1']"/></diff>)")
+              .rc == 0);
+    CHECK(version_of(cib) == CibVersion{0, now.epoch + 1, 0});
+}
+
+TEST_CASE("replace of a section with a whole <cib> takes that CIB's section, not its version")
+{
+    XmlDoc cib = with_node();  // 0.2.0
+    CHECK(
+        run(cib, "cib_replace", "configuration",
+            R"(<cib epoch="5" num_updates="0" admin_epoch="0" validate-with="pacemaker-3.9"><configuration>)"
+            R"(<crm_config/><nodes><node id="4" uname="n4"/></nodes><resources/><constraints/></configuration>)"
+            R"(<status/></cib>)")
+            .rc == 0);
+    CHECK(version_of(cib) == CibVersion{0, 3, 0});
+    CHECK(text_of(run(cib, "cib_query", "nodes", "").output) ==
+          R"(<nodes><node id="4" uname="n4"/></nodes>)");
+}
