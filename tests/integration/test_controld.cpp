@@ -10,7 +10,8 @@
 //   - refused updates (exists, schema, stale epoch, no such object) with Pacemaker's exit
 //     codes and the file byte for byte unchanged
 //   - pcs -f FILE + cibadmin --replace; crm_resource --list / --set-parameter;
-//     crm_mon -1 --output-as=xml; crm_simulate -L -S
+//     crm_mon -1 --output-as=xml; pcs resource create / group add, property set, node
+//     utilization on the live CIB (cib_apply_diff); crm_simulate -L -S
 //   - crm_mon as a daemon follows changes through cib_diff_notify, not by polling
 //   - kill -9 during a stream of acknowledged writes, restart: the file parses, the last
 //     acknowledged value is there, and no temporary file is left beside it
@@ -287,6 +288,17 @@ TEST_CASE("pcs -f plus cibadmin --replace, crm_resource, crm_mon and crm_simulat
     CHECK(contains(mon, R"(<resources_configured number="2")"));
     CHECK(contains(mon, R"(client="crm_resource" origin="node1")"));
     CHECK(contains(mon, R"(<resource id="d1" resource_agent="ocf:pacemaker:Dummy" role="Stopped")"));
+
+    // pcs on the live CIB: it writes with cibadmin --patch (cib_apply_diff) and --replace.
+    controld.ok({"pcs", "resource", "create", "d3", "ocf:pacemaker:Dummy"});
+    controld.ok({"pcs", "resource", "group", "add", "g1", "d3"});
+    controld.ok({"pcs", "property", "set", "maintenance-mode=false"});
+    controld.ok({"pcs", "node", "utilization", "node1", "cpu=2"});
+    const std::string after_pcs = text_of(controld.cib());
+    CHECK(contains(after_pcs, R"(<group id="g1">)"));
+    controld.ok({"cibadmin", "-Q", "--xpath", "//group[@id='g1']/primitive[@id='d3']"});
+    CHECK(contains(after_pcs, R"(name="maintenance-mode" value="false")"));
+    CHECK(contains(after_pcs, R"(name="cpu" value="2")"));
 
     std::string simulated = controld.ok({"crm_simulate", "--live-check", "--simulate"});
     CHECK(contains(simulated, "d1\t(ocf:pacemaker:Dummy):\t Stopped"));
