@@ -70,7 +70,10 @@ void diff_children(xmlNode* diff, const std::string& path, const xmlNode* old_pa
         if (found != new_children.end() && serialize(found->second) == serialize(old_child)) continue;
         xmlNode* change = add(diff, "change");
         set_attr(change, "operation", "delete");
-        set_attr(change, "path", path + "/" + name);
+        std::string child_path = path;
+        child_path += '/';
+        child_path += name;
+        set_attr(change, "path", child_path);
     }
     for (const auto& [name, new_child] : new_children) {
         auto found = old_children.find(name);

@@ -38,7 +38,13 @@ struct CibVersion {
     std::int64_t admin_epoch = 0;
     std::int64_t epoch = 0;
     std::int64_t num_updates = 0;
-    auto operator<=>(const CibVersion&) const = default;
+    bool operator==(const CibVersion&) const = default;
+    bool operator<(const CibVersion& other) const
+    {
+        if (admin_epoch != other.admin_epoch) return admin_epoch < other.admin_epoch;
+        if (epoch != other.epoch) return epoch < other.epoch;
+        return num_updates < other.num_updates;
+    }
     [[nodiscard]] std::string describe() const;  // "0.12.3" as Pacemaker logs it
 };
 

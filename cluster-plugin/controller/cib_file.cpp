@@ -43,7 +43,7 @@ Result<std::string> read_bounded(const std::string& path)
                               std::to_string(kMaxCibBytes));
     }
     std::string text;
-    std::vector<char> buffer(64 * 1024);
+    std::vector<char> buffer(std::size_t{64} * 1024);
     for (;;) {
         ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
         if (n < 0 && errno == EINTR) continue;
@@ -91,13 +91,32 @@ std::vector<std::string> remove_temporaries(const std::string& path)
     while (const dirent* entry = ::readdir(listing.get())) {
         const std::string name = entry->d_name;
         if (name.size() != base.size() + 6 || name.compare(0, base.size(), base) != 0) continue;
-        const std::string full = dir + "/" + name;
+        std::string full = dir;
+        full += '/';
+        full += name;
         struct stat st {};
         if (::lstat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::unlink(full.c_str()) == 0)
             removed.push_back(full);
     }
     return removed;
 }
+
+// Removes the temporary file of a save that failed before its rename.
+class TemporaryFile {
+public:
+    explicit TemporaryFile(std::string name) : name_(std::move(name)) {}
+    TemporaryFile(const TemporaryFile&) = delete;
+    TemporaryFile& operator=(const TemporaryFile&) = delete;
+    ~TemporaryFile()
+    {
+        if (!name_.empty()) ::unlink(name_.c_str());
+    }
+    // The file became the CIB: nothing to remove.
+    void keep() { name_.clear(); }
+
+private:
+    std::string name_;
+};
 
 }  // namespace
 
@@ -113,22 +132,14 @@ Status save_cib_file(const std::string& path, const xmlDoc* doc)
     std::string temp = path + ".XXXXXX";
     UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
     if (!fd) return file_error(temp, errno, "cannot create");
-    bool keep = false;
-    struct Cleanup {
-        const std::string& name;
-        bool& keep;
-        ~Cleanup()
-        {
-            if (!keep) ::unlink(name.c_str());
-        }
-    } cleanup{temp, keep};
+    TemporaryFile guard(temp);
     if (::fchmod(fd.get(), 0600) != 0) return file_error(temp, errno, "cannot set the mode of");
     if (auto written = write_all(fd.get(), text, temp); !written) return written;
     if (::fsync(fd.get()) != 0) return file_error(temp, errno, "cannot flush");
     if (::close(fd.release()) != 0) return file_error(temp, errno, "cannot close");
     if (::rename(temp.c_str(), path.c_str()) != 0)
         return file_error(path, errno, "cannot rename " + temp + " to");
-    keep = true;
+    guard.keep();
     UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir_fd) return file_error(dir, errno, "cannot open directory");
     if (::fsync(dir_fd.get()) != 0) return file_error(dir, errno, "cannot flush directory");

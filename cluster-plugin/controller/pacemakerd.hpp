@@ -21,7 +21,7 @@
 namespace outpost::cluster::controller {
 
 // Requests are tiny; anything larger is refused unread.
-inline constexpr std::size_t kMaxPacemakerdRequest = 8 * 1024;
+inline constexpr std::size_t kMaxPacemakerdRequest = std::size_t{8} * 1024;
 
 struct PacemakerdAnswer {
     std::string ack;    // the IPC response

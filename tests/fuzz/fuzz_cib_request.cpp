@@ -19,7 +19,7 @@ using namespace outpost::cluster::controller;
 namespace {
 
 // Inputs beyond this gain nothing but time.
-constexpr std::size_t kMaxInput = 64 * 1024;
+constexpr std::size_t kMaxInput = std::size_t{64} * 1024;
 
 const char* const kCib =
     R"(<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="3" num_updates="1" admin_epoch="0">)"

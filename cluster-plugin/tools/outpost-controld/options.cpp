@@ -28,8 +28,10 @@ Status check_node_name(const std::string& name, const std::string& origin)
         return usage(origin + ": a node name has 1 to " + std::to_string(kMaxNodeNameLength) + " characters");
     }
     for (char c : name) {
-        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
-            return usage(origin + ": \"" + name + "\" holds a blank or control character");
+        if (static_cast<unsigned char>(c) > ' ' && c != 0x7f) continue;
+        std::string message = origin;
+        message += ": \"" + name + "\" holds a blank or control character";
+        return usage(std::move(message));
     }
     return {};
 }
