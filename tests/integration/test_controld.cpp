@@ -4,7 +4,8 @@
 // crm_simulate and pcs talk to it from the same namespace. The whole executable holds the
 // machine-wide cluster lock and refuses to run while a pacemakerd runs on the machine, so
 // it never meets a real cluster's daemons.
-//   - start-up: --help, bad flags (64), an unusable CIB file (78), names taken (100)
+//   - start-up: --help, bad flags (64), an unusable CIB file (78), names taken (100); a
+//     clean exit on SIGTERM
 //   - cibadmin query/create/modify/replace/delete; crm_attribute on a cluster property and
 //     a node attribute; everything on disk after each acknowledged change
 //   - refused updates (exists, schema, stale epoch, no such object) with Pacemaker's exit
@@ -108,6 +109,15 @@ public:
         }
     }
 
+    // SIGTERM; the wait status.
+    int stop()
+    {
+        auto status = daemon_->stop();
+        require_ok(status);
+        daemon_.reset();
+        return *status;
+    }
+
     void kill9()
     {
         require_ok(daemon_->signal(SIGKILL));
@@ -178,6 +188,14 @@ TEST_CASE("start-up: help, bad settings, unusable CIB file, IPC names taken")
         run_command({controld_path(), "--cib-file", controld.dir().file("other.xml")}, &controld.netns());
     require_ok(second);
     CHECK(exit_code(*second) == 100);
+
+    // SIGTERM: a clean exit (in the sanitizer build: nothing leaked, nothing misused).
+    controld.ok({"cibadmin", "--create", "-o", "nodes", "--xml-text", R"(<node id="1" uname="node1"/>)"});
+    const int status = controld.stop();
+    INFO(controld.log());
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    CHECK_FALSE(contains(controld.log(), "Sanitizer"));
+    CHECK(contains(controld.log(), "Exiting"));
 }
 
 TEST_CASE("cibadmin and crm_attribute read and write the CIB, and every change is on disk")
