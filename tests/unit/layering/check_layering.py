@@ -82,7 +82,8 @@ ALLOWED = {
     "guest-agent": COMMON | {"executor", "proxy", "server", "lifecycle"},
     "cluster-plugin/connection": {"util", "wire", "tls", "io", "connection"},
     "cluster-plugin/policy": {"util", "wire", "policy"},
-    "cluster-plugin/tools": {"util", "wire", "tls", "io", "connection", "policy", "tools"},
+    "cluster-plugin/controller": {"util", "wire", "io", "ipc", "controller"},
+    "cluster-plugin/tools": {"util", "wire", "tls", "io", "ipc", "connection", "policy", "controller", "tools"},
 }
 # Generated headers without a folder (config/outpost-config.h).
 GENERATED = {"outpost-config.h"}
