@@ -39,7 +39,7 @@ class IpcProxy final : public ProxyEndpoint, private ipc::Server::Handler {
 public:
     // Serves every name of channels() with an ipc::Server on `context`; failing to create any
     // is an Error (the daemon exits fatally: another cluster stack owns the names).
-    static Result<std::unique_ptr<IpcProxy>> create(GMainContext* context, ProxyOptions options = {});
+    static Result<std::unique_ptr<IpcProxy>> create(GMainContext* context, const ProxyOptions& options = {});
     IpcProxy(const IpcProxy&) = delete;
     IpcProxy& operator=(const IpcProxy&) = delete;
     ~IpcProxy() override;

@@ -80,7 +80,7 @@ private:
 // "EXIT CODE" message="..."/> holding <errors><error>...</error></errors> if there were any.
 class Output {
 public:
-    Output(bool xml, std::string request);
+    Output(bool xml, const std::string& request);
 
     [[nodiscard]] bool xml() const { return doc_ != nullptr; }
     void line(const std::string& text) const;
