@@ -43,6 +43,9 @@
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "util/log.hpp"
+#ifdef OUTPOST_WITH_WATCH
+#include "watch/command.hpp"
+#endif
 
 namespace {
 
@@ -82,6 +85,8 @@ const char* const kUsage =
     "                               after its first result); exits with the OCF rc\n"
     "  keygen FILE [--force]        write 4096 random bytes as a new authkey (mode 0640,\n"
     "                               owner root, group haclient if it exists)\n"
+    "  watch [--help]               report guest domains that die behind the cluster's\n"
+    "                               back as failed resources at once (a service)\n"
     "\n"
     "Options:\n"
     "  --port N                     remote port (default PCMK_remote_port or 3121)\n"
@@ -927,6 +932,10 @@ const char* help_for(const std::string& command)
 
 int main(int argc, char** argv)
 {
+#ifdef OUTPOST_WITH_WATCH
+    // `outpost watch` (cluster-plugin/watch/command.hpp): a service with its own options.
+    if (argc > 1 && std::string(argv[1]) == "watch") return outpost::cluster::watch::run_watch_command(argc - 1, argv + 1);
+#endif
     log::configure(log::config_from_environment("outpost"));
     Output out(wants_xml(argc, argv), command_line(argc, argv));
     Options options;
