@@ -62,7 +62,7 @@ void make_resource_agents_dir()
     }
 }
 
-// Alerts run as hacluster (protocol.md 5.13); resolved before the first alert's child is
+// Alerts run as hacluster (docs/protocol.md 5.13); resolved before the first alert's child is
 // forked (Executor::Options::alert_user says why not at start).
 std::optional<agent::executor::RunAs> alert_user()
 {

@@ -11,11 +11,11 @@ namespace {
 
 const log::Category log_cat{"cluster.ipc"};
 
-wire::ProxyMessage outgoing(std::string op, const std::string& session)
+wire::ProxyMessage outgoing(std::string_view op, const std::string& session)
 {
     wire::ProxyMessage message;
     message.type = wire::MsgType::request;
-    message.op = std::move(op);
+    message.op = std::string(op);
     message.session = session;
     return message;
 }
@@ -40,7 +40,7 @@ IpcProxyBridge::~IpcProxyBridge()
 
 Status IpcProxyBridge::respond(const std::string& session, std::uint32_t msg_id, wire::Element msg)
 {
-    wire::ProxyMessage message = outgoing("response", session);
+    wire::ProxyMessage message = outgoing(wire::ipc_op::response, session);
     message.ipc_msg_id = msg_id;
     message.msg = std::move(msg);
     return client_.ipc_fwd(std::move(message));
@@ -48,7 +48,7 @@ Status IpcProxyBridge::respond(const std::string& session, std::uint32_t msg_id,
 
 Status IpcProxyBridge::event(const std::string& session, wire::Element msg)
 {
-    wire::ProxyMessage message = outgoing("event", session);
+    wire::ProxyMessage message = outgoing(wire::ipc_op::event, session);
     message.msg = std::move(msg);
     return client_.ipc_fwd(std::move(message));
 }
@@ -61,13 +61,13 @@ Status IpcProxyBridge::destroy(const std::string& session)
         sessions_.erase(found);
         provider_.session_closed(closed);
     }
-    return client_.ipc_fwd(outgoing("destroy", session));
+    return client_.ipc_fwd(outgoing(wire::ipc_op::destroy, session));
 }
 
 void IpcProxyBridge::on_proxy(const wire::ProxyMessage& message)
 {
     const std::string session = message.session.value_or("");
-    if (message.op == "new") {
+    if (message.op == wire::ipc_op::new_session) {
         if (session.empty() || !message.server) {
             log_warning(log_cat, "proxy 'new' without session or channel ignored");
             return;
@@ -75,7 +75,7 @@ void IpcProxyBridge::on_proxy(const wire::ProxyMessage& message)
         if (sessions_.size() >= kMaxProxySessions && sessions_.count(session) == 0) {
             log_warning(log_cat, "refusing proxied session %s: %zu sessions open",
                         log::quote(session).c_str(), sessions_.size());
-            (void)client_.ipc_fwd(outgoing("destroy", session));
+            (void)client_.ipc_fwd(outgoing(wire::ipc_op::destroy, session));
             return;
         }
         ProxySession opened{session, *message.server};
@@ -84,16 +84,16 @@ void IpcProxyBridge::on_proxy(const wire::ProxyMessage& message)
                   log::quote(opened.server).c_str());
         if (!provider_.session_opened(opened, *this)) {
             sessions_.erase(session);
-            (void)client_.ipc_fwd(outgoing("destroy", session));
+            (void)client_.ipc_fwd(outgoing(wire::ipc_op::destroy, session));
         }
         return;
     }
-    if (message.op == "request") {
+    if (message.op == wire::ipc_op::request) {
         auto found = sessions_.find(session);
         if (found == sessions_.end()) {
             log_debug(log_cat, "request for unknown proxied session %s: destroying it",
                       log::quote(session).c_str());
-            (void)client_.ipc_fwd(outgoing("destroy", session));
+            (void)client_.ipc_fwd(outgoing(wire::ipc_op::destroy, session));
             return;
         }
         if (!message.msg) {
@@ -111,7 +111,7 @@ void IpcProxyBridge::on_proxy(const wire::ProxyMessage& message)
         provider_.request(request, *this);
         return;
     }
-    if (message.op == "destroy") {
+    if (message.op == wire::ipc_op::destroy) {
         auto found = sessions_.find(session);
         if (found == sessions_.end()) return;
         ProxySession closed = found->second;
@@ -119,10 +119,10 @@ void IpcProxyBridge::on_proxy(const wire::ProxyMessage& message)
         provider_.session_closed(closed);
         return;
     }
-    if (message.op == "shutdown_req") {
+    if (message.op == wire::ipc_op::shutdown_req) {
         ShutdownAnswer answer = provider_.shutdown_requested();
-        wire::ProxyMessage reply =
-            outgoing(answer == ShutdownAnswer::ack ? "shutdown_ack" : "shutdown_nack", "0");
+        wire::ProxyMessage reply = outgoing(
+            answer == ShutdownAnswer::ack ? wire::ipc_op::shutdown_ack : wire::ipc_op::shutdown_nack, "0");
         Status sent = client_.ipc_fwd(std::move(reply));
         if (!sent.ok()) log_warning(log_cat, "shutdown answer not sent: %s", sent.error().message.c_str());
         return;

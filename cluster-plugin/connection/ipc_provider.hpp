@@ -1,4 +1,4 @@
-// The IPC provider face (protocol.md 4.3-4.5): answering the cluster tools that run on a
+// The IPC provider face (docs/protocol.md 4.3-4.5): answering the cluster tools that run on a
 // remote node (cibadmin, crm_mon, attrd_updater, ...) and talk to "cluster daemons" through
 // the remote daemon's libqb proxy.
 //
@@ -28,10 +28,6 @@
 
 namespace outpost::cluster::connection {
 
-// IPC flag bits (protocol.md 4.4).
-inline constexpr std::uint32_t kIpcCompressed = 0x1;
-inline constexpr std::uint32_t kIpcProxied = 0x100;
-inline constexpr std::uint32_t kIpcClientResponse = 0x200;  // the tool waits for a response
 // Tool sessions one remote node may hold open at once; more means a runaway peer.
 inline constexpr std::size_t kMaxProxySessions = 1024;
 
@@ -47,7 +43,7 @@ struct ProxyRequest {
     std::uint32_t msg_id = 0;
     std::uint32_t flags = 0;
     wire::Element msg;  // the tool's XML request
-    [[nodiscard]] bool wants_response() const { return (flags & kIpcClientResponse) != 0; }
+    [[nodiscard]] bool wants_response() const { return (flags & wire::ipc_flag::client_response) != 0; }
 };
 
 // How the provider answers; valid only during the provider callback that got it (and for

@@ -1,11 +1,13 @@
 #include "connection/remote_client.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
-#include <cstdio>
 #include <utility>
 
 #include "util/log.hpp"
+#include "util/version.hpp"
+#include "wire/codes.hpp"
 
 namespace outpost::cluster::connection {
 
@@ -18,17 +20,6 @@ Error client_error(int code, std::string message)
     return make_error("client", code, std::move(message));
 }
 
-// "1.1" -> {1, 1}; false if it is not two dotted numbers (a third component is ignored).
-bool parse_version(const std::string& text, int& major, int& minor)
-{
-    minor = 0;
-    int consumed = 0;
-    if (std::sscanf(text.c_str(), "%d%n", &major, &consumed) != 1) return false;
-    if (text[consumed] == '\0') return true;
-    if (text[consumed] != '.') return false;
-    return std::sscanf(text.c_str() + consumed + 1, "%d", &minor) == 1;
-}
-
 }  // namespace
 
 RemoteClient::RemoteClient(GMainContext* context, tls::TlsContext tls, ClientOptions options)
@@ -39,7 +30,7 @@ RemoteClient::RemoteClient(GMainContext* context, tls::TlsContext tls, ClientOpt
 
 RemoteClient::~RemoteClient()
 {
-    *alive_ = false;
+    lifetime_.end();
     if (connection_) connection_->close();
 }
 
@@ -74,11 +65,11 @@ void RemoteClient::connect(DoneCallback done)
     connect_options.connect_timeout = options_.connect_timeout;
     connect_options.handshake_timeout = options_.handshake_timeout;
     connect_options.limits = options_.limits;
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     pending_connection_ =
         io::Connection::connect_async(options_.host, options_.port, tls_, context_, connect_options,
                                       [this, alive](Result<std::unique_ptr<io::Connection>> result) {
-                                          if (alive.expired()) return;
+                                          if (!alive) return;
                                           on_ready(std::move(result));
                                       });
 }
@@ -95,14 +86,14 @@ void RemoteClient::on_ready(Result<std::unique_ptr<io::Connection>> result)
     connection_ = std::move(result).value();
     log_debug(log_cat, "connected to %s:%u (%s)", options_.host.c_str(), options_.port,
               connection_->tls_description().c_str());
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     connection_->start(
         [this, alive](const std::string& xml) {
-            if (alive.expired()) return;
+            if (!alive) return;
             on_message(xml);
         },
         [this, alive](const Error& reason) {
-            if (alive.expired()) return;
+            if (!alive) return;
             drop(reason, true);
         });
 
@@ -113,7 +104,7 @@ void RemoteClient::on_ready(Result<std::unique_ptr<io::Connection>> result)
     hello.protocol_version = std::string(wire::kProtocolVersion);
     hello.ipc_provider = options_.ipc_provider;
     send_request(std::move(hello), [this, alive](Result<wire::Reply> reply) {
-        if (alive.expired()) return;
+        if (!alive) return;
         on_register_reply(std::move(reply));
     });
 }
@@ -128,15 +119,15 @@ void RemoteClient::on_register_reply(Result<wire::Reply> result)
     }
     const wire::Reply& reply = *result;
     std::optional<Error> refusal;
-    int major = 0;
-    int minor = 0;
+    const std::optional<long> major =
+        reply.protocol_version ? version::major(*reply.protocol_version) : std::nullopt;
     if (reply.rc != 0) {
         refusal = client_error(reply.rc, "server " + options_.host + " refused registration (rc " +
                                              std::to_string(reply.rc) + ")");
-    } else if (!reply.protocol_version || !parse_version(*reply.protocol_version, major, minor)) {
+    } else if (!major) {
         refusal =
             client_error(-EPROTO, "register reply from " + options_.host + " has no usable protocol version");
-    } else if (major != 1) {
+    } else if (*major != wire::kProtocolMajor) {
         // 1.x is the only family there is; the server must speak it.
         refusal = client_error(-EPROTO, "server " + options_.host + " speaks protocol version " +
                                             *reply.protocol_version + ", not 1.x");
@@ -181,25 +172,25 @@ wire::Request RemoteClient::make_request(wire::Op op) const
 {
     wire::Request request;
     request.op = op;
-    request.op_name = std::string(wire::op_info(op).name);
-    request.async_id = server_.client_id;
     request.callopts = 0;
+    return addressed(std::move(request));
+}
+
+wire::Request RemoteClient::addressed(wire::Request request) const
+{
+    request.op_name = std::string(wire::op_info(request.op).name);
+    request.async_id = server_.client_id;
     return request;
 }
 
 void RemoteClient::fail_soon(ReplyCallback done, Error error)
 {
-    std::weak_ptr<bool> alive = alive_;
-    // Drop finished one-shot sources so the list stays short.
-    std::erase_if(deferred_, [](const io::Source& source) { return !source.active(); });
-    deferred_.push_back(io::add_idle(context_, [alive, done = std::move(done), error = std::move(error)] {
-        if (alive.expired()) return;
-        done(Result<wire::Reply>(error));
-    }));
+    deferred_.later([done = std::move(done), error = std::move(error)] { done(Result<wire::Reply>(error)); });
 }
 
 void RemoteClient::send_request(wire::Request request, ReplyCallback done, std::optional<ExecRequest> exec)
 {
+    assert(request.op == wire::Op::unknown || wire::op_info(request.op).has_reply);
     if (!connection_ || !connection_->is_open()) {
         fail_soon(std::move(done), client_error(-ENOTCONN, "not connected to " + options_.host));
         return;
@@ -223,22 +214,28 @@ void RemoteClient::send_request(wire::Request request, ReplyCallback done, std::
     pending.done = std::move(done);
     pending.op = op;
     pending.exec = std::move(exec);
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     pending.timer = io::add_timeout(context_, options_.reply_timeout, [this, alive, id] {
-        if (alive.expired()) return;
+        if (!alive) return;
         on_reply_timeout(id);
     });
     pending_.insert_or_assign(id, std::move(pending));
 }
 
-Status RemoteClient::send_untracked(wire::Request request, bool expect_late_reply)
+Status RemoteClient::send_untracked(wire::Request request)
 {
     if (!connected()) return client_error(-ENOTCONN, "not connected to " + options_.host);
     request.msg_id = next_msg_id();
-    Status sent = connection_->send(wire::encode(request));
+    return send_unawaited(wire::encode(request), request.msg_id, request.op);
+}
+
+Status RemoteClient::send_unawaited(const std::string& xml, std::uint64_t msg_id, wire::Op op)
+{
+    Status sent = connection_->send(xml);
     if (!sent.ok()) return sent;
-    if (expect_late_reply) {
-        late_ids_.push_back(request.msg_id);
+    // The table says whether a reply will come; one that does is recognised and ignored.
+    if (wire::op_info(op).has_reply) {
+        late_ids_.push_back(msg_id);
         if (late_ids_.size() > kMaxLateReplyIds) late_ids_.erase(late_ids_.begin());
     }
     return {};
@@ -246,6 +243,11 @@ Status RemoteClient::send_untracked(wire::Request request, bool expect_late_repl
 
 void RemoteClient::request(wire::Request request, ReplyCallback done)
 {
+    if (request.op != wire::Op::unknown && !wire::op_info(request.op).has_reply) {
+        fail_soon(std::move(done), client_error(-EINVAL, std::string(wire::op_info(request.op).name) +
+                                                             " is never answered: send it with check()"));
+        return;
+    }
     if (request.async_id.empty()) request.async_id = server_.client_id;
     if (request.op_name.empty() && request.op != wire::Op::unknown) {
         request.op_name = std::string(wire::op_info(request.op).name);
@@ -291,16 +293,16 @@ void RemoteClient::unregister_rsc(const std::string& rsc_id, DoneCallback done)
     data.origin = "lrmd_api_unregister_rsc";
     data.id = rsc_id;
     request.rsc = std::move(data);
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     send_request(
         std::move(request), [this, alive, done = std::move(done), rsc_id](Result<wire::Reply> reply) {
             if (!reply.ok()) return done(Status(reply.error()));
             // -EINPROGRESS: removed all the same; the running op's result comes later.
-            if (reply->rc != 0 && reply->rc != -EINPROGRESS) {
+            if (reply->rc != wire::rc::ok && reply->rc != wire::rc::in_progress) {
                 return done(Status(rc_error("unregistering resource " + log::quote(rsc_id), reply->rc)));
             }
             // Nothing recurring runs for a resource that is gone.
-            if (!alive.expired()) forget_recurring(rsc_id);
+            if (alive.alive()) forget_recurring(rsc_id);
             done(Status());
         });
 }
@@ -316,7 +318,7 @@ void RemoteClient::rsc_info(const std::string& rsc_id,
     send_request(std::move(request), [done = std::move(done), rsc_id](Result<wire::Reply> reply) {
         using R = Result<std::optional<wire::RscInfo>>;
         if (!reply.ok()) return done(R(reply.error()));
-        if (reply->rc == -ENODEV) return done(R(std::optional<wire::RscInfo>()));
+        if (reply->rc == wire::rc::no_device) return done(R(std::optional<wire::RscInfo>()));
         if (reply->rc != 0) return done(R(rc_error("resource info of " + log::quote(rsc_id), reply->rc)));
         if (!reply->rsc_info) {
             return done(
@@ -333,19 +335,7 @@ void RemoteClient::exec(const ExecRequest& exec_request, std::function<void(Resu
                   client_error(-ENOBUFS, "too many operations awaiting completion"));
         return;
     }
-    wire::Request request = make_request(wire::Op::rsc_exec);
-    request.callopts = exec_request.callopts;
-    request.timeout_ms = exec_request.timeout_ms;
-    wire::RscData data;
-    data.origin = "lrmd_api_exec";
-    data.id = exec_request.rsc_id;
-    data.action = exec_request.action;
-    data.userdata = exec_request.userdata;
-    data.interval_ms = exec_request.interval_ms;
-    data.timeout_ms = exec_request.timeout_ms;
-    data.start_delay_ms = exec_request.start_delay_ms;
-    data.params = exec_request.params;
-    request.rsc = std::move(data);
+    wire::Request request = addressed(wire::to_request(exec_request));
     std::string what =
         exec_request.rsc_id + "_" + exec_request.action + "_" + std::to_string(exec_request.interval_ms);
     send_request(
@@ -370,14 +360,14 @@ void RemoteClient::cancel(const std::string& rsc_id, const std::string& action, 
     data.interval_ms = interval_ms;
     request.rsc = std::move(data);
     std::string what = rsc_id + "_" + action + "_" + std::to_string(interval_ms);
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     send_request(std::move(request), [this, alive, done = std::move(done), what, rsc_id, action,
                                       interval_ms](Result<wire::Reply> reply) {
         if (!reply.ok()) return done(Status(reply.error()));
         if (reply->rc != 0) return done(Status(rc_error("cancelling " + log::quote(what), reply->rc)));
         // Its cancel notify normally came first; if it did not, a later drop must not
         // report the cancelled operation as failed.
-        if (interval_ms > 0 && !alive.expired()) forget_recurring(rsc_id, action, interval_ms);
+        if (interval_ms > 0 && alive.alive()) forget_recurring(rsc_id, action, interval_ms);
         done(Status());
     });
 }
@@ -402,16 +392,7 @@ void RemoteClient::get_recurring(const std::string& rsc_id,
 
 void RemoteClient::alert_exec(const AlertRequest& alert, DoneCallback done)
 {
-    wire::Request request = make_request(wire::Op::alert_exec);
-    request.callopts = kCallNotifyOrigOnly;
-    request.timeout_ms = alert.timeout_ms;
-    wire::AlertData data;
-    data.origin = "lrmd_api_exec_alert";
-    data.id = alert.id;
-    data.path = alert.path;
-    data.timeout_ms = alert.timeout_ms;
-    data.params = alert.params;
-    request.alert = std::move(data);
+    wire::Request request = addressed(wire::to_request(alert));
     std::string id = alert.id;
     send_request(std::move(request), [done = std::move(done), id](Result<wire::Reply> reply) {
         if (!reply.ok()) return done(Status(reply.error()));
@@ -426,14 +407,14 @@ Status RemoteClient::poke()
     wire::RscData data;
     data.origin = "lrmd_api_poke_connection";
     request.rsc = std::move(data);
-    return send_untracked(std::move(request), true);
+    return send_untracked(std::move(request));
 }
 
 Status RemoteClient::check(const std::optional<std::string>& watchdog)
 {
     wire::Request request = make_request(wire::Op::check);
     request.watchdog = watchdog;
-    return send_untracked(std::move(request), false);
+    return send_untracked(std::move(request));
 }
 
 Status RemoteClient::ipc_fwd(wire::ProxyMessage message)
@@ -441,11 +422,7 @@ Status RemoteClient::ipc_fwd(wire::ProxyMessage message)
     if (!connected()) return client_error(-ENOTCONN, "not connected to " + options_.host);
     message.type = wire::MsgType::request;
     message.msg_id = next_msg_id();
-    Status sent = connection_->send(wire::encode(message));
-    if (!sent.ok()) return sent;
-    late_ids_.push_back(message.msg_id);
-    if (late_ids_.size() > kMaxLateReplyIds) late_ids_.erase(late_ids_.begin());
-    return {};
+    return send_unawaited(wire::encode(message), message.msg_id, wire::Op::ipc_fwd);
 }
 
 // ---- receiving --------------------------------------------------------------------------
@@ -453,19 +430,19 @@ Status RemoteClient::ipc_fwd(wire::ProxyMessage message)
 template <typename Call>
 bool RemoteClient::each_subscriber(const Call& call)
 {
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     std::vector<Subscription> ids;
     ids.reserve(subscribers_.size());
     for (const auto& entry : subscribers_)
         ids.push_back(entry.first);
     for (Subscription id : ids) {
-        if (alive.expired()) return false;
+        if (!alive) return false;
         auto found = subscribers_.find(id);
         if (found == subscribers_.end()) continue;
         Handlers handlers = found->second;  // a copy: the handler may unsubscribe
         call(handlers);
     }
-    return !alive.expired();
+    return alive.alive();
 }
 
 void RemoteClient::on_message(const std::string& xml)
@@ -534,7 +511,8 @@ void RemoteClient::on_exec_notify(wire::ExecNotify notify)
         // A recurring exec notifies after every run (or every change); only the notify that
         // ends it ends the tracking, so a drop until then still fails it.
         const bool recurring = tracked->second.interval_ms > 0;
-        if (!recurring || notify.op_status == kExecCancelled || notify.rsc_deleted) execs_.erase(tracked);
+        if (!recurring || notify.op_status == wire::ExecStatus::cancelled || notify.rsc_deleted)
+            execs_.erase(tracked);
     }
     ExecEvent event{std::move(notify), false};
     each_subscriber([&](const Handlers& h) {
@@ -563,9 +541,9 @@ void RemoteClient::on_reply_timeout(std::uint64_t msg_id)
                                                " (message id " + std::to_string(msg_id) + ") within " +
                                                std::to_string(options_.reply_timeout.count()) + " ms");
     log_warning(log_cat, "%s; disconnecting", error.message.c_str());
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     pending.done(Result<wire::Reply>(error));
-    if (alive.expired()) return;
+    if (!alive) return;
     // The 2.1.5 client gives up on a server that does not answer.
     drop(error, true);
 }
@@ -591,9 +569,7 @@ void RemoteClient::drop(const Error& reason, bool notify_closed)
     if (connection_) {
         connection_->close();
         // Keep the object until the loop is back: we may be inside its own callback.
-        std::shared_ptr<io::Connection> closing(std::move(connection_));
-        std::erase_if(deferred_, [](const io::Source& source) { return !source.active(); });
-        deferred_.push_back(io::add_idle(context_, [closing] {}));
+        deferred_.release(std::move(connection_));
     }
     late_ids_.clear();
     auto pending = std::move(pending_);
@@ -606,14 +582,7 @@ void RemoteClient::drop(const Error& reason, bool notify_closed)
     for (auto& [call_id, request] : execs) {
         ExecEvent event;
         event.synthesized = true;
-        event.notify.call_id = call_id;
-        event.notify.rsc_id = request.rsc_id;
-        event.notify.action = request.action;
-        event.notify.interval_ms = request.interval_ms;
-        event.notify.timeout_ms = request.timeout_ms;
-        event.notify.start_delay_ms = request.start_delay_ms;
-        event.notify.userdata = request.userdata;
-        event.notify.params = request.params;
+        event.notify = wire::notify_for(request, call_id);
         event.notify.exec_rc = kSynthesizedRc;
         event.notify.op_status = kSynthesizedStatus;
         event.notify.exit_reason = kDroppedExitReason;
@@ -621,16 +590,16 @@ void RemoteClient::drop(const Error& reason, bool notify_closed)
     }
     if (pending.empty() && synthesized.empty() && !was_registered) return;
 
-    std::weak_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     auto deliver = [this, alive, pending = std::make_shared<decltype(pending)>(std::move(pending)),
                     synthesized = std::move(synthesized), lost, reason, notify_closed,
                     was_registered]() mutable {
         for (auto& [id, entry] : *pending) {
-            if (alive.expired()) return;
+            if (!alive) return;
             entry.timer.reset();
             entry.done(Result<wire::Reply>(lost));
         }
-        if (alive.expired()) return;
+        if (!alive) return;
         for (const auto& event : synthesized) {
             bool still_here = each_subscriber([&](const Handlers& h) {
                 if (h.exec) h.exec(event);
@@ -649,8 +618,7 @@ void RemoteClient::drop(const Error& reason, bool notify_closed)
     if (notify_closed) {
         deliver();  // we are already on the loop, called from it
     } else {
-        std::erase_if(deferred_, [](const io::Source& source) { return !source.active(); });
-        deferred_.push_back(io::add_idle(context_, std::move(deliver)));
+        deferred_.later(std::move(deliver));
     }
 }
 

@@ -1,4 +1,4 @@
-// RemoteClient: the cluster side of one Pacemaker Remote executor connection (protocol.md
+// RemoteClient: the cluster side of one Pacemaker Remote executor connection (docs/protocol.md
 // sections 1, 3, 5.12), as the 2.1.5 controller's executor client behaves on the wire.
 //
 // connect() resolves the server, tries each address in turn with a per-attempt timeout,
@@ -16,7 +16,7 @@
 // closes it), every request still waiting fails (-ENOTCONN) and every tracked exec gets a
 // synthesized completion (rc 1, status 8 "Action was pending when executor connection was
 // dropped"), recurring ones included: in-flight operations fail when the connection drops
-// (protocol.md 5.12, 6).
+// (docs/protocol.md 5.12, 6).
 // Nothing blocks: all results arrive through callbacks on the GMainContext, never from
 // inside the call that started the work. Any callback may destroy the RemoteClient.
 #pragma once
@@ -33,8 +33,10 @@
 #include <vector>
 
 #include "io/connection.hpp"
+#include "io/deferred.hpp"
 #include "io/source.hpp"
 #include "tls/context.hpp"
+#include "util/lifetime.hpp"
 #include "util/result.hpp"
 #include "wire/messages.hpp"
 
@@ -52,21 +54,10 @@ inline constexpr std::size_t kMaxLateReplyIds = 4096;
 // Executions awaiting their completion notify; more is a runaway caller.
 inline constexpr std::size_t kMaxPendingExecs = 100000;
 
-// Execution statuses (lrmd_exec_op_status) this module and its users act on.
-inline constexpr int kExecDone = 0;
-inline constexpr int kExecCancelled = 1;
-inline constexpr int kExecTimeout = 2;
-inline constexpr int kExecError = 4;
-inline constexpr int kExecNotConnected = 8;
-
+// What a tracked exec reports when its connection drops (as the 2.1.5 client does).
 inline constexpr const char* kDroppedExitReason = "Action was pending when executor connection was dropped";
-inline constexpr int kSynthesizedRc = 1;  // PCMK_OCF_UNKNOWN_ERROR
-inline constexpr int kSynthesizedStatus = kExecNotConnected;
-
-// Call option bits (protocol.md 3.6).
-inline constexpr unsigned kCallNotifyOrigOnly = 2;
-inline constexpr unsigned kCallDropRecurring = 3;
-inline constexpr unsigned kCallNotifyChangesOnly = 4;
+inline constexpr int kSynthesizedRc = wire::ocf::unknown_error;
+inline constexpr wire::ExecStatus kSynthesizedStatus = wire::ExecStatus::not_connected;
 
 struct ClientOptions {
     std::string host;
@@ -89,23 +80,8 @@ struct ServerInfo {
     std::optional<std::string> node_start_state;
 };
 
-struct ExecRequest {
-    std::string rsc_id;
-    std::string action;
-    std::uint32_t interval_ms = 0;
-    std::uint32_t timeout_ms = 20000;
-    std::uint32_t start_delay_ms = 0;
-    std::string userdata;
-    wire::ParamMap params;
-    unsigned callopts = 0;
-};
-
-struct AlertRequest {
-    std::string id;
-    std::string path;
-    std::uint32_t timeout_ms = 30000;
-    wire::ParamMap params;  // the environment for the alert agent
-};
+using wire::AlertRequest;
+using wire::ExecRequest;
 
 // An operation completion as the server reported it, or as we synthesized it on a drop.
 struct ExecEvent {
@@ -156,7 +132,8 @@ public:
 
     // Requests answered by a reply. The callback always runs from the loop.
     void register_rsc(const std::string& rsc_id, const std::string& rsc_class, const std::string& provider,
-                      const std::string& type, DoneCallback done, unsigned callopts = kCallDropRecurring);
+                      const std::string& type, DoneCallback done,
+                      unsigned callopts = wire::callopt::drop_recurring);
     // Ok for rc 0 and for -115 (removed while an op runs); -19 etc. as errors. Recurring
     // execs of the resource are no longer tracked once it succeeded.
     void unregister_rsc(const std::string& rsc_id, DoneCallback done);
@@ -172,7 +149,8 @@ public:
     void get_recurring(const std::string& rsc_id,
                        std::function<void(Result<std::vector<wire::RecurringList>>)> done);
     void alert_exec(const AlertRequest& request, DoneCallback done);
-    // Any request with its raw reply (for tools and tests).
+    // Any request with its raw reply (for tools and tests). An operation the server never
+    // answers (lrmd_check, per the operation table) is not sent: -EINVAL, use check().
     void request(wire::Request request, ReplyCallback done);
 
     // Fire-and-forget: the reply is expected but not awaited (its arrival is ignored).
@@ -197,9 +175,13 @@ private:
     };
 
     std::uint64_t next_msg_id();
-    // Sends and remembers the request; failures are reported through `done` from the loop.
+    // Sends and remembers a request the server answers (the table's has_reply); failures are
+    // reported through `done` from the loop.
     void send_request(wire::Request request, ReplyCallback done, std::optional<ExecRequest> exec = {});
-    Status send_untracked(wire::Request request, bool expect_late_reply);
+    // Sends without waiting for an answer; a reply the table says will come is recognised
+    // when it arrives and ignored.
+    Status send_untracked(wire::Request request);
+    Status send_unawaited(const std::string& xml, std::uint64_t msg_id, wire::Op op);
     void fail_soon(ReplyCallback done, Error error);
     void on_ready(Result<std::unique_ptr<io::Connection>> result);
     void on_register_reply(Result<wire::Reply> reply);
@@ -214,7 +196,10 @@ private:
     // the closed handlers when `notify_closed`.
     void drop(const Error& reason, bool notify_closed);
     void finish_connect(Status status);
+    // A request for `op` as liblrmd sends it: callopts 0, lrmd_async_id our session token.
     wire::Request make_request(wire::Op op) const;
+    // `request` with its op name and our session token filled in.
+    wire::Request addressed(wire::Request request) const;
 
     GMainContext* context_;
     tls::TlsContext tls_;
@@ -230,7 +215,7 @@ private:
     std::map<std::uint64_t, Pending> pending_;
     std::vector<std::uint64_t> late_ids_;  // fire-and-forget ids, oldest first
     std::map<int, ExecRequest> execs_;     // call id -> request, until its last notify
-    std::vector<io::Source> deferred_;     // reports scheduled out of a call stack
+    io::Deferred deferred_{context_};      // reports and releases out of a call stack
 
     // Calls `call(handlers)` with a copy of each subscriber's handlers (a handler may
     // unsubscribe, or destroy this client); false once this client was destroyed.
@@ -239,7 +224,7 @@ private:
 
     std::map<Subscription, Handlers> subscribers_;
     Subscription next_subscription_ = 1;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Lifetime lifetime_;
 };
 
 }  // namespace outpost::cluster::connection

@@ -78,8 +78,8 @@ void add_unique(std::vector<std::string>& list, std::string value)
 Result<DocPtr> parse_document(std::string_view xml, std::string_view origin)
 {
     if (xml.size() > kMaxDomainXmlBytes)
-        return config_error(-EFBIG, std::string(origin) + ": larger than " + std::to_string(kMaxDomainXmlBytes) +
-                                        " bytes");
+        return config_error(
+            -EFBIG, std::string(origin) + ": larger than " + std::to_string(kMaxDomainXmlBytes) + " bytes");
     DocPtr doc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr, kParseOptions));
     if (!doc) {
         const xmlError* e = xmlGetLastError();
@@ -199,6 +199,16 @@ Result<std::string> with_owner_mark(std::string_view xml, const std::string& res
     return dump(doc->get());
 }
 
+Result<std::string> with_uuid(std::string_view xml, const std::string& uuid)
+{
+    auto doc = parse_document(xml, "domain XML");
+    if (!doc) return doc.error();
+    xmlNode* root = xmlDocGetRootElement(doc->get());
+    if (first_child(root, "uuid") == nullptr)
+        xmlNewTextChild(root, nullptr, as_xml("uuid"), as_xml(uuid.c_str()));
+    return dump(doc->get());
+}
+
 Result<std::string> without_owner_mark(std::string_view xml)
 {
     auto doc = parse_document(xml, "domain XML");
@@ -224,8 +234,8 @@ std::string owner_from_mark(std::string_view mark_xml)
 
 bool has_system_init(const DomainConfig& config)
 {
-    static constexpr std::string_view kSystemInits[] = {"",          "/sbin/init",          "/usr/sbin/init",
-                                                        "/bin/init", "/lib/systemd/systemd", "/usr/lib/systemd/systemd"};
+    static constexpr std::string_view kSystemInits[] = {
+        "", "/sbin/init", "/usr/sbin/init", "/bin/init", "/lib/systemd/systemd", "/usr/lib/systemd/systemd"};
     return std::find(std::begin(kSystemInits), std::end(kSystemInits), config.init) != std::end(kSystemInits);
 }
 

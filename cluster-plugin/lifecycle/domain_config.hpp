@@ -41,6 +41,9 @@ Result<DomainConfig> read_domain_config(const std::filesystem::path& path);
 
 // `xml` with the owner mark for `resource` in its <metadata> (replacing an older mark).
 Result<std::string> with_owner_mark(std::string_view xml, const std::string& resource);
+// `xml` with <uuid>`uuid`</uuid> when it has no <uuid> of its own (libvirt runs a
+// transient domain beside an inactive definition of the same name only with its UUID).
+Result<std::string> with_uuid(std::string_view xml, const std::string& uuid);
 // `xml` without any owner mark (an empty <metadata> left by it is removed too).
 Result<std::string> without_owner_mark(std::string_view xml);
 // The resource named by an owner mark element as libvirt returns it

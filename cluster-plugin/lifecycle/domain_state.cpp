@@ -10,14 +10,15 @@ namespace {
 // Names indexed by libvirt's reason numbers (libvirt-domain.h of libvirt 9.0), in virsh's
 // words where virsh has them.
 constexpr std::array<const char*, 12> kRunningReasons{
-    "unknown",   "booted", "migrated",        "restored", "from snapshot", "unpaused", "migration canceled",
-    "save canceled", "event wakeup", "crashed", "post-copy",     "post-copy failed"};
+    "unknown",       "booted",   "migrated",           "restored",
+    "from snapshot", "unpaused", "migration canceled", "save canceled",
+    "event wakeup",  "crashed",  "post-copy",          "post-copy failed"};
 constexpr std::array<const char*, 14> kPausedReasons{
-    "unknown",  "user",          "migrating", "saving",   "dumping",    "I/O error",     "watchdog",
-    "from snapshot", "shutting down", "creating snapshot", "crashed", "starting up", "post-copy",
-    "post-copy failed"};
-constexpr std::array<const char*, 9> kShutoffReasons{"unknown", "shutdown", "destroyed",     "crashed", "migrated",
-                                                     "saved",   "failed",   "from snapshot", "daemon"};
+    "unknown",   "user",        "migrating",     "saving",          "dumping",
+    "I/O error", "watchdog",    "from snapshot", "shutting down",   "creating snapshot",
+    "crashed",   "starting up", "post-copy",     "post-copy failed"};
+constexpr std::array<const char*, 9> kShutoffReasons{
+    "unknown", "shutdown", "destroyed", "crashed", "migrated", "saved", "failed", "from snapshot", "daemon"};
 constexpr std::array<const char*, 2> kShutdownReasons{"unknown", "user"};
 constexpr std::array<const char*, 2> kCrashedReasons{"unknown", "panicked"};
 
@@ -34,15 +35,16 @@ const char* pick(std::span<const char* const> names, int index)
     return names[static_cast<std::size_t>(index)];
 }
 
-constexpr std::array<const char*, 9> kEventTypes{"defined", "undefined", "started",      "suspended", "resumed",
-                                                 "stopped", "shutdown",  "pmsuspended", "crashed"};
+constexpr std::array<const char*, 9> kEventTypes{"defined",   "undefined",   "started",
+                                                 "suspended", "resumed",     "stopped",
+                                                 "shutdown",  "pmsuspended", "crashed"};
 constexpr std::array<const char*, 4> kDefinedDetails{"added", "updated", "renamed", "from snapshot"};
 constexpr std::array<const char*, 2> kUndefinedDetails{"removed", "renamed"};
 constexpr std::array<const char*, 5> kStartedDetails{"booted", "migrated", "restored", "from snapshot",
                                                      "wakeup"};
-constexpr std::array<const char*, 9> kSuspendedDetails{"paused",       "migrated",  "I/O error",
-                                                       "watchdog",     "restored",  "from snapshot",
-                                                       "API error",    "post-copy", "post-copy failed"};
+constexpr std::array<const char*, 9> kSuspendedDetails{"paused",    "migrated",  "I/O error",
+                                                       "watchdog",  "restored",  "from snapshot",
+                                                       "API error", "post-copy", "post-copy failed"};
 constexpr std::array<const char*, 5> kResumedDetails{"unpaused", "migrated", "from snapshot", "post-copy",
                                                      "post-copy failed"};
 constexpr std::array<const char*, 7> kStoppedDetails{"shutdown", "destroyed", "crashed",      "migrated",
@@ -130,7 +132,8 @@ Health classify(const DomainStatus& status)
 
 bool ended_abnormally(const DomainStatus& status)
 {
-    return status.state == State::shut_off && (status.reason == kShutoffCrashed || status.reason == kShutoffFailed);
+    return status.state == State::shut_off &&
+           (status.reason == kShutoffCrashed || status.reason == kShutoffFailed);
 }
 
 const char* event_type_name(int type)
@@ -165,7 +168,8 @@ std::string event_detail_name(int type, int detail)
 
 std::string describe(const LifecycleEvent& event)
 {
-    return std::string(event_type_name(event.type)) + " (" + event_detail_name(event.type, event.detail) + ")";
+    return std::string(event_type_name(event.type)) + " (" + event_detail_name(event.type, event.detail) +
+           ")";
 }
 
 EventMeaning meaning(const LifecycleEvent& event)

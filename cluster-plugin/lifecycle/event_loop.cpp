@@ -159,7 +159,8 @@ void defer_free(virFreeCallback free_opaque, void* opaque)
             d->free_opaque(d->opaque);
             return G_SOURCE_REMOVE;
         },
-        new DeferredFree{free_opaque, opaque}, [](gpointer data) { delete static_cast<DeferredFree*>(data); });
+        new DeferredFree{free_opaque, opaque},
+        [](gpointer data) { delete static_cast<DeferredFree*>(data); });
     g_source_attach(idle, loop().context);
     g_source_unref(idle);
 }
@@ -255,13 +256,15 @@ Status install_event_loop(GMainContext* context)
         std::lock_guard lock(loop().mutex);
         if (loop().context == context) return {};
         if (loop().context != nullptr)
-            return make_error("lifecycle", -EBUSY,
-                              "libvirt's event loop already runs on another GLib main context (libvirt allows "
-                              "one per process)");
+            return make_error(
+                "lifecycle", -EBUSY,
+                "libvirt's event loop already runs on another GLib main context (libvirt allows "
+                "one per process)");
         loop().context = g_main_context_ref(context);
     }
     if (auto s = initialize(); !s) return s;
-    virEventRegisterImpl(add_handle, update_handle, remove_handle, add_timeout, update_timeout, remove_timeout);
+    virEventRegisterImpl(add_handle, update_handle, remove_handle, add_timeout, update_timeout,
+                         remove_timeout);
     log_debug(log_cat, "libvirt's event loop runs on GLib main context %p", static_cast<void*>(context));
     return {};
 }

@@ -59,9 +59,10 @@ public:
 
     // Connects at once; a failed first attempt is not an Error (it is reported through
     // `disconnected` and retried). An Error only for misuse (no event loop installed).
-    static Result<std::unique_ptr<HypervisorWatch>> start(GMainContext* context, std::string uri, Callbacks callbacks,
-                                                          Options options);
-    static Result<std::unique_ptr<HypervisorWatch>> start(GMainContext* context, std::string uri, Callbacks callbacks)
+    static Result<std::unique_ptr<HypervisorWatch>> start(GMainContext* context, std::string uri,
+                                                          Callbacks callbacks, Options options);
+    static Result<std::unique_ptr<HypervisorWatch>> start(GMainContext* context, std::string uri,
+                                                          Callbacks callbacks)
     {
         return start(context, std::move(uri), std::move(callbacks), Options{});
     }

@@ -55,8 +55,10 @@ Status initialize()
 Error last_error(const std::string& what)
 {
     const virError* e = virGetLastError();
-    if (e == nullptr) return make_error(kErrorDomain, VIR_ERR_INTERNAL_ERROR, what + ": unknown libvirt error");
-    Error out = make_error(kErrorDomain, e->code, what + ": " + (e->message != nullptr ? e->message : "no message"));
+    if (e == nullptr)
+        return make_error(kErrorDomain, VIR_ERR_INTERNAL_ERROR, what + ": unknown libvirt error");
+    Error out =
+        make_error(kErrorDomain, e->code, what + ": " + (e->message != nullptr ? e->message : "no message"));
     virResetLastError();
     return out;
 }
@@ -73,9 +75,9 @@ bool is_unsupported(const Error& error)
 
 bool is_config_error(const Error& error)
 {
-    return has_code(error, {VIR_ERR_XML_ERROR, VIR_ERR_XML_DETAIL, VIR_ERR_XML_INVALID_SCHEMA,
-                            VIR_ERR_CONFIG_UNSUPPORTED, VIR_ERR_OS_TYPE, VIR_ERR_NO_NAME, VIR_ERR_NO_OS,
-                            VIR_ERR_DOM_EXIST});
+    return has_code(
+        error, {VIR_ERR_XML_ERROR, VIR_ERR_XML_DETAIL, VIR_ERR_XML_INVALID_SCHEMA, VIR_ERR_CONFIG_UNSUPPORTED,
+                VIR_ERR_OS_TYPE, VIR_ERR_NO_NAME, VIR_ERR_NO_OS, VIR_ERR_DOM_EXIST});
 }
 
 bool is_operation_invalid(const Error& error)
@@ -173,7 +175,8 @@ Result<bool> Domain::persistent() const
 Result<DomainInfo> Domain::info() const
 {
     virDomainInfo info{};
-    if (virDomainGetInfo(domain_.get(), &info) < 0) return last_error("reading the resources of domain " + name_);
+    if (virDomainGetInfo(domain_.get(), &info) < 0)
+        return last_error("reading the resources of domain " + name_);
     return DomainInfo{info.nrVirtCpu, info.maxMem, info.memory};
 }
 
@@ -203,7 +206,8 @@ Status Domain::start()
 
 Status Domain::shutdown(unsigned modes)
 {
-    if (virDomainShutdownFlags(domain_.get(), modes) < 0) return last_error("shutting domain " + name_ + " down");
+    if (virDomainShutdownFlags(domain_.get(), modes) < 0)
+        return last_error("shutting domain " + name_ + " down");
     return {};
 }
 
@@ -239,16 +243,17 @@ Status Domain::migrate(const MigrationRequest& request)
         ~ParamsFree() { virTypedParamsFree(*params, *count); }
     } free_params{&params, &count};
     if (!request.data_uri.empty() &&
-        virTypedParamsAddString(&params, &count, &capacity, VIR_MIGRATE_PARAM_URI, request.data_uri.c_str()) < 0)
+        virTypedParamsAddString(&params, &count, &capacity, VIR_MIGRATE_PARAM_URI, request.data_uri.c_str()) <
+            0)
         return last_error("preparing the migration of " + name_);
-    if (request.bandwidth_mib_s > 0 && virTypedParamsAddULLong(&params, &count, &capacity,
-                                                               VIR_MIGRATE_PARAM_BANDWIDTH,
-                                                               request.bandwidth_mib_s) < 0)
+    if (request.bandwidth_mib_s > 0 &&
+        virTypedParamsAddULLong(&params, &count, &capacity, VIR_MIGRATE_PARAM_BANDWIDTH,
+                                request.bandwidth_mib_s) < 0)
         return last_error("preparing the migration of " + name_);
     if (request.max_downtime.count() > 0) {
         // QEMU takes the limit as a migration parameter before the migration starts.
-        if (virDomainMigrateSetMaxDowntime(domain_.get(), static_cast<unsigned long long>(request.max_downtime.count()),
-                                           0) < 0) {
+        if (virDomainMigrateSetMaxDowntime(
+                domain_.get(), static_cast<unsigned long long>(request.max_downtime.count()), 0) < 0) {
             Error e = last_error("setting the maximum downtime of " + name_);
             log_warning(log_cat, "%s (migrating without the limit)", e.message.c_str());
         }
@@ -266,7 +271,8 @@ Result<Hypervisor> Hypervisor::open(const std::string& uri, bool read_only)
     if (auto s = initialize(); !s) return s.error();
     const char* name = uri.empty() ? nullptr : uri.c_str();
     ConnectPtr connection(read_only ? virConnectOpenReadOnly(name) : virConnectOpen(name));
-    if (!connection) return last_error("connecting to " + (uri.empty() ? std::string("libvirt's default URI") : uri));
+    if (!connection)
+        return last_error("connecting to " + (uri.empty() ? std::string("libvirt's default URI") : uri));
     CharPtr canonical(virConnectGetURI(connection.get()));
     std::string actual = canonical ? canonical.get() : uri;
     if (!canonical) virResetLastError();
@@ -334,11 +340,13 @@ Status Hypervisor::ensure_network_active(const std::string& name)
 
 Status Hypervisor::ensure_pool_active(const std::string& name)
 {
-    std::unique_ptr<virStoragePool, PoolFree> pool(virStoragePoolLookupByName(connection_.get(), name.c_str()));
+    std::unique_ptr<virStoragePool, PoolFree> pool(
+        virStoragePoolLookupByName(connection_.get(), name.c_str()));
     if (!pool) return last_error("looking up storage pool " + name);
     int active = virStoragePoolIsActive(pool.get());
     if (active < 0) return last_error("asking whether storage pool " + name + " is active");
-    if (active == 0 && virStoragePoolCreate(pool.get(), 0) < 0) return last_error("starting storage pool " + name);
+    if (active == 0 && virStoragePoolCreate(pool.get(), 0) < 0)
+        return last_error("starting storage pool " + name);
     return {};
 }
 

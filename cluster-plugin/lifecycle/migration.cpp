@@ -78,7 +78,8 @@ std::string substitute_node(std::string_view pattern, std::string_view node)
 
 Result<MigrationUris> migration_uris(const MigrationSettings& s)
 {
-    if (s.target_node.empty()) return migration_error("no migration target node (CRM_meta_migrate_target unset)");
+    if (s.target_node.empty())
+        return migration_error("no migration target node (CRM_meta_migrate_target unset)");
     MigrationUris uris;
     std::string host = host_with_suffix(s.target_node, s.network_suffix);
     if (!s.remote_uri.empty()) {

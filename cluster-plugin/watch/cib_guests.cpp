@@ -33,8 +33,8 @@ using TextPtr = std::unique_ptr<xmlChar, TextFree>;
 
 // A CIB of thousands of resources stays far below this.
 constexpr std::size_t kMaxCibBytes = 256U << 20;
-constexpr int kParseOptions = XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                              XML_PARSE_HUGE;
+constexpr int kParseOptions =
+    XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_HUGE;
 
 const char* as_char(const xmlChar* t)
 {
@@ -118,7 +118,8 @@ struct Op {
 
 bool succeeded(const Op& op)
 {
-    return op.op_status == 0 && (op.rc == 0 || (op.rc == 8 && (op.operation == "promote" || op.operation == "monitor")));
+    return op.op_status == 0 &&
+           (op.rc == 0 || (op.rc == 8 && (op.operation == "promote" || op.operation == "monitor")));
 }
 
 void decide(GuestResource& g, const std::vector<Op>& ops)
@@ -140,7 +141,8 @@ void decide(GuestResource& g, const std::vector<Op>& ops)
         return;
     }
     g.decisive_call = last->call_id;
-    g.detail = last->operation + " rc " + std::to_string(last->rc) + " (call " + std::to_string(last->call_id) + ")";
+    g.detail =
+        last->operation + " rc " + std::to_string(last->rc) + " (call " + std::to_string(last->call_id) + ")";
     const std::string& o = last->operation;
     if (o == "stop" || o == "migrate_to") {
         g.state = succeeded(*last) ? NodeState::inactive : NodeState::failed;
@@ -163,8 +165,8 @@ void decide(GuestResource& g, const std::vector<Op>& ops)
         if (op.operation == "monitor" && op.interval > 0 && op.rc == 7) failure = true;
         if (failure) {
             g.state = NodeState::failed;
-            g.detail = op.operation + " rc " + std::to_string(op.rc) + " (call " + std::to_string(op.call_id) +
-                       ") after " + g.detail;
+            g.detail = op.operation + " rc " + std::to_string(op.rc) + " (call " +
+                       std::to_string(op.call_id) + ") after " + g.detail;
             return;
         }
     }
@@ -196,7 +198,8 @@ bool is_domain_agent(std::string_view cls, std::string_view provider, std::strin
 Result<CibGuests> parse_cib(std::string_view cib_xml, const std::string& node)
 {
     if (cib_xml.size() > kMaxCibBytes) return make_error("watch", -EFBIG, "the CIB is larger than the limit");
-    DocPtr doc(xmlReadMemory(cib_xml.data(), static_cast<int>(cib_xml.size()), nullptr, nullptr, kParseOptions));
+    DocPtr doc(
+        xmlReadMemory(cib_xml.data(), static_cast<int>(cib_xml.size()), nullptr, nullptr, kParseOptions));
     if (!doc) return make_error("watch", -EINVAL, "the CIB is not well-formed XML");
     ContextPtr ctx(xmlXPathNewContext(doc.get()));
     if (!ctx) return make_error("watch", -ENOMEM, "no XPath context");
@@ -205,10 +208,11 @@ Result<CibGuests> parse_cib(std::string_view cib_xml, const std::string& node)
     for (auto* p : select(ctx.get(), "/cib/configuration/crm_config//nvpair[@name='maintenance-mode']"))
         out.cluster_maintenance = is_true(attr(p, "value"));
     const std::string n = literal(node);
-    for (auto* p : select(ctx.get(), "/cib/configuration/nodes/node[@uname=" + n +
-                                         "]/instance_attributes/nvpair[@name='maintenance'] | "
-                                         "/cib/status/node_state[@uname=" +
-                                         n + "]/transient_attributes/instance_attributes/nvpair[@name='maintenance']"))
+    for (auto* p :
+         select(ctx.get(), "/cib/configuration/nodes/node[@uname=" + n +
+                               "]/instance_attributes/nvpair[@name='maintenance'] | "
+                               "/cib/status/node_state[@uname=" +
+                               n + "]/transient_attributes/instance_attributes/nvpair[@name='maintenance']"))
         if (is_true(attr(p, "value"))) out.node_maintenance = true;
     auto state_nodes = select(ctx.get(), "/cib/status/node_state[@uname=" + n + "]");
     out.node_known = !state_nodes.empty();
@@ -247,14 +251,17 @@ Result<CibGuests> parse_cib(std::string_view cib_xml, const std::string& node)
         for (xmlNode* r = prim; r != nullptr && !named(r, "resources"); r = r->parent) {
             if (r->type != XML_ELEMENT_NODE) continue;
             // The innermost explicit is-managed wins; maintenance anywhere above counts.
-            if (auto v = nvpair(ctx.get(), r, "meta_attributes", "is-managed"); v && !managed) managed = is_true(*v);
-            if (auto v = nvpair(ctx.get(), r, "meta_attributes", "maintenance"); v && is_true(*v)) maintenance = true;
+            if (auto v = nvpair(ctx.get(), r, "meta_attributes", "is-managed"); v && !managed)
+                managed = is_true(*v);
+            if (auto v = nvpair(ctx.get(), r, "meta_attributes", "maintenance"); v && is_true(*v))
+                maintenance = true;
         }
         g.managed = managed.value_or(!default_unmanaged) && !maintenance;
         std::vector<Op> ops;
         if (!state_nodes.empty()) {
-            for (auto* o : select(ctx.get(), "./lrm/lrm_resources/lrm_resource[@id=" + literal(g.id) + "]/lrm_rsc_op",
-                                  state_nodes.front())) {
+            for (auto* o :
+                 select(ctx.get(), "./lrm/lrm_resources/lrm_resource[@id=" + literal(g.id) + "]/lrm_rsc_op",
+                        state_nodes.front())) {
                 Op op;
                 op.operation = attr(o, "operation");
                 op.call_id = to_long(attr(o, "call-id"), -1);

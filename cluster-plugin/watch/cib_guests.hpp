@@ -31,7 +31,7 @@ struct GuestResource {
     std::string hypervisor;  // instance attribute hypervisor ("" = from the domain's type)
     bool managed = true;     // is-managed and not in maintenance (resource, parents, defaults)
     NodeState state = NodeState::inactive;
-    std::string detail;  // "start rc 0 (call 12)", "pending stop", ...
+    std::string detail;       // "start rc 0 (call 12)", "pending stop", ...
     long decisive_call = -1;  // call-id of the operation that decided `state`
 };
 

@@ -11,6 +11,7 @@
 #include <iterator>
 
 #include "io/source.hpp"
+#include "util/guard.hpp"
 #include "util/log.hpp"
 
 namespace outpost::cluster::watch {
@@ -60,8 +61,8 @@ std::string ToolResult::describe() const
     return "exit status " + std::to_string(exit_status) + (text.empty() ? "" : ": " + text);
 }
 
-RunningTool::RunningTool(GMainContext* context, std::vector<std::string> argv, std::chrono::milliseconds timeout,
-                         std::function<void(ToolResult)> done)
+RunningTool::RunningTool(GMainContext* context, std::vector<std::string> argv,
+                         std::chrono::milliseconds timeout, std::function<void(ToolResult)> done)
     : done_(std::move(done)), token_(std::make_shared<Token>()), argv_(std::move(argv))
 {
     token_->owner = this;
@@ -72,7 +73,8 @@ RunningTool::RunningTool(GMainContext* context, std::vector<std::string> argv, s
     args.push_back(nullptr);
     GError* error = nullptr;
     process_ = g_subprocess_newv(
-        args.data(), static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE),
+        args.data(),
+        static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE),
         &error);
     if (process_ == nullptr) {
         std::string why = argv_.front() + ": " + (error != nullptr ? error->message : "cannot run");
@@ -90,7 +92,8 @@ RunningTool::RunningTool(GMainContext* context, std::vector<std::string> argv, s
         g_subprocess_force_exit(process_);
     });
     g_main_context_push_thread_default(context);
-    g_subprocess_communicate_utf8_async(process_, nullptr, nullptr, communicated, new std::shared_ptr<Token>(token_));
+    g_subprocess_communicate_utf8_async(process_, nullptr, nullptr, communicated,
+                                        new std::shared_ptr<Token>(token_));
     g_main_context_pop_thread_default(context);
 }
 
@@ -110,7 +113,7 @@ void RunningTool::communicated(GObject* source, GAsyncResult* result, gpointer d
     char* err = nullptr;
     GError* error = nullptr;
     gboolean ok = g_subprocess_communicate_utf8_finish(G_SUBPROCESS(source), result, &out, &err, &error);
-    try {
+    guarded(log_cat, "a tool's completion", [&] {
         ToolResult r;
         if (out != nullptr) r.out.assign(out, std::min(std::strlen(out), kMaxToolOutput));
         if (err != nullptr) r.err = err;
@@ -124,15 +127,13 @@ void RunningTool::communicated(GObject* source, GAsyncResult* result, gpointer d
                     r.exit_status = -1;
                     r.failure = owner->argv_.front() + " timed out";
                 } else if (!g_subprocess_get_if_exited(p)) {
-                    r.failure =
-                        owner->argv_.front() + " was killed by signal " + std::to_string(g_subprocess_get_term_sig(p));
+                    r.failure = owner->argv_.front() + " was killed by signal " +
+                                std::to_string(g_subprocess_get_term_sig(p));
                 }
             }
             owner->finish(std::move(r));
         }
-    } catch (...) {
-        log_error(log_cat, "exception in a tool's completion");
-    }
+    });
     g_free(out);
     g_free(err);
     g_clear_error(&error);
@@ -157,8 +158,9 @@ PacemakerTools::~PacemakerTools() = default;
 void PacemakerTools::start(std::vector<std::string> argv, std::function<void(ToolResult)> done)
 {
     // Finished runs are dropped here, not from inside their own callback.
-    running_.erase(std::remove_if(running_.begin(), running_.end(), [](const auto& t) { return t->finished(); }),
-                   running_.end());
+    running_.erase(
+        std::remove_if(running_.begin(), running_.end(), [](const auto& t) { return t->finished(); }),
+        running_.end());
     running_.push_back(run_tool(context_, std::move(argv), kToolTimeout, std::move(done)));
 }
 
@@ -179,7 +181,8 @@ void PacemakerTools::report_failure(const std::string& resource, const std::stri
     start({"crm_resource", "--fail", "--resource", resource, "--node", node},
           [done = std::move(done), resource](ToolResult r) {
               if (!r.ok()) {
-                  done(make_error("watch", -EIO, "crm_resource --fail --resource " + resource + ": " + r.describe()));
+                  done(make_error("watch", -EIO,
+                                  "crm_resource --fail --resource " + resource + ": " + r.describe()));
                   return;
               }
               done({});
@@ -215,8 +218,8 @@ std::string local_node_name()
     gint status = 0;
     const char* argv[] = {"crm_node", "--name", nullptr};
     if (g_spawn_sync(nullptr, const_cast<char**>(argv), nullptr,  // NOLINT: g_spawn's signature
-                     static_cast<GSpawnFlags>(G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL), nullptr, nullptr, &out,
-                     nullptr, &status, nullptr) &&
+                     static_cast<GSpawnFlags>(G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL), nullptr,
+                     nullptr, &out, nullptr, &status, nullptr) &&
         g_spawn_check_wait_status(status, nullptr) && out != nullptr) {
         std::string name = trim(out);
         g_free(out);

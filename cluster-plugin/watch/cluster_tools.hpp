@@ -75,7 +75,8 @@ private:
 
 // Runs argv asynchronously on `context`, calling `done` from the loop when it has ended.
 std::unique_ptr<RunningTool> run_tool(GMainContext* context, std::vector<std::string> argv,
-                                      std::chrono::milliseconds timeout, std::function<void(ToolResult)> done);
+                                      std::chrono::milliseconds timeout,
+                                      std::function<void(ToolResult)> done);
 
 class ClusterTools {
 public:
@@ -96,7 +97,8 @@ public:
     PacemakerTools& operator=(const PacemakerTools&) = delete;
 
     void query_cib(std::function<void(Result<std::string>)> done) override;
-    void report_failure(const std::string& resource, const std::string& node, std::function<void(Status)> done) override;
+    void report_failure(const std::string& resource, const std::string& node,
+                        std::function<void(Status)> done) override;
     std::optional<std::string> agent_action_in_flight(const std::string& resource) override;
 
 private:

@@ -20,7 +20,9 @@ long long ms_between(Clock::time_point a, Clock::time_point b)
 }  // namespace
 
 Watcher::Watcher(GMainContext* context, WatcherOptions options, ClusterTools& tools)
-    : context_(context != nullptr ? context : g_main_context_default()), options_(std::move(options)), tools_(tools)
+    : context_(context != nullptr ? context : g_main_context_default()),
+      options_(std::move(options)),
+      tools_(tools)
 {
 }
 
@@ -31,8 +33,9 @@ Watcher::~Watcher()
 
 void Watcher::start()
 {
-    log_notice(log_cat, "watching the guest domains of node %s (CIB re-read every %lld ms%s)", options_.node.c_str(),
-               static_cast<long long>(options_.refresh.count()), options_.dry_run ? ", dry run" : "");
+    log_notice(log_cat, "watching the guest domains of node %s (CIB re-read every %lld ms%s)",
+               options_.node.c_str(), static_cast<long long>(options_.refresh.count()),
+               options_.dry_run ? ", dry run" : "");
     refresh();
 }
 
@@ -93,18 +96,21 @@ void Watcher::apply(const CibGuests& cib)
         g.uri = !r.hypervisor.empty() ? r.hypervisor : lc::default_uri_for_type(type);
         if (!g.config_problem.empty()) {
             if (config_warnings_.insert(r.id + "\n" + g.config_problem).second)
-                log_warning(log_cat, "resource %s cannot be watched: %s", r.id.c_str(), g.config_problem.c_str());
+                log_warning(log_cat, "resource %s cannot be watched: %s", r.id.c_str(),
+                            g.config_problem.c_str());
         }
-        log_debug(log_cat, "resource %s (%s): domain %s on %s, %s on %s (%s)%s", r.id.c_str(), r.agent.c_str(),
-                  g.domain.empty() ? "?" : g.domain.c_str(), g.uri.empty() ? "libvirt's default URI" : g.uri.c_str(),
-                  node_state_name(r.state), options_.node.c_str(), r.detail.c_str(), r.managed ? "" : ", unmanaged");
+        log_debug(log_cat, "resource %s (%s): domain %s on %s, %s on %s (%s)%s", r.id.c_str(),
+                  r.agent.c_str(), g.domain.empty() ? "?" : g.domain.c_str(),
+                  g.uri.empty() ? "libvirt's default URI" : g.uri.c_str(), node_state_name(r.state),
+                  options_.node.c_str(), r.detail.c_str(), r.managed ? "" : ", unmanaged");
         next.emplace(r.id, std::move(g));
     }
     guests_ = std::move(next);
     bool maintenance = cib.cluster_maintenance || cib.node_maintenance;
     if (maintenance != maintenance_logged_) {
-        log_notice(log_cat, "%s", maintenance ? "maintenance mode: nothing is reported until it ends"
-                                              : "maintenance mode ended");
+        log_notice(
+            log_cat, "%s",
+            maintenance ? "maintenance mode: nothing is reported until it ends" : "maintenance mode ended");
         maintenance_logged_ = maintenance;
     }
 }
@@ -256,16 +262,18 @@ void Watcher::decide(const Suspicion& s, const CibGuests& cib)
     Guest& g = it->second;
     const auto& r = g.resource;
     auto skip = [&](const std::string& reason) {
-        log_info(log_cat, "domain %s of %s %s; not reported: %s", g.domain.c_str(), r.id.c_str(), s.why.c_str(),
-                 reason.c_str());
+        log_info(log_cat, "domain %s of %s %s; not reported: %s", g.domain.c_str(), r.id.c_str(),
+                 s.why.c_str(), reason.c_str());
     };
     if (cib.cluster_maintenance) return skip("the cluster is in maintenance mode");
     if (cib.node_maintenance) return skip("node " + options_.node + " is in maintenance");
     if (!r.managed) return skip("the resource is not managed");
     if (r.state != NodeState::active)
-        return skip(std::string("the cluster has it ") + node_state_name(r.state) + " here (" + r.detail + ")");
+        return skip(std::string("the cluster has it ") + node_state_name(r.state) + " here (" + r.detail +
+                    ")");
     if (g.reported_call == r.decisive_call) return skip("already reported");
-    if (auto action = tools_.agent_action_in_flight(r.id)) return skip("the cluster is running its " + *action);
+    if (auto action = tools_.agent_action_in_flight(r.id))
+        return skip("the cluster is running its " + *action);
     auto running = domain_running(g);
     if (running && *running) return skip("it runs again");
 
@@ -285,9 +293,10 @@ void Watcher::decide(const Suspicion& s, const CibGuests& cib)
         report.reported = Clock::now();
         report.ok = status.ok();
         if (status) {
-            log_notice(log_cat, "domain %s of %s %s: reported the resource failed on %s (%lld ms after the event)",
-                       report.domain.c_str(), report.resource.c_str(), report.why.c_str(), options_.node.c_str(),
-                       ms_between(report.noticed, report.reported));
+            log_notice(log_cat,
+                       "domain %s of %s %s: reported the resource failed on %s (%lld ms after the event)",
+                       report.domain.c_str(), report.resource.c_str(), report.why.c_str(),
+                       options_.node.c_str(), ms_between(report.noticed, report.reported));
         } else {
             report.error = status.error().message;
             log_error(log_cat, "domain %s of %s %s: reporting it failed: %s", report.domain.c_str(),

@@ -113,7 +113,7 @@ private:
     GMainContext* context_;
     WatcherOptions options_;
     ClusterTools& tools_;
-    std::map<std::string, Guest> guests_;  // by resource id
+    std::map<std::string, Guest> guests_;                                         // by resource id
     std::map<std::string, std::unique_ptr<lifecycle::HypervisorWatch>> watches_;  // by URI
     std::set<std::string> config_warnings_;  // logged once per resource and problem
     std::set<std::string> disconnected_;     // URIs whose loss has been logged

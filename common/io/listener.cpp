@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "io/socket.hpp"
 #include "util/log.hpp"
 
 namespace outpost::io {
@@ -15,11 +16,6 @@ namespace {
 
 const log::Category log_cat{"io.listener"};
 constexpr const char* kDomain = "io";
-
-struct AddrinfoDeleter {
-    void operator()(addrinfo* list) const { freeaddrinfo(list); }
-};
-using AddrinfoList = std::unique_ptr<addrinfo, AddrinfoDeleter>;
 
 std::string describe_endpoint(const std::string& address, std::uint16_t port)
 {
@@ -43,13 +39,6 @@ int bind_one(const addrinfo& ai, UniqueFd& out)
 }
 
 }  // namespace
-
-std::string numeric_address(const sockaddr* address, socklen_t length)
-{
-    char host[NI_MAXHOST];
-    if (getnameinfo(address, length, host, sizeof(host), nullptr, 0, NI_NUMERICHOST) != 0) return "unknown";
-    return host;
-}
 
 Result<std::unique_ptr<Listener>> Listener::create(const std::string& address, std::uint16_t port,
                                                    GMainContext* context, AcceptCallback on_accept,
@@ -119,7 +108,7 @@ Result<std::unique_ptr<Listener>> Listener::create(const std::string& address, s
 
 Listener::~Listener()
 {
-    *alive_ = false;
+    lifetime_.end();
 }
 
 void Listener::close()
@@ -136,7 +125,7 @@ void Listener::resume()
 
 void Listener::on_readable()
 {
-    const std::shared_ptr<bool> alive = alive_;
+    const Lifetime::Watch alive = lifetime_.watch();
     for (int i = 0; i < kMaxAcceptsPerWakeup && fd_; ++i) {
         sockaddr_storage peer{};
         socklen_t length = sizeof(peer);
@@ -166,7 +155,7 @@ void Listener::on_readable()
         // A copy: the callback may destroy this listener (and with it on_accept_).
         AcceptCallback callback = on_accept_;
         if (callback) callback(std::move(accepted), std::move(address));
-        if (!*alive) return;  // the callback destroyed us
+        if (!alive) return;  // the callback destroyed us
     }
 }
 

@@ -1,4 +1,4 @@
-// The listening TCP socket of a Pacemaker Remote server (protocol.md 1.1).
+// The listening TCP socket of a Pacemaker Remote server (docs/protocol.md 1.1).
 //
 // Listener::create() resolves the address with getaddrinfo(AI_PASSIVE, AF_UNSPEC) and binds
 // exactly one socket, as pacemaker-remoted does: the first IPv6 result that binds (with
@@ -19,8 +19,9 @@
 #include <optional>
 #include <string>
 
-#include "io/fd.hpp"
 #include "io/source.hpp"
+#include "util/fd.hpp"
+#include "util/lifetime.hpp"
 #include "util/result.hpp"
 
 namespace outpost::io {
@@ -75,10 +76,7 @@ private:
     std::uint16_t port_ = 0;
     std::string bound_address_;
     int family_ = 0;
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    Lifetime lifetime_;
 };
-
-// Numeric "address" of a socket address (IPv6 without brackets), for logs and callbacks.
-std::string numeric_address(const sockaddr* address, socklen_t length);
 
 }  // namespace outpost::io

@@ -3,6 +3,7 @@
 #include <exception>
 #include <utility>
 
+#include "util/guard.hpp"
 #include "util/log.hpp"
 
 namespace outpost::io {
@@ -12,24 +13,11 @@ const log::Category log_cat{"io.source"};
 
 using Thunk = std::function<void()>;
 
-// Catches everything: no exception may unwind through GLib.
-template <typename F>
-void guarded(const char* what, F&& f) noexcept
-{
-    try {
-        f();
-    } catch (const std::exception& e) {
-        log_error(log_cat, "exception escaped a %s callback: %s", what, e.what());
-    } catch (...) {
-        log_error(log_cat, "unknown exception escaped a %s callback", what);
-    }
-}
-
 gboolean run_once(gpointer data)
 {
     // GLib holds a reference on the callback data during dispatch, so *data survives even
     // if the owner destroys the source from inside the callback.
-    guarded("timer", [data] { (*static_cast<Thunk*>(data))(); });
+    guarded(log_cat, "a timer or idle callback", [data] { (*static_cast<Thunk*>(data))(); });
     return G_SOURCE_REMOVE;
 }
 
@@ -58,7 +46,7 @@ gboolean watch_dispatch(GSource* source, GSourceFunc, gpointer) noexcept
     const GIOCondition happened = g_source_query_unix_fd(source, watch->tag);
     // A local reference keeps the callback alive if it destroys its own watch.
     std::shared_ptr<FdWatch::Callback> callback = *watch->callback;
-    if (callback && *callback) guarded("fd watch", [&] { (*callback)(happened); });
+    if (callback && *callback) guarded(log_cat, "an fd watch callback", [&] { (*callback)(happened); });
     return G_SOURCE_CONTINUE;
 }
 

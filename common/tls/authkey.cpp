@@ -1,6 +1,7 @@
 #include "tls/authkey.hpp"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <utility>
 
 #include "util/env.hpp"
+#include "util/fd.hpp"
 #include "util/log.hpp"
 
 namespace outpost::tls {
@@ -32,18 +34,6 @@ Error errno_error(const std::string& path, int err, const char* action)
     if (err == ENOENT) return file_error(path, -ENOENT, "does not exist");
     return file_error(path, -err, std::string("could not be ") + action + ": " + std::strerror(err));
 }
-
-// Closes the key file on every path out of read_authkey_file.
-class FileCloser {
-public:
-    explicit FileCloser(int fd) : fd_(fd) {}
-    FileCloser(const FileCloser&) = delete;
-    FileCloser& operator=(const FileCloser&) = delete;
-    ~FileCloser() { ::close(fd_); }
-
-private:
-    int fd_;
-};
 
 void secure_wipe(std::vector<std::uint8_t>& bytes)
 {
@@ -93,9 +83,9 @@ Result<Authkey> read_authkey_file(const std::string& path, std::size_t max_size)
 {
     if (path.empty()) return make_error(kDomain, -EINVAL, "authkey file path is empty");
     // O_NONBLOCK so a FIFO at the path cannot hang us in open(); regular files ignore it.
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) return errno_error(path, errno, "opened");
-    FileCloser closer(fd);
+    UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!file) return errno_error(path, errno, "opened");
+    const int fd = file.get();
 
     struct stat st {};
     if (::fstat(fd, &st) != 0) return errno_error(path, errno, "examined");
@@ -143,6 +133,63 @@ Result<Authkey> read_authkey_file(const std::string& path, std::size_t max_size)
     secure_wipe(bytes);
     log_debug(log_cat, "read authkey of %zu bytes from %s", key.size(), log::quote(path).c_str());
     return key;
+}
+
+Result<Authkey> generate_authkey(std::size_t size)
+{
+    std::vector<std::uint8_t> bytes(size);
+    for (std::size_t done = 0; done < size;) {
+        ssize_t n = ::getrandom(bytes.data() + done, size - done, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            return make_error(kDomain, -err, std::string("getrandom: ") + std::strerror(err));
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    Authkey key(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    secure_wipe(bytes);
+    return key;
+}
+
+Result<WrittenAuthkey> write_authkey_file(const std::string& path, const Authkey& key,
+                                          const AuthkeyFileOptions& options)
+{
+    // Replacing: write a sibling and rename it over, so a reader never sees half a key.
+    const std::string target = options.replace ? path + ".outpost-new" : path;
+    if (options.replace) (void)::unlink(target.c_str());
+    UniqueFd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) {
+        const int err = errno;
+        if (err == EEXIST) return make_error(kAuthkeyCreateDomain, -EEXIST, path + " exists");
+        return make_error(kAuthkeyCreateDomain, -err, "cannot create " + target + ": " + std::strerror(err));
+    }
+    auto fail = [&](const char* what) -> Error {
+        const int err = errno;
+        fd.reset();
+        ::unlink(target.c_str());
+        return make_error(kDomain, -err, std::string(what) + " " + target + ": " + std::strerror(err));
+    };
+    for (std::size_t done = 0; done < key.size();) {
+        ssize_t n = ::write(fd.get(), key.data() + done, key.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail("writing");
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (options.group && ::fchown(fd.get(), 0, *options.group) != 0 && ::geteuid() == 0) return fail("chown");
+    if (::fchmod(fd.get(), options.mode) != 0) return fail("chmod");
+    if (::fsync(fd.get()) != 0) return fail("fsync");
+    struct stat written {};
+    if (::fstat(fd.get(), &written) != 0) return fail("stat");
+    fd.reset();
+    if (options.replace && ::rename(target.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(target.c_str());
+        return make_error(kDomain, -err, "replacing " + path + ": " + std::strerror(err));
+    }
+    return WrittenAuthkey{written.st_uid, written.st_gid, written.st_mode & 07777};
 }
 
 AuthkeySearch AuthkeySearch::from_environment()

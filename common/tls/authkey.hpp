@@ -1,14 +1,17 @@
-// The Pacemaker Remote authentication key ("authkey", protocol.md 1.2).
+// The Pacemaker Remote authentication key ("authkey", docs/protocol.md 1.2): the entire raw
+// content of a file, read (with Pacemaker 2.1.5's lookup order and 60 s cache), generated
+// and written here. Key bytes live in Authkey, which wipes its memory; nothing here ever
+// logs them.
 //
-// The key is the entire raw content of a file, byte for byte: no decoding, no trimming, no
-// hashing. read_authkey_file() reads one file with clear, distinct errors (missing, empty,
-// too large, unreadable, not a regular file); find_authkey() applies Pacemaker 2.1.5's
-// lookup order (PCMK_authkey_location, then /etc/pacemaker/authkey, then only if that
-// failed /etc/corosync/authkey). AuthkeyStore caches the last key read for 60 s, as
-// Pacemaker does, so a rotated key is noticed within a minute; its clock is injectable for
-// tests. Key bytes live in Authkey, which wipes its memory on destruction; nothing here
-// ever logs key bytes.
+// read_authkey_file() reads one file with clear, distinct errors (missing, empty, too
+// large, unreadable, not a regular file); find_authkey() applies the lookup order
+// (PCMK_authkey_location, then /etc/pacemaker/authkey, then only if that failed
+// /etc/corosync/authkey). AuthkeyStore caches the last key read for 60 s, as Pacemaker
+// does, so a rotated key is noticed within a minute; its clock is injectable for tests.
+// generate_authkey() and write_authkey_file() make a new key file (outpost keygen, tests).
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstddef>
@@ -31,6 +34,12 @@ inline constexpr const char* kDefaultAuthkeyPath = "/etc/pacemaker/authkey";
 inline constexpr const char* kLegacyAuthkeyPath = "/etc/corosync/authkey";
 // How long a key that was read stays valid before the file is read again.
 inline constexpr std::chrono::seconds kAuthkeyCacheLifetime{60};
+// The size of the keys generate_authkey() makes: that of the key Pacemaker's documentation
+// makes with dd.
+inline constexpr std::size_t kAuthkeySize = 4096;
+// The domain of write_authkey_file()'s errors when the file could not be created at all
+// (the others are "authkey").
+inline constexpr const char* kAuthkeyCreateDomain = "authkey.create";
 
 // Key bytes. Copyable (TLS needs copies), wiped when destroyed; never printed.
 class Authkey {
@@ -44,6 +53,11 @@ public:
     ~Authkey();
 
     [[nodiscard]] const std::uint8_t* data() const { return bytes_.data(); }
+    // The bytes as text, for callers that hand keys around as strings (tests).
+    [[nodiscard]] std::string_view view() const
+    {
+        return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
+    }
     [[nodiscard]] std::size_t size() const { return bytes_.size(); }
     [[nodiscard]] bool empty() const { return bytes_.empty(); }
     bool operator==(const Authkey& other) const { return bytes_ == other.bytes_; }
@@ -80,6 +94,29 @@ struct FoundAuthkey {
 // Applies the 2.1.5 lookup order. If no candidate yields a key: Error -ENOKEY whose message
 // lists every path tried and why it failed.
 Result<FoundAuthkey> find_authkey(const AuthkeySearch& search, std::size_t max_size = kMaxAuthkeySize);
+
+// `size` random bytes (getrandom) as a new key. Errors: domain "authkey", a negated errno.
+Result<Authkey> generate_authkey(std::size_t size = kAuthkeySize);
+
+struct AuthkeyFileOptions {
+    mode_t mode = 0600;
+    std::optional<gid_t> group;  // owner root, this group: only root can give a file away;
+                                 // for anyone else a failed chown is no error
+    bool replace = false;        // false: the file must not exist yet (-EEXIST)
+};
+// What write_authkey_file() made.
+struct WrittenAuthkey {
+    uid_t owner = 0;
+    gid_t group = 0;
+    mode_t mode = 0;
+};
+// Writes `key` to `path` with `options`: created exclusively (O_EXCL, O_NOFOLLOW,
+// O_CLOEXEC), owner and mode set, synced. With `replace` the key goes to a sibling file
+// that is then renamed over `path`, so no reader ever sees half a key. Errors name the step
+// and the file, with the negated errno: domain kAuthkeyCreateDomain when the file could not
+// be created (-EEXIST: it exists and replace is off), "authkey" for any later step.
+Result<WrittenAuthkey> write_authkey_file(const std::string& path, const Authkey& key,
+                                          const AuthkeyFileOptions& options = {});
 
 // Process-wide key source with Pacemaker's 60 s cache. Thread-safe. A read failure is not
 // cached (the next get() tries again) and an expired key is not used as a fallback: when

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "util/env.hpp"
+#include "util/guard.hpp"
 #include "util/log.hpp"
 
 namespace outpost::tls {
@@ -162,59 +163,63 @@ bool fetch_key(SessionLink* link, gnutls_datum_t* key)
 
 int psk_server_key(gnutls_session_t session, const gnutls_datum_t* identity, gnutls_datum_t* key) noexcept
 {
-    try {
-        // Any identity is accepted (2.1.5 behaviour); it is only logged.
-        log_trace(
-            log_cat, "PSK identity %s",
-            log::quote(std::string_view(reinterpret_cast<const char*>(identity->data), identity->size), 64)
-                .c_str());
-        return fetch_key(link_of(session), key) ? 0 : -1;
-    } catch (...) {
-        return -1;
-    }
+    return guarded(
+        log_cat, "the PSK server key callback",
+        [&] {
+            // Any identity is accepted (2.1.5 behaviour); it is only logged.
+            log_trace(log_cat, "PSK identity %s",
+                      log::quote(
+                          std::string_view(reinterpret_cast<const char*>(identity->data), identity->size), 64)
+                          .c_str());
+            return fetch_key(link_of(session), key) ? 0 : -1;
+        },
+        -1);
 }
 
 int psk_client_key(gnutls_session_t session, gnutls_datum_t* identity, gnutls_datum_t* key) noexcept
 {
-    try {
-        if (!fetch_key(link_of(session), key)) return -1;
-        if (!copy_to_datum(kPskClientIdentity, std::strlen(kPskClientIdentity), identity)) {
-            gnutls_free(key->data);
-            key->data = nullptr;
-            return -1;
-        }
-        return 0;
-    } catch (...) {
-        return -1;
-    }
+    return guarded(
+        log_cat, "the PSK client key callback",
+        [&] {
+            if (!fetch_key(link_of(session), key)) return -1;
+            if (!copy_to_datum(kPskClientIdentity, std::strlen(kPskClientIdentity), identity)) {
+                gnutls_free(key->data);
+                key->data = nullptr;
+                return -1;
+            }
+            return 0;
+        },
+        -1);
 }
 
 // Verifies the peer's chain against the configured CA (and CRL); no hostname check.
 int verify_peer_certificate(gnutls_session_t session) noexcept
 {
-    try {
-        SessionLink* link = link_of(session);
-        unsigned int status = 0;
-        int rc = gnutls_certificate_verify_peers2(session, &status);
-        std::string why;
-        if (rc < 0) {
-            why = gnutls_strerror(rc);
-        } else if (status != 0) {
-            gnutls_datum_t text{};
-            if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) == 0) {
-                why.assign(reinterpret_cast<const char*>(text.data), text.size);
-                gnutls_free(text.data);
+    return guarded(
+        log_cat, "the certificate verification callback",
+        [&] {
+            SessionLink* link = link_of(session);
+            unsigned int status = 0;
+            int rc = gnutls_certificate_verify_peers2(session, &status);
+            std::string why;
+            if (rc < 0) {
+                why = gnutls_strerror(rc);
+            } else if (status != 0) {
+                gnutls_datum_t text{};
+                if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) == 0) {
+                    why.assign(reinterpret_cast<const char*>(text.data), text.size);
+                    gnutls_free(text.data);
+                } else {
+                    why = "verification status " + std::to_string(status);
+                }
             } else {
-                why = "verification status " + std::to_string(status);
+                return 0;
             }
-        } else {
-            return 0;
-        }
-        if (link != nullptr) link->failure = tls_error(-EKEYREJECTED, "peer certificate rejected: " + why);
-        return -1;
-    } catch (...) {
-        return -1;
-    }
+            if (link != nullptr)
+                link->failure = tls_error(-EKEYREJECTED, "peer certificate rejected: " + why);
+            return -1;
+        },
+        -1);
 }
 
 // --- construction helpers ----------------------------------------------------------------

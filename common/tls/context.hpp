@@ -1,4 +1,4 @@
-// TLS credentials for one service (protocol.md 1.3, X.509 per section 8).
+// TLS credentials for one service (docs/protocol.md 1.3, X.509 per section 8).
 //
 // A TlsContext is created once per service (the agent's listener, a cluster-side client)
 // by a factory that checks everything it can up front (the priority string, certificate,

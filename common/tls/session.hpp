@@ -5,7 +5,7 @@
 // socket allows and says whether it needs the socket to become readable or writable. The
 // caller (io::Connection) decides what goes in which record; send_record() puts the given
 // bytes in exactly one TLS record, which is how the Pacemaker Remote writer rule
-// (protocol.md 2.3: header record, then payload record(s), never coalesced) is kept.
+// (docs/protocol.md 2.3: header record, then payload record(s), never coalesced) is kept.
 #pragma once
 
 #include <gnutls/gnutls.h>

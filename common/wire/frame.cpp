@@ -1,4 +1,4 @@
-// Frame codec: 40-byte header + NUL-terminated payload (protocol.md 2.1, 2.2).
+// Frame codec: 40-byte header + NUL-terminated payload (docs/protocol.md 2.1, 2.2).
 #include "wire/frame.hpp"
 
 #include <bzlib.h>
@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 
+#include "util/bytes.hpp"
 #include "util/log.hpp"
 
 namespace outpost::wire {
@@ -20,7 +21,7 @@ namespace {
 
 const log::Category log_cat{"wire.frame"};
 
-// Field offsets inside the packed 40-byte header (protocol.md 2.1).
+// Field offsets inside the packed 40-byte header (docs/protocol.md 2.1).
 constexpr std::size_t kOffEndian = 0;
 constexpr std::size_t kOffVersion = 4;
 constexpr std::size_t kOffId = 8;
@@ -33,20 +34,6 @@ constexpr std::size_t kOffUncompressed = 36;
 // Consumed bytes are dropped from the front of the buffer only once they are at least
 // this many and at least half the buffer, so compaction stays amortized O(1) per byte.
 constexpr std::size_t kCompactThreshold = std::size_t{64} * 1024;
-
-template <typename T>
-T load(const std::uint8_t* bytes, std::size_t offset)
-{
-    T value;
-    std::memcpy(&value, bytes + offset, sizeof value);
-    return value;
-}
-
-template <typename T>
-void store(std::array<std::uint8_t, kHeaderSize>& bytes, std::size_t offset, T value)
-{
-    std::memcpy(bytes.data() + offset, &value, sizeof value);
-}
 
 Error bad_message(std::string message)
 {
@@ -121,28 +108,28 @@ Result<std::string> inflate_bzip2(const char* data, std::uint32_t size, std::uin
 std::array<std::uint8_t, kHeaderSize> encode_header(const FrameHeader& header)
 {
     std::array<std::uint8_t, kHeaderSize> bytes{};
-    store(bytes, kOffEndian, header.endian);
-    store(bytes, kOffVersion, header.version);
-    store(bytes, kOffId, header.id);
-    store(bytes, kOffFlags, header.flags);
-    store(bytes, kOffSizeTotal, header.size_total);
-    store(bytes, kOffPayloadOffset, header.payload_offset);
-    store(bytes, kOffCompressed, header.payload_compressed);
-    store(bytes, kOffUncompressed, header.payload_uncompressed);
+    store_field(bytes.data(), kOffEndian, header.endian);
+    store_field(bytes.data(), kOffVersion, header.version);
+    store_field(bytes.data(), kOffId, header.id);
+    store_field(bytes.data(), kOffFlags, header.flags);
+    store_field(bytes.data(), kOffSizeTotal, header.size_total);
+    store_field(bytes.data(), kOffPayloadOffset, header.payload_offset);
+    store_field(bytes.data(), kOffCompressed, header.payload_compressed);
+    store_field(bytes.data(), kOffUncompressed, header.payload_uncompressed);
     return bytes;
 }
 
 Result<FrameHeader> decode_header(const std::uint8_t* bytes, std::size_t max_message_size)
 {
     FrameHeader h;
-    h.endian = load<std::uint32_t>(bytes, kOffEndian);
-    h.version = load<std::uint32_t>(bytes, kOffVersion);
-    h.id = load<std::uint64_t>(bytes, kOffId);
-    h.flags = load<std::uint64_t>(bytes, kOffFlags);
-    h.size_total = load<std::uint32_t>(bytes, kOffSizeTotal);
-    h.payload_offset = load<std::uint32_t>(bytes, kOffPayloadOffset);
-    h.payload_compressed = load<std::uint32_t>(bytes, kOffCompressed);
-    h.payload_uncompressed = load<std::uint32_t>(bytes, kOffUncompressed);
+    h.endian = load_field<std::uint32_t>(bytes, kOffEndian);
+    h.version = load_field<std::uint32_t>(bytes, kOffVersion);
+    h.id = load_field<std::uint64_t>(bytes, kOffId);
+    h.flags = load_field<std::uint64_t>(bytes, kOffFlags);
+    h.size_total = load_field<std::uint32_t>(bytes, kOffSizeTotal);
+    h.payload_offset = load_field<std::uint32_t>(bytes, kOffPayloadOffset);
+    h.payload_compressed = load_field<std::uint32_t>(bytes, kOffCompressed);
+    h.payload_uncompressed = load_field<std::uint32_t>(bytes, kOffUncompressed);
 
     if (h.endian == __builtin_bswap32(kEndianMagic)) {
         // The sender's byte order differs from ours: every field is swapped (2.2).

@@ -1,4 +1,4 @@
-// Frame codec for the Pacemaker Remote TLS channel (protocol.md section 2).
+// Frame codec for the Pacemaker Remote TLS channel (docs/protocol.md section 2).
 //
 // A message is a 40-byte header followed by a NUL-terminated XML payload. We write the
 // header in native byte order and accept both orders; we accept bzip2-compressed
@@ -43,7 +43,7 @@ Result<FrameHeader> decode_header(const std::uint8_t* bytes,
                                   std::size_t max_message_size = kDefaultMaxMessageSize);
 
 // One outgoing message, ready to be written as two TLS records: header, then payload
-// (protocol.md 2.3: never coalesce the two, never coalesce messages).
+// (docs/protocol.md 2.3: never coalesce the two, never coalesce messages).
 struct EncodedFrame {
     std::array<std::uint8_t, kHeaderSize> header{};
     std::string payload;  // the XML text plus its terminating NUL byte

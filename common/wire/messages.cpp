@@ -1,12 +1,15 @@
-// Typed messages <-> Element trees (protocol.md 3 and 4.3). Attribute names and their
-// order follow what the 2.1.5 peers write (transcript1.txt / transcript2.txt), so that a
-// capture of our traffic reads like one of theirs; parsers do not depend on the order.
+// Typed messages <-> Element trees (docs/protocol.md 3 and 4.3). Attribute names and their
+// order follow what the 2.1.5 peers write (docs/transcripts/transcript1.txt /
+// docs/transcripts/transcript2.txt), so that a capture of our traffic reads like one of theirs; parsers do
+// not depend on the order.
 #include "wire/messages.hpp"
 
 #include <strings.h>
 #include <array>
+#include <cassert>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <limits>
 #include <type_traits>
 
@@ -98,14 +101,15 @@ constexpr std::array kOps = {
     OpInfo{Op::alert_exec, "lrmd_alert_exec", true, OpData::alert},
     OpInfo{Op::ipc_fwd, kIpcFwdOpName, true, OpData::none},
     OpInfo{Op::rsc_metadata, "lrmd_rsc_metadata", true, OpData::rsc},
-    OpInfo{Op::new_client, kNewClientOpName, false, OpData::none},
+    // Only ever a notification; a client sending it as a request gets the -95 of an unknown op.
+    OpInfo{Op::new_client, kNewClientOpName, true, OpData::none},
 };
 // op_info() indexes the table by the enum value.
 static_assert([] {
     for (std::size_t i = 0; i < kOps.size(); ++i) {
         if (static_cast<std::size_t>(kOps[i].op) != i) return false;
     }
-    return kOps.size() == static_cast<std::size_t>(Op::unknown);
+    return kOps.size() == kOpCount;
 }());
 
 Error form_error(std::string message)
@@ -214,7 +218,7 @@ void add_envelope(Element& element, std::uint64_t msg_id, MsgType type)
     add(element, at::msg_type, std::string(type_name(type)));
 }
 
-// The local executor API has no envelope (protocol.md 4.2); the builders add it last, so
+// The local executor API has no envelope (docs/protocol.md 4.2); the builders add it last, so
 // removing it keeps every other attribute where 2.1.5 writes it.
 void strip_envelope(Element& element)
 {
@@ -233,7 +237,7 @@ Element make_root(std::string_view name, std::size_t attributes)
 
 // A parameter name goes in as an attribute only if it is a plain XML name that cannot be
 // mistaken for a namespace declaration; anything else (names starting with a digit, the
-// case protocol.md 3.7 names, but also names with spaces or colons that a <param> child
+// case docs/protocol.md 3.7 names, but also names with spaces or colons that a <param> child
 // may carry) uses the <param name= value=/> form, which every receiver collects too.
 bool attribute_safe(std::string_view name)
 {
@@ -258,7 +262,7 @@ void rsc_to_element(const RscData& rsc, Op op, bool always_params, Element& call
     data.attributes.reserve(10);
     if (!rsc.origin.empty()) add(data, at::origin, rsc.origin);
     if (op == Op::rsc_cancel) {
-        // liblrmd's cancel writes the action before the id (transcript1.txt).
+        // liblrmd's cancel writes the action before the id (docs/transcripts/transcript1.txt).
         add_optional(data, at::action, rsc.action);
         add_optional(data, at::rsc_id, rsc.id);
     } else {
@@ -275,6 +279,13 @@ void rsc_to_element(const RscData& rsc, Op op, bool always_params, Element& call
     if (always_params || !rsc.params.empty()) add_params(data, rsc.params);
 }
 
+// Whether `request` carries no data element other than `data`'s.
+bool carries_only(const Request& request, OpData data)
+{
+    return (!request.rsc || data == OpData::rsc) && (!request.alert || data == OpData::alert) &&
+           (!request.watchdog || data == OpData::check);
+}
+
 Element request_to_element(const Request& request)
 {
     const std::string op_name = !request.op_name.empty() || request.op == Op::unknown
@@ -282,7 +293,7 @@ Element request_to_element(const Request& request)
                                     : std::string(op_info(request.op).name);
     Element root = make_root(el::command, 12);
     if (request.op == Op::register_client) {
-        // The hello carries only what 2.1.5 sends (protocol.md 3.2).
+        // The hello carries only what 2.1.5 sends (docs/protocol.md 3.2).
         add(root, at::t, "lrmd");
         add(root, at::op, op_name);
         add_optional(root, at::clientname, request.client_name);
@@ -302,7 +313,11 @@ Element request_to_element(const Request& request)
     if (request.ipc_provider) add(root, at::is_ipc_provider, "true");
     add_envelope(root, request.msg_id, MsgType::request);
 
-    const bool check = request.op == Op::check || request.watchdog.has_value();
+    // The table says which data element an operation carries; a request built with another
+    // is a programming error. An unknown op (tests, unusual peers) carries what it was given.
+    const bool known = request.op != Op::unknown;
+    assert(!known || carries_only(request, op_info(request.op).data));
+    const bool check = known ? op_info(request.op).data == OpData::check : request.watchdog.has_value();
     if (request.rsc || request.alert || check) {
         Element& calldata = root.add_child(std::string(el::calldata));
         if (request.rsc) rsc_to_element(*request.rsc, request.op, request.op == Op::rsc_exec, calldata);
@@ -363,7 +378,7 @@ Element exec_notify_to_element(const ExecNotify& notify)
     add(root, at::interval, number(notify.interval_ms));
     add(root, at::start_delay, number(notify.start_delay_ms));
     add(root, at::exec_rc, number(notify.exec_rc));
-    add(root, at::op_status, number(notify.op_status));
+    add(root, at::op_status, number(static_cast<int>(notify.op_status)));
     add(root, at::callid, number(notify.call_id));
     add(root, at::rsc_deleted, notify.rsc_deleted ? "1" : "0");
     add(root, at::run_time, number(notify.run_time));
@@ -553,7 +568,9 @@ Result<Message> notify_from_element(const Element& root)
         TRY(read_number(root, at::interval, notify.interval_ms));
         TRY(read_number(root, at::start_delay, notify.start_delay_ms));
         TRY(read_number(root, at::exec_rc, notify.exec_rc));
-        TRY(read_number(root, at::op_status, notify.op_status));
+        int op_status = 0;
+        TRY(read_number(root, at::op_status, op_status));
+        notify.op_status = static_cast<ExecStatus>(op_status);
         TRY(read_number(root, at::callid, notify.call_id));
         int deleted = 0;
         TRY(read_number(root, at::rsc_deleted, deleted));
@@ -617,7 +634,88 @@ const OpInfo* find_op(std::string_view name)
 const OpInfo& op_info(Op op)
 {
     const auto index = static_cast<std::size_t>(op);
-    return kOps[index < kOps.size() ? index : 0];
+    if (index >= kOps.size()) {
+        assert(!"op_info() of an operation outside the table (Op::unknown)");
+        std::abort();
+    }
+    return kOps[index];
+}
+
+Request to_request(const ExecRequest& exec)
+{
+    Request request;
+    request.op = Op::rsc_exec;
+    request.callopts = exec.callopts;
+    request.timeout_ms = exec.timeout_ms;
+    RscData data;
+    data.origin = "lrmd_api_exec";
+    data.id = exec.rsc_id;
+    data.action = exec.action;
+    data.userdata = exec.userdata;
+    data.interval_ms = exec.interval_ms;
+    data.timeout_ms = exec.timeout_ms;
+    data.start_delay_ms = exec.start_delay_ms;
+    data.params = exec.params;
+    request.rsc = std::move(data);
+    return request;
+}
+
+std::optional<ExecRequest> exec_request(const Request& request)
+{
+    const auto& rsc = request.rsc;
+    if (!rsc || !rsc->id || !rsc->action) return std::nullopt;
+    ExecRequest exec;
+    exec.rsc_id = *rsc->id;
+    exec.action = *rsc->action;
+    exec.userdata = rsc->userdata.value_or("");
+    exec.interval_ms = rsc->interval_ms.value_or(0);
+    exec.timeout_ms = rsc->timeout_ms.value_or(0);
+    exec.start_delay_ms = rsc->start_delay_ms.value_or(0);
+    exec.callopts = request.callopts.value_or(0);
+    exec.params = rsc->params;
+    return exec;
+}
+
+ExecNotify notify_for(const ExecRequest& request, int call_id)
+{
+    ExecNotify notify;
+    notify.call_id = call_id;
+    notify.rsc_id = request.rsc_id;
+    notify.action = request.action;
+    notify.interval_ms = request.interval_ms;
+    notify.timeout_ms = request.timeout_ms;
+    notify.start_delay_ms = request.start_delay_ms;
+    notify.userdata = request.userdata;
+    notify.params = request.params;
+    return notify;
+}
+
+Request to_request(const AlertRequest& alert)
+{
+    Request request;
+    request.op = Op::alert_exec;
+    request.callopts = callopt::notify_orig_only;
+    request.timeout_ms = alert.timeout_ms;
+    AlertData data;
+    data.origin = "lrmd_api_exec_alert";
+    data.id = alert.id;
+    data.path = alert.path;
+    data.timeout_ms = alert.timeout_ms;
+    data.params = alert.params;
+    request.alert = std::move(data);
+    return request;
+}
+
+std::optional<AlertRequest> alert_request(const Request& request)
+{
+    const auto& alert = request.alert;
+    if (!alert || !alert->id || !alert->path) return std::nullopt;
+    AlertRequest run;
+    run.id = *alert->id;
+    run.path = *alert->path;
+    run.timeout_ms = alert->timeout_ms.value_or(0);
+    run.params = alert->params;
+    return run;
 }
 
 void params_to_element(const ParamMap& params, Element& attributes)

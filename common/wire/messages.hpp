@@ -1,4 +1,4 @@
-// Typed Pacemaker Remote messages (protocol.md section 3 and 4.3) and their XML form.
+// Typed Pacemaker Remote messages (docs/protocol.md section 3 and 4.3) and their XML form.
 //
 // The protocol is described once, here: kOps is the table of executor operations (wire
 // name, whether the server answers, what data element the request carries) that both the
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "util/result.hpp"
+#include "wire/codes.hpp"
 #include "wire/params.hpp"
 #include "wire/xml.hpp"
 
@@ -46,20 +47,26 @@ enum class Op {
     unknown,
 };
 
-// What a request's data element is (protocol.md 3.2).
+// What a request's data element is (docs/protocol.md 3.2).
 enum class OpData { none, rsc, alert, check };
 
 struct OpInfo {
     Op op;
     std::string_view name;  // lrmd_op on the wire
-    bool has_reply;         // false only for lrmd_check
+    // Whether the server answers with a reply (false only for lrmd_check): the agent's
+    // dispatcher sends one exactly then, the client waits for one exactly then.
+    bool has_reply;
+    // The one data element a request carries; the encoder refuses (asserts) any other.
     OpData data;
 };
 
-// One row per operation; the single description both sides dispatch from.
+// One row per operation, in the order of Op: the single description both sides dispatch
+// from (the dispatcher's handlers are indexed by it).
 std::span<const OpInfo> op_table();
+inline constexpr std::size_t kOpCount = static_cast<std::size_t>(Op::unknown);
 const OpInfo* find_op(std::string_view name);  // exact, case-sensitive, as 2.1.5 compares
-const OpInfo& op_info(Op op);                  // op != unknown
+// The row of `op`; asking for Op::unknown (no row) is a programming error and aborts.
+const OpInfo& op_info(Op op);
 
 // lrmd_origin values the 2.1.5 server writes (informational; peers do not check them).
 namespace origin {
@@ -71,9 +78,6 @@ inline constexpr std::string_view exec_notify = "send_cmd_complete_notify";
 inline constexpr std::string_view generic_notify = "send_generic_notify";
 inline constexpr std::string_view new_client = "notify_of_new_client";
 }  // namespace origin
-
-// The protocol version we speak and announce (2.1.5 compatible).
-inline constexpr std::string_view kProtocolVersion = "1.1";
 
 // The data element of resource operations: lrmd_rsc inside lrmd_calldata.
 struct RscData {
@@ -87,7 +91,7 @@ struct RscData {
     std::optional<std::uint32_t> timeout_ms;  // inner lrmd_timeout (the one that counts)
     std::optional<std::uint32_t> start_delay_ms;
     std::string origin;  // lrmd_origin (caller's API function; informational)
-    ParamMap params;     // child <attributes> (both encodings, protocol.md 3.7)
+    ParamMap params;     // child <attributes> (both encodings, docs/protocol.md 3.7)
     bool operator==(const RscData&) const = default;
 };
 
@@ -160,13 +164,13 @@ struct Reply {
     bool operator==(const Reply&) const = default;
 };
 
-// Operation completion (protocol.md 3.5.1).
+// Operation completion (docs/protocol.md 3.5.1).
 struct ExecNotify {
     std::uint32_t timeout_ms = 0;
     std::uint32_t interval_ms = 0;
     std::uint32_t start_delay_ms = 0;
-    int exec_rc = 0;
-    int op_status = 0;
+    int exec_rc = ocf::ok;
+    ExecStatus op_status = ExecStatus::done;
     int call_id = 0;
     bool rsc_deleted = false;
     std::int64_t run_time = 0;
@@ -182,7 +186,44 @@ struct ExecNotify {
     bool operator==(const ExecNotify&) const = default;
 };
 
-// Register/unregister/poke broadcast (protocol.md 3.5.2).
+// An lrmd_rsc_exec once it is complete, as both ends handle it: what RemoteClient::exec()
+// sends and what the agent's executor runs. to_request() gives its wire form (as liblrmd
+// writes it), exec_request() takes it back out of one.
+struct ExecRequest {
+    std::string rsc_id;
+    std::string action;
+    std::uint32_t interval_ms = 0;
+    // A default-constructed request carries the cluster's default operation timeout; 0 = none.
+    std::uint32_t timeout_ms = 20000;
+    std::uint32_t start_delay_ms = 0;
+    std::string userdata;  // opaque, echoed verbatim in the result
+    ParamMap params;
+    unsigned callopts = 0;
+    bool operator==(const ExecRequest&) const = default;
+};
+Request to_request(const ExecRequest& exec);
+// nullopt without a resource id or action (the server answers -EINVAL); absent numbers are 0.
+std::optional<ExecRequest> exec_request(const Request& request);
+
+// The completion notify of `request` with call id `call_id` before anything ran: the
+// request's fields echoed, rc ok, status done, no times. The executor fills in the rest; a
+// client synthesizes failures from it when the connection drops.
+ExecNotify notify_for(const ExecRequest& request, int call_id);
+
+// An lrmd_alert_exec once it is complete (docs/protocol.md 5.13): sent by
+// RemoteClient::alert_exec(), run by the agent's executor.
+struct AlertRequest {
+    std::string id;
+    std::string path;
+    std::uint32_t timeout_ms = 30000;
+    ParamMap params;  // the environment for the alert agent
+    bool operator==(const AlertRequest&) const = default;
+};
+Request to_request(const AlertRequest& alert);
+// nullopt without an alert id or path (the server answers -EINVAL); an absent timeout is 0.
+std::optional<AlertRequest> alert_request(const Request& request);
+
+// Register/unregister/poke broadcast (docs/protocol.md 3.5.2).
 struct GenericNotify {
     int rc = 0;
     int call_id = 0;
@@ -191,12 +232,12 @@ struct GenericNotify {
     bool operator==(const GenericNotify&) const = default;
 };
 
-// A new client finished its TLS handshake (protocol.md 3.5.3).
+// A new client finished its TLS handshake (docs/protocol.md 3.5.3).
 struct NewClientNotify {
     bool operator==(const NewClientNotify&) const = default;
 };
 
-// IPC proxy traffic (root lrmd_ipc_proxy, protocol.md 4.3), both directions: server ->
+// IPC proxy traffic (root lrmd_ipc_proxy, docs/protocol.md 4.3), both directions: server ->
 // provider as notify (msg id 0), provider -> server as request with lrmd_op="ipc_fwd".
 struct ProxyMessage {
     MsgType type = MsgType::notify;
@@ -225,7 +266,7 @@ std::string encode(const NewClientNotify& notify);
 std::string encode(const ProxyMessage& message);
 std::string encode(const Message& message);
 
-// The local executor API (the `lrmd` libqb service, protocol.md 4.2) carries the same
+// The local executor API (the `lrmd` libqb service, docs/protocol.md 4.2) carries the same
 // messages without the TLS envelope: the IPC header's request id takes the place of
 // lrmd_remote_msg_id, and responses and events take the place of reply and notify.
 // encode_local() writes a message as 2.1.5 sends it there (no envelope attributes).
@@ -263,7 +304,7 @@ Result<Message> from_element(const Element& root);
 // its connection, io::ConnectionLimits::max_message_size, so a raised limit holds).
 Result<Message> decode_message(std::string_view xml, std::size_t max_size = kDefaultMaxMessageSize);
 
-// Parameter maps (protocol.md 3.7): names that start with a digit become <param> children.
+// Parameter maps (docs/protocol.md 3.7): names that start with a digit become <param> children.
 // Decoding collects attributes, then <param> children; of duplicate names the last wins.
 void params_to_element(const ParamMap& params, Element& attributes);
 ParamMap params_from_element(const Element& attributes);

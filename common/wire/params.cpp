@@ -1,4 +1,4 @@
-// ParamMap: ordered string map (protocol.md 3.7). Maps are small (a dozen entries is
+// ParamMap: ordered string map (docs/protocol.md 3.7). Maps are small (a dozen entries is
 // typical), so a linear search over a vector beats any hashing here.
 #include "wire/params.hpp"
 

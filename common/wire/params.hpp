@@ -1,7 +1,7 @@
-// ParamMap: a resource operation's parameters (protocol.md 3.7), a flat string map that
+// ParamMap: a resource operation's parameters (docs/protocol.md 3.7), a flat string map that
 // keeps the order in which names first appeared. Decoding (params_from_element) lets the
 // LAST of duplicate names win, as the real pacemaker-remoted 2.1.5 does in the echo and in
-// the agent's environment (protocol.md 3.7 says first wins; the daemon wins, see
+// the agent's environment (docs/protocol.md 3.7 says first wins; the daemon wins, see
 // docs/conformance.md). Parameters are echoed back in exec notifications, where the
 // controller computes digests from them.
 #pragma once

@@ -21,6 +21,7 @@
 #include <optional>
 #include <vector>
 
+#include "util/guard.hpp"
 #include "util/log.hpp"
 #include "wire/frame.hpp"
 
@@ -58,6 +59,7 @@ struct TreeBuilder {
     std::vector<Element*> open;  // the path from the root to the element being filled
     bool have_root = false;
     std::optional<Error> error;
+    bool handler_failed = false;  // a handler threw (no memory): the parse was stopped
 };
 
 TreeBuilder& builder_of(void* ctx)
@@ -103,16 +105,29 @@ std::string attribute_value(const xmlChar* begin, const xmlChar* end)
     return out;
 }
 
-// SAX hook: a DOCTYPE stops the parse before any of its declarations is processed.
-void refuse_doctype(void* ctx, const xmlChar* /*name*/, const xmlChar* /*external_id*/,
-                    const xmlChar* /*system_id*/)
+// Runs a SAX handler's body: no exception may cross libxml2's frames, so one that escapes
+// (only allocation failures can) stops the parse, which then fails with -ENOMEM.
+template <typename F>
+void sax_guarded(void* ctx, const char* what, F&& body) noexcept
 {
-    stop(ctx, xml_error(-EBADMSG, "XML: document type declarations are not accepted in messages"));
+    if (guarded(
+            log_cat, what, [&] { return body(), true; }, false))
+        return;
+    builder_of(ctx).handler_failed = true;
+    xmlStopParser(static_cast<xmlParserCtxt*>(ctx));
 }
 
-void start_element(void* ctx, const xmlChar* local, const xmlChar* prefix, const xmlChar* /*uri*/,
-                   int nb_namespaces, const xmlChar** namespaces, int nb_attributes, int /*nb_defaulted*/,
-                   const xmlChar** attributes)
+// SAX hook: a DOCTYPE stops the parse before any of its declarations is processed.
+void refuse_doctype(void* ctx, const xmlChar* /*name*/, const xmlChar* /*external_id*/,
+                    const xmlChar* /*system_id*/) noexcept
+{
+    sax_guarded(ctx, "the XML doctype handler", [&] {
+        stop(ctx, xml_error(-EBADMSG, "XML: document type declarations are not accepted in messages"));
+    });
+}
+
+void build_element(void* ctx, const xmlChar* local, const xmlChar* prefix, int nb_namespaces,
+                   const xmlChar** namespaces, int nb_attributes, const xmlChar** attributes)
 {
     TreeBuilder& builder = builder_of(ctx);
     if (builder.error) return;
@@ -155,13 +170,24 @@ void start_element(void* ctx, const xmlChar* local, const xmlChar* prefix, const
     builder.open.push_back(element);
 }
 
-void end_element(void* ctx, const xmlChar* /*local*/, const xmlChar* /*prefix*/, const xmlChar* /*uri*/)
+void start_element(void* ctx, const xmlChar* local, const xmlChar* prefix, const xmlChar* /*uri*/,
+                   int nb_namespaces, const xmlChar** namespaces, int nb_attributes, int /*nb_defaulted*/,
+                   const xmlChar** attributes) noexcept
+{
+    sax_guarded(ctx, "the XML start-element handler", [&] {
+        build_element(ctx, local, prefix, nb_namespaces, namespaces, nb_attributes, attributes);
+    });
+}
+
+// Cannot throw: it only shortens the open path.
+void end_element(void* ctx, const xmlChar* /*local*/, const xmlChar* /*prefix*/,
+                 const xmlChar* /*uri*/) noexcept
 {
     TreeBuilder& builder = builder_of(ctx);
     if (!builder.open.empty()) builder.open.pop_back();
 }
 
-// Escapes one attribute value the way the 2.1.5 serializer does (protocol.md 2.4), since
+// Escapes one attribute value the way the 2.1.5 serializer does (docs/protocol.md 2.4), since
 // a peer must see exactly what pacemaker-remoted or liblrmd would have sent: LF becomes
 // the two characters backslash+n, CR backslash+r, TAB four spaces (so none of them
 // survives a round trip: the receiver gets the text, not the control character), and
@@ -400,6 +426,8 @@ Result<Element> parse_xml(std::string_view text, std::size_t max_size)
     const DocPtr doc{
         xmlCtxtReadMemory(ctxt.get(), text.data(), static_cast<int>(text.size()), nullptr, nullptr, options)};
     ctxt->_private = nullptr;
+    if (builder.handler_failed)
+        return xml_error(-ENOMEM, "XML: out of memory while building the element tree");
     if (builder.error) return *builder.error;
     if (ctxt->wellFormed == 0) {
         const xmlError* err = xmlCtxtGetLastError(ctxt.get());

@@ -1,7 +1,7 @@
 // Element: a small owned XML tree (name, ordered attributes, children), the form in
 // which every wire message is built and inspected. parse_xml() goes through libxml2 with
 // bounds (size, depth, attribute count); serialize() writes one line without an XML
-// declaration, escaping attribute values as the 2.1.5 serializer does (protocol.md 2.4:
+// declaration, escaping attribute values as the 2.1.5 serializer does (docs/protocol.md 2.4:
 // LF and CR as backslash+n/r, TAB as four spaces, other control bytes in octal), so those
 // characters do not round-trip: a peer receives what a 2.1.5 peer would have sent.
 #pragma once

@@ -25,7 +25,7 @@ constexpr std::uint32_t kMsPerMinute = 60 * kMsPerSecond;
 constexpr std::uint32_t kMsPerHour = 60 * kMsPerMinute;
 constexpr std::uint32_t kMsPerDay = 24 * kMsPerHour;
 
-// Raw LSB status codes Pacemaker adds for its own failures (protocol.md 5.10).
+// Raw LSB status codes Pacemaker adds for its own failures (docs/protocol.md 5.10).
 constexpr int kLsbStatusUnknown = 4;
 constexpr int kLsbStatusNotInstalled = 150;
 constexpr int kLsbStatusInsufficientPriv = 151;
@@ -85,7 +85,7 @@ std::vector<std::pair<std::string, std::string>> param_list(const wire::ParamMap
     return list;
 }
 
-// Loads CIB secrets into `list`; on failure fills `failure` and returns false (protocol.md 5.6:
+// Loads CIB secrets into `list`; on failure fills `failure` and returns false (docs/protocol.md 5.6:
 // the action fails with rc 2 and "Unable to load CIB secrets", except stop which proceeds).
 bool apply_secrets(const Paths& paths, const ActionInput& input,
                    std::vector<std::pair<std::string, std::string>>& list, RawResult& failure)

@@ -1,6 +1,6 @@
 // Agent classes: how one resource action becomes a process (or a systemd D-Bus call) and
 // how the agent's raw outcome becomes an OCF exit status, an execution status and an exit
-// reason, as Pacemaker 2.1.5's services layer does (protocol.md 5.5 - 5.10).
+// reason, as Pacemaker 2.1.5's services layer does (docs/protocol.md 5.5 - 5.10).
 //
 // Everything here is pure (file-system lookups aside): plan_action() decides what to run,
 // result_from_child() and exec_error_result() interpret what happened, uniform_rc() maps
@@ -73,7 +73,7 @@ inline constexpr const char* kFollowUpTimeoutReason =
 // (also when there is no timeout: 2.1.5 then never re-checks).
 [[nodiscard]] std::uint32_t follow_up_delay_ms(std::uint32_t timeout_ms, std::uint32_t elapsed_ms);
 
-// OCF exit status for a raw code (protocol.md 5.10). Nagios: 0 -> 0, 1 -> 190 (degraded),
+// OCF exit status for a raw code (docs/protocol.md 5.10). Nagios: 0 -> 0, 1 -> 190 (degraded),
 // anything else -> 1; a probe (is_probe()) that succeeds is "not running" (7).
 [[nodiscard]] int uniform_rc(Standard standard, std::string_view action, int raw_rc, bool probe = false);
 // A monitor with interval 0.

@@ -1,18 +1,16 @@
 #include "executor/executor.hpp"
 
-#include <grp.h>
-#include <pwd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <deque>
-#include <exception>
 #include <map>
 #include <utility>
 
+#include "executor/alerts.hpp"
 #include "executor/systemd.hpp"
 #include "io/source.hpp"
+#include "util/guard.hpp"
+#include "util/lifetime.hpp"
 #include "util/log.hpp"
 
 namespace outpost::agent::executor {
@@ -20,12 +18,6 @@ namespace outpost::agent::executor {
 namespace {
 
 const outpost::log::Category log_cat{"agent.exec"};
-
-// drain_alerts() gives up this long after the longest running alert's timeout.
-constexpr std::uint32_t kAlertDrainMarginMs = 5000;
-// Buffer for getpwnam_r() when sysconf() has no hint.
-constexpr std::size_t kPasswdBufferSize = 16384;
-constexpr int kMaxSupplementaryGroups = 256;
 
 gint64 mono_ms()
 {
@@ -49,38 +41,14 @@ bool is_stop(std::string_view action)
 
 }  // namespace
 
-std::optional<RunAs> lookup_run_as(const std::string& user)
-{
-    long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
-    std::vector<char> buf(hint > 0 ? static_cast<std::size_t>(hint) : kPasswdBufferSize);
-    struct passwd pw {};
-    struct passwd* found = nullptr;
-    while (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found) == ERANGE &&
-           buf.size() < (1U << 20)) {
-        buf.resize(buf.size() * 2);
-    }
-    if (found == nullptr) return std::nullopt;
-    RunAs run_as;
-    run_as.uid = pw.pw_uid;
-    run_as.gid = pw.pw_gid;
-    int count = kMaxSupplementaryGroups;
-    run_as.groups.resize(static_cast<std::size_t>(count));
-    if (getgrouplist(user.c_str(), pw.pw_gid, run_as.groups.data(), &count) < 0) {
-        run_as.groups.resize(static_cast<std::size_t>(count));
-        if (getgrouplist(user.c_str(), pw.pw_gid, run_as.groups.data(), &count) < 0) count = 0;
-    }
-    run_as.groups.resize(static_cast<std::size_t>(std::max(count, 0)));
-    if (run_as.groups.empty()) run_as.groups.push_back(pw.pw_gid);
-    return run_as;
-}
-
 namespace {
 
 // One requested operation. Owned by Impl::ops; resources refer to it by pointer.
 struct Op {
     std::uint64_t key = 0;
     int call_id = 0;
-    ExecRequest req;
+    wire::ExecRequest req;
+    std::string client_id;  // echoed in the result for the server
 
     enum class State { queued, running, waiting } state = State::queued;
     bool delay_pending = false;  // start delay not yet elapsed: blocks its resource's queue
@@ -126,11 +94,6 @@ struct Resource {
     io::Source dispatch_idle;
 };
 
-struct Alert {
-    std::string id;
-    std::uint32_t timeout_ms = 0;
-};
-
 }  // namespace
 
 struct Executor::Impl {
@@ -143,21 +106,18 @@ struct Executor::Impl {
     std::map<std::uint64_t, std::unique_ptr<Op>> ops;
     std::uint64_t next_key = 1;
     std::unique_ptr<systemd::Manager> systemd_manager;
-    // Callbacks from the spawner and systemd hold a weak reference: a late child outcome
-    // after the executor is gone is dropped.
-    std::shared_ptr<Impl*> self = std::make_shared<Impl*>(this);
-
-    std::uint64_t alert_sequence = 0;
-    // options.alert_user's answer, once the first alert asked for it.
-    std::optional<std::optional<RunAs>> alert_run_as;
-    bool draining = false;
-    std::map<Spawner::ChildId, Alert> alerts;
-    std::function<void()> drain_done;
-    io::Source drain_timer;
-    io::Source drain_idle;
+    Alerts alerts;
+    // Callbacks from the spawner and systemd watch it: a late child outcome after the
+    // executor is gone is dropped.
+    Lifetime lifetime;
 
     Impl(GMainContext* ctx, Spawner& sp, Options opts, Callbacks cbs)
-        : context(ctx), spawner(sp), options(std::move(opts)), callbacks(std::move(cbs))
+        : context(ctx),
+          spawner(sp),
+          options(std::move(opts)),
+          callbacks(std::move(cbs)),
+          alerts(ctx, sp,
+                 Alerts::Options{options.paths.working_dir, options.paths.max_output, options.alert_user})
     {
     }
 
@@ -189,30 +149,31 @@ struct Executor::Impl {
 
     void deliver_one(const OpResult& result)
     {
-        if (!callbacks.on_result) return;
-        try {
-            callbacks.on_result(result);
-        } catch (const std::exception& e) {
-            log_error(log_cat, "result handler failed for call %d: %s", result.call_id, e.what());
-        } catch (...) {
-            log_error(log_cat, "result handler failed for call %d", result.call_id);
+        if (callbacks.on_result) guarded(log_cat, "the result handler", [&] { callbacks.on_result(result); });
+    }
+
+    // Takes `op` out of its resource (queue, waiting list, or the active slot, which lets
+    // the next op run) and destroys it: the one way an operation ends.
+    void forget(Op& op)
+    {
+        if (Resource* rsc = find_resource(op.req.rsc_id)) {
+            std::erase(rsc->queue, &op);
+            std::erase(rsc->waiting, &op);
+            if (rsc->active == &op) {
+                rsc->active = nullptr;
+                schedule_dispatch(*rsc);
+            }
         }
+        ops.erase(op.key);
     }
 
     static OpResult base_result(const Op& op)
     {
         OpResult r;
-        r.call_id = op.call_id;
-        r.rsc_id = op.req.rsc_id;
-        r.action = op.req.action;
-        r.interval_ms = op.req.interval_ms;
-        r.timeout_ms = op.req.timeout_ms;
-        r.start_delay_ms = op.req.start_delay_ms;
-        r.rsc_deleted = op.rsc_deleted;
-        r.rcchange_time = op.rcchange_time;
-        r.userdata = op.req.userdata;
-        r.params = op.req.params;
-        r.client_id = op.req.client_id;
+        r.notify = wire::notify_for(op.req, op.call_id);
+        r.notify.rsc_deleted = op.rsc_deleted;
+        r.notify.rcchange_time = op.rcchange_time;
+        r.client_id = op.client_id;
         r.callopts = op.req.callopts;
         return r;
     }
@@ -276,8 +237,8 @@ struct Executor::Impl {
         log_debug(log_cat, "%s: running %s (call %d) as %s", log::quote(rsc.def.id).c_str(),
                   log::quote(op.req.action).c_str(), op.call_id, agents::standard_name(op.standard));
 
-        std::weak_ptr<Impl*> weak = self;
-        std::uint64_t key = op.key;
+        const Lifetime::Watch alive = lifetime.watch();
+        const std::uint64_t key = op.key;
         switch (plan.kind) {
             case agents::Plan::Kind::result:
                 complete(op, std::move(plan.result));
@@ -285,17 +246,16 @@ struct Executor::Impl {
             case agents::Plan::Kind::spawn:
                 op.runner = Op::Runner::child;
                 op.path = plan.spawn.path;
-                op.runner_id = spawner.spawn(std::move(plan.spawn), [weak, key](ChildOutcome outcome) {
-                    if (auto alive = weak.lock()) (*alive)->on_child(key, std::move(outcome));
+                op.runner_id = spawner.spawn(std::move(plan.spawn), [this, alive, key](ChildOutcome outcome) {
+                    if (alive) on_child(key, std::move(outcome));
                 });
                 return;
             case agents::Plan::Kind::systemd:
                 op.runner = Op::Runner::systemd;
                 op.path = plan.unit;
                 op.runner_id = systemd().run(plan.unit, rsc.def.type, op.agent_action, input.timeout_ms,
-                                             [weak, key](agents::RawResult result) {
-                                                 if (auto alive = weak.lock())
-                                                     (*alive)->on_systemd(key, std::move(result));
+                                             [this, alive, key](agents::RawResult result) {
+                                                 if (alive) on_systemd(key, std::move(result));
                                              });
                 return;
         }
@@ -308,12 +268,7 @@ struct Executor::Impl {
         op.runner_id = 0;
         if (!op.cancelled) return true;
         // Its cancellation was reported when it was killed: only unblock the resource.
-        Resource* rsc = find_resource(op.req.rsc_id);
-        if (rsc != nullptr && rsc->active == &op) {
-            rsc->active = nullptr;
-            schedule_dispatch(*rsc);
-        }
-        ops.erase(op.key);
+        forget(op);
         return false;
     }
 
@@ -425,13 +380,15 @@ struct Executor::Impl {
         note_rc(op, probe ? change_rc : rc, raw);
 
         OpResult result = base_result(op);
-        result.exec_rc = rc;
-        result.status = status;
-        result.run_time = op.run_time;
-        result.exec_time_ms = elapsed_ms(op.started_ms, now);
-        result.queue_time_ms = elapsed_ms(op.queued_ms, op.started_ms);
-        result.exit_reason = std::move(raw.reason);
-        result.output = !raw.err.empty() ? std::move(raw.err) : std::move(raw.out);
+        wire::ExecNotify& notify = result.notify;
+        notify.exec_rc = rc;
+        notify.op_status = status;
+        notify.run_time = op.run_time;
+        notify.exec_time_ms = elapsed_ms(op.started_ms, now);
+        notify.queue_time_ms = elapsed_ms(op.queued_ms, op.started_ms);
+        if (!raw.reason.empty()) notify.exit_reason = std::move(raw.reason);
+        std::string& output = !raw.err.empty() ? raw.err : raw.out;
+        if (!output.empty()) notify.output = std::move(output);
 
         bool suppressed = op.recurring() && (op.req.callopts & callopt::notify_changes_only) != 0 &&
                           op.notified && rc == op.notified_rc && status == op.notified_status;
@@ -456,7 +413,7 @@ struct Executor::Impl {
             op.interval_timer = io::add_timeout(context, std::chrono::milliseconds(op.req.interval_ms),
                                                 [this, key]() { requeue(key); });
         } else {
-            ops.erase(op.key);
+            forget(op);
         }
         if (!suppressed) deliver_one(result);
     }
@@ -468,7 +425,7 @@ struct Executor::Impl {
         if (op == nullptr || op->state != Op::State::waiting) return;
         Resource* rsc = find_resource(op->req.rsc_id);
         if (rsc == nullptr) {
-            ops.erase(key);
+            forget(*op);
             return;
         }
         std::erase(rsc->waiting, op);
@@ -480,30 +437,27 @@ struct Executor::Impl {
 
     // Takes `op` out of its resource and records its cancellation result in `out`. A running
     // op's process is killed; its record lives until the outcome comes back (dropped then).
-    void cancel_op(Resource& rsc, Op& op, bool rsc_deleted, std::vector<OpResult>& out)
+    void cancel_op(Op& op, bool rsc_deleted, std::vector<OpResult>& out)
     {
         op.rsc_deleted = op.rsc_deleted || rsc_deleted;
         OpResult result = base_result(op);
-        result.status = ExecStatus::cancelled;
+        result.notify.op_status = ExecStatus::cancelled;
         // 2.1.5 reports a queued or waiting op's cancellation with zero times and its last
         // exit status; a run it kills with exit status 0 and the times of that run so far
         // (observed: run time set, exec time = time until the cancel).
-        result.exec_rc = op.last_rc;
+        result.notify.exec_rc = op.last_rc;
         switch (op.state) {
             case Op::State::queued:
-                std::erase(rsc.queue, &op);
-                ops.erase(op.key);
-                break;
             case Op::State::waiting:
-                std::erase(rsc.waiting, &op);
-                ops.erase(op.key);
-                break;
+                out.push_back(std::move(result));
+                forget(op);
+                return;
             case Op::State::running: {
-                result.exec_rc = ocf::ok;
+                result.notify.exec_rc = ocf::ok;
                 const gint64 now = mono_ms();
-                result.run_time = op.run_time;
-                result.exec_time_ms = elapsed_ms(op.started_ms, now);
-                result.queue_time_ms = elapsed_ms(op.queued_ms, op.started_ms);
+                result.notify.run_time = op.run_time;
+                result.notify.exec_time_ms = elapsed_ms(op.started_ms, now);
+                result.notify.queue_time_ms = elapsed_ms(op.queued_ms, op.started_ms);
                 op.cancelled = true;
                 op.detached = true;
                 if (op.runner == Op::Runner::child) {
@@ -511,11 +465,9 @@ struct Executor::Impl {
                 } else if (op.runner == Op::Runner::systemd) {
                     systemd().cancel(op.runner_id);
                     op.runner = Op::Runner::none;
-                    if (rsc.active == &op) {
-                        rsc.active = nullptr;
-                        schedule_dispatch(rsc);
-                    }
-                    ops.erase(op.key);
+                    out.push_back(std::move(result));
+                    forget(op);
+                    return;
                 }
                 break;
             }
@@ -535,7 +487,7 @@ struct Executor::Impl {
             victims.push_back(rsc.active);
         std::sort(victims.begin(), victims.end(), [](const Op* a, const Op* b) { return a->key < b->key; });
         for (Op* op : victims)
-            cancel_op(rsc, *op, false, out);
+            cancel_op(*op, false, out);
     }
 
     // Cancels everything queued or waiting (reported with the deleted flag: 2.1.5 sets it
@@ -549,7 +501,7 @@ struct Executor::Impl {
         victims.insert(victims.end(), rsc.waiting.begin(), rsc.waiting.end());
         std::sort(victims.begin(), victims.end(), [](const Op* a, const Op* b) { return a->key < b->key; });
         for (Op* op : victims)
-            cancel_op(rsc, *op, true, out);
+            cancel_op(*op, true, out);
         bool executing = false;
         if (rsc.active != nullptr) {
             rsc.active->detached = true;
@@ -559,41 +511,6 @@ struct Executor::Impl {
             }
         }
         return executing;
-    }
-
-    void on_alert_done(Spawner::ChildId id, const std::string& path, ChildOutcome outcome)
-    {
-        auto it = alerts.find(id);
-        if (it == alerts.end()) return;
-        Alert alert = std::move(it->second);
-        alerts.erase(it);
-        agents::RawResult raw = agents::result_from_child(agents::Standard::unknown, "alert", "Alert agent",
-                                                          path, alert.timeout_ms, std::move(outcome));
-        if (raw.status == ExecStatus::done && raw.raw_rc == 0) {
-            log_info(log_cat, "alert %s (%s) completed", log::quote(alert.id).c_str(),
-                     log::quote(path).c_str());
-        } else {
-            log_warning(log_cat, "alert %s (%s) failed: exit %d, status %d%s%s", log::quote(alert.id).c_str(),
-                        log::quote(path).c_str(), raw.raw_rc, static_cast<int>(raw.status),
-                        raw.reason.empty() ? "" : ": ", raw.reason.c_str());
-        }
-        if (!raw.err.empty())
-            log_debug(log_cat, "alert %s stderr: %s", alert.id.c_str(), log::quote(raw.err).c_str());
-        if (draining && alerts.empty()) finish_drain();
-    }
-
-    void finish_drain()
-    {
-        drain_timer.reset();
-        auto done = std::move(drain_done);
-        drain_done = nullptr;
-        if (done) {
-            try {
-                done();
-            } catch (const std::exception& e) {
-                log_error(log_cat, "alert drain handler failed: %s", e.what());
-            }
-        }
     }
 };
 
@@ -647,7 +564,7 @@ const ResourceDefinition* Executor::find(std::string_view rsc_id) const
     return it == impl_->resources.end() ? nullptr : &it->second.def;
 }
 
-int Executor::exec(int call_id, ExecRequest request)
+int Executor::exec(int call_id, wire::ExecRequest request, std::string client_id)
 {
     Impl& im = *impl_;
     Resource* rsc = im.find_resource(request.rsc_id);
@@ -673,7 +590,7 @@ int Executor::exec(int call_id, ExecRequest request)
                       dup->call_id);
             dup->call_id = call_id;
             dup->req.userdata = std::move(request.userdata);
-            dup->req.client_id = std::move(request.client_id);
+            dup->client_id = std::move(client_id);
             dup->notified = false;
             if (dup->state == Op::State::waiting) {
                 dup->interval_timer.reset();
@@ -693,6 +610,7 @@ int Executor::exec(int call_id, ExecRequest request)
     op.key = im.next_key++;
     op.call_id = call_id;
     op.req = std::move(request);
+    op.client_id = std::move(client_id);
     op.queued_ms = mono_ms();
     if (op.req.start_delay_ms > 0) {
         op.delay_pending = true;
@@ -726,22 +644,22 @@ int Executor::cancel(std::string_view rsc_id, std::string_view action, std::uint
     }
     if (target == nullptr && rsc->active != nullptr && !rsc->active->cancelled &&
         rsc->active->matches(action, interval_ms)) {
-        // A one-shot op that already runs cannot be cancelled (protocol.md 5.4).
+        // A one-shot op that already runs cannot be cancelled (docs/protocol.md 5.4).
         if (!rsc->active->recurring()) return rc::not_supported;
         target = rsc->active;
     }
     if (target == nullptr) return rc::not_supported;
     std::vector<OpResult> results;
-    im.cancel_op(*rsc, *target, false, results);
+    im.cancel_op(*target, false, results);
     im.deliver(results);
     return rc::ok;
 }
 
-std::optional<std::vector<ResourceRecurring>> Executor::recurring(std::string_view rsc_id) const
+std::optional<std::vector<wire::RecurringList>> Executor::recurring(std::string_view rsc_id) const
 {
     const Impl& im = *impl_;
     auto describe = [](const Resource& rsc) {
-        ResourceRecurring entry;
+        wire::RecurringList entry;
         entry.rsc_id = rsc.def.id;
         std::vector<const Op*> list;
         for (const Op* op : rsc.queue) {
@@ -756,7 +674,7 @@ std::optional<std::vector<ResourceRecurring>> Executor::recurring(std::string_vi
             entry.ops.push_back({op->req.action, op->req.interval_ms, op->req.timeout_ms});
         return entry;
     };
-    std::vector<ResourceRecurring> out;
+    std::vector<wire::RecurringList> out;
     if (rsc_id.empty()) {
         for (const auto& [id, rsc] : im.resources)
             out.push_back(describe(rsc));
@@ -778,61 +696,14 @@ void Executor::drop_recurring()
     im.deliver(results);
 }
 
-void Executor::run_alert(AlertRequest request)
+void Executor::run_alert(wire::AlertRequest request)
 {
-    Impl& im = *impl_;
-    if (im.draining) {
-        log_info(log_cat, "not running alert %s: shutting down", log::quote(request.id).c_str());
-        return;
-    }
-    agents::Environment env = agents::Environment::from_process();
-    for (const auto& [name, value] : request.env) {
-        if (agents::usable_env_name(name)) env.set(name, value);
-    }
-    // 2.1.5 also exports the legacy name, with the same value (docs/conformance.md).
-    const std::string sequence = std::to_string(++im.alert_sequence);
-    env.set("CRM_alert_node_sequence", sequence);
-    env.set("CRM_notify_node_sequence", sequence);
-
-    SpawnRequest spawn;
-    spawn.path = request.path;
-    spawn.argv = {request.path};
-    spawn.env = std::move(env).take();
-    spawn.timeout_ms = request.timeout_ms;
-    spawn.working_dir = im.options.paths.working_dir;
-    if (!im.alert_run_as) {
-        im.alert_run_as = im.options.alert_user ? im.options.alert_user() : std::optional<RunAs>{};
-    }
-    spawn.run_as = *im.alert_run_as;
-    spawn.output_cap = im.options.paths.max_output;
-    spawn.label = "alert_" + request.id;
-
-    std::weak_ptr<Impl*> weak = im.self;
-    auto id = std::make_shared<Spawner::ChildId>(0);
-    std::string path = request.path;
-    *id = im.spawner.spawn(std::move(spawn), [weak, id, path](ChildOutcome outcome) {
-        if (auto alive = weak.lock()) (*alive)->on_alert_done(*id, path, std::move(outcome));
-    });
-    im.alerts.emplace(*id, Alert{std::move(request.id), request.timeout_ms});
+    impl_->alerts.run(std::move(request));
 }
 
 void Executor::drain_alerts(std::function<void()> done)
 {
-    Impl& im = *impl_;
-    im.draining = true;
-    im.drain_done = std::move(done);
-    if (im.alerts.empty()) {
-        im.drain_idle = io::add_idle(im.context, [&im]() { im.finish_drain(); });
-        return;
-    }
-    std::uint32_t longest = 0;
-    for (const auto& [id, alert] : im.alerts)
-        longest = std::max(longest, alert.timeout_ms);
-    im.drain_timer = io::add_timeout(
-        im.context, std::chrono::milliseconds(std::uint64_t{longest} + kAlertDrainMarginMs), [&im]() {
-            log_warning(log_cat, "%zu alert(s) still running at shutdown", im.alerts.size());
-            im.finish_drain();
-        });
+    impl_->alerts.drain(std::move(done));
 }
 
 std::size_t Executor::resource_count() const

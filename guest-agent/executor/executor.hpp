@@ -1,4 +1,4 @@
-// Executor: the resource registry and the operations run on it (protocol.md section 5).
+// Executor: the resource registry and the operations run on it (docs/protocol.md section 5).
 //
 // Resources are registered by id; each has a FIFO of operations of which at most one runs
 // at a time, while operations on different resources run in parallel. Recurring operations
@@ -30,23 +30,11 @@
 #include <vector>
 
 #include "executor/agents.hpp"
+#include "executor/alerts.hpp"
 #include "executor/spawner.hpp"
 #include "executor/types.hpp"
 
 namespace outpost::agent::executor {
-
-// An lrmd_alert_exec request (protocol.md 5.13).
-struct AlertRequest {
-    std::string id;
-    std::string path;
-    std::uint32_t timeout_ms = 0;
-    wire::ParamMap env;  // exported as-is, plus CRM_alert_node_sequence and CRM_notify_node_sequence
-};
-
-// Credentials of `user` (uid, primary gid, supplementary groups), resolved in the daemon so
-// the child does not need name look-ups; nullopt if the user does not exist. The daemon
-// resolves "hacluster" with it through Options::alert_user.
-[[nodiscard]] std::optional<RunAs> lookup_run_as(const std::string& user);
 
 class Executor {
 public:
@@ -58,11 +46,7 @@ public:
 
     struct Options {
         agents::Paths paths;
-        // Alerts run as the user this returns (hacluster); no function, or nullopt from it,
-        // = as the daemon. Called once, before the first alert is spawned, and its answer
-        // kept: the supplementary-group look-up (getgrouplist) consults every NSS source and
-        // so loads modules such as libnss_systemd (0.4 MB more resident memory, measured),
-        // which a daemon that never runs an alert should not carry.
+        // Who alerts run as (Alerts::Options::run_as): hacluster in the daemon.
         std::function<std::optional<RunAs>()> alert_user;
     };
 
@@ -80,21 +64,22 @@ public:
     int unregister_resource(std::string_view rsc_id);
     [[nodiscard]] const ResourceDefinition* find(std::string_view rsc_id) const;
 
-    // lrmd_rsc_exec with the server-assigned call id. Returns call_id, or rc::no_device for
-    // an unknown resource.
-    int exec(int call_id, ExecRequest request);
+    // lrmd_rsc_exec with the server-assigned call id, for client `client_id` (echoed in
+    // its results; empty: none). Returns call_id, or rc::no_device for an unknown resource.
+    int exec(int call_id, wire::ExecRequest request, std::string client_id = {});
     // lrmd_rsc_cancel: rc::ok, rc::no_device (unknown resource) or rc::not_supported.
     int cancel(std::string_view rsc_id, std::string_view action, std::uint32_t interval_ms);
     // lrmd_get_recurring: every resource (rsc_id empty) or one; nullopt if it is unknown.
-    [[nodiscard]] std::optional<std::vector<ResourceRecurring>> recurring(std::string_view rsc_id) const;
+    [[nodiscard]] std::optional<std::vector<wire::RecurringList>> recurring(std::string_view rsc_id) const;
 
     // The last client went away: cancel the recurring ops of resources registered with
-    // the drop-recurring call option (protocol.md 5.12).
+    // the drop-recurring call option (docs/protocol.md 5.12).
     void drop_recurring();
 
-    // lrmd_alert_exec: runs asynchronously; the outcome is only logged. Ignored (but
-    // accepted) once draining has begun.
-    void run_alert(AlertRequest request);
+    // lrmd_alert_exec: runs asynchronously; the outcome is only logged. The parameters are
+    // exported as they are, plus CRM_alert_node_sequence and CRM_notify_node_sequence.
+    // Ignored (but accepted) once draining has begun.
+    void run_alert(wire::AlertRequest request);
     // Stops accepting alerts and calls `done` when the running ones have finished (or after
     // the longest alert timeout + 5 s). Resources are left as they are.
     void drain_alerts(std::function<void()> done);
@@ -102,9 +87,8 @@ public:
     [[nodiscard]] std::size_t resource_count() const;
     [[nodiscard]] std::size_t running_count() const;  // operations with a live process
 
-    struct Impl;  // defined in executor.cpp
-
 private:
+    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 

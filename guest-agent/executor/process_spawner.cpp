@@ -20,8 +20,9 @@
 #include <exception>
 #include <string>
 
-#include "io/fd.hpp"
 #include "io/source.hpp"
+#include "util/fd.hpp"
+#include "util/guard.hpp"
 #include "util/log.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -85,7 +86,7 @@ int ensure_high(int fd)
     return high;
 }
 
-bool make_pipe(io::UniqueFd& read_end, io::UniqueFd& write_end)
+bool make_pipe(UniqueFd& read_end, UniqueFd& write_end)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return false;
@@ -224,8 +225,8 @@ struct ProcessSpawner::Child {
     Callback done;
     Capture out;
     Capture err;
-    io::UniqueFd out_fd;
-    io::UniqueFd err_fd;
+    UniqueFd out_fd;
+    UniqueFd err_fd;
     io::FdWatch out_watch;
     io::FdWatch err_watch;
     io::Source watch_source;
@@ -357,9 +358,9 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
     }
 
     errno = 0;
-    io::UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (null_fd.valid()) null_fd.reset(ensure_high(null_fd.release()));
-    io::UniqueFd out_r, out_w, err_r, err_w, report_r, report_w;
+    UniqueFd out_r, out_w, err_r, err_w, report_r, report_w;
     if (!null_fd.valid() || !make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) ||
         !make_pipe(report_r, report_w)) {
         return fail_later(errno != 0 ? errno : EMFILE);
@@ -410,9 +411,9 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
     raw->err_fd = std::move(err_r);
 
     auto watch_fd = [this](Child* c, bool is_err) {
-        io::UniqueFd& fd = is_err ? c->err_fd : c->out_fd;
+        UniqueFd& fd = is_err ? c->err_fd : c->out_fd;
         return io::FdWatch(context_, fd.get(), G_IO_IN, [c, is_err](GIOCondition) {
-            io::UniqueFd& own_fd = is_err ? c->err_fd : c->out_fd;
+            UniqueFd& own_fd = is_err ? c->err_fd : c->out_fd;
             if (!own_fd.valid()) return;
             if (Child::drain(own_fd.get(), is_err ? c->err : c->out)) return;
             // End of file: stop watching before the descriptor closes.
@@ -432,11 +433,7 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
         watch,
         reinterpret_cast<GSourceFunc>(reinterpret_cast<void (*)()>(+[](GPid, gint status, gpointer user) {
             auto* w = static_cast<WatchData*>(user);
-            try {
-                w->self->on_reaped(w->id, status);
-            } catch (...) {
-                log_error(log_cat, "exception while reaping a child");
-            }
+            guarded(log_cat, "reaping a child", [&] { w->self->on_reaped(w->id, status); });
         })),
         new WatchData{this, id}, [](gpointer user) { delete static_cast<WatchData*>(user); });
     // Reaping runs ahead of pipe reads so a result goes out as soon as the child is gone.
@@ -479,14 +476,7 @@ void ProcessSpawner::finish(ChildId id, ChildOutcome outcome)
     // The child record owns the sources that may be dispatching right now: destroying a
     // dispatching GSource is safe in GLib (its callback data is ref-held during dispatch).
     child.reset();
-    if (!done) return;
-    try {
-        done(std::move(outcome));
-    } catch (const std::exception& e) {
-        log_error(log_cat, "child completion handler failed: %s", e.what());
-    } catch (...) {
-        log_error(log_cat, "child completion handler failed");
-    }
+    if (done) guarded(log_cat, "the child completion handler", [&] { done(std::move(outcome)); });
 }
 
 }  // namespace outpost::agent::executor

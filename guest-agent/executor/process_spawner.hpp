@@ -1,5 +1,5 @@
 // ProcessSpawner: the real Spawner. Forks and execs agents with the hygiene Pacemaker's
-// executor applies (protocol.md 5.5, 5.6): SIGPIPE and every other signal back to default,
+// executor applies (docs/protocol.md 5.5, 5.6): SIGPIPE and every other signal back to default,
 // an empty signal mask, SCHED_OTHER at nice 0, its own process group, stdin on /dev/null,
 // stdout and stderr on pipes, every other fd closed, optional credentials and working
 // directory. Output is read non-blockingly on the GLib main loop, capped per stream; a

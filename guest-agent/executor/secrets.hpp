@@ -1,4 +1,4 @@
-// CIB secrets (protocol.md 5.6): a parameter whose value is exactly "lrm://" stands for a
+// CIB secrets (docs/protocol.md 5.6): a parameter whose value is exactly "lrm://" stands for a
 // secret kept on the node in <dir>/<resource>/<parameter>, whose first line (trailing
 // whitespace stripped, at most 255 characters) is the value, checked against the MD5 hex
 // digest stored in <parameter>.sign. Only the agent's environment gets the secret; the

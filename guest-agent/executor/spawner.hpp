@@ -3,7 +3,7 @@
 // The executor describes a child completely (path, argv, full environment, timeout, which
 // processes a kill hits, user, working directory) and gets exactly one ChildOutcome back
 // on the main loop. The real implementation (ProcessSpawner) forks and execs with the
-// hygiene of protocol.md 5.6; tests and the dispatcher fuzz target substitute a recorder
+// hygiene of docs/protocol.md 5.6; tests and the dispatcher fuzz target substitute a recorder
 // that never starts a process.
 #pragma once
 

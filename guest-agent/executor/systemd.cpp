@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "io/source.hpp"
+#include "util/guard.hpp"
 #include "util/log.hpp"
 
 // D-Bus through libsystemd's sd-bus rather than GIO's GDBus: libsystemd is mapped into the
@@ -367,12 +368,7 @@ struct Manager::Impl {
                   static_cast<int>(result.status), result.reason.c_str());
         Done done = std::move(job->done);
         job.reset();
-        if (!done) return;
-        try {
-            done(std::move(result));
-        } catch (const std::exception& e) {
-            log_error(log_cat, "systemd completion handler failed: %s", e.what());
-        }
+        if (done) guarded(log_cat, "the systemd completion handler", [&] { done(std::move(result)); });
     }
 
     void finish_later(std::uint64_t id, const agents::RawResult& result)
@@ -391,15 +387,13 @@ struct Manager::Impl {
         // The call is over: take it from the job, so the handler can start the next one
         // (or finish the job) freely; sd-bus holds its own reference to the slot meanwhile.
         std::unique_ptr<Call> done = std::move(job->call);
-        try {
+        guarded(log_cat, "the systemd reply handler", [&] {
             if (sd_bus_message_is_method_error(message, nullptr) != 0) {
                 done->reply(nullptr, sd_bus_message_get_error(message));
             } else {
                 done->reply(message, nullptr);
             }
-        } catch (const std::exception& e) {
-            log_error(log_cat, "systemd reply handler failed: %s", e.what());
-        }
+        });
         return 0;
     }
 

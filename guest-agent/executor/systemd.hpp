@@ -1,4 +1,4 @@
-// systemd class (protocol.md 5.7): resource actions become D-Bus calls to systemd's manager
+// systemd class (docs/protocol.md 5.7): resource actions become D-Bus calls to systemd's manager
 // (org.freedesktop.systemd1 on the system bus) instead of processes, made as pacemaker-remoted
 // 2.1.5 makes them (observed through tests/integration/fake_systemd; docs/conformance.md):
 //

@@ -1,13 +1,10 @@
 #include "proxy/channels.hpp"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <vector>
 
-#include "proxy/ipc_header.hpp"
+#include "ipc/header.hpp"
 
 namespace outpost::agent::proxy {
 
@@ -15,8 +12,6 @@ namespace {
 
 // Session ids are UUIDs; the client name carries their first 8 characters as 2.1.5 does.
 constexpr std::size_t kSessionPrefixLength = 8;
-// getpwuid_r's buffer when sysconf has no suggestion.
-constexpr std::size_t kPasswdBufferSize = 16384;
 
 // QB_IPC_NATIVE and QB_IPC_SHM as Pacemaker 2.1.5 creates its servers.
 constexpr std::array<ChannelSpec, 8> kChannels{{
@@ -58,7 +53,7 @@ std::string proxy_client_name(std::string_view proxied_channel, pid_t pid, std::
 
 std::uint32_t forwarded_flags(std::uint32_t tool_flags)
 {
-    return (tool_flags & ~kIpcFlagCompressed) | kIpcFlagProxied;
+    return (tool_flags & ~wire::ipc_flag::compressed) | wire::ipc_flag::proxied;
 }
 
 wire::ProxyMessage make_new(std::string_view session, std::string_view proxied_channel)
@@ -66,7 +61,7 @@ wire::ProxyMessage make_new(std::string_view session, std::string_view proxied_c
     wire::ProxyMessage message;
     message.type = wire::MsgType::notify;
     message.msg_id = 0;
-    message.op = "new";
+    message.op = std::string(wire::ipc_op::new_session);
     message.server = std::string(proxied_channel);
     message.session = std::string(session);
     return message;
@@ -78,7 +73,7 @@ wire::ProxyMessage make_request(std::string_view session, std::string client, st
     wire::ProxyMessage message;
     message.type = wire::MsgType::notify;
     message.msg_id = 0;
-    message.op = "request";
+    message.op = std::string(wire::ipc_op::request);
     message.session = std::string(session);
     message.client = std::move(client);
     message.user = std::move(user);
@@ -93,14 +88,14 @@ wire::ProxyMessage make_destroy(std::string_view session)
     wire::ProxyMessage message;
     message.type = wire::MsgType::notify;
     message.msg_id = 0;
-    message.op = "destroy";
+    message.op = std::string(wire::ipc_op::destroy);
     message.session = std::string(session);
     return message;
 }
 
 Result<ToolRequest> decode_tool_request(const void* data, std::size_t size)
 {
-    auto message = decode_ipc_message(data, size);
+    auto message = ipc::decode_message(data, size);
     if (!message) return message.error();
     auto xml = wire::parse_xml(message->xml);
     if (!xml)
@@ -110,21 +105,6 @@ Result<ToolRequest> decode_tool_request(const void* data, std::size_t size)
     request.flags = message->header.flags;
     request.xml = std::move(xml).value();
     return request;
-}
-
-std::string user_name(uid_t uid)
-{
-    long suggested = ::sysconf(_SC_GETPW_R_SIZE_MAX);
-    std::vector<char> buffer(suggested > 0 ? static_cast<std::size_t>(suggested) : kPasswdBufferSize);
-    struct passwd entry {};
-    struct passwd* found = nullptr;
-    int rc = ::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found);
-    if (rc == ERANGE) {
-        buffer.resize(buffer.size() * 4);
-        rc = ::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found);
-    }
-    if (rc != 0 || found == nullptr || found->pw_name == nullptr) return std::to_string(uid);
-    return found->pw_name;
 }
 
 }  // namespace outpost::agent::proxy

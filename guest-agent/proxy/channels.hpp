@@ -1,6 +1,6 @@
-// The local IPC services outpost-agent offers inside a guest (protocol.md 4.2) and the
+// The local IPC services outpost-agent offers inside a guest (docs/protocol.md 4.2) and the
 // translation between a local tool's IPC traffic and the proxy messages on the TLS channel
-// (protocol.md 4.3): which names exist, with which libqb type, under which name each is
+// (docs/protocol.md 4.3): which names exist, with which libqb type, under which name each is
 // proxied, and how new/request/destroy notifications for a provider are built. Pure: no
 // libqb handles, so unit tests and the fuzz target check exactly what the proxy sends.
 #pragma once
@@ -39,7 +39,7 @@ struct ChannelSpec {
 std::span<const ChannelSpec> channels();
 const ChannelSpec* find_channel(std::string_view name);
 
-// "proxy-<channel>-<pid>-<first 8 characters of the session id>" (protocol.md 4.3).
+// "proxy-<channel>-<pid>-<first 8 characters of the session id>" (docs/protocol.md 4.3).
 std::string proxy_client_name(std::string_view proxied_channel, pid_t pid, std::string_view session);
 // Flags forwarded for a tool's request: the tool's flags without "compressed" (the XML
 // travels inflated; the provider's own IPC send decides compression again) plus proxied.
@@ -58,8 +58,5 @@ struct ToolRequest {
     wire::Element xml;
 };
 Result<ToolRequest> decode_tool_request(const void* data, std::size_t size);
-
-// Local user name of `uid` (getpwuid_r); the decimal uid if it has no entry.
-std::string user_name(uid_t uid);
 
 }  // namespace outpost::agent::proxy

@@ -1,18 +1,8 @@
 #include "server/client_session.hpp"
 
-#include <glib.h>
-
 #include "util/log.hpp"
 
 namespace outpost::agent::server {
-
-std::string generate_client_id()
-{
-    gchar* uuid = g_uuid_string_random();
-    std::string id(uuid);
-    g_free(uuid);
-    return id;
-}
 
 ClientSession::ClientSession(std::string id, std::string peer_address, Sink sink)
     : id_(std::move(id)), peer_address_(std::move(peer_address)), sink_(std::move(sink))

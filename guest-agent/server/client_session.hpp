@@ -3,13 +3,13 @@
 // A session exists from the moment the client's TLS handshake completed until its
 // connection closes. It has a server-generated id (a random UUID, returned as
 // lrmd_clientid by register), an optional name (lrmd_clientname of the FIRST message that
-// carried one; only named clients receive notifications, protocol.md 3.3), and the IPC
+// carried one; only named clients receive notifications, docs/protocol.md 3.3), and the IPC
 // provider flag with an ordering stamp so the server can find the newest provider. The
 // session does not own the socket: it sends through a sink the server gives it (the TLS
 // connection; a recorder in tests), and once detached it silently drops what is sent,
 // which is how notifications for a client that is gone are dropped rather than queued.
 //
-// A local session is a client of the `lrmd` local IPC service (protocol.md 4.2): its
+// A local session is a client of the `lrmd` local IPC service (docs/protocol.md 4.2): its
 // messages carry no TLS envelope, replies travel as IPC responses (a second sink) and
 // everything else as IPC events; 2.1.5 sends notifications to every local client, named
 // or not.
@@ -24,9 +24,6 @@
 #include "util/result.hpp"
 
 namespace outpost::agent::server {
-
-// A new random UUID string (GLib's g_uuid_string_random), like 2.1.5's client ids.
-std::string generate_client_id();
 
 class ClientSession {
 public:

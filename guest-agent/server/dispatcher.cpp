@@ -1,60 +1,21 @@
 #include "server/dispatcher.hpp"
 
-#include <cctype>
+#include <cassert>
 #include <climits>
 #include <utility>
 #include <variant>
 
 #include "server/watchdog.hpp"
 #include "util/log.hpp"
+#include "util/version.hpp"
+#include "wire/codes.hpp"
 
 namespace outpost::agent::server {
 namespace {
 
+namespace rc = wire::rc;
+
 const log::Category log_cat{"agent.dispatch"};
-
-// Leading digits of one version component, saturating instead of overflowing.
-long component_value(std::string_view component)
-{
-    long value = 0;
-    for (char c : component) {
-        if (std::isdigit(static_cast<unsigned char>(c)) == 0) break;
-        if (value > (LONG_MAX - 9) / 10) return LONG_MAX;
-        value = value * 10 + (c - '0');
-    }
-    return value;
-}
-
-std::string_view next_component(std::string_view& rest)
-{
-    auto dot = rest.find('.');
-    std::string_view component = rest.substr(0, dot);
-    rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
-    return component;
-}
-
-wire::ExecNotify to_notify(const executor::OpResult& result)
-{
-    wire::ExecNotify notify;
-    notify.timeout_ms = result.timeout_ms;
-    notify.interval_ms = result.interval_ms;
-    notify.start_delay_ms = result.start_delay_ms;
-    notify.exec_rc = result.exec_rc;
-    notify.op_status = static_cast<int>(result.status);
-    notify.call_id = result.call_id;
-    notify.rsc_deleted = result.rsc_deleted;
-    notify.run_time = result.run_time;
-    notify.rcchange_time = result.rcchange_time;
-    notify.exec_time_ms = result.exec_time_ms;
-    notify.queue_time_ms = result.queue_time_ms;
-    notify.rsc_id = result.rsc_id;
-    notify.action = result.action;
-    notify.userdata = result.userdata;
-    if (!result.exit_reason.empty()) notify.exit_reason = result.exit_reason;
-    if (!result.output.empty()) notify.output = result.output;
-    notify.params = result.params;
-    return notify;
-}
 
 // 2.1.5 looks up the session of every ipc_fwd first (shutdown_ack/nack aside) and answers
 // one it does not know, or none at all, with a destroy notify before the rc 0 reply
@@ -63,22 +24,12 @@ void send_destroy(Outbox& outbox, const ClientSession& client, const std::option
 {
     wire::ProxyMessage destroy;
     destroy.type = wire::MsgType::notify;
-    destroy.op = "destroy";
+    destroy.op = std::string(wire::ipc_op::destroy);
     destroy.session = session;
     outbox.proxy_notify(client.id(), destroy);
 }
 
 }  // namespace
-
-int compare_versions(std::string_view a, std::string_view b)
-{
-    while (!a.empty() || !b.empty()) {
-        long left = component_value(next_component(a));
-        long right = component_value(next_component(b));
-        if (left != right) return left < right ? -1 : 1;
-    }
-    return 0;
-}
 
 Dispatcher::Dispatcher(executor::Executor& executor, Outbox& outbox, Control& control,
                        DispatcherConfig config)
@@ -112,62 +63,55 @@ void Dispatcher::handle(ClientSession& client, const wire::Request& request)
     log_trace(log_cat, "Request %s (msg %llu) from %s gets call id %d", log::quote(request.op_name).c_str(),
               static_cast<unsigned long long>(request.msg_id), client.describe().c_str(), call_id);
 
-    switch (request.op) {
-        case wire::Op::register_client:
-            do_register(client, request, call_id);
-            return;
-        case wire::Op::rsc_register:
-            do_rsc_register(client, request, call_id);
-            return;
-        case wire::Op::rsc_unregister:
-            do_rsc_unregister(client, request, call_id);
-            return;
-        case wire::Op::rsc_info:
-            do_rsc_info(client, request, call_id);
-            return;
-        case wire::Op::rsc_exec:
-            do_rsc_exec(client, request, call_id);
-            return;
-        case wire::Op::rsc_cancel:
-            do_rsc_cancel(client, request, call_id);
-            return;
-        case wire::Op::get_recurring:
-            do_get_recurring(client, request, call_id);
-            return;
-        case wire::Op::poke:
-            do_poke(client, request, call_id);
-            return;
-        case wire::Op::check:
-            do_check(client, request, call_id);
-            return;
-        case wire::Op::alert_exec:
-            do_alert_exec(client, request, call_id);
-            return;
-        case wire::Op::ipc_fwd:
-            // ipc_fwd on an lrmd_command root carries no proxy operation nor session; 2.1.5
-            // finds no session to forward to, says destroy and still answers 0.
-            log_warning(log_cat, "Ignoring ipc_fwd without proxy data from %s", client.describe().c_str());
-            send_destroy(outbox_, client, std::nullopt);
-            outbox_.reply(client, make_reply(request, call_id, rc::ok));
-            return;
-        case wire::Op::rsc_metadata:
-        case wire::Op::new_client:
-        case wire::Op::unknown:
-            do_unsupported(client, request, call_id);
-            return;
-    }
-    do_unsupported(client, request, call_id);
+    // Unknown ops are answered like the unsupported ones (-95).
+    const bool known = request.op != wire::Op::unknown;
+    const Handler handler =
+        known ? kHandlers[static_cast<std::size_t>(request.op)] : &Dispatcher::do_unsupported;
+    Answer answer = (this->*handler)(client, request, call_id);
+    // Exec notifies the handler caused (cancellations) are out already; then the reply,
+    // then the generic notify, as 2.1.5 orders them.
+    const bool replies = !known || wire::op_info(request.op).has_reply;
+    assert(replies == answer.reply.has_value());
+    if (replies && answer.reply) outbox_.reply(client, *answer.reply);
+    if (answer.notify) outbox_.generic_notify(*answer.notify);
 }
 
-void Dispatcher::do_register(ClientSession& client, const wire::Request& request, int call_id)
+// In the order of wire::op_table().
+const std::array<Dispatcher::Handler, wire::kOpCount> Dispatcher::kHandlers = [] {
+    constexpr std::pair<wire::Op, Handler> kRows[] = {
+        {wire::Op::register_client, &Dispatcher::do_register},
+        {wire::Op::rsc_register, &Dispatcher::do_rsc_register},
+        {wire::Op::rsc_unregister, &Dispatcher::do_rsc_unregister},
+        {wire::Op::rsc_info, &Dispatcher::do_rsc_info},
+        {wire::Op::rsc_exec, &Dispatcher::do_rsc_exec},
+        {wire::Op::rsc_cancel, &Dispatcher::do_rsc_cancel},
+        {wire::Op::get_recurring, &Dispatcher::do_get_recurring},
+        {wire::Op::poke, &Dispatcher::do_poke},
+        {wire::Op::check, &Dispatcher::do_check},
+        {wire::Op::alert_exec, &Dispatcher::do_alert_exec},
+        {wire::Op::ipc_fwd, &Dispatcher::do_ipc_fwd_without_data},
+        {wire::Op::rsc_metadata, &Dispatcher::do_unsupported},
+        {wire::Op::new_client, &Dispatcher::do_unsupported},
+    };
+    static_assert(std::size(kRows) == wire::kOpCount, "one handler per operation of the table");
+    std::array<Handler, wire::kOpCount> handlers{};
+    for (std::size_t i = 0; i < std::size(kRows); ++i) {
+        assert(static_cast<std::size_t>(kRows[i].first) == i);  // in the table's order
+        handlers[i] = kRows[i].second;
+    }
+    return handlers;
+}();
+
+Dispatcher::Answer Dispatcher::do_register(ClientSession& client, const wire::Request& request, int call_id)
 {
     int rc = rc::ok;
-    if (!request.protocol_version || compare_versions(*request.protocol_version, kMinProtocolVersion) < 0) {
+    if (!request.protocol_version ||
+        version::compare(*request.protocol_version, wire::kMinProtocolVersion) < 0) {
         // The reply is still complete and we do not disconnect: the client decides (2.1.5).
         log_warning(log_cat, "Client %s speaks protocol version %s, older than the %.*s we require",
                     client.describe().c_str(),
                     request.protocol_version ? log::quote(*request.protocol_version).c_str() : "(none)",
-                    static_cast<int>(kMinProtocolVersion.size()), kMinProtocolVersion.data());
+                    static_cast<int>(wire::kMinProtocolVersion.size()), wire::kMinProtocolVersion.data());
         rc = rc::protocol;
     }
     if (request.ipc_provider && client.local()) {
@@ -191,17 +135,17 @@ void Dispatcher::do_register(ClientSession& client, const wire::Request& request
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - config_.started)
             .count();
     if (!config_.node_start_state.empty()) reply.node_start_state = config_.node_start_state;
-    outbox_.reply(client, reply);
+    return {reply, std::nullopt};
 }
 
-void Dispatcher::do_rsc_register(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_rsc_register(ClientSession& client, const wire::Request& request,
+                                               int call_id)
 {
     const auto& rsc = request.rsc;
     if (!rsc || !rsc->id) {
-        // 2.1.5 crashes on this one (observed); refusing it is the only sane answer.
+        // 2.1.5 crashes on this one (docs/conformance.md); refusing it is the only sane answer.
         log_warning(log_cat, "Rejecting resource registration without id from %s", client.describe().c_str());
-        outbox_.reply(client, make_reply(request, call_id, rc::invalid));
-        return;
+        return {make_reply(request, call_id, rc::invalid), std::nullopt};
     }
     // Nothing else is checked, as in 2.1.5: a resource without class, provider or type is
     // registered (rc 0, notify), and its actions fail later with "Required agent or action
@@ -217,26 +161,23 @@ void Dispatcher::do_rsc_register(ClientSession& client, const wire::Request& req
     definition.type = rsc->type.value_or("");
     definition.callopts = request.callopts.value_or(0);
     int rc = executor_.register_resource(std::move(definition));
-
-    outbox_.reply(client, make_reply(request, call_id, rc));
-    outbox_.generic_notify(wire::GenericNotify{rc, call_id, request.op_name, rsc->id});
+    return {make_reply(request, call_id, rc), wire::GenericNotify{rc, call_id, request.op_name, rsc->id}};
 }
 
-void Dispatcher::do_rsc_unregister(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_rsc_unregister(ClientSession& /*client*/, const wire::Request& request,
+                                                 int call_id)
 {
     const auto& rsc = request.rsc;
-    if (!rsc || !rsc->id) {
-        outbox_.reply(client, make_reply(request, call_id, rc::no_device));
-        return;
-    }
+    if (!rsc || !rsc->id) return {make_reply(request, call_id, rc::no_device), std::nullopt};
     int rc = executor_.unregister_resource(*rsc->id);
-    outbox_.reply(client, make_reply(request, call_id, rc));
-    if (rc == rc::ok || rc == rc::in_progress) {
-        outbox_.generic_notify(wire::GenericNotify{rc, call_id, request.op_name, rsc->id});
-    }
+    Answer answer{make_reply(request, call_id, rc), std::nullopt};
+    if (rc == rc::ok || rc == rc::in_progress)
+        answer.notify = wire::GenericNotify{rc, call_id, request.op_name, rsc->id};
+    return answer;
 }
 
-void Dispatcher::do_rsc_info(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_rsc_info(ClientSession& /*client*/, const wire::Request& request,
+                                           int call_id)
 {
     const executor::ResourceDefinition* definition = nullptr;
     if (request.rsc && request.rsc->id) definition = executor_.find(*request.rsc->id);
@@ -247,74 +188,52 @@ void Dispatcher::do_rsc_info(ClientSession& client, const wire::Request& request
         reply.rsc_info =
             wire::RscInfo{definition->id, definition->rsc_class, definition->provider, definition->type};
     }
-    outbox_.reply(client, reply);
+    return {reply, std::nullopt};
 }
 
-void Dispatcher::do_rsc_exec(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_rsc_exec(ClientSession& client, const wire::Request& request, int call_id)
 {
-    const auto& rsc = request.rsc;
-    if (!rsc || !rsc->id || !rsc->action) {
-        outbox_.reply(client, make_reply(request, call_id, rc::invalid));
-        return;
-    }
-    executor::ExecRequest exec;
-    exec.rsc_id = *rsc->id;
-    exec.action = *rsc->action;
-    exec.userdata = rsc->userdata.value_or("");
-    exec.interval_ms = rsc->interval_ms.value_or(0);
-    exec.timeout_ms = rsc->timeout_ms.value_or(0);
-    exec.start_delay_ms = rsc->start_delay_ms.value_or(0);
-    exec.callopts = request.callopts.value_or(0);
-    exec.params = rsc->params;
-    exec.client_id = client.id();
+    auto exec = wire::exec_request(request);
+    if (!exec) return {make_reply(request, call_id, rc::invalid), std::nullopt};
     // A stop reports the recurring ops it cancels from inside exec(), so those notifies
     // precede this reply; the exec's own result always comes later, from the loop.
-    int rc = executor_.exec(call_id, std::move(exec));
-    outbox_.reply(client, make_reply(request, call_id, rc));
+    int rc = executor_.exec(call_id, std::move(*exec), client.id());
+    return {make_reply(request, call_id, rc), std::nullopt};
 }
 
-void Dispatcher::do_rsc_cancel(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_rsc_cancel(ClientSession& /*client*/, const wire::Request& request,
+                                             int call_id)
 {
     const auto& rsc = request.rsc;
-    if (!rsc || !rsc->id || !rsc->action) {
-        outbox_.reply(client, make_reply(request, call_id, rc::invalid));
-        return;
-    }
+    if (!rsc || !rsc->id || !rsc->action) return {make_reply(request, call_id, rc::invalid), std::nullopt};
     int rc = executor_.cancel(*rsc->id, *rsc->action, rsc->interval_ms.value_or(0));
-    outbox_.reply(client, make_reply(request, call_id, rc));
+    return {make_reply(request, call_id, rc), std::nullopt};
 }
 
-void Dispatcher::do_get_recurring(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_get_recurring(ClientSession& /*client*/, const wire::Request& request,
+                                                int call_id)
 {
     std::string rsc_id = request.rsc && request.rsc->id ? *request.rsc->id : std::string();
     auto found = executor_.recurring(rsc_id);
 
     wire::Reply reply = make_reply(request, call_id, found ? rc::ok : rc::no_device);
     reply.origin = std::string(wire::origin::get_recurring);
-    if (found) {
-        for (auto& resource : *found) {
-            wire::RecurringList list;
-            list.rsc_id = std::move(resource.rsc_id);
-            for (const auto& op : resource.ops)
-                list.ops.push_back({op.action, op.interval_ms, op.timeout_ms});
-            reply.recurring.push_back(std::move(list));
-        }
-    }
-    outbox_.reply(client, reply);
+    if (found) reply.recurring = std::move(*found);
+    return {reply, std::nullopt};
 }
 
-void Dispatcher::do_poke(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_poke(ClientSession& /*client*/, const wire::Request& request, int call_id)
 {
     // The controller treats the poke NOTIFY (not the reply) as its connection monitor.
-    outbox_.reply(client, make_reply(request, call_id, rc::ok));
     std::optional<std::string> rsc_id;
     if (request.rsc && request.rsc->id) rsc_id = request.rsc->id;
-    outbox_.generic_notify(wire::GenericNotify{rc::ok, call_id, request.op_name, std::move(rsc_id)});
+    return {make_reply(request, call_id, rc::ok),
+            wire::GenericNotify{rc::ok, call_id, request.op_name, std::move(rsc_id)}};
 }
 
-void Dispatcher::do_check(ClientSession& client, const wire::Request& request, int /*call_id*/)
+Dispatcher::Answer Dispatcher::do_check(ClientSession& client, const wire::Request& request, int /*call_id*/)
 {
-    // lrmd_check never gets a reply (protocol.md 3.3).
+    // lrmd_check never gets a reply (docs/protocol.md 3.3; the table says so).
     std::optional<std::string_view> value;
     if (request.watchdog) value = *request.watchdog;
     WatchdogVerdict verdict = check_watchdog(value, config_.sbd_timeout_ms);
@@ -324,25 +243,30 @@ void Dispatcher::do_check(ClientSession& client, const wire::Request& request, i
     } else if (!verdict.message.empty()) {
         log_info(log_cat, "%s", verdict.message.c_str());
     }
+    return {};
 }
 
-void Dispatcher::do_alert_exec(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_alert_exec(ClientSession& /*client*/, const wire::Request& request,
+                                             int call_id)
 {
-    const auto& alert = request.alert;
-    if (!alert || !alert->id || !alert->path) {
-        outbox_.reply(client, make_reply(request, call_id, rc::invalid));
-        return;
-    }
-    executor::AlertRequest run;
-    run.id = *alert->id;
-    run.path = *alert->path;
-    run.timeout_ms = alert->timeout_ms.value_or(0);
-    run.env = alert->params;
-    executor_.run_alert(std::move(run));
-    outbox_.reply(client, make_reply(request, call_id, rc::ok));
+    auto alert = wire::alert_request(request);
+    if (!alert) return {make_reply(request, call_id, rc::invalid), std::nullopt};
+    executor_.run_alert(std::move(*alert));
+    return {make_reply(request, call_id, rc::ok), std::nullopt};
 }
 
-void Dispatcher::do_unsupported(ClientSession& client, const wire::Request& request, int call_id)
+Dispatcher::Answer Dispatcher::do_ipc_fwd_without_data(ClientSession& client, const wire::Request& request,
+                                                       int call_id)
+{
+    // ipc_fwd on an lrmd_command root carries no proxy operation nor session; 2.1.5 finds no
+    // session to forward to, says destroy and still answers 0.
+    log_warning(log_cat, "Ignoring ipc_fwd without proxy data from %s", client.describe().c_str());
+    send_destroy(outbox_, client, std::nullopt);
+    return {make_reply(request, call_id, rc::ok), std::nullopt};
+}
+
+Dispatcher::Answer Dispatcher::do_unsupported(ClientSession& client, const wire::Request& request,
+                                              int call_id)
 {
     if (request.op == wire::Op::rsc_metadata) {
         // Metadata is fetched on the cluster node, never over this channel.
@@ -351,7 +275,7 @@ void Dispatcher::do_unsupported(ClientSession& client, const wire::Request& requ
         log_warning(log_cat, "Unknown IPC request %s from %s", log::quote(request.op_name).c_str(),
                     client.describe().c_str());
     }
-    outbox_.reply(client, make_reply(request, call_id, rc::not_supported));
+    return {make_reply(request, call_id, rc::not_supported), std::nullopt};
 }
 
 namespace {
@@ -393,7 +317,7 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
         return message.session && proxy_ != nullptr && proxy_->has_session(*message.session);
     };
 
-    if (op == "response" || op == "event") {
+    if (op == wire::ipc_op::response || op == wire::ipc_op::event) {
         if (!message.session) {
             log_warning(log_cat, "Ignoring proxy %s without a session from %s", op.c_str(),
                         client.describe().c_str());
@@ -401,7 +325,7 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
         } else {
             bool delivered = false;
             if (proxy_ != nullptr && message.msg) {
-                delivered = op == "response"
+                delivered = op == wire::ipc_op::response
                                 ? proxy_->deliver_response(*message.session, message.ipc_msg_id.value_or(0),
                                                            *message.msg)
                                 : proxy_->deliver_event(*message.session, *message.msg);
@@ -414,17 +338,17 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
                 send_destroy(outbox_, client, message.session);
             }
         }
-    } else if (op == "destroy") {
+    } else if (op == wire::ipc_op::destroy) {
         if (!known_session()) {
             log_debug(log_cat, "Proxy destroy for an unknown session from %s", client.describe().c_str());
             send_destroy(outbox_, client, message.session);
         } else {
             proxy_->destroy_session(*message.session);
         }
-    } else if (op == "shutdown_ack") {
+    } else if (op == wire::ipc_op::shutdown_ack) {
         log_debug(log_cat, "shutdown_ack from %s", client.describe().c_str());
         control_.shutdown_acknowledged();
-    } else if (op == "shutdown_nack") {
+    } else if (op == wire::ipc_op::shutdown_nack) {
         log_debug(log_cat, "shutdown_nack from %s", client.describe().c_str());
         control_.shutdown_refused();
     } else {
@@ -433,6 +357,7 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
         if (!known_session()) send_destroy(outbox_, client, message.session);
     }
 
+    if (!wire::op_info(wire::Op::ipc_fwd).has_reply) return;
     wire::Reply reply;
     reply.msg_id = message.msg_id;
     reply.origin = std::string(wire::origin::message);
@@ -443,8 +368,8 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
 
 void Dispatcher::on_result(const executor::OpResult& result)
 {
-    bool requester_only = (result.callopts & executor::callopt::notify_orig_only) != 0;
-    outbox_.exec_notify(to_notify(result), result.client_id, requester_only);
+    bool requester_only = (result.callopts & wire::callopt::notify_orig_only) != 0;
+    outbox_.exec_notify(result.notify, result.client_id, requester_only);
 }
 
 }  // namespace outpost::agent::server

@@ -1,5 +1,5 @@
 // Dispatcher: turns each decoded client request into the reply and notifications that
-// pacemaker-remoted 2.1.5 would produce (protocol.md 3.3, 3.4, 3.5, 4.3).
+// pacemaker-remoted 2.1.5 would produce (docs/protocol.md 3.3, 3.4, 3.5, 4.3).
 //
 // It is pure with respect to I/O: it gets a decoded wire::Request (or an ipc_fwd
 // wire::ProxyMessage) and the ClientSession it came from, calls the Executor, and emits
@@ -14,6 +14,7 @@
 // completion notify carry that id.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -23,29 +24,11 @@
 #include <string_view>
 
 #include "executor/executor.hpp"
+#include "proxy/endpoint.hpp"
 #include "server/client_session.hpp"
-#include "server/proxy_endpoint.hpp"
 #include "wire/messages.hpp"
 
 namespace outpost::agent::server {
-
-// Negated errno values the dispatcher answers with (protocol.md 3.9).
-namespace rc {
-inline constexpr int ok = 0;
-inline constexpr int access_denied = -13;  // EACCES: provider flag from a local IPC client
-inline constexpr int no_device = -19;      // ENODEV: unknown resource, info without id
-inline constexpr int invalid = -22;        // EINVAL: missing id, action, alert fields
-inline constexpr int protocol = -71;       // EPROTO: client protocol version below 1.0
-inline constexpr int not_supported = -95;  // EOPNOTSUPP: unknown op, nothing to cancel
-inline constexpr int in_progress = -115;   // EINPROGRESS: unregister while an op runs
-}  // namespace rc
-
-// Oldest client protocol version accepted by register.
-inline constexpr std::string_view kMinProtocolVersion = "1.0";
-
-// Compares dotted versions numerically per component ("1.10" > "1.9"; a missing component
-// counts as 0, a non-numeric one by its leading digits). <0, 0, >0 like strcmp.
-int compare_versions(std::string_view a, std::string_view b);
 
 // Where replies and notifications go.
 class Outbox {
@@ -109,7 +92,7 @@ public:
     void on_result(const executor::OpResult& result);
 
     // The local IPC proxy, once it exists (nullptr detaches). Borrowed.
-    void attach_proxy(ProxyEndpoint* endpoint) { proxy_ = endpoint; }
+    void attach_proxy(proxy::ProxyEndpoint* endpoint) { proxy_ = endpoint; }
 
     // The call id given to the most recent request (0 before the first).
     [[nodiscard]] int last_call_id() const { return call_id_; }
@@ -120,23 +103,35 @@ private:
     int next_call_id();
     wire::Reply make_reply(const wire::Request& request, int call_id, int rc) const;
 
-    void do_register(ClientSession& client, const wire::Request& request, int call_id);
-    void do_rsc_register(ClientSession& client, const wire::Request& request, int call_id);
-    void do_rsc_unregister(ClientSession& client, const wire::Request& request, int call_id);
-    void do_rsc_info(ClientSession& client, const wire::Request& request, int call_id);
-    void do_rsc_exec(ClientSession& client, const wire::Request& request, int call_id);
-    void do_rsc_cancel(ClientSession& client, const wire::Request& request, int call_id);
-    void do_get_recurring(ClientSession& client, const wire::Request& request, int call_id);
-    void do_poke(ClientSession& client, const wire::Request& request, int call_id);
-    void do_check(ClientSession& client, const wire::Request& request, int call_id);
-    void do_alert_exec(ClientSession& client, const wire::Request& request, int call_id);
-    void do_unsupported(ClientSession& client, const wire::Request& request, int call_id);
+    // What a handler has to say once its effects are done: the reply (sent when the
+    // operation table says the op has one; a handler of an op without one gives none) and
+    // the generic notify that follows it.
+    struct Answer {
+        std::optional<wire::Reply> reply;
+        std::optional<wire::GenericNotify> notify;
+    };
+    using Handler = Answer (Dispatcher::*)(ClientSession& client, const wire::Request& request, int call_id);
+    // One handler per row of wire::op_table(), indexed by wire::Op.
+    static const std::array<Handler, wire::kOpCount> kHandlers;
+
+    Answer do_register(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_rsc_register(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_rsc_unregister(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_rsc_info(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_rsc_exec(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_rsc_cancel(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_get_recurring(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_poke(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_check(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_alert_exec(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_ipc_fwd_without_data(ClientSession& client, const wire::Request& request, int call_id);
+    Answer do_unsupported(ClientSession& client, const wire::Request& request, int call_id);
 
     executor::Executor& executor_;
     Outbox& outbox_;
     Control& control_;
     DispatcherConfig config_;
-    ProxyEndpoint* proxy_ = nullptr;
+    proxy::ProxyEndpoint* proxy_ = nullptr;
     int call_id_ = 0;
     std::uint64_t provider_order_ = 0;
 };

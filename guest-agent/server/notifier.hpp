@@ -1,4 +1,4 @@
-// Notifier: the server's Outbox over the live client sessions (protocol.md 3.5).
+// Notifier: the server's Outbox over the live client sessions (docs/protocol.md 3.5).
 //
 // It keeps the connected sessions in connection order (borrowed; the server removes a
 // session before destroying it) and fans messages out: replies to their requester; exec

@@ -10,7 +10,7 @@
 
 #include "outpost-config.h"
 // PCMK_ipc_buffer's limits belong to the proxy that uses it; options only validates.
-#include "proxy/ipc_header.hpp"
+#include "ipc/header.hpp"
 #include "util/env.hpp"
 
 namespace outpost::agent {
@@ -102,7 +102,7 @@ Result<AgentOptions> parse_options(const std::vector<std::string>& argv,
         options.sbd_timeout_ms = *ms;
     }
     if (auto buffer = env::get("PCMK_ipc_buffer"); buffer && !buffer->empty()) {
-        auto size = proxy::parse_ipc_buffer_size(*buffer);
+        auto size = ipc::parse_buffer_size(*buffer);
         if (size) {
             options.ipc_buffer_size = *size;
         } else {

@@ -7,7 +7,9 @@
 #include <exception>
 #include <utility>
 
+#include "util/guard.hpp"
 #include "util/log.hpp"
+#include "util/uuid.hpp"
 #include "wire/messages.hpp"
 
 namespace outpost::agent::server {
@@ -17,13 +19,7 @@ const log::Category log_cat{"agent.server"};
 
 gboolean on_signal(gpointer data)
 {
-    try {
-        static_cast<Server*>(data)->request_shutdown();
-    } catch (const std::exception& e) {
-        log_error(log_cat, "Shutdown request failed: %s", e.what());
-    } catch (...) {
-        log_error(log_cat, "Shutdown request failed");
-    }
+    guarded(log_cat, "the shutdown request", [data] { static_cast<Server*>(data)->request_shutdown(); });
     return G_SOURCE_CONTINUE;
 }
 
@@ -42,7 +38,9 @@ Server::Server(GMainContext* context, tls::TlsContext tls, ServerConfig config, 
       tls_(std::move(tls)),
       config_(std::move(config)),
       on_exit_(std::move(on_exit)),
-      notifier_([this](ClientSession& session, const Error&) { drop_later(session.id()); })
+      notifier_([this](ClientSession& session, const Error&) {
+          drop_later(session.id(), "connection is not keeping up");
+      })
 {
 }
 
@@ -67,7 +65,7 @@ Result<std::unique_ptr<Server>> Server::create(GMainContext* context, tls::TlsCo
     listen_options.tcp_user_timeout = self->config_.tcp_user_timeout;
     auto listener = io::Listener::create(
         self->config_.address, self->config_.port, context,
-        [self](io::UniqueFd fd, const std::string& peer) { self->on_accept(std::move(fd), peer); },
+        [self](UniqueFd fd, const std::string& peer) { self->on_accept(std::move(fd), peer); },
         listen_options);
     if (!listener) return listener.error();
     self->listener_ = std::move(listener).value();
@@ -87,10 +85,7 @@ Server::~Server()
     // late results must not reach a dispatcher that is gone.
     sigterm_.reset();
     sigint_.reset();
-    reaper_.reset();
-    retire_.reset();
     shutdown_timer_.reset();
-    exit_source_.reset();
     for (auto& [id, client] : clients_)
         client.session->detach();
     clients_.clear();
@@ -115,7 +110,7 @@ bool Server::listening() const
     return listener_ && listener_->listening();
 }
 
-void Server::attach_proxy(ProxyEndpoint* endpoint)
+void Server::attach_proxy(proxy::ProxyEndpoint* endpoint)
 {
     if (endpoint != proxy_) {
         // Local executor clients send through the endpoint they were opened on.
@@ -129,7 +124,7 @@ void Server::attach_proxy(ProxyEndpoint* endpoint)
     dispatcher_->attach_proxy(endpoint);
 }
 
-void Server::on_accept(io::UniqueFd fd, const std::string& peer_address)
+void Server::on_accept(UniqueFd fd, const std::string& peer_address)
 {
     if (phase_ == Phase::exiting) return;
     std::size_t in_use = pending_.size() + clients_.size();
@@ -159,7 +154,7 @@ void Server::on_handshake(std::uint64_t key, Result<std::unique_ptr<io::Connecti
     std::unique_ptr<io::Connection> connection = std::move(result).value();
     io::Connection* raw = connection.get();
 
-    std::string id = generate_client_id();
+    std::string id = random_uuid();
     auto session = std::make_unique<ClientSession>(id, raw->peer_address(),
                                                    [raw](std::string_view xml) { return raw->send(xml); });
     log_notice(log_cat, "New remote client %s from %s (%s)", id.c_str(), raw->peer_address().c_str(),
@@ -181,20 +176,21 @@ void Server::on_message(const std::string& id, const std::string& xml)
     auto it = clients_.find(id);
     if (it == clients_.end()) return;
     ClientSession& session = *it->second.session;
-    try {
-        // Any well-formed message is served as 2.1.5 serves it: by its lrmd_op, whatever its
-        // root element or type (an unknown one, a command without lrmd_op, even a reply or
-        // notify a client sends, gets the -95 of an unknown op; the connection stays).
-        // Only what cannot be read at all (not XML, a msg id or number that is not one) ends
-        // the connection: 2.1.5 would leave it open but useless (docs/conformance.md).
-        if (auto served =
-                dispatcher_->handle_remote_payload(session, xml, config_.accept.limits.max_message_size);
-            !served) {
-            drop_client(id, "undecodable message: " + served.error().message);
-        }
-    } catch (const std::exception& e) {
-        log_error(log_cat, "Failed to process a message from %s: %s", session.describe().c_str(), e.what());
-        drop_later(id);
+    // Any well-formed message is served as 2.1.5 serves it: by its lrmd_op, whatever its
+    // root element or type (an unknown one, a command without lrmd_op, even a reply or
+    // notify a client sends, gets the -95 of an unknown op; the connection stays). Only
+    // what cannot be read at all (not XML, a msg id or number that is not one) ends the
+    // connection: 2.1.5 would leave it open but useless (docs/conformance.md).
+    auto served = guarded(
+        log_cat, "a remote client's message",
+        [&]() -> std::optional<Status> {
+            return dispatcher_->handle_remote_payload(session, xml, config_.accept.limits.max_message_size);
+        },
+        std::optional<Status>());
+    if (!served) {
+        drop_later(id, "processing its message failed");
+    } else if (!*served) {
+        drop_client(id, "undecodable message: " + served->error().message);
     }
 }
 
@@ -217,16 +213,9 @@ void Server::drop_client(const std::string& id, const std::string& why)
     client_gone(id);
 }
 
-void Server::drop_later(const std::string& id)
+void Server::drop_later(const std::string& id, const std::string& why)
 {
-    doomed_.push_back(id);
-    if (reaper_.active()) return;
-    reaper_ = io::add_idle(context_, [this] {
-        auto doomed = std::move(doomed_);
-        doomed_.clear();
-        for (const auto& id : doomed)
-            drop_client(id, "connection is not keeping up");
-    });
+    deferred_.later([this, id, why] { drop_client(id, why); });
 }
 
 void Server::client_gone(const std::string& id)
@@ -254,7 +243,7 @@ void Server::check_last_client()
     if (!clients_.empty()) return;
     if (proxy_ != nullptr && proxy_->local_client_count() > 0) return;
     // Only recurring ops of resources registered with drop-recurring stop; everything
-    // else keeps running and stays registered (protocol.md 5.12).
+    // else keeps running and stays registered (docs/protocol.md 5.12).
     log_info(log_cat, "No clients left: cancelling recurring operations registered with drop-recurring");
     executor_->drop_recurring();
 }
@@ -285,11 +274,11 @@ Status Server::local_executor_open(std::string_view client_id, std::string_view 
     std::string id(client_id);
     if (clients_.count(id) != 0 || local_clients_.count(id) != 0)
         return make_error("server", -EEXIST, "client id " + id + " is already in use");
-    ProxyEndpoint* proxy = proxy_;
+    proxy::ProxyEndpoint* endpoint = proxy_;
     auto session = std::make_unique<ClientSession>(
         id, std::string(description),
-        [proxy, id](std::string_view xml) { return proxy->send_local_event(id, xml); },
-        [proxy, id](std::string_view xml) { return proxy->send_local_reply(id, xml); });
+        [endpoint, id](std::string_view xml) { return endpoint->send_local_event(id, xml); },
+        [endpoint, id](std::string_view xml) { return endpoint->send_local_reply(id, xml); });
     log_notice(log_cat, "New local executor client %s (%.*s)", id.c_str(),
                static_cast<int>(description.size()), description.data());
     ClientSession& added = *session;
@@ -306,16 +295,15 @@ void Server::local_executor_request(std::string_view client_id, std::uint32_t ip
     auto it = local_clients_.find(client_id);
     if (it == local_clients_.end()) return;
     ClientSession& session = *it->second;
-    try {
-        if (auto served = dispatcher_->handle_local_payload(session, ipc_msg_id, xml); !served) {
-            // 2.1.5 answers nothing and keeps the connection; the client's own timeout
-            // ends its wait.
-            log_warning(log_cat, "Ignoring undecodable request %u from local client %s: %s", ipc_msg_id,
-                        session.describe().c_str(), served.error().message.c_str());
-        }
-    } catch (const std::exception& e) {
-        log_error(log_cat, "Failed to process a request from local client %s: %s", session.describe().c_str(),
-                  e.what());
+    auto served = guarded(
+        log_cat, "a local client's request",
+        [&]() -> Status { return dispatcher_->handle_local_payload(session, ipc_msg_id, xml); },
+        Status(make_error("server", -EIO, "processing it failed")));
+    if (!served) {
+        // 2.1.5 answers nothing and keeps the connection; the client's own timeout ends
+        // its wait.
+        log_warning(log_cat, "Ignoring undecodable request %u from local client %s: %s", ipc_msg_id,
+                    session.describe().c_str(), served.error().message.c_str());
     }
 }
 
@@ -329,8 +317,7 @@ void Server::local_executor_closed(std::string_view client_id)
     node.mapped()->detach();
     // The proxy may report this from inside a send to that very client, with the
     // dispatcher still holding it: the session object goes at the next idle.
-    retired_.push_back(std::move(node.mapped()));
-    if (!retire_.active()) retire_ = io::add_idle(context_, [this] { retired_.clear(); });
+    deferred_.release(std::move(node.mapped()));
 }
 
 void Server::request_shutdown()
@@ -355,7 +342,7 @@ void Server::request_shutdown()
                provider->describe().c_str());
     wire::ProxyMessage request;
     request.type = wire::MsgType::notify;
-    request.op = "shutdown_req";
+    request.op = std::string(wire::ipc_op::shutdown_req);
     request.session = "0";  // a dummy the 2.1.5 client needs to route it as proxy traffic
     notifier_.send(*provider, wire::encode(request), "shutdown request");
 
@@ -397,11 +384,7 @@ void Server::fatal_exit(int exit_code, const std::string& reason)
     if (listener_) listener_->close();
     shutdown_timer_.reset();
     // Deferred: we are inside the dispatcher; the handler may tear the server down.
-    exit_source_ = io::add_idle(context_, [this, exit_code] {
-        if (exit_reported_) return;
-        exit_reported_ = true;
-        if (on_exit_) on_exit_(exit_code);
-    });
+    report_exit_later(exit_code);
 }
 
 void Server::exit_daemon(int exit_code, const char* why)
@@ -412,12 +395,15 @@ void Server::exit_daemon(int exit_code, const char* why)
     if (listener_) listener_->close();
     shutdown_timer_.reset();
     // Alerts already running are waited for; resources are left as they are.
-    executor_->drain_alerts([this, exit_code] {
-        exit_source_ = io::add_idle(context_, [this, exit_code] {
-            if (exit_reported_) return;
-            exit_reported_ = true;
-            if (on_exit_) on_exit_(exit_code);
-        });
+    executor_->drain_alerts([this, exit_code] { report_exit_later(exit_code); });
+}
+
+void Server::report_exit_later(int exit_code)
+{
+    deferred_.later([this, exit_code] {
+        if (exit_reported_) return;
+        exit_reported_ = true;
+        if (on_exit_) on_exit_(exit_code);
     });
 }
 

@@ -1,4 +1,4 @@
-// Server: the network face of outpost-agent (protocol.md 1, 3, 4.6, 5.12).
+// Server: the network face of outpost-agent (docs/protocol.md 1, 3, 4.6, 5.12).
 //
 // It owns the TLS listener, the connections still in their handshake, the client
 // sessions, the Executor (on a Spawner the caller provides), the Dispatcher and the
@@ -10,8 +10,8 @@
 // ops registered with drop-recurring, and exit waits for running alerts. Resources are
 // never stopped or unregistered by connection loss or by exit. The server never exits the
 // process itself: it calls the exit handler with the status, and main quits the loop.
-// Clients of the lrmd local IPC service (protocol.md 4.2) are executor clients too: the
-// proxy opens them through ProxyHost, their requests (no envelope) go to the same
+// Clients of the lrmd local IPC service (docs/protocol.md 4.2) are executor clients too: the
+// proxy opens them through proxy::ProxyHost, their requests (no envelope) go to the same
 // Dispatcher, and they count for the last-client rule.
 #pragma once
 
@@ -30,12 +30,13 @@
 
 #include "executor/executor.hpp"
 #include "io/connection.hpp"
+#include "io/deferred.hpp"
 #include "io/listener.hpp"
 #include "io/source.hpp"
+#include "proxy/endpoint.hpp"
 #include "server/client_session.hpp"
 #include "server/dispatcher.hpp"
 #include "server/notifier.hpp"
-#include "server/proxy_endpoint.hpp"
 #include "tls/context.hpp"
 #include "util/result.hpp"
 
@@ -62,7 +63,7 @@ struct ServerConfig {
     bool handle_signals = true;  // install SIGTERM/SIGINT handlers on the context
 };
 
-class Server final : public ProxyHost, private Control {
+class Server final : public proxy::ProxyHost, private Control {
 public:
     using ExitHandler = std::function<void(int exit_code)>;
 
@@ -75,10 +76,10 @@ public:
     Server& operator=(const Server&) = delete;
     ~Server() override;
 
-    // What SIGTERM and SIGINT do (protocol.md 4.6).
+    // What SIGTERM and SIGINT do (docs/protocol.md 4.6).
     void request_shutdown();
     // The local IPC proxy, once there is one (nullptr detaches). Borrowed.
-    void attach_proxy(ProxyEndpoint* endpoint);
+    void attach_proxy(proxy::ProxyEndpoint* endpoint);
 
     [[nodiscard]] std::uint16_t port() const;
     [[nodiscard]] bool listening() const;
@@ -88,7 +89,7 @@ public:
     [[nodiscard]] executor::Executor& executor() { return *executor_; }
     [[nodiscard]] Dispatcher& dispatcher() { return *dispatcher_; }
 
-    // ProxyHost
+    // proxy::ProxyHost
     [[nodiscard]] std::optional<std::string> newest_provider() const override;
     bool send_to_provider(std::string_view provider_client_id, const wire::ProxyMessage& message) override;
     void local_client_gone() override;
@@ -108,15 +109,17 @@ private:
 
     Server(GMainContext* context, tls::TlsContext tls, ServerConfig config, ExitHandler on_exit);
 
-    void on_accept(io::UniqueFd fd, const std::string& peer_address);
+    void on_accept(UniqueFd fd, const std::string& peer_address);
     void on_handshake(std::uint64_t key, Result<std::unique_ptr<io::Connection>> result);
     void on_message(const std::string& id, const std::string& xml);
     void on_closed(const std::string& id, const Error& reason);
     void drop_client(const std::string& id, const std::string& why);
-    void drop_later(const std::string& id);
+    // Drops the client once the current dispatch is over.
+    void drop_later(const std::string& id, const std::string& why);
     void client_gone(const std::string& id);
     void check_last_client();
     void exit_daemon(int exit_code, const char* why);
+    void report_exit_later(int exit_code);
 
     // Control
     void shutdown_acknowledged() override;
@@ -131,21 +134,19 @@ private:
     std::unique_ptr<executor::Executor> executor_;
     std::unique_ptr<Dispatcher> dispatcher_;
     std::unique_ptr<io::Listener> listener_;
-    ProxyEndpoint* proxy_ = nullptr;
+    proxy::ProxyEndpoint* proxy_ = nullptr;
 
     std::uint64_t next_pending_ = 1;
     std::map<std::uint64_t, std::unique_ptr<io::PendingConnection>> pending_;
     std::map<std::string, Client, std::less<>> clients_;
     // Clients of the lrmd local IPC service (their connections belong to the proxy).
     std::map<std::string, std::unique_ptr<ClientSession>, std::less<>> local_clients_;
-    std::vector<std::unique_ptr<ClientSession>> retired_;  // closed local clients (see .cpp)
-    io::Source retire_;
-    std::vector<std::string> doomed_;  // clients to drop once the current dispatch is over
-    io::Source reaper_;
+    // What must wait until the current dispatch is over: closed local sessions, clients to
+    // drop, the exit report.
+    io::Deferred deferred_{context_};
 
     Phase phase_ = Phase::running;
     io::Source shutdown_timer_;
-    io::Source exit_source_;
     bool exit_reported_ = false;
     io::Source sigterm_;
     io::Source sigint_;

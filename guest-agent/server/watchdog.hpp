@@ -1,4 +1,4 @@
-// The watchdog check behind lrmd_check (protocol.md 3.3).
+// The watchdog check behind lrmd_check (docs/protocol.md 3.3).
 //
 // The cluster sends its stonith-watchdog-timeout so the remote node can verify that SBD
 // would really fence it in time. Absent or 0: nothing to check. Negative: "automatic",

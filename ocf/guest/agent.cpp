@@ -90,12 +90,13 @@ void write_cache(const fs::path& path, const std::map<std::string, std::string>&
 // The cluster's utilization attributes follow the running domain. Only what changed since
 // the last time (cached in the state dir) costs a crm_resource call, so a monitor of an
 // unchanged domain runs no process at all.
-void update_utilization(const GuestParams& p, const OcfContext& c, const lv::Domain& domain, Services& services)
+void update_utilization(const GuestParams& p, const OcfContext& c, const lv::Domain& domain,
+                        Services& services)
 {
     if (c.resource.empty()) return;
     bool wanted = p.autoset_utilization_cpu || p.autoset_utilization_host_memory ||
-                  p.autoset_utilization_hv_memory || p.unset_utilization_cpu || p.unset_utilization_host_memory ||
-                  p.unset_utilization_hv_memory;
+                  p.autoset_utilization_hv_memory || p.unset_utilization_cpu ||
+                  p.unset_utilization_host_memory || p.unset_utilization_hv_memory;
     if (!wanted) return;
     auto info = domain.info();
     if (!info) {
@@ -131,8 +132,8 @@ void update_utilization(const GuestParams& p, const OcfContext& c, const lv::Dom
         } else if (item.autoset) {
             if (cache[item.name] == item.value) continue;
             if (auto s = services.set_utilization(c.resource, item.name, item.value); !s) {
-                log_warning(log_cat, "setting the %s utilization of %s to %s: %s", item.name, c.resource.c_str(),
-                            item.value.c_str(), s.error().message.c_str());
+                log_warning(log_cat, "setting the %s utilization of %s to %s: %s", item.name,
+                            c.resource.c_str(), item.value.c_str(), s.error().message.c_str());
                 continue;
             }
             cache[item.name] = item.value;
@@ -178,7 +179,8 @@ private:
     // URIs. Sets hypervisor_ to the connection that found it.
     Result<std::optional<lv::Domain>> locate();
     [[nodiscard]] std::string domain_label() const;
-    [[nodiscard]] Clock::time_point deadline(std::chrono::milliseconds reserve = std::chrono::milliseconds(0)) const;
+    [[nodiscard]] Clock::time_point deadline(
+        std::chrono::milliseconds reserve = std::chrono::milliseconds(0)) const;
     // Waits until the domain runs (health running, not paused for a migration or start-up).
     Status wait_running(Clock::time_point until, bool may_be_absent);
     std::optional<Outcome> run_monitor_scripts(Clock::time_point until, bool wait);
@@ -207,30 +209,33 @@ Outcome Runner::run()
     if (a == "migrate_from") return migrate_from();
     if (a == "reload" || a == "reload-agent") return reload();
     if (a == "validate-all") return validate();
-    return fail(kOcfErrUnimplemented, "action " + log::quote(a) + " is not implemented by ocf:outpost:guest");
+    return fail(wire::ocf::unimplemented,
+                "action " + log::quote(a) + " is not implemented by ocf:outpost:guest");
 }
 
 std::optional<Outcome> Runner::load(bool config_optional)
 {
     auto params = parse_params(lookup_);
-    if (!params) return fail(kOcfErrConfigured, params.error().message);
+    if (!params) return fail(wire::ocf::not_configured, params.error().message);
     p_ = std::move(*params);
     auto config = lv::read_domain_config(p_.config);
     if (!config) {
         config_error_ = config.error();
         bool unreadable = config.error().code == -ENOENT || config.error().code == -EACCES;
         if (unreadable && config_optional) {
-            log_warning(log_cat, "%s; looking for the domain by its owner mark", config.error().message.c_str());
+            log_warning(log_cat, "%s; looking for the domain by its owner mark",
+                        config.error().message.c_str());
             return std::nullopt;
         }
-        return fail(unreadable ? kOcfErrInstalled : kOcfErrConfigured, config.error().message);
+        return fail(unreadable ? wire::ocf::not_installed : wire::ocf::not_configured,
+                    config.error().message);
     }
     config_ = std::move(*config);
     std::string want = driver_for_type(config_->type);
     if (!want.empty() && !p_.hypervisor.empty() && uri_driver(p_.hypervisor) != want &&
         uri_driver(p_.hypervisor) != "test")
-        return fail(kOcfErrConfigured, "domain " + config_->name + " is of type " + config_->type +
-                                           ", which hypervisor " + p_.hypervisor + " cannot run");
+        return fail(wire::ocf::not_configured, "domain " + config_->name + " is of type " + config_->type +
+                                                   ", which hypervisor " + p_.hypervisor + " cannot run");
     return std::nullopt;
 }
 
@@ -249,7 +254,7 @@ std::string Runner::domain_label() const
 std::optional<Outcome> Runner::connect()
 {
     auto h = lv::Hypervisor::open(uri());
-    if (!h) return fail(kOcfErrGeneric, h.error().message);
+    if (!h) return fail(wire::ocf::unknown_error, h.error().message);
     hypervisor_.emplace(std::move(*h));
     return std::nullopt;
 }
@@ -283,7 +288,8 @@ Result<std::optional<lv::Domain>> Runner::locate()
         for (auto& d : *all) {
             if (d.owner() == c_.resource) {
                 hypervisor_.emplace(std::move(*h));
-                log_notice(log_cat, "found domain %s of %s by its owner mark", d.name().c_str(), c_.resource.c_str());
+                log_notice(log_cat, "found domain %s of %s by its owner mark", d.name().c_str(),
+                           c_.resource.c_str());
                 return std::optional<lv::Domain>(std::move(d));
             }
         }
@@ -307,8 +313,9 @@ Status Runner::wait_running(Clock::time_point until, bool may_be_absent)
             auto st = (*found)->status();
             if (!st) return st.error();
             now = lv::describe(*st);
-            bool transitional = st->state == lv::State::paused &&
-                                (st->reason == VIR_DOMAIN_PAUSED_MIGRATION || st->reason == VIR_DOMAIN_PAUSED_STARTING_UP);
+            bool transitional =
+                st->state == lv::State::paused &&
+                (st->reason == VIR_DOMAIN_PAUSED_MIGRATION || st->reason == VIR_DOMAIN_PAUSED_STARTING_UP);
             auto health = lv::classify(*st);
             if (health == lv::Health::running && !transitional) return {};
             if (health == lv::Health::failed)
@@ -319,7 +326,8 @@ Status Runner::wait_running(Clock::time_point until, bool may_be_absent)
             return make_error("ocf.guest", -ENOENT, "domain " + config_->name + " vanished");
         }
         if (Clock::now() >= until)
-            return make_error("ocf.guest", -ETIMEDOUT, "domain " + config_->name + " is not running yet (" + now + ")");
+            return make_error("ocf.guest", -ETIMEDOUT,
+                              "domain " + config_->name + " is not running yet (" + now + ")");
         std::this_thread::sleep_for(kPollInterval);
     }
 }
@@ -331,13 +339,14 @@ std::optional<Outcome> Runner::run_monitor_scripts(Clock::time_point until, bool
         for (const auto& script : p_.monitor_scripts) {
             int status = services_.run({script});
             if (status != 0) {
-                failed = "monitor script " + script + " " +
-                         (status < 0 ? std::string("could not run") : "exited with " + std::to_string(status));
+                failed =
+                    "monitor script " + script + " " +
+                    (status < 0 ? std::string("could not run") : "exited with " + std::to_string(status));
                 break;
             }
         }
         if (failed.empty()) return std::nullopt;
-        if (!wait || Clock::now() >= until) return fail(kOcfErrGeneric, failed);
+        if (!wait || Clock::now() >= until) return fail(wire::ocf::unknown_error, failed);
         log_info(log_cat, "%s; retrying", failed.c_str());
         std::this_thread::sleep_for(std::chrono::seconds(1));
     }
@@ -351,39 +360,45 @@ Outcome Runner::start()
     const auto& name = config_->name;
     if (p_.start_resources) {
         for (const auto& n : config_->networks)
-            if (auto s = h.ensure_network_active(n); !s) return fail(kOcfErrGeneric, s.error().message);
+            if (auto s = h.ensure_network_active(n); !s)
+                return fail(wire::ocf::unknown_error, s.error().message);
         for (const auto& pool : config_->pools)
-            if (auto s = h.ensure_pool_active(pool); !s) return fail(kOcfErrGeneric, s.error().message);
+            if (auto s = h.ensure_pool_active(pool); !s)
+                return fail(wire::ocf::unknown_error, s.error().message);
     }
     auto found = h.find(name);
-    if (!found) return fail(kOcfErrGeneric, found.error().message);
+    if (!found) return fail(wire::ocf::unknown_error, found.error().message);
     std::optional<lv::Domain> domain = std::move(*found);
     bool defined_by_us = false;
     if (domain) {
         auto st = domain->status();
-        if (!st) return fail(kOcfErrGeneric, st.error().message);
+        if (!st) return fail(wire::ocf::unknown_error, st.error().message);
         auto health = lv::classify(*st);
         if (health == lv::Health::running) {
             log_info(log_cat, "domain %s is already %s", name.c_str(), lv::describe(*st).c_str());
             if (st->state == lv::State::paused && st->reason == VIR_DOMAIN_PAUSED_USER) {
                 if (virDomainResume(domain->get()) < 0)
-                    return fail(kOcfErrGeneric, lv::last_error("resuming domain " + name).message);
+                    return fail(wire::ocf::unknown_error, lv::last_error("resuming domain " + name).message);
             }
         } else {
             if (health == lv::Health::failed) {
                 log_warning(log_cat, "domain %s is %s: destroying it before the start", name.c_str(),
                             lv::describe(*st).c_str());
                 if (auto s = domain->destroy(); !s && !lv::is_operation_invalid(s.error()))
-                    return fail(kOcfErrGeneric, s.error().message);
+                    return fail(wire::ocf::unknown_error, s.error().message);
             }
             auto persistent = domain->persistent();
             if (persistent && *persistent && domain->owner().empty()) {
                 // The administrator's definition: run the file transiently beside it.
-                log_info(log_cat, "domain %s is defined by someone else; starting it from %s as VirtualDomain does",
+                log_info(log_cat,
+                         "domain %s is defined by someone else; starting it from %s as VirtualDomain does",
                          name.c_str(), p_.config.c_str());
-                auto created = h.create_transient(config_->xml);
+                auto xml = lv::with_uuid(config_->xml, domain->uuid());
+                if (!xml) return fail(wire::ocf::not_configured, xml.error().message);
+                auto created = h.create_transient(*xml);
                 if (!created)
-                    return fail(lv::is_config_error(created.error()) ? kOcfErrConfigured : kOcfErrGeneric,
+                    return fail(lv::is_config_error(created.error()) ? wire::ocf::not_configured
+                                                                     : wire::ocf::unknown_error,
                                 created.error().message);
                 domain.emplace(std::move(*created));
             } else {
@@ -393,15 +408,16 @@ Outcome Runner::start()
     }
     if (!domain) {
         auto marked = lv::with_owner_mark(config_->xml, c_.resource.empty() ? name : c_.resource);
-        if (!marked) return fail(kOcfErrConfigured, marked.error().message);
+        if (!marked) return fail(wire::ocf::not_configured, marked.error().message);
         auto defined = h.define(*marked);
         if (!defined)
-            return fail(lv::is_config_error(defined.error()) ? kOcfErrConfigured : kOcfErrGeneric,
-                        defined.error().message);
+            return fail(
+                lv::is_config_error(defined.error()) ? wire::ocf::not_configured : wire::ocf::unknown_error,
+                defined.error().message);
         defined_by_us = true;
         if (auto s = defined->start(); !s) {
             if (auto u = defined->undefine(); !u) log_warning(log_cat, "%s", u.error().message.c_str());
-            return fail(kOcfErrGeneric, s.error().message);
+            return fail(wire::ocf::unknown_error, s.error().message);
         }
         domain.emplace(std::move(*defined));
     }
@@ -411,7 +427,7 @@ Outcome Runner::start()
             (void)domain->destroy();
             (void)domain->undefine();
         }
-        return fail(kOcfErrGeneric, "start of domain " + name + " failed: " + s.error().message);
+        return fail(wire::ocf::unknown_error, "start of domain " + name + " failed: " + s.error().message);
     }
     if (auto o = run_monitor_scripts(until, true)) return *o;
     update_utilization(p_, c_, *domain, services_);
@@ -443,7 +459,8 @@ void Runner::save_config(const lv::Domain& domain)
     std::error_code ec;
     fs::rename(tmp, p_.config, ec);
     if (ec) {
-        log_warning(log_cat, "configuration not saved: rename to %s: %s", p_.config.c_str(), ec.message().c_str());
+        log_warning(log_cat, "configuration not saved: rename to %s: %s", p_.config.c_str(),
+                    ec.message().c_str());
         return;
     }
     log_info(log_cat, "configuration of domain %s saved to %s", domain.name().c_str(), p_.config.c_str());
@@ -476,7 +493,8 @@ Outcome Runner::stop()
 {
     if (auto o = load(true)) return *o;
     auto found = locate();
-    if (!found) return fail(kOcfErrGeneric, "cannot stop " + domain_label() + ": " + found.error().message);
+    if (!found)
+        return fail(wire::ocf::unknown_error, "cannot stop " + domain_label() + ": " + found.error().message);
     if (!*found) {
         log_info(log_cat, "%s is not defined: stopped", domain_label().c_str());
         forget_utilization(c_, services_);
@@ -485,14 +503,15 @@ Outcome Runner::stop()
     auto& domain = **found;
     const std::string name = domain.name();
     auto st = domain.status();
-    if (!st) return fail(kOcfErrGeneric, st.error().message);
+    if (!st) return fail(wire::ocf::unknown_error, st.error().message);
     bool active = st->state != lv::State::shut_off && st->state != lv::State::no_state;
     if (active) {
         auto health = lv::classify(*st);
         if (p_.save_config_on_stop && health == lv::Health::running) save_config(domain);
         bool graceful = !p_.force_stop && health == lv::Health::running;
         if (graceful) {
-            auto reserve = std::min(kDestroyReserve, std::chrono::duration_cast<std::chrono::milliseconds>(c_.timeout / 4));
+            auto reserve = std::min(kDestroyReserve,
+                                    std::chrono::duration_cast<std::chrono::milliseconds>(c_.timeout / 4));
             auto until = deadline(reserve);
             auto s = domain.shutdown(shutdown_flags(domain));
             if (!s) {
@@ -502,14 +521,15 @@ Outcome Runner::stop()
                     auto now = domain.status();
                     if (!now) {
                         if (lv::is_no_domain(now.error())) break;  // transient and gone
-                        return fail(kOcfErrGeneric, now.error().message);
+                        return fail(wire::ocf::unknown_error, now.error().message);
                     }
                     if (now->state == lv::State::shut_off) break;
                     if (Clock::now() >= until) {
                         log_warning(log_cat, "domain %s did not shut down within %lld ms; destroying it",
                                     name.c_str(),
                                     static_cast<long long>(
-                                        std::chrono::duration_cast<std::chrono::milliseconds>(until - begin_).count()));
+                                        std::chrono::duration_cast<std::chrono::milliseconds>(until - begin_)
+                                            .count()));
                         break;
                     }
                     std::this_thread::sleep_for(kPollInterval);
@@ -521,10 +541,12 @@ Outcome Runner::stop()
         }
         auto now = domain.status();
         if (now && now->state != lv::State::shut_off) {
-            if (auto s = domain.destroy(); !s && !lv::is_operation_invalid(s.error()) && !lv::is_no_domain(s.error()))
-                return fail(kOcfErrGeneric, "domain " + name + " could not be stopped: " + s.error().message);
+            if (auto s = domain.destroy();
+                !s && !lv::is_operation_invalid(s.error()) && !lv::is_no_domain(s.error()))
+                return fail(wire::ocf::unknown_error,
+                            "domain " + name + " could not be stopped: " + s.error().message);
         } else if (!now && !lv::is_no_domain(now.error())) {
-            return fail(kOcfErrGeneric, now.error().message);
+            return fail(wire::ocf::unknown_error, now.error().message);
         }
     }
     // Ours to remove: a definition with our mark (a transient domain is gone already).
@@ -533,10 +555,10 @@ Outcome Runner::stop()
         std::string owner = domain.owner();
         if (!owner.empty()) {
             if (owner != c_.resource && !c_.resource.empty())
-                log_warning(log_cat, "domain %s was defined for resource %s, removing it for %s", name.c_str(),
-                            owner.c_str(), c_.resource.c_str());
+                log_warning(log_cat, "domain %s was defined for resource %s, removing it for %s",
+                            name.c_str(), owner.c_str(), c_.resource.c_str());
             if (auto s = domain.undefine(); !s && !lv::is_no_domain(s.error()))
-                return fail(kOcfErrGeneric, s.error().message);
+                return fail(wire::ocf::unknown_error, s.error().message);
         }
     }
     forget_utilization(c_, services_);
@@ -550,32 +572,36 @@ Outcome Runner::monitor()
     auto found = locate();
     if (!found) {
         if (c_.probe() && lv::is_connection_failure(found.error()))
-            return Outcome{kOcfNotRunning, "no libvirt daemon answers here: " + found.error().message};
-        return fail(kOcfErrGeneric, "cannot check " + domain_label() + ": " + found.error().message);
+            return Outcome{wire::ocf::not_running,
+                           "no libvirt daemon answers here: " + found.error().message};
+        return fail(wire::ocf::unknown_error,
+                    "cannot check " + domain_label() + ": " + found.error().message);
     }
     if (!*found) {
         if (!config_) {
-            // No file and no domain of ours: nothing runs; a recurring monitor still says
-            // why it cannot really know.
-            if (c_.probe()) return Outcome{kOcfNotRunning, {}};
-            return Outcome{kOcfNotRunning, config_error_.message};
+            // No file and no domain of ours: a probe may say nothing runs; a recurring
+            // monitor cannot know what should run and fails with the reason.
+            if (c_.probe()) return Outcome{wire::ocf::not_running, {}};
+            return fail(wire::ocf::unknown_error, config_error_.message);
         }
-        return Outcome{kOcfNotRunning, {}};
+        return Outcome{wire::ocf::not_running, {}};
     }
     auto& domain = **found;
     auto st = domain.status();
     if (!st) {
-        if (lv::is_no_domain(st.error())) return Outcome{kOcfNotRunning, {}};
-        return fail(kOcfErrGeneric, st.error().message);
+        if (lv::is_no_domain(st.error())) return Outcome{wire::ocf::not_running, {}};
+        return fail(wire::ocf::unknown_error, st.error().message);
     }
     switch (lv::classify(*st)) {
         case lv::Health::running:
             break;
         case lv::Health::stopped:
-            if (lv::ended_abnormally(*st)) return Outcome{kOcfNotRunning, "domain " + domain.name() + " is " + lv::describe(*st)};
-            return Outcome{kOcfNotRunning, {}};
+            if (lv::ended_abnormally(*st))
+                return Outcome{wire::ocf::not_running,
+                               "domain " + domain.name() + " is " + lv::describe(*st)};
+            return Outcome{wire::ocf::not_running, {}};
         case lv::Health::failed:
-            return fail(kOcfErrGeneric, "domain " + domain.name() + " is " + lv::describe(*st));
+            return fail(wire::ocf::unknown_error, "domain " + domain.name() + " is " + lv::describe(*st));
     }
     if (auto o = run_monitor_scripts(deadline(), false)) return *o;
     update_utilization(p_, c_, domain, services_);
@@ -586,15 +612,19 @@ Outcome Runner::migrate_to()
 {
     if (auto o = load(false)) return *o;
     if (c_.migrate_target.empty())
-        return fail(kOcfErrConfigured, "migrate_to needs the target node (OCF_RESKEY_CRM_meta_migrate_target)");
+        return fail(wire::ocf::not_configured,
+                    "migrate_to needs the target node (OCF_RESKEY_CRM_meta_migrate_target)");
     auto found = locate();
-    if (!found) return fail(kOcfErrGeneric, found.error().message);
-    if (!*found) return fail(kOcfErrGeneric, "domain " + config_->name + " is not defined here: nothing to migrate");
+    if (!found) return fail(wire::ocf::unknown_error, found.error().message);
+    if (!*found)
+        return fail(wire::ocf::unknown_error,
+                    "domain " + config_->name + " is not defined here: nothing to migrate");
     auto& domain = **found;
     auto st = domain.status();
-    if (!st) return fail(kOcfErrGeneric, st.error().message);
+    if (!st) return fail(wire::ocf::unknown_error, st.error().message);
     if (lv::classify(*st) != lv::Health::running)
-        return fail(kOcfErrGeneric, "domain " + config_->name + " is " + lv::describe(*st) + ": cannot migrate it");
+        return fail(wire::ocf::unknown_error,
+                    "domain " + config_->name + " is " + lv::describe(*st) + ": cannot migrate it");
 
     lv::MigrationSettings settings;
     settings.hypervisor_uri = hypervisor_->uri();
@@ -606,15 +636,17 @@ Outcome Runner::migrate_to()
     settings.migrate_uri = p_.migrateuri.empty() ? p_.migrate_options_uri : p_.migrateuri;
     settings.port = p_.migrateport;
     auto uris = lv::migration_uris(settings);
-    if (!uris) return fail(kOcfErrConfigured, uris.error().message);
+    if (!uris) return fail(wire::ocf::not_configured, uris.error().message);
 
     if (p_.start_resources && (!config_->networks.empty() || !config_->pools.empty())) {
         auto peer = lv::Hypervisor::open(uris->destination);
-        if (!peer) return fail(kOcfErrGeneric, peer.error().message);
+        if (!peer) return fail(wire::ocf::unknown_error, peer.error().message);
         for (const auto& n : config_->networks)
-            if (auto s = peer->ensure_network_active(n); !s) return fail(kOcfErrGeneric, s.error().message);
+            if (auto s = peer->ensure_network_active(n); !s)
+                return fail(wire::ocf::unknown_error, s.error().message);
         for (const auto& pool : config_->pools)
-            if (auto s = peer->ensure_pool_active(pool); !s) return fail(kOcfErrGeneric, s.error().message);
+            if (auto s = peer->ensure_pool_active(pool); !s)
+                return fail(wire::ocf::unknown_error, s.error().message);
     }
 
     lv::MigrationRequest request;
@@ -624,12 +656,15 @@ Outcome Runner::migrate_to()
     request.max_downtime = p_.migration_downtime;
     request.flags = lv::base_migration_flags() | p_.migrate_option_flags;
     log_info(log_cat, "migrating domain %s to %s (%s%s%s)", config_->name.c_str(), c_.migrate_target.c_str(),
-             request.destination_uri.c_str(), request.data_uri.empty() ? "" : ", data ", request.data_uri.c_str());
+             request.destination_uri.c_str(), request.data_uri.empty() ? "" : ", data ",
+             request.data_uri.c_str());
     auto begin = Clock::now();
     if (auto s = domain.migrate(request); !s)
-        return fail(lv::is_unsupported(s.error()) ? kOcfErrUnimplemented : kOcfErrGeneric, s.error().message);
+        return fail(lv::is_unsupported(s.error()) ? wire::ocf::unimplemented : wire::ocf::unknown_error,
+                    s.error().message);
     log_info(log_cat, "domain %s migrated to %s in %lld ms", config_->name.c_str(), c_.migrate_target.c_str(),
-             static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count()));
+             static_cast<long long>(
+                 std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count()));
     forget_utilization(c_, services_);
     return {};
 }
@@ -640,9 +675,10 @@ Outcome Runner::migrate_from()
     if (auto o = connect()) return *o;
     auto until = deadline();
     if (auto s = wait_running(until, true); !s)
-        return fail(kOcfErrGeneric, "domain " + config_->name + " did not arrive from " +
-                                        (c_.migrate_source.empty() ? std::string("the source") : c_.migrate_source) +
-                                        ": " + s.error().message);
+        return fail(wire::ocf::unknown_error,
+                    "domain " + config_->name + " did not arrive from " +
+                        (c_.migrate_source.empty() ? std::string("the source") : c_.migrate_source) + ": " +
+                        s.error().message);
     if (auto o = run_monitor_scripts(until, true)) return *o;
     auto found = hypervisor_->find(config_->name);
     if (found && *found) update_utilization(p_, c_, **found, services_);
@@ -665,7 +701,7 @@ Outcome Runner::validate()
 {
     if (auto o = load(false)) return *o;
     auto h = lv::Hypervisor::open(uri());
-    if (!h) return fail(kOcfErrInstalled, h.error().message);
+    if (!h) return fail(wire::ocf::not_installed, h.error().message);
     return {};
 }
 
@@ -686,8 +722,8 @@ Status run_tool(const std::vector<std::string>& argv)
     gchar* err = nullptr;
     gint status = 0;
     GError* error = nullptr;
-    gboolean ok = g_spawn_sync(nullptr, args.data(), nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr, &out, &err,
-                               &status, &error);
+    gboolean ok = g_spawn_sync(nullptr, args.data(), nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr, &out,
+                               &err, &status, &error);
     std::string stderr_text = err != nullptr ? err : "";
     g_free(out);
     g_free(err);
@@ -728,7 +764,8 @@ int SystemServices::run(const std::vector<std::string>& argv)
     gint status = 0;
     GError* error = nullptr;
     auto flags = static_cast<GSpawnFlags>(G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL);
-    if (!g_spawn_sync(nullptr, args.data(), nullptr, flags, nullptr, nullptr, nullptr, nullptr, &status, &error)) {
+    if (!g_spawn_sync(nullptr, args.data(), nullptr, flags, nullptr, nullptr, nullptr, nullptr, &status,
+                      &error)) {
         log_warning(log_cat, "%s: %s", argv[0].c_str(), error != nullptr ? error->message : "spawn failed");
         g_clear_error(&error);
         return -1;
@@ -746,7 +783,7 @@ fs::path SystemServices::state_dir() const
 
 Outcome run_action(const OcfContext& context, const Lookup& lookup, Services& services)
 {
-    if (auto s = lv::initialize(); !s) return fail(kOcfErrGeneric, s.error().message);
+    if (auto s = lv::initialize(); !s) return fail(wire::ocf::unknown_error, s.error().message);
     Runner runner(context, lookup, services);
     return runner.run();
 }

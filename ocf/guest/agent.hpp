@@ -34,23 +34,12 @@
 
 #include "guest/params.hpp"
 #include "util/result.hpp"
+#include "wire/codes.hpp"
 
 namespace outpost::ocf::guest {
 
-// OCF exit codes.
-enum OcfRc : int {
-    kOcfSuccess = 0,
-    kOcfErrGeneric = 1,
-    kOcfErrArgs = 2,
-    kOcfErrUnimplemented = 3,
-    kOcfErrPerm = 4,
-    kOcfErrInstalled = 5,
-    kOcfErrConfigured = 6,
-    kOcfNotRunning = 7,
-};
-
 struct Outcome {
-    int rc = kOcfSuccess;
+    int rc = wire::ocf::ok;
     std::string reason;  // printed as "ocf-exit-reason:..." when not empty
 };
 

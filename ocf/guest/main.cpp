@@ -22,7 +22,8 @@ using namespace outpost::ocf::guest;
 constexpr const char* kUsage =
     "usage: guest {start|stop|monitor|status|migrate_to|migrate_from|reload|reload-agent|meta-data|"
     "validate-all}\n"
-    "An OCF resource agent for libvirt domains: run it through Pacemaker (ocf:outpost:guest), or by hand with\n"
+    "An OCF resource agent for libvirt domains: run it through Pacemaker (ocf:outpost:guest), or by hand "
+    "with\n"
     "OCF_RESKEY_config=/path/domain.xml [OCF_RESKEY_hypervisor=URI] guest ACTION.\n";
 
 int run(int argc, char** argv)
@@ -30,16 +31,16 @@ int run(int argc, char** argv)
     std::string action = argc > 1 ? argv[1] : "";
     if (action.empty() || action == "--help" || action == "-h" || action == "usage") {
         (void)std::fputs(kUsage, action.empty() ? stderr : stdout);
-        return action.empty() ? kOcfErrArgs : kOcfSuccess;
+        return action.empty() ? wire::ocf::invalid_param : wire::ocf::ok;
     }
     if (action == "meta-data") {
         (void)std::fputs(metadata_xml().c_str(), stdout);
-        return kOcfSuccess;
+        return wire::ocf::ok;
     }
     std::string resource = env::get("OCF_RESOURCE_INSTANCE").value_or("");
     static constexpr std::string_view kDebugNames[] = {"guest", "ocf:outpost:guest"};
-    auto log_config = log::config_from_environment(resource.empty() ? "guest" : "guest(" + resource + ")",
-                                                   kDebugNames);
+    auto log_config =
+        log::config_from_environment(resource.empty() ? "guest" : "guest(" + resource + ")", kDebugNames);
     log_config.file.clear();  // stderr: pacemaker-execd logs what agents print there
     // Notices are for daemons; an agent says only what went wrong unless asked for more.
     if (log_config.default_level == log::Level::notice) log_config.default_level = log::Level::warning;
@@ -64,5 +65,5 @@ int main(int argc, char** argv)
     } catch (...) {
         (void)std::fputs("ocf-exit-reason:internal error\n", stderr);
     }
-    return kOcfErrGeneric;
+    return wire::ocf::unknown_error;
 }

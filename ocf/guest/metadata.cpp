@@ -63,7 +63,8 @@ std::string metadata_xml()
          "supported and fail validation when set. The domain is defined from the config file at every start "
          "(marked as defined by this agent) and undefined again when it stops, so only the nodes where it "
          "runs know it; a domain the administrator defined is started from the file as a transient domain "
-         "and its definition left alone. Use the domain as a guest node with the remote-node meta attribute.\n"
+         "and its definition left alone. Use the domain as a guest node with the remote-node meta "
+         "attribute.\n"
          "</longdesc>\n"
       << "<shortdesc lang=\"en\">Manages libvirt domains (VMs and containers) natively</shortdesc>\n\n"
       << "<parameters>\n";

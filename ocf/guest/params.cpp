@@ -142,7 +142,8 @@ Result<GuestParams> parse_params(const Lookup& lookup)
     GuestParams p;
     p.config = string_param(lookup, "config");
     if (p.config.empty()) return param_error("config is required (the domain's XML file)");
-    if (p.config.front() != '/') return param_error("config must be an absolute path: " + log::quote(p.config));
+    if (p.config.front() != '/')
+        return param_error("config must be an absolute path: " + log::quote(p.config));
     p.hypervisor = string_param(lookup, "hypervisor");
 
     for (const auto& spec : param_specs()) {

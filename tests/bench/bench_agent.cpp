@@ -53,6 +53,7 @@
 #include "harness/harness.hpp"
 #include "io/connection.hpp"
 #include "io/source.hpp"
+#include "support/main_loop.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "wire/messages.hpp"
@@ -64,6 +65,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using Ms = std::chrono::duration<double, std::milli>;
+using outpost::test::ContextPtr;
+using outpost::test::loop_for;
+using outpost::test::run_until;
 
 // The levels of concurrency measured (resources with one exec outstanding each).
 constexpr std::array<int, 3> kInFlight{1, 8, 32};
@@ -310,24 +314,9 @@ std::vector<double> direct_run_samples(const AgentInstall& agent)
     return samples;
 }
 
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-
-// Runs the context until `done` or `limit`; false on timeout.
-bool run_until(GMainContext* context, const std::function<bool()>& done, Clock::duration limit)
-{
-    const auto deadline = Clock::now() + limit;
-    // A periodic wake-up so the deadline is noticed even when nothing arrives.
-    io::Source tick;
-    std::function<void()> rearm = [&] { tick = io::add_timeout(context, 50ms, rearm); };
-    rearm();
-    while (!done()) {
-        if (Clock::now() >= deadline) return false;
-        g_main_context_iteration(context, TRUE);
-    }
-    return true;
-}
+// A periodic wake-up of the loop while a client waits: long enough not to add work of its
+// own to the measured windows.
+constexpr auto kWaitTick = 50ms;
 
 // How the client talks (both daemons get the same one).
 enum class ClientMode {
@@ -359,25 +348,14 @@ public:
     double connect_and_register()
     {
         auto begin = Clock::now();
-        bool ready = false;
-        std::string failure;
         io::ConnectOptions options;
         options.low_latency_tcp = mode_ == ClientMode::pipelined;
-        auto pending = io::Connection::connect_async(daemon_.address(), daemon_.port(), *tls_, context_,
-                                                     options, [&](Result<std::unique_ptr<io::Connection>> r) {
-                                                         ready = true;
-                                                         if (r.ok()) {
-                                                             connection_ = std::move(r).value();
-                                                         } else {
-                                                             failure = r.error().describe();
-                                                         }
-                                                     });
-        if (!run_until(
-                context_, [&] { return ready; }, kReplyTimeout))
-            die(name_ + ": connect timed out");
-        if (!connection_) die(name_ + ": connect failed: " + failure);
-        connection_->start([this](const std::string& xml) { on_message(xml); },
-                           [this](const Error& e) { die(name_ + ": connection lost: " + e.describe()); });
+        auto connected = test::RawClient::connect(context_, daemon_.address(), daemon_.port(), *tls_, options,
+                                                  kReplyTimeout);
+        if (!connected) die(name_ + ": connect failed: " + connected.error().describe());
+        connection_ = std::move(connected).value();
+        connection_->on_message([this](const std::string& xml) { on_message(xml); });
+        connection_->on_close([this](const Error& e) { die(name_ + ": connection lost: " + e.describe()); });
         wire::Request hello = request(wire::Op::register_client);
         hello.client_name = "outpost-bench-agent";
         hello.protocol_version = std::string(wire::kProtocolVersion);
@@ -451,8 +429,9 @@ public:
         deadline_ = begin + window;
         for (int i = 0; i < n; ++i)
             send_exec(resources_[static_cast<std::size_t>(i)]);
-        if (!run_until(
-                context_, [&] { return Clock::now() >= deadline_; }, window + kOpTimeout))
+        if (!test::run_until(
+                context_, [&] { return Clock::now() >= deadline_; },
+                std::chrono::duration_cast<std::chrono::milliseconds>(window + kOpTimeout), kWaitTick))
             die(name_ + ": window did not end");
         result.seconds = std::chrono::duration<double>(window).count();
         result.completed = completed_;
@@ -460,8 +439,8 @@ public:
         result.latencies_ms = std::move(latencies_);
         result.daemon_cpu_ms = cpu_ms(pid) - cpu_before;
         counting_ = false;
-        if (!run_until(
-                context_, [&] { return outstanding_ == 0; }, kOpTimeout))
+        if (!test::run_until(
+                context_, [&] { return outstanding_ == 0; }, kOpTimeout, kWaitTick))
             die(name_ + ": operations still outstanding after the window");
         return result;
     }
@@ -482,8 +461,8 @@ public:
             send_exec(resources_[static_cast<std::size_t>(i)]);
         }
         auto limit = kOpTimeout + std::chrono::seconds(total / 2);
-        if (!run_until(
-                context_, [&] { return outstanding_ == 0; }, limit))
+        if (!test::run_until(
+                context_, [&] { return outstanding_ == 0; }, limit, kWaitTick))
             die(name_ + ": " + std::to_string(total) + " operations did not finish");
         target_ = -1;
         checkpoints_.clear();
@@ -511,7 +490,7 @@ private:
         return r;
     }
 
-    // A probe-style monitor as the 2.1.5 controller sends it (protocol.md 3.8).
+    // A probe-style monitor as the 2.1.5 controller sends it (docs/protocol.md 3.8).
     static wire::Request exec_request(const std::string& rsc_id)
     {
         wire::Request r = request(wire::Op::rsc_exec);
@@ -533,7 +512,7 @@ private:
     std::uint64_t send(wire::Request& r)
     {
         r.msg_id = ++last_msg_id_;
-        auto sent = connection_->send(wire::encode(r));
+        auto sent = connection_->send_xml(wire::encode(r));
         if (!sent) die(name_ + ": send failed: " + sent.error().describe());
         return r.msg_id;
     }
@@ -542,8 +521,8 @@ private:
     {
         std::uint64_t id = send(r);
         awaited_.insert(id);
-        if (!run_until(
-                context_, [&] { return replies_.count(id) != 0; }, kReplyTimeout))
+        if (!test::run_until(
+                context_, [&] { return replies_.count(id) != 0; }, kReplyTimeout, kWaitTick))
             die(name_ + ": no reply to " + r.op_name);
         wire::Reply reply = std::move(replies_[id]);
         replies_.erase(id);
@@ -589,9 +568,10 @@ private:
         }
         auto* done = std::get_if<wire::ExecNotify>(&*decoded);
         if (done == nullptr) return;  // generic notifies (register)
-        if (done->exec_rc != 0 || done->op_status != 0)
+        if (done->exec_rc != 0 || done->op_status != wire::ExecStatus::done)
             die(name_ + ": " + done->rsc_id + " monitor ended with rc " + std::to_string(done->exec_rc) +
-                " status " + std::to_string(done->op_status) + " (" + done->exit_reason.value_or("") + ")");
+                " status " + std::to_string(static_cast<int>(done->op_status)) + " (" +
+                done->exit_reason.value_or("") + ")");
         Resource* rsc = find(done->rsc_id);
         if (rsc == nullptr || !rsc->busy) die(name_ + ": unexpected notify for " + done->rsc_id);
         rsc->busy = false;
@@ -630,7 +610,7 @@ private:
     std::string name_;
     ClientMode mode_;
     std::optional<tls::TlsContext> tls_;
-    std::unique_ptr<io::Connection> connection_;
+    std::unique_ptr<test::RawClient> connection_;
     std::uint64_t last_msg_id_ = 0;
     std::set<std::uint64_t> awaited_;  // msg ids call() waits for
     std::map<std::uint64_t, wire::Reply> replies_;
@@ -720,7 +700,7 @@ int main()
     const pid_t remoted_pid = (*remoted)->process().pid();
     const pid_t outpost_pid = (*outpost)->process().pid();
 
-    std::unique_ptr<GMainContext, ContextDeleter> context(g_main_context_new());
+    ContextPtr context(g_main_context_new());
     g_main_context_push_thread_default(context.get());
 
     const std::array<ClientMode, 2> modes{ClientMode::controller, ClientMode::pipelined};

@@ -23,6 +23,7 @@
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "io/source.hpp"
+#include "support/main_loop.hpp"
 
 using namespace outpost;
 using namespace outpost::test;
@@ -31,19 +32,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-
-bool run_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit)
-{
-    bool expired = false;
-    io::Source deadline = io::add_timeout(context, limit, [&] { expired = true; });
-    while (!done() && !expired)
-        g_main_context_iteration(context, TRUE);
-    return done();
-}
 
 struct Figures {
     double ops_per_s = 0;
@@ -83,14 +71,13 @@ Figures run_exec_benchmark(const std::string& binary, const std::string& agent_t
 {
     auto daemon = GuestDaemon::start(binary);
     REQUIRE(daemon.ok());
-    std::unique_ptr<GMainContext, ContextDeleter> context(g_main_context_new());
-    auto tls = tls::TlsContext::psk_client(tls::Authkey((*daemon)->authkey().bytes()));
-    REQUIRE(tls.ok());
+    ContextPtr context(g_main_context_new());
+    auto tls = test::psk_client((*daemon)->authkey().bytes());
     ClientOptions options;
     options.host = (*daemon)->address();
     options.port = (*daemon)->port();
     options.client_name = "outpost-bench";
-    RemoteClient client(context.get(), *tls, options);
+    RemoteClient client(context.get(), tls, options);
     std::optional<Status> connected;
     client.connect([&](const Status& s) { connected = s; });
     REQUIRE(run_until(
@@ -139,7 +126,7 @@ Figures run_exec_benchmark(const std::string& binary, const std::string& agent_t
         auto [lane, begin] = found->second;
         in_flight.erase(found);
         latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - begin).count());
-        if (event.notify.exec_rc != 0 || event.notify.op_status != 0) ++failures;
+        if (event.notify.exec_rc != 0 || event.notify.op_status != wire::ExecStatus::done) ++failures;
         ++finished;
         launch(lane);
     };

@@ -1,5 +1,5 @@
 // bench-wire: encode and decode throughput of a typical exec notification (the message
-// the agent sends most, like transcript1.txt's, with 12 parameters), through all layers:
+// the agent sends most, like docs/transcripts/transcript1.txt's, with 12 parameters), through all layers:
 // typed struct -> XML -> frame, and bytes -> frame -> XML -> typed struct.
 // The Catch benchmarks give timing distributions; the "throughput" case prints plain
 // messages-per-CPU-second figures for docs/benchmarks.md.

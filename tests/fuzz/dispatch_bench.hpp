@@ -1,16 +1,13 @@
-// DispatchBench: the agent's request path as the Server wires it, for the fuzz targets
-// fuzz-dispatch (TLS clients) and fuzz-local-dispatch (lrmd local IPC clients).
+// FuzzBench: the agent's request path as the Server wires it (tests/support's
+// DispatchBench), for the fuzz targets fuzz-dispatch (TLS clients) and fuzz-local-dispatch
+// (lrmd local IPC clients).
 //
-// A real Executor on a RecordingSpawner (nothing is ever started: every child is finished
-// at once with an exit code taken from its id, so results and notifications flow), the
-// real Dispatcher and Notifier, and the payload entry points the Server itself calls
-// (Dispatcher::handle_remote_payload / handle_local_payload), so decoding and dispatch are
-// exactly the production ones. Three sessions listen: the TLS client the input comes
-// from (named only if the input registers), a named TLS observer, and a local executor
-// client (reply and event sinks, as the IPC proxy gives it). A ProxyEndpoint that knows a
-// few sessions stands in for the IPC proxy, so ipc_fwd response/event/destroy reach both
-// the "delivered" and the "unknown session" branches; the proxy's own session table has
-// its own target (fuzz-proxy-sessions).
+// Children are recorded, never started: every child is finished at once with an exit code
+// taken from its id, so results and notifications flow. Three sessions listen: the TLS
+// client the input comes from (named only if the input registers), a named TLS observer,
+// and a local executor client (reply and event sinks, as the IPC proxy gives it). A ProxyEndpoint that knows
+// a few sessions stands in for the IPC proxy, so ipc_fwd response/event/destroy reach both the "delivered"
+// and the "unknown session" branches; the proxy's own session table has its own target (fuzz-proxy-sessions).
 //
 // Safety without rewriting any request: the systemd class (and "service" resolving to it)
 // would talk to the real systemd over the system bus, so the process points
@@ -20,24 +17,15 @@
 #pragma once
 
 #include <glib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
 
-#include "executor/executor.hpp"
-#include "executor/recording_spawner.hpp"
-#include "server/client_session.hpp"
-#include "server/dispatcher.hpp"
-#include "server/notifier.hpp"
-#include "server/proxy_endpoint.hpp"
+#include "proxy/endpoint.hpp"
+#include "support/dispatch_bench.hpp"
 #include "util/log.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
@@ -51,9 +39,10 @@ inline constexpr int kLoopIterationsPerMessage = 8;
 // bounds the recorded bytes so a pathological input cannot balloon memory unnoticed.
 inline constexpr std::size_t kMaxRecordedBytes = std::size_t{8} * 1024 * 1024;
 // Proxy sessions the stand-in endpoint knows at the start of each input (the first is the
-// session of protocol-transcripts/transcript2.txt, so its seeds hit a live session).
+// session of docs/transcripts/transcript2.txt, so its seeds hit a live session).
 inline constexpr const char* kKnownProxySessions[] = {"ae10c28f-4329-4f03-b502-13074ab0ca98",
                                                       "fuzz-session-2"};
+inline constexpr const char* kClientId = "fuzz-client";
 inline constexpr const char* kObserverId = "observer";
 inline constexpr const char* kLocalId = "local-client";
 
@@ -71,53 +60,9 @@ inline void prepare_process()
     (void)done;
 }
 
-// A private agent tree, made once per process and removed at exit.
-inline const std::filesystem::path& agent_root()
-{
-    static const std::filesystem::path root = [] {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "outpost-fuzz-dispatch-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-        std::filesystem::path path(pattern);
-        std::filesystem::create_directories(path / "resource.d" / "pacemaker");
-        std::filesystem::create_directories(path / "init.d");
-        for (const auto& file : {path / "resource.d" / "pacemaker" / "Dummy", path / "init.d" / "dummy"}) {
-            std::ofstream(file) << "#!/bin/sh\nexit 0\n";
-            ::chmod(file.c_str(), 0755);
-        }
-        (void)std::atexit([] {
-            std::error_code ignored;
-            std::filesystem::remove_all(agent_root(), ignored);
-        });
-        return path;
-    }();
-    return root;
-}
-
-inline agent::executor::Executor::Options executor_options()
-{
-    const auto& root = agent_root();
-    agent::executor::Executor::Options options;
-    options.paths.ocf_root = root.string();
-    options.paths.ocf_ra_path = {(root / "resource.d").string()};
-    options.paths.lsb_dir = (root / "init.d").string();
-    options.paths.nagios_dir = (root / "nagios").string();
-    options.paths.secrets_dir = (root / "secrets").string();
-    options.paths.working_dir = root.string();
-    options.paths.systemd_run_dir = (root / "systemd").string();
-    return options;
-}
-
-class NullControl final : public agent::server::Control {
-public:
-    void shutdown_acknowledged() override {}
-    void shutdown_refused() override {}
-    void fatal_exit(int, const std::string&) override {}
-};
-
 // Stands in for the IPC proxy: a set of live session ids; what it is handed must be
 // something the proxy could serialize for a tool.
-class KnownSessions final : public agent::server::ProxyEndpoint {
+class KnownSessions final : public agent::proxy::ProxyEndpoint {
 public:
     KnownSessions() : live_(std::begin(kKnownProxySessions), std::end(kKnownProxySessions)) {}
 
@@ -147,44 +92,29 @@ private:
     std::set<std::string> live_;
 };
 
-class DispatchBench {
+// The shared DispatchBench (tests/support) with recorded children, the three sessions
+// above, and every message checked as it is sent.
+class FuzzBench {
 public:
-    DispatchBench()
+    FuzzBench() : bench_(setup())
     {
-        executor_ = std::make_unique<agent::executor::Executor>(
-            context_, spawner_, executor_options(),
-            agent::executor::Executor::Callbacks{[this](const agent::executor::OpResult& r) {
-                if (dispatcher_) dispatcher_->on_result(r);
-            }});
-        dispatcher_ = std::make_unique<agent::server::Dispatcher>(*executor_, notifier_, control_);
-        dispatcher_->attach_proxy(&proxy_);
-        observer_.note_name("observer");
-        notifier_.add(client_);
-        notifier_.add(observer_);
-        notifier_.add(local_);
-    }
-    DispatchBench(const DispatchBench&) = delete;
-    DispatchBench& operator=(const DispatchBench&) = delete;
-    ~DispatchBench()
-    {
-        // As the Server does: late results must not reach a dispatcher that is gone.
-        auto dispatcher = std::move(dispatcher_);
-        executor_.reset();
-        dispatcher.reset();
-        g_main_context_unref(context_);
+        bench_.dispatcher().attach_proxy(&proxy_);
+        bench_.connect(kClientId);
+        bench_.connect(kObserverId).note_name(kObserverId);
+        bench_.connect_local(kLocalId);
     }
 
     // One payload from the TLS client, as Server::on_message serves it.
     void remote(std::string_view payload)
     {
-        (void)dispatcher_->handle_remote_payload(client_, payload);  // an Error: the server drops the client
+        (void)bench_.remote(kClientId, payload);  // an Error: the server drops the client
         settle();
     }
 
     // One request of the local executor client, as Server::local_executor_request serves it.
     void local(std::string_view payload)
     {
-        (void)dispatcher_->handle_local_payload(local_, ++ipc_msg_id_, payload);  // an Error: ignored
+        (void)bench_.local(kLocalId, ++ipc_msg_id_, payload);  // an Error: ignored
         settle();
     }
 
@@ -202,51 +132,43 @@ public:
     }
 
 private:
-    Status record_tls(std::string_view xml)
+    test::DispatchBenchSetup setup()
     {
-        count(xml);
-        // Whatever the server sends a TLS client must be something a client can decode.
-        if (!wire::decode_message(xml).ok()) std::abort();
-        return {};
+        test::DispatchBenchSetup setup;
+        setup.children = test::DispatchBenchSetup::Children::recorded;
+        setup.scripts = {{"resource.d/pacemaker/Dummy", "#!/bin/sh\nexit 0\n"},
+                         {"init.d/dummy", "#!/bin/sh\nexit 0\n"}};
+        setup.record = false;
+        setup.on_sent = [this](std::string_view, bool local, bool, std::string_view xml) {
+            check(local, xml);
+        };
+        return setup;
     }
-    Status record_local(std::string_view xml)
-    {
-        count(xml);
-        // Local messages carry no envelope; a local client parses them as plain XML.
-        if (!wire::parse_xml(xml).ok()) std::abort();
-        return {};
-    }
-    void count(std::string_view xml)
+
+    void check(bool local, std::string_view xml)
     {
         recorded_ += xml.size();
         if (recorded_ > kMaxRecordedBytes) std::abort();  // unbounded output: a bug
+        // Whatever the server sends a TLS client must be something a client can decode;
+        // local messages carry no envelope, and a local client parses them as plain XML.
+        const bool readable = local ? wire::parse_xml(xml).ok() : wire::decode_message(xml).ok();
+        if (!readable) std::abort();
     }
 
     void settle()
     {
+        test::RecordingSpawner& children = bench_.recorder();
         for (int i = 0; i < kLoopIterationsPerMessage; ++i) {
-            for (auto id : spawner_.pending())
-                spawner_.exit(id, static_cast<int>(id % 8), "out", "ocf-exit-reason:x");
-            if (!g_main_context_iteration(context_, FALSE) && spawner_.pending().empty()) break;
+            for (auto id : children.pending())
+                children.exit(id, static_cast<int>(id % 8), "out", "ocf-exit-reason:x");
+            if (!g_main_context_iteration(bench_.context(), FALSE) && children.pending().empty()) break;
         }
     }
 
-    GMainContext* context_ = g_main_context_new();
-    agent::executor::RecordingSpawner spawner_{context_};
-    agent::server::Notifier notifier_;
-    NullControl control_;
-    KnownSessions proxy_;
-    std::unique_ptr<agent::executor::Executor> executor_;
-    std::unique_ptr<agent::server::Dispatcher> dispatcher_;
     std::size_t recorded_ = 0;
     std::uint32_t ipc_msg_id_ = 0;
-    agent::server::ClientSession client_{"fuzz-client", "fuzz",
-                                         [this](std::string_view xml) { return record_tls(xml); }};
-    agent::server::ClientSession observer_{kObserverId, "fuzz",
-                                           [this](std::string_view xml) { return record_tls(xml); }};
-    agent::server::ClientSession local_{kLocalId, "fuzz",
-                                        [this](std::string_view xml) { return record_local(xml); },
-                                        [this](std::string_view xml) { return record_local(xml); }};
+    KnownSessions proxy_;
+    test::DispatchBench bench_;
 };
 
 }  // namespace outpost::fuzz

@@ -13,9 +13,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     outpost::fuzz::prepare_process();
-    outpost::fuzz::DispatchBench bench;
-    outpost::fuzz::DispatchBench::for_each_payload(
-        std::string_view(reinterpret_cast<const char*>(data), size),
-        [&](std::string_view payload) { bench.remote(payload); });
+    outpost::fuzz::FuzzBench bench;
+    outpost::fuzz::FuzzBench::for_each_payload(std::string_view(reinterpret_cast<const char*>(data), size),
+                                               [&](std::string_view payload) { bench.remote(payload); });
     return 0;
 }

@@ -1,4 +1,4 @@
-// fuzz-local-dispatch: the local executor API (the `lrmd` libqb service, protocol.md 4.2).
+// fuzz-local-dispatch: the local executor API (the `lrmd` libqb service, docs/protocol.md 4.2).
 // Any process in the guest that runs as root or in the haclient group can connect to it and
 // send requests, so its decoder and everything behind it take input from outside the
 // daemon. Arbitrary bytes are a sequence of request payloads (split at NUL bytes, as the
@@ -15,9 +15,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     outpost::fuzz::prepare_process();
-    outpost::fuzz::DispatchBench bench;
-    outpost::fuzz::DispatchBench::for_each_payload(
-        std::string_view(reinterpret_cast<const char*>(data), size),
-        [&](std::string_view payload) { bench.local(payload); });
+    outpost::fuzz::FuzzBench bench;
+    outpost::fuzz::FuzzBench::for_each_payload(std::string_view(reinterpret_cast<const char*>(data), size),
+                                               [&](std::string_view payload) { bench.local(payload); });
     return 0;
 }

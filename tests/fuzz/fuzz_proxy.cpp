@@ -1,4 +1,4 @@
-// fuzz-proxy: the IPC proxy's handling of peer input, both sides (protocol.md 4).
+// fuzz-proxy: the IPC proxy's handling of peer input, both sides (docs/protocol.md 4).
 //
 // The first byte chooses the side; the rest is the input:
 //   even: a local tool's message as libqb hands it over (40-byte 2.1.5 header + payload,
@@ -14,8 +14,8 @@
 #include <string_view>
 #include <variant>
 
+#include "ipc/header.hpp"
 #include "proxy/channels.hpp"
-#include "proxy/ipc_header.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
 
@@ -33,8 +33,8 @@ void tool_side(const std::uint8_t* data, std::size_t size)
     if (!request) return;
     auto proxied = make_request("00000000-1111-2222-3333-444444444444", "proxy-cib_rw-1-00000000", "root",
                                 request->id, request->flags, request->xml);
-    if ((*proxied.ipc_msg_flags & kIpcFlagCompressed) != 0) std::abort();
-    if ((*proxied.ipc_msg_flags & kIpcFlagProxied) == 0) std::abort();
+    if ((*proxied.ipc_msg_flags & wire::ipc_flag::compressed) != 0) std::abort();
+    if ((*proxied.ipc_msg_flags & wire::ipc_flag::proxied) == 0) std::abort();
     auto again = wire::decode_message(wire::encode(proxied));
     if (!again) std::abort();
     auto* message = std::get_if<wire::ProxyMessage>(&*again);
@@ -49,10 +49,11 @@ void provider_side(const std::uint8_t* data, std::size_t size)
     if (message == nullptr || !message->msg) return;
     const std::string xml = wire::serialize(*message->msg);
     const bool response = message->op == "response";
-    auto bytes = encode_ipc_message(static_cast<std::int32_t>(message->ipc_msg_id.value_or(0)), xml,
-                                    response ? 0U : kIpcFlagServerEvent, kSmallBuffer, kFuzzMaxSize);
+    auto bytes =
+        ipc::encode_message(static_cast<std::int32_t>(message->ipc_msg_id.value_or(0)), xml,
+                            response ? 0U : wire::ipc_flag::server_event, kSmallBuffer, kFuzzMaxSize);
     if (!bytes) return;  // too large for a tool: the proxy closes the session
-    auto back = decode_ipc_message(bytes->data(), bytes->size());
+    auto back = ipc::decode_message(bytes->data(), bytes->size());
     if (!back || back->xml != xml) std::abort();
 }
 

@@ -40,12 +40,12 @@
 #include <variant>
 #include <vector>
 
-#include "../support/main_loop.hpp"
 #include "io/source.hpp"
+#include "ipc/header.hpp"
 #include "proxy/channels.hpp"
-#include "proxy/ipc_header.hpp"
+#include "proxy/endpoint.hpp"
 #include "proxy/proxy.hpp"
-#include "server/proxy_endpoint.hpp"
+#include "support/main_loop.hpp"
 #include "util/log.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
@@ -53,6 +53,9 @@
 using namespace outpost;
 using namespace outpost::agent;
 using namespace std::chrono_literals;
+using outpost::test::ContextPtr;
+using outpost::test::loop_for;
+using outpost::test::run_until;
 
 namespace {
 
@@ -75,7 +78,7 @@ const char* const kProviders[] = {"p1", "p2", "p3"};
 }
 
 // The server side of the seam, recording what the proxy does and checking it.
-class Host final : public server::ProxyHost {
+class Host final : public proxy::ProxyHost {
 public:
     std::optional<std::string> provider;
     bool accept_sends = true;
@@ -162,7 +165,8 @@ public:
 };
 
 struct State {
-    GMainContext* context = g_main_context_new();
+    test::ContextPtr owned_context = test::new_context();
+    GMainContext* context = owned_context.get();
     std::string prefix = "outpost-fz-" + std::to_string(::getpid()) + "-";
     Host host;
     std::unique_ptr<proxy::IpcProxy> proxy;
@@ -192,13 +196,6 @@ struct State {
         for (auto* tool : tools)
             qb_ipcc_disconnect(tool);
         proxy.reset();
-        g_main_context_unref(context);
-    }
-
-    // Turns the loop until `done` or the limit; a tick keeps each blocking iteration short.
-    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit)
-    {
-        return ::outpost::test::loop_until(context, done, limit, kTick);
     }
 
     // Runs `work` on a worker thread (a libqb client blocks on the server, which runs here).
@@ -211,7 +208,8 @@ struct State {
             result = work();
             finished = true;
         });
-        (void)run_until([&] { return finished.load(); }, kSettleLimit * 3);
+        (void)run_until(
+            context, [&] { return finished.load(); }, kSettleLimit * 3, kTick);
         worker.join();
         return std::move(*result);
     }
@@ -307,11 +305,11 @@ void tool_sends(State& s, Input& in)
             xml = "<raw>" + std::string(in.bytes(in.byte())) + "</raw>";
             break;
     }
-    const std::uint32_t flags = (kind & 0x10U) != 0 ? proxy::kIpcFlagClientResponse : 0U;
-    auto bytes = proxy::encode_ipc_message(id, xml, flags, kIpcBuffer);
+    const std::uint32_t flags = (kind & 0x10U) != 0 ? wire::ipc_flag::client_response : 0U;
+    auto bytes = ipc::encode_message(id, xml, flags, kIpcBuffer);
     if (!bytes) return;
-    if ((kind & 0x20U) != 0 && bytes->size() > proxy::kIpcHeaderSize) {
-        (*bytes)[in.byte() % proxy::kIpcHeaderSize] = static_cast<char>(in.byte());  // a bad header
+    if ((kind & 0x20U) != 0 && bytes->size() > ipc::kHeaderSize) {
+        (*bytes)[in.byte() % ipc::kHeaderSize] = static_cast<char>(in.byte());  // a bad header
     }
     (void)s.on_tool_thread<ssize_t>([&] { return qb_ipcc_send(tool, bytes->data(), bytes->size()); });
     s.pump(4);
@@ -325,11 +323,11 @@ void tool_reads(State& s, Input& in)
     for (int i = 0; i < 8; ++i) {
         ssize_t got = qb_ipcc_event_recv(tool, buffer.data(), buffer.size(), 0);
         if (got <= 0) break;
-        auto decoded = proxy::decode_ipc_message(buffer.data(), static_cast<std::size_t>(got));
+        auto decoded = ipc::decode_message(buffer.data(), static_cast<std::size_t>(got));
         if (!decoded) violated("an event for a tool does not decode");
     }
     ssize_t got = qb_ipcc_recv(tool, buffer.data(), buffer.size(), 0);
-    if (got > 0 && !proxy::decode_ipc_message(buffer.data(), static_cast<std::size_t>(got)))
+    if (got > 0 && !ipc::decode_message(buffer.data(), static_cast<std::size_t>(got)))
         violated("a response for a tool does not decode");
 }
 
@@ -432,14 +430,18 @@ void finish_input(State& s)
         });
     }
     const std::size_t count = s.tools.size();
-    (void)s.run_until([&] { return left.load() == count; }, kSettleLimit * 3);
+    (void)run_until(
+        s.context, [&] { return left.load() == count; }, kSettleLimit * 3, kTick);
     for (auto& thread : leaving)
         thread.join();
     s.tools.clear();
-    if (!s.run_until([&] { return s.proxy->local_client_count() == 0; }, kSettleLimit))
+    if (!run_until(
+            s.context, [&] { return s.proxy->local_client_count() == 0; }, kSettleLimit, kTick))
         violated("sessions left after every tool disconnected");
     // Reports of closed local executor clients come from the proxy's idle reaper.
-    if (!s.run_until([&] { return s.host.local_closed.size() == s.host.local_open.size(); }, kSettleLimit))
+    if (!run_until(
+            s.context, [&] { return s.host.local_closed.size() == s.host.local_open.size(); }, kSettleLimit,
+            kTick))
         violated("a local executor client was never reported closed");
     s.pump(8);
     s.host.reset();

@@ -3,7 +3,7 @@
 
     tests/fuzz/make-seed-corpus.py [TRANSCRIPT_DIR] [CORPUS_DIR]
 
-Defaults: /work/shared/protocol-transcripts and tests/fuzz/corpus next to this script.
+Defaults: docs/transcripts and tests/fuzz/corpus of the repository this script is in.
 Writes corpus/fuzz-message/ (one raw XML payload per distinct message) and
 corpus/fuzz-frame/ (each message framed with its recorded header, whole sessions per
 direction, a big-endian variant, a bzip2-compressed variant, and a few malformed
@@ -63,7 +63,8 @@ def write(directory, data, suffix=""):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    transcripts = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/protocol-transcripts"
+    default_transcripts = os.path.join(here, "..", "..", "docs", "transcripts")
+    transcripts = sys.argv[1] if len(sys.argv) > 1 else default_transcripts
     corpus = sys.argv[2] if len(sys.argv) > 2 else os.path.join(here, "corpus")
     message_dir = os.path.join(corpus, "fuzz-message")
     frame_dir = os.path.join(corpus, "fuzz-frame")

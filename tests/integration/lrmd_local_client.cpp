@@ -35,6 +35,8 @@
 #include <string>
 #include <vector>
 
+#include "support/main_loop.hpp"
+
 namespace {
 
 constexpr int kDefaultWaitMs = 30000;
@@ -92,26 +94,17 @@ void on_event(lrmd_event_data_t* event)
                 one_line(event->rsc_id).c_str(), event->call_id, event->connection_rc);
 }
 
-gboolean on_timeout(gpointer data)
-{
-    *static_cast<bool*>(data) = true;
-    return G_SOURCE_REMOVE;
-}
-
 // Turns the default main context (where liblrmd's IPC source lives) until `done` or
 // `timeout_ms` passed; false on timeout or when the connection dropped.
 template <typename Done>
-bool run_until(Done done, int timeout_ms)
+bool wait_for(Done done, int timeout_ms)
 {
-    bool expired = false;
-    guint timer = g_timeout_add(static_cast<guint>(timeout_ms), on_timeout, &expired);
-    while (!done() && !expired && !g_disconnected)
-        g_main_context_iteration(nullptr, TRUE);
-    if (!expired) g_source_remove(timer);
+    (void)outpost::test::run_until(
+        nullptr, [&] { return done() || g_disconnected; }, std::chrono::milliseconds(timeout_ms));
     return done();
 }
 
-// A periodic wake-up, so run_until() re-checks for the file the test creates to release us.
+// A periodic wake-up, so wait_for() re-checks for the file the test creates to release us.
 gboolean wake_up(gpointer /*data*/)
 {
     return G_SOURCE_CONTINUE;
@@ -190,12 +183,12 @@ int run(lrmd_t* lrmd, const std::string& command)
         int timeout = f.size() == 3 ? number(f[2]) : kDefaultWaitMs;
         int* counter = verb == "wait" ? &g_exec_events : &g_all_events;
         int target = *counter + want;
-        bool ok = run_until([&] { return *counter >= target; }, timeout);
+        bool ok = wait_for([&] { return *counter >= target; }, timeout);
         std::printf("%s %d %s\n", verb.c_str(), want,
                     ok ? "done" : (g_disconnected ? "disconnected" : "timeout"));
         if (!ok) return 3;
     } else if (verb == "sleep" && f.size() == 2) {
-        run_until([] { return false; }, number(f[1]));
+        wait_for([] { return false; }, number(f[1]));
         std::printf("slept %s\n", f[1].c_str());
         if (g_disconnected) return 3;
     } else if (verb == "until" && f.size() >= 2 && f.size() <= 3) {
@@ -203,7 +196,7 @@ int run(lrmd_t* lrmd, const std::string& command)
         std::printf("waiting %s\n", f[1].c_str());
         (void)std::fflush(stdout);
         guint poll = g_timeout_add(kPollMs, wake_up, nullptr);
-        bool ok = run_until([&] { return ::access(f[1].c_str(), F_OK) == 0; }, timeout);
+        bool ok = wait_for([&] { return ::access(f[1].c_str(), F_OK) == 0; }, timeout);
         g_source_remove(poll);
         std::printf("until %s %s\n", f[1].c_str(),
                     ok ? "done" : (g_disconnected ? "disconnected" : "timeout"));

@@ -22,7 +22,6 @@
 #include <thread>
 #include <vector>
 
-#include "agent_client.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "wire/frame.hpp"
@@ -173,9 +172,9 @@ TEST_CASE("values 2.1.5 tolerates: a bad port means 3121, the others are one war
     CHECK(contains(log, " debug: "));  // PCMK_debug named this daemon
 
     // Not announced: the register reply has no node_start_state.
-    UniqueContext context(g_main_context_new());
-    AgentTestClient client(context.get(), **daemon);
-    auto reply = client.reply(client.send(make_hello("options-test")));
+    ContextPtr context(g_main_context_new());
+    auto client = raw_client(context.get(), **daemon);
+    auto reply = client->reply(client->send(make_register(0, "options-test")));
     CHECK(reply.rc == 0);
     CHECK_FALSE(reply.node_start_state.has_value());
 }
@@ -198,13 +197,13 @@ TEST_CASE("-k/--authkey and --foreground", "[agent][options]")
         options.env = {{"PCMK_authkey_location", (*dir / "no-such-key").string()}};
         auto daemon = GuestDaemon::start(options);
         require_ok(daemon);
-        UniqueContext context(g_main_context_new());
-        AgentTestClient client(context.get(), (*daemon)->address(), (*daemon)->port(),
-                               AgentTestClient::psk(key->bytes()));
-        CHECK(client.reply(client.send(make_hello("key-test"))).rc == 0);
+        ContextPtr context(g_main_context_new());
+        auto client =
+            RawClient::open(context.get(), (*daemon)->address(), (*daemon)->port(), psk_client(key->bytes()));
+        CHECK(client->reply(client->send(make_register(0, "key-test"))).rc == 0);
         // --foreground: still our child, not a daemonized grandchild.
         CHECK((*daemon)->process().is_running());
-        client.close();
+        client->close();
         require_ok((*daemon)->stop());
     }
 }
@@ -221,9 +220,9 @@ TEST_CASE("PCMK_node_start_state is announced in the register reply", "[agent][o
         options.env = {{"PCMK_node_start_state", state}};
         auto daemon = GuestDaemon::start(options);
         require_ok(daemon);
-        UniqueContext context(g_main_context_new());
-        AgentTestClient client(context.get(), **daemon);
-        auto reply = client.reply(client.send(make_hello("start-state")));
+        ContextPtr context(g_main_context_new());
+        auto client = raw_client(context.get(), **daemon);
+        auto reply = client->reply(client->send(make_register(0, "start-state")));
         CHECK(reply.rc == 0);
         CHECK(reply.node_start_state == std::optional<std::string>(state));
     }
@@ -299,17 +298,12 @@ tls::TlsContext x509_client(const std::string& ca, const std::string& cert, cons
 // done) the connection is closed without an answer to register.
 bool refused(GMainContext* context, const GuestDaemon& daemon, const tls::TlsContext& tls)
 {
-    auto connected = AgentTestClient::connect(context, daemon.address(), daemon.port(), tls);
+    auto connected = RawClient::connect(context, daemon.address(), daemon.port(), tls);
     if (!connected) return true;
-    bool closed = false;
-    bool answered = false;
-    (*connected)->start([&](const std::string&) { answered = true; }, [&](const Error&) { closed = true; });
-    wire::Request hello = make_hello("should-not-be-served");
-    hello.msg_id = 1;
-    (void)(*connected)->send(wire::encode(hello));
-    (void)run_until(
-        context, [&] { return closed || answered; }, 5s);
-    return closed && !answered;
+    RawClient& client = **connected;
+    (void)client.send_xml(wire::encode(make_register(1, "should-not-be-served")));
+    (void)client.wait([&] { return !client.inbox().empty(); }, 5s);
+    return client.closed() && client.inbox().empty();
 }
 
 }  // namespace
@@ -332,23 +326,23 @@ TEST_CASE("X.509 through the outpost-agent binary", "[agent][options][x509]")
                    {"PCMK_ca_file", certs.ca}};
     auto daemon = GuestDaemon::start(options);
     require_ok(daemon);
-    UniqueContext context(g_main_context_new());
+    ContextPtr context(g_main_context_new());
 
     {
         // A client with a certificate from the same CA is served.
-        AgentTestClient client(context.get(), (*daemon)->address(), (*daemon)->port(),
-                               x509_client(certs.ca, certs.client_cert, certs.client_key));
-        auto reply = client.reply(client.send(make_hello("x509-client")));
+        auto client = RawClient::open(context.get(), (*daemon)->address(), (*daemon)->port(),
+                                      x509_client(certs.ca, certs.client_cert, certs.client_key));
+        auto reply = client->reply(client->send(make_register(0, "x509-client")));
         CHECK(reply.rc == 0);
-        auto poke = client.reply(client.send(make_request("lrmd_rsc_poke")));
+        auto poke = client->reply(client->send(make_request("lrmd_rsc_poke")));
         CHECK(poke.rc == 0);
-        client.close();
+        client->close();
     }
     // One whose certificate another CA signed is refused, and so is a PSK client.
     CHECK(refused(
         context.get(), **daemon,
         x509_client(certs.ca, (*dir / "stranger.pem").string(), (*dir / "stranger-key.pem").string())));
-    CHECK(refused(context.get(), **daemon, AgentTestClient::psk((*daemon)->authkey().bytes())));
+    CHECK(refused(context.get(), **daemon, psk_client((*daemon)->authkey().bytes())));
     CHECK((*daemon)->process().is_running());
     const std::string log = log_of(**daemon);
     INFO(log);
@@ -436,15 +430,15 @@ TEST_CASE("nothing is served before the TLS handshake completes", "[agent][tls]"
         CHECK_FALSE(std::filesystem::exists(marker));
         CHECK((*daemon)->process().is_running());
         // And the daemon still serves a proper client.
-        UniqueContext context(g_main_context_new());
-        AgentTestClient client(context.get(), **daemon);
-        CHECK(client.reply(client.send(make_hello("after-plaintext"))).rc == 0);
+        ContextPtr context(g_main_context_new());
+        auto client = raw_client(context.get(), **daemon);
+        CHECK(client->reply(client->send(make_register(0, "after-plaintext"))).rc == 0);
     }
 }
 
 TEST_CASE("SIGTERM waits for a running alert to finish", "[agent][alert]")
 {
-    // protocol.md 5.13: in-flight alerts are waited for (longest timeout + 5 s). The alert
+    // docs/protocol.md 5.13: in-flight alerts are waited for (longest timeout + 5 s). The alert
     // sleeps, then writes its marker; the daemon's exit must come after the marker.
     std::vector<std::string> binaries;
     auto remoted = remoted_path();
@@ -468,9 +462,9 @@ TEST_CASE("SIGTERM waits for a running alert to finish", "[agent][alert]")
 
         auto daemon = GuestDaemon::start(binary);
         require_ok(daemon);
-        UniqueContext context(g_main_context_new());
-        AgentTestClient client(context.get(), **daemon);
-        CHECK(client.reply(client.send(make_hello("alert-drain"))).rc == 0);
+        ContextPtr context(g_main_context_new());
+        auto client = raw_client(context.get(), **daemon);
+        CHECK(client->reply(client->send(make_register(0, "alert-drain"))).rc == 0);
         wire::Request alert = make_request("lrmd_alert_exec");
         alert.callopts = 2;
         alert.timeout_ms = 10000;
@@ -479,7 +473,7 @@ TEST_CASE("SIGTERM waits for a running alert to finish", "[agent][alert]")
         alert.alert->path = script;
         alert.alert->timeout_ms = 10000;
         alert.alert->params.insert("CRM_alert_kind", "node");
-        CHECK(client.reply(client.send(alert)).rc == 0);
+        CHECK(client->reply(client->send(alert)).rc == 0);
         REQUIRE(run_until(
             context.get(), [&] { return std::filesystem::exists(started); }, 5s));
 

@@ -9,7 +9,6 @@
 #include <optional>
 #include <string>
 
-#include "agent_client.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "wire/messages.hpp"
@@ -21,8 +20,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr const char* kDummyAgent = "/usr/lib/ocf/resource.d/pacemaker/Dummy";
-
-using TestClient = AgentTestClient;
 
 wire::Request request(const std::string& op)
 {
@@ -59,15 +56,15 @@ TEST_CASE("outpost-agent serves a normal session and exits on SIGTERM")
     options.binary = *agent;
     auto daemon = GuestDaemon::start(options);
     require_ok(daemon);
-    std::unique_ptr<GMainContext, ContextDeleter> context(g_main_context_new());
+    ContextPtr context(g_main_context_new());
 
     {
-        TestClient client(context.get(), **daemon);
+        auto client = raw_client(context.get(), **daemon);
 
         auto hello = request("register");
         hello.client_name = "smoke-client";
         hello.protocol_version = "1.1";
-        auto registered = client.reply(client.send(hello));
+        auto registered = client->reply(client->send(hello));
         CHECK(registered.rc == 0);
         CHECK(registered.origin == "process_lrmd_signon");
         CHECK(registered.protocol_version == std::optional<std::string>("1.1"));
@@ -82,10 +79,10 @@ TEST_CASE("outpost-agent serves a normal session and exits on SIGTERM")
         reg.rsc->rsc_class = "ocf";
         reg.rsc->provider = "pacemaker";
         reg.rsc->type = "Dummy";
-        auto reg_reply = client.reply(client.send(reg));
+        auto reg_reply = client->reply(client->send(reg));
         CHECK(reg_reply.rc == 0);
         CHECK(reg_reply.call_id == last_call + 1);
-        auto reg_notify = client.expect<wire::GenericNotify>();
+        auto reg_notify = client->expect<wire::GenericNotify>();
         CHECK(reg_notify.op == "lrmd_rsc_register");
         CHECK(reg_notify.rsc_id == std::optional<std::string>("dummy1"));
         CHECK(reg_notify.call_id == reg_reply.call_id);
@@ -98,37 +95,37 @@ TEST_CASE("outpost-agent serves a normal session and exits on SIGTERM")
         for (Step step : {Step{"monitor", 7}, Step{"start", 0}, Step{"monitor", 0}, Step{"stop", 0}}) {
             INFO("action " << step.action);
             auto r = exec("dummy1", step.action, state);
-            auto reply = client.reply(client.send(r));
+            auto reply = client->reply(client->send(r));
             CHECK(reply.rc > 0);
             CHECK(reply.rc == reply.call_id);
-            auto done = client.expect<wire::ExecNotify>();
+            auto done = client->expect<wire::ExecNotify>();
             CHECK(done.call_id == reply.call_id);
             CHECK(done.exec_rc == step.expected_rc);
-            CHECK(done.op_status == 0);
+            CHECK(done.op_status == wire::ExecStatus::done);
             CHECK(done.action == step.action);
             CHECK(done.userdata == *r.rsc->userdata);
             CHECK(done.params == r.rsc->params);
         }
 
-        auto poke_reply = client.reply(client.send(request("lrmd_rsc_poke")));
+        auto poke_reply = client->reply(client->send(request("lrmd_rsc_poke")));
         CHECK(poke_reply.rc == 0);
-        auto poke = client.expect<wire::GenericNotify>();
+        auto poke = client->expect<wire::GenericNotify>();
         CHECK(poke.op == "lrmd_rsc_poke");
         CHECK(poke.call_id == poke_reply.call_id);
 
         // lrmd_check gets no reply; the next request's reply comes first.
-        client.send(request("lrmd_check"));
+        client->send(request("lrmd_check"));
         auto unknown = request("lrmd_rsc_metadata");
-        auto unsupported = client.reply(client.send(unknown));
+        auto unsupported = client->reply(client->send(unknown));
         CHECK(unsupported.rc == -95);
 
         // A second client's handshake is announced to the first (named) one.
-        TestClient second(context.get(), **daemon);
-        auto announced = client.expect<wire::NewClientNotify>();
+        auto second = raw_client(context.get(), **daemon);
+        auto announced = client->expect<wire::NewClientNotify>();
         (void)announced;
-        CHECK(second.quiet_for(200ms));
-        second.close();
-        client.close();
+        CHECK(second->quiet_for(200ms));
+        second->close();
+        client->close();
     }
 
     // No provider connected: SIGTERM means a clean, immediate exit.
@@ -148,28 +145,30 @@ TEST_CASE("outpost-agent asks its IPC provider before exiting on SIGTERM")
     options.binary = *agent;
     auto daemon = GuestDaemon::start(options);
     require_ok(daemon);
-    std::unique_ptr<GMainContext, ContextDeleter> context(g_main_context_new());
+    ContextPtr context(g_main_context_new());
 
-    TestClient provider(context.get(), **daemon);
+    auto provider = raw_client(context.get(), **daemon);
     auto hello = request("register");
     hello.client_name = "smoke-provider";
     hello.protocol_version = "1.1";
     hello.ipc_provider = true;
-    CHECK(provider.reply(provider.send(hello)).rc == 0);
+    CHECK(provider->reply(provider->send(hello)).rc == 0);
 
     require_ok((*daemon)->process().signal(SIGTERM));
-    auto shutdown = provider.expect<wire::ProxyMessage>();
+    auto shutdown = provider->expect<wire::ProxyMessage>();
     CHECK(shutdown.op == "shutdown_req");
     CHECK(shutdown.session == std::optional<std::string>("0"));
 
-    provider.send_proxy("shutdown_ack");
-    CHECK(provider.reply(2).rc == 0);
+    wire::ProxyMessage ack;
+    ack.op = std::string(wire::ipc_op::shutdown_ack);
+    provider->send(ack);
+    CHECK(provider->reply(2).rc == 0);
     // A second SIGTERM only logs; the daemon waits for the cluster to disconnect.
     require_ok((*daemon)->process().signal(SIGTERM));
-    CHECK(provider.quiet_for(500ms));
+    CHECK(provider->quiet_for(500ms));
     CHECK((*daemon)->process().is_running());
 
-    provider.close();
+    provider->close();
     auto status = (*daemon)->process().wait(5s);
     require_ok(status);
     CHECK(WIFEXITED(*status));

@@ -21,7 +21,6 @@
 #include <string>
 #include <vector>
 
-#include "../support/main_loop.hpp"
 #include "../unit/cluster/test_provider.hpp"
 #include "connection/ipc_provider.hpp"
 #include "connection/remote_client.hpp"
@@ -29,6 +28,7 @@
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "io/source.hpp"
+#include "support/main_loop.hpp"
 #include "tls/context.hpp"
 #include "util/log.hpp"
 #include "wire/xml.hpp"
@@ -39,17 +39,6 @@ using namespace outpost::cluster::connection;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-bool run_until(GMainContext* context, const std::function<bool()>& done,
-               std::chrono::milliseconds limit = 15s)
-{
-    return ::outpost::test::loop_until(context, done, limit, 10ms);
-}
 
 // The daemon a test case runs against, or why it cannot.
 struct Daemon {
@@ -128,9 +117,7 @@ private:
 
 tls::TlsContext client_tls(const GuestDaemon& daemon)
 {
-    auto tls = tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
-    REQUIRE(tls.ok());
-    return std::move(tls).value();
+    return test::psk_client(daemon.authkey().bytes());
 }
 
 // One client on its own GMainContext, with synchronous helpers for the test's flow.
@@ -192,7 +179,7 @@ struct Session {
         const ExecEvent* found = nullptr;
         auto match = [&] {
             for (const auto& e : execs) {
-                if (e.notify.call_id == call_id && e.notify.op_status >= min_status) {
+                if (e.notify.call_id == call_id && static_cast<int>(e.notify.op_status) >= min_status) {
                     found = &e;
                     return true;
                 }
@@ -271,7 +258,7 @@ TEST_CASE("a full session: register, resources, exec with exact parameter echo, 
     probe.action = "monitor";
     probe.userdata = "probe:0;1:2:7:feedface";
     probe.timeout_ms = 20000;
-    probe.callopts = kCallNotifyChangesOnly;
+    probe.callopts = wire::callopt::notify_changes_only;
     probe.params.insert("state", state);
     probe.params.insert("1st_param", "digit-leading name");
     probe.params.insert("quoted", "say \"hi\" & <bye>\nsecond line");
@@ -281,7 +268,7 @@ TEST_CASE("a full session: register, resources, exec with exact parameter echo, 
     auto probed = s.wait_exec(probe_id);
     CHECK_FALSE(probed.synthesized);
     CHECK(probed.notify.exec_rc == 7);
-    CHECK(probed.notify.op_status == 0);
+    CHECK(probed.notify.op_status == wire::ExecStatus::done);
     CHECK(probed.notify.exit_reason == "not running here");
     CHECK(probed.notify.rsc_id == "r1");
     CHECK(probed.notify.action == "monitor");
@@ -289,7 +276,7 @@ TEST_CASE("a full session: register, resources, exec with exact parameter echo, 
     CHECK(probed.notify.timeout_ms == 20000u);
     INFO("sent: " << dump(probe.params) << "\nechoed: " << dump(probed.notify.params));
     // 2.1.5's serializer writes a newline in an attribute value as the two characters
-    // backslash and n (protocol.md 2.4), so the real daemon echoes that; anything else
+    // backslash and n (docs/protocol.md 2.4), so the real daemon echoes that; anything else
     // must come back byte for byte.
     auto expected = as_map(probe.params);
     auto echoed = as_map(probed.notify.params);
@@ -327,7 +314,7 @@ TEST_CASE("a full session: register, resources, exec with exact parameter echo, 
     auto cancelled = s.await<Status>([&](auto done) { s.client->cancel("r1", "monitor", 1000, done); });
     require_ok(cancelled);
     auto cancel_notify = s.wait_exec(monitor_id, 5s, 1);
-    CHECK(cancel_notify.notify.op_status == 1);
+    CHECK(cancel_notify.notify.op_status == wire::ExecStatus::cancelled);
     auto none = s.await<Status>([&](auto done) { s.client->cancel("r1", "monitor", 1000, done); });
     REQUIRE_FALSE(none.ok());
     CHECK(none.error().code == -EOPNOTSUPP);
@@ -393,7 +380,7 @@ TEST_CASE(
     require_ok(s.register_rsc("watched", agent.type()));
 
     // A recurring monitor whose first result is in: still in flight as far as the
-    // cluster is concerned (protocol.md 5.12: its failure is synthesized on a drop).
+    // cluster is concerned (docs/protocol.md 5.12: its failure is synthesized on a drop).
     ExecRequest start;
     start.rsc_id = "watched";
     start.action = "start";
@@ -421,14 +408,14 @@ TEST_CASE(
     auto failed = s.wait_exec(call_id, 1s);
     CHECK(failed.synthesized);
     CHECK(failed.notify.exec_rc == 1);
-    CHECK(failed.notify.op_status == 8);
+    CHECK(failed.notify.op_status == wire::ExecStatus::not_connected);
     CHECK(failed.notify.exit_reason == std::string(kDroppedExitReason));
     CHECK(failed.notify.userdata == "in-flight");
     CHECK(failed.notify.action == "sleep");
     auto monitor_failed = s.wait_exec(monitor_id, 1s, 8);
     CHECK(monitor_failed.synthesized);
     CHECK(monitor_failed.notify.exec_rc == 1);
-    CHECK(monitor_failed.notify.op_status == 8);
+    CHECK(monitor_failed.notify.op_status == wire::ExecStatus::not_connected);
     CHECK(monitor_failed.notify.exit_reason == std::string(kDroppedExitReason));
     CHECK(monitor_failed.notify.interval_ms == 1000u);
     CHECK(monitor_failed.notify.userdata == "recurring");
@@ -482,10 +469,10 @@ TEST_CASE("link down: the poke monitor times out (rc 1, status 2) and drops; sta
 
     connection.start(20s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 1; }));
-    REQUIRE(results[0].rc == kOcfOk);
+    REQUIRE(results[0].rc == wire::ocf::ok);
     connection.monitor(5s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 2; }));
-    CHECK(results[1].rc == kOcfOk);
+    CHECK(results[1].rc == wire::ocf::ok);
 
     // An operation in flight when the link goes down.
     REQUIRE(connection.client() != nullptr);
@@ -512,8 +499,8 @@ TEST_CASE("link down: the poke monitor times out (rc 1, status 2) and drops; sta
     connection.monitor(2s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 3; }));
     CHECK(std::chrono::steady_clock::now() - begin >= 1900ms);
-    CHECK(results[2].rc == kOcfUnknownError);
-    CHECK(results[2].status == kExecTimeout);
+    CHECK(results[2].rc == wire::ocf::unknown_error);
+    CHECK(results[2].status == wire::ExecStatus::timeout);
     CHECK(results[2].exit_reason == "Remote executor did not respond");
     CHECK_FALSE(connection.machine().connected());
     // The monitor timeout dropped the connection: the exec in flight fails (rc 1, status
@@ -523,19 +510,19 @@ TEST_CASE("link down: the poke monitor times out (rc 1, status 2) and drops; sta
     CHECK(execs[0].synthesized);
     CHECK(execs[0].notify.call_id == **call);
     CHECK(execs[0].notify.exec_rc == 1);
-    CHECK(execs[0].notify.op_status == 8);
+    CHECK(execs[0].notify.op_status == wire::ExecStatus::not_connected);
     CHECK(execs[0].notify.userdata == "in-flight");
     CHECK_FALSE(closed);
     REQUIRE(connection.machine().failed_at().has_value());
     connection.monitor(2s);
     REQUIRE(results.size() == 4);
-    CHECK(results[3].rc == kOcfNotRunning);
+    CHECK(results[3].rc == wire::ocf::not_running);
 
     require_ok(run_checked({"ip", "-n", ns, "link", "set", dev, "up"}));
     connection.start(20s);
     REQUIRE(run_until(
         context.get(), [&] { return results.size() == 5; }, 25s));
-    CHECK(results[4].rc == kOcfOk);
+    CHECK(results[4].rc == wire::ocf::ok);
     connection.stop(10s);
 }
 
@@ -572,7 +559,7 @@ TEST_CASE(
         a.on_node([&](bool up) { a_node.push_back(up); });
         a.start(20s);
         REQUIRE(run_until(context.get(), [&] { return a_results.size() == 1; }));
-        REQUIRE(a_results[0].rc == kOcfOk);
+        REQUIRE(a_results[0].rc == wire::ocf::ok);
         a.monitor(5s, 60s);
         REQUIRE(run_until(context.get(), [&] { return a_results.size() == 2; }));
 
@@ -581,9 +568,9 @@ TEST_CASE(
         b.on_result([&](const RaResult& r) { b_results.push_back(r); });
         b.start(20s);
         REQUIRE(run_until(context.get(), [&] { return b_results.size() == 1 && a_results.size() == 3; }));
-        CHECK(b_results[0].rc == kOcfOk);
+        CHECK(b_results[0].rc == wire::ocf::ok);
         CHECK(a_results[2].action == RaAction::monitor);
-        CHECK(a_results[2].rc == kOcfUnknownError);
+        CHECK(a_results[2].rc == wire::ocf::unknown_error);
         CHECK_FALSE(a.machine().connected());
 
         // Now b migrates to c: b expects the takeover, c's start completes it, b's stop
@@ -592,7 +579,7 @@ TEST_CASE(
         b.on_node([&](bool up) { b_node.push_back(up); });
         b.migrate_to();
         REQUIRE(b_results.size() == 2);
-        CHECK(b_results[1].rc == kOcfOk);
+        CHECK(b_results[1].rc == wire::ocf::ok);
         RemoteConnection c(context.get(), client_tls(**daemon), config);
         std::vector<RaResult> c_results;
         c.on_result([&](const RaResult& r) { c_results.push_back(r); });
@@ -600,7 +587,7 @@ TEST_CASE(
         REQUIRE(run_until(context.get(),
                           [&] { return c_results.size() == 1 && b.machine().takeover_complete(); }));
         CHECK(c_results[0].action == RaAction::migrate_from);
-        CHECK(c_results[0].rc == kOcfOk);
+        CHECK(c_results[0].rc == wire::ocf::ok);
         CHECK(b.machine().connected());
         b.stop(10s);
         REQUIRE(b_results.size() == 3);
@@ -702,7 +689,7 @@ TEST_CASE(
         INFO("start number " << round);
         connection.start(20s);
         REQUIRE(run_until(context.get(), [&] { return results.size() == 2U * round - 1; }));
-        REQUIRE(results.back().rc == kOcfOk);
+        REQUIRE(results.back().rc == wire::ocf::ok);
         REQUIRE(connection.bridge() != nullptr);
         std::size_t opened = provider.opened.size();
         cibadmin("cibadmin-" + std::to_string(round) + ".out");
@@ -751,13 +738,13 @@ TEST_CASE("connection resource: start retries until a daemon that comes up late 
         context.get(), [&] { return !results.empty(); }, 25s));
     auto took = std::chrono::steady_clock::now() - begin;
     INFO("start took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
-    CHECK(results[0] == RaResult{RaAction::start, kOcfOk, kExecDone, ""});
+    CHECK(results[0] == RaResult{RaAction::start, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(took >= 2500ms);
     CHECK(node == std::vector<bool>{true});
     REQUIRE(connection.client() != nullptr);
     connection.monitor(5s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 2; }));
-    CHECK(results[1].rc == kOcfOk);
+    CHECK(results[1].rc == wire::ocf::ok);
     connection.stop(10s);
     (void)late->stop();
 }
@@ -804,7 +791,7 @@ TEST_CASE(
     "RemoteClient over X.509 certificates against outpost-agent (PCMK_cert_file, PCMK_key_file, "
     "PCMK_ca_file)")
 {
-    // pacemaker-remoted 2.1.5 has no X.509 mode (it came with 3.0, protocol.md 8): ours only.
+    // pacemaker-remoted 2.1.5 has no X.509 mode (it came with 3.0, docs/protocol.md 8): ours only.
     OUTPOST_REQUIRE_ROOT_AND_NETNS();
     auto agent_binary = agent_path();
     if (!agent_binary) OUTPOST_SKIP("OUTPOST_AGENT not set: outpost-agent not built");
@@ -879,8 +866,8 @@ TEST_CASE(
     psk.on_result([&](const RaResult& r) { results.push_back(r); });
     psk.start(20s);
     REQUIRE(run_until(context.get(), [&] { return !results.empty(); }));
-    CHECK(results[0].rc == kOcfInvalidParam);
-    CHECK(results[0].status == kExecError);
+    CHECK(results[0].rc == wire::ocf::invalid_param);
+    CHECK(results[0].status == wire::ExecStatus::error);
 }
 
 namespace {

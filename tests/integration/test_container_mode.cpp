@@ -1,4 +1,4 @@
-// Container (PID 1) mode, protocol.md 5.14: the daemon as PID 1 of a PID namespace
+// Container (PID 1) mode, docs/protocol.md 5.14: the daemon as PID 1 of a PID namespace
 // (`unshare --pid --fork --mount-proc` inside a network namespace of the harness) forks
 // itself into a minimal init (pcmk-init) and the daemon. Checked for outpost-agent and,
 // as the reference, for the real pacemaker-remoted 2.1.5 run the same way:

@@ -1,4 +1,4 @@
-// io::Connection against the real pacemaker-remoted 2.1.5 (protocol.md 2.3).
+// io::Connection against the real pacemaker-remoted 2.1.5 (docs/protocol.md 2.3).
 //
 // The 2.1.5 reader needs each message as a header record followed by payload record(s):
 // with a coalesced record it stalls (up to 60 s) until more bytes arrive, and with two
@@ -13,31 +13,23 @@
 #include <string>
 #include <vector>
 
-#include "../support/main_loop.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "io/connection.hpp"
 #include "io/source.hpp"
+#include "support/main_loop.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 
 using namespace outpost;
 using namespace std::chrono_literals;
 using outpost::test::contains;
+using outpost::test::ContextPtr;
+using outpost::test::loop_for;
 using outpost::test::require_ok;
+using outpost::test::run_until;
 
 namespace {
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-// Iterates `context` until `done()` or `limit` passes; true if done() became true.
-bool run_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit)
-{
-    return ::outpost::test::loop_until(context, done, limit);
-}
 
 std::string poke(int id)
 {
@@ -60,32 +52,17 @@ TEST_CASE("io::Connection talks to the real pacemaker-remoted 2.1.5 without stal
     auto& daemon = **guest;
     INFO("daemon log tail:\n" << daemon.log_tail());
 
-    auto tls = tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
-    require_ok(tls);
     ContextPtr context(g_main_context_new());
-
-    std::unique_ptr<io::Connection> connection;
-    std::optional<Error> failure;
-    auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), *tls, context.get(), {},
-                                                 [&](Result<std::unique_ptr<io::Connection>> result) {
-                                                     if (result.ok()) {
-                                                         connection = std::move(result).value();
-                                                     } else {
-                                                         failure = result.error();
-                                                     }
-                                                 });
-    REQUIRE(run_until(
-        context.get(), [&] { return connection || failure; }, 10s));
-    INFO((failure ? failure->describe() : std::string()));
-    REQUIRE(connection);
-
+    // Our io::Connection, as the shared raw client drives it.
+    auto client = test::raw_client(context.get(), daemon);
     std::vector<std::string> received;
     std::vector<Error> closes;
-    connection->start([&](std::string xml) { received.push_back(std::move(xml)); },
-                      [&](const Error& reason) { closes.push_back(reason); });
+    client->on_message([&](const std::string& xml) { received.push_back(xml); });
+    client->on_close([&](const Error& reason) { closes.push_back(reason); });
+    io::Connection& connection = client->connection();
 
     // register: the reply must come at once, not when some later bytes unstick the reader.
-    require_ok(connection->send(
+    require_ok(connection.send(
         "<lrmd_command t=\"lrmd\" lrmd_op=\"register\" lrmd_clientname=\"outpost-io-test\" "
         "lrmd_protocol_version=\"1.1\" lrmd_remote_msg_id=\"1\" lrmd_remote_msg_type=\"request\"/>"));
     REQUIRE(run_until(
@@ -100,7 +77,7 @@ TEST_CASE("io::Connection talks to the real pacemaker-remoted 2.1.5 without stal
     received.clear();
 
     // poke: a reply and a notify, again without waiting for anything else.
-    require_ok(connection->send(poke(2)));
+    require_ok(connection.send(poke(2)));
     REQUIRE(run_until(
         context.get(), [&] { return received.size() >= 2 || !closes.empty(); }, 2s));
     REQUIRE(closes.empty());
@@ -125,7 +102,7 @@ TEST_CASE("io::Connection talks to the real pacemaker-remoted 2.1.5 without stal
     // requests sharing a record would corrupt the 2.1.5 reader's stream).
     constexpr std::size_t kBurst = 50;
     for (std::size_t i = 0; i < kBurst; ++i)
-        require_ok(connection->send(poke(3 + static_cast<int>(i))));
+        require_ok(connection.send(poke(3 + static_cast<int>(i))));
     REQUIRE(run_until(
         context.get(), [&] { return received.size() >= 2 * kBurst || !closes.empty(); }, 10s));
     REQUIRE(closes.empty());
@@ -137,5 +114,5 @@ TEST_CASE("io::Connection talks to the real pacemaker-remoted 2.1.5 without stal
     CHECK(burst_replies == kBurst);
     CHECK(daemon.process().is_running());
 
-    connection->close();
+    connection.close();
 }

@@ -1,4 +1,4 @@
-// The local executor API (protocol.md 4.2: the `lrmd` libqb service in the guest) with a
+// The local executor API (docs/protocol.md 4.2: the `lrmd` libqb service in the guest) with a
 // real client: lrmd-local-client links Pacemaker 2.1.5's own liblrmd (pacemaker-dev) and
 // runs inside the guest's network namespace, where lrmd_api_new() connects over local IPC.
 // Every scenario runs against the real pacemaker-remoted 2.1.5 (the reference) and against
@@ -8,7 +8,7 @@
 //   - register, info, probe (rc 7 + exit reason), start, monitor, recurring list, poke,
 //     unregister: same replies, same events (rc, status, call ids, exit reasons)
 //   - a local client announces itself to TLS clients (new_client) and hears of new ones
-//   - protocol.md 5.12: a local client counts as a client, so recurring ops of a resource
+//   - docs/protocol.md 5.12: a local client counts as a client, so recurring ops of a resource
 //     registered with drop-recurring keep running when the last TLS client leaves, and stop
 //     when the local client leaves too (the resource stays started and registered)
 #include <glib.h>
@@ -27,11 +27,9 @@
 #include <variant>
 #include <vector>
 
-#include "../support/main_loop.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
-#include "io/connection.hpp"
-#include "io/source.hpp"
+#include "support/main_loop.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "wire/messages.hpp"
@@ -65,22 +63,6 @@ monitor)
 *) exit 3 ;;
 esac
 )SH";
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-bool run_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit)
-{
-    return ::outpost::test::loop_until(context, done, limit, 10ms);
-}
-
-void run_for(GMainContext* context, std::chrono::milliseconds period)
-{
-    (void)run_until(
-        context, [] { return false; }, period);
-}
 
 // The agent is installed once per process and removed when the process exits.
 class InstalledAgent {
@@ -178,41 +160,18 @@ std::unique_ptr<GuestDaemon> start_daemon(const std::string& binary)
     return std::move(daemon).value();
 }
 
-// A named executor client over TLS (our io and wire modules) that records what it gets.
+// A named executor client over TLS (the shared RawClient) that records what it gets.
 class TlsClient {
 public:
     TlsClient(GMainContext* context, const GuestDaemon& daemon, const std::string& name)
+        : client_(raw_client(context, daemon))
     {
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
-        require_ok(tls);
-        std::optional<Error> failure;
-        auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), *tls, context, {},
-                                                     [&](Result<std::unique_ptr<io::Connection>> result) {
-                                                         if (result.ok()) {
-                                                             connection_ = std::move(result).value();
-                                                         } else {
-                                                             failure = result.error();
-                                                         }
-                                                     });
-        REQUIRE(run_until(
-            context, [&] { return connection_ || failure; }, 15s));
-        INFO((failure ? failure->describe() : std::string()));
-        REQUIRE(connection_);
-        connection_->start(
-            [this](const std::string& xml) {
-                auto decoded = wire::decode_message(xml);
-                if (decoded) received.push_back(std::move(decoded).value());
-            },
-            [this](const Error&) { closed_ = true; });
-        wire::Request hello;
-        hello.op = wire::Op::register_client;
-        hello.msg_id = 1;
-        hello.client_name = name;
-        hello.protocol_version = "1.1";
-        require_ok(connection_->send(wire::encode(hello)));
-        REQUIRE(run_until(
-            context, [&] { return registered() || closed_; }, 10s));
-        REQUIRE(registered());
+        client_->on_message([this](const std::string& xml) {
+            auto decoded = wire::decode_message(xml);
+            if (decoded) received.push_back(std::move(decoded).value());
+        });
+        client_->send(make_register(1, name));
+        REQUIRE(client_->wait([&] { return registered(); }, 10s));
     }
 
     [[nodiscard]] std::size_t count_new_client() const
@@ -221,7 +180,7 @@ public:
             received.begin(), received.end(),
             [](const wire::Message& m) { return std::holds_alternative<wire::NewClientNotify>(m); }));
     }
-    void disconnect() { connection_.reset(); }
+    void disconnect() { client_.reset(); }
 
     std::vector<wire::Message> received;
 
@@ -234,8 +193,7 @@ private:
         });
     }
 
-    std::unique_ptr<io::Connection> connection_;
-    bool closed_ = false;
+    std::unique_ptr<RawClient> client_;
 };
 
 // ---- scenario 1: one session, compared line by line ---------------------------------
@@ -312,7 +270,7 @@ void check_basic_expectations(const ClientRun& run)
     CHECK(has_event("event unregister rsc=r1"));
 }
 
-// ---- scenario 2: local and TLS clients together (protocol.md 5.12) ------------------
+// ---- scenario 2: local and TLS clients together (docs/protocol.md 5.12) ------------------
 
 struct Observed {
     bool tls_heard_local_client = false;  // TLS client got new_client when the local one came
@@ -368,9 +326,9 @@ Observed last_client_rule(const std::string& binary)
     }
     first.disconnect();
     // No TLS client is left; the local one keeps the monitor alive.
-    run_for(context.get(), 500ms);
+    loop_for(context.get(), 500ms);
     std::size_t before = count_lines(runs, "monitor");
-    run_for(context.get(), 2500ms);
+    loop_for(context.get(), 2500ms);
     seen.monitors_with_local_only = count_lines(runs, "monitor") - before;
 
     require_ok(write_file(release, "go\n"));
@@ -379,9 +337,9 @@ Observed last_client_rule(const std::string& binary)
     seen.holder_status = WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
     INFO("holder output:\n" << read_text(holder_out));
     // The last client is gone: drop-recurring stops the monitor.
-    run_for(context.get(), 1500ms);
+    loop_for(context.get(), 1500ms);
     before = count_lines(runs, "monitor");
-    run_for(context.get(), 2500ms);
+    loop_for(context.get(), 2500ms);
     seen.monitors_after_all_left = count_lines(runs, "monitor") - before;
 
     auto info = run_client(*daemon, "outpost-lrmd-check", {"info,r2"});

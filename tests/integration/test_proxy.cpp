@@ -1,4 +1,4 @@
-// The local IPC proxy against real tools (protocol.md 4): the installed Pacemaker 2.1.5
+// The local IPC proxy against real tools (docs/protocol.md 4): the installed Pacemaker 2.1.5
 // cibadmin and attrd_updater run inside a guest's network namespace and talk to the guest
 // daemon's libqb servers; this test is the cluster side, an IPC provider on io::Connection
 // that answers proxied sessions with a fixed CIB. The same checks run against outpost-agent
@@ -32,11 +32,11 @@
 #include <variant>
 #include <vector>
 
-#include "../support/main_loop.hpp"
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
 #include "io/connection.hpp"
 #include "io/source.hpp"
+#include "support/main_loop.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "wire/messages.hpp"
@@ -45,7 +45,10 @@
 using namespace outpost;
 using namespace std::chrono_literals;
 using outpost::test::contains;
+using outpost::test::ContextPtr;
+using outpost::test::loop_for;
 using outpost::test::require_ok;
+using outpost::test::run_until;
 
 namespace {
 
@@ -59,16 +62,6 @@ constexpr const char* kClusterGroup = "haclient";
 constexpr const char* kOutsider = "nobody";
 constexpr const char* kClusterUser = "hacluster";
 constexpr const char* kTempUserPrefix = "outpost-ipc-";
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-bool run_until(GMainContext* context, const std::function<bool()>& done, std::chrono::milliseconds limit)
-{
-    return ::outpost::test::loop_until(context, done, limit);
-}
 
 std::string fixed_cib(int nodes)
 {
@@ -93,27 +86,12 @@ public:
 
     static std::unique_ptr<FakeProvider> connect(test::GuestDaemon& daemon, GMainContext* context)
     {
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
-        require_ok(tls);
         auto provider = std::make_unique<FakeProvider>();
-        std::optional<Error> failure;
-        auto pending = io::Connection::connect_async(daemon.address(), daemon.port(), *tls, context, {},
-                                                     [&](Result<std::unique_ptr<io::Connection>> result) {
-                                                         if (result.ok()) {
-                                                             provider->connection_ =
-                                                                 std::move(result).value();
-                                                         } else {
-                                                             failure = result.error();
-                                                         }
-                                                     });
-        REQUIRE(run_until(
-            context, [&] { return provider->connection_ || failure; }, 10s));
-        INFO((failure ? failure->describe() : std::string()));
-        REQUIRE(provider->connection_);
         FakeProvider* self = provider.get();
-        provider->connection_->start([self](const std::string& xml) { self->on_message(xml); },
-                                     [self](const Error& reason) { self->closed = reason; });
-        require_ok(provider->connection_->send(
+        provider->connection_ = test::raw_client(context, daemon);
+        provider->connection_->on_message([self](const std::string& xml) { self->on_message(xml); });
+        provider->connection_->on_close([self](const Error& reason) { self->closed = reason; });
+        require_ok(provider->connection_->send_xml(
             "<lrmd_command t=\"lrmd\" lrmd_op=\"register\" lrmd_clientname=\"outpost-proxy-test\" "
             "lrmd_protocol_version=\"1.1\" lrmd_is_ipc_provider=\"true\" lrmd_remote_msg_id=\"1\" "
             "lrmd_remote_msg_type=\"request\"/>"));
@@ -183,10 +161,10 @@ private:
         out.op = sync ? "response" : "event";
         if (sync) out.ipc_msg_id = request.ipc_msg_id;
         out.msg = std::move(answer);
-        require_ok(connection_->send(wire::encode(out)));
+        require_ok(connection_->send_xml(wire::encode(out)));
     }
 
-    std::unique_ptr<io::Connection> connection_;
+    std::unique_ptr<test::RawClient> connection_;
     bool registered_ = false;
     std::uint64_t next_msg_id_ = 2;
 };

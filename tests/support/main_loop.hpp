@@ -1,5 +1,6 @@
-// Driving a GMainContext from a test: turn it until a condition holds or a time limit
-// passes. Header-only; every test executable that runs a loop includes it.
+// Driving a GMainContext from a test: the context owner (io::ContextPtr, the product's own)
+// and turning it until a condition holds or for a while. Header-only; every test that runs
+// a loop (unit, integration, fuzz, bench) uses these and no copy of its own.
 #pragma once
 
 #include <glib.h>
@@ -7,34 +8,28 @@
 #include <chrono>
 #include <functional>
 
-#include "io/source.hpp"
+#include "io/context.hpp"
 
 namespace outpost::test {
 
-// How often a wake-up timer fires while the loop turns: each blocking iteration ends at
-// least this often, so the deadline is seen even when nothing else happens.
-inline constexpr std::chrono::milliseconds kLoopTick{5};
+using io::ContextPtr;
+using io::new_context;
+
+// What a test waits for something that should happen at once, when it does not say.
+inline constexpr std::chrono::milliseconds kDefaultWait{15000};
 
 // Iterates `context` until `done()` or `limit` passes; true if done() became true.
-inline bool loop_until(GMainContext* context, const std::function<bool()>& done,
-                       std::chrono::milliseconds limit, std::chrono::milliseconds tick = kLoopTick)
+inline bool run_until(GMainContext* context, const std::function<bool()>& done,
+                      std::chrono::milliseconds limit = kDefaultWait,
+                      std::chrono::milliseconds tick = io::kRunTick)
 {
-    io::Source wake_up;
-    std::function<void()> rearm;
-    rearm = [&] { wake_up = io::add_timeout(context, tick, rearm); };
-    rearm();
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        g_main_context_iteration(context, TRUE);
-    }
-    return true;
+    return io::iterate_until(context, done, limit, tick);
 }
 
 // Turns `context` for `duration`, whatever happens.
 inline void loop_for(GMainContext* context, std::chrono::milliseconds duration)
 {
-    (void)loop_until(
+    (void)run_until(
         context, [] { return false; }, duration);
 }
 

@@ -26,14 +26,9 @@ namespace {
 
 constexpr const char* kDomain = "conformance";
 
-gboolean keep_ticking(gpointer /*unused*/)
+tls::TlsContext client_tls(const GuestDaemon& daemon)
 {
-    return G_SOURCE_CONTINUE;
-}
-
-Result<tls::TlsContext> client_tls(const GuestDaemon& daemon)
-{
-    return tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
+    return psk_client(daemon.authkey().bytes());
 }
 
 }  // namespace
@@ -60,15 +55,14 @@ bool Received::is_notify() const
 
 // ---------------------------------------------------------------------------- Client
 
-Client::Client(Driver& driver, std::string label, std::unique_ptr<io::Connection> connection)
-    : driver_(driver), label_(std::move(label)), connection_(std::move(connection))
+Client::Client(Driver& driver, std::string label, std::unique_ptr<RawClient> raw)
+    : driver_(driver), label_(std::move(label)), raw_(std::move(raw))
 {
+    raw_->on_message([this](const std::string& xml) { on_message(xml); });
+    raw_->on_close([this](const Error& reason) { on_close(reason); });
 }
 
-Client::~Client()
-{
-    if (connection_) connection_->close();
-}
+Client::~Client() = default;
 
 std::uint64_t Client::send(wire::Element request)
 {
@@ -97,8 +91,7 @@ Result<wire::Element> Client::request(const wire::Request& request, Millis timeo
 
 Status Client::send_xml(std::string_view xml)
 {
-    if (!connection_) return make_error(kDomain, -ENOTCONN, label_ + ": not connected");
-    return connection_->send(xml);
+    return raw_->send_xml(xml);
 }
 
 Result<wire::Element> Client::request(wire::Element request, Millis timeout)
@@ -147,7 +140,7 @@ std::string Client::op_of(std::uint64_t id) const
 
 void Client::close()
 {
-    if (connection_) connection_->close();
+    raw_->close();
 }
 
 void Client::on_message(std::string xml)
@@ -173,71 +166,38 @@ void Client::on_close(const Error& /*reason*/)
 
 // ---------------------------------------------------------------------------- Driver
 
-Driver::Driver(const GuestDaemon& daemon)
-    : daemon_(daemon), context_(g_main_context_new()), tick_(g_timeout_source_new(kPumpSlice.count()))
-{
-    g_source_set_callback(tick_, keep_ticking, nullptr, nullptr);
-    g_source_attach(tick_, context_);
-}
+Driver::Driver(const GuestDaemon& daemon) : daemon_(daemon) {}
 
 Driver::~Driver()
 {
     clients_.clear();
     // Let closed connections release their sources before the context goes.
-    while (g_main_context_iteration(context_, FALSE)) {
+    while (g_main_context_iteration(context(), FALSE)) {
     }
-    g_source_destroy(tick_);
-    g_source_unref(tick_);
-    g_main_context_unref(context_);
 }
 
 Result<Client*> Driver::connect(std::string label, Millis timeout)
 {
-    auto tls = client_tls(daemon_);
-    if (!tls) return tls.error();
-    // Kept apart rather than as one Result: g++ 12 misreads the variant's destructor here
-    // (-Wfree-nonheap-object).
-    bool done = false;
-    std::unique_ptr<io::Connection> ready;
-    std::optional<Error> failure;
     io::ConnectOptions options;
     options.connect_timeout = timeout;
     options.handshake_timeout = timeout;
-    auto pending = io::Connection::connect_async(daemon_.address(), daemon_.port(), *tls, context_, options,
-                                                 [&](Result<std::unique_ptr<io::Connection>> result) {
-                                                     done = true;
-                                                     if (result.ok()) {
-                                                         ready = std::move(result.value());
-                                                     } else {
-                                                         failure = result.error();
-                                                     }
-                                                 });
-    wait_for([&] { return done; }, timeout + Millis{1000});
-    if (!done) return make_error(kDomain, -ETIMEDOUT, label + ": connect did not finish");
-    if (!ready) return failure.value_or(make_error(kDomain, -ENOTCONN, label + ": no connection"));
-    std::unique_ptr<Client> client(new Client(*this, std::move(label), std::move(ready)));
-    Client* raw = client.get();
-    raw->connection_->start([raw](std::string xml) { raw->on_message(std::move(xml)); },
-                            [raw](const Error& reason) { raw->on_close(reason); });
+    auto raw = RawClient::connect(context(), daemon_.address(), daemon_.port(), client_tls(daemon_), options,
+                                  timeout + Millis{1000});
+    if (!raw) return make_error(kDomain, raw.error().code, label + ": " + raw.error().message);
+    std::unique_ptr<Client> client(new Client(*this, std::move(label), std::move(raw).value()));
+    Client* added = client.get();
     clients_.push_back(std::move(client));
-    return raw;
-}
-
-void Driver::iterate_until(Clock::time_point deadline, const std::function<bool()>& done)
-{
-    while (!(done && done()) && Clock::now() < deadline)
-        g_main_context_iteration(context_, TRUE);
+    return added;
 }
 
 bool Driver::wait_for(const std::function<bool()>& done, Millis timeout)
 {
-    iterate_until(Clock::now() + timeout, done);
-    return done();
+    return run_until(context(), done, timeout);
 }
 
 void Driver::pump(Millis duration)
 {
-    iterate_until(Clock::now() + duration, nullptr);
+    loop_for(context(), duration);
 }
 
 void Driver::drain(Millis quiet_for, Millis max)
@@ -248,15 +208,15 @@ void Driver::drain(Millis quiet_for, Millis max)
             n += c->received().size();
         return n;
     };
-    auto hard_deadline = Clock::now() + max;
-    std::size_t last = total();
-    auto quiet_deadline = Clock::now() + quiet_for;
-    while (Clock::now() < hard_deadline && Clock::now() < quiet_deadline) {
-        g_main_context_iteration(context_, TRUE);
-        if (std::size_t now = total(); now != last) {
-            last = now;
-            quiet_deadline = Clock::now() + quiet_for;
-        }
+    const auto hard_deadline = Clock::now() + max;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<Millis>(hard_deadline - Clock::now());
+        if (left <= Millis{0}) return;
+        const std::size_t before = total();
+        // Quiet for quiet_for (or out of time): done; anything new starts the wait again.
+        if (!run_until(
+                context(), [&] { return total() != before; }, std::min(quiet_for, left)))
+            return;
     }
 }
 
@@ -278,9 +238,8 @@ bool wait_fd(int fd, short events, Clock::time_point deadline)
 Result<RawResult> send_raw_tls(const GuestDaemon& daemon, const std::vector<std::string>& records,
                                Millis wait, std::size_t expect_messages)
 {
-    auto tls = client_tls(daemon);
-    if (!tls) return tls.error();
-    io::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    const tls::TlsContext tls = client_tls(daemon);
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) return make_error(kDomain, -errno, std::string("socket: ") + std::strerror(errno));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -298,7 +257,7 @@ Result<RawResult> send_raw_tls(const GuestDaemon& daemon, const std::vector<std:
     if (so_error != 0)
         return make_error(kDomain, -so_error, std::string("connect: ") + std::strerror(so_error));
 
-    auto session = tls::TlsSession::create(*tls, fd.get());
+    auto session = tls::TlsSession::create(tls, fd.get());
     if (!session) return session.error();
     for (;;) {
         auto step = (*session)->handshake_step();

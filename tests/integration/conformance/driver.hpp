@@ -1,7 +1,7 @@
 // A small synchronous client for the conformance suite: it speaks the Pacemaker Remote
 // wire protocol to one GuestDaemon (the real pacemaker-remoted or outpost-agent) through
-// io::Connection on a private GMainContext and records everything it receives, in order,
-// with arrival times.
+// the shared RawClient (tests/support) on a private GMainContext and records everything it
+// receives, in order, with arrival times.
 //
 // Driver owns the GMainContext and the Clients connected through it; every wait pumps the
 // context, so all clients of a scenario keep receiving while any one of them waits.
@@ -26,7 +26,8 @@
 #include <vector>
 
 #include "harness/guest_daemon.hpp"
-#include "io/connection.hpp"
+#include "support/main_loop.hpp"
+#include "support/raw_client.hpp"
 #include "util/result.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
@@ -40,8 +41,6 @@ using Millis = std::chrono::milliseconds;
 // conforming daemon answers within milliseconds, so a short wait keeps failures quick).
 inline constexpr Millis kReplyTimeout{3000};
 inline constexpr Millis kConnectTimeout{5000};
-// How often a blocked wait wakes up to check its deadline.
-inline constexpr Millis kPumpSlice{10};
 
 struct Received {
     Clock::time_point at;
@@ -80,19 +79,19 @@ public:
     [[nodiscard]] std::size_t count(const std::function<bool(const Received&)>& match) const;
     // The op sent with msg id `id` ("" if unknown).
     [[nodiscard]] std::string op_of(std::uint64_t id) const;
-    [[nodiscard]] bool is_open() const { return connection_ && connection_->is_open() && !peer_closed_; }
+    [[nodiscard]] bool is_open() const { return raw_->connection().is_open() && !peer_closed_; }
     // Orderly close from our side (no close event is recorded).
     void close();
 
 private:
     friend class Driver;
-    Client(Driver& driver, std::string label, std::unique_ptr<io::Connection> connection);
+    Client(Driver& driver, std::string label, std::unique_ptr<RawClient> raw);
     void on_message(std::string xml);
     void on_close(const Error& reason);
 
     Driver& driver_;
     std::string label_;
-    std::unique_ptr<io::Connection> connection_;
+    std::unique_ptr<RawClient> raw_;
     std::vector<Received> received_;
     std::map<std::uint64_t, std::string> sent_ops_;
     std::uint64_t next_msg_id_ = 1;
@@ -118,15 +117,12 @@ public:
     // Pumps for exactly `duration`.
     void pump(Millis duration);
 
-    [[nodiscard]] GMainContext* context() const { return context_; }
+    [[nodiscard]] GMainContext* context() const { return context_.get(); }
     [[nodiscard]] const GuestDaemon& daemon() const { return daemon_; }
 
 private:
-    void iterate_until(Clock::time_point deadline, const std::function<bool()>& done);
-
     const GuestDaemon& daemon_;
-    GMainContext* context_;
-    GSource* tick_;  // bounds each blocking iteration to kPumpSlice
+    ContextPtr context_ = new_context();
     std::vector<std::unique_ptr<Client>> clients_;
 };
 

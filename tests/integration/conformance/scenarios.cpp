@@ -1,5 +1,5 @@
 // The conformance scenarios and their runner: see scenarios.hpp. Each scenario names the
-// protocol.md rule it exercises; timings are short (intervals 250-400 ms, timeouts 1.5 s)
+// docs/protocol.md rule it exercises; timings are short (intervals 250-400 ms, timeouts 1.5 s)
 // so the whole suite stays quick, and every wait is bounded.
 #include "conformance/scenarios.hpp"
 
@@ -215,7 +215,7 @@ bool ScenarioContext::wait_count(Client& client, const std::function<bool(const 
 
 namespace {
 
-constexpr unsigned kDropRecurring = 3;  // lrmd_callopt bits (protocol.md 3.6)
+constexpr unsigned kDropRecurring = 3;  // lrmd_callopt bits (docs/protocol.md 3.6)
 constexpr unsigned kNotifyOrigOnly = 2;
 constexpr unsigned kNotifyChangesOnly = 4;
 
@@ -838,7 +838,7 @@ void scenario_rc_paths(ScenarioContext& s)
                                    {{"lrmd_rsc_id", "no-class"}, {"lrmd_type", "outpostconf-rc0"}}));
     s.call(c, request::rsc_info(c, "no-class"));
 
-    // ipc_fwd (protocol.md 4.3): rc 0 always; destroy for a session the daemon does not know.
+    // ipc_fwd (docs/protocol.md 4.3): rc 0 always; destroy for a session the daemon does not know.
     auto fwd = [&](const std::string& op, const std::optional<std::string>& session) {
         Element e{"lrmd_ipc_proxy", {{"lrmd_ipc_op", op}}, {}};
         if (session) e.set("lrmd_ipc_session", *session);
@@ -1051,7 +1051,7 @@ void scenario_wire_variants(ScenarioContext& s)
 const std::vector<Scenario> kScenarios{
     {"register", "register reply; -71 for old or missing protocol versions", scenario_register},
     {"rsc_info", "resource registration and info", scenario_rsc_info},
-    {"error_codes", "every error rc of protocol.md 3.3", scenario_error_codes},
+    {"error_codes", "every error rc of docs/protocol.md 3.3", scenario_error_codes},
     {"unregister_running", "unregister while running (-115) and with queued ops",
      scenario_unregister_running},
     {"exec_oneshot", "one-shot OCF results, exit reasons, output, rc mapping", scenario_exec_oneshot},

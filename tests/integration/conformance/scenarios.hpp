@@ -1,4 +1,4 @@
-// The conformance scenarios: each one drives one daemon through a piece of protocol.md
+// The conformance scenarios: each one drives one daemon through a piece of docs/protocol.md
 // (sections 3 and 5) with Driver clients and records what it observed beyond the wire
 // (agent output files, dropped connections) as observation elements. run_scenario() gives
 // it a fresh daemon in its own namespace and returns the normalized transcript; the test
@@ -125,7 +125,7 @@ struct SideRun {
 // Starts `binary` in a fresh GuestDaemon, runs the scenario, normalizes the transcript.
 Result<SideRun> run_scenario(const Scenario& scenario, const std::string& binary);
 
-// Request builders mirroring what liblrmd 2.1.5 writes (protocol-transcripts/).
+// Request builders mirroring what liblrmd 2.1.5 writes (docs/transcripts/).
 namespace request {
 wire::Element hello(const std::string& client_name, const std::optional<std::string>& version = "1.1",
                     bool ipc_provider = false);

@@ -66,7 +66,7 @@ Result<std::unique_ptr<Fixture>> nagios_no_plugins(const std::filesystem::path& 
     return NagiosFixture::create(dir, false);
 }
 
-// What a 2.1.5 controller sends with every action (protocol.md 3.7).
+// What a 2.1.5 controller sends with every action (docs/protocol.md 3.7).
 Params controller_params(unsigned timeout_ms)
 {
     return {{"CRM_meta_timeout", std::to_string(timeout_ms)}, {"crm_feature_set", "3.16.2"}};
@@ -111,7 +111,7 @@ void register_as(ScenarioContext& s, Client& c, const std::string& id, const std
 
 // ---------------------------------------------------------------------------- systemd
 
-// protocol.md 5.7 systemd: a unit that starts and stops (jobs, drop-in, reload, status
+// docs/protocol.md 5.7 systemd: a unit that starts and stops (jobs, drop-in, reload, status
 // polls), restart, actions systemd resources do not have, meta-data, a recurring
 // monitor, and a unit whose start fails.
 void scenario_systemd(ScenarioContext& s)
@@ -190,7 +190,7 @@ void scenario_systemd_no_manager(ScenarioContext& s)
     s.driver().drain(300ms);
 }
 
-// protocol.md 5.7 service: an init script wins, then a systemd unit (loaded or masked),
+// docs/protocol.md 5.7 service: an init script wins, then a systemd unit (loaded or masked),
 // else LSB (not installed).
 void scenario_service(ScenarioContext& s)
 {
@@ -217,7 +217,7 @@ std::string plugin(const std::string& suffix)
     return "check_outpostconf-" + suffix;
 }
 
-// protocol.md 5.7 nagios: probes, starts (with parameters as options), exit code mapping,
+// docs/protocol.md 5.7 nagios: probes, starts (with parameters as options), exit code mapping,
 // stop, other actions, a missing plugin, output and exit reasons, the environment.
 void scenario_nagios(ScenarioContext& s)
 {

@@ -41,10 +41,10 @@
 #include <vector>
 
 #include "harness/command.hpp"
-#include "harness/fd.hpp"
 #include "harness/files.hpp"
 #include "harness/netns.hpp"
 #include "harness/process.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 namespace outpost::test {
@@ -230,7 +230,7 @@ public:
     [[nodiscard]] pid_t corosync_pid() const;
 
 private:
-    ClusterHarness(Fd machine_lock, TempDir dir)
+    ClusterHarness(UniqueFd machine_lock, TempDir dir)
         : machine_lock_(std::move(machine_lock)), dir_(std::move(dir))
     {
     }
@@ -244,7 +244,7 @@ private:
         std::string comm;
     };
 
-    Fd machine_lock_;  // kClusterLockPath, held from start() until this object is gone
+    UniqueFd machine_lock_;  // kClusterLockPath, held from start() until this object is gone
     TempDir dir_;
     std::optional<Process> corosync_;
     std::optional<Process> pacemakerd_;

@@ -12,9 +12,9 @@
 #include <cstring>
 #include <sstream>
 
-#include "harness/fd.hpp"
 #include "harness/netns.hpp"
 #include "harness/spawn.hpp"
+#include "util/fd.hpp"
 
 namespace outpost::test {
 namespace {
@@ -77,9 +77,9 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, const Ne
     spec.argv = argv;
     spec.argv[0] = *program;
     spec.env = env;
-    Fd ns_fd;
+    UniqueFd ns_fd;
     if (netns != nullptr) {
-        ns_fd = Fd(::open(netns->path().c_str(), O_RDONLY | O_CLOEXEC));
+        ns_fd = UniqueFd(::open(netns->path().c_str(), O_RDONLY | O_CLOEXEC));
         if (!ns_fd.valid()) {
             return make_error("harness", -errno, "open " + netns->path() + ": " + strerror(errno));
         }
@@ -89,8 +89,8 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, const Ne
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
         return make_error("harness", -errno, std::string("pipe2: ") + strerror(errno));
     }
-    Fd out_read(pipe_fds[0]);
-    Fd out_write(pipe_fds[1]);
+    UniqueFd out_read(pipe_fds[0]);
+    UniqueFd out_write(pipe_fds[1]);
     spec.output_fd = out_write.get();
 
     auto pid = detail::spawn_child(spec);

@@ -152,14 +152,14 @@ std::vector<pid_t> find_processes_named(std::string_view comm)
     return found;
 }
 
-Result<Fd> take_cluster_lock()
+Result<UniqueFd> take_cluster_lock()
 {
     auto failed = [](const std::string& what) {
         int err = errno;
         return make_error("harness", -err, what + ": " + std::strerror(err));
     };
     if (::mkdir(kLockDir, 0755) != 0 && errno != EEXIST) return failed(std::string("mkdir ") + kLockDir);
-    Fd fd(::open(kClusterLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    UniqueFd fd(::open(kClusterLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
     if (!fd.valid()) return failed(std::string("open ") + kClusterLockPath);
     auto deadline = std::chrono::steady_clock::now() + kClusterLockWait;
     bool told = false;

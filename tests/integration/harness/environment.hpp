@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/fd.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 namespace outpost::test {
@@ -57,7 +57,7 @@ inline constexpr std::chrono::minutes kClusterLockWait{30};
 
 // Waits (polling, so a stuck holder turns into a clear error, not a hang) for the
 // machine-wide cluster lock; it is held as long as the returned descriptor is open.
-Result<Fd> take_cluster_lock();
+Result<UniqueFd> take_cluster_lock();
 
 // The two checks of refuse_if_real_cluster(), for tests of the harness itself.
 Status check_corosync_conf(const std::filesystem::path& path);

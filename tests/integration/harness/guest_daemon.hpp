@@ -27,6 +27,8 @@
 #include "harness/netns.hpp"
 #include "harness/process.hpp"
 #include "harness/tcp.hpp"
+#include "support/psk.hpp"
+#include "support/raw_client.hpp"
 #include "util/result.hpp"
 
 namespace outpost::test {
@@ -80,5 +82,12 @@ private:
     std::uint16_t port_;
     Process process_;
 };
+
+// Our raw client (support/raw_client.hpp) connected to `daemon` with the daemon's own key;
+// the test fails if it cannot connect. (Inline: only Catch test programs may call it.)
+inline std::unique_ptr<RawClient> raw_client(GMainContext* context, const GuestDaemon& daemon)
+{
+    return RawClient::open(context, daemon.address(), daemon.port(), psk_client(daemon.authkey().bytes()));
+}
 
 }  // namespace outpost::test

@@ -44,7 +44,7 @@ namespace outpost::test {
 
 inline constexpr const char* kLxcUri = "lxc:///";
 inline constexpr const char* kQemuUri = "qemu:///system";
-// The project's private test network for libvirt guests (testenv.md); host side .1.
+// The project's private test network for libvirt guests (docs/testing.md); host side .1.
 inline constexpr const char* kBridgeName = "obr-outpost";
 inline constexpr const char* kBridgeSubnetPrefix = "192.168.170.";
 inline constexpr int kBridgePrefixLength = 24;

@@ -10,8 +10,8 @@
 #include <map>
 #include <mutex>
 
-#include "harness/fd.hpp"
 #include "harness/netns.hpp"
+#include "util/fd.hpp"
 
 namespace outpost::test {
 
@@ -69,7 +69,7 @@ public:
             return make_error(kDomain, -errno,
                               std::string("mkdir ") + kLockDir + ": " + std::strerror(errno));
         std::string base = std::string(kLockDir) + "/mountpoint-" + lock_name(dir);
-        Fd fd(::open((base + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+        UniqueFd fd(::open((base + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
         if (!fd.valid())
             return make_error(kDomain, -errno, "open " + base + ".lock: " + std::strerror(errno));
         // Exclusive while deciding, so a process exiting cannot remove it meanwhile.
@@ -79,7 +79,7 @@ public:
         if (::stat(dir.c_str(), &st) != 0) {
             if (::mkdir(dir.c_str(), 0755) != 0)
                 return make_error(kDomain, -errno, "mkdir " + dir.string() + ": " + std::strerror(errno));
-            Fd marker(::open((base + ".created").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+            UniqueFd marker(::open((base + ".created").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
         } else if (!S_ISDIR(st.st_mode)) {
             return make_error(kDomain, -ENOTDIR, dir.string() + " exists and is not a directory");
         }
@@ -106,7 +106,7 @@ private:
     }
 
     struct Held {
-        Fd fd;
+        UniqueFd fd;
         std::string base;
     };
     std::mutex mutex_;

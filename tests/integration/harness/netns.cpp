@@ -79,7 +79,7 @@ Result<Netns> Netns::create()
     for (unsigned attempt = 0; attempt < kSubnetCount && !ns.lock_.valid(); ++attempt) {
         unsigned index = (start + attempt) % kSubnetCount;
         std::string lock_path = std::string(kLockDir) + "/net-" + hex_index(index) + ".lock";
-        Fd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+        UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
         if (!fd.valid()) return make_error("harness", -errno, "open " + lock_path + ": " + strerror(errno));
         // flock conflicts between open file descriptions, so this also separates two
         // instances inside one process.
@@ -220,12 +220,12 @@ Status Netns::destroy()
 
 Result<ScopedNetns> ScopedNetns::enter(const Netns& netns)
 {
-    Fd original(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    UniqueFd original(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!original.valid()) {
         return make_error("harness", -errno,
                           std::string("open /proc/thread-self/ns/net: ") + strerror(errno));
     }
-    Fd target(::open(netns.path().c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd target(::open(netns.path().c_str(), O_RDONLY | O_CLOEXEC));
     if (!target.valid())
         return make_error("harness", -errno, "open " + netns.path() + ": " + strerror(errno));
     if (::setns(target.get(), CLONE_NEWNET) != 0) {
@@ -245,10 +245,10 @@ ScopedNetns::~ScopedNetns()
     }
 }
 
-Result<Fd> socket_in(const Netns& netns, int domain, int type, int protocol)
+Result<UniqueFd> socket_in(const Netns& netns, int domain, int type, int protocol)
 {
     // A short-lived thread enters the namespace, so the caller's thread never moves.
-    Result<Fd> result = make_error("harness", -EINVAL, "socket_in: not run");
+    Result<UniqueFd> result = make_error("harness", -EINVAL, "socket_in: not run");
     std::thread worker([&] {
         auto scope = ScopedNetns::enter(netns);
         if (!scope) {
@@ -259,7 +259,7 @@ Result<Fd> socket_in(const Netns& netns, int domain, int type, int protocol)
         if (fd < 0) {
             result = make_error("harness", -errno, "socket in " + netns.name() + ": " + strerror(errno));
         } else {
-            result = Fd(fd);
+            result = UniqueFd(fd);
         }
     });
     worker.join();

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/fd.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 namespace outpost::test {
@@ -66,7 +66,7 @@ private:
     std::string guest_if_;
     std::string host_address_;
     std::string guest_address_;
-    Fd lock_;
+    UniqueFd lock_;
     bool live_ = false;
 };
 
@@ -86,12 +86,12 @@ public:
     ~ScopedNetns();
 
 private:
-    explicit ScopedNetns(Fd original) : original_(std::move(original)) {}
-    Fd original_;
+    explicit ScopedNetns(UniqueFd original) : original_(std::move(original)) {}
+    UniqueFd original_;
 };
 
 // socket(domain, type | SOCK_CLOEXEC, protocol) created inside `netns`; the caller's
 // thread stays where it is.
-Result<Fd> socket_in(const Netns& netns, int domain, int type, int protocol = 0);
+Result<UniqueFd> socket_in(const Netns& netns, int domain, int type, int protocol = 0);
 
 }  // namespace outpost::test

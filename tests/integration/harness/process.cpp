@@ -9,9 +9,9 @@
 #include <cstring>
 #include <thread>
 
-#include "harness/fd.hpp"
 #include "harness/netns.hpp"
 #include "harness/spawn.hpp"
+#include "util/fd.hpp"
 
 namespace outpost::test {
 namespace {
@@ -34,17 +34,17 @@ Result<Process> Process::spawn(SpawnOptions options)
     spec.env = std::move(options.env);
     spec.working_dir = options.working_dir.string();
 
-    Fd ns_fd;
+    UniqueFd ns_fd;
     if (options.netns != nullptr) {
-        ns_fd = Fd(::open(options.netns->path().c_str(), O_RDONLY | O_CLOEXEC));
+        ns_fd = UniqueFd(::open(options.netns->path().c_str(), O_RDONLY | O_CLOEXEC));
         if (!ns_fd.valid()) {
             return make_error("harness", -errno, "open " + options.netns->path() + ": " + strerror(errno));
         }
         spec.netns_fd = ns_fd.get();
     }
-    Fd log_fd;
+    UniqueFd log_fd;
     if (!options.log_file.empty()) {
-        log_fd = Fd(::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+        log_fd = UniqueFd(::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
         if (!log_fd.valid()) {
             return make_error("harness", -errno,
                               "open log file " + options.log_file.string() + ": " + strerror(errno));

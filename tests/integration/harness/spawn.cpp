@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/fd.hpp"
-#include "harness/files.hpp"
+#include "support/files.hpp"
 #include "harness/process.hpp"
+#include "util/fd.hpp"
 
 extern char** environ;
 
@@ -142,15 +142,15 @@ Result<pid_t> spawn_child(const ChildSpec& spec)
         argv.push_back(s.data());
     argv.push_back(nullptr);
 
-    Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!devnull.valid())
         return make_error("harness", -errno, std::string("open /dev/null: ") + strerror(errno));
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
         return make_error("harness", -errno, std::string("pipe2: ") + strerror(errno));
     }
-    Fd pipe_read(pipe_fds[0]);
-    Fd pipe_write(pipe_fds[1]);
+    UniqueFd pipe_read(pipe_fds[0]);
+    UniqueFd pipe_write(pipe_fds[1]);
 
     pid_t parent = ::getpid();
     pid_t pid = ::fork();

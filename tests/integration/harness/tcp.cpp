@@ -27,8 +27,8 @@ std::chrono::milliseconds remaining(std::chrono::steady_clock::time_point deadli
 
 }  // namespace
 
-Result<Fd> tcp_connect(const Netns* from, const std::string& address, std::uint16_t port,
-                       std::chrono::milliseconds timeout)
+Result<UniqueFd> tcp_connect(const Netns* from, const std::string& address, std::uint16_t port,
+                             std::chrono::milliseconds timeout)
 {
     std::string where = address + " port " + std::to_string(port);
     addrinfo hints{};
@@ -40,9 +40,10 @@ Result<Fd> tcp_connect(const Netns* from, const std::string& address, std::uint1
     std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owner(list, &::freeaddrinfo);
 
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    Result<Fd> sock = from != nullptr
-                          ? socket_in(*from, list->ai_family, SOCK_STREAM, 0)
-                          : Result<Fd>(Fd(::socket(list->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)));
+    Result<UniqueFd> sock =
+        from != nullptr
+            ? socket_in(*from, list->ai_family, SOCK_STREAM, 0)
+            : Result<UniqueFd>(UniqueFd(::socket(list->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)));
     if (!sock) return sock.error();
     if (!sock->valid()) return make_error("harness", -errno, std::string("socket: ") + strerror(errno));
     int fd = sock->get();

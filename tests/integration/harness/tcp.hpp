@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <string>
 
-#include "harness/fd.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 namespace outpost::test {
@@ -24,8 +24,8 @@ inline constexpr std::chrono::milliseconds kDefaultReadyTimeout{15000};
 inline constexpr std::chrono::milliseconds kTcpRetryInterval{50};
 
 // A connected, blocking, close-on-exec socket. `from` = nullptr: the test's own namespace.
-Result<Fd> tcp_connect(const Netns* from, const std::string& address, std::uint16_t port,
-                       std::chrono::milliseconds timeout);
+Result<UniqueFd> tcp_connect(const Netns* from, const std::string& address, std::uint16_t port,
+                             std::chrono::milliseconds timeout);
 
 // Succeeds once a connection to address:port is accepted (the probe connection is closed
 // at once). Fails on timeout, or as soon as `watch` (if given) is no longer running.

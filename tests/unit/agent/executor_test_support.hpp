@@ -1,5 +1,5 @@
-// Helpers for the executor tests: a temp directory with agent scripts, a main-loop runner
-// and a collector of results.
+// Helpers for the executor tests: a temp directory with agent scripts and a collector of
+// results (the loop turns with support/main_loop.hpp, on the default context).
 #pragma once
 
 #include <glib.h>
@@ -13,36 +13,18 @@
 #include <vector>
 
 #include "executor/executor.hpp"
+#include "support/files.hpp"
+#include "support/main_loop.hpp"
 
 namespace outpost::agent::executor::test {
 
-class TempDir {
-public:
-    TempDir()
-    {
-        GError* error = nullptr;
-        gchar* dir = g_dir_make_tmp("outpost-exec-XXXXXX", &error);
-        if (dir == nullptr) {
-            std::string msg = error->message;
-            g_error_free(error);
-            throw std::runtime_error("cannot create temp dir: " + msg);
-        }
-        path_ = dir;
-        g_free(dir);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir()
-    {
-        std::string cmd = "rm -rf '" + path_ + "'";
-        (void)!system(cmd.c_str());
-    }
-    [[nodiscard]] const std::string& path() const { return path_; }
-    [[nodiscard]] std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
+using namespace std::chrono_literals;
+using outpost::test::loop_for;
+using outpost::test::run_until;
+using outpost::test::TempDir;
+using wire::AlertRequest;
+using wire::ExecNotify;
+using wire::ExecRequest;
 
 inline void write_file(const std::string& path, const std::string& text, mode_t mode = 0644)
 {
@@ -71,36 +53,14 @@ inline bool file_exists(const std::string& path)
     return g_file_test(path.c_str(), G_FILE_TEST_EXISTS);
 }
 
-// Iterates the default main context until `done()` or `timeout_ms` passes.
-inline bool run_until(const std::function<bool()>& done, int timeout_ms = 10000)
-{
-    gint64 deadline = g_get_monotonic_time() + gint64{timeout_ms} * 1000;
-    guint wake = g_timeout_add(
-        10, [](gpointer) -> gboolean { return G_SOURCE_CONTINUE; }, nullptr);
-    bool ok = done();
-    while (!ok && g_get_monotonic_time() < deadline) {
-        g_main_context_iteration(nullptr, TRUE);
-        ok = done();
-    }
-    g_source_remove(wake);
-    return ok;
-}
-
-// Runs the loop for `ms` regardless.
-inline void run_for(int ms)
-{
-    gint64 deadline = g_get_monotonic_time() + gint64{ms} * 1000;
-    run_until([&] { return g_get_monotonic_time() >= deadline; }, ms + 1000);
-}
-
 struct Collected {
-    std::vector<OpResult> results;
+    std::vector<ExecNotify> results;
     std::vector<gint64> at_us;  // monotonic time each result arrived
 
     Executor::Callbacks callbacks()
     {
         return Executor::Callbacks{[this](const OpResult& r) {
-            results.push_back(r);
+            results.push_back(r.notify);
             at_us.push_back(g_get_monotonic_time());
         }};
     }
@@ -111,7 +71,7 @@ struct Collected {
             n += r.call_id == call_id ? 1 : 0;
         return n;
     }
-    [[nodiscard]] const OpResult* last(int call_id) const
+    [[nodiscard]] const ExecNotify* last(int call_id) const
     {
         for (auto it = results.rbegin(); it != results.rend(); ++it) {
             if (it->call_id == call_id) return &*it;
@@ -120,7 +80,8 @@ struct Collected {
     }
     bool wait(int call_id, std::size_t n = 1, int timeout_ms = 10000)
     {
-        return run_until([&] { return count(call_id) >= n; }, timeout_ms);
+        return run_until(
+            nullptr, [&] { return count(call_id) >= n; }, std::chrono::milliseconds(timeout_ms));
     }
 };
 

@@ -1,4 +1,4 @@
-// agents: planning an action and interpreting its outcome (protocol.md 5.5 - 5.10).
+// agents: planning an action and interpreting its outcome (docs/protocol.md 5.5 - 5.10).
 #include <signal.h>
 #include <catch2/catch.hpp>
 

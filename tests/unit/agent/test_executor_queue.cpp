@@ -1,12 +1,13 @@
 // Executor queueing semantics with a RecordingSpawner: which child starts when, and what is
-// reported in which order (protocol.md 5.1 - 5.4, 3.5.1).
+// reported in which order (docs/protocol.md 5.1 - 5.4, 3.5.1).
 #include <catch2/catch.hpp>
 
-#include "executor/recording_spawner.hpp"
 #include "executor_test_support.hpp"
+#include "support/recording_spawner.hpp"
 
 using namespace outpost::agent::executor;
 using namespace outpost::agent::executor::test;
+using outpost::test::RecordingSpawner;
 
 namespace {
 
@@ -23,7 +24,7 @@ struct Fixture {
         CHECK(exec.register_resource(ocf_rsc("r2", "Dummy")) == rc::ok);
     }
     // Lets idle dispatches run.
-    static void settle() { run_for(20); }
+    static void settle() { loop_for(nullptr, 20ms); }
     [[nodiscard]] std::vector<Spawner::ChildId> pending() const { return spawner.pending(); }
     [[nodiscard]] std::string action_of(Spawner::ChildId id) const
     {
@@ -52,13 +53,13 @@ TEST_CASE("queue: unknown resource, call id returned, result never from inside e
     CHECK(f.exec.running_count() == 1);
     f.spawner.exit(f.pending()[0], 0);
     REQUIRE(f.got.results.size() == 1);
-    const OpResult& r = f.got.results[0];
+    const ExecNotify& r = f.got.results[0];
     CHECK(r.call_id == 7);
     CHECK(r.rsc_id == "r1");
     CHECK(r.action == "start");
     CHECK(r.userdata == "ud-r1-start");
     CHECK(r.exec_rc == 0);
-    CHECK(r.status == ExecStatus::done);
+    CHECK(r.op_status == ExecStatus::done);
     CHECK(r.rcchange_time == 0);  // first result 0: never changed
     CHECK(r.run_time > 0);
 
@@ -68,7 +69,7 @@ TEST_CASE("queue: unknown resource, call id returned, result never from inside e
     CHECK(f.got.count(8) == 0);
     REQUIRE(f.got.wait(8));
     CHECK(f.got.last(8)->exec_rc == 5);
-    CHECK(f.got.last(8)->status == ExecStatus::not_installed);
+    CHECK(f.got.last(8)->op_status == ExecStatus::not_installed);
     CHECK(f.got.last(8)->exit_reason == "Missing: No such file or directory");
 }
 
@@ -106,10 +107,11 @@ TEST_CASE("queue: start delay holds the op and those behind it", "[queue]")
     }());
     f.exec.exec(2, req("r1", "monitor"));
     f.exec.exec(3, req("r2", "monitor"));
-    run_for(150);
+    loop_for(nullptr, 150ms);
     REQUIRE(f.pending().size() == 1);  // only r2's
     CHECK(f.rsc_of(f.pending()[0]) == "r2");
-    REQUIRE(run_until([&] { return f.pending().size() == 2; }, 2000));
+    REQUIRE(run_until(
+        nullptr, [&] { return f.pending().size() == 2; }, 2000ms));
     auto first = f.pending()[1];
     CHECK(f.action_of(first) == "start");
     CHECK((f.spawner.find(first)->started_us - t0) / 1000 >= 300);
@@ -131,11 +133,12 @@ TEST_CASE("queue: recurring runs at once, then interval after completion", "[que
     Fixture::settle();
     REQUIRE(f.pending().size() == 1);
     CHECK((f.spawner.find(f.pending()[0])->started_us - t0) / 1000 < 100);
-    run_for(300);  // the first run takes 300 ms
+    loop_for(nullptr, 300ms);  // the first run takes 300 ms
     gint64 done_at = g_get_monotonic_time();
     f.spawner.exit(f.pending()[0], 0);
     REQUIRE(f.got.count(4) == 1);
-    REQUIRE(run_until([&] { return f.pending().size() == 1; }, 2000));
+    REQUIRE(run_until(
+        nullptr, [&] { return f.pending().size() == 1; }, 2000ms));
     gint64 second_start = f.spawner.find(f.pending()[0])->started_us;
     CHECK((second_start - done_at) / 1000 >= 195);
     f.spawner.exit(f.pending()[0], 0);
@@ -159,7 +162,8 @@ TEST_CASE("queue: notify-changes-only suppresses unchanged recurring results", "
     f.exec.exec(9, r);
     std::vector<int> codes = {0, 0, 7, 7, 7, 0};
     for (int code : codes) {
-        REQUIRE(run_until([&] { return f.pending().size() == 1; }, 2000));
+        REQUIRE(run_until(
+            nullptr, [&] { return f.pending().size() == 1; }, 2000ms));
         f.spawner.exit(f.pending()[0], code);
     }
     REQUIRE(f.got.results.size() == 3);
@@ -187,7 +191,7 @@ TEST_CASE("queue: duplicate recurring request is merged", "[queue][recurring]")
     CHECK(f.got.last(11)->userdata == "new-userdata");
     CHECK(f.exec.recurring("r1")->at(0).ops.size() == 1);
     CHECK(f.exec.cancel("r1", "monitor", 60000) == rc::ok);
-    CHECK(f.got.last(11)->status == ExecStatus::cancelled);
+    CHECK(f.got.last(11)->op_status == ExecStatus::cancelled);
     CHECK(f.exec.cancel("r1", "monitor", 60000) == rc::not_supported);
 }
 
@@ -203,7 +207,7 @@ TEST_CASE("queue: cancel waiting, queued and running ops", "[queue][cancel]")
     f.spawner.exit(f.pending()[0], 7);
     CHECK(f.exec.cancel("r1", "monitor", 60000) == rc::ok);
     REQUIRE(f.got.count(1) == 2);
-    CHECK(f.got.last(1)->status == ExecStatus::cancelled);
+    CHECK(f.got.last(1)->op_status == ExecStatus::cancelled);
     CHECK(f.got.last(1)->exec_rc == 7);
 
     // Running one-shot: cannot be cancelled. Queued one behind it: cancelled.
@@ -212,9 +216,9 @@ TEST_CASE("queue: cancel waiting, queued and running ops", "[queue][cancel]")
     Fixture::settle();
     CHECK(f.exec.cancel("r1", "start", 0) == rc::not_supported);
     CHECK(f.exec.cancel("r1", "reload", 0) == rc::ok);
-    CHECK(f.got.last(3)->status == ExecStatus::cancelled);
+    CHECK(f.got.last(3)->op_status == ExecStatus::cancelled);
     f.spawner.exit(f.pending()[0], 0);
-    CHECK(f.got.last(2)->status == ExecStatus::done);
+    CHECK(f.got.last(2)->op_status == ExecStatus::done);
 
     // Running recurring: killed, reported cancelled with rc 0 at once; the kill's outcome
     // is swallowed, and the next op waits for the child to be gone.
@@ -224,7 +228,7 @@ TEST_CASE("queue: cancel waiting, queued and running ops", "[queue][cancel]")
     f.spawner.set_auto_complete_kills(false);
     CHECK(f.exec.cancel("r1", "monitor", 5000) == rc::ok);
     REQUIRE(f.got.count(4) == 1);
-    CHECK(f.got.last(4)->status == ExecStatus::cancelled);
+    CHECK(f.got.last(4)->op_status == ExecStatus::cancelled);
     CHECK(f.got.last(4)->exec_rc == 0);
     CHECK(f.spawner.find(child)->killed);
     f.exec.exec(5, req("r1", "stop"));
@@ -255,11 +259,11 @@ TEST_CASE("queue: stop cancels the resource's recurring ops first", "[queue][can
     // Both of r1's recurring ops reported cancelled before exec() returned, r2's untouched.
     REQUIRE(f.got.results.size() == before + 2);
     CHECK(f.got.results[before].call_id == 1);
-    CHECK(f.got.results[before].status == ExecStatus::cancelled);
+    CHECK(f.got.results[before].op_status == ExecStatus::cancelled);
     CHECK(f.got.results[before + 1].call_id == 2);
-    CHECK(f.got.results[before + 1].status == ExecStatus::cancelled);
+    CHECK(f.got.results[before + 1].op_status == ExecStatus::cancelled);
     CHECK(f.got.count(3) == 0);
-    REQUIRE(run_until([&] {
+    REQUIRE(run_until(nullptr, [&] {
         for (auto id : f.pending()) {
             if (f.action_of(id) == "stop") return true;
         }
@@ -267,7 +271,7 @@ TEST_CASE("queue: stop cancels the resource's recurring ops first", "[queue][can
     }));
     for (auto id : f.pending())
         f.spawner.exit(id, 0);
-    CHECK(f.got.last(4)->status == ExecStatus::done);
+    CHECK(f.got.last(4)->op_status == ExecStatus::done);
     CHECK(f.exec.recurring("r1")->at(0).ops.empty());
     CHECK(f.exec.recurring("r2")->at(0).ops.size() == 1);
 }
@@ -281,12 +285,12 @@ TEST_CASE("queue: unregister while an op runs", "[queue][registry]")
     CHECK(f.exec.unregister_resource("r1") == rc::in_progress);
     CHECK(f.exec.find("r1") == nullptr);
     REQUIRE(f.got.count(2) == 1);  // queued op cancelled synchronously
-    CHECK(f.got.last(2)->status == ExecStatus::cancelled);
+    CHECK(f.got.last(2)->op_status == ExecStatus::cancelled);
     CHECK(f.got.last(2)->rsc_deleted);
     CHECK(f.exec.exec(3, req("r1", "stop")) == rc::no_device);
     f.spawner.exit(f.pending()[0], 0);
     REQUIRE(f.got.count(1) == 1);
-    CHECK(f.got.last(1)->status == ExecStatus::done);
+    CHECK(f.got.last(1)->op_status == ExecStatus::done);
     CHECK(f.got.last(1)->rsc_deleted);
     CHECK(f.exec.unregister_resource("r1") == rc::ok);
     CHECK(f.exec.unregister_resource("r2") == rc::ok);
@@ -305,13 +309,13 @@ TEST_CASE("queue: re-registration", "[queue][registry]")
     CHECK(f.got.results.empty());
     CHECK(f.exec.register_resource(ocf_rsc("r1", "Other")) == rc::ok);
     REQUIRE(f.got.count(2) == 1);
-    CHECK(f.got.last(2)->status == ExecStatus::cancelled);
+    CHECK(f.got.last(2)->op_status == ExecStatus::cancelled);
     // 2.1.5 (conformance scenario rc_paths): the queued op of the replaced definition is
     // reported deleted, the running one finishes without the flag.
     CHECK(f.got.last(2)->rsc_deleted);
     CHECK(f.exec.find("r1")->type == "Other");
     f.spawner.exit(f.pending()[0], 0);
-    CHECK(f.got.last(1)->status == ExecStatus::done);
+    CHECK(f.got.last(1)->op_status == ExecStatus::done);
     CHECK_FALSE(f.got.last(1)->rsc_deleted);
 }
 
@@ -319,7 +323,7 @@ TEST_CASE("queue: drop_recurring only for resources registered with the option",
 {
     Fixture f;
     ResourceDefinition dropped = ocf_rsc("r3", "Dummy");
-    dropped.callopts = callopt::drop_recurring_2_1;
+    dropped.callopts = callopt::drop_recurring;
     f.exec.register_resource(dropped);
     f.exec.exec(1, req("r1", "monitor", 10000));
     f.exec.exec(2, req("r3", "monitor", 10000));
@@ -329,7 +333,7 @@ TEST_CASE("queue: drop_recurring only for resources registered with the option",
     f.exec.drop_recurring();
     CHECK(f.got.count(1) == 1);
     REQUIRE(f.got.count(2) == 2);
-    CHECK(f.got.last(2)->status == ExecStatus::cancelled);
+    CHECK(f.got.last(2)->op_status == ExecStatus::cancelled);
     CHECK(f.exec.recurring("r1")->at(0).ops.size() == 1);
     CHECK(f.exec.recurring("r3")->at(0).ops.empty());
 }

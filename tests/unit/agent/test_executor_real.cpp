@@ -34,7 +34,7 @@ struct Real {
         return r;
     }
     // Runs one op to completion and returns its result.
-    OpResult run(int call_id, ExecRequest r, int timeout_ms = 10000)
+    ExecNotify run(int call_id, ExecRequest r, int timeout_ms = 10000)
     {
         // Outside REQUIRE: Catch's macro names its expression twice (once unevaluated),
         // which reads as a use after the move.
@@ -52,12 +52,12 @@ TEST_CASE("real: start, monitor running and stopped, stop", "[real]")
     Real t;
     t.tree.agent("test", "Dummy", kDummy);
     t.exec.register_resource(ocf_rsc("d1", "Dummy"));
-    OpResult probe = t.run(1, t.with_state("d1", "monitor"));
+    ExecNotify probe = t.run(1, t.with_state("d1", "monitor"));
     CHECK(probe.exec_rc == 7);
-    CHECK(probe.status == ExecStatus::done);
+    CHECK(probe.op_status == ExecStatus::done);
     CHECK(probe.rcchange_time > 0);
     CHECK(t.run(2, t.with_state("d1", "start")).exec_rc == 0);
-    OpResult mon = t.run(3, t.with_state("d1", "monitor"));
+    ExecNotify mon = t.run(3, t.with_state("d1", "monitor"));
     CHECK(mon.exec_rc == 0);
     CHECK(mon.params == t.with_state("d1", "monitor").params);  // echoed unchanged
     CHECK(t.run(4, t.with_state("d1", "stop")).exec_rc == 0);
@@ -106,17 +106,17 @@ exit 1
     t.exec.register_resource(ocf_rsc("a", "Reasons"));
     t.exec.register_resource(ocf_rsc("b", "LongReason"));
     t.exec.register_resource(ocf_rsc("c", "StdoutOnly"));
-    OpResult a = t.run(1, req("a", "start"));
+    ExecNotify a = t.run(1, req("a", "start"));
     CHECK(a.exec_rc == 1);
-    CHECK(a.status == ExecStatus::done);
+    CHECK(a.op_status == ExecStatus::done);
     CHECK(a.exit_reason == "hyperdrive quota reached");
     CHECK(a.output == "ocf-exit-reason:first reason\nocf-exit-reason:hyperdrive quota reached\n");
-    OpResult b = t.run(2, req("b", "start"));
+    ExecNotify b = t.run(2, req("b", "start"));
     CHECK(b.exec_rc == 6);
     CHECK(b.exit_reason == std::string(128, '0'));
-    OpResult c = t.run(3, req("c", "start"));
+    ExecNotify c = t.run(3, req("c", "start"));
     CHECK(c.output == "only stdout\n");
-    CHECK(c.exit_reason.empty());
+    CHECK(!c.exit_reason);
 }
 
 TEST_CASE("real: not installed (OCF, LSB, unknown class) with exact reasons and change times", "[real]")
@@ -124,24 +124,24 @@ TEST_CASE("real: not installed (OCF, LSB, unknown class) with exact reasons and 
     Real t;
     t.exec.register_resource(ocf_rsc("o", "NoSuchAgent"));
     t.exec.register_resource(ResourceDefinition{"l", "lsb", "", "nosuchscript", 0});
-    OpResult o = t.run(1, req("o", "start"));
+    ExecNotify o = t.run(1, req("o", "start"));
     CHECK(o.exec_rc == 5);
-    CHECK(o.status == ExecStatus::not_installed);
+    CHECK(o.op_status == ExecStatus::not_installed);
     CHECK(o.exit_reason == "NoSuchAgent: No such file or directory");
     // As 2.1.5: a missing OCF agent leaves rcchange_time 0, a missing init script sets it.
     CHECK(o.rcchange_time == 0);
-    OpResult l = t.run(2, req("l", "monitor"));
+    ExecNotify l = t.run(2, req("l", "monitor"));
     CHECK(l.exec_rc == 5);
-    CHECK(l.status == ExecStatus::not_installed);
+    CHECK(l.op_status == ExecStatus::not_installed);
     CHECK(l.exit_reason == t.tree.paths.lsb_dir + "/nosuchscript: No such file or directory");
     CHECK(l.rcchange_time > 0);
 
     // An unknown class: not installed, named by the type, no rcchange_time (2.1.5).
     t.exec.register_resource(ResourceDefinition{"b", "bogus", "", "whatever", 0});
     for (const char* action : {"monitor", "start"}) {
-        OpResult b = t.run(action[0] == 'm' ? 4 : 5, req("b", action));
+        ExecNotify b = t.run(action[0] == 'm' ? 4 : 5, req("b", action));
         CHECK(b.exec_rc == 5);
-        CHECK(b.status == ExecStatus::not_installed);
+        CHECK(b.op_status == ExecStatus::not_installed);
         CHECK(b.exit_reason == "whatever: No such file or directory");
         CHECK(b.rcchange_time == 0);
     }
@@ -149,9 +149,9 @@ TEST_CASE("real: not installed (OCF, LSB, unknown class) with exact reasons and 
     // Present but not executable: insufficient privileges.
     write_file(t.tree.paths.ocf_ra_path[0] + "/test/NoExec", "#!/bin/sh\nexit 0\n", 0644);
     t.exec.register_resource(ocf_rsc("n", "NoExec"));
-    OpResult n = t.run(3, req("n", "start"));
+    ExecNotify n = t.run(3, req("n", "start"));
     CHECK(n.exec_rc == 4);
-    CHECK(n.status == ExecStatus::error);
+    CHECK(n.op_status == ExecStatus::error);
 }
 
 TEST_CASE("real: LSB status mapping, monitor runs status, no parameters", "[real]")
@@ -198,22 +198,23 @@ TEST_CASE("real: timeout kills the whole process group", "[real]")
     t.exec.register_resource(ocf_rsc("h", "Hang"));
     ExecRequest r = req("h", "start", 0, 1500);
     gint64 t0 = g_get_monotonic_time();
-    OpResult res = t.run(1, r);
+    ExecNotify res = t.run(1, r);
     CHECK((g_get_monotonic_time() - t0) / 1000 >= 1500);
     CHECK(res.exec_rc == 1);
-    CHECK(res.status == ExecStatus::timeout);
+    CHECK(res.op_status == ExecStatus::timeout);
     CHECK(res.exit_reason == "Resource agent did not complete within 1.500s");
     CHECK(res.timeout_ms == 1500);
     CHECK(res.exec_time_ms >= 1500);
     pid_t grandchild = std::stoi(read_file(pidfile));
-    CHECK(run_until([&] { return kill(grandchild, 0) != 0; }, 3000));
+    CHECK(run_until(
+        nullptr, [&] { return kill(grandchild, 0) != 0; }, 3000ms));
 
     // An agent killed by another signal.
     t.tree.agent("test", "Segv", "kill -SEGV $$\n");
     t.exec.register_resource(ocf_rsc("s", "Segv"));
-    OpResult segv = t.run(2, req("s", "start"));
+    ExecNotify segv = t.run(2, req("s", "start"));
     CHECK(segv.exec_rc == 1);
-    CHECK(segv.status == ExecStatus::error);
+    CHECK(segv.op_status == ExecStatus::error);
     CHECK(segv.exit_reason == std::string("Resource agent interrupted by ") + strsignal(SIGSEGV) + " signal");
 }
 
@@ -258,7 +259,7 @@ TEST_CASE("real: recurring monitor with notify-changes-only and cancel while run
     t.exec.exec(1, mon);
     REQUIRE(t.got.wait(1));
     CHECK(t.got.last(1)->exec_rc == 7);
-    run_for(600);  // several runs, all 7: suppressed
+    loop_for(nullptr, 600ms);  // several runs, all 7: suppressed
     CHECK(t.got.count(1) == 1);
     write_file(t.tree.dir / "d1.state", "");
     REQUIRE(t.got.wait(1, 2, 3000));
@@ -269,16 +270,17 @@ TEST_CASE("real: recurring monitor with notify-changes-only and cancel while run
     t.tree.agent("test", "SlowMon", "sleep 5; exit 0\n");
     t.exec.register_resource(ocf_rsc("m", "SlowMon"));
     t.exec.exec(2, req("m", "monitor", 1000));
-    REQUIRE(run_until([&] { return t.exec.running_count() == 1 || t.spawner.running() >= 1; }));
-    run_for(100);
+    REQUIRE(run_until(nullptr, [&] { return t.exec.running_count() == 1 || t.spawner.running() >= 1; }));
+    loop_for(nullptr, 100ms);
     std::size_t before = t.got.results.size();
     CHECK(t.exec.cancel("m", "monitor", 1000) == rc::ok);
     REQUIRE(t.got.results.size() == before + 1);
     CHECK(t.got.results.back().call_id == 2);
-    CHECK(t.got.results.back().status == ExecStatus::cancelled);
+    CHECK(t.got.results.back().op_status == ExecStatus::cancelled);
     CHECK(t.got.results.back().exec_rc == 0);
-    REQUIRE(run_until([&] { return t.spawner.running() <= 1; }, 3000));  // only d1's monitor may run
-    run_for(200);
+    REQUIRE(run_until(
+        nullptr, [&] { return t.spawner.running() <= 1; }, 3000ms));  // only d1's monitor may run
+    loop_for(nullptr, 200ms);
     CHECK(t.got.count(2) == 1);
 }
 
@@ -288,7 +290,7 @@ TEST_CASE("real: unregister while running", "[real]")
     t.tree.agent("test", "Slow", "sleep 0.5; exit 0\n");
     t.exec.register_resource(ocf_rsc("u", "Slow"));
     t.exec.exec(1, req("u", "start"));
-    REQUIRE(run_until([&] { return t.spawner.running() == 1; }));
+    REQUIRE(run_until(nullptr, [&] { return t.spawner.running() == 1; }));
     CHECK(t.exec.unregister_resource("u") == rc::in_progress);
     REQUIRE(t.got.wait(1));
     CHECK(t.got.last(1)->rsc_deleted);
@@ -305,9 +307,9 @@ TEST_CASE("real: alerts run with the given environment and their own timeout", "
     (void)env.insert("CRM_alert_kind", "resource");
     t.exec.run_alert(AlertRequest{"al", agent, 5000, env});
     t.exec.run_alert(AlertRequest{"al", agent, 5000, env});
-    REQUIRE(
-        run_until([&] { return read_file(out).size() >= 2 * std::string("kind=resource seq=1\n").size(); }));
-    REQUIRE(run_until([&] { return t.spawner.running() == 0; }));
+    REQUIRE(run_until(
+        nullptr, [&] { return read_file(out).size() >= 2 * std::string("kind=resource seq=1\n").size(); }));
+    REQUIRE(run_until(nullptr, [&] { return t.spawner.running() == 0; }));
     // The two alerts run at the same time: either may append first.
     const std::string both = read_file(out);
     CHECK((both == "kind=resource seq=1\nkind=resource seq=2\n" ||
@@ -319,9 +321,11 @@ TEST_CASE("real: alerts run with the given environment and their own timeout", "
     t.exec.run_alert(AlertRequest{"slow", hang, 300, env});
     bool drained = false;
     t.exec.drain_alerts([&] { drained = true; });
-    REQUIRE(run_until([&] { return drained; }, 5000));
+    REQUIRE(run_until(
+        nullptr, [&] { return drained; }, 5000ms));
     pid_t grandchild = std::stoi(read_file(pidfile));
-    CHECK(run_until([&] { return kill(grandchild, 0) != 0; }, 3000));
+    CHECK(run_until(
+        nullptr, [&] { return kill(grandchild, 0) != 0; }, 3000ms));
     CHECK(t.got.results.empty());
 }
 
@@ -342,18 +346,18 @@ TEST_CASE("real: nagios probe, start checked again until it succeeds or times ou
 
     // A probe: the plugin answers --version, so "not running"; the change time is that of
     // the plugin's success (none). A plugin failing even that is an error.
-    OpResult probe = t.run(1, req("version", "monitor", 0, 5000));
+    ExecNotify probe = t.run(1, req("version", "monitor", 0, 5000));
     CHECK(probe.exec_rc == 7);
     CHECK(probe.rcchange_time == 0);
     CHECK(probe.output == "v1.0\n");
-    OpResult failing = t.run(10, req("never", "monitor", 0, 5000));
+    ExecNotify failing = t.run(10, req("never", "monitor", 0, 5000));
     CHECK(failing.exec_rc == 1);
     CHECK(failing.rcchange_time > 0);
 
     gint64 t0 = g_get_monotonic_time();
-    OpResult started = t.run(2, req("third", "start", 0, 3000));
+    ExecNotify started = t.run(2, req("third", "start", 0, 3000));
     CHECK(started.exec_rc == 0);
-    CHECK(started.status == ExecStatus::done);
+    CHECK(started.op_status == ExecStatus::done);
     CHECK(started.action == "start");
     CHECK(started.start_delay_ms == 300);  // timeout/10, reported as 2.1.5 does
     CHECK(started.exec_time_ms >= 600);
@@ -361,19 +365,19 @@ TEST_CASE("real: nagios probe, start checked again until it succeeds or times ou
     CHECK(read_file(runs) == "run\nrun\nrun\n");
     CHECK(started.rcchange_time > 0);  // the failed runs changed it
 
-    OpResult gave_up = t.run(3, req("never", "start", 0, 1000), 5000);
+    ExecNotify gave_up = t.run(3, req("never", "start", 0, 1000), 5000);
     CHECK(gave_up.exec_rc == 1);
-    CHECK(gave_up.status == ExecStatus::timeout);
+    CHECK(gave_up.op_status == ExecStatus::timeout);
     CHECK(gave_up.exit_reason == agents::kFollowUpTimeoutReason);
     CHECK(gave_up.exec_time_ms >= 900);
     CHECK(gave_up.start_delay_ms > 0);
 
-    OpResult stopped = t.run(4, req("never", "stop"));
+    ExecNotify stopped = t.run(4, req("never", "stop"));
     CHECK(stopped.exec_rc == 0);
-    CHECK(stopped.output.empty());
+    CHECK(!stopped.output);
 
     // Recurring monitors run the check itself, every time.
-    OpResult mon = t.run(5, req("never", "monitor", 60000, 5000));
+    ExecNotify mon = t.run(5, req("never", "monitor", 60000, 5000));
     CHECK(mon.exec_rc == 1);
     CHECK(t.exec.cancel("never", "monitor", 60000) == 0);
 }

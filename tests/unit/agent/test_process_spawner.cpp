@@ -30,7 +30,8 @@ std::optional<ChildOutcome> run(ProcessSpawner& spawner, SpawnRequest request, i
     std::optional<ChildOutcome> result;
     spawner.spawn(std::move(request), [&](ChildOutcome o) { result = std::move(o); });
     CHECK_FALSE(result.has_value());  // never from inside spawn()
-    run_until([&] { return result.has_value(); }, timeout_ms);
+    run_until(
+        nullptr, [&] { return result.has_value(); }, std::chrono::milliseconds(timeout_ms));
     return result;
 }
 
@@ -86,7 +87,7 @@ TEST_CASE("spawner: child hygiene (group, stdin, fds, signals, cwd, env)", "[spa
     CHECK(o->out.find("stdin=/dev/null") != std::string::npos);
     CHECK(o->out.find("sigpipe=0000000000000000") != std::string::npos);
     CHECK(o->out.find("blocked=0000000000000000") != std::string::npos);
-    CHECK(o->out.find("cwd=" + dir.path()) != std::string::npos);
+    CHECK(o->out.find("cwd=" + dir.path().string()) != std::string::npos);
     CHECK(o->out.find("env=bar") != std::string::npos);
 }
 
@@ -101,7 +102,8 @@ TEST_CASE("spawner: timeout SIGKILLs the whole process group", "[spawner]")
     CHECK(o->end == ChildEnd::timed_out);
     CHECK((g_get_monotonic_time() - t0) / 1000 >= 500);
     pid_t grandchild = std::stoi(read_file(pidfile));
-    CHECK(run_until([&] { return !pid_alive(grandchild); }, 3000));
+    CHECK(run_until(
+        nullptr, [&] { return !pid_alive(grandchild); }, 3000ms));
 }
 
 TEST_CASE("spawner: kill_group=false kills only the pid", "[spawner]")
@@ -155,9 +157,10 @@ TEST_CASE("spawner: kill() reports signaled; output is capped with a tail", "[sp
     ProcessSpawner spawner;
     std::optional<ChildOutcome> result;
     auto id = spawner.spawn(shell("sleep 30"), [&](ChildOutcome o) { result = std::move(o); });
-    run_for(100);
+    loop_for(nullptr, 100ms);
     CHECK(spawner.kill(id));
-    REQUIRE(run_until([&] { return result.has_value(); }, 5000));
+    REQUIRE(run_until(
+        nullptr, [&] { return result.has_value(); }, 5000ms));
     CHECK(result->end == ChildEnd::signaled);
     CHECK(result->signal == SIGKILL);
     CHECK_FALSE(spawner.kill(id));

@@ -37,7 +37,7 @@ struct PrivateBus {
         // No service directories: nothing is bus-activated (the host's session config would
         // try to activate systemd).
         std::string config = dir / "bus.conf";
-        write_file(config, "<busconfig><type>session</type><listen>unix:dir=" + dir.path() +
+        write_file(config, "<busconfig><type>session</type><listen>unix:dir=" + dir.path().string() +
                                "</listen><auth>EXTERNAL</auth><policy context='default'>"
                                "<allow send_destination='*' eavesdrop='true'/><allow eavesdrop='true'/>"
                                "<allow own='*'/></policy></busconfig>\n");
@@ -170,7 +170,8 @@ agents::RawResult run_action(systemd::Manager& manager, const std::string& type,
     manager.run(agents::systemd_unit_name(type), type, action, timeout_ms,
                 [&](agents::RawResult r) { result = std::move(r); });
     CHECK_FALSE(result.has_value());  // always from the loop
-    REQUIRE(run_until([&] { return result.has_value(); }, 20000));
+    REQUIRE(run_until(
+        nullptr, [&] { return result.has_value(); }, 20000ms));
     return *result;
 }
 
@@ -196,7 +197,7 @@ struct ExecutorWith {
         t.paths.systemd_run_dir = run_dir;
         return t.paths;
     }
-    OpResult run(int call_id, ExecRequest r, int timeout_ms = 20000)
+    ExecNotify run(int call_id, ExecRequest r, int timeout_ms = 20000)
     {
         const int accepted = exec.exec(call_id, std::move(r));
         REQUIRE(accepted == call_id);
@@ -244,25 +245,25 @@ TEST_CASE("systemd: ActiveState mapping, drop-in, metadata, which units the serv
 TEST_CASE("systemd: no system bus: every action fails with No DBus connection", "[systemd]")
 {
     TempDir dir;
-    BusAddress address("unix:path=" + (dir / "no-such-socket"));
+    BusAddress address("unix:path=" + dir.file("no-such-socket"));
     systemd::Manager manager(nullptr, dir / "run");
     CHECK_FALSE(manager.unit_exists("web.service"));
     for (const char* action : {"status", "start", "stop", "restart", "reload", "meta-data"}) {
         INFO(action);
         check_result(run_action(manager, "web", action), 1, ExecStatus::error, kNoConnection);
     }
-    CHECK_FALSE(file_exists(systemd::drop_in_path(dir / "run", "web")));
+    CHECK_FALSE(file_exists(systemd::drop_in_path(dir.file("run"), "web")));
 
     // Through the executor: the systemd class, and "service" falling back to LSB.
     ExecutorWith t(dir / "run");
     t.exec.register_resource(ResourceDefinition{"s", "systemd", "", "web", 0});
     t.exec.register_resource(ResourceDefinition{"v", "service", "", "web", 0});
-    OpResult s = t.run(1, req("s", "monitor"));
+    ExecNotify s = t.run(1, req("s", "monitor"));
     CHECK(s.exec_rc == 1);
-    CHECK(s.status == ExecStatus::error);
+    CHECK(s.op_status == ExecStatus::error);
     CHECK(s.exit_reason == kNoConnection);
     CHECK(s.action == "monitor");
-    OpResult v = t.run(2, req("v", "monitor"));
+    ExecNotify v = t.run(2, req("v", "monitor"));
     CHECK(v.exec_rc == 5);
     CHECK(v.exit_reason == t.tree.paths.lsb_dir + "/web: No such file or directory");
 }
@@ -282,7 +283,7 @@ TEST_CASE("systemd: a bus without systemd: No DBus object found, meta-data still
     agents::RawResult meta = run_action(manager, "web", "meta-data");
     check_result(meta, 0, ExecStatus::done, "");
     CHECK(meta.out == systemd::metadata("web", ""));
-    CHECK_FALSE(file_exists(systemd::drop_in_path(dir / "run", "web")));  // nothing was started
+    CHECK_FALSE(file_exists(systemd::drop_in_path(dir.file("run"), "web")));  // nothing was started
 }
 
 TEST_CASE("systemd: one attempt per action against a fake systemd", "[systemd]")
@@ -311,14 +312,14 @@ TEST_CASE("systemd: one attempt per action against a fake systemd", "[systemd]")
     CHECK(start->ends_with("('web.service', 'replace')"));
     CHECK((start - 1)->starts_with("Manager.Reload"));
     CHECK((start - 2)->starts_with("Manager.LoadUnit"));
-    run_for(kJobDelayMs + 200);
+    loop_for(nullptr, std::chrono::milliseconds(kJobDelayMs + 200));
     check_result(run_action(manager, "web", "monitor"), 0, ExecStatus::done, "");
 
     // restart: done once the job is queued.
     check_result(run_action(manager, "web", "restart"), 0, ExecStatus::done, "");
     CHECK(fake.count("Manager.RestartUnit") == 1);
     check_result(run_action(manager, "web", "status"), 193, ExecStatus::pending, "");  // still activating
-    run_for(kJobDelayMs + 200);
+    loop_for(nullptr, std::chrono::milliseconds(kJobDelayMs + 200));
 
     check_result(run_action(manager, "web", "reload"), 3, ExecStatus::error,
                  "Action reload not implemented for systemd resources");
@@ -332,7 +333,7 @@ TEST_CASE("systemd: one attempt per action against a fake systemd", "[systemd]")
     CHECK(stopped.follow_up);
     CHECK_FALSE(file_exists(dropin));
     CHECK(fake.count("Manager.Reload") == reloads + 1);
-    run_for(kJobDelayMs + 200);
+    loop_for(nullptr, std::chrono::milliseconds(kJobDelayMs + 200));
     CHECK(run_action(manager, "web", "stop").follow_up);
     CHECK(fake.count("Manager.Reload") == reloads + 1);
     check_result(run_action(manager, "web", "status"), 7, ExecStatus::done, "inactive");
@@ -362,35 +363,35 @@ TEST_CASE("systemd: the executor follows starts and stops up until they settle o
     t.exec.register_resource(ResourceDefinition{"missing", "systemd", "", "missing", 0});
     t.exec.register_resource(ResourceDefinition{"svc", "service", "", "web", 0});
 
-    OpResult started = t.run(1, req("web", "start", 0, 5000));
+    ExecNotify started = t.run(1, req("web", "start", 0, 5000));
     CHECK(started.action == "start");
     CHECK(started.exec_rc == 0);
-    CHECK(started.status == ExecStatus::done);
+    CHECK(started.op_status == ExecStatus::done);
     CHECK(started.start_delay_ms == 500);  // the delay before the status check, as 2.1.5 reports it
     CHECK(started.exec_time_ms >= 500);
     CHECK(started.rcchange_time == 0);  // the check saw it running
     CHECK(t.run(2, req("web", "monitor")).exec_rc == 0);
 
-    OpResult stopped = t.run(3, req("web", "stop", 0, 5000));
+    ExecNotify stopped = t.run(3, req("web", "stop", 0, 5000));
     CHECK(stopped.exec_rc == 0);
     CHECK(stopped.exit_reason == "inactive");
     CHECK(stopped.rcchange_time > 0);  // the check saw "not running"
 
-    OpResult failed = t.run(4, req("broken", "start", 0, 5000));
+    ExecNotify failed = t.run(4, req("broken", "start", 0, 5000));
     CHECK(failed.exec_rc == 1);
-    CHECK(failed.status == ExecStatus::done);
+    CHECK(failed.op_status == ExecStatus::done);
     CHECK(failed.exit_reason == "failed");
 
-    OpResult gave_up = t.run(5, req("stuck", "start", 0, 1000));
+    ExecNotify gave_up = t.run(5, req("stuck", "start", 0, 1000));
     CHECK(gave_up.exec_rc == 1);
-    CHECK(gave_up.status == ExecStatus::timeout);
+    CHECK(gave_up.op_status == ExecStatus::timeout);
     CHECK(gave_up.exit_reason == agents::kFollowUpTimeoutReason);
     CHECK(gave_up.exec_time_ms >= 900);
-    OpResult pending = t.run(6, req("stuck", "monitor"));
+    ExecNotify pending = t.run(6, req("stuck", "monitor"));
     CHECK(pending.exec_rc == 193);
-    CHECK(pending.status == ExecStatus::pending);
+    CHECK(pending.op_status == ExecStatus::pending);
 
-    OpResult gone = t.run(7, req("missing", "stop", 0, 5000));
+    ExecNotify gone = t.run(7, req("missing", "stop", 0, 5000));
     CHECK(gone.exec_rc == 0);
     CHECK(gone.exit_reason == "inactive");
 
@@ -399,7 +400,7 @@ TEST_CASE("systemd: the executor follows starts and stops up until they settle o
     std::size_t lookups = fake.count(
         "Properties.Get /org/freedesktop/systemd1/unit/web_2eservice ('org.freedesktop.systemd1.Unit', "
         "'LoadState')");
-    OpResult svc = t.run(8, req("svc", "monitor"));
+    ExecNotify svc = t.run(8, req("svc", "monitor"));
     CHECK(svc.exec_rc == 7);
     CHECK(svc.exit_reason == "inactive");
     CHECK(fake.count("Properties.Get /org/freedesktop/systemd1/unit/web_2eservice "
@@ -424,7 +425,7 @@ TEST_CASE("systemd: the bus going away fails the action, without spinning", "[sy
     struct rusage before {};
     struct rusage after {};
     getrusage(RUSAGE_SELF, &before);
-    run_for(500);
+    loop_for(nullptr, 500ms);
     getrusage(RUSAGE_SELF, &after);
     auto cpu_us = [](const struct rusage& u) {
         return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000L + u.ru_utime.tv_usec + u.ru_stime.tv_usec;

@@ -1,18 +1,18 @@
-// Message translation between local IPC and the proxy sub-protocol (protocol.md 4.2, 4.3),
-// checked byte for byte against the real 2.1.5 session in transcript2.txt.
+// Message translation between local IPC and the proxy sub-protocol (docs/protocol.md 4.2, 4.3),
+// checked byte for byte against the real 2.1.5 session in docs/transcripts/transcript2.txt.
 #include <catch2/catch.hpp>
 
 #include <string>
 
+#include "ipc/header.hpp"
 #include "proxy/channels.hpp"
-#include "proxy/ipc_header.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
 
 using namespace outpost;
 using namespace outpost::agent::proxy;
 
-TEST_CASE("The local IPC services of protocol.md 4.2", "[proxy][channels]")
+TEST_CASE("The local IPC services of docs/protocol.md 4.2", "[proxy][channels]")
 {
     REQUIRE(channels().size() == 8);
     struct Expect {
@@ -55,7 +55,7 @@ TEST_CASE("Proxy notifications are byte-identical to 2.1.5", "[proxy][channels]"
     REQUIRE(msg);
     CHECK(proxy_client_name("cib_rw", 22343, session) == "proxy-cib_rw-22343-ae10c28f");
     auto request = make_request(session, proxy_client_name("cib_rw", 22343, session), "root", 1,
-                                kIpcFlagClientResponse, *msg);
+                                wire::ipc_flag::client_response, *msg);
     CHECK(
         wire::encode(request) ==
         R"(<lrmd_ipc_proxy lrmd_ipc_op="request" lrmd_ipc_session="ae10c28f-4329-4f03-b502-13074ab0ca98" lrmd_ipc_client="proxy-cib_rw-22343-ae10c28f" lrmd_ipc_user="root" lrmd_ipc_msg_id="1" lrmd_ipc_msg_flags="768" lrmd_remote_msg_id="0" lrmd_remote_msg_type="notify"><lrmd_ipc_msg><cib_command t="cib" cib_op="register" cib_clientname="cibadmin" cib_callopt="4096"/></lrmd_ipc_msg></lrmd_ipc_proxy>)");
@@ -77,21 +77,15 @@ TEST_CASE("A tool's request decodes into the element to forward", "[proxy][chann
 {
     const std::string xml =
         R"(<create_attrd_op t="attrd" src="attrd_updater" attr_name="prototest" task="update" attr_value="val1"/>)";
-    auto bytes = encode_ipc_message(4, xml, kIpcFlagClientResponse);
+    auto bytes = ipc::encode_message(4, xml, wire::ipc_flag::client_response);
     REQUIRE(bytes);
     auto request = decode_tool_request(bytes->data(), bytes->size());
     REQUIRE(request);
     CHECK(request->id == 4);
-    CHECK(request->flags == kIpcFlagClientResponse);
+    CHECK(request->flags == wire::ipc_flag::client_response);
     CHECK(wire::serialize(request->xml) == xml);
 
-    auto not_xml = encode_ipc_message(5, "this is not xml", 0);
+    auto not_xml = ipc::encode_message(5, "this is not xml", 0);
     REQUIRE(not_xml);
     CHECK_FALSE(decode_tool_request(not_xml->data(), not_xml->size()));
-}
-
-TEST_CASE("User names of uids", "[proxy][channels]")
-{
-    CHECK(user_name(0) == "root");
-    CHECK(user_name(static_cast<uid_t>(4000000)) == "4000000");
 }

@@ -23,13 +23,16 @@
 #include <utility>
 #include <vector>
 
-#include "../../support/main_loop.hpp"
 #include "executor/process_spawner.hpp"
 #include "io/connection.hpp"
 #include "io/source.hpp"
-#include "proxy/ipc_header.hpp"
+#include "ipc/header.hpp"
 #include "proxy/proxy.hpp"
 #include "server/server.hpp"
+#include "support/files.hpp"
+#include "support/main_loop.hpp"
+#include "support/psk.hpp"
+#include "support/raw_client.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "wire/messages.hpp"
@@ -39,11 +42,16 @@ using namespace outpost;
 using namespace outpost::agent;
 using namespace outpost::agent::proxy;
 using namespace std::chrono_literals;
+using outpost::test::ContextPtr;
+using outpost::test::loop_for;
+using outpost::test::PskKey;
+using outpost::test::run_until;
+using outpost::test::TempDir;
 
 namespace {
 
 constexpr std::size_t kClientBuffer = std::size_t{128} * 1024;
-constexpr std::uint32_t kWantsResponse = kIpcFlagClientResponse;
+constexpr std::uint32_t kWantsResponse = wire::ipc_flag::client_response;
 
 constexpr const char* kAgent = R"(#!/bin/sh
 case "$1" in
@@ -55,53 +63,27 @@ meta-data) echo '<resource-agent name="Dummy"/>'; exit 0 ;;
 esac
 )";
 
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-
-std::string make_temp_dir()
-{
-    std::string pattern = (std::filesystem::temp_directory_path() / "outpost-lrmd-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    return pattern;
-}
-
-void write_file(const std::string& path, const std::string& content, mode_t mode)
-{
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
-    ::chmod(path.c_str(), mode);
-}
-
 struct Received {
     ssize_t rc = 0;
-    std::optional<IpcMessage> message;
+    std::optional<ipc::Message> message;
 };
 
 class Bench {
 public:
-    Bench() : dir_(make_temp_dir()), spawner_(context())
+    Bench() : spawner_(context())
     {
         static int counter = 0;
         prefix_ = "outpost-lrmd-ut-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-";
-        key_ = "lrmd-test-key-" + std::to_string(::getpid());
-        write_file(dir_ + "/authkey", key_, 0600);
-        write_file(dir_ + "/resource.d/test/Dummy", kAgent, 0755);
-        tls::AuthkeySearch search;
-        search.configured = dir_ + "/authkey";
-        search.default_path = dir_ + "/none";
-        search.legacy_path = dir_ + "/none";
-        auto server_tls = tls::TlsContext::psk_server(std::make_shared<tls::AuthkeyStore>(search));
-        REQUIRE(server_tls.ok());
+        dir_.write("resource.d/test/Dummy", kAgent, 0755);
 
         server::ServerConfig config;
         config.address = "127.0.0.1";
         config.port = 0;
         config.handle_signals = false;
-        config.executor.paths.ocf_root = dir_;
-        config.executor.paths.ocf_ra_path = {dir_ + "/resource.d"};
-        config.executor.paths.working_dir = dir_;
-        auto created = server::Server::create(context(), *server_tls, spawner_, config, [](int) {});
+        config.executor.paths.ocf_root = dir_.path();
+        config.executor.paths.ocf_ra_path = {dir_.file("resource.d")};
+        config.executor.paths.working_dir = dir_.path();
+        auto created = server::Server::create(context(), key_.server_tls(), spawner_, config, [](int) {});
         INFO((created.ok() ? std::string() : created.error().describe()));
         REQUIRE(created.ok());
         server_ = std::move(created).value();
@@ -123,8 +105,6 @@ public:
         proxy_->attach_host(nullptr);
         proxy_.reset();
         server_.reset();
-        std::error_code ignored;
-        std::filesystem::remove_all(dir_, ignored);
     }
     Bench(const Bench&) = delete;
     Bench& operator=(const Bench&) = delete;
@@ -132,17 +112,8 @@ public:
     GMainContext* context() { return context_.get(); }
     server::Server& server() { return *server_; }
     IpcProxy& proxy() { return *proxy_; }
-    [[nodiscard]] const std::string& key() const { return key_; }
-    [[nodiscard]] std::string file(const std::string& name) const { return dir_ + "/" + name; }
-
-    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 5s)
-    {
-        return ::outpost::test::loop_until(context(), done, limit);
-    }
-    void run_for(std::chrono::milliseconds period)
-    {
-        (void)run_until([] { return false; }, period);
-    }
+    [[nodiscard]] const std::string& key() const { return key_.bytes(); }
+    [[nodiscard]] std::string file(const std::string& name) const { return dir_.file(name); }
 
     template <typename T>
     T client(std::function<T()> work)
@@ -153,7 +124,8 @@ public:
             result = work();
             done = true;
         });
-        run_until([&] { return done.load(); }, 10s);
+        run_until(
+            context(), [&] { return done.load(); }, 10s);
         worker.join();
         return std::move(*result);
     }
@@ -177,7 +149,7 @@ public:
     ssize_t send(qb_ipcc_connection_t* c, std::int32_t id, const std::string& xml,
                  std::uint32_t flags = kWantsResponse)
     {
-        auto bytes = encode_ipc_message(id, xml, flags);
+        auto bytes = ipc::encode_message(id, xml, flags);
         REQUIRE(bytes.ok());
         return client<ssize_t>([&] { return qb_ipcc_send(c, bytes->data(), bytes->size()); });
     }
@@ -189,14 +161,14 @@ public:
             received.rc = event ? qb_ipcc_event_recv(c, buffer.data(), buffer.size(), timeout_ms)
                                 : qb_ipcc_recv(c, buffer.data(), buffer.size(), timeout_ms);
             if (received.rc > 0) {
-                auto decoded = decode_ipc_message(buffer.data(), static_cast<std::size_t>(received.rc));
+                auto decoded = ipc::decode_message(buffer.data(), static_cast<std::size_t>(received.rc));
                 if (decoded.ok()) received.message = std::move(decoded).value();
             }
             return received;
         });
     }
     // Sends a request and returns its response (REQUIREd to come, with the request's id).
-    IpcMessage request(qb_ipcc_connection_t* c, std::int32_t id, const std::string& xml)
+    ipc::Message request(qb_ipcc_connection_t* c, std::int32_t id, const std::string& xml)
     {
         REQUIRE(send(c, id, xml) > 0);
         auto response = receive(c, false);
@@ -206,7 +178,7 @@ public:
         return *response.message;
     }
     // The next event whose XML contains `part`, skipping others; nullopt on timeout.
-    std::optional<IpcMessage> event_with(qb_ipcc_connection_t* c, const std::string& part, int tries = 10)
+    std::optional<ipc::Message> event_with(qb_ipcc_connection_t* c, const std::string& part, int tries = 10)
     {
         for (int i = 0; i < tries; ++i) {
             auto event = receive(c, true, 1000);
@@ -216,10 +188,10 @@ public:
     }
 
 private:
-    std::unique_ptr<GMainContext, ContextDeleter> context_{g_main_context_new()};
-    std::string dir_;
+    ContextPtr context_{g_main_context_new()};
+    TempDir dir_{"outpost-lrmd"};
     std::string prefix_;
-    std::string key_;
+    PskKey key_;
     executor::ProcessSpawner spawner_;
     std::unique_ptr<server::Server> server_;
     std::unique_ptr<IpcProxy> proxy_;
@@ -265,13 +237,13 @@ TEST_CASE("lrmd: a local client is an executor client, answered as 2.1.5 answers
     Bench bench;
     auto* c = bench.connect();
     REQUIRE(c != nullptr);
-    REQUIRE(bench.run_until([&] { return bench.server().local_executor_count() == 1; }));
+    REQUIRE(run_until(bench.context(), [&] { return bench.server().local_executor_count() == 1; }));
     CHECK(bench.proxy().local_client_count() == 1);
 
     auto hello = bench.request(
         c, 1,
         R"(<lrmd_command t="lrmd" lrmd_op="register" lrmd_clientname="ut" lrmd_protocol_version="1.1"/>)");
-    CHECK(hello.header.flags == kIpcFlagServerFree);
+    CHECK(hello.header.flags == wire::ipc_flag::server_free);
     CHECK_FALSE(contains(hello.xml, "lrmd_remote_msg"));
     CHECK(attribute(hello.xml, "lrmd_op") == "register");
     CHECK(attribute(hello.xml, "lrmd_rc") == "0");
@@ -283,7 +255,7 @@ TEST_CASE("lrmd: a local client is an executor client, answered as 2.1.5 answers
     CHECK(attribute(registered.xml, "lrmd_rc") == "0");
     auto notify = bench.event_with(c, "lrmd_rsc_register");
     REQUIRE(notify);
-    CHECK(notify->header.flags == (kIpcFlagServerEvent | kIpcFlagServerFree));
+    CHECK(notify->header.flags == (wire::ipc_flag::server_event | wire::ipc_flag::server_free));
     CHECK_FALSE(contains(notify->xml, "lrmd_remote_msg"));
 
     auto queued = bench.request(c, 3, exec("r1", "monitor", bench.file("r1.state")));
@@ -306,7 +278,7 @@ TEST_CASE("lrmd: a local client is an executor client, answered as 2.1.5 answers
     CHECK(bench.event_with(c, "lrmd_rsc_poke"));
 
     bench.disconnect(other);
-    REQUIRE(bench.run_until([&] { return bench.server().local_executor_count() == 1; }));
+    REQUIRE(run_until(bench.context(), [&] { return bench.server().local_executor_count() == 1; }));
     CHECK(bench.proxy().local_client_count() == 1);
 }
 
@@ -315,13 +287,13 @@ TEST_CASE("lrmd: what 2.1.5 does not answer gets no answer, and the client stays
     Bench bench;
     auto* c = bench.connect();
     REQUIRE(c != nullptr);
-    REQUIRE(bench.run_until([&] { return bench.server().local_executor_count() == 1; }));
+    REQUIRE(run_until(bench.context(), [&] { return bench.server().local_executor_count() == 1; }));
     const int calls = bench.server().dispatcher().last_call_id();
 
     SECTION("a request that does not ask for a response is dropped (no call id)")
     {
         REQUIRE(bench.send(c, 1, kPoke, 0) > 0);
-        bench.run_for(200ms);
+        loop_for(bench.context(), 200ms);
         CHECK(bench.receive(c, true, 300).rc < 0);
         CHECK(bench.server().dispatcher().last_call_id() == calls);
     }
@@ -361,23 +333,13 @@ TEST_CASE("lrmd: a local client asking to be an IPC provider gets -13", "[proxy]
     CHECK(bench.proxy().local_client_count() == 1);
 }
 
-TEST_CASE("lrmd: a local client counts for the last-client rule (protocol.md 5.12)", "[proxy][lrmd]")
+TEST_CASE("lrmd: a local client counts for the last-client rule (docs/protocol.md 5.12)", "[proxy][lrmd]")
 {
     Bench bench;
     // A TLS client comes and goes while the local client holds a drop-recurring monitor.
-    auto tls = tls::TlsContext::psk_client(tls::Authkey(bench.key()));
-    REQUIRE(tls.ok());
-    std::unique_ptr<io::Connection> remote;
-    bool done = false;
-    auto pending = io::Connection::connect_async("127.0.0.1", bench.server().port(), *tls, bench.context(),
-                                                 {}, [&](Result<std::unique_ptr<io::Connection>> r) {
-                                                     done = true;
-                                                     if (r.ok()) remote = std::move(r).value();
-                                                 });
-    REQUIRE(bench.run_until([&] { return done; }, 10s));
-    REQUIRE(remote != nullptr);
-    remote->start([](const std::string&) {}, [](const Error&) {});
-    REQUIRE(bench.run_until([&] { return bench.server().client_count() == 1; }));
+    auto remote = test::RawClient::open(bench.context(), "127.0.0.1", bench.server().port(),
+                                        test::psk_client(bench.key()));
+    REQUIRE(run_until(bench.context(), [&] { return bench.server().client_count() == 1; }));
 
     auto* c = bench.connect();
     REQUIRE(c != nullptr);
@@ -395,13 +357,13 @@ TEST_CASE("lrmd: a local client counts for the last-client rule (protocol.md 5.1
         return (*recurring)[0].ops.size();
     };
     remote.reset();
-    REQUIRE(bench.run_until([&] { return bench.server().client_count() == 0; }));
-    bench.run_for(300ms);
+    REQUIRE(run_until(bench.context(), [&] { return bench.server().client_count() == 0; }));
+    loop_for(bench.context(), 300ms);
     CHECK(monitors() == 1);  // the local client is still there
 
     bench.disconnect(c);
-    REQUIRE(bench.run_until([&] { return bench.proxy().local_client_count() == 0; }));
-    bench.run_for(100ms);
+    REQUIRE(run_until(bench.context(), [&] { return bench.proxy().local_client_count() == 0; }));
+    loop_for(bench.context(), 100ms);
     CHECK(monitors() == 0);
     CHECK(bench.server().executor().find("r2") != nullptr);
     CHECK(std::filesystem::exists(state));

@@ -18,12 +18,13 @@
 #include <utility>
 #include <vector>
 
-#include "../../support/main_loop.hpp"
 #include "io/source.hpp"
+#include "ipc/header.hpp"
 #include "proxy/channels.hpp"
-#include "proxy/ipc_header.hpp"
+#include "proxy/endpoint.hpp"
 #include "proxy/proxy.hpp"
-#include "server/proxy_endpoint.hpp"
+#include "support/main_loop.hpp"
+#include "util/users.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
 
@@ -31,13 +32,16 @@ using namespace outpost;
 using namespace outpost::agent;
 using namespace outpost::agent::proxy;
 using namespace std::chrono_literals;
+using outpost::test::ContextPtr;
+using outpost::test::loop_for;
+using outpost::test::run_until;
 
 namespace {
 
 constexpr std::size_t kClientBuffer = std::size_t{128} * 1024;
 constexpr int32_t kRecvTimeoutMs = 2000;
 
-class RecordingHost : public server::ProxyHost {
+class RecordingHost : public proxy::ProxyHost {
 public:
     std::optional<std::string> provider;
     bool accept_sends = true;
@@ -63,10 +67,6 @@ public:
     }
 };
 
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-
 std::string big_xml(std::size_t approx)
 {
     std::string xml = "<cib-reply t=\"cib\"><cib_calldata><cib><status>";
@@ -79,7 +79,7 @@ std::string big_xml(std::size_t approx)
 
 struct Received {
     ssize_t rc = 0;
-    std::optional<IpcMessage> message;
+    std::optional<ipc::Message> message;
 };
 
 class Fixture {
@@ -110,11 +110,6 @@ public:
 
     GMainContext* context() { return context_.get(); }
 
-    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = 3s)
-    {
-        return ::outpost::test::loop_until(context(), done, limit);
-    }
-
     // Runs `work` on a client thread while the proxy's loop turns here.
     template <typename T>
     T client(std::function<T()> work)
@@ -125,7 +120,8 @@ public:
             result = work();
             done = true;
         });
-        run_until([&] { return done.load(); }, 10s);
+        run_until(
+            context(), [&] { return done.load(); }, 10s);
         worker.join();
         return std::move(*result);
     }
@@ -140,7 +136,7 @@ public:
 
     ssize_t send(qb_ipcc_connection_t* c, std::int32_t id, const std::string& xml, std::uint32_t flags)
     {
-        auto bytes = encode_ipc_message(id, xml, flags);
+        auto bytes = ipc::encode_message(id, xml, flags);
         REQUIRE(bytes);
         return send_raw(c, *bytes);
     }
@@ -157,7 +153,7 @@ public:
             received.rc = event ? qb_ipcc_event_recv(c, buffer.data(), buffer.size(), kRecvTimeoutMs)
                                 : qb_ipcc_recv(c, buffer.data(), buffer.size(), kRecvTimeoutMs);
             if (received.rc > 0) {
-                auto decoded = decode_ipc_message(buffer.data(), static_cast<std::size_t>(received.rc));
+                auto decoded = ipc::decode_message(buffer.data(), static_cast<std::size_t>(received.rc));
                 if (decoded) received.message = std::move(decoded).value();
             }
             return received;
@@ -185,7 +181,7 @@ public:
     }
 
 private:
-    std::unique_ptr<GMainContext, ContextDeleter> context_{g_main_context_new()};
+    ContextPtr context_{g_main_context_new()};
     std::string prefix_;
     std::vector<qb_ipcc_connection_t*> clients_;
 };
@@ -203,7 +199,7 @@ TEST_CASE("Local connections are refused without provider, on pacemakerd and on 
     CHECK(f.connect("lrmd") == nullptr);
     CHECK(f.host.sent.empty());
     CHECK(f.connect("cib_ro") != nullptr);
-    REQUIRE(f.run_until([&] { return !f.host.sent.empty(); }));
+    REQUIRE(run_until(f.context(), [&] { return !f.host.sent.empty(); }));
     CHECK(f.host.sent[0].second.server == std::optional<std::string>("cib_ro"));
 }
 
@@ -213,7 +209,7 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
     f.host.provider = "provider-1";
     auto* c = f.connect("cib_shm");
     REQUIRE(c != nullptr);
-    REQUIRE(f.run_until([&] { return f.host.sent.size() == 1; }));
+    REQUIRE(run_until(f.context(), [&] { return f.host.sent.size() == 1; }));
     const auto& [to, announced] = f.host.sent[0];
     CHECK(to == "provider-1");
     CHECK(announced.op == "new");
@@ -224,15 +220,15 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
     CHECK(f.proxy->local_client_count() == 1);
 
     const std::string reg = R"(<cib_command t="cib" cib_op="register" cib_clientname="unit"/>)";
-    REQUIRE(f.send(c, 1, reg, kIpcFlagClientResponse) > 0);
-    REQUIRE(f.run_until([&] { return f.host.sent.size() == 2; }));
+    REQUIRE(f.send(c, 1, reg, wire::ipc_flag::client_response) > 0);
+    REQUIRE(run_until(f.context(), [&] { return f.host.sent.size() == 2; }));
     const wire::ProxyMessage request = f.host.sent[1].second;
     CHECK(request.op == "request");
     CHECK(request.type == wire::MsgType::notify);
     CHECK(request.session == std::optional<std::string>(session));
     CHECK(request.client == std::optional<std::string>("proxy-cib_rw-" + std::to_string(::getpid()) + "-" +
                                                        session.substr(0, 8)));
-    CHECK(request.user == std::optional<std::string>(user_name(::getuid())));
+    CHECK(request.user == std::optional<std::string>(users::user_name(::getuid())));
     CHECK(request.ipc_msg_id == std::optional<std::uint32_t>(1));
     CHECK(request.ipc_msg_flags == std::optional<std::uint32_t>(0x300));
     REQUIRE(request.msg);
@@ -246,13 +242,13 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
         Received response = f.receive(c, false);
         REQUIRE(response.message);
         CHECK(response.message->header.id == 1);
-        CHECK((response.message->header.flags & kIpcFlagServerEvent) == 0);
+        CHECK((response.message->header.flags & wire::ipc_flag::server_event) == 0);
         CHECK(response.message->xml == wire::serialize(*answer));
 
         CHECK(f.proxy->deliver_event(session, *answer));
         Received event = f.receive(c, true);
         REQUIRE(event.message);
-        CHECK((event.message->header.flags & kIpcFlagServerEvent) != 0);
+        CHECK((event.message->header.flags & wire::ipc_flag::server_event) != 0);
         CHECK(event.message->xml == wire::serialize(*answer));
 
         auto big = wire::parse_xml(big_xml(std::size_t{300} * 1024));
@@ -261,19 +257,19 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
         Received big_event = f.receive(c, true);
         INFO("rc " << big_event.rc);
         REQUIRE(big_event.message);
-        CHECK((big_event.message->header.flags & kIpcFlagCompressed) != 0);
+        CHECK((big_event.message->header.flags & wire::ipc_flag::compressed) != 0);
         CHECK(big_event.message->xml == wire::serialize(*big));
 
         // A tool compresses requests above its buffer; the provider gets them inflated.
         REQUIRE(f.send(c, 2, wire::serialize(*big), 0) > 0);
-        REQUIRE(f.run_until([&] { return f.host.with_op("request").size() == 2; }));
+        REQUIRE(run_until(f.context(), [&] { return f.host.with_op("request").size() == 2; }));
         auto forwarded = f.host.with_op("request")[1];
         CHECK(forwarded.ipc_msg_flags == std::optional<std::uint32_t>(0x100));
         REQUIRE(forwarded.msg);
         CHECK(*forwarded.msg == *big);
 
         f.forget(c);
-        REQUIRE(f.run_until([&] { return !f.host.with_op("destroy").empty(); }));
+        REQUIRE(run_until(f.context(), [&] { return !f.host.with_op("destroy").empty(); }));
         CHECK(f.host.with_op("destroy")[0].session == std::optional<std::string>(session));
         CHECK(f.proxy->local_client_count() == 0);
         CHECK(f.host.gone == 1);
@@ -302,11 +298,11 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
 
     SECTION("an invalid request closes the session and tells the provider")
     {
-        auto bytes = encode_ipc_message(2, "<ok/>", 0);
+        auto bytes = ipc::encode_message(2, "<ok/>", 0);
         REQUIRE(bytes);
         (*bytes)[36] = 2;  // another header version
         f.send_raw(c, *bytes);
-        REQUIRE(f.run_until([&] { return !f.host.with_op("destroy").empty(); }));
+        REQUIRE(run_until(f.context(), [&] { return !f.host.with_op("destroy").empty(); }));
         CHECK(f.proxy->local_client_count() == 0);
         CHECK(f.disconnected(c));
     }
@@ -321,7 +317,7 @@ TEST_CASE("A provider that goes away takes only its own sessions", "[proxy][ipc]
     f.host.provider = "new";
     auto* b = f.connect("stonith-ng");
     REQUIRE(b != nullptr);
-    REQUIRE(f.run_until([&] { return f.host.sent.size() == 2; }));
+    REQUIRE(run_until(f.context(), [&] { return f.host.sent.size() == 2; }));
     CHECK(f.host.sent[0].first == "old");
     CHECK(f.host.sent[1].first == "new");
     CHECK(f.host.sent[1].second.server == std::optional<std::string>("stonith-ng"));
@@ -349,8 +345,28 @@ TEST_CASE("A session whose provider cannot be reached is closed at once", "[prox
 TEST_CASE("Only one proxy (libqb loop adapter) per process", "[proxy][ipc]")
 {
     Fixture f;
-    GMainContext* other = g_main_context_new();
-    auto second = IpcProxy::create(other);
+    ContextPtr other = outpost::test::new_context();
+    auto second = IpcProxy::create(other.get());
     CHECK_FALSE(second);
-    g_main_context_unref(other);
+}
+
+TEST_CASE("A tool that leaves while the proxy closes its session is released once", "[proxy][ipc]")
+{
+    Fixture f;
+    f.host.provider = "provider-1";
+    auto* c = f.connect("cib_rw");
+    REQUIRE(c != nullptr);
+    REQUIRE(run_until(f.context(), [&] { return f.host.sent.size() == 1; }));  // `new`
+    // The tool leaves, and before the loop sees its hang-up the proxy closes the session
+    // itself (its provider went away): libqb reports the disconnect first, then the
+    // proxy's own disconnect comes due. The connection must be released exactly once.
+    f.forget(c);
+    f.proxy->provider_gone("provider-1");
+    loop_for(f.context(), 300ms);
+    CHECK(f.proxy->local_client_count() == 0);
+    // The proxy still serves new tools afterwards.
+    f.host.provider = "provider-2";
+    auto* again = f.connect("cib_rw");
+    REQUIRE(again != nullptr);
+    CHECK(run_until(f.context(), [&] { return f.host.sent.size() == 2; }));
 }

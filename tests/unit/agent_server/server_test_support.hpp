@@ -1,88 +1,25 @@
-// Shared pieces of the agent server unit tests: a GMainContext runner, a temporary OCF
-// tree with a real shell agent, and a DispatchBench that wires a real Executor (running
-// real processes), the real Notifier and a Dispatcher to sessions whose sent messages are
-// decoded back for inspection.
+// Shared pieces of the agent server unit tests: a real shell agent for the shared
+// DispatchBench (tests/support), a stand-in for the IPC proxy, and request builders.
 #pragma once
 
 #include <catch2/catch.hpp>
 
-#include <glib.h>
-#include <sys/stat.h>
-
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <functional>
-#include <map>
-#include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
 
-#include "../../support/main_loop.hpp"
-#include "executor/executor.hpp"
-#include "executor/process_spawner.hpp"
-#include "io/source.hpp"
-#include "server/client_session.hpp"
+#include "proxy/endpoint.hpp"
 #include "server/dispatcher.hpp"
-#include "server/notifier.hpp"
+#include "support/dispatch_bench.hpp"
+#include "support/main_loop.hpp"
+#include "support/raw_client.hpp"
 #include "wire/messages.hpp"
 
 namespace outpost::test {
 
 using namespace std::chrono_literals;
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-// Iterates `context` until `done()` or `limit`; true if done() became true.
-inline bool run_until(GMainContext* context, const std::function<bool()>& done,
-                      std::chrono::milliseconds limit = 10s)
-{
-    return ::outpost::test::loop_until(context, done, limit);
-}
-
-inline void run_for(GMainContext* context, std::chrono::milliseconds duration)
-{
-    (void)run_until(
-        context, [] { return false; }, duration);
-}
-
-class ScratchDir {
-public:
-    ScratchDir()
-    {
-        std::string pattern = (std::filesystem::temp_directory_path() / "outpost-server-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    ~ScratchDir()
-    {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-    void write(const std::string& name, const std::string& content, mode_t mode = 0644) const
-    {
-        std::filesystem::create_directories((path_ / name).parent_path());
-        std::ofstream out(file(name), std::ios::binary | std::ios::trunc);
-        out << content;
-        out.close();
-        ::chmod(file(name).c_str(), mode);
-    }
-
-private:
-    std::filesystem::path path_;
-};
 
 // A minimal OCF agent: state kept in the file named by the `state` parameter.
 inline constexpr const char* kTestAgent = R"(#!/bin/sh
@@ -97,22 +34,7 @@ meta-data) echo '<resource-agent name="Dummy"/>'; exit 0 ;;
 esac
 )";
 
-class RecordingControl final : public agent::server::Control {
-public:
-    void shutdown_acknowledged() override { ++acks; }
-    void shutdown_refused() override { ++nacks; }
-    void fatal_exit(int exit_code, const std::string& reason) override
-    {
-        fatal_code = exit_code;
-        fatal_reason = reason;
-    }
-    int acks = 0;
-    int nacks = 0;
-    std::optional<int> fatal_code;
-    std::string fatal_reason;
-};
-
-class FakeProxy final : public agent::server::ProxyEndpoint {
+class FakeProxy final : public agent::proxy::ProxyEndpoint {
 public:
     bool deliver_response(std::string_view session, std::uint32_t ipc_msg_id,
                           const wire::Element& msg) override
@@ -140,132 +62,18 @@ public:
     std::size_t local_clients = 0;
 };
 
-class DispatchBench {
-public:
-    explicit DispatchBench(agent::server::DispatcherConfig config = {})
-        : context_(g_main_context_new()),
-          spawner_(context_.get()),
-          executor_(std::make_unique<agent::executor::Executor>(
-              context_.get(), spawner_, executor_options(),
-              agent::executor::Executor::Callbacks{[this](const agent::executor::OpResult& r) {
-                  if (dispatcher_) dispatcher_->on_result(r);
-              }})),
-          dispatcher_(std::make_unique<agent::server::Dispatcher>(*executor_, notifier_, control_, config))
-    {
-    }
-    DispatchBench(const DispatchBench&) = delete;
-    DispatchBench& operator=(const DispatchBench&) = delete;
-    ~DispatchBench()
-    {
-        // The executor may still report while it goes; the dispatcher must outlive it.
-        executor_.reset();
-        dispatcher_.reset();
-    }
-
-    [[nodiscard]] GMainContext* context() const { return context_.get(); }
-    agent::executor::Executor& executor() { return *executor_; }
-    agent::server::Dispatcher& dispatcher() { return *dispatcher_; }
-    agent::server::Notifier& notifier() { return notifier_; }
-    RecordingControl& control() { return control_; }
-    const ScratchDir& dir() const { return dir_; }
-
-    // A connected client; `name` empty = it never says who it is.
-    agent::server::ClientSession& connect(const std::string& id)
-    {
-        auto session =
-            std::make_unique<agent::server::ClientSession>(id, "test", [this, id](std::string_view xml) {
-                inbox_[id].emplace_back(xml);
-                return Status{};
-            });
-        auto& ref = *session;
-        sessions_[id] = std::move(session);
-        notifier_.add(ref);
-        return ref;
-    }
-    void disconnect(const std::string& id)
-    {
-        notifier_.remove(id);
-        sessions_.erase(id);
-    }
-    agent::server::ClientSession& session(const std::string& id) { return *sessions_.at(id); }
-
-    // Everything sent to `id` so far, decoded; clears the inbox.
-    std::vector<wire::Message> take(const std::string& id)
-    {
-        std::vector<wire::Message> out;
-        for (const auto& xml : inbox_[id]) {
-            auto decoded = wire::decode_message(xml);
-            INFO(xml);
-            REQUIRE(decoded.ok());
-            out.push_back(std::move(decoded).value());
-        }
-        inbox_[id].clear();
-        return out;
-    }
-    [[nodiscard]] std::size_t pending(const std::string& id) { return inbox_[id].size(); }
-
-    void send(const std::string& id, const wire::Request& request)
-    {
-        dispatcher_->handle(session(id), request);
-    }
-    void send(const std::string& id, const wire::ProxyMessage& message)
-    {
-        dispatcher_->handle(session(id), message);
-    }
-
-    // Runs the loop until `id` has at least `count` unread messages.
-    bool wait_for(const std::string& id, std::size_t count, std::chrono::milliseconds limit = 10s)
-    {
-        return run_until(
-            context(), [&] { return inbox_[id].size() >= count; }, limit);
-    }
-
-    std::string agent_dir() const { return dir_.file("resource.d"); }
-
-private:
-    agent::executor::Executor::Options executor_options()
-    {
-        dir_.write("resource.d/test/Dummy", kTestAgent, 0755);
-        agent::executor::Executor::Options options;
-        options.paths.ocf_root = dir_.path().string();
-        options.paths.ocf_ra_path = {dir_.file("resource.d")};
-        options.paths.working_dir = dir_.path().string();
-        options.paths.secrets_dir = dir_.file("secrets");
-        return options;
-    }
-
-    ScratchDir dir_;
-    ContextPtr context_;
-    agent::executor::ProcessSpawner spawner_;
-    agent::server::Notifier notifier_;
-    RecordingControl control_;
-    std::unique_ptr<agent::executor::Executor> executor_;
-    std::unique_ptr<agent::server::Dispatcher> dispatcher_;
-    std::map<std::string, std::unique_ptr<agent::server::ClientSession>> sessions_;
-    std::map<std::string, std::vector<std::string>> inbox_;
-};
-
-// Request builders (the struct form decode_message produces).
-inline wire::Request make_request(const std::string& op, std::uint64_t msg_id)
+// The shared DispatchBench (support/dispatch_bench.hpp) running the test agent above as
+// ocf:test:Dummy with real processes.
+inline DispatchBenchSetup agent_setup(agent::server::DispatcherConfig config = {})
 {
-    wire::Request request;
-    request.msg_id = msg_id;
-    const wire::OpInfo* info = wire::find_op(op);
-    request.op = info != nullptr ? info->op : wire::Op::unknown;
-    request.op_name = op;
-    return request;
+    DispatchBenchSetup setup;
+    setup.dispatcher = std::move(config);
+    setup.scripts = {{"resource.d/test/Dummy", kTestAgent}};
+    return setup;
 }
 
-inline wire::Request make_register(std::uint64_t msg_id, const std::string& name,
-                                   std::optional<std::string> version = "1.1", bool provider = false)
-{
-    wire::Request request = make_request("register", msg_id);
-    request.client_name = name;
-    request.protocol_version = std::move(version);
-    request.ipc_provider = provider;
-    return request;
-}
-
+// Request builders beyond support/raw_client.hpp's make_request and make_register (the
+// struct form decode_message produces).
 inline wire::Request make_rsc_request(const std::string& op, std::uint64_t msg_id,
                                       std::optional<std::string> rsc_id)
 {

@@ -1,7 +1,7 @@
 // Dispatcher unit tests: the rc table of every op, call-id sequencing, the register reply,
-// the protocol version check, notification targeting and ordering, lrmd_check, ipc_fwd.
-// A real Executor runs a real shell OCF agent written into a temporary directory; what
-// the dispatcher sends goes through the real Notifier and is decoded back from XML.
+// the protocol version check (versions compare as util/version.hpp says, tested there), notification
+// targeting and ordering, lrmd_check, ipc_fwd. A real Executor runs a real shell OCF agent written into a
+// temporary directory; what the dispatcher sends goes through the real Notifier and is decoded back from XML.
 #include <climits>
 
 #include "server/watchdog.hpp"
@@ -9,7 +9,6 @@
 
 using namespace outpost;
 using namespace outpost::test;
-using agent::server::compare_versions;
 
 namespace {
 
@@ -21,19 +20,6 @@ wire::Reply only_reply(const std::vector<wire::Message>& messages)
 }
 
 }  // namespace
-
-TEST_CASE("compare_versions compares dotted components numerically")
-{
-    CHECK(compare_versions("1.1", "1.0") > 0);
-    CHECK(compare_versions("1.0", "1.0") == 0);
-    CHECK(compare_versions("1", "1.0") == 0);
-    CHECK(compare_versions("0.9", "1.0") < 0);
-    CHECK(compare_versions("1.10", "1.9") > 0);
-    CHECK(compare_versions("2", "1.9.9") > 0);
-    CHECK(compare_versions("", "1.0") < 0);
-    CHECK(compare_versions("abc", "1.0") < 0);
-    CHECK(compare_versions("99999999999999999999999.0", "1.0") > 0);
-}
 
 TEST_CASE("check_watchdog follows the stonith-watchdog-timeout rules")
 {
@@ -49,12 +35,35 @@ TEST_CASE("check_watchdog follows the stonith-watchdog-timeout rules")
     CHECK_FALSE(check_watchdog("junk", 0).fatal);  // unparsable: logged, not fatal
 }
 
+TEST_CASE("every operation of the table gets a reply exactly when the table says so")
+{
+    DispatchBench bench(agent_setup());
+    bench.connect("c1");
+    std::uint64_t msg_id = 0;
+    for (const wire::OpInfo& info : wire::op_table()) {
+        INFO(info.name);
+        wire::Request request = make_request(std::string(info.name), ++msg_id);
+        if (info.data == wire::OpData::rsc) request.rsc.emplace();
+        bench.send("c1", request);
+        std::size_t replies = 0;
+        for (const auto& message : bench.take("c1")) {
+            if (const auto* reply = std::get_if<wire::Reply>(&message)) {
+                ++replies;
+                CHECK(reply->msg_id == msg_id);
+            }
+        }
+        CHECK(replies == (info.has_reply ? 1U : 0U));
+    }
+    bench.send("c1", make_request("lrmd_no_such_op", ++msg_id));
+    CHECK(only_reply(bench.take("c1")).rc == wire::rc::not_supported);
+}
+
 TEST_CASE("register reply carries the session token, protocol 1.1, uptime and start state")
 {
     agent::server::DispatcherConfig config;
     config.node_start_state = "standby";
     config.started = std::chrono::steady_clock::now() - std::chrono::seconds(42);
-    DispatchBench bench(config);
+    DispatchBench bench(agent_setup(config));
     auto& client = bench.connect("c1");
 
     bench.send("c1", make_register(7, "controller-1"));
@@ -75,7 +84,7 @@ TEST_CASE("register reply carries the session token, protocol 1.1, uptime and st
 
     SECTION("no start state when PCMK_node_start_state is unset")
     {
-        DispatchBench plain;
+        DispatchBench plain(agent_setup());
         plain.connect("c2");
         plain.send("c2", make_register(1, "x"));
         CHECK_FALSE(only_reply(plain.take("c2")).node_start_state.has_value());
@@ -84,7 +93,7 @@ TEST_CASE("register reply carries the session token, protocol 1.1, uptime and st
 
 TEST_CASE("register rejects protocol versions below 1.0 with a complete reply")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     auto& client = bench.connect("c1");
 
     for (auto [version, expected] :
@@ -109,7 +118,7 @@ TEST_CASE("register rejects protocol versions below 1.0 with a complete reply")
 
 TEST_CASE("the first message carrying a client name names the session")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     auto& client = bench.connect("c1");
     bench.send("c1", make_request("lrmd_rsc_poke", 1));
     CHECK_FALSE(client.named());
@@ -122,7 +131,7 @@ TEST_CASE("the first message carrying a client name names the session")
 
 TEST_CASE("every request advances the global call id, wrapping to 1")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("a");
     bench.connect("b");
 
@@ -164,7 +173,7 @@ TEST_CASE("every request advances the global call id, wrapping to 1")
 
 TEST_CASE("replies follow the 2.1.5 rc table")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("c");
     std::uint64_t msg = 1;
     auto rc_of = [&](const wire::Request& request) {
@@ -268,7 +277,7 @@ TEST_CASE("replies follow the 2.1.5 rc table")
 
 TEST_CASE("unregister while an op executes answers -115 and still notifies")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("c");
     bench.send("c", make_register(1, "ctl"));
     bench.send("c", make_rsc_register(2, "r1"));
@@ -294,7 +303,7 @@ TEST_CASE("unregister while an op executes answers -115 and still notifies")
 
 TEST_CASE("exec: reply rc is the call id; the notify carries it with params and userdata echoed")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("c");
     bench.send("c", make_register(1, "ctl"));
     bench.send("c", make_rsc_register(2, "r1"));
@@ -315,7 +324,7 @@ TEST_CASE("exec: reply rc is the call id; the notify carries it with params and 
     const auto& notify = as<wire::ExecNotify>(messages[0]);
     CHECK(notify.call_id == 3);
     CHECK(notify.exec_rc == 7);
-    CHECK(notify.op_status == 0);
+    CHECK(notify.op_status == wire::ExecStatus::done);
     CHECK(notify.rsc_id == "r1");
     CHECK(notify.action == "monitor");
     CHECK(notify.userdata == *probe.rsc->userdata);
@@ -338,7 +347,7 @@ TEST_CASE("exec: reply rc is the call id; the notify carries it with params and 
 
 TEST_CASE("a stop's cancel notifies precede its reply; recurring ops notify changes only")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("c");
     bench.send("c", make_register(1, "ctl"));
     bench.send("c", make_rsc_register(2, "r1"));
@@ -353,7 +362,7 @@ TEST_CASE("a stop's cancel notifies precede its reply; recurring ops notify chan
     REQUIRE(bench.wait_for("c", 1));
     CHECK(as<wire::ExecNotify>(bench.take("c")[0]).exec_rc == 0);
     // Several more runs, all rc 0: nothing more is notified.
-    run_for(bench.context(), 500ms);
+    loop_for(bench.context(), 500ms);
     CHECK(bench.pending("c") == 0);
 
     bench.send("c", make_exec(5, "r1", "stop", state));
@@ -361,13 +370,13 @@ TEST_CASE("a stop's cancel notifies precede its reply; recurring ops notify chan
     REQUIRE(messages.size() == 2);
     const auto& cancelled = as<wire::ExecNotify>(messages[0]);
     CHECK(cancelled.call_id == 4);
-    CHECK(cancelled.op_status == 1);
+    CHECK(cancelled.op_status == wire::ExecStatus::cancelled);
     CHECK(as<wire::Reply>(messages[1]).rc == 5);
 }
 
 TEST_CASE("exec notifies go to named clients only, or only the requester with call option 2")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("named1");
     bench.connect("named2");
     bench.connect("anonymous");
@@ -386,7 +395,7 @@ TEST_CASE("exec notifies go to named clients only, or only the requester with ca
         REQUIRE(bench.wait_for("named2", 1));
         CHECK(as<wire::ExecNotify>(bench.take("named1")[0]).exec_rc == 7);
         CHECK(as<wire::ExecNotify>(bench.take("named2")[0]).exec_rc == 7);
-        run_for(bench.context(), 100ms);
+        loop_for(bench.context(), 100ms);
         CHECK(bench.pending("anonymous") == 0);  // replies, never notifications
     }
     SECTION("requester only")
@@ -395,7 +404,7 @@ TEST_CASE("exec notifies go to named clients only, or only the requester with ca
         CHECK(only_reply(bench.take("named2")).rc > 0);
         REQUIRE(bench.wait_for("named2", 1));
         CHECK(as<wire::ExecNotify>(bench.take("named2")[0]).exec_rc == 7);
-        run_for(bench.context(), 100ms);
+        loop_for(bench.context(), 100ms);
         CHECK(bench.pending("named1") == 0);
     }
     SECTION("requester only, but it is gone: dropped")
@@ -403,14 +412,14 @@ TEST_CASE("exec notifies go to named clients only, or only the requester with ca
         bench.send("named2", make_exec(5, "r1", "monitor", state, 2));
         bench.disconnect("named2");
         REQUIRE(run_until(bench.context(), [&] { return bench.executor().running_count() == 0; }));
-        run_for(bench.context(), 100ms);
+        loop_for(bench.context(), 100ms);
         CHECK(bench.pending("named1") == 0);
     }
     SECTION("requester only, unnamed requester gets nothing")
     {
         bench.send("anonymous", make_exec(5, "r1", "monitor", state, 2));
         (void)bench.take("anonymous");
-        run_for(bench.context(), 300ms);
+        loop_for(bench.context(), 300ms);
         CHECK(bench.pending("anonymous") == 0);
         CHECK(bench.pending("named1") == 0);
     }
@@ -418,7 +427,7 @@ TEST_CASE("exec notifies go to named clients only, or only the requester with ca
 
 TEST_CASE("generic notifies follow the reply and reach every named client")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("a");
     bench.connect("b");
     bench.connect("anonymous");
@@ -464,7 +473,7 @@ TEST_CASE("lrmd_check gets no reply; an unsafe watchdog setting asks for exit 10
 {
     agent::server::DispatcherConfig config;
     config.sbd_timeout_ms = 20000;
-    DispatchBench bench(config);
+    DispatchBench bench(agent_setup(config));
     bench.connect("c");
 
     auto check = make_request("lrmd_check", 1);
@@ -482,7 +491,7 @@ TEST_CASE("lrmd_check gets no reply; an unsafe watchdog setting asks for exit 10
 
 TEST_CASE("new-client notify reaches the other named clients only")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("old");
     bench.connect("quiet");
     bench.send("old", make_register(1, "old"));
@@ -501,7 +510,7 @@ TEST_CASE("new-client notify reaches the other named clients only")
 
 TEST_CASE("ipc_fwd: rc 0 always, destroy for unknown or absent sessions, shutdown ack and nack")
 {
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     bench.connect("provider");
     bench.send("provider", make_register(1, "ctl", "1.1", true));
     (void)bench.take("provider");

@@ -1,4 +1,4 @@
-// The local-session path of the server side (protocol.md 4.2): wire's envelope-less
+// The local-session path of the server side (docs/protocol.md 4.2): wire's envelope-less
 // decoding and encoding, and local ClientSessions in the real Notifier and Dispatcher with
 // a real Executor (DispatchBench), next to TLS sessions. What 2.1.5 does on its lrmd IPC
 // (observed with a raw libqb client): replies and notifications without the envelope,
@@ -40,17 +40,11 @@ agent::server::ClientSession& add_local(DispatchBench& bench, const std::string&
     return *owner.back();
 }
 
+// What arrives on the lrmd IPC has no envelope: DispatchBench checks that and reads it.
 wire::Message decode_local(const std::string& xml)
 {
-    // What arrives on the lrmd IPC has no envelope; decode_message needs one, so check
-    // that it is absent and read the element form.
     INFO(xml);
-    CHECK_FALSE(contains(xml, "lrmd_remote_msg_"));
-    auto root = wire::parse_xml(xml);
-    REQUIRE(root.ok());
-    root->set("lrmd_remote_msg_id", "0");
-    root->set("lrmd_remote_msg_type", root->name == "lrmd_reply" ? "reply" : "notify");
-    auto message = wire::from_element(*root);
+    auto message = DispatchBench::decode_local(xml);
     REQUIRE(message.ok());
     return std::move(message).value();
 }
@@ -144,7 +138,7 @@ TEST_CASE("a local session gets replies as replies and notifications as events, 
     // Declared before the bench so the bench (and its notifier) goes first.
     LocalInbox local;
     std::vector<std::unique_ptr<agent::server::ClientSession>> owner;
-    DispatchBench bench;
+    DispatchBench bench(agent_setup());
     auto& session = add_local(bench, "local-1", local, owner);
     bench.connect("tls-unnamed");  // never registers: no notifications (TLS rule)
     bench.connect("tls-named");
@@ -207,7 +201,7 @@ TEST_CASE("a local session gets replies as replies and notifications as events, 
         REQUIRE(local.replies.size() == 1);
         const wire::Message reply_message = decode_local(local.replies[0]);
         const auto& reply = as<wire::Reply>(reply_message);
-        CHECK(reply.rc == agent::server::rc::access_denied);
+        CHECK(reply.rc == wire::rc::access_denied);
         CHECK(reply.op == "register");
         CHECK(reply.client_id == "local-1");
         CHECK_FALSE(session.is_provider());

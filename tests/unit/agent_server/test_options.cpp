@@ -8,12 +8,12 @@
 #include <string_view>
 #include <vector>
 
-#include "../../support/env_dir.hpp"
 #include "server/options.hpp"
+#include "support/files.hpp"
 
 using namespace outpost::agent;
 
-using outpost::test::EnvDir;
+using outpost::test::TempDir;
 
 namespace {
 
@@ -188,7 +188,7 @@ TEST_CASE("PCMK_debug: yes, or a list naming this daemon (log::debug_requested w
 TEST_CASE("parse_options loads the environment files: unit order, later wins, environment wins",
           "[options][envfile]")
 {
-    EnvDir dir;
+    TempDir dir;
     const std::string pacemaker = dir.write("pacemaker",
                                             "# /etc/default/pacemaker\n"
                                             "PCMK_remote_port=3301\n"
@@ -198,7 +198,7 @@ TEST_CASE("parse_options loads the environment files: unit order, later wins, en
     const std::string sbd = dir.write("sbd", "SBD_WATCHDOG_TIMEOUT=5\nPCMK_remote_port=3302\n");
     clear_environment();
     setenv("PCMK_logfile", "/var/log/from-process.log", 1);
-    auto options = parse_options({"outpost-agent"}, {pacemaker, dir.path + "/missing", sbd});
+    auto options = parse_options({"outpost-agent"}, {pacemaker, dir.file("missing"), sbd});
     REQUIRE(options.ok());
     CHECK(options->env_files_read == std::vector<std::string>{pacemaker, sbd});
     CHECK(options->port == 3302);                             // the later file wins

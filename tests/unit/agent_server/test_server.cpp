@@ -12,9 +12,11 @@
 
 #include <deque>
 
+#include "executor/process_spawner.hpp"
 #include "io/connection.hpp"
 #include "server/server.hpp"
 #include "server_test_support.hpp"
+#include "support/psk.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 
@@ -29,15 +31,7 @@ public:
                          std::optional<std::chrono::milliseconds> handshake_timeout = std::nullopt)
         : context_(g_main_context_new()), spawner_(context_.get())
     {
-        key_ = "server-test-key-" + std::to_string(::getpid());
-        dir_.write("authkey", key_, 0600);
         dir_.write("resource.d/test/Dummy", kTestAgent, 0755);
-        tls::AuthkeySearch search;
-        search.configured = dir_.file("authkey");
-        search.default_path = dir_.file("none");
-        search.legacy_path = dir_.file("none");
-        auto server_tls = tls::TlsContext::psk_server(std::make_shared<tls::AuthkeyStore>(search));
-        REQUIRE(server_tls.ok());
 
         agent::server::ServerConfig config;
         config.address = "127.0.0.1";
@@ -49,7 +43,7 @@ public:
         config.executor.paths.ocf_root = dir_.path().string();
         config.executor.paths.ocf_ra_path = {dir_.file("resource.d")};
         config.executor.paths.working_dir = dir_.path().string();
-        auto server = agent::server::Server::create(context_.get(), *server_tls, spawner_, config,
+        auto server = agent::server::Server::create(context_.get(), key_.server_tls(), spawner_, config,
                                                     [this](int code) { exit_code_ = code; });
         INFO((server.ok() ? std::string() : server.error().describe()));
         REQUIRE(server.ok());
@@ -59,7 +53,7 @@ public:
     [[nodiscard]] GMainContext* context() const { return context_.get(); }
     agent::server::Server& server() { return *server_; }
     [[nodiscard]] const std::optional<int>& exit_code() const { return exit_code_; }
-    [[nodiscard]] const std::string& key() const { return key_; }
+    [[nodiscard]] const std::string& key() const { return key_.bytes(); }
     [[nodiscard]] std::string state_file(const std::string& name) const { return dir_.file(name); }
 
     bool wait_exit(std::chrono::milliseconds limit = 5s)
@@ -69,135 +63,84 @@ public:
     }
 
 private:
-    ScratchDir dir_;
-    std::string key_;
+    TempDir dir_;
+    PskKey key_;
     ContextPtr context_;
     agent::executor::ProcessSpawner spawner_;
     std::unique_ptr<agent::server::Server> server_;
     std::optional<int> exit_code_;
 };
 
-class Client {
-public:
-    Client(ServerBench& bench, bool expect_success = true) : bench_(bench)
-    {
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(bench.key()));
-        REQUIRE(tls.ok());
-        bool done = false;
-        pending_ = io::Connection::connect_async("127.0.0.1", bench.server().port(), *tls, bench.context(),
-                                                 {}, [&](Result<std::unique_ptr<io::Connection>> r) {
-                                                     done = true;
-                                                     if (r.ok()) connection_ = std::move(r).value();
-                                                 });
-        REQUIRE(run_until(
-            bench.context(), [&] { return done; }, 10s));
-        if (!expect_success) return;
-        REQUIRE(connection_ != nullptr);
-        connection_->start([this](std::string xml) { inbox_.push_back(std::move(xml)); },
-                           [this](const Error&) { closed_ = true; });
-        // Let the server see the finished handshake too.
-        REQUIRE(run_until(
-            bench.context(), [&] { return bench.server().client_count() > clients_before_; }, 5s));
-    }
+// A TLS client of the bench's server (the shared RawClient), once the server has seen it.
+std::unique_ptr<RawClient> connect(ServerBench& bench)
+{
+    const std::size_t before = bench.server().client_count();
+    auto client =
+        RawClient::open(bench.context(), "127.0.0.1", bench.server().port(), test::psk_client(bench.key()));
+    REQUIRE(run_until(
+        bench.context(), [&] { return bench.server().client_count() > before; }, 5s));
+    return client;
+}
 
-    [[nodiscard]] bool connected() const { return connection_ != nullptr; }
+void do_register(RawClient& client, const std::string& name, bool provider = false)
+{
+    auto id = client.send(make_register(0, name, "1.1", provider));
+    auto reply = client.expect<wire::Reply>();
+    REQUIRE(reply.msg_id == id);
+    REQUIRE(reply.rc == 0);
+}
 
-    std::uint64_t send(wire::Request request)
-    {
-        request.msg_id = ++msg_id_;
-        REQUIRE(connection_->send(wire::encode(request)).ok());
-        return request.msg_id;
-    }
-    void send_raw(const std::string& xml) { REQUIRE(connection_->send(xml).ok()); }
-    void send_proxy(const std::string& op)
-    {
-        wire::ProxyMessage message;
-        message.type = wire::MsgType::request;
-        message.msg_id = ++msg_id_;
-        message.op = op;
-        REQUIRE(connection_->send(wire::encode(message)).ok());
-    }
+void send_proxy(RawClient& client, std::string_view op)
+{
+    wire::ProxyMessage message;
+    message.op = std::string(op);
+    client.send(message);
+}
 
-    wire::Message next(std::chrono::milliseconds limit = 5s)
-    {
-        REQUIRE(run_until(
-            bench_.context(), [&] { return !inbox_.empty(); }, limit));
-        auto decoded = wire::decode_message(inbox_.front());
-        inbox_.pop_front();
-        REQUIRE(decoded.ok());
-        return std::move(decoded).value();
-    }
-    bool quiet_for(std::chrono::milliseconds period)
-    {
-        (void)run_until(
-            bench_.context(), [&] { return !inbox_.empty(); }, period);
-        return inbox_.empty();
-    }
-    bool wait_closed(std::chrono::milliseconds limit = 5s)
-    {
-        return run_until(
-            bench_.context(), [&] { return closed_; }, limit);
-    }
-    void close() { connection_->close(); }
-
-    void do_register(const std::string& name, bool provider = false)
-    {
-        auto hello = make_register(0, name, "1.1", provider);
-        auto id = send(hello);
-        auto reply = as<wire::Reply>(next());
-        REQUIRE(reply.msg_id == id);
-        REQUIRE(reply.rc == 0);
-    }
-
-private:
-    ServerBench& bench_;
-    std::size_t clients_before_ = bench_.server().client_count();
-    std::unique_ptr<io::PendingConnection> pending_;
-    std::unique_ptr<io::Connection> connection_;
-    std::deque<std::string> inbox_;
-    bool closed_ = false;
-    std::uint64_t msg_id_ = 0;
-};
+bool wait_closed(RawClient& client)
+{
+    return client.wait([&] { return client.closed(); }, 5s);
+}
 
 }  // namespace
 
 TEST_CASE("a finished handshake is announced to the other named clients")
 {
     ServerBench bench;
-    Client first(bench);
-    first.do_register("first");
-    Client quiet(bench);  // never named
+    auto first = connect(bench);
+    do_register(*first, "first");
+    auto quiet = connect(bench);  // never named
 
-    Client second(bench);
-    CHECK(std::holds_alternative<wire::NewClientNotify>(first.next()));
-    CHECK(quiet.quiet_for(200ms));
-    CHECK(second.quiet_for(50ms));
+    auto second = connect(bench);
+    CHECK(std::holds_alternative<wire::NewClientNotify>(first->next()));
+    CHECK(quiet->quiet_for(200ms));
+    CHECK(second->quiet_for(50ms));
     CHECK(bench.server().client_count() == 3);
 }
 
 TEST_CASE("a client sending something that cannot be read is dropped, others carry on")
 {
     ServerBench bench;
-    Client good(bench);
-    good.do_register("good");
-    Client bad(bench);
+    auto good = connect(bench);
+    do_register(*good, "good");
+    auto bad = connect(bench);
 
     SECTION("not XML")
     {
-        bad.send_raw("<lrmd_command");
+        REQUIRE(bad->send_xml("<lrmd_command").ok());
     }
     SECTION("a msg id that is not a number")
     {
-        bad.send_raw("<lrmd_command lrmd_op=\"lrmd_rsc_poke\" lrmd_remote_msg_id=\"abc\"/>");
+        REQUIRE(bad->send_xml("<lrmd_command lrmd_op=\"lrmd_rsc_poke\" lrmd_remote_msg_id=\"abc\"/>").ok());
     }
-    (void)good.next();  // new-client notice about `bad`
-    CHECK(bad.wait_closed());
+    (void)good->next();  // new-client notice about `bad`
+    CHECK(wait_closed(*bad));
     REQUIRE(run_until(
         bench.context(), [&] { return bench.server().client_count() == 1; }, 5s));
 
-    auto id = good.send(make_request("lrmd_rsc_poke", 0));
-    CHECK(as<wire::Reply>(good.next()).msg_id == id);
-    CHECK(as<wire::GenericNotify>(good.next()).op == "lrmd_rsc_poke");
+    auto id = good->send(make_request("lrmd_rsc_poke", 0));
+    CHECK(as<wire::Reply>(good->next()).msg_id == id);
+    CHECK(as<wire::GenericNotify>(good->next()).op == "lrmd_rsc_poke");
 }
 
 TEST_CASE("any well-formed message is served by its lrmd_op, whatever its root or type (2.1.5)")
@@ -205,56 +148,62 @@ TEST_CASE("any well-formed message is served by its lrmd_op, whatever its root o
     // Observed against pacemaker-remoted 2.1.5: the root element's name and
     // lrmd_remote_msg_type are never looked at; an absent msg id is 0.
     ServerBench bench;
-    Client c(bench);
-    c.do_register("c");
+    auto c = connect(bench);
+    do_register(*c, "c");
     auto expect_reply = [&](std::uint64_t msg_id, int rc) {
-        auto reply = as<wire::Reply>(c.next());
+        auto reply = as<wire::Reply>(c->next());
         CHECK(reply.msg_id == msg_id);
         CHECK(reply.rc == rc);
         CHECK(reply.origin == "process_lrmd_message");
     };
 
     // An unknown root element: an unknown op.
-    c.send_raw(R"(<foo lrmd_remote_msg_id="7" lrmd_remote_msg_type="request"/>)");
+    REQUIRE(c->send_xml(R"(<foo lrmd_remote_msg_id="7" lrmd_remote_msg_type="request"/>)").ok());
     expect_reply(7, -95);
-    c.send_raw("<foo/>");
+    REQUIRE(c->send_xml("<foo/>").ok());
     expect_reply(0, -95);
     // A command without lrmd_op, a reply from a client: unknown ops too.
-    c.send_raw(R"(<lrmd_command t="lrmd" lrmd_remote_msg_id="2" lrmd_remote_msg_type="request"/>)");
+    REQUIRE(c->send_xml(R"(<lrmd_command t="lrmd" lrmd_remote_msg_id="2" lrmd_remote_msg_type="request"/>)")
+                .ok());
     expect_reply(2, -95);
     wire::Reply reply;
     reply.msg_id = 9;
-    c.send_raw(wire::encode(reply));
+    REQUIRE(c->send_xml(wire::encode(reply)).ok());
     expect_reply(9, -95);
     // A notify that names an op is that op (here a poke: reply, then its notify).
-    c.send_raw(
-        R"(<lrmd_notify lrmd_op="lrmd_rsc_poke" lrmd_remote_msg_id="21" lrmd_remote_msg_type="notify"/>)");
+    REQUIRE(
+        c->send_xml(
+             R"(<lrmd_notify lrmd_op="lrmd_rsc_poke" lrmd_remote_msg_id="21" lrmd_remote_msg_type="notify"/>)")
+            .ok());
     expect_reply(21, 0);
-    CHECK(as<wire::GenericNotify>(c.next()).op == "lrmd_rsc_poke");
+    CHECK(as<wire::GenericNotify>(c->next()).op == "lrmd_rsc_poke");
     // lrmd_ipc_proxy without lrmd_op="ipc_fwd" is no proxy message.
-    c.send_raw(
-        R"(<lrmd_ipc_proxy lrmd_ipc_op="bogus" lrmd_remote_msg_id="28" lrmd_remote_msg_type="request"/>)");
+    REQUIRE(
+        c->send_xml(
+             R"(<lrmd_ipc_proxy lrmd_ipc_op="bogus" lrmd_remote_msg_id="28" lrmd_remote_msg_type="request"/>)")
+            .ok());
     expect_reply(28, -95);
 
     // Still connected and served.
-    auto id = c.send(make_request("lrmd_rsc_poke", 0));
+    auto id = c->send(make_request("lrmd_rsc_poke", 0));
     expect_reply(id, 0);
-    CHECK(as<wire::GenericNotify>(c.next()).op == "lrmd_rsc_poke");
+    CHECK(as<wire::GenericNotify>(c->next()).op == "lrmd_rsc_poke");
     CHECK(bench.server().client_count() == 1);
 }
 
 TEST_CASE("connections beyond the client limit are closed")
 {
     ServerBench bench(1);
-    Client first(bench);
-    Client refused(bench, false);
-    CHECK_FALSE(refused.connected());
+    auto first = connect(bench);
+    CHECK_FALSE(RawClient::connect(bench.context(), "127.0.0.1", bench.server().port(),
+                                   test::psk_client(bench.key()), {}, 10s)
+                    .ok());
     CHECK(bench.server().client_count() == 1);
 }
 
 TEST_CASE("a connection that does not finish its TLS handshake is dropped; 10 s by default")
 {
-    // protocol.md 1.3: 2.1.5 drops an unauthenticated client after 10 s ("Remote client
+    // docs/protocol.md 1.3: 2.1.5 drops an unauthenticated client after 10 s ("Remote client
     // authentication timed out"), and so does the Server unless told otherwise.
     CHECK(io::kServerHandshakeTimeout == 10s);
     CHECK(agent::server::ServerConfig{}.accept.handshake_timeout == io::kServerHandshakeTimeout);
@@ -293,8 +242,8 @@ TEST_CASE("a connection that does not finish its TLS handshake is dropped; 10 s 
 TEST_CASE("shutdown without an IPC provider exits 0 at once")
 {
     ServerBench bench;
-    Client plain(bench);
-    plain.do_register("not-a-provider");
+    auto plain = connect(bench);
+    do_register(*plain, "not-a-provider");
     bench.server().request_shutdown();
     REQUIRE(bench.wait_exit(1s));
     CHECK(*bench.exit_code() == 0);
@@ -303,43 +252,43 @@ TEST_CASE("shutdown without an IPC provider exits 0 at once")
 TEST_CASE("shutdown with an IPC provider asks the cluster first")
 {
     ServerBench bench;
-    Client old_provider(bench);
-    old_provider.do_register("old", true);
-    Client provider(bench);
-    provider.do_register("newest", true);
-    (void)old_provider.next();  // new-client notice
+    auto old_provider = connect(bench);
+    do_register(*old_provider, "old", true);
+    auto provider = connect(bench);
+    do_register(*provider, "newest", true);
+    (void)old_provider->next();  // new-client notice
 
     bench.server().request_shutdown();
-    auto request = as<wire::ProxyMessage>(provider.next());
+    auto request = as<wire::ProxyMessage>(provider->next());
     CHECK(request.op == "shutdown_req");
     CHECK(request.session == std::optional<std::string>("0"));
     CHECK(request.type == wire::MsgType::notify);
-    CHECK(old_provider.quiet_for(100ms));  // only the newest provider is asked
+    CHECK(old_provider->quiet_for(100ms));  // only the newest provider is asked
     CHECK_FALSE(bench.server().listening());
     CHECK_FALSE(bench.exit_code().has_value());
 
     SECTION("ack: wait for every provider to disconnect, the 20 s timer no longer counts")
     {
-        provider.send_proxy("shutdown_ack");
-        CHECK(as<wire::Reply>(provider.next()).rc == 0);
+        send_proxy(*provider, "shutdown_ack");
+        CHECK(as<wire::Reply>(provider->next()).rc == 0);
         bench.server().request_shutdown();  // a second SIGTERM only logs
-        run_for(bench.context(), 600ms);    // longer than the (shortened) ack timeout
+        loop_for(bench.context(), 600ms);   // longer than the (shortened) ack timeout
         CHECK_FALSE(bench.exit_code().has_value());
 
         // The cluster keeps working with us meanwhile.
-        auto id = provider.send(make_request("lrmd_rsc_poke", 0));
-        CHECK(as<wire::Reply>(provider.next()).msg_id == id);
+        auto id = provider->send(make_request("lrmd_rsc_poke", 0));
+        CHECK(as<wire::Reply>(provider->next()).msg_id == id);
 
-        provider.close();
-        run_for(bench.context(), 100ms);
+        provider->close();
+        loop_for(bench.context(), 100ms);
         CHECK_FALSE(bench.exit_code().has_value());
-        old_provider.close();
+        old_provider->close();
         REQUIRE(bench.wait_exit());
         CHECK(*bench.exit_code() == 0);
     }
     SECTION("nack: exit now")
     {
-        provider.send_proxy("shutdown_nack");
+        send_proxy(*provider, "shutdown_nack");
         REQUIRE(bench.wait_exit(1s));
         CHECK(*bench.exit_code() == 0);
     }
@@ -353,13 +302,13 @@ TEST_CASE("shutdown with an IPC provider asks the cluster first")
 TEST_CASE("an unsolicited shutdown_ack or shutdown_nack changes nothing")
 {
     ServerBench bench;
-    Client provider(bench);
-    provider.do_register("ctl", true);
-    provider.send_proxy("shutdown_nack");
-    CHECK(as<wire::Reply>(provider.next()).rc == 0);
-    provider.send_proxy("shutdown_ack");
-    CHECK(as<wire::Reply>(provider.next()).rc == 0);
-    run_for(bench.context(), 100ms);
+    auto provider = connect(bench);
+    do_register(*provider, "ctl", true);
+    send_proxy(*provider, "shutdown_nack");
+    CHECK(as<wire::Reply>(provider->next()).rc == 0);
+    send_proxy(*provider, "shutdown_ack");
+    CHECK(as<wire::Reply>(provider->next()).rc == 0);
+    loop_for(bench.context(), 100ms);
     CHECK_FALSE(bench.exit_code().has_value());
     CHECK(bench.server().listening());
 }
@@ -369,33 +318,33 @@ TEST_CASE("when the last client leaves, drop-recurring ops stop and resources st
     ServerBench bench;
     std::string state = bench.state_file("r.state");
     {
-        Client a(bench);
-        a.do_register("a");
-        Client b(bench);
-        (void)a.next();  // new-client notice
+        auto a = connect(bench);
+        do_register(*a, "a");
+        auto b = connect(bench);
+        (void)a->next();  // new-client notice
 
-        a.send(make_rsc_register(0, "r1"));
-        (void)a.next();
-        (void)a.next();
+        a->send(make_rsc_register(0, "r1"));
+        (void)a->next();
+        (void)a->next();
         auto start = make_exec(0, "r1", "start", state);
-        a.send(start);
-        (void)a.next();
-        REQUIRE(as<wire::ExecNotify>(a.next()).exec_rc == 0);
-        a.send(make_exec(0, "r1", "monitor", state, 4, 100));
-        (void)a.next();
-        REQUIRE(as<wire::ExecNotify>(a.next()).exec_rc == 0);
+        a->send(start);
+        (void)a->next();
+        REQUIRE(as<wire::ExecNotify>(a->next()).exec_rc == 0);
+        a->send(make_exec(0, "r1", "monitor", state, 4, 100));
+        (void)a->next();
+        REQUIRE(as<wire::ExecNotify>(a->next()).exec_rc == 0);
 
         auto recurring = bench.server().executor().recurring("r1");
         REQUIRE(recurring.has_value());
         REQUIRE(recurring->size() == 1);
         CHECK((*recurring)[0].ops.size() == 1);
 
-        a.close();
-        run_for(bench.context(), 300ms);
+        a->close();
+        loop_for(bench.context(), 300ms);
         // One client remains: the monitor keeps running.
         recurring = bench.server().executor().recurring("r1");
         CHECK((*recurring)[0].ops.size() == 1);
-        b.close();
+        b->close();
     }
     REQUIRE(run_until(
         bench.context(), [&] { return bench.server().client_count() == 0; }, 5s));

@@ -13,32 +13,14 @@
 
 #include <catch.hpp>
 
-#include "../../support/main_loop.hpp"
-#include "../tls/tls_test_support.hpp"
 #include "io/connection.hpp"
 #include "io/listener.hpp"
+#include "support/main_loop.hpp"
+#include "support/psk.hpp"
 #include "tls/context.hpp"
 #include "wire/messages.hpp"
 
 namespace outpost::test {
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-// Iterates `context` until `done()` or `limit` passes; true if done() became true.
-inline bool run_until(GMainContext* context, const std::function<bool()>& done,
-                      std::chrono::milliseconds limit = std::chrono::seconds(10))
-{
-    return ::outpost::test::loop_until(context, done, limit);
-}
-
-inline void run_for(GMainContext* context, std::chrono::milliseconds duration)
-{
-    (void)run_until(
-        context, [] { return false; }, duration);
-}
 
 class ScriptedServer {
 public:
@@ -47,45 +29,31 @@ public:
 
     ScriptedServer(GMainContext* context, Script script) : context_(context), script_(std::move(script))
     {
-        key_ = random_bytes(256);
-        write_file(dir_.file("authkey"), key_);
-        tls::AuthkeySearch search;
-        search.configured = dir_.file("authkey");
-        search.default_path = dir_.file("none");
-        search.legacy_path = dir_.file("none");
-        auto tls = tls::TlsContext::psk_server(std::make_shared<tls::AuthkeyStore>(search));
-        REQUIRE(tls.ok());
-        server_tls_.emplace(std::move(tls).value());
-        auto listener =
-            io::Listener::create("127.0.0.1", 0, context, [this](io::UniqueFd fd, std::string peer) {
-                accepting_.push_back(io::Connection::accept_async(
-                    std::move(fd), std::move(peer), *server_tls_, context_, {},
-                    [this](Result<std::unique_ptr<io::Connection>> ready) {
-                        if (!ready.ok()) return;
-                        auto connection = std::move(ready).value();
-                        io::Connection* raw = connection.get();
-                        connection->start([this, raw](std::string xml) { on_message(raw, xml); },
-                                          [this](const Error&) { ++closed_by_peer; });
-                        connections.push_back(std::move(connection));
-                        // Every other client learns of the newcomer, as remoted does.
-                        for (auto& other : connections) {
-                            if (other.get() != raw && other->is_open()) {
-                                (void)other->send(wire::encode(wire::NewClientNotify{}));
-                            }
+        server_tls_.emplace(key_.server_tls());
+        auto listener = io::Listener::create("127.0.0.1", 0, context, [this](UniqueFd fd, std::string peer) {
+            accepting_.push_back(io::Connection::accept_async(
+                std::move(fd), std::move(peer), *server_tls_, context_, {},
+                [this](Result<std::unique_ptr<io::Connection>> ready) {
+                    if (!ready.ok()) return;
+                    auto connection = std::move(ready).value();
+                    io::Connection* raw = connection.get();
+                    connection->start([this, raw](std::string xml) { on_message(raw, xml); },
+                                      [this](const Error&) { ++closed_by_peer; });
+                    connections.push_back(std::move(connection));
+                    // Every other client learns of the newcomer, as remoted does.
+                    for (auto& other : connections) {
+                        if (other.get() != raw && other->is_open()) {
+                            (void)other->send(wire::encode(wire::NewClientNotify{}));
                         }
-                    }));
-            });
+                    }
+                }));
+        });
         REQUIRE(listener.ok());
         listener_ = std::move(listener).value();
     }
 
     [[nodiscard]] std::uint16_t port() const { return listener_->port(); }
-    [[nodiscard]] tls::TlsContext client_tls() const
-    {
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(key_));
-        REQUIRE(tls.ok());
-        return std::move(tls).value();
-    }
+    [[nodiscard]] tls::TlsContext client_tls() const { return key_.client_tls(); }
 
     // Sends to the most recent connection.
     void send(const std::string& xml)
@@ -151,8 +119,7 @@ public:
 private:
     GMainContext* context_;
     Script script_;
-    TempDir dir_;
-    std::string key_;
+    PskKey key_;
     std::optional<tls::TlsContext> server_tls_;
     std::unique_ptr<io::Listener> listener_;
     std::vector<std::unique_ptr<io::PendingConnection>> accepting_;

@@ -1,4 +1,4 @@
-// Every transition of the ocf:pacemaker:remote state machine (protocol.md 6), driven by
+// Every transition of the ocf:pacemaker:remote state machine (docs/protocol.md 6), driven by
 // events with explicit times: no sockets, no timers, just effects to check. One TEST_CASE
 // per row of the transition table in connection/remote_connection.hpp, named
 // "<state>: <event> ..." in the table's order.
@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "connection/remote_connection.hpp"
+#include "connection/connection_machine.hpp"
 #include "io/connection.hpp"
 
 using namespace outpost;
@@ -85,7 +85,7 @@ RemoteConnectionMachine started_machine()
     RemoteConnectionMachine m;
     (void)m.start(t0, 20s);
     auto effects = m.connect_succeeded(t0 + 100ms);
-    REQUIRE(result_of(effects).rc == kOcfOk);
+    REQUIRE(result_of(effects).rc == wire::ocf::ok);
     REQUIRE(m.state() == State::started);
     return m;
 }
@@ -131,7 +131,7 @@ TEST_CASE("stopped: migrate_from is a start")
     CHECK(m.state() == State::starting);
     effects = m.connect_succeeded(t0 + 1s);
     CHECK(result_of(effects).action == RaAction::migrate_from);
-    CHECK(result_of(effects).rc == kOcfOk);
+    CHECK(result_of(effects).rc == wire::ocf::ok);
 }
 
 TEST_CASE("stopped: start before reconnect_allowed_at() is refused only with enforcement on")
@@ -159,15 +159,15 @@ TEST_CASE("stopped: start before reconnect_allowed_at() is refused only with enf
         auto effects = m.start(t0 + 6s, 20s);
         auto result = result_of(effects);
         CHECK(result.action == RaAction::start);
-        CHECK(result.rc == kOcfUnknownError);
-        CHECK(result.status == kExecError);
+        CHECK(result.rc == wire::ocf::unknown_error);
+        CHECK(result.status == wire::ExecStatus::error);
         CHECK(result.exit_reason.find("reconnect_interval") != std::string::npos);
         CHECK(result.exit_reason.find("29000 ms") != std::string::npos);
         CHECK_FALSE(has(effects, Kind::connect));
         CHECK_FALSE(arms_any(effects));
         CHECK(m.state() == State::stopped);
         CHECK(m.failed_at() == t0 + 5s);  // a refused start is not a new failure
-        CHECK(result_of(m.migrate_from(t0 + 6s, 20s)).rc == kOcfUnknownError);
+        CHECK(result_of(m.migrate_from(t0 + 6s, 20s)).rc == wire::ocf::unknown_error);
     }
     SECTION("enforced, once the interval passed: the start connects")
     {
@@ -184,7 +184,7 @@ TEST_CASE("stopped: stop marks the node down and succeeds")
     auto effects = m.stop(t0, 20s);
     CHECK_FALSE(has(effects, Kind::disconnect));
     CHECK(has(effects, Kind::node_down));
-    CHECK(result_of(effects) == RaResult{RaAction::stop, kOcfOk, kExecDone, ""});
+    CHECK(result_of(effects) == RaResult{RaAction::stop, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(m.state() == State::stopped);
 }
 
@@ -193,12 +193,12 @@ TEST_CASE("stopped: monitor answers rc 7 Remote connection inactive")
     RemoteConnectionMachine m;
     auto effects = m.monitor(t0, 20s);
     auto result = result_of(effects);
-    CHECK(result.rc == kOcfNotRunning);
+    CHECK(result.rc == wire::ocf::not_running);
     CHECK(result.exit_reason == "Remote connection inactive");
     CHECK_FALSE(has(effects, Kind::poke));
     // A recurring one too (the probe of a stopped connection), with its interval.
     result = result_of(m.monitor(t0, 20s, 30s));
-    CHECK(result.rc == kOcfNotRunning);
+    CHECK(result.rc == wire::ocf::not_running);
     CHECK(result.interval == 30s);
     CHECK_FALSE(m.recurring_monitor_active());
 }
@@ -207,8 +207,8 @@ TEST_CASE("stopped: migrate_to fails (Remote connection inactive)")
 {
     RemoteConnectionMachine m;
     auto result = result_of(m.migrate_to());
-    CHECK(result.rc == kOcfUnknownError);
-    CHECK(result.status == kExecError);
+    CHECK(result.rc == wire::ocf::unknown_error);
+    CHECK(result.status == wire::ExecStatus::error);
     CHECK(result.exit_reason == "Remote connection inactive");
     CHECK_FALSE(m.expecting_takeover());
 }
@@ -217,7 +217,7 @@ TEST_CASE("stopped: reload is a no-op success that may update reconnect_interval
 {
     RemoteConnectionMachine m;
     auto effects = m.reload(std::nullopt);
-    CHECK(result_of(effects) == RaResult{RaAction::reload, kOcfOk, kExecDone, ""});
+    CHECK(result_of(effects) == RaResult{RaAction::reload, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(m.reconnect_interval() == 0ms);
     (void)m.reload(Millis{30000});
     CHECK(m.reconnect_interval() == 30s);
@@ -225,7 +225,7 @@ TEST_CASE("stopped: reload is a no-op success that may update reconnect_interval
     // Reloading a started connection leaves it alone.
     auto started = started_machine();
     effects = started.reload(Millis{5000});
-    CHECK(result_of(effects).rc == kOcfOk);
+    CHECK(result_of(effects).rc == wire::ocf::ok);
     CHECK_FALSE(has(effects, Kind::disconnect));
     CHECK(started.connected());
 }
@@ -268,14 +268,14 @@ TEST_CASE("starting: start, migrate_from and migrate_to are refused while the st
     (void)m.start(t0, 20s);
     for (const auto& effects : {m.start(t0 + 10ms, 20s), m.migrate_from(t0 + 10ms, 20s)}) {
         auto result = result_of(effects);
-        CHECK(result.rc == kOcfUnknownError);
-        CHECK(result.status == kExecError);
+        CHECK(result.rc == wire::ocf::unknown_error);
+        CHECK(result.status == wire::ExecStatus::error);
         CHECK(result.exit_reason == kReasonInProgress);
         CHECK_FALSE(has(effects, Kind::connect));
     }
     auto result = result_of(m.migrate_to());
     CHECK(result.action == RaAction::migrate_to);
-    CHECK(result.rc == kOcfUnknownError);
+    CHECK(result.rc == wire::ocf::unknown_error);
     CHECK_FALSE(m.expecting_takeover());
     CHECK(m.state() == State::starting);
     // The start itself goes on.
@@ -292,9 +292,9 @@ TEST_CASE("starting: stop cancels the start, which reports first")
     CHECK(disarms(effects, Timer::start_deadline));
     auto results = results_of(effects);
     REQUIRE(results.size() == 2);
-    CHECK(results[0] ==
-          RaResult{RaAction::start, kOcfUnknownError, kExecCancelled, "Connection start cancelled by stop"});
-    CHECK(results[1] == RaResult{RaAction::stop, kOcfOk, kExecDone, ""});
+    CHECK(results[0] == RaResult{RaAction::start, wire::ocf::unknown_error, wire::ExecStatus::cancelled,
+                                 "Connection start cancelled by stop"});
+    CHECK(results[1] == RaResult{RaAction::stop, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(has(effects, Kind::node_down));
     CHECK(m.state() == State::stopped);
     CHECK_FALSE(m.failed_at().has_value());  // cancelled, not failed
@@ -308,7 +308,7 @@ TEST_CASE("starting: monitor answers rc 7 (not connected yet)")
     RemoteConnectionMachine m;
     (void)m.start(t0, 20s);
     auto effects = m.monitor(t0 + 10ms, 5s);
-    CHECK(result_of(effects).rc == kOcfNotRunning);
+    CHECK(result_of(effects).rc == wire::ocf::not_running);
     CHECK_FALSE(has(effects, Kind::poke));
     CHECK(m.state() == State::starting);
 }
@@ -320,7 +320,7 @@ TEST_CASE("starting: connect success is a started node (node up, rc 0)")
     auto effects = m.connect_succeeded(t0 + 50ms);
     CHECK(has(effects, Kind::node_up));
     CHECK(disarms(effects, Timer::start_deadline));
-    CHECK(result_of(effects) == RaResult{RaAction::start, kOcfOk, kExecDone, ""});
+    CHECK(result_of(effects) == RaResult{RaAction::start, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(m.state() == State::started);
     CHECK(m.connected());
 }
@@ -329,7 +329,7 @@ TEST_CASE("starting: ENOKEY, EKEYREJECTED and any TLS handshake failure are hard
 {
     std::vector<Error> hard = {
         err(-ENOKEY), err(-EKEYREJECTED), io_err(io::ConnectPhase::handshake, -EKEYREJECTED),
-        // The handshake timeout: 2.1.5 reports it as -EKEYREJECTED too (protocol.md 1.3).
+        // The handshake timeout: 2.1.5 reports it as -EKEYREJECTED too (docs/protocol.md 1.3).
         io_err(io::ConnectPhase::handshake, -ETIMEDOUT),
         io_err(io::ConnectPhase::handshake, -ENOTCONN),  // peer closed during the handshake
     };
@@ -339,8 +339,8 @@ TEST_CASE("starting: ENOKEY, EKEYREJECTED and any TLS handshake failure are hard
         (void)m.start(t0, 60s);
         auto effects = m.connect_failed(t0 + 100ms, error);
         auto result = result_of(effects);
-        CHECK(result.rc == kOcfInvalidParam);
-        CHECK(result.status == kExecError);
+        CHECK(result.rc == wire::ocf::invalid_param);
+        CHECK(result.status == wire::ExecStatus::error);
         CHECK(result.exit_reason == error.message);
         CHECK_FALSE(arms(effects, Timer::start_retry, 1s));
         CHECK(disarms(effects, Timer::start_deadline));
@@ -373,8 +373,8 @@ TEST_CASE("starting: a connect error with 3 s or less left fails the start (rc 1
     // At 7.5 s only 2.5 s remain: no more retries.
     auto effects = m.connect_failed(t0 + 7500ms, io_err(io::ConnectPhase::connect, -ETIMEDOUT));
     auto result = result_of(effects);
-    CHECK(result.rc == kOcfUnknownError);
-    CHECK(result.status == kExecTimeout);
+    CHECK(result.rc == wire::ocf::unknown_error);
+    CHECK(result.status == wire::ExecStatus::timeout);
     CHECK_FALSE(arms(effects, Timer::start_retry, 1s));
     CHECK(m.state() == State::stopped);
     CHECK_FALSE(m.connected());
@@ -401,8 +401,8 @@ TEST_CASE("starting: the deadline timer fails the start and cancels the attempt"
     auto effects = m.timer_fired(t0 + 5s, Timer::start_deadline);
     CHECK(has(effects, Kind::cancel_connect));
     auto result = result_of(effects);
-    CHECK(result.rc == kOcfUnknownError);
-    CHECK(result.status == kExecTimeout);
+    CHECK(result.rc == wire::ocf::unknown_error);
+    CHECK(result.status == wire::ExecStatus::timeout);
     CHECK(m.state() == State::stopped);
     CHECK(m.failed_at() == t0 + 5s);
     // Between attempts (retry armed) there is no attempt to cancel.
@@ -411,7 +411,7 @@ TEST_CASE("starting: the deadline timer fails the start and cancels the attempt"
     (void)waiting.connect_failed(t0 + 1s, err(-ECONNREFUSED));
     effects = waiting.timer_fired(t0 + 5s, Timer::start_deadline);
     CHECK_FALSE(has(effects, Kind::cancel_connect));
-    CHECK(result_of(effects).status == kExecTimeout);
+    CHECK(result_of(effects).status == wire::ExecStatus::timeout);
 }
 
 TEST_CASE("starting: new_client, connection_lost and poke notifies change nothing")
@@ -423,7 +423,7 @@ TEST_CASE("starting: new_client, connection_lost and poke notifies change nothin
     CHECK(m.poke_answered(t0 + 10ms).empty());
     CHECK(m.state() == State::starting);
     CHECK_FALSE(m.failed_at().has_value());
-    CHECK(result_of(m.connect_succeeded(t0 + 1s)).rc == kOcfOk);
+    CHECK(result_of(m.connect_succeeded(t0 + 1s)).rc == wire::ocf::ok);
 }
 
 // ---- started ----------------------------------------------------------------------------
@@ -433,7 +433,7 @@ TEST_CASE("started: start is a success without a new connection")
     auto m = started_machine();
     auto effects = m.start(t0 + 1s, 20s);
     CHECK_FALSE(has(effects, Kind::connect));
-    CHECK(result_of(effects) == RaResult{RaAction::start, kOcfOk, kExecDone, ""});
+    CHECK(result_of(effects) == RaResult{RaAction::start, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(m.connected());
 }
 
@@ -456,12 +456,12 @@ TEST_CASE("started: stop disconnects and marks the node down")
     auto effects = m.stop(t0 + 1s, 20s);
     CHECK(has(effects, Kind::disconnect));
     CHECK(has(effects, Kind::node_down));
-    CHECK(result_of(effects) == RaResult{RaAction::stop, kOcfOk, kExecDone, ""});
+    CHECK(result_of(effects) == RaResult{RaAction::stop, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(m.state() == State::stopped);
     CHECK_FALSE(m.connected());
     CHECK_FALSE(m.failed_at().has_value());  // a stop is no failure
     // Stopping what is stopped succeeds.
-    CHECK(result_of(m.stop(t0 + 2s, 20s)).rc == kOcfOk);
+    CHECK(result_of(m.stop(t0 + 2s, 20s)).rc == wire::ocf::ok);
 }
 
 TEST_CASE("started: stop during a one-shot monitor cancels it; its timer can no longer fire")
@@ -472,9 +472,10 @@ TEST_CASE("started: stop during a one-shot monitor cancels it; its timer can no 
     auto effects = m.stop(t0 + 2s, 20s);
     auto results = results_of(effects);
     REQUIRE(results.size() == 2);
-    CHECK(results[0] == RaResult{RaAction::monitor, kOcfOk, kExecCancelled, kReasonCancelledByStop});
+    CHECK(results[0] ==
+          RaResult{RaAction::monitor, wire::ocf::ok, wire::ExecStatus::cancelled, kReasonCancelledByStop});
     CHECK(results[1].action == RaAction::stop);
-    CHECK(results[1].rc == kOcfOk);
+    CHECK(results[1].rc == wire::ocf::ok);
     CHECK(disarms(effects, Timer::monitor_timeout));
     CHECK_FALSE(m.monitor_pending());
     CHECK(m.oneshot_monitors_waiting() == 0);
@@ -491,7 +492,7 @@ TEST_CASE("started: stop during a one-shot monitor cancels it; its timer can no 
     CHECK(m.connected());
     effects = m.monitor(t0 + 8s, 5s);
     CHECK(has(effects, Kind::poke));
-    CHECK(result_of(m.poke_answered(t0 + 8100ms)).rc == kOcfOk);
+    CHECK(result_of(m.poke_answered(t0 + 8100ms)).rc == wire::ocf::ok);
 }
 
 TEST_CASE("started: stop ends a recurring monitor (reported cancelled with its interval)")
@@ -504,7 +505,8 @@ TEST_CASE("started: stop ends a recurring monitor (reported cancelled with its i
     CHECK(disarms(effects, Timer::monitor_interval));
     auto results = results_of(effects);
     REQUIRE(results.size() == 2);
-    CHECK(results[0] == RaResult{RaAction::monitor, kOcfOk, kExecCancelled, kReasonCancelledByStop, 10s});
+    CHECK(results[0] == RaResult{RaAction::monitor, wire::ocf::ok, wire::ExecStatus::cancelled,
+                                 kReasonCancelledByStop, 10s});
     CHECK(results[1].action == RaAction::stop);
     CHECK(m.timer_fired(t0 + 12s, Timer::monitor_interval).empty());
 }
@@ -519,7 +521,7 @@ TEST_CASE("started: stop with an expected takeover waits up to timeout/2 (stoppi
     CHECK_FALSE(has(effects, Kind::disconnect));
     auto results = results_of(effects);
     REQUIRE(results.size() == 1);  // only the cancelled monitor: the stop is not done yet
-    CHECK(results[0].status == kExecCancelled);
+    CHECK(results[0].status == wire::ExecStatus::cancelled);
     CHECK(m.state() == State::stopping);
     CHECK(m.connected());
 }
@@ -534,7 +536,7 @@ TEST_CASE("started: monitor pokes and succeeds on the poke notify")
     CHECK(m.monitor_pending());
 
     effects = m.poke_answered(t0 + 1100ms);
-    CHECK(result_of(effects) == RaResult{RaAction::monitor, kOcfOk, kExecDone, ""});
+    CHECK(result_of(effects) == RaResult{RaAction::monitor, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(disarms(effects, Timer::monitor_timeout));
     CHECK_FALSE(m.monitor_pending());
     // A stray poke notify (someone else's poke) changes nothing.
@@ -551,8 +553,8 @@ TEST_CASE("started: a monitor while a poke is in flight waits for it; each gets 
     CHECK(m.oneshot_monitors_waiting() == 2);
     auto results = results_of(m.poke_answered(t0 + 1200ms));
     REQUIRE(results.size() == 2);
-    CHECK(results[0].rc == kOcfOk);
-    CHECK(results[1].rc == kOcfOk);
+    CHECK(results[0].rc == wire::ocf::ok);
+    CHECK(results[1].rc == wire::ocf::ok);
 
     SECTION("and both fail together on the poke's timeout")
     {
@@ -560,8 +562,8 @@ TEST_CASE("started: a monitor while a poke is in flight waits for it; each gets 
         (void)m.monitor(t0 + 3s, 5s);
         results = results_of(m.timer_fired(t0 + 7s, Timer::monitor_timeout));
         REQUIRE(results.size() == 2);
-        CHECK(results[0].status == kExecTimeout);
-        CHECK(results[1].status == kExecTimeout);
+        CHECK(results[0].status == wire::ExecStatus::timeout);
+        CHECK(results[1].status == wire::ExecStatus::timeout);
     }
 }
 
@@ -573,7 +575,7 @@ TEST_CASE("started: a recurring monitor reports its first success, then only fai
     CHECK(m.recurring_monitor_active());
 
     effects = m.poke_answered(t0 + 1100ms);
-    CHECK(result_of(effects) == RaResult{RaAction::monitor, kOcfOk, kExecDone, "", 10s});
+    CHECK(result_of(effects) == RaResult{RaAction::monitor, wire::ocf::ok, wire::ExecStatus::done, "", 10s});
     CHECK(arms(effects, Timer::monitor_interval, 10s));
 
     effects = m.timer_fired(t0 + 11100ms, Timer::monitor_interval);
@@ -585,8 +587,8 @@ TEST_CASE("started: a recurring monitor reports its first success, then only fai
 
     (void)m.timer_fired(t0 + 21200ms, Timer::monitor_interval);
     effects = m.timer_fired(t0 + 26200ms, Timer::monitor_timeout);
-    CHECK(result_of(effects) ==
-          RaResult{RaAction::monitor, kOcfUnknownError, kExecTimeout, kReasonNoResponse, 10s});
+    CHECK(result_of(effects) == RaResult{RaAction::monitor, wire::ocf::unknown_error,
+                                         wire::ExecStatus::timeout, kReasonNoResponse, 10s});
     CHECK(has(effects, Kind::disconnect));
     CHECK_FALSE(m.recurring_monitor_active());
 }
@@ -601,7 +603,8 @@ TEST_CASE("started: a one-shot monitor while a recurring one runs gets its own r
     {
         auto effects = m.monitor(t0 + 2s, 5s);
         CHECK(has(effects, Kind::poke));
-        CHECK(result_of(m.poke_answered(t0 + 2100ms)) == RaResult{RaAction::monitor, kOcfOk, kExecDone, ""});
+        CHECK(result_of(m.poke_answered(t0 + 2100ms)) ==
+              RaResult{RaAction::monitor, wire::ocf::ok, wire::ExecStatus::done, ""});
         CHECK(m.recurring_monitor_active());
     }
     SECTION("during a recurring run: shares the poke, only the one-shot reports")
@@ -610,7 +613,7 @@ TEST_CASE("started: a one-shot monitor while a recurring one runs gets its own r
         auto effects = m.monitor(t0 + 11150ms, 5s);
         CHECK_FALSE(has(effects, Kind::poke));
         effects = m.poke_answered(t0 + 11200ms);
-        CHECK(result_of(effects) == RaResult{RaAction::monitor, kOcfOk, kExecDone, ""});
+        CHECK(result_of(effects) == RaResult{RaAction::monitor, wire::ocf::ok, wire::ExecStatus::done, ""});
         CHECK(arms(effects, Timer::monitor_interval, 10s));
     }
     SECTION("the recurring run due while a one-shot waits joins its poke")
@@ -630,7 +633,8 @@ TEST_CASE("started: a new recurring monitor replaces the old one (reported cance
     (void)m.monitor(t0 + 1s, 5s, 10s);
     (void)m.poke_answered(t0 + 1100ms);
     auto effects = m.monitor(t0 + 2s, 5s, 30s);
-    CHECK(result_of(effects) == RaResult{RaAction::monitor, kOcfOk, kExecCancelled, "", 10s});
+    CHECK(result_of(effects) ==
+          RaResult{RaAction::monitor, wire::ocf::ok, wire::ExecStatus::cancelled, "", 10s});
     CHECK(has(effects, Kind::poke));
     CHECK(result_of(m.poke_answered(t0 + 2100ms)).interval == 30s);
 }
@@ -641,7 +645,8 @@ TEST_CASE("started: cancel_monitor reports the recurring monitor cancelled and s
     (void)m.monitor(t0 + 1s, 5s, 10s);
     (void)m.poke_answered(t0 + 1100ms);
     auto effects = m.cancel_monitor();
-    CHECK(result_of(effects) == RaResult{RaAction::monitor, kOcfOk, kExecCancelled, "", 10s});
+    CHECK(result_of(effects) ==
+          RaResult{RaAction::monitor, wire::ocf::ok, wire::ExecStatus::cancelled, "", 10s});
     CHECK(disarms(effects, Timer::monitor_interval));
     CHECK_FALSE(m.recurring_monitor_active());
     CHECK(m.timer_fired(t0 + 11100ms, Timer::monitor_interval).empty());
@@ -673,7 +678,7 @@ TEST_CASE("started: migrate_to expects the takeover and succeeds")
 {
     auto m = started_machine();
     auto effects = m.migrate_to();
-    CHECK(result_of(effects) == RaResult{RaAction::migrate_to, kOcfOk, kExecDone, ""});
+    CHECK(result_of(effects) == RaResult{RaAction::migrate_to, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(m.expecting_takeover());
     CHECK_FALSE(m.takeover_complete());
     CHECK(m.connected());
@@ -684,8 +689,8 @@ TEST_CASE("started: the monitor timeout fails rc 1 status 2 and drops the connec
     auto m = started_machine();
     (void)m.monitor(t0 + 1s, 5s);
     auto effects = m.timer_fired(t0 + 6s, Timer::monitor_timeout);
-    CHECK(result_of(effects) ==
-          RaResult{RaAction::monitor, kOcfUnknownError, kExecTimeout, "Remote executor did not respond"});
+    CHECK(result_of(effects) == RaResult{RaAction::monitor, wire::ocf::unknown_error,
+                                         wire::ExecStatus::timeout, "Remote executor did not respond"});
     const Effect* drop = find(effects, Kind::disconnect);
     REQUIRE(drop != nullptr);
     CHECK(drop->reason == kReasonNoResponse);
@@ -693,7 +698,7 @@ TEST_CASE("started: the monitor timeout fails rc 1 status 2 and drops the connec
     CHECK(m.state() == State::stopped);
     CHECK(m.failed_at() == t0 + 6s);
     // Afterwards monitor says inactive.
-    CHECK(result_of(m.monitor(t0 + 7s, 5s)).rc == kOcfNotRunning);
+    CHECK(result_of(m.monitor(t0 + 7s, 5s)).rc == wire::ocf::not_running);
 
     SECTION("a recurring monitor between runs fails too: the connection is gone")
     {
@@ -703,8 +708,10 @@ TEST_CASE("started: the monitor timeout fails rc 1 status 2 and drops the connec
         (void)r.monitor(t0 + 2s, 5s);
         auto results = results_of(r.timer_fired(t0 + 7s, Timer::monitor_timeout));
         REQUIRE(results.size() == 2);
-        CHECK(results[0] == RaResult{RaAction::monitor, kOcfUnknownError, kExecTimeout, kReasonNoResponse});
-        CHECK(results[1] == RaResult{RaAction::monitor, kOcfUnknownError, kExecError, kReasonLost, 60s});
+        CHECK(results[0] == RaResult{RaAction::monitor, wire::ocf::unknown_error, wire::ExecStatus::timeout,
+                                     kReasonNoResponse});
+        CHECK(results[1] == RaResult{RaAction::monitor, wire::ocf::unknown_error, wire::ExecStatus::error,
+                                     kReasonLost, 60s});
         CHECK_FALSE(r.recurring_monitor_active());
     }
 }
@@ -716,8 +723,8 @@ TEST_CASE("started: connection loss fails the monitors and stops")
         auto m = started_machine();
         (void)m.monitor(t0 + 1s, 5s);
         auto effects = m.connection_lost(t0 + 1100ms, err(-ECONNRESET));
-        CHECK(result_of(effects) ==
-              RaResult{RaAction::monitor, kOcfUnknownError, kExecError, kReasonDroppedDuringMonitor});
+        CHECK(result_of(effects) == RaResult{RaAction::monitor, wire::ocf::unknown_error,
+                                             wire::ExecStatus::error, kReasonDroppedDuringMonitor});
         CHECK(disarms(effects, Timer::monitor_timeout));
         CHECK_FALSE(has(effects, Kind::disconnect));  // already closed
         CHECK_FALSE(m.connected());
@@ -731,8 +738,8 @@ TEST_CASE("started: connection loss fails the monitors and stops")
         (void)m.monitor(t0 + 1s, 5s, 10s);
         (void)m.poke_answered(t0 + 1100ms);
         auto effects = m.connection_lost(t0 + 3s, err(-ECONNRESET));
-        CHECK(result_of(effects) ==
-              RaResult{RaAction::monitor, kOcfUnknownError, kExecError, kReasonLost, 10s});
+        CHECK(result_of(effects) == RaResult{RaAction::monitor, wire::ocf::unknown_error,
+                                             wire::ExecStatus::error, kReasonLost, 10s});
         CHECK(disarms(effects, Timer::monitor_interval));
         CHECK_FALSE(m.recurring_monitor_active());
     }
@@ -745,7 +752,7 @@ TEST_CASE("started: connection loss fails the monitors and stops")
         CHECK(m.failed_at() == t0 + 3s);
         // Only the first loss counts.
         CHECK(m.connection_lost(t0 + 4s, err(-ECONNRESET)).empty());
-        CHECK(result_of(m.monitor(t0 + 5s, 5s)).rc == kOcfNotRunning);
+        CHECK(result_of(m.monitor(t0 + 5s, 5s)).rc == wire::ocf::not_running);
     }
 }
 
@@ -771,7 +778,7 @@ TEST_CASE("started: an expected new client completes the takeover, node stays up
     effects = m.stop(t0 + 3s, 20s);
     CHECK(has(effects, Kind::disconnect));
     CHECK_FALSE(has(effects, Kind::node_down));
-    CHECK(result_of(effects).rc == kOcfOk);
+    CHECK(result_of(effects).rc == wire::ocf::ok);
     CHECK(m.state() == State::stopped);
 }
 
@@ -784,7 +791,8 @@ TEST_CASE("started: an unexpected new client drops the connection (unexpected cl
     const Effect* drop = find(effects, Kind::disconnect);
     REQUIRE(drop != nullptr);
     CHECK(drop->reason == "unexpected client takeover");
-    CHECK(result_of(effects) == RaResult{RaAction::monitor, kOcfUnknownError, kExecError, kReasonLost, 10s});
+    CHECK(result_of(effects) ==
+          RaResult{RaAction::monitor, wire::ocf::unknown_error, wire::ExecStatus::error, kReasonLost, 10s});
     CHECK_FALSE(m.connected());
     CHECK(m.state() == State::stopped);
     CHECK(m.failed_at() == t0 + 2s);
@@ -799,8 +807,8 @@ TEST_CASE("stopping: start, stop and migrate_to are refused while the stop waits
     auto m = stopping_machine();
     for (const auto& effects : {m.start(t0 + 3s, 20s), m.stop(t0 + 3s, 20s), m.migrate_to()}) {
         auto result = result_of(effects);
-        CHECK(result.rc == kOcfUnknownError);
-        CHECK(result.status == kExecError);
+        CHECK(result.rc == wire::ocf::unknown_error);
+        CHECK(result.status == wire::ExecStatus::error);
         CHECK(result.exit_reason == kReasonInProgress);
         CHECK_FALSE(has(effects, Kind::disconnect));
         CHECK_FALSE(has(effects, Kind::connect));
@@ -818,10 +826,10 @@ TEST_CASE("stopping: monitor answers rc 7 without poking")
 {
     auto m = stopping_machine();
     auto effects = m.monitor(t0 + 3s, 5s);
-    CHECK(result_of(effects).rc == kOcfNotRunning);
+    CHECK(result_of(effects).rc == wire::ocf::not_running);
     CHECK_FALSE(has(effects, Kind::poke));
     effects = m.monitor(t0 + 3s, 5s, 10s);
-    CHECK(result_of(effects).rc == kOcfNotRunning);
+    CHECK(result_of(effects).rc == wire::ocf::not_running);
     CHECK_FALSE(m.recurring_monitor_active());
     CHECK(m.timer_fired(t0 + 13s, Timer::monitor_interval).empty());
 }
@@ -833,7 +841,7 @@ TEST_CASE("stopping: the takeover completes the stop without marking the node do
     CHECK(has(effects, Kind::disconnect));
     CHECK(disarms(effects, Timer::takeover_wait));
     CHECK_FALSE(has(effects, Kind::node_down));
-    CHECK(result_of(effects) == RaResult{RaAction::stop, kOcfOk, kExecDone, ""});
+    CHECK(result_of(effects) == RaResult{RaAction::stop, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(m.state() == State::stopped);
     CHECK_FALSE(m.failed_at().has_value());
 }
@@ -843,7 +851,7 @@ TEST_CASE("stopping: the connection closing completes the stop")
     auto m = stopping_machine();
     auto effects = m.connection_lost(t0 + 3s, err(-ECONNRESET));
     CHECK(result_of(effects).action == RaAction::stop);
-    CHECK(result_of(effects).rc == kOcfOk);
+    CHECK(result_of(effects).rc == wire::ocf::ok);
     CHECK_FALSE(has(effects, Kind::disconnect));
     CHECK(m.state() == State::stopped);
     CHECK_FALSE(m.failed_at().has_value());  // the stop was going to close it anyway
@@ -855,7 +863,7 @@ TEST_CASE("stopping: no takeover within timeout/2: stop anyway, node down")
     auto effects = m.timer_fired(t0 + 12s, Timer::takeover_wait);
     CHECK(has(effects, Kind::disconnect));
     CHECK(has(effects, Kind::node_down));
-    CHECK(result_of(effects) == RaResult{RaAction::stop, kOcfOk, kExecDone, ""});
+    CHECK(result_of(effects) == RaResult{RaAction::stop, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(m.state() == State::stopped);
     // Now stale.
     CHECK(m.timer_fired(t0 + 13s, Timer::takeover_wait).empty());

@@ -1,4 +1,4 @@
-// A test IPC provider (protocol.md 4.5): serves one fixed CIB to cib_ro/cib_rw sessions and
+// A test IPC provider (docs/protocol.md 4.5): serves one fixed CIB to cib_ro/cib_rw sessions and
 // records attrd updates. Shared by the unit tests and the integration test against the
 // real pacemaker-remoted, where cibadmin inside the guest namespace talks to it.
 #pragma once

@@ -162,9 +162,8 @@ TEST_CASE("connect failures come from io: refused port, wrong key")
         ClientOptions options;
         options.host = "127.0.0.1";
         options.port = server.port();
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(random_bytes(256)));
-        require_ok(tls);
-        RemoteClient client(context.get(), *tls, options);
+        auto tls = test::psk_client(random_bytes(256));
+        RemoteClient client(context.get(), tls, options);
         std::optional<Status> outcome;
         client.connect([&](const Status& s) { outcome = s; });
         REQUIRE(run_until(context.get(), [&] { return outcome.has_value(); }));
@@ -324,7 +323,7 @@ TEST_CASE("exec completion notifies reach every subscriber with every field")
     notify.exit_reason = "fine";
     notify.output = "out";
     notify.run_time = 1700000000;
-    // A newline travels as backslash+n (protocol.md 2.4), so the value a 2.1.5 peer sends.
+    // A newline travels as backslash+n (docs/protocol.md 2.4), so the value a 2.1.5 peer sends.
     notify.params.insert("a", "quote\" and\\nnewline");
     f.server.send(wire::encode(notify));
     REQUIRE(run_until(f.context.get(), [&] { return first.size() == 1 && second.size() == 1; }));
@@ -335,7 +334,7 @@ TEST_CASE("exec completion notifies reach every subscriber with every field")
     f.client->unsubscribe(id2);
     f.server.send(wire::encode(notify));
     REQUIRE(run_until(f.context.get(), [&] { return first.size() == 2; }));
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     CHECK(second.size() == 1);
 }
 
@@ -378,7 +377,7 @@ TEST_CASE("a dropped connection fails pending requests and synthesizes pending e
     CHECK(event.synthesized);
     CHECK(event.notify.call_id == *call_id);
     CHECK(event.notify.exec_rc == 1);
-    CHECK(event.notify.op_status == 8);
+    CHECK(event.notify.op_status == wire::ExecStatus::not_connected);
     CHECK(event.notify.exit_reason == std::string(kDroppedExitReason));
     CHECK(event.notify.userdata == "transition-key");
     CHECK(event.notify.timeout_ms == 1234u);
@@ -450,7 +449,24 @@ TEST_CASE("poke and check are fire-and-forget; the poke notify reaches subscribe
     CHECK(f.server.requests[2].op == wire::Op::check);
     CHECK(f.server.requests[2].watchdog == "10");
     CHECK(f.client->pending_requests() == 0);
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
+    CHECK(f.client->connected());
+}
+
+TEST_CASE("request() of an operation the table says is never answered is refused; check() sends it")
+{
+    Fixture f;
+    require_ok(f.connect());
+    wire::Request check;
+    check.op = wire::Op::check;
+    std::optional<Result<wire::Reply>> answer;
+    f.client->request(check, [&](Result<wire::Reply> reply) { answer.emplace(std::move(reply)); });
+    REQUIRE(run_until(f.context.get(), [&] { return answer.has_value(); }));
+    REQUIRE_FALSE(answer->ok());
+    CHECK(answer->error().code == -EINVAL);
+    CHECK(f.client->pending_requests() == 0);
+    loop_for(f.context.get(), 50ms);
+    CHECK(f.server.requests.size() == 1);  // register only
     CHECK(f.client->connected());
 }
 
@@ -468,7 +484,7 @@ TEST_CASE("alert_exec sends the alert data with notify-orig-only")
     require_ok(*outcome);
     const auto& sent = f.server.requests.back();
     CHECK(sent.op == wire::Op::alert_exec);
-    CHECK(sent.callopts == kCallNotifyOrigOnly);
+    CHECK(sent.callopts == wire::callopt::notify_orig_only);
     REQUIRE(sent.alert);
     CHECK(sent.alert->path == "/bin/true");
     CHECK(sent.alert->params == alert.params);
@@ -487,7 +503,7 @@ TEST_CASE("disconnect fails pending work from the loop and does not report a clo
     f.client->subscribe(handlers);
     std::optional<Error> failure;
     f.client->rsc_info("x", [&](const Result<std::optional<wire::RscInfo>>& r) { failure = r.error(); });
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     f.client->disconnect();
     CHECK_FALSE(failure.has_value());
     REQUIRE(run_until(f.context.get(), [&] { return failure.has_value(); }));
@@ -527,10 +543,10 @@ TEST_CASE("a callback may destroy the client")
         f.client.reset();
     });
     f.client->rsc_info("b", [&](const Result<std::optional<wire::RscInfo>>&) { ++calls; });
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     f.server.close_all();
     REQUIRE(run_until(f.context.get(), [&] { return calls >= 1; }));
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     CHECK(calls == 1);
 }
 
@@ -601,11 +617,11 @@ TEST_CASE("RemoteConnection adapter: start, monitor via poke, stop against the l
 
     connection.monitor(5s);
     REQUIRE(results.size() == 1);
-    CHECK(results[0].rc == kOcfNotRunning);
+    CHECK(results[0].rc == wire::ocf::not_running);
 
     connection.start(20s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 2; }));
-    CHECK(results[1] == RaResult{RaAction::start, kOcfOk, kExecDone, ""});
+    CHECK(results[1] == RaResult{RaAction::start, wire::ocf::ok, wire::ExecStatus::done, ""});
     CHECK(node == std::vector<bool>{true});
     REQUIRE(server.requests.size() == 1);
     CHECK(server.requests[0].client_name == "pacemaker-remote-127.0.0.1:" + std::to_string(server.port()));
@@ -614,7 +630,7 @@ TEST_CASE("RemoteConnection adapter: start, monitor via poke, stop against the l
     connection.monitor(5s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 3; }));
     CHECK(results[2].action == RaAction::monitor);
-    CHECK(results[2].rc == kOcfOk);
+    CHECK(results[2].rc == wire::ocf::ok);
 
     connection.stop(20s);
     REQUIRE(results.size() == 4);
@@ -632,15 +648,14 @@ TEST_CASE("RemoteConnection adapter: start retries until the server listens, har
         RemoteConnectionConfig config;
         config.server = "127.0.0.1";
         config.port = server.port();
-        auto tls = tls::TlsContext::psk_client(tls::Authkey(random_bytes(64)));
-        require_ok(tls);
-        RemoteConnection connection(context.get(), *tls, config);
+        auto tls = test::psk_client(random_bytes(64));
+        RemoteConnection connection(context.get(), tls, config);
         std::vector<RaResult> results;
         connection.on_result([&](const RaResult& r) { results.push_back(r); });
         connection.start(20s);
         REQUIRE(run_until(context.get(), [&] { return !results.empty(); }));
-        CHECK(results[0].rc == kOcfInvalidParam);
-        CHECK(results[0].status == kExecError);
+        CHECK(results[0].rc == wire::ocf::invalid_param);
+        CHECK(results[0].status == wire::ExecStatus::error);
     }
     SECTION("refused: retried, then rc 1 status 2 when under 3 s remain")
     {
@@ -657,20 +672,17 @@ TEST_CASE("RemoteConnection adapter: start retries until the server listens, har
         auto took = std::chrono::steady_clock::now() - begin;
         CHECK(took >= 1000ms);  // at least one retry after 1 s
         CHECK(took < 4000ms);
-        CHECK(results[0].rc == kOcfUnknownError);
-        CHECK(results[0].status == kExecTimeout);
+        CHECK(results[0].rc == wire::ocf::unknown_error);
+        CHECK(results[0].status == wire::ExecStatus::timeout);
     }
 }
 
 namespace {
 
-wire::ExecNotify notify_for(int call_id, const ExecRequest& exec, int rc = 0, int status = kExecDone)
+wire::ExecNotify completion(int call_id, const ExecRequest& exec, int rc = 0,
+                            wire::ExecStatus status = wire::ExecStatus::done)
 {
-    wire::ExecNotify notify;
-    notify.call_id = call_id;
-    notify.rsc_id = exec.rsc_id;
-    notify.action = exec.action;
-    notify.interval_ms = exec.interval_ms;
+    wire::ExecNotify notify = wire::notify_for(exec, call_id);
     notify.exec_rc = rc;
     notify.op_status = status;
     return notify;
@@ -738,8 +750,8 @@ TEST_CASE("a recurring exec stays tracked across its results and fails on a drop
     CHECK(f.client->pending_execs() == 2);
 
     // Two runs of the recurring monitor: still tracked after each.
-    f.server.send(wire::encode(notify_for(monitor_id, monitor)));
-    f.server.send(wire::encode(notify_for(monitor_id, monitor, 7)));
+    f.server.send(wire::encode(completion(monitor_id, monitor)));
+    f.server.send(wire::encode(completion(monitor_id, monitor, 7)));
     REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 2; }));
     CHECK(f.client->pending_execs() == 2);
 
@@ -773,7 +785,7 @@ TEST_CASE("a recurring exec is forgotten by its cancel notify, a cancel that suc
     {
         ExecRequest monitor = recurring_monitor();
         int id = exec_now(f, monitor);
-        f.server.send(wire::encode(notify_for(id, monitor, 0, kExecCancelled)));
+        f.server.send(wire::encode(completion(id, monitor, 0, wire::ExecStatus::cancelled)));
         REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 1; }));
         CHECK(f.client->pending_execs() == 0);
     }
@@ -781,7 +793,7 @@ TEST_CASE("a recurring exec is forgotten by its cancel notify, a cancel that suc
     {
         ExecRequest monitor = recurring_monitor();
         int id = exec_now(f, monitor);
-        auto notify = notify_for(id, monitor);
+        auto notify = completion(id, monitor);
         notify.rsc_deleted = true;
         f.server.send(wire::encode(notify));
         REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 1; }));
@@ -807,7 +819,7 @@ TEST_CASE("a recurring exec is forgotten by its cancel notify, a cancel that suc
         start.rsc_id = "r1";
         start.action = "start";
         int id = exec_now(f, start);
-        f.server.send(wire::encode(notify_for(id, start, 1, kExecTimeout)));
+        f.server.send(wire::encode(completion(id, start, 1, wire::ExecStatus::timeout)));
         REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 1; }));
         CHECK(f.client->pending_execs() == 0);
     }
@@ -826,7 +838,7 @@ TEST_CASE("disconnect(): tracked execs (recurring too) get synthesized completio
     f.client->subscribe(rec.handlers());
     ExecRequest monitor = recurring_monitor();
     int id = exec_now(f, monitor);
-    f.server.send(wire::encode(notify_for(id, monitor)));
+    f.server.send(wire::encode(completion(id, monitor)));
     REQUIRE(run_until(f.context.get(), [&] { return rec.execs.size() == 1; }));
 
     f.client->disconnect();
@@ -838,7 +850,7 @@ TEST_CASE("disconnect(): tracked execs (recurring too) get synthesized completio
     CHECK_FALSE(rec.closed.has_value());
     // Once only.
     f.client->disconnect();
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     CHECK(rec.disconnected == 1);
 }
 
@@ -849,11 +861,11 @@ TEST_CASE("disconnect() before registration reports no disconnected event")
     f.client->subscribe(rec.handlers());
     std::optional<Status> outcome;
     f.client->connect([&](const Status& s) { outcome = s; });
-    run_for(f.context.get(), 100ms);
+    loop_for(f.context.get(), 100ms);
     f.client->disconnect();
     REQUIRE(run_until(f.context.get(), [&] { return outcome.has_value(); }));
     CHECK(outcome->error().code == -ECANCELED);
-    run_for(f.context.get(), 50ms);
+    loop_for(f.context.get(), 50ms);
     CHECK(rec.disconnected == 0);
     CHECK_FALSE(rec.closed.has_value());
 }
@@ -897,15 +909,14 @@ TEST_CASE("IPC proxy bridge: a dropped connection closes the open sessions towar
 TEST_CASE("connect: a TCP connect timeout and a TLS handshake timeout are told apart by their phase")
 {
     ContextPtr context(g_main_context_new());
-    auto tls = tls::TlsContext::psk_client(tls::Authkey(random_bytes(32)));
-    require_ok(tls);
+    auto tls = test::psk_client(random_bytes(32));
     ClientOptions options;
     options.host = "127.0.0.1";
     options.connect_timeout = 300ms;
     options.handshake_timeout = 300ms;
     auto connect = [&](std::uint16_t port) {
         options.port = port;
-        RemoteClient client(context.get(), *tls, options);
+        RemoteClient client(context.get(), tls, options);
         std::optional<Status> outcome;
         client.connect([&](const Status& s) { outcome = s; });
         REQUIRE(run_until(context.get(), [&] { return outcome.has_value(); }));
@@ -928,8 +939,7 @@ TEST_CASE(
     "RemoteConnection adapter: a TLS handshake timeout is a hard start failure, a connect timeout is retried")
 {
     ContextPtr context(g_main_context_new());
-    auto tls = tls::TlsContext::psk_client(tls::Authkey(random_bytes(32)));
-    require_ok(tls);
+    auto tls = test::psk_client(random_bytes(32));
     RemoteConnectionConfig config;
     config.server = "127.0.0.1";
     config.handshake_timeout = 300ms;
@@ -939,7 +949,7 @@ TEST_CASE(
     {
         SilentPeer silent;
         config.port = silent.port;
-        RemoteConnection connection(context.get(), *tls, config);
+        RemoteConnection connection(context.get(), tls, config);
         connection.on_result([&](const RaResult& r) { results.push_back(r); });
         auto begin = std::chrono::steady_clock::now();
         connection.start(20s);
@@ -947,8 +957,8 @@ TEST_CASE(
         auto took = std::chrono::steady_clock::now() - begin;
         CHECK(took >= 290ms);
         CHECK(took < 1000ms);  // no 1 s retry happened
-        CHECK(results[0].rc == kOcfInvalidParam);
-        CHECK(results[0].status == kExecError);
+        CHECK(results[0].rc == wire::ocf::invalid_param);
+        CHECK(results[0].status == wire::ExecStatus::error);
         CHECK(results[0].exit_reason.find("TLS handshake") != std::string::npos);
         CHECK(connection.machine().state() == RemoteConnectionMachine::State::stopped);
         CHECK(connection.machine().failed_at().has_value());
@@ -957,7 +967,7 @@ TEST_CASE(
     {
         FullBacklog full;
         config.port = full.port;
-        RemoteConnection connection(context.get(), *tls, config);
+        RemoteConnection connection(context.get(), tls, config);
         connection.on_result([&](const RaResult& r) { results.push_back(r); });
         auto begin = std::chrono::steady_clock::now();
         // The attempt gets the op's 3.5 s (under the 10 s cap) and times out with it.
@@ -966,8 +976,8 @@ TEST_CASE(
             context.get(), [&] { return !results.empty(); }, 10s));
         auto took = std::chrono::steady_clock::now() - begin;
         CHECK(took >= 3400ms);
-        CHECK(results[0].rc == kOcfUnknownError);
-        CHECK(results[0].status == kExecTimeout);
+        CHECK(results[0].rc == wire::ocf::unknown_error);
+        CHECK(results[0].status == wire::ExecStatus::timeout);
     }
 }
 
@@ -990,22 +1000,23 @@ TEST_CASE(
     connection.start(20s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 1; }));
     connection.monitor(400ms);  // its poke is never answered
-    run_for(context.get(), 50ms);
+    loop_for(context.get(), 50ms);
     connection.stop(5s);
     REQUIRE(results.size() == 3);
-    CHECK(results[1] == RaResult{RaAction::monitor, kOcfOk, kExecCancelled, kReasonCancelledByStop});
+    CHECK(results[1] ==
+          RaResult{RaAction::monitor, wire::ocf::ok, wire::ExecStatus::cancelled, kReasonCancelledByStop});
     CHECK(results[2].action == RaAction::stop);
 
     answer_pokes = true;
     connection.start(20s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 4; }));
-    CHECK(results[3].rc == kOcfOk);
-    run_for(context.get(), 600ms);  // past the old monitor's timeout
-    CHECK(results.size() == 4);     // no spurious monitor failure
+    CHECK(results[3].rc == wire::ocf::ok);
+    loop_for(context.get(), 600ms);  // past the old monitor's timeout
+    CHECK(results.size() == 4);      // no spurious monitor failure
     CHECK(connection.machine().connected());
     REQUIRE(connection.client() != nullptr);
     connection.monitor(2s);
     REQUIRE(run_until(context.get(), [&] { return results.size() == 5; }));
-    CHECK(results[4] == RaResult{RaAction::monitor, kOcfOk, kExecDone, ""});
+    CHECK(results[4] == RaResult{RaAction::monitor, wire::ocf::ok, wire::ExecStatus::done, ""});
     connection.stop(5s);
 }

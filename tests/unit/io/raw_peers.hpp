@@ -11,13 +11,13 @@
 
 #include <catch.hpp>
 
-#include "io/fd.hpp"
+#include "util/fd.hpp"
 
 namespace outpost::test {
 
-inline io::UniqueFd loopback_listener(int backlog, std::uint16_t& port)
+inline UniqueFd loopback_listener(int backlog, std::uint16_t& port)
 {
-    io::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     REQUIRE(fd.valid());
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -31,9 +31,9 @@ inline io::UniqueFd loopback_listener(int backlog, std::uint16_t& port)
 }
 
 // A blocking TCP connect to 127.0.0.1:port.
-inline io::UniqueFd raw_tcp_connect(std::uint16_t port)
+inline UniqueFd raw_tcp_connect(std::uint16_t port)
 {
-    io::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     REQUIRE(fd.valid());
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -47,15 +47,15 @@ inline io::UniqueFd raw_tcp_connect(std::uint16_t port)
 // handshake through the backlog): a TLS handshake with it times out.
 struct SilentPeer {
     std::uint16_t port = 0;
-    io::UniqueFd fd = loopback_listener(4, port);
+    UniqueFd fd = loopback_listener(4, port);
 };
 
 // Backlog 0 with its one queue slot taken by a connection nobody accepts: the kernel drops
 // further SYNs, so a TCP connect to it times out.
 struct FullBacklog {
     std::uint16_t port = 0;
-    io::UniqueFd fd = loopback_listener(0, port);
-    io::UniqueFd occupant = raw_tcp_connect(port);
+    UniqueFd fd = loopback_listener(0, port);
+    UniqueFd occupant = raw_tcp_connect(port);
 };
 
 }  // namespace outpost::test

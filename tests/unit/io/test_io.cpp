@@ -22,11 +22,11 @@
 #include <variant>
 #include <vector>
 
-#include "../../support/main_loop.hpp"
 #include "../tls/tls_test_support.hpp"
 #include "io/connection.hpp"
 #include "io/listener.hpp"
 #include "raw_peers.hpp"
+#include "support/main_loop.hpp"
 #include "tls/context.hpp"
 #include "tls/session.hpp"
 #include "wire/frame.hpp"
@@ -35,60 +35,24 @@
 using namespace outpost;
 using namespace outpost::io;
 using namespace std::chrono_literals;
+using outpost::test::ContextPtr;
 using outpost::test::FullBacklog;
+using outpost::test::loop_for;
+using outpost::test::psk_client;
+using outpost::test::psk_server;
+using outpost::test::random_bytes;
 using outpost::test::raw_tcp_connect;
+using outpost::test::run_until;
 using outpost::test::SilentPeer;
 using outpost::test::TempDir;
 
 namespace {
-
-struct ContextDeleter {
-    void operator()(GMainContext* context) const { g_main_context_unref(context); }
-};
-using ContextPtr = std::unique_ptr<GMainContext, ContextDeleter>;
-
-// Iterates `context` until `done()` or `limit` passes; true if done() became true.
-bool run_until(GMainContext* context, const std::function<bool()>& done,
-               std::chrono::milliseconds limit = 10s)
-{
-    return ::outpost::test::loop_until(context, done, limit);
-}
-
-void run_for(GMainContext* context, std::chrono::milliseconds duration)
-{
-    (void)run_until(
-        context, [] { return false; }, duration);
-}
 
 template <typename R>
 void require_ok(const R& result)
 {
     INFO((result.ok() ? std::string() : result.error().describe()));
     REQUIRE(result.ok());
-}
-
-std::shared_ptr<tls::AuthkeyStore> store_with_key(const TempDir& dir, const std::string& bytes)
-{
-    outpost::test::write_file(dir.file("authkey"), bytes);
-    tls::AuthkeySearch search;
-    search.configured = dir.file("authkey");
-    search.default_path = dir.file("no-default");
-    search.legacy_path = dir.file("no-legacy");
-    return std::make_shared<tls::AuthkeyStore>(search);
-}
-
-tls::TlsContext psk_server(const TempDir& dir, const std::string& key)
-{
-    auto context = tls::TlsContext::psk_server(store_with_key(dir, key));
-    require_ok(context);
-    return *context;
-}
-
-tls::TlsContext psk_client(const std::string& key)
-{
-    auto context = tls::TlsContext::psk_client(tls::Authkey(key));
-    require_ok(context);
-    return *context;
 }
 
 // A Listener whose accepted sockets go through accept_async(); what comes out is kept.
@@ -197,7 +161,7 @@ TEST_CASE("PSK handshake and messages both ways", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     auto client_tls = psk_client(key);
 
@@ -219,7 +183,7 @@ TEST_CASE("PSK handshake and messages both ways", "[io]")
 
     // Sent before the server started reading: it waits, nothing is lost.
     require_ok(client->send("<hello from=\"client\"/>"));
-    run_for(context.get(), 50ms);
+    loop_for(context.get(), 50ms);
     Inbox server_inbox, client_inbox;
     server_inbox.start(served);
     client_inbox.start(*client);
@@ -240,7 +204,7 @@ TEST_CASE("send() refuses what it cannot queue", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(64);
+    const std::string key = random_bytes(64);
     Server server(context.get(), psk_server(dir, key));
     ConnectOptions options;
     options.limits.max_message_size = 1000;
@@ -261,7 +225,7 @@ TEST_CASE("1000 messages in a burst arrive complete and in order, both ways", "[
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     auto client = connect_pair(context.get(), server, psk_client(key));
     Connection& served = *server.connections.front();
@@ -291,7 +255,7 @@ TEST_CASE("a 100 KB message crosses in several records", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     auto client = connect_pair(context.get(), server, psk_client(key));
     Connection& served = *server.connections.front();
@@ -315,7 +279,7 @@ TEST_CASE("megabytes arrive complete across read-budget pauses", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     // A small budget, so that reading yields and resumes many times.
     ConnectOptions options;
@@ -328,7 +292,7 @@ TEST_CASE("megabytes arrive complete across read-budget pauses", "[io]")
     for (int i = 0; i < kCount; ++i) {
         require_ok(served.send(message_of_size(std::size_t{100} * 1000, static_cast<char>('a' + i % 26))));
     }
-    run_for(context.get(), 200ms);
+    loop_for(context.get(), 200ms);
     Inbox inbox;
     inbox.start(*client);
     REQUIRE(run_until(context.get(), [&] { return inbox.messages.size() == kCount; }));
@@ -343,7 +307,7 @@ TEST_CASE("a message over the receiver's limit closes the connection with a clea
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     AcceptOptions strict;
     strict.limits.max_message_size = 4096;
     Server server(context.get(), psk_server(dir, key), strict);
@@ -366,7 +330,7 @@ TEST_CASE("a message over the receiver's limit closes the connection with a clea
     CHECK_FALSE(served.is_open());
     // The client sees the server go away.
     REQUIRE(run_until(context.get(), [&] { return !client_inbox.closes.empty(); }));
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
     CHECK(server_inbox.closes.size() == 1);
     CHECK(client_inbox.closes.size() == 1);
 }
@@ -375,8 +339,8 @@ TEST_CASE("a wrong key is -EKEYREJECTED on both sides", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    Server server(context.get(), psk_server(dir, outpost::test::random_bytes(4096)));
-    auto client_tls = psk_client(outpost::test::random_bytes(4096));
+    Server server(context.get(), psk_server(dir, random_bytes(4096)));
+    auto client_tls = psk_client(random_bytes(4096));
     Outcome outcome;
     auto pending = start_connect(context.get(), "127.0.0.1", server.port(), client_tls, outcome);
     REQUIRE(run_until(context.get(), [&] { return outcome.done && !server.errors.empty(); }));
@@ -394,7 +358,7 @@ TEST_CASE("a client without an authkey gets -ENOKEY", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    Server server(context.get(), psk_server(dir, outpost::test::random_bytes(64)));
+    Server server(context.get(), psk_server(dir, random_bytes(64)));
     tls::AuthkeySearch nowhere;
     nowhere.configured = dir.file("missing");
     nowhere.default_path = dir.file("missing-default");
@@ -510,7 +474,7 @@ TEST_CASE("a host name is resolved off the loop, the result comes back on it", "
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key), AcceptOptions{}, "");
     Outcome outcome;
     auto pending = start_connect(context.get(), "localhost", server.port(), psk_client(key), outcome);
@@ -547,7 +511,7 @@ TEST_CASE("many name lookups at once share the lookup pool, not a thread each", 
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key), AcceptOptions{}, "");
     constexpr int kConnections = 16;
     const std::size_t before = thread_count();
@@ -578,22 +542,22 @@ TEST_CASE("destroying a PendingConnection cancels it without a callback", "[io]"
         SilentPeer silent;
         auto pending =
             Connection::connect_async("127.0.0.1", silent.port, psk_client("k"), context.get(), {}, count);
-        run_for(context.get(), 100ms);
+        loop_for(context.get(), 100ms);
         CHECK(pending->describe() == "TLS handshake with 127.0.0.1");
         pending.reset();
-        run_for(context.get(), 300ms);
+        loop_for(context.get(), 300ms);
     }
     SECTION("while the name is being resolved")
     {
         auto pending = Connection::connect_async("localhost", 9, psk_client("k"), context.get(), {}, count);
         pending.reset();
-        run_for(context.get(), 500ms);
+        loop_for(context.get(), 500ms);
     }
     SECTION("before the first step ran")
     {
         auto pending = Connection::connect_async("127.0.0.1", 9, psk_client("k"), context.get(), {}, count);
         pending.reset();
-        run_for(context.get(), 200ms);
+        loop_for(context.get(), 200ms);
     }
     SECTION("server side")
     {
@@ -607,7 +571,7 @@ TEST_CASE("destroying a PendingConnection cancels it without a callback", "[io]"
         UniqueFd raw = raw_tcp_connect((*listener)->port());
         REQUIRE(run_until(context.get(), [&] { return !accepting.empty(); }));
         accepting.clear();
-        run_for(context.get(), 200ms);
+        loop_for(context.get(), 200ms);
         pollfd pfd{raw.get(), POLLIN, 0};
         REQUIRE(::poll(&pfd, 1, 2000) == 1);
         char byte;
@@ -620,7 +584,7 @@ TEST_CASE("callbacks may destroy their Connection", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     auto client = connect_pair(context.get(), server, psk_client(key));
     Connection& served = *server.connections.front();
@@ -633,7 +597,7 @@ TEST_CASE("callbacks may destroy their Connection", "[io]")
         int closes = 0;
         for (int i = 0; i < 5; ++i)
             require_ok(served.send("<m/>"));
-        run_for(context.get(), 100ms);  // all five now sit in the client's socket
+        loop_for(context.get(), 100ms);  // all five now sit in the client's socket
         client->start(
             [&](const std::string&) {
                 ++delivered;
@@ -641,7 +605,7 @@ TEST_CASE("callbacks may destroy their Connection", "[io]")
             },
             [&](const Error&) { ++closes; });
         REQUIRE(run_until(context.get(), [&] { return client == nullptr; }));
-        run_for(context.get(), 100ms);
+        loop_for(context.get(), 100ms);
         CHECK(delivered == 1);
         CHECK(closes == 0);
         // The server sees its peer go away.
@@ -657,7 +621,7 @@ TEST_CASE("callbacks may destroy their Connection", "[io]")
                       });
         served.close();
         REQUIRE(run_until(context.get(), [&] { return client == nullptr; }));
-        run_for(context.get(), 100ms);
+        loop_for(context.get(), 100ms);
         CHECK(closes == 1);
         CHECK(server_inbox.closes.empty());  // close() does not report
     }
@@ -667,7 +631,7 @@ TEST_CASE("the peer closing is reported once; close() reports nothing", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     auto client = connect_pair(context.get(), server, psk_client(key));
     Connection& served = *server.connections.front();
@@ -680,7 +644,7 @@ TEST_CASE("the peer closing is reported once; close() reports nothing", "[io]")
     CHECK_FALSE(served.is_open());
     CHECK(served.tls_description().empty());
     REQUIRE(run_until(context.get(), [&] { return !client_inbox.closes.empty(); }));
-    run_for(context.get(), 200ms);
+    loop_for(context.get(), 200ms);
     CHECK(client_inbox.messages == std::vector<std::string>{"<last-words/>"});
     REQUIRE(client_inbox.closes.size() == 1);
     INFO(client_inbox.closes.front().describe());
@@ -694,16 +658,16 @@ TEST_CASE("a failure before start() is reported after start(), not inside it", "
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     auto client = connect_pair(context.get(), server, psk_client(key));
     server.connections.clear();  // the server goes away (close_notify) before the client started
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
     Inbox inbox;
     inbox.start(*client);
     CHECK(inbox.closes.empty());
     REQUIRE(run_until(context.get(), [&] { return !inbox.closes.empty(); }));
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
     CHECK(inbox.closes.size() == 1);
 }
 
@@ -732,7 +696,7 @@ TEST_CASE("X.509 connection", "[io][x509]")
     CHECK(client->tls_description().find("TLS1.") != std::string::npos);
 }
 
-// protocol.md 2.3: the 2.1.5 reader needs the 40-byte header alone in a TLS record, then
+// docs/protocol.md 2.3: the 2.1.5 reader needs the 40-byte header alone in a TLS record, then
 // the payload in its own record(s), and never two messages in one record. A raw TlsSession
 // on the receiving side sees record boundaries: gnutls_record_recv() returns one record at
 // a time when the buffer is large enough.
@@ -740,7 +704,7 @@ TEST_CASE("each message is a header record, then payload records, never coalesce
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     auto server_tls = psk_server(dir, key);
     auto client_tls = psk_client(key);
 
@@ -794,7 +758,7 @@ TEST_CASE("each message is a header record, then payload records, never coalesce
     const std::string second = message_of_size(20000, 's');  // two payload records
     require_ok(sender->send(first));
     require_ok(sender->send(second));
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
 
     std::vector<std::string> records;
     std::vector<char> buffer(65536);
@@ -852,8 +816,8 @@ TEST_CASE("Listener binds the wildcard dual-stack and reports its port", "[io][l
 
 // The limits the rest of the code relies on, by their real names: the 2.1.5 server drops a
 // client that has not finished TLS within 10 s, the 2.1.5 controller gives the server 5 s
-// (protocol.md 1.3), and a message may be 16 MiB unless configured otherwise.
-TEST_CASE("default handshake timeouts and message size match protocol.md", "[io][limits]")
+// (docs/protocol.md 1.3), and a message may be 16 MiB unless configured otherwise.
+TEST_CASE("default handshake timeouts and message size match docs/protocol.md", "[io][limits]")
 {
     CHECK(wire::kDefaultMaxMessageSize == std::size_t{16} * 1024 * 1024);
     const AcceptOptions accept{};
@@ -898,7 +862,7 @@ TEST_CASE("the per-address connect timeout fires with a clear error", "[io][limi
     Outcome outcome;
     const auto started = std::chrono::steady_clock::now();
     auto pending = start_connect(context.get(), "127.0.0.1", port, psk_client("k"), outcome, options);
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
     CHECK(pending->describe() == "connecting to 127.0.0.1:" + std::to_string(port));
     REQUIRE(run_until(context.get(), [&] { return outcome.done; }));
     const auto elapsed = std::chrono::steady_clock::now() - started;
@@ -954,14 +918,14 @@ struct RawClient {
 
 }  // namespace
 
-// protocol.md 2.3: a 2.1.5 peer sends the header, then the payload. One that dies in
+// docs/protocol.md 2.3: a 2.1.5 peer sends the header, then the payload. One that dies in
 // between leaves a partial message; the close reason must say so, whether the peer said
 // goodbye (TLS close_notify) or just vanished.
 TEST_CASE("a peer closing in the middle of a message is reported as such", "[io]")
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     Server server(context.get(), psk_server(dir, key));
     RawClient raw(context.get(), server, psk_client(key));
     Inbox inbox;
@@ -975,7 +939,7 @@ TEST_CASE("a peer closing in the middle of a message is reported as such", "[io]
     raw.send(frame.header.data(), frame.header.size());
     raw.send(frame.payload.data(), frame.payload.size() / 2);
     REQUIRE(run_until(context.get(), [&] { return !inbox.messages.empty(); }));
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
 
     const bool with_close_notify = GENERATE(true, false);
     INFO((with_close_notify ? "TLS close_notify, then close" : "socket closed without close_notify"));
@@ -987,7 +951,7 @@ TEST_CASE("a peer closing in the middle of a message is reported as such", "[io]
     raw.session.reset();
     raw.fd.reset();
     REQUIRE(run_until(context.get(), [&] { return !inbox.closes.empty(); }));
-    run_for(context.get(), 100ms);
+    loop_for(context.get(), 100ms);
     CHECK(inbox.messages == std::vector<std::string>{"<whole/>"});
     REQUIRE(inbox.closes.size() == 1);
     const Error& reason = inbox.closes.front();
@@ -1003,7 +967,7 @@ TEST_CASE("a message over 16 MiB passes with a raised limit and is refused by de
 {
     ContextPtr context(g_main_context_new());
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     const std::size_t raised = std::size_t{32} * 1024 * 1024;
     // A real message kind: an operation result whose output is 17 MiB.
     wire::ExecNotify notify;

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""check_layering.py BUILD_ROOT: proves the layering rule of docs/architecture.md.
+"""check_layering.py BUILD_ROOT SOURCE_ROOT: proves the layering rules of docs/architecture.md.
 
-guest-agent/ and cluster-plugin/ never include each other, and common/ includes neither:
-the rule holds because each module's include path reaches only its own folder and the
-modules below it. This test takes the exact compile command meson uses for one source
-of each module (compile_commands.json), compiles a one-line probe with it in place of
-that source (-fsyntax-only) and expects:
+1. The boundaries that are build rules. guest-agent/ and cluster-plugin/ never include
+each other, and common/ includes neither: the rule holds because each module's include
+path reaches only its own folder and the modules below it. This test takes the exact
+compile command meson uses for one source of each module (compile_commands.json),
+compiles a one-line probe with it in place of that source (-fsyntax-only) and expects:
 
 - an include of the module's own or a lower module's header to compile (a control: the
   command itself works), and
@@ -14,7 +14,13 @@ that source (-fsyntax-only) and expects:
   to fail because the header is not found (any other failure proves nothing and fails
   the test).
 
-Exit status 0 if every probe behaves so, 1 otherwise; one line per probe.
+2. The order inside each program. Every `#include "folder/..."` of every source under
+common/, guest-agent/ and cluster-plugin/ must name a folder the including folder may use
+(ALLOWED below): each folder uses only the ones beneath it, so no arrow of the inclusion
+graph runs back up (in the agent: executor and proxy below server, server below main.cpp).
+
+Exit status 0 if every probe and every include behaves so, 1 otherwise; one line per
+probe and per folder.
 """
 import json
 import os
@@ -51,7 +57,77 @@ MODULES = {
         ("guest-agent/executor/executor.hpp", False),
         ("cluster-plugin/connection/remote_client.hpp", False),
     ]),
+    "common/ipc": ("outpost-ipc", [
+        ("ipc/server.hpp", True),
+        ("proxy/proxy.hpp", False),
+        ("server/server.hpp", False),
+        ("connection/remote_client.hpp", False),
+        ("guest-agent/proxy/proxy.hpp", False),
+    ]),
 }
+
+# folder (relative to the source root) -> the include folders its files may name. A file
+# directly in a program's folder (guest-agent/main.cpp) is that program's top.
+COMMON = {"util", "wire", "tls", "io", "ipc"}
+ALLOWED = {
+    "common/util": {"util"},
+    "common/wire": {"util", "wire"},
+    "common/tls": {"util", "tls"},
+    "common/io": {"util", "wire", "tls", "io"},
+    "common/ipc": {"util", "wire", "io", "ipc"},
+    "guest-agent/executor": {"util", "wire", "io", "executor"},
+    "guest-agent/proxy": {"util", "wire", "io", "ipc", "proxy"},
+    "guest-agent/server": COMMON | {"executor", "proxy", "server"},
+    "guest-agent/lifecycle": {"util", "lifecycle"},
+    "guest-agent": COMMON | {"executor", "proxy", "server", "lifecycle"},
+    "cluster-plugin/connection": {"util", "wire", "tls", "io", "connection"},
+    "cluster-plugin/tools": {"util", "wire", "tls", "io", "connection", "tools", "watch"},
+    "cluster-plugin/lifecycle": {"util", "io", "lifecycle"},
+    "cluster-plugin/watch": {"util", "io", "lifecycle", "watch"},
+    "ocf/guest": {"util", "wire", "lifecycle", "guest"},
+}
+# Generated headers without a folder (config/outpost-config.h).
+GENERATED = {"outpost-config.h"}
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+SOURCE_SUFFIXES = (".cpp", ".hpp", ".h")
+
+
+def check_include_order(source_root):
+    """Part 2: every quoted include names a folder the including folder may use."""
+    failures = 0
+    for folder in sorted(ALLOWED):
+        base = os.path.join(source_root, folder)
+        direct_only = folder in ("guest-agent",)
+        bad = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            if direct_only:
+                dirnames[:] = []
+            elif os.path.relpath(dirpath, source_root) != folder:
+                # Nested folders are checked under their own entry, if any.
+                sub = os.path.relpath(dirpath, source_root)
+                if sub in ALLOWED:
+                    dirnames[:] = []
+                    continue
+            for name in sorted(filenames):
+                if not name.endswith(SOURCE_SUFFIXES):
+                    continue
+                path = os.path.join(dirpath, name)
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+                for included in INCLUDE.findall(text):
+                    if included in GENERATED:
+                        continue
+                    target = included.split("/", 1)[0] if "/" in included else None
+                    if target not in ALLOWED[folder]:
+                        bad.append(f"{os.path.relpath(path, source_root)}: #include \"{included}\"")
+        if bad:
+            failures += len(bad)
+            print(f"FAIL {folder} may include only {', '.join(sorted(ALLOWED[folder]))}:")
+            for line in bad:
+                print("     " + line)
+        else:
+            print(f"ok   {folder}: includes only {', '.join(sorted(ALLOWED[folder]))}")
+    return failures
 
 # Arguments of a compile command that name outputs or dependency files: dropped, with
 # the value that follows the flags in the first set.
@@ -88,7 +164,7 @@ def not_found(stderr, header):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) != 3:
         print(__doc__.splitlines()[0], file=sys.stderr)
         return 2
     database = os.path.join(sys.argv[1], "compile_commands.json")
@@ -123,7 +199,9 @@ def main():
                     failures += 1
                     if run.stderr and not (not should_compile and run.returncode == 0):
                         print("     " + run.stderr.strip().replace("\n", "\n     "))
-    print(f"layering: {failures} probe(s) failed" if failures else "layering: every boundary holds")
+    failures += check_include_order(sys.argv[2])
+    print(f"layering: {failures} probe(s) or include(s) failed" if failures else
+          "layering: every boundary holds and no include runs back up")
     return 1 if failures else 0
 
 

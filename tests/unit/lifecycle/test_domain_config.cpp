@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "lifecycle/domain_config.hpp"
+#include "support/files.hpp"
 
 using namespace outpost::cluster::lifecycle;
 
@@ -77,8 +78,8 @@ TEST_CASE("reading a config file: missing, unreadable, fine")
     CHECK(missing.error().code == -ENOENT);
     CHECK(missing.error().message == "configuration file /nonexistent/outpost/dom.xml does not exist");
 
-    fs::path dir = fs::temp_directory_path() / ("outpost-domcfg-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
+    outpost::test::TempDir tmp("outpost-domcfg");
+    const fs::path& dir = tmp.path();
     fs::path file = dir / "web1.xml";
     std::ofstream(file) << kLxc;
     auto ok = read_domain_config(file);
@@ -87,12 +88,12 @@ TEST_CASE("reading a config file: missing, unreadable, fine")
     fs::path big = dir / "big.xml";
     {
         std::ofstream out(big);
-        out << "<domain type='kvm'><name>x</name><!--" << std::string(kMaxDomainXmlBytes, 'a') << "--></domain>";
+        out << "<domain type='kvm'><name>x</name><!--" << std::string(kMaxDomainXmlBytes, 'a')
+            << "--></domain>";
     }
     auto too_big = read_domain_config(big);
     REQUIRE_FALSE(too_big.ok());
     CHECK(too_big.error().code == -EFBIG);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("the owner mark is added, replaced, read back and stripped")
@@ -112,8 +113,8 @@ TEST_CASE("the owner mark is added, replaced, read back and stripped")
     CHECK(parsed->networks == std::vector<std::string>{"default"});
 
     // libvirt returns the mark element on its own (virDomainGetMetadata).
-    CHECK(owner_from_mark("<guest xmlns=\"https://outpost-cluster.github.io/xmlns/guest/1\" resource=\"r1\"/>") ==
-          "r1");
+    CHECK(owner_from_mark(
+              "<guest xmlns=\"https://outpost-cluster.github.io/xmlns/guest/1\" resource=\"r1\"/>") == "r1");
     CHECK(owner_from_mark("<other resource=\"r1\"/>").empty());
     CHECK(owner_from_mark("").empty());
     CHECK(owner_from_mark("<guest").empty());

@@ -1,7 +1,7 @@
 // lifecycle/domain_state: libvirt's states, reasons and events named and classified the
 // way the guest agent's monitor and the watcher rely on.
-#include <catch2/catch.hpp>
 #include <libvirt/libvirt.h>
+#include <catch2/catch.hpp>
 
 #include "lifecycle/domain_state.hpp"
 
@@ -58,20 +58,28 @@ TEST_CASE("what lifecycle events mean for a domain's service")
         e.detail = detail;
         return e;
     };
-    for (int d : {VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_DESTROYED,
-                  VIR_DOMAIN_EVENT_STOPPED_CRASHED, VIR_DOMAIN_EVENT_STOPPED_SAVED, VIR_DOMAIN_EVENT_STOPPED_FAILED})
+    for (int d :
+         {VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN, VIR_DOMAIN_EVENT_STOPPED_DESTROYED,
+          VIR_DOMAIN_EVENT_STOPPED_CRASHED, VIR_DOMAIN_EVENT_STOPPED_SAVED, VIR_DOMAIN_EVENT_STOPPED_FAILED})
         CHECK(meaning(event(VIR_DOMAIN_EVENT_STOPPED, d)) == EventMeaning::ended);
     CHECK(meaning(event(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_MIGRATED)) == EventMeaning::left);
     CHECK(meaning(event(VIR_DOMAIN_EVENT_CRASHED, VIR_DOMAIN_EVENT_CRASHED_PANICKED)) == EventMeaning::ended);
-    CHECK(meaning(event(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_IOERROR)) == EventMeaning::failed);
-    CHECK(meaning(event(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG)) == EventMeaning::failed);
-    CHECK(meaning(event(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)) == EventMeaning::irrelevant);
+    CHECK(meaning(event(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_IOERROR)) ==
+          EventMeaning::failed);
+    CHECK(meaning(event(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG)) ==
+          EventMeaning::failed);
+    CHECK(meaning(event(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED)) ==
+          EventMeaning::irrelevant);
     CHECK(meaning(event(VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED)) ==
           EventMeaning::irrelevant);
-    CHECK(meaning(event(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED)) == EventMeaning::irrelevant);
-    CHECK(meaning(event(VIR_DOMAIN_EVENT_SHUTDOWN, VIR_DOMAIN_EVENT_SHUTDOWN_GUEST)) == EventMeaning::irrelevant);
+    CHECK(meaning(event(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED)) ==
+          EventMeaning::irrelevant);
+    CHECK(meaning(event(VIR_DOMAIN_EVENT_SHUTDOWN, VIR_DOMAIN_EVENT_SHUTDOWN_GUEST)) ==
+          EventMeaning::irrelevant);
     CHECK(meaning(event(VIR_DOMAIN_EVENT_UNDEFINED, 0)) == EventMeaning::irrelevant);
-    CHECK(describe(event(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED)) == "stopped (destroyed)");
-    CHECK(describe(event(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_MIGRATED)) == "started (migrated)");
+    CHECK(describe(event(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED)) ==
+          "stopped (destroyed)");
+    CHECK(describe(event(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_MIGRATED)) ==
+          "started (migrated)");
     CHECK(describe(event(42, 7)) == "unknown (unknown)");
 }

@@ -1,7 +1,7 @@
 // lifecycle/migration: VirtualDomain's migration parameters turned into libvirt's
 // peer-to-peer migration URIs and flags.
-#include <catch2/catch.hpp>
 #include <libvirt/libvirt.h>
+#include <catch2/catch.hpp>
 
 #include "lifecycle/migration.hpp"
 
@@ -81,9 +81,10 @@ TEST_CASE("migrate_options: virsh options with a libvirt flag")
 {
     unsigned flags = 0;
     std::string uri;
-    REQUIRE(parse_migrate_options("--live --p2p --tunnelled --compressed --auto-converge --verbose", flags, uri));
-    CHECK(flags == (VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_TUNNELLED | VIR_MIGRATE_COMPRESSED |
-                    VIR_MIGRATE_AUTO_CONVERGE));
+    REQUIRE(
+        parse_migrate_options("--live --p2p --tunnelled --compressed --auto-converge --verbose", flags, uri));
+    CHECK(flags == (VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_TUNNELLED |
+                    VIR_MIGRATE_COMPRESSED | VIR_MIGRATE_AUTO_CONVERGE));
     CHECK(uri.empty());
     flags = 0;
     REQUIRE(parse_migrate_options("--migrateuri tcp://x:1 --copy-storage-all", flags, uri));

@@ -1,9 +1,9 @@
 // ocf:outpost:guest: parameters, metadata, and every action run in-process against
 // libvirt's test driver (test:///default), with the cluster tools replaced by a recorder.
-#include <catch2/catch.hpp>
 #include <libvirt/libvirt.h>
 #include <libxml/relaxng.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -16,9 +16,11 @@
 #include "guest/params.hpp"
 #include "lifecycle/domain_config.hpp"
 #include "lifecycle/libvirt.hpp"
+#include "support/files.hpp"
 
 using namespace outpost::ocf::guest;
 namespace lv = outpost::cluster::lifecycle;
+namespace wire = outpost::wire;
 namespace fs = std::filesystem;
 
 namespace {
@@ -58,6 +60,7 @@ private:
 
 // A scratch directory, a config file for a test-driver domain, and the OCF environment.
 struct Fixture {
+    outpost::test::TempDir tmp;
     fs::path dir;
     fs::path config;
     std::map<std::string, std::string> params;
@@ -67,28 +70,25 @@ struct Fixture {
     lv::Hypervisor keep;
 
     explicit Fixture(const std::string& name = "og-1")
-        : dir(fs::temp_directory_path() / ("outpost-ocf-guest-" + std::to_string(::getpid()) + "-" + name)),
+        : tmp("outpost-ocf-guest-" + name),
+          dir(tmp.path()),
           config(dir / (name + ".xml")),
           services(dir / "state"),
           keep(lv::Hypervisor::open(kTestUri).value())
     {
-        fs::create_directories(dir);
         write_config(name);
         params = {{"config", config.string()}, {"hypervisor", kTestUri}};
     }
-    ~Fixture()
-    {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
+    ~Fixture() = default;
     Fixture(const Fixture&) = delete;
     Fixture& operator=(const Fixture&) = delete;
 
     void write_config(const std::string& name) const
     {
-        std::ofstream(config) << "<domain type='test'><name>" << name
-                              << "</name><memory unit='MiB'>64</memory><vcpu>2</vcpu><os><type>hvm</type></os>"
-                                 "</domain>\n";
+        std::ofstream(config)
+            << "<domain type='test'><name>" << name
+            << "</name><memory unit='MiB'>64</memory><vcpu>2</vcpu><os><type>hvm</type></os>"
+               "</domain>\n";
     }
 
     Outcome run(const std::string& action, const std::map<std::string, std::string>& meta = {})
@@ -107,7 +107,10 @@ struct Fixture {
     Outcome probe() { return run("monitor", {{"interval", "0"}}); }
     Outcome monitor() { return run("monitor", {{"interval", "10000"}}); }
 
-    std::optional<lv::Domain> domain(const std::string& name = "og-1") const { return keep.find(name).value(); }
+    std::optional<lv::Domain> domain(const std::string& name = "og-1") const
+    {
+        return keep.find(name).value();
+    }
 };
 
 Lookup lookup_of(const std::map<std::string, std::string>& values)
@@ -178,21 +181,23 @@ TEST_CASE("parameters: values are checked and named")
     CHECK(p->migrate_option_flags == VIR_MIGRATE_COMPRESSED);
     CHECK(p->migrate_options_uri == "tcp://x");
     // shutdown_mode wins over the 4.12.0 workaround's name.
-    auto both = parse_params(lookup_of({{"config", "/x.xml"}, {"shutdown_mode", "acpi"}, {"CRM_shutdown_mode", "signal"}}));
+    auto both = parse_params(
+        lookup_of({{"config", "/x.xml"}, {"shutdown_mode", "acpi"}, {"CRM_shutdown_mode", "signal"}}));
     CHECK(both->shutdown_flags == VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN);
 }
 
 TEST_CASE("the OCF context: probe, interval, timeout, migration peers")
 {
-    auto c = context_from("monitor", lookup_of({{"CRM_meta_interval", "0"}, {"CRM_meta_timeout", "20000"}}), "r");
+    auto c =
+        context_from("monitor", lookup_of({{"CRM_meta_interval", "0"}, {"CRM_meta_timeout", "20000"}}), "r");
     CHECK(c.probe());
     CHECK(c.timeout.count() == 20000);
     CHECK(context_from("monitor", lookup_of({}), "r").probe());
     CHECK_FALSE(context_from("monitor", lookup_of({{"CRM_meta_interval", "10000"}}), "r").probe());
     CHECK_FALSE(context_from("start", lookup_of({}), "r").probe());
     CHECK(context_from("stop", lookup_of({}), "r").timeout.count() == 90000);
-    auto m = context_from("migrate_to", lookup_of({{"CRM_meta_migrate_target", "n2"}, {"CRM_meta_migrate_source", "n1"}}),
-                          "r");
+    auto m = context_from(
+        "migrate_to", lookup_of({{"CRM_meta_migrate_target", "n2"}, {"CRM_meta_migrate_source", "n1"}}), "r");
     CHECK(m.migrate_target == "n2");
     CHECK(m.migrate_source == "n1");
     CHECK(m.timeout.count() == 120000);
@@ -203,7 +208,8 @@ TEST_CASE("the OCF context: probe, interval, timeout, migration peers")
 TEST_CASE("meta-data: OCF 1.1, every parameter, every action")
 {
     std::string xml = metadata_xml();
-    xmlDocPtr doc = xmlReadMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr, XML_PARSE_NONET);
+    xmlDocPtr doc =
+        xmlReadMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr, XML_PARSE_NONET);
     REQUIRE(doc != nullptr);
     for (const auto& p : param_specs())
         CHECK(xml.find(std::string("<parameter name=\"") + p.name + "\"") != std::string::npos);
@@ -211,7 +217,8 @@ TEST_CASE("meta-data: OCF 1.1, every parameter, every action")
                           "meta-data", "validate-all"})
         CHECK(xml.find(std::string("<action name=\"") + a + "\"") != std::string::npos);
     CHECK(xml.find("<version>1.1</version>") != std::string::npos);
-    CHECK(xml.find("<parameter name=\"config\" unique-group=\"config\" required=\"1\">") != std::string::npos);
+    CHECK(xml.find("<parameter name=\"config\" unique-group=\"config\" required=\"1\">") !=
+          std::string::npos);
     CHECK(xml.find("<parameter name=\"force_stop\" required=\"0\" reloadable=\"1\">") != std::string::npos);
 
     // The OCF 1.1 grammar pcs checks agents' metadata with (pcs ships it).
@@ -235,29 +242,29 @@ TEST_CASE("meta-data: OCF 1.1, every parameter, every action")
 TEST_CASE("start, monitor, stop: the whole life of a domain")
 {
     Fixture f;
-    CHECK(f.run("validate-all").rc == kOcfSuccess);
-    CHECK(f.probe().rc == kOcfNotRunning);
+    CHECK(f.run("validate-all").rc == wire::ocf::ok);
+    CHECK(f.probe().rc == wire::ocf::not_running);
 
     auto started = f.run("start");
     INFO(started.reason);
-    REQUIRE(started.rc == kOcfSuccess);
+    REQUIRE(started.rc == wire::ocf::ok);
     auto d = f.domain();
     REQUIRE(d);
     CHECK(lv::classify(*d->status()) == lv::Health::running);
     CHECK(*d->persistent());
     CHECK(d->owner() == "vm-1");
-    CHECK(f.services.calls == std::vector<std::string>{"set vm-1 cpu=2", "set vm-1 host_memory=64",
-                                                       "set vm-1 hv_memory=64"});
+    CHECK(f.services.calls ==
+          std::vector<std::string>{"set vm-1 cpu=2", "set vm-1 host_memory=64", "set vm-1 hv_memory=64"});
 
-    CHECK(f.probe().rc == kOcfSuccess);
-    CHECK(f.monitor().rc == kOcfSuccess);
-    CHECK(f.services.calls.size() == 3);  // unchanged: no crm_resource at a monitor
-    CHECK(f.run("start").rc == kOcfSuccess);  // already running
+    CHECK(f.probe().rc == wire::ocf::ok);
+    CHECK(f.monitor().rc == wire::ocf::ok);
+    CHECK(f.services.calls.size() == 3);        // unchanged: no crm_resource at a monitor
+    CHECK(f.run("start").rc == wire::ocf::ok);  // already running
 
-    CHECK(f.run("stop").rc == kOcfSuccess);
+    CHECK(f.run("stop").rc == wire::ocf::ok);
     CHECK_FALSE(f.domain());  // our definition is gone with it
-    CHECK(f.run("stop").rc == kOcfSuccess);
-    CHECK(f.monitor().rc == kOcfNotRunning);
+    CHECK(f.run("stop").rc == wire::ocf::ok);
+    CHECK(f.monitor().rc == wire::ocf::not_running);
     CHECK_FALSE(fs::exists(f.dir / "state" / "outpost-guest-vm-1.utilization"));
 }
 
@@ -266,17 +273,17 @@ TEST_CASE("utilization: unset, disabled, and only what changed")
     Fixture f("og-util");
     f.params["autoset_utilization_host_memory"] = "false";
     f.params["unset_utilization_cpu"] = "true";
-    REQUIRE(f.run("start").rc == kOcfSuccess);
+    REQUIRE(f.run("start").rc == wire::ocf::ok);
     CHECK(f.services.calls == std::vector<std::string>{"delete vm-1 cpu", "set vm-1 hv_memory=64"});
-    REQUIRE(f.monitor().rc == kOcfSuccess);
+    REQUIRE(f.monitor().rc == wire::ocf::ok);
     CHECK(f.services.calls.size() == 2);
     f.params["autoset_utilization_hv_memory"] = "false";
     f.params["unset_utilization_cpu"] = "false";
     f.params["autoset_utilization_cpu"] = "false";
-    REQUIRE(f.run("reload-agent").rc == kOcfSuccess);
+    REQUIRE(f.run("reload-agent").rc == wire::ocf::ok);
     CHECK(f.services.calls.size() == 2);
     f.resource.clear();  // run by hand: nothing to set
-    REQUIRE(f.run("stop").rc == kOcfSuccess);
+    REQUIRE(f.run("stop").rc == wire::ocf::ok);
 }
 
 TEST_CASE("a domain the administrator defined runs transiently and keeps its definition")
@@ -285,12 +292,12 @@ TEST_CASE("a domain the administrator defined runs transiently and keeps its def
     auto xml = lv::read_domain_config(f.config);
     REQUIRE(xml.ok());
     REQUIRE(f.keep.define(xml->xml).ok());
-    REQUIRE(f.run("start").rc == kOcfSuccess);
+    REQUIRE(f.run("start").rc == wire::ocf::ok);
     auto d = f.domain("og-admin");
     REQUIRE(d);
     CHECK(lv::classify(*d->status()) == lv::Health::running);
     CHECK(d->owner().empty());
-    REQUIRE(f.run("stop").rc == kOcfSuccess);
+    REQUIRE(f.run("stop").rc == wire::ocf::ok);
     auto after = f.domain("og-admin");
     REQUIRE(after);  // still defined, shut off
     CHECK(after->status()->state == lv::State::shut_off);
@@ -300,10 +307,10 @@ TEST_CASE("a domain the administrator defined runs transiently and keeps its def
 TEST_CASE("force_stop destroys; save_config_on_stop writes the file back without the mark")
 {
     Fixture f("og-stop");
-    REQUIRE(f.run("start").rc == kOcfSuccess);
+    REQUIRE(f.run("start").rc == wire::ocf::ok);
     f.params["force_stop"] = "true";
     f.params["save_config_on_stop"] = "true";
-    REQUIRE(f.run("stop").rc == kOcfSuccess);
+    REQUIRE(f.run("stop").rc == wire::ocf::ok);
     CHECK_FALSE(f.domain("og-stop"));
     std::ifstream in(f.config);
     std::string saved((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -316,17 +323,17 @@ TEST_CASE("monitor scripts gate start and fail a monitor")
 {
     Fixture f("og-scripts");
     f.params["monitor_scripts"] = "/bin/check-a /bin/check-b";
-    REQUIRE(f.run("start").rc == kOcfSuccess);
+    REQUIRE(f.run("start").rc == wire::ocf::ok);
     CHECK(f.services.runs == std::vector<std::string>{"/bin/check-a", "/bin/check-b"});
     f.services.exit_status["/bin/check-b"] = 3;
     auto m = f.monitor();
-    CHECK(m.rc == kOcfErrGeneric);
+    CHECK(m.rc == wire::ocf::unknown_error);
     CHECK(m.reason == "monitor script /bin/check-b exited with 3");
-    REQUIRE(f.run("stop").rc == kOcfSuccess);
+    REQUIRE(f.run("stop").rc == wire::ocf::ok);
     auto s = f.run("start", {{"timeout", "1500"}});
-    CHECK(s.rc == kOcfErrGeneric);
+    CHECK(s.rc == wire::ocf::unknown_error);
     CHECK(s.reason == "monitor script /bin/check-b exited with 3");
-    REQUIRE(f.run("stop").rc == kOcfSuccess);
+    REQUIRE(f.run("stop").rc == wire::ocf::ok);
 }
 
 TEST_CASE("configuration problems: exit codes and reasons")
@@ -334,21 +341,21 @@ TEST_CASE("configuration problems: exit codes and reasons")
     Fixture f("og-cfg");
     f.params["config"] = (f.dir / "missing.xml").string();
     auto start = f.run("start");
-    CHECK(start.rc == kOcfErrInstalled);
+    CHECK(start.rc == wire::ocf::not_installed);
     CHECK(start.reason == "configuration file " + (f.dir / "missing.xml").string() + " does not exist");
-    CHECK(f.run("validate-all").rc == kOcfErrInstalled);
-    CHECK(f.probe().rc == kOcfNotRunning);
-    CHECK(f.monitor().rc == kOcfErrGeneric);  // a recurring monitor cannot know: VirtualDomain's rc
-    CHECK(f.run("stop").rc == kOcfSuccess);   // nothing of ours defined
+    CHECK(f.run("validate-all").rc == wire::ocf::not_installed);
+    CHECK(f.probe().rc == wire::ocf::not_running);
+    CHECK(f.monitor().rc == wire::ocf::unknown_error);  // a recurring monitor cannot know: VirtualDomain's rc
+    CHECK(f.run("stop").rc == wire::ocf::ok);           // nothing of ours defined
 
     std::ofstream(f.dir / "broken.xml") << "<domain type='test'><name>x</name>";
     f.params["config"] = (f.dir / "broken.xml").string();
-    CHECK(f.run("start").rc == kOcfErrConfigured);
+    CHECK(f.run("start").rc == wire::ocf::not_configured);
 
     f.params["config"] = f.config.string();
     f.params["snapshot"] = "/srv/snap";
     auto refused = f.run("start");
-    CHECK(refused.rc == kOcfErrConfigured);
+    CHECK(refused.rc == wire::ocf::not_configured);
     CHECK(refused.reason.find("snapshot is not supported") == 0);
     f.params.erase("snapshot");
 
@@ -356,55 +363,55 @@ TEST_CASE("configuration problems: exit codes and reasons")
     f.params["config"] = (f.dir / "lxc.xml").string();
     f.params["hypervisor"] = "qemu:///system";
     auto mismatch = f.run("validate-all");
-    CHECK(mismatch.rc == kOcfErrConfigured);
+    CHECK(mismatch.rc == wire::ocf::not_configured);
     CHECK(mismatch.reason == "domain c is of type lxc, which hypervisor qemu:///system cannot run");
 
-    CHECK(f.run("frobnicate").rc == kOcfErrUnimplemented);
+    CHECK(f.run("frobnicate").rc == wire::ocf::unimplemented);
 }
 
 TEST_CASE("without its config file, our domain is still found by its mark")
 {
     Fixture f("og-mark");
-    REQUIRE(f.run("start").rc == kOcfSuccess);
+    REQUIRE(f.run("start").rc == wire::ocf::ok);
     fs::path moved = f.dir / "elsewhere.xml";
     fs::rename(f.config, moved);
-    CHECK(f.monitor().rc == kOcfSuccess);
-    CHECK(f.probe().rc == kOcfSuccess);
-    REQUIRE(f.run("stop").rc == kOcfSuccess);
+    CHECK(f.monitor().rc == wire::ocf::ok);
+    CHECK(f.probe().rc == wire::ocf::ok);
+    REQUIRE(f.run("stop").rc == wire::ocf::ok);
     CHECK_FALSE(f.domain("og-mark"));
-    CHECK(f.probe().rc == kOcfNotRunning);
+    CHECK(f.probe().rc == wire::ocf::not_running);
 }
 
 TEST_CASE("migration: unsupported drivers, missing target, arrival")
 {
     Fixture f("og-mig");
     auto no_target = f.run("migrate_to");
-    CHECK(no_target.rc == kOcfErrConfigured);
+    CHECK(no_target.rc == wire::ocf::not_configured);
     auto not_here = f.run("migrate_to", {{"migrate_target", "node2"}});
-    CHECK(not_here.rc == kOcfErrGeneric);
+    CHECK(not_here.rc == wire::ocf::unknown_error);
     CHECK(not_here.reason == "domain og-mig is not defined here: nothing to migrate");
 
-    REQUIRE(f.run("start").rc == kOcfSuccess);
+    REQUIRE(f.run("start").rc == wire::ocf::ok);
     // The test driver cannot migrate: the agent says so with OCF's "unimplemented".
     auto m = f.run("migrate_to", {{"migrate_target", "node2"}});
-    CHECK(m.rc == kOcfErrUnimplemented);
+    CHECK(m.rc == wire::ocf::unimplemented);
     CHECK(m.reason.find("migrating domain og-mig to test://node2/default") == 0);
     // Running here is what migrate_from waits for.
-    CHECK(f.run("migrate_from", {{"migrate_source", "node2"}}).rc == kOcfSuccess);
-    REQUIRE(f.run("stop").rc == kOcfSuccess);
+    CHECK(f.run("migrate_from", {{"migrate_source", "node2"}}).rc == wire::ocf::ok);
+    REQUIRE(f.run("stop").rc == wire::ocf::ok);
     auto never = f.run("migrate_from", {{"migrate_source", "node2"}, {"timeout", "400"}});
-    CHECK(never.rc == kOcfErrGeneric);
+    CHECK(never.rc == wire::ocf::unknown_error);
     CHECK(never.reason.find("domain og-mig did not arrive from node2: ") == 0);
 }
 
 TEST_CASE("reload and reload-agent validate and succeed")
 {
     Fixture f("og-reload");
-    CHECK(f.run("reload").rc == kOcfSuccess);
-    REQUIRE(f.run("start").rc == kOcfSuccess);
-    CHECK(f.run("reload-agent").rc == kOcfSuccess);
+    CHECK(f.run("reload").rc == wire::ocf::ok);
+    REQUIRE(f.run("start").rc == wire::ocf::ok);
+    CHECK(f.run("reload-agent").rc == wire::ocf::ok);
     f.params["shutdown_mode"] = "bogus";
-    CHECK(f.run("reload").rc == kOcfErrConfigured);
+    CHECK(f.run("reload").rc == wire::ocf::not_configured);
     f.params.erase("shutdown_mode");
-    REQUIRE(f.run("stop").rc == kOcfSuccess);
+    REQUIRE(f.run("stop").rc == wire::ocf::ok);
 }

@@ -29,13 +29,13 @@ TEST_CASE("the authkey is the raw file content, byte for byte", "[authkey]")
 {
     TempDir dir;
     const std::string bytes = outpost::test::random_bytes(4096) + std::string("\0\n", 2);
-    write_file(dir.file("key"), bytes);
+    dir.write("key", bytes);
     auto key = read_authkey_file(dir.file("key"));
     REQUIRE(key.ok());
     CHECK(key->size() == 4098);
     CHECK(as_string(*key) == bytes);  // trailing NUL and newline kept: no trimming
 
-    write_file(dir.file("text"), "secret\n");
+    dir.write("text", "secret\n");
     CHECK(as_string(*read_authkey_file(dir.file("text"))) == "secret\n");
 }
 
@@ -49,18 +49,18 @@ TEST_CASE("missing, empty, oversized and non-regular key files give distinct err
     CHECK(missing.error().message.find("does not exist") != std::string::npos);
     CHECK(missing.error().message.find(dir.file("nope")) != std::string::npos);
 
-    write_file(dir.file("empty"), "");
+    dir.write("empty", "");
     auto empty = read_authkey_file(dir.file("empty"));
     REQUIRE_FALSE(empty.ok());
     CHECK(empty.error().code == -ENOKEY);
     CHECK(empty.error().message.find("empty") != std::string::npos);
 
-    write_file(dir.file("big"), std::string(kMaxAuthkeySize + 1, 'x'));
+    dir.write("big", std::string(kMaxAuthkeySize + 1, 'x'));
     auto big = read_authkey_file(dir.file("big"));
     REQUIRE_FALSE(big.ok());
     CHECK(big.error().code == -EFBIG);
     CHECK(big.error().message.find("too large") != std::string::npos);
-    write_file(dir.file("max"), std::string(kMaxAuthkeySize, 'x'));
+    dir.write("max", std::string(kMaxAuthkeySize, 'x'));
     CHECK(read_authkey_file(dir.file("max")).ok());
 
     auto directory = read_authkey_file(dir.path().string());
@@ -82,7 +82,7 @@ TEST_CASE("an unreadable key file is reported with its errno", "[authkey]")
     if (::geteuid() == 0) {
         // Root reads mode-000 files; use a path through a non-directory instead (ENOTDIR).
         TempDir dir;
-        write_file(dir.file("plain"), "x");
+        dir.write("plain", "x");
         auto bad = read_authkey_file(dir.file("plain") + "/key");
         REQUIRE_FALSE(bad.ok());
         CHECK(bad.error().code == -ENOTDIR);
@@ -90,7 +90,7 @@ TEST_CASE("an unreadable key file is reported with its errno", "[authkey]")
         return;
     }
     TempDir dir;
-    write_file(dir.file("key"), "x");
+    dir.write("key", "x");
     REQUIRE(::chmod(dir.file("key").c_str(), 0) == 0);
     auto bad = read_authkey_file(dir.file("key"));
     REQUIRE_FALSE(bad.ok());
@@ -107,9 +107,9 @@ TEST_CASE("authkey lookup follows the 2.1.5 order", "[authkey]")
 
     SECTION("PCMK_authkey_location first")
     {
-        write_file(configured, "C");
-        write_file(search.default_path, "D");
-        write_file(search.legacy_path, "L");
+        REQUIRE(write_file(configured, "C").ok());
+        REQUIRE(write_file(search.default_path, "D").ok());
+        REQUIRE(write_file(search.legacy_path, "L").ok());
         search.configured = configured;
         auto found = find_authkey(search);
         REQUIRE(found.ok());
@@ -119,8 +119,8 @@ TEST_CASE("authkey lookup follows the 2.1.5 order", "[authkey]")
     }
     SECTION("an unusable configured path falls back to the default, with a note")
     {
-        write_file(search.default_path, "D");
-        write_file(search.legacy_path, "L");
+        REQUIRE(write_file(search.default_path, "D").ok());
+        REQUIRE(write_file(search.legacy_path, "L").ok());
         search.configured = configured;  // missing
         auto found = find_authkey(search);
         REQUIRE(found.ok());
@@ -130,24 +130,24 @@ TEST_CASE("authkey lookup follows the 2.1.5 order", "[authkey]")
     }
     SECTION("the corosync key only when the default failed")
     {
-        write_file(search.legacy_path, "L");
+        REQUIRE(write_file(search.legacy_path, "L").ok());
         auto found = find_authkey(search);
         REQUIRE(found.ok());
         CHECK(as_string(found->key) == "L");
         CHECK(found->path == search.legacy_path);
 
-        write_file(search.default_path, "");  // empty counts as failed
+        REQUIRE(write_file(search.default_path, "").ok());  // empty counts as failed
         found = find_authkey(search);
         REQUIRE(found.ok());
         CHECK(as_string(found->key) == "L");
 
-        write_file(search.default_path, "D");
+        REQUIRE(write_file(search.default_path, "D").ok());
         CHECK(as_string(find_authkey(search)->key) == "D");
     }
     SECTION("a configured default path is tried once, then the legacy path")
     {
         search.configured = search.default_path;
-        write_file(search.legacy_path, "L");
+        REQUIRE(write_file(search.legacy_path, "L").ok());
         auto found = find_authkey(search);
         REQUIRE(found.ok());
         CHECK(as_string(found->key) == "L");
@@ -190,12 +190,12 @@ TEST_CASE("AuthkeyStore caches the key for 60 s", "[authkey]")
     REQUIRE_FALSE(first.ok());  // failures are not cached
     CHECK(first.error().code == -ENOKEY);
 
-    write_file(dir.file("key"), "one");
+    dir.write("key", "one");
     REQUIRE(store.get().ok());
     CHECK(as_string(*store.get()) == "one");
     CHECK(store.cached_path() == dir.file("key"));
 
-    write_file(dir.file("key"), "two");  // rotation
+    dir.write("key", "two");  // rotation
     now += std::chrono::seconds(59);
     CHECK(as_string(*store.get()) == "one");
     now += std::chrono::seconds(1);
@@ -209,9 +209,9 @@ TEST_CASE("AuthkeyStore caches the key for 60 s", "[authkey]")
     REQUIRE_FALSE(gone.ok());
     CHECK(gone.error().code == -ENOKEY);
 
-    write_file(dir.file("key"), "three");
+    dir.write("key", "three");
     CHECK(as_string(*store.get()) == "three");
-    write_file(dir.file("key"), "four");
+    dir.write("key", "four");
     store.invalidate();
     CHECK(as_string(*store.get()) == "four");
 }
@@ -226,4 +226,42 @@ TEST_CASE("Authkey copies and moves keep the bytes", "[authkey]")
     CHECK(b.empty());  // NOLINT(bugprone-use-after-move): moved-from keys are empty
     b = c;
     CHECK(b == a);
+}
+
+TEST_CASE("generate_authkey and write_authkey_file make a new key file, replacing only when asked")
+{
+    TempDir dir;
+    auto key = generate_authkey();
+    REQUIRE(key.ok());
+    CHECK(key->size() == kAuthkeySize);
+    const std::string path = dir.file("authkey");
+
+    auto written = write_authkey_file(path, *key);
+    REQUIRE(written.ok());
+    CHECK(written->mode == 0600);
+    auto read = read_authkey_file(path);
+    REQUIRE(read.ok());
+    CHECK(*read == *key);
+
+    auto other = generate_authkey(32);
+    REQUIRE(other.ok());
+    auto refused = write_authkey_file(path, *other);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == -EEXIST);
+    CHECK(refused.error().domain == kAuthkeyCreateDomain);
+    CHECK(*read_authkey_file(path) == *key);
+
+    AuthkeyFileOptions replace;
+    replace.replace = true;
+    replace.mode = 0640;
+    auto replaced = write_authkey_file(path, *other, replace);
+    REQUIRE(replaced.ok());
+    CHECK(replaced->mode == 0640);
+    CHECK(*read_authkey_file(path) == *other);
+    CHECK_FALSE(std::filesystem::exists(path + ".outpost-new"));
+
+    auto nowhere = write_authkey_file(dir.file("no/such/dir/key"), *key);
+    REQUIRE_FALSE(nowhere.ok());
+    CHECK(nowhere.error().code == -ENOENT);
+    CHECK(nowhere.error().domain == kAuthkeyCreateDomain);
 }

@@ -18,8 +18,8 @@
 
 using namespace outpost;
 using namespace outpost::tls;
+using outpost::test::random_bytes;
 using outpost::test::TempDir;
-using outpost::test::write_file;
 
 namespace {
 
@@ -103,16 +103,6 @@ void send_all(TlsSession& session, int fd, const std::string& data)
     }
 }
 
-std::shared_ptr<AuthkeyStore> store_with_key(const TempDir& dir, const std::string& bytes)
-{
-    write_file(dir.file("authkey"), bytes);
-    AuthkeySearch search;
-    search.configured = dir.file("authkey");
-    search.default_path = dir.file("no-default");
-    search.legacy_path = dir.file("no-legacy");
-    return std::make_shared<AuthkeyStore>(search);
-}
-
 // After a handshake the client believed complete: false if the server dropped it.
 bool client_can_read(TlsSession& client, int fd)
 {
@@ -141,8 +131,8 @@ void check_round_trip(TlsSession& server, TlsSession& client, SocketPair& pair)
 TEST_CASE("PSK loopback with a 4096-byte random key", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
-    auto server_ctx = TlsContext::psk_server(store_with_key(dir, key));
+    const std::string key = random_bytes(4096);
+    auto server_ctx = TlsContext::psk_server(outpost::test::key_store(dir.write("authkey", key)));
     REQUIRE(server_ctx.ok());
     CHECK(server_ctx->priority_string() == "NORMAL:+DHE-PSK:+PSK");
     CHECK(server_ctx->role() == Role::server);
@@ -168,7 +158,7 @@ TEST_CASE("PSK loopback with a 4096-byte random key", "[tls][psk]")
     check_round_trip(**server, **client, pair);
 
     // Large data in 16 KiB records.
-    const std::string big = outpost::test::random_bytes(200000);
+    const std::string big = random_bytes(200000);
     send_all(**client, pair.fds[1], big);
     CHECK(receive_exactly(**server, pair.fds[0], big.size()) == big);
 
@@ -190,8 +180,8 @@ TEST_CASE("PSK loopback with a 4096-byte random key", "[tls][psk]")
 TEST_CASE("PSK client with a key store", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
-    auto store = store_with_key(dir, key);
+    const std::string key = random_bytes(4096);
+    auto store = outpost::test::key_store(dir.write("authkey", key));
     auto server_ctx = TlsContext::psk_server(store);
     auto client_ctx = TlsContext::psk_client(store);
     REQUIRE(server_ctx.ok());
@@ -208,8 +198,9 @@ TEST_CASE("PSK client with a key store", "[tls][psk]")
 TEST_CASE("a wrong PSK is rejected on both sides", "[tls][psk]")
 {
     TempDir dir;
-    auto server_ctx = TlsContext::psk_server(store_with_key(dir, outpost::test::random_bytes(4096)));
-    auto client_ctx = TlsContext::psk_client(Authkey(outpost::test::random_bytes(4096)));
+    auto server_ctx =
+        TlsContext::psk_server(outpost::test::key_store(dir.write("authkey", random_bytes(4096))));
+    auto client_ctx = TlsContext::psk_client(Authkey(random_bytes(4096)));
     REQUIRE(server_ctx.ok());
     REQUIRE(client_ctx.ok());
     SocketPair pair;
@@ -250,8 +241,8 @@ TEST_CASE("a PSK server without a key fails the handshake with ENOKEY", "[tls][p
 TEST_CASE("the PSK server accepts any identity", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
-    auto server_ctx = TlsContext::psk_server(store_with_key(dir, key));
+    const std::string key = random_bytes(4096);
+    auto server_ctx = TlsContext::psk_server(outpost::test::key_store(dir.write("authkey", key)));
     REQUIRE(server_ctx.ok());
 
     // A raw GnuTLS client presenting identity "somebody" rather than "lrmd".
@@ -293,10 +284,11 @@ TEST_CASE("the PSK server accepts any identity", "[tls][psk]")
 TEST_CASE("TLS 1.2 only: DHE-PSK with a 2048-bit group, client minimum DH size honoured", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     TlsSettings tls12;
     tls12.priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+DHE-PSK";
-    auto server_ctx = TlsContext::psk_server(store_with_key(dir, key), TlsSettings{});
+    auto server_ctx =
+        TlsContext::psk_server(outpost::test::key_store(dir.write("authkey", key)), TlsSettings{});
     auto client_ctx = TlsContext::psk_client(Authkey(key), tls12);
     REQUIRE(server_ctx.ok());
     REQUIRE(client_ctx.ok());
@@ -328,7 +320,7 @@ TEST_CASE("TLS 1.2 only: DHE-PSK with a 2048-bit group, client minimum DH size h
     TlsSettings bigger;
     bigger.dh_min_bits = 3072;
     CHECK(bigger.server_dh_bits() == 3072);
-    auto server3072 = TlsContext::psk_server(store_with_key(dir, key), bigger);
+    auto server3072 = TlsContext::psk_server(outpost::test::key_store(dir.write("authkey", key)), bigger);
     REQUIRE(server3072.ok());
     {
         SocketPair p3;
@@ -344,8 +336,8 @@ TEST_CASE("TLS 1.2 only: DHE-PSK with a 2048-bit group, client minimum DH size h
 TEST_CASE("TLS 1.2 plain PSK also works", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(256);
-    auto server_ctx = TlsContext::psk_server(store_with_key(dir, key));
+    const std::string key = random_bytes(256);
+    auto server_ctx = TlsContext::psk_server(outpost::test::key_store(dir.write("authkey", key)));
     REQUIRE(server_ctx.ok());
     TlsSettings plain;
     plain.priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+PSK";
@@ -427,14 +419,14 @@ private:
 
 }  // namespace
 
-// protocol.md 1.3 and 9: the 2.1.5 server's priorities ("NORMAL:+DHE-PSK:+PSK") hold no
+// docs/protocol.md 1.3 and 9: the 2.1.5 server's priorities ("NORMAL:+DHE-PSK:+PSK") hold no
 // ECDHE-PSK, so a TLS 1.2 client offering only ECDHE-PSK fails the handshake. Ours uses
 // the same string and must refuse it the same way.
 TEST_CASE("a TLS 1.2 client offering only ECDHE-PSK is refused, as by 2.1.5", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(256);
-    auto keys = store_with_key(dir, key);
+    const std::string key = random_bytes(256);
+    auto keys = outpost::test::key_store(dir.write("authkey", key));
     constexpr const char* kEcdhePskOnly = "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+ECDHE-PSK";
 
     // The control: the same client completes against a server that enables ECDHE-PSK, so
@@ -546,21 +538,22 @@ private:
 
 }  // namespace
 
-// protocol.md 1.2: the 2.1.5 client always presents PSK identity "lrmd" (seen on the wire);
+// docs/protocol.md 1.2: the 2.1.5 client always presents PSK identity "lrmd" (seen on the wire);
 // a server may look at it, so ours must present exactly that, whichever way it got its key
 // and whichever TLS version is negotiated.
 TEST_CASE("our PSK client presents the identity lrmd", "[tls][psk]")
 {
     TempDir dir;
-    const std::string key = outpost::test::random_bytes(4096);
+    const std::string key = random_bytes(4096);
     const bool from_store = GENERATE(false, true);
     const bool tls12 = GENERATE(false, true);
     INFO((from_store ? "key from an AuthkeyStore" : "key given directly")
          << ", " << (tls12 ? "TLS 1.2" : "TLS 1.3"));
     TlsSettings settings;
     if (tls12) settings.priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.2";
-    auto client_ctx = from_store ? TlsContext::psk_client(store_with_key(dir, key), settings)
-                                 : TlsContext::psk_client(Authkey(key), settings);
+    auto client_ctx =
+        from_store ? TlsContext::psk_client(outpost::test::key_store(dir.write("authkey", key)), settings)
+                   : TlsContext::psk_client(Authkey(key), settings);
     REQUIRE(client_ctx.ok());
 
     IdentityRecordingServer server(key);
@@ -761,7 +754,7 @@ TEST_CASE("X.509 files are checked at creation", "[tls][x509]")
     CHECK(missing.error().message.find("PCMK_cert_file") != std::string::npos);
     CHECK(missing.error().message.find("does not exist") != std::string::npos);
 
-    write_file(dir.file("garbage.pem"), "not a certificate\n");
+    dir.write("garbage.pem", "not a certificate\n");
     auto bad_ca =
         TlsContext::x509_server(x509_settings(certs.server_cert, certs.server_key, dir.file("garbage.pem")));
     REQUIRE_FALSE(bad_ca.ok());
@@ -772,7 +765,7 @@ TEST_CASE("X.509 files are checked at creation", "[tls][x509]")
     REQUIRE_FALSE(mismatch.ok());
     CHECK(mismatch.error().message.find("PCMK_key_file") != std::string::npos);
 
-    write_file(dir.file("empty.pem"), "");
+    dir.write("empty.pem", "");
     auto empty =
         TlsContext::x509_client(x509_settings(certs.client_cert, dir.file("empty.pem"), certs.ca_cert));
     REQUIRE_FALSE(empty.ok());
@@ -792,7 +785,7 @@ TEST_CASE("a revoked client certificate is rejected when a CRL is configured", "
 {
     TempDir dir;
     auto certs = outpost::test::make_certificates(dir, "v");
-    write_file(dir.file("crl.tmpl"), "crl_next_update = 30\ncrl_number = 1\n");
+    dir.write("crl.tmpl", "crl_next_update = 30\ncrl_number = 1\n");
     outpost::test::run_or_throw("certtool --generate-crl --load-ca-privkey " + certs.ca_key +
                                 " --load-ca-certificate " + certs.ca_cert + " --load-certificate " +
                                 certs.client_cert + " --template " + dir.file("crl.tmpl") + " --outfile " +

@@ -1,5 +1,5 @@
-// Helpers shared by the tls and io unit tests: temporary directories, random keys, and
-// certificates generated at run time with certtool (package gnutls-bin).
+// Helpers shared by the tls and io unit tests: random keys, and certificates generated at
+// run time with certtool (package gnutls-bin), in a TempDir (support/files.hpp).
 #pragma once
 
 #include <fcntl.h>
@@ -14,48 +14,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/files.hpp"
+#include "support/psk.hpp"
+
 namespace outpost::test {
-
-class TempDir {
-public:
-    TempDir()
-    {
-        std::string pattern = (std::filesystem::temp_directory_path() / "outpost-tls-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir()
-    {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
-inline std::string random_bytes(std::size_t size)
-{
-    std::string bytes(size, '\0');
-    std::size_t done = 0;
-    while (done < size) {
-        ssize_t n = ::getrandom(bytes.data() + done, size - done, 0);
-        if (n < 0) throw std::runtime_error("getrandom failed");
-        done += static_cast<std::size_t>(n);
-    }
-    return bytes;
-}
-
-inline void write_file(const std::string& path, const std::string& content)
-{
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    if (!out) throw std::runtime_error("cannot write " + path);
-}
 
 inline void run_or_throw(const std::string& command)
 {
@@ -76,7 +38,8 @@ inline std::string make_ca(const TempDir& dir, const std::string& name)
     const std::string key = dir.file(name + "-key.pem");
     const std::string cert = dir.file(name + ".pem");
     const std::string tmpl = dir.file(name + ".tmpl");
-    write_file(tmpl, "cn = \"" + name + "\"\nca\ncert_signing_key\ncrl_signing_key\nexpiration_days = 365\n");
+    dir.write(name + ".tmpl",
+              "cn = \"" + name + "\"\nca\ncert_signing_key\ncrl_signing_key\nexpiration_days = 365\n");
     run_or_throw("certtool --generate-privkey --key-type=ecdsa --outfile " + key);
     run_or_throw("certtool --generate-self-signed --load-privkey " + key + " --template " + tmpl +
                  " --outfile " + cert);
@@ -89,9 +52,9 @@ inline void make_leaf(const TempDir& dir, const std::string& ca, const std::stri
 {
     const std::string key = dir.file(name + "-key.pem");
     const std::string tmpl = dir.file(name + ".tmpl");
-    write_file(tmpl, "cn = \"" + name + "\"\n" + (server ? "tls_www_server\n" : "tls_www_client\n") +
-                         "signing_key\nencryption_key\nexpiration_days = " + std::to_string(expiration_days) +
-                         "\n");
+    dir.write(name + ".tmpl",
+              "cn = \"" + name + "\"\n" + (server ? "tls_www_server\n" : "tls_www_client\n") +
+                  "signing_key\nencryption_key\nexpiration_days = " + std::to_string(expiration_days) + "\n");
     run_or_throw("certtool --generate-privkey --key-type=ecdsa --outfile " + key);
     run_or_throw("certtool --generate-certificate --load-privkey " + key + " --load-ca-certificate " +
                  dir.file(ca + ".pem") + " --load-ca-privkey " + dir.file(ca + "-key.pem") + " --template " +

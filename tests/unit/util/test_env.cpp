@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "../../support/env_dir.hpp"
+#include "support/files.hpp"
 #include "util/env.hpp"
 
 using namespace outpost;
@@ -78,7 +78,7 @@ TEST_CASE("environment files are read like the shell would", "[env]")
 }
 
 // systemd's EnvironmentFile= rules (systemd.exec(5)), one by one.
-using outpost::test::EnvDir;
+using outpost::test::TempDir;
 
 namespace {
 
@@ -182,10 +182,10 @@ TEST_CASE("EnvironmentFile: NUL bytes and invalid UTF-8 make the file unusable",
 TEST_CASE("EnvironmentFile: files in the unit's order, later files win, missing ones skipped",
           "[env][envfile]")
 {
-    EnvDir dir;
+    TempDir dir;
     std::string first = dir.write("pacemaker", "A=from-pacemaker\nB=from-pacemaker\n");
     std::string second = dir.write("sbd", "B=from-sbd\nC=from-sbd\n");
-    auto files = env::read_environment_files({first, dir.path + "/missing", second});
+    auto files = env::read_environment_files({first, dir.file("missing"), second});
     REQUIRE(files.ok());
     CHECK(files->read == std::vector<std::string>{first, second});
     CHECK(files->vars ==

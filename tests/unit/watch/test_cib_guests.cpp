@@ -27,7 +27,8 @@ TEST_CASE("domain agents are recognised, others ignored")
     CHECK_FALSE(is_domain_agent("systemd", "", "libvirtd"));
 
     CibResource dummy{"d1", "pacemaker", "Dummy", "", "", "", started_ops("d1")};
-    CibResource vd{"vd1", "heartbeat", "VirtualDomain", "/etc/vm/vd1.xml", "qemu:///system", "", started_ops("vd1")};
+    CibResource vd{"vd1", "heartbeat",       "VirtualDomain", "/etc/vm/vd1.xml", "qemu:///system",
+                   "",    started_ops("vd1")};
     CibResource og{"g1", "outpost", "guest", "/etc/vm/g1.xml", "", "", {}};
     auto cib = parse_cib(make_cib({dummy, vd, og}), "node1");
     REQUIRE(cib.ok());
@@ -50,27 +51,65 @@ TEST_CASE("domain agents are recognised, others ignored")
 TEST_CASE("the state on the node follows the resource history")
 {
     std::vector<CibResource> r{
-        {"pending", "outpost", "guest", "/c", "", "",
+        {"pending",
+         "outpost",
+         "guest",
+         "/c",
+         "",
+         "",
          {{"pending_last_0", "stop", -1, 193, -1, 0}, {"pending_monitor_30000", "monitor", 6, 0, 0, 30000}}},
         {"stopped", "outpost", "guest", "/c", "", "", {{"stopped_last_0", "stop", 9, 0, 0, 0}}},
         {"probed-off", "outpost", "guest", "/c", "", "", {{"probed-off_last_0", "monitor", 3, 7, 0, 0}}},
         {"probed-on", "outpost", "guest", "/c", "", "", {{"probed-on_last_0", "monitor", 3, 0, 0, 0}}},
-        {"failed-start", "outpost", "guest", "/c", "", "",
-         {{"failed-start_last_0", "start", 4, 1, 0, 0}, {"failed-start_last_failure_0", "start", 4, 1, 0, 0}}},
-        {"reported", "outpost", "guest", "/c", "", "",
+        {"failed-start",
+         "outpost",
+         "guest",
+         "/c",
+         "",
+         "",
+         {{"failed-start_last_0", "start", 4, 1, 0, 0},
+          {"failed-start_last_failure_0", "start", 4, 1, 0, 0}}},
+        {"reported",
+         "outpost",
+         "guest",
+         "/c",
+         "",
+         "",
          {{"reported_last_0", "asyncmon", 12, 1, 0, 0},
           {"reported_last_failure_0", "asyncmon", 12, 1, 0, 0},
           {"reported_monitor_30000", "monitor", 8, 0, 0, 30000}}},
-        {"recovered", "outpost", "guest", "/c", "", "",
+        {"recovered",
+         "outpost",
+         "guest",
+         "/c",
+         "",
+         "",
          {{"recovered_last_0", "start", 14, 0, 0, 0},
           {"recovered_last_failure_0", "asyncmon", 12, 1, 0, 0},
           {"recovered_monitor_30000", "monitor", 15, 0, 0, 30000}}},
-        {"monitor-failed", "outpost", "guest", "/c", "", "",
+        {"monitor-failed",
+         "outpost",
+         "guest",
+         "/c",
+         "",
+         "",
          {{"monitor-failed_last_0", "start", 5, 0, 0, 0},
           {"monitor-failed_monitor_30000", "monitor", 6, 7, 0, 30000},
           {"monitor-failed_last_failure_0", "monitor", 6, 7, 0, 30000}}},
-        {"migrated-away", "outpost", "guest", "/c", "", "", {{"migrated-away_last_0", "migrate_to", 9, 0, 0, 0}}},
-        {"migrated-in", "outpost", "guest", "/c", "", "", {{"migrated-in_last_0", "migrate_from", 9, 0, 0, 0}}},
+        {"migrated-away",
+         "outpost",
+         "guest",
+         "/c",
+         "",
+         "",
+         {{"migrated-away_last_0", "migrate_to", 9, 0, 0, 0}}},
+        {"migrated-in",
+         "outpost",
+         "guest",
+         "/c",
+         "",
+         "",
+         {{"migrated-in_last_0", "migrate_from", 9, 0, 0, 0}}},
     };
     auto cib = parse_cib(make_cib(r), "node1");
     REQUIRE(cib.ok());
@@ -100,9 +139,19 @@ TEST_CASE("another node's history is not this node's")
 
 TEST_CASE("managed, maintenance and templates")
 {
-    CibResource off{"off", "outpost", "guest", "/c", "", "<nvpair id=\"off-m\" name=\"is-managed\" value=\"false\"/>",
+    CibResource off{"off",
+                    "outpost",
+                    "guest",
+                    "/c",
+                    "",
+                    "<nvpair id=\"off-m\" name=\"is-managed\" value=\"false\"/>",
                     started_ops("off")};
-    CibResource maint{"maint", "outpost", "guest", "/c", "", "<nvpair id=\"mm\" name=\"maintenance\" value=\"true\"/>",
+    CibResource maint{"maint",
+                      "outpost",
+                      "guest",
+                      "/c",
+                      "",
+                      "<nvpair id=\"mm\" name=\"maintenance\" value=\"true\"/>",
                       started_ops("maint")};
     CibResource on{"on", "outpost", "guest", "/c", "", "", started_ops("on")};
     std::string group =
@@ -112,7 +161,8 @@ TEST_CASE("managed, maintenance and templates")
         "<template id=\"vm-tmpl\" class=\"ocf\" provider=\"heartbeat\" type=\"VirtualDomain\">"
         "<instance_attributes id=\"t-ia\"><nvpair id=\"t-h\" name=\"hypervisor\" value=\"lxc:///\"/>"
         "</instance_attributes></template>"
-        "<primitive id=\"from-tmpl\" template=\"vm-tmpl\"><instance_attributes id=\"ft-ia\"><nvpair id=\"ft-c\" "
+        "<primitive id=\"from-tmpl\" template=\"vm-tmpl\"><instance_attributes id=\"ft-ia\"><nvpair "
+        "id=\"ft-c\" "
         "name=\"config\" value=\"/t.xml\"/></instance_attributes></primitive>";
     auto cib = parse_cib(make_cib({off, maint, on}, "", group), "node1");
     REQUIRE(cib.ok());
@@ -125,7 +175,8 @@ TEST_CASE("managed, maintenance and templates")
     CHECK(find(*cib, "from-tmpl").hypervisor == "lxc:///");
     CHECK_FALSE(cib->cluster_maintenance);
 
-    auto m = parse_cib(make_cib({on}, "<nvpair id=\"mm\" name=\"maintenance-mode\" value=\"true\"/>"), "node1");
+    auto m =
+        parse_cib(make_cib({on}, "<nvpair id=\"mm\" name=\"maintenance-mode\" value=\"true\"/>"), "node1");
     REQUIRE(m.ok());
     CHECK(m->cluster_maintenance);
 }

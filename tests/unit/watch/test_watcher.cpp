@@ -1,8 +1,8 @@
 // watch/watcher: deciding, on a domain's lifecycle event, whether to report its resource
 // failed. libvirt's test driver (test:///default) plays the hypervisor, a scripted
 // ClusterTools plays Pacemaker (its CIB made by cib_fixture.hpp).
-#include <catch2/catch.hpp>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -15,7 +15,8 @@
 #include "io/source.hpp"
 #include "lifecycle/event_loop.hpp"
 #include "lifecycle/libvirt.hpp"
-#include "main_loop.hpp"
+#include "support/files.hpp"
+#include "support/main_loop.hpp"
 #include "watch/watcher.hpp"
 
 using namespace outpost::cluster::watch;
@@ -74,14 +75,15 @@ private:
 
 struct Fixture {
     GMainContext* context = test_context();
-    fs::path dir = fs::temp_directory_path() / ("outpost-watch-test-" + std::to_string(::getpid()));
+    outpost::test::TempDir tmp{"outpost-watch-test"};
+    fs::path dir = tmp.path();
     lv::Hypervisor keep = lv::Hypervisor::open(kTestUri).value();
     FakeTools tools{context};
     std::vector<Report> reports;
     int refreshes = 0;
     std::unique_ptr<Watcher> watcher;
 
-    Fixture() { fs::create_directories(dir); }
+    Fixture() = default;
     ~Fixture()
     {
         watcher.reset();
@@ -91,8 +93,6 @@ struct Fixture {
             (void)d.destroy();
             (void)d.undefine();
         }
-        std::error_code ec;
-        fs::remove_all(dir, ec);
     }
     Fixture(const Fixture&) = delete;
     Fixture& operator=(const Fixture&) = delete;
@@ -104,8 +104,8 @@ struct Fixture {
         std::string xml = "<domain type='test'><name>" + domain +
                           "</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>";
         std::ofstream(config) << xml;
-        tools.resources.push_back({rsc, type == "guest" ? "outpost" : "heartbeat", type, config.string(), kTestUri,
-                                   "", started_ops(rsc)});
+        tools.resources.push_back({rsc, type == "guest" ? "outpost" : "heartbeat", type, config.string(),
+                                   kTestUri, "", started_ops(rsc)});
         auto d = keep.define(xml);
         REQUIRE(d.ok());
         REQUIRE(d->start().ok());
@@ -129,11 +129,13 @@ struct Fixture {
         watcher->on_report = [this](const Report& r) { reports.push_back(r); };
         watcher->on_refresh = [this] { ++refreshes; };
         watcher->start();
-        REQUIRE(loop_until(context, [this] { return refreshes >= 1; }, 5s));
+        REQUIRE(run_until(
+            context, [this] { return refreshes >= 1; }, 5s));
     }
     bool wait_reports(std::size_t n, std::chrono::milliseconds limit = 5s)
     {
-        return loop_until(context, [&] { return reports.size() >= n; }, limit);
+        return run_until(
+            context, [&] { return reports.size() >= n; }, limit);
     }
     void settle() { loop_for(context, 300ms); }
 };

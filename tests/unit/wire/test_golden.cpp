@@ -1,5 +1,5 @@
 // Golden messages: every payload of the recorded 2.1.5 sessions (the fuzz-message seed
-// corpus, generated from protocol-transcripts/ by tests/fuzz/make-seed-corpus.py) decodes,
+// corpus, generated from docs/transcripts/ by tests/fuzz/make-seed-corpus.py) decodes,
 // and re-encoding the decoded struct gives back exactly the bytes 2.1.5 sent.
 #include <catch2/catch.hpp>
 #include <filesystem>

@@ -1,5 +1,5 @@
 // Typed messages: every kind round-trips through XML, real 2.1.5 messages (copied from
-// protocol-transcripts/transcript{1,2}.txt) decode to the expected structs, our encoding
+// docs/transcripts/transcript{1,2}.txt) decode to the expected structs, our encoding
 // matches theirs attribute for attribute, and malformed input gives clear errors.
 #include <catch2/catch.hpp>
 #include <cerrno>
@@ -12,7 +12,8 @@ using namespace outpost::wire;
 
 namespace {
 
-// --- literal lines from transcript1.txt / transcript2.txt ---------------------------------
+// --- literal lines from docs/transcripts/transcript1.txt / docs/transcripts/transcript2.txt
+// ---------------------------------
 const char* const kRegister =
     R"(<lrmd_command t="lrmd" lrmd_op="register" lrmd_clientname="realclient" lrmd_protocol_version="1.1" lrmd_remote_msg_id="1" lrmd_remote_msg_type="request"/>)";
 const char* const kRegisterProvider =
@@ -330,7 +331,7 @@ TEST_CASE("real 2.1.5 replies and notifies decode", "[messages][transcript]")
     {
         auto n = decode_as<ExecNotify>(kEmptyParamsNotify);
         CHECK(n.params.empty());
-        CHECK(n.op_status == 7);
+        CHECK(n.op_status == ExecStatus::not_installed);
         CHECK(encode(n) == kEmptyParamsNotify);
     }
     SECTION("new client")
@@ -528,7 +529,7 @@ TEST_CASE("every message kind round-trips", "[messages]")
         exec.interval_ms = 2;
         exec.start_delay_ms = 3;
         exec.exec_rc = 4;
-        exec.op_status = -1;
+        exec.op_status = ExecStatus::pending;
         exec.call_id = 6;
         exec.rsc_deleted = true;
         exec.run_time = -8;

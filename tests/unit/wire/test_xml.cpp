@@ -76,7 +76,7 @@ TEST_CASE("odd attribute values round-trip", "[xml]")
 
 TEST_CASE("LF, CR and TAB are written as 2.1.5 writes them and do not round-trip", "[xml]")
 {
-    // protocol.md 2.4: the receiver gets backslash+n, backslash+r and four spaces.
+    // docs/protocol.md 2.4: the receiver gets backslash+n, backslash+r and four spaces.
     Element e;
     e.name = "attributes";
     e.set("v", "line1\nline2\r\nend\ttab");

@@ -1,15 +1,15 @@
-// The seam between the server and the local IPC proxy (protocol.md 4).
+// The seam between the server and the local IPC proxy (docs/protocol.md 4).
 //
 // The proxy module (guest-agent/proxy/, libqb servers for cib_ro, attrd, ...) implements
 // ProxyEndpoint: the server hands it what an IPC provider sends back through ipc_fwd
 // (response, event, destroy) and tells it when a provider disconnects. The server offers
 // ProxyHost in return: which provider is the newest (the one new local sessions go to), a
 // way to send it proxy notifications (new, request, destroy), and a hook to report that a
-// local client went away, so the "last client gone" rule of protocol.md 5.12 can count
+// local client went away, so the "last client gone" rule of docs/protocol.md 5.12 can count
 // local clients too. Until an endpoint is attached the server answers response/event for
 // any session with a destroy notify, as 2.1.5 does for a session it does not know.
 //
-// The same seam carries the local executor API (the `lrmd` service, protocol.md 4.2): the
+// The same seam carries the local executor API (the `lrmd` service, docs/protocol.md 4.2): the
 // proxy accepts an lrmd connection only if the host opens a local executor client for it
 // (local_executor_open), hands over each request's XML (local_executor_request) and reports
 // the disconnect (local_executor_closed, then local_client_gone as for any local client);
@@ -30,7 +30,7 @@
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
 
-namespace outpost::agent::server {
+namespace outpost::agent::proxy {
 
 class ProxyEndpoint {
 public:
@@ -50,7 +50,7 @@ public:
     [[nodiscard]] virtual bool has_session(std::string_view session) const = 0;
     // The provider with this client id disconnected: close the local sessions it served.
     virtual void provider_gone(std::string_view provider_client_id) = 0;
-    // Local IPC clients and proxied sessions still open (protocol.md 5.12 counts them).
+    // Local IPC clients and proxied sessions still open (docs/protocol.md 5.12 counts them).
     [[nodiscard]] virtual std::size_t local_client_count() const = 0;
 
     // For local executor client `client_id`: the reply to the request it is being served
@@ -106,4 +106,4 @@ public:
     virtual void local_executor_closed(std::string_view client_id) { (void)client_id; }
 };
 
-}  // namespace outpost::agent::server
+}  // namespace outpost::agent::proxy

@@ -14,9 +14,10 @@
 #include <map>
 #include <memory>
 
+#include "io/source.hpp"
 #include "util/result.hpp"
 
-namespace outpost::agent::proxy {
+namespace outpost::ipc {
 
 class QbGlibLoop {
 public:
@@ -52,10 +53,10 @@ private:
 
     GMainContext* context_;
     qb_ipcs_poll_handlers handlers_{};
-    std::map<int32_t, GSource*> watches_;  // one reference each
+    std::map<int32_t, io::Source> watches_;
     std::uint64_t next_job_ = 1;
-    std::map<std::uint64_t, GSource*> jobs_;  // one reference each
+    std::map<std::uint64_t, io::Source> jobs_;
     static GSourceFuncs fd_funcs_;
 };
 
-}  // namespace outpost::agent::proxy
+}  // namespace outpost::ipc

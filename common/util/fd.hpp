@@ -1,11 +1,12 @@
-// UniqueFd: the one owner of a file descriptor (closed on destruction, movable).
+// UniqueFd: the one owner of a file descriptor (closed on destruction, movable), for every
+// module and test that opens one.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace outpost::io {
+namespace outpost {
 
 class UniqueFd {
 public:
@@ -36,4 +37,4 @@ private:
     int fd_ = -1;
 };
 
-}  // namespace outpost::io
+}  // namespace outpost

@@ -1,4 +1,4 @@
-#include "executor/recording_spawner.hpp"
+#include "support/recording_spawner.hpp"
 
 #include <signal.h>
 
@@ -7,10 +7,15 @@
 
 #include "util/log.hpp"
 
-namespace outpost::agent::executor {
+namespace outpost::test {
+
+using agent::executor::ChildEnd;
+using agent::executor::ChildOutcome;
+using agent::executor::Spawner;
+using agent::executor::SpawnRequest;
 
 namespace {
-const outpost::log::Category log_cat{"agent.exec.recorder"};
+const outpost::log::Category log_cat{"test.spawner"};
 }
 
 RecordingSpawner::RecordingSpawner(GMainContext* context)
@@ -97,4 +102,4 @@ bool RecordingSpawner::exit(ChildId id, int code, std::string out, std::string e
     return complete(id, std::move(outcome));
 }
 
-}  // namespace outpost::agent::executor
+}  // namespace outpost::test

@@ -1,8 +1,8 @@
-// RecordingSpawner: a Spawner that never starts a process. It records every SpawnRequest
-// and lets the caller finish each child with the ChildOutcome it chooses, so tests of the
-// executor's queueing and the dispatcher fuzz target get deterministic timing without
-// forking. kill() marks the child killed and, unless disabled, delivers a SIGKILL outcome
-// from the main loop as a real child would.
+// RecordingSpawner: the test double of the executor's Spawner. It never starts a process:
+// it records every SpawnRequest and lets the caller finish each child with the outcome it
+// chooses, so the executor's queueing tests and the dispatcher fuzz targets get
+// deterministic timing without forking. kill() marks the child killed and, unless
+// disabled, delivers a SIGKILL outcome from the main loop as a real child would.
 #pragma once
 
 #include <glib.h>
@@ -15,13 +15,13 @@
 #include "executor/spawner.hpp"
 #include "io/source.hpp"
 
-namespace outpost::agent::executor {
+namespace outpost::test {
 
-class RecordingSpawner final : public Spawner {
+class RecordingSpawner final : public agent::executor::Spawner {
 public:
     struct Record {
         ChildId id = 0;
-        SpawnRequest request;
+        agent::executor::SpawnRequest request;
         gint64 started_us = 0;  // monotonic time of spawn()
         bool killed = false;
         bool finished = false;
@@ -30,7 +30,7 @@ public:
     // Sources attach to `context` (nullptr = the thread-default context at construction).
     explicit RecordingSpawner(GMainContext* context = nullptr);
 
-    ChildId spawn(SpawnRequest request, Callback done) override;
+    ChildId spawn(agent::executor::SpawnRequest request, Callback done) override;
     bool kill(ChildId id) override;
     [[nodiscard]] std::size_t running() const override { return pending_.size(); }
 
@@ -42,7 +42,7 @@ public:
 
     // Finishes a child now (synchronously, from the caller's stack): its callback runs
     // before complete() returns. Returns false if the id is unknown or already finished.
-    bool complete(ChildId id, ChildOutcome outcome);
+    bool complete(ChildId id, agent::executor::ChildOutcome outcome);
     // Shorthand: the child exited with `code`, writing `out` and `err`.
     bool exit(ChildId id, int code, std::string out = {}, std::string err = {});
 
@@ -58,4 +58,4 @@ private:
     std::map<ChildId, io::Source> kill_sources_;
 };
 
-}  // namespace outpost::agent::executor
+}  // namespace outpost::test

@@ -1,4 +1,4 @@
-#include "proxy/qb_glib.hpp"
+#include "ipc/qb_glib.hpp"
 
 #include <poll.h>
 
@@ -6,11 +6,11 @@
 
 #include "util/log.hpp"
 
-namespace outpost::agent::proxy {
+namespace outpost::ipc {
 
 namespace {
 
-const log::Category log_cat{"agent.proxy.loop"};
+const log::Category log_cat{"ipc.loop"};
 
 gint glib_priority(enum qb_loop_priority p)
 {
@@ -73,7 +73,7 @@ GSourceFuncs QbGlibLoop::fd_funcs_ = {nullptr, nullptr, &QbGlibLoop::dispatch_fd
 Result<std::unique_ptr<QbGlibLoop>> QbGlibLoop::create(GMainContext* context)
 {
     if (current_ != nullptr)
-        return make_error("proxy", -EBUSY, "a libqb main-loop adapter already exists in this process");
+        return make_error("ipc", -EBUSY, "a libqb main-loop adapter already exists in this process");
     std::unique_ptr<QbGlibLoop> loop(new QbGlibLoop(context));
     current_ = loop.get();
     return loop;
@@ -89,15 +89,7 @@ QbGlibLoop::QbGlibLoop(GMainContext* context) : context_(context)
 
 QbGlibLoop::~QbGlibLoop()
 {
-    for (auto& [fd, source] : watches_) {
-        g_source_destroy(source);
-        g_source_unref(source);
-    }
     watches_.clear();
-    for (auto& [key, source] : jobs_) {
-        g_source_destroy(source);
-        g_source_unref(source);
-    }
     jobs_.clear();
     if (current_ == this) current_ = nullptr;
 }
@@ -114,7 +106,7 @@ gboolean QbGlibLoop::dispatch_fd(GSource* source, GSourceFunc /*callback*/, gpoi
         QbGlibLoop* loop = current_;
         if (loop != nullptr) {
             auto it = loop->watches_.find(fd_source->fd);
-            if (it != loop->watches_.end() && it->second == source) loop->remove_watch(fd_source->fd);
+            if (it != loop->watches_.end() && it->second.get() == source) loop->remove_watch(fd_source->fd);
         }
         return G_SOURCE_REMOVE;
     }
@@ -136,7 +128,7 @@ int32_t QbGlibLoop::dispatch_add(enum qb_loop_priority p, int32_t fd, int32_t ev
     g_source_set_priority(source, glib_priority(p));
     g_source_set_name(source, "libqb IPC fd");
     g_source_attach(source, loop->context_);
-    loop->watches_.emplace(fd, source);
+    loop->watches_.emplace(fd, io::Source(source));
     log_trace(log_cat, "watching fd %d (events 0x%x)", fd, static_cast<unsigned>(events));
     return 0;
 }
@@ -148,11 +140,12 @@ int32_t QbGlibLoop::dispatch_mod(enum qb_loop_priority p, int32_t fd, int32_t ev
     if (loop == nullptr) return -EINVAL;
     auto it = loop->watches_.find(fd);
     if (it == loop->watches_.end()) return -ENOENT;
-    auto* fd_source = reinterpret_cast<FdSource*>(it->second);
+    GSource* source = it->second.get();
+    auto* fd_source = reinterpret_cast<FdSource*>(source);
     fd_source->data = data;
     fd_source->fn = fn;
-    g_source_modify_unix_fd(it->second, fd_source->tag, to_condition(events));
-    g_source_set_priority(it->second, glib_priority(p));
+    g_source_modify_unix_fd(source, fd_source->tag, to_condition(events));
+    g_source_set_priority(source, glib_priority(p));
     return 0;
 }
 
@@ -167,21 +160,17 @@ int32_t QbGlibLoop::dispatch_del(int32_t fd)
 
 void QbGlibLoop::remove_watch(int32_t fd)
 {
-    auto node = watches_.extract(fd);
-    if (node.empty()) return;
-    g_source_destroy(node.mapped());
-    g_source_unref(node.mapped());
-    log_trace(log_cat, "stopped watching fd %d", fd);
+    if (watches_.erase(fd) != 0) log_trace(log_cat, "stopped watching fd %d", fd);
 }
 
 gboolean QbGlibLoop::run_job(gpointer data)
 {
     auto* job = static_cast<Job*>(data);
     QbGlibLoop* owner = job->owner;
-    // Forget the source first: the job may add further jobs or destroy services.
+    // Forget the source first (it goes when this returns): the job may add further jobs or
+    // destroy services.
     auto node = owner->jobs_.extract(job->key);
     job->fn(job->data);
-    if (!node.empty()) g_source_unref(node.mapped());
     return G_SOURCE_REMOVE;
 }
 
@@ -195,8 +184,8 @@ int32_t QbGlibLoop::job_add(enum qb_loop_priority p, void* data, qb_loop_job_dis
     g_source_set_callback(source, &QbGlibLoop::run_job, job, [](gpointer j) { delete static_cast<Job*>(j); });
     g_source_set_name(source, "libqb IPC job");
     g_source_attach(source, loop->context_);
-    loop->jobs_.emplace(job->key, source);
+    loop->jobs_.emplace(job->key, io::Source(source));
     return 0;
 }
 
-}  // namespace outpost::agent::proxy
+}  // namespace outpost::ipc

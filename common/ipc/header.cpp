@@ -1,4 +1,4 @@
-#include "proxy/ipc_header.hpp"
+#include "ipc/header.hpp"
 
 #include <bzlib.h>
 
@@ -8,13 +8,14 @@
 #include <limits>
 #include <string>
 
+#include "util/bytes.hpp"
 #include "util/log.hpp"
 
-namespace outpost::agent::proxy {
+namespace outpost::ipc {
 
 namespace {
 
-constexpr const char* kDomain = "proxy";
+constexpr const char* kDomain = "ipc";
 
 // Field offsets of the 2.1.5 header (see the header file).
 constexpr std::size_t kOffId = 0;
@@ -34,60 +35,46 @@ std::size_t bz_bound(std::size_t n)
     return n + n / 100 + 600;
 }
 
-template <typename T>
-void put(std::uint8_t* out, std::size_t offset, T value)
-{
-    std::memcpy(out + offset, &value, sizeof value);
-}
-
-template <typename T>
-T get(const std::uint8_t* in, std::size_t offset)
-{
-    T value;
-    std::memcpy(&value, in + offset, sizeof value);
-    return value;
-}
-
 }  // namespace
 
-std::array<std::uint8_t, kIpcHeaderSize> encode_ipc_header(const IpcHeader& header)
+std::array<std::uint8_t, kHeaderSize> encode_header(const Header& header)
 {
-    std::array<std::uint8_t, kIpcHeaderSize> out{};
-    put(out.data(), kOffId, header.id);
-    put(out.data(), kOffSize, header.size);
-    put(out.data(), kOffError, header.error);
-    put(out.data(), kOffUncompressed, header.size_uncompressed);
-    put(out.data(), kOffCompressed, header.size_compressed);
-    put(out.data(), kOffFlags, header.flags);
+    std::array<std::uint8_t, kHeaderSize> out{};
+    store_field(out.data(), kOffId, header.id);
+    store_field(out.data(), kOffSize, header.size);
+    store_field(out.data(), kOffError, header.error);
+    store_field(out.data(), kOffUncompressed, header.size_uncompressed);
+    store_field(out.data(), kOffCompressed, header.size_compressed);
+    store_field(out.data(), kOffFlags, header.flags);
     out[kOffVersion] = header.version;
     return out;
 }
 
-Result<IpcHeader> decode_ipc_header(const void* data, std::size_t size)
+Result<Header> decode_header(const void* data, std::size_t size)
 {
-    if (data == nullptr || size < kIpcHeaderSize) {
+    if (data == nullptr || size < kHeaderSize) {
         return make_error(kDomain, -EBADMSG,
                           "IPC message of " + std::to_string(size) + " bytes is shorter than its " +
-                              std::to_string(kIpcHeaderSize) + "-byte header");
+                              std::to_string(kHeaderSize) + "-byte header");
     }
     const auto* bytes = static_cast<const std::uint8_t*>(data);
-    IpcHeader header;
-    header.id = get<std::int32_t>(bytes, kOffId);
-    header.size = get<std::int32_t>(bytes, kOffSize);
-    header.error = get<std::int32_t>(bytes, kOffError);
-    header.size_uncompressed = get<std::uint32_t>(bytes, kOffUncompressed);
-    header.size_compressed = get<std::uint32_t>(bytes, kOffCompressed);
-    header.flags = get<std::uint32_t>(bytes, kOffFlags);
+    Header header;
+    header.id = load_field<std::int32_t>(bytes, kOffId);
+    header.size = load_field<std::int32_t>(bytes, kOffSize);
+    header.error = load_field<std::int32_t>(bytes, kOffError);
+    header.size_uncompressed = load_field<std::uint32_t>(bytes, kOffUncompressed);
+    header.size_compressed = load_field<std::uint32_t>(bytes, kOffCompressed);
+    header.flags = load_field<std::uint32_t>(bytes, kOffFlags);
     header.version = bytes[kOffVersion];
-    if (header.version != kIpcHeaderVersion) {
+    if (header.version != kHeaderVersion) {
         // 2.1.5 filters these too: a tool of another Pacemaker version speaks another layout.
         return make_error(kDomain, -EPROTO,
                           "IPC message has header version " + std::to_string(header.version) + " (expected " +
-                              std::to_string(kIpcHeaderVersion) + "; tool from another Pacemaker version?)");
+                              std::to_string(kHeaderVersion) + "; tool from another Pacemaker version?)");
     }
-    const std::size_t payload_room = size - kIpcHeaderSize;
+    const std::size_t payload_room = size - kHeaderSize;
     const std::size_t carried =
-        (header.flags & kIpcFlagCompressed) != 0 ? header.size_compressed : header.size_uncompressed;
+        (header.flags & wire::ipc_flag::compressed) != 0 ? header.size_compressed : header.size_uncompressed;
     if (carried > payload_room) {
         return make_error(kDomain, -EBADMSG,
                           "IPC header announces " + std::to_string(carried) + " payload bytes but only " +
@@ -96,12 +83,12 @@ Result<IpcHeader> decode_ipc_header(const void* data, std::size_t size)
     return header;
 }
 
-Result<IpcMessage> decode_ipc_message(const void* data, std::size_t size, std::size_t max_payload)
+Result<Message> decode_message(const void* data, std::size_t size, std::size_t max_payload)
 {
-    auto header = decode_ipc_header(data, size);
+    auto header = decode_header(data, size);
     if (!header) return header.error();
-    const char* payload = static_cast<const char*>(data) + kIpcHeaderSize;
-    IpcMessage message;
+    const char* payload = static_cast<const char*>(data) + kHeaderSize;
+    Message message;
     message.header = *header;
 
     if (header->size_uncompressed == 0)
@@ -112,7 +99,7 @@ Result<IpcMessage> decode_ipc_message(const void* data, std::size_t size, std::s
                               " bytes exceeds the limit of " + std::to_string(max_payload));
     }
 
-    if ((header->flags & kIpcFlagCompressed) != 0) {
+    if ((header->flags & wire::ipc_flag::compressed) != 0) {
         if (header->size_compressed == 0)
             return make_error(kDomain, -EBADMSG, "compressed IPC payload is empty");
         std::string inflated(header->size_uncompressed, '\0');
@@ -135,42 +122,42 @@ Result<IpcMessage> decode_ipc_message(const void* data, std::size_t size, std::s
     return message;
 }
 
-Result<std::string> encode_ipc_message(std::int32_t id, std::string_view xml, std::uint32_t flags,
-                                       std::size_t compress_above, std::size_t max_size)
+Result<std::string> encode_message(std::int32_t id, std::string_view xml, std::uint32_t flags,
+                                   std::size_t compress_above, std::size_t max_size)
 {
     if (xml.find('\0') != std::string_view::npos)
         return make_error(kDomain, -EINVAL, "IPC payload contains a NUL byte");
     const std::size_t text_size = xml.size() + 1;  // the NUL travels and is counted
-    static_assert(kMaxIpcPayloadSize <= std::numeric_limits<std::uint32_t>::max(), "sizes travel as uint32");
-    if (text_size > kMaxIpcPayloadSize) {
+    static_assert(kMaxPayloadSize <= std::numeric_limits<std::uint32_t>::max(), "sizes travel as uint32");
+    if (text_size > kMaxPayloadSize) {
         return make_error(kDomain, -EMSGSIZE,
                           "IPC payload of " + std::to_string(text_size) + " bytes exceeds the limit of " +
-                              std::to_string(kMaxIpcPayloadSize));
+                              std::to_string(kMaxPayloadSize));
     }
 
-    IpcHeader header;
+    Header header;
     header.id = id;
-    header.flags = flags & ~kIpcFlagCompressed;
+    header.flags = flags & ~wire::ipc_flag::compressed;
     header.size_uncompressed = static_cast<std::uint32_t>(text_size);
 
     std::string out;
-    if (kIpcHeaderSize + text_size <= compress_above) {
-        out.resize(kIpcHeaderSize + text_size);
-        std::memcpy(out.data() + kIpcHeaderSize, xml.data(), xml.size());
+    if (kHeaderSize + text_size <= compress_above) {
+        out.resize(kHeaderSize + text_size);
+        std::memcpy(out.data() + kHeaderSize, xml.data(), xml.size());
         out.back() = '\0';
     } else {
         std::string text(xml);  // bzip2 wants a mutable source that includes the NUL
         text.push_back('\0');
-        out.resize(kIpcHeaderSize + bz_bound(text_size));
-        auto compressed_len = static_cast<unsigned int>(out.size() - kIpcHeaderSize);
-        int rc = BZ2_bzBuffToBuffCompress(out.data() + kIpcHeaderSize, &compressed_len, text.data(),
+        out.resize(kHeaderSize + bz_bound(text_size));
+        auto compressed_len = static_cast<unsigned int>(out.size() - kHeaderSize);
+        int rc = BZ2_bzBuffToBuffCompress(out.data() + kHeaderSize, &compressed_len, text.data(),
                                           static_cast<unsigned int>(text.size()), kBzBlockSize100k, 0,
                                           kBzWorkFactor);
         if (rc != BZ_OK)
             return make_error(kDomain, -ENOMEM,
                               "cannot compress IPC payload (bzip2 error " + std::to_string(rc) + ")");
-        out.resize(kIpcHeaderSize + compressed_len);
-        header.flags |= kIpcFlagCompressed;
+        out.resize(kHeaderSize + compressed_len);
+        header.flags |= wire::ipc_flag::compressed;
         header.size_compressed = compressed_len;
     }
     if (out.size() > max_size) {
@@ -180,12 +167,12 @@ Result<std::string> encode_ipc_message(std::int32_t id, std::string_view xml, st
                               std::to_string(max_size) + " bytes");
     }
     header.size = static_cast<std::int32_t>(out.size());
-    auto encoded = encode_ipc_header(header);
+    auto encoded = encode_header(header);
     std::memcpy(out.data(), encoded.data(), encoded.size());
     return out;
 }
 
-Result<std::size_t> parse_ipc_buffer_size(std::string_view value)
+Result<std::size_t> parse_buffer_size(std::string_view value)
 {
     const std::string text(value);
     char* end = nullptr;
@@ -193,14 +180,13 @@ Result<std::size_t> parse_ipc_buffer_size(std::string_view value)
     unsigned long long parsed = std::strtoull(text.c_str(), &end, 10);
     const bool number = !text.empty() && text.front() >= '0' && text.front() <= '9' && errno == 0 &&
                         end != nullptr && *end == '\0';
-    if (!number || parsed < kMinIpcBufferSize || parsed > kMaxIpcPayloadSize) {
+    if (!number || parsed < kMinBufferSize || parsed > kMaxPayloadSize) {
         return make_error(kDomain, -EINVAL,
                           "PCMK_ipc_buffer: " + log::quote(text) + " is not a byte count from " +
-                              std::to_string(kMinIpcBufferSize) + " to " +
-                              std::to_string(kMaxIpcPayloadSize) + "; using " +
-                              std::to_string(kDefaultIpcBufferSize));
+                              std::to_string(kMinBufferSize) + " to " + std::to_string(kMaxPayloadSize) +
+                              "; using " + std::to_string(kDefaultBufferSize));
     }
     return static_cast<std::size_t>(parsed);
 }
 
-}  // namespace outpost::agent::proxy
+}  // namespace outpost::ipc

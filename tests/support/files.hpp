@@ -1,0 +1,52 @@
+// Files for tests: TempDir, the one temporary-directory class (a private directory removed
+// with everything in it when the object goes), and whole-file reads and writes that say
+// what went wrong.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+#include "util/result.hpp"
+
+namespace outpost::test {
+
+class TempDir {
+public:
+    // mkdtemp under $TMPDIR (default /tmp): "<prefix>.XXXXXX", mode 0700.
+    static Result<TempDir> create(const std::string& prefix = "outpost-test");
+    // The same for a test that cannot go on without it: throws std::runtime_error.
+    explicit TempDir(const std::string& prefix = "outpost-test");
+
+    TempDir(TempDir&& other) noexcept;
+    TempDir& operator=(TempDir&& other) noexcept;
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir();
+
+    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+    [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+    // The path of `name` in the directory, as a string.
+    [[nodiscard]] std::string file(const std::string& name) const { return (path_ / name).string(); }
+    // Writes `content` byte for byte to `name` (directories on the way are made) with
+    // `mode`, and returns its path; throws std::runtime_error if it cannot.
+    std::string write(const std::string& name, const std::string& content, mode_t mode = 0644) const;
+    // Keeps the directory after the test (for post-mortems); prints where it is.
+    void keep();
+
+private:
+    explicit TempDir(std::filesystem::path path, int /*tag*/) : path_(std::move(path)) {}
+    void remove();
+    std::filesystem::path path_;
+};
+
+// Whole file as a string; at most `limit` bytes (an Error if it is longer).
+Result<std::string> read_file(const std::filesystem::path& path, std::size_t limit = 64U << 20);
+// The last `max_bytes` of a file ("" if it does not exist): for failure messages.
+std::string file_tail(const std::filesystem::path& path, std::size_t max_bytes = 4000);
+// Writes (replacing) a file with `mode`; the directories on the way are made.
+Status write_file(const std::filesystem::path& path, const std::string& content, mode_t mode = 0644);
+
+}  // namespace outpost::test
