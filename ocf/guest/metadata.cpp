@@ -53,6 +53,13 @@ std::string metadata_xml()
 {
     std::ostringstream x;
     x << "<?xml version=\"1.0\"?>\n"
+      // ra-api-1.dtd is OCF 1.0's; the internal subset (read first, so it wins) declares what
+      // OCF 1.1 added that we use (reloadable, unique-group, the reload-agent action), so DTD
+      // validation (ocf-tester) and OCF 1.1 readers both accept the document.
+      << "<!DOCTYPE resource-agent SYSTEM \"ra-api-1.dtd\" [\n"
+         "<!ATTLIST parameter reloadable (0|1) \"0\" unique-group CDATA #IMPLIED>\n"
+         "<!ATTLIST action name CDATA #REQUIRED>\n"
+         "]>\n"
       << "<resource-agent name=\"guest\" version=\"" << OUTPOST_VERSION << "\">\n"
       << "<version>1.1</version>\n\n"
       << "<longdesc lang=\"en\">\n"
