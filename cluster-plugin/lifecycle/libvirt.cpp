@@ -91,12 +91,12 @@ bool is_connection_failure(const Error& error)
                             VIR_ERR_AUTH_FAILED, VIR_ERR_AUTH_UNAVAILABLE});
 }
 
-void ConnectClose::operator()(_virConnect* connection) const noexcept
+void ConnectClose::operator()(virConnectPtr connection) const noexcept
 {
     if (virConnectClose(connection) < 0) virResetLastError();
 }
 
-void DomainFree::operator()(_virDomain* domain) const noexcept
+void DomainFree::operator()(virDomainPtr domain) const noexcept
 {
     if (virDomainFree(domain) < 0) virResetLastError();
 }

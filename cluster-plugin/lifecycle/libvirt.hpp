@@ -7,9 +7,10 @@
 // switched off by initialize(): errors come back as outpost::Error values, domain
 // "libvirt", code = libvirt's virErrorNumber, message "<what we did>: <libvirt's message>".
 //
-// No libvirt type appears in this header except the opaque handle types, so users can
-// hold a Domain without including libvirt.
+// The header includes libvirt's own (its handle types are named by the owners).
 #pragma once
+
+#include <libvirt/libvirt.h>
 
 #include <chrono>
 #include <cstdint>
@@ -21,10 +22,6 @@
 
 #include "lifecycle/domain_state.hpp"
 #include "util/result.hpp"
-
-// libvirt's opaque handle types (libvirt/libvirt-host.h, libvirt-domain.h).
-struct _virConnect;
-struct _virDomain;
 
 namespace outpost::cluster::lifecycle {
 
@@ -43,13 +40,13 @@ bool is_operation_invalid(const Error& error);
 bool is_connection_failure(const Error& error);
 
 struct ConnectClose {
-    void operator()(_virConnect* connection) const noexcept;
+    void operator()(virConnectPtr connection) const noexcept;
 };
 struct DomainFree {
-    void operator()(_virDomain* domain) const noexcept;
+    void operator()(virDomainPtr domain) const noexcept;
 };
-using ConnectPtr = std::unique_ptr<_virConnect, ConnectClose>;
-using DomainPtr = std::unique_ptr<_virDomain, DomainFree>;
+using ConnectPtr = std::unique_ptr<virConnect, ConnectClose>;
+using DomainPtr = std::unique_ptr<virDomain, DomainFree>;
 
 // virDomainShutdownFlags modes, by the names `virsh shutdown --mode` takes.
 enum class ShutdownMode : unsigned {
@@ -103,7 +100,7 @@ public:
     // Peer-to-peer migration (blocks until it has finished or failed).
     Status migrate(const MigrationRequest& request);
 
-    [[nodiscard]] _virDomain* get() const { return domain_.get(); }
+    [[nodiscard]] virDomainPtr get() const { return domain_.get(); }
 
 private:
     DomainPtr domain_;
@@ -133,7 +130,7 @@ public:
     Status set_keepalive(std::chrono::seconds interval, unsigned count);
     [[nodiscard]] bool alive() const;
 
-    [[nodiscard]] _virConnect* get() const { return connection_.get(); }
+    [[nodiscard]] virConnectPtr get() const { return connection_.get(); }
 
 private:
     Hypervisor(ConnectPtr connection, std::string uri)
