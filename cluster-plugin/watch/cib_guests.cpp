@@ -151,10 +151,9 @@ void decide(GuestResource& g, const std::vector<Op>& ops)
             g.state = NodeState::inactive;
         else
             g.state = succeeded(*last) ? NodeState::active : NodeState::failed;
-    } else if (o == "start" || o == "migrate_from" || o == "promote" || o == "demote" || o == "reload" ||
-               o == "reload-agent") {
-        g.state = succeeded(*last) ? NodeState::active : NodeState::failed;
     } else {
+        // start, migrate_from, promote, demote, reload and anything else that leaves the
+        // resource running when it succeeds.
         g.state = succeeded(*last) ? NodeState::active : NodeState::failed;
     }
     if (g.state != NodeState::active) return;
@@ -208,11 +207,12 @@ Result<CibGuests> parse_cib(std::string_view cib_xml, const std::string& node)
     for (auto* p : select(ctx.get(), "/cib/configuration/crm_config//nvpair[@name='maintenance-mode']"))
         out.cluster_maintenance = is_true(attr(p, "value"));
     const std::string n = literal(node);
-    for (auto* p :
-         select(ctx.get(), "/cib/configuration/nodes/node[@uname=" + n +
-                               "]/instance_attributes/nvpair[@name='maintenance'] | "
-                               "/cib/status/node_state[@uname=" +
-                               n + "]/transient_attributes/instance_attributes/nvpair[@name='maintenance']"))
+    std::string maintenance_xpath = "/cib/configuration/nodes/node[@uname=";
+    maintenance_xpath.append(n)
+        .append("]/instance_attributes/nvpair[@name='maintenance'] | /cib/status/node_state[@uname=")
+        .append(n)
+        .append("]/transient_attributes/instance_attributes/nvpair[@name='maintenance']");
+    for (auto* p : select(ctx.get(), maintenance_xpath))
         if (is_true(attr(p, "value"))) out.node_maintenance = true;
     auto state_nodes = select(ctx.get(), "/cib/status/node_state[@uname=" + n + "]");
     out.node_known = !state_nodes.empty();
@@ -240,7 +240,8 @@ Result<CibGuests> parse_cib(std::string_view cib_xml, const std::string& node)
         if (!is_domain_agent(cls, provider, type)) continue;
         GuestResource g;
         g.id = attr(prim, "id");
-        g.agent = cls + ":" + provider + ":" + type;
+        g.agent = cls;
+        g.agent.append(":").append(provider).append(":").append(type);
         for (const char* name : {"config", "hypervisor"}) {
             auto v = nvpair(ctx.get(), prim, "instance_attributes", name);
             if (!v && tmpl != nullptr) v = nvpair(ctx.get(), tmpl, "instance_attributes", name);

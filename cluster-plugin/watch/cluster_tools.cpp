@@ -179,7 +179,7 @@ void PacemakerTools::report_failure(const std::string& resource, const std::stri
                                     std::function<void(Status)> done)
 {
     start({"crm_resource", "--fail", "--resource", resource, "--node", node},
-          [done = std::move(done), resource](ToolResult r) {
+          [done = std::move(done), resource](const ToolResult& r) {
               if (!r.ok()) {
                   done(make_error("watch", -EIO,
                                   "crm_resource --fail --resource " + resource + ": " + r.describe()));
@@ -224,6 +224,7 @@ std::string local_node_name()
         std::string name = trim(out);
         g_free(out);
         if (!name.empty()) return name;
+        out = nullptr;
     }
     g_free(out);
     char host[256] = {};

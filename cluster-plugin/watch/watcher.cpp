@@ -288,7 +288,7 @@ void Watcher::decide(const Suspicion& s, const CibGuests& cib)
         return;
     }
     std::weak_ptr<bool> alive = alive_;
-    tools_.report_failure(r.id, options_.node, [this, alive, report](Status status) mutable {
+    tools_.report_failure(r.id, options_.node, [this, alive, report](const Status& status) mutable {
         if (alive.expired()) return;
         report.reported = Clock::now();
         report.ok = status.ok();

@@ -11,6 +11,8 @@
 //   [outpost-guest] LXC + outpost-agent with ocf:outpost:guest instead of VirtualDomain and
 //                   `outpost watch` running on the cluster node: after `virsh destroy` the
 //                   time to the recovery's first action is measured (target under 2 s)
+//   [qemu-outpost-guest] the QEMU/TCG VM with outpost-agent under ocf:outpost:guest and
+//                   outpost watch (as [outpost-guest])
 //   [qemu][agent]   QEMU/TCG VM booting Debian's kernel and an initramfs holding
 //                   outpost-agent and its library closure
 //   [qemu][remoted] the same VM around the real pacemaker-remoted 2.1.5 (the reference)
@@ -28,6 +30,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -167,6 +170,26 @@ void install_outpost_guest(Setup& setup)
     setup.agent_linked = true;
 }
 
+// ocf:outpost:guest installed and outpost watch running on the cluster node, as its
+// systemd unit runs it; returns the watcher's log file.
+fs::path start_outpost_guest_and_watch(Setup& setup)
+{
+    install_outpost_guest(setup);
+    const char* cli = std::getenv("OUTPOST_CLI");
+    if (cli == nullptr || *cli == '\0') FAIL("OUTPOST_CLI is not set (the outpost CLI is not built)");
+    fs::path log = *setup.dir / "watch.log";
+    SpawnOptions options;
+    // A short refresh: the resource is created after the watcher starts.
+    options.argv = {cli, "watch", "--node", kClusterNode, "--refresh", "2s"};
+    options.env = {{"PCMK_logfile", log.string()}};
+    options.log_file = *setup.dir / "watch.out";
+    auto watch = Process::spawn(options);
+    require_ok(watch);
+    setup.watch.emplace(std::move(*watch));
+    setup.guest_logs.push_back(log);
+    return log;
+}
+
 // How the guest node is declared: `pcs resource create ... meta remote-node=...`, or the
 // VirtualDomain resource first and `pcs cluster node add-guest` after it.
 enum class Declare { meta, add_guest };
@@ -267,7 +290,8 @@ Status wait_dummy_on_guest(ClusterHarness& c, std::chrono::milliseconds timeout,
 void run_guest_scenario(Setup& setup, const std::string& uri, const std::string& domain, const char* kind,
                         std::chrono::milliseconds boot_timeout,
                         const std::function<void()>& check_dummy_inside = {},
-                        const std::optional<fs::path>& watch_log = std::nullopt)
+                        const std::optional<fs::path>& watch_log = std::nullopt,
+                        bool first_action_target = true)
 {
     auto& c = *setup.cluster;
     auto& lv = *setup.libvirt;
@@ -332,7 +356,7 @@ void run_guest_scenario(Setup& setup, const std::string& uri, const std::string&
         // transition: the first one after the destroy is the recovery's first action.
         std::optional<double> first_action_s;
         std::string first_action;
-        while (!first_action_s && seconds_since(begin) < 30) {
+        while (!first_action_s && seconds_since(begin) < 120) {
             std::string now = c.pacemaker_log_tail(64U << 20);
             auto at = now.find("Initiating ", std::min(before_destroy, now.size()));
             if (at != std::string::npos) {
@@ -345,7 +369,12 @@ void run_guest_scenario(Setup& setup, const std::string& uri, const std::string&
         REQUIRE(first_action_s.has_value());
         WARN("timing (" << kind << "): virsh destroy -> recovery's first action (\"" << first_action
                         << "\") in " << *first_action_s << " s with outpost watch");
-        CHECK(*first_action_s * 1000 < static_cast<double>(kWatchRecoveryTarget.count()));
+        // A QEMU VM sends no FIN: an operation in flight on the guest (the Dummy's monitor,
+        // the connection's) only ends at its timeout, and the controller starts no new
+        // transition before the aborted one has no action pending, whoever reported the
+        // failure. There the target is the watcher's own report (below).
+        if (first_action_target)
+            CHECK(*first_action_s * 1000 < static_cast<double>(kWatchRecoveryTarget.count()));
     }
     require_ok(c.wait_for(
         [](const CrmMon& m) { return m.fail_count(kContainer, kClusterNode) >= 1 || m.failed_actions() > 0; },
@@ -373,6 +402,12 @@ void run_guest_scenario(Setup& setup, const std::string& uri, const std::string&
         if (at != std::string::npos) {
             auto line = watch_text.rfind('\n', at);
             WARN("outpost watch: " << watch_text.substr(line + 1, watch_text.find('\n', at) - line - 1));
+            // "... reported the resource failed on node1 (367 ms after the event)"
+            auto open = watch_text.find('(', at);
+            long ms =
+                open != std::string::npos ? std::strtol(watch_text.c_str() + open + 1, nullptr, 10) : -1;
+            CHECK(ms >= 0);
+            CHECK(ms < kWatchRecoveryTarget.count());
         }
     }
     if (check_dummy_inside) check_dummy_inside();
@@ -464,20 +499,7 @@ void lxc_guest_node(Peer peer, Declare how = Declare::meta, Agent agent = Agent:
     // instead of waiting (stop timeout - 5 s) and destroying it.
     std::optional<fs::path> watch_log;
     if (agent == Agent::outpost_guest) {
-        install_outpost_guest(*setup);
-        // outpost watch on the cluster node, as its systemd unit runs it.
-        const char* cli = std::getenv("OUTPOST_CLI");
-        if (cli == nullptr || *cli == '\0') FAIL("OUTPOST_CLI is not set (the outpost CLI is not built)");
-        watch_log = dir / "watch.log";
-        SpawnOptions options;
-        // A short refresh: the resource is created after the watcher starts.
-        options.argv = {cli, "watch", "--node", kClusterNode, "--refresh", "2s"};
-        options.env = {{"PCMK_logfile", watch_log->string()}};
-        options.log_file = dir / "watch.out";
-        auto watch = Process::spawn(options);
-        require_ok(watch);
-        setup->watch.emplace(std::move(*watch));
-        setup->guest_logs.push_back(*watch_log);
+        watch_log = start_outpost_guest_and_watch(*setup);
         // Its own shutdown_mode works; the 30 s monitor shows that recovery does not wait
         // for it.
         create_guest_resource(*setup->cluster, kLxcUri, xml, {"op", "stop", "timeout=20s"}, how, {}, agent,
@@ -520,7 +542,7 @@ TEST_CASE("LXC guest node runs pacemaker-remoted 2.1.5 (reference)", "[lxc][remo
 }
 
 // --- QEMU --------------------------------------------------------------------------------
-void qemu_guest_node(Peer peer)
+void qemu_guest_node(Peer peer, Agent agent = Agent::virtual_domain)
 {
     std::string why;
     auto binary = binary_for(peer, why);
@@ -585,15 +607,25 @@ void qemu_guest_node(Peer peer)
     // failed at the default remote-connect-timeout of 60 s and the guest was banned).
     // Generous timeouts for both: the domain's start (it only waits for QEMU) and the
     // connection's start (remote-connect-timeout: it waits for the daemon).
+    std::optional<fs::path> watch_log;
+    if (agent == Agent::outpost_guest) watch_log = start_outpost_guest_and_watch(*setup);
     create_guest_resource(*setup->cluster, kQemuUri, xml,
                           {"op", "start", "timeout=90s", "op", "stop", "timeout=60s"}, Declare::meta,
-                          {"remote-connect-timeout=" + std::to_string(kQemuConnectTimeout.count()) + "s"});
-    run_guest_scenario(*setup, kQemuUri, domain,
-                       peer == Peer::remoted ? "QEMU/TCG, pacemaker-remoted" : "QEMU/TCG, outpost-agent",
-                       kQemuConnectTimeout + 30s);
+                          {"remote-connect-timeout=" + std::to_string(kQemuConnectTimeout.count()) + "s"},
+                          agent, agent == Agent::outpost_guest ? "30s" : "3s");
+    const char* kind =
+        agent == Agent::outpost_guest
+            ? "QEMU/TCG, outpost-agent, ocf:outpost:guest + outpost watch"
+            : (peer == Peer::remoted ? "QEMU/TCG, pacemaker-remoted" : "QEMU/TCG, outpost-agent");
+    run_guest_scenario(*setup, kQemuUri, domain, kind, kQemuConnectTimeout + 30s, {}, watch_log, false);
     // The stop went through ACPI: the power button reached the init and the daemon.
     std::string console = file_tail(vm.console_log, 1 << 20);
     CHECK(contains(console, "power button: SIGTERM to the daemon"));
+}
+
+TEST_CASE("QEMU/TCG guest node under ocf:outpost:guest, with outpost watch", "[qemu-outpost-guest]")
+{
+    qemu_guest_node(Peer::agent, Agent::outpost_guest);
 }
 
 TEST_CASE("QEMU/TCG guest node runs outpost-agent", "[qemu][agent]")
