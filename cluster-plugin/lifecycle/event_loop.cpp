@@ -140,8 +140,8 @@ void arm_timer(Timer& t, int interval_ms)
     t.source = g_timeout_source_new(static_cast<guint>(interval_ms));
     // The id travels in the pointer (GLib's idiom), so a timer removed meanwhile is
     // looked up, never dereferenced.
-    g_source_set_callback(t.source, timer_fire, GINT_TO_POINTER(t.id),
-                          nullptr);  // NOLINT(performance-no-int-to-ptr)
+    // NOLINTNEXTLINE(performance-no-int-to-ptr)
+    g_source_set_callback(t.source, timer_fire, GINT_TO_POINTER(t.id), nullptr);
     g_source_attach(t.source, loop().context);
 }
 

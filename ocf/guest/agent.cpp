@@ -596,7 +596,9 @@ Outcome Runner::monitor()
         case lv::Health::running:
             break;
         case lv::Health::stopped:
-            if (lv::ended_abnormally(*st))
+            // A recurring monitor runs only where the cluster expects the domain to run:
+            // say how it ended (libvirt's reason), for a probe only when it was abnormal.
+            if (!c_.probe() || lv::ended_abnormally(*st))
                 return Outcome{wire::ocf::not_running,
                                "domain " + domain.name() + " is " + lv::describe(*st)};
             return Outcome{wire::ocf::not_running, {}};

@@ -163,6 +163,7 @@ TEST_CASE("ocf:outpost:guest on a real LXC container: every action and failure p
         auto m = monitor(params);
         INFO(m.output);
         CHECK(m.rc == 7);
+        CHECK(contains(m.output, "ocf-exit-reason:domain " + domain + " is shut off ("));
         WARN("monitor after SIGKILL of the init: rc " << m.rc << ", " << m.output);
         CHECK(run_agent("stop", params).rc == 0);
         CHECK(lv.domain_state(kLxcUri, domain).empty());
@@ -259,7 +260,7 @@ TEST_CASE("ocf:outpost:guest on a real LXC container: every action and failure p
         }
         std::vector<std::string> argv{*tester, "-n", kResource};
         for (const auto& [name, value] : params)
-            argv.insert(argv.end(), {"-o", name + "=" + value});
+            argv.insert(argv.end(), {"-o", std::string(name).append("=").append(value)});
         argv.push_back(path);
         auto r = run_command(argv, nullptr, 300s);
         require_ok(r);

@@ -82,7 +82,7 @@ TEST_CASE("define, start, inspect, shut down and undefine a domain")
     auto info = d->info();
     REQUIRE(info.ok());
     CHECK(info->vcpus == 2);
-    CHECK(info->max_memory_kib == 64 * 1024);
+    CHECK(info->max_memory_kib == 64UL * 1024);
     auto xml = d->xml();
     REQUIRE(xml.ok());
     CHECK(xml->find("<name>lc-1</name>") != std::string::npos);

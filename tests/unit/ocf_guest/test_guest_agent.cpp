@@ -144,7 +144,7 @@ TEST_CASE("parameters: defaults as VirtualDomain's")
 
 TEST_CASE("parameters: values are checked and named")
 {
-    auto err = [](std::map<std::string, std::string> v) {
+    auto err = [](const std::map<std::string, std::string>& v) {
         auto p = parse_params(lookup_of(v));
         REQUIRE_FALSE(p.ok());
         return p.error().message;
