@@ -125,7 +125,8 @@ struct Setup {
     std::optional<TempDir> dir;
     std::vector<fs::path> guest_logs;
     std::optional<Process> watch;
-    bool agent_linked = false;  // kOutpostGuestAgent is our symlink, removed at the end
+    bool agent_linked = false;    // kOutpostGuestAgent is our symlink, removed at the end
+    bool agent_dir_made = false;  // and its directory, made for it
 
     ~Setup()
     {
@@ -148,6 +149,7 @@ struct Setup {
         if (agent_linked) {
             std::error_code ec;
             fs::remove(kOutpostGuestAgent, ec);
+            if (agent_dir_made) fs::remove(fs::path(kOutpostGuestAgent).parent_path(), ec);
         }
     }
 };
@@ -164,7 +166,7 @@ void install_outpost_guest(Setup& setup)
         WARN("using the installed " << kOutpostGuestAgent);
         return;
     }
-    fs::create_directories(fs::path(kOutpostGuestAgent).parent_path(), ec);
+    setup.agent_dir_made = fs::create_directories(fs::path(kOutpostGuestAgent).parent_path(), ec);
     fs::create_symlink(built, kOutpostGuestAgent, ec);
     if (ec) FAIL("cannot link " << kOutpostGuestAgent << ": " << ec.message());
     setup.agent_linked = true;
