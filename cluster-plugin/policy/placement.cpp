@@ -717,7 +717,19 @@ bool Assigner::choose_node(RscIdx r, NodeIdx prefer)
         const Score best_w = c.score_on(r, best.n).value_or(-kInfinity);
         if (ps && *ps >= best_w && can_run(c, prefer) && *ps >= 0) chosen = prefer;
     }
-    if (chosen == kNone && have) chosen = best.n;
+    if (chosen == kNone && have) {
+        chosen = best.n;
+        // A node the resource runs on wins among the nodes sharing the best score, if that
+        // score is positive (not for a unique clone's instances, placed where they run
+        // beforehand).
+        const Score best_w = c.score_on(r, best.n).value_or(-kInfinity);
+        const RscIdx parent = rsc.parent;
+        const bool unique_instance =
+            parent != kNone && c.resources[parent].is_clone() && c.resources[parent].flags.unique;
+        if (!unique_instance && best_w > 0 && can_run(c, best.n) && current != kNone && current != best.n &&
+            can_run(c, current) && c.score_on(r, current) == best_w)
+            chosen = current;
+    }
     return finalize(r, chosen, false);
 }
 

@@ -365,6 +365,7 @@ def main():
     ap.add_argument("--known", help="file of known disagreements (rnd-sS-cC-STEP per line, optionally followed "
                     "by the only sections that may differ, e.g. \"scores\"): reported, not failed")
     ap.add_argument("--no-scores", action="store_true", help="do not compare the -s score lines")
+    ap.add_argument("--no-plain", action="store_true", help="no -R -s run (sections and graph only)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     known = {}  # step -> the sections that may differ (None: any)
@@ -391,7 +392,8 @@ def main():
             extra = []
             description = "fresh start"
             for step in range(args.steps + 2):
-                diffs, crm = compare(args.simulate, cib, tmp, extra, scores=not args.no_scores)
+                diffs, crm = compare(args.simulate, cib, tmp, extra, shown=() if args.no_plain else ("-s",),
+                                     scores=not args.no_scores)
                 if diffs is None:
                     skipped += 1
                     if args.verbose:
