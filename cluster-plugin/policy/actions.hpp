@@ -45,7 +45,9 @@ inline void order_task_then_action(Cluster& c, RscIdx first, std::string_view fi
     order_spec(c, first, first_task, 0, kNone, kNone, {}, 0, then, flags);
 }
 
-enum class DigestResult { match, restart, all, unknown };
+// sanitized_match: the full digest differs but the one without the operation's secure
+// parameters matches (crm_simulate on a CIB with masked secrets: unchanged).
+enum class DigestResult { match, sanitized_match, restart, all, unknown };
 DigestResult compare_digest(const Cluster& c, RscIdx r, const HistoryOp& op);  // config_changes.cpp
 // The op-digest an operation records (one-shot operations digest as the start does).
 std::string op_digest(const Resource& rsc, std::string_view task,

@@ -4,6 +4,7 @@
 
 #include <strings.h>
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace outpost::cluster::policy {
@@ -123,6 +124,38 @@ const std::string* Action::meta_value(std::string_view name) const
         if (k == name) return &v;
     }
     return nullptr;
+}
+
+std::string Cluster::readable_interval(std::int64_t interval_ms)
+{
+    if (interval_ms <= 0) {
+        if (last_readable_interval.empty()) last_readable_interval = "0s";
+        return last_readable_interval;
+    }
+    constexpr std::int64_t kS = 1000, kM = 60 * kS, kH = 60 * kM, kD = 24 * kH;
+    std::int64_t ms = interval_ms;
+    std::string s;
+    // Each unit only when strictly more than one of it is left (60000 reads "60s").
+    for (const auto& [unit, suffix] : {std::pair{kD, "d"}, std::pair{kH, "h"}, std::pair{kM, "m"}}) {
+        if (ms > unit) {
+            s += std::to_string(ms / unit) + suffix;
+            ms %= unit;
+        }
+    }
+    if (ms > kS) {
+        s += std::to_string(ms / kS);
+        ms %= kS;
+        if (ms > 0) {
+            char frac[8];
+            std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms));
+            s += frac;
+        }
+        s += "s";
+    } else if (ms > 0) {
+        s += std::to_string(ms) + "ms";
+    }
+    last_readable_interval = s;
+    return s;
 }
 
 NodeIdx Cluster::add_late_node(Node node)

@@ -157,9 +157,19 @@ struct Cluster {
     std::vector<Ordering> orderings;
     std::unordered_map<std::string, Ticket> tickets;
     std::vector<std::string> config_warnings;
-    bool show_scores = false;  // collect allocation score lines (-s)
-    bool sanitized = false;    // ScheduleOptions::sanitized
+    bool show_scores = false;       // collect allocation score lines (-s)
+    bool show_utilization = false;  // collect utilization lines (-U)
+    bool sanitized = false;         // ScheduleOptions::sanitized
+    // Assignment's lines in the order crm_simulate prints them: allocation and promotion
+    // scores (-s), node capacities and assigned utilization (-U).
     std::vector<std::string> score_lines;
+    // Informational lines crm_simulate prints with -s or -U before them ("Only 'private'
+    // parameters ... changed").
+    std::vector<std::string> info_lines;
+    // Pacemaker's readable interval ("60s", "2m", "1500ms"), with its static buffer: an
+    // interval of 0 reads "0s" only while nothing else was formatted, the last text after.
+    std::string readable_interval(std::int64_t interval_ms);
+    std::string last_readable_interval;
     bool have_fence_device = false;
     int disabled_count = 0;  // for "N of M resource instances DISABLED"
     int blocked_count = 0;

@@ -133,7 +133,7 @@ DigestResult compare_digest(const Cluster& c, RscIdx r, const HistoryOp& op)
                     continue;
                 kept[k] = v;
             }
-            if (parameters_digest(kept) == secure) return DigestResult::match;
+            if (parameters_digest(kept) == secure) return DigestResult::sanitized_match;
         }
         return DigestResult::all;
     }
@@ -162,6 +162,13 @@ bool check_definition(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op)
     }
     if (interval == 0 && (task == "monitor" || task == "migrate_from" || task == "promote")) task = "start";
     const DigestResult d = compare_digest(c, r, op);
+    if (d == DigestResult::sanitized_match) {
+        // crm_simulate says so (an informational line, shown only with -s or -U).
+        c.info_lines.push_back("Only 'private' parameters to " + c.readable_interval(interval) +
+                               "-interval " + task + " for " + rsc.id + " on " + c.nodes[n].name +
+                               " changed: " + std::string(xml::attr(op.xml, "transition-magic")));
+        return false;
+    }
     const bool has_restart_digest = xml::has_attr(op.xml, "op-restart-digest");
     enum { match, restart_changed, all_changed } rc = match;
     if (d == DigestResult::restart) {

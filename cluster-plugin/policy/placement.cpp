@@ -717,7 +717,19 @@ bool Assigner::choose_node(RscIdx r, NodeIdx prefer)
         const Score best_w = c.score_on(r, best.n).value_or(-kInfinity);
         if (ps && *ps >= best_w && can_run(c, prefer) && *ps >= 0) chosen = prefer;
     }
-    if (chosen == kNone && have) chosen = best.n;
+    if (chosen == kNone && have) {
+        chosen = best.n;
+        // A node the resource runs on wins among the nodes sharing the best score, if that
+        // score is positive (not for a unique clone's instances, placed where they run
+        // beforehand).
+        const Score best_w = c.score_on(r, best.n).value_or(-kInfinity);
+        const RscIdx parent = rsc.parent;
+        const bool unique_instance =
+            parent != kNone && c.resources[parent].is_clone() && c.resources[parent].flags.unique;
+        if (!unique_instance && best_w > 0 && can_run(c, best.n) && current != kNone && current != best.n &&
+            can_run(c, current) && c.score_on(r, current) == best_w)
+            chosen = current;
+    }
     return finalize(r, chosen, false);
 }
 
@@ -726,14 +738,15 @@ Score Assigner::best_score_matching(RscIdx r, const std::string& attr, std::opti
     const Resource& rsc = c.resources[r];
     Score best = -kInfinity;
     bool found = false;
+    // Only nodes able to run resources count.
     if (value && (attr == "#uname" || attr == "#id")) {
         NodeIdx n = attr == "#uname" ? c.find_node(*value) : c.find_node_by_id(*value);
-        if (n == kNone || !c.nodes[n].has_attr(attr)) return -kInfinity;
+        if (n == kNone || !c.nodes[n].has_attr(attr) || !can_run(c, n)) return -kInfinity;
         auto s = rsc.allowed.get(n, cls(c, n));
         return s ? *s : -kInfinity;
     }
     for_each_allowed(c, rsc.allowed, [&](NodeIdx n, Score s) {
-        if (node_value(n, attr) == value && (!found || s > best)) {
+        if (can_run(c, n) && node_value(n, attr) == value && (!found || s > best)) {
             best = s;
             found = true;
         }
@@ -764,23 +777,36 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         if (only_positive && ns < 0 && w == 0) return;
         w = ns;
     };
+    // `from`'s score on a node counts only where the node can run resources.
+    auto own = [&](NodeIdx n, std::optional<Score> v) {
+        return v && *v != NodeScores::kDisallowed && can_run(c, n) ? *v : -kInfinity;
+    };
     NodeScores result;
     if ((attr.empty() || attr == "#uname") && without_uname().empty()) {
         // Per node: `from`'s own score there. Nodes with an entry in neither table share
-        // their class's defaults, so the work is linear in the entries, not in the nodes.
+        // their class's defaults (unless they cannot run resources), so the work is linear
+        // in the entries and the unavailable nodes, not in the nodes.
         const NodeScores& fs = rsc.allowed;
         result = work;
         for (auto& e : result.entries()) {
             if (e.score == NodeScores::kDisallowed) continue;
-            combine(fs.get(e.node, cls(c, e.node)).value_or(-kInfinity), e.score);
+            combine(own(e.node, fs.get(e.node, cls(c, e.node))), e.score);
         }
         for (const auto& e : fs.entries()) {
             if (work.find(e.node) >= 0) continue;
             auto v = work.get(e.node, cls(c, e.node));
             if (!v) continue;
             Score w = *v;
-            combine(e.score == NodeScores::kDisallowed ? -kInfinity : e.score, w);
+            combine(own(e.node, e.score), w);
             result.set(e.node, cls(c, e.node), w);
+        }
+        for (NodeIdx n : c.node_order) {
+            if (can_run(c, n) || work.find(n) >= 0 || fs.find(n) >= 0) continue;
+            const auto& d = work.class_default(cls(c, n));
+            if (!d) continue;
+            Score w = *d;
+            combine(-kInfinity, w);
+            result.set(n, cls(c, n), w);
         }
         for (int k = 0; k < 2; ++k) {
             const auto& d = work.class_default(k == 1);
@@ -794,14 +820,13 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         const NodeScores& fs = rsc.allowed;
         Score best_missing = -kInfinity;
         for (NodeIdx n : without_uname()) {
-            if (auto v = fs.get(n, cls(c, n)); v && *v > best_missing) best_missing = *v;
+            if (auto v = fs.get(n, cls(c, n)); v && can_run(c, n) && *v > best_missing) best_missing = *v;
         }
         std::vector<std::pair<NodeIdx, Score>> all;
         for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
         for (auto& [n, s] : all) {
             Score w = s;
-            combine(c.nodes[n].has_attr("#uname") ? fs.get(n, cls(c, n)).value_or(-kInfinity) : best_missing,
-                    w);
+            combine(c.nodes[n].has_attr("#uname") ? own(n, fs.get(n, cls(c, n))) : best_missing, w);
             result.set(n, cls(c, n), w);
         }
     } else {
@@ -1003,8 +1028,10 @@ NodeIdx Assigner::assign_primitive(RscIdx r, NodeIdx prefer)
     for (std::uint32_t ci : with_this_of(r)) {
         const Colocation& col = c.colocations[ci];
         if (!col.influence) continue;
+        // Negative scores of dependents count for a primitive (only a clone keeps its nodes
+        // from going negative); a merge that leaves no node available is rolled back.
         merge_scores(col.dependent, c.resources[r].allowed, col.node_attribute,
-                     static_cast<float>(col.score) / static_cast<float>(kInfinity), true, false, 0);
+                     static_cast<float>(col.score) / static_cast<float>(kInfinity), false, true, 0);
     }
     Resource& rr = c.resources[r];
     if (rr.next_role == Role::stopped) {
@@ -1393,6 +1420,12 @@ void Assigner::set_instance_roles(RscIdx clone)
         Resource& ir = c.resources[inst];
         if (inst_role(c, inst) == Role::started) set_unpromoted(c, inst, true);
         const NodeIdx chosen = location(inst);
+        // Only an instance that will be active can be promoted; the others keep their
+        // sort index (0) and are shown "on none".
+        if (chosen == kNone) {
+            ir.sort_index = 0;
+            continue;
+        }
         const Role next = inst_next_role(c, inst);
         Score priority = 0;
         switch (next) {
@@ -1453,10 +1486,6 @@ void Assigner::set_instance_roles(RscIdx clone)
                 ir.promotion_score = add_scores(ir.promotion_score, col.score);
         }
         ir.sort_index = next == Role::promoted ? kInfinity : ir.promotion_score;
-        if (c.show_scores && chosen != kNone) {
-            c.score_lines.push_back(ir.id + " promotion score on " + c.nodes[chosen].name + ": " +
-                                    score_text(ir.promotion_score));
-        }
     }
     // Promotion order: instance scores added to the clone's scores of their nodes, plus
     // the colocations with the promoted role, written back as the sort order.
@@ -1511,6 +1540,13 @@ void Assigner::set_instance_roles(RscIdx clone)
     int promoted = 0;
     for (RscIdx inst : order) {
         Resource& ir = c.resources[inst];
+        if (c.show_scores) {
+            // The final sort index, in promotion order.
+            const NodeIdx where = location(inst);
+            c.score_lines.push_back(ir.id + " promotion score on " +
+                                    (where == kNone ? std::string("none") : c.nodes[where].name) + ": " +
+                                    score_text(ir.sort_index));
+        }
         NodeIdx chosen = kNone;
         if (ir.sort_index >= 0 && (promoted < cl.promoted_max || !cl.flags.managed)) {
             const NodeIdx n = location(inst);

@@ -28,6 +28,8 @@ struct ScheduleOptions {
     EpochSeconds clock_now = 0;
     // Collect allocation score lines (crm_simulate -s).
     bool show_scores = false;
+    // Collect node capacity and assigned utilization lines (crm_simulate -U).
+    bool show_utilization = false;
     // The CIB may hold sanitized secrets (crm_simulate's view): a fencing device whose
     // op-digest differs only by its secure parameters is unchanged.
     bool sanitized = false;

@@ -38,6 +38,7 @@ Result<std::unique_ptr<Cluster>> unpack(xml::Document cib, const ScheduleOptions
     c->cib = std::move(cib);
     c->root = c->cib.root();
     c->show_scores = options.show_scores;
+    c->show_utilization = options.show_utilization;
     c->sanitized = options.sanitized;
     if (!c->root) return make_error("cib", -EINVAL, "empty document");
     if (options.set_now) {

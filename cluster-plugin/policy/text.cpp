@@ -8,14 +8,30 @@ namespace outpost::cluster::policy {
 
 namespace {
 
+// crm_mon's text lists. Fancy (crm_simulate without -s and -U): list headings, items
+// indented and bulleted, an item's name before its text ("Online: [ ... ]"). Plain
+// (crm_simulate 2.1.5 with -s or -U): the items alone, no headings, bullets or names.
 struct Out {
+    bool fancy = true;
     std::string s;
     void line(int indent, const std::string& text)
     {
-        s.append(static_cast<std::size_t>(indent), ' ');
-        s += "* ";
+        if (fancy) {
+            s.append(static_cast<std::size_t>(indent), ' ');
+            s += "* ";
+        }
         s += text;
         s += '\n';
+    }
+    // A named item: "Online: [ node1 ]".
+    void named(int indent, std::string_view name, const std::string& text)
+    {
+        line(indent, fancy ? std::string(name) + ": " + text : text);
+    }
+    // A list heading ("Node List:", "Clone Set: C [P]:").
+    void heading(int indent, const std::string& text)
+    {
+        if (fancy) line(indent, text);
     }
 };
 
@@ -108,7 +124,7 @@ void render_group(const Cluster& c, Out& out, RscIdx gi, int indent, const std::
     std::string head = "Resource Group: " + name;
     if (!g.flags.managed) head += " (unmanaged)";
     if (is_disabled(g)) head += " (disabled)";
-    out.line(indent, head + ":");
+    out.heading(indent, head + ":");
     for (RscIdx ch : g.children) {
         const Resource& m = c.resources[ch];
         out.line(indent + 2, primitive_text(c, ch, m.base_id == m.id ? m.id : m.id));
@@ -177,7 +193,7 @@ void render_clone(const Cluster& c, Out& out, RscIdx ci, int indent)
     if (cl.flags.unique) head += " (unique)";
     if (!cl.flags.managed) head += " (unmanaged)";
     if (is_disabled(cl)) head += " (disabled)";
-    out.line(indent, head + ":");
+    out.heading(indent, head + ":");
     if (cl.flags.unique) {
         for (RscIdx inst : cl.children)
             render_resource(c, out, inst, indent + 2);
@@ -278,10 +294,11 @@ void render_resource(const Cluster& c, Out& out, RscIdx ri, int indent)
 
 }  // namespace
 
-std::string render_status(const Cluster& c)
+std::string render_status(const Cluster& c, bool fancy)
 {
     Out out;
-    out.line(2, "Node List:");
+    out.fancy = fancy;
+    out.heading(2, "Node List:");
     std::vector<NodeIdx> online, offline, remote_online, remote_offline, guest_online;
     for (NodeIdx n : c.node_order) {
         const Node& node = c.nodes[n];
@@ -312,13 +329,13 @@ std::string render_status(const Cluster& c)
             (node.kind == NodeKind::member ? offline : remote_offline).push_back(n);
         }
     }
-    if (!online.empty()) out.line(4, "Online: " + node_list(c, online));
-    if (!offline.empty()) out.line(4, "OFFLINE: " + node_list(c, offline));
-    if (!remote_online.empty()) out.line(4, "RemoteOnline: " + node_list(c, remote_online));
-    if (!remote_offline.empty()) out.line(4, "RemoteOFFLINE: " + node_list(c, remote_offline));
-    if (!guest_online.empty()) out.line(4, "GuestOnline: " + node_list(c, guest_online));
+    if (!online.empty()) out.named(4, "Online", node_list(c, online));
+    if (!offline.empty()) out.named(4, "OFFLINE", node_list(c, offline));
+    if (!remote_online.empty()) out.named(4, "RemoteOnline", node_list(c, remote_online));
+    if (!remote_offline.empty()) out.named(4, "RemoteOFFLINE", node_list(c, remote_offline));
+    if (!guest_online.empty()) out.named(4, "GuestOnline", node_list(c, guest_online));
     out.s += "\n";
-    out.line(2, "Full List of Resources:");
+    out.heading(2, "Full List of Resources:");
     bool any = false;
     for (RscIdx t : c.top) {
         if (c.resources[t].flags.internal) continue;
@@ -332,8 +349,9 @@ std::string render_status(const Cluster& c)
 std::string render_disabled_line(const Cluster& c)
 {
     int total = 0, disabled = 0, blocked = 0;
+    // (Implicit guest connections count too.)
     for (const Resource& r : c.resources) {
-        if (!r.is_primitive() || r.flags.internal) continue;
+        if (!r.is_primitive()) continue;
         ++total;
         if (is_disabled(r)) ++disabled;
         if (r.flags.blocked) ++blocked;

@@ -10,8 +10,10 @@
 
 namespace outpost::cluster::policy {
 
-// "  * Node List:" ... "  * Full List of Resources:" ... (no heading line).
-std::string render_status(const Cluster& c);
+// "  * Node List:" ... "  * Full List of Resources:" ... (no heading line). Not fancy: as
+// crm_simulate 2.1.5 prints it with -s or -U, the items without list headings, bullets,
+// indentation or item names ("[ node1 node2 ]" for "Online: [ node1 node2 ]").
+std::string render_status(const Cluster& c, bool fancy = true);
 // One "Transition Summary:" line: a fencing (change "Fence (reboot)", details the node) or
 // a resource change with its roles and nodes.
 struct SummaryEntry {

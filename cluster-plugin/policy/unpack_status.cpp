@@ -488,7 +488,7 @@ bool StatusUnpacker::check_expiry(RscIdx r, NodeIdx n, NodeHistory& h, const His
     }
     if (!expired && is_last_failure && (op.task == "start" || op.task == "monitor")) {
         const DigestResult d = compare_digest(c, r, op);
-        if (d != DigestResult::match && d != DigestResult::unknown)
+        if (d != DigestResult::match && d != DigestResult::sanitized_match && d != DigestResult::unknown)
             clear_reason = "resource parameters have changed";
     }
     if (clear_reason) {

@@ -59,7 +59,7 @@ Synthetic cluster events:
   -d, --node-down=NODE      Take a node offline
   -f, --node-fail=NODE      Fail a node
   -i, --op-inject=OPSPEC    Inject an operation result before scheduling
-  -F, --op-fail=OPSPEC      Fail this action if the simulation runs it
+  -F, --op-fail=OPSPEC      Fail this action if the simulation runs it (implies -S)
   -t, --set-datetime=TIME   Schedule at this time (ISO 8601)
   -q, --quorum=QUORUM       1 or true: the cluster has quorum
 
@@ -94,6 +94,7 @@ struct Args {
     bool in_place = false;
     bool quiet = false;
     bool scores = false;
+    bool utilization = false;
     std::string graph_file, dot_file, output_file, input_file;
     std::optional<std::string> datetime;
     std::optional<std::string> quorum;
@@ -150,6 +151,25 @@ std::string request_line(int argc, char** argv)
     return s;
 }
 
+// crm_simulate 2.1.5 prints its text without list headings and bullets when it shows
+// scores or utilization: every line's leading "  * " goes.
+std::string plain_lines(const std::string& text)
+{
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        std::string_view line(text.data() + pos, end - pos);
+        const std::size_t first = line.find_first_not_of(' ');
+        if (first != std::string_view::npos && line.substr(first, 2) == "* ") line.remove_prefix(first + 2);
+        out.append(line);
+        if (end < text.size()) out += '\n';
+        pos = end + 1;
+    }
+    return out;
+}
+
 // Developer aid (OUTPOST_DEBUG_ACTIONS=1): every action with its flags and inputs.
 void dump_actions(const Cluster& cl)
 {
@@ -192,6 +212,7 @@ struct Run {
         so.clock_now = wall_clock;
         so.set_now = set_now;
         so.show_scores = a.scores;
+        so.show_utilization = a.utilization;
         so.sanitized = sanitized;  // as crm_simulate: CIBs may carry masked secrets
         auto c = unpack(std::move(cib), so);
         if (c && !a.quiet && !out.xml()) {
@@ -240,6 +261,9 @@ int run_main(const Args& a, int argc, char** argv)
         failures.push_back(*s);
     }
     Output& out = run.out;
+    // Without -s and -U: crm_mon's fancy lists and section headings; with them, plain.
+    const bool fancy = !(a.scores || a.utilization);
+    auto styled = [&](const std::string& t) { return fancy ? t : plain_lines(t); };
     if (out.xml()) {
         out.append("<pacemaker-result api-version=\"2.25\" request=\"");
         xml::append_escaped(out.text(), request_line(argc, argv));
@@ -258,8 +282,8 @@ int run_main(const Args& a, int argc, char** argv)
         } else {
             std::string dis = render_disabled_line(**current);
             if (!dis.empty()) out.append(dis + "\n");
-            out.append("Current cluster status:\n");
-            out.append(render_status(**current));
+            if (fancy) out.append("Current cluster status:\n");
+            out.append(render_status(**current, fancy));
         }
     }
     // Synthetic events.
@@ -288,9 +312,9 @@ int run_main(const Args& a, int argc, char** argv)
                 return fail(kExitDataErr, st.error().describe());
         }
         if (!a.quiet && !out.xml()) {
-            out.append("\nPerforming Requested Modifications:\n");
+            out.append(fancy ? "\nPerforming Requested Modifications:\n" : "\n");
             for (const auto& l : lines)
-                out.append(l + "\n");
+                out.append(styled(l) + "\n");
         }
         auto c = run.load(doc->copy());
         if (!c) return fail(kExitDataErr, c.error().describe());
@@ -298,7 +322,7 @@ int run_main(const Args& a, int argc, char** argv)
     } else {
         cluster = std::move(*current);
     }
-    const bool schedule_it = a.run || a.simulate || a.scores || !a.graph_file.empty() ||
+    const bool schedule_it = a.run || a.simulate || a.scores || a.utilization || !a.graph_file.empty() ||
                              !a.dot_file.empty() || !a.output_file.empty();
     if (schedule_it) {
         Cluster& cl = *cluster;
@@ -308,7 +332,14 @@ int run_main(const Args& a, int argc, char** argv)
         }
         Graph g = build_graph(cl);
         if (std::getenv("OUTPOST_DEBUG_ACTIONS")) dump_actions(cl);
-        if (a.scores && !out.xml()) {
+        if (!fancy && !out.xml()) {
+            // After a blank line: the informational lines, then scores and utilization as
+            // assignment produced them.
+            if (!a.quiet) {
+                out.append("\n");
+                for (const auto& l : cl.info_lines)
+                    out.append(l + "\n");
+            }
             for (const auto& l : cl.score_lines)
                 out.append(l + "\n");
         }
@@ -317,8 +348,8 @@ int run_main(const Args& a, int argc, char** argv)
             if (out.xml()) {
                 out.append(summary_xml(cl, summary, 2));
             } else {
-                out.append("\nTransition Summary:\n");
-                out.append(render_summary(summary));
+                out.append(fancy ? "\nTransition Summary:\n" : "\n");
+                out.append(styled(render_summary(summary)));
             }
         }
         if (!a.graph_file.empty() && !write_file(a.graph_file, graph_xml(cl, g)))
@@ -337,9 +368,9 @@ int run_main(const Args& a, int argc, char** argv)
                 if (out.xml()) {
                     out.append(executed_xml(sim.executed, 2));
                 } else {
-                    out.append("\nExecuting Cluster Transition:\n");
+                    out.append(fancy ? "\nExecuting Cluster Transition:\n" : "\n");
                     for (const auto& e : sim.executed)
-                        out.append(e.text + "\n");
+                        out.append(styled(e.text) + "\n");
                 }
                 // The revised status is shown, not needed otherwise.
                 auto revised = run.load(std::move(sim.cib));
@@ -347,9 +378,11 @@ int run_main(const Args& a, int argc, char** argv)
                 if (out.xml()) {
                     out.append(status_xml(**revised, "revised_cluster_status", 2));
                 } else {
-                    out.append("\nRevised Cluster Status:\n");
-                    out.append(render_status(**revised));
+                    out.append(fancy ? "\nRevised Cluster Status:\n" : "\n");
+                    out.append(render_status(**revised, fancy));
                 }
+            } else if (!fancy && !out.xml()) {
+                out.append("\n");  // crm_simulate -Q -S with -s or -U ends so
             }
         } else if (!a.output_file.empty() && !write_file(a.output_file, doc->serialize())) {
             return fail(kExitCantCreate, "cannot write " + a.output_file);
@@ -461,6 +494,7 @@ int main(int argc, char** argv)
                     break;
                 case 'F':
                     a.op_fail.emplace_back(optarg);
+                    a.simulate = true;  // as crm_simulate: a failure needs a simulation
                     break;
                 case 't':
                     a.datetime = optarg;

@@ -29,10 +29,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ScheduleOptions options;
     options.clock_now = 1700000000;
     options.show_scores = true;
+    options.show_utilization = true;
+    options.sanitized = true;
     auto cluster = unpack(std::move(*doc), options);
     if (!cluster) return 0;
     Cluster& c = **cluster;
     (void)render_status(c);
+    (void)render_status(c, false);
     (void)render_disabled_line(c);
     if (!schedule(c)) return 0;
     Graph g = build_graph(c);

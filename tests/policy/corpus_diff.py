@@ -14,16 +14,28 @@ and compares, after crm_simulate's own normalisations (docs/policy.md):
   graph     the same actions on the same nodes and the same ordering edges between them
             (ids and order in the file ignored); "synapses" additionally reports whether
             ids, order and inputs are identical.
+  plain     outpost-simulate -S -s: every line but the score lines, against the stored
+            output as crm_simulate 2.1.5 prints it with -s or -U (plain(), below: the same
+            lines without section headings, list headings, bullets and item names, and a
+            blank line before the score lines; checked against crm_simulate on every input
+            of the corpus); the "Only 'private' parameters" lines only -s shows are left out
+  scores    the -s score lines against the stored scores/NAME.scores (as a set of lines:
+            the stored files are sorted differently); gated for the tests marked "scores"
+            in the pass list, reported for the others
+
+Inputs whose crm_simulate arguments (xml/NAME.args) show scores or utilization (-s, -U)
+have a plain stored output: it is compared whole ("output"), with the graph.
 
 Inputs that use a bundle must be refused with "unsupported: bundle <id>".
 
-Gate: every test named in the pass list must match on current, summary, revised and graph;
-the others are reported, not failed. The corpus is not part of the repository (it is
+Gate: every test named in the pass list must match on current, summary, revised, graph and
+plain (and scores where marked); the others are reported, not failed. The corpus is not part of the repository (it is
 Pacemaker's test data); without it the test is skipped (exit 77).
 
 Usage: corpus_diff.py SIMULATE CORPUS_DIR PASS_LIST|ALL [--markdown FILE] [-v] [TEST...]
 """
 import argparse
+import difflib
 import os
 import re
 import subprocess
@@ -38,7 +50,36 @@ SECTIONS = [
     ("executed", "Executing Cluster Transition:", ["Revised Cluster Status:", "Using the original execution date"]),
     ("revised", "Revised Cluster Status:", []),
 ]
-GATED = ["current", "summary", "revised", "graph"]
+GATED = ["current", "summary", "revised", "graph", "plain"]
+SCORE_LINE = re.compile(r" (allocation|promotion) score on ")
+PLAIN_ARGS = {"-s", "-U", "--show-scores", "--show-utilization"}
+HEADINGS = {"Current cluster status:", "Transition Summary:", "Executing Cluster Transition:",
+            "Revised Cluster Status:", "Performing Requested Modifications:"}
+LIST_HEADING = re.compile(r"^\s*\* (Node List:|Full List of Resources:|Clone Set: .*:|Resource Group: .*:)$")
+ITEM_NAME = re.compile(r"^(Online|OFFLINE|RemoteOnline|RemoteOFFLINE|GuestOnline): ")
+
+
+def plain(text):
+    """crm_simulate 2.1.5's text with -s or -U, from its text without them: section and list
+    headings go, as do bullets, indentation and item names; the score lines (absent here)
+    would follow a blank line before the transition summary's blank line."""
+    out = []
+    for line in text.split("\n"):
+        if line == "Transition Summary:":
+            out.append("")
+        if line in HEADINGS or LIST_HEADING.match(line):
+            continue
+        line = re.sub(r"^\s*\* ", "", line)
+        out.append(ITEM_NAME.sub("", line))
+    return "\n".join(out)
+
+
+def without_scores(text):
+    """The lines of a plain output but its score lines and the informational lines about
+    sanitized parameters, which the stored fancy output cannot show (the tests of
+    tests/policy/options check those, whole)."""
+    return [normalise(line) for line in text.split("\n")
+            if not SCORE_LINE.search(line) and not line.startswith("Only 'private' parameters to ")]
 
 
 def normalise(line):
@@ -119,13 +160,41 @@ def run_test(simulate, corpus, name, verbose):
         result = {"error": None, "diff": {}}
         with open(os.path.join(corpus, "summary", name + ".summary"), encoding="utf-8") as f:
             expected = f.read()
-        for label, start, ends in SECTIONS:
-            e = section(expected, start, ends)
-            g = section(proc.stdout, start, ends)
-            result[label] = e == g
+        if PLAIN_ARGS & set(extra):
+            # The stored output is plain (with scores or utilization): compared whole.
+            e = [normalise(line) for line in expected.rstrip("\n").split("\n")]
+            g = [normalise(line) for line in proc.stdout.rstrip("\n").split("\n")]
+            for label in GATED[:-2] + ["executed", "plain", "scores"]:
+                result[label] = e == g
             if e != g:
-                import difflib
-                result["diff"][label] = list(difflib.unified_diff(e, g, "expected", "outpost", lineterm="", n=0))
+                result["diff"]["output"] = list(difflib.unified_diff(e, g, "expected", "outpost", lineterm="", n=0))
+        else:
+            for label, start, ends in SECTIONS:
+                e = section(expected, start, ends)
+                g = section(proc.stdout, start, ends)
+                result[label] = e == g
+                if e != g:
+                    result["diff"][label] = list(difflib.unified_diff(e, g, "expected", "outpost", lineterm="", n=0))
+            # The same with -s: crm_simulate's plain text, and the score lines.
+            try:
+                splain = subprocess.run([simulate, "-x", xml_path, "-S", "-s"] + extra, capture_output=True,
+                                        text=True, timeout=60, check=False)
+            except subprocess.TimeoutExpired:
+                return {"error": "timeout (-s)"}
+            e = without_scores(plain(expected).rstrip("\n"))
+            g = without_scores(splain.stdout.rstrip("\n"))
+            result["plain"] = splain.returncode == 0 and e == g
+            if not result["plain"]:
+                result["diff"]["plain"] = list(difflib.unified_diff(e, g, "expected", "outpost", lineterm="", n=0))
+            scores_path = os.path.join(corpus, "scores", name + ".scores")
+            if os.path.exists(scores_path):
+                with open(scores_path, encoding="utf-8") as f:
+                    e = sorted(normalise(line) for line in f.read().split("\n") if SCORE_LINE.search(line))
+                g = sorted(normalise(line) for line in splain.stdout.split("\n") if SCORE_LINE.search(line))
+                result["scores"] = e == g
+                if e != g:
+                    result["diff"]["scores"] = list(difflib.unified_diff(e, g, "expected", "outpost", lineterm="",
+                                                                         n=0))
         eg = graph(os.path.join(corpus, "exp", name + ".exp"))
         og = graph(gpath)
         if eg is None or og is None:
@@ -150,9 +219,10 @@ def describe(r):
     if "bundle" in r:
         return "refused (bundle)"
     bad = [k for k in GATED + ["executed"] if not r.get(k)]
+    note = "" if r.get("scores", True) else ", scores differ"
     if not bad:
-        return "match" + ("" if r.get("synapses") else " (synapse order/ids differ)")
-    return "differs: " + ", ".join(bad)
+        return "match" + ("" if r.get("synapses") else " (synapse order/ids differ)") + note
+    return "differs: " + ", ".join(bad) + note
 
 
 def main():
@@ -168,11 +238,20 @@ def main():
         print("corpus not found at %s: skipped" % args.corpus)
         return 77
     names = args.tests or sorted(n[:-4] for n in os.listdir(os.path.join(args.corpus, "xml")) if n.endswith(".xml"))
+    scores_gated = set()
     if args.pass_list == "ALL":
         must_pass = set(names)  # a regression directory: everything must match
+        scores_gated = set(names)
     else:
+        # "NAME" or "NAME scores" (the score lines are gated too).
+        must_pass = set()
         with open(args.pass_list, encoding="utf-8") as f:
-            must_pass = {line.split("#")[0].strip() for line in f} - {""}
+            for line in f:
+                words = line.split("#")[0].split()
+                if words:
+                    must_pass.add(words[0])
+                    if "scores" in words[1:]:
+                        scores_gated.add(words[0])
     # bundle-order-partial's expected files predate 2.1 (scheduler.md 3): not an oracle.
     names = [n for n in names if n != "bundle-order-partial"]
     results, failures = {}, []
@@ -180,6 +259,8 @@ def main():
         r = run_test(args.simulate, args.corpus, name, args.verbose)
         results[name] = r
         full = r.get("error") is None and ("bundle" in r or all(r.get(k) for k in GATED))
+        if name in scores_gated and r.get("scores") is False:
+            full = False
         gated = name in must_pass
         print("%-40s %s%s" % (name, describe(r), "" if not gated or full else "   <-- REGRESSION"))
         if args.verbose or (gated and not full):
@@ -189,25 +270,31 @@ def main():
                     print("     " + line)
         if gated and not full:
             failures.append(name)
-    plain = [n for n in names if "bundle" not in results[n]]
-    full = [n for n in plain if results[n].get("error") is None and all(results[n].get(k) for k in GATED)]
-    print("non-bundle: %d/%d match (current, summary, revised, graph); bundle inputs refused: %d/%d" %
-          (len(full), len(plain), sum(1 for n in names if results[n].get("bundle")),
-           len(names) - len(plain)))
+    plain_names = [n for n in names if "bundle" not in results[n]]
+    full = [n for n in plain_names if results[n].get("error") is None and all(results[n].get(k) for k in GATED)]
+    print("non-bundle: %d/%d match (current, summary, revised, graph, plain); bundle inputs refused: %d/%d" %
+          (len(full), len(plain_names), sum(1 for n in names if results[n].get("bundle")),
+           len(names) - len(plain_names)))
     unlisted = sorted(set(full) - must_pass)
     if unlisted:
         print("passing but not on the pass list (add them): " + " ".join(unlisted))
+    with_scores = [n for n in plain_names if results[n].get("scores") is not None]
+    same = [n for n in with_scores if results[n].get("scores")]
+    print("score lines (-s): %d/%d match" % (len(same), len(with_scores)))
+    unmarked = sorted(set(same) & must_pass - scores_gated)
+    if unmarked and args.pass_list != "ALL":
+        print("score lines match but not marked \"scores\" in the pass list: " + " ".join(unmarked))
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as f:
-            f.write("| test | current | summary | executed | revised | graph | synapses |\n")
-            f.write("|---|---|---|---|---|---|---|\n")
+            f.write("| test | current | summary | executed | revised | graph | synapses | plain (-s) | scores |\n")
+            f.write("|---|---|---|---|---|---|---|---|---|\n")
             for n in names:
                 r = results[n]
                 if r.get("error") or "bundle" in r:
-                    f.write("| %s | %s |||||\n" % (n, describe(r)))
+                    f.write("| %s | %s |||||||\n" % (n, describe(r)))
                     continue
                 cells = ["yes" if r.get(k) else "**no**" for k in
-                         ["current", "summary", "executed", "revised", "graph", "synapses"]]
+                         ["current", "summary", "executed", "revised", "graph", "synapses", "plain", "scores"]]
                 f.write("| %s | %s |\n" % (n, " | ".join(cells)))
     if failures:
         print("REGRESSIONS: " + " ".join(failures))

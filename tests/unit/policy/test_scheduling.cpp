@@ -160,3 +160,34 @@ TEST_CASE("simulation: a failed action aborts the transition and is counted")
     CHECK_FALSE(monitored);  // the monitor after the failed start never runs
     CHECK(sim.cib.serialize().find("fail-count-p#start_0") != std::string::npos);
 }
+
+TEST_CASE("-s text: the status without list headings, bullets or item names (crm_simulate 2.1.5)")
+{
+    auto s = schedule_cib(cib(2,
+                              "<group id=\"G\"><primitive id=\"g1\" class=\"ocf\" provider=\"pacemaker\" "
+                              "type=\"Dummy\"/></group>" +
+                                  clone("C", "", "D")));
+    const std::string fancy = render_status(*s.cluster);
+    const std::string plain = render_status(*s.cluster, false);
+    CHECK(fancy.find("  * Node List:\n    * Online: [ node1 node2 ]\n") == 0);
+    CHECK(fancy.find("    * Resource Group: G:\n      * g1\t(ocf:pacemaker:Dummy):\t Stopped\n") !=
+          std::string::npos);
+    CHECK(plain ==
+          "[ node1 node2 ]\n"
+          "\n"
+          "g1\t(ocf:pacemaker:Dummy):\t Stopped\n"
+          "Stopped: [ node1 node2 ]\n");
+}
+
+TEST_CASE("readable intervals as Pacemaker formats them, with its static buffer for 0")
+{
+    Cluster c;
+    CHECK(c.readable_interval(0) == "0s");
+    CHECK(c.readable_interval(60000) == "60s");  // a unit only when strictly more than one
+    CHECK(c.readable_interval(0) == "60s");      // 0 repeats the last text
+    CHECK(c.readable_interval(120000) == "2m");
+    CHECK(c.readable_interval(3600000) == "60m");
+    CHECK(c.readable_interval(90061500) == "1d1h1m1.500s");
+    CHECK(c.readable_interval(1000) == "1000ms");
+    CHECK(c.readable_interval(61000) == "1m1000ms");
+}

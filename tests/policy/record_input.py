@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Records a hand-written input for tests/policy/inputs: the CIB, the crm_simulate arguments
+of the test, and crm_simulate 2.1.5's own output for them (the expected output), in the
+corpus layout that corpus_diff.py reads.
+
+Usage: record_input.py CIB NAME [CRM_SIMULATE_ARGS...]
+  writes inputs/xml/NAME.xml (a copy of CIB), inputs/xml/NAME.args (if there are arguments),
+  inputs/summary/NAME.summary (crm_simulate -x CIB -S -G ... ARGS) and inputs/exp/NAME.exp
+  (its graph). Needs the installed crm_simulate.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inputs")
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    cib, name, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    crm = shutil.which("crm_simulate") or "/usr/sbin/crm_simulate"
+    for d in ("xml", "summary", "exp"):
+        os.makedirs(os.path.join(HERE, d), exist_ok=True)
+    xml = os.path.join(HERE, "xml", name + ".xml")
+    if os.path.abspath(cib) != os.path.abspath(xml):
+        shutil.copy(cib, xml)
+    args_path = os.path.join(HERE, "xml", name + ".args")
+    if args:
+        with open(args_path, "w", encoding="utf-8") as f:
+            f.write(" ".join(args) + "\n")
+    elif os.path.exists(args_path):
+        os.remove(args_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        # -O: crm_simulate 2.1.5 needs somewhere to write the simulated CIB.
+        proc = subprocess.run([crm, "-x", xml, "-S", "-G", os.path.join(HERE, "exp", name + ".exp"),
+                               "-O", os.path.join(tmp, "out.xml")] + args,
+                              capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        print("crm_simulate failed (%d): %s" % (proc.returncode, proc.stderr.strip()), file=sys.stderr)
+        return 1
+    with open(os.path.join(HERE, "summary", name + ".summary"), "w", encoding="utf-8") as f:
+        f.write(proc.stdout)
+    print("recorded %s" % name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
