@@ -410,8 +410,6 @@ void ActionMaker::primitive(RscIdx r)
         multiply_active = all_active > 1;
     }
     if (multiply_active) {
-        if (rsc.partial_migration_target != kNone && rsc.partial_migration_source != kNone)
-            multiply_active = false;
         if (rsc.multiple_active == MultipleActive::stop_start ||
             rsc.multiple_active == MultipleActive::stop_unexpected)
             need_stop = true;

@@ -87,8 +87,8 @@ void Propagator::set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t fla
     }
     if (!changed) return;  // a reason is recorded only when the flag changes
     if (const char* watch = std::getenv("OUTPOST_DEBUG_FLAG"); watch && a.key == watch)
-        std::fprintf(stderr, "[flag] %s %s%x by %s\n", a.key.c_str(), clear ? "-" : "+", flag,
-                     reason == kNone ? "-" : c.actions[reason].key.c_str());
+        (void)std::fprintf(stderr, "[flag] %s %s%x by %s\n", a.key.c_str(), clear ? "-" : "+", flag,
+                           reason == kNone ? "-" : c.actions[reason].key.c_str());
     const char* change = nullptr;
     bool overwrite = false;
     if (flag == kActRunnable)

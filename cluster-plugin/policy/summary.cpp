@@ -227,7 +227,7 @@ std::string render_summary(const std::vector<SummaryEntry>& entries)
         line += id + "   ( ";
         std::string det = i.details;
         if (static_cast<int>(det.size()) < detail_width)
-            det = std::string(static_cast<std::size_t>(detail_width) - det.size(), ' ') + det;
+            det.insert(0, static_cast<std::size_t>(detail_width) - det.size(), ' ');
         line += det + " )";
         if (!i.reason.empty()) line += "  " + i.reason;
         out += line + "\n";

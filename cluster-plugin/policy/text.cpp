@@ -62,7 +62,7 @@ bool is_disabled(const Resource& r)
     return r.target_role == Role::stopped;
 }
 
-std::string node_list(const Cluster& c, std::vector<NodeIdx> nodes)
+std::string node_list(const Cluster& c, const std::vector<NodeIdx>& nodes)
 {
     std::string s = "[";
     for (NodeIdx n : nodes)
@@ -111,8 +111,11 @@ std::string primitive_text(const Cluster& c, RscIdx ri, const std::string& name)
         flags.emplace_back(r.flags.maintenance ? "maintenance" : "unmanaged");
     if (r.flags.blocked) flags.emplace_back("blocked");
     if (r.flags.failure_ignored) flags.emplace_back("failure ignored");
-    for (const auto& f : flags)
-        s += " (" + f + ")";
+    for (const auto& f : flags) {
+        s += " (";
+        s += f;
+        s += ")";
+    }
     return s;
 }
 
@@ -127,7 +130,7 @@ void render_group(const Cluster& c, Out& out, RscIdx gi, int indent, const std::
     out.heading(indent, head + ":");
     for (RscIdx ch : g.children) {
         const Resource& m = c.resources[ch];
-        out.line(indent + 2, primitive_text(c, ch, m.base_id == m.id ? m.id : m.id));
+        out.line(indent + 2, primitive_text(c, ch, m.id));
     }
 }
 
