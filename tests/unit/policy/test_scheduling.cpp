@@ -246,3 +246,33 @@ TEST_CASE("placement strategies (utilization.hpp): balanced by free capacity, ca
           lines.end());
     CHECK((*c)->actions_by_key.count("load_stopped_node1") == 0);
 }
+
+TEST_CASE("require-all=false in ordered sets: a one-or-more pseudo action before the next set")
+{
+    const auto prim = [](const std::string& id, const std::string& meta = {}) {
+        return "<primitive id=\"" + id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">" + meta +
+               "</primitive>";
+    };
+    const std::string rsc = prim("a1") +
+                            prim("a2", "<meta_attributes id=\"a2-m\">" +
+                                           nv("a2-t", "target-role", "Stopped") + "</meta_attributes>") +
+                            prim("b1") + prim("b2");
+    const std::string order =
+        "<rsc_order id=\"o\"><resource_set id=\"s1\" require-all=\"false\">"
+        "<resource_ref id=\"a1\"/><resource_ref id=\"a2\"/></resource_set>"
+        "<resource_set id=\"s2\"><resource_ref id=\"b1\"/><resource_ref id=\"b2\"/>"
+        "</resource_set></rsc_order>";
+    auto s = schedule_cib(cib(2, rsc, order));
+    CHECK(s.in_graph("one-or-more:s1"));
+    CHECK(s.ordered("a1_start_0", "", "one-or-more:s1", ""));
+    // Every member of the next set waits (a set not said to be sequential counts whole).
+    CHECK(s.ordered("one-or-more:s1", "", "b1_start_0", ""));
+    CHECK(s.ordered("one-or-more:s1", "", "b2_start_0", ""));
+    // With no member of the first set able to start, the second set's starts cannot either.
+    auto banned =
+        schedule_cib(cib(2, rsc,
+                         order + "<rsc_location id=\"l1\" rsc=\"a1\" node=\"node1\" score=\"-INFINITY\"/>"
+                                 "<rsc_location id=\"l2\" rsc=\"a1\" node=\"node2\" score=\"-INFINITY\"/>"));
+    CHECK(banned.summary_text().find("Start b1") != std::string::npos);
+    CHECK(banned.summary_text().find("due to unrunnable one-or-more:s1 (blocked)") != std::string::npos);
+}
