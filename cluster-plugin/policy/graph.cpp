@@ -53,6 +53,13 @@ bool should_add_input(const Cluster& c, const std::vector<char>& dumped, const A
     if ((e.flags & kOrderImpliesFirstMigratable) && !in.runnable()) return false;
     if ((e.flags & kOrderApplyFirstNonMigratable) && (in.flags & kActMigrateRunnable)) return false;
     if (e.flags == kOrderOptional && (in.flags & kActMigrateRunnable) && in.task == "stop") return false;
+    if (e.flags == kOrderLoad) {
+        // Only on the same node (for migrate_to: where the resource goes), and only when the
+        // load really goes (utilization.hpp U6).
+        const NodeIdx where = a.rsc != kNone && a.task == "migrate_to" ? c.resources[a.rsc].assigned : a.node;
+        if (in.node == kNone || where == kNone || in.node != where) return false;
+        if (in.optional()) return false;
+    }
     if (in.rsc != kNone && in.rsc != a.rsc && c.resources[in.rsc].flags.failed &&
         !c.resources[in.rsc].flags.managed && in.task == "stop" && a.rsc != kNone &&
         c.clone_of(a.rsc) != kNone)

@@ -22,6 +22,7 @@
 
 #include "policy/scores.hpp"
 #include "policy/time.hpp"
+#include "policy/utilization.hpp"
 #include "policy/xml.hpp"
 #include "wire/codes.hpp"
 
@@ -101,6 +102,7 @@ struct Options {
     std::string stonith_action = "reboot";
     NoQuorumPolicy no_quorum_policy = NoQuorumPolicy::stop;
     std::string placement_strategy = "default";
+    PlacementStrategy strategy = PlacementStrategy::default_;
     bool start_failure_is_fatal = true;
     bool startup_probes = true;
     bool maintenance_mode = false;
@@ -149,11 +151,11 @@ struct Node {
     RscIdx remote_rsc = kNone;    // the connection resource (remote and guest nodes)
     Score weight = 0;             // node-level score (health)
     std::map<std::string, std::string, std::less<>> attrs;  // permanent, transient and built-in
-    std::map<std::string, std::string, std::less<>> utilization;
-    std::vector<RscIdx> running;   // primitives active here
-    int assigned_count = 0;        // resources assigned here (assignment tie-break)
-    int priority = 0;              // priority-fencing-delay
-    xmlNode* state_xml = nullptr;  // node_state element, if any
+    Utilization utilization;                                // capacity left (utilization.hpp U1)
+    std::vector<RscIdx> running;                            // primitives active here
+    int assigned_count = 0;                                 // resources assigned here (assignment tie-break)
+    int priority = 0;                                       // priority-fencing-delay
+    xmlNode* state_xml = nullptr;                           // node_state element, if any
 
     [[nodiscard]] bool is_remote_class() const { return kind != NodeKind::member; }
     [[nodiscard]] std::string_view attr(std::string_view key) const
@@ -256,6 +258,7 @@ struct Resource {
     std::vector<std::pair<std::string, std::string>> params;  // instance attributes, sorted by name
     std::map<std::string, std::string, std::less<>> meta;
     std::vector<Op> ops;
+    Utilization utilization;  // what it uses where it runs (utilization.hpp)
     RscFlags flags;
 
     // State (status section)
@@ -380,6 +383,9 @@ enum OrderFlag : std::uint32_t {
     kOrderProbe = 1U << 20,
     kOrderUser = 1U << 21,            // from a user constraint (rule 48)
     kOrderThenInterleave = 1U << 22,  // clone-to-clone interleaving
+    // Utilization (utilization.hpp U6): only between actions on the same node, and only
+    // when the first is required; no requirement or runnability travels along it.
+    kOrderLoad = 1U << 23,
 };
 
 // A user or internal ordering before resolution to actions: each side is a concrete action

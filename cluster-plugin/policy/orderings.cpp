@@ -37,6 +37,34 @@ bool promotable_top(const Cluster& c, RscIdx r)
     return c.resources[c.top_of(r)].flags.promotable;
 }
 
+// The pseudo action that marks the load on a node going away (utilization.hpp U6).
+ActIdx load_stopped(Cluster& c, NodeIdx n)
+{
+    const std::string key = "load_stopped_" + c.nodes[n].name;
+    ActIdx a = c.make_action(kNone, key, key, n, false);
+    c.actions[a].flags |= kActPseudo | kActRunnable;
+    return a;
+}
+
+// U6: stops on the nodes where r runs before their load_stopped; the load_stopped of each
+// allowed node (by name) before r's start and migrate_to.
+void load_orderings(Cluster& c, RscIdx r)
+{
+    for (NodeIdx n : std::vector<NodeIdx>(c.resources[r].running_on))
+        order_task_then_action(c, r, "stop", load_stopped(c, n), kOrderLoad);
+    std::vector<NodeIdx> allowed;
+    for (NodeIdx n : c.node_order) {
+        if (c.resources[r].allowed.allowed(n, c.nodes[n].is_remote_class())) allowed.push_back(n);
+    }
+    std::sort(allowed.begin(), allowed.end(),
+              [&](NodeIdx a, NodeIdx b) { return compare_node_names(c.nodes[a].name, c.nodes[b].name) < 0; });
+    for (NodeIdx n : allowed) {
+        const ActIdx ls = load_stopped(c, n);
+        order_action_then_task(c, ls, r, "start", kOrderLoad);
+        order_action_then_task(c, ls, r, "migrate_to", kOrderLoad);
+    }
+}
+
 void primitive_orderings(Cluster& c, RscIdx r)
 {
     const Resource& rsc = c.resources[r];
@@ -47,7 +75,8 @@ void primitive_orderings(Cluster& c, RscIdx r)
         order_tasks(c, r, "start", r, "promote", kOrderRunnableLeft);
     }
     order_tasks(c, r, "lrm_delete", r, "monitor", kOrderSameNode | kOrderThenCancelsFirst);
-    if (rsc.container == kNone) return;
+    if (c.options.strategy != PlacementStrategy::default_ && !rsc.utilization.empty()) load_orderings(c, r);
+    if (c.resources[r].container == kNone) return;
     const RscIdx cont = rsc.container;
     if (rsc.flags.is_remote_connection) {
         // Rule 34: a cleaned-up container found running triggers a new transition instead

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <unordered_map>
 
 #include "policy/actions.hpp"
 #include "policy/rules.hpp"
@@ -36,6 +37,28 @@ bool can_run(const Cluster& c, NodeIdx n)
 {
     const Node& node = c.nodes[n];
     return node.online && !node.shutdown && !node.unclean && !node.standby && !node.maintenance;
+}
+
+// Pacemaker's node order for assignment (utilization.hpp U5): negative if a comes before b.
+// key_*: the node's score, -INFINITY where it cannot run resources.
+int compare_nodes(const Cluster& c, NodeIdx a, Score key_a, NodeIdx b, Score key_b, NodeIdx preferred)
+{
+    if (key_a != key_b) return key_a > key_b ? -1 : 1;
+    const PlacementStrategy strategy = c.options.strategy;
+    if (strategy != PlacementStrategy::minimal) {
+        if (strategy == PlacementStrategy::balanced) {
+            const int r = compare_capacities(c.nodes[a].utilization, c.nodes[b].utilization);
+            if (r != 0) return r < 0 ? -1 : 1;
+        }
+        if (c.nodes[a].assigned_count != c.nodes[b].assigned_count)
+            return c.nodes[a].assigned_count < c.nodes[b].assigned_count ? -1 : 1;
+        if (preferred != kNone && a != b) {
+            if (a == preferred) return -1;
+            if (b == preferred) return 1;
+        }
+    }
+    const int r = std::strcmp(c.nodes[a].name.c_str(), c.nodes[b].name.c_str());
+    return r < 0 ? -1 : (r > 0 ? 1 : 0);
 }
 
 bool any_available(const Cluster& c, const NodeScores& s)
@@ -141,10 +164,7 @@ RscIdx find_compatible_instance(const Cluster& c, RscIdx local, RscIdx clone, st
         if (sc) nodes.emplace_back(n, can_run(c, n) ? *sc : -kInfinity);
     }
     std::stable_sort(nodes.begin(), nodes.end(), [&](const auto& a, const auto& b) {
-        if (a.second != b.second) return a.second > b.second;
-        if (c.nodes[a.first].assigned_count != c.nodes[b.first].assigned_count)
-            return c.nodes[a.first].assigned_count < c.nodes[b.first].assigned_count;
-        return c.nodes[a.first].name < c.nodes[b.first].name;
+        return compare_nodes(c, a.first, a.second, b.first, b.second, kNone) < 0;
     });
     for (const auto& [n, sc] : nodes) {
         RscIdx pair = by_node(n);
@@ -501,21 +521,28 @@ void add_internal_colocations(Cluster& c)
         if (c.resources[r].flags.is_remote_connection || c.resources[r].flags.fence_device)
             avoid_remote_nodes(c, r);
     }
-    // Keep colocation lists in Pacemaker's processing order.
-    auto prio_key = [&](RscIdx x) {
+    // Keep colocation lists in Pacemaker's processing order: by the other resource's
+    // priority (higher first), clones before groups before primitives, promotable clones
+    // first, then its id; a colocation added later comes before an equal one added earlier
+    // (Pacemaker inserts each into its sorted list ahead of its equals).
+    auto key = [&](RscIdx x) {
         const Resource& rr = c.resources[x];
-        return std::make_tuple(-rr.priority, -static_cast<int>(rr.kind), rr.flags.promotable ? 0 : 1);
+        return std::make_tuple(-rr.priority, -static_cast<int>(rr.kind),
+                               rr.is_clone() && rr.flags.promotable ? 0 : 1);
+    };
+    auto before = [&](std::uint32_t a, std::uint32_t b, RscIdx ra, RscIdx rb) {
+        const auto ka = key(ra), kb = key(rb);
+        if (ka != kb) return ka < kb;
+        const int ids = c.resources[ra].id.compare(c.resources[rb].id);
+        if (ids != 0) return ids < 0;
+        return a > b;
     };
     for (Resource& rsc : c.resources) {
-        std::stable_sort(rsc.this_with.begin(), rsc.this_with.end(), [&](std::uint32_t a, std::uint32_t b) {
-            const auto ka = prio_key(c.colocations[a].primary), kb = prio_key(c.colocations[b].primary);
-            if (ka != kb) return ka < kb;
-            return c.resources[c.colocations[a].primary].id < c.resources[c.colocations[b].primary].id;
+        std::sort(rsc.this_with.begin(), rsc.this_with.end(), [&](std::uint32_t a, std::uint32_t b) {
+            return before(a, b, c.colocations[a].primary, c.colocations[b].primary);
         });
-        std::stable_sort(rsc.with_this.begin(), rsc.with_this.end(), [&](std::uint32_t a, std::uint32_t b) {
-            const auto ka = prio_key(c.colocations[a].dependent), kb = prio_key(c.colocations[b].dependent);
-            if (ka != kb) return ka < kb;
-            return c.resources[c.colocations[a].dependent].id < c.resources[c.colocations[b].dependent].id;
+        std::sort(rsc.with_this.begin(), rsc.with_this.end(), [&](std::uint32_t a, std::uint32_t b) {
+            return before(a, b, c.colocations[a].dependent, c.colocations[b].dependent);
         });
     }
 }
@@ -546,8 +573,18 @@ struct Assigner {
     // Colocation of dependent r (a primitive) with `primary` (any kind).
     void apply_colocation(RscIdx dep, RscIdx primary, const Colocation& col);
     void colocation_match(RscIdx dep, RscIdx primary, const Colocation& col);
+    // `forward`: follow the colocations `from` is the dependent of (towards primaries)
+    // instead of those it is the primary of.
     void merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor,
-                      bool only_positive, bool rollback, int depth);
+                      bool only_positive, bool rollback, int depth, bool forward = false);
+
+    // Utilization (utilization.hpp U3, U4).
+    void sort_for_assignment(std::vector<RscIdx>& order);
+    NodeIdx ban_insufficient_capacity(RscIdx r);
+    void colocated_resources(RscIdx r, RscIdx orig, std::vector<RscIdx>& list);
+    void add_colocated_utilization(RscIdx r, const std::vector<RscIdx>& all, Utilization& total);
+    bool affects_location(RscIdx dependent, RscIdx primary, const Colocation& col) const;
+    void show_capacities(const char* when);
     // The best score of r on the nodes whose attribute `attr` equals `value` (nullopt: on
     // the nodes without that attribute, as Pacemaker compares two missing values equal).
     Score best_score_matching(RscIdx r, const std::string& attr, std::optional<std::string_view> value);
@@ -580,6 +617,8 @@ struct Assigner {
     NodeIdx location(RscIdx r) const;  // assigned node of any resource kind
     std::vector<std::uint32_t> extra_this_with(RscIdx r) const;
     std::unordered_map<RscIdx, std::vector<std::uint32_t>> inst_this_with, inst_with_this;
+    // A clone's instances in the order they were assigned (promotion falls back on it).
+    std::unordered_map<RscIdx, std::vector<RscIdx>> instance_order;
     std::vector<std::uint32_t> this_with_of(RscIdx r) const;
     std::vector<std::uint32_t> with_this_of(RscIdx r) const;
 };
@@ -639,6 +678,7 @@ void Assigner::unassign(RscIdx r)
     if (rsc.assigned != kNone) {
         Node& n = c.nodes[rsc.assigned];
         --n.assigned_count;
+        release_capacity(n.utilization, rsc.utilization);
         rsc.assigned = kNone;
     }
 }
@@ -663,30 +703,32 @@ bool Assigner::finalize(RscIdx r, NodeIdx chosen, bool force)
         return false;
     }
     rsc.assigned = chosen;
-    ++c.nodes[chosen].assigned_count;
+    Node& node = c.nodes[chosen];
+    ++node.assigned_count;
+    consume_capacity(node.utilization, rsc.utilization);
+    if (c.show_utilization)
+        c.score_lines.push_back("pcmk__finalize_assignment: " + rsc.id + " utilization on " + node.name +
+                                ":" + rsc.utilization.text());
     return true;
 }
 
 bool Assigner::choose_node(RscIdx r, NodeIdx prefer)
 {
+    // U4: nodes without the capacity banned first; the one with the most free capacity is
+    // preferred if none has enough.
+    const NodeIdx most_free = ban_insufficient_capacity(r);
+    if (prefer == kNone) prefer = most_free;
     Resource& rsc = c.resources[r];
     if (!rsc.flags.provisional) return rsc.assigned != kNone;
     const NodeIdx current = current_node(c, r);
-    // Sort order: available score (unavailable = -INFINITY) high first, fewer assigned
-    // resources, the current node, the name.
+    // Sort order (U5): available score (unavailable = -INFINITY) high first, free capacity
+    // (balanced), fewer assigned resources and the current node (not minimal), the name.
     struct Cand {
         NodeIdx n;
         Score key;
     };
     auto better = [&](const Cand& a, const Cand& b) {
-        if (a.key != b.key) return a.key > b.key;
-        if (c.nodes[a.n].assigned_count != c.nodes[b.n].assigned_count)
-            return c.nodes[a.n].assigned_count < c.nodes[b.n].assigned_count;
-        if (current != kNone) {
-            if (a.n == current) return b.n != current;
-            if (b.n == current) return false;
-        }
-        return std::strcmp(c.nodes[a.n].name.c_str(), c.nodes[b.n].name.c_str()) < 0;
+        return compare_nodes(c, a.n, a.key, b.n, b.key, current) < 0;
     };
     bool have = false;
     Cand best{kNone, 0};
@@ -756,11 +798,42 @@ Score Assigner::best_score_matching(RscIdx r, const std::string& attr, std::opti
 // Adds `factor` times the scores of `from` (and, transitively, of what is colocated with
 // it) to `into` (Pacemaker's colocated node score merge).
 void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor,
-                            bool only_positive, bool rollback, int depth)
+                            bool only_positive, bool rollback, int depth, bool forward)
 {
     Resource& rsc = c.resources[from];
     if (rsc.flags.merging || depth > 64) return;
     rsc.flags.merging = true;
+    if (rsc.is_group() && !rsc.children.empty()) {
+        // A group's scores are its first member's, merged along that member's colocations
+        // (the group's own chain); then those of the group's colocations (towards primaries)
+        // or of its last member's (towards dependents).
+        NodeScores result = into;
+        merge_scores(rsc.children.front(), result, attr, factor, only_positive, rollback, depth + 1, forward);
+        if (any_available(c, result)) {
+            const std::vector<std::uint32_t> list =
+                forward ? this_with_of(from) : with_this_of(c.resources[from].children.back());
+            for (std::uint32_t ci : list) {
+                const Colocation& col = c.colocations[ci];
+                if (!forward && !col.influence) continue;
+                const float other_factor =
+                    factor * static_cast<float>(col.score) / static_cast<float>(kInfinity);
+                merge_scores(forward ? col.primary : col.dependent, result, col.node_attribute, other_factor,
+                             only_positive, true, depth + 1, forward);
+            }
+        } else if (rollback) {
+            c.resources[from].flags.merging = false;
+            return;
+        }
+        for (auto& e : result.entries()) {
+            if (e.score == kUnusable) e.score = 1;
+        }
+        for (int k = 0; k < 2; ++k) {
+            if (result.class_default(k == 1) == kUnusable) result.set_class_default(k == 1, 1);
+        }
+        into = std::move(result);
+        c.resources[from].flags.merging = false;
+        return;
+    }
     const NodeScores& work = into;
     auto combine = [&](Score score, Score& w) {
         if (factor < 0 && score < 0) return;
@@ -839,12 +912,12 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         }
     }
     if (any_available(c, result)) {
-        for (std::uint32_t ci : with_this_of(from)) {
+        for (std::uint32_t ci : forward ? this_with_of(from) : with_this_of(from)) {
             const Colocation& col = c.colocations[ci];
-            if (!col.influence) continue;
+            if (!forward && !col.influence) continue;
             const float other_factor = factor * static_cast<float>(col.score) / static_cast<float>(kInfinity);
-            merge_scores(col.dependent, result, col.node_attribute, other_factor, only_positive, true,
-                         depth + 1);
+            merge_scores(forward ? col.primary : col.dependent, result, col.node_attribute, other_factor,
+                         only_positive, true, depth + 1, forward);
         }
     } else if (rollback) {
         rsc.flags.merging = false;
@@ -858,6 +931,212 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
     }
     into = std::move(result);
     rsc.flags.merging = false;
+}
+
+// ----- utilization (utilization.hpp) ---------------------------------------------------
+
+void Assigner::show_capacities(const char* when)
+{
+    if (!c.show_utilization) return;
+    for (NodeIdx n : c.node_order)
+        c.score_lines.push_back(std::string(when) + ": " + c.nodes[n].name +
+                                " capacity:" + c.nodes[n].utilization.text());
+}
+
+// Whether a colocation would place the dependent (rather than only affect its role), judged
+// before either is assigned.
+bool Assigner::affects_location(RscIdx dependent, RscIdx primary, const Colocation& col) const
+{
+    const Resource& d = c.resources[dependent];
+    if (col.dependent_role && *col.dependent_role >= Role::unpromoted && d.parent != kNone &&
+        c.resources[d.parent].flags.promotable && !d.flags.provisional)
+        return false;
+    if (col.dependent_role && *col.dependent_role != Role::unknown && *col.dependent_role != d.next_role)
+        return false;
+    if (col.primary_role && *col.primary_role != Role::unknown &&
+        *col.primary_role != c.resources[primary].next_role)
+        return false;
+    return true;
+}
+
+// The resources that will be on the same node as r: the chain of INFINITY colocations with
+// a say in placement, both ways (from a clone only to other clones).
+void Assigner::colocated_resources(RscIdx r, RscIdx orig, std::vector<RscIdx>& list)
+{
+    const Resource& rsc = c.resources[r];
+    if (rsc.is_group() && !rsc.children.empty()) {
+        const bool collocated = !(rsc.has_meta("collocated") && !is_true(rsc.meta_value("collocated")));
+        const bool cloned = rsc.parent != kNone && c.resources[rsc.parent].is_clone();
+        if (collocated || cloned) {
+            for (RscIdx ch : std::vector<RscIdx>(rsc.children))
+                colocated_resources(ch, orig, list);
+        } else {
+            colocated_resources(rsc.children.front(), orig, list);
+        }
+    }
+    if (std::find(list.begin(), list.end(), r) != list.end()) return;
+    list.push_back(r);
+    for (std::uint32_t ci : this_with_of(r)) {
+        const Colocation& col = c.colocations[ci];
+        if (col.primary == orig) continue;
+        if (col.score == kInfinity && affects_location(r, col.primary, col))
+            colocated_resources(col.primary, orig, list);
+    }
+    for (std::uint32_t ci : with_this_of(r)) {
+        const Colocation& col = c.colocations[ci];
+        if (col.dependent == orig) continue;
+        if (c.resources[r].is_clone() && !c.resources[col.dependent].is_clone()) continue;
+        if (col.score == kInfinity && affects_location(col.dependent, r, col))
+            colocated_resources(col.dependent, orig, list);
+    }
+}
+
+// What the unassigned resources among `all` will use, summed (a group's members, a clone's
+// first instance or the instances listed).
+void Assigner::add_colocated_utilization(RscIdx r, const std::vector<RscIdx>& all, Utilization& total)
+{
+    const Resource& rsc = c.resources[r];
+    if (!rsc.flags.provisional) return;
+    auto listed = [&](RscIdx x) { return std::find(all.begin(), all.end(), x) != all.end(); };
+    switch (rsc.kind) {
+        case RscKind::primitive:
+            add_utilization(total, rsc.utilization);
+            return;
+        case RscKind::group: {
+            if (rsc.children.empty()) return;
+            const bool collocated = !(rsc.has_meta("collocated") && !is_true(rsc.meta_value("collocated")));
+            const bool cloned = rsc.parent != kNone && c.resources[rsc.parent].is_clone();
+            if (collocated || cloned) {
+                for (RscIdx ch : rsc.children) {
+                    if (c.resources[ch].flags.provisional && !listed(ch))
+                        add_colocated_utilization(ch, all, total);
+                }
+            } else {
+                const RscIdx first = rsc.children.front();
+                if (c.resources[first].flags.provisional && !listed(first))
+                    add_colocated_utilization(first, all, total);
+            }
+            return;
+        }
+        case RscKind::clone: {
+            bool existing = false;
+            for (RscIdx ch : rsc.children) {
+                if (listed(ch)) {
+                    existing = true;
+                    continue;
+                }
+                for (RscIdx member : c.resources[ch].children) {
+                    if (listed(member)) {
+                        add_colocated_utilization(ch, all, total);
+                        existing = true;
+                        break;
+                    }
+                }
+            }
+            if (!existing && !rsc.children.empty())
+                add_colocated_utilization(rsc.children.front(), all, total);
+            return;
+        }
+    }
+}
+
+// U4: returns the node with the most free capacity when none can hold r and what is
+// colocated with it, else kNone.
+NodeIdx Assigner::ban_insufficient_capacity(RscIdx r)
+{
+    if (c.options.strategy == PlacementStrategy::default_) return kNone;
+    std::vector<RscIdx> list;
+    colocated_resources(r, r, list);
+    Utilization needed;
+    for (RscIdx x : list)
+        add_colocated_utilization(x, list, needed);
+    // The allowed nodes in the order Pacemaker's table of them (keyed by node id, filled in
+    // node order) iterates: it decides between nodes with the same free capacity.
+    Utilization ids;
+    for (NodeIdx n : c.node_order) {
+        if (c.resources[r].allowed.allowed(n, cls(c, n))) ids.set(c.nodes[n].id, {});
+    }
+    std::vector<NodeIdx> nodes;
+    ids.for_each([&](const std::string& id, const std::string&) {
+        const NodeIdx n = c.find_node_by_id(id);
+        if (n != kNone) nodes.push_back(n);
+    });
+    auto usable = [&](NodeIdx n) {
+        const auto score = c.score_on(r, n);
+        return can_run(c, n) && score && *score >= 0;
+    };
+    bool any_capable = false;
+    NodeIdx most_free = kNone;
+    for (NodeIdx n : nodes) {
+        if (!usable(n)) continue;
+        if (enough_capacity(c.nodes[n].utilization, needed)) any_capable = true;
+        if (most_free == kNone ||
+            compare_capacities(c.nodes[n].utilization, c.nodes[most_free].utilization) < 0)
+            most_free = n;
+    }
+    // If some node can hold them all, the others are banned; else those that cannot hold
+    // r alone.
+    const Utilization& wanted = any_capable ? needed : c.resources[r].utilization;
+    for (NodeIdx n : nodes) {
+        if (usable(n) && !enough_capacity(c.nodes[n].utilization, wanted))
+            resource_location(c, r, n, -kInfinity);
+    }
+    return any_capable ? kNone : most_free;
+}
+
+// U3: the order of assignment with a placement strategy.
+void Assigner::sort_for_assignment(std::vector<RscIdx>& order)
+{
+    // The nodes as Pacemaker sorts them before anything is assigned.
+    std::vector<NodeIdx> nodes = c.node_order;
+    auto key = [&](NodeIdx n) { return can_run(c, n) ? c.nodes[n].weight : -kInfinity; };
+    std::stable_sort(nodes.begin(), nodes.end(),
+                     [&](NodeIdx a, NodeIdx b) { return compare_nodes(c, a, key(a), b, key(b), kNone) < 0; });
+    // Each resource's scores merged with those of the resources it is colocated with (a
+    // group: its last member's, merged along that member's colocations, then the group's).
+    std::unordered_map<RscIdx, std::vector<Score>> merged;
+    auto merge_primaries = [&](RscIdx from, NodeScores& work) {
+        if (!any_available(c, work)) return;
+        for (std::uint32_t ci : this_with_of(from)) {
+            const Colocation& col = c.colocations[ci];
+            merge_scores(col.primary, work, col.node_attribute,
+                         static_cast<float>(col.score) / static_cast<float>(kInfinity), false, true, 0, true);
+        }
+    };
+    for (RscIdx r : order) {
+        Resource& rsc = c.resources[r];
+        NodeScores work;
+        rsc.flags.merging = true;
+        if (rsc.is_group() && !rsc.children.empty()) {
+            const RscIdx last = rsc.children.back();
+            c.resources[last].flags.merging = true;
+            work = c.resources[last].allowed;
+            merge_primaries(last, work);
+            c.resources[last].flags.merging = false;
+        } else {
+            work = rsc.allowed;
+        }
+        merge_primaries(r, work);
+        c.resources[r].flags.merging = false;
+        std::vector<Score>& v = merged[r];
+        v.reserve(nodes.size() + 1);
+        const NodeIdx current = current_node(c, r);
+        v.push_back(current == kNone ? -kInfinity : work.get(current, cls(c, current)).value_or(-kInfinity));
+        for (NodeIdx n : nodes)
+            v.push_back(work.get(n, cls(c, n)).value_or(-kInfinity));
+    }
+    // Higher priority first, then the higher score on the current node, then the first
+    // node (in that order) where one scores higher.
+    std::stable_sort(order.begin(), order.end(), [&](RscIdx a, RscIdx b) {
+        const int pa = c.resources[a].priority, pb = c.resources[b].priority;
+        if (pa != pb) return pa > pb;
+        const std::vector<Score>& va = merged[a];
+        const std::vector<Score>& vb = merged[b];
+        for (std::size_t i = 0; i < va.size(); ++i) {
+            if (va[i] != vb[i]) return va[i] > vb[i];
+        }
+        return false;
+    });
 }
 
 void Assigner::colocation_match(RscIdx dep, RscIdx primary, const Colocation& col)
@@ -1074,9 +1353,24 @@ NodeIdx Assigner::assign_group(RscIdx r, NodeIdx prefer)
     }
     g.flags.assigning = true;
     g.role = c.resources[g.children.front()].role;
-    // "Group with X" is "first member with X"; "X with group" is handled where X is.
-    for (std::uint32_t ci : g.this_with)
+    // "Group with X" is "first member with X"; "X with group" is applied where X is, and
+    // its scores reach the members through the last one (the chain of their colocations).
+    // (Equal ones in the order they were configured, unlike a primitive's: crm_simulate
+    // 2.1.5 applies a group's "INFINITY" and "-100" colocations with one primary so.)
+    std::vector<std::uint32_t> group_with = g.this_with;  // sorted: one primary's are adjacent
+    for (std::size_t i = 0; i < group_with.size();) {
+        std::size_t j = i + 1;
+        while (j < group_with.size() &&
+               c.colocations[group_with[j]].primary == c.colocations[group_with[i]].primary)
+            ++j;
+        std::sort(group_with.begin() + static_cast<std::ptrdiff_t>(i),
+                  group_with.begin() + static_cast<std::ptrdiff_t>(j));
+        i = j;
+    }
+    for (std::uint32_t ci : group_with)
         inst_this_with[g.children.front()].push_back(ci);
+    for (std::uint32_t ci : g.with_this)
+        inst_with_this[g.children.back()].push_back(ci);
     log_scores(c, "pcmk__group_assign", r, g.allowed);
     NodeIdx first = kNone;
     bool have_first = false;
@@ -1212,8 +1506,6 @@ NodeIdx Assigner::assign_clone(RscIdx r, NodeIdx prefer)
     }
     log_scores(c, "pcmk__clone_allocate", r, c.resources[r].allowed);
     Resource& clr = c.resources[r];
-    // Instance order: active instances first (on fewer nodes first), available current
-    // location first, non-failed first, then priority; stable otherwise.
     std::vector<RscIdx> order = clr.children;
     auto active_count = [&](RscIdx inst) {
         std::vector<RscIdx> leaves;
@@ -1231,27 +1523,63 @@ NodeIdx Assigner::assign_clone(RscIdx r, NodeIdx prefer)
         }
         return false;
     };
+    // Pacemaker's instance order (pcmk__cmp_instance): less multiply active first, not
+    // active on a node it may not stay on, higher priority, active, current node able to run
+    // resources, the clone allowed there, not failed, the higher score there from the
+    // clone's colocations, then the instance number (the list's order).
+    std::unordered_map<RscIdx, Score> coloc_score;
+    auto colocation_score = [&](RscIdx inst, NodeIdx cur) {
+        auto it = coloc_score.find(inst);
+        if (it != coloc_score.end()) return it->second;
+        NodeScores table;
+        table.set(cur, cls(c, cur), c.nodes[cur].weight);
+        for (std::uint32_t ci : std::vector<std::uint32_t>(c.resources[r].this_with)) {
+            const Colocation& col = c.colocations[ci];
+            merge_scores(col.primary, table, col.node_attribute,
+                         static_cast<float>(col.score) / static_cast<float>(kInfinity), false, false, 0);
+        }
+        for (std::uint32_t ci : std::vector<std::uint32_t>(c.resources[r].with_this)) {
+            const Colocation& col = c.colocations[ci];
+            if (!col.influence) continue;
+            merge_scores(col.dependent, table, col.node_attribute,
+                         static_cast<float>(col.score) / static_cast<float>(kInfinity), true, false, 0);
+        }
+        const Score sc = table.get(cur, cls(c, cur)).value_or(-kInfinity);
+        coloc_score.emplace(inst, sc);
+        return sc;
+    };
     std::stable_sort(order.begin(), order.end(), [&](RscIdx a, RscIdx b) {
         const std::size_t na = active_count(a), nb = active_count(b);
         if (na > 0 && nb > 0 && na != nb) return na < nb;
-        if ((na > 0) != (nb > 0)) return na > 0;
-        if (na > 0) {
-            // Where it runs is usable: the node can host it and its score there is not negative.
-            auto usable = [&](RscIdx inst) {
-                const NodeIdx cur = first_running(c, inst);
-                if (!can_run(c, cur)) return false;
-                auto s = c.resources[inst].allowed.get(cur, cls(c, cur));
-                return s && *s >= 0;
-            };
-            const bool ca = usable(a);
-            const bool cb = usable(b);
-            if (ca != cb) return ca;
-        }
+        NodeIdx cur_a = na > 0 ? first_running(c, a) : kNone;
+        NodeIdx cur_b = nb > 0 ? first_running(c, b) : kNone;
+        // Active on a node where its score is negative (or not allowed): as if inactive.
+        auto allowed_there = [&](RscIdx inst, NodeIdx& cur) {
+            if (cur == kNone) return true;
+            auto sc = c.resources[inst].allowed.get(cur, cls(c, cur));
+            if (!sc || *sc < 0) {
+                cur = kNone;
+                return false;
+            }
+            return true;
+        };
+        const bool aa = allowed_there(a, cur_a), ab = allowed_there(b, cur_b);
+        if (aa != ab) return aa;
+        if (c.resources[a].priority != c.resources[b].priority)
+            return c.resources[a].priority > c.resources[b].priority;
+        if (cur_a == kNone || cur_b == kNone) return cur_a != kNone && cur_b == kNone;
+        const bool ra = can_run(c, cur_a), rb = can_run(c, cur_b);
+        if (ra != rb) return ra;
+        const bool pa = clr.allowed.allowed(cur_a, cls(c, cur_a)),
+                   pb = clr.allowed.allowed(cur_b, cls(c, cur_b));
+        if (!pa || !pb) return pa && !pb;
         const bool fa = failed(a), fb = failed(b);
         if (fa != fb) return !fa;
+        const Score sa = colocation_score(a, cur_a), sb = colocation_score(b, cur_b);
+        if (sa != sb) return sa > sb;
         return false;
     });
-    (void)order;
+    instance_order[r] = order;
     std::vector<int> counts(c.nodes.size(), 0);
     int available = 0;
     for (NodeIdx n : c.node_order) {
@@ -1531,6 +1859,7 @@ void Assigner::set_instance_roles(RscIdx clone)
         }
     }
     std::vector<RscIdx> order = cl.children;
+    if (auto it = instance_order.find(clone); it != instance_order.end()) order = it->second;
     std::stable_sort(order.begin(), order.end(), [&](RscIdx a, RscIdx b) {
         if (c.resources[a].sort_index != c.resources[b].sort_index)
             return c.resources[a].sort_index > c.resources[b].sort_index;
@@ -1581,7 +1910,7 @@ void assign_resources(Cluster& c)
     for (const Resource& r : c.resources) {
         if (r.flags.fence_device) c.have_fence_device = true;
     }
-    Assigner a{c, {}, false, {}, {}};
+    Assigner a{c, {}, false, {}, {}, {}};
     // Target roles.
     for (Resource& r : c.resources) {
         if (r.target_role == Role::stopped) {
@@ -1589,7 +1918,10 @@ void assign_resources(Cluster& c)
             r.next_role_reason = "target-role";
         }
     }
-    // Resources are assigned in Pacemaker's list order (by priority, then as configured).
+    // Resources are assigned in Pacemaker's list order (by priority, then as configured);
+    // with a placement strategy, in the order of U3, which every later stage follows too.
+    if (c.options.strategy != PlacementStrategy::default_) a.sort_for_assignment(c.top);
+    a.show_capacities("Original");
     const std::vector<RscIdx> order = c.top;
     for (RscIdx r : order) {
         const Resource& rsc = c.resources[r];
@@ -1599,6 +1931,7 @@ void assign_resources(Cluster& c)
         const Resource& rsc = c.resources[r];
         if (!(rsc.is_primitive() && rsc.flags.is_remote_connection)) a.assign(r, kNone);
     }
+    a.show_capacities("Remaining");
 }
 
 }  // namespace outpost::cluster::policy

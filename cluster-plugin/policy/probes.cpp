@@ -296,6 +296,7 @@ void order_probes(Cluster& c)
         std::uint32_t type = kOrderOptional;
         if (o.flags & kOrderApplyFirstNonMigratable) type |= kOrderApplyFirstNonMigratable;
         if (o.flags & kOrderSameNode) type |= kOrderSameNode;
+        if (o.flags == kOrderLoad) type = kOrderLoad;  // (utilization.hpp U6)
         auto probes = rsc_actions(c, o.first_rsc, "monitor", kNone, true);
         if (probes.empty()) continue;
         std::vector<ActIdx> thens;

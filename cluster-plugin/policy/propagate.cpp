@@ -101,9 +101,10 @@ void Propagator::set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t fla
     }
     if (!change || reason == kNone) return;
     const Action& r = c.actions[reason];
-    if (r.rsc == kNone || a.rsc == r.rsc) return;
+    if (a.rsc == r.rsc) return;
     if (!a.reason.empty() && !overwrite) return;
-    a.reason = std::string(change) + " " + c.resources[r.rsc].id + " " + r.task;
+    // (An action of no resource is named by its task: "unrunnable one-or-more:set1".)
+    a.reason = std::string(change) + (r.rsc == kNone ? "" : " " + c.resources[r.rsc].id) + " " + r.task;
 }
 
 // A clone's flags as seen from a node: requirement is node-specific, but an action that is

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <functional>
 
 #include "policy/scores.hpp"
 
@@ -292,6 +293,31 @@ bool block_applies(const xmlNode* block, const RuleContext& ctx)
         if (!evaluate_rule(rule, ctx)) return false;
     }
     return true;
+}
+
+void for_each_nvpair(const xmlNode* parent, std::string_view element, const RuleContext& ctx,
+                     const std::function<void(const char* name, const char* value)>& f)
+{
+    struct Block {
+        const xmlNode* node;
+        Score score;
+    };
+    std::vector<Block> blocks;
+    for (const xmlNode* b0 : xml::elements(parent, element)) {
+        const xmlNode* b = resolve_ref(b0);
+        if (b) blocks.push_back({b, parse_score(attr(b, "score"))});
+    }
+    std::stable_sort(blocks.begin(), blocks.end(),
+                     [](const Block& a, const Block& b) { return a.score > b.score; });
+    for (const Block& b : blocks) {
+        if (!block_applies(b.node, ctx)) continue;
+        for (const xmlNode* nv : xml::elements(b.node, "nvpair")) {
+            const xmlNode* pair = resolve_ref(nv);
+            if (!pair) continue;
+            const char* name = attr_c(pair, "name");
+            if (name) f(name, attr_c(pair, "value"));
+        }
+    }
 }
 
 void unpack_nvpair_blocks(const std::vector<const xmlNode*>& blocks_in, const RuleContext& ctx,

@@ -7,6 +7,7 @@
 #include <libxml/tree.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -48,6 +49,11 @@ void unpack_nvpair_sets(const xmlNode* parent, std::string_view element, const R
 // The same for one block list given directly.
 void unpack_nvpair_blocks(const std::vector<const xmlNode*>& blocks, const RuleContext& ctx,
                           std::map<std::string, std::string, std::less<>>& out, bool overwrite = false);
+
+// The nvpairs of every child block named `element` of `parent` whose rules hold, highest
+// `score` first, in document order (value nullptr when the nvpair has none).
+void for_each_nvpair(const xmlNode* parent, std::string_view element, const RuleContext& ctx,
+                     const std::function<void(const char* name, const char* value)>& f);
 
 // Resolves id-ref: a block or rule written as <x id-ref="..."/> refers to the element with
 // that id elsewhere in the document. Returns the element itself if it has no id-ref.

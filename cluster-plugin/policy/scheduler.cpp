@@ -21,8 +21,6 @@ Status unpack_cib(Cluster& c)
     if (auto st = unpack_resources(c); !st) return st;
     // Not modelled yet: refused rather than decided differently from Pacemaker (checked
     // after the resources, so an unsupported resource is named first).
-    if (c.options.placement_strategy != "default")
-        return make_error("cib", -ENOTSUP, "unsupported: placement-strategy=" + c.options.placement_strategy);
     if (c.options.shutdown_lock) return make_error("cib", -ENOTSUP, "unsupported: shutdown-lock=true");
     for (const Resource& r : c.resources) {
         if (r.flags.fence_device) c.have_fence_device = true;

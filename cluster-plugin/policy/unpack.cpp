@@ -82,6 +82,15 @@ RuleContext rsc_context(const Cluster& c, const xmlNode* p)
     return ctx;
 }
 
+// <utilization> blocks into a table, the first value of a name winning, in the order
+// Pacemaker inserts them (which decides where GLib's table keeps them).
+void unpack_utilization(const xmlNode* parent, const RuleContext& ctx, Utilization& out)
+{
+    for_each_nvpair(parent, "utilization", ctx, [&](const char* name, const char* value) {
+        if (value && std::string_view(value) != "#default") out.set_default(name, value);
+    });
+}
+
 const xmlNode* section(const xmlNode* root, std::string_view path1, std::string_view path2 = {})
 {
     const xmlNode* n = xml::first_child(root, path1);
@@ -188,6 +197,7 @@ Status unpack_config(Cluster& c)
             o.no_quorum_policy = NoQuorumPolicy::stop;
     }
     if (auto* v = get("placement-strategy")) o.placement_strategy = *v;
+    o.strategy = parse_placement_strategy(o.placement_strategy);
     if (auto* v = get("start-failure-is-fatal")) o.start_failure_is_fatal = is_true(*v);
     if (auto* v = get("enable-startup-probes")) o.startup_probes = is_true(*v);
     if (auto* v = get("maintenance-mode")) o.maintenance_mode = is_true(*v);
@@ -272,13 +282,20 @@ Status unpack_nodes(Cluster& c)
         NodeIdx idx = add_node(c, std::string(attr(n, "id")), uname, kind);
         Node& node = c.nodes[idx];
         node.has_node_entry = true;
-        if (kind == NodeKind::remote) node.id = node.name;
+        if (kind == NodeKind::remote) {
+            node.id = node.name;
+            // A node entry gives a Pacemaker Remote node its built-in attributes at once.
+            set_builtin_node_attrs(c, node);
+        }
         // Permanent attributes (rules evaluated against the node's own built-ins).
         RuleContext ctx = node_context(c, idx);
         auto attrs = node.attrs;
         unpack_nvpair_sets(n, "instance_attributes", ctx, attrs);
         node.attrs = std::move(attrs);
-        unpack_nvpair_sets(n, "utilization", ctx, node.utilization);
+        // (Rules here see the time only, not the node's attributes.)
+        RuleContext time_only;
+        time_only.now = c.now;
+        unpack_utilization(n, time_only, node.utilization);
         if (const char* score = attr_c(n, "score")) node.weight = parse_score(score);
     }
     return {};
@@ -383,6 +400,7 @@ Result<RscIdx> Unpacker::unpack_primitive(const xmlNode* x, RscIdx parent, const
     for (auto& [k, v] : params)
         r.params.emplace_back(k, v);
     unpack_ops(r, x);
+    unpack_utilization(x, ctx, r.utilization);
     RscIdx idx = add_resource(c, std::move(r));
     apply_common(idx);
     return idx;
@@ -399,6 +417,7 @@ Result<RscIdx> Unpacker::unpack_group(const xmlNode* x, RscIdx parent, const std
     g.parent = parent;
     g.xml = const_cast<xmlNode*>(x);
     common_meta(g, x, parent);
+    unpack_utilization(x, rsc_context(c, x), g.utilization);
     RscIdx idx = add_resource(c, std::move(g));
     apply_common(idx);
     for (const xmlNode* child : xml::elements(x)) {
@@ -429,6 +448,7 @@ Result<RscIdx> Unpacker::unpack_clone(const xmlNode* x, RscIdx parent)
     cl.parent = parent;
     cl.xml = const_cast<xmlNode*>(x);
     common_meta(cl, x, parent);
+    unpack_utilization(x, rsc_context(c, x), cl.utilization);
     // Clones are sticky by default (1), for their instances too.
     cl.meta.emplace("resource-stickiness", "1");
     const xmlNode* child = nullptr;
@@ -665,11 +685,22 @@ Status unpack_resources(Cluster& c)
         const char* g = direct_meta(p, "remote-node");
         if (!g || !*g) return {};
         std::string name(g);
-        if (c.find_node(name) != kNone)
+        const NodeIdx existing = c.find_node(name);
+        if (existing != kNone &&
+            !(c.nodes[existing].kind == NodeKind::remote && c.nodes[existing].has_node_entry))
             return cib_error("remote-node \"" + name + "\" of " + std::string(attr(p, "id")) +
                              " collides with an existing node");
         guests.push_back({p, name});
-        add_node(c, name, name, NodeKind::guest);
+        if (existing == kNone) {
+            add_node(c, name, name, NodeKind::guest);
+        } else {
+            // Rule 3: a <node type="remote"> entry of that name is the guest node (its
+            // permanent attributes and utilization live there).
+            Node& node = c.nodes[existing];
+            node.kind = NodeKind::guest;
+            node.unclean = false;
+            node.attrs["#kind"] = "container";
+        }
         return {};
     };
     for (const xmlNode* x : xml::elements(resources)) {

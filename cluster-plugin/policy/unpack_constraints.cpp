@@ -337,9 +337,11 @@ Status unpack_order(Cluster& c, const xmlNode* x)
     }
     // Resource sets: sequential members in order, sets after each other.
     struct Set {
+        std::string id;
         std::vector<RscIdx> members;
         std::string action;
         bool sequential;
+        bool said_sequential;  // sequential="true" written out (between sets, absent means no)
         bool require_all;
         OrderKind kind;
     };
@@ -347,6 +349,7 @@ Status unpack_order(Cluster& c, const xmlNode* x)
     for (const xmlNode* set0 : xml::elements(x, "resource_set")) {
         const xmlNode* set = resolve_ref(set0);
         Set s;
+        s.id = std::string(attr(set, "id"));
         for (const xmlNode* ref : xml::elements(set, "resource_ref")) {
             auto r = constraint_rsc(c, attr(ref, "id"), id);
             if (!r) return r.error();
@@ -355,9 +358,9 @@ Status unpack_order(Cluster& c, const xmlNode* x)
         s.action = std::string(attr(set, "action"));
         if (s.action.empty()) s.action = "start";
         s.sequential = !xml::has_attr(set, "sequential") || is_true(attr(set, "sequential"));
+        s.said_sequential = xml::has_attr(set, "sequential") && is_true(attr(set, "sequential"));
         s.require_all = !xml::has_attr(set, "require-all") || is_true(attr(set, "require-all"));
         s.kind = xml::has_attr(set, "kind") || xml::has_attr(set, "score") ? kind_of(set) : kind;
-        if (!s.require_all) return unsupported("order " + std::string(id) + " with require-all=false");
         sets.push_back(std::move(s));
     }
     if (sets.empty()) return cib_error("order " + std::string(id) + " names no resource");
@@ -379,8 +382,43 @@ Status unpack_order(Cluster& c, const xmlNode* x)
         const Set& a = sets[k - 1];
         const Set& b = sets[k];
         if (a.members.empty() || b.members.empty()) continue;
-        std::vector<RscIdx> firsts = a.sequential ? std::vector<RscIdx>{a.members.back()} : a.members;
-        std::vector<RscIdx> thens = b.sequential ? std::vector<RscIdx>{b.members.front()} : b.members;
+        if (!a.require_all && a.action != "stop" && a.action != "demote") {
+            // Any one member of the first set is enough (whether it is sequential or not):
+            // its members' actions feed a "one-or-more:<set>" pseudo action that is runnable
+            // if any of them is, and that comes before every member of the next set. Stops
+            // and demotions (the inverse direction too) still need them all.
+            const std::string key = "one-or-more:" + a.id;
+            ActIdx any = c.make_action(kNone, key, key, kNone, false);
+            c.actions[any].flags |= kActPseudo | kActRunnable | kActRequiresAny;
+            for (RscIdx f : a.members)
+                order_spec(c, f, a.action, 0, kNone, kNone, {}, 0, any,
+                           kOrderOneOrMore | kOrderImpliesThenPrinted);
+            const std::uint32_t then_flags =
+                order_flags(kind, a.action, symmetrical ? Symmetry::symmetric : Symmetry::asymmetric) |
+                kOrderRunnableLeft;
+            for (RscIdx t : b.members)
+                order_spec(c, kNone, {}, 0, any, t, b.action, 0, kNone, then_flags);
+            if (symmetrical) {
+                std::vector<RscIdx> firsts =
+                    b.said_sequential ? std::vector<RscIdx>{b.members.front()} : b.members;
+                std::vector<RscIdx> thens =
+                    a.said_sequential ? std::vector<RscIdx>{a.members.back()} : a.members;
+                std::string_view inv_first = invert_task(b.action);
+                std::string_view inv_then = invert_task(a.action);
+                if (!inv_first.empty() && !inv_then.empty()) {
+                    for (RscIdx f : firsts) {
+                        for (RscIdx t : thens)
+                            add_order(c, f, inv_first, t, inv_then,
+                                      order_flags(kind, inv_first, Symmetry::inverse));
+                    }
+                }
+            }
+            continue;
+        }
+        // (Within a set members are in sequence unless it says otherwise; between sets only a
+        // set that says sequential="true" is represented by its last or first member.)
+        std::vector<RscIdx> firsts = a.said_sequential ? std::vector<RscIdx>{a.members.back()} : a.members;
+        std::vector<RscIdx> thens = b.said_sequential ? std::vector<RscIdx>{b.members.front()} : b.members;
         for (RscIdx f : firsts) {
             for (RscIdx t : thens) {
                 add_order(

@@ -52,7 +52,7 @@ Operations:
   -S, --simulate            Like --run, and simulate taking those actions
   -X, --in-place            Like --simulate, and store the result in the input file
   -s, --show-scores         Show allocation scores
-  -U, --show-utilization    Show utilization information (not supported yet)
+  -U, --show-utilization    Show utilization information
 
 Synthetic cluster events:
   -u, --node-up=NODE        Bring a node online
@@ -476,7 +476,8 @@ int main(int argc, char** argv)
                     a.scores = true;
                     break;
                 case 'U':
-                    return unsupported("--show-utilization", "placement-strategy is not modelled");
+                    a.utilization = true;
+                    break;
                 case 'P':
                 case 'N':
                     return unsupported("--profile/--repeat", "use tests/bench");

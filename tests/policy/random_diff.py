@@ -3,7 +3,8 @@
 
 Each case builds a random configuration with cluster, remote and guest nodes (primitives,
 groups, anonymous/unique/promotable clones, notifications, location rules, colocations,
-orderings, fencing on or off), brings it to a steady state with crm_simulate (the oracle)
+orderings, fencing on or off; in some cases a placement strategy with node capacities and
+resource utilization), brings it to a steady state with crm_simulate (the oracle)
 and then injects events one after another: a guest's container fails, a connection fails,
 a resource inside a guest fails, a cluster node dies or leaves, standby, a ban, a disabled
 resource, a failed stop during recovery. Every step runs both tools with -S on the same CIB
@@ -37,8 +38,9 @@ EXEC_DATE = 1700000000
 class Builder:
     """Writes one random CIB (configuration plus an all-online status)."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, urng):
         self.rng = rng
+        self.urng = urng  # utilization choices: their own stream, so the rest of a case is as without
         self.ids = set()
         self.res = []          # XML strings of top-level resources
         self.cons = []         # XML strings of constraints
@@ -63,6 +65,21 @@ class Builder:
         r = ' role="%s"' % role if role else ""
         return '<op id="%s" name="monitor" interval="%ds"%s timeout="%s"/>' % (oid, interval, r, timeout)
 
+    def utilization(self, owner, kind):
+        """A <utilization> block for a node ("node") or a resource ("rsc"), or "" (utilization
+        cases only)."""
+        u = self.urng
+        if not self.util or u.random() < (0.15 if kind == "node" else 0.3):
+            return ""
+        items = {}
+        for name in self.util_names:
+            if u.random() < 0.8:
+                items[name] = str(u.choice([4, 8, 8, 16]) if kind == "node" else u.choice([1, 2, 3, 4, 6]))
+        return '<utilization id="%s">%s</utilization>' % (
+            self.uid(owner + "-util"),
+            "".join('<nvpair id="%s" name="%s" value="%s"/>' % (self.uid(owner + "-u-" + k), k, v)
+                    for k, v in items.items()))
+
     def primitive(self, rid, agent="Dummy", provider="pacemaker", meta=None, ops=None, params=None, cls="ocf"):
         parts = []
         if params:
@@ -81,6 +98,8 @@ class Builder:
             ops = [self.op(rid, interval)]
         if ops:
             parts.append("<operations>%s</operations>" % "".join(ops))
+        if cls == "ocf" and agent != "remote":
+            parts.append(self.utilization(rid, "rsc"))
         prov = ' provider="%s"' % provider if provider else ""
         return '<primitive id="%s" class="%s"%s type="%s">%s</primitive>' % (rid, cls, prov, agent, "".join(parts))
 
@@ -92,6 +111,12 @@ class Builder:
 
     def build(self):
         rng = self.rng
+        # Utilization cases: a placement strategy (sometimes default), node capacities and
+        # resource utilization.
+        u = self.urng
+        self.util = u.random() < 0.35
+        self.strategy = u.choice(["utilization", "minimal", "balanced", "balanced", "default"]) if self.util else None
+        self.util_names = u.sample(["cpu", "mem", "disk"], u.choice([1, 2, 2, 3]))
         n_cluster = rng.choice([1, 2, 2, 3, 3])
         self.cluster = ["node%d" % (i + 1) for i in range(n_cluster)]
         self.stonith = rng.random() < 0.5
@@ -197,7 +222,16 @@ class Builder:
         opts = ['<nvpair id="o-stonith" name="stonith-enabled" value="%s"/>' % ("true" if self.stonith else "false")]
         if rng.random() < 0.3:
             opts.append('<nvpair id="o-symmetric" name="symmetric-cluster" value="true"/>')
-        nodes = "".join('<node id="%d" uname="%s"/>' % (i + 1, n) for i, n in enumerate(self.cluster))
+        if self.strategy:
+            opts.append('<nvpair id="o-placement" name="placement-strategy" value="%s"/>' % self.strategy)
+        nodes = "".join('<node id="%d" uname="%s">%s</node>' % (i + 1, n, self.utilization(n, "node"))
+                        for i, n in enumerate(self.cluster))
+        if self.util:
+            # Remote and guest nodes get capacities through node entries of type remote.
+            for name in self.remotes + list(self.containers):
+                u = self.utilization(name, "node")
+                if u:
+                    nodes += '<node id="%s" type="remote" uname="%s">%s</node>' % (name, name, u)
         status = "".join(
             '<node_state id="%d" uname="%s" in_ccm="true" crmd="online" join="member" expected="member" '
             'crm-debug-origin="random_diff"/>' % (i + 1, n) for i, n in enumerate(self.cluster))
@@ -216,7 +250,7 @@ def run(cmd, timeout=120):
         return None
 
 
-def compare(simulate, cib_path, tmp, extra=(), shown=("-s",), scores=True):
+def compare(simulate, cib_path, tmp, extra=(), shown=("-s", "-U"), scores=True):
     """Both tools with -S on one CIB, then with -R and the `shown` options (-s, -U: crm_simulate's
     plain text, every line compared, the score lines as "scores"); returns (differences,
     crm_simulate result or None)."""
@@ -365,6 +399,8 @@ def main():
     ap.add_argument("--known", help="file of known disagreements (rnd-sS-cC-STEP per line, optionally followed "
                     "by the only sections that may differ, e.g. \"scores\"): reported, not failed")
     ap.add_argument("--no-scores", action="store_true", help="do not compare the -s score lines")
+    ap.add_argument("--keep", action="append", default=[],
+                    help="with --save: also save this step (rnd-sS-cC-STEP) when both agree (a fixed one)")
     ap.add_argument("--no-plain", action="store_true", help="no -R -s run (sections and graph only)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
@@ -384,7 +420,7 @@ def main():
     compared = disagreements = skipped = 0
     with tempfile.TemporaryDirectory() as tmp:
         for case in range(args.cases):
-            b = Builder(rng)
+            b = Builder(rng, random.Random(args.seed * 1000003 + case))
             cib = os.path.join(tmp, "step.xml")
             with open(cib, "w", encoding="utf-8") as f:
                 f.write(b.build())
@@ -392,7 +428,7 @@ def main():
             extra = []
             description = "fresh start"
             for step in range(args.steps + 2):
-                diffs, crm = compare(args.simulate, cib, tmp, extra, shown=() if args.no_plain else ("-s",),
+                diffs, crm = compare(args.simulate, cib, tmp, extra, shown=() if args.no_plain else ("-s", "-U"),
                                      scores=not args.no_scores)
                 if diffs is None:
                     skipped += 1
@@ -407,13 +443,16 @@ def main():
                     tag = "known   " if is_known else "DISAGREE"
                     if not is_known:
                         unexpected.append(step_id)
-                    print("%s %s step %d (%s %s): %s" % (tag, name_base, step, description, " ".join(extra),
-                                                        ", ".join(diffs)))
+                    print("%s %s step %d (%s %s)%s: %s" % (tag, name_base, step, description, " ".join(extra),
+                                                          " [placement-strategy=%s]" % b.strategy if b.util else "",
+                                                          ", ".join(diffs)))
                     if args.save:
                         save_case(args.save, "%s-%d" % (name_base, step), cib, crm, extra, tmp)
                 else:
                     if step_id in known:
                         fixed.append(step_id)
+                    if args.save and step_id in args.keep:
+                        save_case(args.save, step_id, cib, crm, extra, tmp)
                     if args.verbose:
                         print("agree    %s step %d (%s %s)" % (name_base, step, description, " ".join(extra)))
                 # Next state: crm_simulate's, then the next event.

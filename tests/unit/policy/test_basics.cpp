@@ -7,6 +7,7 @@
 #include "policy/scores.hpp"
 #include "policy/time.hpp"
 #include "policy/unpack.hpp"
+#include "policy/utilization.hpp"
 #include "policy/xml.hpp"
 #include "policy_fixture.hpp"
 
@@ -81,7 +82,7 @@ TEST_CASE("xml limits: too deep, DOCTYPE, malformed input are errors")
     CHECK(xml::parse("<cib/>"));
 }
 
-TEST_CASE("refusals: bundles, templates, tickets, unknown elements, placement strategies")
+TEST_CASE("refusals: bundles, templates, tickets, unknown elements")
 {
     const std::string dummy = "<primitive id=\"d\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
     CHECK(
@@ -92,9 +93,10 @@ TEST_CASE("refusals: bundles, templates, tickets, unknown elements, placement st
     CHECK(error_of(cib(1, dummy, "<rsc_ticket id=\"tk\" rsc=\"d\" ticket=\"T\"/>"))
               .find("unsupported: rsc_ticket tk") != std::string::npos);
     CHECK(error_of(cib(1, dummy + "<gizmo id=\"g1\"/>")).find("unsupported") != std::string::npos);
+    // (Placement strategies are modelled: utilization.hpp.)
     CHECK(
         error_of(cib(1, dummy, {}, {}, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"balanced\"/>"))
-            .find("unsupported: placement-strategy=balanced") != std::string::npos);
+            .empty());
     CHECK(error_of(cib(1, dummy)).empty());
 }
 
@@ -116,4 +118,58 @@ TEST_CASE("orderings and colocations with cycles do not hang")
         "<rsc_colocation id=\"c1\" rsc=\"a\" with-rsc=\"b\" score=\"INFINITY\"/>"
         "<rsc_colocation id=\"c2\" rsc=\"b\" with-rsc=\"a\" score=\"INFINITY\"/>";
     CHECK(error_of(cib(2, rsc, cons)).empty());
+}
+
+TEST_CASE("utilization tables iterate in GLib's order for Pacemaker's string hash (crm_simulate -U)")
+{
+    auto order = [](const std::vector<std::string>& keys) {
+        Utilization u;
+        for (std::size_t i = 0; i < keys.size(); ++i)
+            u.set(keys[i], std::to_string(i));
+        return u.text();
+    };
+    // As crm_simulate 2.1.5 printed these node capacities.
+    CHECK(order({"a", "b", "c", "d", "e"}) == " b=1 d=3 a=0 c=2 e=4");
+    CHECK(order({"cpu", "mem", "disk"}) == " cpu=0 mem=1 disk=2");
+    std::vector<std::string> twenty;
+    for (int i = 0; i < 20; ++i)
+        twenty.push_back("k" + std::to_string(i));  // two resizes on the way
+    CHECK(order(twenty) ==
+          " k0=0 k10=10 k13=13 k3=3 k6=6 k16=16 k9=9 k19=19 k1=1 k11=11 k4=4 k14=14 k7=7 k17=17 "
+          "k2=2 k12=12 k5=5 k15=15 k8=8 k18=18");
+    // A replaced value keeps its slot; names are case-sensitive.
+    Utilization u;
+    u.set("cpu", "4");
+    u.set("CPU", "1");
+    u.set("cpu", "8");
+    REQUIRE(u.find("cpu") != nullptr);
+    CHECK(*u.find("cpu") == "8");
+    CHECK(*u.find("CPU") == "1");
+}
+
+TEST_CASE("utilization: consuming, releasing and comparing capacities (utilization.hpp U1, U2, U5)")
+{
+    Utilization node, rsc, other;
+    node.set("cpu", "4");
+    node.set("mem", "junk");  // no digits: 0
+    rsc.set("cpu", "3");
+    rsc.set("disk", "2");
+    CHECK(enough_capacity(node, Utilization{}));
+    CHECK_FALSE(enough_capacity(node, rsc));  // no disk
+    consume_capacity(node, rsc);
+    CHECK(*node.find("cpu") == "1");
+    CHECK(*node.find("disk") == "0");  // added as 0, not -2
+    release_capacity(node, rsc);
+    CHECK(*node.find("cpu") == "4");
+    CHECK(*node.find("disk") == "2");
+    other.set("cpu", "8");
+    other.set("mem", "1");
+    // node: cpu 4, mem 0, disk 2; other: cpu 8, mem 1 (disk 0): other wins 2 to 1.
+    CHECK(compare_capacities(node, other) == 1);
+    CHECK(compare_capacities(other, node) == -1);
+    CHECK(utilization_value(nullptr) == 0);
+    const std::string text = "12abc";
+    CHECK(utilization_value(&text) == 12);
+    CHECK(parse_placement_strategy("Balanced") == PlacementStrategy::balanced);
+    CHECK(parse_placement_strategy("nonsense") == PlacementStrategy::default_);
 }

@@ -3,6 +3,9 @@
 // graph and simulation outputs. Each expectation was checked against crm_simulate 2.1.5.
 #include <catch.hpp>
 
+#include <algorithm>
+#include <tuple>
+
 #include "policy/simulate.hpp"
 #include "policy_fixture.hpp"
 
@@ -190,4 +193,86 @@ TEST_CASE("readable intervals as Pacemaker formats them, with its static buffer 
     CHECK(c.readable_interval(90061500) == "1d1h1m1.500s");
     CHECK(c.readable_interval(1000) == "1000ms");
     CHECK(c.readable_interval(61000) == "1m1000ms");
+}
+
+TEST_CASE("placement strategies (utilization.hpp): balanced by free capacity, capacity bans, load_stopped")
+{
+    auto node_util = [](const std::string& node, const std::string& cpu, const std::string& mem) {
+        return "<utilization id=\"" + node + "-u\">" + nv(node + "-cpu", "cpu", cpu) +
+               nv(node + "-mem", "mem", mem) + "</utilization>";
+    };
+    auto with_capacities = [&](std::string text) {
+        for (const auto& [n, cpu, mem] : {std::tuple{"1", "4", "100"}, std::tuple{"2", "8", "50"}}) {
+            const std::string plain = std::string("<node id=\"") + n + "\" uname=\"node" + n + "\"/>";
+            const auto at = text.find(plain);
+            REQUIRE(at != std::string::npos);
+            text.replace(at, plain.size(),
+                         std::string("<node id=\"") + n + "\" uname=\"node" + n + "\">" +
+                             node_util(std::string("node") + n, cpu, mem) + "</node>");
+        }
+        return text;
+    };
+    auto prim = [](const std::string& id, const std::string& util) {
+        return "<primitive id=\"" + id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">" +
+               (util.empty() ? std::string()
+                             : "<utilization id=\"" + id + "-u\">" + util + "</utilization>") +
+               "</primitive>";
+    };
+    const std::string resources =
+        prim("A", nv("A-cpu", "cpu", "2") + nv("A-mem", "mem", "30") + nv("A-disk", "disk", "3")) +
+        prim("B", nv("B-cpu", "cpu", "3")) + prim("C", "");
+    auto s = schedule_cib(with_capacities(
+        cib(2, resources, {}, {}, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"balanced\"/>")));
+    // A needs disk, which no node offers: it stays stopped. B: the nodes' free capacities
+    // tie (node1 more mem, node2 more cpu), the name decides; C: node2 now has more.
+    CHECK(s.summary() == std::vector<std::string>{"Start B (node1)", "Start C (node2)"});
+    CHECK(s.in_graph("load_stopped_node1"));
+    CHECK(s.in_graph("load_stopped_node2"));
+    CHECK(s.ordered("load_stopped_node1", "", "B_start_0", "node1"));
+    CHECK_FALSE(s.ordered("load_stopped_node2", "", "C_start_0", "node2"));  // C uses nothing
+    // With the default strategy capacities are still consumed (crm_simulate -U shows it), but
+    // they place nothing and there are no load_stopped actions.
+    ScheduleOptions so;
+    so.show_utilization = true;
+    auto doc = xml::parse(with_capacities(cib(2, resources)));
+    REQUIRE(doc);
+    auto c = unpack_and_schedule(std::move(*doc), so);
+    REQUIRE(c);
+    const auto& lines = (*c)->score_lines;
+    CHECK(lines.front() == "Original: node1 capacity: cpu=4 mem=100");
+    CHECK(std::find(lines.begin(), lines.end(),
+                    "pcmk__finalize_assignment: A utilization on node1: cpu=2 mem=30 disk=3") != lines.end());
+    CHECK(std::find(lines.begin(), lines.end(), "Remaining: node1 capacity: cpu=2 mem=70 disk=0") !=
+          lines.end());
+    CHECK((*c)->actions_by_key.count("load_stopped_node1") == 0);
+}
+
+TEST_CASE("require-all=false in ordered sets: a one-or-more pseudo action before the next set")
+{
+    const auto prim = [](const std::string& id, const std::string& meta = {}) {
+        return "<primitive id=\"" + id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">" + meta +
+               "</primitive>";
+    };
+    const std::string rsc = prim("a1") +
+                            prim("a2", "<meta_attributes id=\"a2-m\">" +
+                                           nv("a2-t", "target-role", "Stopped") + "</meta_attributes>") +
+                            prim("b1") + prim("b2");
+    const std::string order =
+        "<rsc_order id=\"o\"><resource_set id=\"s1\" require-all=\"false\">"
+        "<resource_ref id=\"a1\"/><resource_ref id=\"a2\"/></resource_set>"
+        "<resource_set id=\"s2\"><resource_ref id=\"b1\"/><resource_ref id=\"b2\"/>"
+        "</resource_set></rsc_order>";
+    auto s = schedule_cib(cib(2, rsc, order));
+    CHECK(s.in_graph("one-or-more:s1"));
+    CHECK(s.ordered("a1_start_0", "", "one-or-more:s1", ""));
+    // Every member of the next set waits (a set not said to be sequential counts whole).
+    CHECK(s.ordered("one-or-more:s1", "", "b1_start_0", ""));
+    CHECK(s.ordered("one-or-more:s1", "", "b2_start_0", ""));
+    // With no member of the first set able to start, the second set's starts cannot either.
+    auto banned =
+        schedule_cib(cib(2, rsc,
+                         order + "<rsc_location id=\"l1\" rsc=\"a1\" node=\"node1\" score=\"-INFINITY\"/>"
+                                 "<rsc_location id=\"l2\" rsc=\"a1\" node=\"node2\" score=\"-INFINITY\"/>"));
+    CHECK(banned.summary_text().find("Start b1") != std::string::npos);
+    CHECK(banned.summary_text().find("due to unrunnable one-or-more:s1 (blocked)") != std::string::npos);
 }
