@@ -147,7 +147,7 @@ std::string Cluster::readable_interval(std::int64_t interval_ms)
         ms %= kS;
         if (ms > 0) {
             char frac[8];
-            std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms));
+            (void)std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms));
             s += frac;
         }
         s += "s";

@@ -112,7 +112,7 @@ struct Options {
     bool startup_fencing = true;
     bool concurrent_fencing = false;
     bool shutdown_lock = false;
-    std::int64_t cluster_recheck_interval_ms = 15 * 60 * 1000;
+    std::int64_t cluster_recheck_interval_ms = std::int64_t{15} * 60 * 1000;
     int batch_limit = 0;
     int migration_limit = -1;
     int node_pending_timeout = 0;

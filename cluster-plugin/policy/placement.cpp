@@ -64,7 +64,7 @@ int compare_nodes(const Cluster& c, NodeIdx a, Score key_a, NodeIdx b, Score key
 bool any_available(const Cluster& c, const NodeScores& s)
 {
     for (const auto& e : s.entries()) {
-        if (e.score != NodeScores::kDisallowed && e.score >= 0 && can_run(c, e.node)) return true;
+        if (e.score >= 0 && can_run(c, e.node)) return true;  // (kDisallowed is negative)
     }
     for (int k = 0; k < 2; ++k) {
         const auto& d = s.class_default(k == 1);
@@ -118,8 +118,7 @@ namespace {
 NodeIdx instance_node(const Cluster& c, RscIdx inst, bool current)
 {
     const Resource& r = c.resources[inst];
-    if (current)
-        return r.running_on.size() == 1 ? r.running_on.front() : (r.running_on.empty() ? kNone : kNone);
+    if (current) return r.running_on.size() == 1 ? r.running_on.front() : kNone;
     if (r.is_primitive()) return r.assigned;
     NodeIdx where = kNone;
     for (RscIdx ch : r.children) {

@@ -87,8 +87,8 @@ void Propagator::set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t fla
     }
     if (!changed) return;  // a reason is recorded only when the flag changes
     if (const char* watch = std::getenv("OUTPOST_DEBUG_FLAG"); watch && a.key == watch)
-        std::fprintf(stderr, "[flag] %s %s%x by %s\n", a.key.c_str(), clear ? "-" : "+", flag,
-                     reason == kNone ? "-" : c.actions[reason].key.c_str());
+        (void)std::fprintf(stderr, "[flag] %s %s%x by %s\n", a.key.c_str(), clear ? "-" : "+", flag,
+                           reason == kNone ? "-" : c.actions[reason].key.c_str());
     const char* change = nullptr;
     bool overwrite = false;
     if (flag == kActRunnable)
@@ -199,12 +199,11 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
                 for (RscIdx l : leaves)
                     state = std::max(state, c.resources[l].role);
             }
-            if (state == Role::stopped && t.task == "stop") {
-            } else if (state >= Role::started && t.task == "start" && t.optional() && t.node != kNone &&
-                       tr.running_on.size() == 1 && tr.running_on[0] == t.node) {
-            } else if (!(f.flags & kActRunnable)) {
-                t.flags &= ~(kActRunnable | kActOptional);
-            }
+            // (Not a stop of what is stopped, nor the start of what runs there already.)
+            const bool moot = (state == Role::stopped && t.task == "stop") ||
+                              (state >= Role::started && t.task == "start" && t.optional() &&
+                               t.node != kNone && tr.running_on.size() == 1 && tr.running_on[0] == t.node);
+            if (!moot && !(f.flags & kActRunnable)) t.flags &= ~(kActRunnable | kActOptional);
         }
     }
     // (A stop replaced by a migration does not make what must precede it required.)

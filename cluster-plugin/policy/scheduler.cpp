@@ -57,7 +57,7 @@ static void debug_rsc(const Cluster& c, const char* stage)
         auto it = c.actions_by_key.find(key);
         if (it != c.actions_by_key.end()) {
             for (ActIdx a : it->second)
-                std::fprintf(stderr, "[%s] %s flags=%x\n", stage, key, c.actions[a].flags);
+                (void)std::fprintf(stderr, "[%s] %s flags=%x\n", stage, key, c.actions[a].flags);
         }
     }
     const char* id = std::getenv("OUTPOST_DEBUG_RSC");
@@ -65,10 +65,10 @@ static void debug_rsc(const Cluster& c, const char* stage)
     RscIdx r = c.find_rsc(id);
     if (r == kNone) return;
     const Resource& x = c.resources[r];
-    std::fprintf(stderr, "[%s] %s role=%s next=%s assigned=%s failed=%d managed=%d\n", stage, id,
-                 role_name(x.role), role_name(x.next_role),
-                 x.assigned == kNone ? "-" : c.nodes[x.assigned].name.c_str(), x.flags.failed,
-                 x.flags.managed);
+    (void)std::fprintf(stderr, "[%s] %s role=%s next=%s assigned=%s failed=%d managed=%d\n", stage, id,
+                       role_name(x.role), role_name(x.next_role),
+                       x.assigned == kNone ? "-" : c.nodes[x.assigned].name.c_str(), x.flags.failed,
+                       x.flags.managed);
 }
 
 Status schedule(Cluster& c)

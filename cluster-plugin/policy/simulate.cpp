@@ -401,9 +401,14 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
                 padded = r.base_id;
             const std::string shown = padded;
             if (padded.size() < 15) padded.resize(15, ' ');
-            out.executed.push_back(
-                {ExecutedAction::Kind::resource, shown, a.task, c.nodes[a.node].name, a.interval_ms,
-                 "  * Resource action: " + padded + " " + task_text + " on " + c.nodes[a.node].name});
+            out.executed.push_back({ExecutedAction::Kind::resource, shown, a.task, c.nodes[a.node].name,
+                                    a.interval_ms,
+                                    std::string("  * Resource action: ")
+                                        .append(padded)
+                                        .append(" ")
+                                        .append(task_text)
+                                        .append(" on ")
+                                        .append(c.nodes[a.node].name)});
             const Node& node = c.nodes[a.node];
             xmlNode* ns = index.node_state(node.name, true, node.is_remote_class());
             if (a.task == "delete" || a.task == "meta-data") continue;  // shown, no history (as crm_simulate)

@@ -62,7 +62,7 @@ bool is_disabled(const Resource& r)
     return r.target_role == Role::stopped;
 }
 
-std::string node_list(const Cluster& c, std::vector<NodeIdx> nodes)
+std::string node_list(const Cluster& c, const std::vector<NodeIdx>& nodes)
 {
     std::string s = "[";
     for (NodeIdx n : nodes)
@@ -127,7 +127,7 @@ void render_group(const Cluster& c, Out& out, RscIdx gi, int indent, const std::
     out.heading(indent, head + ":");
     for (RscIdx ch : g.children) {
         const Resource& m = c.resources[ch];
-        out.line(indent + 2, primitive_text(c, ch, m.base_id == m.id ? m.id : m.id));
+        out.line(indent + 2, primitive_text(c, ch, m.id));
     }
 }
 
@@ -208,11 +208,11 @@ void render_clone(const Cluster& c, Out& out, RscIdx ci, int indent)
         bool full = false;
         NodeIdx where = kNone;
         Role role = Role::started;
-        if (any_leaf(c, inst, [](const Resource& r) { return r.flags.orphan; }) ||
-            any_leaf(c, inst, [](const Resource& r) { return !r.flags.managed; }) ||
-            any_leaf(c, inst, [](const Resource& r) { return r.flags.failed; })) {
-            full = true;
-        } else if (instance_active(c, inst, true)) {
+        // Shown in full unless wholly active, managed and healthy on one clean node.
+        const bool summarized = !any_leaf(c, inst, [](const Resource& r) {
+            return r.flags.orphan || !r.flags.managed || r.flags.failed;
+        }) && instance_active(c, inst, true);
+        if (summarized) {
             where = instance_location(c, inst);
             if (where == kNone) {
                 full = true;

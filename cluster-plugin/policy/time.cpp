@@ -255,8 +255,8 @@ std::string format_datetime(EpochSeconds when)
 {
     CivilTime c = civil_from_epoch(when);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02dZ", c.year, c.month, c.day, c.hour, c.minute,
-                  c.second);
+    (void)std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02dZ", c.year, c.month, c.day, c.hour,
+                        c.minute, c.second);
     return buf;
 }
 

@@ -121,7 +121,7 @@ bool write_file(const std::string& path, const std::string& data)
 
 int fail(int code, const std::string& message)
 {
-    std::fprintf(stderr, "outpost-simulate: %s\n", message.c_str());
+    (void)std::fprintf(stderr, "outpost-simulate: %s\n", message.c_str());
     return code;
 }
 
@@ -136,7 +136,7 @@ std::string iso_time(EpochSeconds t)
     std::tm tm{};
     gmtime_r(&tt, &tm);
     char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    (void)std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
 
@@ -174,15 +174,15 @@ std::string plain_lines(const std::string& text)
 void dump_actions(const Cluster& cl)
 {
     for (const Action& act : cl.actions) {
-        std::fprintf(stderr, "%4u %-40s %-12s %s%s%s%s reason=%s\n", act.id, act.key.c_str(),
-                     act.node == kNone ? "-" : cl.nodes[act.node].name.c_str(),
-                     act.optional() ? "opt " : "req ", act.runnable() ? "run " : "unrun ",
-                     act.pseudo() ? "pseudo " : "", (act.flags & kActInGraph) ? "GRAPH" : "",
-                     act.reason.c_str());
+        (void)std::fprintf(stderr, "%4u %-40s %-12s %s%s%s%s reason=%s\n", act.id, act.key.c_str(),
+                           act.node == kNone ? "-" : cl.nodes[act.node].name.c_str(),
+                           act.optional() ? "opt " : "req ", act.runnable() ? "run " : "unrun ",
+                           act.pseudo() ? "pseudo " : "", (act.flags & kActInGraph) ? "GRAPH" : "",
+                           act.reason.c_str());
         for (EdgeIdx e : act.before) {
             const Edge& ed = cl.edges[e];
-            std::fprintf(stderr, "       <- %u %s flags=%x\n", ed.first, cl.actions[ed.first].key.c_str(),
-                         ed.flags);
+            (void)std::fprintf(stderr, "       <- %u %s flags=%x\n", ed.first,
+                               cl.actions[ed.first].key.c_str(), ed.flags);
         }
     }
 }
@@ -327,7 +327,7 @@ int run_main(const Args& a, int argc, char** argv)
     if (schedule_it) {
         Cluster& cl = *cluster;
         if (auto st = schedule(cl); !st) {
-            std::fwrite(out.text().data(), 1, out.text().size(), stdout);
+            (void)std::fwrite(out.text().data(), 1, out.text().size(), stdout);
             return fail(kExitDataErr, st.error().describe());
         }
         Graph g = build_graph(cl);
@@ -394,7 +394,7 @@ int run_main(const Args& a, int argc, char** argv)
     if (!a.output_to.empty() && a.output_to != "-") {
         if (!write_file(a.output_to, out.text())) return fail(kExitCantCreate, "cannot write " + a.output_to);
     } else {
-        std::fwrite(out.text().data(), 1, out.text().size(), stdout);
+        (void)std::fwrite(out.text().data(), 1, out.text().size(), stdout);
     }
     return kExitOk;
 }
@@ -546,10 +546,10 @@ int main(int argc, char** argv)
                     break;
                 case 'h':
                 case kHelpAll:
-                    std::fputs(kUsage, stdout);
+                    (void)std::fputs(kUsage, stdout);
                     return kExitOk;
                 default:
-                    std::fputs(kUsage, stderr);
+                    (void)std::fputs(kUsage, stderr);
                     return kExitUsage;
             }
         }

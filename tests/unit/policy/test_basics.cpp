@@ -132,6 +132,7 @@ TEST_CASE("utilization tables iterate in GLib's order for Pacemaker's string has
     CHECK(order({"a", "b", "c", "d", "e"}) == " b=1 d=3 a=0 c=2 e=4");
     CHECK(order({"cpu", "mem", "disk"}) == " cpu=0 mem=1 disk=2");
     std::vector<std::string> twenty;
+    twenty.reserve(20);
     for (int i = 0; i < 20; ++i)
         twenty.push_back("k" + std::to_string(i));  // two resizes on the way
     CHECK(order(twenty) ==
