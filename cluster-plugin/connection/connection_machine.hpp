@@ -1,93 +1,8 @@
-// RemoteConnectionMachine: the ocf:pacemaker:remote connection resource (docs/protocol.md
-// section 6) as a pure state machine. It is driven by events (an operation requested, the
-// connect attempt finished, the poke notify arrived, the connection dropped, another client
-// took over, a timer fired), each stamped with the current time, and it answers with the
-// Effects the caller performs. It owns no sockets and no timers, so every transition below
-// is a unit test (tests/unit/cluster/test_connection_machine.cpp); RemoteConnection
-// (remote_connection.hpp) performs the effects.
-//
-// Semantics kept from the 2.1.5 controller: start retries connection errors every 1 s while
-// more than 3 s of its timeout remain; a missing key (-ENOKEY) or any failed TLS handshake
-// (rejected key or certificate, peer closed, handshake timeout: 2.1.5 reports them all as
-// -EKEYREJECTED) is a hard error (rc 2, status 4) without retry; monitor answers rc 7
-// "Remote connection inactive" when not connected and otherwise pokes, succeeding when the
-// poke notify arrives within the op timeout (a recurring monitor reports its first success
-// and then only failures); a monitor timeout fails rc 1 status 2 and drops the connection;
-// stop disconnects, after waiting up to half its timeout for a takeover that migrate_to
-// announced; an unexpected new client drops the connection ("unexpected client takeover").
-//
-// Every operation the host requests gets exactly one result, except a recurring monitor:
-// its first success, then each failure (which ends it) or its cancellation. Monitors share
-// one poke: a monitor requested while a poke is in flight waits for that poke and its
-// timeout. RaResult::interval tells a recurring monitor's results from a one-shot's.
-//
-// Transitions (state: stopped, starting, started, stopping; "connected" only in started and
-// stopping). Anything not listed changes nothing and has no effect.
-//
-//   state     event                          effects -> next state
-//   stopped   start / migrate_from           arm start_deadline, connect(min(left, 10 s)) -> starting
-//             start before reconnect_allowed_at(), enforcement on
-//                                            result rc 1 status 4 -> stopped
-//             stop                           node_down, result ok -> stopped
-//             monitor                        result rc 7 "Remote connection inactive"
-//             migrate_to                     result rc 1 status 4 "Remote connection inactive"
-//             reload                         result ok (reconnect_interval updated)
-//             connect_succeeded (late)       disconnect
-//   starting  start / migrate_from / migrate_to
-//                                            result rc 1 status 4 (operation in progress)
-//             stop                           cancel_connect, start result rc 1 status 1,
-//                                            node_down, stop result ok -> stopped
-//             monitor                        result rc 7
-//             connect_succeeded              node_up, start result ok -> started
-//             connect_failed, ENOKEY or TLS handshake phase
-//                                            start result rc 2 status 4 -> stopped
-//             connect_failed, other, > 3 s left
-//                                            arm start_retry(1 s)
-//             connect_failed, other, <= 3 s left
-//                                            start result rc 1 status 2 -> stopped
-//             timer start_retry              connect(min(left, 10 s))
-//             timer start_deadline           cancel_connect, start result rc 1 status 2 -> stopped
-//             new_client, connection_lost    nothing (not connected yet)
-//   started   start                          result ok
-//             stop                           monitors end (waiting one-shots and the recurring
-//                                            one reported cancelled), disconnect, node_down,
-//                                            result ok -> stopped
-//             stop, takeover expected and not complete
-//                                            monitors end, arm takeover_wait(timeout/2) -> stopping
-//             monitor (no poke in flight)    poke, arm monitor_timeout(timeout)
-//             monitor (poke in flight)       waits for that poke
-//             monitor with interval          (replaces a recurring one: reported cancelled) as above
-//             cancel_monitor                 recurring one reported cancelled, disarm monitor_interval
-//             migrate_to                     expect takeover, result ok
-//             poke_answered                  disarm monitor_timeout, each waiting one-shot ok,
-//                                            recurring: first success reported, arm monitor_interval
-//             timer monitor_interval         poke, arm monitor_timeout (recurring run)
-//             timer monitor_timeout          waiting monitors rc 1 status 2 "Remote executor did
-//                                            not respond" (recurring ends), disconnect -> stopped
-//             connection_lost                waiting monitors rc 1 status 4 "Remote connection
-//                                            unexpectedly dropped during monitor", an idle
-//                                            recurring one "Lost connection to remote executor"
-//                                            -> stopped
-//             new_client, takeover expected  takeover complete (node stays up)
-//             new_client, unexpected         monitors fail "Lost connection to remote
-//                                            executor", disconnect -> stopped
-//   stopping  start / stop / migrate_to      result rc 1 status 4 (operation in progress)
-//             monitor                        result rc 7
-//             new_client                     takeover complete: disconnect, stop result ok (no
-//                                            node_down) -> stopped
-//             connection_lost                stop result ok (no node_down) -> stopped
-//             timer takeover_wait            disconnect, node_down, stop result ok -> stopped
-//
-// A timer that fires in a state where it is not armed (stale) changes nothing.
-//
-// reconnect_interval (docs/protocol.md 6): in Pacemaker the scheduler, not the connection
-// resource, consumes it: after the connection failed it keeps the resource stopped and uses
-// the interval as the failure-timeout. The machine records when the connection was last
-// lost or its start failed (failed_at(); cleared by a successful start) and offers
-// reconnect_allowed_at() = failed_at() + reconnect_interval() for a policy face to schedule
-// the next start. It enforces nothing unless the host turns enforcement on
-// (RemoteConnectionConfig::enforce_reconnect_interval); then a start before that time fails
-// at once with rc 1, status 4 and a reason naming the time left.
+// RemoteConnectionMachine: the ocf:pacemaker:remote connection resource (docs/protocol.md 6)
+// as a pure state machine. Events in (an operation requested, the connection's news, a timer),
+// each stamped with the current time; Effects out, which RemoteConnection
+// (remote_connection.hpp) performs. It owns no sockets and no timers, so every transition
+// listed above the class is a unit test (tests/unit/cluster/test_connection_machine.cpp).
 #pragma once
 
 #include <chrono>
@@ -154,6 +69,71 @@ struct Effect {
 };
 using Effects = std::vector<Effect>;
 
+// Every operation the host requests gets exactly one result, except a recurring monitor:
+// its first success, then each failure (which ends it) or its cancellation. Monitors share
+// one poke: a monitor requested while a poke is in flight waits for that poke and its
+// timeout. RaResult::interval tells a recurring monitor's results from a one-shot's.
+//
+// Transitions, the 2.1.5 controller's rules (docs/protocol.md 6). State: stopped, starting,
+// started, stopping; "connected" only in started and stopping. Anything not listed changes
+// nothing and has no effect. "TLS handshake phase" is any failed handshake: a rejected key
+// or certificate, the peer closing, the handshake timeout (2.1.5 reports each as -EKEYREJECTED).
+//
+//   state     event                          effects -> next state
+//   stopped   start / migrate_from           arm start_deadline, connect(min(left, 10 s)) -> starting
+//             start before reconnect_allowed_at(), enforcement on
+//                                            result rc 1 status 4 -> stopped
+//             stop                           node_down, result ok -> stopped
+//             monitor                        result rc 7 "Remote connection inactive"
+//             migrate_to                     result rc 1 status 4 "Remote connection inactive"
+//             reload                         result ok (reconnect_interval updated)
+//             connect_succeeded (late)       disconnect
+//   starting  start / migrate_from / migrate_to
+//                                            result rc 1 status 4 (operation in progress)
+//             stop                           cancel_connect, start result rc 1 status 1,
+//                                            node_down, stop result ok -> stopped
+//             monitor                        result rc 7
+//             connect_succeeded              node_up, start result ok -> started
+//             connect_failed, ENOKEY or TLS handshake phase
+//                                            start result rc 2 status 4 -> stopped
+//             connect_failed, other, > 3 s left
+//                                            arm start_retry(1 s)
+//             connect_failed, other, <= 3 s left
+//                                            start result rc 1 status 2 -> stopped
+//             timer start_retry              connect(min(left, 10 s))
+//             timer start_deadline           cancel_connect, start result rc 1 status 2 -> stopped
+//             new_client, connection_lost    nothing (not connected yet)
+//   started   start                          result ok
+//             stop                           monitors end (waiting one-shots and the recurring
+//                                            one reported cancelled), disconnect, node_down,
+//                                            result ok -> stopped
+//             stop, takeover expected and not complete
+//                                            monitors end, arm takeover_wait(timeout/2) -> stopping
+//             monitor (no poke in flight)    poke, arm monitor_timeout(timeout)
+//             monitor (poke in flight)       waits for that poke
+//             monitor with interval          (replaces a recurring one: reported cancelled) as above
+//             cancel_monitor                 recurring one reported cancelled, disarm monitor_interval
+//             migrate_to                     expect takeover, result ok
+//             poke_answered                  disarm monitor_timeout, each waiting one-shot ok,
+//                                            recurring: first success reported, arm monitor_interval
+//             timer monitor_interval         poke, arm monitor_timeout (recurring run)
+//             timer monitor_timeout          waiting monitors rc 1 status 2 "Remote executor did
+//                                            not respond" (recurring ends), disconnect -> stopped
+//             connection_lost                waiting monitors rc 1 status 4 "Remote connection
+//                                            unexpectedly dropped during monitor", an idle
+//                                            recurring one "Lost connection to remote executor"
+//                                            -> stopped
+//             new_client, takeover expected  takeover complete (node stays up)
+//             new_client, unexpected         monitors fail "Lost connection to remote
+//                                            executor", disconnect -> stopped
+//   stopping  start / stop / migrate_to      result rc 1 status 4 (operation in progress)
+//             monitor                        result rc 7
+//             new_client                     takeover complete: disconnect, stop result ok (no
+//                                            node_down) -> stopped
+//             connection_lost                stop result ok (no node_down) -> stopped
+//             timer takeover_wait            disconnect, node_down, stop result ok -> stopped
+//
+// A timer that fires in a state where it is not armed (stale) changes nothing.
 class RemoteConnectionMachine {
 public:
     enum class State { stopped, starting, started, stopping };
@@ -187,6 +167,11 @@ public:
     [[nodiscard]] bool monitor_pending() const { return poke_in_flight_; }
     [[nodiscard]] unsigned oneshot_monitors_waiting() const { return oneshot_waiting_; }
     [[nodiscard]] bool recurring_monitor_active() const { return recurring_interval_ > Millis{0}; }
+    // reconnect_interval (docs/protocol.md 6) is the scheduler's, not the connection
+    // resource's: after a failure it keeps the resource stopped for that long (its
+    // failure-timeout). The machine only records the failure (failed_at()) and offers
+    // reconnect_allowed_at() for a policy face to schedule the next start; with enforcement
+    // on, a start before that time fails at once (rc 1, status 4, the time left as reason).
     [[nodiscard]] Millis reconnect_interval() const { return reconnect_interval_; }
     void set_reconnect_interval(Millis interval) { reconnect_interval_ = interval; }
     // When the connection was last lost (dropped, monitor timeout, unexpected takeover) or

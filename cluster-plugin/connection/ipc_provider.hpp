@@ -1,19 +1,7 @@
-// The IPC provider face (docs/protocol.md 4.3-4.5): answering the cluster tools that run on a
-// remote node (cibadmin, crm_mon, attrd_updater, ...) and talk to "cluster daemons" through
-// the remote daemon's libqb proxy.
-//
-// The remote daemon forwards each local tool session to the client that registered as IPC
-// provider: `new` (a tool connected to a channel such as cib_rw or attrd), `request` (the
-// tool's XML request, with its libqb message id and flags), `destroy` (the tool left) and
-// `shutdown_req` (the daemon wants to stop). The host implements IpcProvider to decide what
-// each request means and answers through IpcChannel: respond (the synchronous answer to a
-// request id), event (an asynchronous message), destroy (close the tool's session), and the
-// shutdown ack or nack. IpcProxyBridge connects one RemoteClient to one IpcProvider: it
-// keeps the session table (bounded), routes proxy notifies to the provider and turns the
-// provider's answers into ipc_fwd requests; a request for a session it does not know is
-// answered with `destroy`, as the 2.1.5 controller does. When the connection ends (dropped,
-// or closed with RemoteClient::disconnect()) every open session is reported closed to the
-// provider and forgotten: the remote daemon closes them when its provider goes away.
+// The IPC provider face (docs/protocol.md 4.3-4.5): how a host answers the cluster tools that
+// run on a remote node (cibadmin, crm_mon, attrd_updater, ...) and talk to "cluster daemons"
+// through the remote daemon's libqb proxy. The host implements IpcProvider; an IpcProxyBridge
+// connects it to one RemoteClient.
 #pragma once
 
 #include <cstdint>
@@ -46,8 +34,9 @@ struct ProxyRequest {
     [[nodiscard]] bool wants_response() const { return (flags & wire::ipc_flag::client_response) != 0; }
 };
 
-// How the provider answers; valid only during the provider callback that got it (and for
-// as long as the bridge lives, for asynchronous answers).
+// How the provider answers: respond (the synchronous answer to a request id), event (an
+// asynchronous message), destroy (close the tool's session). Valid only during the provider
+// callback that got it (and for as long as the bridge lives, for asynchronous answers).
 class IpcChannel {
 public:
     virtual ~IpcChannel() = default;
@@ -58,6 +47,10 @@ public:
 
 enum class ShutdownAnswer { ack, nack };
 
+// What the host implements. The remote daemon forwards each local tool session to the client
+// registered as IPC provider: `new` (a tool connected to a channel such as cib_rw or attrd),
+// `request` (the tool's XML request, with its libqb message id and flags), `destroy` (the
+// tool left) and `shutdown_req` (the daemon wants to stop).
 class IpcProvider {
 public:
     virtual ~IpcProvider() = default;
@@ -69,6 +62,11 @@ public:
     virtual ShutdownAnswer shutdown_requested() = 0;
 };
 
+// Keeps the session table (bounded), routes proxy notifies to the provider and turns the
+// provider's answers into ipc_fwd requests. A request for a session it does not know is
+// answered with `destroy`, as the 2.1.5 controller does. When the connection ends (dropped,
+// or RemoteClient::disconnect()) every open session is reported closed to the provider and
+// forgotten: the remote daemon closes them when its provider goes away.
 class IpcProxyBridge : public IpcChannel {
 public:
     // Subscribes to `client`'s proxy notifies. Both must outlive the bridge.

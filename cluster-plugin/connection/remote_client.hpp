@@ -1,24 +1,7 @@
 // RemoteClient: the cluster side of one Pacemaker Remote executor connection (docs/protocol.md
-// sections 1, 3, 5.12), as the 2.1.5 controller's executor client behaves on the wire.
-//
-// connect() resolves the server, tries each address in turn with a per-attempt timeout,
-// completes the TLS handshake (PSK or X.509, from the TlsContext) and registers (client
-// name, optionally as IPC provider), checking the reply's rc and protocol version; the
-// remote protocol version, uptime, node_start_state and client id are then available.
-// Requests carry message ids that start at 1 and grow by one (wrapping to 1); each reply
-// is matched to its request by id. A request not answered within the reply timeout fails
-// with -ETIMEDOUT and, as with the 2.1.5 client, the connection is dropped.
-// Notifications (exec completion, generic register/unregister/poke, new client, IPC proxy)
-// go to every subscriber. Every exec is tracked from its reply until its last notify: a
-// one-shot until its completion, a recurring one (interval > 0) until the notify that ends
-// it (status cancelled, by cancel or by the resource's stop, or the resource deleted), or
-// until a cancel or unregister of it succeeds. When the connection drops (or disconnect()
-// closes it), every request still waiting fails (-ENOTCONN) and every tracked exec gets a
-// synthesized completion (rc 1, status 8 "Action was pending when executor connection was
-// dropped"), recurring ones included: in-flight operations fail when the connection drops
-// (docs/protocol.md 5.12, 6).
-// Nothing blocks: all results arrive through callbacks on the GMainContext, never from
-// inside the call that started the work. Any callback may destroy the RemoteClient.
+// 1, 3, 5.12), as the 2.1.5 controller's executor client behaves on the wire. Nothing blocks:
+// every result arrives through a callback on the GMainContext, never from inside the call that
+// started the work, and any callback may destroy the RemoteClient.
 #pragma once
 
 #include <glib.h>
@@ -43,10 +26,12 @@
 namespace outpost::cluster::connection {
 
 inline constexpr std::uint16_t kDefaultPort = 3121;
-// The 2.1.5 client waits at most 10 s for any reply, then disconnects. (The connect and
-// handshake defaults are io's: io::kDefaultConnectTimeout, io::kClientHandshakeTimeout.)
+// The 2.1.5 client waits at most 10 s for any reply; a request not answered by then fails
+// with -ETIMEDOUT and the connection is dropped. (The connect and handshake defaults are
+// io's: io::kDefaultConnectTimeout, io::kClientHandshakeTimeout.)
 inline constexpr std::chrono::milliseconds kDefaultReplyTimeout{10000};
-// 2.1.5 keeps message ids in an int; after INT_MAX they start at 1 again.
+// Requests carry message ids from 1, one more each time; each reply is matched to its
+// request by id. 2.1.5 keeps them in an int: after INT_MAX they start at 1 again.
 inline constexpr std::uint64_t kDefaultMaxMsgId = 2147483647;
 // Fire-and-forget requests (poke, ipc_fwd) whose late replies we still recognise; beyond
 // this the oldest are forgotten (a peer that never replies must not grow our memory).
@@ -54,7 +39,12 @@ inline constexpr std::size_t kMaxLateReplyIds = 4096;
 // Executions awaiting their completion notify; more is a runaway caller.
 inline constexpr std::size_t kMaxPendingExecs = 100000;
 
-// What a tracked exec reports when its connection drops (as the 2.1.5 client does).
+// Every exec is tracked from its reply until its last notify: a one-shot until its
+// completion, a recurring one until the notify that ends it (cancelled, by cancel or by the
+// resource's stop, or the resource deleted) or until a cancel or unregister of it succeeds.
+// When the connection drops (or disconnect() closes it), every request still waiting fails
+// (-ENOTCONN) and every exec still tracked, recurring ones included, gets a synthesized
+// completion (docs/protocol.md 5.12, 6), as from the 2.1.5 client:
 inline constexpr const char* kDroppedExitReason = "Action was pending when executor connection was dropped";
 inline constexpr int kSynthesizedRc = wire::ocf::unknown_error;
 inline constexpr wire::ExecStatus kSynthesizedStatus = wire::ExecStatus::not_connected;
@@ -89,7 +79,7 @@ struct ExecEvent {
     bool synthesized = false;
 };
 
-// A subscriber's handlers; any may be empty.
+// A subscriber's handlers; any may be empty. Every notification goes to every subscriber.
 struct Handlers {
     std::function<void(const ExecEvent&)> exec;
     std::function<void(const wire::GenericNotify&)> generic;  // register/unregister/poke
@@ -113,7 +103,10 @@ public:
     RemoteClient& operator=(const RemoteClient&) = delete;
     ~RemoteClient();
 
-    // Connect, handshake, register. `done` gets Status ok or the error: io's (-ETIMEDOUT,
+    // Resolves the server, tries each address in turn (per-attempt timeout), completes the TLS
+    // handshake (PSK or X.509, from the TlsContext) and registers (client name, optionally as
+    // IPC provider), checking the reply's rc and protocol version; server() then holds what
+    // the register reply said. `done` gets Status ok or the error: io's (-ETIMEDOUT,
     // -ECONNREFUSED, -EKEYREJECTED, -ENOKEY, -EADDRNOTAVAIL, ..., with the failed phase as
     // domain, see io::failed_phase()), the register reply's negative rc, or -EPROTO for an
     // unusable register reply.

@@ -46,14 +46,15 @@ class RemoteConnection {
 public:
     using ResultHandler = std::function<void(const RaResult&)>;
     using NodeHandler = std::function<void(bool up)>;
-    // Called with each new RemoteClient right after it registered, so the host can
-    // subscribe to exec events and attach its IPC provider bridge. Rule kept from the
-    // 2.1.5 controller, which the host applies (this adapter does not filter the events it
-    // subscribed to): once an expected takeover completed (machine().takeover_complete()
-    // after migrate_to), exec events still arriving on the old connection are ignored; the
-    // resources' results come from the new connection. A client is replaced (destroyed) by
-    // the next start: keep no reference to it beyond that (RemoteConnectionConfig::provider
-    // is how to serve IPC sessions; the connection owns that bridge).
+    // Called with each new RemoteClient right after it registered, so the host can subscribe
+    // to exec events and attach its IPC provider bridge. Rule kept from the 2.1.5 controller
+    // (docs/protocol.md 6, migrate_to), which the host applies (this adapter does not filter
+    // the events it subscribed to): once an expected takeover completed
+    // (machine().takeover_complete() after migrate_to), exec events still arriving on the old
+    // connection are ignored; the resources' results come from the new connection. A client is
+    // replaced (destroyed) by the next start: keep no reference to it beyond that
+    // (RemoteConnectionConfig::provider is how to serve IPC sessions; the connection owns that
+    // bridge).
     using ClientHandler = std::function<void(RemoteClient&)>;
 
     RemoteConnection(GMainContext* context, tls::TlsContext tls, RemoteConnectionConfig config);

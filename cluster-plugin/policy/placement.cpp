@@ -64,7 +64,7 @@ int compare_nodes(const Cluster& c, NodeIdx a, Score key_a, NodeIdx b, Score key
 bool any_available(const Cluster& c, const NodeScores& s)
 {
     for (const auto& e : s.entries()) {
-        if (e.score >= 0 && can_run(c, e.node)) return true;  // (kDisallowed is negative)
+        if (e.score >= 0 && can_run(c, e.node)) return true;  // kDisallowed is negative
     }
     for (int k = 0; k < 2; ++k) {
         const auto& d = s.class_default(k == 1);

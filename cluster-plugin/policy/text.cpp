@@ -111,8 +111,11 @@ std::string primitive_text(const Cluster& c, RscIdx ri, const std::string& name)
         flags.emplace_back(r.flags.maintenance ? "maintenance" : "unmanaged");
     if (r.flags.blocked) flags.emplace_back("blocked");
     if (r.flags.failure_ignored) flags.emplace_back("failure ignored");
-    for (const auto& f : flags)
-        s += " (" + f + ")";
+    for (const auto& f : flags) {
+        s += " (";
+        s += f;
+        s += ")";
+    }
     return s;
 }
 

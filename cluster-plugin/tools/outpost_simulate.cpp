@@ -530,7 +530,7 @@ int main(int argc, char** argv)
                 case 'V':
                     break;
                 case '$':
-                    std::puts("outpost-simulate (Outpost) " OUTPOST_VERSION);
+                    (void)std::puts("outpost-simulate (Outpost) " OUTPOST_VERSION);
                     return kExitOk;
                 case kOutputAs:
                     if (std::strcmp(optarg, "xml") == 0) {

@@ -1,12 +1,7 @@
-// A TLS connection carrying Pacemaker Remote messages, driven by a GMainContext, once its
-// handshake has completed (accept_async()/connect_async() make one, through a
-// PendingConnection: io/connector.hpp). send(xml) frames a message and writes its 40-byte
-// header as one TLS record, then the payload in records of at most 16 KiB, one message at
-// a time and never coalesced (docs/protocol.md 2.3); a full socket just queues (bounded).
-// Everything available is read, including data GnuTLS already buffered (the socket alone
-// is not trusted to signal it), and each whole message goes to on_message; a stream error
-// or the peer closing reports on_close exactly once. Any callback may destroy the
-// Connection. Nothing blocks the loop and no connection has a thread.
+// Connection: a TLS connection carrying Pacemaker Remote messages once its handshake has
+// completed (accept_async()/connect_async() make one, through a PendingConnection:
+// io/connector.hpp), driven by a GMainContext. Nothing blocks the loop, no connection has a
+// thread, and any callback may destroy the Connection.
 #pragma once
 
 #include <glib.h>
@@ -60,12 +55,18 @@ public:
 
     // Starts delivering messages. Until then incoming data waits (nothing is lost). If the
     // connection already failed, on_close is called soon (never from inside start()).
+    // Everything available is read, including data GnuTLS already buffered (the socket alone
+    // is not trusted to signal it), and each whole message goes to on_message; a stream
+    // error or the peer closing reports on_close exactly once.
     void start(MessageHandler on_message, CloseHandler on_close);
 
-    // Queues one message (XML text without NUL). Returns an error, and queues nothing, if
-    // the connection is closed (-ENOTCONN), the text holds a NUL (-EINVAL), the message
-    // exceeds max_message_size (-EMSGSIZE) or the queue limit (-ENOBUFS). A write failure
-    // found while sending is reported later through on_close, never from inside send().
+    // Queues one message (XML text without NUL): framed, its 40-byte header written as one TLS
+    // record, then the payload in records of at most 16 KiB, one message at a time and never
+    // coalesced (docs/protocol.md 2.3); a full socket just queues. Returns an error, and
+    // queues nothing, if the connection is closed (-ENOTCONN), the text holds a NUL (-EINVAL),
+    // the message exceeds max_message_size (-EMSGSIZE) or the queue limit (-ENOBUFS). A write
+    // failure found while sending is reported later through on_close, never from inside
+    // send().
     Status send(std::string_view xml);
 
     // Orderly close: writes whatever the socket takes right away of the queue, sends TLS

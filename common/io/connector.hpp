@@ -62,8 +62,9 @@ struct ConnectionLimits {
     std::size_t read_budget_per_wakeup = kReadBudgetPerWakeup;
 };
 
-// TCP_NODELAY on the socket and TCP_QUICKACK after every read (io/socket.hpp): a message is several records
-// written back to back, and without these each one can wait about 40 ms for a delayed ACK. Off only to
+// TCP_NODELAY on the socket and TCP_QUICKACK after every read (io/socket.hpp): a message is
+// several records written back to back, and without these each one can wait about 40 ms for
+// a delayed ACK (docs/benchmarks.md, "Design decisions and their measurements"). Off only to
 // imitate a Pacemaker 2.1.5 peer, which leaves both alone (bench-agent).
 inline constexpr bool kDefaultLowLatencyTcp = true;
 

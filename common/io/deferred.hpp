@@ -1,10 +1,7 @@
-// Deferred: the one way to put off ending something until the loop is back. A caller is
-// often inside a callback of the very thing it ends (a connection closing from its own
-// message handler, a session dropped while the dispatcher still holds it, a libqb
-// connection libqb is still using): later() queues the action, release() the object, and
-// everything queued runs, in order, at the next idle of the context. Destroying a Deferred
-// (also from one of its own actions) drops what is still queued without running it: what
-// the actions captured is destroyed, and an action never runs after its owner is gone.
+// Deferred: the one way to put off ending something until the loop is back, for a caller
+// inside a callback of the very thing it ends (a connection closing from its own message
+// handler, a session dropped while the dispatcher still holds it, a libqb connection libqb is
+// still using).
 #pragma once
 
 #include <glib.h>
@@ -18,6 +15,10 @@
 
 namespace outpost::io {
 
+// later() queues an action, release() an object; everything queued runs, in order, at the
+// next idle of the context. Destroying a Deferred (also from one of its own actions) drops
+// what is still queued without running it: what the actions captured is destroyed, and an
+// action never runs after its owner is gone.
 class Deferred {
 public:
     explicit Deferred(GMainContext* context) : context_(context) {}

@@ -1,12 +1,6 @@
-// The listening TCP socket of a Pacemaker Remote server (docs/protocol.md 1.1).
-//
-// Listener::create() resolves the address with getaddrinfo(AI_PASSIVE, AF_UNSPEC) and binds
-// exactly one socket, as pacemaker-remoted does: the first IPv6 result that binds (with
-// IPV6_V6ONLY off, so IPv4 clients arrive as ::ffff:a.b.c.d), otherwise the first IPv4
-// result that binds; SO_REUSEADDR, backlog 10. Accepted sockets are non-blocking and
-// close-on-exec from birth and are handed to the callback with the peer's numeric address;
-// optionally TCP_USER_TIMEOUT is set on them (the agent derives it from SBD_WATCHDOG_TIMEOUT).
-// The listener runs on a GMainContext and never blocks it; close() stops listening.
+// The listening TCP socket of a Pacemaker Remote server (docs/protocol.md 1.1): it binds one
+// socket as pacemaker-remoted does and hands each accepted socket, with the peer's numeric
+// address, to a callback. It runs on a GMainContext and never blocks it.
 #pragma once
 
 #include <glib.h>
@@ -44,6 +38,11 @@ public:
     // Gets an accepted socket (non-blocking, CLOEXEC) and the peer's numeric address.
     using AcceptCallback = std::function<void(UniqueFd fd, std::string peer_address)>;
 
+    // Resolves `address` with getaddrinfo(AI_PASSIVE, AF_UNSPEC) and binds exactly one socket,
+    // as pacemaker-remoted does: the first IPv6 result that binds (IPV6_V6ONLY off, so IPv4
+    // clients arrive as ::ffff:a.b.c.d), otherwise the first IPv4 one; SO_REUSEADDR. Accepted
+    // sockets are non-blocking and close-on-exec from birth, with options.tcp_user_timeout
+    // if set (the agent derives it from SBD_WATCHDOG_TIMEOUT).
     // `address` empty = wildcard; `port` 0 = any free port (see port()). Errors name the
     // address and the cause (domain "io", negative errno, e.g. -EADDRINUSE).
     static Result<std::unique_ptr<Listener>> create(const std::string& address, std::uint16_t port,

@@ -1,11 +1,5 @@
-// RAII owners for GLib event sources, the building blocks of every I/O object in io/.
-//
-// Source owns one attached GSource: destroying (or reset()) removes it from its main
-// context, so an object that owns its Sources can never be called back after it is gone.
-// Callbacks are std::functions; an exception escaping one is caught and logged at the
-// GLib boundary (never propagated into the loop). It is safe to destroy the owner of a
-// Source from inside that Source's own callback: GLib keeps the source and its callback
-// alive until the dispatch returns, and nothing here touches the owner afterwards.
+// RAII owners for GLib event sources, the building blocks of every I/O object in io/: an
+// object that owns its Sources can never be called back after it is gone.
 #pragma once
 
 #include <glib.h>
@@ -16,6 +10,11 @@
 
 namespace outpost::io {
 
+// Owns one attached GSource: destroying it (or reset()) removes it from its main context.
+// Callbacks are std::functions; an exception escaping one is caught and logged at the GLib
+// boundary (never propagated into the loop). It is safe to destroy the owner of a Source from
+// inside that Source's own callback: GLib keeps the source and its callback alive until the
+// dispatch returns, and nothing here touches the owner afterwards.
 class Source {
 public:
     Source() = default;

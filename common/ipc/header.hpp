@@ -1,15 +1,7 @@
 // Local IPC message codec: the header Pacemaker 2.1.5 tools put in front of every libqb
 // message (docs/protocol.md 4.2), and the bzip2 compression of payloads that exceed the IPC
-// buffer.
-//
-// Layout (native byte order, 40 bytes, observed from the installed 2.1.5 cibadmin): libqb's
-// response header (int32 id @0, int32 size @8 = header + payload, int32 error @16, each
-// 8-byte aligned), then uint32 size_uncompressed @24 (payload bytes including the NUL),
-// uint32 size_compressed @28 (0 unless compressed), uint32 flags @32, uint8 version @36 = 1.
-// The payload is NUL-terminated XML; with flag 0x1 it is the bzip2 stream of those bytes
-// (NUL included: a 2.1.5 tool aborts on a stream without it). Tools use the same header for
-// requests, so decoding and encoding here serve both directions. Pure functions: no libqb,
-// no I/O, so the fuzz target and unit tests exercise exactly what the proxy runs.
+// buffer. Pure functions (no libqb, no I/O), so the fuzz target and unit tests exercise
+// exactly what the proxy runs.
 #pragma once
 
 #include <array>
@@ -23,6 +15,13 @@
 
 namespace outpost::ipc {
 
+// Layout (docs/protocol.md 4.2; native byte order): libqb's response header (int32 id @0,
+// int32 size @8 = header + payload, int32 error @16, each 8-byte aligned), then uint32
+// size_uncompressed @24 (payload bytes including the NUL), uint32 size_compressed @28 (0
+// unless compressed), uint32 flags @32, uint8 version @36 = 1. The payload is NUL-terminated
+// XML; with flag 0x1 it is the bzip2 stream of those bytes, NUL included
+// (docs/conformance.md, "Local IPC"). Tools use the same header for requests, so decoding and
+// encoding here serve both directions.
 inline constexpr std::size_t kHeaderSize = 40;
 inline constexpr std::uint8_t kHeaderVersion = 1;
 

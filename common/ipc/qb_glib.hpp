@@ -1,10 +1,5 @@
 // Runs libqb IPC servers on a GLib main context: the qb_ipcs_poll_handlers (fd watches and
 // one-shot jobs) implemented with GSources attached to the context the agent's loop runs.
-//
-// libqb's poll callbacks carry no user pointer of their own, so one QbGlibLoop is current
-// per process (create() refuses a second); its handlers() table is what every service gets
-// through qb_ipcs_poll_handlers_set(). Destroying the loop removes every source it added,
-// so it must outlive the services that use it (destroy them first).
 #pragma once
 
 #include <glib.h>
@@ -19,6 +14,10 @@
 
 namespace outpost::ipc {
 
+// libqb's poll callbacks carry no user pointer of their own, so one QbGlibLoop is current per
+// process (create() refuses a second); its handlers() table is what every service gets through
+// qb_ipcs_poll_handlers_set(). Destroying the loop removes every source it added, so it must
+// outlive the services that use it (destroy them first).
 class QbGlibLoop {
 public:
     static Result<std::unique_ptr<QbGlibLoop>> create(GMainContext* context);

@@ -1,15 +1,7 @@
 // ipc::Server: local libqb IPC services that speak Pacemaker 2.1.x's IPC (the header of
-// ipc/header.hpp), run on a GMainContext (ipc/qb_glib.hpp). The agent's proxy serves the
-// cluster tools' names with it; the controller's CIB, attrd, crmd, stonith-ng and
-// pacemakerd faces will too. It knows connections, credentials and message framing, not
-// what the messages mean: that is the Handler's business.
-//
-// Access follows Pacemaker: root, the daemon's own user and members of the cluster group
-// (haclient, primary or supplementary) may connect; anyone else is refused with -EACCES
-// before the Handler hears of it (Handler::refused says so). An accepted connection's
-// sockets and shared memory belong to the cluster group (mode 0660). Sending queues what a
-// client's full buffer cannot take and tries again shortly; a client that stops reading is
-// disconnected. Every libqb callback is guarded: no exception reaches libqb.
+// ipc/header.hpp) on a GMainContext (ipc/qb_glib.hpp); the agent's proxy serves the cluster
+// tools' names with it. It knows connections, credentials and message framing, not what the
+// messages mean: that is the Handler's business.
 #pragma once
 
 #include <glib.h>
@@ -98,6 +90,12 @@ enum class Kind {
     event,     // anything else (libqb event)
 };
 
+// Access follows Pacemaker: root, the daemon's own user and members of the cluster group
+// (haclient, primary or supplementary) may connect; anyone else is refused with -EACCES before
+// the Handler hears of it (Handler::refused says so). An accepted connection's sockets and
+// shared memory belong to the cluster group (kIpcMode). Sending queues what a client's full
+// buffer cannot take and tries again shortly; a client that stops reading is disconnected.
+// Every libqb callback is guarded: no exception reaches libqb.
 class Server {
 public:
     class Handler {

@@ -1,14 +1,6 @@
 // The Pacemaker Remote authentication key ("authkey", docs/protocol.md 1.2): the entire raw
-// content of a file, read (with Pacemaker 2.1.5's lookup order and 60 s cache), generated
-// and written here. Key bytes live in Authkey, which wipes its memory; nothing here ever
-// logs them.
-//
-// read_authkey_file() reads one file with clear, distinct errors (missing, empty, too
-// large, unreadable, not a regular file); find_authkey() applies the lookup order
-// (PCMK_authkey_location, then /etc/pacemaker/authkey, then only if that failed
-// /etc/corosync/authkey). AuthkeyStore caches the last key read for 60 s, as Pacemaker
-// does, so a rotated key is noticed within a minute; its clock is injectable for tests.
-// generate_authkey() and write_authkey_file() make a new key file (outpost keygen, tests).
+// content of a file, found, read, cached, generated and written here. Key bytes live in
+// Authkey, which wipes its memory; nothing here ever logs them.
 #pragma once
 
 #include <sys/types.h>
@@ -91,8 +83,9 @@ struct FoundAuthkey {
     std::vector<Error> skipped;
 };
 
-// Applies the 2.1.5 lookup order. If no candidate yields a key: Error -ENOKEY whose message
-// lists every path tried and why it failed.
+// Applies the 2.1.5 lookup order: PCMK_authkey_location, then /etc/pacemaker/authkey, then
+// only if that failed /etc/corosync/authkey. If no candidate yields a key: Error -ENOKEY
+// whose message lists every path tried and why it failed.
 Result<FoundAuthkey> find_authkey(const AuthkeySearch& search, std::size_t max_size = kMaxAuthkeySize);
 
 // `size` random bytes (getrandom) as a new key. Errors: domain "authkey", a negated errno.
@@ -118,9 +111,10 @@ struct WrittenAuthkey {
 Result<WrittenAuthkey> write_authkey_file(const std::string& path, const Authkey& key,
                                           const AuthkeyFileOptions& options = {});
 
-// Process-wide key source with Pacemaker's 60 s cache. Thread-safe. A read failure is not
-// cached (the next get() tries again) and an expired key is not used as a fallback: when
-// the file disappears, new handshakes fail once the cache expires, as with Pacemaker.
+// Process-wide key source with Pacemaker's 60 s cache, so a rotated key is noticed within a
+// minute; its clock is injectable for tests. Thread-safe. A read failure is not cached (the
+// next get() tries again) and an expired key is not used as a fallback: when the file
+// disappears, new handshakes fail once the cache expires, as with Pacemaker.
 class AuthkeyStore {
 public:
     using Clock = std::function<std::chrono::steady_clock::time_point()>;

@@ -1,15 +1,7 @@
-// TLS credentials for one service (docs/protocol.md 1.3, X.509 per section 8).
-//
-// A TlsContext is created once per service (the agent's listener, a cluster-side client)
-// by a factory that checks everything it can up front (the priority string, certificate,
-// key, CA and CRL files, DH parameters) and says what is wrong. PSK is Pacemaker's mode:
-// the server fetches the authkey from an AuthkeyStore when a handshake needs it and accepts
-// any PSK identity; the client presents identity "lrmd" and the raw key bytes. X.509 (3.0
-// compatible) requires a client certificate on the server, and both sides verify the peer's
-// chain against the configured CA without a hostname check. TlsSettings::from_environment()
-// reads the PCMK_* variables and picks X.509 only when cert, key and CA are all set.
-// TlsContext is a handle: copies and the TlsSessions made from it share the same immutable
-// credentials, which live until the last of them is gone.
+// TLS credentials for one service (docs/protocol.md 1.3, X.509 per section 8). A TlsContext
+// is made once per service (the agent's listener, a cluster-side client) by a factory that
+// checks everything it can up front (priorities, certificate, key, CA and CRL files, DH
+// parameters) and says what is wrong.
 #pragma once
 
 #include <gnutls/gnutls.h>
@@ -63,7 +55,8 @@ struct TlsSettings {
     std::vector<std::string> notes;
 
     // Reads PCMK_tls_priorities, PCMK_dh_min_bits, PCMK_dh_max_bits, PCMK_cert_file,
-    // PCMK_key_file, PCMK_ca_file, PCMK_crl_file. A non-numeric DH size is an error.
+    // PCMK_key_file, PCMK_ca_file, PCMK_crl_file; X.509 only when cert, key and CA are all
+    // set. A non-numeric DH size is an error.
     static Result<TlsSettings> from_environment();
 
     // base + ":+DHE-PSK:+PSK" for PSK; the base alone for X.509.
@@ -82,6 +75,12 @@ struct SessionLink {
 };
 }  // namespace detail
 
+// PSK is Pacemaker's mode: the server fetches the authkey from an AuthkeyStore when a
+// handshake needs it and accepts any PSK identity; the client presents identity "lrmd" and the
+// raw key bytes. X.509 (3.0 compatible) requires a client certificate on the server, and both
+// sides verify the peer's chain against the configured CA without a hostname check.
+// TlsContext is a handle: copies and the TlsSessions made from it share the same immutable
+// credentials, which live until the last of them is gone.
 class TlsContext {
 public:
     // PSK server: the key comes from `keys` at handshake time (never cached here).

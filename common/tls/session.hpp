@@ -1,11 +1,6 @@
-// One TLS session over a non-blocking socket, server or client role (taken from the context).
-//
-// TlsSession owns the gnutls_session_t; the socket stays owned by the caller and must stay
-// open while the session exists. Nothing here blocks or waits: each call does what the
-// socket allows and says whether it needs the socket to become readable or writable. The
-// caller (io::Connection) decides what goes in which record; send_record() puts the given
-// bytes in exactly one TLS record, which is how the Pacemaker Remote writer rule
-// (docs/protocol.md 2.3: header record, then payload record(s), never coalesced) is kept.
+// TlsSession: one TLS session over a non-blocking socket, server or client role (taken from
+// the context). It owns the gnutls_session_t; the socket stays the caller's and must stay open
+// while the session exists.
 #pragma once
 
 #include <gnutls/gnutls.h>
@@ -22,6 +17,11 @@ namespace outpost::tls {
 // Largest plaintext in one TLS record.
 inline constexpr std::size_t kMaxRecordSize = 16384;
 
+// Nothing here blocks or waits: each call does what the socket allows and says whether it
+// needs the socket to become readable or writable. The caller (io::Connection) decides what
+// goes in which record; send_record() puts the given bytes in exactly one TLS record, which is
+// how the Pacemaker Remote writer rule (docs/protocol.md 2.3: header record, then payload
+// record(s), never coalesced) is kept.
 class TlsSession {
 public:
     enum class Progress { done, want_read, want_write };

@@ -1,10 +1,7 @@
-// Validated parsing of configuration values from the environment and from environment
-// files: the systemd EnvironmentFile= format of the files Pacemaker's unit reads
-// (/etc/default/pacemaker, /etc/sysconfig/sbd, ...) and the shell-like
-// /etc/pacemaker/pcmk-init.env of container mode.
-//
-// Every value from outside is checked here; a bad value becomes an Error whose message
-// names the variable and quotes the value, e.g.
+// Validated parsing of configuration values from the environment and from environment files
+// (systemd's EnvironmentFile= format of the files Pacemaker's unit reads, and container mode's
+// shell-like /etc/pacemaker/pcmk-init.env). Every value from outside is checked here; a bad
+// one becomes an Error naming the variable and quoting the value, e.g.
 //     PCMK_remote_port: "70000" is not a port number (1-65535)
 #pragma once
 

@@ -1,17 +1,18 @@
-// Lifetime: the one "is the object still there?" idiom. An object that hands callbacks to
-// something that may call them after it is gone (a loop source, a thread, a peer object),
-// or that calls out to code that may destroy it, holds a Lifetime; the callback or the
-// caller keeps a Lifetime::Watch and checks it before touching the object.
-//
-//     auto alive = lifetime_.watch();
-//     handler();              // may destroy *this
-//     if (!alive) return;     // it did
+// Lifetime: the one "is the object still there?" idiom, for an object that hands callbacks to
+// something that may call them after it is gone (a loop source, a thread, a peer object), or
+// that calls out to code that may destroy it.
 #pragma once
 
 #include <memory>
 
 namespace outpost {
 
+// The object holds a Lifetime; the callback or the caller keeps a Lifetime::Watch and checks
+// it before touching the object:
+//
+//     auto alive = lifetime_.watch();
+//     handler();              // may destroy *this
+//     if (!alive) return;     // it did
 class Lifetime {
 public:
     // Whether the Lifetime it came from still exists (and has not ended). Copyable; holds

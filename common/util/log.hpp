@@ -1,14 +1,7 @@
 // One logger for the whole process: levels, a dotted category per source file, and a
-// destination that follows Pacemaker's conventions (PCMK_logfile, PCMK_debug).
-//
-// Each .cpp file declares its category once:
-//     static const outpost::log::Category log_cat{"wire.frame"};
-// and logs with printf-style formatting:
-//     log_debug(log_cat, "decoded message of %zu bytes", n);
-// Levels per category come from OUTPOST_LOG ("wire:debug,agent.exec:trace", prefix
-// match on dotted names, the longest prefix wins) or from PCMK_debug (debug for everything
-// when it is a true boolean or names the program, see debug_requested()). Library code in common/ logs only
-// at debug or trace: the caller that decides what a failure means logs it once.
+// destination that follows Pacemaker's conventions (PCMK_logfile, PCMK_debug). Library code in
+// common/ logs only at debug or trace: the caller that decides what a failure means logs it
+// once.
 #pragma once
 
 #include <cstdarg>
@@ -20,6 +13,13 @@ namespace outpost::log {
 
 enum class Level { error = 0, warning = 1, notice = 2, info = 3, debug = 4, trace = 5 };
 
+// Each .cpp file declares its category once:
+//     static const outpost::log::Category log_cat{"wire.frame"};
+// and logs with printf-style formatting (the macros at the end of this file):
+//     log_debug(log_cat, "decoded message of %zu bytes", n);
+// Levels per category come from OUTPOST_LOG ("wire:debug,agent.exec:trace", prefix match on
+// dotted names, the longest prefix wins) or from PCMK_debug (debug for everything when it is a
+// true boolean or names the program, see debug_requested()).
 class Category {
 public:
     explicit Category(const char* name) : name_(name) {}
@@ -43,11 +43,9 @@ struct Config {
 };
 void configure(const Config& config);
 
-// PCMK_debug as Pacemaker 2.1.5 reads it: debug logging when the value is a true boolean
-// (yes, y, true, on, 1; any case) or contains one of `names`. 2.1.5 tests for its daemon
-// name as a plain substring (observed: "pacemakerd,pacemaker-remoted",
-// "pacemakerd pacemaker-remoted" and "a:pacemaker-remoted" all enable it, a different case
-// does not), so any list separator works and names are case-sensitive.
+// PCMK_debug as Pacemaker 2.1.5 reads it (docs/conformance.md, item 20): debug logging when
+// the value is a true boolean (yes, y, true, on, 1; any case) or contains one of `names` as a
+// plain substring, so any list separator works and names are case-sensitive.
 bool debug_requested(std::string_view value, std::span<const std::string_view> names);
 
 // Reads PCMK_logfile, PCMK_debug and OUTPOST_LOG into a Config for `program`; PCMK_debug

@@ -1,10 +1,6 @@
-// Result<T>: a value or an Error, returned at every module edge.
-//
-// Errors are values in Outpost: functions that can fail for reasons outside the
-// program's control (peer input, files, the OS) return Result<T> instead of throwing.
-// An Error carries a domain ("wire", "tls", "io", ...), a code (a negative errno where
-// one fits, so it can travel as an lrmd_rc) and a message that names the thing and the
-// cause.
+// Result<T>: a value or an Error, returned at every module edge. Functions that can fail for
+// reasons outside the program's control (peer input, files, the OS) return one instead of
+// throwing.
 #pragma once
 
 #include <cassert>
@@ -14,6 +10,8 @@
 
 namespace outpost {
 
+// A domain ("wire", "tls", "io", ...), a code (a negative errno where one fits, so it can
+// travel as an lrmd_rc) and a message that names the thing and the cause.
 struct Error {
     std::string domain;
     int code = 0;

@@ -1,9 +1,8 @@
-// The protocol's vocabulary, defined once for every side: OCF exit statuses and execution
-// statuses (with the names Pacemaker's tools print), call-option bits, the negated-errno
-// return codes of requests, the IPC proxy's operations and flags, and the protocol
-// version (docs/protocol.md 3.6, 3.9, 4.3, 4.4, 5.10). The agent, the cluster client, the
-// CLI and the policy face (which reads the same codes from CIB operation history) use
-// these names; none of them spells a number of its own.
+// The protocol's vocabulary, defined once for every side (docs/protocol.md 3.6, 3.9, 4.3,
+// 4.4, 5.10): OCF exit statuses and execution statuses (with the names Pacemaker's tools
+// print), call-option bits, request return codes, the IPC proxy's operations and flags, and
+// the protocol version. The agent, the cluster client and the CLI use these names and spell
+// no number of their own.
 #pragma once
 
 #include <cerrno>
@@ -109,7 +108,7 @@ inline constexpr unsigned proxied = 0x100;
 inline constexpr unsigned client_response = 0x200;  // the tool waits for a response
 inline constexpr unsigned server_event = 0x10000;
 // Set by the 2.1.5 executor on everything it sends its local clients (responses 0x20000,
-// events 0x30000, docs/conformance.md); clients ignore it.
+// events 0x30000, docs/conformance.md, "Local IPC"); clients ignore it.
 inline constexpr unsigned server_free = 0x20000;
 }  // namespace ipc_flag
 

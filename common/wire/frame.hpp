@@ -1,10 +1,6 @@
-// Frame codec for the Pacemaker Remote TLS channel (docs/protocol.md section 2).
-//
-// A message is a 40-byte header followed by a NUL-terminated XML payload. We write the
-// header in native byte order and accept both orders; we accept bzip2-compressed
-// payloads and never send them. FrameDecoder is incremental: feed it bytes split at any
-// point (one byte at a time or many messages at once) and take whole payloads out.
-// Every size in a header is checked against the decoder's limit before any allocation.
+// Frame codec for the Pacemaker Remote TLS channel (docs/protocol.md 2): a message is a
+// 40-byte header followed by a NUL-terminated XML payload. We write the header in native byte
+// order and accept both orders; we accept bzip2-compressed payloads and never send them.
 #pragma once
 
 #include <array>
@@ -52,7 +48,9 @@ struct EncodedFrame {
 // Frames `xml` (which must not contain NUL) with the next process-wide message id.
 EncodedFrame encode_frame(std::string_view xml);
 
-// Incremental decoder. After an error the stream is dead: every later next() returns the
+// Incremental decoder: feed it bytes split at any point (one byte at a time or many messages
+// at once) and take whole payloads out. Every size in a header is checked against the limit
+// before any allocation. After an error the stream is dead: every later next() returns the
 // same error, and the connection must be dropped.
 class FrameDecoder {
 public:

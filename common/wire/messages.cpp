@@ -733,7 +733,7 @@ void params_to_element(const ParamMap& params, Element& attributes)
 }
 
 // Duplicates: the last one wins (attributes first, then <param> children in order), as
-// in 2.1.5, which fills a hash table in that order (docs/conformance.md).
+// in 2.1.5, which fills a hash table in that order (docs/conformance.md, item 1).
 ParamMap params_from_element(const Element& attributes)
 {
     ParamMap params;

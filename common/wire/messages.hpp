@@ -1,13 +1,7 @@
-// Typed Pacemaker Remote messages (docs/protocol.md section 3 and 4.3) and their XML form.
-//
-// The protocol is described once, here: kOps is the table of executor operations (wire
-// name, whether the server answers, what data element the request carries) that both the
-// agent's dispatcher and the cluster client use. Each message kind is a plain struct;
-// encode() turns one into the XML text of a frame payload (envelope attributes included),
-// decode_message() turns a payload back into the right struct. Decoding checks only form
-// (well-formed XML, known root element, numbers that are numbers); what a request means
-// (missing resource id -> -22, unknown op -> -95, ...) is the dispatcher's business, so
-// every field a peer may omit is optional here.
+// Typed Pacemaker Remote messages (docs/protocol.md 3 and 4.3) and their XML form: the table
+// of executor operations both the agent's dispatcher and the cluster client work from
+// (op_table()), one plain struct per message kind, encode() to a frame payload's XML text and
+// decode_message() back to the right struct.
 #pragma once
 
 #include <cstddef>
@@ -298,7 +292,10 @@ Result<Message> decode_remote_request(std::string_view xml, std::size_t max_size
 Element to_element(const Message& message);
 Result<Message> from_element(const Element& root);
 
-// Parses a payload. Errors (domain "wire", -EPROTO/-EBADMSG) name what was wrong: not XML,
+// Parses a payload. Decoding checks only form (well-formed XML, known root element, numbers
+// that are numbers); what a request means (missing resource id -> -22, unknown op -> -95,
+// ...) is the dispatcher's business, so every field a peer may omit is optional in the
+// structs. Errors (domain "wire", -EPROTO/-EBADMSG) name what was wrong: not XML,
 // unknown root element, missing or mistyped envelope, a numeric attribute that is not one,
 // or a payload longer than `max_size` (-EMSGSIZE; a receiver passes the message limit of
 // its connection, io::ConnectionLimits::max_message_size, so a raised limit holds).

@@ -1,9 +1,6 @@
 // ParamMap: a resource operation's parameters (docs/protocol.md 3.7), a flat string map that
-// keeps the order in which names first appeared. Decoding (params_from_element) lets the
-// LAST of duplicate names win, as the real pacemaker-remoted 2.1.5 does in the echo and in
-// the agent's environment (docs/protocol.md 3.7 says first wins; the daemon wins, see
-// docs/conformance.md). Parameters are echoed back in exec notifications, where the
-// controller computes digests from them.
+// keeps the order in which names first appeared. They are echoed back in exec notifications,
+// where the controller computes digests from them.
 #pragma once
 
 #include <string>
@@ -13,6 +10,9 @@
 
 namespace outpost::wire {
 
+// Decoding (params_from_element, wire/messages.hpp) lets the LAST of duplicate names win, as
+// pacemaker-remoted 2.1.5 does in the echo and in the agent's environment, where protocol.md
+// 3.7 says first wins (docs/conformance.md, item 1).
 class ParamMap {
 public:
     using Entry = std::pair<std::string, std::string>;

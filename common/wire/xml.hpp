@@ -1,9 +1,6 @@
-// Element: a small owned XML tree (name, ordered attributes, children), the form in
-// which every wire message is built and inspected. parse_xml() goes through libxml2 with
-// bounds (size, depth, attribute count); serialize() writes one line without an XML
-// declaration, escaping attribute values as the 2.1.5 serializer does (docs/protocol.md 2.4:
-// LF and CR as backslash+n/r, TAB as four spaces, other control bytes in octal), so those
-// characters do not round-trip: a peer receives what a 2.1.5 peer would have sent.
+// Element: a small owned XML tree (name, ordered attributes, children), the form in which
+// every wire message is built and inspected. parse_xml() goes through libxml2 with bounds
+// (size, depth, attribute count); serialize() writes one line without an XML declaration.
 #pragma once
 
 #include <string>
@@ -42,6 +39,10 @@ struct Element {
 // exceeds its frame, so a receiver passes the message limit it enforces on frames
 // (io::ConnectionLimits::max_message_size), and a raised limit is honoured here too.
 Result<Element> parse_xml(std::string_view text, std::size_t max_size = kDefaultMaxMessageSize);
+// One line, no XML declaration. Attribute values are escaped as the 2.1.5 serializer does
+// (docs/protocol.md 2.4: LF and CR as backslash+n/r, TAB as four spaces, other control bytes
+// in octal), so those characters do not round-trip: a peer receives what a 2.1.5 peer would
+// have sent.
 std::string serialize(const Element& element);
 
 }  // namespace outpost::wire

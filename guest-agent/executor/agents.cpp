@@ -453,7 +453,8 @@ std::string parse_exit_reason(std::string_view stderr_text)
 std::string readable_interval(std::uint32_t ms)
 {
     std::string text;
-    // Strictly larger, as observed: exactly one unit is written in the next smaller unit.
+    // Strictly larger (docs/conformance.md, item 17): exactly one unit is written in the next
+    // smaller unit.
     auto part = [&](std::uint32_t unit, const char* suffix) {
         if (ms > unit) {
             text += std::to_string(ms / unit) + suffix;

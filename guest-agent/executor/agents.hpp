@@ -1,10 +1,7 @@
-// Agent classes: how one resource action becomes a process (or a systemd D-Bus call) and
-// how the agent's raw outcome becomes an OCF exit status, an execution status and an exit
-// reason, as Pacemaker 2.1.5's services layer does (docs/protocol.md 5.5 - 5.10).
-//
-// Everything here is pure (file-system lookups aside): plan_action() decides what to run,
-// result_from_child() and exec_error_result() interpret what happened, uniform_rc() maps
-// raw codes. The executor owns the sequencing and the timing.
+// Agent classes: how one resource action becomes a process (or a systemd D-Bus call) and how
+// the agent's raw outcome becomes an OCF exit status, an execution status and an exit reason,
+// as Pacemaker 2.1.5's services layer does (docs/protocol.md 5.5 - 5.10). Pure (file-system
+// lookups aside): the executor owns the sequencing and the timing.
 #pragma once
 
 #include <cstdint>
@@ -62,9 +59,9 @@ struct RawResult {
 
 // Follow-ups: a systemd start or stop returns once the job is queued, a nagios start whose
 // plugin fails is simply run again; 2.1.5 then re-checks (a status run, or the start again)
-// until the action settles or its timeout is used up (docs/conformance.md). The next check
-// comes after min(2 s, timeout/10, half the time left); below 10 ms it gives up with rc 1,
-// status timeout and this reason.
+// until the action settles or its timeout is used up (docs/conformance.md, items 22, 24).
+// The next check comes after min(2 s, timeout/10, half the time left); below 10 ms it gives
+// up with rc 1, status timeout and this reason.
 inline constexpr std::uint32_t kMaxFollowUpDelayMs = 2000;
 inline constexpr std::uint32_t kMinFollowUpDelayMs = 10;
 inline constexpr const char* kFollowUpTimeoutReason =
@@ -101,11 +98,10 @@ inline constexpr const char* kFollowUpTimeoutReason =
 // Text after the last "ocf-exit-reason:" up to the end of its line, at most 128 chars.
 [[nodiscard]] std::string parse_exit_reason(std::string_view stderr_text);
 
-// A duration as pacemaker-remoted 2.1.5 writes it in "did not complete within ..." (observed
-// with timeouts from 500 ms to 121 s): a unit is used only when the rest is strictly larger
-// than one of it, so 1000 is "1000ms", 2000 "2s", 60000 "60s", 61000 "1m1000ms", 120000
-// "2m", 1500 "1.500s", 0 "0s". Hours and days follow the same rule (3600000 is "60m");
-// those were not observed (a timeout of an hour).
+// A duration as pacemaker-remoted 2.1.5 writes it in "did not complete within ..."
+// (docs/conformance.md, item 17): a unit is used only when the rest is strictly larger than
+// one of it, so 1000 is "1000ms", 2000 "2s", 61000 "1m1000ms", 1500 "1.500s", 0 "0s"; hours
+// and days by the same rule (3600000 is "60m").
 [[nodiscard]] std::string readable_interval(std::uint32_t ms);
 
 // systemd unit name for an agent type: ".service" appended unless it already ends in

@@ -39,7 +39,7 @@ void Alerts::run(wire::AlertRequest request)
     for (const auto& [name, value] : request.params) {
         if (agents::usable_env_name(name)) env.set(name, value);
     }
-    // 2.1.5 also exports the legacy name, with the same value (docs/conformance.md).
+    // 2.1.5 also exports the legacy name, with the same value (docs/conformance.md, item 8).
     const std::string sequence = std::to_string(++sequence_);
     env.set("CRM_alert_node_sequence", sequence);
     env.set("CRM_notify_node_sequence", sequence);

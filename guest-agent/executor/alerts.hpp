@@ -37,8 +37,8 @@ public:
         // Who alerts run as; no function, or nullopt from it, = as the daemon. Asked once,
         // before the first alert is spawned, and its answer kept: the supplementary-group
         // look-up consults every NSS source and so loads modules such as libnss_systemd
-        // (docs/benchmarks.md, resident memory), which a daemon that never runs an alert
-        // should not carry.
+        // (docs/benchmarks.md, "Design decisions and their measurements"), which a daemon
+        // that never runs an alert should not carry.
         std::function<std::optional<RunAs>()> run_as;
     };
 

@@ -444,7 +444,7 @@ struct Executor::Impl {
         result.notify.op_status = ExecStatus::cancelled;
         // 2.1.5 reports a queued or waiting op's cancellation with zero times and its last
         // exit status; a run it kills with exit status 0 and the times of that run so far
-        // (observed: run time set, exec time = time until the cancel).
+        // (docs/conformance.md, item 15).
         result.notify.exec_rc = op.last_rc;
         switch (op.state) {
             case Op::State::queued:

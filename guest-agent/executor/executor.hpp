@@ -1,21 +1,7 @@
-// Executor: the resource registry and the operations run on it (docs/protocol.md section 5).
-//
-// Resources are registered by id; each has a FIFO of operations of which at most one runs
-// at a time, while operations on different resources run in parallel. Recurring operations
-// run first immediately (after any start delay), then `interval` after each completion,
-// until cancelled; a duplicate recurring request is merged into the existing one. A stop
-// first cancels the resource's recurring operations. Results come back through
-// Callbacks::on_result, the one place the server turns them into exec notifications.
-//
-// Ordering contract with the server (it must match what 2.1.5 puts on the wire):
-// - exec() never reports a result from inside the call: even an immediate failure
-//   (unknown class, agent not installed) is delivered later from the main loop, so the
-//   server's reply (rc = call id) always precedes the notify.
-// - cancel(), unregister_resource(), register_resource() (replacing a definition), and
-//   exec() of a "stop" report the operations they cancel synchronously, from inside the
-//   call, so the cancel notifications precede the server's reply.
-// The executor never touches the network: it knows nothing of clients except the opaque
-// client id it echoes in each OpResult.
+// Executor: the resource registry and the operations run on it (docs/protocol.md 5). It never
+// touches the network: it knows nothing of clients but the opaque client id it echoes in each
+// OpResult, and its results come back through Callbacks::on_result, the one place the server
+// turns them into exec notifications.
 #pragma once
 
 #include <glib.h>
@@ -36,11 +22,25 @@
 
 namespace outpost::agent::executor {
 
+// Resources are registered by id; each has a FIFO of operations of which at most one runs at
+// a time, while operations on different resources run in parallel. Recurring operations run
+// first immediately (after any start delay), then `interval` after each completion, until
+// cancelled; a duplicate recurring request is merged into the existing one. A stop first
+// cancels the resource's recurring operations.
+//
+// Ordering contract with the server (it must match what 2.1.5 puts on the wire):
+// - exec() never reports a result from inside the call: even an immediate failure
+//   (unknown class, agent not installed) is delivered later from the main loop, so the
+//   server's reply (rc = call id) always precedes the notify.
+// - cancel(), unregister_resource(), register_resource() (replacing a definition), and
+//   exec() of a "stop" report the operations they cancel synchronously, from inside the
+//   call, so the cancel notifications precede the server's reply.
 class Executor {
 public:
     struct Callbacks {
         // A finished (or cancelled) operation. Called from the main loop, or synchronously
-        // from the calls listed in the header comment. May call back into the Executor.
+        // from the calls listed in the ordering contract above. May call back into the
+        // Executor.
         std::function<void(const OpResult&)> on_result;
     };
 

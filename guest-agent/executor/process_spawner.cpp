@@ -189,11 +189,9 @@ constexpr std::size_t kCloneStackSize = std::size_t{64} * 1024;
 // Starts child_main without copying our address space, as posix_spawn() does:
 // clone(CLONE_VM | CLONE_VFORK) runs the child on our memory, with a stack of its own,
 // while this thread waits until it has exec'd (or exited). fork() copies the page tables
-// of the whole daemon (13 MB resident, 36 libraries) and then takes copy-on-write faults
-// in both processes, only for the child to throw it all away at execve(): perf showed
-// that kernel work (copy_page_range, dup_mmap, exit_mmap, COW faults) as the daemon's
-// main cost per operation. Measured with bench-agent: daemon CPU per op 0.36 ms ->
-// 0.11-0.18 ms, 8 operations in flight 485 -> over 1100 ops/s (docs/benchmarks.md).
+// of the whole daemon and then takes copy-on-write faults in both processes, only for the
+// child to throw it all away at execve(): that kernel work was the daemon's main cost per
+// operation (docs/benchmarks.md, "Design decisions and their measurements").
 // Only for children that keep our credentials: setuid() and friends in a child sharing
 // our memory would go through glibc's all-threads set*id broadcast (run_as uses fork()).
 // Signals are blocked around clone() so no handler of ours can run in the child before

@@ -1,11 +1,6 @@
-// ProcessSpawner: the real Spawner. Forks and execs agents with the hygiene Pacemaker's
-// executor applies (docs/protocol.md 5.5, 5.6): SIGPIPE and every other signal back to default,
-// an empty signal mask, SCHED_OTHER at nice 0, its own process group, stdin on /dev/null,
-// stdout and stderr on pipes, every other fd closed, optional credentials and working
-// directory. Output is read non-blockingly on the GLib main loop, capped per stream; a
-// child watch reports the exit, and the result is delivered as soon as the child is
-// reaped and its pipes drained. A timeout SIGKILLs the process group (or only the pid)
-// and re-kills every kRekillInterval until the child dies.
+// ProcessSpawner: the real Spawner. It starts agents with the hygiene Pacemaker's executor
+// applies (docs/protocol.md 5.5, 5.6), reads their output on the GLib main loop and reports
+// each child once it is reaped and its pipes are drained.
 #pragma once
 
 #include <glib.h>
@@ -17,8 +12,14 @@
 
 namespace outpost::agent::executor {
 
+// A timeout SIGKILLs the process group (or only the pid) and kills again this often until the
+// child dies.
 inline constexpr unsigned kRekillIntervalMs = 5000;
 
+// The child gets SIGPIPE and every other signal back to default, an empty signal mask,
+// SCHED_OTHER at nice 0, its own process group, stdin on /dev/null, stdout and stderr on pipes
+// (read non-blockingly, capped per stream), every other fd closed, and optional credentials
+// and working directory.
 class ProcessSpawner final : public Spawner {
 public:
     // Sources attach to `context` (nullptr = the thread-default context at construction).

@@ -1,10 +1,6 @@
-// Spawner: how the executor runs agent processes.
-//
-// The executor describes a child completely (path, argv, full environment, timeout, which
-// processes a kill hits, user, working directory) and gets exactly one ChildOutcome back
-// on the main loop. The real implementation (ProcessSpawner) forks and execs with the
-// hygiene of docs/protocol.md 5.6; tests and the dispatcher fuzz target substitute a recorder
-// that never starts a process.
+// Spawner: how the executor runs agent processes. The executor describes a child completely
+// and gets exactly one ChildOutcome back on the main loop; ProcessSpawner is the real one,
+// tests and the dispatcher fuzz target substitute a recorder that never starts a process.
 #pragma once
 
 #include <sys/types.h>
@@ -61,6 +57,9 @@ struct ChildOutcome {
     std::string err;  // captured stderr (idem)
 };
 
+// A SpawnRequest says everything (path, argv, full environment, timeout, which processes a
+// kill hits, user, working directory); the daemon's implementation applies the hygiene of
+// docs/protocol.md 5.6.
 class Spawner {
 public:
     using ChildId = std::uint64_t;

@@ -1,23 +1,7 @@
-// systemd class (docs/protocol.md 5.7): resource actions become D-Bus calls to systemd's manager
-// (org.freedesktop.systemd1 on the system bus) instead of processes, made as pacemaker-remoted
-// 2.1.5 makes them (observed through tests/integration/fake_systemd; docs/conformance.md):
-//
-//   every action   connect to the bus (failure: rc 1, status error, "No DBus connection"),
-//                  then LoadUnit (failure: rc 1, status error, "No DBus object found for
-//                  systemd unit <type>"; meta-data then still answers)
-//   monitor/status ActiveState: active/reloading -> 0, activating/deactivating -> pending
-//                  (rc 193, status pending), anything else -> 7 with the state as reason
-//   start          writes the 50-pacemaker.conf drop-in, Reload, StartUnit(unit, "replace")
-//   stop           removes the drop-in (Reload only if there was one), StopUnit(unit, "replace")
-//   restart        RestartUnit(unit, "replace"): done when the job is queued
-//   meta-data      the unit's Description in Pacemaker's systemd metadata
-//   other          rc 3, status error, "Action <action> not implemented for systemd resources"
-//
-// StartUnit and StopUnit return when the job is queued: run() then reports `follow_up` and
-// the executor polls "status" until the unit settles (executor.cpp, follow-ups). A stop of
-// a unit systemd does not know (NoSuchUnit) is followed up the same way; a start of one
-// fails with rc 5, status not installed, "systemd unit <type> not found"; other refusals
-// (a masked unit) with rc 1, status error, "Unable to invoke systemd DBus method".
+// systemd class (docs/protocol.md 5.7): resource actions become D-Bus calls to systemd's
+// manager (org.freedesktop.systemd1 on the system bus) instead of processes, the calls
+// pacemaker-remoted 2.1.5 makes (docs/conformance.md, item 22). Manager runs them on the
+// agent's GLib main loop through sd-bus.
 #pragma once
 
 #include <glib.h>
@@ -44,7 +28,7 @@ inline constexpr const char* kRunDir = "/run/systemd/system";
 [[nodiscard]] int rc_for_active_state(std::string_view state);
 // "<run_dir>/<type>.service.d/50-pacemaker.conf" for an agent type. Always ".service.d",
 // also for a type that names its unit with a suffix ("x.service", "x.socket"), whose
-// drop-in systemd then never reads: 2.1.5 writes it there (docs/conformance.md).
+// drop-in systemd then never reads: 2.1.5 writes it there (docs/conformance.md, item 22).
 [[nodiscard]] std::string drop_in_path(std::string_view run_dir, std::string_view type);
 // The drop-in's text: description, ordering before Pacemaker, no restarts by systemd.
 [[nodiscard]] std::string drop_in_text(std::string_view type);
@@ -52,9 +36,28 @@ inline constexpr const char* kRunDir = "/run/systemd/system";
 // could be read).
 [[nodiscard]] std::string metadata(std::string_view type, std::string_view description);
 // Whether a LoadState makes the "service" class choose systemd: "loaded" and "masked"
-// (2.1.5 falls back to LSB for "not-found", "bad-setting" and "error").
+// (2.1.5 falls back to LSB for "not-found", "bad-setting" and "error": docs/conformance.md,
+// item 23).
 [[nodiscard]] bool load_state_exists(std::string_view load_state);
 
+// What run() does, per action:
+//
+//   every action   connect to the bus (failure: rc 1, status error, "No DBus connection"),
+//                  then LoadUnit (failure: rc 1, status error, "No DBus object found for
+//                  systemd unit <type>"; meta-data then still answers)
+//   monitor/status ActiveState: active/reloading -> 0, activating/deactivating -> pending
+//                  (rc 193, status pending), anything else -> 7 with the state as reason
+//   start          writes the 50-pacemaker.conf drop-in, Reload, StartUnit(unit, "replace")
+//   stop           removes the drop-in (Reload only if there was one), StopUnit(unit, "replace")
+//   restart        RestartUnit(unit, "replace"): done when the job is queued
+//   meta-data      the unit's Description in Pacemaker's systemd metadata
+//   other          rc 3, status error, "Action <action> not implemented for systemd resources"
+//
+// StartUnit and StopUnit return when the job is queued: run() then reports `follow_up` and
+// the executor polls "status" until the unit settles (executor.cpp, follow-ups). A stop of
+// a unit systemd does not know (NoSuchUnit) is followed up the same way; a start of one
+// fails with rc 5, status not installed, "systemd unit <type> not found"; other refusals
+// (a masked unit) with rc 1, status error, "Unable to invoke systemd DBus method".
 class Manager {
 public:
     using Done = std::function<void(agents::RawResult)>;

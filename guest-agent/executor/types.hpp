@@ -1,9 +1,6 @@
-// Executor value types: what the server hands the executor and what comes back.
-//
-// Requests and results are the protocol's own types (wire::ExecRequest, wire::ExecNotify,
-// wire::AlertRequest, wire::RecurringList) and its codes (wire/codes.hpp): the executor
-// adds only what it must carry for the server, the client an operation belongs to. Nothing
-// here knows XML or TLS.
+// Executor value types: what the server hands the executor and what comes back. Requests and
+// results are the protocol's own types and codes (wire/); the executor adds only the client an
+// operation belongs to. Nothing here knows XML or TLS.
 #pragma once
 
 #include <string>

@@ -1,21 +1,6 @@
-// The seam between the server and the local IPC proxy (docs/protocol.md 4).
-//
-// The proxy module (guest-agent/proxy/, libqb servers for cib_ro, attrd, ...) implements
-// ProxyEndpoint: the server hands it what an IPC provider sends back through ipc_fwd
-// (response, event, destroy) and tells it when a provider disconnects. The server offers
-// ProxyHost in return: which provider is the newest (the one new local sessions go to), a
-// way to send it proxy notifications (new, request, destroy), and a hook to report that a
-// local client went away, so the "last client gone" rule of docs/protocol.md 5.12 can count
-// local clients too. Until an endpoint is attached the server answers response/event for
-// any session with a destroy notify, as 2.1.5 does for a session it does not know.
-//
-// The same seam carries the local executor API (the `lrmd` service, docs/protocol.md 4.2): the
-// proxy accepts an lrmd connection only if the host opens a local executor client for it
-// (local_executor_open), hands over each request's XML (local_executor_request) and reports
-// the disconnect (local_executor_closed, then local_client_gone as for any local client);
-// the server answers through send_local_reply / send_local_event, which the proxy turns
-// into the IPC response to the request being handled and into IPC events. Both default to
-// "not supported", which makes the proxy refuse lrmd connections.
+// The seam between the server and the local IPC proxy (docs/protocol.md 4), so that neither
+// includes the other: the proxy implements ProxyEndpoint, the server ProxyHost. It carries the
+// tunnelled tool sessions and the local executor API (the `lrmd` service).
 #pragma once
 
 #include <cstddef>
@@ -32,6 +17,10 @@
 
 namespace outpost::agent::proxy {
 
+// What the server asks of the proxy: deliver what an IPC provider sends back through ipc_fwd
+// (response, event, destroy), forget a provider that disconnected. Until an endpoint is
+// attached the server answers response/event for any session with a destroy notify, as 2.1.5
+// does for a session it does not know.
 class ProxyEndpoint {
 public:
     virtual ~ProxyEndpoint() = default;
@@ -70,6 +59,17 @@ public:
     }
 };
 
+// What the proxy asks of the server: which provider is the newest (new local sessions go to
+// it), sending it proxy notifications (new, request, destroy), and reporting a local client
+// gone, so the "last client gone" rule (docs/protocol.md 5.12) counts local clients too.
+//
+// The local executor API (docs/protocol.md 4.2) goes the same way: the proxy accepts an lrmd
+// connection only if local_executor_open() succeeds, hands over each request's XML
+// (local_executor_request) and reports the disconnect (local_executor_closed, then
+// local_client_gone); the server answers through ProxyEndpoint::send_local_reply /
+// send_local_event, which become the IPC response to the request being handled and IPC
+// events. Both sides default to "not supported", which makes the proxy refuse lrmd
+// connections.
 class ProxyHost {
 public:
     virtual ~ProxyHost() = default;

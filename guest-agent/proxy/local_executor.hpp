@@ -1,9 +1,6 @@
 // Local executor sessions (docs/protocol.md 4.2): a connection to `lrmd` is not proxied but
 // becomes an executor client of this daemon, if the host opens one for it
-// (ProxyHost::local_executor_open). Each request must ask for a response (flag 0x200, as
-// 2.1.5 requires; others are logged and dropped); its XML goes to the host, whose reply
-// goes back as the IPC response to that request and whose notifications go as IPC events,
-// numbered daemon-wide as 2.1.5 numbers them. Every session ends through one path, end().
+// (ProxyHost::local_executor_open).
 #pragma once
 
 #include <glib.h>
@@ -25,6 +22,10 @@
 
 namespace outpost::agent::proxy {
 
+// Each request must ask for a response (flag 0x200, as 2.1.5 requires; others are logged and
+// dropped); its XML goes to the host, whose reply goes back as the IPC response to that
+// request and whose notifications go as IPC events, numbered daemon-wide as 2.1.5 numbers
+// them. Every session ends through one path, end().
 class LocalExecutorSessions {
 public:
     LocalExecutorSessions(GMainContext* context, Links& links) : links_(links), reports_(context) {}

@@ -11,7 +11,7 @@ const log::Category log_cat{"agent.proxy"};
 
 }  // namespace
 
-Result<std::unique_ptr<IpcProxy>> IpcProxy::create(GMainContext* context, ProxyOptions options)
+Result<std::unique_ptr<IpcProxy>> IpcProxy::create(GMainContext* context, const ProxyOptions& options)
 {
     std::vector<ipc::ServiceSpec> services;
     for (const ChannelSpec& spec : channels()) {

@@ -1,14 +1,6 @@
 // IpcProxy: the local IPC names inside a guest (docs/protocol.md 4), so that the cluster
-// tools (crm_mon, cibadmin, crm_attribute, attrd_updater, crm_resource, crm_node) work as
-// on a cluster node, and Pacemaker's own executor clients find the local executor API.
-//
-// create() serves every name of channels() with an ipc::Server on the agent's context;
-// failing to create any is an Error (the daemon exits fatally: another cluster stack owns
-// the names). The server refuses pacemakerd always and peers that are neither root nor in
-// the cluster group; the proxy routes the rest by channel: tunnelled tool sessions
-// (tool_sessions.hpp) for the cluster daemons' names, local executor sessions
-// (local_executor.hpp) for lrmd. It talks to the agent's server only through the seam of
-// endpoint.hpp: it is the ProxyEndpoint, and a ProxyHost is attached after creation.
+// tools (crm_mon, cibadmin, crm_attribute, attrd_updater, crm_resource, crm_node) work as on a
+// cluster node, and Pacemaker's own executor clients find the local executor API.
 #pragma once
 
 #include <glib.h>
@@ -38,9 +30,16 @@ struct ProxyOptions {
     std::string name_prefix;
 };
 
+// The ipc::Server refuses pacemakerd always and peers that are neither root nor in the cluster
+// group; the proxy routes the rest by channel: tunnelled tool sessions (tool_sessions.hpp) for
+// the cluster daemons' names, local executor sessions (local_executor.hpp) for lrmd. It talks
+// to the agent's server only through endpoint.hpp: it is the ProxyEndpoint, and a ProxyHost is
+// attached after creation.
 class IpcProxy final : public ProxyEndpoint, private ipc::Server::Handler {
 public:
-    static Result<std::unique_ptr<IpcProxy>> create(GMainContext* context, ProxyOptions options = {});
+    // Serves every name of channels() with an ipc::Server on `context`; failing to create any
+    // is an Error (the daemon exits fatally: another cluster stack owns the names).
+    static Result<std::unique_ptr<IpcProxy>> create(GMainContext* context, const ProxyOptions& options = {});
     IpcProxy(const IpcProxy&) = delete;
     IpcProxy& operator=(const IpcProxy&) = delete;
     ~IpcProxy() override;

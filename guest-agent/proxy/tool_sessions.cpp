@@ -44,7 +44,8 @@ int ToolSessions::accept(ipc::ConnectionId connection, const ChannelSpec& spec, 
 void ToolSessions::refused(const ChannelSpec& spec)
 {
     // 2.1.5 tells the provider about a proxied connection it refuses for its permissions: a
-    // `new` for a session that is at once destroyed, nothing forwarded (docs/conformance.md).
+    // `new` for a session that is at once destroyed, nothing forwarded (docs/conformance.md,
+    // "Open differences").
     // A controller answers a `new` on a remote node with a CIB query, so a drop-in does too.
     ProxyHost* host = links_.host;
     std::optional<std::string> provider = host != nullptr ? host->newest_provider() : std::nullopt;

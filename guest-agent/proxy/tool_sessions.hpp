@@ -1,10 +1,6 @@
-// Tunnelled tool sessions (docs/protocol.md 4.3): a local connection to a proxied name
-// (cib_ro, cib_rw, cib_shm, attrd, stonith-ng, crmd) becomes a session with a random id,
-// bound to the IPC provider that was newest when it connected. `new` goes to that provider
-// once libqb has set the connection up, each request travels as `request`, and the
-// provider's `response`, `event` and `destroy` come back through deliver_response(),
-// deliver_event() and destroy(). A local disconnect sends `destroy`; a provider that goes
-// away closes its sessions. Every session ends through one path, end().
+// Tunnelled tool sessions (docs/protocol.md 4.3): a local connection to a proxied name (cib_ro,
+// cib_rw, cib_shm, attrd, stonith-ng, crmd) becomes a session with a random id, bound to the
+// IPC provider that was newest when it connected.
 #pragma once
 
 #include <sys/types.h>
@@ -33,6 +29,11 @@ struct Links {
     ProxyHost* host = nullptr;
 };
 
+// `new` goes to the session's provider once libqb has set the connection up, each request
+// travels as `request`, and the provider's `response`, `event` and `destroy` come back
+// through deliver_response(), deliver_event() and destroy(). A local disconnect sends
+// `destroy`; a provider that goes away closes its sessions. Every session ends through one
+// path, end().
 class ToolSessions {
 public:
     explicit ToolSessions(Links& links) : links_(links) {}

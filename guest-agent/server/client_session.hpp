@@ -1,18 +1,6 @@
-// ClientSession: what the server knows about one connected executor client.
-//
-// A session exists from the moment the client's TLS handshake completed until its
-// connection closes. It has a server-generated id (a random UUID, returned as
-// lrmd_clientid by register), an optional name (lrmd_clientname of the FIRST message that
-// carried one; only named clients receive notifications, docs/protocol.md 3.3), and the IPC
-// provider flag with an ordering stamp so the server can find the newest provider. The
-// session does not own the socket: it sends through a sink the server gives it (the TLS
-// connection; a recorder in tests), and once detached it silently drops what is sent,
-// which is how notifications for a client that is gone are dropped rather than queued.
-//
-// A local session is a client of the `lrmd` local IPC service (docs/protocol.md 4.2): its
-// messages carry no TLS envelope, replies travel as IPC responses (a second sink) and
-// everything else as IPC events; 2.1.5 sends notifications to every local client, named
-// or not.
+// ClientSession: what the server knows about one connected executor client, from the end of
+// its TLS handshake (or its lrmd IPC connection) until its connection closes: id, name,
+// provider flag, and where its messages go.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +13,18 @@
 
 namespace outpost::agent::server {
 
+// The id is server-generated (a random UUID, returned as lrmd_clientid by register); the name
+// is the lrmd_clientname of the FIRST message that carried one (only named clients receive
+// notifications, docs/protocol.md 3.3); a provider has an ordering stamp so the server can
+// find the newest. The session does not own the socket: it sends through a sink the server
+// gives it (the TLS connection; a recorder in tests), and once detached it silently drops
+// what is sent, which is how notifications for a client that is gone are dropped rather than
+// queued.
+//
+// A local session is a client of the `lrmd` local IPC service (docs/protocol.md 4.2): its
+// messages carry no TLS envelope, replies travel as IPC responses (a second sink) and
+// everything else as IPC events; 2.1.5 sends notifications to every local client, named or
+// not.
 class ClientSession {
 public:
     using Sink = std::function<Status(std::string_view xml)>;

@@ -18,8 +18,8 @@ namespace rc = wire::rc;
 const log::Category log_cat{"agent.dispatch"};
 
 // 2.1.5 looks up the session of every ipc_fwd first (shutdown_ack/nack aside) and answers
-// one it does not know, or none at all, with a destroy notify before the rc 0 reply
-// (observed: also for destroy, unknown operations and an ipc_fwd without proxy data).
+// one it does not know, or none at all, with a destroy notify before the rc 0 reply, whatever
+// the proxy operation (docs/conformance.md, item 12).
 void send_destroy(Outbox& outbox, const ClientSession& client, const std::optional<std::string>& session)
 {
     wire::ProxyMessage destroy;
@@ -143,7 +143,8 @@ Dispatcher::Answer Dispatcher::do_rsc_register(ClientSession& client, const wire
 {
     const auto& rsc = request.rsc;
     if (!rsc || !rsc->id) {
-        // 2.1.5 crashes on this one (docs/conformance.md); refusing it is the only sane answer.
+        // 2.1.5 crashes on this one (docs/conformance.md, item 13); refusing it is the only sane
+        // answer.
         log_warning(log_cat, "Rejecting resource registration without id from %s", client.describe().c_str());
         return {make_reply(request, call_id, rc::invalid), std::nullopt};
     }

@@ -1,17 +1,7 @@
 // Dispatcher: turns each decoded client request into the reply and notifications that
-// pacemaker-remoted 2.1.5 would produce (docs/protocol.md 3.3, 3.4, 3.5, 4.3).
-//
-// It is pure with respect to I/O: it gets a decoded wire::Request (or an ipc_fwd
-// wire::ProxyMessage) and the ClientSession it came from, calls the Executor, and emits
-// everything it has to say through an Outbox, in wire order: exec notifications the
-// executor reports synchronously (cancellations) first, then the reply, then the generic
-// notify (register, unregister, poke). Daemon-level consequences (shutdown ack/nack, the
-// fatal watchdog exit) go to a Control. The server wires the Outbox to the live sessions;
-// tests and the fuzz target wire it to recorders.
-//
-// Call ids come from one counter for the whole daemon, incremented for EVERY request
-// (any op, ipc_fwd and unknown ops included) and wrapping to 1; an exec's reply rc and its
-// completion notify carry that id.
+// pacemaker-remoted 2.1.5 would produce (docs/protocol.md 3.3, 3.4, 3.5, 4.3). Pure with
+// respect to I/O: it calls the Executor and says everything through an Outbox and a Control,
+// which the server wires to the live sessions and tests and the fuzz target to recorders.
 #pragma once
 
 #include <array>
@@ -30,7 +20,9 @@
 
 namespace outpost::agent::server {
 
-// Where replies and notifications go.
+// Where replies and notifications go, in wire order: exec notifications the executor reports
+// synchronously (cancellations) first, then the reply, then the generic notify (register,
+// unregister, poke).
 class Outbox {
 public:
     virtual ~Outbox() = default;
@@ -46,7 +38,7 @@ public:
     virtual void proxy_notify(std::string_view provider_id, const wire::ProxyMessage& message) = 0;
 };
 
-// Daemon-level effects of requests.
+// Daemon-level effects of requests (shutdown ack/nack, the fatal watchdog exit).
 class Control {
 public:
     virtual ~Control() = default;
@@ -94,7 +86,9 @@ public:
     // The local IPC proxy, once it exists (nullptr detaches). Borrowed.
     void attach_proxy(proxy::ProxyEndpoint* endpoint) { proxy_ = endpoint; }
 
-    // The call id given to the most recent request (0 before the first).
+    // The call id given to the most recent request (0 before the first). One counter for the
+    // whole daemon, incremented for EVERY request (any op, ipc_fwd and unknown ops included)
+    // and wrapping to 1; an exec's reply rc and its completion notify carry that id.
     [[nodiscard]] int last_call_id() const { return call_id_; }
     // For tests of the wrap-around: the next request gets `value + 1` (or 1 past INT_MAX).
     void set_last_call_id(int value) { call_id_ = value; }

@@ -1,16 +1,6 @@
-// Notifier: the server's Outbox over the live client sessions (docs/protocol.md 3.5).
-//
-// It keeps the connected sessions in connection order (borrowed; the server removes a
-// session before destroying it) and fans messages out: replies to their requester; exec
-// notifies to every NAMED client, or only to the requester with call option
-// notify_orig_only; generic notifies to every named client; lrmd_rsc_new_client to every
-// named client except the newcomer; proxy traffic to one provider. Clients that never
-// sent a name get replies but no notifications. Each message is encoded once. A message
-// for a client that is gone is dropped, never queued; a send failure is logged and left
-// to the server's on_send_failure hook (the connection's queue overflowed: drop the client).
-// Local executor sessions (ClientSession::local()) get every message without the TLS
-// envelope (encoded once per transport), replies as IPC responses, and notifications
-// whether or not they sent a name, as 2.1.5 does for its local IPC clients.
+// Notifier: the server's Outbox over the live client sessions (docs/protocol.md 3.5): it keeps
+// the connected sessions in connection order and fans each message out to the sessions it is
+// for, encoded once per transport.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +15,15 @@
 
 namespace outpost::agent::server {
 
+// Replies go to their requester; exec notifies to every NAMED client, or only to the requester
+// with call option notify_orig_only; generic notifies to every named client;
+// lrmd_rsc_new_client to every named client except the newcomer; proxy traffic to one
+// provider. Clients that never sent a name get replies but no notifications. Local executor
+// sessions (ClientSession::local()) get every message without the TLS envelope, replies as
+// IPC responses, and notifications whether or not they sent a name, as 2.1.5 does for its
+// local IPC clients. Sessions are borrowed (the server removes one before destroying it). A
+// message for a client that is gone is dropped, never queued; a send failure is logged and
+// left to the on_send_failure hook (the connection's queue overflowed: drop the client).
 class Notifier final : public Outbox {
 public:
     // Called when sending to a session failed (other than "already closed").

@@ -34,9 +34,9 @@ struct Cursor {
     }
 };
 
-// PCMK_remote_port and -p as pacemaker-remoted 2.1.5 reads them (observed): the leading
-// decimal number after optional blanks and sign ("3125abc" -> 3125, "3.5" -> 3); no number,
-// or one outside 1-65535, is a warning and port 3121.
+// PCMK_remote_port and -p as pacemaker-remoted 2.1.5 reads them (docs/conformance.md, item
+// 20): the leading decimal number after optional blanks and sign ("3125abc" -> 3125, "3.5"
+// -> 3); no number, or one outside 1-65535, is a warning and port 3121.
 std::uint16_t remote_port(const std::string& name, const std::string& value,
                           std::vector<std::string>& warnings)
 {

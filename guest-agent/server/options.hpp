@@ -1,22 +1,7 @@
-// AgentOptions: everything outpost-agent reads from its command line and environment.
-//
-// The daemon is a drop-in for pacemaker-remoted, so it honours the same PCMK_* variables
-// and the real daemon's short options (-p, -l, -V, -?, -$). Command-line options win over
-// the environment. The environment files of the agent's systemd unit (kDefaultEnvFiles,
-// the unit's EnvironmentFile= lines in the same order, parsed as systemd parses them) are
-// read too, and fill only variables the process environment does not have: under the unit
-// systemd has already put exactly their contents into the environment (plus any
-// Environment= override, which must win), and a daemon started any other way (by hand, by
-// another supervisor, in a container) gets the same defaults the unit would have given it.
-//
-// Values follow pacemaker-remoted 2.1.5 where it tolerates them: an invalid
-// PCMK_remote_port (or -p) is a warning and port 3121, as in 2.1.5, which reads the leading
-// number ("3125abc" is 3125); an unusable PCMK_ipc_buffer, an unknown PCMK_remote_pid1 or
-// PCMK_node_start_state value is a warning and ignored. Those warnings come back in
-// AgentOptions::warnings (logging is not set up yet). Everything else that is wrong - an
-// unknown option, a missing option value, an unreadable SBD_WATCHDOG_TIMEOUT, an
-// environment file that cannot be read or has invalid UTF-8 - is an Error that names the
-// variable (or option, or file) and quotes the value; main exits kExitUsage for it.
+// AgentOptions: everything outpost-agent reads from its command line, its environment and
+// its unit's environment files. As a drop-in for pacemaker-remoted it honours the same PCMK_*
+// variables and short options (-p, -l, -V, -?, -$); command-line options win over the
+// environment.
 #pragma once
 
 #include <cstddef>
@@ -34,7 +19,11 @@ namespace outpost::agent {
 inline constexpr std::uint16_t kDefaultPort = 3121;
 // The EnvironmentFile= lines of packaging/systemd/outpost-agent.service.in, in its order:
 // Pacemaker's own unit reads pacemaker then sbd (Debian: /etc/default, RPM: /etc/sysconfig);
-// our own file comes last so that what is set there wins.
+// our own file comes last so that what is set there wins. They are parsed as systemd parses
+// them and fill only variables the process environment lacks: under the unit systemd has
+// already put their contents there (plus any Environment= override, which must win), and a
+// daemon started any other way (by hand, another supervisor, a container) gets the same
+// defaults the unit would have given it.
 inline constexpr const char* kDefaultEnvFiles[] = {
     "/etc/default/pacemaker", "/etc/sysconfig/pacemaker",   "/etc/default/sbd",
     "/etc/sysconfig/sbd",     "/etc/default/outpost-agent", "/etc/sysconfig/outpost-agent",
@@ -70,7 +59,14 @@ struct AgentOptions {
 };
 
 // Parses argv and the environment, after loading `env_files` (kDefaultEnvFiles in the
-// daemon; tests pass their own). `argv[0]` is the program name.
+// daemon; tests pass their own). `argv[0]` is the program name. Values 2.1.5 tolerates are
+// tolerated (docs/conformance.md, item 20): an invalid PCMK_remote_port or -p is a warning
+// and port 3121; an unusable PCMK_ipc_buffer, an unknown PCMK_remote_pid1 or
+// PCMK_node_start_state value is a warning and ignored; those come back in
+// AgentOptions::warnings (logging is not set up yet). Anything else that is wrong (an
+// unknown option, a missing option value, an unreadable SBD_WATCHDOG_TIMEOUT, an environment
+// file that cannot be read or has invalid UTF-8) is an Error naming the variable, option or
+// file and quoting the value; main exits kExitUsage for it.
 Result<AgentOptions> parse_options(const std::vector<std::string>& argv,
                                    const std::vector<std::string>& env_files);
 Result<AgentOptions> parse_options(const std::vector<std::string>& argv);

@@ -180,7 +180,7 @@ void Server::on_message(const std::string& id, const std::string& xml)
     // root element or type (an unknown one, a command without lrmd_op, even a reply or
     // notify a client sends, gets the -95 of an unknown op; the connection stays). Only
     // what cannot be read at all (not XML, a msg id or number that is not one) ends the
-    // connection: 2.1.5 would leave it open but useless (docs/conformance.md).
+    // connection: 2.1.5 would leave it open but useless (docs/conformance.md, item 2).
     auto served = guarded(
         log_cat, "a remote client's message",
         [&]() -> std::optional<Status> {

@@ -1,18 +1,6 @@
-// Server: the network face of outpost-agent (docs/protocol.md 1, 3, 4.6, 5.12).
-//
-// It owns the TLS listener, the connections still in their handshake, the client
-// sessions, the Executor (on a Spawner the caller provides), the Dispatcher and the
-// Notifier, and wires them: each decoded message goes to the Dispatcher, whose replies and
-// notifications the Notifier fans out; executor results become exec notifies. It also runs
-// the daemon's lifecycle: SIGTERM/SIGINT start the shutdown handshake with the newest IPC
-// provider (shutdown_req, listener closed, 20 s for an answer; ack -> wait until every
-// provider has disconnected; nack or timeout -> exit), a lost last client drops recurring
-// ops registered with drop-recurring, and exit waits for running alerts. Resources are
-// never stopped or unregistered by connection loss or by exit. The server never exits the
-// process itself: it calls the exit handler with the status, and main quits the loop.
-// Clients of the lrmd local IPC service (docs/protocol.md 4.2) are executor clients too: the
-// proxy opens them through proxy::ProxyHost, their requests (no envelope) go to the same
-// Dispatcher, and they count for the last-client rule.
+// Server: the network face of outpost-agent (docs/protocol.md 1, 3, 4.6, 5.12). It owns the
+// TLS listener, the client sessions, the Executor, the Dispatcher and the Notifier and wires
+// them together, and it runs the daemon's lifecycle (shutdown handshake, last-client rule).
 #pragma once
 
 #include <glib.h>
@@ -63,6 +51,18 @@ struct ServerConfig {
     bool handle_signals = true;  // install SIGTERM/SIGINT handlers on the context
 };
 
+// Each decoded message goes to the Dispatcher, whose replies and notifications the Notifier
+// fans out; executor results become exec notifies. Clients of the lrmd local IPC service
+// (docs/protocol.md 4.2) are executor clients too: the proxy opens them through
+// proxy::ProxyHost, their requests (no envelope) go to the same Dispatcher, and they count
+// for the last-client rule.
+//
+// Lifecycle: SIGTERM/SIGINT start the shutdown handshake with the newest IPC provider
+// (shutdown_req, listener closed, kShutdownAckTimeout for an answer; ack -> wait until every
+// provider has disconnected; nack or timeout -> exit); a lost last client drops recurring
+// ops registered with drop-recurring; exit waits for running alerts. Resources are never
+// stopped or unregistered by connection loss or by exit. The server never exits the process
+// itself: it calls the exit handler with the status, and main quits the loop.
 class Server final : public proxy::ProxyHost, private Control {
 public:
     using ExitHandler = std::function<void(int exit_code)>;

@@ -66,8 +66,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Ms = std::chrono::duration<double, std::milli>;
 using outpost::test::ContextPtr;
-using outpost::test::loop_for;
-using outpost::test::run_until;
 
 // The levels of concurrency measured (resources with one exec outstanding each).
 constexpr std::array<int, 3> kInFlight{1, 8, 32};

@@ -54,7 +54,6 @@ using namespace outpost;
 using namespace outpost::agent;
 using namespace std::chrono_literals;
 using outpost::test::ContextPtr;
-using outpost::test::loop_for;
 using outpost::test::run_until;
 
 namespace {

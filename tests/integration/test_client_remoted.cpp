@@ -931,8 +931,8 @@ TEST_CASE("outpost CLI: --help texts, keygen with group haclient, usage errors i
     require_ok(top);
     CHECK(exit_code(*top) == 0);
     for (const char* part :
-         {"check HOST[:PORT]", "exec HOST RSC", "keygen FILE", "--output-as=xml|text", "pacemaker-result",
-          "69 node unreachable", "77 key or certificate", "78 invalid TLS", "64 usage"}) {
+         {"check HOST[:PORT]", "exec HOST RSC", "keygen FILE", "watch [--node NAME]", "--output-as=xml|text",
+          "pacemaker-result", "69 node unreachable", "77 key or certificate", "78 invalid TLS", "64 usage"}) {
         INFO(part);
         CHECK(contains(top->output, part));
     }
@@ -946,6 +946,14 @@ TEST_CASE("outpost CLI: --help texts, keygen with group haclient, usage errors i
     CHECK(exit_code(*keygen_help) == 0);
     CHECK(contains(keygen_help->output, "Usage: outpost keygen FILE [--force]"));
     CHECK(contains(keygen_help->output, "haclient"));
+    auto watch_help = run_command({cli, "watch", "--help"});
+    require_ok(watch_help);
+    CHECK(exit_code(*watch_help) == 0);
+    CHECK(contains(watch_help->output, "Usage: outpost watch [--node NAME] [--refresh DURATION]"));
+    auto watch_usage = run_command({cli, "watch", "--refresh", "soon"});
+    require_ok(watch_usage);
+    CHECK(exit_code(*watch_usage) == 64);
+    CHECK(contains(watch_usage->output, "--refresh needs a positive duration"));
     auto exec_help = run_command({cli, "exec", "--help", "--output-as=xml"});  // help stays text
     require_ok(exec_help);
     CHECK(exit_code(*exec_help) == 0);

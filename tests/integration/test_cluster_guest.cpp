@@ -8,6 +8,11 @@
 //   [lxc][remoted]  the same with the real pacemaker-remoted 2.1.5 (the reference)
 //   [add-guest]     LXC + outpost-agent, declared with `pcs cluster node add-guest`: live it
 //                   needs pcsd (even with --skip-offline); on a CIB file (pcs -f) + cib-push it works
+//   [outpost-guest] LXC + outpost-agent with ocf:outpost:guest instead of VirtualDomain and
+//                   `outpost watch` running on the cluster node: after `virsh destroy` the
+//                   time to the recovery's first action is measured (target under 2 s)
+//   [qemu-outpost-guest] the QEMU/TCG VM with outpost-agent under ocf:outpost:guest and
+//                   outpost watch (as [outpost-guest])
 //   [qemu][agent]   QEMU/TCG VM booting Debian's kernel and an initramfs holding
 //                   outpost-agent and its library closure
 //   [qemu][remoted] the same VM around the real pacemaker-remoted 2.1.5 (the reference)
@@ -25,11 +30,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness/catch_support.hpp"
@@ -45,6 +52,11 @@ namespace fs = std::filesystem;
 namespace {
 
 enum class Peer { remoted, agent };
+// The container's resource agent.
+enum class Agent { virtual_domain, outpost_guest };
+constexpr const char* kOutpostGuestAgent = "/usr/lib/ocf/resource.d/outpost/guest";
+// From virsh destroy to the first action of the recovery, with outpost watch (issue 14).
+constexpr std::chrono::milliseconds kWatchRecoveryTarget{2000};
 
 constexpr const char* kGuestNode = "guest1";
 constexpr const char* kContainer = "vm-guest1";
@@ -112,9 +124,13 @@ struct Setup {
     std::unique_ptr<ClusterHarness> cluster;
     std::optional<TempDir> dir;
     std::vector<fs::path> guest_logs;
+    std::optional<Process> watch;
+    bool agent_linked = false;    // kOutpostGuestAgent is our symlink, removed at the end
+    bool agent_dir_made = false;  // and its directory, made for it
 
     ~Setup()
     {
+        if (watch) (void)watch->stop();
         if (cluster) {
             if (!Catch::getResultCapture().lastAssertionPassed()) {
                 (void)std::fprintf(stderr, "--- crm_mon ---\n%s\n--- pacemaker.log (this run) ---\n%s\n",
@@ -130,8 +146,51 @@ struct Setup {
             auto s = libvirt->stop();
             if (!s) (void)std::fprintf(stderr, "%s\n", s.error().message.c_str());
         }
+        if (agent_linked) {
+            std::error_code ec;
+            fs::remove(kOutpostGuestAgent, ec);
+            if (agent_dir_made) fs::remove(fs::path(kOutpostGuestAgent).parent_path(), ec);
+        }
     }
 };
+
+// Pacemaker finds ocf:outpost:guest where the package installs it; a build under test is
+// linked there for the run (an installed agent is used as it is).
+void install_outpost_guest(Setup& setup)
+{
+    const char* built = std::getenv("OUTPOST_OCF_GUEST");
+    if (built == nullptr || *built == '\0')
+        FAIL("OUTPOST_OCF_GUEST is not set (ocf:outpost:guest is not built)");
+    std::error_code ec;
+    if (fs::exists(kOutpostGuestAgent, ec)) {
+        WARN("using the installed " << kOutpostGuestAgent);
+        return;
+    }
+    setup.agent_dir_made = fs::create_directories(fs::path(kOutpostGuestAgent).parent_path(), ec);
+    fs::create_symlink(built, kOutpostGuestAgent, ec);
+    if (ec) FAIL("cannot link " << kOutpostGuestAgent << ": " << ec.message());
+    setup.agent_linked = true;
+}
+
+// ocf:outpost:guest installed and outpost watch running on the cluster node, as its
+// systemd unit runs it; returns the watcher's log file.
+fs::path start_outpost_guest_and_watch(Setup& setup)
+{
+    install_outpost_guest(setup);
+    const char* cli = std::getenv("OUTPOST_CLI");
+    if (cli == nullptr || *cli == '\0') FAIL("OUTPOST_CLI is not set (the outpost CLI is not built)");
+    fs::path log = *setup.dir / "watch.log";
+    SpawnOptions options;
+    // A short refresh: the resource is created after the watcher starts.
+    options.argv = {cli, "watch", "--node", kClusterNode, "--refresh", "2s"};
+    options.env = {{"PCMK_logfile", log.string()}};
+    options.log_file = *setup.dir / "watch.out";
+    auto watch = Process::spawn(options);
+    require_ok(watch);
+    setup.watch.emplace(std::move(*watch));
+    setup.guest_logs.push_back(log);
+    return log;
+}
 
 // How the guest node is declared: `pcs resource create ... meta remote-node=...`, or the
 // VirtualDomain resource first and `pcs cluster node add-guest` after it.
@@ -141,19 +200,21 @@ enum class Declare { meta, add_guest };
 // only).
 void create_guest_resource(ClusterHarness& c, const std::string& uri, const fs::path& xml,
                            const std::vector<std::string>& extra, Declare how = Declare::meta,
-                           const std::vector<std::string>& meta = {})
+                           const std::vector<std::string>& meta = {}, Agent agent = Agent::virtual_domain,
+                           const std::string& monitor_interval = "3s")
 {
-    std::vector<std::string> args{"resource",
-                                  "create",
-                                  kContainer,
-                                  "ocf:heartbeat:VirtualDomain",
-                                  "hypervisor=" + uri,
-                                  "config=" + xml.string(),
-                                  "autoset_utilization_cpu=false",
-                                  "autoset_utilization_hv_memory=false",
-                                  "autoset_utilization_host_memory=false"};
+    std::vector<std::string> args{
+        "resource",
+        "create",
+        kContainer,
+        agent == Agent::outpost_guest ? "ocf:outpost:guest" : "ocf:heartbeat:VirtualDomain",
+        "hypervisor=" + uri,
+        "config=" + xml.string(),
+        "autoset_utilization_cpu=false",
+        "autoset_utilization_hv_memory=false",
+        "autoset_utilization_host_memory=false"};
     args.insert(args.end(), extra.begin(), extra.end());
-    args.insert(args.end(), {"op", "monitor", "interval=3s", "timeout=30s"});
+    args.insert(args.end(), {"op", "monitor", "interval=" + monitor_interval, "timeout=30s"});
     std::string remote_node = std::string("remote-node=") + kGuestNode;
     std::string remote_addr = "remote-addr=" + bridge_address(kGuestHost);
     if (how == Declare::meta) {
@@ -230,7 +291,9 @@ Status wait_dummy_on_guest(ClusterHarness& c, std::chrono::milliseconds timeout,
 // The common part of both guest kinds, from "resource created" to "stopped".
 void run_guest_scenario(Setup& setup, const std::string& uri, const std::string& domain, const char* kind,
                         std::chrono::milliseconds boot_timeout,
-                        const std::function<void()>& check_dummy_inside = {})
+                        const std::function<void()>& check_dummy_inside = {},
+                        const std::optional<fs::path>& watch_log = std::nullopt,
+                        bool first_action_target = true)
 {
     auto& c = *setup.cluster;
     auto& lv = *setup.libvirt;
@@ -279,7 +342,42 @@ void run_guest_scenario(Setup& setup, const std::string& uri, const std::string&
     // 2. The domain dies behind the cluster's back.
     std::size_t before_destroy = log.size();
     begin = std::chrono::steady_clock::now();
+    if (watch_log) {
+        // The watcher picks the guest up at its next CIB refresh (--refresh below) and
+        // subscribes to the hypervisor's events.
+        auto until = std::chrono::steady_clock::now() + 30s;
+        while (!contains(file_tail(*watch_log, 1 << 20), "subscribed to the domain events of") &&
+               std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(100ms);
+        REQUIRE(contains(file_tail(*watch_log, 1 << 20), "subscribed to the domain events of"));
+        begin = std::chrono::steady_clock::now();
+    }
     require_ok(lv.virsh_checked(uri, {"destroy", domain}));
+    if (watch_log) {
+        // The controller logs "Initiating ACTION operation ..." for each action of a
+        // transition: the first one after the destroy is the recovery's first action.
+        std::optional<double> first_action_s;
+        std::string first_action;
+        while (!first_action_s && seconds_since(begin) < 120) {
+            std::string now = c.pacemaker_log_tail(64U << 20);
+            auto at = now.find("Initiating ", std::min(before_destroy, now.size()));
+            if (at != std::string::npos) {
+                first_action_s = seconds_since(begin);
+                first_action = now.substr(at, now.find('\n', at) - at);
+            } else {
+                std::this_thread::sleep_for(20ms);
+            }
+        }
+        REQUIRE(first_action_s.has_value());
+        WARN("timing (" << kind << "): virsh destroy -> recovery's first action (\"" << first_action
+                        << "\") in " << *first_action_s << " s with outpost watch");
+        // A QEMU VM sends no FIN: an operation in flight on the guest (the Dummy's monitor,
+        // the connection's) only ends at its timeout, and the controller starts no new
+        // transition before the aborted one has no action pending, whoever reported the
+        // failure. There the target is the watcher's own report (below).
+        if (first_action_target)
+            CHECK(*first_action_s * 1000 < static_cast<double>(kWatchRecoveryTarget.count()));
+    }
     require_ok(c.wait_for(
         [](const CrmMon& m) { return m.fail_count(kContainer, kClusterNode) >= 1 || m.failed_actions() > 0; },
         60s, "the cluster to notice the destroyed domain"));
@@ -295,6 +393,25 @@ void run_guest_scenario(Setup& setup, const std::string& uri, const std::string&
     WARN("timing (" << kind << "): destroyed domain noticed after " << noticed_s
                     << " s, guest and Dummy back after " << seconds_since(begin) << " s");
     CHECK(lv.domain_running(uri, domain));
+    if (watch_log) {
+        // The watcher reported the container failed (crm_resource --fail): without that the
+        // cluster first tries to reconnect to the dead guest, fails, and bans the
+        // connection until its 30 s monitor sees the domain gone.
+        std::string watch_text = file_tail(*watch_log, 8000);
+        INFO("outpost watch log:\n" << watch_text);
+        auto at = watch_text.find("reported the resource failed on " + std::string(kClusterNode));
+        CHECK(at != std::string::npos);
+        if (at != std::string::npos) {
+            auto line = watch_text.rfind('\n', at);
+            WARN("outpost watch: " << watch_text.substr(line + 1, watch_text.find('\n', at) - line - 1));
+            // "... reported the resource failed on node1 (367 ms after the event)"
+            auto open = watch_text.find('(', at);
+            long ms =
+                open != std::string::npos ? std::strtol(watch_text.c_str() + open + 1, nullptr, 10) : -1;
+            CHECK(ms >= 0);
+            CHECK(ms < kWatchRecoveryTarget.count());
+        }
+    }
     if (check_dummy_inside) check_dummy_inside();
     log = c.pacemaker_log_tail(64U << 20);
     auto recovery_order =
@@ -355,7 +472,7 @@ std::unique_ptr<Setup> bring_up(bool qemu)
 }
 
 // --- LXC ---------------------------------------------------------------------------------
-void lxc_guest_node(Peer peer, Declare how = Declare::meta)
+void lxc_guest_node(Peer peer, Declare how = Declare::meta, Agent agent = Agent::virtual_domain)
 {
     std::string why;
     auto binary = binary_for(peer, why);
@@ -382,8 +499,17 @@ void lxc_guest_node(Peer peer, Declare how = Declare::meta)
     // shutdown_mode parameter: an instance attribute of that name reaches it, and
     // `virsh shutdown --mode signal` stops the container in well under a second
     // instead of waiting (stop timeout - 5 s) and destroying it.
-    create_guest_resource(*setup->cluster, kLxcUri, xml,
-                          {"CRM_shutdown_mode=signal", "op", "stop", "timeout=20s"}, how);
+    std::optional<fs::path> watch_log;
+    if (agent == Agent::outpost_guest) {
+        watch_log = start_outpost_guest_and_watch(*setup);
+        // Its own shutdown_mode works; the 30 s monitor shows that recovery does not wait
+        // for it.
+        create_guest_resource(*setup->cluster, kLxcUri, xml, {"op", "stop", "timeout=20s"}, how, {}, agent,
+                              "30s");
+    } else {
+        create_guest_resource(*setup->cluster, kLxcUri, xml,
+                              {"CRM_shutdown_mode=signal", "op", "stop", "timeout=20s"}, how);
+    }
 
     auto dummy_inside = [&] {
         // The Dummy's state file is in the container's private /run.
@@ -391,9 +517,10 @@ void lxc_guest_node(Peer peer, Declare how = Declare::meta)
         REQUIRE(init.has_value());
         CHECK(fs::exists("/proc/" + std::to_string(*init) + "/root/run/Dummy-d1.state"));
     };
-    run_guest_scenario(*setup, kLxcUri, domain,
-                       peer == Peer::remoted ? "LXC, pacemaker-remoted" : "LXC, outpost-agent", 60s,
-                       dummy_inside);
+    const char* kind = agent == Agent::outpost_guest
+                           ? "LXC, outpost-agent, ocf:outpost:guest + outpost watch"
+                           : (peer == Peer::remoted ? "LXC, pacemaker-remoted" : "LXC, outpost-agent");
+    run_guest_scenario(*setup, kLxcUri, domain, kind, 60s, dummy_inside, watch_log);
 }
 
 TEST_CASE("LXC guest node runs outpost-agent", "[lxc][agent]")
@@ -406,13 +533,18 @@ TEST_CASE("LXC guest node declared with pcs cluster node add-guest", "[lxc][agen
     lxc_guest_node(Peer::agent, Declare::add_guest);
 }
 
+TEST_CASE("LXC guest node under ocf:outpost:guest, with outpost watch", "[outpost-guest]")
+{
+    lxc_guest_node(Peer::agent, Declare::meta, Agent::outpost_guest);
+}
+
 TEST_CASE("LXC guest node runs pacemaker-remoted 2.1.5 (reference)", "[lxc][remoted]")
 {
     lxc_guest_node(Peer::remoted);
 }
 
 // --- QEMU --------------------------------------------------------------------------------
-void qemu_guest_node(Peer peer)
+void qemu_guest_node(Peer peer, Agent agent = Agent::virtual_domain)
 {
     std::string why;
     auto binary = binary_for(peer, why);
@@ -477,15 +609,25 @@ void qemu_guest_node(Peer peer)
     // failed at the default remote-connect-timeout of 60 s and the guest was banned).
     // Generous timeouts for both: the domain's start (it only waits for QEMU) and the
     // connection's start (remote-connect-timeout: it waits for the daemon).
+    std::optional<fs::path> watch_log;
+    if (agent == Agent::outpost_guest) watch_log = start_outpost_guest_and_watch(*setup);
     create_guest_resource(*setup->cluster, kQemuUri, xml,
                           {"op", "start", "timeout=90s", "op", "stop", "timeout=60s"}, Declare::meta,
-                          {"remote-connect-timeout=" + std::to_string(kQemuConnectTimeout.count()) + "s"});
-    run_guest_scenario(*setup, kQemuUri, domain,
-                       peer == Peer::remoted ? "QEMU/TCG, pacemaker-remoted" : "QEMU/TCG, outpost-agent",
-                       kQemuConnectTimeout + 30s);
+                          {"remote-connect-timeout=" + std::to_string(kQemuConnectTimeout.count()) + "s"},
+                          agent, agent == Agent::outpost_guest ? "30s" : "3s");
+    const char* kind =
+        agent == Agent::outpost_guest
+            ? "QEMU/TCG, outpost-agent, ocf:outpost:guest + outpost watch"
+            : (peer == Peer::remoted ? "QEMU/TCG, pacemaker-remoted" : "QEMU/TCG, outpost-agent");
+    run_guest_scenario(*setup, kQemuUri, domain, kind, kQemuConnectTimeout + 30s, {}, watch_log, false);
     // The stop went through ACPI: the power button reached the init and the daemon.
     std::string console = file_tail(vm.console_log, 1 << 20);
     CHECK(contains(console, "power button: SIGTERM to the daemon"));
+}
+
+TEST_CASE("QEMU/TCG guest node under ocf:outpost:guest, with outpost watch", "[qemu-outpost-guest]")
+{
+    qemu_guest_node(Peer::agent, Agent::outpost_guest);
 }
 
 TEST_CASE("QEMU/TCG guest node runs outpost-agent", "[qemu][agent]")

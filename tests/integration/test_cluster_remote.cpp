@@ -574,6 +574,9 @@ void connection_loss_and_reconnect(Peer peer)
         kReconnectSeconds + kRecheckSeconds + kConnectionMonitorSeconds + kSlackSeconds;
     require_ok(
         c.pcs({"resource", "update", "g1", "reconnect_interval=" + std::to_string(kReconnectSeconds) + "s"}));
+    // The update restarts the connection: wait until the cluster has nothing left to do, or
+    // the kill lands in that restart's connect retries, which crm_mon still shows as online.
+    require_ok(c.tool_checked({"crm_resource", "--wait", "--timeout=60s"}, 70s));
     require_ok(
         c.wait_for([](const CrmMon& m) { return m.node_online("g1"); }, 20s, "g1 online after the update"));
     require_ok(c.wait_for(monitor_recorded, 30s, "d1's recurring monitor on g1 before the second kill"));

@@ -46,7 +46,6 @@ using namespace outpost;
 using namespace std::chrono_literals;
 using outpost::test::contains;
 using outpost::test::ContextPtr;
-using outpost::test::loop_for;
 using outpost::test::require_ok;
 using outpost::test::run_until;
 

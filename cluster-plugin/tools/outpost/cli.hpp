@@ -46,6 +46,11 @@ struct Options {
     std::vector<std::pair<std::string, std::string>> params;
     std::uint32_t interval_ms = 0;
     std::uint32_t timeout_ms = kDefaultExecTimeoutMs;
+    // watch
+    std::optional<std::string> node;
+    std::optional<std::chrono::milliseconds> refresh;
+    bool dry_run = false;
+    bool verbose = false;
 };
 
 // Before anything else can fail: does the command line ask for XML? (Then even a usage
@@ -80,7 +85,7 @@ private:
 // "EXIT CODE" message="..."/> holding <errors><error>...</error></errors> if there were any.
 class Output {
 public:
-    Output(bool xml, std::string request);
+    Output(bool xml, const std::string& request);
 
     [[nodiscard]] bool xml() const { return doc_ != nullptr; }
     void line(const std::string& text) const;
@@ -124,8 +129,10 @@ int usage_error(Output& out, const std::string& message, const char* usage);
 extern const char* const kCheckUsage;
 extern const char* const kExecUsage;
 extern const char* const kKeygenUsage;
+extern const char* const kWatchUsage;
 int check(const Options& options, Output& out);
 int exec(const Options& options, Output& out);
 int keygen(const Options& options, Output& out);
+int watch(const Options& options, Output& out);
 
 }  // namespace outpost::cluster::tools

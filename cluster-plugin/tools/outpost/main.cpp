@@ -3,6 +3,7 @@
 //   outpost check HOST[:PORT]          connect, handshake, register, poke; timings and version
 //   outpost exec HOST RSC CLASS:PROVIDER:TYPE ACTION [--param k=v ...] [--interval ms] [--timeout ms]
 //   outpost keygen FILE [--force]      write a new 4096-byte authkey
+//   outpost watch [--node NAME] ...    the service that reports dead guest domains at once
 //
 // Exit codes: exec returns the operation's OCF rc; check returns 0 or 1; 69 when the node
 // cannot be reached, 77 for key and certificate problems, 78 for invalid TLS settings in
@@ -33,6 +34,10 @@ const char* const kUsage =
     "                               after its first result); exits with the OCF rc\n"
     "  keygen FILE [--force]        write 4096 random bytes as a new authkey (mode 0640,\n"
     "                               owner root, group haclient if it exists)\n"
+    "  watch [--node NAME] [--refresh DURATION] [--dry-run] [--verbose]\n"
+    "                               a service: reports a guest domain that stops or\n"
+    "                               crashes behind the cluster's back as a failed resource\n"
+    "                               at once (crm_resource --fail)\n"
     "\n"
     "Options:\n"
     "  --port N                     remote port (default PCMK_remote_port or 3121)\n"
@@ -54,10 +59,11 @@ struct Command {
     int (*run)(const Options&, Output&);
     const char* const* usage;
 };
-const std::array<Command, 3> kCommands{{
+const std::array<Command, 4> kCommands{{
     {"check", check, &kCheckUsage},
     {"exec", exec, &kExecUsage},
     {"keygen", keygen, &kKeygenUsage},
+    {"watch", watch, &kWatchUsage},
 }};
 
 const Command* find_command(std::string_view name)

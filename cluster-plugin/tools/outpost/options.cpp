@@ -86,6 +86,19 @@ std::optional<std::string> parse_args(int argc, char** argv, Options& options)
             auto ms = v ? number(*v, 0, UINT32_MAX) : std::nullopt;
             if (!ms) return "--timeout needs milliseconds";
             options.timeout_ms = static_cast<std::uint32_t>(*ms);
+        } else if (arg == "--dry-run") {
+            options.dry_run = true;
+        } else if (arg == "--verbose" || arg == "-V") {
+            options.verbose = true;
+        } else if (is("--node")) {
+            auto v = value("--node");
+            if (!v || v->empty()) return "--node needs a name";
+            options.node = *v;
+        } else if (is("--refresh")) {
+            auto v = value("--refresh");
+            auto ms = env::parse_duration_ms("--refresh", v.value_or(""));
+            if (!v || !ms || *ms <= 0) return "--refresh needs a positive duration (30, 30s, 500ms, 1min)";
+            options.refresh = std::chrono::milliseconds(*ms);
         } else if (arg.size() > 1 && arg[0] == '-') {
             return "unknown option " + arg;
         } else if (options.command.empty()) {

@@ -86,7 +86,7 @@ void XmlNode::text(std::string_view content)
         xmlNodeAddContentLen(node_, xml_text(std::string(content)), static_cast<int>(content.size()));
 }
 
-Output::Output(bool xml, std::string request)
+Output::Output(bool xml, const std::string& request)
 {
     if (!xml) return;
     doc_.reset(xmlNewDoc(xml_text("1.0")));

@@ -82,7 +82,11 @@ ALLOWED = {
     "guest-agent": COMMON | {"executor", "proxy", "server", "lifecycle"},
     "cluster-plugin/connection": {"util", "wire", "tls", "io", "connection"},
     "cluster-plugin/policy": {"util", "wire", "policy"},
-    "cluster-plugin/tools": {"util", "wire", "tls", "io", "connection", "policy", "tools"},
+    "cluster-plugin/controller": {"util", "wire", "io", "ipc", "controller"},
+    "cluster-plugin/tools": {"util", "wire", "tls", "io", "ipc", "connection", "policy", "controller", "tools", "watch"},
+    "cluster-plugin/lifecycle": {"util", "io", "lifecycle"},
+    "cluster-plugin/watch": {"util", "io", "lifecycle", "watch"},
+    "ocf/guest": {"util", "wire", "lifecycle", "guest"},
 }
 # Generated headers without a folder (config/outpost-config.h).
 GENERATED = {"outpost-config.h"}

@@ -1,0 +1,44 @@
+// Schemas: validates a CIB against the RelaxNG schema its validate-with attribute names,
+// read from Pacemaker's installed schema directory (/usr/share/pacemaker, or
+// PCMK_schema_directory as Pacemaker reads it). Each schema is parsed once and kept.
+// A name that is not "pacemaker-X.Y" or "pacemaker-next" is refused before any file is
+// opened; "none" disables validation, as Pacemaker allows.
+#pragma once
+
+#include <libxml/relaxng.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "controller/xml.hpp"
+#include "util/result.hpp"
+
+namespace outpost::cluster::controller {
+
+inline constexpr const char* kDefaultSchemaDirectory = "/usr/share/pacemaker";
+
+class Schemas {
+public:
+    explicit Schemas(std::string directory = kDefaultSchemaDirectory) : directory_(std::move(directory)) {}
+
+    // Ok, or an Error with code cib_rc::schema_validation saying what does not conform
+    // (the first few messages of libxml2's validator).
+    Status validate(const xmlDoc* cib);
+    [[nodiscard]] const std::string& directory() const { return directory_; }
+
+private:
+    struct SchemaFree {
+        void operator()(xmlRelaxNG* schema) const { xmlRelaxNGFree(schema); }
+    };
+    using SchemaPtr = std::unique_ptr<xmlRelaxNG, SchemaFree>;
+    Result<xmlRelaxNG*> load(const std::string& name);
+
+    std::string directory_;
+    std::map<std::string, SchemaPtr> loaded_;
+};
+
+// Whether `name` may name a schema file ("pacemaker-3.9", "pacemaker-next").
+bool is_schema_name(const std::string& name);
+
+}  // namespace outpost::cluster::controller

@@ -1,0 +1,39 @@
+#include "controller/cib_store.hpp"
+
+#include "controller/cib_document.hpp"
+#include "controller/cib_file.hpp"
+
+namespace outpost::cluster::controller {
+
+CibStore::CibStore(std::string path, XmlDoc doc, std::unique_ptr<Schemas> schemas, bool created)
+    : path_(std::move(path)), current_(std::move(doc)), schemas_(std::move(schemas)), created_(created)
+{
+}
+
+Result<std::unique_ptr<CibStore>> CibStore::open(std::string path, std::string schema_directory)
+{
+    auto schemas = std::make_unique<Schemas>(std::move(schema_directory));
+    auto loaded = load_cib_file(path, *schemas);
+    if (!loaded) return loaded.error();
+    std::unique_ptr<CibStore> store(
+        new CibStore(std::move(path), std::move(loaded->doc), std::move(schemas), loaded->created));
+    store->removed_ = std::move(loaded->removed_temporaries);
+    return store;
+}
+
+CibOutcome CibStore::apply(const CibOperation& operation, const UpdateOrigin& origin, XmlDoc* previous)
+{
+    CibOutcome outcome = perform(current_.get(), operation, *schemas_, origin);
+    if (outcome.rc != cib_rc::ok || !outcome.updated) return outcome;
+    if (auto saved = save_cib_file(path_, outcome.updated.get()); !saved) {
+        CibOutcome failed;
+        failed.rc = cib_rc::save_failed;
+        failed.message = saved.error().message;
+        return failed;
+    }
+    XmlDoc old = std::exchange(current_, std::move(outcome.updated));
+    if (previous != nullptr) *previous = std::move(old);
+    return outcome;
+}
+
+}  // namespace outpost::cluster::controller

@@ -1,0 +1,44 @@
+// CibStore: the one live CIB of outpost-controld. It performs operations (cib_ops.hpp)
+// on the current document and makes every change durable before it counts: the new CIB
+// is written to the file (cib_file.hpp) first, and only then becomes current and may be
+// acknowledged. A write that fails leaves both the file and the CIB in memory as they
+// were, and the request gets pcmk_err_cib_save.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "controller/cib_ops.hpp"
+#include "controller/cib_schema.hpp"
+#include "controller/xml.hpp"
+#include "util/result.hpp"
+
+namespace outpost::cluster::controller {
+
+class CibStore {
+public:
+    // Loads (or creates) the file; see load_cib_file().
+    static Result<std::unique_ptr<CibStore>> open(std::string path, std::string schema_directory);
+
+    [[nodiscard]] const xmlDoc* current() const { return current_.get(); }
+    [[nodiscard]] const std::string& path() const { return path_; }
+    [[nodiscard]] bool created() const { return created_; }
+    // Leftovers of interrupted saves that open() removed (for the log).
+    [[nodiscard]] const std::vector<std::string>& removed_temporaries() const { return removed_; }
+
+    // Performs `operation`. When the CIB changed, `previous` (if given) receives the CIB
+    // as it was, and outcome.updated is empty: the new CIB is current().
+    CibOutcome apply(const CibOperation& operation, const UpdateOrigin& origin, XmlDoc* previous = nullptr);
+
+private:
+    CibStore(std::string path, XmlDoc doc, std::unique_ptr<Schemas> schemas, bool created);
+
+    std::string path_;
+    XmlDoc current_;
+    std::unique_ptr<Schemas> schemas_;
+    bool created_ = false;
+    std::vector<std::string> removed_;
+};
+
+}  // namespace outpost::cluster::controller

@@ -1,0 +1,78 @@
+// IpcFaces: the local IPC names outpost-controld serves so that Pacemaker's own tools work
+// against it: the CIB (cib_ro, cib_rw: native; cib_shm: shared memory, like cib_rw) and
+// pacemakerd (its status ping, for crm_mon's header). One ipc::Server carries them all
+// (libqb allows one poll-handler table per process).
+//
+// CIB clients register, then send operations; a reply goes back as a libqb response when
+// the tool waits for one (IPC flag client_response), as an event otherwise. Writes on
+// cib_ro are refused (-EACCES). Clients that subscribed to cib_diff_notify get a <notify>
+// with a patchset after each change. A message that cannot be decoded closes its
+// connection; a request that is not a valid CIB request is answered with -EBADMSG.
+#pragma once
+
+#include <glib.h>
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "controller/cib_request.hpp"
+#include "controller/cib_store.hpp"
+#include "ipc/server.hpp"
+#include "util/result.hpp"
+
+namespace outpost::cluster::controller {
+
+struct IpcOptions {
+    std::size_t buffer_size = ipc::kDefaultBufferSize;  // PCMK_ipc_buffer
+    std::string cluster_group = ipc::kClusterGroup;
+    std::string node_name;  // recorded as update-origin
+    // Prepended to every service name; empty in the daemon (tests only).
+    std::string name_prefix;
+};
+
+class IpcFaces final : private ipc::Server::Handler {
+public:
+    static Result<std::unique_ptr<IpcFaces>> create(GMainContext* context, CibStore& store,
+                                                    IpcOptions options);
+    IpcFaces(const IpcFaces&) = delete;
+    IpcFaces& operator=(const IpcFaces&) = delete;
+    ~IpcFaces() override;
+
+    [[nodiscard]] std::size_t client_count() const { return clients_.size(); }
+
+private:
+    enum class Channel { cib_ro, cib_rw, cib_shm, pacemakerd };
+    struct Client {
+        Channel channel = Channel::cib_ro;
+        std::string id;    // the CIB client id we hand out at register
+        std::string name;  // what the tool calls itself
+        std::string user;
+        bool diff_notify = false;
+    };
+
+    IpcFaces(CibStore& store, IpcOptions options);
+
+    // ipc::Server::Handler
+    int accept(std::size_t service, ipc::ConnectionId id, const ipc::Peer& peer) override;
+    void refused(std::size_t service, const ipc::Peer& peer) override;
+    void created(ipc::ConnectionId id) override;
+    void message(ipc::ConnectionId id, const void* data, std::size_t size) override;
+    void closed(ipc::ConnectionId id) override;
+
+    void handle_cib(ipc::ConnectionId id, Client& client, const ipc::Message& message);
+    void handle_pacemakerd(ipc::ConnectionId id, const ipc::Message& message);
+    void reply(ipc::ConnectionId id, const ipc::Message& request, const std::string& xml);
+    void announce_change(const CibRequest& request, const std::string& origin_id, const xmlDoc* before);
+
+    CibStore& store_;
+    IpcOptions options_;
+    std::unique_ptr<ipc::Server> server_;
+    std::map<ipc::ConnectionId, Client> clients_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace outpost::cluster::controller

@@ -1,0 +1,116 @@
+// outpost-controld: one machine as a complete cluster side without corosync. For now it
+// serves the CIB (kept in one file) over Pacemaker's local IPC; the control loop comes with
+// the policy face. This file turns flags and environment into a running service.
+#include <glib-unix.h>
+#include <glib.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "controller/cib_document.hpp"
+#include "controller/cib_store.hpp"
+#include "controller/ipc_faces.hpp"
+#include "tools/outpost-controld/options.hpp"
+#include "util/log.hpp"
+
+namespace {
+
+using namespace outpost;
+
+const log::Category log_cat{"controld.main"};
+constexpr std::string_view kDebugNames[] = {"outpost-controld", "pacemaker-based"};
+
+void configure_logging(const controld::Options& options)
+{
+    log::Config config = log::config_from_environment("outpost-controld", kDebugNames);
+    if (!options.log_file.empty()) config.file = options.log_file;
+    int level = std::max(static_cast<int>(config.default_level),
+                         static_cast<int>(log::Level::notice) + options.verbosity);
+    config.default_level = static_cast<log::Level>(std::min(level, static_cast<int>(log::Level::trace)));
+    log::configure(config);
+}
+
+gboolean on_signal(gpointer data)
+{
+    log_notice(log_cat, "Shutting down on request");
+    g_main_loop_quit(static_cast<GMainLoop*>(data));
+    return G_SOURCE_CONTINUE;
+}
+
+int run(int argc, char** argv)
+{
+    std::vector<std::string> args(argv, argv + argc);
+    auto parsed = controld::parse_options(args);
+    if (!parsed) {
+        (void)std::fprintf(stderr, "outpost-controld: %s\n", parsed.error().message.c_str());
+        return controld::kExitUsage;
+    }
+    const controld::Options& options = *parsed;
+    if (options.show_help) {
+        (void)std::fputs(controld::usage_text().c_str(), stdout);
+        return 0;
+    }
+    if (options.show_version) {
+        (void)std::fputs(controld::version_text().c_str(), stdout);
+        return 0;
+    }
+    configure_logging(options);
+    log_notice(log_cat, "Starting outpost-controld: CIB %s, node %s", options.cib_file.c_str(),
+               log::quote(options.node_name).c_str());
+    for (const auto& warning : options.warnings)
+        log_warning(log_cat, "%s", warning.c_str());
+    (void)std::signal(SIGPIPE, SIG_IGN);
+
+    auto store = cluster::controller::CibStore::open(options.cib_file, options.schema_directory);
+    if (!store) {
+        log_error(log_cat, "Cannot use the CIB: %s", store.error().message.c_str());
+        return controld::kExitConfig;
+    }
+    for (const auto& file : (*store)->removed_temporaries())
+        log_notice(log_cat, "Removed %s, left by a save that did not finish", file.c_str());
+    auto version = cluster::controller::read_version(cluster::controller::root_of((*store)->current()));
+    log_notice(log_cat, "%s CIB %s, version %s", (*store)->created() ? "Created an empty" : "Loaded",
+               options.cib_file.c_str(), version ? version->describe().c_str() : "?");
+
+    GMainContext* context = g_main_context_default();
+    cluster::controller::IpcOptions ipc_options;
+    if (options.ipc_buffer_size != 0) ipc_options.buffer_size = options.ipc_buffer_size;
+    ipc_options.node_name = options.node_name;
+    auto faces = cluster::controller::IpcFaces::create(context, **store, ipc_options);
+    if (!faces) {
+        log_error(log_cat, "Cannot serve the local IPC names: %s", faces.error().message.c_str());
+        return controld::kExitFatal;
+    }
+
+    GMainLoop* loop = g_main_loop_new(context, FALSE);
+    guint term = g_unix_signal_add(SIGTERM, on_signal, loop);
+    guint interrupt = g_unix_signal_add(SIGINT, on_signal, loop);
+    log_notice(log_cat, "Serving cib_ro, cib_rw and cib_shm");
+    g_main_loop_run(loop);
+    g_source_remove(term);
+    g_source_remove(interrupt);
+    faces->reset();  // libqb removes its sockets and shared memory
+    g_main_loop_unref(loop);
+    log_notice(log_cat, "Exiting");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        (void)std::fprintf(stderr, "outpost-controld: fatal error: %s\n", e.what());
+        return outpost::controld::kExitFatal;
+    } catch (...) {
+        (void)std::fprintf(stderr, "outpost-controld: fatal error\n");
+        return outpost::controld::kExitFatal;
+    }
+}

@@ -1,0 +1,312 @@
+#include "watch/watcher.hpp"
+
+#include "lifecycle/domain_config.hpp"
+#include "util/log.hpp"
+
+namespace outpost::cluster::watch {
+
+namespace lc = outpost::cluster::lifecycle;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const outpost::log::Category log_cat{"cluster.watch"};
+
+long long ms_between(Clock::time_point a, Clock::time_point b)
+{
+    return static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count());
+}
+
+}  // namespace
+
+Watcher::Watcher(GMainContext* context, WatcherOptions options, ClusterTools& tools)
+    : context_(context != nullptr ? context : g_main_context_default()),
+      options_(std::move(options)),
+      tools_(tools)
+{
+}
+
+Watcher::~Watcher()
+{
+    *alive_ = false;
+}
+
+void Watcher::start()
+{
+    log_notice(log_cat, "watching the guest domains of node %s (CIB re-read every %lld ms%s)",
+               options_.node.c_str(), static_cast<long long>(options_.refresh.count()),
+               options_.dry_run ? ", dry run" : "");
+    refresh();
+}
+
+std::vector<std::string> Watcher::watched_uris() const
+{
+    std::vector<std::string> out;
+    out.reserve(watches_.size());
+    for (const auto& [uri, w] : watches_)
+        out.push_back(uri);
+    return out;
+}
+
+void Watcher::refresh(std::function<void()> then)
+{
+    if (then) after_refresh_.push_back(std::move(then));
+    if (refreshing_) return;
+    refreshing_ = true;
+    refresh_timer_.reset();
+    std::weak_ptr<bool> alive = alive_;
+    tools_.query_cib([this, alive](Result<std::string> cib) {
+        if (alive.expired()) return;
+        refreshing_ = false;
+        if (!cib) {
+            log_warning(log_cat, "%s", cib.error().message.c_str());
+        } else if (auto parsed = parse_cib(*cib, options_.node); !parsed) {
+            log_warning(log_cat, "%s", parsed.error().message.c_str());
+        } else {
+            apply(*parsed);
+            sync_watches();
+            check_domains("");
+        }
+        auto thens = std::move(after_refresh_);
+        after_refresh_.clear();
+        for (auto& f : thens)
+            f();
+        if (on_refresh) on_refresh();
+        refresh_timer_ = io::add_timeout(context_, options_.refresh, [this] { refresh(); });
+    });
+}
+
+void Watcher::apply(const CibGuests& cib)
+{
+    std::map<std::string, Guest> next;
+    for (const auto& r : cib.guests) {
+        Guest g;
+        g.resource = r;
+        auto old = guests_.find(r.id);
+        if (old != guests_.end()) g.reported_call = old->second.reported_call;
+        std::string type;
+        if (r.config.empty()) {
+            g.config_problem = "no config parameter";
+        } else if (auto config = lc::read_domain_config(r.config); !config) {
+            g.config_problem = config.error().message;
+        } else {
+            g.domain = config->name;
+            type = config->type;
+        }
+        g.uri = !r.hypervisor.empty() ? r.hypervisor : lc::default_uri_for_type(type);
+        if (!g.config_problem.empty()) {
+            if (config_warnings_.insert(r.id + "\n" + g.config_problem).second)
+                log_warning(log_cat, "resource %s cannot be watched: %s", r.id.c_str(),
+                            g.config_problem.c_str());
+        }
+        log_debug(log_cat, "resource %s (%s): domain %s on %s, %s on %s (%s)%s", r.id.c_str(),
+                  r.agent.c_str(), g.domain.empty() ? "?" : g.domain.c_str(),
+                  g.uri.empty() ? "libvirt's default URI" : g.uri.c_str(), node_state_name(r.state),
+                  options_.node.c_str(), r.detail.c_str(), r.managed ? "" : ", unmanaged");
+        next.emplace(r.id, std::move(g));
+    }
+    guests_ = std::move(next);
+    bool maintenance = cib.cluster_maintenance || cib.node_maintenance;
+    if (maintenance != maintenance_logged_) {
+        log_notice(
+            log_cat, "%s",
+            maintenance ? "maintenance mode: nothing is reported until it ends" : "maintenance mode ended");
+        maintenance_logged_ = maintenance;
+    }
+}
+
+void Watcher::sync_watches()
+{
+    std::set<std::string> wanted;
+    for (const auto& [id, g] : guests_)
+        if (!g.domain.empty()) wanted.insert(g.uri);
+    for (auto it = watches_.begin(); it != watches_.end();) {
+        if (wanted.count(it->first) == 0) {
+            log_info(log_cat, "no guest on %s any more: unsubscribed", it->first.c_str());
+            it = watches_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const auto& uri : wanted) {
+        if (watches_.count(uri) != 0) continue;
+        lc::HypervisorWatch::Callbacks callbacks;
+        callbacks.event = [this, uri](const lc::LifecycleEvent& e) { on_event(uri, e); };
+        callbacks.connected = [this, uri](lc::Hypervisor& h) { on_connected(uri, h); };
+        // The first failure is worth a warning, the retries that follow are not.
+        callbacks.disconnected = [this, uri](const std::string& why) {
+            if (disconnected_.insert(uri).second)
+                log_warning(log_cat, "%s; reconnecting", why.c_str());
+            else
+                log_debug(log_cat, "%s; retrying", why.c_str());
+        };
+        auto w = lc::HypervisorWatch::start(context_, uri, std::move(callbacks), options_.hypervisor);
+        if (!w) {
+            log_error(log_cat, "cannot watch %s: %s", uri.c_str(), w.error().message.c_str());
+            continue;
+        }
+        watches_.emplace(uri, std::move(*w));
+    }
+}
+
+void Watcher::on_connected(const std::string& watch_uri, lc::Hypervisor& hypervisor)
+{
+    disconnected_.erase(watch_uri);
+    log_notice(log_cat, "subscribed to the domain events of %s", hypervisor.uri().c_str());
+    // Whatever happened while we were not connected shows in the domains' states now.
+    // (Deferred: the watch is still inside its connect when this runs.)
+    std::weak_ptr<bool> alive = alive_;
+    GSource* idle = g_idle_source_new();
+    auto* data = new std::function<void()>([this, alive, watch_uri] {
+        if (!alive.expired()) check_domains(watch_uri);
+    });
+    g_source_set_callback(
+        idle,
+        [](gpointer d) -> gboolean {
+            (*static_cast<std::function<void()>*>(d))();
+            return G_SOURCE_REMOVE;
+        },
+        data, [](gpointer d) { delete static_cast<std::function<void()>*>(d); });
+    g_source_attach(idle, context_);
+    g_source_unref(idle);
+}
+
+Watcher::Guest* Watcher::guest_for_domain(const std::string& uri, const std::string& name)
+{
+    for (auto& [id, g] : guests_)
+        if (g.uri == uri && g.domain == name) return &g;
+    return nullptr;
+}
+
+void Watcher::on_event(const std::string& watch_uri, const lc::LifecycleEvent& event)
+{
+    auto noticed = Clock::now();
+    auto meaning = lc::meaning(event);
+    if (meaning == lc::EventMeaning::irrelevant) return;
+    std::string why = lc::describe(event);
+    if (meaning == lc::EventMeaning::left) {
+        log_info(log_cat, "domain %s %s: it runs on the target now", event.name.c_str(), why.c_str());
+        return;
+    }
+    Guest* g = guest_for_domain(watch_uri, event.name);
+    if (g != nullptr) {
+        suspect(g->resource.id, why, noticed);
+        return;
+    }
+    // Unknown here: maybe a resource newer than our last CIB read.
+    std::weak_ptr<bool> alive = alive_;
+    refresh([this, alive, watch_uri, name = event.name, why, noticed] {
+        if (alive.expired()) return;
+        if (Guest* found = guest_for_domain(watch_uri, name))
+            suspect(found->resource.id, why, noticed);
+        else
+            log_debug(log_cat, "domain %s %s: no cluster resource of ours", name.c_str(), why.c_str());
+    });
+}
+
+std::optional<bool> Watcher::domain_running(const Guest& g)
+{
+    auto w = watches_.find(g.uri);
+    if (w == watches_.end() || w->second->hypervisor() == nullptr) return std::nullopt;
+    auto found = w->second->hypervisor()->find(g.domain);
+    if (!found) return std::nullopt;
+    if (!*found) return false;
+    auto st = (*found)->status();
+    if (!st) return lc::is_no_domain(st.error()) ? std::optional<bool>(false) : std::nullopt;
+    return lc::classify(*st) == lc::Health::running;
+}
+
+void Watcher::check_domains(const std::string& uri)
+{
+    std::vector<std::string> stopped;  // collected first: suspect() may change guests_
+    for (auto& [id, g] : guests_) {
+        if (g.domain.empty() || (!uri.empty() && g.uri != uri)) continue;
+        if (g.resource.state != NodeState::active || !g.resource.managed) continue;
+        if (g.reported_call == g.resource.decisive_call) continue;
+        auto running = domain_running(g);
+        if (running && !*running) stopped.push_back(id);
+    }
+    for (const auto& id : stopped)
+        suspect(id, "found not running (no event seen)", Clock::now());
+}
+
+void Watcher::suspect(const std::string& resource, const std::string& why, Clock::time_point noticed)
+{
+    log_info(log_cat, "domain of %s %s: checking with the cluster", resource.c_str(), why.c_str());
+    Suspicion s{resource, why, noticed};
+    std::weak_ptr<bool> alive = alive_;
+    tools_.query_cib([this, alive, s](Result<std::string> cib) {
+        if (alive.expired()) return;
+        if (!cib) {
+            log_warning(log_cat, "not reporting %s (%s): %s", s.resource.c_str(), s.why.c_str(),
+                        cib.error().message.c_str());
+            return;
+        }
+        auto parsed = parse_cib(*cib, options_.node);
+        if (!parsed) {
+            log_warning(log_cat, "not reporting %s: %s", s.resource.c_str(), parsed.error().message.c_str());
+            return;
+        }
+        apply(*parsed);
+        decide(s, *parsed);
+    });
+}
+
+void Watcher::decide(const Suspicion& s, const CibGuests& cib)
+{
+    auto it = guests_.find(s.resource);
+    if (it == guests_.end()) {
+        log_info(log_cat, "not reporting %s: no longer configured", s.resource.c_str());
+        return;
+    }
+    Guest& g = it->second;
+    const auto& r = g.resource;
+    auto skip = [&](const std::string& reason) {
+        log_info(log_cat, "domain %s of %s %s; not reported: %s", g.domain.c_str(), r.id.c_str(),
+                 s.why.c_str(), reason.c_str());
+    };
+    if (cib.cluster_maintenance) return skip("the cluster is in maintenance mode");
+    if (cib.node_maintenance) return skip("node " + options_.node + " is in maintenance");
+    if (!r.managed) return skip("the resource is not managed");
+    if (r.state != NodeState::active)
+        return skip(std::string("the cluster has it ") + node_state_name(r.state) + " here (" + r.detail +
+                    ")");
+    if (g.reported_call == r.decisive_call) return skip("already reported");
+    if (auto action = tools_.agent_action_in_flight(r.id))
+        return skip("the cluster is running its " + *action);
+    auto running = domain_running(g);
+    if (running && *running) return skip("it runs again");
+
+    g.reported_call = r.decisive_call;
+    Report report{r.id, g.domain, s.why, s.noticed, {}, false, {}};
+    if (options_.dry_run) {
+        report.reported = Clock::now();
+        report.ok = true;
+        log_notice(log_cat, "dry run: would report %s failed on %s (domain %s %s)", r.id.c_str(),
+                   options_.node.c_str(), g.domain.c_str(), s.why.c_str());
+        if (on_report) on_report(report);
+        return;
+    }
+    std::weak_ptr<bool> alive = alive_;
+    tools_.report_failure(r.id, options_.node, [this, alive, report](const Status& status) mutable {
+        if (alive.expired()) return;
+        report.reported = Clock::now();
+        report.ok = status.ok();
+        if (status) {
+            log_notice(log_cat,
+                       "domain %s of %s %s: reported the resource failed on %s (%lld ms after the event)",
+                       report.domain.c_str(), report.resource.c_str(), report.why.c_str(),
+                       options_.node.c_str(), ms_between(report.noticed, report.reported));
+        } else {
+            report.error = status.error().message;
+            log_error(log_cat, "domain %s of %s %s: reporting it failed: %s", report.domain.c_str(),
+                      report.resource.c_str(), report.why.c_str(), report.error.c_str());
+            // Let the next refresh or event try again.
+            auto g2 = guests_.find(report.resource);
+            if (g2 != guests_.end()) g2->second.reported_call = -2;
+        }
+        if (on_report) on_report(report);
+    });
+}
+
+}  // namespace outpost::cluster::watch

@@ -1,0 +1,136 @@
+// CIB IPC messages: requests as 2.1.5's tools send them (taken from this service's trace
+// log with cibadmin, crm_attribute and crm_mon), the replies, the change patchsets, and
+// the pacemakerd ping crm_mon needs.
+#include <catch.hpp>
+
+#include <string>
+
+#include "controller/cib_diff.hpp"
+#include "controller/cib_document.hpp"
+#include "controller/cib_request.hpp"
+#include "controller/pacemakerd.hpp"
+
+using namespace outpost::cluster::controller;
+
+namespace {
+
+XmlDoc parse(const std::string& text)
+{
+    auto doc = parse_document(text, 1 << 20, "test XML");
+    REQUIRE(doc.ok());
+    return std::move(*doc);
+}
+
+}  // namespace
+
+TEST_CASE("requests the tools send parse into operations")
+{
+    auto reg = parse_cib_request(
+        R"(<cib_command t="cib" cib_op="register" cib_clientname="cibadmin" cib_callopt="4096"/>)", 1 << 20);
+    REQUIRE(reg.ok());
+    CHECK(reg->op == "register");
+    CHECK(reg->client_name == "cibadmin");
+    CHECK(reg->options == call_option::sync_call);
+
+    auto create = parse_cib_request(
+        R"(<cib_command __name__="cib_command" t="cib" cib_async_id="x" cib_op="cib_create" cib_section="nodes" )"
+        R"(cib_callid="2" cib_callopt="0"><cib_calldata><node id="2" uname="n2"/></cib_calldata></cib_command>)",
+        1 << 20);
+    REQUIRE(create.ok());
+    CHECK(create->op == "cib_create");
+    CHECK(create->section == "nodes");
+    CHECK(create->call_id == 2);
+    REQUIRE(create->data != nullptr);
+    CHECK(serialize(create->data) == R"(<node id="2" uname="n2"/>)");
+
+    auto notify = parse_cib_request(
+        R"(<cib-callback cib_op="cib_notify" cib_notify_type="cib_diff_notify" cib_notify_activate="1"/>)",
+        1 << 20);
+    REQUIRE(notify.ok());
+    CHECK(notify->notify_type == kDiffNotify);
+    CHECK(notify->notify_activate);
+}
+
+TEST_CASE("bad requests are refused with a reason")
+{
+    CHECK(parse_cib_request("<cib_command", 1 << 20).error().code == -EBADMSG);
+    CHECK(parse_cib_request(R"(<other cib_op="cib_query"/>)", 1 << 20).error().message.find("<other>") !=
+          std::string::npos);
+    CHECK_FALSE(parse_cib_request(R"(<cib_command t="cib"/>)", 1 << 20).ok());
+    CHECK_FALSE(parse_cib_request(R"(<cib_command cib_op="cib_query" cib_callid="x"/>)", 1 << 20).ok());
+    CHECK_FALSE(
+        parse_cib_request(R"(<cib_command cib_op="cib_query" cib_callopt="99999999999"/>)", 1 << 20).ok());
+    CHECK_FALSE(parse_cib_request("<cib_command cib_op=\"" + std::string(300, 'a') + "\"/>", 1 << 20).ok());
+    CHECK(parse_cib_request(R"(<cib_command cib_op="cib_query"/>)", 10).error().code == -EMSGSIZE);
+    CHECK_FALSE(
+        parse_cib_request(R"(<!DOCTYPE x [<!ENTITY a "b">]><cib_command cib_op="cib_query"/>)", 1 << 20)
+            .ok());
+}
+
+TEST_CASE("replies carry rc and data; register and notify replies")
+{
+    auto request = parse_cib_request(
+        R"(<cib_command t="cib" cib_op="cib_query" cib_callid="7" cib_callopt="4352"/>)", 1 << 20);
+    REQUIRE(request.ok());
+    XmlDoc output = parse("<nodes/>");
+    CHECK(
+        operation_reply(*request, "id-1", 0, output.get()) ==
+        R"(<cib-reply t="cib" cib_op="cib_query" cib_callid="7" cib_clientid="id-1" cib_callopt="4352" cib_rc="0">)"
+        R"(<cib_calldata><nodes/></cib_calldata></cib-reply>)");
+    CHECK(
+        operation_reply(*request, "id-1", -6, nullptr) ==
+        R"(<cib-reply t="cib" cib_op="cib_query" cib_callid="7" cib_clientid="id-1" cib_callopt="4352" cib_rc="-6"/>)");
+    CHECK(register_reply("abc") == R"(<cib_common_callback_worker cib_op="register" cib_clientid="abc"/>)");
+}
+
+TEST_CASE("a change's patchset names both versions and replaces what differs")
+{
+    XmlDoc before = empty_cib();
+    XmlDoc after = copy_document(before.get());
+    xmlNode* nodes = find_section(after.get(), "nodes");
+    xmlNode* node = xmlNewChild(nodes, nullptr, reinterpret_cast<const xmlChar*>("node"), nullptr);
+    set_attr(node, "id", "1");
+    write_version(root_of(after.get()), CibVersion{0, 2, 0});
+    XmlDoc patch = make_patchset(before.get(), after.get());
+    CHECK(
+        serialize(root_of(patch.get())) ==
+        R"(<diff format="2"><version><source admin_epoch="0" epoch="1" num_updates="0"/>)"
+        R"(<target admin_epoch="0" epoch="2" num_updates="0"/></version>)"
+        R"(<change operation="modify" path="/cib"><change-list><change-attr name="epoch" operation="set" value="2"/>)"
+        R"(</change-list><change-result><cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="2" )"
+        R"(num_updates="0" admin_epoch="0"/></change-result></change>)"
+        R"(<change operation="delete" path="/cib/configuration/nodes"/>)"
+        R"(<change operation="create" path="/cib/configuration" position="1"><nodes><node id="1"/></nodes></change>)"
+        R"(</diff>)");
+    auto request = parse_cib_request(
+        R"(<cib_command cib_op="cib_create" cib_callid="3" cib_section="nodes"/>)", 1 << 20);
+    REQUIRE(request.ok());
+    std::string notification = diff_notification(*request, "id-2", before.get(), after.get());
+    CHECK(notification.rfind(
+              R"(<notify t="cib_notify" subt="cib_diff_notify" cib_op="cib_create" cib_rc="0")", 0) == 0);
+    CHECK(notification.find("<cib_update_result><diff format=\"2\">") != std::string::npos);
+    CHECK(notification.find(R"(<cib_generation><generation_tuple crm_feature_set="3.16.1" )") !=
+          std::string::npos);
+}
+
+TEST_CASE("pacemakerd: ping answered as running, other tasks not implemented")
+{
+    auto reply = pacemakerd_reply(
+        R"(<create_request_adv origin="do_pacemakerd_api_call" t="crmd" version="3.16.1" subt="request" )"
+        R"(reference="ping-crm_mon-1-0" crm_task="ping" crm_sys_to="pacemakerd" crm_sys_from="21624_crm_mon"/>)",
+        1796553602);
+    REQUIRE(reply.ok());
+    CHECK(reply->ack == R"(<ack function="pacemakerd" line="0" status="112"/>)");
+    CHECK(
+        reply->event ==
+        R"(<create_reply_adv origin="outpost-controld" t="crmd" version="3.16.1" subt="response" )"
+        R"(reference="ping-crm_mon-1-0" crm_task="ping" crm_sys_to="21624_crm_mon" crm_sys_from="pacemakerd">)"
+        R"(<crm_xml><ping_response crm_subsystem="pacemakerd" crm-timestamp="1796553602" )"
+        R"(pacemakerd_state="running" result="ok"/></crm_xml></create_reply_adv>)");
+    auto other = pacemakerd_reply(R"(<create_request_adv subt="request" crm_task="shutdown"/>)", 0);
+    REQUIRE(other.ok());
+    CHECK(other->ack.find(R"(status="3")") != std::string::npos);
+    CHECK(other->event.empty());
+    CHECK_FALSE(pacemakerd_reply("<ping/>", 0).ok());
+    CHECK_FALSE(pacemakerd_reply(std::string(kMaxPacemakerdRequest + 1, ' '), 0).ok());
+}
