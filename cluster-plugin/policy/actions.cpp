@@ -283,11 +283,7 @@ void ActionMaker::recurring(RscIdx r, ActIdx start, NodeIdx node)
         const std::string key = op_key(rsc.id, op.name, op.interval_ms);
         bool optional = start != kNone ? c.actions[start].optional() : true;
         ActIdx existing = node != kNone ? c.find_action(r, key, node) : kNone;
-        if (existing == kNone) {
-            optional = false;
-        } else if (c.actions[existing].flags & kActReschedule) {
-            optional = false;
-        }
+        if (existing == kNone || (c.actions[existing].flags & kActReschedule)) optional = false;
         Role op_role = op.role ? *op.role : Role::unknown;
         if (op_role == Role::started) op_role = Role::unknown;
         const Role nr = c.resources[r].next_role;
@@ -323,11 +319,9 @@ void ActionMaker::recurring(RscIdx r, ActIdx start, NodeIdx node)
         m.set_meta("interval", std::to_string(op.interval_ms));
         m.set_meta("name", op.name);
         m.set_meta("timeout", std::to_string(op.timeout.empty() ? 20000 : op.timeout_ms));
-        if (start == kNone || !c.actions[start].runnable()) {
+        if (start == kNone || !c.actions[start].runnable() || node == kNone || !c.nodes[node].online ||
+            c.nodes[node].unclean)
             m.flags &= ~kActRunnable;
-        } else if (node == kNone || !c.nodes[node].online || c.nodes[node].unclean) {
-            m.flags &= ~kActRunnable;
-        }
         if (nr == Role::promoted) m.set_meta("op_target_rc", "8");
         if (node == kNone || c.resources[r].flags.managed) {
             order_task_then_action(c, r, "start", mon, kOrderImpliesThen | kOrderRunnableLeft);
@@ -464,13 +458,12 @@ void ActionMaker::primitive(RscIdx r)
         recurring(r, start, chosen);
     }
     Resource& fin = c.resources[r];
-    if (fin.partial_migration_target != kNone &&
-        (chosen == kNone || fin.partial_migration_target != chosen)) {
+    const bool partial_elsewhere =
+        fin.partial_migration_target != kNone && (chosen == kNone || fin.partial_migration_target != chosen);
+    if (partial_elsewhere || !is_moving || !fin.flags.managed || fin.flags.failed ||
+        fin.flags.start_pending || (current != kNone && c.nodes[current].unclean) ||
+        fin.next_role < Role::started)
         allow_migrate = false;
-    } else if (!is_moving || !fin.flags.managed || fin.flags.failed || fin.flags.start_pending ||
-               (current != kNone && c.nodes[current].unclean) || fin.next_role < Role::started) {
-        allow_migrate = false;
-    }
     if (allow_migrate) migration(r, current, chosen);
 }
 
@@ -611,9 +604,7 @@ void ActionMaker::history_actions()
             Action& act = c.actions[a];
             if (act.task == "stop") {
                 act.flags &= ~kActOptional;
-            } else if (act.task == "start") {
-                act.flags &= ~kActRunnable;
-            } else if (act.interval_ms > 0) {
+            } else if (act.task == "start" || act.interval_ms > 0) {
                 act.flags &= ~kActRunnable;
             }
         }

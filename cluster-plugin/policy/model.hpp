@@ -211,7 +211,8 @@ struct RscFlags {
     bool needs_unfencing = false;
     bool reload = false;
     bool migrating = false;
-    bool merging = false;  // colocation score merge in progress
+    bool merging = false;       // colocation score merge in progress
+    bool load_ordered = false;  // its starts wait for load_stopped (utilization.hpp U6)
 };
 
 // One lrm_rsc_op from the status section (views into the CIB document).

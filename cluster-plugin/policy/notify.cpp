@@ -111,11 +111,8 @@ InstanceState instance_state(const Cluster& c, RscIdx r)
             s.now = n;
     }
     if (rsc.assigned != kNone && rsc.next_role != Role::stopped) {
-        if (s.now == rsc.assigned && !s.stopping) {
+        if ((s.now == rsc.assigned && !s.stopping) || live_action(c, r, "start", rsc.assigned) != kNone)
             s.after = rsc.assigned;
-        } else if (live_action(c, r, "start", rsc.assigned) != kNone) {
-            s.after = rsc.assigned;
-        }
     }
     return s;
 }

@@ -47,22 +47,17 @@ ActIdx load_stopped(Cluster& c, NodeIdx n)
 }
 
 // U6: stops on the nodes where r runs before their load_stopped; the load_stopped of each
-// allowed node (by name) before r's start and migrate_to.
+// allowed node before r's start and migrate_to. Of the latter, only the one of the node r is
+// assigned to can reach the graph: apply_orderings makes that one once r is assigned, not one
+// per allowed node.
 void load_orderings(Cluster& c, RscIdx r)
 {
     for (NodeIdx n : std::vector<NodeIdx>(c.resources[r].running_on))
         order_task_then_action(c, r, "stop", load_stopped(c, n), kOrderLoad);
-    std::vector<NodeIdx> allowed;
     for (NodeIdx n : c.node_order) {
-        if (c.resources[r].allowed.allowed(n, c.nodes[n].is_remote_class())) allowed.push_back(n);
+        if (c.resources[r].allowed.allowed(n, c.nodes[n].is_remote_class())) load_stopped(c, n);
     }
-    std::sort(allowed.begin(), allowed.end(),
-              [&](NodeIdx a, NodeIdx b) { return compare_node_names(c.nodes[a].name, c.nodes[b].name) < 0; });
-    for (NodeIdx n : allowed) {
-        const ActIdx ls = load_stopped(c, n);
-        order_action_then_task(c, ls, r, "start", kOrderLoad);
-        order_action_then_task(c, ls, r, "migrate_to", kOrderLoad);
-    }
+    c.resources[r].flags.load_ordered = true;
 }
 
 void primitive_orderings(Cluster& c, RscIdx r)
@@ -251,6 +246,13 @@ void edge(Cluster& c, ActIdx first, ActIdx then, std::uint32_t flags)
 {
     const Action& f = c.actions[first];
     const Action& t = c.actions[then];
+    if (flags == kOrderLoad) {
+        // Only an ordering on the node the action is for (for migrate_to: where the resource
+        // goes) can reach the graph, and nothing travels along it: the others are not made
+        // (utilization.hpp U6; thousands of allowed nodes would make millions).
+        const NodeIdx where = t.rsc != kNone && t.task == "migrate_to" ? c.resources[t.rsc].assigned : t.node;
+        if (f.node == kNone || f.node != where) return;
+    }
     if (f.rsc != kNone && t.rsc != kNone && f.rsc != t.rsc && !is_ancestor(c, f.rsc, t.rsc))
         first = expand_action(c, first);
     c.order(first, then, flags);
@@ -383,6 +385,16 @@ void create_internal_orderings(Cluster& c)
 
 void apply_orderings(Cluster& c)
 {
+    // U6: where a resource with utilization goes, its start and migrate_to wait for that
+    // node's load_stopped.
+    for (RscIdx r = 0; r < c.resources.size(); ++r) {
+        const Resource& rsc = c.resources[r];
+        if (!rsc.flags.load_ordered || rsc.assigned == kNone) continue;
+        const ActIdx ls = c.find_action(kNone, "load_stopped_" + c.nodes[rsc.assigned].name, rsc.assigned);
+        if (ls == kNone) continue;
+        order_action_then_task(c, ls, r, "start", kOrderLoad);
+        order_action_then_task(c, ls, r, "migrate_to", kOrderLoad);
+    }
     for (std::size_t i = 0; i < c.orderings.size(); ++i) {
         const Ordering o = c.orderings[i];
         migration_equivalents(c, o);

@@ -619,6 +619,7 @@ struct Assigner {
     std::unordered_map<RscIdx, std::vector<std::uint32_t>> inst_this_with, inst_with_this;
     // A clone's instances in the order they were assigned (promotion falls back on it).
     std::unordered_map<RscIdx, std::vector<RscIdx>> instance_order;
+    std::vector<NodeIdx> table_order_;  // ban_insufficient_capacity's node order
     std::vector<std::uint32_t> this_with_of(RscIdx r) const;
     std::vector<std::uint32_t> with_this_of(RscIdx r) const;
 };
@@ -1050,34 +1051,44 @@ NodeIdx Assigner::ban_insufficient_capacity(RscIdx r)
     Utilization needed;
     for (RscIdx x : list)
         add_colocated_utilization(x, list, needed);
-    // The allowed nodes in the order Pacemaker's table of them (keyed by node id, filled in
-    // node order) iterates: it decides between nodes with the same free capacity.
-    Utilization ids;
-    for (NodeIdx n : c.node_order) {
-        if (c.resources[r].allowed.allowed(n, cls(c, n))) ids.set(c.nodes[n].id, {});
-    }
-    std::vector<NodeIdx> nodes;
-    ids.for_each([&](const std::string& id, const std::string&) {
-        const NodeIdx n = c.find_node_by_id(id);
-        if (n != kNone) nodes.push_back(n);
-    });
     auto usable = [&](NodeIdx n) {
+        if (!can_run(c, n)) return false;
         const auto score = c.score_on(r, n);
-        return can_run(c, n) && score && *score >= 0;
+        return score && *score >= 0;
     };
     bool any_capable = false;
-    NodeIdx most_free = kNone;
-    for (NodeIdx n : nodes) {
-        if (!usable(n)) continue;
-        if (enough_capacity(c.nodes[n].utilization, needed)) any_capable = true;
-        if (most_free == kNone ||
-            compare_capacities(c.nodes[n].utilization, c.nodes[most_free].utilization) < 0)
-            most_free = n;
+    for (NodeIdx n : c.node_order) {
+        if (usable(n) && enough_capacity(c.nodes[n].utilization, needed)) {
+            any_capable = true;
+            break;
+        }
     }
     // If some node can hold them all, the others are banned; else those that cannot hold
-    // r alone.
+    // r alone, and the node with the most free capacity is the answer (the first of equals
+    // in the order Pacemaker's table of allowed nodes, keyed by node id and filled in node
+    // order, iterates).
     const Utilization& wanted = any_capable ? needed : c.resources[r].utilization;
-    for (NodeIdx n : nodes) {
+    NodeIdx most_free = kNone;
+    if (!any_capable) {
+        if (table_order_.empty()) {
+            // Once: the order of a table holding every node (a resource allowed on fewer
+            // nodes is taken in the same order, which is exact in symmetric clusters).
+            Utilization ids;
+            for (NodeIdx n : c.node_order)
+                ids.set(c.nodes[n].id, {});
+            ids.for_each([&](const std::string& id, const std::string&) {
+                const NodeIdx n = c.find_node_by_id(id);
+                if (n != kNone) table_order_.push_back(n);
+            });
+        }
+        for (NodeIdx n : table_order_) {
+            if (!c.resources[r].allowed.allowed(n, cls(c, n)) || !usable(n)) continue;
+            if (most_free == kNone ||
+                compare_capacities(c.nodes[n].utilization, c.nodes[most_free].utilization) < 0)
+                most_free = n;
+        }
+    }
+    for (NodeIdx n : c.node_order) {
         if (usable(n) && !enough_capacity(c.nodes[n].utilization, wanted))
             resource_location(c, r, n, -kInfinity);
     }
@@ -1910,7 +1921,7 @@ void assign_resources(Cluster& c)
     for (const Resource& r : c.resources) {
         if (r.flags.fence_device) c.have_fence_device = true;
     }
-    Assigner a{c, {}, false, {}, {}, {}};
+    Assigner a{c, {}, false, {}, {}, {}, {}};
     // Target roles.
     for (Resource& r : c.resources) {
         if (r.target_role == Role::stopped) {

@@ -199,12 +199,11 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
                 for (RscIdx l : leaves)
                     state = std::max(state, c.resources[l].role);
             }
-            if (state == Role::stopped && t.task == "stop") {
-            } else if (state >= Role::started && t.task == "start" && t.optional() && t.node != kNone &&
-                       tr.running_on.size() == 1 && tr.running_on[0] == t.node) {
-            } else if (!(f.flags & kActRunnable)) {
-                t.flags &= ~(kActRunnable | kActOptional);
-            }
+            // (Not a stop of what is stopped, nor the start of what runs there already.)
+            const bool moot = (state == Role::stopped && t.task == "stop") ||
+                              (state >= Role::started && t.task == "start" && t.optional() &&
+                               t.node != kNone && tr.running_on.size() == 1 && tr.running_on[0] == t.node);
+            if (!moot && !(f.flags & kActRunnable)) t.flags &= ~(kActRunnable | kActOptional);
         }
     }
     // (A stop replaced by a migration does not make what must precede it required.)

@@ -91,12 +91,11 @@ void remote_ordering(Cluster& c, ActIdx a)
     if (task == "start" || task == "promote") {
         start_then_action(c, conn, a, state == ConnState::failed ? kOrderImpliesThen : kOrderNone);
     } else if (task == "stop") {
-        if (state == ConnState::alive) {
+        if (state == ConnState::alive ||
+            (state != ConnState::failed && c.resources[conn].next_role == Role::stopped)) {
             action_then_stop(c, a, conn, kOrderImpliesFirst);
         } else if (state == ConnState::failed) {
             fence_node(c, n, "resources are active but connection is unrecoverable", false);
-        } else if (c.resources[conn].next_role == Role::stopped) {
-            action_then_stop(c, a, conn, kOrderImpliesFirst);
         } else {
             start_then_action(c, conn, a, kOrderNone);
         }

@@ -40,18 +40,10 @@ void Summary::add(const char* change, RscIdx r, NodeIdx origin, NodeIdx dest, Ac
     std::string details;
     const std::string role = role_name(rsc.role);
     const std::string next = role_name(rsc.next_role);
-    if (need_role && origin == kNone) {
-        details = role + " -> " + next + " " + node_name(c, dest);
-    } else if (origin == kNone) {
-        details = node_name(c, dest);
-    } else if (need_role && dest == kNone) {
-        details = role + " " + node_name(c, origin);
-    } else if (dest == kNone) {
-        details = node_name(c, origin);
-    } else if (need_role && same_role && same_host) {
-        details = role + " " + node_name(c, origin);
-    } else if (same_role && same_host) {
-        details = node_name(c, origin);
+    if (origin == kNone) {
+        details = need_role ? role + " -> " + next + " " + node_name(c, dest) : node_name(c, dest);
+    } else if (dest == kNone || (same_role && same_host)) {
+        details = need_role ? role + " " + node_name(c, origin) : node_name(c, origin);
     } else if (need_role && same_role) {
         details = node_name(c, origin) + " -> " + node_name(c, dest) + " " + role;
     } else if (same_role) {
@@ -229,7 +221,7 @@ std::string render_summary(const std::vector<SummaryEntry>& entries)
         if (static_cast<int>(det.size()) < detail_width)
             det.insert(0, static_cast<std::size_t>(detail_width) - det.size(), ' ');
         line += det + " )";
-        if (!i.reason.empty()) line += "  " + i.reason;
+        if (!i.reason.empty()) line.append("  ").append(i.reason);
         out += line + "\n";
     }
     return out;

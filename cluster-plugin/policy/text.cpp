@@ -211,11 +211,11 @@ void render_clone(const Cluster& c, Out& out, RscIdx ci, int indent)
         bool full = false;
         NodeIdx where = kNone;
         Role role = Role::started;
-        if (any_leaf(c, inst, [](const Resource& r) { return r.flags.orphan; }) ||
-            any_leaf(c, inst, [](const Resource& r) { return !r.flags.managed; }) ||
-            any_leaf(c, inst, [](const Resource& r) { return r.flags.failed; })) {
-            full = true;
-        } else if (instance_active(c, inst, true)) {
+        // Shown in full unless wholly active, managed and healthy on one clean node.
+        const bool summarized = !any_leaf(c, inst, [](const Resource& r) {
+            return r.flags.orphan || !r.flags.managed || r.flags.failed;
+        }) && instance_active(c, inst, true);
+        if (summarized) {
             where = instance_location(c, inst);
             if (where == kNone) {
                 full = true;

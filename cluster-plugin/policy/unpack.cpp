@@ -558,23 +558,16 @@ void Unpacker::apply_common(RscIdx idx)
     // devices and connections, fencing with fencing enabled, nothing when quorum is
     // ignored, quorum otherwise.
     std::string_view req = m("requires");
-    if (req == "nothing") {
+    const bool quorum_only = r.flags.fence_device || r.flags.is_remote_connection;
+    const bool by_default = req != "nothing" && req != "quorum" && req != "fencing" && req != "unfencing";
+    if (req == "nothing" || (by_default && !quorum_only && !c.options.stonith_enabled &&
+                             c.options.no_quorum_policy == NoQuorumPolicy::ignore)) {
         r.requires_ = Requires::nothing;
-    } else if (req == "quorum") {
-        r.requires_ = Requires::quorum;
-    } else if (req == "fencing") {
+    } else if (req == "fencing" || (by_default && !quorum_only && c.options.stonith_enabled)) {
         r.requires_ = Requires::fencing;
     } else if (req == "unfencing" && !r.flags.fence_device && c.options.stonith_enabled) {
         r.requires_ = Requires::unfencing;
         r.flags.needs_unfencing = true;
-    } else if (req == "unfencing") {
-        r.requires_ = Requires::quorum;
-    } else if (r.flags.fence_device || r.flags.is_remote_connection) {
-        r.requires_ = Requires::quorum;
-    } else if (c.options.stonith_enabled) {
-        r.requires_ = Requires::fencing;
-    } else if (c.options.no_quorum_policy == NoQuorumPolicy::ignore) {
-        r.requires_ = Requires::nothing;
     } else {
         r.requires_ = Requires::quorum;
     }

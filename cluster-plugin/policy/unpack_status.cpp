@@ -321,11 +321,10 @@ RscIdx StatusUnpacker::create_orphan(std::string_view id, xmlNode* lr)
     r.flags.is_remote_connection = r.cls == "ocf" && r.provider == "pacemaker" && r.type == "remote";
     if (!c.options.stop_orphan_resources) r.flags.managed = false;
     if (c.options.maintenance_mode) r.flags.managed = false;
-    if (r.flags.fence_device || r.flags.is_remote_connection) {
-        r.requires_ = Requires::quorum;
-    } else if (c.options.stonith_enabled) {
+    const bool quorum_only = r.flags.fence_device || r.flags.is_remote_connection;
+    if (!quorum_only && c.options.stonith_enabled) {
         r.requires_ = Requires::fencing;
-    } else if (c.options.no_quorum_policy == NoQuorumPolicy::ignore) {
+    } else if (!quorum_only && c.options.no_quorum_policy == NoQuorumPolicy::ignore) {
         r.requires_ = Requires::nothing;
     } else {
         r.requires_ = Requires::quorum;
@@ -535,7 +534,7 @@ void StatusUnpacker::op_success(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t
         } else if (rsc.role < Role::started) {
             set_active();
         }
-    } else if (task == "start") {
+    } else if (task == "start" || task == "migrate_from") {
         rsc.role = Role::started;
         clear_past = true;
     } else if (task == "stop") {
@@ -547,9 +546,6 @@ void StatusUnpacker::op_success(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t
     } else if (task == "demote") {
         if (h.on_fail == OnFail::demote) clear_past = true;
         rsc.role = Role::unpromoted;
-    } else if (task == "migrate_from") {
-        rsc.role = Role::started;
-        clear_past = true;
     } else if (task == "migrate_to") {
         migrate_to_success(r, n, h, i);
     } else if (rsc.role < Role::started) {
