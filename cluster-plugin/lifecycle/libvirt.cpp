@@ -177,7 +177,7 @@ Result<DomainInfo> Domain::info() const
     virDomainInfo info{};
     if (virDomainGetInfo(domain_.get(), &info) < 0)
         return last_error("reading the resources of domain " + name_);
-    return DomainInfo{info.nrVirtCpu, info.maxMem, info.memory};
+    return DomainInfo{info.nrVirtCpu, info.maxMem, info.memory, static_cast<State>(info.state)};
 }
 
 Result<std::string> Domain::xml(unsigned flags) const

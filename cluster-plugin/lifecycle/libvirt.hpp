@@ -65,6 +65,7 @@ struct DomainInfo {
     unsigned vcpus = 0;
     std::uint64_t max_memory_kib = 0;
     std::uint64_t memory_kib = 0;
+    State state = State::no_state;  // as status() has it, without the reason
 };
 
 struct MigrationRequest {

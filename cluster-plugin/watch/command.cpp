@@ -4,11 +4,13 @@
 #include <glib.h>
 
 #include <csignal>
+#include <memory>
 #include <string>
 
 #include "lifecycle/event_loop.hpp"
 #include "util/log.hpp"
 #include "watch/cluster_tools.hpp"
+#include "watch/state_service.hpp"
 #include "watch/watcher.hpp"
 
 namespace outpost::cluster::watch {
@@ -55,6 +57,17 @@ int run_watch_command(WatchCommandOptions o)
         wo.dry_run = o.dry_run;
         Watcher watcher(context, wo, tools);
         watcher.start();
+        std::unique_ptr<StateService> state_service;
+        if (o.state_socket != "none") {
+            auto s = StateService::start(context, o.state_socket,
+                                         [&watcher](const StateQuery& q) { return watcher.answer(q); });
+            // Monitors then load libvirt themselves: slower, not wrong.
+            if (!s)
+                log_warning(log_cat, "no state service on %s: %s", o.state_socket.c_str(),
+                            s.error().message.c_str());
+            else
+                state_service = std::move(*s);
+        }
         g_main_loop_run(loop);
     }
     g_source_remove(term);

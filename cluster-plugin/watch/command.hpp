@@ -17,6 +17,7 @@ inline constexpr int kWatchExitSoftware = 70;
 struct WatchCommandOptions {
     std::string node;  // "" = crm_node --name
     std::chrono::milliseconds refresh = kDefaultRefresh;
+    std::string state_socket = kDefaultStateSocket;  // "none": no state service
     bool dry_run = false;
     bool verbose = false;
 };

@@ -152,6 +152,7 @@ void Watcher::sync_watches()
 void Watcher::on_connected(const std::string& watch_uri, lc::Hypervisor& hypervisor)
 {
     disconnected_.erase(watch_uri);
+    std::erase_if(answer_domains_, [&](const auto& e) { return e.first.rfind(watch_uri + "\n", 0) == 0; });
     log_notice(log_cat, "subscribed to the domain events of %s", hypervisor.uri().c_str());
     // Whatever happened while we were not connected shows in the domains' states now.
     // (Deferred: the watch is still inside its connect when this runs.)
@@ -214,6 +215,89 @@ std::optional<bool> Watcher::domain_running(const Guest& g)
     auto st = (*found)->status();
     if (!st) return lc::is_no_domain(st.error()) ? std::optional<bool>(false) : std::nullopt;
     return lc::classify(*st) == lc::Health::running;
+}
+
+std::optional<std::string> Watcher::domain_name_of(const std::string& config, std::string& why)
+{
+    std::error_code ec;
+    auto mtime = std::filesystem::last_write_time(config, ec);
+    if (ec) {
+        why = "cannot read " + config + ": " + ec.message();
+        return std::nullopt;
+    }
+    auto it = answer_configs_.find(config);
+    if (it != answer_configs_.end() && it->second.mtime == mtime) return it->second.name;
+    auto parsed = lc::read_domain_config(config);
+    if (!parsed) {
+        why = parsed.error().message;
+        return std::nullopt;
+    }
+    if (answer_configs_.size() >= 4096) answer_configs_.clear();  // bounded: the files come from the CIB
+    answer_configs_[config] = NamedConfig{mtime, parsed->name};
+    return parsed->name;
+}
+
+StateAnswer Watcher::answer(const StateQuery& query)
+{
+    auto unknown = [](std::string why) {
+        StateAnswer a;
+        a.why = std::move(why);
+        return a;
+    };
+    auto it = guests_.find(query.resource);
+    if (it == guests_.end()) return unknown("resource not known from the CIB");
+    const auto& g = it->second;
+    if (g.resource.config != query.config || g.resource.hypervisor != query.hypervisor)
+        return unknown("parameters differ from the CIB's");
+    auto w = watches_.find(g.uri);
+    if (w == watches_.end() || w->second->hypervisor() == nullptr)
+        return unknown("not connected to " + g.uri);
+    // The file may have changed since the last refresh: name the domain as the agent would.
+    std::string why;
+    auto name = domain_name_of(query.config, why);
+    if (!name) return unknown(why);
+    StateAnswer a;
+    a.domain = *name;
+    std::string key = g.uri + "\n" + *name;
+    auto cached = answer_domains_.find(key);
+    if (cached != answer_domains_.end()) {
+        // A running domain is told by one call (its state, vCPUs and memory together; the
+        // reason is not asked: 0); anything else by its state and reason.
+        auto info = cached->second.info();
+        if (info && info->state == lc::State::running) {
+            a.kind = StateAnswer::Kind::state;
+            a.status = lc::DomainStatus{lc::State::running, 0};
+            a.vcpus = info->vcpus;
+            a.max_memory_kib = info->max_memory_kib;
+            return a;
+        }
+        answer_domains_.erase(cached);  // not running, gone, or the connection changed: afresh
+    }
+    auto found = w->second->hypervisor()->find(*name);
+    if (!found) return unknown(found.error().message);
+    if (!*found) {
+        a.kind = StateAnswer::Kind::absent;
+        return a;
+    }
+    auto st = (*found)->status();
+    if (!st) {
+        if (!lc::is_no_domain(st.error())) return unknown(st.error().message);
+        a.kind = StateAnswer::Kind::absent;
+        return a;
+    }
+    a.kind = StateAnswer::Kind::state;
+    a.status = *st;
+    if (lc::classify(*st) == lc::Health::running) {
+        auto info = (*found)->info();
+        if (!info) return unknown(info.error().message);
+        a.vcpus = info->vcpus;
+        a.max_memory_kib = info->max_memory_kib;
+        if (st->state == lc::State::running) {
+            if (answer_domains_.size() >= 4096) answer_domains_.clear();  // bounded, like the guests
+            answer_domains_.insert_or_assign(key, std::move(**found));
+        }
+    }
+    return a;
 }
 
 void Watcher::check_domains(const std::string& uri)

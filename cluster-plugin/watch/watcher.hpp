@@ -28,6 +28,7 @@
 #include <glib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,6 +41,7 @@
 #include "lifecycle/hypervisor_watch.hpp"
 #include "watch/cib_guests.hpp"
 #include "watch/cluster_tools.hpp"
+#include "watch/state_protocol.hpp"
 
 namespace outpost::cluster::watch {
 
@@ -79,6 +81,11 @@ public:
     // Called after each CIB refresh has been applied.
     std::function<void()> on_refresh;
 
+    // A domain-state query (StateService): answered for a guest resource known from the
+    // CIB with the same hypervisor and config parameters, whose hypervisor connection is
+    // up; the domain name is read from the config file again, as the agent would.
+    StateAnswer answer(const StateQuery& query);
+
     [[nodiscard]] std::vector<std::string> watched_uris() const;
     [[nodiscard]] std::size_t guest_count() const { return guests_.size(); }
 
@@ -115,6 +122,16 @@ private:
     ClusterTools& tools_;
     std::map<std::string, Guest> guests_;                                         // by resource id
     std::map<std::string, std::unique_ptr<lifecycle::HypervisorWatch>> watches_;  // by URI
+    // For answer(): domain handles by "URI\nname" (one libvirt call per query instead of
+    // three; dropped on any error and at every reconnection), and each config file's
+    // domain name by its modification time.
+    struct NamedConfig {
+        std::filesystem::file_time_type mtime;
+        std::string name;
+    };
+    std::map<std::string, lifecycle::Domain> answer_domains_;
+    std::map<std::string, NamedConfig> answer_configs_;
+    std::optional<std::string> domain_name_of(const std::string& config, std::string& why);
     std::set<std::string> config_warnings_;  // logged once per resource and problem
     std::set<std::string> disconnected_;     // URIs whose loss has been logged
     bool refreshing_ = false;

@@ -58,19 +58,12 @@ struct UtilizationWanted {
 
 fs::path utilization_cache(const Services& services, const std::string& resource)
 {
-    return services.state_dir() / ("outpost-guest-" + resource + ".utilization");
+    return utilization_cache_path(services.state_dir(), resource);
 }
 
 std::map<std::string, std::string> read_cache(const fs::path& path)
 {
-    std::map<std::string, std::string> values;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto eq = line.find('=');
-        if (eq != std::string::npos) values[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-    return values;
+    return read_utilization_cache(path);
 }
 
 void write_cache(const fs::path& path, const std::map<std::string, std::string>& values)
@@ -103,18 +96,10 @@ void update_utilization(const GuestParams& p, const OcfContext& c, const lv::Dom
         log_warning(log_cat, "utilization not updated: %s", info.error().message.c_str());
         return;
     }
-    std::string memory_mib = std::to_string(info->max_memory_kib / 1024);
-    struct Item {
-        const char* name;
-        bool unset;
-        bool autoset;
-        std::string value;
-    };
-    const Item items[] = {
-        {"cpu", p.unset_utilization_cpu, p.autoset_utilization_cpu, std::to_string(info->vcpus)},
-        {"host_memory", p.unset_utilization_host_memory, p.autoset_utilization_host_memory, memory_mib},
-        {"hv_memory", p.unset_utilization_hv_memory, p.autoset_utilization_hv_memory, memory_mib},
-    };
+    UtilizationSettings settings{p.autoset_utilization_cpu,       p.autoset_utilization_host_memory,
+                                 p.autoset_utilization_hv_memory, p.unset_utilization_cpu,
+                                 p.unset_utilization_host_memory, p.unset_utilization_hv_memory};
+    const auto items = utilization_items(settings, info->vcpus, info->max_memory_kib);
     fs::path cache_path = utilization_cache(services, c.resource);
     auto cache = read_cache(cache_path);
     bool changed = false;
@@ -592,19 +577,9 @@ Outcome Runner::monitor()
         if (lv::is_no_domain(st.error())) return Outcome{wire::ocf::not_running, {}};
         return fail(wire::ocf::unknown_error, st.error().message);
     }
-    switch (lv::classify(*st)) {
-        case lv::Health::running:
-            break;
-        case lv::Health::stopped:
-            // A recurring monitor runs only where the cluster expects the domain to run:
-            // say how it ended (libvirt's reason), for a probe only when it was abnormal.
-            if (!c_.probe() || lv::ended_abnormally(*st))
-                return Outcome{wire::ocf::not_running,
-                               "domain " + domain.name() + " is " + lv::describe(*st)};
-            return Outcome{wire::ocf::not_running, {}};
-        case lv::Health::failed:
-            return fail(wire::ocf::unknown_error, "domain " + domain.name() + " is " + lv::describe(*st));
-    }
+    Outcome verdict = monitor_outcome(domain.name(), *st, c_.probe());
+    if (verdict.logged_as_error) return fail(verdict.rc, verdict.reason);
+    if (verdict.rc != wire::ocf::ok) return verdict;
     if (auto o = run_monitor_scripts(deadline(), false)) return *o;
     update_utilization(p_, c_, domain, services_);
     return {};

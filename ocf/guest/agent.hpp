@@ -32,16 +32,12 @@
 #include <string>
 #include <vector>
 
+#include "guest/monitor_outcome.hpp"
 #include "guest/params.hpp"
 #include "util/result.hpp"
 #include "wire/codes.hpp"
 
 namespace outpost::ocf::guest {
-
-struct Outcome {
-    int rc = wire::ocf::ok;
-    std::string reason;  // printed as "ocf-exit-reason:..." when not empty
-};
 
 // What the agent asks of the world outside libvirt; replaced in unit tests.
 class Services {

@@ -182,7 +182,8 @@ fs::path start_outpost_guest_and_watch(Setup& setup)
     fs::path log = *setup.dir / "watch.log";
     SpawnOptions options;
     // A short refresh: the resource is created after the watcher starts.
-    options.argv = {cli, "watch", "--node", kClusterNode, "--refresh", "2s"};
+    // --verbose: the state service logs each query it answers (checked below).
+    options.argv = {cli, "watch", "--node", kClusterNode, "--refresh", "2s", "--verbose"};
     options.env = {{"PCMK_logfile", log.string()}};
     options.log_file = *setup.dir / "watch.out";
     auto watch = Process::spawn(options);
@@ -350,6 +351,15 @@ void run_guest_scenario(Setup& setup, const std::string& uri, const std::string&
                std::chrono::steady_clock::now() < until)
             std::this_thread::sleep_for(100ms);
         REQUIRE(contains(file_tail(*watch_log, 1 << 20), "subscribed to the domain events of"));
+        // A monitor of the container through ocf:outpost:guest's front is answered by the
+        // watcher's state service, without loading libvirt (the first one of a resource may
+        // go to the agent proper, which then vouches for its parameters).
+        for (int i = 0; i < 2; ++i)
+            require_ok(c.tool_checked({"crm_resource", "--force-check", "--resource", kContainer}));
+        std::string watched = file_tail(*watch_log, 1 << 20);
+        INFO(watched);
+        CHECK(contains(
+            watched, std::string("state query for ") + kContainer + " answered: state\t" + domain + "\t1\t"));
         begin = std::chrono::steady_clock::now();
     }
     require_ok(lv.virsh_checked(uri, {"destroy", domain}));

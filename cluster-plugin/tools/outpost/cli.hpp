@@ -49,6 +49,7 @@ struct Options {
     // watch
     std::optional<std::string> node;
     std::optional<std::chrono::milliseconds> refresh;
+    std::optional<std::string> state_socket;
     bool dry_run = false;
     bool verbose = false;
 };

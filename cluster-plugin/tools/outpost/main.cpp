@@ -34,7 +34,7 @@ const char* const kUsage =
     "                               after its first result); exits with the OCF rc\n"
     "  keygen FILE [--force]        write 4096 random bytes as a new authkey (mode 0640,\n"
     "                               owner root, group haclient if it exists)\n"
-    "  watch [--node NAME] [--refresh DURATION] [--dry-run] [--verbose]\n"
+    "  watch [--node NAME] [--refresh DURATION] [--state-socket PATH|none] [--dry-run] [--verbose]\n"
     "                               a service: reports a guest domain that stops or\n"
     "                               crashes behind the cluster's back as a failed resource\n"
     "                               at once (crm_resource --fail)\n"

@@ -94,6 +94,11 @@ std::optional<std::string> parse_args(int argc, char** argv, Options& options)
             auto v = value("--node");
             if (!v || v->empty()) return "--node needs a name";
             options.node = *v;
+        } else if (is("--state-socket")) {
+            auto v = value("--state-socket");
+            if (!v || v->empty() || (*v != "none" && (*v)[0] != '/'))
+                return "--state-socket needs an absolute path or none";
+            options.state_socket = *v;
         } else if (is("--refresh")) {
             auto v = value("--refresh");
             auto ms = env::parse_duration_ms("--refresh", v.value_or(""));

@@ -8,7 +8,8 @@
 namespace outpost::cluster::tools {
 
 const char* const kWatchUsage =
-    "Usage: outpost watch [--node NAME] [--refresh DURATION] [--dry-run] [--verbose]\n"
+    "Usage: outpost watch [--node NAME] [--refresh DURATION] [--state-socket PATH|none]\n"
+    "                     [--dry-run] [--verbose]\n"
     "\n"
     "Watches the libvirt domains of the cluster's VirtualDomain and ocf:outpost:guest\n"
     "resources active on this node and reports a resource as failed (crm_resource --fail)\n"
@@ -19,6 +20,9 @@ const char* const kWatchUsage =
     "  --node NAME           this node's name in the cluster (default: crm_node --name)\n"
     "  --refresh DURATION    re-read the CIB and check every active guest's domain this\n"
     "                        often (default 30s)\n"
+    "  --state-socket PATH   answer ocf:outpost:guest's monitors on this local socket, so\n"
+    "                        they need not load libvirt (default /run/outpost/watch.sock;\n"
+    "                        none: do not listen)\n"
     "  --dry-run             log what would be reported, report nothing\n"
     "  --verbose             debug logging (also PCMK_debug=outpost-watch)\n"
     "\n"
@@ -33,6 +37,7 @@ int watch(const Options& options, Output& out)
     watch_options.node = options.node.value_or("");
     if (options.refresh) watch_options.refresh = *options.refresh;
     watch_options.dry_run = options.dry_run;
+    if (options.state_socket) watch_options.state_socket = *options.state_socket;
     watch_options.verbose = options.verbose;
     return watch::run_watch_command(watch_options);
 #else

@@ -1,22 +1,30 @@
 // watch/watcher: deciding, on a domain's lifecycle event, whether to report its resource
 // failed. libvirt's test driver (test:///default) plays the hypervisor, a scripted
-// ClusterTools plays Pacemaker (its CIB made by cib_fixture.hpp).
+// ClusterTools plays Pacemaker (its CIB made by cib_fixture.hpp). The watcher's answers to
+// domain-state queries, and ocf:outpost:guest's front (a real process) asking for them.
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "cib_fixture.hpp"
+#include "guest/monitor_outcome.hpp"
 #include "io/source.hpp"
 #include "lifecycle/event_loop.hpp"
 #include "lifecycle/libvirt.hpp"
 #include "support/files.hpp"
 #include "support/main_loop.hpp"
+#include "watch/state_service.hpp"
 #include "watch/watcher.hpp"
 
 using namespace outpost::cluster::watch;
@@ -252,4 +260,161 @@ TEST_CASE("a domain running again is not reported")
     REQUIRE(d.start().ok());  // restarted before the watcher checked (e.g. on_crash=restart)
     f.settle();
     CHECK(f.tools.reports.empty());
+}
+
+TEST_CASE("domain-state queries are answered for the CIB's resources with the CIB's parameters only")
+{
+    Fixture f;
+    auto d = f.add_guest("g1", "w-state");
+    f.start();
+    std::string config = (f.dir / "w-state.xml").string();
+    StateQuery q{"g1", kTestUri, config};
+    StateAnswer a;
+    REQUIRE(run_until(
+        f.context,
+        [&] {
+            a = f.watcher->answer(q);
+            return a.kind != StateAnswer::Kind::unknown;
+        },
+        5s));
+    REQUIRE(a.kind == StateAnswer::Kind::state);
+    CHECK(a.domain == "w-state");
+    CHECK(a.status.state == lv::State::running);
+    CHECK(a.max_memory_kib == 64ULL * 1024);
+    CHECK(a.vcpus >= 1);
+
+    REQUIRE(d.destroy().ok());
+    a = f.watcher->answer(q);
+    REQUIRE(a.kind == StateAnswer::Kind::state);
+    CHECK(a.status.state == lv::State::shut_off);
+    CHECK(lv::reason_name(a.status.state, a.status.reason) == "destroyed");
+
+    REQUIRE(d.undefine().ok());
+    CHECK(f.watcher->answer(q).kind == StateAnswer::Kind::absent);
+
+    // Anything the watcher cannot vouch for is left to the agent.
+    CHECK(f.watcher->answer(StateQuery{"nosuch", kTestUri, config}).kind == StateAnswer::Kind::unknown);
+    CHECK(f.watcher->answer(StateQuery{"g1", "qemu:///system", config}).kind == StateAnswer::Kind::unknown);
+    CHECK(f.watcher->answer(StateQuery{"g1", kTestUri, config + ".other"}).kind ==
+          StateAnswer::Kind::unknown);
+    fs::remove(config);
+    CHECK(f.watcher->answer(q).kind == StateAnswer::Kind::unknown);
+}
+
+namespace {
+
+// A NULL-terminated environment array over `env` (which must outlive it).
+std::vector<char*> env_pointers(std::vector<std::string>& env)
+{
+    std::vector<char*> p;
+    p.reserve(env.size() + 1);
+    for (auto& e : env)
+        p.push_back(e.data());
+    p.push_back(nullptr);
+    return p;
+}
+
+struct FrontRun {
+    int rc = -1;
+    std::string stderr_text;
+};
+
+// Runs ocf:outpost:guest's front (the built program, OUTPOST_OCF_GUEST_FRONT) with exactly
+// `env`, turning the test's loop (which serves the state socket) until it exits.
+FrontRun run_front(GMainContext* context, const fs::path& dir, std::vector<std::string> env,
+                   const std::string& action = "monitor")
+{
+    const char* front = std::getenv("OUTPOST_OCF_GUEST_FRONT");
+    REQUIRE(front != nullptr);
+    fs::path err = dir / "front.err";
+    auto envp = env_pointers(env);
+    std::string action_arg = action;
+    char* argv[] = {const_cast<char*>(front), action_arg.data(), nullptr};
+    pid_t pid = 0;
+    {
+        std::shared_lock lock(fork_lock());
+        pid = ::fork();
+        if (pid == 0) {
+            int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (fd >= 0) ::dup2(fd, 2);
+            ::execve(front, argv, envp.data());
+            ::_exit(127);
+        }
+    }
+    REQUIRE(pid > 0);
+    int status = 0;
+    REQUIRE(run_until(
+        context, [&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 10s));
+    FrontRun r;
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream in(err);
+    r.stderr_text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("the guest agent's front answers a monitor from the watcher, and hands the rest to the agent")
+{
+    Fixture f;
+    auto d = f.add_guest("g1", "w-front");
+    f.start();
+    auto service = StateService::start(f.context, (f.dir / "run" / "watch.sock").string(),
+                                       [&f](const StateQuery& q) { return f.watcher->answer(q); });
+    REQUIRE(service.ok());
+    fs::path state_dir = f.dir / "rsctmp";
+    fs::create_directories(state_dir);
+    // The agent proper, played by a script that says it ran: exit 42.
+    fs::path agent = f.dir / "agent.sh";
+    REQUIRE(write_file(agent, "#!/bin/sh\necho \"agent ran: $*\" >&2\nexit 42\n", 0755).ok());
+    std::vector<std::string> env = {
+        "PATH=/usr/bin:/bin",
+        "OCF_RESOURCE_INSTANCE=g1",
+        "OCF_RESKEY_config=" + (f.dir / "w-front.xml").string(),
+        std::string("OCF_RESKEY_hypervisor=") + kTestUri,
+        "OCF_RESKEY_CRM_meta_interval=10000",
+        "HA_RSCTMP=" + state_dir.string(),
+        "OUTPOST_WATCH_SOCKET=" + (*service)->path(),
+        "OUTPOST_GUEST_AGENT=" + agent.string(),
+    };
+    auto envp = env_pointers(env);
+    std::string fingerprint = outpost::ocf::guest::params_fingerprint(envp.data());
+    CHECK(fingerprint.find("OCF_RESKEY_CRM_meta") == std::string::npos);
+
+    // Parameters the agent proper has not passed yet: its job.
+    auto r = run_front(f.context, f.dir, env);
+    CHECK(r.rc == 42);
+    CHECK(r.stderr_text.find("agent ran: monitor") != std::string::npos);
+
+    REQUIRE(write_file(outpost::ocf::guest::params_checked_path(state_dir, "g1"), fingerprint).ok());
+    // The utilization is not known to be up to date yet (no cache): the agent's job too.
+    CHECK(run_front(f.context, f.dir, env).rc == 42);
+    REQUIRE(write_file(outpost::ocf::guest::utilization_cache_path(state_dir, "g1"),
+                       "cpu=1\nhost_memory=64\nhv_memory=64\n")
+                .ok());
+    r = run_front(f.context, f.dir, env);
+    CHECK(r.rc == 0);
+    CHECK(r.stderr_text.empty());
+
+    REQUIRE(d.destroy().ok());
+    r = run_front(f.context, f.dir, env);
+    CHECK(r.rc == 7);
+    CHECK(r.stderr_text.find("ocf-exit-reason:domain w-front is shut off (destroyed)") != std::string::npos);
+    auto probe = env;
+    probe[4] = "OCF_RESKEY_CRM_meta_interval=0";
+    envp = env_pointers(probe);
+    REQUIRE(write_file(outpost::ocf::guest::params_checked_path(state_dir, "g1"),
+                       outpost::ocf::guest::params_fingerprint(envp.data()))
+                .ok());
+    r = run_front(f.context, f.dir, probe);
+    CHECK(r.rc == 7);
+    CHECK(r.stderr_text.empty());  // a probe finding it cleanly off says nothing
+
+    // Other actions, monitor scripts and a service that is gone: the agent proper.
+    CHECK(run_front(f.context, f.dir, env, "start").rc == 42);
+    auto scripts = env;
+    scripts.emplace_back("OCF_RESKEY_monitor_scripts=/bin/true");
+    CHECK(run_front(f.context, f.dir, scripts).rc == 42);
+    service->reset();
+    CHECK(run_front(f.context, f.dir, env).rc == 42);
 }
