@@ -277,9 +277,13 @@ void ControlLoop::update_cib(const std::function<void(xmlDoc*)>& edit)
     origin.node = config_.host_name;
     origin.user = "root";
     origin.time_text = now_text();
-    auto outcome = store_.apply(op, origin);
-    if (outcome.rc != controller::cib_rc::ok)
+    controller::XmlDoc before;
+    auto outcome = store_.apply(op, origin, &before);
+    if (outcome.rc != controller::cib_rc::ok) {
         log_error(log_cat, "Cannot record in the CIB (rc %d): %s", outcome.rc, outcome.message.c_str());
+        return;
+    }
+    if (before && config_.announce) config_.announce(before.get());
 }
 
 // --- the host's own resources ------------------------------------------------------------

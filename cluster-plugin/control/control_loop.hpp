@@ -45,6 +45,9 @@ inline constexpr std::chrono::milliseconds kMinTransitionSpacing{250};
 struct LoopConfig {
     std::string host_name;  // the controller's node
     tls::TlsContext tls;    // for remote connections
+    // Tells the CIB's subscribers (crm_mon live) about a change the loop made; gets the CIB
+    // as it was before. May be empty.
+    std::function<void(const xmlDoc* before)> announce;
 };
 
 class ControlLoop {

@@ -6,6 +6,8 @@
 //     connections, an ocf:pacemaker:Dummy and an ocf:heartbeat:Dummy each constrained to
 //     a remote node and a Dummy constrained to the host; crm_mon --output-as=xml shows
 //     them Started where expected, the agents really ran where they should (state files)
+//   - a live crm_mon (refresh interval 600 s) follows the loop's own status updates through
+//     change notifications
 //   - crm_simulate -L -S, and outpost-simulate on the saved CIB, then have nothing to do
 //     (the recorded status is what the policy needs to see everything as running); the
 //     host is online and the DC
@@ -13,6 +15,8 @@
 //     (fail-count, failed action) and recovered in place; a resource with
 //     migration-threshold=1 moves to the other guest after one failure; nothing to do
 //     afterwards
+#include <signal.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -202,6 +206,13 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
         "</resources><constraints>" + location("d1", "g1") + location("d2", "g2") + location("d3", kHost) +
         location("d4", "g1", "100") + "<rsc_location id=\"avoid-d4\" rsc=\"d4\" node=\"" + kHost +
         "\" score=\"-INFINITY\"/></constraints></configuration>";
+    // A live crm_mon whose refresh interval is far beyond the test: only the daemon's change
+    // notifications (its own status updates included) can bring its page up to date.
+    const std::string html = dir.file("mon.html");
+    const std::string mon_pid = dir.file("mon.pid");
+    REQUIRE(tool({"crm_mon", "--daemonize", "--output-as=html", "--output-to=" + html, "--interval=600",
+                  "--pid-file=" + mon_pid})
+                .succeeded());
     const std::string file = dir.write("configuration.xml", configuration);
     CommandResult pushed = tool({"cibadmin", "--replace", "-o", "configuration", "--xml-file", file});
     INFO(pushed.describe());
@@ -226,6 +237,22 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
         INFO(log());
         REQUIRE(wait_for([&](const CrmMon& mon) { return converged(mon) && d4_on("g1")(mon); },
                          kConvergeTimeout));
+    }
+    {
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        auto page_done = [&] {
+            const std::string page = text_of(html);
+            return page.find("Started g1") != std::string::npos &&
+                   page.find("Started g2") != std::string::npos &&
+                   page.find(std::string("Started ") + kHost) != std::string::npos;
+        };
+        while (!page_done() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(100ms);
+        INFO("crm_mon page:\n" << text_of(html));
+        CHECK(page_done());
+        const pid_t pid = static_cast<pid_t>(std::atol(text_of(mon_pid).c_str()));
+        REQUIRE(pid > 1);
+        ::kill(pid, SIGTERM);
     }
     WARN("timing: all started "
          << std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count()

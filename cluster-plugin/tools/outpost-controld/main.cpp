@@ -108,7 +108,11 @@ int run(int argc, char** argv)
             return controld::kExitUsage;
         }
         host = controld::make_host_executor(context);
-        cluster::control::LoopConfig loop_config{options.node_name, std::move(*tls)};
+        cluster::control::LoopConfig loop_config{options.node_name, std::move(*tls), {}};
+        cluster::controller::IpcFaces* served = faces->get();
+        loop_config.announce = [served](const xmlDoc* before) {
+            served->announce("cib_replace", cluster::control::kLoopClient, before);
+        };
         auto created = cluster::control::ControlLoop::create(context, **store, *host, std::move(loop_config));
         if (!created) {
             log_error(log_cat, "Cannot start the control loop: %s", created.error().message.c_str());
