@@ -146,6 +146,18 @@ void ControlLoop::compute()
     recheck_ = std::max<std::chrono::milliseconds>(
         std::chrono::milliseconds((*cluster)->options.cluster_recheck_interval_ms), kMinRecheck);
     if ((*cluster)->options.cluster_recheck_interval_ms <= 0) recheck_ = std::chrono::minutes(15);
+    // A failure that expires (failure-timeout) before the next recheck brings it forward,
+    // as Pacemaker's scheduler does with its recheck-by time.
+    for (const RecordedFailure& failure : recorded_failures(store_.current())) {
+        const policy::RscIdx r = (*cluster)->find_rsc(failure.rsc_id);
+        if (r == policy::kNone) continue;
+        const std::int64_t timeout = (*cluster)->rsc(r).failure_timeout_s;
+        const std::int64_t expires = failure.when + timeout + 1;  // expired once past the timeout
+        if (timeout <= 0 || expires <= options.clock_now) continue;
+        recheck_ = std::max<std::chrono::milliseconds>(
+            std::min<std::chrono::milliseconds>(recheck_, std::chrono::seconds(expires - options.clock_now)),
+            kMinRecheck);
+    }
     policy::Graph graph = policy::build_graph(**cluster);
     auto parsed = parse_graph(policy::graph_xml(**cluster, graph));
     if (!parsed) {

@@ -284,6 +284,28 @@ void count_failure(xmlDoc* cib, const OpRecord& r, std::int64_t now)
     set_attribute(set, r.node_id, "last-failure-" + attribute_suffix(r), std::to_string(now));
 }
 
+std::vector<RecordedFailure> recorded_failures(const xmlDoc* cib)
+{
+    std::vector<RecordedFailure> found;
+    const xmlNode* status = cx::child_named(cx::root_of(cib), "status");
+    if (status == nullptr) return found;
+    constexpr std::string_view kPrefix = "last-failure-";
+    for (const xmlNode* ns : cx::element_children(status)) {
+        const xmlNode* ta = cx::child_named(ns, "transient_attributes");
+        for (const xmlNode* set : ta != nullptr ? cx::element_children(ta) : std::vector<xmlNode*>{}) {
+            for (const xmlNode* nv : cx::element_children(set)) {
+                const std::string name = cx::attr(nv, "name").value_or("");
+                const std::size_t hash = name.find('#');
+                if (!name.starts_with(kPrefix) || hash == std::string::npos) continue;
+                found.push_back({cx::attr(ns, "uname").value_or(""),
+                                 name.substr(kPrefix.size(), hash - kPrefix.size()),
+                                 std::atoll(cx::attr(nv, "value").value_or("0").c_str())});
+            }
+        }
+    }
+    return found;
+}
+
 void clear_failures(xmlDoc* cib, const std::string& node, const std::string& rsc_id)
 {
     xmlNode* ns = find_node_state(cib, node);

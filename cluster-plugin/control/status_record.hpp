@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace outpost::cluster::control {
 
@@ -72,6 +73,13 @@ void forget_recurring(xmlDoc* cib, const std::string& node, const std::string& r
 void forget_resource(xmlDoc* cib, const std::string& node, const std::string& rsc_id);
 // fail-count + 1 and last-failure = now for the operation, as attrd does for a failure.
 void count_failure(xmlDoc* cib, const OpRecord& record, std::int64_t now);
+// Every last-failure-<rsc>#<op>_<ms> attribute: (node, resource id, time).
+struct RecordedFailure {
+    std::string node;
+    std::string rsc_id;
+    std::int64_t when = 0;
+};
+std::vector<RecordedFailure> recorded_failures(const xmlDoc* cib);
 // Removes the resource's fail-count-* and last-failure-* attributes on a node
 // (clear_failcount).
 void clear_failures(xmlDoc* cib, const std::string& node, const std::string& rsc_id);

@@ -13,8 +13,8 @@
 //     host is online and the DC
 //   - a monitor failure inside a guest (state file deleted: rc 7) is recorded
 //     (fail-count, failed action) and recovered in place; a resource with
-//     migration-threshold=1 moves to the other guest after one failure; nothing to do
-//     afterwards
+//     migration-threshold=1 moves to the other guest after one failure and back once the
+//     failure expired (failure-timeout: the loop wakes up for it); nothing to do afterwards
 #include <signal.h>
 
 #include <chrono>
@@ -202,7 +202,8 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
         primitive("d3", "pacemaker") +
         primitive("d4", "pacemaker",
                   "<meta_attributes id=\"d4-meta\"><nvpair id=\"d4-mt\" name=\"migration-threshold\" "
-                  "value=\"1\"/></meta_attributes>") +
+                  "value=\"1\"/><nvpair id=\"d4-ft\" name=\"failure-timeout\" value=\"4s\"/>"
+                  "</meta_attributes>") +
         "</resources><constraints>" + location("d1", "g1") + location("d2", "g2") + location("d3", kHost) +
         location("d4", "g1", "100") + "<rsc_location id=\"avoid-d4\" rsc=\"d4\" node=\"" + kHost +
         "\" score=\"-INFINITY\"/></constraints></configuration>";
@@ -309,6 +310,15 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
     }
     CHECK(fs::exists(dir / "g2-run" / "Dummy-d4.state"));
     CHECK_FALSE(fs::exists(dir / "g1-run" / "Dummy-d4.state"));
+    // Its failure expires after failure-timeout (4 s): the loop wakes up for that and d4
+    // goes back to the node it prefers.
+    const auto moved = std::chrono::steady_clock::now();
+    {
+        INFO(log());
+        REQUIRE(wait_for(d4_on("g1"), 20s));
+    }
+    CHECK(std::chrono::steady_clock::now() - moved >= 2s);
+    CHECK(fs::exists(dir / "g1-run" / "Dummy-d4.state"));
     // Converged: nothing more to do (the transition settles within a monitor interval).
     std::this_thread::sleep_for(1s);
     {

@@ -101,7 +101,14 @@ TEST_CASE("results are recorded as Pacemaker records them", "[control][status]")
         std::string::npos);
     CHECK(t.find(R"(name="last-failure-d1#monitor_2000" value="1700000200")") != std::string::npos);
 
+    auto failures = recorded_failures(cib.get());
+    REQUIRE(failures.size() == 1);
+    CHECK(failures[0].node == "g1");
+    CHECK(failures[0].rsc_id == "d1");
+    CHECK(failures[0].when == 1700000200);
+
     clear_failures(cib.get(), "g1", "d1");
+    CHECK(recorded_failures(cib.get()).empty());
     CHECK(text(cib).find("fail-count") == std::string::npos);
     forget_recurring(cib.get(), "g1", "d1");
     CHECK(text(cib).find("d1_monitor_2000\" operation_key") == std::string::npos);
