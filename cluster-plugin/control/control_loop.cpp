@@ -92,6 +92,7 @@ Result<std::unique_ptr<ControlLoop>> ControlLoop::create(GMainContext* context, 
     if (self->host_id_.empty()) self->host_id_ = "1";
     self->update_cib([self](xmlDoc* cib) {
         forget_node_history(cib, self->config_.host_name);
+        forget_remote_nodes(cib);
         record_host_member(cib, self->config_.host_name, self->host_id_);
     });
     store.on_change([self](const controller::UpdateOrigin& origin) {

@@ -52,8 +52,9 @@ struct LoopConfig {
 
 class ControlLoop {
 public:
-    // Records the host as an online member and forgets its old operation history (its
-    // executor starts empty: probes find what runs), then computes the first transition.
+    // Records the host as an online member and forgets its old operation history and that
+    // of the remote nodes (its executor starts empty, its connections are down: probes find
+    // what runs), then computes the first transition.
     static Result<std::unique_ptr<ControlLoop>> create(GMainContext* context, controller::CibStore& store,
                                                        HostExecutor& host, LoopConfig config);
     ControlLoop(const ControlLoop&) = delete;

@@ -212,6 +212,16 @@ void forget_node_history(xmlDoc* cib, const std::string& node)
     }
 }
 
+void forget_remote_nodes(xmlDoc* cib)
+{
+    for (xmlNode* ns : cx::element_children(status_of(cib))) {
+        if (!cx::is_named(ns, "node_state") || cx::attr(ns, "remote_node").value_or("") != "true") continue;
+        remove_children_named(ns, "lrm");
+        remove_children_named(ns, "transient_attributes");
+        cx::set_attr(ns, "in_ccm", "false");
+    }
+}
+
 void record_remote_node(xmlDoc* cib, const std::string& name, bool up)
 {
     xmlNode* ns = ensure_node_state(cib, name, name);

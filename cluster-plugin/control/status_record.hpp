@@ -59,6 +59,9 @@ std::string configured_node_id(const xmlDoc* cib, const std::string& name);
 // Drops a node's operation history and transient attributes (a remote node whose
 // connection (re)starts, the host at start-up: their executors start afresh).
 void forget_node_history(xmlDoc* cib, const std::string& node);
+// Every remote node as the controller finds them at start-up: offline, history and
+// transient attributes dropped (nothing is known until its connection starts and probes).
+void forget_remote_nodes(xmlDoc* cib);
 // A remote node whose connection started / stopped.
 void record_remote_node(xmlDoc* cib, const std::string& name, bool up);
 

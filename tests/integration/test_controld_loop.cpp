@@ -15,6 +15,7 @@
 //     (fail-count, failed action) and recovered in place; a resource with
 //     migration-threshold=1 moves to the other guest after one failure and back once the
 //     failure expired (failure-timeout: the loop wakes up for it); nothing to do afterwards
+//   - a restart of the daemon: what runs is found by probes, nothing is started again
 #include <signal.h>
 
 #include <chrono>
@@ -179,18 +180,20 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
                  {"HA_RSCTMP", host_run},
                  {"OUTPOST_LOG", "controld:debug"}};
     spawn.log_file = dir.file("controld.log");
-    auto daemon = Process::spawn(std::move(spawn));
-    require_ok(daemon);
     auto log = [&] { return text_of(dir / "controld.log"); };
-    {
+    auto start_daemon = [&] {
+        auto process = Process::spawn(spawn);
+        require_ok(process);
         const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
         while (!tool({"cibadmin", "-Q", "-o", "nodes"}).succeeded()) {
             INFO(log());
-            REQUIRE(daemon->is_running());
+            REQUIRE(process->is_running());
             REQUIRE(std::chrono::steady_clock::now() < deadline);
             std::this_thread::sleep_for(100ms);
         }
-    }
+        return std::make_unique<Process>(std::move(*process));
+    };
+    auto daemon = start_daemon();
 
     const std::string configuration =
         "<configuration><crm_config><cluster_property_set id=\"cib-bootstrap-options\">"
@@ -325,6 +328,26 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
         INFO(log());
         CHECK(pending_actions().empty());
     }
+
+    // A restart (SIGTERM, then start again): the daemon re-learns what runs by probing the
+    // host and, once connected, the guests; nothing is started twice (the agents' state
+    // files keep their times) and nothing is lost.
+    const fs::path d1_state = dir / "g1-run" / "Dummy-d1.state";
+    const fs::path d3_state = dir / (std::string(kHost) + "-run") / "Dummy-d3.state";
+    const auto d1_time = fs::last_write_time(d1_state);
+    const auto d3_time = fs::last_write_time(d3_state);
+    auto stopped = daemon->stop();
+    require_ok(stopped);
+    CHECK(*stopped == 0);
+    daemon = start_daemon();
+    {
+        INFO(log());
+        REQUIRE(wait_for([&](const CrmMon& mon) { return converged(mon) && d4_on("g1")(mon); },
+                         kConvergeTimeout));
+        CHECK(pending_actions().empty());
+    }
+    CHECK(fs::last_write_time(d1_state) == d1_time);
+    CHECK(fs::last_write_time(d3_state) == d3_time);
 
     auto status = daemon->stop();
     require_ok(status);

@@ -114,8 +114,16 @@ TEST_CASE("results are recorded as Pacemaker records them", "[control][status]")
     CHECK(text(cib).find("d1_monitor_2000\" operation_key") == std::string::npos);
     CHECK(text(cib).find("d1_last_failure_0") != std::string::npos);  // not recurring: kept
 
+    record_host_member(cib.get(), "host", "1");
+    record_operation(cib.get(), ok);
+    forget_remote_nodes(cib.get());
+    CHECK(text(cib).find(R"(<node_state id="g1" uname="g1" remote_node="true" in_ccm="false")") !=
+          std::string::npos);
+    CHECK(text(cib).find("<lrm id=\"g1\"") == std::string::npos);
+    CHECK(text(cib).find("<node_state id=\"1\" uname=\"host\" in_ccm=\"true\"") != std::string::npos);
+    record_operation(cib.get(), ok);
     forget_node_history(cib.get(), "g1");
-    CHECK(text(cib).find("<lrm") == std::string::npos);
+    CHECK(text(cib).find("<lrm id=\"g1\"") == std::string::npos);
 }
 
 TEST_CASE("probe answers are not failures; a failed start is fatal", "[control][status]")
