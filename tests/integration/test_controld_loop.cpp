@@ -8,7 +8,8 @@
 //     them Started where expected, the agents really ran where they should (state files)
 //   - a live crm_mon (refresh interval 600 s) follows the loop's own status updates through
 //     change notifications
-//   - crm_simulate -L -S, and outpost-simulate on the saved CIB, then have nothing to do
+//   - crm_simulate -L -S, and crm_simulate -x / outpost-simulate -x on the saved CIB, then
+//     have nothing to do
 //     (the recorded status is what the policy needs to see everything as running); the
 //     host is online and the DC
 //   - a monitor failure inside a guest (state file deleted: rc 7) is recorded
@@ -280,6 +281,10 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
         const std::string simulate =
             env_or_empty("OUTPOST_BUILD_ROOT") + "/cluster-plugin/tools/outpost-simulate";
         CHECK(pending_actions({simulate, "-x", saved, "-S"}).empty());
+        CHECK(pending_actions({"crm_simulate", "-x", saved, "-S"}).empty());
+        // The same reading finds actions when there are some (an injected monitor failure).
+        CHECK_FALSE(
+            pending_actions({"crm_simulate", "-x", saved, "-S", "-i", "d1_monitor_2000@g1=7"}).empty());
     }
     {
         auto mon = crm_mon();

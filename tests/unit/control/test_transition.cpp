@@ -2,7 +2,6 @@
 
 #include "control/transition.hpp"
 
-using outpost::cluster::control::Step;
 using outpost::cluster::control::TransitionRun;
 using State = TransitionRun::State;
 
