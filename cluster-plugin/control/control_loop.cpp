@@ -58,7 +58,6 @@ struct ControlLoop::Connection {
     std::string rsc;  // the connection resource id = the remote node's name
     std::unique_ptr<connection::RemoteConnection> remote;
     std::optional<connection::Subscription> subscription;
-    connection::RemoteClient* subscribed = nullptr;
     std::optional<GraphAction> pending;  // start/stop/probe awaiting its one result
     std::optional<GraphAction> recurring;
 };
@@ -112,7 +111,9 @@ void ControlLoop::trigger(const std::string& why)
         run_->abort();
     }
     pending_trigger_ = true;
-    if (trigger_source_.active()) return;
+    // Without a running transition the only thing pending is a (maybe delayed) compute:
+    // a change makes it now.
+    if (trigger_source_.active() && run_) return;
     trigger_source_ = io::add_idle(context_, [this] {
         if (run_) {
             advance();  // finishes the aborted run once nothing runs
@@ -130,6 +131,7 @@ void ControlLoop::arm_recheck()
 void ControlLoop::compute()
 {
     pending_trigger_ = false;
+    unrunnable_ = false;
     last_compute_ = std::chrono::steady_clock::now();
     // The host stays an online member whatever the configuration pushed meanwhile says
     // (a replaced nodes section, an erased status); no change, no write.
@@ -196,12 +198,13 @@ void ControlLoop::advance()
     const bool again = run_->aborted() || pending_trigger_;
     run_.reset();
     if (again) {
-        // An action that fails at once on every try must not make a busy loop of it.
+        // An action that fails at once on every try must not make a busy loop of it; one that
+        // could not run at all gives the same graph again until something changes.
+        const std::chrono::milliseconds spacing = unrunnable_ ? kUnrunnableRetry : kMinTransitionSpacing;
         const auto since = std::chrono::steady_clock::now() - last_compute_;
-        const auto wait =
-            since >= kMinTransitionSpacing
-                ? std::chrono::milliseconds(0)
-                : std::chrono::duration_cast<std::chrono::milliseconds>(kMinTransitionSpacing - since);
+        const auto wait = since >= spacing
+                              ? std::chrono::milliseconds(0)
+                              : std::chrono::duration_cast<std::chrono::milliseconds>(spacing - since);
         trigger_source_ = io::add_timeout(context_, wait, [this] { compute(); });
     } else {
         arm_recheck();
@@ -216,6 +219,12 @@ void ControlLoop::finish_action(int id, bool ok)
     if (!trigger_source_.active()) trigger_source_ = io::add_idle(context_, [this] { advance(); });
 }
 
+void ControlLoop::fail_unrunnable(int id)
+{
+    unrunnable_ = true;
+    finish_action(id, false);
+}
+
 void ControlLoop::start_action(const GraphAction& action)
 {
     log_info(log_cat, "Initiating %s on %s (action %d)", action.key.c_str(),
@@ -226,7 +235,7 @@ void ControlLoop::start_action(const GraphAction& action)
             return;
         case ActionKind::stonith:
             log_error(log_cat, "Cannot fence %s: fencing is not offered yet", action.node.c_str());
-            finish_action(action.id, false);
+            fail_unrunnable(action.id);
             return;
         case ActionKind::crm_event:
             run_crm_event(action);
@@ -328,7 +337,7 @@ void ControlLoop::run_host_op(const GraphAction& action)
     if (!call) {
         log_error(log_cat, "Cannot run %s: %s", action.key.c_str(), call.error().message.c_str());
         inflight_.erase(flight_key(action.node, action.rsc_id, action.operation, action.interval_ms));
-        finish_action(action.id, false);
+        fail_unrunnable(action.id);
     }
 }
 
@@ -381,7 +390,6 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
             on_exec_result(name, event.notify);
         };
         c->subscription = client.subscribe(std::move(handlers));
-        c->subscribed = &client;
     });
     conn.remote->on_result([this, name](const connection::RaResult& result) {
         on_connection_result(name, result.rc, static_cast<int>(result.status), result.exit_reason,
@@ -413,7 +421,7 @@ void ControlLoop::run_connection_op(const GraphAction& action)
         finish_action(action.id, true);
     } else {
         log_error(log_cat, "Cannot run %s: not offered for connections yet", action.key.c_str());
-        finish_action(action.id, false);
+        fail_unrunnable(action.id);
     }
 }
 
@@ -454,7 +462,7 @@ void ControlLoop::run_remote_op(const GraphAction& action)
     connection::RemoteClient* client = conn != nullptr ? conn->remote->client() : nullptr;
     if (client == nullptr) {
         log_warning(log_cat, "Cannot run %s: no connection to %s", action.key.c_str(), action.node.c_str());
-        finish_action(action.id, false);
+        fail_unrunnable(action.id);
         return;
     }
     if (action.operation == "cancel") {
@@ -492,14 +500,14 @@ void ControlLoop::run_remote_op(const GraphAction& action)
                 log_error(log_cat, "Cannot register %s on %s: %s", request.rsc_id.c_str(), node.c_str(),
                           registered ? "disconnected" : registered.error().message.c_str());
                 inflight_.erase(key);
-                finish_action(id, false);
+                fail_unrunnable(id);
                 return;
             }
             cl->exec(request, [this, watch, id, key](const Result<int>& call) {
                 if (!watch || call) return;
                 log_error(log_cat, "Cannot run %s: %s", key.c_str(), call.error().message.c_str());
                 inflight_.erase(key);
-                finish_action(id, false);
+                fail_unrunnable(id);
             });
         });
 }

@@ -41,6 +41,9 @@ inline constexpr const char* kLoopClient = "outpost-controld";
 inline constexpr std::chrono::seconds kMinRecheck{1};
 // Least time between the starts of two transitions when the first was aborted.
 inline constexpr std::chrono::milliseconds kMinTransitionSpacing{250};
+// ... when an action could not run at all (no connection to its node, fencing): the same
+// graph would come again until something changes.
+inline constexpr std::chrono::seconds kUnrunnableRetry{5};
 
 struct LoopConfig {
     std::string host_name;  // the controller's node
@@ -80,6 +83,9 @@ private:
     void advance();
     void start_action(const GraphAction& action);
     void finish_action(int id, bool ok);
+    // The action could not run at all (no result to record): fails it, and the next
+    // transition waits kUnrunnableRetry unless something changes.
+    void fail_unrunnable(int id);
     void run_crm_event(const GraphAction& action);
     void run_connection_op(const GraphAction& action);
     void run_host_op(const GraphAction& action);
@@ -105,6 +111,7 @@ private:
     std::unique_ptr<TransitionRun> run_;
     std::map<int, GraphAction> actions_;  // of the running transition, by id
     bool pending_trigger_ = false;
+    bool unrunnable_ = false;  // an action of the running transition could not run at all
     io::Source trigger_source_;
     io::Source recheck_source_;
     std::chrono::milliseconds recheck_{std::chrono::minutes(15)};
