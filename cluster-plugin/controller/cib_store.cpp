@@ -33,6 +33,7 @@ CibOutcome CibStore::apply(const CibOperation& operation, const UpdateOrigin& or
     }
     XmlDoc old = std::exchange(current_, std::move(outcome.updated));
     if (previous != nullptr) *previous = std::move(old);
+    if (listener_) listener_(origin);
     return outcome;
 }
 

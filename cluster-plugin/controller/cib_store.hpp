@@ -5,6 +5,7 @@
 // were, and the request gets pcmk_err_cib_save.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,11 @@ public:
     // as it was, and outcome.updated is empty: the new CIB is current().
     CibOutcome apply(const CibOperation& operation, const UpdateOrigin& origin, XmlDoc* previous = nullptr);
 
+    // Called after each change that became current, with who made it (the control loop
+    // tells its own status updates from everyone else's by the origin's client name).
+    using ChangeListener = std::function<void(const UpdateOrigin&)>;
+    void on_change(ChangeListener listener) { listener_ = std::move(listener); }
+
 private:
     CibStore(std::string path, XmlDoc doc, std::unique_ptr<Schemas> schemas, bool created);
 
@@ -39,6 +45,7 @@ private:
     std::unique_ptr<Schemas> schemas_;
     bool created_ = false;
     std::vector<std::string> removed_;
+    ChangeListener listener_;
 };
 
 }  // namespace outpost::cluster::controller

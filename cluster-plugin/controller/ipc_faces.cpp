@@ -173,6 +173,14 @@ void IpcFaces::handle_cib(ipc::ConnectionId id, Client& client, const ipc::Messa
         announce_change(*request, client_id, before.get());
 }
 
+void IpcFaces::announce(const std::string& op, const std::string& client_name, const xmlDoc* before)
+{
+    CibRequest request;
+    request.op = op;
+    request.client_name = client_name;
+    announce_change(request, client_name, before);
+}
+
 void IpcFaces::announce_change(const CibRequest& request, const std::string& origin_id, const xmlDoc* before)
 {
     std::string notification;

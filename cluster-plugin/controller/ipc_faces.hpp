@@ -43,6 +43,9 @@ public:
     ~IpcFaces() override;
 
     [[nodiscard]] std::size_t client_count() const { return clients_.size(); }
+    // Announces a change made in the daemon itself (the control loop's status updates, as
+    // `op` by `client_name`) to the subscribed clients; `before` is the CIB before it.
+    void announce(const std::string& op, const std::string& client_name, const xmlDoc* before);
 
 private:
     enum class Channel { cib_ro, cib_rw, cib_shm, pacemakerd };

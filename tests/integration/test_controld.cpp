@@ -91,7 +91,7 @@ public:
     void start()
     {
         SpawnOptions options;
-        options.argv = {controld_path(), "--cib-file", cib_, "--node-name", "node1"};
+        options.argv = {controld_path(), "--cib-file", cib_, "--node-name", "node1", "--cib-only"};
         options.netns = netns_.get();
         options.env = {{"OUTPOST_LOG", "controller:debug"}};
         options.log_file = dir_.file("controld.log");

@@ -1,6 +1,7 @@
-// outpost-controld: one machine as a complete cluster side without corosync. For now it
-// serves the CIB (kept in one file) over Pacemaker's local IPC; the control loop comes with
-// the policy face. This file turns flags and environment into a running service.
+// outpost-controld: one machine as a complete cluster side without corosync. It serves the
+// CIB (kept in one file) over Pacemaker's local IPC and runs the control loop
+// (cluster-plugin/control) that manages the resources. This file turns flags and
+// environment into a running service.
 #include <glib-unix.h>
 #include <glib.h>
 
@@ -12,9 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "control/control_loop.hpp"
 #include "controller/cib_document.hpp"
 #include "controller/cib_store.hpp"
 #include "controller/ipc_faces.hpp"
+#include "tls/authkey.hpp"
+#include "tls/context.hpp"
+#include "tools/outpost-controld/host_executor.hpp"
 #include "tools/outpost-controld/options.hpp"
 #include "util/log.hpp"
 
@@ -87,6 +92,35 @@ int run(int argc, char** argv)
         return controld::kExitFatal;
     }
 
+    // The control loop: after the IPC names, so that a second daemon exits before it acts.
+    std::unique_ptr<cluster::control::HostExecutor> host;
+    std::unique_ptr<cluster::control::ControlLoop> control;
+    if (!options.cib_only) {
+        auto settings = tls::TlsSettings::from_environment();
+        if (!settings) {
+            log_error(log_cat, "Cannot set up TLS: %s", settings.error().message.c_str());
+            return controld::kExitUsage;
+        }
+        auto keys = std::make_shared<tls::AuthkeyStore>(tls::AuthkeySearch::from_environment());
+        auto tls = tls::TlsContext::client(*settings, keys);
+        if (!tls) {
+            log_error(log_cat, "Cannot set up TLS: %s", tls.error().message.c_str());
+            return controld::kExitUsage;
+        }
+        host = controld::make_host_executor(context);
+        cluster::control::LoopConfig loop_config{options.node_name, std::move(*tls), {}};
+        cluster::controller::IpcFaces* served = faces->get();
+        loop_config.announce = [served](const xmlDoc* before) {
+            served->announce("cib_replace", cluster::control::kLoopClient, before);
+        };
+        auto created = cluster::control::ControlLoop::create(context, **store, *host, std::move(loop_config));
+        if (!created) {
+            log_error(log_cat, "Cannot start the control loop: %s", created.error().message.c_str());
+            return controld::kExitFatal;
+        }
+        control = std::move(*created);
+    }
+
     GMainLoop* loop = g_main_loop_new(context, FALSE);
     guint term = g_unix_signal_add(SIGTERM, on_signal, loop);
     guint interrupt = g_unix_signal_add(SIGINT, on_signal, loop);
@@ -94,6 +128,8 @@ int run(int argc, char** argv)
     g_main_loop_run(loop);
     g_source_remove(term);
     g_source_remove(interrupt);
+    control.reset();
+    host.reset();
     faces->reset();  // libqb removes its sockets and shared memory
     g_main_loop_unref(loop);
     log_notice(log_cat, "Exiting");

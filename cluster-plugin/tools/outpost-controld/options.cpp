@@ -79,6 +79,8 @@ Result<Options> parse_options(const std::vector<std::string>& args)
         } else if (arg.size() > 2 && arg[0] == '-' && arg[1] == 'V' &&
                    arg.find_first_not_of('V', 1) == std::string::npos) {
             options.verbosity += static_cast<int>(arg.size() - 1);
+        } else if (arg == "--cib-only") {
+            options.cib_only = true;
         } else if (is("--cib-file", "-f")) {
             auto value = value_of(arg.rfind("--cib-file", 0) == 0 ? "--cib-file" : "-f");
             if (!value) return value.error();
@@ -144,7 +146,10 @@ std::string usage_text()
     return "Usage: outpost-controld [OPTION]...\n"
            "Serves a Pacemaker CIB kept in one file over Pacemaker's local IPC (cib_ro, cib_rw,\n"
            "cib_shm), so that cibadmin, crm_attribute, crm_resource, crm_mon, crm_simulate -L and\n"
-           "pcs work on this machine without corosync or pacemakerd.\n"
+           "pcs work on this machine without corosync or pacemakerd, and manages the resources it\n"
+           "configures: on this node (the one named --node-name) with the agent's executor, on\n"
+           "remote nodes (ocf:pacemaker:remote connections, key from $PCMK_authkey_location)\n"
+           "through outpost-agent or pacemaker-remoted; results are recorded in the CIB's status.\n"
            "\n"
            "  -f, --cib-file=PATH   the CIB file (default " +
            std::string(cluster::controller::kDefaultCibFile) +
@@ -156,13 +161,15 @@ std::string usage_text()
            "                        or $PCMK_schema_directory)\n"
            "  -n, --node-name=NAME  this node's name, recorded as update-origin (default: the\n"
            "                        short host name, or $PCMK_node_name)\n"
+           "      --cib-only        serve the CIB only: run no resource operations\n"
            "  -l, --logfile=FILE    log to FILE as well (default $PCMK_logfile, else stderr)\n"
            "  -V, --verbose         more logging (repeat for more); $PCMK_debug as Pacemaker's\n"
            "      --version         print the version and exit\n"
            "  -h, --help            print this text and exit\n"
            "\n"
            "Environment: PCMK_logfile, PCMK_debug, PCMK_ipc_buffer (IPC messages larger than this\n"
-           "are compressed), PCMK_schema_directory, PCMK_node_name, OUTPOST_CIB_FILE, OUTPOST_LOG.\n"
+           "are compressed), PCMK_schema_directory, PCMK_node_name, OUTPOST_CIB_FILE, OUTPOST_LOG,\n"
+           "PCMK_authkey_location and the PCMK_tls_* settings (remote connections).\n"
            "It must not run beside a Pacemaker cluster on the same machine: both serve the same\n"
            "IPC names.\n"
            "\n"

@@ -23,6 +23,7 @@ struct Options {
     std::string log_file;
     int verbosity = 0;
     std::size_t ipc_buffer_size = 0;  // 0: the default
+    bool cib_only = false;            // serve the CIB without the control loop
     bool show_help = false;
     bool show_version = false;
     std::vector<std::string> warnings;  // settings ignored, to log once logging is set up

@@ -83,7 +83,12 @@ ALLOWED = {
     "cluster-plugin/connection": {"util", "wire", "tls", "io", "connection"},
     "cluster-plugin/policy": {"util", "wire", "policy"},
     "cluster-plugin/controller": {"util", "wire", "io", "ipc", "controller"},
+    "cluster-plugin/control": {"util", "wire", "tls", "io", "connection", "policy", "controller", "control"},
     "cluster-plugin/tools": {"util", "wire", "tls", "io", "ipc", "connection", "policy", "controller", "tools", "watch"},
+    # outpost-controld is the one program on both sides: it runs the host's resources with
+    # the agent's executor module (one executor, not a second one).
+    "cluster-plugin/tools/outpost-controld": {"util", "wire", "tls", "io", "ipc", "controller", "control", "tools",
+                                              "executor"},
     "cluster-plugin/lifecycle": {"util", "io", "lifecycle"},
     "cluster-plugin/watch": {"util", "io", "lifecycle", "watch"},
     "ocf/guest": {"util", "wire", "lifecycle", "guest"},

@@ -1,0 +1,579 @@
+#include "control/control_loop.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "connection/remote_connection.hpp"
+#include "controller/cib_document.hpp"
+#include "policy/digest.hpp"
+#include "policy/graph.hpp"
+#include "policy/policy.hpp"
+#include "util/log.hpp"
+#include "wire/codes.hpp"
+
+namespace outpost::cluster::control {
+
+namespace {
+
+const log::Category log_cat{"controld.loop"};
+
+using connection::Millis;
+
+std::string flight_key(const std::string& node, const std::string& rsc, const std::string& task,
+                       std::uint32_t interval_ms)
+{
+    return node + "\n" + rsc + "_" + task + "_" + std::to_string(interval_ms);
+}
+
+std::string now_text()
+{
+    std::time_t now = std::time(nullptr);
+    char buffer[64];
+    std::tm tm{};
+    (void)localtime_r(&now, &tm);
+    (void)std::strftime(buffer, sizeof(buffer), "%a %b %e %H:%M:%S %Y", &tm);
+    return buffer;
+}
+
+bool is_connection(const GraphAction& a)
+{
+    return a.rsc_class == "ocf" && a.rsc_provider == "pacemaker" && a.rsc_type == "remote";
+}
+
+// "action:transition:target:uuid" -> (action, transition); nullopt if malformed.
+std::optional<std::pair<int, int>> parse_key(const std::string& key)
+{
+    int action = 0;
+    int transition = 0;
+    if (std::sscanf(key.c_str(), "%d:%d:", &action, &transition) != 2) return std::nullopt;
+    return std::make_pair(action, transition);
+}
+
+}  // namespace
+
+// One ocf:pacemaker:remote connection resource and what waits on it.
+struct ControlLoop::Connection {
+    std::string rsc;  // the connection resource id = the remote node's name
+    std::unique_ptr<connection::RemoteConnection> remote;
+    std::optional<connection::Subscription> subscription;
+    std::optional<GraphAction> pending;  // start/stop/probe awaiting its one result
+    std::optional<GraphAction> recurring;
+};
+
+ControlLoop::ControlLoop(GMainContext* context, controller::CibStore& store, HostExecutor& host,
+                         LoopConfig config)
+    : context_(context), store_(store), host_(host), config_(std::move(config))
+{
+}
+
+ControlLoop::~ControlLoop()
+{
+    lifetime_.end();
+    // Connections going down now report nothing to a loop that is going too.
+    for (auto& [name, conn] : connections_) {
+        conn->remote->on_node({});
+        conn->remote->on_result({});
+        conn->remote->on_client({});
+    }
+    store_.on_change({});
+    host_.on_result({});
+}
+
+Result<std::unique_ptr<ControlLoop>> ControlLoop::create(GMainContext* context, controller::CibStore& store,
+                                                         HostExecutor& host, LoopConfig config)
+{
+    if (config.host_name.empty()) return make_error("control", -EINVAL, "the controller's node has no name");
+    std::unique_ptr<ControlLoop> loop(new ControlLoop(context, store, host, std::move(config)));
+    ControlLoop* self = loop.get();
+    self->host_id_ = configured_node_id(store.current(), self->config_.host_name);
+    if (self->host_id_.empty()) self->host_id_ = "1";
+    self->update_cib([self](xmlDoc* cib) {
+        forget_node_history(cib, self->config_.host_name);
+        forget_remote_nodes(cib);
+        record_host_member(cib, self->config_.host_name, self->host_id_);
+    });
+    store.on_change([self](const controller::UpdateOrigin& origin) {
+        if (origin.client_name != kLoopClient) self->trigger("the CIB was changed by " + origin.client_name);
+    });
+    host.on_result(
+        [self](const wire::ExecNotify& notify) { self->on_exec_result(self->config_.host_name, notify); });
+    self->trigger("start-up");
+    return loop;
+}
+
+void ControlLoop::trigger(const std::string& why)
+{
+    log_debug(log_cat, "Transition wanted: %s", why.c_str());
+    if (run_ && !run_->aborted()) {
+        log_notice(log_cat, "Aborting transition %d: %s", transition_id_, why.c_str());
+        run_->abort();
+    }
+    pending_trigger_ = true;
+    // Without a running transition the only thing pending is a (maybe delayed) compute:
+    // a change makes it now.
+    if (trigger_source_.active() && run_) return;
+    trigger_source_ = io::add_idle(context_, [this] {
+        if (run_) {
+            advance();  // finishes the aborted run once nothing runs
+            return;
+        }
+        compute();
+    });
+}
+
+void ControlLoop::arm_recheck()
+{
+    recheck_source_ = io::add_timeout(context_, recheck_, [this] { trigger("cluster-recheck-interval"); });
+}
+
+void ControlLoop::compute()
+{
+    pending_trigger_ = false;
+    unrunnable_ = false;
+    last_compute_ = std::chrono::steady_clock::now();
+    // The host stays an online member whatever the configuration pushed meanwhile says
+    // (a replaced nodes section, an erased status); no change, no write.
+    if (std::string id = configured_node_id(store_.current(), config_.host_name); !id.empty()) host_id_ = id;
+    update_cib([this](xmlDoc* cib) { record_host_member(cib, config_.host_name, host_id_); });
+    policy::ScheduleOptions options;
+    options.clock_now = static_cast<policy::EpochSeconds>(std::time(nullptr));
+    policy::xml::Document doc(policy::xml::DocPtr(xmlCopyDoc(const_cast<xmlDoc*>(store_.current()), 1)));
+    auto cluster = policy::unpack_and_schedule(std::move(doc), options);
+    if (!cluster) {
+        log_error(log_cat, "Cannot schedule the CIB: %s", cluster.error().message.c_str());
+        arm_recheck();
+        return;
+    }
+    recheck_ = std::max<std::chrono::milliseconds>(
+        std::chrono::milliseconds((*cluster)->options.cluster_recheck_interval_ms), kMinRecheck);
+    if ((*cluster)->options.cluster_recheck_interval_ms <= 0) recheck_ = std::chrono::minutes(15);
+    // A failure that expires (failure-timeout) before the next recheck brings it forward,
+    // as Pacemaker's scheduler does with its recheck-by time.
+    for (const RecordedFailure& failure : recorded_failures(store_.current())) {
+        const policy::RscIdx r = (*cluster)->find_rsc(failure.rsc_id);
+        if (r == policy::kNone) continue;
+        const std::int64_t timeout = (*cluster)->rsc(r).failure_timeout_s;
+        const std::int64_t expires = failure.when + timeout + 1;  // expired once past the timeout
+        if (timeout <= 0 || expires <= options.clock_now) continue;
+        recheck_ = std::max<std::chrono::milliseconds>(
+            std::min<std::chrono::milliseconds>(recheck_, std::chrono::seconds(expires - options.clock_now)),
+            kMinRecheck);
+    }
+    policy::Graph graph = policy::build_graph(**cluster);
+    auto parsed = parse_graph(policy::graph_xml(**cluster, graph));
+    if (!parsed) {
+        log_error(log_cat, "Cannot read the transition graph: %s", parsed.error().message.c_str());
+        arm_recheck();
+        return;
+    }
+    ++transition_id_;
+    std::vector<Step> steps;
+    actions_.clear();
+    for (auto& action : parsed->actions) {
+        steps.push_back({action.id, action.kind == ActionKind::pseudo, action.inputs});
+        actions_.emplace(action.id, std::move(action));
+    }
+    if (steps.empty()) {
+        log_info(log_cat, "Transition %d: nothing to do", transition_id_);
+        arm_recheck();
+        return;
+    }
+    log_notice(log_cat, "Transition %d: %zu actions", transition_id_, steps.size());
+    run_ = std::make_unique<TransitionRun>(std::move(steps));
+    advance();
+}
+
+void ControlLoop::advance()
+{
+    if (!run_) return;
+    for (int id : run_->take_ready()) {
+        auto it = actions_.find(id);
+        if (it != actions_.end()) start_action(it->second);
+    }
+    if (!run_ || !run_->finished()) return;
+    log_notice(log_cat, "Transition %d %s", transition_id_,
+               run_->complete() ? "complete" : (run_->aborted() ? "aborted" : "stopped (actions blocked)"));
+    const bool again = run_->aborted() || pending_trigger_;
+    run_.reset();
+    if (again) {
+        // An action that fails at once on every try must not make a busy loop of it; one that
+        // could not run at all gives the same graph again until something changes.
+        const std::chrono::milliseconds spacing = unrunnable_ ? kUnrunnableRetry : kMinTransitionSpacing;
+        const auto since = std::chrono::steady_clock::now() - last_compute_;
+        const auto wait = since >= spacing
+                              ? std::chrono::milliseconds(0)
+                              : std::chrono::duration_cast<std::chrono::milliseconds>(spacing - since);
+        trigger_source_ = io::add_timeout(context_, wait, [this] { compute(); });
+    } else {
+        arm_recheck();
+    }
+}
+
+void ControlLoop::finish_action(int id, bool ok)
+{
+    if (!run_) return;
+    run_->complete(id, ok);
+    // Out of the caller's stack: results may arrive from inside exec().
+    if (!trigger_source_.active()) trigger_source_ = io::add_idle(context_, [this] { advance(); });
+}
+
+void ControlLoop::fail_unrunnable(int id)
+{
+    unrunnable_ = true;
+    finish_action(id, false);
+}
+
+void ControlLoop::start_action(const GraphAction& action)
+{
+    log_info(log_cat, "Initiating %s on %s (action %d)", action.key.c_str(),
+             action.node.empty() ? "the cluster" : action.node.c_str(), action.id);
+    switch (action.kind) {
+        case ActionKind::pseudo:
+            finish_action(action.id, true);
+            return;
+        case ActionKind::stonith:
+            log_error(log_cat, "Cannot fence %s: fencing is not offered yet", action.node.c_str());
+            fail_unrunnable(action.id);
+            return;
+        case ActionKind::crm_event:
+            run_crm_event(action);
+            return;
+        case ActionKind::rsc_op:
+            break;
+    }
+    if (action.operation == "delete") {
+        // The agent changed: its history goes (Pacemaker's lrm_delete); the new one is probed.
+        update_cib([&](xmlDoc* cib) { forget_resource(cib, action.node, action.rsc_id); });
+        finish_action(action.id, true);
+    } else if (is_connection(action)) {
+        run_connection_op(action);
+    } else if (action.node == config_.host_name) {
+        run_host_op(action);
+    } else {
+        run_remote_op(action);
+    }
+}
+
+void ControlLoop::run_crm_event(const GraphAction& action)
+{
+    if (action.operation == "clear_failcount") {
+        std::string rsc = action.rsc_id;
+        if (rsc.empty() && action.key.ends_with("_clear_failcount_0"))
+            rsc = action.key.substr(0, action.key.size() - std::string_view("_clear_failcount_0").size());
+        update_cib([&](xmlDoc* cib) { clear_failures(cib, action.node, rsc); });
+    } else if (action.operation != "do_shutdown") {
+        log_warning(log_cat, "Skipping %s: not offered yet", action.key.c_str());
+    }
+    finish_action(action.id, true);
+}
+
+OpRecord ControlLoop::record_for(const GraphAction& action, const std::string& exec_node) const
+{
+    OpRecord r;
+    r.node = exec_node;
+    r.remote_node = exec_node != config_.host_name;
+    r.node_id = r.remote_node ? exec_node : host_id_;
+    r.rsc_id = action.rsc_id;
+    r.rsc_class = action.rsc_class;
+    r.rsc_provider = action.rsc_provider;
+    r.rsc_type = action.rsc_type;
+    r.task = action.operation;
+    r.interval_ms = action.interval_ms;
+    r.target_rc = action.target_rc;
+    r.transition_key = transition_key(action.id, transition_id_, action.target_rc, host_id_);
+    r.op_digest = policy::parameters_digest(action.digest_parameters());
+    return r;
+}
+
+void ControlLoop::update_cib(const std::function<void(xmlDoc*)>& edit)
+{
+    controller::XmlDoc copy = controller::copy_document(store_.current());
+    edit(copy.get());
+    controller::CibOperation op;
+    op.op = "cib_replace";
+    op.data = controller::root_of(copy.get());
+    controller::UpdateOrigin origin;
+    origin.client_name = kLoopClient;
+    origin.node = config_.host_name;
+    origin.user = "root";
+    origin.time_text = now_text();
+    controller::XmlDoc before;
+    auto outcome = store_.apply(op, origin, &before);
+    if (outcome.rc != controller::cib_rc::ok) {
+        log_error(log_cat, "Cannot record in the CIB (rc %d): %s", outcome.rc, outcome.message.c_str());
+        return;
+    }
+    if (before && config_.announce) config_.announce(before.get());
+}
+
+// --- the host's own resources ------------------------------------------------------------
+
+void ControlLoop::run_host_op(const GraphAction& action)
+{
+    if (action.operation == "cancel") {
+        const std::string* task = action.meta("operation");
+        const std::string op = task != nullptr ? *task : "monitor";
+        host_.cancel(action.rsc_id, op, action.interval_ms);
+        recurring_.erase(flight_key(action.node, action.rsc_id, op, action.interval_ms));
+        update_cib([&](xmlDoc* cib) {
+            forget_recurring(cib, action.node, action.rsc_id,
+                             action.rsc_id + "_" + op + "_" + std::to_string(action.interval_ms));
+        });
+        finish_action(action.id, true);
+        return;
+    }
+    wire::ExecRequest request;
+    request.rsc_id = action.rsc_id;
+    request.action = action.operation;
+    request.interval_ms = action.interval_ms;
+    request.timeout_ms = action.timeout_ms;
+    request.userdata = transition_key(action.id, transition_id_, action.target_rc, host_id_);
+    for (const auto& [k, v] : action.attributes)
+        request.params.insert(k, v);
+    inflight_[flight_key(action.node, action.rsc_id, action.operation, action.interval_ms)] = action;
+    auto call = host_.exec({action.rsc_id, action.rsc_class, action.rsc_provider, action.rsc_type}, request);
+    if (!call) {
+        log_error(log_cat, "Cannot run %s: %s", action.key.c_str(), call.error().message.c_str());
+        inflight_.erase(flight_key(action.node, action.rsc_id, action.operation, action.interval_ms));
+        fail_unrunnable(action.id);
+    }
+}
+
+// --- remote nodes -------------------------------------------------------------------------
+
+ControlLoop::Connection* ControlLoop::connection_of_node(const std::string& node)
+{
+    auto it = connections_.find(node);
+    return it == connections_.end() ? nullptr : it->second.get();
+}
+
+ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
+{
+    auto& slot = connections_[action.rsc_id];
+    if (slot) return *slot;
+    slot = std::make_unique<Connection>();
+    Connection& conn = *slot;
+    conn.rsc = action.rsc_id;
+    connection::RemoteConnectionConfig rc;
+    const auto params = action.parameters();
+    auto server = params.find("server");
+    rc.server = server != params.end() ? server->second : action.rsc_id;
+    if (auto port = params.find("port"); port != params.end())
+        rc.port = static_cast<std::uint16_t>(std::atoi(port->second.c_str()));
+    if (rc.port == 0) rc.port = connection::kDefaultPort;
+    rc.ipc_provider = false;
+    conn.remote = std::make_unique<connection::RemoteConnection>(context_, config_.tls, rc);
+    const std::string name = conn.rsc;
+    conn.remote->on_node([this, name](bool up) {
+        log_notice(log_cat, "Remote node %s is %s", name.c_str(), up ? "up" : "down");
+        update_cib([&](xmlDoc* cib) {
+            if (up) forget_node_history(cib, name);
+            record_remote_node(cib, name, up);
+        });
+        if (!up) {
+            // Its operations will not report: forget them.
+            for (auto it = inflight_.begin(); it != inflight_.end();) {
+                it = it->first.starts_with(name + "\n") ? inflight_.erase(it) : std::next(it);
+            }
+            for (auto it = recurring_.begin(); it != recurring_.end();) {
+                it = it->first.starts_with(name + "\n") ? recurring_.erase(it) : std::next(it);
+            }
+        }
+    });
+    conn.remote->on_client([this, name](connection::RemoteClient& client) {
+        Connection* c = connection_of_node(name);
+        if (c == nullptr) return;
+        connection::Handlers handlers;
+        handlers.exec = [this, name](const connection::ExecEvent& event) {
+            on_exec_result(name, event.notify);
+        };
+        c->subscription = client.subscribe(std::move(handlers));
+    });
+    conn.remote->on_result([this, name](const connection::RaResult& result) {
+        on_connection_result(name, result.rc, static_cast<int>(result.status), result.exit_reason,
+                             static_cast<std::uint32_t>(result.interval.count()));
+    });
+    return conn;
+}
+
+void ControlLoop::run_connection_op(const GraphAction& action)
+{
+    Connection& conn = connection_for(action);
+    const Millis timeout(action.timeout_ms);
+    if (action.operation == "start") {
+        conn.pending = action;
+        conn.remote->start(timeout);
+    } else if (action.operation == "stop") {
+        conn.pending = action;
+        conn.remote->stop(timeout);
+    } else if (action.operation == "monitor" && action.interval_ms > 0) {
+        conn.recurring = action;
+        conn.remote->monitor(timeout, Millis(action.interval_ms));
+    } else if (action.operation == "monitor") {
+        conn.pending = action;
+        conn.remote->monitor(timeout);
+    } else if (action.operation == "cancel") {
+        conn.remote->cancel_monitor();
+        conn.recurring.reset();
+        update_cib([&](xmlDoc* cib) { forget_recurring(cib, action.node, action.rsc_id); });
+        finish_action(action.id, true);
+    } else {
+        log_error(log_cat, "Cannot run %s: not offered for connections yet", action.key.c_str());
+        fail_unrunnable(action.id);
+    }
+}
+
+void ControlLoop::on_connection_result(const std::string& rsc, int rc, int status, const std::string& reason,
+                                       std::uint32_t interval_ms)
+{
+    Connection* conn = connection_of_node(rsc);
+    if (conn == nullptr) return;
+    if (status == static_cast<int>(wire::ExecStatus::cancelled)) return;
+    std::optional<GraphAction> action;
+    bool repeat = false;
+    if (interval_ms > 0) {
+        if (!conn->recurring) return;
+        action = *conn->recurring;
+        const std::string key = flight_key(config_.host_name, rsc, "monitor", interval_ms);
+        repeat = recurring_.count(key) > 0;
+    } else {
+        if (!conn->pending) return;
+        action = std::exchange(conn->pending, std::nullopt);
+    }
+    OpRecord r = record_for(*action, config_.host_name);
+    r.rc = rc;
+    r.op_status = status;
+    r.exit_reason = reason;
+    r.call_id = next_call_id_++;
+    r.last_rc_change = static_cast<std::int64_t>(std::time(nullptr));
+    if (action->operation == "stop" && rc == wire::ocf::ok) {
+        conn->recurring.reset();
+        recurring_.erase(flight_key(config_.host_name, rsc, "monitor", action->interval_ms));
+        update_cib([&](xmlDoc* cib) { forget_recurring(cib, config_.host_name, rsc); });
+    }
+    handle_result(std::move(r), repeat ? std::nullopt : std::optional<int>(action->id), repeat);
+}
+
+void ControlLoop::run_remote_op(const GraphAction& action)
+{
+    Connection* conn = connection_of_node(action.node);
+    connection::RemoteClient* client = conn != nullptr ? conn->remote->client() : nullptr;
+    if (client == nullptr) {
+        log_warning(log_cat, "Cannot run %s: no connection to %s", action.key.c_str(), action.node.c_str());
+        fail_unrunnable(action.id);
+        return;
+    }
+    if (action.operation == "cancel") {
+        const std::string* task = action.meta("operation");
+        const std::string op = task != nullptr ? *task : "monitor";
+        client->cancel(action.rsc_id, op, action.interval_ms, [](const Status&) {});
+        recurring_.erase(flight_key(action.node, action.rsc_id, op, action.interval_ms));
+        update_cib([&](xmlDoc* cib) {
+            forget_recurring(cib, action.node, action.rsc_id,
+                             action.rsc_id + "_" + op + "_" + std::to_string(action.interval_ms));
+        });
+        finish_action(action.id, true);
+        return;
+    }
+    wire::ExecRequest request;
+    request.rsc_id = action.rsc_id;
+    request.action = action.operation;
+    request.interval_ms = action.interval_ms;
+    request.timeout_ms = action.timeout_ms;
+    request.userdata = transition_key(action.id, transition_id_, action.target_rc, host_id_);
+    for (const auto& [k, v] : action.attributes)
+        request.params.insert(k, v);
+    const std::string key = flight_key(action.node, action.rsc_id, action.operation, action.interval_ms);
+    inflight_[key] = action;
+    const int id = action.id;
+    const std::string node = action.node;
+    auto watch = lifetime_.watch();
+    client->register_rsc(
+        action.rsc_id, action.rsc_class, action.rsc_provider, action.rsc_type,
+        [this, watch, node, id, key, request](const Status& registered) {
+            if (!watch) return;
+            Connection* c = connection_of_node(node);
+            connection::RemoteClient* cl = c != nullptr ? c->remote->client() : nullptr;
+            if (!registered || cl == nullptr) {
+                log_error(log_cat, "Cannot register %s on %s: %s", request.rsc_id.c_str(), node.c_str(),
+                          registered ? "disconnected" : registered.error().message.c_str());
+                inflight_.erase(key);
+                fail_unrunnable(id);
+                return;
+            }
+            cl->exec(request, [this, watch, id, key](const Result<int>& call) {
+                if (!watch || call) return;
+                log_error(log_cat, "Cannot run %s: %s", key.c_str(), call.error().message.c_str());
+                inflight_.erase(key);
+                fail_unrunnable(id);
+            });
+        });
+}
+
+// --- results ------------------------------------------------------------------------------
+
+void ControlLoop::on_exec_result(const std::string& node, const wire::ExecNotify& notify)
+{
+    if (notify.op_status == wire::ExecStatus::cancelled) return;
+    const std::string key = flight_key(node, notify.rsc_id, notify.action, notify.interval_ms);
+    auto it = inflight_.find(key);
+    if (it == inflight_.end()) {
+        log_debug(log_cat, "Ignoring a result of %s on %s: not ours", notify.rsc_id.c_str(), node.c_str());
+        return;
+    }
+    const GraphAction action = it->second;
+    const bool recurring = notify.interval_ms > 0;
+    const bool repeat = recurring && recurring_.count(key) > 0;
+    if (!recurring) inflight_.erase(it);
+    OpRecord r = record_for(action, node);
+    // The key the operation was requested with (a recurring monitor keeps its first one).
+    if (!notify.userdata.empty()) r.transition_key = notify.userdata;
+    r.rc = notify.exec_rc;
+    r.op_status = static_cast<int>(notify.op_status);
+    r.exit_reason = notify.exit_reason.value_or("");
+    r.call_id = notify.call_id;
+    r.last_rc_change =
+        notify.rcchange_time != 0 ? notify.rcchange_time : static_cast<std::int64_t>(std::time(nullptr));
+    r.exec_time_ms = notify.exec_time_ms;
+    r.queue_time_ms = notify.queue_time_ms;
+    if (action.operation == "stop" && notify.exec_rc == wire::ocf::ok) {
+        for (auto f = inflight_.begin(); f != inflight_.end();) {
+            f = f->first.starts_with(node + "\n" + notify.rsc_id + "_") ? inflight_.erase(f) : std::next(f);
+        }
+        for (auto f = recurring_.begin(); f != recurring_.end();) {
+            f = f->first.starts_with(node + "\n" + notify.rsc_id + "_") ? recurring_.erase(f) : std::next(f);
+        }
+        update_cib([&](xmlDoc* cib) { forget_recurring(cib, node, notify.rsc_id); });
+    }
+    std::optional<int> action_id;
+    if (auto parsed = parse_key(r.transition_key); parsed && parsed->second == transition_id_ && !repeat)
+        action_id = parsed->first;
+    handle_result(std::move(r), action_id, repeat);
+}
+
+void ControlLoop::handle_result(OpRecord record, std::optional<int> action_id, bool repeat)
+{
+    const std::string key = flight_key(record.node, record.rsc_id, record.task, record.interval_ms);
+    if (record.interval_ms > 0) {
+        auto found = recurring_.find(key);
+        if (repeat && found != recurring_.end() && found->second.rc == record.rc &&
+            found->second.status == record.op_status)
+            return;  // unchanged: nothing to record
+        recurring_[key] = {record.rc, record.op_status};
+    }
+    const bool expected = expected_result(record);
+    const bool failure = counts_as_failure(record);
+    log_notice(log_cat, "Result of %s_%s_%u on %s: rc %d, status %d%s", record.rsc_id.c_str(),
+               record.task.c_str(), record.interval_ms, record.node.c_str(), record.rc, record.op_status,
+               expected ? "" : " (not the expected one)");
+    update_cib([&](xmlDoc* cib) {
+        record_operation(cib, record);
+        if (failure) count_failure(cib, record, static_cast<std::int64_t>(std::time(nullptr)));
+    });
+    if (action_id) finish_action(*action_id, expected);
+    if (!expected && (!action_id || repeat)) trigger("unexpected result of " + key);
+}
+
+}  // namespace outpost::cluster::control

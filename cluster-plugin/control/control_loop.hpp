@@ -1,0 +1,129 @@
+// ControlLoop: what makes outpost-controld manage resources, as pacemaker-controld does on
+// its DC. On every CIB change made by someone else, every operation result that was not
+// the expected one and every recheck (cluster-recheck-interval), it runs the policy face
+// on the current CIB and executes the transition graph (TransitionRun): resource
+// operations on the host through a HostExecutor, ocf:pacemaker:remote connections through
+// RemoteConnection, operations on remote nodes through their connection's RemoteClient.
+// Results are recorded in the status section (status_record.hpp) through the CibStore, so
+// the policy, crm_mon and crm_simulate see them. A transition that must be recomputed is
+// aborted: no new actions start, the running ones are awaited, then the next one is
+// computed.
+#pragma once
+
+#include <glib.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "control/graph_actions.hpp"
+#include "control/host_executor.hpp"
+#include "control/status_record.hpp"
+#include "control/transition.hpp"
+#include "controller/cib_store.hpp"
+#include "io/source.hpp"
+#include "tls/context.hpp"
+#include "util/lifetime.hpp"
+
+namespace outpost::cluster::connection {
+class RemoteConnection;
+}
+
+namespace outpost::cluster::control {
+
+// The client name on the loop's own CIB updates.
+inline constexpr const char* kLoopClient = "outpost-controld";
+// Shortest recheck interval honoured (a smaller cluster-recheck-interval would spin).
+inline constexpr std::chrono::seconds kMinRecheck{1};
+// Least time between the starts of two transitions when the first was aborted.
+inline constexpr std::chrono::milliseconds kMinTransitionSpacing{250};
+// ... when an action could not run at all (no connection to its node, fencing): the same
+// graph would come again until something changes.
+inline constexpr std::chrono::seconds kUnrunnableRetry{5};
+
+struct LoopConfig {
+    std::string host_name;  // the controller's node
+    tls::TlsContext tls;    // for remote connections
+    // Tells the CIB's subscribers (crm_mon live) about a change the loop made; gets the CIB
+    // as it was before. May be empty.
+    std::function<void(const xmlDoc* before)> announce;
+};
+
+class ControlLoop {
+public:
+    // Records the host as an online member and forgets its old operation history and that
+    // of the remote nodes (its executor starts empty, its connections are down: probes find
+    // what runs), then computes the first transition.
+    static Result<std::unique_ptr<ControlLoop>> create(GMainContext* context, controller::CibStore& store,
+                                                       HostExecutor& host, LoopConfig config);
+    ControlLoop(const ControlLoop&) = delete;
+    ControlLoop& operator=(const ControlLoop&) = delete;
+    ~ControlLoop();
+
+    // Something changed: abort the running transition (if any) and compute a new one.
+    void trigger(const std::string& why);
+
+    [[nodiscard]] int transition_id() const { return transition_id_; }
+    [[nodiscard]] bool idle() const { return !run_; }
+
+private:
+    struct Connection;
+    struct Recurring {
+        int rc = 0;
+        int status = 0;
+    };
+
+    ControlLoop(GMainContext* context, controller::CibStore& store, HostExecutor& host, LoopConfig config);
+
+    void compute();
+    void advance();
+    void start_action(const GraphAction& action);
+    void finish_action(int id, bool ok);
+    // The action could not run at all (no result to record): fails it, and the next
+    // transition waits kUnrunnableRetry unless something changes.
+    void fail_unrunnable(int id);
+    void run_crm_event(const GraphAction& action);
+    void run_connection_op(const GraphAction& action);
+    void run_host_op(const GraphAction& action);
+    void run_remote_op(const GraphAction& action);
+    void on_exec_result(const std::string& node, const wire::ExecNotify& notify);
+    void on_connection_result(const std::string& rsc, int rc, int status, const std::string& reason,
+                              std::uint32_t interval_ms);
+    void handle_result(OpRecord record, std::optional<int> action_id, bool recurring_repeat);
+    Connection& connection_for(const GraphAction& action);
+    Connection* connection_of_node(const std::string& node);
+    // Applies `edit` to a copy of the current CIB and stores it (our own change).
+    void update_cib(const std::function<void(xmlDoc*)>& edit);
+    OpRecord record_for(const GraphAction& action, const std::string& exec_node) const;
+    void arm_recheck();
+
+    GMainContext* context_;
+    controller::CibStore& store_;
+    HostExecutor& host_;
+    LoopConfig config_;
+    std::string host_id_;
+
+    int transition_id_ = -1;
+    std::unique_ptr<TransitionRun> run_;
+    std::map<int, GraphAction> actions_;  // of the running transition, by id
+    bool pending_trigger_ = false;
+    bool unrunnable_ = false;  // an action of the running transition could not run at all
+    io::Source trigger_source_;
+    io::Source recheck_source_;
+    std::chrono::milliseconds recheck_{std::chrono::minutes(15)};
+    int next_call_id_ = 1;
+    std::chrono::steady_clock::time_point last_compute_;
+
+    std::map<std::string, std::unique_ptr<Connection>> connections_;  // by connection resource id
+    // Resource definitions and pending graph actions of operations in flight, by
+    // "<node>\n<operation key>".
+    std::map<std::string, GraphAction> inflight_;
+    std::map<std::string, Recurring> recurring_;  // last recorded result, same key
+    Lifetime lifetime_;
+};
+
+}  // namespace outpost::cluster::control

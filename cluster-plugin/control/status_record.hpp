@@ -1,0 +1,90 @@
+// The status section as pacemaker-controld keeps it, as edits of a CIB document (pure: the
+// control loop applies them to a copy of the current CIB and stores the result):
+// node_state of the controller's own node (an online member) and of remote nodes
+// (remote_node="true"), operation history (lrm/lrm_resources/lrm_resource/lrm_rsc_op with
+// the fields 2.1.5 writes) and the failure attributes attrd would set (fail-count-<rsc>#<op>_<ms>,
+// last-failure-<rsc>#<op>_<ms> in transient_attributes).
+#pragma once
+
+#include <libxml/tree.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace outpost::cluster::control {
+
+// The feature set 2.1.5 writes.
+inline constexpr const char* kFeatureSet = "3.16.1";
+
+struct OpRecord {
+    std::string node;     // where the operation ran (uname)
+    std::string node_id;  // its node_state id (a remote node's is its name)
+    bool remote_node = false;
+    std::string rsc_id;
+    std::string rsc_class;
+    std::string rsc_provider;
+    std::string rsc_type;
+    std::string task;
+    std::uint32_t interval_ms = 0;
+    std::string transition_key;  // "<action>:<transition>:<target rc>:<dc uuid>"
+    int target_rc = 0;
+    int rc = 0;
+    int op_status = 0;  // PCMK_EXEC_*
+    int call_id = 0;
+    std::int64_t last_rc_change = 0;
+    std::uint32_t exec_time_ms = 0;
+    std::uint32_t queue_time_ms = 0;
+    std::string exit_reason;
+    std::string op_digest;
+    std::string origin = "do_update_resource";  // crm-debug-origin
+};
+
+// The transition key and magic as Pacemaker spells them.
+std::string transition_key(int action, int transition, int target_rc, const std::string& dc_uuid);
+std::string transition_magic(int op_status, int rc, const std::string& key);
+
+// Whether a result is the one the graph expected (rc = target, executed).
+bool expected_result(const OpRecord& record);
+// Whether it counts as a failure (fail-count): not expected, except a probe's "running" or
+// "not running" answers, which only say where the resource is.
+bool counts_as_failure(const OpRecord& record);
+
+// The controller's own node as an online member: its <node> in configuration/nodes, its
+// node_state, and have-quorum/dc-uuid on <cib> (it is the whole cluster).
+void record_host_member(xmlDoc* cib, const std::string& name, const std::string& id);
+// The node's id in configuration/nodes, or "" when the node is not configured.
+std::string configured_node_id(const xmlDoc* cib, const std::string& name);
+
+// Drops a node's operation history and transient attributes (a remote node whose
+// connection (re)starts, the host at start-up: their executors start afresh).
+void forget_node_history(xmlDoc* cib, const std::string& node);
+// Every remote node as the controller finds them at start-up: offline, history and
+// transient attributes dropped (nothing is known until its connection starts and probes).
+void forget_remote_nodes(xmlDoc* cib);
+// A remote node whose connection started / stopped.
+void record_remote_node(xmlDoc* cib, const std::string& name, bool up);
+
+// Records one result: the resource's last (or recurring) entry, and <rsc>_last_failure_0
+// when the result was not the expected one.
+void record_operation(xmlDoc* cib, const OpRecord& record);
+// Drops recurring entries (interval != 0) of a resource on a node: all of them, or the one
+// with operation key `key`.
+void forget_recurring(xmlDoc* cib, const std::string& node, const std::string& rsc_id,
+                      const std::string& key = {});
+// Drops a resource's whole history on a node.
+void forget_resource(xmlDoc* cib, const std::string& node, const std::string& rsc_id);
+// fail-count + 1 and last-failure = now for the operation, as attrd does for a failure.
+void count_failure(xmlDoc* cib, const OpRecord& record, std::int64_t now);
+// Every last-failure-<rsc>#<op>_<ms> attribute: (node, resource id, time).
+struct RecordedFailure {
+    std::string node;
+    std::string rsc_id;
+    std::int64_t when = 0;
+};
+std::vector<RecordedFailure> recorded_failures(const xmlDoc* cib);
+// Removes the resource's fail-count-* and last-failure-* attributes on a node
+// (clear_failcount).
+void clear_failures(xmlDoc* cib, const std::string& node, const std::string& rsc_id);
+
+}  // namespace outpost::cluster::control

@@ -1,0 +1,17 @@
+// The host's executor for the control loop: the agent's executor module
+// (guest-agent/executor) linked in, so the host runs OCF, LSB and systemd agents with the
+// very code outpost-agent runs them with in the guests.
+#pragma once
+
+#include <glib.h>
+
+#include <memory>
+#include <string>
+
+#include "control/host_executor.hpp"
+
+namespace outpost::controld {
+
+std::unique_ptr<cluster::control::HostExecutor> make_host_executor(GMainContext* context);
+
+}  // namespace outpost::controld

@@ -1,0 +1,145 @@
+#include <catch2/catch.hpp>
+
+#include "control/status_record.hpp"
+#include "controller/xml.hpp"
+
+using namespace outpost::cluster::control;
+namespace cx = outpost::cluster::controller;
+
+namespace {
+
+cx::XmlDoc empty_cib()
+{
+    auto doc = cx::parse_document(R"(<cib epoch="1" num_updates="0" admin_epoch="0">
+  <configuration><crm_config/><nodes/><resources/><constraints/></configuration><status/></cib>)",
+                                  1 << 20, "test CIB");
+    REQUIRE(doc);
+    return std::move(*doc);
+}
+
+std::string text(const cx::XmlDoc& doc)
+{
+    return cx::serialize(cx::root_of(doc.get()));
+}
+
+OpRecord monitor_record(int rc)
+{
+    OpRecord r;
+    r.node = "g1";
+    r.node_id = "g1";
+    r.remote_node = true;
+    r.rsc_id = "d1";
+    r.rsc_class = "ocf";
+    r.rsc_provider = "pacemaker";
+    r.rsc_type = "Dummy";
+    r.task = "monitor";
+    r.interval_ms = 2000;
+    r.transition_key = transition_key(9, 3, 0, "1");
+    r.rc = rc;
+    r.call_id = 12;
+    r.last_rc_change = 1700000000;
+    r.op_digest = "abc";
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("the host is an online member with quorum", "[control][status]")
+{
+    auto cib = empty_cib();
+    record_host_member(cib.get(), "host", "1");
+    const std::string t = text(cib);
+    CHECK(t.find(R"(have-quorum="1")") != std::string::npos);
+    CHECK(t.find(R"(dc-uuid="1")") != std::string::npos);
+    CHECK(t.find(R"(<node id="1" uname="host"/>)") != std::string::npos);
+    CHECK(
+        t.find(
+            R"(<node_state id="1" uname="host" in_ccm="true" crmd="online" crm-debug-origin="do_state_transition" join="member" expected="member"/>)") !=
+        std::string::npos);
+    CHECK(configured_node_id(cib.get(), "host") == "1");
+    record_host_member(cib.get(), "host", "1");  // idempotent
+    CHECK(text(cib) == t);
+}
+
+TEST_CASE("results are recorded as Pacemaker records them", "[control][status]")
+{
+    auto cib = empty_cib();
+    record_remote_node(cib.get(), "g1", true);
+    OpRecord ok = monitor_record(0);
+    record_operation(cib.get(), ok);
+    std::string t = text(cib);
+    CHECK(t.find(R"(<node_state id="g1" uname="g1" remote_node="true" in_ccm="true")") != std::string::npos);
+    CHECK(t.find(R"(<lrm_resource id="d1" type="Dummy" class="ocf" provider="pacemaker">)") !=
+          std::string::npos);
+    CHECK(
+        t.find(
+            R"(<lrm_rsc_op id="d1_monitor_2000" operation_key="d1_monitor_2000" operation="monitor" )"
+            R"(crm-debug-origin="do_update_resource" crm_feature_set="3.16.1" transition-key="9:3:0:1" )"
+            R"(transition-magic="0:0;9:3:0:1" exit-reason="" on_node="g1" call-id="12" rc-code="0" op-status="0" )"
+            R"(interval="2000" last-rc-change="1700000000" exec-time="0" queue-time="0" op-digest="abc"/>)") !=
+        std::string::npos);
+    CHECK(t.find("last_failure") == std::string::npos);
+    CHECK(expected_result(ok));
+
+    // The monitor fails (rc 7): its entry changes, a last_failure entry appears, attrd's
+    // attributes count it.
+    OpRecord failed = monitor_record(7);
+    CHECK_FALSE(expected_result(failed));
+    CHECK(counts_as_failure(failed));
+    record_operation(cib.get(), failed);
+    count_failure(cib.get(), failed, 1700000100);
+    count_failure(cib.get(), failed, 1700000200);
+    t = text(cib);
+    CHECK(t.find(R"(<lrm_rsc_op id="d1_last_failure_0" operation_key="d1_monitor_2000")") !=
+          std::string::npos);
+    CHECK(t.find(R"(transition-magic="0:7;9:3:0:1")") != std::string::npos);
+    CHECK(t.find(R"(<transient_attributes id="g1"><instance_attributes id="status-g1">)") !=
+          std::string::npos);
+    CHECK(
+        t.find(
+            R"(<nvpair id="status-g1-fail-count-d1.monitor_2000" name="fail-count-d1#monitor_2000" value="2"/>)") !=
+        std::string::npos);
+    CHECK(t.find(R"(name="last-failure-d1#monitor_2000" value="1700000200")") != std::string::npos);
+
+    auto failures = recorded_failures(cib.get());
+    REQUIRE(failures.size() == 1);
+    CHECK(failures[0].node == "g1");
+    CHECK(failures[0].rsc_id == "d1");
+    CHECK(failures[0].when == 1700000200);
+
+    clear_failures(cib.get(), "g1", "d1");
+    CHECK(recorded_failures(cib.get()).empty());
+    CHECK(text(cib).find("fail-count") == std::string::npos);
+    forget_recurring(cib.get(), "g1", "d1");
+    CHECK(text(cib).find("d1_monitor_2000\" operation_key") == std::string::npos);
+    CHECK(text(cib).find("d1_last_failure_0") != std::string::npos);  // not recurring: kept
+
+    record_host_member(cib.get(), "host", "1");
+    record_operation(cib.get(), ok);
+    forget_remote_nodes(cib.get());
+    CHECK(text(cib).find(R"(<node_state id="g1" uname="g1" remote_node="true" in_ccm="false")") !=
+          std::string::npos);
+    CHECK(text(cib).find("<lrm id=\"g1\"") == std::string::npos);
+    CHECK(text(cib).find("<node_state id=\"1\" uname=\"host\" in_ccm=\"true\"") != std::string::npos);
+    record_operation(cib.get(), ok);
+    forget_node_history(cib.get(), "g1");
+    CHECK(text(cib).find("<lrm id=\"g1\"") == std::string::npos);
+}
+
+TEST_CASE("probe answers are not failures; a failed start is fatal", "[control][status]")
+{
+    OpRecord probe = monitor_record(0);
+    probe.interval_ms = 0;
+    probe.target_rc = 7;
+    CHECK_FALSE(expected_result(probe));  // found running: the transition is recomputed
+    CHECK_FALSE(counts_as_failure(probe));
+    probe.rc = 1;
+    CHECK(counts_as_failure(probe));
+
+    auto cib = empty_cib();
+    OpRecord start = monitor_record(1);
+    start.task = "start";
+    start.interval_ms = 0;
+    count_failure(cib.get(), start, 5);
+    CHECK(text(cib).find(R"(name="fail-count-d1#start_0" value="INFINITY")") != std::string::npos);
+}
