@@ -16,6 +16,10 @@
 //   - crm_mon as a daemon follows changes through cib_diff_notify, not by polling
 //   - kill -9 during a stream of acknowledged writes, restart: the file parses, the last
 //     acknowledged value is there, and no temporary file is left beside it
+//   - outpost-simulate -L on a CIB with a remote node, a guest node and resources running on
+//     them: the same output as crm_simulate -L on the same service and as outpost-simulate -x
+//     on the CIB it saved (-I); an unsupported element reported as with -x; no CIB service
+//     and permission denied: clear errors, crm_simulate's exit code (66)
 #include <signal.h>
 #include <unistd.h>
 
@@ -27,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +51,12 @@ constexpr auto kToolTimeout = 30000ms;
 std::string controld_path()
 {
     const char* path = std::getenv("OUTPOST_CONTROLD");
+    return path != nullptr ? path : "";
+}
+
+std::string simulate_path()
+{
+    const char* path = std::getenv("OUTPOST_SIMULATE");
     return path != nullptr ? path : "";
 }
 
@@ -407,4 +418,103 @@ TEST_CASE(
         ++files;
     }
     CHECK(files == 1);
+}
+
+namespace {
+
+// `prefix`, then `tool` and its `args`.
+std::vector<std::string> with_tool(const std::string& tool, const std::vector<std::string>& args,
+                                   const std::vector<std::string>& prefix = {})
+{
+    std::vector<std::string> argv = prefix;
+    argv.push_back(tool);
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+// The test CIB brought to a steady state by Pacemaker's own simulation: crm_simulate -S
+// until nothing is left to do (the remote connection, the guest's container, then the
+// resources on them).
+std::string steady_cib(const TempDir& dir)
+{
+    std::string input = (source_root() / "tests/integration/data/live-remote-guest.xml").string();
+    for (int round = 0; round < 5; ++round) {
+        const std::string output = dir.file("steady-" + std::to_string(round) + ".xml");
+        auto run = run_command({"crm_simulate", "-x", input, "-S", "-O", output}, nullptr, kToolTimeout);
+        require_ok(run);
+        INFO(run->describe());
+        REQUIRE(run->succeeded());
+        input = output;
+        const std::string summary = run->output.substr(run->output.find("Transition Summary:"));
+        if (summary.rfind("Transition Summary:\n\nExecuting", 0) == 0) return input;
+    }
+    FAIL("the test CIB did not settle in 5 rounds of crm_simulate -S");
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("outpost-simulate -L reads the live CIB as crm_simulate -L does")
+{
+    guard();
+    REQUIRE_FALSE(simulate_path().empty());
+    Controld controld;
+    controld.start();
+    controld.ok({"cibadmin", "--replace", "--xml-file", steady_cib(controld.dir())});
+    CHECK(contains(controld.ok({"crm_mon", "-1"}), "RemoteOnline: [ remote1 ]"));
+
+    // The same decisions and the same text, section by section, as the real scheduler.
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"-L", "-S"}, std::vector<std::string>{"-L", "-S", "-f", "remote1"},
+          std::vector<std::string>{"-L", "-S", "-d", "guest1"}, std::vector<std::string>{"-L", "-R", "-s"},
+          std::vector<std::string>{"-L", "-S", "--output-as=xml"}}) {
+        // (The XML's request="..." echoes argv[0], the path each was started by.)
+        const std::regex request(R"(request="[^"]*")");
+        const std::string expected =
+            std::regex_replace(controld.ok(with_tool("crm_simulate", args)), request, "");
+        const std::string ours =
+            std::regex_replace(controld.ok(with_tool(simulate_path(), args)), request, "");
+        INFO(join_argv(args));
+        CHECK(ours == expected);
+    }
+    const std::string live =
+        controld.ok({simulate_path(), "-L", "-S", "-I", controld.dir().file("saved.xml")});
+    CHECK(contains(live, "d1\t(ocf:pacemaker:Dummy):\t Started remote1"));
+    CHECK(contains(live, "GuestOnline: [ guest1 ]"));
+    CHECK(controld.ok({simulate_path(), "-x", controld.dir().file("saved.xml"), "-S"}) == live);
+    CHECK(contains(text_of(controld.dir().file("saved.xml")), R"(epoch="6")"));
+
+    // Unsupported elements: the same error, naming the element, whatever the source.
+    controld.ok({"cibadmin", "--create", "-o", "resources", "--xml-text",
+                 R"(<bundle id="b1"><docker image="outpost-test"/></bundle>)"});
+    auto from_live = controld.tool({simulate_path(), "-L", "-R", "-I", controld.dir().file("bundle.xml")});
+    auto from_file = controld.tool({simulate_path(), "-x", controld.dir().file("bundle.xml"), "-R"});
+    INFO(from_live.describe());
+    CHECK(exit_code(from_live) == 65);
+    CHECK(contains(from_live.output, "b1"));
+    CHECK(contains(from_live.output, "bundle"));
+    CHECK(exit_code(from_file) == exit_code(from_live));
+    CHECK(from_file.output == from_live.output);
+
+    // Permission denied: crm_simulate's exit code, and a message that says what to do.
+    const std::vector<std::string> nobody{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"};
+    auto theirs = controld.tool(with_tool("crm_simulate", {"-L", "-R"}, nobody));
+    auto denied = controld.tool(with_tool(simulate_path(), {"-L", "-R"}, nobody));
+    INFO(denied.describe());
+    CHECK(exit_code(theirs) == 66);
+    CHECK(exit_code(denied) == exit_code(theirs));
+    CHECK(contains(denied.output, "permission denied"));
+    CHECK(contains(denied.output, "haclient"));
+
+    // No CIB service in this namespace.
+    auto empty = Netns::create();
+    require_ok(empty);
+    auto none = run_command({simulate_path(), "-L", "-R"}, &*empty, kToolTimeout);
+    auto none_theirs = run_command({"crm_simulate", "-L", "-R"}, &*empty, kToolTimeout);
+    require_ok(none);
+    require_ok(none_theirs);
+    INFO(none->describe());
+    CHECK(exit_code(*none_theirs) == 66);
+    CHECK(exit_code(*none) == exit_code(*none_theirs));
+    CHECK(contains(none->output, "no CIB service"));
 }
