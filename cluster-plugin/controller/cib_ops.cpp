@@ -356,16 +356,26 @@ Applied remove(xmlDoc* work, const CibOperation& operation)
         return applied_error(cib_rc::not_found, "no section " + operation.section);
     xmlNode* section = find_section(work, operation.section);
     if (section == nullptr) return {};
-    xmlNode* target = find_for_delete(section, operation.data);
-    if (target == nullptr) return {};
-    if (target == root_of(work) || target->parent == root_of(work) ||
-        (target->parent != nullptr && is_named(target->parent, "configuration") &&
-         is_known_section(name_of(target)))) {
-        // Sections themselves stay: Pacemaker empties nothing it cannot recreate.
-        return applied_error(cib_rc::invalid, "the section <" + name_of(target) + "> cannot be deleted");
+    // The section element itself stands for its children, each deleted on its own.
+    std::vector<const xmlNode*> items;
+    if (xmlStrEqual(section->name, operation.data->name) != 0 && section != root_of(work)) {
+        for (xmlNode* child = first_element(operation.data); child != nullptr; child = next_element(child))
+            items.push_back(child);
+    } else {
+        items.push_back(operation.data);
     }
-    xmlUnlinkNode(target);
-    xmlFreeNode(target);
+    for (const xmlNode* item : items) {
+        xmlNode* target = find_for_delete(section, item);
+        if (target == nullptr) continue;
+        if (target == root_of(work) || target->parent == root_of(work) ||
+            (target->parent != nullptr && is_named(target->parent, "configuration") &&
+             is_known_section(name_of(target)))) {
+            // Sections themselves stay: Pacemaker empties nothing it cannot recreate.
+            return applied_error(cib_rc::invalid, "the section <" + name_of(target) + "> cannot be deleted");
+        }
+        xmlUnlinkNode(target);
+        xmlFreeNode(target);
+    }
     return {};
 }
 

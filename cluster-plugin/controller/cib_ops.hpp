@@ -17,8 +17,9 @@
 //   match or the descendant of it with the same name and id.
 // - replace: the whole CIB (a <cib> element), a section, the element with the same name
 //   and id, or the XPath match; delete: the first element matching name and every given
-//   attribute, or the XPath matches (all of them with cib_multiple); nothing found is not
-//   an error.
+//   attribute (for the section element itself: each of its children so, as crm_resource
+//   --clear sends them), or the XPath matches (all of them with cib_multiple); nothing
+//   found is not an error.
 //   A <cib> given for a section replaces it with that CIB's copy of the section.
 // - apply_diff: a format 2 patchset (cib_patch.hpp).
 // - erase (empty configuration and status), bump (epoch + 1); upgrade is not offered.

@@ -13,6 +13,8 @@
 //   - pcs -f FILE + cibadmin --replace; crm_resource --list / --set-parameter;
 //     crm_mon -1 --output-as=xml; pcs resource create / group add, property set, node
 //     utilization on the live CIB (cib_apply_diff); crm_simulate -L -S
+//   - crm_resource --move (with --lifetime) / --ban / --clear; pcs constraint location,
+//     property set, resource ban / clear / delete
 //   - crm_mon as a daemon follows changes through cib_diff_notify, not by polling
 //   - kill -9 during a stream of acknowledged writes, restart: the file parses, the last
 //     acknowledged value is there, and no temporary file is left beside it
@@ -332,6 +334,49 @@ TEST_CASE("pcs -f plus cibadmin --replace, crm_resource, crm_mon and crm_simulat
     std::string simulated = controld.ok({"crm_simulate", "--live-check", "--simulate"});
     CHECK(contains(simulated, "d1\t(ocf:pacemaker:Dummy):\t Stopped"));
     CHECK(contains(simulated, "Transition Summary:"));
+}
+
+TEST_CASE("crm_resource --move/--ban/--clear and pcs constraints, resources and properties on the live CIB")
+{
+    guard();
+    Controld controld;
+    controld.start();
+    controld.ok({"cibadmin", "--create", "-o", "nodes", "--xml-text", R"(<node id="1" uname="node1"/>)"});
+    controld.ok({"cibadmin", "--create", "-o", "nodes", "--xml-text", R"(<node id="2" uname="node2"/>)"});
+    controld.ok({"pcs", "resource", "create", "d1", "ocf:pacemaker:Dummy"});
+    auto constraints = [&] { return controld.ok({"cibadmin", "-Q", "-o", "constraints"}); };
+
+    // crm_resource writes cli-prefer/cli-ban location constraints; --clear deletes them
+    // with one cib_delete of the <constraints> section listing each of them.
+    controld.ok({"crm_resource", "--move", "-r", "d1", "-N", "node2"});
+    controld.ok({"crm_resource", "--ban", "-r", "d1", "-N", "node1"});
+    CHECK(contains(constraints(),
+                   R"(id="cli-prefer-d1" rsc="d1" role="Started" node="node2" score="INFINITY")"));
+    CHECK(contains(constraints(), R"(id="cli-ban-d1-on-node1" rsc="d1" role="Started" node="node1")"));
+    const std::string cleared = controld.ok({"crm_resource", "--clear", "-r", "d1"});
+    CHECK(contains(cleared, "Removing constraint: cli-ban-d1-on-node1"));
+    CHECK(contains(cleared, "Removing constraint: cli-prefer-d1"));
+    CHECK_FALSE(contains(text_of(controld.cib()), "cli-"));
+    controld.ok({"crm_resource", "--move", "-r", "d1", "-N", "node1", "--lifetime", "PT1H"});
+    CHECK(contains(text_of(controld.cib()), R"(<rule id="cli-prefer-rule-d1")"));
+    controld.ok({"crm_resource", "--clear", "-r", "d1", "-N", "node1"});
+    CHECK_FALSE(contains(text_of(controld.cib()), "cli-prefer"));
+
+    // pcs: constraints (pcs checks node names against corosync.conf, whose package
+    // default and the test cluster's both name node1), a property, ban/clear, delete.
+    controld.ok({"pcs", "constraint", "location", "d1", "prefers", "node1=50"});
+    CHECK(contains(constraints(),
+                   R"(<rsc_location id="location-d1-node1-50" rsc="d1" node="node1" score="50"/>)"));
+    controld.ok({"pcs", "property", "set", "no-quorum-policy=ignore"});
+    CHECK(contains(text_of(controld.cib()), R"(name="no-quorum-policy" value="ignore")"));
+    controld.ok({"pcs", "resource", "ban", "d1", "node2"});
+    CHECK(contains(constraints(), R"(id="cli-ban-d1-on-node2")"));
+    controld.ok({"pcs", "resource", "clear", "d1"});
+    CHECK_FALSE(contains(constraints(), "cli-ban"));
+    controld.ok({"pcs", "resource", "delete", "d1"});
+    const std::string after = text_of(controld.cib());
+    CHECK_FALSE(contains(after, R"(<primitive id="d1")"));
+    CHECK_FALSE(contains(after, "location-d1-node1-50"));  // pcs removes its constraints too
 }
 
 TEST_CASE("crm_mon as a daemon follows changes through notifications")

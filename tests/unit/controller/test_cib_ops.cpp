@@ -247,6 +247,39 @@ TEST_CASE("delete: matching attributes, missing objects are fine, sections stay"
     CHECK(text_of(run(cib, "cib_query", "nodes", "").output) == "<nodes/>");
 }
 
+TEST_CASE("delete of the section element deletes each child it lists, as crm_resource --clear sends it")
+{
+    XmlDoc cib = empty_cib();
+    REQUIRE(run(cib, "cib_create", "resources",
+                R"(<primitive id="d1" class="ocf" provider="pacemaker" type="Dummy"/>)")
+                .rc == 0);
+    REQUIRE(run(cib, "cib_create", "constraints",
+                R"(<rsc_location id="cli-prefer-d1" rsc="d1" role="Started" node="node2" score="INFINITY"/>)")
+                .rc == 0);
+    REQUIRE(
+        run(cib, "cib_create", "constraints",
+            R"(<rsc_location id="cli-ban-d1-on-node1" rsc="d1" role="Started" node="node1" score="-INFINITY"/>)")
+            .rc == 0);
+    REQUIRE(
+        run(cib, "cib_create", "constraints", R"(<rsc_location id="keep" rsc="d1" node="node1" score="5"/>)")
+            .rc == 0);
+    // Observed from crm_resource --clear -r d1 (2.1.5): one entry per node; the prefer
+    // entry names a node, so it matches only where the constraint is for that node.
+    auto cleared = run(cib, "cib_delete", "constraints",
+                       R"(<constraints><rsc_location id="cli-ban-d1-on-node1"/>)"
+                       R"(<rsc_location id="cli-prefer-d1" node="node1"/></constraints>)");
+    CHECK(cleared.rc == 0);
+    CHECK(run(cib, "cib_query", "//rsc_location[@id='cli-ban-d1-on-node1']", "", call_option::xpath).rc ==
+          cib_rc::not_found);
+    CHECK(run(cib, "cib_query", "//rsc_location[@id='cli-prefer-d1']", "", call_option::xpath).rc == 0);
+    CHECK(run(cib, "cib_delete", "constraints",
+              R"(<constraints><rsc_location id="cli-prefer-d1" node="node2"/></constraints>)")
+              .rc == 0);
+    CHECK(text_of(run(cib, "cib_query", "constraints", "").output) ==
+          R"(<constraints><rsc_location id="keep" rsc="d1" node="node1" score="5"/></constraints>)");
+    CHECK(run(cib, "cib_delete", "constraints", "<constraints/>").rc == 0);
+}
+
 TEST_CASE("missing configuration sections are created on first use")
 {
     XmlDoc cib = empty_cib();
