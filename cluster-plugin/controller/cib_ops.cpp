@@ -478,6 +478,38 @@ CibOutcome write(const xmlDoc* current, const CibOperation& operation, Schemas& 
     return outcome;
 }
 
+// cib_upgrade: a 3.x CIB moves to the newest installed 3.x schema it validates against
+// (no transform is needed inside the series). Observed with 2.1.5's cibadmin --upgrade on
+// a CIB file: already the newest is pcmk_err_schema_unchanged (cibadmin says nothing and
+// exits 0); an upgrade keeps epoch and adds 2 to num_updates.
+CibOutcome upgrade(const xmlDoc* current, Schemas& schemas)
+{
+    const std::string name = attr(root_of(current), "validate-with").value_or("");
+    const int minor = minor_3x(name);
+    if (minor < 0) {
+        if (name == "pacemaker-next" || name == "none")
+            return failure(cib_rc::schema_unchanged, "validate-with " + name + " has no newer schema");
+        return failure(
+            cib_rc::not_supported,
+            "upgrading from " + (name.empty() ? std::string("no schema") : name) +
+                " needs Pacemaker's transforms: upgrade a copy with CIB_file=COPY cibadmin --upgrade "
+                "--force, then cibadmin --replace --xml-file COPY");
+    }
+    XmlDoc work = copy_document(current);
+    xmlNode* root = root_of(work.get());
+    for (const std::string& candidate : newer_3x_schemas(schemas.directory(), minor)) {
+        set_attr(root, "validate-with", candidate);
+        if (!schemas.validate(work.get())) continue;
+        CibVersion version = read_version(root).value();
+        version.num_updates += 2;
+        write_version(root, version);
+        CibOutcome outcome;
+        outcome.updated = std::move(work);
+        return outcome;
+    }
+    return failure(cib_rc::schema_unchanged, name + " is the newest schema this CIB validates against");
+}
+
 }  // namespace
 
 OpKind kind_of(std::string_view op)
@@ -498,8 +530,9 @@ CibOutcome perform(const xmlDoc* current, const CibOperation& operation, Schemas
             return {};
         case OpKind::write:
             if (operation.op == "cib_upgrade") {
-                return failure(cib_rc::not_supported,
-                               "schema upgrades are not offered: set validate-with instead");
+                CibOutcome outcome = upgrade(current, schemas);
+                if ((operation.options & call_option::dry_run) != 0) outcome.updated.reset();
+                return outcome;
             }
             return write(current, operation, schemas, origin);
         case OpKind::unknown:

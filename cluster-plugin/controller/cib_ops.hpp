@@ -22,7 +22,9 @@
 //   found is not an error.
 //   A <cib> given for a section replaces it with that CIB's copy of the section.
 // - apply_diff: a format 2 patchset (cib_patch.hpp).
-// - erase (empty configuration and status), bump (epoch + 1); upgrade is not offered.
+// - erase (empty configuration and status), bump (epoch + 1); upgrade within the 3.x
+//   schemas (to the newest installed one the CIB validates against; already there is
+//   pcmk_err_schema_unchanged; from 1.x/2.x refused: that needs Pacemaker's transforms).
 // Every change is all or nothing: the work is done on a copy, then checked: a version
 // lower than the current one is -205 (pcmk_err_old_data), a CIB its schema rejects -203
 // (pcmk_err_schema_validation). A change to anything but the version and status bumps

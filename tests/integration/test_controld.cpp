@@ -14,7 +14,8 @@
 //     crm_mon -1 --output-as=xml; pcs resource create / group add, property set, node
 //     utilization on the live CIB (cib_apply_diff); crm_simulate -L -S
 //   - crm_resource --move (with --lifetime) / --ban / --clear; pcs constraint location,
-//     property set, resource ban / clear / delete
+//     property set, resource ban / clear / delete; cibadmin --upgrade, pcs cluster
+//     cib-upgrade
 //   - crm_mon as a daemon follows changes through cib_diff_notify, not by polling
 //   - kill -9 during a stream of acknowledged writes, restart: the file parses, the last
 //     acknowledged value is there, and no temporary file is left beside it
@@ -377,6 +378,14 @@ TEST_CASE("crm_resource --move/--ban/--clear and pcs constraints, resources and 
     const std::string after = text_of(controld.cib());
     CHECK_FALSE(contains(after, R"(<primitive id="d1")"));
     CHECK_FALSE(contains(after, "location-d1-node1-50"));  // pcs removes its constraints too
+
+    // Schema upgrades inside the 3.x series: nothing to do on the newest, else the newest
+    // installed schema the CIB validates against.
+    CHECK(contains(controld.ok({"cibadmin", "--upgrade", "--force"}), "Upgrade unnecessary"));
+    controld.ok({"cibadmin", "--modify", "--xml-text", R"(<cib validate-with="pacemaker-3.2"/>)"});
+    CHECK(contains(text_of(controld.cib()), R"(validate-with="pacemaker-3.2")"));
+    CHECK(contains(controld.ok({"pcs", "cluster", "cib-upgrade"}), "upgraded to latest version"));
+    CHECK_FALSE(contains(text_of(controld.cib()), R"(validate-with="pacemaker-3.2")"));
 }
 
 TEST_CASE("crm_mon as a daemon follows changes through notifications")
