@@ -356,16 +356,26 @@ Applied remove(xmlDoc* work, const CibOperation& operation)
         return applied_error(cib_rc::not_found, "no section " + operation.section);
     xmlNode* section = find_section(work, operation.section);
     if (section == nullptr) return {};
-    xmlNode* target = find_for_delete(section, operation.data);
-    if (target == nullptr) return {};
-    if (target == root_of(work) || target->parent == root_of(work) ||
-        (target->parent != nullptr && is_named(target->parent, "configuration") &&
-         is_known_section(name_of(target)))) {
-        // Sections themselves stay: Pacemaker empties nothing it cannot recreate.
-        return applied_error(cib_rc::invalid, "the section <" + name_of(target) + "> cannot be deleted");
+    // The section element itself stands for its children, each deleted on its own.
+    std::vector<const xmlNode*> items;
+    if (xmlStrEqual(section->name, operation.data->name) != 0 && section != root_of(work)) {
+        for (xmlNode* child = first_element(operation.data); child != nullptr; child = next_element(child))
+            items.push_back(child);
+    } else {
+        items.push_back(operation.data);
     }
-    xmlUnlinkNode(target);
-    xmlFreeNode(target);
+    for (const xmlNode* item : items) {
+        xmlNode* target = find_for_delete(section, item);
+        if (target == nullptr) continue;
+        if (target == root_of(work) || target->parent == root_of(work) ||
+            (target->parent != nullptr && is_named(target->parent, "configuration") &&
+             is_known_section(name_of(target)))) {
+            // Sections themselves stay: Pacemaker empties nothing it cannot recreate.
+            return applied_error(cib_rc::invalid, "the section <" + name_of(target) + "> cannot be deleted");
+        }
+        xmlUnlinkNode(target);
+        xmlFreeNode(target);
+    }
     return {};
 }
 
@@ -468,6 +478,38 @@ CibOutcome write(const xmlDoc* current, const CibOperation& operation, Schemas& 
     return outcome;
 }
 
+// cib_upgrade: a 3.x CIB moves to the newest installed 3.x schema it validates against
+// (no transform is needed inside the series). Observed with 2.1.5's cibadmin --upgrade on
+// a CIB file: already the newest is pcmk_err_schema_unchanged (cibadmin says nothing and
+// exits 0); an upgrade keeps epoch and adds 2 to num_updates.
+CibOutcome upgrade(const xmlDoc* current, Schemas& schemas)
+{
+    const std::string name = attr(root_of(current), "validate-with").value_or("");
+    const int minor = minor_3x(name);
+    if (minor < 0) {
+        if (name == "pacemaker-next" || name == "none")
+            return failure(cib_rc::schema_unchanged, "validate-with " + name + " has no newer schema");
+        return failure(
+            cib_rc::not_supported,
+            "upgrading from " + (name.empty() ? std::string("no schema") : name) +
+                " needs Pacemaker's transforms: upgrade a copy with CIB_file=COPY cibadmin --upgrade "
+                "--force, then cibadmin --replace --xml-file COPY");
+    }
+    XmlDoc work = copy_document(current);
+    xmlNode* root = root_of(work.get());
+    for (const std::string& candidate : newer_3x_schemas(schemas.directory(), minor)) {
+        set_attr(root, "validate-with", candidate);
+        if (!schemas.validate(work.get())) continue;
+        CibVersion version = read_version(root).value();
+        version.num_updates += 2;
+        write_version(root, version);
+        CibOutcome outcome;
+        outcome.updated = std::move(work);
+        return outcome;
+    }
+    return failure(cib_rc::schema_unchanged, name + " is the newest schema this CIB validates against");
+}
+
 }  // namespace
 
 OpKind kind_of(std::string_view op)
@@ -488,8 +530,9 @@ CibOutcome perform(const xmlDoc* current, const CibOperation& operation, Schemas
             return {};
         case OpKind::write:
             if (operation.op == "cib_upgrade") {
-                return failure(cib_rc::not_supported,
-                               "schema upgrades are not offered: set validate-with instead");
+                CibOutcome outcome = upgrade(current, schemas);
+                if ((operation.options & call_option::dry_run) != 0) outcome.updated.reset();
+                return outcome;
             }
             return write(current, operation, schemas, origin);
         case OpKind::unknown:

@@ -17,11 +17,14 @@
 //   match or the descendant of it with the same name and id.
 // - replace: the whole CIB (a <cib> element), a section, the element with the same name
 //   and id, or the XPath match; delete: the first element matching name and every given
-//   attribute, or the XPath matches (all of them with cib_multiple); nothing found is not
-//   an error.
+//   attribute (for the section element itself: each of its children so, as crm_resource
+//   --clear sends them), or the XPath matches (all of them with cib_multiple); nothing
+//   found is not an error.
 //   A <cib> given for a section replaces it with that CIB's copy of the section.
 // - apply_diff: a format 2 patchset (cib_patch.hpp).
-// - erase (empty configuration and status), bump (epoch + 1); upgrade is not offered.
+// - erase (empty configuration and status), bump (epoch + 1); upgrade within the 3.x
+//   schemas (to the newest installed one the CIB validates against; already there is
+//   pcmk_err_schema_unchanged; from 1.x/2.x refused: that needs Pacemaker's transforms).
 // Every change is all or nothing: the work is done on a copy, then checked: a version
 // lower than the current one is -205 (pcmk_err_old_data), a CIB its schema rejects -203
 // (pcmk_err_schema_validation). A change to anything but the version and status bumps

@@ -3,7 +3,9 @@
 #include <libxml/xmlerror.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include "controller/cib_document.hpp"
 
@@ -57,6 +59,34 @@ bool is_schema_name(const std::string& name)
         if (std::isdigit(static_cast<unsigned char>(rest[i])) == 0) return false;
     }
     return true;
+}
+
+int minor_3x(const std::string& name)
+{
+    constexpr std::string_view prefix = "pacemaker-3.";
+    if (!is_schema_name(name) || name.rfind(prefix, 0) != 0) return -1;
+    const std::string rest = name.substr(prefix.size());
+    if (rest.empty() || rest.size() > 4) return -1;
+    return std::stoi(rest);
+}
+
+std::vector<std::string> newer_3x_schemas(const std::string& directory, int after)
+{
+    std::vector<std::pair<int, std::string>> found;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
+        const std::string file = entry.path().filename().string();
+        if (file.size() < 4 || file.substr(file.size() - 4) != ".rng") continue;
+        const std::string name = file.substr(0, file.size() - 4);
+        const int minor = minor_3x(name);
+        if (minor > after) found.emplace_back(minor, name);
+    }
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<std::string> names;
+    names.reserve(found.size());
+    for (auto& [minor, name] : found)
+        names.push_back(std::move(name));
+    return names;
 }
 
 Result<xmlRelaxNG*> Schemas::load(const std::string& name)

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "controller/xml.hpp"
 #include "util/result.hpp"
@@ -40,5 +41,11 @@ private:
 
 // Whether `name` may name a schema file ("pacemaker-3.9", "pacemaker-next").
 bool is_schema_name(const std::string& name);
+
+// The installed schemas of the 3.x series newer than minor version `after`, newest
+// first: the ones a 3.x CIB can move to without a transform.
+std::vector<std::string> newer_3x_schemas(const std::string& directory, int after);
+// The minor version of a "pacemaker-3.Y" name, or -1 for any other.
+int minor_3x(const std::string& name);
 
 }  // namespace outpost::cluster::controller

@@ -299,9 +299,10 @@ void render_resource(const Cluster& c, Out& out, RscIdx ri, int indent)
 
 std::string render_status(const Cluster& c, bool fancy)
 {
+    // The node lines first: crm_mon leaves out the heading and its blank line when there
+    // are none (a CIB without nodes).
     Out out;
     out.fancy = fancy;
-    out.heading(2, "Node List:");
     std::vector<NodeIdx> online, offline, remote_online, remote_offline, guest_online;
     for (NodeIdx n : c.node_order) {
         const Node& node = c.nodes[n];
@@ -337,7 +338,12 @@ std::string render_status(const Cluster& c, bool fancy)
     if (!remote_online.empty()) out.named(4, "RemoteOnline", node_list(c, remote_online));
     if (!remote_offline.empty()) out.named(4, "RemoteOFFLINE", node_list(c, remote_offline));
     if (!guest_online.empty()) out.named(4, "GuestOnline", node_list(c, guest_online));
-    out.s += "\n";
+    if (!out.s.empty()) {
+        Out heading;
+        heading.fancy = fancy;
+        heading.heading(2, "Node List:");
+        out.s = heading.s + out.s + "\n";
+    }
     out.heading(2, "Full List of Resources:");
     bool any = false;
     for (RscIdx t : c.top) {

@@ -37,6 +37,24 @@ struct Writer {
         s += ">\n";
         indent += 2;
     }
+    // Where the children of the element opened last begin (call right after end_open()).
+    [[nodiscard]] std::size_t mark() const { return s.size(); }
+    // Closes a list element as crm_simulate does: <x/> when nothing was written since
+    // `mark`, or, with `omit_empty`, nothing at all.
+    void close_list(std::string_view element, std::size_t mark, bool omit_empty = false)
+    {
+        if (s.size() != mark) {
+            close(element);
+            return;
+        }
+        indent -= 2;
+        s.resize(mark - 2);  // the ">\n" of end_open()
+        if (omit_empty) {
+            s.resize(s.size() - element.size() - 1 - static_cast<std::size_t>(indent));
+        } else {
+            s += "/>\n";
+        }
+    }
     void close(std::string_view element)
     {
         indent -= 2;
@@ -87,8 +105,13 @@ void write_node(const Cluster& c, Writer& w, NodeIdx n)
     w.attr("unclean", node.unclean);
     w.attr("health", "green");
     if (node.kind == NodeKind::member && node.online) {
-        const char* fs = node.state_xml ? xml::attr_c(node.state_xml, "crm_feature_set") : nullptr;
-        w.attr("feature_set", fs ? std::string(fs) : std::string("<3.15.1"));
+        // The controller records its feature set as the transient attribute #feature-set
+        // (a real cluster's status); older controllers did not.
+        std::string_view fs = node.attr("#feature-set");
+        if (fs.empty() && node.state_xml != nullptr) {
+            if (const char* recorded = xml::attr_c(node.state_xml, "crm_feature_set")) fs = recorded;
+        }
+        w.attr("feature_set", fs.empty() ? std::string_view("<3.15.1") : fs);
     }
     w.attr("shutdown", node.shutdown);
     const char* expected = node.state_xml ? xml::attr_c(node.state_xml, "expected") : nullptr;
@@ -181,16 +204,18 @@ std::string status_xml(const Cluster& c, std::string_view element, int indent)
     w.end_open();
     w.open("nodes");
     w.end_open();
+    const std::size_t nodes = w.mark();
     for (NodeIdx n : c.node_order)
         write_node(c, w, n);
-    w.close("nodes");
+    w.close_list("nodes", nodes);
     w.open("resources");
     w.end_open();
+    const std::size_t resources = w.mark();
     for (RscIdx r : c.top) {
         if (c.resources[r].flags.orphan && c.resources[r].running_on.empty()) continue;
         write_resource(c, w, r);
     }
-    w.close("resources");
+    w.close_list("resources", resources, true);
     w.close(element);
     return std::move(w.s);
 }
@@ -201,6 +226,7 @@ std::string summary_xml(const Cluster& c, const std::vector<SummaryEntry>& entri
     w.indent = indent;
     w.open("actions");
     w.end_open();
+    const std::size_t actions = w.mark();
     auto name = [&](NodeIdx n) { return n == kNone ? std::string() : c.nodes[n].name; };
     for (const SummaryEntry& e : entries) {
         if (e.fence) {
@@ -250,7 +276,7 @@ std::string summary_xml(const Cluster& c, const std::vector<SummaryEntry>& entri
         }
         w.end_empty();
     }
-    w.close("actions");
+    w.close_list("actions", actions);
     return std::move(w.s);
 }
 
@@ -260,6 +286,7 @@ std::string executed_xml(const std::vector<ExecutedAction>& executed, int indent
     w.indent = indent;
     w.open("transition");
     w.end_open();
+    const std::size_t transition = w.mark();
     for (const ExecutedAction& e : executed) {
         switch (e.kind) {
             case ExecutedAction::Kind::resource:
@@ -293,7 +320,7 @@ std::string executed_xml(const std::vector<ExecutedAction>& executed, int indent
                 break;
         }
     }
-    w.close("transition");
+    w.close_list("transition", transition);
     return std::move(w.s);
 }
 

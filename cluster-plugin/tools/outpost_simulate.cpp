@@ -1,11 +1,11 @@
 // outpost-simulate: crm_simulate's command line over Outpost's policy engine.
 //
-// Reads a CIB (-x FILE, -p for stdin), applies the requested synthetic events (-u, -d, -f,
-// -i, -q), schedules it with the time of -t (else the CIB's execution-date, else now), and
-// prints crm_simulate's sections ("Current cluster status:", "Performing Requested
-// Modifications:", "Transition Summary:", "Executing Cluster Transition:", "Revised Cluster
-// Status:") so the two tools can be compared line by line; --output-as=xml gives them as
-// crm_simulate's <pacemaker-result>. What is not supported is refused with a clear error.
+// Reads a CIB (-x FILE, -p for stdin, -L the live CIB through the CIB IPC), applies the requested synthetic
+// events (-u, -d, -f, -i, -q), schedules it with the time of -t (else the CIB's execution-date, else now),
+// and prints crm_simulate's sections ("Current cluster status:", "Performing Requested Modifications:",
+// "Transition Summary:", "Executing Cluster Transition:", "Revised Cluster Status:") so the two tools can be
+// compared line by line; --output-as=xml gives them as crm_simulate's <pacemaker-result>. What is not
+// supported is refused with a clear error.
 #include <getopt.h>
 #include <unistd.h>
 
@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "controller/cib_client.hpp"
+#include "ipc/header.hpp"
 #include "outpost-config.h"
 #include "policy/graph.hpp"
 #include "policy/policy.hpp"
@@ -72,7 +74,8 @@ Artifacts:
 Data source:
   -x, --xml-file=FILE       Read the CIB from FILE
   -p, --xml-pipe            Read the CIB from standard input
-  -L, --live-check          Use the live CIB (not supported yet)
+  -L, --live-check          Read the live CIB through the CIB IPC (cib_ro) of the
+                            cluster (pacemaker-based) or of outpost-controld
 
 Output:
   --output-as=FORMAT        text (default) or xml
@@ -84,11 +87,16 @@ Output:
 
 OPSPEC is ${resource}_${task}_${interval_in_ms}@${node}=${rc}, e.g.
 memcached_monitor_20000@node1=7.
+
+-L needs root or membership of group haclient; PCMK_ipc_buffer sets the IPC buffer. Exit
+status 66 when the live CIB cannot be read (no CIB service, permission denied), as
+crm_simulate's.
 )";
 
 struct Args {
     std::string xml_file;
     bool xml_pipe = false;
+    bool live = false;
     bool run = false;
     bool simulate = false;
     bool in_place = false;
@@ -138,6 +146,23 @@ std::string iso_time(EpochSeconds t)
     char buf[32];
     (void)std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
+}
+
+// The whole CIB from the CIB manager of this machine (crm_simulate -L reads it so too).
+Result<std::string> read_live_cib()
+{
+    cluster::controller::LiveCibOptions options;
+    options.client_name = "outpost-simulate";
+    options.buffer_size = ipc::kDefaultBufferSize;
+    if (const char* buffer = std::getenv("PCMK_ipc_buffer"); buffer != nullptr && *buffer != '\0') {
+        auto size = ipc::parse_buffer_size(buffer);
+        if (!size) {
+            (void)std::fprintf(stderr, "outpost-simulate: warning: %s\n", size.error().message.c_str());
+        } else {
+            options.buffer_size = *size;
+        }
+    }
+    return cluster::controller::fetch_live_cib(options);
 }
 
 // The request as crm_simulate echoes it in <pacemaker-result request="...">.
@@ -231,7 +256,11 @@ int run_main(const Args& a, int argc, char** argv)
     Run run{a, Output(a.xml_output), static_cast<EpochSeconds>(std::time(nullptr)), std::nullopt};
     // Input.
     std::string text;
-    if (!a.xml_file.empty()) {
+    if (a.live) {
+        auto r = read_live_cib();
+        if (!r) return fail(kExitNoInput, "cannot read the live CIB: " + r.error().message);
+        text = std::move(*r);
+    } else if (!a.xml_file.empty()) {
         auto r = read_all(a.xml_file);
         if (!r) return fail(kExitNoInput, r.error().message);
         text = std::move(*r);
@@ -457,7 +486,8 @@ int main(int argc, char** argv)
                     a.xml_pipe = true;
                     break;
                 case 'L':
-                    return unsupported("--live-check", "it needs outpost-controld's CIB IPC");
+                    a.live = true;
+                    break;
                 case 'R':
                     a.run = true;
                     break;
@@ -555,8 +585,11 @@ int main(int argc, char** argv)
         }
         if (optind < argc)
             return fail(kExitUsage, std::string("unexpected argument \"") + argv[optind] + "\"");
-        if (a.xml_file.empty() && !a.xml_pipe)
-            return fail(kExitUnavailable, "no input: give -x FILE or -p (--live-check is not supported yet)");
+        if (static_cast<int>(!a.xml_file.empty()) + static_cast<int>(a.xml_pipe) + static_cast<int>(a.live) >
+            1)
+            return fail(kExitUsage, "give one input: -x FILE, -p or -L");
+        if (a.xml_file.empty() && !a.xml_pipe && !a.live)
+            return fail(kExitUnavailable, "no input: give -x FILE, -p or -L");
         if (a.in_place && a.xml_file.empty()) return fail(kExitUsage, "--in-place needs --xml-file");
         return run_main(a, argc, argv);
     } catch (const std::exception& e) {

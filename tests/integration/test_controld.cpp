@@ -13,9 +13,16 @@
 //   - pcs -f FILE + cibadmin --replace; crm_resource --list / --set-parameter;
 //     crm_mon -1 --output-as=xml; pcs resource create / group add, property set, node
 //     utilization on the live CIB (cib_apply_diff); crm_simulate -L -S
+//   - crm_resource --move (with --lifetime) / --ban / --clear; pcs constraint location,
+//     property set, resource ban / clear / delete; cibadmin --upgrade, pcs cluster
+//     cib-upgrade
 //   - crm_mon as a daemon follows changes through cib_diff_notify, not by polling
 //   - kill -9 during a stream of acknowledged writes, restart: the file parses, the last
 //     acknowledged value is there, and no temporary file is left beside it
+//   - outpost-simulate -L on a CIB with a remote node, a guest node and resources running on
+//     them: the same output as crm_simulate -L on the same service and as outpost-simulate -x
+//     on the CIB it saved (-I); an unsupported element reported as with -x; no CIB service
+//     and permission denied: clear errors, crm_simulate's exit code (66)
 #include <signal.h>
 #include <unistd.h>
 
@@ -27,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +54,12 @@ constexpr auto kToolTimeout = 30000ms;
 std::string controld_path()
 {
     const char* path = std::getenv("OUTPOST_CONTROLD");
+    return path != nullptr ? path : "";
+}
+
+std::string simulate_path()
+{
+    const char* path = std::getenv("OUTPOST_SIMULATE");
     return path != nullptr ? path : "";
 }
 
@@ -323,6 +337,57 @@ TEST_CASE("pcs -f plus cibadmin --replace, crm_resource, crm_mon and crm_simulat
     CHECK(contains(simulated, "Transition Summary:"));
 }
 
+TEST_CASE("crm_resource --move/--ban/--clear and pcs constraints, resources and properties on the live CIB")
+{
+    guard();
+    Controld controld;
+    controld.start();
+    controld.ok({"cibadmin", "--create", "-o", "nodes", "--xml-text", R"(<node id="1" uname="node1"/>)"});
+    controld.ok({"cibadmin", "--create", "-o", "nodes", "--xml-text", R"(<node id="2" uname="node2"/>)"});
+    controld.ok({"pcs", "resource", "create", "d1", "ocf:pacemaker:Dummy"});
+    auto constraints = [&] { return controld.ok({"cibadmin", "-Q", "-o", "constraints"}); };
+
+    // crm_resource writes cli-prefer/cli-ban location constraints; --clear deletes them
+    // with one cib_delete of the <constraints> section listing each of them.
+    controld.ok({"crm_resource", "--move", "-r", "d1", "-N", "node2"});
+    controld.ok({"crm_resource", "--ban", "-r", "d1", "-N", "node1"});
+    CHECK(contains(constraints(),
+                   R"(id="cli-prefer-d1" rsc="d1" role="Started" node="node2" score="INFINITY")"));
+    CHECK(contains(constraints(), R"(id="cli-ban-d1-on-node1" rsc="d1" role="Started" node="node1")"));
+    const std::string cleared = controld.ok({"crm_resource", "--clear", "-r", "d1"});
+    CHECK(contains(cleared, "Removing constraint: cli-ban-d1-on-node1"));
+    CHECK(contains(cleared, "Removing constraint: cli-prefer-d1"));
+    CHECK_FALSE(contains(text_of(controld.cib()), "cli-"));
+    controld.ok({"crm_resource", "--move", "-r", "d1", "-N", "node1", "--lifetime", "PT1H"});
+    CHECK(contains(text_of(controld.cib()), R"(<rule id="cli-prefer-rule-d1")"));
+    controld.ok({"crm_resource", "--clear", "-r", "d1", "-N", "node1"});
+    CHECK_FALSE(contains(text_of(controld.cib()), "cli-prefer"));
+
+    // pcs: constraints (pcs checks node names against corosync.conf, whose package
+    // default and the test cluster's both name node1), a property, ban/clear, delete.
+    controld.ok({"pcs", "constraint", "location", "d1", "prefers", "node1=50"});
+    CHECK(contains(constraints(),
+                   R"(<rsc_location id="location-d1-node1-50" rsc="d1" node="node1" score="50"/>)"));
+    controld.ok({"pcs", "property", "set", "no-quorum-policy=ignore"});
+    CHECK(contains(text_of(controld.cib()), R"(name="no-quorum-policy" value="ignore")"));
+    controld.ok({"pcs", "resource", "ban", "d1", "node2"});
+    CHECK(contains(constraints(), R"(id="cli-ban-d1-on-node2")"));
+    controld.ok({"pcs", "resource", "clear", "d1"});
+    CHECK_FALSE(contains(constraints(), "cli-ban"));
+    controld.ok({"pcs", "resource", "delete", "d1"});
+    const std::string after = text_of(controld.cib());
+    CHECK_FALSE(contains(after, R"(<primitive id="d1")"));
+    CHECK_FALSE(contains(after, "location-d1-node1-50"));  // pcs removes its constraints too
+
+    // Schema upgrades inside the 3.x series: nothing to do on the newest, else the newest
+    // installed schema the CIB validates against.
+    CHECK(contains(controld.ok({"cibadmin", "--upgrade", "--force"}), "Upgrade unnecessary"));
+    controld.ok({"cibadmin", "--modify", "--xml-text", R"(<cib validate-with="pacemaker-3.2"/>)"});
+    CHECK(contains(text_of(controld.cib()), R"(validate-with="pacemaker-3.2")"));
+    CHECK(contains(controld.ok({"pcs", "cluster", "cib-upgrade"}), "upgraded to latest version"));
+    CHECK_FALSE(contains(text_of(controld.cib()), R"(validate-with="pacemaker-3.2")"));
+}
+
 TEST_CASE("crm_mon as a daemon follows changes through notifications")
 {
     guard();
@@ -407,4 +472,103 @@ TEST_CASE(
         ++files;
     }
     CHECK(files == 1);
+}
+
+namespace {
+
+// `prefix`, then `tool` and its `args`.
+std::vector<std::string> with_tool(const std::string& tool, const std::vector<std::string>& args,
+                                   const std::vector<std::string>& prefix = {})
+{
+    std::vector<std::string> argv = prefix;
+    argv.push_back(tool);
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+// The test CIB brought to a steady state by Pacemaker's own simulation: crm_simulate -S
+// until nothing is left to do (the remote connection, the guest's container, then the
+// resources on them).
+std::string steady_cib(const TempDir& dir)
+{
+    std::string input = (source_root() / "tests/integration/data/live-remote-guest.xml").string();
+    for (int round = 0; round < 5; ++round) {
+        const std::string output = dir.file("steady-" + std::to_string(round) + ".xml");
+        auto run = run_command({"crm_simulate", "-x", input, "-S", "-O", output}, nullptr, kToolTimeout);
+        require_ok(run);
+        INFO(run->describe());
+        REQUIRE(run->succeeded());
+        input = output;
+        const std::string summary = run->output.substr(run->output.find("Transition Summary:"));
+        if (summary.rfind("Transition Summary:\n\nExecuting", 0) == 0) return input;
+    }
+    FAIL("the test CIB did not settle in 5 rounds of crm_simulate -S");
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("outpost-simulate -L reads the live CIB as crm_simulate -L does")
+{
+    guard();
+    REQUIRE_FALSE(simulate_path().empty());
+    Controld controld;
+    controld.start();
+    controld.ok({"cibadmin", "--replace", "--xml-file", steady_cib(controld.dir())});
+    CHECK(contains(controld.ok({"crm_mon", "-1"}), "RemoteOnline: [ remote1 ]"));
+
+    // The same decisions and the same text, section by section, as the real scheduler.
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"-L", "-S"}, std::vector<std::string>{"-L", "-S", "-f", "remote1"},
+          std::vector<std::string>{"-L", "-S", "-d", "guest1"}, std::vector<std::string>{"-L", "-R", "-s"},
+          std::vector<std::string>{"-L", "-S", "--output-as=xml"}}) {
+        // (The XML's request="..." echoes argv[0], the path each was started by.)
+        const std::regex request(R"(request="[^"]*")");
+        const std::string expected =
+            std::regex_replace(controld.ok(with_tool("crm_simulate", args)), request, "");
+        const std::string ours =
+            std::regex_replace(controld.ok(with_tool(simulate_path(), args)), request, "");
+        INFO(join_argv(args));
+        CHECK(ours == expected);
+    }
+    const std::string live =
+        controld.ok({simulate_path(), "-L", "-S", "-I", controld.dir().file("saved.xml")});
+    CHECK(contains(live, "d1\t(ocf:pacemaker:Dummy):\t Started remote1"));
+    CHECK(contains(live, "GuestOnline: [ guest1 ]"));
+    CHECK(controld.ok({simulate_path(), "-x", controld.dir().file("saved.xml"), "-S"}) == live);
+    CHECK(contains(text_of(controld.dir().file("saved.xml")), R"(epoch="6")"));
+
+    // Unsupported elements: the same error, naming the element, whatever the source.
+    controld.ok({"cibadmin", "--create", "-o", "resources", "--xml-text",
+                 R"(<bundle id="b1"><docker image="outpost-test"/></bundle>)"});
+    auto from_live = controld.tool({simulate_path(), "-L", "-R", "-I", controld.dir().file("bundle.xml")});
+    auto from_file = controld.tool({simulate_path(), "-x", controld.dir().file("bundle.xml"), "-R"});
+    INFO(from_live.describe());
+    CHECK(exit_code(from_live) == 65);
+    CHECK(contains(from_live.output, "b1"));
+    CHECK(contains(from_live.output, "bundle"));
+    CHECK(exit_code(from_file) == exit_code(from_live));
+    CHECK(from_file.output == from_live.output);
+
+    // Permission denied: crm_simulate's exit code, and a message that says what to do.
+    const std::vector<std::string> nobody{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"};
+    auto theirs = controld.tool(with_tool("crm_simulate", {"-L", "-R"}, nobody));
+    auto denied = controld.tool(with_tool(simulate_path(), {"-L", "-R"}, nobody));
+    INFO(denied.describe());
+    CHECK(exit_code(theirs) == 66);
+    CHECK(exit_code(denied) == exit_code(theirs));
+    CHECK(contains(denied.output, "permission denied"));
+    CHECK(contains(denied.output, "haclient"));
+
+    // No CIB service in this namespace.
+    auto empty = Netns::create();
+    require_ok(empty);
+    auto none = run_command({simulate_path(), "-L", "-R"}, &*empty, kToolTimeout);
+    auto none_theirs = run_command({"crm_simulate", "-L", "-R"}, &*empty, kToolTimeout);
+    require_ok(none);
+    require_ok(none_theirs);
+    INFO(none->describe());
+    CHECK(exit_code(*none_theirs) == 66);
+    CHECK(exit_code(*none) == exit_code(*none_theirs));
+    CHECK(contains(none->output, "no CIB service"));
 }

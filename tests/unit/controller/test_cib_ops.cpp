@@ -247,6 +247,39 @@ TEST_CASE("delete: matching attributes, missing objects are fine, sections stay"
     CHECK(text_of(run(cib, "cib_query", "nodes", "").output) == "<nodes/>");
 }
 
+TEST_CASE("delete of the section element deletes each child it lists, as crm_resource --clear sends it")
+{
+    XmlDoc cib = empty_cib();
+    REQUIRE(run(cib, "cib_create", "resources",
+                R"(<primitive id="d1" class="ocf" provider="pacemaker" type="Dummy"/>)")
+                .rc == 0);
+    REQUIRE(run(cib, "cib_create", "constraints",
+                R"(<rsc_location id="cli-prefer-d1" rsc="d1" role="Started" node="node2" score="INFINITY"/>)")
+                .rc == 0);
+    REQUIRE(
+        run(cib, "cib_create", "constraints",
+            R"(<rsc_location id="cli-ban-d1-on-node1" rsc="d1" role="Started" node="node1" score="-INFINITY"/>)")
+            .rc == 0);
+    REQUIRE(
+        run(cib, "cib_create", "constraints", R"(<rsc_location id="keep" rsc="d1" node="node1" score="5"/>)")
+            .rc == 0);
+    // Observed from crm_resource --clear -r d1 (2.1.5): one entry per node; the prefer
+    // entry names a node, so it matches only where the constraint is for that node.
+    auto cleared = run(cib, "cib_delete", "constraints",
+                       R"(<constraints><rsc_location id="cli-ban-d1-on-node1"/>)"
+                       R"(<rsc_location id="cli-prefer-d1" node="node1"/></constraints>)");
+    CHECK(cleared.rc == 0);
+    CHECK(run(cib, "cib_query", "//rsc_location[@id='cli-ban-d1-on-node1']", "", call_option::xpath).rc ==
+          cib_rc::not_found);
+    CHECK(run(cib, "cib_query", "//rsc_location[@id='cli-prefer-d1']", "", call_option::xpath).rc == 0);
+    CHECK(run(cib, "cib_delete", "constraints",
+              R"(<constraints><rsc_location id="cli-prefer-d1" node="node2"/></constraints>)")
+              .rc == 0);
+    CHECK(text_of(run(cib, "cib_query", "constraints", "").output) ==
+          R"(<constraints><rsc_location id="keep" rsc="d1" node="node1" score="5"/></constraints>)");
+    CHECK(run(cib, "cib_delete", "constraints", "<constraints/>").rc == 0);
+}
+
 TEST_CASE("missing configuration sections are created on first use")
 {
     XmlDoc cib = empty_cib();
@@ -271,7 +304,7 @@ TEST_CASE("erase, bump, dry runs, unknown and read-only operations")
     CHECK(run(cib, "cib_query", "nodes", "").output != nullptr);
     CHECK(text_of(run(cib, "cib_query", "nodes", "").output) == "<nodes/>");
     CHECK(run(cib, "cib_frobnicate", "", "").rc == cib_rc::not_supported);
-    CHECK(run(cib, "cib_upgrade", "", "").rc == cib_rc::not_supported);
+    CHECK(run(cib, "cib_upgrade", "", "").rc == cib_rc::schema_unchanged);  // 3.9 is the newest
     CHECK(run(cib, "cib_modify", "nodes", "").rc == cib_rc::invalid);
     CHECK(kind_of("cib_query") == OpKind::read);
     CHECK(kind_of("cib_replace") == OpKind::write);
@@ -351,4 +384,27 @@ TEST_CASE("replace of a section with a whole <cib> takes that CIB's section, not
     CHECK(version_of(cib) == CibVersion{0, 3, 0});
     CHECK(text_of(run(cib, "cib_query", "nodes", "").output) ==
           R"(<nodes><node id="4" uname="n4"/></nodes>)");
+}
+
+TEST_CASE("upgrade moves a 3.x CIB to the newest installed 3.x schema, as cibadmin --upgrade does")
+{
+    XmlDoc cib = with_node();  // 0.2.0
+    set_attr(root_of(cib.get()), "validate-with", "pacemaker-3.2");
+    auto dry = run(cib, "cib_upgrade", "", "", call_option::dry_run);
+    CHECK(dry.rc == 0);
+    CHECK_FALSE(dry.updated);
+    auto upgraded = run(cib, "cib_upgrade", "", "");
+    REQUIRE(upgraded.rc == 0);
+    const std::string newest = newer_3x_schemas(kDefaultSchemaDirectory, 2).front();
+    CHECK(attr(root_of(cib.get()), "validate-with") == newest);
+    CHECK(version_of(cib) == CibVersion{0, 2, 2});  // as CIB_file=... cibadmin --upgrade leaves it
+    CHECK(run(cib, "cib_upgrade", "", "").rc == cib_rc::schema_unchanged);
+
+    set_attr(root_of(cib.get()), "validate-with", "pacemaker-2.10");
+    auto old = run(cib, "cib_upgrade", "", "");
+    CHECK(old.rc == cib_rc::not_supported);
+    CHECK(old.message.find("CIB_file=") != std::string::npos);
+    CHECK(minor_3x("pacemaker-3.9") == 9);
+    CHECK(minor_3x("pacemaker-2.9") == -1);
+    CHECK(minor_3x("pacemaker-next") == -1);
 }
