@@ -1,5 +1,8 @@
 #include "support/hostile_xml.hpp"
 
+#include <initializer_list>
+#include <string_view>
+
 namespace outpost::test {
 
 namespace {
@@ -9,6 +12,17 @@ const char* const kHead =
     "lrmd_timeout=\"20000\"><lrmd_calldata><lrmd_rsc lrmd_rsc_id=\"r\" lrmd_rsc_action=\"start\" "
     "lrmd_rsc_interval=\"0\" lrmd_timeout=\"20000\">";
 const char* const kTail = "</lrmd_rsc></lrmd_calldata></lrmd_command>";
+
+// The attributes 2.1.5 records for an operation in the status section, around on_node.
+constexpr std::string_view kOpMiddle =
+    "\" crm-debug-origin=\"do_update_resource\" crm_feature_set=\"3.16.2\" "
+    "transition-key=\"3:0:0:6d2a7c1e-5b7f-4a4e-9c55-000000000001\" "
+    "transition-magic=\"0:0;3:0:0:6d2a7c1e-5b7f-4a4e-9c55-000000000001\" exit-reason=\"\" on_node=\"guest";
+constexpr std::string_view kOpTail =
+    "\" call-id=\"7\" rc-code=\"0\" op-status=\"0\" interval=\"0\" last-rc-change=\"1733472000\" "
+    "exec-time=\"12\" queue-time=\"0\" op-digest=\"f2317cad3d54cec5d7d7aa7d0bf35cf8\" "
+    "op-force-restart=\" state \" op-restart-digest=\"f2317cad3d54cec5d7d7aa7d0bf35cf8\" "
+    "op-secure-params=\" passwd \" op-secure-digest=\"f2317cad3d54cec5d7d7aa7d0bf35cf8\"/>";
 
 std::string wrap(const std::string& inner)
 {
@@ -101,26 +115,20 @@ std::string proxied_cib(std::size_t bytes)
     const std::string tail = "</status></cib></cib_calldata></cib-reply></lrmd_ipc_msg></lrmd_ipc_proxy>";
     out.reserve(bytes + 2048);
     std::size_t node = 0;
+    auto append = [&out](std::initializer_list<std::string_view> pieces) {
+        for (std::string_view piece : pieces)
+            out.append(piece);
+    };
     while (out.size() + tail.size() + 1500 < bytes) {
         const std::string n = std::to_string(node++);
-        out += "<node_state id=\"guest" + n + "\" uname=\"guest" + n +
-               "\" in_ccm=\"true\" remote_node=\"true\"><lrm id=\"guest" + n + "\"><lrm_resources>";
+        append({"<node_state id=\"guest", n, "\" uname=\"guest", n,
+                "\" in_ccm=\"true\" remote_node=\"true\"><lrm id=\"guest", n, "\"><lrm_resources>"});
         for (int r = 0; r < 5 && out.size() + tail.size() + 1500 < bytes; ++r) {
             const std::string id = "r" + n + "_" + std::to_string(r);
-            out += "<lrm_resource id=\"" + id + "\" type=\"Dummy\" class=\"ocf\" provider=\"pacemaker\">";
+            append({"<lrm_resource id=\"", id, "\" type=\"Dummy\" class=\"ocf\" provider=\"pacemaker\">"});
             for (const char* op : {"start", "monitor"}) {
-                out += "<lrm_rsc_op id=\"" + id + "_" + op + "\" operation_key=\"" + id + "_" + op +
-                       "_0\" operation=\"" + op +
-                       "\" crm-debug-origin=\"do_update_resource\" crm_feature_set=\"3.16.2\" "
-                       "transition-key=\"3:0:0:6d2a7c1e-5b7f-4a4e-9c55-000000000001\" "
-                       "transition-magic=\"0:0;3:0:0:6d2a7c1e-5b7f-4a4e-9c55-000000000001\" exit-reason=\"\" "
-                       "on_node=\"guest" +
-                       n +
-                       "\" call-id=\"7\" rc-code=\"0\" op-status=\"0\" interval=\"0\" "
-                       "last-rc-change=\"1733472000\" exec-time=\"12\" queue-time=\"0\" "
-                       "op-digest=\"f2317cad3d54cec5d7d7aa7d0bf35cf8\" op-force-restart=\" state \" "
-                       "op-restart-digest=\"f2317cad3d54cec5d7d7aa7d0bf35cf8\" op-secure-params=\" passwd \" "
-                       "op-secure-digest=\"f2317cad3d54cec5d7d7aa7d0bf35cf8\"/>";
+                append({"<lrm_rsc_op id=\"", id, "_", op, "\" operation_key=\"", id, "_", op,
+                        "_0\" operation=\"", op, kOpMiddle, n, kOpTail});
             }
             out += "</lrm_resource>";
         }
