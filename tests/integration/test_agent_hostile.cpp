@@ -112,12 +112,13 @@ private:
             const auto start = Clock::now();
             auto sent = (*client)->try_send(make_request("poke"));
             if (!sent) return fail("poke not sent: " + sent.error().describe());
-            if (!await_reply(**client, *sent)) return;
+            const bool answered = await_reply(**client, *sent);
             const double took = ms(Clock::now() - start);
             {
                 const std::lock_guard lock(mutex_);
                 worst_ms_ = std::max(worst_ms_, took);
             }
+            if (!answered) return;  // a stalled agent: the wait counts as the round trip
             ++rounds_;
             // Let the loop breathe: other messages (notifications) are taken by try_next.
             const auto pause = Clock::now() + 10ms;
