@@ -8,6 +8,7 @@
 #include <climits>
 
 #include "util/log.hpp"
+#include "wire/xml_bounds.hpp"
 
 namespace outpost::cluster::controller {
 
@@ -20,16 +21,6 @@ struct BufferFree {
 const xmlChar* to_xml(const char* text)
 {
     return reinterpret_cast<const xmlChar*>(text);
-}
-
-std::string last_parse_error()
-{
-    const xmlError* error = xmlGetLastError();
-    if (error == nullptr || error->message == nullptr) return "not well-formed";
-    std::string message = error->message;
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
-        message.pop_back();
-    return "line " + std::to_string(error->line) + ": " + message;
 }
 
 }  // namespace
@@ -47,14 +38,19 @@ Result<XmlDoc> parse_document(std::string_view text, std::size_t max_size, std::
         return make_error("cib", -EBADMSG,
                           std::string(what) + ": document type declarations are not accepted");
     }
-    xmlResetLastError();
-    constexpr int kOptions = XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-    XmlDoc doc(xmlReadMemory(text.data(), static_cast<int>(text.size()), nullptr, nullptr, kOptions));
-    if (!doc)
-        return make_error("cib", -EBADMSG, std::string(what) + " is not valid XML: " + last_parse_error());
-    if (root_of(doc.get()) == nullptr)
-        return make_error("cib", -EBADMSG, std::string(what) + " has no root element");
-    return doc;
+    // The shape is bounded before libxml2 builds anything (wire/xml_bounds.hpp). Building a
+    // tree costs about eight times SAX's per pair of attributes of one element, so wide
+    // elements get an eighth of the messages' budget (one of 1,448 attributes).
+    wire::XmlLimits limits = wire::message_limits(max_size);
+    limits.max_wide_pairs /= 8;
+    auto doc = wire::parse_xml_document(text, limits, XML_PARSE_NOBLANKS);
+    if (!doc) {
+        const Error& error = doc.error();
+        if (error.code == -EBADMSG)
+            return make_error("cib", -EBADMSG, std::string(what) + " is not valid XML: " + error.message);
+        return make_error("cib", error.code, std::string(what) + ": " + error.message);
+    }
+    return XmlDoc(std::move(doc).value().release());
 }
 
 xmlNode* root_of(const xmlDoc* doc)

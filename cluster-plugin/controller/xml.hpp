@@ -4,9 +4,10 @@
 // RelaxNG validation work on libxml2 trees.
 //
 // Parsing refuses, before building anything: input over the caller's size limit, a
-// document type declaration (no entity tricks), network access; libxml2's own depth limit
-// (256 without XML_PARSE_HUGE, which is never set) bounds nesting. Whitespace-only text
-// is dropped: the CIB carries no meaningful text content.
+// document type declaration (no entity tricks), network access, and a shape beyond the
+// message limits of wire/xml_bounds.hpp (elements, depth, attributes, value sizes; one
+// linear scan before libxml2 runs). Whitespace-only text is dropped: the CIB carries no
+// meaningful text content.
 #pragma once
 
 #include <libxml/tree.h>
@@ -28,7 +29,8 @@ struct XmlDocFree {
 using XmlDoc = std::unique_ptr<xmlDoc, XmlDocFree>;
 
 // Parses one document of at most `max_size` bytes; `what` names it in errors
-// ("CIB file /var/lib/outpost/cib.xml", "request"). Errors: -EMSGSIZE, -EBADMSG.
+// ("CIB file /var/lib/outpost/cib.xml", "request"). Errors: -EMSGSIZE, -EBADMSG, -E2BIG (a
+// count or size limit of wire::message_limits(max_size)).
 Result<XmlDoc> parse_document(std::string_view text, std::size_t max_size, std::string_view what);
 
 // The document's root element (nullptr for an empty document).

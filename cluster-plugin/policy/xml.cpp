@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "wire/xml_bounds.hpp"
+
 namespace outpost::cluster::policy::xml {
 
 namespace {
@@ -57,25 +59,15 @@ Result<Document> parse(std::string_view text, std::size_t max_size)
     if (text.size() > max_size)
         return xml_error(-EMSGSIZE, "document of " + std::to_string(text.size()) +
                                         " bytes exceeds the limit of " + std::to_string(max_size));
-    // No network, no entity substitution, no DTD loading; libxml2's own depth and text-size
-    // limits stay on (no XML_PARSE_HUGE).
-    const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOBLANKS;
-    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
-    if (!ctxt) return xml_error(-ENOMEM, "cannot create an XML parser");
-    DocPtr doc(
-        xmlCtxtReadMemory(ctxt, text.data(), static_cast<int>(text.size()), "cib.xml", nullptr, options));
-    std::string detail;
-    if (!doc) {
-        const xmlError* err = xmlCtxtGetLastError(ctxt);
-        if (err && err->message) {
-            detail = err->message;
-            while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' '))
-                detail.pop_back();
-            detail = " (line " + std::to_string(err->line) + ": " + detail + ")";
-        }
-    }
-    xmlFreeParserCtxt(ctxt);
-    if (!doc) return xml_error(-EBADMSG, "not well-formed XML" + detail);
+    // The shape is bounded before libxml2 builds anything (wire/xml_bounds.hpp): counts
+    // scaled from the size as for messages, this module's depth, attribute and value limits.
+    wire::XmlLimits limits = wire::message_limits(max_size);
+    limits.max_depth = static_cast<std::size_t>(kMaxDepth);
+    limits.max_element_attributes = kMaxAttributes;
+    limits.max_value_bytes = kMaxAttributeLength;
+    auto parsed = wire::parse_xml_document(text, limits, XML_PARSE_NOBLANKS);
+    if (!parsed) return xml_error(parsed.error().code, parsed.error().message);
+    DocPtr doc(std::move(parsed).value().release());
     if (doc->intSubset || doc->extSubset) return xml_error(-EINVAL, "a DOCTYPE is not allowed in a CIB");
     xmlNode* root = xmlDocGetRootElement(doc.get());
     if (!root) return xml_error(-EBADMSG, "document has no root element");

@@ -2,10 +2,11 @@
 //
 // The engine reads the CIB in place (attribute values are views into libxml2's nodes, no
 // copy of the tree) and the simulator edits a copy of it. parse() refuses what a hostile or
-// broken document could use against us before anything reads it: a size over the limit,
-// a DOCTYPE (entity expansion, external references), nesting deeper than kMaxDepth, an
-// element with more than kMaxAttributes attributes, an attribute value longer than
-// kMaxAttributeLength.
+// broken document could use against us before libxml2 builds anything (one linear scan,
+// wire/xml_bounds.hpp): a size over the limit, a DOCTYPE (entity expansion, external
+// references), nesting deeper than kMaxDepth, an element with more than kMaxAttributes
+// attributes, an attribute value longer than kMaxAttributeLength, more elements and
+// attributes than wire::message_limits() allows for the size.
 #pragma once
 
 #include <libxml/tree.h>

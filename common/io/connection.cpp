@@ -170,8 +170,12 @@ bool Connection::read_available()
     std::array<char, tls::kMaxRecordSize> buffer;
     std::size_t total = 0;
     read_wants_write_ = false;
+    const gint64 started = g_get_monotonic_time();
+    const gint64 time_budget_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(limits_.read_time_per_wakeup).count();
     for (;;) {
-        if (total >= limits_.read_budget_per_wakeup && total > 0) {
+        if (total > 0 &&
+            (total >= limits_.read_budget_per_wakeup || g_get_monotonic_time() - started >= time_budget_us)) {
             // Yield to the rest of the loop; data may wait inside GnuTLS where the socket
             // would not wake us, so come back on our own.
             // Always a new idle: when this runs from the previous one, that one is still

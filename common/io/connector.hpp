@@ -37,6 +37,10 @@ inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{10000};
 inline constexpr std::size_t kDefaultMaxQueuedBytes = std::size_t{64} * 1024 * 1024;
 // Bytes read per wake-up before yielding to the rest of the loop.
 inline constexpr std::size_t kReadBudgetPerWakeup = std::size_t{1024} * 1024;
+// Time spent reading and handling messages per wake-up before yielding: a peer packing
+// thousands of small requests into its records must not hold the loop for every one of them
+// (docs/limits.md, the packed pokes of agent-hostile).
+inline constexpr std::chrono::milliseconds kReadTimePerWakeup{10};
 
 // The step of Connection::connect_async() / accept_async() that failed. Every error they
 // report carries it as its domain, so a caller can tell a TCP connect timeout from a TLS
@@ -60,6 +64,8 @@ struct ConnectionLimits {
     // Bytes read in one wake-up before yielding to the rest of the loop (at least one
     // record is always read).
     std::size_t read_budget_per_wakeup = kReadBudgetPerWakeup;
+    // The same in time (checked after each record).
+    std::chrono::milliseconds read_time_per_wakeup = kReadTimePerWakeup;
 };
 
 // TCP_NODELAY on the socket and TCP_QUICKACK after every read (io/socket.hpp): a message is

@@ -1,9 +1,9 @@
-// Element tree <-> XML text. Parsing goes through libxml2 (the reference parser the peers
-// use; its SAX2 interface, building Elements directly) with network access, entity
-// substitution and DTD loading off, "huge" mode off unless the caller raised the size
-// limit above the default, and a document type declaration refused
-// outright: wire messages never carry one, and refusing it before its declarations are
-// read rules out entity expansion tricks. Serializing is
+// Element tree <-> XML text. Parsing first bounds the document's shape in one linear pass
+// (wire/xml_bounds.hpp: counts and sizes, before libxml2 reads a byte), then goes through
+// libxml2 (the reference parser the peers use; its SAX2 interface, building Elements
+// directly) with network access, entity substitution and DTD loading off, and a document
+// type declaration refused outright: wire messages never carry one, and refusing it
+// before its declarations are read rules out entity expansion tricks. Serializing is
 // done by hand straight into a std::string: it is on the hot path of every message sent.
 #include "wire/xml.hpp"
 
@@ -24,6 +24,7 @@
 #include "util/guard.hpp"
 #include "util/log.hpp"
 #include "wire/frame.hpp"
+#include "wire/xml_bounds.hpp"
 
 namespace outpost::wire {
 
@@ -372,9 +373,11 @@ Element& Element::add_child(std::string child_name)
 
 Result<Element> parse_xml(std::string_view text, std::size_t max_size)
 {
-    if (text.size() > max_size) {
-        return xml_error(-EMSGSIZE, "XML: document of " + std::to_string(text.size()) +
-                                        " bytes exceeds the limit of " + std::to_string(max_size));
+    // Counted before libxml2 starts: it reads a whole start tag before any handler below
+    // could refuse it, at a cost that grows with the square of its attributes.
+    if (auto shape = scan_xml(text, message_limits(max_size)); !shape) {
+        const Error& error = shape.error();
+        return xml_error(error.code, "XML: " + error.message);
     }
     // xmlCtxtReadMemory() takes an int.
     if (text.size() > static_cast<std::size_t>(INT_MAX)) {
@@ -382,24 +385,16 @@ Result<Element> parse_xml(std::string_view text, std::size_t max_size)
                                         " bytes is more than libxml2 can parse at once");
     }
     // NONET: never fetch anything; no NOENT or DTDLOAD; NOERROR/NOWARNING: failures are
-    // returned, not printed. HUGE only for a caller that raised its limit above the
-    // default: without it libxml2 refuses any single attribute value or text node over
-    // 10,000,000 bytes, so a message the caller agreed to accept could still be refused
-    // for one long value. Our depth and attribute-count limits apply either way, and a DTD
-    // (hence entity expansion) is refused outright. No encoding is forced: payloads are
-    // UTF-8, which is what libxml2 assumes without a declaration, and forcing it costs a
-    // converter switch per document.
-    constexpr int kOptions = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-    const bool huge = max_size > kDefaultMaxMessageSize;
-    const int options = huge ? kOptions | XML_PARSE_HUGE : kOptions;
+    // returned, not printed. HUGE always: scan_xml() has bounded sizes, counts and depth
+    // already, and without it libxml2 2.9.14 refuses some well-formed documents over
+    // 10,000,000 bytes ("Huge input lookup": a large cluster's status section through
+    // the IPC proxy is one). A DTD (hence entity expansion) is refused outright. No
+    // encoding is forced: payloads are UTF-8, which is what libxml2 assumes without a
+    // declaration, and forcing it costs a converter switch per document.
+    constexpr int kOptions = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_HUGE;
 
     // One parser context per thread: creating one costs more than parsing a small message.
-    // Huge mode gets its own, because libxml2 keeps XML_PARSE_HUGE (and lifts the
-    // dictionary's limit) on a context once used with it: a later default-limit parse
-    // must not inherit that.
-    thread_local ParserCtxtPtr normal_ctxt;
-    thread_local ParserCtxtPtr huge_ctxt;
-    ParserCtxtPtr& ctxt = huge ? huge_ctxt : normal_ctxt;
+    thread_local ParserCtxtPtr ctxt;
     if (!ctxt ||
         (ctxt->dict != nullptr && static_cast<std::size_t>(xmlDictSize(ctxt->dict)) > kMaxDictEntries)) {
         ctxt.reset(xmlNewParserCtxt());
@@ -424,8 +419,8 @@ Result<Element> parse_xml(std::string_view text, std::size_t max_size)
     sax->reference = nullptr;
 
     // With the tree handlers replaced no document is built; own whatever comes back anyway.
-    const DocPtr doc{
-        xmlCtxtReadMemory(ctxt.get(), text.data(), static_cast<int>(text.size()), nullptr, nullptr, options)};
+    const DocPtr doc{xmlCtxtReadMemory(ctxt.get(), text.data(), static_cast<int>(text.size()), nullptr,
+                                       nullptr, kOptions)};
     ctxt->_private = nullptr;
     if (builder.handler_failed)
         return xml_error(-ENOMEM, "XML: out of memory while building the element tree");

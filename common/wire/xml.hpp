@@ -1,6 +1,7 @@
 // Element: a small owned XML tree (name, ordered attributes, children), the form in which
-// every wire message is built and inspected. parse_xml() goes through libxml2 with bounds
-// (size, depth, attribute count); serialize() writes one line without an XML declaration.
+// every wire message is built and inspected. parse_xml() bounds the document's shape first
+// (wire/xml_bounds.hpp: size, elements, depth, attributes, value sizes), then goes through
+// libxml2; serialize() writes one line without an XML declaration.
 #pragma once
 
 #include <string>
@@ -35,7 +36,8 @@ struct Element {
     bool operator==(const Element&) const = default;
 };
 
-// Parses one document of at most `max_size` bytes (-EMSGSIZE otherwise): a payload never
+// Parses one document of at most `max_size` bytes (-EMSGSIZE otherwise) within
+// message_limits(max_size) (-E2BIG otherwise, refused before libxml2 runs): a payload never
 // exceeds its frame, so a receiver passes the message limit it enforces on frames
 // (io::ConnectionLimits::max_message_size), and a raised limit is honoured here too.
 Result<Element> parse_xml(std::string_view text, std::size_t max_size = kDefaultMaxMessageSize);

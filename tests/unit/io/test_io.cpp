@@ -303,6 +303,29 @@ TEST_CASE("megabytes arrive complete across read-budget pauses", "[io]")
     CHECK(served.queued_bytes() == 0);
 }
 
+TEST_CASE("a zero time budget yields after every record and loses nothing", "[io]")
+{
+    ContextPtr context(g_main_context_new());
+    TempDir dir;
+    const std::string key = random_bytes(4096);
+    Server server(context.get(), psk_server(dir, key));
+    ConnectOptions options;
+    options.limits.read_time_per_wakeup = std::chrono::milliseconds{0};
+    auto client = connect_pair(context.get(), server, psk_client(key), options);
+    Connection& served = *server.connections.front();
+    // Many small messages (a header and a payload record each), all waiting before the
+    // client reads: each wake-up takes one record.
+    constexpr int kCount = 2000;
+    for (int i = 0; i < kCount; ++i)
+        require_ok(served.send("<m n=\"" + std::to_string(i) + "\"/>"));
+    loop_for(context.get(), 200ms);
+    Inbox inbox;
+    inbox.start(*client);
+    REQUIRE(run_until(context.get(), [&] { return inbox.messages.size() == kCount; }));
+    CHECK(inbox.messages.back() == "<m n=\"" + std::to_string(kCount - 1) + "\"/>");
+    CHECK(inbox.closes.empty());
+}
+
 TEST_CASE("a message over the receiver's limit closes the connection with a clear error", "[io]")
 {
     ContextPtr context(g_main_context_new());

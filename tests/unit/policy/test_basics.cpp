@@ -2,6 +2,7 @@
 // CIB limits and refusals (a CIB the engine does not support is an error naming the element,
 // never a different transition).
 #include <catch.hpp>
+#include <cerrno>
 
 #include "policy/digest.hpp"
 #include "policy/scores.hpp"
@@ -80,6 +81,14 @@ TEST_CASE("xml limits: too deep, DOCTYPE, malformed input are errors")
     CHECK_FALSE(xml::parse("<cib><configuration>"));
     CHECK_FALSE(xml::parse(""));
     CHECK(xml::parse("<cib/>"));
+    // Counted before libxml2 builds the tree: a flood is refused by the scan.
+    std::string flood = "<cib";
+    for (int i = 0; i < 100000; ++i)
+        flood += " a" + std::to_string(i) + "=\"\"";
+    flood += "/>";
+    auto refused = xml::parse(flood);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == -E2BIG);
 }
 
 TEST_CASE("refusals: bundles, templates, tickets, unknown elements")
