@@ -281,6 +281,13 @@ struct Executor::Impl {
             if (!limits->empty()) op.isolation_note = "resource limits not applied: systemd runs the unit";
             return true;
         }
+        if (log_cat.enabled(log::Level::debug)) {
+            std::string attrs;
+            for (const auto& a : isolation::configured(op.req.params))
+                attrs += " " + a.name + "=" + a.value;
+            log_debug(log_cat, "%s %s (call %d): limits%s", log::quote(rsc.def.id).c_str(),
+                      log::quote(op.req.action).c_str(), op.call_id, attrs.empty() ? " none" : attrs.c_str());
+        }
         auto placement = options.isolation->prepare(rsc.def.id, op.req.params);
         if (!placement) return fail_isolation(op, placement.error());
         plan.spawn.cgroup_procs = std::move(placement->procs_files);

@@ -10,6 +10,7 @@ namespace outpost::agent::isolation {
 namespace {
 
 constexpr std::string_view kMetaPrefix = "CRM_meta_outpost_";
+constexpr std::string_view kInstancePrefix = "outpost-";
 constexpr std::string_view kInfinity = "infinity";
 
 Error invalid(const std::string& name, const std::string& value, std::string_view expected)
@@ -55,13 +56,18 @@ const std::vector<std::string>& attribute_names()
 std::vector<Attribute> configured(const wire::ParamMap& params)
 {
     std::vector<Attribute> found;
+    // Instance attributes last, so that they win over meta attributes of the same name.
+    for (const auto& [name, value] : params) {
+        if (name.starts_with(kInstancePrefix)) found.push_back(Attribute{name, value});
+    }
+    std::size_t instance = found.size();
     for (const auto& [name, value] : params) {
         if (!name.starts_with(kMetaPrefix)) continue;
         std::string attr = "outpost-" + name.substr(kMetaPrefix.size());
         for (char& c : attr) {
             if (c == '_') c = '-';
         }
-        found.push_back(Attribute{std::move(attr), value});
+        found.insert(found.end() - static_cast<std::ptrdiff_t>(instance), Attribute{std::move(attr), value});
     }
     return found;
 }
@@ -181,11 +187,10 @@ Result<Limits> parse(const wire::ParamMap& params)
             if (!c) return invalid(n, v, "an ascending cpu list such as 0-1,3");
             limits.allowed_cpus = *c;
         } else {
-            return make_error("isolation", -EINVAL,
-                              "unknown meta attribute " + n +
-                                  " (known: outpost-cpu-quota, outpost-cpu-weight, outpost-memory-max, "
-                                  "outpost-memory-high, outpost-tasks-max, outpost-io-weight, "
-                                  "outpost-allowed-cpus)");
+            std::string known;
+            for (const auto& name : attribute_names())
+                known += (known.empty() ? "" : ", ") + name;
+            return make_error("isolation", -EINVAL, "unknown attribute " + n + " (known: " + known + ")");
         }
     }
     return limits;

@@ -1,7 +1,10 @@
-// Resource limits as the administrator writes them: meta attributes of the resource named
-// like systemd's resource-control settings (outpost-memory-max=256M for MemoryMax=), which
-// Pacemaker hands to every operation as CRM_meta_outpost_memory_max. Parsing is strict: a
-// value the kernel would read differently from what the administrator meant is an error.
+// Resource limits as the administrator writes them, named like systemd's resource-control
+// settings (outpost-memory-max=256M for MemoryMax=). An operation carries them as instance
+// attributes of the resource ("outpost-memory-max": Pacemaker 2.1.5 passes every instance
+// attribute to every operation) or as meta attributes of the operation
+// ("CRM_meta_outpost_memory_max"); Pacemaker 2.1.5 does not pass the resource's own meta
+// attributes (docs/isolation.md). Parsing is strict: a value the kernel would read
+// differently from what the administrator meant is an error.
 #pragma once
 
 #include <cstdint>
@@ -50,11 +53,12 @@ struct Attribute {
     std::string value;
 };
 
-// The meta attribute names, in the order they are documented.
+// The attribute names, in the order they are documented.
 [[nodiscard]] const std::vector<std::string>& attribute_names();
 
-// The outpost-* attributes found in an operation's parameters (CRM_meta_outpost_*, with
-// '_' back to '-'), unknown names included (parse() refuses those).
+// The outpost-* attributes found in an operation's parameters: CRM_meta_outpost_* (with '_'
+// back to '-') first, then instance attributes outpost-* (which win), unknown names
+// included (parse() refuses those).
 [[nodiscard]] std::vector<Attribute> configured(const wire::ParamMap& params);
 
 // Parses and validates every outpost-* attribute of `params`. The error's message names

@@ -25,7 +25,8 @@ namespace {
 
 constexpr const char* kAgentDir = "/usr/lib/ocf/resource.d/outposttest-cg";
 
-// start: a daemon (sleep, or with hog=yes `tail /dev/zero`, which buffers without end) and
+// start: a daemon (sleep, or with hog=yes perl allocating 256 MiB: bounded, so a limit not
+// applied could not hurt the machine) and
 // a second process that stop forgets; monitor: is the daemon alive (not a zombie).
 constexpr const char* kScript = R"SH(#!/bin/sh
 pidfile="$OCF_RESKEY_state"
@@ -35,7 +36,7 @@ case "$1" in
   start)
     alive && exit 0
     if [ "$OCF_RESKEY_hog" = yes ]; then
-      setsid tail /dev/zero </dev/null >/dev/null 2>&1 &
+      setsid perl -e '$x = "a" x ($ARGV[0] << 20); sleep 600' 256 </dev/null >/dev/null 2>&1 &
     else
       setsid sleep 600 </dev/null >/dev/null 2>&1 &
     fi

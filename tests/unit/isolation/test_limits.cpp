@@ -112,8 +112,19 @@ TEST_CASE("bad values are refused naming the attribute, the value and what is ac
     CHECK(
         refusal({{"CRM_meta_outpost_allowed_cpus", "1-0"}}).starts_with("invalid outpost-allowed-cpus=1-0"));
     // A misspelt name is an error, not a silently missing limit.
-    CHECK(refusal({{"CRM_meta_outpost_memory_mx", "1G"}})
-              .starts_with("unknown meta attribute outpost-memory-mx"));
+    CHECK(refusal({{"CRM_meta_outpost_memory_mx", "1G"}}).starts_with("unknown attribute outpost-memory-mx"));
+}
+
+TEST_CASE("instance attributes carry limits too, and win over meta attributes")
+{
+    auto l = parse(meta({{"outpost-memory-max", "64M"},
+                         {"CRM_meta_outpost_memory_max", "1G"},
+                         {"CRM_meta_outpost_tasks_max", "7"}}));
+    REQUIRE(l.ok());
+    CHECK(l->memory_max == 64ULL << 20);
+    CHECK(l->tasks_max == 7);
+    CHECK(refusal({{"outpost-cpu-weight", "heavy"}}).starts_with("invalid outpost-cpu-weight=heavy"));
+    CHECK(refusal({{"outpost-memory-mx", "1G"}}).starts_with("unknown attribute outpost-memory-mx"));
 }
 
 TEST_CASE("infinity is the same as no limit")
