@@ -187,10 +187,13 @@ Result<Limits> parse(const wire::ParamMap& params)
             if (!c) return invalid(n, v, "an ascending cpu list such as 0-1,3");
             limits.allowed_cpus = *c;
         } else {
-            std::string known;
-            for (const auto& name : attribute_names())
-                known += (known.empty() ? "" : ", ") + name;
-            return make_error("isolation", -EINVAL, "unknown attribute " + n + " (known: " + known + ")");
+            std::string message = "unknown attribute " + n + " (known:";
+            for (const auto& name : attribute_names()) {
+                message += message.back() == ':' ? " " : ", ";
+                message += name;
+            }
+            message += ")";
+            return make_error("isolation", -EINVAL, message);
         }
     }
     return limits;

@@ -71,10 +71,10 @@ std::unique_ptr<Manager> Manager::create(GMainContext* context, Options options)
 {
     if (!options.enabled) {
         return std::make_unique<Manager>(
-            context, options,
+            context, std::move(options),
             Result<Hierarchy>(make_error("isolation", 0, "isolation is disabled (OUTPOST_isolation=no)")));
     }
-    return std::make_unique<Manager>(context, options, discover_self());
+    return std::make_unique<Manager>(context, std::move(options), discover_self());
 }
 
 Manager::Manager(GMainContext* context, Options options, Result<Hierarchy> hierarchy)
