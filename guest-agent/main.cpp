@@ -200,6 +200,7 @@ int run(int argc, char** argv)
     // exit() runs no destructors of the other locals: the spawner stays alive (see above).
     (*server)->attach_proxy(nullptr);
     proxy->reset();
+    isolation->remove_empty();
     (void)std::fflush(nullptr);
     std::exit(exit_code);
 }

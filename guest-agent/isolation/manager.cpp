@@ -1,10 +1,13 @@
 #include "isolation/manager.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <set>
 #include <utility>
 
@@ -92,6 +95,17 @@ Manager::Manager(GMainContext* context, Options options, Result<Hierarchy> hiera
         return;
     }
     set_up();
+    if (confined() && !lock_parent()) {
+        // Another agent in the same cgroup (two instances, or tests) owns the parent: its
+        // resource ids could be ours, so this instance takes a parent of its own.
+        std::string shared = options_.parent;
+        options_.parent += "." + std::to_string(::getpid());
+        log_notice(log_cat, "another agent uses the cgroup parent %s: using %s", shared.c_str(),
+                   options_.parent.c_str());
+        parents_.clear();
+        set_up();
+        if (confined() && !lock_parent()) unconfine("cannot lock the cgroup parent " + options_.parent);
+    }
     if (confined()) {
         std::string where;
         for (const auto& [controller, dir] : parents_)
@@ -101,7 +115,20 @@ Manager::Manager(GMainContext* context, Options options, Result<Hierarchy> hiera
     }
 }
 
-Manager::~Manager() = default;
+Manager::~Manager()
+{
+    remove_empty();
+}
+
+bool Manager::lock_parent()
+{
+    // flock() on the parent's directory in the first hierarchy, held for the agent's life.
+    const std::string& dir = parents_.begin()->second;
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return false;
+    parent_lock_ = std::move(fd);
+    return true;
+}
 
 void Manager::unconfine(std::string reason)
 {
@@ -372,6 +399,18 @@ void Manager::release_round(const std::string& rsc_id)
     }
     g.release_timer = io::add_timeout(context_, std::chrono::milliseconds(kReleaseRetryMs),
                                       [this, rsc_id]() { release_round(rsc_id); });
+}
+
+void Manager::remove_empty()
+{
+    for (const auto& [id, group] : groups_) {
+        for (const auto& [controller, dir] : group.dirs)
+            (void)cgroupfs::remove_dir(dir);  // EBUSY while processes remain: kept
+    }
+    for (const auto& [controller, dir] : parents_) {
+        if (::rmdir(dir.c_str()) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EBUSY)
+            log_debug(log_cat, "cannot remove %s: %s", dir.c_str(), std::strerror(errno));
+    }
 }
 
 std::string Manager::directory(const std::string& rsc_id, std::string_view controller) const

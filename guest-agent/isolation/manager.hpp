@@ -22,6 +22,7 @@
 #include "io/source.hpp"
 #include "isolation/hierarchy.hpp"
 #include "isolation/limits.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 #include "wire/params.hpp"
 
@@ -54,7 +55,7 @@ public:
     Manager(GMainContext* context, Options options, Result<Hierarchy> hierarchy);
     Manager(const Manager&) = delete;
     Manager& operator=(const Manager&) = delete;
-    // Leaves the resources' cgroups as they are: the resources keep running.
+    // remove_empty(): cgroups with processes stay, the resources keep running.
     ~Manager();
 
     [[nodiscard]] bool confined() const { return reason_.empty(); }
@@ -70,6 +71,10 @@ public:
     // removes the cgroup once it is empty; `done` (optional) runs when that is over, with the
     // number of processes killed.
     void release(const std::string& rsc_id, std::function<void(std::size_t killed)> done = {});
+
+    // At exit: removes the resources' cgroups that are empty, then the parent if it is
+    // empty too; cgroups of resources still running stay (and are used again next time).
+    void remove_empty();
 
     // The resource's cgroup directory for `controller` ("" on v2); empty if it has none.
     [[nodiscard]] std::string directory(const std::string& rsc_id, std::string_view controller = {}) const;
@@ -87,6 +92,7 @@ private:
     };
 
     void set_up();
+    bool lock_parent();
     void unconfine(std::string reason);
     Result<Group*> group_for(const std::string& rsc_id);
     Status make_dirs(Group& group);
@@ -97,6 +103,7 @@ private:
     Options options_;
     Hierarchy hierarchy_;
     std::string reason_;                                       // non-empty: unconfined
+    UniqueFd parent_lock_;                                     // one agent per parent cgroup
     std::map<std::string, std::string, std::less<>> parents_;  // controller -> parent directory
     std::map<std::string, Group, std::less<>> groups_;
 };

@@ -109,6 +109,28 @@ TEST_CASE("v2: the parent gets the agent's controllers, a resource its limits")
     CHECK_FALSE(m.prepare("a/b", {}).ok());
 }
 
+TEST_CASE("a second agent in the same cgroup takes a parent of its own")
+{
+    test::TempDir root("outpost-cgv2");
+    fake_v2_cgroup(root, "", false);
+    fake_v2_cgroup(root, "outpost-agent", false);
+    std::string own = "outpost-agent." + std::to_string(::getpid());
+    fake_v2_cgroup(root, own, false);
+    Hierarchy h;
+    h.kind = Kind::v2;
+    h.own.emplace("", root.path().string());
+    Manager first(nullptr, Options{}, h);
+    REQUIRE(first.confined());
+    Manager second(nullptr, Options{}, h);
+    REQUIRE(second.confined());
+    fake_v2_cgroup(root, "outpost-agent/rsc-web", false);
+    fake_v2_cgroup(root, own + "/rsc-web", false);
+    REQUIRE(first.prepare("web", {}).ok());
+    REQUIRE(second.prepare("web", {}).ok());
+    CHECK(first.directory("web") == root.file("outpost-agent/rsc-web"));
+    CHECK(second.directory("web") == root.file(own + "/rsc-web"));
+}
+
 TEST_CASE("no hierarchy: unconfined, and limits are reported as not applied")
 {
     Manager m(nullptr, Options{},
@@ -224,5 +246,14 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
     CHECK_FALSE(std::filesystem::exists(mem));
     CHECK_FALSE(std::filesystem::exists(pids));
     CHECK(m.directory("web").empty());
+
+    // At exit the empty parent goes; a resource still running keeps its cgroup and the
+    // parent (covered by the integration test).
+    REQUIRE(m.prepare("idle", {}).ok());
+    std::string idle = m.directory("idle", "pids");
+    CHECK(std::filesystem::exists(idle));
+    m.remove_empty();
+    CHECK_FALSE(std::filesystem::exists(idle));
+    CHECK_FALSE(std::filesystem::exists(h->own.at("pids") + "/" + parent));
     cleanup();
 }
