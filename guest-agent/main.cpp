@@ -25,6 +25,7 @@
 
 #include "executor/executor.hpp"
 #include "executor/process_spawner.hpp"
+#include "isolation/manager.hpp"
 #include "lifecycle/pid1.hpp"
 #include "proxy/proxy.hpp"
 #include "server/options.hpp"
@@ -162,6 +163,9 @@ int run(int argc, char** argv)
     config.dispatcher.node_start_state = options.node_start_state;
     config.dispatcher.sbd_timeout_ms = options.sbd_timeout_ms;
     config.executor.alert_user = alert_user;
+    // Never destroyed either (see the spawner): resources keep their cgroups past our exit.
+    auto isolation = agent::isolation::Manager::create(context, {options.isolation, options.cgroup_parent});
+    config.executor.isolation = isolation.get();
 
     // Local IPC names first, as pacemaker-remoted does: if another cluster stack owns them
     // here, exit before the cluster can connect.
@@ -196,6 +200,7 @@ int run(int argc, char** argv)
     // exit() runs no destructors of the other locals: the spawner stays alive (see above).
     (*server)->attach_proxy(nullptr);
     proxy->reset();
+    isolation->remove_empty();
     (void)std::fflush(nullptr);
     std::exit(exit_code);
 }

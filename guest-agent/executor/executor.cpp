@@ -9,6 +9,8 @@
 #include "executor/alerts.hpp"
 #include "executor/systemd.hpp"
 #include "io/source.hpp"
+#include "isolation/limits.hpp"
+#include "isolation/manager.hpp"
 #include "util/guard.hpp"
 #include "util/lifetime.hpp"
 #include "util/log.hpp"
@@ -68,6 +70,9 @@ struct Op {
     // failed, is checked again after a delay, as 2.1.5 does, until it settles or times out.
     // Between checks the op waits in its resource's queue like an op with a start delay.
     bool following = false;
+
+    // Added to the exit reason: resource limits that could not be applied (isolation).
+    std::string isolation_note;
 
     bool cancelled = false;    // result already reported; the process's outcome is dropped
     bool detached = false;     // resource unregistered or replaced: never rescheduled
@@ -237,6 +242,8 @@ struct Executor::Impl {
         log_debug(log_cat, "%s: running %s (call %d) as %s", log::quote(rsc.def.id).c_str(),
                   log::quote(op.req.action).c_str(), op.call_id, agents::standard_name(op.standard));
 
+        if (plan.kind != agents::Plan::Kind::result && !isolate(rsc, op, plan)) return;
+
         const Lifetime::Watch alive = lifetime.watch();
         const std::uint64_t key = op.key;
         switch (plan.kind) {
@@ -259,6 +266,52 @@ struct Executor::Impl {
                                              });
                 return;
         }
+    }
+
+    // Puts the action's process into its resource's cgroup with the limits of its parameters
+    // (isolation/manager.hpp). False: the op failed here and has been completed.
+    bool isolate(const Resource& rsc, Op& op, agents::Plan& plan)
+    {
+        op.isolation_note.clear();
+        if (options.isolation == nullptr) return true;
+        if (plan.kind != agents::Plan::Kind::spawn) {
+            // systemd starts the unit's processes: they live in the unit's own cgroup.
+            auto limits = isolation::parse(op.req.params);
+            if (!limits) return fail_isolation(op, limits.error());
+            if (!limits->empty()) op.isolation_note = "resource limits not applied: systemd runs the unit";
+            return true;
+        }
+        if (log_cat.enabled(log::Level::debug)) {
+            std::string attrs;
+            for (const auto& a : isolation::configured(op.req.params))
+                attrs += " " + a.name + "=" + a.value;
+            log_debug(log_cat, "%s %s (call %d): limits%s", log::quote(rsc.def.id).c_str(),
+                      log::quote(op.req.action).c_str(), op.call_id, attrs.empty() ? " none" : attrs.c_str());
+        }
+        auto placement = options.isolation->prepare(rsc.def.id, op.req.params);
+        if (!placement) return fail_isolation(op, placement.error());
+        plan.spawn.cgroup_procs = std::move(placement->procs_files);
+        op.isolation_note = std::move(placement->note);
+        return true;
+    }
+
+    // A bad limit is the configuration's fault (OCF_ERR_CONFIGURED: nothing runs, the
+    // cluster does not retry); anything else the agent could not do is a generic error.
+    bool fail_isolation(Op& op, const Error& error)
+    {
+        log_warning(log_cat, "%s %s (call %d): %s", log::quote(op.req.rsc_id).c_str(),
+                    log::quote(op.req.action).c_str(), op.call_id, error.message.c_str());
+        agents::RawResult raw;
+        raw.prepared = true;
+        raw.reason = error.message;
+        if (error.code == -EINVAL) {
+            raw.raw_rc = ocf::not_configured;
+        } else {
+            raw.raw_rc = agents::generic_error(op.standard, op.agent_action);
+            raw.status = ExecStatus::error;
+        }
+        complete(op, std::move(raw));
+        return false;
     }
 
     // The op's process is gone; true if the outcome should be interpreted.
@@ -386,7 +439,13 @@ struct Executor::Impl {
         notify.run_time = op.run_time;
         notify.exec_time_ms = elapsed_ms(op.started_ms, now);
         notify.queue_time_ms = elapsed_ms(op.queued_ms, op.started_ms);
+        if (!op.isolation_note.empty())
+            raw.reason = raw.reason.empty() ? op.isolation_note : raw.reason + "; " + op.isolation_note;
         if (!raw.reason.empty()) notify.exit_reason = std::move(raw.reason);
+        // A stop leaves nothing behind: what is still in the resource's cgroup is killed.
+        if (options.isolation != nullptr && is_stop(op.req.action) && rc == ocf::ok &&
+            status == ExecStatus::done)
+            options.isolation->release(op.req.rsc_id);
         std::string& output = !raw.err.empty() ? raw.err : raw.out;
         if (!output.empty()) notify.output = std::move(output);
 

@@ -20,6 +20,10 @@
 #include "executor/spawner.hpp"
 #include "executor/types.hpp"
 
+namespace outpost::agent::isolation {
+class Manager;
+}
+
 namespace outpost::agent::executor {
 
 // Resources are registered by id; each has a FIFO of operations of which at most one runs at
@@ -48,6 +52,9 @@ public:
         agents::Paths paths;
         // Who alerts run as (Alerts::Options::run_as): hacluster in the daemon.
         std::function<std::optional<RunAs>()> alert_user;
+        // Per-resource cgroups (isolation/manager.hpp); nullptr: none (tests, and the
+        // limits attributes are then not even validated). Must outlive the executor.
+        isolation::Manager* isolation = nullptr;
     };
 
     // `spawner` must outlive the executor; tests pass a recorder, the daemon ProcessSpawner.

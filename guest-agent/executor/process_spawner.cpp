@@ -97,9 +97,19 @@ bool make_pipe(UniqueFd& read_end, UniqueFd& write_end)
 
 // Runs in the forked child: only async-signal-safe calls from here on.
 [[noreturn]] void child_main(const char* path, char* const* argv, char* const* envp, int null_fd, int out_fd,
-                             int err_fd, int report_fd, const char* working_dir, const RunAs* run_as)
+                             int err_fd, int report_fd, const char* working_dir, const RunAs* run_as,
+                             const int* cgroup_fds, std::size_t cgroup_count)
 {
     setpgid(0, 0);
+
+    // Into the resource's cgroups first: whatever the agent starts is born inside them.
+    for (std::size_t i = 0; i < cgroup_count; ++i) {
+        if (write(cgroup_fds[i], "0", 1) != 1) {
+            int e = errno;
+            (void)!write(report_fd, &e, sizeof(e));
+            _exit(127);
+        }
+    }
 
     struct sigaction dfl;
     std::memset(&dfl, 0, sizeof(dfl));
@@ -159,13 +169,15 @@ struct ChildArgs {
     int err_fd;
     int report_fd;
     const char* working_dir;
+    const int* cgroup_fds;
+    std::size_t cgroup_count;
 };
 
 int clone_entry(void* arg)
 {
     const auto* a = static_cast<const ChildArgs*>(arg);
     child_main(a->path, a->argv, a->envp, a->null_fd, a->out_fd, a->err_fd, a->report_fd, a->working_dir,
-               nullptr);
+               nullptr, a->cgroup_fds, a->cgroup_count);
 }
 
 // AddressSanitizer keeps shadow memory for our stack: a child running instrumented code on
@@ -363,17 +375,33 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
         !make_pipe(report_r, report_w)) {
         return fail_later(errno != 0 ? errno : EMFILE);
     }
+    // Opened here: the child may not look up paths it was not given ready.
+    std::vector<UniqueFd> cgroup_files;
+    std::vector<int> cgroup_fds;
+    for (const auto& procs : request.cgroup_procs) {
+        UniqueFd fd(open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd.valid()) {
+            int error = errno;
+            log_warning(log_cat, "%s: cannot open %s: %s", raw->label.c_str(), procs.c_str(),
+                        g_strerror(error));
+            return fail_later(error);
+        }
+        cgroup_fds.push_back(fd.get());
+        cgroup_files.push_back(std::move(fd));
+    }
 
     pid_t pid;
     if (request.run_as || !kSpawnSharingMemory) {
         pid = fork();
         if (pid == 0) {
             child_main(request.path.c_str(), argv.data(), envp.data(), null_fd.get(), out_w.get(),
-                       err_w.get(), report_w.get(), working_dir, request.run_as ? &*request.run_as : nullptr);
+                       err_w.get(), report_w.get(), working_dir, request.run_as ? &*request.run_as : nullptr,
+                       cgroup_fds.data(), cgroup_fds.size());
         }
     } else {
-        ChildArgs args{request.path.c_str(), argv.data(), envp.data(),    null_fd.get(),
-                       out_w.get(),          err_w.get(), report_w.get(), working_dir};
+        ChildArgs args{request.path.c_str(), argv.data(),      envp.data(),    null_fd.get(),
+                       out_w.get(),          err_w.get(),      report_w.get(), working_dir,
+                       cgroup_fds.data(),    cgroup_fds.size()};
         pid = spawn_shared_vm(args);
     }
     if (pid < 0) return fail_later(errno);

@@ -114,6 +114,25 @@ Result<AgentOptions> parse_options(const std::vector<std::string>& argv,
                                    " is not one of full, vars; ignored");
     }
 
+    if (auto iso = env::get("OUTPOST_isolation"); iso && !iso->empty()) {
+        if (*iso == "yes" || *iso == "true" || *iso == "1") {
+            options.isolation = true;
+        } else if (*iso == "no" || *iso == "false" || *iso == "0") {
+            options.isolation = false;
+        } else {
+            return make_error("options", -EINVAL,
+                              "OUTPOST_isolation: " + log::quote(*iso) + " is not yes or no");
+        }
+    }
+    if (auto parent = env::get("OUTPOST_cgroup_parent"); parent && !parent->empty()) {
+        if (parent->front() == '/' || parent->find("..") != std::string::npos) {
+            return make_error("options", -EINVAL,
+                              "OUTPOST_cgroup_parent: " + log::quote(*parent) +
+                                  " is not a relative path beneath the agent's own cgroup");
+        }
+        options.cgroup_parent = *parent;
+    }
+
     Cursor cursor{argv};
     for (; cursor.index < argv.size(); ++cursor.index) {
         const std::string& arg = argv[cursor.index];
@@ -187,7 +206,10 @@ std::string usage_text(const std::string& program)
            "  PCMK_logfile, PCMK_debug (yes, or a list naming pacemaker-remoted or outpost-agent),\n"
            "  PCMK_node_start_state, PCMK_tls_priorities, PCMK_dh_min_bits, PCMK_dh_max_bits,\n"
            "  PCMK_cert_file, PCMK_key_file, PCMK_ca_file, PCMK_crl_file, PCMK_ipc_buffer,\n"
-           "  SBD_WATCHDOG_TIMEOUT, PCMK_remote_pid1, OUTPOST_LOG (category:level,...).\n"
+           "  SBD_WATCHDOG_TIMEOUT, PCMK_remote_pid1, OUTPOST_LOG (category:level,...),\n"
+           "  OUTPOST_isolation (yes/no: each resource in a cgroup of its own, default yes),\n"
+           "  OUTPOST_cgroup_parent (where those go, beneath the agent's cgroup; default\n"
+           "  outpost-agent).\n"
            "Variables not set in the environment are taken from these files, read in this\n"
            "order as systemd reads EnvironmentFile= (a later file wins; missing ones skipped):\n"
            "  /etc/default/pacemaker, /etc/sysconfig/pacemaker, /etc/default/sbd,\n"
@@ -199,6 +221,7 @@ std::string usage_text(const std::string& program)
            "  0    clean shutdown; --help, --version\n"
            "  64   unusable command line, environment value, environment file or TLS setting\n"
            "       (unknown option, missing value, SBD_WATCHDOG_TIMEOUT, PCMK_tls_priorities,\n"
+           "       OUTPOST_isolation, OUTPOST_cgroup_parent,\n"
            "       PCMK_dh_*_bits, certificate files): fix the configuration, do not respawn\n"
            "  100  cannot serve (the address cannot be listened on, another cluster stack owns\n"
            "       the local IPC names, an unsafe watchdog configuration): do not respawn\n";

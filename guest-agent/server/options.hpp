@@ -40,16 +40,18 @@ enum class StartState { unset, default_state, online, standby };
 
 struct AgentOptions {
     std::uint16_t port = kDefaultPort;
-    std::string address;                      // empty = wildcard (IPv6 accepting IPv4)
-    std::string authkey_path;                 // empty = standard lookup order
-    std::string log_file;                     // empty = stderr
-    int verbosity = 0;                        // each -V raises the log level by one
-    bool foreground = true;                   // we never daemonize by ourselves (systemd Type=simple)
-    std::string node_start_state;             // PCMK_node_start_state, sent in the register reply
-    std::int64_t sbd_timeout_ms = 0;          // SBD_WATCHDOG_TIMEOUT, 0 = none
-    std::size_t ipc_buffer_size = 0;          // PCMK_ipc_buffer in bytes; 0 = the proxy's default
-    std::vector<std::string> env_files_read;  // environment files found, in the order read
-    std::vector<std::string> env_vars_set;    // variables those files provided
+    std::string address;                          // empty = wildcard (IPv6 accepting IPv4)
+    std::string authkey_path;                     // empty = standard lookup order
+    std::string log_file;                         // empty = stderr
+    int verbosity = 0;                            // each -V raises the log level by one
+    bool foreground = true;                       // we never daemonize by ourselves (systemd Type=simple)
+    std::string node_start_state;                 // PCMK_node_start_state, sent in the register reply
+    std::int64_t sbd_timeout_ms = 0;              // SBD_WATCHDOG_TIMEOUT, 0 = none
+    std::size_t ipc_buffer_size = 0;              // PCMK_ipc_buffer in bytes; 0 = the proxy's default
+    bool isolation = true;                        // OUTPOST_isolation: per-resource cgroups
+    std::string cgroup_parent = "outpost-agent";  // OUTPOST_cgroup_parent, beneath the agent's cgroup
+    std::vector<std::string> env_files_read;      // environment files found, in the order read
+    std::vector<std::string> env_vars_set;        // variables those files provided
     // Non-fatal findings (a value 2.1.5 also tolerates, an ignored file line), one line
     // each naming the variable and the value; main logs them once logging is set up.
     std::vector<std::string> warnings;

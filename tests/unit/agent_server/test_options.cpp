@@ -18,8 +18,9 @@ using outpost::test::TempDir;
 namespace {
 
 constexpr const char* kReadVariables[] = {
-    "PCMK_remote_port",      "PCMK_remote_address",  "PCMK_authkey_location", "PCMK_logfile",    "PCMK_debug",
-    "PCMK_node_start_state", "SBD_WATCHDOG_TIMEOUT", "PCMK_ipc_buffer",       "PCMK_remote_pid1"};
+    "PCMK_remote_port", "PCMK_remote_address",   "PCMK_authkey_location", "PCMK_logfile",
+    "PCMK_debug",       "PCMK_node_start_state", "SBD_WATCHDOG_TIMEOUT",  "PCMK_ipc_buffer",
+    "PCMK_remote_pid1", "OUTPOST_isolation",     "OUTPOST_cgroup_parent"};
 
 void clear_environment()
 {
@@ -112,6 +113,29 @@ TEST_CASE("bad values name the variable or option and the value", "[options]")
     auto sbd = parse_with("SBD_WATCHDOG_TIMEOUT", "soon");
     REQUIRE_FALSE(sbd.ok());
     CHECK(sbd.error().message == "SBD_WATCHDOG_TIMEOUT: \"soon\" is not a duration (e.g. 500ms, 10s, 2min)");
+}
+
+TEST_CASE("OUTPOST_isolation and OUTPOST_cgroup_parent", "[options]")
+{
+    auto defaults = parse({});
+    REQUIRE(defaults.ok());
+    CHECK(defaults->isolation);
+    CHECK(defaults->cgroup_parent == "outpost-agent");
+    auto off = parse_with("OUTPOST_isolation", "no");
+    REQUIRE(off.ok());
+    CHECK_FALSE(off->isolation);
+    auto bad = parse_with("OUTPOST_isolation", "maybe");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message == "OUTPOST_isolation: \"maybe\" is not yes or no");
+    auto parent = parse_with("OUTPOST_cgroup_parent", "outpost/resources");
+    REQUIRE(parent.ok());
+    CHECK(parent->cgroup_parent == "outpost/resources");
+    for (const char* outside : {"/sys/fs/cgroup/x", "../escape", "a/../../b"}) {
+        INFO(outside);
+        auto refused = parse_with("OUTPOST_cgroup_parent", outside);
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().message.starts_with("OUTPOST_cgroup_parent: "));
+    }
 }
 
 TEST_CASE("an invalid port means 3121 with a warning, as pacemaker-remoted 2.1.5 does", "[options]")

@@ -1,0 +1,36 @@
+// Where this process's cgroups are: which kind of hierarchy the machine runs (the v2 unified
+// hierarchy, or v1 with one mount per controller) and the directory of the agent's own
+// cgroup in each, from /proc/self/mountinfo and /proc/self/cgroup. Pure parsing plus one
+// function that reads the real files, so tests can feed any layout.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "util/result.hpp"
+
+namespace outpost::agent::isolation {
+
+enum class Kind { v1, v2 };
+
+struct Hierarchy {
+    Kind kind = Kind::v2;
+    // v2: the one entry "" -> own cgroup directory. v1: controller -> own cgroup directory
+    // in that controller's mount, for the controllers the agent uses (memory, cpu, pids,
+    // cpuset, blkio) that are mounted.
+    std::map<std::string, std::string, std::less<>> own;
+};
+
+// The v1 controllers the agent uses, in the order it writes them.
+inline constexpr std::string_view kV1Controllers[] = {"memory", "cpu", "pids", "cpuset", "blkio"};
+
+// Decides from the two files' text. v1 wins when a v1 mount carries memory, cpu or pids (a
+// hybrid host's cgroup2 mount then holds no controller worth using); otherwise the cgroup2
+// mount is used. An error says why neither can be.
+[[nodiscard]] Result<Hierarchy> discover(std::string_view mountinfo, std::string_view proc_cgroup);
+
+// discover() over /proc/self/mountinfo and /proc/self/cgroup.
+[[nodiscard]] Result<Hierarchy> discover_self();
+
+}  // namespace outpost::agent::isolation

@@ -1,0 +1,424 @@
+#include "isolation/manager.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include "isolation/cgroupfs.hpp"
+#include "isolation/settings.hpp"
+#include "util/log.hpp"
+
+namespace outpost::agent::isolation {
+
+namespace {
+
+const outpost::log::Category log_cat{"agent.isolation"};
+
+// v2 controllers the resources' cgroups get, where the agent's cgroup has them.
+constexpr std::string_view kV2Controllers[] = {"cpu", "cpuset", "io", "memory", "pids"};
+// On v2 the agent moves itself here when its own cgroup must pass controllers down (a
+// cgroup with processes of its own cannot).
+constexpr const char* kSelfLeaf = "outpost-agent.self";
+
+std::string trim(std::string text)
+{
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.pop_back();
+    return text;
+}
+
+std::set<std::string, std::less<>> words(const std::string& text)
+{
+    std::set<std::string, std::less<>> out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        std::size_t j = text.find_first_of(" \n", i);
+        if (j == std::string::npos) j = text.size();
+        if (j > i) out.emplace(text.substr(i, j - i));
+        i = j + 1;
+    }
+    return out;
+}
+
+// A resource id as a directory name: Pacemaker ids never hold '/', and the prefix keeps
+// names such as "tasks" or "cgroup.procs" from meeting the kernel's own files.
+Result<std::string> dir_name(const std::string& rsc_id)
+{
+    if (rsc_id.empty() || rsc_id.find('/') != std::string::npos || rsc_id.size() > 200)
+        return make_error("isolation", -EINVAL,
+                          "resource id " + log::quote(rsc_id) + " cannot name a cgroup");
+    return "rsc-" + rsc_id;
+}
+
+// v1 cpuset cgroups start empty and take no process until cpus and mems are set.
+Status init_cpuset(const std::string& parent, const std::string& dir)
+{
+    for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
+        auto value = cgroupfs::read(parent + "/" + file);
+        if (!value) return value.error();
+        if (auto st = cgroupfs::write(dir + "/" + file, trim(*value)); !st) return st;
+    }
+    return {};
+}
+
+}  // namespace
+
+std::unique_ptr<Manager> Manager::create(GMainContext* context, Options options)
+{
+    if (!options.enabled) {
+        return std::make_unique<Manager>(
+            context, std::move(options),
+            Result<Hierarchy>(make_error("isolation", 0, "isolation is disabled (OUTPOST_isolation=no)")));
+    }
+    return std::make_unique<Manager>(context, std::move(options), discover_self());
+}
+
+Manager::Manager(GMainContext* context, Options options, Result<Hierarchy> hierarchy)
+    : context_(context), options_(std::move(options))
+{
+    if (!hierarchy) {
+        unconfine(hierarchy.error().message);
+        return;
+    }
+    hierarchy_ = std::move(*hierarchy);
+    if (options_.parent.empty() || options_.parent.front() == '/' ||
+        options_.parent.find("..") != std::string::npos) {
+        unconfine("the cgroup parent " + log::quote(options_.parent) +
+                  " is not a relative path beneath the agent's cgroup");
+        return;
+    }
+    set_up();
+    if (confined() && !lock_parent()) {
+        // Another agent in the same cgroup (two instances, or tests) owns the parent: its
+        // resource ids could be ours, so this instance takes a parent of its own.
+        std::string shared = options_.parent;
+        options_.parent += "." + std::to_string(::getpid());
+        log_notice(log_cat, "another agent uses the cgroup parent %s: using %s", shared.c_str(),
+                   options_.parent.c_str());
+        parents_.clear();
+        set_up();
+        if (confined() && !lock_parent()) unconfine("cannot lock the cgroup parent " + options_.parent);
+    }
+    if (confined()) {
+        std::string where;
+        for (const auto& [controller, dir] : parents_)
+            where += (where.empty() ? "" : ", ") + dir;
+        log_notice(log_cat, "resources run in cgroups of their own (cgroup %s) beneath %s",
+                   hierarchy_.kind == Kind::v2 ? "v2" : "v1", where.c_str());
+    }
+}
+
+Manager::~Manager()
+{
+    remove_empty();
+}
+
+bool Manager::lock_parent()
+{
+    // flock() on the parent's directory in the first hierarchy, held for the agent's life.
+    const std::string& dir = parents_.begin()->second;
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return false;
+    parent_lock_ = std::move(fd);
+    return true;
+}
+
+void Manager::unconfine(std::string reason)
+{
+    reason_ = std::move(reason);
+    parents_.clear();
+    log_warning(log_cat, "resources run unconfined: %s", reason_.c_str());
+}
+
+void Manager::set_up()
+{
+    auto make_parent = [this](const std::string& own, const std::string& controller) -> Status {
+        std::string dir = own;
+        std::string rest = options_.parent;
+        while (!rest.empty()) {
+            std::size_t slash = rest.find('/');
+            std::string part = rest.substr(0, slash);
+            rest = slash == std::string::npos ? std::string() : rest.substr(slash + 1);
+            if (part.empty()) continue;
+            std::string parent_dir = dir;
+            dir += "/" + part;
+            auto made = cgroupfs::make_dir(dir);
+            if (!made) return made.error();
+            if (*made && controller == "cpuset") {
+                if (auto st = init_cpuset(parent_dir, dir); !st) return st;
+            }
+        }
+        parents_.emplace(controller, dir);
+        return {};
+    };
+
+    if (hierarchy_.kind == Kind::v1) {
+        std::string failures;
+        for (const auto& [controller, own] : hierarchy_.own) {
+            if (auto st = make_parent(own, controller); !st) {
+                log_warning(log_cat, "the %s controller is not used: %s", controller.c_str(),
+                            st.error().message.c_str());
+                failures += (failures.empty() ? "" : "; ") + st.error().message;
+            }
+        }
+        if (parents_.empty()) unconfine(failures.empty() ? "no cgroup v1 controller is usable" : failures);
+        return;
+    }
+
+    // v2: the parent gets the controllers the agent's cgroup has. A cgroup with processes
+    // cannot pass controllers down, so when the agent's own cgroup has none enabled for its
+    // children yet, the agent moves itself into a leaf of its own first (the delegation
+    // contract of systemd's Delegate=yes).
+    const std::string& own = hierarchy_.own.begin()->second;
+    auto available = cgroupfs::read(own + "/cgroup.controllers");
+    auto enabled = cgroupfs::read(own + "/cgroup.subtree_control");
+    if (!available || !enabled) {
+        unconfine((available ? enabled.error() : available.error()).message);
+        return;
+    }
+    auto have = words(*available);
+    auto on = words(*enabled);
+    std::string missing;
+    std::string wanted;
+    for (std::string_view c : kV2Controllers) {
+        if (!have.contains(c)) continue;
+        wanted += (wanted.empty() ? "+" : " +") + std::string(c);
+        if (!on.contains(c)) missing += (missing.empty() ? "+" : " +") + std::string(c);
+    }
+    if (!missing.empty()) {
+        auto st = cgroupfs::write(own + "/cgroup.subtree_control", missing);
+        if (!st && st.error().code == -EBUSY) {
+            std::string leaf = own + "/" + kSelfLeaf;
+            auto made = cgroupfs::make_dir(leaf);
+            if (!made) {
+                unconfine(made.error().message);
+                return;
+            }
+            if (auto moved = cgroupfs::write(leaf + "/cgroup.procs", std::to_string(getpid())); !moved) {
+                unconfine(moved.error().message);
+                return;
+            }
+            st = cgroupfs::write(own + "/cgroup.subtree_control", missing);
+            if (!st) {
+                (void)cgroupfs::write(own + "/cgroup.procs", std::to_string(getpid()));
+                (void)cgroupfs::remove_dir(leaf);
+            } else {
+                log_notice(log_cat, "moved the agent into %s so that %s can pass controllers down",
+                           leaf.c_str(), own.c_str());
+            }
+        }
+        if (!st) {
+            unconfine(st.error().message + " (the agent's cgroup must be delegated to it: Delegate=yes)");
+            return;
+        }
+    }
+    if (auto st = make_parent(own, ""); !st) {
+        unconfine(st.error().message);
+        return;
+    }
+    if (!wanted.empty()) {
+        if (auto st = cgroupfs::write(parents_[""] + "/cgroup.subtree_control", wanted); !st) {
+            unconfine(st.error().message);
+            return;
+        }
+    }
+}
+
+Result<Manager::Group*> Manager::group_for(const std::string& rsc_id)
+{
+    auto it = groups_.find(rsc_id);
+    if (it != groups_.end()) return &it->second;
+    auto name = dir_name(rsc_id);
+    if (!name) return name.error();
+    Group group;
+    for (const auto& [controller, parent] : parents_)
+        group.dirs.emplace(controller, parent + "/" + *name);
+    if (auto st = make_dirs(group); !st) return st.error();
+    log_debug(log_cat, "%s: cgroup %s", log::quote(rsc_id).c_str(), group.dirs.begin()->second.c_str());
+    return &groups_.emplace(rsc_id, std::move(group)).first->second;
+}
+
+Status Manager::make_dirs(Group& group)
+{
+    for (const auto& [controller, dir] : group.dirs) {
+        auto made = cgroupfs::make_dir(dir);
+        if (!made) return made.error();
+        if (*made && controller == "cpuset") {
+            if (auto st = init_cpuset(parents_[controller], dir); !st) return st;
+        }
+    }
+    return {};
+}
+
+Result<std::string> Manager::apply(Group& group, const Limits& limits)
+{
+    std::string cpus_default;
+    if (hierarchy_.kind == Kind::v1) {
+        if (auto p = parents_.find("cpuset"); p != parents_.end()) {
+            auto cpus = cgroupfs::read(p->second + "/cpuset.cpus");
+            if (cpus) cpus_default = trim(*cpus);
+        }
+    }
+    std::string unsupported;
+    std::set<std::string> reported;
+    for (const Write& w : plan_writes(hierarchy_.kind, limits, cpus_default)) {
+        auto dir = group.dirs.find(w.controller);
+        std::string path = dir == group.dirs.end() ? std::string() : dir->second + "/" + w.file;
+        if (path.empty() || !cgroupfs::exists(path)) {
+            if (w.configured && !w.optional && reported.insert(w.attribute).second)
+                unsupported += (unsupported.empty() ? "" : ", ") + w.attribute + " (no " + w.file + ")";
+            continue;
+        }
+        if (hierarchy_.kind == Kind::v1 && w.controller == "cpuset" && !w.configured && cpus_default.empty())
+            continue;
+        auto st = cgroupfs::write(path, w.value);
+        if (st) continue;
+        if (w.configured)
+            return make_error("isolation", st.error().code, w.attribute + ": " + st.error().message);
+        log_warning(log_cat, "%s", st.error().message.c_str());
+    }
+    return unsupported.empty() ? std::string() : "not applied here: " + unsupported;
+}
+
+Result<Placement> Manager::prepare(const std::string& rsc_id, const wire::ParamMap& params)
+{
+    auto limits = parse(params);
+    if (!limits) return limits.error();
+    Placement placement;
+    if (!confined()) {
+        if (!limits->empty()) placement.note = "resource limits not applied: " + reason_;
+        return placement;
+    }
+    auto group = group_for(rsc_id);
+    if (!group) return group.error();
+    Group& g = **group;
+    if (g.releasing) {
+        // An action right after a stop, while the cgroup is being emptied: that ends, and the
+        // cgroup (some v1 directories may be gone already) is set up again.
+        g.releasing = false;
+        g.release_timer.reset();
+        if (g.release_done) std::exchange(g.release_done, {})(g.killed);
+        g.applied.reset();
+    }
+    if (!g.applied) {
+        if (auto st = make_dirs(g); !st) return st.error();
+    }
+    if (!g.applied || *g.applied != *limits) {
+        auto note = apply(g, *limits);
+        if (!note) {
+            g.applied.reset();  // partly written: write all again next time
+            return note.error();
+        }
+        if (g.applied)
+            log_info(log_cat, "%s: limits changed, applied to the running resource",
+                     log::quote(rsc_id).c_str());
+        if (!note->empty() && *note != g.note)
+            log_warning(log_cat, "%s: %s", log::quote(rsc_id).c_str(), note->c_str());
+        g.note = std::move(*note);
+        g.applied = *limits;
+    }
+    placement.note = g.note;
+    for (const auto& [controller, dir] : g.dirs)
+        placement.procs_files.push_back(dir + "/cgroup.procs");
+    return placement;
+}
+
+void Manager::release(const std::string& rsc_id, std::function<void(std::size_t)> done)
+{
+    auto it = groups_.find(rsc_id);
+    if (it == groups_.end()) {
+        if (done) done(0);
+        return;
+    }
+    Group& g = it->second;
+    g.release_timer.reset();
+    if (g.release_done) std::exchange(g.release_done, {})(g.killed);
+    g.releasing = true;
+    g.release_rounds = 0;
+    g.killed = 0;
+    g.release_done = std::move(done);
+    release_round(rsc_id);
+}
+
+void Manager::release_round(const std::string& rsc_id)
+{
+    auto it = groups_.find(rsc_id);
+    if (it == groups_.end()) return;
+    Group& g = it->second;
+
+    // Kill by listing: v1 has no cgroup.kill, and a pid listed twice (in several v1
+    // hierarchies) is killed once.
+    std::set<pid_t> pids;
+    for (const auto& [controller, dir] : g.dirs) {
+        if (auto listed = cgroupfs::procs(dir)) pids.insert(listed->begin(), listed->end());
+    }
+    if (!pids.empty()) {
+        std::string names;
+        for (pid_t pid : pids) {
+            names += (names.empty() ? "" : ", ") + std::to_string(pid) + " (" + cgroupfs::comm(pid) + ")";
+            if (::kill(pid, SIGKILL) == 0) ++g.killed;
+        }
+        if (g.release_rounds == 0) {
+            log_notice(log_cat, "%s: stopped, killing %zu process(es) left in its cgroup: %s",
+                       log::quote(rsc_id).c_str(), pids.size(), names.c_str());
+        }
+    }
+
+    bool removed = true;
+    std::string error;
+    for (const auto& [controller, dir] : g.dirs) {
+        if (auto st = cgroupfs::remove_dir(dir); !st) {
+            removed = false;
+            error = st.error().message;
+        }
+    }
+    auto finish = [&](bool forget) {
+        auto done = std::exchange(g.release_done, {});
+        std::size_t killed = g.killed;
+        if (forget) groups_.erase(it);
+        if (done) done(killed);
+    };
+    if (removed) {
+        log_debug(log_cat, "%s: cgroup removed", log::quote(rsc_id).c_str());
+        finish(true);
+        return;
+    }
+    if (++g.release_rounds * kReleaseRetryMs >= kReleaseTimeoutMs) {
+        log_warning(log_cat, "%s: cgroup left in place: %s", log::quote(rsc_id).c_str(), error.c_str());
+        g.releasing = false;
+        g.applied.reset();
+        finish(false);
+        return;
+    }
+    g.release_timer = io::add_timeout(context_, std::chrono::milliseconds(kReleaseRetryMs),
+                                      [this, rsc_id]() { release_round(rsc_id); });
+}
+
+void Manager::remove_empty()
+{
+    for (const auto& [id, group] : groups_) {
+        for (const auto& [controller, dir] : group.dirs)
+            (void)cgroupfs::remove_dir(dir);  // EBUSY while processes remain: kept
+    }
+    for (const auto& [controller, dir] : parents_) {
+        if (::rmdir(dir.c_str()) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EBUSY)
+            log_debug(log_cat, "cannot remove %s: %s", dir.c_str(), std::strerror(errno));
+    }
+}
+
+std::string Manager::directory(const std::string& rsc_id, std::string_view controller) const
+{
+    auto it = groups_.find(rsc_id);
+    if (it == groups_.end()) return {};
+    auto dir = it->second.dirs.find(controller);
+    return dir == it->second.dirs.end() ? std::string() : dir->second;
+}
+
+}  // namespace outpost::agent::isolation

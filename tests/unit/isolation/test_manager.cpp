@@ -1,0 +1,259 @@
+// Manager: the v2 code paths over a temporary directory shaped like cgroupfs (this machine's
+// cgroup2 mount has no controllers), and the v1 paths on this machine's real cgroupfs with
+// real processes (skipped where the agent could not create cgroups: not root, no v1).
+#include <signal.h>
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "executor/process_spawner.hpp"
+#include "isolation/cgroupfs.hpp"
+#include "isolation/manager.hpp"
+#include "support/files.hpp"
+#include "support/main_loop.hpp"
+
+using namespace outpost;
+using namespace outpost::agent;
+using namespace outpost::agent::isolation;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string slurp(const std::string& path)
+{
+    std::ifstream in(path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    std::string text = s.str();
+    while (!text.empty() && text.back() == '\n')
+        text.pop_back();
+    return text;
+}
+
+wire::ParamMap meta(std::initializer_list<std::pair<const char*, const char*>> attrs)
+{
+    wire::ParamMap p;
+    for (auto [n, v] : attrs)
+        p.insert(n, v);
+    return p;
+}
+
+// A v2 cgroup directory as the kernel would populate it, for the files the manager uses.
+void fake_v2_cgroup(const test::TempDir& root, const std::string& rel, bool with_cpuset)
+{
+    std::string prefix = rel.empty() ? std::string() : rel + "/";
+    for (const char* f : {"cgroup.procs", "cgroup.subtree_control", "memory.max", "memory.high", "cpu.max",
+                          "cpu.weight", "pids.max", "io.weight"})
+        root.write(prefix + f, "");
+    if (with_cpuset) root.write(prefix + "cpuset.cpus", "");
+    root.write(prefix + "cgroup.controllers", "cpu io memory pids\n");
+}
+
+}  // namespace
+
+TEST_CASE("v2: the parent gets the agent's controllers, a resource its limits")
+{
+    test::TempDir root("outpost-cgv2");
+    fake_v2_cgroup(root, "", false);
+    fake_v2_cgroup(root, "outpost-agent", false);
+    fake_v2_cgroup(root, "outpost-agent/rsc-web", false);
+    Hierarchy h;
+    h.kind = Kind::v2;
+    h.own.emplace("", root.path().string());
+    Manager m(nullptr, Options{}, h);
+    REQUIRE(m.confined());
+    CHECK(slurp(root.file("cgroup.subtree_control")) == "+cpu +io +memory +pids");
+    CHECK(slurp(root.file("outpost-agent/cgroup.subtree_control")) == "+cpu +io +memory +pids");
+
+    auto p = m.prepare("web", meta({{"CRM_meta_outpost_memory_max", "256M"},
+                                    {"CRM_meta_outpost_cpu_quota", "1.5"},
+                                    {"CRM_meta_outpost_tasks_max", "100"},
+                                    {"CRM_meta_outpost_io_weight", "300"}}));
+    REQUIRE(p.ok());
+    std::string dir = root.file("outpost-agent/rsc-web");
+    CHECK(p->procs_files == std::vector<std::string>{dir + "/cgroup.procs"});
+    CHECK(p->note.empty());
+    CHECK(m.directory("web") == dir);
+    CHECK(slurp(dir + "/memory.max") == "268435456");
+    CHECK(slurp(dir + "/memory.high") == "max");
+    CHECK(slurp(dir + "/cpu.max") == "150000 100000");
+    CHECK(slurp(dir + "/cpu.weight") == "100");
+    CHECK(slurp(dir + "/pids.max") == "100");
+    CHECK(slurp(dir + "/io.weight") == "default 300");
+
+    // A later action without the memory limit lifts it; the others stay.
+    auto again = m.prepare("web", meta({{"CRM_meta_outpost_cpu_quota", "1.5"},
+                                        {"CRM_meta_outpost_tasks_max", "100"},
+                                        {"CRM_meta_outpost_io_weight", "300"}}));
+    REQUIRE(again.ok());
+    CHECK(slurp(dir + "/memory.max") == "max");
+    CHECK(slurp(dir + "/pids.max") == "100");
+
+    // A limit this hierarchy has no file for is reported, the rest applied.
+    auto cpus = m.prepare("web", meta({{"CRM_meta_outpost_allowed_cpus", "0"}}));
+    REQUIRE(cpus.ok());
+    CHECK(cpus->note == "not applied here: outpost-allowed-cpus (no cpuset.cpus)");
+    CHECK(slurp(dir + "/pids.max") == "max");
+
+    // A bad value: refused, nothing written.
+    auto bad = m.prepare("web", meta({{"CRM_meta_outpost_tasks_max", "-3"}}));
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().code == -EINVAL);
+    CHECK(slurp(dir + "/pids.max") == "max");
+
+    // Resource ids that cannot name a directory.
+    CHECK_FALSE(m.prepare("a/b", {}).ok());
+}
+
+TEST_CASE("a second agent in the same cgroup takes a parent of its own")
+{
+    test::TempDir root("outpost-cgv2");
+    fake_v2_cgroup(root, "", false);
+    fake_v2_cgroup(root, "outpost-agent", false);
+    std::string own = "outpost-agent." + std::to_string(::getpid());
+    fake_v2_cgroup(root, own, false);
+    Hierarchy h;
+    h.kind = Kind::v2;
+    h.own.emplace("", root.path().string());
+    Manager first(nullptr, Options{}, h);
+    REQUIRE(first.confined());
+    Manager second(nullptr, Options{}, h);
+    REQUIRE(second.confined());
+    fake_v2_cgroup(root, "outpost-agent/rsc-web", false);
+    fake_v2_cgroup(root, own + "/rsc-web", false);
+    REQUIRE(first.prepare("web", {}).ok());
+    REQUIRE(second.prepare("web", {}).ok());
+    CHECK(first.directory("web") == root.file("outpost-agent/rsc-web"));
+    CHECK(second.directory("web") == root.file(own + "/rsc-web"));
+}
+
+TEST_CASE("no hierarchy: unconfined, and limits are reported as not applied")
+{
+    Manager m(nullptr, Options{},
+              Result<Hierarchy>(make_error("isolation", -ENOENT, "no cgroup hierarchy is mounted")));
+    CHECK_FALSE(m.confined());
+    CHECK(m.unconfined_reason() == "no cgroup hierarchy is mounted");
+    auto plain = m.prepare("web", {});
+    REQUIRE(plain.ok());
+    CHECK(plain->procs_files.empty());
+    CHECK(plain->note.empty());
+    auto limited = m.prepare("web", meta({{"CRM_meta_outpost_memory_max", "1G"}}));
+    REQUIRE(limited.ok());
+    CHECK(limited->procs_files.empty());
+    CHECK(limited->note == "resource limits not applied: no cgroup hierarchy is mounted");
+    // Validation still applies.
+    CHECK_FALSE(m.prepare("web", meta({{"CRM_meta_outpost_memory_max", "1 G"}})).ok());
+}
+
+TEST_CASE("a parent cgroup that cannot be created: unconfined with the reason")
+{
+    test::TempDir root("outpost-cgro");
+    fake_v2_cgroup(root, "", false);
+    root.write("outpost-agent", "a file where the parent cgroup would go");
+    Hierarchy h;
+    h.kind = Kind::v2;
+    h.own.emplace("", root.path().string());
+    Manager m(nullptr, Options{}, h);
+    CHECK_FALSE(m.confined());
+    CHECK(m.unconfined_reason() == "cannot create " + root.file("outpost-agent") + ": File exists");
+}
+
+TEST_CASE("disabled by configuration")
+{
+    auto m = Manager::create(nullptr, Options{false, "outpost-agent"});
+    CHECK_FALSE(m->confined());
+    CHECK(m->unconfined_reason() == "isolation is disabled (OUTPOST_isolation=no)");
+}
+
+TEST_CASE("v1 on this machine: limits written, children born inside, leftovers killed at release")
+{
+    auto h = discover_self();
+    if (!h || h->kind != Kind::v1 || ::geteuid() != 0) {
+        WARN("not root on a cgroup v1 host: the real-cgroupfs checks are skipped");
+        return;
+    }
+    std::string parent = "outpost-unit-" + std::to_string(::getpid());
+    Manager m(nullptr, Options{true, parent}, h);
+    REQUIRE(m.confined());
+    auto cleanup = [&] {
+        for (const auto& [controller, own] : h->own)
+            (void)cgroupfs::remove_dir(own + "/" + parent);
+    };
+
+    auto p = m.prepare("web", meta({{"CRM_meta_outpost_memory_max", "64M"},
+                                    {"CRM_meta_outpost_cpu_quota", "50%"},
+                                    {"CRM_meta_outpost_cpu_weight", "50"},
+                                    {"CRM_meta_outpost_tasks_max", "32"},
+                                    {"CRM_meta_outpost_allowed_cpus", "0"}}));
+    REQUIRE(p.ok());
+    std::string mem = m.directory("web", "memory");
+    std::string cpu = m.directory("web", "cpu");
+    std::string pids = m.directory("web", "pids");
+    std::string cpuset = m.directory("web", "cpuset");
+    CHECK(mem == h->own.at("memory") + "/" + parent + "/rsc-web");
+    CHECK(slurp(mem + "/memory.limit_in_bytes") == "67108864");
+    CHECK(slurp(cpu + "/cpu.cfs_quota_us") == "50000");
+    CHECK(slurp(cpu + "/cpu.shares") == "512");
+    CHECK(slurp(pids + "/pids.max") == "32");
+    CHECK(slurp(cpuset + "/cpuset.cpus") == "0");
+
+    // A child and the daemon it leaves behind are both in the resource's cgroups.
+    executor::ProcessSpawner spawner;
+    executor::SpawnRequest r;
+    r.path = "/bin/sh";
+    r.argv = {"/bin/sh", "-c", "sleep 300 >/dev/null 2>&1 & echo $!"};
+    r.env = {"PATH=/usr/bin:/bin"};
+    r.label = "web_start_0";
+    r.kill_group = false;
+    r.cgroup_procs = p->procs_files;
+    std::optional<executor::ChildOutcome> out;
+    spawner.spawn(std::move(r), [&](executor::ChildOutcome o) { out = std::move(o); });
+    REQUIRE(test::run_until(
+        nullptr, [&] { return out.has_value(); }, 10s));
+    REQUIRE(out->end == executor::ChildEnd::exited);
+    pid_t daemon = std::stoi(out->out);
+    std::string self = slurp("/proc/" + std::to_string(daemon) + "/cgroup");
+    CHECK(self.find(":memory:" + mem.substr(std::string("/sys/fs/cgroup/memory").size())) !=
+          std::string::npos);
+    CHECK(self.find(":pids:/" + parent + "/rsc-web") != std::string::npos);
+    auto members = cgroupfs::procs(pids);
+    REQUIRE(members.ok());
+    CHECK(*members == std::vector<pid_t>{daemon});
+
+    // Changed limits reach the running resource.
+    auto changed = m.prepare("web", meta({{"CRM_meta_outpost_memory_max", "32M"}}));
+    REQUIRE(changed.ok());
+    CHECK(slurp(mem + "/memory.limit_in_bytes") == "33554432");
+    CHECK(slurp(cpu + "/cpu.cfs_quota_us") == "-1");
+    CHECK(slurp(pids + "/pids.max") == "max");
+
+    // A limit the kernel refuses (a cpu this machine does not have) fails the action.
+    auto refused = m.prepare("web", meta({{"CRM_meta_outpost_allowed_cpus", "4000"}}));
+    CHECK_FALSE(refused.ok());
+
+    std::optional<std::size_t> killed;
+    m.release("web", [&](std::size_t n) { killed = n; });
+    REQUIRE(test::run_until(
+        nullptr, [&] { return killed.has_value(); }, 10s));
+    CHECK(*killed == 1);
+    // Dead: gone, or a zombie until whoever adopted it reaps it.
+    std::string stat = slurp("/proc/" + std::to_string(daemon) + "/stat");
+    CHECK((stat.empty() || stat.find(") Z ") != std::string::npos));
+    CHECK_FALSE(std::filesystem::exists(mem));
+    CHECK_FALSE(std::filesystem::exists(pids));
+    CHECK(m.directory("web").empty());
+
+    // At exit the empty parent goes; a resource still running keeps its cgroup and the
+    // parent (covered by the integration test).
+    REQUIRE(m.prepare("idle", {}).ok());
+    std::string idle = m.directory("idle", "pids");
+    CHECK(std::filesystem::exists(idle));
+    m.remove_empty();
+    CHECK_FALSE(std::filesystem::exists(idle));
+    CHECK_FALSE(std::filesystem::exists(h->own.at("pids") + "/" + parent));
+    cleanup();
+}
