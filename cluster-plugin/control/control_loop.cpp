@@ -310,20 +310,29 @@ void ControlLoop::update_cib(const std::function<void(xmlDoc*)>& edit)
 
 // --- the host's own resources ------------------------------------------------------------
 
-void ControlLoop::run_host_op(const GraphAction& action)
+// The operation a cancel action stops (its meta "operation"; monitors when unsaid).
+std::string ControlLoop::cancelled_operation(const GraphAction& action)
 {
-    if (action.operation == "cancel") {
-        const std::string* task = action.meta("operation");
-        const std::string op = task != nullptr ? *task : "monitor";
-        host_.cancel(action.rsc_id, op, action.interval_ms);
-        recurring_.erase(flight_key(action.node, action.rsc_id, op, action.interval_ms));
-        update_cib([&](xmlDoc* cib) {
-            forget_recurring(cib, action.node, action.rsc_id,
-                             action.rsc_id + "_" + op + "_" + std::to_string(action.interval_ms));
-        });
-        finish_action(action.id, true);
-        return;
-    }
+    const std::string* task = action.meta("operation");
+    return task != nullptr ? *task : "monitor";
+}
+
+// After a cancel (host or remote): the recurring operation is no longer expected, its
+// record leaves the status section, and the action is done.
+void ControlLoop::forget_cancelled(const GraphAction& action)
+{
+    const std::string op = cancelled_operation(action);
+    recurring_.erase(flight_key(action.node, action.rsc_id, op, action.interval_ms));
+    update_cib([&](xmlDoc* cib) {
+        forget_recurring(cib, action.node, action.rsc_id,
+                         action.rsc_id + "_" + op + "_" + std::to_string(action.interval_ms));
+    });
+    finish_action(action.id, true);
+}
+
+// What the executor (the host's or a remote node's) is asked to run for a graph action.
+wire::ExecRequest ControlLoop::exec_request_for(const GraphAction& action) const
+{
     wire::ExecRequest request;
     request.rsc_id = action.rsc_id;
     request.action = action.operation;
@@ -332,6 +341,17 @@ void ControlLoop::run_host_op(const GraphAction& action)
     request.userdata = transition_key(action.id, transition_id_, action.target_rc, host_id_);
     for (const auto& [k, v] : action.attributes)
         request.params.insert(k, v);
+    return request;
+}
+
+void ControlLoop::run_host_op(const GraphAction& action)
+{
+    if (action.operation == "cancel") {
+        host_.cancel(action.rsc_id, cancelled_operation(action), action.interval_ms);
+        forget_cancelled(action);
+        return;
+    }
+    wire::ExecRequest request = exec_request_for(action);
     inflight_[flight_key(action.node, action.rsc_id, action.operation, action.interval_ms)] = action;
     auto call = host_.exec({action.rsc_id, action.rsc_class, action.rsc_provider, action.rsc_type}, request);
     if (!call) {
@@ -466,25 +486,11 @@ void ControlLoop::run_remote_op(const GraphAction& action)
         return;
     }
     if (action.operation == "cancel") {
-        const std::string* task = action.meta("operation");
-        const std::string op = task != nullptr ? *task : "monitor";
-        client->cancel(action.rsc_id, op, action.interval_ms, [](const Status&) {});
-        recurring_.erase(flight_key(action.node, action.rsc_id, op, action.interval_ms));
-        update_cib([&](xmlDoc* cib) {
-            forget_recurring(cib, action.node, action.rsc_id,
-                             action.rsc_id + "_" + op + "_" + std::to_string(action.interval_ms));
-        });
-        finish_action(action.id, true);
+        client->cancel(action.rsc_id, cancelled_operation(action), action.interval_ms, [](const Status&) {});
+        forget_cancelled(action);
         return;
     }
-    wire::ExecRequest request;
-    request.rsc_id = action.rsc_id;
-    request.action = action.operation;
-    request.interval_ms = action.interval_ms;
-    request.timeout_ms = action.timeout_ms;
-    request.userdata = transition_key(action.id, transition_id_, action.target_rc, host_id_);
-    for (const auto& [k, v] : action.attributes)
-        request.params.insert(k, v);
+    wire::ExecRequest request = exec_request_for(action);
     const std::string key = flight_key(action.node, action.rsc_id, action.operation, action.interval_ms);
     inflight_[key] = action;
     const int id = action.id;

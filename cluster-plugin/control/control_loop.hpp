@@ -88,6 +88,9 @@ private:
     void fail_unrunnable(int id);
     void run_crm_event(const GraphAction& action);
     void run_connection_op(const GraphAction& action);
+    static std::string cancelled_operation(const GraphAction& action);
+    void forget_cancelled(const GraphAction& action);
+    [[nodiscard]] wire::ExecRequest exec_request_for(const GraphAction& action) const;
     void run_host_op(const GraphAction& action);
     void run_remote_op(const GraphAction& action);
     void on_exec_result(const std::string& node, const wire::ExecNotify& notify);

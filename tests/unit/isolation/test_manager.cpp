@@ -181,7 +181,7 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
     REQUIRE(m.confined());
     auto cleanup = [&] {
         for (const auto& [controller, own] : h->own)
-            (void)cgroupfs::remove_dir(own + "/" + parent);
+            (void)cgroupfs::remove_dir(std::string(own).append("/").append(parent));
     };
 
     auto p = m.prepare("web", meta({{"CRM_meta_outpost_memory_max", "64M"},
