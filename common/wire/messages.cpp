@@ -517,6 +517,15 @@ Result<Message> request_from_element(const Element& root, std::uint64_t msg_id)
     if (const Element* calldata = root.child(el::calldata)) {
         if (const Element* data = calldata->child(el::op)) read_string(*data, at::watchdog, request.watchdog);
     }
+    // A known operation uses only the data its table entry names (2.1.5 reads nothing else
+    // for it): whatever else a peer put in is dropped, so the request holds what is handled
+    // and encodes as such (fuzz-message found an lrmd_alert inside an exec's lrmd_rsc).
+    if (request.op != Op::unknown) {
+        const OpData data = op_info(request.op).data;
+        if (data != OpData::rsc) request.rsc.reset();
+        if (data != OpData::alert) request.alert.reset();
+        if (data != OpData::check) request.watchdog.reset();
+    }
     return Message{std::move(request)};
 }
 

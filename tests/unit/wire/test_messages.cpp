@@ -617,6 +617,18 @@ TEST_CASE("decoding finds data anywhere and tells notifies apart", "[messages]")
         REQUIRE(r.alert);
         CHECK(r.alert->id == "a");
     }
+    SECTION("data the operation does not use is dropped (and the request encodes as such)")
+    {
+        auto r = decode_as<Request>(
+            R"(<lrmd_command lrmd_op="lrmd_rsc_exec" lrmd_remote_msg_id="3" lrmd_remote_msg_type="request"><lrmd_calldata><lrmd_rsc lrmd_rsc_id="r" lrmd_rsc_action="monitor"><lrmd_alert lrmd_alert_id="a"/></lrmd_rsc><lrmd_op lrmd_watchdog="10"/></lrmd_calldata></lrmd_command>)");
+        REQUIRE(r.rsc);
+        CHECK(r.rsc->id == "r");
+        CHECK_FALSE(r.alert);
+        CHECK_FALSE(r.watchdog);
+        auto again = decode_message(encode(Message{r}));
+        REQUIRE(again.ok());
+        CHECK_FALSE(std::get<Request>(*again).alert);
+    }
     SECTION("lrmd_check watchdog")
     {
         auto r = decode_as<Request>(
