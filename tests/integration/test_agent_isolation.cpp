@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -75,23 +74,12 @@ private:
     std::string path_;
 };
 
-std::string slurp(const std::string& path)
-{
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    std::string text = s.str();
-    while (!text.empty() && text.back() == '\n')
-        text.pop_back();
-    return text;
-}
-
 // controller -> cgroup directory of a process, for the v1 controllers mounted under
 // /sys/fs/cgroup/<name> (this machine's layout).
 std::map<std::string, std::string> cgroups_of(pid_t pid)
 {
     std::map<std::string, std::string> dirs;
-    std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/cgroup"));
+    std::istringstream in(read_value("/proc/" + std::to_string(pid) + "/cgroup"));
     std::string line;
     while (std::getline(in, line)) {
         auto a = line.find(':');
@@ -105,7 +93,7 @@ std::map<std::string, std::string> cgroups_of(pid_t pid)
 
 bool dead(pid_t pid)
 {
-    std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat = read_value("/proc/" + std::to_string(pid) + "/stat");
     return stat.empty() || stat.find(") Z ") != std::string::npos;
 }
 
@@ -197,35 +185,35 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
                                          {"CRM_meta_outpost_cpu_quota", "50%"}}));
     REQUIRE(started.exec_rc == 0);
     CHECK_FALSE(started.exit_reason.has_value());
-    pid_t daemon_pid = std::stoi(slurp(state));
-    pid_t forgotten = std::stoi(slurp(state + ".forgotten"));
+    pid_t daemon_pid = std::stoi(read_value(state));
+    pid_t forgotten = std::stoi(read_value(state + ".forgotten"));
     auto dirs = cgroups_of(daemon_pid);
-    INFO("daemon cgroups: " << slurp("/proc/" + std::to_string(daemon_pid) + "/cgroup"));
+    INFO("daemon cgroups: " << read_value("/proc/" + std::to_string(daemon_pid) + "/cgroup"));
     for (const auto& [controller, dir] : dirs) {
         INFO(controller);
         CHECK(dir.ends_with("/" + parent + "/rsc-cg1"));
     }
     REQUIRE(dirs.size() == 3);
     CHECK(cgroups_of(forgotten) == dirs);
-    CHECK(slurp(dirs["memory"] + "/memory.limit_in_bytes") == "67108864");
-    CHECK(slurp(dirs["pids"] + "/pids.max") == "20");
-    CHECK(slurp(dirs["cpu"] + "/cpu.cfs_quota_us") == "50000");
+    CHECK(read_value(dirs["memory"] + "/memory.limit_in_bytes") == "67108864");
+    CHECK(read_value(dirs["pids"] + "/pids.max") == "20");
+    CHECK(read_value(dirs["cpu"] + "/cpu.cfs_quota_us") == "50000");
 
     // A later action with other limits changes them for the running daemon.
     auto monitored =
         s.exec("cg1", "monitor",
                params(state, {{"CRM_meta_outpost_memory_max", "48M"}, {"CRM_meta_outpost_tasks_max", "20"}}));
     CHECK(monitored.exec_rc == 0);
-    CHECK(slurp(dirs["memory"] + "/memory.limit_in_bytes") == "50331648");
-    CHECK(slurp(dirs["cpu"] + "/cpu.cfs_quota_us") == "-1");
+    CHECK(read_value(dirs["memory"] + "/memory.limit_in_bytes") == "50331648");
+    CHECK(read_value(dirs["cpu"] + "/cpu.cfs_quota_us") == "-1");
 
     // A bad limit: OCF_ERR_CONFIGURED with the reason, and the agent never ran.
-    std::string actions_before = slurp(state + ".actions");
+    std::string actions_before = read_value(state + ".actions");
     auto bad = s.exec("cg1", "monitor", params(state, {{"CRM_meta_outpost_memory_max", "lots"}}));
     CHECK(bad.exec_rc == 6);
     CHECK(bad.op_status == wire::ExecStatus::done);
     CHECK(bad.exit_reason.value_or("").starts_with("invalid outpost-memory-max=lots"));
-    CHECK(slurp(state + ".actions") == actions_before);
+    CHECK(read_value(state + ".actions") == actions_before);
 
     // Stop: the agent stops its daemon; the process it forgot is killed, the cgroup removed.
     auto stopped = s.exec("cg1", "stop", params(state, {{"CRM_meta_outpost_memory_max", "48M"}}));
@@ -245,7 +233,7 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
     deadline = std::chrono::steady_clock::now() + 5s;
     while (log.find(wanted) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(20ms);
-        log = slurp((*daemon)->log_file().string());
+        log = read_value((*daemon)->log_file().string());
     }
     INFO(log);
     CHECK(log.find(wanted) != std::string::npos);
@@ -256,7 +244,7 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
     s.add("hog", installed.type());
     auto hog_params = params(hog_state, {{"hog", "yes"}, {"CRM_meta_outpost_memory_max", "32M"}});
     REQUIRE(s.exec("hog", "start", hog_params).exec_rc == 0);
-    pid_t hog = std::stoi(slurp(hog_state));
+    pid_t hog = std::stoi(read_value(hog_state));
     std::string hog_memory = cgroups_of(hog)["memory"];
     deadline = std::chrono::steady_clock::now() + 20s;
     int rc = 0;
@@ -266,7 +254,7 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
         rc = m.exec_rc;
     }
     CHECK(rc == 7);
-    std::string oom = slurp(hog_memory + "/memory.oom_control");
+    std::string oom = read_value(hog_memory + "/memory.oom_control");
     INFO(oom);
     CHECK(oom.find("oom_kill 0") == std::string::npos);
     CHECK(s.exec("hog", "stop", hog_params).exec_rc == 0);

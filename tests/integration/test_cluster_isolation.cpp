@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -46,20 +45,9 @@ case "$1" in
 esac
 )SH";
 
-std::string slurp(const std::string& path)
-{
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    std::string text = s.str();
-    while (!text.empty() && text.back() == '\n')
-        text.pop_back();
-    return text;
-}
-
 std::string memory_cgroup_of(pid_t pid)
 {
-    std::istringstream in(slurp("/proc/" + std::to_string(pid) + "/cgroup"));
+    std::istringstream in(read_value("/proc/" + std::to_string(pid) + "/cgroup"));
     std::string line;
     while (std::getline(in, line)) {
         auto a = line.find(':');
@@ -71,7 +59,7 @@ std::string memory_cgroup_of(pid_t pid)
 
 pid_t read_pid(const std::filesystem::path& file)
 {
-    std::string text = slurp(file.string());
+    std::string text = read_value(file.string());
     return text.empty() ? 0 : std::stoi(text);
 }
 
@@ -122,17 +110,17 @@ TEST_CASE("a real cluster's meta attribute limits a resource on outpost-agent; i
         pid_t first = read_pid(pidfile);
         REQUIRE(first > 0);
         std::string memory = memory_cgroup_of(first);
-        INFO("daemon " << first << " (" << slurp("/proc/" + std::to_string(first) + "/cmdline")
+        INFO("daemon " << first << " (" << read_value("/proc/" + std::to_string(first) + "/cmdline")
                        << "), cgroups:\n"
-                       << slurp("/proc/" + std::to_string(first) + "/cgroup") << "\nguest log:\n"
+                       << read_value("/proc/" + std::to_string(first) + "/cgroup") << "\nguest log:\n"
                        << (*g1)->log_tail());
         CHECK(memory.ends_with("/" + parent + "/rsc-hog"));
-        CHECK(slurp(memory + "/memory.limit_in_bytes") == "33554432");
+        CHECK(read_value(memory + "/memory.limit_in_bytes") == "33554432");
         memory_parent = memory.substr(0, memory.rfind('/'));
-        CHECK(slurp("/sys/fs/cgroup/pids/" + parent + "/rsc-hog/pids.max") == "50");
+        CHECK(read_value("/sys/fs/cgroup/pids/" + parent + "/rsc-hog/pids.max") == "50");
         // Observed with 2.1.5: the resource's meta attributes do not reach the executor (if
         // a later Pacemaker passes them as CRM_meta_*, this check says so).
-        CHECK(slurp("/sys/fs/cgroup/cpu/" + parent + "/rsc-hog/cpu.cfs_quota_us") == "-1");
+        CHECK(read_value("/sys/fs/cgroup/cpu/" + parent + "/rsc-hog/cpu.cfs_quota_us") == "-1");
 
         // The daemon goes over its limit: OOM-killed, the monitor fails, the cluster
         // recovers the resource with a new daemon.
@@ -146,7 +134,7 @@ TEST_CASE("a real cluster's meta attribute limits a resource on outpost-agent; i
             60s, "hog to fail and be recovered on g1"));
         WARN("timing: OOM kill to recovered resource in "
              << std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() << " s");
-        std::string stat = slurp("/proc/" + std::to_string(first) + "/stat");
+        std::string stat = read_value("/proc/" + std::to_string(first) + "/stat");
         CHECK((stat.empty() || stat.find(") Z ") != std::string::npos));
         CHECK(contains(c.pacemaker_log_tail(200000), "daemon is gone"));
 
@@ -156,7 +144,7 @@ TEST_CASE("a real cluster's meta attribute limits a resource on outpost-agent; i
         auto changed = wait_until(
             [&] {
                 pid_t now = read_pid(pidfile);
-                return now > 0 && slurp(memory_cgroup_of(now) + "/memory.limit_in_bytes") == "50331648";
+                return now > 0 && read_value(memory_cgroup_of(now) + "/memory.limit_in_bytes") == "50331648";
             },
             30s, "the new limit on hog's cgroup");
         CHECK(changed.ok());

@@ -114,6 +114,15 @@ Result<std::string> read_file(const std::filesystem::path& path, std::size_t lim
     return content;
 }
 
+std::string read_value(const std::filesystem::path& path)
+{
+    auto text = read_file(path, 1U << 20);
+    if (!text) return "";
+    while (!text->empty() && text->back() == '\n')
+        text->pop_back();
+    return std::move(*text);
+}
+
 std::string file_tail(const std::filesystem::path& path, std::size_t max_bytes)
 {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

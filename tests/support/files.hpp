@@ -45,6 +45,9 @@ private:
 
 // Whole file as a string; at most `limit` bytes (an Error if it is longer).
 Result<std::string> read_file(const std::filesystem::path& path, std::size_t limit = 64U << 20);
+// A small file's text without its trailing newlines ("" if it cannot be read): cgroupfs
+// and /proc values.
+std::string read_value(const std::filesystem::path& path);
 // The last `max_bytes` of a file ("" if it does not exist): for failure messages.
 std::string file_tail(const std::filesystem::path& path, std::size_t max_bytes = 4000);
 // Writes (replacing) a file with `mode`; the directories on the way are made. The file is

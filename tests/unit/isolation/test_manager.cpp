@@ -6,9 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "executor/process_spawner.hpp"
 #include "isolation/cgroupfs.hpp"
@@ -22,17 +20,6 @@ using namespace outpost::agent::isolation;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string slurp(const std::string& path)
-{
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    std::string text = s.str();
-    while (!text.empty() && text.back() == '\n')
-        text.pop_back();
-    return text;
-}
 
 wire::ParamMap meta(std::initializer_list<std::pair<const char*, const char*>> attrs)
 {
@@ -66,8 +53,8 @@ TEST_CASE("v2: the parent gets the agent's controllers, a resource its limits")
     h.own.emplace("", root.path().string());
     Manager m(nullptr, Options{}, h);
     REQUIRE(m.confined());
-    CHECK(slurp(root.file("cgroup.subtree_control")) == "+cpu +io +memory +pids");
-    CHECK(slurp(root.file("outpost-agent/cgroup.subtree_control")) == "+cpu +io +memory +pids");
+    CHECK(test::read_value(root.file("cgroup.subtree_control")) == "+cpu +io +memory +pids");
+    CHECK(test::read_value(root.file("outpost-agent/cgroup.subtree_control")) == "+cpu +io +memory +pids");
 
     auto p = m.prepare("web", meta({{"CRM_meta_outpost_memory_max", "256M"},
                                     {"CRM_meta_outpost_cpu_quota", "1.5"},
@@ -78,32 +65,32 @@ TEST_CASE("v2: the parent gets the agent's controllers, a resource its limits")
     CHECK(p->procs_files == std::vector<std::string>{dir + "/cgroup.procs"});
     CHECK(p->note.empty());
     CHECK(m.directory("web") == dir);
-    CHECK(slurp(dir + "/memory.max") == "268435456");
-    CHECK(slurp(dir + "/memory.high") == "max");
-    CHECK(slurp(dir + "/cpu.max") == "150000 100000");
-    CHECK(slurp(dir + "/cpu.weight") == "100");
-    CHECK(slurp(dir + "/pids.max") == "100");
-    CHECK(slurp(dir + "/io.weight") == "default 300");
+    CHECK(test::read_value(dir + "/memory.max") == "268435456");
+    CHECK(test::read_value(dir + "/memory.high") == "max");
+    CHECK(test::read_value(dir + "/cpu.max") == "150000 100000");
+    CHECK(test::read_value(dir + "/cpu.weight") == "100");
+    CHECK(test::read_value(dir + "/pids.max") == "100");
+    CHECK(test::read_value(dir + "/io.weight") == "default 300");
 
     // A later action without the memory limit lifts it; the others stay.
     auto again = m.prepare("web", meta({{"CRM_meta_outpost_cpu_quota", "1.5"},
                                         {"CRM_meta_outpost_tasks_max", "100"},
                                         {"CRM_meta_outpost_io_weight", "300"}}));
     REQUIRE(again.ok());
-    CHECK(slurp(dir + "/memory.max") == "max");
-    CHECK(slurp(dir + "/pids.max") == "100");
+    CHECK(test::read_value(dir + "/memory.max") == "max");
+    CHECK(test::read_value(dir + "/pids.max") == "100");
 
     // A limit this hierarchy has no file for is reported, the rest applied.
     auto cpus = m.prepare("web", meta({{"CRM_meta_outpost_allowed_cpus", "0"}}));
     REQUIRE(cpus.ok());
     CHECK(cpus->note == "not applied here: outpost-allowed-cpus (no cpuset.cpus)");
-    CHECK(slurp(dir + "/pids.max") == "max");
+    CHECK(test::read_value(dir + "/pids.max") == "max");
 
     // A bad value: refused, nothing written.
     auto bad = m.prepare("web", meta({{"CRM_meta_outpost_tasks_max", "-3"}}));
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.error().code == -EINVAL);
-    CHECK(slurp(dir + "/pids.max") == "max");
+    CHECK(test::read_value(dir + "/pids.max") == "max");
 
     // Resource ids that cannot name a directory.
     CHECK_FALSE(m.prepare("a/b", {}).ok());
@@ -195,11 +182,11 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
     std::string pids = m.directory("web", "pids");
     std::string cpuset = m.directory("web", "cpuset");
     CHECK(mem == h->own.at("memory") + "/" + parent + "/rsc-web");
-    CHECK(slurp(mem + "/memory.limit_in_bytes") == "67108864");
-    CHECK(slurp(cpu + "/cpu.cfs_quota_us") == "50000");
-    CHECK(slurp(cpu + "/cpu.shares") == "512");
-    CHECK(slurp(pids + "/pids.max") == "32");
-    CHECK(slurp(cpuset + "/cpuset.cpus") == "0");
+    CHECK(test::read_value(mem + "/memory.limit_in_bytes") == "67108864");
+    CHECK(test::read_value(cpu + "/cpu.cfs_quota_us") == "50000");
+    CHECK(test::read_value(cpu + "/cpu.shares") == "512");
+    CHECK(test::read_value(pids + "/pids.max") == "32");
+    CHECK(test::read_value(cpuset + "/cpuset.cpus") == "0");
 
     // A child and the daemon it leaves behind are both in the resource's cgroups.
     executor::ProcessSpawner spawner;
@@ -216,7 +203,7 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
         nullptr, [&] { return out.has_value(); }, 10s));
     REQUIRE(out->end == executor::ChildEnd::exited);
     pid_t daemon = std::stoi(out->out);
-    std::string self = slurp("/proc/" + std::to_string(daemon) + "/cgroup");
+    std::string self = test::read_value("/proc/" + std::to_string(daemon) + "/cgroup");
     CHECK(self.find(":memory:" + mem.substr(std::string("/sys/fs/cgroup/memory").size())) !=
           std::string::npos);
     CHECK(self.find(":pids:/" + parent + "/rsc-web") != std::string::npos);
@@ -227,9 +214,9 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
     // Changed limits reach the running resource.
     auto changed = m.prepare("web", meta({{"CRM_meta_outpost_memory_max", "32M"}}));
     REQUIRE(changed.ok());
-    CHECK(slurp(mem + "/memory.limit_in_bytes") == "33554432");
-    CHECK(slurp(cpu + "/cpu.cfs_quota_us") == "-1");
-    CHECK(slurp(pids + "/pids.max") == "max");
+    CHECK(test::read_value(mem + "/memory.limit_in_bytes") == "33554432");
+    CHECK(test::read_value(cpu + "/cpu.cfs_quota_us") == "-1");
+    CHECK(test::read_value(pids + "/pids.max") == "max");
 
     // A limit the kernel refuses (a cpu this machine does not have) fails the action.
     auto refused = m.prepare("web", meta({{"CRM_meta_outpost_allowed_cpus", "4000"}}));
@@ -241,7 +228,7 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
         nullptr, [&] { return killed.has_value(); }, 10s));
     CHECK(*killed == 1);
     // Dead: gone, or a zombie until whoever adopted it reaps it.
-    std::string stat = slurp("/proc/" + std::to_string(daemon) + "/stat");
+    std::string stat = test::read_value("/proc/" + std::to_string(daemon) + "/stat");
     CHECK((stat.empty() || stat.find(") Z ") != std::string::npos));
     CHECK_FALSE(std::filesystem::exists(mem));
     CHECK_FALSE(std::filesystem::exists(pids));
