@@ -796,6 +796,18 @@ Score Assigner::best_score_matching(RscIdx r, const std::string& attr, std::opti
     return found ? best : -kInfinity;
 }
 
+// The end of a merge: a node only the merge's own marker made unusable counts as barely
+// allowed (score 1), in the entries and in both class defaults.
+void settle_unusable(NodeScores& result)
+{
+    for (auto& e : result.entries()) {
+        if (e.score == kUnusable) e.score = 1;
+    }
+    for (int k = 0; k < 2; ++k) {
+        if (result.class_default(k == 1) == kUnusable) result.set_class_default(k == 1, 1);
+    }
+}
+
 // Adds `factor` times the scores of `from` (and, transitively, of what is colocated with
 // it) to `into` (Pacemaker's colocated node score merge).
 void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor,
@@ -825,12 +837,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
             c.resources[from].flags.merging = false;
             return;
         }
-        for (auto& e : result.entries()) {
-            if (e.score == kUnusable) e.score = 1;
-        }
-        for (int k = 0; k < 2; ++k) {
-            if (result.class_default(k == 1) == kUnusable) result.set_class_default(k == 1, 1);
-        }
+        settle_unusable(result);
         into = std::move(result);
         c.resources[from].flags.merging = false;
         return;
@@ -924,12 +931,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         rsc.flags.merging = false;
         return;
     }
-    for (auto& e : result.entries()) {
-        if (e.score == kUnusable) e.score = 1;
-    }
-    for (int k = 0; k < 2; ++k) {
-        if (result.class_default(k == 1) == kUnusable) result.set_class_default(k == 1, 1);
-    }
+    settle_unusable(result);
     into = std::move(result);
     rsc.flags.merging = false;
 }

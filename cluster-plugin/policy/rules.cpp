@@ -295,15 +295,20 @@ bool block_applies(const xmlNode* block, const RuleContext& ctx)
     return true;
 }
 
-void for_each_nvpair(const xmlNode* parent, std::string_view element, const RuleContext& ctx,
-                     const std::function<void(const char* name, const char* value)>& f)
+namespace {
+
+// The nvpairs of the blocks whose rules apply, highest block score first (equal scores in
+// document order), references resolved: the one walk every nvpair reader shares.
+void for_each_applicable_nvpair(const std::vector<const xmlNode*>& blocks_in, const RuleContext& ctx,
+                                const std::function<void(const char* name, const char* value)>& f)
 {
     struct Block {
         const xmlNode* node;
         Score score;
     };
     std::vector<Block> blocks;
-    for (const xmlNode* b0 : xml::elements(parent, element)) {
+    blocks.reserve(blocks_in.size());
+    for (const xmlNode* b0 : blocks_in) {
         const xmlNode* b = resolve_ref(b0);
         if (b) blocks.push_back({b, parse_score(attr(b, "score"))});
     }
@@ -320,49 +325,41 @@ void for_each_nvpair(const xmlNode* parent, std::string_view element, const Rule
     }
 }
 
-void unpack_nvpair_blocks(const std::vector<const xmlNode*>& blocks_in, const RuleContext& ctx,
+std::vector<const xmlNode*> blocks_of(const xmlNode* parent, std::string_view element)
+{
+    std::vector<const xmlNode*> blocks;
+    for (const xmlNode* b : xml::elements(parent, element))
+        blocks.push_back(b);
+    return blocks;
+}
+
+}  // namespace
+
+void for_each_nvpair(const xmlNode* parent, std::string_view element, const RuleContext& ctx,
+                     const std::function<void(const char* name, const char* value)>& f)
+{
+    for_each_applicable_nvpair(blocks_of(parent, element), ctx, f);
+}
+
+void unpack_nvpair_blocks(const std::vector<const xmlNode*>& blocks, const RuleContext& ctx,
                           std::map<std::string, std::string, std::less<>>& out, bool overwrite)
 {
-    struct Block {
-        const xmlNode* node;
-        Score score;
-        std::size_t order;
-    };
-    std::vector<Block> blocks;
-    for (std::size_t i = 0; i < blocks_in.size(); ++i) {
-        const xmlNode* b = resolve_ref(blocks_in[i]);
-        if (!b) continue;
-        blocks.push_back({b, parse_score(attr(b, "score")), i});
-    }
-    std::stable_sort(blocks.begin(), blocks.end(),
-                     [](const Block& a, const Block& b) { return a.score > b.score; });
-    for (const Block& b : blocks) {
-        if (!block_applies(b.node, ctx)) continue;
-        for (const xmlNode* nv : xml::elements(b.node, "nvpair")) {
-            const xmlNode* pair = resolve_ref(nv);
-            if (!pair) continue;
-            const char* name = attr_c(pair, "name");
-            if (!name) continue;
-            const char* value = attr_c(pair, "value");
-            auto it = out.find(std::string_view(name));
-            if (it != out.end() && !overwrite) continue;
-            if (value == nullptr) {
-                // A name without a value removes it (only meaningful when overwriting).
-                if (it != out.end()) out.erase(it);
-                continue;
-            }
-            out[name] = value;
+    for_each_applicable_nvpair(blocks, ctx, [&](const char* name, const char* value) {
+        auto it = out.find(std::string_view(name));
+        if (it != out.end() && !overwrite) return;
+        if (value == nullptr) {
+            // A name without a value removes it (only meaningful when overwriting).
+            if (it != out.end()) out.erase(it);
+            return;
         }
-    }
+        out[name] = value;
+    });
 }
 
 void unpack_nvpair_sets(const xmlNode* parent, std::string_view element, const RuleContext& ctx,
                         std::map<std::string, std::string, std::less<>>& out, bool overwrite)
 {
-    std::vector<const xmlNode*> blocks;
-    for (const xmlNode* b : xml::elements(parent, element))
-        blocks.push_back(b);
-    unpack_nvpair_blocks(blocks, ctx, out, overwrite);
+    unpack_nvpair_blocks(blocks_of(parent, element), ctx, out, overwrite);
 }
 
 }  // namespace outpost::cluster::policy
