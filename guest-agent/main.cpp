@@ -23,11 +23,16 @@
 #include <string>
 #include <vector>
 
+#include "cibfollow/follower.hpp"
 #include "executor/executor.hpp"
 #include "executor/process_spawner.hpp"
 #include "isolation/manager.hpp"
+#include "isolation/usage.hpp"
 #include "lifecycle/pid1.hpp"
+#include "metrics/endpoint.hpp"
+#include "metrics/registry.hpp"
 #include "proxy/proxy.hpp"
+#include "server/metrics.hpp"
 #include "server/options.hpp"
 #include "server/server.hpp"
 #include "tls/authkey.hpp"
@@ -166,6 +171,10 @@ int run(int argc, char** argv)
     // Never destroyed either (see the spawner): resources keep their cgroups past our exit.
     auto isolation = agent::isolation::Manager::create(context, {options.isolation, options.cgroup_parent});
     config.executor.isolation = isolation.get();
+    // Never destroyed either after the loop ran (exit() below), like the server it is read with.
+    auto registry = std::make_unique<metrics::Registry>();
+    auto server_metrics = std::make_unique<agent::server::ServerMetrics>(*registry);
+    config.metrics = server_metrics.get();
 
     // Local IPC names first, as pacemaker-remoted does: if another cluster stack owns them
     // here, exit before the cluster can connect.
@@ -189,6 +198,29 @@ int run(int argc, char** argv)
     }
     (*proxy)->attach_host(server->get());
     (*server)->attach_proxy(proxy->get());
+    // The resources' limits written as meta attributes come from the CIB itself (2.1.5 does
+    // not pass them to the executor); pointless where nothing can be confined.
+    std::unique_ptr<agent::cibfollow::CibFollower> follower;
+    if (options.cib_limits && isolation->confined()) {
+        follower = std::make_unique<agent::cibfollow::CibFollower>(context, **server, *isolation);
+        (*proxy)->attach_own_session(follower.get());
+    }
+
+    std::unique_ptr<metrics::Endpoint> endpoint;
+    std::shared_ptr<void> usage_cache;
+    if (options.metrics_address) {
+        server_metrics->watch(**server, proxy->get());
+        usage_cache = agent::isolation::register_metrics(context, *registry, *isolation);
+        auto made = metrics::Endpoint::create(context, *options.metrics_address,
+                                              [&registry]() { return registry->render(); });
+        if (!made) {
+            log_error(log_cat, "Cannot serve metrics: %s", made.error().message.c_str());
+            return agent::server::kExitFatal;
+        }
+        endpoint = std::move(*made);
+        log_notice(log_cat, "Serving metrics at http://%s/metrics",
+                   metrics::describe({options.metrics_address->host, endpoint->port()}).c_str());
+    }
 
     if (::access(kCoresDir, F_OK) == 0 && ::chdir(kCoresDir) != 0) {
         log_warning(log_cat, "Cannot change to %s: %s", kCoresDir, std::strerror(errno));
@@ -198,6 +230,10 @@ int run(int argc, char** argv)
     log_notice(log_cat, "Exiting with status %d", exit_code);
     // The local IPC servers go properly (libqb removes its sockets and shared memory);
     // exit() runs no destructors of the other locals: the spawner stays alive (see above).
+    endpoint.reset();
+    usage_cache.reset();
+    (*proxy)->attach_own_session(nullptr);
+    follower.reset();
     (*server)->attach_proxy(nullptr);
     proxy->reset();
     isolation->remove_empty();

@@ -2,8 +2,12 @@
 """Small queries on a meson build directory for scripts/test.
 
   meson-results.py count BUILDDIR [LOGBASE]
-                                       -> "PASSED FAILED SKIPPED" from meson-logs/LOGBASE.json
-                                          (default testlog; failed tests are listed on stderr)
+                                       -> "PASSED FAILED SKIPPED [failed: NAME,...]" from
+                                          meson-logs/LOGBASE.json (default testlog; failed
+                                          tests are also listed on stderr)
+  meson-results.py failures BUILDDIR LOGBASE [LINES]
+                                       -> the last LINES (default 30) lines each failed test
+                                          printed, under a heading with its name
   meson-results.py targets BUILDDIR SUITE [SUITE...]
                                        -> ninja output paths the tests of the SUITEs need
   meson-results.py compiler BUILDDIR   -> "gcc", "clang" or "unknown" (C++ compiler in use)
@@ -24,32 +28,66 @@ def skip_lines(entry, limit=5):
     return found[:limit]
 
 
-def count(builddir, logbase="testlog"):
+def entries(builddir, logbase):
+    """The test results of meson-logs/LOGBASE.json, one dict per test (none if no log)."""
     path = os.path.join(builddir, "meson-logs", logbase + ".json")
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8", errors="replace") as log:
+        for line in log:
+            line = line.strip()
+            if line:
+                yield json.loads(line)
+
+
+def count(builddir, logbase="testlog"):
     passed = failed = skipped = 0
-    if os.path.exists(path):
-        with open(path, encoding="utf-8", errors="replace") as log:
-            for line in log:
-                line = line.strip()
-                if not line:
-                    continue
-                entry = json.loads(line)
-                result = entry.get("result", "ERROR")
-                name = entry.get("name", "?")
-                reasons = skip_lines(entry)
-                if result in PASSED:
-                    passed += 1
-                    # Test cases skipped inside a passing executable: say so too.
-                    for reason in reasons:
-                        print(f"  partly skipped: {name}: {reason}", file=sys.stderr)
-                elif result in SKIPPED:
-                    skipped += 1
-                    for reason in reasons or ["(the test printed no reason)"]:
-                        print(f"  skipped: {name}: {reason}", file=sys.stderr)
-                else:
-                    failed += 1
-                    print(f"  failed: {entry.get('name', '?')} ({result})", file=sys.stderr)
-    print(passed, failed, skipped)
+    failed_names = []
+    for entry in entries(builddir, logbase):
+        result = entry.get("result", "ERROR")
+        name = entry.get("name", "?")
+        reasons = skip_lines(entry)
+        if result in PASSED:
+            passed += 1
+            # Test cases skipped inside a passing executable: say so too.
+            for reason in reasons:
+                print(f"  partly skipped: {name}: {reason}", file=sys.stderr)
+        elif result in SKIPPED:
+            skipped += 1
+            for reason in reasons or ["(the test printed no reason)"]:
+                print(f"  skipped: {name}: {reason}", file=sys.stderr)
+        else:
+            failed += 1
+            failed_names.append(name.split(" / ")[-1])
+            print(f"  failed: {name} ({result})", file=sys.stderr)
+    # The names go in the closing summary too: CI keeps only the tail of a run's output.
+    note = f" failed: {','.join(failed_names)}" if failed_names else ""
+    print(f"{passed} {failed} {skipped}{note}")
+
+
+def failures(builddir, logbase, lines=30):
+    # Catch2 prints the failed assertion where it happens, often long before the end, so
+    # each failure's own lines come first (up to three), then the test's last lines.
+    for entry in entries(builddir, logbase):
+        result = entry.get("result", "ERROR")
+        if result in PASSED or result in SKIPPED:
+            continue
+        text = (entry.get("stdout") or "") + "\n" + (entry.get("stderr") or "")
+        kept = [l for l in text.splitlines() if l.strip()]
+        print(f"--- {entry.get('name', '?')} ({result}, {entry.get('duration', 0):.0f} s)")
+        marks = [i for i, l in enumerate(kept) if "FAILED:" in l or "ERROR:" in l][:3]
+        shown_to = 0
+        for i in marks:
+            start = max(i - 12, shown_to)
+            print(f"  at the failure (line {i + 1} of {len(kept)}):")
+            for l in kept[start:i + 12]:
+                print(f"    {l}")
+            shown_to = i + 12
+        rest = kept[max(len(kept) - int(lines), shown_to):]
+        if rest:
+            print("  last lines:")
+        for l in rest:
+            print(f"    {l}")
 
 
 def suite_matches(test_suites, wanted):
@@ -102,6 +140,8 @@ def main():
     command, builddir = sys.argv[1], sys.argv[2]
     if command == "count" and len(sys.argv) <= 4:
         count(builddir, *sys.argv[3:])
+    elif command == "failures" and 4 <= len(sys.argv) <= 5:
+        failures(builddir, *sys.argv[3:])
     elif command == "targets" and len(sys.argv) >= 4:
         targets(builddir, sys.argv[3:])
     elif command == "compiler":

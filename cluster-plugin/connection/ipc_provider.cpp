@@ -36,6 +36,8 @@ IpcProxyBridge::IpcProxyBridge(RemoteClient& client, IpcProvider& provider)
 IpcProxyBridge::~IpcProxyBridge()
 {
     client_.unsubscribe(subscription_);
+    // A provider keeps no session (nor this channel) past the bridge.
+    on_closed();
 }
 
 Status IpcProxyBridge::respond(const std::string& session, std::uint32_t msg_id, wire::Element msg)

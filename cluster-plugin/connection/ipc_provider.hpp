@@ -65,8 +65,9 @@ public:
 // Keeps the session table (bounded), routes proxy notifies to the provider and turns the
 // provider's answers into ipc_fwd requests. A request for a session it does not know is
 // answered with `destroy`, as the 2.1.5 controller does. When the connection ends (dropped,
-// or RemoteClient::disconnect()) every open session is reported closed to the provider and
-// forgotten: the remote daemon closes them when its provider goes away.
+// or RemoteClient::disconnect()) or the bridge goes, every open session is reported closed to
+// the provider and forgotten: the remote daemon closes them when its provider goes away, and
+// a provider may keep the IpcChannel of an open session for its asynchronous answers.
 class IpcProxyBridge : public IpcChannel {
 public:
     // Subscribes to `client`'s proxy notifies. Both must outlive the bridge.

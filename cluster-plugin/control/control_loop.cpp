@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "connection/remote_connection.hpp"
+#include "control/guest_ipc.hpp"
 #include "controller/cib_document.hpp"
 #include "policy/digest.hpp"
 #include "policy/graph.hpp"
@@ -42,6 +43,11 @@ bool is_connection(const GraphAction& a)
     return a.rsc_class == "ocf" && a.rsc_provider == "pacemaker" && a.rsc_type == "remote";
 }
 
+bool is_guest_fencing(const GraphAction& a)
+{
+    return a.kind == ActionKind::pseudo && a.operation == "stonith" && (!a.downed.empty() || !a.node.empty());
+}
+
 // "action:transition:target:uuid" -> (action, transition); nullopt if malformed.
 std::optional<std::pair<int, int>> parse_key(const std::string& key)
 {
@@ -56,6 +62,8 @@ std::optional<std::pair<int, int>> parse_key(const std::string& key)
 // One ocf:pacemaker:remote connection resource and what waits on it.
 struct ControlLoop::Connection {
     std::string rsc;  // the connection resource id = the remote node's name
+    // Serves the node's proxied tools; before `remote`, whose bridge refers to it.
+    std::unique_ptr<GuestIpc> ipc;
     std::unique_ptr<connection::RemoteConnection> remote;
     std::optional<connection::Subscription> subscription;
     std::optional<GraphAction> pending;  // start/stop/probe awaiting its one result
@@ -90,7 +98,7 @@ Result<std::unique_ptr<ControlLoop>> ControlLoop::create(GMainContext* context, 
     self->host_id_ = configured_node_id(store.current(), self->config_.host_name);
     if (self->host_id_.empty()) self->host_id_ = "1";
     self->update_cib([self](xmlDoc* cib) {
-        forget_node_history(cib, self->config_.host_name);
+        forget_operation_history(cib, self->config_.host_name);
         forget_remote_nodes(cib);
         record_host_member(cib, self->config_.host_name, self->host_id_);
     });
@@ -121,6 +129,16 @@ void ControlLoop::trigger(const std::string& why)
         }
         compute();
     });
+}
+
+void ControlLoop::want_transition(const std::string& why)
+{
+    if (!run_) {
+        trigger(why);
+        return;
+    }
+    log_debug(log_cat, "Transition wanted after this one: %s", why.c_str());
+    pending_trigger_ = true;
 }
 
 void ControlLoop::arm_recheck()
@@ -169,10 +187,18 @@ void ControlLoop::compute()
         return;
     }
     ++transition_id_;
+    if (config_.observer != nullptr) {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - last_compute_).count();
+        config_.observer->transition_computed(parsed->actions.size(), seconds);
+    }
     std::vector<Step> steps;
     actions_.clear();
     for (auto& action : parsed->actions) {
-        steps.push_back({action.id, action.kind == ActionKind::pseudo, action.inputs});
+        // A guest node's fencing is a pseudo action the loop itself confirms (it changes the
+        // status section), so it is started like a real one.
+        const bool pseudo = action.kind == ActionKind::pseudo && !is_guest_fencing(action);
+        steps.push_back({action.id, pseudo, action.inputs});
         actions_.emplace(action.id, std::move(action));
     }
     if (steps.empty()) {
@@ -188,14 +214,23 @@ void ControlLoop::compute()
 void ControlLoop::advance()
 {
     if (!run_) return;
-    for (int id : run_->take_ready()) {
-        auto it = actions_.find(id);
-        if (it != actions_.end()) start_action(it->second);
+    // Actions the loop completes itself (a guest's fencing, clear_failcount, cancels) finish
+    // inside start_action and may unblock others: take again until nothing more is ready.
+    for (std::vector<int> ready = run_->take_ready(); !ready.empty(); ready = run_->take_ready()) {
+        for (int id : ready) {
+            auto it = actions_.find(id);
+            if (it != actions_.end()) start_action(it->second);
+        }
     }
     if (!run_ || !run_->finished()) return;
     log_notice(log_cat, "Transition %d %s", transition_id_,
                run_->complete() ? "complete" : (run_->aborted() ? "aborted" : "stopped (actions blocked)"));
     const bool again = run_->aborted() || pending_trigger_;
+    if (config_.observer != nullptr) {
+        config_.observer->transition_finished(
+            run_->complete() ? "complete" : (run_->aborted() ? "aborted" : "stopped"),
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - last_compute_).count());
+    }
     run_.reset();
     if (again) {
         // An action that fails at once on every try must not make a busy loop of it; one that
@@ -209,6 +244,15 @@ void ControlLoop::advance()
     } else {
         arm_recheck();
     }
+}
+
+std::pair<std::size_t, std::size_t> ControlLoop::connections() const
+{
+    std::size_t up = 0;
+    for (const auto& [name, conn] : connections_) {
+        if (conn->remote->client() != nullptr) ++up;
+    }
+    return {connections_.size(), up};
 }
 
 void ControlLoop::finish_action(int id, bool ok)
@@ -231,6 +275,15 @@ void ControlLoop::start_action(const GraphAction& action)
              action.node.empty() ? "the cluster" : action.node.c_str(), action.id);
     switch (action.kind) {
         case ActionKind::pseudo:
+            // A guest node's fencing is implied by its container's recovery: once the
+            // container stopped, the node is down and its resources with it. <downed> names
+            // the node; the event's own node is it too (the policy face's graphs do not
+            // write <downed> yet).
+            if (is_guest_fencing(action)) {
+                if (action.downed.empty()) guest_fenced(action.node);
+                for (const std::string& node : action.downed)
+                    guest_fenced(node);
+            }
             finish_action(action.id, true);
             return;
         case ActionKind::stonith:
@@ -275,6 +328,7 @@ OpRecord ControlLoop::record_for(const GraphAction& action, const std::string& e
     r.node = exec_node;
     r.remote_node = exec_node != config_.host_name;
     r.node_id = r.remote_node ? exec_node : host_id_;
+    r.executed_by = config_.host_name;
     r.rsc_id = action.rsc_id;
     r.rsc_class = action.rsc_class;
     r.rsc_provider = action.rsc_provider;
@@ -378,12 +432,21 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
     conn.rsc = action.rsc_id;
     connection::RemoteConnectionConfig rc;
     const auto params = action.parameters();
+    // ocf:pacemaker:remote says "server"; a guest node's implicit connection "addr"
+    // (its remote-addr), as Pacemaker's scheduler writes them.
     auto server = params.find("server");
+    if (server == params.end()) server = params.find("addr");
     rc.server = server != params.end() ? server->second : action.rsc_id;
     if (auto port = params.find("port"); port != params.end())
         rc.port = static_cast<std::uint16_t>(std::atoi(port->second.c_str()));
     if (rc.port == 0) rc.port = connection::kDefaultPort;
-    rc.ipc_provider = false;
+    // Registered as the node's IPC provider when there is a CIB to serve (the connection
+    // then bridges each registered client to it, and closes its sessions when it drops).
+    if (config_.cib_service != nullptr) {
+        conn.ipc = std::make_unique<GuestIpc>(*config_.cib_service, conn.rsc);
+        rc.provider = conn.ipc.get();
+    }
+    rc.ipc_provider = rc.provider != nullptr;
     conn.remote = std::make_unique<connection::RemoteConnection>(context_, config_.tls, rc);
     const std::string name = conn.rsc;
     conn.remote->on_node([this, name](bool up) {
@@ -392,15 +455,10 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
             if (up) forget_node_history(cib, name);
             record_remote_node(cib, name, up);
         });
-        if (!up) {
-            // Its operations will not report: forget them.
-            for (auto it = inflight_.begin(); it != inflight_.end();) {
-                it = it->first.starts_with(name + "\n") ? inflight_.erase(it) : std::next(it);
-            }
-            for (auto it = recurring_.begin(); it != recurring_.end();) {
-                it = it->first.starts_with(name + "\n") ? recurring_.erase(it) : std::next(it);
-            }
-        }
+        if (!up) forget_node_operations(name);
+        // A node that came up is probed by the next transition (a guest's resources are
+        // not probed before its container runs): compute again once this one is done.
+        if (up) want_transition("remote node " + name + " is up");
     });
     conn.remote->on_client([this, name](connection::RemoteClient& client) {
         Connection* c = connection_of_node(name);
@@ -418,6 +476,28 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
     return conn;
 }
 
+// Its operations will not report: forget them.
+void ControlLoop::forget_node_operations(const std::string& node)
+{
+    for (auto it = inflight_.begin(); it != inflight_.end();) {
+        it = it->first.starts_with(node + "\n") ? inflight_.erase(it) : std::next(it);
+    }
+    for (auto it = recurring_.begin(); it != recurring_.end();) {
+        it = it->first.starts_with(node + "\n") ? recurring_.erase(it) : std::next(it);
+    }
+}
+
+// What pacemaker-controld does for a guest node's pseudo fencing: the node is down and its
+// whole history goes (resource history and transient attributes), so nothing is thought
+// to run there any more; its resources start again once the recovered container's
+// connection is up.
+void ControlLoop::guest_fenced(const std::string& node)
+{
+    log_notice(log_cat, "Guest node %s is fenced: its container was recovered", node.c_str());
+    forget_node_operations(node);
+    update_cib([&](xmlDoc* cib) { record_guest_fenced(cib, node); });
+}
+
 void ControlLoop::run_connection_op(const GraphAction& action)
 {
     Connection& conn = connection_for(action);
@@ -429,6 +509,8 @@ void ControlLoop::run_connection_op(const GraphAction& action)
         conn.pending = action;
         conn.remote->stop(timeout);
     } else if (action.operation == "monitor" && action.interval_ms > 0) {
+        // Its first result completes the action, whatever an earlier run of it reported.
+        recurring_.erase(flight_key(config_.host_name, action.rsc_id, "monitor", action.interval_ms));
         conn.recurring = action;
         conn.remote->monitor(timeout, Millis(action.interval_ms));
     } else if (action.operation == "monitor") {
@@ -469,8 +551,9 @@ void ControlLoop::on_connection_result(const std::string& rsc, int rc, int statu
     r.call_id = next_call_id_++;
     r.last_rc_change = static_cast<std::int64_t>(std::time(nullptr));
     if (action->operation == "stop" && rc == wire::ocf::ok) {
+        if (conn->recurring)
+            recurring_.erase(flight_key(config_.host_name, rsc, "monitor", conn->recurring->interval_ms));
         conn->recurring.reset();
-        recurring_.erase(flight_key(config_.host_name, rsc, "monitor", action->interval_ms));
         update_cib([&](xmlDoc* cib) { forget_recurring(cib, config_.host_name, rsc); });
     }
     handle_result(std::move(r), repeat ? std::nullopt : std::optional<int>(action->id), repeat);

@@ -2,8 +2,10 @@
 // its DC. On every CIB change made by someone else, every operation result that was not
 // the expected one and every recheck (cluster-recheck-interval), it runs the policy face
 // on the current CIB and executes the transition graph (TransitionRun): resource
-// operations on the host through a HostExecutor, ocf:pacemaker:remote connections through
-// RemoteConnection, operations on remote nodes through their connection's RemoteClient.
+// operations on the host through a HostExecutor, ocf:pacemaker:remote connections (and the
+// implicit connections of guest nodes, whose pseudo fencing it confirms as Pacemaker does)
+// through RemoteConnection, operations on remote and guest nodes through their
+// connection's RemoteClient.
 // Results are recorded in the status section (status_record.hpp) through the CibStore, so
 // the policy, crm_mon and crm_simulate see them. A transition that must be recomputed is
 // aborted: no new actions start, the running ones are awaited, then the next one is
@@ -22,8 +24,10 @@
 
 #include "control/graph_actions.hpp"
 #include "control/host_executor.hpp"
+#include "control/loop_observer.hpp"
 #include "control/status_record.hpp"
 #include "control/transition.hpp"
+#include "controller/cib_service.hpp"
 #include "controller/cib_store.hpp"
 #include "io/source.hpp"
 #include "tls/context.hpp"
@@ -51,13 +55,18 @@ struct LoopConfig {
     // Tells the CIB's subscribers (crm_mon live) about a change the loop made; gets the CIB
     // as it was before. May be empty.
     std::function<void(const xmlDoc* before)> announce;
+    LoopObserver* observer = nullptr;  // optional (metrics); must outlive the loop
+    // Serves the proxied tool sessions of every remote and guest node (control/guest_ipc):
+    // each connection registers as the node's IPC provider. nullptr: none is served and the
+    // connections do not register as provider. Must outlive the loop.
+    controller::CibService* cib_service = nullptr;
 };
 
 class ControlLoop {
 public:
     // Records the host as an online member and forgets its old operation history and that
     // of the remote nodes (its executor starts empty, its connections are down: probes find
-    // what runs), then computes the first transition.
+    // what runs; the host's failure counts stay), then computes the first transition.
     static Result<std::unique_ptr<ControlLoop>> create(GMainContext* context, controller::CibStore& store,
                                                        HostExecutor& host, LoopConfig config);
     ControlLoop(const ControlLoop&) = delete;
@@ -69,9 +78,13 @@ public:
 
     [[nodiscard]] int transition_id() const { return transition_id_; }
     [[nodiscard]] bool idle() const { return !run_; }
+    // Remote and guest node connections the loop holds, and how many of them are up.
+    [[nodiscard]] std::pair<std::size_t, std::size_t> connections() const;
 
 private:
     struct Connection;
+    // Another transition once the running one is done (it is not aborted).
+    void want_transition(const std::string& why);
     struct Recurring {
         int rc = 0;
         int status = 0;
@@ -97,6 +110,8 @@ private:
     void on_connection_result(const std::string& rsc, int rc, int status, const std::string& reason,
                               std::uint32_t interval_ms);
     void handle_result(OpRecord record, std::optional<int> action_id, bool recurring_repeat);
+    void forget_node_operations(const std::string& node);
+    void guest_fenced(const std::string& node);
     Connection& connection_for(const GraphAction& action);
     Connection* connection_of_node(const std::string& node);
     // Applies `edit` to a copy of the current CIB and stores it (our own change).

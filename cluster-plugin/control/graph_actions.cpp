@@ -62,6 +62,12 @@ Result<GraphAction> read_action(const xmlNode* node)
             a.attributes[name] = cx::attr(attrs, name.c_str()).value_or("");
         }
     }
+    if (const xmlNode* downed = cx::child_named(node, "downed")) {
+        for (const xmlNode* n : cx::element_children(downed)) {
+            if (auto downed_id = cx::attr(n, "id"); cx::is_named(n, "node") && downed_id)
+                a.downed.push_back(*downed_id);
+        }
+    }
     a.target_rc = number_or<int>(a.meta("op_target_rc"), 0);
     a.interval_ms = number_or<std::uint32_t>(a.meta("interval"), 0);
     a.timeout_ms = number_or<std::uint32_t>(a.meta("timeout"), 20000);
@@ -82,6 +88,7 @@ std::map<std::string, std::string> GraphAction::parameters() const
 std::map<std::string, std::string> GraphAction::digest_parameters() const
 {
     auto params = parameters();
+    params.erase("crm_feature_set");
     if (interval_ms > 0) {
         if (const std::string* timeout = meta("timeout")) params["CRM_meta_timeout"] = *timeout;
     }

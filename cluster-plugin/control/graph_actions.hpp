@@ -36,13 +36,17 @@ struct GraphAction {
     std::string rsc_type;
     std::map<std::string, std::string> attributes;  // as in the graph, CRM_meta_* included
     std::vector<int> inputs;                        // ids of the actions this one waits for
+    // Nodes this action takes down (<downed><node id=.../>): a guest node's pseudo fencing,
+    // the stop of its connection.
+    std::vector<std::string> downed;
     int target_rc = 0;
     std::uint32_t interval_ms = 0;
     std::uint32_t timeout_ms = 20000;
 
     // The parameters an agent gets: every attribute that is not CRM_meta_*.
     [[nodiscard]] std::map<std::string, std::string> parameters() const;
-    // The parameters Pacemaker digests for op-digest (a recurring op's CRM_meta_timeout too).
+    // The parameters Pacemaker digests for op-digest: the resource's own, so not the graph's
+    // crm_feature_set (an agent gets it), and a recurring op's CRM_meta_timeout too.
     [[nodiscard]] std::map<std::string, std::string> digest_parameters() const;
     [[nodiscard]] const std::string* meta(std::string_view name) const;
 };

@@ -129,7 +129,7 @@ void write_op(xmlNode* op, const OpRecord& r, const std::string& id)
     cx::set_attr(op, "transition-key", r.transition_key);
     cx::set_attr(op, "transition-magic", transition_magic(r.op_status, r.rc, r.transition_key));
     cx::set_attr(op, "exit-reason", r.exit_reason);
-    cx::set_attr(op, "on_node", r.node);
+    cx::set_attr(op, "on_node", r.executed_by.empty() ? r.node : r.executed_by);
     cx::set_attr(op, "call-id", std::to_string(r.call_id));
     cx::set_attr(op, "rc-code", std::to_string(r.rc));
     cx::set_attr(op, "op-status", std::to_string(r.op_status));
@@ -212,6 +212,11 @@ void forget_node_history(xmlDoc* cib, const std::string& node)
     }
 }
 
+void forget_operation_history(xmlDoc* cib, const std::string& node)
+{
+    if (xmlNode* ns = find_node_state(cib, node)) remove_children_named(ns, "lrm");
+}
+
 void forget_remote_nodes(xmlDoc* cib)
 {
     for (xmlNode* ns : cx::element_children(status_of(cib))) {
@@ -229,6 +234,12 @@ void record_remote_node(xmlDoc* cib, const std::string& name, bool up)
     cx::set_attr(ns, "in_ccm", up ? "true" : "false");
     cx::set_attr(ns, "crm-debug-origin", up ? "remote_node_init_status" : "remote_node_down");
     if (up) cx::set_attr(ns, "node_fenced", "0");
+}
+
+void record_guest_fenced(xmlDoc* cib, const std::string& name)
+{
+    forget_node_history(cib, name);
+    record_remote_node(cib, name, false);
 }
 
 void record_operation(xmlDoc* cib, const OpRecord& r)
@@ -320,6 +331,15 @@ void clear_failures(xmlDoc* cib, const std::string& node, const std::string& rsc
 {
     xmlNode* ns = find_node_state(cib, node);
     if (ns == nullptr) return;
+    // The failure's history entry goes too, as Pacemaker's controller deletes it: for a
+    // connection with reconnect_interval the scheduler asks for a clear as long as an
+    // expired <rsc>_last_failure_0 remains.
+    xmlNode* lrm = cx::child_named(ns, "lrm");
+    xmlNode* resources = lrm != nullptr ? cx::child_named(lrm, "lrm_resources") : nullptr;
+    if (xmlNode* lr = resources != nullptr ? child_with_id(resources, "lrm_resource", rsc_id) : nullptr) {
+        if (xmlNode* failure = child_with_id(lr, "lrm_rsc_op", rsc_id + "_last_failure_0"))
+            remove_node(failure);
+    }
     xmlNode* ta = cx::child_named(ns, "transient_attributes");
     if (ta == nullptr) return;
     for (xmlNode* set : cx::element_children(ta)) {

@@ -18,7 +18,11 @@ namespace outpost::cluster::control {
 inline constexpr const char* kFeatureSet = "3.16.1";
 
 struct OpRecord {
-    std::string node;     // where the operation ran (uname)
+    std::string node;  // where the operation ran (uname)
+    // The cluster node that executed it (on_node): a remote or guest node's operations are
+    // recorded with the node carrying its connection, as pacemaker-controld records them.
+    // Empty: `node`.
+    std::string executed_by;
     std::string node_id;  // its node_state id (a remote node's is its name)
     bool remote_node = false;
     std::string rsc_id;
@@ -59,11 +63,18 @@ std::string configured_node_id(const xmlDoc* cib, const std::string& name);
 // Drops a node's operation history and transient attributes (a remote node whose
 // connection (re)starts, the host at start-up: their executors start afresh).
 void forget_node_history(xmlDoc* cib, const std::string& node);
+// Drops only a node's operation history (the host at start-up: its executor starts
+// afresh, while its failures, the transient attributes, stay as attrd would keep them).
+void forget_operation_history(xmlDoc* cib, const std::string& node);
 // Every remote node as the controller finds them at start-up: offline, history and
 // transient attributes dropped (nothing is known until its connection starts and probes).
 void forget_remote_nodes(xmlDoc* cib);
 // A remote node whose connection started / stopped.
 void record_remote_node(xmlDoc* cib, const std::string& name, bool up);
+
+// A guest node's pseudo fencing (its container recovered), as pacemaker-controld confirms
+// it: its resource history and transient attributes are dropped and it is down.
+void record_guest_fenced(xmlDoc* cib, const std::string& name);
 
 // Records one result: the resource's last (or recurring) entry, and <rsc>_last_failure_0
 // when the result was not the expected one.
@@ -83,8 +94,8 @@ struct RecordedFailure {
     std::int64_t when = 0;
 };
 std::vector<RecordedFailure> recorded_failures(const xmlDoc* cib);
-// Removes the resource's fail-count-* and last-failure-* attributes on a node
-// (clear_failcount).
+// Removes the resource's fail-count-* and last-failure-* attributes on a node and its
+// <rsc>_last_failure_0 history entry there (clear_failcount).
 void clear_failures(xmlDoc* cib, const std::string& node, const std::string& rsc_id);
 
 }  // namespace outpost::cluster::control

@@ -3,11 +3,12 @@
 // pacemakerd (its status ping, for crm_mon's header). One ipc::Server carries them all
 // (libqb allows one poll-handler table per process).
 //
-// CIB clients register, then send operations; a reply goes back as a libqb response when
-// the tool waits for one (IPC flag client_response), as an event otherwise. Writes on
-// cib_ro are refused (-EACCES). Clients that subscribed to cib_diff_notify get a <notify>
-// with a patchset after each change. A message that cannot be decoded closes its
-// connection; a request that is not a valid CIB request is answered with -EBADMSG.
+// What a CIB request does is CibService's (cib_service.hpp), shared with the guests'
+// proxied tools (control/guest_ipc); this face carries it over libqb: a reply goes back as a
+// libqb response when the tool waits for one (IPC flag client_response), as an event
+// otherwise; cib_ro clients are read-only; clients that subscribed to cib_diff_notify get
+// the <notify> of every change, whoever made it. A message that cannot be decoded closes its
+// connection.
 #pragma once
 
 #include <glib.h>
@@ -19,8 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/cib_request.hpp"
-#include "controller/cib_store.hpp"
+#include "controller/cib_service.hpp"
 #include "ipc/server.hpp"
 #include "util/result.hpp"
 
@@ -29,35 +29,29 @@ namespace outpost::cluster::controller {
 struct IpcOptions {
     std::size_t buffer_size = ipc::kDefaultBufferSize;  // PCMK_ipc_buffer
     std::string cluster_group = ipc::kClusterGroup;
-    std::string node_name;  // recorded as update-origin
     // Prepended to every service name; empty in the daemon (tests only).
     std::string name_prefix;
 };
 
-class IpcFaces final : private ipc::Server::Handler {
+class IpcFaces final : private ipc::Server::Handler, private CibListener {
 public:
-    static Result<std::unique_ptr<IpcFaces>> create(GMainContext* context, CibStore& store,
+    // `service` is borrowed and must outlive the faces.
+    static Result<std::unique_ptr<IpcFaces>> create(GMainContext* context, CibService& service,
                                                     IpcOptions options);
     IpcFaces(const IpcFaces&) = delete;
     IpcFaces& operator=(const IpcFaces&) = delete;
     ~IpcFaces() override;
 
     [[nodiscard]] std::size_t client_count() const { return clients_.size(); }
-    // Announces a change made in the daemon itself (the control loop's status updates, as
-    // `op` by `client_name`) to the subscribed clients; `before` is the CIB before it.
-    void announce(const std::string& op, const std::string& client_name, const xmlDoc* before);
 
 private:
     enum class Channel { cib_ro, cib_rw, cib_shm, pacemakerd };
     struct Client {
         Channel channel = Channel::cib_ro;
-        std::string id;    // the CIB client id we hand out at register
-        std::string name;  // what the tool calls itself
-        std::string user;
-        bool diff_notify = false;
+        CibClient cib;
     };
 
-    IpcFaces(CibStore& store, IpcOptions options);
+    IpcFaces(CibService& service, IpcOptions options);
 
     // ipc::Server::Handler
     int accept(std::size_t service, ipc::ConnectionId id, const ipc::Peer& peer) override;
@@ -69,9 +63,10 @@ private:
     void handle_cib(ipc::ConnectionId id, Client& client, const ipc::Message& message);
     void handle_pacemakerd(ipc::ConnectionId id, const ipc::Message& message);
     void reply(ipc::ConnectionId id, const ipc::Message& request, const std::string& xml);
-    void announce_change(const CibRequest& request, const std::string& origin_id, const xmlDoc* before);
+    // CibListener
+    void cib_changed(const CibChange& change) override;
 
-    CibStore& store_;
+    CibService& service_;
     IpcOptions options_;
     std::unique_ptr<ipc::Server> server_;
     std::map<ipc::ConnectionId, Client> clients_;

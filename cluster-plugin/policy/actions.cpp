@@ -21,13 +21,19 @@ const Op* find_op(const Resource& r, std::string_view name, std::int64_t interva
 // The op configuration an action uses: exact match; for a probe (monitor 0) the shortest
 // recurring monitor's timeout is not used (Pacemaker takes the configured 0-interval op
 // or the defaults).
-std::int64_t action_timeout(const Resource& r, std::string_view task, std::int64_t interval_ms)
+std::int64_t action_timeout(const Cluster& c, const Resource& r, std::string_view task,
+                            std::int64_t interval_ms)
 {
     if (const Op* op = find_op(r, task, interval_ms)) {
         if (!op->timeout.empty()) return op->timeout_ms;
+    } else if (task == "monitor" && interval_ms == 0) {
+        // A probe without its own operation takes the first recurring monitor's timeout.
+        for (const Op& op : r.ops) {
+            if (op.name == "monitor")
+                return op.timeout.empty() ? c.options.default_op_timeout_ms : op.timeout_ms;
+        }
     }
-    // op_defaults timeout
-    return 20000;
+    return c.options.default_op_timeout_ms;
 }
 
 }  // namespace
@@ -126,10 +132,12 @@ ActIdx rsc_action(Cluster& c, RscIdx r, std::string_view task, NodeIdx node, boo
     Action& act = c.actions[a];
     act.op = find_op(rsc, task, interval_ms);
     if (rsc.is_primitive()) {
-        act.set_meta("timeout", std::to_string(action_timeout(rsc, task, interval_ms)));
+        act.set_meta("timeout", std::to_string(action_timeout(c, rsc, task, interval_ms)));
         if (interval_ms > 0) {
             act.set_meta("interval", std::to_string(interval_ms));
             act.set_meta("name", std::string(task));
+        } else if (act.op) {
+            act.set_meta("name", std::string(task));  // a configured one-shot operation
         }
     }
     init_runnable(c, a, true);

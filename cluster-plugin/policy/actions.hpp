@@ -71,6 +71,7 @@ void order_remote_actions(Cluster& c);  // remote.cpp (rules 43-48)
 // Rule 45: the connection of remote node n is in the failed state.
 bool connection_failed(const Cluster& c, NodeIdx n);  // remote.cpp
 void schedule_fencing(Cluster& c);                    // fencing.cpp (rules 49-53)
+void mark_downed_nodes(Cluster& c);                   // fencing.cpp (rule 53, after propagation)
 void apply_orderings(Cluster& c);                     // orderings.cpp
 void update_actions(Cluster& c);                      // propagate.cpp
 // The completion action ("running", "stopped", ...) of a collective's action, or itself.

@@ -316,7 +316,7 @@ void Cluster::set_unrunnable(ActIdx a, std::string_view reason)
 bool Cluster::order(ActIdx first, ActIdx then, std::uint32_t flags)
 {
     if (first == kNone || then == kNone || first == then) return false;
-    if (!edge_set.insert(EdgeKey{first, then, flags})) return false;
+    if (!edge_set.insert(EdgeKey{first, then}, flags)) return false;
     const auto e = static_cast<EdgeIdx>(edges.size());
     edges.push_back({first, then, flags});
     actions[first].after.push_back(e);

@@ -26,6 +26,10 @@
 
 namespace outpost::cluster::policy {
 
+// The feature set of the Pacemaker we decide as (2.1.5): what its simulation records in
+// history and what its graph gives every action.
+inline constexpr const char* kFeatureSet = "3.16.1";
+
 enum ActionFlag : std::uint32_t {
     kActOptional = 1U << 0,
     kActRunnable = 1U << 1,
@@ -81,57 +85,62 @@ struct Action {
 struct EdgeKey {
     ActIdx first;
     ActIdx then;
-    std::uint32_t flags;
     bool operator==(const EdgeKey&) const = default;
 };
 struct EdgeKeyHash {
     std::size_t operator()(const EdgeKey& k) const
     {
         std::uint64_t h = (static_cast<std::uint64_t>(k.first) << 32 | k.then) * 0x9E3779B97F4A7C15ULL;
-        return static_cast<std::size_t>(h ^ (h >> 29) ^
-                                        (static_cast<std::uint64_t>(k.flags) * 0xC2B2AE3D27D4EB4FULL));
+        return static_cast<std::size_t>(h ^ (h >> 29));
     }
 };
 
-// The orderings made so far, for O(1) deduplication: an open-addressing table (a
-// transition with N x M probes has that many orderings; a node-based set would allocate
-// once per ordering).
+// The orderings made so far between each pair of actions, for O(1) deduplication: an
+// open-addressing table (a transition with N x M probes has that many orderings; a
+// node-based set would allocate once per ordering). As crm_simulate 2.1.5 does, a second
+// ordering between the same two actions that shares a flag with an earlier one is dropped
+// (observed: `p then c` Optional followed by `p then c` Mandatory restarts nothing when p
+// starts); sharing a flag with any earlier one is sharing it with their union, so one slot
+// per pair holds all it takes.
 class EdgeSet {
 public:
-    // True if the key was not there yet.
-    bool insert(const EdgeKey& key)
+    // True if the ordering is new: no earlier one between the pair shares a flag with it
+    // (an ordering without flags: none without flags yet).
+    bool insert(const EdgeKey& key, std::uint32_t flags)
     {
         if ((count_ + 1) * 2 > slots_.size()) grow();
-        if (place(slots_, key)) {
+        Slot& s = find(slots_, key);
+        if (!s.used) {
+            s = Slot{key, flags, flags == 0, true};
             ++count_;
             return true;
         }
-        return false;
+        if (flags == 0 ? s.none : (s.flags & flags) != 0) return false;
+        s.flags |= flags;
+        s.none = s.none || flags == 0;
+        return true;
     }
 
 private:
     struct Slot {
         EdgeKey key{};
+        std::uint32_t flags = 0;  // union of the pair's orderings' flags
+        bool none = false;        // an ordering without flags was made
         bool used = false;
     };
-    static bool place(std::vector<Slot>& slots, const EdgeKey& key)
+    static Slot& find(std::vector<Slot>& slots, const EdgeKey& key)
     {
         const std::size_t mask = slots.size() - 1;
         for (std::size_t i = EdgeKeyHash{}(key)&mask;; i = (i + 1) & mask) {
             Slot& s = slots[i];
-            if (!s.used) {
-                s.key = key;
-                s.used = true;
-                return true;
-            }
-            if (s.key == key) return false;
+            if (!s.used || s.key == key) return s;
         }
     }
     void grow()
     {
         std::vector<Slot> bigger(slots_.empty() ? 1024 : slots_.size() * 2);
         for (const Slot& s : slots_) {
-            if (s.used) place(bigger, s.key);
+            if (s.used) find(bigger, s.key) = s;
         }
         slots_ = std::move(bigger);
     }
@@ -146,7 +155,8 @@ struct Cluster {
     bool now_from_cib = false;  // execution-date
     Options options;
     std::vector<Node> nodes;
-    std::vector<NodeIdx> node_order;  // Pacemaker's node list order (by name)
+    std::vector<NodeIdx> node_order;                // Pacemaker's node list order (by name)
+    std::vector<NodeIdx> connection_named_members;  // Node::named_by_connection (rule 9)
     std::unordered_map<std::string, NodeIdx> node_by_name;
     std::unordered_map<std::string, NodeIdx> node_by_id;
     std::vector<Resource> resources;
@@ -155,6 +165,7 @@ struct Cluster {
     std::vector<Location> locations;
     std::vector<Colocation> colocations;
     std::vector<Ordering> orderings;
+    std::size_t internal_orderings_end = 0;  // orderings before it: groups, clones, stop/start
     std::unordered_map<std::string, Ticket> tickets;
     std::vector<std::string> config_warnings;
     bool show_scores = false;       // collect allocation score lines (-s)

@@ -47,6 +47,10 @@ ActIdx clear_failcount(Cluster& c, RscIdx r, NodeIdx n, std::string_view reason)
     ActIdx a = c.make_action(r, op_key(c.resources[r].id, "clear_failcount", 0), "clear_failcount", n, false);
     Action& act = c.actions[a];
     act.flags |= kActRunnable;
+    if (act.meta.empty()) {
+        act.set_meta("op_no_wait", "true");
+        act.set_meta("timeout", std::to_string(c.options.default_op_timeout_ms));
+    }
     if (act.reason.empty()) act.reason = std::string(reason);
     return a;
 }

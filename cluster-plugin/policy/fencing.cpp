@@ -49,6 +49,23 @@ bool action_requires(const Cluster& c, const Action& a, Requires& out)
     return true;
 }
 
+// Whether r's state on node n is known; an anonymous clone's instances share what any of
+// them knows (observed: a recovering instance on a fenced guest waits for no fence).
+bool known_on(const Cluster& c, RscIdx r, NodeIdx n)
+{
+    auto knows = [&](RscIdx x) {
+        const auto& k = c.resources[x].known_on;
+        return std::find(k.begin(), k.end(), n) != k.end();
+    };
+    if (knows(r)) return true;
+    if (!c.in_anonymous_clone(r)) return false;
+    const RscIdx clone = c.clone_of(r);
+    for (RscIdx sibling : c.resources[clone].children) {
+        if (sibling != r && c.resources[sibling].is_primitive() && knows(sibling)) return true;
+    }
+    return false;
+}
+
 void stonith_ordering(Cluster& c, RscIdx r, ActIdx fence)
 {
     const Resource& rsc = c.resources[r];
@@ -67,7 +84,7 @@ void stonith_ordering(Cluster& c, RscIdx r, ActIdx fence)
             c.order(fence, a, kOrderOptional);
         } else if (req == Requires::quorum && c.actions[a].task == "start" &&
                    rsc.allowed.allowed(target, c.nodes[target].is_remote_class()) &&
-                   std::find(rsc.known_on.begin(), rsc.known_on.end(), target) == rsc.known_on.end()) {
+                   !known_on(c, r, target)) {
             c.order(fence, a, kOrderOptional | kOrderRunnableLeft);
         }
     }
@@ -182,6 +199,51 @@ void schedule_fencing(Cluster& c)
                 c.order(f, dc_down, kOrderOptional);
         } else if (!fencing_ops.empty()) {
             c.order(fencing_ops.front(), dc_down, kOrderOptional);
+        }
+    }
+}
+
+// The nodes an action takes down (the graph's <downed>, rule 53), as crm_simulate 2.1.5
+// writes them: fencing a node downs it and every guest whose container runs there (the
+// guest's pseudo-fence downs the guest); a connection's stop downs its node unless the
+// connection migrates (a migration keeps the node up, partial or not) or could and moves.
+void mark_downed_nodes(Cluster& c)
+{
+    for (Action& a : c.actions) {
+        if (a.task != "stonith" || a.node == kNone || !a.runnable() || a.optional()) continue;
+        a.downed.push_back(a.node);
+        if (c.nodes[a.node].kind != NodeKind::member) continue;
+        for (NodeIdx g = 0; g < c.nodes.size(); ++g) {
+            const Node& guest = c.nodes[g];
+            if (guest.kind != NodeKind::guest || guest.remote_rsc == kNone) continue;
+            const RscIdx container = c.resources[guest.remote_rsc].container;
+            if (container == kNone) continue;
+            const auto& on = c.resources[container].running_on;
+            if (std::find(on.begin(), on.end(), a.node) != on.end()) a.downed.push_back(g);
+        }
+    }
+    // By name: a connection whose node a typeless <node> entry keeps a cluster node still
+    // downs it.
+    for (RscIdx conn = 0; conn < c.resources.size(); ++conn) {
+        if (!c.resources[conn].flags.is_remote_connection) continue;
+        const NodeIdx n = c.find_node(c.resources[conn].id);
+        if (n == kNone) continue;
+        const Resource& cr = c.resources[conn];
+        if (cr.partial_migration_target != kNone) continue;
+        // Nor does a migratable connection that moves (even where it cannot migrate).
+        if (cr.flags.allow_migrate && !cr.flags.failed && cr.assigned != kNone && cr.running_on.size() == 1 &&
+            cr.running_on.front() != cr.assigned)
+            continue;
+        bool migrates = false;
+        for (ActIdx m : c.resources[conn].actions) {
+            const Action& act = c.actions[m];
+            if ((act.task == "migrate_to" || act.task == "migrate_from") && act.runnable() && !act.optional())
+                migrates = true;
+        }
+        if (migrates) continue;
+        for (ActIdx s : rsc_actions(c, conn, "stop", kNone, true)) {
+            Action& stop = c.actions[s];
+            if (!stop.pseudo() && stop.runnable() && !stop.optional()) stop.downed.push_back(n);
         }
     }
 }

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "policy/actions.hpp"
+#include "policy/time.hpp"
 
 namespace outpost::cluster::policy {
 
@@ -191,7 +192,103 @@ void action_head(const Cluster& c, XmlOut& o, const Action& a, bool with_ids)
     (void)with_ids;
 }
 
+// The clone meta-data every action of a clone and of its instances carries.
+void add_clone_attributes(const Cluster& c, const Action& a, std::map<std::string, std::string>& attrs)
+{
+    const RscIdx clone = c.resources[a.rsc].is_clone() ? a.rsc : c.clone_of(a.rsc);
+    if (clone == kNone) return;
+    const Resource& cl = c.resources[clone];
+    attrs["CRM_meta_clone_max"] = std::to_string(cl.clone_max);
+    attrs["CRM_meta_clone_node_max"] = std::to_string(cl.clone_node_max);
+    attrs["CRM_meta_globally_unique"] = cl.flags.unique ? "true" : "false";
+    attrs["CRM_meta_notify"] = cl.flags.notify ? "true" : "false";
+    if (cl.flags.promotable) {
+        // Both spellings, as Pacemaker 2.1 passes them to agents.
+        attrs["CRM_meta_promoted_max"] = attrs["CRM_meta_master_max"] = std::to_string(cl.promoted_max);
+        attrs["CRM_meta_promoted_node_max"] = attrs["CRM_meta_master_node_max"] =
+            std::to_string(cl.promoted_node_max);
+    }
+    if (a.rsc != clone) {
+        const std::string& id = c.resources[a.rsc].id;
+        if (const auto colon = id.rfind(':'); colon != std::string::npos)
+            attrs["CRM_meta_clone"] = id.substr(colon + 1);
+    }
+}
+
 }  // namespace
+
+// An action's <attributes>, as crm_simulate 2.1.5 writes them: CRM_meta_* of the action
+// (timeout, interval, name of a configured operation, ...), its node (not for pseudo
+// actions), the clone meta-data, the resource's parameters, the feature
+// set. Sorted by name.
+std::map<std::string, std::string> action_attributes(const Cluster& c, const Action& a)
+{
+    std::map<std::string, std::string> attrs;
+    for (const auto& [k, v] : a.meta)
+        attrs["CRM_meta_" + k] = v;
+    // Pseudo actions carry no node (a guest's fencing names its own in its meta-data).
+    if (a.node != kNone && !a.pseudo()) {
+        attrs["CRM_meta_on_node"] = c.nodes[a.node].name;
+        attrs["CRM_meta_on_node_uuid"] = c.nodes[a.node].id;
+    }
+    if (a.rsc != kNone) {
+        const Resource& r = c.resources[a.rsc];
+        if (r.is_primitive()) {
+            for (const auto& [k, v] : r.params)
+                attrs[k] = v;
+            // Of a primitive's meta-data only the links between guests and their containers
+            // travel (a filler's or an implicit connection's container, a container's guest).
+            if (r.container != kNone) attrs["CRM_meta_container"] = c.resources[r.container].id;
+            if (std::string_view v = r.meta_value("remote-node"); !v.empty())
+                attrs["CRM_meta_remote_node"] = v;
+            // A notification's timeout is its configured operation's.
+            const Op* op = a.op;
+            if (!op && (a.task == "notify" || a.task == "notified")) {
+                for (const Op& o : r.ops) {
+                    if (o.name == "notify" && o.interval_ms == 0) op = &o;
+                }
+                if (op) {
+                    attrs["CRM_meta_name"] = "notify";
+                    if (!op->timeout.empty()) attrs["CRM_meta_timeout"] = std::to_string(op->timeout_ms);
+                }
+            }
+            // The operation's own attributes (role, on-fail, start-delay in ms, ...).
+            if (op) {
+                if (op->role && op->interval_ms > 0) attrs["CRM_meta_role"] = role_name(*op->role);
+                for (const auto& [k, v] : op->meta) {
+                    std::string name = "CRM_meta_" + k;
+                    std::replace(name.begin(), name.end(), '-', '_');
+                    attrs.emplace(std::move(name), v);
+                }
+                if (!op->start_delay.empty()) {
+                    if (auto ms = parse_interval_ms(op->start_delay))
+                        attrs["CRM_meta_start_delay"] = std::to_string(*ms);
+                }
+            }
+        }
+        // A collective's and a notification's pseudo actions carry the default timeout.
+        if (attrs.find("CRM_meta_timeout") == attrs.end())
+            attrs["CRM_meta_timeout"] = std::to_string(c.options.default_op_timeout_ms);
+        add_clone_attributes(c, a, attrs);
+    }
+    // Rule 60: an action on a guest names the host its container runs on.
+    if (a.rsc != kNone && a.node != kNone && c.nodes[a.node].kind == NodeKind::guest &&
+        c.nodes[a.node].remote_rsc != kNone && a.task != "clear_failcount") {
+        const RscIdx container = c.resources[c.nodes[a.node].remote_rsc].container;
+        if (container != kNone) {
+            const Resource& cont = c.resources[container];
+            const NodeIdx was = cont.running_on.empty() ? kNone : cont.running_on.front();
+            std::string_view task = a.task;
+            if (const std::string* op = a.meta_value("notify_operation"); op && task == "notify") task = *op;
+            const bool leaving = task == "stop" || task == "demote" || task == "cancel";
+            NodeIdx host = leaving ? was : cont.assigned;
+            if (host == kNone && !leaving) host = was;
+            if (host != kNone) attrs["CRM_meta_physical_host"] = c.nodes[host].name;
+        }
+    }
+    attrs["crm_feature_set"] = kFeatureSet;
+    return attrs;
+}
 
 std::string graph_xml(const Cluster& c, const Graph& g)
 {
@@ -230,18 +327,7 @@ std::string graph_xml(const Cluster& c, const Graph& g)
             o.attr("type", r.type);
             o.s += "/>\n";
         }
-        // Attributes: CRM_meta_* and the resource's parameters, sorted by name.
-        std::map<std::string, std::string> attrs;
-        for (const auto& [k, v] : a.meta)
-            attrs["CRM_meta_" + k] = v;
-        if (a.node != kNone) {
-            attrs["CRM_meta_on_node"] = c.nodes[a.node].name;
-            attrs["CRM_meta_on_node_uuid"] = c.nodes[a.node].id;
-        }
-        if (a.rsc != kNone && !a.pseudo() && c.resources[a.rsc].is_primitive()) {
-            for (const auto& [k, v] : c.resources[a.rsc].params)
-                attrs[k] = v;
-        }
+        std::map<std::string, std::string> attrs = action_attributes(c, a);
         o.s += "        <attributes";
         for (const auto& [k, v] : attrs)
             o.attr(k.c_str(), v);

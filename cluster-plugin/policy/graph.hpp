@@ -2,6 +2,7 @@
 // crm_simulate -G writes it (the format pacemaker-controld executes).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct Graph {
 Graph build_graph(Cluster& c);
 std::string graph_xml(const Cluster& c, const Graph& g);
 std::string graph_dot(const Cluster& c, const Graph& g);
+// An action's <attributes> in the graph (name -> value, sorted).
+std::map<std::string, std::string> action_attributes(const Cluster& c, const Action& a);
 // Rule 56: the cluster node that carries an action for a remote or guest node (kNone when
 // the action runs on a cluster node or is not a resource action).
 NodeIdx router_node(const Cluster& c, const Action& a);

@@ -97,6 +97,7 @@ private:
 };
 
 struct Options {
+    std::int64_t default_op_timeout_ms = 20000;  // op_defaults' timeout (operations not configured)
     bool symmetric = true;
     bool stonith_enabled = true;
     std::string stonith_action = "reboot";
@@ -121,6 +122,10 @@ struct Options {
     std::int64_t priority_fencing_delay_ms = 0;
     std::string node_health_strategy = "none";
     bool have_quorum = false;
+    // Fail counts per operation ("fail-count-<rsc>#<op>_<interval>") count only in a CIB
+    // whose crm_feature_set is 3.0.13 or later; before it, only "fail-count-<rsc>" does
+    // (rule F1, placement.cpp).
+    bool per_operation_failcounts = false;
     std::string dc_uuid;
     std::string cluster_name;
 };
@@ -149,7 +154,11 @@ struct Node {
     bool has_node_entry = false;  // <node> in the configuration
     std::string fence_reason;     // why it is unclean, for the fence action
     RscIdx remote_rsc = kNone;    // the connection resource (remote and guest nodes)
-    Score weight = 0;             // node-level score (health)
+    // A cluster node named like a connection (a typeless <node> entry of a guest or remote
+    // node's name, rule 9): Pacemaker links the two, so it is avoided as a Pacemaker Remote
+    // node is (rule 34), yet it stays a cluster node.
+    bool named_by_connection = false;
+    Score weight = 0;                                       // node-level score (health)
     std::map<std::string, std::string, std::less<>> attrs;  // permanent, transient and built-in
     Utilization utilization;                                // capacity left (utilization.hpp U1)
     std::vector<RscIdx> running;                            // primitives active here
@@ -180,7 +189,7 @@ struct Op {
     bool enabled = true;
     std::string start_delay;
     std::optional<bool> record_pending;
-    std::vector<std::pair<std::string, std::string>> meta;    // other op attributes / meta
+    std::vector<std::pair<std::string, std::string>> meta;    // other op attributes / meta (graph)
     std::vector<std::pair<std::string, std::string>> params;  // op instance attributes
 };
 

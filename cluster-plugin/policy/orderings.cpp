@@ -3,6 +3,7 @@
 // containers and their fillers; rule 34), and the resolution of every ordering
 // specification (internal or from rsc_order) into edges between actions.
 #include <algorithm>
+#include <cstdint>
 
 #include "policy/actions.hpp"
 #include "policy/unpack.hpp"
@@ -279,7 +280,9 @@ void order_then(Cluster& c, ActIdx lh, RscIdx then_rsc, const Ordering& o)
     }
 }
 
-void order_first(Cluster& c, const Ordering& o)
+// The "first" actions of an ordering between resources: those that exist, else one made
+// for no node (not a stop of what is stopped, nor a demotion of what is not promoted).
+std::vector<ActIdx> first_actions(Cluster& c, const Ordering& o)
 {
     std::vector<ActIdx> lh;
     if (o.first_action != kNone) {
@@ -289,10 +292,17 @@ void order_first(Cluster& c, const Ordering& o)
     }
     if (lh.empty() && o.first_rsc != o.then_rsc) {
         const Role state = current_state(c, o.first_rsc);
-        if (state == Role::stopped && o.first_task == "stop") return;
-        if (state == Role::unpromoted && o.first_task == "demote") return;
+        if (state == Role::stopped && o.first_task == "stop") return lh;
+        if (state == Role::unpromoted && o.first_task == "demote") return lh;
         lh.push_back(rsc_action(c, o.first_rsc, o.first_task, kNone, true, o.first_interval));
     }
+    return lh;
+}
+
+void order_first(Cluster& c, const Ordering& o)
+{
+    const std::vector<ActIdx> lh = first_actions(c, o);
+    if (lh.empty()) return;
     RscIdx then_rsc = o.then_rsc;
     if (then_rsc == kNone && o.then_action != kNone) then_rsc = c.actions[o.then_action].rsc;
     for (ActIdx a : lh) {
@@ -383,6 +393,32 @@ void create_internal_orderings(Cluster& c)
         resource_orderings(c, r);
 }
 
+namespace {
+
+void apply_ordering(Cluster& c, const Ordering& o)
+{
+    migration_equivalents(c, o);
+    if (o.first_rsc != kNone) {
+        order_first(c, o);
+    } else if (o.then_rsc != kNone) {
+        order_then(c, o.first_action, o.then_rsc, o);
+    } else if (o.first_action != kNone && o.then_action != kNone) {
+        edge(c, o.first_action, o.then_action, o.flags);
+    }
+}
+
+// The orderings [begin, end) (user: 1 only the user's, 0 only the others, -1 all). Applying
+// one may add more (so each is copied first: the vector may grow).
+void apply_orderings_in(Cluster& c, std::size_t begin, std::size_t end, int user)
+{
+    for (std::size_t i = begin; i < end && i < c.orderings.size(); ++i) {
+        const Ordering o = c.orderings[i];
+        if (user < 0 || ((o.flags & kOrderUser) != 0) == (user == 1)) apply_ordering(c, o);
+    }
+}
+
+}  // namespace
+
 void apply_orderings(Cluster& c)
 {
     // U6: where a resource with utilization goes, its start and migrate_to wait for that
@@ -395,17 +431,23 @@ void apply_orderings(Cluster& c)
         order_action_then_task(c, ls, r, "start", kOrderLoad);
         order_action_then_task(c, ls, r, "migrate_to", kOrderLoad);
     }
-    for (std::size_t i = 0; i < c.orderings.size(); ++i) {
+    // The internal orderings of resources first, then the user's, then those of the later
+    // stages (probes, monitors, connections, fencing): the newest ordering of an action is
+    // examined first when requirement propagates, which decides the reason a summary gives
+    // ("Restart B due to required A start" for `A then B`, observed from crm_simulate 2.1.5).
+    const std::size_t internal_end = std::min(c.internal_orderings_end, c.orderings.size());
+    // The actions the user's orderings make for their "first" side exist before any
+    // ordering is applied (observed: with `p then p2` and p disabled while it runs, the
+    // start p's ordering makes is ordered after p's stop, so required by it, and p2's stop
+    // shows "due to required p start", not "unrunnable").
+    for (std::size_t i = 0; i < internal_end; ++i) {
         const Ordering o = c.orderings[i];
-        migration_equivalents(c, o);
-        if (o.first_rsc != kNone) {
-            order_first(c, o);
-        } else if (o.then_rsc != kNone) {
-            order_then(c, o.first_action, o.then_rsc, o);
-        } else if (o.first_action != kNone && o.then_action != kNone) {
-            edge(c, o.first_action, o.then_action, o.flags);
-        }
+        if ((o.flags & kOrderUser) && o.first_rsc != kNone) (void)first_actions(c, o);
     }
+    apply_orderings_in(c, 0, internal_end, 0);
+    apply_orderings_in(c, 0, internal_end, 1);
+    // (Then those of the later stages, and what applying any of them adds, in order.)
+    apply_orderings_in(c, internal_end, SIZE_MAX, -1);
 }
 
 }  // namespace outpost::cluster::policy

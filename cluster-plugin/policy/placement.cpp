@@ -261,22 +261,32 @@ struct FailCount {
     EpochSeconds last_failure = 0;
 };
 
+// Rule F1 (observed from crm_simulate 2.1.5): a fail count or last failure is recorded per
+// operation ("fail-count-<rsc>#<op>_<interval>") since feature set 3.0.13, per resource
+// ("fail-count-<rsc>") before it. Which names count depends on the CIB's crm_feature_set
+// (none: older): in an older CIB only the per-resource name does, for every use (the
+// migration threshold, clearing a fail count, failure expiry).
+bool failcount_name_counts(const Cluster& c, std::string_view rest)
+{
+    return rest.empty() || (rest[0] == '#' && c.options.per_operation_failcounts);
+}
+
 // Fail count of resource `base` (configured id) on node n, from fail-count-* attributes.
-FailCount failcount_attr(const Node& node, std::string_view base)
+FailCount failcount_attr(const Cluster& c, const Node& node, std::string_view base)
 {
     FailCount fc;
     const std::string prefix = "fail-count-" + std::string(base);
     for (auto it = node.attrs.lower_bound(prefix); it != node.attrs.end(); ++it) {
         const std::string& k = it->first;
         if (k.compare(0, prefix.size(), prefix) != 0) break;
-        if (k.size() == prefix.size() || k[prefix.size()] == '#')
+        if (failcount_name_counts(c, std::string_view(k).substr(prefix.size())))
             fc.count = add_scores(fc.count, parse_score(it->second));
     }
     const std::string lprefix = "last-failure-" + std::string(base);
     for (auto it = node.attrs.lower_bound(lprefix); it != node.attrs.end(); ++it) {
         const std::string& k = it->first;
         if (k.compare(0, lprefix.size(), lprefix) != 0) break;
-        if (k.size() == lprefix.size() || k[lprefix.size()] == '#') {
+        if (failcount_name_counts(c, std::string_view(k).substr(lprefix.size()))) {
             fc.last_failure = std::max<EpochSeconds>(fc.last_failure, std::atoll(it->second.c_str()));
         }
     }
@@ -289,14 +299,14 @@ FailCount failcount_attr(const Node& node, std::string_view base)
 int effective_failcount(const Cluster& c, RscIdx r, NodeIdx n, EpochSeconds* last_failure)
 {
     const Resource& rsc = c.resources[r];
-    FailCount fc = failcount_attr(c.nodes[n], rsc.base_id);
+    FailCount fc = failcount_attr(c, c.nodes[n], rsc.base_id);
     if (rsc.failure_timeout_s > 0 && fc.last_failure > 0 && c.now > fc.last_failure + rsc.failure_timeout_s)
         fc.count = 0;
     if (last_failure) *last_failure = fc.last_failure;
     int total = fc.count;
     for (RscIdx f : rsc.fillers) {
         const Resource& fr = c.resources[f];
-        FailCount ff = failcount_attr(c.nodes[n], fr.base_id);
+        FailCount ff = failcount_attr(c, c.nodes[n], fr.base_id);
         if (fr.failure_timeout_s > 0 && ff.last_failure > 0 && c.now > ff.last_failure + fr.failure_timeout_s)
             ff.count = 0;
         total = add_scores(total, ff.count);
@@ -318,9 +328,9 @@ int failcount(const Cluster& c, RscIdx r, NodeIdx n, bool effective, const Histo
         for (auto it = node.attrs.lower_bound(prefix); it != node.attrs.end(); ++it) {
             const std::string& k = it->first;
             if (k.compare(0, prefix.size(), prefix) != 0) break;
-            const std::string rest = k.substr(prefix.size());
-            const bool legacy = rest.empty();
-            if (!legacy && (rest[0] != '#' || (!suffix.empty() && rest != suffix))) continue;
+            const std::string_view rest = std::string_view(k).substr(prefix.size());
+            if (!failcount_name_counts(c, rest) || (!rest.empty() && !suffix.empty() && rest != suffix))
+                continue;
             if (is_count)
                 count = add_scores(count, parse_score(it->second));
             else
@@ -337,7 +347,7 @@ int failcount(const Cluster& c, RscIdx r, NodeIdx n, bool effective, const Histo
 int own_failcount(const Cluster& c, RscIdx r, NodeIdx n)
 {
     const Resource& rsc = c.resources[r];
-    FailCount fc = failcount_attr(c.nodes[n], rsc.base_id);
+    FailCount fc = failcount_attr(c, c.nodes[n], rsc.base_id);
     if (rsc.failure_timeout_s > 0 && fc.last_failure > 0 && c.now > fc.last_failure + rsc.failure_timeout_s)
         return 0;
     return fc.count;
@@ -448,11 +458,14 @@ void avoid_remote_nodes(Cluster& c, RscIdx r)
         for (auto& e : rsc.allowed.entries()) {
             if (c.nodes[e.node].is_remote_class() && e.score != NodeScores::kDisallowed) e.score = -kInfinity;
         }
+        for (NodeIdx n : c.connection_named_members) {
+            if (rsc.allowed.allowed(n, false)) rsc.allowed.set(n, false, -kInfinity);
+        }
         return;
     }
     for (NodeIdx n : c.node_order) {
         const Node& node = c.nodes[n];
-        if (node.remote_rsc == kNone) continue;
+        if (node.remote_rsc == kNone && !node.named_by_connection) continue;
         if (rsc.allowed.allowed(n, node.is_remote_class()))
             rsc.allowed.set(n, node.is_remote_class(), -kInfinity);
     }
@@ -1936,9 +1949,14 @@ void assign_resources(Cluster& c)
     if (c.options.strategy != PlacementStrategy::default_) a.sort_for_assignment(c.top);
     a.show_capacities("Original");
     const std::vector<RscIdx> order = c.top;
+    // Without any remote or guest node (every connection's name a cluster node's, rule 9)
+    // Pacemaker assigns no connection at all: they stop, and show no scores (observed).
+    const bool have_remote_nodes =
+        std::any_of(c.nodes.begin(), c.nodes.end(), [](const Node& n) { return n.is_remote_class(); });
     for (RscIdx r : order) {
         const Resource& rsc = c.resources[r];
-        if (rsc.is_primitive() && rsc.flags.is_remote_connection) a.assign(r, rsc.partial_migration_target);
+        if (have_remote_nodes && rsc.is_primitive() && rsc.flags.is_remote_connection)
+            a.assign(r, rsc.partial_migration_target);
     }
     for (RscIdx r : order) {
         const Resource& rsc = c.resources[r];

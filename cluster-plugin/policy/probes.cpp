@@ -242,6 +242,66 @@ void create_probes(Cluster& c)
 
 namespace outpost::cluster::policy {
 
+// P1 (observed from crm_simulate 2.1.5): a probe of A comes before the stops (demotes) of
+// every other primitive whose start (promotion) a start of A requires, however far down the
+// chain: along orderings that carry requirement (implies-then), and from a group's or
+// clone's own action to its members' (to the paired instance only, for an interleaved
+// clone), so the probe is done before anything that restarts because of A does.
+class RestartWalk {
+public:
+    explicit RestartWalk(Cluster& c) : c_(c), seen_(c.actions.size(), 0) {}
+
+    void from_probe(ActIdx probe)
+    {
+        probe_ = probe;
+        ++mark_;
+        for (EdgeIdx e : std::vector<EdgeIdx>(c_.actions[probe].after)) {
+            if (c_.edges[e].flags != kOrderNone) visit(c_.edges[e].then);
+        }
+    }
+
+private:
+    Cluster& c_;
+    std::vector<std::uint32_t> seen_;  // per action: the walk that saw it last
+    std::uint32_t mark_ = 0;
+    ActIdx probe_ = kNone;
+
+    void visit(ActIdx a)
+    {
+        if (seen_[a] == mark_) return;
+        seen_[a] = mark_;
+        const RscIdx probed = c_.actions[probe_].rsc;
+        const RscIdx r = c_.actions[a].rsc;
+        if (r != kNone && c_.resources[r].is_primitive() && r != probed) {
+            const std::string_view task = c_.actions[a].task;
+            const char* undo = task == "start" ? "stop" : task == "promote" ? "demote" : nullptr;
+            if (undo) {
+                for (ActIdx u : rsc_actions(c_, r, undo, kNone, true)) {
+                    if (!c_.actions[u].pseudo()) c_.order(probe_, u, kOrderOptional);
+                }
+            }
+        }
+        RscIdx paired = kNone;
+        const bool interleaved = r != kNone && c_.resources[r].is_clone() && c_.resources[r].flags.interleave;
+        if (interleaved) paired = find_compatible_instance(c_, probed, r, std::nullopt, false);
+        for (EdgeIdx e : std::vector<EdgeIdx>(c_.actions[a].after)) {
+            const Edge edge = c_.edges[e];
+            if (edge.flags == kOrderNone) continue;
+            const bool own = r != kNone && !c_.resources[r].is_primitive() && c_.actions[edge.then].rsc == r;
+            if (!own && !(edge.flags & (kOrderImpliesThen | kOrderImpliesThenPrinted))) {
+                // Down from a collective's action to its members' only.
+                if (r == kNone || c_.resources[r].is_primitive() || c_.resources[probed].parent == r)
+                    continue;
+                const RscIdx member = c_.actions[edge.then].rsc;
+                if (member == kNone || c_.resources[member].is_clone() || c_.resources[member].parent != r)
+                    continue;
+                if (interleaved && member != paired) continue;
+            }
+            visit(edge.then);
+        }
+    }
+};
+
 // For every ordering "A stop then X", A's probes also come before X (a probe that finds A
 // running must not race with what depends on A being stopped).
 void order_probes(Cluster& c)
@@ -264,6 +324,14 @@ void order_probes(Cluster& c)
                 if (!c.actions[s].pseudo()) c.order(p, s, kOrderOptional);
             }
         }
+    }
+    // P1 before the orderings below add their own successors to probes.
+    RestartWalk walk(c);
+    for (ActIdx a = 0; a < c.actions.size(); ++a) {
+        const Action& act = c.actions[a];
+        if (act.task != "monitor" || act.interval_ms != 0 || act.rsc == kNone || act.pseudo()) continue;
+        if (!c.resources[act.rsc].is_primitive()) continue;
+        walk.from_probe(a);
     }
     // In a group, every member's probes come before the stops of the members after it.
     for (const Resource& g : c.resources) {

@@ -4,6 +4,11 @@
 // a required start of an active resource makes its stop required (restart). Orderings that
 // involve a collective act on its instances (interleaved clones pair instances by node).
 //
+// O1 (observed from crm_simulate 2.1.5): a clone's action in an ordering counts as required
+// for the other side only through its instances on that side's node (a primitive's node; a
+// group's start: the node its members are assigned to, its stop: where they run), so a new
+// or recovering instance elsewhere restarts nothing ordered after the clone.
+//
 // The order in which actions and their inputs are examined is Pacemaker's (newest first,
 // depth first on every change): which change happens first decides the reason a summary
 // line gives ("due to required X start").
@@ -71,6 +76,25 @@ ActIdx first_child_action(const Cluster& c, RscIdx child, std::string_view task,
     return kNone;
 }
 
+// The node an action of an ordering stands for (O1): its own; for a group's start the node
+// its members are assigned to (none if they are not all on one).
+NodeIdx ordering_node(const Cluster& c, ActIdx a)
+{
+    const Action& act = c.actions[a];
+    if (act.rsc == kNone || !c.resources[act.rsc].is_group()) return act.node;
+    const bool stop = act.task == "stop" || act.task == "stopped";
+    if (act.task != "start" && !stop) return act.node;
+    NodeIdx node = kNone;
+    for (RscIdx member : c.resources[act.rsc].children) {
+        const auto& running = c.resources[member].running_on;
+        const NodeIdx m = stop ? (running.size() == 1 ? running[0] : kNone) : c.resources[member].assigned;
+        if (m == kNone) continue;
+        if (node != kNone && m != node) return kNone;
+        node = m;
+    }
+    return node;
+}
+
 // Pacemaker's "required/unrunnable <rsc> <task>" reason for a flag changed by another action.
 void Propagator::set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t flag, bool clear)
 {
@@ -115,10 +139,11 @@ std::uint32_t Propagator::ordering_flags(ActIdx a, NodeIdx node)
     if (node == kNone || act.rsc == kNone || !c.resources[act.rsc].is_clone()) return flags_for(a, kNone);
     if (act.task == "notify" || act.task == "notified") {
         // A clone's notification stands for its operation: required on this node only if
-        // an instance's operation there is.
-        std::uint32_t flags = act.flags | kActOptional;
+        // it is itself and an instance's operation there is.
+        std::uint32_t flags = act.flags;
         const std::string* op = act.meta_value("notify_operation");
-        if (op) {
+        if (op && !(flags & kActOptional)) {
+            flags |= kActOptional;
             for (RscIdx ch : c.resources[act.rsc].children) {
                 ActIdx ca = first_child_action(c, ch, *op, c.resources[ch].children.empty() ? node : kNone);
                 if (ca != kNone && !(flags_for(ca, node) & kActOptional)) flags &= ~kActOptional;
@@ -161,8 +186,9 @@ std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
         }
         return flags;
     }
-    // Clone: required if it is itself or any instance's is; runnable if any instance's is.
-    if (!(act.flags & kActOptional)) flags &= ~kActOptional;
+    // Clone: required if any instance's action is (on `node` when one is asked about: O1),
+    // or, asked about no node, if it is itself; runnable if any instance's is.
+    if (node == kNone && !(act.flags & kActOptional)) flags &= ~kActOptional;
     bool any_runnable = false;
     for (RscIdx ch : rsc.children) {
         ActIdx ca = first_child_action(c, ch, task, c.resources[ch].children.empty() ? node : kNone);
@@ -208,7 +234,9 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
     }
     // (A stop replaced by a migration does not make what must precede it required.)
     if ((type & kOrderImpliesFirst) && !(t.flags & kActOptional) && !(t.flags & kActMigrateRunnable)) {
-        set_flag_reason(first, then, kActOptional, true);
+        // (Required by what follows it: no reason is recorded, observed: `p then p2 then p3`
+        // with p disabled stops p3 "due to required p2 start", its start's reason.)
+        set_flag_reason(first, kNone, kActOptional, true);
         if ((f.flags & kActMigrateRunnable) && !(t.flags & kActMigrateRunnable))
             set_flag_reason(first, then, kActMigrateRunnable, true);
     }
@@ -227,13 +255,15 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
         set_flag_reason(then, first, kActMigrateRunnable, true);
         t.flags &= ~kActPseudo;
     }
-    if ((type & kOrderRunnableLeft) && (t.flags & kActRunnable) && !(flags & kActRunnable)) {
-        set_flag_reason(then, first, kActRunnable, true);
-        set_flag_reason(then, first, kActMigrateRunnable, true);
-    }
+    // (Requirement before runnability: a required, unrunnable first names itself as
+    // "required" in the reason, observed.)
     if ((type & kOrderImpliesThen) && (t.flags & kActOptional) && !(flags & kActOptional) &&
         !(f.flags & kActMigrateRunnable)) {
         set_flag_reason(then, first, kActOptional, true);
+    }
+    if ((type & kOrderRunnableLeft) && (t.flags & kActRunnable) && !(flags & kActRunnable)) {
+        set_flag_reason(then, first, kActRunnable, true);
+        set_flag_reason(then, first, kActMigrateRunnable, true);
     }
     if (type & kOrderRestart) {
         // A resource that must restart but cannot start still stops.
@@ -251,7 +281,11 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
     }
     const bool then_changed = c.actions[then].flags != then_before;
     const bool first_changed = c.actions[first].flags != first_before;
-    if (then_changed && c.actions[then].rsc != kNone && c.resources[c.actions[then].rsc].parent != kNone)
+    // A clone instance's changed action is examined again at once; a group member's is not
+    // (its successors are, by the caller): the member after it is then required through it
+    // ("Restart gm2 due to required gm start" for `p then g`, observed), not by the first.
+    if (then_changed && c.actions[then].rsc != kNone && c.resources[c.actions[then].rsc].parent != kNone &&
+        !c.resources[c.resources[c.actions[then].rsc].parent].is_group())
         update(then);
     return {then_changed, first_changed};
 }
@@ -347,8 +381,8 @@ void Propagator::update(ActIdx then)
         const Edge edge = c.edges[e];
         if (edge.flags == kOrderNone) continue;
         const ActIdx first = edge.first;
-        NodeIdx then_node = c.actions[then].node;
-        NodeIdx first_node = c.actions[first].node;
+        const NodeIdx then_node = ordering_node(c, then);
+        const NodeIdx first_node = ordering_node(c, first);
         if ((edge.flags & kOrderSameNode) && first_node != kNone && then_node != kNone &&
             first_node != then_node) {
             c.edges[e].flags = kOrderNone;

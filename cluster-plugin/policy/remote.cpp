@@ -1,6 +1,8 @@
 // Actions on Pacemaker Remote nodes ordered against their connection (rules 43-48): the
 // connection state table for remote nodes, the container rules for guest nodes, and the
 // fencing those rules decide.
+#include <algorithm>
+
 #include "policy/actions.hpp"
 
 namespace outpost::cluster::policy {
@@ -24,6 +26,15 @@ void action_then_stop(Cluster& c, ActIdx first, RscIdx then, std::uint32_t extra
     order_action_then_task(c, first, then, "stop", kOrderPreserve | extra);
 }
 
+// A connection's stop that cannot run (order_remote_actions: a blocked resource there).
+bool stop_blocked(const Cluster& c, RscIdx conn)
+{
+    for (ActIdx a : c.resources[conn].actions) {
+        if (c.actions[a].task == "stop" && !c.actions[a].runnable()) return true;
+    }
+    return false;
+}
+
 // Rule 45.
 ConnState remote_state(const Cluster& c, NodeIdx n)
 {
@@ -42,6 +53,10 @@ ConnState remote_state(const Cluster& c, NodeIdx n)
     }
     if (host == kNone) return ConnState::unknown;
     if (c.nodes[host].unclean || !c.nodes[host].online) return ConnState::resting;
+    // (Observed: a failed connection that is recovered where it is, its node not fenced
+    // (fencing disabled), is coming back: the resources there stay, their stops wait for
+    // the new connection instead of being required by its stop.)
+    if (conn.flags.failed && !node.unclean && !stop_blocked(c, node.remote_rsc)) return ConnState::resting;
     if (conn.running_on.size() > 1 && conn.partial_migration_source != kNone &&
         conn.partial_migration_target != kNone)
         return ConnState::resting;
@@ -125,6 +140,18 @@ void order_remote_actions(Cluster& c)
     for (const Node& n : c.nodes)
         have_remote = have_remote || n.is_remote_class();
     if (!have_remote) return;
+    // Observed: a remote node's connection cannot stop while a resource blocked by a failure
+    // (on-fail=block, a failed stop without fencing) is active there ("Stop remote1 blocked",
+    // and what needs its start stops "due to unrunnable remote1 start").
+    for (const Node& n : c.nodes) {
+        if (n.kind != NodeKind::remote || n.remote_rsc == kNone) continue;
+        const bool blocked = std::any_of(n.running.begin(), n.running.end(),
+                                         [&](RscIdx r) { return c.resources[r].flags.blocked; });
+        if (!blocked) continue;
+        for (ActIdx a : c.resources[n.remote_rsc].actions) {
+            if (c.actions[a].task == "stop") c.actions[a].flags &= ~kActRunnable;
+        }
+    }
     // Pacemaker walks its action list newest first.
     const std::size_t count = c.actions.size();
     for (std::size_t i = count; i-- > 0;) {

@@ -20,7 +20,8 @@
 //         orphaned connections ........................................ unpack_status.cpp
 // 1.E Failures and fencing decisions
 //   22-28 on-fail defaults and severity, restart-container, reset-remote (24: a reset
-//         connection waits for its reconnect interval), expiry with reconnect_interval,
+//         connection waits for its reconnect interval, also when it failed on a node that
+//         is unclean), expiry with reconnect_interval,
 //         NOT_CONNECTED, active on an offline node ....................... unpack_status.cpp
 //   29    fencing a node by kind (fence_node) ........................... unpack_status.cpp
 //   30-31 can a node be fenced; guest hosts ............................. actions.cpp can_fence
@@ -41,7 +42,9 @@
 //                                                                         orderings.cpp
 // 1.I Fencing
 //   49-53 fencing decisions, guest pseudo-fence (50), stops and demotes implied by fencing
-//         (51, with the notifications of notify.cpp N5), downed nodes ... fencing.cpp
+//         (51, with the notifications of notify.cpp N5), downed nodes (53: fencing a
+//         node downs it and the guests whose containers run there, a connection's stop
+//         its node unless the connection migrates or could and moves) ..... fencing.cpp
 // 1.J Migration
 //   54-55 live and partial migration of connections ....................... actions.cpp
 //         ActionMaker::migration, unpack_status.cpp migrate_to_success
@@ -49,8 +52,8 @@
 //   57-58 resources behind a migrating connection, migrating containers .. orderings.cpp
 // 1.K Graph details
 //   59    on_node / on_node_uuid of remote nodes .......................... graph.cpp
-//   60    CRM_meta_physical_host of guest actions: not emitted yet (the graph's
-//         attributes are partial, docs/policy.md)
+//   60    CRM_meta_physical_host of guest actions, CRM_meta_container and
+//         CRM_meta_remote_node linking guests and containers ...... graph.cpp action_attributes
 //   61    bundle addresses: bundles are refused ("unsupported: bundle <id>")
 //   62    maintenance-state actions for remote nodes: not emitted yet
 // 1.L Bundles

@@ -47,22 +47,6 @@ std::optional<double> as_number(std::string_view s)
     return v;
 }
 
-int compare_versions(std::string_view a, std::string_view b)
-{
-    std::size_t i = 0, j = 0;
-    while (i < a.size() || j < b.size()) {
-        long x = 0, y = 0;
-        while (i < a.size() && std::isdigit(static_cast<unsigned char>(a[i])))
-            x = x * 10 + (a[i++] - '0');
-        while (j < b.size() && std::isdigit(static_cast<unsigned char>(b[j])))
-            y = y * 10 + (b[j++] - '0');
-        if (x != y) return x < y ? -1 : 1;
-        if (i < a.size()) ++i;
-        if (j < b.size()) ++j;
-    }
-    return 0;
-}
-
 bool eval_attr_expression(const xmlNode* e, const RuleContext& ctx)
 {
     std::string_view attribute = attr(e, "attribute");
@@ -360,6 +344,22 @@ void unpack_nvpair_sets(const xmlNode* parent, std::string_view element, const R
                         std::map<std::string, std::string, std::less<>>& out, bool overwrite)
 {
     unpack_nvpair_blocks(blocks_of(parent, element), ctx, out, overwrite);
+}
+
+int compare_versions(std::string_view a, std::string_view b)
+{
+    std::size_t i = 0, j = 0;
+    while (i < a.size() || j < b.size()) {
+        long x = 0, y = 0;
+        while (i < a.size() && std::isdigit(static_cast<unsigned char>(a[i])))
+            x = x * 10 + (a[i++] - '0');
+        while (j < b.size() && std::isdigit(static_cast<unsigned char>(b[j])))
+            y = y * 10 + (b[j++] - '0');
+        if (x != y) return x < y ? -1 : 1;
+        if (i < a.size()) ++i;
+        if (j < b.size()) ++j;
+    }
+    return 0;
 }
 
 }  // namespace outpost::cluster::policy

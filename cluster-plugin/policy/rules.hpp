@@ -59,4 +59,7 @@ void for_each_nvpair(const xmlNode* parent, std::string_view element, const Rule
 // that id elsewhere in the document. Returns the element itself if it has no id-ref.
 const xmlNode* resolve_ref(const xmlNode* node);
 
+// Compares dotted versions ("3.0.13") number by number: negative, zero or positive.
+int compare_versions(std::string_view a, std::string_view b);
+
 }  // namespace outpost::cluster::policy

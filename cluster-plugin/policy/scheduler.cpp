@@ -77,6 +77,7 @@ Status schedule(Cluster& c)
     apply_node_criteria(c);
     add_internal_colocations(c);
     create_internal_orderings(c);
+    c.internal_orderings_end = c.orderings.size();
     check_config_changes(c);
     debug_rsc(c, "config");
     assign_resources(c);
@@ -96,6 +97,7 @@ Status schedule(Cluster& c)
     finish_clone_notifications(c);
     debug_rsc(c, "notified");
     disable_invalid_orderings(c);
+    mark_downed_nodes(c);
     return {};
 }
 

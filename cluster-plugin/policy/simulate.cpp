@@ -13,8 +13,6 @@ namespace {
 
 using xml::attr;
 
-constexpr const char* kFeatureSet = "3.16.1";
-
 xmlNode* status_section(xmlDoc* doc)
 {
     xmlNode* root = xmlDocGetRootElement(doc);
@@ -23,8 +21,33 @@ xmlNode* status_section(xmlDoc* doc)
     return st;
 }
 
-xmlNode* find_node_state(xmlDoc* doc, std::string_view name, bool create, bool remote)
+xmlNode* nodes_section(xmlDoc* doc)
 {
+    xmlNode* conf = xml::first_child(xmlDocGetRootElement(doc), "configuration");
+    xmlNode* nodes = conf ? xml::first_child(conf, "nodes") : nullptr;
+    if (conf && !nodes) nodes = xml::add_child(conf, "nodes");
+    return nodes;
+}
+
+// A <node> entry without a type for `name`, unless one names it already: crm_simulate 2.1.5
+// writes one for every node it records a state for once a node was brought up (-u) in the
+// run (then a guest or remote node so named is a cluster node when the CIB is read again).
+void add_node_entry(xmlDoc* doc, std::string_view name)
+{
+    xmlNode* nodes = nodes_section(doc);
+    if (!nodes) return;
+    for (xmlNode* n : xml::elements(nodes, "node")) {
+        if (attr(n, "uname") == name) return;
+    }
+    xmlNode* n = xml::add_child(nodes, "node");
+    xml::set_attr(n, "id", name);
+    xml::set_attr(n, "uname", name);
+}
+
+xmlNode* find_node_state(xmlDoc* doc, std::string_view name, bool create, bool remote,
+                         NodeEntries entries = NodeEntries::as_configured)
+{
+    if (create && entries == NodeEntries::for_every_state) add_node_entry(doc, name);
     xmlNode* st = status_section(doc);
     for (xmlNode* ns : xml::elements(st, "node_state")) {
         if (attr(ns, "uname") == name) return ns;
@@ -84,7 +107,7 @@ xmlNode* find_lrm_resource(xmlNode* ns, std::string_view id, const Resource* r, 
 // transition touches every history, and a scan per action would be quadratic.
 class StatusIndex {
 public:
-    explicit StatusIndex(xmlDoc* doc) : doc_(doc) {}
+    StatusIndex(xmlDoc* doc, NodeEntries entries) : doc_(doc), entries_(entries) {}
     xmlNode* node_state(std::string_view name, bool create, bool remote)
     {
         if (!built_) {
@@ -99,6 +122,10 @@ public:
                     ids_.emplace(std::string(attr(n, "uname")), std::string(attr(n, "id")));
             }
             built_ = true;
+        }
+        if (create && entries_ == NodeEntries::for_every_state && !ids_.contains(std::string(name))) {
+            add_node_entry(doc_, name);
+            ids_.emplace(std::string(name), std::string(name));
         }
         auto it = states_.find(std::string(name));
         if (it != states_.end()) return it->second;
@@ -139,6 +166,7 @@ public:
 
 private:
     xmlDoc* doc_;
+    NodeEntries entries_;
     bool built_ = false;
     std::unordered_map<std::string, xmlNode*> states_;  // by uname
     std::unordered_map<std::string, xmlNode*> by_id_;
@@ -298,13 +326,13 @@ Result<OpSpec> parse_op_spec(std::string_view text)
 }
 
 SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std::vector<OpSpec>& failures,
-                                     EpochSeconds wall_clock)
+                                     EpochSeconds wall_clock, NodeEntries entries)
 {
     SimulationResult out;
     bool aborted = false;  // after a failure only INFINITY-priority and pseudo actions start
     out.cib = c.cib.copy();
     xmlDoc* doc = out.cib.get();
-    StatusIndex index(doc);
+    StatusIndex index(doc, entries);
     const std::size_t n = g.actions.size();
     std::vector<char> done(n, 0);
     std::vector<char> failed_action(c.actions.size(), 0);
@@ -461,18 +489,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
 void inject_node_up(xml::Document& cib, std::string_view node)
 {
     // A node new to the configuration joins it too (its id is its name).
-    xmlNode* conf = xml::first_child(cib.root(), "configuration");
-    xmlNode* nodes = conf ? xml::first_child(conf, "nodes") : nullptr;
-    if (conf && !nodes) nodes = xml::add_child(conf, "nodes");
-    bool known = false;
-    for (xmlNode* n : xml::elements(nodes, "node"))
-        known = known || attr(n, "uname") == node;
-    if (nodes && !known) {
-        xmlNode* n = xml::add_child(nodes, "node");
-        xml::set_attr(n, "id", node);
-        xml::set_attr(n, "uname", node);
-    }
-    xmlNode* ns = find_node_state(cib.get(), node, true, false);
+    xmlNode* ns = find_node_state(cib.get(), node, true, false, NodeEntries::for_every_state);
     xml::set_attr(ns, "in_ccm", "true");
     xml::set_attr(ns, "crmd", "online");
     xml::set_attr(ns, "join", "member");
@@ -480,9 +497,9 @@ void inject_node_up(xml::Document& cib, std::string_view node)
     xml::set_attr(ns, "crm-debug-origin", "crm_simulate");
 }
 
-void inject_node_down(xml::Document& cib, std::string_view node)
+void inject_node_down(xml::Document& cib, std::string_view node, NodeEntries entries)
 {
-    xmlNode* ns = find_node_state(cib.get(), node, true, false);
+    xmlNode* ns = find_node_state(cib.get(), node, true, false, entries);
     xml::set_attr(ns, "in_ccm", "false");
     xml::set_attr(ns, "crmd", "offline");
     xml::set_attr(ns, "join", "down");
@@ -493,9 +510,9 @@ void inject_node_down(xml::Document& cib, std::string_view node)
 }
 
 // A node that left the membership without saying goodbye (its controller still "online").
-void inject_node_fail(xml::Document& cib, std::string_view node)
+void inject_node_fail(xml::Document& cib, std::string_view node, NodeEntries entries)
 {
-    xmlNode* ns = find_node_state(cib.get(), node, true, false);
+    xmlNode* ns = find_node_state(cib.get(), node, true, false, entries);
     xml::set_attr(ns, "in_ccm", "false");
     xml::set_attr(ns, "crmd", "online");
     xml::set_attr(ns, "join", "member");
@@ -503,7 +520,8 @@ void inject_node_fail(xml::Document& cib, std::string_view node)
     xml::set_attr(ns, "crm-debug-origin", "crm_simulate");
 }
 
-Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now, std::vector<std::string>& lines)
+Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now, std::vector<std::string>& lines,
+                 NodeEntries entries)
 {
     xmlNode* root = cib.root();
     xmlNode* resources = xml::first_child(xml::first_child(root, "configuration"), "resources");
@@ -522,7 +540,7 @@ Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now, std::
             stack.push_back(ch);
         }
     }
-    xmlNode* ns = find_node_state(cib.get(), spec.node, true, false);
+    xmlNode* ns = find_node_state(cib.get(), spec.node, true, false, entries);
     xmlNode* lrm = ensure_child(ns, "lrm", attr(ns, "id"));
     xmlNode* lrs = ensure_child(lrm, "lrm_resources", {});
     xmlNode* lr = nullptr;

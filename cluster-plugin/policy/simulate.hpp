@@ -40,18 +40,26 @@ struct SimulationResult {
     xml::Document cib;  // the CIB after the transition
 };
 
+// Which nodes get a <node> entry when their state is recorded: crm_simulate 2.1.5, once a node
+// was brought up (-u) in a run, writes a typeless one (id and uname the name) for every node it
+// records a state for that has none, injections and executed actions alike, so a guest or
+// remote node touched then is a cluster node of that name when the CIB is read again.
+enum class NodeEntries { as_configured, for_every_state };
+
 // `failures` (crm_simulate -F) make the matching actions fail: the transition then aborts
 // (only INFINITY-priority and pseudo actions still start) and the failure is counted, with
 // `wall_clock` as its last-failure time (crm_simulate uses the real clock there).
 SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std::vector<OpSpec>& failures,
-                                     EpochSeconds wall_clock);
+                                     EpochSeconds wall_clock,
+                                     NodeEntries entries = NodeEntries::as_configured);
 
 // Synthetic events before scheduling (crm_simulate -u/-d/-f/-i): edit the CIB in place.
 void inject_node_up(xml::Document& cib, std::string_view node);
-void inject_node_down(xml::Document& cib, std::string_view node);
-void inject_node_fail(xml::Document& cib, std::string_view node);
+void inject_node_down(xml::Document& cib, std::string_view node, NodeEntries entries);
+void inject_node_fail(xml::Document& cib, std::string_view node, NodeEntries entries);
 // Records the operation result; a failure also counts (fail-count, last-failure), one
 // "  * Injecting attribute ..." line each in `lines`.
-Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now, std::vector<std::string>& lines);
+Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now, std::vector<std::string>& lines,
+                 NodeEntries entries);
 
 }  // namespace outpost::cluster::policy

@@ -82,6 +82,17 @@ std::string pending_text(std::string_view task)
     return {};
 }
 
+// Flags after a resource or a collective's heading, as crm_mon 2.1.5 prints them: one
+// parenthesis, comma separated ("Clone Set: C [P] (promotable, unmanaged, disabled)",
+// "Stopped (disabled, unmanaged)").
+std::string heading_flags(const std::vector<const char*>& flags)
+{
+    std::string out;
+    for (const char* f : flags)
+        out += std::string(out.empty() ? " (" : ", ") + f;
+    return out.empty() ? out : out + ")";
+}
+
 std::string primitive_text(const Cluster& c, RscIdx ri, const std::string& name)
 {
     const Resource& r = c.resources[ri];
@@ -97,25 +108,22 @@ std::string primitive_text(const Cluster& c, RscIdx ri, const std::string& name)
         state = !pending.empty() && r.role != Role::stopped ? pending : role_name(display_role(c, ri));
     }
     s += state;
-    if (r.running_on.size() == 1) {
-        s += " " + c.nodes[r.running_on[0]].name;
-    } else if (r.running_on.size() > 1) {
-        s += " " + node_list(c, r.running_on);
-    }
-    std::vector<std::string> flags;
+    if (r.running_on.size() == 1) s += " " + c.nodes[r.running_on[0]].name;
+    std::vector<const char*> flags;
     if (r.running_on.size() == 1 && c.nodes[r.running_on[0]].unclean && !c.nodes[r.running_on[0]].online)
-        flags.emplace_back("UNCLEAN");
-    if (is_disabled(r)) flags.emplace_back("disabled");
-    // (A blocked resource is unmanaged too; crm_mon says "blocked" only.)
-    if (!r.flags.managed && !r.flags.blocked)
-        flags.emplace_back(r.flags.maintenance ? "maintenance" : "unmanaged");
-    if (r.flags.blocked) flags.emplace_back("blocked");
-    if (r.flags.failure_ignored) flags.emplace_back("failure ignored");
-    for (const auto& f : flags) {
-        s += " (";
-        s += f;
-        s += ")";
+        flags.push_back("UNCLEAN");
+    if (is_disabled(r)) flags.push_back("disabled");
+    // (A blocked resource is unmanaged too; crm_mon says "blocked" only. One in maintenance
+    // is "unmanaged" to crm_simulate 2.1.5.)
+    if (r.flags.blocked) {
+        flags.push_back("blocked");
+    } else if (!r.flags.managed) {
+        flags.push_back("unmanaged");
     }
+    if (r.flags.failure_ignored) flags.push_back("failure ignored");
+    s += heading_flags(flags);
+    // (Active on several nodes: the flags come before the node list.)
+    if (r.running_on.size() > 1) s += " " + node_list(c, r.running_on);
     return s;
 }
 
@@ -124,10 +132,10 @@ void render_resource(const Cluster& c, Out& out, RscIdx ri, int indent);
 void render_group(const Cluster& c, Out& out, RscIdx gi, int indent, const std::string& name)
 {
     const Resource& g = c.resources[gi];
-    std::string head = "Resource Group: " + name;
-    if (!g.flags.managed) head += " (unmanaged)";
-    if (is_disabled(g)) head += " (disabled)";
-    out.heading(indent, head + ":");
+    std::vector<const char*> flags;
+    if (!g.flags.managed) flags.push_back("unmanaged");
+    if (is_disabled(g)) flags.push_back("disabled");
+    out.heading(indent, "Resource Group: " + name + heading_flags(flags) + ":");
     for (RscIdx ch : g.children) {
         const Resource& m = c.resources[ch];
         out.line(indent + 2, primitive_text(c, ch, m.id));
@@ -192,11 +200,12 @@ void render_clone(const Cluster& c, Out& out, RscIdx ci, int indent)
     const Resource& cl = c.resources[ci];
     const Resource* first = cl.children.empty() ? nullptr : &c.resources[cl.children.front()];
     std::string head = "Clone Set: " + cl.id + " [" + (first ? first->base_id : std::string()) + "]";
-    if (cl.flags.promotable) head += " (promotable)";
-    if (cl.flags.unique) head += " (unique)";
-    if (!cl.flags.managed) head += " (unmanaged)";
-    if (is_disabled(cl)) head += " (disabled)";
-    out.heading(indent, head + ":");
+    std::vector<const char*> flags;
+    if (cl.flags.promotable) flags.push_back("promotable");
+    if (cl.flags.unique) flags.push_back("unique");
+    if (!cl.flags.managed) flags.push_back("unmanaged");
+    if (is_disabled(cl)) flags.push_back("disabled");
+    out.heading(indent, head + heading_flags(flags) + ":");
     if (cl.flags.unique) {
         for (RscIdx inst : cl.children)
             render_resource(c, out, inst, indent + 2);
@@ -355,8 +364,13 @@ std::string render_status(const Cluster& c, bool fancy)
     return out.s;
 }
 
-std::string render_disabled_line(const Cluster& c)
+std::string render_status_notes(const Cluster& c)
 {
+    // (A blank line before the banner: crm_simulate 2.1.5 prints one.)
+    std::string notes = c.options.maintenance_mode
+                            ? "\n              *** Resource management is DISABLED ***\n"
+                              "  The cluster will not attempt to start, stop or recover services\n\n"
+                            : std::string();
     int total = 0, disabled = 0, blocked = 0;
     // (Implicit guest connections count too.)
     for (const Resource& r : c.resources) {
@@ -365,9 +379,10 @@ std::string render_disabled_line(const Cluster& c)
         if (is_disabled(r)) ++disabled;
         if (r.flags.blocked) ++blocked;
     }
-    if (disabled == 0 && blocked == 0) return {};
-    return std::to_string(disabled) + " of " + std::to_string(total) + " resource instances DISABLED and " +
-           std::to_string(blocked) + " BLOCKED from further action due to failure\n";
+    if (disabled == 0 && blocked == 0) return notes;
+    return notes + std::to_string(disabled) + " of " + std::to_string(total) +
+           " resource instances DISABLED and " + std::to_string(blocked) +
+           " BLOCKED from further action due to failure\n";
 }
 
 }  // namespace outpost::cluster::policy

@@ -31,8 +31,9 @@ std::vector<SummaryEntry> summarize(const Cluster& c);
 // "Transition Summary:" lines (without the heading).
 std::string render_summary(const Cluster& c);
 std::string render_summary(const std::vector<SummaryEntry>& entries);
-// "N of M resource instances DISABLED and K BLOCKED from further action due to failure",
-// or empty when nothing is disabled or blocked.
-std::string render_disabled_line(const Cluster& c);
+// The notes before the current status: the "Resource management is DISABLED" banner in
+// maintenance mode, and "N of M resource instances DISABLED and K BLOCKED from further
+// action due to failure" when something is; empty when neither applies.
+std::string render_status_notes(const Cluster& c);
 
 }  // namespace outpost::cluster::policy

@@ -169,6 +169,9 @@ Status unpack_config(Cluster& c)
         return cib_error("the root element is <" + std::string(xml::name(root)) + ">, not <cib>");
     c.options.have_quorum = is_true(attr(root, "have-quorum"));
     c.options.dc_uuid = std::string(attr(root, "dc-uuid"));
+    // Rule F1: a CIB without crm_feature_set counts as older than 3.0.13.
+    const std::string_view feature_set = attr(root, "crm_feature_set");
+    c.options.per_operation_failcounts = !feature_set.empty() && compare_versions(feature_set, "3.0.13") >= 0;
 
     const xmlNode* configuration = xml::first_child(root, "configuration");
     if (!configuration) return cib_error("no <configuration> section");
@@ -362,8 +365,7 @@ void Unpacker::unpack_ops(Resource& r, const xmlNode* x)
         if (auto it = meta.find("record-pending"); it != meta.end()) op.record_pending = is_true(it->second);
         for (auto& [k, v] : meta) {
             if (k == "id" || k == "name" || k == "interval" || k == "role" || k == "timeout" ||
-                k == "on-fail" || k == "enabled" || k == "start-delay" || k == "record-pending" ||
-                k == "description")
+                k == "enabled" || k == "start-delay" || k == "record-pending" || k == "description")
                 continue;
             op.meta.emplace_back(k, v);
         }
@@ -667,6 +669,16 @@ Status unpack_resources(Cluster& c)
     u.configuration = configuration;
     u.rsc_defaults = xml::first_child(configuration, "rsc_defaults");
     u.op_defaults = xml::first_child(configuration, "op_defaults");
+    if (u.op_defaults) {
+        // The timeout an operation without its own configuration gets (graph attributes).
+        RuleContext ctx;
+        ctx.now = c.now;
+        std::map<std::string, std::string, std::less<>> defaults;
+        unpack_nvpair_sets(u.op_defaults, "meta_attributes", ctx, defaults);
+        if (auto it = defaults.find("timeout"); it != defaults.end()) {
+            if (auto ms = parse_interval_ms(it->second)) c.options.default_op_timeout_ms = *ms;
+        }
+    }
 
     // Rule 8: remote and guest nodes are created before any resource is unpacked.
     struct Guest {
@@ -680,10 +692,17 @@ Status unpack_resources(Cluster& c)
         std::string name(g);
         const NodeIdx existing = c.find_node(name);
         if (existing != kNone &&
-            !(c.nodes[existing].kind == NodeKind::remote && c.nodes[existing].has_node_entry))
+            !(c.nodes[existing].kind == NodeKind::remote && c.nodes[existing].has_node_entry) &&
+            !(c.nodes[existing].kind == NodeKind::member && c.nodes[existing].has_node_entry))
             return cib_error("remote-node \"" + name + "\" of " + std::string(attr(p, "id")) +
                              " collides with an existing node");
         guests.push_back({p, name});
+        if (existing != kNone && c.nodes[existing].kind == NodeKind::member) {
+            // Rule 9: a <node> entry without a type (crm_simulate's own -u writes one) keeps
+            // the name a cluster node, as Pacemaker does: the container and its implicit
+            // connection stay resources, no guest node is made.
+            return {};
+        }
         if (existing == kNone) {
             add_node(c, name, name, NodeKind::guest);
         } else {
@@ -704,7 +723,7 @@ Status unpack_resources(Cluster& c)
                 NodeIdx existing = c.find_node(id);
                 if (existing == kNone) {
                     add_node(c, id, id, NodeKind::remote);
-                } else if (c.nodes[existing].kind == NodeKind::member) {
+                } else if (c.nodes[existing].kind == NodeKind::member && !c.nodes[existing].has_node_entry) {
                     return cib_error("remote connection " + id + " has the name of a cluster node");
                 }
             } else if (auto st = check_guest(x); !st) {
@@ -812,9 +831,16 @@ Status unpack_resources(Cluster& c)
                      [&](RscIdx a, RscIdx b) { return c.resources[a].priority > c.resources[b].priority; });
     // Rule 3: link nodes and their connections.
     for (NodeIdx n = 0; n < c.nodes.size(); ++n) {
-        if (c.nodes[n].kind == NodeKind::member) continue;
         RscIdx conn = c.find_rsc(c.nodes[n].name);
         if (conn == kNone || !c.resources[conn].flags.is_remote_connection) continue;
+        if (c.nodes[n].kind == NodeKind::member) {
+            // Rule 9: a cluster node of a connection's name (observed: fence devices and
+            // connections get -INFINITY there, and a guest's one has #kind "container").
+            c.nodes[n].named_by_connection = true;
+            c.connection_named_members.push_back(n);
+            if (c.resources[conn].container != kNone) c.nodes[n].attrs["#kind"] = "container";
+            continue;
+        }
         c.nodes[n].remote_rsc = conn;
         c.resources[conn].remote_node = n;
         if (c.resources[conn].container != kNone) {

@@ -845,6 +845,13 @@ void StatusUnpacker::process_state(RscIdx r, NodeIdx n, NodeHistory& h)
         }
     }
     const OnFail saved = on_fail;
+    // Rule 24 (observed): a connection reset with a reconnect interval stays stopped until
+    // the failure expires even when the node it failed on is unclean, whose failures are
+    // otherwise left to its fencing.
+    if (node.unclean && on_fail == OnFail::reset_remote && rsc.remote_reconnect_ms > 0) {
+        rsc.next_role = Role::stopped;
+        rsc.flags.reconnect_hold = true;
+    }
     if (node.unclean) on_fail = OnFail::ignore;
     switch (on_fail) {
         case OnFail::ignore:

@@ -309,13 +309,14 @@ int run_main(const Args& a, int argc, char** argv)
         if (out.xml()) {
             out.append(status_xml(**current, "cluster_status", 2));
         } else {
-            std::string dis = render_disabled_line(**current);
+            std::string dis = render_status_notes(**current);
             if (!dis.empty()) out.append(dis + "\n");
             if (fancy) out.append("Current cluster status:\n");
             out.append(render_status(**current, fancy));
         }
     }
     // Synthetic events.
+    const NodeEntries entries = a.node_up.empty() ? NodeEntries::as_configured : NodeEntries::for_every_state;
     std::unique_ptr<Cluster> cluster;
     if (modified) {
         std::vector<std::string> lines;
@@ -328,16 +329,16 @@ int run_main(const Args& a, int argc, char** argv)
             lines.push_back("  * Bringing node " + n + " online");
         }
         for (const std::string& n : a.node_down) {
-            inject_node_down(*doc, n);
+            inject_node_down(*doc, n, entries);
             lines.push_back("  * Taking node " + n + " offline");
         }
         for (const std::string& n : a.node_fail) {
-            inject_node_fail(*doc, n);
+            inject_node_fail(*doc, n, entries);
             lines.push_back("  * Failing node " + n);
         }
         for (std::size_t i = 0; i < injections.size(); ++i) {
             lines.push_back("  * Injecting " + a.op_inject[i] + " into the configuration");
-            if (auto st = inject_op(*doc, injections[i], run.wall_clock, lines); !st)
+            if (auto st = inject_op(*doc, injections[i], run.wall_clock, lines, entries); !st)
                 return fail(kExitDataErr, st.error().describe());
         }
         if (!a.quiet && !out.xml()) {
@@ -386,7 +387,7 @@ int run_main(const Args& a, int argc, char** argv)
         if (!a.dot_file.empty() && !write_file(a.dot_file, graph_dot(cl, g)))
             return fail(kExitCantCreate, "cannot write " + a.dot_file);
         if (a.simulate) {
-            SimulationResult sim = simulate_transition(cl, g, failures, run.wall_clock);
+            SimulationResult sim = simulate_transition(cl, g, failures, run.wall_clock, entries);
             const std::string result =
                 (!a.output_file.empty() || a.in_place) ? sim.cib.serialize() : std::string();
             if (!a.output_file.empty() && !write_file(a.output_file, result))

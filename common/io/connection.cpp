@@ -1,8 +1,11 @@
 #include "io/connection.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <string>
 #include <utility>
+#include <variant>
 
 #include "io/socket.hpp"
 #include "util/guard.hpp"
@@ -53,6 +56,36 @@ void Connection::start(MessageHandler on_message, CloseHandler on_close)
     resume_ = add_idle(context_, [this] { (void)read_available(); });
 }
 
+void Connection::defer_inflate(std::size_t above, CompressedHandler handler)
+{
+    inflate_up_to_ = above;
+    on_compressed_ = std::move(handler);
+}
+
+void Connection::reject(const Error& error)
+{
+    fail_later(
+        make_error(error.domain, error.code, "bad message from " + peer_address_ + ": " + error.message));
+}
+
+void Connection::pause()
+{
+    paused_ = true;
+}
+
+void Connection::resume()
+{
+    if (!paused_) return;
+    paused_ = false;
+    if (closed_ || !started_) return;
+    update_events();
+    // Messages may wait whole in the decoder (the socket will not signal them), and more
+    // inside GnuTLS: deliver those first, then read.
+    resume_ = add_idle(context_, [this] {
+        if (deliver_messages()) (void)read_available();
+    });
+}
+
 Status Connection::send(std::string_view xml)
 {
     if (closed_) {
@@ -86,6 +119,7 @@ Status Connection::send(std::string_view xml)
 
 Status Connection::flush()
 {
+    std::size_t written = 0;
     while (!queue_.empty()) {
         Outgoing& out = queue_.front();
         if (!out.header_sent) {
@@ -104,12 +138,16 @@ Status Connection::flush()
         }
         const std::string& payload = out.frame.payload;
         while (out.payload_sent < payload.size()) {
+            // The rest goes on the next wake-up (the socket is still writable, so G_IO_OUT
+            // comes back at once); other sources run in between.
+            if (written >= limits_.write_budget_per_wakeup) return {};
             // Same offset after a would-block, hence the same bytes: what GnuTLS requires.
             const std::size_t chunk = std::min(tls::kMaxRecordSize, payload.size() - out.payload_sent);
             auto sent = session_->send_record(payload.data() + out.payload_sent, chunk);
             if (!sent) return sent.error();
             if (*sent == 0) return {};
             out.payload_sent += *sent;
+            written += *sent;
         }
         queued_bytes_ -= wire::kHeaderSize + payload.size();
         queue_.pop_front();
@@ -124,14 +162,16 @@ void Connection::update_events()
         return;
     }
     unsigned events = 0;
-    if (started_) events |= G_IO_IN;
+    if (started_ && !paused_) events |= G_IO_IN;
     if (!queue_.empty() || (session_ && session_->send_blocked()) || read_wants_write_) events |= G_IO_OUT;
     // Before start() a hang-up would be reported on every iteration with nobody to read
     // it; stop watching until start() (or until there is something to send).
-    if (!started_ && hup_seen_ && (events & G_IO_OUT) == 0) events = 0;
+    // The same while paused.
+    const bool reading = started_ && !paused_;
+    if (!reading && hup_seen_ && (events & G_IO_OUT) == 0) events = 0;
     if (events == 0) {
         // G_IO_HUP and G_IO_ERR are reported even for an empty mask: no watch at all.
-        if (!started_)
+        if (!reading)
             watch_.reset();
         else
             watch_.set_events(GIOCondition(0));
@@ -149,7 +189,7 @@ void Connection::on_io(GIOCondition happened)
 {
     const Lifetime::Watch alive = lifetime_.watch();
     if (closed_) return;
-    if ((happened & (G_IO_HUP | G_IO_ERR)) != 0 && !started_) hup_seen_ = true;
+    if ((happened & (G_IO_HUP | G_IO_ERR)) != 0 && (!started_ || paused_)) hup_seen_ = true;
     if ((happened & (G_IO_OUT | G_IO_ERR | G_IO_HUP)) != 0 && (!queue_.empty() || session_->send_blocked())) {
         if (Status flushed = flush(); !flushed) {
             fail(flushed.error());
@@ -158,7 +198,7 @@ void Connection::on_io(GIOCondition happened)
     }
     const bool readable = (happened & (G_IO_IN | G_IO_HUP | G_IO_ERR)) != 0;
     const bool read_unblocked = read_wants_write_ && (happened & G_IO_OUT) != 0;
-    if (started_ && (readable || read_unblocked)) {
+    if (started_ && !paused_ && (readable || read_unblocked)) {
         if (!read_available()) return;
     }
     if (alive && !closed_) update_events();
@@ -166,7 +206,7 @@ void Connection::on_io(GIOCondition happened)
 
 bool Connection::read_available()
 {
-    if (closed_ || !started_) return !closed_;
+    if (closed_ || !started_ || paused_) return !closed_;
     std::array<char, tls::kMaxRecordSize> buffer;
     std::size_t total = 0;
     read_wants_write_ = false;
@@ -197,6 +237,10 @@ bool Connection::read_available()
                 decoder_.feed(buffer.data(), received->size);
                 total += received->size;
                 if (!deliver_messages()) return false;
+                if (paused_) {
+                    update_events();
+                    return true;
+                }
                 break;
             case tls::TlsSession::Received::Kind::closed: {
                 std::string message = "peer " + peer_address_ + " closed the connection";
@@ -218,18 +262,23 @@ bool Connection::deliver_messages()
     const Lifetime::Watch alive = lifetime_.watch();
     // A copy: the handler may destroy this Connection, and with it on_message_.
     MessageHandler handler = on_message_;
-    while (!closed_) {
-        auto next = decoder_.next();
+    CompressedHandler compressed = on_compressed_;
+    while (!closed_ && !paused_) {
+        auto next = decoder_.next_frame(compressed ? inflate_up_to_ : SIZE_MAX);
         if (!next) {
             fail(make_error(next.error().domain, next.error().code,
                             "bad message from " + peer_address_ + ": " + next.error().message));
             return false;
         }
         if (!next->has_value()) return true;
-        if (handler) handler(std::move(**next));
+        if (auto* text = std::get_if<std::string>(&**next)) {
+            if (handler) handler(std::move(*text));
+        } else {
+            compressed(std::get<wire::CompressedPayload>(std::move(**next)));
+        }
         if (!alive) return false;
     }
-    return false;
+    return !closed_;
 }
 
 void Connection::fail(Error reason)

@@ -36,6 +36,8 @@ public:
     using ReadyCallback = PendingConnection::ReadyCallback;
     using MessageHandler = std::function<void(std::string xml)>;
     using CloseHandler = std::function<void(const Error& reason)>;
+    // A bzip2-compressed message left to inflate off the loop (defer_inflate()).
+    using CompressedHandler = std::function<void(wire::CompressedPayload payload)>;
 
     // Server side: TLS handshake on an accepted socket. The callback never runs from inside
     // this call. An unauthenticated client is dropped after options.handshake_timeout.
@@ -60,9 +62,28 @@ public:
     // error or the peer closing reports on_close exactly once.
     void start(MessageHandler on_message, CloseHandler on_close);
 
+    // From now on a compressed message whose compressed or announced size exceeds `above`
+    // goes to `handler` as it is, not inflated (for a handler that inflates it off the loop
+    // with wire::inflate_payload and hands what is wrong with it to reject()).
+    void defer_inflate(std::size_t above, CompressedHandler handler);
+    // Ends the connection as a bad message in its stream would: on_close with "bad message
+    // from PEER: ..." soon, never from inside this call.
+    void reject(const Error& error);
+
+    // Stops delivering messages, and reading, until resume(): for a handler that hands a
+    // message to work off the loop (io/offload.hpp), so that the connection's next messages
+    // wait for it. Effective at once, also from inside on_message. What was read stays
+    // buffered, the rest waits in the socket; sending goes on; a peer that closes meanwhile
+    // is noticed after resume().
+    void pause();
+    // Delivers what is buffered, then reads again (from the loop, never inside this call).
+    void resume();
+    [[nodiscard]] bool paused() const { return paused_; }
+
     // Queues one message (XML text without NUL): framed, its 40-byte header written as one TLS
     // record, then the payload in records of at most 16 KiB, one message at a time and never
-    // coalesced (docs/protocol.md 2.3); a full socket just queues. Returns an error, and
+    // coalesced (docs/protocol.md 2.3); a full socket just queues, and so does what exceeds
+    // limits.write_budget_per_wakeup (written from the loop, a budget per wake-up). Returns an error, and
     // queues nothing, if the connection is closed (-ENOTCONN), the text holds a NUL (-EINVAL),
     // the message exceeds max_message_size (-EMSGSIZE) or the queue limit (-ENOBUFS). A write
     // failure found while sending is reported later through on_close, never from inside
@@ -117,11 +138,14 @@ private:
     std::size_t queued_bytes_ = 0;
 
     MessageHandler on_message_;
+    CompressedHandler on_compressed_;
+    std::size_t inflate_up_to_ = SIZE_MAX;  // defer_inflate()
     CloseHandler on_close_;
     bool started_ = false;
     bool closed_ = false;            // no more I/O
     bool close_reported_ = false;    // on_close called (or close() requested)
-    bool hup_seen_ = false;          // hang-up before start(): stop watching until then
+    bool paused_ = false;            // pause(): no reading, no delivering
+    bool hup_seen_ = false;          // hang-up before start() or while paused: stop watching until then
     bool read_wants_write_ = false;  // GnuTLS needs to write to go on reading
     std::optional<Error> failure_;
     Lifetime lifetime_;

@@ -41,6 +41,9 @@ inline constexpr std::size_t kReadBudgetPerWakeup = std::size_t{1024} * 1024;
 // thousands of small requests into its records must not hold the loop for every one of them
 // (docs/limits.md, the packed pokes of agent-hostile).
 inline constexpr std::chrono::milliseconds kReadTimePerWakeup{10};
+// Bytes written per wake-up before yielding: encrypting a 32 MiB message in one go would
+// hold the loop for as long as the peer keeps reading.
+inline constexpr std::size_t kWriteBudgetPerWakeup = std::size_t{1024} * 1024;
 
 // The step of Connection::connect_async() / accept_async() that failed. Every error they
 // report carries it as its domain, so a caller can tell a TCP connect timeout from a TLS
@@ -66,6 +69,8 @@ struct ConnectionLimits {
     std::size_t read_budget_per_wakeup = kReadBudgetPerWakeup;
     // The same in time (checked after each record).
     std::chrono::milliseconds read_time_per_wakeup = kReadTimePerWakeup;
+    // Bytes written in one wake-up (or one send()) before the rest waits for the next.
+    std::size_t write_budget_per_wakeup = kWriteBudgetPerWakeup;
 };
 
 // TCP_NODELAY on the socket and TCP_QUICKACK after every read (io/socket.hpp): a message is

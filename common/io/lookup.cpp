@@ -7,14 +7,13 @@
 #include <memory>
 #include <utility>
 
+#include "io/offload.hpp"
 #include "io/socket.hpp"
-#include "util/guard.hpp"
 #include "util/log.hpp"
 
 namespace outpost::io {
 namespace {
 
-const log::Category log_cat{"io.lookup"};
 constexpr const char* kDomain = "io";
 
 // getaddrinfo for a TCP connection. With numeric_only it never touches DNS or files, so it
@@ -49,26 +48,6 @@ Result<AddressList> resolve(const std::string& host, std::uint16_t port, bool nu
         return make_error(kDomain, -EADDRNOTAVAIL, "no IPv4 or IPv6 address for " + log::quote(host));
     }
     return addresses;
-}
-
-// A one-shot idle callback attached from another thread. g_main_context_invoke() is not
-// used on purpose: when nobody owns the context at that moment it would run the callback
-// on the calling (pool) thread.
-void post_to_context(GMainContext* context, std::function<void()> callback)
-{
-    GSource* source = g_idle_source_new();
-    g_source_set_priority(source, G_PRIORITY_DEFAULT);
-    g_source_set_callback(
-        source,
-        [](gpointer data) -> gboolean {
-            guarded(log_cat, "a name lookup's completion",
-                    [data] { (*static_cast<std::function<void()>*>(data))(); });
-            return G_SOURCE_REMOVE;
-        },
-        new std::function<void()>(std::move(callback)),
-        [](gpointer data) { delete static_cast<std::function<void()>*>(data); });
-    g_source_attach(source, context);
-    g_source_unref(source);
 }
 
 struct LookupJob {

@@ -12,6 +12,7 @@
 
 #include "util/result.hpp"
 #include "wire/codes.hpp"
+#include "wire/frame.hpp"
 
 namespace outpost::ipc {
 
@@ -29,10 +30,11 @@ inline constexpr std::uint8_t kHeaderVersion = 1;
 inline constexpr std::size_t kDefaultBufferSize = std::size_t{128} * 1024;
 // A PCMK_ipc_buffer below this is ignored: smaller buffers cannot carry even a short CIB.
 inline constexpr std::size_t kMinBufferSize = std::size_t{16} * 1024;
-// Largest uncompressed payload accepted from a tool or sent to one. The TLS channel carries
-// at most 16 MiB per message (wire::kDefaultMaxMessageSize); the request is wrapped in a
-// proxy envelope, so a payload this size can still travel.
-inline constexpr std::size_t kMaxPayloadSize = std::size_t{15} * 1024 * 1024;
+// Largest uncompressed payload accepted from a tool or sent to one: what one TLS message
+// carries (wire::kDefaultMaxMessageSize) less room for the proxy envelope around it, so a
+// payload this size can still travel. (Its compressed form must fit PCMK_ipc_buffer.)
+inline constexpr std::size_t kProxyEnvelopeRoom = std::size_t{64} * 1024;
+inline constexpr std::size_t kMaxPayloadSize = wire::kDefaultMaxMessageSize - kProxyEnvelopeRoom;
 
 struct Header {
     std::int32_t id = 0;

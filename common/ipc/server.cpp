@@ -111,6 +111,12 @@ Server::Connection* Server::find(ConnectionId id)
     return it == connections_.end() ? nullptr : it->second.get();
 }
 
+const Server::Connection* Server::find(ConnectionId id) const
+{
+    auto it = connections_.find(id);
+    return it == connections_.end() ? nullptr : it->second.get();
+}
+
 Server::Connection* Server::find(qb_ipcs_connection_t* handle)
 {
     auto it = by_handle_.find(handle);
@@ -242,26 +248,40 @@ void Server::client_left(qb_ipcs_connection_t* c)
 
 // ---- sending and closing ------------------------------------------------------------------
 
+std::optional<Server::EncodeLimits> Server::encode_limits(ConnectionId id) const
+{
+    const Connection* connection = find(id);
+    if (connection == nullptr || connection->gone) return std::nullopt;
+    int32_t buffer = connection->ready ? qb_ipcs_connection_get_buffer_size(connection->handle) : 0;
+    std::size_t max_size = buffer > 0 ? static_cast<std::size_t>(buffer) : options_.buffer_size;
+    return EncodeLimits{options_.buffer_size, max_size};
+}
+
 Status Server::send(ConnectionId id, Kind kind, std::int32_t msg_id, std::uint32_t flags,
                     std::string_view xml)
 {
-    Connection* connection = find(id);
-    if (connection == nullptr || connection->gone)
-        return make_error("ipc", -ENOTCONN, "the local client has gone");
-    int32_t buffer = connection->ready ? qb_ipcs_connection_get_buffer_size(connection->handle) : 0;
-    std::size_t max_size = buffer > 0 ? static_cast<std::size_t>(buffer) : options_.buffer_size;
-    auto bytes = encode_message(msg_id, xml, flags, options_.buffer_size, max_size);
+    const std::optional<EncodeLimits> limits = encode_limits(id);
+    if (!limits) return make_error("ipc", -ENOTCONN, "the local client has gone");
+    auto bytes = encode_message(msg_id, xml, flags, limits->compress_above, limits->max_size);
     if (!bytes) {
         close(id);
         return bytes.error();
     }
+    return send_encoded(id, kind, std::move(bytes).value());
+}
+
+Status Server::send_encoded(ConnectionId id, Kind kind, std::string bytes)
+{
+    Connection* connection = find(id);
+    if (connection == nullptr || connection->gone)
+        return make_error("ipc", -ENOTCONN, "the local client has gone");
     if (connection->queue.size() >= kMaxQueuedPerConnection) {
         close(id);
         return make_error("ipc", -ENOBUFS,
                           "the local client is not reading (" + std::to_string(kMaxQueuedPerConnection) +
                               " messages queued)");
     }
-    connection->queue.push_back(Outgoing{std::move(bytes).value(), kind});
+    connection->queue.push_back(Outgoing{std::move(bytes), kind});
     if (!flush(*connection)) {
         close(id);
         return make_error("ipc", -EIO, "sending to the local client failed");

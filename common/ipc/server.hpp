@@ -132,6 +132,16 @@ public:
     // any other error (the message cannot be encoded, the client stopped reading, libqb
     // refused it): the connection is closed here and the handler will not hear of it.
     Status send(ConnectionId id, Kind kind, std::int32_t msg_id, std::uint32_t flags, std::string_view xml);
+    // send() in two halves, for a caller that encodes a large message off the loop
+    // (encode_message() is pure): the limits send() would encode with for `id` (nullopt
+    // once it has gone), then the bytes encode_message() made with them, sent as send()
+    // sends (the same errors).
+    struct EncodeLimits {
+        std::size_t compress_above = kDefaultBufferSize;  // PCMK_ipc_buffer
+        std::size_t max_size = kDefaultBufferSize;        // what the client can receive
+    };
+    [[nodiscard]] std::optional<EncodeLimits> encode_limits(ConnectionId id) const;
+    Status send_encoded(ConnectionId id, Kind kind, std::string bytes);
     // Ends `id` from our side. The disconnect waits for the loop (libqb may be inside a
     // callback for it); closed() is not called for it.
     void close(ConnectionId id);
@@ -171,6 +181,7 @@ private:
     Status start(std::vector<ServiceSpec> specs);
     [[nodiscard]] bool permitted(uid_t uid, gid_t gid) const;
     Connection* find(ConnectionId id);
+    [[nodiscard]] const Connection* find(ConnectionId id) const;
     Connection* find(qb_ipcs_connection_t* handle);
     // Sends what is queued; false if the connection was closed meanwhile.
     bool flush(Connection& connection);

@@ -214,11 +214,56 @@ void FrameDecoder::feed(const void* data, std::size_t size)
     buffer_.append(static_cast<const char*>(data), size);
 }
 
+namespace {
+
+// The text of a whole payload (`payload_uncompressed` bytes of it once inflated), checked.
+Result<std::string> payload_text(const FrameHeader& h, const char* payload)
+{
+    std::string text;
+    if (h.payload_compressed == 0) {
+        text.assign(payload, h.payload_uncompressed);
+    } else {
+        auto inflated = inflate_bzip2(payload, h.payload_compressed, h.payload_uncompressed);
+        if (!inflated) return inflated.error();
+        text = std::move(*inflated);
+    }
+    if (text.back() != '\0') {
+        return bad_message(format("frame payload: last of payload_uncompressed %" PRIu32
+                                  " bytes is 0x%02X, not the terminating NUL",
+                                  h.payload_uncompressed, static_cast<unsigned char>(text.back())));
+    }
+    text.pop_back();
+    if (const auto nul = text.find('\0'); nul != std::string::npos) {
+        return bad_message(format("frame payload: NUL byte at offset %zu before the end of %zu bytes", nul,
+                                  text.size() + 1));
+    }
+    return text;
+}
+
+}  // namespace
+
+Result<std::string> inflate_payload(const CompressedPayload& payload)
+{
+    if (payload.data.size() != payload.header.payload_compressed || payload.header.payload_compressed == 0) {
+        return bad_message(format("frame payload: %zu compressed bytes, not payload_compressed %" PRIu32,
+                                  payload.data.size(), payload.header.payload_compressed));
+    }
+    return payload_text(payload.header, payload.data.data());
+}
+
 Result<std::optional<std::string>> FrameDecoder::next()
+{
+    auto frame = next_frame(std::numeric_limits<std::size_t>::max());
+    if (!frame) return frame.error();
+    if (!frame->has_value()) return std::optional<std::string>{};
+    return std::optional<std::string>{std::get<std::string>(std::move(**frame))};
+}
+
+Result<std::optional<DecodedFrame>> FrameDecoder::next_frame(std::size_t inflate_up_to)
 {
     if (error_) return *error_;
     const std::size_t available = buffer_.size() - consumed_;
-    if (available < kHeaderSize) return std::optional<std::string>{};
+    if (available < kHeaderSize) return std::optional<DecodedFrame>{};
 
     const auto* start = reinterpret_cast<const std::uint8_t*>(buffer_.data()) + consumed_;
     auto header = decode_header(start, max_message_size_);
@@ -227,35 +272,25 @@ Result<std::optional<std::string>> FrameDecoder::next()
         return *error_;
     }
     const FrameHeader& h = *header;
-    if (available < h.size_total) return std::optional<std::string>{};
+    if (available < h.size_total) return std::optional<DecodedFrame>{};
 
     const char* payload = reinterpret_cast<const char*>(start) + h.payload_offset;
-    std::string text;
-    if (h.payload_compressed == 0) {
-        text.assign(payload, h.payload_uncompressed);
-    } else {
-        auto inflated = inflate_bzip2(payload, h.payload_compressed, h.payload_uncompressed);
-        if (!inflated) {
-            error_ = inflated.error();
-            return *error_;
-        }
-        text = std::move(*inflated);
+    if (h.payload_compressed != 0 &&
+        (h.payload_compressed > inflate_up_to || h.payload_uncompressed > inflate_up_to)) {
+        CompressedPayload compressed{h, std::string(payload, h.payload_compressed)};
+        consumed_ += h.size_total;
+        log_trace(log_cat, "decoded frame id %" PRIu64 " with %" PRIu32 " compressed payload bytes", h.id,
+                  h.payload_compressed);
+        return std::optional<DecodedFrame>{std::move(compressed)};
     }
-    if (text.back() != '\0') {
-        error_ = bad_message(format("frame payload: last of payload_uncompressed %" PRIu32
-                                    " bytes is 0x%02X, not the terminating NUL",
-                                    h.payload_uncompressed, static_cast<unsigned char>(text.back())));
-        return *error_;
-    }
-    text.pop_back();
-    if (const auto nul = text.find('\0'); nul != std::string::npos) {
-        error_ = bad_message(format("frame payload: NUL byte at offset %zu before the end of %zu bytes", nul,
-                                    text.size() + 1));
+    auto text = payload_text(h, payload);
+    if (!text) {
+        error_ = text.error();
         return *error_;
     }
     consumed_ += h.size_total;
-    log_trace(log_cat, "decoded frame id %" PRIu64 " with %zu payload bytes", h.id, text.size());
-    return std::optional<std::string>{std::move(text)};
+    log_trace(log_cat, "decoded frame id %" PRIu64 " with %zu payload bytes", h.id, text->size());
+    return std::optional<DecodedFrame>{std::move(*text)};
 }
 
 std::size_t FrameDecoder::buffered() const

@@ -448,4 +448,9 @@ std::string serialize(const Element& element)
     return out;
 }
 
+void init_xml()
+{
+    xmlInitParser();
+}
+
 }  // namespace outpost::wire

@@ -47,4 +47,8 @@ Result<Element> parse_xml(std::string_view text, std::size_t max_size = kDefault
 // have sent.
 std::string serialize(const Element& element);
 
+// Sets libxml2 up (idempotent). libxml2 2.9 wants this done on the main thread before any
+// other thread parses: a daemon that parses off its loop calls it at start-up.
+void init_xml();
+
 }  // namespace outpost::wire

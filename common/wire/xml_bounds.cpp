@@ -209,11 +209,12 @@ XmlLimits message_limits(std::size_t max_bytes)
     XmlLimits limits;
     limits.max_bytes = max_bytes;
     limits.max_depth = 64;
-    // Scaled from the size, about 1.5 times the densest real document of that size (a CIB's
-    // status section: an element per 170 bytes, an attribute per 27; pure nvpairs: an
-    // element per 70 bytes, an attribute per 23), so that the worst document within the
-    // limits costs about what the largest real one does (docs/limits.md).
-    limits.max_elements = max_bytes / 48;
+    // Scaled from the size, so that the worst document within the limits costs about what
+    // the largest real one does (docs/limits.md). Real large messages are CIBs (a status
+    // section has an element per 170 bytes, an attribute per 27): an element per 96 bytes
+    // gives them 1.8 times margin (a document of pure nvpairs, an element per 70 bytes,
+    // passes up to 70% of the size limit), an attribute per 16 bytes 1.7 times.
+    limits.max_elements = max_bytes / 96;
     limits.max_attributes = max_bytes / 16;
     limits.max_element_attributes = 4096;
     // One element with 4,096 attributes (about 30 ms of libxml2's duplicate check) fits.

@@ -43,7 +43,7 @@ struct XmlLimits {
 // The limits for messages (the agent's TLS and IPC messages, the cluster side's messages
 // from agents and its IPC requests) of at most `max_bytes`: counts scale with the size, so
 // a caller that raised its message limit gets proportionally larger documents through.
-// At 16 MiB: 349,525 elements, 1,048,576 attributes, 4,096 on one element, depth 64,
+// At 32 MiB: 349,525 elements, 2,097,152 attributes, 4,096 on one element, depth 64,
 // values up to 10,000,000 bytes (libxml2's own limit without XML_PARSE_HUGE), 16
 // namespace declarations.
 XmlLimits message_limits(std::size_t max_bytes = kDefaultMaxMessageSize);

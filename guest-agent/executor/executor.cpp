@@ -41,6 +41,12 @@ bool is_stop(std::string_view action)
     return agents::iequals(action, "stop");
 }
 
+// The actions that leave a resource running: they run under the CIB's limits from the first.
+bool starts_resource(std::string_view action)
+{
+    return agents::iequals(action, "start") || agents::iequals(action, "migrate_from");
+}
+
 }  // namespace
 
 namespace {
@@ -73,6 +79,8 @@ struct Op {
 
     // Added to the exit reason: resource limits that could not be applied (isolation).
     std::string isolation_note;
+    // A start waited (or is waiting) for the first snapshot of the CIB's limits.
+    bool limits_awaited = false;
 
     bool cancelled = false;    // result already reported; the process's outcome is dropped
     bool detached = false;     // resource unregistered or replaced: never rescheduled
@@ -196,8 +204,36 @@ struct Executor::Impl {
         if (rsc == nullptr || rsc->active != nullptr || rsc->queue.empty()) return;
         Op* op = rsc->queue.front();
         if (op->delay_pending) return;  // a delayed op blocks those behind it
+        if (await_limits(*op)) return;
         rsc->queue.pop_front();
         start(*rsc, *op);
+    }
+
+    // A start while the first snapshot of the CIB's limits is on its way waits for it, like
+    // an op with a start delay (the manager bounds the wait). True: it waits.
+    bool await_limits(Op& op)
+    {
+        if (op.limits_awaited || options.isolation == nullptr || !starts_resource(op.req.action) ||
+            !options.isolation->cluster_meta_pending())
+            return false;
+        op.limits_awaited = true;
+        op.delay_pending = true;
+        log_info(log_cat, "%s %s (call %d): waiting for the resource limits in the CIB",
+                 log::quote(op.req.rsc_id).c_str(), log::quote(op.req.action).c_str(), op.call_id);
+        const Lifetime::Watch alive = lifetime.watch();
+        options.isolation->await_cluster_meta([this, alive, key = op.key](bool snapshot) {
+            if (!alive) return;
+            Op* waiting = find_op(key);
+            if (waiting == nullptr) return;
+            if (!snapshot)
+                log_warning(log_cat,
+                            "%s %s (call %d): runs without the CIB's resource limits (not known yet)",
+                            log::quote(waiting->req.rsc_id).c_str(), log::quote(waiting->req.action).c_str(),
+                            waiting->call_id);
+            waiting->delay_pending = false;
+            if (Resource* r = find_resource(waiting->req.rsc_id)) schedule_dispatch(*r);
+        });
+        return true;
     }
 
     agents::Standard resolve_standard(const ResourceDefinition& def)
@@ -448,6 +484,11 @@ struct Executor::Impl {
             options.isolation->release(op.req.rsc_id);
         std::string& output = !raw.err.empty() ? raw.err : raw.out;
         if (!output.empty()) notify.output = std::move(output);
+        if (options.on_run) {
+            const Resource* owner = find_resource(op.req.rsc_id);
+            options.on_run(result,
+                           owner != nullptr ? std::string_view(owner->def.rsc_class) : std::string_view());
+        }
 
         bool suppressed = op.recurring() && (op.req.callopts & callopt::notify_changes_only) != 0 &&
                           op.notified && rc == op.notified_rc && status == op.notified_status;
@@ -768,6 +809,15 @@ void Executor::drain_alerts(std::function<void()> done)
 std::size_t Executor::resource_count() const
 {
     return impl_->resources.size();
+}
+
+std::size_t Executor::queued_count() const
+{
+    std::size_t n = 0;
+    for (const auto& [key, op] : impl_->ops) {
+        if (op->state == Op::State::queued) ++n;
+    }
+    return n;
 }
 
 std::size_t Executor::running_count() const

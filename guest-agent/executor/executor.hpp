@@ -55,6 +55,9 @@ public:
         // Per-resource cgroups (isolation/manager.hpp); nullptr: none (tests, and the
         // limits attributes are then not even validated). Must outlive the executor.
         isolation::Manager* isolation = nullptr;
+        // Every finished run of an operation (also those a notify-changes-only monitor does
+        // not report), with its resource's class: what the metrics count. Optional.
+        std::function<void(const OpResult&, std::string_view rsc_class)> on_run = nullptr;
     };
 
     // `spawner` must outlive the executor; tests pass a recorder, the daemon ProcessSpawner.
@@ -93,6 +96,7 @@ public:
 
     [[nodiscard]] std::size_t resource_count() const;
     [[nodiscard]] std::size_t running_count() const;  // operations with a live process
+    [[nodiscard]] std::size_t queued_count() const;   // operations waiting for their turn
 
 private:
     struct Impl;

@@ -481,6 +481,12 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
     return id;
 }
 
+pid_t ProcessSpawner::pid_of(ChildId id) const
+{
+    auto it = children_.find(id);
+    return it == children_.end() ? 0 : it->second->pid;
+}
+
 bool ProcessSpawner::kill(ChildId id)
 {
     auto it = children_.find(id);

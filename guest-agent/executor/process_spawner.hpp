@@ -32,6 +32,8 @@ public:
     ChildId spawn(SpawnRequest request, Callback done) override;
     bool kill(ChildId id) override;
     [[nodiscard]] std::size_t running() const override { return children_.size(); }
+    // The process of a child not yet reported (0 if unknown or not started).
+    [[nodiscard]] pid_t pid_of(ChildId id) const;
 
     struct Child;  // one started process; defined in the .cpp
 

@@ -38,7 +38,8 @@ struct SpawnRequest {
     std::optional<RunAs> run_as;
     std::size_t output_cap = kMaxCapturedOutput;
     std::string label;  // for log lines, e.g. "rsc1_monitor_10000"
-    // cgroup.procs files the child writes itself into before exec (isolation/manager.hpp):
+    // cgroup membership files (v1 `tasks`, v2 `cgroup.procs`) the child writes itself into
+    // before exec (isolation/manager.hpp):
     // it execs only once inside every one of them, or fails to start with that errno.
     std::vector<std::string> cgroup_procs;
 };

@@ -1,5 +1,6 @@
 #include "isolation/cgroupfs.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <memory>
 
 #include "util/fd.hpp"
 
@@ -21,6 +23,35 @@ Error fs_error(int err, const std::string& what, const std::string& path)
 
 // cgroupfs files are small; this bounds a read of any of them.
 constexpr std::size_t kMaxFile = std::size_t{1} << 20;
+
+// Bounds the recursion: cgroupfs itself allows deeper trees, a resource has no need of them.
+constexpr int kMaxDepth = 32;
+
+Status remove_tree_at(const std::string& path, int depth)
+{
+    if (depth > kMaxDepth) return fs_error(ELOOP, "remove", path);
+    std::vector<std::string> children;
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(path.c_str()), ::closedir);
+    if (!d && errno == ENOENT) return {};
+    while (d) {
+        const dirent* e = ::readdir(d.get());
+        if (e == nullptr) break;
+        std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        std::string child = path + "/" += name;
+        struct stat st {};
+        bool dir = e->d_type == DT_DIR ||
+                   (e->d_type == DT_UNKNOWN && ::lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode));
+        if (dir) children.push_back(std::move(child));
+    }
+    d.reset();
+    Status first;
+    for (const auto& child : children) {
+        if (auto st = remove_tree_at(child, depth + 1); !st && first) first = st;
+    }
+    if (!first) return first;
+    return remove_dir(path);
+}
 
 }  // namespace
 
@@ -70,6 +101,11 @@ Status remove_dir(const std::string& path)
 {
     if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return {};
     return fs_error(errno, "remove", path);
+}
+
+Status remove_tree(const std::string& path)
+{
+    return remove_tree_at(path, 0);
 }
 
 Result<std::vector<pid_t>> procs(const std::string& dir)

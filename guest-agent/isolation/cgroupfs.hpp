@@ -18,6 +18,9 @@ namespace outpost::agent::isolation::cgroupfs {
 // Creates the directory; true if it was created, false if it existed already.
 [[nodiscard]] Result<bool> make_dir(const std::string& path);
 [[nodiscard]] Status remove_dir(const std::string& path);
+// remove_dir() of the cgroups beneath `path` (deepest first), then of `path`: a resource's
+// processes may have made cgroups of their own inside its cgroup.
+[[nodiscard]] Status remove_tree(const std::string& path);
 // Members of the cgroup `dir` (its cgroup.procs).
 [[nodiscard]] Result<std::vector<pid_t>> procs(const std::string& dir);
 // A process's command name (/proc/PID/comm), for log lines; "?" once it is gone.

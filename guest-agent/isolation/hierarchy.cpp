@@ -1,5 +1,7 @@
 #include "isolation/hierarchy.hpp"
 
+#include <algorithm>
+
 #include <cerrno>
 #include <fstream>
 #include <optional>
@@ -109,7 +111,9 @@ Result<Hierarchy> discover(std::string_view mountinfo, std::string_view proc_cgr
             auto p = v1_paths.find(c);
             if (m == v1.end() || p == v1_paths.end()) continue;
             std::string dir = directory(m->second, p->second);
-            if (!dir.empty()) h.own.emplace(std::string(c), std::move(dir));
+            bool shared =
+                std::any_of(h.own.begin(), h.own.end(), [&](const auto& e) { return e.second == dir; });
+            if (!dir.empty() && !shared) h.own.emplace(std::string(c), std::move(dir));
         }
         if (h.own.empty())
             return make_error("isolation", -ENOENT,

@@ -18,12 +18,14 @@ struct Hierarchy {
     Kind kind = Kind::v2;
     // v2: the one entry "" -> own cgroup directory. v1: controller -> own cgroup directory
     // in that controller's mount, for the controllers the agent uses (memory, cpu, pids,
-    // cpuset, blkio) that are mounted.
+    // cpuset, blkio, cpuacct) that are mounted; a controller co-mounted with one before it
+    // (cpu,cpuacct) is listed once, under the first.
     std::map<std::string, std::string, std::less<>> own;
 };
 
-// The v1 controllers the agent uses, in the order it writes them.
-inline constexpr std::string_view kV1Controllers[] = {"memory", "cpu", "pids", "cpuset", "blkio"};
+// The v1 controllers the agent uses, in the order it writes them. cpuacct carries no limit:
+// it is there for the resources' cpu time (metrics), where it is mounted apart from cpu.
+inline constexpr std::string_view kV1Controllers[] = {"memory", "cpu", "pids", "cpuset", "blkio", "cpuacct"};
 
 // Decides from the two files' text. v1 wins when a v1 mount carries memory, cpu or pids (a
 // hybrid host's cgroup2 mount then holds no controller worth using); otherwise the cgroup2

@@ -72,6 +72,42 @@ std::vector<Attribute> configured(const wire::ParamMap& params)
     return found;
 }
 
+const wire::ParamMap* meta_for(const ClusterMeta& meta, std::string_view rsc_id)
+{
+    if (auto it = meta.find(rsc_id); it != meta.end()) return &it->second;
+    // Clone instances are "<primitive>:<n>" (unique clones; anonymous ones keep the id).
+    std::size_t colon = rsc_id.rfind(':');
+    if (colon == std::string_view::npos || colon + 1 == rsc_id.size() ||
+        rsc_id.find_first_not_of("0123456789", colon + 1) != std::string_view::npos)
+        return nullptr;
+    auto it = meta.find(rsc_id.substr(0, colon));
+    return it == meta.end() ? nullptr : &it->second;
+}
+
+wire::ParamMap limit_params(const wire::ParamMap& params)
+{
+    wire::ParamMap out;
+    for (const auto& [name, value] : params) {
+        if (name.starts_with(kInstancePrefix) || name.starts_with(kMetaPrefix)) out.set(name, value);
+    }
+    return out;
+}
+
+wire::ParamMap with_cluster_meta(const wire::ParamMap& op_params, const wire::ParamMap* meta)
+{
+    wire::ParamMap out = limit_params(op_params);
+    if (meta == nullptr) return out;
+    for (const auto& [name, value] : *meta) {
+        if (!name.starts_with(kInstancePrefix)) continue;
+        std::string key = "CRM_meta_" + name;
+        for (std::size_t i = std::string_view("CRM_meta_").size(); i < key.size(); ++i) {
+            if (key[i] == '-') key[i] = '_';
+        }
+        out.insert(std::move(key), value);  // the operation's own value stays
+    }
+    return out;
+}
+
 Result<std::optional<std::uint64_t>> parse_bytes(const std::string& value)
 {
     if (value == kInfinity) return std::optional<std::uint64_t>();

@@ -3,13 +3,17 @@
 // attributes of the resource ("outpost-memory-max": Pacemaker 2.1.5 passes every instance
 // attribute to every operation) or as meta attributes of the operation
 // ("CRM_meta_outpost_memory_max"); Pacemaker 2.1.5 does not pass the resource's own meta
-// attributes (docs/isolation.md). Parsing is strict: a value the kernel would read
-// differently from what the administrator meant is an error.
+// attributes, which cibfollow/ reads from the CIB (ClusterMeta, docs/isolation.md). Parsing
+// is strict: a value the kernel would read differently from what the administrator meant is
+// an error.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.hpp"
@@ -64,6 +68,23 @@ struct Attribute {
 // Parses and validates every outpost-* attribute of `params`. The error's message names
 // the attribute, the value and what is accepted.
 [[nodiscard]] Result<Limits> parse(const wire::ParamMap& params);
+
+// The resources' meta attributes as the cluster's CIB holds them (cibfollow/ reads them),
+// by the CIB's id of each primitive: the outpost-* names with their values, already
+// inherited (a parent's where the primitive has none of its own).
+using ClusterMeta = std::map<std::string, wire::ParamMap, std::less<>>;
+
+// The entry for an executor resource id: the id itself, else, for a clone instance
+// ("web:1"), the primitive's ("web"). nullptr if there is none.
+[[nodiscard]] const wire::ParamMap* meta_for(const ClusterMeta& meta, std::string_view rsc_id);
+
+// The outpost-* parameters of an operation (instance attributes and CRM_meta_outpost_*).
+[[nodiscard]] wire::ParamMap limit_params(const wire::ParamMap& params);
+
+// An operation's limit parameters with the CIB's meta attributes added beneath them, as
+// CRM_meta_outpost_* (what a Pacemaker that passed them would send): what the operation
+// itself carries wins, its instance attributes above all.
+[[nodiscard]] wire::ParamMap with_cluster_meta(const wire::ParamMap& op_params, const wire::ParamMap* meta);
 
 // Single values, exposed for tests.
 [[nodiscard]] Result<std::optional<std::uint64_t>> parse_bytes(const std::string& value);

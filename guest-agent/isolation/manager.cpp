@@ -176,7 +176,15 @@ void Manager::set_up()
     // cannot pass controllers down, so when the agent's own cgroup has none enabled for its
     // children yet, the agent moves itself into a leaf of its own first (the delegation
     // contract of systemd's Delegate=yes).
-    const std::string& own = hierarchy_.own.begin()->second;
+    std::string own = hierarchy_.own.begin()->second;
+    if (own.ends_with(std::string("/") + kSelfLeaf)) {
+        // Started in the leaf an earlier instance moved itself into (its resources may still
+        // run beside it), or placed there by systemd's DelegateSubgroup=outpost-agent.self:
+        // the delegated cgroup is the parent, as for the first instance. Working from the
+        // leaf would nest a second layout inside it and lose the running resources' cgroups.
+        own.resize(own.size() - std::string_view(kSelfLeaf).size() - 1);
+        log_info(log_cat, "the agent runs in its own leaf: working from %s", own.c_str());
+    }
     auto available = cgroupfs::read(own + "/cgroup.controllers");
     auto enabled = cgroupfs::read(own + "/cgroup.subtree_control");
     if (!available || !enabled) {
@@ -289,7 +297,13 @@ Result<std::string> Manager::apply(Group& group, const Limits& limits)
 
 Result<Placement> Manager::prepare(const std::string& rsc_id, const wire::ParamMap& params)
 {
-    auto limits = parse(params);
+    if (const std::string* node = params.find("CRM_meta_on_node");
+        node != nullptr && !node->empty() && *node != node_name_) {
+        node_name_ = *node;
+        if (node_name_changed_) node_name_changed_();
+    }
+    wire::ParamMap op_params = limit_params(params);
+    auto limits = parse(with_cluster_meta(op_params, meta_for(cluster_meta_, rsc_id)));
     if (!limits) return limits.error();
     Placement placement;
     if (!confined()) {
@@ -310,24 +324,79 @@ Result<Placement> Manager::prepare(const std::string& rsc_id, const wire::ParamM
     if (!g.applied) {
         if (auto st = make_dirs(g); !st) return st.error();
     }
-    if (!g.applied || *g.applied != *limits) {
-        auto note = apply(g, *limits);
-        if (!note) {
-            g.applied.reset();  // partly written: write all again next time
-            return note.error();
-        }
-        if (g.applied)
-            log_info(log_cat, "%s: limits changed, applied to the running resource",
-                     log::quote(rsc_id).c_str());
-        if (!note->empty() && *note != g.note)
-            log_warning(log_cat, "%s: %s", log::quote(rsc_id).c_str(), note->c_str());
-        g.note = std::move(*note);
-        g.applied = *limits;
-    }
+    g.op_params = std::move(op_params);
+    if (auto st = update(rsc_id, g, *limits, "limits changed"); !st) return st.error();
     placement.note = g.note;
+    // v1: `tasks` moves the one thread a child has before exec, and the kernel then skips
+    // the threadgroup lock that every `cgroup.procs` write takes: a write that waits for
+    // every fork on the machine, six times per action here (bench-isolation). v2 has only
+    // `cgroup.procs`.
+    const char* member_file = hierarchy_.kind == Kind::v1 ? "/tasks" : "/cgroup.procs";
     for (const auto& [controller, dir] : g.dirs)
-        placement.procs_files.push_back(dir + "/cgroup.procs");
+        placement.procs_files.push_back(dir + member_file);
     return placement;
+}
+
+Status Manager::update(const std::string& rsc_id, Group& g, const Limits& limits, const char* cause)
+{
+    if (g.applied && *g.applied == limits) return {};
+    auto note = apply(g, limits);
+    if (!note) {
+        g.applied.reset();  // partly written: write all again next time
+        return note.error();
+    }
+    if (g.applied)
+        log_info(log_cat, "%s: %s, applied to the running resource", log::quote(rsc_id).c_str(), cause);
+    if (!note->empty() && *note != g.note)
+        log_warning(log_cat, "%s: %s", log::quote(rsc_id).c_str(), note->c_str());
+    g.note = std::move(*note);
+    g.applied = limits;
+    return {};
+}
+
+void Manager::set_cluster_meta(ClusterMeta meta)
+{
+    cluster_meta_ = std::move(meta);
+    for (auto& [id, g] : groups_) {
+        // A cgroup being emptied, or one whose writes failed, is set up by its next action.
+        if (g.releasing || !g.applied) continue;
+        auto limits = parse(with_cluster_meta(g.op_params, meta_for(cluster_meta_, id)));
+        if (!limits) {
+            log_warning(log_cat, "%s: limits from the CIB not applied: %s", log::quote(id).c_str(),
+                        limits.error().message.c_str());
+            continue;
+        }
+        if (auto st = update(id, g, *limits, "limits changed in the CIB"); !st)
+            log_warning(log_cat, "%s: limits from the CIB not applied: %s", log::quote(id).c_str(),
+                        st.error().message.c_str());
+    }
+    end_meta_wait(true);
+}
+
+void Manager::set_cluster_meta_pending(bool pending)
+{
+    if (pending) {
+        meta_pending_ = true;
+        return;
+    }
+    end_meta_wait(false);
+}
+
+void Manager::await_cluster_meta(std::function<void(bool)> ready)
+{
+    if (!meta_pending_) {
+        ready(true);
+        return;
+    }
+    meta_waiters_.push_back(std::move(ready));
+}
+
+void Manager::end_meta_wait(bool snapshot)
+{
+    meta_pending_ = false;
+    auto waiters = std::exchange(meta_waiters_, {});
+    for (auto& ready : waiters)
+        ready(snapshot);
 }
 
 void Manager::release(const std::string& rsc_id, std::function<void(std::size_t)> done)
@@ -353,17 +422,40 @@ void Manager::release_round(const std::string& rsc_id)
     if (it == groups_.end()) return;
     Group& g = it->second;
 
-    // Kill by listing: v1 has no cgroup.kill, and a pid listed twice (in several v1
-    // hierarchies) is killed once.
+    // v2 (Linux 5.14+): cgroup.kill SIGKILLs the whole cgroup at once, including what forks
+    // meanwhile and whatever sits in cgroups the resource made beneath its own. Elsewhere
+    // (v1 has no cgroup.kill) by listing: a pid listed twice (in several v1 hierarchies)
+    // is killed once.
+    std::string kill_file;
+    if (hierarchy_.kind == Kind::v2 && !g.dirs.empty()) {
+        kill_file = g.dirs.begin()->second + "/cgroup.kill";
+        if (!cgroupfs::exists(kill_file)) kill_file.clear();
+    }
     std::set<pid_t> pids;
     for (const auto& [controller, dir] : g.dirs) {
         if (auto listed = cgroupfs::procs(dir)) pids.insert(listed->begin(), listed->end());
     }
-    if (!pids.empty()) {
-        std::string names;
-        for (pid_t pid : pids) {
+    std::string names;  // for the log, read before the kill: a killed process has no name
+    if (g.release_rounds == 0) {
+        for (pid_t pid : pids)
             names += (names.empty() ? "" : ", ") + std::to_string(pid) + " (" + cgroupfs::comm(pid) + ")";
-            if (::kill(pid, SIGKILL) == 0) ++g.killed;
+    }
+    // cgroup.kill also when the cgroup itself lists nobody: cgroups beneath it may.
+    bool killed_all = false;
+    if (!kill_file.empty()) {
+        auto st = cgroupfs::write(kill_file, "1");
+        killed_all = st.ok();
+        if (!st && g.release_rounds == 0)
+            log_warning(log_cat, "%s: %s; killing by pid", log::quote(rsc_id).c_str(),
+                        st.error().message.c_str());
+    }
+    if (!pids.empty()) {
+        if (killed_all) {
+            // Those listed again in a later round are still dying of the first kill.
+            if (g.release_rounds == 0) g.killed += pids.size();
+        } else {
+            for (pid_t pid : pids)
+                if (::kill(pid, SIGKILL) == 0) ++g.killed;
         }
         if (g.release_rounds == 0) {
             log_notice(log_cat, "%s: stopped, killing %zu process(es) left in its cgroup: %s",
@@ -374,7 +466,7 @@ void Manager::release_round(const std::string& rsc_id)
     bool removed = true;
     std::string error;
     for (const auto& [controller, dir] : g.dirs) {
-        if (auto st = cgroupfs::remove_dir(dir); !st) {
+        if (auto st = cgroupfs::remove_tree(dir); !st) {
             removed = false;
             error = st.error().message;
         }

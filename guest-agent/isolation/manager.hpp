@@ -1,6 +1,6 @@
 // Manager: one cgroup per resource, beneath a cgroup of the agent's own (<own>/outpost-agent
 // by default). Every process an action starts is put into its resource's cgroup before it
-// execs (the spawner writes it into the cgroup.procs files prepare() names), the limits of
+// execs (the spawner writes it into the membership files prepare() names), the limits of
 // each action's parameters are written before it runs, and after a successful stop whatever
 // is left in the cgroup is killed and the cgroup removed. Cgroups it did not create are only
 // read, except the agent's own on v2 (see docs/isolation.md: delegation). Where no cgroup can
@@ -37,8 +37,9 @@ struct Options {
 
 // What the spawner does for one action.
 struct Placement {
-    std::vector<std::string> procs_files;  // the child writes itself ("0") into each before exec
-    std::string note;                      // for the exit reason: limits that were not applied
+    // The child writes itself ("0") into each before exec: v1 `tasks`, v2 `cgroup.procs`.
+    std::vector<std::string> procs_files;
+    std::string note;  // for the exit reason: limits that were not applied
 };
 
 // A pass of killing what remains in a cgroup gives up after this long (the cgroup is then
@@ -62,10 +63,35 @@ public:
     [[nodiscard]] const std::string& unconfined_reason() const { return reason_; }
     [[nodiscard]] Kind kind() const { return hierarchy_.kind; }
 
-    // Validates the limits in an action's parameters (error code -EINVAL: the configuration
-    // is wrong, nothing may run), creates the resource's cgroup on its first action and
-    // writes the limits whenever they differ from the last ones written.
+    // Validates the limits in an action's parameters with the resource's meta attributes
+    // from the CIB beneath them (set_cluster_meta; error code -EINVAL: the configuration is
+    // wrong, nothing may run), creates the resource's cgroup on its first action and writes
+    // the limits whenever they differ from the last ones written.
     [[nodiscard]] Result<Placement> prepare(const std::string& rsc_id, const wire::ParamMap& params);
+
+    // The resources' meta attributes as the CIB now holds them (cibfollow/): applied at
+    // once to every resource that has a cgroup, with its last action's parameters (a limit
+    // gone from the CIB is lifted), and to every later action. A value that cannot be
+    // applied is logged and leaves that resource's limits as they were (its next action
+    // fails with the reason). Ends any wait for the first snapshot.
+    void set_cluster_meta(ClusterMeta meta);
+    [[nodiscard]] const ClusterMeta& cluster_meta() const { return cluster_meta_; }
+
+    // The name the cluster knows this node by, from the actions' CRM_meta_on_node (empty
+    // until an action brought one): cibfollow/ evaluates node-attribute rules against it.
+    // `changed` (may be empty) runs inside prepare() when it first arrives or changes.
+    [[nodiscard]] const std::string& node_name() const { return node_name_; }
+    void on_node_name(std::function<void()> changed) { node_name_changed_ = std::move(changed); }
+
+    // The first snapshot of the CIB is being fetched (a CIB session is opening): a start
+    // should wait for it (await_cluster_meta). pending = false ends the wait without one
+    // (the session failed or took too long); what is known stays in force.
+    void set_cluster_meta_pending(bool pending);
+    [[nodiscard]] bool cluster_meta_pending() const { return meta_pending_; }
+    // Runs `ready` once the wait ends: with true when a snapshot came, false when it ended
+    // without one. At once (true) when nothing is pending. Callbacks outlive nothing: the
+    // caller guards its own lifetime.
+    void await_cluster_meta(std::function<void(bool snapshot)> ready);
 
     // After a successful stop: SIGKILLs what is left in the resource's cgroup (logged) and
     // removes the cgroup once it is empty; `done` (optional) runs when that is over, with the
@@ -76,6 +102,15 @@ public:
     // empty too; cgroups of resources still running stay (and are used again next time).
     void remove_empty();
 
+    using Dirs = std::map<std::string, std::string, std::less<>>;  // controller -> directory
+    // Every resource cgroup the manager holds (not those being removed after a stop).
+    void for_each_cgroup(const std::function<void(const std::string& rsc_id, const Dirs& dirs)>& visit) const
+    {
+        for (const auto& [id, group] : groups_) {
+            if (!group.releasing) visit(id, group.dirs);
+        }
+    }
+
     // The resource's cgroup directory for `controller` ("" on v2); empty if it has none.
     [[nodiscard]] std::string directory(const std::string& rsc_id, std::string_view controller = {}) const;
 
@@ -83,6 +118,7 @@ private:
     struct Group {
         std::map<std::string, std::string, std::less<>> dirs;  // controller -> directory
         std::optional<Limits> applied;
+        wire::ParamMap op_params;  // the limit parameters of the last action
         std::string note;
         bool releasing = false;
         io::Source release_timer;
@@ -97,6 +133,10 @@ private:
     Result<Group*> group_for(const std::string& rsc_id);
     Status make_dirs(Group& group);
     Result<std::string> apply(Group& group, const Limits& limits);
+    // Writes `limits` if they differ from what the group has; the note of what the host
+    // could not apply, or the kernel's refusal.
+    Status update(const std::string& rsc_id, Group& group, const Limits& limits, const char* cause);
+    void end_meta_wait(bool snapshot);
     void release_round(const std::string& rsc_id);
 
     GMainContext* context_;
@@ -106,6 +146,11 @@ private:
     UniqueFd parent_lock_;                                     // one agent per parent cgroup
     std::map<std::string, std::string, std::less<>> parents_;  // controller -> parent directory
     std::map<std::string, Group, std::less<>> groups_;
+    ClusterMeta cluster_meta_;
+    std::string node_name_;
+    std::function<void()> node_name_changed_;
+    bool meta_pending_ = false;
+    std::vector<std::function<void(bool)>> meta_waiters_;
 };
 
 }  // namespace outpost::agent::isolation

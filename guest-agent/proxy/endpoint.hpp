@@ -26,11 +26,12 @@ public:
     virtual ~ProxyEndpoint() = default;
 
     // `response` from a provider: the synchronous answer to local request `ipc_msg_id` of
-    // `session`. Returns false if the session is unknown (the server then sends destroy).
+    // `session`; `msg_xml` is its lrmd_ipc_msg content, serialized as the tool gets it.
+    // Returns false if the session is unknown (the server then sends destroy).
     virtual bool deliver_response(std::string_view session, std::uint32_t ipc_msg_id,
-                                  const wire::Element& msg) = 0;
+                                  std::string_view msg_xml) = 0;
     // `event` from a provider: an asynchronous message for `session`. False if unknown.
-    virtual bool deliver_event(std::string_view session, const wire::Element& msg) = 0;
+    virtual bool deliver_event(std::string_view session, std::string_view msg_xml) = 0;
     // `destroy` from a provider: close that local session (unknown sessions are ignored).
     virtual void destroy_session(std::string_view session) = 0;
     // Whether `session` is a proxied session a provider may address (lrmd local executor
@@ -39,6 +40,9 @@ public:
     [[nodiscard]] virtual bool has_session(std::string_view session) const = 0;
     // The provider with this client id disconnected: close the local sessions it served.
     virtual void provider_gone(std::string_view provider_client_id) = 0;
+    // A client registered as IPC provider (it is the newest now). Called from inside the
+    // register's dispatch: whatever this sends must wait until the reply has gone out.
+    virtual void provider_added(std::string_view provider_client_id) { (void)provider_client_id; }
     // Local IPC clients and proxied sessions still open (docs/protocol.md 5.12 counts them).
     [[nodiscard]] virtual std::size_t local_client_count() const = 0;
 
@@ -57,6 +61,24 @@ public:
         (void)xml;
         return make_error("proxy", -ENOTCONN, "no local executor clients here");
     }
+};
+
+// A proxied session the agent opens for itself (cibfollow/: its own CIB session). No local
+// tool is behind it: the proxy hands the provider's answers for its id to it, never to a tool,
+// does not count it as a local client (the last-client rule) and lists it nowhere a tool's
+// session is listed. It sends through ProxyHost like a tool session.
+class OwnSession {
+public:
+    virtual ~OwnSession() = default;
+    // Whether `session` is the id of this session's current incarnation.
+    [[nodiscard]] virtual bool owns(std::string_view session) const = 0;
+    // The provider's `response` to request `ipc_msg_id`, and its `event`s.
+    virtual void response(std::uint32_t ipc_msg_id, const wire::Element& msg) = 0;
+    virtual void event(const wire::Element& msg) = 0;
+    // The provider destroyed the session.
+    virtual void destroyed() = 0;
+    virtual void provider_added(std::string_view provider_client_id) = 0;
+    virtual void provider_gone(std::string_view provider_client_id) = 0;
 };
 
 // What the proxy asks of the server: which provider is the newest (new local sessions go to
@@ -80,6 +102,15 @@ public:
     // Sends a proxy notification (new, request, destroy) to a provider. False if that
     // provider is gone or the message could not be queued.
     virtual bool send_to_provider(std::string_view provider_client_id, const wire::ProxyMessage& message) = 0;
+    // The same for a message already encoded (wire::encode, off the loop for a large one).
+    // The server sends the text as it is; this default decodes it for hosts that only
+    // record messages.
+    virtual bool send_encoded_to_provider(std::string_view provider_client_id, std::string_view xml)
+    {
+        auto decoded = wire::decode_message(xml);
+        const auto* message = decoded ? std::get_if<wire::ProxyMessage>(&*decoded) : nullptr;
+        return message != nullptr && send_to_provider(provider_client_id, *message);
+    }
     // A local client or proxied session closed: the server checks whether any client of any
     // kind remains and, if none, drops recurring operations.
     virtual void local_client_gone() = 0;
@@ -101,6 +132,15 @@ public:
         (void)client_id;
         (void)ipc_msg_id;
         (void)xml;
+    }
+    // The same for a large request, read already on a worker thread
+    // (wire::decode_local_request): an Error if it could not be read.
+    virtual void local_executor_prepared(std::string_view client_id, std::uint32_t ipc_msg_id,
+                                         const Result<wire::Message>& request)
+    {
+        (void)client_id;
+        (void)ipc_msg_id;
+        (void)request;
     }
     // The client disconnected (or the proxy closed it); local_client_gone() follows.
     virtual void local_executor_closed(std::string_view client_id) { (void)client_id; }

@@ -36,16 +36,63 @@ Result<std::unique_ptr<IpcProxy>> IpcProxy::create(GMainContext* context, const 
     return proxy;
 }
 
-IpcProxy::IpcProxy(GMainContext* context) : executors_(context, links_) {}
+IpcProxy::IpcProxy(GMainContext* context) : tools_(context, links_), executors_(context, links_) {}
 
 IpcProxy::~IpcProxy()
 {
     links_.host = nullptr;
+    own_ = nullptr;
     if (server_) {
         tools_.close_all();
         executors_.close_all();
     }
     server_.reset();
+}
+
+// The agent's own session gets the provider's message as an element: it is small (the
+// follower asks for the resources section), and parsed with the message limits of the wire.
+bool IpcProxy::deliver_response(std::string_view session, std::uint32_t ipc_msg_id, std::string_view msg_xml)
+{
+    if (own_ != nullptr && own_->owns(session)) {
+        if (auto msg = wire::parse_xml(msg_xml)) {
+            own_->response(ipc_msg_id, *msg);
+        } else {
+            log_warning(log_cat, "The agent's own CIB session got an unreadable response: %s",
+                        msg.error().describe().c_str());
+            own_->destroyed();
+        }
+        return true;
+    }
+    return tools_.deliver_response(session, ipc_msg_id, msg_xml);
+}
+
+bool IpcProxy::deliver_event(std::string_view session, std::string_view msg_xml)
+{
+    if (own_ != nullptr && own_->owns(session)) {
+        if (auto msg = wire::parse_xml(msg_xml)) {
+            own_->event(*msg);
+        } else {
+            log_warning(log_cat, "The agent's own CIB session got an unreadable event: %s",
+                        msg.error().describe().c_str());
+        }
+        return true;
+    }
+    return tools_.deliver_event(session, msg_xml);
+}
+
+void IpcProxy::destroy_session(std::string_view session)
+{
+    if (own_ != nullptr && own_->owns(session)) {
+        own_->destroyed();
+        return;
+    }
+    tools_.destroy(session);
+}
+
+void IpcProxy::provider_gone(std::string_view provider_client_id)
+{
+    tools_.provider_gone(provider_client_id);
+    if (own_ != nullptr) own_->provider_gone(provider_client_id);
 }
 
 std::vector<std::string> IpcProxy::session_ids() const

@@ -46,22 +46,22 @@ public:
 
     // The server side (borrowed; nullptr detaches). Until attached, sessions are refused.
     void attach_host(ProxyHost* host) { links_.host = host; }
+    // The agent's own session (borrowed; nullptr detaches): see OwnSession.
+    void attach_own_session(OwnSession* own) { own_ = own; }
 
     // ProxyEndpoint
     bool deliver_response(std::string_view session, std::uint32_t ipc_msg_id,
-                          const wire::Element& msg) override
+                          std::string_view msg_xml) override;
+    bool deliver_event(std::string_view session, std::string_view msg_xml) override;
+    void destroy_session(std::string_view session) override;
+    [[nodiscard]] bool has_session(std::string_view session) const override
     {
-        return tools_.deliver_response(session, ipc_msg_id, msg);
+        return tools_.has(session) || (own_ != nullptr && own_->owns(session));
     }
-    bool deliver_event(std::string_view session, const wire::Element& msg) override
+    void provider_gone(std::string_view provider_client_id) override;
+    void provider_added(std::string_view provider_client_id) override
     {
-        return tools_.deliver_event(session, msg);
-    }
-    void destroy_session(std::string_view session) override { tools_.destroy(session); }
-    [[nodiscard]] bool has_session(std::string_view session) const override { return tools_.has(session); }
-    void provider_gone(std::string_view provider_client_id) override
-    {
-        tools_.provider_gone(provider_client_id);
+        if (own_ != nullptr) own_->provider_added(provider_client_id);
     }
     [[nodiscard]] std::size_t local_client_count() const override
     {
@@ -75,6 +75,8 @@ public:
     {
         return executors_.send_event(client_id, xml);
     }
+
+    [[nodiscard]] std::size_t tool_session_count() const { return tools_.size(); }
 
     // For tests and logs: the session ids currently open.
     [[nodiscard]] std::vector<std::string> session_ids() const;
@@ -90,7 +92,8 @@ private:
     void closed(ipc::ConnectionId id) override;
 
     Links links_;
-    ToolSessions tools_{links_};
+    OwnSession* own_ = nullptr;
+    ToolSessions tools_;
     LocalExecutorSessions executors_;
     std::unique_ptr<ipc::Server> server_;
 };

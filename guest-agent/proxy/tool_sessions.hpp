@@ -3,6 +3,7 @@
 // IPC provider that was newest when it connected.
 #pragma once
 
+#include <glib.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -14,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "io/offload.hpp"
 #include "ipc/server.hpp"
 #include "proxy/channels.hpp"
 #include "proxy/endpoint.hpp"
@@ -34,9 +36,16 @@ struct Links {
 // through deliver_response(), deliver_event() and destroy(). A local disconnect sends
 // `destroy`; a provider that goes away closes its sessions. Every session ends through one
 // path, end().
+//
+// A message larger than io::kOffloadAbove is translated off the loop (docs/limits.md): a
+// tool's request decompressed, parsed and encoded for the provider, a response or event
+// compressed for the tool. Each direction of a session is a lane (io::Offload): what comes
+// after such a message in the same direction waits for it (the provider's destroy and a
+// provider's departure wait for what goes to the tool); a session that ends drops what is
+// still being translated.
 class ToolSessions {
 public:
-    explicit ToolSessions(Links& links) : links_(links) {}
+    ToolSessions(GMainContext* context, Links& links) : context_(context), links_(links) {}
     ToolSessions(const ToolSessions&) = delete;
     ToolSessions& operator=(const ToolSessions&) = delete;
     ~ToolSessions() = default;
@@ -50,8 +59,8 @@ public:
     [[nodiscard]] bool owns(ipc::ConnectionId connection) const { return sessions_.owns(connection); }
 
     // The provider's answers (ProxyEndpoint); false if the session is unknown.
-    bool deliver_response(std::string_view session, std::uint32_t ipc_msg_id, const wire::Element& msg);
-    bool deliver_event(std::string_view session, const wire::Element& msg);
+    bool deliver_response(std::string_view session, std::uint32_t ipc_msg_id, std::string_view msg_xml);
+    bool deliver_event(std::string_view session, std::string_view msg_xml);
     void destroy(std::string_view session);
     [[nodiscard]] bool has(std::string_view session) const { return sessions_.has(session); }
     void provider_gone(std::string_view provider_client_id);
@@ -63,6 +72,7 @@ public:
 
 private:
     struct Session {
+        explicit Session(GMainContext* context) : to_provider(context), to_tool(context) {}
         std::string id;
         ipc::ConnectionId connection = 0;
         const ChannelSpec* spec = nullptr;
@@ -71,6 +81,8 @@ private:
         std::string client_name;                // set once the connection is created
         bool announced = false;                 // `new` was sent
         std::optional<std::uint32_t> awaiting;  // request id a response is owed for
+        io::Offload to_provider;                // the tool's requests
+        io::Offload to_tool;                    // the provider's responses and events
     };
     // How a session ends.
     struct Ending {
@@ -83,10 +95,21 @@ private:
     static constexpr Ending kProviderClosed{true, false, true};
     static constexpr Ending kQuietly{true, false, false};
 
-    bool deliver(Session& session, const wire::Element& msg, std::optional<std::uint32_t> response_id);
+    // A tool's request, as libqb handed it over (or a copy, when it waited in the lane).
+    void forward(Session& session, const void* data, std::size_t size);
+    // The same for a large one: translated on a worker, then forward_encoded().
+    void translate(Session& session, const void* data, std::size_t size);
+    // A request decoded and encoded for the provider (off the loop for a large one).
+    void forward_encoded(Session& session, std::uint32_t request_id, std::uint32_t flags,
+                         std::string_view xml);
+    void rejected(Session& session, const Error& error);
+    void deliver(Session& session, std::string_view msg_xml, std::optional<std::uint32_t> response_id);
+    // What could not be delivered ends the session.
+    void delivery_failed(Session& session, ipc::Kind kind, const Error& error);
     // The one teardown path.
     void end(Session& session, Ending how, const char* why);
 
+    GMainContext* context_;
     Links& links_;
     SessionIndex<Session> sessions_;
 };

@@ -124,6 +124,8 @@ Dispatcher::Answer Dispatcher::do_register(ClientSession& client, const wire::Re
         // Even with a protocol error, as 2.1.5 does; the newest provider serves new sessions.
         client.make_provider(++provider_order_);
         log_info(log_cat, "Client %s is an IPC proxy provider", client.describe().c_str());
+        // A client that speaks too old a protocol is one the agent does not talk to itself.
+        if (rc == rc::ok && proxy_ != nullptr) proxy_->provider_added(client.id());
     }
 
     wire::Reply reply = make_reply(request, call_id, rc);
@@ -281,35 +283,70 @@ Dispatcher::Answer Dispatcher::do_unsupported(ClientSession& client, const wire:
 
 namespace {
 
-void dispatch_decoded(Dispatcher& dispatcher, ClientSession& client, const wire::Message& message)
+// What a response or event carries for the tool, as the tool gets it; nothing else needs it.
+std::string tool_message_xml(const wire::ProxyMessage& message)
 {
-    if (const auto* request = std::get_if<wire::Request>(&message)) {
-        dispatcher.handle(client, *request);
-    } else if (const auto* proxy = std::get_if<wire::ProxyMessage>(&message)) {
-        dispatcher.handle(client, *proxy);
-    }
-    // The request decoders give nothing else.
+    const bool for_tool = message.op == wire::ipc_op::response || message.op == wire::ipc_op::event;
+    return for_tool && message.msg ? wire::serialize(*message.msg) : std::string();
 }
 
 }  // namespace
 
-Status Dispatcher::handle_remote_payload(ClientSession& client, std::string_view xml, std::size_t max_size)
+Result<RemotePayload> Dispatcher::prepare_remote_payload(std::string_view xml, std::size_t max_size)
 {
     auto decoded = wire::decode_remote_request(xml, max_size);
     if (!decoded) return decoded.error();
-    dispatch_decoded(*this, client, *decoded);
+    RemotePayload payload{std::move(decoded).value(), {}};
+    if (auto* proxy = std::get_if<wire::ProxyMessage>(&payload.message)) {
+        payload.proxy_msg_xml = tool_message_xml(*proxy);
+        // The tree is not needed any more, and freeing a large one is work too (under ASan
+        // as long as building it): done here, off the loop for a large payload.
+        if (!payload.proxy_msg_xml.empty()) proxy->msg.reset();
+    }
+    return payload;
+}
+
+void Dispatcher::handle_prepared(ClientSession& client, const RemotePayload& payload)
+{
+    if (const auto* request = std::get_if<wire::Request>(&payload.message)) {
+        handle(client, *request);
+    } else if (const auto* proxy = std::get_if<wire::ProxyMessage>(&payload.message)) {
+        handle_proxy(client, *proxy, payload.proxy_msg_xml);
+    }
+    // The request decoders give nothing else.
+}
+
+Status Dispatcher::handle_remote_payload(ClientSession& client, std::string_view xml, std::size_t max_size)
+{
+    auto prepared = prepare_remote_payload(xml, max_size);
+    if (!prepared) return prepared.error();
+    handle_prepared(client, *prepared);
     return {};
 }
 
 Status Dispatcher::handle_local_payload(ClientSession& client, std::uint32_t ipc_msg_id, std::string_view xml)
 {
-    auto decoded = wire::decode_local_request(xml, ipc_msg_id);
+    return handle_local_prepared(client, wire::decode_local_request(xml, ipc_msg_id));
+}
+
+Status Dispatcher::handle_local_prepared(ClientSession& client, const Result<wire::Message>& decoded)
+{
     if (!decoded) return decoded.error();
-    dispatch_decoded(*this, client, *decoded);
+    if (const auto* request = std::get_if<wire::Request>(&*decoded)) {
+        handle(client, *request);
+    } else if (const auto* proxy = std::get_if<wire::ProxyMessage>(&*decoded)) {
+        handle(client, *proxy);
+    }
     return {};
 }
 
 void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message)
+{
+    handle_proxy(client, message, tool_message_xml(message));
+}
+
+void Dispatcher::handle_proxy(ClientSession& client, const wire::ProxyMessage& message,
+                              std::string_view msg_xml)
 {
     int call_id = next_call_id();
     const std::string& op = message.op;
@@ -325,11 +362,11 @@ void Dispatcher::handle(ClientSession& client, const wire::ProxyMessage& message
             send_destroy(outbox_, client, std::nullopt);
         } else {
             bool delivered = false;
-            if (proxy_ != nullptr && message.msg) {
-                delivered = op == wire::ipc_op::response
-                                ? proxy_->deliver_response(*message.session, message.ipc_msg_id.value_or(0),
-                                                           *message.msg)
-                                : proxy_->deliver_event(*message.session, *message.msg);
+            if (proxy_ != nullptr && !msg_xml.empty()) {
+                delivered =
+                    op == wire::ipc_op::response
+                        ? proxy_->deliver_response(*message.session, message.ipc_msg_id.value_or(0), msg_xml)
+                        : proxy_->deliver_event(*message.session, msg_xml);
             }
             if (!delivered) {
                 // The session is unknown here (or there is no proxy at all): tell the

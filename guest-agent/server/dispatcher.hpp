@@ -48,6 +48,15 @@ public:
     virtual void fatal_exit(int exit_code, const std::string& reason) = 0;
 };
 
+// A TLS client's payload read but not yet acted on: decoded, and for proxy traffic to a
+// local tool (response, event) the inner message serialized again as the tool gets it (in
+// place of message.msg, which is empty then).
+// Self-contained, so that a large one is prepared off the loop (docs/limits.md).
+struct RemotePayload {
+    wire::Message message;
+    std::string proxy_msg_xml;
+};
+
 struct DispatcherConfig {
     std::string node_start_state;     // PCMK_node_start_state; empty = not announced
     std::int64_t sbd_timeout_ms = 0;  // SBD_WATCHDOG_TIMEOUT; 0 = SBD not configured
@@ -74,10 +83,17 @@ public:
     // `max_size` is the connection's message limit, which the XML parser enforces too.
     Status handle_remote_payload(ClientSession& client, std::string_view xml,
                                  std::size_t max_size = wire::kDefaultMaxMessageSize);
+    // The two halves of handle_remote_payload(): reading (pure, thread-safe: the server
+    // runs it on a worker thread for a large payload) and acting on what was read.
+    static Result<RemotePayload> prepare_remote_payload(std::string_view xml,
+                                                        std::size_t max_size = wire::kDefaultMaxMessageSize);
+    void handle_prepared(ClientSession& client, const RemotePayload& payload);
     // A request of a local lrmd IPC client (wire::decode_local_request; `ipc_msg_id` is
     // its IPC request id). An Error means it could not be read; 2.1.5 answers nothing
     // then and keeps the client.
     Status handle_local_payload(ClientSession& client, std::uint32_t ipc_msg_id, std::string_view xml);
+    // The same, read already (wire::decode_local_request, maybe on a worker thread).
+    Status handle_local_prepared(ClientSession& client, const Result<wire::Message>& decoded);
 
     // The executor's result callback: turns a result into an exec notify. (The executor
     // already withholds unchanged results of notify-changes-only recurring ops.)
@@ -94,6 +110,9 @@ public:
     void set_last_call_id(int value) { call_id_ = value; }
 
 private:
+    // `msg_xml`: what the tool gets of a response or event (its lrmd_ipc_msg serialized);
+    // empty when there is none.
+    void handle_proxy(ClientSession& client, const wire::ProxyMessage& message, std::string_view msg_xml);
     int next_call_id();
     wire::Reply make_reply(const wire::Request& request, int call_id, int rc) const;
 

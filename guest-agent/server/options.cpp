@@ -114,14 +114,17 @@ Result<AgentOptions> parse_options(const std::vector<std::string>& argv,
                                    " is not one of full, vars; ignored");
     }
 
-    if (auto iso = env::get("OUTPOST_isolation"); iso && !iso->empty()) {
-        if (*iso == "yes" || *iso == "true" || *iso == "1") {
-            options.isolation = true;
-        } else if (*iso == "no" || *iso == "false" || *iso == "0") {
-            options.isolation = false;
+    for (auto [name, target] : {std::pair{"OUTPOST_isolation", &options.isolation},
+                                std::pair{"OUTPOST_cib_limits", &options.cib_limits}}) {
+        auto value = env::get(name);
+        if (!value || value->empty()) continue;
+        if (*value == "yes" || *value == "true" || *value == "1") {
+            *target = true;
+        } else if (*value == "no" || *value == "false" || *value == "0") {
+            *target = false;
         } else {
             return make_error("options", -EINVAL,
-                              "OUTPOST_isolation: " + log::quote(*iso) + " is not yes or no");
+                              std::string(name) + ": " + log::quote(*value) + " is not yes or no");
         }
     }
     if (auto parent = env::get("OUTPOST_cgroup_parent"); parent && !parent->empty()) {
@@ -131,6 +134,12 @@ Result<AgentOptions> parse_options(const std::vector<std::string>& argv,
                                   " is not a relative path beneath the agent's own cgroup");
         }
         options.cgroup_parent = *parent;
+    }
+
+    if (auto address = env::get("OUTPOST_metrics_address"); address && !address->empty()) {
+        auto parsed = metrics::parse_address("OUTPOST_metrics_address", *address, kDefaultMetricsPort);
+        if (!parsed) return make_error("options", -EINVAL, parsed.error().message);
+        options.metrics_address = *parsed;
     }
 
     Cursor cursor{argv};
@@ -209,7 +218,10 @@ std::string usage_text(const std::string& program)
            "  SBD_WATCHDOG_TIMEOUT, PCMK_remote_pid1, OUTPOST_LOG (category:level,...),\n"
            "  OUTPOST_isolation (yes/no: each resource in a cgroup of its own, default yes),\n"
            "  OUTPOST_cgroup_parent (where those go, beneath the agent's cgroup; default\n"
-           "  outpost-agent).\n"
+           "  outpost-agent), OUTPOST_cib_limits (yes/no: follow the resources' limits written\n"
+           "  as meta attributes in the cluster's CIB, default yes), OUTPOST_metrics_address (HOST or "
+           "HOST:PORT, an IP address: serve\n"
+           "  Prometheus metrics at http://HOST:PORT/metrics; default port 9673; unset: off).\n"
            "Variables not set in the environment are taken from these files, read in this\n"
            "order as systemd reads EnvironmentFile= (a later file wins; missing ones skipped):\n"
            "  /etc/default/pacemaker, /etc/sysconfig/pacemaker, /etc/default/sbd,\n"
@@ -221,9 +233,11 @@ std::string usage_text(const std::string& program)
            "  0    clean shutdown; --help, --version\n"
            "  64   unusable command line, environment value, environment file or TLS setting\n"
            "       (unknown option, missing value, SBD_WATCHDOG_TIMEOUT, PCMK_tls_priorities,\n"
-           "       OUTPOST_isolation, OUTPOST_cgroup_parent,\n"
+           "       OUTPOST_isolation, OUTPOST_cib_limits, OUTPOST_cgroup_parent,\n"
+           "       OUTPOST_metrics_address,\n"
            "       PCMK_dh_*_bits, certificate files): fix the configuration, do not respawn\n"
-           "  100  cannot serve (the address cannot be listened on, another cluster stack owns\n"
+           "  100  cannot serve (the address or the metrics address cannot be listened on,\n"
+           "       another cluster stack owns\n"
            "       the local IPC names, an unsafe watchdog configuration): do not respawn\n";
 }
 

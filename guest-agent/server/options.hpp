@@ -11,12 +11,16 @@
 #include <string_view>
 #include <vector>
 
+#include "metrics/endpoint.hpp"
 #include "util/log.hpp"
 #include "util/result.hpp"
 
 namespace outpost::agent {
 
 inline constexpr std::uint16_t kDefaultPort = 3121;
+// OUTPOST_metrics_address without a port. Not ha_cluster_exporter's 9664, which cluster
+// nodes often run beside us (docs/admin-guide.md, "Metrics").
+inline constexpr std::uint16_t kDefaultMetricsPort = 9673;
 // The EnvironmentFile= lines of packaging/systemd/outpost-agent.service.in, in its order:
 // Pacemaker's own unit reads pacemaker then sbd (Debian: /etc/default, RPM: /etc/sysconfig);
 // our own file comes last so that what is set there wins. They are parsed as systemd parses
@@ -49,9 +53,11 @@ struct AgentOptions {
     std::int64_t sbd_timeout_ms = 0;              // SBD_WATCHDOG_TIMEOUT, 0 = none
     std::size_t ipc_buffer_size = 0;              // PCMK_ipc_buffer in bytes; 0 = the proxy's default
     bool isolation = true;                        // OUTPOST_isolation: per-resource cgroups
+    bool cib_limits = true;                       // OUTPOST_cib_limits: limits from the CIB's meta attributes
     std::string cgroup_parent = "outpost-agent";  // OUTPOST_cgroup_parent, beneath the agent's cgroup
-    std::vector<std::string> env_files_read;      // environment files found, in the order read
-    std::vector<std::string> env_vars_set;        // variables those files provided
+    std::optional<metrics::Address> metrics_address;  // OUTPOST_metrics_address; none = no endpoint
+    std::vector<std::string> env_files_read;          // environment files found, in the order read
+    std::vector<std::string> env_vars_set;            // variables those files provided
     // Non-fatal findings (a value 2.1.5 also tolerates, an ignored file line), one line
     // each naming the variable and the value; main logs them once logging is set up.
     std::vector<std::string> warnings;

@@ -11,6 +11,7 @@
 #include "util/log.hpp"
 #include "util/uuid.hpp"
 #include "wire/messages.hpp"
+#include "wire/xml.hpp"
 
 namespace outpost::agent::server {
 namespace {
@@ -51,11 +52,19 @@ Result<std::unique_ptr<Server>> Server::create(GMainContext* context, tls::TlsCo
     std::unique_ptr<Server> server(
         new Server(context, std::move(tls), std::move(config), std::move(on_exit)));
     Server* self = server.get();
+    // Large messages are parsed on a worker thread (io/offload.hpp).
+    wire::init_xml();
 
     executor::Executor::Callbacks callbacks;
     callbacks.on_result = [self](const executor::OpResult& result) {
         if (self->dispatcher_) self->dispatcher_->on_result(result);
     };
+    if (ServerMetrics* metrics = self->config_.metrics) {
+        self->config_.executor.on_run = [metrics](const executor::OpResult& result,
+                                                  std::string_view rsc_class) {
+            metrics->operation_run(result, rsc_class);
+        };
+    }
     self->executor_ =
         std::make_unique<executor::Executor>(context, spawner, self->config_.executor, callbacks);
     self->dispatcher_ = std::make_unique<Dispatcher>(*self->executor_, self->notifier_,
@@ -131,9 +140,11 @@ void Server::on_accept(UniqueFd fd, const std::string& peer_address)
     if (in_use >= config_.max_clients) {
         log_warning(log_cat, "Refusing connection from %s: already serving %zu clients (limit %zu)",
                     peer_address.c_str(), in_use, config_.max_clients);
+        if (config_.metrics != nullptr) config_.metrics->connection_refused();
         return;  // fd closes here
     }
     log_debug(log_cat, "Accepted TCP connection from %s", peer_address.c_str());
+    if (config_.metrics != nullptr) config_.metrics->connection_accepted();
     std::uint64_t key = next_pending_++;
     auto pending = io::Connection::accept_async(std::move(fd), peer_address, tls_, context_, config_.accept,
                                                 [this, key](Result<std::unique_ptr<io::Connection>> result) {
@@ -146,6 +157,7 @@ void Server::on_handshake(std::uint64_t key, Result<std::unique_ptr<io::Connecti
 {
     auto node = pending_.extract(key);  // destroyed at the end of this call (allowed by io)
     if (!result) {
+        if (config_.metrics != nullptr) config_.metrics->handshake_failed();
         log_warning(log_cat, "Remote client %s not accepted: %s",
                     node.empty() ? "(unknown)" : node.mapped()->describe().c_str(),
                     result.error().message.c_str());
@@ -161,17 +173,85 @@ void Server::on_handshake(std::uint64_t key, Result<std::unique_ptr<io::Connecti
                raw->tls_description().c_str());
 
     ClientSession& added = *session;
-    clients_.emplace(id, Client{std::move(connection), std::move(session)});
+    clients_.emplace(
+        id, Client{std::move(connection), std::move(session), std::make_unique<io::Offload>(context_)});
     notifier_.add(added);
     // Before the newcomer registers, every other named client hears of it (the 2.1.5
     // controller uses this to notice a takeover).
     notifier_.new_client(added);
 
-    raw->start([this, id](const std::string& xml) { on_message(id, xml); },
+    raw->defer_inflate(io::kOffloadAbove, [this, id](wire::CompressedPayload payload) {
+        on_compressed(id, std::move(payload));
+    });
+    raw->start([this, id](std::string xml) { on_message(id, std::move(xml)); },
                [this, id](const Error& reason) { on_closed(id, reason); });
 }
 
-void Server::on_message(const std::string& id, const std::string& xml)
+namespace {
+
+// Reads a remote client's message (Dispatcher::prepare_remote_payload), on the loop or on a
+// worker thread; nullopt if that threw (logged).
+std::optional<Result<RemotePayload>> read_payload(std::string_view xml, std::size_t max_size)
+{
+    return guarded(
+        log_cat, "a remote client's message",
+        [&] { return std::optional(Dispatcher::prepare_remote_payload(xml, max_size)); },
+        std::optional<Result<RemotePayload>>());
+}
+
+}  // namespace
+
+void Server::on_message(const std::string& id, std::string xml)
+{
+    auto it = clients_.find(id);
+    if (it == clients_.end()) return;
+    const std::size_t max_size = config_.accept.limits.max_message_size;
+    if (xml.size() <= io::kOffloadAbove) {
+        serve(id, read_payload(xml, max_size));
+        return;
+    }
+    // Read on a worker while the connection waits; its lane, and so this step, goes with
+    // the client.
+    log_debug(log_cat, "Reading a message of %zu bytes from %s off the loop", xml.size(),
+              it->second.session->describe().c_str());
+    it->second.connection->pause();
+    it->second.lane->run([this, id, max_size, xml = std::move(xml)]() -> io::Offload::Step {
+        return [this, id, payload = read_payload(xml, max_size)] {
+            serve(id, payload);
+            auto again = clients_.find(id);
+            if (again != clients_.end()) again->second.connection->resume();
+        };
+    });
+}
+
+void Server::on_compressed(const std::string& id, wire::CompressedPayload payload)
+{
+    auto it = clients_.find(id);
+    if (it == clients_.end()) return;
+    const std::size_t max_size = config_.accept.limits.max_message_size;
+    log_debug(log_cat,
+              "Inflating and reading a message of %u compressed bytes (%u inflated) from %s off the loop",
+              payload.header.payload_compressed, payload.header.payload_uncompressed,
+              it->second.session->describe().c_str());
+    it->second.connection->pause();
+    it->second.lane->run([this, id, max_size, payload = std::move(payload)]() -> io::Offload::Step {
+        auto text = wire::inflate_payload(payload);
+        if (!text) {
+            // What a bad frame on the loop does: the connection ends with that error.
+            return [this, id, error = text.error()] {
+                auto again = clients_.find(id);
+                if (again != clients_.end()) again->second.connection->reject(error);
+            };
+        }
+        return [this, id, read = read_payload(*text, max_size)] {
+            serve(id, read);
+            auto again = clients_.find(id);
+            if (again != clients_.end()) again->second.connection->resume();
+        };
+    });
+}
+
+void Server::serve(const std::string& id, const std::optional<Result<RemotePayload>>& payload)
 {
     auto it = clients_.find(id);
     if (it == clients_.end()) return;
@@ -181,17 +261,18 @@ void Server::on_message(const std::string& id, const std::string& xml)
     // notify a client sends, gets the -95 of an unknown op; the connection stays). Only
     // what cannot be read at all (not XML, a msg id or number that is not one) ends the
     // connection: 2.1.5 would leave it open but useless (docs/conformance.md, item 2).
-    auto served = guarded(
-        log_cat, "a remote client's message",
-        [&]() -> std::optional<Status> {
-            return dispatcher_->handle_remote_payload(session, xml, config_.accept.limits.max_message_size);
-        },
-        std::optional<Status>());
-    if (!served) {
-        drop_later(id, "processing its message failed");
-    } else if (!*served) {
-        drop_client(id, "undecodable message: " + served->error().message);
+    if (payload && !*payload) {
+        drop_client(id, "undecodable message: " + (*payload).error().message);
+        return;
     }
+    const bool served = payload && guarded(
+                                       log_cat, "a remote client's message",
+                                       [&] {
+                                           dispatcher_->handle_prepared(session, **payload);
+                                           return true;
+                                       },
+                                       false);
+    if (!served) drop_later(id, "processing its message failed");
 }
 
 void Server::on_closed(const std::string& id, const Error& reason)
@@ -262,6 +343,13 @@ bool Server::send_to_provider(std::string_view provider_client_id, const wire::P
     return notifier_.send(*provider, wire::encode(message), "proxy message");
 }
 
+bool Server::send_encoded_to_provider(std::string_view provider_client_id, std::string_view xml)
+{
+    ClientSession* provider = notifier_.find(provider_client_id);
+    if (provider == nullptr) return false;
+    return notifier_.send(*provider, xml, "proxy message");
+}
+
 void Server::local_client_gone()
 {
     check_last_client();
@@ -302,6 +390,22 @@ void Server::local_executor_request(std::string_view client_id, std::uint32_t ip
     if (!served) {
         // 2.1.5 answers nothing and keeps the connection; the client's own timeout ends
         // its wait.
+        log_warning(log_cat, "Ignoring undecodable request %u from local client %s: %s", ipc_msg_id,
+                    session.describe().c_str(), served.error().message.c_str());
+    }
+}
+
+void Server::local_executor_prepared(std::string_view client_id, std::uint32_t ipc_msg_id,
+                                     const Result<wire::Message>& request)
+{
+    auto it = local_clients_.find(client_id);
+    if (it == local_clients_.end()) return;
+    ClientSession& session = *it->second;
+    auto served = guarded(
+        log_cat, "a local client's request",
+        [&]() -> Status { return dispatcher_->handle_local_prepared(session, request); },
+        Status(make_error("server", -EIO, "processing it failed")));
+    if (!served) {
         log_warning(log_cat, "Ignoring undecodable request %u from local client %s: %s", ipc_msg_id,
                     session.describe().c_str(), served.error().message.c_str());
     }

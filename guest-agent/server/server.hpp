@@ -20,10 +20,12 @@
 #include "io/connection.hpp"
 #include "io/deferred.hpp"
 #include "io/listener.hpp"
+#include "io/offload.hpp"
 #include "io/source.hpp"
 #include "proxy/endpoint.hpp"
 #include "server/client_session.hpp"
 #include "server/dispatcher.hpp"
+#include "server/metrics.hpp"
 #include "server/notifier.hpp"
 #include "tls/context.hpp"
 #include "util/result.hpp"
@@ -48,14 +50,19 @@ struct ServerConfig {
     io::AcceptOptions accept;
     DispatcherConfig dispatcher;
     executor::Executor::Options executor;
-    bool handle_signals = true;  // install SIGTERM/SIGINT handlers on the context
+    bool handle_signals = true;        // install SIGTERM/SIGINT handlers on the context
+    ServerMetrics* metrics = nullptr;  // optional; must outlive the server
 };
 
 // Each decoded message goes to the Dispatcher, whose replies and notifications the Notifier
-// fans out; executor results become exec notifies. Clients of the lrmd local IPC service
-// (docs/protocol.md 4.2) are executor clients too: the proxy opens them through
-// proxy::ProxyHost, their requests (no envelope) go to the same Dispatcher, and they count
-// for the last-client rule.
+// fans out; executor results become exec notifies. A message larger than io::kOffloadAbove
+// is read (inflated if its frame is compressed, parsed, and proxy traffic serialized again
+// for the tool) on a worker thread while its connection waits paused, so its next messages
+// stay behind it and other clients go on (docs/limits.md); a client dropped meanwhile drops
+// the result. Clients of the lrmd local IPC service (docs/protocol.md 4.2) are executor
+// clients too: the proxy opens them through proxy::ProxyHost, their requests (no envelope;
+// a large one read by the proxy off the loop) go to the same Dispatcher, and they count for
+// the last-client rule.
 //
 // Lifecycle: SIGTERM/SIGINT start the shutdown handshake with the newest IPC provider
 // (shutdown_req, listener closed, kShutdownAckTimeout for an answer; ack -> wait until every
@@ -87,15 +94,19 @@ public:
     [[nodiscard]] std::size_t pending_count() const { return pending_.size(); }
     [[nodiscard]] bool shutting_down() const { return phase_ != Phase::running; }
     [[nodiscard]] executor::Executor& executor() { return *executor_; }
+    [[nodiscard]] const executor::Executor& executor() const { return *executor_; }
     [[nodiscard]] Dispatcher& dispatcher() { return *dispatcher_; }
 
     // proxy::ProxyHost
     [[nodiscard]] std::optional<std::string> newest_provider() const override;
     bool send_to_provider(std::string_view provider_client_id, const wire::ProxyMessage& message) override;
+    bool send_encoded_to_provider(std::string_view provider_client_id, std::string_view xml) override;
     void local_client_gone() override;
     Status local_executor_open(std::string_view client_id, std::string_view description) override;
     void local_executor_request(std::string_view client_id, std::uint32_t ipc_msg_id,
                                 std::string_view xml) override;
+    void local_executor_prepared(std::string_view client_id, std::uint32_t ipc_msg_id,
+                                 const Result<wire::Message>& request) override;
     void local_executor_closed(std::string_view client_id) override;
     [[nodiscard]] std::size_t local_executor_count() const { return local_clients_.size(); }
 
@@ -105,13 +116,18 @@ private:
     struct Client {
         std::unique_ptr<io::Connection> connection;
         std::unique_ptr<ClientSession> session;
+        std::unique_ptr<io::Offload> lane;  // its large message being read off the loop
     };
 
     Server(GMainContext* context, tls::TlsContext tls, ServerConfig config, ExitHandler on_exit);
 
     void on_accept(UniqueFd fd, const std::string& peer_address);
     void on_handshake(std::uint64_t key, Result<std::unique_ptr<io::Connection>> result);
-    void on_message(const std::string& id, const std::string& xml);
+    void on_message(const std::string& id, std::string xml);
+    // A large compressed message: inflated and read on a worker while the connection waits.
+    void on_compressed(const std::string& id, wire::CompressedPayload payload);
+    // A message read (or not: nullopt when reading it threw) goes to the dispatcher.
+    void serve(const std::string& id, const std::optional<Result<RemotePayload>>& payload);
     void on_closed(const std::string& id, const Error& reason);
     void drop_client(const std::string& id, const std::string& why);
     // Drops the client once the current dispatch is over.

@@ -60,19 +60,19 @@ inline void prepare_process()
     (void)done;
 }
 
-// Stands in for the IPC proxy: a set of live session ids; what it is handed must be
-// something the proxy could serialize for a tool.
+// Stands in for the IPC proxy: a set of live session ids; what it is handed must be XML a
+// tool can read.
 class KnownSessions final : public agent::proxy::ProxyEndpoint {
 public:
     KnownSessions() : live_(std::begin(kKnownProxySessions), std::end(kKnownProxySessions)) {}
 
-    bool deliver_response(std::string_view session, std::uint32_t, const wire::Element& msg) override
+    bool deliver_response(std::string_view session, std::uint32_t, std::string_view msg_xml) override
     {
-        return deliver(session, msg);
+        return deliver(session, msg_xml);
     }
-    bool deliver_event(std::string_view session, const wire::Element& msg) override
+    bool deliver_event(std::string_view session, std::string_view msg_xml) override
     {
-        return deliver(session, msg);
+        return deliver(session, msg_xml);
     }
     void destroy_session(std::string_view session) override { live_.erase(std::string(session)); }
     [[nodiscard]] bool has_session(std::string_view session) const override
@@ -83,10 +83,10 @@ public:
     [[nodiscard]] std::size_t local_client_count() const override { return live_.size(); }
 
 private:
-    bool deliver(std::string_view session, const wire::Element& msg)
+    bool deliver(std::string_view session, std::string_view msg_xml)
     {
         if (live_.count(std::string(session)) == 0) return false;
-        if (!wire::parse_xml(wire::serialize(msg)).ok()) std::abort();  // the tool could not read it
+        if (!wire::parse_xml(msg_xml).ok()) std::abort();  // the tool could not read it
         return true;
     }
     std::set<std::string> live_;

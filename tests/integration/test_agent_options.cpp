@@ -121,6 +121,10 @@ TEST_CASE("unusable settings exit 64 with a line naming them", "[agent][options]
         {{},
          {{"PCMK_cert_file", missing_cert}, {"PCMK_key_file", missing_cert}, {"PCMK_ca_file", missing_cert}},
          missing_cert},
+        {{},
+         {{"OUTPOST_metrics_address", "localhost:9673"}},
+         "outpost-agent: OUTPOST_metrics_address: \"localhost:9673\" is not an IP address (expected HOST, "
+         "HOST:PORT or [IPV6]:PORT with an IP address as HOST)"},
     };
     for (const auto& test : cases) {
         EnvList env = base;
@@ -163,7 +167,7 @@ TEST_CASE("values 2.1.5 tolerates: a bad port means 3121, the others are one war
     INFO(log);
     for (const char* warning :
          {"warning: -p: \"abc\" is not a port number (1-65535); using 3121 as pacemaker-remoted does",
-          "warning: PCMK_ipc_buffer: \"lots\" is not a byte count from 16384 to 15728640; using 131072",
+          "warning: PCMK_ipc_buffer: \"lots\" is not a byte count from 16384 to 33488896; using 131072",
           "warning: PCMK_remote_pid1: \"bogus\" is not one of full, vars; ignored",
           "warning: PCMK_node_start_state: \"sideways\" is not one of default, online, standby; not "
           "announced"}) {

@@ -587,19 +587,10 @@ void qemu_guest_node(Peer peer, Agent agent = Agent::virtual_domain)
                            << initrd->libraries.size() << " libraries " << initrd->daemon_bytes / 1024
                            << " KiB; built in " << seconds_since(begin) << " s");
 
-    VmGuestSpec vm;
-    vm.name = domain;
-    vm.kernel = k->boot_image();
-    vm.initrd = initrd->path;
-    vm.console_log = dir / "console.log";
-    // The kernel holds the compressed image and unpacks it into a RAM filesystem: 256 MiB
-    // fits a normal build (about 25 MB gzip, 57 MB unpacked, with outpost-agent or
-    // pacemaker-remoted alike: both closures hold libicudata), but the ASan build's agent
-    // and libasan make it 33/93 MB and "Initramfs unpacking failed: write error" (seen in
-    // CI). Size the VM from the image: twice what it unpacks to, plus room to run.
-    const auto image_mib =
-        static_cast<unsigned>((initrd->content_bytes * 2 + initrd->compressed_bytes) >> 20);
-    vm.memory_mib = std::max(vm.memory_mib, image_mib + 128);
+    // 256 MiB fits a normal build (about 25 MB gzip, 57 MB unpacked, with outpost-agent or
+    // pacemaker-remoted alike: both closures hold libicudata); the ASan build's agent and
+    // libasan make it 33/93 MB, so the VM is sized from the image.
+    VmGuestSpec vm = vm_for_initramfs(domain, k->boot_image(), *initrd, dir / "console.log");
     WARN("VM memory: " << vm.memory_mib << " MiB");
     setup->guest_logs = {vm.console_log};
     WARN("booting " << vm.kernel.string());

@@ -1,17 +1,25 @@
 // Per-resource isolation under a real Pacemaker 2.1.5 cluster (ClusterHarness) with
 // outpost-agent as a remote node: a resource created with `pcs resource create ...
-// outpost-memory-max=32M --force` gets that limit on its daemon's cgroup, while a limit
-// given as a resource meta attribute is not seen (2.1.5 does not pass those to the
-// executor); when the daemon then allocates too much the kernel OOM-kills it, the next
+// outpost-memory-max=32M --force` gets that limit on its daemon's cgroup, and the limit
+// given as a resource meta attribute too from its first action (2.1.5 does not pass meta
+// attributes to the executor: the agent reads them from the CIB through its own proxied
+// session); when the daemon then allocates too much the kernel OOM-kills it, the next
 // monitor fails and the cluster recovers the resource (fail count 1, a new daemon); a
-// changed limit reaches the restarted daemon. outpost-agent only: isolation is an Outpost
-// extension. Needs root on a cgroup v1 host (this machine).
+// changed instance attribute reaches the restarted daemon; `pcs resource meta` sets,
+// changes and removes limits of the running daemon within seconds, without a restart (same
+// pid); so do `pcs resource defaults update` (rsc_defaults) and defaults sets whose
+// rsc_expression rule names one agent type (only that type's resource gets them).
+// outpost-agent only: isolation is an Outpost extension. Needs root on a cgroup v1
+// host (this machine).
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "harness/catch_support.hpp"
 #include "harness/cluster.hpp"
@@ -57,6 +65,18 @@ std::string memory_cgroup_of(pid_t pid)
     return {};
 }
 
+// Runs a pcs command and waits (10 s at most) for what it changes to reach a cgroup file.
+void live_default(const ClusterHarness& c, const std::vector<std::string>& args,
+                  const std::function<bool()>& applied, const char* what)
+{
+    auto from = std::chrono::steady_clock::now();
+    require_ok(c.pcs(args));
+    CHECK(wait_until(applied, 10s, what).ok());
+    WARN("timing: " << what << " in "
+                    << std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count()
+                    << " s after pcs returned");
+}
+
 pid_t read_pid(const std::filesystem::path& file)
 {
     std::string text = read_value(file.string());
@@ -76,6 +96,10 @@ TEST_CASE("a real cluster's meta attribute limits a resource on outpost-agent; i
     std::string type = "cgc-" + std::to_string(::getpid());
     std::string script = std::string(kAgentDir) + "/" + type;
     REQUIRE(write_file(script, kScript, 0755).ok());
+    // The same agent under a second type, for rsc_defaults rules that tell them apart.
+    std::string calm_type = "cgd-" + std::to_string(::getpid());
+    std::string calm_script = std::string(kAgentDir) + "/" + calm_type;
+    REQUIRE(write_file(calm_script, kScript, 0755).ok());
     std::string parent = "outpost-rc-" + std::to_string(::getpid());
     std::string memory_parent;
 
@@ -87,13 +111,13 @@ TEST_CASE("a real cluster's meta attribute limits a resource on outpost-agent; i
         guest.name = "g1";
         guest.binary = *agent;
         guest.env = {{"OUTPOST_cgroup_parent", parent},
-                     {"OUTPOST_LOG", "agent.isolation:debug,agent.exec:debug"}};
+                     {"OUTPOST_LOG", "agent.isolation:debug,agent.exec:debug,agent.cibfollow:debug"}};
         auto g1 = c.add_guest(std::move(guest));
         require_ok(g1);
         require_ok(c.add_remote_node(**g1));
 
         // Limits as instance attributes (--force: the agent's meta-data does not declare
-        // them); one as a resource meta attribute, which Pacemaker 2.1.5 does not pass.
+        // them); one as a resource meta attribute, which the agent reads from the CIB.
         require_ok(c.pcs({"resource", "create", "hog", "ocf:outposttest-cgc:" + type,
                           "outpost-memory-max=32M", "outpost-tasks-max=50", "meta", "outpost-cpu-quota=50%",
                           "op", "monitor", "interval=2s", "--disabled", "--force"}));
@@ -118,9 +142,9 @@ TEST_CASE("a real cluster's meta attribute limits a resource on outpost-agent; i
         CHECK(read_value(memory + "/memory.limit_in_bytes") == "33554432");
         memory_parent = memory.substr(0, memory.rfind('/'));
         CHECK(read_value("/sys/fs/cgroup/pids/" + parent + "/rsc-hog/pids.max") == "50");
-        // Observed with 2.1.5: the resource's meta attributes do not reach the executor (if
-        // a later Pacemaker passes them as CRM_meta_*, this check says so).
-        CHECK(read_value("/sys/fs/cgroup/cpu/" + parent + "/rsc-hog/cpu.cfs_quota_us") == "-1");
+        // The meta attribute, from the CIB, on the daemon from its start.
+        const std::string cpu = "/sys/fs/cgroup/cpu/" + parent + "/rsc-hog";
+        CHECK(read_value(cpu + "/cpu.cfs_quota_us") == "50000");
 
         // The daemon goes over its limit: OOM-killed, the monitor fails, the cluster
         // recovers the resource with a new daemon.
@@ -149,9 +173,83 @@ TEST_CASE("a real cluster's meta attribute limits a resource on outpost-agent; i
             30s, "the new limit on hog's cgroup");
         CHECK(changed.ok());
 
+        // Meta attributes change the running daemon's limits within seconds, no restart: set
+        // (the instance attribute still wins for memory-max, so memory-high shows memory),
+        // changed, removed.
+        require_ok(c.wait_for(started, 30s, "hog to run again"));
+        const pid_t running = read_pid(pidfile);
+        REQUIRE(running > 0);
+        const std::string mem = memory_cgroup_of(running);
+        auto live = [&](const std::vector<std::string>& attrs, const std::string& quota,
+                        const std::string& high, const char* what) {
+            std::vector<std::string> args = {"resource", "meta", "hog"};
+            args.insert(args.end(), attrs.begin(), attrs.end());
+            auto from = std::chrono::steady_clock::now();
+            require_ok(c.pcs(args));
+            auto applied = wait_until(
+                [&] {
+                    return read_value(cpu + "/cpu.cfs_quota_us") == quota &&
+                           read_value(mem + "/memory.soft_limit_in_bytes") == high;
+                },
+                10s, what);
+            CHECK(applied.ok());
+            WARN("timing: " << what << " in "
+                            << std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count()
+                            << " s after pcs returned");
+            CHECK(read_pid(pidfile) == running);
+        };
+        const std::string unlimited = read_value(mem + "/memory.soft_limit_in_bytes");
+        live({"outpost-cpu-quota=25%", "outpost-memory-high=40M"}, "25000", "41943040",
+             "meta limits set on the running daemon");
+        live({"outpost-cpu-quota=150%"}, "150000", "41943040", "a meta limit changed");
+        live({"outpost-cpu-quota=", "outpost-memory-high="}, "-1", unlimited, "meta limits removed");
+        CHECK(read_value(mem + "/memory.limit_in_bytes") == "50331648");  // the instance attribute stays
+        CHECK(
+            contains((*g1)->log_tail(200000), "limits changed in the CIB, applied to the running resource"));
+
+        // rsc_defaults reach the running daemon too (lowest precedence: nothing of its own
+        // sets memory-high now), and a second resource from its start.
+        live_default(
+            c, {"resource", "defaults", "update", "outpost-memory-high=40M"},
+            [&] { return read_value(mem + "/memory.soft_limit_in_bytes") == "41943040"; },
+            "an rsc_defaults limit on the running daemon");
+        CHECK(read_pid(pidfile) == running);
+        require_ok(c.pcs({"resource", "create", "calm", "ocf:outposttest-cgc:" + calm_type, "op", "monitor",
+                          "interval=2s", "--disabled"}));
+        require_ok(c.pcs({"constraint", "location", "calm", "avoids", kClusterNode}));
+        require_ok(c.pcs({"resource", "enable", "calm"}));
+        require_ok(c.wait_for([](const CrmMon& mon) { return mon.resource_role("calm") == "Started"; }, 60s,
+                              "calm to run on g1"));
+        const pid_t calm = read_pid((*g1)->varrun() / "cg-calm.pid");
+        REQUIRE(calm > 0);
+        const std::string calm_cpu = "/sys/fs/cgroup/cpu/" + parent + "/rsc-calm";
+        CHECK(read_value(memory_cgroup_of(calm) + "/memory.soft_limit_in_bytes") == "41943040");
+        CHECK(read_value(calm_cpu + "/cpu.cfs_quota_us") == "-1");
+        // A defaults set whose rsc_expression names one agent type applies to that resource
+        // only (pcs writes class, provider and type).
+        live_default(
+            c,
+            {"resource", "defaults", "set", "create", "id=outpost-cgc", "meta", "outpost-cpu-quota=30%",
+             "rule", "resource", "ocf:outposttest-cgc:" + type},
+            [&] { return read_value(cpu + "/cpu.cfs_quota_us") == "30000"; },
+            "an rsc_expression default on the matching resource");
+        CHECK(read_value(calm_cpu + "/cpu.cfs_quota_us") == "-1");
+        live_default(
+            c,
+            {"resource", "defaults", "set", "create", "id=outpost-cgd", "meta", "outpost-cpu-quota=20%",
+             "rule", "resource", "ocf:outposttest-cgc:" + calm_type},
+            [&] { return read_value(calm_cpu + "/cpu.cfs_quota_us") == "20000"; },
+            "an rsc_expression default on the other resource");
+        CHECK(read_value(cpu + "/cpu.cfs_quota_us") == "30000");
+        CHECK(read_pid(pidfile) == running);
+
         require_ok(c.pcs({"resource", "disable", "hog"}));
-        require_ok(c.wait_for([](const CrmMon& mon) { return mon.resource_role("hog") == "Stopped"; }, 60s,
-                              "hog to stop"));
+        require_ok(c.pcs({"resource", "disable", "calm"}));
+        require_ok(c.wait_for(
+            [](const CrmMon& mon) {
+                return mon.resource_role("hog") == "Stopped" && mon.resource_role("calm") == "Stopped";
+            },
+            60s, "hog and calm to stop"));
         auto gone =
             wait_until([&] { return !std::filesystem::exists(memory); }, 10s, "the resource's cgroup to go");
         CHECK(gone.ok());
@@ -163,5 +261,6 @@ TEST_CASE("a real cluster's meta attribute limits a resource on outpost-agent; i
         ::rmdir(("/sys/fs/cgroup/" + std::string(controller) + "/" + parent).c_str());
     std::error_code ignored;
     std::filesystem::remove(script, ignored);
+    std::filesystem::remove(calm_script, ignored);
     std::filesystem::remove(kAgentDir, ignored);
 }

@@ -36,6 +36,7 @@
 
 #include "harness/catch_support.hpp"
 #include "harness/cluster.hpp"
+#include "harness/cluster_scope.hpp"
 #include "harness/harness.hpp"
 
 using namespace outpost::test;
@@ -73,29 +74,9 @@ std::optional<std::string> binary_for(Peer peer, std::string& why)
 
 // A running cluster with `count` guests g1..gN running `peer`, each attached as a remote
 // node with pcs.
-struct Setup {
-    std::unique_ptr<ClusterHarness> cluster;
-    std::vector<ClusterGuest*> guests;
-
-    ClusterHarness& c() { return *cluster; }
-    ~Setup()
-    {
-        if (!cluster) return;
-        if (Catch::getResultCapture().lastAssertionPassed() == false) {
-            // Keep enough for a post-mortem in the test log.
-            (void)std::fprintf(stderr, "--- crm_mon ---\n%s\n--- pacemaker.log (this run) ---\n%s\n",
-                               cluster->crm_mon_text().c_str(), cluster->pacemaker_log_tail(4000).c_str());
-            for (auto* g : guests)
-                (void)std::fprintf(stderr, "--- guest %s log ---\n%s\n", g->name().c_str(),
-                                   g->log_tail(3000).c_str());
-        }
-        auto s = cluster->stop();
-        if (!s) (void)std::fprintf(stderr, "%s\n", s.error().message.c_str());
-    }
-};
-
-std::unique_ptr<Setup> bring_up(Peer peer, int count, const std::vector<std::string>& remote_extra = {},
-                                const ClusterOptions& options = {})
+std::unique_ptr<ClusterScope> bring_up(Peer peer, int count,
+                                       const std::vector<std::string>& remote_extra = {},
+                                       const ClusterOptions& options = {})
 {
     std::string why;
     auto binary = binary_for(peer, why);
@@ -106,8 +87,8 @@ std::unique_ptr<Setup> bring_up(Peer peer, int count, const std::vector<std::str
     auto begin = std::chrono::steady_clock::now();
     auto cluster = ClusterHarness::start(options);
     require_ok(cluster);
-    auto owned = std::make_unique<Setup>();
-    Setup& setup = *owned;
+    auto owned = std::make_unique<ClusterScope>();
+    ClusterScope& setup = *owned;
     setup.cluster = std::move(*cluster);
     for (int i = 1; i <= count; ++i) {
         GuestOptions guest;

@@ -23,6 +23,9 @@
 //     them: the same output as crm_simulate -L on the same service and as outpost-simulate -x
 //     on the CIB it saved (-I); an unsupported element reported as with -x; no CIB service
 //     and permission denied: clear errors, crm_simulate's exit code (66)
+//   - ha_cluster_exporter (Debian's prometheus-hacluster-exporter 1.3.1) runs crm_mon and
+//     cibadmin against the daemon: its pacemaker collector succeeds with the resources,
+//     constraints and nodes of the live CIB and follows a change (SKIP without it)
 #include <signal.h>
 #include <unistd.h>
 
@@ -571,4 +574,53 @@ TEST_CASE("outpost-simulate -L reads the live CIB as crm_simulate -L does")
     CHECK(exit_code(*none_theirs) == 66);
     CHECK(exit_code(*none) == exit_code(*none_theirs));
     CHECK(contains(none->output, "no CIB service"));
+}
+
+TEST_CASE("ha_cluster_exporter reads outpost-controld's IPC faces and follows a change")
+{
+    guard();
+    auto exporter = find_program("ha_cluster_exporter");
+    if (!exporter)
+        OUTPOST_SKIP("ha_cluster_exporter not installed (Debian package prometheus-hacluster-exporter)");
+    Controld controld;
+    controld.start();
+    controld.ok({"cibadmin", "--create", "-o", "nodes", "--xml-text", R"(<node id="1" uname="node1"/>)"});
+    controld.ok({"pcs", "resource", "create", "d1", "ocf:pacemaker:Dummy"});
+    controld.ok({"pcs", "constraint", "location", "d1", "prefers", "node1"});
+
+    // Inside the daemon's namespace, where its IPC names are; it runs crm_mon and cibadmin
+    // on each scrape (the corosync collector finds no corosync: its scrape fails).
+    constexpr std::uint16_t kPort = 9664;
+    SpawnOptions options;
+    options.argv = {*exporter, "--web.listen-address=127.0.0.1:" + std::to_string(kPort), "--log.level=warn"};
+    options.netns = &controld.netns();
+    options.log_file = controld.dir().file("exporter.log");
+    auto process = Process::spawn(std::move(options));
+    require_ok(process);
+    require_ok(wait_for_tcp(&controld.netns(), "127.0.0.1", kPort, 10s, &*process));
+    auto scrape = [&] {
+        auto text = http_get(&controld.netns(), "127.0.0.1", kPort, "/metrics", 20s);
+        require_ok(text);
+        INFO(text_of(controld.dir().file("exporter.log")));
+        return *text;
+    };
+    std::string text = scrape();
+    INFO(text);
+    CHECK(contains(text, "ha_cluster_scrape_success{collector=\"pacemaker\"} 1\n"));
+    CHECK(contains(text, "ha_cluster_scrape_success{collector=\"corosync\"} 0\n"));
+    CHECK(contains(text, R"(ha_cluster_pacemaker_resources{agent="ocf:pacemaker:Dummy",clone="",group="",)"
+                         R"(managed="true",node="",resource="d1",role="stopped",status="active"} 0)"));
+    CHECK(contains(
+        text,
+        R"(ha_cluster_pacemaker_location_constraints{constraint="location-d1-node1-INFINITY",node="node1",)"
+        R"(resource="d1",role=""} +Inf)"));
+    CHECK(contains(text, R"(ha_cluster_pacemaker_nodes{node="node1",status="online",type="member"})"));
+    CHECK(contains(text, "ha_cluster_pacemaker_stonith_enabled 1\n"));
+    CHECK_FALSE(contains(text, "outpost_"));
+
+    // A change on the live CIB is in the next scrape.
+    controld.ok({"pcs", "resource", "create", "d2", "ocf:heartbeat:Dummy"});
+    text = scrape();
+    CHECK(contains(text,
+                   R"(agent="ocf:heartbeat:Dummy",clone="",group="",managed="true",node="",resource="d2")"));
 }

@@ -18,6 +18,7 @@
 
 #include "harness/catch_support.hpp"
 #include "harness/cluster.hpp"
+#include "harness/cluster_scope.hpp"
 #include "harness/harness.hpp"
 
 using namespace outpost;
@@ -29,23 +30,6 @@ namespace {
 constexpr auto kGuestToolTimeout = 30s;
 constexpr auto kAttributeTimeout = 20s;
 
-struct Setup {
-    std::unique_ptr<ClusterHarness> cluster;
-    ClusterGuest* guest = nullptr;
-    ~Setup()
-    {
-        if (!cluster) return;
-        if (!Catch::getResultCapture().lastAssertionPassed()) {
-            (void)std::fprintf(stderr, "--- crm_mon ---\n%s\n--- pacemaker.log ---\n%s\n",
-                               cluster->crm_mon_text().c_str(), cluster->pacemaker_log_tail(4000).c_str());
-            if (guest != nullptr)
-                (void)std::fprintf(stderr, "--- guest log ---\n%s\n", guest->log_tail(4000).c_str());
-        }
-        auto stopped = cluster->stop();
-        if (!stopped) (void)std::fprintf(stderr, "%s\n", stopped.error().message.c_str());
-    }
-};
-
 CommandResult in_guest(ClusterGuest& guest, const std::vector<std::string>& argv)
 {
     auto result = run_command(argv, &guest.netns(), kGuestToolTimeout);
@@ -55,7 +39,7 @@ CommandResult in_guest(ClusterGuest& guest, const std::vector<std::string>& argv
 
 void run_tools(const std::string& binary)
 {
-    Setup setup;
+    ClusterScope setup;
     auto cluster = ClusterHarness::start();
     require_ok(cluster);
     setup.cluster = std::move(cluster).value();
@@ -64,7 +48,7 @@ void run_tools(const std::string& binary)
     options.binary = binary;
     auto guest = setup.cluster->add_guest(std::move(options));
     require_ok(guest);
-    setup.guest = *guest;
+    setup.guests.push_back(*guest);
     ClusterGuest& g = **guest;
     ClusterHarness& c = *setup.cluster;
     require_ok(c.add_remote_node(g));

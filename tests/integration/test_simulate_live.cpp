@@ -17,6 +17,7 @@
 
 #include "harness/catch_support.hpp"
 #include "harness/cluster.hpp"
+#include "harness/cluster_scope.hpp"
 #include "harness/harness.hpp"
 
 using namespace outpost;
@@ -39,20 +40,6 @@ int exit_code(const CommandResult& result)
     return WIFEXITED(result.wait_status) ? WEXITSTATUS(result.wait_status) : -1;
 }
 
-struct Setup {
-    std::unique_ptr<ClusterHarness> cluster;
-    ~Setup()
-    {
-        if (!cluster) return;
-        if (!Catch::getResultCapture().lastAssertionPassed()) {
-            (void)std::fprintf(stderr, "--- crm_mon ---\n%s\n--- pacemaker.log ---\n%s\n",
-                               cluster->crm_mon_text().c_str(), cluster->pacemaker_log_tail(4000).c_str());
-        }
-        auto stopped = cluster->stop();
-        if (!stopped) (void)std::fprintf(stderr, "%s\n", stopped.error().message.c_str());
-    }
-};
-
 std::string guest_binary()
 {
     if (auto agent = agent_path()) return *agent;
@@ -73,7 +60,7 @@ std::string comparable(const CommandResult& result)
 TEST_CASE("outpost-simulate -L reads a real cluster's CIB as crm_simulate -L does")
 {
     REQUIRE_FALSE(simulate_path().empty());
-    Setup setup;
+    ClusterScope setup;
     auto cluster = ClusterHarness::start();
     require_ok(cluster);
     setup.cluster = std::move(*cluster);

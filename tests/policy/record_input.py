@@ -3,10 +3,11 @@
 of the test, and crm_simulate 2.1.5's own output for them (the expected output), in the
 corpus layout that corpus_diff.py reads.
 
-Usage: record_input.py CIB NAME [CRM_SIMULATE_ARGS...]
+Usage: record_input.py [--regression] CIB NAME [CRM_SIMULATE_ARGS...]
   writes inputs/xml/NAME.xml (a copy of CIB), inputs/xml/NAME.args (if there are arguments),
   inputs/summary/NAME.summary (crm_simulate -x CIB -S -G ... ARGS) and inputs/exp/NAME.exp
-  (its graph). Needs the installed crm_simulate.
+  (its graph). Needs the installed crm_simulate. With --regression: into regressions/ (a
+  disagreement that was fixed, made by hand) instead of inputs/.
 """
 import os
 import shutil
@@ -14,21 +15,26 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "inputs")
+TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
 def main():
-    if len(sys.argv) < 3:
+    argv = sys.argv[1:]
+    here = os.path.join(TESTS, "inputs")
+    if argv[:1] == ["--regression"]:
+        here = os.path.join(TESTS, "regressions")
+        argv = argv[1:]
+    if len(argv) < 2:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    cib, name, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    cib, name, args = argv[0], argv[1], argv[2:]
     crm = shutil.which("crm_simulate") or "/usr/sbin/crm_simulate"
     for d in ("xml", "summary", "exp"):
-        os.makedirs(os.path.join(HERE, d), exist_ok=True)
-    xml = os.path.join(HERE, "xml", name + ".xml")
+        os.makedirs(os.path.join(here, d), exist_ok=True)
+    xml = os.path.join(here, "xml", name + ".xml")
     if os.path.abspath(cib) != os.path.abspath(xml):
         shutil.copy(cib, xml)
-    args_path = os.path.join(HERE, "xml", name + ".args")
+    args_path = os.path.join(here, "xml", name + ".args")
     if args:
         with open(args_path, "w", encoding="utf-8") as f:
             f.write(" ".join(args) + "\n")
@@ -36,13 +42,13 @@ def main():
         os.remove(args_path)
     with tempfile.TemporaryDirectory() as tmp:
         # -O: crm_simulate 2.1.5 needs somewhere to write the simulated CIB.
-        proc = subprocess.run([crm, "-x", xml, "-S", "-G", os.path.join(HERE, "exp", name + ".exp"),
+        proc = subprocess.run([crm, "-x", xml, "-S", "-G", os.path.join(here, "exp", name + ".exp"),
                                "-O", os.path.join(tmp, "out.xml")] + args,
                               capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         print("crm_simulate failed (%d): %s" % (proc.returncode, proc.stderr.strip()), file=sys.stderr)
         return 1
-    with open(os.path.join(HERE, "summary", name + ".summary"), "w", encoding="utf-8") as f:
+    with open(os.path.join(here, "summary", name + ".summary"), "w", encoding="utf-8") as f:
         f.write(proc.stdout)
     print("recorded %s" % name)
     return 0

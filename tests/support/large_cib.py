@@ -11,7 +11,12 @@ bytes, elements, depth, most attributes on one element, attributes in all, longe
 attribute value, and the duplicate-check work of wide elements. docs/limits.md records
 the figures for 1,000 guests and 5,000 resources.
 
-Usage: large_cib.py [-g GUESTS] [-r RESOURCES] [-c CLUSTER_NODES] [--measure] [-o FILE]
+--disabled-resources-only writes just a <resources> of disabled Dummy primitives (for a
+real cluster that must carry a CIB this large with nothing to do: proxy-large-cib).
+
+Usage: large_cib.py [-g GUESTS] [-r RESOURCES] [-c CLUSTER_NODES] [--measure]
+                    [--disabled-resources-only
+                    [--description-bytes N]] [-o FILE]
 """
 import argparse
 import hashlib
@@ -39,11 +44,61 @@ def op_entry(w, indent, rsc, op, interval, node, call_id, rc=0):
          digest(key), extra))
 
 
+def guest_states(w, guests, per_guest, call):
+    """The node_state of each guest node: its resources started and monitored."""
+    for k in range(1, guests + 1):
+        g = "guest%d" % k
+        w('  <node_state id="%s" uname="%s" in_ccm="true" crm-debug-origin="do_update_resource" '
+          'node_fenced="0" remote_node="true">' % (g, g))
+        w('   <lrm id="%s">' % g)
+        w('    <lrm_resources>')
+        for j in range(1, per_guest[k - 1] + 1):
+            r = "r%d_%d" % (k, j)
+            w('     <lrm_resource id="%s" type="Dummy" class="ocf" provider="pacemaker">' % r)
+            call += 1
+            op_entry(w, '      ', r, "start", 0, g, call)
+            call += 1
+            op_entry(w, '      ', r, "monitor", 10000, g, call)
+            w('     </lrm_resource>')
+        w('    </lrm_resources>')
+        w('   </lrm>')
+        w('   <transient_attributes id="%s">' % g)
+        w('    <instance_attributes id="status-%s">' % g)
+        w('     <nvpair id="status-%s-.feature-set" name="#feature-set" value="3.16.2"/>' % g)
+        w('    </instance_attributes>')
+        w('   </transient_attributes>')
+        w('  </node_state>')
+    return call
+
+
+def dummy(w, r, disabled=False, description=""):
+    """A Dummy primitive as `pcs resource create` writes it (with --disabled: target-role)."""
+    extra = ' description="%s"' % description if description else ""
+    w('   <primitive id="%s" class="ocf" provider="pacemaker" type="Dummy"%s>' % (r, extra))
+    if disabled:
+        w('    <meta_attributes id="%s-meta_attributes">' % r)
+        w('     <nvpair id="%s-meta_attributes-target-role" name="target-role" value="Stopped"/>' % r)
+        w('    </meta_attributes>')
+    w('    <operations>')
+    for name, interval, timeout in (("migrate_from", "0s", "20s"), ("migrate_to", "0s", "20s"),
+                                    ("monitor", "10s", "20s"), ("reload", "0s", "20s"),
+                                    ("reload-agent", "0s", "20s"), ("start", "0s", "20s"),
+                                    ("stop", "0s", "20s")):
+        w('     <op name="%s" interval="%s" timeout="%s" id="%s-%s-interval-%s"/>'
+          % (name, interval, timeout, r, name, interval))
+    w('    </operations>')
+    w('   </primitive>')
+
+
+def split(guests, resources):
+    return [resources // guests + (1 if k < resources % guests else 0) for k in range(guests)]
+
+
 def generate(guests, resources, cluster_nodes):
     out = []
     w = out.append
     cnodes = ["node%d" % (i + 1) for i in range(cluster_nodes)]
-    per_guest = [resources // guests + (1 if k < resources % guests else 0) for k in range(guests)]
+    per_guest = split(guests, resources)
     w('<cib crm_feature_set="3.16.2" validate-with="pacemaker-3.9" epoch="4211" num_updates="23" '
       'admin_epoch="0" cib-last-written="Sun Dec  6 12:00:00 2026" update-origin="node1" '
       'update-client="crm_resource" update-user="root" have-quorum="1" dc-uuid="1">')
@@ -82,17 +137,7 @@ def generate(guests, resources, cluster_nodes):
         w('   </primitive>')
     for k in range(1, guests + 1):
         for j in range(1, per_guest[k - 1] + 1):
-            r = "r%d_%d" % (k, j)
-            w('   <primitive id="%s" class="ocf" provider="pacemaker" type="Dummy">' % r)
-            w('    <operations>')
-            for name, interval, timeout in (("migrate_from", "0s", "20s"), ("migrate_to", "0s", "20s"),
-                                            ("monitor", "10s", "20s"), ("reload", "0s", "20s"),
-                                            ("reload-agent", "0s", "20s"), ("start", "0s", "20s"),
-                                            ("stop", "0s", "20s")):
-                w('     <op name="%s" interval="%s" timeout="%s" id="%s-%s-interval-%s"/>'
-                  % (name, interval, timeout, r, name, interval))
-            w('    </operations>')
-            w('   </primitive>')
+            dummy(w, "r%d_%d" % (k, j))
     w('  </resources>')
     w('  <constraints>')
     for k in range(1, guests + 1):
@@ -129,30 +174,24 @@ def generate(guests, resources, cluster_nodes):
         w('    </instance_attributes>')
         w('   </transient_attributes>')
         w('  </node_state>')
-    for k in range(1, guests + 1):
-        g = "guest%d" % k
-        w('  <node_state id="%s" uname="%s" in_ccm="true" crm-debug-origin="do_update_resource" '
-          'node_fenced="0" remote_node="true">' % (g, g))
-        w('   <lrm id="%s">' % g)
-        w('    <lrm_resources>')
-        for j in range(1, per_guest[k - 1] + 1):
-            r = "r%d_%d" % (k, j)
-            w('     <lrm_resource id="%s" type="Dummy" class="ocf" provider="pacemaker">' % r)
-            call += 1
-            op_entry(w, '      ', r, "start", 0, g, call)
-            call += 1
-            op_entry(w, '      ', r, "monitor", 10000, g, call)
-            w('     </lrm_resource>')
-        w('    </lrm_resources>')
-        w('   </lrm>')
-        w('   <transient_attributes id="%s">' % g)
-        w('    <instance_attributes id="status-%s">' % g)
-        w('     <nvpair id="status-%s-.feature-set" name="#feature-set" value="3.16.2"/>' % g)
-        w('    </instance_attributes>')
-        w('   </transient_attributes>')
-        w('  </node_state>')
+    call = guest_states(w, guests, per_guest, call)
     w(' </status>')
     w('</cib>')
+    return "\n".join(out) + "\n"
+
+
+def generate_disabled_resources(resources, description_bytes):
+    """Only <resources> with `resources` disabled Dummy primitives as pcs writes them, each
+    with a description of `description_bytes`: a configuration of a large CIB's size that a
+    real cluster carries with nothing to do (with enable-startup-probes=false it probes none
+    of them). Long descriptions make the size: 2.1.5's pacemaker-based needs minutes to take
+    tens of thousands of elements in one request."""
+    out = []
+    w = out.append
+    w('<resources>')
+    for j in range(1, resources + 1):
+        dummy(w, "d%d" % j, disabled=True, description=("d%d " % j).ljust(description_bytes, "x"))
+    w('</resources>')
     return "\n".join(out) + "\n"
 
 
@@ -186,9 +225,16 @@ def main():
     ap.add_argument("-r", "--resources", type=int, default=5000)
     ap.add_argument("-c", "--cluster-nodes", type=int, default=3)
     ap.add_argument("--measure", action="store_true")
+    ap.add_argument("--disabled-resources-only", action="store_true",
+                    help="write only <resources> with RESOURCES disabled Dummy primitives")
+    ap.add_argument("--description-bytes", type=int, default=0,
+                    help="with --disabled-resources-only: each primitive's description length")
     ap.add_argument("-o", "--output", default=None)
     a = ap.parse_args()
-    text = generate(a.guests, a.resources, a.cluster_nodes)
+    if a.disabled_resources_only:
+        text = generate_disabled_resources(a.resources, a.description_bytes)
+    else:
+        text = generate(a.guests, a.resources, a.cluster_nodes)
     if a.output:
         with open(a.output, "w") as f:
             f.write(text)

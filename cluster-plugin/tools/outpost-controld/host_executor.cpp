@@ -1,7 +1,11 @@
 #include "tools/outpost-controld/host_executor.hpp"
 
+#include <chrono>
+#include <memory>
+
 #include "executor/executor.hpp"
 #include "executor/process_spawner.hpp"
+#include "tools/outpost-controld/operation_ledger.hpp"
 
 namespace outpost::controld {
 
@@ -9,10 +13,40 @@ namespace {
 
 namespace ex = agent::executor;
 
+// The real spawner, with every child entered in the ledger while it runs.
+class LedgerSpawner final : public ex::Spawner {
+public:
+    LedgerSpawner(GMainContext* context, std::string ledger_path)
+        : spawner_(context), ledger_(std::move(ledger_path))
+    {
+    }
+
+    ChildId spawn(ex::SpawnRequest request, Callback done) override
+    {
+        const std::chrono::milliseconds timeout(request.timeout_ms);
+        auto id = std::make_shared<ChildId>(0);
+        const ChildId child =
+            spawner_.spawn(std::move(request), [this, id, done = std::move(done)](ex::ChildOutcome outcome) {
+                ledger_.remove(*id);
+                done(std::move(outcome));
+            });
+        *id = child;
+        ledger_.add(child, spawner_.pid_of(child), timeout);
+        return child;
+    }
+
+    bool kill(ChildId id) override { return spawner_.kill(id); }
+    [[nodiscard]] std::size_t running() const override { return spawner_.running(); }
+
+private:
+    ex::ProcessSpawner spawner_;
+    OperationLedger ledger_;
+};
+
 class LocalExecutor final : public cluster::control::HostExecutor {
 public:
-    explicit LocalExecutor(GMainContext* context)
-        : spawner_(context),
+    LocalExecutor(GMainContext* context, std::string ledger_path)
+        : spawner_(context, std::move(ledger_path)),
           executor_(context, spawner_, ex::Executor::Options{},
                     ex::Executor::Callbacks{[this](const ex::OpResult& result) {
                         if (handler_) handler_(result.notify);
@@ -37,7 +71,7 @@ public:
     }
 
 private:
-    ex::ProcessSpawner spawner_;
+    LedgerSpawner spawner_;
     ex::Executor executor_;
     ResultHandler handler_;
     int next_call_id_ = 1;
@@ -45,9 +79,10 @@ private:
 
 }  // namespace
 
-std::unique_ptr<cluster::control::HostExecutor> make_host_executor(GMainContext* context)
+std::unique_ptr<cluster::control::HostExecutor> make_host_executor(GMainContext* context,
+                                                                   const std::string& ledger_path)
 {
-    return std::make_unique<LocalExecutor>(context);
+    return std::make_unique<LocalExecutor>(context, ledger_path);
 }
 
 }  // namespace outpost::controld

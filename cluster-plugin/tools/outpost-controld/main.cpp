@@ -15,11 +15,16 @@
 
 #include "control/control_loop.hpp"
 #include "controller/cib_document.hpp"
+#include "controller/cib_service.hpp"
 #include "controller/cib_store.hpp"
 #include "controller/ipc_faces.hpp"
+#include "metrics/endpoint.hpp"
+#include "metrics/registry.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
 #include "tools/outpost-controld/host_executor.hpp"
+#include "tools/outpost-controld/metrics.hpp"
+#include "tools/outpost-controld/operation_ledger.hpp"
 #include "tools/outpost-controld/options.hpp"
 #include "util/log.hpp"
 
@@ -83,15 +88,19 @@ int run(int argc, char** argv)
                options.cib_file.c_str(), version ? version->describe().c_str() : "?");
 
     GMainContext* context = g_main_context_default();
+    // What a CIB request does, for the local IPC names and the guests' proxied tools alike.
+    cluster::controller::CibService cib_service(**store, options.node_name);
     cluster::controller::IpcOptions ipc_options;
     if (options.ipc_buffer_size != 0) ipc_options.buffer_size = options.ipc_buffer_size;
-    ipc_options.node_name = options.node_name;
-    auto faces = cluster::controller::IpcFaces::create(context, **store, ipc_options);
+    auto faces = cluster::controller::IpcFaces::create(context, cib_service, ipc_options);
     if (!faces) {
         log_error(log_cat, "Cannot serve the local IPC names: %s", faces.error().message.c_str());
         return controld::kExitFatal;
     }
 
+    // Before the loop that reports to them, so that they outlive it.
+    metrics::Registry registry;
+    controld::ControldMetrics controld_metrics(registry);
     // The control loop: after the IPC names, so that a second daemon exits before it acts.
     std::unique_ptr<cluster::control::HostExecutor> host;
     std::unique_ptr<cluster::control::ControlLoop> control;
@@ -107,18 +116,38 @@ int run(int argc, char** argv)
             log_error(log_cat, "Cannot set up TLS: %s", tls.error().message.c_str());
             return controld::kExitUsage;
         }
-        host = controld::make_host_executor(context);
+        // Operations a killed predecessor left running end first: what they did is what
+        // the first probes must find.
+        const std::string ledger = options.cib_file + controld::kLedgerSuffix;
+        controld::await_still_running(context, ledger);
+        host = controld::make_host_executor(context, ledger);
         cluster::control::LoopConfig loop_config{options.node_name, std::move(*tls), {}};
-        cluster::controller::IpcFaces* served = faces->get();
-        loop_config.announce = [served](const xmlDoc* before) {
-            served->announce("cib_replace", cluster::control::kLoopClient, before);
+        loop_config.announce = [&cib_service](const xmlDoc* before) {
+            cib_service.announce("cib_replace", cluster::control::kLoopClient, before);
         };
+        // Every remote and guest node connection registers as its IPC provider: the node's
+        // tools and the agent's own CIB session are served from this CIB.
+        loop_config.cib_service = &cib_service;
+        if (options.metrics_address) loop_config.observer = &controld_metrics;
         auto created = cluster::control::ControlLoop::create(context, **store, *host, std::move(loop_config));
         if (!created) {
             log_error(log_cat, "Cannot start the control loop: %s", created.error().message.c_str());
             return controld::kExitFatal;
         }
         control = std::move(*created);
+    }
+    std::unique_ptr<metrics::Endpoint> endpoint;
+    if (options.metrics_address) {
+        controld_metrics.watch(**store, control.get());
+        auto made = metrics::Endpoint::create(context, *options.metrics_address,
+                                              [&registry]() { return registry.render(); });
+        if (!made) {
+            log_error(log_cat, "Cannot serve metrics: %s", made.error().message.c_str());
+            return controld::kExitFatal;
+        }
+        endpoint = std::move(*made);
+        log_notice(log_cat, "Serving metrics at http://%s/metrics",
+                   metrics::describe({options.metrics_address->host, endpoint->port()}).c_str());
     }
 
     GMainLoop* loop = g_main_loop_new(context, FALSE);
@@ -128,6 +157,7 @@ int run(int argc, char** argv)
     g_main_loop_run(loop);
     g_source_remove(term);
     g_source_remove(interrupt);
+    endpoint.reset();
     control.reset();
     host.reset();
     faces->reset();  // libqb removes its sockets and shared memory

@@ -130,6 +130,11 @@ Result<Options> parse_options(const std::vector<std::string>& args)
     } else if (auto ok = check_node_name(options.node_name, "--node-name"); !ok) {
         return ok.error();
     }
+    if (auto address = env::get("OUTPOST_metrics_address"); address && !address->empty()) {
+        auto parsed = metrics::parse_address("OUTPOST_metrics_address", *address, kDefaultMetricsPort);
+        if (!parsed) return usage(parsed.error().message);
+        options.metrics_address = *parsed;
+    }
     if (auto buffer = env::get("PCMK_ipc_buffer"); buffer && !buffer->empty()) {
         auto size = ipc::parse_buffer_size(*buffer);
         if (size) {
@@ -148,8 +153,12 @@ std::string usage_text()
            "cib_shm), so that cibadmin, crm_attribute, crm_resource, crm_mon, crm_simulate -L and\n"
            "pcs work on this machine without corosync or pacemakerd, and manages the resources it\n"
            "configures: on this node (the one named --node-name) with the agent's executor, on\n"
-           "remote nodes (ocf:pacemaker:remote connections, key from $PCMK_authkey_location)\n"
-           "through outpost-agent or pacemaker-remoted; results are recorded in the CIB's status.\n"
+           "remote nodes (ocf:pacemaker:remote connections, key from $PCMK_authkey_location) and\n"
+           "guest nodes (a container with meta remote-node) through outpost-agent or\n"
+           "pacemaker-remoted, whose proxied tools (cibadmin, crm_mon, crm_attribute inside the\n"
+           "node) it serves the same CIB as their IPC provider; results are recorded in the\n"
+           "CIB's status. Host operations in flight are listed in <cib file>.operations, so\n"
+           "that a restart after a crash waits for them before it probes.\n"
            "\n"
            "  -f, --cib-file=PATH   the CIB file (default " +
            std::string(cluster::controller::kDefaultCibFile) +
@@ -169,13 +178,15 @@ std::string usage_text()
            "\n"
            "Environment: PCMK_logfile, PCMK_debug, PCMK_ipc_buffer (IPC messages larger than this\n"
            "are compressed), PCMK_schema_directory, PCMK_node_name, OUTPOST_CIB_FILE, OUTPOST_LOG,\n"
-           "PCMK_authkey_location and the PCMK_tls_* settings (remote connections).\n"
+           "PCMK_authkey_location and the PCMK_tls_* settings (remote connections),\n"
+           "OUTPOST_metrics_address (HOST or HOST:PORT, an IP address: serve Prometheus metrics\n"
+           "at http://HOST:PORT/metrics; default port 9674; unset: off).\n"
            "It must not run beside a Pacemaker cluster on the same machine: both serve the same\n"
            "IPC names.\n"
            "\n"
            "Exit status: 0 after SIGTERM or SIGINT; 64 bad command line or setting; 78 the CIB\n"
-           "file cannot be read, parsed or validated; 100 the IPC names cannot be served (another\n"
-           "cluster stack owns them).\n";
+           "file cannot be read, parsed or validated; 100 the IPC names or the metrics address\n"
+           "cannot be served (another cluster stack owns them; the port is taken).\n";
 }
 
 std::string version_text()

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -33,11 +35,7 @@ constexpr const char* kCibDir = "/var/lib/pacemaker/cib";
 constexpr const char* kPengineDir = "/var/lib/pacemaker/pengine";
 constexpr const char* kCorosyncStateDir = "/var/lib/corosync";
 constexpr const char* kCorosyncLogDir = "/var/log/corosync";
-// The daemons pacemakerd runs, as /proc/PID/comm shows them (cut at 15 bytes).
-constexpr const char* kPacemakerDaemons[] = {"pacemaker-based", "pacemaker-fence", "pacemaker-execd",
-                                             "pacemaker-attrd", "pacemaker-sched", "pacemaker-contr"};
 constexpr std::chrono::milliseconds kGuestReadyTimeout{60000};  // see kDefaultReadyTimeout
-constexpr std::chrono::milliseconds kChildKillWait{5000};
 
 Error harness_error(int code, std::string message)
 {
@@ -47,34 +45,6 @@ Error harness_error(int code, std::string message)
 std::string errno_text(int err)
 {
     return std::strerror(err);
-}
-
-// Removes the contents of `dir`, keeping the directory (its owner and mode are the
-// package's).
-void clear_directory(const fs::path& dir, std::vector<std::string>& problems)
-{
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) return;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        std::error_code remove_ec;
-        fs::remove_all(entry.path(), remove_ec);
-        if (remove_ec) problems.push_back("remove " + entry.path().string() + ": " + remove_ec.message());
-    }
-}
-
-Status chown_to(const fs::path& path, const char* user, const char* group_name)
-{
-    passwd* pw = ::getpwnam(user);
-    struct group* gr = ::getgrnam(group_name);
-    if (pw == nullptr || gr == nullptr) {
-        return harness_error(-ENOENT, std::string("user ") + user + " or group " + group_name +
-                                          " missing (is the pacemaker package installed?)");
-    }
-    if (::chown(path.c_str(), pw->pw_uid, gr->gr_gid) != 0) {
-        int err = errno;
-        return harness_error(-err, "chown " + path.string() + ": " + errno_text(err));
-    }
-    return {};
 }
 
 // Moves `path` aside to path + kBackupSuffix, unless a backup of a crashed run is already
@@ -103,99 +73,6 @@ void restore(const fs::path& path, std::vector<std::string>& problems)
     }
     fs::remove(path, ec);
     if (ec) problems.push_back("remove " + path.string() + ": " + ec.message());
-}
-
-std::string corosync_conf()
-{
-    std::ostringstream out;
-    out << kCorosyncConfMarker << "\n"
-        << "# A throw-away single-node cluster for tests; the original is " << kCorosyncConfPath
-        << kBackupSuffix << " while it runs.\n"
-        << "totem {\n"
-        << "    version: 2\n"
-        << "    cluster_name: " << kClusterName << "\n"
-        << "    transport: knet\n"
-        << "    crypto_cipher: none\n"
-        << "    crypto_hash: none\n"
-        << "}\n"
-        << "nodelist {\n"
-        << "    node {\n"
-        << "        ring0_addr: 127.0.0.1\n"
-        << "        name: " << kClusterNode << "\n"
-        << "        nodeid: 1\n"
-        << "    }\n"
-        << "}\n"
-        << "quorum {\n"
-        << "    provider: corosync_votequorum\n"
-        << "}\n"
-        << "logging {\n"
-        << "    to_logfile: yes\n"
-        << "    logfile: " << kCorosyncLogDir << "/corosync.log\n"
-        << "    to_stderr: no\n"
-        << "    to_syslog: no\n"
-        << "    timestamp: on\n"
-        << "}\n";
-    return out.str();
-}
-
-std::string xml_escape(const std::string& text)
-{
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
-// No crm_feature_set: a newer one than the installed controller knows makes it exit.
-std::string seed_cib(const ClusterOptions& options)
-{
-    std::vector<std::pair<std::string, std::string>> properties{{"stonith-enabled", "false"},
-                                                                {"dc-deadtime", "2s"}};
-    properties.insert(properties.end(), options.properties.begin(), options.properties.end());
-    std::ostringstream out;
-    out << "<cib validate-with=\"pacemaker-3.9\" epoch=\"1\" num_updates=\"0\" admin_epoch=\"0\">\n"
-        << "  <configuration>\n"
-        << "    <crm_config>\n"
-        << "      <cluster_property_set id=\"cib-bootstrap-options\">\n";
-    for (const auto& [name, value] : properties) {
-        out << "        <nvpair id=\"cib-bootstrap-options-" << xml_escape(name) << "\" name=\""
-            << xml_escape(name) << "\" value=\"" << xml_escape(value) << "\"/>\n";
-    }
-    out << "      </cluster_property_set>\n"
-        << "    </crm_config>\n"
-        << "    <nodes/>\n"
-        << "    <resources/>\n"
-        << "    <constraints/>\n"
-        << "  </configuration>\n"
-        << "  <status/>\n"
-        << "</cib>\n";
-    return out.str();
-}
-
-std::string comm_of(pid_t pid)
-{
-    auto comm = read_file("/proc/" + std::to_string(pid) + "/comm", 256);
-    if (!comm) return "";
-    std::string text = *comm;
-    while (!text.empty() && text.back() == '\n')
-        text.pop_back();
-    return text;
 }
 
 std::string quote_xpath(const std::string& value)
@@ -479,6 +356,11 @@ Result<int> ClusterGuest::stop(std::chrono::milliseconds grace)
 
 Status check_pacemaker_daemons()
 {
+    // What a killed earlier test left running goes first (by its ledger), then the check.
+    const auto reaped = reap_recorded_leftovers();
+    for (const std::string& line : reaped)
+        (void)std::fprintf(stderr, "harness: killed %s\n", line.c_str());
+    if (!reaped.empty()) std::this_thread::sleep_for(std::chrono::seconds(1));  // SIGKILL lands
     std::string foreign;
     for (const char* comm : kPacemakerDaemons) {
         for (pid_t pid : find_processes_named(comm)) {
@@ -537,7 +419,10 @@ Status ClusterHarness::install_files(const ClusterOptions& options)
     fs::create_directories(kCorosyncLogDir, ec);
     if (auto s = back_up(kCorosyncConfPath); !s) return s;
     conf_installed_ = true;
-    if (auto s = write_file(kCorosyncConfPath, corosync_conf(), 0644); !s) return s;
+    if (auto s = write_file(kCorosyncConfPath, corosync_conf(kClusterName, {{kClusterNode, "127.0.0.1", 1}}),
+                            0644);
+        !s)
+        return s;
 
     // The shared authkey: fresh for every run, as `dd if=/dev/urandom bs=4096 count=1` makes it.
     fs::create_directories(fs::path(kSharedAuthkeyPath).parent_path(), ec);
@@ -564,7 +449,7 @@ Status ClusterHarness::install_files(const ClusterOptions& options)
     clear_directory(kCorosyncStateDir, problems);
     if (!problems.empty()) return harness_error(-EIO, "cleaning cluster state: " + problems.front());
     fs::path cib = fs::path(kCibDir) / "cib.xml";
-    if (auto s = write_file(cib, seed_cib(options), 0600); !s) return s;
+    if (auto s = write_file(cib, seed_cib(options.properties), 0600); !s) return s;
     return chown_to(cib, "hacluster", "haclient");
 }
 
@@ -575,72 +460,37 @@ Status ClusterHarness::bring_up(const ClusterOptions& options)
     if (ec) log_offset_ = 0;
     if (auto s = install_files(options); !s) return s;
 
-    SpawnOptions corosync;
-    corosync.argv = {"corosync", "-f"};
-    corosync.log_file = dir_ / "corosync.out";
-    auto started = Process::spawn(std::move(corosync));
-    if (!started) return started.error();
-    corosync_.emplace(std::move(*started));
-    // pacemakerd waits for corosync's IPC itself; wait a moment anyway so a broken
-    // corosync.conf is reported as corosync's failure, not pacemakerd's.
-    auto corosync_up = wait_until(
-        [] {
-            auto r = run_command({"corosync-cfgtool", "-s"}, nullptr, std::chrono::seconds(5));
-            return r && r->succeeded();
-        },
-        std::chrono::seconds(20), "corosync to answer corosync-cfgtool -s");
-    if (!corosync_->is_running()) {
-        return harness_error(
-            -ECHILD,
-            "corosync exited at start: " + describe_wait_status(corosync_->wait_status().value_or(0)) + "\n" +
-                file_tail(dir_ / "corosync.out") + file_tail("/var/log/corosync/corosync.log"));
+    if (auto s = stack_.start_corosync(); !s) {
+        return harness_error(s.error().code,
+                             s.error().message + "\n" + file_tail("/var/log/corosync/corosync.log"));
     }
-    if (!corosync_up) return corosync_up;
-
-    SpawnOptions pacemakerd;
-    pacemakerd.argv = {"pacemakerd", "-f"};
-    pacemakerd.log_file = dir_ / "pacemakerd.out";
-    started = Process::spawn(std::move(pacemakerd));
-    if (!started) return started.error();
-    pacemakerd_.emplace(std::move(*started));
-
+    if (auto s = stack_.start_pacemakerd(); !s) return s;
+    Process* pacemakerd = stack_.pacemakerd();
     auto dc = wait_until(
-        [this] {
-            if (!pacemakerd_->is_running()) return true;  // reported below
+        [&] {
+            if (!pacemakerd->is_running()) return true;  // reported below
             auto mon = crm_mon();
             return mon && mon->dc() == kClusterNode && mon->node_online(kClusterNode);
         },
         options.dc_timeout, std::string("crm_mon to show ") + kClusterNode + " as DC");
-    if (!pacemakerd_->is_running()) {
-        return harness_error(-ECHILD, "pacemakerd exited at start: " +
-                                          describe_wait_status(pacemakerd_->wait_status().value_or(0)) +
-                                          "\n" + file_tail(dir_ / "pacemakerd.out"));
+    if (!pacemakerd->is_running()) {
+        return harness_error(-ECHILD,
+                             "pacemakerd exited at start: " +
+                                 stack_.exit_report(*pacemakerd, file_tail(dir_ / "pacemakerd.out")));
     }
     if (!dc) return dc;
-    remember_pacemaker_children();
+    stack_.remember_children();
     return {};
-}
-
-void ClusterHarness::remember_pacemaker_children()
-{
-    if (!pacemakerd_) return;
-    pid_t parent = pacemakerd_->pid();
-    for (const char* comm : kPacemakerDaemons) {
-        for (pid_t pid : find_processes_named(comm)) {
-            auto info = read_process_stat(pid);
-            if (info && info->parent == parent) children_.push_back({pid, info->start_time, comm});
-        }
-    }
 }
 
 pid_t ClusterHarness::pacemakerd_pid() const
 {
-    return pacemakerd_ ? pacemakerd_->pid() : -1;
+    return stack_.pacemakerd_pid();
 }
 
 pid_t ClusterHarness::corosync_pid() const
 {
-    return corosync_ ? corosync_->pid() : -1;
+    return stack_.corosync_pid();
 }
 
 ClusterHarness::~ClusterHarness()
@@ -662,39 +512,7 @@ Status ClusterHarness::stop()
 
     // pacemakerd first: while the guests still run, the cluster stops their resources and
     // connections cleanly.
-    if (pacemakerd_ && pacemakerd_->is_running()) {
-        auto status =
-            pacemakerd_->stop(std::chrono::duration_cast<std::chrono::milliseconds>(kPacemakerStopTimeout));
-        if (!status) {
-            problems.push_back("stop pacemakerd: " + status.error().message);
-        } else if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-            problems.push_back("pacemakerd " + describe_wait_status(*status) + " when stopped");
-        }
-    }
-    // Its daemons exit with it; any that did not (pacemakerd killed) go by PID, after
-    // checking the PID still names the same process.
-    auto deadline = std::chrono::steady_clock::now() + kChildKillWait;
-    for (const auto& child : children_) {
-        for (;;) {
-            auto info = read_process_stat(child.pid);
-            if (!info || info->start_time != child.start_time || comm_of(child.pid) != child.comm) break;
-            if (std::chrono::steady_clock::now() >= deadline) {
-                ::kill(child.pid, SIGKILL);
-                problems.push_back(child.comm + "[" + std::to_string(child.pid) +
-                                   "] outlived pacemakerd: killed");
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-    }
-    children_.clear();
-    if (corosync_ && corosync_->is_running()) {
-        auto status =
-            corosync_->stop(std::chrono::duration_cast<std::chrono::milliseconds>(kCorosyncStopTimeout));
-        if (!status) problems.push_back("stop corosync: " + status.error().message);
-    }
-    pacemakerd_.reset();
-    corosync_.reset();
+    stack_.stop(problems);
 
     // Guests last; destroying one stops its daemon and deletes its namespace.
     guests_.clear();
@@ -713,10 +531,10 @@ Status ClusterHarness::stop()
     return harness_error(-EIO, message);
 }
 
-Result<ClusterGuest*> ClusterHarness::add_guest(GuestOptions options)
+Result<std::unique_ptr<ClusterGuest>> ClusterGuest::create(GuestOptions options, Netns netns)
 {
     if (options.name.empty() || options.binary.empty()) {
-        return harness_error(-EINVAL, "add_guest: a guest needs a name and a binary");
+        return harness_error(-EINVAL, "a guest needs a name and a binary");
     }
     auto dir = TempDir::create("outpost-guest-" + options.name);
     if (!dir) return dir.error();
@@ -724,47 +542,29 @@ Result<ClusterGuest*> ClusterHarness::add_guest(GuestOptions options)
     fs::create_directories(*dir / "run", ec);
     fs::create_directories(*dir / "rsctmp", ec);
     if (ec) return harness_error(-ec.value(), "guest directories: " + ec.message());
+    return std::unique_ptr<ClusterGuest>(
+        new ClusterGuest(std::move(options), std::move(*dir), std::move(netns)));
+}
+
+void ClusterGuest::replace_daemon(std::string binary, std::vector<std::string> args)
+{
+    options_.binary = std::move(binary);
+    options_.args = std::move(args);
+}
+
+Result<ClusterGuest*> ClusterHarness::add_guest(GuestOptions options)
+{
     auto netns = Netns::create();
     if (!netns) return netns.error();
-    std::unique_ptr<ClusterGuest> guest(
-        new ClusterGuest(std::move(options), std::move(*dir), std::move(*netns)));
-    if (auto s = guest->start(); !s) return s.error();
-    guests_.push_back(std::move(guest));
+    auto guest = ClusterGuest::create(std::move(options), std::move(*netns));
+    if (!guest) return guest.error();
+    if (auto s = (*guest)->start(); !s) return s.error();
+    guests_.push_back(std::move(*guest));
     return guests_.back().get();
 }
 
-Result<CommandResult> ClusterHarness::tool(const std::vector<std::string>& argv,
-                                           std::chrono::milliseconds timeout) const
+Result<CrmMon> parse_crm_mon(const Result<CommandResult>& result)
 {
-    return run_command(argv, nullptr, timeout);
-}
-
-Result<std::string> ClusterHarness::tool_checked(const std::vector<std::string>& argv,
-                                                 std::chrono::milliseconds timeout) const
-{
-    auto result = tool(argv, timeout);
-    if (!result) return result.error();
-    if (!result->succeeded()) return harness_error(-EIO, join_argv(argv) + " " + result->describe());
-    return result->output;
-}
-
-Result<std::string> ClusterHarness::pcs(const std::vector<std::string>& args) const
-{
-    std::vector<std::string> argv{"pcs"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return tool_checked(argv);
-}
-
-Result<std::string> ClusterHarness::cibadmin(const std::vector<std::string>& args) const
-{
-    std::vector<std::string> argv{"cibadmin"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return tool_checked(argv);
-}
-
-Result<CrmMon> ClusterHarness::crm_mon() const
-{
-    auto result = tool({"crm_mon", "-1", "--output-as=xml", "--include=all"}, std::chrono::seconds(20));
     if (!result) return result.error();
     if (!result->succeeded()) return harness_error(-EIO, "crm_mon " + result->describe());
     // stderr is interleaved with stdout: keep only the document.
@@ -781,15 +581,54 @@ Result<CrmMon> ClusterHarness::crm_mon() const
     return CrmMon(std::move(*xml));
 }
 
-std::string ClusterHarness::crm_mon_text() const
+// --- ClusterTools ------------------------------------------------------------------------
+
+Result<CommandResult> ClusterTools::tool(const std::vector<std::string>& argv,
+                                         std::chrono::milliseconds timeout) const
 {
-    auto result = tool({"crm_mon", "-1", "--include=all"}, std::chrono::seconds(20));
-    if (!result) return "crm_mon: " + result.error().message;
+    auto full = tool_prefix_;
+    full.insert(full.end(), argv.begin(), argv.end());
+    return run_command(full, nullptr, timeout);
+}
+
+Result<std::string> ClusterTools::tool_checked(const std::vector<std::string>& argv,
+                                               std::chrono::milliseconds timeout) const
+{
+    auto result = tool(argv, timeout);
+    if (!result) return result.error();
+    if (!result->succeeded()) return harness_error(-EIO, where_ + join_argv(argv) + " " + result->describe());
     return result->output;
 }
 
-Status ClusterHarness::wait_for(const std::function<bool(const CrmMon&)>& predicate,
-                                std::chrono::milliseconds timeout, const std::string& what) const
+Result<std::string> ClusterTools::pcs(const std::vector<std::string>& args) const
+{
+    std::vector<std::string> argv{"pcs"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return tool_checked(argv);
+}
+
+Result<std::string> ClusterTools::cibadmin(const std::vector<std::string>& args) const
+{
+    std::vector<std::string> argv{"cibadmin"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return tool_checked(argv);
+}
+
+Result<CrmMon> ClusterTools::crm_mon() const
+{
+    return parse_crm_mon(
+        tool({"crm_mon", "-1", "--output-as=xml", "--include=all"}, std::chrono::seconds(20)));
+}
+
+std::string ClusterTools::crm_mon_text() const
+{
+    auto result = tool({"crm_mon", "-1", "--include=all"}, std::chrono::seconds(20));
+    if (!result) return where_ + "crm_mon: " + result.error().message;
+    return result->output;
+}
+
+Status ClusterTools::wait_for(const std::function<bool(const CrmMon&)>& predicate,
+                              std::chrono::milliseconds timeout, const std::string& what) const
 {
     auto s = wait_until(
         [&] {
@@ -798,23 +637,34 @@ Status ClusterHarness::wait_for(const std::function<bool(const CrmMon&)>& predic
         },
         timeout, what);
     if (s) return s;
-    return harness_error(s.error().code, s.error().message + "\n--- crm_mon -1 ---\n" + crm_mon_text());
+    return harness_error(s.error().code,
+                         s.error().message + "\n--- " + where_ + "crm_mon -1 ---\n" + crm_mon_text());
 }
 
-Status ClusterHarness::add_remote_node(const ClusterGuest& guest, const std::vector<std::string>& extra,
-                                       const std::string& monitor_interval,
-                                       std::chrono::milliseconds timeout) const
+Status ClusterTools::create_remote_connection(const ClusterGuest& guest,
+                                              const std::vector<std::string>& extra,
+                                              const std::vector<std::string>& monitor,
+                                              std::chrono::milliseconds timeout) const
 {
     // pcs 0.11 wants `pcs cluster node add-remote` for this, which pushes the key through
     // pcsd; the key is already in place here, so `resource create --force` does the rest.
     std::vector<std::string> args{"resource", "create", guest.name(), "ocf:pacemaker:remote",
                                   "server=" + guest.address()};
     args.insert(args.end(), extra.begin(), extra.end());
-    args.insert(args.end(), {"op", "monitor", "interval=" + monitor_interval, "--force"});
+    args.insert(args.end(), {"op", "monitor"});
+    args.insert(args.end(), monitor.begin(), monitor.end());
+    args.emplace_back("--force");
     if (auto r = pcs(args); !r) return r.error();
     std::string name = guest.name();
     return wait_for([&](const CrmMon& mon) { return mon.node_online(name); }, timeout,
                     "remote node " + name + " to be online");
+}
+
+Status ClusterHarness::add_remote_node(const ClusterGuest& guest, const std::vector<std::string>& extra,
+                                       const std::string& monitor_interval,
+                                       std::chrono::milliseconds timeout) const
+{
+    return create_remote_connection(guest, extra, {"interval=" + monitor_interval}, timeout);
 }
 
 std::string ClusterHarness::pacemaker_log_tail(std::size_t max_bytes) const

@@ -40,6 +40,7 @@
 #include <utility>
 #include <vector>
 
+#include "harness/cluster_stack.hpp"
 #include "harness/command.hpp"
 #include "harness/files.hpp"
 #include "harness/netns.hpp"
@@ -56,9 +57,6 @@ inline constexpr const char* kBackupSuffix = ".outpost-backup";
 inline constexpr const char* kPacemakerLog = "/var/log/pacemaker/pacemaker.log";
 // Measured: about 4-7 s from pacemakerd's start to an elected DC with dc-deadtime=2s.
 inline constexpr std::chrono::seconds kDcTimeout{60};
-// pacemakerd stops resources (on guests too) before it exits: about 2 s measured.
-inline constexpr std::chrono::seconds kPacemakerStopTimeout{90};
-inline constexpr std::chrono::seconds kCorosyncStopTimeout{30};
 inline constexpr std::chrono::milliseconds kPollInterval{200};
 inline constexpr std::chrono::seconds kToolTimeout{60};
 
@@ -133,6 +131,10 @@ struct GuestOptions {
 
 class ClusterGuest {
 public:
+    // A guest in `netns` (made by the caller: on a veth of its own or on a Bridge) with a
+    // fresh private directory; the daemon is not started yet.
+    static Result<std::unique_ptr<ClusterGuest>> create(GuestOptions options, Netns netns);
+
     ClusterGuest(const ClusterGuest&) = delete;
     ClusterGuest& operator=(const ClusterGuest&) = delete;
     ~ClusterGuest();
@@ -153,6 +155,10 @@ public:
     [[nodiscard]] bool running();
     // Starts the daemon (again) and waits until port 3121 accepts connections.
     Status start();
+    // Another daemon for the next start(): a node switched from pacemaker-remoted to
+    // outpost-agent (or back) keeps its name, address, key and state directories.
+    void replace_daemon(std::string binary, std::vector<std::string> args = {});
+    [[nodiscard]] const std::string& binary() const { return options_.binary; }
     Status signal(int sig);
     // Waits for the daemon to exit and returns its wait status.
     Result<int> wait_exit(std::chrono::milliseconds timeout);
@@ -180,7 +186,48 @@ struct ClusterOptions {
     std::chrono::milliseconds dc_timeout = kDcTimeout;
 };
 
-class ClusterHarness {
+// The cluster's command-line tools, run where a cluster node is: on the machine itself
+// (ClusterHarness) or inside a node's namespaces (ClusterNode, multinode.hpp) through an
+// argv prefix (nsenter).
+class ClusterTools {
+public:
+    // Runs a cluster tool (crm_mon, crm_resource, crm_failcount, ...) to completion.
+    Result<CommandResult> tool(const std::vector<std::string>& argv,
+                               std::chrono::milliseconds timeout = kToolTimeout) const;
+    // tool() that turns a non-zero exit into an Error with the output.
+    Result<std::string> tool_checked(const std::vector<std::string>& argv,
+                                     std::chrono::milliseconds timeout = kToolTimeout) const;
+    // `pcs ARGS` against the live CIB (pcs edits it through cibadmin; no pcsd needed).
+    Result<std::string> pcs(const std::vector<std::string>& args) const;
+    Result<std::string> cibadmin(const std::vector<std::string>& args) const;
+    // `crm_mon -1 --output-as=xml --include=all`, parsed (parse_crm_mon()).
+    Result<CrmMon> crm_mon() const;
+    // `crm_mon -1` as a human reads it (for failure messages and the demo).
+    [[nodiscard]] std::string crm_mon_text() const;
+
+    // wait_until() on a fresh crm_mon() each poll (false while crm_mon fails); on timeout
+    // the Error carries the last `crm_mon -1` text.
+    Status wait_for(const std::function<bool(const CrmMon&)>& predicate, std::chrono::milliseconds timeout,
+                    const std::string& what) const;
+
+    // ocf:pacemaker:remote for `guest` created with pcs (`extra`: arguments before the op,
+    // such as `reconnect_interval=15s meta allow-migrate=true`; `monitor`: the monitor
+    // op's attributes), then waits until crm_mon shows the node online.
+    Status create_remote_connection(const ClusterGuest& guest, const std::vector<std::string>& extra,
+                                    const std::vector<std::string>& monitor,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
+
+protected:
+    ClusterTools() = default;
+    ClusterTools(const ClusterTools&) = default;
+    ClusterTools& operator=(const ClusterTools&) = default;
+    ~ClusterTools() = default;
+
+    std::vector<std::string> tool_prefix_;  // before every command; empty on the machine
+    std::string where_;                     // "node2: " in messages; empty for the machine
+};
+
+class ClusterHarness : public ClusterTools {
 public:
     static Result<std::unique_ptr<ClusterHarness>> start(const ClusterOptions& options = {});
 
@@ -195,25 +242,6 @@ public:
     // Starts a guest daemon in a fresh namespace; the harness owns it and stops it after
     // the cluster.
     Result<ClusterGuest*> add_guest(GuestOptions options);
-
-    // Runs a cluster tool (crm_mon, crm_resource, crm_failcount, ...) to completion.
-    Result<CommandResult> tool(const std::vector<std::string>& argv,
-                               std::chrono::milliseconds timeout = kToolTimeout) const;
-    // tool() that turns a non-zero exit into an Error with the output.
-    Result<std::string> tool_checked(const std::vector<std::string>& argv,
-                                     std::chrono::milliseconds timeout = kToolTimeout) const;
-    // `pcs ARGS` against the live CIB (pcs edits it through cibadmin; no pcsd needed).
-    Result<std::string> pcs(const std::vector<std::string>& args) const;
-    Result<std::string> cibadmin(const std::vector<std::string>& args) const;
-    // `crm_mon -1 --output-as=xml --include=all`, parsed.
-    Result<CrmMon> crm_mon() const;
-    // `crm_mon -1` as a human reads it (for failure messages and the demo).
-    [[nodiscard]] std::string crm_mon_text() const;
-
-    // wait_until() on a fresh crm_mon() each poll (false while crm_mon fails); on timeout
-    // the Error carries the last `crm_mon -1` text.
-    Status wait_for(const std::function<bool(const CrmMon&)>& predicate, std::chrono::milliseconds timeout,
-                    const std::string& what) const;
 
     // Creates an ocf:pacemaker:remote connection for `guest` with pcs (monitor every
     // `monitor_interval`, extra `name=value` instance attributes) and waits until crm_mon
@@ -231,30 +259,24 @@ public:
 
 private:
     ClusterHarness(UniqueFd machine_lock, TempDir dir)
-        : machine_lock_(std::move(machine_lock)), dir_(std::move(dir))
+        : machine_lock_(std::move(machine_lock)), dir_(std::move(dir)), stack_({}, dir_.path())
     {
     }
     Status bring_up(const ClusterOptions& options);
     Status install_files(const ClusterOptions& options);
-    void remember_pacemaker_children();
-
-    struct Daemon {
-        pid_t pid;
-        unsigned long long start_time;  // /proc/PID/stat field 22: guards against PID reuse
-        std::string comm;
-    };
 
     UniqueFd machine_lock_;  // kClusterLockPath, held from start() until this object is gone
     TempDir dir_;
-    std::optional<Process> corosync_;
-    std::optional<Process> pacemakerd_;
-    std::vector<Daemon> children_;  // pacemakerd's daemons, killed if they outlive it
+    PacemakerStack stack_;  // corosync and pacemakerd, run on the machine itself
     std::vector<std::unique_ptr<ClusterGuest>> guests_;
     std::uintmax_t log_offset_ = 0;
     bool conf_installed_ = false;
     bool key_installed_ = false;
     bool stopped_ = false;
 };
+
+// The document of a `crm_mon --output-as=xml` run (stderr may be interleaved), parsed.
+Result<CrmMon> parse_crm_mon(const Result<CommandResult>& run);
 
 // Leftover pacemaker-* daemons not started by this process (a crashed run, or a real
 // cluster): an Error naming them. refuse_if_real_cluster() checks corosync and pacemakerd.

@@ -47,6 +47,9 @@ Result<std::string> run_checked(const std::vector<std::string>& argv, const Netn
 // "a b 'c d'": argv quoted for messages.
 std::string join_argv(const std::vector<std::string>& argv);
 
+// Escapes &, <, >, ' and " for XML text and attribute values (domain XML, a seeded CIB).
+std::string xml_escape(const std::string& s);
+
 // "exited with status 3", "killed by signal 9 (Killed)".
 std::string describe_wait_status(int wait_status);
 

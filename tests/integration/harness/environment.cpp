@@ -154,25 +154,27 @@ std::vector<pid_t> find_processes_named(std::string_view comm)
 
 Result<UniqueFd> take_cluster_lock()
 {
+    return take_machine_lock(kClusterLockPath, "another test process's cluster");
+}
+
+Result<UniqueFd> take_machine_lock(const char* path, const std::string& holder)
+{
     auto failed = [](const std::string& what) {
         int err = errno;
         return make_error("harness", -err, what + ": " + std::strerror(err));
     };
     if (::mkdir(kLockDir, 0755) != 0 && errno != EEXIST) return failed(std::string("mkdir ") + kLockDir);
-    UniqueFd fd(::open(kClusterLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd.valid()) return failed(std::string("open ") + kClusterLockPath);
+    UniqueFd fd(::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd.valid()) return failed(std::string("open ") + path);
     auto deadline = std::chrono::steady_clock::now() + kClusterLockWait;
     bool told = false;
     while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-        if (errno != EWOULDBLOCK && errno != EINTR) return failed(std::string("flock ") + kClusterLockPath);
+        if (errno != EWOULDBLOCK && errno != EINTR) return failed(std::string("flock ") + path);
         if (std::chrono::steady_clock::now() >= deadline) {
-            return make_error(
-                "harness", -EBUSY,
-                std::string("another test's cluster held ") + kClusterLockPath + " for too long");
+            return make_error("harness", -EBUSY, holder + " held " + path + " for too long");
         }
         if (!told) {
-            (void)std::fprintf(stderr, "waiting for another test process's cluster to finish (%s)\n",
-                               kClusterLockPath);
+            (void)std::fprintf(stderr, "waiting for %s to finish (%s)\n", holder.c_str(), path);
             told = true;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(500));

@@ -59,6 +59,15 @@ inline constexpr std::chrono::minutes kClusterLockWait{30};
 // machine-wide cluster lock; it is held as long as the returned descriptor is open.
 Result<UniqueFd> take_cluster_lock();
 
+// libvirtd, its bridge and the hugetlb work-around are machine-wide too: LibvirtHarness
+// holds this lock from start() to stop(), so libvirt tests of both streams of
+// scripts/test (and of other checkouts) run one at a time. Taken before the cluster lock
+// wherever both are held.
+inline constexpr const char* kLibvirtLockPath = "/run/outpost-harness/libvirt.lock";
+// The same wait for any lock file in the netns lock directory; `holder` names who holds
+// it in the waiting message ("another test process's cluster").
+Result<UniqueFd> take_machine_lock(const char* path, const std::string& holder);
+
 // The two checks of refuse_if_real_cluster(), for tests of the harness itself.
 Status check_corosync_conf(const std::filesystem::path& path);
 Status check_cluster_processes();

@@ -3,8 +3,9 @@
 //
 // start() makes a TempDir, a Netns, a fresh Authkey, and starts the binary inside the
 // namespace with PCMK_authkey_location, PCMK_remote_port and PCMK_logfile pointing into the
-// TempDir; it returns once the port accepts TCP connections from the host through the
-// veth (or fails with the daemon's exit status and log tail). An interop test is then:
+// TempDir (and OUTPOST_cib_limits=no unless `env` sets it: a test's scripted provider does
+// not expect the agent's own CIB session); it returns once the port accepts TCP connections from the host
+// through the veth (or fails with the daemon's exit status and log tail). An interop test is then:
 //
 //     auto remoted = GuestDaemon::start(*remoted_path());
 //     REQUIRE(remoted);
@@ -70,16 +71,23 @@ public:
 
     // SIGTERM, then SIGKILL after `grace`; an Error unless it exited with status 0.
     Status stop(std::chrono::milliseconds grace = kDefaultStopGrace);
+    // After the daemon exited (a test killed it: it is reaped here), starts it again with
+    // the same options in the same namespace and waits until it listens: a guest whose
+    // daemon came back. An Error while the old one still runs.
+    Status restart();
     void keep_files() { dir_.keep(); }
 
 private:
-    GuestDaemon(TempDir dir, Netns netns, Authkey authkey, Process process, std::uint16_t port);
+    GuestDaemon(TempDir dir, Netns netns, Authkey authkey, Process process, GuestDaemonOptions options,
+                SpawnOptions spawn);
 
     // Destruction runs bottom-up: the daemon stops before its namespace and files go.
     TempDir dir_;
     Netns netns_;
     Authkey authkey_;
     std::uint16_t port_;
+    GuestDaemonOptions options_;
+    SpawnOptions spawn_;  // how process_ was started (its netns pointer reset to netns_)
     Process process_;
 };
 

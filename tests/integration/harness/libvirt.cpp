@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -177,6 +178,13 @@ std::string init_script(const InitramfsSpec& spec, const std::string& daemon_in_
     command += " " + shell_quote(daemon_in_guest);
     for (const auto& arg : spec.daemon_args)
         command += " " + shell_quote(arg);
+    if (!spec.daemon_cgroups.empty()) {
+        std::string enter;
+        for (const auto& dir : spec.daemon_cgroups)
+            enter += (enter.empty() ? "" : " || ") + std::string("echo $$ 2>/dev/null >") +
+                     shell_quote(dir + "/cgroup.procs");
+        command = "sh -c " + shell_quote("{ " + enter + "; } && exec \"$@\"") + " sh " + command;
+    }
 
     std::ostringstream s;
     s << "#!/bin/sh\n"
@@ -203,13 +211,23 @@ std::string init_script(const InitramfsSpec& spec, const std::string& daemon_in_
          "printf '#!/bin/sh\\nkill -TERM 1\\n' >/etc/acpi/PWRF/00000080\n"
          "chmod +x /etc/acpi/PWRF/00000080\n"
          "acpid -d >/dev/console 2>&1 &\n"
-         "echo \"outpost-vm: network up, starting the daemon at $(cut -d' ' -f1 /proc/uptime) s\"\n"
+      << spec.setup_script << (spec.setup_script.empty() || spec.setup_script.ends_with('\n') ? "" : "\n")
+      << "echo \"outpost-vm: network up, starting the daemon at $(cut -d' ' -f1 /proc/uptime) s\"\n"
       << command
       << " &\n"
          "p=$!\n"
          "trap 'echo \"outpost-vm: power button: SIGTERM to the daemon\"; kill -TERM $p' TERM\n"
-         "while kill -0 $p 2>/dev/null; do wait $p; done\n"
-         "echo \"outpost-vm: daemon exited, powering off\"\n"
+         "while kill -0 $p 2>/dev/null; do wait $p; done\n";
+    if (!spec.restart_flag.empty()) {
+        s << "while [ -e " << shell_quote(spec.restart_flag) << " ]; do\n"
+          << "  rm -f " << shell_quote(spec.restart_flag) << "\n"
+          << "  echo \"outpost-vm: daemon exited, starting it again\"\n"
+          << "  " << command << " &\n"
+          << "  p=$!\n"
+          << "  while kill -0 $p 2>/dev/null; do wait $p; done\n"
+          << "done\n";
+    }
+    s << "echo \"outpost-vm: daemon exited, powering off\"\n"
          "poweroff -f\n";
     return s.str();
 }
@@ -231,34 +249,6 @@ std::string shell_quote(const std::string& s)
             out += c;
     }
     return out + "'";
-}
-
-std::string xml_escape(const std::string& s)
-{
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
 }
 
 // --- LXC ---------------------------------------------------------------------------------
@@ -415,6 +405,11 @@ Result<InitramfsInfo> build_initramfs(const InitramfsSpec& spec)
         fs::copy(tree, target, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
         if (ec) return lv_error(-ec.value(), "copy " + tree.string() + ": " + ec.message());
     }
+    for (const auto& [path, content] : spec.files) {
+        fs::path target = stage / path.relative_path();
+        fs::create_directories(target.parent_path(), ec);
+        if (auto s = write_file(target, content, 0755); !s) return s.error();
+    }
     if (auto s = write_file(stage / "init", init_script(spec, daemon_in_guest.string()), 0755); !s)
         return s.error();
     info.content_bytes = tree_bytes(stage);
@@ -433,6 +428,19 @@ Result<InitramfsInfo> build_initramfs(const InitramfsSpec& spec)
     info.path = spec.output;
     info.compressed_bytes = fs::file_size(spec.output, ec);
     return info;
+}
+
+VmGuestSpec vm_for_initramfs(std::string name, std::filesystem::path kernel, const InitramfsInfo& initrd,
+                             std::filesystem::path console_log)
+{
+    VmGuestSpec vm;
+    vm.name = std::move(name);
+    vm.kernel = std::move(kernel);
+    vm.initrd = initrd.path;
+    vm.console_log = std::move(console_log);
+    const auto image_mib = static_cast<unsigned>((initrd.content_bytes * 2 + initrd.compressed_bytes) >> 20);
+    vm.memory_mib = std::max(vm.memory_mib, image_mib + 128);
+    return vm;
 }
 
 std::string qemu_domain_xml(const VmGuestSpec& spec, const std::string& bridge)
@@ -486,6 +494,14 @@ Result<std::unique_ptr<LibvirtHarness>> LibvirtHarness::start(const LibvirtOptio
         }
     }
     std::unique_ptr<LibvirtHarness> h(new LibvirtHarness());
+    auto waited = std::chrono::steady_clock::now();
+    auto lock = take_machine_lock(kLibvirtLockPath, "another test process's libvirt guests");
+    if (!lock) return lock.error();
+    h->lock_ = std::move(*lock);
+    h->lock_wait_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - waited).count();
+    if (h->lock_wait_s_ >= 1)
+        h->notes_.push_back("waited " + std::to_string(static_cast<int>(h->lock_wait_s_)) +
+                            " s for the libvirt lock");
     if (auto s = h->bring_up(options); !s) {
         auto stopped = h->stop();
         std::string message = s.error().message;
@@ -672,6 +688,7 @@ Status LibvirtHarness::stop()
         fs::remove(kHugetlbMount, ec);
         hugetlb_dir_created_ = false;
     }
+    lock_.reset();  // the next libvirt test may begin
     if (problems.empty()) return {};
     std::string message = "libvirt teardown:";
     for (const auto& p : problems)

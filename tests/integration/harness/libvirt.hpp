@@ -21,6 +21,8 @@
 //     network (192.168.122.0/24) is never started.
 // Domains started through the harness or registered with track_domain() are destroyed
 // in stop() if they still run (the cluster normally stops them first).
+// From start() to stop() the harness holds the machine-wide libvirt lock
+// (kLibvirtLockPath): libvirt tests never overlap, whichever stream or checkout runs them.
 //
 // Declare the LibvirtHarness before the ClusterHarness: the cluster's shutdown stops its
 // VirtualDomain resources, which needs libvirtd.
@@ -38,6 +40,7 @@
 #include <vector>
 
 #include "harness/command.hpp"
+#include "util/fd.hpp"
 #include "util/result.hpp"
 
 namespace outpost::test {
@@ -67,8 +70,6 @@ std::string bridge_address(unsigned host);
 
 // Quotes `s` for a POSIX shell command line ('...' with embedded ' escaped).
 std::string shell_quote(const std::string& s);
-// Escapes &, <, >, ' and " for XML text and attribute values.
-std::string xml_escape(const std::string& s);
 
 // --- LXC ---------------------------------------------------------------------------------
 
@@ -122,6 +123,18 @@ struct InitramfsSpec {
     std::filesystem::path work_dir;  // staging area (created, removed after)
     std::filesystem::path output;    // the .cpio.gz written
     bool strip_daemon = true;        // strip a copy of the binary (debug info)
+    // Files written into the image: (path in the guest, content), mode 0755.
+    std::vector<std::pair<std::filesystem::path, std::string>> files;
+    // Shell lines /init runs once the network is up, before it starts the daemon (e.g. a
+    // cgroup layout of the test's choosing); a failing line is reported on the console.
+    std::string setup_script;
+    // Non-empty: the daemon is started inside the first of these cgroup v2 directories that
+    // takes it (its shell writes itself to DIR/cgroup.procs before it execs the daemon), as
+    // systemd starts a unit.
+    std::vector<std::string> daemon_cgroups;
+    // Non-empty: when the daemon exits while this file exists in the guest, /init removes
+    // the file and starts the daemon again (a supervisor's restart) instead of powering off.
+    std::string restart_flag;
 };
 
 struct InitramfsInfo {
@@ -133,11 +146,12 @@ struct InitramfsInfo {
 };
 
 // A gzip'ed newc cpio: static busybox (/bin/busybox-static's busybox, applets as links),
-// the kVmModules, the daemon with every library `ldd` names, the authkey, `trees`, and an
-// /init that mounts proc/sys/dev (+ tmpfs /run, /tmp, /dev/shm), loads the modules,
-// gives eth0 `address`/24, starts busybox acpid (power button -> SIGTERM to init), starts
-// the daemon with its output on the serial console, forwards SIGTERM to it and powers
-// off when it exits.
+// the kVmModules, the daemon with every library `ldd` names, the authkey, `trees`, `files`,
+// and an /init that mounts proc/sys/dev (+ tmpfs /run, /tmp, /dev/shm), loads the modules,
+// gives eth0 `address`/24, starts busybox acpid (power button -> SIGTERM to init), runs
+// `setup_script`, starts the daemon (in `daemon_cgroups`, if any) with its output on the
+// serial console, forwards SIGTERM to it and powers off when it exits (unless
+// `restart_flag` asks for another start).
 Result<InitramfsInfo> build_initramfs(const InitramfsSpec& spec);
 
 struct VmGuestSpec {
@@ -147,6 +161,13 @@ struct VmGuestSpec {
     std::filesystem::path console_log;  // file-backed serial console
     unsigned memory_mib = kGuestMemoryMiB;
 };
+
+// The VM for an image build_initramfs() made, sized from it: the kernel unpacks the
+// compressed image into a RAM filesystem, and the ASan build's image outgrows
+// kGuestMemoryMiB ("Initramfs unpacking failed: write error", seen in CI). So twice what it
+// unpacks to plus the image, plus 128 MiB to run; never below kGuestMemoryMiB.
+VmGuestSpec vm_for_initramfs(std::string name, std::filesystem::path kernel, const InitramfsInfo& initrd,
+                             std::filesystem::path console_log);
 
 // <domain type='qemu'> (TCG): direct kernel boot, ACPI (for the power button), no USB,
 // no balloon, a virtio NIC on `bridge`, serial console to a file; power-off, reboot and
@@ -195,6 +216,8 @@ public:
     [[nodiscard]] const std::string& bridge() const { return bridge_; }
     // What start() did, for the test log: "started libvirtd[123]; mounted hugetlb ...".
     [[nodiscard]] std::string describe_setup() const;
+    // How long start() waited for another test's libvirt guests (the lock), in seconds.
+    [[nodiscard]] double lock_wait_seconds() const { return lock_wait_s_; }
 
 private:
     LibvirtHarness() = default;
@@ -216,6 +239,8 @@ private:
     std::optional<std::pair<gid_t, mode_t>> kvm_original_;  // set while /dev/kvm is changed
     std::vector<std::string> notes_;
     bool stopped_ = false;
+    UniqueFd lock_;  // kLibvirtLockPath, released at the end of stop()
+    double lock_wait_s_ = 0;
 };
 
 }  // namespace outpost::test

@@ -18,16 +18,45 @@ namespace outpost::test {
 std::vector<std::string> with_private_mounts(const std::vector<BindMount>& binds,
                                              const std::vector<std::string>& command)
 {
+    MountPlan plan;
+    plan.binds = binds;
+    return with_private_mounts(plan, command);
+}
+
+std::vector<std::string> with_private_mounts(const MountPlan& plan, const std::vector<std::string>& command)
+{
     // The paths travel as positional parameters, never inside the script text.
     std::string script = "set -e";
     std::vector<std::string> params;
-    for (const auto& bind : binds) {
+    for (const auto& bind : plan.binds) {
         script += "; mount --bind \"$1\" \"$2\"; shift 2";
         params.push_back(bind.source.string());
         params.push_back(bind.target.string());
     }
+    for (const auto& [target, mode] : plan.tmpfs) {
+        script += "; mount -t tmpfs -o mode=\"$2\" tmpfs \"$1\"; shift 2";
+        params.push_back(target.string());
+        params.push_back(mode);
+    }
+    for (const auto& overlay : plan.overlays) {
+        script += "; mount -t overlay overlay -o lowerdir=\"$1:$2\" \"$2\"; shift 2";
+        params.push_back(overlay.source.string());
+        params.push_back(overlay.target.string());
+    }
+    for (const auto& dir : plan.directories) {
+        script += "; mkdir -p \"$1\"; chown \"$2\" \"$1\"; chmod \"$3\" \"$1\"; shift 3";
+        params.push_back(dir.path.string());
+        params.push_back(dir.owner);
+        params.push_back(dir.mode);
+    }
+    if (!plan.hostname.empty()) {
+        script += "; hostname \"$1\"; shift";
+        params.push_back(plan.hostname);
+    }
     script += "; exec \"$@\"";
-    std::vector<std::string> argv{"unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"};
+    std::vector<std::string> argv{"unshare", "--mount"};
+    if (!plan.hostname.empty()) argv.emplace_back("--uts");
+    argv.insert(argv.end(), {"--propagation", "private", "sh", "-c", script, "sh"});
     argv.insert(argv.end(), params.begin(), params.end());
     argv.insert(argv.end(), command.begin(), command.end());
     return argv;

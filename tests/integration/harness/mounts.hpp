@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "util/result.hpp"
@@ -26,6 +27,24 @@ struct BindMount {
 
 std::vector<std::string> with_private_mounts(const std::vector<BindMount>& binds,
                                              const std::vector<std::string>& command);
+
+// More than binds, for a whole test machine in a namespace (a cluster node of the
+// multi-node harness): applied in this order, then `command` is exec'd.
+struct MountPlan {
+    std::vector<BindMount> binds;
+    std::vector<std::pair<std::filesystem::path, std::string>> tmpfs;  // target, mode ("755")
+    // `source` laid read-only over `target` (overlayfs, two lower layers): files added
+    // there, e.g. a fence agent in /usr/sbin, are seen only inside.
+    std::vector<BindMount> overlays;
+    struct Directory {
+        std::filesystem::path path;
+        std::string owner;  // "user:group"
+        std::string mode;   // "750"
+    };
+    std::vector<Directory> directories;  // made after the tmpfs mounts, e.g. /run/crm
+    std::string hostname;                // non-empty: a UTS namespace of its own too
+};
+std::vector<std::string> with_private_mounts(const MountPlan& plan, const std::vector<std::string>& command);
 
 // Makes sure `dir` exists so it can be a bind-mount target. If the harness has to create
 // it, it is removed again (if still empty) when the last test process using it exits:

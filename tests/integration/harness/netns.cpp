@@ -69,7 +69,7 @@ bool host_link_exists(const std::string& name)
     return ::if_nametoindex(name.c_str()) != 0;
 }
 
-Result<Netns> Netns::create()
+Result<Netns> Netns::claim()
 {
     if (::mkdir(kLockDir, 0755) != 0 && errno != EEXIST) {
         return make_error("harness", -errno, std::string("mkdir ") + kLockDir + ": " + strerror(errno));
@@ -94,18 +94,42 @@ Result<Netns> Netns::create()
     ns.name_ = kNetnsPrefix + id;
     ns.host_if_ = ns.name_ + "-h";
     ns.guest_if_ = ns.name_ + "-g";
-    std::uint32_t base = kTestNetworkBase + ns.index_ * 4;
-    ns.host_address_ = format_ipv4(base + 1);
-    ns.guest_address_ = format_ipv4(base + 2);
-
-    auto status = ns.set_up();
-    if (!status)
-        return make_error("harness", status.error().code,
-                          "creating namespace " + ns.name_ + ": " + status.error().message);
     return ns;
 }
 
-Status Netns::set_up()
+Result<Netns> Netns::create()
+{
+    auto ns = claim();
+    if (!ns) return ns.error();
+    std::uint32_t base = kTestNetworkBase + ns->index_ * 4;
+    ns->host_address_ = format_ipv4(base + 1);
+    ns->guest_address_ = format_ipv4(base + 2);
+    std::string prefix = "/" + std::to_string(kSubnetPrefix);
+    auto status = ns->set_up({{"addr", "add", ns->host_address_ + prefix, "dev", ns->host_if_},
+                              {"link", "set", ns->host_if_, "up"}},
+                             ns->guest_address_ + prefix);
+    if (!status)
+        return make_error("harness", status.error().code,
+                          "creating namespace " + ns->name_ + ": " + status.error().message);
+    return ns;
+}
+
+Result<Netns> Netns::create_on(const Bridge& bridge, const std::string& address)
+{
+    auto ns = claim();
+    if (!ns) return ns.error();
+    ns->host_address_ = bridge.host_address();
+    ns->guest_address_ = address;
+    auto status = ns->set_up({{"link", "set", ns->host_if_, "master", bridge.name(), "up"}},
+                             address + "/" + std::to_string(bridge.prefix_length()));
+    if (!status)
+        return make_error(
+            "harness", status.error().code,
+            "creating namespace " + ns->name_ + " on " + bridge.name() + ": " + status.error().message);
+    return ns;
+}
+
+Status Netns::set_up(const std::vector<std::vector<std::string>>& host_side, const std::string& guest_cidr)
 {
     // We hold the lock for this index, so anything carrying its names is a leftover of a
     // test process that died: ours to remove.
@@ -114,16 +138,13 @@ Status Netns::set_up()
 
     if (auto s = ip({"netns", "add", name_}); !s) return s;
     live_ = true;
-    std::string prefix = "/" + std::to_string(kSubnetPrefix);
-    for (const auto& args : std::vector<std::vector<std::string>>{
-             {"link", "add", host_if_, "type", "veth", "peer", "name", guest_if_, "netns", name_},
-             {"addr", "add", host_address_ + prefix, "dev", host_if_},
-             {"link", "set", host_if_, "up"},
-         }) {
+    if (auto s = ip({"link", "add", host_if_, "type", "veth", "peer", "name", guest_if_, "netns", name_}); !s)
+        return s;
+    for (const auto& args : host_side) {
         if (auto s = ip(args); !s) return s;
     }
     for (const auto& args : std::vector<std::vector<std::string>>{
-             {"addr", "add", guest_address_ + prefix, "dev", guest_if_},
+             {"addr", "add", guest_cidr, "dev", guest_if_},
              {"link", "set", guest_if_, "up"},
              {"link", "set", "lo", "up"},
          }) {
@@ -264,6 +285,50 @@ Result<UniqueFd> socket_in(const Netns& netns, int domain, int type, int protoco
     });
     worker.join();
     return result;
+}
+
+// --- Bridge ------------------------------------------------------------------------------
+
+Result<Bridge> Bridge::create(std::string name, std::string host_address, int prefix_length)
+{
+    Bridge bridge;
+    bridge.name_ = std::move(name);
+    bridge.host_address_ = std::move(host_address);
+    bridge.prefix_length_ = prefix_length;
+    // A bridge of that name is a crashed run's leftover: callers hold the lock that
+    // makes the name theirs (see the header).
+    if (host_link_exists(bridge.name_)) (void)ip({"link", "del", bridge.name_});
+    if (auto s = ip({"link", "add", bridge.name_, "type", "bridge"}); !s) return s.error();
+    bridge.live_ = true;
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"addr", "add", bridge.host_address_ + "/" + std::to_string(prefix_length), "dev", bridge.name_},
+             {"link", "set", bridge.name_, "up"},
+         }) {
+        if (auto s = ip(args); !s) return s.error();
+    }
+    return bridge;
+}
+
+Bridge::Bridge(Bridge&& other) noexcept
+    : name_(std::move(other.name_)),
+      host_address_(std::move(other.host_address_)),
+      prefix_length_(other.prefix_length_),
+      live_(std::exchange(other.live_, false))
+{
+}
+
+Bridge::~Bridge()
+{
+    auto status = destroy();
+    if (!status) (void)std::fprintf(stderr, "harness: %s\n", status.error().describe().c_str());
+}
+
+Status Bridge::destroy()
+{
+    if (!live_) return {};
+    live_ = false;
+    if (auto s = ip({"link", "del", name_}); !s) return s;
+    return {};
 }
 
 }  // namespace outpost::test

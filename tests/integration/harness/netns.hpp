@@ -12,6 +12,11 @@
 // harness-started processes can be there), then deletes the namespace; the veth pair goes
 // with it. Destroy Process objects first: declare the Netns before them.
 //
+// create_on(bridge, address) makes the same namespace and veth pair, but plugs the host end
+// into a Bridge and gives the inside `address` on the bridge's subnet: namespaces on one
+// bridge share an L2 segment (cluster nodes talking corosync to each other, remote nodes
+// reachable from every cluster node); host_address() is then the bridge's address.
+//
 // ScopedNetns switches the calling thread into a namespace for in-process clients (our own
 // TLS client connecting from "inside the guest"); socket_in() creates one socket there.
 #pragma once
@@ -30,9 +35,12 @@ inline constexpr unsigned kSubnetCount = 1U << (32 - 16 - 2);  // /30s in the /1
 inline constexpr const char* kNetnsPrefix = "op-";
 inline constexpr const char* kLockDir = "/run/outpost-harness";
 
+class Bridge;
+
 class Netns {
 public:
     static Result<Netns> create();
+    static Result<Netns> create_on(const Bridge& bridge, const std::string& address);
 
     Netns(Netns&& other) noexcept;
     Netns& operator=(Netns&& other) noexcept;
@@ -58,7 +66,9 @@ public:
 
 private:
     Netns() = default;
-    Status set_up();
+    // Takes a free index (its lock) and derives the names from it.
+    static Result<Netns> claim();
+    Status set_up(const std::vector<std::vector<std::string>>& host_side, const std::string& guest_cidr);
 
     unsigned index_ = 0;
     std::string name_;
@@ -67,6 +77,32 @@ private:
     std::string host_address_;
     std::string guest_address_;
     UniqueFd lock_;
+    bool live_ = false;
+};
+
+// Bridge: a Linux bridge in the test's own namespace with an address of its own, owned
+// until destruction (deleting it detaches the veths plugged into it). create() first
+// removes a bridge of that name left by a crashed run: only use names that a lock held by
+// the caller makes its own (the multi-node harness holds the machine-wide cluster lock).
+class Bridge {
+public:
+    static Result<Bridge> create(std::string name, std::string host_address, int prefix_length);
+    Bridge(Bridge&& other) noexcept;
+    Bridge& operator=(Bridge&&) = delete;
+    Bridge(const Bridge&) = delete;
+    Bridge& operator=(const Bridge&) = delete;
+    ~Bridge();
+
+    [[nodiscard]] const std::string& name() const { return name_; }
+    [[nodiscard]] const std::string& host_address() const { return host_address_; }
+    [[nodiscard]] int prefix_length() const { return prefix_length_; }
+    Status destroy();
+
+private:
+    Bridge() = default;
+    std::string name_;
+    std::string host_address_;
+    int prefix_length_ = 24;
     bool live_ = false;
 };
 

@@ -81,11 +81,12 @@ private:
 // cluster goes through that many).
 bool started_by_harness(pid_t pid);
 
-// From /proc/PID/stat: the parent's PID and the start time (clock ticks since boot), which
+// From /proc/PID/stat: the state, the parent's PID and the start time (clock ticks since boot), which
 // with the PID names one process for good; nullopt once it is gone.
 struct ProcessStat {
     pid_t parent = 0;
     unsigned long long start_time = 0;
+    char state = '?';  // 'R', 'S', ..., 'Z' for a zombie nobody has reaped yet
 };
 std::optional<ProcessStat> read_process_stat(pid_t pid);
 

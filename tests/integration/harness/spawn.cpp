@@ -215,7 +215,8 @@ std::optional<ProcessStat> read_process_stat(pid_t pid)
         values.push_back(field);
     if (values.size() < 20) return std::nullopt;
     try {
-        return ProcessStat{static_cast<pid_t>(std::stol(values[1])), std::stoull(values[19])};
+        return ProcessStat{static_cast<pid_t>(std::stol(values[1])), std::stoull(values[19]),
+                           values[0].empty() ? '?' : values[0][0]};
     } catch (...) {
         return std::nullopt;
     }

@@ -1,7 +1,9 @@
 #include "harness/tcp.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -93,6 +95,42 @@ Status wait_for_tcp(const Netns* from, const std::string& address, std::uint16_t
                       address + " port " + std::to_string(port) + " did not accept connections within " +
                           std::to_string(timeout.count()) + " ms (last attempt: " + last_error + ")" +
                           (from != nullptr ? " from namespace " + from->name() : std::string()));
+}
+
+Result<std::uint16_t> free_loopback_port()
+{
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sin;
+    if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sin), sizeof sin) != 0 ||
+        ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sin), &len) != 0)
+        return make_error("test", -errno, std::string("cannot find a free port: ") + std::strerror(errno));
+    return ntohs(sin.sin_port);
+}
+
+Result<std::string> http_get(const Netns* from, const std::string& address, std::uint16_t port,
+                             const std::string& target, std::chrono::milliseconds timeout)
+{
+    auto fd = tcp_connect(from, address, port, timeout);
+    if (!fd) return fd.error();
+    timeval tv{static_cast<time_t>(timeout.count() / 1000),
+               static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+    (void)::setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const std::string request = "GET " + target + " HTTP/1.0\r\nHost: " + address + "\r\n\r\n";
+    if (::send(fd->get(), request.data(), request.size(), MSG_NOSIGNAL) < 0)
+        return make_error("test", -errno, "GET " + target + ": " + std::strerror(errno));
+    std::string response;
+    char buffer[8192];
+    ssize_t n = 0;
+    while (response.size() < kMaxCapturedOutput && (n = ::recv(fd->get(), buffer, sizeof buffer, 0)) > 0)
+        response.append(buffer, static_cast<std::size_t>(n));
+    const std::string status = response.substr(0, response.find("\r\n"));
+    if (status.find(" 200") == std::string::npos)
+        return make_error("test", -EPROTO, "GET " + target + " from " + address + ": " + status);
+    auto body = response.find("\r\n\r\n");
+    return body == std::string::npos ? std::string() : response.substr(body + 4);
 }
 
 }  // namespace outpost::test

@@ -34,4 +34,13 @@ Result<UniqueFd> tcp_connect(const Netns* from, const std::string& address, std:
 Status wait_for_tcp(const Netns* from, const std::string& address, std::uint16_t port,
                     std::chrono::milliseconds timeout = kDefaultReadyTimeout, Process* watch = nullptr);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
+Result<std::uint16_t> free_loopback_port();
+
+// One HTTP/1.0 GET of `target` ("/metrics"): the body when the status is 200, else an
+// Error with the status line. Responses are read up to kMaxCapturedOutput bytes.
+Result<std::string> http_get(const Netns* from, const std::string& address, std::uint16_t port,
+                             const std::string& target,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 }  // namespace outpost::test

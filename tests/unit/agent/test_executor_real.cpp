@@ -5,6 +5,7 @@
 
 #include "executor/process_spawner.hpp"
 #include "executor_test_support.hpp"
+#include "isolation/manager.hpp"
 
 using namespace outpost::agent::executor;
 using namespace outpost::agent::executor::test;
@@ -393,4 +394,62 @@ TEST_CASE("real: an op queued behind a start being checked again runs first, as 
     REQUIRE(t.got.wait(2, 1, 5000));
     // The start's second check waits in the queue behind the reload (queued meanwhile).
     CHECK(t.got.results.front().call_id == 2);
+}
+
+TEST_CASE("real: a start waits for the CIB's limits on their way, then runs under them; probes do not wait",
+          "[real]")
+{
+    // The manager over a temporary directory shaped like a cgroup v2 tree (the spawner's
+    // write into cgroup.procs is then an ordinary file write).
+    OcfTree tree;
+    TempDir cg("outpost-gate");
+    for (const std::string prefix :
+         {"", "outpost-agent/", "outpost-agent/rsc-d1/", "outpost-agent/rsc-d2/"}) {
+        for (const char* f : {"cgroup.procs", "cgroup.subtree_control", "memory.max", "memory.high",
+                              "cpu.max", "cpu.weight", "pids.max", "io.weight"})
+            write_file(cg.file(prefix + f), "");
+        write_file(cg.file(prefix + "cgroup.controllers"), "cpu io memory pids\n");
+    }
+    outpost::agent::isolation::Hierarchy h;
+    h.kind = outpost::agent::isolation::Kind::v2;
+    h.own.emplace("", cg.path().string());
+    outpost::agent::isolation::Manager manager(nullptr, {}, h);
+    REQUIRE(manager.confined());
+    ProcessSpawner spawner;
+    Collected got;
+    Executor::Options options{tree.paths, {}};
+    options.isolation = &manager;
+    Executor exec(nullptr, spawner, options, got.callbacks());
+    tree.agent("test", "Dummy", kDummy);
+    exec.register_resource(ocf_rsc("d1", "Dummy"));
+    exec.register_resource(ocf_rsc("d2", "Dummy"));
+    auto with_state = [&](const std::string& rsc, const std::string& action) {
+        ExecRequest r = req(rsc, action);
+        (void)r.params.insert("state", tree.dir / (rsc + ".state"));
+        return r;
+    };
+
+    manager.set_cluster_meta_pending(true);
+    REQUIRE(exec.exec(1, with_state("d1", "start")) == 1);
+    REQUIRE(exec.exec(2, with_state("d2", "monitor")) == 2);  // a probe runs at once
+    REQUIRE(got.wait(2));
+    loop_for(nullptr, 200ms);
+    CHECK(got.count(1) == 0);
+    CHECK_FALSE(file_exists(tree.dir / "d1.state"));
+
+    outpost::agent::isolation::ClusterMeta meta;
+    meta["d1"].insert("outpost-memory-max", "64M");
+    manager.set_cluster_meta(std::move(meta));
+    REQUIRE(got.wait(1));
+    CHECK(got.last(1)->exec_rc == 0);
+    CHECK(outpost::test::read_value(cg.file("outpost-agent/rsc-d1/memory.max")) == "67108864");
+
+    // Ended without a snapshot: the start runs with what is known.
+    manager.set_cluster_meta_pending(true);
+    REQUIRE(exec.exec(3, with_state("d2", "start")) == 3);
+    loop_for(nullptr, 100ms);
+    CHECK(got.count(3) == 0);
+    manager.set_cluster_meta_pending(false);
+    REQUIRE(got.wait(3));
+    CHECK(got.last(3)->exec_rc == 0);
 }

@@ -25,6 +25,7 @@
 
 #include "executor/process_spawner.hpp"
 #include "io/connection.hpp"
+#include "io/offload.hpp"
 #include "io/source.hpp"
 #include "ipc/header.hpp"
 #include "proxy/proxy.hpp"
@@ -35,6 +36,7 @@
 #include "support/raw_client.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
+#include "wire/codes.hpp"
 #include "wire/messages.hpp"
 #include "wire/xml.hpp"
 
@@ -327,8 +329,8 @@ TEST_CASE("lrmd: a local client asking to be an IPC provider gets -13", "[proxy]
     auto sessions = bench.proxy().session_ids();
     REQUIRE(sessions.size() == 1);
     CHECK_FALSE(bench.proxy().has_session(sessions[0]));  // not a proxied session
-    CHECK_FALSE(bench.proxy().deliver_event(sessions[0], wire::Element{"x", {}, {}}));
-    CHECK_FALSE(bench.proxy().deliver_response(sessions[0], 1, wire::Element{"x", {}, {}}));
+    CHECK_FALSE(bench.proxy().deliver_event(sessions[0], "<x/>"));
+    CHECK_FALSE(bench.proxy().deliver_response(sessions[0], 1, "<x/>"));
     bench.proxy().destroy_session(sessions[0]);
     CHECK(bench.proxy().local_client_count() == 1);
 }
@@ -367,4 +369,46 @@ TEST_CASE("lrmd: a local client counts for the last-client rule (docs/protocol.m
     CHECK(monitors() == 0);
     CHECK(bench.server().executor().find("r2") != nullptr);
     CHECK(std::filesystem::exists(state));
+}
+
+TEST_CASE("lrmd: a large request is read off the loop, and what follows waits for it", "[proxy][lrmd]")
+{
+    Bench bench;
+    auto* c = bench.connect();
+    REQUIRE(c != nullptr);
+    REQUIRE(run_until(bench.context(), [&] { return bench.server().local_executor_count() == 1; }));
+    // Over io::kOffloadAbove uncompressed (compressed by the client: it exceeds its buffer).
+    const std::string extra = "<extra>" + std::string(std::size_t{1} << 20, 'x') + "</extra>";
+    const std::string large = R"(<lrmd_command t="lrmd" lrmd_op="lrmd_rsc_info"><lrmd_calldata>)"
+                              R"(<lrmd_rsc lrmd_rsc_id="none"/></lrmd_calldata>)" +
+                              extra + "</lrmd_command>";
+    REQUIRE(large.size() > io::kOffloadAbove);
+
+    SECTION("answered, and a poke sent right behind it is answered after it")
+    {
+        REQUIRE(bench.send(c, 1, large) > 0);
+        REQUIRE(bench.send(c, 2, kPoke) > 0);
+        auto first = bench.receive(c, false);
+        REQUIRE(first.message);
+        CHECK(first.message->header.id == 1);
+        CHECK(attribute(first.message->xml, "lrmd_rc") == std::to_string(wire::rc::no_device));
+        auto second = bench.receive(c, false);
+        REQUIRE(second.message);
+        CHECK(second.message->header.id == 2);
+        CHECK(attribute(second.message->xml, "lrmd_rc") == "0");
+    }
+    SECTION("one that does not parse gets no answer, one that asks for none neither; the client stays")
+    {
+        REQUIRE(bench.send(c, 1, large.substr(0, large.size() - 3)) > 0);
+        REQUIRE(bench.send(c, 2, large, 0) > 0);
+        CHECK(bench.receive(c, false, 500).rc < 0);
+        CHECK(attribute(bench.request(c, 3, kPoke).xml, "lrmd_rc") == "0");
+    }
+    SECTION("a client that leaves while its request is read is forgotten")
+    {
+        REQUIRE(bench.send(c, 1, large) > 0);
+        bench.disconnect(c);
+        REQUIRE(run_until(bench.context(), [&] { return bench.server().local_executor_count() == 0; }));
+        loop_for(bench.context(), 300ms);
+    }
 }

@@ -238,14 +238,14 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
     {
         auto answer = wire::parse_xml(R"(<cib_command t="cib" cib_op="register" cib_clientid="x"/>)");
         REQUIRE(answer);
-        CHECK(f.proxy->deliver_response(session, 1, *answer));
+        CHECK(f.proxy->deliver_response(session, 1, wire::serialize(*answer)));
         Received response = f.receive(c, false);
         REQUIRE(response.message);
         CHECK(response.message->header.id == 1);
         CHECK((response.message->header.flags & wire::ipc_flag::server_event) == 0);
         CHECK(response.message->xml == wire::serialize(*answer));
 
-        CHECK(f.proxy->deliver_event(session, *answer));
+        CHECK(f.proxy->deliver_event(session, wire::serialize(*answer)));
         Received event = f.receive(c, true);
         REQUIRE(event.message);
         CHECK((event.message->header.flags & wire::ipc_flag::server_event) != 0);
@@ -253,7 +253,7 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
 
         auto big = wire::parse_xml(big_xml(std::size_t{300} * 1024));
         REQUIRE(big);
-        CHECK(f.proxy->deliver_event(session, *big));
+        CHECK(f.proxy->deliver_event(session, wire::serialize(*big)));
         Received big_event = f.receive(c, true);
         INFO("rc " << big_event.rc);
         REQUIRE(big_event.message);
@@ -273,7 +273,41 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
         CHECK(f.host.with_op("destroy")[0].session == std::optional<std::string>(session));
         CHECK(f.proxy->local_client_count() == 0);
         CHECK(f.host.gone == 1);
-        CHECK_FALSE(f.proxy->deliver_event(session, *answer));
+        CHECK_FALSE(f.proxy->deliver_event(session, wire::serialize(*answer)));
+    }
+
+    SECTION("large messages are translated off the loop and keep their order")
+    {
+        // Over io::kOffloadAbove, so each goes to the worker; the small ones behind wait.
+        auto big = wire::parse_xml(big_xml(std::size_t{300} * 1024));
+        REQUIRE(big);
+        const std::string big_text = wire::serialize(*big);
+        REQUIRE(f.send(c, 2, big_text, 0) > 0);
+        REQUIRE(f.send(c, 3, reg, 0) > 0);
+        REQUIRE(run_until(f.context(), [&] { return f.host.with_op("request").size() == 3; }));
+        CHECK(f.host.with_op("request")[1].ipc_msg_id == std::optional<std::uint32_t>(2));
+        REQUIRE(f.host.with_op("request")[1].msg);
+        CHECK(*f.host.with_op("request")[1].msg == *big);
+        CHECK(f.host.with_op("request")[2].ipc_msg_id == std::optional<std::uint32_t>(3));
+
+        // A large event, then a small one: the tool gets them in that order.
+        CHECK(f.proxy->deliver_event(session, big_text));
+        CHECK(f.proxy->deliver_event(session, reg));
+        Received first = f.receive(c, true);
+        INFO("rc " << first.rc);
+        REQUIRE(first.message);
+        CHECK(first.message->xml == big_text);
+        Received second = f.receive(c, true);
+        REQUIRE(second.message);
+        CHECK(second.message->xml == reg);
+
+        // The provider's destroy waits for what it sent before.
+        CHECK(f.proxy->deliver_event(session, big_text));
+        f.proxy->destroy_session(session);
+        CHECK(f.proxy->has_session(session));
+        REQUIRE(run_until(f.context(), [&] { return !f.proxy->has_session(session); }));
+        CHECK(f.disconnected(c));
+        CHECK(f.proxy->local_client_count() == 0);
     }
 
     SECTION("unknown sessions are reported as such")
@@ -282,8 +316,8 @@ TEST_CASE("A proxied session: new, request, response, events, destroy", "[proxy]
         REQUIRE(answer);
         CHECK(f.proxy->has_session(session));
         CHECK_FALSE(f.proxy->has_session("no-such-session"));
-        CHECK_FALSE(f.proxy->deliver_response("no-such-session", 1, *answer));
-        CHECK_FALSE(f.proxy->deliver_event("no-such-session", *answer));
+        CHECK_FALSE(f.proxy->deliver_response("no-such-session", 1, "<x/>"));
+        CHECK_FALSE(f.proxy->deliver_event("no-such-session", "<x/>"));
         f.proxy->destroy_session("no-such-session");
         CHECK(f.proxy->local_client_count() == 1);
     }
@@ -369,4 +403,53 @@ TEST_CASE("A tool that leaves while the proxy closes its session is released onc
     auto* again = f.connect("cib_rw");
     REQUIRE(again != nullptr);
     CHECK(run_until(f.context(), [&] { return f.host.sent.size() == 2; }));
+}
+
+TEST_CASE("The agent's own session gets its messages; tools never see it, the last-client rule ignores it",
+          "[proxy][ipc]")
+{
+    struct Own : proxy::OwnSession {
+        std::string id = "own-session";
+        std::vector<std::string> got;
+        [[nodiscard]] bool owns(std::string_view session) const override { return session == id; }
+        void response(std::uint32_t ipc_msg_id, const wire::Element& msg) override
+        {
+            got.push_back("response " + std::to_string(ipc_msg_id) + " " + msg.name);
+        }
+        void event(const wire::Element& msg) override { got.push_back("event " + msg.name); }
+        void destroyed() override { got.emplace_back("destroyed"); }
+        void provider_added(std::string_view p) override { got.push_back("added " + std::string(p)); }
+        void provider_gone(std::string_view p) override { got.push_back("gone " + std::string(p)); }
+    };
+    Fixture f;
+    Own own;
+    f.proxy->attach_own_session(&own);
+    f.host.provider = "provider-1";
+    auto* c = f.connect("cib_ro");
+    REQUIRE(c != nullptr);
+    REQUIRE(run_until(f.context(), [&] { return f.host.sent.size() == 1; }));
+    const std::string tool_session = *f.host.sent[0].second.session;
+
+    const std::string msg = R"(<notify t="cib_notify"/>)";
+    CHECK(f.proxy->has_session("own-session"));
+    CHECK(f.proxy->deliver_response("own-session", 4, msg));
+    CHECK(f.proxy->deliver_event("own-session", msg));
+    // What the own session cannot read is logged and dropped, never handed to a tool.
+    CHECK(f.proxy->deliver_event("own-session", "<notify"));
+    f.proxy->provider_added("provider-2");
+    f.proxy->destroy_session("own-session");
+    CHECK(own.got ==
+          std::vector<std::string>{"response 4 notify", "event notify", "added provider-2", "destroyed"});
+    // Only the tool is a local client and a listed session; its session is untouched.
+    CHECK(f.proxy->local_client_count() == 1);
+    CHECK(f.proxy->session_ids() == std::vector<std::string>{tool_session});
+    CHECK(f.proxy->has_session(tool_session));
+
+    // A provider's going reaches both; the tool's session is closed, the own one is told.
+    f.proxy->provider_gone("provider-1");
+    CHECK(own.got.back() == "gone provider-1");
+    CHECK(f.proxy->local_client_count() == 0);
+    f.proxy->attach_own_session(nullptr);
+    CHECK_FALSE(f.proxy->has_session("own-session"));
+    CHECK_FALSE(f.proxy->deliver_event("own-session", msg));
 }

@@ -37,17 +37,22 @@ esac
 class FakeProxy final : public agent::proxy::ProxyEndpoint {
 public:
     bool deliver_response(std::string_view session, std::uint32_t ipc_msg_id,
-                          const wire::Element& msg) override
+                          std::string_view msg_xml) override
     {
         if (session != known) return false;
-        responses.push_back({ipc_msg_id, msg.name});
+        responses.push_back({ipc_msg_id, root_name(msg_xml)});
         return true;
     }
-    bool deliver_event(std::string_view session, const wire::Element& msg) override
+    bool deliver_event(std::string_view session, std::string_view msg_xml) override
     {
         if (session != known) return false;
-        events.push_back(msg.name);
+        events.push_back(root_name(msg_xml));
         return true;
+    }
+    static std::string root_name(std::string_view msg_xml)
+    {
+        auto msg = wire::parse_xml(msg_xml);
+        return msg ? msg->name : "(not XML: " + std::string(msg_xml) + ")";
     }
     void destroy_session(std::string_view session) override { destroyed.emplace_back(session); }
     [[nodiscard]] bool has_session(std::string_view session) const override { return session == known; }

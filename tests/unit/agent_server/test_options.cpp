@@ -18,9 +18,10 @@ using outpost::test::TempDir;
 namespace {
 
 constexpr const char* kReadVariables[] = {
-    "PCMK_remote_port", "PCMK_remote_address",   "PCMK_authkey_location", "PCMK_logfile",
-    "PCMK_debug",       "PCMK_node_start_state", "SBD_WATCHDOG_TIMEOUT",  "PCMK_ipc_buffer",
-    "PCMK_remote_pid1", "OUTPOST_isolation",     "OUTPOST_cgroup_parent"};
+    "PCMK_remote_port",  "PCMK_remote_address",   "PCMK_authkey_location", "PCMK_logfile",
+    "PCMK_debug",        "PCMK_node_start_state", "SBD_WATCHDOG_TIMEOUT",  "PCMK_ipc_buffer",
+    "PCMK_remote_pid1",  "OUTPOST_isolation",     "OUTPOST_cgroup_parent", "OUTPOST_metrics_address",
+    "OUTPOST_cib_limits"};
 
 void clear_environment()
 {
@@ -115,11 +116,19 @@ TEST_CASE("bad values name the variable or option and the value", "[options]")
     CHECK(sbd.error().message == "SBD_WATCHDOG_TIMEOUT: \"soon\" is not a duration (e.g. 500ms, 10s, 2min)");
 }
 
-TEST_CASE("OUTPOST_isolation and OUTPOST_cgroup_parent", "[options]")
+TEST_CASE("OUTPOST_isolation, OUTPOST_cib_limits and OUTPOST_cgroup_parent", "[options]")
 {
     auto defaults = parse({});
     REQUIRE(defaults.ok());
     CHECK(defaults->isolation);
+    CHECK(defaults->cib_limits);
+    auto cib_off = parse_with("OUTPOST_cib_limits", "no");
+    REQUIRE(cib_off.ok());
+    CHECK_FALSE(cib_off->cib_limits);
+    CHECK(cib_off->isolation);
+    auto cib_bad = parse_with("OUTPOST_cib_limits", "sometimes");
+    REQUIRE_FALSE(cib_bad.ok());
+    CHECK(cib_bad.error().message == "OUTPOST_cib_limits: \"sometimes\" is not yes or no");
     CHECK(defaults->cgroup_parent == "outpost-agent");
     auto off = parse_with("OUTPOST_isolation", "no");
     REQUIRE(off.ok());
@@ -135,6 +144,27 @@ TEST_CASE("OUTPOST_isolation and OUTPOST_cgroup_parent", "[options]")
         auto refused = parse_with("OUTPOST_cgroup_parent", outside);
         REQUIRE_FALSE(refused.ok());
         CHECK(refused.error().message.starts_with("OUTPOST_cgroup_parent: "));
+    }
+}
+
+TEST_CASE("OUTPOST_metrics_address: off by default, an IP address with port 9673 unless given", "[options]")
+{
+    auto defaults = parse({});
+    REQUIRE(defaults.ok());
+    CHECK_FALSE(defaults->metrics_address.has_value());
+    auto host = parse_with("OUTPOST_metrics_address", "127.0.0.1");
+    REQUIRE(host.ok());
+    REQUIRE(host->metrics_address.has_value());
+    CHECK(host->metrics_address->host == "127.0.0.1");
+    CHECK(host->metrics_address->port == 9673);
+    auto v6 = parse_with("OUTPOST_metrics_address", "[::1]:9100");
+    REQUIRE(v6.ok());
+    CHECK(v6->metrics_address->port == 9100);
+    for (const char* bad : {"metrics.example:9673", "127.0.0.1:0", "127.0.0.1:http", "[::1"}) {
+        INFO(bad);
+        auto refused = parse_with("OUTPOST_metrics_address", bad);
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().message.starts_with(std::string("OUTPOST_metrics_address: \"") + bad + "\""));
     }
 }
 
@@ -177,7 +207,7 @@ TEST_CASE("PCMK_ipc_buffer, PCMK_remote_pid1 and PCMK_node_start_state: one warn
     CHECK(buffer->ipc_buffer_size == 0);  // the proxy's default
     REQUIRE(buffer->warnings.size() == 1);
     CHECK(buffer->warnings[0] ==
-          "PCMK_ipc_buffer: \"lots\" is not a byte count from 16384 to 15728640; using 131072");
+          "PCMK_ipc_buffer: \"lots\" is not a byte count from 16384 to 33488896; using 131072");
     CHECK(parse_with("PCMK_ipc_buffer", "262144")->ipc_buffer_size == 262144);
     CHECK(parse_with("PCMK_ipc_buffer", "1000")->warnings.size() == 1);
 

@@ -22,7 +22,7 @@ constexpr const char* kGraph = R"(<transition_graph cluster-delay="60s" transiti
     <action_set>
       <rsc_op id="9" operation="monitor" operation_key="d1_monitor_10000" on_node="g1" on_node_uuid="g1" router_node="host">
         <primitive id="d1" class="ocf" provider="pacemaker" type="Dummy"/>
-        <attributes CRM_meta_interval="10000" CRM_meta_name="monitor" CRM_meta_timeout="30000" fake="x"/>
+        <attributes CRM_meta_interval="10000" CRM_meta_name="monitor" CRM_meta_timeout="30000" crm_feature_set="3.16.2" fake="x"/>
       </rsc_op>
     </action_set>
     <inputs>
@@ -63,13 +63,40 @@ TEST_CASE("the graph's actions, inputs and parameters are read back", "[control]
     CHECK(monitor.interval_ms == 10000);
     CHECK(monitor.timeout_ms == 30000);
     CHECK(monitor.inputs == std::vector<int>{8, 3});
-    // A recurring operation's digest covers its timeout, as Pacemaker's does.
+    // The agent gets the graph's crm_feature_set; the digest covers the resource's own
+    // parameters (else every result recorded would differ from what the scheduler expects:
+    // a restart of everything after each transition) and a recurring operation's timeout.
+    CHECK(monitor.parameters() ==
+          std::map<std::string, std::string>{{"crm_feature_set", "3.16.2"}, {"fake", "x"}});
     CHECK(monitor.digest_parameters() ==
           std::map<std::string, std::string>{{"CRM_meta_timeout", "30000"}, {"fake", "x"}});
 
     CHECK(graph->actions[2].kind == ActionKind::pseudo);
     CHECK(graph->actions[3].kind == ActionKind::crm_event);
     CHECK(graph->actions[3].operation == "clear_failcount");
+}
+
+TEST_CASE("a guest node's pseudo fencing names the node it takes down", "[control][graph]")
+{
+    // As crm_simulate -G writes it when a guest's container fails.
+    auto graph = parse_graph(R"(<transition_graph transition_id="0">
+  <synapse id="0">
+    <action_set>
+      <pseudo_event id="10" operation="stonith" operation_key="stonith-guest1-reboot" on_node="guest1" on_node_uuid="guest1">
+        <attributes CRM_meta_on_node="guest1" CRM_meta_stonith_action="reboot"/>
+        <downed><node id="guest1"/></downed>
+      </pseudo_event>
+    </action_set>
+    <inputs><trigger><rsc_op id="9" operation="stop" operation_key="ct1_stop_0" on_node="host1"/></trigger></inputs>
+  </synapse>
+</transition_graph>)");
+    REQUIRE(graph);
+    REQUIRE(graph->actions.size() == 1);
+    const GraphAction& fence = graph->actions[0];
+    CHECK(fence.kind == ActionKind::pseudo);
+    CHECK(fence.operation == "stonith");
+    CHECK(fence.downed == std::vector<std::string>{"guest1"});
+    CHECK(fence.inputs == std::vector<int>{9});
 }
 
 TEST_CASE("what is not a transition graph is an error", "[control][graph]")

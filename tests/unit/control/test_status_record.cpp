@@ -27,6 +27,7 @@ OpRecord monitor_record(int rc)
     OpRecord r;
     r.node = "g1";
     r.node_id = "g1";
+    r.executed_by = "host";  // through the host's connection, recorded so (2.1.5)
     r.remote_node = true;
     r.rsc_id = "d1";
     r.rsc_class = "ocf";
@@ -75,7 +76,7 @@ TEST_CASE("results are recorded as Pacemaker records them", "[control][status]")
         t.find(
             R"(<lrm_rsc_op id="d1_monitor_2000" operation_key="d1_monitor_2000" operation="monitor" )"
             R"(crm-debug-origin="do_update_resource" crm_feature_set="3.16.1" transition-key="9:3:0:1" )"
-            R"(transition-magic="0:0;9:3:0:1" exit-reason="" on_node="g1" call-id="12" rc-code="0" op-status="0" )"
+            R"(transition-magic="0:0;9:3:0:1" exit-reason="" on_node="host" call-id="12" rc-code="0" op-status="0" )"
             R"(interval="2000" last-rc-change="1700000000" exec-time="0" queue-time="0" op-digest="abc"/>)") !=
         std::string::npos);
     CHECK(t.find("last_failure") == std::string::npos);
@@ -110,6 +111,11 @@ TEST_CASE("results are recorded as Pacemaker records them", "[control][status]")
     clear_failures(cib.get(), "g1", "d1");
     CHECK(recorded_failures(cib.get()).empty());
     CHECK(text(cib).find("fail-count") == std::string::npos);
+    // The failure's history entry goes with it (or an expired one would be cleared again
+    // and again), the operation's own entry stays.
+    CHECK(text(cib).find("d1_last_failure_0") == std::string::npos);
+    CHECK(text(cib).find("d1_monitor_2000\" operation_key") != std::string::npos);
+    record_operation(cib.get(), failed);
     forget_recurring(cib.get(), "g1", "d1");
     CHECK(text(cib).find("d1_monitor_2000\" operation_key") == std::string::npos);
     CHECK(text(cib).find("d1_last_failure_0") != std::string::npos);  // not recurring: kept
@@ -142,4 +148,37 @@ TEST_CASE("probe answers are not failures; a failed start is fatal", "[control][
     start.interval_ms = 0;
     count_failure(cib.get(), start, 5);
     CHECK(text(cib).find(R"(name="fail-count-d1#start_0" value="INFINITY")") != std::string::npos);
+}
+
+TEST_CASE("a guest node's pseudo fencing drops its history and takes it down", "[control][status]")
+{
+    auto cib = empty_cib();
+    record_remote_node(cib.get(), "g1", true);
+    OpRecord failed = monitor_record(7);
+    record_operation(cib.get(), failed);
+    count_failure(cib.get(), failed, 1700000100);
+    record_guest_fenced(cib.get(), "g1");
+    const std::string t = text(cib);
+    CHECK(
+        t.find(
+            R"(<node_state id="g1" uname="g1" remote_node="true" in_ccm="false" crm-debug-origin="remote_node_down" node_fenced="0"/>)") !=
+        std::string::npos);
+    CHECK(t.find("lrm") == std::string::npos);
+    CHECK(t.find("fail-count") == std::string::npos);
+}
+
+TEST_CASE("the host's failures outlive its operation history", "[control][status]")
+{
+    auto cib = empty_cib();
+    record_host_member(cib.get(), "host", "1");
+    OpRecord failed = monitor_record(7);
+    failed.node = "host";
+    failed.node_id = "1";
+    failed.remote_node = false;
+    record_operation(cib.get(), failed);
+    count_failure(cib.get(), failed, 1700000100);
+    forget_operation_history(cib.get(), "host");
+    const std::string t = text(cib);
+    CHECK(t.find("<lrm") == std::string::npos);
+    CHECK(t.find(R"(name="fail-count-d1#monitor_2000" value="1")") != std::string::npos);
 }

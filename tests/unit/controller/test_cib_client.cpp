@@ -73,7 +73,8 @@ TEST_CASE("fetch_live_cib reads the CIB an IpcFaces serves, and says when nothin
     test::ContextPtr context(g_main_context_new());
     IpcOptions options;
     options.name_prefix = "outpost-ut-" + std::to_string(::getpid()) + "-";
-    auto faces = IpcFaces::create(context.get(), **store, options);
+    CibService service(**store, "host1");
+    auto faces = IpcFaces::create(context.get(), service, options);
     INFO((faces ? std::string() : faces.error().describe()));
     REQUIRE(faces.ok());
 

@@ -209,8 +209,9 @@ TEST_CASE("PCMK_ipc_buffer parsing", "[proxy][ipc]")
     auto bad = ipc::parse_buffer_size("131072k");
     REQUIRE_FALSE(bad);
     CHECK(bad.error().message ==
-          "PCMK_ipc_buffer: \"131072k\" is not a byte count from 16384 to 15728640; using 131072");
+          "PCMK_ipc_buffer: \"131072k\" is not a byte count from 16384 to 33488896; using 131072");
     CHECK(*ipc::parse_buffer_size("16384") == 16384);
     CHECK_FALSE(ipc::parse_buffer_size("+20000"));
-    CHECK_FALSE(ipc::parse_buffer_size("15728641"));
+    CHECK(*ipc::parse_buffer_size("33488896") == ipc::kMaxPayloadSize);
+    CHECK_FALSE(ipc::parse_buffer_size("33488897"));
 }

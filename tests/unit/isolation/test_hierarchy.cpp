@@ -33,8 +33,8 @@ TEST_CASE("a hybrid host uses the v1 controllers, in the agent's own cgroup of e
     CHECK(h->own.at("cpu") == "/sys/fs/cgroup/cpu");
     CHECK(h->own.at("pids") == "/sys/fs/cgroup/pids");
     CHECK(h->own.at("cpuset") == "/sys/fs/cgroup/cpuset");
-    CHECK_FALSE(h->own.contains("blkio"));    // not mounted
-    CHECK_FALSE(h->own.contains("cpuacct"));  // not one the agent uses
+    CHECK_FALSE(h->own.contains("blkio"));                    // not mounted
+    CHECK(h->own.at("cpuacct") == "/sys/fs/cgroup/cpuacct");  // for cpu time only
 }
 
 TEST_CASE("v1 with cpu and cpuacct co-mounted")
@@ -44,6 +44,7 @@ TEST_CASE("v1 with cpu and cpuacct co-mounted")
     REQUIRE(h.ok());
     CHECK(h->kind == Kind::v1);
     CHECK(h->own.at("cpu") == "/sys/fs/cgroup/cpu,cpuacct/system.slice/outpost-agent.service");
+    CHECK_FALSE(h->own.contains("cpuacct"));  // the same directory: listed once, as cpu
 }
 
 TEST_CASE("a unified host uses cgroup2")

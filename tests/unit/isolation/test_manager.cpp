@@ -96,6 +96,30 @@ TEST_CASE("v2: the parent gets the agent's controllers, a resource its limits")
     CHECK_FALSE(m.prepare("a/b", {}).ok());
 }
 
+TEST_CASE("v2: an agent started in the leaf of an earlier instance works from its parent")
+{
+    // The layout a first instance left (it moved itself into outpost-agent.self); the new
+    // one starts in that leaf (a supervisor's restart, or DelegateSubgroup=): the resources'
+    // cgroups stay where they were, nothing is nested in the leaf (seen on a real kernel:
+    // agent-isolation-v2-qemu).
+    test::TempDir root("outpost-cgv2");
+    fake_v2_cgroup(root, "", false);
+    fake_v2_cgroup(root, "outpost-agent.self", false);
+    fake_v2_cgroup(root, "outpost-agent", false);
+    fake_v2_cgroup(root, "outpost-agent/rsc-web", false);
+    Hierarchy h;
+    h.kind = Kind::v2;
+    h.own.emplace("", root.file("outpost-agent.self"));
+    Manager m(nullptr, Options{}, h);
+    REQUIRE(m.confined());
+    CHECK(test::read_value(root.file("cgroup.subtree_control")) == "+cpu +io +memory +pids");
+    CHECK(test::read_value(root.file("outpost-agent.self/cgroup.subtree_control")).empty());
+    CHECK_FALSE(std::filesystem::exists(root.file("outpost-agent.self/outpost-agent")));
+    REQUIRE(m.prepare("web", meta({{"CRM_meta_outpost_tasks_max", "100"}})).ok());
+    CHECK(m.directory("web") == root.file("outpost-agent/rsc-web"));
+    CHECK(test::read_value(root.file("outpost-agent/rsc-web/pids.max")) == "100");
+}
+
 TEST_CASE("a second agent in the same cgroup takes a parent of its own")
 {
     test::TempDir root("outpost-cgv2");
@@ -181,6 +205,10 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
     std::string cpu = m.directory("web", "cpu");
     std::string pids = m.directory("web", "pids");
     std::string cpuset = m.directory("web", "cpuset");
+    // v1: the child joins through each hierarchy's `tasks` (one thread, no threadgroup lock).
+    CHECK(p->procs_files.size() >= 4);
+    for (const auto& file : p->procs_files)
+        CHECK(file.ends_with("/tasks"));
     CHECK(mem == h->own.at("memory") + "/" + parent + "/rsc-web");
     CHECK(test::read_value(mem + "/memory.limit_in_bytes") == "67108864");
     CHECK(test::read_value(cpu + "/cpu.cfs_quota_us") == "50000");
@@ -243,4 +271,23 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
     CHECK_FALSE(std::filesystem::exists(idle));
     CHECK_FALSE(std::filesystem::exists(h->own.at("pids") + "/" + parent));
     cleanup();
+}
+
+TEST_CASE("cgroupfs::remove_tree removes the cgroups a resource made inside its own, deepest first")
+{
+    test::TempDir root("outpost-cgtree");
+    std::filesystem::create_directories(root.file("rsc-web/inner/deeper"));
+    std::filesystem::create_directories(root.file("rsc-web/other"));
+    REQUIRE(cgroupfs::remove_tree(root.file("rsc-web")).ok());
+    CHECK_FALSE(std::filesystem::exists(root.file("rsc-web")));
+    // Gone already: nothing to do.
+    CHECK(cgroupfs::remove_tree(root.file("rsc-web")).ok());
+    // A directory that cannot go (here: a file in it; on cgroupfs: a process) is an error
+    // naming it, and what could go went.
+    std::filesystem::create_directories(root.file("rsc-db/inner"));
+    root.write("rsc-db/busy/file", "x");
+    auto st = cgroupfs::remove_tree(root.file("rsc-db"));
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().message.find(root.file("rsc-db/busy")) != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(root.file("rsc-db/inner")));
 }

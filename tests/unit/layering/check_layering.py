@@ -68,19 +68,21 @@ MODULES = {
 
 # folder (relative to the source root) -> the include folders its files may name. A file
 # directly in a program's folder (guest-agent/main.cpp) is that program's top.
-COMMON = {"util", "wire", "tls", "io", "ipc"}
+COMMON = {"util", "wire", "tls", "io", "ipc", "metrics"}
 ALLOWED = {
     "common/util": {"util"},
     "common/wire": {"util", "wire"},
     "common/tls": {"util", "tls"},
     "common/io": {"util", "wire", "tls", "io"},
     "common/ipc": {"util", "wire", "io", "ipc"},
-    "guest-agent/isolation": {"util", "wire", "io", "isolation"},
+    "common/metrics": {"util", "io", "metrics"},
+    "guest-agent/isolation": {"util", "wire", "io", "metrics", "isolation"},
     "guest-agent/executor": {"util", "wire", "io", "isolation", "executor"},
     "guest-agent/proxy": {"util", "wire", "io", "ipc", "proxy"},
     "guest-agent/server": COMMON | {"executor", "proxy", "server"},
     "guest-agent/lifecycle": {"util", "lifecycle"},
-    "guest-agent": COMMON | {"isolation", "executor", "proxy", "server", "lifecycle"},
+    "guest-agent/cibfollow": {"util", "wire", "io", "isolation", "proxy", "cibfollow"},
+    "guest-agent": COMMON | {"isolation", "executor", "proxy", "server", "lifecycle", "cibfollow"},
     "cluster-plugin/connection": {"util", "wire", "tls", "io", "connection"},
     "cluster-plugin/policy": {"util", "wire", "policy"},
     "cluster-plugin/controller": {"util", "wire", "io", "ipc", "controller"},
@@ -89,7 +91,7 @@ ALLOWED = {
     # outpost-controld is the one program on both sides: it runs the host's resources with
     # the agent's executor module (one executor, not a second one).
     "cluster-plugin/tools/outpost-controld": {"util", "wire", "tls", "io", "ipc", "controller", "control", "tools",
-                                              "executor"},
+                                              "executor", "metrics"},
     "cluster-plugin/lifecycle": {"util", "io", "lifecycle"},
     "cluster-plugin/watch": {"util", "io", "lifecycle", "watch"},
     # The agent's front asks `outpost watch` for domain states: it speaks the watch

@@ -115,6 +115,30 @@ TEST_CASE("rule 24: a connection reset by a failure stays stopped for its reconn
     CHECK_FALSE(s.in_graph("remote1_start_0"));
 }
 
+TEST_CASE("rule 24: the reconnect interval holds a connection that failed on a node now unclean")
+{
+    // Fencing on, node1 lost with the failed connection's history: it is fenced, and the
+    // connection still waits rather than starting on node2.
+    const auto unclean = [](const std::string& params) {
+        const auto replace = [](std::string& text, const std::string& from, const std::string& to) {
+            text.replace(text.find(from), from.size(), to);
+        };
+        std::string state = node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}},
+                                                      "remote", "ocf", "pacemaker"));
+        replace(state, "in_ccm=\"true\" crmd=\"online\" join=\"member\"",
+                "in_ccm=\"false\" crmd=\"offline\" join=\"down\"");
+        std::string text = cib(
+            2, remote("remote1", params) + "<primitive id=\"fence\" class=\"stonith\" type=\"fence_dummy\"/>",
+            {}, remote_state("remote1", {}) + state);
+        replace(text, "name=\"stonith-enabled\" value=\"false\"", "name=\"stonith-enabled\" value=\"true\"");
+        return schedule_cib(text);
+    };
+    auto held = unclean(nv("remote1-ri", "reconnect_interval", "60s"));
+    CHECK(held.in_graph("stonith-node1-reboot"));
+    CHECK_FALSE(held.in_graph("remote1_start_0"));
+    CHECK(unclean({}).in_graph("remote1_start_0", "node2"));
+}
+
 TEST_CASE("rule 33: connections are assigned first; a guest container may not run on a remote node")
 {
     const std::string status =
@@ -124,4 +148,58 @@ TEST_CASE("rule 33: connections are assigned first; a guest container may not ru
     const RscIdx vm = c.find_rsc("vm1");
     REQUIRE(vm != kNone);
     CHECK(c.resources[vm].assigned == c.find_node("node1"));
+}
+
+TEST_CASE(
+    "rule 53: fencing a guest downs it, so does its connection's stop; the graph's attributes link them")
+{
+    const std::string status = node_state(1, history_ops("vm1", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
+                                                 history("guest1", "start", 0, 0, "remote")) +
+                               remote_state("guest1", history("r1", "start"));
+    auto s = schedule_cib(cib(1, guest_vm("vm1", "guest1") + primitive("r1"), pin("r1", "guest1"), status));
+    const NodeIdx guest = s.cluster->find_node("guest1");
+    const ActIdx fence = s.find("stonith-guest1-reboot");
+    const ActIdx stop = s.find("guest1_stop_0", "node1");
+    REQUIRE(fence != kNone);
+    REQUIRE(stop != kNone);
+    CHECK(s.cluster->actions[fence].downed == std::vector<NodeIdx>{guest});
+    CHECK(s.cluster->actions[stop].downed == std::vector<NodeIdx>{guest});
+    // As crm_simulate 2.1.5 writes them: the connection names its container, the container
+    // its guest, an action in the guest the host; every action the feature set.
+    auto attrs = [&](const std::string& key, const std::string& node) {
+        return action_attributes(*s.cluster, s.cluster->actions[s.find(key, node)]);
+    };
+    CHECK(attrs("guest1_start_0", "node1")["CRM_meta_container"] == "vm1");
+    CHECK(attrs("guest1_start_0", "node1")["CRM_meta_name"] == "start");
+    CHECK(attrs("guest1_start_0", "node1")["crm_feature_set"] == kFeatureSet);
+    CHECK(attrs("vm1_start_0", "node1")["CRM_meta_remote_node"] == "guest1");
+    CHECK(attrs("r1_start_0", "guest1")["CRM_meta_physical_host"] == "node1");
+    CHECK(graph_xml(*s.cluster, s.graph).find("<downed>") != std::string::npos);
+}
+
+TEST_CASE("rule 53: a connection that migrates downs nothing")
+{
+    const std::string status =
+        node_state(1, history("remote1", "start", 0, 0, "remote")) + remote_state("remote1", {});
+    const std::string constraints =
+        "<rsc_location id=\"away\" rsc=\"remote1\" node=\"node1\" score=\"-INFINITY\"/>";
+    auto s = schedule_cib(cib(2, remote("remote1"), constraints, status));
+    REQUIRE(s.in_graph("remote1_migrate_to_0", "node1"));
+    const ActIdx stop = s.find("remote1_stop_0", "node1");
+    REQUIRE(stop != kNone);
+    CHECK(s.cluster->actions[stop].downed.empty());
+}
+
+TEST_CASE("rule 9: a <node> entry without a type keeps a guest's or remote node's name a cluster node")
+{
+    // What crm_simulate's own -u writes for a guest or remote node; Pacemaker accepts it.
+    std::string text = cib(1, guest_vm("vm1", "guest1") + remote("remote1"), pin("vm1", "node1"));
+    const std::string entries =
+        "<node id=\"guest1\" uname=\"guest1\"/><node id=\"remote1\" uname=\"remote1\"/>";
+    text.replace(text.find("</nodes>"), 0, entries);
+    CHECK(error_of(text).empty());
+    auto s = schedule_cib(text);
+    CHECK(s.cluster->nodes[s.cluster->find_node("guest1")].kind == NodeKind::member);
+    CHECK(s.cluster->nodes[s.cluster->find_node("remote1")].kind == NodeKind::member);
+    CHECK(s.cluster->find_rsc("guest1") != kNone);  // the implicit connection stays
 }

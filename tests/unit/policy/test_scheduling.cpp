@@ -276,3 +276,123 @@ TEST_CASE("require-all=false in ordered sets: a one-or-more pseudo action before
     CHECK(banned.summary_text().find("Start b1") != std::string::npos);
     CHECK(banned.summary_text().find("due to unrunnable one-or-more:s1 (blocked)") != std::string::npos);
 }
+
+namespace {
+
+// A cluster node's node_state with transient attributes (fail counts) and lrm history.
+std::string node_state_with_attrs(int id, const std::string& attrs, const std::string& lrm)
+{
+    std::string state = node_state(id, lrm);
+    const std::string n = std::to_string(id);
+    state.insert(state.find('>') + 1, "<transient_attributes id=\"" + n + "\"><instance_attributes id=\"st-" +
+                                          n + "\">" + attrs +
+                                          "</instance_attributes></transient_attributes>");
+    return state;
+}
+
+}  // namespace
+
+TEST_CASE("F1: fail counts per operation count only in a CIB of feature set 3.0.13 or later")
+{
+    const std::string rsc =
+        "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<meta_attributes id=\"p-m\">" +
+        nv("p-mt", "migration-threshold", "1") +
+        "</meta_attributes><operations><op id=\"p-mon\" name=\"monitor\" "
+        "interval=\"10s\"/></operations></primitive>";
+    const auto status = [](const std::string& name) {
+        return node_state_with_attrs(1, nv("fc", name, "1"),
+                                     history_ops("p", {{"start", 0, 0}, {"monitor", 0, 10000}}));
+    };
+    const std::string per_op = cib(2, rsc, {}, status("fail-count-p#monitor_10000"));
+    // Feature set 3.16.1: the failure reaches the threshold, p leaves node1.
+    CHECK(schedule_cib(per_op).in_graph("p_start_0", "node2"));
+    // No crm_feature_set (older than 3.0.13): only "fail-count-p" counts, p stays.
+    std::string old = per_op;
+    old.erase(old.find("crm_feature_set=\"3.16.1\" "), 25);
+    auto stays = schedule_cib(old);
+    CHECK_FALSE(stays.in_graph("p_stop_0"));
+    CHECK_FALSE(stays.in_graph("p_start_0"));
+    old.replace(old.find("fail-count-p#monitor_10000"), 26, "fail-count-p");
+    CHECK(schedule_cib(old).in_graph("p_start_0", "node2"));
+}
+
+TEST_CASE("O1: a clone ordered before a primitive or group requires it only through the instance on its node")
+{
+    const std::string rsc = clone("C", {}, "D") +
+                            "<primitive id=\"w\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+                            "<group id=\"g\"><primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" "
+                            "type=\"Dummy\"/></group>";
+    const std::string constraints =
+        "<rsc_location id=\"lw\" rsc=\"w\" node=\"node1\" score=\"100\"/>"
+        "<rsc_location id=\"lg\" rsc=\"g\" node=\"node1\" score=\"100\"/>"
+        "<rsc_order id=\"o1\" first=\"C\" then=\"w\"/>"
+        "<rsc_order id=\"o2\" first=\"C\" then=\"g\"/>";
+    const std::string on_node1 = history_ops("w", {{"start", 0, 0}}) + history_ops("gm", {{"start", 0, 0}});
+    // A new instance on node2 restarts neither w nor g on node1.
+    auto joined = schedule_cib(
+        cib(2, rsc, constraints,
+            node_state(1, history_ops("D", {{"start", 0, 0}, {"monitor", 0, 10000}}) + on_node1)));
+    CHECK(joined.in_graph("D:1_start_0", "node2"));
+    CHECK_FALSE(joined.in_graph("w_stop_0"));
+    CHECK_FALSE(joined.in_graph("gm_stop_0"));
+    // The instance on node2 recovering restarts neither; the one on node1 restarts both.
+    const auto failed_on = [&](int failed) {
+        std::string status;
+        for (int n = 1; n <= 2; ++n) {
+            const int rc = n == failed ? 7 : 0;
+            status += node_state(n, history_ops("D", {{"start", 0, 0}, {"monitor", rc, 10000}}) +
+                                        (n == 1 ? on_node1 : std::string()));
+        }
+        return schedule_cib(cib(2, rsc, constraints, status));
+    };
+    auto elsewhere = failed_on(2);
+    CHECK(elsewhere.in_graph("D:1_stop_0", "node2"));
+    CHECK_FALSE(elsewhere.in_graph("w_stop_0"));
+    CHECK_FALSE(elsewhere.in_graph("gm_stop_0"));
+    auto here = failed_on(1);
+    CHECK(here.in_graph("w_stop_0", "node1"));
+    CHECK(here.in_graph("gm_stop_0", "node1"));
+}
+
+TEST_CASE("P1: a probe comes before the stops of what restarts after its start, through a clone")
+{
+    const std::string rsc = "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>" +
+                            clone("C", {}, "D") +
+                            "<primitive id=\"w\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string constraints =
+        "<rsc_location id=\"lw\" rsc=\"w\" node=\"node2\" score=\"100\"/>"
+        "<rsc_order id=\"o1\" first=\"p2\" then=\"C\"/>"
+        "<rsc_order id=\"o2\" first=\"C\" then=\"w\"/>";
+    // Everything runs on node1; node2 is new: w moves there, C gets an instance there.
+    auto s = schedule_cib(cib(
+        2, rsc, constraints,
+        node_state(1, history("p2", "start") + history_ops("D", {{"start", 0, 0}, {"monitor", 0, 10000}}) +
+                          history("w", "start"))));
+    CHECK(s.in_graph("w_stop_0", "node1"));
+    // p2 start -> C start -> instances -> C running -> w start, which restarts w.
+    CHECK(s.ordered("p2_monitor_0", "node2", "w_stop_0", "node1"));
+    // The new instance's own probe: its start -> C running -> w start.
+    CHECK(s.ordered("D:1_monitor_0", "node2", "w_stop_0", "node1"));
+}
+
+TEST_CASE("orderings: a second ordering between the same resources that shares a flag is dropped")
+{
+    // Observed with crm_simulate 2.1.5: `a then b` Optional followed by `a then b` Mandatory
+    // restarts nothing when a recovers; the Mandatory one alone restarts b.
+    const std::string status = node_state(1, history_ops("a", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
+                                                 history("b", "start") + history("b", "monitor", 0, 10000));
+    const std::string optional = "<rsc_order id=\"o1\" first=\"a\" then=\"b\" kind=\"Optional\"/>";
+    const std::string mandatory = "<rsc_order id=\"o2\" first=\"a\" then=\"b\" kind=\"Mandatory\"/>";
+    const std::string resources =
+        "<primitive id=\"a\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<operations><op id=\"a-mon\" name=\"monitor\" interval=\"10s\"/></operations>"
+        "</primitive><primitive id=\"b\" class=\"ocf\" provider=\"pacemaker\" "
+        "type=\"Dummy\"><operations><op id=\"b-mon\" name=\"monitor\" interval=\"10s\"/>"
+        "</operations></primitive>";
+    auto both = schedule_cib(cib(1, resources, optional + mandatory, status));
+    CHECK(both.summary_text().find("Recover") != std::string::npos);
+    CHECK(both.summary_text().find("Restart b") == std::string::npos);
+    auto alone = schedule_cib(cib(1, resources, mandatory, status));
+    CHECK(alone.summary_text().find("Restart b") != std::string::npos);
+}

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "wire/frame.hpp"
@@ -89,6 +91,25 @@ outpost::Error decode_error(const std::string& stream, std::size_t limit = kDefa
     CHECK(decoder.failed());
     return next.error();
 }
+
+// A poke of 200 elements, bzip2-compressed as a peer with compression sends it, and the
+// header of its frame.
+struct CompressedPoke {
+    std::string xml;
+    std::string packed;
+    FrameHeader header;
+    CompressedPoke()
+    {
+        xml = "<lrmd_command t=\"lrmd\" lrmd_op=\"lrmd_rsc_poke\">";
+        for (int i = 0; i < 200; ++i)
+            xml += "<x a=\"" + std::to_string(i) + "\"/>";
+        xml += "</lrmd_command>";
+        packed = bzip2(xml + '\0');
+        header.payload_compressed = static_cast<std::uint32_t>(packed.size());
+        header.payload_uncompressed = static_cast<std::uint32_t>(xml.size() + 1);
+        header.size_total = static_cast<std::uint32_t>(kHeaderSize + packed.size());
+    }
+};
 
 }  // namespace
 
@@ -241,16 +262,10 @@ TEST_CASE("payload_offset beyond 40 is honoured", "[frame]")
 
 TEST_CASE("bzip2-compressed payloads are inflated", "[frame]")
 {
-    std::string xml = "<lrmd_command t=\"lrmd\" lrmd_op=\"lrmd_rsc_poke\">";
-    for (int i = 0; i < 200; ++i)
-        xml += "<x a=\"" + std::to_string(i) + "\"/>";
-    xml += "</lrmd_command>";
-    const std::string packed = bzip2(xml + '\0');
-
-    FrameHeader h;
-    h.payload_compressed = static_cast<std::uint32_t>(packed.size());
-    h.payload_uncompressed = static_cast<std::uint32_t>(xml.size() + 1);
-    h.size_total = static_cast<std::uint32_t>(kHeaderSize + packed.size());
+    const CompressedPoke poke;
+    const std::string& xml = poke.xml;
+    const std::string& packed = poke.packed;
+    const FrameHeader& h = poke.header;
     const std::string stream = header_bytes(h) + packed + bytes_of(encode_frame("<after/>"));
 
     SECTION("whole")
@@ -302,6 +317,69 @@ TEST_CASE("bzip2-compressed payloads are inflated", "[frame]")
         nh.size_total = static_cast<std::uint32_t>(kHeaderSize + no_nul.size());
         auto err = decode_error(header_bytes(nh) + no_nul);
         CHECK_THAT(err.message, Catch::Contains("NUL"));
+    }
+}
+
+TEST_CASE("next_frame leaves a large compressed payload to inflate_payload", "[frame]")
+{
+    const CompressedPoke poke;
+    const std::string& xml = poke.xml;
+    const std::string& packed = poke.packed;
+    const FrameHeader& h = poke.header;
+    const std::string after = bytes_of(encode_frame("<after/>"));
+
+    auto frames = [&](const std::string& stream, std::size_t inflate_up_to) {
+        FrameDecoder decoder;
+        decoder.feed(stream.data(), stream.size());
+        std::vector<DecodedFrame> out;
+        for (;;) {
+            auto next = decoder.next_frame(inflate_up_to);
+            REQUIRE(next.ok());
+            if (!next->has_value()) return out;
+            out.push_back(std::move(**next));
+        }
+    };
+
+    SECTION("under the threshold it is inflated as next() does")
+    {
+        auto got = frames(header_bytes(h) + packed + after, xml.size() + 1);
+        REQUIRE(got.size() == 2);
+        CHECK(std::get<std::string>(got[0]) == xml);
+    }
+    SECTION("its inflated size over the threshold: left as it is, the stream goes on")
+    {
+        auto got = frames(header_bytes(h) + packed + after, xml.size());
+        REQUIRE(got.size() == 2);
+        const auto& compressed = std::get<CompressedPayload>(got[0]);
+        CHECK(compressed.data == packed);
+        CHECK(std::get<std::string>(got[1]) == "<after/>");
+        auto text = inflate_payload(compressed);
+        REQUIRE(text.ok());
+        CHECK(*text == xml);
+    }
+    SECTION("its compressed size over the threshold, uncompressed frames never")
+    {
+        auto got = frames(header_bytes(h) + packed + after, packed.size() - 1);
+        REQUIRE(got.size() == 2);
+        CHECK(std::holds_alternative<CompressedPayload>(got[0]));
+        CHECK(std::holds_alternative<std::string>(got[1]));
+    }
+    SECTION("what is wrong with it: the errors next() gives")
+    {
+        std::string broken = packed;
+        broken[broken.size() / 2] ^= 0x5A;
+        FrameHeader large = h;
+        large.payload_uncompressed += 10;
+        for (const auto& [header, data] : {std::pair{h, broken}, std::pair{large, packed}}) {
+            const std::string stream = header_bytes(header) + data;
+            auto got = frames(stream, 0);
+            REQUIRE(got.size() == 1);
+            auto text = inflate_payload(std::get<CompressedPayload>(got[0]));
+            REQUIRE_FALSE(text.ok());
+            const outpost::Error expected = decode_error(stream);
+            CHECK(text.error().code == expected.code);
+            CHECK(text.error().message == expected.message);
+        }
     }
 }
 

@@ -1,9 +1,9 @@
-#include "policy/time.hpp"
+#include "util/cib_time.hpp"
 
 #include <cctype>
 #include <cstdio>
 
-namespace outpost::cluster::policy {
+namespace outpost::util {
 
 namespace {
 
@@ -260,4 +260,4 @@ std::string format_datetime(EpochSeconds when)
     return buf;
 }
 
-}  // namespace outpost::cluster::policy
+}  // namespace outpost::util

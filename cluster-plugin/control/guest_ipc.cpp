@@ -1,0 +1,179 @@
+#include "control/guest_ipc.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <optional>
+#include <utility>
+
+#include "controller/pacemakerd.hpp"
+#include "util/log.hpp"
+#include "util/uuid.hpp"
+#include "wire/frame.hpp"
+#include "wire/xml.hpp"
+
+namespace outpost::cluster::control {
+
+namespace {
+
+const log::Category log_cat{"control.guest_ipc"};
+
+// What a reply or notification may weigh once parsed back for the wire: as much as any
+// message the connection carries.
+constexpr std::size_t kMaxAnswerSize = wire::kDefaultMaxMessageSize;
+
+std::optional<std::pair<bool, bool>> channel_kind(const std::string& server)
+{
+    // {is CIB, read-only}
+    if (server == "cib_ro") return std::pair{true, true};
+    // A 2.1.5 remote daemon forwards cib_shm as cib_rw; another may name it.
+    if (server == "cib_rw" || server == "cib_shm") return std::pair{true, false};
+    if (server == "pacemakerd") return std::pair{false, false};
+    return std::nullopt;
+}
+
+bool acceptable_user(const std::string& user)
+{
+    return user.size() <= kMaxProxyUserLength && std::none_of(user.begin(), user.end(), [](char c) {
+               return static_cast<unsigned char>(c) < 0x20;
+           });
+}
+
+}  // namespace
+
+GuestIpc::GuestIpc(controller::CibService& service, std::string node)
+    : service_(service), node_(std::move(node))
+{
+    service_.add_listener(*this);
+}
+
+GuestIpc::~GuestIpc()
+{
+    service_.remove_listener(*this);
+}
+
+bool GuestIpc::session_opened(const connection::ProxySession& session, connection::IpcChannel& channel)
+{
+    auto kind = channel_kind(session.server);
+    if (!kind) {
+        if (refused_logged_.size() < kMaxRefusedChannelsLogged &&
+            refused_logged_.insert(session.server).second) {
+            log_info(log_cat,
+                     "Refusing %s's proxied %s sessions: outpost-controld does not serve that channel",
+                     node_.c_str(), log::quote(session.server).c_str());
+        } else {
+            log_debug(log_cat, "Refused %s's proxied session %s on %s", node_.c_str(),
+                      log::quote(session.id).c_str(), log::quote(session.server).c_str());
+        }
+        return false;
+    }
+    Session opened;
+    opened.channel = kind->first ? (kind->second ? Channel::cib_ro : Channel::cib_rw) : Channel::pacemakerd;
+    opened.cib.id = random_uuid();
+    opened.cib.read_only = opened.channel == Channel::cib_ro;
+    opened.carrier = &channel;
+    sessions_[session.id] = std::move(opened);
+    log_debug(log_cat, "%s opened proxied session %s on %s", node_.c_str(), log::quote(session.id).c_str(),
+              session.server.c_str());
+    return true;
+}
+
+void GuestIpc::session_closed(const connection::ProxySession& session)
+{
+    if (sessions_.erase(session.id) != 0)
+        log_debug(log_cat, "%s closed proxied session %s", node_.c_str(), log::quote(session.id).c_str());
+}
+
+connection::ShutdownAnswer GuestIpc::shutdown_requested()
+{
+    log_notice(log_cat,
+               "%s asks to shut down: answered nack (outpost-controld does not move resources off on "
+               "request); its daemon exits and the node is recovered as configured",
+               node_.c_str());
+    return connection::ShutdownAnswer::nack;
+}
+
+void GuestIpc::close(const std::string& session, connection::IpcChannel& channel, const char* why)
+{
+    log_warning(log_cat, "Closing %s's proxied session %s: %s", node_.c_str(), log::quote(session).c_str(),
+                why);
+    sessions_.erase(session);
+    Status sent = channel.destroy(session);
+    if (!sent.ok()) log_debug(log_cat, "destroy not sent: %s", sent.error().message.c_str());
+}
+
+void GuestIpc::answer(const connection::ProxyRequest& request, connection::IpcChannel& channel,
+                      const std::string& xml)
+{
+    auto msg = wire::parse_xml(xml, kMaxAnswerSize);
+    if (!msg) {
+        // Our own reply: a CIB larger than a message may carry.
+        log_warning(log_cat, "Cannot answer %s's proxied session %s: %s", node_.c_str(),
+                    log::quote(request.session.id).c_str(), msg.error().message.c_str());
+        return;
+    }
+    Status sent = request.wants_response()
+                      ? channel.respond(request.session.id, request.msg_id, std::move(*msg))
+                      : channel.event(request.session.id, std::move(*msg));
+    if (!sent.ok())
+        log_debug(log_cat, "answer to %s not sent: %s", node_.c_str(), sent.error().message.c_str());
+}
+
+void GuestIpc::request(const connection::ProxyRequest& request, connection::IpcChannel& channel)
+{
+    auto found = sessions_.find(request.session.id);
+    if (found == sessions_.end()) return;  // the bridge only forwards sessions we accepted
+    Session& session = found->second;
+    if (!acceptable_user(request.user)) {
+        close(request.session.id, channel, "the request names an unacceptable user");
+        return;
+    }
+    if (!request.user.empty()) session.cib.user = request.user;
+    const std::string xml = wire::serialize(request.msg);
+    if (session.channel == Channel::pacemakerd) {
+        handle_pacemakerd(request, channel);
+        return;
+    }
+    // `session` may be gone once the reply was sent (the service uses it no more then).
+    service_.handle(session.cib, xml, kMaxAnswerSize, request.wants_response(),
+                    [&](const std::string& reply) { answer(request, channel, reply); });
+}
+
+void GuestIpc::handle_pacemakerd(const connection::ProxyRequest& request, connection::IpcChannel& channel)
+{
+    auto reply = controller::pacemakerd_reply(wire::serialize(request.msg), std::time(nullptr));
+    if (!reply) {
+        close(request.session.id, channel, reply.error().message.c_str());
+        return;
+    }
+    // As the local face: a tool waiting for a response gets the ack as that response and
+    // the answer as an event; an asynchronous ping gets the answer alone.
+    if (request.wants_response() || reply->event.empty()) answer(request, channel, reply->ack);
+    if (reply->event.empty()) return;
+    auto event = wire::parse_xml(reply->event, kMaxAnswerSize);
+    if (!event) return;
+    Status sent = channel.event(request.session.id, std::move(*event));
+    if (!sent.ok()) log_debug(log_cat, "pacemakerd answer not sent: %s", sent.error().message.c_str());
+}
+
+void GuestIpc::cib_changed(const controller::CibChange& change)
+{
+    std::optional<wire::Element> notification;  // parsed once, for the first subscriber
+    for (auto& [id, session] : sessions_) {
+        if (!session.cib.diff_notify || session.carrier == nullptr) continue;
+        if (!notification) {
+            auto parsed = wire::parse_xml(change.notification(), kMaxAnswerSize);
+            if (!parsed) {
+                log_warning(log_cat, "Cannot notify %s's CIB sessions: %s", node_.c_str(),
+                            parsed.error().message.c_str());
+                return;
+            }
+            notification = std::move(*parsed);
+        }
+        Status sent = session.carrier->event(id, *notification);
+        if (!sent.ok())
+            log_debug(log_cat, "notification to %s not sent: %s", node_.c_str(),
+                      sent.error().message.c_str());
+    }
+}
+
+}  // namespace outpost::cluster::control

@@ -1,0 +1,79 @@
+// GuestIpc: outpost-controld as the IPC provider (docs/protocol.md 4.3-4.5) of one remote or
+// guest node, as pacemaker-controld is under a real cluster. The node's daemon (outpost-agent
+// or pacemaker-remoted) forwards its local tools' sessions over the connection; this serves
+// them from the controller's own CIB through the same CibService as the local IPC names, so
+// cibadmin, crm_mon and crm_attribute inside a guest, and the agent's own CIB session
+// (cibfollow: live resource limits), behave as on the controller's host:
+//   - cib_ro (read-only), cib_rw and cib_shm (read-write; a 2.1.5 remote daemon forwards
+//     cib_shm as cib_rw): register, operations, cib_diff_notify subscriptions, whose
+//     <notify> goes to the session as a proxy event after every change of the CIB, whoever
+//     made it. The update-user of a write is the user the node's daemon names with the
+//     request (the tool's local user; the daemon only lets root and haclient in).
+//   - pacemakerd: its status ping, as the local face answers it (outpost-agent refuses this
+//     channel locally; another daemon may forward it).
+//   - Every other channel (attrd, stonith-ng, crmd, ...) is refused: the session is
+//     destroyed at once and the refusal is logged once per channel name at info level.
+// A shutdown request is answered with a nack (see shutdown_requested()). Bad input
+// (undecodable XML, an oversized user name) gets an -EBADMSG reply or closes the session,
+// never more; the bridge bounds the number of sessions (connection::kMaxProxySessions).
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <set>
+#include <string>
+
+#include "connection/ipc_provider.hpp"
+#include "controller/cib_service.hpp"
+
+namespace outpost::cluster::control {
+
+// Channel names refused are remembered (to log each once) up to this many.
+inline constexpr std::size_t kMaxRefusedChannelsLogged = 32;
+// A user name longer than this closes the session (names are short).
+inline constexpr std::size_t kMaxProxyUserLength = 256;
+
+class GuestIpc final : public connection::IpcProvider, private controller::CibListener {
+public:
+    // `service` is borrowed and must outlive the provider; `node` names the node in logs.
+    GuestIpc(controller::CibService& service, std::string node);
+    GuestIpc(const GuestIpc&) = delete;
+    GuestIpc& operator=(const GuestIpc&) = delete;
+    ~GuestIpc() override;
+
+    // connection::IpcProvider
+    bool session_opened(const connection::ProxySession& session, connection::IpcChannel& channel) override;
+    void request(const connection::ProxyRequest& request, connection::IpcChannel& channel) override;
+    void session_closed(const connection::ProxySession& session) override;
+    // Nack: outpost-controld has no way yet to move resources off a node that asks to stop
+    // (Pacemaker records a "shutdown" node attribute and lets the scheduler drain the node).
+    // The node's daemon exits at once, as when no cluster node acks; the controller then
+    // sees the connection lost and recovers the node as configured.
+    connection::ShutdownAnswer shutdown_requested() override;
+
+    [[nodiscard]] std::size_t session_count() const { return sessions_.size(); }
+
+private:
+    enum class Channel { cib_ro, cib_rw, pacemakerd };
+    struct Session {
+        Channel channel = Channel::cib_ro;
+        controller::CibClient cib;
+        connection::IpcChannel* carrier =
+            nullptr;  // the bridge; it reports the session closed before it goes
+    };
+
+    // controller::CibListener
+    void cib_changed(const controller::CibChange& change) override;
+
+    void handle_pacemakerd(const connection::ProxyRequest& request, connection::IpcChannel& channel);
+    void answer(const connection::ProxyRequest& request, connection::IpcChannel& channel,
+                const std::string& xml);
+    void close(const std::string& session, connection::IpcChannel& channel, const char* why);
+
+    controller::CibService& service_;
+    std::string node_;
+    std::map<std::string, Session> sessions_;
+    std::set<std::string> refused_logged_;
+};
+
+}  // namespace outpost::cluster::control

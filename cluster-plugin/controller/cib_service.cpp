@@ -1,0 +1,122 @@
+#include "controller/cib_service.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+
+#include "util/log.hpp"
+
+namespace outpost::cluster::controller {
+
+namespace {
+
+const log::Category log_cat{"controller.cib"};
+
+std::string now_text()
+{
+    std::time_t now = std::time(nullptr);
+    std::tm local{};
+    localtime_r(&now, &local);
+    char buffer[64];
+    std::size_t n = std::strftime(buffer, sizeof buffer, "%a %b %e %H:%M:%S %Y", &local);
+    return {buffer, n};
+}
+
+}  // namespace
+
+const std::string& CibChange::notification() const
+{
+    if (notification_.empty()) notification_ = diff_notification(request_, origin_id_, before_, after_);
+    return notification_;
+}
+
+void CibService::add_listener(CibListener& listener)
+{
+    if (std::find(listeners_.begin(), listeners_.end(), &listener) == listeners_.end())
+        listeners_.push_back(&listener);
+}
+
+void CibService::remove_listener(CibListener& listener)
+{
+    listeners_.erase(std::remove(listeners_.begin(), listeners_.end(), &listener), listeners_.end());
+}
+
+void CibService::handle(CibClient& client, std::string_view xml, std::size_t max_size, bool wants_response,
+                        const Reply& reply)
+{
+    auto request = parse_cib_request(xml, max_size);
+    if (!request) {
+        log_warning(log_cat, "Bad request from CIB client %s (%s): %s", client.id.c_str(),
+                    log::quote(client.name).c_str(), request.error().message.c_str());
+        if (wants_response) {
+            CibRequest empty;
+            empty.op = "unknown";
+            reply(operation_reply(empty, client.id, -EBADMSG, nullptr));
+        }
+        return;
+    }
+    if (request->op == "register") {
+        if (!request->client_name.empty()) client.name = request->client_name;
+        log_debug(log_cat, "CIB client %s registered as %s", client.id.c_str(),
+                  log::quote(client.name).c_str());
+        reply(register_reply(client.id));
+        return;
+    }
+    if (request->op == "cib_notify") {
+        if (request->notify_type == kDiffNotify) client.diff_notify = request->notify_activate;
+        log_debug(log_cat, "CIB client %s %s %s", client.id.c_str(),
+                  request->notify_activate ? "subscribed to" : "unsubscribed from",
+                  log::quote(request->notify_type).c_str());
+        reply(notify_reply(*request, 0));
+        return;
+    }
+    const OpKind kind = kind_of(request->op);
+    if (kind == OpKind::write && client.read_only) {
+        log_warning(log_cat, "Refused %s of CIB client %s on the read-only channel", request->op.c_str(),
+                    log::quote(client.name).c_str());
+        reply(operation_reply(*request, client.id, cib_rc::access, nullptr));
+        return;
+    }
+    UpdateOrigin origin;
+    origin.client_name = client.name.empty() ? request->client_name : client.name;
+    origin.user = client.user;
+    origin.node = node_name_;
+    origin.time_text = now_text();
+    XmlDoc before;
+    CibOutcome outcome = store_.apply(request->operation(), origin, &before);
+    if (outcome.rc != cib_rc::ok) {
+        log_info(log_cat, "%s of %s failed (%d): %s", request->op.c_str(),
+                 log::quote(origin.client_name).c_str(), outcome.rc, outcome.message.c_str());
+    } else if (before) {
+        auto version = read_version(root_of(store_.current()));
+        log_info(log_cat, "%s of %s (user %s): CIB now %s", request->op.c_str(),
+                 log::quote(origin.client_name).c_str(), log::quote(origin.user).c_str(),
+                 version ? version->describe().c_str() : "?");
+    }
+    const std::string client_id = client.id;  // `client` may be gone once the reply was sent
+    reply(operation_reply(*request, client_id, outcome.rc, outcome.output.get()));
+    if (before && (request->options & call_option::inhibit_notify) == 0)
+        announce_change(*request, client_id, before.get());
+}
+
+void CibService::announce(const std::string& op, const std::string& client_name, const xmlDoc* before)
+{
+    CibRequest request;
+    request.op = op;
+    request.client_name = client_name;
+    announce_change(request, client_name, before);
+}
+
+void CibService::announce_change(const CibRequest& request, const std::string& origin_id,
+                                 const xmlDoc* before)
+{
+    const CibChange change(request, origin_id, before, store_.current());
+    // A listener may go while another is told (a face closing on a failed send): a copy.
+    const std::vector<CibListener*> listeners = listeners_;
+    for (CibListener* listener : listeners) {
+        if (std::find(listeners_.begin(), listeners_.end(), listener) != listeners_.end())
+            listener->cib_changed(change);
+    }
+}
+
+}  // namespace outpost::cluster::controller

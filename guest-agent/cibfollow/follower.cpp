@@ -1,0 +1,295 @@
+#include "cibfollow/follower.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "cibfollow/resource_meta.hpp"
+#include "proxy/channels.hpp"
+#include "util/log.hpp"
+#include "util/uuid.hpp"
+#include "wire/codes.hpp"
+
+namespace outpost::agent::cibfollow {
+
+namespace {
+
+const log::Category log_cat{"agent.cibfollow"};
+
+// Read-only is all the agent needs.
+constexpr std::string_view kChannel = "cib_ro";
+// cib_callopt of a synchronous call answered from the node's own copy (what crm_mon sends:
+// cib_sync_call | cib_scope_local).
+constexpr const char* kRegisterCallopt = "4096";
+constexpr const char* kQueryCallopt = "4352";
+
+std::string own_user()
+{
+    // The proxy sends each request with the user of the tool behind it; ours is the agent's.
+    const passwd* pw = ::getpwuid(::geteuid());
+    return pw != nullptr && pw->pw_name != nullptr ? std::string(pw->pw_name) : std::string("root");
+}
+
+wire::Element cib_element(const char* name, const char* op)
+{
+    wire::Element e;
+    e.name = name;
+    e.set("t", "cib");
+    e.set("cib_op", op);
+    return e;
+}
+
+}  // namespace
+
+CibFollower::CibFollower(GMainContext* context, proxy::ProxyHost& host, isolation::Manager& limits,
+                         FollowerOptions options)
+    : context_(context), host_(host), limits_(limits), options_(std::move(options)), user_(own_user())
+{
+    limits_.on_node_name([this] { node_known(); });
+}
+
+CibFollower::~CibFollower()
+{
+    limits_.on_node_name({});
+    close("the agent is exiting", true);
+}
+
+// ---- the session's life ---------------------------------------------------------------------
+
+void CibFollower::provider_added(std::string_view /*provider_client_id*/)
+{
+    // Called while the register is being served: the `new` goes after its reply.
+    if (session_.empty()) deferred_.later([this] { open_on_newest(); });
+}
+
+void CibFollower::provider_gone(std::string_view provider_client_id)
+{
+    if (!session_.empty()) {
+        if (provider_client_id != provider_) return;
+        close("its IPC provider disconnected", false);
+    }
+    // Also when a send to it had failed already: the newest provider left takes over.
+    deferred_.later([this] { open_on_newest(); });
+}
+
+void CibFollower::destroyed()
+{
+    fail("the cluster closed it", false);
+}
+
+void CibFollower::open_on_newest()
+{
+    if (!session_.empty()) return;
+    if (auto provider = host_.newest_provider()) open(*provider);
+}
+
+void CibFollower::open(const std::string& provider)
+{
+    retry_timer_.reset();
+    session_ = random_uuid();
+    provider_ = provider;
+    client_name_ = proxy::proxy_client_name(kChannel, ::getpid(), session_);
+    cib_client_id_.clear();
+    stale_ = false;
+    awaiting_ = false;
+    if (!host_.send_to_provider(provider_, proxy::make_new(session_, kChannel))) {
+        session_.clear();
+        return;  // the provider is gone: provider_gone() follows
+    }
+    log_info(log_cat, "Opened CIB session %s via provider %s for the resources' limits", session_.c_str(),
+             provider_.c_str());
+    // Starts wait for the first snapshot, for a bounded time.
+    limits_.set_cluster_meta_pending(true);
+    first_wait_ = io::add_timeout(context_, options_.first_snapshot_wait, [this] {
+        first_wait_.reset();
+        if (!limits_.cluster_meta_pending()) return;
+        log_warning(log_cat, "No answer from the CIB within %lld ms: starts run with the limits known so far",
+                    static_cast<long long>(options_.first_snapshot_wait.count()));
+        limits_.set_cluster_meta_pending(false);
+    });
+    step_ = Step::registering;
+    wire::Element hello = cib_element("cib_command", "register");
+    hello.set("cib_clientname", options_.client_name);
+    hello.set("cib_callopt", kRegisterCallopt);
+    send(std::move(hello));
+}
+
+void CibFollower::close(const char* why, bool tell_provider)
+{
+    debounce_.reset();
+    request_timer_.reset();
+    first_wait_.reset();
+    if (session_.empty()) return;
+    log_info(log_cat, "Closing CIB session %s: %s", session_.c_str(), why);
+    if (tell_provider) (void)host_.send_to_provider(provider_, proxy::make_destroy(session_));
+    session_.clear();
+    provider_.clear();
+    step_ = Step::closed;
+    awaiting_ = false;
+    // A start waiting for the first snapshot runs now with what is known.
+    if (limits_.cluster_meta_pending()) limits_.set_cluster_meta_pending(false);
+}
+
+void CibFollower::fail(const std::string& why, bool tell_provider)
+{
+    log_warning(log_cat, "CIB session %s failed: %s; trying again in %lld ms", session_.c_str(), why.c_str(),
+                static_cast<long long>(options_.retry_delay.count()));
+    close("it failed", tell_provider);
+    retry_timer_ = io::add_timeout(context_, options_.retry_delay, [this] {
+        retry_timer_.reset();
+        open_on_newest();
+    });
+}
+
+bool CibFollower::send(wire::Element request)
+{
+    const std::uint32_t id = ++next_msg_id_;
+    auto message = proxy::make_request(session_, client_name_, user_, id, wire::ipc_flag::client_response,
+                                       std::move(request));
+    if (!host_.send_to_provider(provider_, message)) {
+        close("its IPC provider is gone", false);
+        return false;
+    }
+    awaiting_ = true;
+    request_timer_ = io::add_timeout(context_, options_.request_timeout, [this] {
+        request_timer_.reset();
+        fail("no answer within " + std::to_string(options_.request_timeout.count()) + " ms", true);
+    });
+    return true;
+}
+
+void CibFollower::query()
+{
+    debounce_.reset();
+    step_ = Step::querying;
+    stale_ = false;
+    wire::Element q = cib_element("cib_command", "cib_query");
+    q.set("cib_section", "configuration");  // resources, rsc_defaults, nodes
+    q.set("cib_callid", std::to_string(++next_call_id_));
+    q.set("cib_callopt", kQueryCallopt);
+    q.set("cib_clientid", cib_client_id_);
+    q.set("cib_clientname", options_.client_name);
+    send(std::move(q));
+}
+
+// ---- what comes back ------------------------------------------------------------------------
+
+void CibFollower::response(std::uint32_t /*ipc_msg_id*/, const wire::Element& msg)
+{
+    event(msg);
+}
+
+void CibFollower::event(const wire::Element& msg)
+{
+    // Notifications are <notify>; anything else answers the request in flight (a provider
+    // may relay an answer as response or as event).
+    if (msg.name == "notify") {
+        changed(msg);
+    } else if (awaiting_) {
+        answered(msg);
+    } else {
+        log_debug(log_cat, "Ignoring unexpected <%s> on CIB session %s", msg.name.c_str(), session_.c_str());
+    }
+}
+
+void CibFollower::answered(const wire::Element& msg)
+{
+    awaiting_ = false;
+    request_timer_.reset();
+    switch (step_) {
+        case Step::registering: {
+            const std::string* id = msg.attr("cib_clientid");
+            if (id == nullptr || id->empty()) {
+                fail("the CIB did not accept the registration (<" + msg.name + ">)", true);
+                return;
+            }
+            cib_client_id_ = *id;
+            step_ = Step::subscribing;
+            wire::Element subscribe;
+            subscribe.name = "cib-callback";
+            subscribe.set("cib_op", "cib_notify");
+            subscribe.set("cib_notify_type", "cib_diff_notify");
+            subscribe.set("cib_notify_activate", "1");
+            send(std::move(subscribe));
+            return;
+        }
+        case Step::subscribing:
+            // An ack; a refusal would only mean no live changes, the snapshot still counts.
+            if (const std::string* rc = msg.attr("cib_rc"); rc != nullptr && *rc != "0")
+                log_warning(log_cat, "The CIB refused change notifications (rc %s): limits follow no changes",
+                            rc->c_str());
+            query();
+            return;
+        case Step::querying:
+            snapshot(msg);
+            return;
+        case Step::closed:
+        case Step::idle:
+            return;
+    }
+}
+
+void CibFollower::snapshot(const wire::Element& reply)
+{
+    step_ = Step::idle;
+    const std::string* rc = reply.attr("cib_rc");
+    const wire::Element* data = reply.child("cib_calldata");
+    if (reply.name != "cib-reply" || rc == nullptr || *rc != "0" || data == nullptr) {
+        fail("the resources query failed (<" + reply.name + "> rc " + (rc != nullptr ? *rc : "none") + ")",
+             true);
+        return;
+    }
+    const bool first = snapshots_ == 0 || limits_.cluster_meta_pending();
+    first_wait_.reset();
+    ++snapshots_;
+    configuration_ = *data;
+    evaluate(first);
+    if (stale_) debounce_ = io::add_timeout(context_, options_.debounce, [this] { query(); });
+}
+
+void CibFollower::evaluate(bool first)
+{
+    reevaluate_.reset();
+    MetaContext context;
+    context.now = g_get_real_time() / G_USEC_PER_SEC;
+    context.node_name = limits_.node_name();
+    ResourceMeta read = resource_meta(configuration_, context);
+    if (read.skipped != skipped_ && !read.skipped.empty())
+        log_warning(log_cat, "Resource meta attributes not applied: %s", read.skipped.c_str());
+    skipped_ = read.skipped;
+    log_debug(log_cat, "CIB snapshot: %zu resource(s) with outpost-* meta attributes (node '%s')",
+              read.meta.size(), context.node_name.c_str());
+    if (first)
+        log_notice(log_cat,
+                   "Following the resources' limits in the CIB (%zu resource(s) with outpost-* meta)",
+                   read.meta.size());
+    limits_.set_cluster_meta(std::move(read.meta));
+    if (read.next_change) {
+        // A date in a rule changes its outcome then: evaluate the same configuration again.
+        const auto delay =
+            std::clamp<util::EpochSeconds>(*read.next_change - context.now, 1, kMaxReevaluateDelayS);
+        reevaluate_ = io::add_timeout(context_, std::chrono::seconds(delay), [this] { evaluate(false); });
+    }
+}
+
+void CibFollower::node_known()
+{
+    // From inside an action's prepare(): evaluate once the loop is back, not under it.
+    if (snapshots_ == 0) return;
+    deferred_.later([this] { evaluate(false); });
+}
+
+void CibFollower::changed(const wire::Element& notify)
+{
+    const std::string* type = notify.attr("subt");
+    if (type == nullptr || *type != "cib_diff_notify" || !may_touch_configuration(notify)) return;
+    if (step_ == Step::querying) {
+        stale_ = true;  // read again once this answer is in
+    } else if (step_ == Step::idle && !debounce_.active()) {
+        debounce_ = io::add_timeout(context_, options_.debounce, [this] { query(); });
+    }
+}
+
+}  // namespace outpost::agent::cibfollow
