@@ -1419,6 +1419,15 @@ void controld_lxc_guest(ContainerAgentKind kind)
     CommandResult destroy = tool({"virsh", "-c", kLxcUri, "destroy", domain});
     INFO(destroy.describe());
     REQUIRE(destroy.succeeded());
+    // When the loop learned of it: its first wish for a new transition after the destroy.
+    std::optional<double> noticed_s;
+    while (!noticed_s && seconds_since(destroyed) < 30) {
+        if (daemon.log().find("Transition wanted", log_from) != std::string::npos)
+            noticed_s = seconds_since(destroyed);
+        else
+            std::this_thread::sleep_for(20ms);
+    }
+    REQUIRE(noticed_s.has_value());
     require_eventually(
         daemon,
         [&](const CrmMon& mon) {
@@ -1447,7 +1456,8 @@ void controld_lxc_guest(ContainerAgentKind kind)
                   std::string("Initiating ") + kLxcGuest + "_start_0", "Initiating d1_start_0"}));
     }
     WARN("timing (" << (kind == ContainerAgentKind::outpost_guest ? "ocf:outpost:guest" : "VirtualDomain")
-                    << "): virsh destroy -> d1 running again in the new container " << recovered_s << " s");
+                    << "): virsh destroy -> noticed by the loop in " << *noticed_s
+                    << " s, d1 running again in the new container " << recovered_s << " s");
     dummy_inside();
     {
         auto mon = crm_mon();
