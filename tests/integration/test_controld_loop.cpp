@@ -26,6 +26,10 @@
 // [remote-loss] (controld-remote-loss): a remote node's agent killed and back at once; the
 // connection's failure is recorded and, with reconnect_interval, the reconnect waits for
 // it; what ran on the node is found running again, not restarted.
+// [guest-lxc] (controld-guest-lxc): a real libvirt LXC container running outpost-agent as a
+// guest node, configured with pcs as an administrator would (ocf:heartbeat:VirtualDomain,
+// then ocf:outpost:guest), a Dummy inside it, crm_mon inside the container (through the
+// agent's proxy), and recovery after `virsh destroy` behind the cluster's back, timed.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +46,7 @@
 #include "harness/catch_support.hpp"
 #include "harness/cluster.hpp"
 #include "harness/harness.hpp"
+#include "harness/libvirt.hpp"
 
 using namespace outpost;
 using namespace outpost::test;
@@ -1196,4 +1201,312 @@ TEST_CASE("outpost-controld honours reconnect_interval after a remote node's con
         CHECK(pending.empty());
     }
     CHECK(daemon.stop() == 0);
+}
+
+// --- a libvirt LXC container as guest node -----------------------------------------------
+
+constexpr const char* kLxcContainer = "ct-lxc1";
+constexpr const char* kLxcGuest = "lxcguest1";
+constexpr unsigned kLxcGuestHost = 12;  // 192.168.170.12 on the harness's bridge
+constexpr const char* kOutpostGuestAgentPath = "/usr/lib/ocf/resource.d/outpost/guest";
+
+// ocf:outpost:guest where the package installs it: a build under test is linked there for
+// the test (an installed agent is used as it is), removed afterwards.
+class OutpostGuestAgent {
+public:
+    OutpostGuestAgent()
+    {
+        const std::string built = env_or_empty("OUTPOST_OCF_GUEST");
+        INFO("meson sets OUTPOST_OCF_GUEST");
+        REQUIRE_FALSE(built.empty());
+        std::error_code ec;
+        if (fs::exists(kOutpostGuestAgentPath, ec)) return;
+        dir_made_ = fs::create_directories(fs::path(kOutpostGuestAgentPath).parent_path(), ec);
+        fs::create_symlink(built, kOutpostGuestAgentPath, ec);
+        INFO(ec.message());
+        REQUIRE_FALSE(ec);
+        linked_ = true;
+    }
+    OutpostGuestAgent(const OutpostGuestAgent&) = delete;
+    OutpostGuestAgent& operator=(const OutpostGuestAgent&) = delete;
+    ~OutpostGuestAgent()
+    {
+        std::error_code ec;
+        if (linked_) fs::remove(kOutpostGuestAgentPath, ec);
+        if (dir_made_) fs::remove(fs::path(kOutpostGuestAgentPath).parent_path(), ec);
+    }
+
+private:
+    bool linked_ = false;
+    bool dir_made_ = false;
+};
+
+// `pcs ARGS...`, which must succeed.
+void pcs_ok(std::vector<std::string> args)
+{
+    args.insert(args.begin(), "pcs");
+    CommandResult r = tool(args);
+    INFO(r.describe());
+    REQUIRE(r.succeeded());
+}
+
+// A tool run inside the LXC container whose init is `init`: its mount, network, UTS, IPC
+// and PID namespaces and its root, so libqb's abstract socket names and /dev/shm are the
+// container's (served by outpost-agent's proxy).
+CommandResult in_container(pid_t init, const std::vector<std::string>& argv)
+{
+    std::vector<std::string> command = {"nsenter", "-t", std::to_string(init), "-m", "-n", "-u", "-i", "-p",
+                                        "-r",      "-w"};
+    command.insert(command.end(), argv.begin(), argv.end());
+    return tool(command);
+}
+
+std::optional<CrmMon> parsed_crm_mon(const std::string& output)
+{
+    const auto start = output.find("<pacemaker-result");
+    if (start == std::string::npos) return std::nullopt;
+    auto xml = XmlQuery::parse(output.substr(start));
+    if (!xml) return std::nullopt;
+    return CrmMon(std::move(*xml));
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+enum class ContainerAgentKind { virtual_domain, outpost_guest };
+
+// outpost-controld with a libvirt LXC container running outpost-agent as guest node
+// kLxcGuest, configured with pcs on the live CIB as an administrator would, and a Dummy
+// inside it. Returns nothing; timings are WARN lines.
+void controld_lxc_guest(ContainerAgentKind kind)
+{
+    const auto begin = std::chrono::steady_clock::now();
+    // The libvirt lock first, then the cluster lock: the order the cluster-guest tests take
+    // them in.
+    auto started = LibvirtHarness::start();
+    require_ok(started);
+    std::unique_ptr<LibvirtHarness> libvirt = std::move(*started);
+    MachineGuard guard;
+    TempDir dir("outpost-controld-lxc");
+    Authkey key = created_key(dir);
+    const fs::path host_run = made_directory(dir / "host-run");
+    std::optional<OutpostGuestAgent> outpost_guest;
+    if (kind == ContainerAgentKind::outpost_guest) outpost_guest.emplace();
+
+    const std::string agent = env_or_empty("OUTPOST_AGENT");
+    REQUIRE_FALSE(agent.empty());
+    const std::string domain = std::string(kDomainPrefix) + "ctl1";
+    LxcGuestSpec spec;
+    spec.name = domain;
+    spec.command = {agent};
+    spec.address = bridge_address(kLxcGuestHost);
+    spec.state_dir = made_directory(dir / "guest-state");
+    spec.log_file = dir / "agent.out";
+    // The container sees the host's filesystem (the key in the test's directory) except
+    // /var/lib/pacemaker and /run.
+    spec.env = {{"PCMK_logfile", (dir / "agent.log").string()},
+                {"PCMK_authkey_location", key.path().string()}};
+    const std::string xml = dir.write("ctl1.xml", lxc_domain_xml(spec, libvirt->bridge()));
+    libvirt->track_domain(kLxcUri, domain);
+    WARN("libvirt set-up: " << libvirt->describe_setup() << " (" << seconds_since(begin) << " s, of which "
+                            << libvirt->lock_wait_seconds() << " s waiting for the libvirt lock)");
+
+    Controld daemon(dir, key.path(), host_run.string());
+    daemon.start();
+    struct Teardown {
+        Controld& daemon;
+        const TempDir& dir;
+        ~Teardown()
+        {
+            if (!Catch::getResultCapture().lastAssertionPassed())
+                (void)std::fprintf(stderr, "--- agent log ---\n%s\n--- outpost-controld's log ---\n%s\n",
+                                   text_of(dir / "agent.log").c_str(), daemon.log().c_str());
+        }
+    } teardown{daemon, dir};
+
+    // As an administrator would, with pcs on the live CIB.
+    const auto configured = std::chrono::steady_clock::now();
+    pcs_ok({"property", "set", "stonith-enabled=false"});
+    std::vector<std::string> create = {
+        "resource", "create", kLxcContainer,
+        kind == ContainerAgentKind::outpost_guest ? "ocf:outpost:guest" : "ocf:heartbeat:VirtualDomain",
+        "config=" + xml, std::string("hypervisor=") + kLxcUri,
+        // Both would write the domain's utilization into the CIB.
+        "autoset_utilization_cpu=false", "autoset_utilization_hv_memory=false",
+        "autoset_utilization_host_memory=false"};
+    // VirtualDomain 4.12.0 reads OCF_RESKEY_CRM_shutdown_mode instead of its shutdown_mode
+    // (docs/testing.md); ocf:outpost:guest signals an LXC application container by default.
+    if (kind == ContainerAgentKind::virtual_domain) create.emplace_back("CRM_shutdown_mode=signal");
+    create.insert(create.end(), {"op", "monitor", "interval=2s", "timeout=30s", "op", "stop", "timeout=20s",
+                                 "meta", std::string("remote-node=") + kLxcGuest,
+                                 "remote-addr=" + spec.address, "remote-connect-timeout=20s",
+                                 // pcs wants `pcs cluster node add-guest` (and pcsd) without it.
+                                 "--force"});
+    pcs_ok(create);
+    pcs_ok(
+        {"resource", "create", "d1", "ocf:pacemaker:Dummy", "op", "monitor", "interval=2s", "timeout=20s"});
+    pcs_ok({"constraint", "location", "d1", "prefers", std::string(kLxcGuest) + "=INFINITY"});
+    // pcs knows the cluster's full members from corosync.conf, which a controld host does
+    // not have ("Node 'host1' does not appear to exist in configuration"): --force.
+    pcs_ok({"constraint", "location", "d1", "avoids", kHost, "--force"});
+
+    auto converged = [&](const CrmMon& mon) {
+        return mon.node_online(kLxcGuest) &&
+               mon.resource_nodes(kLxcContainer) == std::vector<std::string>{kHost} &&
+               mon.resource_role(kLxcContainer) == "Started" && !mon.resource_failed(kLxcContainer) &&
+               mon.resource_nodes("d1") == std::vector<std::string>{kLxcGuest} &&
+               mon.resource_role("d1") == "Started" && !mon.resource_failed("d1") &&
+               mon.has_operation("d1", kLxcGuest, "monitor", 2000);
+    };
+    WARN("timing: the configuration pushed with pcs in " << seconds_since(configured) << " s");
+    require_eventually(daemon, converged, kConvergeTimeout);
+    WARN("timing: first pcs command -> guest online and d1 monitored inside it in "
+         << seconds_since(configured) << " s");
+    CHECK(libvirt->domain_running(kLxcUri, domain));
+    {
+        const std::string log = daemon.log();
+        INFO(log);
+        // The container through the host executor, then the connection, then d1 inside.
+        CHECK(appear_in_order(
+            log, {std::string("Initiating ") + kLxcContainer + "_start_0",
+                  std::string("Initiating ") + kLxcGuest + "_start_0", "Initiating d1_start_0"}));
+    }
+    auto dummy_inside = [&] {
+        // The Dummy's state file is in the container's private /run.
+        auto init = libvirt->lxc_init_pid(domain);
+        REQUIRE(init.has_value());
+        CHECK(fs::exists("/proc/" + std::to_string(*init) + "/root/run/Dummy-d1.state"));
+        CHECK_FALSE(fs::exists("/run/Dummy-d1.state"));
+        CHECK_FALSE(fs::exists(host_run / "Dummy-d1.state"));
+        return *init;
+    };
+    const pid_t first_init = dummy_inside();
+    {
+        CommandResult text = tool({"crm_mon", "-1"});
+        INFO(text.output);
+        CHECK(text.output.find(std::string("GuestOnline: [ ") + kLxcGuest + " ]") != std::string::npos);
+        CHECK(text.output.find(std::string("Started ") + kLxcGuest) != std::string::npos);
+    }
+    {
+        // crm_mon inside the guest: the agent's proxy forwards its IPC to outpost-controld,
+        // which serves the same CIB. The guest's tools work once its connection is up.
+        CommandResult inside = in_container(first_init, {"crm_mon", "-1", "--output-as=xml"});
+        const auto deadline = std::chrono::steady_clock::now() + kReadyTimeout;
+        while (!inside.succeeded() && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(250ms);
+            inside = in_container(first_init, {"crm_mon", "-1", "--output-as=xml"});
+        }
+        INFO(inside.describe());
+        REQUIRE(inside.succeeded());
+        auto mon = parsed_crm_mon(inside.output);
+        REQUIRE(mon.has_value());
+        CHECK(mon->node_online(kHost));
+        CHECK(mon->node_online(kLxcGuest));
+        CHECK(mon->resource_nodes(kLxcContainer) == std::vector<std::string>{kHost});
+        CHECK(mon->resource_nodes("d1") == std::vector<std::string>{kLxcGuest});
+        CommandResult text = in_container(first_init, {"crm_mon", "-1"});
+        INFO(text.describe());
+        CHECK(text.output.find(std::string("GuestOnline: [ ") + kLxcGuest + " ]") != std::string::npos);
+        // Not the host's IPC: the guest's own namespace answered through the proxy.
+        CHECK(daemon.log().find(std::string(kLxcGuest)) != std::string::npos);
+    }
+
+    // The container destroyed behind the cluster's back.
+    const std::size_t log_from = daemon.log().size();
+    const auto destroyed = std::chrono::steady_clock::now();
+    CommandResult destroy = tool({"virsh", "-c", kLxcUri, "destroy", domain});
+    INFO(destroy.describe());
+    REQUIRE(destroy.succeeded());
+    // When the loop learned of it: its first wish for a new transition after the destroy.
+    std::optional<double> noticed_s;
+    while (!noticed_s && seconds_since(destroyed) < 30) {
+        if (daemon.log().find("Transition wanted", log_from) != std::string::npos)
+            noticed_s = seconds_since(destroyed);
+        else
+            std::this_thread::sleep_for(20ms);
+    }
+    REQUIRE(noticed_s.has_value());
+    require_eventually(
+        daemon,
+        [&](const CrmMon& mon) {
+            auto init = libvirt->lxc_init_pid(domain);
+            return converged(mon) && init && *init != first_init &&
+                   fs::exists("/proc/" + std::to_string(*init) + "/root/run/Dummy-d1.state");
+        },
+        kConvergeTimeout, log_from);
+    const double recovered_s = seconds_since(destroyed);
+    {
+        const std::string log = daemon.log().substr(log_from);
+        INFO(log);
+        // What told the loop first: the container's monitor, or the guest's connection
+        // (the container's processes die with it, so its TCP connection is closed at once).
+        const auto noticed = log.find("Transition wanted");
+        if (noticed != std::string::npos) {
+            const auto line = log.rfind('\n', noticed);
+            WARN("the loop learned of the destroyed container from: " << log.substr(
+                     line == std::string::npos ? 0 : line + 1,
+                     log.find('\n', noticed) - (line == std::string::npos ? 0 : line + 1)));
+        }
+        CHECK(appear_in_order(
+            log, {std::string("Initiating ") + kLxcContainer + "_stop_0",
+                  std::string("Guest node ") + kLxcGuest + " is fenced",
+                  std::string("Initiating ") + kLxcContainer + "_start_0",
+                  std::string("Initiating ") + kLxcGuest + "_start_0", "Initiating d1_start_0"}));
+    }
+    WARN("timing (" << (kind == ContainerAgentKind::outpost_guest ? "ocf:outpost:guest" : "VirtualDomain")
+                    << "): virsh destroy -> noticed by the loop in " << *noticed_s
+                    << " s, d1 running again in the new container " << recovered_s << " s");
+    dummy_inside();
+    {
+        auto mon = crm_mon();
+        REQUIRE(mon);
+        // The container's monitor, or the connection's if it noticed first.
+        CHECK(mon->fail_count(kLxcContainer, kHost) + mon->fail_count(kLxcGuest, kHost) >= 1);
+    }
+    // What the loop recorded is complete: the real scheduler has nothing more to do.
+    std::this_thread::sleep_for(1s);
+    {
+        INFO(tool({"cibadmin", "-Q", "-o", "status"}).output);
+        const auto pending = pending_actions();
+        for (const auto& line : pending)
+            UNSCOPED_INFO(line);
+        CHECK(pending.empty());
+    }
+
+    // Disabling the container stops d1, then the connection, then the domain.
+    const std::size_t stop_from = daemon.log().size();
+    const auto disabled = std::chrono::steady_clock::now();
+    pcs_ok({"resource", "disable", kLxcContainer});
+    require_eventually(
+        daemon,
+        [&](const CrmMon& mon) {
+            return mon.resource_nodes(kLxcContainer).empty() && mon.resource_nodes("d1").empty() &&
+                   !mon.node_online(kLxcGuest);
+        },
+        kConvergeTimeout, stop_from);
+    WARN("timing: pcs resource disable -> all stopped in " << seconds_since(disabled) << " s");
+    CHECK(libvirt->domain_state(kLxcUri, domain).empty());  // the transient domain is gone
+    CHECK(appear_in_order(daemon.log(),
+                          {"Initiating d1_stop_0", std::string("Initiating ") + kLxcGuest + "_stop_0",
+                           std::string("Initiating ") + kLxcContainer + "_stop_0"},
+                          stop_from));
+    CHECK(daemon.stop() == 0);
+    const auto teardown_begin = std::chrono::steady_clock::now();
+    require_ok(libvirt->stop());
+    WARN("timing: libvirt teardown " << seconds_since(teardown_begin) << " s; whole test "
+                                     << seconds_since(begin) << " s");
+}
+
+TEST_CASE("outpost-controld runs a libvirt LXC container as guest node (VirtualDomain)",
+          "[controld][guest-lxc]")
+{
+    controld_lxc_guest(ContainerAgentKind::virtual_domain);
+}
+
+TEST_CASE("outpost-controld runs a libvirt LXC container as guest node (ocf:outpost:guest)",
+          "[controld][guest-lxc-outpost]")
+{
+    controld_lxc_guest(ContainerAgentKind::outpost_guest);
 }

@@ -280,6 +280,8 @@ std::string lxc_domain_xml(const LxcGuestSpec& spec, const std::string& bridge)
       << "'/><target dir='/var/lib/pacemaker'/></filesystem>\n"
       << "    <filesystem type='ram'><source usage='" << spec.run_tmpfs_mib
       << "' units='MiB'/><target dir='/run'/></filesystem>\n"
+      << "    <filesystem type='ram'><source usage='" << spec.shm_tmpfs_mib
+      << "' units='MiB'/><target dir='/dev/shm'/></filesystem>\n"
       << "    <interface type='bridge'><source bridge='" << xml_escape(bridge) << "'/><ip address='"
       << xml_escape(spec.address) << "' prefix='" << kBridgePrefixLength << "'/></interface>\n"
       << "    <console type='pty'/>\n"

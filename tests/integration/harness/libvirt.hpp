@@ -82,13 +82,17 @@ struct LxcGuestSpec {
     EnvList env;                       // <initenv> for the init (and so the daemon)
     unsigned memory_mib = kGuestMemoryMiB;
     unsigned run_tmpfs_mib = 16;  // private tmpfs on /run (fresh at every start)
+    // Private tmpfs on /dev/shm: libvirt's LXC /dev has none, and libqb's IPC (the cluster
+    // tools inside the guest, served by the daemon's proxy) keeps its ring buffers there.
+    unsigned shm_tmpfs_mib = 16;
 };
 
 // An application container whose init is `/bin/sh -c` with a TERM trap around the daemon:
 // `virsh shutdown --mode signal` sends SIGTERM to PID 1, which a bare daemon as PID 1
 // would ignore. It sees the host's root filesystem (binaries, /etc/pacemaker/authkey)
-// except for /var/lib/pacemaker (state_dir) and /run (a fresh tmpfs: resource agents'
-// state must not survive a destroyed container, nor be visible to the cluster node).
+// except for /var/lib/pacemaker (state_dir), /run (a fresh tmpfs: resource agents'
+// state must not survive a destroyed container, nor be visible to the cluster node) and
+// /dev/shm (a fresh tmpfs, which libvirt does not give an LXC container by itself).
 std::string lxc_domain_xml(const LxcGuestSpec& spec, const std::string& bridge = kBridgeName);
 
 // --- QEMU --------------------------------------------------------------------------------
