@@ -242,6 +242,19 @@ void record_guest_fenced(xmlDoc* cib, const std::string& name)
     record_remote_node(cib, name, false);
 }
 
+void record_remote_fenced(xmlDoc* cib, const std::string& name)
+{
+    forget_node_history(cib, name);
+    xmlNode* ns = ensure_node_state(cib, name, name);
+    cx::set_attr(ns, "remote_node", "true");
+    cx::set_attr(ns, "in_ccm", "false");
+    cx::set_attr(ns, "crmd", "offline");
+    cx::set_attr(ns, "join", "down");
+    cx::set_attr(ns, "expected", "down");
+    cx::set_attr(ns, "crm-debug-origin", "send_stonith_update");
+    cx::set_attr(ns, "node_fenced", "1");
+}
+
 void record_operation(xmlDoc* cib, const OpRecord& r)
 {
     xmlNode* ns = ensure_node_state(cib, r.node, r.node_id);

@@ -76,6 +76,11 @@ void record_remote_node(xmlDoc* cib, const std::string& name, bool up);
 // it: its resource history and transient attributes are dropped and it is down.
 void record_guest_fenced(xmlDoc* cib, const std::string& name);
 
+// A remote node fenced through a fence device, as pacemaker-controld records it
+// (send_stonith_update): down and not expected back (join and expected "down"),
+// node_fenced set, its resource history and transient attributes dropped.
+void record_remote_fenced(xmlDoc* cib, const std::string& name);
+
 // Records one result: the resource's last (or recurring) entry, and <rsc>_last_failure_0
 // when the result was not the expected one.
 void record_operation(xmlDoc* cib, const OpRecord& record);
