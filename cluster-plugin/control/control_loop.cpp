@@ -536,7 +536,7 @@ void ControlLoop::run_fencing(const GraphAction& action)
         log_notice(log_cat, "Node %s was fenced (%s) by %s in %.3f s", request.target.c_str(),
                    request.action.c_str(), outcome.device.c_str(), outcome.seconds);
         forget_node_operations(request.target);
-        update_cib([&](xmlDoc* cib) { record_remote_fenced(cib, request.target); });
+        update_cib([&](xmlDoc* cib) { record_remote_fenced(cib, request.target, event.completed); });
         if (transition == transition_id_) finish_action(id, true);
     });
 }
