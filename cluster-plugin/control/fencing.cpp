@@ -104,15 +104,18 @@ std::uint32_t action_timeout_ms(const FenceDevice& device, std::string_view acti
 
 std::string agent_input(const FenceDevice& device, std::string_view action, std::string_view target)
 {
-    std::string input = "action=" + std::string(action) + "\n";
+    // In the order pacemaker-fenced 2.1.5 writes them (observed): the target's name, the
+    // device's parameters, the action, the host argument.
+    std::string input;
+    if (!target.empty()) input.append("nodename=").append(target).append("\n");
     for (const auto& [name, value] : device.params) {
-        // The fencer's own settings are not the agent's; a target is passed below.
+        // The fencer's own settings are not the agent's; a target is passed apart.
         if (name.starts_with("pcmk_") || name == "action" || name == "nodename") continue;
         if (!target.empty() && (name == "port" || name == "plug")) continue;
         input.append(name).append("=").append(value).append("\n");
     }
+    input.append("action=").append(action).append("\n");
     if (!target.empty()) {
-        input.append("nodename=").append(target).append("\n");
         const std::string* argument = param(device, "pcmk_host_argument");
         const std::string host_argument = argument != nullptr ? *argument : "port";
         if (host_argument != "none")
@@ -121,11 +124,11 @@ std::string agent_input(const FenceDevice& device, std::string_view action, std:
     return input;
 }
 
-std::optional<std::string> agent_path(std::string_view agent)
+std::optional<std::string> agent_path(std::string_view agent, std::string_view dir)
 {
     if (agent.empty() || agent.find('/') != std::string_view::npos || agent == "." || agent == "..")
         return std::nullopt;
-    return "/usr/sbin/" + std::string(agent);
+    return std::string(dir) + "/" + std::string(agent);
 }
 
 std::map<std::string, std::string> device_params(const std::map<std::string, std::string>& request_params)

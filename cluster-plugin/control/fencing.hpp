@@ -45,14 +45,16 @@ std::string agent_action(const FenceDevice& device, std::string_view action);
 // pcmk_<action>_timeout in milliseconds, else `fallback_ms` (stonith-timeout).
 std::uint32_t action_timeout_ms(const FenceDevice& device, std::string_view action,
                                 std::uint32_t fallback_ms);
-// What the agent reads on stdin: "action=<agent action>", the device's own parameters (not
-// the fencer's pcmk_* ones) and, with a target, "nodename=<target>" and the host argument
-// (pcmk_host_argument, default "port"; "none": not passed) set to port_for().
+// What the agent reads on stdin, in pacemaker-fenced's order: with a target
+// "nodename=<target>", the device's own parameters (not the fencer's pcmk_* ones),
+// "action=<agent action>" and, with a target, the host argument (pcmk_host_argument,
+// default "port"; "none": not passed) set to port_for().
 std::string agent_input(const FenceDevice& device, std::string_view agent_action,
                         std::string_view target = {});
-// Fence agents live in /usr/sbin (Pacemaker's fence agent directory); nullopt for a type that
-// is not a plain file name.
-std::optional<std::string> agent_path(std::string_view agent);
+// Pacemaker's fence agent directory.
+inline constexpr const char* kFenceAgentDir = "/usr/sbin";
+// The agent's path in `dir`; nullopt for a type that is not a plain file name.
+std::optional<std::string> agent_path(std::string_view agent, std::string_view dir = kFenceAgentDir);
 // The parameters of a device from an executor request's parameters: CRM_meta_* and
 // crm_feature_set dropped.
 std::map<std::string, std::string> device_params(const std::map<std::string, std::string>& request_params);

@@ -75,8 +75,8 @@ struct FenceDevices::Attempt {
     ctl::FenceOutcome outcome;
 };
 
-FenceDevices::FenceDevices(GMainContext* context, ex::Spawner& spawner, Report report)
-    : context_(context), spawner_(spawner), report_(std::move(report))
+FenceDevices::FenceDevices(GMainContext* context, ex::Spawner& spawner, Report report, std::string agent_dir)
+    : context_(context), spawner_(spawner), report_(std::move(report)), agent_dir_(std::move(agent_dir))
 {
 }
 
@@ -89,7 +89,7 @@ void FenceDevices::run_agent(const std::string& agent, std::string input, std::u
                              const std::string& label, Finished finished)
 {
     ex::SpawnRequest spawn;
-    auto path = ctl::agent_path(agent);
+    auto path = ctl::agent_path(agent, agent_dir_);
     spawn.path = path ? *path : std::string();
     spawn.argv = {spawn.path};
     for (char** e = environ; e != nullptr && *e != nullptr; ++e)
@@ -273,7 +273,6 @@ void FenceDevices::try_device(const std::shared_ptr<Attempt>& attempt)
         try_device(attempt);
         return;
     }
-    const std::uint32_t timeout = attempt->request.timeout_ms;
     switch (*check) {
         case ctl::HostCheck::none:
             fence_with(attempt, device);
@@ -288,34 +287,36 @@ void FenceDevices::try_device(const std::shared_ptr<Attempt>& attempt)
             }
             return;
         case ctl::HostCheck::dynamic_list:
-            run_agent(device.agent, ctl::agent_input(device, "list"), timeout, device.id + "_list",
-                      [this, attempt, device, target](const ex::ChildOutcome& outcome) {
-                          if (outcome.end == ex::ChildEnd::exited && outcome.exit_code == 0 &&
-                              ctl::listed(outcome.out, target)) {
-                              fence_with(attempt, device);
-                          } else {
-                              log_debug(log_cat, "Fence device %s does not list %s", device.id.c_str(),
-                                        target.c_str());
-                              try_device(attempt);
-                          }
-                      });
+            ask_device(attempt, device, "list", {}, [target](const ex::ChildOutcome& outcome) {
+                return outcome.exit_code == 0 && ctl::listed(outcome.out, target);
+            });
             return;
         case ctl::HostCheck::status:
-            run_agent(device.agent, ctl::agent_input(device, "status", target), timeout,
-                      device.id + "_status",
-                      [this, attempt, device, target](const ex::ChildOutcome& outcome) {
-                          // 0: on, 2: off; anything else: the device does not know the target.
-                          if (outcome.end == ex::ChildEnd::exited &&
-                              (outcome.exit_code == 0 || outcome.exit_code == 2)) {
-                              fence_with(attempt, device);
-                          } else {
-                              log_debug(log_cat, "Fence device %s: no status for %s", device.id.c_str(),
-                                        target.c_str());
-                              try_device(attempt);
-                          }
-                      });
+            // 0: on, 2: off; anything else: the device does not know the target.
+            ask_device(attempt, device, "status", target, [](const ex::ChildOutcome& outcome) {
+                return outcome.exit_code == 0 || outcome.exit_code == 2;
+            });
             return;
     }
+}
+
+// Runs the device's `action` ("list", "status") and fences with it if `can` says so from its
+// exit (a run that did not exit never can); else the next candidate.
+void FenceDevices::ask_device(const std::shared_ptr<Attempt>& attempt, const ctl::FenceDevice& device,
+                              const std::string& action, const std::string& target,
+                              std::function<bool(const ex::ChildOutcome&)> can)
+{
+    run_agent(device.agent, ctl::agent_input(device, action, target), attempt->request.timeout_ms,
+              device.id + "_" + action,
+              [this, attempt, device, action, can = std::move(can)](const ex::ChildOutcome& outcome) {
+                  if (outcome.end == ex::ChildEnd::exited && can(outcome)) {
+                      fence_with(attempt, device);
+                      return;
+                  }
+                  log_debug(log_cat, "Fence device %s cannot fence %s (by its %s)", device.id.c_str(),
+                            attempt->request.target.c_str(), action.c_str());
+                  try_device(attempt);
+              });
 }
 
 void FenceDevices::fence_with(const std::shared_ptr<Attempt>& attempt, const ctl::FenceDevice& device)

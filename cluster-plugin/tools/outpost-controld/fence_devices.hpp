@@ -29,7 +29,9 @@ class FenceDevices {
 public:
     using Report = std::function<void(const wire::ExecNotify&)>;
     // `spawner` must outlive this; `report` gets every result, as the executor's would come.
-    FenceDevices(GMainContext* context, agent::executor::Spawner& spawner, Report report);
+    // Agents are looked for in `agent_dir` (tests give their own).
+    FenceDevices(GMainContext* context, agent::executor::Spawner& spawner, Report report,
+                 std::string agent_dir = cluster::control::kFenceAgentDir);
     FenceDevices(const FenceDevices&) = delete;
     FenceDevices& operator=(const FenceDevices&) = delete;
     ~FenceDevices();
@@ -52,11 +54,15 @@ private:
                 const std::string& reason, std::chrono::steady_clock::time_point began);
     void arm(const std::string& key);
     void try_device(const std::shared_ptr<Attempt>& attempt);
+    void ask_device(const std::shared_ptr<Attempt>& attempt, const cluster::control::FenceDevice& device,
+                    const std::string& action, const std::string& target,
+                    std::function<bool(const agent::executor::ChildOutcome&)> can);
     void fence_with(const std::shared_ptr<Attempt>& attempt, const cluster::control::FenceDevice& device);
 
     GMainContext* context_;
     agent::executor::Spawner& spawner_;
     Report report_;
+    std::string agent_dir_;
     std::map<std::string, cluster::control::FenceDevice> devices_;  // registered, by resource id
     std::map<std::string, std::unique_ptr<Recurring>> recurring_;   // by "<rsc>_monitor_<ms>"
     std::vector<io::Source> pending_;                               // results reported from the loop

@@ -40,12 +40,12 @@ TEST_CASE("a fence agent's stdin, action and timeout", "[control][fencing]")
     CHECK(agent_action(d, "off") == "off");
     CHECK(action_timeout_ms(d, "off", 60000) == 7000);
     CHECK(action_timeout_ms(d, "reboot", 60000) == 60000);
-    CHECK(agent_input(d, "off", "r1") == "action=off\nconfig=/c\nnodename=r1\nport=r1\n");
-    CHECK(agent_input(d, "monitor") == "action=monitor\nconfig=/c\nport=ignored\n");
+    CHECK(agent_input(d, "off", "r1") == "nodename=r1\nconfig=/c\naction=off\nport=r1\n");
+    CHECK(agent_input(d, "monitor") == "config=/c\nport=ignored\naction=monitor\n");
     FenceDevice none{"f2", "fence_x", {{"pcmk_host_argument", "none"}}};
-    CHECK(agent_input(none, "reboot", "r1") == "action=reboot\nnodename=r1\n");
+    CHECK(agent_input(none, "reboot", "r1") == "nodename=r1\naction=reboot\n");
     FenceDevice plug{"f3", "fence_x", {{"pcmk_host_argument", "plug"}, {"pcmk_host_map", "r1:4"}}};
-    CHECK(agent_input(plug, "reboot", "r1") == "action=reboot\nnodename=r1\nplug=4\n");
+    CHECK(agent_input(plug, "reboot", "r1") == "nodename=r1\naction=reboot\nplug=4\n");
     CHECK(agent_path("fence_x") == std::optional<std::string>("/usr/sbin/fence_x"));
     CHECK_FALSE(agent_path("../bin/sh"));
     CHECK(device_params({{"CRM_meta_timeout", "1"}, {"crm_feature_set", "3"}, {"a", "b"}}) ==
