@@ -1212,26 +1212,6 @@ TEST_CASE("outpost-controld honours reconnect_interval after a remote node's con
 
 namespace {
 
-// "TIME ACTION NODE" lines of fence_outpost_test's log: the time of the first `what` for `node`.
-std::optional<double> fence_time(const fs::path& log, const std::string& what, const std::string& node)
-{
-    std::istringstream lines(text_of(log));
-    std::string time;
-    std::string action;
-    std::string target;
-    while (lines >> time >> action >> target) {
-        if (action == what && target == node) return std::stod(time);
-    }
-    return std::nullopt;
-}
-
-double mtime_epoch(const fs::path& path)
-{
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return 0;
-    return static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
-}
-
 bool node_unclean(const CrmMon& mon, const std::string& node)
 {
     return mon.xml().boolean("/pacemaker-result/nodes/node[@name='" + node + "' and @unclean='true']");
@@ -1361,8 +1341,8 @@ TEST_CASE("outpost-controld fences a lost remote node through a fence device", "
     WARN("timing: d1 monitored on r2 "
          << std::chrono::duration<double>(std::chrono::steady_clock::now() - fixed_at).count()
          << " s after the target list was fixed");
-    const auto off = fence_time(fence_log, "off", "r1");
-    const auto on = fence_time(fence_log, "on", "r1");
+    const auto off = first_logged(fence_log, "off", "r1");
+    const auto on = first_logged(fence_log, "on", "r1");
     INFO(text_of(fence_log));
     REQUIRE(off);
     CHECK(on);  // reboot: off, then on
