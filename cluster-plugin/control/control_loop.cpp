@@ -11,6 +11,7 @@
 #include "policy/digest.hpp"
 #include "policy/graph.hpp"
 #include "policy/policy.hpp"
+#include "util/cib_time.hpp"
 #include "util/log.hpp"
 #include "wire/codes.hpp"
 
@@ -167,6 +168,8 @@ void ControlLoop::compute()
     recheck_ = std::max<std::chrono::milliseconds>(
         std::chrono::milliseconds((*cluster)->options.cluster_recheck_interval_ms), kMinRecheck);
     if ((*cluster)->options.cluster_recheck_interval_ms <= 0) recheck_ = std::chrono::minutes(15);
+    if (auto ms = util::parse_interval_ms((*cluster)->options.stonith_timeout); ms && *ms > 0)
+        stonith_timeout_ms_ = static_cast<std::uint32_t>(std::min<std::int64_t>(*ms, UINT32_MAX));
     // A failure that expires (failure-timeout) before the next recheck brings it forward,
     // as Pacemaker's scheduler does with its recheck-by time.
     for (const RecordedFailure& failure : recorded_failures(store_.current())) {
@@ -287,8 +290,7 @@ void ControlLoop::start_action(const GraphAction& action)
             finish_action(action.id, true);
             return;
         case ActionKind::stonith:
-            log_error(log_cat, "Cannot fence %s: fencing is not offered yet", action.node.c_str());
-            fail_unrunnable(action.id);
+            run_fencing(action);
             return;
         case ActionKind::crm_event:
             run_crm_event(action);
@@ -496,6 +498,47 @@ void ControlLoop::guest_fenced(const std::string& node)
     log_notice(log_cat, "Guest node %s is fenced: its container was recovered", node.c_str());
     forget_node_operations(node);
     update_cib([&](xmlDoc* cib) { record_guest_fenced(cib, node); });
+}
+
+// A fencing action of the graph (crm_event "stonith"): one of the host's fence devices
+// fences the node; then it is recorded down and fenced, as pacemaker-controld records it,
+// so the policy may start its resources elsewhere. A failure fails the action: the
+// transition stops and the next one (kUnrunnableRetry later) tries again.
+void ControlLoop::run_fencing(const GraphAction& action)
+{
+    const std::string target = action.node;
+    const std::string* stonith_action = action.meta("stonith_action");
+    FenceRequest request{target, stonith_action != nullptr ? *stonith_action : "reboot", stonith_timeout_ms_};
+    if (target.empty() || target == config_.host_name) {
+        log_error(log_cat, "Cannot fence %s: the controller does not fence its own node",
+                  target.empty() ? "an unnamed node" : target.c_str());
+        fail_unrunnable(action.id);
+        return;
+    }
+    log_notice(log_cat, "Requesting fencing (%s) of node %s", request.action.c_str(), target.c_str());
+    const int id = action.id;
+    const int transition = transition_id_;
+    auto watch = lifetime_.watch();
+    host_.fence(request, [this, watch, id, transition, request](const FenceOutcome& outcome) {
+        if (!watch) return;
+        FenceEvent event{request.target, request.action, outcome.device,
+                         outcome.ok,     outcome.reason, static_cast<std::int64_t>(std::time(nullptr)),
+                         outcome.seconds};
+        fence_history_.push_back(event);
+        while (fence_history_.size() > kFenceHistory)
+            fence_history_.pop_front();
+        if (!outcome.ok) {
+            log_error(log_cat, "Fencing (%s) of %s failed after %.3f s: %s", request.action.c_str(),
+                      request.target.c_str(), outcome.seconds, outcome.reason.c_str());
+            if (transition == transition_id_) fail_unrunnable(id);
+            return;
+        }
+        log_notice(log_cat, "Node %s was fenced (%s) by %s in %.3f s", request.target.c_str(),
+                   request.action.c_str(), outcome.device.c_str(), outcome.seconds);
+        forget_node_operations(request.target);
+        update_cib([&](xmlDoc* cib) { record_remote_fenced(cib, request.target, event.completed); });
+        if (transition == transition_id_) finish_action(id, true);
+    });
 }
 
 void ControlLoop::run_connection_op(const GraphAction& action)

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -48,6 +49,19 @@ inline constexpr std::chrono::milliseconds kMinTransitionSpacing{250};
 // ... when an action could not run at all (no connection to its node, fencing): the same
 // graph would come again until something changes.
 inline constexpr std::chrono::seconds kUnrunnableRetry{5};
+// Fencing operations kept in the in-memory history (stonith_admin --history's).
+inline constexpr std::size_t kFenceHistory = 50;
+
+// One fencing operation, as the history keeps it.
+struct FenceEvent {
+    std::string target;
+    std::string action;
+    std::string device;  // that fenced it (or failed last)
+    bool ok = false;
+    std::string reason;
+    std::int64_t completed = 0;  // epoch seconds
+    double seconds = 0;          // how long it took
+};
 
 struct LoopConfig {
     std::string host_name;  // the controller's node
@@ -80,6 +94,8 @@ public:
     [[nodiscard]] bool idle() const { return !run_; }
     // Remote and guest node connections the loop holds, and how many of them are up.
     [[nodiscard]] std::pair<std::size_t, std::size_t> connections() const;
+    // The last kFenceHistory fencing operations, oldest first.
+    [[nodiscard]] const std::deque<FenceEvent>& fence_history() const { return fence_history_; }
 
 private:
     struct Connection;
@@ -112,6 +128,7 @@ private:
     void handle_result(OpRecord record, std::optional<int> action_id, bool recurring_repeat);
     void forget_node_operations(const std::string& node);
     void guest_fenced(const std::string& node);
+    void run_fencing(const GraphAction& action);
     Connection& connection_for(const GraphAction& action);
     Connection* connection_of_node(const std::string& node);
     // Applies `edit` to a copy of the current CIB and stores it (our own change).
@@ -141,6 +158,8 @@ private:
     // "<node>\n<operation key>".
     std::map<std::string, GraphAction> inflight_;
     std::map<std::string, Recurring> recurring_;  // last recorded result, same key
+    std::uint32_t stonith_timeout_ms_ = 60000;    // the cluster's stonith-timeout
+    std::deque<FenceEvent> fence_history_;
     Lifetime lifetime_;
 };
 

@@ -19,7 +19,7 @@ enum class ActionKind {
     rsc_op,     // an operation of a resource on a node
     pseudo,     // an ordering point: completes at once
     crm_event,  // clear_failcount, do_shutdown, lrm_refresh: done by the controller itself
-    stonith,    // fencing (not offered yet: fails)
+    stonith,    // fencing a node through a fence device (ControlLoop::run_fencing)
 };
 
 struct GraphAction {

@@ -1,6 +1,7 @@
 // HostExecutor: how the control loop runs resource operations on its own node. The daemon
 // implements it with the agent's executor module (guest-agent/executor, linked in: one
-// executor for guests and host); cluster-plugin never includes the agent's headers.
+// executor for guests and host) and runs fence devices (class stonith) as Pacemaker's fencer
+// does; cluster-plugin never includes the agent's headers.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,19 @@
 #include "wire/messages.hpp"
 
 namespace outpost::cluster::control {
+
+// Fencing a node through the host's started fence devices (resources of class stonith).
+struct FenceRequest {
+    std::string target;                // the node to fence
+    std::string action;                // reboot, off or on (before pcmk_<action>_action)
+    std::uint32_t timeout_ms = 60000;  // stonith-timeout, unless the device says otherwise
+};
+struct FenceOutcome {
+    bool ok = false;
+    std::string device;  // the device that fenced it (or failed last)
+    std::string reason;  // why it failed
+    double seconds = 0;  // how long it took
+};
 
 struct ResourceAgent {
     std::string rsc_id;
@@ -29,6 +43,9 @@ public:
     // Registers the resource (if it is new or changed) and queues the operation; its call id.
     virtual Result<int> exec(const ResourceAgent& agent, const wire::ExecRequest& request) = 0;
     virtual void cancel(const std::string& rsc_id, const std::string& action, std::uint32_t interval_ms) = 0;
+    // Fences a node with the first started device that can (control/fencing.hpp), trying the
+    // next one on failure; `done` runs once, from the main loop.
+    virtual void fence(const FenceRequest& request, std::function<void(const FenceOutcome&)> done) = 0;
 };
 
 }  // namespace outpost::cluster::control

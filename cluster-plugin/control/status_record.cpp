@@ -230,6 +230,11 @@ void forget_remote_nodes(xmlDoc* cib)
 void record_remote_node(xmlDoc* cib, const std::string& name, bool up)
 {
     xmlNode* ns = ensure_node_state(cib, name, name);
+    // Down by its fencing already: the connection's end changes nothing (pacemaker-controld
+    // keeps the fencing's record).
+    if (!up && cx::attr(ns, "in_ccm").value_or("") == "false" &&
+        cx::attr(ns, "crm-debug-origin").value_or("") == "send_stonith_update")
+        return;
     cx::set_attr(ns, "remote_node", "true");
     cx::set_attr(ns, "in_ccm", up ? "true" : "false");
     cx::set_attr(ns, "crm-debug-origin", up ? "remote_node_init_status" : "remote_node_down");
@@ -240,6 +245,16 @@ void record_guest_fenced(xmlDoc* cib, const std::string& name)
 {
     forget_node_history(cib, name);
     record_remote_node(cib, name, false);
+}
+
+void record_remote_fenced(xmlDoc* cib, const std::string& name, std::int64_t when)
+{
+    forget_node_history(cib, name);
+    xmlNode* ns = ensure_node_state(cib, name, name);
+    cx::set_attr(ns, "remote_node", "true");
+    cx::set_attr(ns, "in_ccm", "false");
+    cx::set_attr(ns, "crm-debug-origin", "send_stonith_update");
+    cx::set_attr(ns, "node_fenced", std::to_string(when));
 }
 
 void record_operation(xmlDoc* cib, const OpRecord& r)

@@ -76,6 +76,13 @@ void record_remote_node(xmlDoc* cib, const std::string& name, bool up);
 // it: its resource history and transient attributes are dropped and it is down.
 void record_guest_fenced(xmlDoc* cib, const std::string& name);
 
+// A remote node fenced through a fence device, as pacemaker-controld 2.1.5 records it
+// (observed: `<node_state remote_node="true" id="r1" uname="r1" in_ccm="false"
+// crm-debug-origin="send_stonith_update" node_fenced="<epoch seconds>"/>`): down,
+// node_fenced the time of the fencing, its resource history and transient attributes
+// dropped.
+void record_remote_fenced(xmlDoc* cib, const std::string& name, std::int64_t when);
+
 // Records one result: the resource's last (or recurring) entry, and <rsc>_last_failure_0
 // when the result was not the expected one.
 void record_operation(xmlDoc* cib, const OpRecord& record);

@@ -370,6 +370,15 @@ Spawner::ChildId ProcessSpawner::spawn(SpawnRequest request, Callback done)
     errno = 0;
     UniqueFd null_fd(open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (null_fd.valid()) null_fd.reset(ensure_high(null_fd.release()));
+    if (!request.input.empty()) {
+        // The whole input fits the pipe's buffer: written now, nothing waits on the child.
+        if (request.input.size() > kMaxSpawnInput) return fail_later(E2BIG);
+        UniqueFd in_w;
+        if (!make_pipe(null_fd, in_w)) return fail_later(errno != 0 ? errno : EMFILE);
+        if (::write(in_w.get(), request.input.data(), request.input.size()) !=
+            static_cast<ssize_t>(request.input.size()))
+            return fail_later(errno != 0 ? errno : EIO);
+    }
     UniqueFd out_r, out_w, err_r, err_w, report_r, report_w;
     if (!null_fd.valid() || !make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) ||
         !make_pipe(report_r, report_w)) {

@@ -42,7 +42,12 @@ struct SpawnRequest {
     // before exec (isolation/manager.hpp):
     // it execs only once inside every one of them, or fails to start with that errno.
     std::vector<std::string> cgroup_procs;
+    // The child's stdin (fence agents read their arguments there); empty: /dev/null. Written
+    // whole into a pipe before the child starts, so at most kMaxSpawnInput bytes.
+    std::string input;
 };
+
+inline constexpr std::size_t kMaxSpawnInput = std::size_t{16} * 1024;
 
 enum class ChildEnd {
     exited,        // exit_code is valid

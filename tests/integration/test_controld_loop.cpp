@@ -30,15 +30,24 @@
 // guest node, configured with pcs as an administrator would (ocf:heartbeat:VirtualDomain,
 // then ocf:outpost:guest), a Dummy inside it, crm_mon inside the container (through the
 // agent's proxy), and recovery after `virsh destroy` behind the cluster's back, timed.
+// [fencing] (controld-fencing): stonith-enabled=true and a fence device
+// (tests/integration/fence_outpost_test, seen in /usr/sbin only by the daemon, which runs in
+// a private mount namespace): a lost remote node stays UNCLEAN while its fencing fails, is
+// fenced once the device can, and only then do its resources start on the other node.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +56,7 @@
 #include "harness/cluster.hpp"
 #include "harness/harness.hpp"
 #include "harness/libvirt.hpp"
+#include "harness/mounts.hpp"
 
 using namespace outpost;
 using namespace outpost::test;
@@ -178,6 +188,9 @@ public:
         spawn_.env.insert(spawn_.env.end(), extra_env.begin(), extra_env.end());
         spawn_.log_file = log_path_;
     }
+
+    // Runs the daemon in a mount namespace of its own laid out by `plan` (before start()).
+    void in_private_mounts(const MountPlan& plan) { spawn_.argv = with_private_mounts(plan, spawn_.argv); }
 
     [[nodiscard]] std::string log() const { return text_of(log_path_); }
 
@@ -1509,4 +1522,192 @@ TEST_CASE("outpost-controld runs a libvirt LXC container as guest node (ocf:outp
           "[controld][guest-lxc-outpost]")
 {
     controld_lxc_guest(ContainerAgentKind::outpost_guest);
+}
+
+
+namespace {
+
+bool node_unclean(const CrmMon& mon, const std::string& node)
+{
+    return mon.xml().boolean("/pacemaker-result/nodes/node[@name='" + node + "' and @unclean='true']");
+}
+
+}  // namespace
+
+// r1 and r2 are remote nodes (outpost-agent in namespaces), f1 a fence device for both,
+// d1 runs on r1. r1's agent is killed while the device's target list does not know r1: the
+// fencing fails (logged), r1 stays UNCLEAN and d1 starts nowhere. Once the list names r1,
+// the retried fencing reboots r1 (its link down, its namespace's processes killed, the
+// link up), the status records r1 fenced as Pacemaker does, and only then does d1 start
+// on r2; crm_mon shows r1 OFFLINE, not UNCLEAN. Then r1's agent starts again: r1 is back
+// online, d1 stays on r2 and nothing more is to be done.
+TEST_CASE("outpost-controld fences a lost remote node through a fence device", "[controld][fencing]")
+{
+    const std::string agent = env_or_empty("OUTPOST_AGENT");
+    const std::string source = env_or_empty("OUTPOST_SOURCE_ROOT");
+    INFO("meson sets OUTPOST_AGENT and OUTPOST_SOURCE_ROOT");
+    REQUIRE_FALSE(agent.empty());
+    REQUIRE_FALSE(source.empty());
+    MachineGuard guard;
+
+    TempDir dir("outpost-controld-fencing");
+    auto key = Authkey::create(dir / "authkey");
+    require_ok(key);
+    std::vector<std::unique_ptr<GuestDaemon>> guests;
+    std::vector<fs::path> runs;
+    for (const char* name : {"r1", "r2"}) {
+        runs.push_back(made_directory(dir / (std::string(name) + "-run")));
+        GuestDaemonOptions options;
+        options.binary = agent;
+        options.env = {{"PCMK_authkey_location", key->path().string()},
+                       {"HA_VARRUN", runs.back().string()},
+                       {"HA_RSCTMP", runs.back().string()}};
+        auto started = GuestDaemon::start(options);
+        require_ok(started);
+        guests.push_back(std::move(*started));
+    }
+    GuestDaemon& r1 = *guests[0];
+    GuestDaemon& r2 = *guests[1];
+
+    // The switch's target list: r2 only for now, so fencing r1 fails ("unknown node").
+    const fs::path fence_dir = made_directory(dir / "fence");
+    const fs::path config = fence_dir / "targets";
+    const fs::path fence_log = fence_dir / "fence.log";
+    auto line_of = [](const std::string& node, GuestDaemon& g) {
+        return node + " " + g.netns().name() + " " + g.netns().host_interface() + "\n";
+    };
+    auto write_targets = [&](bool with_r1) {
+        std::ofstream out(config, std::ios::trunc);
+        out << "host_pid " << ::getpid() << "\n" << line_of("r2", r2) << (with_r1 ? line_of("r1", r1) : "");
+    };
+    write_targets(false);
+
+    // fence_outpost_test in /usr/sbin for the daemon only.
+    const fs::path sbin = made_directory(dir / "sbin");
+    fs::copy_file(fs::path(source) / "tests/integration/fence_outpost_test", sbin / "fence_outpost_test");
+    fs::permissions(sbin / "fence_outpost_test", fs::perms::owner_all | fs::perms::group_read |
+                                                     fs::perms::group_exec | fs::perms::others_read |
+                                                     fs::perms::others_exec);
+    Controld daemon(dir, key->path(), made_directory(dir / "host-run").string());
+    MountPlan plan;
+    plan.overlays = {{sbin, "/usr/sbin"}};
+    daemon.in_private_mounts(plan);
+    daemon.start();
+
+    const std::string config_xml =
+        "<configuration><crm_config><cluster_property_set id=\"cib-bootstrap-options\">" +
+        nvpair("opt", "stonith-enabled", "true") + nvpair("opt", "stonith-timeout", "20s") +
+        "</cluster_property_set></crm_config><nodes><node id=\"1\" uname=\"" + std::string(kHost) +
+        "\"/></nodes><resources>" + remote("r1", r1.address()) + remote("r2", r2.address()) +
+        "<primitive id=\"f1\" class=\"stonith\" type=\"fence_outpost_test\"><instance_attributes "
+        "id=\"f1-ia\">" +
+        nvpair("f1", "config", config.string()) + nvpair("f1", "pcmk_host_list", "r1 r2") +
+        "</instance_attributes><operations><op id=\"f1-monitor\" name=\"monitor\" interval=\"60s\"/>"
+        "</operations></primitive>" +
+        primitive("d1", "pacemaker",
+                  "<meta_attributes id=\"d1-meta\">" + nvpair("d1", "resource-stickiness", "100") +
+                      "</meta_attributes>") +
+        "</resources><constraints>" + location("d1", "r1", "50") +
+        "<rsc_location id=\"avoid-d1\" rsc=\"d1\" node=\"" + kHost + "\" score=\"-INFINITY\"/>" +
+        "</constraints></configuration>";
+    push_configuration(dir, config_xml);
+    auto running_on = [](const std::string& node) {
+        return [node](const CrmMon& mon) {
+            return mon.node_online("r1") == (node == "r1") && mon.node_online("r2") &&
+                   mon.resource_nodes("d1") == std::vector<std::string>{node} &&
+                   mon.resource_nodes("f1") == std::vector<std::string>{kHost} &&
+                   mon.resource_role("d1") == "Started" && mon.has_operation("d1", node, "monitor", 2000);
+        };
+    };
+    require_eventually(daemon, running_on("r1"), kConvergeTimeout);
+    const std::size_t log_from = daemon.log().size();
+
+    // r1's agent dies; its fencing fails while the switch does not know r1.
+    const auto killed_at = std::chrono::steady_clock::now();
+    require_ok(r1.process().signal(SIGKILL));
+    require_ok(r1.process().wait(5000ms));
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (daemon.log().find("Fencing (reboot) of r1 failed", log_from) == std::string::npos) {
+        INFO(daemon.log().substr(log_from));
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        std::this_thread::sleep_for(200ms);
+    }
+    WARN("timing: r1's first fencing failed "
+         << std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count()
+         << " s after its agent was killed");
+    CHECK(daemon.log().find("unknown node 'r1'", log_from) != std::string::npos);
+    std::this_thread::sleep_for(2s);
+    {
+        auto mon = crm_mon();
+        REQUIRE(mon);
+        INFO(tool({"crm_mon", "-1"}).output);
+        CHECK(node_unclean(*mon, "r1"));
+        CHECK_FALSE(mon->node_online("r1"));
+        auto nodes = mon->resource_nodes("d1");
+        CHECK((nodes.empty() || nodes == std::vector<std::string>{"r1"}));
+        CHECK_FALSE(fs::exists(runs[1] / "Dummy-d1.state"));
+    }
+
+    // The switch learns r1: the next try (kUnrunnableRetry) fences it.
+    write_targets(true);
+    const auto fixed_at = std::chrono::steady_clock::now();
+    auto recovered = [&](const CrmMon& mon) { return running_on("r2")(mon) && !node_unclean(mon, "r1"); };
+    require_eventually(daemon, recovered, kConvergeTimeout, log_from);
+    WARN("timing: d1 monitored on r2 "
+         << std::chrono::duration<double>(std::chrono::steady_clock::now() - fixed_at).count()
+         << " s after the target list was fixed");
+    const auto off = first_logged(fence_log, "off", "r1");
+    const auto on = first_logged(fence_log, "on", "r1");
+    INFO(text_of(fence_log));
+    REQUIRE(off);
+    CHECK(on);  // reboot: off, then on
+    const double d1_started = mtime_epoch(runs[1] / "Dummy-d1.state");
+    CHECK(d1_started > *off);
+    WARN("timing: d1's state written on r2 " << d1_started - *off << " s after r1's power-off");
+    CHECK(daemon.log().find("Node r1 was fenced (reboot) by f1", log_from) != std::string::npos);
+    {
+        const std::string status = tool({"cibadmin", "-Q", "-o", "status"}).output;
+        INFO(status);
+        auto xml = XmlQuery::parse(status);
+        REQUIRE(xml);
+        const std::string r1_state = "/status/node_state[@id='r1']";
+        // As pacemaker-controld 2.1.5 records it: node_fenced is the time of the fencing.
+        CHECK(xml->boolean(r1_state + "[@remote_node='true' and @in_ccm='false' and "
+                                      "@crm-debug-origin='send_stonith_update' and @node_fenced!='0']"));
+        CHECK(xml->number(r1_state + "/@node_fenced") >= std::floor(*off));
+        CHECK_FALSE(xml->boolean(r1_state + "/lrm"));
+        CHECK_FALSE(xml->boolean(r1_state + "/transient_attributes"));
+    }
+    {
+        auto mon = crm_mon();
+        REQUIRE(mon);
+        const std::string text = tool({"crm_mon", "-1"}).output;
+        INFO(text);
+        CHECK(text.find("UNCLEAN") == std::string::npos);
+        CHECK(text.find("RemoteOFFLINE: [ r1 ]") != std::string::npos);
+    }
+
+    // r1 "boots" (its agent starts again): online, node_fenced back to 0, d1 stays on r2
+    // (stickiness), and nothing more is to be done.
+    // A boot empties /run: the Dummy's state (in r1's HA_VARRUN) goes with it.
+    fs::remove(runs[0] / "Dummy-d1.state");
+    require_ok(r1.restart());
+    auto back = [](const CrmMon& mon) {
+        return mon.node_online("r1") && mon.node_online("r2") &&
+               mon.resource_nodes("d1") == std::vector<std::string>{"r2"} &&
+               mon.resource_role("d1") == "Started";
+    };
+    require_eventually(daemon, back, kConvergeTimeout, log_from);
+    CHECK(tool({"cibadmin", "-Q", "-o", "status", "--xpath", "//node_state[@id='r1' and @node_fenced='0']"})
+              .succeeded());
+    std::this_thread::sleep_for(1s);
+    {
+        INFO(tool({"crm_mon", "-1"}).output);
+        INFO(daemon.log().substr(log_from));
+        const auto pending = pending_actions();
+        for (const auto& line : pending)
+            UNSCOPED_INFO(line);
+        CHECK(pending.empty());
+    }
+    CHECK(daemon.stop() == 0);
 }

@@ -464,26 +464,6 @@ double now_epoch()
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// "TIME off r1" lines of fence_outpost_test's log: the time of the first `what` for `node`.
-std::optional<double> fence_time(const MultiNodeCluster& c, const std::string& what, const std::string& node)
-{
-    auto log = read_file(c.fence_log());
-    if (!log) return std::nullopt;
-    std::istringstream lines(*log);
-    std::string time, action, target;
-    while (lines >> time >> action >> target) {
-        if (action == what && target == node) return std::stod(time);
-    }
-    return std::nullopt;
-}
-
-double mtime_epoch(const fs::path& path)
-{
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return 0;
-    return static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
-}
-
 // Scenario 4: r1's link goes down; the cluster fences r1 through fence_outpost_test
 // (reboot: its daemon and resources killed, the link back up), starts its resources on
 // r2 only after that, and brings r1 back once its daemon runs again, not before
@@ -516,8 +496,8 @@ void fence_remote_node(const std::string& binary)
     REQUIRE(recovered);
     WARN("r1 cut off -> its resources running on r2 after " << elapsed_ms(began));
 
-    auto off = fence_time(c, "off", "r1");
-    auto on = fence_time(c, "on", "r1");
+    auto off = first_logged(c.fence_log(), "off", "r1");
+    auto on = first_logged(c.fence_log(), "on", "r1");
     INFO(file_tail(c.fence_log()));
     REQUIRE(off);
     REQUIRE(on);
@@ -616,7 +596,7 @@ TEST_CASE("agent: the cluster node hosting a remote connection is lost, fenced a
     WARN(lost_name << " lost -> dummyc and r1's connection on " << survivor_name << " after "
                    << elapsed_ms(began));
 
-    auto off = fence_time(c, "off", lost_name);
+    auto off = first_logged(c.fence_log(), "off", lost_name);
     INFO(file_tail(c.fence_log()));
     REQUIRE(off);
     CHECK(*off > cut);
@@ -628,7 +608,7 @@ TEST_CASE("agent: the cluster node hosting a remote connection is lost, fenced a
         mtime_epoch("/proc/" + std::to_string(survivor.holder_pid()) + "/root/run/Dummy-dummyc.state");
     CHECK(dummy_started > *off);
     // r1 itself was not fenced, and its resources are the same.
-    CHECK_FALSE(fence_time(c, "off", "r1"));
+    CHECK_FALSE(first_logged(c.fence_log(), "off", "r1"));
     Undisturbed after = observe(survivor, r1, "proc1", "dummy1");
     INFO("before: " << describe(before) << "\nafter: " << describe(after));
     check_kept(before, after);

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -135,6 +136,28 @@ std::string file_tail(const std::filesystem::path& path, std::size_t max_bytes)
     if (n < 0) return "";
     tail.resize(static_cast<std::size_t>(n));
     return tail;
+}
+
+double mtime_epoch(const std::filesystem::path& path)
+{
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return 0;
+    return static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
+}
+
+std::optional<double> first_logged(const std::filesystem::path& log, const std::string& what,
+                                   const std::string& name)
+{
+    auto text = read_file(log);
+    if (!text) return std::nullopt;
+    std::istringstream lines(*text);
+    std::string time;
+    std::string action;
+    std::string target;
+    while (lines >> time >> action >> target) {
+        if (action == what && target == name) return std::stod(time);
+    }
+    return std::nullopt;
 }
 
 Status write_file(const std::filesystem::path& path, const std::string& content, mode_t mode)

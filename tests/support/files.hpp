@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 
@@ -50,6 +51,12 @@ Result<std::string> read_file(const std::filesystem::path& path, std::size_t lim
 std::string read_value(const std::filesystem::path& path);
 // The last `max_bytes` of a file ("" if it does not exist): for failure messages.
 std::string file_tail(const std::filesystem::path& path, std::size_t max_bytes = 4000);
+// A file's modification time in epoch seconds with its fraction; 0 if it does not exist.
+double mtime_epoch(const std::filesystem::path& path);
+// In a log of "TIME WHAT NAME" lines (fence_outpost_test's fence.log: `date +%s.%N`, the
+// action, the target), the TIME of the first `what` for `name`.
+std::optional<double> first_logged(const std::filesystem::path& log, const std::string& what,
+                                   const std::string& name);
 // Writes (replacing) a file with `mode`; the directories on the way are made. The file is
 // open for writing only under fork_lock() held exclusively.
 Status write_file(const std::filesystem::path& path, const std::string& content, mode_t mode = 0644);

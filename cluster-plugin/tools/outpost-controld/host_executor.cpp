@@ -5,6 +5,7 @@
 
 #include "executor/executor.hpp"
 #include "executor/process_spawner.hpp"
+#include "tools/outpost-controld/fence_devices.hpp"
 #include "tools/outpost-controld/operation_ledger.hpp"
 
 namespace outpost::controld {
@@ -50,7 +51,10 @@ public:
           executor_(context, spawner_, ex::Executor::Options{},
                     ex::Executor::Callbacks{[this](const ex::OpResult& result) {
                         if (handler_) handler_(result.notify);
-                    }})
+                    }}),
+          fences_(context, spawner_, [this](const wire::ExecNotify& notify) {
+              if (handler_) handler_(notify);
+          })
     {
     }
 
@@ -58,6 +62,12 @@ public:
 
     Result<int> exec(const cluster::control::ResourceAgent& agent, const wire::ExecRequest& request) override
     {
+        if (agent.rsc_class == "stonith") {
+            // Fence devices are the fencer's, not the executor's (fence_devices.hpp).
+            const int call_id = next_call_id_++;
+            fences_.exec(call_id, agent.type, request);
+            return call_id;
+        }
         (void)executor_.register_resource({agent.rsc_id, agent.rsc_class, agent.provider, agent.type, 0});
         const int call_id = next_call_id_++;
         const int rc = executor_.exec(call_id, request);
@@ -67,12 +77,20 @@ public:
 
     void cancel(const std::string& rsc_id, const std::string& action, std::uint32_t interval_ms) override
     {
+        fences_.cancel(rsc_id, action, interval_ms);
         (void)executor_.cancel(rsc_id, action, interval_ms);
+    }
+
+    void fence(const cluster::control::FenceRequest& request,
+               std::function<void(const cluster::control::FenceOutcome&)> done) override
+    {
+        fences_.fence(request, std::move(done));
     }
 
 private:
     LedgerSpawner spawner_;
     ex::Executor executor_;
+    FenceDevices fences_;
     ResultHandler handler_;
     int next_call_id_ = 1;
 };

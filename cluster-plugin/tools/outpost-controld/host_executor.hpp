@@ -2,6 +2,7 @@
 // (guest-agent/executor) linked in, so the host runs OCF, LSB and systemd agents with the
 // very code outpost-agent runs them with in the guests. Its operations' processes are
 // entered in the OperationLedger at `ledger_path` while they run (operation_ledger.hpp).
+// Fence devices (class stonith) are run as Pacemaker's fencer runs them (fence_devices.hpp).
 #pragma once
 
 #include <glib.h>

@@ -54,6 +54,23 @@ TEST_CASE("spawner: exit code, stdout and stderr", "[spawner]")
     CHECK(spawner.running() == 0);
 }
 
+TEST_CASE("spawner: input on stdin (fence agents' arguments), refused when too large", "[spawner]")
+{
+    ProcessSpawner spawner;
+    SpawnRequest r = shell("cat; echo stdin=$(readlink /proc/$$/fd/0 | cut -c1-5)");
+    r.input = "action=monitor\nport=r1\n";
+    auto o = run(spawner, r);
+    REQUIRE(o);
+    CHECK(o->end == ChildEnd::exited);
+    CHECK(o->out == "action=monitor\nport=r1\nstdin=pipe:\n");
+    SpawnRequest big = shell("cat >/dev/null");
+    big.input.assign(kMaxSpawnInput + 1, 'x');
+    o = run(spawner, big);
+    REQUIRE(o);
+    CHECK(o->end == ChildEnd::spawn_failed);
+    CHECK(o->error == E2BIG);
+}
+
 TEST_CASE("spawner: child hygiene (group, stdin, fds, signals, cwd, env)", "[spawner]")
 {
     TempDir dir;

@@ -167,6 +167,24 @@ TEST_CASE("a guest node's pseudo fencing drops its history and takes it down", "
     CHECK(t.find("fail-count") == std::string::npos);
 }
 
+TEST_CASE("a remote node fenced through a device is down, fenced and forgotten", "[control][status]")
+{
+    auto cib = empty_cib();
+    record_remote_node(cib.get(), "g1", true);
+    OpRecord failed = monitor_record(7);
+    record_operation(cib.get(), failed);
+    count_failure(cib.get(), failed, 1700000100);
+    record_remote_fenced(cib.get(), "g1", 1796612644);
+    record_remote_node(cib.get(), "g1", false);  // its connection ends afterwards
+    const std::string t = text(cib);
+    CHECK(
+        t.find(
+            R"(<node_state id="g1" uname="g1" remote_node="true" in_ccm="false" crm-debug-origin="send_stonith_update" node_fenced="1796612644"/>)") !=
+        std::string::npos);
+    CHECK(t.find("lrm") == std::string::npos);
+    CHECK(t.find("fail-count") == std::string::npos);
+}
+
 TEST_CASE("the host's failures outlive its operation history", "[control][status]")
 {
     auto cib = empty_cib();
