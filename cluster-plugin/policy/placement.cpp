@@ -821,6 +821,16 @@ void settle_unusable(NodeScores& result)
     }
 }
 
+// The factor of a colocation further along a merge's chain: its own score's fraction of
+// INFINITY, with the sign of the merge so far (observed: p2 with p3 at 100 and p3 with p2 at
+// -100 give p3 -100, not -1, where p3 scores INFINITY on another node without #uname); the
+// magnitudes do not multiply.
+float chained_factor(float factor, Score score)
+{
+    const float own = static_cast<float>(score) / static_cast<float>(kInfinity);
+    return factor < 0 ? -own : own;
+}
+
 // Adds `factor` times the scores of `from` (and, transitively, of what is colocated with
 // it) to `into` (Pacemaker's colocated node score merge).
 void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor,
@@ -841,8 +851,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
             for (std::uint32_t ci : list) {
                 const Colocation& col = c.colocations[ci];
                 if (!forward && !col.influence) continue;
-                const float other_factor =
-                    factor * static_cast<float>(col.score) / static_cast<float>(kInfinity);
+                const float other_factor = chained_factor(factor, col.score);
                 merge_scores(forward ? col.primary : col.dependent, result, col.node_attribute, other_factor,
                              only_positive, true, depth + 1, forward);
             }
@@ -936,7 +945,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         for (std::uint32_t ci : forward ? this_with_of(from) : with_this_of(from)) {
             const Colocation& col = c.colocations[ci];
             if (!forward && !col.influence) continue;
-            const float other_factor = factor * static_cast<float>(col.score) / static_cast<float>(kInfinity);
+            const float other_factor = chained_factor(factor, col.score);
             merge_scores(forward ? col.primary : col.dependent, result, col.node_attribute, other_factor,
                          only_positive, true, depth + 1, forward);
         }
