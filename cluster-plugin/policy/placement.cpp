@@ -630,7 +630,8 @@ struct Assigner {
     NodeIdx location(RscIdx r) const;  // assigned node of any resource kind
     std::vector<std::uint32_t> extra_this_with(RscIdx r) const;
     std::unordered_map<RscIdx, std::vector<std::uint32_t>> inst_this_with, inst_with_this;
-    // A clone's instances in the order they were assigned (promotion falls back on it).
+    // A clone's instances in the order they were last sorted: assigned (promotion falls
+    // back on it), then promoted.
     std::unordered_map<RscIdx, std::vector<RscIdx>> instance_order;
     std::vector<NodeIdx> table_order_;  // ban_insufficient_capacity's node order
     std::vector<std::uint32_t> this_with_of(RscIdx r) const;
@@ -1294,7 +1295,13 @@ void Assigner::apply_colocation(RscIdx dep, RscIdx primary, const Colocation& co
             }
             return;
         }
-        for (RscIdx inst : p.children)
+        // Instance by instance in the clone's last sorted order (assignment, then promotion),
+        // which decides whether a stopped instance's penalty is kept (it is rolled back
+        // where it leaves no node available): observed with p with c at 100 and c's
+        // second instance stopped, guest3 100 and node3 0 where c is promotable (promotion
+        // sorts the stopped instance first), 0 and -100 where it is not.
+        const auto order = instance_order.find(primary);
+        for (RscIdx inst : order != instance_order.end() ? order->second : p.children)
             apply_colocation(dep, inst, col);
         return;
     }
@@ -1900,6 +1907,7 @@ void Assigner::set_instance_roles(RscIdx clone)
             return c.resources[a].sort_index > c.resources[b].sort_index;
         return inst_role(c, a) > inst_role(c, b);
     });
+    instance_order[clone] = order;  // (Pacemaker sorts the clone's instances so.)
     int promoted = 0;
     for (RscIdx inst : order) {
         Resource& ir = c.resources[inst];
