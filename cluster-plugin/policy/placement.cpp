@@ -1500,21 +1500,15 @@ bool Assigner::assign_instance(RscIdx clone, RscIdx inst, NodeIdx prefer, bool a
     for_each_allowed(c, ir.allowed, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
     for (auto& [n, s] : all)
         instance_can_run(inst, n, limit, counts);
-    // Assign, and undo when a preferred node was not the result.
-    std::vector<std::pair<RscIdx, NodeScores>> backup;
-    std::function<void(RscIdx)> save = [&](RscIdx x) {
-        backup.emplace_back(x, c.resources[x].allowed);
-        for (RscIdx ch : c.resources[x].children)
-            save(ch);
-    };
-    save(inst);
+    // Assign, and undo the assignment (not the scores) when a preferred node was not the
+    // result: the colocations applied then count again when the instance is assigned anew
+    // (observed: p2 at INFINITY on guest1 and with c at -100, c's instance there with
+    // stickiness 1 scores -99 on guest1 first, then -199).
     c.resources[inst].flags.assigning = false;
     // Instances are assigned with their parent "assigning" so that they do not escalate.
     NodeIdx chosen =
         c.resources[inst].is_primitive() ? assign_primitive(inst, prefer) : assign_group(inst, prefer);
     if (chosen != kNone && prefer != kNone && chosen != prefer) {
-        for (auto& [x, s] : backup)
-            c.resources[x].allowed = std::move(s);
         std::function<void(RscIdx)> reset = [&](RscIdx x) {
             unassign(x);
             Resource& rx = c.resources[x];
