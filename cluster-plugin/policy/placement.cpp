@@ -1485,11 +1485,15 @@ bool Assigner::assign_instance(RscIdx clone, RscIdx inst, NodeIdx prefer, bool a
             std::find(tw.begin(), tw.end(), ci) == tw.end())
             tw.push_back(ci);
     }
+    // (Each attempt adds the clone's colocations with the instance again: after an early
+    // assignment to the current node failed, they count twice. Observed: cr:0 -99, then
+    // -199, on node1 where p, with c at -100, is at INFINITY; the first attempt's scores
+    // themselves are undone, utilization bans too.)
     auto& wt = inst_with_this[inst];
     for (std::uint32_t ci : cl.with_this) {
         const Colocation& col = c.colocations[ci];
         if (!col.influence) continue;
-        if ((all_coloc || col.score < 0) && std::find(wt.begin(), wt.end(), ci) == wt.end()) wt.push_back(ci);
+        if (all_coloc || col.score < 0) wt.push_back(ci);
     }
     if (prefer != kNone) {
         auto lp = ir.allowed.get(prefer, cls(c, prefer));
@@ -1500,15 +1504,21 @@ bool Assigner::assign_instance(RscIdx clone, RscIdx inst, NodeIdx prefer, bool a
     for_each_allowed(c, ir.allowed, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
     for (auto& [n, s] : all)
         instance_can_run(inst, n, limit, counts);
-    // Assign, and undo the assignment (not the scores) when a preferred node was not the
-    // result: the colocations applied then count again when the instance is assigned anew
-    // (observed: p2 at INFINITY on guest1 and with c at -100, c's instance there with
-    // stickiness 1 scores -99 on guest1 first, then -199).
+    // Assign, and undo when a preferred node was not the result.
+    std::vector<std::pair<RscIdx, NodeScores>> backup;
+    std::function<void(RscIdx)> save = [&](RscIdx x) {
+        backup.emplace_back(x, c.resources[x].allowed);
+        for (RscIdx ch : c.resources[x].children)
+            save(ch);
+    };
+    save(inst);
     c.resources[inst].flags.assigning = false;
     // Instances are assigned with their parent "assigning" so that they do not escalate.
     NodeIdx chosen =
         c.resources[inst].is_primitive() ? assign_primitive(inst, prefer) : assign_group(inst, prefer);
     if (chosen != kNone && prefer != kNone && chosen != prefer) {
+        for (auto& [x, s] : backup)
+            c.resources[x].allowed = std::move(s);
         std::function<void(RscIdx)> reset = [&](RscIdx x) {
             unassign(x);
             Resource& rx = c.resources[x];
