@@ -1478,17 +1478,15 @@ bool Assigner::assign_instance(RscIdx clone, RscIdx inst, NodeIdx prefer, bool a
     if (ir.flags.assigning) return false;
     // The clone's colocations, as far as they apply to each instance.
     const Resource& cl = c.resources[clone];
+    // (Each attempt adds the clone's colocations to the instance again: after an early
+    // assignment to the current node failed, they count twice. Observed: cr:0 -99, then
+    // -199, on node1 where p, with c at -100, is at INFINITY, and so with c with p at
+    // -100; the first attempt's scores themselves are undone, utilization bans too.)
     auto& tw = inst_this_with[inst];
     for (std::uint32_t ci : cl.this_with) {
         const Colocation& col = c.colocations[ci];
-        if ((all_coloc || col.score < 0 || col.score == kInfinity) &&
-            std::find(tw.begin(), tw.end(), ci) == tw.end())
-            tw.push_back(ci);
+        if (all_coloc || col.score < 0 || col.score == kInfinity) tw.push_back(ci);
     }
-    // (Each attempt adds the clone's colocations with the instance again: after an early
-    // assignment to the current node failed, they count twice. Observed: cr:0 -99, then
-    // -199, on node1 where p, with c at -100, is at INFINITY; the first attempt's scores
-    // themselves are undone, utilization bans too.)
     auto& wt = inst_with_this[inst];
     for (std::uint32_t ci : cl.with_this) {
         const Colocation& col = c.colocations[ci];
