@@ -630,7 +630,8 @@ struct Assigner {
     NodeIdx location(RscIdx r) const;  // assigned node of any resource kind
     std::vector<std::uint32_t> extra_this_with(RscIdx r) const;
     std::unordered_map<RscIdx, std::vector<std::uint32_t>> inst_this_with, inst_with_this;
-    // A clone's instances in the order they were assigned (promotion falls back on it).
+    // A clone's instances in the order they were last sorted: assigned (promotion falls
+    // back on it), then promoted.
     std::unordered_map<RscIdx, std::vector<RscIdx>> instance_order;
     std::vector<NodeIdx> table_order_;  // ban_insufficient_capacity's node order
     std::vector<std::uint32_t> this_with_of(RscIdx r) const;
@@ -821,6 +822,16 @@ void settle_unusable(NodeScores& result)
     }
 }
 
+// The factor of a colocation further along a merge's chain: its own score's fraction of
+// INFINITY, with the sign of the merge so far (observed: p2 with p3 at 100 and p3 with p2 at
+// -100 give p3 -100, not -1, where p3 scores INFINITY on another node without #uname); the
+// magnitudes do not multiply.
+float chained_factor(float factor, Score score)
+{
+    const float own = static_cast<float>(score) / static_cast<float>(kInfinity);
+    return factor < 0 ? -own : own;
+}
+
 // Adds `factor` times the scores of `from` (and, transitively, of what is colocated with
 // it) to `into` (Pacemaker's colocated node score merge).
 void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor,
@@ -841,8 +852,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
             for (std::uint32_t ci : list) {
                 const Colocation& col = c.colocations[ci];
                 if (!forward && !col.influence) continue;
-                const float other_factor =
-                    factor * static_cast<float>(col.score) / static_cast<float>(kInfinity);
+                const float other_factor = chained_factor(factor, col.score);
                 merge_scores(forward ? col.primary : col.dependent, result, col.node_attribute, other_factor,
                              only_positive, true, depth + 1, forward);
             }
@@ -936,7 +946,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         for (std::uint32_t ci : forward ? this_with_of(from) : with_this_of(from)) {
             const Colocation& col = c.colocations[ci];
             if (!forward && !col.influence) continue;
-            const float other_factor = factor * static_cast<float>(col.score) / static_cast<float>(kInfinity);
+            const float other_factor = chained_factor(factor, col.score);
             merge_scores(forward ? col.primary : col.dependent, result, col.node_attribute, other_factor,
                          only_positive, true, depth + 1, forward);
         }
@@ -1285,7 +1295,13 @@ void Assigner::apply_colocation(RscIdx dep, RscIdx primary, const Colocation& co
             }
             return;
         }
-        for (RscIdx inst : p.children)
+        // Instance by instance in the clone's last sorted order (assignment, then promotion),
+        // which decides whether a stopped instance's penalty is kept (it is rolled back
+        // where it leaves no node available): observed with p with c at 100 and c's
+        // second instance stopped, guest3 100 and node3 0 where c is promotable (promotion
+        // sorts the stopped instance first), 0 and -100 where it is not.
+        const auto order = instance_order.find(primary);
+        for (RscIdx inst : order != instance_order.end() ? order->second : p.children)
             apply_colocation(dep, inst, col);
         return;
     }
@@ -1462,18 +1478,20 @@ bool Assigner::assign_instance(RscIdx clone, RscIdx inst, NodeIdx prefer, bool a
     if (ir.flags.assigning) return false;
     // The clone's colocations, as far as they apply to each instance.
     const Resource& cl = c.resources[clone];
+    // (Each attempt adds the clone's colocations to the instance again: after an early
+    // assignment to the current node failed, they count twice. Observed: cr:0 -99, then
+    // -199, on node1 where p, with c at -100, is at INFINITY, and so with c with p at
+    // -100; the first attempt's scores themselves are undone, utilization bans too.)
     auto& tw = inst_this_with[inst];
     for (std::uint32_t ci : cl.this_with) {
         const Colocation& col = c.colocations[ci];
-        if ((all_coloc || col.score < 0 || col.score == kInfinity) &&
-            std::find(tw.begin(), tw.end(), ci) == tw.end())
-            tw.push_back(ci);
+        if (all_coloc || col.score < 0 || col.score == kInfinity) tw.push_back(ci);
     }
     auto& wt = inst_with_this[inst];
     for (std::uint32_t ci : cl.with_this) {
         const Colocation& col = c.colocations[ci];
         if (!col.influence) continue;
-        if ((all_coloc || col.score < 0) && std::find(wt.begin(), wt.end(), ci) == wt.end()) wt.push_back(ci);
+        if (all_coloc || col.score < 0) wt.push_back(ci);
     }
     if (prefer != kNone) {
         auto lp = ir.allowed.get(prefer, cls(c, prefer));
@@ -1891,6 +1909,7 @@ void Assigner::set_instance_roles(RscIdx clone)
             return c.resources[a].sort_index > c.resources[b].sort_index;
         return inst_role(c, a) > inst_role(c, b);
     });
+    instance_order[clone] = order;  // (Pacemaker sorts the clone's instances so.)
     int promoted = 0;
     for (RscIdx inst : order) {
         Resource& ir = c.resources[inst];

@@ -342,12 +342,20 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
     auto result = native_update(first, then, first_flags, type);
     // Every instance of a (non-interleaved) clone follows the first; only those on the
     // first's node also make the first required (or restart it). Group members follow on
-    // the first's node.
+    // the first's node (a start: O6 below).
     constexpr std::uint32_t kAffectsFirst = kOrderImpliesFirst | kOrderImpliesFirstMigratable |
                                             kOrderPromotedImpliesFirst | kOrderImpliesFirstPrinted |
                                             kOrderRestart;
+    // O6 (observed): a group's start reaches its first member only, on whatever node the
+    // first runs; the others follow through the group's own chain. So `p then g` restarts gm
+    // "due to required p start" and gm2 "due to required gm start" with p on another node,
+    // while a first member already required by a container's start keeps that reason for
+    // the next member too (bug-rh-1097457).
+    const bool group_start = tr.is_group() && c.actions[then].task == "start";
     for (RscIdx ch : std::vector<RscIdx>(tr.children)) {
-        ActIdx ca = first_child_action(c, ch, c.actions[then].task, tr.is_clone() ? kNone : node);
+        if (group_start && ch != tr.children.front()) break;
+        ActIdx ca =
+            first_child_action(c, ch, c.actions[then].task, tr.is_clone() || group_start ? kNone : node);
         if (ca == kNone) continue;
         const bool same_node = node == kNone || c.actions[ca].node == kNone || c.actions[ca].node == node;
         if (!same_node) {
