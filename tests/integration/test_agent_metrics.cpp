@@ -8,7 +8,8 @@
 //
 // A second case scrapes the agent directly and checks the counters of what went wrong by
 // the amounts it caused: handshakes that failed (5 connections closed by the peer during
-// the handshake, then 2 clients with the wrong PSK; none refused), a daemon over
+// the handshake, then 2 clients with the wrong PSK; none refused), the client limit (256
+// established clients, then one more connection: closed at once, one refused), a daemon over
 // outpost-memory-max OOM-killed once (its limit hits as the kernel counted them), forks
 // refused by outpost-tasks-max as often as the forking process counted, and proxy sessions (two cibadmin
 // sessions open through the agent to an IPC provider that answers nothing, then none). promtool checks that
@@ -42,6 +43,9 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::uint16_t kMetricsPort = 9673;
+// The agent's client limit (kMaxClients in guest-agent/server/server.hpp): connections at
+// once, TLS handshakes in progress included.
+constexpr std::size_t kClientLimit = 256;
 constexpr const char* kProvider = "outposttest-metrics";
 constexpr int kMonitors = 60;
 
@@ -270,8 +274,41 @@ TEST_CASE("the agent counts failed handshakes, limit hits and proxy sessions as 
         CHECK_FALSE(wrong.ok());
     }
     counter(failed, failed0 + kDropped + 2);
-    // Nothing of this was over the client limit (256: not reachable here, see docs/testing.md).
+    // Nothing of this was over the client limit.
     counter(refused, refused0);
+
+    // The client limit: with kClientLimit clients connected, the next connection is closed
+    // at once and counted as refused; once they are gone the agent accepts again. The
+    // clients complete their handshakes (the agent keeps an established client however
+    // long it says nothing), so none leaves by the 10 s handshake timeout while the rest
+    // connect, however loaded the machine.
+    {
+        const tls::TlsContext tls = psk_client(guest.authkey().bytes());
+        std::vector<std::unique_ptr<RawClient>> clients;
+        const auto filling = std::chrono::steady_clock::now();
+        for (std::size_t i = 0; i < kClientLimit; ++i) {
+            auto client = RawClient::connect(context.get(), guest.address(), guest.port(), tls);
+            INFO("client " << i + 1 << ": " << (client ? std::string() : client.error().describe()));
+            REQUIRE(client.ok());
+            clients.push_back(std::move(client).value());
+        }
+        WARN(kClientLimit << " clients connected in "
+                          << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now() - filling)
+                                 .count()
+                          << " ms");
+        counter(R"(outpost_agent_connections{kind="cluster"})", static_cast<double>(kClientLimit));
+        auto over = tcp_connect(nullptr, guest.address(), guest.port(), 5s);
+        require_ok(over);
+        CHECK(closed_by_peer(over->get(), 5s));
+        counter(refused, refused0 + 1);
+        clients.clear();
+        counter(R"(outpost_agent_connections{kind="cluster"})", 0);
+        auto again = RawClient::connect(context.get(), guest.address(), guest.port(), tls);
+        INFO((again ? std::string() : again.error().describe()));
+        CHECK(again.ok());
+        counter(refused, refused0 + 1);
+    }
 
     // Limit hits, counted by the kernel and by the forking process.
     ExecutorSession s(guest, "metrics-limits");

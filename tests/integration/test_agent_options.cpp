@@ -366,20 +366,6 @@ std::string plain_frame(std::string xml)
     return std::string(bytes.begin(), bytes.end()) + xml;
 }
 
-// Whether the daemon ended the connection (EOF or reset) within `limit`; bytes it sent
-// (a TLS alert) are read and dropped.
-bool closed_by_peer(int fd, std::chrono::milliseconds limit)
-{
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        char buffer[512];
-        ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return false;
-}
-
 }  // namespace
 
 TEST_CASE("nothing is served before the TLS handshake completes", "[agent][tls]")

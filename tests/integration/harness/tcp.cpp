@@ -133,4 +133,16 @@ Result<std::string> http_get(const Netns* from, const std::string& address, std:
     return body == std::string::npos ? std::string() : response.substr(body + 4);
 }
 
+bool closed_by_peer(int fd, std::chrono::milliseconds limit)
+{
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        char buffer[512];
+        ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+}
+
 }  // namespace outpost::test

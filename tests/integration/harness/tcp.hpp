@@ -29,6 +29,10 @@ inline constexpr std::chrono::milliseconds kTcpRetryInterval{50};
 Result<UniqueFd> tcp_connect(const Netns* from, const std::string& address, std::uint16_t port,
                              std::chrono::milliseconds timeout);
 
+// Whether the peer ended the connection on `fd` (EOF or reset) within `limit`; bytes it
+// sent meanwhile (a TLS alert) are read and dropped.
+bool closed_by_peer(int fd, std::chrono::milliseconds limit);
+
 // Succeeds once a connection to address:port is accepted (the probe connection is closed
 // at once). Fails on timeout, or as soon as `watch` (if given) is no longer running.
 Status wait_for_tcp(const Netns* from, const std::string& address, std::uint16_t port,
