@@ -445,7 +445,9 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
     // Registered as the node's IPC provider when there is a CIB to serve (the connection
     // then bridges each registered client to it, and closes its sessions when it drops).
     if (config_.cib_service != nullptr) {
-        conn.ipc = std::make_unique<GuestIpc>(*config_.cib_service, conn.rsc);
+        const std::string node = conn.rsc;
+        conn.ipc =
+            std::make_unique<GuestIpc>(*config_.cib_service, conn.rsc, [this, node] { return drain(node); });
         rc.provider = conn.ipc.get();
     }
     rc.ipc_provider = rc.provider != nullptr;
@@ -455,6 +457,13 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
         log_notice(log_cat, "Remote node %s is %s", name.c_str(), up ? "up" : "down");
         update_cib([&](xmlDoc* cib) {
             if (up) forget_node_history(cib, name);
+            // A drained node's connection ended: its attributes go, as Pacemaker's
+            // controller purges them, so that the node may come back.
+            if (!up && shutdown_requested(cib, name)) {
+                log_notice(log_cat, "Remote node %s is drained and down: its shutdown request is done",
+                           name.c_str());
+                forget_transient_attributes(cib, name);
+            }
             record_remote_node(cib, name, up);
         });
         if (!up) forget_node_operations(name);
@@ -487,6 +496,24 @@ void ControlLoop::forget_node_operations(const std::string& node)
     for (auto it = recurring_.begin(); it != recurring_.end();) {
         it = it->first.starts_with(node + "\n") ? recurring_.erase(it) : std::next(it);
     }
+}
+
+// What pacemaker-controld does for a shutdown request (docs/protocol.md 4.6): the node's
+// `shutdown` attribute is set to now, the scheduler moves or stops everything on it and
+// stops its connection, and the daemon, acked, exits once the connection is gone.
+connection::ShutdownAnswer ControlLoop::drain(const std::string& node)
+{
+    const std::string refusal = shutdown_refusal(store_.current(), node);
+    if (!refusal.empty()) {
+        log_notice(log_cat, "%s asks to shut down: answered nack (%s): its daemon exits, its resources stay",
+                   node.c_str(), refusal.c_str());
+        return connection::ShutdownAnswer::nack;
+    }
+    log_notice(log_cat, "%s asks to shut down: answered ack, moving its resources off", node.c_str());
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    update_cib([&](xmlDoc* cib) { record_shutdown_request(cib, node, now); });
+    want_transition("shutdown request of " + node);
+    return connection::ShutdownAnswer::ack;
 }
 
 // What pacemaker-controld does for a guest node's pseudo fencing: the node is down and its

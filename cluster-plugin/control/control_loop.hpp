@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 
+#include "connection/ipc_provider.hpp"
 #include "control/graph_actions.hpp"
 #include "control/host_executor.hpp"
 #include "control/loop_observer.hpp"
@@ -128,6 +129,9 @@ private:
     void handle_result(OpRecord record, std::optional<int> action_id, bool recurring_repeat);
     void forget_node_operations(const std::string& node);
     void guest_fenced(const std::string& node);
+    // A remote or guest node's shutdown request: drained (ack) unless its connection is
+    // not managed (nack).
+    connection::ShutdownAnswer drain(const std::string& node);
     void run_fencing(const GraphAction& action);
     Connection& connection_for(const GraphAction& action);
     Connection* connection_of_node(const std::string& node);

@@ -40,8 +40,8 @@ bool acceptable_user(const std::string& user)
 
 }  // namespace
 
-GuestIpc::GuestIpc(controller::CibService& service, std::string node)
-    : service_(service), node_(std::move(node))
+GuestIpc::GuestIpc(controller::CibService& service, std::string node, ShutdownHandler on_shutdown)
+    : service_(service), node_(std::move(node)), on_shutdown_(std::move(on_shutdown))
 {
     service_.add_listener(*this);
 }
@@ -85,10 +85,8 @@ void GuestIpc::session_closed(const connection::ProxySession& session)
 
 connection::ShutdownAnswer GuestIpc::shutdown_requested()
 {
-    log_notice(log_cat,
-               "%s asks to shut down: answered nack (outpost-controld does not move resources off on "
-               "request); its daemon exits and the node is recovered as configured",
-               node_.c_str());
+    if (on_shutdown_) return on_shutdown_();
+    log_notice(log_cat, "%s asks to shut down: answered nack (no controller drains it)", node_.c_str());
     return connection::ShutdownAnswer::nack;
 }
 

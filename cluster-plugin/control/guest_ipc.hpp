@@ -13,12 +13,13 @@
 //     channel locally; another daemon may forward it).
 //   - Every other channel (attrd, stonith-ng, crmd, ...) is refused: the session is
 //     destroyed at once and the refusal is logged once per channel name at info level.
-// A shutdown request is answered with a nack (see shutdown_requested()). Bad input
+// A shutdown request goes to the controller's handler (see shutdown_requested()). Bad input
 // (undecodable XML, an oversized user name) gets an -EBADMSG reply or closes the session,
 // never more; the bridge bounds the number of sessions (connection::kMaxProxySessions).
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -35,8 +36,12 @@ inline constexpr std::size_t kMaxProxyUserLength = 256;
 
 class GuestIpc final : public connection::IpcProvider, private controller::CibListener {
 public:
-    // `service` is borrowed and must outlive the provider; `node` names the node in logs.
-    GuestIpc(controller::CibService& service, std::string node);
+    // What the controller answers a node's shutdown request (it drains the node on ack).
+    using ShutdownHandler = std::function<connection::ShutdownAnswer()>;
+
+    // `service` is borrowed and must outlive the provider; `node` names the node in logs;
+    // `on_shutdown` answers its shutdown requests (none: nack).
+    GuestIpc(controller::CibService& service, std::string node, ShutdownHandler on_shutdown = {});
     GuestIpc(const GuestIpc&) = delete;
     GuestIpc& operator=(const GuestIpc&) = delete;
     ~GuestIpc() override;
@@ -45,10 +50,9 @@ public:
     bool session_opened(const connection::ProxySession& session, connection::IpcChannel& channel) override;
     void request(const connection::ProxyRequest& request, connection::IpcChannel& channel) override;
     void session_closed(const connection::ProxySession& session) override;
-    // Nack: outpost-controld has no way yet to move resources off a node that asks to stop
-    // (Pacemaker records a "shutdown" node attribute and lets the scheduler drain the node).
-    // The node's daemon exits at once, as when no cluster node acks; the controller then
-    // sees the connection lost and recovers the node as configured.
+    // The handler's answer: ack when the controller drains the node (Pacemaker records a
+    // "shutdown" node attribute and lets the scheduler move everything off, then stops the
+    // connection, and the daemon exits), nack when it will not (the daemon exits at once).
     connection::ShutdownAnswer shutdown_requested() override;
 
     [[nodiscard]] std::size_t session_count() const { return sessions_.size(); }
@@ -72,6 +76,7 @@ private:
 
     controller::CibService& service_;
     std::string node_;
+    ShutdownHandler on_shutdown_;
     std::map<std::string, Session> sessions_;
     std::set<std::string> refused_logged_;
 };

@@ -241,6 +241,95 @@ void record_remote_node(xmlDoc* cib, const std::string& name, bool up)
     if (up) cx::set_attr(ns, "node_fenced", "0");
 }
 
+void record_shutdown_request(xmlDoc* cib, const std::string& name, std::int64_t when)
+{
+    xmlNode* ns = ensure_node_state(cib, name, name);
+    set_attribute(attribute_set(ns), name, "shutdown", std::to_string(when));
+}
+
+namespace {
+
+// The value of nvpair `name` in the element's child sets named `set_name` ("" if none).
+std::string nvpair_in(const xmlNode* element, const char* set_name, const std::string& name)
+{
+    for (const xmlNode* set : cx::element_children(element)) {
+        if (!cx::is_named(set, set_name)) continue;
+        for (const xmlNode* nv : cx::element_children(set)) {
+            if (cx::attr(nv, "name").value_or("") == name) return cx::attr(nv, "value").value_or("");
+        }
+    }
+    return "";
+}
+
+bool is_true(const std::string& value)
+{
+    return value == "true" || value == "on" || value == "yes" || value == "y" || value == "1";
+}
+
+bool is_false(const std::string& value)
+{
+    return value == "false" || value == "off" || value == "no" || value == "n" || value == "0";
+}
+
+void find_primitives(const xmlNode* parent, std::vector<const xmlNode*>& out)
+{
+    for (const xmlNode* c : cx::element_children(parent)) {
+        if (cx::is_named(c, "primitive")) {
+            out.push_back(c);
+        } else {
+            find_primitives(c, out);  // groups, clones
+        }
+    }
+}
+
+}  // namespace
+
+std::string shutdown_refusal(const xmlDoc* cib, const std::string& name)
+{
+    const xmlNode* config = cx::child_named(cx::root_of(cib), "configuration");
+    if (config == nullptr) return "";
+    if (const xmlNode* crm_config = cx::child_named(config, "crm_config")) {
+        if (is_true(nvpair_in(crm_config, "cluster_property_set", "maintenance-mode")))
+            return "the cluster is in maintenance mode";
+    }
+    const xmlNode* resources = cx::child_named(config, "resources");
+    if (resources == nullptr) return "";
+    std::vector<const xmlNode*> primitives;
+    find_primitives(resources, primitives);
+    for (const xmlNode* p : primitives) {
+        const bool connection = cx::attr(p, "id").value_or("") == name;
+        const bool container = nvpair_in(p, "meta_attributes", "remote-node") == name;
+        if (!connection && !container) continue;
+        const std::string id = cx::attr(p, "id").value_or("");
+        if (is_false(nvpair_in(p, "meta_attributes", "is-managed"))) return id + " is not managed";
+        if (is_true(nvpair_in(p, "meta_attributes", "maintenance"))) return id + " is in maintenance";
+    }
+    return "";
+}
+
+bool shutdown_requested(const xmlDoc* cib, const std::string& name)
+{
+    const xmlNode* status = cx::child_named(cx::root_of(cib), "status");
+    if (status == nullptr) return false;
+    for (const xmlNode* ns : cx::element_children(status)) {
+        if (!cx::is_named(ns, "node_state") || cx::attr(ns, "uname").value_or("") != name) continue;
+        const xmlNode* ta = cx::child_named(ns, "transient_attributes");
+        for (const xmlNode* set : ta != nullptr ? cx::element_children(ta) : std::vector<xmlNode*>{}) {
+            for (const xmlNode* nv : cx::element_children(set)) {
+                if (cx::attr(nv, "name").value_or("") != "shutdown") continue;
+                const std::string value = cx::attr(nv, "value").value_or("0");
+                if (!value.empty() && value != "0") return true;
+            }
+        }
+    }
+    return false;
+}
+
+void forget_transient_attributes(xmlDoc* cib, const std::string& name)
+{
+    if (xmlNode* ns = find_node_state(cib, name)) remove_children_named(ns, "transient_attributes");
+}
+
 void record_guest_fenced(xmlDoc* cib, const std::string& name)
 {
     forget_node_history(cib, name);

@@ -72,6 +72,22 @@ void forget_remote_nodes(xmlDoc* cib);
 // A remote node whose connection started / stopped.
 void record_remote_node(xmlDoc* cib, const std::string& name, bool up);
 
+// A remote or guest node that asked to shut down, as Pacemaker's attribute manager records
+// it: the node's transient attribute `shutdown` set to the time of the request (epoch
+// seconds). The scheduler then moves or stops everything on the node and stops its
+// connection.
+void record_shutdown_request(xmlDoc* cib, const std::string& name, std::int64_t when);
+// Why a node's shutdown request is refused (Pacemaker's controller nacks it when the
+// node's connection is not managed): "" when it may be drained, else the reason. Looks at
+// maintenance-mode and the meta attributes is-managed and maintenance of the node's
+// connection (ocf:pacemaker:remote with the node's name) or container (meta remote-node).
+std::string shutdown_refusal(const xmlDoc* cib, const std::string& name);
+// Whether the node has a shutdown request recorded (a `shutdown` attribute other than 0).
+bool shutdown_requested(const xmlDoc* cib, const std::string& name);
+// Drops a node's transient attributes (a drained node whose connection stopped: Pacemaker's
+// controller purges them, so the connection may start again when the node is back).
+void forget_transient_attributes(xmlDoc* cib, const std::string& name);
+
 // A guest node's pseudo fencing (its container recovered), as pacemaker-controld confirms
 // it: its resource history and transient attributes are dropped and it is down.
 void record_guest_fenced(xmlDoc* cib, const std::string& name);
