@@ -1197,3 +1197,97 @@ TEST_CASE("outpost-controld honours reconnect_interval after a remote node's con
     }
     CHECK(daemon.stop() == 0);
 }
+
+// [tools] (controld-tools): the tools that talk to the controller (crmd) and, for a cleanup,
+// to attrd, against outpost-controld. The expected exit codes and output are what the same
+// commands print against a real Pacemaker 2.1.5 cluster (observed on a single-node
+// cluster; docs/architecture.md, "The crmd face"); the effects are Pacemaker's too: --fail
+// records a failed asyncmon and a fail count and the resource is recovered, --cleanup
+// deletes the history and fail counts and the resource is probed (found running, not
+// restarted), --refresh reprobes the node.
+namespace {
+
+int exit_code(const CommandResult& r)
+{
+    return WIFEXITED(r.wait_status) ? WEXITSTATUS(r.wait_status) : -1;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "crm_resource --fail/--cleanup/--refresh, pcs resource cleanup, crm_node -n and "
+    "crm_attribute -t rsc_defaults against outpost-controld",
+    "[controld][tools]")
+{
+    MachineGuard guard;
+    const auto begin = std::chrono::steady_clock::now();
+    TempDir dir("outpost-controld-tools");
+    const Authkey key = created_key(dir);
+    const fs::path host_run = made_directory(dir / "host-run");
+    const fs::path envfile = dir / "d1.env";
+    Controld daemon(dir, key.path(), host_run.string());
+    daemon.start();
+    push_configuration(dir, configuration(counted_dummy("d1", envfile), location("d1", kHost)));
+    auto running = [](const CrmMon& mon) {
+        return mon.resource_role("d1") == "Started" && mon.has_operation("d1", kHost, "monitor", 2000);
+    };
+    require_eventually(daemon, running, kConvergeTimeout);
+    auto status = [] { return tool({"cibadmin", "-Q", "-o", "status"}).output; };
+    const std::string waited = "Waiting for 1 reply from the controller\n... got reply (done)\n";
+
+    // The node-name query: crm_node -n, and crm_attribute -t rsc_defaults, which asks first.
+    CommandResult name = tool({"crm_node", "-n"});
+    CHECK(exit_code(name) == 0);
+    CHECK(name.output == std::string(kHost) + "\n");
+    CommandResult defaults =
+        tool({"crm_attribute", "-t", "rsc_defaults", "-n", "resource-stickiness", "-v", "1"});
+    INFO(defaults.describe());
+    CHECK(exit_code(defaults) == 0);
+    CHECK(tool({"crm_attribute", "-t", "rsc_defaults", "-n", "resource-stickiness", "-G", "-q"}).output ==
+          "1\n");
+
+    // --fail: a failed asyncmon and a fail count; the resource is recovered (a second start).
+    CommandResult failed = tool({"crm_resource", "--fail", "-r", "d1", "-N", kHost});
+    INFO(failed.describe());
+    CHECK(exit_code(failed) == 0);
+    CHECK(failed.output == waited);
+    CHECK(status().find("fail-count-d1#asyncmon_0") != std::string::npos);
+    CHECK(status().find("Simulated failure") != std::string::npos);
+    require_eventually(
+        daemon, [&](const CrmMon& mon) { return running(mon) && starts_in(envfile) == 2; }, kConvergeTimeout);
+
+    // --cleanup: history and fail counts go; the probe finds it running (no third start).
+    CommandResult cleaned = tool({"crm_resource", "--cleanup", "-r", "d1"});
+    INFO(cleaned.describe());
+    CHECK(exit_code(cleaned) == 0);
+    CHECK(cleaned.output == "Cleaned up d1 on " + std::string(kHost) + "\n" + waited);
+    require_eventually(daemon, running, kConvergeTimeout);
+    std::string after = status();
+    CHECK(after.find("fail-count-d1") == std::string::npos);
+    CHECK(after.find("asyncmon") == std::string::npos);
+    CHECK(after.find("d1_monitor_0") != std::string::npos);
+    // Nothing left to clean: the tool says so and asks the controller nothing.
+    CommandResult pcs = tool({"pcs", "resource", "cleanup", "d1"});
+    INFO(pcs.describe());
+    CHECK(exit_code(pcs) == 0);
+    CHECK(pcs.output == "Cleaned up d1 on " + std::string(kHost) + "\n");
+
+    // --refresh (every resource): the node is reprobed.
+    const std::size_t log_from = daemon.log().size();
+    CommandResult refreshed = tool({"crm_resource", "--refresh"});
+    INFO(refreshed.describe());
+    CHECK(exit_code(refreshed) == 0);
+    CHECK(refreshed.output == waited);
+    require_eventually(daemon, running, kConvergeTimeout, log_from);
+    CHECK(daemon.log().find("Reprobing " + std::string(kHost), log_from) != std::string::npos);
+    CHECK(starts_in(envfile) == 2);
+    // A resource that does not exist: the tool's own error, as against Pacemaker.
+    CHECK(exit_code(tool({"crm_resource", "--cleanup", "-r", "nosuch"})) == 105);
+    // attrd_updater is not served: refused, not silently accepted.
+    CHECK(exit_code(tool({"attrd_updater", "-n", "x", "-U", "1"})) != 0);
+    CHECK(daemon.stop() == 0);
+    WARN("controld-tools took " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - begin)
+                                       .count()
+                                << " ms");
+}
