@@ -13,7 +13,8 @@
 //     (the recorded status is what the policy needs to see everything as running); the
 //     host is online and the DC
 //   - a monitor failure inside a guest (state file deleted: rc 7) is recorded
-//     (fail-count, failed action) and recovered in place; a resource with
+//     (fail-count, failed action) and recovered in place, then cleaned up with
+//     crm_resource --cleanup (fail count gone, found running by a probe); a resource with
 //     migration-threshold=1 moves to the other guest after one failure and back once the
 //     failure expired (failure-timeout: the loop wakes up for it); nothing to do afterwards
 //   - a restart of the daemon: what runs is found by probes, nothing is started again
@@ -576,6 +577,21 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
         INFO(tool({"cibadmin", "-Q", "-o", "status"}).output);
         INFO(tool({"crm_mon", "-1", "--output-as=xml"}).output);
         CHECK(after->failed_actions("d1") >= 1);
+    }
+    // crm_resource --cleanup of it (the crmd face, on a remote node): the fail count and
+    // the history go, a probe finds it running where it is (not started again).
+    {
+        const auto started = fs::last_write_time(dir / "g1-run" / "Dummy-d1.state");
+        const std::size_t from = log().size();
+        CommandResult cleaned = tool({"crm_resource", "--cleanup", "-r", "d1"});
+        INFO(cleaned.describe());
+        CHECK(cleaned.succeeded());
+        CHECK(cleaned.output.rfind("Cleaned up d1 on g1\n", 0) == 0);
+        INFO(log().substr(from));
+        REQUIRE(wait_for([](const CrmMon& mon) { return mon.fail_count("d1", "g1") == 0; }, 20s));
+        REQUIRE(wait_for(converged, kConvergeTimeout));
+        CHECK(log().find("Deleting the history of d1 on g1", from) != std::string::npos);
+        CHECK(fs::last_write_time(dir / "g1-run" / "Dummy-d1.state") == started);
     }
 
     // With migration-threshold=1 one failure moves a resource away (to g2, d4's only other
