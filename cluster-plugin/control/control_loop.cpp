@@ -317,7 +317,7 @@ void ControlLoop::run_crm_event(const GraphAction& action)
         std::string rsc = action.rsc_id;
         if (rsc.empty() && action.key.ends_with("_clear_failcount_0"))
             rsc = action.key.substr(0, action.key.size() - std::string_view("_clear_failcount_0").size());
-        update_cib([&](xmlDoc* cib) { clear_failures(cib, action.node, rsc); });
+        update_cib([&](xmlDoc* cib) { control::clear_failures(cib, action.node, rsc); });
     } else if (action.operation != "do_shutdown") {
         log_warning(log_cat, "Skipping %s: not offered yet", action.key.c_str());
     }
@@ -733,6 +733,93 @@ void ControlLoop::handle_result(OpRecord record, std::optional<int> action_id, b
     });
     if (action_id) finish_action(*action_id, expected);
     if (!expected && (!action_id || repeat)) trigger("unexpected result of " + key);
+}
+
+// --- what the crmd and attrd faces ask (ControllerActions) ---------------------------------
+
+bool ControlLoop::knows_node(const std::string& node)
+{
+    return node == config_.host_name || connection_of_node(node) != nullptr;
+}
+
+void ControlLoop::cancel_recurring(const std::string& node, const std::string& rsc_id)
+{
+    for (auto it = inflight_.begin(); it != inflight_.end();) {
+        const GraphAction& a = it->second;
+        if (a.node != node || a.rsc_id != rsc_id || a.interval_ms == 0) {
+            ++it;
+            continue;
+        }
+        if (node == config_.host_name) {
+            host_.cancel(rsc_id, a.operation, a.interval_ms);
+        } else if (Connection* c = connection_of_node(node); c != nullptr && c->remote->client() != nullptr) {
+            c->remote->client()->cancel(rsc_id, a.operation, a.interval_ms, [](const Status&) {});
+        }
+        recurring_.erase(it->first);
+        it = inflight_.erase(it);
+    }
+}
+
+Status ControlLoop::clear_failures(const std::string& node, const std::string& rsc_id)
+{
+    update_cib([&](xmlDoc* cib) { clear_failure_attributes(cib, node, rsc_id); });
+    trigger("failures cleared");
+    return {};
+}
+
+Status ControlLoop::delete_history(const std::string& node, const std::string& rsc_id)
+{
+    if (!knows_node(node)) return make_error("controld", -ENXIO, "no node " + node);
+    // A connection's own monitor is the connection's: its history stays.
+    if (connections_.count(rsc_id) == 0) cancel_recurring(node, rsc_id);
+    update_cib([&](xmlDoc* cib) { forget_resource(cib, node, rsc_id); });
+    trigger("the history of " + rsc_id + " on " + node + " was deleted");
+    return {};
+}
+
+Result<int> ControlLoop::fail_resource(const controller::FailedResource& resource)
+{
+    if (!knows_node(resource.node)) return make_error("controld", -ENXIO, "no node " + resource.node);
+    // As pacemaker-controld records crm_resource --fail: an "asyncmon" that returned 1
+    // (generic error) with the reason "Simulated failure".
+    OpRecord r;
+    r.node = resource.node;
+    r.remote_node = resource.node != config_.host_name;
+    r.node_id = r.remote_node ? resource.node : host_id_;
+    r.executed_by = config_.host_name;
+    r.rsc_id = resource.rsc_id;
+    r.rsc_class = resource.rsc_class;
+    r.rsc_provider = resource.provider;
+    r.rsc_type = resource.type;
+    r.task = "asyncmon";
+    // After every recorded operation of the node: the history is read in call-id order.
+    r.call_id = highest_call_id(store_.current(), resource.node) + 1;
+    r.transition_key = transition_key(r.call_id, -1, 0, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
+    r.rc = wire::ocf::unknown_error;
+    r.exit_reason = "Simulated failure";
+    r.last_rc_change = static_cast<std::int64_t>(std::time(nullptr));
+    r.origin = "controld_ack_event_directly";
+    update_cib([&](xmlDoc* cib) {
+        record_operation(cib, r);
+        count_failure(cib, r, r.last_rc_change);
+    });
+    trigger("failure of " + resource.rsc_id + " on " + resource.node + " requested");
+    return r.call_id;
+}
+
+Status ControlLoop::reprobe(const std::string& node)
+{
+    if (!knows_node(node)) return make_error("controld", -ENXIO, "no node " + node);
+    std::vector<std::string> resources = history_resources(store_.current(), node);
+    std::erase_if(resources, [this](const std::string& id) { return connections_.count(id) > 0; });
+    for (const auto& id : resources)
+        cancel_recurring(node, id);
+    update_cib([&](xmlDoc* cib) {
+        for (const auto& id : resources)
+            forget_resource(cib, node, id);
+    });
+    trigger("reprobe of " + node + " requested");
+    return {};
 }
 
 }  // namespace outpost::cluster::control

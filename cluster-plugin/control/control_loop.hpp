@@ -31,6 +31,7 @@
 #include "control/transition.hpp"
 #include "controller/cib_service.hpp"
 #include "controller/cib_store.hpp"
+#include "controller/controller_actions.hpp"
 #include "io/source.hpp"
 #include "tls/context.hpp"
 #include "util/lifetime.hpp"
@@ -77,7 +78,10 @@ struct LoopConfig {
     controller::CibService* cib_service = nullptr;
 };
 
-class ControlLoop {
+// It is also what the crmd/attrd IPC faces ask of the controller (ControllerActions):
+// deleting a resource's history (crm_resource --cleanup/--refresh), failing it (--fail),
+// reprobing a node, clearing fail counts.
+class ControlLoop final : public controller::ControllerActions {
 public:
     // Records the host as an online member and forgets its old operation history and that
     // of the remote nodes (its executor starts empty, its connections are down: probes find
@@ -86,7 +90,7 @@ public:
                                                        HostExecutor& host, LoopConfig config);
     ControlLoop(const ControlLoop&) = delete;
     ControlLoop& operator=(const ControlLoop&) = delete;
-    ~ControlLoop();
+    ~ControlLoop() override;
 
     // Something changed: abort the running transition (if any) and compute a new one.
     void trigger(const std::string& why);
@@ -97,6 +101,14 @@ public:
     [[nodiscard]] std::pair<std::size_t, std::size_t> connections() const;
     // The last kFenceHistory fencing operations, oldest first.
     [[nodiscard]] const std::deque<FenceEvent>& fence_history() const { return fence_history_; }
+
+    // controller::ControllerActions: each edits the status section and computes a new
+    // transition.
+    [[nodiscard]] std::string host_node_id() const override { return host_id_; }
+    Status clear_failures(const std::string& node, const std::string& rsc_id) override;
+    Status delete_history(const std::string& node, const std::string& rsc_id) override;
+    Result<int> fail_resource(const controller::FailedResource& resource) override;
+    Status reprobe(const std::string& node) override;
 
 private:
     struct Connection;
@@ -128,6 +140,9 @@ private:
                               std::uint32_t interval_ms);
     void handle_result(OpRecord record, std::optional<int> action_id, bool recurring_repeat);
     void forget_node_operations(const std::string& node);
+    // Cancels the resource's recurring operations on a node and forgets them.
+    void cancel_recurring(const std::string& node, const std::string& rsc_id);
+    [[nodiscard]] bool knows_node(const std::string& node);
     void guest_fenced(const std::string& node);
     // A remote or guest node's shutdown request: drained (ack) unless its connection is
     // not managed (nack).

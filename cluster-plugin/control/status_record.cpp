@@ -1,6 +1,7 @@
 #include "control/status_record.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <vector>
 
@@ -454,6 +455,64 @@ void clear_failures(xmlDoc* cib, const std::string& node, const std::string& rsc
                 remove_node(nv);
         }
     }
+}
+
+void clear_failure_attributes(xmlDoc* cib, const std::string& node, const std::string& rsc_id)
+{
+    const std::string suffix = rsc_id.empty() ? std::string() : rsc_id + "#";
+    for (xmlNode* ns : cx::element_children(status_of(cib))) {
+        if (!cx::is_named(ns, "node_state")) continue;
+        if (!node.empty() && cx::attr(ns, "uname").value_or("") != node) continue;
+        xmlNode* ta = cx::child_named(ns, "transient_attributes");
+        if (ta == nullptr) continue;
+        for (xmlNode* set : cx::element_children(ta)) {
+            for (xmlNode* nv : cx::element_children(set)) {
+                const std::string name = cx::attr(nv, "name").value_or("");
+                if (name.starts_with("fail-count-" + suffix) || name.starts_with("last-failure-" + suffix))
+                    remove_node(nv);
+            }
+        }
+    }
+}
+
+namespace {
+
+const xmlNode* lrm_resources_of(const xmlDoc* cib, const std::string& node)
+{
+    // find_node_state only reads; it is shared with the editing functions.
+    const xmlNode* ns =
+        find_node_state(const_cast<xmlDoc*>(cib), node);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    const xmlNode* lrm = ns != nullptr ? cx::child_named(ns, "lrm") : nullptr;
+    return lrm != nullptr ? cx::child_named(lrm, "lrm_resources") : nullptr;
+}
+
+}  // namespace
+
+int highest_call_id(const xmlDoc* cib, const std::string& node)
+{
+    int highest = 0;
+    const xmlNode* resources = lrm_resources_of(cib, node);
+    if (resources == nullptr) return highest;
+    for (const xmlNode* lr : cx::element_children(resources)) {
+        for (const xmlNode* op : cx::element_children(lr)) {
+            const std::string text = cx::attr(op, "call-id").value_or("0");
+            int id = 0;
+            (void)std::from_chars(text.data(), text.data() + text.size(), id);
+            highest = std::max(highest, id);
+        }
+    }
+    return highest;
+}
+
+std::vector<std::string> history_resources(const xmlDoc* cib, const std::string& node)
+{
+    std::vector<std::string> ids;
+    const xmlNode* resources = lrm_resources_of(cib, node);
+    if (resources == nullptr) return ids;
+    for (const xmlNode* lr : cx::element_children(resources)) {
+        if (auto id = cx::attr(lr, "id")) ids.push_back(*id);
+    }
+    return ids;
 }
 
 }  // namespace outpost::cluster::control

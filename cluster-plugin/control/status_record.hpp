@@ -120,5 +120,12 @@ std::vector<RecordedFailure> recorded_failures(const xmlDoc* cib);
 // Removes the resource's fail-count-* and last-failure-* attributes on a node and its
 // <rsc>_last_failure_0 history entry there (clear_failcount).
 void clear_failures(xmlDoc* cib, const std::string& node, const std::string& rsc_id);
+// attrd's clear-failure: removes fail-count-* and last-failure-* attributes of `rsc_id`
+// (every resource when empty) on `node` (every node when empty).
+void clear_failure_attributes(xmlDoc* cib, const std::string& node, const std::string& rsc_id);
+// The highest call-id in a node's operation history (0 when it has none).
+int highest_call_id(const xmlDoc* cib, const std::string& node);
+// The resources with operation history on a node.
+std::vector<std::string> history_resources(const xmlDoc* cib, const std::string& node);
 
 }  // namespace outpost::cluster::control

@@ -44,6 +44,8 @@ Result<std::unique_ptr<IpcFaces>> IpcFaces::create(GMainContext* context, CibSer
         {prefix + "cib_rw", QB_IPC_NATIVE, false, 0, {}},
         {prefix + "cib_shm", QB_IPC_SHM, false, 0, {}},
         {prefix + "pacemakerd", QB_IPC_NATIVE, false, 0, {}},
+        {prefix + "crmd", QB_IPC_NATIVE, false, 0, {}},
+        {prefix + "attrd", QB_IPC_NATIVE, false, 0, {}},
     };
     ipc::ServerOptions server_options;
     server_options.buffer_size = faces->options_.buffer_size;
@@ -95,10 +97,18 @@ void IpcFaces::message(ipc::ConnectionId id, const void* data, std::size_t size)
     }
     log_trace(log_cat, "Request of %s: %s", found->second.cib.id.c_str(),
               log::quote(message->xml, 2000).c_str());
-    if (found->second.channel == Channel::pacemakerd) {
-        handle_pacemakerd(id, *message);
-    } else {
-        handle_cib(id, found->second, *message);
+    switch (found->second.channel) {
+        case Channel::pacemakerd:
+            handle_pacemakerd(id, *message);
+            break;
+        case Channel::crmd:
+            handle_crmd(id, *message);
+            break;
+        case Channel::attrd:
+            handle_attrd(id, *message);
+            break;
+        default:
+            handle_cib(id, found->second, *message);
     }
 }
 
@@ -155,6 +165,108 @@ void IpcFaces::handle_pacemakerd(ipc::ConnectionId id, const ipc::Message& messa
         log_warning(log_cat, "Cannot answer pacemakerd client: %s", sent.error().message.c_str());
         clients_.erase(id);
     }
+}
+
+void IpcFaces::drop(ipc::ConnectionId id, const char* what, const std::string& why)
+{
+    log_warning(log_cat, "Closing %s client: %s", what, why.c_str());
+    clients_.erase(id);
+    server_->close(id);
+}
+
+void IpcFaces::answer(ipc::ConnectionId id, const ipc::Message& request, const std::string& xml)
+{
+    if (wants_response(request)) reply(id, request, ipc_ack("dispatch_controller_ipc", 112));
+    if (clients_.count(id) == 0) return;
+    log_trace(log_cat, "Answer (event): %s", log::quote(xml, 2000).c_str());
+    Status sent = server_->send(id, ipc::Kind::event, 0, 0, xml);
+    if (!sent && sent.error().code != -ENOTCONN) {
+        log_warning(log_cat, "Cannot answer IPC client: %s", sent.error().message.c_str());
+        clients_.erase(id);
+    }
+}
+
+void IpcFaces::handle_crmd(ipc::ConnectionId id, const ipc::Message& message)
+{
+    auto request = parse_crmd_request(message.xml);
+    if (!request) {
+        drop(id, "controller", request.error().message);
+        return;
+    }
+    const std::string& client_uuid = clients_.at(id).cib.id;
+    const std::string node_id = controller_ != nullptr ? controller_->host_node_id() : options_.node_name;
+    const std::time_t now = std::time(nullptr);
+    if (request->task == "hello") {
+        // Not answered by Pacemaker's controller; a tool waiting for it gets an ack.
+        if (wants_response(message)) reply(id, message, ipc_ack("dispatch_controller_ipc", 112));
+        return;
+    }
+    if (request->task == "node-info") {
+        answer(id, message, node_info_reply(*request, client_uuid, options_.node_name, node_id));
+        return;
+    }
+    const bool known = request->task == "lrm_delete" || request->task == "lrm_fail" ||
+                       request->task == "probe_again" || request->task == "reprobe";
+    if (!known || controller_ == nullptr) {
+        log_notice(log_cat, "Refusing controller request %s: %s", log::quote(request->task).c_str(),
+                   known ? "no control loop (--cib-only)" : "not implemented");
+        reply(id, message, ipc_ack("dispatch_controller_ipc", 3));  // CRM_EX_UNIMPLEMENT_FEATURE
+        return;
+    }
+    if (request->rsc.node.empty()) request->rsc.node = options_.node_name;
+    if (request->task == "probe_again" || request->task == "reprobe") {
+        const std::string node = request->host_to.empty() ? options_.node_name : request->host_to;
+        log_notice(log_cat, "Reprobing %s on request of %s", node.c_str(), request->sys_from.c_str());
+        if (Status done = controller_->reprobe(node); !done)
+            log_warning(log_cat, "Cannot reprobe %s: %s", node.c_str(), done.error().message.c_str());
+        answer(id, message, reprobe_reply(*request, client_uuid, options_.node_name, now, ++serial_));
+        return;
+    }
+    LrmAck ack;
+    ack.now = now;
+    ack.serial = ++serial_;
+    if (request->task == "lrm_delete") {
+        log_notice(log_cat, "Deleting the history of %s on %s on request of %s", request->rsc.rsc_id.c_str(),
+                   request->rsc.node.c_str(), request->sys_from.c_str());
+        ack.operation = "delete";
+        Status done = controller_->delete_history(request->rsc.node, request->rsc.rsc_id);
+        if (!done) log_warning(log_cat, "Cannot delete history: %s", done.error().message.c_str());
+        ack.ok = done.ok();
+    } else {
+        log_notice(log_cat, "Failing %s on %s on request of %s", request->rsc.rsc_id.c_str(),
+                   request->rsc.node.c_str(), request->sys_from.c_str());
+        ack.operation = "asyncmon";
+        auto call = controller_->fail_resource(request->rsc);
+        if (!call) log_warning(log_cat, "Cannot fail: %s", call.error().message.c_str());
+        ack.ok = call.ok();
+        ack.call_id = call ? *call : 0;
+    }
+    answer(id, message, lrm_invoke_reply(*request, client_uuid, options_.node_name, node_id, ack));
+}
+
+void IpcFaces::handle_attrd(ipc::ConnectionId id, const ipc::Message& message)
+{
+    auto request = parse_attrd_request(message.xml);
+    if (!request) {
+        drop(id, "attrd", request.error().message);
+        return;
+    }
+    int status = 112;  // CRM_EX_INDETERMINATE: accepted, as pacemaker-attrd acks
+    if (request->task != "clear-failure" || controller_ == nullptr) {
+        // attrd_updater would take an ack of any status for success: closing tells it.
+        drop(id, "attrd",
+             "request " + log::quote(request->task) +
+                 (controller_ == nullptr ? " needs the control loop (--cib-only)" : " is not implemented"));
+        return;
+    }
+    log_notice(log_cat, "Clearing failures of %s on %s",
+               request->resource.empty() ? "every resource" : request->resource.c_str(),
+               request->host.empty() ? "every node" : request->host.c_str());
+    if (Status done = controller_->clear_failures(request->host, request->resource); !done) {
+        log_warning(log_cat, "Cannot clear failures: %s", done.error().message.c_str());
+        status = 1;
+    }
+    reply(id, message, ipc_ack("attrd_client_clear_failure", status, true));
 }
 
 }  // namespace outpost::cluster::controller

@@ -1,6 +1,8 @@
 // IpcFaces: the local IPC names outpost-controld serves so that Pacemaker's own tools work
-// against it: the CIB (cib_ro, cib_rw: native; cib_shm: shared memory, like cib_rw) and
-// pacemakerd (its status ping, for crm_mon's header). One ipc::Server carries them all
+// against it: the CIB (cib_ro, cib_rw: native; cib_shm: shared memory, like cib_rw),
+// pacemakerd (its status ping, for crm_mon's header), the controller (crmd: node-info,
+// lrm_delete, lrm_fail, probe_again; crmd.hpp) and of the attribute manager (attrd) only
+// clear-failure, which crm_resource --cleanup sends first. One ipc::Server carries them all
 // (libqb allows one poll-handler table per process).
 //
 // What a CIB request does is CibService's (cib_service.hpp), shared with the guests'
@@ -21,6 +23,8 @@
 #include <vector>
 
 #include "controller/cib_service.hpp"
+#include "controller/controller_actions.hpp"
+#include "controller/crmd.hpp"
 #include "ipc/server.hpp"
 #include "util/result.hpp"
 
@@ -31,6 +35,7 @@ struct IpcOptions {
     std::string cluster_group = ipc::kClusterGroup;
     // Prepended to every service name; empty in the daemon (tests only).
     std::string name_prefix;
+    std::string node_name;  // the controller's node, for node-info
 };
 
 class IpcFaces final : private ipc::Server::Handler, private CibListener {
@@ -43,9 +48,12 @@ public:
     ~IpcFaces() override;
 
     [[nodiscard]] std::size_t client_count() const { return clients_.size(); }
+    // What crmd's lrm_delete/lrm_fail/probe_again and attrd's clear-failure do; borrowed,
+    // nullptr (the default, and with --cib-only) refuses them.
+    void set_controller(ControllerActions* controller) { controller_ = controller; }
 
 private:
-    enum class Channel { cib_ro, cib_rw, cib_shm, pacemakerd };
+    enum class Channel { cib_ro, cib_rw, cib_shm, pacemakerd, crmd, attrd };
     struct Client {
         Channel channel = Channel::cib_ro;
         CibClient cib;
@@ -62,6 +70,11 @@ private:
 
     void handle_cib(ipc::ConnectionId id, Client& client, const ipc::Message& message);
     void handle_pacemakerd(ipc::ConnectionId id, const ipc::Message& message);
+    void handle_crmd(ipc::ConnectionId id, const ipc::Message& message);
+    void handle_attrd(ipc::ConnectionId id, const ipc::Message& message);
+    // An answer sent as an event; a tool waiting for a response gets an ack first.
+    void answer(ipc::ConnectionId id, const ipc::Message& request, const std::string& xml);
+    void drop(ipc::ConnectionId id, const char* what, const std::string& why);
     void reply(ipc::ConnectionId id, const ipc::Message& request, const std::string& xml);
     // CibListener
     void cib_changed(const CibChange& change) override;
@@ -70,6 +83,8 @@ private:
     IpcOptions options_;
     std::unique_ptr<ipc::Server> server_;
     std::map<ipc::ConnectionId, Client> clients_;
+    ControllerActions* controller_ = nullptr;
+    int serial_ = 0;  // of lrm_invoke answers
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

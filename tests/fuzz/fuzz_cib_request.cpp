@@ -1,4 +1,5 @@
-// fuzz-cib-request: arbitrary bytes as the payload of a CIB (or pacemakerd) IPC request.
+// fuzz-cib-request: arbitrary bytes as the payload of a CIB (or pacemakerd, crmd, attrd) IPC
+// request; a crmd request that parses gets every answer built.
 // Parsing must give a request or an error, never crash; an accepted request is performed
 // on a small CIB exactly as outpost-controld would (query, writes with XPath, schema
 // validation), its reply built, and a change turned into a patchset whose target version
@@ -12,6 +13,7 @@
 #include "controller/cib_document.hpp"
 #include "controller/cib_ops.hpp"
 #include "controller/cib_request.hpp"
+#include "controller/crmd.hpp"
 #include "controller/pacemakerd.hpp"
 
 using namespace outpost::cluster::controller;
@@ -36,6 +38,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size > kMaxInput) return 0;
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     (void)pacemakerd_reply(text, 0);
+    (void)parse_attrd_request(text);
+    if (auto crmd = parse_crmd_request(text); crmd.ok()) {
+        (void)node_info_reply(*crmd, "fuzz-client", "node1", "1");
+        (void)lrm_invoke_reply(*crmd, "fuzz-client", "node1", "1", LrmAck{"delete", 3, true, 0, 1});
+        (void)reprobe_reply(*crmd, "fuzz-client", "node1", 0, 2);
+    }
     auto request = parse_cib_request(text, kMaxInput);
     if (!request.ok()) return 0;
     static Schemas schemas;

@@ -13,7 +13,8 @@
 //     (the recorded status is what the policy needs to see everything as running); the
 //     host is online and the DC
 //   - a monitor failure inside a guest (state file deleted: rc 7) is recorded
-//     (fail-count, failed action) and recovered in place; a resource with
+//     (fail-count, failed action) and recovered in place, then cleaned up with
+//     crm_resource --cleanup (fail count gone, found running by a probe); a resource with
 //     migration-threshold=1 moves to the other guest after one failure and back once the
 //     failure expired (failure-timeout: the loop wakes up for it); nothing to do afterwards
 //   - a restart of the daemon: what runs is found by probes, nothing is started again
@@ -594,6 +595,21 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
         INFO(tool({"cibadmin", "-Q", "-o", "status"}).output);
         INFO(tool({"crm_mon", "-1", "--output-as=xml"}).output);
         CHECK(after->failed_actions("d1") >= 1);
+    }
+    // crm_resource --cleanup of it (the crmd face, on a remote node): the fail count and
+    // the history go, a probe finds it running where it is (not started again).
+    {
+        const auto started = fs::last_write_time(dir / "g1-run" / "Dummy-d1.state");
+        const std::size_t from = log().size();
+        CommandResult cleaned = tool({"crm_resource", "--cleanup", "-r", "d1"});
+        INFO(cleaned.describe());
+        CHECK(cleaned.succeeded());
+        CHECK(cleaned.output.rfind("Cleaned up d1 on g1\n", 0) == 0);
+        INFO(log().substr(from));
+        REQUIRE(wait_for([](const CrmMon& mon) { return mon.fail_count("d1", "g1") == 0; }, 20s));
+        REQUIRE(wait_for(converged, kConvergeTimeout));
+        CHECK(log().find("Deleting the history of d1 on g1", from) != std::string::npos);
+        CHECK(fs::last_write_time(dir / "g1-run" / "Dummy-d1.state") == started);
     }
 
     // With migration-threshold=1 one failure moves a resource away (to g2, d4's only other
@@ -1710,4 +1726,130 @@ TEST_CASE("outpost-controld fences a lost remote node through a fence device", "
         CHECK(pending.empty());
     }
     CHECK(daemon.stop() == 0);
+}
+
+// [tools] (controld-tools): the tools that talk to the controller (crmd) and, for a cleanup,
+// to attrd, run in the same order against outpost-controld and against a real Pacemaker
+// 2.1.5 single-node cluster: each must exit with the same code and print the same text
+// (docs/architecture.md, "The crmd face"). The effects are checked on outpost-controld:
+// --fail records a failed asyncmon and a fail count and the resource is recovered,
+// --cleanup deletes the history and fail counts and the resource is probed (found running,
+// not restarted), --refresh reprobes the node.
+namespace {
+
+int exit_code(const CommandResult& r)
+{
+    return WIFEXITED(r.wait_status) ? WEXITSTATUS(r.wait_status) : -1;
+}
+
+using ToolRunner = std::function<CommandResult(const std::vector<std::string>&)>;
+
+// The command, and what a real 2.1.5 cluster answers to it; `after(step)` waits for the
+// effect (and checks it, on outpost-controld).
+void run_tool_sequence(const std::string& node, const ToolRunner& run,
+                       const std::function<void(const std::string& step)>& after)
+{
+    const std::string waited = "Waiting for 1 reply from the controller\n... got reply (done)\n";
+    auto expect = [&](const std::string& step, const std::vector<std::string>& argv, int rc,
+                      const std::string& output) {
+        CommandResult r = run(argv);
+        INFO(step << ": " << r.describe());
+        CHECK(exit_code(r) == rc);
+        CHECK(r.output == output);
+        after(step);
+    };
+    // The node-name query: crm_node -n, and crm_attribute -t rsc_defaults, which asks first.
+    expect("node-name", {"crm_node", "-n"}, 0, node + "\n");
+    expect("rsc_defaults", {"crm_attribute", "-t", "rsc_defaults", "-n", "resource-stickiness", "-v", "1"}, 0,
+           "");
+    expect("fail", {"crm_resource", "--fail", "-r", "d1", "-N", node}, 0, waited);
+    expect("cleanup", {"crm_resource", "--cleanup", "-r", "d1"}, 0,
+           "Cleaned up d1 on " + node + "\n" + waited);
+    // Nothing left to clean: the tool says so and asks the controller nothing.
+    expect("pcs-cleanup", {"pcs", "resource", "cleanup", "d1"}, 0, "Cleaned up d1 on " + node + "\n");
+    expect("refresh", {"crm_resource", "--refresh"}, 0, waited);
+    expect("nosuch", {"crm_resource", "--cleanup", "-r", "nosuch"}, 105,
+           "crm_resource: Resource 'nosuch' not found\nError performing operation: No such object\n");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "crm_resource --fail/--cleanup/--refresh, pcs resource cleanup, crm_node -n and "
+    "crm_attribute -t rsc_defaults, answered by outpost-controld as by Pacemaker's controller",
+    "[controld][tools]")
+{
+    const auto begin = std::chrono::steady_clock::now();
+    // First against a real cluster (its own hold of the cluster lock, released when it stops).
+    {
+        auto cluster = ClusterHarness::start();
+        require_ok(cluster);
+        ClusterHarness& c = **cluster;
+        require_ok(
+            c.pcs({"resource", "create", "d1", "ocf:pacemaker:Dummy", "op", "monitor", "interval=2s"}));
+        auto settle = [&] {
+            auto waited = c.tool({"crm_resource", "--wait", "--timeout", "60s"});
+            require_ok(waited);
+            require_ok(c.wait_for([](const CrmMon& mon) { return mon.resource_role("d1") == "Started"; },
+                                  kConvergeTimeout, "d1 started"));
+        };
+        settle();
+        run_tool_sequence(
+            kClusterNode,
+            [&](const std::vector<std::string>& argv) {
+                auto r = c.tool(argv);
+                require_ok(r);
+                return *r;
+            },
+            [&](const std::string& step) {
+                if (step == "fail" || step == "cleanup" || step == "refresh") settle();
+            });
+    }
+    const auto real_done = std::chrono::steady_clock::now();
+
+    MachineGuard guard;
+    TempDir dir("outpost-controld-tools");
+    const Authkey key = created_key(dir);
+    const fs::path host_run = made_directory(dir / "host-run");
+    const fs::path envfile = dir / "d1.env";
+    Controld daemon(dir, key.path(), host_run.string());
+    daemon.start();
+    push_configuration(dir, configuration(counted_dummy("d1", envfile), location("d1", kHost)));
+    auto running = [](const CrmMon& mon) {
+        return mon.resource_role("d1") == "Started" && mon.has_operation("d1", kHost, "monitor", 2000);
+    };
+    require_eventually(daemon, running, kConvergeTimeout);
+    auto status = [] { return tool({"cibadmin", "-Q", "-o", "status"}).output; };
+    std::size_t log_from = 0;
+    run_tool_sequence(kHost, tool, [&](const std::string& step) {
+        if (step == "rsc_defaults") {
+            CHECK(tool({"crm_attribute", "-t", "rsc_defaults", "-n", "resource-stickiness", "-G", "-q"})
+                      .output == "1\n");
+        } else if (step == "fail") {
+            // A failed asyncmon and a fail count; the resource is recovered (a second start).
+            CHECK(status().find("fail-count-d1#asyncmon_0") != std::string::npos);
+            CHECK(status().find("Simulated failure") != std::string::npos);
+            require_eventually(
+                daemon, [&](const CrmMon& mon) { return running(mon) && starts_in(envfile) == 2; },
+                kConvergeTimeout);
+        } else if (step == "cleanup") {
+            // History and fail counts go; the probe finds it running (no third start).
+            require_eventually(daemon, running, kConvergeTimeout);
+            const std::string after = status();
+            CHECK(after.find("fail-count-d1") == std::string::npos);
+            CHECK(after.find("asyncmon") == std::string::npos);
+            CHECK(after.find("d1_monitor_0") != std::string::npos);
+            log_from = daemon.log().size();
+        } else if (step == "refresh") {
+            require_eventually(daemon, running, kConvergeTimeout, log_from);
+            CHECK(daemon.log().find("Reprobing " + std::string(kHost), log_from) != std::string::npos);
+            CHECK(starts_in(envfile) == 2);
+        }
+    });
+    // attrd_updater is not served: refused, not silently accepted.
+    CHECK(exit_code(tool({"attrd_updater", "-n", "x", "-U", "1"})) != 0);
+    CHECK(daemon.stop() == 0);
+    auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+    WARN("controld-tools: the real cluster " << ms(real_done - begin) << " ms, outpost-controld "
+                                             << ms(std::chrono::steady_clock::now() - real_done) << " ms");
 }

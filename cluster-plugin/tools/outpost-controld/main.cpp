@@ -92,6 +92,7 @@ int run(int argc, char** argv)
     cluster::controller::CibService cib_service(**store, options.node_name);
     cluster::controller::IpcOptions ipc_options;
     if (options.ipc_buffer_size != 0) ipc_options.buffer_size = options.ipc_buffer_size;
+    ipc_options.node_name = options.node_name;
     auto faces = cluster::controller::IpcFaces::create(context, cib_service, ipc_options);
     if (!faces) {
         log_error(log_cat, "Cannot serve the local IPC names: %s", faces.error().message.c_str());
@@ -135,6 +136,8 @@ int run(int argc, char** argv)
             return controld::kExitFatal;
         }
         control = std::move(*created);
+        // crm_resource --cleanup/--refresh/--fail, through the crmd and attrd faces.
+        (*faces)->set_controller(control.get());
     }
     std::unique_ptr<metrics::Endpoint> endpoint;
     if (options.metrics_address) {
@@ -153,11 +156,12 @@ int run(int argc, char** argv)
     GMainLoop* loop = g_main_loop_new(context, FALSE);
     guint term = g_unix_signal_add(SIGTERM, on_signal, loop);
     guint interrupt = g_unix_signal_add(SIGINT, on_signal, loop);
-    log_notice(log_cat, "Serving cib_ro, cib_rw and cib_shm");
+    log_notice(log_cat, "Serving cib_ro, cib_rw, cib_shm, pacemakerd, crmd and attrd");
     g_main_loop_run(loop);
     g_source_remove(term);
     g_source_remove(interrupt);
     endpoint.reset();
+    (*faces)->set_controller(nullptr);
     control.reset();
     host.reset();
     faces->reset();  // libqb removes its sockets and shared memory

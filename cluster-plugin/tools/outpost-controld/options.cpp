@@ -158,7 +158,9 @@ std::string usage_text()
            "pacemaker-remoted, whose proxied tools (cibadmin, crm_mon, crm_attribute inside the\n"
            "node) it serves the same CIB as their IPC provider; results are recorded in the\n"
            "CIB's status. Host operations in flight are listed in <cib file>.operations, so\n"
-           "that a restart after a crash waits for them before it probes.\n"
+           "that a restart after a crash waits for them before it probes. It also serves the\n"
+           "controller's IPC (crmd: crm_resource --cleanup/--refresh/--fail, crm_node -n) and\n"
+           "attrd's failure clearing.\n"
            "\n"
            "  -f, --cib-file=PATH   the CIB file (default " +
            std::string(cluster::controller::kDefaultCibFile) +

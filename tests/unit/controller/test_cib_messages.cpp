@@ -9,6 +9,7 @@
 #include "controller/cib_diff.hpp"
 #include "controller/cib_document.hpp"
 #include "controller/cib_request.hpp"
+#include "controller/crmd.hpp"
 #include "controller/pacemakerd.hpp"
 
 using namespace outpost::cluster::controller;
@@ -144,4 +145,55 @@ TEST_CASE("pacemakerd: ping answered as running, other tasks not implemented")
     CHECK(other->event.empty());
     CHECK_FALSE(pacemakerd_reply("<ping/>", 0).ok());
     CHECK_FALSE(pacemakerd_reply(std::string(kMaxPacemakerdRequest + 1, ' '), 0).ok());
+}
+
+TEST_CASE("crmd and attrd: the requests crm_resource and crm_node send, and the answers")
+{
+    // As crm_resource --fail -r d1 -N node1 sends it (2.1.5, -VVVVVV).
+    auto fail = parse_crmd_request(
+        R"(<create_request_adv origin="create_controller_request" t="crmd" version="3.16.1" subt="request" )"
+        R"(reference="lrm_fail-crm_resource-1-1" crm_task="lrm_fail" crm_sys_to="crmd" )"
+        R"(crm_sys_from="19472_crm_resource" crm_host_to="node1"><crm_xml><rsc_op transition-key="19472:0:0:x" )"
+        R"(on_node="node1"><primitive id="d1" class="ocf" provider="pacemaker" type="Dummy"/>)"
+        R"(<attributes crm_feature_set="3.16.1" CRM_meta_timeout="60000"/></rsc_op></crm_xml></create_request_adv>)");
+    REQUIRE(fail.ok());
+    CHECK(fail->task == "lrm_fail");
+    CHECK(fail->rsc.node == "node1");
+    CHECK(fail->rsc.rsc_id == "d1");
+    CHECK(fail->rsc.type == "Dummy");
+    CHECK(fail->transition_key == "19472:0:0:x");
+    const std::string ack =
+        lrm_invoke_reply(*fail, "uuid", "node1", "1", LrmAck{"asyncmon", 8, true, 100, 14});
+    CHECK(
+        ack.rfind(
+            R"(<create_request_adv origin="controld_ack_event_directly" t="crmd" version="3.16.1" )"
+            R"(subt="request" reference="lrm_invoke-lrmd-100-14" crm_task="lrm_invoke" crm_sys_to="uuid" )"
+            R"(crm_sys_from="lrmd" crm_host_to="node1" src="node1"><crm_xml><node_state id="1" uname="node1")",
+            0) == 0);
+    CHECK(ack.find(R"(operation_key="d1_asyncmon_0")") != std::string::npos);
+    CHECK(ack.find(R"(transition-magic="0:0;19472:0:0:x")") != std::string::npos);
+    // lrm_delete without a resource, something that is no request: errors.
+    CHECK_FALSE(parse_crmd_request(R"(<create_request_adv subt="request" crm_task="lrm_delete"/>)").ok());
+    CHECK_FALSE(parse_crmd_request("<ping/>").ok());
+    CHECK_FALSE(parse_crmd_request(std::string(kMaxCrmdRequest + 1, ' ')).ok());
+
+    auto info = parse_crmd_request(
+        R"(<create_request_adv t="crmd" version="3.16.1" subt="request" reference="node-info-crm_node-1-1" )"
+        R"(crm_task="node-info" crm_sys_to="crmd" crm_sys_from="19469_crm_node"/>)");
+    REQUIRE(info.ok());
+    CHECK(node_info_reply(*info, "uuid", "node1", "1") ==
+          R"(<create_reply_adv origin="handle_node_info_request" t="crmd" version="3.16.1" subt="response" )"
+          R"(reference="node-info-crm_node-1-1" crm_task="node-info" crm_sys_to="uuid" crm_sys_from="crmd" )"
+          R"(src="node1"><crm_xml><node crm_subsystem="crmd" have-quorum="true" id="1" uname="node1" )"
+          R"(crmd="member" remote_node="false"/></crm_xml></create_reply_adv>)");
+
+    auto clear = parse_attrd_request(R"(<create_attrd_op t="attrd" src="crm_resource" task="clear-failure" )"
+                                     R"(attr_host="node1" attr_resource="d1" attr_is_remote="0"/>)");
+    REQUIRE(clear.ok());
+    CHECK(clear->task == "clear-failure");
+    CHECK(clear->host == "node1");
+    CHECK(clear->resource == "d1");
+    CHECK(ipc_ack("attrd_client_clear_failure", 112, true) ==
+          R"(<ack function="attrd_client_clear_failure" line="0" status="112" ipc-protocol-version="4"/>)");
+    CHECK_FALSE(parse_attrd_request("<create_request_adv/>").ok());
 }
