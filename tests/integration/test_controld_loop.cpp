@@ -874,7 +874,8 @@ void guest_tools_work(const Controld& daemon, const NetnsGuest& guest, const std
 // real pacemaker-remoted 2.1.5 as the guest's daemon; the agent's own CIB session
 // (cibfollow) gets the resource limits live: a meta outpost-cpu-quota set with cibadmin on
 // the controller reaches the running resource's cgroup within seconds, and so does a
-// change, without a restart. SIGTERM of the connected agent is nacked and the guest recovered.
+// change, without a restart. SIGTERM of the connected agent drains the node (its shutdown
+// request acked, the Dummy stopped, then the connection), then the guest is recovered.
 TEST_CASE("outpost-controld serves the proxied tools of its guest and the agent's live CIB limits",
           "[controld][guest-tools]")
 {
@@ -954,8 +955,10 @@ TEST_CASE("outpost-controld serves the proxied tools of its guest and the agent'
     CHECK(starts_in(envfile) == 1);  // applied to the running resource: no restart
     CHECK(guest.daemon_pid() == agent);
 
-    // SIGTERM of the connected agent: its shutdown request is nacked (controld does not drain
-    // a node on request), the agent exits at once and the guest is recovered.
+    // SIGTERM of the connected agent: its shutdown request is acked and the node drained
+    // (the Dummy stopped there, then the connection), the agent exits
+    // once the connection is gone, and the guest is recovered (its container's monitor
+    // finds the agent gone) with the Dummy started again.
     {
         const std::size_t log_from = daemon.log().size();
         REQUIRE(::kill(agent, SIGTERM) == 0);
@@ -967,8 +970,23 @@ TEST_CASE("outpost-controld serves the proxied tools of its guest and the agent'
             },
             kConvergeTimeout, log_from);
         INFO(daemon.log().substr(log_from));
-        CHECK(daemon.log().find(guest.node() + " asks to shut down: answered nack", log_from) !=
-              std::string::npos);
+        const std::string log = daemon.log();
+        const std::size_t acked = log.find(guest.node() + " asks to shut down: answered ack", log_from);
+        CHECK(acked != std::string::npos);
+        CHECK(appear_in_order(log,
+                              {guest.node() + " asks to shut down: answered ack", "Initiating lim_stop_0",
+                               std::string("Initiating ") + guest.node() + "_stop_0",
+                               "Remote node " + guest.node() + " is drained and down"},
+                              log_from));
+        // Stopped by the drain; moved meanwhile to the second guest where there is one (the
+        // Dummy only avoids the host), and back once guest3 is up again (it prefers guest3).
+        CHECK(starts_in(envfile) == (remoted_guest ? 3 : 2));
+        if (remoted_guest)
+            CHECK(appear_in_order(log,
+                                  {"Initiating lim_stop_0 on " + guest.node(),
+                                   "Initiating lim_start_0 on " + remoted_guest->node(),
+                                   "Initiating lim_start_0 on " + guest.node()},
+                                  log_from));
     }
 
     // Stop it all: the agent removes its cgroups.
@@ -1539,7 +1557,6 @@ TEST_CASE("outpost-controld runs a libvirt LXC container as guest node (ocf:outp
 {
     controld_lxc_guest(ContainerAgentKind::outpost_guest);
 }
-
 
 namespace {
 

@@ -4,8 +4,8 @@
 // schemas) and the CibService the local IPC names use. What the tools of a guest get:
 // register, query, writes (refused on cib_ro), cib_diff_notify events after a change made
 // through the proxy and after one the daemon announces, pacemakerd pings; other channels and
-// bad input refused without harm; shutdown_req nacked; sessions closed when the connection
-// goes.
+// bad input refused without harm; shutdown_req answered as the controller says; sessions closed when the
+// connection goes.
 #include <unistd.h>
 
 #include <memory>
@@ -48,6 +48,9 @@ struct Fixture {
     std::unique_ptr<connection::RemoteClient> client;
     std::unique_ptr<connection::IpcProxyBridge> bridge;
     std::uint32_t next_msg_id = 1;
+    // What the controller answers a shutdown request, and how often it was asked.
+    connection::ShutdownAnswer shutdown_answer = connection::ShutdownAnswer::nack;
+    int shutdown_asks = 0;
 
     Fixture()
     {
@@ -56,7 +59,10 @@ struct Fixture {
         REQUIRE(opened.ok());
         store = std::move(*opened);
         service = std::make_unique<controller::CibService>(*store, "host1");
-        provider = std::make_unique<control::GuestIpc>(*service, "guest1");
+        provider = std::make_unique<control::GuestIpc>(*service, "guest1", [this] {
+            ++shutdown_asks;
+            return shutdown_answer;
+        });
         connection::ClientOptions options;
         options.host = "127.0.0.1";
         options.port = server.port();
@@ -230,7 +236,7 @@ TEST_CASE("GuestIpc answers async requests as events and pacemakerd pings as the
     CHECK(alone.msg->find_descendant("ping_response") != nullptr);
 }
 
-TEST_CASE("GuestIpc refuses other channels and bad input cleanly, nacks shutdown, forgets sessions on drop")
+TEST_CASE("GuestIpc refuses other channels and bad input cleanly, answers shutdown as told, forgets sessions on drop")
 {
     Fixture f;
     for (const char* channel : {"attrd", "stonith-ng", "crmd", "lrmd", "attrd"})
@@ -258,13 +264,19 @@ TEST_CASE("GuestIpc refuses other channels and bad input cleanly, nacks shutdown
     CHECK(f.provider->session_count() == 0);
     CHECK(f.bridge->session_count() == 0);
 
-    // shutdown_req: nack (controld moves nothing off a node on request).
+    // shutdown_req: the controller's answer goes back (nack: the node's connection is not
+    // managed; ack: it drains the node).
     wire::ProxyMessage shutdown;
     shutdown.op = "shutdown_req";
     shutdown.session = "0";
     const std::size_t shutdown_at = f.server.proxies.size();
     f.server.send(wire::encode(shutdown));
     CHECK(f.answer(shutdown_at).op == "shutdown_nack");
+    f.shutdown_answer = connection::ShutdownAnswer::ack;
+    const std::size_t drained_at = f.server.proxies.size();
+    f.server.send(wire::encode(shutdown));
+    CHECK(f.answer(drained_at).op == "shutdown_ack");
+    CHECK(f.shutdown_asks == 2);
 
     // A subscribed session on a dropped connection: forgotten, and a change afterwards
     // sends nothing anywhere.

@@ -200,3 +200,48 @@ TEST_CASE("the host's failures outlive its operation history", "[control][status
     CHECK(t.find("<lrm") == std::string::npos);
     CHECK(t.find(R"(name="fail-count-d1#monitor_2000" value="1")") != std::string::npos);
 }
+
+TEST_CASE("a shutdown request is the node's shutdown attribute; unmanaged connections refuse it",
+          "[control][status]")
+{
+    auto cib = empty_cib();
+    record_remote_node(cib.get(), "g1", true);
+    CHECK_FALSE(shutdown_requested(cib.get(), "g1"));
+    record_shutdown_request(cib.get(), "g1", 1700000200);
+    CHECK(text(cib).find(R"(<nvpair id="status-g1-shutdown" name="shutdown" value="1700000200"/>)") !=
+          std::string::npos);
+    CHECK(shutdown_requested(cib.get(), "g1"));
+    CHECK_FALSE(shutdown_requested(cib.get(), "g2"));
+    forget_transient_attributes(cib.get(), "g1");
+    CHECK_FALSE(shutdown_requested(cib.get(), "g1"));
+
+    auto config = [](const std::string& crm_config, const std::string& resources) {
+        auto doc = cx::parse_document(
+            "<cib epoch=\"1\" num_updates=\"0\" admin_epoch=\"0\"><configuration>"
+            "<crm_config>" +
+                crm_config + "</crm_config><nodes/><resources>" + resources +
+                "</resources><constraints/></configuration><status/></cib>",
+            1 << 20, "test CIB");
+        REQUIRE(doc);
+        return std::move(*doc);
+    };
+    const std::string remote = R"(<primitive id="g1" class="ocf" provider="pacemaker" type="remote">)";
+    const std::string unmanaged =
+        R"(<meta_attributes id="m"><nvpair id="m1" name="is-managed" value="false"/></meta_attributes>)";
+    CHECK(shutdown_refusal(config("", remote + "</primitive>").get(), "g1").empty());
+    CHECK(shutdown_refusal(config("", remote + unmanaged + "</primitive>").get(), "g1") ==
+          "g1 is not managed");
+    // A guest node: its container's meta attributes.
+    const std::string container =
+        R"(<primitive id="vm1" class="ocf" provider="heartbeat" type="VirtualDomain">)"
+        R"(<meta_attributes id="vm1-m"><nvpair id="vm1-m1" name="remote-node" value="g1"/>)"
+        R"(<nvpair id="vm1-m2" name="maintenance" value="true"/></meta_attributes>)"
+        R"(</primitive>)";
+    CHECK(shutdown_refusal(config("", "<group id=\"grp\">" + container + "</group>").get(), "g1") ==
+          "vm1 is in maintenance");
+    CHECK(shutdown_refusal(config(R"(<cluster_property_set id="p"><nvpair id="p1" name="maintenance-mode" )"
+                                  R"(value="true"/></cluster_property_set>)",
+                                  remote + "</primitive>")
+                               .get(),
+                           "g1") == "the cluster is in maintenance mode");
+}
