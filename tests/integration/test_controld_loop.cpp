@@ -1799,11 +1799,15 @@ TEST_CASE(
     const auto begin = std::chrono::steady_clock::now();
     // First against a real cluster (its own hold of the cluster lock, released when it stops).
     {
+        // d1's state file in a directory of the test's (outliving the cluster), not the host's
+        // /run, where controld-guest-lxc checks that no Dummy-d1.state appears.
+        TempDir real_dir("outpost-controld-tools-real");
         auto cluster = ClusterHarness::start();
         require_ok(cluster);
         ClusterHarness& c = **cluster;
-        require_ok(
-            c.pcs({"resource", "create", "d1", "ocf:pacemaker:Dummy", "op", "monitor", "interval=2s"}));
+        require_ok(c.pcs({"resource", "create", "d1", "ocf:pacemaker:Dummy",
+                          "state=" + (real_dir.path() / "Dummy-d1.state").string(), "op", "monitor",
+                          "interval=2s"}));
         auto settle = [&] {
             auto waited = c.tool({"crm_resource", "--wait", "--timeout", "60s"});
             require_ok(waited);
