@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "controller/xml.hpp"
+#include "util/env.hpp"
 #include "wire/codes.hpp"
 
 namespace outpost::cluster::control {
@@ -262,16 +263,6 @@ std::string nvpair_in(const xmlNode* element, const char* set_name, const std::s
     return "";
 }
 
-bool is_true(const std::string& value)
-{
-    return value == "true" || value == "on" || value == "yes" || value == "y" || value == "1";
-}
-
-bool is_false(const std::string& value)
-{
-    return value == "false" || value == "off" || value == "no" || value == "n" || value == "0";
-}
-
 void find_primitives(const xmlNode* parent, std::vector<const xmlNode*>& out)
 {
     for (const xmlNode* c : cx::element_children(parent)) {
@@ -290,7 +281,7 @@ std::string shutdown_refusal(const xmlDoc* cib, const std::string& name)
     const xmlNode* config = cx::child_named(cx::root_of(cib), "configuration");
     if (config == nullptr) return "";
     if (const xmlNode* crm_config = cx::child_named(config, "crm_config")) {
-        if (is_true(nvpair_in(crm_config, "cluster_property_set", "maintenance-mode")))
+        if (env::is_true_word(nvpair_in(crm_config, "cluster_property_set", "maintenance-mode")))
             return "the cluster is in maintenance mode";
     }
     const xmlNode* resources = cx::child_named(config, "resources");
@@ -302,8 +293,11 @@ std::string shutdown_refusal(const xmlDoc* cib, const std::string& name)
         const bool container = nvpair_in(p, "meta_attributes", "remote-node") == name;
         if (!connection && !container) continue;
         const std::string id = cx::attr(p, "id").value_or("");
-        if (is_false(nvpair_in(p, "meta_attributes", "is-managed"))) return id + " is not managed";
-        if (is_true(nvpair_in(p, "meta_attributes", "maintenance"))) return id + " is in maintenance";
+        // Pacemaker's test: a resource is managed only while is-managed, when set, is true.
+        const std::string managed = nvpair_in(p, "meta_attributes", "is-managed");
+        if (!managed.empty() && !env::is_true_word(managed)) return id + " is not managed";
+        if (env::is_true_word(nvpair_in(p, "meta_attributes", "maintenance")))
+            return id + " is in maintenance";
     }
     return "";
 }
