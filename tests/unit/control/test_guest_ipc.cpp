@@ -236,7 +236,9 @@ TEST_CASE("GuestIpc answers async requests as events and pacemakerd pings as the
     CHECK(alone.msg->find_descendant("ping_response") != nullptr);
 }
 
-TEST_CASE("GuestIpc refuses other channels and bad input cleanly, answers shutdown as told, forgets sessions on drop")
+TEST_CASE(
+    "GuestIpc refuses other channels and bad input cleanly, answers shutdown as told, forgets sessions on "
+    "drop")
 {
     Fixture f;
     for (const char* channel : {"attrd", "stonith-ng", "crmd", "lrmd", "attrd"})
