@@ -3,6 +3,7 @@
 #include <gnutls/crypto.h>
 
 #include "policy/xml.hpp"
+#include "util/xml_text.hpp"
 
 namespace outpost::cluster::policy {
 
@@ -15,7 +16,7 @@ std::string parameters_digest(const std::map<std::string, std::string>& params)
         text += ' ';
         text += k;
         text += "=\"";
-        xml::append_escaped(text, v);
+        util::append_xml_escaped(text, v);
         text += '"';
     }
     text += "/>\n";

@@ -5,6 +5,7 @@
 
 #include "policy/actions.hpp"
 #include "policy/time.hpp"
+#include "util/xml_text.hpp"
 
 namespace outpost::cluster::policy {
 
@@ -153,7 +154,7 @@ struct XmlOut {
         s += ' ';
         s += k;
         s += "=\"";
-        xml::append_escaped(s, v);
+        util::append_xml_escaped(s, v);
         s += '"';
     }
 };

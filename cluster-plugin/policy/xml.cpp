@@ -159,35 +159,4 @@ void remove_node(xmlNode* node)
     xmlFreeNode(node);
 }
 
-void append_escaped(std::string& out, std::string_view value)
-{
-    for (char ch : value) {
-        switch (ch) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\n':
-                out += "&#10;";
-                break;
-            case '\r':
-                out += "&#13;";
-                break;
-            case '\t':
-                out += "&#9;";
-                break;
-            default:
-                out += ch;
-        }
-    }
-}
-
 }  // namespace outpost::cluster::policy::xml

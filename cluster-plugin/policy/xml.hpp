@@ -120,7 +120,4 @@ inline ElementRange elements(const xmlNode* parent, std::string_view filter = {}
     return {parent, filter};
 }
 
-// XML attribute escaping as Pacemaker writes its own output (& < > " and control bytes).
-void append_escaped(std::string& out, std::string_view value);
-
 }  // namespace outpost::cluster::policy::xml

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "policy/unpack.hpp"
+#include "util/xml_text.hpp"
 
 namespace outpost::cluster::policy {
 
@@ -25,7 +26,7 @@ struct Writer {
         s += ' ';
         s += key;
         s += "=\"";
-        xml::append_escaped(s, value);
+        util::append_xml_escaped(s, value);
         s += '"';
     }
     // (Without this, a string literal would pick the bool overload.)

@@ -29,6 +29,7 @@
 #include "policy/simulate.hpp"
 #include "policy/text.hpp"
 #include "policy/xml_output.hpp"
+#include "util/xml_text.hpp"
 
 namespace {
 
@@ -295,7 +296,7 @@ int run_main(const Args& a, int argc, char** argv)
     auto styled = [&](const std::string& t) { return fancy ? t : plain_lines(t); };
     if (out.xml()) {
         out.append("<pacemaker-result api-version=\"2.25\" request=\"");
-        xml::append_escaped(out.text(), request_line(argc, argv));
+        util::append_xml_escaped(out.text(), request_line(argc, argv));
         out.append("\">\n");
     }
     // Current status. The document is kept (copied) only when it is still needed: for the

@@ -4,35 +4,11 @@
 #include "guest/agent.hpp"
 #include "guest/params.hpp"
 #include "outpost-config.h"
+#include "util/xml_text.hpp"
 
 namespace outpost::ocf::guest {
 
 namespace {
-
-std::string escape(const std::string& s)
-{
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
 
 const char* type_name(ParamType t)
 {
@@ -82,10 +58,10 @@ std::string metadata_xml()
         if (p.reloadable) x << " reloadable=\"1\"";
         x << ">\n"
           << "<longdesc lang=\"en\">\n"
-          << escape(p.longdesc) << "\n</longdesc>\n"
-          << "<shortdesc lang=\"en\">" << escape(p.shortdesc) << "</shortdesc>\n"
+          << util::xml_escaped(p.longdesc) << "\n</longdesc>\n"
+          << "<shortdesc lang=\"en\">" << util::xml_escaped(p.shortdesc) << "</shortdesc>\n"
           << "<content type=\"" << type_name(p.type) << "\"";
-        if (*p.default_value != '\0') x << " default=\"" << escape(p.default_value) << "\"";
+        if (*p.default_value != '\0') x << " default=\"" << util::xml_escaped(p.default_value) << "\"";
         x << " />\n</parameter>\n\n";
     }
     x << "</parameters>\n\n"

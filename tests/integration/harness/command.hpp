@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "util/result.hpp"
+#include "util/xml_text.hpp"
 
 namespace outpost::test {
 
@@ -47,8 +48,12 @@ Result<std::string> run_checked(const std::vector<std::string>& argv, const Netn
 // "a b 'c d'": argv quoted for messages.
 std::string join_argv(const std::vector<std::string>& argv);
 
-// Escapes &, <, >, ' and " for XML text and attribute values (domain XML, a seeded CIB).
-std::string xml_escape(const std::string& s);
+// Escapes a value for XML text and attribute values in either quotes (domain XML, a seeded
+// CIB).
+inline std::string xml_escape(const std::string& s)
+{
+    return util::xml_escaped(s, util::Apostrophe::escape);
+}
 
 // "exited with status 3", "killed by signal 9 (Killed)".
 std::string describe_wait_status(int wait_status);
