@@ -246,7 +246,9 @@ namespace outpost::cluster::policy {
 // every other primitive whose start (promotion) a start of A requires, however far down the
 // chain: along orderings that carry requirement (implies-then), and from a group's or
 // clone's own action to its members' (to the paired instance only, for an interleaved
-// clone), so the probe is done before anything that restarts because of A does.
+// clone), so the probe is done before anything that restarts because of A does. The walk
+// does not go up from a group's member to the group's own action (P1b: with "g then X", a
+// probe of g's member is not ordered before X's stop; rnd-s3-c9-1, rnd-s6-c3-1).
 class RestartWalk {
 public:
     explicit RestartWalk(Cluster& c) : c_(c), seen_(c.actions.size(), 0) {}
@@ -287,6 +289,11 @@ private:
         for (EdgeIdx e : std::vector<EdgeIdx>(c_.actions[a].after)) {
             const Edge edge = c_.edges[e];
             if (edge.flags == kOrderNone) continue;
+            // Never up from a member to its group's action: crm_simulate does not order a
+            // member's probe before the stops of what requires the group (P1b).
+            const RscIdx up = c_.actions[edge.then].rsc;
+            if (r != kNone && up != kNone && c_.resources[r].parent == up && c_.resources[up].is_group())
+                continue;
             const bool own = r != kNone && !c_.resources[r].is_primitive() && c_.actions[edge.then].rsc == r;
             if (!own && !(edge.flags & (kOrderImpliesThen | kOrderImpliesThenPrinted))) {
                 // Down from a collective's action to its members' only.

@@ -376,6 +376,33 @@ TEST_CASE("P1: a probe comes before the stops of what restarts after its start, 
     CHECK(s.ordered("D:1_monitor_0", "node2", "w_stop_0", "node1"));
 }
 
+TEST_CASE("P1b: a group member's probe does not come before the stops of what requires the group")
+{
+    // Observed with crm_simulate 2.1.5 (regressions rnd-s3-c9-1, rnd-s6-c3-1): "g then w"
+    // restarts w when a member of g recovers, and the members' probes on a new node are not
+    // ordered before w's stop (the probe of a primitive first would be, P1).
+    const std::string rsc =
+        "<group id=\"g\"><primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+        "<primitive id=\"gm2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<operations><op id=\"gm2-mon\" name=\"monitor\" interval=\"10s\"/></operations></primitive></group>"
+        "<primitive id=\"w\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string constraints =
+        "<rsc_location id=\"lg\" rsc=\"g\" node=\"node1\" score=\"100\"/>"
+        "<rsc_location id=\"lw\" rsc=\"w\" node=\"node1\" score=\"100\"/>"
+        "<rsc_order id=\"o1\" first=\"g\" then=\"w\"/>";
+    auto s = schedule_cib(cib(
+        2, rsc, constraints,
+        node_state(1, history("gm", "start") + history_ops("gm2", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
+                          history("w", "start"))));
+    REQUIRE(s.in_graph("gm2_stop_0", "node1"));
+    REQUIRE(s.in_graph("w_stop_0", "node1"));
+    REQUIRE(s.in_graph("gm2_monitor_0", "node2"));
+    CHECK_FALSE(s.ordered("gm2_monitor_0", "node2", "w_stop_0", "node1"));
+    CHECK_FALSE(s.ordered("gm_monitor_0", "node2", "w_stop_0", "node1"));
+    // Still before the group's own starts.
+    CHECK(s.ordered("gm2_monitor_0", "node2", "gm2_start_0", "node1"));
+}
+
 TEST_CASE("orderings: a second ordering between the same resources that shares a flag is dropped")
 {
     // Observed with crm_simulate 2.1.5: `a then b` Optional followed by `a then b` Mandatory
