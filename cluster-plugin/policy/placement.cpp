@@ -429,6 +429,9 @@ void apply_node_criteria(Cluster& c)
         std::sort(candidates.begin(), candidates.end());
         candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
         for (NodeIdx n : candidates) {
+            // A remote or guest node whose history was not unpacked (its connection or
+            // container is not known to run) has no failures to count (F2).
+            if (c.nodes[n].is_remote_class() && !c.nodes[n].history_unpacked) continue;
             if (c.find_action(r, op_key(rsc.id, "clear_failcount", 0), n) != kNone) continue;
             const int fc = effective_failcount(c, r, n, nullptr);
             if (fc <= 0) continue;

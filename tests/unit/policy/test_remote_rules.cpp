@@ -91,6 +91,49 @@ TEST_CASE("rule 50: fencing a guest node whose container failed is a pseudo acti
     CHECK(text.find("Recover vm1 (node1)") != std::string::npos);
 }
 
+TEST_CASE("F2: fail counts on a guest count only once its history is unpacked")
+{
+    // Observed with crm_simulate 2.1.5 (regression rnd-s2-c8-6): with fencing disabled, the
+    // container's host leaving means the guest's history is not unpacked, and fail counts at
+    // the threshold there do not ban the resource from it; with the container merely failed
+    // on a host that is up, they do.
+    std::string guest = remote_state("guest1", history_ops("r1", {{"start", 0, 0}, {"monitor", 7, 10000}}));
+    guest.insert(guest.find('>') + 1,
+                 "<transient_attributes id=\"guest1\"><instance_attributes id=\"st-guest1\">" +
+                     nv("fc", "fail-count-r1#monitor_10000", "1") +
+                     "</instance_attributes></transient_attributes>");
+    const std::string rsc = guest_vm("vm1", "guest1") +
+                            "<primitive id=\"r1\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+                            "<meta_attributes id=\"r1-m\">" +
+                            nv("r1-mt", "migration-threshold", "1") +
+                            "</meta_attributes><operations><op id=\"r1-mon\" name=\"monitor\" "
+                            "interval=\"10s\"/></operations></primitive>";
+    const std::string prefer = "<rsc_location id=\"l-r1\" rsc=\"r1\" node=\"guest1\" score=\"100\"/>";
+    const auto host = [](int container_rc, bool up) {
+        std::string state =
+            node_state(1, history_ops("vm1", {{"start", 0, 0}, {"monitor", container_rc, 10000}}) +
+                              history("guest1", "start", 0, 0, "remote"));
+        if (!up) {
+            for (auto [from, to] : {std::pair{"in_ccm=\"true\"", "in_ccm=\"false\""},
+                                    std::pair{"crmd=\"online\"", "crmd=\"offline\""},
+                                    std::pair{"join=\"member\"", "join=\"down\""},
+                                    std::pair{"expected=\"member\"", "expected=\"down\""}}) {
+                const std::string f = from;
+                state.replace(state.find(f), f.size(), to);
+            }
+        }
+        return state;
+    };
+    // The container failed on a host that is up: the failure counts, r1 leaves the guest.
+    auto failed = schedule_cib(cib(2, rsc, prefer, host(7, true) + guest));
+    CHECK(failed.in_graph("r1_start_0", "node2"));
+    // The host left: the container starts on node2, the guest comes back, and r1 with it.
+    auto left = schedule_cib(cib(2, rsc, prefer, host(0, false) + guest));
+    CHECK(left.in_graph("vm1_start_0", "node2"));
+    CHECK(left.in_graph("r1_start_0", "guest1"));
+    CHECK_FALSE(left.in_graph("r1_start_0", "node2"));
+}
+
 TEST_CASE("rule 56: actions on a remote node are routed through its connection's host")
 {
     const std::string status =
