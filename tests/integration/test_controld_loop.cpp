@@ -1472,6 +1472,17 @@ void controld_lxc_guest(ContainerAgentKind kind)
         return *init;
     };
     const pid_t first_init = dummy_inside();
+    // Everything back, in a new container (another init than `old_init`) with d1 inside.
+    auto recovered_from = [&](pid_t old_init, std::size_t from) {
+        require_eventually(
+            daemon,
+            [&](const CrmMon& mon) {
+                auto init = libvirt->lxc_init_pid(domain);
+                return converged(mon) && init && *init != old_init &&
+                       fs::exists("/proc/" + std::to_string(*init) + "/root/run/Dummy-d1.state");
+            },
+            kConvergeTimeout, from);
+    };
     {
         CommandResult text = tool({"crm_mon", "-1"});
         INFO(text.output);
@@ -1525,14 +1536,7 @@ void controld_lxc_guest(ContainerAgentKind kind)
             std::this_thread::sleep_for(20ms);
     }
     REQUIRE(noticed_s.has_value());
-    require_eventually(
-        daemon,
-        [&](const CrmMon& mon) {
-            auto init = libvirt->lxc_init_pid(domain);
-            return converged(mon) && init && *init != first_init &&
-                   fs::exists("/proc/" + std::to_string(*init) + "/root/run/Dummy-d1.state");
-        },
-        kConvergeTimeout, log_from);
+    recovered_from(first_init, log_from);
     const double recovered_s = seconds_since(destroyed);
     {
         const std::string log = daemon.log().substr(log_from);
@@ -1591,14 +1595,7 @@ void controld_lxc_guest(ContainerAgentKind kind)
         REQUIRE(::kill(*init, SIGKILL) == 0);
         const auto first = first_action_after(daemon, kill_from, killed, 30s);
         REQUIRE(first.has_value());
-        require_eventually(
-            daemon,
-            [&](const CrmMon& mon) {
-                auto now = libvirt->lxc_init_pid(domain);
-                return converged(mon) && now && *now != *init &&
-                       fs::exists("/proc/" + std::to_string(*now) + "/root/run/Dummy-d1.state");
-            },
-            kConvergeTimeout, kill_from);
+        recovered_from(*init, kill_from);
         const double back_s = seconds_since(killed);
         const std::string seen = watch_line(daemon.log(), kill_from, domain, kLxcContainer);
         INFO(daemon.log().substr(kill_from));
@@ -1607,6 +1604,33 @@ void controld_lxc_guest(ContainerAgentKind kind)
         WARN("timing (VirtualDomain): SIGKILL of the container's init -> first action ("
              << first->line << ") in " << first->seconds << " s, d1 running again in " << back_s << " s");
         WARN("domain watch: " << seen);
+
+        // Stopped from inside (its init's SIGTERM, sent in the container): the agent asks
+        // to shut down and the node is drained, then the agent and the init exit. The
+        // container ends without the cluster having asked: the watch reports it and the
+        // container is recovered without waiting for its monitor.
+        const auto before = libvirt->lxc_init_pid(domain);
+        REQUIRE(before.has_value());
+        const std::size_t inside_from = daemon.log().size();
+        const auto asked = std::chrono::steady_clock::now();
+        CommandResult term = in_container(*before, {"kill", "-TERM", "1"});
+        INFO(term.describe());
+        REQUIRE(term.succeeded());
+        recovered_from(*before, inside_from);
+        const std::string log = daemon.log();
+        INFO(log.substr(inside_from));
+        const std::string reported = watch_line(log, inside_from, domain, kLxcContainer);
+        CHECK(reported.find("stopped (shutdown): reported the resource failed on " + std::string(kHost)) !=
+              std::string::npos);
+        CHECK(appear_in_order(
+            log,
+            {std::string(kLxcGuest) + " asks to shut down: answered ack", "reported the resource failed",
+             std::string("Initiating ") + kLxcContainer + "_stop_0",
+             std::string("Initiating ") + kLxcContainer + "_start_0"},
+            inside_from));
+        WARN("timing (VirtualDomain): stopped from inside -> d1 running again in " << seconds_since(asked)
+                                                                                   << " s");
+        WARN("domain watch: " << reported);
     }
 
     // Disabling the container stops d1, then the connection, then the domain.
@@ -2070,10 +2094,11 @@ TEST_CASE("outpost-controld recovers a destroyed QEMU VM guest node from the dom
     const std::size_t log_from = daemon.log().size();
     const auto destroyed = std::chrono::steady_clock::now();
     require_ok(libvirt->virsh_checked(kQemuUri, {"destroy", domain}));
+    const double virsh_s = seconds_since(destroyed);  // libvirt ends QEMU before it returns
     const auto first = first_action_after(daemon, log_from, destroyed, 60s);
     REQUIRE(first.has_value());
-    WARN("timing (QEMU/TCG, VirtualDomain): virsh destroy -> first action (" << first->line << ") in "
-                                                                             << first->seconds << " s");
+    WARN("timing (QEMU/TCG, VirtualDomain): virsh destroy -> first action ("
+         << first->line << ") in " << first->seconds << " s (virsh returned after " << virsh_s << " s)");
     CHECK(first->seconds * 1000 < static_cast<double>(kFirstActionTarget.count()));
     {
         // The watch reported it (a destroyed VM's connection stays open: nothing else knew).

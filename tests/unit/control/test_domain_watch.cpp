@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "../watch/cib_fixture.hpp"
+#include "../watch/test_driver.hpp"
 #include "controller/cib_file.hpp"
 #include "controller/cib_store.hpp"
 #include "controller/xml.hpp"
-#include "lifecycle/event_loop.hpp"
 #include "lifecycle/libvirt.hpp"
 #include "support/files.hpp"
 #include "support/main_loop.hpp"
@@ -36,18 +36,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kTestUri = "test:///default";
 constexpr const char* kNode = "node1";
-
-GMainContext* test_context()
-{
-    static GMainContext* context = [] {
-        GMainContext* c = g_main_context_new();
-        REQUIRE(lv::install_event_loop(c).ok());
-        return c;
-    }();
-    return context;
-}
 
 // The control loop as the adapter sees it: what was failed, and an answer to give.
 class RecordingActions : public ctl::ControllerActions {
@@ -82,19 +71,7 @@ struct Fixture {
     Fixture() = default;
     Fixture(const Fixture&) = delete;
     Fixture& operator=(const Fixture&) = delete;
-    ~Fixture()
-    {
-        try {  // cleanup only
-            auto all = keep.domains();
-            if (!all) return;
-            for (auto& d : *all) {
-                if (d.name() == "test") continue;
-                (void)d.destroy();
-                (void)d.undefine();
-            }
-        } catch (...) {
-        }
-    }
+    ~Fixture() { remove_test_domains(keep); }
 
     // A running test-driver domain and its resource (ocf:outpost:guest), started on node1.
     lv::Domain add_guest(const std::string& rsc, const std::string& domain)
