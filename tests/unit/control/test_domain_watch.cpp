@@ -3,7 +3,8 @@
 // holds the configuration and history, a recording ControllerActions stands for the
 // control loop (whose fail_resource the crmd face's tests cover), and libvirt's in-process
 // test driver (test:///default) plays the hypervisor for the whole path: domain destroyed,
-// event, CIB read from the store, failure reported into the controller.
+// event, CIB read from the store, failure reported into the controller. And the flag
+// that turns it off.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -25,6 +26,7 @@
 #include "support/files.hpp"
 #include "support/main_loop.hpp"
 #include "tools/outpost-controld/domain_watch.hpp"
+#include "tools/outpost-controld/options.hpp"
 #include "watch/cib_guests.hpp"
 
 using namespace outpost;
@@ -222,4 +224,16 @@ TEST_CASE("a destroyed domain is recorded through the controller, unless the loo
     CHECK(f.actions.failed[0].type == "guest");
     CHECK(std::find(f.in_flight_asked.begin(), f.in_flight_asked.end(), "node1/g2") !=
           f.in_flight_asked.end());
+}
+
+TEST_CASE("the domain watch is on by default; --no-domain-watch turns it off")
+{
+    auto on = controld::parse_options({"outpost-controld", "--cib-file", "/tmp/cib.xml"});
+    REQUIRE(on.ok());
+    CHECK(on->watch_domains);
+    auto off =
+        controld::parse_options({"outpost-controld", "--no-domain-watch", "--cib-file", "/tmp/cib.xml"});
+    REQUIRE(off.ok());
+    CHECK_FALSE(off->watch_domains);
+    CHECK(controld::usage_text().find("--no-domain-watch") != std::string::npos);
 }
