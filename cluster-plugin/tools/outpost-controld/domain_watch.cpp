@@ -1,7 +1,6 @@
 #include "tools/outpost-controld/domain_watch.hpp"
 
 #include <cerrno>
-#include <cstring>
 
 #include "controller/xml.hpp"
 #include "lifecycle/event_loop.hpp"
