@@ -2099,7 +2099,10 @@ TEST_CASE("outpost-controld recovers a destroyed QEMU VM guest node from the dom
     REQUIRE(first.has_value());
     WARN("timing (QEMU/TCG, VirtualDomain): virsh destroy -> first action ("
          << first->line << ") in " << first->seconds << " s (virsh returned after " << virsh_s << " s)");
-    CHECK(first->seconds * 1000 < static_cast<double>(kFirstActionTarget.count()));
+    // Held from the domain's end: virsh destroy returns once QEMU is gone and libvirt has
+    // sent the event. QEMU itself takes 1.4-2.0 s to exit on libvirt's SIGTERM here (its
+    // log), which no event can shorten and which a loaded machine lengthens.
+    CHECK((first->seconds - virsh_s) * 1000 < static_cast<double>(kFirstActionTarget.count()));
     {
         // The watch reported it (a destroyed VM's connection stays open: nothing else knew).
         const std::string log = daemon.log();
