@@ -807,6 +807,19 @@ Result<int> ControlLoop::fail_resource(const controller::FailedResource& resourc
     return r.call_id;
 }
 
+std::optional<std::string> ControlLoop::operation_in_flight(const std::string& node,
+                                                            const std::string& rsc_id) const
+{
+    const std::string prefix = node + "\n" + rsc_id + "_";
+    for (auto it = inflight_.lower_bound(prefix); it != inflight_.end() && it->first.starts_with(prefix);
+         ++it) {
+        const GraphAction& action = it->second;
+        // The prefix also matches resources whose id continues after rsc_id + "_".
+        if (action.rsc_id == rsc_id && action.interval_ms == 0) return action.operation;
+    }
+    return std::nullopt;
+}
+
 Status ControlLoop::reprobe(const std::string& node)
 {
     if (!knows_node(node)) return make_error("controld", -ENXIO, "no node " + node);

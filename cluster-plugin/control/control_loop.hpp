@@ -101,6 +101,11 @@ public:
     [[nodiscard]] std::pair<std::size_t, std::size_t> connections() const;
     // The last kFenceHistory fencing operations, oldest first.
     [[nodiscard]] const std::deque<FenceEvent>& fence_history() const { return fence_history_; }
+    // The operation ("start", "stop", "migrate_to", ...) the loop is running now for a
+    // resource on a node, if any; recurring monitors do not count (outpost-controld's domain
+    // watch: the cluster is acting on the resource, a domain event is its own doing).
+    [[nodiscard]] std::optional<std::string> operation_in_flight(const std::string& node,
+                                                                 const std::string& rsc_id) const;
 
     // controller::ControllerActions: each edits the status section and computes a new
     // transition.

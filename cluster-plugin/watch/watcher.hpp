@@ -75,6 +75,9 @@ public:
 
     // Reads the CIB and subscribes; the rest happens on the loop.
     void start();
+    // Reads the CIB again now (a caller that knows it changed: outpost-controld, whose
+    // CIB is its own), instead of at the next refresh interval.
+    void refresh_now() { refresh(); }
 
     // Called after each report attempt (tests, metrics).
     std::function<void(const Report&)> on_report;

@@ -22,6 +22,9 @@
 #include "metrics/registry.hpp"
 #include "tls/authkey.hpp"
 #include "tls/context.hpp"
+#ifdef OUTPOST_WITH_WATCH
+#include "tools/outpost-controld/domain_watch.hpp"
+#endif
 #include "tools/outpost-controld/host_executor.hpp"
 #include "tools/outpost-controld/metrics.hpp"
 #include "tools/outpost-controld/operation_ledger.hpp"
@@ -139,6 +142,27 @@ int run(int argc, char** argv)
         // crm_resource --cleanup/--refresh/--fail, through the crmd and attrd faces.
         (*faces)->set_controller(control.get());
     }
+#ifdef OUTPOST_WITH_WATCH
+    // A guest's domain that stops behind the cluster's back, recorded as failed at once.
+    std::unique_ptr<controld::DomainWatch> domain_watch;
+    if (control && options.watch_domains) {
+        auto* loop = control.get();
+        auto started = controld::DomainWatch::start(
+            context, **store, *loop, options.node_name,
+            [loop](const std::string& node, const std::string& rsc) {
+                return loop->operation_in_flight(node, rsc);
+            },
+            cluster::watch::kDefaultRefresh);
+        if (!started) {
+            log_error(log_cat, "Cannot watch libvirt domains: %s", started.error().message.c_str());
+            return controld::kExitFatal;
+        }
+        domain_watch = std::move(*started);
+    }
+#else
+    if (control && options.watch_domains)
+        log_info(log_cat, "Built without libvirt: domain lifecycle events are not watched");
+#endif
     std::unique_ptr<metrics::Endpoint> endpoint;
     if (options.metrics_address) {
         controld_metrics.watch(**store, control.get());
@@ -162,6 +186,9 @@ int run(int argc, char** argv)
     g_source_remove(interrupt);
     endpoint.reset();
     (*faces)->set_controller(nullptr);
+#ifdef OUTPOST_WITH_WATCH
+    domain_watch.reset();  // it reports into the loop
+#endif
     control.reset();
     host.reset();
     faces->reset();  // libqb removes its sockets and shared memory

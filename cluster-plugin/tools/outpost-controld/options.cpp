@@ -81,6 +81,8 @@ Result<Options> parse_options(const std::vector<std::string>& args)
             options.verbosity += static_cast<int>(arg.size() - 1);
         } else if (arg == "--cib-only") {
             options.cib_only = true;
+        } else if (arg == "--no-domain-watch") {
+            options.watch_domains = false;
         } else if (is("--cib-file", "-f")) {
             auto value = value_of(arg.rfind("--cib-file", 0) == 0 ? "--cib-file" : "-f");
             if (!value) return value.error();
@@ -173,6 +175,12 @@ std::string usage_text()
            "  -n, --node-name=NAME  this node's name, recorded as update-origin (default: the\n"
            "                        short host name, or $PCMK_node_name)\n"
            "      --cib-only        serve the CIB only: run no resource operations\n"
+           "      --no-domain-watch do not subscribe to libvirt's domain lifecycle events: a\n"
+           "                        guest's domain that stops behind the cluster's back is then\n"
+           "                        noticed by its monitor or its connection only (default: the\n"
+           "                        events of every VirtualDomain or ocf:outpost:guest resource's\n"
+           "                        domain running here are watched, and one that stops or\n"
+           "                        crashes unasked is recorded as failed at once)\n"
            "  -l, --logfile=FILE    log to FILE as well (default $PCMK_logfile, else stderr)\n"
            "  -V, --verbose         more logging (repeat for more); $PCMK_debug as Pacemaker's\n"
            "      --version         print the version and exit\n"

@@ -30,6 +30,7 @@ struct Options {
     int verbosity = 0;
     std::size_t ipc_buffer_size = 0;                  // 0: the default
     bool cib_only = false;                            // serve the CIB without the control loop
+    bool watch_domains = true;                        // guests' libvirt domain events
     std::optional<metrics::Address> metrics_address;  // OUTPOST_metrics_address; none: no endpoint
     bool show_help = false;
     bool show_version = false;

@@ -90,8 +90,9 @@ ALLOWED = {
     "cluster-plugin/tools": {"util", "wire", "tls", "io", "ipc", "connection", "policy", "controller", "tools", "watch"},
     # outpost-controld is the one program on both sides: it runs the host's resources with
     # the agent's executor module (one executor, not a second one).
+    # It runs `outpost watch`'s engine too (domain_watch.hpp: libvirt's domain events).
     "cluster-plugin/tools/outpost-controld": {"util", "wire", "tls", "io", "ipc", "controller", "control", "tools",
-                                              "executor", "metrics"},
+                                              "executor", "metrics", "watch", "lifecycle"},
     "cluster-plugin/lifecycle": {"util", "io", "lifecycle"},
     "cluster-plugin/watch": {"util", "io", "lifecycle", "watch"},
     # The agent's front asks `outpost watch` for domain states: it speaks the watch

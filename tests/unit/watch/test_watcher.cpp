@@ -20,10 +20,10 @@
 #include "cib_fixture.hpp"
 #include "guest/monitor_outcome.hpp"
 #include "io/source.hpp"
-#include "lifecycle/event_loop.hpp"
 #include "lifecycle/libvirt.hpp"
 #include "support/files.hpp"
 #include "support/main_loop.hpp"
+#include "test_driver.hpp"
 #include "watch/state_service.hpp"
 #include "watch/watcher.hpp"
 
@@ -34,18 +34,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr const char* kTestUri = "test:///default";
-
-GMainContext* test_context()
-{
-    static GMainContext* context = [] {
-        GMainContext* c = g_main_context_new();
-        REQUIRE(lv::install_event_loop(c).ok());
-        return c;
-    }();
-    return context;
-}
 
 // Pacemaker as the watcher sees it: a CIB made from `resources`, answered from the loop.
 class FakeTools : public ClusterTools {
@@ -95,16 +83,7 @@ struct Fixture {
     ~Fixture()
     {
         watcher.reset();
-        try {  // cleanup only: nothing may escape a destructor
-            auto all = keep.domains();
-            if (!all) return;
-            for (auto& d : *all) {
-                if (d.name() == "test") continue;
-                (void)d.destroy();
-                (void)d.undefine();
-            }
-        } catch (...) {
-        }
+        remove_test_domains(keep);
     }
     Fixture(const Fixture&) = delete;
     Fixture& operator=(const Fixture&) = delete;
