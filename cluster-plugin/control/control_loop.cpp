@@ -448,6 +448,7 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
         const std::string node = conn.rsc;
         conn.ipc =
             std::make_unique<GuestIpc>(*config_.cib_service, conn.rsc, [this, node] { return drain(node); });
+        conn.ipc->set_attributes(config_.attributes);
         rc.provider = conn.ipc.get();
     }
     rc.ipc_provider = rc.provider != nullptr;
@@ -758,13 +759,6 @@ void ControlLoop::cancel_recurring(const std::string& node, const std::string& r
         recurring_.erase(it->first);
         it = inflight_.erase(it);
     }
-}
-
-Status ControlLoop::clear_failures(const std::string& node, const std::string& rsc_id)
-{
-    update_cib([&](xmlDoc* cib) { clear_failure_attributes(cib, node, rsc_id); });
-    trigger("failures cleared");
-    return {};
 }
 
 Status ControlLoop::delete_history(const std::string& node, const std::string& rsc_id)
