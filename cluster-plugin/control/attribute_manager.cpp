@@ -1,14 +1,12 @@
 #include "control/attribute_manager.hpp"
 
-#include <ctime>
 #include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "control/cib_edit.hpp"
 #include "control/status_record.hpp"
-#include "controller/cib_ops.hpp"
-#include "controller/cib_store.hpp"
 #include "util/log.hpp"
 
 namespace outpost::cluster::control {
@@ -23,16 +21,6 @@ constexpr const char* kUpdateAck = "handle_update_request";
 std::string show(const std::optional<std::string>& value)
 {
     return value ? log::quote(*value) : std::string("(unset)");
-}
-
-std::string now_text()
-{
-    std::time_t now = std::time(nullptr);
-    char buffer[64];
-    std::tm tm{};
-    (void)localtime_r(&now, &tm);
-    (void)std::strftime(buffer, sizeof(buffer), "%a %b %e %H:%M:%S %Y", &tm);
-    return buffer;
 }
 
 }  // namespace
@@ -171,25 +159,13 @@ void AttributeManager::write(const std::string& name)
 
 void AttributeManager::update_cib(const std::function<void(xmlDoc*)>& edit)
 {
-    controller::CibStore& store = service_.store();
-    controller::XmlDoc copy = controller::copy_document(store.current());
-    edit(copy.get());
-    controller::CibOperation op;
-    op.op = "cib_replace";
-    op.data = controller::root_of(copy.get());
-    controller::UpdateOrigin origin;
-    origin.client_name = kAttrdClient;
-    origin.node = host_name_;
-    origin.user = "hacluster";
-    origin.time_text = now_text();
-    controller::XmlDoc before;
-    auto outcome = store.apply(op, origin, &before);
-    if (outcome.rc != controller::cib_rc::ok) {
-        log_error(log_cat, "Cannot write attributes to the CIB (rc %d): %s", outcome.rc,
-                  outcome.message.c_str());
+    // pacemaker-attrd runs as hacluster.
+    auto before = edit_cib(service_.store(), edit, kAttrdClient, host_name_, "hacluster");
+    if (!before) {
+        log_error(log_cat, "Cannot write attributes to the CIB (%s)", before.error().message.c_str());
         return;
     }
-    if (before) service_.announce("cib_modify", kAttrdClient, before.get());
+    if (*before) service_.announce("cib_modify", kAttrdClient, before->get());
 }
 
 std::string AttributeManager::query(const controller::AttrdOp& op) const
