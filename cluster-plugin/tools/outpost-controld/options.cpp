@@ -159,10 +159,9 @@ std::string usage_text()
            "attrd_updater inside the node) it serves as their IPC provider; results are\n"
            "recorded in the CIB's status. Host operations in flight are listed in\n"
            "<cib file>.operations, so that a restart after a crash waits for them before it\n"
-           "probes. It also serves the\n"
-           "controller's IPC (crmd: crm_resource --cleanup/--refresh/--fail, crm_node -n) and\n"
-           "the attribute manager's (attrd: attrd_updater, crm_attribute -l reboot; with\n"
-           "--cib-only too).\n"
+           "probes. It also serves the controller's IPC (crmd: crm_resource\n"
+           "--cleanup/--refresh/--fail, crm_node -n) and the attribute manager's (attrd:\n"
+           "attrd_updater, crm_attribute -l reboot; with --cib-only too).\n"
            "\n"
            "  -f, --cib-file=PATH   the CIB file (default " +
            std::string(cluster::controller::kDefaultCibFile) +
