@@ -87,7 +87,17 @@ std::string AttributeManager::update(const controller::AttrdOp& op, const std::s
         }
     }
     const bool created = attributes_.count(op.name) == 0;
+    if (created && attributes_.size() >= kMaxAttributes) {
+        log_warning(log_cat, "Refusing attribute %s of %s: %zu attributes held already",
+                    log::quote(op.name).c_str(), log::quote(op.source).c_str(), attributes_.size());
+        return controller::attrd_ack(kUpdateAck);
+    }
     Attribute& attribute = attributes_[op.name];
+    if (attribute.nodes.count(node) == 0 && attribute.nodes.size() >= kMaxAttributeNodes) {
+        log_warning(log_cat, "Refusing %s on %s: %zu nodes hold it already", log::quote(op.name).c_str(),
+                    log::quote(node).c_str(), attribute.nodes.size());
+        return controller::attrd_ack(kUpdateAck);
+    }
     if (created) {
         attribute.is_private = op.is_private;
         attribute.set = op.set;

@@ -25,6 +25,7 @@
 #include <glib.h>
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,6 +38,10 @@ namespace outpost::cluster::control {
 
 // The client name on the manager's CIB updates (pacemaker-attrd's).
 inline constexpr const char* kAttrdClient = "attrd";
+// Attribute names held at most (a guest's tools reach the manager too: a flood of new
+// names is refused, logged, not kept). Each holds at most this many nodes.
+inline constexpr std::size_t kMaxAttributes = 4096;
+inline constexpr std::size_t kMaxAttributeNodes = 1024;
 
 class AttributeManager final : public controller::AttributeService {
 public:

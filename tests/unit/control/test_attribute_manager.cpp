@@ -232,3 +232,20 @@ TEST_CASE("AttributeManager clear-failure removes fail counts as crm_resource --
     CHECK(f.in_cib("guest1", "keep"));
     CHECK(f.in_cib("host1", "keep"));
 }
+
+TEST_CASE("AttributeManager holds a bounded number of attributes and nodes")
+{
+    Fixture f;
+    for (std::size_t i = 0; i < control::kMaxAttributes; ++i)
+        f.send(update("p" + std::to_string(i), "1", R"(attr_is_private="1")"));
+    f.send(update("one-more", "1", R"(attr_is_private="1")"));
+    CHECK_FALSE(f.manager->value("one-more", "host1"));
+    CHECK(f.manager->value("p0", "host1") == std::optional<std::string>("1"));
+    // Known names still change.
+    f.send(update("p0", "2"));
+    CHECK(f.manager->value("p0", "host1") == std::optional<std::string>("2"));
+    for (std::size_t i = 0; i < control::kMaxAttributeNodes; ++i)
+        f.send(update("p1", "1", "attr_host=\"n" + std::to_string(i) + "\""));
+    f.send(update("p1", "1", R"(attr_host="too-many")"));
+    CHECK_FALSE(f.manager->value("p1", "too-many"));
+}
