@@ -11,6 +11,7 @@
 #include <catch.hpp>
 
 #include "control/attribute_manager.hpp"
+#include "control/cib_edit.hpp"
 #include "control/status_record.hpp"
 #include "controller/cib_schema.hpp"
 #include "controller/cib_service.hpp"
@@ -60,12 +61,7 @@ struct Fixture {
 
     void edit(const std::function<void(xmlDoc*)>& change)
     {
-        controller::XmlDoc copy = controller::copy_document(store->current());
-        change(copy.get());
-        controller::CibOperation op;
-        op.op = "cib_replace";
-        op.data = controller::root_of(copy.get());
-        REQUIRE(store->apply(op, {"test", "root", "host1", "now"}).rc == controller::cib_rc::ok);
+        REQUIRE(control::edit_cib(*store, change, "test", "host1", "root").ok());
     }
 
     std::string send(const std::string& xml, const std::string& local = "host1")

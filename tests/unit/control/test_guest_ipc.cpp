@@ -20,6 +20,7 @@
 #include "connection/ipc_provider.hpp"
 #include "connection/remote_client.hpp"
 #include "control/attribute_manager.hpp"
+#include "control/cib_edit.hpp"
 #include "control/guest_ipc.hpp"
 #include "control/status_record.hpp"
 #include "controller/cib_schema.hpp"
@@ -111,13 +112,14 @@ struct Fixture {
     // The host and guest1 as the control loop records them (for attribute writes).
     void edit_status()
     {
-        controller::XmlDoc copy = controller::copy_document(store->current());
-        control::record_host_member(copy.get(), "host1", "1");
-        control::record_remote_node(copy.get(), "guest1", true);
-        controller::CibOperation op;
-        op.op = "cib_replace";
-        op.data = controller::root_of(copy.get());
-        REQUIRE(store->apply(op, {"test", "root", "host1", "now"}).rc == controller::cib_rc::ok);
+        REQUIRE(control::edit_cib(
+                    *store,
+                    [](xmlDoc* cib) {
+                        control::record_host_member(cib, "host1", "1");
+                        control::record_remote_node(cib, "guest1", true);
+                    },
+                    "test", "host1", "root")
+                    .ok());
     }
 
     // Waits for proxy message `index` (what the provider sent back through ipc_fwd).
