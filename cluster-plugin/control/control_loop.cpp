@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "connection/remote_connection.hpp"
+#include "control/cib_edit.hpp"
 #include "control/guest_ipc.hpp"
 #include "controller/cib_document.hpp"
 #include "policy/digest.hpp"
@@ -27,16 +28,6 @@ std::string flight_key(const std::string& node, const std::string& rsc, const st
                        std::uint32_t interval_ms)
 {
     return node + "\n" + rsc + "_" + task + "_" + std::to_string(interval_ms);
-}
-
-std::string now_text()
-{
-    std::time_t now = std::time(nullptr);
-    char buffer[64];
-    std::tm tm{};
-    (void)localtime_r(&now, &tm);
-    (void)std::strftime(buffer, sizeof(buffer), "%a %b %e %H:%M:%S %Y", &tm);
-    return buffer;
 }
 
 bool is_connection(const GraphAction& a)
@@ -345,23 +336,12 @@ OpRecord ControlLoop::record_for(const GraphAction& action, const std::string& e
 
 void ControlLoop::update_cib(const std::function<void(xmlDoc*)>& edit)
 {
-    controller::XmlDoc copy = controller::copy_document(store_.current());
-    edit(copy.get());
-    controller::CibOperation op;
-    op.op = "cib_replace";
-    op.data = controller::root_of(copy.get());
-    controller::UpdateOrigin origin;
-    origin.client_name = kLoopClient;
-    origin.node = config_.host_name;
-    origin.user = "root";
-    origin.time_text = now_text();
-    controller::XmlDoc before;
-    auto outcome = store_.apply(op, origin, &before);
-    if (outcome.rc != controller::cib_rc::ok) {
-        log_error(log_cat, "Cannot record in the CIB (rc %d): %s", outcome.rc, outcome.message.c_str());
+    auto before = edit_cib(store_, edit, kLoopClient, config_.host_name, "root");
+    if (!before) {
+        log_error(log_cat, "Cannot record in the CIB (%s)", before.error().message.c_str());
         return;
     }
-    if (before && config_.announce) config_.announce(before.get());
+    if (*before && config_.announce) config_.announce(before->get());
 }
 
 // --- the host's own resources ------------------------------------------------------------
@@ -448,6 +428,7 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
         const std::string node = conn.rsc;
         conn.ipc =
             std::make_unique<GuestIpc>(*config_.cib_service, conn.rsc, [this, node] { return drain(node); });
+        conn.ipc->set_attributes(config_.attributes);
         rc.provider = conn.ipc.get();
     }
     rc.ipc_provider = rc.provider != nullptr;
@@ -758,13 +739,6 @@ void ControlLoop::cancel_recurring(const std::string& node, const std::string& r
         recurring_.erase(it->first);
         it = inflight_.erase(it);
     }
-}
-
-Status ControlLoop::clear_failures(const std::string& node, const std::string& rsc_id)
-{
-    update_cib([&](xmlDoc* cib) { clear_failure_attributes(cib, node, rsc_id); });
-    trigger("failures cleared");
-    return {};
 }
 
 Status ControlLoop::delete_history(const std::string& node, const std::string& rsc_id)

@@ -29,6 +29,7 @@
 #include "control/loop_observer.hpp"
 #include "control/status_record.hpp"
 #include "control/transition.hpp"
+#include "controller/attrd.hpp"
 #include "controller/cib_service.hpp"
 #include "controller/cib_store.hpp"
 #include "controller/controller_actions.hpp"
@@ -76,6 +77,8 @@ struct LoopConfig {
     // each connection registers as the node's IPC provider. nullptr: none is served and the
     // connections do not register as provider. Must outlive the loop.
     controller::CibService* cib_service = nullptr;
+    // Serves the nodes' proxied attrd sessions too (with cib_service); may be nullptr.
+    controller::AttributeService* attributes = nullptr;
 };
 
 // It is also what the crmd/attrd IPC faces ask of the controller (ControllerActions):
@@ -110,7 +113,6 @@ public:
     // controller::ControllerActions: each edits the status section and computes a new
     // transition.
     [[nodiscard]] std::string host_node_id() const override { return host_id_; }
-    Status clear_failures(const std::string& node, const std::string& rsc_id) override;
     Status delete_history(const std::string& node, const std::string& rsc_id) override;
     Result<int> fail_resource(const controller::FailedResource& resource) override;
     Status reprobe(const std::string& node) override;

@@ -54,7 +54,8 @@ GuestIpc::~GuestIpc()
 bool GuestIpc::session_opened(const connection::ProxySession& session, connection::IpcChannel& channel)
 {
     auto kind = channel_kind(session.server);
-    if (!kind) {
+    const bool attrd = session.server == "attrd" && attributes_ != nullptr;
+    if (!kind && !attrd) {
         if (refused_logged_.size() < kMaxRefusedChannelsLogged &&
             refused_logged_.insert(session.server).second) {
             log_info(log_cat,
@@ -67,7 +68,12 @@ bool GuestIpc::session_opened(const connection::ProxySession& session, connectio
         return false;
     }
     Session opened;
-    opened.channel = kind->first ? (kind->second ? Channel::cib_ro : Channel::cib_rw) : Channel::pacemakerd;
+    if (attrd) {
+        opened.channel = Channel::attrd;
+    } else {
+        opened.channel =
+            kind->first ? (kind->second ? Channel::cib_ro : Channel::cib_rw) : Channel::pacemakerd;
+    }
     opened.cib.id = random_uuid();
     opened.cib.read_only = opened.channel == Channel::cib_ro;
     opened.carrier = &channel;
@@ -131,6 +137,10 @@ void GuestIpc::request(const connection::ProxyRequest& request, connection::IpcC
         handle_pacemakerd(request, channel);
         return;
     }
+    if (session.channel == Channel::attrd) {
+        handle_attrd(request, channel);
+        return;
+    }
     // `session` may be gone once the reply was sent (the service uses it no more then).
     service_.handle(session.cib, xml, kMaxAnswerSize, request.wants_response(),
                     [&](const std::string& reply) { answer(request, channel, reply); });
@@ -151,6 +161,18 @@ void GuestIpc::handle_pacemakerd(const connection::ProxyRequest& request, connec
     if (!event) return;
     Status sent = channel.event(request.session.id, std::move(*event));
     if (!sent.ok()) log_debug(log_cat, "pacemakerd answer not sent: %s", sent.error().message.c_str());
+}
+
+void GuestIpc::handle_attrd(const connection::ProxyRequest& request, connection::IpcChannel& channel)
+{
+    auto op = controller::parse_attrd_op(wire::serialize(request.msg));
+    if (!op) {
+        close(request.session.id, channel, op.error().message.c_str());
+        return;
+    }
+    log_debug(log_cat, "%s's proxied attrd %s of %s (host %s, remote %d)", node_.c_str(), op->task.c_str(),
+              log::quote(op->name).c_str(), log::quote(op->host).c_str(), op->is_remote ? 1 : 0);
+    answer(request, channel, attributes_->handle(*op, node_));
 }
 
 void GuestIpc::cib_changed(const controller::CibChange& change)

@@ -11,7 +11,10 @@
 //     request (the tool's local user; the daemon only lets root and haclient in).
 //   - pacemakerd: its status ping, as the local face answers it (outpost-agent refuses this
 //     channel locally; another daemon may forward it).
-//   - Every other channel (attrd, stonith-ng, crmd, ...) is refused: the session is
+//   - attrd, when an attribute manager is set (set_attributes): each request is answered
+//     by it, a request naming no node (attr_host) being for this node, as Pacemaker's
+//     controller fills in the remote node's name.
+//   - Every other channel (stonith-ng, crmd, ...) is refused: the session is
 //     destroyed at once and the refusal is logged once per channel name at info level.
 // A shutdown request goes to the controller's handler (see shutdown_requested()). Bad input
 // (undecodable XML, an oversized user name) gets an -EBADMSG reply or closes the session,
@@ -25,6 +28,7 @@
 #include <string>
 
 #include "connection/ipc_provider.hpp"
+#include "controller/attrd.hpp"
 #include "controller/cib_service.hpp"
 
 namespace outpost::cluster::control {
@@ -56,9 +60,11 @@ public:
     connection::ShutdownAnswer shutdown_requested() override;
 
     [[nodiscard]] std::size_t session_count() const { return sessions_.size(); }
+    // Serves the attrd channel with `attributes` (borrowed; nullptr refuses it).
+    void set_attributes(controller::AttributeService* attributes) { attributes_ = attributes; }
 
 private:
-    enum class Channel { cib_ro, cib_rw, pacemakerd };
+    enum class Channel { cib_ro, cib_rw, pacemakerd, attrd };
     struct Session {
         Channel channel = Channel::cib_ro;
         controller::CibClient cib;
@@ -70,6 +76,7 @@ private:
     void cib_changed(const controller::CibChange& change) override;
 
     void handle_pacemakerd(const connection::ProxyRequest& request, connection::IpcChannel& channel);
+    void handle_attrd(const connection::ProxyRequest& request, connection::IpcChannel& channel);
     void answer(const connection::ProxyRequest& request, connection::IpcChannel& channel,
                 const std::string& xml);
     void close(const std::string& session, connection::IpcChannel& channel, const char* why);
@@ -79,6 +86,7 @@ private:
     ShutdownHandler on_shutdown_;
     std::map<std::string, Session> sessions_;
     std::set<std::string> refused_logged_;
+    controller::AttributeService* attributes_ = nullptr;
 };
 
 }  // namespace outpost::cluster::control

@@ -451,9 +451,12 @@ void clear_failures(xmlDoc* cib, const std::string& node, const std::string& rsc
     }
 }
 
-void clear_failure_attributes(xmlDoc* cib, const std::string& node, const std::string& rsc_id)
+void clear_failure_attributes(xmlDoc* cib, const std::string& node, const std::string& rsc_id,
+                              const std::string& operation, const std::string& interval_ms)
 {
-    const std::string suffix = rsc_id.empty() ? std::string() : rsc_id + "#";
+    std::string suffix = rsc_id.empty() ? std::string() : rsc_id + "#";
+    if (!suffix.empty() && !operation.empty())
+        suffix += operation + "_" + (interval_ms.empty() ? std::string("0") : interval_ms);
     for (xmlNode* ns : cx::element_children(status_of(cib))) {
         if (!cx::is_named(ns, "node_state")) continue;
         if (!node.empty() && cx::attr(ns, "uname").value_or("") != node) continue;
@@ -462,7 +465,10 @@ void clear_failure_attributes(xmlDoc* cib, const std::string& node, const std::s
         for (xmlNode* set : cx::element_children(ta)) {
             for (xmlNode* nv : cx::element_children(set)) {
                 const std::string name = cx::attr(nv, "name").value_or("");
-                if (name.starts_with("fail-count-" + suffix) || name.starts_with("last-failure-" + suffix))
+                const bool whole = operation.empty() || rsc_id.empty();
+                if ((whole && (name.starts_with("fail-count-" + suffix) ||
+                               name.starts_with("last-failure-" + suffix))) ||
+                    (!whole && (name == "fail-count-" + suffix || name == "last-failure-" + suffix)))
                     remove_node(nv);
             }
         }
@@ -507,6 +513,91 @@ std::vector<std::string> history_resources(const xmlDoc* cib, const std::string&
         if (auto id = cx::attr(lr, "id")) ids.push_back(*id);
     }
     return ids;
+}
+
+}  // namespace outpost::cluster::control
+
+namespace outpost::cluster::control {
+
+namespace {
+
+// The nvpair named `name` in any set of a node's transient attributes.
+xmlNode* find_transient(xmlNode* ns, const std::string& name)
+{
+    xmlNode* ta = ns != nullptr ? cx::child_named(ns, "transient_attributes") : nullptr;
+    if (ta == nullptr) return nullptr;
+    for (xmlNode* set : cx::element_children(ta)) {
+        for (xmlNode* nv : cx::element_children(set)) {
+            if (cx::is_named(nv, "nvpair") && cx::attr(nv, "name").value_or("") == name) return nv;
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+std::optional<std::string> transient_attribute(const xmlDoc* cib, const std::string& node,
+                                               const std::string& name)
+{
+    // find_node_state only reads here; it is shared with the editing functions.
+    xmlDoc* doc = const_cast<xmlDoc*>(cib);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    const xmlNode* nv = find_transient(find_node_state(doc, node), name);
+    if (nv == nullptr) return std::nullopt;
+    return cx::attr(nv, "value").value_or("");
+}
+
+std::vector<std::pair<std::string, std::string>> transient_attribute_values(const xmlDoc* cib,
+                                                                            const std::string& name)
+{
+    std::vector<std::pair<std::string, std::string>> found;
+    const xmlNode* status = cx::child_named(cx::root_of(cib), "status");
+    if (status == nullptr) return found;
+    for (xmlNode* ns : cx::element_children(status)) {
+        if (!cx::is_named(ns, "node_state")) continue;
+        if (const xmlNode* nv = find_transient(ns, name))
+            found.emplace_back(cx::attr(ns, "uname").value_or(""), cx::attr(nv, "value").value_or(""));
+    }
+    return found;
+}
+
+bool write_transient_attribute(xmlDoc* cib, const std::string& node, const std::string& name,
+                               const std::optional<std::string>& value, const std::string& set,
+                               const std::string& create_id)
+{
+    xmlNode* ns = find_node_state(cib, node);
+    if (ns == nullptr && create_id.empty()) return false;
+    if (ns == nullptr) ns = ensure_node_state(cib, node, create_id);
+    if (!value) {
+        while (xmlNode* nv = find_transient(ns, name))
+            remove_node(nv);
+        return true;
+    }
+    if (set.empty()) {
+        // An existing nvpair elsewhere (another set) keeps its place.
+        if (xmlNode* nv = find_transient(ns, name)) {
+            cx::set_attr(nv, "value", *value);
+            return true;
+        }
+        set_attribute(attribute_set(ns), cx::attr(ns, "id").value_or(node), name, *value);
+        return true;
+    }
+    const std::string node_id = cx::attr(ns, "id").value_or(node);
+    xmlNode* ta = ensure_child(ns, "transient_attributes", node_id);
+    xmlNode* target = ensure_child(ta, "instance_attributes", set);
+    xmlNode* nv = find_transient(ns, name);
+    if (nv != nullptr && nv->parent != target) {
+        remove_node(nv);
+        nv = nullptr;
+    }
+    if (nv == nullptr) {
+        std::string id = set + "-" + name;
+        std::replace(id.begin(), id.end(), '#', '.');
+        nv = xmlNewChild(target, nullptr, x("nvpair"), nullptr);
+        cx::set_attr(nv, "id", id);
+        cx::set_attr(nv, "name", name);
+    }
+    cx::set_attr(nv, "value", *value);
+    return true;
 }
 
 }  // namespace outpost::cluster::control

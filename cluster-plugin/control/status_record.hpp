@@ -9,7 +9,9 @@
 #include <libxml/tree.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace outpost::cluster::control {
@@ -121,11 +123,34 @@ std::vector<RecordedFailure> recorded_failures(const xmlDoc* cib);
 // <rsc>_last_failure_0 history entry there (clear_failcount).
 void clear_failures(xmlDoc* cib, const std::string& node, const std::string& rsc_id);
 // attrd's clear-failure: removes fail-count-* and last-failure-* attributes of `rsc_id`
-// (every resource when empty) on `node` (every node when empty).
-void clear_failure_attributes(xmlDoc* cib, const std::string& node, const std::string& rsc_id);
+// (every resource when empty) on `node` (every node when empty); only those of one
+// operation when `operation` is given (interval in ms, "0" when empty).
+void clear_failure_attributes(xmlDoc* cib, const std::string& node, const std::string& rsc_id,
+                              const std::string& operation = {}, const std::string& interval_ms = {});
 // The highest call-id in a node's operation history (0 when it has none).
 int highest_call_id(const xmlDoc* cib, const std::string& node);
 // The resources with operation history on a node.
 std::vector<std::string> history_resources(const xmlDoc* cib, const std::string& node);
+
+}  // namespace outpost::cluster::control
+
+namespace outpost::cluster::control {
+
+// Transient attributes as the attribute manager (control/attribute_manager) keeps them in
+// the CIB, in the same places count_failure() writes fail counts: the node's
+// transient_attributes/instance_attributes "status-<node id>" (or the set `set`), nvpair
+// "status-<node id>-<name>" ('#' spelled '.'), or "<set>-<name>".
+// The value of `name` on `node` (in whichever set holds it), or nullopt.
+std::optional<std::string> transient_attribute(const xmlDoc* cib, const std::string& node,
+                                               const std::string& name);
+// Every node with `name` set: (uname, value).
+std::vector<std::pair<std::string, std::string>> transient_attribute_values(const xmlDoc* cib,
+                                                                            const std::string& name);
+// Sets `name` on `node` to `value`, or removes it from every set when nullopt. A node with
+// no node_state gets one with id `create_id` when that is not empty; otherwise nothing is
+// written and the answer is false.
+bool write_transient_attribute(xmlDoc* cib, const std::string& node, const std::string& name,
+                               const std::optional<std::string>& value, const std::string& set = {},
+                               const std::string& create_id = {});
 
 }  // namespace outpost::cluster::control

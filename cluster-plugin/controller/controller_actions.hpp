@@ -1,7 +1,8 @@
-// ControllerActions: what the controller's (crmd) and attribute manager's (attrd) IPC faces
-// ask of the control loop for Pacemaker's tools (crm_resource --cleanup / --refresh /
-// --fail). The control loop implements it; the faces only borrow it, so that the
-// controller library does not depend on the loop's.
+// ControllerActions: what the controller's (crmd) IPC face asks of the control loop for
+// Pacemaker's tools (crm_resource --cleanup / --refresh / --fail; the failure attributes
+// --cleanup clears first are the attribute manager's: control/attribute_manager). The
+// control loop implements it; the faces only borrow it, so that the controller library
+// does not depend on the loop's.
 #pragma once
 
 #include <string>
@@ -23,9 +24,6 @@ public:
     virtual ~ControllerActions() = default;
     // The controller's own node id (its node_state id).
     [[nodiscard]] virtual std::string host_node_id() const = 0;
-    // attrd clear-failure: fail counts and last-failure times of a resource (every resource
-    // when empty) on a node (every node when empty).
-    virtual Status clear_failures(const std::string& node, const std::string& rsc_id) = 0;
     // lrm_delete: the resource's operation history on the node goes (its recurring operations
     // are cancelled), so the next transition probes it again.
     virtual Status delete_history(const std::string& node, const std::string& rsc_id) = 0;

@@ -67,14 +67,13 @@ Result<CrmdRequest> parse_crmd_request(std::string_view xml)
     return request;
 }
 
-std::string ipc_ack(const char* function, int status, bool attrd)
+std::string ipc_ack(const char* function, int status)
 {
     XmlDoc doc = new_document("ack");
     xmlNode* root = root_of(doc.get());
     set_attr(root, "function", function);
     set_attr(root, "line", "0");
     set_attr(root, "status", std::to_string(status));
-    if (attrd) set_attr(root, "ipc-protocol-version", "4");
     return serialize(root);
 }
 
@@ -149,22 +148,6 @@ std::string reprobe_reply(const CrmdRequest& request, const std::string& client_
     set_attr(top, "crm_host_to", request.host_to.empty() ? host_name : request.host_to);
     set_attr(top, "src", host_name);
     return serialize(top);
-}
-
-Result<AttrdRequest> parse_attrd_request(std::string_view xml)
-{
-    auto doc = parse_document(xml, kMaxCrmdRequest, "attrd request");
-    if (!doc) return doc.error();
-    const xmlNode* root = root_of(doc->get());
-    if (!is_named(root, "create_attrd_op")) {
-        return make_error("attrd", -EBADMSG,
-                          "attrd request: <" + name_of(root) + "> is not an attrd operation");
-    }
-    AttrdRequest request;
-    request.task = attr(root, "task").value_or("");
-    request.host = attr(root, "attr_host").value_or("");
-    request.resource = attr(root, "attr_resource").value_or("");
-    return request;
 }
 
 }  // namespace outpost::cluster::controller

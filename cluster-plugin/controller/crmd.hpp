@@ -1,4 +1,4 @@
-// The controller's (crmd) and attribute manager's (attrd) messages for Pacemaker's tools
+// The controller's (crmd) messages for Pacemaker's tools
 // (crm_resource --cleanup / --refresh / --fail, crm_node -n, crm_attribute -t rsc_defaults).
 // Observed against a real 2.1.5 cluster with the tools at -VVVVVV ("ipc-sent",
 // "ipc-received"; docs/architecture.md, "The crmd face"):
@@ -12,8 +12,7 @@
 //     delete (or asyncmon) acknowledged, which the tool counts as its reply;
 //   - probe_again (crm_resource --refresh without a resource) is answered with an empty
 //     "lrm_invoke" request;
-//   - attrd's clear-failure (<create_attrd_op task="clear-failure" attr_host attr_resource>,
-//     sent by crm_resource before lrm_delete) is answered with <ack status="112">.
+//   - crm_resource sends attrd's clear-failure before lrm_delete (attrd.hpp).
 // A tool waiting for a response (IPC flag client_response) gets an <ack status="112"> as
 // that response and the answer as an event. Pure: no I/O.
 #pragma once
@@ -47,8 +46,8 @@ struct CrmdRequest {
 // resource id.
 Result<CrmdRequest> parse_crmd_request(std::string_view xml);
 
-// <ack function="..." line="0" status="..."/>; `extra` adds ipc-protocol-version (attrd).
-std::string ipc_ack(const char* function, int status, bool attrd = false);
+// <ack function="..." line="0" status="..."/>.
+std::string ipc_ack(const char* function, int status);
 
 // The node-info answer for the controller's own node.
 std::string node_info_reply(const CrmdRequest& request, const std::string& client_uuid,
@@ -67,12 +66,5 @@ std::string lrm_invoke_reply(const CrmdRequest& request, const std::string& clie
 // The lrm_invoke answer to probe_again.
 std::string reprobe_reply(const CrmdRequest& request, const std::string& client_uuid,
                           const std::string& host_name, std::time_t now, int serial);
-
-struct AttrdRequest {
-    std::string task;
-    std::string host;      // attr_host: empty for every node
-    std::string resource;  // attr_resource: empty for every resource
-};
-Result<AttrdRequest> parse_attrd_request(std::string_view xml);
 
 }  // namespace outpost::cluster::controller

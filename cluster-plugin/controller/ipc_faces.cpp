@@ -246,27 +246,17 @@ void IpcFaces::handle_crmd(ipc::ConnectionId id, const ipc::Message& message)
 
 void IpcFaces::handle_attrd(ipc::ConnectionId id, const ipc::Message& message)
 {
-    auto request = parse_attrd_request(message.xml);
-    if (!request) {
-        drop(id, "attrd", request.error().message);
+    auto op = parse_attrd_op(message.xml);
+    if (!op) {
+        drop(id, "attrd", op.error().message);
         return;
     }
-    int status = 112;  // CRM_EX_INDETERMINATE: accepted, as pacemaker-attrd acks
-    if (request->task != "clear-failure" || controller_ == nullptr) {
+    if (attributes_ == nullptr) {
         // attrd_updater would take an ack of any status for success: closing tells it.
-        drop(id, "attrd",
-             "request " + log::quote(request->task) +
-                 (controller_ == nullptr ? " needs the control loop (--cib-only)" : " is not implemented"));
+        drop(id, "attrd", "no attribute manager");
         return;
     }
-    log_notice(log_cat, "Clearing failures of %s on %s",
-               request->resource.empty() ? "every resource" : request->resource.c_str(),
-               request->host.empty() ? "every node" : request->host.c_str());
-    if (Status done = controller_->clear_failures(request->host, request->resource); !done) {
-        log_warning(log_cat, "Cannot clear failures: %s", done.error().message.c_str());
-        status = 1;
-    }
-    reply(id, message, ipc_ack("attrd_client_clear_failure", status, true));
+    reply(id, message, attributes_->handle(*op, options_.node_name));
 }
 
 }  // namespace outpost::cluster::controller

@@ -1,8 +1,8 @@
 // IpcFaces: the local IPC names outpost-controld serves so that Pacemaker's own tools work
 // against it: the CIB (cib_ro, cib_rw: native; cib_shm: shared memory, like cib_rw),
 // pacemakerd (its status ping, for crm_mon's header), the controller (crmd: node-info,
-// lrm_delete, lrm_fail, probe_again; crmd.hpp) and of the attribute manager (attrd) only
-// clear-failure, which crm_resource --cleanup sends first. One ipc::Server carries them all
+// lrm_delete, lrm_fail, probe_again; crmd.hpp) and the attribute manager (attrd: attrd.hpp,
+// answered by an AttributeService). One ipc::Server carries them all
 // (libqb allows one poll-handler table per process).
 //
 // What a CIB request does is CibService's (cib_service.hpp), shared with the guests'
@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/attrd.hpp"
 #include "controller/cib_service.hpp"
 #include "controller/controller_actions.hpp"
 #include "controller/crmd.hpp"
@@ -48,9 +49,12 @@ public:
     ~IpcFaces() override;
 
     [[nodiscard]] std::size_t client_count() const { return clients_.size(); }
-    // What crmd's lrm_delete/lrm_fail/probe_again and attrd's clear-failure do; borrowed,
+    // What crmd's lrm_delete/lrm_fail/probe_again do; borrowed,
     // nullptr (the default, and with --cib-only) refuses them.
     void set_controller(ControllerActions* controller) { controller_ = controller; }
+    // What answers attrd requests (control/attribute_manager); borrowed, nullptr (the
+    // default) closes attrd connections.
+    void set_attributes(AttributeService* attributes) { attributes_ = attributes; }
 
 private:
     enum class Channel { cib_ro, cib_rw, cib_shm, pacemakerd, crmd, attrd };
@@ -84,6 +88,7 @@ private:
     std::unique_ptr<ipc::Server> server_;
     std::map<ipc::ConnectionId, Client> clients_;
     ControllerActions* controller_ = nullptr;
+    AttributeService* attributes_ = nullptr;
     int serial_ = 0;  // of lrm_invoke answers
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "controller/attrd.hpp"
 #include "controller/cib_diff.hpp"
 #include "controller/cib_document.hpp"
 #include "controller/cib_ops.hpp"
@@ -38,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size > kMaxInput) return 0;
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     (void)pacemakerd_reply(text, 0);
-    (void)parse_attrd_request(text);
+    (void)parse_attrd_op(text);
     if (auto crmd = parse_crmd_request(text); crmd.ok()) {
         (void)node_info_reply(*crmd, "fuzz-client", "node1", "1");
         (void)lrm_invoke_reply(*crmd, "fuzz-client", "node1", "1", LrmAck{"delete", 3, true, 0, 1});

@@ -21,7 +21,10 @@
 // [guest] (controld-guest): a guest node whose container is a network namespace running
 // outpost-agent (tests/integration/data/netns-guest), its failures and their recovery.
 // [guest-tools] (controld-guest-tools): the tools inside guests (outpost-agent and
-// pacemaker-remoted) served by outpost-controld as IPC provider; the agent's live CIB limits.
+// pacemaker-remoted) served by outpost-controld as IPC provider (attrd_updater included); the
+// agent's live CIB limits.
+// [attrd] (controld-attrd): attrd_updater and crm_attribute -l reboot against the attribute
+// manager; dampening, a location rule on an attribute.
 // [restart] (controld-restart): kill -9 of the daemon while idle and with starts in flight,
 // on the host, a remote node and a guest node.
 // [remote-loss] (controld-remote-loss): a remote node's agent killed and back at once; the
@@ -858,19 +861,33 @@ void guest_tools_work(const Controld& daemon, const NetnsGuest& guest, const std
         // Made by the guest's root through the proxy.
         CHECK(daemon.log().find("(user \"root\")", log_from) != std::string::npos);
     }
-    // Channels controld does not serve are refused, the tool fails cleanly.
     {
-        CommandResult attrd = in_guest(guest, {"attrd_updater", "-Q", "-n", "whatever"});
-        INFO(attrd.describe());
-        CHECK_FALSE(attrd.succeeded());
-        CHECK(daemon.log().find("Refusing " + guest.node() + "'s proxied \"attrd\" sessions") !=
-              std::string::npos);
+        // attrd_updater inside the guest sets the guest node's attribute (no -N: the guest's
+        // own node, as under Pacemaker); the controller's tools see it.
+        const std::size_t log_from = daemon.log().size();
+        CommandResult set =
+            in_guest(guest, {"attrd_updater", "-n", "outpost-test-attr", "-U", "g1", "-VVVVVV"});
+        INFO(set.describe() << "\noutpost-controld's log:\n" << daemon.log().substr(log_from));
+        REQUIRE(set.succeeded());
+        // What the tool sends (the node's daemon forwards it as it is).
+        const std::size_t sent = set.output.find("ipc-sent");
+        if (sent != std::string::npos) WARN(set.output.substr(sent, set.output.find('\n', sent) - sent));
+        CommandResult read = tool({"attrd_updater", "-n", "outpost-test-attr", "-Q", "-N", guest.node()});
+        INFO(read.describe());
+        CHECK(read.output == "name=\"outpost-test-attr\" host=\"" + guest.node() + "\" value=\"g1\"\n");
+        CHECK(
+            tool({"crm_attribute", "-l", "reboot", "-N", guest.node(), "-n", "outpost-test-attr", "-G", "-q"})
+                .output == "g1\n");
+        CommandResult query = in_guest(guest, {"attrd_updater", "-n", "outpost-test-attr", "-Q"});
+        INFO(query.describe());
+        CHECK(query.output.find("value=\"g1\"") != std::string::npos);
     }
 }
 
 // [guest-tools] (controld-guest-tools): outpost-controld is the IPC provider of its guest
-// nodes. Inside the guest's namespace the real cibadmin -Q, crm_mon -1 --output-as=xml and
-// crm_attribute (a write) work against the controller's CIB, with outpost-agent and with the
+// nodes. Inside the guest's namespace the real cibadmin -Q, crm_mon -1 --output-as=xml,
+// crm_attribute (a write) and attrd_updater (the guest node's attribute, set and queried)
+// work against the controller's CIB and attribute manager, with outpost-agent and with the
 // real pacemaker-remoted 2.1.5 as the guest's daemon; the agent's own CIB session
 // (cibfollow) gets the resource limits live: a meta outpost-cpu-quota set with cibadmin on
 // the controller reaches the running resource's cgroup within seconds, and so does a
@@ -1978,8 +1995,6 @@ TEST_CASE(
             CHECK(starts_in(envfile) == 2);
         }
     });
-    // attrd_updater is not served: refused, not silently accepted.
-    CHECK(exit_code(tool({"attrd_updater", "-n", "x", "-U", "1"})) != 0);
     CHECK(daemon.stop() == 0);
     auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
     WARN("controld-tools: the real cluster " << ms(real_done - begin) << " ms, outpost-controld "
@@ -2147,4 +2162,128 @@ TEST_CASE("outpost-controld recovers a destroyed QEMU VM guest node from the dom
     CHECK(daemon.stop() == 0);
     require_ok(libvirt->stop());
     WARN("timing: whole test " << seconds_since(begin) << " s");
+}
+
+// [attrd] (controld-attrd): the real attrd_updater and crm_attribute -l reboot against
+// outpost-controld's attribute manager, answered as pacemaker-attrd 2.1.5 answers them
+// (docs/architecture.md, "The attrd face"): an update is in the CIB at once (status-1-<name>),
+// query of the local node and of all (-A), unset (-D: gone from the CIB, the query answers
+// it empty), private (-p: never written), value++, crm_attribute -l reboot set/get/delete,
+// a dampened update (-B -d 1s) in the CIB only after the delay, a fail count set through
+// attrd seen by crm_failcount and cleared by crm_resource --cleanup, and a location rule on
+// an attribute stopping a Dummy and starting it again once the attribute is unset.
+namespace {
+
+std::string status_section()
+{
+    return tool({"cibadmin", "-Q", "-o", "status"}).output;
+}
+
+void attrd_ok(const std::vector<std::string>& argv, const std::string& output = {})
+{
+    CommandResult r = tool(argv);
+    INFO(r.describe());
+    CHECK(r.succeeded());
+    CHECK(r.output == output);
+}
+
+}  // namespace
+
+TEST_CASE("attrd_updater and crm_attribute -l reboot against outpost-controld's attribute manager",
+          "[controld][attrd]")
+{
+    MachineGuard guard;
+    const auto begin = std::chrono::steady_clock::now();
+    TempDir dir("outpost-controld-attrd");
+    const Authkey key = created_key(dir);
+    const fs::path host_run = made_directory(dir / "host-run");
+    const fs::path envfile = dir / "d1.env";
+    Controld daemon(dir, key.path(), host_run.string());
+    daemon.start();
+    // d1 may not run where attribute "blocked" is 1.
+    const std::string rule =
+        R"(<rsc_location id="loc-d1-blocked" rsc="d1"><rule id="loc-d1-blocked-rule" score="-INFINITY">)"
+        R"(<expression id="loc-d1-blocked-expr" attribute="blocked" operation="eq" value="1"/></rule>)"
+        R"(</rsc_location>)";
+    push_configuration(dir, configuration(counted_dummy("d1", envfile), location("d1", kHost) + rule));
+    auto running = [](const CrmMon& mon) { return mon.resource_role("d1") == "Started"; };
+    require_eventually(daemon, running, kConvergeTimeout);
+
+    // Update: written at once, as pacemaker-attrd writes it.
+    attrd_ok({"attrd_updater", "-n", "a1", "-U", "v1"});
+    CHECK(status_section().find(R"(<nvpair id="status-1-a1" name="a1" value="v1"/>)") != std::string::npos);
+    attrd_ok({"attrd_updater", "-n", "a1", "-Q"}, "name=\"a1\" host=\"host1\" value=\"v1\"\n");
+    attrd_ok({"attrd_updater", "-n", "a1", "-U", "x", "-N", "othernode"});
+    // The tool lists the reply's nodes last first (a real cluster's answer reads the same).
+    attrd_ok({"attrd_updater", "-n", "a1", "-Q", "-A"},
+             "name=\"a1\" host=\"othernode\" value=\"x\"\nname=\"a1\" host=\"host1\" value=\"v1\"\n");
+    attrd_ok({"attrd_updater", "-n", "a1", "-Q", "-N", "othernode"},
+             "name=\"a1\" host=\"othernode\" value=\"x\"\n");
+    {
+        CommandResult nope = tool({"attrd_updater", "-n", "nope", "-Q"});
+        CHECK(WEXITSTATUS(nope.wait_status) == 78);
+        CHECK(nope.output == "attrd_updater: Could not query value of nope: attribute does not exist\n");
+    }
+    // Unset: gone from the CIB, still known.
+    attrd_ok({"attrd_updater", "-n", "a1", "-D"});
+    CHECK(status_section().find("status-1-a1") == std::string::npos);
+    attrd_ok({"attrd_updater", "-n", "a1", "-Q", "-N", "host1"}, "name=\"a1\" host=\"host1\" value=\"\"\n");
+    // Private: answered, never written.
+    attrd_ok({"attrd_updater", "-n", "p1", "-U", "secret", "-p"});
+    attrd_ok({"attrd_updater", "-n", "p1", "-Q"}, "name=\"p1\" host=\"host1\" value=\"secret\"\n");
+    CHECK(status_section().find("p1") == std::string::npos);
+    // value++ and value+=N.
+    attrd_ok({"attrd_updater", "-n", "c1", "-U", "value++"});
+    attrd_ok({"attrd_updater", "-n", "c1", "-U", "value+=5"});
+    attrd_ok({"attrd_updater", "-n", "c1", "-Q"}, "name=\"c1\" host=\"host1\" value=\"6\"\n");
+
+    // crm_attribute -l reboot goes through attrd; -G reads the CIB.
+    attrd_ok({"crm_attribute", "-l", "reboot", "-n", "r1", "-v", "rv"});
+    attrd_ok({"crm_attribute", "-l", "reboot", "-n", "r1", "-G"}, "scope=status  name=r1 value=rv\n");
+    attrd_ok({"crm_attribute", "-l", "reboot", "-n", "r1", "-D"});
+    {
+        CommandResult gone = tool({"crm_attribute", "-l", "reboot", "-n", "r1", "-G"});
+        CHECK(WEXITSTATUS(gone.wait_status) == 105);
+    }
+
+    // Dampening: the value waits for the delay (1 s) before it reaches the CIB.
+    const auto damp_start = std::chrono::steady_clock::now();
+    attrd_ok({"attrd_updater", "-n", "d1", "-B", "5", "-d", "1s"});
+    CHECK(status_section().find("status-1-d1") == std::string::npos);
+    attrd_ok({"attrd_updater", "-n", "d1", "-Q"}, "name=\"d1\" host=\"host1\" value=\"5\"\n");
+    REQUIRE(wait_until([] { return status_section().find(R"(name="d1" value="5")") != std::string::npos; },
+                       5000ms, "the dampened d1 written")
+                .ok());
+    const auto damp_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - damp_start)
+            .count();
+    CHECK(damp_ms >= 1000);
+
+    // A fail count set through attrd is the one crm_failcount reads and --cleanup clears.
+    attrd_ok({"attrd_updater", "-n", "fail-count-d1#monitor_2000", "-U", "3"});
+    attrd_ok({"crm_failcount", "-r", "d1", "-G", "-N", kHost, "-q"}, "3\n");
+    {
+        CommandResult cleanup = tool({"crm_resource", "--cleanup", "-r", "d1"});
+        INFO(cleanup.describe());
+        CHECK(cleanup.succeeded());
+    }
+    REQUIRE(wait_until([] { return status_section().find("fail-count-d1") == std::string::npos; }, 10000ms,
+                       "the fail count cleared")
+                .ok());
+
+    // A location rule on an attribute: d1 stops where blocked=1, starts again when unset.
+    require_eventually(daemon, running, kConvergeTimeout);
+    const int starts = starts_in(envfile);
+    attrd_ok({"attrd_updater", "-n", "blocked", "-U", "1"});
+    require_eventually(
+        daemon, [](const CrmMon& mon) { return mon.resource_role("d1") == "Stopped"; }, kConvergeTimeout);
+    attrd_ok({"attrd_updater", "-n", "blocked", "-D"});
+    require_eventually(daemon, running, kConvergeTimeout);
+    CHECK(starts_in(envfile) == starts + 1);
+    CHECK(daemon.stop() == 0);
+    WARN("controld-attrd: dampened write after "
+         << damp_ms << " ms; the test "
+         << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin)
+                .count()
+         << " ms");
 }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "control/attribute_manager.hpp"
 #include "control/control_loop.hpp"
 #include "controller/cib_document.hpp"
 #include "controller/cib_service.hpp"
@@ -102,6 +103,11 @@ int run(int argc, char** argv)
         return controld::kExitFatal;
     }
 
+    // The attribute manager (attrd_updater, crm_attribute -l reboot), for the local attrd
+    // name and the guests' proxied tools alike.
+    cluster::control::AttributeManager attributes(context, cib_service, options.node_name);
+    (*faces)->set_attributes(&attributes);
+
     // Before the loop that reports to them, so that they outlive it.
     metrics::Registry registry;
     controld::ControldMetrics controld_metrics(registry);
@@ -132,6 +138,7 @@ int run(int argc, char** argv)
         // Every remote and guest node connection registers as its IPC provider: the node's
         // tools and the agent's own CIB session are served from this CIB.
         loop_config.cib_service = &cib_service;
+        loop_config.attributes = &attributes;
         if (options.metrics_address) loop_config.observer = &controld_metrics;
         auto created = cluster::control::ControlLoop::create(context, **store, *host, std::move(loop_config));
         if (!created) {
@@ -189,6 +196,7 @@ int run(int argc, char** argv)
 #ifdef OUTPOST_WITH_WATCH
     domain_watch.reset();  // it reports into the loop
 #endif
+    (*faces)->set_attributes(nullptr);
     control.reset();
     host.reset();
     faces->reset();  // libqb removes its sockets and shared memory

@@ -44,7 +44,6 @@ constexpr const char* kNode = "node1";
 class RecordingActions : public ctl::ControllerActions {
 public:
     [[nodiscard]] std::string host_node_id() const override { return "1"; }
-    Status clear_failures(const std::string& /*node*/, const std::string& /*rsc_id*/) override { return {}; }
     Status delete_history(const std::string& /*node*/, const std::string& /*rsc_id*/) override { return {}; }
     Result<int> fail_resource(const ctl::FailedResource& resource) override
     {

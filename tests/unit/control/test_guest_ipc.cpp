@@ -3,7 +3,8 @@
 // that plays the node's side of the proxy: a real CibStore (with Pacemaker's installed
 // schemas) and the CibService the local IPC names use. What the tools of a guest get:
 // register, query, writes (refused on cib_ro), cib_diff_notify events after a change made
-// through the proxy and after one the daemon announces, pacemakerd pings; other channels and
+// through the proxy and after one the daemon announces, pacemakerd pings, attrd with an
+// attribute manager (the guest's own node by default); other channels and
 // bad input refused without harm; shutdown_req answered as the controller says; sessions closed when the
 // connection goes.
 #include <unistd.h>
@@ -18,7 +19,10 @@
 #include "../cluster/scripted_server.hpp"
 #include "connection/ipc_provider.hpp"
 #include "connection/remote_client.hpp"
+#include "control/attribute_manager.hpp"
+#include "control/cib_edit.hpp"
 #include "control/guest_ipc.hpp"
+#include "control/status_record.hpp"
 #include "controller/cib_schema.hpp"
 #include "controller/cib_service.hpp"
 #include "controller/cib_store.hpp"
@@ -103,6 +107,19 @@ struct Fixture {
         const std::size_t at = server.proxies.size();
         server.send(wire::encode(request));
         return at;
+    }
+
+    // The host and guest1 as the control loop records them (for attribute writes).
+    void edit_status()
+    {
+        REQUIRE(control::edit_cib(
+                    *store,
+                    [](xmlDoc* cib) {
+                        control::record_host_member(cib, "host1", "1");
+                        control::record_remote_node(cib, "guest1", true);
+                    },
+                    "test", "host1", "root")
+                    .ok());
     }
 
     // Waits for proxy message `index` (what the provider sent back through ipc_fwd).
@@ -296,4 +313,38 @@ TEST_CASE(
     REQUIRE(run_until(g.context.get(), [&] { return g.provider->session_count() == 1; }));
     g.bridge.reset();
     CHECK(g.provider->session_count() == 0);
+}
+
+// With an attribute manager, a guest's attrd_updater is served: a request naming no node is
+// for the guest's own node (as Pacemaker's controller fills in the remote node's name), a
+// named node is kept, the query answers as the local face does, and a request that is not
+// an attrd operation closes the session.
+TEST_CASE("GuestIpc serves a guest's attrd_updater for the guest's node through the attribute manager")
+{
+    Fixture f;
+    f.edit_status();
+    control::AttributeManager attributes(f.context.get(), *f.service, "host1");
+    f.provider->set_attributes(&attributes);
+    f.open("at", "attrd");
+    REQUIRE(run_until(f.context.get(), [&] { return f.provider->session_count() == 1; }));
+    const auto& ack =
+        f.answer(f.send("at", R"(<create_attrd_op t="attrd" src="attrd_updater" attr_name="a1" )"
+                              R"(task="update" attr_value="v1" attr_is_remote="1"/>)"));
+    CHECK(ack.op == "response");
+    CHECK(ack.msg->name == "ack");
+    CHECK(attr_of(ack, "status") == "112");
+    CHECK(control::transient_attribute(f.store->current(), "guest1", "a1") ==
+          std::optional<std::string>("v1"));
+    CHECK_FALSE(control::transient_attribute(f.store->current(), "host1", "a1"));
+    f.answer(f.send("at", R"(<create_attrd_op t="attrd" src="attrd_updater" attr_name="a1" task="update" )"
+                          R"(attr_value="h" attr_host="host1"/>)"));
+    CHECK(control::transient_attribute(f.store->current(), "host1", "a1") == std::optional<std::string>("h"));
+    const auto& reply = f.answer(f.send("at", R"(<create_attrd_op t="attrd" attr_name="a1" task="query"/>)"));
+    CHECK(reply.op == "response");
+    REQUIRE(reply.msg);
+    CHECK(reply.msg->name == "build_query_reply");
+    CHECK(reply.msg->children.size() == 2);
+    const auto& closed = f.answer(f.send("at", R"(<cib_command t="cib" cib_op="cib_query"/>)"));
+    CHECK(closed.op == "destroy");
+    CHECK(f.provider->session_count() == 0);
 }
