@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "control/fencing.hpp"
 #include "util/result.hpp"
 #include "wire/messages.hpp"
 
@@ -24,6 +25,15 @@ struct FenceOutcome {
     std::string device;  // the device that fenced it (or failed last)
     std::string reason;  // why it failed
     double seconds = 0;  // how long it took
+};
+
+// What an agent action of a fence device (list, monitor, status) ended with.
+struct FenceActionOutcome {
+    bool ran = false;  // false: the agent could not run
+    bool timed_out = false;
+    int exit_code = 0;
+    std::string output;  // its stdout
+    std::string error;   // why it failed
 };
 
 struct ResourceAgent {
@@ -46,6 +56,17 @@ public:
     // Fences a node with the first started device that can (control/fencing.hpp), trying the
     // next one on failure; `done` runs once, from the main loop.
     virtual void fence(const FenceRequest& request, std::function<void(const FenceOutcome&)> done) = 0;
+    // Runs a fence device's agent `action` (for `target`, may be empty), as the fencer runs
+    // it; `done` runs once, from the main loop. Not offered by default.
+    virtual void fence_device_action(const FenceDevice& device, const std::string& action,
+                                     const std::string& target, std::uint32_t timeout_ms,
+                                     std::function<void(const FenceActionOutcome&)> done)
+    {
+        (void)device, (void)action, (void)target, (void)timeout_ms;
+        FenceActionOutcome outcome;
+        outcome.error = "fence device actions are not offered here";
+        done(outcome);
+    }
 };
 
 }  // namespace outpost::cluster::control

@@ -2,7 +2,8 @@
 // against it: the CIB (cib_ro, cib_rw: native; cib_shm: shared memory, like cib_rw),
 // pacemakerd (its status ping, for crm_mon's header), the controller (crmd: node-info,
 // lrm_delete, lrm_fail, probe_again; crmd.hpp) and of the attribute manager (attrd) only
-// clear-failure, which crm_resource --cleanup sends first. One ipc::Server carries them all
+// clear-failure, which crm_resource --cleanup sends first; and the fencer (stonith-ng:
+// FencerFace, fencer_face.hpp). One ipc::Server carries them all
 // (libqb allows one poll-handler table per process).
 //
 // What a CIB request does is CibService's (cib_service.hpp), shared with the guests'
@@ -25,6 +26,7 @@
 #include "controller/cib_service.hpp"
 #include "controller/controller_actions.hpp"
 #include "controller/crmd.hpp"
+#include "controller/fencer_face.hpp"
 #include "ipc/server.hpp"
 #include "util/result.hpp"
 
@@ -51,9 +53,12 @@ public:
     // What crmd's lrm_delete/lrm_fail/probe_again and attrd's clear-failure do; borrowed,
     // nullptr (the default, and with --cib-only) refuses them.
     void set_controller(ControllerActions* controller) { controller_ = controller; }
+    // What stonith-ng's clients are served by (fencer_face.hpp); borrowed, nullptr (the
+    // default, and with --cib-only) refuses their connections.
+    void set_fencer(FencerFace* fencer);
 
 private:
-    enum class Channel { cib_ro, cib_rw, cib_shm, pacemakerd, crmd, attrd };
+    enum class Channel { cib_ro, cib_rw, cib_shm, pacemakerd, crmd, attrd, stonith_ng };
     struct Client {
         Channel channel = Channel::cib_ro;
         CibClient cib;
@@ -84,6 +89,7 @@ private:
     std::unique_ptr<ipc::Server> server_;
     std::map<ipc::ConnectionId, Client> clients_;
     ControllerActions* controller_ = nullptr;
+    FencerFace* fencer_ = nullptr;
     int serial_ = 0;  // of lrm_invoke answers
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
