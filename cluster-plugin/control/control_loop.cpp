@@ -570,7 +570,16 @@ void ControlLoop::node_fenced(const std::string& node, std::int64_t when, bool r
     log_info(log_cat, "Recording node %s fenced%s", node.c_str(), requested ? " on a client's request" : "");
     forget_node_operations(node);
     update_cib([&](xmlDoc* cib) { record_remote_fenced(cib, node, when); });
-    if (requested) want_transition("node " + node + " was fenced");
+    if (!requested) return;
+    // Fenced behind the graph's back while its connection may still look up: as
+    // pacemaker-controld does, the connection's monitor fails at once, so the connection is
+    // recovered now rather than when a monitor next notices the node is gone.
+    Connection* conn = connection_of_node(node);
+    if (conn != nullptr && conn->recurring) {
+        on_connection_result(conn->rsc, wire::ocf::unknown_error, static_cast<int>(wire::ExecStatus::error),
+                             "Remote node was fenced", conn->recurring->interval_ms);
+    }
+    want_transition("node " + node + " was fenced");
 }
 
 void ControlLoop::run_connection_op(const GraphAction& action)
