@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "control/fencing.hpp"
 #include "util/result.hpp"
@@ -65,7 +66,8 @@ public:
         (void)device, (void)action, (void)target, (void)timeout_ms;
         FenceActionOutcome outcome;
         outcome.error = "fence device actions are not offered here";
-        done(outcome);
+        auto callback = std::move(done);
+        callback(outcome);
     }
 };
 

@@ -178,7 +178,7 @@ void FencerFace::query(ipc::ConnectionId id, const FencerRequest& request, std::
     }
     auto watch = lifetime_.watch();
     actions_.capable_devices(
-        request.target, [this, watch, id, request, msg_id](std::vector<FencerDevice> devices) {
+        request.target, [this, watch, id, request, msg_id](const std::vector<FencerDevice>& devices) {
             if (!watch) return;
             answer(id, request, msg_id,
                    fencer_reply(request, FencerResult::ok(), fencer_query_calldata(request.target, devices)));
