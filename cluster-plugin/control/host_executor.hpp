@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "control/fencing.hpp"
+#include "controller/fencer_messages.hpp"
 #include "util/result.hpp"
 #include "wire/messages.hpp"
 
@@ -28,14 +29,8 @@ struct FenceOutcome {
     double seconds = 0;  // how long it took
 };
 
-// What an agent action of a fence device (list, monitor, status) ended with.
-struct FenceActionOutcome {
-    bool ran = false;  // false: the agent could not run
-    bool timed_out = false;
-    int exit_code = 0;
-    std::string output;  // its stdout
-    std::string error;   // why it failed
-};
+// What an agent action of a fence device ended with: the fencer face's type.
+using FenceActionOutcome = controller::DeviceActionOutcome;
 
 struct ResourceAgent {
     std::string rsc_id;

@@ -149,16 +149,7 @@ void LoopFencer::run_device_action(const ctl::FencerDevice& device, const std::s
                                    const std::string& target, std::uint32_t timeout_ms,
                                    std::function<void(const ctl::DeviceActionOutcome&)> done)
 {
-    host_.fence_device_action(to_device(device), action, target, timeout_ms,
-                              [done = std::move(done)](const FenceActionOutcome& outcome) {
-                                  ctl::DeviceActionOutcome out;
-                                  out.ran = outcome.ran;
-                                  out.timed_out = outcome.timed_out;
-                                  out.exit_code = outcome.exit_code;
-                                  out.output = outcome.output;
-                                  out.error = outcome.error;
-                                  done(out);
-                              });
+    host_.fence_device_action(to_device(device), action, target, timeout_ms, std::move(done));
 }
 
 void LoopFencer::fence(const ctl::FenceOrder& order, std::function<void(const ctl::FenceHistoryEntry&)> done)
@@ -203,8 +194,9 @@ void LoopFencer::run(const ctl::FenceOrder& order, bool requested,
         }
         const auto [when, when_ns] = now();
         const ctl::FencerResult result =
-            outcome.ok ? ctl::FencerResult::ok()
-                       : ctl::FencerResult::failed(ctl::st_status::no_fence_device, -ENODEV, outcome.reason);
+            outcome.ok
+                ? ctl::FencerResult::ok()
+                : ctl::FencerResult::failed(wire::ExecStatus::no_fence_device, -ENODEV, outcome.reason);
         history_.finish(id, outcome.ok ? ctl::FenceState::done : ctl::FenceState::failed, result,
                         outcome.ok ? host_name_ : std::string(), when, when_ns);
         const ctl::FenceHistoryEntry* found = history_.find(id);

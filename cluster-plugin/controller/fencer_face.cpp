@@ -20,7 +20,7 @@ bool known_action(const std::string& action)
 
 FencerResult unsupported(const std::string& op)
 {
-    FencerResult result = FencerResult::failed(st_status::not_supported, -EOPNOTSUPP,
+    FencerResult result = FencerResult::failed(wire::ExecStatus::not_supported, -EOPNOTSUPP,
                                                op + " is not supported: outpost-controld takes its fence "
                                                     "devices from the CIB");
     result.exit_code = 3;  // CRM_EX_UNIMPLEMENT_FEATURE
@@ -194,7 +194,7 @@ void FencerFace::execute(ipc::ConnectionId id, const FencerRequest& request, std
         if (d.id == request.device) device = &d;
     if (device == nullptr) {
         answer(id, request, msg_id,
-               fencer_reply(request, FencerResult::failed(st_status::no_fence_device, -ENODEV,
+               fencer_reply(request, FencerResult::failed(wire::ExecStatus::no_fence_device, -ENODEV,
                                                           "'" + request.device + "' not found")));
         return;
     }
@@ -211,11 +211,11 @@ void FencerFace::execute(ipc::ConnectionId id, const FencerRequest& request, std
             if (!watch) return;
             FencerResult result;
             if (!outcome.ran) {
-                result = FencerResult::failed(st_status::error, -ENOENT, outcome.error);
+                result = FencerResult::failed(wire::ExecStatus::error, -ENOENT, outcome.error);
             } else if (outcome.timed_out) {
-                result = FencerResult::failed(st_status::timeout, -ETIME, outcome.error);
+                result = FencerResult::failed(wire::ExecStatus::timeout, -ETIME, outcome.error);
             } else if (outcome.exit_code != 0) {
-                result = FencerResult::failed(st_status::error, -ENODATA, outcome.error);
+                result = FencerResult::failed(wire::ExecStatus::error, -ENODATA, outcome.error);
             }
             answer(id, request, msg_id,
                    fencer_reply(request, result, {},
@@ -229,7 +229,7 @@ void FencerFace::fence(ipc::ConnectionId id, const FencerRequest& request, std::
     if (request.target.empty() || !known_action(request.action)) {
         answer(
             id, request, msg_id,
-            fencer_reply(request, FencerResult::failed(st_status::invalid, -EINVAL,
+            fencer_reply(request, FencerResult::failed(wire::ExecStatus::invalid, -EINVAL,
                                                        "a fencing needs a target and the action off, reboot "
                                                        "or on")));
         return;

@@ -45,15 +45,6 @@ struct FenceOrder {
     std::uint32_t timeout_ms = 0;  // 0: the cluster's stonith-timeout
 };
 
-// What an agent action of a device (list, monitor, status) ended with.
-struct DeviceActionOutcome {
-    bool ran = false;  // false: could not run (then exit_code is meaningless)
-    bool timed_out = false;
-    int exit_code = 0;
-    std::string output;  // stdout
-    std::string error;   // why it failed, for the log and exit-reason
-};
-
 // What the face asks of the control loop; the loop implements it.
 class FencerActions {
 public:

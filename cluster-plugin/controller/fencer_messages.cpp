@@ -56,7 +56,7 @@ std::string text(int value)
 
 void set_result(xmlNode* node, const FencerResult& result)
 {
-    set_attr(node, "op-status", text(result.status));
+    set_attr(node, "op-status", text(static_cast<int>(result.status)));
     set_attr(node, "rc-code", text(result.exit_code));
     if (!result.reason.empty()) set_attr(node, "exit-reason", result.reason);
     set_attr(node, "st_rc", text(result.rc));
@@ -87,7 +87,7 @@ void fill_fence_event(xmlNode* node, const FenceHistoryEntry& entry)
 
 }  // namespace
 
-FencerResult FencerResult::failed(int status, int rc, std::string reason)
+FencerResult FencerResult::failed(wire::ExecStatus status, int rc, std::string reason)
 {
     FencerResult result;
     result.status = status;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "util/result.hpp"
+#include "wire/codes.hpp"
 
 namespace outpost::cluster::controller {
 
@@ -46,16 +47,6 @@ inline constexpr std::uint32_t sync_call = 0x1000;    // the caller waits for th
 inline constexpr std::uint32_t cleanup = 0x80000;     // st_fence_history: forget, do not list
 inline constexpr std::uint32_t broadcast = 0x100000;  // to every fencer of the cluster
 }  // namespace st_opt
-
-// Pacemaker's execution status (op-status) values the face answers with.
-namespace st_status {
-inline constexpr int done = 0;
-inline constexpr int timeout = 2;
-inline constexpr int not_supported = 3;
-inline constexpr int error = 4;
-inline constexpr int invalid = 9;
-inline constexpr int no_fence_device = 10;
-}  // namespace st_status
 
 struct FencerRequest {
     std::string root;  // stonith_command or stonith_set_notification
@@ -82,12 +73,12 @@ Result<FencerRequest> parse_fencer_request(std::string_view xml);
 
 // What a call did: op-status, rc-code and st_rc of the <st-reply>.
 struct FencerResult {
-    int status = st_status::done;
+    wire::ExecStatus status = wire::ExecStatus::done;
     int exit_code = 0;   // rc-code (CRM_EX_*)
     int rc = 0;          // st_rc (0 or a negative errno)
     std::string reason;  // exit-reason
     static FencerResult ok() { return {}; }
-    static FencerResult failed(int status, int rc, std::string reason);
+    static FencerResult failed(wire::ExecStatus status, int rc, std::string reason);
 };
 
 // One fencing operation, as the history keeps it.
@@ -123,6 +114,15 @@ public:
 private:
     std::size_t limit_;
     std::deque<FenceHistoryEntry> entries_;
+};
+
+// What an agent action of a device (list, monitor, status) ended with.
+struct DeviceActionOutcome {
+    bool ran = false;  // false: the agent could not run (then exit_code is meaningless)
+    bool timed_out = false;
+    int exit_code = 0;
+    std::string output;  // its stdout
+    std::string error;   // why it failed, for the log and exit-reason
 };
 
 // A fence device as the fencer lists it.

@@ -1802,7 +1802,12 @@ TEST_CASE("outpost-controld fences a lost remote node through a fence device", "
                   .output.find("turning off of r1 successful: delegate=a human, client=stonith_admin.") !=
               std::string::npos);
         REQUIRE(tool({"stonith_admin", "--history", "r1", "--cleanup"}).succeeded());
-        CHECK(tool({"stonith_admin", "--history", "r1"}).output == "0 events found\n");
+        // What was there went; the loop may have fenced r1 again since (its connection's
+        // restart fails while r1 is off): a reboot of its own, never an "off" of the tools.
+        const std::string cleaned = tool({"stonith_admin", "--history", "r1", "--verbose"}).output;
+        INFO(cleaned);
+        CHECK(cleaned.find("turning off of r1") == std::string::npos);
+        CHECK(cleaned.find("failed") == std::string::npos);
         fencer_seconds +=
             std::chrono::duration<double>(std::chrono::steady_clock::now() - fencer_from).count();
         WARN("timing: the stonith-ng checks took " << fencer_seconds << " s");

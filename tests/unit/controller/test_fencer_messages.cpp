@@ -64,7 +64,7 @@ FenceHistoryEntry entry(const std::string& id, const std::string& target, FenceS
     e.completed_ns = 293317401;
     if (state == FenceState::done) e.delegate = "node1";
     if (state == FenceState::failed)
-        e.result = FencerResult::failed(st_status::no_fence_device, -ENODEV, "none");
+        e.result = FencerResult::failed(wire::ExecStatus::no_fence_device, -ENODEV, "none");
     return e;
 }
 
@@ -150,8 +150,8 @@ TEST_CASE("fencer replies carry what the tools read")
     CHECK(fencer_register_reply("cid") == R"(<reply st_op="register" st_clientid="cid"/>)");
     CHECK(attribute(fencer_notify_ack(), "ack", "status") == "0");
 
-    const std::string failed =
-        fencer_reply(*request, FencerResult::failed(st_status::no_fence_device, -ENODEV, "'x' not found"));
+    const std::string failed = fencer_reply(
+        *request, FencerResult::failed(wire::ExecStatus::no_fence_device, -ENODEV, "'x' not found"));
     CHECK(attribute(failed, "st-reply", "op-status") == "10");
     CHECK(attribute(failed, "st-reply", "rc-code") == "1");
     CHECK(attribute(failed, "st-reply", "st_rc") == "-19");
