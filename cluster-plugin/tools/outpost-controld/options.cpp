@@ -161,6 +161,8 @@ std::string usage_text()
            "that a restart after a crash waits for them before it probes. It also serves the\n"
            "controller's IPC (crmd: crm_resource --cleanup/--refresh/--fail, crm_node -n) and\n"
            "attrd's failure clearing.\n"
+           "The fencer's IPC (stonith-ng: stonith_admin, crm_mon -m, pcs stonith history,\n"
+           "fence, confirm) fences through the fence devices the CIB configures.\n"
            "\n"
            "  -f, --cib-file=PATH   the CIB file (default " +
            std::string(cluster::controller::kDefaultCibFile) +
