@@ -66,6 +66,11 @@ ControlLoop::ControlLoop(GMainContext* context, controller::CibStore& store, Hos
                          LoopConfig config)
     : context_(context), store_(store), host_(host), config_(std::move(config))
 {
+    fencer_ = std::make_unique<LoopFencer>(
+        store_, host_, config_.host_name, [this] { return stonith_timeout_ms_; },
+        [this](const std::string& node, std::int64_t when, bool requested) {
+            node_fenced(node, when, requested);
+        });
 }
 
 ControlLoop::~ControlLoop()
@@ -527,26 +532,35 @@ void ControlLoop::run_fencing(const GraphAction& action)
     const int id = action.id;
     const int transition = transition_id_;
     auto watch = lifetime_.watch();
-    host_.fence(request, [this, watch, id, transition, request](const FenceOutcome& outcome) {
-        if (!watch) return;
-        FenceEvent event{request.target, request.action, outcome.device,
-                         outcome.ok,     outcome.reason, static_cast<std::int64_t>(std::time(nullptr)),
-                         outcome.seconds};
-        fence_history_.push_back(event);
-        while (fence_history_.size() > kFenceHistory)
-            fence_history_.pop_front();
-        if (!outcome.ok) {
-            log_error(log_cat, "Fencing (%s) of %s failed after %.3f s: %s", request.action.c_str(),
-                      request.target.c_str(), outcome.seconds, outcome.reason.c_str());
-            if (transition == transition_id_) fail_unrunnable(id);
-            return;
-        }
-        log_notice(log_cat, "Node %s was fenced (%s) by %s in %.3f s", request.target.c_str(),
-                   request.action.c_str(), outcome.device.c_str(), outcome.seconds);
-        forget_node_operations(request.target);
-        update_cib([&](xmlDoc* cib) { record_remote_fenced(cib, request.target, event.completed); });
-        if (transition == transition_id_) finish_action(id, true);
-    });
+    fencer_->fence_for_loop(target, request.action,
+                            [this, watch, id, transition](const controller::FenceHistoryEntry& entry) {
+                                if (!watch || transition != transition_id_) return;
+                                if (entry.state == controller::FenceState::done)
+                                    finish_action(id, true);
+                                else
+                                    fail_unrunnable(id);
+                            });
+}
+
+// What pacemaker-controld does when the fencer reports a node fenced: a node it knows is
+// recorded down and fenced (its operations will not report), so the policy may start its
+// resources elsewhere; a client's fencing (stonith_admin) also wants a new transition.
+void ControlLoop::node_fenced(const std::string& node, std::int64_t when, bool requested)
+{
+    if (node == config_.host_name || !knows_node(node)) return;
+    log_info(log_cat, "Recording node %s fenced%s", node.c_str(), requested ? " on a client's request" : "");
+    forget_node_operations(node);
+    update_cib([&](xmlDoc* cib) { record_remote_fenced(cib, node, when); });
+    if (!requested) return;
+    // Fenced behind the graph's back while its connection may still look up: as
+    // pacemaker-controld does, the connection's monitor fails at once, so the connection is
+    // recovered now rather than when a monitor next notices the node is gone.
+    Connection* conn = connection_of_node(node);
+    if (conn != nullptr && conn->recurring) {
+        on_connection_result(conn->rsc, wire::ocf::unknown_error, static_cast<int>(wire::ExecStatus::error),
+                             "Remote node was fenced", conn->recurring->interval_ms);
+    }
+    want_transition("node " + node + " was fenced");
 }
 
 void ControlLoop::run_connection_op(const GraphAction& action)

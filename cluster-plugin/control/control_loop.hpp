@@ -16,7 +16,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -26,6 +25,7 @@
 #include "connection/ipc_provider.hpp"
 #include "control/graph_actions.hpp"
 #include "control/host_executor.hpp"
+#include "control/loop_fencer.hpp"
 #include "control/loop_observer.hpp"
 #include "control/status_record.hpp"
 #include "control/transition.hpp"
@@ -52,20 +52,6 @@ inline constexpr std::chrono::milliseconds kMinTransitionSpacing{250};
 // ... when an action could not run at all (no connection to its node, fencing): the same
 // graph would come again until something changes.
 inline constexpr std::chrono::seconds kUnrunnableRetry{5};
-// Fencing operations kept in the in-memory history (stonith_admin --history's).
-inline constexpr std::size_t kFenceHistory = 50;
-
-// One fencing operation, as the history keeps it.
-struct FenceEvent {
-    std::string target;
-    std::string action;
-    std::string device;  // that fenced it (or failed last)
-    bool ok = false;
-    std::string reason;
-    std::int64_t completed = 0;  // epoch seconds
-    double seconds = 0;          // how long it took
-};
-
 struct LoopConfig {
     std::string host_name;  // the controller's node
     tls::TlsContext tls;    // for remote connections
@@ -102,13 +88,13 @@ public:
     [[nodiscard]] bool idle() const { return !run_; }
     // Remote and guest node connections the loop holds, and how many of them are up.
     [[nodiscard]] std::pair<std::size_t, std::size_t> connections() const;
-    // The last kFenceHistory fencing operations, oldest first.
-    [[nodiscard]] const std::deque<FenceEvent>& fence_history() const { return fence_history_; }
     // The operation ("start", "stop", "migrate_to", ...) the loop is running now for a
     // resource on a node, if any; recurring monitors do not count (outpost-controld's domain
     // watch: the cluster is acting on the resource, a domain event is its own doing).
     [[nodiscard]] std::optional<std::string> operation_in_flight(const std::string& node,
                                                                  const std::string& rsc_id) const;
+    // The fencing it does and the history of it, for the stonith-ng face (loop_fencer.hpp).
+    [[nodiscard]] LoopFencer& fencer() { return *fencer_; }
 
     // controller::ControllerActions: each edits the status section and computes a new
     // transition.
@@ -155,6 +141,8 @@ private:
     // not managed (nack).
     connection::ShutdownAnswer drain(const std::string& node);
     void run_fencing(const GraphAction& action);
+    // A node was fenced (by the graph or a client) or confirmed fenced.
+    void node_fenced(const std::string& node, std::int64_t when, bool requested);
     Connection& connection_for(const GraphAction& action);
     Connection* connection_of_node(const std::string& node);
     // Applies `edit` to a copy of the current CIB and stores it (our own change).
@@ -185,7 +173,7 @@ private:
     std::map<std::string, GraphAction> inflight_;
     std::map<std::string, Recurring> recurring_;  // last recorded result, same key
     std::uint32_t stonith_timeout_ms_ = 60000;    // the cluster's stonith-timeout
-    std::deque<FenceEvent> fence_history_;
+    std::unique_ptr<LoopFencer> fencer_;
     Lifetime lifetime_;
 };
 

@@ -7,7 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
+#include "control/fencing.hpp"
+#include "controller/fencer_messages.hpp"
 #include "util/result.hpp"
 #include "wire/messages.hpp"
 
@@ -25,6 +28,9 @@ struct FenceOutcome {
     std::string reason;  // why it failed
     double seconds = 0;  // how long it took
 };
+
+// What an agent action of a fence device ended with: the fencer face's type.
+using FenceActionOutcome = controller::DeviceActionOutcome;
 
 struct ResourceAgent {
     std::string rsc_id;
@@ -46,6 +52,18 @@ public:
     // Fences a node with the first started device that can (control/fencing.hpp), trying the
     // next one on failure; `done` runs once, from the main loop.
     virtual void fence(const FenceRequest& request, std::function<void(const FenceOutcome&)> done) = 0;
+    // Runs a fence device's agent `action` (for `target`, may be empty), as the fencer runs
+    // it; `done` runs once, from the main loop. Not offered by default.
+    virtual void fence_device_action(const FenceDevice& device, const std::string& action,
+                                     const std::string& target, std::uint32_t timeout_ms,
+                                     std::function<void(const FenceActionOutcome&)> done)
+    {
+        (void)device, (void)action, (void)target, (void)timeout_ms;
+        FenceActionOutcome outcome;
+        outcome.error = "fence device actions are not offered here";
+        auto callback = std::move(done);
+        callback(outcome);
+    }
 };
 
 }  // namespace outpost::cluster::control

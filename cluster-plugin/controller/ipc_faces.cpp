@@ -46,6 +46,7 @@ Result<std::unique_ptr<IpcFaces>> IpcFaces::create(GMainContext* context, CibSer
         {prefix + "pacemakerd", QB_IPC_NATIVE, false, 0, {}},
         {prefix + "crmd", QB_IPC_NATIVE, false, 0, {}},
         {prefix + "attrd", QB_IPC_NATIVE, false, 0, {}},
+        {prefix + "stonith-ng", QB_IPC_NATIVE, true, 0, {}},
     };
     ipc::ServerOptions server_options;
     server_options.buffer_size = faces->options_.buffer_size;
@@ -60,6 +61,7 @@ int IpcFaces::accept(std::size_t service, ipc::ConnectionId id, const ipc::Peer&
 {
     Client client;
     client.channel = static_cast<Channel>(service);
+    if (client.channel == Channel::stonith_ng && fencer_ == nullptr) return -ECONNREFUSED;  // --cib-only
     client.cib.id = random_uuid();
     client.cib.user = peer.user;
     client.cib.read_only = client.channel == Channel::cib_ro;
@@ -80,7 +82,29 @@ void IpcFaces::created(ipc::ConnectionId /*id*/) {}
 
 void IpcFaces::closed(ipc::ConnectionId id)
 {
+    auto found = clients_.find(id);
+    if (found != clients_.end() && found->second.channel == Channel::stonith_ng && fencer_ != nullptr)
+        fencer_->closed(id);
     clients_.erase(id);
+}
+
+void IpcFaces::set_fencer(FencerFace* fencer)
+{
+    fencer_ = fencer;
+    if (fencer_ == nullptr) return;
+    FencerFace::Transport transport;
+    transport.send = [this](ipc::ConnectionId id, ipc::Kind kind, std::int32_t msg_id,
+                            const std::string& xml) {
+        Status sent = server_->send(id, kind, msg_id, 0, xml);
+        if (!sent && sent.error().code != -ENOTCONN) clients_.erase(id);  // the server closed it
+        return sent;
+    };
+    transport.close = [this](ipc::ConnectionId id, const std::string& why) { drop(id, "stonith-ng", why); };
+    transport.pid = [this](ipc::ConnectionId id) {
+        const ipc::Peer* peer = server_->peer(id);
+        return peer != nullptr ? peer->pid : 0;
+    };
+    fencer_->attach(std::move(transport));
 }
 
 void IpcFaces::message(ipc::ConnectionId id, const void* data, std::size_t size)
@@ -91,6 +115,7 @@ void IpcFaces::message(ipc::ConnectionId id, const void* data, std::size_t size)
     if (!message) {
         log_warning(log_cat, "Closing IPC client %s (%s): %s", found->second.cib.id.c_str(),
                     log::quote(found->second.cib.name).c_str(), message.error().message.c_str());
+        if (found->second.channel == Channel::stonith_ng && fencer_ != nullptr) fencer_->closed(id);
         clients_.erase(found);
         server_->close(id);
         return;
@@ -106,6 +131,9 @@ void IpcFaces::message(ipc::ConnectionId id, const void* data, std::size_t size)
             break;
         case Channel::attrd:
             handle_attrd(id, *message);
+            break;
+        case Channel::stonith_ng:
+            if (fencer_ != nullptr) fencer_->message(id, *message);
             break;
         default:
             handle_cib(id, found->second, *message);

@@ -1,8 +1,9 @@
 // IpcFaces: the local IPC names outpost-controld serves so that Pacemaker's own tools work
 // against it: the CIB (cib_ro, cib_rw: native; cib_shm: shared memory, like cib_rw),
 // pacemakerd (its status ping, for crm_mon's header), the controller (crmd: node-info,
-// lrm_delete, lrm_fail, probe_again; crmd.hpp) and the attribute manager (attrd: attrd.hpp,
-// answered by an AttributeService). One ipc::Server carries them all
+// lrm_delete, lrm_fail, probe_again; crmd.hpp), the attribute manager (attrd: attrd.hpp,
+// answered by an AttributeService) and the fencer (stonith-ng: FencerFace,
+// fencer_face.hpp). One ipc::Server carries them all
 // (libqb allows one poll-handler table per process).
 //
 // What a CIB request does is CibService's (cib_service.hpp), shared with the guests'
@@ -26,6 +27,7 @@
 #include "controller/cib_service.hpp"
 #include "controller/controller_actions.hpp"
 #include "controller/crmd.hpp"
+#include "controller/fencer_face.hpp"
 #include "ipc/server.hpp"
 #include "util/result.hpp"
 
@@ -55,9 +57,12 @@ public:
     // What answers attrd requests (control/attribute_manager); borrowed, nullptr (the
     // default) closes attrd connections.
     void set_attributes(AttributeService* attributes) { attributes_ = attributes; }
+    // What stonith-ng's clients are served by (fencer_face.hpp); borrowed, nullptr (the
+    // default, and with --cib-only) refuses their connections.
+    void set_fencer(FencerFace* fencer);
 
 private:
-    enum class Channel { cib_ro, cib_rw, cib_shm, pacemakerd, crmd, attrd };
+    enum class Channel { cib_ro, cib_rw, cib_shm, pacemakerd, crmd, attrd, stonith_ng };
     struct Client {
         Channel channel = Channel::cib_ro;
         CibClient cib;
@@ -89,6 +94,7 @@ private:
     std::map<ipc::ConnectionId, Client> clients_;
     ControllerActions* controller_ = nullptr;
     AttributeService* attributes_ = nullptr;
+    FencerFace* fencer_ = nullptr;
     int serial_ = 0;  // of lrm_invoke answers
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };

@@ -37,7 +37,9 @@
 // [fencing] (controld-fencing): stonith-enabled=true and a fence device
 // (tests/integration/fence_outpost_test, seen in /usr/sbin only by the daemon, which runs in
 // a private mount namespace): a lost remote node stays UNCLEAN while its fencing fails, is
-// fenced once the device can, and only then do its resources start on the other node.
+// fenced once the device can, and only then do its resources start on the other node. The
+// stonith-ng face: stonith_admin (devices, targets, history, --fence, --confirm, --cleanup),
+// crm_mon -m and pcs stonith history against that loop.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1847,6 +1849,34 @@ TEST_CASE("outpost-controld fences a lost remote node through a fence device", "
         CHECK(text.find("UNCLEAN") == std::string::npos);
         CHECK(text.find("RemoteOFFLINE: [ r1 ]") != std::string::npos);
     }
+    // The fencer's face (stonith-ng): the devices, what they can fence and the history of the
+    // loop's own fencing, as stonith_admin, crm_mon -m and pcs show them under Pacemaker.
+    auto fencer_from = std::chrono::steady_clock::now();
+    CHECK(tool({"stonith_admin", "--list-registered"}).output == "f1\n1 fence device found\n");
+    CHECK(tool({"stonith_admin", "--list", "r2"}).output == "f1\n1 fence device found\n");
+    CHECK(tool({"stonith_admin", "--list", "r7"}).output == "0 fence devices found\n");
+    CHECK(tool({"stonith_admin", "--list-targets", "f1"}).output == "r2\nr1\n2 fence targets found\n");
+    CHECK_FALSE(tool({"stonith_admin", "--list-targets", "nosuch"}).succeeded());
+    {
+        const std::string history = tool({"stonith_admin", "--history", "r1", "--verbose"}).output;
+        INFO(history);
+        CHECK(
+            history.find("reboot of r1 failed (f1 (fence_outpost_test reboot): exited 1: fence_outpost_test: "
+                         "unknown node 'r1'): client=outpost-controld.") != std::string::npos);
+        CHECK(history.find("reboot of r1 successful: delegate=" + std::string(kHost) +
+                           ", client=outpost-controld.") != std::string::npos);
+        const std::string mon = tool({"crm_mon", "-1", "-m"}).output;
+        INFO(mon);
+        CHECK(mon.find("Failed Fencing Actions:\n  * reboot of r1 for outpost-controld.") !=
+              std::string::npos);
+        CHECK(mon.find("Fencing History:\n  * reboot of r1 by " + std::string(kHost) +
+                       " for outpost-controld.") != std::string::npos);
+        CHECK(tool({"pcs", "stonith", "history"}).output ==
+              tool({"stonith_admin", "--history", "*", "--verbose"}).output);
+    }
+
+    double fencer_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - fencer_from).count();
 
     // r1 "boots" (its agent starts again): online, node_fenced back to 0, d1 stays on r2
     // (stickiness), and nothing more is to be done.
@@ -1869,6 +1899,46 @@ TEST_CASE("outpost-controld fences a lost remote node through a fence device", "
         for (const auto& line : pending)
             UNSCOPED_INFO(line);
         CHECK(pending.empty());
+    }
+
+    // stonith_admin --fence r1: through the loop's fencing path and the switch (off), r1
+    // recorded fenced, d1 stays on r2; then --confirm and the history's cleanup.
+    fencer_from = std::chrono::steady_clock::now();
+    {
+        const CommandResult fenced = tool({"stonith_admin", "--fence", "r1"});
+        INFO(fenced.describe() << daemon.log().substr(log_from));
+        REQUIRE(fenced.succeeded());
+        CHECK(text_of(fence_log).find(" off r1\n", text_of(fence_log).find(" on r1\n")) != std::string::npos);
+        auto down = [](const CrmMon& mon) {
+            return !mon.node_online("r1") && mon.resource_nodes("d1") == std::vector<std::string>{"r2"};
+        };
+        require_eventually(daemon, down, kConvergeTimeout, log_from);
+        CHECK_FALSE(
+            tool({"cibadmin", "-Q", "-o", "status", "--xpath",
+                  "//node_state[@id='r1' and @crm-debug-origin='send_stonith_update' and @node_fenced!='0']"})
+                .output.empty());
+        const std::string mon = tool({"crm_mon", "-1", "-m"}).output;
+        INFO(mon);
+        CHECK(mon.find("  * turning off of r1 by " + std::string(kHost) + " for stonith_admin.") !=
+              std::string::npos);
+        auto after = crm_mon();
+        REQUIRE(after);
+        CHECK_FALSE(node_unclean(*after, "r1"));
+
+        REQUIRE(tool({"stonith_admin", "--confirm", "r1"}).succeeded());
+        CHECK(tool({"stonith_admin", "--history", "r1", "--verbose"})
+                  .output.find("turning off of r1 successful: delegate=a human, client=stonith_admin.") !=
+              std::string::npos);
+        REQUIRE(tool({"stonith_admin", "--history", "r1", "--cleanup"}).succeeded());
+        // What was there went; the loop may have fenced r1 again since (its connection's
+        // restart fails while r1 is off): a reboot of its own, never an "off" of the tools.
+        const std::string cleaned = tool({"stonith_admin", "--history", "r1", "--verbose"}).output;
+        INFO(cleaned);
+        CHECK(cleaned.find("turning off of r1") == std::string::npos);
+        CHECK(cleaned.find("failed") == std::string::npos);
+        fencer_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - fencer_from).count();
+        WARN("timing: the stonith-ng checks took " << fencer_seconds << " s");
     }
     CHECK(daemon.stop() == 0);
 }

@@ -238,6 +238,24 @@ void FenceDevices::cancel(const std::string& rsc_id, const std::string& action, 
     if (action == "monitor") recurring_.erase(key_of(rsc_id, interval_ms));
 }
 
+void FenceDevices::run_action(const ctl::FenceDevice& device, const std::string& action,
+                              const std::string& target, std::uint32_t timeout_ms,
+                              std::function<void(const ctl::FenceActionOutcome&)> done)
+{
+    std::erase_if(pending_, [](const io::Source& s) { return !s.active(); });
+    run_agent(device.agent, ctl::agent_input(device, action, target), timeout_ms, device.id + "_" + action,
+              [timeout_ms, done = std::move(done)](const ex::ChildOutcome& outcome) {
+                  ctl::FenceActionOutcome out;
+                  out.ran = outcome.end == ex::ChildEnd::exited || outcome.end == ex::ChildEnd::timed_out ||
+                            outcome.end == ex::ChildEnd::signaled;
+                  out.timed_out = outcome.end == ex::ChildEnd::timed_out;
+                  out.exit_code = outcome.end == ex::ChildEnd::exited ? outcome.exit_code : 1;
+                  out.output = outcome.out;
+                  out.error = failure_of(outcome, timeout_ms);
+                  done(out);
+              });
+}
+
 void FenceDevices::fence(const ctl::FenceRequest& request, std::function<void(const ctl::FenceOutcome&)> done)
 {
     auto attempt = std::make_shared<Attempt>();

@@ -41,6 +41,11 @@ public:
     void cancel(const std::string& rsc_id, const std::string& action, std::uint32_t interval_ms);
     void fence(const cluster::control::FenceRequest& request,
                std::function<void(const cluster::control::FenceOutcome&)> done);
+    // One agent action of a device, registered or not (stonith_admin --list-targets,
+    // --query, and the list/status host checks of st_query); `done` runs from the loop.
+    void run_action(const cluster::control::FenceDevice& device, const std::string& action,
+                    const std::string& target, std::uint32_t timeout_ms,
+                    std::function<void(const cluster::control::FenceActionOutcome&)> done);
 
 private:
     struct Recurring;

@@ -87,6 +87,13 @@ public:
         fences_.fence(request, std::move(done));
     }
 
+    void fence_device_action(const cluster::control::FenceDevice& device, const std::string& action,
+                             const std::string& target, std::uint32_t timeout_ms,
+                             std::function<void(const cluster::control::FenceActionOutcome&)> done) override
+    {
+        fences_.run_action(device, action, target, timeout_ms, std::move(done));
+    }
+
 private:
     LedgerSpawner spawner_;
     ex::Executor executor_;

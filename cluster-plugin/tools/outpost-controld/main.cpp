@@ -114,6 +114,7 @@ int run(int argc, char** argv)
     // The control loop: after the IPC names, so that a second daemon exits before it acts.
     std::unique_ptr<cluster::control::HostExecutor> host;
     std::unique_ptr<cluster::control::ControlLoop> control;
+    std::unique_ptr<cluster::controller::FencerFace> fencer;
     if (!options.cib_only) {
         auto settings = tls::TlsSettings::from_environment();
         if (!settings) {
@@ -148,6 +149,9 @@ int run(int argc, char** argv)
         control = std::move(*created);
         // crm_resource --cleanup/--refresh/--fail, through the crmd and attrd faces.
         (*faces)->set_controller(control.get());
+        // stonith_admin, crm_mon -m, pcs stonith: the fencer's face on the loop's fencing.
+        fencer = std::make_unique<cluster::controller::FencerFace>(control->fencer(), options.node_name);
+        (*faces)->set_fencer(fencer.get());
     }
 #ifdef OUTPOST_WITH_WATCH
     // A guest's domain that stops behind the cluster's back, recorded as failed at once.
@@ -187,7 +191,8 @@ int run(int argc, char** argv)
     GMainLoop* loop = g_main_loop_new(context, FALSE);
     guint term = g_unix_signal_add(SIGTERM, on_signal, loop);
     guint interrupt = g_unix_signal_add(SIGINT, on_signal, loop);
-    log_notice(log_cat, "Serving cib_ro, cib_rw, cib_shm, pacemakerd, crmd and attrd");
+    log_notice(log_cat, "Serving cib_ro, cib_rw, cib_shm, pacemakerd, crmd, attrd%s",
+               fencer ? " and stonith-ng" : "");
     g_main_loop_run(loop);
     g_source_remove(term);
     g_source_remove(interrupt);
@@ -197,6 +202,8 @@ int run(int argc, char** argv)
     domain_watch.reset();  // it reports into the loop
 #endif
     (*faces)->set_attributes(nullptr);
+    (*faces)->set_fencer(nullptr);
+    fencer.reset();
     control.reset();
     host.reset();
     faces->reset();  // libqb removes its sockets and shared memory

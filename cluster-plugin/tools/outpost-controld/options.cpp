@@ -164,6 +164,8 @@ std::string usage_text()
            "probes. It also serves the controller's IPC (crmd: crm_resource\n"
            "--cleanup/--refresh/--fail, crm_node -n) and the attribute manager's (attrd:\n"
            "attrd_updater, crm_attribute -l reboot; with --cib-only too).\n"
+           "The fencer's IPC (stonith-ng: stonith_admin, crm_mon -m, pcs stonith history,\n"
+           "fence, confirm) fences through the fence devices the CIB configures.\n"
            "\n"
            "  -f, --cib-file=PATH   the CIB file (default " +
            std::string(cluster::controller::kDefaultCibFile) +

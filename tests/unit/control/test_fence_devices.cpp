@@ -132,3 +132,31 @@ TEST_CASE("fence devices: an agent that overruns its timeout fails the fencing",
     CHECK(slow.reason == "s (fence_t sleep): timed out after 300 ms");
     CHECK(slow.seconds < 3);
 }
+
+TEST_CASE("fence devices: one agent action of a device, registered or not (stonith-ng's st_execute)",
+          "[fence-devices]")
+{
+    Fixture f;
+    auto run_action = [&](const ctl::FenceDevice& device, const std::string& action,
+                          const std::string& target) {
+        std::optional<ctl::FenceActionOutcome> outcome;
+        f.devices.run_action(device, action, target, 10000,
+                             [&](const ctl::FenceActionOutcome& o) { outcome = o; });
+        REQUIRE(test::run_until(
+            nullptr, [&] { return outcome.has_value(); }, std::chrono::seconds(10)));
+        return *outcome;
+    };
+    const ctl::FenceDevice device{"f9", "fence_t", {}};
+    auto list = run_action(device, "list", {});
+    CHECK(list.ran);
+    CHECK(list.exit_code == 0);
+    CHECK(list.output == "r1\nr2,alias\n");
+    auto status = run_action(device, "status", "r2");
+    CHECK(status.ran);
+    CHECK(status.exit_code == 1);
+    CHECK(status.error.starts_with("exited 1"));
+    CHECK(f.log() == "list\nstatus r2");
+    auto missing = run_action({"f8", "fence_missing", {}}, "list", {});
+    CHECK_FALSE(missing.ran);
+    CHECK_FALSE(missing.error.empty());
+}

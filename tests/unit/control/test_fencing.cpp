@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include "control/fencing.hpp"
+#include "control/loop_fencer.hpp"
+#include "controller/xml.hpp"
 
 using namespace outpost::cluster::control;
 
@@ -50,4 +52,30 @@ TEST_CASE("a fence agent's stdin, action and timeout", "[control][fencing]")
     CHECK_FALSE(agent_path("../bin/sh"));
     CHECK(device_params({{"CRM_meta_timeout", "1"}, {"crm_feature_set", "3"}, {"a", "b"}}) ==
           std::map<std::string, std::string>{{"a", "b"}});
+}
+
+TEST_CASE("the stonith-ng face's devices are the CIB's stonith primitives", "[control][fencing]")
+{
+    namespace ctl = outpost::cluster::controller;
+    auto cib = ctl::parse_document(
+        R"(<cib><configuration><resources>)"
+        R"(<primitive id="f1" class="stonith" type="fence_a"><instance_attributes id="ia">)"
+        R"(<nvpair id="n1" name="pcmk_host_list" value="r1 r2"/><nvpair id="n2" name="config" value="/c"/>)"
+        R"(</instance_attributes></primitive>)"
+        R"(<primitive id="d1" class="ocf" provider="pacemaker" type="Dummy"/>)"
+        R"(<group id="g"><primitive id="f2" class="stonith" type="fence_b"/></group>)"
+        R"(</resources></configuration><status/></cib>)",
+        1 << 20, "test CIB");
+    REQUIRE(cib.ok());
+    auto devices = cib_fence_devices(cib->get());
+    REQUIRE(devices.size() == 2);
+    CHECK(devices[0].id == "f1");
+    CHECK(devices[0].agent == "fence_a");
+    CHECK(devices[0].params ==
+          std::map<std::string, std::string>{{"pcmk_host_list", "r1 r2"}, {"config", "/c"}});
+    CHECK(devices[1].id == "f2");
+    CHECK(devices[1].params.empty());
+    auto empty = ctl::parse_document("<cib/>", 1024, "test CIB");
+    REQUIRE(empty.ok());
+    CHECK(cib_fence_devices(empty->get()).empty());
 }
