@@ -136,6 +136,8 @@ public:
         spec.name = domain(guest);
         spec.command = {options.daemon};
         spec.address = guest.address;
+        // The same at every start: the host reaches a recreated container at once.
+        spec.mac = "52:54:00:de:00:0" + std::to_string(guest.index);
         spec.state_dir = home / "state";
         spec.log_file = home / "daemon.out";
         // The container sees the host's filesystem (the key in the demo's directory) except
@@ -425,11 +427,12 @@ Recovery watch_recovery(const ControldHarness& controld, const Containers& conta
 
 int run_controld_demo(const DemoOptions& options)
 {
-    const auto begin = std::chrono::steady_clock::now();
+    auto begin = std::chrono::steady_clock::now();
     step("checking that this machine is not part of a real cluster");
     // Waits first if a test run's throw-away cluster holds the machine (its lock).
     if (auto check = check_machine_for_test_cluster(); !check) return refuse(check.error());
     detail("no corosync.conf of a real cluster, no cluster daemons running: ok");
+    begin = std::chrono::steady_clock::now();  // not counting a wait for another test's cluster
 
     // Declared before the controller: it goes first, the containers after it.
     std::unique_ptr<Containers> containers;
@@ -475,6 +478,7 @@ int run_controld_demo(const DemoOptions& options)
                               << file_tail(path, 2000) << std::endl;
             }
         }
+        controld->keep_dir();  // its logs, for a post-mortem
         return fail(what, error);
     };
 
@@ -567,10 +571,11 @@ int run_controld_demo(const DemoOptions& options)
                   "outpost-controld and the guests stay up; try crm_mon -1, pcs status, "
                   "cibadmin -Q ...");
 
+    const bool lxc = containers->kind() == "libvirt LXC container";
     step(
-        "tearing down: the Dummies, the guest nodes and the containers stopped by the cluster, then "
-        "outpost-controld" +
-        std::string(options.netns ? "" : " and what was started for libvirt"));
+        "tearing down: the cluster stops the Dummies, the guest nodes and the containers, then "
+        "outpost-controld stops" +
+        std::string(lxc ? ", then what was started for libvirt" : ""));
     std::vector<std::string> disable{"resource", "disable"};
     for (const auto& g : guests)
         disable.push_back(g.dummy);

@@ -56,6 +56,8 @@ public:
     Status stop();
 
     [[nodiscard]] const TempDir& dir() const { return dir_; }
+    // Keeps the directory (logs, CIB) after stop(), for a post-mortem; prints where it is.
+    void keep_dir() { dir_.keep(); }
     [[nodiscard]] const std::filesystem::path& authkey() const { return key_.path(); }
     [[nodiscard]] const std::string& node_name() const { return node_name_; }
     [[nodiscard]] std::filesystem::path host_run() const { return dir_ / "host-run"; }
