@@ -455,6 +455,7 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
     const std::string name = conn.rsc;
     conn.remote->on_node([this, name](bool up) {
         log_notice(log_cat, "Remote node %s is %s", name.c_str(), up ? "up" : "down");
+        bool drained = false;
         update_cib([&](xmlDoc* cib) {
             if (up) forget_node_history(cib, name);
             // A drained node's connection ended: its attributes go, as Pacemaker's
@@ -463,10 +464,16 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
                 log_notice(log_cat, "Remote node %s is drained and down: its shutdown request is done",
                            name.c_str());
                 forget_transient_attributes(cib, name);
+                drained = true;
             }
             record_remote_node(cib, name, up);
         });
         if (!up) forget_node_operations(name);
+        // The transition under way was computed with the shutdown attribute (a guest whose
+        // container was destroyed by SIGTERM asks to shut down on its way out): without it
+        // the connection may start again once the container runs, as Pacemaker's purge,
+        // a CIB change, makes it compute again.
+        if (drained) want_transition("remote node " + name + " is drained and down");
         // A node that came up is probed by the next transition (a guest's resources are
         // not probed before its container runs): compute again once this one is done.
         if (up) want_transition("remote node " + name + " is up");
