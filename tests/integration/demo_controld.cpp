@@ -56,6 +56,14 @@ struct Guest {
     std::string address;    // the guest's address (remote-addr)
 };
 
+Status make_directory(const fs::path& path)
+{
+    std::error_code ec;
+    fs::create_directories(path, ec);
+    if (ec) return make_error("demo", -ec.value(), "create " + path.string() + ": " + ec.message());
+    return {};
+}
+
 Guest make_guest(unsigned index, std::string address)
 {
     const std::string node = "g" + std::to_string(index);
@@ -86,6 +94,17 @@ public:
     [[nodiscard]] virtual std::string leftover(const Guest& guest) const = 0;
     // Undoes what the constructor did (also run by the destructor).
     virtual Status stop() = 0;
+
+protected:
+    // stop() from a destructor, which runs while an error unwinds: nothing may escape it.
+    void stop_quietly() noexcept
+    {
+        try {
+            if (auto s = stop(); !s) std::cerr << "demo teardown: " << s.error().message << std::endl;
+        } catch (...) {
+            std::cerr << "demo teardown: unexpected exception" << std::endl;
+        }
+    }
 };
 
 // --- libvirt LXC -------------------------------------------------------------------------
@@ -115,7 +134,7 @@ public:
         return self;
     }
 
-    ~LxcContainers() override { (void)stop(); }
+    ~LxcContainers() override { stop_quietly(); }
 
     [[nodiscard]] std::string kind() const override { return "libvirt LXC container"; }
     [[nodiscard]] std::string describe_setup() const { return libvirt_->describe_setup(); }
@@ -129,9 +148,7 @@ public:
                                                  const DemoOptions& options) override
     {
         const fs::path home = controld.dir() / guest.container;
-        std::error_code ec;
-        fs::create_directories(home / "state", ec);
-        if (ec) return make_error("demo", -ec.value(), "create " + home.string() + ": " + ec.message());
+        if (auto made = make_directory(home / "state"); !made) return made.error();
         LxcGuestSpec spec;
         spec.name = domain(guest);
         spec.command = {options.daemon};
@@ -271,7 +288,7 @@ public:
         return self;
     }
 
-    ~NetnsContainers() override { (void)stop(); }
+    ~NetnsContainers() override { stop_quietly(); }
 
     [[nodiscard]] std::string kind() const override { return "network namespace"; }
 
@@ -284,9 +301,7 @@ public:
                                                  const DemoOptions& options) override
     {
         const fs::path state = controld.dir() / guest.container;
-        std::error_code ec;
-        fs::create_directories(state, ec);
-        if (ec) return make_error("demo", -ec.value(), "create " + state.string() + ": " + ec.message());
+        if (auto made = make_directory(state); !made) return made.error();
         made_.push_back({guest, state, options.daemon});
         return std::vector<std::string>{"resource",
                                         "create",
@@ -403,7 +418,7 @@ Recovery watch_recovery(const ControldHarness& controld, const Containers& conta
                         pid_t old_first, std::chrono::steady_clock::time_point since)
 {
     Recovery r;
-    const std::string host = controld.node_name();
+    const std::string& host = controld.node_name();
     while (!r.dummy && seconds_since(since) < std::chrono::duration<double>(kRecoveryTimeout).count()) {
         auto mon = controld.crm_mon();
         auto first = containers.first_process(guest);
@@ -485,6 +500,7 @@ int run_controld_demo(const DemoOptions& options)
     const std::vector<Guest> guests = containers->guests();
     step("creating two guest nodes, each a " + containers->kind() + " running " + options.daemon_label +
          " that the cluster starts (meta remote-node)");
+    const auto configured = std::chrono::steady_clock::now();
     if (auto s = show_pcs(*controld, {"property", "set", "stonith-enabled=false"}); !s)
         return failed("pcs", s.error());
     for (const auto& g : guests) {
@@ -519,15 +535,15 @@ int run_controld_demo(const DemoOptions& options)
         }
         return true;
     };
-    const auto configured = std::chrono::steady_clock::now();
     if (auto s = controld->wait_for(converged, kConvergeTimeout, "both guests online, each Dummy started");
         !s)
         return failed("starting the guests", s.error());
     detail("both containers, both guest nodes and both Dummies started " +
-           seconds_text(seconds_since(configured)) + " s after the last pcs command");
+           seconds_text(seconds_since(configured)) + " s after the first pcs command");
 
     step("the cluster as Pacemaker's crm_mon sees it, on the host");
     if (auto s = show_tool(*controld, {"crm_mon", "-1"}); !s) return failed("crm_mon -1", s.error());
+    detail("(\"Failed to get fencing history: Not connected\": outpost-controld serves no fencer IPC yet)");
 
     const Guest& g1 = guests[0];
     auto first = containers->first_process(g1);

@@ -104,11 +104,12 @@ void check_placement(const std::string& mon, const std::string& container_agent)
     CHECK(contains(mon, "Online: [ host1 ]"));
     CHECK(contains(mon, "GuestOnline: [ g1 g2 ]"));
     for (const char* g : {"g1", "g2"}) {
-        const std::string guest = g;
-        CHECK(std::regex_search(
-            mon, std::regex("ct-" + guest + R"(\s+\()" + container_agent + R"(\):\s+Started host1)")));
-        CHECK(std::regex_search(
-            mon, std::regex("dummy-" + guest + R"(\s+\(ocf:pacemaker:Dummy\):\s+Started )" + guest)));
+        std::string container = std::string("ct-") + g;
+        container.append(R"(\s+\()").append(container_agent).append(R"(\):\s+Started host1)");
+        CHECK(std::regex_search(mon, std::regex(container)));
+        std::string dummy = std::string("dummy-") + g;
+        dummy.append(R"(\s+\(ocf:pacemaker:Dummy\):\s+Started )").append(g);
+        CHECK(std::regex_search(mon, std::regex(dummy)));
     }
 }
 

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 #include <utility>
 
@@ -73,7 +74,13 @@ Result<std::unique_ptr<ControldHarness>> ControldHarness::start(const ControldOp
 
 ControldHarness::~ControldHarness()
 {
-    (void)stop();
+    // A destructor runs while an error unwinds: nothing may escape it.
+    try {
+        auto s = stop();
+        if (!s) (void)std::fprintf(stderr, "outpost-controld teardown: %s\n", s.error().message.c_str());
+    } catch (...) {
+        (void)std::fprintf(stderr, "outpost-controld teardown: unexpected exception\n");
+    }
 }
 
 Status ControldHarness::stop()
