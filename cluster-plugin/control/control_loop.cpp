@@ -455,7 +455,6 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
     const std::string name = conn.rsc;
     conn.remote->on_node([this, name](bool up) {
         log_notice(log_cat, "Remote node %s is %s", name.c_str(), up ? "up" : "down");
-        bool drained = false;
         update_cib([&](xmlDoc* cib) {
             if (up) forget_node_history(cib, name);
             // A drained node's connection ended: its attributes go, as Pacemaker's
@@ -464,16 +463,10 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
                 log_notice(log_cat, "Remote node %s is drained and down: its shutdown request is done",
                            name.c_str());
                 forget_transient_attributes(cib, name);
-                drained = true;
             }
             record_remote_node(cib, name, up);
         });
         if (!up) forget_node_operations(name);
-        // The transition under way was computed with the shutdown attribute (a guest whose
-        // container was destroyed by SIGTERM asks to shut down on its way out): without it
-        // the connection may start again once the container runs, as Pacemaker's purge,
-        // a CIB change, makes it compute again.
-        if (drained) want_transition("remote node " + name + " is drained and down");
         // A node that came up is probed by the next transition (a guest's resources are
         // not probed before its container runs): compute again once this one is done.
         if (up) want_transition("remote node " + name + " is up");
@@ -532,6 +525,11 @@ void ControlLoop::guest_fenced(const std::string& node)
     log_notice(log_cat, "Guest node %s is fenced: its container was recovered", node.c_str());
     forget_node_operations(node);
     update_cib([&](xmlDoc* cib) { record_guest_fenced(cib, node); });
+    // Its transient attributes went: the transition under way may have been computed with
+    // a shutdown attribute in them (a guest whose container was destroyed asks to shut down
+    // on its way out, SIGTERM), and then restarts the container but not its connection.
+    // Compute again after it, as Pacemaker's controller does after that CIB change.
+    want_transition("guest node " + node + " is fenced");
 }
 
 // A fencing action of the graph (crm_event "stonith"): one of the host's fence devices

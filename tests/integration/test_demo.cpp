@@ -86,6 +86,10 @@ std::string run_demo(const std::vector<std::string>& args, const EnvList& env, c
     WARN("timing: scripts/demo " << what << " ran in " << took << " s");
     REQUIRE(run->succeeded());
     CHECK(contains(run->output, "Demo finished"));
+    std::smatch finished;
+    if (std::regex_search(run->output, finished, std::regex(R"(Demo finished in ([\d.]+) s)")))
+        WARN("timing: the demo itself (without waiting for another test's cluster) " << finished[1].str()
+                                                                                     << " s");
     return run->output;
 }
 
