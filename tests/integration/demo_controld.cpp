@@ -64,6 +64,20 @@ Status make_directory(const fs::path& path)
     return {};
 }
 
+// What makes the container's resource a guest node (after its `meta`); pcs wants
+// `pcs cluster node add-guest` (and pcsd in the guest) without --force, the CIB is the same.
+std::vector<std::string> guest_node_meta(const Guest& guest)
+{
+    return {"remote-node=" + guest.node, "remote-addr=" + guest.address, "remote-connect-timeout=20s",
+            "--force"};
+}
+
+std::vector<std::string> concat(std::vector<std::string> head, const std::vector<std::string>& tail)
+{
+    head.insert(head.end(), tail.begin(), tail.end());
+    return head;
+}
+
 Guest make_guest(unsigned index, std::string address)
 {
     const std::string node = "g" + std::to_string(index);
@@ -167,28 +181,12 @@ public:
         libvirt_->track_domain(kLxcUri, spec.name);
         // VirtualDomain 4.12.0 reads CRM_shutdown_mode, not its shutdown_mode (admin guide);
         // the autoset_* parameters would write the domain's utilization into the CIB.
-        return std::vector<std::string>{"resource",
-                                        "create",
-                                        guest.container,
-                                        "ocf:heartbeat:VirtualDomain",
-                                        "config=" + xml.string(),
-                                        std::string("hypervisor=") + kLxcUri,
-                                        "autoset_utilization_cpu=false",
-                                        "autoset_utilization_hv_memory=false",
-                                        "autoset_utilization_host_memory=false",
-                                        "CRM_shutdown_mode=signal",
-                                        "op",
-                                        "monitor",
-                                        "interval=2s",
-                                        "timeout=30s",
-                                        "op",
-                                        "stop",
-                                        "timeout=20s",
-                                        "meta",
-                                        "remote-node=" + guest.node,
-                                        "remote-addr=" + guest.address,
-                                        "remote-connect-timeout=20s",
-                                        "--force"};
+        return concat({"resource", "create", guest.container, "ocf:heartbeat:VirtualDomain",
+                       "config=" + xml.string(), std::string("hypervisor=") + kLxcUri,
+                       "autoset_utilization_cpu=false", "autoset_utilization_hv_memory=false",
+                       "autoset_utilization_host_memory=false", "CRM_shutdown_mode=signal", "op", "monitor",
+                       "interval=2s", "timeout=30s", "op", "stop", "timeout=20s", "meta"},
+                      guest_node_meta(guest));
     }
 
     [[nodiscard]] std::optional<pid_t> first_process(const Guest& guest) const override
@@ -303,25 +301,13 @@ public:
         const fs::path state = controld.dir() / guest.container;
         if (auto made = make_directory(state); !made) return made.error();
         made_.push_back({guest, state, options.daemon});
-        return std::vector<std::string>{"resource",
-                                        "create",
-                                        guest.container,
-                                        std::string("ocf:") + kNetnsProvider + ":netns-guest",
-                                        "netns=" + netns(guest),
-                                        "host_address=" + host_address(guest.index),
-                                        "guest_address=" + guest.address,
-                                        "daemon=" + options.daemon,
-                                        "state_dir=" + state.string(),
-                                        "daemon_env=PCMK_authkey_location=" + controld.authkey().string(),
-                                        "op",
-                                        "monitor",
-                                        "interval=2s",
-                                        "timeout=20s",
-                                        "meta",
-                                        "remote-node=" + guest.node,
-                                        "remote-addr=" + guest.address,
-                                        "remote-connect-timeout=20s",
-                                        "--force"};
+        return concat(
+            {"resource", "create", guest.container, std::string("ocf:") + kNetnsProvider + ":netns-guest",
+             "netns=" + netns(guest), "host_address=" + host_address(guest.index),
+             "guest_address=" + guest.address, "daemon=" + options.daemon, "state_dir=" + state.string(),
+             "daemon_env=PCMK_authkey_location=" + controld.authkey().string(), "op", "monitor",
+             "interval=2s", "timeout=20s", "meta"},
+            guest_node_meta(guest));
     }
 
     [[nodiscard]] std::optional<pid_t> first_process(const Guest& guest) const override
