@@ -511,6 +511,11 @@ void ControlLoop::guest_fenced(const std::string& node)
     log_notice(log_cat, "Guest node %s is fenced: its container was recovered", node.c_str());
     forget_node_operations(node);
     update_cib([&](xmlDoc* cib) { record_guest_fenced(cib, node); });
+    // Its transient attributes went: the transition under way may have been computed with
+    // a shutdown attribute in them (a guest whose container was destroyed asks to shut down
+    // on its way out, SIGTERM), and then restarts the container but not its connection.
+    // Compute again after it, as Pacemaker's controller does after that CIB change.
+    want_transition("guest node " + node + " is fenced");
 }
 
 // A fencing action of the graph (crm_event "stonith"): one of the host's fence devices

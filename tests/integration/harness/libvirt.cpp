@@ -282,8 +282,10 @@ std::string lxc_domain_xml(const LxcGuestSpec& spec, const std::string& bridge)
       << "' units='MiB'/><target dir='/run'/></filesystem>\n"
       << "    <filesystem type='ram'><source usage='" << spec.shm_tmpfs_mib
       << "' units='MiB'/><target dir='/dev/shm'/></filesystem>\n"
-      << "    <interface type='bridge'><source bridge='" << xml_escape(bridge) << "'/><ip address='"
-      << xml_escape(spec.address) << "' prefix='" << kBridgePrefixLength << "'/></interface>\n"
+      << "    <interface type='bridge'><source bridge='" << xml_escape(bridge) << "'/>"
+      << (spec.mac.empty() ? std::string() : "<mac address='" + xml_escape(spec.mac) + "'/>")
+      << "<ip address='" << xml_escape(spec.address) << "' prefix='" << kBridgePrefixLength
+      << "'/></interface>\n"
       << "    <console type='pty'/>\n"
       << "  </devices>\n"
       << "</domain>\n";

@@ -77,9 +77,12 @@ struct LxcGuestSpec {
     std::string name;                  // libvirt domain name (kDomainPrefix...)
     std::vector<std::string> command;  // the daemon: absolute binary path + arguments
     std::string address;               // on the bridge: bridge_address(N)
-    std::filesystem::path state_dir;   // host directory bound to /var/lib/pacemaker
-    std::filesystem::path log_file;    // the daemon's stdout and stderr (never the pty)
-    EnvList env;                       // <initenv> for the init (and so the daemon)
+    // A fixed MAC address; empty: libvirt picks a new one at each start, and a container
+    // created again is then unreachable until the host's ARP entry for `address` expires.
+    std::string mac;
+    std::filesystem::path state_dir;  // host directory bound to /var/lib/pacemaker
+    std::filesystem::path log_file;   // the daemon's stdout and stderr (never the pty)
+    EnvList env;                      // <initenv> for the init (and so the daemon)
     unsigned memory_mib = kGuestMemoryMiB;
     unsigned run_tmpfs_mib = 16;  // private tmpfs on /run (fresh at every start)
     // Private tmpfs on /dev/shm: libvirt's LXC /dev has none, and libqb's IPC (the cluster
