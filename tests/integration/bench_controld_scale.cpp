@@ -64,6 +64,7 @@ struct Options {
     std::chrono::seconds timeout{600};
     std::string discovery = "exclusive";
     std::chrono::milliseconds poll{500};
+    bool keep = false;
 };
 
 const char* const kUsage =
@@ -80,6 +81,7 @@ const char* const kUsage =
     "                   exclusive: probed on their own guest only; always: on every node, the\n"
     "                   N*N*M probes of gen_cib.py's default)\n"
     "  --poll-ms MS     status poll interval (default 500)\n"
+    "  --keep           keep the run's directory (logs, CIB files) and print where it is\n"
     "Needs root, OUTPOST_AGENT, OUTPOST_CONTROLD and OUTPOST_SOURCE_ROOT (meson sets them).\n"
     "Exit status: 0 all systems converged, 1 one did not (or a measurement is not sane),\n"
     "64 bad arguments, 77 cannot run here (skipped).\n";
@@ -121,6 +123,8 @@ std::optional<Options> parse_options(int argc, char** argv)
             auto v = value();
             if (!v || (*v != "always" && *v != "exclusive" && *v != "never")) return std::nullopt;
             o.discovery = *v;
+        } else if (arg == "--keep") {
+            o.keep = true;
         } else if (arg == "--systems") {
             auto v = value();
             if (!v) return std::nullopt;
@@ -719,6 +723,7 @@ int main(int argc, char** argv)
                 (void)std::fprintf(stderr, "  teardown: %s\n", problem.c_str());
             results.push_back(std::move(r));
         }
+        if (o.keep) dir.keep();  // last: it forgets the path
     }
     print_table(o, results);
     bool ok = results.size() == o.systems.size();
