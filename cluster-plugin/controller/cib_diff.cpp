@@ -71,7 +71,7 @@ void diff_children(xmlNode* diff, const std::string& path, const xmlNode* old_pa
         new_children.emplace(name_of(child), child);
     for (const auto& [name, old_child] : old_children) {
         auto found = new_children.find(name);
-        if (found != new_children.end() && serialize(found->second) == serialize(old_child)) continue;
+        if (found != new_children.end() && same_tree(found->second, old_child)) continue;
         xmlNode* change = add(diff, "change");
         set_attr(change, "operation", "delete");
         std::string child_path = path;
@@ -81,7 +81,7 @@ void diff_children(xmlNode* diff, const std::string& path, const xmlNode* old_pa
     }
     for (const auto& [name, new_child] : new_children) {
         auto found = old_children.find(name);
-        if (found != old_children.end() && serialize(found->second) == serialize(new_child)) continue;
+        if (found != old_children.end() && same_tree(found->second, new_child)) continue;
         xmlNode* change = add(diff, "change");
         set_attr(change, "operation", "create");
         set_attr(change, "path", path);
@@ -139,7 +139,7 @@ void diff_tree(xmlNode* diff, const std::string& path, const xmlNode* old_node, 
     for (const auto& [step, old_child] : *old_children) {
         old_steps.insert(step);
         auto found = new_by_step.find(step);
-        if (found != new_by_step.end() && serialize(found->second) == serialize(old_child)) continue;
+        if (found != new_by_step.end() && same_tree(found->second, old_child)) continue;
         if (found != new_by_step.end() && attributes_of(old_child) == attributes_of(found->second) &&
             stepped_children(old_child) && stepped_children(found->second)) {
             descend.push_back({step, {old_child, found->second}});
@@ -207,7 +207,7 @@ XmlDoc make_patchset(const xmlDoc* before, const xmlDoc* after)
         diff_children(diff, "/cib/configuration", old_configuration, new_configuration);
     const xmlNode* old_status = child_named(old_cib, "status");
     const xmlNode* new_status = child_named(new_cib, "status");
-    if (old_status != nullptr && new_status != nullptr && serialize(old_status) != serialize(new_status)) {
+    if (old_status != nullptr && new_status != nullptr && !same_tree(old_status, new_status)) {
         if (attributes_of(old_status) == attributes_of(new_status) && stepped_children(old_status) &&
             stepped_children(new_status)) {
             diff_tree(diff, "/cib/status", old_status, new_status);
