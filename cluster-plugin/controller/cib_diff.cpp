@@ -147,11 +147,18 @@ void diff_tree(xmlNode* diff, const std::string& path, const xmlNode* old_node, 
         }
         xmlNode* change = add(diff, "change");
         set_attr(change, "operation", "delete");
-        set_attr(change, "path", path + "/" + step);
+        std::string child_path = path;
+        child_path += '/';
+        child_path += step;
+        set_attr(change, "path", child_path);
         if (found != new_by_step.end()) recreated.insert(step);
     }
-    for (const auto& [step, pair] : descend)
-        diff_tree(diff, path + "/" + step, pair.first, pair.second);
+    for (const auto& [step, pair] : descend) {
+        std::string child_path = path;
+        child_path += '/';
+        child_path += step;
+        diff_tree(diff, child_path, pair.first, pair.second);
+    }
     for (const auto& [step, new_child] : *new_children) {  // document order: positions grow
         if (old_steps.count(step) != 0 && recreated.count(step) == 0) continue;
         xmlNode* change = add(diff, "change");

@@ -394,9 +394,9 @@ std::string configuration(const Options& o, const BenchGuests& guests, const std
         xml += guests.primitive(k);
         for (unsigned j = 1; j <= o.per_guest; ++j) {
             const std::string r = "r" + std::to_string(k) + "_" + std::to_string(j);
-            xml += "<primitive id=\"" + r + "\" class=\"ocf\" provider=\"heartbeat\" type=\"Dummy\">" +
-                   "<operations><op id=\"" + r +
-                   "-monitor\" name=\"monitor\" interval=\"10s\" timeout=\"20s\"/></operations></primitive>";
+            xml += "<primitive id=\"" + r + "\" class=\"ocf\" provider=\"heartbeat\" type=\"Dummy\">";
+            xml += "<operations><op id=\"" + r;
+            xml += "-monitor\" name=\"monitor\" interval=\"10s\" timeout=\"20s\"/></operations></primitive>";
         }
     }
     xml += "</resources><constraints>";
@@ -405,8 +405,13 @@ std::string configuration(const Options& o, const BenchGuests& guests, const std
     for (unsigned k = 1; k <= guests.count(); ++k)
         for (unsigned j = 1; j <= o.per_guest; ++j) {
             const std::string r = "r" + std::to_string(k) + "_" + std::to_string(j);
-            xml += "<rsc_location id=\"loc-" + r + "\" rsc=\"" + r + "\" node=\"guest" + std::to_string(k) +
-                   "\" score=\"INFINITY\"" + discovery + "/>";
+            xml += "<rsc_location id=\"loc-" + r;
+            xml += "\" rsc=\"" + r;
+            xml += "\" node=\"guest";
+            xml += std::to_string(k);
+            xml += "\" score=\"INFINITY\"";
+            xml += discovery;
+            xml += "/>";
         }
     return xml + "</constraints></configuration>";
 }
@@ -651,7 +656,7 @@ void print_table(const Options& o, const std::vector<RunResult>& results)
             std::printf(" %s %.1f", name.c_str(), s);
         std::printf("\n");
     }
-    std::fflush(stdout);
+    (void)std::fflush(stdout);
 }
 
 }  // namespace
