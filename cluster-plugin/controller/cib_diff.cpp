@@ -49,6 +49,15 @@ void add_copy(xmlNode* parent, const xmlNode* node)
     xmlAddChild(parent, copy);
 }
 
+// "PATH/STEP".
+std::string joined(const std::string& path, const std::string& step)
+{
+    std::string result = path;
+    result += '/';
+    result += step;
+    return result;
+}
+
 int position_of(const xmlNode* node)
 {
     int position = 0;
@@ -74,10 +83,7 @@ void diff_children(xmlNode* diff, const std::string& path, const xmlNode* old_pa
         if (found != new_children.end() && same_tree(found->second, old_child)) continue;
         xmlNode* change = add(diff, "change");
         set_attr(change, "operation", "delete");
-        std::string child_path = path;
-        child_path += '/';
-        child_path += name;
-        set_attr(change, "path", child_path);
+        set_attr(change, "path", joined(path, name));
     }
     for (const auto& [name, new_child] : new_children) {
         auto found = old_children.find(name);
@@ -147,17 +153,11 @@ void diff_tree(xmlNode* diff, const std::string& path, const xmlNode* old_node, 
         }
         xmlNode* change = add(diff, "change");
         set_attr(change, "operation", "delete");
-        std::string child_path = path;
-        child_path += '/';
-        child_path += step;
-        set_attr(change, "path", child_path);
+        set_attr(change, "path", joined(path, step));
         if (found != new_by_step.end()) recreated.insert(step);
     }
     for (const auto& [step, pair] : descend) {
-        std::string child_path = path;
-        child_path += '/';
-        child_path += step;
-        diff_tree(diff, child_path, pair.first, pair.second);
+        diff_tree(diff, joined(path, step), pair.first, pair.second);
     }
     for (const auto& [step, new_child] : *new_children) {  // document order: positions grow
         if (old_steps.count(step) != 0 && recreated.count(step) == 0) continue;
