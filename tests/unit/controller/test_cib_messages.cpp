@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include <string>
+#include <vector>
 
 #include "controller/cib_diff.hpp"
 #include "controller/cib_document.hpp"
@@ -124,6 +125,32 @@ TEST_CASE("a change's patchset names both versions and replaces what differs")
     CHECK(notification.find("<cib_update_result><diff format=\"2\">") != std::string::npos);
     CHECK(notification.find(R"(<cib_generation><generation_tuple crm_feature_set="3.16.1" )") !=
           std::string::npos);
+}
+
+TEST_CASE("same_tree agrees with comparing the serialized text")
+{
+    const std::vector<std::string> texts = {
+        R"(<a x="1" y="2"><b id="1"/><c>t</c></a>)",
+        R"(<a x="1" y="2"><b id="1"/><c>t</c></a>)",
+        R"(<a y="2" x="1"><b id="1"/><c>t</c></a>)",  // attribute order counts, as in the text
+        R"(<a x="1" y="3"><b id="1"/><c>t</c></a>)",
+        R"(<a x="1" y="2"><b id="1"/><c>u</c></a>)",
+        R"(<a x="1" y="2"><b id="1"/></a>)",
+        R"(<a x="1" y="2"><b id="1"/><c>t</c><d/></a>)",
+        R"(<a x="1" y="2"><b id="2"/><c>t</c></a>)",
+        R"(<a x="1"><b id="1"/><c>t</c></a>)",
+        R"(<a x="1&amp;" y="2"><b id="1"/><c>t</c></a>)",
+    };
+    std::vector<XmlDoc> docs;
+    for (const auto& text : texts)
+        docs.push_back(parse(text));
+    for (std::size_t i = 0; i < docs.size(); ++i)
+        for (std::size_t j = 0; j < docs.size(); ++j) {
+            INFO(texts[i] << " vs " << texts[j]);
+            const xmlNode* a = root_of(docs[i].get());
+            const xmlNode* b = root_of(docs[j].get());
+            CHECK(same_tree(a, b) == (serialize(a) == serialize(b)));
+        }
 }
 
 TEST_CASE("a status change's patchset names the changed entries only, and applies back")
