@@ -142,6 +142,7 @@ TEST_CASE("same_tree agrees with comparing the serialized text")
         R"(<a x="1&amp;" y="2"><b id="1"/><c>t</c></a>)",
     };
     std::vector<XmlDoc> docs;
+    docs.reserve(texts.size());
     for (const auto& text : texts)
         docs.push_back(parse(text));
     for (std::size_t i = 0; i < docs.size(); ++i)
