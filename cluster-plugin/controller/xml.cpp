@@ -96,6 +96,48 @@ std::string serialize(const xmlNode* node, bool formatted)
             static_cast<std::size_t>(xmlBufferLength(buffer.get()))};
 }
 
+namespace {
+
+bool same_text(const xmlChar* a, const xmlChar* b)
+{
+    return xmlStrEqual(a != nullptr ? a : to_xml(""), b != nullptr ? b : to_xml("")) != 0;
+}
+
+bool same_attributes(const xmlNode* a, const xmlNode* b)
+{
+    const xmlAttr* x = a->properties;
+    const xmlAttr* y = b->properties;
+    for (; x != nullptr && y != nullptr; x = x->next, y = y->next) {
+        if (!same_text(x->name, y->name)) return false;
+        const xmlNode* xv = x->children;
+        const xmlNode* yv = y->children;
+        // Attribute values are text (and entity reference) nodes; compare them one by one.
+        for (; xv != nullptr && yv != nullptr; xv = xv->next, yv = yv->next)
+            if (xv->type != yv->type || !same_text(xv->content, yv->content) ||
+                !same_text(xv->name, yv->name))
+                return false;
+        if (xv != nullptr || yv != nullptr) return false;
+    }
+    return x == nullptr && y == nullptr;
+}
+
+}  // namespace
+
+bool same_tree(const xmlNode* a, const xmlNode* b)
+{
+    if (a == b) return true;
+    if (a == nullptr || b == nullptr || a->type != b->type || !same_text(a->name, b->name)) return false;
+    if (a->type != XML_ELEMENT_NODE) return same_text(a->content, b->content);
+    if (!same_text(a->ns != nullptr ? a->ns->prefix : nullptr, b->ns != nullptr ? b->ns->prefix : nullptr) ||
+        !same_attributes(a, b))
+        return false;
+    const xmlNode* x = a->children;
+    const xmlNode* y = b->children;
+    for (; x != nullptr && y != nullptr; x = x->next, y = y->next)
+        if (!same_tree(x, y)) return false;
+    return x == nullptr && y == nullptr;
+}
+
 std::optional<std::string> attr(const xmlNode* node, const char* name)
 {
     xmlChar* value = xmlGetNoNsProp(node, to_xml(name));

@@ -43,6 +43,10 @@ XmlDoc new_document(const char* name);
 
 // One element as text: compact (one line, no declaration) or indented as cibadmin shows it.
 std::string serialize(const xmlNode* node, bool formatted = false);
+// True when serialize(a) == serialize(b) would be (same names, attributes in the same order,
+// text, children), found without building either text: the CIB's writes and change
+// notifications compare documents that grow with every node and resource.
+[[nodiscard]] bool same_tree(const xmlNode* a, const xmlNode* b);
 
 std::optional<std::string> attr(const xmlNode* node, const char* name);
 void set_attr(xmlNode* node, const char* name, const std::string& value);

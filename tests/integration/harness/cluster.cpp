@@ -390,6 +390,12 @@ Result<std::unique_ptr<ClusterHarness>> ClusterHarness::start(const ClusterOptio
     if (::geteuid() != 0) return harness_error(-EPERM, "a test cluster needs root");
     auto lock = take_cluster_lock();
     if (!lock) return lock.error();
+    return start(std::move(*lock), options);
+}
+
+Result<std::unique_ptr<ClusterHarness>> ClusterHarness::start(UniqueFd held, const ClusterOptions& options)
+{
+    if (::geteuid() != 0) return harness_error(-EPERM, "a test cluster needs root");
     if (auto s = refuse_if_real_cluster(); !s) return s.error();
     if (auto s = check_pacemaker_daemons(); !s) return s.error();
     for (const char* tool : {"corosync", "pacemakerd", "crm_mon", "cibadmin"}) {
@@ -399,7 +405,7 @@ Result<std::unique_ptr<ClusterHarness>> ClusterHarness::start(const ClusterOptio
     }
     auto dir = TempDir::create("outpost-cluster");
     if (!dir) return dir.error();
-    std::unique_ptr<ClusterHarness> cluster(new ClusterHarness(std::move(*lock), std::move(*dir)));
+    std::unique_ptr<ClusterHarness> cluster(new ClusterHarness(std::move(held), std::move(*dir)));
     if (auto s = cluster->bring_up(options); !s) {
         std::string tail = cluster->pacemaker_log_tail(3000);
         auto stopped = cluster->stop();

@@ -230,6 +230,10 @@ protected:
 class ClusterHarness : public ClusterTools {
 public:
     static Result<std::unique_ptr<ClusterHarness>> start(const ClusterOptions& options = {});
+    // The same for a caller that already holds the machine-wide cluster lock (`held`, from
+    // take_cluster_lock(); pass a dup() to keep holding it after this cluster stops): a
+    // benchmark that runs a cluster and outpost-controld in turn under one hold.
+    static Result<std::unique_ptr<ClusterHarness>> start(UniqueFd held, const ClusterOptions& options);
 
     ClusterHarness(const ClusterHarness&) = delete;
     ClusterHarness& operator=(const ClusterHarness&) = delete;

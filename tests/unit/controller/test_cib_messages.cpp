@@ -5,9 +5,11 @@
 #include <cerrno>
 
 #include <string>
+#include <vector>
 
 #include "controller/cib_diff.hpp"
 #include "controller/cib_document.hpp"
+#include "controller/cib_patch.hpp"
 #include "controller/cib_request.hpp"
 #include "controller/crmd.hpp"
 #include "controller/pacemakerd.hpp"
@@ -123,6 +125,74 @@ TEST_CASE("a change's patchset names both versions and replaces what differs")
     CHECK(notification.find("<cib_update_result><diff format=\"2\">") != std::string::npos);
     CHECK(notification.find(R"(<cib_generation><generation_tuple crm_feature_set="3.16.1" )") !=
           std::string::npos);
+}
+
+TEST_CASE("same_tree agrees with comparing the serialized text")
+{
+    const std::vector<std::string> texts = {
+        R"(<a x="1" y="2"><b id="1"/><c>t</c></a>)",
+        R"(<a x="1" y="2"><b id="1"/><c>t</c></a>)",
+        R"(<a y="2" x="1"><b id="1"/><c>t</c></a>)",  // attribute order counts, as in the text
+        R"(<a x="1" y="3"><b id="1"/><c>t</c></a>)",
+        R"(<a x="1" y="2"><b id="1"/><c>u</c></a>)",
+        R"(<a x="1" y="2"><b id="1"/></a>)",
+        R"(<a x="1" y="2"><b id="1"/><c>t</c><d/></a>)",
+        R"(<a x="1" y="2"><b id="2"/><c>t</c></a>)",
+        R"(<a x="1"><b id="1"/><c>t</c></a>)",
+        R"(<a x="1&amp;" y="2"><b id="1"/><c>t</c></a>)",
+    };
+    std::vector<XmlDoc> docs;
+    docs.reserve(texts.size());
+    for (const auto& text : texts)
+        docs.push_back(parse(text));
+    for (std::size_t i = 0; i < docs.size(); ++i)
+        for (std::size_t j = 0; j < docs.size(); ++j) {
+            INFO(texts[i] << " vs " << texts[j]);
+            const xmlNode* a = root_of(docs[i].get());
+            const xmlNode* b = root_of(docs[j].get());
+            CHECK(same_tree(a, b) == (serialize(a) == serialize(b)));
+        }
+}
+
+TEST_CASE("a status change's patchset names the changed entries only, and applies back")
+{
+    const std::string head =
+        R"(<cib crm_feature_set="3.16.1" validate-with="pacemaker-3.9" epoch="1" num_updates="NU" )"
+        R"(admin_epoch="0"><configuration><crm_config/><nodes/><resources/><constraints/></configuration><status>)";
+    auto node = [](const std::string& id, const std::string& ops) {
+        return R"(<node_state id=")" + id + R"(" uname=")" + id + R"("><lrm id=")" + id +
+               R"("><lrm_resources><lrm_resource id="d1" type="Dummy">)" + ops +
+               "</lrm_resource></lrm_resources></lrm></node_state>";
+    };
+    auto cib = [&](const std::string& nu, const std::string& status) {
+        std::string text = head;
+        text.replace(text.find("NU"), 2, nu);
+        return parse(text + status + "</status></cib>");
+    };
+    const std::string probe = R"(<lrm_rsc_op id="d1_last_0" operation="monitor" rc-code="7"/>)";
+    const std::string start = R"(<lrm_rsc_op id="d1_last_0" operation="start" rc-code="0"/>)";
+    const std::string monitor = R"(<lrm_rsc_op id="d1_monitor_10000" operation="monitor" rc-code="0"/>)";
+    XmlDoc before = cib("1", node("n1", probe) + node("n2", probe));
+    XmlDoc after = cib("2", node("n1", probe) + node("n2", start + monitor) + node("n3", ""));
+    XmlDoc patch = make_patchset(before.get(), after.get());
+    const std::string text = serialize(root_of(patch.get()));
+    INFO(text);
+    const std::string n2 =
+        "/cib/status/node_state[@id='n2']/lrm[@id='n2']/lrm_resources/lrm_resource[@id='d1']";
+    CHECK(text.find(R"(<change operation="delete" path=")" + n2 + R"(/lrm_rsc_op[@id='d1_last_0']"/>)") !=
+          std::string::npos);
+    CHECK(text.find(R"(<change operation="create" path=")" + n2 + R"(" position="0">)" + start) !=
+          std::string::npos);
+    CHECK(text.find(R"(<change operation="create" path=")" + n2 + R"(" position="1">)" + monitor) !=
+          std::string::npos);
+    CHECK(text.find(R"(<change operation="create" path="/cib/status" position="2"><node_state id="n3")") !=
+          std::string::npos);
+    CHECK(text.find("n1") == std::string::npos);  // unchanged: not sent
+    XmlDoc work = copy_document(before.get());
+    const PatchResult applied = apply_patchset(work.get(), root_of(patch.get()));
+    INFO(applied.message);
+    REQUIRE(applied.rc == 0);
+    CHECK(serialize(root_of(work.get())) == serialize(root_of(after.get())));
 }
 
 TEST_CASE("pacemakerd: ping answered as running, other tasks not implemented")
