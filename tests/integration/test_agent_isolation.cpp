@@ -82,6 +82,17 @@ wire::ParamMap params(const std::string& state,
     return p;
 }
 
+// The agent with isolation on, its resources' cgroups beneath `parent`, isolation's debug log.
+std::unique_ptr<GuestDaemon> start_confined(const std::filesystem::path& agent, const std::string& parent)
+{
+    GuestDaemonOptions options;
+    options.binary = agent;
+    options.env = {{"OUTPOST_cgroup_parent", parent}, {"OUTPOST_LOG", "agent.isolation:debug"}};
+    auto daemon = GuestDaemon::start(options);
+    require_ok(daemon);
+    return std::move(*daemon);
+}
+
 }  // namespace
 
 TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the configured limits")
@@ -93,14 +104,9 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
         OUTPOST_SKIP("needs root on a cgroup v1 host with memory and pids mounted");
     InstalledOcfAgent installed(kAgentDir, "cg", kScript);
     std::string parent = "outpost-it-" + std::to_string(::getpid());
-
-    GuestDaemonOptions options;
-    options.binary = *agent;
-    options.env = {{"OUTPOST_cgroup_parent", parent}, {"OUTPOST_LOG", "agent.isolation:debug"}};
-    auto daemon = GuestDaemon::start(options);
-    require_ok(daemon);
-    Session s(**daemon);
-    std::string state = ((*daemon)->dir() / "cg1.pid").string();
+    auto daemon = start_confined(*agent, parent);
+    Session s(*daemon);
+    std::string state = (daemon->dir() / "cg1.pid").string();
     s.add("cg1", installed.type());
 
     // Start with limits: the daemon is born in the resource's cgroups, limits in place.
@@ -156,7 +162,7 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
     CHECK(dead(daemon_pid));
     for (const auto& [controller, dir] : dirs) {
         INFO(dir << " still lists: " << read_value(dir + "/cgroup.procs") << "; agent log:\n"
-                 << file_tail((*daemon)->log_file()));
+                 << file_tail(daemon->log_file()));
         CHECK_FALSE(std::filesystem::exists(dir));
     }
     // The log line, once the daemon has written it (the agent's own daemon may still be
@@ -166,14 +172,14 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
     deadline = std::chrono::steady_clock::now() + 5s;
     while (log.find(wanted) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(20ms);
-        log = read_value((*daemon)->log_file().string());
+        log = read_value(daemon->log_file().string());
     }
     INFO(log);
     CHECK(log.find(wanted) != std::string::npos);
     CHECK(log.find("\"cg1\": stopped, killing ") != std::string::npos);
 
     // A daemon over its memory limit is OOM-killed by the kernel; the next monitor fails.
-    std::string hog_state = ((*daemon)->dir() / "hog.pid").string();
+    std::string hog_state = (daemon->dir() / "hog.pid").string();
     s.add("hog", installed.type());
     auto hog_params = params(hog_state, {{"hog", "yes"}, {"CRM_meta_outpost_memory_max", "32M"}});
     REQUIRE(s.exec("hog", "start", hog_params).exec_rc == 0);
@@ -203,7 +209,7 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
     CHECK_FALSE(std::filesystem::exists(hog_memory));
 
     s.client->close();
-    auto done = (*daemon)->stop(5s);
+    auto done = daemon->stop(5s);
     CHECK(done.ok());
     // At exit the agent removes what it created and is empty: the parents too.
     for (const auto& [controller, dir] : dirs) {
@@ -225,14 +231,8 @@ namespace {
 std::map<std::string, std::string> v1_paths_of(pid_t pid)
 {
     std::map<std::string, std::string> paths;
-    std::istringstream in(read_value("/proc/" + std::to_string(pid) + "/cgroup"));
-    std::string line;
-    while (std::getline(in, line)) {
-        const auto a = line.find(':');
-        const auto b = line.find(':', a + 1);
-        if (a == std::string::npos || b == std::string::npos || b == a + 1) continue;
-        paths[line.substr(a + 1, line.find_first_of(",:", a + 1) - a - 1)] = line.substr(b + 1);
-    }
+    for (const auto& [mount, path] : v1_hierarchies_of(pid))
+        paths[mount.substr(0, mount.find(','))] = path;
     return paths;
 }
 
@@ -279,13 +279,9 @@ TEST_CASE("outpost-agent attaches a resource only to the v1 hierarchies its limi
     }
     InstalledOcfAgent installed(kAgentDir, "cg", kScript);
     std::string parent = "outpost-it-" + std::to_string(::getpid());
-    GuestDaemonOptions options;
-    options.binary = *agent;
-    options.env = {{"OUTPOST_cgroup_parent", parent}, {"OUTPOST_LOG", "agent.isolation:debug"}};
-    auto daemon = GuestDaemon::start(options);
-    require_ok(daemon);
-    Session s(**daemon);
-    std::string state = ((*daemon)->dir() / "busy.pid").string();
+    auto daemon = start_confined(*agent, parent);
+    Session s(*daemon);
+    std::string state = (daemon->dir() / "busy.pid").string();
     s.add("busy", installed.type());
     const std::string mine = "/" + parent + "/rsc-busy";
     auto ours = [&](const std::string& path) { return path.ends_with(mine); };
@@ -330,7 +326,7 @@ TEST_CASE("outpost-agent attaches a resource only to the v1 hierarchies its limi
     // The daemon (timeout and its shell loop) and the forgotten process.
     CHECK(eventually(
         [&] {
-            return contains(read_value((*daemon)->log_file().string()),
+            return contains(read_value(daemon->log_file().string()),
                             "\"busy\": moved 3 running process(es) into " + cpu + " for its limits");
         },
         5s));
@@ -356,7 +352,7 @@ TEST_CASE("outpost-agent attaches a resource only to the v1 hierarchies its limi
         10s));
 
     s.client->close();
-    CHECK((*daemon)->stop(5s).ok());
+    CHECK(daemon->stop(5s).ok());
     // The agent removes its empty parents at exit; the test removes what may be left.
     for (const char* c : {"memory", "pids", "cpuacct", "cpu", "cpuset", "blkio"})
         ::rmdir((own_dir(c) + "/" + parent).c_str());

@@ -42,6 +42,27 @@ void fake_v2_cgroup(const test::TempDir& root, const std::string& rel, bool with
     root.write(prefix + "cgroup.controllers", "cpu io memory pids\n");
 }
 
+// Runs `script` with /bin/sh as an action's child joining `procs_files`; its output, or
+// nothing when it did not exit within 10 s.
+std::optional<std::string> run_sh(executor::ProcessSpawner& spawner, const char* script,
+                                  const std::vector<std::string>& procs_files)
+{
+    executor::SpawnRequest r;
+    r.path = "/bin/sh";
+    r.argv = {"/bin/sh", "-c", script};
+    r.env = {"PATH=/usr/bin:/bin"};
+    r.label = "web_start_0";
+    r.kill_group = false;
+    r.cgroup_procs = procs_files;
+    std::optional<executor::ChildOutcome> out;
+    spawner.spawn(std::move(r), [&](executor::ChildOutcome o) { out = std::move(o); });
+    if (!test::run_until(
+            nullptr, [&] { return out.has_value(); }, 10s) ||
+        out->end != executor::ChildEnd::exited)
+        return std::nullopt;
+    return out->out;
+}
+
 }  // namespace
 
 TEST_CASE("v2: the parent gets the agent's controllers, a resource its limits")
@@ -220,19 +241,9 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
 
     // A child and the daemon it leaves behind are both in the resource's cgroups.
     executor::ProcessSpawner spawner;
-    executor::SpawnRequest r;
-    r.path = "/bin/sh";
-    r.argv = {"/bin/sh", "-c", "sleep 300 >/dev/null 2>&1 & echo $!"};
-    r.env = {"PATH=/usr/bin:/bin"};
-    r.label = "web_start_0";
-    r.kill_group = false;
-    r.cgroup_procs = p->procs_files;
-    std::optional<executor::ChildOutcome> out;
-    spawner.spawn(std::move(r), [&](executor::ChildOutcome o) { out = std::move(o); });
-    REQUIRE(test::run_until(
-        nullptr, [&] { return out.has_value(); }, 10s));
-    REQUIRE(out->end == executor::ChildEnd::exited);
-    pid_t daemon = std::stoi(out->out);
+    auto out = run_sh(spawner, "sleep 300 >/dev/null 2>&1 & echo $!", p->procs_files);
+    REQUIRE(out.has_value());
+    pid_t daemon = std::stoi(*out);
     std::string self = test::read_value("/proc/" + std::to_string(daemon) + "/cgroup");
     CHECK(self.find(":memory:" + mem.substr(std::string("/sys/fs/cgroup/memory").size())) !=
           std::string::npos);
@@ -313,21 +324,12 @@ TEST_CASE("v1 on this machine: a resource joins cpu and cpuset only for a limit,
 
     // Two daemons, born in those only.
     executor::ProcessSpawner spawner;
-    executor::SpawnRequest r;
-    r.path = "/bin/sh";
-    r.argv = {"/bin/sh", "-c", "sleep 300 >/dev/null 2>&1 & a=$!; sleep 301 >/dev/null 2>&1 & echo $a $!"};
-    r.env = {"PATH=/usr/bin:/bin"};
-    r.label = "calm_start_0";
-    r.kill_group = false;
-    r.cgroup_procs = p->procs_files;
-    std::optional<executor::ChildOutcome> out;
-    spawner.spawn(std::move(r), [&](executor::ChildOutcome o) { out = std::move(o); });
-    REQUIRE(test::run_until(
-        nullptr, [&] { return out.has_value(); }, 10s));
-    REQUIRE(out->end == executor::ChildEnd::exited);
+    auto out = run_sh(spawner, "sleep 300 >/dev/null 2>&1 & a=$!; sleep 301 >/dev/null 2>&1 & echo $a $!",
+                      p->procs_files);
+    REQUIRE(out.has_value());
     pid_t first = 0;
     pid_t second = 0;
-    REQUIRE(std::sscanf(out->out.c_str(), "%d %d", &first, &second) == 2);
+    REQUIRE(std::sscanf(out->c_str(), "%d %d", &first, &second) == 2);
     CHECK(in_cgroup(m.directory("calm", "pids"), first));
     CHECK(in_cgroup(m.directory("calm", "pids"), second));
 
