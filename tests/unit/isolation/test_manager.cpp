@@ -42,6 +42,13 @@ void fake_v2_cgroup(const test::TempDir& root, const std::string& rel, bool with
     root.write(prefix + "cgroup.controllers", "cpu io memory pids\n");
 }
 
+// The parents a test's Manager made (empty by then) in each hierarchy.
+void remove_parents(const Hierarchy& h, const std::string& parent)
+{
+    for (const auto& [controller, own] : h.own)
+        (void)cgroupfs::remove_dir(std::string(own).append("/").append(parent));
+}
+
 // Runs `script` with /bin/sh as an action's child joining `procs_files`; its output, or
 // nothing when it did not exit within 10 s.
 std::optional<std::string> run_sh(executor::ProcessSpawner& spawner, const char* script,
@@ -213,10 +220,7 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
     std::string parent = "outpost-unit-" + std::to_string(::getpid());
     Manager m(nullptr, Options{true, parent}, h);
     REQUIRE(m.confined());
-    auto cleanup = [&] {
-        for (const auto& [controller, own] : h->own)
-            (void)cgroupfs::remove_dir(std::string(own).append("/").append(parent));
-    };
+    auto cleanup = [&] { remove_parents(*h, parent); };
 
     auto p = m.prepare("web", meta({{"CRM_meta_outpost_memory_max", "64M"},
                                     {"CRM_meta_outpost_cpu_quota", "50%"},
@@ -297,10 +301,7 @@ TEST_CASE("v1 on this machine: a resource joins cpu and cpuset only for a limit,
     std::string parent = "outpost-unit-" + std::to_string(::getpid());
     Manager m(nullptr, Options{true, parent}, h);
     REQUIRE(m.confined());
-    auto cleanup = [&] {
-        for (const auto& [controller, own] : h->own)
-            (void)cgroupfs::remove_dir(std::string(own).append("/").append(parent));
-    };
+    auto cleanup = [&] { remove_parents(*h, parent); };
     auto in_cgroup = [](const std::string& dir, pid_t pid) {
         auto members = cgroupfs::procs(dir);
         return members.ok() && std::find(members->begin(), members->end(), pid) != members->end();
