@@ -425,8 +425,8 @@ Result<Placement> Manager::prepare(const std::string& rsc_id, const wire::ParamM
     placement.note = g.note;
     // v1: `tasks` moves the one thread a child has before exec, and the kernel then skips
     // the threadgroup lock that every `cgroup.procs` write takes: a write that waits for
-    // every fork on the machine, six times per action here (bench-isolation). v2 has only
-    // `cgroup.procs`.
+    // every fork on the machine, once per hierarchy the resource joined (attach.hpp: three
+    // here without limits; bench-isolation). v2 has only `cgroup.procs`.
     const char* member_file = hierarchy_.kind == Kind::v1 ? "/tasks" : "/cgroup.procs";
     for (const auto& [controller, dir] : g.dirs)
         placement.procs_files.push_back(dir + member_file);
