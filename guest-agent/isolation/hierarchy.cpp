@@ -111,9 +111,15 @@ Result<Hierarchy> discover(std::string_view mountinfo, std::string_view proc_cgr
             auto p = v1_paths.find(c);
             if (m == v1.end() || p == v1_paths.end()) continue;
             std::string dir = directory(m->second, p->second);
-            bool shared =
-                std::any_of(h.own.begin(), h.own.end(), [&](const auto& e) { return e.second == dir; });
-            if (!dir.empty() && !shared) h.own.emplace(std::string(c), std::move(dir));
+            if (dir.empty()) continue;
+            auto shared =
+                std::find_if(h.own.begin(), h.own.end(), [&](const auto& e) { return e.second == dir; });
+            if (shared != h.own.end()) {
+                h.mount_of.emplace(std::string(c), shared->first);
+                continue;
+            }
+            h.own.emplace(std::string(c), std::move(dir));
+            h.mount_of.emplace(std::string(c), std::string(c));
         }
         if (h.own.empty())
             return make_error("isolation", -ENOENT,
@@ -132,6 +138,13 @@ Result<Hierarchy> discover(std::string_view mountinfo, std::string_view proc_cgr
     }
     return make_error("isolation", -ENOENT,
                       "no cgroup hierarchy is mounted (neither cgroup2 nor v1 memory/cpu/pids)");
+}
+
+std::string Hierarchy::key_of(std::string_view controller) const
+{
+    if (auto it = mount_of.find(controller); it != mount_of.end()) return it->second;
+    if (own.contains(controller)) return std::string(controller);
+    return {};
 }
 
 Result<Hierarchy> discover_self()

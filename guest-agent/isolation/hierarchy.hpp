@@ -21,6 +21,13 @@ struct Hierarchy {
     // cpuset, blkio, cpuacct) that are mounted; a controller co-mounted with one before it
     // (cpu,cpuacct) is listed once, under the first.
     std::map<std::string, std::string, std::less<>> own;
+    // v1: controller -> the key in `own` of the hierarchy that carries it, for each of those
+    // controllers that is mounted and visible ("cpuacct" -> "cpu" where co-mounted). v2: empty.
+    std::map<std::string, std::string, std::less<>> mount_of;
+
+    // The key in `own` whose hierarchy carries `controller` (v1); empty if none does. A
+    // hand-made Hierarchy without mount_of: the controller's own entry, if any.
+    [[nodiscard]] std::string key_of(std::string_view controller) const;
 };
 
 // The v1 controllers the agent uses, in the order it writes them. cpuacct carries no limit:

@@ -11,6 +11,7 @@
 #include <set>
 #include <utility>
 
+#include "isolation/attach.hpp"
 #include "isolation/cgroupfs.hpp"
 #include "isolation/settings.hpp"
 #include "util/log.hpp"
@@ -151,7 +152,7 @@ void Manager::set_up()
             dir += "/" + part;
             auto made = cgroupfs::make_dir(dir);
             if (!made) return made.error();
-            if (*made && controller == "cpuset") {
+            if (*made && is_cpuset(controller)) {
                 if (auto st = init_cpuset(parent_dir, dir); !st) return st;
             }
         }
@@ -168,7 +169,13 @@ void Manager::set_up()
                 failures += (failures.empty() ? "" : "; ") + st.error().message;
             }
         }
-        if (parents_.empty()) unconfine(failures.empty() ? "no cgroup v1 controller is usable" : failures);
+        if (parents_.empty()) {
+            unconfine(failures.empty() ? "no cgroup v1 controller is usable" : failures);
+            return;
+        }
+        // What follows (attach.hpp) decides among the hierarchies that are usable.
+        std::erase_if(hierarchy_.own, [this](const auto& e) { return !parents_.contains(e.first); });
+        std::erase_if(hierarchy_.mount_of, [this](const auto& e) { return !parents_.contains(e.second); });
         return;
     }
 
@@ -246,8 +253,15 @@ Result<Manager::Group*> Manager::group_for(const std::string& rsc_id)
     auto name = dir_name(rsc_id);
     if (!name) return name.error();
     Group group;
-    for (const auto& [controller, parent] : parents_)
-        group.dirs.emplace(controller, parent + "/" + *name);
+    group.name = *name;
+    // v1: the hierarchies every resource joins; more when a limit needs them (apply()). A
+    // cgroup that exists already in another (an earlier agent's, for a limit then) is taken
+    // over: processes may run in it, and its limit must follow what is configured now.
+    KeySet always = hierarchies_for(hierarchy_, Limits{});
+    for (const auto& [key, parent] : parents_) {
+        std::string dir = parent + "/" + *name;
+        if (always.contains(key) || cgroupfs::exists(dir)) group.dirs.emplace(key, std::move(dir));
+    }
     if (auto st = make_dirs(group); !st) return st.error();
     log_debug(log_cat, "%s: cgroup %s", log::quote(rsc_id).c_str(), group.dirs.begin()->second.c_str());
     return &groups_.emplace(rsc_id, std::move(group)).first->second;
@@ -255,21 +269,100 @@ Result<Manager::Group*> Manager::group_for(const std::string& rsc_id)
 
 Status Manager::make_dirs(Group& group)
 {
-    for (const auto& [controller, dir] : group.dirs) {
-        auto made = cgroupfs::make_dir(dir);
-        if (!made) return made.error();
-        if (*made && controller == "cpuset") {
-            if (auto st = init_cpuset(parents_[controller], dir); !st) return st;
-        }
+    for (const auto& [key, dir] : group.dirs) {
+        if (auto st = make_dir(key, dir); !st) return st;
     }
     return {};
 }
 
-Result<std::string> Manager::apply(Group& group, const Limits& limits)
+Status Manager::make_dir(const std::string& key, const std::string& dir)
 {
+    auto made = cgroupfs::make_dir(dir);
+    if (!made) return made.error();
+    if (*made && is_cpuset(key)) return init_cpuset(parents_[key], dir);
+    return {};
+}
+
+Status Manager::join(Group& group, const Limits& limits)
+{
+    for (const std::string& key : hierarchies_for(hierarchy_, limits)) {
+        auto parent = parents_.find(key);
+        if (parent == parents_.end() || group.dirs.contains(key)) continue;
+        std::string dir = parent->second + "/" + group.name;
+        if (auto st = make_dir(key, dir); !st) return st;
+        group.dirs.emplace(key, std::move(dir));
+        group.unmoved.insert(key);
+    }
+    return {};
+}
+
+namespace {
+
+// The move is repeated until a pass finds nobody left to move: a process forked by one not
+// yet moved is born outside and found by the next pass; once all are in, every fork is
+// born inside. Bounded for a resource that forks without end.
+constexpr int kMovePasses = 50;
+
+// Moves every process listed in `from` into `to` (v1 cgroup.procs: all of a process's
+// threads); the number moved.
+Result<std::size_t> move_members(const std::string& from, const std::string& to)
+{
+    std::size_t moved = 0;
+    for (int pass = 0; pass < kMovePasses; ++pass) {
+        auto all = cgroupfs::procs(from);
+        if (!all) return all.error();
+        auto there = cgroupfs::procs(to);
+        if (!there) return there.error();
+        std::set<pid_t> in(there->begin(), there->end());
+        std::size_t this_pass = 0;
+        for (pid_t pid : *all) {
+            if (in.contains(pid)) continue;
+            auto st = cgroupfs::write(to + "/cgroup.procs", std::to_string(pid));
+            if (st) {
+                ++this_pass;
+            } else if (st.error().code != -ESRCH) {  // ESRCH: it has exited meanwhile
+                return st.error();
+            }
+        }
+        if (this_pass == 0) return moved;
+        moved += this_pass;
+    }
+    return make_error("isolation", -EAGAIN,
+                      "the processes in " + from + " kept forking while moved into " + to);
+}
+
+}  // namespace
+
+Status Manager::move_unmoved(const std::string& rsc_id, Group& group)
+{
+    if (group.unmoved.empty()) return {};
+    auto from = group.dirs.find(members_hierarchy(hierarchy_));
+    if (from == group.dirs.end()) return {};
+    while (!group.unmoved.empty()) {
+        const std::string& key = *group.unmoved.begin();
+        const std::string& to = group.dirs.at(key);
+        auto moved = move_members(from->second, to);
+        if (!moved) return moved.error();
+        if (*moved > 0)
+            log_info(log_cat, "%s: moved %zu running process(es) into %s for its limits",
+                     log::quote(rsc_id).c_str(), *moved, to.c_str());
+        group.unmoved.erase(group.unmoved.begin());
+    }
+    return {};
+}
+
+Result<std::string> Manager::apply(const std::string& rsc_id, Group& group, const Limits& limits)
+{
+    const bool v1 = hierarchy_.kind == Kind::v1;
+    // v1: joins the hierarchies the limits need before writing them, and moves the running
+    // processes in after, so they arrive under the limit.
+    if (v1) {
+        if (auto st = join(group, limits); !st) return st.error();
+    }
     std::string cpus_default;
-    if (hierarchy_.kind == Kind::v1) {
-        if (auto p = parents_.find("cpuset"); p != parents_.end()) {
+    if (v1) {
+        std::string key = hierarchy_.key_of("cpuset");
+        if (auto p = parents_.find(key); !key.empty() && p != parents_.end() && group.dirs.contains(key)) {
             auto cpus = cgroupfs::read(p->second + "/cpuset.cpus");
             if (cpus) cpus_default = trim(*cpus);
         }
@@ -277,7 +370,7 @@ Result<std::string> Manager::apply(Group& group, const Limits& limits)
     std::string unsupported;
     std::set<std::string> reported;
     for (const Write& w : plan_writes(hierarchy_.kind, limits, cpus_default)) {
-        auto dir = group.dirs.find(w.controller);
+        auto dir = group.dirs.find(v1 ? hierarchy_.key_of(w.controller) : w.controller);
         std::string path = dir == group.dirs.end() ? std::string() : dir->second + "/" + w.file;
         if (path.empty() || !cgroupfs::exists(path)) {
             if (w.configured && !w.optional && reported.insert(w.attribute).second)
@@ -291,6 +384,9 @@ Result<std::string> Manager::apply(Group& group, const Limits& limits)
         if (w.configured)
             return make_error("isolation", st.error().code, w.attribute + ": " + st.error().message);
         log_warning(log_cat, "%s", st.error().message.c_str());
+    }
+    if (v1) {
+        if (auto st = move_unmoved(rsc_id, group); !st) return st.error();
     }
     return unsupported.empty() ? std::string() : "not applied here: " + unsupported;
 }
@@ -329,8 +425,8 @@ Result<Placement> Manager::prepare(const std::string& rsc_id, const wire::ParamM
     placement.note = g.note;
     // v1: `tasks` moves the one thread a child has before exec, and the kernel then skips
     // the threadgroup lock that every `cgroup.procs` write takes: a write that waits for
-    // every fork on the machine, six times per action here (bench-isolation). v2 has only
-    // `cgroup.procs`.
+    // every fork on the machine, once per hierarchy the resource joined (attach.hpp: three
+    // here without limits; bench-isolation). v2 has only `cgroup.procs`.
     const char* member_file = hierarchy_.kind == Kind::v1 ? "/tasks" : "/cgroup.procs";
     for (const auto& [controller, dir] : g.dirs)
         placement.procs_files.push_back(dir + member_file);
@@ -340,7 +436,7 @@ Result<Placement> Manager::prepare(const std::string& rsc_id, const wire::ParamM
 Status Manager::update(const std::string& rsc_id, Group& g, const Limits& limits, const char* cause)
 {
     if (g.applied && *g.applied == limits) return {};
-    auto note = apply(g, limits);
+    auto note = apply(rsc_id, g, limits);
     if (!note) {
         g.applied.reset();  // partly written: write all again next time
         return note.error();
@@ -509,7 +605,8 @@ std::string Manager::directory(const std::string& rsc_id, std::string_view contr
 {
     auto it = groups_.find(rsc_id);
     if (it == groups_.end()) return {};
-    auto dir = it->second.dirs.find(controller);
+    auto dir = it->second.dirs.find(hierarchy_.kind == Kind::v1 ? hierarchy_.key_of(controller)
+                                                                : std::string(controller));
     return dir == it->second.dirs.end() ? std::string() : dir->second;
 }
 

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -102,8 +103,12 @@ public:
     // empty too; cgroups of resources still running stay (and are used again next time).
     void remove_empty();
 
-    using Dirs = std::map<std::string, std::string, std::less<>>;  // controller -> directory
-    // Every resource cgroup the manager holds (not those being removed after a stop).
+    // Hierarchy (a key of Hierarchy::own: v1 the controller, the first of co-mounted ones;
+    // v2 "") -> directory.
+    using Dirs = std::map<std::string, std::string, std::less<>>;
+    // Every resource cgroup the manager holds (not those being removed after a stop), in
+    // the hierarchies the resource has joined (attach.hpp: on v1 not cpu, cpuset or blkio
+    // unless a limit needs them).
     void for_each_cgroup(const std::function<void(const std::string& rsc_id, const Dirs& dirs)>& visit) const
     {
         for (const auto& [id, group] : groups_) {
@@ -111,12 +116,17 @@ public:
         }
     }
 
-    // The resource's cgroup directory for `controller` ("" on v2); empty if it has none.
+    // The resource's cgroup directory in the hierarchy of `controller` ("" on v2); empty if
+    // it has none there.
     [[nodiscard]] std::string directory(const std::string& rsc_id, std::string_view controller = {}) const;
 
 private:
     struct Group {
-        std::map<std::string, std::string, std::less<>> dirs;  // controller -> directory
+        std::string name;                                      // rsc-<id>
+        std::map<std::string, std::string, std::less<>> dirs;  // hierarchy -> directory
+        // v1: hierarchies joined for a limit whose directory is new, the resource's
+        // processes not moved into it yet (apply() does, after writing the limit).
+        std::set<std::string, std::less<>> unmoved;
         std::optional<Limits> applied;
         wire::ParamMap op_params;  // the limit parameters of the last action
         std::string note;
@@ -132,7 +142,17 @@ private:
     void unconfine(std::string reason);
     Result<Group*> group_for(const std::string& rsc_id);
     Status make_dirs(Group& group);
-    Result<std::string> apply(Group& group, const Limits& limits);
+    Status make_dir(const std::string& key, const std::string& dir);
+    // v1: the hierarchy `key` carries cpuset (whose new cgroups need cpus and mems).
+    [[nodiscard]] bool is_cpuset(const std::string& key) const
+    {
+        return hierarchy_.kind == Kind::v1 && hierarchy_.key_of("cpuset") == key;
+    }
+    Result<std::string> apply(const std::string& rsc_id, Group& group, const Limits& limits);
+    // v1: the resource joins the hierarchies `limits` need that it is not in yet.
+    Status join(Group& group, const Limits& limits);
+    // v1: moves the resource's processes into the hierarchies joined since they started.
+    Status move_unmoved(const std::string& rsc_id, Group& group);
     // Writes `limits` if they differ from what the group has; the note of what the host
     // could not apply, or the kernel's refusal.
     Status update(const std::string& rsc_id, Group& group, const Limits& limits, const char* cause);

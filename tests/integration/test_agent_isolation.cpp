@@ -28,7 +28,7 @@ namespace {
 constexpr const char* kAgentDir = "/usr/lib/ocf/resource.d/outposttest-cg";
 
 // start: a daemon (sleep, or with hog=yes perl allocating 256 MiB: bounded, so a limit not
-// applied could not hurt the machine) and
+// applied could not hurt the machine; with busy=yes a shell loop, at most 120 s) and
 // a second process that stop forgets; monitor: is the daemon alive (not a zombie).
 constexpr const char* kScript = R"SH(#!/bin/sh
 pidfile="$OCF_RESKEY_state"
@@ -39,6 +39,8 @@ case "$1" in
     alive && exit 0
     if [ "$OCF_RESKEY_hog" = yes ]; then
       setsid perl -e '$x = "a" x ($ARGV[0] << 20); sleep 600' 256 </dev/null >/dev/null 2>&1 &
+    elif [ "$OCF_RESKEY_busy" = yes ]; then
+      setsid timeout 120 sh -c 'while :; do :; done' </dev/null >/dev/null 2>&1 &
     else
       setsid sleep 600 </dev/null >/dev/null 2>&1 &
     fi
@@ -80,6 +82,17 @@ wire::ParamMap params(const std::string& state,
     return p;
 }
 
+// The agent with isolation on, its resources' cgroups beneath `parent`, isolation's debug log.
+std::unique_ptr<GuestDaemon> start_confined(const std::filesystem::path& agent, const std::string& parent)
+{
+    GuestDaemonOptions options;
+    options.binary = agent;
+    options.env = {{"OUTPOST_cgroup_parent", parent}, {"OUTPOST_LOG", "agent.isolation:debug"}};
+    auto daemon = GuestDaemon::start(options);
+    require_ok(daemon);
+    return std::move(*daemon);
+}
+
 }  // namespace
 
 TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the configured limits")
@@ -91,14 +104,9 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
         OUTPOST_SKIP("needs root on a cgroup v1 host with memory and pids mounted");
     InstalledOcfAgent installed(kAgentDir, "cg", kScript);
     std::string parent = "outpost-it-" + std::to_string(::getpid());
-
-    GuestDaemonOptions options;
-    options.binary = *agent;
-    options.env = {{"OUTPOST_cgroup_parent", parent}, {"OUTPOST_LOG", "agent.isolation:debug"}};
-    auto daemon = GuestDaemon::start(options);
-    require_ok(daemon);
-    Session s(**daemon);
-    std::string state = ((*daemon)->dir() / "cg1.pid").string();
+    auto daemon = start_confined(*agent, parent);
+    Session s(*daemon);
+    std::string state = (daemon->dir() / "cg1.pid").string();
     s.add("cg1", installed.type());
 
     // Start with limits: the daemon is born in the resource's cgroups, limits in place.
@@ -154,7 +162,7 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
     CHECK(dead(daemon_pid));
     for (const auto& [controller, dir] : dirs) {
         INFO(dir << " still lists: " << read_value(dir + "/cgroup.procs") << "; agent log:\n"
-                 << file_tail((*daemon)->log_file()));
+                 << file_tail(daemon->log_file()));
         CHECK_FALSE(std::filesystem::exists(dir));
     }
     // The log line, once the daemon has written it (the agent's own daemon may still be
@@ -164,14 +172,14 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
     deadline = std::chrono::steady_clock::now() + 5s;
     while (log.find(wanted) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(20ms);
-        log = read_value((*daemon)->log_file().string());
+        log = read_value(daemon->log_file().string());
     }
     INFO(log);
     CHECK(log.find(wanted) != std::string::npos);
     CHECK(log.find("\"cg1\": stopped, killing ") != std::string::npos);
 
     // A daemon over its memory limit is OOM-killed by the kernel; the next monitor fails.
-    std::string hog_state = ((*daemon)->dir() / "hog.pid").string();
+    std::string hog_state = (daemon->dir() / "hog.pid").string();
     s.add("hog", installed.type());
     auto hog_params = params(hog_state, {{"hog", "yes"}, {"CRM_meta_outpost_memory_max", "32M"}});
     REQUIRE(s.exec("hog", "start", hog_params).exec_rc == 0);
@@ -201,7 +209,7 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
     CHECK_FALSE(std::filesystem::exists(hog_memory));
 
     s.client->close();
-    auto done = (*daemon)->stop(5s);
+    auto done = daemon->stop(5s);
     CHECK(done.ok());
     // At exit the agent removes what it created and is empty: the parents too.
     for (const auto& [controller, dir] : dirs) {
@@ -214,6 +222,140 @@ TEST_CASE("outpost-agent confines a resource's processes to its cgroup with the 
         ::rmdir(cpuset.c_str());
     if (auto blkio = std::string("/sys/fs/cgroup/blkio/") + parent; std::filesystem::exists(blkio))
         ::rmdir(blkio.c_str());
+}
+
+namespace {
+
+// Every v1 hierarchy of process `pid`: its first controller -> cgroup path ("cpu,cpuacct"
+// counts as cpu).
+std::map<std::string, std::string> v1_paths_of(pid_t pid)
+{
+    std::map<std::string, std::string> paths;
+    for (const auto& [mount, path] : v1_hierarchies_of(pid))
+        paths[mount.substr(0, mount.find(','))] = path;
+    return paths;
+}
+
+// Polls `done` every 20 ms until it holds or `timeout` passes; whether it held.
+template <typename Pred>
+bool eventually(Pred done, std::chrono::milliseconds timeout)
+{
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(20ms);
+    }
+    return true;
+}
+
+// Whether `pid` is listed in the cgroup `dir`'s cgroup.procs.
+bool member(const std::string& dir, pid_t pid)
+{
+    std::istringstream in(read_value(dir + "/cgroup.procs"));
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line == std::to_string(pid)) return true;
+    }
+    return false;
+}
+
+// /sys/fs/cgroup/<controller> and this process's own cgroup there: the agent's parent goes
+// beneath it.
+std::string own_dir(const std::string& controller)
+{
+    std::string path = v1_paths_of(::getpid())[controller];
+    return "/sys/fs/cgroup/" + controller + (path == "/" ? "" : path);
+}
+
+}  // namespace
+
+TEST_CASE("outpost-agent attaches a resource only to the v1 hierarchies its limits need, live")
+{
+    auto agent = agent_path();
+    if (!agent) OUTPOST_SKIP("outpost-agent is not built (OUTPOST_AGENT unset)");
+    for (const char* c : {"memory", "pids", "cpu", "cpuacct", "cpuset"}) {
+        if (::geteuid() != 0 || !std::filesystem::exists(std::string("/sys/fs/cgroup/") + c + "/tasks"))
+            OUTPOST_SKIP("needs root on a cgroup v1 host with memory, pids, cpu, cpuacct and cpuset apart");
+    }
+    InstalledOcfAgent installed(kAgentDir, "cg", kScript);
+    std::string parent = "outpost-it-" + std::to_string(::getpid());
+    auto daemon = start_confined(*agent, parent);
+    Session s(*daemon);
+    std::string state = (daemon->dir() / "busy.pid").string();
+    s.add("busy", installed.type());
+    const std::string mine = "/" + parent + "/rsc-busy";
+    auto ours = [&](const std::string& path) { return path.ends_with(mine); };
+
+    // No limits: memory, pids and cpuacct (what the figures and the stop read), not cpu,
+    // cpuset or blkio.
+    REQUIRE(s.exec("busy", "start", params(state, {{"busy", "yes"}})).exec_rc == 0);
+    pid_t busy = std::stoi(read_value(state));
+    pid_t forgotten = std::stoi(read_value(state + ".forgotten"));
+    auto paths = v1_paths_of(busy);
+    INFO("daemon cgroups:\n" << read_value("/proc/" + std::to_string(busy) + "/cgroup"));
+    CHECK(ours(paths["memory"]));
+    CHECK(ours(paths["pids"]));
+    CHECK(ours(paths["cpuacct"]));
+    CHECK_FALSE(ours(paths["cpu"]));
+    CHECK_FALSE(ours(paths["cpuset"]));
+    CHECK_FALSE(ours(paths["blkio"]));
+    CHECK_FALSE(std::filesystem::exists(own_dir("cpu") + mine));
+    CHECK(v1_paths_of(forgotten) == paths);
+
+    // A CPU quota and allowed cpus arrive (here with a monitor; from the CIB the same code
+    // runs): the running daemon and the forgotten process move into new cpu and cpuset
+    // cgroups, and the limits take effect.
+    const std::string cpu = own_dir("cpu") + mine;
+    const std::string cpuset = own_dir("cpuset") + mine;
+    auto limited = params(
+        state,
+        {{"busy", "yes"}, {"CRM_meta_outpost_cpu_quota", "10%"}, {"CRM_meta_outpost_allowed_cpus", "0"}});
+    auto monitored = s.exec("busy", "monitor", limited);
+    CHECK(monitored.exec_rc == 0);
+    CHECK_FALSE(monitored.exit_reason.has_value());
+    for (pid_t pid : {busy, forgotten}) {
+        INFO(pid << ": " << read_value("/proc/" + std::to_string(pid) + "/cgroup"));
+        CHECK(member(cpu, pid));
+        CHECK(member(cpuset, pid));
+        CHECK(contains(read_value("/proc/" + std::to_string(pid) + "/status"), "Cpus_allowed_list:\t0\n"));
+    }
+    CHECK(read_value(cpu + "/cpu.cfs_quota_us") == "10000");
+    CHECK(read_value(cpuset + "/cpuset.cpus") == "0");
+    // The busy loop, at 10% of a CPU, is throttled within a few 100 ms periods.
+    CHECK(eventually([&] { return !contains(read_value(cpu + "/cpu.stat"), "nr_throttled 0\n"); }, 5s));
+    // The daemon (timeout and its shell loop) and the forgotten process.
+    CHECK(eventually(
+        [&] {
+            return contains(read_value(daemon->log_file().string()),
+                            "\"busy\": moved 3 running process(es) into " + cpu + " for its limits");
+        },
+        5s));
+
+    // The limits removed: lifted, the daemon stays in the cgroups.
+    CHECK(s.exec("busy", "monitor", params(state, {{"busy", "yes"}})).exec_rc == 0);
+    CHECK(read_value(cpu + "/cpu.cfs_quota_us") == "-1");
+    CHECK(read_value(cpuset + "/cpuset.cpus") ==
+          read_value(own_dir("cpuset") + "/" + parent + "/cpuset.cpus"));
+    CHECK(member(cpu, busy));
+
+    // Stop: the forgotten process is killed and every cgroup of the resource goes.
+    CHECK(s.exec("busy", "stop", params(state, {{"busy", "yes"}})).exec_rc == 0);
+    std::vector<std::string> dirs = {cpu, cpuset};
+    for (const char* c : {"memory", "pids", "cpuacct"})
+        dirs.push_back(own_dir(c) + mine);
+    CHECK(eventually(
+        [&] {
+            return dead(forgotten) && dead(busy) && std::none_of(dirs.begin(), dirs.end(), [](const auto& d) {
+                       return std::filesystem::exists(d);
+                   });
+        },
+        10s));
+
+    s.client->close();
+    CHECK(daemon->stop(5s).ok());
+    // The agent removes its empty parents at exit; the test removes what may be left.
+    for (const char* c : {"memory", "pids", "cpuacct", "cpu", "cpuset", "blkio"})
+        ::rmdir((own_dir(c) + "/" + parent).c_str());
 }
 
 TEST_CASE("outpost-agent with isolation off says so in the exit reason of a limited resource")

@@ -8,7 +8,9 @@
 // changed instance attribute reaches the restarted daemon; `pcs resource meta` sets,
 // changes and removes limits of the running daemon within seconds, without a restart (same
 // pid); so do `pcs resource defaults update` (rsc_defaults) and defaults sets whose
-// rsc_expression rule names one agent type (only that type's resource gets them).
+// rsc_expression rule names one agent type (only that type's resource gets them; the
+// other, without a CPU limit until then, is not in the cpu hierarchy, and its running
+// daemon is moved into a new cpu cgroup when its own default set arrives).
 // outpost-agent only: isolation is an Outpost extension. Needs root on a cgroup v1
 // host (this machine).
 #include <unistd.h>
@@ -224,7 +226,8 @@ TEST_CASE("a real cluster's meta attribute limits a resource on outpost-agent; i
         REQUIRE(calm > 0);
         const std::string calm_cpu = "/sys/fs/cgroup/cpu/" + parent + "/rsc-calm";
         CHECK(read_value(memory_cgroup_of(calm) + "/memory.soft_limit_in_bytes") == "41943040");
-        CHECK(read_value(calm_cpu + "/cpu.cfs_quota_us") == "-1");
+        // No CPU limit: calm is not in the cpu hierarchy at all (docs/isolation.md).
+        CHECK_FALSE(std::filesystem::exists(calm_cpu));
         // A defaults set whose rsc_expression names one agent type applies to that resource
         // only (pcs writes class, provider and type).
         live_default(
@@ -233,13 +236,17 @@ TEST_CASE("a real cluster's meta attribute limits a resource on outpost-agent; i
              "rule", "resource", "ocf:outposttest-cgc:" + type},
             [&] { return read_value(cpu + "/cpu.cfs_quota_us") == "30000"; },
             "an rsc_expression default on the matching resource");
-        CHECK(read_value(calm_cpu + "/cpu.cfs_quota_us") == "-1");
+        CHECK_FALSE(std::filesystem::exists(calm_cpu));
         live_default(
             c,
             {"resource", "defaults", "set", "create", "id=outpost-cgd", "meta", "outpost-cpu-quota=20%",
              "rule", "resource", "ocf:outposttest-cgc:" + calm_type},
             [&] { return read_value(calm_cpu + "/cpu.cfs_quota_us") == "20000"; },
             "an rsc_expression default on the other resource");
+        // calm's running daemon was moved into its new cpu cgroup, under the quota.
+        CHECK(contains(read_value("/proc/" + std::to_string(calm) + "/cgroup"),
+                       ":cpu:/" + parent + "/rsc-calm\n"));
+        CHECK(read_pid((*g1)->varrun() / "cg-calm.pid") == calm);
         CHECK(read_value(cpu + "/cpu.cfs_quota_us") == "30000");
         CHECK(read_pid(pidfile) == running);
 

@@ -44,22 +44,32 @@ private:
     std::string path_;
 };
 
+// Each v1 hierarchy of process `pid` as /proc/PID/cgroup names it ("cpu,cpuacct",
+// "name=systemd") -> the process's cgroup path there.
+inline std::map<std::string, std::string> v1_hierarchies_of(pid_t pid)
+{
+    std::map<std::string, std::string> paths;
+    std::istringstream in(read_value("/proc/" + std::to_string(pid) + "/cgroup"));
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto a = line.find(':');
+        const auto b = line.find(':', a + 1);
+        if (a == std::string::npos || b == std::string::npos || b == a + 1) continue;
+        paths[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
+    }
+    return paths;
+}
+
 // controller -> directory of process `pid`'s cgroup in the v1 memory, cpu and pids
 // hierarchies, mounted at /sys/fs/cgroup/<mount> (this machine's layout; "cpu,cpuacct"
 // counts as cpu).
 inline std::map<std::string, std::string> v1_cgroups_of(pid_t pid)
 {
     std::map<std::string, std::string> dirs;
-    std::istringstream in(read_value("/proc/" + std::to_string(pid) + "/cgroup"));
-    std::string line;
-    while (std::getline(in, line)) {
-        const auto a = line.find(':');
-        const auto b = line.find(':', a + 1);
-        if (a == std::string::npos || b == std::string::npos) continue;
-        const std::string mount = line.substr(a + 1, b - a - 1);
+    for (const auto& [mount, path] : v1_hierarchies_of(pid)) {
         const std::string controller = mount.substr(0, mount.find(','));
         if (controller == "memory" || controller == "cpu" || controller == "pids")
-            dirs[controller] = "/sys/fs/cgroup/" + mount + line.substr(b + 1);
+            dirs[controller] = "/sys/fs/cgroup/" + mount + path;
     }
     return dirs;
 }

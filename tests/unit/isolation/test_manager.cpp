@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 
@@ -38,6 +40,34 @@ void fake_v2_cgroup(const test::TempDir& root, const std::string& rel, bool with
         root.write(prefix + f, "");
     if (with_cpuset) root.write(prefix + "cpuset.cpus", "");
     root.write(prefix + "cgroup.controllers", "cpu io memory pids\n");
+}
+
+// The parents a test's Manager made (empty by then) in each hierarchy.
+void remove_parents(const Hierarchy& h, const std::string& parent)
+{
+    for (const auto& [controller, own] : h.own)
+        (void)cgroupfs::remove_dir(std::string(own).append("/").append(parent));
+}
+
+// Runs `script` with /bin/sh as an action's child joining `procs_files`; its output, or
+// nothing when it did not exit within 10 s.
+std::optional<std::string> run_sh(executor::ProcessSpawner& spawner, const char* script,
+                                  const std::vector<std::string>& procs_files)
+{
+    executor::SpawnRequest r;
+    r.path = "/bin/sh";
+    r.argv = {"/bin/sh", "-c", script};
+    r.env = {"PATH=/usr/bin:/bin"};
+    r.label = "web_start_0";
+    r.kill_group = false;
+    r.cgroup_procs = procs_files;
+    std::optional<executor::ChildOutcome> out;
+    spawner.spawn(std::move(r), [&](executor::ChildOutcome o) { out = std::move(o); });
+    if (!test::run_until(
+            nullptr, [&] { return out.has_value(); }, 10s) ||
+        out->end != executor::ChildEnd::exited)
+        return std::nullopt;
+    return out->out;
 }
 
 }  // namespace
@@ -190,10 +220,7 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
     std::string parent = "outpost-unit-" + std::to_string(::getpid());
     Manager m(nullptr, Options{true, parent}, h);
     REQUIRE(m.confined());
-    auto cleanup = [&] {
-        for (const auto& [controller, own] : h->own)
-            (void)cgroupfs::remove_dir(std::string(own).append("/").append(parent));
-    };
+    auto cleanup = [&] { remove_parents(*h, parent); };
 
     auto p = m.prepare("web", meta({{"CRM_meta_outpost_memory_max", "64M"},
                                     {"CRM_meta_outpost_cpu_quota", "50%"},
@@ -218,19 +245,9 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
 
     // A child and the daemon it leaves behind are both in the resource's cgroups.
     executor::ProcessSpawner spawner;
-    executor::SpawnRequest r;
-    r.path = "/bin/sh";
-    r.argv = {"/bin/sh", "-c", "sleep 300 >/dev/null 2>&1 & echo $!"};
-    r.env = {"PATH=/usr/bin:/bin"};
-    r.label = "web_start_0";
-    r.kill_group = false;
-    r.cgroup_procs = p->procs_files;
-    std::optional<executor::ChildOutcome> out;
-    spawner.spawn(std::move(r), [&](executor::ChildOutcome o) { out = std::move(o); });
-    REQUIRE(test::run_until(
-        nullptr, [&] { return out.has_value(); }, 10s));
-    REQUIRE(out->end == executor::ChildEnd::exited);
-    pid_t daemon = std::stoi(out->out);
+    auto out = run_sh(spawner, "sleep 300 >/dev/null 2>&1 & echo $!", p->procs_files);
+    REQUIRE(out.has_value());
+    pid_t daemon = std::stoi(*out);
     std::string self = test::read_value("/proc/" + std::to_string(daemon) + "/cgroup");
     CHECK(self.find(":memory:" + mem.substr(std::string("/sys/fs/cgroup/memory").size())) !=
           std::string::npos);
@@ -270,6 +287,102 @@ TEST_CASE("v1 on this machine: limits written, children born inside, leftovers k
     m.remove_empty();
     CHECK_FALSE(std::filesystem::exists(idle));
     CHECK_FALSE(std::filesystem::exists(h->own.at("pids") + "/" + parent));
+    cleanup();
+}
+
+TEST_CASE("v1 on this machine: a resource joins cpu and cpuset only for a limit, live")
+{
+    auto h = discover_self();
+    if (!h || h->kind != Kind::v1 || ::geteuid() != 0 || !h->own.contains("cpuset") ||
+        h->key_of("cpu").empty()) {
+        WARN("not root on a cgroup v1 host with cpu and cpuset: the real-cgroupfs checks are skipped");
+        return;
+    }
+    std::string parent = "outpost-unit-" + std::to_string(::getpid());
+    Manager m(nullptr, Options{true, parent}, h);
+    REQUIRE(m.confined());
+    auto cleanup = [&] { remove_parents(*h, parent); };
+    auto in_cgroup = [](const std::string& dir, pid_t pid) {
+        auto members = cgroupfs::procs(dir);
+        return members.ok() && std::find(members->begin(), members->end(), pid) != members->end();
+    };
+
+    // No limits: the hierarchies of the figures and the stop, not those of the limits.
+    auto p = m.prepare("calm", {});
+    REQUIRE(p.ok());
+    std::string cpu_dir = h->own.at(h->key_of("cpu")) + "/" + parent + "/rsc-calm";
+    std::string cpuset_dir = h->own.at("cpuset") + "/" + parent + "/rsc-calm";
+    CHECK_FALSE(m.directory("calm", "memory").empty());
+    CHECK_FALSE(m.directory("calm", "pids").empty());
+    CHECK_FALSE(m.directory("calm", "cpuacct").empty());
+    CHECK(m.directory("calm", "cpuset").empty());
+    CHECK(m.directory("calm", "blkio").empty());
+    const bool co_mounted = h->key_of("cpu") == h->key_of("cpuacct");
+    CHECK(m.directory("calm", "cpu").empty() == !co_mounted);
+    CHECK(std::filesystem::exists(cpu_dir) == co_mounted);
+    CHECK_FALSE(std::filesystem::exists(cpuset_dir));
+    CHECK(p->procs_files.size() == 3);  // memory, pids, and cpuacct (or cpu,cpuacct)
+
+    // Two daemons, born in those only.
+    executor::ProcessSpawner spawner;
+    auto out = run_sh(spawner, "sleep 300 >/dev/null 2>&1 & a=$!; sleep 301 >/dev/null 2>&1 & echo $a $!",
+                      p->procs_files);
+    REQUIRE(out.has_value());
+    pid_t first = 0;
+    pid_t second = 0;
+    REQUIRE(std::sscanf(out->c_str(), "%d %d", &first, &second) == 2);
+    CHECK(in_cgroup(m.directory("calm", "pids"), first));
+    CHECK(in_cgroup(m.directory("calm", "pids"), second));
+
+    // A CPU quota and allowed cpus added live (as from the CIB): the running daemons move
+    // into the new cpu and cpuset cgroups, under the limits.
+    ClusterMeta limited;
+    limited["calm"].insert("outpost-cpu-quota", "20%");
+    limited["calm"].insert("outpost-allowed-cpus", "0");
+    m.set_cluster_meta(limited);
+    CHECK(m.directory("calm", "cpu") == cpu_dir);
+    CHECK(m.directory("calm", "cpuset") == cpuset_dir);
+    CHECK(test::read_value(cpu_dir + "/cpu.cfs_quota_us") == "20000");
+    CHECK(test::read_value(cpuset_dir + "/cpuset.cpus") == "0");
+    for (pid_t pid : {first, second}) {
+        INFO(test::read_value("/proc/" + std::to_string(pid) + "/cgroup"));
+        CHECK(in_cgroup(cpu_dir, pid));
+        CHECK(in_cgroup(cpuset_dir, pid));
+        // The cpuset took effect: the kernel narrowed the process's affinity.
+        std::string status = test::read_value("/proc/" + std::to_string(pid) + "/status");
+        CHECK(status.find("Cpus_allowed_list:\t0\n") != std::string::npos);
+    }
+    // Later actions join them too.
+    auto next = m.prepare("calm", {});
+    REQUIRE(next.ok());
+    CHECK(std::count(next->procs_files.begin(), next->procs_files.end(), cpuset_dir + "/tasks") == 1);
+    CHECK(std::count(next->procs_files.begin(), next->procs_files.end(), cpu_dir + "/tasks") == 1);
+
+    // Removed: the limits are lifted, the daemons stay where they are.
+    m.set_cluster_meta({});
+    CHECK(test::read_value(cpu_dir + "/cpu.cfs_quota_us") == "-1");
+    CHECK(test::read_value(cpuset_dir + "/cpuset.cpus") ==
+          test::read_value(h->own.at("cpuset") + "/" + parent + "/cpuset.cpus"));
+    CHECK(in_cgroup(cpu_dir, first));
+
+    // The stop's kill still finds them all, and every cgroup of the resource goes.
+    std::optional<std::size_t> killed;
+    m.release("calm", [&](std::size_t n) { killed = n; });
+    REQUIRE(test::run_until(
+        nullptr, [&] { return killed.has_value(); }, 10s));
+    CHECK(*killed == 2);
+    CHECK_FALSE(std::filesystem::exists(cpu_dir));
+    CHECK_FALSE(std::filesystem::exists(cpuset_dir));
+
+    // A cgroup the resource has in another hierarchy already (an earlier agent's) is taken
+    // over, so its limit follows what is configured now.
+    REQUIRE(cgroupfs::make_dir(cpu_dir).ok());
+    REQUIRE(cgroupfs::write(cpu_dir + "/cpu.cfs_quota_us", "30000").ok());
+    REQUIRE(m.prepare("calm", {}).ok());
+    CHECK(m.directory("calm", "cpu") == cpu_dir);
+    CHECK(test::read_value(cpu_dir + "/cpu.cfs_quota_us") == "-1");
+    m.remove_empty();
+    CHECK_FALSE(std::filesystem::exists(cpu_dir));
     cleanup();
 }
 
