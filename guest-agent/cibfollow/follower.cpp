@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "cibfollow/resource_meta.hpp"
+#include "cibfollow/transient.hpp"
 #include "proxy/channels.hpp"
 #include "util/log.hpp"
 #include "util/uuid.hpp"
@@ -24,6 +25,10 @@ constexpr std::string_view kChannel = "cib_ro";
 // cib_sync_call | cib_scope_local).
 constexpr const char* kRegisterCallopt = "4096";
 constexpr const char* kQueryCallopt = "4352";
+// The same with cib_xpath: cib_section is an XPath.
+constexpr const char* kXpathQueryCallopt = "4354";
+// A query's rc when nothing matches its XPath (-ENXIO).
+constexpr std::string_view kNothingMatches = "-6";
 
 std::string own_user()
 {
@@ -121,6 +126,7 @@ void CibFollower::close(const char* why, bool tell_provider)
     debounce_.reset();
     request_timer_.reset();
     first_wait_.reset();
+    evaluation_due_.reset();
     if (session_.empty()) return;
     log_info(log_cat, "Closing CIB session %s: %s", session_.c_str(), why);
     if (tell_provider) (void)host_.send_to_provider(provider_, proxy::make_destroy(session_));
@@ -164,6 +170,7 @@ void CibFollower::query()
 {
     debounce_.reset();
     step_ = Step::querying;
+    querying_ = Query::configuration;
     stale_ = false;
     wire::Element q = cib_element("cib_command", "cib_query");
     q.set("cib_section", "configuration");  // resources, rsc_defaults, nodes
@@ -172,6 +179,39 @@ void CibFollower::query()
     q.set("cib_clientid", cib_client_id_);
     q.set("cib_clientname", options_.client_name);
     send(std::move(q));
+}
+
+void CibFollower::query_transient()
+{
+    debounce_.reset();
+    transient_stale_ = false;
+    asked_node_ = limits_.node_name();
+    const std::string path = transient_xpath(asked_node_);
+    if (path.empty()) {  // no node yet, or a name XPath cannot quote: none to read
+        transient_read(std::nullopt);
+        return;
+    }
+    step_ = Step::querying;
+    querying_ = Query::transient;
+    wire::Element q = cib_element("cib_command", "cib_query");
+    q.set("cib_section", path);  // this node's entry only, not the whole status section
+    q.set("cib_callid", std::to_string(++next_call_id_));
+    q.set("cib_callopt", kXpathQueryCallopt);
+    q.set("cib_clientid", cib_client_id_);
+    q.set("cib_clientname", options_.client_name);
+    send(std::move(q));
+}
+
+void CibFollower::read_later()
+{
+    if (step_ != Step::idle || (!stale_ && !transient_stale_) || debounce_.active()) return;
+    debounce_ = io::add_timeout(context_, options_.debounce, [this] {
+        if (stale_) {
+            query();  // the transient attributes are read after it
+        } else {
+            query_transient();
+        }
+    });
 }
 
 // ---- what comes back ------------------------------------------------------------------------
@@ -223,7 +263,12 @@ void CibFollower::answered(const wire::Element& msg)
             query();
             return;
         case Step::querying:
-            snapshot(msg);
+            if (querying_ == Query::transient) {
+                step_ = Step::idle;
+                transient_read(msg);
+            } else {
+                snapshot(msg);
+            }
             return;
         case Step::closed:
         case Step::idle:
@@ -242,11 +287,55 @@ void CibFollower::snapshot(const wire::Element& reply)
         return;
     }
     const bool first = snapshots_ == 0 || limits_.cluster_meta_pending();
-    first_wait_.reset();
     ++snapshots_;
     configuration_ = *data;
+    if (!limits_.node_name().empty()) {
+        // Evaluated once the node's transient attributes are in too (starts wait for that
+        // within the first snapshot's bound still).
+        evaluation_due_ = first;
+        query_transient();
+        return;
+    }
+    first_wait_.reset();
     evaluate(first);
-    if (stale_) debounce_ = io::add_timeout(context_, options_.debounce, [this] { query(); });
+    read_later();
+}
+
+void CibFollower::transient_read(const std::optional<wire::Element>& reply)
+{
+    NodeAttrs attrs;
+    std::string id = asked_node_;
+    const std::string* rc = reply ? reply->attr("cib_rc") : nullptr;
+    const wire::Element* data = reply ? reply->child("cib_calldata") : nullptr;
+    if (rc != nullptr && *rc == "0" && data != nullptr && !data->children.empty()) {
+        const wire::Element& found = data->children.front();
+        attrs = transient_attributes(found);
+        const wire::Element* holder =
+            found.name == "transient_attributes" ? &found : found.child("transient_attributes");
+        if (holder != nullptr && holder->attr("id") != nullptr) id = *holder->attr("id");
+    } else if (reply && (rc == nullptr || *rc != kNothingMatches)) {
+        // Not the session's end: the configuration still counts, without them.
+        log_warning(log_cat,
+                    "Reading the transient attributes of node %s failed (<%s> rc %s): rules see none",
+                    asked_node_.c_str(), reply->name.c_str(), rc != nullptr ? rc->c_str() : "none");
+    }
+    // The last evaluation saw none for another node.
+    const bool changed = transient_node_ == asked_node_ ? attrs != transient_ : !attrs.empty();
+    if (changed && evaluations_ > 0)
+        log_info(log_cat, "Transient attributes of node %s changed (%zu now): evaluating the limits again",
+                 asked_node_.c_str(), attrs.size());
+    transient_node_ = asked_node_;
+    transient_id_ = std::move(id);
+    transient_ = std::move(attrs);
+    if (evaluation_due_) {
+        const bool first = *evaluation_due_;
+        evaluation_due_.reset();
+        first_wait_.reset();
+        evaluate(first);
+    } else if (changed) {
+        evaluate(false);
+    }
+    read_later();
 }
 
 void CibFollower::evaluate(bool first)
@@ -255,6 +344,8 @@ void CibFollower::evaluate(bool first)
     MetaContext context;
     context.now = g_get_real_time() / G_USEC_PER_SEC;
     context.node_name = limits_.node_name();
+    if (!context.node_name.empty() && context.node_name == transient_node_) context.transient = &transient_;
+    ++evaluations_;
     ResourceMeta read = resource_meta(configuration_, context);
     if (read.skipped != skipped_ && !read.skipped.empty())
         log_warning(log_cat, "Resource meta attributes not applied: %s", read.skipped.c_str());
@@ -278,18 +369,29 @@ void CibFollower::node_known()
 {
     // From inside an action's prepare(): evaluate once the loop is back, not under it.
     if (snapshots_ == 0) return;
-    deferred_.later([this] { evaluate(false); });
+    deferred_.later([this] {
+        evaluate(false);
+        // Then with the node's transient attributes, once read.
+        if (limits_.node_name() == transient_node_) return;
+        transient_stale_ = true;
+        if (step_ == Step::idle && !debounce_.active()) query_transient();
+    });
 }
 
 void CibFollower::changed(const wire::Element& notify)
 {
     const std::string* type = notify.attr("subt");
-    if (type == nullptr || *type != "cib_diff_notify" || !may_touch_configuration(notify)) return;
-    if (step_ == Step::querying) {
-        stale_ = true;  // read again once this answer is in
-    } else if (step_ == Step::idle && !debounce_.active()) {
-        debounce_ = io::add_timeout(context_, options_.debounce, [this] { query(); });
+    if (type == nullptr || *type != "cib_diff_notify") return;
+    if (may_touch_configuration(notify)) {
+        stale_ = true;
+    } else if (!limits_.node_name().empty() &&
+               may_touch_transient(notify, {limits_.node_name(), transient_id_})) {
+        // Most status changes are operation results: this node's entry alone is read.
+        transient_stale_ = true;
+    } else {
+        return;
     }
+    read_later();  // or once the answer in flight is in
 }
 
 }  // namespace outpost::agent::cibfollow

@@ -19,9 +19,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "cibfollow/rules.hpp"
 #include "io/deferred.hpp"
 #include "io/source.hpp"
 #include "isolation/manager.hpp"
@@ -69,9 +72,12 @@ public:
     [[nodiscard]] const std::string& session() const { return session_; }
     [[nodiscard]] bool following() const { return step_ == Step::idle || step_ == Step::querying; }
     [[nodiscard]] std::uint64_t snapshots() const { return snapshots_; }
+    // How often the configuration was evaluated (applied to the limits).
+    [[nodiscard]] std::uint64_t evaluations() const { return evaluations_; }
 
 private:
     enum class Step { closed, registering, subscribing, querying, idle };
+    enum class Query { configuration, transient };
 
     void open_on_newest();
     void open(const std::string& provider);
@@ -79,8 +85,13 @@ private:
     void fail(const std::string& why, bool tell_provider);
     bool send(wire::Element request);
     void query();
+    void query_transient();
+    // After an answer: the next read that is due, after the debounce.
+    void read_later();
     void answered(const wire::Element& msg);
     void snapshot(const wire::Element& reply);
+    // Its answer (nullopt: none asked, there is no node name XPath can name).
+    void transient_read(const std::optional<wire::Element>& reply);
     void changed(const wire::Element& notify);
     // Applies the last configuration read, for the node and the time now.
     void evaluate(bool first);
@@ -97,19 +108,29 @@ private:
     std::string client_name_;
     std::string cib_client_id_;
     Step step_ = Step::closed;
-    bool awaiting_ = false;  // a request is in flight
-    bool stale_ = false;     // the configuration changed while a query was in flight
+    bool awaiting_ = false;                  // a request is in flight
+    Query querying_ = Query::configuration;  // what the query in flight asks for
+    // Changed since read (or while a query was in flight): the configuration, this node's
+    // transient attributes.
+    bool stale_ = false;
+    bool transient_stale_ = false;
     std::uint32_t next_msg_id_ = 0;
     std::int64_t next_call_id_ = 0;
     std::uint64_t snapshots_ = 0;
+    std::uint64_t evaluations_ = 0;
 
     io::Source debounce_;
     io::Source first_wait_;
     io::Source request_timer_;
     io::Source retry_timer_;
     io::Source reevaluate_;
-    wire::Element configuration_;  // the last one read
-    std::string skipped_;          // what the last evaluation left out (logged when it changes)
+    wire::Element configuration_;         // the last one read
+    std::optional<bool> evaluation_due_;  // a snapshot waits for them (whether the first)
+    std::string asked_node_;              // whose transient attributes are being read
+    std::string transient_node_;          // whose transient attributes were read last ("": none)
+    std::string transient_id_;            // its node_state's id, as change paths name it
+    NodeAttrs transient_;                 // the last ones read
+    std::string skipped_;                 // what the last evaluation left out (logged when it changes)
     io::Deferred deferred_{context_};
 };
 

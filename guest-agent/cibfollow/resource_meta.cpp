@@ -168,7 +168,7 @@ const wire::Element* resources_of(const wire::Element& section)
     return section.find_descendant("resources");
 }
 
-NodeAttrs node_attributes(const wire::Element& section, const std::string& name)
+NodeAttrs node_attributes(const wire::Element& section, const std::string& name, const NodeAttrs* transient)
 {
     NodeAttrs attrs;
     attrs.emplace("#uname", name);
@@ -192,35 +192,46 @@ NodeAttrs node_attributes(const wire::Element& section, const std::string& name)
     }
     attrs.emplace("#kind", kind);
     const wire::Element* nodes = section.name == "nodes" ? &section : section.find_descendant("nodes");
-    if (nodes == nullptr) return attrs;
-    for (const wire::Element& node : nodes->children) {
-        const std::string* uname = node.attr("uname");
-        const std::string* id = node.attr("id");
-        if (node.name != "node" || !(uname != nullptr ? *uname == name : id != nullptr && *id == name))
-            continue;
-        if (id != nullptr) attrs["#id"] = *id;
-        // Permanent node attributes: sets by score, the first value wins (their own rules
-        // are not evaluated: a set with one is left out).
-        std::vector<const wire::Element*> sets;
-        for (const wire::Element& set : node.children) {
-            if (set.name == "instance_attributes" && set.child("rule") == nullptr) sets.push_back(&set);
+    if (nodes != nullptr) {
+        for (const wire::Element& node : nodes->children) {
+            const std::string* uname = node.attr("uname");
+            const std::string* id = node.attr("id");
+            if (node.name != "node" || !(uname != nullptr ? *uname == name : id != nullptr && *id == name))
+                continue;
+            if (id != nullptr) attrs["#id"] = *id;
+            add_node_attribute_sets(node, attrs);
+            break;
         }
-        std::stable_sort(sets.begin(), sets.end(), [](const wire::Element* a, const wire::Element* b) {
-            return score_of(*a) > score_of(*b);
-        });
-        for (const wire::Element* set : sets) {
-            for (const wire::Element& pair : set->children) {
-                const std::string* n = pair.attr("name");
-                const std::string* v = pair.attr("value");
-                if (pair.name == "nvpair" && n != nullptr && v != nullptr) attrs.emplace(*n, *v);
-            }
-        }
-        break;
+    }
+    // Transient attributes win over permanent ones of the same name, and over #uname, #kind,
+    // ... too (as crm_resource --meta has it for a resource active on the node).
+    if (transient != nullptr) {
+        for (const auto& [n, v] : *transient)
+            attrs[n] = v;
     }
     return attrs;
 }
 
 }  // namespace
+
+void add_node_attribute_sets(const wire::Element& holder, NodeAttrs& attrs)
+{
+    // Their own rules are not evaluated: a set with one is left out.
+    std::vector<const wire::Element*> sets;
+    for (const wire::Element& set : holder.children) {
+        if (set.name == "instance_attributes" && set.child("rule") == nullptr) sets.push_back(&set);
+    }
+    std::stable_sort(sets.begin(), sets.end(), [](const wire::Element* a, const wire::Element* b) {
+        return score_of(*a) > score_of(*b);
+    });
+    for (const wire::Element* set : sets) {
+        for (const wire::Element& pair : set->children) {
+            const std::string* n = pair.attr("name");
+            const std::string* v = pair.attr("value");
+            if (pair.name == "nvpair" && n != nullptr && v != nullptr) attrs.emplace(*n, *v);
+        }
+    }
+}
 
 ResourceMeta resource_meta(const wire::Element& section, const MetaContext& context)
 {
@@ -234,7 +245,7 @@ ResourceMeta resource_meta(const wire::Element& section, const MetaContext& cont
     base.now = context.now;
     NodeAttrs node;
     if (!context.node_name.empty()) {
-        node = node_attributes(section, context.node_name);
+        node = node_attributes(section, context.node_name, context.transient);
         base.node = &node;
     }
     Reader reader(*resources, defaults, ids, base);

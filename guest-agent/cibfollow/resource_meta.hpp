@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "cibfollow/rules.hpp"
 #include "isolation/limits.hpp"
 #include "util/cib_time.hpp"
 #include "wire/xml.hpp"
@@ -33,6 +34,8 @@ struct MetaContext {
     // The agent's node in the cluster (its node attributes, #uname, #kind); empty: not
     // known, so rules on node attributes do not hold, as for a resource placed nowhere.
     std::string node_name;
+    // That node's transient attributes (cibfollow/transient.hpp); nullptr: none known.
+    const NodeAttrs* transient = nullptr;
 };
 
 // `section` is the CIB's <configuration> (or a <cib> holding one, or just <resources>: then
@@ -40,6 +43,11 @@ struct MetaContext {
 // score, highest first, then as written; the first value of a name wins; a set whose rules
 // do not hold is left out, and so is one whose rule is not understood (named in skipped).
 [[nodiscard]] ResourceMeta resource_meta(const wire::Element& section, const MetaContext& context = {});
+
+// Adds the nvpairs of `holder`'s (a <node>'s, a <transient_attributes>') instance_attributes
+// sets to `attrs`: sets by score, highest first, then as written; a name already there keeps
+// its value; a set with a rule of its own is left out.
+void add_node_attribute_sets(const wire::Element& holder, NodeAttrs& attrs);
 
 // Whether a cib_diff_notify event (<notify> with its <diff>) may have changed the
 // configuration: false only for a patchset (format 2) whose every change is in <status> or

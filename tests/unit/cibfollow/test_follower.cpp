@@ -5,7 +5,9 @@
 // lifted, status-only changes ignored, the wait of starts bounded, and the session opened
 // again after its provider goes (also after a send to it failed), the cluster destroys it,
 // or a request goes unanswered; the last configuration evaluated again when an action
-// names the agent's node (a node-attribute rule then holds).
+// names the agent's node (a node-attribute rule then holds), then with that node's transient
+// attributes, read after each snapshot and after changes of them only (not after operation
+// results or other nodes' attributes), evaluated again only when their values changed.
 #include <catch2/catch.hpp>
 
 #include <optional>
@@ -334,7 +336,90 @@ TEST_CASE("the last configuration is evaluated again once an action names the ag
             return m != nullptr && *m->find("outpost-memory-max") == "64M";
         },
         2s));
-    // Applied to the running resource's cgroup, without a new query.
+    // Applied to the running resource's cgroup before any new query; then the node's
+    // transient attributes are asked for.
     CHECK(f.file("memory.max") == "67108864");
-    CHECK(f.host.sent.size() == 4);
+    REQUIRE(f.wait_sent(5));
+    CHECK(*f.last().msg->attr("cib_section") ==
+          "/cib/status/node_state[@uname='node7']/transient_attributes");
+}
+
+TEST_CASE("the node's transient attributes: read with the snapshot, followed, other status changes not read")
+{
+    Fixture f;
+    wire::ParamMap params;
+    params.insert("CRM_meta_on_node", "g1");
+    REQUIRE(f.manager->prepare("web", params).ok());
+    f.open();
+    // tier: permanent silver (20%); gold gives 50%.
+    f.follower->response(3,
+                         xml(R"(<cib-reply t="cib" cib_op="cib_query" cib_rc="0"><cib_calldata><configuration>
+        <nodes><node id="g1" uname="g1" type="remote"><instance_attributes id="na">
+          <nvpair id="na1" name="tier" value="silver"/></instance_attributes></node></nodes>
+        <resources><primitive id="web" class="ocf" provider="heartbeat" type="Dummy">
+          <meta_attributes id="m1" score="10"><rule id="r1"><expression id="e1" attribute="tier" operation="eq"
+            value="gold"/></rule><nvpair id="m1a" name="outpost-cpu-quota" value="50%"/></meta_attributes>
+          <meta_attributes id="m2" score="5"><rule id="r2"><expression id="e2" attribute="tier" operation="eq"
+            value="silver"/></rule><nvpair id="m2a" name="outpost-cpu-quota" value="20%"/></meta_attributes>
+        </primitive></resources></configuration></cib_calldata></cib-reply>)"));
+    // Evaluated once this node's entry is in too.
+    REQUIRE(f.host.sent.size() == 5);
+    REQUIRE(f.last().msg);
+    CHECK(*f.last().msg->attr("cib_op") == "cib_query");
+    CHECK(*f.last().msg->attr("cib_section") == "/cib/status/node_state[@uname='g1']/transient_attributes");
+    CHECK(*f.last().msg->attr("cib_callopt") == "4354");
+    CHECK(f.follower->evaluations() == 0);
+    auto transient = [](const std::string& tier) {
+        return xml(R"(<cib-reply t="cib" cib_op="cib_query" cib_rc="0"><cib_calldata>
+            <transient_attributes id="g1"><instance_attributes id="status-g1">
+            <nvpair id="status-g1-tier" name="tier" value=")" +
+                   tier + R"("/></instance_attributes></transient_attributes></cib_calldata></cib-reply>)");
+    };
+    f.follower->response(5, transient("gold"));
+    CHECK(f.follower->evaluations() == 1);
+    CHECK(f.file("cpu.max") == "50000 100000");  // the transient tier over the permanent one
+
+    auto notify = [](const std::string& changes) {
+        return xml(R"(<notify t="cib_notify" subt="cib_diff_notify"><cib_update_result><diff format="2">)" +
+                   changes + "</diff></cib_update_result></notify>");
+    };
+    const std::string ours = R"(<change operation="modify"
+        path="/cib/status/node_state[@id='g1']/transient_attributes[@id='g1']/instance_attributes[@id='status-g1']/nvpair[@id='status-g1-tier']"/>)";
+    // Operation history, another node's attributes: not read.
+    f.follower->event(notify(R"(<change operation="create"
+        path="/cib/status/node_state[@id='g1']/lrm[@id='g1']/lrm_resources/lrm_resource[@id='web']"><lrm_rsc_op id="x"/></change>
+        <change operation="modify" path="/cib/status/node_state[@id='n1']/transient_attributes[@id='n1']/instance_attributes[@id='s']/nvpair[@id='t']"/>)"));
+    test::loop_for(f.context.get(), 60ms);
+    CHECK(f.host.sent.size() == 5);
+
+    // This node's tier changes (a burst): read once after the debounce, the limit follows.
+    f.follower->event(notify(ours));
+    f.follower->event(notify(ours));
+    REQUIRE(f.wait_sent(6));
+    test::loop_for(f.context.get(), 60ms);
+    REQUIRE(f.host.sent.size() == 6);
+    CHECK(*f.last().msg->attr("cib_section") == "/cib/status/node_state[@uname='g1']/transient_attributes");
+    f.follower->response(6, transient("copper"));
+    CHECK(f.follower->evaluations() == 2);
+    CHECK(f.file("cpu.max") == "max 100000");
+
+    // Read again with the same values: not evaluated again.
+    f.follower->event(notify(ours));
+    REQUIRE(f.wait_sent(7));
+    f.follower->response(7, transient("copper"));
+    CHECK(f.follower->evaluations() == 2);
+
+    // Gone (nothing matches, -ENXIO): the permanent tier again.
+    f.follower->event(notify(R"(<change operation="delete"
+        path="/cib/status/node_state[@id='g1']/transient_attributes[@id='g1']"/>)"));
+    REQUIRE(f.wait_sent(8));
+    f.follower->response(8, xml(R"(<cib-reply t="cib" cib_op="cib_query" cib_rc="-6"/>)"));
+    CHECK(f.follower->evaluations() == 3);
+    CHECK(f.file("cpu.max") == "20000 100000");
+
+    // A configuration change reads both again.
+    f.follower->event(
+        notify(R"(<change operation="delete" path="/cib/configuration/resources/primitive[@id='x']"/>)"));
+    REQUIRE(f.wait_sent(9));
+    CHECK(*f.last().msg->attr("cib_section") == "configuration");
 }
