@@ -893,7 +893,8 @@ void guest_tools_work(const Controld& daemon, const NetnsGuest& guest, const std
 // real pacemaker-remoted 2.1.5 as the guest's daemon; the agent's own CIB session
 // (cibfollow) gets the resource limits live: a meta outpost-cpu-quota set with cibadmin on
 // the controller reaches the running resource's cgroup within seconds, and so does a
-// change, without a restart. SIGTERM of the connected agent drains the node (its shutdown
+// change, without a restart, and a rule on a transient attribute of the guest's node set
+// and deleted with attrd_updater on the host. SIGTERM of the connected agent drains the node (its shutdown
 // request acked, the Dummy stopped, then the connection), then the guest is recovered.
 TEST_CASE("outpost-controld serves the proxied tools of its guest and the agent's live CIB limits",
           "[controld][guest-tools]")
@@ -947,14 +948,9 @@ TEST_CASE("outpost-controld serves the proxied tools of its guest and the agent'
         if (!own.empty()) parents.push_back(own / cgroup_parent);
     }
     const fs::path quota = agent_cpu / cgroup_parent / "rsc-lim" / "cpu.cfs_quota_us";
-    auto set_quota = [&](const std::string& value, const std::string& expected) {
-        const auto from = std::chrono::steady_clock::now();
-        CommandResult set =
-            tool({"cibadmin", "--modify", "-o", "resources", "--xml-text",
-                  "<primitive id=\"lim\"><meta_attributes id=\"lim-meta\">" +
-                      nvpair("lim-meta", "outpost-cpu-quota", value) + "</meta_attributes></primitive>"});
-        INFO(set.describe());
-        REQUIRE(set.succeeded());
+    // Waits until the running resource's quota is `expected`.
+    auto await_quota = [&](const std::string& expected, std::chrono::steady_clock::time_point from,
+                           const std::string& what) {
         std::string seen;
         while (std::chrono::steady_clock::now() - from < 10s) {
             seen = text_of(quota);
@@ -964,13 +960,47 @@ TEST_CASE("outpost-controld serves the proxied tools of its guest and the agent'
         INFO(quota.string() << " holds " << seen << "\nguest's log:\n"
                             << text_of(dir / guest.container() / (guest.netns() + ".log")));
         CHECK((seen.starts_with(expected + "\n") || seen == expected));
-        WARN("timing: outpost-cpu-quota="
-             << value << " on the running resource in "
-             << std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count()
-             << " s after cibadmin");
+        WARN("timing: " << what << " on the running resource in "
+                        << std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count()
+                        << " s");
+    };
+    auto set_quota = [&](const std::string& value, const std::string& expected) {
+        const auto from = std::chrono::steady_clock::now();
+        CommandResult set =
+            tool({"cibadmin", "--modify", "-o", "resources", "--xml-text",
+                  "<primitive id=\"lim\"><meta_attributes id=\"lim-meta\">" +
+                      nvpair("lim-meta", "outpost-cpu-quota", value) + "</meta_attributes></primitive>"});
+        INFO(set.describe());
+        REQUIRE(set.succeeded());
+        await_quota(expected, from, "outpost-cpu-quota=" + value + " after cibadmin");
     };
     set_quota("50%", "50000");
     set_quota("25%", "25000");
+    // A rule on a transient attribute of the guest's node: set on the host with attrd_updater
+    // (controld's attribute manager), seen by the agent's session, then removed again.
+    {
+        CommandResult rule = tool(
+            {"cibadmin", "--modify", "-o", "resources", "--xml-text",
+             "<primitive id=\"lim\"><meta_attributes id=\"lim-gold\" score=\"10\"><rule id=\"lim-gold-rule\">"
+             "<expression id=\"lim-gold-tier\" attribute=\"outpost-test-tier\" operation=\"eq\" "
+             "value=\"gold\"/>"
+             "</rule>" +
+                 nvpair("lim-gold", "outpost-cpu-quota", "40%") + "</meta_attributes></primitive>"});
+        INFO(rule.describe());
+        REQUIRE(rule.succeeded());
+        auto attrd = [&](const std::vector<std::string>& args, const std::string& expected,
+                         const std::string& what) {
+            const auto from = std::chrono::steady_clock::now();
+            std::vector<std::string> command{"attrd_updater", "-N", guest.node(), "-n", "outpost-test-tier"};
+            command.insert(command.end(), args.begin(), args.end());
+            CommandResult set = tool(command);
+            INFO(set.describe());
+            REQUIRE(set.succeeded());
+            await_quota(expected, from, what);
+        };
+        attrd({"-U", "gold"}, "40000", "transient outpost-test-tier=gold after attrd_updater");
+        attrd({"-D"}, "25000", "transient outpost-test-tier deleted after attrd_updater");
+    }
     CHECK(starts_in(envfile) == 1);  // applied to the running resource: no restart
     CHECK(guest.daemon_pid() == agent);
 
