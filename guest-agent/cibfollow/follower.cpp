@@ -166,19 +166,24 @@ bool CibFollower::send(wire::Element request)
     return true;
 }
 
+wire::Element CibFollower::query_of(const std::string& section, const char* callopt)
+{
+    wire::Element q = cib_element("cib_command", "cib_query");
+    q.set("cib_section", section);
+    q.set("cib_callid", std::to_string(++next_call_id_));
+    q.set("cib_callopt", callopt);
+    q.set("cib_clientid", cib_client_id_);
+    q.set("cib_clientname", options_.client_name);
+    return q;
+}
+
 void CibFollower::query()
 {
     debounce_.reset();
     step_ = Step::querying;
     querying_ = Query::configuration;
     stale_ = false;
-    wire::Element q = cib_element("cib_command", "cib_query");
-    q.set("cib_section", "configuration");  // resources, rsc_defaults, nodes
-    q.set("cib_callid", std::to_string(++next_call_id_));
-    q.set("cib_callopt", kQueryCallopt);
-    q.set("cib_clientid", cib_client_id_);
-    q.set("cib_clientname", options_.client_name);
-    send(std::move(q));
+    send(query_of("configuration", kQueryCallopt));  // resources, rsc_defaults, nodes
 }
 
 void CibFollower::query_transient()
@@ -193,13 +198,7 @@ void CibFollower::query_transient()
     }
     step_ = Step::querying;
     querying_ = Query::transient;
-    wire::Element q = cib_element("cib_command", "cib_query");
-    q.set("cib_section", path);  // this node's entry only, not the whole status section
-    q.set("cib_callid", std::to_string(++next_call_id_));
-    q.set("cib_callopt", kXpathQueryCallopt);
-    q.set("cib_clientid", cib_client_id_);
-    q.set("cib_clientname", options_.client_name);
-    send(std::move(q));
+    send(query_of(path, kXpathQueryCallopt));  // this node's entry only, not the whole status
 }
 
 void CibFollower::read_later()

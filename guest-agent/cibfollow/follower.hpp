@@ -84,6 +84,8 @@ private:
     void close(const char* why, bool tell_provider);
     void fail(const std::string& why, bool tell_provider);
     bool send(wire::Element request);
+    // A cib_query of `section` (a section's name, or an XPath with cib_xpath in `callopt`).
+    wire::Element query_of(const std::string& section, const char* callopt);
     void query();
     void query_transient();
     // After an answer: the next read that is due, after the debounce.
