@@ -250,6 +250,30 @@ TEST_CASE("a real cluster's meta attribute limits a resource on outpost-agent; i
         CHECK(read_value(cpu + "/cpu.cfs_quota_us") == "30000");
         CHECK(read_pid(pidfile) == running);
 
+        // A rule on a transient attribute of g1 (attrd, the status section) in a set of hog's
+        // own: applied once attrd_updater sets it, lifted when it is deleted (the agent's
+        // XPath query and the patchsets of the real CIB).
+        require_ok(c.cibadmin(
+            {"--modify", "-o", "resources", "--xml-text",
+             "<primitive id=\"hog\"><meta_attributes id=\"hog-tier\" score=\"10\"><rule id=\"hog-tier-rule\">"
+             "<expression id=\"hog-tier-e\" attribute=\"outpost-test-tier\" operation=\"eq\" value=\"gold\"/>"
+             "</rule><nvpair id=\"hog-tier-q\" name=\"outpost-cpu-quota\" value=\"40%\"/></meta_attributes>"
+             "</primitive>"}));
+        auto transient = [&](const std::vector<std::string>& args, const std::string& quota,
+                             const char* what) {
+            std::vector<std::string> command{"attrd_updater", "-N", "g1", "-n", "outpost-test-tier"};
+            command.insert(command.end(), args.begin(), args.end());
+            auto from = std::chrono::steady_clock::now();
+            require_ok(c.tool_checked(command));
+            CHECK(wait_until([&] { return read_value(cpu + "/cpu.cfs_quota_us") == quota; }, 10s, what).ok());
+            WARN("timing: " << what << " in "
+                            << std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count()
+                            << " s after attrd_updater returned");
+        };
+        transient({"-U", "gold"}, "40000", "a rule on a transient node attribute applied");
+        transient({"-D"}, "30000", "the transient node attribute deleted");
+        CHECK(read_pid(pidfile) == running);
+
         require_ok(c.pcs({"resource", "disable", "hog"}));
         require_ok(c.pcs({"resource", "disable", "calm"}));
         require_ok(c.wait_for(
