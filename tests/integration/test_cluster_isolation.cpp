@@ -253,12 +253,12 @@ TEST_CASE("a real cluster's meta attribute limits a resource on outpost-agent; i
         // A rule on a transient attribute of g1 (attrd, the status section) in a set of hog's
         // own: applied once attrd_updater sets it, lifted when it is deleted (the agent's
         // XPath query and the patchsets of the real CIB).
-        require_ok(c.cibadmin(
-            {"--modify", "-o", "resources", "--xml-text",
-             "<primitive id=\"hog\"><meta_attributes id=\"hog-tier\" score=\"10\"><rule id=\"hog-tier-rule\">"
-             "<expression id=\"hog-tier-e\" attribute=\"outpost-test-tier\" operation=\"eq\" value=\"gold\"/>"
-             "</rule><nvpair id=\"hog-tier-q\" name=\"outpost-cpu-quota\" value=\"40%\"/></meta_attributes>"
-             "</primitive>"}));
+        const std::string tier_set =
+            "<primitive id=\"hog\"><meta_attributes id=\"hog-tier\" score=\"10\"><rule id=\"hog-tier-rule\">"
+            "<expression id=\"hog-tier-e\" attribute=\"outpost-test-tier\" operation=\"eq\" value=\"gold\"/>"
+            "</rule><nvpair id=\"hog-tier-q\" name=\"outpost-cpu-quota\" value=\"40%\"/></meta_attributes>"
+            "</primitive>";
+        require_ok(c.cibadmin({"--modify", "-o", "resources", "--xml-text", tier_set}));
         auto transient = [&](const std::vector<std::string>& args, const std::string& quota,
                              const char* what) {
             std::vector<std::string> command{"attrd_updater", "-N", "g1", "-n", "outpost-test-tier"};
