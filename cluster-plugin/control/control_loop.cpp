@@ -1,5 +1,7 @@
 #include "control/control_loop.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -33,6 +35,32 @@ std::string flight_key(const std::string& node, const std::string& rsc, const st
 bool is_connection(const GraphAction& a)
 {
     return a.rsc_class == "ocf" && a.rsc_provider == "pacemaker" && a.rsc_type == "remote";
+}
+
+// The node whose job limit an action counts against: where it runs. The host runs its own
+// operations, connections' and fencing; a remote or guest node's operations run in that
+// node's agent. (pacemaker-controld counts the latter on the node carrying the connection,
+// its router node: here they would queue behind the host's container starts.)
+std::string job_node(const GraphAction& a, const std::string& host)
+{
+    if (a.kind != ActionKind::rsc_op || a.node.empty() || is_connection(a)) return host;
+    return a.node;
+}
+
+// What pacemaker-controld allows a transition to run at once: batch-limit in all when set,
+// and per node node-action-limit, by default twice the cores (its throttle's job limit on a
+// node that is not loaded; it lowers it further under load, the loop does not).
+RunLimits run_limits(int batch_limit, int node_action_limit)
+{
+    RunLimits limits;
+    if (batch_limit > 0) limits.total = static_cast<std::size_t>(batch_limit);
+    if (node_action_limit > 0) {
+        limits.per_node = static_cast<std::size_t>(node_action_limit);
+    } else {
+        const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+        limits.per_node = 2 * static_cast<std::size_t>(cores > 0 ? cores : 1);
+    }
+    return limits;
 }
 
 bool is_guest_fencing(const GraphAction& a)
@@ -200,7 +228,8 @@ void ControlLoop::compute()
         // A guest node's fencing is a pseudo action the loop itself confirms (it changes the
         // status section), so it is started like a real one.
         const bool pseudo = action.kind == ActionKind::pseudo && !is_guest_fencing(action);
-        steps.push_back({action.id, pseudo, action.inputs});
+        steps.push_back(
+            {action.id, pseudo, action.inputs, pseudo ? std::string() : job_node(action, config_.host_name)});
         actions_.emplace(action.id, std::move(action));
     }
     if (steps.empty()) {
@@ -208,8 +237,11 @@ void ControlLoop::compute()
         arm_recheck();
         return;
     }
-    log_notice(log_cat, "Transition %d: %zu actions", transition_id_, steps.size());
-    run_ = std::make_unique<TransitionRun>(std::move(steps));
+    const RunLimits limits =
+        run_limits((*cluster)->options.batch_limit, (*cluster)->options.node_action_limit);
+    log_notice(log_cat, "Transition %d: %zu actions (at most %zu at once in all, %zu per node; 0: no limit)",
+               transition_id_, steps.size(), limits.total, limits.per_node);
+    run_ = std::make_unique<TransitionRun>(std::move(steps), limits);
     advance();
 }
 
