@@ -24,18 +24,13 @@ Result<controller::XmlDoc> edit_cib(controller::CibStore& store, const std::func
                                     const std::string& client, const std::string& node,
                                     const std::string& user)
 {
-    controller::XmlDoc copy = controller::copy_document(store.current());
-    edit(copy.get());
-    controller::CibOperation op;
-    op.op = "cib_replace";
-    op.data = controller::root_of(copy.get());
     controller::UpdateOrigin origin;
     origin.client_name = client;
     origin.node = node;
     origin.user = user;
     origin.time_text = now_text();
     controller::XmlDoc before;
-    auto outcome = store.apply(op, origin, &before);
+    auto outcome = store.edit(edit, origin, &before);
     if (outcome.rc != controller::cib_rc::ok)
         return make_error("control", outcome.rc, "rc " + std::to_string(outcome.rc) + ": " + outcome.message);
     return before;

@@ -1,6 +1,8 @@
 // Changes the daemon makes to its own live CIB (the control loop's status records, the
 // attribute manager's attributes): a copy of the current CIB is edited and stored whole
-// (cib_replace) through the CibStore, recorded as made by `client` on `node` as `user`.
+// through the CibStore (CibStore::edit, checked as a cib_replace would be), recorded as made
+// by `client` on `node` as `user`. The control loop gathers its edits into one call per
+// main-loop turn (control_loop.hpp).
 #pragma once
 
 #include <functional>

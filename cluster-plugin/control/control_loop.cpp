@@ -35,6 +35,28 @@ bool is_connection(const GraphAction& a)
     return a.rsc_class == "ocf" && a.rsc_provider == "pacemaker" && a.rsc_type == "remote";
 }
 
+// The node whose job limit an action counts against: where it runs. The host runs its own
+// operations, connections' and fencing; a remote or guest node's operations run in that
+// node's agent. (pacemaker-controld counts the latter on the node carrying the connection,
+// its router node: here they would queue behind the host's container starts.)
+std::string job_node(const GraphAction& a, const std::string& host)
+{
+    if (a.kind != ActionKind::rsc_op || a.node.empty() || is_connection(a)) return host;
+    return a.node;
+}
+
+// What a transition may run at once, when the CIB says: batch-limit in all and
+// node-action-limit per node, as pacemaker-controld reads them. Unset, nothing is limited:
+// pacemaker-controld's default (twice the cores per node, less under load) made N=200 of
+// bench-controld-scale take 35.5 s instead of 17.0 s (docs/benchmarks.md, issue 12).
+RunLimits run_limits(int batch_limit, int node_action_limit)
+{
+    RunLimits limits;
+    if (batch_limit > 0) limits.total = static_cast<std::size_t>(batch_limit);
+    if (node_action_limit > 0) limits.per_node = static_cast<std::size_t>(node_action_limit);
+    return limits;
+}
+
 bool is_guest_fencing(const GraphAction& a)
 {
     return a.kind == ActionKind::pseudo && a.operation == "stonith" && (!a.downed.empty() || !a.node.empty());
@@ -75,6 +97,8 @@ ControlLoop::ControlLoop(GMainContext* context, controller::CibStore& store, Hos
 
 ControlLoop::~ControlLoop()
 {
+    // Results already learnt are kept (a daemon that stops leaves them recorded).
+    flush_records();
     lifetime_.end();
     // Connections going down now report nothing to a loop that is going too.
     for (auto& [name, conn] : connections_) {
@@ -152,6 +176,7 @@ void ControlLoop::compute()
     // (a replaced nodes section, an erased status); no change, no write.
     if (std::string id = configured_node_id(store_.current(), config_.host_name); !id.empty()) host_id_ = id;
     update_cib([this](xmlDoc* cib) { record_host_member(cib, config_.host_name, host_id_); });
+    flush_records();  // the policy reads every result learnt so far
     policy::ScheduleOptions options;
     options.clock_now = static_cast<policy::EpochSeconds>(std::time(nullptr));
     policy::xml::Document doc(policy::xml::DocPtr(xmlCopyDoc(const_cast<xmlDoc*>(store_.current()), 1)));
@@ -197,7 +222,8 @@ void ControlLoop::compute()
         // A guest node's fencing is a pseudo action the loop itself confirms (it changes the
         // status section), so it is started like a real one.
         const bool pseudo = action.kind == ActionKind::pseudo && !is_guest_fencing(action);
-        steps.push_back({action.id, pseudo, action.inputs});
+        steps.push_back(
+            {action.id, pseudo, action.inputs, pseudo ? std::string() : job_node(action, config_.host_name)});
         actions_.emplace(action.id, std::move(action));
     }
     if (steps.empty()) {
@@ -205,14 +231,19 @@ void ControlLoop::compute()
         arm_recheck();
         return;
     }
-    log_notice(log_cat, "Transition %d: %zu actions", transition_id_, steps.size());
-    run_ = std::make_unique<TransitionRun>(std::move(steps));
+    const RunLimits limits =
+        run_limits((*cluster)->options.batch_limit, (*cluster)->options.node_action_limit);
+    log_notice(log_cat, "Transition %d: %zu actions (at most %zu at once in all, %zu per node; 0: no limit)",
+               transition_id_, steps.size(), limits.total, limits.per_node);
+    run_ = std::make_unique<TransitionRun>(std::move(steps), limits);
     advance();
 }
 
 void ControlLoop::advance()
 {
     if (!run_) return;
+    // A finished action's result is saved before anything that follows it starts.
+    flush_records();
     // Actions the loop completes itself (a guest's fencing, clear_failcount, cancels) finish
     // inside start_action and may unblock others: take again until nothing more is ready.
     for (std::vector<int> ready = run_->take_ready(); !ready.empty(); ready = run_->take_ready()) {
@@ -296,7 +327,8 @@ void ControlLoop::start_action(const GraphAction& action)
     }
     if (action.operation == "delete") {
         // The agent changed: its history goes (Pacemaker's lrm_delete); the new one is probed.
-        update_cib([&](xmlDoc* cib) { forget_resource(cib, action.node, action.rsc_id); });
+        update_cib(
+            [node = action.node, rsc = action.rsc_id](xmlDoc* cib) { forget_resource(cib, node, rsc); });
         finish_action(action.id, true);
     } else if (is_connection(action)) {
         run_connection_op(action);
@@ -313,7 +345,7 @@ void ControlLoop::run_crm_event(const GraphAction& action)
         std::string rsc = action.rsc_id;
         if (rsc.empty() && action.key.ends_with("_clear_failcount_0"))
             rsc = action.key.substr(0, action.key.size() - std::string_view("_clear_failcount_0").size());
-        update_cib([&](xmlDoc* cib) { control::clear_failures(cib, action.node, rsc); });
+        update_cib([node = action.node, rsc](xmlDoc* cib) { control::clear_failures(cib, node, rsc); });
     } else if (action.operation != "do_shutdown") {
         log_warning(log_cat, "Skipping %s: not offered yet", action.key.c_str());
     }
@@ -339,11 +371,32 @@ OpRecord ControlLoop::record_for(const GraphAction& action, const std::string& e
     return r;
 }
 
-void ControlLoop::update_cib(const std::function<void(xmlDoc*)>& edit)
+void ControlLoop::update_cib(std::function<void(xmlDoc*)> edit)
 {
-    auto before = edit_cib(store_, edit, kLoopClient, config_.host_name, "root");
+    pending_records_.push_back(std::move(edit));
+    // Written when the loop is idle (every event of this turn handled), or at the latest
+    // kRecordBatchWindow later when events keep coming.
+    if (!flush_idle_.active()) flush_idle_ = io::add_idle(context_, [this] { flush_records(); });
+    if (!flush_deadline_.active())
+        flush_deadline_ = io::add_timeout(context_, kRecordBatchWindow, [this] { flush_records(); });
+}
+
+void ControlLoop::flush_records()
+{
+    flush_idle_.reset();
+    flush_deadline_.reset();
+    if (pending_records_.empty()) return;
+    std::vector<std::function<void(xmlDoc*)>> edits = std::exchange(pending_records_, {});
+    auto before = edit_cib(
+        store_,
+        [&edits](xmlDoc* cib) {
+            for (const auto& edit : edits)
+                edit(cib);
+        },
+        kLoopClient, config_.host_name, "root");
     if (!before) {
-        log_error(log_cat, "Cannot record in the CIB (%s)", before.error().message.c_str());
+        log_error(log_cat, "Cannot record %zu change%s in the CIB (%s)", edits.size(),
+                  edits.size() == 1 ? "" : "s", before.error().message.c_str());
         return;
     }
     if (*before && config_.announce) config_.announce(before->get());
@@ -364,9 +417,9 @@ void ControlLoop::forget_cancelled(const GraphAction& action)
 {
     const std::string op = cancelled_operation(action);
     recurring_.erase(flight_key(action.node, action.rsc_id, op, action.interval_ms));
-    update_cib([&](xmlDoc* cib) {
-        forget_recurring(cib, action.node, action.rsc_id,
-                         action.rsc_id + "_" + op + "_" + std::to_string(action.interval_ms));
+    update_cib([node = action.node, rsc = action.rsc_id,
+                key = action.rsc_id + "_" + op + "_" + std::to_string(action.interval_ms)](xmlDoc* cib) {
+        forget_recurring(cib, node, rsc, key);
     });
     finish_action(action.id, true);
 }
@@ -441,7 +494,7 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
     const std::string name = conn.rsc;
     conn.remote->on_node([this, name](bool up) {
         log_notice(log_cat, "Remote node %s is %s", name.c_str(), up ? "up" : "down");
-        update_cib([&](xmlDoc* cib) {
+        update_cib([name, up](xmlDoc* cib) {
             if (up) forget_node_history(cib, name);
             // A drained node's connection ended: its attributes go, as Pacemaker's
             // controller purges them, so that the node may come back.
@@ -489,6 +542,7 @@ void ControlLoop::forget_node_operations(const std::string& node)
 // stops its connection, and the daemon, acked, exits once the connection is gone.
 connection::ShutdownAnswer ControlLoop::drain(const std::string& node)
 {
+    flush_records();  // the node's state as last learnt
     const std::string refusal = shutdown_refusal(store_.current(), node);
     if (!refusal.empty()) {
         log_notice(log_cat, "%s asks to shut down: answered nack (%s): its daemon exits, its resources stay",
@@ -497,7 +551,8 @@ connection::ShutdownAnswer ControlLoop::drain(const std::string& node)
     }
     log_notice(log_cat, "%s asks to shut down: answered ack, moving its resources off", node.c_str());
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
-    update_cib([&](xmlDoc* cib) { record_shutdown_request(cib, node, now); });
+    update_cib([node, now](xmlDoc* cib) { record_shutdown_request(cib, node, now); });
+    flush_records();  // saved before the node is answered
     want_transition("shutdown request of " + node);
     return connection::ShutdownAnswer::ack;
 }
@@ -510,7 +565,7 @@ void ControlLoop::guest_fenced(const std::string& node)
 {
     log_notice(log_cat, "Guest node %s is fenced: its container was recovered", node.c_str());
     forget_node_operations(node);
-    update_cib([&](xmlDoc* cib) { record_guest_fenced(cib, node); });
+    update_cib([node](xmlDoc* cib) { record_guest_fenced(cib, node); });
     // Its transient attributes went: the transition under way may have been computed with
     // a shutdown attribute in them (a guest whose container was destroyed asks to shut down
     // on its way out, SIGTERM), and then restarts the container but not its connection.
@@ -555,7 +610,8 @@ void ControlLoop::node_fenced(const std::string& node, std::int64_t when, bool r
     if (node == config_.host_name || !knows_node(node)) return;
     log_info(log_cat, "Recording node %s fenced%s", node.c_str(), requested ? " on a client's request" : "");
     forget_node_operations(node);
-    update_cib([&](xmlDoc* cib) { record_remote_fenced(cib, node, when); });
+    update_cib([node, when](xmlDoc* cib) { record_remote_fenced(cib, node, when); });
+    flush_records();  // the fencing is reported to its requester
     if (!requested) return;
     // Fenced behind the graph's back while its connection may still look up: as
     // pacemaker-controld does, the connection's monitor fails at once, so the connection is
@@ -589,7 +645,8 @@ void ControlLoop::run_connection_op(const GraphAction& action)
     } else if (action.operation == "cancel") {
         conn.remote->cancel_monitor();
         conn.recurring.reset();
-        update_cib([&](xmlDoc* cib) { forget_recurring(cib, action.node, action.rsc_id); });
+        update_cib(
+            [node = action.node, rsc = action.rsc_id](xmlDoc* cib) { forget_recurring(cib, node, rsc); });
         finish_action(action.id, true);
     } else {
         log_error(log_cat, "Cannot run %s: not offered for connections yet", action.key.c_str());
@@ -624,7 +681,7 @@ void ControlLoop::on_connection_result(const std::string& rsc, int rc, int statu
         if (conn->recurring)
             recurring_.erase(flight_key(config_.host_name, rsc, "monitor", conn->recurring->interval_ms));
         conn->recurring.reset();
-        update_cib([&](xmlDoc* cib) { forget_recurring(cib, config_.host_name, rsc); });
+        update_cib([node = config_.host_name, rsc](xmlDoc* cib) { forget_recurring(cib, node, rsc); });
     }
     handle_result(std::move(r), repeat ? std::nullopt : std::optional<int>(action->id), repeat);
 }
@@ -704,7 +761,7 @@ void ControlLoop::on_exec_result(const std::string& node, const wire::ExecNotify
         for (auto f = recurring_.begin(); f != recurring_.end();) {
             f = f->first.starts_with(node + "\n" + notify.rsc_id + "_") ? recurring_.erase(f) : std::next(f);
         }
-        update_cib([&](xmlDoc* cib) { forget_recurring(cib, node, notify.rsc_id); });
+        update_cib([node, rsc = notify.rsc_id](xmlDoc* cib) { forget_recurring(cib, node, rsc); });
     }
     std::optional<int> action_id;
     if (auto parsed = parse_key(r.transition_key); parsed && parsed->second == transition_id_ && !repeat)
@@ -727,9 +784,10 @@ void ControlLoop::handle_result(OpRecord record, std::optional<int> action_id, b
     log_notice(log_cat, "Result of %s_%s_%u on %s: rc %d, status %d%s", record.rsc_id.c_str(),
                record.task.c_str(), record.interval_ms, record.node.c_str(), record.rc, record.op_status,
                expected ? "" : " (not the expected one)");
-    update_cib([&](xmlDoc* cib) {
+    update_cib([record = std::move(record), failure,
+                now = static_cast<std::int64_t>(std::time(nullptr))](xmlDoc* cib) {
         record_operation(cib, record);
-        if (failure) count_failure(cib, record, static_cast<std::int64_t>(std::time(nullptr)));
+        if (failure) count_failure(cib, record, now);
     });
     if (action_id) finish_action(*action_id, expected);
     if (!expected && (!action_id || repeat)) trigger("unexpected result of " + key);
@@ -765,7 +823,8 @@ Status ControlLoop::delete_history(const std::string& node, const std::string& r
     if (!knows_node(node)) return make_error("controld", -ENXIO, "no node " + node);
     // A connection's own monitor is the connection's: its history stays.
     if (connections_.count(rsc_id) == 0) cancel_recurring(node, rsc_id);
-    update_cib([&](xmlDoc* cib) { forget_resource(cib, node, rsc_id); });
+    update_cib([node, rsc_id](xmlDoc* cib) { forget_resource(cib, node, rsc_id); });
+    flush_records();  // saved before the client is answered
     trigger("the history of " + rsc_id + " on " + node + " was deleted");
     return {};
 }
@@ -786,16 +845,18 @@ Result<int> ControlLoop::fail_resource(const controller::FailedResource& resourc
     r.rsc_type = resource.type;
     r.task = "asyncmon";
     // After every recorded operation of the node: the history is read in call-id order.
+    flush_records();
     r.call_id = highest_call_id(store_.current(), resource.node) + 1;
     r.transition_key = transition_key(r.call_id, -1, 0, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
     r.rc = wire::ocf::unknown_error;
     r.exit_reason = "Simulated failure";
     r.last_rc_change = static_cast<std::int64_t>(std::time(nullptr));
     r.origin = "controld_ack_event_directly";
-    update_cib([&](xmlDoc* cib) {
+    update_cib([r](xmlDoc* cib) {
         record_operation(cib, r);
         count_failure(cib, r, r.last_rc_change);
     });
+    flush_records();  // saved before the client is answered
     trigger("failure of " + resource.rsc_id + " on " + resource.node + " requested");
     return r.call_id;
 }
@@ -816,14 +877,16 @@ std::optional<std::string> ControlLoop::operation_in_flight(const std::string& n
 Status ControlLoop::reprobe(const std::string& node)
 {
     if (!knows_node(node)) return make_error("controld", -ENXIO, "no node " + node);
+    flush_records();
     std::vector<std::string> resources = history_resources(store_.current(), node);
     std::erase_if(resources, [this](const std::string& id) { return connections_.count(id) > 0; });
     for (const auto& id : resources)
         cancel_recurring(node, id);
-    update_cib([&](xmlDoc* cib) {
+    update_cib([node, resources](xmlDoc* cib) {
         for (const auto& id : resources)
             forget_resource(cib, node, id);
     });
+    flush_records();  // saved before the client is answered
     trigger("reprobe of " + node + " requested");
     return {};
 }

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "connection/ipc_provider.hpp"
 #include "control/graph_actions.hpp"
@@ -52,6 +53,9 @@ inline constexpr std::chrono::milliseconds kMinTransitionSpacing{250};
 // ... when an action could not run at all (no connection to its node, fencing): the same
 // graph would come again until something changes.
 inline constexpr std::chrono::seconds kUnrunnableRetry{5};
+// Longest a status record the loop made waits for its batch to be written, when the main
+// loop stays busy (otherwise the batch is written as soon as the loop is idle).
+inline constexpr std::chrono::milliseconds kRecordBatchWindow{20};
 struct LoopConfig {
     std::string host_name;  // the controller's node
     tls::TlsContext tls;    // for remote connections
@@ -145,8 +149,14 @@ private:
     void node_fenced(const std::string& node, std::int64_t when, bool requested);
     Connection& connection_for(const GraphAction& action);
     Connection* connection_of_node(const std::string& node);
-    // Applies `edit` to a copy of the current CIB and stores it (our own change).
-    void update_cib(const std::function<void(xmlDoc*)>& edit);
+    // Queues `edit` (our own change: it must own what it refers to) for the next write of
+    // the CIB: flush_records() applies all queued edits to one copy of the current CIB and
+    // stores it (one file save, one change notification for the batch).
+    void update_cib(std::function<void(xmlDoc*)> edit);
+    // Writes the queued edits now. Before the loop reads the CIB or lets anything depend on
+    // a queued result (a following action, a reply to a client or node), so nothing is
+    // acknowledged before it is saved.
+    void flush_records();
     OpRecord record_for(const GraphAction& action, const std::string& exec_node) const;
     void arm_recheck();
 
@@ -174,6 +184,10 @@ private:
     std::map<std::string, Recurring> recurring_;  // last recorded result, same key
     std::uint32_t stonith_timeout_ms_ = 60000;    // the cluster's stonith-timeout
     std::unique_ptr<LoopFencer> fencer_;
+    // Status records made since the last write (update_cib), and what writes them.
+    std::vector<std::function<void(xmlDoc*)>> pending_records_;
+    io::Source flush_idle_;
+    io::Source flush_deadline_;
     Lifetime lifetime_;
 };
 

@@ -2,7 +2,8 @@
 
 namespace outpost::cluster::control {
 
-TransitionRun::TransitionRun(std::vector<Step> steps) : steps_(std::move(steps)), states_(steps_.size())
+TransitionRun::TransitionRun(std::vector<Step> steps, RunLimits limits)
+    : steps_(std::move(steps)), states_(steps_.size()), limits_(limits)
 {
     for (std::size_t i = 0; i < steps_.size(); ++i)
         index_.emplace(steps_[i].id, i);
@@ -15,6 +16,14 @@ bool TransitionRun::may_start(const Step& step) const
         if (it != index_.end() && states_[it->second] != State::done) return false;
     }
     return true;
+}
+
+bool TransitionRun::within_limits(const Step& step) const
+{
+    if (limits_.total > 0 && running_ >= limits_.total) return false;
+    if (limits_.per_node == 0 || step.node.empty()) return true;
+    auto it = running_on_.find(step.node);
+    return it == running_on_.end() || it->second < limits_.per_node;
 }
 
 std::vector<int> TransitionRun::take_ready()
@@ -31,9 +40,10 @@ std::vector<int> TransitionRun::take_ready()
                 states_[i] = State::done;
                 ++done_;
                 progress = true;
-            } else {
+            } else if (within_limits(steps_[i])) {
                 states_[i] = State::running;
                 ++running_;
+                if (!steps_[i].node.empty()) ++running_on_[steps_[i].node];
                 ready.push_back(steps_[i].id);
             }
         }
@@ -47,6 +57,7 @@ void TransitionRun::complete(int id, bool ok)
     if (it == index_.end() || states_[it->second] != State::running) return;
     states_[it->second] = ok ? State::done : State::failed;
     --running_;
+    if (const std::string& node = steps_[it->second].node; !node.empty()) --running_on_[node];
     if (ok) {
         ++done_;
     } else {

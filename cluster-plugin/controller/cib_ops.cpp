@@ -445,16 +445,11 @@ Applied apply_write(xmlDoc* work, const xmlDoc* current, const CibOperation& ope
     return applied_error(cib_rc::not_supported, "operation " + op + " is not supported");
 }
 
-CibOutcome write(const xmlDoc* current, const CibOperation& operation, Schemas& schemas,
-                 const UpdateOrigin& origin)
+// What every write does once its new document `work` is made: the checks, the version
+// step, who made it. `forced` counts as a configuration change (cib_bump, cib_erase).
+CibOutcome settle_write(const xmlDoc* current, XmlDoc work, bool forced, bool dry_run, Schemas& schemas,
+                        const UpdateOrigin& origin)
 {
-    XmlDoc work = copy_document(current);
-    Applied applied = apply_write(work.get(), current, operation);
-    if (applied.rc != cib_rc::ok) {
-        CibOutcome outcome = failure(applied.rc, std::move(applied.message));
-        outcome.output = std::move(applied.output);
-        return outcome;
-    }
     xmlNode* root = root_of(work.get());
     if (!is_named(root, "cib")) return failure(cib_rc::invalid, "the result would not be a CIB");
     if (child_named(root, "status") == nullptr &&
@@ -469,7 +464,6 @@ CibOutcome write(const xmlDoc* current, const CibOperation& operation, Schemas& 
         return failure(cib_rc::old_data, "the update's version " + after.describe() +
                                              " is older than the CIB's " + before.describe());
     }
-    const bool forced = operation.op == "cib_bump" || operation.op == "cib_erase";
     const bool config_changed = forced || configuration_text(current) != configuration_text(work.get());
     if (!config_changed && same_tree(root_of(current), root)) return {};  // nothing to do
     // A write that changes the status section alone (the root's attributes as they were)
@@ -494,8 +488,23 @@ CibOutcome write(const xmlDoc* current, const CibOperation& operation, Schemas& 
     write_version(root, after);
     CibOutcome outcome;
     outcome.config_changed = config_changed;
-    if ((operation.options & call_option::dry_run) == 0) outcome.updated = std::move(work);
+    if (!dry_run) outcome.updated = std::move(work);
     return outcome;
+}
+
+CibOutcome write(const xmlDoc* current, const CibOperation& operation, Schemas& schemas,
+                 const UpdateOrigin& origin)
+{
+    XmlDoc work = copy_document(current);
+    Applied applied = apply_write(work.get(), current, operation);
+    if (applied.rc != cib_rc::ok) {
+        CibOutcome outcome = failure(applied.rc, std::move(applied.message));
+        outcome.output = std::move(applied.output);
+        return outcome;
+    }
+    const bool forced = operation.op == "cib_bump" || operation.op == "cib_erase";
+    return settle_write(current, std::move(work), forced, (operation.options & call_option::dry_run) != 0,
+                        schemas, origin);
 }
 
 // cib_upgrade: a 3.x CIB moves to the newest installed 3.x schema it validates against
@@ -559,6 +568,14 @@ CibOutcome perform(const xmlDoc* current, const CibOperation& operation, Schemas
             break;
     }
     return failure(cib_rc::not_supported, "unknown CIB operation " + operation.op);
+}
+
+CibOutcome perform_edit(const xmlDoc* current, const std::function<void(xmlDoc*)>& edit, Schemas& schemas,
+                        const UpdateOrigin& origin)
+{
+    XmlDoc work = copy_document(current);
+    edit(work.get());
+    return settle_write(current, std::move(work), false, false, schemas, origin);
 }
 
 }  // namespace outpost::cluster::controller

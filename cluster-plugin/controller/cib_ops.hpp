@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -84,5 +85,12 @@ OpKind kind_of(std::string_view op);
 
 CibOutcome perform(const xmlDoc* current, const CibOperation& operation, Schemas& schemas,
                    const UpdateOrigin& origin);
+
+// A write made by editing a copy of `current` directly (the daemon's own changes: the
+// control loop's status records, the attribute manager's attributes): checked, versioned
+// and attributed as a cib_replace of the edited CIB would be, without building the
+// replacement document first.
+CibOutcome perform_edit(const xmlDoc* current, const std::function<void(xmlDoc*)>& edit, Schemas& schemas,
+                        const UpdateOrigin& origin);
 
 }  // namespace outpost::cluster::controller

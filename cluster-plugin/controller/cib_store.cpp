@@ -23,7 +23,17 @@ Result<std::unique_ptr<CibStore>> CibStore::open(std::string path, std::string s
 
 CibOutcome CibStore::apply(const CibOperation& operation, const UpdateOrigin& origin, XmlDoc* previous)
 {
-    CibOutcome outcome = perform(current_.get(), operation, *schemas_, origin);
+    return commit(perform(current_.get(), operation, *schemas_, origin), origin, previous);
+}
+
+CibOutcome CibStore::edit(const std::function<void(xmlDoc*)>& edit, const UpdateOrigin& origin,
+                          XmlDoc* previous)
+{
+    return commit(perform_edit(current_.get(), edit, *schemas_, origin), origin, previous);
+}
+
+CibOutcome CibStore::commit(CibOutcome outcome, const UpdateOrigin& origin, XmlDoc* previous)
+{
     if (outcome.rc != cib_rc::ok || !outcome.updated) return outcome;
     if (auto saved = save_cib_file(path_, outcome.updated.get()); !saved) {
         CibOutcome failed;

@@ -31,6 +31,9 @@ public:
     // Performs `operation`. When the CIB changed, `previous` (if given) receives the CIB
     // as it was, and outcome.updated is empty: the new CIB is current().
     CibOutcome apply(const CibOperation& operation, const UpdateOrigin& origin, XmlDoc* previous = nullptr);
+    // The same for a change made by editing (a copy of) the current CIB (perform_edit).
+    CibOutcome edit(const std::function<void(xmlDoc*)>& edit, const UpdateOrigin& origin,
+                    XmlDoc* previous = nullptr);
 
     // Called after each change that became current, with who made it (the control loop
     // tells its own status updates from everyone else's by the origin's client name).
@@ -38,6 +41,8 @@ public:
     void on_change(ChangeListener listener) { listener_ = std::move(listener); }
 
 private:
+    // Makes a performed write durable, then current (see above).
+    CibOutcome commit(CibOutcome outcome, const UpdateOrigin& origin, XmlDoc* previous);
     CibStore(std::string path, XmlDoc doc, std::unique_ptr<Schemas> schemas, bool created);
 
     std::string path_;

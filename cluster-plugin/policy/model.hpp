@@ -115,6 +115,9 @@ struct Options {
     bool shutdown_lock = false;
     std::int64_t cluster_recheck_interval_ms = std::int64_t{15} * 60 * 1000;
     int batch_limit = 0;
+    // The controller's job limit per node (not the scheduler's: outpost-controld reads it
+    // here); 0: its default.
+    int node_action_limit = 0;
     int migration_limit = -1;
     int node_pending_timeout = 0;
     std::string cluster_delay = "60s";

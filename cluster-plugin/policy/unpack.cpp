@@ -214,6 +214,7 @@ Status unpack_config(Cluster& c)
         if (auto ms = parse_interval_ms(*v)) o.cluster_recheck_interval_ms = *ms;
     }
     if (auto* v = get("batch-limit")) o.batch_limit = std::atoi(v->c_str());
+    if (auto* v = get("node-action-limit")) o.node_action_limit = std::atoi(v->c_str());
     if (auto* v = get("migration-limit")) o.migration_limit = std::atoi(v->c_str());
     if (auto* v = get("cluster-delay")) o.cluster_delay = *v;
     if (auto* v = get("stonith-timeout")) o.stonith_timeout = *v;

@@ -1,6 +1,7 @@
 // The CIB file: created when missing, loaded and checked, replaced atomically (no
 // temporary file left behind, mode 0600), and refused with a reason when it is not a
 // usable CIB.
+#include <libxml/tree.h>
 #include <sys/stat.h>
 #include <catch.hpp>
 
@@ -11,6 +12,7 @@
 #include "controller/cib_document.hpp"
 #include "controller/cib_file.hpp"
 #include "controller/cib_store.hpp"
+#include "controller/xml.hpp"
 #include "support/files.hpp"
 
 using namespace outpost::cluster::controller;
@@ -109,6 +111,70 @@ TEST_CASE("the store saves before a change counts, and keeps the old CIB when sa
     auto failed = (*store)->apply(create2, UpdateOrigin{});
     CHECK(failed.rc == cib_rc::save_failed);
     CHECK(read_version(root_of((*store)->current())).value().epoch == 2);
+}
+
+// CibStore::edit (the daemon's own batched writes): several edits made as one write are one
+// save, one version step and one change notification; an edit that changes nothing is no
+// write; a configuration change counts as one (epoch), as a cib_replace would.
+TEST_CASE("an edit of the store is one write for all it changes")
+{
+    TempDir dir("outpost-cib");
+    const std::string path = dir.file("cib.xml");
+    auto store = CibStore::open(path, kDefaultSchemaDirectory);
+    REQUIRE(store.ok());
+    int changes = 0;
+    (*store)->on_change([&changes](const UpdateOrigin& origin) {
+        CHECK(origin.client_name == "loop");
+        ++changes;
+    });
+    UpdateOrigin origin;
+    origin.client_name = "loop";
+    const CibVersion start = read_version(root_of((*store)->current())).value();
+    auto add_state = [](const char* id) {
+        return [id](xmlDoc* cib) {
+            xmlNode* status = child_named(root_of(cib), "status");
+            xmlNode* state =
+                xmlNewChild(status, nullptr, reinterpret_cast<const xmlChar*>("node_state"), nullptr);
+            xmlSetProp(state, reinterpret_cast<const xmlChar*>("id"), reinterpret_cast<const xmlChar*>(id));
+        };
+    };
+    XmlDoc before;
+    auto outcome = (*store)->edit(
+        [&](xmlDoc* cib) {
+            add_state("a")(cib);
+            add_state("b")(cib);
+            add_state("c")(cib);
+        },
+        origin, &before);
+    REQUIRE(outcome.rc == 0);
+    REQUIRE(before);
+    CHECK(changes == 1);
+    CHECK_FALSE(outcome.config_changed);
+    const CibVersion after = read_version(root_of((*store)->current())).value();
+    CHECK(after.epoch == start.epoch);
+    CHECK(after.num_updates == start.num_updates + 1);
+    const std::string saved = read_file(path);
+    CHECK(saved.find(R"(<node_state id="c")") != std::string::npos);
+    CHECK(saved.find(R"(num_updates=")" + std::to_string(after.num_updates) + "\"") != std::string::npos);
+
+    XmlDoc unchanged;
+    CHECK((*store)->edit([](xmlDoc*) {}, origin, &unchanged).rc == 0);
+    CHECK_FALSE(unchanged);
+    CHECK(changes == 1);
+
+    auto config = (*store)->edit(
+        [](xmlDoc* cib) {
+            xmlNode* nodes = child_named(child_named(root_of(cib), "configuration"), "nodes");
+            xmlNode* node = xmlNewChild(nodes, nullptr, reinterpret_cast<const xmlChar*>("node"), nullptr);
+            xmlSetProp(node, reinterpret_cast<const xmlChar*>("id"), reinterpret_cast<const xmlChar*>("1"));
+            xmlSetProp(node, reinterpret_cast<const xmlChar*>("uname"),
+                       reinterpret_cast<const xmlChar*>("n1"));
+        },
+        origin);
+    CHECK(config.rc == 0);
+    CHECK(config.config_changed);
+    CHECK(read_version(root_of((*store)->current())).value().epoch == start.epoch + 1);
+    CHECK(changes == 2);
 }
 
 TEST_CASE("temporary files of an interrupted save are removed at load, nothing else")
