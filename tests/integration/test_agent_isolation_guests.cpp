@@ -373,16 +373,20 @@ TEST_CASE("cgroup v2 for real: outpost-agent in a QEMU/TCG VM whose only cgroup 
     const std::string took_service = std::string("cgroup.procs of ") + kVmService + " took the daemon";
     const std::string moved_in = std::string("moved the agent into ") + kVmService + "/outpost-agent.self";
     CHECK(occurrences(console(), took_service) == 1);
+    // The look resource's monitor asks /init for another start, then signals the agent.
+    auto ask_restart = [&](const char* how) {
+        auto req = make_request("lrmd_rsc_exec");
+        req.callopts = 4;
+        req.timeout_ms = 20000;
+        req.rsc.emplace();
+        req.rsc->id = "look";
+        req.rsc->action = "monitor";
+        req.rsc->timeout_ms = 20000;
+        req.rsc->params = params("/run/look", {{"look", how}});
+        (void)s->client->send(req);
+    };
     {
-        auto term_req = make_request("lrmd_rsc_exec");
-        term_req.callopts = 4;
-        term_req.timeout_ms = 20000;
-        term_req.rsc.emplace();
-        term_req.rsc->id = "look";
-        term_req.rsc->action = "monitor";
-        term_req.rsc->timeout_ms = 20000;
-        term_req.rsc->params = params("/run/look", {{"look", "restart-agent-term"}});
-        (void)s->client->send(term_req);
+        ask_restart("restart-agent-term");
         // An agent that counts this client as the cluster waits for it to go.
         (void)s->client->wait([&] { return s->client->closed(); }, 5s);
         s->client->close();
@@ -421,15 +425,7 @@ TEST_CASE("cgroup v2 for real: outpost-agent in a QEMU/TCG VM whose only cgroup 
     // of the first instance, it works from the same delegated cgroup, finds cg1's cgroup
     // where it was and changes the running daemon's limits there.
     {
-        auto kill_req = make_request("lrmd_rsc_exec");
-        kill_req.callopts = 4;
-        kill_req.timeout_ms = 20000;
-        kill_req.rsc.emplace();
-        kill_req.rsc->id = "look";
-        kill_req.rsc->action = "monitor";
-        kill_req.rsc->timeout_ms = 20000;
-        kill_req.rsc->params = params("/run/look", {{"look", "restart-agent"}});
-        (void)s->client->send(kill_req);
+        ask_restart("restart-agent");
         CHECK(s->client->wait([&] { return s->client->closed(); }, 20s));
     }
     auto restart = std::chrono::steady_clock::now();
