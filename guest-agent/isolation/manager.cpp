@@ -13,6 +13,7 @@
 
 #include "isolation/attach.hpp"
 #include "isolation/cgroupfs.hpp"
+#include "isolation/handback.hpp"
 #include "isolation/settings.hpp"
 #include "util/log.hpp"
 
@@ -227,6 +228,7 @@ void Manager::set_up()
             } else {
                 log_notice(log_cat, "moved the agent into %s so that %s can pass controllers down",
                            leaf.c_str(), own.c_str());
+                moved_from_ = own;
             }
         }
         if (!st) {
@@ -598,6 +600,35 @@ void Manager::remove_empty()
     for (const auto& [controller, dir] : parents_) {
         if (::rmdir(dir.c_str()) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EBUSY)
             log_debug(log_cat, "cannot remove %s: %s", dir.c_str(), std::strerror(errno));
+    }
+    hand_back_delegation();
+}
+
+void Manager::hand_back_delegation()
+{
+    // Only an agent that its supervisor started in the delegated cgroup itself (it moved into
+    // the leaf): the next one will be started there too. One started in the leaf (systemd
+    // 254+'s DelegateSubgroup=) leaves the controllers, and the resources keep their limits.
+    if (moved_from_.empty()) return;
+    std::string own = std::exchange(moved_from_, {});
+    auto parent = parents_.find("");
+    const bool running = parent != parents_.end() && cgroupfs::exists(parent->second);
+    std::string disabled;
+    auto st = hand_back(own, running ? parent->second : own, disabled);
+    if (!st) {
+        log_warning(log_cat,
+                    "cannot disable the controllers beneath %s (%s): a supervisor that starts the next "
+                    "agent in it (systemd before 254) is refused by the kernel",
+                    own.c_str(), st.error().message.c_str());
+    } else if (running) {
+        log_notice(log_cat,
+                   "resources still run: disabled the controllers (%s) so that the next agent can be "
+                   "started in %s (systemd before 254 puts it there); the resources run without "
+                   "limits until it applies them again",
+                   disabled.c_str(), own.c_str());
+    } else if (!disabled.empty()) {
+        log_info(log_cat, "disabled the controllers (%s) so that the next agent can be started in %s",
+                 disabled.c_str(), own.c_str());
     }
 }
 

@@ -101,6 +101,8 @@ public:
 
     // At exit: removes the resources' cgroups that are empty, then the parent if it is
     // empty too; cgroups of resources still running stay (and are used again next time).
+    // On v2, an agent that moved itself into its leaf then disables the controllers it
+    // enabled (handback.hpp), so that its successor can be started where it was.
     void remove_empty();
 
     // Hierarchy (a key of Hierarchy::own: v1 the controller, the first of co-mounted ones;
@@ -156,6 +158,7 @@ private:
     // Writes `limits` if they differ from what the group has; the note of what the host
     // could not apply, or the kernel's refusal.
     Status update(const std::string& rsc_id, Group& group, const Limits& limits, const char* cause);
+    void hand_back_delegation();
     void end_meta_wait(bool snapshot);
     void release_round(const std::string& rsc_id);
 
@@ -171,6 +174,8 @@ private:
     std::function<void()> node_name_changed_;
     bool meta_pending_ = false;
     std::vector<std::function<void(bool)>> meta_waiters_;
+    // v2: the delegated cgroup the agent moved out of into its leaf (hand_back_delegation).
+    std::string moved_from_;
 };
 
 }  // namespace outpost::agent::isolation

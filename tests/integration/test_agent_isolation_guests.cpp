@@ -59,7 +59,7 @@ constexpr const char* kVmService = "/sys/fs/cgroup/system.slice/outpost-agent.se
 //            rc 0 while the daemon lives, 7 once it is gone; with look=... instead the
 //            state of each path (present/absent), pid (alive/dead) or file=content (cat),
 //            or (restart-agent, in the VM) SIGKILL to the agent after asking /init to
-//            start it again
+//            start it again (restart-agent-term: SIGTERM)
 //   stop     stops the daemon, never the forgotten process
 // Portable sh: busybox in the VM, dash in the container.
 constexpr const char* kScript = R"SH(#!/bin/sh
@@ -85,6 +85,7 @@ look() {
     case "$x" in
       cat:*) f=${x#cat:}; echo "$f=$(oneline "$f" 2>/dev/null)";;
       restart-agent) touch /run/outpost-restart; kill -KILL "$PPID";;
+      restart-agent-term) touch /run/outpost-restart; kill -TERM "$PPID";;
       /*) if [ -e "$x" ]; then echo "$x=present"; else echo "$x=absent"; fi;;
       *) if alive "$x"; then echo "pid$x=alive"; else echo "pid$x=dead"; fi;;
     esac
@@ -358,19 +359,73 @@ TEST_CASE("cgroup v2 for real: outpost-agent in a QEMU/TCG VM whose only cgroup 
     CHECK(r["daemon"] == daemon_pid);
     CHECK(has_word(r["cgroup.procs"], daemon_pid));
 
+    // A clean restart as systemd before 254 makes it (KillMode=process leaves cg1 running):
+    // SIGTERM to the agent, the next one started in the service cgroup itself. The agent
+    // disables at exit the controllers it enabled there, so the kernel takes the new one
+    // (the crash below shows the refusal otherwise: EBUSY); that one moves into its leaf
+    // again and writes cg1's limits again for the same daemon.
+    auto occurrences = [](const std::string& text, const std::string& needle) {
+        std::size_t n = 0;
+        for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+            ++n;
+        return n;
+    };
+    const std::string took_service = std::string("cgroup.procs of ") + kVmService + " took the daemon";
+    const std::string moved_in = std::string("moved the agent into ") + kVmService + "/outpost-agent.self";
+    CHECK(occurrences(console(), took_service) == 1);
+    // The look resource's monitor asks /init for another start, then signals the agent.
+    auto ask_restart = [&](const char* how) {
+        auto req = make_request("lrmd_rsc_exec");
+        req.callopts = 4;
+        req.timeout_ms = 20000;
+        req.rsc.emplace();
+        req.rsc->id = "look";
+        req.rsc->action = "monitor";
+        req.rsc->timeout_ms = 20000;
+        req.rsc->params = params("/run/look", {{"look", how}});
+        (void)s->client->send(req);
+    };
+    {
+        ask_restart("restart-agent-term");
+        // An agent that counts this client as the cluster waits for it to go.
+        (void)s->client->wait([&] { return s->client->closed(); }, 5s);
+        s->client->close();
+    }
+    auto term_restart = std::chrono::steady_clock::now();
+    s = connect_when_up(address, key->bytes(), 60s, "isolation-v2-term");
+    auto term_restart_s = seconds_since(term_restart);
+    s->add("cg1", kProvider, "cg");
+    s->add("look", kProvider, "cg");
+    auto back = s->exec(
+        "cg1", "monitor",
+        params(state, {{"CRM_meta_outpost_memory_max", "48M"}, {"CRM_meta_outpost_tasks_max", "30"}}));
+    CHECK(back.exec_rc == 0);
+    r = parse_report(back.output.value_or(""));
+    CHECK(r["dir"] == rsc_dir);
+    CHECK(r["memory.max"] == "50331648");
+    CHECK(r["pids.max"] == "30");
+    CHECK(r["daemon"] == daemon_pid);
+    CHECK(has_word(r["cgroup.procs"], daemon_pid));
+    CHECK(has_word(r["cgroup.procs"], forgotten));
+    {
+        std::string text = console();
+        INFO(text.substr(text.size() > 3000 ? text.size() - 3000 : 0));
+        CHECK(contains(text, "resources still run: disabled the controllers"));
+        CHECK(contains(text, std::string("so that the next agent can be started in ") + kVmService));
+        CHECK(occurrences(text, took_service) == 2);
+        CHECK(occurrences(text, moved_in) == 2);
+    }
+    layout = look(std::string("cat:") + kVmService + "/cgroup.subtree_control");
+    for (const char* c : {"cpu", "cpuset", "io", "memory", "pids"}) {
+        INFO(c);
+        CHECK(has_word(layout[std::string(kVmService) + "/cgroup.subtree_control"], c));
+    }
+
     // The agent is killed and started again (by the VM's init) while cg1 runs: in the leaf
     // of the first instance, it works from the same delegated cgroup, finds cg1's cgroup
     // where it was and changes the running daemon's limits there.
     {
-        auto kill_req = make_request("lrmd_rsc_exec");
-        kill_req.callopts = 4;
-        kill_req.timeout_ms = 20000;
-        kill_req.rsc.emplace();
-        kill_req.rsc->id = "look";
-        kill_req.rsc->action = "monitor";
-        kill_req.rsc->timeout_ms = 20000;
-        kill_req.rsc->params = params("/run/look", {{"look", "restart-agent"}});
-        (void)s->client->send(kill_req);
+        ask_restart("restart-agent");
         CHECK(s->client->wait([&] { return s->client->closed(); }, 20s));
     }
     auto restart = std::chrono::steady_clock::now();
@@ -390,6 +445,10 @@ TEST_CASE("cgroup v2 for real: outpost-agent in a QEMU/TCG VM whose only cgroup 
         std::string text = console();
         INFO(text.substr(text.size() > 3000 ? text.size() - 3000 : 0));
         CHECK(contains(text, "outpost-vm: daemon exited, starting it again"));
+        // Nothing could run at the crash: the service cgroup refused the new agent.
+        CHECK(occurrences(text, took_service) == 2);
+        CHECK(contains(text,
+                       std::string("cgroup.procs of ") + kVmService + "/outpost-agent.self took the daemon"));
         CHECK(contains(text, "the agent runs in its own leaf: working from " + std::string(kVmService)));
         CHECK_FALSE(contains(text, "outpost-agent.self/outpost-agent"));
     }
@@ -460,7 +519,8 @@ TEST_CASE("cgroup v2 for real: outpost-agent in a QEMU/TCG VM whose only cgroup 
     s->client->close();
     WARN("timing (v2 VM): waited " << lock_s << " s for the libvirt lock, set-up " << setup_s - lock_s
                                    << " s, boot to the agent answering " << boot_s
-                                   << " s, agent restarted in " << restart_s << " s, scenario " << scenario_s
+                                   << " s, agent restarted after SIGTERM in " << term_restart_s
+                                   << " s, after SIGKILL in " << restart_s << " s, scenario " << scenario_s
                                    << " s, total " << seconds_since(begin) - lock_s << " s without the wait");
 }
 

@@ -181,8 +181,9 @@ std::string init_script(const InitramfsSpec& spec, const std::string& daemon_in_
     if (!spec.daemon_cgroups.empty()) {
         std::string enter;
         for (const auto& dir : spec.daemon_cgroups)
-            enter += (enter.empty() ? "" : " || ") + std::string("echo $$ 2>/dev/null >") +
-                     shell_quote(dir + "/cgroup.procs");
+            enter += (enter.empty() ? "" : " || ") + std::string("{ echo $$ >") +
+                     shell_quote(dir + "/cgroup.procs") + " && echo " +
+                     shell_quote("outpost-vm: cgroup.procs of " + dir + " took the daemon") + "; }";
         command = "sh -c " + shell_quote("{ " + enter + "; } && exec \"$@\"") + " sh " + command;
     }
 

@@ -137,7 +137,8 @@ struct InitramfsSpec {
     std::string setup_script;
     // Non-empty: the daemon is started inside the first of these cgroup v2 directories that
     // takes it (its shell writes itself to DIR/cgroup.procs before it execs the daemon), as
-    // systemd starts a unit.
+    // systemd starts a unit; the console shows a refusal (the shell's error) and
+    // "outpost-vm: cgroup.procs of DIR took the daemon".
     std::vector<std::string> daemon_cgroups;
     // Non-empty: when the daemon exits while this file exists in the guest, /init removes
     // the file and starts the daemon again (a supervisor's restart) instead of powering off.

@@ -12,6 +12,7 @@
 
 #include "executor/process_spawner.hpp"
 #include "isolation/cgroupfs.hpp"
+#include "isolation/handback.hpp"
 #include "isolation/manager.hpp"
 #include "support/files.hpp"
 #include "support/main_loop.hpp"
@@ -403,4 +404,60 @@ TEST_CASE("cgroupfs::remove_tree removes the cgroups a resource made inside its 
     REQUIRE_FALSE(st.ok());
     CHECK(st.error().message.find(root.file("rsc-db/busy")) != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(root.file("rsc-db/inner")));
+}
+
+TEST_CASE("v2: handing the delegated cgroup back disables the controllers bottom-up")
+{
+    // What an agent that moved itself into its leaf does at a clean exit while a resource
+    // still runs (the kernel's side, EBUSY before and the start accepted after, is checked
+    // in agent-isolation-v2-qemu).
+    test::TempDir root("outpost-cgv2");
+    fake_v2_cgroup(root, "", false);
+    fake_v2_cgroup(root, "outpost-agent.self", false);
+    fake_v2_cgroup(root, "outpost-agent", false);
+    fake_v2_cgroup(root, "outpost-agent/rsc-web", false);
+    root.write("cgroup.subtree_control", "cpu io memory pids\n");  // as the kernel lists them
+    root.write("outpost-agent/cgroup.subtree_control", "+cpu +io +memory +pids");
+    std::string disabled;
+    REQUIRE(hand_back(root.path().string(), root.file("outpost-agent"), disabled).ok());
+    CHECK(test::read_value(root.file("outpost-agent/cgroup.subtree_control")) == "-cpu -io -memory -pids");
+    CHECK(test::read_value(root.file("cgroup.subtree_control")) == "-cpu -io -memory -pids");
+    CHECK(test::read_value(root.file("outpost-agent/rsc-web/cgroup.subtree_control")).empty());
+    CHECK(disabled == "-cpu -io -memory -pids in " + root.file("outpost-agent") +
+                          "; -cpu -io -memory -pids in " + root.path().string());
+
+    // Nothing left running (the parent removed): only the delegated cgroup; nothing enabled:
+    // nothing written; a path outside the delegated cgroup is refused.
+    root.write("cgroup.subtree_control", "cpu pids");
+    disabled.clear();
+    REQUIRE(hand_back(root.path().string(), root.file("gone/deeper"), disabled).ok());
+    CHECK(disabled == "-cpu -pids in " + root.path().string());
+    root.write("cgroup.subtree_control", "");
+    disabled.clear();
+    REQUIRE(hand_back(root.path().string(), root.path(), disabled).ok());
+    CHECK(disabled.empty());
+    CHECK_FALSE(hand_back(root.file("outpost-agent"), root.path(), disabled).ok());
+}
+
+TEST_CASE("v2: an agent that did not move itself leaves the controllers at exit")
+{
+    // Started in the leaf (systemd 254+'s DelegateSubgroup=), or in a cgroup whose
+    // controllers were enabled already: the next agent is placed the same way, so the
+    // resources keep their limits across the restart.
+    test::TempDir root("outpost-cgv2");
+    fake_v2_cgroup(root, "", false);
+    fake_v2_cgroup(root, "outpost-agent.self", false);
+    fake_v2_cgroup(root, "outpost-agent", false);
+    fake_v2_cgroup(root, "outpost-agent/rsc-web", false);  // not empty: "still running"
+    Hierarchy h;
+    h.kind = Kind::v2;
+    h.own.emplace("", root.file("outpost-agent.self"));
+    {
+        Manager m(nullptr, Options{}, h);
+        REQUIRE(m.confined());
+        REQUIRE(m.prepare("web", meta({{"CRM_meta_outpost_tasks_max", "100"}})).ok());
+        m.remove_empty();
+    }
+    CHECK(test::read_value(root.file("cgroup.subtree_control")) == "+cpu +io +memory +pids");
+    CHECK(test::read_value(root.file("outpost-agent/cgroup.subtree_control")) == "+cpu +io +memory +pids");
 }
