@@ -17,8 +17,10 @@
 #include "isolation/manager.hpp"
 #include "support/files.hpp"
 #include "support/main_loop.hpp"
+#include "support/wire_xml.hpp"
 
 using namespace outpost;
+using outpost::test::xml;
 using namespace outpost::agent;
 using namespace std::chrono_literals;
 
@@ -38,13 +40,6 @@ public:
     std::optional<std::string> provider = "P1";
     std::vector<wire::ProxyMessage> sent;
 };
-
-wire::Element xml(const std::string& text)
-{
-    auto parsed = wire::parse_xml(text);
-    REQUIRE(parsed.ok());
-    return std::move(parsed).value();
-}
 
 void fake_v2_cgroup(const test::TempDir& root, const std::string& rel)
 {

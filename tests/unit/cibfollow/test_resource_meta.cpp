@@ -6,19 +6,14 @@
 
 #include "cibfollow/resource_meta.hpp"
 #include "isolation/limits.hpp"
+#include "support/wire_xml.hpp"
 
 using namespace outpost;
+using outpost::test::xml;
 using namespace outpost::agent;
 using namespace outpost::agent::cibfollow;
 
 namespace {
-
-wire::Element xml(const std::string& text)
-{
-    auto parsed = wire::parse_xml(text);
-    REQUIRE(parsed.ok());
-    return std::move(parsed).value();
-}
 
 std::string value(const isolation::ClusterMeta& meta, const std::string& id, const std::string& name)
 {

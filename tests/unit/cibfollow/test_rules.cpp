@@ -6,18 +6,13 @@
 
 #include "cibfollow/resource_meta.hpp"
 #include "cibfollow/rules.hpp"
+#include "support/wire_xml.hpp"
 
 using namespace outpost;
+using outpost::test::xml;
 using namespace outpost::agent::cibfollow;
 
 namespace {
-
-wire::Element xml(const std::string& text)
-{
-    auto parsed = wire::parse_xml(text);
-    REQUIRE(parsed.ok());
-    return std::move(parsed).value();
-}
 
 std::string value(const ResourceMeta& r, const std::string& id, const std::string& name)
 {

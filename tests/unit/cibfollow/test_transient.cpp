@@ -6,19 +6,14 @@
 
 #include "cibfollow/resource_meta.hpp"
 #include "cibfollow/transient.hpp"
+#include "support/wire_xml.hpp"
 
 using namespace outpost;
+using outpost::test::xml;
 using namespace outpost::agent;
 using namespace outpost::agent::cibfollow;
 
 namespace {
-
-wire::Element xml(const std::string& text)
-{
-    auto parsed = wire::parse_xml(text);
-    REQUIRE(parsed.ok());
-    return std::move(parsed).value();
-}
 
 // web: 50% when tier is gold, 20% when silver; 64M when mood is happy; 10M when #kind is odd.
 const char* const kConfiguration = R"(<configuration>
