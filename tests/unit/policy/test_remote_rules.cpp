@@ -254,8 +254,8 @@ TEST_CASE("rule 51: fencing a guest orders the resource's last stop, on whicheve
     // there, the fencing orders the resource's most recently created stop, which is the
     // other guest's when that guest's history comes later in the status section.
     const auto status = [](const std::string& first, const std::string& second) {
-        return node_state(1, history_ops("vm1", {{"start", 0, 0}, {"monitor", 7, 10000}}) + history("vm2", "start") +
-                                 history("guest1", "start", 0, 0, "remote") +
+        return node_state(1, history_ops("vm1", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
+                                 history("vm2", "start") + history("guest1", "start", 0, 0, "remote") +
                                  history("guest2", "start", 0, 0, "remote")) +
                remote_state(first, history("r1", "start")) + remote_state(second, history("r1", "start"));
     };
