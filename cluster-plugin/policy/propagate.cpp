@@ -8,6 +8,10 @@
 // for the other side only through its instances on that side's node (a primitive's node; a
 // group's start: the node its members are assigned to, its stop: where they run), so a new
 // or recovering instance elsewhere restarts nothing ordered after the clone.
+// O1b (observed): neither an instance's action nor the clone's own stop makes the first
+// required. So with `c2 then p`, an instance of c2 that stops on p's node or moves away
+// from it leaves p running, while one that restarts there restarts p through the start
+// side ("due to required c2 running").
 //
 // The order in which actions and their inputs are examined is Pacemaker's (newest first,
 // depth first on every change): which change happens first decides the reason a summary
@@ -339,10 +343,12 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
     if (t.task == "notify" || t.task == "notified") return native_update(first, then, first_flags, type);
     const Resource& tr = c.resources[t.rsc];
     if (tr.is_clone() && interleave(first, then)) return interleave_update(first, then, node, type);
-    auto result = native_update(first, then, first_flags, type);
-    // Every instance of a (non-interleaved) clone follows the first; only those on the
-    // first's node also make the first required (or restart it). Group members follow on
-    // the first's node (a start: O6 below).
+    // (O1b: a clone's stop, required or not, does not make the first's stop required.)
+    auto result =
+        native_update(first, then, first_flags, tr.is_clone() ? (type & ~kOrderImpliesFirst) : type);
+    // Every instance of a (non-interleaved) clone follows the first; group members follow
+    // on the first's node (a start: O6 below). What makes the first required is the
+    // collective's own action alone (O1b above), never an instance's.
     constexpr std::uint32_t kAffectsFirst = kOrderImpliesFirst | kOrderImpliesFirstMigratable |
                                             kOrderPromotedImpliesFirst | kOrderImpliesFirstPrinted |
                                             kOrderRestart;
@@ -363,10 +369,7 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
             if (on_node != kNone) continue;  // that one is handled instead
         }
         if (tr.is_clone() && !(flags_for(ca, node) & kActRunnable)) continue;
-        // (A group's members never make the first required: the group's own action does.)
-        const bool affects_first = tr.is_clone() && same_node;
-        auto [tc, fc] =
-            update_pair(first, ca, node, first_flags, affects_first ? type : (type & ~kAffectsFirst));
+        auto [tc, fc] = update_pair(first, ca, node, first_flags, type & ~kAffectsFirst);
         if (tc) after_changed(ca);
         if (fc) result.second = true;
     }

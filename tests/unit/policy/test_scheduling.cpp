@@ -355,6 +355,29 @@ TEST_CASE("O1: a clone ordered before a primitive or group requires it only thro
     CHECK(here.in_graph("gm_stop_0", "node1"));
 }
 
+TEST_CASE("O1b: an instance of the first clone stopping or moving away restarts nothing after it")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s8-c0-3): with `C then w`, the
+    // instance on w's node stopping (banned) or moving to another node leaves w running;
+    // only one that restarts there restarts w (O1 above).
+    const std::string rsc = clone("C", nv("C-max", "clone-max", "2"), "D") +
+                            "<primitive id=\"w\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string order =
+        "<rsc_location id=\"lw\" rsc=\"w\" node=\"node1\" score=\"100\"/>"
+        "<rsc_order id=\"o1\" first=\"C\" then=\"w\"/>";
+    const std::string ban = "<rsc_location id=\"ban\" rsc=\"C\" node=\"node1\" score=\"-INFINITY\"/>";
+    const std::string status = node_state(1, history_ops("D", {{"start", 0, 0}, {"monitor", 0, 10000}}) +
+                                                 history_ops("w", {{"start", 0, 0}})) +
+                               node_state(2, history_ops("D", {{"start", 0, 0}, {"monitor", 0, 10000}}));
+    auto stops = schedule_cib(cib(2, rsc, order + ban, status));
+    CHECK(stops.in_graph("D:0_stop_0", "node1"));
+    CHECK_FALSE(stops.in_graph("w_stop_0"));
+    auto moves = schedule_cib(cib(3, rsc, order + ban, status));
+    CHECK(moves.in_graph("D:0_stop_0", "node1"));
+    CHECK(moves.in_graph("D:0_start_0", "node3"));
+    CHECK_FALSE(moves.in_graph("w_stop_0"));
+}
+
 TEST_CASE("P1: a probe comes before the stops of what restarts after its start, through a clone")
 {
     const std::string rsc = "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>" +
