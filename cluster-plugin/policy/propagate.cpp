@@ -311,8 +311,17 @@ std::pair<bool, bool> Propagator::interleave_update(ActIdx first, ActIdx then, N
     bool tc = false, fc = false;
     const Action fa = c.actions[first];
     const Action ta = c.actions[then];
-    const bool current = fa.task == "stopped" || fa.task == "demoted";
+    const auto ends_with = [](const std::string& key, std::string_view end) {
+        return key.size() >= end.size() && key.compare(key.size() - end.size(), end.size(), end) == 0;
+    };
+    // (By the key, as Pacemaker decides: a first clone's confirmed notification stands for
+    // its operation, so `c2_confirmed-post_notify_running_0` pairs its instances' starts.)
+    const bool current = ends_with(fa.key, "_stopped_0") || ends_with(fa.key, "_demoted_0");
     const char* ftask = child_task(fa.task);
+    if ((fa.task == "notified" || fa.task == "notify") && (fa.flags & kActNotify)) {
+        const std::string* op = fa.meta_value("notify_operation");
+        ftask = op ? child_task(*op) : nullptr;
+    }
     if (!ftask) return {false, false};
     for (RscIdx then_child : std::vector<RscIdx>(c.resources[ta.rsc].children)) {
         RscIdx first_child = find_compatible_instance(c, then_child, fa.rsc, std::nullopt, current);

@@ -378,6 +378,28 @@ TEST_CASE("O1b: an instance of the first clone stopping or moving away restarts 
     CHECK_FALSE(moves.in_graph("w_stop_0"));
 }
 
+TEST_CASE("interleave: a first clone with notifications pairs its instances' starts by node")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s10-c6-0): with `C2 then C`, C
+    // interleaved and C2 notifying, the ordering's first is C2's confirmed post-notification
+    // of its start, and each instance of C starts after C2's instance on its node.
+    const std::string rsc =
+        clone("C", nv("C-il", "interleave", "true"), "D") + clone("C2", nv("C2-n", "notify", "true"), "D2");
+    auto s = schedule_cib(cib(2, rsc, "<rsc_order id=\"o\" first=\"C2\" then=\"C\"/>"));
+    CHECK(s.ordered("C2_confirmed-post_notify_running_0", "", "C_start_0", ""));
+    for (const char* node : {"node1", "node2"}) {
+        std::string d, d2;
+        for (const char* i : {"0", "1"}) {
+            if (s.in_graph(std::string("D:") + i + "_start_0", node)) d = std::string("D:") + i + "_start_0";
+            if (s.in_graph(std::string("D2:") + i + "_start_0", node))
+                d2 = std::string("D2:") + i + "_start_0";
+        }
+        REQUIRE_FALSE(d.empty());
+        REQUIRE_FALSE(d2.empty());
+        CHECK(s.ordered(d2, node, d, node));
+    }
+}
+
 TEST_CASE("P1: a probe comes before the stops of what restarts after its start, through a clone")
 {
     const std::string rsc = "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>" +
