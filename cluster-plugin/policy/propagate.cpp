@@ -54,6 +54,8 @@ struct Propagator {
     std::pair<bool, bool> native_update(ActIdx first, ActIdx then, std::uint32_t first_flags,
                                         std::uint32_t type);
     bool interleave(ActIdx first, ActIdx then);
+    // A stop that cannot run, of a resource that is blocked and unmanaged.
+    [[nodiscard]] bool blocked_stop(ActIdx a) const;
     std::pair<bool, bool> interleave_update(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t type);
     void set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t flag, bool clear);
 };
@@ -294,6 +296,14 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
     return {then_changed, first_changed};
 }
 
+bool Propagator::blocked_stop(ActIdx a) const
+{
+    const Action& act = c.actions[a];
+    if (act.task != "stop" || act.runnable() || act.rsc == kNone) return false;
+    const Resource& r = c.resources[act.rsc];
+    return r.flags.blocked && !r.flags.managed;
+}
+
 bool Propagator::interleave(ActIdx first, ActIdx then)
 {
     const Action& f = c.actions[first];
@@ -421,6 +431,13 @@ void Propagator::update(ActIdx then)
             c.actions[first].flags |= kActPrintAlways;
         auto [tc, fc] = update_pair(first, then, first_node, first_flags, edge.flags);
         then_changed = then_changed || tc;
+        // (Observed: whatever the ordering, what follows a blocked, unmanaged resource's
+        // stop that cannot run cannot run either: `p then p2` with p2 blocked leaves p's
+        // stop blocked.)
+        if (blocked_stop(first) && c.actions[then].runnable()) {
+            set_flag_reason(then, kNone, kActRunnable, true);
+            then_changed = true;
+        }
         if (fc) {
             after_changed(first);
             update(first);

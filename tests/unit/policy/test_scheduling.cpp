@@ -400,6 +400,26 @@ TEST_CASE("interleave: a first clone with notifications pairs its instances' sta
     }
 }
 
+TEST_CASE("a blocked resource's stop that cannot run blocks the stop ordered after it")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s10-c8-8): with `p then p2` and p2
+    // blocked by a failed stop (fencing disabled), disabling p cannot stop it: p2 must stop
+    // first and cannot.
+    const std::string rsc =
+        "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<meta_attributes id=\"p-m\">" +
+        nv("p-tr", "target-role", "Stopped") +
+        "</meta_attributes></primitive>"
+        "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string status = node_state(1, history_ops("p", {{"start", 0, 0}}) + history("p2", "stop", 1));
+    auto s = schedule_cib(cib(1, rsc, "<rsc_order id=\"o\" first=\"p\" then=\"p2\"/>", status));
+    const ActIdx stop = s.find("p_stop_0", "node1");
+    REQUIRE(stop != kNone);
+    CHECK_FALSE(s.cluster->actions[stop].runnable());
+    CHECK_FALSE(s.in_graph("p_stop_0"));
+    CHECK(s.summary_text().find("Stop p (node1) due to node availability (blocked)") != std::string::npos);
+}
+
 TEST_CASE("P1: a probe comes before the stops of what restarts after its start, through a clone")
 {
     const std::string rsc = "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>" +
