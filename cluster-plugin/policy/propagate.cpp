@@ -239,7 +239,11 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
         }
     }
     // (A stop replaced by a migration does not make what must precede it required.)
-    if ((type & kOrderImpliesFirst) && !(t.flags & kActOptional) && !(t.flags & kActMigrateRunnable)) {
+    // (Nor does anything make an unmanaged resource's action required, observed: the stop of
+    // a blocked resource on a remote node stays optional when the connection must stop.)
+    const bool first_managed = f.rsc == kNone || c.resources[f.rsc].flags.managed;
+    if ((type & kOrderImpliesFirst) && first_managed && !(t.flags & kActOptional) &&
+        !(t.flags & kActMigrateRunnable)) {
         // (Required by what follows it: no reason is recorded, observed: `p then p2 then p3`
         // with p disabled stops p3 "due to required p2 start", its start's reason.)
         set_flag_reason(first, kNone, kActOptional, true);
@@ -431,10 +435,11 @@ void Propagator::update(ActIdx then)
             c.actions[first].flags |= kActPrintAlways;
         auto [tc, fc] = update_pair(first, then, first_node, first_flags, edge.flags);
         then_changed = then_changed || tc;
-        // (Observed: whatever the ordering, what follows a blocked, unmanaged resource's
-        // stop that cannot run cannot run either: `p then p2` with p2 blocked leaves p's
-        // stop blocked.)
-        if (blocked_stop(first) && c.actions[then].runnable()) {
+        // (Observed: whatever the ordering, unless it only preserves order (a resource on
+        // a guest before its connection's stop), what follows a blocked, unmanaged
+        // resource's stop that cannot run cannot run either: `p then p2` with p2 blocked
+        // leaves p's stop blocked.)
+        if ((edge.flags & ~kOrderPreserve) != 0 && blocked_stop(first) && c.actions[then].runnable()) {
             set_flag_reason(then, kNone, kActRunnable, true);
             then_changed = true;
         }

@@ -269,3 +269,29 @@ TEST_CASE("rule 51: fencing a guest orders the resource's last stop, on whicheve
     CHECK(earlier.ordered("stonith-guest1-reboot", "guest1", "r1_stop_0", "guest1"));
     CHECK_FALSE(earlier.ordered("stonith-guest1-reboot", "guest1", "r1_stop_0", "guest2"));
 }
+
+TEST_CASE("rule 55: a blocked resource on a remote node whose connection must stop stays blocked, unlisted")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s8-c5-5): the connection's stop
+    // cannot make the stop of an unmanaged (blocked) resource there required, so neither
+    // it nor its group's stop is scheduled; the connection's stop is blocked behind it.
+    const std::string group = "<group id=\"g\">" + primitive("gm") + primitive("gm2") + "</group>";
+    const std::string status =
+        node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}}, "remote")) +
+        remote_state("remote1", history("gm", "stop", 1));
+    const std::string text = cib(1, remote("remote1") + group, pin("g", "remote1"), status);
+    auto s = schedule_cib(text);
+    const ActIdx gm_stop = s.find("gm_stop_0", "remote1");
+    REQUIRE(gm_stop != kNone);
+    CHECK(s.cluster->actions[gm_stop].optional());
+    CHECK_FALSE(s.in_graph("g_stop_0"));
+    CHECK_FALSE(s.in_graph("remote1_stop_0"));
+    // crm_mon lists no group whose only active member is blocked on an offline node, while
+    // the same member outside a group is listed.
+    auto doc = xml::parse(text);
+    REQUIRE(doc);
+    auto current = unpack(std::move(*doc), ScheduleOptions{});
+    REQUIRE(current);
+    CHECK(render_status(**current).find("Resource Group: g") == std::string::npos);
+    CHECK(hidden_from_status(**current, (*current)->find_rsc("g")));
+}
