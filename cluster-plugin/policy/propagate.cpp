@@ -58,6 +58,10 @@ struct Propagator {
     [[nodiscard]] bool blocked_stop(ActIdx a) const;
     std::pair<bool, bool> interleave_update(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t type);
     void set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t flag, bool clear);
+    // O10 (observed, "due to colocation with X"): once a resource's own start cannot run,
+    // nor can the starts of what is colocated with it at INFINITY.
+    void block_colocation_dependents(ActIdx a);
+    void block_dependent(RscIdx r, const std::string& reason);
 };
 
 const char* child_task(std::string_view task)
@@ -300,6 +304,31 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
     return {then_changed, first_changed};
 }
 
+void Propagator::block_colocation_dependents(ActIdx a)
+{
+    const Action& act = c.actions[a];
+    if (act.runnable() || act.rsc == kNone || act.task != "start") return;
+    // (The resource's own start: a collective's pseudo action, an instance's own, a
+    // primitive's. A group whose member cannot start still has a runnable start.)
+    const std::string reason = "colocation with " + c.resources[act.rsc].id;
+    for (std::uint32_t ci : std::vector<std::uint32_t>(c.resources[act.rsc].with_this)) {
+        const Colocation& col = c.colocations[ci];
+        if (col.score >= kInfinity) block_dependent(col.dependent, reason);
+    }
+}
+
+void Propagator::block_dependent(RscIdx r, const std::string& reason)
+{
+    for (ActIdx a : std::vector<ActIdx>(c.resources[r].actions)) {
+        Action& act = c.actions[a];
+        if (!act.runnable() || act.task != "start") continue;
+        act.flags &= ~kActRunnable;
+        if (act.reason.empty()) act.reason = reason;
+        block_colocation_dependents(a);
+        after_changed(a);
+    }
+}
+
 bool Propagator::blocked_stop(ActIdx a) const
 {
     const Action& act = c.actions[a];
@@ -406,6 +435,7 @@ void Propagator::update(ActIdx then)
         return;
     }
     bool then_changed = false;
+    const bool was_runnable = c.actions[then].runnable();
     // An action that needs any one of its one-or-more inputs (require-all=false).
     const bool requires_any = (c.actions[then].flags & kActRequiresAny) != 0;
     bool any_runnable = false;
@@ -456,6 +486,8 @@ void Propagator::update(ActIdx then)
         after_changed(then);
         update(then);
     }
+    // (After what follows it was examined: their own reasons come first, observed.)
+    if (was_runnable && !c.actions[then].runnable()) block_colocation_dependents(then);
     --depth;
 }
 

@@ -420,6 +420,31 @@ TEST_CASE("a blocked resource's stop that cannot run blocks the stop ordered aft
     CHECK(s.summary_text().find("Stop p (node1) due to node availability (blocked)") != std::string::npos);
 }
 
+TEST_CASE("O10: a resource whose start cannot run blocks the starts of what is colocated with it")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s12-c9-3): C2 cannot start (it must
+    // follow g, whose member gm is blocked by a failed stop), so p, colocated with C2 at
+    // INFINITY and recovering from a failed monitor, is stopped "due to colocation with C2";
+    // a group whose member cannot start still has a runnable start and blocks nothing.
+    const std::string prim =
+        "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<operations><op id=\"p-m\" name=\"monitor\" interval=\"10s\"/></operations>"
+        "</primitive>";
+    const std::string rsc = prim + clone("C2", {}, "D2") +
+                            "<group id=\"g\"><primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" "
+                            "type=\"Dummy\"/></group>";
+    const std::string constraints =
+        "<rsc_order id=\"o\" first=\"g\" then=\"C2\"/>"
+        "<rsc_colocation id=\"col\" rsc=\"p\" with-rsc=\"C2\" score=\"INFINITY\"/>";
+    const std::string status =
+        node_state(1, history_ops("p", {{"start", 0, 0}, {"monitor", 7, 10000}}) + history("gm", "stop", 1));
+    auto s = schedule_cib(cib(1, rsc, constraints, status));
+    const ActIdx start = s.find("p_start_0", "node1");
+    REQUIRE(start != kNone);
+    CHECK_FALSE(s.cluster->actions[start].runnable());
+    CHECK(s.summary_text().find("Stop p (node1) due to colocation with C2") != std::string::npos);
+}
+
 TEST_CASE("P1: a probe comes before the stops of what restarts after its start, through a clone")
 {
     const std::string rsc = "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>" +
