@@ -105,6 +105,18 @@ struct Fixture {
         REQUIRE(d->start().ok());
         return std::move(*d);
     }
+    // Guests busy (a pending stop in the CIB), acting (a stop running, not yet recorded) and
+    // off (a recorded stop), their domains named PREFIX-busy, ...: the cluster's own doing.
+    std::vector<lv::Domain> cluster_acting_guests(const std::string& prefix)
+    {
+        std::vector<lv::Domain> out;
+        for (const char* id : {"busy", "acting", "off"})
+            out.push_back(add_guest(id, prefix + "-" + id));
+        resource("busy").ops = {{"busy_last_0", "stop", -1, 193, -1, 0}};
+        tools.in_flight["acting"] = "stop";
+        resource("off").ops = {{"off_last_0", "stop", 9, 0, 0, 0}};
+        return out;
+    }
     CibResource& resource(const std::string& id)
     {
         for (auto& r : tools.resources)
@@ -211,14 +223,12 @@ TEST_CASE("a destroyed domain of an active resource is reported once")
 TEST_CASE("what the cluster does itself is never reported")
 {
     Fixture f;
-    auto busy = f.add_guest("busy", "w-busy");
-    auto acting = f.add_guest("acting", "w-acting");
-    auto off = f.add_guest("off", "w-off");
+    auto acting_guests = f.cluster_acting_guests("w");
+    auto& busy = acting_guests[0];
+    auto& acting = acting_guests[1];
+    auto& off = acting_guests[2];
     auto unmanaged = f.add_guest("unmanaged", "w-unmanaged");
     auto reported = f.add_guest("reported", "w-reported");
-    f.resource("busy").ops = {{"busy_last_0", "stop", -1, 193, -1, 0}};
-    f.tools.in_flight["acting"] = "stop";
-    f.resource("off").ops = {{"off_last_0", "stop", 9, 0, 0, 0}};
     f.resource("unmanaged").meta = "<nvpair id=\"u-m\" name=\"is-managed\" value=\"false\"/>";
     f.resource("reported").ops.push_back({"reported_last_failure_0", "asyncmon", 12, 1, 0, 0});
     f.start();
@@ -483,19 +493,14 @@ TEST_CASE("a guest's power-off counts unless its <on_poweroff> restarts it")
 TEST_CASE("the shutdowns of the cluster's own stops are not reported")
 {
     Fixture f;
-    auto busy = f.add_guest("busy", "w-sbusy");
-    auto acting = f.add_guest("acting", "w-sacting");
-    auto off = f.add_guest("off", "w-soff");
-    f.resource("busy").ops = {{"busy_last_0", "stop", -1, 193, -1, 0}};
-    f.tools.in_flight["acting"] = "stop";
-    f.resource("off").ops = {{"off_last_0", "stop", 9, 0, 0, 0}};
+    auto acting_guests = f.cluster_acting_guests("sd");
     f.start();
-    for (const char* name : {"w-sbusy", "w-sacting", "w-soff"})
+    for (const char* name : {"sd-busy", "sd-acting", "sd-off"})
         f.event(name, lv::EventType::shutdown, kShutdownHost);
     f.settle();
     CHECK(f.tools.reports.empty());
     // Irrelevant events and unknown domains are no suspicion.
-    f.event("w-sbusy", lv::EventType::resumed, 0);
+    f.event("sd-busy", lv::EventType::resumed, 0);
     f.event("no-such-domain", lv::EventType::shutdown, kShutdownHost);
     f.settle();
     CHECK(f.tools.reports.empty());
