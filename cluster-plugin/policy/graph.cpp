@@ -17,8 +17,10 @@ std::string display_key(const Cluster& c, const Action& a)
     const Resource& r = c.resources[a.rsc];
     if (!r.is_primitive()) return a.key;
     const std::string& name = !r.clone_name.empty() ? r.clone_name : r.id;
-    // Notifications show the operation they are about ("post_notify_stop" for a stop
-    // implied by fencing too) and confirmations are "<rsc>_notified_0".
+    // An anonymous instance's notifications show the operation they are about
+    // ("post_notify_stop" for a stop implied by fencing too) and its confirmations are
+    // "<rsc>_notified_0"; a unique instance's keep their own keys (observed).
+    if (name == r.id) return a.key;
     if (a.task == "notified") return op_key(name, "notified", 0);
     if (a.task == "notify") {
         const std::string* type = a.meta_value("notify_type");
