@@ -490,6 +490,36 @@ void add_coloc(Cluster& c, const std::string& id, RscIdx dep, RscIdx primary, Sc
 
 }  // namespace
 
+namespace {
+
+int compare_colocated(const Cluster& c, RscIdx a, RscIdx b)
+{
+    // By the other resource's priority (higher first), clones before groups before
+    // primitives, promotable clones first, then its id.
+    auto key = [&](RscIdx x) {
+        const Resource& rr = c.resources[x];
+        return std::make_tuple(-rr.priority, -static_cast<int>(rr.kind),
+                               rr.is_clone() && rr.flags.promotable ? 0 : 1);
+    };
+    const auto ka = key(a), kb = key(b);
+    if (ka != kb) return ka < kb ? -1 : 1;
+    const int ids = c.resources[a].id.compare(c.resources[b].id);
+    return ids < 0 ? -1 : (ids > 0 ? 1 : 0);
+}
+
+void insert_colocation(const Cluster& c, std::vector<std::uint32_t>& list, std::uint32_t ci, bool by_primary)
+{
+    const auto other = [&](std::uint32_t x) {
+        return by_primary ? c.colocations[x].primary : c.colocations[x].dependent;
+    };
+    auto it = list.begin();
+    while (it != list.end() && compare_colocated(c, other(ci), other(*it)) > 0)
+        ++it;
+    list.insert(it, ci);
+}
+
+}  // namespace
+
 void add_internal_colocations(Cluster& c)
 {
     for (RscIdx r = 0; r < c.resources.size(); ++r) {
@@ -537,21 +567,12 @@ void add_internal_colocations(Cluster& c)
         if (c.resources[r].flags.is_remote_connection || c.resources[r].flags.fence_device)
             avoid_remote_nodes(c, r);
     }
-    // Keep colocation lists in Pacemaker's processing order: by the other resource's
-    // priority (higher first), clones before groups before primitives, promotable clones
-    // first, then its id; a colocation added later comes before an equal one added earlier
-    // (Pacemaker inserts each into its sorted list ahead of its equals).
-    auto key = [&](RscIdx x) {
-        const Resource& rr = c.resources[x];
-        return std::make_tuple(-rr.priority, -static_cast<int>(rr.kind),
-                               rr.is_clone() && rr.flags.promotable ? 0 : 1);
-    };
+    // Keep colocation lists in Pacemaker's processing order (compare_colocated); a
+    // colocation added later comes before an equal one added earlier (Pacemaker inserts
+    // each into its sorted list ahead of its equals).
     auto before = [&](std::uint32_t a, std::uint32_t b, RscIdx ra, RscIdx rb) {
-        const auto ka = key(ra), kb = key(rb);
-        if (ka != kb) return ka < kb;
-        const int ids = c.resources[ra].id.compare(c.resources[rb].id);
-        if (ids != 0) return ids < 0;
-        return a > b;
+        const int order = compare_colocated(c, ra, rb);
+        return order != 0 ? order < 0 : a > b;
     };
     for (Resource& rsc : c.resources) {
         std::sort(rsc.this_with.begin(), rsc.this_with.end(), [&](std::uint32_t a, std::uint32_t b) {
@@ -1485,16 +1506,19 @@ bool Assigner::assign_instance(RscIdx clone, RscIdx inst, NodeIdx prefer, bool a
     // assignment to the current node failed, they count twice. Observed: cr:0 -99, then
     // -199, on node1 where p, with c at -100, is at INFINITY, and so with c with p at
     // -100; the first attempt's scores themselves are undone, utilization bans too.)
+    // (Inserted one by one into the instance's sorted list, each ahead of its equals, as
+    // Pacemaker does: two colocations with the same primary come reversed, observed:
+    // `c with p` at -100 then at INFINITY apply -100 first, rnd-s15-c6-1.)
     auto& tw = inst_this_with[inst];
     for (std::uint32_t ci : cl.this_with) {
         const Colocation& col = c.colocations[ci];
-        if (all_coloc || col.score < 0 || col.score == kInfinity) tw.push_back(ci);
+        if (all_coloc || col.score < 0 || col.score == kInfinity) insert_colocation(c, tw, ci, true);
     }
     auto& wt = inst_with_this[inst];
     for (std::uint32_t ci : cl.with_this) {
         const Colocation& col = c.colocations[ci];
         if (!col.influence) continue;
-        if (all_coloc || col.score < 0) wt.push_back(ci);
+        if (all_coloc || col.score < 0) insert_colocation(c, wt, ci, false);
     }
     if (prefer != kNone) {
         auto lp = ir.allowed.get(prefer, cls(c, prefer));

@@ -445,6 +445,24 @@ TEST_CASE("O10: a resource whose start cannot run blocks the starts of what is c
     CHECK(s.summary_text().find("Stop p (node1) due to colocation with C2") != std::string::npos);
 }
 
+TEST_CASE("S4: a clone's colocations reach its instances in reverse order among equals")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s15-c6-1): `C with p` at -100, then
+    // `C with p` at INFINITY. The instance applies -100 first (its node stays available at
+    // -99), then INFINITY (every other node banned): nowhere left, C stops on p's node.
+    const std::string prim = "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string constraints =
+        "<rsc_location id=\"lp\" rsc=\"p\" node=\"node1\" score=\"100\"/>"
+        "<rsc_colocation id=\"col\" rsc=\"C\" with-rsc=\"p\" score=\"-100\"/>"
+        "<rsc_colocation id=\"col2\" rsc=\"C\" with-rsc=\"p\" score=\"INFINITY\"/>";
+    const std::string status = node_state(
+        1, history_ops("p", {{"start", 0, 0}}) + history_ops("D", {{"start", 0, 0}, {"monitor", 0, 10000}}));
+    auto s = schedule_cib(cib(2, prim + clone("C", {}, "D"), constraints, status));
+    CHECK(s.in_graph("D:0_stop_0", "node1"));
+    CHECK_FALSE(s.in_graph("D:0_start_0"));
+    CHECK_FALSE(s.in_graph("D:1_start_0"));
+}
+
 TEST_CASE("P1: a probe comes before the stops of what restarts after its start, through a clone")
 {
     const std::string rsc = "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>" +
