@@ -408,10 +408,14 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
     // first runs; the others follow through the group's own chain. So `p then g` restarts gm
     // "due to required p start" and gm2 "due to required gm start" with p on another node,
     // while a first member already required by a container's start keeps that reason for
-    // the next member too (bug-rh-1097457).
+    // the next member too (bug-rh-1097457). O6b: a first on no node (a clone's
+    // notification) makes every member's start unrunnable itself, "due to unrunnable c2
+    // notified" (rnd-s15-c0-7), while requirement still reaches the first member only
+    // (rnd-s1-c1-3).
     const bool group_start = tr.is_group() && c.actions[then].task == "start";
+    std::vector<ActIdx> changed_members;
     for (RscIdx ch : std::vector<RscIdx>(tr.children)) {
-        if (group_start && ch != tr.children.front()) break;
+        if (group_start && node != kNone && ch != tr.children.front()) break;
         ActIdx ca =
             first_child_action(c, ch, c.actions[then].task, tr.is_clone() || group_start ? kNone : node);
         if (ca == kNone) continue;
@@ -421,10 +425,20 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
             if (on_node != kNone) continue;  // that one is handled instead
         }
         if (tr.is_clone() && !(flags_for(ca, node) & kActRunnable)) continue;
-        auto [tc, fc] = update_pair(first, ca, node, first_flags, type & ~kAffectsFirst);
-        if (tc) after_changed(ca);
+        // (The members after the first: only their runnability, from a first on no node.)
+        const std::uint32_t member_type =
+            group_start && ch != tr.children.front() ? (type & kOrderRunnableLeft) : (type & ~kAffectsFirst);
+        if (member_type == 0) continue;
+        auto [tc, fc] = update_pair(first, ca, node, first_flags, member_type);
+        // (A group's members are all updated from the first before the changes travel on
+        // through the group's own chain, observed: with `C2 then g` and C2's start
+        // notification unrunnable, gm2 and gm3 stop "due to unrunnable c2 notified".)
+        if (tc && !group_start) after_changed(ca);
+        if (tc && group_start) changed_members.push_back(ca);
         if (fc) result.second = true;
     }
+    for (ActIdx ca : changed_members)
+        after_changed(ca);
     return result;
 }
 
