@@ -338,7 +338,8 @@ std::vector<std::string> operations(const XmlQuery& status, const std::string& n
         "//node_state[@uname='" + node + "']//lrm_resource[@id='" + rsc + "']/lrm_rsc_op";
     std::vector<std::string> out;
     for (const auto& id : status.strings(base + "/@id")) {
-        const std::string op = base + "[@id='" + id + "']";
+        std::string op = base;
+        op.append("[@id='").append(id).append("']");
         std::string entry = status.string(op + "/@operation");
         entry.append(":").append(status.string(op + "/@call-id")).append(":rc");
         entry.append(status.string(op + "/@rc-code"));
