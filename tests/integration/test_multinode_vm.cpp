@@ -329,6 +329,15 @@ void create_inner_resources(VmCluster& vc)
         90s, "d1, p1 and st1 (promoted) running and monitored on the guest");
     INFO(why(up));
     REQUIRE(up);
+    // crm_mon lists st1 promoted while its promote still runs: wait for the VM's own word.
+    auto inside = wait_until(
+        [&] {
+            auto probe = last_probe(vc.console);
+            return probe && probe->stateful == "Promoted" && !probe->dummy.empty() && !probe->proc.empty();
+        },
+        30s, "the VM's probe line showing d1, p1 and st1 promoted");
+    INFO(why(inside) << "\n" << file_tail(vc.console, 400));
+    REQUIRE(inside);
 }
 
 // The operations recorded for `rsc` on `node`, as "task:call-id:rc" in call order.
