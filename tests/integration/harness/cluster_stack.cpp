@@ -224,6 +224,8 @@ void PacemakerStack::write_ledger()
     if (pacemakerd_) add(pacemakerd_->pid(), "pacemakerd");
     for (const auto& child : children_)
         text += std::to_string(child.pid) + " " + std::to_string(child.start_time) + " " + child.comm + "\n";
+    for (const auto& other : others_)
+        text += std::to_string(other.pid) + " " + std::to_string(other.start_time) + " " + other.comm + "\n";
     (void)write_file(ledger_.string(), text, 0644);  // best effort: only a later test's cleanup
 }
 
@@ -274,6 +276,14 @@ void PacemakerStack::remember_children()
             if (info && info->parent == parent) children_.push_back({pid, info->start_time, comm});
         }
     }
+    write_ledger();
+}
+
+void PacemakerStack::add_to_ledger(pid_t pid, const std::string& comm)
+{
+    auto info = read_process_stat(pid);
+    if (!info) return;
+    others_.push_back({pid, info->start_time, comm});
     write_ledger();
 }
 

@@ -69,6 +69,9 @@ public:
     Status start_pacemakerd();
     // Records pacemakerd's daemons, so that stop() can kill any that outlive it.
     void remember_children();
+    // Another daemon of this node (e.g. its libvirtd) for the ledger only: a later test
+    // kills it if this process dies without stopping it; stopping it stays the caller's.
+    void add_to_ledger(pid_t pid, const std::string& comm);
     // Every daemon started is also written to a ledger file until stop() removes it, for
     // reap_recorded_leftovers() of a later test should this process die without stopping.
     // The shutdown order above; what went wrong is added to `problems`.
@@ -95,6 +98,7 @@ private:
     std::optional<Process> corosync_;
     std::optional<Process> pacemakerd_;
     std::vector<Daemon> children_;
+    std::vector<Daemon> others_;  // add_to_ledger()
     std::filesystem::path ledger_;
 
     void write_ledger();

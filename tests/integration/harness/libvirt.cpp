@@ -399,6 +399,15 @@ Result<InitramfsInfo> build_initramfs(const InitramfsSpec& spec)
         info.daemon_bytes += fs::file_size(stage / fs::path(lib).relative_path(), ec);
     }
     info.libraries = *libs;
+    for (const auto& binary : spec.binaries) {
+        auto closure = ldd_closure(binary.string());
+        if (!closure) return closure.error();
+        closure->push_back(binary.string());
+        for (const auto& file : *closure) {
+            if (fs::exists(stage / fs::path(file).relative_path())) continue;
+            if (auto s = stage_file(stage, file, file); !s) return s.error();
+        }
+    }
 
     if (!spec.authkey.empty()) {
         if (auto s = stage_file(stage, spec.authkey, "/etc/pacemaker/authkey"); !s) return s.error();
@@ -450,6 +459,7 @@ VmGuestSpec vm_for_initramfs(std::string name, std::filesystem::path kernel, con
 
 std::string qemu_domain_xml(const VmGuestSpec& spec, const std::string& bridge)
 {
+    const char* append = spec.console_append ? " append='on'" : "";
     std::ostringstream x;
     x << "<domain type='qemu'>\n"
       << "  <name>" << xml_escape(spec.name) << "</name>\n"
@@ -469,10 +479,10 @@ std::string qemu_domain_xml(const VmGuestSpec& spec, const std::string& bridge)
       << "    <controller type='usb' model='none'/>\n"
       << "    <interface type='bridge'><source bridge='" << xml_escape(bridge)
       << "'/><model type='virtio'/></interface>\n"
-      << "    <serial type='file'><source path='" << xml_escape(spec.console_log.string())
-      << "'/><target port='0'/></serial>\n"
-      << "    <console type='file'><source path='" << xml_escape(spec.console_log.string())
-      << "'/><target type='serial' port='0'/></console>\n"
+      << "    <serial type='file'><source path='" << xml_escape(spec.console_log.string()) << "'" << append
+      << "/><target port='0'/></serial>\n"
+      << "    <console type='file'><source path='" << xml_escape(spec.console_log.string()) << "'" << append
+      << "/><target type='serial' port='0'/></console>\n"
       << "    <memballoon model='none'/>\n"
       << "  </devices>\n"
       << "</domain>\n";

@@ -130,6 +130,9 @@ struct InitramfsSpec {
     std::filesystem::path work_dir;  // staging area (created, removed after)
     std::filesystem::path output;    // the .cpio.gz written
     bool strip_daemon = true;        // strip a copy of the binary (debug info)
+    // More host binaries (e.g. /usr/sbin/crm_attribute for ocf:pacemaker:Stateful), each at
+    // its own path with its ldd closure.
+    std::vector<std::filesystem::path> binaries;
     // Files written into the image: (path in the guest, content), mode 0755.
     std::vector<std::pair<std::filesystem::path, std::string>> files;
     // Shell lines /init runs once the network is up, before it starts the daemon (e.g. a
@@ -168,6 +171,9 @@ struct VmGuestSpec {
     std::filesystem::path initrd;
     std::filesystem::path console_log;  // file-backed serial console
     unsigned memory_mib = kGuestMemoryMiB;
+    // Append to console_log instead of truncating it when QEMU opens it: a live migration's
+    // target QEMU opens it again.
+    bool console_append = false;
 };
 
 // The VM for an image build_initramfs() made, sized from it: the kernel unpacks the

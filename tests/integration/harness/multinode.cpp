@@ -65,7 +65,8 @@ ClusterNode::~ClusterNode()
 }
 
 Status ClusterNode::prepare(const std::string& corosync_conf, const std::string& cib,
-                            const fs::path& etc_pacemaker, const MultiNodeOptions& options)
+                            const fs::path& etc_pacemaker, const MultiNodeOptions& options,
+                            const std::string& hosts)
 {
     const fs::path& d = dir_.path();
     std::error_code ec;
@@ -93,6 +94,12 @@ Status ClusterNode::prepare(const std::string& corosync_conf, const std::string&
     plan.binds = {{d / "etc-corosync", "/etc/corosync"},       {etc_pacemaker, "/etc/pacemaker"},
                   {d / "lib-corosync", "/var/lib/corosync"},   {d / "lib-pacemaker", "/var/lib/pacemaker"},
                   {d / "log-pacemaker", "/var/log/pacemaker"}, {d / "log-corosync", "/var/log/corosync"}};
+    if (options.libvirt) {
+        auto lv = NodeLibvirt::prepare(d, nodeid_, address(), hosts);
+        if (!lv) return lv.error();
+        libvirt_.emplace(std::move(*lv));
+        plan.binds.insert(plan.binds.end(), libvirt_->binds().begin(), libvirt_->binds().end());
+    }
     plan.tmpfs = {{"/run", "755"}, {"/dev/shm", "1777"}};
     plan.overlays = {{d / "sbin", "/usr/sbin"}};
     plan.directories = {{"/run/crm", "hacluster:haclient", "750"}};
@@ -116,6 +123,16 @@ Status ClusterNode::prepare(const std::string& corosync_conf, const std::string&
     stack_ = PacemakerStack(wrap({}), d);
     tool_prefix_ = wrap({});
     where_ = name_ + ": ";
+    return {};
+}
+
+Status ClusterNode::start_libvirt()
+{
+    if (!libvirt_) return {};
+    auto started = libvirt_->start(wrap({}), holder_pid());
+    for (const auto& [pid, comm] : libvirt_->daemons())
+        stack_.add_to_ledger(pid, comm);
+    if (!started) return multinode_error(started.error().code, name_ + ": " + started.error().message);
     return {};
 }
 
@@ -149,6 +166,19 @@ Result<std::unique_ptr<MultiNodeCluster>> MultiNodeCluster::start(const MultiNod
     if (::geteuid() != 0) return multinode_error(-EPERM, "a test cluster needs root");
     if (options.nodes < 2 || options.nodes > kMaxClusterNodes)
         return multinode_error(-EINVAL, "a multi-node cluster has 2 or 3 nodes");
+    // The libvirt lock before the cluster lock, as every test holding both takes them.
+    UniqueFd libvirt_lock;
+    if (options.libvirt) {
+        for (const char* tool : {"libvirtd", "virtlogd", "virsh", "qemu-system-x86_64"}) {
+            if (auto found = find_program(tool); !found)
+                return multinode_error(-ENOENT, std::string(tool) +
+                                                    " not found: install the libvirt and QEMU packages of "
+                                                    "scripts/packages.txt");
+        }
+        auto taken = take_machine_lock(kLibvirtLockPath, "another test process's libvirt guests");
+        if (!taken) return taken.error();
+        libvirt_lock = std::move(*taken);
+    }
     auto lock = take_cluster_lock();
     if (!lock) return lock.error();
     // The same guard as ClusterHarness: never beside a real cluster or a crashed run's
@@ -163,7 +193,8 @@ Result<std::unique_ptr<MultiNodeCluster>> MultiNodeCluster::start(const MultiNod
     }
     auto dir = TempDir::create("outpost-multinode");
     if (!dir) return dir.error();
-    std::unique_ptr<MultiNodeCluster> cluster(new MultiNodeCluster(std::move(*lock), std::move(*dir)));
+    std::unique_ptr<MultiNodeCluster> cluster(
+        new MultiNodeCluster(std::move(libvirt_lock), std::move(*lock), std::move(*dir)));
     if (auto s = cluster->bring_up(options); !s) {
         std::string logs = cluster->logs(2500);
         auto stopped = cluster->stop();
@@ -207,6 +238,9 @@ Status MultiNodeCluster::bring_up(const MultiNodeOptions& options)
         members.push_back({node_name(i), kMultiNodeSubnet + std::to_string(kFirstNodeHost + i), i + 1});
     std::string conf = corosync_conf(kMultiNodeClusterName, members);
     std::string cib = seed_cib(effective.properties);
+    std::string hosts = "127.0.0.1 localhost\n";
+    for (const auto& member : members)
+        hosts += member.address + " " + member.name + "\n";
 
     for (const auto& member : members) {
         auto netns = Netns::create_on(*bridge_, member.address);
@@ -215,7 +249,8 @@ Status MultiNodeCluster::bring_up(const MultiNodeOptions& options)
         if (!dir) return dir.error();
         nodes_.push_back(std::unique_ptr<ClusterNode>(
             new ClusterNode(member.name, member.nodeid, std::move(*netns), std::move(*dir))));
-        if (auto s = nodes_.back()->prepare(conf, cib, etc_pacemaker, effective); !s) return s;
+        if (auto s = nodes_.back()->prepare(conf, cib, etc_pacemaker, effective, hosts); !s) return s;
+        if (auto s = nodes_.back()->start_libvirt(); !s) return s;
         if (options.fencing) {
             if (auto s = add_fence_target(member.name, nodes_.back()->netns()); !s) return s;
         }
@@ -280,6 +315,14 @@ Status MultiNodeCluster::stop()
         for (const auto& p : node_problems)
             problems.push_back(node->name() + ": " + p);
     }
+    // libvirtd after the cluster, which stopped its domains through it.
+    for (auto& node : nodes_) {
+        if (node->libvirt() == nullptr) continue;
+        std::vector<std::string> node_problems;
+        node->libvirt()->stop(node_problems);
+        for (const auto& p : node_problems)
+            problems.push_back(node->name() + ": " + p);
+    }
     // Remote nodes after the cluster stopped their resources; then the nodes' holders,
     // namespaces and directories, the bridge last.
     remotes_.clear();
@@ -288,6 +331,7 @@ Status MultiNodeCluster::stop()
         if (auto s = bridge_->destroy(); !s) problems.push_back(s.error().message);
         bridge_.reset();
     }
+    libvirt_lock_.reset();
     if (problems.empty()) return {};
     std::string message = "multi-node cluster teardown:";
     for (const auto& p : problems)

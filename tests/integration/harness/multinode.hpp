@@ -44,6 +44,7 @@
 #include "harness/cluster.hpp"
 #include "harness/cluster_stack.hpp"
 #include "harness/netns.hpp"
+#include "harness/node_libvirt.hpp"
 #include "harness/process.hpp"
 #include "util/fd.hpp"
 #include "util/result.hpp"
@@ -67,6 +68,13 @@ struct MultiNodeOptions {
     // (tests/integration/) in every node's /usr/sbin, with its target list kept by the
     // harness (fence_config()): every cluster node and remote node, as NAME NETNS LINK.
     bool fencing = false;
+    // A libvirtd per node (NodeLibvirt, harness/node_libvirt.hpp): private /etc/libvirt,
+    // /var/lib/libvirt, /var/cache/libvirt, /var/log/libvirt and /etc/hosts naming every
+    // node, the VM bridge kNodeVmBridge (192.168.171.1/24, alike on every node), and
+    // virtlogd + `libvirtd --listen` (TCP, no auth) inside the node's namespaces, so a
+    // QEMU/TCG guest live-migrates between nodes (qemu+tcp://NODE/system). start() then
+    // takes the machine-wide libvirt lock (kLibvirtLockPath) before the cluster lock.
+    bool libvirt = false;
     std::chrono::milliseconds up_timeout = kDcTimeout;
 };
 
@@ -84,6 +92,9 @@ public:
     [[nodiscard]] const TempDir& dir() const { return dir_; }
     [[nodiscard]] pid_t holder_pid() const { return holder_ ? holder_->pid() : -1; }
     [[nodiscard]] PacemakerStack& stack() { return stack_; }
+    // The node's libvirtd (MultiNodeOptions::libvirt), else nullptr.
+    [[nodiscard]] NodeLibvirt* libvirt() { return libvirt_ ? &*libvirt_ : nullptr; }
+    [[nodiscard]] const NodeLibvirt* libvirt() const { return libvirt_ ? &*libvirt_ : nullptr; }
     // True while corosync and pacemakerd both run.
     [[nodiscard]] bool running();
 
@@ -97,7 +108,9 @@ private:
     friend class MultiNodeCluster;
     ClusterNode(std::string name, unsigned nodeid, Netns netns, TempDir dir);
     Status prepare(const std::string& corosync_conf, const std::string& cib,
-                   const std::filesystem::path& etc_pacemaker, const MultiNodeOptions& options);
+                   const std::filesystem::path& etc_pacemaker, const MultiNodeOptions& options,
+                   const std::string& hosts);
+    Status start_libvirt();
 
     std::string name_;
     unsigned nodeid_;
@@ -105,6 +118,7 @@ private:
     TempDir dir_;
     std::optional<Process> holder_;
     PacemakerStack stack_;
+    std::optional<NodeLibvirt> libvirt_;
 };
 
 class MultiNodeCluster {
@@ -139,11 +153,15 @@ public:
     [[nodiscard]] std::string logs(std::size_t max_bytes = 4000) const;
 
 private:
-    MultiNodeCluster(UniqueFd lock, TempDir dir) : lock_(std::move(lock)), dir_(std::move(dir)) {}
+    MultiNodeCluster(UniqueFd libvirt_lock, UniqueFd lock, TempDir dir)
+        : libvirt_lock_(std::move(libvirt_lock)), lock_(std::move(lock)), dir_(std::move(dir))
+    {
+    }
     Status bring_up(const MultiNodeOptions& options);
     Status add_fence_target(const std::string& name, const Netns& netns);
 
-    UniqueFd lock_;  // kClusterLockPath
+    UniqueFd libvirt_lock_;  // kLibvirtLockPath (MultiNodeOptions::libvirt), released last
+    UniqueFd lock_;          // kClusterLockPath
     TempDir dir_;
     std::optional<Bridge> bridge_;
     std::vector<std::unique_ptr<ClusterNode>> nodes_;
