@@ -581,7 +581,10 @@ void ControlLoop::run_fencing(const GraphAction& action)
 {
     const std::string target = action.node;
     const std::string* stonith_action = action.meta("stonith_action");
-    FenceRequest request{target, stonith_action != nullptr ? *stonith_action : "reboot", stonith_timeout_ms_};
+    FenceRequest request;
+    request.target = target;
+    request.action = stonith_action != nullptr ? *stonith_action : "reboot";
+    request.timeout_ms = stonith_timeout_ms_;
     if (target.empty() || target == config_.host_name) {
         log_error(log_cat, "Cannot fence %s: the controller does not fence its own node",
                   target.empty() ? "an unnamed node" : target.c_str());

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 
+#include "control/fence_plan.hpp"
 #include "controller/xml.hpp"
 #include "util/log.hpp"
 #include "util/uuid.hpp"
@@ -152,6 +153,28 @@ void LoopFencer::run_device_action(const ctl::FencerDevice& device, const std::s
     host_.fence_device_action(to_device(device), action, target, timeout_ms, std::move(done));
 }
 
+// Which devices, level by level (control/fence_plan.hpp), from the CIB as it is now.
+void LoopFencer::plan(FenceRequest& request) const
+{
+    const xmlDoc* cib = store_.current();
+    std::vector<std::string> ids;
+    for (const auto& device : cib_fence_devices(cib))
+        ids.push_back(device.id);
+    FencePlan planned = plan_fencing(cib_fence_levels(cib), ids, cib_device_priorities(cib), request.target,
+                                     cib_node_attributes(cib, request.target));
+    if (planned.topology) {
+        std::string levels;
+        for (const auto& level : planned.levels) {
+            levels += levels.empty() ? "" : " then ";
+            for (std::size_t i = 0; i < level.size(); ++i)
+                levels += (i > 0 ? "+" : "") + level[i];
+        }
+        log_info(log_cat, "Fencing topology for %s: %s", request.target.c_str(), levels.c_str());
+    }
+    request.levels = std::move(planned.levels);
+    request.topology = planned.topology;
+}
+
 void LoopFencer::fence(const ctl::FenceOrder& order, std::function<void(const ctl::FenceHistoryEntry&)> done)
 {
     run(order, true, std::move(done));
@@ -180,7 +203,12 @@ void LoopFencer::run(const ctl::FenceOrder& order, bool requested,
     std::tie(entry.completed, entry.completed_ns) = now();
     history_.add(entry);
     changed();
-    FenceRequest request{order.target, order.action, order.timeout_ms > 0 ? order.timeout_ms : timeout_ms_()};
+    FenceRequest request;
+    request.target = order.target;
+    request.action = order.action;
+    request.timeout_ms = order.timeout_ms > 0 ? order.timeout_ms : timeout_ms_();
+    plan(request);
+    request.requested_delay_ms = order.delay_s < 0 ? -1 : std::int64_t{order.delay_s} * 1000;
     auto watch = lifetime_.watch();
     auto finish = [this, watch, id = entry.id, request, requested,
                    done = std::move(done)](const FenceOutcome& outcome) {
