@@ -230,7 +230,9 @@ void LoopFencer::run(const ctl::FenceOrder& order, bool requested,
         const ctl::FenceHistoryEntry* found = history_.find(id);
         if (found == nullptr) return;  // pushed out of a full history meanwhile
         const ctl::FenceHistoryEntry finished = *found;
-        if (outcome.ok && fenced_) fenced_(finished.target, when, requested);
+        // An "on" (unfencing) powers a node on: it is not recorded down, as pacemaker-controld
+        // records only off and reboot.
+        if (outcome.ok && fenced_ && request.action != "on") fenced_(finished.target, when, requested);
         if (done) done(finished);
         if (!watch) return;
         if (listener_ != nullptr) listener_->fence_finished(finished);

@@ -7,8 +7,9 @@
 // confirmation (stonith_admin --confirm) fences nothing, and every one of them is kept in a
 // bounded in-memory history (controller::FenceHistory), lost on restart as fenced's is.
 //
-// A fencing that succeeded or was confirmed is reported to the loop (NodeFenced), which
-// records the node as fenced when it knows it. The controller's own node is never fenced.
+// A fencing (off, reboot) that succeeded or was confirmed is reported to the loop
+// (NodeFenced), which records the node as fenced when it knows it; an "on" (unfencing) is not. The
+// controller's own node is never fenced.
 #pragma once
 
 #include <cstdint>
