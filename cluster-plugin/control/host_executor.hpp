@@ -27,6 +27,10 @@ struct FenceRequest {
     // one a level.
     std::vector<std::vector<std::string>> levels;
     bool topology = false;  // the levels come from a fencing-topology
+    // The CIB's fence devices: an unfencing ("on") may use one that is not started yet (it
+    // comes before the devices' own probes and starts, as pacemaker-fenced registers the
+    // CIB's devices itself).
+    std::vector<FenceDevice> configured;
     // stonith_admin --delay: before the first device, added to its pcmk_delay_base/max;
     // negative: no delay at all.
     std::int64_t requested_delay_ms = 0;

@@ -158,8 +158,10 @@ void LoopFencer::plan(FenceRequest& request) const
 {
     const xmlDoc* cib = store_.current();
     std::vector<std::string> ids;
-    for (const auto& device : cib_fence_devices(cib))
+    for (const auto& device : cib_fence_devices(cib)) {
         ids.push_back(device.id);
+        request.configured.push_back(to_device(device));
+    }
     FencePlan planned = plan_fencing(cib_fence_levels(cib), ids, cib_device_priorities(cib), request.target,
                                      cib_node_attributes(cib, request.target));
     if (planned.topology) {
@@ -238,9 +240,9 @@ void LoopFencer::run(const ctl::FenceOrder& order, bool requested,
         if (listener_ != nullptr) listener_->fence_finished(finished);
         changed();
     };
-    if (order.target == host_name_) {
+    if (order.target == host_name_ && order.action != "on") {
         // pacemaker-fenced could (with st_opt_allow_suicide); outpost-controld never fences
-        // the node it runs on: nothing would record the result.
+        // the node it runs on (it only unfences it): nothing would record the result.
         FenceOutcome refused;
         refused.reason = "the controller does not fence its own node";
         finish(refused);

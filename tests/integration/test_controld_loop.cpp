@@ -2399,7 +2399,8 @@ TEST_CASE("attrd_updater and crm_attribute -l reboot against outpost-controld's 
 // two levels whose first device fails (tried twice, then the second level fences),
 // pcmk_delay_base and stonith_admin --delay measured, an "on" (unfencing) never delayed,
 // the static host list picking the one device that lists the target, and the levels
-// managed and listed with pcs (pcs stonith level add/config/verify, through cibadmin).
+// managed and listed with pcs (pcs stonith level add/config/verify, through cibadmin), and
+// the host unfenced once (a device with provides=unfencing) before anything is probed.
 namespace {
 
 // The time fence.log noted `what` (e.g. "off t1 f-good"), nullopt when absent.
@@ -2447,17 +2448,17 @@ TEST_CASE("outpost-controld fences through a topology, with delays, retries and 
     const fs::path fence_log = fence_dir / "fence.log";
     {
         std::ofstream out(config);
-        out << "host_pid " << ::getpid() << "\nt1 - -\nt3 - -\nt4 - -\n";
+        out << "host_pid " << ::getpid() << "\nt1 - -\nt3 - -\nt4 - -\n" << kHost << " - -\n";
     }
     Controld daemon(dir, key->path(), made_directory(dir / "host-run").string());
     daemon.in_private_mounts(fence_agent_in_sbin(dir, source));
     daemon.start();
 
-    auto device = [&](const std::string& id, const std::string& extra) {
+    auto device = [&](const std::string& id, const std::string& extra, const std::string& meta = {}) {
         return "<primitive id=\"" + id +
                "\" class=\"stonith\" type=\"fence_outpost_test\"><instance_attributes id=\"" + id + "-ia\">" +
                nvpair(id, "config", config.string()) + nvpair(id, "label", id) + extra +
-               "</instance_attributes></primitive>";
+               "</instance_attributes>" + meta + "</primitive>";
     };
     const std::string config_xml =
         "<configuration><crm_config><cluster_property_set id=\"cib-bootstrap-options\">" +
@@ -2468,7 +2469,9 @@ TEST_CASE("outpost-controld fences through a topology, with delays, retries and 
         device("f-good", nvpair("f-good", "pcmk_host_list", "t1")) +
         device("f-slow",
                nvpair("f-slow", "pcmk_host_list", "t3") + nvpair("f-slow", "pcmk_delay_base", "1s")) +
-        device("f-four", nvpair("f-four", "pcmk_host_list", "t4")) +
+        device("f-four", nvpair("f-four", "pcmk_host_list", "t4 " + std::string(kHost)),
+               "<meta_attributes id=\"f-four-meta\">" + nvpair("f-four", "provides", "unfencing") +
+                   "</meta_attributes>") +
         "</resources><constraints/><fencing-topology>"
         "<fencing-level id=\"fl-t1-1\" target=\"t1\" index=\"1\" devices=\"f-bad\"/>"
         "<fencing-level id=\"fl-t1-2\" target=\"t1\" index=\"2\" devices=\"f-good\"/>"
@@ -2481,6 +2484,20 @@ TEST_CASE("outpost-controld fences through a topology, with delays, retries and 
     };
     require_eventually(daemon, started, kConvergeTimeout);
     const std::size_t log_from = daemon.log().size();
+    // Unfencing: f-four provides it, so the host is unfenced ("on", by f-four before its own
+    // start) before any probe, and recorded (#node-unfenced), once.
+    auto unfenced_host = [&] {
+        return count_of(text_of(fence_log), " on " + std::string(kHost) + " f-four\n");
+    };
+    {
+        INFO(text_of(fence_log) << daemon.log());
+        CHECK(unfenced_host() == 1);
+        CHECK(tool({"cibadmin", "-Q", "-o", "status", "--xpath",
+                    "//node_state[@uname='" + std::string(kHost) + "']//nvpair[@name='#node-unfenced']"})
+                  .succeeded());
+        CHECK(tool({"stonith_admin", "--history", kHost})
+                  .output.find("unfencing of " + std::string(kHost) + " successful") != std::string::npos);
+    }
     CHECK(tool({"stonith_admin", "--list-registered"}).output ==
           "f-bad\nf-good\nf-slow\nf-four\n4 fence devices found\n");
     CHECK(tool({"stonith_admin", "--list", "t1"}).output == "f-bad\nf-good\n2 fence devices found\n");
@@ -2565,6 +2582,7 @@ TEST_CASE("outpost-controld fences through a topology, with delays, retries and 
         CHECK(tool({"pcs", "stonith", "level", "clear", "t1"}).succeeded());
         CHECK(tool({"pcs", "stonith", "level", "verify"}).succeeded());
     }
+    CHECK(unfenced_host() == 1);  // never again
     CHECK(daemon.stop() == 0);
     WARN("controld-fence-topology: the test took "
          << std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() << " s");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <optional>
 #include <utility>
 
 #include "control/fence_plan.hpp"
@@ -343,8 +344,15 @@ void FenceDevices::next_device(const std::shared_ptr<Attempt>& attempt)
     }
     const std::string& id = level[attempt->device];
     const std::string& target = attempt->request.target;
-    auto found = devices_.find(id);
-    if (found == devices_.end()) {
+    // A registered device; an unfencing may also use a configured one not started yet.
+    std::optional<ctl::FenceDevice> chosen;
+    if (auto found = devices_.find(id); found != devices_.end()) {
+        chosen = found->second;
+    } else if (attempt->request.action == "on") {
+        for (const auto& d : attempt->request.configured)
+            if (d.id == id) chosen = d;
+    }
+    if (!chosen) {
         log_debug(log_cat, "Fence device %s is not registered", id.c_str());
         if (attempt->request.topology) {
             level_failed(attempt, "fence device " + id + " is not registered");
@@ -354,7 +362,7 @@ void FenceDevices::next_device(const std::shared_ptr<Attempt>& attempt)
         }
         return;
     }
-    const ctl::FenceDevice device = found->second;
+    const ctl::FenceDevice device = *chosen;
     if (attempt->on_phase) {
         fence_with(attempt, device, 0, deadline_of(attempt, device));
         return;

@@ -229,3 +229,25 @@ TEST_CASE("fence devices: one agent action of a device, registered or not (stoni
     CHECK_FALSE(missing.ran);
     CHECK_FALSE(missing.error.empty());
 }
+
+TEST_CASE("fence devices: an unfencing may use a configured device that is not started", "[fence-devices]")
+{
+    Fixture f;
+    auto run = [&](const std::string& action) {
+        std::optional<ctl::FenceOutcome> outcome;
+        ctl::FenceRequest request;
+        request.target = "t1";
+        request.action = action;
+        request.timeout_ms = 10000;
+        request.levels = {{"u"}};
+        request.configured = {ctl::FenceDevice{"u", "fence_t", {{"pcmk_host_list", "t1"}}}};
+        f.devices.fence(request, [&](const ctl::FenceOutcome& o) { outcome = o; });
+        REQUIRE(test::run_until(
+            nullptr, [&] { return outcome.has_value(); }, std::chrono::seconds(15)));
+        return *outcome;
+    };
+    CHECK(run("on").ok);
+    CHECK(f.log() == "on t1");
+    CHECK_FALSE(run("off").ok);  // fencing needs a started device
+    CHECK(f.log() == "on t1");
+}
