@@ -84,8 +84,10 @@ struct FenceDevices::Attempt {
     std::size_t level = 0;                         // the level being tried
     std::size_t device = 0;                        // its device being run
     bool ran_one = false;                          // the requested delay was spent
-    std::string action;                            // the level's action: the request's, or
-    bool on_phase = false;                         // a reboot's "off" then "on" by several devices
+    // What the level's devices run now: the request's action, or for a reboot by several
+    // devices "off" by each, then "on" by each (on_phase).
+    std::string action;
+    bool on_phase = false;
     std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
     ctl::FenceOutcome outcome;
 };
