@@ -113,6 +113,8 @@ Result<DomainConfig> parse_domain_config(std::string_view xml, std::string_view 
     if (const xmlNode* uuid = first_child(root, "uuid"); uuid != nullptr) config.uuid = text_of(uuid);
     if (const xmlNode* os = first_child(root, "os"); os != nullptr)
         if (const xmlNode* init = first_child(os, "init"); init != nullptr) config.init = text_of(init);
+    if (const xmlNode* poweroff = first_child(root, "on_poweroff"); poweroff != nullptr)
+        config.on_poweroff = text_of(poweroff);
     if (const xmlNode* devices = first_child(root, "devices"); devices != nullptr) {
         for (const xmlNode* d = devices->children; d != nullptr; d = d->next) {
             const xmlNode* source = d->type == XML_ELEMENT_NODE ? first_child(d, "source") : nullptr;
@@ -230,6 +232,11 @@ std::string owner_from_mark(std::string_view mark_xml)
     const xmlNode* root = xmlDocGetRootElement(doc.get());
     if (root == nullptr || !named(root, kOwnerElement)) return "";
     return attr_of(root, "resource");
+}
+
+bool restarts_on_poweroff(const DomainConfig& config)
+{
+    return config.on_poweroff == "restart" || config.on_poweroff == "rename-restart";
 }
 
 bool has_system_init(const DomainConfig& config)

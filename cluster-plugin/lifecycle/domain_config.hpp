@@ -28,6 +28,8 @@ struct DomainConfig {
     std::string type;  // <domain type='...'>: kvm, qemu, lxc, xen, ...
     std::string uuid;  // <uuid>, empty when the file has none
     std::string init;  // <os><init> (containers), empty when not given
+    // <on_poweroff>: what libvirt does when the guest powers off ("" = destroy, the default).
+    std::string on_poweroff;
     // Virtual networks (<interface type='network'><source network='N'/>) and storage pools
     // (<disk type='volume'><source pool='P'/>) the domain uses.
     std::vector<std::string> networks;
@@ -54,6 +56,10 @@ std::string owner_from_mark(std::string_view mark_xml);
 // /sbin/init), which shuts the container down through initctl; any other init (an
 // application container's) only reacts to a signal.
 bool has_system_init(const DomainConfig& config);
+
+// Whether a guest's own power-off starts it again (<on_poweroff> restart or rename-restart)
+// instead of ending the domain.
+bool restarts_on_poweroff(const DomainConfig& config);
 
 // The connection URI for a domain of `type` when no hypervisor is configured: lxc -> lxc:///,
 // qemu and kvm -> qemu:///system, xen -> xen:///system; "" (libvirt's own default) for

@@ -180,6 +180,8 @@ EventMeaning meaning(const LifecycleEvent& event)
             return EventMeaning::ended;
         case EventType::crashed:
             return EventMeaning::ended;
+        case EventType::shutdown:
+            return EventMeaning::ending;
         case EventType::suspended:
             if (event.detail == kSuspendedIoError || event.detail == kSuspendedWatchdog ||
                 event.detail == kSuspendedPostcopyFailed)
@@ -189,7 +191,6 @@ EventMeaning meaning(const LifecycleEvent& event)
         case EventType::undefined:
         case EventType::started:
         case EventType::resumed:
-        case EventType::shutdown:
         case EventType::pm_suspended:
             return EventMeaning::irrelevant;
     }

@@ -73,6 +73,13 @@ enum class StoppedDetail {
     from_snapshot = 6,
 };
 
+// The detail values of VIR_DOMAIN_EVENT_SHUTDOWN: who asked (finished: not known).
+enum class ShutdownDetail {
+    finished = 0,
+    guest = 1,
+    host = 2,
+};
+
 struct LifecycleEvent {
     std::string uri;   // the connection's canonical URI
     std::string name;  // domain name
@@ -88,8 +95,11 @@ std::string describe(const LifecycleEvent& event);
 
 // What an event says about whether the domain still serves on this host.
 enum class EventMeaning {
-    irrelevant,  // defined, undefined, resumed, started, shutdown begun, ...
+    irrelevant,  // defined, undefined, resumed, started, ...
     left,        // stopped because it migrated away: it runs elsewhere now
+    ending,      // shutdown (finished, guest, host): the emulator saw the guest power off or
+                 // got a signal (QEMU's SHUTDOWN) and is going down; "stopped" follows once
+                 // its process is gone, which can take seconds (emulator_exit.hpp)
     ended,       // it no longer runs here: stopped (shut down, destroyed, crashed, saved,
                  // emulator failed) or crashed
     failed,      // suspended by an I/O error, a watchdog or a failed post-copy: it cannot

@@ -534,13 +534,14 @@ void promotable_status(const Cluster& c, RscIdx r, bool& demoting, bool& promoti
 
 void ActionMaker::clone(RscIdx r)
 {
-    bool active = false, starting = false, stopping = false;
+    bool active = false, starting = false, stopping = false, restarting = false;
     for (RscIdx ch : std::vector<RscIdx>(c.resources[r].children)) {
         create(ch);
         bool s1 = false, s2 = false;
         instance_status(c, ch, s1, s2, active);
         stopping = stopping || s1;
         starting = starting || s2;
+        restarting = restarting || (s1 && s2);
     }
     ActIdx start = pseudo_action(c, r, "start", !starting);
     ActIdx running = rsc_action(c, r, "running", kNone, !starting);
@@ -553,7 +554,9 @@ void ActionMaker::clone(RscIdx r)
     ActIdx stop = pseudo_action(c, r, "stop", !stopping);
     ActIdx stopped = pseudo_action(c, r, "stopped", !stopping);
     c.actions[stopped].priority = kInfinity;
-    c.actions[stop].flags |= kActMigrateRunnable;
+    // (Observed: the clone's stop is migratable unless an instance both stops and starts,
+    // in place or on another node.)
+    if (!restarting) c.actions[stop].flags |= kActMigrateRunnable;
     create_clone_notifications(c, r, "stop");
     if (c.resources[r].flags.ordered) {
         std::vector<RscIdx> kids = c.resources[r].children;

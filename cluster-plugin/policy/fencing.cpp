@@ -93,9 +93,11 @@ void stonith_ordering(Cluster& c, RscIdx r, ActIdx fence)
     const RscIdx top = c.top_of(r);
     ActIdx parent_stop = kNone;
     auto stops = rsc_actions(c, r, "stop", target, false);
-    if (!stops.empty() && order_implicit && top != r) {
+    if (!stops.empty() && order_implicit) {
+        // The top resource's most recently created stop, whichever node it is on: for a
+        // primitive active on several nodes that can be another node's stop (observed).
         auto ps = rsc_actions(c, top, "stop", kNone, true);
-        if (!ps.empty()) parent_stop = ps.front();
+        if (!ps.empty()) parent_stop = ps.back();
     }
     if (!stops.empty()) notify_fenced_stop(c, r, fence);
     for (ActIdx a : stops) {

@@ -8,6 +8,10 @@
 // for the other side only through its instances on that side's node (a primitive's node; a
 // group's start: the node its members are assigned to, its stop: where they run), so a new
 // or recovering instance elsewhere restarts nothing ordered after the clone.
+// O1b (observed): neither an instance's action nor the clone's own stop makes the first
+// required. So with `c2 then p`, an instance of c2 that stops on p's node or moves away
+// from it leaves p running, while one that restarts there restarts p through the start
+// side ("due to required c2 running").
 //
 // The order in which actions and their inputs are examined is Pacemaker's (newest first,
 // depth first on every change): which change happens first decides the reason a summary
@@ -50,8 +54,14 @@ struct Propagator {
     std::pair<bool, bool> native_update(ActIdx first, ActIdx then, std::uint32_t first_flags,
                                         std::uint32_t type);
     bool interleave(ActIdx first, ActIdx then);
+    // A stop that cannot run, of a resource that is blocked and unmanaged.
+    [[nodiscard]] bool blocked_stop(ActIdx a) const;
     std::pair<bool, bool> interleave_update(ActIdx first, ActIdx then, NodeIdx node, std::uint32_t type);
     void set_flag_reason(ActIdx action, ActIdx reason, std::uint32_t flag, bool clear);
+    // O10 (observed, "due to colocation with X"): once a resource's own start cannot run,
+    // nor can the starts of what is colocated with it at INFINITY.
+    void block_colocation_dependents(ActIdx a);
+    void block_dependent(RscIdx r, const std::string& reason);
 };
 
 const char* child_task(std::string_view task)
@@ -233,7 +243,11 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
         }
     }
     // (A stop replaced by a migration does not make what must precede it required.)
-    if ((type & kOrderImpliesFirst) && !(t.flags & kActOptional) && !(t.flags & kActMigrateRunnable)) {
+    // (Nor does anything make an unmanaged resource's action required, observed: the stop of
+    // a blocked resource on a remote node stays optional when the connection must stop.)
+    const bool first_managed = f.rsc == kNone || c.resources[f.rsc].flags.managed;
+    if ((type & kOrderImpliesFirst) && first_managed && !(t.flags & kActOptional) &&
+        !(t.flags & kActMigrateRunnable)) {
         // (Required by what follows it: no reason is recorded, observed: `p then p2 then p3`
         // with p disabled stops p3 "due to required p2 start", its start's reason.)
         set_flag_reason(first, kNone, kActOptional, true);
@@ -290,6 +304,39 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
     return {then_changed, first_changed};
 }
 
+void Propagator::block_colocation_dependents(ActIdx a)
+{
+    const Action& act = c.actions[a];
+    if (act.runnable() || act.rsc == kNone || act.task != "start") return;
+    // (The resource's own start: a collective's pseudo action, an instance's own, a
+    // primitive's. A group whose member cannot start still has a runnable start.)
+    const std::string reason = "colocation with " + c.resources[act.rsc].id;
+    for (std::uint32_t ci : std::vector<std::uint32_t>(c.resources[act.rsc].with_this)) {
+        const Colocation& col = c.colocations[ci];
+        if (col.score >= kInfinity) block_dependent(col.dependent, reason);
+    }
+}
+
+void Propagator::block_dependent(RscIdx r, const std::string& reason)
+{
+    for (ActIdx a : std::vector<ActIdx>(c.resources[r].actions)) {
+        Action& act = c.actions[a];
+        if (!act.runnable() || act.task != "start") continue;
+        act.flags &= ~kActRunnable;
+        if (act.reason.empty()) act.reason = reason;
+        block_colocation_dependents(a);
+        after_changed(a);
+    }
+}
+
+bool Propagator::blocked_stop(ActIdx a) const
+{
+    const Action& act = c.actions[a];
+    if (act.task != "stop" || act.runnable() || act.rsc == kNone) return false;
+    const Resource& r = c.resources[act.rsc];
+    return r.flags.blocked && !r.flags.managed;
+}
+
 bool Propagator::interleave(ActIdx first, ActIdx then)
 {
     const Action& f = c.actions[first];
@@ -307,8 +354,17 @@ std::pair<bool, bool> Propagator::interleave_update(ActIdx first, ActIdx then, N
     bool tc = false, fc = false;
     const Action fa = c.actions[first];
     const Action ta = c.actions[then];
-    const bool current = fa.task == "stopped" || fa.task == "demoted";
+    const auto ends_with = [](const std::string& key, std::string_view end) {
+        return key.size() >= end.size() && key.compare(key.size() - end.size(), end.size(), end) == 0;
+    };
+    // (By the key, as Pacemaker decides: a first clone's confirmed notification stands for
+    // its operation, so `c2_confirmed-post_notify_running_0` pairs its instances' starts.)
+    const bool current = ends_with(fa.key, "_stopped_0") || ends_with(fa.key, "_demoted_0");
     const char* ftask = child_task(fa.task);
+    if ((fa.task == "notified" || fa.task == "notify") && (fa.flags & kActNotify)) {
+        const std::string* op = fa.meta_value("notify_operation");
+        ftask = op ? child_task(*op) : nullptr;
+    }
     if (!ftask) return {false, false};
     for (RscIdx then_child : std::vector<RscIdx>(c.resources[ta.rsc].children)) {
         RscIdx first_child = find_compatible_instance(c, then_child, fa.rsc, std::nullopt, current);
@@ -339,10 +395,12 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
     if (t.task == "notify" || t.task == "notified") return native_update(first, then, first_flags, type);
     const Resource& tr = c.resources[t.rsc];
     if (tr.is_clone() && interleave(first, then)) return interleave_update(first, then, node, type);
-    auto result = native_update(first, then, first_flags, type);
-    // Every instance of a (non-interleaved) clone follows the first; only those on the
-    // first's node also make the first required (or restart it). Group members follow on
-    // the first's node (a start: O6 below).
+    // (O1b: a clone's stop, required or not, does not make the first's stop required.)
+    auto result =
+        native_update(first, then, first_flags, tr.is_clone() ? (type & ~kOrderImpliesFirst) : type);
+    // Every instance of a (non-interleaved) clone follows the first; group members follow
+    // on the first's node (a start: O6 below). What makes the first required is the
+    // collective's own action alone (O1b above), never an instance's.
     constexpr std::uint32_t kAffectsFirst = kOrderImpliesFirst | kOrderImpliesFirstMigratable |
                                             kOrderPromotedImpliesFirst | kOrderImpliesFirstPrinted |
                                             kOrderRestart;
@@ -363,10 +421,7 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
             if (on_node != kNone) continue;  // that one is handled instead
         }
         if (tr.is_clone() && !(flags_for(ca, node) & kActRunnable)) continue;
-        // (A group's members never make the first required: the group's own action does.)
-        const bool affects_first = tr.is_clone() && same_node;
-        auto [tc, fc] =
-            update_pair(first, ca, node, first_flags, affects_first ? type : (type & ~kAffectsFirst));
+        auto [tc, fc] = update_pair(first, ca, node, first_flags, type & ~kAffectsFirst);
         if (tc) after_changed(ca);
         if (fc) result.second = true;
     }
@@ -380,6 +435,7 @@ void Propagator::update(ActIdx then)
         return;
     }
     bool then_changed = false;
+    const bool was_runnable = c.actions[then].runnable();
     // An action that needs any one of its one-or-more inputs (require-all=false).
     const bool requires_any = (c.actions[then].flags & kActRequiresAny) != 0;
     bool any_runnable = false;
@@ -409,6 +465,14 @@ void Propagator::update(ActIdx then)
             c.actions[first].flags |= kActPrintAlways;
         auto [tc, fc] = update_pair(first, then, first_node, first_flags, edge.flags);
         then_changed = then_changed || tc;
+        // (Observed: whatever the ordering, unless it only preserves order (a resource on
+        // a guest before its connection's stop), what follows a blocked, unmanaged
+        // resource's stop that cannot run cannot run either: `p then p2` with p2 blocked
+        // leaves p's stop blocked.)
+        if ((edge.flags & ~kOrderPreserve) != 0 && blocked_stop(first) && c.actions[then].runnable()) {
+            set_flag_reason(then, kNone, kActRunnable, true);
+            then_changed = true;
+        }
         if (fc) {
             after_changed(first);
             update(first);
@@ -422,6 +486,8 @@ void Propagator::update(ActIdx then)
         after_changed(then);
         update(then);
     }
+    // (After what follows it was examined: their own reasons come first, observed.)
+    if (was_runnable && !c.actions[then].runnable()) block_colocation_dependents(then);
     --depth;
 }
 

@@ -291,6 +291,7 @@ void render_resource(const Cluster& c, Out& out, RscIdx ri, int indent)
     const Resource& r = c.resources[ri];
     if (r.flags.internal) return;
     if (r.flags.orphan && r.running_on.empty()) return;
+    if (indent <= 4 && hidden_from_status(c, ri)) return;
     switch (r.kind) {
         case RscKind::primitive:
             out.line(indent, primitive_text(c, ri, r.id));
@@ -305,6 +306,23 @@ void render_resource(const Cluster& c, Out& out, RscIdx ri, int indent)
 }
 
 }  // namespace
+
+bool hidden_from_status(const Cluster& c, RscIdx r)
+{
+    if (c.resources[r].is_primitive()) return false;
+    std::vector<RscIdx> leaves;
+    c.leaves(r, leaves);
+    bool active = false;
+    for (RscIdx l : leaves) {
+        const Resource& leaf = c.resources[l];
+        for (NodeIdx n : leaf.running_on) {
+            const Node& node = c.nodes[n];
+            if (leaf.flags.managed || node.online) return false;  // the collective runs there
+            active = true;  // unmanaged on an offline node: active, but not the collective's
+        }
+    }
+    return active;
+}
 
 std::string render_status(const Cluster& c, bool fancy)
 {

@@ -14,6 +14,11 @@ namespace outpost::cluster::policy {
 // crm_simulate 2.1.5 prints it with -s or -U, the items without list headings, bullets,
 // indentation or item names ("[ node1 node2 ]" for "Online: [ node1 node2 ]").
 std::string render_status(const Cluster& c, bool fancy = true);
+// Whether crm_mon leaves a top-level resource out of the resource list although it is
+// partially active (observed): a group or clone whose only active members are unmanaged
+// on nodes that are offline. Pacemaker records such a member's node for the member but
+// not for its collective, and lists no collective it finds active but running nowhere.
+bool hidden_from_status(const Cluster& c, RscIdx r);
 // One "Transition Summary:" line: a fencing (change "Fence (reboot)", details the node) or
 // a resource change with its roles and nodes.
 struct SummaryEntry {

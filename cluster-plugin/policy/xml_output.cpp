@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "policy/text.hpp"
 #include "policy/unpack.hpp"
 #include "util/xml_text.hpp"
 
@@ -214,6 +215,7 @@ std::string status_xml(const Cluster& c, std::string_view element, int indent)
     const std::size_t resources = w.mark();
     for (RscIdx r : c.top) {
         if (c.resources[r].flags.orphan && c.resources[r].running_on.empty()) continue;
+        if (hidden_from_status(c, r)) continue;
         write_resource(c, w, r);
     }
     w.close_list("resources", resources, true);

@@ -66,6 +66,7 @@ void Watcher::refresh(std::function<void()> then)
             apply(*parsed);
             sync_watches();
             check_domains("");
+            watch_emulators();
         }
         auto thens = std::move(after_refresh_);
         after_refresh_.clear();
@@ -92,6 +93,7 @@ void Watcher::apply(const CibGuests& cib)
         } else {
             g.domain = config->name;
             type = config->type;
+            g.restarts_on_poweroff = lc::restarts_on_poweroff(*config);
         }
         g.uri = !r.hypervisor.empty() ? r.hypervisor : lc::default_uri_for_type(type);
         if (!g.config_problem.empty()) {
@@ -131,7 +133,7 @@ void Watcher::sync_watches()
     for (const auto& uri : wanted) {
         if (watches_.count(uri) != 0) continue;
         lc::HypervisorWatch::Callbacks callbacks;
-        callbacks.event = [this, uri](const lc::LifecycleEvent& e) { on_event(uri, e); };
+        callbacks.event = [this, uri](const lc::LifecycleEvent& e) { domain_event(uri, e); };
         callbacks.connected = [this, uri](lc::Hypervisor& h) { on_connected(uri, h); };
         // The first failure is worth a warning, the retries that follow are not.
         callbacks.disconnected = [this, uri](const std::string& why) {
@@ -159,7 +161,9 @@ void Watcher::on_connected(const std::string& watch_uri, lc::Hypervisor& hypervi
     std::weak_ptr<bool> alive = alive_;
     GSource* idle = g_idle_source_new();
     auto* data = new std::function<void()>([this, alive, watch_uri] {
-        if (!alive.expired()) check_domains(watch_uri);
+        if (alive.expired()) return;
+        check_domains(watch_uri);
+        watch_emulators();
     });
     g_source_set_callback(
         idle,
@@ -179,9 +183,14 @@ Watcher::Guest* Watcher::guest_for_domain(const std::string& uri, const std::str
     return nullptr;
 }
 
-void Watcher::on_event(const std::string& watch_uri, const lc::LifecycleEvent& event)
+void Watcher::domain_event(const std::string& watch_uri, const lc::LifecycleEvent& event)
 {
     auto noticed = Clock::now();
+    if (event.type == static_cast<int>(lc::EventType::started)) {
+        // A new emulator process (the domain started or came back): watch its exit.
+        if (Guest* g = guest_for_domain(watch_uri, event.name)) watch_emulator(*g);
+        return;
+    }
     auto meaning = lc::meaning(event);
     if (meaning == lc::EventMeaning::irrelevant) return;
     std::string why = lc::describe(event);
@@ -189,20 +198,83 @@ void Watcher::on_event(const std::string& watch_uri, const lc::LifecycleEvent& e
         log_info(log_cat, "domain %s %s: it runs on the target now", event.name.c_str(), why.c_str());
         return;
     }
+    Suspicion s{"", why, noticed, meaning == lc::EventMeaning::ending ? Evidence::ending : Evidence::ended,
+                -1};
+    // A guest's power-off restarts a domain configured so; a signal to QEMU always ends it.
+    auto restarted = [&](const Guest& g) {
+        return s.evidence == Evidence::ending && g.restarts_on_poweroff &&
+               event.detail != static_cast<int>(lc::ShutdownDetail::host);
+    };
     Guest* g = guest_for_domain(watch_uri, event.name);
     if (g != nullptr) {
-        suspect(g->resource.id, why, noticed);
+        if (restarted(*g)) {
+            log_info(log_cat, "domain %s %s: its <on_poweroff> restarts it", event.name.c_str(), why.c_str());
+            return;
+        }
+        s.resource = g->resource.id;
+        suspect(s);
         return;
     }
     // Unknown here: maybe a resource newer than our last CIB read.
     std::weak_ptr<bool> alive = alive_;
-    refresh([this, alive, watch_uri, name = event.name, why, noticed] {
+    refresh([this, alive, watch_uri, name = event.name, s, restarted]() mutable {
         if (alive.expired()) return;
-        if (Guest* found = guest_for_domain(watch_uri, name))
-            suspect(found->resource.id, why, noticed);
-        else
-            log_debug(log_cat, "domain %s %s: no cluster resource of ours", name.c_str(), why.c_str());
+        Guest* found = guest_for_domain(watch_uri, name);
+        if (found == nullptr) {
+            log_debug(log_cat, "domain %s %s: no cluster resource of ours", name.c_str(), s.why.c_str());
+        } else if (!restarted(*found)) {
+            s.resource = found->resource.id;
+            suspect(s);
+        }
     });
+}
+
+std::optional<pid_t> Watcher::find_emulator(const std::string& uri, const std::string& domain) const
+{
+    return options_.emulator_pid ? options_.emulator_pid(uri, domain) : lc::emulator_pid(uri, domain);
+}
+
+void Watcher::watch_emulators()
+{
+    std::erase_if(emulators_, [&](const auto& e) {
+        auto g = guests_.find(e.first);
+        return g == guests_.end() || g->second.domain != e.second.domain || g->second.uri != e.second.uri;
+    });
+    for (const auto& [id, g] : guests_)
+        watch_emulator(g);
+}
+
+void Watcher::watch_emulator(const Guest& g)
+{
+    if (g.domain.empty()) return;
+    auto pid = find_emulator(g.uri, g.domain);
+    if (!pid) return;  // none here (not a local QEMU, not running), or not readable
+    const std::string& id = g.resource.id;
+    auto it = emulators_.find(id);
+    if (it != emulators_.end() && it->second.domain == g.domain && it->second.exit->pid() == *pid) return;
+    std::weak_ptr<bool> alive = alive_;
+    const pid_t p = *pid;
+    auto w = lc::ProcessExit::watch(context_, p, [this, alive, id, p] {
+        if (!alive.expired()) on_emulator_exit(id, p);
+    });
+    if (!w) {
+        log_debug(log_cat, "not watching process %d of domain %s: %s", static_cast<int>(p), g.domain.c_str(),
+                  w.error().message.c_str());
+        return;
+    }
+    log_debug(log_cat, "watching process %d of domain %s (%s)", static_cast<int>(p), g.domain.c_str(),
+              id.c_str());
+    emulators_.insert_or_assign(id, EmulatorWatch{g.uri, g.domain, std::move(*w)});
+}
+
+void Watcher::on_emulator_exit(const std::string& resource, pid_t pid)
+{
+    auto noticed = Clock::now();
+    auto it = emulators_.find(resource);
+    if (it == emulators_.end() || it->second.exit->pid() != pid) return;
+    emulators_.erase(it);  // the watch is spent (safe inside its own callback)
+    suspect(Suspicion{resource, "exited (its process " + std::to_string(pid) + " ended)", noticed,
+                      Evidence::exited, pid});
 }
 
 std::optional<bool> Watcher::domain_running(const Guest& g)
@@ -311,13 +383,12 @@ void Watcher::check_domains(const std::string& uri)
         if (running && !*running) stopped.push_back(id);
     }
     for (const auto& id : stopped)
-        suspect(id, "found not running (no event seen)", Clock::now());
+        suspect(Suspicion{id, "found not running (no event seen)", Clock::now(), Evidence::ended, -1});
 }
 
-void Watcher::suspect(const std::string& resource, const std::string& why, Clock::time_point noticed)
+void Watcher::suspect(const Suspicion& s)
 {
-    log_info(log_cat, "domain of %s %s: checking with the cluster", resource.c_str(), why.c_str());
-    Suspicion s{resource, why, noticed};
+    log_info(log_cat, "domain of %s %s: checking with the cluster", s.resource.c_str(), s.why.c_str());
     std::weak_ptr<bool> alive = alive_;
     tools_.query_cib([this, alive, s](Result<std::string> cib) {
         if (alive.expired()) return;
@@ -334,6 +405,27 @@ void Watcher::suspect(const std::string& resource, const std::string& why, Clock
         apply(*parsed);
         decide(s, *parsed);
     });
+}
+
+std::optional<std::string> Watcher::runs_again(const Guest& g, const Suspicion& s)
+{
+    switch (s.evidence) {
+        case Evidence::ended: {
+            auto running = domain_running(g);
+            if (running && *running) return "it runs again";
+            return std::nullopt;
+        }
+        case Evidence::ending:
+            // libvirt says "in shutdown" until the process is gone; nothing to ask.
+            return std::nullopt;
+        case Evidence::exited: {
+            // Not libvirt: a destroy holds the domain until the process is reaped.
+            auto pid = find_emulator(g.uri, g.domain);
+            if (pid && *pid != s.pid) return "it runs again (process " + std::to_string(*pid) + ")";
+            return std::nullopt;
+        }
+    }
+    return std::nullopt;
 }
 
 void Watcher::decide(const Suspicion& s, const CibGuests& cib)
@@ -358,8 +450,7 @@ void Watcher::decide(const Suspicion& s, const CibGuests& cib)
     if (g.reported_call == r.decisive_call) return skip("already reported");
     if (auto action = tools_.agent_action_in_flight(r.id))
         return skip("the cluster is running its " + *action);
-    auto running = domain_running(g);
-    if (running && *running) return skip("it runs again");
+    if (auto again = runs_again(g, s)) return skip(*again);
 
     g.reported_call = r.decisive_call;
     Report report{r.id, g.domain, s.why, s.noticed, {}, false, {}};

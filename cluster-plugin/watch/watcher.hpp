@@ -4,20 +4,30 @@
 // the cluster having asked, it reports the resource as failed on this node at once
 // (ClusterTools::report_failure), so recovery starts without waiting for the next monitor.
 //
-// Deciding that the cluster did not ask, on every suspicious event:
-//   1. the event means the domain ended here (stopped: shut down, destroyed, crashed, saved,
-//      emulator failed; crashed; suspended by an I/O error or a watchdog). "Stopped because
-//      migrated" never counts: the domain runs on the target now;
-//   2. a fresh read of the CIB says the resource is managed, not in maintenance (cluster or
+// What counts as the domain ending (the first one seen is acted on):
+//   - an event saying it ended here: stopped (shut down, destroyed, crashed, saved,
+//     emulator failed), crashed, suspended by an I/O error or a watchdog. "Stopped because
+//     migrated" never counts: the domain runs on the target now;
+//   - an event saying it is going down: shutdown (the guest powered off, or QEMU got a
+//     signal); libvirt sends "stopped" only once the emulator process is gone, seconds
+//     later where the process is reaped late. A guest's own power-off does not count for
+//     a domain whose <on_poweroff> restarts it;
+//   - its emulator process exiting (a local QEMU: lifecycle::ProcessExit, a pidfd): for
+//     `virsh destroy` libvirt sends neither event before the process is reaped.
+// Deciding that the cluster did not ask, on every suspicion:
+//   1. a fresh read of the CIB says the resource is managed, not in maintenance (cluster or
 //      node), active on this node with no operation in flight (a pending record means the
 //      cluster is starting, stopping or migrating it) and with no failure recorded since
 //      (then the cluster knows already);
-//   3. no resource agent process is running start, stop, migrate_to or migrate_from for it
+//   2. no resource agent process is running start, stop, migrate_to or migrate_from for it
 //      on this node (covers the moment before a pending record is written, and clusters with
 //      record-pending=false);
-//   4. libvirt still says the domain is not running (not restarted meanwhile).
+//   3. for a "stopped" event, libvirt still says the domain is not running (not restarted
+//      meanwhile); for an exited process, libvirt's PID file names no newer QEMU of the
+//      domain (libvirt is not asked: it holds the domain until the process is reaped).
 // Then the resource is reported once; it is not reported again until the CIB shows a new
-// operation deciding its state (a new start or probe).
+// operation deciding its state (a new start or probe), so the "stopped" that follows a
+// shutdown or an exited process finds it reported already (or the cluster stopping it).
 //
 // Events are never the only signal: the cluster's own monitors keep running, and the
 // watcher re-reads the CIB every refresh interval and after every (re)connection to a
@@ -38,6 +48,7 @@
 #include <vector>
 
 #include "io/source.hpp"
+#include "lifecycle/emulator_exit.hpp"
 #include "lifecycle/hypervisor_watch.hpp"
 #include "watch/cib_guests.hpp"
 #include "watch/cluster_tools.hpp"
@@ -52,6 +63,9 @@ struct WatcherOptions {
     std::chrono::milliseconds refresh = kDefaultRefresh;
     bool dry_run = false;  // log what would be reported, report nothing
     lifecycle::HypervisorWatch::Options hypervisor;
+    // The running emulator process of a domain (uri, name), watched for its exit; empty:
+    // lifecycle::emulator_pid (a local QEMU's PID file). Tests give their own processes.
+    std::function<std::optional<pid_t>(const std::string& uri, const std::string& domain)> emulator_pid;
 };
 
 // A report (or a dry-run decision), for logs and tests.
@@ -84,6 +98,10 @@ public:
     // Called after each CIB refresh has been applied.
     std::function<void()> on_refresh;
 
+    // A lifecycle event of `uri`'s domain, as its HypervisorWatch delivers it (public for
+    // tests that play events libvirt's test driver never sends, such as shutdown).
+    void domain_event(const std::string& uri, const lifecycle::LifecycleEvent& event);
+
     // A domain-state query (StateService): answered for a guest resource known from the
     // CIB with the same hypervisor and config parameters, whose hypervisor connection is
     // up; the domain name is read from the config file again, as the agent would.
@@ -98,24 +116,43 @@ private:
         std::string uri;     // resolved: hypervisor, else from the domain's type
         std::string domain;  // from the config file ("" when it cannot be read)
         std::string config_problem;
-        long reported_call = -2;  // decisive_call at the last report (-2: never reported)
+        long reported_call = -2;            // decisive_call at the last report (-2: never reported)
+        bool restarts_on_poweroff = false;  // <on_poweroff> restart: a guest power-off is no end
+    };
+    // What made the watcher suspect a domain's end, and so what confirms it (decide()).
+    enum class Evidence {
+        ended,   // an event: it ended; libvirt must still say it is not running
+        ending,  // a shutdown event: the emulator is going down
+        exited,  // its emulator process exited (`pid`)
     };
     struct Suspicion {
         std::string resource;
         std::string why;
         std::chrono::steady_clock::time_point noticed;
+        Evidence evidence = Evidence::ended;
+        pid_t pid = -1;
+    };
+    struct EmulatorWatch {
+        std::string uri;
+        std::string domain;
+        std::unique_ptr<lifecycle::ProcessExit> exit;
     };
 
     void refresh(std::function<void()> then = nullptr);
     void apply(const CibGuests& cib);
     void sync_watches();
-    void on_event(const std::string& watch_uri, const lifecycle::LifecycleEvent& event);
     void on_connected(const std::string& watch_uri, lifecycle::Hypervisor& hypervisor);
     // Checks every active guest on `uri` ("" = all) against libvirt's state.
     void check_domains(const std::string& uri);
-    void suspect(const std::string& resource, const std::string& why,
-                 std::chrono::steady_clock::time_point noticed);
+    void suspect(const Suspicion& s);
     void decide(const Suspicion& s, const CibGuests& cib);
+    // Why the suspected end is over already (the domain runs again), if it is.
+    std::optional<std::string> runs_again(const Guest& g, const Suspicion& s);
+    // Emulator processes: watched for every guest whose domain has one running here.
+    void watch_emulators();
+    void watch_emulator(const Guest& g);
+    void on_emulator_exit(const std::string& resource, pid_t pid);
+    std::optional<pid_t> find_emulator(const std::string& uri, const std::string& domain) const;
     // Whether the domain runs now according to libvirt (nullopt: cannot tell).
     std::optional<bool> domain_running(const Guest& g);
     Guest* guest_for_domain(const std::string& uri, const std::string& name);
@@ -125,6 +162,7 @@ private:
     ClusterTools& tools_;
     std::map<std::string, Guest> guests_;                                         // by resource id
     std::map<std::string, std::unique_ptr<lifecycle::HypervisorWatch>> watches_;  // by URI
+    std::map<std::string, EmulatorWatch> emulators_;                              // by resource id
     // For answer(): domain handles by "URI\nname" (one libvirt call per query instead of
     // three; dropped on any error and at every reconnection), and each config file's
     // domain name by its modification time.

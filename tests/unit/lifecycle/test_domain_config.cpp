@@ -39,6 +39,23 @@ TEST_CASE("a domain config: name, type, uuid, init, networks, pools")
     CHECK(c->pools == std::vector<std::string>{"images"});
     CHECK(c->xml == kLxc);
     CHECK_FALSE(has_system_init(*c));
+    CHECK(c->on_poweroff.empty());
+    CHECK_FALSE(restarts_on_poweroff(*c));
+}
+
+TEST_CASE("a guest's power-off restarts only a domain whose <on_poweroff> says so")
+{
+    auto with = [](const std::string& action) {
+        auto c = parse_domain_config(
+            "<domain type='qemu'><name>v</name><on_poweroff>" + action + "</on_poweroff></domain>", "v.xml");
+        REQUIRE(c.ok());
+        return *c;
+    };
+    CHECK(with("restart").on_poweroff == "restart");
+    CHECK(restarts_on_poweroff(with("restart")));
+    CHECK(restarts_on_poweroff(with("rename-restart")));
+    CHECK_FALSE(restarts_on_poweroff(with("destroy")));
+    CHECK_FALSE(restarts_on_poweroff(with("preserve")));
 }
 
 TEST_CASE("system inits are told from application containers")

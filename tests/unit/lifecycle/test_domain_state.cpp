@@ -74,8 +74,13 @@ TEST_CASE("what lifecycle events mean for a domain's service")
           EventMeaning::irrelevant);
     CHECK(meaning(event(VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED)) ==
           EventMeaning::irrelevant);
-    CHECK(meaning(event(VIR_DOMAIN_EVENT_SHUTDOWN, VIR_DOMAIN_EVENT_SHUTDOWN_GUEST)) ==
-          EventMeaning::irrelevant);
+    // QEMU's SHUTDOWN, whoever asked: the emulator is going down ("stopped" comes later).
+    for (int d : {VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED, VIR_DOMAIN_EVENT_SHUTDOWN_GUEST,
+                  VIR_DOMAIN_EVENT_SHUTDOWN_HOST})
+        CHECK(meaning(event(VIR_DOMAIN_EVENT_SHUTDOWN, d)) == EventMeaning::ending);
+    CHECK(describe(event(VIR_DOMAIN_EVENT_SHUTDOWN, VIR_DOMAIN_EVENT_SHUTDOWN_HOST)) == "shutdown (host)");
+    CHECK(static_cast<int>(ShutdownDetail::host) == VIR_DOMAIN_EVENT_SHUTDOWN_HOST);
+    CHECK(static_cast<int>(ShutdownDetail::guest) == VIR_DOMAIN_EVENT_SHUTDOWN_GUEST);
     CHECK(meaning(event(VIR_DOMAIN_EVENT_UNDEFINED, 0)) == EventMeaning::irrelevant);
     CHECK(describe(event(VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED)) ==
           "stopped (destroyed)");

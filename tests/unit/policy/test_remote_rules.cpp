@@ -246,3 +246,52 @@ TEST_CASE("rule 9: a <node> entry without a type keeps a guest's or remote node'
     CHECK(s.cluster->nodes[s.cluster->find_node("remote1")].kind == NodeKind::member);
     CHECK(s.cluster->find_rsc("guest1") != kNone);  // the implicit connection stays
 }
+
+TEST_CASE("rule 51: fencing a guest orders the resource's last stop, on whichever node it is")
+{
+    // Observed with crm_simulate 2.1.5 (regression rnd-s4-c0-7): a primitive active on two
+    // guests, one of them fenced with its failed container. Besides its own (pseudo) stop
+    // there, the fencing orders the resource's most recently created stop, which is the
+    // other guest's when that guest's history comes later in the status section.
+    const auto status = [](const std::string& first, const std::string& second) {
+        return node_state(1, history_ops("vm1", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
+                                 history("vm2", "start") + history("guest1", "start", 0, 0, "remote") +
+                                 history("guest2", "start", 0, 0, "remote")) +
+               remote_state(first, history("r1", "start")) + remote_state(second, history("r1", "start"));
+    };
+    const std::string rsc = guest_vm("vm1", "guest1") + guest_vm("vm2", "guest2") + primitive("r1");
+    const std::string pins = pin("vm1", "node1") + pin("vm2", "node1");
+    auto later = schedule_cib(cib(1, rsc, pins, status("guest1", "guest2")));
+    REQUIRE(later.find("stonith-guest1-reboot") != kNone);
+    CHECK(later.ordered("stonith-guest1-reboot", "guest1", "r1_stop_0", "guest1"));
+    CHECK(later.ordered("stonith-guest1-reboot", "guest1", "r1_stop_0", "guest2"));
+    auto earlier = schedule_cib(cib(1, rsc, pins, status("guest2", "guest1")));
+    CHECK(earlier.ordered("stonith-guest1-reboot", "guest1", "r1_stop_0", "guest1"));
+    CHECK_FALSE(earlier.ordered("stonith-guest1-reboot", "guest1", "r1_stop_0", "guest2"));
+}
+
+TEST_CASE("rule 55: a blocked resource on a remote node whose connection must stop stays blocked, unlisted")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s8-c5-5): the connection's stop
+    // cannot make the stop of an unmanaged (blocked) resource there required, so neither
+    // it nor its group's stop is scheduled; the connection's stop is blocked behind it.
+    const std::string group = "<group id=\"g\">" + primitive("gm") + primitive("gm2") + "</group>";
+    const std::string status =
+        node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}}, "remote")) +
+        remote_state("remote1", history("gm", "stop", 1));
+    const std::string text = cib(1, remote("remote1") + group, pin("g", "remote1"), status);
+    auto s = schedule_cib(text);
+    const ActIdx gm_stop = s.find("gm_stop_0", "remote1");
+    REQUIRE(gm_stop != kNone);
+    CHECK(s.cluster->actions[gm_stop].optional());
+    CHECK_FALSE(s.in_graph("g_stop_0"));
+    CHECK_FALSE(s.in_graph("remote1_stop_0"));
+    // crm_mon lists no group whose only active member is blocked on an offline node, while
+    // the same member outside a group is listed.
+    auto doc = xml::parse(text);
+    REQUIRE(doc);
+    auto current = unpack(std::move(*doc), ScheduleOptions{});
+    REQUIRE(current);
+    CHECK(render_status(**current).find("Resource Group: g") == std::string::npos);
+    CHECK(hidden_from_status(**current, (*current)->find_rsc("g")));
+}

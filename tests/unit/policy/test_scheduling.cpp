@@ -355,6 +355,96 @@ TEST_CASE("O1: a clone ordered before a primitive or group requires it only thro
     CHECK(here.in_graph("gm_stop_0", "node1"));
 }
 
+TEST_CASE("O1b: an instance of the first clone stopping or moving away restarts nothing after it")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s8-c0-3): with `C then w`, the
+    // instance on w's node stopping (banned) or moving to another node leaves w running;
+    // only one that restarts there restarts w (O1 above).
+    const std::string rsc = clone("C", nv("C-max", "clone-max", "2"), "D") +
+                            "<primitive id=\"w\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string order =
+        "<rsc_location id=\"lw\" rsc=\"w\" node=\"node1\" score=\"100\"/>"
+        "<rsc_order id=\"o1\" first=\"C\" then=\"w\"/>";
+    const std::string ban = "<rsc_location id=\"ban\" rsc=\"C\" node=\"node1\" score=\"-INFINITY\"/>";
+    const std::string status = node_state(1, history_ops("D", {{"start", 0, 0}, {"monitor", 0, 10000}}) +
+                                                 history_ops("w", {{"start", 0, 0}})) +
+                               node_state(2, history_ops("D", {{"start", 0, 0}, {"monitor", 0, 10000}}));
+    auto stops = schedule_cib(cib(2, rsc, order + ban, status));
+    CHECK(stops.in_graph("D:0_stop_0", "node1"));
+    CHECK_FALSE(stops.in_graph("w_stop_0"));
+    auto moves = schedule_cib(cib(3, rsc, order + ban, status));
+    CHECK(moves.in_graph("D:0_stop_0", "node1"));
+    CHECK(moves.in_graph("D:0_start_0", "node3"));
+    CHECK_FALSE(moves.in_graph("w_stop_0"));
+}
+
+TEST_CASE("interleave: a first clone with notifications pairs its instances' starts by node")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s10-c6-0): with `C2 then C`, C
+    // interleaved and C2 notifying, the ordering's first is C2's confirmed post-notification
+    // of its start, and each instance of C starts after C2's instance on its node.
+    const std::string rsc =
+        clone("C", nv("C-il", "interleave", "true"), "D") + clone("C2", nv("C2-n", "notify", "true"), "D2");
+    auto s = schedule_cib(cib(2, rsc, "<rsc_order id=\"o\" first=\"C2\" then=\"C\"/>"));
+    CHECK(s.ordered("C2_confirmed-post_notify_running_0", "", "C_start_0", ""));
+    for (const char* node : {"node1", "node2"}) {
+        std::string d, d2;
+        for (const char* i : {"0", "1"}) {
+            if (s.in_graph(std::string("D:") + i + "_start_0", node)) d = std::string("D:") + i + "_start_0";
+            if (s.in_graph(std::string("D2:") + i + "_start_0", node))
+                d2 = std::string("D2:") + i + "_start_0";
+        }
+        REQUIRE_FALSE(d.empty());
+        REQUIRE_FALSE(d2.empty());
+        CHECK(s.ordered(d2, node, d, node));
+    }
+}
+
+TEST_CASE("a blocked resource's stop that cannot run blocks the stop ordered after it")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s10-c8-8): with `p then p2` and p2
+    // blocked by a failed stop (fencing disabled), disabling p cannot stop it: p2 must stop
+    // first and cannot.
+    const std::string rsc =
+        "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<meta_attributes id=\"p-m\">" +
+        nv("p-tr", "target-role", "Stopped") +
+        "</meta_attributes></primitive>"
+        "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string status = node_state(1, history_ops("p", {{"start", 0, 0}}) + history("p2", "stop", 1));
+    auto s = schedule_cib(cib(1, rsc, "<rsc_order id=\"o\" first=\"p\" then=\"p2\"/>", status));
+    const ActIdx stop = s.find("p_stop_0", "node1");
+    REQUIRE(stop != kNone);
+    CHECK_FALSE(s.cluster->actions[stop].runnable());
+    CHECK_FALSE(s.in_graph("p_stop_0"));
+    CHECK(s.summary_text().find("Stop p (node1) due to node availability (blocked)") != std::string::npos);
+}
+
+TEST_CASE("O10: a resource whose start cannot run blocks the starts of what is colocated with it")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s12-c9-3): C2 cannot start (it must
+    // follow g, whose member gm is blocked by a failed stop), so p, colocated with C2 at
+    // INFINITY and recovering from a failed monitor, is stopped "due to colocation with C2";
+    // a group whose member cannot start still has a runnable start and blocks nothing.
+    const std::string prim =
+        "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<operations><op id=\"p-m\" name=\"monitor\" interval=\"10s\"/></operations>"
+        "</primitive>";
+    const std::string rsc = prim + clone("C2", {}, "D2") +
+                            "<group id=\"g\"><primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" "
+                            "type=\"Dummy\"/></group>";
+    const std::string constraints =
+        "<rsc_order id=\"o\" first=\"g\" then=\"C2\"/>"
+        "<rsc_colocation id=\"col\" rsc=\"p\" with-rsc=\"C2\" score=\"INFINITY\"/>";
+    const std::string status =
+        node_state(1, history_ops("p", {{"start", 0, 0}, {"monitor", 7, 10000}}) + history("gm", "stop", 1));
+    auto s = schedule_cib(cib(1, rsc, constraints, status));
+    const ActIdx start = s.find("p_start_0", "node1");
+    REQUIRE(start != kNone);
+    CHECK_FALSE(s.cluster->actions[start].runnable());
+    CHECK(s.summary_text().find("Stop p (node1) due to colocation with C2") != std::string::npos);
+}
+
 TEST_CASE("P1: a probe comes before the stops of what restarts after its start, through a clone")
 {
     const std::string rsc = "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>" +

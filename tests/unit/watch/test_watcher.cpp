@@ -3,6 +3,7 @@
 // ClusterTools plays Pacemaker (its CIB made by cib_fixture.hpp). The watcher's answers to
 // domain-state queries, and ocf:outpost:guest's front (a real process) asking for them.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
@@ -78,6 +79,8 @@ struct Fixture {
     std::vector<Report> reports;
     int refreshes = 0;
     std::unique_ptr<Watcher> watcher;
+    // Stands in for libvirt's PID files (a test's own child processes).
+    std::map<std::string, pid_t> emulators;
 
     Fixture() = default;
     ~Fixture()
@@ -102,6 +105,18 @@ struct Fixture {
         REQUIRE(d->start().ok());
         return std::move(*d);
     }
+    // Guests busy (a pending stop in the CIB), acting (a stop running, not yet recorded) and
+    // off (a recorded stop), their domains named PREFIX-busy, ...: the cluster's own doing.
+    std::vector<lv::Domain> cluster_acting_guests(const std::string& prefix)
+    {
+        std::vector<lv::Domain> out;
+        for (const char* id : {"busy", "acting", "off"})
+            out.push_back(add_guest(id, prefix + "-" + id));
+        resource("busy").ops = {{"busy_last_0", "stop", -1, 193, -1, 0}};
+        tools.in_flight["acting"] = "stop";
+        resource("off").ops = {{"off_last_0", "stop", 9, 0, 0, 0}};
+        return out;
+    }
     CibResource& resource(const std::string& id)
     {
         for (auto& r : tools.resources)
@@ -116,6 +131,11 @@ struct Fixture {
         o.node = "node1";
         o.refresh = refresh;
         o.dry_run = dry_run;
+        o.emulator_pid = [this](const std::string& uri, const std::string& domain) -> std::optional<pid_t> {
+            auto it = emulators.find(domain);
+            if (uri != kTestUri || it == emulators.end()) return std::nullopt;
+            return it->second;
+        };
         watcher = std::make_unique<Watcher>(context, o, tools);
         watcher->on_report = [this](const Report& r) { reports.push_back(r); };
         watcher->on_refresh = [this] { ++refreshes; };
@@ -129,7 +149,42 @@ struct Fixture {
             context, [&] { return reports.size() >= n; }, limit);
     }
     void settle() { loop_for(context, 300ms); }
+    // A lifecycle event of `domain` as libvirt would send it.
+    void event(const std::string& domain, lv::EventType type, int detail)
+    {
+        lv::LifecycleEvent e;
+        e.uri = kTestUri;
+        e.name = domain;
+        e.type = static_cast<int>(type);
+        e.detail = detail;
+        watcher->domain_event(kTestUri, e);
+    }
 };
+
+// A process standing for a domain's QEMU: killed by the test, reaped at the end.
+struct FakeEmulator {
+    pid_t pid = fork();
+    FakeEmulator()
+    {
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            pause();
+            _exit(0);
+        }
+    }
+    FakeEmulator(const FakeEmulator&) = delete;
+    FakeEmulator& operator=(const FakeEmulator&) = delete;
+    void end() const { REQUIRE(::kill(pid, SIGKILL) == 0); }
+    ~FakeEmulator()
+    {
+        (void)::kill(pid, SIGKILL);
+        (void)::waitpid(pid, nullptr, 0);
+    }
+};
+
+constexpr int kShutdownHost = static_cast<int>(lv::ShutdownDetail::host);
+constexpr int kShutdownGuest = static_cast<int>(lv::ShutdownDetail::guest);
+constexpr int kShutdownFinished = static_cast<int>(lv::ShutdownDetail::finished);
 
 }  // namespace
 
@@ -168,14 +223,12 @@ TEST_CASE("a destroyed domain of an active resource is reported once")
 TEST_CASE("what the cluster does itself is never reported")
 {
     Fixture f;
-    auto busy = f.add_guest("busy", "w-busy");
-    auto acting = f.add_guest("acting", "w-acting");
-    auto off = f.add_guest("off", "w-off");
+    auto acting_guests = f.cluster_acting_guests("w");
+    auto& busy = acting_guests[0];
+    auto& acting = acting_guests[1];
+    auto& off = acting_guests[2];
     auto unmanaged = f.add_guest("unmanaged", "w-unmanaged");
     auto reported = f.add_guest("reported", "w-reported");
-    f.resource("busy").ops = {{"busy_last_0", "stop", -1, 193, -1, 0}};
-    f.tools.in_flight["acting"] = "stop";
-    f.resource("off").ops = {{"off_last_0", "stop", 9, 0, 0, 0}};
     f.resource("unmanaged").meta = "<nvpair id=\"u-m\" name=\"is-managed\" value=\"false\"/>";
     f.resource("reported").ops.push_back({"reported_last_failure_0", "asyncmon", 12, 1, 0, 0});
     f.start();
@@ -396,4 +449,111 @@ TEST_CASE("the guest agent's front answers a monitor from the watcher, and hands
     CHECK(run_front(f.context, f.dir, scripts).rc == 42);
     service->reset();
     CHECK(run_front(f.context, f.dir, env).rc == 42);
+}
+
+TEST_CASE("a shutdown event is reported at once, and the stop that follows not again")
+{
+    Fixture f;
+    auto d = f.add_guest("g1", "w-sd");
+    f.start();
+    // QEMU got a signal: libvirt says so long before the process is gone.
+    f.event("w-sd", lv::EventType::shutdown, kShutdownHost);
+    REQUIRE(f.wait_reports(1));
+    CHECK(f.tools.reports == std::vector<std::string>{"g1@node1"});
+    CHECK(f.reports[0].why == "shutdown (host)");
+    // libvirt's "stopped" when the process is finally gone: reported already.
+    REQUIRE(d.destroy().ok());
+    f.settle();
+    CHECK(f.tools.reports.size() == 1);
+}
+
+TEST_CASE("a guest's power-off counts unless its <on_poweroff> restarts it")
+{
+    Fixture f;
+    auto off = f.add_guest("off", "w-off");
+    auto again = f.add_guest("again", "w-again");
+    // w-again's configuration restarts it on a power-off.
+    std::ofstream(f.dir / "w-again.xml") << "<domain type='test'><name>w-again</name><memory unit='MiB'>64"
+                                            "</memory><os><type>hvm</type></os><on_poweroff>restart"
+                                            "</on_poweroff></domain>";
+    f.start();
+    f.event("w-again", lv::EventType::shutdown, kShutdownGuest);
+    f.event("w-again", lv::EventType::shutdown, kShutdownFinished);
+    f.event("w-off", lv::EventType::shutdown, kShutdownGuest);
+    REQUIRE(f.wait_reports(1));
+    f.settle();
+    CHECK(f.tools.reports == std::vector<std::string>{"off@node1"});
+    CHECK(f.reports[0].why == "shutdown (guest)");
+    // A signal to QEMU ends it whatever the configuration says.
+    f.event("w-again", lv::EventType::shutdown, kShutdownHost);
+    REQUIRE(f.wait_reports(2));
+    CHECK(f.tools.reports[1] == "again@node1");
+}
+
+TEST_CASE("the shutdowns of the cluster's own stops are not reported")
+{
+    Fixture f;
+    auto acting_guests = f.cluster_acting_guests("sd");
+    f.start();
+    for (const char* name : {"sd-busy", "sd-acting", "sd-off"})
+        f.event(name, lv::EventType::shutdown, kShutdownHost);
+    f.settle();
+    CHECK(f.tools.reports.empty());
+    // Irrelevant events and unknown domains are no suspicion.
+    f.event("sd-busy", lv::EventType::resumed, 0);
+    f.event("no-such-domain", lv::EventType::shutdown, kShutdownHost);
+    f.settle();
+    CHECK(f.tools.reports.empty());
+}
+
+TEST_CASE("the emulator process's exit is reported at once, the events that follow not again")
+{
+    Fixture f;
+    auto d = f.add_guest("g1", "w-qemu");
+    FakeEmulator qemu;
+    f.emulators["w-qemu"] = qemu.pid;
+    f.start();
+    f.settle();
+    CHECK(f.tools.reports.empty());
+    // libvirt still calls the domain running (a destroy holds it until the process is
+    // reaped): the exit alone is reported.
+    qemu.end();
+    REQUIRE(f.wait_reports(1));
+    CHECK(f.tools.reports == std::vector<std::string>{"g1@node1"});
+    CHECK(f.reports[0].why == "exited (its process " + std::to_string(qemu.pid) + " ended)");
+    f.event("w-qemu", lv::EventType::shutdown, kShutdownHost);
+    REQUIRE(d.destroy().ok());
+    f.settle();
+    CHECK(f.tools.reports.size() == 1);
+
+    // Recovered: a new start recorded and a new process, watched from its "started" event.
+    FakeEmulator second;
+    f.emulators["w-qemu"] = second.pid;
+    f.resource("g1").ops = started_ops("g1", 20);
+    REQUIRE(d.start().ok());
+    f.settle();
+    second.end();
+    REQUIRE(f.wait_reports(2));
+    CHECK(f.reports[1].why == "exited (its process " + std::to_string(second.pid) + " ended)");
+}
+
+TEST_CASE("an emulator process ending under the cluster's own stop, or replaced, is not reported")
+{
+    Fixture f;
+    auto acting = f.add_guest("acting", "w-pacting");
+    auto restarted = f.add_guest("restarted", "w-prestarted");
+    FakeEmulator a;
+    FakeEmulator r;
+    FakeEmulator newer;
+    f.emulators["w-pacting"] = a.pid;
+    f.emulators["w-prestarted"] = r.pid;
+    f.tools.in_flight["acting"] = "stop";
+    f.start();
+    f.settle();
+    // The PID file names a newer QEMU of the domain by the time the exit is checked.
+    f.emulators["w-prestarted"] = newer.pid;
+    a.end();
+    r.end();
+    f.settle();
+    CHECK(f.tools.reports.empty());
 }
