@@ -581,8 +581,12 @@ void ControlLoop::run_fencing(const GraphAction& action)
 {
     const std::string target = action.node;
     const std::string* stonith_action = action.meta("stonith_action");
-    FenceRequest request{target, stonith_action != nullptr ? *stonith_action : "reboot", stonith_timeout_ms_};
-    if (target.empty() || target == config_.host_name) {
+    FenceRequest request;
+    request.target = target;
+    request.action = stonith_action != nullptr ? *stonith_action : "reboot";
+    request.timeout_ms = stonith_timeout_ms_;
+    // Its own node is only ever unfenced ("on"), as pacemaker-controld unfences its own.
+    if (target.empty() || (target == config_.host_name && request.action != "on")) {
         log_error(log_cat, "Cannot fence %s: the controller does not fence its own node",
                   target.empty() ? "an unnamed node" : target.c_str());
         fail_unrunnable(action.id);
@@ -592,14 +596,44 @@ void ControlLoop::run_fencing(const GraphAction& action)
     const int id = action.id;
     const int transition = transition_id_;
     auto watch = lifetime_.watch();
+    const std::string* all = action.meta("digests_all");
+    const std::string* secure = action.meta("digests_secure");
+    auto digests =
+        std::make_pair(all != nullptr ? *all : std::string(), secure != nullptr ? *secure : std::string());
     fencer_->fence_for_loop(target, request.action,
-                            [this, watch, id, transition](const controller::FenceHistoryEntry& entry) {
+                            [this, watch, id, transition, target, digests,
+                             on = request.action == "on"](const controller::FenceHistoryEntry& entry) {
                                 if (!watch || transition != transition_id_) return;
-                                if (entry.state == controller::FenceState::done)
-                                    finish_action(id, true);
-                                else
+                                if (entry.state != controller::FenceState::done) {
                                     fail_unrunnable(id);
+                                    return;
+                                }
+                                if (on) record_unfenced(target, digests.first, digests.second);
+                                finish_action(id, true);
                             });
+}
+
+// After the graph's unfencing of a node: the transient attributes pacemaker-controld sets
+// (#node-unfenced, the time; the devices' digests), so the policy does not unfence it again.
+void ControlLoop::record_unfenced(const std::string& node, const std::string& digests_all,
+                                  const std::string& digests_secure)
+{
+    if (config_.attributes == nullptr) return;
+    const std::string now = std::to_string(static_cast<long long>(std::time(nullptr)));
+    for (const auto& [name, value] : {std::pair<std::string, std::string>{"#node-unfenced", now},
+                                      {"#digests-all", digests_all},
+                                      {"#digests-secure", digests_secure}}) {
+        if (value.empty()) continue;
+        controller::AttrdOp op;
+        op.task = "update";
+        op.source = "outpost-controld";
+        op.name = name;
+        op.value = value;
+        op.host = node;
+        op.is_remote = node != config_.host_name;
+        (void)config_.attributes->handle(op, config_.host_name);
+    }
+    log_info(log_cat, "Node %s unfenced", node.c_str());
 }
 
 // What pacemaker-controld does when the fencer reports a node fenced: a node it knows is

@@ -147,6 +147,8 @@ private:
     void run_fencing(const GraphAction& action);
     // A node was fenced (by the graph or a client) or confirmed fenced.
     void node_fenced(const std::string& node, std::int64_t when, bool requested);
+    void record_unfenced(const std::string& node, const std::string& digests_all,
+                         const std::string& digests_secure);
     Connection& connection_for(const GraphAction& action);
     Connection* connection_of_node(const std::string& node);
     // Queues `edit` (our own change: it must own what it refers to) for the next write of

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "control/fencing.hpp"
 #include "controller/fencer_messages.hpp"
@@ -21,10 +22,22 @@ struct FenceRequest {
     std::string target;                // the node to fence
     std::string action;                // reboot, off or on (before pcmk_<action>_action)
     std::uint32_t timeout_ms = 60000;  // stonith-timeout, unless the device says otherwise
+    // The devices to try, level by level (control/fence_plan.hpp): every device of a level
+    // must succeed, the next level is tried when one fails. Empty: every registered device,
+    // one a level.
+    std::vector<std::vector<std::string>> levels;
+    bool topology = false;  // the levels come from a fencing-topology
+    // The CIB's fence devices: an unfencing ("on") may use one that is not started yet (it
+    // comes before the devices' own probes and starts, as pacemaker-fenced registers the
+    // CIB's devices itself).
+    std::vector<FenceDevice> configured;
+    // stonith_admin --delay: before the first device, added to its pcmk_delay_base/max;
+    // negative: no delay at all.
+    std::int64_t requested_delay_ms = 0;
 };
 struct FenceOutcome {
     bool ok = false;
-    std::string device;  // the device that fenced it (or failed last)
+    std::string device;  // the device(s) that fenced it ("d1,d2" for a level), or failed last
     std::string reason;  // why it failed
     double seconds = 0;  // how long it took
 };
@@ -49,8 +62,9 @@ public:
     // Registers the resource (if it is new or changed) and queues the operation; its call id.
     virtual Result<int> exec(const ResourceAgent& agent, const wire::ExecRequest& request) = 0;
     virtual void cancel(const std::string& rsc_id, const std::string& action, std::uint32_t interval_ms) = 0;
-    // Fences a node with the first started device that can (control/fencing.hpp), trying the
-    // next one on failure; `done` runs once, from the main loop.
+    // Fences a node with the request's levels of started devices (control/fence_plan.hpp),
+    // each device after its delay, tried again on failure; `done` runs once, from the main
+    // loop.
     virtual void fence(const FenceRequest& request, std::function<void(const FenceOutcome&)> done) = 0;
     // Runs a fence device's agent `action` (for `target`, may be empty), as the fencer runs
     // it; `done` runs once, from the main loop. Not offered by default.

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 
+#include "control/fence_plan.hpp"
 #include "controller/xml.hpp"
 #include "util/log.hpp"
 #include "util/uuid.hpp"
@@ -152,6 +153,30 @@ void LoopFencer::run_device_action(const ctl::FencerDevice& device, const std::s
     host_.fence_device_action(to_device(device), action, target, timeout_ms, std::move(done));
 }
 
+// Which devices, level by level (control/fence_plan.hpp), from the CIB as it is now.
+void LoopFencer::plan(FenceRequest& request) const
+{
+    const xmlDoc* cib = store_.current();
+    std::vector<std::string> ids;
+    for (const auto& device : cib_fence_devices(cib)) {
+        ids.push_back(device.id);
+        request.configured.push_back(to_device(device));
+    }
+    FencePlan planned = plan_fencing(cib_fence_levels(cib), ids, cib_device_priorities(cib), request.target,
+                                     cib_node_attributes(cib, request.target));
+    if (planned.topology) {
+        std::string levels;
+        for (const auto& level : planned.levels) {
+            levels += levels.empty() ? "" : " then ";
+            for (std::size_t i = 0; i < level.size(); ++i)
+                levels += (i > 0 ? "+" : "") + level[i];
+        }
+        log_info(log_cat, "Fencing topology for %s: %s", request.target.c_str(), levels.c_str());
+    }
+    request.levels = std::move(planned.levels);
+    request.topology = planned.topology;
+}
+
 void LoopFencer::fence(const ctl::FenceOrder& order, std::function<void(const ctl::FenceHistoryEntry&)> done)
 {
     run(order, true, std::move(done));
@@ -180,7 +205,12 @@ void LoopFencer::run(const ctl::FenceOrder& order, bool requested,
     std::tie(entry.completed, entry.completed_ns) = now();
     history_.add(entry);
     changed();
-    FenceRequest request{order.target, order.action, order.timeout_ms > 0 ? order.timeout_ms : timeout_ms_()};
+    FenceRequest request;
+    request.target = order.target;
+    request.action = order.action;
+    request.timeout_ms = order.timeout_ms > 0 ? order.timeout_ms : timeout_ms_();
+    plan(request);
+    request.requested_delay_ms = order.delay_s < 0 ? -1 : std::int64_t{order.delay_s} * 1000;
     auto watch = lifetime_.watch();
     auto finish = [this, watch, id = entry.id, request, requested,
                    done = std::move(done)](const FenceOutcome& outcome) {
@@ -202,15 +232,17 @@ void LoopFencer::run(const ctl::FenceOrder& order, bool requested,
         const ctl::FenceHistoryEntry* found = history_.find(id);
         if (found == nullptr) return;  // pushed out of a full history meanwhile
         const ctl::FenceHistoryEntry finished = *found;
-        if (outcome.ok && fenced_) fenced_(finished.target, when, requested);
+        // An "on" (unfencing) powers a node on: it is not recorded down, as pacemaker-controld
+        // records only off and reboot.
+        if (outcome.ok && fenced_ && request.action != "on") fenced_(finished.target, when, requested);
         if (done) done(finished);
         if (!watch) return;
         if (listener_ != nullptr) listener_->fence_finished(finished);
         changed();
     };
-    if (order.target == host_name_) {
+    if (order.target == host_name_ && order.action != "on") {
         // pacemaker-fenced could (with st_opt_allow_suicide); outpost-controld never fences
-        // the node it runs on: nothing would record the result.
+        // the node it runs on (it only unfences it): nothing would record the result.
         FenceOutcome refused;
         refused.reason = "the controller does not fence its own node";
         finish(refused);

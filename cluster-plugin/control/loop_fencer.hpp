@@ -1,13 +1,15 @@
 // LoopFencer: the control loop's fencing as pacemaker-fenced offers it to its clients
 // (controller::FencerActions, for the stonith-ng face): the fence devices are the CIB's
 // stonith primitives, which of them can fence a target follows their host check
-// (fencing.hpp; the agent's list or status are run for dynamic-list and status), fencing
+// (fencing.hpp; the agent's list or status are run for dynamic-list and status), which are
+// tried in what order follows the CIB's fencing-topology and priorities (fence_plan.hpp), fencing
 // runs through the HostExecutor (the graph's fencing and stonith_admin --fence alike), a
 // confirmation (stonith_admin --confirm) fences nothing, and every one of them is kept in a
 // bounded in-memory history (controller::FenceHistory), lost on restart as fenced's is.
 //
-// A fencing that succeeded or was confirmed is reported to the loop (NodeFenced), which
-// records the node as fenced when it knows it. The controller's own node is never fenced.
+// A fencing (off, reboot) that succeeded or was confirmed is reported to the loop
+// (NodeFenced), which records the node as fenced when it knows it; an "on" (unfencing) is not. The
+// controller's own node is never fenced.
 #pragma once
 
 #include <cstdint>
@@ -63,6 +65,7 @@ private:
     void run(const controller::FenceOrder& order, bool requested,
              std::function<void(const controller::FenceHistoryEntry&)> done);
     void changed();
+    void plan(FenceRequest& request) const;
 
     controller::CibStore& store_;
     HostExecutor& host_;

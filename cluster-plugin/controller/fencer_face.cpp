@@ -234,8 +234,12 @@ void FencerFace::fence(ipc::ConnectionId id, const FencerRequest& request, std::
                                                        "or on")));
         return;
     }
-    FenceOrder order{request.target, request.action, request.client_name, request.client_id,
-                     static_cast<std::uint32_t>(request.timeout_s) * 1000};
+    FenceOrder order{request.target,
+                     request.action,
+                     request.client_name,
+                     request.client_id,
+                     static_cast<std::uint32_t>(request.timeout_s) * 1000,
+                     request.delay_s};
     if ((request.call_options & st_opt::manual_ack) != 0) {
         log_notice(log_cat, "%s confirms that %s is fenced", request.client_name.c_str(),
                    request.target.c_str());

@@ -43,6 +43,8 @@ struct FenceOrder {
     std::string client;  // st_clientname
     std::string client_id;
     std::uint32_t timeout_ms = 0;  // 0: the cluster's stonith-timeout
+    int delay_s = 0;               // stonith_admin --delay: before the first device; -1: no
+                                   // delay at all (pcmk_delay_base/max neither)
 };
 
 // What the face asks of the control loop; the loop implements it.

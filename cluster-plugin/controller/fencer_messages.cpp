@@ -135,6 +135,9 @@ Result<FencerRequest> parse_fencer_request(std::string_view xml)
     auto tolerance = number_attr<int>(data, "st_tolerance");
     if (!tolerance) return tolerance.error();
     request.tolerance_s = std::max(0, *tolerance);
+    auto delay = number_attr<int>(data, "st_delay");
+    if (!delay) return delay.error();
+    request.delay_s = *delay;
     if (const xmlNode* attributes = child_named(data, "attributes")) {
         for (const xmlAttr* a = attributes->properties; a != nullptr; a = a->next) {
             if (request.params.size() >= kMaxFencerParams) return bad("too many device parameters");

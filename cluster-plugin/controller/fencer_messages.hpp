@@ -64,6 +64,7 @@ struct FencerRequest {
     std::string device;                         // st_device_id (st_execute) or id (registration, removal)
     std::string agent;                          // a registration's agent
     int tolerance_s = 0;                        // st_tolerance
+    int delay_s = 0;                            // st_delay (stonith_admin --delay; -1: none at all)
     std::map<std::string, std::string> params;  // a registration's <attributes>
 };
 

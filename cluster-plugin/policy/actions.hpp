@@ -72,8 +72,15 @@ void order_remote_actions(Cluster& c);  // remote.cpp (rules 43-48)
 bool connection_failed(const Cluster& c, NodeIdx n);  // remote.cpp
 void schedule_fencing(Cluster& c);                    // fencing.cpp (rules 49-53)
 void mark_downed_nodes(Cluster& c);                   // fencing.cpp (rule 53, after propagation)
-void apply_orderings(Cluster& c);                     // orderings.cpp
-void update_actions(Cluster& c);                      // propagate.cpp
+// unfencing.cpp (U1-U4): whether n must be unfenced; before a probe of r on n: the "on"
+// action it must follow (kNone: none); a start of r on n after n's unfencing; every start
+// after it.
+bool needs_unfencing(const Cluster& c, NodeIdx n);
+ActIdx unfence_before_probe(Cluster& c, RscIdx r, NodeIdx n);
+void order_after_unfencing(Cluster& c, RscIdx r, NodeIdx n, ActIdx action, std::string_view what);
+void order_starts_after_unfencing(Cluster& c);
+void apply_orderings(Cluster& c);  // orderings.cpp
+void update_actions(Cluster& c);   // propagate.cpp
 // The completion action ("running", "stopped", ...) of a collective's action, or itself.
 ActIdx expand_action(const Cluster& c, ActIdx a);
 

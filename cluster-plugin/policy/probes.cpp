@@ -131,8 +131,10 @@ bool Prober::probe_primitive(RscIdx r, NodeIdx n)
             return false;
         }
     }
+    const ActIdx unfence = unfence_before_probe(c, r, n);  // U2
     ActIdx probe = rsc_action(c, r, "monitor", n, false, 0);
     c.actions[probe].flags &= ~kActOptional;
+    if (unfence != kNone) c.order(unfence, probe, kOrderOptional);
     const bool running = std::find(rsc.running_on.begin(), rsc.running_on.end(), n) != rsc.running_on.end();
     if (!running) {
         c.actions[probe].set_meta("op_target_rc", "7");

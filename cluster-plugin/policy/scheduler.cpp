@@ -85,6 +85,7 @@ Status schedule(Cluster& c)
     create_probes(c);
     clear_orphan_failcounts(c);
     create_actions(c);
+    order_starts_after_unfencing(c);
     debug_rsc(c, "actions");
     order_remote_actions(c);
     schedule_fencing(c);

@@ -566,6 +566,9 @@ void Unpacker::apply_common(RscIdx idx)
     if (req == "nothing" || (by_default && !quorum_only && !c.options.stonith_enabled &&
                              c.options.no_quorum_policy == NoQuorumPolicy::ignore)) {
         r.requires_ = Requires::nothing;
+    } else if (by_default && !quorum_only && c.enable_unfencing) {
+        r.requires_ = Requires::unfencing;  // U1
+        r.flags.needs_unfencing = true;
     } else if (req == "fencing" || (by_default && !quorum_only && c.options.stonith_enabled)) {
         r.requires_ = Requires::fencing;
     } else if (req == "unfencing" && !r.flags.fence_device && c.options.stonith_enabled) {
@@ -680,6 +683,23 @@ Status unpack_resources(Cluster& c)
             if (auto ms = parse_interval_ms(it->second)) c.options.default_op_timeout_ms = *ms;
         }
     }
+
+    // U1: a fence device that provides unfencing (or a resource that requires it) changes
+    // every resource's default requires.
+    auto provides_unfencing = [](const xmlNode* p) {
+        const char* cls = xml::attr_c(p, "class");
+        const bool device = cls != nullptr && std::string_view(cls) == "stonith";
+        const char* provides = direct_meta(p, "provides");
+        const char* requires_ = direct_meta(p, "requires");
+        return (device && provides != nullptr && std::string_view(provides) == "unfencing") ||
+               (!device && requires_ != nullptr && std::string_view(requires_) == "unfencing");
+    };
+    for (const xmlNode* x : xml::elements(resources)) {
+        if (xml::is(x, "primitive") && provides_unfencing(x)) c.unfencing_configured = true;
+        for (const xmlNode* p : xml::elements(x, "primitive"))
+            if (provides_unfencing(p)) c.unfencing_configured = true;
+    }
+    c.enable_unfencing = c.unfencing_configured && c.options.stonith_enabled;
 
     // Rule 8: remote and guest nodes are created before any resource is unpacked.
     struct Guest {

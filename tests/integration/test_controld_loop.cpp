@@ -1721,6 +1721,19 @@ TEST_CASE("outpost-controld runs a libvirt LXC container as guest node (ocf:outp
 
 namespace {
 
+// fence_outpost_test in /usr/sbin for the daemon only (an overlay in its mount namespace).
+MountPlan fence_agent_in_sbin(const TempDir& dir, const std::string& source)
+{
+    const fs::path sbin = made_directory(dir / "sbin");
+    fs::copy_file(fs::path(source) / "tests/integration/fence_outpost_test", sbin / "fence_outpost_test");
+    fs::permissions(sbin / "fence_outpost_test", fs::perms::owner_all | fs::perms::group_read |
+                                                     fs::perms::group_exec | fs::perms::others_read |
+                                                     fs::perms::others_exec);
+    MountPlan plan;
+    plan.overlays = {{sbin, "/usr/sbin"}};
+    return plan;
+}
+
 bool node_unclean(const CrmMon& mon, const std::string& node)
 {
     return mon.xml().boolean("/pacemaker-result/nodes/node[@name='" + node + "' and @unclean='true']");
@@ -1776,16 +1789,8 @@ TEST_CASE("outpost-controld fences a lost remote node through a fence device", "
     };
     write_targets(false);
 
-    // fence_outpost_test in /usr/sbin for the daemon only.
-    const fs::path sbin = made_directory(dir / "sbin");
-    fs::copy_file(fs::path(source) / "tests/integration/fence_outpost_test", sbin / "fence_outpost_test");
-    fs::permissions(sbin / "fence_outpost_test", fs::perms::owner_all | fs::perms::group_read |
-                                                     fs::perms::group_exec | fs::perms::others_read |
-                                                     fs::perms::others_exec);
     Controld daemon(dir, key->path(), made_directory(dir / "host-run").string());
-    MountPlan plan;
-    plan.overlays = {{sbin, "/usr/sbin"}};
-    daemon.in_private_mounts(plan);
+    daemon.in_private_mounts(fence_agent_in_sbin(dir, source));
     daemon.start();
 
     const std::string config_xml =
@@ -2486,4 +2491,199 @@ TEST_CASE("attrd_updater and crm_attribute -l reboot against outpost-controld's 
          << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin)
                 .count()
          << " ms");
+}
+
+// [fence-topology] (controld-fence-topology): fencing beyond one device, through the
+// stonith-ng face and the loop's fencing path (control/fence_plan.hpp), with
+// tests/integration/fence_outpost_test on paper targets (no guests): a fencing-topology of
+// two levels whose first device fails (tried twice, then the second level fences),
+// pcmk_delay_base and stonith_admin --delay measured, an "on" (unfencing) never delayed,
+// the static host list picking the one device that lists the target, and the levels
+// managed and listed with pcs (pcs stonith level add/config/verify, through cibadmin), and
+// the host unfenced once (a device with provides=unfencing) before anything is probed.
+namespace {
+
+// The time fence.log noted `what` (e.g. "off t1 f-good"), nullopt when absent.
+std::optional<double> noted(const std::string& log, const std::string& what)
+{
+    std::istringstream in(log);
+    std::string line;
+    while (std::getline(in, line)) {
+        const std::size_t space = line.find(' ');
+        if (space != std::string::npos && line.substr(space + 1) == what)
+            return std::stod(line.substr(0, space));
+    }
+    return std::nullopt;
+}
+
+std::size_t count_of(const std::string& text, const std::string& what)
+{
+    std::size_t n = 0;
+    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
+double epoch_now()
+{
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+TEST_CASE("outpost-controld fences through a topology, with delays, retries and host lists",
+          "[controld][fence-topology]")
+{
+    const std::string source = env_or_empty("OUTPOST_SOURCE_ROOT");
+    INFO("meson sets OUTPOST_SOURCE_ROOT");
+    REQUIRE_FALSE(source.empty());
+    MachineGuard guard;
+    const auto begin = std::chrono::steady_clock::now();
+
+    TempDir dir("outpost-controld-fence-topology");
+    auto key = Authkey::create(dir / "authkey");
+    require_ok(key);
+    const fs::path fence_dir = made_directory(dir / "fence");
+    const fs::path config = fence_dir / "targets";
+    const fs::path fence_log = fence_dir / "fence.log";
+    {
+        std::ofstream out(config);
+        out << "host_pid " << ::getpid() << "\nt1 - -\nt3 - -\nt4 - -\n" << kHost << " - -\n";
+    }
+    Controld daemon(dir, key->path(), made_directory(dir / "host-run").string());
+    daemon.in_private_mounts(fence_agent_in_sbin(dir, source));
+    daemon.start();
+
+    auto device = [&](const std::string& id, const std::string& extra, const std::string& meta = {}) {
+        return "<primitive id=\"" + id +
+               "\" class=\"stonith\" type=\"fence_outpost_test\"><instance_attributes id=\"" + id + "-ia\">" +
+               nvpair(id, "config", config.string()) + nvpair(id, "label", id) + extra +
+               "</instance_attributes>" + meta + "</primitive>";
+    };
+    const std::string config_xml =
+        "<configuration><crm_config><cluster_property_set id=\"cib-bootstrap-options\">" +
+        nvpair("opt", "stonith-enabled", "true") + nvpair("opt", "stonith-timeout", "20s") +
+        "</cluster_property_set></crm_config><nodes><node id=\"1\" uname=\"" + std::string(kHost) +
+        "\"/></nodes><resources>" +
+        device("f-bad", nvpair("f-bad", "fail", "yes") + nvpair("f-bad", "pcmk_host_list", "t1 t3")) +
+        device("f-good", nvpair("f-good", "pcmk_host_list", "t1")) +
+        device("f-slow",
+               nvpair("f-slow", "pcmk_host_list", "t3") + nvpair("f-slow", "pcmk_delay_base", "1s")) +
+        device("f-four", nvpair("f-four", "pcmk_host_list", "t4 " + std::string(kHost)),
+               "<meta_attributes id=\"f-four-meta\">" + nvpair("f-four", "provides", "unfencing") +
+                   "</meta_attributes>") +
+        "</resources><constraints/><fencing-topology>"
+        "<fencing-level id=\"fl-t1-1\" target=\"t1\" index=\"1\" devices=\"f-bad\"/>"
+        "<fencing-level id=\"fl-t1-2\" target=\"t1\" index=\"2\" devices=\"f-good\"/>"
+        "</fencing-topology></configuration>";
+    push_configuration(dir, config_xml);
+    auto started = [](const CrmMon& mon) {
+        for (const char* id : {"f-bad", "f-good", "f-slow", "f-four"})
+            if (mon.resource_role(id) != "Started") return false;
+        return true;
+    };
+    require_eventually(daemon, started, kConvergeTimeout);
+    const std::size_t log_from = daemon.log().size();
+    // Unfencing: f-four provides it, so the host is unfenced ("on", by f-four before its own
+    // start) before any probe, and recorded (#node-unfenced), once.
+    auto unfenced_host = [&] {
+        return count_of(text_of(fence_log), " on " + std::string(kHost) + " f-four\n");
+    };
+    {
+        INFO(text_of(fence_log) << daemon.log());
+        CHECK(unfenced_host() == 1);
+        CHECK(tool({"cibadmin", "-Q", "-o", "status", "--xpath",
+                    "//node_state[@uname='" + std::string(kHost) + "']//nvpair[@name='#node-unfenced']"})
+                  .succeeded());
+        CHECK(tool({"stonith_admin", "--history", kHost})
+                  .output.find("unfencing of " + std::string(kHost) + " successful") != std::string::npos);
+    }
+    CHECK(tool({"stonith_admin", "--list-registered"}).output ==
+          "f-bad\nf-good\nf-slow\nf-four\n4 fence devices found\n");
+    CHECK(tool({"stonith_admin", "--list", "t1"}).output == "f-bad\nf-good\n2 fence devices found\n");
+    CHECK(tool({"stonith_admin", "--list", "t4"}).output == "f-four\n1 fence device found\n");
+
+    // t1: level 1 (f-bad) fails twice (pcmk_off_retries' default), a second apart; level 2
+    // (f-good) fences it.
+    {
+        const auto from = std::chrono::steady_clock::now();
+        const CommandResult fenced = tool({"stonith_admin", "--fence", "t1"});
+        const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
+        const std::string log = text_of(fence_log);
+        INFO(fenced.describe() << log << daemon.log().substr(log_from));
+        CHECK(fenced.succeeded());
+        CHECK(count_of(log, " fail-off t1 f-bad\n") == 2);
+        CHECK(count_of(log, " off t1 f-good\n") == 1);
+        const auto good = noted(log, "off t1 f-good");
+        REQUIRE(good);
+        CHECK(*good > *noted(log, "fail-off t1 f-bad") + 1.0);
+        CHECK(took < 5.0);
+        WARN("timing: the two-level fencing of t1 took " << took << " s");
+        const std::string history = tool({"stonith_admin", "--history", "t1"}).output;
+        CHECK(history.find("turning off of t1 successful: delegate=" + std::string(kHost)) !=
+              std::string::npos);
+    }
+    // t4: no topology; the static host lists leave only f-four (f-bad, first, is not run).
+    {
+        const std::size_t before = text_of(fence_log).size();
+        const CommandResult fenced = tool({"stonith_admin", "--reboot", "t4"});
+        const std::string log = text_of(fence_log).substr(before);
+        INFO(fenced.describe() << log);
+        CHECK(fenced.succeeded());
+        CHECK(log.find(" off t4 f-four\n") != std::string::npos);
+        CHECK(log.find(" on t4 f-four\n") != std::string::npos);
+        CHECK(log.find("f-bad") == std::string::npos);
+    }
+    // t3: f-bad fails (twice), then f-slow after its pcmk_delay_base of 1 s; the
+    // requested --delay 1 comes on top, before the first device only.
+    {
+        const std::size_t before = text_of(fence_log).size();
+        const double asked = epoch_now();
+        const CommandResult fenced = tool({"stonith_admin", "--fence", "t3", "--delay", "1"});
+        const std::string log = text_of(fence_log).substr(before);
+        INFO(fenced.describe() << log << daemon.log().substr(log_from));
+        CHECK(fenced.succeeded());
+        const auto first = noted(log, "fail-off t3 f-bad");
+        const auto slow = noted(log, "off t3 f-slow");
+        REQUIRE(first);
+        REQUIRE(slow);
+        CHECK(*first - asked >= 1.0);  // --delay 1 before f-bad
+        CHECK(*first - asked < 2.5);
+        CHECK(*slow - *first >= 2.0);  // f-bad's second try a second later, then 1 s of delay
+        WARN("timing: --delay 1 made the first device wait "
+             << *first - asked << " s; f-slow ran " << *slow - *first << " s after f-bad's first try");
+    }
+    // Unfencing (on) is never delayed.
+    {
+        const std::size_t before = text_of(fence_log).size();
+        const auto from = std::chrono::steady_clock::now();
+        const CommandResult unfenced = tool({"stonith_admin", "--unfence", "t4"});
+        const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count();
+        INFO(unfenced.describe());
+        CHECK(unfenced.succeeded());
+        CHECK(text_of(fence_log).substr(before).find(" on t4 f-four\n") != std::string::npos);
+        CHECK(took < 1.0);
+    }
+    // The levels with pcs, through the CIB tools, as against Pacemaker.
+    {
+        CommandResult added = tool({"pcs", "stonith", "level", "add", "3", "t1", "f-four", "--force"});
+        INFO(added.describe());
+        CHECK(added.succeeded());
+        CHECK_FALSE(tool({"pcs", "stonith", "level", "add", "4", kHost, "nosuch"}).succeeded());
+        CHECK(tool({"pcs", "stonith", "level", "add", "1", kHost, "f-four"}).succeeded());
+        const std::string levels = tool({"pcs", "stonith", "level"}).output;
+        CHECK(levels == "Target: " + std::string(kHost) +
+                            "\n  Level 1 - f-four\nTarget: t1\n  Level 1 - f-bad\n  Level 2 - f-good\n"
+                            "  Level 3 - f-four\n");
+        const CommandResult verified = tool({"pcs", "stonith", "level", "verify"});
+        CHECK_FALSE(verified.succeeded());
+        CHECK(verified.output.find("Error: Node 't1' does not appear to exist in configuration") !=
+              std::string::npos);
+        CHECK(tool({"pcs", "stonith", "level", "clear", "t1"}).succeeded());
+        CHECK(tool({"pcs", "stonith", "level", "verify"}).succeeded());
+    }
+    CHECK(unfenced_host() == 1);  // never again
+    CHECK(daemon.stop() == 0);
+    WARN("controld-fence-topology: the test took "
+         << std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() << " s");
 }

@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
+#include <optional>
 #include <utility>
 
+#include "control/fence_plan.hpp"
 #include "util/log.hpp"
 #include "wire/codes.hpp"
 
@@ -52,6 +55,14 @@ std::string failure_of(const ex::ChildOutcome& outcome, std::uint32_t timeout_ms
     return "failed";
 }
 
+std::string joined(const std::vector<std::string>& ids)
+{
+    std::string out;
+    for (const auto& id : ids)
+        out += (out.empty() ? "" : ",") + id;
+    return out;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point began)
 {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
@@ -69,8 +80,14 @@ struct FenceDevices::Recurring {
 struct FenceDevices::Attempt {
     ctl::FenceRequest request;
     std::function<void(const ctl::FenceOutcome&)> done;
-    std::vector<ctl::FenceDevice> candidates;
-    std::size_t next = 0;
+    std::vector<std::vector<std::string>> levels;  // device ids
+    std::size_t level = 0;                         // the level being tried
+    std::size_t device = 0;                        // its device being run
+    bool ran_one = false;                          // the requested delay was spent
+    // What the level's devices run now: the request's action, or for a reboot by several
+    // devices "off" by each, then "on" by each (on_phase).
+    std::string action;
+    bool on_phase = false;
     std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
     ctl::FenceOutcome outcome;
 };
@@ -261,19 +278,22 @@ void FenceDevices::fence(const ctl::FenceRequest& request, std::function<void(co
     auto attempt = std::make_shared<Attempt>();
     attempt->request = request;
     attempt->done = std::move(done);
-    for (const auto& [id, device] : devices_)
-        attempt->candidates.push_back(device);
+    attempt->levels = request.levels;
+    if (attempt->levels.empty()) {
+        for (const auto& [id, device] : devices_)
+            attempt->levels.push_back({id});
+    }
     std::erase_if(pending_, [](const io::Source& s) { return !s.active(); });
-    attempt->outcome.reason = attempt->candidates.empty() ? "no fence device is registered"
-                                                          : "no fence device can fence " + request.target;
-    try_device(attempt);
+    attempt->outcome.reason =
+        devices_.empty() ? "no fence device is registered" : "no fence device can fence " + request.target;
+    next_level(attempt);
 }
 
-// The next candidate: asked whether it can fence the target (by its host check), then used.
-void FenceDevices::try_device(const std::shared_ptr<Attempt>& attempt)
+// The next level, or the end when none is left (from the loop, never from inside fence():
+// HostExecutor::fence's promise).
+void FenceDevices::next_level(const std::shared_ptr<Attempt>& attempt)
 {
-    if (attempt->next >= attempt->candidates.size()) {
-        // From the loop, never from inside fence() (HostExecutor::fence's promise).
+    if (attempt->level >= attempt->levels.size()) {
         auto watch = lifetime_.watch();
         pending_.push_back(io::add_idle(context_, [watch, attempt] {
             if (!watch) return;
@@ -283,25 +303,87 @@ void FenceDevices::try_device(const std::shared_ptr<Attempt>& attempt)
         }));
         return;
     }
-    const ctl::FenceDevice device = attempt->candidates[attempt->next++];
+    attempt->device = 0;
+    attempt->on_phase = false;
+    // A reboot by several devices: each turns the target off, then each turns it on.
+    attempt->action = attempt->request.action == "reboot" && attempt->levels[attempt->level].size() > 1
+                          ? "off"
+                          : attempt->request.action;
+    if (attempt->request.topology) {
+        log_info(log_cat, "Fencing %s: level %zu of %zu (%s)", attempt->request.target.c_str(),
+                 attempt->level + 1, attempt->levels.size(), joined(attempt->levels[attempt->level]).c_str());
+    }
+    next_device(attempt);
+}
+
+// The level failed (`why`): the next one.
+void FenceDevices::level_failed(const std::shared_ptr<Attempt>& attempt, const std::string& why)
+{
+    attempt->outcome.reason = why;
+    ++attempt->level;
+    next_level(attempt);
+}
+
+// The level's next device: asked whether it can fence the target (by its host check), then
+// used; the level is done when every device of it fenced the target.
+void FenceDevices::next_device(const std::shared_ptr<Attempt>& attempt)
+{
+    const auto& level = attempt->levels[attempt->level];
+    if (attempt->device >= level.size() && attempt->action != attempt->request.action && !attempt->on_phase) {
+        log_info(log_cat, "Fencing %s: every device of the level turned it off; now on",
+                 attempt->request.target.c_str());
+        attempt->on_phase = true;
+        attempt->action = "on";
+        attempt->device = 0;
+    }
+    if (attempt->device >= level.size()) {
+        attempt->outcome.ok = true;
+        attempt->outcome.device = joined(level);
+        attempt->outcome.reason.clear();
+        attempt->outcome.seconds = seconds_since(attempt->began);
+        attempt->done(attempt->outcome);
+        return;
+    }
+    const std::string& id = level[attempt->device];
     const std::string& target = attempt->request.target;
+    // A registered device; an unfencing may also use a configured one not started yet.
+    std::optional<ctl::FenceDevice> chosen;
+    if (auto found = devices_.find(id); found != devices_.end()) {
+        chosen = found->second;
+    } else if (attempt->request.action == "on") {
+        for (const auto& d : attempt->request.configured)
+            if (d.id == id) chosen = d;
+    }
+    if (!chosen) {
+        log_debug(log_cat, "Fence device %s is not registered", id.c_str());
+        if (attempt->request.topology) {
+            level_failed(attempt, "fence device " + id + " is not registered");
+        } else {
+            ++attempt->level;
+            next_level(attempt);
+        }
+        return;
+    }
+    const ctl::FenceDevice device = *chosen;
+    if (attempt->on_phase) {
+        fence_with(attempt, device, 0, deadline_of(attempt, device));
+        return;
+    }
     const auto check = ctl::host_check(device);
     if (!check) {
         log_warning(log_cat, "Fence device %s: unknown pcmk_host_check, skipped", device.id.c_str());
-        try_device(attempt);
+        cannot_fence(attempt, device, "its pcmk_host_check");
         return;
     }
     switch (*check) {
         case ctl::HostCheck::none:
-            fence_with(attempt, device);
+            delay_then_fence(attempt, device);
             return;
         case ctl::HostCheck::static_list:
             if (ctl::in_static_list(device, target)) {
-                fence_with(attempt, device);
+                delay_then_fence(attempt, device);
             } else {
-                log_debug(log_cat, "Fence device %s cannot fence %s (not in its host list or map)",
-                          device.id.c_str(), target.c_str());
-                try_device(attempt);
+                cannot_fence(attempt, device, "not in its host list or map");
             }
             return;
         case ctl::HostCheck::dynamic_list:
@@ -318,8 +400,22 @@ void FenceDevices::try_device(const std::shared_ptr<Attempt>& attempt)
     }
 }
 
+// The device cannot fence the target: its level fails (a topology's) or is skipped.
+void FenceDevices::cannot_fence(const std::shared_ptr<Attempt>& attempt, const ctl::FenceDevice& device,
+                                const std::string& why)
+{
+    log_debug(log_cat, "Fence device %s cannot fence %s (%s)", device.id.c_str(),
+              attempt->request.target.c_str(), why.c_str());
+    if (attempt->request.topology) {
+        level_failed(attempt, "fence device " + device.id + " cannot fence " + attempt->request.target);
+        return;
+    }
+    ++attempt->level;
+    next_level(attempt);
+}
+
 // Runs the device's `action` ("list", "status") and fences with it if `can` says so from its
-// exit (a run that did not exit never can); else the next candidate.
+// exit (a run that did not exit never can).
 void FenceDevices::ask_device(const std::shared_ptr<Attempt>& attempt, const ctl::FenceDevice& device,
                               const std::string& action, const std::string& target,
                               std::function<bool(const ex::ChildOutcome&)> can)
@@ -328,39 +424,97 @@ void FenceDevices::ask_device(const std::shared_ptr<Attempt>& attempt, const ctl
               device.id + "_" + action,
               [this, attempt, device, action, can = std::move(can)](const ex::ChildOutcome& outcome) {
                   if (outcome.end == ex::ChildEnd::exited && can(outcome)) {
-                      fence_with(attempt, device);
+                      delay_then_fence(attempt, device);
                       return;
                   }
-                  log_debug(log_cat, "Fence device %s cannot fence %s (by its %s)", device.id.c_str(),
-                            attempt->request.target.c_str(), action.c_str());
-                  try_device(attempt);
+                  cannot_fence(attempt, device, "by its " + action);
               });
 }
 
-void FenceDevices::fence_with(const std::shared_ptr<Attempt>& attempt, const ctl::FenceDevice& device)
+// pcmk_delay_base/pcmk_delay_max (and a requested delay before the first device), then the
+// device's tries.
+void FenceDevices::delay_then_fence(const std::shared_ptr<Attempt>& attempt, const ctl::FenceDevice& device)
 {
     const ctl::FenceRequest& request = attempt->request;
-    const std::string action = ctl::agent_action(device, request.action);
-    const std::uint32_t timeout = ctl::action_timeout_ms(device, request.action, request.timeout_ms);
-    log_notice(log_cat, "Fencing %s: %s with device %s (%s), timeout %u ms", request.target.c_str(),
-               action.c_str(), device.id.c_str(), device.agent.c_str(), timeout);
+    std::uint32_t delay =
+        request.requested_delay_ms < 0
+            ? 0
+            : ctl::device_delay_ms(device, attempt->action, request.target, random_fraction());
+    if (!attempt->ran_one && request.requested_delay_ms > 0)
+        delay += static_cast<std::uint32_t>(request.requested_delay_ms);
+    attempt->ran_one = true;
+    if (delay == 0) {
+        fence_with(attempt, device, 0, deadline_of(attempt, device));
+        return;
+    }
+    log_notice(log_cat, "Fencing %s with device %s after a delay of %u ms", request.target.c_str(),
+               device.id.c_str(), delay);
+    auto watch = lifetime_.watch();
+    pending_.push_back(
+        io::add_timeout(context_, std::chrono::milliseconds(delay), [this, watch, attempt, device] {
+            if (watch) fence_with(attempt, device, 0, deadline_of(attempt, device));
+        }));
+}
+
+// When the device's tries of the level's action must be over: its pcmk_<action>_timeout (else
+// the request's) from now.
+std::chrono::steady_clock::time_point FenceDevices::deadline_of(const std::shared_ptr<Attempt>& attempt,
+                                                                const ctl::FenceDevice& device)
+{
+    const std::uint32_t timeout =
+        ctl::action_timeout_ms(device, attempt->action, attempt->request.timeout_ms);
+    return std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout);
+}
+
+// Try `tries` (0 the first) of the device's action, within the action's timeout (`deadline`):
+// a failed one runs again, a second later, up to pcmk_<action>_retries times in all while
+// time is left; an "on" after a reboot's "off" may fail (the target is off).
+void FenceDevices::fence_with(const std::shared_ptr<Attempt>& attempt, const ctl::FenceDevice& device,
+                              int tries, std::chrono::steady_clock::time_point deadline)
+{
+    const ctl::FenceRequest& request = attempt->request;
+    const std::string action = ctl::agent_action(device, attempt->action);
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto timeout = static_cast<std::uint32_t>(std::max<std::int64_t>(left.count(), 1));
+    log_notice(log_cat, "Fencing %s: %s with device %s (%s), try %d, timeout %u ms", request.target.c_str(),
+               action.c_str(), device.id.c_str(), device.agent.c_str(), tries + 1, timeout);
     run_agent(device.agent, ctl::agent_input(device, action, request.target), timeout,
               device.id + "_" + action + "_" + request.target,
-              [this, attempt, device, action, timeout](const ex::ChildOutcome& outcome) {
+              [this, attempt, device, action, timeout, tries, deadline](const ex::ChildOutcome& outcome) {
                   const std::string failure = failure_of(outcome, timeout);
-                  attempt->outcome.device = device.id;
                   if (failure.empty()) {
-                      attempt->outcome.ok = true;
-                      attempt->outcome.reason.clear();
-                      attempt->outcome.seconds = seconds_since(attempt->began);
-                      attempt->done(attempt->outcome);
+                      ++attempt->device;
+                      next_device(attempt);
                       return;
                   }
-                  attempt->outcome.reason = device.id + " (" + device.agent + " " + action + "): " + failure;
-                  log_warning(log_cat, "Fencing %s with %s failed: %s", attempt->request.target.c_str(),
-                              device.id.c_str(), failure.c_str());
-                  try_device(attempt);
+                  log_warning(log_cat, "Fencing %s with %s (%s) failed: %s", attempt->request.target.c_str(),
+                              device.id.c_str(), action.c_str(), failure.c_str());
+                  const auto retry_at =
+                      std::chrono::steady_clock::now() + std::chrono::milliseconds(ctl::kFenceRetryPauseMs);
+                  if (tries + 1 < ctl::action_tries(device, attempt->action) && retry_at < deadline &&
+                      outcome.end != ex::ChildEnd::spawn_failed) {
+                      auto watch = lifetime_.watch();
+                      pending_.push_back(
+                          io::add_timeout(context_, std::chrono::milliseconds(ctl::kFenceRetryPauseMs),
+                                          [this, watch, attempt, device, tries, deadline] {
+                                              if (watch) fence_with(attempt, device, tries + 1, deadline);
+                                          }));
+                      return;
+                  }
+                  if (attempt->on_phase) {
+                      ++attempt->device;  // the target is off: the fencing stands
+                      next_device(attempt);
+                      return;
+                  }
+                  attempt->outcome.device = device.id;
+                  level_failed(attempt, device.id + " (" + device.agent + " " + action + "): " + failure);
               });
+}
+
+double FenceDevices::random_fraction()
+{
+    return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
 }
 
 }  // namespace outpost::controld

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -58,11 +59,21 @@ private:
     void report(int call_id, const wire::ExecRequest& request, int rc, wire::ExecStatus status,
                 const std::string& reason, std::chrono::steady_clock::time_point began);
     void arm(const std::string& key);
-    void try_device(const std::shared_ptr<Attempt>& attempt);
+    void next_level(const std::shared_ptr<Attempt>& attempt);
+    void level_failed(const std::shared_ptr<Attempt>& attempt, const std::string& why);
+    void next_device(const std::shared_ptr<Attempt>& attempt);
+    void cannot_fence(const std::shared_ptr<Attempt>& attempt, const cluster::control::FenceDevice& device,
+                      const std::string& why);
     void ask_device(const std::shared_ptr<Attempt>& attempt, const cluster::control::FenceDevice& device,
                     const std::string& action, const std::string& target,
                     std::function<bool(const agent::executor::ChildOutcome&)> can);
-    void fence_with(const std::shared_ptr<Attempt>& attempt, const cluster::control::FenceDevice& device);
+    void delay_then_fence(const std::shared_ptr<Attempt>& attempt,
+                          const cluster::control::FenceDevice& device);
+    void fence_with(const std::shared_ptr<Attempt>& attempt, const cluster::control::FenceDevice& device,
+                    int tries, std::chrono::steady_clock::time_point deadline);
+    std::chrono::steady_clock::time_point deadline_of(const std::shared_ptr<Attempt>& attempt,
+                                                      const cluster::control::FenceDevice& device);
+    double random_fraction();
 
     GMainContext* context_;
     agent::executor::Spawner& spawner_;
@@ -71,6 +82,7 @@ private:
     std::map<std::string, cluster::control::FenceDevice> devices_;  // registered, by resource id
     std::map<std::string, std::unique_ptr<Recurring>> recurring_;   // by "<rsc>_monitor_<ms>"
     std::vector<io::Source> pending_;                               // results reported from the loop
+    std::mt19937 random_{std::random_device{}()};                   // for pcmk_delay_max
     Lifetime lifetime_;
 };
 

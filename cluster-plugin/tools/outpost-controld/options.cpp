@@ -165,7 +165,9 @@ std::string usage_text()
            "--cleanup/--refresh/--fail, crm_node -n) and the attribute manager's (attrd:\n"
            "attrd_updater, crm_attribute -l reboot; with --cib-only too).\n"
            "The fencer's IPC (stonith-ng: stonith_admin, crm_mon -m, pcs stonith history,\n"
-           "fence, confirm) fences through the fence devices the CIB configures.\n"
+           "fence, confirm) fences through the fence devices the CIB configures, level by\n"
+           "level of its fencing-topology, with their delays and retries; nodes are unfenced\n"
+           "before use when a device provides unfencing.\n"
            "\n"
            "  -f, --cib-file=PATH   the CIB file (default " +
            std::string(cluster::controller::kDefaultCibFile) +

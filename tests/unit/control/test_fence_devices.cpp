@@ -1,6 +1,7 @@
 // outpost-controld's FenceDevices with real fence agents (shell scripts in a directory of
 // the test, standing in for /usr/sbin): registration by start, probes, monitors, the host
-// checks (static-list, dynamic-list, status), the next device after a failure, timeouts.
+// checks (static-list, dynamic-list, status), the next device after a failure, timeouts;
+// topology levels, retries, delays and a reboot by several devices (control/fence_plan.hpp).
 #include <catch2/catch.hpp>
 
 #include <optional>
@@ -67,10 +68,19 @@ struct Fixture {
     }
 
     ctl::FenceOutcome fence(const std::string& target, const std::string& action = "reboot",
-                            std::uint32_t timeout_ms = 10000)
+                            std::uint32_t timeout_ms = 10000,
+                            std::vector<std::vector<std::string>> levels = {},
+                            std::int64_t requested_delay_ms = 0)
     {
         std::optional<ctl::FenceOutcome> outcome;
-        devices.fence({target, action, timeout_ms}, [&](const ctl::FenceOutcome& o) { outcome = o; });
+        ctl::FenceRequest request;
+        request.target = target;
+        request.action = action;
+        request.timeout_ms = timeout_ms;
+        request.topology = !levels.empty();
+        request.levels = std::move(levels);
+        request.requested_delay_ms = requested_delay_ms;
+        devices.fence(request, [&](const ctl::FenceOutcome& o) { outcome = o; });
         CHECK_FALSE(outcome);  // never from inside fence()
         REQUIRE(test::run_until(
             nullptr, [&] { return outcome.has_value(); }, std::chrono::seconds(15)));
@@ -123,6 +133,65 @@ TEST_CASE("fence devices: the host checks choose the device, a failure tries the
     CHECK(nobody.reason == "no fence device can fence r9");
 }
 
+TEST_CASE("fence devices: topology levels, tries and a reboot by several devices", "[fence-devices]")
+{
+    Fixture f;
+    // x fails for t1 (its port is "bad"), y fences it; z cannot (not in its list).
+    REQUIRE(f.run("x", "start", {{"pcmk_host_map", "t1:bad"}}).exec_rc == 0);
+    REQUIRE(f.run("y", "start", {{"pcmk_host_list", "t1"}}).exec_rc == 0);
+    REQUIRE(f.run("z", "start", {{"pcmk_host_list", "t9"}}).exec_rc == 0);
+    const std::string before = f.log();
+    auto done = f.fence("t1", "off", 10000, {{"x"}, {"z"}, {"nosuch"}, {"y"}});
+    CHECK(done.ok);
+    CHECK(done.device == "y");
+    // x twice (the default pcmk_off_retries), a second apart; z and nosuch skipped.
+    CHECK(f.log().substr(before.size()) == "\noff bad\noff bad\noff t1");
+    CHECK(done.seconds >= 1.0);
+    CHECK(done.seconds < 3.0);
+
+    // Every level fails: the last failure is the reason.
+    auto failed = f.fence("t1", "off", 10000, {{"x"}, {"z"}});
+    CHECK_FALSE(failed.ok);
+    CHECK(failed.reason == "fence device z cannot fence t1");
+    // One try when pcmk_off_retries is 1; a level of two fails when one fails.
+    REQUIRE(f.run("x1", "start", {{"pcmk_host_map", "t1:bad"}, {"pcmk_off_retries", "1"}}).exec_rc == 0);
+    const std::string mark = f.log();
+    auto once = f.fence("t1", "off", 10000, {{"y", "x1"}});
+    CHECK_FALSE(once.ok);
+    CHECK(once.reason == "x1 (fence_t off): exited 1: no such port");
+    CHECK(f.log().substr(mark.size()) == "\noff t1\noff bad");
+
+    // A reboot by a level of two: both off, then both on.
+    REQUIRE(f.run("p", "start", {{"pcmk_host_map", "t2:p2"}}).exec_rc == 0);
+    REQUIRE(f.run("q", "start", {{"pcmk_host_map", "t2:q2"}}).exec_rc == 0);
+    const std::string mark2 = f.log();
+    auto both = f.fence("t2", "reboot", 10000, {{"p", "q"}});
+    CHECK(both.ok);
+    CHECK(both.device == "p,q");
+    CHECK(f.log().substr(mark2.size()) == "\noff p2\noff q2\non p2\non q2");
+}
+
+TEST_CASE("fence devices: pcmk_delay_base before off and reboot, a requested delay before the first",
+          "[fence-devices]")
+{
+    Fixture f;
+    REQUIRE(f.run("w", "start", {{"pcmk_host_list", "t1"}, {"pcmk_delay_base", "t1:400ms;t2:5s"}}).exec_rc ==
+            0);
+    auto delayed = f.fence("t1", "off");
+    CHECK(delayed.ok);
+    CHECK(delayed.seconds >= 0.4);
+    CHECK(delayed.seconds < 2.0);
+    auto on = f.fence("t1", "on");  // never delayed
+    CHECK(on.ok);
+    CHECK(on.seconds < 0.4);
+    auto requested = f.fence("t1", "reboot", 10000, {}, 300);
+    CHECK(requested.ok);
+    CHECK(requested.seconds >= 0.7);
+    auto none = f.fence("t1", "reboot", 10000, {}, -1);  // --delay -1: no delay at all
+    CHECK(none.ok);
+    CHECK(none.seconds < 0.4);
+}
+
 TEST_CASE("fence devices: an agent that overruns its timeout fails the fencing", "[fence-devices]")
 {
     Fixture f;
@@ -159,4 +228,26 @@ TEST_CASE("fence devices: one agent action of a device, registered or not (stoni
     auto missing = run_action({"f8", "fence_missing", {}}, "list", {});
     CHECK_FALSE(missing.ran);
     CHECK_FALSE(missing.error.empty());
+}
+
+TEST_CASE("fence devices: an unfencing may use a configured device that is not started", "[fence-devices]")
+{
+    Fixture f;
+    auto run = [&](const std::string& action) {
+        std::optional<ctl::FenceOutcome> outcome;
+        ctl::FenceRequest request;
+        request.target = "t1";
+        request.action = action;
+        request.timeout_ms = 10000;
+        request.levels = {{"u"}};
+        request.configured = {ctl::FenceDevice{"u", "fence_t", {{"pcmk_host_list", "t1"}}}};
+        f.devices.fence(request, [&](const ctl::FenceOutcome& o) { outcome = o; });
+        REQUIRE(test::run_until(
+            nullptr, [&] { return outcome.has_value(); }, std::chrono::seconds(15)));
+        return *outcome;
+    };
+    CHECK(run("on").ok);
+    CHECK(f.log() == "on t1");
+    CHECK_FALSE(run("off").ok);  // fencing needs a started device
+    CHECK(f.log() == "on t1");
 }
