@@ -140,11 +140,15 @@ void order_remote_actions(Cluster& c)
     for (const Node& n : c.nodes)
         have_remote = have_remote || n.is_remote_class();
     if (!have_remote) return;
-    // Observed: a remote node's connection cannot stop while a resource blocked by a failure
-    // (on-fail=block, a failed stop without fencing) is active there ("Stop remote1 blocked",
-    // and what needs its start stops "due to unrunnable remote1 start").
+    // Observed: a remote node's connection that is to run again cannot stop while a resource
+    // blocked by a failure (on-fail=block, a failed stop without fencing) is active there
+    // ("Stop remote1 blocked", and what needs its start stops "due to unrunnable remote1
+    // start"). One that is to stop for good with its failure (its node on standby, say) does
+    // stop: nothing on that node is ordered before it (rnd-s15-c5-7).
     for (const Node& n : c.nodes) {
         if (n.kind != NodeKind::remote || n.remote_rsc == kNone) continue;
+        const Resource& conn = c.resources[n.remote_rsc];
+        if (conn.flags.failed && (conn.next_role == Role::stopped || conn.assigned == kNone)) continue;
         const bool blocked = std::any_of(n.running.begin(), n.running.end(),
                                          [&](RscIdx r) { return c.resources[r].flags.blocked; });
         if (!blocked) continue;
