@@ -479,11 +479,13 @@ void Propagator::update(ActIdx then)
             c.actions[first].flags |= kActPrintAlways;
         auto [tc, fc] = update_pair(first, then, first_node, first_flags, edge.flags);
         then_changed = then_changed || tc;
-        // (Observed: whatever the ordering, unless it only preserves order (a resource on
-        // a guest before its connection's stop), what follows a blocked, unmanaged
-        // resource's stop that cannot run cannot run either: `p then p2` with p2 blocked
-        // leaves p's stop blocked.)
-        if ((edge.flags & ~kOrderPreserve) != 0 && blocked_stop(first) && c.actions[then].runnable()) {
+        // (Observed: through an ordering that carries requirement either way, what follows
+        // a blocked, unmanaged resource's stop that cannot run cannot run either: `p then
+        // p2` with p2 blocked leaves p's stop blocked. Not through an optional ordering
+        // (rnd-s13-c3-3) nor one that only preserves order (a resource on a guest before
+        // its connection's stop, rnd-s8-c4-8).)
+        if ((edge.flags & (kOrderImpliesFirst | kOrderImpliesThen)) != 0 && blocked_stop(first) &&
+            c.actions[then].runnable()) {
             set_flag_reason(then, kNone, kActRunnable, true);
             then_changed = true;
         }
