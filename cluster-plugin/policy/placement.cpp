@@ -1396,8 +1396,16 @@ NodeIdx Assigner::assign_primitive(RscIdx r, NodeIdx prefer)
     }
     Resource& done = c.resources[r];
     done.flags.assigning = false;
-    if (done.flags.is_remote_connection && done.remote_node != kNone) {
-        Node& rn = c.nodes[done.remote_node];
+    // (Pacemaker finds the connection's node by name: a cluster node of that name, from a
+    // typeless <node> entry, comes online too when the connection is assigned, observed:
+    // crm_simulate then starts resources on a node it shows OFFLINE, rnd-s4-c4-5.)
+    NodeIdx conn_node = done.remote_node;
+    if (done.flags.is_remote_connection && conn_node == kNone) {
+        const NodeIdx named = c.find_node(done.id);
+        if (named != kNone && c.nodes[named].named_by_connection) conn_node = named;
+    }
+    if (done.flags.is_remote_connection && conn_node != kNone) {
+        Node& rn = c.nodes[conn_node];
         if (done.assigned != kNone && done.next_role != Role::stopped) {
             rn.online = true;
             if (rn.unseen) rn.unclean = false;
