@@ -847,6 +847,8 @@ Result<int> ControlLoop::fail_resource(const controller::FailedResource& resourc
     // After every recorded operation of the node: the history is read in call-id order.
     flush_records();
     r.call_id = highest_call_id(store_.current(), resource.node) + 1;
+    // The host's next operations (the recovery's start) come after it, never with its id.
+    if (!r.remote_node) host_.reserve_call_ids(r.call_id);
     r.transition_key = transition_key(r.call_id, -1, 0, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
     r.rc = wire::ocf::unknown_error;
     r.exit_reason = "Simulated failure";
