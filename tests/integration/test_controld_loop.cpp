@@ -2241,8 +2241,8 @@ TEST_CASE("outpost-controld recovers a destroyed QEMU VM guest node from the dom
         REQUIRE(log.find("subscribed to the domain events of qemu:///system") != std::string::npos);
     }
 
-    // From an idle loop: an action still in flight on the guest (d1's first monitor) would
-    // hold the recovery until its timeout, a VM closing no connection (as Pacemaker does).
+    // From an idle loop: the plain case (one with an operation in flight on the guest comes
+    // below).
     require_idle_loop(daemon);
     // The VM destroyed behind the cluster's back. virsh runs beside the test: libvirt
     // returns only once QEMU's process is reaped, and the recovery must not wait for that.
