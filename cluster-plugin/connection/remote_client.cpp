@@ -562,6 +562,12 @@ void RemoteClient::disconnect()
     drop(client_error(-ENOTCONN, "disconnected from " + options_.host), false);
 }
 
+void RemoteClient::lose(const std::string& reason)
+{
+    if (!connected()) return;
+    drop(client_error(-EHOSTDOWN, reason), true);
+}
+
 void RemoteClient::drop(const Error& reason, bool notify_closed)
 {
     bool was_registered = registered_;

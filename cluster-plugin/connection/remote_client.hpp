@@ -115,6 +115,12 @@ public:
     // completions, delivered from the loop shortly after, then `disconnected` handlers run
     // (`closed` handlers are not called).
     void disconnect();
+    // The peer is known dead (its machine is gone, so no FIN will come): the connection is
+    // closed as if it had dropped with `reason`. Pending requests fail, tracked execs get
+    // their synthesized completions and the `closed` handlers run, all from inside this
+    // call: call it from the loop, not from one of this client's callbacks. Nothing happens
+    // unless connected.
+    void lose(const std::string& reason);
     [[nodiscard]] bool connected() const { return registered_ && connection_ && connection_->is_open(); }
     [[nodiscard]] const ServerInfo& server() const { return server_; }
     [[nodiscard]] const ClientOptions& options() const { return options_; }

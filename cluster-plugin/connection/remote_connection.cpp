@@ -64,6 +64,14 @@ void RemoteConnection::reload(std::optional<Millis> reconnect_interval)
     apply(machine_.reload(reconnect_interval));
 }
 
+bool RemoteConnection::lose(const std::string& reason)
+{
+    RemoteClient* live = client();
+    if (live == nullptr) return false;
+    live->lose(reason);
+    return true;
+}
+
 void RemoteConnection::arm(Timer timer, Millis delay)
 {
     auto index = static_cast<std::size_t>(timer);

@@ -74,6 +74,11 @@ public:
     void migrate_from(Millis timeout);
     void reload(std::optional<Millis> reconnect_interval);
 
+    // The remote node is known dead (a guest whose container died): the live connection is
+    // closed as when it drops (RemoteClient::lose: the operations in flight on it fail at
+    // once, the machine's connection_lost ends its monitors). False when not connected.
+    bool lose(const std::string& reason);
+
     [[nodiscard]] const RemoteConnectionMachine& machine() const { return machine_; }
     // The live client while connected (nullptr otherwise).
     [[nodiscard]] RemoteClient* client() { return client_ && client_->connected() ? client_.get() : nullptr; }

@@ -881,6 +881,8 @@ Result<int> ControlLoop::fail_resource(const controller::FailedResource& resourc
     // After every recorded operation of the node: the history is read in call-id order.
     flush_records();
     r.call_id = highest_call_id(store_.current(), resource.node) + 1;
+    // The host's next operations (the recovery's start) come after it, never with its id.
+    if (!r.remote_node) host_.reserve_call_ids(r.call_id);
     r.transition_key = transition_key(r.call_id, -1, 0, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
     r.rc = wire::ocf::unknown_error;
     r.exit_reason = "Simulated failure";
@@ -893,6 +895,26 @@ Result<int> ControlLoop::fail_resource(const controller::FailedResource& resourc
     flush_records();  // saved before the client is answered
     trigger("failure of " + resource.rsc_id + " on " + resource.node + " requested");
     return r.call_id;
+}
+
+std::vector<std::string> ControlLoop::container_lost(const std::string& rsc_id)
+{
+    flush_records();  // the configuration as last changed
+    std::vector<std::string> lost;
+    for (const std::string& node : guests_of_container(store_.current(), rsc_id)) {
+        Connection* conn = connection_of_node(node);
+        // Not connected: its connection's loss or stop is under way already.
+        if (conn == nullptr || conn->remote->client() == nullptr) continue;
+        log_notice(log_cat,
+                   "Guest node %s is lost: its container %s died; closing its connection, failing its "
+                   "operations in flight",
+                   node.c_str(), rsc_id.c_str());
+        // The operations' synthesized results and the monitors' failures are recorded by
+        // the paths of any dropped connection, from inside lose().
+        conn->remote->lose("its container " + rsc_id + " died");
+        lost.push_back(node);
+    }
+    return lost;
 }
 
 std::optional<std::string> ControlLoop::operation_in_flight(const std::string& node,

@@ -106,6 +106,14 @@ public:
     Status delete_history(const std::string& node, const std::string& rsc_id) override;
     Result<int> fail_resource(const controller::FailedResource& resource) override;
     Status reprobe(const std::string& node) override;
+    // The container died (the domain watch saw it): each of its guest nodes whose
+    // connection is up is lost at once, as when the connection drops (a dead VM closes no
+    // TCP connection): the connection is closed, every operation in flight on the guest
+    // fails as a dropped connection's do (rc 1, status 8, "Action was pending when executor
+    // connection was dropped") and the connection's monitors end ("Remote connection
+    // unexpectedly dropped during monitor"), so the transition waiting on them ends and the
+    // recovery starts without waiting for their timeouts.
+    std::vector<std::string> container_lost(const std::string& rsc_id) override;
 
 private:
     struct Connection;

@@ -62,6 +62,10 @@ public:
     // Registers the resource (if it is new or changed) and queues the operation; its call id.
     virtual Result<int> exec(const ResourceAgent& agent, const wire::ExecRequest& request) = 0;
     virtual void cancel(const std::string& rsc_id, const std::string& action, std::uint32_t interval_ms) = 0;
+    // Call ids up to `through` are taken by a record the loop made itself (crm_resource
+    // --fail's, the domain watch's): later operations get higher ones, so that a start
+    // after that failure is not read as older than it, or as of the same call.
+    virtual void reserve_call_ids(int through) { (void)through; }
     // Fences a node with the request's levels of started devices (control/fence_plan.hpp),
     // each device after its delay, tried again on failure; `done` runs once, from the main
     // loop.

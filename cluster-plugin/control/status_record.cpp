@@ -302,6 +302,22 @@ std::string shutdown_refusal(const xmlDoc* cib, const std::string& name)
     return "";
 }
 
+std::vector<std::string> guests_of_container(const xmlDoc* cib, const std::string& container)
+{
+    const xmlNode* config = cx::child_named(cx::root_of(cib), "configuration");
+    const xmlNode* resources = cx::child_named(config, "resources");
+    std::vector<std::string> guests;
+    if (resources == nullptr) return guests;
+    std::vector<const xmlNode*> primitives;
+    find_primitives(resources, primitives);
+    for (const xmlNode* p : primitives) {
+        if (cx::attr(p, "id").value_or("") != container) continue;
+        if (std::string guest = nvpair_in(p, "meta_attributes", "remote-node"); !guest.empty())
+            guests.push_back(std::move(guest));
+    }
+    return guests;
+}
+
 bool shutdown_requested(const xmlDoc* cib, const std::string& name)
 {
     const xmlNode* status = cx::child_named(cx::root_of(cib), "status");

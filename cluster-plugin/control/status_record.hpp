@@ -84,6 +84,9 @@ void record_shutdown_request(xmlDoc* cib, const std::string& name, std::int64_t 
 // maintenance-mode and the meta attributes is-managed and maintenance of the node's
 // connection (ocf:pacemaker:remote with the node's name) or container (meta remote-node).
 std::string shutdown_refusal(const xmlDoc* cib, const std::string& name);
+// The guest nodes whose container is primitive `container` (its meta remote-node; a
+// primitive in a group or clone counts too): what dies with it when it dies.
+std::vector<std::string> guests_of_container(const xmlDoc* cib, const std::string& container);
 // Whether the node has a shutdown request recorded (a `shutdown` attribute other than 0).
 bool shutdown_requested(const xmlDoc* cib, const std::string& name);
 // Drops a node's transient attributes (a drained node whose connection stopped: Pacemaker's

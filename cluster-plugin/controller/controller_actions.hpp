@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "util/result.hpp"
 
@@ -32,6 +33,14 @@ public:
     virtual Result<int> fail_resource(const FailedResource& resource) = 0;
     // probe_again: every resource's history on the node goes (as delete_history).
     virtual Status reprobe(const std::string& node) = 0;
+    // Not a tool's request: outpost-controld's domain watch saw container `rsc_id` die
+    // behind the cluster's back (and reported it failed): every guest node it holds is
+    // lost now, as when its connection drops. The guests lost (none by default).
+    virtual std::vector<std::string> container_lost(const std::string& rsc_id)
+    {
+        (void)rsc_id;
+        return {};
+    }
 };
 
 }  // namespace outpost::cluster::controller

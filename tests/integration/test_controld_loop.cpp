@@ -2246,8 +2246,8 @@ TEST_CASE("outpost-controld recovers a destroyed QEMU VM guest node from the dom
         REQUIRE(log.find("subscribed to the domain events of qemu:///system") != std::string::npos);
     }
 
-    // From an idle loop: an action still in flight on the guest (d1's first monitor) would
-    // hold the recovery until its timeout, a VM closing no connection (as Pacemaker does).
+    // From an idle loop: the plain case (one with an operation in flight on the guest comes
+    // below).
     require_idle_loop(daemon);
     // The VM destroyed behind the cluster's back. virsh runs beside the test: libvirt
     // returns only once QEMU's process is reaped, and the recovery must not wait for that.
@@ -2348,6 +2348,82 @@ TEST_CASE("outpost-controld recovers a destroyed QEMU VM guest node from the dom
              std::string("Initiating ") + kVmContainer + "_start_0",
              std::string("Initiating ") + kVmGuest + "_start_0", "Initiating d1_start_0"},
             off_from));
+    }
+
+    // Destroyed with an operation in flight on the guest (issue 14/12): d2's probe, a Dummy
+    // whose every check sleeps kBusySleep (the host does not probe it). The dead VM never
+    // answers and closes no connection; the watch's report makes the guest lost at once (its
+    // connection closed, the probe failed as a dropped connection's operations are, rc 1
+    // status 8), so the recovery starts without waiting for the probe, or for the
+    // connection's monitor to time out.
+    require_idle_loop(daemon);
+    {
+        constexpr int kBusySleep = 5;
+        const std::string d2 =
+            "<primitive id=\"d2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+            "<instance_attributes id=\"d2-ia\">" +
+            nvpair("d2", "op_sleep", std::to_string(kBusySleep)) +
+            "</instance_attributes><operations><op id=\"d2-monitor\" name=\"monitor\" interval=\"10s\" "
+            "timeout=\"30s\"/></operations></primitive>";
+        const std::string busy_constraints = location("d1", kVmGuest) +
+                                             "<rsc_location id=\"avoid-d1\" rsc=\"d1\" node=\"" + kHost +
+                                             "\" score=\"-INFINITY\"/>" + location("d2", kVmGuest) +
+                                             "<rsc_location id=\"avoid-d2\" rsc=\"d2\" node=\"" + kHost +
+                                             "\" score=\"-INFINITY\" resource-discovery=\"never\"/>";
+        const std::size_t busy_from = daemon.log().size();
+        push_configuration(dir,
+                           configuration(container + primitive("d1", "pacemaker") + d2, busy_constraints));
+        const std::string probe = std::string("Initiating d2_monitor_0 on ") + kVmGuest;
+        const auto pushed = std::chrono::steady_clock::now();
+        while (daemon.log().find(probe, busy_from) == std::string::npos && seconds_since(pushed) < 30)
+            std::this_thread::sleep_for(20ms);
+        REQUIRE(daemon.log().find(probe, busy_from) != std::string::npos);
+        std::this_thread::sleep_for(1s);  // the probe runs in the guest (kBusySleep s)
+        const std::size_t busy_log = daemon.log().size();
+        REQUIRE(daemon.log().find("Result of d2_monitor_0", busy_from) == std::string::npos);
+        const auto killed = std::chrono::steady_clock::now();
+        Result<std::string> killed_result = std::string();
+        std::thread killer([&] { killed_result = libvirt->virsh_checked(kQemuUri, {"destroy", domain}); });
+        const auto busy_first = first_action_after(daemon, busy_log, killed, 90s);
+        killer.join();
+        require_ok(killed_result);
+        REQUIRE(busy_first.has_value());
+        const std::string log = daemon.log();
+        INFO(log.substr(busy_from));
+        WARN("timing (QEMU/TCG, an operation in flight on the guest): virsh destroy began -> first action ("
+             << busy_first->line << ") in " << busy_first->seconds << " s");
+        CHECK(busy_first->seconds * 1000 < static_cast<double>(kFirstActionTarget.count()));
+        // The recovery's, not d2's start: the probe failed with the connection.
+        CHECK(busy_first->line.find("d2_") == std::string::npos);
+        require_eventually(
+            daemon,
+            [&](const CrmMon& mon) {
+                return converged(mon) && mon.resource_nodes("d2") == std::vector<std::string>{kVmGuest} &&
+                       mon.resource_role("d2") == "Started";
+            },
+            kVmConnectTimeout + 60s, busy_log);
+        WARN("timing: virsh destroy with d2's probe in flight -> VM, guest, d1 and d2 back in "
+             << seconds_since(killed) << " s");
+        {
+            const std::string back = daemon.log();
+            INFO(back.substr(busy_from));
+            CHECK(appear_in_order(
+                back,
+                {std::string("recorded the failure of ") + kVmContainer + " on " + kHost,
+                 std::string("Guest node ") + kVmGuest + " is lost: its container " + kVmContainer + " died",
+                 std::string("Result of d2_monitor_0 on ") + kVmGuest + ": rc 1, status 8",
+                 std::string("Initiating ") + kVmContainer + "_stop_0",
+                 std::string("Guest node ") + kVmGuest + " is fenced",
+                 std::string("Initiating ") + kVmContainer + "_start_0"},
+                busy_log));
+        }
+        // Once, and nothing left for the real scheduler once it is back.
+        std::size_t reports = 0;
+        for (const auto& l : watch_lines(daemon.log(), busy_log, domain, kVmContainer))
+            if (l.find("reported the resource failed") != std::string::npos) ++reports;
+        CHECK(reports == 1);
+        require_idle_loop(daemon);
+        CHECK(pending_actions().empty());
     }
 
     // Stopping it through the cluster is never reported: the watch sees the loop's stop.

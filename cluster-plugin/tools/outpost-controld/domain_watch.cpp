@@ -104,6 +104,9 @@ void ControldTools::report_failure(const std::string& resource, const std::strin
         }
         log_info(log_cat, "recorded the failure of %s on %s (call %d)", resource.c_str(), node.c_str(),
                  *call);
+        // A dead VM closes no connection: without this, an operation in flight on its
+        // guest would hold the recovery until its timeout.
+        actions_.container_lost(resource);
         done({});
     });
 }

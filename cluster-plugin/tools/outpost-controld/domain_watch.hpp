@@ -6,7 +6,10 @@
 //   read the CIB        the daemon's own store (CibStore::current()), serialized
 //   report a failure    ControllerActions::fail_resource, the path crm_resource --fail takes
 //                       through the crmd face: a failed asyncmon is recorded, the fail count
-//                       raised and a transition computed at once
+//                       raised and a transition computed at once; then
+//                       ControllerActions::container_lost: the container's guest nodes are
+//                       lost at once (their connections closed, their operations in flight
+//                       failed), so the recovery waits for no operation's timeout
 //   in-flight actions   the control loop's own operations in flight on this node (exact,
 //                       where /proc is a guess)
 //

@@ -1,5 +1,6 @@
 #include "tools/outpost-controld/host_executor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -80,6 +81,8 @@ public:
         fences_.cancel(rsc_id, action, interval_ms);
         (void)executor_.cancel(rsc_id, action, interval_ms);
     }
+
+    void reserve_call_ids(int through) override { next_call_id_ = std::max(next_call_id_, through + 1); }
 
     void fence(const cluster::control::FenceRequest& request,
                std::function<void(const cluster::control::FenceOutcome&)> done) override

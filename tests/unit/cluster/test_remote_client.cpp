@@ -854,6 +854,40 @@ TEST_CASE("disconnect(): tracked execs (recurring too) get synthesized completio
     CHECK(rec.disconnected == 1);
 }
 
+TEST_CASE("lose(): the peer known dead, in-flight execs fail and `closed` runs at once, as on a drop")
+{
+    Fixture f;
+    require_ok(f.connect());
+    Recorder rec;
+    f.client->subscribe(rec.handlers());
+    ExecRequest start;
+    start.rsc_id = "r2";
+    start.action = "start";
+    const int id = exec_now(f, start);
+    std::optional<Status> pending;
+    f.client->rsc_info("r3", [&](const Result<std::optional<wire::RscInfo>>& r) {
+        pending = r ? Status() : Status(r.error());
+    });
+
+    // The server stays open (a dead VM sends no FIN): nothing but lose() ends the start.
+    f.client->lose("its container vm1 died");
+    REQUIRE(rec.synthesized().size() == 1);  // from inside the call
+    CHECK(rec.synthesized()[0].notify.call_id == id);
+    CHECK(rec.synthesized()[0].notify.exec_rc == kSynthesizedRc);
+    CHECK(rec.synthesized()[0].notify.op_status == kSynthesizedStatus);
+    CHECK(rec.synthesized()[0].notify.exit_reason == std::string(kDroppedExitReason));
+    REQUIRE(rec.closed.has_value());
+    CHECK(rec.closed->code == -EHOSTDOWN);
+    CHECK(rec.closed->message == "its container vm1 died");
+    CHECK(rec.disconnected == 0);
+    REQUIRE(pending.has_value());
+    CHECK_FALSE(pending->ok());
+    CHECK_FALSE(f.client->connected());
+    // Once only.
+    f.client->lose("again");
+    CHECK(rec.synthesized().size() == 1);
+}
+
 TEST_CASE("disconnect() before registration reports no disconnected event")
 {
     Fixture f([](const wire::Request&, ScriptedServer&) -> std::vector<std::string> { return {}; });

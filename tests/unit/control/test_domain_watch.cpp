@@ -52,8 +52,15 @@ public:
         return 42;
     }
     Status reprobe(const std::string& /*node*/) override { return {}; }
+    std::vector<std::string> container_lost(const std::string& rsc_id) override
+    {
+        // After the failure is recorded, never before.
+        lost.push_back(rsc_id + (failed.empty() ? " (before its failure)" : ""));
+        return {};
+    }
 
     std::vector<ctl::FailedResource> failed;
+    std::vector<std::string> lost;  // container_lost's, in order
     bool refuse = false;
 };
 
@@ -177,6 +184,8 @@ TEST_CASE("the tools read the store's CIB and report into the controller")
     CHECK(f.actions.failed[0].rsc_class == "ocf");
     CHECK(f.actions.failed[0].provider == "outpost");
     CHECK(f.actions.failed[0].type == "guest");
+    // Then its guests are lost at once (a dead VM closes no connection).
+    CHECK(f.actions.lost == std::vector<std::string>{"g1"});
 
     // The controller's refusal, and a resource no longer configured, come back as errors.
     f.actions.refuse = true;
@@ -190,6 +199,7 @@ TEST_CASE("the tools read the store's CIB and report into the controller")
     REQUIRE(run_until(f.context, [&] { return reported.has_value(); }));
     REQUIRE_FALSE(reported->ok());
     CHECK(f.actions.failed.size() == 2);  // "gone" never reached the controller
+    CHECK(f.actions.lost.size() == 1);    // nor did a refused report lose its guests
 
     // In flight: asked of the loop for this node.
     f.in_flight["g1"] = "stop";
@@ -221,6 +231,8 @@ TEST_CASE("a destroyed domain is recorded through the controller, unless the loo
     CHECK(f.actions.failed[0].rsc_id == "g1");
     CHECK(f.actions.failed[0].node == kNode);
     CHECK(f.actions.failed[0].type == "guest");
+    // Only the reported container's guests are lost: g2's stop is the cluster's.
+    CHECK(f.actions.lost == std::vector<std::string>{"g1"});
     CHECK(std::find(f.in_flight_asked.begin(), f.in_flight_asked.end(), "node1/g2") !=
           f.in_flight_asked.end());
 }

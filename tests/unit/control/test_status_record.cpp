@@ -245,3 +245,34 @@ TEST_CASE("a shutdown request is the node's shutdown attribute; unmanaged connec
                                .get(),
                            "g1") == "the cluster is in maintenance mode");
 }
+
+TEST_CASE("the guest nodes a container holds: its meta remote-node, in groups and clones too")
+{
+    auto config = [](const std::string& resources) {
+        auto doc = cx::parse_document(
+            "<cib epoch=\"1\" num_updates=\"0\" admin_epoch=\"0\"><configuration>"
+            "<crm_config/><nodes/><resources>" +
+                resources + "</resources><constraints/></configuration><status/></cib>",
+            1 << 20, "test CIB");
+        REQUIRE(doc);
+        return std::move(*doc);
+    };
+    auto container = [](const std::string& id, const std::string& guest) {
+        return R"(<primitive id=")" + id + R"(" class="ocf" provider="heartbeat" type="VirtualDomain">)" +
+               (guest.empty()
+                    ? std::string()
+                    : R"(<meta_attributes id=")" + id + R"(-m"><nvpair id=")" + id +
+                          R"(-m1" name="remote-node" value=")" + guest + R"("/></meta_attributes>)") +
+               "</primitive>";
+    };
+    const auto cib = config(container("vm1", "g1") + "<group id=\"grp\">" + container("vm2", "g2") +
+                            "</group>" + container("vm3", "") +
+                            R"(<primitive id="g1" class="ocf" provider="pacemaker" type="remote"/>)");
+    CHECK(guests_of_container(cib.get(), "vm1") == std::vector<std::string>{"g1"});
+    CHECK(guests_of_container(cib.get(), "vm2") == std::vector<std::string>{"g2"});
+    // Not a container, a guest's name, or not configured: nobody is lost.
+    CHECK(guests_of_container(cib.get(), "vm3").empty());
+    CHECK(guests_of_container(cib.get(), "g1").empty());
+    CHECK(guests_of_container(cib.get(), "nothing").empty());
+    CHECK(guests_of_container(config("").get(), "vm1").empty());
+}
