@@ -128,7 +128,6 @@ Effects RemoteConnectionMachine::start(Clock::time_point now, Millis timeout, Ra
     start_action_ = as;
     start_deadline_ = now + timeout;
     retry_delay_ = kStartRetryFirstDelay;
-    attempt_time_ = kFirstConnectAttempt;
     expect_takeover_ = false;
     takeover_complete_ = false;
     Effects effects{arm(Timer::start_deadline, timeout)};
@@ -140,11 +139,7 @@ Effects RemoteConnectionMachine::begin_attempt(Clock::time_point now)
 {
     Millis left = remaining(now, start_deadline_);
     Effect connect = make(Effect::Kind::connect);
-    // The last attempt (none could follow it: kStartRetryMinRemaining) gets all the time
-    // left, up to 10 s, as 2.1.5's attempts do.
-    const bool last = left <= attempt_time_ + retry_delay_ + kStartRetryMinRemaining;
-    connect.timeout = std::min(last ? left : attempt_time_, kMaxConnectAttempt);
-    attempt_time_ = std::min(attempt_time_ * 2, kMaxConnectAttempt);
+    connect.timeout = std::min(left, kMaxConnectAttempt);
     connecting_ = true;
     return {connect};
 }

@@ -28,12 +28,6 @@ inline constexpr Millis kStartRetryFirstDelay{100};
 inline constexpr Millis kStartRetryDelay{1000};  // the longest wait
 inline constexpr Millis kStartRetryMinRemaining{3000};
 inline constexpr Millis kMaxConnectAttempt = io::kDefaultConnectTimeout;
-// The first attempt's TCP connect gets 250 ms, each next one twice as long up to
-// kMaxConnectAttempt: the kernel sends a lost SYN again only after 1 s (TCP's initial
-// retransmission timeout), and in one N=50 run of bench-controld-scale most connections to
-// containers just started took 1.0 s to connect (docs/benchmarks.md, issue 12); a new
-// attempt sends a new SYN sooner.
-inline constexpr Millis kFirstConnectAttempt{250};
 
 inline constexpr const char* kReasonInactive = "Remote connection inactive";
 inline constexpr const char* kReasonInProgress = "Another connection operation is in progress";
@@ -90,9 +84,7 @@ using Effects = std::vector<Effect>;
 // or certificate, the peer closing, the handshake timeout (2.1.5 reports each as -EKEYREJECTED).
 //
 //   state     event                          effects -> next state
-//   stopped   start / migrate_from           arm start_deadline, connect(250 ms, or all the time
-//                                            left up to 10 s when no retry could follow)
-//                                            -> starting
+//   stopped   start / migrate_from           arm start_deadline, connect(min(left, 10 s)) -> starting
 //             start before reconnect_allowed_at(), enforcement on
 //                                            result rc 1 status 4 -> stopped
 //             stop                           node_down, result ok -> stopped
@@ -113,8 +105,7 @@ using Effects = std::vector<Effect>;
 //                                            failure of this start up to 1 s)
 //             connect_failed, other, <= 3 s left
 //                                            start result rc 1 status 2 -> stopped
-//             timer start_retry              connect(twice the last attempt's time, or all
-//                                            the time left when it is the last; 10 s at most)
+//             timer start_retry              connect(min(left, 10 s))
 //             timer start_deadline           cancel_connect, start result rc 1 status 2 -> stopped
 //             new_client, connection_lost    nothing (not connected yet)
 //   started   start                          result ok
@@ -219,7 +210,6 @@ private:
     Clock::time_point start_deadline_{};
     bool connecting_ = false;
     Millis retry_delay_ = kStartRetryFirstDelay;  // the next start_retry's wait
-    Millis attempt_time_ = kFirstConnectAttempt;  // the next attempt's connect timeout
 
     bool poke_in_flight_ = false;
     unsigned oneshot_waiting_ = 0;
