@@ -1,5 +1,6 @@
 #include "connection/connection_machine.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <exception>
 #include <utility>
@@ -126,6 +127,7 @@ Effects RemoteConnectionMachine::start(Clock::time_point now, Millis timeout, Ra
     state_ = State::starting;
     start_action_ = as;
     start_deadline_ = now + timeout;
+    retry_delay_ = kStartRetryFirstDelay;
     expect_takeover_ = false;
     takeover_complete_ = false;
     Effects effects{arm(Timer::start_deadline, timeout)};
@@ -307,9 +309,11 @@ Effects RemoteConnectionMachine::connect_failed(Clock::time_point now, const Err
                             RaResult{start_action_, ocf::invalid_param, ExecStatus::error, error.message});
     }
     if (remaining(now, start_deadline_) > kStartRetryMinRemaining) {
+        const Millis delay = retry_delay_;
+        retry_delay_ = std::min(retry_delay_ * 2, kStartRetryDelay);
         log_debug(log_cat, "connect failed (%s), retrying in %lld ms", error.message.c_str(),
-                  static_cast<long long>(kStartRetryDelay.count()));
-        return {arm(Timer::start_retry, kStartRetryDelay)};
+                  static_cast<long long>(delay.count()));
+        return {arm(Timer::start_retry, delay)};
     }
     return finish_start(now, RaResult{start_action_, ocf::unknown_error, ExecStatus::timeout, error.message});
 }

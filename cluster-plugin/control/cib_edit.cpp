@@ -22,7 +22,7 @@ std::string now_text()
 
 Result<controller::XmlDoc> edit_cib(controller::CibStore& store, const std::function<void(xmlDoc*)>& edit,
                                     const std::string& client, const std::string& node,
-                                    const std::string& user)
+                                    const std::string& user, controller::CibStore::Save save)
 {
     controller::UpdateOrigin origin;
     origin.client_name = client;
@@ -30,7 +30,7 @@ Result<controller::XmlDoc> edit_cib(controller::CibStore& store, const std::func
     origin.user = user;
     origin.time_text = now_text();
     controller::XmlDoc before;
-    auto outcome = store.edit(edit, origin, &before);
+    auto outcome = store.edit(edit, origin, &before, save);
     if (outcome.rc != controller::cib_rc::ok)
         return make_error("control", outcome.rc, "rc " + std::to_string(outcome.rc) + ": " + outcome.message);
     return before;

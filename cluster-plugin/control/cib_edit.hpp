@@ -18,6 +18,7 @@ namespace outpost::cluster::control {
 // null document when nothing changed; an Error (the store's rc and why) when it was refused.
 Result<controller::XmlDoc> edit_cib(controller::CibStore& store, const std::function<void(xmlDoc*)>& edit,
                                     const std::string& client, const std::string& node,
-                                    const std::string& user);
+                                    const std::string& user,
+                                    controller::CibStore::Save save = controller::CibStore::Save::now);
 
 }  // namespace outpost::cluster::control

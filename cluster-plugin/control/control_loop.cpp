@@ -99,6 +99,7 @@ ControlLoop::~ControlLoop()
 {
     // Results already learnt are kept (a daemon that stops leaves them recorded).
     flush_records();
+    save_deferred();
     lifetime_.end();
     // Connections going down now report nothing to a loop that is going too.
     for (auto& [name, conn] : connections_) {
@@ -241,6 +242,8 @@ void ControlLoop::compute()
 
 void ControlLoop::advance()
 {
+    advance_idle_.reset();
+    advance_deadline_.reset();
     if (!run_) return;
     // A finished action's result is saved before anything that follows it starts.
     flush_records();
@@ -289,8 +292,13 @@ void ControlLoop::finish_action(int id, bool ok)
 {
     if (!run_) return;
     run_->complete(id, ok);
-    // Out of the caller's stack: results may arrive from inside exec().
-    if (!trigger_source_.active()) trigger_source_ = io::add_idle(context_, [this] { advance(); });
+    // Out of the caller's stack (results may arrive from inside exec()), when the loop is
+    // idle or at the latest kRecordBatchWindow later: an idle source alone waits while
+    // other events keep the loop busy, and at N=50 of bench-controld-scale the next actions
+    // waited up to 0.4 s behind the results still arriving (docs/benchmarks.md, issue 12).
+    if (!advance_idle_.active()) advance_idle_ = io::add_idle(context_, [this] { advance(); });
+    if (!advance_deadline_.active())
+        advance_deadline_ = io::add_timeout(context_, kRecordBatchWindow, [this] { advance(); });
 }
 
 void ControlLoop::fail_unrunnable(int id)
@@ -371,9 +379,10 @@ OpRecord ControlLoop::record_for(const GraphAction& action, const std::string& e
     return r;
 }
 
-void ControlLoop::update_cib(std::function<void(xmlDoc*)> edit)
+void ControlLoop::update_cib(std::function<void(xmlDoc*)> edit, Record kind)
 {
     pending_records_.push_back(std::move(edit));
+    if (kind == Record::durable) pending_durable_ = true;
     // Written when the loop is idle (every event of this turn handled), or at the latest
     // kRecordBatchWindow later when events keep coming.
     if (!flush_idle_.active()) flush_idle_ = io::add_idle(context_, [this] { flush_records(); });
@@ -387,19 +396,30 @@ void ControlLoop::flush_records()
     flush_deadline_.reset();
     if (pending_records_.empty()) return;
     std::vector<std::function<void(xmlDoc*)>> edits = std::exchange(pending_records_, {});
+    const bool durable = std::exchange(pending_durable_, false);
     auto before = edit_cib(
         store_,
         [&edits](xmlDoc* cib) {
             for (const auto& edit : edits)
                 edit(cib);
         },
-        kLoopClient, config_.host_name, "root");
+        kLoopClient, config_.host_name, "root",
+        durable ? controller::CibStore::Save::now : controller::CibStore::Save::deferred);
+    if (store_.unsaved() && !deferred_save_.active())
+        deferred_save_ = io::add_timeout(context_, kDeferredSave, [this] { save_deferred(); });
     if (!before) {
         log_error(log_cat, "Cannot record %zu change%s in the CIB (%s)", edits.size(),
                   edits.size() == 1 ? "" : "s", before.error().message.c_str());
         return;
     }
     if (*before && config_.announce) config_.announce(before->get());
+}
+
+void ControlLoop::save_deferred()
+{
+    deferred_save_.reset();
+    if (auto saved = store_.save_deferred(); !saved)
+        log_error(log_cat, "Cannot save the CIB's latest status records (%s)", saved.error().message.c_str());
 }
 
 // --- the host's own resources ------------------------------------------------------------
@@ -494,17 +514,21 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
     const std::string name = conn.rsc;
     conn.remote->on_node([this, name](bool up) {
         log_notice(log_cat, "Remote node %s is %s", name.c_str(), up ? "up" : "down");
-        update_cib([name, up](xmlDoc* cib) {
-            if (up) forget_node_history(cib, name);
-            // A drained node's connection ended: its attributes go, as Pacemaker's
-            // controller purges them, so that the node may come back.
-            if (!up && shutdown_requested(cib, name)) {
-                log_notice(log_cat, "Remote node %s is drained and down: its shutdown request is done",
-                           name.c_str());
-                forget_transient_attributes(cib, name);
-            }
-            record_remote_node(cib, name, up);
-        });
+        // A node coming up is re-learnt after a restart (the connection starts again);
+        // one going down may end a shutdown request: durable.
+        update_cib(
+            [name, up](xmlDoc* cib) {
+                if (up) forget_node_history(cib, name);
+                // A drained node's connection ended: its attributes go, as Pacemaker's
+                // controller purges them, so that the node may come back.
+                if (!up && shutdown_requested(cib, name)) {
+                    log_notice(log_cat, "Remote node %s is drained and down: its shutdown request is done",
+                               name.c_str());
+                    forget_transient_attributes(cib, name);
+                }
+                record_remote_node(cib, name, up);
+            },
+            up ? Record::forgettable : Record::durable);
         if (!up) forget_node_operations(name);
         // A node that came up is probed by the next transition (a guest's resources are
         // not probed before its container runs): compute again once this one is done.
@@ -818,11 +842,14 @@ void ControlLoop::handle_result(OpRecord record, std::optional<int> action_id, b
     log_notice(log_cat, "Result of %s_%s_%u on %s: rc %d, status %d%s", record.rsc_id.c_str(),
                record.task.c_str(), record.interval_ms, record.node.c_str(), record.rc, record.op_status,
                expected ? "" : " (not the expected one)");
-    update_cib([record = std::move(record), failure,
-                now = static_cast<std::int64_t>(std::time(nullptr))](xmlDoc* cib) {
-        record_operation(cib, record);
-        if (failure) count_failure(cib, record, now);
-    });
+    // A failure count outlives a restart; the operation history does not.
+    update_cib(
+        [record = std::move(record), failure,
+         now = static_cast<std::int64_t>(std::time(nullptr))](xmlDoc* cib) {
+            record_operation(cib, record);
+            if (failure) count_failure(cib, record, now);
+        },
+        failure ? Record::durable : Record::forgettable);
     if (action_id) finish_action(*action_id, expected);
     if (!expected && (!action_id || repeat)) trigger("unexpected result of " + key);
 }

@@ -53,9 +53,13 @@ inline constexpr std::chrono::milliseconds kMinTransitionSpacing{250};
 // ... when an action could not run at all (no connection to its node, fencing): the same
 // graph would come again until something changes.
 inline constexpr std::chrono::seconds kUnrunnableRetry{5};
-// Longest a status record the loop made waits for its batch to be written, when the main
-// loop stays busy (otherwise the batch is written as soon as the loop is idle).
+// Longest a status record the loop made waits for its batch to be written, and a finished
+// action for the next ones to start, when the main loop stays busy (otherwise both happen
+// as soon as the loop is idle).
 inline constexpr std::chrono::milliseconds kRecordBatchWindow{20};
+// Longest a status record that a restart forgets anyway (ControlLoop::Record::forgettable)
+// stays out of the CIB file once it is current.
+inline constexpr std::chrono::milliseconds kDeferredSave{1000};
 struct LoopConfig {
     std::string host_name;  // the controller's node
     tls::TlsContext tls;    // for remote connections
@@ -159,14 +163,24 @@ private:
                          const std::string& digests_secure);
     Connection& connection_for(const GraphAction& action);
     Connection* connection_of_node(const std::string& node);
+    // What a record is to a restart. A restarted daemon forgets the operation history of
+    // every node and the remote nodes' state (it re-probes and reconnects), so those
+    // records need not be on disk before anything depends on them: they are `forgettable`
+    // and reach the file within kDeferredSave (or with the next durable write). Everything
+    // else (failure counts, fencing, shutdown requests, a node's history deleted on
+    // request, the host's membership) is `durable`: saved before anyone is told.
+    enum class Record { durable, forgettable };
     // Queues `edit` (our own change: it must own what it refers to) for the next write of
     // the CIB: flush_records() applies all queued edits to one copy of the current CIB and
-    // stores it (one file save, one change notification for the batch).
-    void update_cib(std::function<void(xmlDoc*)> edit);
+    // stores it (one change notification for the batch; one file save unless every edit
+    // of the batch is forgettable).
+    void update_cib(std::function<void(xmlDoc*)> edit, Record kind = Record::durable);
     // Writes the queued edits now. Before the loop reads the CIB or lets anything depend on
-    // a queued result (a following action, a reply to a client or node), so nothing is
-    // acknowledged before it is saved.
+    // a queued result (a following action, a reply to a client or node), so nothing durable
+    // is acknowledged before it is saved.
     void flush_records();
+    // Saves the forgettable records the file does not hold yet.
+    void save_deferred();
     OpRecord record_for(const GraphAction& action, const std::string& exec_node) const;
     void arm_recheck();
 
@@ -182,6 +196,9 @@ private:
     bool pending_trigger_ = false;
     bool unrunnable_ = false;  // an action of the running transition could not run at all
     io::Source trigger_source_;
+    // The next advance() after an action finished: when idle, or kRecordBatchWindow later.
+    io::Source advance_idle_;
+    io::Source advance_deadline_;
     io::Source recheck_source_;
     std::chrono::milliseconds recheck_{std::chrono::minutes(15)};
     int next_call_id_ = 1;
@@ -196,6 +213,8 @@ private:
     std::unique_ptr<LoopFencer> fencer_;
     // Status records made since the last write (update_cib), and what writes them.
     std::vector<std::function<void(xmlDoc*)>> pending_records_;
+    bool pending_durable_ = false;  // one of them is Record::durable
+    io::Source deferred_save_;
     io::Source flush_idle_;
     io::Source flush_deadline_;
     Lifetime lifetime_;

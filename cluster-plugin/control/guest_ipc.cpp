@@ -177,17 +177,13 @@ void GuestIpc::handle_attrd(const connection::ProxyRequest& request, connection:
 
 void GuestIpc::cib_changed(const controller::CibChange& change)
 {
-    std::optional<wire::Element> notification;  // parsed once, for the first subscriber
     for (auto& [id, session] : sessions_) {
         if (!session.cib.diff_notify || session.carrier == nullptr) continue;
+        const auto& notification = change.notification_element();  // parsed once for every node
         if (!notification) {
-            auto parsed = wire::parse_xml(change.notification(), kMaxAnswerSize);
-            if (!parsed) {
-                log_warning(log_cat, "Cannot notify %s's CIB sessions: %s", node_.c_str(),
-                            parsed.error().message.c_str());
-                return;
-            }
-            notification = std::move(*parsed);
+            log_warning(log_cat, "Cannot notify %s's CIB sessions: %s", node_.c_str(),
+                        notification.error().message.c_str());
+            return;
         }
         Status sent = session.carrier->event(id, *notification);
         if (!sent.ok())

@@ -30,6 +30,12 @@ const std::string& CibChange::notification() const
     return notification_;
 }
 
+const Result<wire::Element>& CibChange::notification_element() const
+{
+    if (!element_) element_ = wire::parse_xml(notification());
+    return *element_;
+}
+
 void CibService::add_listener(CibListener& listener)
 {
     if (std::find(listeners_.begin(), listeners_.end(), &listener) == listeners_.end())

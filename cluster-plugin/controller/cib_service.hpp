@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,8 @@
 #include "controller/cib_request.hpp"
 #include "controller/cib_store.hpp"
 #include "controller/xml.hpp"
+#include "util/result.hpp"
+#include "wire/xml.hpp"
 
 namespace outpost::cluster::controller {
 
@@ -39,6 +42,10 @@ public:
     {
     }
     [[nodiscard]] const std::string& notification() const;
+    // The same parsed, also once for all listeners (each guest's proxied sessions get it as
+    // an element: parsing it per guest cost as much as sending it); an Error if it cannot be
+    // parsed.
+    [[nodiscard]] const Result<wire::Element>& notification_element() const;
 
 private:
     const CibRequest& request_;
@@ -46,6 +53,7 @@ private:
     const xmlDoc* before_;
     const xmlDoc* after_;
     mutable std::string notification_;
+    mutable std::optional<Result<wire::Element>> element_;
 };
 
 class CibListener {

@@ -23,23 +23,37 @@ Result<std::unique_ptr<CibStore>> CibStore::open(std::string path, std::string s
 
 CibOutcome CibStore::apply(const CibOperation& operation, const UpdateOrigin& origin, XmlDoc* previous)
 {
-    return commit(perform(current_.get(), operation, *schemas_, origin), origin, previous);
+    return commit(perform(current_.get(), operation, *schemas_, origin), origin, previous, Save::now);
 }
 
 CibOutcome CibStore::edit(const std::function<void(xmlDoc*)>& edit, const UpdateOrigin& origin,
-                          XmlDoc* previous)
+                          XmlDoc* previous, Save save)
 {
-    return commit(perform_edit(current_.get(), edit, *schemas_, origin), origin, previous);
+    return commit(perform_edit(current_.get(), edit, *schemas_, origin), origin, previous, save);
 }
 
-CibOutcome CibStore::commit(CibOutcome outcome, const UpdateOrigin& origin, XmlDoc* previous)
+Status CibStore::save_deferred()
+{
+    if (!unsaved_) return {};
+    if (auto saved = save_cib_file(path_, current_.get()); !saved) return saved;
+    unsaved_ = false;
+    return {};
+}
+
+CibOutcome CibStore::commit(CibOutcome outcome, const UpdateOrigin& origin, XmlDoc* previous, Save save)
 {
     if (outcome.rc != cib_rc::ok || !outcome.updated) return outcome;
-    if (auto saved = save_cib_file(path_, outcome.updated.get()); !saved) {
-        CibOutcome failed;
-        failed.rc = cib_rc::save_failed;
-        failed.message = saved.error().message;
-        return failed;
+    // A configuration change is never deferred, whoever asks.
+    if (save == Save::now || outcome.config_changed) {
+        if (auto saved = save_cib_file(path_, outcome.updated.get()); !saved) {
+            CibOutcome failed;
+            failed.rc = cib_rc::save_failed;
+            failed.message = saved.error().message;
+            return failed;
+        }
+        unsaved_ = false;
+    } else {
+        unsaved_ = true;
     }
     XmlDoc old = std::exchange(current_, std::move(outcome.updated));
     if (previous != nullptr) *previous = std::move(old);

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -62,14 +63,20 @@ void OperationLedger::remove(std::uint64_t id)
     if (entries_.erase(id) > 0) save();
 }
 
-void OperationLedger::save() const
+void OperationLedger::save()
 {
     std::string text;
     for (const auto& [id, e] : entries_)
         text += std::to_string(e.pid) + " " + std::to_string(e.start_time) + " " +
                 std::to_string(e.deadline) + "\n";
-    // Written in place: a torn line after a kill in the middle of a write is skipped when read.
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    // Never shorter than before (see the header): the rest is one line of blanks.
+    if (text.size() < file_size_) text += std::string(file_size_ - text.size() - 1, ' ') + "\n";
+    // Written in place: a torn line after a kill in the middle of a write is skipped when
+    // read, and so are the older entries a kill could leave after it (their processes ended:
+    // an entry only goes when its operation did). The first write truncates what an earlier
+    // daemon left.
+    const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (file_size_ == 0 ? O_TRUNC : 0);
+    const int fd = ::open(path_.c_str(), flags, 0600);
     if (fd < 0) {
         log_warning(log_cat, "Cannot write %s: %s", path_.c_str(), std::strerror(errno));
         return;
@@ -82,6 +89,7 @@ void OperationLedger::save() const
         done += static_cast<std::size_t>(n);
     }
     (void)::close(fd);
+    file_size_ = std::max(file_size_, done);
 }
 
 std::vector<LedgerEntry> still_running(const std::string& path)

@@ -8,7 +8,11 @@
 // (a reused PID is not mistaken for the operation) and the operation's deadline.
 //
 // The file is rewritten on every change and never flushed to disk: a killed process
-// leaves its writes in the page cache, and a machine crash ends the operations too.
+// leaves its writes in the page cache, and a machine crash ends the operations too. It is
+// rewritten in place and never shortened (a shorter text is padded with blanks, which the
+// reader skips): truncating it frees and re-allocates its block each time, and on a file
+// system mounted with discard every truncation waited for the disk (0.7 s of the main
+// loop at N=50 of bench-controld-scale, docs/benchmarks.md).
 #pragma once
 
 #include <glib.h>
@@ -43,10 +47,11 @@ public:
     void remove(std::uint64_t id);
 
 private:
-    void save() const;
+    void save();
 
     std::string path_;
     std::map<std::uint64_t, LedgerEntry> entries_;
+    std::size_t file_size_ = 0;  // what the file holds (padding included), once written
 };
 
 // The process's start time (/proc/PID/stat), 0 if it does not exist.

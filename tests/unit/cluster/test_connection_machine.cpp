@@ -342,14 +342,14 @@ TEST_CASE("starting: ENOKEY, EKEYREJECTED and any TLS handshake failure are hard
         CHECK(result.rc == wire::ocf::invalid_param);
         CHECK(result.status == wire::ExecStatus::error);
         CHECK(result.exit_reason == error.message);
-        CHECK_FALSE(arms(effects, Timer::start_retry, 1s));
+        CHECK_FALSE(arms_any(effects));
         CHECK(disarms(effects, Timer::start_deadline));
         CHECK(m.state() == State::stopped);
         CHECK(m.failed_at() == t0 + 100ms);
     }
 }
 
-TEST_CASE("starting: other connect errors retry every 1 s while more than 3 s remain")
+TEST_CASE("starting: other connect errors retry while more than 3 s remain, first after 100 ms")
 {
     for (const auto& error : {err(-ECONNREFUSED), io_err(io::ConnectPhase::connect, -ETIMEDOUT),
                               io_err(io::ConnectPhase::connect, -EHOSTUNREACH),
@@ -358,10 +358,28 @@ TEST_CASE("starting: other connect errors retry every 1 s while more than 3 s re
         RemoteConnectionMachine m;
         (void)m.start(t0, 10s);
         auto effects = m.connect_failed(t0 + 1s, error);
-        CHECK(arms(effects, Timer::start_retry, 1s));
+        CHECK(arms(effects, Timer::start_retry, 100ms));
         CHECK_FALSE(has(effects, Kind::result));
         CHECK(m.state() == State::starting);
     }
+}
+
+TEST_CASE("starting: the retry wait doubles up to 1 s, and starts at 100 ms again on the next start")
+{
+    RemoteConnectionMachine m;
+    (void)m.start(t0, 60s);
+    auto now = t0;
+    for (const Millis expected : {100ms, 200ms, 400ms, 800ms, 1000ms, 1000ms}) {
+        INFO(expected.count());
+        auto effects = m.connect_failed(now, err(-ECONNREFUSED));
+        CHECK(arms(effects, Timer::start_retry, expected));
+        now += expected;
+        REQUIRE(find(m.timer_fired(now, Timer::start_retry), Kind::connect) != nullptr);
+    }
+    (void)m.stop(now, 10s);
+    REQUIRE(m.state() == State::stopped);
+    (void)m.start(now, 60s);
+    CHECK(arms(m.connect_failed(now, err(-ECONNREFUSED)), Timer::start_retry, 100ms));
 }
 
 TEST_CASE("starting: a connect error with 3 s or less left fails the start (rc 1, status 2)")
@@ -375,7 +393,7 @@ TEST_CASE("starting: a connect error with 3 s or less left fails the start (rc 1
     auto result = result_of(effects);
     CHECK(result.rc == wire::ocf::unknown_error);
     CHECK(result.status == wire::ExecStatus::timeout);
-    CHECK_FALSE(arms(effects, Timer::start_retry, 1s));
+    CHECK_FALSE(arms_any(effects));
     CHECK(m.state() == State::stopped);
     CHECK_FALSE(m.connected());
     CHECK(m.failed_at() == t0 + 7500ms);

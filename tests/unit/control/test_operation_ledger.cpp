@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -56,6 +57,33 @@ TEST_CASE("the ledger finds the operations still running, by PID and start time"
     ::kill(child, SIGKILL);
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(still_running(path).empty());
+    ::unlink(path.c_str());
+}
+
+// Rewritten in place, never shortened (no truncation: it waited for the disk on a file
+// system mounted with discard); the blank padding is not taken for an entry.
+TEST_CASE("the ledger file never shrinks and its padding reads as nothing", "[control][ledger]")
+{
+    const std::string path = temp_path();
+    {
+        std::ofstream(path) << "left by an earlier daemon, longer than anything written below\n";
+    }
+    OperationLedger ledger(path);
+    const pid_t self = ::getpid();
+    ledger.add(1, self, std::chrono::seconds(20));
+    auto size = [&] { return std::filesystem::file_size(path); };
+    const auto one = size();
+    ledger.add(2, self, std::chrono::seconds(20));
+    const auto two = size();
+    CHECK(two > one);
+    CHECK(still_running(path).size() == 2);
+    ledger.remove(1);
+    CHECK(size() == two);
+    REQUIRE(still_running(path).size() == 1);
+    CHECK(still_running(path)[0].pid == self);
+    ledger.remove(2);
+    CHECK(size() == two);
     CHECK(still_running(path).empty());
     ::unlink(path.c_str());
 }

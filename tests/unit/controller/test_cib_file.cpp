@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "controller/cib_document.hpp"
@@ -26,6 +27,26 @@ std::string read_file(const std::string& path)
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
+}
+
+// An edit adding <node_state id=ID> to the status section.
+std::function<void(xmlDoc*)> add_state(const char* id)
+{
+    return [id](xmlDoc* cib) {
+        xmlNode* status = child_named(root_of(cib), "status");
+        xmlNode* state =
+            xmlNewChild(status, nullptr, reinterpret_cast<const xmlChar*>("node_state"), nullptr);
+        xmlSetProp(state, reinterpret_cast<const xmlChar*>("id"), reinterpret_cast<const xmlChar*>(id));
+    };
+}
+
+// An edit adding node n1 (id 1) to the configuration.
+void add_node_n1(xmlDoc* cib)
+{
+    xmlNode* nodes = child_named(child_named(root_of(cib), "configuration"), "nodes");
+    xmlNode* node = xmlNewChild(nodes, nullptr, reinterpret_cast<const xmlChar*>("node"), nullptr);
+    xmlSetProp(node, reinterpret_cast<const xmlChar*>("id"), reinterpret_cast<const xmlChar*>("1"));
+    xmlSetProp(node, reinterpret_cast<const xmlChar*>("uname"), reinterpret_cast<const xmlChar*>("n1"));
 }
 
 }  // namespace
@@ -130,14 +151,6 @@ TEST_CASE("an edit of the store is one write for all it changes")
     UpdateOrigin origin;
     origin.client_name = "loop";
     const CibVersion start = read_version(root_of((*store)->current())).value();
-    auto add_state = [](const char* id) {
-        return [id](xmlDoc* cib) {
-            xmlNode* status = child_named(root_of(cib), "status");
-            xmlNode* state =
-                xmlNewChild(status, nullptr, reinterpret_cast<const xmlChar*>("node_state"), nullptr);
-            xmlSetProp(state, reinterpret_cast<const xmlChar*>("id"), reinterpret_cast<const xmlChar*>(id));
-        };
-    };
     XmlDoc before;
     auto outcome = (*store)->edit(
         [&](xmlDoc* cib) {
@@ -162,19 +175,54 @@ TEST_CASE("an edit of the store is one write for all it changes")
     CHECK_FALSE(unchanged);
     CHECK(changes == 1);
 
-    auto config = (*store)->edit(
-        [](xmlDoc* cib) {
-            xmlNode* nodes = child_named(child_named(root_of(cib), "configuration"), "nodes");
-            xmlNode* node = xmlNewChild(nodes, nullptr, reinterpret_cast<const xmlChar*>("node"), nullptr);
-            xmlSetProp(node, reinterpret_cast<const xmlChar*>("id"), reinterpret_cast<const xmlChar*>("1"));
-            xmlSetProp(node, reinterpret_cast<const xmlChar*>("uname"),
-                       reinterpret_cast<const xmlChar*>("n1"));
-        },
-        origin);
+    auto config = (*store)->edit(add_node_n1, origin);
     CHECK(config.rc == 0);
     CHECK(config.config_changed);
     CHECK(read_version(root_of((*store)->current())).value().epoch == start.epoch + 1);
     CHECK(changes == 2);
+}
+
+// CibStore::Save::deferred (the control loop's records a restart forgets): current at once,
+// in the file with the next save of any kind; a configuration change is saved at once all
+// the same.
+TEST_CASE("a deferred edit is current at once and saved with the next save")
+{
+    TempDir dir("outpost-cib");
+    const std::string path = dir.file("cib.xml");
+    auto store = CibStore::open(path, kDefaultSchemaDirectory);
+    REQUIRE(store.ok());
+    int changes = 0;
+    (*store)->on_change([&changes](const UpdateOrigin&) { ++changes; });
+    auto in_memory = [&](const char* id) {
+        return serialize(root_of((*store)->current()), false).find(std::string("node_state id=\"") + id) !=
+               std::string::npos;
+    };
+    auto in_file = [&](const char* id) {
+        return read_file(path).find(std::string("node_state id=\"") + id) != std::string::npos;
+    };
+    UpdateOrigin origin;
+    CHECK_FALSE((*store)->unsaved());
+    REQUIRE((*store)->edit(add_state("a"), origin, nullptr, CibStore::Save::deferred).rc == 0);
+    CHECK(changes == 1);
+    CHECK(in_memory("a"));
+    CHECK_FALSE(in_file("a"));
+    CHECK((*store)->unsaved());
+    REQUIRE((*store)->save_deferred().ok());
+    CHECK(in_file("a"));
+    CHECK_FALSE((*store)->unsaved());
+
+    // A later save now carries the deferred change with it.
+    REQUIRE((*store)->edit(add_state("b"), origin, nullptr, CibStore::Save::deferred).rc == 0);
+    REQUIRE((*store)->edit(add_state("c"), origin).rc == 0);
+    CHECK(in_file("b"));
+    CHECK(in_file("c"));
+    CHECK_FALSE((*store)->unsaved());
+
+    // A configuration change is never deferred.
+    auto config = (*store)->edit(add_node_n1, origin, nullptr, CibStore::Save::deferred);
+    REQUIRE(config.rc == 0);
+    CHECK(read_file(path).find(R"(uname="n1")") != std::string::npos);
+    CHECK_FALSE((*store)->unsaved());
 }
 
 TEST_CASE("temporary files of an interrupted save are removed at load, nothing else")
