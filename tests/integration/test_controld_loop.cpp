@@ -2157,12 +2157,18 @@ std::vector<std::string> watch_lines(const std::string& log, std::size_t from, c
 // A destroyed VM sends no FIN: without the domain watch the loop learns of it from the
 // container's monitor or the guest connection's timeout. With it, the libvirt event is
 // recorded as the container's failure at once.
-TEST_CASE("outpost-controld recovers a destroyed QEMU VM guest node from the domain event",
-          "[controld][guest-qemu-watch]")
+namespace {
+
+// The same with either agent for the container (issue 14: ocf:outpost:guest too).
+void controld_qemu_guest(ContainerAgentKind kind)
 {
     const auto begin = std::chrono::steady_clock::now();
     const std::string agent = env_or_empty("OUTPOST_AGENT");
     REQUIRE_FALSE(agent.empty());
+    std::optional<OutpostGuestAgent> outpost_guest;
+    if (kind == ContainerAgentKind::outpost_guest) outpost_guest.emplace();
+    const char* agent_name =
+        kind == ContainerAgentKind::outpost_guest ? "ocf:outpost:guest" : "VirtualDomain";
     auto k = kernel();
     require_ok(k);
     LibvirtOptions options;
@@ -2212,9 +2218,11 @@ TEST_CASE("outpost-controld recovers a destroyed QEMU VM guest node from the dom
     const std::string ia = std::string(kVmContainer) + "-ia";
     const std::string container =
         "<primitive id=\"" + std::string(kVmContainer) +
-        "\" class=\"ocf\" provider=\"heartbeat\" type=\"VirtualDomain\"><instance_attributes id=\"" + ia +
-        "\">" + nvpair(ia, "config", xml) + nvpair(ia, "hypervisor", kQemuUri) +
-        nvpair(ia, "autoset_utilization_cpu", "false") +
+        (kind == ContainerAgentKind::outpost_guest
+             ? "\" class=\"ocf\" provider=\"outpost\" type=\"guest\""
+             : "\" class=\"ocf\" provider=\"heartbeat\" type=\"VirtualDomain\"") +
+        "><instance_attributes id=\"" + ia + "\">" + nvpair(ia, "config", xml) +
+        nvpair(ia, "hypervisor", kQemuUri) + nvpair(ia, "autoset_utilization_cpu", "false") +
         nvpair(ia, "autoset_utilization_hv_memory", "false") +
         nvpair(ia, "autoset_utilization_host_memory", "false") +
         "</instance_attributes><meta_attributes id=\"" + kVmContainer + "-meta\">" +
@@ -2263,9 +2271,9 @@ TEST_CASE("outpost-controld recovers a destroyed QEMU VM guest node from the dom
     destroyer.join();
     require_ok(destroy_result);
     REQUIRE(first.has_value());
-    WARN("timing (QEMU/TCG, VirtualDomain): virsh destroy began -> first action ("
-         << first->line << ") in " << first->seconds << " s (virsh destroy returned after " << virsh_s
-         << " s)");
+    WARN("timing (QEMU/TCG, " << agent_name << "): virsh destroy began -> first action (" << first->line
+                              << ") in " << first->seconds << " s (virsh destroy returned after " << virsh_s
+                              << " s)");
     // Held from the start of the destroy: the watch sees QEMU's process exit (30-80 ms after
     // libvirt's SIGTERM) through a pidfd, not libvirt's events, which wait for the reaping
     // (up to 2 s more on this machine, whose init reaps orphans late).
@@ -2426,6 +2434,31 @@ TEST_CASE("outpost-controld recovers a destroyed QEMU VM guest node from the dom
         CHECK(pending_actions().empty());
     }
 
+    // Crashed: QEMU's process SIGKILLed behind libvirt's back (issue 14, "crashed (SIGKILL of
+    // its process)"). libvirt learns of it only once the process is reaped; the watch sees
+    // the exit through its pidfd on the PID libvirt recorded.
+    require_idle_loop(daemon);
+    {
+        const std::size_t crash_log = daemon.log().size();
+        const std::string pid_text = text_of(fs::path("/run/libvirt/qemu") / (domain + ".pid"));
+        INFO("libvirt's PID file for " << domain << ": " << pid_text);
+        const long qemu = std::strtol(pid_text.c_str(), nullptr, 10);
+        REQUIRE(qemu > 1);
+        const auto killed = std::chrono::steady_clock::now();
+        REQUIRE(::kill(static_cast<pid_t>(qemu), SIGKILL) == 0);  // our own test VM's QEMU
+        const auto crash_first = first_action_after(daemon, crash_log, killed, 60s);
+        REQUIRE(crash_first.has_value());
+        WARN("timing (QEMU/TCG): SIGKILL of QEMU -> first action (" << crash_first->line << ") in "
+                                                                    << crash_first->seconds << " s");
+        CHECK(crash_first->seconds * 1000 < static_cast<double>(kFirstActionTarget.count()));
+        require_eventually(daemon, converged, kVmConnectTimeout + 60s, crash_log);
+        WARN("timing: SIGKILL of QEMU -> VM, guest and d1 back in " << seconds_since(killed) << " s");
+        std::size_t reports = 0;
+        for (const auto& l : watch_lines(daemon.log(), crash_log, domain, kVmContainer))
+            if (l.find("reported the resource failed") != std::string::npos) ++reports;
+        CHECK(reports == 1);
+    }
+
     // Stopping it through the cluster is never reported: the watch sees the loop's stop.
     const std::size_t stop_from = daemon.log().size();
     push_configuration(
@@ -2443,6 +2476,20 @@ TEST_CASE("outpost-controld recovers a destroyed QEMU VM guest node from the dom
     CHECK(daemon.stop() == 0);
     require_ok(libvirt->stop());
     WARN("timing: whole test " << seconds_since(begin) << " s");
+}
+
+}  // namespace
+
+TEST_CASE("outpost-controld recovers a destroyed QEMU VM guest node from the domain event",
+          "[controld][guest-qemu-watch]")
+{
+    controld_qemu_guest(ContainerAgentKind::virtual_domain);
+}
+
+TEST_CASE("outpost-controld recovers a QEMU VM guest node under ocf:outpost:guest from the domain event",
+          "[controld][guest-qemu-outpost]")
+{
+    controld_qemu_guest(ContainerAgentKind::outpost_guest);
 }
 
 // [attrd] (controld-attrd): the real attrd_updater and crm_attribute -l reboot against
