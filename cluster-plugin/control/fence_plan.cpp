@@ -48,34 +48,6 @@ std::uint32_t time_ms(std::string_view text)
     return static_cast<std::uint32_t>(std::min<std::int64_t>(*ms, INT32_MAX));
 }
 
-void collect_priorities(const xmlNode* node, std::map<std::string, int>& out)
-{
-    for (const xmlNode* child = ctl::first_element(node); child != nullptr;
-         child = ctl::next_element(child)) {
-        if (!ctl::is_named(child, "primitive")) {
-            collect_priorities(child, out);  // groups, clones
-            continue;
-        }
-        if (ctl::attr(child, "class").value_or("") != "stonith") continue;
-        const std::string id = ctl::attr(child, "id").value_or("");
-        if (id.empty()) continue;
-        int priority = 0;
-        for (const xmlNode* set : ctl::element_children(child)) {
-            if (!ctl::is_named(set, "meta_attributes")) continue;
-            for (const xmlNode* pair : ctl::element_children(set)) {
-                if (ctl::is_named(pair, "nvpair") && ctl::attr(pair, "name").value_or("") == "priority") {
-                    try {
-                        priority = std::stoi(ctl::attr(pair, "value").value_or("0"));
-                    } catch (const std::exception&) {
-                        priority = 0;
-                    }
-                }
-            }
-        }
-        out[id] = priority;
-    }
-}
-
 bool pattern_matches(const std::string& pattern, std::string_view target)
 {
     try {
@@ -132,16 +104,6 @@ std::map<std::string, std::string> cib_node_attributes(const xmlDoc* cib, std::s
             }
         }
     }
-    return out;
-}
-
-std::map<std::string, int> cib_device_priorities(const xmlDoc* cib)
-{
-    std::map<std::string, int> out;
-    const xmlNode* configuration = configuration_of(cib);
-    const xmlNode* resources =
-        configuration != nullptr ? ctl::child_named(configuration, "resources") : nullptr;
-    if (resources != nullptr) collect_priorities(resources, out);
     return out;
 }
 

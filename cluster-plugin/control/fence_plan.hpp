@@ -49,8 +49,6 @@ struct FenceLevel {
 std::vector<FenceLevel> cib_fence_levels(const xmlDoc* cib);
 // The permanent attributes of a node (the CIB's <nodes> entry for `node`, by uname).
 std::map<std::string, std::string> cib_node_attributes(const xmlDoc* cib, std::string_view node);
-// The `priority` meta attribute of every stonith primitive (0 when unset), by id.
-std::map<std::string, int> cib_device_priorities(const xmlDoc* cib);
 
 // Whether a level names the target (by name, pattern or attribute).
 bool level_targets(const FenceLevel& level, std::string_view target,

@@ -4,7 +4,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 #include "control/fence_plan.hpp"
 #include "controller/xml.hpp"
@@ -49,11 +52,21 @@ void collect_devices(const xmlNode* node, std::vector<ctl::FencerDevice>& out)
         device.agent = ctl::attr(child, "type").value_or("");
         if (device.id.empty()) continue;
         for (const xmlNode* set : ctl::element_children(child)) {
-            if (!ctl::is_named(set, "instance_attributes")) continue;
+            const bool params = ctl::is_named(set, "instance_attributes");
+            if (!params && !ctl::is_named(set, "meta_attributes")) continue;
             for (const xmlNode* pair : ctl::element_children(set)) {
                 auto name = ctl::attr(pair, "name");
-                if (ctl::is_named(pair, "nvpair") && name)
-                    device.params.emplace(*name, ctl::attr(pair, "value").value_or(""));
+                if (!ctl::is_named(pair, "nvpair") || !name) continue;
+                const std::string value = ctl::attr(pair, "value").value_or("");
+                if (params) {
+                    device.params.emplace(*name, value);
+                } else if (*name == "priority") {
+                    try {
+                        device.priority = std::stoi(value);
+                    } catch (const std::exception&) {
+                        device.priority = 0;
+                    }
+                }
             }
         }
         out.push_back(std::move(device));
@@ -158,11 +171,13 @@ void LoopFencer::plan(FenceRequest& request) const
 {
     const xmlDoc* cib = store_.current();
     std::vector<std::string> ids;
+    std::map<std::string, int> priorities;
     for (const auto& device : cib_fence_devices(cib)) {
         ids.push_back(device.id);
+        priorities[device.id] = device.priority;
         request.configured.push_back(to_device(device));
     }
-    FencePlan planned = plan_fencing(cib_fence_levels(cib), ids, cib_device_priorities(cib), request.target,
+    FencePlan planned = plan_fencing(cib_fence_levels(cib), ids, priorities, request.target,
                                      cib_node_attributes(cib, request.target));
     if (planned.topology) {
         std::string levels;

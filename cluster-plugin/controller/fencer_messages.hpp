@@ -131,6 +131,7 @@ struct FencerDevice {
     std::string id;
     std::string agent;
     std::map<std::string, std::string> params;
+    int priority = 0;  // the `priority` meta attribute: tried first without a topology
 };
 
 // <reply st_op="register" st_clientid=.../>

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "control/fence_plan.hpp"
+#include "control/loop_fencer.hpp"
 #include "controller/xml.hpp"
 
 using namespace outpost::cluster::control;
@@ -50,7 +51,12 @@ TEST_CASE("the CIB's fencing-topology, node attributes and device priorities are
     CHECK(levels[2].target_value == "a");
     CHECK(cib_node_attributes(cib->get(), "r1") == std::map<std::string, std::string>{{"rack", "a"}});
     CHECK(cib_node_attributes(cib->get(), "r2").empty());
-    CHECK(cib_device_priorities(cib->get()) == std::map<std::string, int>{{"f1", 10}, {"f2", 0}});
+    const auto devices = cib_fence_devices(cib->get());
+    REQUIRE(devices.size() == 2);
+    CHECK(devices[0].id == "f1");
+    CHECK(devices[0].priority == 10);
+    CHECK(devices[1].id == "f2");
+    CHECK(devices[1].priority == 0);
     auto empty = ctl::parse_document("<cib/>", 1024, "test CIB");
     REQUIRE(empty.ok());
     CHECK(cib_fence_levels(empty->get()).empty());
