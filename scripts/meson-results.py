@@ -83,11 +83,40 @@ def failures(builddir, logbase, lines=30):
             for l in kept[start:i + 12]:
                 print(f"    {l}")
             shown_to = i + 12
+        sanitizer_report(kept)
         rest = kept[max(len(kept) - int(lines), shown_to):]
         if rest:
             print("  last lines:")
         for l in rest:
             print(f"    {l}")
+
+
+def sanitizer_report(kept, frames_per_stack=14):
+    # An ASan report's frames are mostly the standard library's and Catch2's; what tells
+    # the cause is each stack's own frames (access, free, allocation). Show those, short.
+    start = next((i for i, l in enumerate(kept) if "ERROR: AddressSanitizer" in l or
+                  "ERROR: LeakSanitizer" in l), None)
+    if start is None:
+        return
+    print("  sanitizer report (library frames left out):")
+    in_stack = 0
+    for l in kept[start:]:
+        text = l.strip()
+        if text.startswith("#"):
+            if in_stack >= frames_per_stack or "/usr/include/c++/" in text or \
+                    "sanitizer_common" in text or "libsanitizer" in text:
+                continue
+            in_stack += 1
+            print(f"    {text[:220]}")
+            continue
+        in_stack = 0
+        if text.startswith("Shadow bytes") or text.startswith("0x0") or text.startswith("=>"):
+            continue
+        if "SUMMARY:" in text or "of size" in text or "thread T" in text or \
+                "is located" in text or "ERROR:" in text:
+            print(f"    {text[:220]}")
+        if "SUMMARY:" in text:
+            break
 
 
 def suite_matches(test_suites, wanted):

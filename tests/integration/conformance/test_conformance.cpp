@@ -8,9 +8,11 @@
 // OUTPOST_CONFORMANCE_DUMP=DIR writes every normalized transcript to DIR/<scenario>.<side>.
 // OUTPOST_CONFORMANCE_SECOND=remoted runs pacemaker-remoted on both sides (suite self-test).
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <exception>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -123,14 +125,27 @@ private:
             PairRun run;
             // Both daemons at once: each side has its own namespace, key and files.
             std::optional<std::future<outpost::Result<SideRun>>> ours;
-            if (agent_)
-                ours = std::async(std::launch::async, [&] { return run_scenario(scenario, *agent_); });
-            run.real = run_scenario(scenario, remoted_);
+            if (agent_) ours = std::async(std::launch::async, [&] { return run_guarded(scenario, *agent_); });
+            run.real = run_guarded(scenario, remoted_);
             if (ours) run.ours.emplace(ours->get());
             std::lock_guard lock(mutex_);
             running_.erase(name);
             results_.emplace(name, std::move(run));
             done_.notify_all();
+        }
+    }
+
+    // An exception must not leave a worker thread: std::terminate would end the whole
+    // run without naming the scenario. It becomes the side's error instead, so the
+    // scenario fails with what was thrown.
+    static outpost::Result<SideRun> run_guarded(const Scenario& scenario, const std::string& binary)
+    {
+        try {
+            return run_scenario(scenario, binary);
+        } catch (const std::exception& e) {
+            return outpost::make_error("conformance", -EIO, std::string("the scenario threw: ") + e.what());
+        } catch (...) {
+            return outpost::make_error("conformance", -EIO, "the scenario threw a non-standard exception");
         }
     }
 
