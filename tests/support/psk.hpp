@@ -1,5 +1,8 @@
 // Pre-shared keys for tests: random key bytes, the client context for a key (a daemon's,
 // say), and PskKey, a key file in its own TempDir with the TLS contexts of both ends.
+// The helpers that "fail the test" use Catch2's macros: call them on the test case's own
+// thread only (Catch2's message stack is not thread-safe; a worker thread's INFO once
+// corrupted it). Elsewhere use tls::TlsContext's factories and handle their errors.
 #pragma once
 
 #include <cstddef>

@@ -26,9 +26,11 @@ namespace {
 
 constexpr const char* kDomain = "conformance";
 
-tls::TlsContext client_tls(const GuestDaemon& daemon)
+// Not support/psk's psk_client: scenarios run on worker threads, where Catch2's macros
+// must not be used.
+Result<tls::TlsContext> client_tls(const GuestDaemon& daemon)
 {
-    return psk_client(daemon.authkey().bytes());
+    return tls::TlsContext::psk_client(tls::Authkey(daemon.authkey().bytes()));
 }
 
 }  // namespace
@@ -181,7 +183,9 @@ Result<Client*> Driver::connect(std::string label, Millis timeout)
     io::ConnectOptions options;
     options.connect_timeout = timeout;
     options.handshake_timeout = timeout;
-    auto raw = RawClient::connect(context(), daemon_.address(), daemon_.port(), client_tls(daemon_), options,
+    auto tls = client_tls(daemon_);
+    if (!tls) return make_error(kDomain, tls.error().code, label + ": " + tls.error().message);
+    auto raw = RawClient::connect(context(), daemon_.address(), daemon_.port(), *tls, options,
                                   timeout + Millis{1000});
     if (!raw) return make_error(kDomain, raw.error().code, label + ": " + raw.error().message);
     std::unique_ptr<Client> client(new Client(*this, std::move(label), std::move(raw).value()));
@@ -238,7 +242,9 @@ bool wait_fd(int fd, short events, Clock::time_point deadline)
 Result<RawResult> send_raw_tls(const GuestDaemon& daemon, const std::vector<std::string>& records,
                                Millis wait, std::size_t expect_messages)
 {
-    const tls::TlsContext tls = client_tls(daemon);
+    auto made = client_tls(daemon);
+    if (!made) return made.error();
+    const tls::TlsContext tls = std::move(made).value();
     UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) return make_error(kDomain, -errno, std::string("socket: ") + std::strerror(errno));
     sockaddr_in addr{};
