@@ -16,10 +16,15 @@
 
 #include "catch_session.hpp"
 
+#include <cstdio>
+
 namespace outpost::test {
 
 int run_catch_session(int argc, char* argv[])
 {
+    // Line-buffered even into meson's pipe: a test killed by its timeout (SIGTERM, which
+    // no handler of Catch2's reports now) keeps everything it printed up to then.
+    (void)std::setvbuf(stdout, nullptr, _IOLBF, 0);
     return Catch::Session().run(argc, argv);
 }
 
