@@ -841,6 +841,16 @@ void guest_tools_work(const Controld& daemon, const NetnsGuest& guest, const std
         CHECK(query.output.find("uname=\"" + guest.node() + "\"") != std::string::npos);
     }
     {
+        // A guest node's proxied crmd and stonith-ng sessions (controld-proxied-tools has the
+        // rest): crm_node -n answers the guest's own name, as under Pacemaker.
+        CommandResult name = in_guest(guest, {"crm_node", "-n"});
+        INFO(name.describe());
+        CHECK(name.output == guest.node() + "\n");
+        CommandResult devices = in_guest(guest, {"stonith_admin", "--list-registered"});
+        INFO(devices.describe());
+        CHECK(devices.output == "0 fence devices found\n");
+    }
+    {
         CommandResult mon = in_guest(guest, {"crm_mon", "-1", "--output-as=xml"});
         INFO(mon.describe());
         REQUIRE(mon.succeeded());
