@@ -507,6 +507,7 @@ ControlLoop::Connection& ControlLoop::connection_for(const GraphAction& action)
         conn.ipc =
             std::make_unique<GuestIpc>(*config_.cib_service, conn.rsc, [this, node] { return drain(node); });
         conn.ipc->set_attributes(config_.attributes);
+        conn.ipc->set_proxied_faces(config_.proxied_faces);
         rc.provider = conn.ipc.get();
     }
     rc.ipc_provider = rc.provider != nullptr;

@@ -34,6 +34,7 @@
 #include "controller/cib_service.hpp"
 #include "controller/cib_store.hpp"
 #include "controller/controller_actions.hpp"
+#include "controller/proxied_faces.hpp"
 #include "io/source.hpp"
 #include "tls/context.hpp"
 #include "util/lifetime.hpp"
@@ -73,6 +74,9 @@ struct LoopConfig {
     controller::CibService* cib_service = nullptr;
     // Serves the nodes' proxied attrd sessions too (with cib_service); may be nullptr.
     controller::AttributeService* attributes = nullptr;
+    // Serves their proxied crmd and stonith-ng sessions too (with cib_service): the local
+    // faces (controller/proxied_faces.hpp); may be nullptr. Must outlive the loop.
+    controller::ProxiedFaces* proxied_faces = nullptr;
 };
 
 // It is also what the crmd/attrd IPC faces ask of the controller (ControllerActions):

@@ -49,10 +49,56 @@ GuestIpc::GuestIpc(controller::CibService& service, std::string node, ShutdownHa
 GuestIpc::~GuestIpc()
 {
     service_.remove_listener(*this);
+    for (const auto& [id, session] : sessions_)
+        if (session.face_client != 0) faces_->close_proxied(session.face_client);
+}
+
+bool GuestIpc::open_proxied(const connection::ProxySession& session, connection::IpcChannel& channel)
+{
+    controller::ProxiedFaces::Carrier carrier;
+    carrier.node = node_;
+    const std::string id = session.id;
+    carrier.send = [this, id, &channel](bool response, std::int32_t msg_id,
+                                        const std::string& xml) -> Status {
+        auto msg = wire::parse_xml(xml, kMaxAnswerSize);
+        if (!msg) return msg.error();
+        return response ? channel.respond(id, static_cast<std::uint32_t>(msg_id), std::move(*msg))
+                        : channel.event(id, std::move(*msg));
+    };
+    carrier.close = [this, id, &channel](const std::string& why) {
+        // The face has forgotten its client already.
+        if (auto found = sessions_.find(id); found != sessions_.end()) found->second.face_client = 0;
+        close(id, channel, why.c_str());
+    };
+    auto opened = faces_->open_proxied(session.server, std::move(carrier));
+    if (!opened) {
+        log_info(log_cat, "Refusing %s's proxied %s session: %s", node_.c_str(),
+                 log::quote(session.server).c_str(), opened.error().message.c_str());
+        return false;
+    }
+    Session proxied;
+    proxied.channel = Channel::proxied;
+    proxied.carrier = &channel;
+    proxied.face_client = *opened;
+    sessions_[session.id] = std::move(proxied);
+    log_debug(log_cat, "%s opened proxied session %s on %s", node_.c_str(), log::quote(session.id).c_str(),
+              session.server.c_str());
+    return true;
+}
+
+void GuestIpc::forget(const std::string& session)
+{
+    auto found = sessions_.find(session);
+    if (found == sessions_.end()) return;
+    const auto face_client = found->second.face_client;
+    sessions_.erase(found);
+    if (face_client != 0) faces_->close_proxied(face_client);
 }
 
 bool GuestIpc::session_opened(const connection::ProxySession& session, connection::IpcChannel& channel)
 {
+    if ((session.server == "crmd" || session.server == "stonith-ng") && faces_ != nullptr)
+        return open_proxied(session, channel);
     auto kind = channel_kind(session.server);
     const bool attrd = session.server == "attrd" && attributes_ != nullptr;
     if (!kind && !attrd) {
@@ -85,8 +131,9 @@ bool GuestIpc::session_opened(const connection::ProxySession& session, connectio
 
 void GuestIpc::session_closed(const connection::ProxySession& session)
 {
-    if (sessions_.erase(session.id) != 0)
-        log_debug(log_cat, "%s closed proxied session %s", node_.c_str(), log::quote(session.id).c_str());
+    if (sessions_.count(session.id) == 0) return;
+    forget(session.id);
+    log_debug(log_cat, "%s closed proxied session %s", node_.c_str(), log::quote(session.id).c_str());
 }
 
 connection::ShutdownAnswer GuestIpc::shutdown_requested()
@@ -100,7 +147,7 @@ void GuestIpc::close(const std::string& session, connection::IpcChannel& channel
 {
     log_warning(log_cat, "Closing %s's proxied session %s: %s", node_.c_str(), log::quote(session).c_str(),
                 why);
-    sessions_.erase(session);
+    forget(session);
     Status sent = channel.destroy(session);
     if (!sent.ok()) log_debug(log_cat, "destroy not sent: %s", sent.error().message.c_str());
 }
@@ -132,6 +179,11 @@ void GuestIpc::request(const connection::ProxyRequest& request, connection::IpcC
         return;
     }
     if (!request.user.empty()) session.cib.user = request.user;
+    if (session.channel == Channel::proxied) {
+        faces_->proxied_request(session.face_client, static_cast<std::int32_t>(request.msg_id), request.flags,
+                                wire::serialize(request.msg));
+        return;
+    }
     const std::string xml = wire::serialize(request.msg);
     if (session.channel == Channel::pacemakerd) {
         handle_pacemakerd(request, channel);

@@ -14,7 +14,10 @@
 //   - attrd, when an attribute manager is set (set_attributes): each request is answered
 //     by it, a request naming no node (attr_host) being for this node, as Pacemaker's
 //     controller fills in the remote node's name.
-//   - Every other channel (stonith-ng, crmd, ...) is refused: the session is
+//   - crmd and stonith-ng, when the local faces are set (set_proxied_faces): each session is
+//     a client of the same crmd face and fencer face as the local tools
+//     (controller/proxied_faces.hpp), named by this node (crm_node -n answers its name).
+//   - Every other channel is refused: the session is
 //     destroyed at once and the refusal is logged once per channel name at info level.
 // A shutdown request goes to the controller's handler (see shutdown_requested()). Bad input
 // (undecodable XML, an oversized user name) gets an -EBADMSG reply or closes the session,
@@ -30,6 +33,7 @@
 #include "connection/ipc_provider.hpp"
 #include "controller/attrd.hpp"
 #include "controller/cib_service.hpp"
+#include "controller/proxied_faces.hpp"
 
 namespace outpost::cluster::control {
 
@@ -62,14 +66,18 @@ public:
     [[nodiscard]] std::size_t session_count() const { return sessions_.size(); }
     // Serves the attrd channel with `attributes` (borrowed; nullptr refuses it).
     void set_attributes(controller::AttributeService* attributes) { attributes_ = attributes; }
+    // Serves the crmd and stonith-ng channels with `faces` (borrowed, must outlive the
+    // provider; nullptr refuses them).
+    void set_proxied_faces(controller::ProxiedFaces* faces) { faces_ = faces; }
 
 private:
-    enum class Channel { cib_ro, cib_rw, pacemakerd, attrd };
+    enum class Channel { cib_ro, cib_rw, pacemakerd, attrd, proxied };
     struct Session {
         Channel channel = Channel::cib_ro;
         controller::CibClient cib;
         connection::IpcChannel* carrier =
             nullptr;  // the bridge; it reports the session closed before it goes
+        controller::ProxiedFaces::ClientId face_client = 0;  // Channel::proxied: its id there
     };
 
     // controller::CibListener
@@ -80,6 +88,10 @@ private:
     void answer(const connection::ProxyRequest& request, connection::IpcChannel& channel,
                 const std::string& xml);
     void close(const std::string& session, connection::IpcChannel& channel, const char* why);
+    // A crmd or stonith-ng session opened at the local faces; false if they refuse it.
+    bool open_proxied(const connection::ProxySession& session, connection::IpcChannel& channel);
+    // Forgets a session (closing its face client, if any).
+    void forget(const std::string& session);
 
     controller::CibService& service_;
     std::string node_;
@@ -87,6 +99,7 @@ private:
     std::map<std::string, Session> sessions_;
     std::set<std::string> refused_logged_;
     controller::AttributeService* attributes_ = nullptr;
+    controller::ProxiedFaces* faces_ = nullptr;
 };
 
 }  // namespace outpost::cluster::control

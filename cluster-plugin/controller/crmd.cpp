@@ -51,6 +51,8 @@ Result<CrmdRequest> parse_crmd_request(std::string_view xml)
     request.sys_from = attr(root, "crm_sys_from").value_or("");
     request.host_to = attr(root, "crm_host_to").value_or("");
     request.version = attr(root, "version").value_or("");
+    request.node.id = attr(root, "id").value_or("");
+    request.node.uname = attr(root, "uname").value_or("");
     if (request.task != "lrm_delete" && request.task != "lrm_fail") return request;
     const xmlNode* data = child_named(root, "crm_xml");
     const xmlNode* op = data != nullptr ? child_named(data, "rsc_op") : nullptr;
@@ -80,20 +82,28 @@ std::string ipc_ack(const char* function, int status)
 std::string node_info_reply(const CrmdRequest& request, const std::string& client_uuid,
                             const std::string& node_name, const std::string& node_id)
 {
+    const NodeInfo own{node_id, node_name, false, true};
+    return node_info_reply(request, client_uuid, node_name, &own);
+}
+
+std::string node_info_reply(const CrmdRequest& request, const std::string& client_uuid,
+                            const std::string& controller_node, const NodeInfo* node)
+{
     XmlDoc doc = envelope("create_reply_adv", "handle_node_info_request", request, "response");
     xmlNode* top = root_of(doc.get());
     set_attr(top, "reference", request.reference);
     set_attr(top, "crm_task", request.task);
     set_attr(top, "crm_sys_to", client_uuid);
     set_attr(top, "crm_sys_from", "crmd");
-    set_attr(top, "src", node_name);
-    xmlNode* node = add_child(add_child(top, "crm_xml"), "node");
-    set_attr(node, "crm_subsystem", "crmd");
-    set_attr(node, "have-quorum", "true");
-    set_attr(node, "id", node_id);
-    set_attr(node, "uname", node_name);
-    set_attr(node, "crmd", "member");
-    set_attr(node, "remote_node", "false");
+    set_attr(top, "src", controller_node);
+    xmlNode* data = add_child(add_child(top, "crm_xml"), "node");
+    set_attr(data, "crm_subsystem", "crmd");
+    set_attr(data, "have-quorum", "true");
+    if (node == nullptr) return serialize(top);
+    set_attr(data, "id", node->id);
+    set_attr(data, "uname", node->uname);
+    set_attr(data, "crmd", node->member ? "member" : "lost");
+    set_attr(data, "remote_node", node->remote ? "true" : "false");
     return serialize(top);
 }
 
@@ -118,7 +128,7 @@ std::string lrm_invoke_reply(const CrmdRequest& request, const std::string& clie
     xmlNode* resource = add_child(add_child(lrm, "lrm_resources"), "lrm_resource");
     set_attr(resource, "id", request.rsc.rsc_id);
     xmlNode* op = add_child(resource, "lrm_rsc_op");
-    const std::string rc = ack.ok ? "0" : "1";
+    const std::string rc = ack.ok ? "0" : std::to_string(ack.error_rc);
     const std::string status = ack.ok ? "0" : "4";
     set_attr(op, "id", request.rsc.rsc_id + "_last_0");
     set_attr(op, "operation_key", request.rsc.rsc_id + "_" + ack.operation + "_0");
@@ -127,7 +137,7 @@ std::string lrm_invoke_reply(const CrmdRequest& request, const std::string& clie
     set_attr(op, "crm_feature_set", kVersion);
     set_attr(op, "transition-key", request.transition_key);
     set_attr(op, "transition-magic", status + ":" + rc + ";" + request.transition_key);
-    set_attr(op, "exit-reason", "");
+    set_attr(op, "exit-reason", ack.ok ? std::string() : ack.exit_reason);
     set_attr(op, "on_node", node);
     set_attr(op, "call-id", std::to_string(ack.call_id));
     set_attr(op, "rc-code", rc);

@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "controller/controller_actions.hpp"
+#include "controller/node_info.hpp"
 #include "util/result.hpp"
 
 namespace outpost::cluster::controller {
@@ -36,6 +37,9 @@ struct CrmdRequest {
     std::string sys_from;   // crm_sys_from
     std::string host_to;    // crm_host_to (may be empty: the local node)
     std::string version;
+    // node-info: the node asked about (crm_node -N: its id; a remote node's proxied
+    // request: its name), none for the controller's own.
+    NodeQuery node;
     // lrm_delete / lrm_fail: the resource (node: on_node, else crm_host_to) and the key the
     // tool made up for the operation.
     FailedResource rsc;
@@ -52,13 +56,19 @@ std::string ipc_ack(const char* function, int status);
 // The node-info answer for the controller's own node.
 std::string node_info_reply(const CrmdRequest& request, const std::string& client_uuid,
                             const std::string& node_name, const std::string& node_id);
+// The node-info answer from the controller on `controller_node` about `node`; nullptr: a
+// node it does not know (crm_node -N then says "Node is not known to cluster", exit 68).
+std::string node_info_reply(const CrmdRequest& request, const std::string& client_uuid,
+                            const std::string& controller_node, const NodeInfo* node);
 
 struct LrmAck {
     std::string operation;  // "delete" or "asyncmon"
     int call_id = 0;
-    bool ok = true;  // false: op-status 4 (error), rc 1
+    bool ok = true;  // false: op-status 4 (error), rc error_rc
     std::time_t now = 0;
     int serial = 0;  // makes the reference unique
+    int error_rc = 1;
+    std::string exit_reason;  // with !ok
 };
 // The lrm_invoke answer to lrm_delete / lrm_fail.
 std::string lrm_invoke_reply(const CrmdRequest& request, const std::string& client_uuid,

@@ -1,5 +1,7 @@
 #include "controller/ipc_faces.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <ctime>
 
@@ -94,13 +96,11 @@ void IpcFaces::set_fencer(FencerFace* fencer)
     if (fencer_ == nullptr) return;
     FencerFace::Transport transport;
     transport.send = [this](ipc::ConnectionId id, ipc::Kind kind, std::int32_t msg_id,
-                            const std::string& xml) {
-        Status sent = server_->send(id, kind, msg_id, 0, xml);
-        if (!sent && sent.error().code != -ENOTCONN) clients_.erase(id);  // the server closed it
-        return sent;
-    };
+                            const std::string& xml) { return send_to(id, kind, msg_id, xml); };
     transport.close = [this](ipc::ConnectionId id, const std::string& why) { drop(id, "stonith-ng", why); };
     transport.pid = [this](ipc::ConnectionId id) {
+        // A proxied tool reaches the fencer through the controller, as under Pacemaker.
+        if (is_proxied(id)) return ::getpid();
         const ipc::Peer* peer = server_->peer(id);
         return peer != nullptr ? peer->pid : 0;
     };
@@ -144,12 +144,9 @@ void IpcFaces::reply(ipc::ConnectionId id, const ipc::Message& request, const st
 {
     const bool response = wants_response(request);
     log_trace(log_cat, "Reply (%s): %s", response ? "response" : "event", log::quote(xml, 2000).c_str());
-    Status sent =
-        server_->send(id, response ? ipc::Kind::response : ipc::Kind::event, request.header.id, 0, xml);
-    if (!sent && sent.error().code != -ENOTCONN) {
+    Status sent = send_to(id, response ? ipc::Kind::response : ipc::Kind::event, request.header.id, xml);
+    if (!sent && sent.error().code != -ENOTCONN)
         log_warning(log_cat, "Cannot reply to IPC client: %s", sent.error().message.c_str());
-        clients_.erase(id);
-    }
 }
 
 void IpcFaces::handle_cib(ipc::ConnectionId id, Client& client, const ipc::Message& message)
@@ -198,8 +195,7 @@ void IpcFaces::handle_pacemakerd(ipc::ConnectionId id, const ipc::Message& messa
 void IpcFaces::drop(ipc::ConnectionId id, const char* what, const std::string& why)
 {
     log_warning(log_cat, "Closing %s client: %s", what, why.c_str());
-    clients_.erase(id);
-    server_->close(id);
+    close_client(id, why);
 }
 
 void IpcFaces::answer(ipc::ConnectionId id, const ipc::Message& request, const std::string& xml)
@@ -207,11 +203,9 @@ void IpcFaces::answer(ipc::ConnectionId id, const ipc::Message& request, const s
     if (wants_response(request)) reply(id, request, ipc_ack("dispatch_controller_ipc", 112));
     if (clients_.count(id) == 0) return;
     log_trace(log_cat, "Answer (event): %s", log::quote(xml, 2000).c_str());
-    Status sent = server_->send(id, ipc::Kind::event, 0, 0, xml);
-    if (!sent && sent.error().code != -ENOTCONN) {
+    Status sent = send_to(id, ipc::Kind::event, 0, xml);
+    if (!sent && sent.error().code != -ENOTCONN)
         log_warning(log_cat, "Cannot answer IPC client: %s", sent.error().message.c_str());
-        clients_.erase(id);
-    }
 }
 
 void IpcFaces::handle_crmd(ipc::ConnectionId id, const ipc::Message& message)
@@ -230,7 +224,7 @@ void IpcFaces::handle_crmd(ipc::ConnectionId id, const ipc::Message& message)
         return;
     }
     if (request->task == "node-info") {
-        answer(id, message, node_info_reply(*request, client_uuid, options_.node_name, node_id));
+        answer(id, message, node_info(clients_.at(id), *request));
         return;
     }
     const bool known = request->task == "lrm_delete" || request->task == "lrm_fail" ||
@@ -260,6 +254,16 @@ void IpcFaces::handle_crmd(ipc::ConnectionId id, const ipc::Message& message)
         Status done = controller_->delete_history(request->rsc.node, request->rsc.rsc_id);
         if (!done) log_warning(log_cat, "Cannot delete history: %s", done.error().message.c_str());
         ack.ok = done.ok();
+    } else if (!clients_.at(id).node.empty()) {
+        // Pacemaker 2.1.5's controller refuses it from a remote node's proxied tool (the
+        // tool still exits 0).
+        log_notice(log_cat, "Refusing to fail %s on %s on request of %s on %s: unprivileged",
+                   request->rsc.rsc_id.c_str(), request->rsc.node.c_str(), request->sys_from.c_str(),
+                   clients_.at(id).node.c_str());
+        ack.operation = "asyncmon";
+        ack.ok = false;
+        ack.error_rc = 4;  // CRM_EX_INSUFFICIENT_PRIV
+        ack.exit_reason = "Unprivileged user cannot fail resources";
     } else {
         log_notice(log_cat, "Failing %s on %s on request of %s", request->rsc.rsc_id.c_str(),
                    request->rsc.node.c_str(), request->sys_from.c_str());

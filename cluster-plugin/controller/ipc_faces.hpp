@@ -28,6 +28,7 @@
 #include "controller/controller_actions.hpp"
 #include "controller/crmd.hpp"
 #include "controller/fencer_face.hpp"
+#include "controller/proxied_faces.hpp"
 #include "ipc/server.hpp"
 #include "util/result.hpp"
 
@@ -41,7 +42,9 @@ struct IpcOptions {
     std::string node_name;  // the controller's node, for node-info
 };
 
-class IpcFaces final : private ipc::Server::Handler, private CibListener {
+// The remote and guest nodes' proxied crmd and stonith-ng sessions (ProxiedFaces,
+// ipc_faces_proxied.cpp) are clients of the same faces, with ids of their own range.
+class IpcFaces final : public ProxiedFaces, private ipc::Server::Handler, private CibListener {
 public:
     // `service` is borrowed and must outlive the faces.
     static Result<std::unique_ptr<IpcFaces>> create(GMainContext* context, CibService& service,
@@ -61,11 +64,17 @@ public:
     // default, and with --cib-only) refuses their connections.
     void set_fencer(FencerFace* fencer);
 
+    // ProxiedFaces (ipc_faces_proxied.cpp)
+    Result<ClientId> open_proxied(const std::string& channel, Carrier carrier) override;
+    void proxied_request(ClientId id, std::int32_t msg_id, std::uint32_t flags, std::string xml) override;
+    void close_proxied(ClientId id) override;
+
 private:
     enum class Channel { cib_ro, cib_rw, cib_shm, pacemakerd, crmd, attrd, stonith_ng };
     struct Client {
         Channel channel = Channel::cib_ro;
         CibClient cib;
+        std::string node;  // a proxied session's node; empty: a local tool
     };
 
     IpcFaces(CibService& service, IpcOptions options);
@@ -85,6 +94,12 @@ private:
     void answer(ipc::ConnectionId id, const ipc::Message& request, const std::string& xml);
     void drop(ipc::ConnectionId id, const char* what, const std::string& why);
     void reply(ipc::ConnectionId id, const ipc::Message& request, const std::string& xml);
+    // To a local (libqb) or proxied client; close_client() ends either.
+    Status send_to(ipc::ConnectionId id, ipc::Kind kind, std::int32_t msg_id, const std::string& xml);
+    void close_client(ipc::ConnectionId id, const std::string& why);
+    [[nodiscard]] static bool is_proxied(ipc::ConnectionId id) { return id >= kFirstProxiedId; }
+    // node-info: the node the request names (by id or name), else the tool's own node.
+    std::string node_info(const Client& client, const CrmdRequest& request) const;
     // CibListener
     void cib_changed(const CibChange& change) override;
 
@@ -95,6 +110,10 @@ private:
     ControllerActions* controller_ = nullptr;
     AttributeService* attributes_ = nullptr;
     FencerFace* fencer_ = nullptr;
+    // libqb's connection ids count up from 1: the proxied ones start far above.
+    static constexpr ipc::ConnectionId kFirstProxiedId = ipc::ConnectionId{1} << 62;
+    std::map<ipc::ConnectionId, Carrier> proxied_;
+    ipc::ConnectionId next_proxied_ = kFirstProxiedId;
     int serial_ = 0;  // of lrm_invoke answers
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };

@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)parse_attrd_op(text);
     if (auto crmd = parse_crmd_request(text); crmd.ok()) {
         (void)node_info_reply(*crmd, "fuzz-client", "node1", "1");
-        (void)lrm_invoke_reply(*crmd, "fuzz-client", "node1", "1", LrmAck{"delete", 3, true, 0, 1});
+        (void)lrm_invoke_reply(*crmd, "fuzz-client", "node1", "1", LrmAck{"delete", 3, true, 0, 1, 1, {}});
         (void)reprobe_reply(*crmd, "fuzz-client", "node1", 0, 2);
     }
     auto request = parse_cib_request(text, kMaxInput);

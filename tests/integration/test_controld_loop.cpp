@@ -23,6 +23,9 @@
 // [guest-tools] (controld-guest-tools): the tools inside guests (outpost-agent and
 // pacemaker-remoted) served by outpost-controld as IPC provider (attrd_updater included); the
 // agent's live CIB limits.
+// [proxied-tools] (controld-proxied-tools): crm_node, crm_resource, stonith_admin and
+// crm_mon inside remote nodes (outpost-agent and pacemaker-remoted), their crmd and
+// stonith-ng sessions served by the host's faces, with a real 2.1.5 cluster's outputs.
 // [attrd] (controld-attrd): attrd_updater and crm_attribute -l reboot against the attribute
 // manager; dampening, a location rule on an attribute.
 // [restart] (controld-restart): kill -9 of the daemon while idle and with starts in flight,
@@ -836,6 +839,16 @@ void guest_tools_work(const Controld& daemon, const NetnsGuest& guest, const std
         REQUIRE(query.succeeded());
         CHECK(query.output.find("<cib ") != std::string::npos);
         CHECK(query.output.find("uname=\"" + guest.node() + "\"") != std::string::npos);
+    }
+    {
+        // A guest node's proxied crmd and stonith-ng sessions (controld-proxied-tools has the
+        // rest): crm_node -n answers the guest's own name, as under Pacemaker.
+        CommandResult name = in_guest(guest, {"crm_node", "-n"});
+        INFO(name.describe());
+        CHECK(name.output == guest.node() + "\n");
+        CommandResult devices = in_guest(guest, {"stonith_admin", "--list-registered"});
+        INFO(devices.describe());
+        CHECK(devices.output == "0 fence devices found\n");
     }
     {
         CommandResult mon = in_guest(guest, {"crm_mon", "-1", "--output-as=xml"});
@@ -2809,4 +2822,148 @@ TEST_CASE("outpost-controld fences through a topology, with delays, retries and 
     CHECK(daemon.stop() == 0);
     WARN("controld-fence-topology: the test took "
          << std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() << " s");
+}
+
+// --- the remote nodes' proxied crmd and stonith-ng sessions ------------------------------
+
+// [proxied-tools] (controld-proxied-tools, issue 12): inside a remote node (a namespace
+// running outpost-agent, and one running the real pacemaker-remoted 2.1.5 when there is
+// one) the real tools reach outpost-controld's crmd and stonith-ng faces through the node's
+// IPC proxy. What they print is what they print inside a remote node g1 of a real 2.1.5
+// cluster of node1 (observed by hand with a Dummy d1 on g1): crm_node -n "g1"; crm_node -N 1
+// "node1"; crm_node -N 7 "Node is not known to cluster", exit 68; stonith_admin
+// --list-registered "0 fence devices found", --history '*' "0 events found";
+// crm_resource --fail "Waiting for 1 reply from the controller\n... got reply (done)", exit 0,
+// but the controller refuses it ("Unprivileged user cannot fail resources": nothing fails);
+// crm_resource --cleanup of a failure recorded from the cluster node "Cleaned up d1 on g1"
+// ... then the wait for the controller's reply, and the failure is gone; crm_resource
+// --refresh waits for one reply; crm_mon -1 -m shows the nodes and resources and no fencing
+// error.
+namespace {
+
+void proxied_tools_work(const Controld& daemon, GuestDaemon& node, const std::string& name,
+                        const std::string& rsc)
+{
+    INFO("remote node " << name);
+    auto in_node = [&](const std::vector<std::string>& argv) {
+        std::vector<std::string> command = node.netns().exec_prefix();
+        command.insert(command.end(), argv.begin(), argv.end());
+        return tool(command);
+    };
+    const std::string waited = "Waiting for 1 reply from the controller\n... got reply (done)\n";
+    auto expect = [&](const std::vector<std::string>& argv, int rc, const std::string& output) {
+        const std::size_t log_from = daemon.log().size();
+        CommandResult r = in_node(argv);
+        INFO(r.describe() << "\noutpost-controld's log:\n" << daemon.log().substr(log_from));
+        CHECK(exit_code(r) == rc);
+        CHECK(r.output == output);
+        return r;
+    };
+    expect({"crm_node", "-n"}, 0, name + "\n");
+    expect({"crm_node", "-N", "1"}, 0, std::string(kHost) + "\n");
+    expect({"crm_node", "-N", "7"}, 68, "Node is not known to cluster\n");
+    expect({"stonith_admin", "--list-registered"}, 0, "0 fence devices found\n");
+    expect({"stonith_admin", "--history", "*"}, 0, "0 events found\n");
+    {
+        CommandResult mon = in_node({"crm_mon", "-1", "-m"});
+        INFO(mon.describe());
+        CHECK(exit_code(mon) == 0);
+        CHECK(mon.output.find("RemoteOnline: [ ") != std::string::npos);
+        CHECK(mon.output.find("Active Resources:") != std::string::npos);
+        CHECK(mon.output.find("encing") == std::string::npos);  // no fencing history error
+    }
+    if (rsc.empty()) return;
+    auto status = [] { return tool({"cibadmin", "-Q", "-o", "status"}).output; };
+    {
+        // Refused, as by Pacemaker's controller: the tool waits for its reply, nothing fails.
+        const std::size_t log_from = daemon.log().size();
+        expect({"crm_resource", "--fail", "-r", rsc, "-N", name}, 0, waited);
+        CHECK(daemon.log().find("Refusing to fail " + rsc + " on " + name, log_from) != std::string::npos);
+        CHECK(status().find("fail-count-" + rsc) == std::string::npos);
+    }
+    // A failure recorded from the host, cleaned up from inside the node.
+    REQUIRE(tool({"crm_resource", "--fail", "-r", rsc, "-N", name}).succeeded());
+    require_eventually(
+        daemon,
+        [&](const CrmMon& mon) {
+            return mon.failed_actions(rsc) > 0 && mon.resource_role(rsc) == "Started" &&
+                   mon.has_operation(rsc, name, "monitor", 2000);
+        },
+        kConvergeTimeout);
+    {
+        CommandResult r = in_node({"crm_resource", "--cleanup", "-r", rsc});
+        INFO(r.describe() << "\noutpost-controld's log:\n" << daemon.log());
+        CHECK(exit_code(r) == 0);
+        CHECK(r.output.starts_with("Cleaned up " + rsc + " on " + name + "\n"));
+        CHECK(r.output.ends_with(waited));
+        require_eventually(
+            daemon, [&](const CrmMon& mon) { return mon.failed_actions(rsc) == 0; }, kConvergeTimeout);
+        CHECK(status().find("fail-count-" + rsc) == std::string::npos);
+    }
+    {
+        // As under Pacemaker, a refresh naming no node reprobes the controller's node.
+        const std::size_t log_from = daemon.log().size();
+        expect({"crm_resource", "--refresh"}, 0, waited);
+        CHECK(daemon.log().find("Reprobing " + std::string(kHost), log_from) != std::string::npos);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("crm_node, crm_resource, stonith_admin and crm_mon inside remote nodes, through outpost-controld",
+          "[controld][proxied-tools]")
+{
+    MachineGuard guard;
+    const auto begin = std::chrono::steady_clock::now();
+    TempDir dir("outpost-controld-proxied");
+    const Authkey key = created_key(dir);
+    const fs::path host_run = made_directory(dir / "host-run");
+    struct Node {
+        std::string name;
+        std::unique_ptr<GuestDaemon> daemon;
+    };
+    std::vector<Node> nodes;
+    auto add_node = [&](const std::string& name, const std::string& binary) {
+        GuestDaemonOptions options;
+        options.binary = binary;
+        const std::string run = made_directory(dir / (name + "-run")).string();
+        options.env = {
+            {"PCMK_authkey_location", key.path().string()}, {"HA_VARRUN", run}, {"HA_RSCTMP", run}};
+        auto started = GuestDaemon::start(options);
+        require_ok(started);
+        nodes.push_back({name, std::move(*started)});
+    };
+    const std::string agent = env_or_empty("OUTPOST_AGENT");
+    REQUIRE_FALSE(agent.empty());
+    add_node("g1", agent);
+    if (auto remoted = remoted_path()) {
+        add_node("r1", *remoted);
+    } else {
+        WARN("pacemaker-remoted not available, its remote node is left out: " << remoted.error().message);
+    }
+    Controld daemon(dir, key.path(), host_run.string());
+    daemon.start();
+    std::string resources;
+    for (const auto& node : nodes)
+        resources += remote(node.name, node.daemon->address());
+    push_configuration(
+        dir, configuration(resources + counted_dummy("d1", dir / "d1.env"),
+                           location("d1", "g1") + "<rsc_location id=\"avoid-d1\" rsc=\"d1\" node=\"" + kHost +
+                               "\" score=\"-INFINITY\"/>"));
+    require_eventually(
+        daemon,
+        [&](const CrmMon& mon) {
+            for (const auto& node : nodes)
+                if (!mon.node_online(node.name)) return false;
+            return mon.resource_nodes("d1") == std::vector<std::string>{"g1"} &&
+                   mon.has_operation("d1", "g1", "monitor", 2000);
+        },
+        kConvergeTimeout);
+    const auto up = std::chrono::steady_clock::now();
+    proxied_tools_work(daemon, *nodes[0].daemon, "g1", "d1");
+    if (nodes.size() > 1) proxied_tools_work(daemon, *nodes[1].daemon, "r1", "");
+    CHECK(daemon.stop() == 0);
+    auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+    WARN("controld-proxied-tools: up in " << ms(up - begin) << " ms, the tools in "
+                                          << ms(std::chrono::steady_clock::now() - up) << " ms");
 }

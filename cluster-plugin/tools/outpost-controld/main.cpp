@@ -140,6 +140,8 @@ int run(int argc, char** argv)
         // tools and the agent's own CIB session are served from this CIB.
         loop_config.cib_service = &cib_service;
         loop_config.attributes = &attributes;
+        // Their proxied crmd and stonith-ng sessions: the same faces as the local tools'.
+        loop_config.proxied_faces = faces->get();
         if (options.metrics_address) loop_config.observer = &controld_metrics;
         auto created = cluster::control::ControlLoop::create(context, **store, *host, std::move(loop_config));
         if (!created) {

@@ -4,14 +4,17 @@
 // schemas) and the CibService the local IPC names use. What the tools of a guest get:
 // register, query, writes (refused on cib_ro), cib_diff_notify events after a change made
 // through the proxy and after one the daemon announces, pacemakerd pings, attrd with an
-// attribute manager (the guest's own node by default); other channels and
-// bad input refused without harm; shutdown_req answered as the controller says; sessions closed when the
-// connection goes.
+// attribute manager (the guest's own node by default); crmd and stonith-ng handed to the
+// local faces (a recording stand-in here); other channels and bad input refused without
+// harm; shutdown_req answered as the controller says; sessions closed when the connection
+// goes.
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <catch.hpp>
@@ -347,4 +350,114 @@ TEST_CASE("GuestIpc serves a guest's attrd_updater for the guest's node through 
     const auto& closed = f.answer(f.send("at", R"(<cib_command t="cib" cib_op="cib_query"/>)"));
     CHECK(closed.op == "destroy");
     CHECK(f.provider->session_count() == 0);
+}
+
+namespace {
+
+// A recording stand-in for the local crmd and fencer faces (IpcFaces in the daemon, whose
+// side the controld-proxied-tools integration test covers with the real tools).
+struct RecordingFaces final : controller::ProxiedFaces {
+    std::map<ClientId, Carrier> carriers;
+    std::vector<std::string> channels;
+    std::vector<std::tuple<ClientId, std::int32_t, std::uint32_t, std::string>> requests;
+    std::vector<ClientId> closed;
+    ClientId next = 100;
+    bool refuse_fencer = false;
+
+    Result<ClientId> open_proxied(const std::string& channel, Carrier carrier) override
+    {
+        if (channel == "stonith-ng" && refuse_fencer) return make_error("ipc", -ECONNREFUSED, "no fencer");
+        channels.push_back(channel);
+        carriers.emplace(next, std::move(carrier));
+        return next++;
+    }
+    void proxied_request(ClientId id, std::int32_t msg_id, std::uint32_t flags, std::string xml) override
+    {
+        requests.emplace_back(id, msg_id, flags, std::move(xml));
+    }
+    void close_proxied(ClientId id) override
+    {
+        closed.push_back(id);
+        carriers.erase(id);
+    }
+};
+
+}  // namespace
+
+// crmd and stonith-ng sessions are clients of the local faces: opened there with the
+// guest's name, each request handed over with its message id and flags, answers sent back
+// as responses or events, a session the face closes destroyed (without closing it twice),
+// one the tool or the connection ends closed at the face; a face that refuses refuses the
+// session.
+TEST_CASE("GuestIpc hands a guest's crmd and stonith-ng sessions to the local faces, named by the guest")
+{
+    Fixture f;
+    RecordingFaces faces;
+    f.provider->set_proxied_faces(&faces);
+    f.open("c", "crmd");
+    f.open("s", "stonith-ng");
+    REQUIRE(run_until(f.context.get(), [&] { return f.provider->session_count() == 2; }));
+    CHECK(faces.channels == std::vector<std::string>{"crmd", "stonith-ng"});
+    REQUIRE(faces.carriers.size() == 2);
+    CHECK(faces.carriers.at(100).node == "guest1");
+    CHECK(faces.carriers.at(101).node == "guest1");
+
+    const std::string node_info = R"(<create_request_adv t="crmd" subt="request" crm_task="node-info" )"
+                                  R"(reference="node-info-crm_node-1-1" crm_sys_from="1_crm_node"/>)";
+    f.send("c", node_info);
+    f.send("s", R"(<stonith_command t="stonith-ng" st_op="register" st_clientname="stonith_admin"/>)", true);
+    REQUIRE(run_until(f.context.get(), [&] { return faces.requests.size() == 2; }));
+    CHECK(std::get<0>(faces.requests[0]) == 100);
+    CHECK(std::get<1>(faces.requests[0]) == 1);
+    CHECK(std::get<2>(faces.requests[0]) == wire::ipc_flag::client_response);
+    CHECK(std::get<3>(faces.requests[0]).find(R"(crm_task="node-info")") != std::string::npos);
+    CHECK(std::get<0>(faces.requests[1]) == 101);
+    CHECK(std::get<2>(faces.requests[1]) == 0u);
+
+    // Answers: a response to the request's id, an event; our own unparsable answer is an
+    // Error and sends nothing.
+    const std::size_t at = f.server.proxies.size();
+    REQUIRE(faces.carriers.at(100).send(true, 1, R"(<ack function="x" line="0" status="112"/>)").ok());
+    REQUIRE(faces.carriers.at(100).send(false, 0, R"(<create_reply_adv subt="response"/>)").ok());
+    CHECK_FALSE(faces.carriers.at(100).send(false, 0, "<unclosed").ok());
+    const auto& response = f.answer(at);
+    CHECK(response.op == "response");
+    CHECK(response.session == "c");
+    CHECK(response.ipc_msg_id == 1u);
+    const auto& event = f.answer(at + 1);
+    CHECK(event.op == "event");
+    CHECK(event.msg->name == "create_reply_adv");
+
+    // The fencer face drops its client (bad input): the session is destroyed, the face is
+    // not told again.
+    faces.carriers.at(101).close("undecodable request");
+    faces.carriers.erase(101);  // as the face forgets its client
+    const auto& destroyed = f.answer(at + 2);
+    CHECK(destroyed.op == "destroy");
+    CHECK(destroyed.session == "s");
+    CHECK(f.provider->session_count() == 1);
+    CHECK(faces.closed.empty());
+
+    // The tool leaves: its face client is closed.
+    wire::ProxyMessage left;
+    left.op = "destroy";
+    left.session = "c";
+    f.server.send(wire::encode(left));
+    REQUIRE(run_until(f.context.get(), [&] { return !faces.closed.empty(); }));
+    CHECK(faces.closed == std::vector<controller::ProxiedFaces::ClientId>{100});
+    CHECK(f.provider->session_count() == 0);
+
+    // A face that refuses (no fencer: --cib-only) refuses the session.
+    faces.refuse_fencer = true;
+    const std::size_t refused_at = f.server.proxies.size();
+    f.open("s2", "stonith-ng");
+    CHECK(f.answer(refused_at).op == "destroy");
+    CHECK(f.provider->session_count() == 0);
+
+    // The connection going closes what is open at the faces.
+    f.open("c2", "crmd");
+    REQUIRE(run_until(f.context.get(), [&] { return f.provider->session_count() == 1; }));
+    f.server.close_all();
+    REQUIRE(run_until(f.context.get(), [&] { return faces.closed.size() == 2; }));
+    CHECK(faces.carriers.empty());
 }

@@ -233,7 +233,7 @@ TEST_CASE("crmd and attrd: the requests crm_resource and crm_node send, and the 
     CHECK(fail->rsc.type == "Dummy");
     CHECK(fail->transition_key == "19472:0:0:x");
     const std::string ack =
-        lrm_invoke_reply(*fail, "uuid", "node1", "1", LrmAck{"asyncmon", 8, true, 100, 14});
+        lrm_invoke_reply(*fail, "uuid", "node1", "1", LrmAck{"asyncmon", 8, true, 100, 14, 1, {}});
     CHECK(
         ack.rfind(
             R"(<create_request_adv origin="controld_ack_event_directly" t="crmd" version="3.16.1" )"
