@@ -70,19 +70,23 @@ std::optional<std::vector<AclRule>> acl_rules_of(const xmlDoc* cib, const std::s
 
 const std::string* CibChange::notification_for(const CibClient& client) const
 {
-    auto rules = acl_rules_of(after_, client.user, "");
-    if (!rules) return &notification();
     auto cached = filtered_.find(client.user);
-    if (cached != filtered_.end()) return cached->second.empty() ? nullptr : &cached->second;
+    if (cached == filtered_.end())
+        cached = filtered_.emplace(client.user, filtered_notification(client.user)).first;
+    if (!cached->second) return &notification();
+    return cached->second->empty() ? nullptr : &*cached->second;
+}
+
+std::optional<std::string> CibChange::filtered_notification(const std::string& user) const
+{
+    auto rules = acl_rules_of(after_, user, "");
+    if (!rules) return std::nullopt;
     // What the user may read of each side: the change as they can see it, nothing when
-    // they cannot read either side.
+    // they cannot read either side or see no difference.
     XmlDoc before = before_ != nullptr ? acl_filtered_copy(before_, *rules) : nullptr;
     XmlDoc after = acl_filtered_copy(after_, *rules);
-    std::string text;
-    if (before && after && !same_tree(root_of(before.get()), root_of(after.get())))
-        text = diff_notification(request_, origin_id_, before.get(), after.get());
-    const std::string& stored = filtered_.emplace(client.user, std::move(text)).first->second;
-    return stored.empty() ? nullptr : &stored;
+    if (!before || !after || same_tree(root_of(before.get()), root_of(after.get()))) return std::string();
+    return diff_notification(request_, origin_id_, before.get(), after.get());
 }
 
 const std::string& CibChange::notification() const

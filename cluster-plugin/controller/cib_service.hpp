@@ -62,7 +62,9 @@ private:
     const xmlDoc* after_;
     mutable std::string notification_;
     mutable std::optional<Result<wire::Element>> element_;
-    mutable std::map<std::string, std::string> filtered_;  // by user; empty: nothing to show
+    // By user: nullopt for the whole notification, "" for none, else the user's own.
+    [[nodiscard]] std::optional<std::string> filtered_notification(const std::string& user) const;
+    mutable std::map<std::string, std::optional<std::string>> filtered_;
 };
 
 // The ACL rules that restrict a request of `connected_user` (naming `requested_user`, the

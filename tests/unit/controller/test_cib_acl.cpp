@@ -9,6 +9,7 @@
 #include "controller/cib_acl.hpp"
 #include "controller/cib_document.hpp"
 #include "controller/cib_ops.hpp"
+#include "controller/cib_service.hpp"
 
 using namespace outpost::cluster::controller;
 
@@ -279,4 +280,35 @@ TEST_CASE("a reference or object-type that is not an XML name selects nothing", 
     std::vector<std::string> problems;
     CHECK(visible(cib, "u", &problems).empty());
     CHECK(problems.size() == 1);
+}
+
+TEST_CASE("a change notification shows a restricted user only what they may read", "[cib_acl]")
+{
+    const std::string acls = role(
+        "dn",
+        R"(<acl_permission id="p1" kind="read" xpath="/cib"/><acl_permission id="p2" kind="deny" reference="d1"/>)");
+    XmlDoc before = cib_with(acls);
+    XmlDoc d1_changed = copy_document(before.get());
+    XmlDoc d3_changed = copy_document(before.get());
+    xmlNode* resources = find_section(d1_changed.get(), "resources");
+    set_attr(first_element(resources), "description", "secret");
+    set_attr(next_element(first_element(find_section(d3_changed.get(), "resources"))), "description", "open");
+    CibRequest request;
+    request.op = "cib_modify";
+    CibClient admin{"c1", "cibadmin", "root", false, true};
+    CibClient restricted{"c2", "crm_mon", "dn", false, true};
+    CibClient stranger{"c3", "crm_mon", "nobody-here", false, true};
+
+    const CibChange hidden(request, "c1", before.get(), d1_changed.get());
+    REQUIRE(hidden.notification_for(admin) == &hidden.notification());
+    CHECK(hidden.notification().find("secret") != std::string::npos);
+    CHECK(hidden.notification_for(restricted) == nullptr);  // d1 is denied: nothing to see
+    CHECK(hidden.notification_for(stranger) == nullptr);    // no rules: reads nothing
+
+    const CibChange visible_change(request, "c1", before.get(), d3_changed.get());
+    const std::string* seen = visible_change.notification_for(restricted);
+    REQUIRE(seen != nullptr);
+    CHECK(seen != &visible_change.notification());
+    CHECK(seen->find("open") != std::string::npos);
+    CHECK(seen->find("d1") == std::string::npos);
 }
