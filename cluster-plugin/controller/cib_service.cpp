@@ -162,8 +162,10 @@ void CibService::handle(CibClient& client, std::string_view xml, std::size_t max
     origin.time_text = now_text();
     XmlDoc before;
     CibOutcome outcome = store_.apply(operation, origin, &before);
-    for (const std::string& problem : acl_problems)
-        log_warning(log_cat, "%s", problem.c_str());
+    for (const std::string& problem : acl_problems) {
+        // Once per problem: a restricted crm_mon would repeat it with every query.
+        if (acl_problems_logged_.insert(problem).second) log_warning(log_cat, "%s", problem.c_str());
+    }
     if (outcome.rc != cib_rc::ok) {
         log_info(log_cat, "%s of %s failed (%d): %s", request->op.c_str(),
                  log::quote(origin.client_name).c_str(), outcome.rc, outcome.message.c_str());

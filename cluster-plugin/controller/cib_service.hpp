@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -110,6 +111,7 @@ private:
     CibStore& store_;
     std::string node_name_;  // recorded as update-origin
     std::vector<CibListener*> listeners_;
+    std::set<std::string> acl_problems_logged_;  // ACL rules found broken, logged once each
 };
 
 }  // namespace outpost::cluster::controller
