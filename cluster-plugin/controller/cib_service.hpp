@@ -7,7 +7,8 @@
 // A request is register, cib_notify (subscribe to cib_diff_notify) or an operation (read or
 // write; writes on a read-only client are refused with -EACCES). With enable-acl, a user
 // other than root and hacluster reads and writes what the CIB's ACLs allow (cib_acl.hpp),
-// and hears of changes only as far as they may read them. The reply goes to the face
+// and hears of changes only as far as they may read them (stricter than 2.1.5, observed
+// sending such a user's crm_mon every change whole, denied parts included). The reply goes to the face
 // first; when the request changed the CIB, every listener (each face) then hears of the
 // change and pushes the <notify> to its clients that subscribed. A request that is not a
 // valid CIB request is answered with -EBADMSG (when the tool waits for an answer).
