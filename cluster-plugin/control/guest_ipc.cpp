@@ -231,6 +231,13 @@ void GuestIpc::cib_changed(const controller::CibChange& change)
 {
     for (auto& [id, session] : sessions_) {
         if (!session.cib.diff_notify || session.carrier == nullptr) continue;
+        const std::string* text = change.notification_for(session.cib);  // ACLs may hide it
+        if (text == nullptr) continue;
+        if (text != &change.notification()) {  // a user's own view: parsed for them
+            auto own = wire::parse_xml(*text);
+            if (own) (void)session.carrier->event(id, *own);
+            continue;
+        }
         const auto& notification = change.notification_element();  // parsed once for every node
         if (!notification) {
             log_warning(log_cat, "Cannot notify %s's CIB sessions: %s", node_.c_str(),

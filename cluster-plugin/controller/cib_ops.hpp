@@ -25,6 +25,7 @@
 // - erase (empty configuration and status), bump (epoch + 1); upgrade within the 3.x
 //   schemas (to the newest installed one the CIB validates against; already there is
 //   pcmk_err_schema_unchanged; from 1.x/2.x refused: that needs Pacemaker's transforms).
+// - ACLs: see CibOperation::acl_rules.
 // Every change is all or nothing: the work is done on a copy, then checked: a version
 // lower than the current one is -205 (pcmk_err_old_data), a CIB its schema rejects -203
 // (pcmk_err_schema_validation). A change to anything but the version and status bumps
@@ -35,7 +36,9 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "controller/cib_acl.hpp"
 #include "controller/cib_document.hpp"
 #include "controller/cib_schema.hpp"
 #include "controller/xml.hpp"
@@ -61,6 +64,12 @@ struct CibOperation {
     std::string section;  // cib_section: a section name, or an XPath with call_option::xpath
     std::uint32_t options = 0;
     const xmlNode* data = nullptr;  // the request's data element (borrowed), if any
+    // A user restricted by ACLs (cib_acl.hpp): reads see what the rules let them read
+    // (nothing at all is -EACCES), a write the rules do not allow is -EACCES and changes
+    // nothing. nullptr: full access. `acl_problems` (if set) receives rules that could not
+    // be evaluated, for the log.
+    const std::vector<AclRule>* acl_rules = nullptr;
+    std::vector<std::string>* acl_problems = nullptr;
 };
 
 // Who changed the CIB, recorded on configuration changes as Pacemaker does

@@ -1,5 +1,9 @@
 #include "controller/cib_service.hpp"
 
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
@@ -22,7 +26,68 @@ std::string now_text()
     return {buffer, n};
 }
 
+// Names of the system groups `user` belongs to (none when the user is unknown here, as a
+// user named by a guest's proxy may be).
+std::vector<std::string> groups_of(const std::string& user)
+{
+    std::vector<std::string> names;
+    long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::vector<char> buffer(size > 0 ? static_cast<std::size_t>(size) : 16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    if (::getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 || found == nullptr)
+        return names;
+    int count = 64;
+    std::vector<gid_t> gids(static_cast<std::size_t>(count));
+    if (::getgrouplist(user.c_str(), pw.pw_gid, gids.data(), &count) < 0) {
+        gids.resize(static_cast<std::size_t>(count));
+        if (::getgrouplist(user.c_str(), pw.pw_gid, gids.data(), &count) < 0) return names;
+    }
+    gids.resize(static_cast<std::size_t>(count));
+    std::vector<char> group_buffer(65536);
+    for (gid_t gid : gids) {
+        group entry{};
+        group* g = nullptr;
+        if (::getgrgid_r(gid, &entry, group_buffer.data(), group_buffer.size(), &g) == 0 && g != nullptr)
+            names.emplace_back(g->gr_name);
+    }
+    return names;
+}
+
 }  // namespace
+
+std::optional<std::vector<AclRule>> acl_rules_of(const xmlDoc* cib, const std::string& connected_user,
+                                                 const std::string& requested_user)
+{
+    if (!acls_enabled(cib)) return std::nullopt;
+    // As 2.1.5: the user a request names (CIB_user) counts only when root or hacluster
+    // sent it; anyone else is judged as who they connected as.
+    const std::string& user =
+        acl_exempt(connected_user) && !requested_user.empty() ? requested_user : connected_user;
+    if (acl_exempt(user)) return std::nullopt;
+    return acl_rules_for(cib, AclUser{user, groups_of(user)});
+}
+
+const std::string* CibChange::notification_for(const CibClient& client) const
+{
+    auto cached = filtered_.find(client.user);
+    if (cached == filtered_.end())
+        cached = filtered_.emplace(client.user, filtered_notification(client.user)).first;
+    if (!cached->second) return &notification();
+    return cached->second->empty() ? nullptr : &*cached->second;
+}
+
+std::optional<std::string> CibChange::filtered_notification(const std::string& user) const
+{
+    auto rules = acl_rules_of(after_, user, "");
+    if (!rules) return std::nullopt;
+    // What the user may read of each side: the change as they can see it, nothing when
+    // they cannot read either side or see no difference.
+    XmlDoc before = before_ != nullptr ? acl_filtered_copy(before_, *rules) : nullptr;
+    XmlDoc after = acl_filtered_copy(after_, *rules);
+    if (!before || !after || same_tree(root_of(before.get()), root_of(after.get()))) return std::string();
+    return diff_notification(request_, origin_id_, before.get(), after.get());
+}
 
 const std::string& CibChange::notification() const
 {
@@ -83,13 +148,24 @@ void CibService::handle(CibClient& client, std::string_view xml, std::size_t max
         reply(operation_reply(*request, client.id, cib_rc::access, nullptr));
         return;
     }
+    std::vector<std::string> acl_problems;
+    const auto rules = acl_rules_of(store_.current(), client.user, request->user);
+    CibOperation operation = request->operation();
+    if (rules) {
+        operation.acl_rules = &*rules;
+        operation.acl_problems = &acl_problems;
+    }
     UpdateOrigin origin;
     origin.client_name = client.name.empty() ? request->client_name : client.name;
     origin.user = client.user;
     origin.node = node_name_;
     origin.time_text = now_text();
     XmlDoc before;
-    CibOutcome outcome = store_.apply(request->operation(), origin, &before);
+    CibOutcome outcome = store_.apply(operation, origin, &before);
+    for (const std::string& problem : acl_problems) {
+        // Once per problem: a restricted crm_mon would repeat it with every query.
+        if (acl_problems_logged_.insert(problem).second) log_warning(log_cat, "%s", problem.c_str());
+    }
     if (outcome.rc != cib_rc::ok) {
         log_info(log_cat, "%s of %s failed (%d): %s", request->op.c_str(),
                  log::quote(origin.client_name).c_str(), outcome.rc, outcome.message.c_str());

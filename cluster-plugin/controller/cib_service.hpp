@@ -5,18 +5,24 @@
 // same update-origin wherever it runs.
 //
 // A request is register, cib_notify (subscribe to cib_diff_notify) or an operation (read or
-// write; writes on a read-only client are refused with -EACCES). The reply goes to the face
+// write; writes on a read-only client are refused with -EACCES). With enable-acl, a user
+// other than root and hacluster reads and writes what the CIB's ACLs allow (cib_acl.hpp),
+// and hears of changes only as far as they may read them (stricter than 2.1.5, observed
+// sending such a user's crm_mon every change whole, denied parts included). The reply goes to the face
 // first; when the request changed the CIB, every listener (each face) then hears of the
 // change and pushes the <notify> to its clients that subscribed. A request that is not a
 // valid CIB request is answered with -EBADMSG (when the tool waits for an answer).
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "controller/cib_acl.hpp"
 #include "controller/cib_request.hpp"
 #include "controller/cib_store.hpp"
 #include "controller/xml.hpp"
@@ -46,6 +52,10 @@ public:
     // an element: parsing it per guest cost as much as sending it); an Error if it cannot be
     // parsed.
     [[nodiscard]] const Result<wire::Element>& notification_element() const;
+    // The notification `client` may see: the whole one, or, for a user ACLs restrict, the
+    // change between what they may read before and after it (built once per user);
+    // nullptr when that shows them nothing.
+    [[nodiscard]] const std::string* notification_for(const CibClient& client) const;
 
 private:
     const CibRequest& request_;
@@ -54,7 +64,16 @@ private:
     const xmlDoc* after_;
     mutable std::string notification_;
     mutable std::optional<Result<wire::Element>> element_;
+    // By user: nullopt for the whole notification, "" for none, else the user's own.
+    [[nodiscard]] std::optional<std::string> filtered_notification(const std::string& user) const;
+    mutable std::map<std::string, std::optional<std::string>> filtered_;
 };
+
+// The ACL rules that restrict a request of `connected_user` (naming `requested_user`, the
+// CIB_user of its request, if any) on `cib`; nullopt when ACLs do not apply (enable-acl
+// false, root, hacluster).
+std::optional<std::vector<AclRule>> acl_rules_of(const xmlDoc* cib, const std::string& connected_user,
+                                                 const std::string& requested_user);
 
 class CibListener {
 public:
@@ -93,6 +112,7 @@ private:
     CibStore& store_;
     std::string node_name_;  // recorded as update-origin
     std::vector<CibListener*> listeners_;
+    std::set<std::string> acl_problems_logged_;  // ACL rules found broken, logged once each
 };
 
 }  // namespace outpost::cluster::controller

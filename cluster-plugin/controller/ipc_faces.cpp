@@ -160,7 +160,9 @@ void IpcFaces::cib_changed(const CibChange& change)
     std::vector<ipc::ConnectionId> dropped;  // closed by the server when sending failed
     for (auto& [id, client] : clients_) {
         if (!client.cib.diff_notify) continue;
-        Status sent = server_->send(id, ipc::Kind::event, 0, 0, change.notification());
+        const std::string* notification = change.notification_for(client.cib);  // ACLs may hide it
+        if (notification == nullptr) continue;
+        Status sent = server_->send(id, ipc::Kind::event, 0, 0, *notification);
         if (!sent && sent.error().code != -ENOTCONN) {
             log_warning(log_cat, "Cannot notify CIB client %s: %s", client.cib.id.c_str(),
                         sent.error().message.c_str());
