@@ -744,7 +744,8 @@ void ControlLoop::run_connection_op(const GraphAction& action)
     Connection& conn = connection_for(action);
     const Millis timeout(action.timeout_ms);
     // Recorded pending before it runs: its result, however soon, is queued after.
-    if (action.operation == "start" || action.operation == "stop" || action.operation == "monitor")
+    if (action.operation == "start" || action.operation == "stop" || action.operation == "monitor" ||
+        action.operation == "reload-agent")
         record_dispatched(action, config_.host_name);
     if (action.operation == "start") {
         conn.pending = action;
@@ -760,6 +761,15 @@ void ControlLoop::run_connection_op(const GraphAction& action)
     } else if (action.operation == "monitor") {
         conn.pending = action;
         conn.remote->monitor(timeout);
+    } else if (action.operation == "reload-agent" || action.operation == "reload") {
+        // Only reconnect_interval is reloadable (recorded as the connection's start).
+        std::optional<Millis> reconnect;
+        const auto params = action.parameters();
+        if (auto it = params.find("reconnect_interval"); it != params.end()) {
+            if (auto ms = util::parse_interval_ms(it->second)) reconnect = Millis(*ms);
+        }
+        conn.pending = action;
+        conn.remote->reload(reconnect);
     } else if (action.operation == "cancel") {
         conn.remote->cancel_monitor();
         conn.recurring.reset();
