@@ -2830,6 +2830,20 @@ std::string op_element(const std::string& xml, const std::string& id)
     return xml.substr(at, xml.find('>', at) - at + 1);
 }
 
+// The node_state of node `uname` in `xml`, "" when none.
+std::string node_status(const std::string& xml, const std::string& uname)
+{
+    std::size_t at = xml.find("<node_state ");
+    while (at != std::string::npos) {
+        const std::size_t end = xml.find("</node_state>", at);
+        const std::string state = xml.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        if (state.substr(0, state.find('>')).find(" uname=\"" + uname + "\"") != std::string::npos)
+            return state;
+        at = xml.find("<node_state ", at + 1);
+    }
+    return {};
+}
+
 std::string op_field(const std::string& op, const std::string& name)
 {
     const std::size_t at = op.find(" " + name + "=\"");
@@ -2975,6 +2989,88 @@ TEST_CASE("outpost-controld records pending operations and meta-data digests as 
     }
     CHECK(daemon.stop() == 0);
     WARN("controld-pending: the test "
+         << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin)
+                .count()
+         << " ms");
+}
+
+// The same on a remote node (controld-pending runs both): a start in flight there is
+// recorded pending in the node's status (carried by the host, on_node), and the
+// connection's reconnect_interval (reloadable in ocf:pacemaker:remote's meta-data, whose
+// records carry op-force-restart "  port server  ") changed is a reload-agent of the
+// connection: no stop, the node stays online, its resource untouched.
+TEST_CASE("outpost-controld records a remote node's pending start and reloads its connection",
+          "[controld][pending]")
+{
+    const std::string agent = env_or_empty("OUTPOST_AGENT");
+    INFO("meson sets OUTPOST_AGENT");
+    REQUIRE_FALSE(agent.empty());
+    MachineGuard guard;
+    const auto begin = std::chrono::steady_clock::now();
+    TempDir dir("outpost-controld-pending-remote");
+    const Authkey key = created_key(dir);
+    const fs::path g1_run = made_directory(dir / "g1-run");
+    GuestDaemonOptions options;
+    options.binary = agent;
+    options.env = {{"PCMK_authkey_location", key.path().string()},
+                   {"HA_VARRUN", g1_run.string()},
+                   {"HA_RSCTMP", g1_run.string()}};
+    auto started = GuestDaemon::start(options);
+    require_ok(started);
+    Controld daemon(dir, key.path(), made_directory(dir / "host-run").string());
+    daemon.start();
+    const fs::path envfile = dir / "d1.env";
+    const std::string d1 =
+        "<primitive id=\"d1\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"><instance_attributes "
+        "id=\"d1-ia\">" +
+        nvpair("d1", "envfile", envfile.string()) + nvpair("d1", "op_sleep", "2") +
+        "</instance_attributes><operations><op id=\"d1-monitor\" name=\"monitor\" interval=\"10s\" "
+        "timeout=\"20s\"/></operations></primitive>";
+    push_configuration(
+        dir, configuration(remote("g1", (*started)->address(), nvpair("g1", "reconnect_interval", "8s")) + d1,
+                           location("d1", "g1") + "<rsc_location id=\"avoid-d1\" rsc=\"d1\" node=\"" + kHost +
+                               "\" score=\"-INFINITY\"/>"));
+    const std::string pending = pending_op([] { return node_status(status_section(), "g1"); }, "start");
+    INFO(pending);
+    CHECK(op_field(pending, "on_node") == kHost);
+    CHECK(op_field(pending, "rc-code") == "193");
+    {
+        CommandResult mon = tool({"crm_mon", "-1"});
+        INFO(mon.output);
+        CHECK(mon.output.find("d1\t(ocf:pacemaker:Dummy):\t Starting g1") != std::string::npos);
+    }
+    auto monitored = [](const CrmMon& mon) {
+        return mon.node_online("g1") && mon.resource_role("d1") == "Started" &&
+               mon.has_operation("d1", "g1", "monitor", 10000);
+    };
+    require_eventually(daemon, monitored, kConvergeTimeout);
+    const std::string connection = op_element(status_section(), "g1_last_0");
+    CHECK(op_field(connection, "op-force-restart") == "  port server  ");
+
+    const std::size_t log_from = daemon.log().size();
+    REQUIRE(tool({"crm_resource", "-r", "g1", "-p", "reconnect_interval", "-v", "9s"}).succeeded());
+    REQUIRE(wait_until(
+                [&] {
+                    const std::string op = op_element(status_section(), "g1_last_0");
+                    return op_field(op, "operation") == "start" &&
+                           op_field(op, "op-digest") != op_field(connection, "op-digest");
+                },
+                10000ms, "g1 reloaded")
+                .ok());
+    require_eventually(daemon, monitored, kConvergeTimeout, log_from);
+    {
+        const std::string log = daemon.log().substr(log_from);
+        INFO(log);
+        CHECK(log.find("Initiating g1_reload-agent_0") != std::string::npos);
+        CHECK(log.find("Initiating g1_stop_0") == std::string::npos);
+        CHECK(log.find("Initiating d1_") == std::string::npos);
+        CHECK(starts_in(envfile) == 1);
+        CHECK(op_field(op_element(status_section(), "g1_last_0"), "op-restart-digest") ==
+              op_field(connection, "op-restart-digest"));
+        CHECK(pending_actions().empty());
+    }
+    CHECK(daemon.stop() == 0);
+    WARN("controld-pending (remote): the test "
          << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin)
                 .count()
          << " ms");
