@@ -2836,7 +2836,7 @@ std::string node_status(const std::string& xml, const std::string& uname)
     std::size_t at = xml.find("<node_state ");
     while (at != std::string::npos) {
         const std::size_t end = xml.find("</node_state>", at);
-        const std::string state = xml.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        std::string state = xml.substr(at, end == std::string::npos ? std::string::npos : end - at);
         if (state.substr(0, state.find('>')).find(" uname=\"" + uname + "\"") != std::string::npos)
             return state;
         at = xml.find("<node_state ", at + 1);

@@ -88,3 +88,24 @@ TEST_CASE("op digests are those 2.1.5 wrote", "[control][digests]")
     d = op_digests(*agent, {{"fake", "a"}, {"op_sleep", "4"}, {"passwd", "x"}}, 0);
     CHECK(d.secure_digest == "1f441a9a90afb744b074da39f95e2b84");
 }
+
+TEST_CASE("a parameter named user is private; no reload-agent, no restart list", "[control][digests]")
+{
+    // ocf:heartbeat:anything (resource-agents 4.12), probed by 2.1.5 on 2026-12-07:
+    // op-digest="9d53445d35861ca9e4733b8cfa1d29bc" op-secure-params="  user  "
+    // op-secure-digest="57488691f90583102fd82359d9a8bfa7", no op-force-restart.
+    auto agent = parse_agent_metadata(R"(<resource-agent name="anything"><parameters>)"
+                                      R"(<parameter name="binfile" required="1" unique="0"/>)"
+                                      R"(<parameter name="cmdline_options" required="0"/>)"
+                                      R"(<parameter name="user" required="0"/></parameters>)"
+                                      R"(<actions><action name="start"/><action name="reload"/></actions>)"
+                                      R"(</resource-agent>)");
+    REQUIRE(agent);
+    const std::map<std::string, std::string> params{
+        {"binfile", "/bin/sleep"}, {"cmdline_options", "1000"}, {"user", "root"}};
+    CHECK(outpost::cluster::policy::parameters_digest(params) == "9d53445d35861ca9e4733b8cfa1d29bc");
+    OpDigests d = op_digests(*agent, params, 0);
+    CHECK_FALSE(d.restart);
+    CHECK(d.secure_params == "  user  ");
+    CHECK(d.secure_digest == "57488691f90583102fd82359d9a8bfa7");
+}
