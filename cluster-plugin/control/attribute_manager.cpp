@@ -1,5 +1,6 @@
 #include "control/attribute_manager.hpp"
 
+#include <cstdlib>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -7,6 +8,8 @@
 
 #include "control/cib_edit.hpp"
 #include "control/status_record.hpp"
+#include "controller/cib_file.hpp"
+#include "controller/xml.hpp"
 #include "util/log.hpp"
 
 namespace outpost::cluster::control {
@@ -14,6 +17,13 @@ namespace outpost::cluster::control {
 namespace {
 
 const log::Category log_cat{"control.attrd"};
+
+namespace cx = controller;
+
+// The private attributes file: <private_attributes><attribute name= value= [set=]
+// [dampen-ms=]/>...</private_attributes>, the host's values only.
+constexpr const char* kPrivateRoot = "private_attributes";
+constexpr std::size_t kMaxPrivateFile = std::size_t{16} << 20;
 
 // The ack function names 2.1.5 sends (tools only read the status).
 constexpr const char* kUpdateAck = "handle_update_request";
@@ -26,9 +36,71 @@ std::string show(const std::optional<std::string>& value)
 }  // namespace
 
 AttributeManager::AttributeManager(GMainContext* context, controller::CibService& service,
-                                   std::string host_name)
-    : context_(context), service_(service), host_name_(std::move(host_name))
+                                   std::string host_name, std::string private_file)
+    : context_(context),
+      service_(service),
+      host_name_(std::move(host_name)),
+      private_file_(std::move(private_file))
 {
+    load_private();
+}
+
+void AttributeManager::save_private() const
+{
+    if (private_file_.empty()) return;
+    auto doc = cx::new_document(kPrivateRoot);
+    xmlNode* root = cx::root_of(doc.get());
+    for (const auto& [name, attribute] : attributes_) {
+        if (!attribute.is_private) continue;
+        auto found = attribute.nodes.find(host_name_);
+        if (found == attribute.nodes.end() || !found->second.value) continue;
+        xmlNode* a = xmlNewChild(root, nullptr, reinterpret_cast<const xmlChar*>("attribute"), nullptr);
+        cx::set_attr(a, "name", name);
+        cx::set_attr(a, "value", *found->second.value);
+        if (!attribute.set.empty()) cx::set_attr(a, "set", attribute.set);
+        if (attribute.delay.count() > 0)
+            cx::set_attr(a, "dampen-ms", std::to_string(attribute.delay.count()));
+    }
+    if (auto saved = controller::save_cib_file(private_file_, doc.get()); !saved)
+        log_error(log_cat, "Cannot keep the private attributes in %s (%s)", private_file_.c_str(),
+                  saved.error().message.c_str());
+}
+
+void AttributeManager::load_private()
+{
+    if (private_file_.empty()) return;
+    gchar* contents = nullptr;
+    gsize length = 0;
+    GError* error = nullptr;
+    if (!g_file_get_contents(private_file_.c_str(), &contents, &length, &error)) {
+        if (!g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            log_warning(log_cat, "Cannot read the private attributes in %s (%s)", private_file_.c_str(),
+                        error->message);
+        g_clear_error(&error);
+        return;
+    }
+    const std::string text(contents, length);
+    g_free(contents);
+    auto doc = cx::parse_document(text, kMaxPrivateFile, "private attributes");
+    const xmlNode* root = doc ? cx::root_of(doc->get()) : nullptr;
+    if (root == nullptr || !cx::is_named(root, kPrivateRoot)) {
+        log_warning(log_cat, "Ignoring %s: not a list of private attributes", private_file_.c_str());
+        return;
+    }
+    for (const xmlNode* a : cx::element_children(root)) {
+        auto name = cx::attr(a, "name");
+        auto value = cx::attr(a, "value");
+        if (!cx::is_named(a, "attribute") || !name || name->empty() || !value) continue;
+        if (attributes_.size() >= kMaxAttributes) break;
+        Attribute& attribute = attributes_[*name];
+        attribute.is_private = true;
+        attribute.set = cx::attr(a, "set").value_or("");
+        attribute.delay =
+            std::chrono::milliseconds(std::atoll(cx::attr(a, "dampen-ms").value_or("0").c_str()));
+        attribute.nodes[host_name_].value = *value;
+    }
+    log_info(log_cat, "Read %zu private attribute%s of %s from %s", attributes_.size(),
+             attributes_.size() == 1 ? "" : "s", host_name_.c_str(), private_file_.c_str());
 }
 
 std::string AttributeManager::handle(const controller::AttrdOp& op, const std::string& local_node)
@@ -120,6 +192,7 @@ std::string AttributeManager::update(const controller::AttrdOp& op, const std::s
                        show(before).c_str(), show(after).c_str(),
                        attribute.delay.count() > 0 ? " (dampened)" : "");
             slot.value = after;
+            if (attribute.is_private && node == host_name_) save_private();
             if (!attribute.is_private) {
                 slot.pending = true;
                 if (attribute.delay.count() == 0) {

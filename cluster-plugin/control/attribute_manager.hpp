@@ -10,7 +10,8 @@
 //     (the nvpair leaves the CIB; the node still "knows" it: query answers it unset).
 //   - update-delay changes the dampening and writes at once; update-both does both (an
 //     invalid dampening refuses the whole request, acked all the same).
-//   - private attributes (attr_is_private on the request that creates it) stay in memory.
+//   - private attributes (attr_is_private on the request that creates it) stay in memory
+//     (and, for the host, in a file of their own: see the constructor).
 //   - query answers the current value (a pending one too) of one node or of every node
 //     that knows the attribute; refresh writes every pending value now; clear-failure
 //     removes fail-count-* and last-failure-* (one resource, operation, node, or all).
@@ -39,6 +40,8 @@ namespace outpost::cluster::control {
 
 // The client name on the manager's CIB updates (pacemaker-attrd's).
 inline constexpr const char* kAttrdClient = "attrd";
+// What outpost-controld adds to the CIB file's name for the private attributes file.
+inline constexpr const char* kPrivateSuffix = ".private-attributes";
 // Attribute names held at most (a guest's tools reach the manager too: a flood of new
 // names is refused, logged, not kept). Each holds at most this many nodes.
 inline constexpr std::size_t kMaxAttributes = 4096;
@@ -47,8 +50,14 @@ inline constexpr std::size_t kMaxAttributeNodes = 1024;
 class AttributeManager final : public controller::AttributeService {
 public:
     // `service` is borrowed and must outlive the manager; `host_name` is the controller's
-    // node (an op without attr_host from a local tool is for it).
-    AttributeManager(GMainContext* context, controller::CibService& service, std::string host_name);
+    // node (an op without attr_host from a local tool is for it). With `private_file`, the
+    // host's private values are kept there too (written atomically on every change, read
+    // back here), so they survive a restart of the daemon as the CIB's transient attributes
+    // do: what pacemaker-attrd keeps in memory while only its controller restarts. Remote
+    // and guest nodes' values are not kept: their attributes go when their connection
+    // starts again anyway.
+    AttributeManager(GMainContext* context, controller::CibService& service, std::string host_name,
+                     std::string private_file = {});
     AttributeManager(const AttributeManager&) = delete;
     AttributeManager& operator=(const AttributeManager&) = delete;
     ~AttributeManager() override = default;
@@ -81,12 +90,16 @@ private:
                                                      const std::string& node) const;
     // Writes the attribute's pending values now (timer cancelled).
     void write(const std::string& name);
+    // The host's private values, to and from private_file_.
+    void save_private() const;
+    void load_private();
     // Applies `edit` to a copy of the CIB and stores it as a change made by "attrd".
     void update_cib(const std::function<void(xmlDoc*)>& edit);
 
     GMainContext* context_;
     controller::CibService& service_;
     std::string host_name_;
+    std::string private_file_;
     std::map<std::string, Attribute> attributes_;
 };
 

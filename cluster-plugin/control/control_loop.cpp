@@ -360,7 +360,33 @@ void ControlLoop::run_crm_event(const GraphAction& action)
     finish_action(action.id, true);
 }
 
-OpRecord ControlLoop::record_for(const GraphAction& action, const std::string& exec_node) const
+const AgentParameters* ControlLoop::agent_parameters(const GraphAction& action)
+{
+    const std::string key = action.rsc_class + ":" + action.rsc_provider + ":" + action.rsc_type;
+    auto found = agents_.find(key);
+    if (found == agents_.end()) {
+        std::optional<AgentParameters> parsed;
+        auto text =
+            host_.agent_metadata({action.rsc_id, action.rsc_class, action.rsc_provider, action.rsc_type});
+        if (text) parsed = parse_agent_metadata(*text);
+        if (!parsed)
+            log_info(log_cat, "No meta-data digests for %s: %s", key.c_str(),
+                     text ? "its meta-data is not an agent's" : text.error().message.c_str());
+        found = agents_.emplace(key, std::move(parsed)).first;
+    }
+    return found->second ? &*found->second : nullptr;
+}
+
+void ControlLoop::record_dispatched(const GraphAction& action, const std::string& exec_node)
+{
+    if (!records_pending(action.operation)) return;
+    update_cib([record = pending_record(record_for(action, exec_node),
+                                        static_cast<std::int64_t>(std::time(nullptr)))](
+                   xmlDoc* cib) { record_operation(cib, record); },
+               Record::forgettable);
+}
+
+OpRecord ControlLoop::record_for(const GraphAction& action, const std::string& exec_node)
 {
     OpRecord r;
     r.node = exec_node;
@@ -375,7 +401,19 @@ OpRecord ControlLoop::record_for(const GraphAction& action, const std::string& e
     r.interval_ms = action.interval_ms;
     r.target_rc = action.target_rc;
     r.transition_key = transition_key(action.id, transition_id_, action.target_rc, host_id_);
-    r.op_digest = policy::parameters_digest(action.digest_parameters());
+    const auto params = action.digest_parameters();
+    r.op_digest = policy::parameters_digest(params);
+    if (const AgentParameters* agent = agent_parameters(action)) {
+        OpDigests d = op_digests(*agent, params, action.interval_ms);
+        if (d.restart) {
+            r.force_restart = std::move(d.force_restart);
+            r.restart_digest = std::move(d.restart_digest);
+        }
+        if (!d.secure_params.empty()) {
+            r.secure_params = std::move(d.secure_params);
+            r.secure_digest = std::move(d.secure_digest);
+        }
+    }
     return r;
 }
 
@@ -466,12 +504,31 @@ void ControlLoop::run_host_op(const GraphAction& action)
         return;
     }
     wire::ExecRequest request = exec_request_for(action);
+    replace_recurring(action);
     inflight_[flight_key(action.node, action.rsc_id, action.operation, action.interval_ms)] = action;
     auto call = host_.exec({action.rsc_id, action.rsc_class, action.rsc_provider, action.rsc_type}, request);
     if (!call) {
         log_error(log_cat, "Cannot run %s: %s", action.key.c_str(), call.error().message.c_str());
         inflight_.erase(flight_key(action.node, action.rsc_id, action.operation, action.interval_ms));
         fail_unrunnable(action.id);
+        return;
+    }
+    // Results come from the main loop, so this record is queued before the result's.
+    record_dispatched(action, action.node);
+}
+
+void ControlLoop::replace_recurring(const GraphAction& action)
+{
+    if (action.interval_ms == 0) return;
+    const std::string key = flight_key(action.node, action.rsc_id, action.operation, action.interval_ms);
+    const bool running = inflight_.count(key) != 0 || recurring_.count(key) != 0;
+    recurring_.erase(key);
+    if (!running) return;
+    if (action.node == config_.host_name) {
+        host_.cancel(action.rsc_id, action.operation, action.interval_ms);
+    } else if (Connection* conn = connection_of_node(action.node)) {
+        if (connection::RemoteClient* client = conn->remote->client())
+            client->cancel(action.rsc_id, action.operation, action.interval_ms, [](const Status&) {});
     }
 }
 
@@ -687,6 +744,10 @@ void ControlLoop::run_connection_op(const GraphAction& action)
 {
     Connection& conn = connection_for(action);
     const Millis timeout(action.timeout_ms);
+    // Recorded pending before it runs: its result, however soon, is queued after.
+    if (action.operation == "start" || action.operation == "stop" || action.operation == "monitor" ||
+        action.operation == "reload-agent")
+        record_dispatched(action, config_.host_name);
     if (action.operation == "start") {
         conn.pending = action;
         conn.remote->start(timeout);
@@ -701,6 +762,15 @@ void ControlLoop::run_connection_op(const GraphAction& action)
     } else if (action.operation == "monitor") {
         conn.pending = action;
         conn.remote->monitor(timeout);
+    } else if (action.operation == "reload-agent" || action.operation == "reload") {
+        // Only reconnect_interval is reloadable (recorded as the connection's start).
+        std::optional<Millis> reconnect;
+        const auto params = action.parameters();
+        if (auto it = params.find("reconnect_interval"); it != params.end()) {
+            if (auto ms = util::parse_interval_ms(it->second)) reconnect = Millis(*ms);
+        }
+        conn.pending = action;
+        conn.remote->reload(reconnect);
     } else if (action.operation == "cancel") {
         conn.remote->cancel_monitor();
         conn.recurring.reset();
@@ -761,6 +831,7 @@ void ControlLoop::run_remote_op(const GraphAction& action)
     }
     wire::ExecRequest request = exec_request_for(action);
     const std::string key = flight_key(action.node, action.rsc_id, action.operation, action.interval_ms);
+    replace_recurring(action);
     inflight_[key] = action;
     const int id = action.id;
     const std::string node = action.node;
@@ -779,7 +850,14 @@ void ControlLoop::run_remote_op(const GraphAction& action)
                 return;
             }
             cl->exec(request, [this, watch, id, key](const Result<int>& call) {
-                if (!watch || call) return;
+                if (!watch) return;
+                if (call) {
+                    // Accepted: pending until its result, unless that came first.
+                    auto it = inflight_.find(key);
+                    if (it != inflight_.end() && it->second.id == id && recurring_.count(key) == 0)
+                        record_dispatched(it->second, it->second.node);
+                    return;
+                }
                 log_error(log_cat, "Cannot run %s: %s", key.c_str(), call.error().message.c_str());
                 inflight_.erase(key);
                 fail_unrunnable(id);

@@ -28,6 +28,7 @@
 #include "control/host_executor.hpp"
 #include "control/loop_fencer.hpp"
 #include "control/loop_observer.hpp"
+#include "control/op_digests.hpp"
 #include "control/status_record.hpp"
 #include "control/transition.hpp"
 #include "controller/attrd.hpp"
@@ -185,7 +186,17 @@ private:
     void flush_records();
     // Saves the forgettable records the file does not hold yet.
     void save_deferred();
-    OpRecord record_for(const GraphAction& action, const std::string& exec_node) const;
+    OpRecord record_for(const GraphAction& action, const std::string& exec_node);
+    // The agent's parameters as its meta-data describes them (read once per agent), or
+    // nullptr when there is no meta-data to read.
+    const AgentParameters* agent_parameters(const GraphAction& action);
+    // The operation is dispatched: recorded pending as 2.1.5 records it (record-pending),
+    // until its result replaces the entry.
+    void record_dispatched(const GraphAction& action, const std::string& exec_node);
+    // A recurring operation given again (a reload reschedules the monitors with the same
+    // key): the running one is cancelled first, and the new one's first result completes
+    // its action whatever the old one last reported.
+    void replace_recurring(const GraphAction& action);
     void arm_recheck();
 
     GMainContext* context_;
@@ -213,7 +224,9 @@ private:
     // "<node>\n<operation key>".
     std::map<std::string, GraphAction> inflight_;
     std::map<std::string, Recurring> recurring_;  // last recorded result, same key
-    std::uint32_t stonith_timeout_ms_ = 60000;    // the cluster's stonith-timeout
+    // Meta-data of each agent ("class:provider:type") read so far; nullopt: none to read.
+    std::map<std::string, std::optional<AgentParameters>> agents_;
+    std::uint32_t stonith_timeout_ms_ = 60000;  // the cluster's stonith-timeout
     std::unique_ptr<LoopFencer> fencer_;
     // Status records made since the last write (update_cib), and what writes them.
     std::vector<std::function<void(xmlDoc*)>> pending_records_;

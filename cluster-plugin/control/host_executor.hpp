@@ -4,6 +4,7 @@
 // does; cluster-plugin never includes the agent's headers.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -62,6 +63,15 @@ public:
     // Registers the resource (if it is new or changed) and queues the operation; its call id.
     virtual Result<int> exec(const ResourceAgent& agent, const wire::ExecRequest& request) = 0;
     virtual void cancel(const std::string& rsc_id, const std::string& action, std::uint32_t interval_ms) = 0;
+    // The agent's meta-data (what pacemaker-controld reads before recording an operation:
+    // which parameters are reloadable or private, control/op_digests.hpp). Runs on the
+    // host for every node's operations, as Pacemaker runs meta-data on the cluster node.
+    // Not offered by default (the records then carry no meta-data digests).
+    virtual Result<std::string> agent_metadata(const ResourceAgent& agent)
+    {
+        (void)agent;
+        return make_error("control.executor", -ENOTSUP, "meta-data is not offered here");
+    }
     // Call ids up to `through` are taken by a record the loop made itself (crm_resource
     // --fail's, the domain watch's): later operations get higher ones, so that a start
     // after that failure is not read as older than it, or as of the same call.

@@ -140,6 +140,14 @@ void write_op(xmlNode* op, const OpRecord& r, const std::string& id)
     cx::set_attr(op, "exec-time", std::to_string(r.exec_time_ms));
     cx::set_attr(op, "queue-time", std::to_string(r.queue_time_ms));
     if (!r.op_digest.empty()) cx::set_attr(op, "op-digest", r.op_digest);
+    if (r.force_restart) {
+        cx::set_attr(op, "op-force-restart", *r.force_restart);
+        cx::set_attr(op, "op-restart-digest", r.restart_digest);
+    }
+    if (r.secure_params) {
+        cx::set_attr(op, "op-secure-params", *r.secure_params);
+        cx::set_attr(op, "op-secure-digest", r.secure_digest);
+    }
 }
 
 bool is_probe(const OpRecord& r)
@@ -148,6 +156,23 @@ bool is_probe(const OpRecord& r)
 }
 
 }  // namespace
+
+OpRecord pending_record(OpRecord record, std::int64_t now)
+{
+    record.rc = wire::ocf::pending;
+    record.op_status = static_cast<int>(wire::ExecStatus::pending);
+    record.call_id = -1;
+    record.last_rc_change = now;
+    record.exec_time_ms = 0;
+    record.queue_time_ms = 0;
+    record.exit_reason.clear();
+    return record;
+}
+
+bool records_pending(const std::string& task)
+{
+    return task != "cancel" && task != "notify" && task != "meta-data" && task != "delete";
+}
 
 std::string transition_key(int action, int transition, int target_rc, const std::string& dc_uuid)
 {
@@ -168,6 +193,7 @@ bool expected_result(const OpRecord& r)
 bool counts_as_failure(const OpRecord& r)
 {
     if (expected_result(r)) return false;
+    if (r.op_status == static_cast<int>(wire::ExecStatus::pending)) return false;
     if (r.op_status == static_cast<int>(wire::ExecStatus::cancelled)) return false;
     if (is_probe(r) && r.op_status == static_cast<int>(wire::ExecStatus::done) &&
         (r.rc == wire::ocf::ok || r.rc == wire::ocf::not_running || r.rc == wire::ocf::running_promoted))
@@ -357,8 +383,11 @@ void record_remote_fenced(xmlDoc* cib, const std::string& name, std::int64_t whe
     cx::set_attr(ns, "node_fenced", std::to_string(when));
 }
 
-void record_operation(xmlDoc* cib, const OpRecord& r)
+void record_operation(xmlDoc* cib, const OpRecord& result)
 {
+    OpRecord r = result;
+    if (r.task == "reload" || r.task == "reload-agent")
+        r.task = r.op_status == static_cast<int>(wire::ExecStatus::done) ? "start" : "monitor";
     xmlNode* ns = ensure_node_state(cib, r.node, r.node_id);
     if (r.remote_node) cx::set_attr(ns, "remote_node", "true");
     xmlNode* lrm = ensure_child(ns, "lrm", r.node_id);

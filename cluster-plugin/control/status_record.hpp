@@ -43,8 +43,21 @@ struct OpRecord {
     std::uint32_t queue_time_ms = 0;
     std::string exit_reason;
     std::string op_digest;
+    // From the agent's meta-data (op_digests.hpp): written when set.
+    std::optional<std::string> force_restart;
+    std::string restart_digest;
+    std::optional<std::string> secure_params;
+    std::string secure_digest;
     std::string origin = "do_update_resource";  // crm-debug-origin
 };
+
+// An operation in flight as 2.1.5 records it (record-pending, observed): rc-code 193,
+// op-status -1, call-id -1, exec-time and queue-time 0, last-rc-change the time it was
+// dispatched. `record` carries the operation's identity and digests.
+OpRecord pending_record(OpRecord record, std::int64_t now);
+// Whether 2.1.5 records the operation pending (observed: probes, starts, stops, the first
+// run of a recurring monitor; not cancel, notify, meta-data, delete).
+bool records_pending(const std::string& task);
 
 // The transition key and magic as Pacemaker spells them.
 std::string transition_key(int action, int transition, int target_rc, const std::string& dc_uuid);
@@ -105,7 +118,10 @@ void record_guest_fenced(xmlDoc* cib, const std::string& name);
 void record_remote_fenced(xmlDoc* cib, const std::string& name, std::int64_t when);
 
 // Records one result: the resource's last (or recurring) entry, and <rsc>_last_failure_0
-// when the result was not the expected one.
+// when the result was not the expected one. A reload or reload-agent is recorded as 2.1.5
+// records it: as a start when it succeeded, else as a monitor. A pending operation
+// (pending_record()) replaces the entry until its result comes; it is no failure.
+
 void record_operation(xmlDoc* cib, const OpRecord& record);
 // Drops recurring entries (interval != 0) of a resource on a node: all of them, or the one
 // with operation key `key`.

@@ -333,7 +333,7 @@ void ActionMaker::recurring(RscIdx r, ActIdx start, NodeIdx node)
         if (nr == Role::promoted) m.set_meta("op_target_rc", "8");
         if (node == kNone || c.resources[r].flags.managed) {
             order_task_then_action(c, r, "start", mon, kOrderImpliesThen | kOrderRunnableLeft);
-            order_task_then_action(c, r, "reload", mon, kOrderImpliesThen | kOrderRunnableLeft);
+            order_task_then_action(c, r, "reload-agent", mon, kOrderImpliesThen | kOrderRunnableLeft);
             if (nr == Role::promoted) {
                 order_task_then_action(c, r, "promote", mon, kOrderOptional | kOrderRunnableLeft);
             } else if (c.resources[r].role == Role::promoted) {
@@ -419,8 +419,10 @@ void ActionMaker::primitive(RscIdx r)
         allow_migrate = false;
     }
     if (rsc.flags.start_pending) {
+        // In the graph although optional (crm_simulate on a CIB with a pending start shows
+        // it among the actions, not in the summary).
         ActIdx start = rsc_action(c, r, "start", chosen, true);
-        (void)start;
+        c.actions[start].flags |= kActPrintAlways;
     }
     if (current != kNone && chosen != kNone && current != chosen) {
         is_moving = true;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <map>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "policy/actions.hpp"
 #include "policy/digest.hpp"
@@ -146,8 +148,11 @@ DigestResult compare_digest(const Cluster& c, RscIdx r, const HistoryOp& op)
 
 namespace {
 
+// A resource to reload on a node (schedule_reload), once every entry is checked.
+using Reloads = std::vector<std::pair<RscIdx, NodeIdx>>;
+
 // Returns true when the operation's definition changed.
-bool check_definition(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op)
+bool check_definition(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op, Reloads& reloads)
 {
     const Resource& rsc = c.resources[r];
     std::string task(op.task);
@@ -191,12 +196,35 @@ bool check_definition(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op)
         ActIdx a = rsc_action(c, r, task, n, true, interval);
         c.actions[a].flags |= kActReschedule;
     } else if (has_restart_digest) {
-        c.resources[r].flags.reload = true;
+        reloads.emplace_back(r, n);
     } else {
         ActIdx req = c.make_action(r, key, task, kNone, false, interval);
         c.actions[req].reason = "resource definition change";
     }
     return true;
+}
+
+}  // namespace
+
+namespace {
+
+// A definition change of reloadable parameters only (check_definition) is applied by the
+// agent's reload-agent where the resource runs (observed, 2.1.5: "<rsc>_reload-agent_0",
+// before the rescheduled recurring monitors); it gives way when the resource stops there
+// anyway, and a start still pending when the definition changed is redone instead.
+void schedule_reload(Cluster& c, RscIdx r, NodeIdx node)
+{
+    const Resource& rsc = c.resources[r];
+    if (!rsc.flags.managed || rsc.flags.failed || rsc.flags.reload) return;
+    if (rsc.flags.start_pending) {
+        (void)rsc_action(c, r, "stop", node, false);
+        return;
+    }
+    c.resources[r].flags.reload = true;
+    ActIdx reload = rsc_action(c, r, "reload-agent", node, false);
+    c.actions[reload].reason = "resource definition change";
+    order_action_then_task(c, reload, r, "stop", kOrderOptional | kOrderThenCancelsFirst);
+    order_action_then_task(c, reload, r, "demote", kOrderOptional | kOrderThenCancelsFirst);
 }
 
 }  // namespace
@@ -236,6 +264,7 @@ void check_config_changes(Cluster& c)
         for (std::size_t i = 0; i < hist.size(); ++i)
             by_xml[hist[i].xml] = {r, i};
     }
+    Reloads reloads;
     for (NodeIdx n : c.node_order) {
         const Node& node = c.nodes[n];
         const bool available =
@@ -281,12 +310,16 @@ void check_config_changes(Cluster& c)
                 }
                 if (op.interval_ms > 0 || op.task == "monitor" || op.task == "start" ||
                     op.task == "promote" || op.task == "migrate_from") {
-                    if (check_definition(c, r, n, op) && effective_failcount(c, r, n, nullptr) > 0)
+                    if (check_definition(c, r, n, op, reloads) && effective_failcount(c, r, n, nullptr) > 0)
                         clear_failcount(c, r, n, "action definition changed");
                 }
             }
         }
     }
+    // After every history entry's check, as 2.1.5 numbers the actions (the rescheduled
+    // monitors first).
+    for (const auto& [r, n] : reloads)
+        schedule_reload(c, r, n);
 }
 
 }  // namespace outpost::cluster::policy

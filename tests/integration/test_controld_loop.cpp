@@ -2967,3 +2967,268 @@ TEST_CASE("crm_node, crm_resource, stonith_admin and crm_mon inside remote nodes
     WARN("controld-proxied-tools: up in " << ms(up - begin) << " ms, the tools in "
                                           << ms(std::chrono::steady_clock::now() - up) << " ms");
 }
+
+// [pending] (controld-pending): what 2.1.5's controller records besides results, against
+// one host and ocf:pacemaker:Dummy (observed on a real 2.1.5 cluster on 2026-12-07): an
+// operation in flight recorded pending (rc-code 193, op-status -1, call-id -1) until its
+// result replaces it, so crm_mon shows "Starting"; a kill -9 while the start is pending
+// in the CIB file, after which the restarted daemon takes the pending record for no result
+// (it waits for the start, probes, starts nothing twice); the meta-data digests
+// (op-force-restart "  state  ", op-secure-params "  passwd  ") by which a change of a
+// reloadable parameter is a reload-agent and a change of `state` a restart; and a private
+// attribute (attrd_updater -p) kept across the kill.
+namespace {
+
+// The lrm_rsc_op element with id `id` in `xml`, "" when none.
+std::string op_element(const std::string& xml, const std::string& id)
+{
+    const std::size_t at = xml.find("<lrm_rsc_op id=\"" + id + "\"");
+    if (at == std::string::npos) return {};
+    return xml.substr(at, xml.find('>', at) - at + 1);
+}
+
+// The node_state of node `uname` in `xml`, "" when none.
+std::string node_status(const std::string& xml, const std::string& uname)
+{
+    std::size_t at = xml.find("<node_state ");
+    while (at != std::string::npos) {
+        const std::size_t end = xml.find("</node_state>", at);
+        std::string state = xml.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        if (state.substr(0, state.find('>')).find(" uname=\"" + uname + "\"") != std::string::npos)
+            return state;
+        at = xml.find("<node_state ", at + 1);
+    }
+    return {};
+}
+
+std::string op_field(const std::string& op, const std::string& name)
+{
+    const std::size_t at = op.find(" " + name + "=\"");
+    if (at == std::string::npos) return {};
+    const std::size_t from = at + name.size() + 3;
+    return op.substr(from, op.find('"', from) - from);
+}
+
+// Waits until d1_last_0 in `source` (the live status, or the CIB file) is `operation`
+// pending; the element.
+std::string pending_op(const std::function<std::string()>& source, const std::string& operation)
+{
+    std::string op;
+    const bool seen =
+        wait_until(
+            [&] {
+                op = op_element(source(), "d1_last_0");
+                return op_field(op, "operation") == operation && op_field(op, "op-status") == "-1";
+            },
+            10000ms, "d1 " + operation + " pending")
+            .ok();
+    INFO(op);
+    REQUIRE(seen);
+    return op;
+}
+
+}  // namespace
+
+TEST_CASE("outpost-controld records pending operations and meta-data digests as 2.1.5 does",
+          "[controld][pending]")
+{
+    MachineGuard guard;
+    const auto begin = std::chrono::steady_clock::now();
+    TempDir dir("outpost-controld-pending");
+    const Authkey key = created_key(dir);
+    const fs::path host_run = made_directory(dir / "host-run");
+    const fs::path envfile = dir / "d1.env";
+    Controld daemon(dir, key.path(), host_run.string());
+    daemon.start();
+    // Every action of d1 sleeps 3 s at first, so each is seen in flight.
+    const std::string d1 =
+        "<primitive id=\"d1\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"><instance_attributes "
+        "id=\"d1-ia\">" +
+        nvpair("d1", "envfile", envfile.string()) + nvpair("d1", "op_sleep", "3") +
+        nvpair("d1", "fake", "a") +
+        "</instance_attributes><operations><op id=\"d1-monitor\" name=\"monitor\" interval=\"10s\" "
+        "timeout=\"20s\"/></operations></primitive>";
+    push_configuration(dir, configuration(d1, location("d1", kHost)));
+
+    // The probe, then the start, in flight: recorded pending with the fields 2.1.5 writes.
+    const std::string probe = pending_op(status_section, "monitor");
+    INFO(probe);
+    CHECK(op_field(probe, "operation_key") == "d1_monitor_0");
+    CHECK(op_field(probe, "rc-code") == "193");
+    CHECK(op_field(probe, "call-id") == "-1");
+    CHECK(op_field(probe, "exec-time") == "0");
+    CHECK(op_field(probe, "transition-magic").rfind("-1:193;", 0) == 0);
+    CHECK(op_field(probe, "op-force-restart") == "  state  ");
+    CHECK(op_field(probe, "op-secure-params") == "  passwd  ");
+    CHECK(op_field(probe, "op-secure-digest") == op_field(probe, "op-digest"));
+    CHECK(status_section().find("d1_last_failure_0") == std::string::npos);  // pending is no failure
+    pending_op(status_section, "start");
+    {
+        CommandResult mon = tool({"crm_mon", "-1"});
+        INFO(mon.output);
+        CHECK(mon.output.find("d1\t(ocf:pacemaker:Dummy):\t Starting host1") != std::string::npos);
+    }
+    // A private attribute, to be kept across the kill.
+    attrd_ok({"attrd_updater", "-p", "-n", "p1", "-U", "secret"});
+
+    // Killed once the pending start is in the CIB file.
+    const fs::path cib_file = dir / "state" / "cib.xml";
+    pending_op([&] { return text_of(cib_file); }, "start");
+    daemon.kill();
+    std::size_t log_from = daemon.log().size();
+    daemon.start();
+    auto monitored = [](const CrmMon& mon) {
+        return mon.resource_role("d1") == "Started" && mon.has_operation("d1", kHost, "monitor", 10000);
+    };
+    require_eventually(daemon, monitored, kConvergeTimeout, log_from);
+    {
+        const std::string log = daemon.log().substr(log_from);
+        INFO(log);
+        CHECK(log.find("Initiating d1_start_0") == std::string::npos);
+        CHECK(starts_in(envfile) == 1);
+        const std::string status = status_section();
+        INFO(status);
+        CHECK(status.find("op-status=\"-1\"") == std::string::npos);
+        CHECK(op_field(op_element(status, "d1_monitor_10000"), "op-secure-params") == "  passwd  ");
+        CHECK(op_element(status, "d1_monitor_10000").find("op-force-restart") == std::string::npos);
+        CHECK(pending_actions().empty());
+    }
+    attrd_ok({"attrd_updater", "-n", "p1", "-Q"}, "name=\"p1\" host=\"host1\" value=\"secret\"\n");
+    CHECK(status_section().find("p1") == std::string::npos);
+
+    // A reloadable parameter changes: reload-agent (recorded as the start), the monitor
+    // rescheduled; no stop, no start.
+    const std::string before = op_element(status_section(), "d1_last_0");
+    log_from = daemon.log().size();
+    REQUIRE(tool({"crm_resource", "-r", "d1", "-p", "op_sleep", "-v", "0"}).succeeded());
+    REQUIRE(wait_until(
+                [&] {
+                    const std::string op = op_element(status_section(), "d1_last_0");
+                    return op_field(op, "operation") == "start" && op_field(op, "op-status") == "0" &&
+                           op_field(op, "op-digest") != op_field(before, "op-digest");
+                },
+                10000ms, "d1 reloaded")
+                .ok());
+    REQUIRE(
+        wait_until(
+            [&] { return daemon.log().find("Result of d1_monitor_10000", log_from) != std::string::npos; },
+            10000ms, "d1's monitor rescheduled")
+            .ok());
+    {
+        const std::string log = daemon.log().substr(log_from);
+        INFO(log);
+        CHECK(appear_in_order(log, {"Initiating d1_reload-agent_0", "Initiating d1_monitor_10000"}));
+        CHECK(log.find("Initiating d1_stop_0") == std::string::npos);
+        CHECK(log.find("Initiating d1_start_0") == std::string::npos);
+        CHECK(starts_in(envfile) == 1);
+        CHECK(text_of(envfile).find("### reload-agent @") != std::string::npos);
+        const std::string op = op_element(status_section(), "d1_last_0");
+        INFO(op);
+        CHECK(op_field(op, "operation_key") == "d1_start_0");
+        CHECK(op_field(op, "op-restart-digest") == op_field(before, "op-restart-digest"));
+    }
+
+    // `state` (not reloadable) changes: a restart.
+    log_from = daemon.log().size();
+    REQUIRE(tool({"crm_resource", "-r", "d1", "-p", "state", "-v", (host_run / "d1-new.state").string()})
+                .succeeded());
+    require_eventually(
+        daemon, [&](const CrmMon& mon) { return monitored(mon) && starts_in(envfile) == 2; },
+        kConvergeTimeout, log_from);
+    {
+        const std::string log = daemon.log().substr(log_from);
+        INFO(log);
+        CHECK(appear_in_order(log, {"Initiating d1_stop_0", "Initiating d1_start_0"}));
+        CHECK(log.find("reload-agent") == std::string::npos);
+        CHECK(op_field(op_element(status_section(), "d1_last_0"), "op-restart-digest") !=
+              op_field(before, "op-restart-digest"));
+        CHECK(pending_actions().empty());
+    }
+    CHECK(daemon.stop() == 0);
+    WARN("controld-pending: the test "
+         << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin)
+                .count()
+         << " ms");
+}
+
+// The same on a remote node (controld-pending runs both): a start in flight there is
+// recorded pending in the node's status (carried by the host, on_node), and the
+// connection's reconnect_interval (reloadable in ocf:pacemaker:remote's meta-data, whose
+// records carry op-force-restart "  port server  ") changed is a reload-agent of the
+// connection: no stop, the node stays online, its resource untouched.
+TEST_CASE("outpost-controld records a remote node's pending start and reloads its connection",
+          "[controld][pending]")
+{
+    const std::string agent = env_or_empty("OUTPOST_AGENT");
+    INFO("meson sets OUTPOST_AGENT");
+    REQUIRE_FALSE(agent.empty());
+    MachineGuard guard;
+    const auto begin = std::chrono::steady_clock::now();
+    TempDir dir("outpost-controld-pending-remote");
+    const Authkey key = created_key(dir);
+    const fs::path g1_run = made_directory(dir / "g1-run");
+    GuestDaemonOptions options;
+    options.binary = agent;
+    options.env = {{"PCMK_authkey_location", key.path().string()},
+                   {"HA_VARRUN", g1_run.string()},
+                   {"HA_RSCTMP", g1_run.string()}};
+    auto started = GuestDaemon::start(options);
+    require_ok(started);
+    Controld daemon(dir, key.path(), made_directory(dir / "host-run").string());
+    daemon.start();
+    const fs::path envfile = dir / "d1.env";
+    const std::string d1 =
+        "<primitive id=\"d1\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"><instance_attributes "
+        "id=\"d1-ia\">" +
+        nvpair("d1", "envfile", envfile.string()) + nvpair("d1", "op_sleep", "2") +
+        "</instance_attributes><operations><op id=\"d1-monitor\" name=\"monitor\" interval=\"10s\" "
+        "timeout=\"20s\"/></operations></primitive>";
+    push_configuration(
+        dir, configuration(remote("g1", (*started)->address(), nvpair("g1", "reconnect_interval", "8s")) + d1,
+                           location("d1", "g1") + "<rsc_location id=\"avoid-d1\" rsc=\"d1\" node=\"" + kHost +
+                               "\" score=\"-INFINITY\"/>"));
+    const std::string pending = pending_op([] { return node_status(status_section(), "g1"); }, "start");
+    INFO(pending);
+    CHECK(op_field(pending, "on_node") == kHost);
+    CHECK(op_field(pending, "rc-code") == "193");
+    {
+        CommandResult mon = tool({"crm_mon", "-1"});
+        INFO(mon.output);
+        CHECK(mon.output.find("d1\t(ocf:pacemaker:Dummy):\t Starting g1") != std::string::npos);
+    }
+    auto monitored = [](const CrmMon& mon) {
+        return mon.node_online("g1") && mon.resource_role("d1") == "Started" &&
+               mon.has_operation("d1", "g1", "monitor", 10000);
+    };
+    require_eventually(daemon, monitored, kConvergeTimeout);
+    const std::string connection = op_element(status_section(), "g1_last_0");
+    CHECK(op_field(connection, "op-force-restart") == "  port server  ");
+
+    const std::size_t log_from = daemon.log().size();
+    REQUIRE(tool({"crm_resource", "-r", "g1", "-p", "reconnect_interval", "-v", "9s"}).succeeded());
+    REQUIRE(wait_until(
+                [&] {
+                    const std::string op = op_element(status_section(), "g1_last_0");
+                    return op_field(op, "operation") == "start" &&
+                           op_field(op, "op-digest") != op_field(connection, "op-digest");
+                },
+                10000ms, "g1 reloaded")
+                .ok());
+    require_eventually(daemon, monitored, kConvergeTimeout, log_from);
+    {
+        const std::string log = daemon.log().substr(log_from);
+        INFO(log);
+        CHECK(log.find("Initiating g1_reload-agent_0") != std::string::npos);
+        CHECK(log.find("Initiating g1_stop_0") == std::string::npos);
+        CHECK(log.find("Initiating d1_") == std::string::npos);
+        CHECK(starts_in(envfile) == 1);
+        CHECK(op_field(op_element(status_section(), "g1_last_0"), "op-restart-digest") ==
+              op_field(connection, "op-restart-digest"));
+        CHECK(pending_actions().empty());
+    }
+    CHECK(daemon.stop() == 0);
+    WARN("controld-pending (remote): the test "
+         << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begin)
+                .count()
+         << " ms");
+}

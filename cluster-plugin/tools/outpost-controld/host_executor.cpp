@@ -1,9 +1,14 @@
 #include "tools/outpost-controld/host_executor.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <memory>
+#include <string>
 
+#include "executor/agents.hpp"
 #include "executor/executor.hpp"
 #include "executor/process_spawner.hpp"
 #include "tools/outpost-controld/fence_devices.hpp"
@@ -45,6 +50,52 @@ private:
     OperationLedger ledger_;
 };
 
+// An OCF agent's meta-data, run at once and waited for: once per agent type (the loop keeps
+// it), and bounded (kMetadataTimeout), as the few milliseconds an agent takes to print it
+// are not worth an asynchronous step before every first operation.
+constexpr const char* kMetadataTimeout = "5";
+
+Result<std::string> ocf_metadata(const cluster::control::ResourceAgent& agent)
+{
+    constexpr const char* kDomain = "controld.metadata";
+    if (agent.rsc_class != "ocf" || agent.provider.empty() || agent.type.empty() ||
+        agent.provider.find('/') != std::string::npos || agent.type.find('/') != std::string::npos)
+        return make_error(kDomain, -ENOTSUP, "no OCF agent");
+    const ex::agents::Paths paths;
+    std::string path;
+    for (const auto& dir : paths.ocf_ra_path) {
+        std::string candidate = dir + "/" + agent.provider + "/" + agent.type;
+        if (::access(candidate.c_str(), X_OK) == 0) {
+            path = std::move(candidate);
+            break;
+        }
+    }
+    if (path.empty())
+        return make_error(kDomain, -ENOENT, "no agent ocf:" + agent.provider + ":" + agent.type);
+    const std::string root = "OCF_ROOT=" + paths.ocf_root;
+    const std::string type = "OCF_RESOURCE_TYPE=" + agent.type;
+    const std::string provider = "OCF_RESOURCE_PROVIDER=" + agent.provider;
+    const char* argv[] = {"timeout", "-s", "KILL", kMetadataTimeout, path.c_str(), "meta-data", nullptr};
+    const char* envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", root.c_str(), type.c_str(), provider.c_str(),
+                          nullptr};
+    gchar* out = nullptr;
+    gint status = 0;
+    GError* error = nullptr;
+    const gboolean ran =
+        g_spawn_sync(nullptr, const_cast<gchar**>(argv), const_cast<gchar**>(envp),
+                     static_cast<GSpawnFlags>(G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL), nullptr,
+                     nullptr, &out, nullptr, &status, &error);
+    std::unique_ptr<gchar, decltype(&g_free)> text(out, g_free);
+    if (!ran) {
+        std::string message = error != nullptr ? error->message : "spawn failed";
+        g_clear_error(&error);
+        return make_error(kDomain, -EIO, path + " meta-data: " + message);
+    }
+    if (!g_spawn_check_wait_status(status, nullptr))
+        return make_error(kDomain, -EIO, path + " meta-data failed");
+    return std::string(text ? text.get() : "");
+}
+
 class LocalExecutor final : public cluster::control::HostExecutor {
 public:
     LocalExecutor(GMainContext* context, std::string ledger_path)
@@ -80,6 +131,11 @@ public:
     {
         fences_.cancel(rsc_id, action, interval_ms);
         (void)executor_.cancel(rsc_id, action, interval_ms);
+    }
+
+    Result<std::string> agent_metadata(const cluster::control::ResourceAgent& agent) override
+    {
+        return ocf_metadata(agent);
     }
 
     void reserve_call_ids(int through) override { next_call_id_ = std::max(next_call_id_, through + 1); }

@@ -105,7 +105,9 @@ int run(int argc, char** argv)
 
     // The attribute manager (attrd_updater, crm_attribute -l reboot), for the local attrd
     // name and the guests' proxied tools alike.
-    cluster::control::AttributeManager attributes(context, cib_service, options.node_name);
+    // The host's private attributes are kept beside the CIB file across restarts.
+    cluster::control::AttributeManager attributes(context, cib_service, options.node_name,
+                                                  options.cib_file + cluster::control::kPrivateSuffix);
     (*faces)->set_attributes(&attributes);
 
     // Before the loop that reports to them, so that they outlive it.

@@ -245,3 +245,34 @@ TEST_CASE("AttributeManager holds a bounded number of attributes and nodes")
     f.send(update("p1", "1", R"(attr_host="too-many")"));
     CHECK_FALSE(f.manager->value("p1", "too-many"));
 }
+
+TEST_CASE("AttributeManager keeps the host's private values in its file across a restart")
+{
+    Fixture f;
+    const std::string file = f.dir.file("cib.xml") + control::kPrivateSuffix;
+    f.manager = std::make_unique<control::AttributeManager>(f.context.get(), *f.service, "host1", file);
+    f.send(update("p1", "secret", R"(attr_is_private="1" attr_set="s1")"));
+    f.send(update("p2", "gone", R"(attr_is_private="1")"));
+    f.send(R"(<create_attrd_op t="attrd" src="attrd_updater" task="update" attr_name="p2"/>)");  // unset: not
+                                                                                                 // kept
+    f.send(update("pg", "guest", R"(attr_is_private="1" attr_host="guest1")"));  // not the host's
+    f.send(update("pub", "v"));
+    CHECK_FALSE(f.in_cib("host1", "p1"));
+
+    // A new manager (the daemon restarted) reads them back; still private, still unwritten.
+    f.manager = std::make_unique<control::AttributeManager>(f.context.get(), *f.service, "host1", file);
+    CHECK(f.manager->value("p1", "host1") == std::optional<std::string>("secret"));
+    CHECK_FALSE(f.manager->value("p2", "host1"));
+    CHECK_FALSE(f.manager->value("pg", "guest1"));
+    CHECK(f.manager->value("pub", "host1") == std::optional<std::string>("v"));  // from the CIB
+    f.send(update("p1", "again"));
+    CHECK_FALSE(f.in_cib("host1", "p1"));
+    CHECK(f.send(query("p1")).find(R"(attr_value="again")") != std::string::npos);
+
+    // Without a file nothing is kept; a file that is not ours is ignored.
+    f.manager = std::make_unique<control::AttributeManager>(f.context.get(), *f.service, "host1");
+    CHECK_FALSE(f.manager->value("p1", "host1"));
+    REQUIRE(write_file(file, "<cib/>"));
+    f.manager = std::make_unique<control::AttributeManager>(f.context.get(), *f.service, "host1", file);
+    CHECK_FALSE(f.manager->value("p1", "host1"));
+}

@@ -276,3 +276,59 @@ TEST_CASE("the guest nodes a container holds: its meta remote-node, in groups an
     CHECK(guests_of_container(cib.get(), "nothing").empty());
     CHECK(guests_of_container(config("").get(), "vm1").empty());
 }
+
+TEST_CASE("an operation in flight is recorded pending, as 2.1.5 records it", "[control][status]")
+{
+    auto cib = empty_cib();
+    record_host_member(cib.get(), "host", "1");
+    OpRecord start = monitor_record(0);
+    start.node = start.node_id = start.executed_by = "host";
+    start.node_id = "1";
+    start.remote_node = false;
+    start.task = "start";
+    start.interval_ms = 0;
+    start.exec_time_ms = 17;
+    start.force_restart = "  state  ";
+    start.restart_digest = "f2317cad3d54cec5d7d7aa7d0bf35cf8";
+    start.secure_params = "  passwd  ";
+    start.secure_digest = "abc";
+    CHECK(records_pending("start"));
+    CHECK(records_pending("monitor"));
+    CHECK_FALSE(records_pending("cancel"));
+    CHECK_FALSE(records_pending("notify"));
+    const OpRecord pending = pending_record(start, 1796645359);
+    CHECK_FALSE(expected_result(pending));
+    CHECK_FALSE(counts_as_failure(pending));
+    record_operation(cib.get(), pending);
+    std::string t = text(cib);
+    // The fields and their order as observed (cibadmin -Q during a slow Dummy start).
+    CHECK(
+        t.find(
+            R"(<lrm_rsc_op id="d1_last_0" operation_key="d1_start_0" operation="start" )"
+            R"(crm-debug-origin="do_update_resource" crm_feature_set="3.16.1" transition-key="9:3:0:1" )"
+            R"(transition-magic="-1:193;9:3:0:1" exit-reason="" on_node="host" call-id="-1" rc-code="193" )"
+            R"(op-status="-1" interval="0" last-rc-change="1796645359" exec-time="0" queue-time="0" )"
+            R"(op-digest="abc" op-force-restart="  state  " op-restart-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8" )"
+            R"(op-secure-params="  passwd  " op-secure-digest="abc"/>)") != std::string::npos);
+    CHECK(t.find("last_failure") == std::string::npos);
+    // Its result replaces it.
+    record_operation(cib.get(), start);
+    t = text(cib);
+    CHECK(t.find(R"(call-id="12" rc-code="0" op-status="0")") != std::string::npos);
+    CHECK(t.find(R"(rc-code="193")") == std::string::npos);
+
+    // A reload-agent that succeeded is recorded as a start; one that failed as a monitor.
+    OpRecord reload = start;
+    reload.task = "reload-agent";
+    reload.call_id = 13;
+    record_operation(cib.get(), reload);
+    t = text(cib);
+    CHECK(t.find(R"(operation_key="d1_start_0" operation="start")") != std::string::npos);
+    CHECK(t.find(R"(call-id="13")") != std::string::npos);
+    CHECK(t.find("reload") == std::string::npos);
+    reload.rc = 1;
+    reload.op_status = 4;  // error
+    record_operation(cib.get(), reload);
+    CHECK(text(cib).find(R"(<lrm_rsc_op id="d1_last_0" operation_key="d1_monitor_0" operation="monitor")") !=
+          std::string::npos);
+}
