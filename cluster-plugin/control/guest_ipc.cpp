@@ -58,8 +58,7 @@ bool GuestIpc::open_proxied(const connection::ProxySession& session, connection:
     controller::ProxiedFaces::Carrier carrier;
     carrier.node = node_;
     const std::string id = session.id;
-    carrier.send = [this, id, &channel](bool response, std::int32_t msg_id,
-                                        const std::string& xml) -> Status {
+    carrier.send = [id, &channel](bool response, std::int32_t msg_id, const std::string& xml) -> Status {
         auto msg = wire::parse_xml(xml, kMaxAnswerSize);
         if (!msg) return msg.error();
         return response ? channel.respond(id, static_cast<std::uint32_t>(msg_id), std::move(*msg))
