@@ -50,6 +50,24 @@ std::vector<FenceLevel> cib_fence_levels(const xmlDoc* cib);
 // The permanent attributes of a node (the CIB's <nodes> entry for `node`, by uname).
 std::map<std::string, std::string> cib_node_attributes(const xmlDoc* cib, std::string_view node);
 
+// A level registered or removed through the fencer's IPC (stonith_admin --register-level,
+// --deregister-level), held in memory beside the CIB's as pacemaker-fenced 2.1.5 holds it.
+struct LevelChange {
+    bool remove = false;
+    FenceLevel level;  // a removal: its target and index (0: every level of the target)
+};
+// Whether two levels name their target the same way (the same name, pattern or attribute
+// and value).
+bool same_level_target(const FenceLevel& a, const FenceLevel& b);
+// `levels` (the CIB's) with `changes` applied in order: a registration replaces the level of
+// the same target and index (one without devices only removes it), a removal drops it.
+std::vector<FenceLevel> apply_level_changes(std::vector<FenceLevel> levels,
+                                            const std::vector<LevelChange>& changes);
+// Why a level cannot be registered (or, with `removal`, removed): its index is outside 1-9
+// (0-9), it names its target in none or several ways, or its pattern is not a regular
+// expression; empty when it can.
+std::string level_problem(const FenceLevel& level, bool removal);
+
 // Whether a level names the target (by name, pattern or attribute).
 bool level_targets(const FenceLevel& level, std::string_view target,
                    const std::map<std::string, std::string>& node_attributes);
