@@ -146,7 +146,10 @@ void Summary::log(RscIdx r)
     } else if (rsc.flags.reload) {
         add("Reload", r, current, next, start, kNone);
     } else if (start != kNone && !optional(start)) {
-        add("Start", r, current, next, start, kNone);
+        // (Stopped and started again where it runs, its role changing: "Restart s1:0 (
+        // Promoted -> Unpromoted node1 )", observed, unfence-restart-promotable.)
+        const bool restart = current != kNone && stop != kNone && !optional(stop);
+        add(restart ? "Restart" : "Start", r, current, next, start, kNone);
     } else if (promote != kNone && !optional(promote)) {
         add("Promote", r, current, next, promote, kNone);
     } else if (demote != kNone && !optional(demote)) {
