@@ -113,15 +113,44 @@ bool same_level_target(const FenceLevel& a, const FenceLevel& b)
            a.target_attribute == b.target_attribute && a.target_value == b.target_value;
 }
 
+namespace {
+
+bool replaces(const LevelChange& change, const FenceLevel& level)
+{
+    return same_level_target(level, change.level) &&
+           (level.index == change.level.index || (change.remove && change.level.index == 0));
+}
+
+bool same_level(const FenceLevel& a, const FenceLevel& b)
+{
+    return a.index == b.index && same_level_target(a, b) && a.devices == b.devices;
+}
+
+}  // namespace
+
+std::vector<FenceLevel> levels_replaced(const std::vector<FenceLevel>& cib, const LevelChange& change)
+{
+    std::vector<FenceLevel> out;
+    for (const FenceLevel& level : cib)
+        if (replaces(change, level)) out.push_back(level);
+    return out;
+}
+
+void drop_overridden_changes(std::vector<LevelChange>& changes, const std::vector<FenceLevel>& cib)
+{
+    std::erase_if(changes, [&](const LevelChange& change) {
+        const std::vector<FenceLevel> now = levels_replaced(cib, change);
+        return !std::equal(now.begin(), now.end(), change.cib_before.begin(), change.cib_before.end(),
+                           same_level);
+    });
+}
+
 std::vector<FenceLevel> apply_level_changes(std::vector<FenceLevel> levels,
                                             const std::vector<LevelChange>& changes)
 {
     for (const LevelChange& change : changes) {
         const FenceLevel& level = change.level;
-        std::erase_if(levels, [&](const FenceLevel& l) {
-            return same_level_target(l, level) &&
-                   (l.index == level.index || (change.remove && level.index == 0));
-        });
+        std::erase_if(levels, [&](const FenceLevel& l) { return replaces(change, l); });
         if (!change.remove && !level.devices.empty()) levels.push_back(level);
     }
     return levels;

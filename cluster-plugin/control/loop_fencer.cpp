@@ -167,7 +167,7 @@ void LoopFencer::run_device_action(const ctl::FencerDevice& device, const std::s
 }
 
 // Which devices, level by level (control/fence_plan.hpp), from the CIB as it is now.
-void LoopFencer::plan(FenceRequest& request) const
+void LoopFencer::plan(FenceRequest& request)
 {
     const xmlDoc* cib = store_.current();
     std::vector<std::string> ids;
@@ -177,8 +177,10 @@ void LoopFencer::plan(FenceRequest& request) const
         priorities[device.id] = device.priority;
         request.configured.push_back(to_device(device));
     }
-    FencePlan planned = plan_fencing(apply_level_changes(cib_fence_levels(cib), level_changes_), ids,
-                                     priorities, request.target, cib_node_attributes(cib, request.target));
+    const auto cib_levels = cib_fence_levels(cib);
+    drop_overridden_changes(level_changes_, cib_levels);
+    FencePlan planned = plan_fencing(apply_level_changes(cib_levels, level_changes_), ids, priorities,
+                                     request.target, cib_node_attributes(cib, request.target));
     if (planned.topology) {
         std::string levels;
         for (const auto& level : planned.levels) {
@@ -223,9 +225,12 @@ ctl::FencerResult invalid_level(const std::string& problem)
 // fencing-topology unchanged).
 ctl::FencerResult LoopFencer::change_level(const ctl::FencerLevel& level, bool remove)
 {
-    LevelChange change{remove, to_level(level)};
+    LevelChange change{remove, to_level(level), {}};
     const std::string problem = level_problem(change.level, remove);
     if (!problem.empty()) return invalid_level(problem);
+    const auto cib_levels = cib_fence_levels(store_.current());
+    drop_overridden_changes(level_changes_, cib_levels);
+    change.cib_before = levels_replaced(cib_levels, change);
     // What it supersedes goes (so the list stays bounded by the levels that exist).
     std::erase_if(level_changes_, [&](const LevelChange& earlier) {
         return same_level_target(earlier.level, change.level) &&

@@ -75,7 +75,7 @@ private:
     void run(const controller::FenceOrder& order, bool requested,
              std::function<void(const controller::FenceHistoryEntry&)> done);
     void changed();
-    void plan(FenceRequest& request) const;
+    void plan(FenceRequest& request);
     controller::FencerResult change_level(const controller::FencerLevel& level, bool remove);
 
     controller::CibStore& store_;

@@ -111,7 +111,7 @@ TEST_CASE("levels registered and removed through the IPC change the CIB's, in or
     FenceLevel other = level("c3", 1, {"dP"});
     other.target_pattern = "r1";  // the same text, but a pattern: another target
     auto change = [](bool remove, int index, std::vector<std::string> devices) {
-        LevelChange c{remove, level({}, index, std::move(devices))};
+        LevelChange c{remove, level({}, index, std::move(devices)), {}};
         c.level.target = "r1";
         return c;
     };
@@ -135,6 +135,21 @@ TEST_CASE("levels registered and removed through the IPC change the CIB's, in or
     // The plan follows: r1's levels by index.
     const auto merged = apply_level_changes(cib, {change(false, 1, {"dC"})});
     CHECK(plan_fencing(merged, {"dA", "dB", "dC"}, {}, "r1", {}).levels == Levels{{"dC"}, {"dB"}});
+
+    // A change of the CIB's level it replaced makes the CIB's win again; other levels do not.
+    std::vector<LevelChange> changes{change(false, 1, {"dC"}), change(true, 2, {})};
+    changes[0].cib_before = levels_replaced(cib, changes[0]);
+    changes[1].cib_before = levels_replaced(cib, changes[1]);
+    CHECK(changes[0].cib_before.size() == 1);
+    drop_overridden_changes(changes, cib);
+    CHECK(changes.size() == 2);
+    std::vector<FenceLevel> edited = cib;
+    edited[0].devices = {"dA", "dZ"};  // the CIB's level 1 of r1 changed
+    edited[2].devices = {"dQ"};        // the pattern's: not replaced by either
+    drop_overridden_changes(changes, edited);
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].remove);
+    CHECK(devices_of(apply_level_changes(edited, changes)) == Levels{{"dA", "dZ"}, {"dQ"}});
 
     CHECK(level_problem(change(false, 1, {"dA"}).level, false).empty());
     CHECK(level_problem(change(false, 10, {"dA"}).level, false) == "Invalid level number '10'");
