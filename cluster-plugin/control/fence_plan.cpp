@@ -123,7 +123,7 @@ bool replaces(const LevelChange& change, const FenceLevel& level)
 
 bool same_level(const FenceLevel& a, const FenceLevel& b)
 {
-    return a.index == b.index && same_level_target(a, b) && a.devices == b.devices;
+    return a.id == b.id && a.index == b.index && same_level_target(a, b) && a.devices == b.devices;
 }
 
 }  // namespace
@@ -139,9 +139,9 @@ std::vector<FenceLevel> levels_replaced(const std::vector<FenceLevel>& cib, cons
 void drop_overridden_changes(std::vector<LevelChange>& changes, const std::vector<FenceLevel>& cib)
 {
     std::erase_if(changes, [&](const LevelChange& change) {
-        const std::vector<FenceLevel> now = levels_replaced(cib, change);
-        return !std::equal(now.begin(), now.end(), change.cib_before.begin(), change.cib_before.end(),
-                           same_level);
+        const bool changed = !std::equal(cib.begin(), cib.end(), change.cib_before.begin(),
+                                         change.cib_before.end(), same_level);
+        return changed && !levels_replaced(cib, change).empty();
     });
 }
 

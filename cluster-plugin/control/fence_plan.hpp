@@ -55,15 +55,16 @@ std::map<std::string, std::string> cib_node_attributes(const xmlDoc* cib, std::s
 struct LevelChange {
     bool remove = false;
     FenceLevel level;  // a removal: its target and index (0: every level of the target)
-    // The CIB's levels it replaced when it was made (levels_replaced()): once the CIB's
-    // differ, the CIB changed them since and they win again, as pacemaker-fenced registers a
-    // level anew when the CIB changes it.
+    // The CIB's levels when it was made: once the CIB's fencing-topology changed (any level
+    // of it), the CIB's levels of its target and index win again, as pacemaker-fenced
+    // registers every level of the CIB anew then (observed).
     std::vector<FenceLevel> cib_before;
 };
 // The levels of `cib` a change replaces: those of its target and index (every index for a
 // removal of index 0).
 std::vector<FenceLevel> levels_replaced(const std::vector<FenceLevel>& cib, const LevelChange& change);
-// Drops the changes whose replaced levels the CIB changed since.
+// Drops the changes that the CIB's levels override again: the CIB's fencing-topology
+// changed since the change was made and holds a level it replaces.
 void drop_overridden_changes(std::vector<LevelChange>& changes, const std::vector<FenceLevel>& cib);
 // Whether two levels name their target the same way (the same name, pattern or attribute
 // and value).

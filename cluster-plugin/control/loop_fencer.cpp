@@ -230,7 +230,7 @@ ctl::FencerResult LoopFencer::change_level(const ctl::FencerLevel& level, bool r
     if (!problem.empty()) return invalid_level(problem);
     const auto cib_levels = cib_fence_levels(store_.current());
     drop_overridden_changes(level_changes_, cib_levels);
-    change.cib_before = levels_replaced(cib_levels, change);
+    change.cib_before = cib_levels;
     // What it supersedes goes (so the list stays bounded by the levels that exist).
     std::erase_if(level_changes_, [&](const LevelChange& earlier) {
         return same_level_target(earlier.level, change.level) &&

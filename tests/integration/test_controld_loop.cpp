@@ -2823,6 +2823,15 @@ TEST_CASE("outpost-controld fences through a topology, with delays, retries and 
         CommandResult added = tool({"pcs", "stonith", "level", "add", "3", "t1", "f-four", "--force"});
         INFO(added.describe());
         CHECK(added.succeeded());
+        // The CIB's topology changed: its levels 1 and 2 of t1 win again over those changed
+        // through the IPC above (as pacemaker-fenced registers the CIB's levels anew,
+        // observed): f-bad is tried first again, then f-good.
+        const std::size_t before = text_of(fence_log).size();
+        CHECK(tool({"stonith_admin", "--fence", "t1"}).succeeded());
+        const std::string log = text_of(fence_log).substr(before);
+        INFO(log);
+        CHECK(log.find(" fail-off t1 f-bad\n") != std::string::npos);
+        CHECK(log.find(" off t1 f-good\n") != std::string::npos);
         CHECK_FALSE(tool({"pcs", "stonith", "level", "add", "4", kHost, "nosuch"}).succeeded());
         CHECK(tool({"pcs", "stonith", "level", "add", "1", kHost, "f-four"}).succeeded());
         const std::string levels = tool({"pcs", "stonith", "level"}).output;

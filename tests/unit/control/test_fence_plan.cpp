@@ -136,20 +136,20 @@ TEST_CASE("levels registered and removed through the IPC change the CIB's, in or
     const auto merged = apply_level_changes(cib, {change(false, 1, {"dC"})});
     CHECK(plan_fencing(merged, {"dA", "dB", "dC"}, {}, "r1", {}).levels == Levels{{"dC"}, {"dB"}});
 
-    // A change of the CIB's level it replaced makes the CIB's win again; other levels do not.
-    std::vector<LevelChange> changes{change(false, 1, {"dC"}), change(true, 2, {})};
-    changes[0].cib_before = levels_replaced(cib, changes[0]);
-    changes[1].cib_before = levels_replaced(cib, changes[1]);
-    CHECK(changes[0].cib_before.size() == 1);
+    // Once the CIB's topology changes (any level of it, observed), its levels of a change's
+    // target and index win again; a change of a target and index the CIB has no level for
+    // stays.
+    std::vector<LevelChange> changes{change(false, 1, {"dC"}), change(false, 5, {"dD"})};
+    changes[0].cib_before = cib;
+    changes[1].cib_before = cib;
     drop_overridden_changes(changes, cib);
     CHECK(changes.size() == 2);
     std::vector<FenceLevel> edited = cib;
-    edited[0].devices = {"dA", "dZ"};  // the CIB's level 1 of r1 changed
-    edited[2].devices = {"dQ"};        // the pattern's: not replaced by either
+    edited[2].devices = {"dQ"};  // the pattern's level: not r1's
     drop_overridden_changes(changes, edited);
     REQUIRE(changes.size() == 1);
-    CHECK(changes[0].remove);
-    CHECK(devices_of(apply_level_changes(edited, changes)) == Levels{{"dA", "dZ"}, {"dQ"}});
+    CHECK(changes[0].level.index == 5);
+    CHECK(devices_of(apply_level_changes(edited, changes)) == Levels{{"dA"}, {"dB"}, {"dQ"}, {"dD"}});
 
     CHECK(level_problem(change(false, 1, {"dA"}).level, false).empty());
     CHECK(level_problem(change(false, 10, {"dA"}).level, false) == "Invalid level number '10'");
