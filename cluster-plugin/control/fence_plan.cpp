@@ -107,6 +107,74 @@ std::map<std::string, std::string> cib_node_attributes(const xmlDoc* cib, std::s
     return out;
 }
 
+bool same_level_target(const FenceLevel& a, const FenceLevel& b)
+{
+    return a.target == b.target && a.target_pattern == b.target_pattern &&
+           a.target_attribute == b.target_attribute && a.target_value == b.target_value;
+}
+
+namespace {
+
+bool replaces(const LevelChange& change, const FenceLevel& level)
+{
+    return same_level_target(level, change.level) &&
+           (level.index == change.level.index || (change.remove && change.level.index == 0));
+}
+
+bool same_level(const FenceLevel& a, const FenceLevel& b)
+{
+    return a.id == b.id && a.index == b.index && same_level_target(a, b) && a.devices == b.devices;
+}
+
+}  // namespace
+
+std::vector<FenceLevel> levels_replaced(const std::vector<FenceLevel>& cib, const LevelChange& change)
+{
+    std::vector<FenceLevel> out;
+    for (const FenceLevel& level : cib)
+        if (replaces(change, level)) out.push_back(level);
+    return out;
+}
+
+void drop_overridden_changes(std::vector<LevelChange>& changes, const std::vector<FenceLevel>& cib)
+{
+    std::erase_if(changes, [&](const LevelChange& change) {
+        const bool changed = !std::equal(cib.begin(), cib.end(), change.cib_before.begin(),
+                                         change.cib_before.end(), same_level);
+        return changed && !levels_replaced(cib, change).empty();
+    });
+}
+
+std::vector<FenceLevel> apply_level_changes(std::vector<FenceLevel> levels,
+                                            const std::vector<LevelChange>& changes)
+{
+    for (const LevelChange& change : changes) {
+        const FenceLevel& level = change.level;
+        std::erase_if(levels, [&](const FenceLevel& l) { return replaces(change, l); });
+        if (!change.remove && !level.devices.empty()) levels.push_back(level);
+    }
+    return levels;
+}
+
+std::string level_problem(const FenceLevel& level, bool removal)
+{
+    if (level.index < (removal ? 0 : 1) || level.index > 9)
+        return "Invalid level number '" + std::to_string(level.index) + "'";
+    const int ways = static_cast<int>(!level.target.empty()) +
+                     static_cast<int>(!level.target_pattern.empty()) +
+                     static_cast<int>(!level.target_attribute.empty());
+    if (ways != 1 || (!level.target_attribute.empty() && level.target_value.empty()))
+        return "a level names its target by one of a node name, a pattern or an attribute and value";
+    if (!level.target_pattern.empty()) {
+        try {
+            std::regex check(level.target_pattern, std::regex::extended);
+        } catch (const std::regex_error&) {
+            return "Invalid target pattern '" + level.target_pattern + "'";
+        }
+    }
+    return {};
+}
+
 bool level_targets(const FenceLevel& level, std::string_view target,
                    const std::map<std::string, std::string>& node_attributes)
 {

@@ -50,6 +50,34 @@ std::vector<FenceLevel> cib_fence_levels(const xmlDoc* cib);
 // The permanent attributes of a node (the CIB's <nodes> entry for `node`, by uname).
 std::map<std::string, std::string> cib_node_attributes(const xmlDoc* cib, std::string_view node);
 
+// A level registered or removed through the fencer's IPC (stonith_admin --register-level,
+// --deregister-level), held in memory beside the CIB's as pacemaker-fenced 2.1.5 holds it.
+struct LevelChange {
+    bool remove = false;
+    FenceLevel level;  // a removal: its target and index (0: every level of the target)
+    // The CIB's levels when it was made: once the CIB's fencing-topology changed (any level
+    // of it), the CIB's levels of its target and index win again, as pacemaker-fenced
+    // registers every level of the CIB anew then (observed).
+    std::vector<FenceLevel> cib_before;
+};
+// The levels of `cib` a change replaces: those of its target and index (every index for a
+// removal of index 0).
+std::vector<FenceLevel> levels_replaced(const std::vector<FenceLevel>& cib, const LevelChange& change);
+// Drops the changes that the CIB's levels override again: the CIB's fencing-topology
+// changed since the change was made and holds a level it replaces.
+void drop_overridden_changes(std::vector<LevelChange>& changes, const std::vector<FenceLevel>& cib);
+// Whether two levels name their target the same way (the same name, pattern or attribute
+// and value).
+bool same_level_target(const FenceLevel& a, const FenceLevel& b);
+// `levels` (the CIB's) with `changes` applied in order: a registration replaces the level of
+// the same target and index (one without devices only removes it), a removal drops it.
+std::vector<FenceLevel> apply_level_changes(std::vector<FenceLevel> levels,
+                                            const std::vector<LevelChange>& changes);
+// Why a level cannot be registered (or, with `removal`, removed): its index is outside 1-9
+// (0-9), it names its target in none or several ways, or its pattern is not a regular
+// expression; empty when it can.
+std::string level_problem(const FenceLevel& level, bool removal);
+
 // Whether a level names the target (by name, pattern or attribute).
 bool level_targets(const FenceLevel& level, std::string_view target,
                    const std::map<std::string, std::string>& node_attributes);

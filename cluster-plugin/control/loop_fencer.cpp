@@ -167,7 +167,7 @@ void LoopFencer::run_device_action(const ctl::FencerDevice& device, const std::s
 }
 
 // Which devices, level by level (control/fence_plan.hpp), from the CIB as it is now.
-void LoopFencer::plan(FenceRequest& request) const
+void LoopFencer::plan(FenceRequest& request)
 {
     const xmlDoc* cib = store_.current();
     std::vector<std::string> ids;
@@ -177,8 +177,10 @@ void LoopFencer::plan(FenceRequest& request) const
         priorities[device.id] = device.priority;
         request.configured.push_back(to_device(device));
     }
-    FencePlan planned = plan_fencing(cib_fence_levels(cib), ids, priorities, request.target,
-                                     cib_node_attributes(cib, request.target));
+    const auto cib_levels = cib_fence_levels(cib);
+    drop_overridden_changes(level_changes_, cib_levels);
+    FencePlan planned = plan_fencing(apply_level_changes(cib_levels, level_changes_), ids, priorities,
+                                     request.target, cib_node_attributes(cib, request.target));
     if (planned.topology) {
         std::string levels;
         for (const auto& level : planned.levels) {
@@ -190,6 +192,56 @@ void LoopFencer::plan(FenceRequest& request) const
     }
     request.levels = std::move(planned.levels);
     request.topology = planned.topology;
+}
+
+namespace {
+
+FenceLevel to_level(const ctl::FencerLevel& level)
+{
+    FenceLevel out;
+    out.index = level.index;
+    out.target = level.target;
+    out.target_pattern = level.target_pattern;
+    out.target_attribute = level.target_attribute;
+    out.target_value = level.target_value;
+    out.devices = level.devices;
+    return out;
+}
+
+// Levels held through the IPC at most (a level per target and index).
+constexpr std::size_t kMaxLevelChanges = 10000;
+
+ctl::FencerResult invalid_level(const std::string& problem)
+{
+    ctl::FencerResult result = ctl::FencerResult::failed(wire::ExecStatus::invalid, -EINVAL, problem);
+    result.exit_code = 2;  // CRM_EX_INVALID_PARAM
+    return result;
+}
+
+}  // namespace
+
+// stonith_admin --register-level / --deregister-level: held in memory (lost on restart), not
+// written to the CIB, as pacemaker-fenced 2.1.5 holds them (observed: the CIB's
+// fencing-topology unchanged).
+ctl::FencerResult LoopFencer::change_level(const ctl::FencerLevel& level, bool remove)
+{
+    LevelChange change{remove, to_level(level), {}};
+    const std::string problem = level_problem(change.level, remove);
+    if (!problem.empty()) return invalid_level(problem);
+    const auto cib_levels = cib_fence_levels(store_.current());
+    drop_overridden_changes(level_changes_, cib_levels);
+    change.cib_before = cib_levels;
+    // What it supersedes goes (so the list stays bounded by the levels that exist).
+    std::erase_if(level_changes_, [&](const LevelChange& earlier) {
+        return same_level_target(earlier.level, change.level) &&
+               (earlier.level.index == change.level.index || (remove && change.level.index == 0));
+    });
+    if (level_changes_.size() >= kMaxLevelChanges) {
+        return ctl::FencerResult::failed(wire::ExecStatus::error, -ENOSPC,
+                                         "too many fencing levels registered through the IPC");
+    }
+    level_changes_.push_back(std::move(change));
+    return ctl::FencerResult::ok();
 }
 
 void LoopFencer::fence(const ctl::FenceOrder& order, std::function<void(const ctl::FenceHistoryEntry&)> done)

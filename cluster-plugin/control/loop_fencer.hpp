@@ -2,7 +2,8 @@
 // (controller::FencerActions, for the stonith-ng face): the fence devices are the CIB's
 // stonith primitives, which of them can fence a target follows their host check
 // (fencing.hpp; the agent's list or status are run for dynamic-list and status), which are
-// tried in what order follows the CIB's fencing-topology and priorities (fence_plan.hpp), fencing
+// tried in what order follows the CIB's fencing-topology (with the levels registered
+// through the IPC, in memory) and priorities (fence_plan.hpp), fencing
 // runs through the HostExecutor (the graph's fencing and stonith_admin --fence alike), a
 // confirmation (stonith_admin --confirm) fences nothing, and every one of them is kept in a
 // bounded in-memory history (controller::FenceHistory), lost on restart as fenced's is.
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "control/fence_plan.hpp"
 #include "control/host_executor.hpp"
 #include "controller/cib_store.hpp"
 #include "controller/fencer_face.hpp"
@@ -59,13 +61,22 @@ public:
     void run_device_action(const controller::FencerDevice& device, const std::string& action,
                            const std::string& target, std::uint32_t timeout_ms,
                            std::function<void(const controller::DeviceActionOutcome&)> done) override;
+    controller::FencerResult register_level(const controller::FencerLevel& level) override
+    {
+        return change_level(level, false);
+    }
+    controller::FencerResult remove_level(const controller::FencerLevel& level) override
+    {
+        return change_level(level, true);
+    }
     void set_fencer_listener(controller::FencerListener* listener) override { listener_ = listener; }
 
 private:
     void run(const controller::FenceOrder& order, bool requested,
              std::function<void(const controller::FenceHistoryEntry&)> done);
     void changed();
-    void plan(FenceRequest& request) const;
+    void plan(FenceRequest& request);
+    controller::FencerResult change_level(const controller::FencerLevel& level, bool remove);
 
     controller::CibStore& store_;
     HostExecutor& host_;
@@ -74,6 +85,7 @@ private:
     NodeFenced fenced_;
     std::string own_client_;
     controller::FenceHistory history_;
+    std::vector<LevelChange> level_changes_;  // through the IPC, in order (fence_plan.hpp)
     controller::FencerListener* listener_ = nullptr;
     Lifetime lifetime_;
 };

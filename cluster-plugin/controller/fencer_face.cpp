@@ -27,6 +27,14 @@ FencerResult unsupported(const std::string& op)
     return result;
 }
 
+// How stonith_admin names a level's target: NODE, @PATTERN or ATTRIBUTE=VALUE.
+std::string level_target(const FencerLevel& level)
+{
+    if (!level.target.empty()) return level.target;
+    if (!level.target_pattern.empty()) return "@" + level.target_pattern;
+    return level.target_attribute + "=" + level.target_value;
+}
+
 }  // namespace
 
 FencerFace::FencerFace(FencerActions& actions, std::string node_name)
@@ -160,6 +168,17 @@ void FencerFace::handle(ipc::ConnectionId id, Client& client, const ipc::Message
         const auto& entries = actions_.fence_history().entries();
         answer(id, request, msg_id,
                fencer_reply(request, FencerResult::ok(), fencer_history_calldata(entries, request.target)));
+        return;
+    }
+    if (request.op == "st_level_add" || request.op == "st_level_remove") {
+        log_debug(log_cat, "Fencer request: %s", message.xml.c_str());
+        const bool add = request.op == "st_level_add";
+        const FencerResult result =
+            add ? actions_.register_level(request.level) : actions_.remove_level(request.level);
+        log_notice(log_cat, "%s %s fencing level %d for %s: %s", client.name.c_str(),
+                   add ? "registers" : "removes", request.level.index, level_target(request.level).c_str(),
+                   result.rc == 0 ? "done" : result.reason.c_str());
+        answer(id, request, msg_id, fencer_reply(request, result));
         return;
     }
     log_notice(log_cat, "Refusing fencer request %s of %s: not supported", log::quote(request.op).c_str(),

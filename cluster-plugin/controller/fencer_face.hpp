@@ -8,8 +8,10 @@
 //
 // IpcFaces carries its connections (one ipc::Server per process) and hands their messages
 // here. A message that cannot be decoded, or a request before registration, closes its
-// connection with a log line. Registering devices and topology levels through the IPC is
-// refused (not supported): outpost-controld takes its devices from the CIB only.
+// connection with a log line. Topology levels registered through the IPC (stonith_admin
+// --register-level, --deregister-level) are held in memory beside the CIB's, as
+// pacemaker-fenced 2.1.5 holds them (the CIB is not written); registering devices through
+// the IPC is refused (not supported): outpost-controld takes its devices from the CIB only.
 #pragma once
 
 #include <cstdint>
@@ -71,6 +73,10 @@ public:
     virtual void run_device_action(const FencerDevice& device, const std::string& action,
                                    const std::string& target, std::uint32_t timeout_ms,
                                    std::function<void(const DeviceActionOutcome&)> done) = 0;
+    // stonith_admin --register-level / --deregister-level: a level held in memory (lost on
+    // restart), used with the CIB's; what the call did.
+    virtual FencerResult register_level(const FencerLevel& level) = 0;
+    virtual FencerResult remove_level(const FencerLevel& level) = 0;
     // nullptr: nobody listens.
     virtual void set_fencer_listener(FencerListener* listener) = 0;
 };

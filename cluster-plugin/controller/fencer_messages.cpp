@@ -138,6 +138,25 @@ Result<FencerRequest> parse_fencer_request(std::string_view xml)
     auto delay = number_attr<int>(data, "st_delay");
     if (!delay) return delay.error();
     request.delay_s = *delay;
+    if (name_of(data) == "fencing-level") {
+        FencerLevel& level = request.level;
+        if (!read_name(data, "target", level.target, error) ||
+            !read_name(data, "target-pattern", level.target_pattern, error) ||
+            !read_name(data, "target-attribute", level.target_attribute, error) ||
+            !read_name(data, "target-value", level.target_value, error))
+            return error;
+        auto index = number_attr<int>(data, "index");
+        if (!index) return index.error();
+        level.index = *index;
+        // (At most nine devices a level are useful; the list is bounded like the names.)
+        const std::string devices = attr(data, "devices").value_or("");
+        if (devices.size() > kMaxFencerName * 16) return bad("devices is too long");
+        for (std::size_t at = 0; at < devices.size();) {
+            const std::size_t comma = std::min(devices.find(',', at), devices.size());
+            if (comma > at) level.devices.push_back(devices.substr(at, comma - at));
+            at = comma + 1;
+        }
+    }
     if (const xmlNode* attributes = child_named(data, "attributes")) {
         for (const xmlAttr* a = attributes->properties; a != nullptr; a = a->next) {
             if (request.params.size() >= kMaxFencerParams) return bad("too many device parameters");

@@ -48,6 +48,19 @@ inline constexpr std::uint32_t cleanup = 0x80000;     // st_fence_history: forge
 inline constexpr std::uint32_t broadcast = 0x100000;  // to every fencer of the cluster
 }  // namespace st_opt
 
+// A topology level of stonith_admin --register-level / --deregister-level: the request's
+// <fencing-level> (st_calldata) names the target by exactly one of target, target-pattern or
+// target-attribute with target-value, and holds index (1-9; a removal's 0 means every level
+// of the target) and, to register, devices (comma-separated).
+struct FencerLevel {
+    int index = 0;
+    std::string target;
+    std::string target_pattern;
+    std::string target_attribute;
+    std::string target_value;
+    std::vector<std::string> devices;
+};
+
 struct FencerRequest {
     std::string root;  // stonith_command or stonith_set_notification
     std::string op;    // st_op: register, st_notify, st_query, st_fence, ...
@@ -66,6 +79,7 @@ struct FencerRequest {
     int tolerance_s = 0;                        // st_tolerance
     int delay_s = 0;                            // st_delay (stonith_admin --delay; -1: none at all)
     std::map<std::string, std::string> params;  // a registration's <attributes>
+    FencerLevel level;                          // st_level_add, st_level_remove
 };
 
 // An Error for a message that is not a fencer request, a bad number, a name over

@@ -391,6 +391,9 @@ void order_probes(Cluster& c)
                 const Action& pa = c.actions[p];
                 if (ta.task == "do_shutdown" && pa.node != kNone && ta.node != kNone && pa.node != ta.node)
                     continue;
+                // (Probes on a node come after its unfencing, never before: U5.)
+                if (ta.task == "stonith" && ta.fence_action == "on" && pa.node != kNone && pa.node == ta.node)
+                    continue;
                 c.order(p, t, type);
             }
         }

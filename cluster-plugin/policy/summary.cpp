@@ -146,7 +146,10 @@ void Summary::log(RscIdx r)
     } else if (rsc.flags.reload) {
         add("Reload", r, current, next, start, kNone);
     } else if (start != kNone && !optional(start)) {
-        add("Start", r, current, next, start, kNone);
+        // (Stopped and started again where it runs, its role changing: "Restart s1:0 (
+        // Promoted -> Unpromoted node1 )", observed, unfence-restart-promotable.)
+        const bool restart = current != kNone && stop != kNone && !optional(stop);
+        add(restart ? "Restart" : "Start", r, current, next, start, kNone);
     } else if (promote != kNone && !optional(promote)) {
         add("Promote", r, current, next, promote, kNone);
     } else if (demote != kNone && !optional(demote)) {
@@ -165,6 +168,9 @@ std::vector<SummaryEntry> summarize(const Cluster& c)
         if (a.rsc != kNone || a.optional()) continue;
         // (crm_simulate 2.1.5 never lists shutdowns here.)
         if (a.task != "stonith") continue;
+        // (An unfencing that only a device's changed digest requires has no reason, and
+        // crm_simulate 2.1.5 does not list it: U6.)
+        if (a.reason.empty()) continue;
         SummaryEntry e;
         e.change = "Fence (" + a.fence_action + ")";
         e.fence = true;

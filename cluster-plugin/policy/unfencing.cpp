@@ -12,7 +12,19 @@
 //      "id:type:digest," for every device that provides unfencing, the last first; the
 //      digest is the operation digest of the device's instance attributes, the secure one
 //      without password, passwd and user;
-//   U4 an "on" downs nothing and leaves the node as it is.
+//   U4 an "on" downs nothing and leaves the node as it is;
+//   U5 a resource that requires unfencing has, on each node it is allowed on, its stop
+//      before the node's "on" and its start after it (the start required when the "on" is,
+//      on that node: "Restart d1 ( node1 ) due to required stonith"); every start (also of
+//      what stays where it runs) of such a resource or of a fence device comes after the
+//      "on" (required with it) and makes it required where the node lacks #node-unfenced
+//      ("required by fs start"): a node running resources when unfencing is configured is
+//      unfenced and they restart;
+//   U6 a node whose #digests-all lacks a device's current "id:type:digest" (and whose
+//      #digests-secure lacks its secure one) is unfenced again (the "on" required, with no
+//      reason, so the summary does not list it); an absent #digests-all changes nothing;
+//   U7 a fence device's changed definition (its start's digest) requires the unfencing of
+//      the node it runs on ("Device parameters changed"), whether or not it provides it.
 #include <algorithm>
 #include <map>
 
@@ -55,6 +67,48 @@ bool needs_unfencing(const Cluster& c, NodeIdx n)
     return unfenced.empty() || unfenced == "0";
 }
 
+namespace {
+
+// Whether `list` (a node's #digests-all or #digests-secure) names `entry`.
+bool lists_digest(std::string_view list, std::string_view entry)
+{
+    while (!list.empty()) {
+        const std::size_t comma = list.find(',');
+        if (list.substr(0, comma) == entry) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+// U6: whether a device that provides unfencing changed since n recorded its digests.
+bool device_changed_since_unfencing(Cluster& c, NodeIdx n)
+{
+    const Node& node = c.nodes[n];
+    const std::string_view all = node.attr("#digests-all");
+    if (!node.has_attr("#digests-all")) return false;
+    const std::string_view secure = node.attr("#digests-secure");
+    const auto [now_all, now_secure] = unfencing_digests(c);
+    // Both lists hold one "id:type:digest," entry per device, in the same order.
+    std::string_view a = now_all, s = now_secure;
+    while (!a.empty()) {
+        const std::string_view entry_all = a.substr(0, a.find(','));
+        const std::string_view entry_secure = s.substr(0, s.find(','));
+        if (!lists_digest(all, entry_all)) {
+            if (!lists_digest(secure, entry_secure)) return true;
+            // (crm_simulate says so, with -s or -U.)
+            const std::string id(entry_all.substr(0, entry_all.find(':')));
+            c.info_lines.push_back("Only 'private' parameters to " + id + " for unfencing " + node.name +
+                                   " changed");
+        }
+        a.remove_prefix(entry_all.size() + 1);
+        s.remove_prefix(entry_secure.size() + 1);
+    }
+    return false;
+}
+
+}  // namespace
+
 // n's "on" action (optional until something needs it), with its digests.
 ActIdx unfence_op(Cluster& c, NodeIdx n, bool optional, std::string_view reason)
 {
@@ -64,8 +118,32 @@ ActIdx unfence_op(Cluster& c, NodeIdx n, bool optional, std::string_view reason)
         const auto [all, secure] = unfencing_digests(c);
         c.actions[on].set_meta("digests_all", all);
         c.actions[on].set_meta("digests_secure", secure);
+        if (device_changed_since_unfencing(c, n)) fence_op(c, n, "on", false, {});  // U6
     }
     return on;
+}
+
+// U5: r's stop on each node it may run on before that node's "on", its start after it.
+void order_restart_around_unfencing(Cluster& c, RscIdx r)
+{
+    if (!c.resources[r].flags.needs_unfencing) return;
+    for (NodeIdx n : c.node_order) {
+        const Node& node = c.nodes[n];
+        if (node.kind == NodeKind::guest || !c.resources[r].allowed.allowed(n, node.is_remote_class()))
+            continue;
+        const ActIdx on = unfence_op(c, n, true, {});
+        order_task_then_action(c, r, "stop", on, kOrderOptional | kOrderSameNode);
+        order_action_then_task(c, on, r, "start", kOrderImpliesThen | kOrderSameNode);
+    }
+}
+
+// U7: a fence device's start on n changed its definition.
+void unfence_after_device_change(Cluster& c, RscIdx r, NodeIdx n)
+{
+    if (!c.enable_unfencing || !c.resources[r].flags.fence_device) return;
+    const Node& node = c.nodes[n];
+    if (node.kind == NodeKind::guest || !node.online || node.unclean || node.shutdown) return;
+    unfence_op(c, n, false, "Device parameters changed");
 }
 
 ActIdx unfence_before_probe(Cluster& c, RscIdx r, NodeIdx n)
@@ -87,14 +165,17 @@ ActIdx unfence_before_probe(Cluster& c, RscIdx r, NodeIdx n)
     return unfence_op(c, n, false, "required by " + rsc.id + " monitor");
 }
 
-// U2: `action` (a start of r on n) comes after n's unfencing, which it makes required.
+// U2, U5: `action` (a start of r on n) comes after n's unfencing (required with it), which it
+// makes required where n was never unfenced.
 void order_after_unfencing(Cluster& c, RscIdx r, NodeIdx n, ActIdx action, std::string_view what)
 {
-    if (!needs_unfencing(c, n)) return;
     const Resource& rsc = c.resources[r];
     if (rsc.requires_ != Requires::unfencing && !rsc.flags.fence_device) return;
-    const ActIdx on = unfence_op(c, n, false, "required by " + rsc.id + " " + std::string(what));
-    c.order(on, action, kOrderOptional);
+    if (c.nodes[n].kind == NodeKind::guest) return;
+    const ActIdx on = needs_unfencing(c, n)
+                          ? unfence_op(c, n, false, "required by " + rsc.id + " " + std::string(what))
+                          : unfence_op(c, n, true, {});
+    c.order(on, action, kOrderImpliesThen);
 }
 
 // U2 for the starts the transition holds.
@@ -105,7 +186,7 @@ void order_starts_after_unfencing(Cluster& c)
         if (!c.resources[r].is_primitive()) continue;
         for (ActIdx a : std::vector<ActIdx>(c.resources[r].actions)) {
             const Action& act = c.actions[a];
-            if (act.task != "start" || act.node == kNone || act.optional()) continue;
+            if (act.task != "start" || act.node == kNone) continue;
             order_after_unfencing(c, r, act.node, a, "start");
         }
     }

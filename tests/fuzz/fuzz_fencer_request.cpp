@@ -61,6 +61,8 @@ public:
     {
         done({true, false, 0, "r1\nr2\n", {}});
     }
+    FencerResult register_level(const FencerLevel& /*level*/) override { return FencerResult::ok(); }
+    FencerResult remove_level(const FencerLevel& /*level*/) override { return FencerResult::ok(); }
     void set_fencer_listener(FencerListener* /*listener*/) override {}
 };
 

@@ -2635,8 +2635,9 @@ TEST_CASE("attrd_updater and crm_attribute -l reboot against outpost-controld's 
 // two levels whose first device fails (tried twice, then the second level fences),
 // pcmk_delay_base and stonith_admin --delay measured, an "on" (unfencing) never delayed,
 // the static host list picking the one device that lists the target, and the levels
-// managed and listed with pcs (pcs stonith level add/config/verify, through cibadmin), and
-// the host unfenced once (a device with provides=unfencing) before anything is probed.
+// managed and listed with pcs (pcs stonith level add/config/verify, through cibadmin) and
+// changed in memory with stonith_admin --register-level/--deregister-level, and the host
+// unfenced once (a device with provides=unfencing) before anything is probed.
 namespace {
 
 // The time fence.log noted `what` (e.g. "off t1 f-good"), nullopt when absent.
@@ -2800,11 +2801,50 @@ TEST_CASE("outpost-controld fences through a topology, with delays, retries and 
         CHECK(text_of(fence_log).substr(before).find(" on t4 f-four\n") != std::string::npos);
         CHECK(took < 1.0);
     }
+    // Levels through the IPC: stonith_admin --register-level / --deregister-level change the
+    // levels the fencer holds in memory, not the CIB (as pacemaker-fenced 2.1.5 does).
+    {
+        const auto from = std::chrono::steady_clock::now();
+        const std::string cib_levels = tool({"cibadmin", "-Q", "-o", "fencing-topology"}).output;
+        CHECK(tool({"stonith_admin", "--deregister-level", "t1", "--index", "2"}).succeeded());
+        std::size_t before = text_of(fence_log).size();
+        const CommandResult failed = tool({"stonith_admin", "--fence", "t1"});
+        std::string log = text_of(fence_log).substr(before);
+        INFO(failed.describe() << log << daemon.log().substr(log_from));
+        CHECK_FALSE(failed.succeeded());  // only level 1 (f-bad) is left
+        CHECK(log.find("f-good") == std::string::npos);
+        CHECK(tool({"stonith_admin", "--register-level", "t1", "--index", "1", "--device", "f-good"})
+                  .succeeded());
+        before = text_of(fence_log).size();
+        const CommandResult fenced = tool({"stonith_admin", "--fence", "t1"});
+        log = text_of(fence_log).substr(before);
+        INFO(fenced.describe() << log);
+        CHECK(fenced.succeeded());
+        CHECK(log.find(" off t1 f-good\n") != std::string::npos);
+        CHECK(log.find("f-bad") == std::string::npos);
+        const CommandResult bad = tool({"stonith_admin", "-r", "t1", "-i", "10", "-v", "f-good"});
+        INFO(bad.describe());
+        CHECK(WEXITSTATUS(bad.wait_status) == 70);  // as stonith_admin against pacemaker-fenced
+        CHECK(bad.output.find("Can't register topology level 10 for t1: Invalid argument") !=
+              std::string::npos);
+        CHECK(tool({"cibadmin", "-Q", "-o", "fencing-topology"}).output == cib_levels);
+        WARN("timing: the levels through the IPC took "
+             << std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count() << " s");
+    }
     // The levels with pcs, through the CIB tools, as against Pacemaker.
     {
         CommandResult added = tool({"pcs", "stonith", "level", "add", "3", "t1", "f-four", "--force"});
         INFO(added.describe());
         CHECK(added.succeeded());
+        // The CIB's topology changed: its levels 1 and 2 of t1 win again over those changed
+        // through the IPC above (as pacemaker-fenced registers the CIB's levels anew,
+        // observed): f-bad is tried first again, then f-good.
+        const std::size_t before = text_of(fence_log).size();
+        CHECK(tool({"stonith_admin", "--fence", "t1"}).succeeded());
+        const std::string log = text_of(fence_log).substr(before);
+        INFO(log);
+        CHECK(log.find(" fail-off t1 f-bad\n") != std::string::npos);
+        CHECK(log.find(" off t1 f-good\n") != std::string::npos);
         CHECK_FALSE(tool({"pcs", "stonith", "level", "add", "4", kHost, "nosuch"}).succeeded());
         CHECK(tool({"pcs", "stonith", "level", "add", "1", kHost, "f-four"}).succeeded());
         const std::string levels = tool({"pcs", "stonith", "level"}).output;
@@ -2819,6 +2859,36 @@ TEST_CASE("outpost-controld fences through a topology, with delays, retries and 
         CHECK(tool({"pcs", "stonith", "level", "verify"}).succeeded());
     }
     CHECK(unfenced_host() == 1);  // never again
+    // A changed parameter of f-four (its label): the host is unfenced again and its digests
+    // recorded anew (as pacemaker-controld 2.1.5 records them: #node-unfenced, #digests-all,
+    // #digests-secure, observed on a real cluster), once.
+    {
+        const std::string xpath =
+            "//node_state[@uname='" + std::string(kHost) + "']//nvpair[@name='#digests-all']";
+        const auto from = std::chrono::steady_clock::now();
+        const std::string digests_before = tool({"cibadmin", "-Q", "-o", "status", "--xpath", xpath}).output;
+        CHECK(tool({"crm_resource", "--resource", "f-four", "--set-parameter", "label", "--parameter-value",
+                    "f-four-b"})
+                  .succeeded());
+        const std::string again = " on " + std::string(kHost) + " f-four-b\n";
+        auto unfenced = wait_until([&] { return count_of(text_of(fence_log), again) == 1; }, kConvergeTimeout,
+                                   "the host unfenced again");
+        INFO((unfenced ? std::string() : unfenced.error().message)
+             << text_of(fence_log) << daemon.log().substr(log_from));
+        CHECK(unfenced.ok());
+        auto recorded = wait_until(
+            [&] {
+                const std::string now = tool({"cibadmin", "-Q", "-o", "status", "--xpath", xpath}).output;
+                return !now.empty() && now != digests_before;
+            },
+            kConvergeTimeout, "the new digests recorded");
+        CHECK(recorded.ok());
+        require_eventually(daemon, started, kConvergeTimeout);
+        CHECK(count_of(text_of(fence_log), again) == 1);
+        WARN("timing: unfenced again and the devices back "
+             << std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count()
+             << " s after the parameter changed");
+    }
     CHECK(daemon.stop() == 0);
     WARN("controld-fence-topology: the test took "
          << std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count() << " s");

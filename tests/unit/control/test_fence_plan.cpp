@@ -102,6 +102,66 @@ TEST_CASE("a target's levels: by name, else pattern, else attribute, in index or
     CHECK(plan_fencing({bad}, {"dB"}, {}, "r1", {}).levels == Levels{{"dB"}});
 }
 
+TEST_CASE("levels registered and removed through the IPC change the CIB's, in order", "[control][fence_plan]")
+{
+    FenceLevel cib1 = level("c1", 1, {"dA"});
+    cib1.target = "r1";
+    FenceLevel cib2 = level("c2", 2, {"dB"});
+    cib2.target = "r1";
+    FenceLevel other = level("c3", 1, {"dP"});
+    other.target_pattern = "r1";  // the same text, but a pattern: another target
+    auto change = [](bool remove, int index, std::vector<std::string> devices) {
+        LevelChange c{remove, level({}, index, std::move(devices)), {}};
+        c.level.target = "r1";
+        return c;
+    };
+    auto devices_of = [](const std::vector<FenceLevel>& levels) {
+        Levels out;
+        for (const auto& l : levels)
+            out.push_back(l.devices);
+        return out;
+    };
+    const std::vector<FenceLevel> cib{cib1, cib2, other};
+    // stonith_admin -r r1 -i 1 -v dC replaces the CIB's level 1 of r1; -i 3 adds one.
+    CHECK(devices_of(apply_level_changes(cib, {change(false, 1, {"dC"}), change(false, 3, {"dD", "dE"})})) ==
+          Levels{{"dB"}, {"dP"}, {"dC"}, {"dD", "dE"}});
+    // -d r1 -i 2 removes the CIB's level 2; -i 0 every level of r1 (not the pattern's).
+    CHECK(devices_of(apply_level_changes(cib, {change(true, 2, {})})) == Levels{{"dA"}, {"dP"}});
+    CHECK(devices_of(apply_level_changes(cib, {change(false, 4, {"dF"}), change(true, 0, {})})) ==
+          Levels{{"dP"}});
+    // A removal, then a registration of the same level.
+    CHECK(devices_of(apply_level_changes(cib, {change(true, 1, {}), change(false, 1, {"dG"})})) ==
+          Levels{{"dB"}, {"dP"}, {"dG"}});
+    // The plan follows: r1's levels by index.
+    const auto merged = apply_level_changes(cib, {change(false, 1, {"dC"})});
+    CHECK(plan_fencing(merged, {"dA", "dB", "dC"}, {}, "r1", {}).levels == Levels{{"dC"}, {"dB"}});
+
+    // Once the CIB's topology changes (any level of it, observed), its levels of a change's
+    // target and index win again; a change of a target and index the CIB has no level for
+    // stays.
+    std::vector<LevelChange> changes{change(false, 1, {"dC"}), change(false, 5, {"dD"})};
+    changes[0].cib_before = cib;
+    changes[1].cib_before = cib;
+    drop_overridden_changes(changes, cib);
+    CHECK(changes.size() == 2);
+    std::vector<FenceLevel> edited = cib;
+    edited[2].devices = {"dQ"};  // the pattern's level: not r1's
+    drop_overridden_changes(changes, edited);
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].level.index == 5);
+    CHECK(devices_of(apply_level_changes(edited, changes)) == Levels{{"dA"}, {"dB"}, {"dQ"}, {"dD"}});
+
+    CHECK(level_problem(change(false, 1, {"dA"}).level, false).empty());
+    CHECK(level_problem(change(false, 10, {"dA"}).level, false) == "Invalid level number '10'");
+    CHECK(level_problem(change(false, 0, {"dA"}).level, false) == "Invalid level number '0'");
+    CHECK(level_problem(change(true, 0, {}).level, true).empty());
+    FenceLevel bad = level({}, 1, {"dA"});
+    bad.target_pattern = "r[";
+    CHECK(level_problem(bad, false) == "Invalid target pattern 'r['");
+    bad.target_pattern.clear();
+    CHECK_FALSE(level_problem(bad, false).empty());  // no target
+}
+
 TEST_CASE("delays before a device: pcmk_delay_base, pcmk_delay_max, off and reboot only",
           "[control][fence_plan]")
 {

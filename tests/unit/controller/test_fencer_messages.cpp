@@ -116,6 +116,24 @@ TEST_CASE("fencer requests parse as stonith_admin and crm_mon send them")
     CHECK(registration->device == "obs2");
     CHECK(registration->agent == "fence_observe");
     CHECK(registration->params == std::map<std::string, std::string>{{"pcmk_host_list", "rem3"}});
+
+    // stonith_admin --register-level @r.* --index 3 --device f1 --device f2
+    auto level = parse_fencer_request(
+        R"(<stonith_command t="stonith-ng" st_op="st_level_add" st_callid="2" st_callopt="4098">)"
+        R"(<st_calldata><fencing-level st_origin="stonith_api_register_level_full" id="3" index="3" )"
+        R"(target-pattern="r.*" devices="f1,f2"/></st_calldata></stonith_command>)");
+    REQUIRE(level.ok());
+    CHECK(level->level.index == 3);
+    CHECK(level->level.target_pattern == "r.*");
+    CHECK(level->level.devices == std::vector<std::string>{"f1", "f2"});
+    auto by_attribute = parse_fencer_request(
+        R"(<stonith_command t="stonith-ng" st_op="st_level_remove" st_callid="2" st_callopt="4098">)"
+        R"(<st_calldata><fencing-level target-attribute="rack" target-value="1" index="0"/>)"
+        R"(</st_calldata></stonith_command>)");
+    REQUIRE(by_attribute.ok());
+    CHECK(by_attribute->level.target_attribute == "rack");
+    CHECK(by_attribute->level.target_value == "1");
+    CHECK(by_attribute->level.devices.empty());
 }
 
 TEST_CASE("fencer requests that are not are refused")
@@ -256,7 +274,18 @@ public:
         actions_run.push_back(device.id + " " + action);
         done(action_outcome);
     }
+    FencerResult register_level(const FencerLevel& level) override
+    {
+        levels.push_back("add " + std::to_string(level.index) + " " + level.target + level.target_pattern);
+        return FencerResult::ok();
+    }
+    FencerResult remove_level(const FencerLevel& level) override
+    {
+        levels.push_back("remove " + std::to_string(level.index) + " " + level.target);
+        return FencerResult::failed(wire::ExecStatus::invalid, -EINVAL, "scripted");
+    }
     void set_fencer_listener(FencerListener* l) override { listener = l; }
+    std::vector<std::string> levels;
 };
 
 struct Sent {
@@ -348,6 +377,22 @@ TEST_CASE("FencerFace registers clients and answers sync calls as responses, asy
     h.request(7, 6, call("st_device_register", 4098, R"(<st_device_id id="x" agent="fence_x"/>)"));
     CHECK(attribute(h.sent.back().xml, "st-reply", "st_rc") == std::to_string(-EOPNOTSUPP));
     CHECK(h.closed.empty());
+}
+
+TEST_CASE("FencerFace registers and removes topology levels through the loop")
+{
+    Harness h;
+    h.registered(7, "stonith_admin");
+    // stonith_admin --register-level r1 --index 2 --device f1 --device f2
+    h.request(7, 2,
+              call("st_level_add", 4098,
+                   R"(<fencing-level st_origin="stonith_api_register_level_full" id="2" index="2" )"
+                   R"(target="r1" devices="f1,f2"/>)"));
+    CHECK(attribute(h.sent.back().xml, "st-reply", "st_rc") == "0");
+    CHECK(attribute(h.sent.back().xml, "st-reply", "st_op") == "st_level_add");
+    h.request(7, 3, call("st_level_remove", 4098, R"(<fencing-level index="2" target="r1"/>)"));
+    CHECK(attribute(h.sent.back().xml, "st-reply", "st_rc") == std::to_string(-EINVAL));
+    CHECK(h.actions.levels == std::vector<std::string>{"add 2 r1", "remove 2 r1"});
 }
 
 TEST_CASE("FencerFace fences through the loop, notifies subscribers and confirms")
