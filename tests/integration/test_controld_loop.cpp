@@ -488,7 +488,10 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
             primitive("d4", "pacemaker",
                       "<meta_attributes id=\"d4-meta\"><nvpair id=\"d4-mt\" name=\"migration-threshold\" "
                       "value=\"1\"/><nvpair id=\"d4-ft\" name=\"failure-timeout\" value=\"4s\"/>"
-                      "</meta_attributes>"),
+                      "</meta_attributes>") +
+            primitive("d5", "pacemaker",
+                      "<meta_attributes id=\"d5-meta\"><nvpair id=\"d5-stick\" name=\"resource-stickiness\" "
+                      "value=\"100\"/></meta_attributes>"),
         location("d1", "g1") + location("d2", "g2") + location("d3", kHost) + location("d4", "g1", "100") +
             "<rsc_location id=\"avoid-d4\" rsc=\"d4\" node=\"" + kHost + "\" score=\"-INFINITY\"/>");
     // A live crm_mon whose refresh interval is far beyond the test: only the daemon's change
@@ -535,7 +538,7 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
         }
         CHECK(contains(*text, "outpost_controld_nodes{kind=\"member\",state=\"online\"} 1\n"));
         CHECK(contains(*text, "outpost_controld_nodes{kind=\"remote\",state=\"online\"} 2\n"));
-        CHECK(contains(*text, "outpost_controld_resources{state=\"ok\",role=\"started\"} 6\n"));
+        CHECK(contains(*text, "outpost_controld_resources{state=\"ok\",role=\"started\"} 7\n"));
         CHECK(contains(*text, "outpost_controld_guest_connections{state=\"connected\"} 2\n"));
         CHECK(contains(*text, "outpost_controld_transitions_total{outcome=\"complete\"} "));
         CHECK_FALSE(contains(*text, "outpost_controld_transition_compute_seconds_count 0\n"));
@@ -644,6 +647,48 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
     {
         INFO(log());
         CHECK(pending_actions().empty());
+    }
+
+    // pcs resource move with no node (pcs 0.11: a ban on the current node, crm_resource
+    // --wait until the cluster settles, the ban removed, and pcs's own simulation that d5
+    // stays, which its stickiness makes true), then pcs resource restart (crm_resource
+    // --restart: target-role Stopped, waited for, then Started again).
+    {
+        auto before = crm_mon();
+        REQUIRE(before);
+        const std::vector<std::string> was = before->resource_nodes("d5");
+        REQUIRE(was.size() == 1);
+        auto moved_off = [&](const CrmMon& mon) {
+            const auto now = mon.resource_nodes("d5");
+            return now.size() == 1 && now[0] != was[0] && mon.resource_role("d5") == "Started";
+        };
+        std::size_t from = log().size();
+        CommandResult moved = tool({"pcs", "resource", "move", "d5"});
+        INFO(moved.describe());
+        INFO(log().substr(from));
+        CHECK(moved.succeeded());
+        REQUIRE(wait_for(moved_off, kConvergeTimeout));
+        CHECK(tool({"cibadmin", "-Q", "-o", "constraints"}).output.find("cli-ban-d5") == std::string::npos);
+        CHECK(log().find("Initiating d5_stop_0", from) != std::string::npos);
+
+        from = log().size();
+        CommandResult restarted = tool({"pcs", "resource", "restart", "d5"});
+        INFO(restarted.describe());
+        INFO(log().substr(from));
+        CHECK(restarted.succeeded());
+        // Stopped, it has no stickiness to hold it: it starts wherever the scheduler puts
+        // it, as under Pacemaker.
+        REQUIRE(wait_for(
+            [&](const CrmMon& mon) {
+                return mon.resource_nodes("d5").size() == 1 && mon.resource_role("d5") == "Started";
+            },
+            kConvergeTimeout));
+        const std::size_t stopped = log().find("Initiating d5_stop_0", from);
+        CHECK(stopped != std::string::npos);
+        CHECK(log().find("Initiating d5_start_0", stopped == std::string::npos ? from : stopped) !=
+              std::string::npos);
+        CHECK(tool({"crm_resource", "--meta", "-r", "d5", "-g", "target-role"}).output.find("Stopped") ==
+              std::string::npos);
     }
 
     // A restart (SIGTERM, then start again): the daemon re-learns what runs by probing the
