@@ -20,7 +20,9 @@
 //     notification's confirmation.
 // N5  Fencing a node where an instance with notify=true runs notifies the instances that stay
 //     active elsewhere of the stop fencing implies: <instance>_post_notify_stonith_0 after the
-//     fencing, the notifications, then <instance>_confirmed-post_notify_stonith_0.
+//     fencing, the notifications, then <instance>_confirmed-post_notify_stonith_0. "Stay
+//     active" is judged when the fencing is scheduled: no stop required yet (a restart made
+//     required by orderings later still counts) and none implied by an earlier fencing.
 #include <algorithm>
 
 #include "policy/actions.hpp"
@@ -288,9 +290,21 @@ void notify_fenced_stop(Cluster& c, RscIdx r, ActIdx fence)
     leaves_of_instances(c, clone, siblings);
     for (RscIdx j : siblings) {
         if (j == r || c.resources[j].base_id != rsc.base_id) continue;
-        const InstanceState s = instance_state(c, j);
-        if (s.now == kNone || s.now == target || s.stopping) continue;
-        ActIdx a = c.make_action(j, notify_key(c.resources[j].id, "post", "stop"), "notify", s.now, false);
+        // Active on a node up, not the fenced one, whose stop there is neither implied by a
+        // fencing handled before (pseudo) nor required yet: before propagation, so a
+        // restart that only becomes required later is notified, on a node about to be
+        // fenced too (rnd-s16-c7-5).
+        const Resource& rj = c.resources[j];
+        if (rj.running_on.empty()) continue;
+        const NodeIdx on = rj.running_on.front();
+        if (on == target || !c.nodes[on].online) continue;
+        const auto stops = rsc_actions(c, j, "stop", on, false);
+        const bool skip = std::any_of(stops.begin(), stops.end(), [&](ActIdx x) {
+            const Action& stop = c.actions[x];
+            return stop.pseudo() || !(stop.flags & kActOptional);
+        });
+        if (skip) continue;
+        ActIdx a = c.make_action(j, notify_key(c.resources[j].id, "post", "stop"), "notify", on, false);
         Action& act = c.actions[a];
         act.flags |= kActNotify;
         act.set_meta("notify_type", "post");

@@ -657,7 +657,8 @@ struct Assigner {
     // A clone's instances in the order they were last sorted: assigned (promotion falls
     // back on it), then promoted.
     std::unordered_map<RscIdx, std::vector<RscIdx>> instance_order;
-    std::vector<NodeIdx> table_order_;  // ban_insufficient_capacity's node order
+    const std::vector<NodeIdx>& table_order();
+    std::vector<NodeIdx> table_order_;  // see table_order()
     std::vector<std::uint32_t> this_with_of(RscIdx r) const;
     std::vector<std::uint32_t> with_this_of(RscIdx r) const;
 };
@@ -751,6 +752,30 @@ bool Assigner::finalize(RscIdx r, NodeIdx chosen, bool force)
     return true;
 }
 
+namespace {
+
+// U7: balanced's node order is not transitive (one vote per utilization attribute), so
+// Pacemaker's choice depends on how GLib's g_list_sort (a stable top-down merge sort whose
+// first half is floor(n/2) long) meets the list: `before(a, b)` is "a sorts before b".
+template <typename T, typename Before>
+std::vector<T> glib_list_sort(std::vector<T> list, Before&& before)
+{
+    if (list.size() < 2) return list;
+    const auto half = static_cast<std::ptrdiff_t>(list.size() / 2);
+    std::vector<T> a = glib_list_sort(std::vector<T>(list.begin(), list.begin() + half), before);
+    std::vector<T> b = glib_list_sort(std::vector<T>(list.begin() + half, list.end()), before);
+    std::vector<T> out;
+    out.reserve(list.size());
+    std::size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size())
+        out.push_back(before(b[j], a[i]) ? b[j++] : a[i++]);  // ties keep the first half's
+    out.insert(out.end(), a.begin() + static_cast<std::ptrdiff_t>(i), a.end());
+    out.insert(out.end(), b.begin() + static_cast<std::ptrdiff_t>(j), b.end());
+    return out;
+}
+
+}  // namespace
+
 bool Assigner::choose_node(RscIdx r, NodeIdx prefer)
 {
     // U4: nodes without the capacity banned first; the one with the most free capacity is
@@ -771,8 +796,11 @@ bool Assigner::choose_node(RscIdx r, NodeIdx prefer)
     };
     bool have = false;
     Cand best{kNone, 0};
+    const bool balanced = c.options.strategy == PlacementStrategy::balanced;
+    std::vector<Cand> all;  // balanced: every allowed node (U7)
     auto consider = [&](NodeIdx n, Score s) {
         Cand cand{n, can_run(c, n) ? s : -kInfinity};
+        if (balanced) all.push_back(cand);
         if (!have || better(cand, best)) {
             best = cand;
             have = true;
@@ -785,11 +813,22 @@ bool Assigner::choose_node(RscIdx r, NodeIdx prefer)
         const auto& d = rsc.allowed.class_default(k == 1);
         if (!d) continue;
         // A default-scored node can only win if its key can beat the best so far.
-        if (have && best.key > *d) continue;
+        if (have && best.key > *d && !balanced) continue;
         for (NodeIdx n : c.node_order) {
             if (cls(c, n) != (k == 1) || rsc.allowed.find(n) >= 0) continue;
             consider(n, *d);
         }
+    }
+    if (balanced && have) {
+        // U7: the list is g_hash_table_get_values of the allowed nodes, the table's slots
+        // in reverse.
+        std::vector<Cand> list;
+        const auto& order = table_order();
+        for (auto it = order.rbegin(); it != order.rend(); ++it) {
+            auto found = std::find_if(all.begin(), all.end(), [&](const Cand& x) { return x.n == *it; });
+            if (found != all.end()) list.push_back(*found);
+        }
+        if (!list.empty()) best = glib_list_sort(std::move(list), better).front();
     }
     NodeIdx chosen = kNone;
     if (prefer != kNone && have) {
@@ -1119,18 +1158,7 @@ NodeIdx Assigner::ban_insufficient_capacity(RscIdx r)
     const Utilization& wanted = any_capable ? needed : c.resources[r].utilization;
     NodeIdx most_free = kNone;
     if (!any_capable) {
-        if (table_order_.empty()) {
-            // Once: the order of a table holding every node (a resource allowed on fewer
-            // nodes is taken in the same order, which is exact in symmetric clusters).
-            Utilization ids;
-            for (NodeIdx n : c.node_order)
-                ids.set(c.nodes[n].id, {});
-            ids.for_each([&](const std::string& id, const std::string&) {
-                const NodeIdx n = c.find_node_by_id(id);
-                if (n != kNone) table_order_.push_back(n);
-            });
-        }
-        for (NodeIdx n : table_order_) {
+        for (NodeIdx n : table_order()) {
             if (!c.resources[r].allowed.allowed(n, cls(c, n)) || !usable(n)) continue;
             if (most_free == kNone ||
                 compare_capacities(c.nodes[n].utilization, c.nodes[most_free].utilization) < 0)
@@ -1144,14 +1172,32 @@ NodeIdx Assigner::ban_insufficient_capacity(RscIdx r)
     return any_capable ? kNone : most_free;
 }
 
+// The order Pacemaker's table of a resource's allowed nodes iterates: keyed by node id and
+// filled in node order (Utilization is GLib's table model). Computed once for a table
+// holding every node: a resource allowed on fewer nodes is taken in the same order, which
+// is exact in symmetric clusters.
+const std::vector<NodeIdx>& Assigner::table_order()
+{
+    if (table_order_.empty()) {
+        Utilization ids;
+        for (NodeIdx n : c.node_order)
+            ids.set(c.nodes[n].id, {});
+        ids.for_each([&](const std::string& id, const std::string&) {
+            const NodeIdx n = c.find_node_by_id(id);
+            if (n != kNone) table_order_.push_back(n);
+        });
+    }
+    return table_order_;
+}
+
 // U3: the order of assignment with a placement strategy.
 void Assigner::sort_for_assignment(std::vector<RscIdx>& order)
 {
     // The nodes as Pacemaker sorts them before anything is assigned.
-    std::vector<NodeIdx> nodes = c.node_order;
     auto key = [&](NodeIdx n) { return can_run(c, n) ? c.nodes[n].weight : -kInfinity; };
-    std::stable_sort(nodes.begin(), nodes.end(),
-                     [&](NodeIdx a, NodeIdx b) { return compare_nodes(c, a, key(a), b, key(b), kNone) < 0; });
+    const std::vector<NodeIdx> nodes = glib_list_sort(c.node_order, [&](NodeIdx a, NodeIdx b) {
+        return compare_nodes(c, a, key(a), b, key(b), kNone) < 0;
+    });
     // Each resource's scores merged with those of the resources it is colocated with (a
     // group: its last member's, merged along that member's colocations, then the group's).
     std::unordered_map<RscIdx, std::vector<Score>> merged;

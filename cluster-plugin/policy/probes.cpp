@@ -296,6 +296,12 @@ private:
             const RscIdx up = c_.actions[edge.then].rsc;
             if (r != kNone && up != kNone && c_.resources[r].parent == up && c_.resources[up].is_group())
                 continue;
+            // Nor up from another clone instance to its clone's action: a container's probe
+            // reaches the instances in its guest, not what requires their clone (P1c,
+            // rnd-s17-c2-8); the probed instance's own step up stays.
+            if (r != kNone && r != probed && up != kNone && c_.resources[r].parent == up &&
+                c_.resources[up].is_clone())
+                continue;
             const bool own = r != kNone && !c_.resources[r].is_primitive() && c_.actions[edge.then].rsc == r;
             if (!own && !(edge.flags & (kOrderImpliesThen | kOrderImpliesThenPrinted))) {
                 // Down from a collective's action to its members' only.

@@ -164,7 +164,7 @@ void StatusUnpacker::node_state_pass(xmlNode* ns)
     unpack_nvpair_sets(ta, "instance_attributes", ctx, attrs, true);
     node.attrs = std::move(attrs);
     if (node.is_remote_class()) {
-        set_builtin_node_attrs(c, node);
+        // (Built-in attributes come with the history: try_unpack.)
         // Rule 13: only node_fenced matters here for remote and guest nodes.
         node.remote_was_fenced = is_true(attr(ns, "node_fenced")) || to_int(attr(ns, "node_fenced")) != 0;
         node.remote_maintenance = is_true(attr(ns, "node_in_maintenance"));
@@ -1103,6 +1103,12 @@ Status unpack_status(Cluster& c)
         }
         node.history_unpacked = true;
         if (node.is_remote_class()) {
+            // A Pacemaker Remote node without a <node> entry gets #uname and the other
+            // built-ins only once its history is unpacked: without fencing, not if its
+            // connection or container is not started (lost with its host), observed:
+            // crm_simulate then matches it with every other node lacking #uname in a
+            // colocation (rnd-s9-c1-6, rnd-s14-c9-2).
+            set_builtin_node_attrs(c, node);
             u.determine_remote_online(n);
             u.apply_remote_attrs(n);
             if (!c.nodes[n].remote_requires_reset) {

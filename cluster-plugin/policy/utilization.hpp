@@ -24,6 +24,9 @@
 //       orderings through the pseudo action load_stopped_<node> of each allowed node: its
 //       stop on a node before that node's load_stopped, that load_stopped before its start
 //       (and migrate_to) there; in the graph only where both are on the same node.
+//   U7  U5's balanced vote is not transitive (A beats B on one attribute, B beats C on
+//       another, C ties A), so the node chosen is the head of GLib's merge sort over the
+//       allowed nodes in their hash table's order (placement.cpp glib_sort_head).
 //
 // Pacemaker keeps utilization in GLib hash tables and prints them in their iteration order,
 // so Utilization keeps its entries in the slots GLib 2.74's GHashTable (open addressing with

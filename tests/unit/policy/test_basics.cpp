@@ -157,6 +157,39 @@ TEST_CASE("utilization tables iterate in GLib's order for Pacemaker's string has
     CHECK(*u.find("CPU") == "1");
 }
 
+TEST_CASE("U7: balanced's votes are not transitive: the head of GLib's merge sort in hash-table order wins")
+{
+    // node1 beats node2 (a tie, then the name), node2 beats node3 (a tie, the name), node3
+    // beats node1 (disk and mem): crm_simulate 2.1.5 starts p on node2, where a linear
+    // choice in name order takes node3.
+    auto with_util = [](int i, const std::string& items) {
+        const std::string id = std::to_string(i);
+        return "<node id=\"" + id + "\" uname=\"node" + id + "\"><utilization id=\"u" + id + "\">" + items +
+               "</utilization></node>";
+    };
+    auto item = [](int i, const std::string& name, int value) {
+        return "<nvpair id=\"u" + std::to_string(i) + "-" + name + "\" name=\"" + name + "\" value=\"" +
+               std::to_string(value) + "\"/>";
+    };
+    std::string text = policy_test::cib(
+        3,
+        "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"><utilization id=\"pu\">"
+        "<nvpair id=\"pu-d\" name=\"disk\" value=\"2\"/><nvpair id=\"pu-m\" name=\"mem\" value=\"2\"/>"
+        "</utilization></primitive>",
+        {}, {}, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"balanced\"/>");
+    const std::string plain =
+        "<node id=\"1\" uname=\"node1\"/><node id=\"2\" uname=\"node2\"/>"
+        "<node id=\"3\" uname=\"node3\"/>";
+    const auto at = text.find(plain);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, plain.size(),
+                 with_util(1, item(1, "cpu", 16) + item(1, "disk", 4) + item(1, "mem", 4)) +
+                     with_util(2, item(2, "cpu", 8) + item(2, "disk", 4) + item(2, "mem", 16)) +
+                     with_util(3, item(3, "disk", 8) + item(3, "mem", 16)));
+    auto s = policy_test::schedule_cib(text);
+    CHECK(s.in_graph("p_start_0", "node2"));
+}
+
 TEST_CASE("utilization: consuming, releasing and comparing capacities (utilization.hpp U1, U2, U5)")
 {
     Utilization node, rsc, other;

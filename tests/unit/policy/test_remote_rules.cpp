@@ -295,3 +295,30 @@ TEST_CASE("rule 55: a blocked resource on a remote node whose connection must st
     CHECK(render_status(**current).find("Resource Group: g") == std::string::npos);
     CHECK(hidden_from_status(**current, (*current)->find_rsc("g")));
 }
+
+TEST_CASE("a remote node whose connection's host left, fencing disabled, has no #uname (rnd-s9-c1-6)")
+{
+    // Its history is never unpacked, nor are its built-in attributes: a location rule on
+    // #uname does not match it (crm_simulate 2.1.5: score 0, not 100), and a colocation
+    // matches it with every other node lacking #uname.
+    const std::string rule =
+        "<rsc_location id=\"l\" rsc=\"d\"><rule id=\"r\" score=\"100\"><expression id=\"e\" "
+        "attribute=\"#uname\" operation=\"eq\" value=\"remote1\"/></rule></rsc_location>";
+    auto with_host = [&](bool online) {
+        const std::string state = online
+                                      ? "in_ccm=\"true\" crmd=\"online\" join=\"member\" expected=\"member\""
+                                      : "in_ccm=\"false\" crmd=\"offline\" join=\"down\" expected=\"down\"";
+        const std::string node2 =
+            "<node_state id=\"2\" uname=\"node2\" " + state + "><lrm id=\"2\"><lrm_resources>" +
+            history("remote1", "start", 0, 0, "remote") + "</lrm_resources></lrm></node_state>";
+        return schedule_cib(
+            cib(2, remote("remote1") + primitive("d"), rule, node2 + remote_state("remote1", {})));
+    };
+    auto has_uname = [](const Scheduled& s) {
+        const NodeIdx n = s.cluster->find_node("remote1");
+        REQUIRE(n != kNone);
+        return s.cluster->nodes[n].has_attr("#uname");
+    };
+    CHECK_FALSE(has_uname(with_host(false)));
+    CHECK(has_uname(with_host(true)));
+}
