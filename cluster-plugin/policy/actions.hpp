@@ -72,14 +72,14 @@ void order_remote_actions(Cluster& c);  // remote.cpp (rules 43-48)
 bool connection_failed(const Cluster& c, NodeIdx n);  // remote.cpp
 void schedule_fencing(Cluster& c);                    // fencing.cpp (rules 49-53)
 void mark_downed_nodes(Cluster& c);                   // fencing.cpp (rule 53, after propagation)
-// unfencing.cpp (U1-U7): whether n must be unfenced; before a probe of r on n: the "on"
+// unfencing.cpp (UF1-UF7): whether n must be unfenced; before a probe of r on n: the "on"
 // action it must follow (kNone: none); a start of r on n after n's unfencing; every start
 // after it.
 bool needs_unfencing(const Cluster& c, NodeIdx n);
 ActIdx unfence_before_probe(Cluster& c, RscIdx r, NodeIdx n);
 void order_after_unfencing(Cluster& c, RscIdx r, NodeIdx n, ActIdx action, std::string_view what);
 void order_starts_after_unfencing(Cluster& c);
-// U5: r's stop before and start after the unfencing of each node it may run on; U7: a fence
+// UF5: r's stop before and start after the unfencing of each node it may run on; UF7: a fence
 // device whose definition changed on n requires n's unfencing.
 void order_restart_around_unfencing(Cluster& c, RscIdx r);
 void unfence_after_device_change(Cluster& c, RscIdx r, NodeIdx n);

@@ -182,7 +182,7 @@ struct Cluster {
     std::string readable_interval(std::int64_t interval_ms);
     std::string last_readable_interval;
     bool have_fence_device = false;
-    bool unfencing_configured = false;  // U1: a fence device provides unfencing (or a resource requires it)
+    bool unfencing_configured = false;  // UF1: a fence device provides unfencing (or a resource requires it)
     bool enable_unfencing = false;      // and stonith-enabled
     int disabled_count = 0;             // for "N of M resource instances DISABLED"
     int blocked_count = 0;

@@ -192,7 +192,7 @@ bool check_definition(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op, Relo
         c.actions[req].reason = "resource definition change";
         return true;
     }
-    if (interval == 0) unfence_after_device_change(c, r, n);  // U7
+    if (interval == 0) unfence_after_device_change(c, r, n);  // UF7
     if (interval > 0) {
         ActIdx a = rsc_action(c, r, task, n, true, interval);
         c.actions[a].flags |= kActReschedule;

@@ -213,7 +213,7 @@ void mark_downed_nodes(Cluster& c)
 {
     for (Action& a : c.actions) {
         if (a.task != "stonith" || a.node == kNone || !a.runnable() || a.optional()) continue;
-        if (a.fence_action == "on") continue;  // U4
+        if (a.fence_action == "on") continue;  // UF4
         a.downed.push_back(a.node);
         if (c.nodes[a.node].kind != NodeKind::member) continue;
         for (NodeIdx g = 0; g < c.nodes.size(); ++g) {

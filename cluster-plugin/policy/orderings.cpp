@@ -71,7 +71,7 @@ void primitive_orderings(Cluster& c, RscIdx r)
         order_tasks(c, r, "start", r, "promote", kOrderRunnableLeft);
     }
     order_tasks(c, r, "lrm_delete", r, "monitor", kOrderSameNode | kOrderThenCancelsFirst);
-    order_restart_around_unfencing(c, r);  // U5
+    order_restart_around_unfencing(c, r);  // UF5
     if (c.options.strategy != PlacementStrategy::default_ && !rsc.utilization.empty()) load_orderings(c, r);
     if (c.resources[r].container == kNone) return;
     const RscIdx cont = rsc.container;

@@ -131,7 +131,7 @@ bool Prober::probe_primitive(RscIdx r, NodeIdx n)
             return false;
         }
     }
-    const ActIdx unfence = unfence_before_probe(c, r, n);  // U2
+    const ActIdx unfence = unfence_before_probe(c, r, n);  // UF2
     ActIdx probe = rsc_action(c, r, "monitor", n, false, 0);
     c.actions[probe].flags &= ~kActOptional;
     if (unfence != kNone) c.order(unfence, probe, kOrderOptional);
@@ -397,7 +397,7 @@ void order_probes(Cluster& c)
                 const Action& pa = c.actions[p];
                 if (ta.task == "do_shutdown" && pa.node != kNone && ta.node != kNone && pa.node != ta.node)
                     continue;
-                // (Probes on a node come after its unfencing, never before: U5.)
+                // (Probes on a node come after its unfencing, never before: UF5.)
                 if (ta.task == "stonith" && ta.fence_action == "on" && pa.node != kNone && pa.node == ta.node)
                     continue;
                 c.order(p, t, type);

@@ -381,7 +381,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
                                         c.nodes[a.node].name,
                                         0,
                                         "  * Fencing " + c.nodes[a.node].name + " (" + a.fence_action + ")"});
-                if (a.fence_action != "on") fence_in_cib(index, c, a.node);  // U4
+                if (a.fence_action != "on") fence_in_cib(index, c, a.node);  // UF4
                 continue;
             }
             if (a.task == "do_shutdown") {

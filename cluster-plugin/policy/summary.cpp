@@ -169,7 +169,7 @@ std::vector<SummaryEntry> summarize(const Cluster& c)
         // (crm_simulate 2.1.5 never lists shutdowns here.)
         if (a.task != "stonith") continue;
         // (An unfencing that only a device's changed digest requires has no reason, and
-        // crm_simulate 2.1.5 does not list it: U6.)
+        // crm_simulate 2.1.5 does not list it: UF6.)
         if (a.reason.empty()) continue;
         SummaryEntry e;
         e.change = "Fence (" + a.fence_action + ")";

@@ -1,29 +1,29 @@
-// Unfencing (observed from crm_simulate 2.1.5; docs/policy.md U1-U4):
-//   U1 a fence device whose meta attribute provides=unfencing, or a resource with
+// Unfencing (observed from crm_simulate 2.1.5; docs/policy.md UF1-UF7):
+//   UF1 a fence device whose meta attribute provides=unfencing, or a resource with
 //      requires=unfencing (with stonith-enabled), makes unfencing required: resources then
 //      default to requires=unfencing;
-//   U2 a node that lacks the transient attribute #node-unfenced (guest nodes never) is
+//   UF2 a node that lacks the transient attribute #node-unfenced (guest nodes never) is
 //      fenced "on" (stonith-NODE-on) before anything that needs it runs there: the probes and
 //      starts of resources that require unfencing and of every fence device; its reason
 //      names the first of them ("required by fa monitor"); a fence device's probe makes
 //      every node's "on" action first (in node order, optional, unfenced nodes too), so
 //      their ids come before it (without stonith-enabled, before every other probe);
-//   U3 the "on" action carries CRM_meta_digests_all and CRM_meta_digests_secure:
+//   UF3 the "on" action carries CRM_meta_digests_all and CRM_meta_digests_secure:
 //      "id:type:digest," for every device that provides unfencing, the last first; the
 //      digest is the operation digest of the device's instance attributes, the secure one
 //      without password, passwd and user;
-//   U4 an "on" downs nothing and leaves the node as it is;
-//   U5 a resource that requires unfencing has, on each node it is allowed on, its stop
+//   UF4 an "on" downs nothing and leaves the node as it is;
+//   UF5 a resource that requires unfencing has, on each node it is allowed on, its stop
 //      before the node's "on" and its start after it (the start required when the "on" is,
 //      on that node: "Restart d1 ( node1 ) due to required stonith"); every start (also of
 //      what stays where it runs) of such a resource or of a fence device comes after the
 //      "on" (required with it) and makes it required where the node lacks #node-unfenced
 //      ("required by fs start"): a node running resources when unfencing is configured is
 //      unfenced and they restart;
-//   U6 a node whose #digests-all lacks a device's current "id:type:digest" (and whose
+//   UF6 a node whose #digests-all lacks a device's current "id:type:digest" (and whose
 //      #digests-secure lacks its secure one) is unfenced again (the "on" required, with no
 //      reason, so the summary does not list it); an absent #digests-all changes nothing;
-//   U7 a fence device's changed definition (its start's digest) requires the unfencing of
+//   UF7 a fence device's changed definition (its start's digest) requires the unfencing of
 //      the node it runs on ("Device parameters changed"), whether or not it provides it.
 #include <algorithm>
 #include <map>
@@ -40,7 +40,7 @@ bool provides_unfencing(const Resource& r)
     return r.is_primitive() && r.flags.fence_device && r.meta_value("provides") == "unfencing";
 }
 
-// U3.
+// UF3.
 std::pair<std::string, std::string> unfencing_digests(const Cluster& c)
 {
     std::string all, secure;
@@ -81,7 +81,7 @@ bool lists_digest(std::string_view list, std::string_view entry)
     return false;
 }
 
-// U6: whether a device that provides unfencing changed since n recorded its digests.
+// UF6: whether a device that provides unfencing changed since n recorded its digests.
 bool device_changed_since_unfencing(Cluster& c, NodeIdx n)
 {
     const Node& node = c.nodes[n];
@@ -118,12 +118,12 @@ ActIdx unfence_op(Cluster& c, NodeIdx n, bool optional, std::string_view reason)
         const auto [all, secure] = unfencing_digests(c);
         c.actions[on].set_meta("digests_all", all);
         c.actions[on].set_meta("digests_secure", secure);
-        if (device_changed_since_unfencing(c, n)) fence_op(c, n, "on", false, {});  // U6
+        if (device_changed_since_unfencing(c, n)) fence_op(c, n, "on", false, {});  // UF6
     }
     return on;
 }
 
-// U5: r's stop on each node it may run on before that node's "on", its start after it.
+// UF5: r's stop on each node it may run on before that node's "on", its start after it.
 void order_restart_around_unfencing(Cluster& c, RscIdx r)
 {
     if (!c.resources[r].flags.needs_unfencing) return;
@@ -137,7 +137,7 @@ void order_restart_around_unfencing(Cluster& c, RscIdx r)
     }
 }
 
-// U7: a fence device's start on n changed its definition.
+// UF7: a fence device's start on n changed its definition.
 void unfence_after_device_change(Cluster& c, RscIdx r, NodeIdx n)
 {
     if (!c.enable_unfencing || !c.resources[r].flags.fence_device) return;
@@ -165,7 +165,7 @@ ActIdx unfence_before_probe(Cluster& c, RscIdx r, NodeIdx n)
     return unfence_op(c, n, false, "required by " + rsc.id + " monitor");
 }
 
-// U2, U5: `action` (a start of r on n) comes after n's unfencing (required with it), which it
+// UF2, UF5: `action` (a start of r on n) comes after n's unfencing (required with it), which it
 // makes required where n was never unfenced.
 void order_after_unfencing(Cluster& c, RscIdx r, NodeIdx n, ActIdx action, std::string_view what)
 {
@@ -178,7 +178,7 @@ void order_after_unfencing(Cluster& c, RscIdx r, NodeIdx n, ActIdx action, std::
     c.order(on, action, kOrderImpliesThen);
 }
 
-// U2 for the starts the transition holds.
+// UF2 for the starts the transition holds.
 void order_starts_after_unfencing(Cluster& c)
 {
     if (!c.enable_unfencing) return;

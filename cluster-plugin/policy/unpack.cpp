@@ -567,7 +567,7 @@ void Unpacker::apply_common(RscIdx idx)
                              c.options.no_quorum_policy == NoQuorumPolicy::ignore)) {
         r.requires_ = Requires::nothing;
     } else if (by_default && !quorum_only && c.enable_unfencing) {
-        r.requires_ = Requires::unfencing;  // U1
+        r.requires_ = Requires::unfencing;  // UF1
         r.flags.needs_unfencing = true;
     } else if (req == "fencing" || (by_default && !quorum_only && c.options.stonith_enabled)) {
         r.requires_ = Requires::fencing;
@@ -684,7 +684,7 @@ Status unpack_resources(Cluster& c)
         }
     }
 
-    // U1: a fence device that provides unfencing (or a resource that requires it) changes
+    // UF1: a fence device that provides unfencing (or a resource that requires it) changes
     // every resource's default requires.
     auto provides_unfencing = [](const xmlNode* p) {
         const char* cls = xml::attr_c(p, "class");

@@ -1,5 +1,5 @@
 // Unfencing of nodes that already run resources and after a device changed (unfencing.cpp
-// U5-U7). Each expectation was checked against crm_simulate 2.1.5 (the inputs unfence-* of
+// UF5-UF7). Each expectation was checked against crm_simulate 2.1.5 (the inputs unfence-* of
 // tests/policy/inputs are the fuller cases).
 #include <catch.hpp>
 
@@ -77,7 +77,7 @@ bool has_line(const Scheduled& s, const std::string& line)
 
 }  // namespace
 
-TEST_CASE("U5: a node running resources when unfencing is configured is unfenced and they restart")
+TEST_CASE("UF5: a node running resources when unfencing is configured is unfenced and they restart")
 {
     auto s = schedule_cib(fenced_cib(resources(), node1({}, digest_of("x"))));
     INFO(s.summary_text());
@@ -92,7 +92,7 @@ TEST_CASE("U5: a node running resources when unfencing is configured is unfenced
     CHECK(s.ordered("stonith-node1-on", "node1", "fs_start_0", "node1"));
 }
 
-TEST_CASE("U5: a node already unfenced with the devices' current digests keeps its resources")
+TEST_CASE("UF5: a node already unfenced with the devices' current digests keeps its resources")
 {
     auto s = schedule_cib(fenced_cib(resources(), node1(unfenced_with("x", "x"), digest_of("x"))));
     INFO(s.summary_text());
@@ -100,7 +100,7 @@ TEST_CASE("U5: a node already unfenced with the devices' current digests keeps i
     CHECK_FALSE(s.in_graph("stonith-node1-on"));
 }
 
-TEST_CASE("U6: a device changed since the node's unfencing unfences it again, unlisted, and restarts")
+TEST_CASE("UF6: a device changed since the node's unfencing unfences it again, unlisted, and restarts")
 {
     // fs now has ip=x; node1 was unfenced when it had ip=old (and fs restarted since).
     auto s = schedule_cib(fenced_cib(resources(), node1(unfenced_with("old", "old"), digest_of("x"))));
@@ -111,7 +111,7 @@ TEST_CASE("U6: a device changed since the node's unfencing unfences it again, un
                                                   "Restart d1 (node1) due to required stonith"});
 }
 
-TEST_CASE("U6: only private parameters changed, or no digests recorded: nothing to do")
+TEST_CASE("UF6: only private parameters changed, or no digests recorded: nothing to do")
 {
     SECTION("the secure digest matches")
     {
@@ -132,7 +132,7 @@ TEST_CASE("U6: only private parameters changed, or no digests recorded: nothing 
     }
 }
 
-TEST_CASE("U7: a fence device whose definition changed unfences the node it runs on")
+TEST_CASE("UF7: a fence device whose definition changed unfences the node it runs on")
 {
     // fa does not provide unfencing; its start ran with other parameters.
     auto s = schedule_cib(
