@@ -2079,6 +2079,11 @@ void run_tool_sequence(const std::string& node, const ToolRunner& run,
     expect("refresh", {"crm_resource", "--refresh"}, 0, waited);
     expect("nosuch", {"crm_resource", "--cleanup", "-r", "nosuch"}, 105,
            "crm_resource: Resource 'nosuch' not found\nError performing operation: No such object\n");
+    // One operation's failures: another --fail, then a cleanup of asyncmon alone.
+    expect("fail-again", {"crm_resource", "--fail", "-r", "d1", "-N", node}, 0, waited);
+    expect("cleanup-op",
+           {"crm_resource", "--cleanup", "-r", "d1", "--operation", "asyncmon", "--interval", "0"}, 0,
+           "Cleaned up d1 on " + node + "\n" + waited);
 }
 
 }  // namespace
@@ -2115,7 +2120,9 @@ TEST_CASE(
                 return *r;
             },
             [&](const std::string& step) {
-                if (step == "fail" || step == "cleanup" || step == "refresh") settle();
+                if (step == "fail" || step == "cleanup" || step == "refresh" || step == "fail-again" ||
+                    step == "cleanup-op")
+                    settle();
             });
     }
     const auto real_done = std::chrono::steady_clock::now();
@@ -2157,6 +2164,17 @@ TEST_CASE(
             require_eventually(daemon, running, kConvergeTimeout, log_from);
             CHECK(daemon.log().find("Reprobing " + std::string(kHost), log_from) != std::string::npos);
             CHECK(starts_in(envfile) == 2);
+        } else if (step == "fail-again") {
+            CHECK(status().find("fail-count-d1#asyncmon_0") != std::string::npos);
+            require_eventually(
+                daemon, [&](const CrmMon& mon) { return running(mon) && starts_in(envfile) == 3; },
+                kConvergeTimeout);
+        } else if (step == "cleanup-op") {
+            require_eventually(daemon, running, kConvergeTimeout);
+            const std::string after = status();
+            CHECK(after.find("fail-count-d1") == std::string::npos);
+            CHECK(after.find("asyncmon") == std::string::npos);
+            CHECK(starts_in(envfile) == 3);
         }
     });
     CHECK(daemon.stop() == 0);
