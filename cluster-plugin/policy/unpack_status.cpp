@@ -442,11 +442,14 @@ OnFail action_on_fail(const Cluster& c, const Resource& r, std::string_view task
     if (explicit_value && *explicit_value == OnFail::demote && !(r.flags.promotable)) {
         // demote only makes sense for promote/monitor of promotable resources
     }
-    if (explicit_value && !(r.flags.is_remote_connection && r.container == kNone && !r.flags.managed))
-        return *explicit_value;
+    // A connection counts as one only with its remote node: a typeless <node> entry of its
+    // name keeps that node a cluster node (rule 9, T2), and a failure is then an ordinary
+    // resource's (observed: "Recover remote1", no fencing, no reconnect hold).
+    const bool remote_connection =
+        r.flags.is_remote_connection && r.container == kNone && r.remote_node != kNone;
+    if (explicit_value && !(remote_connection && !r.flags.managed)) return *explicit_value;
     if (!explicit_value && r.container != kNone) return OnFail::restart_container;
-    if (r.flags.is_remote_connection && r.container == kNone && !is_probe && task != "start" &&
-        (!explicit_value || !r.flags.managed)) {
+    if (remote_connection && !is_probe && task != "start" && (!explicit_value || !r.flags.managed)) {
         if (!r.flags.managed) return OnFail::stop;
         return OnFail::reset_remote;
     }

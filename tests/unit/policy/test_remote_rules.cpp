@@ -182,6 +182,22 @@ TEST_CASE("rule 24: the reconnect interval holds a connection that failed on a n
     CHECK(unclean({}).in_graph("remote1_start_0", "node2"));
 }
 
+TEST_CASE("T5: a connection whose name a typeless <node> entry keeps a cluster node fails as any resource")
+{
+    // The rule 24 history, but remote1 is a cluster node (rule 9): no reset-remote, no
+    // reconnect hold; the failed connection is recovered where it runs (typeless-remote-*).
+    const std::string params = nv("remote1-ri", "reconnect_interval", "60s");
+    const std::string digest = parameters_digest({{"server", "192.0.2.1"}, {"reconnect_interval", "60s"}});
+    const std::string status = node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}},
+                                                         "remote", "ocf", "pacemaker", digest));
+    std::string text = cib(2, remote("remote1", params) + remote("remote2") + primitive("r1"), {}, status);
+    text.replace(text.find("</nodes>"), 0, "<node id=\"remote1\" uname=\"remote1\"/>");
+    auto s = schedule_cib(text);
+    CHECK(s.in_graph("remote1_stop_0", "node1"));
+    CHECK(s.in_graph("remote1_start_0", "node1"));
+    CHECK_FALSE(s.in_graph("stonith-remote1-reboot"));
+}
+
 TEST_CASE("rule 33: connections are assigned first; a guest container may not run on a remote node")
 {
     const std::string status =
