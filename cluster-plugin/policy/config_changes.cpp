@@ -162,6 +162,9 @@ bool check_definition(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op, Relo
             if (c.options.stop_orphan_actions) {
                 ActIdx cancel =
                     c.make_action(r, op_key(rsc.id, task, interval), "cancel", n, false, interval);
+                // The key names the active operation's optional action, made when the
+                // history was unpacked: it becomes the cancellation (observed).
+                c.actions[cancel].task = "cancel";
                 c.actions[cancel].flags |= kActRunnable;
                 c.actions[cancel].set_meta("interval", std::to_string(interval));
                 c.actions[cancel].set_meta("operation", task);

@@ -182,10 +182,16 @@ int max_call_id(xmlNode* lr)
     return m;
 }
 
+// How crm_simulate 2.1.5 writes an operation's result (observed with -O): an executed action
+// replaces its records whole; an injected one (-i) updates them in place, keeping what it
+// does not set (an earlier record's op-digest), and a failed recurring operation is recorded
+// only as the last failure.
+enum class RecordMode { executed, injected };
+
 void record_op(xmlNode* lr, const std::string& rsc_id, std::string_view task, std::int64_t interval, int rc,
                int target_rc, EpochSeconds now, const std::vector<std::pair<std::string, std::string>>& extra,
                const std::string& id_override, const std::string& exit_reason = {},
-               const std::string& digest = {})
+               const std::string& digest = {}, RecordMode mode = RecordMode::executed)
 {
     const int call_id = max_call_id(lr) + 1;
     const std::string key = op_key(rsc_id, task, interval);
@@ -196,7 +202,10 @@ void record_op(xmlNode* lr, const std::string& rsc_id, std::string_view task, st
             if (attr(o, "id") == id) op = o;
         }
         if (!op) op = xml::add_child(lr, "lrm_rsc_op");
-        // Replace every attribute (appended: the element has none left to search).
+        // Replace every attribute (appended: the element has none left to search); an
+        // injection keeps the old record's op-digest, which it does not set.
+        std::string kept_digest;
+        if (mode == RecordMode::injected && digest.empty()) kept_digest = std::string(attr(op, "op-digest"));
         while (op->properties)
             xmlRemoveProp(op->properties);
         auto add = [op](const char* k, const std::string& v) {
@@ -220,11 +229,13 @@ void record_op(xmlNode* lr, const std::string& rsc_id, std::string_view task, st
         add("exec-time", "0");
         add("queue-time", "0");
         if (!digest.empty()) add("op-digest", digest);
+        if (!kept_digest.empty()) add("op-digest", kept_digest);
         for (const auto& [k, v] : extra)
             xml::set_attr(op, k.c_str(), v);
     };
-    write(op_id);
-    if (rc != target_rc) write(rsc_id + "_last_failure_0");
+    const bool failed = rc != target_rc;
+    if (!(mode == RecordMode::injected && failed && interval > 0)) write(op_id);
+    if (failed) write(rsc_id + "_last_failure_0");
 }
 
 void fence_in_cib(StatusIndex& index, const Cluster& c, NodeIdx n)
@@ -555,10 +566,12 @@ Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now, std::
         if (xml::has_attr(prim, "provider")) xml::set_attr(lr, "provider", attr(prim, "provider"));
         xml::set_attr(lr, "type", attr(prim, "type"));
     }
-    const int target = spec.task == "monitor" && spec.interval_ms == 0 ? ocf::not_running : ocf::ok;
-    record_op(lr, spec.rsc, spec.task, spec.interval_ms, spec.rc, target, now, {}, {},
-              spec.rc != target ? "Simulated action result" : "");
-    if (spec.rc != target) inject_failure_attrs(ns, spec.rsc, spec.task, spec.interval_ms, now, lines);
+    // Observed: an injection expects rc 0 of every operation (its last failure records a
+    // probe's "not running" too), but counts no failure for rc 7 of a one-off operation.
+    record_op(lr, spec.rsc, spec.task, spec.interval_ms, spec.rc, ocf::ok, now, {}, {},
+              spec.rc != ocf::ok ? "Simulated action result" : "", {}, RecordMode::injected);
+    const bool counted = spec.rc != ocf::ok && !(spec.interval_ms == 0 && spec.rc == ocf::not_running);
+    if (counted) inject_failure_attrs(ns, spec.rsc, spec.task, spec.interval_ms, now, lines);
     return {};
 }
 

@@ -164,6 +164,52 @@ TEST_CASE("simulation: a failed action aborts the transition and is counted")
     CHECK(sim.cib.serialize().find("fail-count-p#start_0") != std::string::npos);
 }
 
+TEST_CASE("-i: an injected result is recorded as crm_simulate 2.1.5 records it")
+{
+    // p: started, its 10 s monitor ok, and an older stop failure (call 9) whose last-failure
+    // record carries a digest.
+    std::string lrm = history_ops("p", {{"start", 0, 0}, {"monitor", 0, 10000}});
+    lrm.insert(lrm.find("</lrm_resource>"),
+               "<lrm_rsc_op id=\"p_last_failure_0\" operation_key=\"p_stop_0\" operation=\"stop\" "
+               "transition-key=\"1:1:0:test\" transition-magic=\"0:1;1:1:0:test\" call-id=\"9\" "
+               "rc-code=\"1\" op-status=\"0\" interval=\"0\" last-rc-change=\"1699999990\" "
+               "op-digest=\"f2317cad3d54cec5d7d7aa7d0bf35cf8\"/>");
+    const std::string text =
+        cib(1,
+            "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+            "<operations><op id=\"pm\" name=\"monitor\" interval=\"10s\"/></operations></primitive>",
+            {}, node_state(1, lrm));
+    const auto inject = [&](const std::string& spec, std::vector<std::string>& lines) {
+        auto doc = outpost::cluster::policy::xml::parse(text);
+        REQUIRE(doc);
+        auto op = parse_op_spec(spec);
+        REQUIRE(op);
+        REQUIRE(inject_op(*doc, *op, 1700000100, lines, NodeEntries::as_configured).ok());
+        return doc->serialize();
+    };
+    const auto record = [](const std::string& xml, const std::string& id) {
+        const auto at = xml.find("id=\"" + id + "\"");
+        return at == std::string::npos ? std::string() : xml.substr(at, xml.find("/>", at) - at);
+    };
+    std::vector<std::string> lines;
+    // A failed recurring monitor: only the last failure, over the old one, keeping its digest.
+    std::string xml = inject("p_monitor_10000@node1=7", lines);
+    CHECK(record(xml, "p_monitor_10000").find("rc-code=\"0\"") != std::string::npos);
+    CHECK(record(xml, "p_last_failure_0").find("operation_key=\"p_monitor_10000\"") != std::string::npos);
+    CHECK(record(xml, "p_last_failure_0").find("op-digest=") != std::string::npos);
+    CHECK(lines.size() == 2);  // fail-count and last-failure
+    // A probe finding it stopped: a last failure (rc 7 expected 0) but nothing counted.
+    lines.clear();
+    xml = inject("p_monitor_0@node1=7", lines);
+    CHECK(record(xml, "p_last_failure_0").find("operation_key=\"p_monitor_0\"") != std::string::npos);
+    CHECK(lines.empty());
+    // A probe finding it running: no failure at all.
+    lines.clear();
+    xml = inject("p_monitor_0@node1=0", lines);
+    CHECK(record(xml, "p_last_failure_0").find("operation_key=\"p_stop_0\"") != std::string::npos);
+    CHECK(lines.empty());
+}
+
 TEST_CASE("-s text: the status without list headings, bullets or item names (crm_simulate 2.1.5)")
 {
     auto s = schedule_cib(cib(2,
