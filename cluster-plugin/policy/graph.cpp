@@ -45,6 +45,9 @@ bool should_dump(const Cluster& c, const Action& a)
     const Node& node = c.nodes[a.node];
     if (node.kind == NodeKind::guest && !node.remote_requires_reset) return true;
     if (!node.online) return false;
+    // G4: nothing but fencing and pseudo actions is scheduled on a node being fenced, even
+    // an action made required (a moving resource's monitor there, by its connection's start).
+    if (node.unclean) return false;
     return true;
 }
 

@@ -338,3 +338,35 @@ TEST_CASE("a remote node whose connection's host left, fencing disabled, has no 
     CHECK_FALSE(has_uname(with_host(false)));
     CHECK(has_uname(with_host(true)));
 }
+
+TEST_CASE("G4: an action on a node being fenced stays out of the graph, even one made required")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s17-c7-6): remote1 is fenced (r2's
+    // failed stop there) while its connection moves from the lost node1 to node2; r1 moves
+    // off remote1 too. r1's active monitor there is made required by the connection's new
+    // start (rule 46's implies-then), yet it is not scheduled: crm_simulate skips it, "scheduled
+    // for unclean node", and it is in no ordering of the graph.
+    std::string lost =
+        node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 0, 30000}}, "remote"));
+    const std::string up = "in_ccm=\"true\" crmd=\"online\" join=\"member\"";
+    lost.replace(lost.find(up), up.size(), "in_ccm=\"false\" crmd=\"offline\" join=\"down\"");
+    const std::string status =
+        lost + remote_state("remote1", history_ops("r1", {{"start", 0, 0}, {"monitor", 0, 10000}}) +
+                                           history("r2", "stop", 1));
+    std::string text = cib(2,
+                           remote("remote1") + primitive("r1") + primitive("r2") +
+                               "<primitive id=\"fence\" class=\"stonith\" type=\"fence_dummy\"/>",
+                           pin("r1", "remote1"), status);
+    const std::string off = "name=\"stonith-enabled\" value=\"false\"";
+    text.replace(text.find(off), off.size(), "name=\"stonith-enabled\" value=\"true\"");
+    auto s = schedule_cib(text);
+    REQUIRE(s.in_graph("stonith-remote1-reboot", "remote1"));
+    CHECK(s.in_graph("remote1_start_0", "node2"));
+    CHECK(s.in_graph("r1_start_0", "node2"));
+    const ActIdx mon = s.find("r1_monitor_10000", "remote1");
+    REQUIRE(mon != kNone);
+    CHECK_FALSE(s.cluster->actions[mon].optional());
+    CHECK(s.cluster->actions[mon].runnable());
+    CHECK_FALSE(s.in_graph("r1_monitor_10000", "remote1"));
+    CHECK(s.in_graph("r1_monitor_10000", "node2"));
+}
