@@ -21,7 +21,7 @@
 // 1.E Failures and fencing decisions
 //   22-28 on-fail defaults and severity, restart-container, reset-remote (24: a reset
 //         connection waits for its reconnect interval, also when it failed on a node that
-//         is unclean), expiry with reconnect_interval,
+//         is unclean, banned from every node from the start), expiry with reconnect_interval,
 //         NOT_CONNECTED, active on an offline node ....................... unpack_status.cpp
 //   29    fencing a node by kind (fence_node) ........................... unpack_status.cpp
 //   30-31 can a node be fenced; guest hosts ............................. actions.cpp can_fence

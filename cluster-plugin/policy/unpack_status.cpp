@@ -1138,9 +1138,12 @@ Status unpack_status(Cluster& c)
         u.apply_remote_attrs(n);
     }
     // Rule 24: a connection reset by a failure waits for its reconnect interval, whatever
-    // history on other nodes says.
-    for (Resource& r : c.resources) {
-        if (r.flags.reconnect_hold) r.next_role = Role::stopped;
+    // history on other nodes says: banned from every node from the start (so a placement
+    // strategy sorts it after what can run, observed: rnd-s37-c0-5).
+    for (RscIdx r = 0; r < c.resources.size(); ++r) {
+        if (!c.resources[r].flags.reconnect_hold) continue;
+        c.resources[r].next_role = Role::stopped;
+        resource_location(c, r, kNone, -kInfinity);
     }
     // Rule 19: a remote node shutting down stops its connection.
     for (Node& node : c.nodes) {

@@ -182,6 +182,21 @@ TEST_CASE("rule 24: the reconnect interval holds a connection that failed on a n
     CHECK(unclean({}).in_graph("remote1_start_0", "node2"));
 }
 
+TEST_CASE("rule 24: a held connection is banned from the start, so a placement strategy sorts it last")
+{
+    const std::string params = nv("remote1-ri", "reconnect_interval", "60s");
+    const std::string digest = parameters_digest({{"server", "192.0.2.1"}, {"reconnect_interval", "60s"}});
+    const std::string status = remote_state("remote1", {}) +
+                               node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}},
+                                                         "remote", "ocf", "pacemaker", digest));
+    auto s = schedule_cib(cib(2, remote("remote1", params) + primitive("r1"), {}, status,
+                              "<nvpair id=\"opt-ps\" name=\"placement-strategy\" value=\"balanced\"/>"));
+    const auto lines = s.summary();
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0] == "Start r1 (node1)");
+    CHECK(lines[1].starts_with("Stop remote1 (node1)"));
+}
+
 TEST_CASE("T5: a connection whose name a typeless <node> entry keeps a cluster node fails as any resource")
 {
     // The rule 24 history, but remote1 is a cluster node (rule 9): no reset-remote, no
