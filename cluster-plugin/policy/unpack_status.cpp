@@ -194,7 +194,12 @@ bool StatusUnpacker::determine_online_nofencing(NodeIdx n, xmlNode* ns)
     std::string_view join = attr(ns, "join");
     std::string_view expected = attr(ns, "expected");
     if (!in_cluster) return false;
-    if (!peer) return false;
+    if (!peer) {
+        // A member whose controller is gone while it was expected up: unclean, even
+        // with nothing to fence it (observed: "Node node1: UNCLEAN (offline)").
+        if (node.expected_up) node.unclean = true;
+        return false;
+    }
     if (join == "member") return true;
     if (expected == "down" || join == "pending" || join == "down") {
         node.pending = true;

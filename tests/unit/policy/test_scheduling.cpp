@@ -210,6 +210,28 @@ TEST_CASE("-i: an injected result is recorded as crm_simulate 2.1.5 records it")
     CHECK(lines.empty());
 }
 
+TEST_CASE("without fencing, a member whose controller left while expected up is unclean")
+{
+    const auto node1 = [](const std::string& expected) {
+        std::string text =
+            cib(2, "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>");
+        const std::string up = "uname=\"node1\" in_ccm=\"true\" crmd=\"online\"";
+        REQUIRE(text.find(up) != std::string::npos);
+        text.replace(text.find(up), up.size(), "uname=\"node1\" in_ccm=\"true\" crmd=\"offline\"");
+        const std::string exp = "expected=\"member\"";
+        text.replace(text.find(exp, text.find("uname=\"node1\"")), exp.size(),
+                     "expected=\"" + expected + "\"");
+        auto s = schedule_cib(text);
+        return s.cluster->nodes[s.cluster->find_node("node1")];
+    };
+    const Node up = node1("member");
+    CHECK_FALSE(up.online);
+    CHECK(up.unclean);  // "Node node1: UNCLEAN (offline)", regression nofencing-controller-gone-unclean
+    const Node down = node1("down");
+    CHECK_FALSE(down.online);
+    CHECK_FALSE(down.unclean);
+}
+
 TEST_CASE("-s text: the status without list headings, bullets or item names (crm_simulate 2.1.5)")
 {
     auto s = schedule_cib(cib(2,
