@@ -184,8 +184,16 @@ std::uint32_t Propagator::flags_for(ActIdx a, NodeIdx node)
             ActIdx ca = first_child_action(c, ch, task, kNone);
             if (ca != kNone) {
                 const std::uint32_t cf = flags_for(ca, node);
-                // (A required member action does not make the group's action required
-                // here: that would credit the wrong action in summary reasons.)
+                // O5b (observed): a required member action makes the group's completion
+                // (running, stopped) required in passing, which is no change of it, so its
+                // successors are not examined again for it: with `p then g`, gm's stop
+                // does not take `g_stopped then g_start` back to p's start ("Restart gm2
+                // due to required gm start"). (Not the group's start or stop: that would
+                // credit the wrong action in summary reasons, "required g start".)
+                if (act.task != task && !(cf & kActOptional)) {
+                    flags &= ~kActOptional;
+                    act.flags &= ~kActOptional;
+                }
                 if (act.task != task && (flags & kActRunnable) && !(cf & kActRunnable)) {
                     flags &= ~kActRunnable;
                     act.flags &= ~kActRunnable;
@@ -246,7 +254,11 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
     // (Nor does anything make an unmanaged resource's action required, observed: the stop of
     // a blocked resource on a remote node stays optional when the connection must stop.)
     const bool first_managed = f.rsc == kNone || c.resources[f.rsc].flags.managed;
-    if ((type & kOrderImpliesFirst) && first_managed && !(t.flags & kActOptional) &&
+    // (O1c, observed: nor a clone's own action, whose requirement is its instances': with
+    // `p2 then c` and p2's node fenced, p2's stop leaves c_stopped optional, so c's start
+    // is not reached through it and cr:0 restarts "due to required vm1 start", rnd-s22-c0-8.)
+    const bool first_clone = f.rsc != kNone && c.resources[f.rsc].is_clone();
+    if ((type & kOrderImpliesFirst) && first_managed && !first_clone && !(t.flags & kActOptional) &&
         !(t.flags & kActMigrateRunnable)) {
         // (Required by what follows it: no reason is recorded, observed: `p then p2 then p3`
         // with p disabled stops p3 "due to required p2 start", its start's reason.)
@@ -295,11 +307,12 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
     }
     const bool then_changed = c.actions[then].flags != then_before;
     const bool first_changed = c.actions[first].flags != first_before;
-    // A clone instance's changed action is examined again at once; a group member's is not
-    // (its successors are, by the caller): the member after it is then required through it
-    // ("Restart gm2 due to required gm start" for `p then g`, observed), not by the first.
-    if (then_changed && c.actions[then].rsc != kNone && c.resources[c.actions[then].rsc].parent != kNone &&
-        !c.resources[c.resources[c.actions[then].rsc].parent].is_group())
+    // O5 (observed): a clone instance's or group member's changed action is examined again
+    // at once (its inputs; its successors only if that changes it again, or through what
+    // changes before it, such as its stop): so with `p then g` gm's start changes gm's stop,
+    // gm2's stop after it and so gm2's start "due to required gm start" before the ordering
+    // reaches gm2, while with gm recovering gm2 is required by p itself.
+    if (then_changed && c.actions[then].rsc != kNone && c.resources[c.actions[then].rsc].parent != kNone)
         update(then);
     return {then_changed, first_changed};
 }
@@ -404,18 +417,15 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
     constexpr std::uint32_t kAffectsFirst = kOrderImpliesFirst | kOrderImpliesFirstMigratable |
                                             kOrderPromotedImpliesFirst | kOrderImpliesFirstPrinted |
                                             kOrderRestart;
-    // O6 (observed): a group's start reaches its first member only, on whatever node the
-    // first runs; the others follow through the group's own chain. So `p then g` restarts gm
-    // "due to required p start" and gm2 "due to required gm start" with p on another node,
-    // while a first member already required by a container's start keeps that reason for
-    // the next member too (bug-rh-1097457). O6b: a first on no node (a clone's
-    // notification) makes every member's start unrunnable itself, "due to unrunnable c2
-    // notified" (rnd-s15-c0-7), while requirement still reaches the first member only
-    // (rnd-s1-c1-3).
+    // O6 (observed): a group's start reaches every member in turn, on whatever node the
+    // first runs, each change examined at once (O5) before the next member: so `p then g`
+    // restarts gm "due to required p start" and gm2 "due to required gm start" (reached
+    // through gm's change first), but with gm recovering gm2 "due to required p start", and
+    // with gm2 recovering gm3 "due to required p start" too (rnd-s22-c9-8, rnd-s18-c3-1).
+    // O6b: so a first on no node (a clone's notification) makes every member's start
+    // unrunnable itself, "due to unrunnable c2 notified" (rnd-s15-c0-7).
     const bool group_start = tr.is_group() && c.actions[then].task == "start";
-    std::vector<ActIdx> changed_members;
     for (RscIdx ch : std::vector<RscIdx>(tr.children)) {
-        if (group_start && node != kNone && ch != tr.children.front()) break;
         ActIdx ca =
             first_child_action(c, ch, c.actions[then].task, tr.is_clone() || group_start ? kNone : node);
         if (ca == kNone) continue;
@@ -425,20 +435,13 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
             if (on_node != kNone) continue;  // that one is handled instead
         }
         if (tr.is_clone() && !(flags_for(ca, node) & kActRunnable)) continue;
-        // (The members after the first: only their runnability, from a first on no node.)
-        const std::uint32_t member_type =
-            group_start && ch != tr.children.front() ? (type & kOrderRunnableLeft) : (type & ~kAffectsFirst);
+        const std::uint32_t member_type = type & ~kAffectsFirst;
         if (member_type == 0) continue;
         auto [tc, fc] = update_pair(first, ca, node, first_flags, member_type);
-        // (A group's members are all updated from the first before the changes travel on
-        // through the group's own chain, observed: with `C2 then g` and C2's start
-        // notification unrunnable, gm2 and gm3 stop "due to unrunnable c2 notified".)
+        // (A group's start: its members' successors are not examined for the change, O6.)
         if (tc && !group_start) after_changed(ca);
-        if (tc && group_start) changed_members.push_back(ca);
         if (fc) result.second = true;
     }
-    for (ActIdx ca : changed_members)
-        after_changed(ca);
     return result;
 }
 

@@ -599,3 +599,58 @@ TEST_CASE("orderings: a second ordering between the same resources that shares a
     auto alone = schedule_cib(cib(1, resources, mandatory, status));
     CHECK(alone.summary_text().find("Restart b") != std::string::npos);
 }
+
+TEST_CASE("O5, O6: an ordering's start of a group reaches every member in turn, each change at once")
+{
+    // Observed with crm_simulate 2.1.5 (random runs rnd-s22-c9-8, rnd-s18-c3-1): `p then g`
+    // with p starting restarts gm "due to required p start" and gm2 through gm's change
+    // ("due to required gm start"); a member already required (recovering) passes the
+    // ordering on to the next one, which p itself then makes required.
+    const std::string mon = "<operations><op id=\"%-m\" name=\"monitor\" interval=\"10s\"/></operations>";
+    const auto prim = [&](const std::string& id) {
+        std::string ops = mon;
+        ops.replace(ops.find('%'), 1, id);
+        return "<primitive id=\"" + id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">" + ops +
+               "</primitive>";
+    };
+    const std::string rsc =
+        prim("p") + "<group id=\"g\">" + prim("gm") + prim("gm2") + prim("gm3") + "</group>";
+    const std::string order = "<rsc_order id=\"o\" first=\"p\" then=\"g\"/>";
+    const auto member = [](const std::string& id, int monitor_rc) {
+        return history_ops(id, {{"start", 0, 0}, {"monitor", monitor_rc, 10000}});
+    };
+    const auto summary = [&](int gm_rc, int gm2_rc) {
+        const std::string status =
+            node_state(1, member("gm", gm_rc) + member("gm2", gm2_rc) + member("gm3", 0));
+        return schedule_cib(cib(1, rsc, order, status)).summary();
+    };
+    CHECK(summary(0, 0) == std::vector<std::string>{"Start p (node1)",
+                                                    "Restart gm (node1) due to required p start",
+                                                    "Restart gm2 (node1) due to required gm start",
+                                                    "Restart gm3 (node1) due to required gm2 start"});
+    CHECK(summary(7, 0) == std::vector<std::string>{"Start p (node1)", "Recover gm (node1)",
+                                                    "Restart gm2 (node1) due to required p start",
+                                                    "Restart gm3 (node1) due to required gm2 start"});
+    CHECK(summary(0, 7) ==
+          std::vector<std::string>{"Start p (node1)", "Restart gm (node1) due to required p start",
+                                   "Recover gm2 (node1)", "Restart gm3 (node1) due to required p start"});
+}
+
+TEST_CASE("O1c: what follows a clone's own action does not make it required")
+{
+    // Observed with crm_simulate 2.1.5's trace (random run rnd-s22-c0-8): with `p2 then c`,
+    // p2's stop orders c_stopped before it (implies-first), yet p2 moving leaves c_stopped
+    // optional: a clone's action is required through its instances only.
+    const std::string rsc = "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>" +
+                            clone("c", nv("c-tr", "target-role", "Stopped"), "cr");
+    const std::string constraints =
+        "<rsc_order id=\"ord\" first=\"p2\" then=\"c\"/>"
+        "<rsc_location id=\"ban\" rsc=\"p2\" node=\"node1\" score=\"-INFINITY\"/>";
+    auto s = schedule_cib(cib(2, rsc, constraints, node_state(1, history("p2", "start"))));
+    const ActIdx stop = s.find("p2_stop_0", "node1");
+    const ActIdx stopped = s.find("c_stopped_0");
+    REQUIRE(stop != kNone);
+    REQUIRE(stopped != kNone);
+    CHECK_FALSE(s.cluster->actions[stop].optional());
+    CHECK(s.cluster->actions[stopped].optional());
+}
