@@ -107,9 +107,11 @@ InstanceState instance_state(const Cluster& c, RscIdx r)
         const Node& node = c.nodes[n];
         const ActIdx stop = live_action(c, r, "stop", n);
         s.stopping = stop != kNone;
-        // Not on a node being fenced (its stop is implied, nothing runs there).
-        if (node.online && !node.unclean && !node.remote_requires_reset &&
-            !(stop != kNone && c.actions[stop].pseudo()))
+        // Not on a node being fenced (its stop is implied, nothing runs there); a remote
+        // node whose fencing was revoked (its connection comes back elsewhere) is notified
+        // (rnd-s42-c9-3), a guest whose container is recovered is not.
+        const bool guest_reset = node.kind == NodeKind::guest && node.remote_requires_reset;
+        if (node.online && !node.unclean && !guest_reset && !(stop != kNone && c.actions[stop].pseudo()))
             s.now = n;
     }
     if (rsc.assigned != kNone && rsc.next_role != Role::stopped) {
