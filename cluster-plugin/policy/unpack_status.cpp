@@ -615,6 +615,11 @@ void StatusUnpacker::migrate_to_success(RscIdx r, NodeIdx n, NodeHistory& h, std
         if (h.ops[j].task == "stop" && h.ops[j].rc == ocf::ok && h.ops[j].status == ExecStatus::done) return;
     }
     rsc.role = Role::started;
+    // Started again on the source since: no migration is left there (observed: no dangling
+    // stop first, rnd-s40-c9-6).
+    for (std::size_t j = i + 1; j < h.ops.size(); ++j) {
+        if (h.ops[j].task == "start" && h.ops[j].status == ExecStatus::done) return;
+    }
     NodeIdx target = c.find_node(op.migrate_target);
     if (target == kNone || target == n) return;
     const xmlNode* from = find_op_on(target, cur_lrm_id, "migrate_from");
