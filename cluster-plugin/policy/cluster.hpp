@@ -253,5 +253,7 @@ RscIdx find_compatible_instance(const Cluster& c, RscIdx local, RscIdx clone, st
                                 bool current);
 // The node a resource is active on (first of several), or kNone.
 NodeIdx current_node(const Cluster& c, RscIdx r);
+// Takes a primitive's assignment back: its node's count and capacity (placement.cpp).
+void release_assignment(Cluster& c, RscIdx r);
 
 }  // namespace outpost::cluster::policy

@@ -59,7 +59,9 @@ bool should_add_input(const Cluster& c, const std::vector<char>& dumped, const A
     if (!in.runnable() && (e.flags & kOrderOneOrMore)) return false;
     if ((e.flags & kOrderImpliesFirstMigratable) && !in.runnable()) return false;
     if ((e.flags & kOrderApplyFirstNonMigratable) && (in.flags & kActMigrateRunnable)) return false;
-    if (e.flags == kOrderOptional && (in.flags & kActMigrateRunnable) && in.task == "stop") return false;
+    if ((e.flags & ~kOrderThenInterleave) == kOrderOptional && (in.flags & kActMigrateRunnable) &&
+        in.task == "stop")
+        return false;
     if (e.flags == kOrderLoad) {
         // Only on the same node (for migrate_to: where the resource goes), and only when the
         // load really goes (utilization.hpp U6).

@@ -179,6 +179,16 @@ NodeIdx current_node(const Cluster& c, RscIdx r)
     return rsc.running_on.empty() ? kNone : rsc.running_on.front();
 }
 
+void release_assignment(Cluster& c, RscIdx r)
+{
+    Resource& rsc = c.resources[r];
+    if (rsc.assigned == kNone) return;
+    Node& n = c.nodes[rsc.assigned];
+    --n.assigned_count;
+    release_capacity(n.utilization, rsc.utilization);
+    rsc.assigned = kNone;
+}
+
 // ---------------------------------------------------------------------------------------
 // Node criteria
 // ---------------------------------------------------------------------------------------
@@ -714,13 +724,7 @@ NodeIdx Assigner::assign(RscIdx r, NodeIdx prefer)
 
 void Assigner::unassign(RscIdx r)
 {
-    Resource& rsc = c.resources[r];
-    if (rsc.assigned != kNone) {
-        Node& n = c.nodes[rsc.assigned];
-        --n.assigned_count;
-        release_capacity(n.utilization, rsc.utilization);
-        rsc.assigned = kNone;
-    }
+    release_assignment(c, r);
 }
 
 bool Assigner::finalize(RscIdx r, NodeIdx chosen, bool force)

@@ -30,6 +30,9 @@ namespace {
 struct Propagator {
     Cluster& c;
     int depth = 0;
+    // Actions an inhibited instance changed (O11), examined once its pairing was again
+    // (with a flag still to clear then: a group instance's own, after its members').
+    std::vector<std::pair<ActIdx, std::uint32_t>> inhibited;
 
     // Re-examine a changed action's successors (and the action itself).
     void after_changed(ActIdx a)
@@ -62,6 +65,8 @@ struct Propagator {
     // nor can the starts of what is colocated with it at INFINITY.
     void block_colocation_dependents(ActIdx a);
     void block_dependent(RscIdx r, const std::string& reason);
+    // O11: an interleaved instance with no partner to follow is unassigned.
+    bool inhibit(RscIdx r);  // true if it was assigned
 };
 
 const char* child_task(std::string_view task)
@@ -282,15 +287,22 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
         t.flags &= ~kActPseudo;
     }
     // (Requirement before runnability: a required, unrunnable first names itself as
-    // "required" in the reason, observed.)
-    if ((type & kOrderImpliesThen) && (t.flags & kActOptional) && !(flags & kActOptional) &&
-        !(f.flags & kActMigrateRunnable)) {
-        set_flag_reason(then, first, kActOptional, true);
-    }
+    // "required" in the reason, observed. But not between the paired instances of
+    // interleaved clones: Pacemaker orders those once per flag, runnability first, so an
+    // instance inhibited by O11 that must stop gives the next clone's instance "due to
+    // unrunnable c2r:2 start", observed.)
+    const auto implies_then = [&] {
+        if ((type & kOrderImpliesThen) && (t.flags & kActOptional) && !(flags & kActOptional) &&
+            !(f.flags & kActMigrateRunnable)) {
+            set_flag_reason(then, first, kActOptional, true);
+        }
+    };
+    if (!(type & kOrderThenInterleave)) implies_then();
     if ((type & kOrderRunnableLeft) && (t.flags & kActRunnable) && !(flags & kActRunnable)) {
         set_flag_reason(then, first, kActRunnable, true);
         set_flag_reason(then, first, kActMigrateRunnable, true);
     }
+    if (type & kOrderThenInterleave) implies_then();
     if (type & kOrderRestart) {
         // A resource that must restart but cannot start still stops.
         const char* reason = nullptr;
@@ -342,6 +354,51 @@ void Propagator::block_dependent(RscIdx r, const std::string& reason)
     }
 }
 
+// O11 (observed, crm_simulate 2.1.5: "Inhibiting c2r:0 from being active"): `c then c2`
+// (Mandatory, symmetrical) with c2 interleaved pairs each instance of c2 with c's instance
+// assigned to its node; an instance of c2 where c has none is unassigned as if it could not
+// be placed: it does not start (no summary line: it is stopped and goes nowhere), and one
+// that runs there stops. Its clone's start then cannot run if no instance can, which blocks
+// what is colocated with the clone (O10). Not through an optional or asymmetrical ordering.
+bool Propagator::inhibit(RscIdx r)
+{
+    // (A group instance's members are; the group itself and its own actions are not, observed.)
+    std::vector<RscIdx> members;
+    c.leaves(r, members);
+    bool assigned = false;
+    for (RscIdx m : members)
+        assigned = assigned || c.resources[m].assigned != kNone;
+    if (!assigned) return false;
+    for (RscIdx m : members) {
+        release_assignment(c, m);
+        Resource& rsc = c.resources[m];
+        rsc.next_role = Role::stopped;
+        rsc.next_role_reason = "unable to allocate";
+        for (ActIdx a : rsc.actions) {
+            Action& act = c.actions[a];
+            const std::uint32_t before = act.flags;
+            if (act.task == "start" || act.task == "promote" ||
+                (act.task == "monitor" && act.interval_ms > 0))
+                act.flags &= ~kActRunnable;
+            else if (act.task == "stop" && !rsc.running_on.empty())
+                act.flags &= ~kActOptional;
+            if (act.flags != before) inhibited.emplace_back(a, 0);
+        }
+    }
+    // A group instance whose members stop is itself stopped and started again (its own
+    // actions are required as its members' are, observed: the clone's show in the graph).
+    bool active = false;
+    for (RscIdx m : members)
+        active = active || !c.resources[m].running_on.empty();
+    if (!c.resources[r].is_primitive() && active) {
+        for (ActIdx a : c.resources[r].actions) {
+            const Action& act = c.actions[a];
+            if (act.task == "stop" || act.task == "start") inhibited.emplace_back(a, kActOptional);
+        }
+    }
+    return true;
+}
+
 bool Propagator::blocked_stop(ActIdx a) const
 {
     const Action& act = c.actions[a];
@@ -382,15 +439,22 @@ std::pair<bool, bool> Propagator::interleave_update(ActIdx first, ActIdx then, N
     for (RscIdx then_child : std::vector<RscIdx>(c.resources[ta.rsc].children)) {
         RscIdx first_child = find_compatible_instance(c, then_child, fa.rsc, std::nullopt, current);
         if (first_child == kNone) {
-            if (current) continue;
+            // O11: through an ordering that carries the first's start or promotion (not its
+            // stop or demotion: those pair by where instances run now), an instance with no
+            // partner on its node cannot be active at all.
+            // (The pairing is then examined again: the unassigned instance pairs with the
+            // best partner its allowed nodes offer, observed, and is required through it.)
+            if (!current && (type & (kOrderImpliesThen | kOrderRunnableLeft)) != 0 && inhibit(then_child))
+                tc = true;
             continue;
         }
         // The instance actions (a group instance uses its own pseudo actions).
         ActIdx fact = first_child_action(c, first_child, ftask, node);
         ActIdx tact = first_child_action(c, then_child, ta.task, node);
         if (fact == kNone || tact == kNone) continue;
-        if (c.order(fact, tact, type)) tc = fc = true;
-        auto [t2, f2] = native_update(fact, tact, flags_for(fact, node), type);
+        const std::uint32_t pair_type = type == kOrderNone ? type : type | kOrderThenInterleave;
+        if (c.order(fact, tact, pair_type)) tc = fc = true;
+        auto [t2, f2] = native_update(fact, tact, flags_for(fact, node), pair_type);
         tc = tc || t2;
         fc = fc || f2;
     }
@@ -505,6 +569,23 @@ void Propagator::update(ActIdx then)
         after_changed(then);
         update(then);
     }
+    if (!inhibited.empty()) {
+        // (O11's changes, in order: the members' stops first, the last member's first, as
+        // Pacemaker examines them, so that each member's start is required by its own stop,
+        // not by the member before it, observed: no reason on "Stop gb:2"; then the rest;
+        // a group instance's own actions last.)
+        auto pending = std::move(inhibited);
+        inhibited.clear();
+        const auto stops = std::stable_partition(pending.begin(), pending.end(), [&](const auto& p) {
+            return p.second == 0 && c.actions[p.first].task == "stop";
+        });
+        std::reverse(pending.begin(), stops);
+        for (auto [a, flag] : pending) {
+            if (flag != 0 && !(c.actions[a].flags & flag)) continue;
+            c.actions[a].flags &= ~flag;
+            push_after(a);
+        }
+    }
     // (After what follows it was examined: their own reasons come first, observed.)
     if (was_runnable && !c.actions[then].runnable()) block_colocation_dependents(then);
     --depth;
@@ -514,7 +595,7 @@ void Propagator::update(ActIdx then)
 
 void update_actions(Cluster& c)
 {
-    Propagator p{c};
+    Propagator p{c, 0, {}};
     // Pacemaker's action list is newest first.
     for (std::size_t i = c.actions.size(); i-- > 0;)
         p.update(static_cast<ActIdx>(i));

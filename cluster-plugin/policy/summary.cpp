@@ -99,7 +99,8 @@ void Summary::log(RscIdx r)
     if (current == kNone && rsc.flags.orphan) return;
     if (!rsc.flags.managed || (current == kNone && next == kNone)) return;
     const bool moving = current != kNone && next != kNone && current != next;
-    ActIdx start = first_of(r, "start", next, false);
+    // (Unassigned after its actions were made, O11: its start still gives the reason.)
+    ActIdx start = first_of(r, "start", next, next == kNone);
     const NodeIdx start_node = (start == kNone || !c.actions[start].runnable()) ? kNone : current;
     ActIdx stop = first_of(r, "stop", start_node, start_node == kNone);
     ActIdx promote = first_of(r, "promote", next, false);

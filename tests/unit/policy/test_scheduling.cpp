@@ -513,6 +513,45 @@ TEST_CASE("O10: a resource whose start cannot run blocks the starts of what is c
     CHECK(s.summary_text().find("Stop p (node1) due to colocation with C2") != std::string::npos);
 }
 
+TEST_CASE("O11: an interleaved instance with no partner on its node is not active")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s27-c3): with `C then C2` and C2
+    // interleaved, C2's instance on a node where C has none is unassigned ("Inhibiting"):
+    // it neither starts nor shows in the summary, C2's start cannot run, and p, colocated
+    // with C2 at INFINITY, is blocked "due to colocation with C2". Not through an optional
+    // ordering; an instance running there stops.
+    const std::string prim = "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string rsc =
+        prim + clone("C", nv("C-m", "clone-max", "2"), "D") +
+        clone("C2", nv("C2-i", "interleave", "true") + nv("C2-m", "clone-max", "1"), "D2");
+    const std::string placement =
+        "<rsc_location id=\"l\" rsc=\"C\" node=\"node3\" score=\"-INFINITY\"/>"
+        "<rsc_location id=\"l1\" rsc=\"C2\" node=\"node1\" score=\"-INFINITY\"/>"
+        "<rsc_location id=\"l2\" rsc=\"C2\" node=\"node2\" score=\"-INFINITY\"/>"
+        "<rsc_colocation id=\"col\" rsc=\"p\" with-rsc=\"C2\" score=\"INFINITY\"/>";
+    auto s = schedule_cib(cib(3, rsc, placement + "<rsc_order id=\"o\" first=\"C\" then=\"C2\"/>"));
+    CHECK(s.in_graph("D:0_start_0", "node1"));
+    CHECK_FALSE(s.in_graph("D2:0_start_0"));
+    CHECK_FALSE(s.in_graph("p_start_0"));
+    CHECK(s.summary_text().find("Start p (node3) due to colocation with C2 (blocked)") != std::string::npos);
+    CHECK(s.summary_text().find("D2") == std::string::npos);
+
+    auto optional = schedule_cib(
+        cib(3, rsc, placement + "<rsc_order id=\"o\" first=\"C\" then=\"C2\" kind=\"Optional\"/>"));
+    CHECK(optional.in_graph("D2:0_start_0", "node3"));
+    CHECK(optional.in_graph("p_start_0", "node3"));
+
+    // Running where C cannot be: stopped.
+    const std::string rsc3 = clone("C", {}, "D") + clone("C2", nv("C2-i", "interleave", "true"), "D2");
+    const std::string status = node_state(3, history_ops("D2", {{"start", 0, 0}, {"monitor", 0, 10000}}));
+    auto running = schedule_cib(cib(3, rsc3,
+                                    "<rsc_location id=\"l\" rsc=\"C\" node=\"node3\" score=\"-INFINITY\"/>"
+                                    "<rsc_order id=\"o\" first=\"C\" then=\"C2\"/>",
+                                    status));
+    CHECK(running.in_graph("D2:0_stop_0", "node3"));
+    CHECK(running.summary_text().find("Stop D2:0 (node3) due to required D:0 start") != std::string::npos);
+}
+
 TEST_CASE("S4: a clone's colocations reach its instances in reverse order among equals")
 {
     // Observed with crm_simulate 2.1.5 (random run rnd-s15-c6-1): `C with p` at -100, then
