@@ -216,7 +216,9 @@ void add_clone_attributes(const Cluster& c, const Action& a, std::map<std::strin
         attrs["CRM_meta_promoted_node_max"] = attrs["CRM_meta_master_node_max"] =
             std::to_string(cl.promoted_node_max);
     }
-    if (a.rsc != clone) {
+    // (The instance number: on a primitive's actions, not on a group instance's own pseudo
+    // actions, observed: `g:0_start_0` of an anonymous or unique clone of groups has none.)
+    if (a.rsc != clone && c.resources[a.rsc].is_primitive()) {
         const std::string& id = c.resources[a.rsc].id;
         if (const auto colon = id.rfind(':'); colon != std::string::npos)
             attrs["CRM_meta_clone"] = id.substr(colon + 1);

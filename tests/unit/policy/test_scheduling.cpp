@@ -552,6 +552,24 @@ TEST_CASE("O11: an interleaved instance with no partner on its node is not activ
     CHECK(running.summary_text().find("Stop D2:0 (node3) due to required D:0 start") != std::string::npos);
 }
 
+TEST_CASE("graph: a clone of groups numbers its members' actions, not the group instance's own")
+{
+    // Observed with crm_simulate 2.1.5 (regression clone-group-pseudo-attributes): g:0's
+    // start pseudo action has the clone's meta-data but no CRM_meta_clone; ga:0's start has.
+    const std::string rsc =
+        "<clone id=\"C\"><group id=\"g\">"
+        "<primitive id=\"ga\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+        "</group></clone>";
+    auto s = schedule_cib(cib(1, rsc));
+    auto attrs = [&](const std::string& key) {
+        return action_attributes(*s.cluster, s.cluster->actions[s.find(key)]);
+    };
+    REQUIRE(s.in_graph("g:0_start_0"));
+    CHECK(attrs("g:0_start_0").count("CRM_meta_clone") == 0);
+    CHECK(attrs("g:0_start_0")["CRM_meta_clone_max"] == "1");
+    CHECK(attrs("ga:0_start_0")["CRM_meta_clone"] == "0");
+}
+
 TEST_CASE("S4: a clone's colocations reach its instances in reverse order among equals")
 {
     // Observed with crm_simulate 2.1.5 (random run rnd-s15-c6-1): `C with p` at -100, then
