@@ -71,7 +71,13 @@ bool should_add_input(const Cluster& c, const std::vector<char>& dumped, const A
         !c.resources[in.rsc].flags.managed && in.task == "stop" && a.rsc != kNone &&
         c.clone_of(a.rsc) != kNone)
         return false;
-    if (!dumped[e.first]) return false;
+    // G5: an input left out of the graph because it cannot run is still listed when it is
+    // required, a resource's action on a node (not a pseudo action, not an instance that got
+    // no node) and the ordering is not a plain optional one: the action then waits for ever
+    // (crm_simulate: "An invalid transition was produced").
+    if (!dumped[e.first])
+        return !in.optional() && !in.runnable() && !in.pseudo() && in.node != kNone &&
+               (e.flags & ~kOrderUser) != kOrderOptional;
     return true;
 }
 
