@@ -1,6 +1,7 @@
 #include "policy/graph.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 
 #include "policy/actions.hpp"
@@ -72,12 +73,15 @@ bool should_add_input(const Cluster& c, const std::vector<char>& dumped, const A
         c.clone_of(a.rsc) != kNone)
         return false;
     // G5: an input left out of the graph because it cannot run is still listed when it is
-    // required, a resource's action on a node (not a pseudo action, not an instance that got
-    // no node) and the ordering is not a plain optional one: the action then waits for ever
-    // (crm_simulate: "An invalid transition was produced").
-    if (!dumped[e.first])
-        return !in.optional() && !in.runnable() && !in.pseudo() && in.node != kNone &&
-               (e.flags & ~kOrderUser) != kOrderOptional;
+    // required, a resource's own action (not a pseudo action) and the ordering is neither a
+    // plain optional one nor an instance's before its clone's pseudo action (implies-then-
+    // printed): the action then waits for ever (crm_simulate: "An invalid transition was
+    // produced").
+    if (!dumped[e.first]) {
+        const std::uint32_t type = e.flags & ~kOrderUser;
+        return !in.optional() && !in.runnable() && !in.pseudo() && type != kOrderOptional &&
+               type != kOrderImpliesThenPrinted;
+    }
     return true;
 }
 
