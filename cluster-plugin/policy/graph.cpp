@@ -1,6 +1,7 @@
 #include "policy/graph.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 
 #include "policy/actions.hpp"
@@ -73,7 +74,16 @@ bool should_add_input(const Cluster& c, const std::vector<char>& dumped, const A
         !c.resources[in.rsc].flags.managed && in.task == "stop" && a.rsc != kNone &&
         c.clone_of(a.rsc) != kNone)
         return false;
-    if (!dumped[e.first]) return false;
+    // G5: an input left out of the graph because it cannot run is still listed when it is
+    // required, a resource's own action (not a pseudo action) and the ordering is neither a
+    // plain optional one nor an instance's before its clone's pseudo action (implies-then-
+    // printed): the action then waits for ever (crm_simulate: "An invalid transition was
+    // produced").
+    if (!dumped[e.first]) {
+        const std::uint32_t type = e.flags & ~kOrderUser;
+        return !in.optional() && !in.runnable() && !in.pseudo() && type != kOrderOptional &&
+               type != kOrderImpliesThenPrinted;
+    }
     return true;
 }
 

@@ -494,6 +494,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
             }
         }
     }
+    out.invalid = remaining > 0 && !aborted;
     return out;
 }
 

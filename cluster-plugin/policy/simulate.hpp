@@ -38,6 +38,10 @@ struct ExecutedAction {
 struct SimulationResult {
     std::vector<ExecutedAction> executed;
     xml::Document cib;  // the CIB after the transition
+    // Actions were left waiting for inputs that never ran, with no failure to explain it (an
+    // input the graph lists without it, rule G5): crm_simulate's "Transition failed:
+    // terminated" and "An invalid transition was produced", exit status 1.
+    bool invalid = false;
 };
 
 // Which nodes get a <node> entry when their state is recorded: crm_simulate 2.1.5, once a node

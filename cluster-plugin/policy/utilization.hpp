@@ -23,7 +23,8 @@
 //   U6  With a strategy other than default, every managed primitive with utilization gets
 //       orderings through the pseudo action load_stopped_<node> of each allowed node: its
 //       stop on a node before that node's load_stopped, that load_stopped before its start
-//       (and migrate_to) there; in the graph only where both are on the same node.
+//       (and migrate_to) there; in the graph only where both are on the same node (a
+//       required stop that cannot run is still listed: graph.cpp G5).
 //   U7  U5's balanced vote is not transitive (A beats B on one attribute, B beats C on
 //       another, C ties A), so the node chosen is the head of GLib's merge sort over the
 //       allowed nodes in their hash table's order (placement.cpp glib_sort_head).

@@ -44,6 +44,8 @@ constexpr int kExitDataErr = 65;
 constexpr int kExitNoInput = 66;
 constexpr int kExitUnavailable = 69;
 constexpr int kExitCantCreate = 73;
+constexpr const char* kInvalidTransition =
+    "Transition failed: terminated\nAn invalid transition was produced\n";
 
 constexpr const char* kUsage = R"(Usage: outpost-simulate [OPTION...]
 
@@ -91,7 +93,8 @@ memcached_monitor_20000@node1=7.
 
 -L needs root or membership of group haclient; PCMK_ipc_buffer sets the IPC buffer. Exit
 status 66 when the live CIB cannot be read (no CIB service, permission denied), as
-crm_simulate's.
+crm_simulate's. Exit status 1 when the simulated transition cannot finish (an action waits
+for one that cannot run): "An invalid transition was produced", as crm_simulate.
 )";
 
 struct Args {
@@ -355,6 +358,7 @@ int run_main(const Args& a, int argc, char** argv)
     }
     const bool schedule_it = a.run || a.simulate || a.scores || a.utilization || !a.graph_file.empty() ||
                              !a.dot_file.empty() || !a.output_file.empty();
+    bool invalid = false;  // the simulated transition could not finish (SimulationResult)
     if (schedule_it) {
         Cluster& cl = *cluster;
         if (auto st = schedule(cl); !st) {
@@ -395,6 +399,7 @@ int run_main(const Args& a, int argc, char** argv)
                 return fail(kExitCantCreate, "cannot write " + a.output_file);
             if (a.in_place && !write_file(a.xml_file, result))
                 return fail(kExitCantCreate, "cannot write " + a.xml_file);
+            invalid = sim.invalid;
             if (!a.quiet) {
                 if (out.xml()) {
                     out.append(executed_xml(sim.executed, 2));
@@ -403,6 +408,17 @@ int run_main(const Args& a, int argc, char** argv)
                     for (const auto& e : sim.executed)
                         out.append(styled(e.text) + "\n");
                 }
+            }
+            if (invalid && !out.xml()) {
+                // On stderr, after what was executed (as crm_simulate).
+                if (a.output_to.empty() || a.output_to == "-") {
+                    (void)std::fwrite(out.text().data(), 1, out.text().size(), stdout);
+                    (void)std::fflush(stdout);
+                    out.text().clear();
+                }
+                (void)std::fputs(kInvalidTransition, stderr);
+            }
+            if (!a.quiet) {
                 // The revised status is shown, not needed otherwise.
                 auto revised = run.load(std::move(sim.cib));
                 if (!revised) return fail(kExitError, "revised CIB: " + revised.error().describe());
@@ -421,13 +437,21 @@ int run_main(const Args& a, int argc, char** argv)
     } else if (!a.output_file.empty() && !write_file(a.output_file, doc->serialize())) {
         return fail(kExitCantCreate, "cannot write " + a.output_file);
     }
-    if (out.xml()) out.append("  <status code=\"0\" message=\"OK\"/>\n</pacemaker-result>\n");
+    if (out.xml() && invalid) {
+        out.append(
+            "  <status code=\"1\" message=\"Error occurred\">\n    <errors>\n"
+            "      <error>Transition failed: terminated</error>\n"
+            "      <error>An invalid transition was produced</error>\n    </errors>\n  </status>\n"
+            "</pacemaker-result>\n");
+    } else if (out.xml()) {
+        out.append("  <status code=\"0\" message=\"OK\"/>\n</pacemaker-result>\n");
+    }
     if (!a.output_to.empty() && a.output_to != "-") {
         if (!write_file(a.output_to, out.text())) return fail(kExitCantCreate, "cannot write " + a.output_to);
     } else {
         (void)std::fwrite(out.text().data(), 1, out.text().size(), stdout);
     }
-    return kExitOk;
+    return invalid ? kExitError : kExitOk;
 }
 
 }  // namespace

@@ -188,7 +188,17 @@ def run_test(simulate, corpus, name, verbose):
             ok = proc.returncode != 0 and want in proc.stderr
             return {"bundle": ok, "error": None if ok else "expected '%s', got rc %d: %s" %
                     (want, proc.returncode, proc.stderr.strip()[:200])}
-        if proc.returncode != 0:
+        # summary/NAME.stderr: crm_simulate's own stderr where it exits with status 1 after its
+        # output (a transition that cannot finish: docs/policy.md G5).
+        stderr_path = os.path.join(corpus, "summary", name + ".stderr")
+        want_stderr = None
+        if os.path.exists(stderr_path):
+            with open(stderr_path, encoding="utf-8") as f:
+                want_stderr = f.read()
+            if proc.returncode != 1 or proc.stderr != want_stderr:
+                return {"error": "expected rc 1 and %r, got rc %d: %s" %
+                        (want_stderr, proc.returncode, proc.stderr.strip()[:300])}
+        elif proc.returncode != 0:
             return {"error": "rc %d: %s" % (proc.returncode, proc.stderr.strip()[:300])}
         result = {"error": None, "diff": {}}
         with open(os.path.join(corpus, "summary", name + ".summary"), encoding="utf-8") as f:
@@ -216,7 +226,7 @@ def run_test(simulate, corpus, name, verbose):
                 return {"error": "timeout (-s)"}
             e = without_scores(plain(expected).rstrip("\n"))
             g = without_scores(splain.stdout.rstrip("\n"))
-            result["plain"] = splain.returncode == 0 and e == g
+            result["plain"] = splain.returncode == (0 if want_stderr is None else 1) and e == g
             if not result["plain"]:
                 result["diff"]["plain"] = list(difflib.unified_diff(e, g, "expected", "outpost", lineterm="", n=0))
             scores_path = os.path.join(corpus, "scores", name + ".scores")

@@ -6,8 +6,10 @@ corpus layout that corpus_diff.py reads.
 Usage: record_input.py [--regression] CIB NAME [CRM_SIMULATE_ARGS...]
   writes inputs/xml/NAME.xml (a copy of CIB), inputs/xml/NAME.args (if there are arguments),
   inputs/summary/NAME.summary (crm_simulate -x CIB -S -G ... ARGS) and inputs/exp/NAME.exp
-  (its graph). Needs the installed crm_simulate. With --regression: into regressions/ (a
-  disagreement that was fixed, made by hand) instead of inputs/.
+  (its graph), and inputs/summary/NAME.stderr where crm_simulate exits with status 1 after
+  "An invalid transition was produced". Needs the installed crm_simulate. With
+  --regression: into regressions/ (a disagreement that was fixed, made by hand) instead of
+  inputs/.
 """
 import os
 import shutil
@@ -45,11 +47,20 @@ def main():
         proc = subprocess.run([crm, "-x", xml, "-S", "-G", os.path.join(here, "exp", name + ".exp"),
                                "-O", os.path.join(tmp, "out.xml")] + args,
                               capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
+    # Status 1 with "An invalid transition was produced": a transition that cannot finish
+    # (docs/policy.md G5), recorded with its stderr (summary/NAME.stderr).
+    invalid = proc.returncode == 1 and "An invalid transition was produced" in proc.stderr
+    if proc.returncode != 0 and not invalid:
         print("crm_simulate failed (%d): %s" % (proc.returncode, proc.stderr.strip()), file=sys.stderr)
         return 1
     with open(os.path.join(here, "summary", name + ".summary"), "w", encoding="utf-8") as f:
         f.write(proc.stdout)
+    stderr_path = os.path.join(here, "summary", name + ".stderr")
+    if invalid:
+        with open(stderr_path, "w", encoding="utf-8") as f:
+            f.write(proc.stderr)
+    elif os.path.exists(stderr_path):
+        os.remove(stderr_path)
     print("recorded %s" % name)
     return 0
 

@@ -315,6 +315,53 @@ TEST_CASE("placement strategies (utilization.hpp): balanced by free capacity, ca
     CHECK((*c)->actions_by_key.count("load_stopped_node1") == 0);
 }
 
+TEST_CASE("G5: a required stop that cannot run stays an input of what it is ordered before")
+{
+    // Group G (C, B) on node1, B's stop failed (blocked): C must stop before B, so C's stop
+    // is required but cannot run, and is not in the graph.
+    auto prim = [](const std::string& id, const std::string& util) {
+        return "<primitive id=\"" + id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">" + util +
+               "</primitive>";
+    };
+    auto group = [&](const std::string& util_c) {
+        return prim("A", "") + "<group id=\"G\">" + prim("C", util_c) + prim("B", "") + "</group>";
+    };
+    const std::string status =
+        node_state(1, history("A", "start") + history("C", "start") + history("B", "stop", 1)) +
+        node_state(2, history("A", "monitor", 7) + history("C", "monitor", 7) + history("B", "monitor", 7));
+    const std::string balanced = "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"balanced\"/>";
+    const std::string util = "<utilization id=\"C-u\">" + nv("C-mem", "mem", "1") + "</utilization>";
+    auto invalid = [](const Scheduled& s) { return simulate_transition(*s.cluster, s.graph, {}, 0).invalid; };
+
+    // U6 with G5: node1's load_stopped waits for C's stop, so it never runs.
+    auto s = schedule_cib(cib(2, group(util), {}, status, balanced));
+    CHECK(s.summary() == std::vector<std::string>{"Stop C (node1) due to node availability (blocked)"});
+    CHECK_FALSE(s.in_graph("C_stop_0", "node1"));
+    CHECK(s.in_graph("load_stopped_node1"));
+    CHECK(s.ordered("C_stop_0", "node1", "load_stopped_node1", ""));
+    CHECK(invalid(s));
+    // Without utilization (or strategy) there is nothing to wait for.
+    auto plain = schedule_cib(cib(2, group(""), {}, status, balanced));
+    CHECK_FALSE(plain.ordered("C_stop_0", "node1", "load_stopped_node1", ""));
+    CHECK_FALSE(invalid(plain));
+
+    // A user's ordering "A then C": A's stop (A banned) waits for C's stop, a mandatory
+    // ordering (and a serializing one) lists it, an optional one does not.
+    const std::string ban =
+        "<rsc_location id=\"l1\" rsc=\"A\" node=\"node1\" score=\"-INFINITY\"/>"
+        "<rsc_location id=\"l2\" rsc=\"A\" node=\"node2\" score=\"-INFINITY\"/>";
+    auto order = [&](const std::string& kind) {
+        return ban + "<rsc_order id=\"o\" first=\"A\" then=\"C\" kind=\"" + kind + "\"/>";
+    };
+    auto mandatory = schedule_cib(cib(2, group(""), order("Mandatory"), status));
+    CHECK(mandatory.in_graph("A_stop_0", "node1"));
+    CHECK(mandatory.ordered("C_stop_0", "node1", "A_stop_0", "node1"));
+    CHECK(invalid(mandatory));
+    auto optional = schedule_cib(cib(2, group(""), order("Optional"), status));
+    CHECK_FALSE(optional.ordered("C_stop_0", "node1", "A_stop_0", "node1"));
+    CHECK_FALSE(invalid(optional));
+}
+
 TEST_CASE("require-all=false in ordered sets: a one-or-more pseudo action before the next set")
 {
     const auto prim = [](const std::string& id, const std::string& meta = {}) {
