@@ -246,11 +246,11 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
     // (Nor does anything make an unmanaged resource's action required, observed: the stop of
     // a blocked resource on a remote node stays optional when the connection must stop.)
     const bool first_managed = f.rsc == kNone || c.resources[f.rsc].flags.managed;
-    if ((type & kOrderImpliesFirst) && first_managed && !(t.flags & kActOptional) &&
-        !(t.flags & kActMigrateRunnable)) {
+    if ((type & (kOrderImpliesFirst | kOrderImpliesFirstUnmigratable)) && first_managed &&
+        !(t.flags & kActOptional) && !(t.flags & kActMigrateRunnable)) {
         // (Required by what follows it: no reason is recorded, observed: `p then p2 then p3`
         // with p disabled stops p3 "due to required p2 start", its start's reason.)
-        set_flag_reason(first, kNone, kActOptional, true);
+        if (type & kOrderImpliesFirst) set_flag_reason(first, kNone, kActOptional, true);
         if ((f.flags & kActMigrateRunnable) && !(t.flags & kActMigrateRunnable))
             set_flag_reason(first, then, kActMigrateRunnable, true);
     }
@@ -401,9 +401,9 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
     // Every instance of a (non-interleaved) clone follows the first; group members follow
     // on the first's node (a start: O6 below). What makes the first required is the
     // collective's own action alone (O1b above), never an instance's.
-    constexpr std::uint32_t kAffectsFirst = kOrderImpliesFirst | kOrderImpliesFirstMigratable |
-                                            kOrderPromotedImpliesFirst | kOrderImpliesFirstPrinted |
-                                            kOrderRestart;
+    constexpr std::uint32_t kAffectsFirst = kOrderImpliesFirst | kOrderImpliesFirstUnmigratable |
+                                            kOrderImpliesFirstMigratable | kOrderPromotedImpliesFirst |
+                                            kOrderImpliesFirstPrinted | kOrderRestart;
     // O6 (observed): a group's start reaches its first member only, on whatever node the
     // first runs; the others follow through the group's own chain. So `p then g` restarts gm
     // "due to required p start" and gm2 "due to required gm start" with p on another node,
@@ -484,8 +484,8 @@ void Propagator::update(ActIdx then)
         // p2` with p2 blocked leaves p's stop blocked. Not through an optional ordering
         // (rnd-s13-c3-3) nor one that only preserves order (a resource on a guest before
         // its connection's stop, rnd-s8-c4-8).)
-        if ((edge.flags & (kOrderImpliesFirst | kOrderImpliesThen)) != 0 && blocked_stop(first) &&
-            c.actions[then].runnable()) {
+        if ((edge.flags & (kOrderImpliesFirst | kOrderImpliesFirstUnmigratable | kOrderImpliesThen)) != 0 &&
+            blocked_stop(first) && c.actions[then].runnable()) {
             set_flag_reason(then, kNone, kActRunnable, true);
             then_changed = true;
         }
