@@ -130,8 +130,10 @@ void fence_guest(Cluster& c, NodeIdx n)
     ActIdx stop = kNone;
     const char* action = "off";
     if (container != kNone) {
+        // C5 (observed): of a container active on several nodes, the stop created last
+        // (not the one where it failed, whose stop comes first).
         auto stops = rsc_actions(c, container, "stop", kNone, true);
-        if (!stops.empty()) stop = stops.front();
+        if (!stops.empty()) stop = stops.back();
         if (!rsc_actions(c, container, "start", kNone, true).empty()) action = "reboot";
     }
     ActIdx op = fence_op(c, n, action, false, "guest is unclean");

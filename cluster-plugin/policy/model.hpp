@@ -399,6 +399,9 @@ enum OrderFlag : std::uint32_t {
     // Utilization (utilization.hpp U6): only between actions on the same node, and only
     // when the first is required; no requirement or runnability travels along it.
     kOrderLoad = 1U << 23,
+    // then required -> first may not migrate, yet stays optional (C4: what runs on a remote
+    // node before its connection's stop)
+    kOrderImpliesFirstUnmigratable = 1U << 24,
 };
 
 // A user or internal ordering before resolution to actions: each side is a concrete action

@@ -263,11 +263,11 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
     // `p2 then c` and p2's node fenced, p2's stop leaves c_stopped optional, so c's start
     // is not reached through it and cr:0 restarts "due to required vm1 start", rnd-s22-c0-8.)
     const bool first_clone = f.rsc != kNone && c.resources[f.rsc].is_clone();
-    if ((type & kOrderImpliesFirst) && first_managed && !first_clone && !(t.flags & kActOptional) &&
+    if ((type & (kOrderImpliesFirst | kOrderImpliesFirstUnmigratable)) && first_managed && !first_clone && !(t.flags & kActOptional) &&
         !(t.flags & kActMigrateRunnable)) {
         // (Required by what follows it: no reason is recorded, observed: `p then p2 then p3`
         // with p disabled stops p3 "due to required p2 start", its start's reason.)
-        set_flag_reason(first, kNone, kActOptional, true);
+        if (type & kOrderImpliesFirst) set_flag_reason(first, kNone, kActOptional, true);
         if ((f.flags & kActMigrateRunnable) && !(t.flags & kActMigrateRunnable))
             set_flag_reason(first, then, kActMigrateRunnable, true);
     }
@@ -478,9 +478,9 @@ std::pair<bool, bool> Propagator::update_pair(ActIdx first, ActIdx then, NodeIdx
     // Every instance of a (non-interleaved) clone follows the first; group members follow
     // on the first's node (a start: O6 below). What makes the first required is the
     // collective's own action alone (O1b above), never an instance's.
-    constexpr std::uint32_t kAffectsFirst = kOrderImpliesFirst | kOrderImpliesFirstMigratable |
-                                            kOrderPromotedImpliesFirst | kOrderImpliesFirstPrinted |
-                                            kOrderRestart;
+    constexpr std::uint32_t kAffectsFirst = kOrderImpliesFirst | kOrderImpliesFirstUnmigratable |
+                                            kOrderImpliesFirstMigratable | kOrderPromotedImpliesFirst |
+                                            kOrderImpliesFirstPrinted | kOrderRestart;
     // O6 (observed): a group's start reaches every member in turn, on whatever node the
     // first runs, each change examined at once (O5) before the next member: so `p then g`
     // restarts gm "due to required p start" and gm2 "due to required gm start" (reached
@@ -551,8 +551,8 @@ void Propagator::update(ActIdx then)
         // p2` with p2 blocked leaves p's stop blocked. Not through an optional ordering
         // (rnd-s13-c3-3) nor one that only preserves order (a resource on a guest before
         // its connection's stop, rnd-s8-c4-8).)
-        if ((edge.flags & (kOrderImpliesFirst | kOrderImpliesThen)) != 0 && blocked_stop(first) &&
-            c.actions[then].runnable()) {
+        if ((edge.flags & (kOrderImpliesFirst | kOrderImpliesFirstUnmigratable | kOrderImpliesThen)) != 0 &&
+            blocked_stop(first) && c.actions[then].runnable()) {
             set_flag_reason(then, kNone, kActRunnable, true);
             then_changed = true;
         }

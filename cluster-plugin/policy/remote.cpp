@@ -108,7 +108,10 @@ void remote_ordering(Cluster& c, ActIdx a)
     } else if (task == "stop") {
         if (state == ConnState::alive ||
             (state != ConnState::failed && c.resources[conn].next_role == Role::stopped)) {
-            action_then_stop(c, a, conn, kOrderImpliesFirst);
+            // C4 (observed): the connection's stop keeps what runs there from migrating
+            // away, but never makes its stop required: a connection that restarts, moves or
+            // was active on several nodes leaves the resources there running.
+            action_then_stop(c, a, conn, kOrderImpliesFirstUnmigratable);
         } else if (state == ConnState::failed) {
             fence_node(c, n, "resources are active but connection is unrecoverable", false);
         } else {

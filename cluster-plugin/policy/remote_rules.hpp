@@ -38,7 +38,8 @@
 //         connections, guest container special cases ................... probes.cpp
 // 1.H Ordering against the connection
 //   43-48 remote and guest ordering tables, connection states (45), user orderings into
-//         a guest's container dropped (48) ............................ remote.cpp,
+//         a guest's container dropped (48); the "alive" stop ordering of 46 does not make
+//         the stop required, only unmigratable (docs/policy.md C4) ...... remote.cpp,
 //                                                                         orderings.cpp
 // 1.I Fencing
 //   49-53 fencing decisions, guest pseudo-fence (50), stops and demotes implied by fencing

@@ -385,3 +385,51 @@ TEST_CASE("G4: an action on a node being fenced stays out of the graph, even one
     CHECK_FALSE(s.in_graph("r1_monitor_10000", "remote1"));
     CHECK(s.in_graph("r1_monitor_10000", "node2"));
 }
+
+TEST_CASE("C4: a remote connection that restarts or was active twice leaves the resources there running")
+{
+    // Observed with crm_simulate 2.1.5 (regressions rnd-s23-c9-5, rnd-s24-c9-6): the
+    // connection's stops (on every node it was active on) are not ordered after restarts of
+    // what runs on its node; those resources stay, their recurring monitors are issued again
+    // once the connection is back. The same for a connection restarted by a changed
+    // definition (the history's digest is a Dummy's here) or one that moves.
+    const std::string rsc = remote("remote1") + primitive("r1");
+    const auto check = [](const Scheduled& s) {
+        CHECK_FALSE(s.in_graph("r1_stop_0"));
+        CHECK_FALSE(s.in_graph("r1_start_0"));
+        CHECK(s.in_graph("r1_monitor_10000", "remote1"));
+        CHECK(s.ordered("remote1_start_0", "node1", "r1_monitor_10000", "remote1"));
+    };
+    const std::string twice = node_state(1, history("remote1", "start", 0, 0, "remote")) +
+                              node_state(2, history("remote1", "start", 0, 0, "remote")) +
+                              remote_state("remote1", history("r1", "start"));
+    auto multi = schedule_cib(cib(2, rsc, pin("r1", "remote1") + pin("remote1", "node1"), twice));
+    CHECK(multi.in_graph("remote1_stop_0", "node1"));
+    CHECK(multi.in_graph("remote1_stop_0", "node2"));
+    check(multi);
+    const std::string once = node_state(1, history("remote1", "start", 0, 0, "remote")) +
+                             remote_state("remote1", history("r1", "start"));
+    auto changed = schedule_cib(cib(2, rsc, pin("r1", "remote1") + pin("remote1", "node1"), once));
+    CHECK(changed.in_graph("remote1_stop_0", "node1"));
+    check(changed);
+}
+
+TEST_CASE("C5: a guest's fencing follows its container's stop created last, not where it failed")
+{
+    // Observed with crm_simulate 2.1.5 (regression rnd-s24-c9-6): vm1 failed on node1 and
+    // is also active on node2; the guest's pseudo-fence comes after vm1's stop on node2,
+    // whichever node's history comes first in the status section.
+    const std::string failed = history_ops("vm1", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
+                               history("guest1", "start", 0, 0, "remote");
+    const std::string rsc = guest_vm("vm1", "guest1") + primitive("r1");
+    for (bool failed_first : {true, false}) {
+        const std::string nodes = failed_first
+                                      ? node_state(1, failed) + node_state(2, history("vm1", "start"))
+                                      : node_state(2, history("vm1", "start")) + node_state(1, failed);
+        auto s = schedule_cib(
+            cib(2, rsc, pin("r1", "guest1"), nodes + remote_state("guest1", history("r1", "start"))));
+        REQUIRE(s.find("stonith-guest1-reboot") != kNone);
+        CHECK(s.ordered("vm1_stop_0", "node2", "stonith-guest1-reboot", "guest1"));
+        CHECK_FALSE(s.ordered("vm1_stop_0", "node1", "stonith-guest1-reboot", "guest1"));
+    }
+}
