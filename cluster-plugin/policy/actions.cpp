@@ -245,7 +245,13 @@ bool ActionMaker::start_rsc(RscIdx r, NodeIdx next, bool optional)
 {
     if (next == kNone) return false;
     ActIdx start = rsc_action(c, r, "start", next, true);
-    if (!optional) c.set_required(start);
+    // A1 (observed): the start of an inactive resource that cannot run where it was placed
+    // stays optional, so a required first ordered before it makes it required with a reason,
+    // "Start p ... due to required p3 start (blocked)"; the summary lists it all the same,
+    // "Start p ... blocked". (An active resource's start is required by its own stop
+    // first, which records no reason: "Stop p ..." as before.)
+    const bool inactive = c.resources[r].running_on.empty();
+    if (!optional && (c.actions[start].runnable() || !inactive)) c.set_required(start);
     return true;
 }
 

@@ -146,7 +146,8 @@ void Summary::log(RscIdx r)
         add("Move", r, current, next, stop, kNone);
     } else if (rsc.flags.reload) {
         add("Reload", r, current, next, start, kNone);
-    } else if (start != kNone && !optional(start)) {
+    } else if (start != kNone && (!optional(start) || (current == kNone && !c.actions[start].runnable()))) {
+        // (A1: a start that cannot run stays optional when created, and is listed anyway.)
         // (Stopped and started again where it runs, its role changing: "Restart s1:0 (
         // Promoted -> Unpromoted node1 )", observed, unfence-restart-promotable.)
         const bool restart = current != kNone && stop != kNone && !optional(stop);

@@ -433,3 +433,37 @@ TEST_CASE("C5: a guest's fencing follows its container's stop created last, not 
         CHECK_FALSE(s.ordered("vm1_stop_0", "node1", "stonith-guest1-reboot", "guest1"));
     }
 }
+
+TEST_CASE("A1: an inactive resource's start that cannot run stays optional until an ordering requires it")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s34-c0-2): p can only go to guest1,
+    // whose container failed and cannot run anywhere (guest1 is fenced and stops), so p's
+    // start cannot run there. It stays optional: with `p3 then p` and p3 recovering, p3's
+    // start makes it required, "due to required p3 start (blocked)"; without the ordering
+    // the summary still lists it, "blocked".
+    const std::string status =
+        node_state(1, history_ops("vm1", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
+                          history("guest1", "start", 0, 0, "remote") +
+                          history_ops("p3", {{"start", 0, 0}, {"monitor", 7, 10000}})) +
+        remote_state("guest1", {});
+    const std::string rsc = guest_vm("vm1", "guest1") + primitive("p") + primitive("p3");
+    const std::string place = pin("p", "guest1") +
+                              "<rsc_location id=\"banp1\" rsc=\"p\" node=\"node1\" score=\"-INFINITY\"/>" +
+                              "<rsc_location id=\"banp2\" rsc=\"p\" node=\"node2\" score=\"-INFINITY\"/>";
+    const std::string ban_vm =
+        "<rsc_location id=\"ban1\" rsc=\"vm1\" node=\"node1\" score=\"-INFINITY\"/>"
+        "<rsc_location id=\"ban2\" rsc=\"vm1\" node=\"node2\" score=\"-INFINITY\"/>";
+    const std::string order = "<rsc_order id=\"ord\" first=\"p3\" then=\"p\"/>";
+    auto ordered = schedule_cib(cib(2, rsc, place + order + ban_vm, status));
+    const ActIdx start = ordered.find("p_start_0", "guest1");
+    REQUIRE(start != kNone);
+    CHECK_FALSE(ordered.cluster->actions[start].runnable());
+    CHECK_FALSE(ordered.cluster->actions[start].optional());
+    CHECK(ordered.summary_text().find("Start p (guest1) due to required p3 start (blocked)") !=
+          std::string::npos);
+    auto alone = schedule_cib(cib(2, rsc, place + ban_vm, status));
+    const ActIdx start2 = alone.find("p_start_0", "guest1");
+    REQUIRE(start2 != kNone);
+    CHECK(alone.cluster->actions[start2].optional());
+    CHECK(alone.summary_text().find("Start p (guest1) blocked") != std::string::npos);
+}
