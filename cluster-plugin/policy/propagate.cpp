@@ -261,10 +261,12 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
     const bool first_managed = f.rsc == kNone || c.resources[f.rsc].flags.managed;
     // (O1c, observed: nor a clone's own action, whose requirement is its instances': with
     // `p2 then c` and p2's node fenced, p2's stop leaves c_stopped optional, so c's start
-    // is not reached through it and cr:0 restarts "due to required vm1 start", rnd-s22-c0-8.)
-    const bool first_clone = f.rsc != kNone && c.resources[f.rsc].is_clone();
-    if ((type & (kOrderImpliesFirst | kOrderImpliesFirstUnmigratable)) && first_managed && !first_clone && !(t.flags & kActOptional) &&
-        !(t.flags & kActMigrateRunnable)) {
+    // is not reached through it and cr:0 restarts "due to required vm1 start", rnd-s22-c0-8.
+    // O12: nor a group's, for the same reason: a stopped group ordered before a required
+    // stop has no stopped pseudo action in the graph, rnd-s22-c9-7.)
+    const bool first_collective = f.rsc != kNone && !c.resources[f.rsc].is_primitive();
+    if ((type & (kOrderImpliesFirst | kOrderImpliesFirstUnmigratable)) && first_managed &&
+        !first_collective && !(t.flags & kActOptional) && !(t.flags & kActMigrateRunnable)) {
         // (Required by what follows it: no reason is recorded, observed: `p then p2 then p3`
         // with p disabled stops p3 "due to required p2 start", its start's reason.)
         if (type & kOrderImpliesFirst) set_flag_reason(first, kNone, kActOptional, true);

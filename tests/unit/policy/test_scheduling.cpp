@@ -493,6 +493,37 @@ TEST_CASE("O1b: an instance of the first clone stopping or moving away restarts 
     CHECK_FALSE(moves.in_graph("w_stop_0"));
 }
 
+TEST_CASE("O12: a stopped group or clone before a stop that is required keeps no stopped pseudo action")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s22-c9-7): with `p2 then g`, p2
+    // recovering makes its stop required; g, stopped, has nothing to stop, so its stopped
+    // pseudo action (ordered before p2's stop) stays optional and out of the graph. Where
+    // a member runs, its stop makes the group's stopped required. Likewise a clone's.
+    const std::string members =
+        "<primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+        "<primitive id=\"gm2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string p2 =
+        "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<operations><op id=\"p2-m\" name=\"monitor\" interval=\"10s\"/></operations></primitive>";
+    const std::string failed = history_ops("p2", {{"start", 0, 0}, {"monitor", 1, 10000}});
+    const std::string group = "<group id=\"g\">" + members + "</group>";
+    const std::string order = "<rsc_order id=\"o\" first=\"p2\" then=\"g\"/>";
+    auto stopped = schedule_cib(cib(2, p2 + group, order, node_state(1, failed)));
+    CHECK(stopped.in_graph("p2_stop_0", "node1"));
+    CHECK(stopped.in_graph("g_start_0"));
+    CHECK_FALSE(stopped.in_graph("g_stopped_0"));
+    auto running = schedule_cib(
+        cib(2, p2 + group, order, node_state(1, failed) + node_state(2, history("gm", "start"))));
+    CHECK(running.in_graph("gm_stop_0", "node2"));
+    CHECK(running.in_graph("g_stopped_0"));
+    CHECK(running.ordered("g_stopped_0", "", "p2_stop_0", "node1"));
+    auto cloned = schedule_cib(cib(2, p2 + "<clone id=\"C\">" + group + "</clone>",
+                                   "<rsc_order id=\"o\" first=\"p2\" then=\"C\"/>", node_state(1, failed)));
+    CHECK(cloned.in_graph("p2_stop_0", "node1"));
+    CHECK(cloned.in_graph("C_start_0"));
+    CHECK_FALSE(cloned.in_graph("C_stopped_0"));
+}
+
 TEST_CASE("interleave: a first clone with notifications pairs its instances' starts by node")
 {
     // Observed with crm_simulate 2.1.5 (random run rnd-s10-c6-0): with `C2 then C`, C
