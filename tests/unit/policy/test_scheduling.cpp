@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "policy/graph.hpp"
 #include "policy/simulate.hpp"
 #include "policy_fixture.hpp"
 
@@ -522,6 +523,25 @@ TEST_CASE("O12: a stopped group or clone before a stop that is required keeps no
     CHECK(cloned.in_graph("p2_stop_0", "node1"));
     CHECK(cloned.in_graph("C_start_0"));
     CHECK_FALSE(cloned.in_graph("C_stopped_0"));
+}
+
+TEST_CASE("G2: a cloned group's own pseudo actions carry the clone's meta-data but no instance number")
+{
+    // Observed with crm_simulate 2.1.5: g:0_start_0 has CRM_meta_clone_max and the others,
+    // not CRM_meta_clone, which its member's start gm:0_start_0 has.
+    const std::string rsc =
+        "<clone id=\"C\"><group id=\"g\"><primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" "
+        "type=\"Dummy\"/></group></clone>";
+    auto s = schedule_cib(cib(2, rsc));
+    auto attrs = [&](const std::string& key) {
+        const ActIdx a = s.find(key);
+        REQUIRE(a != kNone);
+        return action_attributes(*s.cluster, s.cluster->actions[a]);
+    };
+    REQUIRE(s.in_graph("g:0_start_0"));
+    CHECK(attrs("g:0_start_0").count("CRM_meta_clone") == 0);
+    CHECK(attrs("g:0_start_0")["CRM_meta_clone_max"] == "2");
+    CHECK(attrs("gm:0_start_0")["CRM_meta_clone"] == "0");
 }
 
 TEST_CASE("interleave: a first clone with notifications pairs its instances' starts by node")
