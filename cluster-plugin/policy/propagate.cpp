@@ -91,6 +91,23 @@ ActIdx first_child_action(const Cluster& c, RscIdx child, std::string_view task,
     return kNone;
 }
 
+// G6 (observed): a group's own action counts as required for showing the collective's
+// action before it when a member's is (a clone of groups: `cl_stop_0` before `g:0_stop_0`).
+// (For showing only: requirement itself reaches the group's action through its members'
+// orderings, which keeps the reasons the summary gives.)
+bool group_member_required(const Cluster& c, ActIdx a)
+{
+    const Action& act = c.actions[a];
+    if (act.rsc == kNone || !c.resources[act.rsc].is_group()) return false;
+    const char* task = child_task(act.task);
+    if (!task) return false;
+    return std::any_of(c.resources[act.rsc].children.begin(), c.resources[act.rsc].children.end(),
+                       [&](RscIdx ch) {
+                           const ActIdx ca = first_child_action(c, ch, task, kNone);
+                           return ca != kNone && !c.actions[ca].optional();
+                       });
+}
+
 // The node an action of an ordering stands for (O1): its own; for a group's start the node
 // its members are assigned to (none if they are not all on one).
 NodeIdx ordering_node(const Cluster& c, ActIdx a)
@@ -544,7 +561,8 @@ void Propagator::update(ActIdx then)
         // Collective pseudo actions show in the graph when an instance's action is required.
         if ((edge.flags & kOrderImpliesThenPrinted) && !(first_flags & kActOptional))
             c.actions[then].flags |= kActPrintAlways;
-        if ((edge.flags & kOrderImpliesFirstPrinted) && !(then_flags & kActOptional))
+        if ((edge.flags & kOrderImpliesFirstPrinted) &&
+            (!(then_flags & kActOptional) || group_member_required(c, then)))
             c.actions[first].flags |= kActPrintAlways;
         auto [tc, fc] = update_pair(first, then, first_node, first_flags, edge.flags);
         then_changed = then_changed || tc;

@@ -8,6 +8,7 @@
 
 #include "policy/graph.hpp"
 #include "policy/simulate.hpp"
+#include "policy/text.hpp"
 #include "policy_fixture.hpp"
 
 using namespace policy_test;
@@ -542,6 +543,45 @@ TEST_CASE("G2: a cloned group's own pseudo actions carry the clone's meta-data b
     CHECK(attrs("g:0_start_0").count("CRM_meta_clone") == 0);
     CHECK(attrs("g:0_start_0")["CRM_meta_clone_max"] == "2");
     CHECK(attrs("gm:0_start_0")["CRM_meta_clone"] == "0");
+}
+
+TEST_CASE("G6: a clone of groups shows its stop before a group instance that restarts")
+{
+    // Observed with crm_simulate 2.1.5: with `p2 then C`, p2 recovering restarts C's group
+    // instance; C's stop pseudo action is in the graph, before the instance's stop, as a
+    // clone of primitives' is before its instance's.
+    const std::string rsc =
+        "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<operations><op id=\"p2-m\" name=\"monitor\" interval=\"10s\"/></operations></primitive>"
+        "<clone id=\"C\"><group id=\"g\">"
+        "<primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+        "<primitive id=\"gm2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/></group></clone>";
+    const std::string status = node_state(1, history_ops("p2", {{"start", 0, 0}, {"monitor", 1, 10000}})) +
+                               node_state(2, history("gm", "start") + history("gm2", "start"));
+    auto s = schedule_cib(cib(2, rsc, "<rsc_order id=\"o\" first=\"p2\" then=\"C\"/>", status));
+    REQUIRE(s.in_graph("gm:0_stop_0", "node2"));
+    CHECK(s.in_graph("g:0_stop_0"));
+    CHECK(s.in_graph("C_stop_0"));
+    CHECK(s.ordered("C_stop_0", "", "g:0_stop_0", ""));
+    CHECK(s.in_graph("C_stopped_0"));
+}
+
+TEST_CASE("D1: an anonymous clone's group instance shown in full names its members without instance numbers")
+{
+    // Observed with crm_simulate 2.1.5 (crm_mon's text): a failed member shows its group
+    // instance in full, "Resource Group: g:0:" with "gm2 ... FAILED node2"; a unique
+    // clone's members keep theirs ("gm2:0").
+    const std::string group =
+        "<group id=\"g\"><primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+        "<primitive id=\"gm2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"><operations>"
+        "<op id=\"gm2-m\" name=\"monitor\" interval=\"10s\"/></operations></primitive></group>";
+    const std::string status =
+        node_state(2, history("gm", "start") + history_ops("gm2", {{"start", 0, 0}, {"monitor", 1, 10000}}));
+    auto s = schedule_cib(cib(2, "<clone id=\"C\">" + group + "</clone>", {}, status));
+    const std::string text = render_status(*s.cluster);
+    CHECK(text.find("Resource Group: g:0:") != std::string::npos);
+    CHECK(text.find("* gm2\t(ocf:pacemaker:Dummy):\t FAILED node2") != std::string::npos);
+    CHECK(text.find("gm2:0") == std::string::npos);
 }
 
 TEST_CASE("interleave: a first clone with notifications pairs its instances' starts by node")
