@@ -584,6 +584,29 @@ TEST_CASE("D1: an anonymous clone's group instance shown in full names its membe
     CHECK(text.find("gm2:0") == std::string::npos);
 }
 
+TEST_CASE("R1: a recurring operation no longer configured is cancelled, after the stop where it stops")
+{
+    // Observed with crm_simulate 2.1.5: p's history has a 10s monitor its configuration no
+    // longer has: "cancel=10000" (CRM_meta_call_id the history's call, no CRM_meta_name);
+    // when p recovers from that monitor's failure, after p's stop.
+    const std::string rsc = "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    auto runs = schedule_cib(
+        cib(1, rsc, {}, node_state(1, history_ops("p", {{"start", 0, 0}, {"monitor", 0, 10000}}))));
+    const ActIdx cancel = runs.find("p_monitor_10000", "node1");
+    REQUIRE(cancel != kNone);
+    CHECK(runs.cluster->actions[cancel].task == "cancel");
+    CHECK(runs.in_graph("p_monitor_10000", "node1"));
+    const auto attrs = action_attributes(*runs.cluster, runs.cluster->actions[cancel]);
+    CHECK(attrs.count("CRM_meta_call_id") == 1);
+    CHECK(attrs.count("CRM_meta_name") == 0);
+    CHECK(attrs.at("CRM_meta_operation") == "monitor");
+    auto recovers = schedule_cib(
+        cib(1, rsc, {}, node_state(1, history_ops("p", {{"start", 0, 0}, {"monitor", 1, 10000}}))));
+    REQUIRE(recovers.in_graph("p_stop_0", "node1"));
+    CHECK(recovers.in_graph("p_monitor_10000", "node1"));
+    CHECK(recovers.ordered("p_stop_0", "node1", "p_monitor_10000", "node1"));
+}
+
 TEST_CASE("interleave: a first clone with notifications pairs its instances' starts by node")
 {
     // Observed with crm_simulate 2.1.5 (random run rnd-s10-c6-0): with `C2 then C`, C
