@@ -151,6 +151,25 @@ namespace {
 // A resource to reload on a node (schedule_reload), once every entry is checked.
 using Reloads = std::vector<std::pair<RscIdx, NodeIdx>>;
 
+// A recurring operation of the history to cancel (no longer configured, or its resource or
+// node in maintenance): the optional action unpacking made for it becomes the cancellation,
+// as crm_simulate 2.1.5 shows it (observed: "cancel=10000", CRM_meta_call_id the history's
+// call, CRM_meta_name only where the operation is configured).
+ActIdx cancel_recurring(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op)
+{
+    const std::string task(op.task);
+    const ActIdx a =
+        c.make_action(r, op_key(c.resources[r].id, task, op.interval_ms), "cancel", n, false, op.interval_ms);
+    Action& act = c.actions[a];
+    act.task = "cancel";
+    act.flags |= kActRunnable;
+    act.set_meta("interval", std::to_string(op.interval_ms));
+    act.set_meta("operation", task);
+    act.set_meta("call_id", std::to_string(op.call_id));
+    if (!act.op) std::erase_if(act.meta, [](const auto& m) { return m.first == "name"; });
+    return a;
+}
+
 // Returns true when the operation's definition changed.
 bool check_definition(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op, Reloads& reloads)
 {
@@ -159,16 +178,10 @@ bool check_definition(Cluster& c, RscIdx r, NodeIdx n, const HistoryOp& op, Relo
     const std::int64_t interval = op.interval_ms;
     if (interval > 0) {
         if (!configured_op(rsc, task, interval)) {
-            if (c.options.stop_orphan_actions) {
-                ActIdx cancel =
-                    c.make_action(r, op_key(rsc.id, task, interval), "cancel", n, false, interval);
-                // The key names the active operation's optional action, made when the
-                // history was unpacked: it becomes the cancellation (observed).
-                c.actions[cancel].task = "cancel";
-                c.actions[cancel].flags |= kActRunnable;
-                c.actions[cancel].set_meta("interval", std::to_string(interval));
-                c.actions[cancel].set_meta("operation", task);
-            }
+            // (After the resource's stop where it stops, observed: `p2_stop_0` before the
+            // cancellation when p2 recovers.)
+            if (c.options.stop_orphan_actions)
+                order_task_then_action(c, r, "stop", cancel_recurring(c, r, n, op), kOrderOptional);
             return true;
         }
     }
@@ -307,9 +320,7 @@ void check_config_changes(Cluster& c)
                 if (offset < start_index) continue;
                 const HistoryOp& op = h.ops[i];
                 if (op.interval_ms > 0 && (rsc.flags.maintenance || node.maintenance)) {
-                    ActIdx cancel = c.make_action(r, op_key(rsc.id, op.task, op.interval_ms), "cancel", n,
-                                                  false, op.interval_ms);
-                    c.actions[cancel].flags |= kActRunnable;
+                    cancel_recurring(c, r, n, op);
                     continue;
                 }
                 if (op.interval_ms > 0 || op.task == "monitor" || op.task == "start" ||

@@ -91,6 +91,23 @@ ActIdx first_child_action(const Cluster& c, RscIdx child, std::string_view task,
     return kNone;
 }
 
+// G6 (observed): a group's own action counts as required for showing the collective's
+// action before it when a member's is (a clone of groups: `cl_stop_0` before `g:0_stop_0`).
+// (For showing only: requirement itself reaches the group's action through its members'
+// orderings, which keeps the reasons the summary gives.)
+bool group_member_required(const Cluster& c, ActIdx a)
+{
+    const Action& act = c.actions[a];
+    if (act.rsc == kNone || !c.resources[act.rsc].is_group()) return false;
+    const char* task = child_task(act.task);
+    if (!task) return false;
+    return std::any_of(c.resources[act.rsc].children.begin(), c.resources[act.rsc].children.end(),
+                       [&](RscIdx ch) {
+                           const ActIdx ca = first_child_action(c, ch, task, kNone);
+                           return ca != kNone && !c.actions[ca].optional();
+                       });
+}
+
 // The node an action of an ordering stands for (O1): its own; for a group's start the node
 // its members are assigned to (none if they are not all on one).
 NodeIdx ordering_node(const Cluster& c, ActIdx a)
@@ -261,10 +278,12 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
     const bool first_managed = f.rsc == kNone || c.resources[f.rsc].flags.managed;
     // (O1c, observed: nor a clone's own action, whose requirement is its instances': with
     // `p2 then c` and p2's node fenced, p2's stop leaves c_stopped optional, so c's start
-    // is not reached through it and cr:0 restarts "due to required vm1 start", rnd-s22-c0-8.)
-    const bool first_clone = f.rsc != kNone && c.resources[f.rsc].is_clone();
-    if ((type & (kOrderImpliesFirst | kOrderImpliesFirstUnmigratable)) && first_managed && !first_clone &&
-        !(t.flags & kActOptional) && !(t.flags & kActMigrateRunnable)) {
+    // is not reached through it and cr:0 restarts "due to required vm1 start", rnd-s22-c0-8.
+    // O12: nor a group's, for the same reason: a stopped group ordered before a required
+    // stop has no stopped pseudo action in the graph, rnd-s22-c9-7.)
+    const bool first_collective = f.rsc != kNone && !c.resources[f.rsc].is_primitive();
+    if ((type & (kOrderImpliesFirst | kOrderImpliesFirstUnmigratable)) && first_managed &&
+        !first_collective && !(t.flags & kActOptional) && !(t.flags & kActMigrateRunnable)) {
         // (Required by what follows it: no reason is recorded, observed: `p then p2 then p3`
         // with p disabled stops p3 "due to required p2 start", its start's reason.)
         if (type & kOrderImpliesFirst) set_flag_reason(first, kNone, kActOptional, true);
@@ -542,7 +561,8 @@ void Propagator::update(ActIdx then)
         // Collective pseudo actions show in the graph when an instance's action is required.
         if ((edge.flags & kOrderImpliesThenPrinted) && !(first_flags & kActOptional))
             c.actions[then].flags |= kActPrintAlways;
-        if ((edge.flags & kOrderImpliesFirstPrinted) && !(then_flags & kActOptional))
+        if ((edge.flags & kOrderImpliesFirstPrinted) &&
+            (!(then_flags & kActOptional) || group_member_required(c, then)))
             c.actions[first].flags |= kActPrintAlways;
         auto [tc, fc] = update_pair(first, then, first_node, first_flags, edge.flags);
         then_changed = then_changed || tc;

@@ -136,9 +136,13 @@ void render_group(const Cluster& c, Out& out, RscIdx gi, int indent, const std::
     if (!g.flags.managed) flags.push_back("unmanaged");
     if (is_disabled(g)) flags.push_back("disabled");
     out.heading(indent, "Resource Group: " + name + heading_flags(flags) + ":");
+    // (An anonymous clone's group instance shown in full names its members without their
+    // instance number, "gm", a unique clone's with it, "gm:0", observed.)
+    const RscIdx cl = c.clone_of(gi);
+    const bool anonymous = cl != kNone && !c.resources[cl].flags.unique;
     for (RscIdx ch : g.children) {
         const Resource& m = c.resources[ch];
-        out.line(indent + 2, primitive_text(c, ch, m.id));
+        out.line(indent + 2, primitive_text(c, ch, anonymous ? m.base_id : m.id));
     }
 }
 

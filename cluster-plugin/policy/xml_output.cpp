@@ -174,7 +174,7 @@ void write_resource(const Cluster& c, Writer& w, RscIdx r)
     const bool disabled = rsc.target_role == Role::stopped;
     if (rsc.is_group()) {
         w.open("group");
-        w.attr("id", c.in_anonymous_clone(r) ? rsc.base_id : rsc.id);
+        w.attr("id", rsc.id);  // "g:0" in an anonymous clone too, observed
         w.attr("number_resources", std::to_string(rsc.children.size()));
         w.attr("managed", rsc.flags.managed);
         w.attr("disabled", disabled);

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <tuple>
 
+#include "policy/graph.hpp"
 #include "policy/simulate.hpp"
+#include "policy/text.hpp"
 #include "policy_fixture.hpp"
 
 using namespace policy_test;
@@ -491,6 +493,118 @@ TEST_CASE("O1b: an instance of the first clone stopping or moving away restarts 
     CHECK(moves.in_graph("D:0_stop_0", "node1"));
     CHECK(moves.in_graph("D:0_start_0", "node3"));
     CHECK_FALSE(moves.in_graph("w_stop_0"));
+}
+
+TEST_CASE("O12: a stopped group or clone before a stop that is required keeps no stopped pseudo action")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s22-c9-7): with `p2 then g`, p2
+    // recovering makes its stop required; g, stopped, has nothing to stop, so its stopped
+    // pseudo action (ordered before p2's stop) stays optional and out of the graph. Where
+    // a member runs, its stop makes the group's stopped required. Likewise a clone's.
+    const std::string members =
+        "<primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+        "<primitive id=\"gm2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string p2 =
+        "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<operations><op id=\"p2-m\" name=\"monitor\" interval=\"10s\"/></operations></primitive>";
+    const std::string failed = history_ops("p2", {{"start", 0, 0}, {"monitor", 1, 10000}});
+    const std::string group = "<group id=\"g\">" + members + "</group>";
+    const std::string order = "<rsc_order id=\"o\" first=\"p2\" then=\"g\"/>";
+    auto stopped = schedule_cib(cib(2, p2 + group, order, node_state(1, failed)));
+    CHECK(stopped.in_graph("p2_stop_0", "node1"));
+    CHECK(stopped.in_graph("g_start_0"));
+    CHECK_FALSE(stopped.in_graph("g_stopped_0"));
+    auto running = schedule_cib(
+        cib(2, p2 + group, order, node_state(1, failed) + node_state(2, history("gm", "start"))));
+    CHECK(running.in_graph("gm_stop_0", "node2"));
+    CHECK(running.in_graph("g_stopped_0"));
+    CHECK(running.ordered("g_stopped_0", "", "p2_stop_0", "node1"));
+    auto cloned = schedule_cib(cib(2, p2 + "<clone id=\"C\">" + group + "</clone>",
+                                   "<rsc_order id=\"o\" first=\"p2\" then=\"C\"/>", node_state(1, failed)));
+    CHECK(cloned.in_graph("p2_stop_0", "node1"));
+    CHECK(cloned.in_graph("C_start_0"));
+    CHECK_FALSE(cloned.in_graph("C_stopped_0"));
+}
+
+TEST_CASE("G2: a cloned group's own pseudo actions carry the clone's meta-data but no instance number")
+{
+    // Observed with crm_simulate 2.1.5: g:0_start_0 has CRM_meta_clone_max and the others,
+    // not CRM_meta_clone, which its member's start gm:0_start_0 has.
+    const std::string rsc =
+        "<clone id=\"C\"><group id=\"g\"><primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" "
+        "type=\"Dummy\"/></group></clone>";
+    auto s = schedule_cib(cib(2, rsc));
+    auto attrs = [&](const std::string& key) {
+        const ActIdx a = s.find(key);
+        REQUIRE(a != kNone);
+        return action_attributes(*s.cluster, s.cluster->actions[a]);
+    };
+    REQUIRE(s.in_graph("g:0_start_0"));
+    CHECK(attrs("g:0_start_0").count("CRM_meta_clone") == 0);
+    CHECK(attrs("g:0_start_0")["CRM_meta_clone_max"] == "2");
+    CHECK(attrs("gm:0_start_0")["CRM_meta_clone"] == "0");
+}
+
+TEST_CASE("G6: a clone of groups shows its stop before a group instance that restarts")
+{
+    // Observed with crm_simulate 2.1.5: with `p2 then C`, p2 recovering restarts C's group
+    // instance; C's stop pseudo action is in the graph, before the instance's stop, as a
+    // clone of primitives' is before its instance's.
+    const std::string rsc =
+        "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<operations><op id=\"p2-m\" name=\"monitor\" interval=\"10s\"/></operations></primitive>"
+        "<clone id=\"C\"><group id=\"g\">"
+        "<primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+        "<primitive id=\"gm2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/></group></clone>";
+    const std::string status = node_state(1, history_ops("p2", {{"start", 0, 0}, {"monitor", 1, 10000}})) +
+                               node_state(2, history("gm", "start") + history("gm2", "start"));
+    auto s = schedule_cib(cib(2, rsc, "<rsc_order id=\"o\" first=\"p2\" then=\"C\"/>", status));
+    REQUIRE(s.in_graph("gm:0_stop_0", "node2"));
+    CHECK(s.in_graph("g:0_stop_0"));
+    CHECK(s.in_graph("C_stop_0"));
+    CHECK(s.ordered("C_stop_0", "", "g:0_stop_0", ""));
+    CHECK(s.in_graph("C_stopped_0"));
+}
+
+TEST_CASE("D1: an anonymous clone's group instance shown in full names its members without instance numbers")
+{
+    // Observed with crm_simulate 2.1.5 (crm_mon's text): a failed member shows its group
+    // instance in full, "Resource Group: g:0:" with "gm2 ... FAILED node2"; a unique
+    // clone's members keep theirs ("gm2:0").
+    const std::string group =
+        "<group id=\"g\"><primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+        "<primitive id=\"gm2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"><operations>"
+        "<op id=\"gm2-m\" name=\"monitor\" interval=\"10s\"/></operations></primitive></group>";
+    const std::string status =
+        node_state(2, history("gm", "start") + history_ops("gm2", {{"start", 0, 0}, {"monitor", 1, 10000}}));
+    auto s = schedule_cib(cib(2, "<clone id=\"C\">" + group + "</clone>", {}, status));
+    const std::string text = render_status(*s.cluster);
+    CHECK(text.find("Resource Group: g:0:") != std::string::npos);
+    CHECK(text.find("* gm2\t(ocf:pacemaker:Dummy):\t FAILED node2") != std::string::npos);
+    CHECK(text.find("gm2:0") == std::string::npos);
+}
+
+TEST_CASE("R1: a recurring operation no longer configured is cancelled, after the stop where it stops")
+{
+    // Observed with crm_simulate 2.1.5: p's history has a 10s monitor its configuration no
+    // longer has: "cancel=10000" (CRM_meta_call_id the history's call, no CRM_meta_name);
+    // when p recovers from that monitor's failure, after p's stop.
+    const std::string rsc = "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    auto runs = schedule_cib(
+        cib(1, rsc, {}, node_state(1, history_ops("p", {{"start", 0, 0}, {"monitor", 0, 10000}}))));
+    const ActIdx cancel = runs.find("p_monitor_10000", "node1");
+    REQUIRE(cancel != kNone);
+    CHECK(runs.cluster->actions[cancel].task == "cancel");
+    CHECK(runs.in_graph("p_monitor_10000", "node1"));
+    const auto attrs = action_attributes(*runs.cluster, runs.cluster->actions[cancel]);
+    CHECK(attrs.count("CRM_meta_call_id") == 1);
+    CHECK(attrs.count("CRM_meta_name") == 0);
+    CHECK(attrs.at("CRM_meta_operation") == "monitor");
+    auto recovers = schedule_cib(
+        cib(1, rsc, {}, node_state(1, history_ops("p", {{"start", 0, 0}, {"monitor", 1, 10000}}))));
+    REQUIRE(recovers.in_graph("p_stop_0", "node1"));
+    CHECK(recovers.in_graph("p_monitor_10000", "node1"));
+    CHECK(recovers.ordered("p_stop_0", "node1", "p_monitor_10000", "node1"));
 }
 
 TEST_CASE("interleave: a first clone with notifications pairs its instances' starts by node")
