@@ -253,6 +253,12 @@ RscIdx find_compatible_instance(const Cluster& c, RscIdx local, RscIdx clone, st
                                 bool current);
 // The node a resource is active on (first of several), or kNone.
 NodeIdx current_node(const Cluster& c, RscIdx r);
+// MA1: the node a resource counts as active on in the summary and for its remote node: a
+// partial migration's source, else, unless it needs fencing, the first clean node it is
+// active on, else the first.
+NodeIdx active_node(const Cluster& c, RscIdx r);
+// The resource's `requires` is fencing or unfencing (fencing.cpp).
+bool needs_fencing_requires(const Resource& r);
 // Takes a primitive's assignment back: its node's count and capacity (placement.cpp).
 void release_assignment(Cluster& c, RscIdx r);
 

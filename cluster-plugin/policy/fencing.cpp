@@ -30,12 +30,12 @@ ActIdx fence_op(Cluster& c, NodeIdx n, std::string_view op, bool optional, std::
     return a;
 }
 
-namespace {
-
 bool needs_fencing_requires(const Resource& r)
 {
     return r.requires_ == Requires::fencing || r.requires_ == Requires::unfencing;
 }
+
+namespace {
 
 bool action_requires(const Cluster& c, const Action& a, Requires& out)
 {

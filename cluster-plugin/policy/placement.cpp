@@ -179,6 +179,23 @@ NodeIdx current_node(const Cluster& c, RscIdx r)
     return rsc.running_on.empty() ? kNone : rsc.running_on.front();
 }
 
+NodeIdx active_node(const Cluster& c, RscIdx r)
+{
+    const Resource& rsc = c.resources[r];
+    if (rsc.running_on.empty()) return kNone;
+    const auto& on = rsc.running_on;
+    if (rsc.partial_migration_source != kNone &&
+        std::find(on.begin(), on.end(), rsc.partial_migration_source) != on.end())
+        return rsc.partial_migration_source;
+    // (Observed: its stop on an unclean node is implied by the fence, and without needing
+    // fencing the resource is taken to be where it is still reachable.)
+    if (!needs_fencing_requires(rsc)) {
+        auto clean = std::find_if(on.begin(), on.end(), [&](NodeIdx n) { return !c.nodes[n].unclean; });
+        if (clean != on.end()) return *clean;
+    }
+    return on.front();
+}
+
 void release_assignment(Cluster& c, RscIdx r)
 {
     Resource& rsc = c.resources[r];

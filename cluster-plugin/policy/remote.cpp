@@ -40,7 +40,7 @@ ConnState remote_state(const Cluster& c, NodeIdx n)
 {
     const Node& node = c.nodes[n];
     const Resource& conn = c.resources[node.remote_rsc];
-    const NodeIdx host = conn.running_on.empty() ? kNone : conn.running_on.front();
+    const NodeIdx host = active_node(c, node.remote_rsc);
     if (conn.next_role == Role::stopped || conn.assigned == kNone) {
         if (host != kNone && c.nodes[host].unclean) return ConnState::failed;
         if (!conn.flags.failed) return ConnState::stopped;
@@ -123,8 +123,7 @@ void remote_ordering(Cluster& c, ActIdx a)
     } else if (is_recurring(act)) {
         start_then_action(c, conn, a, kOrderImpliesThen);
     } else {
-        const Resource& cr = c.resources[conn];
-        const NodeIdx host = cr.running_on.empty() ? kNone : cr.running_on.front();
+        const NodeIdx host = active_node(c, conn);
         if (task == "monitor" && state == ConnState::failed)
             fence_node(c, n, "resources are in unknown state and connection is unrecoverable", false);
         if (host != kNone && state == ConnState::stopped) {

@@ -88,12 +88,7 @@ void Summary::log(RscIdx r)
     const NodeIdx next = rsc.assigned;
     NodeIdx current = kNone;
     if (!rsc.running_on.empty()) {
-        current = rsc.running_on.front();
-        // A partial migration is shown from its source.
-        if (rsc.partial_migration_source != kNone &&
-            std::find(rsc.running_on.begin(), rsc.running_on.end(), rsc.partial_migration_source) !=
-                rsc.running_on.end())
-            current = rsc.partial_migration_source;
+        current = active_node(c, r);
         if (rsc.role == Role::stopped) rsc.role = Role::started;
     }
     if (current == kNone && rsc.flags.orphan) return;

@@ -434,6 +434,38 @@ TEST_CASE("C5: a guest's fencing follows its container's stop created last, not 
     }
 }
 
+TEST_CASE(
+    "MA1: a resource active on an unclean node and elsewhere is where it is clean, unless it needs fencing")
+{
+    // Observed with crm_simulate 2.1.5 (regression inject-connection-failure-elsewhere):
+    // node1 is unclean (x's stop failed there); remote1 runs on node1 and failed on node2.
+    // The connection is taken to be on node2, "Recover remote1 (node2)", so its remote node
+    // is alive: r1's stop comes before the connection's stops, not after its new start. A
+    // resource needing fencing counts on the first node it is active on instead.
+    const std::string node1 =
+        node_state(1, history("remote1", "start", 0, 0, "remote") + history("x", "stop", 1) +
+                          history("p", "start") + history("q", "start"));
+    // A monitor failing where the resource was not started (as crm_simulate -i injects it).
+    const std::string node2 =
+        node_state(2, history("remote1", "monitor", 1, 30000, "remote") + history("p", "monitor", 1, 10000) +
+                          history("q", "monitor", 1, 10000));
+    const std::string rsc = "<primitive id=\"fencer\" class=\"stonith\" type=\"fence_dummy\"/>" +
+                            remote("remote1") + primitive("r1") + primitive("x") + primitive("p") +
+                            primitive("q", nv("q-req", "requires", "quorum"));
+    const std::string ban_x = "<rsc_location id=\"ban-x\" rsc=\"x\" node=\"node2\" score=\"-INFINITY\"/>";
+    std::string text = cib(2, rsc, pin("r1", "remote1") + ban_x,
+                           node1 + node2 + remote_state("remote1", history("r1", "start")));
+    const std::string off = "name=\"stonith-enabled\" value=\"false\"";
+    text.replace(text.find(off), off.size(), "name=\"stonith-enabled\" value=\"true\"");
+    auto s = schedule_cib(text);
+    const std::string summary = s.summary_text();
+    CHECK(summary.find("Recover remote1 (node2)") != std::string::npos);
+    CHECK(summary.find("Recover p (node1 -> node2)") != std::string::npos);
+    CHECK(summary.find("Recover q (node2)") != std::string::npos);
+    CHECK(s.ordered("r1_stop_0", "", "remote1_stop_0", "node2"));
+    CHECK_FALSE(s.ordered("remote1_start_0", "node2", "r1_stop_0", ""));
+}
+
 TEST_CASE("A1: an inactive resource's start that cannot run stays optional until an ordering requires it")
 {
     // Observed with crm_simulate 2.1.5 (random run rnd-s34-c0-2): p can only go to guest1,
