@@ -364,6 +364,35 @@ TEST_CASE("G5: a required stop that cannot run stays an input of what it is orde
     CHECK_FALSE(invalid(optional));
 }
 
+TEST_CASE("G5u: what follows an unmanaged resource's required start waits for it in the graph")
+{
+    // Observed with crm_simulate 2.1.5 (unmanaged-first-member-input): with `p2 then g`, p2
+    // recovering requires g's start, so its first member gm's, which runs unmanaged: that
+    // start is runnable but not in the graph, yet still gm2's input, so the stopped gm2 is
+    // listed to start but never does ("An invalid transition was produced"). Without the
+    // ordering gm2 starts without waiting.
+    const std::string rsc =
+        "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<operations><op id=\"p2-m\" name=\"monitor\" interval=\"10s\"/></operations></primitive>"
+        "<group id=\"g\"><primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<meta_attributes id=\"gm-m\">" +
+        nv("gm-um", "is-managed", "false") +
+        "</meta_attributes></primitive>"
+        "<primitive id=\"gm2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/></group>";
+    const std::string status = node_state(1, history_ops("p2", {{"start", 0, 0}, {"monitor", 1, 10000}}) +
+                                                 history("gm", "start") + history("gm2", "monitor", 7));
+    auto invalid = [](const Scheduled& s) { return simulate_transition(*s.cluster, s.graph, {}, 0).invalid; };
+    auto s = schedule_cib(cib(1, rsc, "<rsc_order id=\"o\" first=\"p2\" then=\"g\"/>", status));
+    REQUIRE(s.in_graph("gm2_start_0", "node1"));
+    CHECK_FALSE(s.in_graph("gm_start_0", "node1"));
+    CHECK(s.ordered("gm_start_0", "node1", "gm2_start_0", "node1"));
+    CHECK(invalid(s));
+    auto alone = schedule_cib(cib(1, rsc, {}, status));
+    REQUIRE(alone.in_graph("gm2_start_0", "node1"));
+    CHECK_FALSE(alone.ordered("gm_start_0", "node1", "gm2_start_0", "node1"));
+    CHECK_FALSE(invalid(alone));
+}
+
 TEST_CASE("require-all=false in ordered sets: a one-or-more pseudo action before the next set")
 {
     const auto prim = [](const std::string& id, const std::string& meta = {}) {
