@@ -289,6 +289,9 @@ bool ActionMaker::demote_rsc(RscIdx r, NodeIdx next, bool optional)
 void ActionMaker::recurring(RscIdx r, ActIdx start, NodeIdx node)
 {
     Resource& rsc = c.resources[r];
+    // R2 (observed): nothing recurs for a resource in maintenance or on a node in maintenance
+    // (its history's monitors are cancelled, R1), though an unmanaged one's are issued.
+    if (rsc.flags.maintenance || (node != kNone && c.nodes[node].maintenance)) return;
     const std::vector<Op> ops = rsc.ops;
     for (std::size_t oi = 0; oi < ops.size(); ++oi) {
         const Op& op = ops[oi];

@@ -636,6 +636,24 @@ TEST_CASE("R1: a recurring operation no longer configured is cancelled, after th
     CHECK(recovers.ordered("p_stop_0", "node1", "p_monitor_10000", "node1"));
 }
 
+TEST_CASE("R2: a resource in maintenance gets no recurring monitor, an unmanaged one does")
+{
+    // Observed with crm_simulate 2.1.5 (regression maintenance-member-no-monitor): p runs
+    // without its configured 10s monitor in the history; unmanaged (is-managed=false) it is
+    // issued, "p monitor=10000", in maintenance (maintenance=true) it is not.
+    auto with_meta = [](const std::string& name) {
+        const std::string rsc =
+            "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+            "<meta_attributes id=\"p-m\">" +
+            nv("p-m-1", name, name == "maintenance" ? "true" : "false") +
+            "</meta_attributes><operations><op id=\"p-mon\" name=\"monitor\" "
+            "interval=\"10s\"/></operations></primitive>";
+        return schedule_cib(cib(1, rsc, {}, node_state(1, history("p", "start"))));
+    };
+    CHECK(with_meta("is-managed").in_graph("p_monitor_10000", "node1"));
+    CHECK(with_meta("maintenance").find("p_monitor_10000", "node1") == kNone);
+}
+
 TEST_CASE("interleave: a first clone with notifications pairs its instances' starts by node")
 {
     // Observed with crm_simulate 2.1.5 (random run rnd-s10-c6-0): with `C2 then C`, C
