@@ -654,6 +654,31 @@ TEST_CASE("R2: a resource in maintenance gets no recurring monitor, an unmanaged
     CHECK(with_meta("maintenance").find("p_monitor_10000", "node1") == kNone);
 }
 
+TEST_CASE("R3: a resource active on a node in maintenance is unmanaged")
+{
+    // Observed with crm_simulate 2.1.5 (regression maintenance-node-unmanaged): p runs on
+    // node2 and prefers node1; with node2 in maintenance it stays there, "Started node2
+    // (unmanaged)", without a stop or a move.
+    const std::string rsc = "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string prefer = "<rsc_location id=\"l1\" rsc=\"p\" node=\"node1\" score=\"100\"/>";
+    auto in_maintenance = [](bool on) {
+        std::string st = node_state(2, history("p", "start"));
+        if (on) {
+            const std::string attrs = "<transient_attributes id=\"2\"><instance_attributes id=\"st2\">" +
+                                      nv("st2-m", "maintenance", "true") +
+                                      "</instance_attributes></transient_attributes>";
+            st.insert(st.find("<lrm "), attrs);
+        }
+        return st;
+    };
+    auto kept = schedule_cib(cib(2, rsc, prefer, in_maintenance(true)));
+    CHECK_FALSE(kept.cluster->resources[kept.cluster->find_rsc("p")].flags.managed);
+    CHECK_FALSE(kept.in_graph("p_stop_0", "node2"));
+    CHECK(kept.summary().empty());
+    auto moves = schedule_cib(cib(2, rsc, prefer, in_maintenance(false)));
+    CHECK(moves.in_graph("p_stop_0", "node2"));
+}
+
 TEST_CASE("interleave: a first clone with notifications pairs its instances' starts by node")
 {
     // Observed with crm_simulate 2.1.5 (random run rnd-s10-c6-0): with `C2 then C`, C
