@@ -232,9 +232,14 @@ bool ActionMaker::stop_rsc(RscIdx r, NodeIdx next, bool optional)
             if (rsc.partial_migration_target == cur && rsc.assigned == rsc.partial_migration_target) continue;
             opt = false;
         }
+        // A2: left running where it is assigned, unless it failed there (its stop exists).
+        const bool expected = rsc.flags.stop_unexpected && cur == rsc.assigned;
+        if (expected && rsc_actions(c, r, "stop", cur, false).empty()) continue;
         ActIdx stop = rsc_action(c, r, "stop", cur, opt);
         if (c.resources[r].assigned == kNone) {
             c.actions[stop].reason = "node availability";
+        } else if (c.resources[r].flags.stop_unexpected && !expected) {
+            c.actions[stop].reason = "being multiply active";
         }
         if (!c.resources[r].flags.managed) c.actions[stop].flags &= ~kActRunnable;
     }
@@ -245,6 +250,7 @@ bool ActionMaker::start_rsc(RscIdx r, NodeIdx next, bool optional)
 {
     if (next == kNone) return false;
     ActIdx start = rsc_action(c, r, "start", next, true);
+    if (c.resources[r].flags.stop_unexpected) c.actions[start].flags |= kActPseudo;  // A2
     // A1 (observed): the start of an inactive resource that cannot run where it was placed
     // stays optional, so a required first ordered before it makes it required with a reason,
     // "Start p ... due to required p3 start (blocked)"; the summary lists it all the same,
@@ -283,6 +289,9 @@ bool ActionMaker::demote_rsc(RscIdx r, NodeIdx next, bool optional)
 void ActionMaker::recurring(RscIdx r, ActIdx start, NodeIdx node)
 {
     Resource& rsc = c.resources[r];
+    // R2 (observed): nothing recurs for a resource in maintenance or on a node in maintenance
+    // (its history's monitors are cancelled, R1), though an unmanaged one's are issued.
+    if (rsc.flags.maintenance || (node != kNone && c.nodes[node].maintenance)) return;
     const std::vector<Op> ops = rsc.ops;
     for (std::size_t oi = 0; oi < ops.size(); ++oi) {
         const Op& op = ops[oi];
@@ -421,6 +430,11 @@ void ActionMaker::primitive(RscIdx r)
         if (rsc.multiple_active == MultipleActive::stop_start ||
             rsc.multiple_active == MultipleActive::stop_unexpected)
             need_stop = true;
+        // A2 (observed, crm_simulate 2.1.5): multiple-active=stop_unexpected stops it only
+        // where it was not assigned ("being multiply active") and its start becomes a
+        // pseudo action, in place ("Restart x (node1)") or not.
+        if (rsc.multiple_active == MultipleActive::stop_unexpected && chosen != kNone)
+            rsc.flags.stop_unexpected = true;
         rsc.partial_migration_source = rsc.partial_migration_target = kNone;
         allow_migrate = false;
     }

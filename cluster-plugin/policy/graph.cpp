@@ -78,10 +78,12 @@ bool should_add_input(const Cluster& c, const std::vector<char>& dumped, const A
     // required, a resource's own action (not a pseudo action) and the ordering is neither a
     // plain optional one nor an instance's before its clone's pseudo action (implies-then-
     // printed): the action then waits for ever (crm_simulate: "An invalid transition was
-    // produced").
+    // produced"). So is one left out because its resource is unmanaged (the start of an
+    // unmanaged first member of a group that a required first starts, G5u).
     if (!dumped[e.first]) {
         const std::uint32_t type = e.flags & ~kOrderUser;
-        return !in.optional() && !in.runnable() && !in.pseudo() && type != kOrderOptional &&
+        const bool unmanaged = in.rsc != kNone && !c.resources[in.rsc].flags.managed;
+        return !in.optional() && (!in.runnable() || unmanaged) && !in.pseudo() && type != kOrderOptional &&
                type != kOrderImpliesThenPrinted;
     }
     return true;

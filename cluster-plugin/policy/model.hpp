@@ -205,7 +205,8 @@ struct RscFlags {
     bool provisional = true;  // not yet assigned
     bool assigning = false;   // assignment in progress (colocation loops)
     bool start_pending = false;
-    bool stop_needed = false;  // pe_rsc_stop
+    bool stop_unexpected = false;  // A2: multiply active, stopped only where not assigned
+    bool stop_needed = false;      // pe_rsc_stop
     bool blocked = false;
     bool unique = false;
     bool notify = false;

@@ -98,6 +98,8 @@ void Summary::log(RscIdx r)
     ActIdx start = first_of(r, "start", next, next == kNone);
     const NodeIdx start_node = (start == kNone || !c.actions[start].runnable()) ? kNone : current;
     ActIdx stop = first_of(r, "stop", start_node, start_node == kNone);
+    // (A2: left running where it stays, it is recovered by its stops elsewhere.)
+    if (stop == kNone && rsc.flags.stop_unexpected) stop = first_of(r, "stop", kNone, true);
     ActIdx promote = first_of(r, "promote", next, false);
     ActIdx demote = first_of(r, "demote", next, false);
     auto optional = [&](ActIdx a) { return a == kNone || c.actions[a].optional(); };

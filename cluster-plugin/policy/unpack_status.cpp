@@ -942,6 +942,8 @@ void StatusUnpacker::process_state(RscIdx r, NodeIdx n, NodeHistory& h)
         }
     }
     (void)saved;
+    // R3 (observed): one active on a node in maintenance is unmanaged.
+    if (rsc.role != Role::stopped && rsc.role != Role::unknown && node.maintenance) rsc.flags.managed = false;
     if ((rsc.role == Role::stopped || rsc.role == Role::unknown) &&
         rsc.clone_name.find(':') != std::string::npos)
         rsc.clone_name.clear();  // older status sections named instances

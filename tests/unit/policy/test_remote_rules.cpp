@@ -499,3 +499,56 @@ TEST_CASE("A1: an inactive resource's start that cannot run stays optional until
     CHECK(alone.cluster->actions[start2].optional());
     CHECK(alone.summary_text().find("Start p (guest1) blocked") != std::string::npos);
 }
+
+TEST_CASE("A2: multiple-active=stop_unexpected stops only where not assigned, its start a pseudo action")
+{
+    // Observed with crm_simulate 2.1.5 (stop-unexpected-E16, -E17): x runs on node1 and
+    // node2 and prefers node1. It stays on node1: stopped on node2 only, its start there a
+    // pseudo action (no node in the graph) after that stop, "Restart x (node1)". Assigned to
+    // node3 instead, it stops on both, "Move x (node1 -> node3) due to being multiply active",
+    // its start still a pseudo action.
+    const std::string meta = nv("x-ma", "multiple-active", "stop_unexpected");
+    const std::string status = node_state(1, history_ops("x", {{"start", 0, 0}, {"monitor", 0, 10000}})) +
+                               node_state(2, history_ops("x", {{"start", 0, 0}, {"monitor", 0, 10000}}));
+    auto prefer = [](const std::string& node) {
+        return "<rsc_location id=\"l1\" rsc=\"x\" node=\"" + node + "\" score=\"100\"/>";
+    };
+    auto stays = schedule_cib(cib(3, primitive("x", meta), prefer("node1"), status));
+    CHECK(stays.find("x_stop_0", "node1") == kNone);
+    CHECK(stays.in_graph("x_stop_0", "node2"));
+    const ActIdx start = stays.find("x_start_0", "node1");
+    REQUIRE(start != kNone);
+    CHECK((stays.cluster->actions[start].flags & kActPseudo) != 0);
+    CHECK(stays.ordered("x_stop_0", "node2", "x_start_0", {}));
+    CHECK(stays.in_graph("x_monitor_10000", "node1"));
+    CHECK(stays.summary_text().find("Restart x (node1)\n") != std::string::npos);
+    auto moves = schedule_cib(cib(3, primitive("x", meta), prefer("node3"), status));
+    CHECK(moves.in_graph("x_stop_0", "node1"));
+    CHECK(moves.in_graph("x_stop_0", "node2"));
+    const ActIdx start3 = moves.find("x_start_0", "node3");
+    REQUIRE(start3 != kNone);
+    CHECK((moves.cluster->actions[start3].flags & kActPseudo) != 0);
+    CHECK(moves.summary_text().find("Move x (node1 -> node3) due to being multiply active") !=
+          std::string::npos);
+    // Failed on node2 it stays on node1 all the same, "Recover x (node1) due to being
+    // multiply active"; failed on node1 it stops there too, "Recover x (node1)".
+    auto failed_on = [&](int n) {
+        auto ops = [&](int i) {
+            return history_ops("x", {{"start", 0, 0}, {"monitor", i == n ? 1 : 0, 10000}});
+        };
+        return schedule_cib(
+            cib(3, primitive("x", meta), prefer("node1"), node_state(1, ops(1)) + node_state(2, ops(2))));
+    };
+    auto elsewhere = failed_on(2);
+    CHECK(elsewhere.find("x_stop_0", "node1") == kNone);
+    CHECK(elsewhere.summary_text().find("Recover x (node1) due to being multiply active") !=
+          std::string::npos);
+    auto there = failed_on(1);
+    CHECK(there.in_graph("x_stop_0", "node1"));
+    CHECK(there.in_graph("x_stop_0", "node2"));
+    CHECK(there.summary_text().find("Recover x (node1)\n") != std::string::npos);
+    // The default, stop_start, stops it on both and starts it for real.
+    auto plain = schedule_cib(cib(3, primitive("x"), prefer("node1"), status));
+    CHECK(plain.in_graph("x_stop_0", "node1"));
+    CHECK(plain.in_graph("x_start_0", "node1"));
+}

@@ -364,6 +364,35 @@ TEST_CASE("G5: a required stop that cannot run stays an input of what it is orde
     CHECK_FALSE(invalid(optional));
 }
 
+TEST_CASE("G5u: what follows an unmanaged resource's required start waits for it in the graph")
+{
+    // Observed with crm_simulate 2.1.5 (unmanaged-first-member-input): with `p2 then g`, p2
+    // recovering requires g's start, so its first member gm's, which runs unmanaged: that
+    // start is runnable but not in the graph, yet still gm2's input, so the stopped gm2 is
+    // listed to start but never does ("An invalid transition was produced"). Without the
+    // ordering gm2 starts without waiting.
+    const std::string rsc =
+        "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<operations><op id=\"p2-m\" name=\"monitor\" interval=\"10s\"/></operations></primitive>"
+        "<group id=\"g\"><primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<meta_attributes id=\"gm-m\">" +
+        nv("gm-um", "is-managed", "false") +
+        "</meta_attributes></primitive>"
+        "<primitive id=\"gm2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/></group>";
+    const std::string status = node_state(1, history_ops("p2", {{"start", 0, 0}, {"monitor", 1, 10000}}) +
+                                                 history("gm", "start") + history("gm2", "monitor", 7));
+    auto invalid = [](const Scheduled& s) { return simulate_transition(*s.cluster, s.graph, {}, 0).invalid; };
+    auto s = schedule_cib(cib(1, rsc, "<rsc_order id=\"o\" first=\"p2\" then=\"g\"/>", status));
+    REQUIRE(s.in_graph("gm2_start_0", "node1"));
+    CHECK_FALSE(s.in_graph("gm_start_0", "node1"));
+    CHECK(s.ordered("gm_start_0", "node1", "gm2_start_0", "node1"));
+    CHECK(invalid(s));
+    auto alone = schedule_cib(cib(1, rsc, {}, status));
+    REQUIRE(alone.in_graph("gm2_start_0", "node1"));
+    CHECK_FALSE(alone.ordered("gm_start_0", "node1", "gm2_start_0", "node1"));
+    CHECK_FALSE(invalid(alone));
+}
+
 TEST_CASE("require-all=false in ordered sets: a one-or-more pseudo action before the next set")
 {
     const auto prim = [](const std::string& id, const std::string& meta = {}) {
@@ -605,6 +634,49 @@ TEST_CASE("R1: a recurring operation no longer configured is cancelled, after th
     REQUIRE(recovers.in_graph("p_stop_0", "node1"));
     CHECK(recovers.in_graph("p_monitor_10000", "node1"));
     CHECK(recovers.ordered("p_stop_0", "node1", "p_monitor_10000", "node1"));
+}
+
+TEST_CASE("R2: a resource in maintenance gets no recurring monitor, an unmanaged one does")
+{
+    // Observed with crm_simulate 2.1.5 (regression maintenance-member-no-monitor): p runs
+    // without its configured 10s monitor in the history; unmanaged (is-managed=false) it is
+    // issued, "p monitor=10000", in maintenance (maintenance=true) it is not.
+    auto with_meta = [](const std::string& name) {
+        const std::string rsc =
+            "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+            "<meta_attributes id=\"p-m\">" +
+            nv("p-m-1", name, name == "maintenance" ? "true" : "false") +
+            "</meta_attributes><operations><op id=\"p-mon\" name=\"monitor\" "
+            "interval=\"10s\"/></operations></primitive>";
+        return schedule_cib(cib(1, rsc, {}, node_state(1, history("p", "start"))));
+    };
+    CHECK(with_meta("is-managed").in_graph("p_monitor_10000", "node1"));
+    CHECK(with_meta("maintenance").find("p_monitor_10000", "node1") == kNone);
+}
+
+TEST_CASE("R3: a resource active on a node in maintenance is unmanaged")
+{
+    // Observed with crm_simulate 2.1.5 (regression maintenance-node-unmanaged): p runs on
+    // node2 and prefers node1; with node2 in maintenance it stays there, "Started node2
+    // (unmanaged)", without a stop or a move.
+    const std::string rsc = "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string prefer = "<rsc_location id=\"l1\" rsc=\"p\" node=\"node1\" score=\"100\"/>";
+    auto in_maintenance = [](bool on) {
+        std::string st = node_state(2, history("p", "start"));
+        if (on) {
+            const std::string attrs = "<transient_attributes id=\"2\"><instance_attributes id=\"st2\">" +
+                                      nv("st2-m", "maintenance", "true") +
+                                      "</instance_attributes></transient_attributes>";
+            st.insert(st.find("<lrm "), attrs);
+        }
+        return st;
+    };
+    auto kept = schedule_cib(cib(2, rsc, prefer, in_maintenance(true)));
+    CHECK_FALSE(kept.cluster->resources[kept.cluster->find_rsc("p")].flags.managed);
+    CHECK_FALSE(kept.in_graph("p_stop_0", "node2"));
+    CHECK(kept.summary().empty());
+    auto moves = schedule_cib(cib(2, rsc, prefer, in_maintenance(false)));
+    CHECK(moves.in_graph("p_stop_0", "node2"));
 }
 
 TEST_CASE("interleave: a first clone with notifications pairs its instances' starts by node")
