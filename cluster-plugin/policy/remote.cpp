@@ -26,15 +26,6 @@ void action_then_stop(Cluster& c, ActIdx first, RscIdx then, std::uint32_t extra
     order_action_then_task(c, first, then, "stop", kOrderPreserve | extra);
 }
 
-// A connection's stop that cannot run (order_remote_actions: a blocked resource there).
-bool stop_blocked(const Cluster& c, RscIdx conn)
-{
-    for (ActIdx a : c.resources[conn].actions) {
-        if (c.actions[a].task == "stop" && !c.actions[a].runnable()) return true;
-    }
-    return false;
-}
-
 // Rule 45.
 ConnState remote_state(const Cluster& c, NodeIdx n)
 {
@@ -53,10 +44,8 @@ ConnState remote_state(const Cluster& c, NodeIdx n)
     }
     if (host == kNone) return ConnState::unknown;
     if (c.nodes[host].unclean || !c.nodes[host].online) return ConnState::resting;
-    // (Observed: a failed connection that is recovered where it is, its node not fenced
-    // (fencing disabled), is coming back: the resources there stay, their stops wait for
-    // the new connection instead of being required by its stop.)
-    if (conn.flags.failed && !node.unclean && !stop_blocked(c, node.remote_rsc)) return ConnState::resting;
+    // C1 (observed): a failed connection recovered while its host stays up is alive like any
+    // other: a stop on its node comes before the connection's stop; C4 keeps the rest there.
     if (conn.running_on.size() > 1 && conn.partial_migration_source != kNone &&
         conn.partial_migration_target != kNone)
         return ConnState::resting;

@@ -386,6 +386,28 @@ TEST_CASE("G4: an action on a node being fenced stays out of the graph, even one
     CHECK(s.in_graph("r1_monitor_10000", "node2"));
 }
 
+TEST_CASE("C1: a failed remote connection recovered where it runs stops what leaves its node first")
+{
+    // Observed with crm_simulate 2.1.5 (regressions rnd-s71-c6-2,
+    // remote-connection-fails-stop-there, -demote-there), fencing disabled: remote1's monitor
+    // failed on node1, "Recover remote1 (node1)". Its node is alive, as for any restart (C4):
+    // r2 (disabled) stops before the connection's stop, not after its new start; r1 stays,
+    // its monitor issued again after the start.
+    const std::string status =
+        node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}}, "remote")) +
+        remote_state("remote1", history("r1", "start") + history("r2", "start"));
+    auto s = schedule_cib(
+        cib(1, remote("remote1") + primitive("r1") + primitive("r2", nv("r2-tr", "target-role", "Stopped")),
+            pin("r1", "remote1"), status));
+    REQUIRE(s.in_graph("remote1_stop_0", "node1"));
+    REQUIRE(s.in_graph("remote1_start_0", "node1"));
+    REQUIRE(s.in_graph("r2_stop_0", "remote1"));
+    CHECK(s.ordered("r2_stop_0", "remote1", "remote1_stop_0", "node1"));
+    CHECK_FALSE(s.ordered("remote1_start_0", "node1", "r2_stop_0", "remote1"));
+    CHECK_FALSE(s.in_graph("r1_stop_0"));
+    CHECK(s.ordered("remote1_start_0", "node1", "r1_monitor_10000", "remote1"));
+}
+
 TEST_CASE("C4: a remote connection that restarts or was active twice leaves the resources there running")
 {
     // Observed with crm_simulate 2.1.5 (regressions rnd-s23-c9-5, rnd-s24-c9-6): the
