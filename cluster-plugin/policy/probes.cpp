@@ -279,7 +279,8 @@ private:
         if (r != kNone && c_.resources[r].is_primitive() && r != probed) {
             const std::string_view task = c_.actions[a].task;
             const char* undo = task == "start" ? "stop" : task == "promote" ? "demote" : nullptr;
-            if (undo) {
+            // P2: not the stops of one that is not to run again (its start unassigned).
+            if (undo && c_.resources[r].assigned != kNone) {
                 for (ActIdx u : rsc_actions(c_, r, undo, kNone, true)) {
                     if (!c_.actions[u].pseudo()) c_.order(probe_, u, kOrderOptional);
                 }
@@ -323,7 +324,9 @@ void order_probes(Cluster& c)
 {
     const std::size_t count = c.orderings.size();
     // "A stop then B stop" where B's stop forces A's (implies-first, or a restart link as
-    // between a group's members): B's probes come before A's stop too.
+    // between a group's members): B's probes come before A's stop too, but only when A is to
+    // run again (P2, observed: not when A is disabled or has no node left, even where its
+    // start exists unassigned as the first of another ordering; rnd-s59-c5-7).
     for (std::size_t i = 0; i < count; ++i) {
         const Ordering o = c.orderings[i];
         if (o.first_rsc == kNone || o.then_rsc == kNone || o.first_rsc == o.then_rsc) continue;
@@ -332,6 +335,7 @@ void order_probes(Cluster& c)
             continue;
         if (!(o.flags & (kOrderImpliesFirst | kOrderRestart))) continue;
         if (!c.resources[o.first_rsc].is_primitive() || !c.resources[o.then_rsc].is_primitive()) continue;
+        if (c.resources[o.first_rsc].assigned == kNone) continue;
         auto probes = rsc_actions(c, o.then_rsc, "monitor", kNone, true);
         auto stops = rsc_actions(c, o.first_rsc, "stop", kNone, true);
         for (ActIdx p : probes) {

@@ -869,6 +869,37 @@ TEST_CASE("P1b: a group member's probe does not come before the stops of what re
     CHECK(s.ordered("gm2_monitor_0", "node2", "gm2_start_0", "node1"));
 }
 
+TEST_CASE("P2: a probe comes before the stops of what it requires only where that is to run again")
+{
+    // Observed with crm_simulate 2.1.5 (regressions rnd-s59-c5-7, order-probe-disabled-then-stop,
+    // order-probe-unassigned-then-start): with "p3 then p4", p3's probe on node2 comes before
+    // p4's stop there when p4 moves (or recovers, or stops "due to required p3 start"), not
+    // when p4 is disabled, even with its unassigned start the first of "p4 then p6".
+    const auto prim = [](const std::string& id, const std::string& meta) {
+        return "<primitive id=\"" + id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">" + meta +
+               "</primitive>";
+    };
+    const std::string disabled =
+        "<meta_attributes id=\"p4-meta\">" + nv("p4-tr", "target-role", "Stopped") + "</meta_attributes>";
+    const std::string status = node_state(1, history("p3", "start")) + node_state(2, history("p4", "start"));
+    const std::string order =
+        "<rsc_location id=\"l3\" rsc=\"p3\" node=\"node1\" score=\"100\"/>"
+        "<rsc_order id=\"o\" first=\"p3\" then=\"p4\"/>";
+    auto moves = schedule_cib(cib(2, prim("p3", "") + prim("p4", ""),
+                                  order + "<rsc_location id=\"l4\" rsc=\"p4\" node=\"node1\" score=\"100\"/>",
+                                  status));
+    REQUIRE(moves.in_graph("p4_stop_0", "node2"));
+    CHECK(moves.ordered("p3_monitor_0", "node2", "p4_stop_0", "node2"));
+    auto stops = schedule_cib(cib(2, prim("p3", "") + prim("p4", disabled), order, status));
+    REQUIRE(stops.in_graph("p4_stop_0", "node2"));
+    REQUIRE(stops.in_graph("p3_monitor_0", "node2"));
+    CHECK_FALSE(stops.ordered("p3_monitor_0", "node2", "p4_stop_0", "node2"));
+    auto first = schedule_cib(cib(2, prim("p3", "") + prim("p4", disabled) + prim("p6", ""),
+                                  order + "<rsc_order id=\"o6\" first=\"p4\" then=\"p6\"/>", status));
+    REQUIRE(first.in_graph("p4_stop_0", "node2"));
+    CHECK_FALSE(first.ordered("p3_monitor_0", "node2", "p4_stop_0", "node2"));
+}
+
 TEST_CASE("orderings: a second ordering between the same resources that shares a flag is dropped")
 {
     // Observed with crm_simulate 2.1.5: `a then b` Optional followed by `a then b` Mandatory
