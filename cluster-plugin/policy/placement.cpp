@@ -61,20 +61,27 @@ int compare_nodes(const Cluster& c, NodeIdx a, Score key_a, NodeIdx b, Score key
     return r < 0 ? -1 : (r > 0 ? 1 : 0);
 }
 
-bool any_available(const Cluster& c, const NodeScores& s)
+// Whether s scores some node for which `usable` holds non-negative.
+template <typename Usable>
+bool any_usable(const Cluster& c, const NodeScores& s, Usable usable)
 {
     for (const auto& e : s.entries()) {
-        if (e.score >= 0 && can_run(c, e.node)) return true;  // kDisallowed is negative
+        if (e.score >= 0 && usable(e.node)) return true;  // kDisallowed is negative
     }
     for (int k = 0; k < 2; ++k) {
         const auto& d = s.class_default(k == 1);
         if (!d || *d < 0) continue;
         for (NodeIdx n : c.node_order) {
             if (cls(c, n) != (k == 1) || s.find(n) >= 0) continue;
-            if (can_run(c, n)) return true;
+            if (usable(n)) return true;
         }
     }
     return false;
+}
+
+bool any_available(const Cluster& c, const NodeScores& s)
+{
+    return any_usable(c, s, [&](NodeIdx n) { return can_run(c, n); });
 }
 
 void add_all(NodeScores& s, Score score)
@@ -641,6 +648,8 @@ struct Assigner {
     // instead of those it is the primary of.
     void merge_scores(RscIdx from, NodeScores& into, const std::string& attr, float factor,
                       bool only_positive, bool rollback, int depth, bool forward = false);
+    // Set while U3 merges scores for the sort before assignment (see sort_for_assignment).
+    bool sorting = false;
 
     // Utilization (utilization.hpp U3, U4).
     void sort_for_assignment(std::vector<RscIdx>& order);
@@ -924,6 +933,13 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
     Resource& rsc = c.resources[from];
     if (rsc.flags.merging || depth > 64) return;
     rsc.flags.merging = true;
+    // U3: merging for the sort where no node is available yet, every node counts and the
+    // result is kept unless it leaves every node negative.
+    const bool unavailable_sort = sorting && !any_available(c, into);
+    auto counts = [&](NodeIdx n) { return unavailable_sort || can_run(c, n); };
+    auto kept = [&](const NodeScores& s) {
+        return unavailable_sort && any_usable(c, s, [](NodeIdx) { return true; });
+    };
     if (rsc.is_group() && !rsc.children.empty()) {
         // A group's scores are its first member's, merged along that member's colocations
         // (the group's own chain); then those of the group's colocations (towards primaries)
@@ -940,7 +956,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
                 merge_scores(forward ? col.primary : col.dependent, result, col.node_attribute, other_factor,
                              only_positive, true, depth + 1, forward);
             }
-        } else if (rollback) {
+        } else if (rollback && !kept(result)) {
             c.resources[from].flags.merging = false;
             return;
         }
@@ -966,7 +982,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
     };
     // `from`'s score on a node counts only where the node can run resources.
     auto own = [&](NodeIdx n, std::optional<Score> v) {
-        return v && *v != NodeScores::kDisallowed && can_run(c, n) ? *v : -kInfinity;
+        return v && *v != NodeScores::kDisallowed && counts(n) ? *v : -kInfinity;
     };
     NodeScores result;
     if ((attr.empty() || attr == "#uname") && without_uname().empty()) {
@@ -988,7 +1004,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
             result.set(e.node, cls(c, e.node), w);
         }
         for (NodeIdx n : c.node_order) {
-            if (can_run(c, n) || work.find(n) >= 0 || fs.find(n) >= 0) continue;
+            if (counts(n) || work.find(n) >= 0 || fs.find(n) >= 0) continue;
             const auto& d = work.class_default(cls(c, n));
             if (!d) continue;
             Score w = *d;
@@ -1007,7 +1023,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         const NodeScores& fs = rsc.allowed;
         Score best_missing = -kInfinity;
         for (NodeIdx n : without_uname()) {
-            if (auto v = fs.get(n, cls(c, n)); v && can_run(c, n) && *v > best_missing) best_missing = *v;
+            if (auto v = fs.get(n, cls(c, n)); v && counts(n) && *v > best_missing) best_missing = *v;
         }
         std::vector<std::pair<NodeIdx, Score>> all;
         for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
@@ -1034,7 +1050,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
             merge_scores(forward ? col.primary : col.dependent, result, col.node_attribute, other_factor,
                          only_positive, true, depth + 1, forward);
         }
-    } else if (rollback) {
+    } else if (rollback && !kept(result)) {
         rsc.flags.merging = false;
         return;
     }
@@ -1221,9 +1237,13 @@ void Assigner::sort_for_assignment(std::vector<RscIdx>& order)
     });
     // Each resource's scores merged with those of the resources it is colocated with (a
     // group: its last member's, merged along that member's colocations, then the group's).
+    // Where no node is available the merge still happens, counting every node (merge_scores):
+    // a group's first member banned from the remote node that went down under it takes the
+    // group's score there with it (rnd-s39-c5-9), a merge that leaves every node negative
+    // is undone (u3-group-blocked-single-node), and the chain stops there (rnd-s26-c2-9).
     std::unordered_map<RscIdx, std::vector<Score>> merged;
+    sorting = true;
     auto merge_primaries = [&](RscIdx from, NodeScores& work) {
-        if (!any_available(c, work)) return;
         for (std::uint32_t ci : this_with_of(from)) {
             const Colocation& col = c.colocations[ci];
             merge_scores(col.primary, work, col.node_attribute,
@@ -1252,6 +1272,7 @@ void Assigner::sort_for_assignment(std::vector<RscIdx>& order)
         for (NodeIdx n : nodes)
             v.push_back(work.get(n, cls(c, n)).value_or(-kInfinity));
     }
+    sorting = false;
     // Higher priority first, then the higher score on the current node, then the first
     // node (in that order) where one scores higher.
     std::stable_sort(order.begin(), order.end(), [&](RscIdx a, RscIdx b) {
@@ -2057,7 +2078,7 @@ void assign_resources(Cluster& c)
     for (const Resource& r : c.resources) {
         if (r.flags.fence_device) c.have_fence_device = true;
     }
-    Assigner a{c, {}, false, {}, {}, {}, {}};
+    Assigner a{c, false, {}, false, {}, {}, {}, {}};
     // Target roles.
     for (Resource& r : c.resources) {
         if (r.target_role == Role::stopped) {

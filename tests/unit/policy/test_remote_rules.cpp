@@ -3,6 +3,8 @@
 // CIB whose expected transition was checked against crm_simulate 2.1.5.
 #include <catch.hpp>
 
+#include <map>
+
 #include "policy/digest.hpp"
 #include "policy_fixture.hpp"
 
@@ -573,4 +575,42 @@ TEST_CASE("A2: multiple-active=stop_unexpected stops only where not assigned, it
     auto plain = schedule_cib(cib(3, primitive("x"), prefer("node1"), status));
     CHECK(plain.in_graph("x_stop_0", "node1"));
     CHECK(plain.in_graph("x_start_0", "node1"));
+}
+
+TEST_CASE("U3: with no node available, the sort merges a group's members' scores on every node")
+{
+    // Only node1 (standby) is a cluster node; remote1's connection there failed, so without
+    // fencing remote1 is down and no node can run anything. Group g runs on remote1, a on
+    // node1, g first in the configuration. With no node available, the sort before
+    // assignment still merges g's members' scores, counting every node: gm's failed stop
+    // (a ban from remote1) takes g's score on its current node with it, so a sorts first
+    // (crm_simulate -s assigns a before g). With gm healthy, g keeps that score and sorts
+    // first (crm_simulate's summary: "Stop gm", "Stop a", "Stop remote1").
+    auto run = [&](bool first_member_failed) {
+        const std::string status =
+            node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}}, "remote") +
+                              history("a", "start")) +
+            remote_state("remote1",
+                         history("gm", first_member_failed ? "stop" : "start", first_member_failed ? 1 : 0));
+        std::string text =
+            cib(1,
+                remote("remote1") + "<group id=\"g\">" + primitive("gm") + primitive("gm2") + "</group>" +
+                    primitive("a"),
+                {}, status, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"utilization\"/>");
+        const std::string n1 = "<node id=\"1\" uname=\"node1\"/>";
+        text.replace(text.find(n1), n1.size(),
+                     "<node id=\"1\" uname=\"node1\"><instance_attributes id=\"n1-a\">" +
+                         nv("n1-sb", "standby", "on") + "</instance_attributes></node>");
+        auto s = schedule_cib(text);
+        // Where each resource ended in the sort (Cluster::top is sorted in place).
+        std::map<std::string, std::size_t> position;
+        for (std::size_t i = 0; i < s.cluster->top.size(); ++i)
+            position[s.cluster->resources[s.cluster->top[i]].id] = i;
+        return position;
+    };
+    auto failed = run(true);
+    CHECK(failed["a"] < failed["g"]);
+    auto healthy = run(false);
+    CHECK(healthy["g"] < healthy["a"]);
+    CHECK(healthy["a"] < healthy["remote1"]);
 }
