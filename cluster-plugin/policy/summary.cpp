@@ -53,22 +53,12 @@ void Summary::add(const char* change, RscIdx r, NodeIdx origin, NodeIdx dest, Ac
     } else {
         details = role + " " + node_name(c, origin) + " -> " + next + " " + node_name(c, dest);
     }
-    std::string reason;
-    const bool runnable = action != kNone && c.actions[action].runnable();
-    const std::string* src_reason =
-        source != kNone && !c.actions[source].reason.empty() ? &c.actions[source].reason : nullptr;
-    if (src_reason && !runnable) {
-        reason = "due to " + *src_reason + " (blocked)";
-    } else if (src_reason) {
-        reason = "due to " + *src_reason;
-    } else if (!runnable) {
-        reason = "blocked";
-    }
     Item item;
     item.change = change;
     item.rsc = rsc.id;
     item.details = details;
-    item.reason = reason;
+    if (source != kNone) item.reason = c.actions[source].reason;
+    item.blocked = action == kNone || !c.actions[action].runnable();
     item.role = rsc.role;
     item.next_role = rsc.next_role;
     item.origin = origin;
@@ -148,7 +138,13 @@ void Summary::log(RscIdx r)
         // (Stopped and started again where it runs, its role changing: "Restart s1:0 (
         // Promoted -> Unpromoted node1 )", observed, unfence-restart-promotable.)
         const bool restart = current != kNone && stop != kNone && !optional(stop);
-        add(restart ? "Restart" : "Start", r, current, next, start, kNone);
+        if (!restart && current == kNone && rsc.next_role == Role::promoted && !optional(promote)) {
+            // (PR1: a new instance started and promoted is listed by its promotion,
+            // "Promote c2r:0 ( Stopped -> Promoted node1 )", blocked as the promotion is.)
+            add("Promote", r, current, next, promote, kNone);
+        } else {
+            add(restart ? "Restart" : "Start", r, current, next, start, kNone);
+        }
     } else if (promote != kNone && !optional(promote)) {
         add("Promote", r, current, next, promote, kNone);
     } else if (demote != kNone && !optional(demote)) {
@@ -190,6 +186,12 @@ std::vector<SummaryEntry> summarize(const Cluster& c)
     return std::move(s.items);
 }
 
+std::string summary_reason(const SummaryEntry& e)
+{
+    if (e.reason.empty()) return e.blocked ? "blocked" : "";
+    return "due to " + e.reason + (e.blocked ? " (blocked)" : "");
+}
+
 std::string render_summary(const Cluster& c)
 {
     return render_summary(summarize(c));
@@ -226,7 +228,8 @@ std::string render_summary(const std::vector<SummaryEntry>& entries)
         if (static_cast<int>(det.size()) < detail_width)
             det.insert(0, static_cast<std::size_t>(detail_width) - det.size(), ' ');
         line += det + " )";
-        if (!i.reason.empty()) line.append("  ").append(i.reason);
+        const std::string reason = summary_reason(i);
+        if (!reason.empty()) line.append("  ").append(reason);
         out += line + "\n";
     }
     return out;

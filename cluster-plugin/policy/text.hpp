@@ -22,10 +22,11 @@ bool hidden_from_status(const Cluster& c, RscIdx r);
 // One "Transition Summary:" line: a fencing (change "Fence (reboot)", details the node) or
 // a resource change with its roles and nodes.
 struct SummaryEntry {
-    std::string change;   // Start, Stop, Move, ..., or "Fence (<action>)"
-    std::string rsc;      // resource id (empty for fencing)
-    std::string details;  // the parenthesised part as crm_simulate prints it
-    std::string reason;   // "due to ..." (fencing: the reason without quotes)
+    std::string change;    // Start, Stop, Move, ..., or "Fence (<action>)"
+    std::string rsc;       // resource id (empty for fencing)
+    std::string details;   // the parenthesised part as crm_simulate prints it
+    std::string reason;    // the action's reason, "node availability" (fencing: without quotes)
+    bool blocked = false;  // the action cannot run: "(blocked)", blocked="true" in XML
     Role role = Role::unknown;
     Role next_role = Role::unknown;
     NodeIdx origin = kNone;
@@ -33,6 +34,9 @@ struct SummaryEntry {
     bool fence = false;
 };
 std::vector<SummaryEntry> summarize(const Cluster& c);
+// A resource line's text after the details: "due to REASON", "due to REASON (blocked)",
+// "blocked" or nothing.
+std::string summary_reason(const SummaryEntry& e);
 // "Transition Summary:" lines (without the heading).
 std::string render_summary(const Cluster& c);
 std::string render_summary(const std::vector<SummaryEntry>& entries);

@@ -249,15 +249,21 @@ std::string summary_xml(const Cluster& c, const std::vector<SummaryEntry>& entri
         const bool need_role = e.role > Role::started || e.next_role > Role::unpromoted;
         const bool same_host = e.origin != kNone && e.dest != kNone && e.origin == e.dest;
         const bool same_role = e.role == e.next_role;
+        // (Observed: a node alone is "node"; with a destination, or where it stays, the
+        // node is "source" and the destination "dest", unless the text shows one node
+        // only: "Stopped -> Promoted node1" is role, next-role and dest.)
         if (e.origin == kNone) {
             if (need_role) {
                 w.attr("role", role_name(e.role));
                 w.attr("next-role", role_name(e.next_role));
             }
-            w.attr("node", name(e.dest));
-        } else if (e.dest == kNone || (same_host && same_role)) {
+            w.attr(need_role ? "dest" : "node", name(e.dest));
+        } else if (e.dest == kNone) {
             if (need_role) w.attr("role", role_name(e.role));
-            w.attr(e.change == "Restart" ? "source" : "node", name(e.origin));
+            w.attr("node", name(e.origin));
+        } else if (same_host && same_role) {
+            if (need_role) w.attr("role", role_name(e.role));
+            w.attr("source", name(e.origin));
         } else if (same_role) {
             if (need_role) w.attr("role", role_name(e.role));
             w.attr("source", name(e.origin));
@@ -272,11 +278,8 @@ std::string summary_xml(const Cluster& c, const std::vector<SummaryEntry>& entri
             w.attr("next-role", role_name(e.next_role));
             w.attr("dest", name(e.dest));
         }
-        if (!e.reason.empty()) {
-            std::string reason = e.reason;
-            if (reason.starts_with("due to ")) reason = reason.substr(7);
-            w.attr("reason", reason);
-        }
+        if (!e.reason.empty()) w.attr("reason", e.reason);
+        if (e.blocked) w.attr("blocked", true);
         w.end_empty();
     }
     w.close_list("actions", actions);

@@ -83,7 +83,7 @@ Data source:
 Output:
   --output-as=FORMAT        text (default) or xml
   --output-to=DEST          Write the output to DEST ("-" is standard output)
-  -Q, --quiet               Display only essential output
+  -Q, --quiet               Display only essential output (not with --output-as=xml)
   -V, --verbose             Accepted, ignored
   -$, --version             Show the version
   -h, --help                Show this help
@@ -617,6 +617,8 @@ int main(int argc, char** argv)
         if (a.xml_file.empty() && !a.xml_pipe && !a.live)
             return fail(kExitUnavailable, "no input: give -x FILE, -p or -L");
         if (a.in_place && a.xml_file.empty()) return fail(kExitUsage, "--in-place needs --xml-file");
+        // (crm_simulate 2.1.5 writes its whole XML result with -Q too: observed.)
+        if (a.xml_output) a.quiet = false;
         return run_main(a, argc, argv);
     } catch (const std::exception& e) {
         return fail(kExitError, e.what());

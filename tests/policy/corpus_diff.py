@@ -23,6 +23,10 @@ and compares, after crm_simulate's own normalisations (docs/policy.md):
   scores    the -s score lines against the stored scores/NAME.scores (as a set of lines:
             the stored files are sorted differently); gated for the tests marked "scores"
             in the pass list, reported for the others
+  xml       where summary/NAME.xmlout holds crm_simulate's --output-as=xml output (inputs
+            recorded with record_input.py): the whole document, gated, but its request
+            line and the elements outpost-simulate does not write yet (<modifications>,
+            <allocations>, <allocations_utilizations>, <utilizations>: docs/policy.md)
 
 Inputs whose crm_simulate arguments (xml/NAME.args) show scores or utilization (-s, -U)
 have a plain stored output: it is compared whole ("output"), with the graph.
@@ -92,6 +96,17 @@ def normalise(line):
     # crm_simulate stamps injected failures with the wall clock.
     line = re.sub(r"(last-failure-\S*=)\d+", r"\1(time)", line)
     return line.rstrip()
+
+
+XML_UNWRITTEN = re.compile(r"^  <(modifications|allocations|allocations_utilizations|utilizations)(/>\n|>\n.*?^  </\1>\n)",
+                           re.S | re.M)
+
+
+def xml_lines(text):
+    """An --output-as=xml document as compared ("xml" above): without the request line, which
+    names the tool and the file, and without the elements not written yet."""
+    text = re.sub(r'^(<pacemaker-result [^>]*request=)"[^"]*"', r'\1""', text, flags=re.M)
+    return XML_UNWRITTEN.sub("", text).split("\n")
 
 
 def section(text, start, ends):
@@ -238,6 +253,19 @@ def run_test(simulate, corpus, name, verbose):
                 if e != g:
                     result["diff"]["scores"] = list(difflib.unified_diff(e, g, "expected", "outpost", lineterm="",
                                                                          n=0))
+        xml_out = os.path.join(corpus, "summary", name + ".xmlout")
+        if os.path.exists(xml_out):
+            with open(xml_out, encoding="utf-8") as f:
+                e = xml_lines(f.read())
+            try:
+                sxml = subprocess.run([simulate, "-x", xml_path, "-S", "--output-as=xml"] + extra,
+                                      capture_output=True, text=True, timeout=60, check=False)
+            except subprocess.TimeoutExpired:
+                return {"error": "timeout (--output-as=xml)"}
+            g = xml_lines(sxml.stdout)
+            result["xml"] = e == g
+            if e != g:
+                result["diff"]["xml"] = list(difflib.unified_diff(e, g, "expected", "outpost", lineterm="", n=0))
         eg = graph(os.path.join(corpus, "exp", name + ".exp"))
         og = graph(gpath)
         if eg is None or og is None:
@@ -257,12 +285,17 @@ def run_test(simulate, corpus, name, verbose):
         return result
 
 
+def passed(r):
+    """Whether every gated comparison matched (xml only where it was recorded)."""
+    return all(r.get(k) for k in GATED) and r.get("xml") is not False
+
+
 def describe(r):
     if r.get("error"):
         return "error: " + r["error"]
     if "bundle" in r:
         return "refused (bundle)"
-    bad = [k for k in GATED + ["executed"] if not r.get(k)]
+    bad = [k for k in GATED + ["executed"] if not r.get(k)] + (["xml"] if r.get("xml") is False else [])
     note = "" if r.get("scores", True) else ", scores differ"
     if not bad:
         return "match" + ("" if r.get("synapses") else " (synapse order/ids differ)") + note
@@ -302,7 +335,7 @@ def main():
     for name in names:
         r = run_test(args.simulate, args.corpus, name, args.verbose)
         results[name] = r
-        full = r.get("error") is None and ("bundle" in r or all(r.get(k) for k in GATED))
+        full = r.get("error") is None and ("bundle" in r or passed(r))
         if name in scores_gated and r.get("scores") is False:
             full = False
         gated = name in must_pass
@@ -315,7 +348,7 @@ def main():
         if gated and not full:
             failures.append(name)
     plain_names = [n for n in names if "bundle" not in results[n]]
-    full = [n for n in plain_names if results[n].get("error") is None and all(results[n].get(k) for k in GATED)]
+    full = [n for n in plain_names if results[n].get("error") is None and passed(results[n])]
     print("non-bundle: %d/%d match (current, summary, revised, graph, plain); bundle inputs refused: %d/%d" %
           (len(full), len(plain_names), sum(1 for n in names if results[n].get("bundle")),
            len(names) - len(plain_names)))

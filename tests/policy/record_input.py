@@ -5,9 +5,10 @@ corpus layout that corpus_diff.py reads.
 
 Usage: record_input.py [--regression] CIB NAME [CRM_SIMULATE_ARGS...]
   writes inputs/xml/NAME.xml (a copy of CIB), inputs/xml/NAME.args (if there are arguments),
-  inputs/summary/NAME.summary (crm_simulate -x CIB -S -G ... ARGS) and inputs/exp/NAME.exp
-  (its graph), and inputs/summary/NAME.stderr where crm_simulate exits with status 1 after
-  "An invalid transition was produced". Needs the installed crm_simulate. With
+  inputs/summary/NAME.summary (crm_simulate -x CIB -S -G ... ARGS), inputs/exp/NAME.exp
+  (its graph), inputs/summary/NAME.xmlout (the same with --output-as=xml), and
+  inputs/summary/NAME.stderr where crm_simulate exits with status 1 after "An invalid
+  transition was produced". Needs the installed crm_simulate. With
   --regression: into regressions/ (a disagreement that was fixed, made by hand) instead of
   inputs/.
 """
@@ -61,6 +62,11 @@ def main():
             f.write(proc.stderr)
     elif os.path.exists(stderr_path):
         os.remove(stderr_path)
+    # The same as --output-as=xml (compared by corpus_diff.py, "xml").
+    proc = subprocess.run([crm, "-x", xml, "-S", "--output-as=xml"] + args, capture_output=True, text=True,
+                          check=False)
+    with open(os.path.join(here, "summary", name + ".xmlout"), "w", encoding="utf-8") as f:
+        f.write(proc.stdout)
     print("recorded %s" % name)
     return 0
 

@@ -119,7 +119,8 @@ std::vector<std::string> Scheduled::summary() const
     std::vector<std::string> lines;
     for (const SummaryEntry& e : summarize(*cluster)) {
         std::string line = e.change + " " + (e.fence ? e.details : e.rsc + " (" + e.details + ")");
-        if (!e.reason.empty()) line += " " + e.reason;
+        const std::string reason = e.fence ? e.reason : summary_reason(e);
+        if (!reason.empty()) line += " " + reason;
         lines.push_back(line);
     }
     return lines;

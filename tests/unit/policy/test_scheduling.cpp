@@ -9,6 +9,7 @@
 #include "policy/graph.hpp"
 #include "policy/simulate.hpp"
 #include "policy/text.hpp"
+#include "policy/xml_output.hpp"
 #include "policy_fixture.hpp"
 
 using namespace policy_test;
@@ -611,6 +612,65 @@ TEST_CASE("D1: an anonymous clone's group instance shown in full names its membe
     CHECK(text.find("Resource Group: g:0:") != std::string::npos);
     CHECK(text.find("* gm2\t(ocf:pacemaker:Dummy):\t FAILED node2") != std::string::npos);
     CHECK(text.find("gm2:0") == std::string::npos);
+}
+
+namespace {
+
+// A promotable clone c2 (c2r, Stateful) preferring promotion on every node, after a clone c
+// of Dummy (c disabled where `c_disabled`), ordered `c then c2` with the given then-action.
+Scheduled promotable_after(bool c_disabled, const std::string& then_action, const std::string& c2_meta)
+{
+    const std::string c_meta = c_disabled ? nv("c-tr", "target-role", "Stopped") : std::string();
+    const std::string rsc =
+        clone("c", c_meta, "cr") +
+        clone("c2", nv("c2-p", "promotable", "true") + nv("c2-pm", "promoted-max", "2") + c2_meta, "c2r",
+              true);
+    const std::string constraints =
+        "<rsc_location id=\"l\" rsc=\"c2\"><rule id=\"l-r\" score=\"10\" role=\"Promoted\">"
+        "<expression id=\"l-e\" attribute=\"#uname\" operation=\"defined\"/></rule></rsc_location>"
+        "<rsc_order id=\"o\" first=\"c\" first-action=\"start\" then=\"c2\" then-action=\"" +
+        then_action + "\"/>";
+    return schedule_cib(cib(2, rsc, constraints));
+}
+
+}  // namespace
+
+TEST_CASE("D2: a new instance that starts and is promoted is listed as its promotion")
+{
+    // Observed with crm_simulate 2.1.5: "Promote c2r:0 ( Stopped -> Promoted node1 )", with
+    // or without interleave, whatever runs of the first clone; blocked and with a reason
+    // as the promotion is, not as the start.
+    const std::string interleave = nv("c2-i", "interleave", "true");
+    CHECK(promotable_after(false, "promote", interleave).summary() ==
+          std::vector<std::string>{"Start cr:0 (node1)", "Start cr:1 (node2)",
+                                   "Promote c2r:0 (Stopped -> Promoted node1)",
+                                   "Promote c2r:1 (Stopped -> Promoted node2)"});
+    // The first clone disabled: the start runs, the promotion cannot.
+    CHECK(promotable_after(true, "promote", {}).summary() ==
+          std::vector<std::string>{
+              "Promote c2r:0 (Stopped -> Promoted node1) due to unrunnable c running (blocked)",
+              "Promote c2r:1 (Stopped -> Promoted node2) due to unrunnable c running (blocked)"});
+    // Neither can run; the promotion gives no reason (the start would).
+    CHECK(promotable_after(true, "start", {}).summary() ==
+          std::vector<std::string>{"Promote c2r:0 (Stopped -> Promoted node1) blocked",
+                                   "Promote c2r:1 (Stopped -> Promoted node2) blocked"});
+}
+
+TEST_CASE("D3: --output-as=xml shows a blocked action as blocked=\"true\" beside its reason")
+{
+    // Observed with crm_simulate 2.1.5: reason="unrunnable c running" blocked="true" for the
+    // text's "due to unrunnable c running (blocked)", blocked="true" alone for "blocked";
+    // a new instance's promotion names its node "dest".
+    auto with_reason = promotable_after(true, "promote", {});
+    std::string xml = summary_xml(*with_reason.cluster, summarize(*with_reason.cluster), 0);
+    CHECK(
+        xml.find("<rsc_action action=\"promote\" resource=\"c2r:0\" role=\"Stopped\" next-role=\"Promoted\" "
+                 "dest=\"node1\" reason=\"unrunnable c running\" blocked=\"true\"/>") != std::string::npos);
+    auto without = promotable_after(true, "start", {});
+    xml = summary_xml(*without.cluster, summarize(*without.cluster), 0);
+    CHECK(xml.find("dest=\"node1\" blocked=\"true\"/>") != std::string::npos);
+    CHECK(xml.find("reason=") == std::string::npos);
+    CHECK(xml.find("(blocked)") == std::string::npos);
 }
 
 TEST_CASE("R1: a recurring operation no longer configured is cancelled, after the stop where it stops")
