@@ -208,7 +208,7 @@ void schedule_fencing(Cluster& c)
 }
 
 // The nodes an action takes down (the graph's <downed>, rule 53), as crm_simulate 2.1.5
-// writes them: fencing a node downs it and every guest whose container runs there (the
+// writes them: fencing a node downs it and every guest whose connection runs there (the
 // guest's pseudo-fence downs the guest); a connection's stop downs its node unless the
 // connection migrates (a migration keeps the node up, partial or not) or could and moves.
 void mark_downed_nodes(Cluster& c)
@@ -218,13 +218,16 @@ void mark_downed_nodes(Cluster& c)
         if (a.fence_action == "on") continue;  // UF4
         a.downed.push_back(a.node);
         if (c.nodes[a.node].kind != NodeKind::member) continue;
-        for (NodeIdx g = 0; g < c.nodes.size(); ++g) {
-            const Node& guest = c.nodes[g];
-            if (guest.kind != NodeKind::guest || guest.remote_rsc == kNone) continue;
-            const RscIdx container = c.resources[guest.remote_rsc].container;
-            if (container == kNone) continue;
-            const auto& on = c.resources[container].running_on;
-            if (std::find(on.begin(), on.end(), a.node) != on.end()) a.downed.push_back(g);
+        // A guest goes down with the node its connection runs on (not its container's: a
+        // guest whose connection is stopped stays listed up), by name like a connection's
+        // stop below.
+        for (RscIdx conn = 0; conn < c.resources.size(); ++conn) {
+            const Resource& cr = c.resources[conn];
+            if (!cr.flags.is_remote_connection || cr.container == kNone) continue;
+            if (std::find(cr.running_on.begin(), cr.running_on.end(), a.node) == cr.running_on.end())
+                continue;
+            const NodeIdx g = c.find_node(cr.id);
+            if (g != kNone && g != a.node) a.downed.push_back(g);
         }
     }
     // By name: a connection whose node a typeless <node> entry keeps a cluster node still
@@ -236,7 +239,8 @@ void mark_downed_nodes(Cluster& c)
         const Resource& cr = c.resources[conn];
         if (cr.partial_migration_target != kNone) continue;
         // Nor does a migratable connection that moves (even where it cannot migrate).
-        if (cr.flags.allow_migrate && !cr.flags.failed && cr.assigned != kNone && cr.running_on.size() == 1 &&
+        // Multiply active, it moves when its first node (in status order) is not its new one.
+        if (cr.flags.allow_migrate && !cr.flags.failed && cr.assigned != kNone && !cr.running_on.empty() &&
             cr.running_on.front() != cr.assigned)
             continue;
         bool migrates = false;

@@ -83,8 +83,13 @@ bool should_add_input(const Cluster& c, const std::vector<char>& dumped, const A
     if (!dumped[e.first]) {
         const std::uint32_t type = e.flags & ~kOrderUser;
         const bool unmanaged = in.rsc != kNone && !c.resources[in.rsc].flags.managed;
-        return !in.optional() && (!in.runnable() || unmanaged) && !in.pseudo() && type != kOrderOptional &&
-               type != kOrderImpliesThenPrinted;
+        // G5c: so does a collective's own pseudo stop (start) before its stopped (running),
+        // the only pseudo input kept, also when a member's action only made it shown.
+        const bool own_pseudo =
+            in.pseudo() && type == kOrderRunnableLeft && in.rsc != kNone && in.rsc == a.rsc;
+        const bool required = !in.optional() || (own_pseudo && (in.flags & kActPrintAlways));
+        return required && (!in.runnable() || unmanaged) && (!in.pseudo() || own_pseudo) &&
+               type != kOrderOptional && type != kOrderImpliesThenPrinted;
     }
     return true;
 }

@@ -44,7 +44,7 @@
 // 1.I Fencing
 //   49-53 fencing decisions, guest pseudo-fence (50), stops and demotes implied by fencing
 //         (51, with the notifications of notify.cpp N5), downed nodes (53: fencing a
-//         node downs it and the guests whose containers run there, a connection's stop
+//         node downs it and the guests whose connections run there, a connection's stop
 //         its node unless the connection migrates or could and moves) ..... fencing.cpp
 // 1.J Migration
 //   54-55 live and partial migration of connections ....................... actions.cpp

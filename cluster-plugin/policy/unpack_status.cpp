@@ -283,8 +283,10 @@ void StatusUnpacker::determine_remote_online(NodeIdx n)
     } else if (conn.role == Role::stopped || (container && container->role == Role::stopped)) {
         online = false;
         node.remote_requires_reset = false;
-    } else if (container && container->running_on.size() == 1) {
-        const Node& host = c.nodes[container->running_on[0]];
+    } else if (container && conn.running_on.size() == 1) {
+        // The guest's host is where its connection runs (not its container, should the two
+        // part), as for rule 53's downed nodes.
+        const Node& host = c.nodes[conn.running_on[0]];
         if (!host.online && host.unclean) {
             online = false;
             node.remote_requires_reset = true;

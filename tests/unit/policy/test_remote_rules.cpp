@@ -253,6 +253,78 @@ TEST_CASE(
     CHECK(graph_xml(*s.cluster, s.graph).find("<downed>") != std::string::npos);
 }
 
+TEST_CASE("rule 53/15: a guest's host is where its connection runs: fencing it downs and resets the guest")
+{
+    // A node lost (unclean, fenced) with the container vm1 or guest1's connection: where the
+    // connection runs decides whether the fencing downs guest1 too and whether guest1 needs
+    // its own (pseudo) fencing, not where its container does.
+    const auto fenced = [](int lost, const std::string& node1_conn, const std::string& node2_conn) {
+        std::string state = node_state(1, history("fence", "start", 0, 0, "fence_dummy", "stonith", "") +
+                                              history("vm1", "start") + node1_conn) +
+                            node_state(2, node2_conn);
+        const std::string up = "<node_state id=\"" + std::to_string(lost) + "\" uname=\"node" +
+                               std::to_string(lost) + "\" in_ccm=\"true\" crmd=\"online\" join=\"member\"";
+        std::string down = up;
+        down.replace(down.find("in_ccm"), std::string::npos,
+                     "in_ccm=\"false\" crmd=\"offline\" join=\"down\"");
+        state.replace(state.find(up), up.size(), down);
+        std::string text = cib(3,
+                               guest_vm("vm1", "guest1") + primitive("r1") +
+                                   "<primitive id=\"fence\" class=\"stonith\" type=\"fence_dummy\"/>",
+                               pin("r1", "guest1"), state + remote_state("guest1", history("r1", "start")));
+        const std::string off = "name=\"stonith-enabled\" value=\"false\"";
+        text.replace(text.find(off), off.size(), "name=\"stonith-enabled\" value=\"true\"");
+        return schedule_cib(text);
+    };
+    const auto downed = [](const Scheduled& s, const std::string& fencing) {
+        std::vector<std::string> names;
+        const ActIdx a = s.find(fencing);
+        REQUIRE(a != kNone);
+        for (NodeIdx n : s.cluster->actions[a].downed)
+            names.push_back(s.cluster->nodes[n].name);
+        return names;
+    };
+    using Names = std::vector<std::string>;
+    const std::string running = history("guest1", "start", 0, 0, "remote");
+    auto both = fenced(1, running, {});
+    CHECK(downed(both, "stonith-node1-reboot") == Names{"node1", "guest1"});
+    CHECK(both.in_graph("stonith-guest1-reboot"));
+    // The connection is stopped: guest1 is not listed.
+    auto stopped = fenced(1, history("guest1", "stop", 0, 0, "remote"), {});
+    CHECK(downed(stopped, "stonith-node1-reboot") == Names{"node1"});
+    // The connection runs on node2: losing node1 (the container's host) neither downs nor
+    // fences guest1, whose r1 stops there for real; losing node2 does both.
+    auto container_lost = fenced(1, {}, running);
+    CHECK(downed(container_lost, "stonith-node1-reboot") == Names{"node1"});
+    CHECK_FALSE(container_lost.in_graph("stonith-guest1-reboot"));
+    CHECK(container_lost.in_graph("r1_stop_0", "guest1"));
+    auto connection_lost = fenced(2, {}, running);
+    CHECK(downed(connection_lost, "stonith-node2-reboot") == Names{"node2", "guest1"});
+    CHECK(connection_lost.in_graph("stonith-guest1-reboot"));
+}
+
+TEST_CASE("rule 53: a multiply active migratable connection that moves off its first node downs nothing")
+{
+    // guest1's connection (remote-allow-migrate) and its container run on node1 and node2 and
+    // are placed on node2: both stops are plain stops, but the connection moves from its
+    // first active node (in status order), so neither downs guest1; placed on node1 they do.
+    const auto both = [](const std::string& to) {
+        const std::string vm = history("vm1", "start") + history("guest1", "start", 0, 0, "remote");
+        const std::string vm_meta =
+            nv("vm1-rn", "remote-node", "guest1") + nv("vm1-ram", "remote-allow-migrate", "true");
+        auto s = schedule_cib(
+            cib(2, primitive("vm1", vm_meta) + primitive("r1"), pin("r1", "guest1") + pin("vm1", to),
+                node_state(1, vm) + node_state(2, vm) + remote_state("guest1", history("r1", "start"))));
+        const ActIdx one = s.find("guest1_stop_0", "node1");
+        const ActIdx two = s.find("guest1_stop_0", "node2");
+        REQUIRE(one != kNone);
+        REQUIRE(two != kNone);
+        return s.cluster->actions[one].downed.size() + s.cluster->actions[two].downed.size();
+    };
+    CHECK(both("node2") == 0);
+    CHECK(both("node1") == 2);
+}
+
 TEST_CASE("rule 53: a connection that migrates downs nothing")
 {
     const std::string status =

@@ -394,6 +394,38 @@ TEST_CASE("G5u: what follows an unmanaged resource's required start waits for it
     CHECK_FALSE(invalid(alone));
 }
 
+TEST_CASE("G5c: a collective's required stop that cannot run stays an input of its own stopped")
+{
+    // Observed with crm_simulate 2.1.5 (regression rnd-s55-c5-6): with `X then p2` and p2's
+    // stop failed (blocked, no fencing), X's own stop cannot run: its members' stops still
+    // do, and X's stopped waits for X's stop all the same (an invalid transition). Its other
+    // pseudo inputs are not kept (X's stop is no input of a member's stop).
+    const auto prim = [](const std::string& id) {
+        return "<primitive id=\"" + id +
+               "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+               "<operations><op id=\"" +
+               id + "-m\" name=\"monitor\" interval=\"10s\"/></operations></primitive>";
+    };
+    const std::string failed = history_ops("gm", {{"start", 0, 0}, {"monitor", 7, 10000}});
+    const std::string blocked = history("p2", "stop", 1);
+    auto invalid = [](const Scheduled& s) { return simulate_transition(*s.cluster, s.graph, {}, 0).invalid; };
+    const auto check = [&](const std::string& x, const std::string& rsc, const std::string& status,
+                           const std::string& member_stop) {
+        auto s =
+            schedule_cib(cib(2, rsc + prim("p2"), "<rsc_order id=\"o\" first=\"" + x + "\" then=\"p2\"/>",
+                             node_state(1, status + blocked)));
+        CHECK(s.in_graph(member_stop, "node1"));
+        CHECK_FALSE(s.in_graph(x + "_stop_0"));
+        REQUIRE(s.in_graph(x + "_stopped_0"));
+        CHECK(s.ordered(x + "_stop_0", "", x + "_stopped_0", ""));
+        CHECK_FALSE(s.ordered(x + "_stop_0", "", member_stop, "node1"));
+        CHECK(invalid(s));
+    };
+    check("g", "<group id=\"g\">" + prim("gm") + prim("gm2") + "</group>", failed + history("gm2", "start"),
+          "gm_stop_0");
+    check("c", "<clone id=\"c\">" + prim("gm") + "</clone>", failed, "gm:0_stop_0");
+}
+
 TEST_CASE("require-all=false in ordered sets: a one-or-more pseudo action before the next set")
 {
     const auto prim = [](const std::string& id, const std::string& meta = {}) {
