@@ -1865,6 +1865,14 @@ bool anonymous_instance_owns(const Cluster& c, RscIdx inst, NodeIdx n)
     return false;
 }
 
+bool limited_to_unpromoted(const Cluster& c, RscIdx inst)
+{
+    std::vector<RscIdx> leaves;
+    c.leaves(inst, leaves);
+    return std::any_of(leaves.begin(), leaves.end(),
+                       [&](RscIdx l) { return c.resources[l].target_role == Role::unpromoted; });
+}
+
 Score promotion_score(const Cluster& c, RscIdx r, NodeIdx n, Score not_set)
 {
     const Resource& rsc = c.resources[r];
@@ -1920,7 +1928,12 @@ void Assigner::set_instance_roles(RscIdx clone)
             ir.sort_index = 0;
             continue;
         }
-        const Role next = inst_next_role(c, inst);
+        Role next = inst_next_role(c, inst);
+        // Rule TR1: target-role Unpromoted (on the clone or inside the instance) keeps the
+        // instance from promotion: its promotion score is -INFINITY (an unmanaged promoted
+        // instance stays as it is).
+        if (next != Role::stopped && next != Role::promoted && limited_to_unpromoted(c, inst))
+            next = Role::unpromoted;
         Score priority = 0;
         switch (next) {
             case Role::started:

@@ -57,9 +57,10 @@ Role display_role(const Cluster& c, RscIdx r)
     return role;
 }
 
+// Disabled to crm_mon: target-role Stopped, or Unpromoted in a promotable clone (rule TR1).
 bool is_disabled(const Resource& r)
 {
-    return r.target_role == Role::stopped;
+    return r.target_role == Role::stopped || r.target_role == Role::unpromoted;
 }
 
 std::string node_list(const Cluster& c, const std::vector<NodeIdx>& nodes)
@@ -112,7 +113,10 @@ std::string primitive_text(const Cluster& c, RscIdx ri, const std::string& name)
     std::vector<const char*> flags;
     if (r.running_on.size() == 1 && c.nodes[r.running_on[0]].unclean && !c.nodes[r.running_on[0]].online)
         flags.push_back("UNCLEAN");
-    if (is_disabled(r)) flags.push_back("disabled");
+    // (Limited to Unpromoted: the target role as configured, "target-role:Slave".)
+    const std::string limit = "target-role:" + std::string(r.meta_value("target-role"));
+    if (r.target_role == Role::stopped) flags.push_back("disabled");
+    if (r.target_role == Role::unpromoted) flags.push_back(limit.c_str());
     // (A blocked resource is unmanaged too; crm_mon says "blocked" only. One in maintenance
     // is "unmanaged" to crm_simulate 2.1.5.)
     if (r.flags.blocked) {
@@ -216,6 +220,7 @@ void render_clone(const Cluster& c, Out& out, RscIdx ci, int indent)
         return;
     }
     std::vector<NodeIdx> promoted, unpromoted, started;
+    bool unpromoted_limited = false;  // "Unpromoted (target-role):" (rule TR1)
     int active = 0;
     for (RscIdx inst : cl.children) {
         const Resource& ir = c.resources[inst];
@@ -255,6 +260,8 @@ void render_clone(const Cluster& c, Out& out, RscIdx ci, int indent)
             promoted.push_back(where);
         } else if (role == Role::unpromoted && cl.flags.promotable) {
             unpromoted.push_back(where);
+            // (The instance's own target role: a group member's does not count.)
+            if (ir.target_role == Role::unpromoted) unpromoted_limited = true;
         } else {
             started.push_back(where);
         }
@@ -268,7 +275,9 @@ void render_clone(const Cluster& c, Out& out, RscIdx ci, int indent)
     by_name(unpromoted);
     by_name(started);
     if (!promoted.empty()) out.line(indent + 2, "Promoted: " + node_list(c, promoted));
-    if (!unpromoted.empty()) out.line(indent + 2, "Unpromoted: " + node_list(c, unpromoted));
+    if (!unpromoted.empty())
+        out.line(indent + 2, std::string(unpromoted_limited ? "Unpromoted (target-role): " : "Unpromoted: ") +
+                                 node_list(c, unpromoted));
     if (!started.empty()) out.line(indent + 2, "Started: " + node_list(c, started));
     if (active < cl.clone_max) {
         std::vector<NodeIdx> stopped;
@@ -285,8 +294,9 @@ void render_clone(const Cluster& c, Out& out, RscIdx ci, int indent)
         }
         by_name(stopped);
         if (!stopped.empty())
-            out.line(indent + 2, std::string(is_disabled(cl) ? "Stopped (disabled): " : "Stopped: ") +
-                                     node_list(c, stopped));
+            out.line(indent + 2,
+                     std::string(cl.target_role == Role::stopped ? "Stopped (disabled): " : "Stopped: ") +
+                         node_list(c, stopped));
     }
 }
 
@@ -395,8 +405,9 @@ std::string render_status_notes(const Cluster& c)
                             : std::string();
     int total = 0, disabled = 0, blocked = 0;
     // (Implicit guest connections count too.)
+    // (Not an inactive orphan: crm_mon does not show it either.)
     for (const Resource& r : c.resources) {
-        if (!r.is_primitive()) continue;
+        if (!r.is_primitive() || (r.flags.orphan && r.running_on.empty())) continue;
         ++total;
         if (is_disabled(r)) ++disabled;
         if (r.flags.blocked) ++blocked;

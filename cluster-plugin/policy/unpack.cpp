@@ -587,11 +587,16 @@ void Unpacker::apply_common(RscIdx idx)
             }
         }
     }
-    // target-role limits the role placement may give (Started = no limit).
+    // target-role limits the role placement may give: Stopped anywhere, Unpromoted (or
+    // Slave) in a promotable clone (rule TR1). Started is no limit; nor are Promoted, and
+    // Unpromoted outside a promotable clone (crm_simulate treats them as Started).
     std::string_view target = m("target-role");
     if (!target.empty() && target != "default") {
         auto role = parse_role(target);
-        if (role && *role != Role::started) r.target_role = *role;
+        const RscIdx clone = c.clone_of(idx);
+        const bool promotable = clone != kNone && c.resources[clone].flags.promotable;
+        if (role && (*role == Role::stopped || (*role == Role::unpromoted && promotable)))
+            r.target_role = *role;
     }
 }
 

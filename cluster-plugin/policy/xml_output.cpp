@@ -171,7 +171,8 @@ void write_resource(const Cluster& c, Writer& w, RscIdx r)
         write_primitive(c, w, r);
         return;
     }
-    const bool disabled = rsc.target_role == Role::stopped;
+    // (Target-role Unpromoted in a promotable clone disables too, rule TR1.)
+    const bool disabled = rsc.target_role == Role::stopped || rsc.target_role == Role::unpromoted;
     if (rsc.is_group()) {
         w.open("group");
         w.attr("id", rsc.id);  // "g:0" in an anonymous clone too, observed
@@ -188,7 +189,11 @@ void write_resource(const Cluster& c, Writer& w, RscIdx r)
         w.attr("disabled", disabled);
         w.attr("failed", failed);
         w.attr("failure_ignored", false);
-        if (rsc.has_meta("target-role")) w.attr("target_role", rsc.meta_value("target-role"));
+        // (Without its own, a clone shows its child's target role.)
+        const Resource* with_role = &rsc;
+        if (!rsc.has_meta("target-role") && !rsc.children.empty())
+            with_role = &c.resources[rsc.children.front()];
+        if (with_role->has_meta("target-role")) w.attr("target_role", with_role->meta_value("target-role"));
     }
     w.end_open();
     for (RscIdx ch : rsc.children)

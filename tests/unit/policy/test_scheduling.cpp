@@ -1,6 +1,7 @@
 // Scheduling rules beyond remote nodes: clone notifications (notify.cpp N1-N5), clone
-// stickiness, require-all=false, exclusive discovery, no-quorum-policy=demote, and the
-// graph and simulation outputs. Each expectation was checked against crm_simulate 2.1.5.
+// stickiness, require-all=false, exclusive discovery, no-quorum-policy=demote, target-role
+// Unpromoted (TR1), and the graph and simulation outputs. Each expectation was checked against
+// crm_simulate 2.1.5.
 #include <catch.hpp>
 
 #include <algorithm>
@@ -122,6 +123,45 @@ TEST_CASE("no-quorum-policy=demote: promotable instances demote, everything else
     const std::string summary = s.summary_text();
     CHECK(summary.find("Demote S:0") != std::string::npos);
     CHECK(summary.find("Stop p (node1) due to no quorum") != std::string::npos);
+}
+
+TEST_CASE("TR1: target-role Unpromoted demotes a promotable clone's instance and never promotes")
+{
+    std::string status;
+    status += node_state(1, history("S", "promote", 0, 0, "Stateful"));
+    status += node_state(2, history("S", "start", 0, 0, "Stateful"));
+    const std::string promoted_here =
+        "<rsc_location id=\"lp\" rsc=\"M\" node=\"node1\" role=\"Promoted\" "
+        "score=\"100\"/>";
+    // On the clone (legacy spelling): demoted, the clone shown disabled.
+    auto s = schedule_cib(
+        cib(2, clone("M", nv("mp", "promotable", "true") + nv("mt", "target-role", "Slave"), "S", true),
+            promoted_here, status));
+    CHECK(s.summary_text().find("Demote S:0") != std::string::npos);
+    CHECK(s.in_graph("S:0_demote_0", "node1"));
+    CHECK_FALSE(s.in_graph("S:0_promote_0", "node1"));
+    const std::string text = render_status(*s.cluster);
+    CHECK(text.find("Clone Set: M [S] (promotable, disabled):") != std::string::npos);
+    CHECK(text.find("Unpromoted (target-role): [ node2 ]") != std::string::npos);
+    CHECK(render_status_notes(*s.cluster).find("2 of 2 resource instances DISABLED") != std::string::npos);
+    // On the primitive, instances stopped: they start unpromoted only; the clone is not
+    // disabled itself.
+    std::string prim = clone("M", nv("mp", "promotable", "true"), "S", true);
+    prim.insert(prim.find("<operations>"),
+                "<meta_attributes id=\"sm\">" + nv("st", "target-role", "Unpromoted") + "</meta_attributes>");
+    auto t = schedule_cib(cib(2, prim, promoted_here));
+    CHECK(t.in_graph("S:0_start_0", "node1"));
+    CHECK_FALSE(t.in_graph("S:0_promote_0", "node1"));
+    CHECK(render_status(*t.cluster).find("(promotable, disabled)") == std::string::npos);
+    // Outside a promotable clone Unpromoted and Promoted mean Started.
+    auto u =
+        schedule_cib(cib(2, clone("C", nv("ct", "target-role", "Unpromoted"), "D") +
+                                "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+                                "<meta_attributes id=\"pm\">" +
+                                nv("pt", "target-role", "Promoted") + "</meta_attributes></primitive>"));
+    CHECK(u.in_graph("D:0_start_0", "node1"));
+    CHECK(u.in_graph("p_start_0"));
+    CHECK(render_status_notes(*u.cluster).find("DISABLED") == std::string::npos);
 }
 
 TEST_CASE("graph: synapses numbered from 1, a resource's actions newest first")
