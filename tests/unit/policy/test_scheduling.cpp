@@ -1008,3 +1008,36 @@ TEST_CASE("O1c: what follows a clone's own action does not make it required")
     CHECK_FALSE(s.cluster->actions[stop].optional());
     CHECK(s.cluster->actions[stopped].optional());
 }
+
+TEST_CASE(
+    "O5c: a clone's start required in passing by an instance that cannot start leaves what follows alone")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s73-c5-4): with `c then c2`, the
+    // instance of c on remote1, whose connection failed and cannot start again, must restart
+    // there but cannot start: c_running is required through it, c2 does not restart. A
+    // recovery that can run (cr's monitor failed on node1) restarts c2 "due to required c
+    // running".
+    const std::string rsc =
+        "<primitive id=\"remote1\" class=\"ocf\" provider=\"pacemaker\" type=\"remote\"/>"
+        "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>" +
+        clone("c", {}, "cr") + clone("c2", nv("c2n", "notify", "true"), "c2r");
+    const std::string constraints =
+        "<rsc_order id=\"ord\" first=\"c\" then=\"c2\"/>"
+        "<rsc_location id=\"b1\" rsc=\"c2\" node=\"node1\" score=\"-INFINITY\"/>"
+        "<rsc_location id=\"b2\" rsc=\"c2\" node=\"remote1\" score=\"-INFINITY\"/>";
+    const auto status = [](int cr_monitor_rc) {
+        return node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}}, "remote") +
+                                 history_ops("cr", {{"start", 0, 0}, {"monitor", cr_monitor_rc, 10000}})) +
+               node_state(2, history("cr", "start") + history("c2r", "start")) +
+               remote_state("remote1", history("cr", "start") + history("p2", "stop", 1));
+    };
+    auto s = schedule_cib(cib(2, rsc, constraints, status(0)));
+    CHECK(s.in_graph("c_running_0"));
+    CHECK_FALSE(s.in_graph("cr:2_start_0", "remote1"));
+    CHECK_FALSE(s.in_graph("c2r:0_stop_0", "node2"));
+    CHECK(s.summary_text().find("c2r") == std::string::npos);
+    auto recovering = schedule_cib(cib(2, rsc, constraints, status(1)));
+    CHECK(recovering.in_graph("c2r:0_stop_0", "node2"));
+    CHECK(recovering.summary_text().find("Restart c2r:0 (node2) due to required c running") !=
+          std::string::npos);
+}
