@@ -70,8 +70,10 @@ struct Propagator {
     void block_dependent(RscIdx r, const std::string& reason);
     // O11: an interleaved instance with no partner to follow is unassigned.
     bool inhibit(RscIdx r);  // true if it was assigned
-    // O5c: first is another resource's collective action, whose requirement may have come
-    // in passing (its instances'), which what follows it never sees again.
+    // O5c: in the catch-up pass, an action examined for itself (not for a change) skips
+    // what another resource's collective action (not a notification) says: its
+    // requirement may have come in passing, through its instances, which Pacemaker does not
+    // show what follows it again.
     [[nodiscard]] bool passing_summary(ActIdx first, ActIdx then) const;
 };
 
