@@ -62,7 +62,7 @@ int failcount(const Cluster& c, RscIdx r, NodeIdx n, bool effective, const Histo
 
 void create_internal_orderings(Cluster& c);  // orderings.cpp
 void create_actions(Cluster& c);             // actions.cpp
-// notify.cpp: clone notifications (N1-N5 there)
+// notify.cpp: clone notifications (N1-N8 there)
 void create_clone_notifications(Cluster& c, RscIdx clone, std::string_view task);
 void finish_clone_notifications(Cluster& c);
 void notify_fenced_stop(Cluster& c, RscIdx r, ActIdx fence);

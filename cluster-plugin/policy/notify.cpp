@@ -23,6 +23,9 @@
 //     fencing, the notifications, then <instance>_confirmed-post_notify_stonith_0. "Stay
 //     active" is judged when the fencing is scheduled: no stop required yet (a restart made
 //     required by orderings later still counts) and none implied by an earlier fencing.
+// N7  A start, promote or demote no instance can perform notifies nobody (its pseudo
+//     actions stay); a stop notifies even then.
+// N8  An instance active on several nodes is notified on each where "active now" counts.
 #include <algorithm>
 
 #include "policy/actions.hpp"
@@ -92,31 +95,34 @@ ActIdx live_action(const Cluster& c, RscIdx r, std::string_view task, NodeIdx no
 }
 
 // Where an instance (a primitive) stands for notifications.
-struct InstanceState {
-    NodeIdx now = kNone;    // active now on a node that can be notified
-    NodeIdx after = kNone;  // active at the end of the transition
+struct ActiveOn {
+    NodeIdx node = kNone;
     bool stopping = false;
+};
+struct InstanceState {
+    std::vector<ActiveOn> now;  // active now on nodes that can be notified (N8: every one)
+    NodeIdx after = kNone;      // active at the end of the transition
 };
 
 InstanceState instance_state(const Cluster& c, RscIdx r)
 {
     const Resource& rsc = c.resources[r];
     InstanceState s;
-    if (!rsc.running_on.empty()) {
-        const NodeIdx n = rsc.running_on.front();
+    bool stays = false;
+    for (const NodeIdx n : rsc.running_on) {
         const Node& node = c.nodes[n];
         const ActIdx stop = live_action(c, r, "stop", n);
-        s.stopping = stop != kNone;
         // Not on a node being fenced (its stop is implied, nothing runs there); a remote
         // node whose fencing was revoked (its connection comes back elsewhere) is notified
         // (rnd-s42-c9-3), a guest whose container is recovered is not.
         const bool guest_reset = node.kind == NodeKind::guest && node.remote_requires_reset;
-        if (node.online && !node.unclean && !guest_reset && !(stop != kNone && c.actions[stop].pseudo()))
-            s.now = n;
+        if (!node.online || node.unclean || guest_reset || (stop != kNone && c.actions[stop].pseudo()))
+            continue;
+        s.now.push_back({n, stop != kNone});
+        stays = stays || (n == rsc.assigned && stop == kNone);
     }
     if (rsc.assigned != kNone && rsc.next_role != Role::stopped) {
-        if ((s.now == rsc.assigned && !s.stopping) || live_action(c, r, "start", rsc.assigned) != kNone)
-            s.after = rsc.assigned;
+        if (stays || live_action(c, r, "start", rsc.assigned) != kNone) s.after = rsc.assigned;
     }
     return s;
 }
@@ -241,32 +247,44 @@ void finish_clone_notifications(Cluster& c)
             for (ActIdx a : {n.pre, n.confirmed_pre, n.post, n.confirmed_post})
                 c.set_required(a);
             const std::string_view t = task;
+            // N7: a start, promote or demote no instance performs (their instance actions
+            // all unrunnable, e.g. a start on a remote node whose connection cannot start)
+            // keeps its pseudo actions but notifies nobody (rnd-s48-c2-8); a stop always
+            // notifies (rnd-s20-c5-4: the only stop is on a node gone).
+            const bool performed = std::any_of(instances.begin(), instances.end(), [&](RscIdx r) {
+                return live_action(c, r, task, kNone) != kNone;
+            });
+            if (!performed && t != "stop") continue;
             for (std::size_t i = 0; i < instances.size(); ++i) {
                 const RscIdx r = instances[i];
                 const InstanceState& s = states[i];
-                NodeIdx pre_node = kNone;
-                NodeIdx post_node = kNone;
-                if (t == "demote") {
-                    pre_node = post_node = s.now;
-                } else if (t == "stop") {
-                    pre_node = s.now;
-                    post_node = s.stopping ? kNone : s.now;
+                std::vector<NodeIdx> pre_nodes;
+                std::vector<NodeIdx> post_nodes;
+                if (t == "promote") {
+                    if (s.after != kNone) pre_nodes = post_nodes = {s.after};
                 } else if (t == "start") {
-                    pre_node = s.stopping ? kNone : s.now;
-                    post_node = s.after;
+                    for (const ActiveOn& on : s.now)
+                        if (!on.stopping) pre_nodes.push_back(on.node);
+                    if (s.after != kNone) post_nodes = {s.after};
                 } else {
-                    pre_node = post_node = s.after;
+                    // demote: every node active now, both times; stop: those not stopping after.
+                    for (const ActiveOn& on : s.now) {
+                        pre_nodes.push_back(on.node);
+                        if (t == "demote" || !on.stopping) post_nodes.push_back(on.node);
+                    }
                 }
                 // N3
-                if (pre_node != kNone) instance_notify(c, r, pre_node, "pre", t, t, n.pre, n.confirmed_pre);
-                if (post_node == kNone) continue;
-                instance_notify(c, r, post_node, "post", t, t, n.post, n.confirmed_post);
-                // N4
-                for (ActIdx a : std::vector<ActIdx>(c.resources[r].actions)) {
-                    const Action& act = c.actions[a];
-                    if (act.task == "monitor" && act.interval_ms > 0 && act.node == post_node &&
-                        required_runnable(c, a))
-                        c.order(n.confirmed_post, a, kOrderOptional);
+                for (const NodeIdx node : pre_nodes)
+                    instance_notify(c, r, node, "pre", t, t, n.pre, n.confirmed_pre);
+                for (const NodeIdx node : post_nodes) {
+                    instance_notify(c, r, node, "post", t, t, n.post, n.confirmed_post);
+                    // N4
+                    for (ActIdx a : std::vector<ActIdx>(c.resources[r].actions)) {
+                        const Action& act = c.actions[a];
+                        if (act.task == "monitor" && act.interval_ms > 0 && act.node == node &&
+                            required_runnable(c, a))
+                            c.order(n.confirmed_post, a, kOrderOptional);
+                    }
                 }
             }
         }

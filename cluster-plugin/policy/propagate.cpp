@@ -30,6 +30,9 @@ namespace {
 struct Propagator {
     Cluster& c;
     int depth = 0;
+    // The second pass (update_actions) examines each action again for the collectives'
+    // summaries that changed in passing (O5c).
+    bool catch_up = false;
     // Actions an inhibited instance changed (O11), examined once its pairing was again
     // (with a flag still to clear then: a group instance's own, after its members').
     std::vector<std::pair<ActIdx, std::uint32_t>> inhibited;
@@ -67,7 +70,21 @@ struct Propagator {
     void block_dependent(RscIdx r, const std::string& reason);
     // O11: an interleaved instance with no partner to follow is unassigned.
     bool inhibit(RscIdx r);  // true if it was assigned
+    // O5c: in the catch-up pass, an action examined for itself (not for a change) skips
+    // what another resource's collective action (not a notification) says: its
+    // requirement may have come in passing, through its instances, which Pacemaker does not
+    // show what follows it again.
+    [[nodiscard]] bool passing_summary(ActIdx first, ActIdx then) const;
 };
+
+bool Propagator::passing_summary(ActIdx first, ActIdx then) const
+{
+    const Action& f = c.actions[first];
+    const Action& t = c.actions[then];
+    if (f.rsc == kNone || t.rsc == kNone || c.resources[f.rsc].is_primitive()) return false;
+    if (f.task == "notify" || f.task == "notified") return false;
+    return c.top_of(f.rsc) != c.top_of(t.rsc);
+}
 
 const char* child_task(std::string_view task)
 {
@@ -545,6 +562,7 @@ void Propagator::update(ActIdx then)
         const Edge edge = c.edges[e];
         if (edge.flags == kOrderNone) continue;
         const ActIdx first = edge.first;
+        if (catch_up && depth == 1 && passing_summary(first, then)) continue;
         const NodeIdx then_node = ordering_node(c, then);
         const NodeIdx first_node = ordering_node(c, first);
         if ((edge.flags & kOrderSameNode) && first_node != kNone && then_node != kNone &&
@@ -615,12 +633,13 @@ void Propagator::update(ActIdx then)
 
 void update_actions(Cluster& c)
 {
-    Propagator p{c, 0, {}};
+    Propagator p{c, 0, false, {}};
     // Pacemaker's action list is newest first.
     for (std::size_t i = c.actions.size(); i-- > 0;)
         p.update(static_cast<ActIdx>(i));
     // A collective's summary flags can change while its instances are examined, after its
-    // successors were: a second pass carries those changes on.
+    // successors were: a second pass carries those changes on (but O5c).
+    p.catch_up = true;
     for (std::size_t i = c.actions.size(); i-- > 0;)
         p.update(static_cast<ActIdx>(i));
 }

@@ -1,4 +1,4 @@
-// Scheduling rules beyond remote nodes: clone notifications (notify.cpp N1-N5), clone
+// Scheduling rules beyond remote nodes: clone notifications (notify.cpp N1-N8), clone
 // stickiness, require-all=false, exclusive discovery, no-quorum-policy=demote, target-role
 // Unpromoted (TR1), and the graph and simulation outputs. Each expectation was checked against
 // crm_simulate 2.1.5.
@@ -76,6 +76,70 @@ TEST_CASE("N3: a failed instance recovering: stop notified to all, start notifie
     CHECK(s.in_graph("D:0_pre_notify_start_0", "node1"));
     CHECK(s.in_graph("D:1_post_notify_start_0", "node2"));
     CHECK(s.ordered("C_confirmed-post_notify_stopped_0", "", "C_pre_notify_start_0", ""));
+}
+
+namespace {
+
+// How many instance notifications (real notify actions) the graph holds.
+int notifications_in_graph(const Scheduled& s)
+{
+    return static_cast<int>(std::count_if(
+        s.cluster->actions.begin(), s.cluster->actions.end(),
+        [](const Action& a) { return a.task == "notify" && !a.pseudo() && (a.flags & kActInGraph); }));
+}
+
+// remote1 on node1 (standby), its stop blocked by p3's failed stop there: nothing can start
+// on remote1. `resources` and `status` come on top.
+std::string blocked_remote_cib(const std::string& resources, const std::string& constraints,
+                               const std::string& status)
+{
+    const std::string remote =
+        "<primitive id=\"remote1\" class=\"ocf\" provider=\"pacemaker\" type=\"remote\"/>"
+        "<primitive id=\"p3\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    std::string text = cib(2, remote + resources, constraints,
+                           node_state(1, history("remote1", "start", 0, 0, "remote")) + status +
+                               remote_state("remote1", history("p3", "stop", 1)));
+    const std::string node1 = "<node id=\"1\" uname=\"node1\"/>";
+    text.replace(text.find(node1), node1.size(),
+                 "<node id=\"1\" uname=\"node1\"><instance_attributes id=\"n1-a\">" +
+                     nv("n1-standby", "standby", "on") + "</instance_attributes></node>");
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("N7: a start no instance can perform keeps its pseudo actions and notifies nobody")
+{
+    // D runs on node2; the instance placed on remote1 cannot start there. crm_simulate
+    // 2.1.5: C_start_0 and its notification pseudo actions, no notify on node2.
+    auto s = schedule_cib(blocked_remote_cib(clone("C", nv("cn", "notify", "true"), "D"), {},
+                                             node_state(2, history("D", "start"))));
+    CHECK(s.in_graph("C_start_0"));
+    CHECK(s.in_graph("C_pre_notify_start_0"));
+    CHECK(s.in_graph("C_confirmed-post_notify_running_0"));
+    CHECK(notifications_in_graph(s) == 0);
+    // With a second node where an instance can start, both are notified as usual.
+    std::string three = blocked_remote_cib(clone("C", nv("cn", "notify", "true"), "D"), {},
+                                           node_state(2, history("D", "start")) + node_state(3, {}));
+    three.replace(three.find("</nodes>"), 8, "<node id=\"3\" uname=\"node3\"/></nodes>");
+    auto t = schedule_cib(three);
+    CHECK(notifications_in_graph(t) == 3);  // pre on node2, post on node2 and node3
+}
+
+TEST_CASE("N8: an instance active on two nodes is notified on both before its stops")
+{
+    const std::string meta =
+        nv("cu", "globally-unique", "true") + nv("cm", "clone-max", "2") + nv("cn", "notify", "true");
+    const std::string status = node_state(1, history("D:0", "start")) +
+                               node_state(2, history("D:0", "start")) +
+                               node_state(3, history("D:1", "start"));
+    auto s = schedule_cib(cib(3, clone("C", meta, "D"), {}, status));
+    CHECK(s.in_graph("D:0_stop_0", "node1"));
+    CHECK(s.in_graph("D:0_stop_0", "node2"));
+    CHECK(s.in_graph("D:0_pre_notify_stop_0", "node1"));
+    CHECK(s.in_graph("D:0_pre_notify_stop_0", "node2"));
+    CHECK(s.in_graph("D:1_pre_notify_stop_0", "node3"));
+    CHECK_FALSE(s.in_graph("D:0_post_notify_stop_0"));  // stopping everywhere
 }
 
 TEST_CASE("clones are sticky by default (resource-stickiness 1)")
@@ -1106,4 +1170,37 @@ TEST_CASE("O1c: what follows a clone's own action does not make it required")
     REQUIRE(stopped != kNone);
     CHECK_FALSE(s.cluster->actions[stop].optional());
     CHECK(s.cluster->actions[stopped].optional());
+}
+
+TEST_CASE(
+    "O5c: a clone's start required in passing by an instance that cannot start leaves what follows alone")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s73-c5-4): with `c then c2`, the
+    // instance of c on remote1, whose connection failed and cannot start again, must restart
+    // there but cannot start: c_running is required through it, c2 does not restart. A
+    // recovery that can run (cr's monitor failed on node1) restarts c2 "due to required c
+    // running".
+    const std::string rsc =
+        "<primitive id=\"remote1\" class=\"ocf\" provider=\"pacemaker\" type=\"remote\"/>"
+        "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>" +
+        clone("c", {}, "cr") + clone("c2", nv("c2n", "notify", "true"), "c2r");
+    const std::string constraints =
+        "<rsc_order id=\"ord\" first=\"c\" then=\"c2\"/>"
+        "<rsc_location id=\"b1\" rsc=\"c2\" node=\"node1\" score=\"-INFINITY\"/>"
+        "<rsc_location id=\"b2\" rsc=\"c2\" node=\"remote1\" score=\"-INFINITY\"/>";
+    const auto status = [](int cr_monitor_rc) {
+        return node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}}, "remote") +
+                                 history_ops("cr", {{"start", 0, 0}, {"monitor", cr_monitor_rc, 10000}})) +
+               node_state(2, history("cr", "start") + history("c2r", "start")) +
+               remote_state("remote1", history("cr", "start") + history("p2", "stop", 1));
+    };
+    auto s = schedule_cib(cib(2, rsc, constraints, status(0)));
+    CHECK(s.in_graph("c_running_0"));
+    CHECK_FALSE(s.in_graph("cr:2_start_0", "remote1"));
+    CHECK_FALSE(s.in_graph("c2r:0_stop_0", "node2"));
+    CHECK(s.summary_text().find("c2r") == std::string::npos);
+    auto recovering = schedule_cib(cib(2, rsc, constraints, status(1)));
+    CHECK(recovering.in_graph("c2r:0_stop_0", "node2"));
+    CHECK(recovering.summary_text().find("Restart c2r:0 (node2) due to required c running") !=
+          std::string::npos);
 }
