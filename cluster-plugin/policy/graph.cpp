@@ -388,23 +388,100 @@ std::string graph_xml(const Cluster& c, const Graph& g)
     return o.s;
 }
 
+namespace {
+
+// V1: the name the dot graph gives an action (docs/policy.md, "The dot graph"): its internal
+// key, but an anonymous instance known from history by a name shows that name, and its
+// notifications the clone notification they answer ("<name>_post_notify_running_0" where
+// the graph has "<name>_post_notify_start_0").
+std::string dot_key(const Cluster& c, const Action& a)
+{
+    if (a.rsc == kNone) return a.key;
+    const Resource& r = c.resources[a.rsc];
+    if (!r.is_primitive() || r.clone_name.empty() || r.clone_name == r.id) return a.key;
+    const std::string* type = a.meta_value("notify_key_type");
+    const std::string* op = a.meta_value("notify_key_operation");
+    if (type && op) return r.clone_name + "_" + *type + "_notify_" + *op + "_0";
+    if (a.key.compare(0, r.id.size(), r.id) == 0) return r.clone_name + a.key.substr(r.id.size());
+    return a.key;
+}
+
+std::string dot_label(const Cluster& c, const Action& a)
+{
+    if (a.task == "stonith")
+        return "stonith '" + a.fence_action + "' " + (a.node != kNone ? c.nodes[a.node].name : std::string());
+    std::string l = a.task == "do_shutdown" ? a.task : dot_key(c, a);
+    if (a.task == "cancel") l = "Cancel " + l;
+    if (a.node != kNone) {
+        l += " " + c.nodes[a.node].name;
+    } else if (!a.pseudo()) {
+        l += " <none>";  // a resource action with nowhere to run
+    }
+    return l;
+}
+
+// V2: drawn are the actions in the graph and the required ones left out of it (they cannot
+// run), but never an unmanaged resource's. A one-or-more pseudo action is required only
+// through a required input (which marks it printed); an optional action marked printed
+// counts as required.
+bool dot_drawn(const Cluster& c, const Graph& g, ActIdx a)
+{
+    if (g.synapse_of[a] >= 0) return true;
+    const Action& act = c.actions[a];
+    if (act.rsc != kNone && !c.resources[act.rsc].flags.managed) return false;
+    if (act.flags & kActPrintAlways) return true;
+    return !act.optional() && !(act.flags & kActRequiresAny);
+}
+
+// V3: an ordering that is not one of the graph's inputs is drawn dashed between two drawn
+// actions, but not a disabled one, a utilization one, nor a group's pseudo action before a
+// member action with nowhere to run.
+bool dot_dashed_edge(const Cluster& c, const Graph& g, const Edge& e)
+{
+    if (e.flags == kOrderNone || e.flags == kOrderLoad || !dot_drawn(c, g, e.first)) return false;
+    const Action& first = c.actions[e.first];
+    const Action& then = c.actions[e.then];
+    return !(first.rsc != kNone && c.resources[first.rsc].is_group() && then.node == kNone && !then.pseudo());
+}
+
+}  // namespace
+
+// As crm_simulate -D writes it (docs/policy.md, "The dot graph"), V4: the drawn actions,
+// newest first, then, for each in the same order, the orderings into it, oldest first
+// action first.
 std::string graph_dot(const Cluster& c, const Graph& g)
 {
-    auto label = [&](const Action& a) {
-        std::string l = display_key(c, a);
-        if (a.node != kNone && !a.pseudo()) l += " " + c.nodes[a.node].name;
-        return l;
-    };
     std::string s = " digraph \"g\" {\n";
-    for (ActIdx a : g.actions) {
-        const Action& act = c.actions[a];
-        s += "\"" + label(act) + "\" [ style=bold color=\"green\" fontcolor=\"" +
-             (act.pseudo() ? std::string("orange") : std::string("black")) + "\"]\n";
+    std::vector<ActIdx> drawn;
+    for (ActIdx a = static_cast<ActIdx>(c.actions.size()); a-- > 0;) {
+        if (dot_drawn(c, g, a)) drawn.push_back(a);
     }
-    for (std::size_t i = 0; i < g.actions.size(); ++i) {
-        for (ActIdx in : g.inputs[i])
-            s += "\"" + label(c.actions[in]) + "\" -> \"" + label(c.actions[g.actions[i]]) +
-                 "\" [ style = bold]\n";
+    for (ActIdx a : drawn) {
+        const bool in_graph = g.synapse_of[a] >= 0;
+        s += "\"" + dot_label(c, c.actions[a]) +
+             "\" [ style=" + (in_graph ? "bold color=\"green\"" : "dashed color=\"red\"") + " fontcolor=\"" +
+             (c.actions[a].pseudo() ? "orange" : "black") + "\"]\n";
+    }
+    for (ActIdx a : drawn) {
+        const int syn = g.synapse_of[a];
+        // (first, is an input of the graph); one line per first, bold if any ordering is.
+        std::vector<std::pair<ActIdx, bool>> firsts;
+        for (EdgeIdx e : c.actions[a].before) {
+            const Edge& edge = c.edges[e];
+            const bool input = syn >= 0 && std::find(g.inputs[syn].begin(), g.inputs[syn].end(),
+                                                     edge.first) != g.inputs[syn].end();
+            if (input || dot_dashed_edge(c, g, edge)) firsts.emplace_back(edge.first, input);
+        }
+        std::sort(firsts.begin(), firsts.end(), [](const auto& x, const auto& y) {
+            return x.first != y.first ? x.first < y.first : (x.second && !y.second);
+        });
+        firsts.erase(std::unique(firsts.begin(), firsts.end(),
+                                 [](const auto& x, const auto& y) { return x.first == y.first; }),
+                     firsts.end());
+        const std::string then = dot_label(c, c.actions[a]);
+        for (const auto& [first, input] : firsts)
+            s += "\"" + dot_label(c, c.actions[first]) + "\" -> \"" + then +
+                 "\" [ style = " + (input ? "bold" : "dashed") + "]\n";
     }
     s += "}\n";
     return s;

@@ -418,6 +418,10 @@ struct Ordering {
     std::int64_t then_interval = 0;
     ActIdx then_action = kNone;
     std::uint32_t flags = 0;
+    // O13: the actions made for the "first" side of the user's orderings read after this
+    // one (ids [begin, end)), which its "then" side does not reach.
+    ActIdx later_firsts_begin = kNone;
+    ActIdx later_firsts_end = kNone;
 };
 
 struct Ticket {

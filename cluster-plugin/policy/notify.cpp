@@ -26,6 +26,9 @@
 // N7  A start, promote or demote no instance can perform notifies nobody (its pseudo
 //     actions stay); a stop notifies even then.
 // N8  An instance active on several nodes is notified on each where "active now" counts.
+// N9  A required clone action that cannot run, with an instance's action required on a
+//     node, has its four notification pseudo actions required and unrunnable too (they
+//     show in the dot graph, docs/policy.md V2).
 #include <algorithm>
 
 #include "policy/actions.hpp"
@@ -243,7 +246,26 @@ void finish_clone_notifications(Cluster& c)
             states.push_back(instance_state(c, r));
         for (const char* task : {"start", "stop", "promote", "demote"}) {
             NotifyOps n = find_notify_ops(c, clone, task);
-            if (n.pre == kNone || !required_runnable(c, n.action)) continue;
+            if (n.pre == kNone) continue;
+            // N9: a required clone action that cannot run has required notifications that
+            // cannot run either when an instance's action is required on a node (observed in
+            // crm_simulate's dot graph: drawn dashed red; not when no instance has one).
+            const auto instance_required = [&] {
+                return std::any_of(instances.begin(), instances.end(), [&](RscIdx r) {
+                    return std::any_of(c.resources[r].actions.begin(), c.resources[r].actions.end(),
+                                       [&](ActIdx a) {
+                                           return c.actions[a].task == task && c.actions[a].node != kNone &&
+                                                  !c.actions[a].optional();
+                                       });
+                });
+            };
+            if (n.action != kNone && !c.actions[n.action].optional() && !c.actions[n.action].runnable() &&
+                instance_required()) {
+                for (ActIdx a : {n.pre, n.confirmed_pre, n.post, n.confirmed_post})
+                    c.actions[a].flags &= ~(kActOptional | kActRunnable);
+                continue;
+            }
+            if (!required_runnable(c, n.action)) continue;
             for (ActIdx a : {n.pre, n.confirmed_pre, n.post, n.confirmed_post})
                 c.set_required(a);
             const std::string_view t = task;
@@ -277,7 +299,7 @@ void finish_clone_notifications(Cluster& c)
                 for (const NodeIdx node : pre_nodes)
                     instance_notify(c, r, node, "pre", t, t, n.pre, n.confirmed_pre);
                 for (const NodeIdx node : post_nodes) {
-                    instance_notify(c, r, node, "post", t, t, n.post, n.confirmed_post);
+                    instance_notify(c, r, node, "post", t, done_of(task), n.post, n.confirmed_post);
                     // N4
                     for (ActIdx a : std::vector<ActIdx>(c.resources[r].actions)) {
                         const Action& act = c.actions[a];

@@ -267,6 +267,8 @@ void order_then(Cluster& c, ActIdx lh, RscIdx then_rsc, const Ordering& o)
         rh.push_back(o.then_action);
     } else {
         rh = find_by_task(c, then_rsc, o.then_task, o.then_interval);
+        // O13
+        std::erase_if(rh, [&](ActIdx a) { return a >= o.later_firsts_begin && a < o.later_firsts_end; });
     }
     if (rh.empty()) return;
     std::uint32_t flags = o.flags;
@@ -441,10 +443,23 @@ void apply_orderings(Cluster& c)
     // ordering is applied (observed: with `p then p2` and p disabled while it runs, the
     // start p's ordering makes is ordered after p's stop, so required by it, and p2's stop
     // shows "due to required p start", not "unrunnable").
+    // O13 (observed): in the order the constraints are read, so an action made for a later
+    // ordering's "first" side did not exist when an earlier ordering's "then" side was
+    // looked up, and that ordering does not reach it: with `A1 then A2` before `A2 then B`
+    // and A2 disabled, A2's start (made for the second) is not ordered after A1's, nor made
+    // required by it; in the other order it is.
+    // (The orderings into a one-or-more pseudo action come from the constraints too.)
+    std::vector<std::size_t> user;
     for (std::size_t i = 0; i < internal_end; ++i) {
         const Ordering o = c.orderings[i];
-        if ((o.flags & kOrderUser) && o.first_rsc != kNone) (void)first_actions(c, o);
+        const bool any = o.then_action != kNone && (c.actions[o.then_action].flags & kActRequiresAny);
+        if (!(o.flags & kOrderUser) && !any) continue;
+        user.push_back(i);
+        if (o.first_rsc != kNone) (void)first_actions(c, o);
+        c.orderings[i].later_firsts_begin = static_cast<ActIdx>(c.actions.size());
     }
+    for (std::size_t i : user)
+        c.orderings[i].later_firsts_end = static_cast<ActIdx>(c.actions.size());
     apply_orderings_in(c, 0, internal_end, 0);
     apply_orderings_in(c, 0, internal_end, 1);
     // (Then those of the later stages, and what applying any of them adds, in order.)

@@ -28,6 +28,11 @@ and compares, after crm_simulate's own normalisations (docs/policy.md):
             line and the elements outpost-simulate does not write yet (<modifications>,
             <allocations>, <allocations_utilizations>, <utilizations>: docs/policy.md)
 
+  dot       outpost-simulate -D against dot/NAME.dot where the directory has one: the same
+            text, or, where the stored file is as Pacemaker's regression driver keeps it
+            (first and last line, the body sorted and unique), the same after that
+            normalisation; gated where it exists
+
 Inputs whose crm_simulate arguments (xml/NAME.args) show scores or utilization (-s, -U)
 have a plain stored output: it is compared whole ("output"), with the graph.
 
@@ -181,12 +186,25 @@ def attribute_diff(expected, ours):
     return out
 
 
+def dot_sorted(text):
+    """A dot file as Pacemaker's regression driver keeps it: its first and last line, and the
+    lines between sorted and unique (scheduler.md 2.1)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if len(lines) < 2:
+        return text
+    body = sorted(set(lines[1:-1]), key=lambda x: x.encode())
+    return "\n".join([lines[0]] + body + [lines[-1]]) + "\n"
+
+
 def run_test(simulate, corpus, name, verbose):
     xml_path = os.path.join(corpus, "xml", name + ".xml")
     with open(xml_path, encoding="utf-8") as f:
         bundle = re.search(r'<bundle\s[^>]*id="([^"]+)"', f.read())
     with tempfile.TemporaryDirectory() as tmp:
         gpath = os.path.join(tmp, "graph.xml")
+        dpath = os.path.join(tmp, "graph.dot")
         # Regression inputs of the random tester may carry crm_simulate arguments (-i, -F, ...).
         args_path = os.path.join(corpus, "xml", name + ".args")
         extra = []
@@ -194,7 +212,8 @@ def run_test(simulate, corpus, name, verbose):
             with open(args_path, encoding="utf-8") as f:
                 extra = f.read().split()
         try:
-            proc = subprocess.run([simulate, "-x", xml_path, "-S", "-G", gpath] + extra, capture_output=True,
+            proc = subprocess.run([simulate, "-x", xml_path, "-S", "-G", gpath, "-D", dpath] + extra,
+                                  capture_output=True,
                                   text=True, timeout=60, check=False)
         except subprocess.TimeoutExpired:
             return {"error": "timeout"}
@@ -266,6 +285,21 @@ def run_test(simulate, corpus, name, verbose):
             result["xml"] = e == g
             if e != g:
                 result["diff"]["xml"] = list(difflib.unified_diff(e, g, "expected", "outpost", lineterm="", n=0))
+        dot_path = os.path.join(corpus, "dot", name + ".dot")
+        if os.path.exists(dot_path):
+            with open(dot_path, encoding="utf-8") as f:
+                expected_dot = f.read()
+            try:
+                with open(dpath, encoding="utf-8") as f:
+                    ours_dot = f.read()
+            except OSError:
+                ours_dot = ""
+            if expected_dot == dot_sorted(expected_dot) and ours_dot != expected_dot:
+                ours_dot = dot_sorted(ours_dot)
+            result["dot"] = ours_dot == expected_dot
+            if not result["dot"]:
+                result["diff"]["dot"] = list(difflib.unified_diff(expected_dot.splitlines(), ours_dot.splitlines(),
+                                                                  "expected", "outpost", lineterm="", n=0))
         eg = graph(os.path.join(corpus, "exp", name + ".exp"))
         og = graph(gpath)
         if eg is None or og is None:
@@ -286,8 +320,8 @@ def run_test(simulate, corpus, name, verbose):
 
 
 def passed(r):
-    """Whether every gated comparison matched (xml only where it was recorded)."""
-    return all(r.get(k) for k in GATED) and r.get("xml") is not False
+    """Whether every gated comparison matched (xml and dot only where they were recorded)."""
+    return all(r.get(k) for k in GATED) and r.get("xml") is not False and r.get("dot") is not False
 
 
 def describe(r):
@@ -295,7 +329,7 @@ def describe(r):
         return "error: " + r["error"]
     if "bundle" in r:
         return "refused (bundle)"
-    bad = [k for k in GATED + ["executed"] if not r.get(k)] + (["xml"] if r.get("xml") is False else [])
+    bad = [k for k in GATED + ["executed"] if not r.get(k)] + [k for k in ("xml", "dot") if r.get(k) is False]
     note = "" if r.get("scores", True) else ", scores differ"
     if not bad:
         return "match" + ("" if r.get("synapses") else " (synapse order/ids differ)") + note
@@ -355,6 +389,8 @@ def main():
     unlisted = sorted(set(full) - must_pass)
     if unlisted:
         print("passing but not on the pass list (add them): " + " ".join(unlisted))
+    with_dot = [n for n in plain_names if results[n].get("dot") is not None]
+    print("dot graphs (-D): %d/%d match" % (sum(1 for n in with_dot if results[n]["dot"]), len(with_dot)))
     with_scores = [n for n in plain_names if results[n].get("scores") is not None]
     same = [n for n in with_scores if results[n].get("scores")]
     print("score lines (-s): %d/%d match" % (len(same), len(with_scores)))

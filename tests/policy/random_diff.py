@@ -15,7 +15,7 @@ A disagreement is written to --save DIR in the corpus layout (xml/, summary/, ex
 crm_simulate's outputs), so it becomes a fixed regression input of tests/policy once the
 engine is fixed (move it to tests/policy/regressions/).
 
-Usage: random_diff.py SIMULATE [--seed N] [--cases N] [--steps N] [--save DIR] [--known FILE] [-v]
+Usage: random_diff.py SIMULATE [--seed N] [--cases N] [--steps N] [--save DIR] [--known FILE] [--dot] [-v]
 Exit: 0 all agree (or only disagreements listed in --known), 1 other disagreements,
 77 no crm_simulate (skipped).
 """
@@ -250,15 +250,16 @@ def run(cmd, timeout=120):
         return None
 
 
-def compare(simulate, cib_path, tmp, extra=(), shown=("-s", "-U"), scores=True):
+def compare(simulate, cib_path, tmp, extra=(), shown=("-s", "-U"), scores=True, dot=False):
     """Both tools with -S on one CIB, then with -R and the `shown` options (-s, -U: crm_simulate's
-    plain text, every line compared, the score lines as "scores"); returns (differences,
-    crm_simulate result or None)."""
+    plain text, every line compared, the score lines as "scores"); with `dot`, the -D dot files
+    too (as text); returns (differences, crm_simulate result or None)."""
     eg, og, eo = os.path.join(tmp, "e.exp"), os.path.join(tmp, "o.exp"), os.path.join(tmp, "e.out.xml")
-    e = run([CRM, "-x", cib_path, "-S", "-G", eg, "-O", eo] + list(extra))
+    ed, od = os.path.join(tmp, "e.dot"), os.path.join(tmp, "o.dot")
+    e = run([CRM, "-x", cib_path, "-S", "-G", eg, "-O", eo] + (["-D", ed] if dot else []) + list(extra))
     if e is None or e.returncode != 0:
         return None, None  # the oracle cannot handle it: not a comparison
-    o = run([simulate, "-x", cib_path, "-S", "-G", og] + list(extra))
+    o = run([simulate, "-x", cib_path, "-S", "-G", og] + (["-D", od] if dot else []) + list(extra))
     if o is None:
         return ["outpost-simulate timed out"], e
     if o.returncode != 0:
@@ -270,6 +271,8 @@ def compare(simulate, cib_path, tmp, extra=(), shown=("-s", "-U"), scores=True):
     ge, go = graph(eg), graph(og)
     if ge is None or go is None or ge[0] != go[0] or ge[1] != go[1]:
         diffs.append("graph")
+    if dot and read_text(ed) != read_text(od):
+        diffs.append("dot")
     if shown:
         run_args = ["-x", cib_path, "-R"] + list(shown) + [a for a in extra]
         ep = run([CRM] + run_args + ["-O", os.path.join(tmp, "e.plain.xml")])
@@ -288,6 +291,14 @@ def compare(simulate, cib_path, tmp, extra=(), shown=("-s", "-U"), scores=True):
     return diffs, e
 
 
+def read_text(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
 def save_case(save, name, cib_path, crm_result, extra, tmp):
     for d in ("xml", "summary", "exp"):
         os.makedirs(os.path.join(save, d), exist_ok=True)
@@ -295,6 +306,9 @@ def save_case(save, name, cib_path, crm_result, extra, tmp):
     with open(os.path.join(save, "summary", name + ".summary"), "w", encoding="utf-8") as f:
         f.write(crm_result.stdout)
     shutil.copy(os.path.join(tmp, "e.exp"), os.path.join(save, "exp", name + ".exp"))
+    if os.path.exists(os.path.join(tmp, "e.dot")):
+        os.makedirs(os.path.join(save, "dot"), exist_ok=True)
+        shutil.copy(os.path.join(tmp, "e.dot"), os.path.join(save, "dot", name + ".dot"))
     if extra:
         with open(os.path.join(save, "xml", name + ".args"), "w", encoding="utf-8") as f:
             f.write(" ".join(extra) + "\n")
@@ -402,6 +416,7 @@ def main():
     ap.add_argument("--keep", action="append", default=[],
                     help="with --save: also save this step (rnd-sS-cC-STEP) when both agree (a fixed one)")
     ap.add_argument("--no-plain", action="store_true", help="no -R -s run (sections and graph only)")
+    ap.add_argument("--dot", action="store_true", help="compare the -D dot graphs too (\"dot\")")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     known = {}  # step -> the sections that may differ (None: any)
@@ -429,7 +444,7 @@ def main():
             description = "fresh start"
             for step in range(args.steps + 2):
                 diffs, crm = compare(args.simulate, cib, tmp, extra, shown=() if args.no_plain else ("-s", "-U"),
-                                     scores=not args.no_scores)
+                                     scores=not args.no_scores, dot=args.dot)
                 if diffs is None:
                     skipped += 1
                     if args.verbose:

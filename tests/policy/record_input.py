@@ -5,12 +5,12 @@ corpus layout that corpus_diff.py reads.
 
 Usage: record_input.py [--regression] CIB NAME [CRM_SIMULATE_ARGS...]
   writes inputs/xml/NAME.xml (a copy of CIB), inputs/xml/NAME.args (if there are arguments),
-  inputs/summary/NAME.summary (crm_simulate -x CIB -S -G ... ARGS), inputs/exp/NAME.exp
-  (its graph), inputs/summary/NAME.xmlout (the same with --output-as=xml), and
-  inputs/summary/NAME.stderr where crm_simulate exits with status 1 after "An invalid
-  transition was produced". Needs the installed crm_simulate. With
-  --regression: into regressions/ (a disagreement that was fixed, made by hand) instead of
-  inputs/.
+  inputs/summary/NAME.summary (crm_simulate -x CIB -S -G ... -D ... ARGS), inputs/exp/NAME.exp
+  (its graph), inputs/dot/NAME.dot (its dot graph, as written), inputs/summary/NAME.xmlout
+  (the same with --output-as=xml), and inputs/summary/NAME.stderr where crm_simulate exits
+  with status 1 after "An invalid transition was produced". Needs the installed crm_simulate.
+  With --regression: into regressions/ (a disagreement that was fixed, made by hand)
+  instead of inputs/.
 """
 import os
 import shutil
@@ -32,7 +32,7 @@ def main():
         return 2
     cib, name, args = argv[0], argv[1], argv[2:]
     crm = shutil.which("crm_simulate") or "/usr/sbin/crm_simulate"
-    for d in ("xml", "summary", "exp"):
+    for d in ("xml", "summary", "exp", "dot"):
         os.makedirs(os.path.join(here, d), exist_ok=True)
     xml = os.path.join(here, "xml", name + ".xml")
     if os.path.abspath(cib) != os.path.abspath(xml):
@@ -46,7 +46,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         # -O: crm_simulate 2.1.5 needs somewhere to write the simulated CIB.
         proc = subprocess.run([crm, "-x", xml, "-S", "-G", os.path.join(here, "exp", name + ".exp"),
-                               "-O", os.path.join(tmp, "out.xml")] + args,
+                               "-D", os.path.join(here, "dot", name + ".dot"), "-O", os.path.join(tmp, "out.xml")]
+                              + args,
                               capture_output=True, text=True, check=False)
     # Status 1 with "An invalid transition was produced": a transition that cannot finish
     # (docs/policy.md G5), recorded with its stderr (summary/NAME.stderr).

@@ -238,6 +238,98 @@ TEST_CASE("graph: synapses numbered from 1, a resource's actions newest first")
     CHECK(xml.find("id=\"1\" operation=\"monitor\"") != std::string::npos);
 }
 
+namespace {
+
+std::string dummy(const std::string& id, const std::string& meta = {})
+{
+    return "<primitive id=\"" + id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">" +
+           (meta.empty() ? std::string()
+                         : "<meta_attributes id=\"" + id + "-m\">" + meta + "</meta_attributes>") +
+           "<operations><op id=\"" + id +
+           "-mon\" name=\"monitor\" interval=\"10s\"/></operations></primitive>";
+}
+
+std::string banned_everywhere(const std::string& rsc)
+{
+    return "<rsc_location id=\"" + rsc + "-b1\" rsc=\"" + rsc + "\" node=\"node1\" score=\"-INFINITY\"/>" +
+           "<rsc_location id=\"" + rsc + "-b2\" rsc=\"" + rsc + "\" node=\"node2\" score=\"-INFINITY\"/>";
+}
+
+}  // namespace
+
+TEST_CASE("V1-V4: the dot graph as crm_simulate 2.1.5 writes it")
+{
+    // A group whose second member can run nowhere: its start is required (by the first
+    // member's) but cannot run, so it is drawn dashed red with nowhere ("<none>"), as is
+    // the group's running; the group's start before it is not drawn (V3).
+    auto s = schedule_cib(
+        cib(2, "<group id=\"G\">" + dummy("A") + dummy("B") + "</group>", banned_everywhere("B")));
+    CHECK(graph_dot(*s.cluster, s.graph) ==
+          " digraph \"g\" {\n"
+          "\"B_start_0 <none>\" [ style=dashed color=\"red\" fontcolor=\"black\"]\n"
+          "\"G_running_0\" [ style=dashed color=\"red\" fontcolor=\"orange\"]\n"
+          "\"G_start_0\" [ style=bold color=\"green\" fontcolor=\"orange\"]\n"
+          "\"A_monitor_10000 node1\" [ style=bold color=\"green\" fontcolor=\"black\"]\n"
+          "\"A_start_0 node1\" [ style=bold color=\"green\" fontcolor=\"black\"]\n"
+          "\"B_monitor_0 node2\" [ style=bold color=\"green\" fontcolor=\"black\"]\n"
+          "\"A_monitor_0 node2\" [ style=bold color=\"green\" fontcolor=\"black\"]\n"
+          "\"B_monitor_0 node1\" [ style=bold color=\"green\" fontcolor=\"black\"]\n"
+          "\"A_monitor_0 node1\" [ style=bold color=\"green\" fontcolor=\"black\"]\n"
+          "\"B_monitor_0 node1\" -> \"B_start_0 <none>\" [ style = dashed]\n"
+          "\"B_monitor_0 node2\" -> \"B_start_0 <none>\" [ style = dashed]\n"
+          "\"A_start_0 node1\" -> \"B_start_0 <none>\" [ style = dashed]\n"
+          "\"A_start_0 node1\" -> \"G_running_0\" [ style = dashed]\n"
+          "\"G_start_0\" -> \"G_running_0\" [ style = dashed]\n"
+          "\"B_start_0 <none>\" -> \"G_running_0\" [ style = dashed]\n"
+          "\"A_start_0 node1\" -> \"A_monitor_10000 node1\" [ style = bold]\n"
+          "\"A_monitor_0 node1\" -> \"A_start_0 node1\" [ style = bold]\n"
+          "\"A_monitor_0 node2\" -> \"A_start_0 node1\" [ style = bold]\n"
+          "\"G_start_0\" -> \"A_start_0 node1\" [ style = bold]\n"
+          "}\n");
+}
+
+TEST_CASE("V2 and N9: a clone's notifications that are required but cannot run are drawn dashed red")
+{
+    // P runs on node1 and may run nowhere: with `P then C`, the instances of C (notify=true)
+    // stop, and C's start with its notifications is required but cannot run.
+    std::string status = node_state(1, history_ops("R", {{"start", 0, 0}, {"monitor", 0, 10000}}) +
+                                           history_ops("P", {{"start", 0, 0}, {"monitor", 0, 10000}})) +
+                         node_state(2, history_ops("R", {{"start", 0, 0}, {"monitor", 0, 10000}}));
+    auto s =
+        schedule_cib(cib(2,
+                         dummy("P") + "<clone id=\"C\">" + "<meta_attributes id=\"cm\">" +
+                             nv("cn", "notify", "true") + "</meta_attributes>" + dummy("R") + "</clone>",
+                         "<rsc_order id=\"ordP\" first=\"P\" then=\"C\"/>" + banned_everywhere("P"), status));
+    const std::string dot = graph_dot(*s.cluster, s.graph);
+    for (const char* line :
+         {"\"C_pre_notify_start_0\" [ style=dashed color=\"red\" fontcolor=\"orange\"]",
+          "\"C_confirmed-post_notify_running_0\" [ style=dashed color=\"red\" fontcolor=\"orange\"]",
+          "\"R_pre_notify_stop_0 node1\" [ style=bold color=\"green\" fontcolor=\"black\"]",
+          "\"R_start_0 node1\" [ style=dashed color=\"red\" fontcolor=\"black\"]",
+          "\"C_pre_notify_start_0\" -> \"C_confirmed-pre_notify_start_0\" [ style = dashed]"}) {
+        INFO(line);
+        CHECK(dot.find(std::string(line) + "\n") != std::string::npos);
+    }
+}
+
+TEST_CASE("O13: a user's ordering does not reach a start made for a later ordering's first side")
+{
+    const std::string rsc = dummy("A1") + dummy("A2", nv("a2t", "target-role", "Stopped")) + dummy("B");
+    const std::string a2_then_b = "<rsc_order id=\"ordx1\" first=\"A2\" then=\"B\"/>";
+    const std::string a1_then_a2 = "<rsc_order id=\"ordx2\" first=\"A1\" then=\"A2\"/>";
+    // A2's start (nowhere to run) is made for `A2 then B`: read first, `A1 then A2` reaches
+    // it and makes it required; read after, it does not.
+    const std::string edge = "\"A1_start_0 node1\" -> \"A2_start_0 <none>\" [ style = dashed]\n";
+    auto before = schedule_cib(cib(2, rsc, a2_then_b + a1_then_a2));
+    const std::string dot = graph_dot(*before.cluster, before.graph);
+    CHECK(dot.find("\"A2_start_0 <none>\" [ style=dashed color=\"red\" fontcolor=\"black\"]\n") !=
+          std::string::npos);
+    CHECK(dot.find(edge) != std::string::npos);
+    auto after = schedule_cib(cib(2, rsc, a1_then_a2 + a2_then_b));
+    CHECK(graph_dot(*after.cluster, after.graph).find("A2_start_0") == std::string::npos);
+    CHECK(graph_dot(*after.cluster, after.graph) != dot);
+}
+
 TEST_CASE("simulation: every action succeeds and the revised status shows the result")
 {
     auto s =
