@@ -310,9 +310,14 @@ void ActionMaker::recurring(RscIdx r, ActIdx start, NodeIdx node)
         Role op_role = op.role ? *op.role : Role::unknown;
         if (op_role == Role::started) op_role = Role::unknown;
         const Role nr = c.resources[r].next_role;
+        // R4 (observed): "Unpromoted" is how a promotable clone's instance runs when started;
+        // anything else started is not unpromoted, so such a monitor is not run (and one
+        // running is cancelled).
+        const RscIdx clone = c.clone_of(r);
+        const bool promotable = clone != kNone && c.resources[clone].flags.promotable;
         const bool role_mismatch = (nr == Role::promoted && op_role == Role::unknown) ||
                                    (op_role != Role::unknown && op_role != nr &&
-                                    !(op_role == Role::unpromoted && nr == Role::started));
+                                    !(op_role == Role::unpromoted && nr == Role::started && promotable));
         if (role_mismatch) {
             if (optional && existing != kNone) {
                 // Running with the wrong role: cancel it.

@@ -967,6 +967,40 @@ TEST_CASE("R3: a resource active on a node in maintenance is unmanaged")
     CHECK(moves.in_graph("p_stop_0", "node2"));
 }
 
+TEST_CASE("R4: a monitor for the Unpromoted role runs only for a promotable clone's instances")
+{
+    // Observed with crm_simulate 2.1.5 (regressions monitor-unpromoted-role-*): a Stateful
+    // primitive with a 10s monitor for role Unpromoted, running with that monitor recorded.
+    // In a promotable clone the monitor stays; in a clone that is not promotable, or alone,
+    // it is cancelled ("cancel=10000"), as a started resource is not unpromoted.
+    const std::string ops =
+        "<operations><op id=\"sr-mon\" name=\"monitor\" interval=\"10s\" "
+        "role=\"Unpromoted\"/></operations>";
+    const std::string prim =
+        "<primitive id=\"sr\" class=\"ocf\" provider=\"pacemaker\" type=\"Stateful\">" + ops + "</primitive>";
+    // The monitor recorded with the digest 2.1.5 gives its definition (role included).
+    std::string status =
+        node_state(1, history_ops("sr", {{"start", 0, 0}, {"monitor", 0, 10000}}, "Stateful"));
+    const auto mon = status.find("id=\"sr_monitor_10000\"");
+    const auto digest = status.find("op-digest=\"", mon) + 11;
+    status.replace(digest, 32, "4811cef7f7f94e3a35a70be7916cb2fd");
+    auto clone = [&](const char* promotable) {
+        return "<clone id=\"ms\"><meta_attributes id=\"ms-m\">" + nv("ms-p", "promotable", promotable) +
+               nv("ms-cm", "clone-max", "1") + "</meta_attributes>" + prim + "</clone>";
+    };
+    auto cancelled = [](const Scheduled& s) {
+        for (ActIdx a = 0; a < s.cluster->actions.size(); ++a) {
+            const Action& act = s.cluster->actions[a];
+            if (act.task == "cancel" && act.interval_ms == 10000 && act.runnable() && !act.optional())
+                return true;
+        }
+        return false;
+    };
+    CHECK_FALSE(cancelled(schedule_cib(cib(1, clone("true"), {}, status))));
+    CHECK(cancelled(schedule_cib(cib(1, clone("false"), {}, status))));
+    CHECK(cancelled(schedule_cib(cib(1, prim, {}, status))));
+}
+
 TEST_CASE("interleave: a first clone with notifications pairs its instances' starts by node")
 {
     // Observed with crm_simulate 2.1.5 (random run rnd-s10-c6-0): with `C2 then C`, C
