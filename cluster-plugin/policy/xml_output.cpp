@@ -119,7 +119,9 @@ void write_node(const Cluster& c, Writer& w, NodeIdx n)
     const char* expected = node.state_xml ? xml::attr_c(node.state_xml, "expected") : nullptr;
     w.attr("expected_up",
            node.kind == NodeKind::member && expected && std::string_view(expected) == "member");
-    w.attr("is_dc", node.is_dc);
+    // (Shown for the member named by dc-uuid even without a node_state, as 2.1.5 does.)
+    w.attr("is_dc", node.is_dc || (node.kind == NodeKind::member && node.state_xml == nullptr &&
+                                   !c.options.dc_uuid.empty() && node.id == c.options.dc_uuid));
     w.attr("resources_running", std::to_string(resources_running(c, n)));
     w.attr("type", node.kind == NodeKind::member ? "member" : "remote");
     if (node.kind == NodeKind::guest && node.remote_rsc != kNone &&
