@@ -933,10 +933,12 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
     Resource& rsc = c.resources[from];
     if (rsc.flags.merging || depth > 64) return;
     rsc.flags.merging = true;
-    // U3: merging for the sort where no node is available yet, every node counts and the
-    // result is kept unless it leaves every node negative.
+    // U3: merging for the sort where no node is available yet, only `from`'s bans count (its
+    // negative scores, on every node) and the result is kept unless it leaves every node
+    // negative.
     const bool unavailable_sort = sorting && !any_available(c, into);
     auto counts = [&](NodeIdx n) { return unavailable_sort || can_run(c, n); };
+    auto ban_only = [&](Score v) { return unavailable_sort ? std::min(v, 0) : v; };
     auto kept = [&](const NodeScores& s) {
         return unavailable_sort && any_usable(c, s, [](NodeIdx) { return true; });
     };
@@ -982,7 +984,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
     };
     // `from`'s score on a node counts only where the node can run resources.
     auto own = [&](NodeIdx n, std::optional<Score> v) {
-        return v && *v != NodeScores::kDisallowed && counts(n) ? *v : -kInfinity;
+        return v && *v != NodeScores::kDisallowed && counts(n) ? ban_only(*v) : -kInfinity;
     };
     NodeScores result;
     if ((attr.empty() || attr == "#uname") && without_uname().empty()) {
@@ -1015,7 +1017,7 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
             const auto& d = work.class_default(k == 1);
             if (!d) continue;
             Score w = *d;
-            combine(fs.class_default(k == 1).value_or(-kInfinity), w);
+            combine(ban_only(fs.class_default(k == 1).value_or(-kInfinity)), w);
             result.set_class_default(k == 1, w);
         }
     } else if (attr.empty() || attr == "#uname") {
@@ -1023,7 +1025,8 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         const NodeScores& fs = rsc.allowed;
         Score best_missing = -kInfinity;
         for (NodeIdx n : without_uname()) {
-            if (auto v = fs.get(n, cls(c, n)); v && counts(n) && *v > best_missing) best_missing = *v;
+            if (auto v = fs.get(n, cls(c, n)); v && counts(n) && ban_only(*v) > best_missing)
+                best_missing = ban_only(*v);
         }
         std::vector<std::pair<NodeIdx, Score>> all;
         for_each_allowed(c, work, [&](NodeIdx n, Score s) { all.emplace_back(n, s); });
@@ -1237,10 +1240,12 @@ void Assigner::sort_for_assignment(std::vector<RscIdx>& order)
     });
     // Each resource's scores merged with those of the resources it is colocated with (a
     // group: its last member's, merged along that member's colocations, then the group's).
-    // Where no node is available the merge still happens, counting every node (merge_scores):
-    // a group's first member banned from the remote node that went down under it takes the
-    // group's score there with it (rnd-s39-c5-9), a merge that leaves every node negative
-    // is undone (u3-group-blocked-single-node), and the chain stops there (rnd-s26-c2-9).
+    // Where no node is available the merge still happens, with the bans (negative scores)
+    // of what is merged on every node (merge_scores): a group's first member banned from the
+    // remote node that went down under it takes the group's score there with it
+    // (rnd-s39-c5-9), its preferences do not (rnd-s31-c0-6), a merge that leaves every node
+    // negative is undone (u3-group-blocked-single-node), and the chain stops there
+    // (rnd-s26-c2-9).
     std::unordered_map<RscIdx, std::vector<Score>> merged;
     sorting = true;
     auto merge_primaries = [&](RscIdx from, NodeScores& work) {

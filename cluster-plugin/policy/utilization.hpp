@@ -12,8 +12,9 @@
 //       priority first, then the higher score on the current node, then, node by node in
 //       the order of U5, the higher score (scores merged with the resources each one is
 //       colocated with, forward). Where no node is available before a merge, the merge
-//       counts every node (not only those that can run resources) and is kept unless it
-//       leaves every node negative; it goes no further along the chain.
+//       adds only the bans (negative scores) of what is merged, on every node (not only
+//       those that can run resources), and is kept unless it leaves every node negative;
+//       it goes no further along the chain.
 //   U4  Before a primitive with strategy other than default picks a node, the nodes that
 //       cannot hold it and the unassigned resources colocated with it at INFINITY (the
 //       whole colocation chain) are banned; if no node can, only those that cannot hold it
