@@ -17,7 +17,8 @@
 //       promote: active at the end / active at the end.
 //     "Active now" leaves out instances on lost (unclean or offline) nodes.
 // N4  A new recurring monitor of an instance that gets a post-notification waits for that
-//     notification's confirmation.
+//     notification's confirmation, on whichever node the monitor is: also one issued again
+//     on a restarted guest the instance moves away from.
 // N5  Fencing a node where an instance with notify=true runs notifies the instances that stay
 //     active elsewhere of the stop fencing implies: <instance>_post_notify_stonith_0 after the
 //     fencing, the notifications, then <instance>_confirmed-post_notify_stonith_0. "Stay
@@ -298,15 +299,16 @@ void finish_clone_notifications(Cluster& c)
                 // N3
                 for (const NodeIdx node : pre_nodes)
                     instance_notify(c, r, node, "pre", t, t, n.pre, n.confirmed_pre);
-                for (const NodeIdx node : post_nodes) {
+                for (const NodeIdx node : post_nodes)
                     instance_notify(c, r, node, "post", t, done_of(task), n.post, n.confirmed_post);
-                    // N4
-                    for (ActIdx a : std::vector<ActIdx>(c.resources[r].actions)) {
-                        const Action& act = c.actions[a];
-                        if (act.task == "monitor" && act.interval_ms > 0 && act.node == node &&
-                            required_runnable(c, a))
-                            c.order(n.confirmed_post, a, kOrderOptional);
-                    }
+                // N4: every new recurring monitor of the instance, wherever it runs: also the
+                // one issued again on a restarted guest the instance leaves (rnd-s102-c7-6).
+                if (post_nodes.empty()) continue;
+                for (ActIdx a : std::vector<ActIdx>(c.resources[r].actions)) {
+                    const Action& act = c.actions[a];
+                    if (act.task == "monitor" && act.interval_ms > 0 && act.node != kNone &&
+                        required_runnable(c, a))
+                        c.order(n.confirmed_post, a, kOrderOptional);
                 }
             }
         }

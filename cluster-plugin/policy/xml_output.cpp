@@ -272,9 +272,10 @@ std::string summary_xml(const Cluster& c, const std::vector<SummaryEntry>& entri
             if (need_role) w.attr("role", role_name(e.role));
             w.attr("source", name(e.origin));
         } else if (same_role) {
-            if (need_role) w.attr("role", role_name(e.role));
+            // "node1 -> node2 Unpromoted": the role comes last (rnd-s102-c7-6).
             w.attr("source", name(e.origin));
             w.attr("dest", name(e.dest));
+            if (need_role) w.attr("role", role_name(e.role));
         } else if (same_host) {
             w.attr("role", role_name(e.role));
             w.attr("next-role", role_name(e.next_role));

@@ -64,6 +64,44 @@ TEST_CASE("N1/N3: a notify clone starting: pre and post pseudo actions, post-not
     CHECK(s.ordered("C_confirmed-post_notify_running_0", "", "D:0_monitor_10000", "node1"));
 }
 
+TEST_CASE("N4: an instance leaving a restarted guest: its monitor issued again there waits too")
+{
+    // P's failed stop on guest1 fences the guest (its container vm1 recovers, guest1
+    // restarts); D:0 moves off guest1 (away from Q, colocated -100) and D:2 starts there.
+    // crm_simulate 2.1.5 issues D:0's monitor again on guest1 after guest1's new start and
+    // orders the start's confirmed post-notification before it too, as before every new
+    // monitor of an instance notified after the start (regressions rnd-s102-c7-6,
+    // rnd-s158-c7-4).
+    const auto primitive = [](const std::string& id, const std::string& meta) {
+        return "<primitive id=\"" + id + "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">" +
+               (meta.empty() ? std::string()
+                             : "<meta_attributes id=\"" + id + "-m\">" + meta + "</meta_attributes>") +
+               "</primitive>";
+    };
+    const std::string rsc = "<primitive id=\"fencer\" class=\"stonith\" type=\"fence_dummy\"/>" +
+                            primitive("vm1", nv("vm1-rn", "remote-node", "guest1")) + primitive("P", {}) +
+                            primitive("Q", {}) + clone("C", nv("cn", "notify", "true"), "D");
+    const std::string constraints =
+        "<rsc_location id=\"l-vm1\" rsc=\"vm1\" node=\"node1\" score=\"100\"/>"
+        "<rsc_location id=\"l-Q\" rsc=\"Q\" node=\"guest1\" score=\"INFINITY\"/>"
+        "<rsc_colocation id=\"col\" rsc=\"C\" with-rsc=\"Q\" score=\"-100\"/>";
+    const std::string status =
+        node_state(1, history("vm1", "start") + history("guest1", "start", 0, 0, "remote")) +
+        node_state(2, {}) +
+        remote_state("guest1", history_ops("D", {{"start", 0, 0}, {"monitor", 0, 10000}}) +
+                                   history("Q", "start") +
+                                   history_ops("P", {{"start", 0, 0}, {"stop", 1, 0}}));
+    std::string text = cib(2, rsc, constraints, status);
+    const std::string off = "name=\"stonith-enabled\" value=\"false\"";
+    text.replace(text.find(off), off.size(), "name=\"stonith-enabled\" value=\"true\"");
+    auto s = schedule_cib(text);
+    CHECK(s.summary_text().find("Move D:0 (guest1 -> node1)") != std::string::npos);
+    CHECK(s.ordered("C_confirmed-post_notify_running_0", "", "D:0_monitor_10000", "node1"));
+    CHECK(s.ordered("guest1_start_0", "node1", "D:0_monitor_10000", "guest1"));
+    CHECK(s.ordered("C_confirmed-post_notify_running_0", "", "D:0_monitor_10000", "guest1"));
+    CHECK(s.ordered("C_confirmed-post_notify_running_0", "", "D:2_monitor_10000", "guest1"));
+}
+
 TEST_CASE("N3: a failed instance recovering: stop notified to all, start notified to the survivors")
 {
     const std::string status = node_state(1, history_ops("D", {{"start", 0, 0}, {"monitor", 0, 10000}})) +
