@@ -1109,6 +1109,36 @@ TEST_CASE("S4: a clone's colocations reach its instances in reverse order among 
     CHECK_FALSE(s.in_graph("D:1_start_0"));
 }
 
+TEST_CASE("S5: a group's INFINITY colocations bind every member, not only the first")
+{
+    // Observed with crm_simulate 2.1.5 (regressions rnd-s153-c1-4, rnd-s149-c8-8): g's first
+    // member gm runs unmanaged on node1 while p, which g is with at INFINITY, is banned there.
+    // gm2 is with gm (node1) and with p (node2): nowhere, so it stays stopped and g does
+    // not start. At 100 (or -INFINITY) only gm takes the colocation: gm2 starts beside it.
+    const std::string rsc =
+        "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+        "<group id=\"g\"><primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<meta_attributes id=\"gm-m\">" +
+        nv("gm-um", "is-managed", "false") +
+        "</meta_attributes></primitive>"
+        "<primitive id=\"gm2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/></group>";
+    const std::string status = node_state(1, history("gm", "start"));
+    const auto with_score = [&](const std::string& score) {
+        return schedule_cib(cib(2, rsc,
+                                "<rsc_location id=\"lp\" rsc=\"p\" node=\"node1\" score=\"-INFINITY\"/>"
+                                "<rsc_colocation id=\"col\" rsc=\"g\" with-rsc=\"p\" score=\"" +
+                                    score + "\"/>",
+                                status));
+    };
+    auto s = with_score("INFINITY");
+    CHECK(s.in_graph("p_start_0", "node2"));
+    CHECK_FALSE(s.in_graph("gm2_start_0"));
+    CHECK_FALSE(s.in_graph("g_start_0"));
+    CHECK(s.summary_text().find("gm2") == std::string::npos);
+    auto optional = with_score("100");
+    CHECK(optional.in_graph("gm2_start_0", "node1"));
+}
+
 TEST_CASE("P1: a probe comes before the stops of what restarts after its start, through a clone")
 {
     const std::string rsc = "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>" +
