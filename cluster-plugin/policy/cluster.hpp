@@ -55,6 +55,9 @@ struct Edge {
     ActIdx first = kNone;
     ActIdx then = kNone;
     std::uint32_t flags = 0;  // OrderFlag; 0 = disabled
+    // Its first is a collective's completion standing for the action ordered (O14): the
+    // first time the ordering is examined, its then counts as changed.
+    bool remapped = false;
 };
 
 struct Action {
@@ -74,6 +77,9 @@ struct Action {
     std::vector<NodeIdx> downed;                            // nodes this action takes down (graph <downed>)
     std::string fence_action;                               // stonith: reboot, off, on
     NodeIdx router = kNone;                                 // set when the graph is built
+    // Made unrunnable before the orderings are examined where Pacemaker does it at their
+    // first examination: that first examination counts as a change (O14).
+    bool changed_when_examined = false;
 
     [[nodiscard]] bool optional() const { return (flags & kActOptional) != 0; }
     [[nodiscard]] bool runnable() const { return (flags & kActRunnable) != 0; }

@@ -255,9 +255,13 @@ void edge(Cluster& c, ActIdx first, ActIdx then, std::uint32_t flags)
         const NodeIdx where = t.rsc != kNone && t.task == "migrate_to" ? c.resources[t.rsc].assigned : t.node;
         if (f.node == kNone || f.node != where) return;
     }
-    if (f.rsc != kNone && t.rsc != kNone && f.rsc != t.rsc && !is_ancestor(c, f.rsc, t.rsc))
-        first = expand_action(c, first);
-    c.order(first, then, flags);
+    bool remapped = false;
+    if (f.rsc != kNone && t.rsc != kNone && f.rsc != t.rsc && !is_ancestor(c, f.rsc, t.rsc)) {
+        const ActIdx done = expand_action(c, first);
+        remapped = done != first;
+        first = done;
+    }
+    if (c.order(first, then, flags) && remapped) c.edges.back().remapped = true;
 }
 
 void order_then(Cluster& c, ActIdx lh, RscIdx then_rsc, const Ordering& o)

@@ -552,6 +552,10 @@ void Propagator::update(ActIdx then)
         return;
     }
     bool then_changed = false;
+    if (c.actions[then].changed_when_examined) {
+        c.actions[then].changed_when_examined = false;
+        then_changed = true;
+    }
     const bool was_runnable = c.actions[then].runnable();
     // An action that needs any one of its one-or-more inputs (require-all=false).
     const bool requires_any = (c.actions[then].flags & kActRequiresAny) != 0;
@@ -584,6 +588,15 @@ void Propagator::update(ActIdx then)
             c.actions[first].flags |= kActPrintAlways;
         auto [tc, fc] = update_pair(first, then, first_node, first_flags, edge.flags);
         then_changed = then_changed || tc;
+        // O14 (observed): Pacemaker puts a collective's completion in the place of its
+        // action ordered ("Ordering p4_stop_0 after c_stopped_0 instead of c_stop_0") only
+        // when it first examines the ordering, and counts that as a change of then: its
+        // successors are examined again at once, before the actions after it in the list
+        // (`p4 then c`: remote1's stop and start before p3's, rnd-s154-c1-5).
+        if (edge.remapped) {
+            c.edges[e].remapped = false;
+            then_changed = true;
+        }
         // (Observed: through an ordering that carries requirement either way, what follows
         // a blocked, unmanaged resource's stop that cannot run cannot run either: `p then
         // p2` with p2 blocked leaves p's stop blocked. Not through an optional ordering

@@ -144,7 +144,9 @@ void order_remote_actions(Cluster& c)
                                          [&](RscIdx r) { return c.resources[r].flags.blocked; });
         if (!blocked) continue;
         for (ActIdx a : c.resources[n.remote_rsc].actions) {
-            if (c.actions[a].task == "stop") c.actions[a].flags &= ~kActRunnable;
+            if (c.actions[a].task != "stop") continue;
+            c.actions[a].flags &= ~kActRunnable;
+            c.actions[a].changed_when_examined = true;
         }
     }
     // Pacemaker walks its action list newest first.

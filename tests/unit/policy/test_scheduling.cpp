@@ -1181,6 +1181,36 @@ TEST_CASE("S4: a clone's colocations reach its instances in reverse order among 
     CHECK_FALSE(s.in_graph("D:1_start_0"));
 }
 
+TEST_CASE("S5: a group's INFINITY colocations bind every member, not only the first")
+{
+    // Observed with crm_simulate 2.1.5 (regressions rnd-s153-c1-4, rnd-s149-c8-8): g's first
+    // member gm runs unmanaged on node1 while p, which g is with at INFINITY, is banned there.
+    // gm2 is with gm (node1) and with p (node2): nowhere, so it stays stopped and g does
+    // not start. At 100 (or -INFINITY) only gm takes the colocation: gm2 starts beside it.
+    const std::string rsc =
+        "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"
+        "<group id=\"g\"><primitive id=\"gm\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<meta_attributes id=\"gm-m\">" +
+        nv("gm-um", "is-managed", "false") +
+        "</meta_attributes></primitive>"
+        "<primitive id=\"gm2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/></group>";
+    const std::string status = node_state(1, history("gm", "start"));
+    const auto with_score = [&](const std::string& score) {
+        return schedule_cib(cib(2, rsc,
+                                "<rsc_location id=\"lp\" rsc=\"p\" node=\"node1\" score=\"-INFINITY\"/>"
+                                "<rsc_colocation id=\"col\" rsc=\"g\" with-rsc=\"p\" score=\"" +
+                                    score + "\"/>",
+                                status));
+    };
+    auto s = with_score("INFINITY");
+    CHECK(s.in_graph("p_start_0", "node2"));
+    CHECK_FALSE(s.in_graph("gm2_start_0"));
+    CHECK_FALSE(s.in_graph("g_start_0"));
+    CHECK(s.summary_text().find("gm2") == std::string::npos);
+    auto optional = with_score("100");
+    CHECK(optional.in_graph("gm2_start_0", "node1"));
+}
+
 TEST_CASE("P1: a probe comes before the stops of what restarts after its start, through a clone")
 {
     const std::string rsc = "<primitive id=\"p2\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>" +
@@ -1334,6 +1364,48 @@ TEST_CASE("O1c: what follows a clone's own action does not make it required")
     REQUIRE(stopped != kNone);
     CHECK_FALSE(s.cluster->actions[stop].optional());
     CHECK(s.cluster->actions[stopped].optional());
+}
+
+TEST_CASE(
+    "O14: a collective's completion in an ordering's place, and a blocked connection stop, change at once")
+{
+    // Observed with crm_simulate 2.1.5 (regression rnd-s154-c1-5): remote1's connection
+    // failed and cannot stop (p2's stop failed there). `p4 then c`: examining p4's stop puts
+    // c_stopped in c_stop's place, which counts as a change, so remote1's stop and start are
+    // examined before p3's actions: p3's start cannot run, its stop is required, and only
+    // then blocked behind p's (`p3 then p`, p's stop failed): "Stop p3 ... (blocked)".
+    const auto prim = [](const std::string& id) {
+        return "<primitive id=\"" + id +
+               "\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+               "<operations><op id=\"" +
+               id + "-m\" name=\"monitor\" interval=\"10s\"/></operations></primitive>";
+    };
+    const std::string rsc =
+        "<primitive id=\"remote1\" class=\"ocf\" provider=\"pacemaker\" type=\"remote\"/>" + prim("p") +
+        prim("p2") + prim("p3") + prim("p4") + clone("c", {}, "cr");
+    const std::string constraints =
+        "<rsc_location id=\"l3\" rsc=\"p3\" node=\"remote1\" score=\"50\"/>"
+        "<rsc_order id=\"o1\" first=\"p3\" then=\"p\"/>"
+        "<rsc_order id=\"o2\" first=\"p4\" then=\"c\"/>";
+    // Every resource probed everywhere (no probes to order).
+    const auto probed = [](std::initializer_list<const char*> ids) {
+        std::string out;
+        for (const char* id : ids)
+            out += history(id, "monitor", 7);
+        return out;
+    };
+    const std::string running = history_ops("p3", {{"start", 0, 0}, {"monitor", 0, 10000}}) +
+                                history_ops("p4", {{"start", 0, 0}, {"monitor", 0, 10000}});
+    const std::string status =
+        node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}}, "remote") +
+                          history("cr", "start") + probed({"p", "p2", "p3", "p4"})) +
+        node_state(2, history("p", "stop", 1) + history("remote1", "monitor", 7, 0, "remote") +
+                          probed({"p2", "p3", "p4", "cr"})) +
+        remote_state("remote1", history("p2", "stop", 1) + running + history("cr", "start") + probed({"p"}));
+    auto s = schedule_cib(cib(2, rsc, constraints, status));
+    CHECK_FALSE(s.in_graph("p3_stop_0"));
+    CHECK(s.summary_text().find("Stop p3 (remote1) due to unrunnable remote1 start (blocked)") !=
+          std::string::npos);
 }
 
 TEST_CASE(
