@@ -361,6 +361,11 @@ TEST_CASE("simulation: a failed action aborts the transition and is counted")
     CHECK(pretended);
     CHECK_FALSE(monitored);  // the monitor after the failed start never runs
     CHECK(sim.cib.serialize().find("fail-count-p#start_0") != std::string::npos);
+    // --output-as=xml lists the failure's attributes in the transition (rnd-s146-c5-4).
+    const std::string xml = executed_xml(sim.executed, 2);
+    CHECK(xml.find("<inject_attr name=\"fail-count-p#start_0\" value=\"value++\" node_path=\"/node_state\" "
+                   "cib_node=\"1\"/>") != std::string::npos);
+    CHECK(xml.find("<inject_attr name=\"last-failure-p#start_0\" value=\"1700000100\"") != std::string::npos);
 }
 
 TEST_CASE("-i: an injected result is recorded as crm_simulate 2.1.5 records it")
