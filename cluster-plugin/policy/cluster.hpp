@@ -77,9 +77,6 @@ struct Action {
     std::vector<NodeIdx> downed;                            // nodes this action takes down (graph <downed>)
     std::string fence_action;                               // stonith: reboot, off, on
     NodeIdx router = kNone;                                 // set when the graph is built
-    // Made unrunnable before the orderings are examined where Pacemaker does it at their
-    // first examination: that first examination counts as a change (O14).
-    bool changed_when_examined = false;
 
     [[nodiscard]] bool optional() const { return (flags & kActOptional) != 0; }
     [[nodiscard]] bool runnable() const { return (flags & kActRunnable) != 0; }

@@ -67,7 +67,7 @@ struct Propagator {
     // O10 (observed, "due to colocation with X"): once a resource's own start cannot run,
     // nor can the starts of what is colocated with it at INFINITY.
     void block_colocation_dependents(ActIdx a);
-    void block_dependent(RscIdx r, const std::string& reason);
+    void block_dependent(RscIdx r, const std::string& reason, bool member = false);
     // O11: an interleaved instance with no partner to follow is unassigned.
     bool inhibit(RscIdx r);  // true if it was assigned
     // O5c: in the catch-up pass, an action examined for itself (not for a change) skips
@@ -378,16 +378,23 @@ void Propagator::block_colocation_dependents(ActIdx a)
     }
 }
 
-void Propagator::block_dependent(RscIdx r, const std::string& reason)
+void Propagator::block_dependent(RscIdx r, const std::string& reason, bool member)
 {
+    // O10b (observed): a collective dependent's members and instances cannot start either,
+    // each "due to colocation with" the primary, one at a time and depth first, each then
+    // examined for its inputs: a running member that must stop makes its start required,
+    // which reaches the next member first ("due to unrunnable gm start"). A member's own
+    // colocation dependents (the group's next member) are not blocked through it.
     for (ActIdx a : std::vector<ActIdx>(c.resources[r].actions)) {
         Action& act = c.actions[a];
         if (!act.runnable() || act.task != "start") continue;
         act.flags &= ~kActRunnable;
         if (act.reason.empty()) act.reason = reason;
-        block_colocation_dependents(a);
-        after_changed(a);
+        if (!member) block_colocation_dependents(a);
+        update(a);
     }
+    for (RscIdx child : std::vector<RscIdx>(c.resources[r].children))
+        block_dependent(child, reason, true);
 }
 
 // O11 (observed, crm_simulate 2.1.5: "Inhibiting c2r:0 from being active"): `c then c2`
@@ -552,10 +559,6 @@ void Propagator::update(ActIdx then)
         return;
     }
     bool then_changed = false;
-    if (c.actions[then].changed_when_examined) {
-        c.actions[then].changed_when_examined = false;
-        then_changed = true;
-    }
     const bool was_runnable = c.actions[then].runnable();
     // An action that needs any one of its one-or-more inputs (require-all=false).
     const bool requires_any = (c.actions[then].flags & kActRequiresAny) != 0;

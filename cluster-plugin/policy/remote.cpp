@@ -1,8 +1,6 @@
 // Actions on Pacemaker Remote nodes ordered against their connection (rules 43-48): the
 // connection state table for remote nodes, the container rules for guest nodes, and the
 // fencing those rules decide.
-#include <algorithm>
-
 #include "policy/actions.hpp"
 
 namespace outpost::cluster::policy {
@@ -131,24 +129,9 @@ void order_remote_actions(Cluster& c)
     for (const Node& n : c.nodes)
         have_remote = have_remote || n.is_remote_class();
     if (!have_remote) return;
-    // Observed: a remote node's connection that is to run again cannot stop while a resource
-    // blocked by a failure (on-fail=block, a failed stop without fencing) is active there
-    // ("Stop remote1 blocked", and what needs its start stops "due to unrunnable remote1
-    // start"). One that is to stop for good with its failure (its node on standby, say) does
-    // stop: nothing on that node is ordered before it (rnd-s15-c5-7).
-    for (const Node& n : c.nodes) {
-        if (n.kind != NodeKind::remote || n.remote_rsc == kNone) continue;
-        const Resource& conn = c.resources[n.remote_rsc];
-        if (conn.flags.failed && (conn.next_role == Role::stopped || conn.assigned == kNone)) continue;
-        const bool blocked = std::any_of(n.running.begin(), n.running.end(),
-                                         [&](RscIdx r) { return c.resources[r].flags.blocked; });
-        if (!blocked) continue;
-        for (ActIdx a : c.resources[n.remote_rsc].actions) {
-            if (c.actions[a].task != "stop") continue;
-            c.actions[a].flags &= ~kActRunnable;
-            c.actions[a].changed_when_examined = true;
-        }
-    }
+    // (C2, a connection that cannot stop while a blocked resource is active on its node,
+    // comes from the orderings alone (O8): marking its stop unrunnable up front would reach
+    // what follows its start before Pacemaker's walk does, rnd-s133-c8-7.)
     // Pacemaker walks its action list newest first.
     const std::size_t count = c.actions.size();
     for (std::size_t i = count; i-- > 0;) {

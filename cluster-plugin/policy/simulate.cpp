@@ -272,8 +272,11 @@ std::string history_id(const Cluster& c, RscIdx r)
 }
 
 // The fail-count and last-failure attributes crm_simulate adds for a failed operation.
+// (A failure the transition injects is also listed as actions: --output-as=xml's
+// inject_attr elements in its transition.)
 void inject_failure_attrs(xmlNode* ns, const std::string& rsc, std::string_view task, std::int64_t interval,
-                          EpochSeconds wall_clock, std::vector<std::string>& lines)
+                          EpochSeconds wall_clock, std::vector<std::string>& lines,
+                          std::vector<ExecutedAction>* actions = nullptr)
 {
     const std::string node_id(attr(ns, "id"));
     xmlNode* ta = ensure_child(ns, "transient_attributes", node_id);
@@ -295,8 +298,11 @@ void inject_failure_attrs(xmlNode* ns, const std::string& rsc, std::string_view 
             xml::set_attr(nv, "name", name);
         }
         xml::set_attr(nv, "value", increment ? std::to_string(count + 1) : value);
-        lines.push_back("  * Injecting attribute " + name + "=" +
-                        (increment ? std::string("value++") : value) + " into /node_state '" + node_id + "'");
+        const std::string shown = increment ? std::string("value++") : value;
+        lines.push_back("  * Injecting attribute " + name + "=" + shown + " into /node_state '" + node_id +
+                        "'");
+        if (actions)
+            actions->push_back({ExecutedAction::Kind::attribute, name, shown, node_id, 0, lines.back()});
     };
     set("fail-count-" + suffix, {}, true);
     set("last-failure-" + suffix, std::to_string(wall_clock), false);
@@ -487,9 +493,7 @@ SimulationResult simulate_transition(const Cluster& c, const Graph& g, const std
                                         "Pretending action " + std::to_string(a.id + 1) +
                                             " failed with rc=" + std::to_string(rc)});
                 std::vector<std::string> lines;
-                inject_failure_attrs(ns, id, a.task, a.interval_ms, wall_clock, lines);
-                for (auto& l : lines)
-                    out.executed.push_back({ExecutedAction::Kind::message, {}, {}, {}, 0, std::move(l)});
+                inject_failure_attrs(ns, id, a.task, a.interval_ms, wall_clock, lines, &out.executed);
                 aborted = true;
             }
         }

@@ -26,11 +26,11 @@ Result<OpSpec> parse_op_spec(std::string_view text);
 
 // One line of "Executing Cluster Transition:", with what it says as fields.
 struct ExecutedAction {
-    enum class Kind { resource, pseudo, fencing, cluster, message };
+    enum class Kind { resource, pseudo, fencing, cluster, attribute, message };
     Kind kind = Kind::message;
-    std::string rsc;   // resource: as shown; cluster: clear_failcount's resource
-    std::string task;  // operation; pseudo: the action key; fencing: reboot/off/on
-    std::string node;
+    std::string rsc;   // resource: as shown; cluster: clear_failcount's resource; attribute: its name
+    std::string task;  // operation; pseudo: the action key; fencing: reboot/off/on; attribute: value
+    std::string node;  // attribute: the node_state's id
     std::int64_t interval_ms = 0;
     std::string text;  // the line as crm_simulate prints it
 };

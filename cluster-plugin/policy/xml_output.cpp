@@ -330,6 +330,14 @@ std::string executed_xml(const std::vector<ExecutedAction>& executed, int indent
                 if (!e.rsc.empty()) w.attr("id", e.rsc);
                 w.end_empty();
                 break;
+            case ExecutedAction::Kind::attribute:
+                w.open("inject_attr");
+                w.attr("name", e.rsc);
+                w.attr("value", e.task);
+                w.attr("node_path", "/node_state");
+                w.attr("cib_node", e.node);
+                w.end_empty();
+                break;
             case ExecutedAction::Kind::message:
                 break;
         }

@@ -482,6 +482,34 @@ TEST_CASE("C1: a failed remote connection recovered where it runs stops what lea
     CHECK(s.ordered("remote1_start_0", "node1", "r1_monitor_10000", "remote1"));
 }
 
+TEST_CASE("C2: a connection that cannot stop for a blocked resource there blocks what needs its start")
+{
+    // Observed with crm_simulate 2.1.5 (regression rnd-s133-c8-7), fencing disabled:
+    // remote1's monitor failed, b is blocked on remote1 by a failed stop, so remote1 cannot
+    // stop ("Stop remote1 (node1) ... (blocked)") nor start again; p, moving there, cannot start
+    // "due to unrunnable remote1 start". p2, moving there too, is first blocked by its own
+    // stop (p2 then p3, p3 blocked by a failed stop): "Stop p2 (node2) blocked", no reason.
+    const std::string status =
+        node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}}, "remote")) +
+        node_state(2, history("p", "start") + history_ops("p2", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
+                          history("p3", "stop", 1)) +
+        remote_state("remote1", history("b", "stop", 1));
+    const std::string prefer =
+        "<rsc_location id=\"l-p\" rsc=\"p\" node=\"remote1\" score=\"100\"/>"
+        "<rsc_location id=\"l-p2\" rsc=\"p2\" node=\"remote1\" score=\"100\"/>"
+        "<rsc_order id=\"o\" first=\"p2\" then=\"p3\"/>";
+    auto s = schedule_cib(
+        cib(2, remote("remote1") + primitive("b") + primitive("p") + primitive("p2") + primitive("p3"),
+            pin("remote1", "node1") + prefer, status));
+    CHECK_FALSE(s.in_graph("remote1_stop_0"));
+    CHECK_FALSE(s.in_graph("p_start_0"));
+    CHECK_FALSE(s.in_graph("p2_stop_0"));
+    CHECK(s.summary_text().find("Stop remote1 (node1) due to resource definition change (blocked)") !=
+          std::string::npos);
+    CHECK(s.summary_text().find("Stop p (node2) due to unrunnable remote1 start") != std::string::npos);
+    CHECK(s.summary_text().find("Stop p2 (node2) blocked") != std::string::npos);
+}
+
 TEST_CASE("C4: a remote connection that restarts or was active twice leaves the resources there running")
 {
     // Observed with crm_simulate 2.1.5 (regressions rnd-s23-c9-5, rnd-s24-c9-6): the

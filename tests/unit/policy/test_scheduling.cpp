@@ -399,6 +399,11 @@ TEST_CASE("simulation: a failed action aborts the transition and is counted")
     CHECK(pretended);
     CHECK_FALSE(monitored);  // the monitor after the failed start never runs
     CHECK(sim.cib.serialize().find("fail-count-p#start_0") != std::string::npos);
+    // --output-as=xml lists the failure's attributes in the transition (rnd-s146-c5-4).
+    const std::string xml = executed_xml(sim.executed, 2);
+    CHECK(xml.find("<inject_attr name=\"fail-count-p#start_0\" value=\"value++\" node_path=\"/node_state\" "
+                   "cib_node=\"1\"/>") != std::string::npos);
+    CHECK(xml.find("<inject_attr name=\"last-failure-p#start_0\" value=\"1700000100\"") != std::string::npos);
 }
 
 TEST_CASE("-i: an injected result is recorded as crm_simulate 2.1.5 records it")
@@ -1104,6 +1109,38 @@ TEST_CASE("O10: a resource whose start cannot run blocks the starts of what is c
     REQUIRE(start != kNone);
     CHECK_FALSE(s.cluster->actions[start].runnable());
     CHECK(s.summary_text().find("Stop p (node1) due to colocation with C2") != std::string::npos);
+}
+
+TEST_CASE("O10b: a collective colocated with a resource that cannot start blocks its members' starts")
+{
+    // Observed with crm_simulate 2.1.5 (random runs rnd-s115-c4-2, rnd-s146-c5-4): p cannot
+    // start (it must follow x, which can run nowhere), so each member of g, colocated with p
+    // at INFINITY, cannot start "due to colocation with p"; a running member that must stop
+    // makes its start required first, which reaches the next member through the group's
+    // ordering before the colocation does.
+    const std::string dummy = "class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>";
+    const std::string rsc = "<primitive id=\"x\" " + dummy + "<primitive id=\"p\" " + dummy +
+                            "<group id=\"g\"><primitive id=\"gm\" " + dummy + "<primitive id=\"gm2\" " +
+                            dummy + "</group>";
+    const std::string constraints =
+        "<rsc_location id=\"l1\" rsc=\"x\" node=\"node1\" score=\"-INFINITY\"/>"
+        "<rsc_location id=\"l2\" rsc=\"x\" node=\"node2\" score=\"-INFINITY\"/>"
+        "<rsc_order id=\"o\" first=\"x\" then=\"p\"/>"
+        "<rsc_colocation id=\"col\" rsc=\"g\" with-rsc=\"p\" score=\"INFINITY\"/>";
+    auto s = schedule_cib(cib(2, rsc, constraints));
+    CHECK_FALSE(s.in_graph("gm_start_0"));
+    CHECK_FALSE(s.in_graph("gm2_start_0"));
+    CHECK(s.summary_text().find("Start gm (node1) due to colocation with p (blocked)") != std::string::npos);
+    CHECK(s.summary_text().find("Start gm2 (node1) due to colocation with p (blocked)") != std::string::npos);
+
+    const std::string running =
+        node_state(1, history_ops("p", {{"start", 0, 0}}) + history_ops("gm", {{"start", 0, 0}}) +
+                          history_ops("gm2", {{"start", 0, 0}}));
+    auto r = schedule_cib(cib(2, rsc, constraints, running));
+    CHECK(r.in_graph("gm_stop_0", "node1"));
+    CHECK(r.in_graph("gm2_stop_0", "node1"));
+    CHECK(r.summary_text().find("Stop gm (node1) due to colocation with p") != std::string::npos);
+    CHECK(r.summary_text().find("Stop gm2 (node1) due to required gm start") != std::string::npos);
 }
 
 TEST_CASE("O11: an interleaved instance with no partner on its node is not active")
