@@ -1539,10 +1539,12 @@ NodeIdx Assigner::assign_group(RscIdx r, NodeIdx prefer)
     // Rule S5: those at INFINITY bind every member too, after its colocation with the one
     // before, so a member behind an unmanaged first one stuck elsewhere stays stopped.
     // (Observed: crm_simulate's trace colocates gm2 with p as well, rnd-s153-c1-4; not
-    // those at -INFINITY.)
+    // those at -INFINITY, nor those with a clone: a group with a clone at INFINITY has its
+    // members placed each where it prefers among the clone's nodes, rnd-s36-c5-0.)
     for (std::size_t k = 1; k < g.children.size(); ++k)
         for (std::uint32_t ci : group_with)
-            if (c.colocations[ci].score == kInfinity) inst_this_with[g.children[k]].push_back(ci);
+            if (c.colocations[ci].score == kInfinity && !c.resources[c.colocations[ci].primary].is_clone())
+                inst_this_with[g.children[k]].push_back(ci);
     for (std::uint32_t ci : g.with_this)
         inst_with_this[g.children.back()].push_back(ci);
     log_scores(c, "pcmk__group_assign", r, g.allowed);
