@@ -13,7 +13,8 @@
 //       the order of U5, the higher score (scores merged with the resources each one is
 //       colocated with, forward). Where no node is available before a merge, the merge
 //       adds only the bans (negative scores) of what is merged, on every node (not only
-//       those that can run resources), and is kept unless it leaves every node negative;
+//       those that can run resources) but those to be fenced, and is kept unless it leaves
+//       every node negative;
 //       it goes no further along the chain.
 //   U4  Before a primitive with strategy other than default picks a node, the nodes that
 //       cannot hold it and the unassigned resources colocated with it at INFINITY (the
