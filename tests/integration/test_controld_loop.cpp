@@ -525,8 +525,16 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
     }
     {
         // /metrics: promtool accepts it; what crm_mon showed is in the gauges (the host, two
-        // remote nodes online; the two connections and d1-d4 started), transitions ran.
+        // remote nodes online; the two connections and d1-d4 started), transitions ran. (The
+        // first transition may still wait on its recurring monitors when crm_mon shows the
+        // starts, on a loaded machine: read again until it has completed.)
         auto text = http_get(nullptr, "127.0.0.1", *metrics_port, "/metrics");
+        const auto metrics_deadline = std::chrono::steady_clock::now() + 15s;
+        while (text && !contains(*text, "outpost_controld_transitions_total{outcome=\"complete\"} ") &&
+               std::chrono::steady_clock::now() < metrics_deadline) {
+            std::this_thread::sleep_for(200ms);
+            text = http_get(nullptr, "127.0.0.1", *metrics_port, "/metrics");
+        }
         require_ok(text);
         INFO(*text);
         const std::string saved = dir.write("metrics.txt", *text);
