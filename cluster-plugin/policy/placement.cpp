@@ -934,13 +934,16 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
     if (rsc.flags.merging || depth > 64) return;
     rsc.flags.merging = true;
     // U3: merging for the sort where no node is available yet, only `from`'s bans count (its
-    // negative scores, on every node but those to be fenced) and the result is kept unless
-    // it leaves every node negative.
+    // negative scores, on every node but those to be fenced, guests included: rnd-s84-c1-9)
+    // and the result is kept unless it leaves every node negative, or unless the merge is
+    // not along the group's own chain (rnd-s84-c9-8: a primitive's merge is undone).
     const bool unavailable_sort = sorting && !any_available(c, into);
     auto counts = [&](NodeIdx n) { return unavailable_sort || can_run(c, n); };
     auto ban_only = [&](Score v) { return unavailable_sort ? std::min(v, 0) : v; };
     auto kept = [&](const NodeScores& s) {
-        return unavailable_sort && any_usable(c, s, [](NodeIdx) { return true; });
+        const bool in_group = rsc.parent != kNone && c.resources[rsc.parent].is_group() &&
+                              c.resources[rsc.parent].flags.merging;
+        return unavailable_sort && in_group && any_usable(c, s, [](NodeIdx) { return true; });
     };
     if (rsc.is_group() && !rsc.children.empty()) {
         // A group's scores are its first member's, merged along that member's colocations
@@ -984,7 +987,8 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
     };
     // `from`'s score on a node counts only where the node can run resources.
     auto own = [&](NodeIdx n, std::optional<Score> v) {
-        if (unavailable_sort && c.nodes[n].unclean) return 0;  // not on a node to be fenced
+        if (unavailable_sort && (c.nodes[n].unclean || c.nodes[n].remote_requires_reset))
+            return 0;  // not on a node to be fenced
         return v && *v != NodeScores::kDisallowed && counts(n) ? ban_only(*v) : -kInfinity;
     };
     NodeScores result;
@@ -1246,7 +1250,9 @@ void Assigner::sort_for_assignment(std::vector<RscIdx>& order)
     // remote node that went down under it takes the group's score there with it
     // (rnd-s39-c5-9), its preferences do not (rnd-s31-c0-6), nor its ban from a node to be
     // fenced (rnd-s68-c5-8), a merge that leaves every node negative is undone
-    // (u3-group-blocked-single-node), and the chain stops there (rnd-s26-c2-9).
+    // (u3-group-blocked-single-node), so is one along any colocation other than a group's
+    // own chain (rnd-s84-c9-8, u3-colocation-rollback-standby), and the chain stops there
+    // (rnd-s26-c2-9).
     std::unordered_map<RscIdx, std::vector<Score>> merged;
     sorting = true;
     auto merge_primaries = [&](RscIdx from, NodeScores& work) {

@@ -11,11 +11,12 @@
 //   U3  With a strategy other than default, resources are assigned in another order: higher
 //       priority first, then the higher score on the current node, then, node by node in
 //       the order of U5, the higher score (scores merged with the resources each one is
-//       colocated with, forward). Where no node is available before a merge, the merge
-//       adds only the bans (negative scores) of what is merged, on every node (not only
-//       those that can run resources) but those to be fenced, and is kept unless it leaves
-//       every node negative;
-//       it goes no further along the chain.
+//       colocated with, forward). Where no node is available before a merge, a merge
+//       along a group's own chain (member with member) adds only the bans (negative
+//       scores) of what is merged, on every node (not only those that can run resources)
+//       but those to be fenced (a guest's too), and is kept unless it leaves every node
+//       negative; a merge along any other colocation is undone. Either goes no further
+//       along the chain.
 //   U4  Before a primitive with strategy other than default picks a node, the nodes that
 //       cannot hold it and the unassigned resources colocated with it at INFINITY (the
 //       whole colocation chain) are banned; if no node can, only those that cannot hold it

@@ -714,3 +714,38 @@ TEST_CASE("U3: with no node available, the sort merges a group's members' scores
     CHECK(healthy["g"] < healthy["a"]);
     CHECK(healthy["a"] < healthy["remote1"]);
 }
+
+TEST_CASE("U3: with no node available, a merge along a colocation outside a group is undone")
+{
+    // b comes before p2 in the configuration; p2 prefers node1 (50) and is colocated (100)
+    // with p3, banned from node1. With both nodes in standby nothing can run: merging p3's
+    // ban would leave p2 at -50 on node1 and b would sort first, but where no node is
+    // available that merge is undone, so p2 keeps 50 there and sorts before b
+    // (rnd-s84-c9-8: crm_simulate lists p2's start before p's).
+    auto run = [&](bool standby) {
+        std::string text = cib(2, primitive("b") + primitive("p2") + primitive("p3"),
+                               "<rsc_location id=\"l-p2\" rsc=\"p2\" node=\"node1\" score=\"50\"/>"
+                               "<rsc_location id=\"l-p3\" rsc=\"p3\" node=\"node1\" score=\"-INFINITY\"/>"
+                               "<rsc_colocation id=\"col\" rsc=\"p2\" with-rsc=\"p3\" score=\"100\"/>",
+                               {}, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"utilization\"/>");
+        for (int i = 1; standby && i <= 2; ++i) {
+            const std::string id = std::to_string(i);
+            const std::string plain = "<node id=\"" + id + "\" uname=\"node" + id + "\"/>";
+            text.replace(text.find(plain), plain.size(),
+                         "<node id=\"" + id + "\" uname=\"node" + id + "\"><instance_attributes id=\"n" + id +
+                             "-a\">" + nv("n" + id + "-sb", "standby", "on") +
+                             "</instance_attributes></node>");
+        }
+        auto s = schedule_cib(text);
+        std::map<std::string, std::size_t> position;
+        for (std::size_t i = 0; i < s.cluster->top.size(); ++i)
+            position[s.cluster->resources[s.cluster->top[i]].id] = i;
+        return position;
+    };
+    auto none_available = run(true);
+    CHECK(none_available["p2"] < none_available["b"]);
+    // With the nodes available the merge stays (node2 can still take p2): p2 scores -50 on
+    // node1 and sorts after b.
+    auto available = run(false);
+    CHECK(available["b"] < available["p2"]);
+}
