@@ -426,6 +426,12 @@ void ActionMaker::primitive(RscIdx r)
         rsc.partial_migration_target != kNone && current == rsc.partial_migration_source &&
         chosen == rsc.partial_migration_target) {
         // continue the partial migration
+    } else if (all_active == 1 && rsc.partial_migration_target != kNone) {
+        // M2 (observed): partially migrated but stopped on the source since, it is
+        // restarted on the target ("Restart remote1 (node2)", rnd-s117-c1-9).
+        need_stop = true;
+        rsc.partial_migration_source = rsc.partial_migration_target = kNone;
+        allow_migrate = false;
     } else if (rsc.requires_ == Requires::nothing || rsc.requires_ == Requires::quorum) {
         multiply_active = clean_active > 1;
     } else {

@@ -122,7 +122,9 @@ struct StatusUnpacker {
     void process_state(RscIdx r, NodeIdx n, NodeHistory& h);
     bool check_expiry(RscIdx r, NodeIdx n, NodeHistory& h, const HistoryOp& op);
     void migrate_to_success(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t i);
+    const xmlNode* history_on(NodeIdx node, std::string_view lrm_id) const;
     const xmlNode* find_op_on(NodeIdx node, std::string_view lrm_id, std::string_view task) const;
+    std::optional<long long> last_change_on(NodeIdx node, std::string_view lrm_id) const;
     std::string_view cur_lrm_id;
 };
 
@@ -586,7 +588,7 @@ void StatusUnpacker::op_success(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t
     }
 }
 
-const xmlNode* StatusUnpacker::find_op_on(NodeIdx node, std::string_view lrm_id, std::string_view task) const
+const xmlNode* StatusUnpacker::history_on(NodeIdx node, std::string_view lrm_id) const
 {
     const xmlNode* ns = c.nodes[node].state_xml;
     if (!ns) {
@@ -599,12 +601,38 @@ const xmlNode* StatusUnpacker::find_op_on(NodeIdx node, std::string_view lrm_id,
     }
     const xmlNode* lrs = xml::first_child(xml::first_child(ns, "lrm"), "lrm_resources");
     for (const xmlNode* lr : xml::elements(lrs, "lrm_resource")) {
-        if (attr(lr, "id") != lrm_id) continue;
-        for (const xmlNode* op : xml::elements(lr, "lrm_rsc_op")) {
-            if (attr(op, "operation") == task) return op;
-        }
+        if (attr(lr, "id") == lrm_id) return lr;
     }
     return nullptr;
+}
+
+const xmlNode* StatusUnpacker::find_op_on(NodeIdx node, std::string_view lrm_id, std::string_view task) const
+{
+    for (const xmlNode* op : xml::elements(history_on(node, lrm_id), "lrm_rsc_op")) {
+        if (attr(op, "operation") == task) return op;
+    }
+    return nullptr;
+}
+
+// When the last operation on `node` (its *_last_0 record, else the highest call id)
+// changed its result, if there is one.
+std::optional<long long> StatusUnpacker::last_change_on(NodeIdx node, std::string_view lrm_id) const
+{
+    const xmlNode* last = nullptr;
+    long best_call = -1;
+    for (const xmlNode* op : xml::elements(history_on(node, lrm_id), "lrm_rsc_op")) {
+        if (std::string_view(attr(op, "id")).ends_with("_last_0")) {
+            last = op;
+            break;
+        }
+        const long call = to_int(attr(op, "call-id"), -1);
+        if (!last || call > best_call) {
+            last = op;
+            best_call = call;
+        }
+    }
+    if (!last) return std::nullopt;
+    return to_int64(attr(last, "last-rc-change"));
 }
 
 // A successful migrate_to on the source: complete when the source stopped afterwards;
@@ -613,18 +641,36 @@ void StatusUnpacker::migrate_to_success(RscIdx r, NodeIdx n, NodeHistory& h, std
 {
     Resource& rsc = c.resources[r];
     const HistoryOp& op = h.ops[i];
+    bool stopped_since = false;
     for (std::size_t j = i + 1; j < h.ops.size(); ++j) {
-        if (h.ops[j].task == "stop" && h.ops[j].rc == ocf::ok && h.ops[j].status == ExecStatus::done) return;
+        if (h.ops[j].task == "stop" && h.ops[j].rc == ocf::ok && h.ops[j].status == ExecStatus::done)
+            stopped_since = true;
     }
-    rsc.role = Role::started;
-    // Started again on the source since: no migration is left there (observed: no dangling
-    // stop first, rnd-s40-c9-6).
-    for (std::size_t j = i + 1; j < h.ops.size(); ++j) {
-        if (h.ops[j].task == "start" && h.ops[j].status == ExecStatus::done) return;
+    if (!stopped_since) {
+        rsc.role = Role::started;
+        // Started again on the source since: no migration is left there (observed: no
+        // dangling stop first, rnd-s40-c9-6).
+        for (std::size_t j = i + 1; j < h.ops.size(); ++j) {
+            if (h.ops[j].task == "start" && h.ops[j].status == ExecStatus::done) return;
+        }
     }
     NodeIdx target = c.find_node(op.migrate_target);
     if (target == kNone || target == n) return;
     const xmlNode* from = find_op_on(target, cur_lrm_id, "migrate_from");
+    if (stopped_since && !from) {
+        // M2 (observed): stopped on the source since, the resource is still partially
+        // migrated if the target has a record no newer than the migrate_to (rnd-s117-c1-9).
+        const std::optional<long long> target_change = last_change_on(target, cur_lrm_id);
+        if (!target_change || *target_change > op.last_rc_change) return;
+        const Node& tn = c.nodes[target];
+        if (tn.online && !tn.unclean) {
+            add_running(c, r, target);
+            rsc.partial_migration_source = n;
+            rsc.partial_migration_target = target;
+        }
+        return;
+    }
+    if (stopped_since) return;
     if (from) {
         const int rc = to_int(attr(from, "rc-code"), ocf::unknown_error);
         const ExecStatus status = exec_status_of(attr(from, "op-status"));
@@ -638,6 +684,16 @@ void StatusUnpacker::migrate_to_success(RscIdx r, NodeIdx n, NodeHistory& h, std
             rsc.partial_migration_source = n;
             rsc.partial_migration_target = target;
         }
+        return;
+    }
+    // M2: the target has no record of it, so this is no migration (a new one is started,
+    // v8 in the docs); a newer record there means the migration failed (recovered).
+    const std::optional<long long> target_change = last_change_on(target, cur_lrm_id);
+    if (!target_change) return;
+    if (*target_change > op.last_rc_change) {
+        rsc.flags.failed = true;
+        rsc.flags.stop_needed = true;
+        rsc.flags.allow_migrate = false;
         return;
     }
     const Node& tn = c.nodes[target];

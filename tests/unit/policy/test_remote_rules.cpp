@@ -749,3 +749,68 @@ TEST_CASE("U3: with no node available, a merge along a colocation outside a grou
     auto available = run(false);
     CHECK(available["b"] < available["p2"]);
 }
+
+TEST_CASE("M2: a migrate_to without migrate_from is judged by the target's last record")
+{
+    // remote1 ran on node1 and migrate_to node2 succeeded there; node2 has no migrate_from.
+    // `source_stopped`: node1 stopped it since. `target`: node2's last operation ("" =
+    // none), with its last-rc-change `target_change` (the migrate_to's is 1699999990).
+    const std::string digest = parameters_digest({{"server", "192.0.2.1"}});
+    auto op = [&](const std::string& id, const std::string& task, int call, int interval_ms, long change,
+                  const std::string& extra = {}) {
+        return "<lrm_rsc_op id=\"" + id + "\" operation_key=\"remote1_" + task + "_" +
+               std::to_string(interval_ms) + "\" operation=\"" + task +
+               "\" crm-debug-origin=\"test\" crm_feature_set=\"3.16.1\" transition-key=\"1:1:0:test\" "
+               "transition-magic=\"0:0;1:1:0:test\" exit-reason=\"\" call-id=\"" +
+               std::to_string(call) + "\" rc-code=\"0\" op-status=\"0\" interval=\"" +
+               std::to_string(interval_ms) + "\" last-rc-change=\"" + std::to_string(change) +
+               "\" exec-time=\"1\" queue-time=\"0\" op-digest=\"" + digest + "\"" + extra + "/>";
+    };
+    auto lrm = [](const std::string& ops) {
+        return "<lrm_resource id=\"remote1\" class=\"ocf\" provider=\"pacemaker\" type=\"remote\">" + ops +
+               "</lrm_resource>";
+    };
+    auto run = [&](bool source_stopped, const std::string& target, long target_change) {
+        std::string source = op("remote1_monitor_30000", "monitor", 3, 30000, 1699999980) +
+                             op("remote1_migrate_to_0", "migrate_to", 4, 0, 1699999990,
+                                " migrate_source=\"node1\" migrate_target=\"node2\"");
+        source += source_stopped ? op("remote1_last_0", "stop", 5, 0, 1699999990)
+                                 : op("remote1_last_0", "start", 2, 0, 1699999970);
+        const std::string on_target =
+            target.empty() ? std::string() : op("remote1_last_0", target, 2, 0, target_change);
+        return schedule_cib(
+            cib(2, remote("remote1"), {},
+                node_state(1, lrm(source)) + node_state(2, lrm(on_target)) + remote_state("remote1", {})));
+    };
+    SECTION("stopped on the source since, a target record no newer: restarted there")
+    {
+        auto s = run(true, "start", 1699999990);
+        CHECK(s.in_graph("remote1_stop_0", "node2"));
+        CHECK(s.in_graph("remote1_start_0", "node2"));
+        CHECK(s.ordered("remote1_stop_0", "node2", "remote1_start_0", "node2"));
+        // So is one that only stopped it there.
+        auto stopped = run(true, "stop", 1699999980);
+        CHECK(stopped.in_graph("remote1_stop_0", "node2"));
+        CHECK(stopped.in_graph("remote1_start_0", "node2"));
+    }
+    SECTION("stopped on the source since, a newer target record: nothing to do")
+    {
+        auto s = run(true, "start", 1699999999);
+        CHECK_FALSE(s.in_graph("remote1_stop_0", "node2"));
+        CHECK_FALSE(s.in_graph("remote1_start_0", "node2"));
+    }
+    SECTION("no record on the target: no partial migration, it runs on the source")
+    {
+        auto s = run(false, "", 0);
+        CHECK_FALSE(s.in_graph("remote1_migrate_from_0", "node2"));
+        CHECK_FALSE(s.in_graph("remote1_stop_0", "node1"));
+        CHECK(s.in_graph("remote1_monitor_0", "node2"));
+    }
+    SECTION("a newer target record: the migration failed, it is recovered")
+    {
+        auto s = run(false, "start", 1699999999);
+        CHECK(s.in_graph("remote1_stop_0", "node1"));
+        CHECK(s.in_graph("remote1_stop_0", "node2"));
+        CHECK_FALSE(s.in_graph("remote1_migrate_to_0", "node1"));
+    }
+}
