@@ -369,8 +369,10 @@ void Propagator::block_colocation_dependents(ActIdx a)
 {
     const Action& act = c.actions[a];
     if (act.runnable() || act.rsc == kNone || act.task != "start") return;
-    // (The resource's own start: a collective's pseudo action, an instance's own, a
-    // primitive's. A group whose member cannot start still has a runnable start.)
+    // (The resource's own start: a clone's pseudo action, an instance's own, a
+    // primitive's. A group whose member cannot start still has a runnable start, and one
+    // whose own start cannot run blocks nothing through it, observed: rnd-s169-c2-6.)
+    if (c.resources[act.rsc].is_group()) return;
     const std::string reason = "colocation with " + c.resources[act.rsc].id;
     for (std::uint32_t ci : std::vector<std::uint32_t>(c.resources[act.rsc].with_this)) {
         const Colocation& col = c.colocations[ci];

@@ -1111,6 +1111,29 @@ TEST_CASE("O10: a resource whose start cannot run blocks the starts of what is c
     CHECK(s.summary_text().find("Stop p (node1) due to colocation with C2") != std::string::npos);
 }
 
+TEST_CASE("O10: a group whose own start cannot run blocks nothing through its colocations")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s169-c2-6): p2 cannot start (banned
+    // everywhere); g and q must follow it, so neither's start can run. p is colocated with
+    // the group g at INFINITY and still starts; p3, colocated with the primitive q, does
+    // not ("due to colocation with q").
+    const std::string rsc =
+        dummy("p2") + dummy("p") + dummy("p3") + dummy("q") + "<group id=\"g\">" + dummy("gm") + "</group>";
+    const std::string constraints =
+        "<rsc_location id=\"ban\" rsc=\"p2\" node=\"node1\" score=\"-INFINITY\"/>"
+        "<rsc_order id=\"o1\" first=\"p2\" then=\"g\"/>"
+        "<rsc_order id=\"o2\" first=\"p2\" then=\"q\"/>"
+        "<rsc_colocation id=\"c1\" rsc=\"p\" with-rsc=\"g\" score=\"INFINITY\"/>"
+        "<rsc_colocation id=\"c2\" rsc=\"p3\" with-rsc=\"q\" score=\"INFINITY\"/>";
+    auto s = schedule_cib(cib(1, rsc, constraints));
+    CHECK(s.in_graph("p_start_0", "node1"));
+    CHECK_FALSE(s.in_graph("gm_start_0", "node1"));
+    const ActIdx p3 = s.find("p3_start_0", "node1");
+    REQUIRE(p3 != kNone);
+    CHECK_FALSE(s.cluster->actions[p3].runnable());
+    CHECK(s.summary_text().find("Start p3 (node1) due to colocation with q (blocked)") != std::string::npos);
+}
+
 TEST_CASE("O10b: a collective colocated with a resource that cannot start blocks its members' starts")
 {
     // Observed with crm_simulate 2.1.5 (random runs rnd-s115-c4-2, rnd-s146-c5-4): p cannot
