@@ -256,12 +256,16 @@ void edge(Cluster& c, ActIdx first, ActIdx then, std::uint32_t flags)
         if (f.node == kNone || f.node != where) return;
     }
     bool remapped = false;
+    const ActIdx ordered = first;
     if (f.rsc != kNone && t.rsc != kNone && f.rsc != t.rsc && !is_ancestor(c, f.rsc, t.rsc)) {
         const ActIdx done = expand_action(c, first);
         remapped = done != first;
         first = done;
     }
-    if (c.order(first, then, flags) && remapped) c.edges.back().remapped = true;
+    if (c.order(first, then, flags) && remapped) {
+        c.edges.back().remapped = true;
+        c.actions[ordered].remapped_after.push_back(static_cast<EdgeIdx>(c.edges.size() - 1));
+    }
 }
 
 void order_then(Cluster& c, ActIdx lh, RscIdx then_rsc, const Ordering& o)

@@ -40,7 +40,20 @@ struct Propagator {
     // Re-examine a changed action's successors (and the action itself).
     void after_changed(ActIdx a)
     {
-        const std::vector<EdgeIdx> after = c.actions[a].after;
+        std::vector<EdgeIdx> after = c.actions[a].after;
+        // O14: an ordering whose then was not examined yet still runs from the action
+        // ordered, not from the completion standing for it (rnd-s158-c8-3: a clone's
+        // notification changing does not reach p4's stop through `p4 then c` before p4's
+        // stop is examined).
+        if (const auto& pending = c.actions[a].remapped_after; !pending.empty()) {
+            std::erase_if(after, [&](EdgeIdx e) { return c.edges[e].remapped; });
+            for (EdgeIdx e : pending) {
+                if (c.edges[e].remapped) after.push_back(e);
+            }
+            std::sort(after.begin(), after.end());
+        } else if (std::any_of(after.begin(), after.end(), [&](EdgeIdx e) { return c.edges[e].remapped; })) {
+            std::erase_if(after, [&](EdgeIdx e) { return c.edges[e].remapped; });
+        }
         for (auto it = after.rbegin(); it != after.rend(); ++it)
             update(c.edges[*it].then);
     }

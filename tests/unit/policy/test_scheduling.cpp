@@ -1500,3 +1500,22 @@ TEST_CASE(
     CHECK(recovering.summary_text().find("Restart c2r:0 (node2) due to required c running") !=
           std::string::npos);
 }
+
+TEST_CASE("O14: an ordering from a collective runs from the action ordered until its then is examined")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s158-c8-3): p4 is blocked by a
+    // failed stop; `p4 then c` (c notifying, stopped) stands for c's confirmed
+    // post-notification of its stop before p4's stop, and `p2 then p4` orders p4's stop
+    // before p2's. c cannot start (after p4), so p2, colocated with c, is stopped "due to
+    // colocation with c": its stop is required before what follows p4's blocked stop makes
+    // it unrunnable, as c's notifications changing reach p4's stop only once that stop has
+    // been examined, not before.
+    const std::string rsc = dummy("p2") + dummy("p4") + clone("c", nv("c-n", "notify", "true"), "cr");
+    const std::string constraints =
+        "<rsc_colocation id=\"col\" rsc=\"p2\" with-rsc=\"c\" score=\"INFINITY\"/>"
+        "<rsc_order id=\"o1\" first=\"p2\" then=\"p4\"/>"
+        "<rsc_order id=\"o2\" first=\"p4\" then=\"c\"/>";
+    const std::string status = node_state(1, history("p2", "start") + history("p4", "stop", 1));
+    auto s = schedule_cib(cib(1, rsc, constraints, status));
+    CHECK(s.summary_text().find("Stop p2 (node1) due to colocation with c (blocked)") != std::string::npos);
+}
