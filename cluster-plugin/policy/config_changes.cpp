@@ -48,7 +48,13 @@ ActIdx clear_failcount(Cluster& c, RscIdx r, NodeIdx n, std::string_view reason)
 {
     ActIdx a = c.make_action(r, op_key(c.resources[r].id, "clear_failcount", 0), "clear_failcount", n, false);
     Action& act = c.actions[a];
-    act.flags |= kActRunnable;
+    // F3: made on a node that is offline at the time, it cannot run (a guest whose container
+    // failed, while its history is unpacked, observed: rnd-s196-c7-8.)
+    if (n == kNone || c.nodes[n].online) {
+        act.flags |= kActRunnable;
+    } else {
+        act.flags &= ~kActRunnable;
+    }
     if (act.meta.empty()) {
         act.set_meta("op_no_wait", "true");
         act.set_meta("timeout", std::to_string(c.options.default_op_timeout_ms));

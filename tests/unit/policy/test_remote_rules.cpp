@@ -814,3 +814,35 @@ TEST_CASE("M2: a migrate_to without migrate_from is judged by the target's last 
         CHECK_FALSE(s.in_graph("remote1_migrate_to_0", "node1"));
     }
 }
+
+TEST_CASE("F3: a fail count cleared on a guest whose container failed cannot run")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s196-c7-8): r1's last failure on
+    // guest1 was recorded with other parameters, so its fail count is cleared there. When
+    // guest1's container has failed, guest1 is offline while its history is unpacked: that
+    // clear cannot run and is left out of the transition; with the container healthy it is in.
+    auto run = [&](bool container_failed) {
+        std::string r1 = history_ops("r1", {{"start", 0, 0}, {"monitor", 0, 10000}});
+        const std::string failure =
+            "<lrm_rsc_op id=\"r1_last_failure_0\" operation_key=\"r1_monitor_10000\" operation=\"monitor\" "
+            "crm-debug-origin=\"test\" crm_feature_set=\"3.16.1\" transition-key=\"1:1:0:test\" "
+            "transition-magic=\"0:7;1:1:0:test\" exit-reason=\"\" call-id=\"5\" rc-code=\"7\" "
+            "op-status=\"0\" "
+            "interval=\"10000\" last-rc-change=\"1699999990\" exec-time=\"1\" queue-time=\"0\" "
+            "op-digest=\"f2317cad3d54cec5d7d7aa7d0bf35cf8\"/>";
+        r1.insert(r1.find("</lrm_resource>"), failure);
+        const std::string status =
+            node_state(1,
+                       history_ops("vm1", {{"start", 0, 0}, {"monitor", container_failed ? 7 : 0, 10000}}) +
+                           history("guest1", "start", 0, 0, "remote")) +
+            remote_state("guest1", r1);
+        return schedule_cib(cib(1, guest_vm("vm1", "guest1") + primitive("r1"), pin("r1", "guest1"), status));
+    };
+    auto failed = run(true);
+    const ActIdx clear = failed.find("r1_clear_failcount_0", "guest1");
+    REQUIRE(clear != kNone);
+    CHECK_FALSE(failed.cluster->actions[clear].runnable());
+    CHECK_FALSE(failed.in_graph("r1_clear_failcount_0", "guest1"));
+    auto healthy = run(false);
+    CHECK(healthy.in_graph("r1_clear_failcount_0", "guest1"));
+}
