@@ -397,18 +397,33 @@ RscIdx StatusUnpacker::find_anonymous_instance(RscIdx clone, NodeIdx n, std::str
         }
         return false;
     };
+    // OR1 (observed): on a node that is offline or unclean, and not a guest, an instance
+    // that does not need fencing to start elsewhere is not given a configured instance
+    // number unless there are instances for every node: it becomes an orphan instance, so
+    // that a number stays free to start elsewhere (a promoted instance on a remote node
+    // whose connection failed, clone-max 1: "Start sr:0 (remote1)", "Stop sr:1 (Promoted
+    // remote1)").
+    const Node& node = c.nodes[n];
+    auto numbered = [&](RscIdx leaf) {
+        if (node.online && !node.unclean) return true;
+        if (node.kind == NodeKind::guest) return true;
+        if (c.resources[leaf].requires_ == Requires::fencing ||
+            c.resources[leaf].requires_ == Requires::unfencing)
+            return true;
+        return cl.clone_max >= static_cast<int>(c.nodes.size());
+    };
     RscIdx inactive = kNone;
     for (RscIdx inst : cl.children) {
         if (active_on(inst, n)) {
             RscIdx leaf = leaf_of(inst);
-            if (leaf != kNone) return leaf;
+            if (leaf != kNone && numbered(leaf)) return leaf;
         } else if (inactive == kNone && !active_anywhere(inst)) {
             RscIdx leaf = leaf_of(inst);
             const Resource* lr = leaf != kNone ? &c.resources[leaf] : nullptr;
             if (lr && (lr->pending_node == kNone || lr->pending_node == n)) inactive = leaf;
         }
     }
-    if (inactive != kNone) return inactive;
+    if (inactive != kNone && numbered(inactive)) return inactive;
     // More instances active than clone-max: an orphan instance.
     int next = static_cast<int>(cl.children.size());
     RscIdx inst = create_clone_instance(c, clone, next, true);

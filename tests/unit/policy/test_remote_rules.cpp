@@ -846,3 +846,29 @@ TEST_CASE("F3: a fail count cleared on a guest whose container failed cannot run
     auto healthy = run(false);
     CHECK(healthy.in_graph("r1_clear_failcount_0", "guest1"));
 }
+
+TEST_CASE("OR1: a clone's history on a remote node whose connection failed is an orphan instance")
+{
+    // Fencing disabled, clone-max 1, two nodes: d runs on remote1 whose connection's
+    // monitor failed, so remote1 is offline while its history is unpacked. That history
+    // gets the orphan instance d:1 (stopped), and d:0 stays free to start (on remote1 once
+    // its connection is recovered); with clone-max 2 (an instance for every node) it is
+    // d:0 and stays.
+    auto run = [&](const std::string& clone_max) {
+        const std::string rsc = remote("remote1") + "<clone id=\"c\"><meta_attributes id=\"c-m\">" +
+                                nv("c-cm", "clone-max", clone_max) + "</meta_attributes>" + primitive("d") +
+                                "</clone>";
+        const std::string status =
+            node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}}, "remote")) +
+            remote_state("remote1", history("d", "start"));
+        return schedule_cib(cib(1, rsc, {}, status));
+    };
+    auto one = run("1");
+    REQUIRE(one.cluster->find_rsc("d:1") != kNone);
+    CHECK(one.in_graph("d:1_stop_0", "remote1"));
+    CHECK(one.in_graph("d:0_start_0", "remote1"));
+    auto every = run("2");
+    CHECK(every.cluster->find_rsc("d:1") != kNone);  // configured, for node1
+    CHECK_FALSE(every.in_graph("d:0_stop_0", "remote1"));
+    CHECK_FALSE(every.in_graph("d:0_start_0", "remote1"));
+}
