@@ -389,6 +389,10 @@ void Propagator::block_colocation_dependents(ActIdx a)
     const std::string reason = "colocation with " + c.resources[act.rsc].id;
     for (std::uint32_t ci : std::vector<std::uint32_t>(c.resources[act.rsc].with_this)) {
         const Colocation& col = c.colocations[ci];
+        // (Not a group's own chain: its next member cannot start through their ordering.)
+        const RscIdx parent = c.resources[col.dependent].parent;
+        if (parent != kNone && parent == c.resources[act.rsc].parent && c.resources[parent].is_group())
+            continue;
         if (col.score >= kInfinity) block_dependent(col.dependent, reason);
     }
 }
@@ -665,6 +669,12 @@ void Propagator::update(ActIdx then)
 void update_actions(Cluster& c)
 {
     Propagator p{c, 0, false, {}};
+    // O10c (observed): once the orderings are made, every start that cannot run already
+    // blocks what is colocated with it (O10), before any ordering is examined: a blocked
+    // primary whose start an ordering made (unassigned, so it cannot run) stops its
+    // dependents, "due to colocation with p2" (rnd-s245-c6-4).
+    for (std::size_t i = c.actions.size(); i-- > 0;)
+        p.block_colocation_dependents(static_cast<ActIdx>(i));
     // Pacemaker's action list is newest first.
     for (std::size_t i = c.actions.size(); i-- > 0;)
         p.update(static_cast<ActIdx>(i));

@@ -1519,3 +1519,25 @@ TEST_CASE("O14: an ordering from a collective runs from the action ordered until
     auto s = schedule_cib(cib(1, rsc, constraints, status));
     CHECK(s.summary_text().find("Stop p2 (node1) due to colocation with c (blocked)") != std::string::npos);
 }
+
+TEST_CASE("O10c: a start that cannot run from the outset blocks what is colocated with it")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s245-c6-4): p2's stop failed, so it
+    // is blocked and gets no start of its own; the ordering `p2 then p3` makes one, which
+    // cannot run (p2 is not assigned). Before any ordering is examined, that start blocks
+    // p, colocated with p2 at INFINITY: p is stopped "due to colocation with p2". Without
+    // the ordering there is no start of p2 and p stays.
+    auto run = [&](bool ordered) {
+        const std::string rsc = dummy("p") + dummy("p2") + dummy("p3");
+        std::string constraints = "<rsc_colocation id=\"col\" rsc=\"p\" with-rsc=\"p2\" score=\"INFINITY\"/>";
+        if (ordered) constraints += "<rsc_order id=\"o\" first=\"p2\" then=\"p3\" kind=\"Optional\"/>";
+        const std::string status =
+            node_state(1, history("p", "start") + history("p2", "stop", 1) + history("p3", "start"));
+        return schedule_cib(cib(1, rsc, constraints, status));
+    };
+    auto with = run(true);
+    CHECK(with.in_graph("p_stop_0", "node1"));
+    CHECK(with.summary_text().find("Stop p (node1) due to colocation with p2") != std::string::npos);
+    auto without = run(false);
+    CHECK_FALSE(without.in_graph("p_stop_0", "node1"));
+}
