@@ -36,6 +36,8 @@ struct Propagator {
     // Actions an inhibited instance changed (O11), examined once its pairing was again
     // (with a flag still to clear then: a group instance's own, after its members').
     std::vector<std::pair<ActIdx, std::uint32_t>> inhibited;
+    // Starts O10 blocked: only their inputs are examined then, not what follows them (O10d).
+    std::vector<bool> blocked_quietly;
 
     // Re-examine a changed action's successors (and the action itself).
     void after_changed(ActIdx a)
@@ -408,6 +410,8 @@ void Propagator::block_dependent(RscIdx r, const std::string& reason, bool membe
         Action& act = c.actions[a];
         if (!act.runnable() || act.task != "start") continue;
         act.flags &= ~kActRunnable;
+        if (blocked_quietly.size() <= a) blocked_quietly.resize(c.actions.size());
+        blocked_quietly[a] = true;
         if (act.reason.empty()) act.reason = reason;
         if (!member) block_colocation_dependents(a);
         update(a);
@@ -589,6 +593,13 @@ void Propagator::update(ActIdx then)
         if (edge.flags == kOrderNone) continue;
         const ActIdx first = edge.first;
         if (catch_up && depth == 1 && passing_summary(first, then)) continue;
+        // O10d (observed): a start O10 blocked reaches what follows it only if that is
+        // examined afterwards anyway; the second pass does not carry it on (a recurring
+        // monitor examined before stays in the graph, with the blocked start as its
+        // input: rnd-s158-c9-5).
+        if (catch_up && depth == 1 && !requires_any && first < blocked_quietly.size() &&
+            blocked_quietly[first])
+            continue;
         const NodeIdx then_node = ordering_node(c, then);
         const NodeIdx first_node = ordering_node(c, first);
         if ((edge.flags & kOrderSameNode) && first_node != kNone && then_node != kNone &&
@@ -668,7 +679,7 @@ void Propagator::update(ActIdx then)
 
 void update_actions(Cluster& c)
 {
-    Propagator p{c, 0, false, {}};
+    Propagator p{c, 0, false, {}, {}};
     // O10c (observed): once the orderings are made, every start that cannot run already
     // blocks what is colocated with it (O10), before any ordering is examined: a blocked
     // primary whose start an ordering made (unassigned, so it cannot run) stops its

@@ -1541,3 +1541,24 @@ TEST_CASE("O10c: a start that cannot run from the outset blocks what is colocate
     auto without = run(false);
     CHECK_FALSE(without.in_graph("p_stop_0", "node1"));
 }
+
+TEST_CASE("O10d: a start O10 blocks does not reach a recurring monitor examined before")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s158-c9-5): gm's stop failed, so the
+    // group g cannot start and neither can p2 (`g then p2`); c's instance, colocated with
+    // p2 at INFINITY, has its start blocked "due to colocation with p2" only once p2's
+    // start changed, after the instance's recurring monitor was examined: that monitor
+    // stays in the graph with the blocked start as its input.
+    const std::string rsc =
+        "<group id=\"g\">" + dummy("gm") + "</group>" + dummy("p2") +
+        clone("c", nv("c-u", "globally-unique", "true") + nv("c-m", "clone-max", "1"), "cr");
+    const std::string constraints =
+        "<rsc_order id=\"o\" first=\"g\" then=\"p2\"/>"
+        "<rsc_colocation id=\"col\" rsc=\"c\" with-rsc=\"p2\" score=\"INFINITY\"/>";
+    const std::string status = node_state(1, history("gm", "stop", 1));
+    auto s = schedule_cib(cib(1, rsc, constraints, status));
+    CHECK(s.summary_text().find("Start cr:0 (node1) due to colocation with p2 (blocked)") !=
+          std::string::npos);
+    CHECK_FALSE(s.in_graph("cr:0_start_0", "node1"));
+    CHECK(s.in_graph("cr:0_monitor_10000", "node1"));
+}
