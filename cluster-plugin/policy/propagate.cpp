@@ -593,12 +593,13 @@ void Propagator::update(ActIdx then)
         if (edge.flags == kOrderNone) continue;
         const ActIdx first = edge.first;
         if (catch_up && depth == 1 && passing_summary(first, then)) continue;
-        // O10d (observed): a start O10 blocked reaches what follows it only if that is
-        // examined afterwards anyway; the second pass does not carry it on (a recurring
-        // monitor examined before stays in the graph, with the blocked start as its
-        // input: rnd-s158-c9-5).
+        // O10d (observed): a start O10 blocked reaches a primitive's action that follows it
+        // only if that is examined afterwards anyway; the second pass does not carry it on
+        // (a recurring monitor examined before stays in the graph, with the blocked start
+        // as its input: rnd-s158-c9-5). A collective's actions follow their instances'.
         if (catch_up && depth == 1 && !requires_any && first < blocked_quietly.size() &&
-            blocked_quietly[first])
+            blocked_quietly[first] && c.actions[then].rsc != kNone &&
+            c.resources[c.actions[then].rsc].is_primitive())
             continue;
         const NodeIdx then_node = ordering_node(c, then);
         const NodeIdx first_node = ordering_node(c, first);

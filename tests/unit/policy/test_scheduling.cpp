@@ -1561,4 +1561,6 @@ TEST_CASE("O10d: a start O10 blocks does not reach a recurring monitor examined 
           std::string::npos);
     CHECK_FALSE(s.in_graph("cr:0_start_0", "node1"));
     CHECK(s.in_graph("cr:0_monitor_10000", "node1"));
+    // The clone's own completion follows its instances: no instance can start.
+    CHECK_FALSE(s.in_graph("c_running_0"));
 }
