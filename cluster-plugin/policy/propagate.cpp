@@ -389,7 +389,22 @@ void Propagator::block_colocation_dependents(ActIdx a)
     // whose own start cannot run blocks nothing through it, observed: rnd-s169-c2-6.)
     if (c.resources[act.rsc].is_group()) return;
     const std::string reason = "colocation with " + c.resources[act.rsc].id;
-    for (std::uint32_t ci : std::vector<std::uint32_t>(c.resources[act.rsc].with_this)) {
+    // O10e (observed): a clone instance's start that cannot run, while no instance's start
+    // can, blocks what is colocated with the clone, in the instance's name ("due to
+    // colocation with c2r:3", rnd-s252-c9-4).
+    RscIdx primary = act.rsc;
+    const RscIdx top = c.top_of(act.rsc);
+    if (top != act.rsc && c.resources[top].is_clone()) {
+        std::vector<RscIdx> leaves;
+        c.leaves(top, leaves);
+        for (RscIdx l : leaves) {
+            for (ActIdx x : c.resources[l].actions) {
+                if (c.actions[x].task == "start" && c.actions[x].runnable()) return;
+            }
+        }
+        primary = top;
+    }
+    for (std::uint32_t ci : std::vector<std::uint32_t>(c.resources[primary].with_this)) {
         const Colocation& col = c.colocations[ci];
         // (Not a group's own chain: its next member cannot start through their ordering.)
         const RscIdx parent = c.resources[col.dependent].parent;

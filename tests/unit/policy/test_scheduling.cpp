@@ -1564,3 +1564,29 @@ TEST_CASE("O10d: a start O10 blocks does not reach a recurring monitor examined 
     // The clone's own completion follows its instances: no instance can start.
     CHECK_FALSE(s.in_graph("c_running_0"));
 }
+
+TEST_CASE("O10e: a clone none of whose instances can start blocks its dependents in an instance's name")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s252-c9-4): c2 is disabled and
+    // banned from the cluster nodes; it runs on remote1 only. No instance's start can run,
+    // and p2, colocated with c2 at INFINITY and left on node1, is stopped "due to
+    // colocation with c2r:2", the newest instance's start being examined first. (With a
+    // placement strategy p2, sticky, is assigned before c2, on node1.)
+    const std::string rsc =
+        "<primitive id=\"remote1\" class=\"ocf\" provider=\"pacemaker\" type=\"remote\">"
+        "<instance_attributes id=\"r1-p\">" +
+        nv("r1-s", "server", "192.0.2.1") + "</instance_attributes></primitive>" +
+        dummy("p2", nv("p2-st", "resource-stickiness", "100")) +
+        clone("c2", nv("c2-tr", "target-role", "Stopped"), "c2r");
+    const std::string constraints =
+        banned_everywhere("c2") +
+        "<rsc_colocation id=\"col\" rsc=\"p2\" with-rsc=\"c2\" score=\"INFINITY\"/>"
+        "<rsc_colocation id=\"col2\" rsc=\"c2\" with-rsc=\"p2\" score=\"-100\"/>";
+    const std::string status =
+        node_state(1, history("p2", "start") + history("remote1", "start", 0, 0, "remote")) +
+        "<node_state id=\"remote1\" uname=\"remote1\"><lrm id=\"remote1\"><lrm_resources>" +
+        history("c2r", "start") + "</lrm_resources></lrm></node_state>";
+    auto s = schedule_cib(cib(2, rsc, constraints, status,
+                              "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"balanced\"/>"));
+    CHECK(s.summary_text().find("Stop p2 (node1) due to colocation with c2r:2") != std::string::npos);
+}
