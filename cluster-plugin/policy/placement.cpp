@@ -934,7 +934,8 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
     if (rsc.flags.merging || depth > 64) return;
     rsc.flags.merging = true;
     // U3: merging for the sort where no node is available yet, only `from`'s bans count (its
-    // negative scores, on every node but those to be fenced, guests included: rnd-s84-c1-9)
+    // negative scores, on every node but those to be fenced, guests included: rnd-s84-c1-9,
+    // and those in standby)
     // and the result is kept unless it leaves every node negative, or unless the merge is
     // not along the group's own chain (rnd-s84-c9-8: a primitive's merge is undone).
     const bool unavailable_sort = sorting && !any_available(c, into);
@@ -987,8 +988,10 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
     };
     // `from`'s score on a node counts only where the node can run resources.
     auto own = [&](NodeIdx n, std::optional<Score> v) {
-        if (unavailable_sort && (c.nodes[n].unclean || c.nodes[n].remote_requires_reset))
-            return 0;  // not on a node to be fenced
+        // (Not on a node to be fenced, nor on one in standby: rnd-s267-c6-6.)
+        const Node& node = c.nodes[n];
+        if (unavailable_sort && (node.unclean || node.remote_requires_reset || (node.online && node.standby)))
+            return 0;
         return v && *v != NodeScores::kDisallowed && counts(n) ? ban_only(*v) : -kInfinity;
     };
     NodeScores result;
@@ -1484,7 +1487,8 @@ NodeIdx Assigner::assign_primitive(RscIdx r, NodeIdx prefer)
                c.options.no_quorum_policy == NoQuorumPolicy::freeze) {
         rr.next_role = rr.role;
     }
-    log_scores(c, "pcmk__primitive_assign", r, rr.allowed);
+    // (No lines for an orphan, observed: u3-group-standby-ban-first.)
+    if (!(rr.flags.orphan && rr.parent == kNone)) log_scores(c, "pcmk__primitive_assign", r, rr.allowed);
     if (c.options.stonith_enabled && !c.have_fence_device) rr.flags.managed = false;
     if (!rr.flags.managed) {
         rr.next_role = rr.role;

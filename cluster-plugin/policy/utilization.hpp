@@ -14,8 +14,8 @@
 //       colocated with, forward). Where no node is available before a merge, a merge
 //       along a group's own chain (member with member) adds only the bans (negative
 //       scores) of what is merged, on every node (not only those that can run resources)
-//       but those to be fenced (a guest's too), and is kept unless it leaves every node
-//       negative; a merge along any other colocation is undone. Either goes no further
+//       but those to be fenced (a guest's too) and those in standby, and is kept unless it
+//       leaves every node negative; a merge along any other colocation is undone. Either goes no further
 //       along the chain.
 //   U4  Before a primitive with strategy other than default picks a node, the nodes that
 //       cannot hold it and the unassigned resources colocated with it at INFINITY (the

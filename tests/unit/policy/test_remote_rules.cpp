@@ -872,3 +872,29 @@ TEST_CASE("OR1: a clone's history on a remote node whose connection failed is an
     CHECK_FALSE(every.in_graph("d:0_stop_0", "remote1"));
     CHECK_FALSE(every.in_graph("d:0_start_0", "remote1"));
 }
+
+TEST_CASE("U3: with no node available, a member's ban on a node in standby does not count")
+{
+    // node1 and node2 are in standby: nothing can run. a comes before g in the
+    // configuration. g's middle member gm2 failed to stop on node1 (blocked, banned there);
+    // the sort merges g's members' bans but not on a node in standby, so g keeps its score
+    // on its current node and sorts first (rnd-s267-c6-6).
+    const std::string status =
+        node_state(1, history("gm", "start") + history("gm2", "stop", 1) + history("gm3", "start"));
+    std::string text =
+        cib(2,
+            primitive("a") + "<group id=\"g\">" + primitive("gm") + primitive("gm2") + primitive("gm3") +
+                "</group>",
+            {}, status, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"utilization\"/>");
+    for (const std::string id : {"1", "2"}) {
+        const std::string plain = "<node id=\"" + id + "\" uname=\"node" + id + "\"/>";
+        text.replace(text.find(plain), plain.size(),
+                     "<node id=\"" + id + "\" uname=\"node" + id + "\"><instance_attributes id=\"n" + id +
+                         "-a\">" + nv("n" + id + "-sb", "standby", "on") + "</instance_attributes></node>");
+    }
+    auto s = schedule_cib(text);
+    std::map<std::string, std::size_t> position;
+    for (std::size_t i = 0; i < s.cluster->top.size(); ++i)
+        position[s.cluster->resources[s.cluster->top[i]].id] = i;
+    CHECK(position["g"] < position["a"]);
+}
