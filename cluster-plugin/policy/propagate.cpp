@@ -50,7 +50,7 @@ struct Propagator {
         if (const auto& pending = c.actions[a].remapped_after; !pending.empty()) {
             std::erase_if(after, [&](EdgeIdx e) { return c.edges[e].remapped; });
             for (EdgeIdx e : pending) {
-                if (c.edges[e].remapped) after.push_back(e);
+                after.push_back(e);
             }
             std::sort(after.begin(), after.end());
         } else if (std::any_of(after.begin(), after.end(), [&](EdgeIdx e) { return c.edges[e].remapped; })) {

@@ -1590,3 +1590,23 @@ TEST_CASE("O10e: a clone none of whose instances can start blocks its dependents
                               "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"balanced\"/>"));
     CHECK(s.summary_text().find("Stop p2 (node1) due to colocation with c2r:2") != std::string::npos);
 }
+
+TEST_CASE("O14: once swapped, an ordering still brings its then back when the action ordered changes")
+{
+    // Observed with crm_simulate 2.1.5 (random run rnd-s305-c2-5): p recovers, so c's
+    // instance restarts "due to required p start" (`p then c`); `c then g` stands for c's
+    // running before g's start. g cannot run (its member is banned), yet g's start is
+    // examined again when c's start changes, through the ordering as first made, and is
+    // then required by c's running: the pseudo action is in the graph.
+    const std::string rsc = dummy("p") + clone("c", {}, "cr") + "<group id=\"g\">" + dummy("gm") + "</group>";
+    const std::string constraints =
+        "<rsc_order id=\"o1\" first=\"p\" then=\"c\"/>"
+        "<rsc_order id=\"o2\" first=\"c\" then=\"g\"/>" +
+        banned_everywhere("gm");
+    const std::string status =
+        node_state(1, history_ops("p", {{"start", 0, 0}, {"monitor", 7, 10000}}) + history("cr", "start"));
+    auto s = schedule_cib(cib(1, rsc, constraints, status));
+    CHECK(s.in_graph("c_running_0"));
+    CHECK(s.in_graph("g_start_0"));
+    CHECK(s.ordered("c_running_0", "", "g_start_0", ""));
+}
