@@ -136,8 +136,10 @@ void write_primitive(const Cluster& c, Writer& w, RscIdx r)
 {
     const Resource& rsc = c.resources[r];
     bool active = false;
+    // (An unmanaged one counts as active on an offline node too, observed: a blocked
+    // resource on a remote node whose connection failed, rnd-s305-c2-9.)
     for (NodeIdx n : rsc.running_on) {
-        if (c.nodes[n].online || c.nodes[n].unclean) active = true;
+        if (c.nodes[n].online || c.nodes[n].unclean || !rsc.flags.managed) active = true;
     }
     w.open("resource");
     w.attr("id", c.in_anonymous_clone(r) ? rsc.base_id : rsc.id);
