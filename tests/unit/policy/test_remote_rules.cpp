@@ -6,6 +6,7 @@
 #include <map>
 
 #include "policy/digest.hpp"
+#include "policy/xml_output.hpp"
 #include "policy_fixture.hpp"
 
 using namespace policy_test;
@@ -897,4 +898,21 @@ TEST_CASE("U3: with no node available, a member's ban on a node in standby does 
     for (std::size_t i = 0; i < s.cluster->top.size(); ++i)
         position[s.cluster->resources[s.cluster->top[i]].id] = i;
     CHECK(position["g"] < position["a"]);
+}
+
+TEST_CASE("--output-as=xml: an unmanaged resource on an offline remote node is active")
+{
+    // Observed with crm_simulate 2.1.5 (rnd-s305-c2-9): p's stop failed on remote1 (blocked,
+    // so unmanaged), and remote1's connection failed (offline): its status element still
+    // says active="true".
+    const std::string status =
+        node_state(1, history_ops("remote1", {{"start", 0, 0}, {"monitor", 1, 30000}}, "remote")) +
+        remote_state("remote1", history("p", "stop", 1));
+    auto s = schedule_cib(cib(1, remote("remote1") + primitive("p"), {}, status));
+    const std::string xml = status_xml(*s.cluster, "cluster_status", 2);
+    const auto at = xml.find("<resource id=\"p\"");
+    REQUIRE(at != std::string::npos);
+    const std::string element = xml.substr(at, xml.find('>', at) - at);
+    CHECK(element.find("managed=\"false\"") != std::string::npos);
+    CHECK(element.find("active=\"true\"") != std::string::npos);
 }
