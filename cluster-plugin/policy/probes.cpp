@@ -46,6 +46,10 @@ bool Prober::probe(RscIdx r, NodeIdx n)
         if (rsc.is_primitive() && rsc.flags.is_remote_connection) return false;
     }
     if (rsc.is_clone()) {
+        // I2: probing a clone on any node puts its instances back in instance order (as
+        // created) for every later stage: the actions, the graph and the summary follow it.
+        auto& kids = c.resources[r].children;
+        std::sort(kids.begin(), kids.end());
         if (rsc.exclusive_discover) {
             auto s = rsc.allowed.get(n, node.is_remote_class());
             if (s && discover_mode(rsc, n) != 2) return false;
