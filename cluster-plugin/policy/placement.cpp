@@ -1724,7 +1724,10 @@ NodeIdx Assigner::assign_clone(RscIdx r, NodeIdx prefer)
         auto it = coloc_score.find(inst);
         if (it != coloc_score.end()) return it->second;
         NodeScores table;
-        table.set(cur, cls(c, cur), c.nodes[cur].weight);
+        // I1: an offline node (an unclean one whose instances are still counted) weighs
+        // -INFINITY here, so its instance sorts after those on online nodes (observed:
+        // "Assign cr:0 (-1000000 on node1) after cr:1 (0 on node2)", rnd-s161-c0-4).
+        table.set(cur, cls(c, cur), c.nodes[cur].online ? c.nodes[cur].weight : -kInfinity);
         for (std::uint32_t ci : std::vector<std::uint32_t>(c.resources[r].this_with)) {
             const Colocation& col = c.colocations[ci];
             merge_scores(col.primary, table, col.node_attribute,
@@ -2143,6 +2146,11 @@ void assign_resources(Cluster& c)
         if (!(rsc.is_primitive() && rsc.flags.is_remote_connection)) a.assign(r, kNone);
     }
     a.show_capacities("Remaining");
+    // I2: Pacemaker sorts a clone's own list of instances (for assignment, then promotion),
+    // and every later stage follows that list, unless probing puts it back in instance
+    // order (create_probes).
+    for (auto& [clone, sorted] : a.instance_order)
+        c.resources[clone].children = sorted;
 }
 
 }  // namespace outpost::cluster::policy

@@ -220,6 +220,22 @@ void create_probes(Cluster& c)
 {
     Prober p{c};
     const ProbeCandidates candidates(c);
+    auto probes_node = [&](const Node& node) {
+        if (!node.online || node.unclean || !node.rsc_discovery_enabled) return false;
+        std::string_view probed = node.attr("probe_complete");
+        if (!probed.empty() && !(probed == "true" || probed == "yes" || probed == "1" || probed == "on"))
+            return false;
+        return c.options.startup_probes;
+    };
+    // I2: where any node is probed, every clone's instances go back in instance order (as
+    // created), even a clone not probed there (exclusive discovery elsewhere): the actions,
+    // the graph and the summary follow that order, else the one assignment sorted them in.
+    if (std::any_of(c.node_order.begin(), c.node_order.end(),
+                    [&](NodeIdx n) { return probes_node(c.nodes[n]); })) {
+        for (Resource& rsc : c.resources) {
+            if (rsc.is_clone()) std::sort(rsc.children.begin(), rsc.children.end());
+        }
+    }
     std::vector<RscIdx> tops;
     for (NodeIdx n : c.node_order) {
         Node& node = c.nodes[n];
@@ -229,11 +245,7 @@ void create_probes(Cluster& c)
                 fence_node(c, n, "the connection is unrecoverable", false);
             continue;
         }
-        if (node.unclean || !node.rsc_discovery_enabled) continue;
-        std::string_view probed = node.attr("probe_complete");
-        if (!probed.empty() && !(probed == "true" || probed == "yes" || probed == "1" || probed == "on"))
-            continue;
-        if (!c.options.startup_probes) continue;
+        if (!probes_node(node)) continue;
         candidates.for_node(c, n, tops);
         for (RscIdx r : tops)
             p.probe(r, n);

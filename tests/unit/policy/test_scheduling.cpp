@@ -1,7 +1,7 @@
 // Scheduling rules beyond remote nodes: clone notifications (notify.cpp N1-N8), clone
 // stickiness, require-all=false, exclusive discovery, no-quorum-policy=demote, target-role
-// Unpromoted (TR1), and the graph and simulation outputs. Each expectation was checked against
-// crm_simulate 2.1.5.
+// Unpromoted (TR1), clone instance order (I1, I2), and the graph and simulation outputs.
+// Each expectation was checked against crm_simulate 2.1.5.
 #include <catch.hpp>
 
 #include <algorithm>
@@ -1609,4 +1609,69 @@ TEST_CASE("O14: once swapped, an ordering still brings its then back when the ac
     CHECK(s.in_graph("c_running_0"));
     CHECK(s.in_graph("g_start_0"));
     CHECK(s.ordered("c_running_0", "", "g_start_0", ""));
+}
+
+namespace {
+
+// The index of the summary line that names this instance, or -1.
+int line_of(const std::vector<std::string>& lines, const std::string& instance)
+{
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        if (lines[i].find(" " + instance + " ") != std::string::npos) return static_cast<int>(i);
+    }
+    return -1;
+}
+
+}  // namespace
+
+TEST_CASE("I2: without probes, a clone's actions and summary follow its sorted instances")
+{
+    // D:0 failed on node1 (recovered), D:1's parameters changed on node2 (restarted): the
+    // assignment sorts the failed instance last; probing puts the instances back in order.
+    const std::string rsc =
+        "<clone id=\"C\"><primitive id=\"D\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<instance_attributes id=\"D-ia\">" +
+        nv("D-f", "fake", "1") +
+        "</instance_attributes><operations><op id=\"D-m\" name=\"monitor\" interval=\"10s\"/>"
+        "</operations></primitive></clone>";
+    const std::string status = node_state(1, history_ops("D", {{"start", 0, 0}, {"monitor", 1, 10000}})) +
+                               node_state(2, history_ops("D", {{"start", 0, 0}}));
+    for (const bool probes : {true, false}) {
+        CAPTURE(probes);
+        auto s = schedule_cib(
+            cib(2, rsc, {}, status, probes ? "" : nv("opt-probes", "enable-startup-probes", "false")));
+        const auto lines = s.summary();
+        const int d0 = line_of(lines, "D:0"), d1 = line_of(lines, "D:1");
+        REQUIRE(d0 >= 0);
+        REQUIRE(d1 >= 0);
+        CHECK((d0 < d1) == probes);
+        // Every later stage (actions, graph) walks the clone's list in the same order.
+        const Cluster& c = *s.cluster;
+        const RscIdx first = c.resources[c.find_rsc("C")].children.front();
+        CHECK(c.resources[first].id == (probes ? "D:0" : "D:1"));
+    }
+}
+
+TEST_CASE("I1: an instance on an offline node sorts after one on an online node that cannot run it")
+{
+    // node1 left (unclean, fenced), node2 is in standby, node3 may not run C: nothing is
+    // probed, so the summary shows the assignment's order, D:1 before D:0.
+    const std::string rsc =
+        "<primitive id=\"F\" class=\"stonith\" type=\"fence_dummy\"/>" + clone("C", {}, "D");
+    const std::string up = "in_ccm=\"true\" crmd=\"online\" join=\"member\"";
+    std::string node1 = node_state(1, history_ops("D", {{"start", 0, 0}}));
+    node1.replace(node1.find(up), up.size(), "in_ccm=\"false\" crmd=\"offline\" join=\"down\"");
+    const std::string status =
+        node1 + node_state_with_attrs(2, nv("sb2", "standby", "on"), history_ops("D", {{"start", 0, 0}})) +
+        node_state(3, history("F", "start", 0, 0, "fence_dummy", "stonith", ""));
+    std::string text = cib(3, rsc, "<rsc_location id=\"l\" rsc=\"C\" node=\"node3\" score=\"-INFINITY\"/>",
+                           status, nv("opt-probes", "enable-startup-probes", "false"));
+    const std::string off = "name=\"stonith-enabled\" value=\"false\"";
+    text.replace(text.find(off), off.size(), "name=\"stonith-enabled\" value=\"true\"");
+    auto s = schedule_cib(text);
+    const auto lines = s.summary();
+    const int d0 = line_of(lines, "D:0"), d1 = line_of(lines, "D:1");
+    REQUIRE(d0 >= 0);
+    REQUIRE(d1 >= 0);
+    CHECK(d1 < d0);
 }
