@@ -136,8 +136,12 @@ TEST_CASE("utilization tables iterate in GLib's order for Pacemaker's string has
         for (std::size_t i = 0; i < keys.size(); ++i)
             u.set(keys[i], std::to_string(i));
         std::string text;
-        for (const auto& [k, v] : u.entries())
-            text += " " + k + "=" + v;
+        for (const auto& [k, v] : u.entries()) {
+            text += ' ';
+            text += k;
+            text += '=';
+            text += v;
+        }
         return text;
     };
     // As crm_simulate 2.1.5 printed these node capacities.

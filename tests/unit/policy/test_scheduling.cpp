@@ -551,6 +551,7 @@ TEST_CASE("placement strategies (utilization.hpp): balanced by free capacity, ca
     const auto& lines = (*c)->score_lines;
     CHECK(lines.front().text() == "Original: node1 capacity: cpu=4 mem=100");
     std::vector<std::string> texts;
+    texts.reserve(lines.size());
     for (const ScoreLine& l : lines)
         texts.push_back(l.text());
     CHECK(std::find(texts.begin(), texts.end(),
