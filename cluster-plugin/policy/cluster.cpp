@@ -126,6 +126,30 @@ const std::string* Action::meta_value(std::string_view name) const
     return nullptr;
 }
 
+std::string ScoreLine::text() const
+{
+    std::string s;
+    switch (kind) {
+        case Kind::allocation:
+            return label + ": " + rsc + " allocation score on " + node + ": " + score;
+        case Kind::promotion:
+            return rsc + " promotion score on " + (node.empty() ? std::string("none") : node) + ": " + score;
+        case Kind::capacity:
+            s = label + ": " + node + " capacity:";
+            break;
+        case Kind::utilization:
+            s = label + ": " + rsc + " utilization on " + node + ":";
+            break;
+    }
+    for (const auto& [k, v] : values) {
+        s += ' ';
+        s += k;
+        s += '=';
+        s += v;
+    }
+    return s;
+}
+
 std::string Cluster::readable_interval(std::int64_t interval_ms)
 {
     if (interval_ms <= 0) {

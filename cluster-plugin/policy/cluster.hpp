@@ -19,12 +19,27 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "policy/model.hpp"
 #include "util/result.hpp"
 
 namespace outpost::cluster::policy {
+
+// One line of crm_simulate -s or -U, with its facts (--output-as=xml writes them as
+// <node_weight>, <promotion_score>, <capacity> and <utilization>).
+struct ScoreLine {
+    enum class Kind { allocation, promotion, capacity, utilization };
+    Kind kind = Kind::allocation;
+    std::string label;  // allocation, utilization: the function; capacity: Original or Remaining
+    std::string rsc;    // allocation, promotion, utilization
+    std::string node;   // promotion: empty for none
+    std::string score;  // allocation, promotion: as printed
+    std::vector<std::pair<std::string, std::string>> values;  // capacity, utilization: in order
+    // The line as crm_simulate prints it.
+    [[nodiscard]] std::string text() const;
+};
 
 // The feature set of the Pacemaker we decide as (2.1.5): what its simulation records in
 // history and what its graph gives every action.
@@ -180,7 +195,7 @@ struct Cluster {
     bool sanitized = false;         // ScheduleOptions::sanitized
     // Assignment's lines in the order crm_simulate prints them: allocation and promotion
     // scores (-s), node capacities and assigned utilization (-U).
-    std::vector<std::string> score_lines;
+    std::vector<ScoreLine> score_lines;
     // Informational lines crm_simulate prints with -s or -U before them ("Only 'private'
     // parameters ... changed").
     std::vector<std::string> info_lines;

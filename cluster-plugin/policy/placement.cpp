@@ -99,8 +99,8 @@ void log_scores(Cluster& c, const char* fn, RscIdx r, const NodeScores& s)
 {
     if (!c.show_scores) return;
     for_each_allowed(c, s, [&](NodeIdx n, Score v) {
-        c.score_lines.push_back(std::string(fn) + ": " + c.resources[r].id + " allocation score on " +
-                                c.nodes[n].name + ": " + score_text(v));
+        c.score_lines.push_back(
+            {ScoreLine::Kind::allocation, fn, c.resources[r].id, c.nodes[n].name, score_text(v), {}});
     });
     for (RscIdx ch : c.resources[r].children)
         log_scores(c, fn, ch, c.resources[ch].allowed);
@@ -777,8 +777,12 @@ bool Assigner::finalize(RscIdx r, NodeIdx chosen, bool force)
     ++node.assigned_count;
     consume_capacity(node.utilization, rsc.utilization);
     if (c.show_utilization)
-        c.score_lines.push_back("pcmk__finalize_assignment: " + rsc.id + " utilization on " + node.name +
-                                ":" + rsc.utilization.text());
+        c.score_lines.push_back({ScoreLine::Kind::utilization,
+                                 "pcmk__finalize_assignment",
+                                 rsc.id,
+                                 node.name,
+                                 {},
+                                 rsc.utilization.entries()});
     return true;
 }
 
@@ -1076,8 +1080,8 @@ void Assigner::show_capacities(const char* when)
 {
     if (!c.show_utilization) return;
     for (NodeIdx n : c.node_order)
-        c.score_lines.push_back(std::string(when) + ": " + c.nodes[n].name +
-                                " capacity:" + c.nodes[n].utilization.text());
+        c.score_lines.push_back(
+            {ScoreLine::Kind::capacity, when, {}, c.nodes[n].name, {}, c.nodes[n].utilization.entries()});
 }
 
 // Whether a colocation would place the dependent (rather than only affect its role), judged
@@ -2080,9 +2084,12 @@ void Assigner::set_instance_roles(RscIdx clone)
         if (c.show_scores) {
             // The final sort index, in promotion order.
             const NodeIdx where = location(inst);
-            c.score_lines.push_back(ir.id + " promotion score on " +
-                                    (where == kNone ? std::string("none") : c.nodes[where].name) + ": " +
-                                    score_text(ir.sort_index));
+            c.score_lines.push_back({ScoreLine::Kind::promotion,
+                                     {},
+                                     ir.id,
+                                     where == kNone ? std::string() : c.nodes[where].name,
+                                     score_text(ir.sort_index),
+                                     {}});
         }
         NodeIdx chosen = kNone;
         if (ir.sort_index >= 0 && (promoted < cl.promoted_max || !cl.flags.managed)) {

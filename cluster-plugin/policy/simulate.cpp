@@ -272,8 +272,8 @@ std::string history_id(const Cluster& c, RscIdx r)
 }
 
 // The fail-count and last-failure attributes crm_simulate adds for a failed operation.
-// (A failure the transition injects is also listed as actions: --output-as=xml's
-// inject_attr elements in its transition.)
+// (Also listed as actions: --output-as=xml's inject_attr elements, in its transition or
+// its modifications.)
 void inject_failure_attrs(xmlNode* ns, const std::string& rsc, std::string_view task, std::int64_t interval,
                           EpochSeconds wall_clock, std::vector<std::string>& lines,
                           std::vector<ExecutedAction>* actions = nullptr)
@@ -537,7 +537,7 @@ void inject_node_fail(xml::Document& cib, std::string_view node, NodeEntries ent
 }
 
 Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now, std::vector<std::string>& lines,
-                 NodeEntries entries)
+                 NodeEntries entries, std::vector<ExecutedAction>* attributes)
 {
     xmlNode* root = cib.root();
     xmlNode* resources = xml::first_child(xml::first_child(root, "configuration"), "resources");
@@ -576,7 +576,7 @@ Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now, std::
     record_op(lr, spec.rsc, spec.task, spec.interval_ms, spec.rc, ocf::ok, now, {}, {},
               spec.rc != ocf::ok ? "Simulated action result" : "", {}, RecordMode::injected);
     const bool counted = spec.rc != ocf::ok && !(spec.interval_ms == 0 && spec.rc == ocf::not_running);
-    if (counted) inject_failure_attrs(ns, spec.rsc, spec.task, spec.interval_ms, now, lines);
+    if (counted) inject_failure_attrs(ns, spec.rsc, spec.task, spec.interval_ms, now, lines, attributes);
     return {};
 }
 

@@ -62,8 +62,9 @@ void inject_node_up(xml::Document& cib, std::string_view node);
 void inject_node_down(xml::Document& cib, std::string_view node, NodeEntries entries);
 void inject_node_fail(xml::Document& cib, std::string_view node, NodeEntries entries);
 // Records the operation result; a failure also counts (fail-count, last-failure), one
-// "  * Injecting attribute ..." line each in `lines`.
+// "  * Injecting attribute ..." line each in `lines` (and an attribute action each in
+// `attributes`, if given).
 Status inject_op(xml::Document& cib, const OpSpec& spec, EpochSeconds now, std::vector<std::string>& lines,
-                 NodeEntries entries);
+                 NodeEntries entries, std::vector<ExecutedAction>* attributes = nullptr);
 
 }  // namespace outpost::cluster::policy

@@ -105,8 +105,8 @@ std::string primitive_text(const Cluster& c, RscIdx ri, const std::string& name)
         Role role = display_role(c, ri);
         if (role > Role::started) state += std::string(" ") + role_name(role);
     } else {
-        std::string pending = r.pending_node != kNone ? pending_text(r.pending_task) : std::string();
-        state = !pending.empty() && r.role != Role::stopped ? pending : role_name(display_role(c, ri));
+        const std::string pending = pending_state(c, ri);
+        state = !pending.empty() ? pending : role_name(display_role(c, ri));
     }
     s += state;
     if (r.running_on.size() == 1) s += " " + c.nodes[r.running_on[0]].name;
@@ -320,6 +320,13 @@ void render_resource(const Cluster& c, Out& out, RscIdx ri, int indent)
 }
 
 }  // namespace
+
+std::string pending_state(const Cluster& c, RscIdx r)
+{
+    const Resource& rsc = c.resources[r];
+    if (rsc.pending_node == kNone || rsc.role == Role::stopped) return {};
+    return pending_text(rsc.pending_task);
+}
 
 bool hidden_from_status(const Cluster& c, RscIdx r)
 {

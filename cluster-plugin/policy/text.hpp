@@ -19,6 +19,9 @@ std::string render_status(const Cluster& c, bool fancy = true);
 // on nodes that are offline. Pacemaker records such a member's node for the member but
 // not for its collective, and lists no collective it finds active but running nowhere.
 bool hidden_from_status(const Cluster& c, RscIdx r);
+// What crm_mon shows instead of a resource's role while an operation on it is pending
+// ("Starting", "Migrating", ...; role="Starting" in XML), or empty.
+std::string pending_state(const Cluster& c, RscIdx r);
 // One "Transition Summary:" line: a fencing (change "Fence (reboot)", details the node) or
 // a resource change with its roles and nodes.
 struct SummaryEntry {

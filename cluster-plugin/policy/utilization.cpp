@@ -163,16 +163,11 @@ void Utilization::resize()
     noccupied_ = nnodes_;
 }
 
-std::string Utilization::text() const
+std::vector<std::pair<std::string, std::string>> Utilization::entries() const
 {
-    std::string s;
-    for_each([&](const std::string& k, const std::string& v) {
-        s += ' ';
-        s += k;
-        s += '=';
-        s += v;
-    });
-    return s;
+    std::vector<std::pair<std::string, std::string>> out;
+    for_each([&](const std::string& k, const std::string& v) { out.emplace_back(k, v); });
+    return out;
 }
 
 int utilization_value(const std::string* text)

@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace outpost::cluster::policy {
@@ -62,8 +63,8 @@ public:
             if (hashes_[i] >= 2) f(keys_[i], values_[i]);
         }
     }
-    // " key=value" for each entry, as crm_simulate prints them.
-    [[nodiscard]] std::string text() const;
+    // (key, value) for each entry, in that order (as crm_simulate prints them).
+    [[nodiscard]] std::vector<std::pair<std::string, std::string>> entries() const;
 
 private:
     std::size_t lookup(std::string_view key, std::uint32_t hash) const;

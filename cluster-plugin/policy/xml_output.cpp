@@ -130,6 +130,35 @@ void write_node(const Cluster& c, Writer& w, NodeIdx n)
     w.end_empty();
 }
 
+// An injected attribute (kind attribute), in the transition or the modifications.
+void write_inject_attr(Writer& w, const ExecutedAction& e)
+{
+    w.open("inject_attr");
+    w.attr("name", e.rsc);
+    w.attr("value", e.task);
+    w.attr("node_path", "/node_state");
+    w.attr("cib_node", e.node);
+    w.end_empty();
+}
+
+// <cpu>4</cpu> for each (name, value) in `values`, or nothing.
+void write_values(Writer& w, std::string_view element,
+                  const std::vector<std::pair<std::string, std::string>>& values)
+{
+    if (values.empty()) {
+        w.end_empty();
+        return;
+    }
+    w.end_open();
+    for (const auto& [k, v] : values) {
+        w.s.append(static_cast<std::size_t>(w.indent), ' ');
+        w.s += '<' + k + '>';
+        util::append_xml_escaped(w.s, v);
+        w.s += "</" + k + ">\n";
+    }
+    w.close(element);
+}
+
 void write_resource(const Cluster& c, Writer& w, RscIdx r);
 
 void write_primitive(const Cluster& c, Writer& w, RscIdx r)
@@ -144,7 +173,10 @@ void write_primitive(const Cluster& c, Writer& w, RscIdx r)
     w.open("resource");
     w.attr("id", c.in_anonymous_clone(r) ? rsc.base_id : rsc.id);
     w.attr("resource_agent", agent(rsc));
-    w.attr("role", role_name(shown_role(c, r)));
+    // (A pending operation shows as the role, as in the text: role="Starting".)
+    const std::string pending = pending_state(c, r);
+    w.attr("role",
+           pending.empty() ? std::string_view(role_name(shown_role(c, r))) : std::string_view(pending));
     if (rsc.has_meta("target-role")) w.attr("target_role", rsc.meta_value("target-role"));
     w.attr("active", active);
     w.attr("orphaned", rsc.flags.orphan);
@@ -296,6 +328,75 @@ std::string summary_xml(const Cluster& c, const std::vector<SummaryEntry>& entri
     return std::move(w.s);
 }
 
+std::string modifications_xml(const Modifications& m, int indent)
+{
+    if (m.nodes.empty() && m.injections.empty()) return {};
+    Writer w;
+    w.indent = indent;
+    w.open("modifications");
+    if (m.quorum) w.attr("quorum", *m.quorum);
+    w.end_open();
+    for (const auto& [action, node] : m.nodes) {
+        w.open("modify_node");
+        w.attr("action", action);
+        w.attr("node", node);
+        w.end_empty();
+    }
+    for (const Modifications::Injection& i : m.injections) {
+        w.open("inject_spec");
+        w.attr("spec", i.spec);
+        w.end_empty();
+        for (const ExecutedAction& e : i.attrs)
+            write_inject_attr(w, e);
+    }
+    w.close("modifications");
+    return std::move(w.s);
+}
+
+std::string scores_xml(const std::vector<ScoreLine>& lines, bool scores, bool utilization, int indent)
+{
+    const char* element = !utilization ? "allocations" : scores ? "allocations_utilizations" : "utilizations";
+    Writer w;
+    w.indent = indent;
+    w.open(element);
+    w.end_open();
+    const std::size_t mark = w.mark();
+    for (const ScoreLine& l : lines) {
+        switch (l.kind) {
+            case ScoreLine::Kind::allocation:
+                w.open("node_weight");
+                w.attr("function", l.label);
+                w.attr("node", l.node);
+                w.attr("score", l.score);
+                w.attr("id", l.rsc);
+                w.end_empty();
+                break;
+            case ScoreLine::Kind::promotion:
+                w.open("promotion_score");
+                w.attr("id", l.rsc);
+                w.attr("score", l.score);
+                if (!l.node.empty()) w.attr("node", l.node);
+                w.end_empty();
+                break;
+            case ScoreLine::Kind::capacity:
+                w.open("capacity");
+                w.attr("node", l.node);
+                w.attr("comment", l.label);
+                write_values(w, "capacity", l.values);
+                break;
+            case ScoreLine::Kind::utilization:
+                w.open("utilization");
+                w.attr("resource", l.rsc);
+                w.attr("node", l.node);
+                w.attr("function", l.label);
+                write_values(w, "utilization", l.values);
+                break;
+        }
+    }
+    w.close_list(element, mark);
+    return std::move(w.s);
+}
+
 std::string executed_xml(const std::vector<ExecutedAction>& executed, int indent)
 {
     Writer w;
@@ -333,12 +434,7 @@ std::string executed_xml(const std::vector<ExecutedAction>& executed, int indent
                 w.end_empty();
                 break;
             case ExecutedAction::Kind::attribute:
-                w.open("inject_attr");
-                w.attr("name", e.rsc);
-                w.attr("value", e.task);
-                w.attr("node_path", "/node_state");
-                w.attr("cib_node", e.node);
-                w.end_empty();
+                write_inject_attr(w, e);
                 break;
             case ExecutedAction::Kind::message:
                 break;

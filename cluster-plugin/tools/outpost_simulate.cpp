@@ -66,7 +66,8 @@ Synthetic cluster events:
   -i, --op-inject=OPSPEC    Inject an operation result before scheduling
   -F, --op-fail=OPSPEC      Fail this action if the simulation runs it (implies -S)
   -t, --set-datetime=TIME   Schedule at this time (ISO 8601)
-  -q, --quorum=QUORUM       1 or true: the cluster has quorum
+  -q, --quorum=QUORUM       1 or true: the cluster has quorum (only with -u, -d,
+                            -f or -i: alone it is ignored, as by crm_simulate 2.1.5)
 
 Artifacts:
   -I, --save-input=FILE     Save the input CIB
@@ -304,8 +305,10 @@ int run_main(const Args& a, int argc, char** argv)
     }
     // Current status. The document is kept (copied) only when it is still needed: for the
     // requested modifications, or to be saved as it is.
+    // Q1 (observed): crm_simulate 2.1.5 applies -q only with another modification; alone
+    // it is ignored (no "Performing Requested Modifications", the CIB's have-quorum decides).
     const bool modified =
-        a.quorum || !a.node_up.empty() || !a.node_down.empty() || !a.node_fail.empty() || !injections.empty();
+        !a.node_up.empty() || !a.node_down.empty() || !a.node_fail.empty() || !injections.empty();
     const bool keep_doc = modified || (!a.output_file.empty() && !a.simulate);
     auto current = run.load(keep_doc ? doc->copy() : std::move(*doc));
     if (!current) return fail(kExitDataErr, current.error().describe());
@@ -324,6 +327,8 @@ int run_main(const Args& a, int argc, char** argv)
     std::unique_ptr<Cluster> cluster;
     if (modified) {
         std::vector<std::string> lines;
+        Modifications mods;  // the same facts for --output-as=xml
+        mods.quorum = a.quorum;
         if (a.quorum) {
             xml::set_attr(doc->root(), "have-quorum", *a.quorum);
             lines.push_back("  * Setting quorum: " + *a.quorum);
@@ -331,21 +336,29 @@ int run_main(const Args& a, int argc, char** argv)
         for (const std::string& n : a.node_up) {
             inject_node_up(*doc, n);
             lines.push_back("  * Bringing node " + n + " online");
+            mods.nodes.emplace_back("Online", n);
         }
         for (const std::string& n : a.node_down) {
             inject_node_down(*doc, n, entries);
             lines.push_back("  * Taking node " + n + " offline");
+            mods.nodes.emplace_back("Offline", n);
         }
         for (const std::string& n : a.node_fail) {
             inject_node_fail(*doc, n, entries);
             lines.push_back("  * Failing node " + n);
+            mods.nodes.emplace_back("Failing", n);
         }
         for (std::size_t i = 0; i < injections.size(); ++i) {
             lines.push_back("  * Injecting " + a.op_inject[i] + " into the configuration");
-            if (auto st = inject_op(*doc, injections[i], run.wall_clock, lines, entries); !st)
+            mods.injections.push_back({a.op_inject[i], {}});
+            if (auto st = inject_op(*doc, injections[i], run.wall_clock, lines, entries,
+                                    &mods.injections.back().attrs);
+                !st)
                 return fail(kExitDataErr, st.error().describe());
         }
-        if (!a.quiet && !out.xml()) {
+        if (out.xml()) {
+            out.append(modifications_xml(mods, 2));
+        } else if (!a.quiet) {
             out.append(fancy ? "\nPerforming Requested Modifications:\n" : "\n");
             for (const auto& l : lines)
                 out.append(styled(l) + "\n");
@@ -376,7 +389,9 @@ int run_main(const Args& a, int argc, char** argv)
                     out.append(l + "\n");
             }
             for (const auto& l : cl.score_lines)
-                out.append(l + "\n");
+                out.append(l.text() + "\n");
+        } else if (!fancy) {
+            out.append(scores_xml(cl.score_lines, a.scores, a.utilization, 2));
         }
         const auto summary = summarize(cl);
         if (!a.quiet) {

@@ -24,9 +24,7 @@ and compares, after crm_simulate's own normalisations (docs/policy.md):
             the stored files are sorted differently); gated for the tests marked "scores"
             in the pass list, reported for the others
   xml       where summary/NAME.xmlout holds crm_simulate's --output-as=xml output (inputs
-            recorded with record_input.py): the whole document, gated, but its request
-            line and the elements outpost-simulate does not write yet (<modifications>,
-            <allocations>, <allocations_utilizations>, <utilizations>: docs/policy.md)
+            recorded with record_input.py): the whole document but its request line, gated
 
   dot       outpost-simulate -D against dot/NAME.dot where the directory has one: the same
             text, or, where the stored file is as Pacemaker's regression driver keeps it
@@ -103,17 +101,13 @@ def normalise(line):
     return line.rstrip()
 
 
-XML_UNWRITTEN = re.compile(r"^  <(modifications|allocations|allocations_utilizations|utilizations)(/>\n|>\n.*?^  </\1>\n)",
-                           re.S | re.M)
-
-
 def xml_lines(text):
     """An --output-as=xml document as compared ("xml" above): without the request line, which
-    names the tool and the file, and without the elements not written yet."""
+    names the tool and the file."""
     text = re.sub(r'^(<pacemaker-result [^>]*request=)"[^"]*"', r'\1""', text, flags=re.M)
     # crm_simulate stamps injected failures with the wall clock.
     text = re.sub(r'(<inject_attr name="last-failure-[^"]*" value=")\d+"', r'\1(time)"', text)
-    return XML_UNWRITTEN.sub("", text).split("\n")
+    return text.split("\n")
 
 
 def section(text, start, ends):

@@ -549,11 +549,15 @@ TEST_CASE("placement strategies (utilization.hpp): balanced by free capacity, ca
     auto c = unpack_and_schedule(std::move(*doc), so);
     REQUIRE(c);
     const auto& lines = (*c)->score_lines;
-    CHECK(lines.front() == "Original: node1 capacity: cpu=4 mem=100");
-    CHECK(std::find(lines.begin(), lines.end(),
-                    "pcmk__finalize_assignment: A utilization on node1: cpu=2 mem=30 disk=3") != lines.end());
-    CHECK(std::find(lines.begin(), lines.end(), "Remaining: node1 capacity: cpu=2 mem=70 disk=0") !=
-          lines.end());
+    CHECK(lines.front().text() == "Original: node1 capacity: cpu=4 mem=100");
+    std::vector<std::string> texts;
+    texts.reserve(lines.size());
+    for (const ScoreLine& l : lines)
+        texts.push_back(l.text());
+    CHECK(std::find(texts.begin(), texts.end(),
+                    "pcmk__finalize_assignment: A utilization on node1: cpu=2 mem=30 disk=3") != texts.end());
+    CHECK(std::find(texts.begin(), texts.end(), "Remaining: node1 capacity: cpu=2 mem=70 disk=0") !=
+          texts.end());
     CHECK((*c)->actions_by_key.count("load_stopped_node1") == 0);
 }
 
@@ -1674,4 +1678,113 @@ TEST_CASE("I1: an instance on an offline node sorts after one on an online node 
     REQUIRE(d0 >= 0);
     REQUIRE(d1 >= 0);
     CHECK(d1 < d0);
+}
+
+TEST_CASE("D4: --output-as=xml lists the requested modifications as crm_simulate 2.1.5 does")
+{
+    // Observed (input xml-modifications): the quorum as given, then the nodes brought up,
+    // taken down and failed, then each injection with the attributes its failure sets.
+    const std::string text =
+        cib(1, "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>", {},
+            node_state(1, history_ops("p", {{"start", 0, 0}, {"monitor", 0, 10000}})));
+    auto doc = outpost::cluster::policy::xml::parse(text);
+    REQUIRE(doc);
+    Modifications m;
+    m.quorum = "1";
+    m.nodes = {{"Online", "node2"}, {"Offline", "remote1"}, {"Failing", "node1"}};
+    for (const char* spec : {"p_monitor_10000@node1=7", "p_start_0@node1=0"}) {
+        auto op = parse_op_spec(spec);
+        REQUIRE(op);
+        m.injections.push_back({spec, {}});
+        std::vector<std::string> lines;
+        REQUIRE(
+            inject_op(*doc, *op, 1700000100, lines, NodeEntries::as_configured, &m.injections.back().attrs)
+                .ok());
+    }
+    CHECK(modifications_xml(m, 2) ==
+          "  <modifications quorum=\"1\">\n"
+          "    <modify_node action=\"Online\" node=\"node2\"/>\n"
+          "    <modify_node action=\"Offline\" node=\"remote1\"/>\n"
+          "    <modify_node action=\"Failing\" node=\"node1\"/>\n"
+          "    <inject_spec spec=\"p_monitor_10000@node1=7\"/>\n"
+          "    <inject_attr name=\"fail-count-p#monitor_10000\" value=\"value++\" node_path=\"/node_state\" "
+          "cib_node=\"1\"/>\n"
+          "    <inject_attr name=\"last-failure-p#monitor_10000\" value=\"1700000100\" "
+          "node_path=\"/node_state\" cib_node=\"1\"/>\n"
+          "    <inject_spec spec=\"p_start_0@node1=0\"/>\n"
+          "  </modifications>\n");
+    // -q alone writes no element (crm_simulate ignores it then: Q1, input xml-quorum-alone).
+    Modifications quorum_only;
+    quorum_only.quorum = "0";
+    CHECK(modifications_xml(quorum_only, 2).empty());
+}
+
+TEST_CASE("D5: --output-as=xml writes the -s and -U lines in their order, in crm_simulate's elements")
+{
+    // Observed (inputs xml-scores-utilization, xml-utilization-only, scores-quiet): with -s
+    // <allocations>, with -U <utilizations>, with both <allocations_utilizations>; a
+    // promotion score "on none" has no node; empty utilization is an empty element.
+    std::vector<ScoreLine> lines = {
+        {ScoreLine::Kind::capacity, "Original", {}, "node1", {}, {{"cpu", "4"}, {"mem", "100"}}},
+        {ScoreLine::Kind::capacity, "Original", {}, "remote1", {}, {}},
+        {ScoreLine::Kind::allocation, "pcmk__primitive_assign", "A", "node1", "-INFINITY", {}},
+        {ScoreLine::Kind::utilization, "pcmk__finalize_assignment", "A", "node1", {}, {{"cpu", "2"}}},
+        {ScoreLine::Kind::utilization, "pcmk__finalize_assignment", "B", "node1", {}, {}},
+        {ScoreLine::Kind::promotion, {}, "c:0", "node1", "10", {}},
+        {ScoreLine::Kind::promotion, {}, "c:1", {}, "0", {}},
+    };
+    CHECK(lines[1].text() == "Original: remote1 capacity:");
+    CHECK(lines[3].text() == "pcmk__finalize_assignment: A utilization on node1: cpu=2");
+    CHECK(lines[6].text() == "c:1 promotion score on none: 0");
+    CHECK(
+        scores_xml(lines, true, true, 2) ==
+        "  <allocations_utilizations>\n"
+        "    <capacity node=\"node1\" comment=\"Original\">\n"
+        "      <cpu>4</cpu>\n"
+        "      <mem>100</mem>\n"
+        "    </capacity>\n"
+        "    <capacity node=\"remote1\" comment=\"Original\"/>\n"
+        "    <node_weight function=\"pcmk__primitive_assign\" node=\"node1\" score=\"-INFINITY\" id=\"A\"/>\n"
+        "    <utilization resource=\"A\" node=\"node1\" function=\"pcmk__finalize_assignment\">\n"
+        "      <cpu>2</cpu>\n"
+        "    </utilization>\n"
+        "    <utilization resource=\"B\" node=\"node1\" function=\"pcmk__finalize_assignment\"/>\n"
+        "    <promotion_score id=\"c:0\" score=\"10\" node=\"node1\"/>\n"
+        "    <promotion_score id=\"c:1\" score=\"0\"/>\n"
+        "  </allocations_utilizations>\n");
+    CHECK(scores_xml({}, true, false, 2) == "  <allocations/>\n");
+    CHECK(scores_xml({}, false, true, 2) == "  <utilizations/>\n");
+    // Scheduling collects them so (the same facts the text prints).
+    ScheduleOptions so;
+    so.show_scores = true;
+    auto doc = outpost::cluster::policy::xml::parse(
+        cib(2, "<primitive id=\"A\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>"));
+    REQUIRE(doc);
+    auto c = unpack_and_schedule(std::move(*doc), so);
+    REQUIRE(c);
+    const std::string xml = scores_xml((*c)->score_lines, true, false, 0);
+    CHECK(xml.find(
+              "<allocations>\n  <node_weight function=\"pcmk__primitive_assign\" node=\"node1\" score=\"0\" "
+              "id=\"A\"/>\n") == 0);
+}
+
+TEST_CASE("D6: a resource whose start is pending shows as Starting, in the text and the XML status")
+{
+    // Observed (inputs pending-start, xml-pending-start): a start recorded by a 2.1.5
+    // controller while running (rc 193, op-status -1) is role="Starting".
+    const std::string lrm =
+        "<lrm_resource id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\">"
+        "<lrm_rsc_op id=\"p_last_0\" operation_key=\"p_start_0\" operation=\"start\" "
+        "transition-key=\"2:0:0:test\" transition-magic=\"-1:193;2:0:0:test\" call-id=\"-1\" rc-code=\"193\" "
+        "op-status=\"-1\" interval=\"0\" last-rc-change=\"1699999990\" "
+        "op-digest=\"f2317cad3d54cec5d7d7aa7d0bf35cf8\"/></lrm_resource>";
+    auto s = schedule_cib(cib(1, "<primitive id=\"p\" class=\"ocf\" provider=\"pacemaker\" type=\"Dummy\"/>",
+                              {}, node_state(1, lrm)));
+    REQUIRE(s.cluster);
+    const RscIdx p = s.cluster->find_rsc("p");
+    CHECK(pending_state(*s.cluster, p) == "Starting");
+    CHECK(render_status(*s.cluster).find("p\t(ocf:pacemaker:Dummy):\t Starting node1") != std::string::npos);
+    CHECK(status_xml(*s.cluster, "cluster_status", 2)
+              .find("<resource id=\"p\" resource_agent=\"ocf:pacemaker:Dummy\" "
+                    "role=\"Starting\" active=\"true\"") != std::string::npos);
 }
