@@ -42,6 +42,21 @@ std::string guest_vm(const std::string& vm, const std::string& guest)
     return primitive(vm, nv(vm + "-rn", "remote-node", guest));
 }
 
+// The CIB with cluster nodes node1..nodeN in standby.
+std::string in_standby(std::string text, int nodes)
+{
+    for (int i = 1; i <= nodes; ++i) {
+        const std::string id = std::to_string(i);
+        std::string plain = "<node id=\"";
+        plain.append(id).append("\" uname=\"node").append(id).append("\"/>");
+        std::string with = plain.substr(0, plain.size() - 2);
+        with.append("><instance_attributes id=\"n").append(id).append("-a\">");
+        with.append(nv("n" + id + "-sb", "standby", "on")).append("</instance_attributes></node>");
+        text.replace(text.find(plain), plain.size(), with);
+    }
+    return text;
+}
+
 std::string pin(const std::string& rsc, const std::string& node)
 {
     return "<rsc_location id=\"pin-" + rsc + "\" rsc=\"" + rsc + "\" node=\"" + node +
@@ -729,14 +744,7 @@ TEST_CASE("U3: with no node available, a merge along a colocation outside a grou
                                "<rsc_location id=\"l-p3\" rsc=\"p3\" node=\"node1\" score=\"-INFINITY\"/>"
                                "<rsc_colocation id=\"col\" rsc=\"p2\" with-rsc=\"p3\" score=\"100\"/>",
                                {}, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"utilization\"/>");
-        for (int i = 1; standby && i <= 2; ++i) {
-            const std::string id = std::to_string(i);
-            const std::string plain = "<node id=\"" + id + "\" uname=\"node" + id + "\"/>";
-            text.replace(text.find(plain), plain.size(),
-                         "<node id=\"" + id + "\" uname=\"node" + id + "\"><instance_attributes id=\"n" + id +
-                             "-a\">" + nv("n" + id + "-sb", "standby", "on") +
-                             "</instance_attributes></node>");
-        }
+        if (standby) text = in_standby(text, 2);
         auto s = schedule_cib(text);
         std::map<std::string, std::size_t> position;
         for (std::size_t i = 0; i < s.cluster->top.size(); ++i)
@@ -887,12 +895,7 @@ TEST_CASE("U3: with no node available, a member's ban on a node in standby does 
             primitive("a") + "<group id=\"g\">" + primitive("gm") + primitive("gm2") + primitive("gm3") +
                 "</group>",
             {}, status, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"utilization\"/>");
-    for (const std::string id : {"1", "2"}) {
-        const std::string plain = "<node id=\"" + id + "\" uname=\"node" + id + "\"/>";
-        text.replace(text.find(plain), plain.size(),
-                     "<node id=\"" + id + "\" uname=\"node" + id + "\"><instance_attributes id=\"n" + id +
-                         "-a\">" + nv("n" + id + "-sb", "standby", "on") + "</instance_attributes></node>");
-    }
+    text = in_standby(text, 2);
     auto s = schedule_cib(text);
     std::map<std::string, std::size_t> position;
     for (std::size_t i = 0; i < s.cluster->top.size(); ++i)
