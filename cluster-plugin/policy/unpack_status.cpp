@@ -813,7 +813,9 @@ void StatusUnpacker::unpack_op(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t 
                     rsc.role = Role::stopped;
                     h.on_fail = OnFail::ignore;
                     rsc.next_role = Role::unknown;
-                } else if (rsc.role != Role::stopped) {
+                } else if (rsc.role != Role::stopped || op.interval_ms > 0) {
+                    // RF1 (observed): a recurring monitor is a failure even where the
+                    // resource was found stopped: it is active and failed there.
                     status = ExecStatus::error;
                 }
                 break;

@@ -1882,3 +1882,18 @@ TEST_CASE("O14: once swapped, the ordering still leads from the action ordered (
                              "Restart cr:0 (node1) due to required g running", "Recover cr:1 (guest1)",
                              "Restart guest1 (node1) due to required vm1 start"});
 }
+
+TEST_CASE("RF1: a recurring monitor that finds a stopped resource not running is a failure")
+{
+    // Observed with crm_simulate 2.1.5 (`-i p_monitor_10000@node2=7` where p runs on node1
+    // only): after a probe found p stopped on node2, a failed recurring monitor there still
+    // counts as a failure: p is active and failed there, stopped on node2 and recovered on
+    // node1. (A multiply active guest connection whose monitor fails so: "Recover guest1",
+    // not "Restart".)
+    const std::string status = node_state(1, history_ops("p", {{"start", 0, 0}, {"monitor", 0, 10000}})) +
+                               node_state(2, history_ops("p", {{"monitor", 7, 0}, {"monitor", 7, 10000}}));
+    auto s = schedule_cib(cib(2, dummy("p"), {}, status));
+    CHECK(s.summary() == std::vector<std::string>{"Recover p (node1)"});
+    CHECK(s.in_graph("p_stop_0", "node2"));
+    CHECK(s.in_graph("p_start_0", "node1"));
+}
