@@ -1897,3 +1897,26 @@ TEST_CASE("RF1: a recurring monitor that finds a stopped resource not running is
     CHECK(s.in_graph("p_stop_0", "node2"));
     CHECK(s.in_graph("p_start_0", "node1"));
 }
+
+TEST_CASE("RF2: a failed guest connection stops its container only where the container runs")
+{
+    // Observed with crm_simulate 2.1.5: guest1's connection is active on node1 and node2,
+    // vm1 (its container) on node2 only; the connection's monitor fails on node1. The
+    // container is to stop where the connection failed, which is nowhere it runs: only the
+    // connection is recovered, vm1 stays. Failing on node2 restarts vm1 there too.
+    const auto status = [](int fail_on) {
+        const auto conn = [&](int node) {
+            return history_ops("guest1", {{"start", 0, 0}, {"monitor", node == fail_on ? 1 : 0, 30000}},
+                               "remote");
+        };
+        return node_state(1, conn(1) + history("vm1", "monitor", 7)) +
+               node_state(2, conn(2) + history_ops("vm1", {{"start", 0, 0}, {"monitor", 0, 10000}}));
+    };
+    auto s = schedule_cib(cib(2, dummy("vm1", nv("vm1-rn", "remote-node", "guest1")), {}, status(1)));
+    CHECK(s.summary() == std::vector<std::string>{"Recover guest1 (node1 -> node2)"});
+    CHECK_FALSE(s.in_graph("vm1_stop_0", "node1"));
+    CHECK_FALSE(s.in_graph("vm1_stop_0", "node2"));
+    auto on_container =
+        schedule_cib(cib(2, dummy("vm1", nv("vm1-rn", "remote-node", "guest1")), {}, status(2)));
+    CHECK(on_container.in_graph("vm1_stop_0", "node2"));
+}
