@@ -629,6 +629,26 @@ void Propagator::update(ActIdx then)
         const std::uint32_t then_flags = ordering_flags(then, first_node);
         if (requires_any && (edge.flags & kOrderOneOrMore) && (first_flags & kActRunnable))
             any_runnable = true;
+        // O14 (observed): Pacemaker puts a collective's completion in the place of its
+        // action ordered ("Ordering p4_stop_0 after c_stopped_0 instead of c_stop_0") only
+        // when it first examines the ordering, and counts that as a change of then: its
+        // successors are examined again at once, before the actions after it in the list
+        // (`p4 then c`: remote1's stop and start before p3's, rnd-s154-c1-5).
+        // O14b (observed): that examination applies nothing through the ordering: then's
+        // other inputs come first, and the completion only when then is examined again for
+        // the change. With `p then c2` and `c then c2`, c's instances recovering (so
+        // c_running required) and p recovering, c2r restarts "due to required p start"
+        // (rnd-s177-c2-6).
+        if (edge.remapped) {
+            c.edges[e].remapped = false;
+            // (Made now: the newest ordering of both its actions.)
+            for (auto* list : {&c.actions[first].after, &c.actions[then].before}) {
+                std::erase(*list, e);
+                list->push_back(e);
+            }
+            then_changed = true;
+            continue;
+        }
         // Collective pseudo actions show in the graph when an instance's action is required.
         if ((edge.flags & kOrderImpliesThenPrinted) && !(first_flags & kActOptional))
             c.actions[then].flags |= kActPrintAlways;
@@ -637,15 +657,6 @@ void Propagator::update(ActIdx then)
             c.actions[first].flags |= kActPrintAlways;
         auto [tc, fc] = update_pair(first, then, first_node, first_flags, edge.flags);
         then_changed = then_changed || tc;
-        // O14 (observed): Pacemaker puts a collective's completion in the place of its
-        // action ordered ("Ordering p4_stop_0 after c_stopped_0 instead of c_stop_0") only
-        // when it first examines the ordering, and counts that as a change of then: its
-        // successors are examined again at once, before the actions after it in the list
-        // (`p4 then c`: remote1's stop and start before p3's, rnd-s154-c1-5).
-        if (edge.remapped) {
-            c.edges[e].remapped = false;
-            then_changed = true;
-        }
         // (Observed: through an ordering that carries requirement either way, what follows
         // a blocked, unmanaged resource's stop that cannot run cannot run either: `p then
         // p2` with p2 blocked leaves p's stop blocked. Not through an optional ordering
@@ -665,9 +676,13 @@ void Propagator::update(ActIdx then)
         c.actions[then].flags &= ~kActRunnable;
         then_changed = true;
     }
+    // RS1 (observed, "Re-processing X and its 'after' actions"): an action its inputs
+    // changed is examined again itself first, then what follows it (a first that changed:
+    // what follows it first, above). With O14b's swap that decides reasons: c_start made
+    // required by g_running before its instances are examined (rnd-s161-c6-5).
     if (then_changed) {
-        after_changed(then);
         update(then);
+        after_changed(then);
     }
     if (!inhibited.empty()) {
         // (O11's changes, in order: the members' stops first, the last member's first, as

@@ -126,6 +126,9 @@ struct StatusUnpacker {
     const xmlNode* find_op_on(NodeIdx node, std::string_view lrm_id, std::string_view task) const;
     std::optional<long long> last_change_on(NodeIdx node, std::string_view lrm_id) const;
     std::string_view cur_lrm_id;
+    // RF2: a failed filler's container stops only where it runs, known only once every
+    // node's history is unpacked (the stops left for then).
+    std::vector<std::pair<RscIdx, NodeIdx>> container_stops;
 };
 
 }  // namespace
@@ -813,7 +816,9 @@ void StatusUnpacker::unpack_op(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t 
                     rsc.role = Role::stopped;
                     h.on_fail = OnFail::ignore;
                     rsc.next_role = Role::unknown;
-                } else if (rsc.role != Role::stopped) {
+                } else if (rsc.role != Role::stopped || op.interval_ms > 0) {
+                    // RF1 (observed): a recurring monitor is a failure even where the
+                    // resource was found stopped: it is active and failed there.
                     status = ExecStatus::error;
                 }
                 break;
@@ -974,7 +979,14 @@ void StatusUnpacker::process_state(RscIdx r, NodeIdx n, NodeHistory& h)
             rsc.flags.failed = true;
             rsc.flags.stop_needed = true;
             if (rsc.container != kNone) {
-                rsc_action(c, rsc.container, "stop", n, false);
+                // RF2 (observed): where the container runs (a guest connection active on
+                // two nodes whose monitor fails on the one without its container restarts
+                // nothing but the connection).
+                const auto& on = c.resources[rsc.container].running_on;
+                if (std::find(on.begin(), on.end(), n) != on.end())
+                    rsc_action(c, rsc.container, "stop", n, false);
+                else
+                    container_stops.emplace_back(rsc.container, n);
             } else if (rsc.role != Role::stopped && rsc.role != Role::unknown) {
                 rsc_action(c, r, "stop", n, false);
             }
@@ -1154,7 +1166,7 @@ void fence_node(Cluster& c, NodeIdx n, const std::string& reason, bool priority_
 
 Status unpack_status(Cluster& c)
 {
-    StatusUnpacker u{c, {}, {}};
+    StatusUnpacker u{c, {}, {}, {}};
     u.build_anon_index();
     xmlNode* status = xml::first_child(c.root, "status");
     std::vector<xmlNode*> states;
@@ -1215,6 +1227,10 @@ Status unpack_status(Cluster& c)
     }
     for (xmlNode* ns : states)
         try_unpack(ns, c.options.stonith_enabled);
+    for (auto [container, n] : u.container_stops) {
+        const auto& on = c.resources[container].running_on;
+        if (std::find(on.begin(), on.end(), n) != on.end()) rsc_action(c, container, "stop", n, false);
+    }
     // Rule 15 for remote nodes whose history was never unpacked.
     for (NodeIdx n = 0; n < c.nodes.size(); ++n) {
         Node& node = c.nodes[n];

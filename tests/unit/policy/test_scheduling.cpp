@@ -1788,3 +1788,135 @@ TEST_CASE("D6: a resource whose start is pending shows as Starting, in the text 
               .find("<resource id=\"p\" resource_agent=\"ocf:pacemaker:Dummy\" "
                     "role=\"Starting\" active=\"true\"") != std::string::npos);
 }
+
+TEST_CASE("O14b: the examination that remaps an ordering applies nothing through it")
+{
+    // Observed with crm_simulate 2.1.5's trace (random run rnd-s177-c2-6): c2_start's inputs
+    // are examined newest first: `c then c2` (c_start, remapped to c_running there, applying
+    // nothing), then `p then c2`: so p's start, not c_running (required before it by cr's
+    // recovery), makes c2's start required. In the other order of the constraints p's start
+    // is examined first anyway.
+    const std::string rsc = dummy("p") + clone("c", {}, "cr") + clone("c2", {}, "c2r");
+    const std::string p_then_c2 = "<rsc_order id=\"o1\" first=\"p\" then=\"c2\"/>";
+    const std::string c_then_c2 = "<rsc_order id=\"o2\" first=\"c\" then=\"c2\"/>";
+    const std::string status = node_state(1, history_ops("p", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
+                                                 history_ops("cr", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
+                                                 history("c2r", "start"));
+    for (const std::string& constraints : {p_then_c2 + c_then_c2, c_then_c2 + p_then_c2}) {
+        auto s = schedule_cib(cib(1, rsc, constraints, status));
+        CHECK(s.summary() == std::vector<std::string>{"Recover p (node1)", "Recover cr:0 (node1)",
+                                                      "Restart c2r:0 (node1) due to required p start"});
+    }
+}
+
+namespace {
+
+// vm1 holding guest1, p on guest1, g (gm) on node1 and clone c; `g then c`, `p then g`.
+std::string p_then_g_then_c_resources()
+{
+    return dummy("vm1", nv("vm1-rn", "remote-node", "guest1")) + dummy("p") + "<group id=\"g\">" +
+           dummy("gm") + "</group>" + clone("c", {}, "cr");
+}
+
+std::string p_then_g_then_c_constraints()
+{
+    return "<rsc_location id=\"l1\" rsc=\"p\" node=\"guest1\" score=\"INFINITY\"/>"
+           "<rsc_location id=\"l2\" rsc=\"g\" node=\"node1\" score=\"INFINITY\"/>"
+           "<rsc_order id=\"o1\" first=\"g\" then=\"c\"/>"
+           "<rsc_order id=\"o2\" first=\"p\" then=\"g\"/>";
+}
+
+}  // namespace
+
+TEST_CASE("RS1: an action its inputs changed is examined again itself before what follows it")
+{
+    // Observed with crm_simulate 2.1.5's trace (random runs rnd-s161-c6-5, -6: "Re-processing
+    // c_start_0 and its 'after' actions" examines c_start_0 first): a stop failed on guest1,
+    // which is fenced, so vm1 recovers and p on guest1 restarts with it, so g does (`p then
+    // g`); all of it reached from the fencing, before c's start was examined. g's start
+    // reaches c's start through `g then c` (O14: still from g_start); that examination
+    // remaps the ordering to g_running and so changes c's start (O14b), which is examined
+    // again itself (g_running makes it required) before its instances: cr on guest1
+    // restarts "due to required g running", not because of its container's start.
+    const std::string rsc =
+        "<primitive id=\"fencer\" class=\"stonith\" type=\"fence_dummy\"/>" + p_then_g_then_c_resources();
+    const auto running = [](const std::string& id) {
+        return history_ops(id, {{"start", 0, 0}, {"monitor", 0, 10000}});
+    };
+    const std::string status =
+        node_state(1, history("fencer", "start", 0, 0, "fence_dummy", "stonith", "") + running("vm1") +
+                          history("guest1", "start", 0, 0, "remote") + running("gm") +
+                          history("p", "monitor", 7) + history("cr", "monitor", 7)) +
+        remote_state("guest1", running("p") + running("cr") + history("gone", "stop", 1));
+    // (With fencing enabled: a failed stop fences the guest.)
+    std::string text = cib(1, rsc, p_then_g_then_c_constraints(), status);
+    const std::string off = "name=\"stonith-enabled\" value=\"false\"";
+    text.replace(text.find(off), off.size(), "name=\"stonith-enabled\" value=\"true\"");
+    auto s = schedule_cib(text);
+    CHECK(s.summary() ==
+          std::vector<std::string>{"Fence (reboot) guest1 (resource: vm1) guest is unclean",
+                                   "Recover vm1 (node1)", "Restart p (guest1) due to required vm1 start",
+                                   "Restart gm (node1) due to required p start",
+                                   "Restart cr:0 (guest1) due to required g running", "Start cr:1 (node1)",
+                                   "Restart guest1 (node1) due to required vm1 start",
+                                   "Stop gone (guest1) due to node availability"});
+}
+
+TEST_CASE("O14: once swapped, the ordering still leads from the action ordered (g_running in passing)")
+{
+    // Observed with crm_simulate 2.1.5's trace: c_start was examined (and `g then c`
+    // remapped to g_running) before p's start, after vm1's recovery, made g restart (`p then
+    // g`). g_start's change still examines c_start (after g_running, later in its list):
+    // g_running, required in passing by gm's start (O5b), restarts cr on node1 "due to
+    // required g running". (Through g_running alone nothing would reach c_start: its change
+    // in passing is no change.)
+    const std::string rsc = p_then_g_then_c_resources();
+    const std::string status = node_state(1, history_ops("vm1", {{"start", 0, 0}, {"monitor", 7, 10000}}) +
+                                                 history("guest1", "start", 0, 0, "remote") +
+                                                 history("gm", "start") + history("cr", "start")) +
+                               remote_state("guest1", history("p", "start") + history("cr", "start"));
+    auto s = schedule_cib(cib(1, rsc, p_then_g_then_c_constraints(), status));
+    CHECK(s.summary() == std::vector<std::string>{
+                             "Fence (reboot) guest1 (resource: vm1) guest is unclean", "Recover vm1 (node1)",
+                             "Recover p (guest1)", "Restart gm (node1) due to required p start",
+                             "Restart cr:0 (node1) due to required g running", "Recover cr:1 (guest1)",
+                             "Restart guest1 (node1) due to required vm1 start"});
+}
+
+TEST_CASE("RF1: a recurring monitor that finds a stopped resource not running is a failure")
+{
+    // Observed with crm_simulate 2.1.5 (`-i p_monitor_10000@node2=7` where p runs on node1
+    // only): after a probe found p stopped on node2, a failed recurring monitor there still
+    // counts as a failure: p is active and failed there, stopped on node2 and recovered on
+    // node1. (A multiply active guest connection whose monitor fails so: "Recover guest1",
+    // not "Restart".)
+    const std::string status = node_state(1, history_ops("p", {{"start", 0, 0}, {"monitor", 0, 10000}})) +
+                               node_state(2, history_ops("p", {{"monitor", 7, 0}, {"monitor", 7, 10000}}));
+    auto s = schedule_cib(cib(2, dummy("p"), {}, status));
+    CHECK(s.summary() == std::vector<std::string>{"Recover p (node1)"});
+    CHECK(s.in_graph("p_stop_0", "node2"));
+    CHECK(s.in_graph("p_start_0", "node1"));
+}
+
+TEST_CASE("RF2: a failed guest connection stops its container only where the container runs")
+{
+    // Observed with crm_simulate 2.1.5: guest1's connection is active on node1 and node2,
+    // vm1 (its container) on node2 only; the connection's monitor fails on node1. The
+    // container is to stop where the connection failed, which is nowhere it runs: only the
+    // connection is recovered, vm1 stays. Failing on node2 restarts vm1 there too.
+    const auto status = [](int fail_on) {
+        const auto conn = [&](int node) {
+            return history_ops("guest1", {{"start", 0, 0}, {"monitor", node == fail_on ? 1 : 0, 30000}},
+                               "remote");
+        };
+        return node_state(1, conn(1) + history("vm1", "monitor", 7)) +
+               node_state(2, conn(2) + history_ops("vm1", {{"start", 0, 0}, {"monitor", 0, 10000}}));
+    };
+    auto s = schedule_cib(cib(2, dummy("vm1", nv("vm1-rn", "remote-node", "guest1")), {}, status(1)));
+    CHECK(s.summary() == std::vector<std::string>{"Recover guest1 (node1 -> node2)"});
+    CHECK_FALSE(s.in_graph("vm1_stop_0", "node1"));
+    CHECK_FALSE(s.in_graph("vm1_stop_0", "node2"));
+    auto on_container =
+        schedule_cib(cib(2, dummy("vm1", nv("vm1-rn", "remote-node", "guest1")), {}, status(2)));
+    CHECK(on_container.in_graph("vm1_stop_0", "node2"));
+}
