@@ -89,9 +89,8 @@ struct Action {
     std::vector<std::pair<std::string, std::string>> meta;  // CRM_meta_* without the prefix
     std::vector<EdgeIdx> before;                            // edges whose `then` is this action
     std::vector<EdgeIdx> after;                             // edges whose `first` is this action
-    // O14: edges whose `first` is a collective's completion standing for this action, until
-    // their `then` is first examined (until then they are still this action's, as it was
-    // ordered).
+    // O14: edges whose `first` is a collective's completion standing for this action: they
+    // still lead from it, as it was ordered.
     std::vector<EdgeIdx> remapped_after;
     std::vector<NodeIdx> downed;  // nodes this action takes down (graph <downed>)
     std::string fence_action;     // stonith: reboot, off, on

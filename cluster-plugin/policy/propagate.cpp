@@ -43,18 +43,14 @@ struct Propagator {
     void after_changed(ActIdx a)
     {
         std::vector<EdgeIdx> after = c.actions[a].after;
-        // O14: an ordering whose then was not examined yet still runs from the action
-        // ordered, not from the completion standing for it (rnd-s158-c8-3: a clone's
-        // notification changing does not reach p4's stop through `p4 then c` before p4's
-        // stop is examined).
-        if (const auto& pending = c.actions[a].remapped_after; !pending.empty()) {
-            std::erase_if(after, [&](EdgeIdx e) { return c.edges[e].remapped; });
-            for (EdgeIdx e : pending) {
-                after.push_back(e);
-            }
+        // O14: an ordering swapped to a collective's completion runs from that completion
+        // only once its then has been examined (rnd-s158-c8-3: a clone's notification
+        // changing does not reach p4's stop through `p4 then c` before p4's stop is
+        // examined), and from the action ordered throughout (rnd-s305-c2-5).
+        std::erase_if(after, [&](EdgeIdx e) { return c.edges[e].remapped; });
+        if (const auto& swapped = c.actions[a].remapped_after; !swapped.empty()) {
+            after.insert(after.end(), swapped.begin(), swapped.end());
             std::sort(after.begin(), after.end());
-        } else if (std::any_of(after.begin(), after.end(), [&](EdgeIdx e) { return c.edges[e].remapped; })) {
-            std::erase_if(after, [&](EdgeIdx e) { return c.edges[e].remapped; });
         }
         for (auto it = after.rbegin(); it != after.rend(); ++it)
             update(c.edges[*it].then);

@@ -42,6 +42,16 @@ std::string guest_vm(const std::string& vm, const std::string& guest)
     return primitive(vm, nv(vm + "-rn", "remote-node", guest));
 }
 
+// Where each top-level resource ended in the sort before assignment (U3: Cluster::top is
+// sorted in place).
+std::map<std::string, std::size_t> sort_positions(const Scheduled& s)
+{
+    std::map<std::string, std::size_t> position;
+    for (std::size_t i = 0; i < s.cluster->top.size(); ++i)
+        position[s.cluster->resources[s.cluster->top[i]].id] = i;
+    return position;
+}
+
 // The CIB with cluster nodes node1..nodeN in standby.
 std::string in_standby(std::string text, int nodes)
 {
@@ -717,12 +727,7 @@ TEST_CASE("U3: with no node available, the sort merges a group's members' scores
         text.replace(text.find(n1), n1.size(),
                      "<node id=\"1\" uname=\"node1\"><instance_attributes id=\"n1-a\">" +
                          nv("n1-sb", "standby", "on") + "</instance_attributes></node>");
-        auto s = schedule_cib(text);
-        // Where each resource ended in the sort (Cluster::top is sorted in place).
-        std::map<std::string, std::size_t> position;
-        for (std::size_t i = 0; i < s.cluster->top.size(); ++i)
-            position[s.cluster->resources[s.cluster->top[i]].id] = i;
-        return position;
+        return sort_positions(schedule_cib(text));
     };
     auto failed = run(true);
     CHECK(failed["a"] < failed["g"]);
@@ -745,11 +750,7 @@ TEST_CASE("U3: with no node available, a merge along a colocation outside a grou
                                "<rsc_colocation id=\"col\" rsc=\"p2\" with-rsc=\"p3\" score=\"100\"/>",
                                {}, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"utilization\"/>");
         if (standby) text = in_standby(text, 2);
-        auto s = schedule_cib(text);
-        std::map<std::string, std::size_t> position;
-        for (std::size_t i = 0; i < s.cluster->top.size(); ++i)
-            position[s.cluster->resources[s.cluster->top[i]].id] = i;
-        return position;
+        return sort_positions(schedule_cib(text));
     };
     auto none_available = run(true);
     CHECK(none_available["p2"] < none_available["b"]);
@@ -895,11 +896,7 @@ TEST_CASE("U3: with no node available, a member's ban on a node in standby does 
             primitive("a") + "<group id=\"g\">" + primitive("gm") + primitive("gm2") + primitive("gm3") +
                 "</group>",
             {}, status, "<nvpair id=\"ps\" name=\"placement-strategy\" value=\"utilization\"/>");
-    text = in_standby(text, 2);
-    auto s = schedule_cib(text);
-    std::map<std::string, std::size_t> position;
-    for (std::size_t i = 0; i < s.cluster->top.size(); ++i)
-        position[s.cluster->resources[s.cluster->top[i]].id] = i;
+    auto position = sort_positions(schedule_cib(in_standby(text, 2)));
     CHECK(position["g"] < position["a"]);
 }
 
