@@ -938,10 +938,9 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
     if (rsc.flags.merging || depth > 64) return;
     rsc.flags.merging = true;
     // U3: merging for the sort where no node is available yet, only `from`'s bans count (its
-    // negative scores, on every node but those to be fenced, guests included: rnd-s84-c1-9,
-    // and those in standby)
-    // and the result is kept unless it leaves every node negative, or unless the merge is
-    // not along the group's own chain (rnd-s84-c9-8: a primitive's merge is undone).
+    // negative scores, on every node but those to be fenced, guests included, rnd-s84-c1-9,
+    // and those in standby), and the result is kept unless it leaves every node negative or
+    // the merge is not along a group's own chain (rnd-s84-c9-8: a primitive's is undone).
     const bool unavailable_sort = sorting && !any_available(c, into);
     auto counts = [&](NodeIdx n) { return unavailable_sort || can_run(c, n); };
     auto ban_only = [&](Score v) { return unavailable_sort ? std::min(v, 0) : v; };
@@ -990,9 +989,9 @@ void Assigner::merge_scores(RscIdx from, NodeScores& into, const std::string& at
         if (only_positive && ns < 0 && w == 0) return;
         w = ns;
     };
-    // `from`'s score on a node counts only where the node can run resources.
+    // `from`'s score on a node counts only where the node can run resources (U3, where no
+    // node is available: not on a node to be fenced, nor on one in standby, rnd-s267-c6-6).
     auto own = [&](NodeIdx n, std::optional<Score> v) {
-        // (Not on a node to be fenced, nor on one in standby: rnd-s267-c6-6.)
         const Node& node = c.nodes[n];
         if (unavailable_sort && (node.unclean || node.remote_requires_reset || (node.online && node.standby)))
             return 0;

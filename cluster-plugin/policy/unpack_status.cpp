@@ -653,8 +653,9 @@ std::optional<long long> StatusUnpacker::last_change_on(NodeIdx node, std::strin
     return to_int64(attr(last, "last-rc-change"));
 }
 
-// A successful migrate_to on the source: complete when the source stopped afterwards;
-// otherwise the target's migrate_from decides (rules 54-55).
+// A successful migrate_to on the source: the target's migrate_from decides (rules 54-55),
+// or without one the target's last record (M2); a stop on the source since leaves at most
+// a partial migration.
 void StatusUnpacker::migrate_to_success(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t i)
 {
     Resource& rsc = c.resources[r];
@@ -674,21 +675,24 @@ void StatusUnpacker::migrate_to_success(RscIdx r, NodeIdx n, NodeHistory& h, std
     }
     NodeIdx target = c.find_node(op.migrate_target);
     if (target == kNone || target == n) return;
-    const xmlNode* from = find_op_on(target, cur_lrm_id, "migrate_from");
-    if (stopped_since && !from) {
-        // M2 (observed): stopped on the source since, the resource is still partially
-        // migrated if the target has a record no newer than the migrate_to (rnd-s117-c1-9).
-        const std::optional<long long> target_change = last_change_on(target, cur_lrm_id);
-        if (!target_change || *target_change > op.last_rc_change) return;
+    // Partial migration: the resource may already be active on the target.
+    auto partially_migrated = [&] {
         const Node& tn = c.nodes[target];
-        if (tn.online && !tn.unclean) {
-            add_running(c, r, target);
-            rsc.partial_migration_source = n;
-            rsc.partial_migration_target = target;
-        }
+        if (!tn.online || tn.unclean) return;
+        add_running(c, r, target);
+        rsc.partial_migration_source = n;
+        rsc.partial_migration_target = target;
+    };
+    const xmlNode* from = find_op_on(target, cur_lrm_id, "migrate_from");
+    // M2 (observed): without a migrate_from, the target's last record decides, compared by
+    // when its result changed: none means no migration (a new one is made, regression
+    // m2-target-no-record), a newer one that the migration failed (recovered), one no newer
+    // a partial migration, even when the source stopped it since (rnd-s117-c1-9).
+    const std::optional<long long> target_change = from ? std::nullopt : last_change_on(target, cur_lrm_id);
+    if (stopped_since) {
+        if (!from && target_change && *target_change <= op.last_rc_change) partially_migrated();
         return;
     }
-    if (stopped_since) return;
     if (from) {
         const int rc = to_int(attr(from, "rc-code"), ocf::unknown_error);
         const ExecStatus status = exec_status_of(attr(from, "op-status"));
@@ -704,9 +708,6 @@ void StatusUnpacker::migrate_to_success(RscIdx r, NodeIdx n, NodeHistory& h, std
         }
         return;
     }
-    // M2: the target has no record of it, so this is no migration (a new one is started,
-    // v8 in the docs); a newer record there means the migration failed (recovered).
-    const std::optional<long long> target_change = last_change_on(target, cur_lrm_id);
     if (!target_change) return;
     if (*target_change > op.last_rc_change) {
         rsc.flags.failed = true;
@@ -714,13 +715,7 @@ void StatusUnpacker::migrate_to_success(RscIdx r, NodeIdx n, NodeHistory& h, std
         rsc.flags.allow_migrate = false;
         return;
     }
-    const Node& tn = c.nodes[target];
-    if (tn.online && !tn.unclean) {
-        // Partial migration: the resource may already be active on the target.
-        add_running(c, r, target);
-        rsc.partial_migration_source = n;
-        rsc.partial_migration_target = target;
-    }
+    partially_migrated();
 }
 
 void StatusUnpacker::op_failure(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t i, ExecStatus status)
