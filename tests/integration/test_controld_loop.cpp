@@ -2067,12 +2067,23 @@ void run_tool_sequence(const std::string& node, const ToolRunner& run,
                        const std::function<void(const std::string& step)>& after)
 {
     const std::string waited = "Waiting for 1 reply from the controller\n... got reply (done)\n";
+    // A cleanup's reply may arrive while crm_resource still works synchronously (a real
+    // 2.1.5 controller did so under CI's load): it then prints "... got reply" first and
+    // waits for nothing. Both texts are crm_resource's, whichever controller answers.
+    auto early = [&](const std::string& output) {
+        if (!output.ends_with(waited)) return output;
+        return "... got reply\n" + output.substr(0, output.size() - waited.size());
+    };
     auto expect = [&](const std::string& step, const std::vector<std::string>& argv, int rc,
                       const std::string& output) {
         CommandResult r = run(argv);
         INFO(step << ": " << r.describe());
         CHECK(exit_code(r) == rc);
-        CHECK(r.output == output);
+        const bool cleanup = step == "cleanup" || step == "cleanup-op";
+        if (cleanup && r.output != output)
+            CHECK(r.output == early(output));
+        else
+            CHECK(r.output == output);
         after(step);
     };
     // The node-name query: crm_node -n, and crm_attribute -t rsc_defaults, which asks first.
