@@ -26,7 +26,8 @@
 //     required by orderings later still counts) and none implied by an earlier fencing.
 // N7  A start, promote or demote no instance can perform notifies nobody (its pseudo
 //     actions stay); a stop notifies even then.
-// N8  An instance active on several nodes is notified on each where "active now" counts.
+// N8  An instance active on several nodes is notified on each where "active now" counts;
+//     there a stop implied by fencing (a guest to be reset) leaves out only the last node.
 // N9  A required clone action that cannot run, with an instance's action required on a
 //     node, has its four notification pseudo actions required and unrunnable too (they
 //     show in the dot graph, docs/policy.md V2).
@@ -118,10 +119,12 @@ InstanceState instance_state(const Cluster& c, RscIdx r)
         const ActIdx stop = live_action(c, r, "stop", n);
         // Not on a node being fenced (its stop is implied, nothing runs there); a remote
         // node whose fencing was revoked (its connection comes back elsewhere) is notified
-        // (rnd-s42-c9-3), a guest whose container is recovered is not.
+        // (rnd-s42-c9-3), a guest whose container is recovered is not. N8: of an instance
+        // active on several nodes only the stop on the last is judged implied: a guest to
+        // be reset before it is still notified (rnd-s363-c4-5).
         const bool guest_reset = node.kind == NodeKind::guest && node.remote_requires_reset;
-        if (!node.online || node.unclean || guest_reset || (stop != kNone && c.actions[stop].pseudo()))
-            continue;
+        const bool implied = guest_reset || (stop != kNone && c.actions[stop].pseudo());
+        if (!node.online || node.unclean || (implied && n == rsc.running_on.back())) continue;
         s.now.push_back({n, stop != kNone});
         stays = stays || (n == rsc.assigned && stop == kNone);
     }

@@ -1920,3 +1920,28 @@ TEST_CASE("RF2: a failed guest connection stops its container only where the con
         schedule_cib(cib(2, dummy("vm1", nv("vm1-rn", "remote-node", "guest1")), {}, status(2)));
     CHECK(on_container.in_graph("vm1_stop_0", "node2"));
 }
+
+TEST_CASE("N8: of an instance active on several nodes only the last node's implied stop counts")
+{
+    // rnd-s363-c4-5, checked with crm_simulate 2.1.5: vm1's container fails, so guest1 is
+    // reset and D:0's stop there is implied. D:0 also runs on guest2. Listed first in the
+    // status, guest1 is still notified before the stops; listed last, it is not.
+    const std::string meta =
+        nv("cu", "globally-unique", "true") + nv("cm", "clone-max", "2") + nv("cn", "notify", "true");
+    const std::string rsc = dummy("vm1", nv("vm1-rn", "remote-node", "guest1")) +
+                            dummy("vm2", nv("vm2-rn", "remote-node", "guest2")) + clone("C", meta, "D");
+    const std::string d0 = history_ops("D:0", {{"start", 0, 0}, {"monitor", 0, 10000}});
+    const std::string guest1 = remote_state("guest1", d0);
+    const std::string guest2 = remote_state("guest2", d0 + history("D:1", "start"));
+    const std::string host = node_state(
+        1, history_ops("vm1", {{"start", 0, 0}, {"monitor", 7, 10000}}) + history("vm2", "start") +
+               history("guest1", "start", 0, 0, "remote") + history("guest2", "start", 0, 0, "remote"));
+    auto first = schedule_cib(cib(1, rsc, {}, host + guest1 + guest2));
+    CHECK(first.in_graph("D:0_stop_0", "guest2"));
+    CHECK(first.in_graph("D:0_pre_notify_stop_0", "guest1"));
+    CHECK(first.in_graph("D:0_pre_notify_stop_0", "guest2"));
+    auto last = schedule_cib(cib(1, rsc, {}, host + guest2 + guest1));
+    CHECK(last.in_graph("D:0_stop_0", "guest2"));
+    CHECK_FALSE(last.in_graph("D:0_pre_notify_stop_0", "guest1"));
+    CHECK(last.in_graph("D:0_pre_notify_stop_0", "guest2"));
+}
