@@ -1226,12 +1226,13 @@ Status unpack_status(Cluster& c)
         const auto& on = c.resources[container].running_on;
         if (std::find(on.begin(), on.end(), n) != on.end()) rsc_action(c, container, "stop", n, false);
     }
-    // Rule 15 for remote nodes whose history was never unpacked.
+    // Rule 15 for remote nodes whose history was never unpacked. Rule 16 is not applied to
+    // them: crm_simulate leaves their transient attributes out, so a guest that asked to shut
+    // down before its container was recovered starts again (demo-guest-shutdown-offline).
     for (NodeIdx n = 0; n < c.nodes.size(); ++n) {
         Node& node = c.nodes[n];
         if (!node.is_remote_class() || node.history_unpacked) continue;
         u.determine_remote_online(n);
-        u.apply_remote_attrs(n);
     }
     // Rule 24: a connection reset by a failure waits for its reconnect interval, whatever
     // history on other nodes says: banned from every node from the start (so a placement

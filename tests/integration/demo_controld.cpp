@@ -17,7 +17,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -400,6 +402,25 @@ struct Recovery {
     pid_t first = 0;
 };
 
+// The last `count` lines of a daemon log at notice level or above (transitions, actions
+// initiated, results, aborts), without the info lines of every IPC query.
+constexpr std::size_t kNoticeLines = 40;
+std::string notice_lines(const fs::path& log, std::size_t count)
+{
+    std::ifstream in(log);
+    std::deque<std::string> kept;
+    for (std::string line; std::getline(in, line);) {
+        if (line.find(") info: ") != std::string::npos || line.find(") debug: ") != std::string::npos)
+            continue;
+        kept.push_back(line);
+        if (kept.size() > count) kept.pop_front();
+    }
+    std::string out;
+    for (const auto& line : kept)
+        out += line + "\n";
+    return out;
+}
+
 Recovery watch_recovery(const ControldHarness& controld, const Containers& containers, const Guest& guest,
                         pid_t old_first, std::chrono::steady_clock::time_point since)
 {
@@ -468,9 +489,10 @@ int run_controld_demo(const DemoOptions& options)
     const std::string host = controld->node_name();
     detail("outpost-controld[" + std::to_string(controld_pid) + "] as node " + host + ", CIB file " +
            controld->dir().file("state/cib.xml") + ", log " + controld->log_file().string());
+    // The error first, the daemon's decisions last: where a test run is reported by its
+    // last lines, those say what the controller did and did not do.
     auto failed = [&](const std::string& what, const Error& error) {
-        std::cerr << "--- outpost-controld's log (last lines) ---\n"
-                  << file_tail(controld->log_file(), 3000) << std::endl;
+        const int rc = fail(what, error);
         for (const char* guest : {"ct-g1", "ct-g2"}) {
             for (const char* log : {"daemon.log", "daemon.out"}) {
                 const fs::path path = controld->dir() / guest / log;
@@ -479,8 +501,12 @@ int run_controld_demo(const DemoOptions& options)
                               << file_tail(path, 2000) << std::endl;
             }
         }
+        std::cerr << "--- outpost-controld's log (last lines) ---\n"
+                  << file_tail(controld->log_file(), 3000) << "--- outpost-controld's log (last "
+                  << kNoticeLines << " lines at notice level or above) ---\n"
+                  << notice_lines(controld->log_file(), kNoticeLines) << std::endl;
         controld->keep_dir();  // its logs, for a post-mortem
-        return fail(what, error);
+        return rc;
     };
 
     const std::vector<Guest> guests = containers->guests();

@@ -916,3 +916,30 @@ TEST_CASE("--output-as=xml: an unmanaged resource on an offline remote node is a
     CHECK(element.find("managed=\"false\"") != std::string::npos);
     CHECK(element.find("active=\"true\"") != std::string::npos);
 }
+
+TEST_CASE("rule 16: a guest whose history is never unpacked takes none of its transient attributes")
+{
+    // Observed with crm_simulate 2.1.5 (regressions demo-guest-shutdown-offline and
+    // -fencing, the state a CI run of scripts/demo stalled in): a guest asked to shut down
+    // on its way out (SIGTERM) and its container was recovered; its connection is stopped.
+    // With fencing disabled its history is not unpacked and its `shutdown` attribute does
+    // not stop the connection: it starts again. With fencing the history is unpacked and
+    // the connection stays stopped.
+    std::string guest = remote_state("guest1", {});
+    guest.insert(guest.find('>') + 1,
+                 "<transient_attributes id=\"guest1\"><instance_attributes id=\"st-guest1\">" +
+                     nv("sd", "shutdown", "1700000000") + "</instance_attributes></transient_attributes>");
+    const std::string host = node_state(1, history_ops("vm1", {{"start", 0, 0}, {"monitor", 0, 10000}}) +
+                                               history("guest1", "stop", 0, 0, "remote"));
+    const std::string rsc = guest_vm("vm1", "guest1") + primitive("r1");
+    auto unfenced = schedule_cib(cib(1, rsc, pin("r1", "guest1"), host + guest));
+    CHECK(unfenced.in_graph("guest1_start_0", "node1"));
+    CHECK(unfenced.in_graph("r1_start_0", "guest1"));
+    std::string fenced = cib(1, "<primitive id=\"fencer\" class=\"stonith\" type=\"fence_dummy\"/>" + rsc,
+                             pin("r1", "guest1"), host + guest);
+    const std::string off = "name=\"stonith-enabled\" value=\"false\"";
+    fenced.replace(fenced.find(off), off.size(), "name=\"stonith-enabled\" value=\"true\"");
+    auto with_fencing = schedule_cib(fenced);
+    CHECK_FALSE(with_fencing.in_graph("guest1_start_0"));
+    CHECK_FALSE(with_fencing.in_graph("r1_start_0", "guest1"));
+}
