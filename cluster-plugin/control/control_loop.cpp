@@ -220,9 +220,10 @@ void ControlLoop::compute()
     std::vector<Step> steps;
     actions_.clear();
     for (auto& action : parsed->actions) {
-        // A guest node's fencing is a pseudo action the loop itself confirms (it changes the
-        // status section), so it is started like a real one.
-        const bool pseudo = action.kind == ActionKind::pseudo && !is_guest_fencing(action);
+        // A guest node's fencing and maintenance_nodes are pseudo actions the loop itself
+        // confirms (they change the status section), so they are started like real ones.
+        const bool pseudo =
+            action.kind == ActionKind::pseudo && !is_guest_fencing(action) && action.maintenance.empty();
         steps.push_back(
             {action.id, pseudo, action.inputs, pseudo ? std::string() : job_node(action, config_.host_name)});
         actions_.emplace(action.id, std::move(action));
@@ -321,6 +322,14 @@ void ControlLoop::start_action(const GraphAction& action)
                 if (action.downed.empty()) guest_fenced(action.node);
                 for (const std::string& node : action.downed)
                     guest_fenced(node);
+            }
+            // As pacemaker-controld does: the scheduler's view of each remote node's
+            // maintenance is recorded, so the next transition does not ask again.
+            if (!action.maintenance.empty()) {
+                update_cib([list = action.maintenance](xmlDoc* cib) {
+                    for (const auto& [node, on] : list)
+                        record_node_maintenance(cib, node, on);
+                });
             }
             finish_action(action.id, true);
             return;

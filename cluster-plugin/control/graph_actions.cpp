@@ -68,6 +68,13 @@ Result<GraphAction> read_action(const xmlNode* node)
                 a.downed.push_back(*downed_id);
         }
     }
+    if (const xmlNode* maintenance = cx::child_named(node, "maintenance")) {
+        for (const xmlNode* n : cx::element_children(maintenance)) {
+            auto id = cx::attr(n, "id");
+            if (!cx::is_named(n, "node") || !id) continue;
+            a.maintenance.emplace_back(*id, cx::attr(n, "node_in_maintenance").value_or("0") == "1");
+        }
+    }
     a.target_rc = number_or<int>(a.meta("op_target_rc"), 0);
     a.interval_ms = number_or<std::uint32_t>(a.meta("interval"), 0);
     a.timeout_ms = number_or<std::uint32_t>(a.meta("timeout"), 20000);

@@ -39,6 +39,9 @@ struct GraphAction {
     // Nodes this action takes down (<downed><node id=.../>): a guest node's pseudo fencing,
     // the stop of its connection.
     std::vector<std::string> downed;
+    // maintenance_nodes: each remote node whose maintenance state to record, and the state
+    // (<maintenance><node id=... node_in_maintenance="1|0"/>).
+    std::vector<std::pair<std::string, bool>> maintenance;
     int target_rc = 0;
     std::uint32_t interval_ms = 0;
     std::uint32_t timeout_ms = 20000;

@@ -275,6 +275,13 @@ void record_shutdown_request(xmlDoc* cib, const std::string& name, std::int64_t 
     set_attribute(attribute_set(ns), name, "shutdown", std::to_string(when));
 }
 
+void record_node_maintenance(xmlDoc* cib, const std::string& name, bool on)
+{
+    xmlNode* ns = ensure_node_state(cib, name, name);
+    cx::set_attr(ns, "remote_node", "true");
+    cx::set_attr(ns, "node_in_maintenance", on ? "1" : "0");
+}
+
 namespace {
 
 // The value of nvpair `name` in the element's child sets named `set_name` ("" if none).

@@ -92,6 +92,9 @@ void record_remote_node(xmlDoc* cib, const std::string& name, bool up);
 // seconds). The scheduler then moves or stops everything on the node and stops its
 // connection.
 void record_shutdown_request(xmlDoc* cib, const std::string& name, std::int64_t when);
+// A remote or guest node's maintenance state as the scheduler last saw it (its graph's
+// maintenance_nodes action): node_state's node_in_maintenance, "1" or "0".
+void record_node_maintenance(xmlDoc* cib, const std::string& name, bool on);
 // Why a node's shutdown request is refused (Pacemaker's controller nacks it when the
 // node's connection is not managed): "" when it may be drained, else the reason. Looks at
 // maintenance-mode and the meta attributes is-managed and maintenance of the node's

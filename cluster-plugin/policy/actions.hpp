@@ -72,6 +72,7 @@ void order_remote_actions(Cluster& c);  // remote.cpp (rules 43-48)
 bool connection_failed(const Cluster& c, NodeIdx n);  // remote.cpp
 void schedule_fencing(Cluster& c);                    // fencing.cpp (rules 49-53)
 void mark_downed_nodes(Cluster& c);                   // fencing.cpp (rule 53, after propagation)
+void add_maintenance_update(Cluster& c);              // remote.cpp (rule 16, last)
 // unfencing.cpp (UF1-UF7): whether n must be unfenced; before a probe of r on n: the "on"
 // action it must follow (kNone: none); a start of r on n after n's unfencing; every start
 // after it.

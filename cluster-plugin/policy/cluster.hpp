@@ -93,8 +93,11 @@ struct Action {
     // still lead from it, as it was ordered.
     std::vector<EdgeIdx> remapped_after;
     std::vector<NodeIdx> downed;  // nodes this action takes down (graph <downed>)
-    std::string fence_action;     // stonith: reboot, off, on
-    NodeIdx router = kNone;       // set when the graph is built
+    // maintenance_nodes: the nodes whose maintenance state to record, and that state
+    // (graph <maintenance>, rule 16).
+    std::vector<std::pair<NodeIdx, bool>> maintenance;
+    std::string fence_action;  // stonith: reboot, off, on
+    NodeIdx router = kNone;    // set when the graph is built
 
     [[nodiscard]] bool optional() const { return (flags & kActOptional) != 0; }
     [[nodiscard]] bool runnable() const { return (flags & kActRunnable) != 0; }

@@ -368,6 +368,16 @@ std::string graph_xml(const Cluster& c, const Graph& g)
             }
             o.s += "        </downed>\n";
         }
+        if (!a.maintenance.empty()) {
+            o.s += "        <maintenance>\n";
+            for (const auto& [n, on] : a.maintenance) {
+                o.s += "          <node";
+                o.attr("id", c.nodes[n].id);
+                o.attr("node_in_maintenance", on ? "1" : "0");
+                o.s += "/>\n";
+            }
+            o.s += "        </maintenance>\n";
+        }
         o.s += "      </";
         o.s += element_of(a);
         o.s += ">\n    </action_set>\n";

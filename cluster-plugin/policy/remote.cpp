@@ -165,4 +165,23 @@ void order_remote_actions(Cluster& c)
     }
 }
 
+// Rule 16: a remote or guest node whose maintenance state (its attribute, or its
+// connection unmanaged) differs from the one its node_state records (node_in_maintenance)
+// gets it recorded: one pseudo action "maintenance_nodes", created last, listing each such
+// node and its state, which the controller writes into the status. Only nodes whose history
+// was unpacked count (crm_simulate 2.1.5 reads neither state for the others).
+void add_maintenance_update(Cluster& c)
+{
+    std::vector<std::pair<NodeIdx, bool>> changed;
+    for (NodeIdx n = 0; n < c.nodes.size(); ++n) {
+        const Node& node = c.nodes[n];
+        if (node.is_remote_class() && node.history_unpacked && node.maintenance != node.remote_maintenance)
+            changed.emplace_back(n, node.maintenance);
+    }
+    if (changed.empty()) return;
+    const ActIdx a = c.make_action(kNone, "maintenance_nodes", "maintenance_nodes", kNone, false);
+    c.actions[a].flags |= kActPseudo | kActRunnable;
+    c.actions[a].maintenance = std::move(changed);
+}
+
 }  // namespace outpost::cluster::policy

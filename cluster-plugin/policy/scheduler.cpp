@@ -99,6 +99,7 @@ Status schedule(Cluster& c)
     debug_rsc(c, "notified");
     disable_invalid_orderings(c);
     mark_downed_nodes(c);
+    add_maintenance_update(c);
     return {};
 }
 

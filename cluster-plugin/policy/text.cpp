@@ -422,7 +422,7 @@ std::string render_status_notes(const Cluster& c)
     if (disabled == 0 && blocked == 0) return notes;
     return notes + std::to_string(disabled) + " of " + std::to_string(total) +
            " resource instances DISABLED and " + std::to_string(blocked) +
-           " BLOCKED from further action due to failure\n";
+           " BLOCKED from further action due to failure\n\n";
 }
 
 }  // namespace outpost::cluster::policy

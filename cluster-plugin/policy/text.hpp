@@ -45,7 +45,8 @@ std::string render_summary(const Cluster& c);
 std::string render_summary(const std::vector<SummaryEntry>& entries);
 // The notes before the current status: the "Resource management is DISABLED" banner in
 // maintenance mode, and "N of M resource instances DISABLED and K BLOCKED from further
-// action due to failure" when something is; empty when neither applies.
+// action due to failure" when something is, each followed by a blank line; empty when neither
+// applies.
 std::string render_status_notes(const Cluster& c);
 
 }  // namespace outpost::cluster::policy

@@ -316,8 +316,7 @@ int run_main(const Args& a, int argc, char** argv)
         if (out.xml()) {
             out.append(status_xml(**current, "cluster_status", 2));
         } else {
-            std::string dis = render_status_notes(**current);
-            if (!dis.empty()) out.append(dis + "\n");
+            out.append(render_status_notes(**current));
             if (fancy) out.append("Current cluster status:\n");
             out.append(render_status(**current, fancy));
         }

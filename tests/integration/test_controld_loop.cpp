@@ -699,8 +699,40 @@ TEST_CASE("outpost-controld starts, monitors and recovers resources on remote no
               std::string::npos);
     }
 
+    // g1 in maintenance (a transient attribute, through the attribute manager) and out of
+    // it: each time the scheduler's maintenance_nodes action is carried out, its state
+    // recorded in g1's node_state as node_in_maintenance (policy rule 16), and then nothing
+    // more is asked.
+    for (const char* value : {"1", "0"}) {
+        const std::size_t from = log().size();
+        std::vector<std::string> argv{"crm_attribute", "-N", "g1", "-n", "maintenance", "-l", "reboot"};
+        if (std::string(value) == "1") {
+            argv.insert(argv.end(), {"-v", "true"});
+        } else {
+            argv.emplace_back("-D");
+        }
+        CommandResult set = tool(argv);
+        INFO(set.describe());
+        REQUIRE(set.succeeded());
+        const std::string wanted = std::string("node_in_maintenance=\"") + value + "\"";
+        auto recorded = [&] {
+            const std::string status = tool({"cibadmin", "-Q", "-o", "status"}).output;
+            const std::size_t at = status.find("<node_state id=\"g1\"");
+            return at != std::string::npos &&
+                   status.substr(at, status.find('>', at) - at).find(wanted) != std::string::npos;
+        };
+        const auto deadline = std::chrono::steady_clock::now() + kConvergeTimeout;
+        while (!recorded() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(200ms);
+        INFO(log().substr(from));
+        REQUIRE(recorded());
+        CHECK(log().find("maintenance_nodes", from) != std::string::npos);
+        std::this_thread::sleep_for(1s);
+        CHECK(pending_actions().empty());
+    }
+
     // A restart (SIGTERM, then start again): the daemon re-learns what runs by probing the
-    // host and, once connected, the guests; nothing is started twice (the agents' state
+    // host and, once connected, the guests; nothing is started twice (the agent's state
     // files keep their times) and nothing is lost.
     const fs::path d1_state = dir / "g1-run" / "Dummy-d1.state";
     const fs::path d3_state = dir / (std::string(kHost) + "-run") / "Dummy-d3.state";

@@ -99,6 +99,30 @@ TEST_CASE("a guest node's pseudo fencing names the node it takes down", "[contro
     CHECK(fence.inputs == std::vector<int>{9});
 }
 
+TEST_CASE("maintenance_nodes lists the remote nodes whose maintenance to record", "[control][graph]")
+{
+    // As crm_simulate -G writes it with maintenance-mode=true and two guests.
+    auto graph = parse_graph(R"(<transition_graph transition_id="0">
+  <synapse id="0">
+    <action_set>
+      <pseudo_event id="19" operation="maintenance_nodes" operation_key="maintenance_nodes">
+        <attributes crm_feature_set="3.16.1"/>
+        <maintenance>
+          <node id="g1" node_in_maintenance="1"/>
+          <node id="g2" node_in_maintenance="0"/>
+        </maintenance>
+      </pseudo_event>
+    </action_set>
+    <inputs/>
+  </synapse>
+</transition_graph>)");
+    REQUIRE(graph);
+    REQUIRE(graph->actions.size() == 1);
+    const GraphAction& update = graph->actions[0];
+    CHECK(update.kind == ActionKind::pseudo);
+    CHECK(update.maintenance == std::vector<std::pair<std::string, bool>>{{"g1", true}, {"g2", false}});
+}
+
 TEST_CASE("what is not a transition graph is an error", "[control][graph]")
 {
     CHECK_FALSE(parse_graph("<cib/>"));

@@ -201,6 +201,19 @@ TEST_CASE("the host's failures outlive its operation history", "[control][status
     CHECK(t.find(R"(name="fail-count-d1#monitor_2000" value="1")") != std::string::npos);
 }
 
+TEST_CASE("a remote node's maintenance as the scheduler saw it is node_in_maintenance", "[control][status]")
+{
+    auto cib = empty_cib();
+    record_remote_node(cib.get(), "g1", true);
+    record_node_maintenance(cib.get(), "g1", true);
+    CHECK(text(cib).find(R"(node_in_maintenance="1")") != std::string::npos);
+    record_node_maintenance(cib.get(), "g1", false);
+    CHECK(text(cib).find(R"(node_in_maintenance="0")") != std::string::npos);
+    // A node without a node_state yet gets one.
+    record_node_maintenance(cib.get(), "g2", true);
+    CHECK(text(cib).find(R"(<node_state id="g2" uname="g2")") != std::string::npos);
+}
+
 TEST_CASE("a shutdown request is the node's shutdown attribute; unmanaged connections refuse it",
           "[control][status]")
 {

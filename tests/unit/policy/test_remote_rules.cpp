@@ -943,3 +943,46 @@ TEST_CASE("rule 16: a guest whose history is never unpacked takes none of its tr
     CHECK_FALSE(with_fencing.in_graph("guest1_start_0"));
     CHECK_FALSE(with_fencing.in_graph("r1_start_0", "guest1"));
 }
+
+TEST_CASE("rule 16: a remote node's maintenance that differs from the recorded one is recorded")
+{
+    // Observed with crm_simulate 2.1.5 (regressions demo-guest-maintenance-*,
+    // demo-maintenance-mode-guests, demo-host-maintenance-guests): one pseudo action
+    // maintenance_nodes, created last, lists each remote or guest node whose maintenance
+    // state differs from its node_state's node_in_maintenance; none when all agree, none
+    // for a node whose history is not unpacked.
+    const std::string rsc = guest_vm("vm1", "guest1") + primitive("r1");
+    const auto status = [](const std::string& recorded, const std::string& attr, bool up) {
+        std::string guest = remote_state("guest1", up ? history("r1", "start") : std::string());
+        if (!recorded.empty())
+            guest.insert(guest.find(" uname=\"guest1\""), " node_in_maintenance=\"" + recorded + "\"");
+        if (!attr.empty())
+            guest.insert(guest.find('>') + 1,
+                         "<transient_attributes id=\"guest1\"><instance_attributes id=\"st-guest1\">" +
+                             nv("m", "maintenance", attr) + "</instance_attributes></transient_attributes>");
+        return node_state(1, history_ops("vm1", {{"start", 0, 0}, {"monitor", 0, 10000}}) +
+                                 history("guest1", up ? "start" : "stop", 0, 0, "remote")) +
+               guest;
+    };
+    auto entering = schedule_cib(cib(1, rsc, pin("r1", "guest1"), status({}, "true", true)));
+    const ActIdx a = entering.find("maintenance_nodes");
+    REQUIRE(a != kNone);
+    CHECK(entering.in_graph("maintenance_nodes"));
+    CHECK(a == entering.cluster->actions.size() - 1);
+    const auto& list = entering.cluster->actions[a].maintenance;
+    REQUIRE(list.size() == 1);
+    CHECK(entering.cluster->nodes[list[0].first].name == "guest1");
+    CHECK(list[0].second);
+    CHECK(graph_xml(*entering.cluster, entering.graph)
+              .find("<node id=\"guest1\" node_in_maintenance=\"1\"/>") != std::string::npos);
+    // Recorded already: nothing to do.
+    auto recorded = schedule_cib(cib(1, rsc, pin("r1", "guest1"), status("1", "true", true)));
+    CHECK(recorded.find("maintenance_nodes") == kNone);
+    // Recorded, no longer in maintenance: recorded as 0.
+    auto leaving = schedule_cib(cib(1, rsc, pin("r1", "guest1"), status("1", {}, true)));
+    REQUIRE(leaving.find("maintenance_nodes") != kNone);
+    CHECK_FALSE(leaving.cluster->actions[leaving.find("maintenance_nodes")].maintenance[0].second);
+    // Fencing disabled and its connection stopped: the guest's history is not unpacked.
+    auto offline = schedule_cib(cib(1, rsc, pin("r1", "guest1"), status("1", {}, false)));
+    CHECK(offline.find("maintenance_nodes") == kNone);
+}
