@@ -428,10 +428,14 @@ void ActionMaker::primitive(RscIdx r)
         // continue the partial migration
     } else if (all_active == 1 && rsc.partial_migration_target != kNone) {
         // M2 (observed): partially migrated but stopped on the source since, it is
-        // restarted on the target ("Restart remote1 (node2)", rnd-s117-c1-9).
-        need_stop = true;
+        // restarted on the target ("Restart remote1 (node2)", rnd-s117-c1-9); not when the
+        // source is lost (being fenced): it just runs on the target (rnd-s376-c4-5).
+        const NodeIdx source = rsc.partial_migration_source;
+        if (source == kNone || (c.nodes[source].online && !c.nodes[source].unclean)) {
+            need_stop = true;
+            allow_migrate = false;
+        }
         rsc.partial_migration_source = rsc.partial_migration_target = kNone;
-        allow_migrate = false;
     } else if (rsc.requires_ == Requires::nothing || rsc.requires_ == Requires::quorum) {
         multiply_active = clean_active > 1;
     } else {

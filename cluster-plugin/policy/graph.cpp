@@ -298,16 +298,18 @@ std::map<std::string, std::string> action_attributes(const Cluster& c, const Act
             attrs["CRM_meta_timeout"] = std::to_string(c.options.default_op_timeout_ms);
         add_clone_attributes(c, a, attrs);
     }
-    // Rule 60: an action on a guest names the host its container runs on.
+    // Rule 60: an action on a guest names the host its container runs on; not a cancel
+    // (observed: a recurring monitor cancelled on a guest, its interval changed or the guest
+    // in maintenance).
     if (a.rsc != kNone && a.node != kNone && c.nodes[a.node].kind == NodeKind::guest &&
-        c.nodes[a.node].remote_rsc != kNone && a.task != "clear_failcount") {
+        c.nodes[a.node].remote_rsc != kNone && a.task != "clear_failcount" && a.task != "cancel") {
         const RscIdx container = c.resources[c.nodes[a.node].remote_rsc].container;
         if (container != kNone) {
             const Resource& cont = c.resources[container];
             const NodeIdx was = cont.running_on.empty() ? kNone : cont.running_on.front();
             std::string_view task = a.task;
             if (const std::string* op = a.meta_value("notify_operation"); op && task == "notify") task = *op;
-            const bool leaving = task == "stop" || task == "demote" || task == "cancel";
+            const bool leaving = task == "stop" || task == "demote";
             NodeIdx host = leaving ? was : cont.assigned;
             if (host == kNone && !leaving) host = was;
             if (host != kNone) attrs["CRM_meta_physical_host"] = c.nodes[host].name;

@@ -281,7 +281,10 @@ struct Resource {
     std::string next_role_reason;
     std::vector<NodeIdx> running_on;
     NodeIdx pending_node = kNone;
-    std::string pending_task;
+    std::string pending_task;  // "probe" for a pending monitor without interval
+    // PD1: a pending operation is all its history on pending_node says (no role there):
+    // shown as that operation there ("Stopping node1") while it runs nowhere.
+    bool pending_only = false;
     NodeIdx partial_migration_source = kNone;
     NodeIdx partial_migration_target = kNone;
     NodeIdx dangling_migration = kNone;

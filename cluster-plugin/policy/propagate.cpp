@@ -310,7 +310,12 @@ std::pair<bool, bool> Propagator::native_update(ActIdx first, ActIdx then, std::
     // O12: nor a group's, for the same reason: a stopped group ordered before a required
     // stop has no stopped pseudo action in the graph, rnd-s22-c9-7.)
     const bool first_collective = f.rsc != kNone && !c.resources[f.rsc].is_primitive();
-    if ((type & (kOrderImpliesFirst | kOrderImpliesFirstUnmigratable)) && first_managed &&
+    // (O1d, observed: nor an instance paired with it by interleaving: with `c2 then c`
+    // interleaved, c2r:3's stop required on guest2 leaves cr:0's stop there optional
+    // ("cr:0_stop_0 then c2r:3_stop_0: unchanged after pe_order_implies_first"), so cr:0
+    // restarts "due to required c2r:3 start", rnd-s415-c3-3.)
+    const bool paired = (type & kOrderThenInterleave) != 0;
+    if ((type & (kOrderImpliesFirst | kOrderImpliesFirstUnmigratable)) && first_managed && !paired &&
         !first_collective && !(t.flags & kActOptional) && !(t.flags & kActMigrateRunnable)) {
         // (Required by what follows it: no reason is recorded, observed: `p then p2 then p3`
         // with p disabled stops p3 "due to required p2 start", its start's reason.)

@@ -110,6 +110,9 @@ std::string primitive_text(const Cluster& c, RscIdx ri, const std::string& name)
     }
     s += state;
     if (r.running_on.size() == 1) s += " " + c.nodes[r.running_on[0]].name;
+    // (PD1: a pending operation where it runs nowhere shows where it is pending.)
+    if (r.running_on.empty() && r.pending_only && !pending_text(r.pending_task).empty())
+        s += " " + c.nodes[r.pending_node].name;
     std::vector<const char*> flags;
     if (r.running_on.size() == 1 && c.nodes[r.running_on[0]].unclean && !c.nodes[r.running_on[0]].online)
         flags.push_back("UNCLEAN");
@@ -324,7 +327,7 @@ void render_resource(const Cluster& c, Out& out, RscIdx ri, int indent)
 std::string pending_state(const Cluster& c, RscIdx r)
 {
     const Resource& rsc = c.resources[r];
-    if (rsc.pending_node == kNone || rsc.role == Role::stopped) return {};
+    if (rsc.pending_node == kNone || (rsc.role == Role::stopped && !rsc.pending_only)) return {};
     return pending_text(rsc.pending_task);
 }
 

@@ -793,7 +793,7 @@ void StatusUnpacker::unpack_op(RscIdx r, NodeIdx n, NodeHistory& h, std::size_t 
                 rsc.partial_migration_target = tgt;
             }
         }
-        rsc.pending_task = std::string(task);
+        rsc.pending_task = is_probe ? std::string("probe") : std::string(task);
         rsc.pending_node = n;
         return;
     }
@@ -1028,9 +1028,10 @@ void StatusUnpacker::process_state(RscIdx r, NodeIdx n, NodeHistory& h)
         rsc.clone_name.find(':') != std::string::npos)
         rsc.clone_name.clear();  // older status sections named instances
     // A stop after migrate_to on the source keeps a partially migrated resource active on
-    // the target.
+    // the target; not on a source that is lost (M2: then the role is what the histories
+    // say, rnd-s350-c9-8).
     if (rsc.role == Role::stopped && rsc.partial_migration_source == n &&
-        rsc.partial_migration_target != kNone && !rsc.running_on.empty())
+        rsc.partial_migration_target != kNone && !rsc.running_on.empty() && node.online && !node.unclean)
         rsc.role = Role::started;
 }
 
@@ -1074,9 +1075,15 @@ void StatusUnpacker::unpack_lrm_resource(NodeIdx n, xmlNode* lr)
     if (rr.role == Role::started && c.clone_of(r) != kNone && c.resources[c.clone_of(r)].flags.promotable)
         rr.role = Role::unpromoted;
     h.role = rr.role;
-    for (RscIdx p = r; p != kNone; p = c.resources[p].parent) {
-        auto& ko = c.resources[p].known_on;
-        if (std::find(ko.begin(), ko.end(), n) == ko.end()) ko.push_back(n);
+    // PD1 (observed): a history that gives no role (a pending stop, demote or probe alone)
+    // leaves the resource unknown there: probed again, not running.
+    if (rr.role == Role::unknown) {
+        if (rr.pending_node == n) rr.pending_only = true;
+    } else {
+        for (RscIdx p = r; p != kNone; p = c.resources[p].parent) {
+            auto& ko = c.resources[p].known_on;
+            if (std::find(ko.begin(), ko.end(), n) == ko.end()) ko.push_back(n);
+        }
     }
     if (saved_role > rr.role) rr.role = saved_role;
     rr.history.push_back(std::move(h));

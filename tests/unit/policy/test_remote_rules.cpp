@@ -986,3 +986,76 @@ TEST_CASE("rule 16: a remote node's maintenance that differs from the recorded o
     auto offline = schedule_cib(cib(1, rsc, pin("r1", "guest1"), status("1", {}, false)));
     CHECK(offline.find("maintenance_nodes") == kNone);
 }
+
+TEST_CASE("M2: a partial migration whose source is being fenced is not forced to recover")
+{
+    // Observed with crm_simulate 2.1.5 (regressions rnd-s376-c4-5, rnd-s350-c9-8 and
+    // -target-up): remote1's migrate_to node1 -> node2 succeeded and node1 stopped it since;
+    // node1 is now lost (fenced). Unlike M2 with node1 up, nothing forces a recovery: the
+    // role is what the histories say. Started by a start on node2: nothing to do; only
+    // probed there (not running): started there, with no stop.
+    const std::string digest = parameters_digest({{"server", "192.0.2.1"}});
+    auto op = [&](const std::string& id, const std::string& task, int call, int rc,
+                  const std::string& extra = {}) {
+        return "<lrm_rsc_op id=\"" + id + "\" operation_key=\"remote1_" + task + "_0\" operation=\"" + task +
+               "\" crm-debug-origin=\"test\" crm_feature_set=\"3.16.1\" transition-key=\"1:1:0:test\" "
+               "transition-magic=\"0:" +
+               std::to_string(rc) + ";1:1:0:test\" exit-reason=\"\" call-id=\"" + std::to_string(call) +
+               "\" rc-code=\"" + std::to_string(rc) +
+               "\" op-status=\"0\" interval=\"0\" last-rc-change=\"1699999990\" exec-time=\"1\" "
+               "queue-time=\"0\" "
+               "op-digest=\"" +
+               digest + "\"" + extra + "/>";
+    };
+    auto lrm = [](const std::string& ops) {
+        return "<lrm_resource id=\"remote1\" class=\"ocf\" provider=\"pacemaker\" type=\"remote\">" + ops +
+               "</lrm_resource>";
+    };
+    auto run = [&](const std::string& target) {
+        const std::string source = op("remote1_migrate_to_0", "migrate_to", 4, 0,
+                                      " migrate_source=\"node1\" migrate_target=\"node2\"") +
+                                   op("remote1_last_0", "stop", 5, 0);
+        std::string lost = node_state(1, lrm(source));
+        for (auto [from, to] : {std::pair{"in_ccm=\"true\"", "in_ccm=\"false\""},
+                                std::pair{"crmd=\"online\"", "crmd=\"offline\""}}) {
+            const std::string f = from;
+            lost.replace(lost.find(f), f.size(), to);
+        }
+        std::string text =
+            cib(2, "<primitive id=\"fencer\" class=\"stonith\" type=\"fence_dummy\"/>" + remote("remote1"),
+                {}, lost + node_state(2, lrm(target)) + remote_state("remote1", {}));
+        const std::string off = "name=\"stonith-enabled\" value=\"false\"";
+        text.replace(text.find(off), off.size(), "name=\"stonith-enabled\" value=\"true\"");
+        return schedule_cib(text);
+    };
+    auto started = run(op("remote1_last_0", "start", 2, 0));
+    CHECK(started.in_graph("stonith-node1-reboot"));
+    CHECK_FALSE(started.in_graph("remote1_stop_0", "node2"));
+    CHECK_FALSE(started.in_graph("remote1_start_0", "node2"));
+    auto probed = run(op("remote1_last_0", "monitor", 1, 7));
+    CHECK(probed.in_graph("remote1_start_0", "node2"));
+    CHECK_FALSE(probed.in_graph("remote1_stop_0", "node2"));
+}
+
+TEST_CASE("rule 60: a cancel on a guest names no physical host")
+{
+    // Observed with crm_simulate 2.1.5 (regressions demo-guest-monitor-interval-changed,
+    // demo-guest-maintenance-attr): a recurring monitor cancelled on a guest, its interval
+    // changed, has no CRM_meta_physical_host; the new monitor has it.
+    const std::string status =
+        node_state(1, history_ops("vm1", {{"start", 0, 0}, {"monitor", 0, 10000}}) +
+                          history("guest1", "start", 0, 0, "remote")) +
+        remote_state("guest1", history_ops("r1", {{"start", 0, 0}, {"monitor", 0, 20000}}));
+    auto s = schedule_cib(cib(1, guest_vm("vm1", "guest1") + primitive("r1"), pin("r1", "guest1"), status));
+    REQUIRE(s.in_graph("r1_monitor_20000", "guest1"));
+    REQUIRE(s.in_graph("r1_monitor_10000", "guest1"));
+    const std::string graph = graph_xml(*s.cluster, s.graph);
+    const std::size_t cancel = graph.find("operation=\"cancel\" operation_key=\"r1_monitor_20000\"");
+    REQUIRE(cancel != std::string::npos);
+    CHECK(graph.substr(cancel, graph.find("</rsc_op>", cancel) - cancel).find("CRM_meta_physical_host") ==
+          std::string::npos);
+    const std::size_t monitor = graph.find("operation=\"monitor\" operation_key=\"r1_monitor_10000\"");
+    REQUIRE(monitor != std::string::npos);
+    CHECK(graph.substr(monitor, graph.find("</rsc_op>", monitor) - monitor)
+              .find("CRM_meta_physical_host=\"node1\"") != std::string::npos);
+}

@@ -1945,3 +1945,33 @@ TEST_CASE("N8: of an instance active on several nodes only the last node's impli
     CHECK_FALSE(last.in_graph("D:0_pre_notify_stop_0", "guest1"));
     CHECK(last.in_graph("D:0_pre_notify_stop_0", "guest2"));
 }
+
+TEST_CASE("PD1: a pending stop, demote or probe alone leaves a resource unknown there: probed again")
+{
+    // Observed with crm_simulate 2.1.5 (inputs pending-stop-only, pending-demote-only,
+    // pending-probe-only): the history gives no role on node1, so d1 is not running there,
+    // is probed again and started; a pending stop or demote shows where it is pending
+    // ("Stopping node1"), a pending probe does not.
+    auto pending = [](const std::string& task, int interval_ms) {
+        std::string op = history("d1", task, 0, interval_ms);
+        for (auto [from, to] :
+             {std::pair<std::string, std::string>{"transition-magic=\"0:0;", "transition-magic=\"-1:193;"},
+              {"call-id=\"10\"", "call-id=\"-1\""},
+              {"rc-code=\"0\" op-status=\"0\"", "rc-code=\"193\" op-status=\"-1\""}})
+            op.replace(op.find(from), from.size(), to);
+        return schedule_cib(cib(1, dummy("d1"), {}, node_state(1, op)));
+    };
+    for (const auto& [task, shown] :
+         {std::pair<std::string, std::string>{"stop", "Stopping node1"}, {"demote", "Demoting node1"}}) {
+        INFO(task);
+        auto s = pending(task, 0);
+        CHECK(s.in_graph("d1_monitor_0", "node1"));
+        CHECK(s.summary() == std::vector<std::string>{"Start d1 (node1)"});
+        CHECK(render_status(*s.cluster, true).find("d1\t(ocf:pacemaker:Dummy):\t " + shown) !=
+              std::string::npos);
+    }
+    auto probe = pending("monitor", 0);
+    CHECK(probe.in_graph("d1_monitor_0", "node1"));
+    CHECK(render_status(*probe.cluster, true).find("d1\t(ocf:pacemaker:Dummy):\t Stopped\n") !=
+          std::string::npos);
+}
