@@ -348,8 +348,19 @@ void order_probes(Cluster& c)
         if (!(o.flags & (kOrderImpliesFirst | kOrderRestart))) continue;
         if (!c.resources[o.first_rsc].is_primitive() || !c.resources[o.then_rsc].is_primitive()) continue;
         if (c.resources[o.first_rsc].assigned == kNone) continue;
-        auto probes = rsc_actions(c, o.then_rsc, "monitor", kNone, true);
         auto stops = rsc_actions(c, o.first_rsc, "stop", kNone, true);
+        // P2b (observed): as the orderings were kept between the actions: one dropped for an
+        // earlier ordering of the same two stops that shares a flag with it (`p3 then p2`
+        // optional, then mandatory) orders no probe (rnd-s456-c3-1).
+        const bool kept = std::any_of(stops.begin(), stops.end(), [&](ActIdx s) {
+            return std::any_of(c.actions[s].after.begin(), c.actions[s].after.end(), [&](EdgeIdx e) {
+                const Edge& edge = c.edges[e];
+                return c.actions[edge.then].rsc == o.then_rsc && c.actions[edge.then].task == "stop" &&
+                       (edge.flags & (kOrderImpliesFirst | kOrderRestart)) != 0;
+            });
+        });
+        if (!kept) continue;
+        auto probes = rsc_actions(c, o.then_rsc, "monitor", kNone, true);
         for (ActIdx p : probes) {
             for (ActIdx s : stops) {
                 if (!c.actions[s].pseudo()) c.order(p, s, kOrderOptional);

@@ -1975,3 +1975,23 @@ TEST_CASE("PD1: a pending stop, demote or probe alone leaves a resource unknown 
     CHECK(render_status(*probe.cluster, true).find("d1\t(ocf:pacemaker:Dummy):\t Stopped\n") !=
           std::string::npos);
 }
+
+TEST_CASE("P2b: a probe is ordered before a stop only through an ordering kept between the stops")
+{
+    // Observed with crm_simulate 2.1.5 (regressions rnd-s456-c3-1, -7): `p3 then p2`
+    // mandatory orders p3's probes before p2's stop; written after an optional `p3 then p2`
+    // it is dropped between the two stops (it shares a flag with the first), and so is the
+    // probe's ordering.
+    const std::string rsc = dummy("p2") + dummy("p3");
+    const std::string status = node_state(1, history_ops("p2", {{"start", 0, 0}, {"monitor", 0, 10000}})) +
+                               node_state(2, history("p2", "monitor", 7) + history("p3", "monitor", 7));
+    const std::string away = "<rsc_location id=\"away\" rsc=\"p2\" node=\"node1\" score=\"-INFINITY\"/>";
+    const std::string optional = "<rsc_order id=\"o1\" first=\"p3\" then=\"p2\" kind=\"Optional\"/>";
+    const std::string mandatory = "<rsc_order id=\"o2\" first=\"p3\" then=\"p2\" kind=\"Mandatory\"/>";
+    auto alone = schedule_cib(cib(2, rsc, away + mandatory, status));
+    REQUIRE(alone.in_graph("p3_monitor_0", "node1"));
+    CHECK(alone.ordered("p3_monitor_0", "node1", "p2_stop_0", "node1"));
+    auto after_optional = schedule_cib(cib(2, rsc, away + optional + mandatory, status));
+    REQUIRE(after_optional.in_graph("p3_monitor_0", "node1"));
+    CHECK_FALSE(after_optional.ordered("p3_monitor_0", "node1", "p2_stop_0", "node1"));
+}
