@@ -197,36 +197,25 @@ std::uint32_t Propagator::ordering_flags(ActIdx a, NodeIdx node)
 {
     const Action& act = c.actions[a];
     if (act.rsc == kNone || !c.resources[act.rsc].is_clone()) return flags_for(a, kNone);
-    if (node == kNone && (act.task == "notify" || act.task == "notified")) {
-        // N10 (observed, "Extracted action 'running' from 'c2_confirmed-post_notify_running_0'"):
-        // to what runs on no node a clone's notification stands for its operation's
-        // completion: required once any instance's operation is, so `c2 then c` restarts
-        // c's instances "due to required c2 notified" (rnd-s356-c9-2).
+    if (act.task == "notify" || act.task == "notified") {
+        // A clone's notification stands for its operation. On a node: required there only
+        // if it is itself and an instance's operation there is. To what runs on no node
+        // (N10, observed: "Extracted action 'running' from
+        // 'c2_confirmed-post_notify_running_0'"): required once any instance's operation
+        // is, so `c2 then c` restarts c's instances "due to required c2 notified"
+        // (rnd-s356-c9-2).
         std::uint32_t flags = act.flags;
         const std::string* op = act.meta_value("notify_operation");
-        if (op && (flags & kActOptional)) {
-            for (RscIdx ch : c.resources[act.rsc].children) {
-                const ActIdx ca = first_child_action(c, ch, *op, kNone);
-                if (ca != kNone && !(flags_for(ca, kNone) & kActOptional)) flags &= ~kActOptional;
-            }
+        const bool decide = node == kNone ? (flags & kActOptional) != 0 : (flags & kActOptional) == 0;
+        if (!op || !decide) return flags;
+        flags |= kActOptional;
+        for (RscIdx ch : c.resources[act.rsc].children) {
+            const ActIdx ca = first_child_action(c, ch, *op, c.resources[ch].children.empty() ? node : kNone);
+            if (ca != kNone && !(flags_for(ca, node) & kActOptional)) flags &= ~kActOptional;
         }
         return flags;
     }
     if (node == kNone) return flags_for(a, kNone);
-    if (act.task == "notify" || act.task == "notified") {
-        // A clone's notification stands for its operation: required on this node only if
-        // it is itself and an instance's operation there is.
-        std::uint32_t flags = act.flags;
-        const std::string* op = act.meta_value("notify_operation");
-        if (op && !(flags & kActOptional)) {
-            flags |= kActOptional;
-            for (RscIdx ch : c.resources[act.rsc].children) {
-                ActIdx ca = first_child_action(c, ch, *op, c.resources[ch].children.empty() ? node : kNone);
-                if (ca != kNone && !(flags_for(ca, node) & kActOptional)) flags &= ~kActOptional;
-            }
-        }
-        return flags;
-    }
     const bool runnable = (flags_for(a, kNone) & kActRunnable) != 0;
     std::uint32_t flags = flags_for(a, node);
     if (runnable) flags |= kActRunnable;
